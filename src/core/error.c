@@ -1,0 +1,30 @@
+#include "argus/core.h"
+
+static const char *const err_msgs[] = {
+#define ARGUS_ERR_MSG_(name, msg) msg,
+    ARGUS_ERRNO_MAP(ARGUS_ERR_MSG_)
+#undef ARGUS_ERR_MSG_
+};
+
+static const char *const err_names[] = {
+#define ARGUS_ERR_NAME_(name, msg) #name,
+    ARGUS_ERRNO_MAP(ARGUS_ERR_NAME_)
+#undef ARGUS_ERR_NAME_
+};
+
+const char *argus_strerror(argus_err err) {
+  if ((unsigned)err >= ARGUS_E_COUNT_)
+    return "unknown error";
+  return err_msgs[err];
+}
+
+const char *argus_errname(argus_err err) {
+  if ((unsigned)err >= ARGUS_E_COUNT_)
+    return "UNKNOWN";
+  return err_names[err];
+}
+
+#ifndef ARGUS_VERSION_STRING
+#define ARGUS_VERSION_STRING "0.0.0"
+#endif
+const char *argus_version(void) { return ARGUS_VERSION_STRING; }

@@ -1,0 +1,109 @@
+/* Kernel table selection and the ISA-independent GEMM helpers. */
+#include "kernels.h"
+
+#include <math.h>
+#include <pthread.h>
+
+#include "argus/core.h"
+
+const nn_kernels nn_kernels_ref = {
+    .name = "ref",
+    .mr = NN_GEMM_MR_REF,
+    .nr = 16,
+    .gemm = nn_f32_gemm_ref,
+    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
+    .dot = nn_f32_dot_ref,
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+const nn_kernels nn_kernels_avx2 = {
+    .name = "avx2",
+    .mr = NN_GEMM_MR_AVX2,
+    .nr = 16,
+    .gemm = nn_f32_gemm_avx2,
+    .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx2,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx2,
+    .dot = nn_f32_dot_avx2,
+};
+
+const nn_kernels nn_kernels_avx512 = {
+    .name = "avx512",
+    .mr = NN_GEMM_MR_AVX512,
+    .nr = 32,
+    .gemm = nn_f32_gemm_avx512,
+    .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx512,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx512,
+    .dot = nn_f32_dot_avx512,
+};
+#else
+/* No x86 kernels on this architecture: the tables alias the reference. */
+const nn_kernels nn_kernels_avx2 = {
+    .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
+    .gemm = nn_f32_gemm_ref, .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref};
+const nn_kernels nn_kernels_avx512 = {
+    .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
+    .gemm = nn_f32_gemm_ref, .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref};
+#endif
+
+static const nn_kernels *g_table;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void choose(void) {
+  unsigned f = argus_cpu_features();
+  if (f & ARGUS_CPU_AVX512)
+    g_table = &nn_kernels_avx512;
+  else if (f & ARGUS_CPU_AVX2)
+    g_table = &nn_kernels_avx2;
+  else
+    g_table = &nn_kernels_ref;
+  argus_log(ARGUS_LOG_DEBUG, "nn", "kernels: %s (gemm %ux%u)", g_table->name,
+            g_table->mr, g_table->nr);
+}
+
+const nn_kernels *nn_kernels_get(void) {
+  pthread_once(&g_once, choose);
+  return g_table;
+}
+
+void nn_pack_a(unsigned mr, size_t m, size_t k, const float *src, size_t rs,
+               size_t cs, float alpha, float *dst) {
+  for (size_t p0 = 0; p0 < m; p0 += mr) {
+    size_t rows = m - p0 < mr ? m - p0 : mr;
+    for (size_t kk = 0; kk < k; kk++) {
+      float *d = dst + kk * mr;
+      size_t i = 0;
+      for (; i < rows; i++)
+        d[i] = alpha * src[(p0 + i) * rs + kk * cs];
+      for (; i < mr; i++)
+        d[i] = 0.0f;
+    }
+    dst += mr * k;
+  }
+}
+
+void nn_gemm_run(const nn_kernels *kt, size_t m, size_t n, size_t k,
+                 const float *apack, const float *b, size_t ldb, float *c,
+                 size_t ldc, const nn_post *post, size_t nc) {
+  size_t mr = kt->mr;
+  if (nc == 0 || nc > n)
+    nc = n;
+  for (size_t j = 0; j < n; j += nc) {
+    size_t cols = n - j < nc ? n - j : nc;
+    for (size_t i = 0; i < m; i += mr) {
+      nn_post p = *post;
+      if (p.bias)
+        p.bias += i;
+      if (p.slope)
+        p.slope += i * p.slope_stride;
+      if (p.res)
+        p.res += i * p.ldr + j;
+      kt->gemm(m - i < mr ? m - i : mr, cols, k, apack + i * k, b + j, ldb,
+               c + i * ldc + j, ldc, &p);
+    }
+  }
+}
+
+float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

@@ -1,0 +1,174 @@
+/*
+ * Compute kernels of the inference engine: a const table of function
+ * pointers per instruction set, chosen once at start-up.
+ *
+ * Every table entry has a plain C reference (nn_kernels_ref); the AVX2 and
+ * AVX-512 tables hold optimised versions with exactly the same contract, so
+ * tests can compare them entry by entry (tests/test_kernels.c). Ops ask for
+ * the table with nn_kernels_get() and keep the pointer with any data packed
+ * for it (the GEMM weight layout depends on the table's `mr`).
+ *
+ * All kernels work on float32 and never allocate.
+ */
+#ifndef ARGUS_NN_KERNELS_H
+#define ARGUS_NN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/graph.h" /* nn_act */
+
+/* Output post-processing fused into the kernels' store loop (see
+ * nn_epilogue in graph.h). Row i of a GEMM tile (one output channel of a
+ * convolution) computes
+ *   y = acc + bias[i];  if (res && res_first) y += res[i*ldr + j];
+ *   y = act(y);         if (res && !res_first) y += res[i*ldr + j];
+ * `res` may alias the output exactly (same pointer and stride): each element
+ * is read before it is written. The depthwise kernels see one channel: they
+ * use bias[0] and slope[0], and res is that channel's plane. */
+typedef struct nn_post {
+  const float *bias;  /* per row; NULL: none */
+  const float *slope; /* NN_ACT_PRELU: slope of row i is slope[i*slope_stride] */
+  size_t slope_stride; /* 0: one slope for every row, 1: per row */
+  const float *res;   /* residual, NULL: none */
+  size_t ldr;         /* residual row stride in floats */
+  int act;            /* nn_act (graph.h) */
+  int res_first;      /* add the residual before the activation */
+  float lo, hi;       /* NN_ACT_CLIP bounds */
+} nn_post;
+
+/* C[m x n] = A[m x k] * B[k x n], then post.
+ * a: one packed panel of A: element (i, kk) at a[kk*mr + i] for the table's
+ *    `mr`; rows m..mr-1 are zero (see nn_pack_a). 1 <= m <= mr.
+ * b: row kk starts at b + kk*ldb; columns contiguous.
+ * c: row i starts at c + i*ldc. n >= 1, k >= 1. All pointers borrowed. */
+typedef void (*nn_gemm_fn)(size_t m, size_t n, size_t k, const float *a,
+                           const float *b, size_t ldb, float *c, size_t ldc,
+                           const nn_post *post);
+
+/* Depthwise 3x3 convolution of one channel plane (dilation 1), zero padding:
+ *   y[oy][ox] = post(sum_{ky,kx} w[ky*3+kx] *
+ *                    x[oy*S - pad_t + ky][ox*S - pad_l + kx])
+ * for S = 1 (dwconv3x3s1) or 2 (dwconv3x3s2). x is ih x iw, y is oh x ow,
+ * both contiguous; pad_t/pad_l may be any value >= 0 (positions outside x
+ * read as zero). post->res, if any, is an oh x ow plane with row stride
+ * post->ldr. */
+typedef void (*nn_dwconv3x3_fn)(const float *x, size_t ih, size_t iw,
+                                const float *w, float *y, size_t oh,
+                                size_t ow, size_t pad_t, size_t pad_l,
+                                const nn_post *post);
+
+/* Dot product sum_i a[i]*b[i] (the "global depthwise" convolution whose
+ * kernel covers the whole input plane). */
+typedef float (*nn_dot_fn)(const float *a, const float *b, size_t n);
+
+typedef struct nn_kernels {
+  const char *name; /* "ref", "avx2", "avx512" */
+  unsigned mr;      /* rows of a packed GEMM A panel */
+  unsigned nr;      /* natural column block of the GEMM kernel */
+  nn_gemm_fn gemm;
+  nn_dwconv3x3_fn dwconv3x3s1;
+  nn_dwconv3x3_fn dwconv3x3s2;
+  nn_dot_fn dot;
+} nn_kernels;
+
+/* The tables. The AVX2/AVX-512 ones may only be called when
+ * argus_cpu_features() reports the ISA; on other architectures their
+ * pointers are the reference kernels. */
+extern const nn_kernels nn_kernels_ref;
+extern const nn_kernels nn_kernels_avx2;
+extern const nn_kernels nn_kernels_avx512;
+
+/* The widest table the CPU supports (honouring ARGUS_ISA), chosen once and
+ * logged at debug level. Never NULL. */
+const nn_kernels *nn_kernels_get(void);
+
+/* Packs rows [0, m) x columns [0, k) of a matrix A, element (i, kk) at
+ * src[i*rs + kk*cs], multiplied by alpha, into ceil(m/mr) panels of
+ * k*mr floats each (panel p holds rows p*mr .. p*mr+mr-1, zero-padded).
+ * dst must hold nn_pack_a_size(mr, m, k) floats. */
+void nn_pack_a(unsigned mr, size_t m, size_t k, const float *src, size_t rs,
+               size_t cs, float alpha, float *dst);
+
+/* Floats needed by nn_pack_a. */
+static inline size_t nn_pack_a_size(unsigned mr, size_t m, size_t k) {
+  return (m + mr - 1) / mr * mr * k;
+}
+
+/* C[m x n] = packed A[m x k] * B[k x n] + post, over every panel of A:
+ * loops over column blocks of `nc` (0: all n at once) and, inside each, over
+ * the panels, so that a block of B stays in cache while all rows use it.
+ * post->bias/slope/res are for row 0 and are advanced per panel. */
+void nn_gemm_run(const nn_kernels *kt, size_t m, size_t n, size_t k,
+                 const float *apack, const float *b, size_t ldb, float *c,
+                 size_t ldc, const nn_post *post, size_t nc);
+
+/* 1 / (1 + exp(-x)), the sigmoid every kernel uses. */
+float nn_sigmoidf_(float x);
+
+/* Reference epilogue for one value y of row i; res points at the residual
+ * element or is NULL. Used by the reference kernels and by scalar tails. */
+static inline float nn_post_apply(const nn_post *p, size_t i, float y,
+                                  const float *res) {
+  if (p->bias)
+    y += p->bias[i];
+  if (res && p->res_first)
+    y += *res;
+  switch (p->act) {
+  case NN_ACT_RELU:
+    y = y > 0.0f ? y : 0.0f;
+    break;
+  case NN_ACT_PRELU:
+    if (y < 0.0f)
+      y *= p->slope[i * p->slope_stride];
+    break;
+  case NN_ACT_CLIP:
+    y = y < p->lo ? p->lo : (y > p->hi ? p->hi : y);
+    break;
+  case NN_ACT_SIGMOID:
+    y = nn_sigmoidf_(y);
+    break;
+  default:
+    break;
+  }
+  if (res && !p->res_first)
+    y += *res;
+  return y;
+}
+
+/* Per-ISA kernels (declared for the tables and the tests). */
+void nn_f32_gemm_ref(size_t, size_t, size_t, const float *, const float *,
+                     size_t, float *, size_t, const nn_post *);
+void nn_f32_dwconv3x3s1_ref(const float *, size_t, size_t, const float *,
+                            float *, size_t, size_t, size_t, size_t,
+                            const nn_post *);
+void nn_f32_dwconv3x3s2_ref(const float *, size_t, size_t, const float *,
+                            float *, size_t, size_t, size_t, size_t,
+                            const nn_post *);
+float nn_f32_dot_ref(const float *, const float *, size_t);
+
+void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
+                      size_t, float *, size_t, const nn_post *);
+void nn_f32_dwconv3x3s1_avx2(const float *, size_t, size_t, const float *,
+                             float *, size_t, size_t, size_t, size_t,
+                             const nn_post *);
+void nn_f32_dwconv3x3s2_avx2(const float *, size_t, size_t, const float *,
+                             float *, size_t, size_t, size_t, size_t,
+                             const nn_post *);
+float nn_f32_dot_avx2(const float *, const float *, size_t);
+
+void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
+                        size_t, float *, size_t, const nn_post *);
+void nn_f32_dwconv3x3s1_avx512(const float *, size_t, size_t, const float *,
+                               float *, size_t, size_t, size_t, size_t,
+                               const nn_post *);
+void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
+                               float *, size_t, size_t, size_t, size_t,
+                               const nn_post *);
+float nn_f32_dot_avx512(const float *, const float *, size_t);
+
+#define NN_GEMM_MR_REF 8
+#define NN_GEMM_MR_AVX2 6
+#define NN_GEMM_MR_AVX512 8
+
+#endif
