@@ -580,9 +580,23 @@ static int run_data_set(argus_nn_model *m, const char *dir, const char *set,
     memcpy(shapes[i].dims, in[i].dims, sizeof(int64_t) * (size_t)in[i].rank);
   }
 
+  /* Integer inputs carry shapes, axes and indices (Reshape's shape, Slice's
+   * starts, Unsqueeze's axes): argus plans with static shapes, so they are
+   * given as plan-time values. */
+  argus_nn_input_value values[MAX_INPUTS];
+  int nvalues = 0;
+  for (int i = 0; i < nin; i++)
+    if (in[i].dtype == NN_INT64 || in[i].dtype == NN_INT32) {
+      values[nvalues].name = shapes[i].name;
+      values[nvalues].data = in[i].data;
+      values[nvalues].bytes = in[i].nelem * nn_dtype_size(in[i].dtype);
+      nvalues++;
+    }
   argus_nn_session_opts opts = {0};
   opts.shapes = shapes;
   opts.nshapes = nin;
+  opts.values = values;
+  opts.nvalues = nvalues;
   argus_err e = argus_nn_session_create(m, &opts, &s, &err);
   if (e != ARGUS_OK) {
     set_msg(r, e == ARGUS_E_UNSUPPORTED ? ST_UNSUP_FEATURE : ST_FAIL,

@@ -63,7 +63,7 @@ argus_log_level argus_log_get_level(void);
 void argus_log(argus_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void argus_logv(argus_log_level level, const char *module, const char *fmt,
-                va_list ap);
+                va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* ---- CPU features ----------------------------------------------------- */
 enum {

@@ -90,10 +90,21 @@ typedef struct argus_nn_input_shape {
   int64_t dims[ARGUS_NN_MAX_RANK];
 } argus_nn_input_shape;
 
+/* An input whose value is fixed when the session is planned, e.g. the
+ * target shape of a Reshape or the starts of a Slice that a model takes as
+ * graph inputs. It becomes a constant: later writes to it have no effect. */
+typedef struct argus_nn_input_value {
+  const char *name;
+  const void *data; /* borrowed; copied at planning */
+  size_t bytes;     /* must equal the input's element count x element size */
+} argus_nn_input_value;
+
 typedef struct argus_nn_session_opts {
   int batch; /* overrides dim 0 of every input (0: as declared) */
   const argus_nn_input_shape *shapes; /* optional overrides; borrowed */
   int nshapes;
+  const argus_nn_input_value *values; /* optional plan-time values; borrowed */
+  int nvalues;
   argus_threadpool *pool; /* borrowed; NULL: run on the calling thread */
 } argus_nn_session_opts;
 

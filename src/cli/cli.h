@@ -109,6 +109,8 @@ void cli_errorf(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prints a one-line hint after a usage error. */
 void cli_usage_hint(const char *cmd);
+/* After a bad option value (already reported): the hint; returns CLI_USAGE. */
+int cli_bad_value(const char *cmd);
 
 /* Converts `n` little-endian elements of `size` bytes to host order in place
  * (and back: the operation is its own inverse). No-op on little-endian hosts. */

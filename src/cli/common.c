@@ -238,6 +238,11 @@ void cli_usage_hint(const char *cmd) {
   fprintf(stderr, "Run 'argus %s --help' for usage.\n", cmd);
 }
 
+int cli_bad_value(const char *cmd) {
+  cli_usage_hint(cmd);
+  return CLI_USAGE;
+}
+
 void cli_le_swap(void *data, size_t n, size_t size) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   unsigned char *b = data;

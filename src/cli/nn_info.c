@@ -38,11 +38,14 @@ void cli_nn_info_usage(FILE *f) {
           "  -h, --help                 this help\n");
 }
 
-static void print_tensor(const char *label, const argus_nn_tensor_desc *d) {
+static void print_tensor(const argus_nn_tensor_desc *d) {
   char dims[160];
+  if (d->dtype == 0 && d->rank == 0) {
+    printf("  %-22s (type and shape not declared)\n", d->name);
+    return;
+  }
   cli_format_dims(dims, sizeof dims, d->rank, d->dims);
-  printf("  %-8s %-20s %-8s %s\n", label, d->name, cli_dtype_name(d->dtype),
-         dims);
+  printf("  %-22s %-8s %s\n", d->name, cli_dtype_name(d->dtype), dims);
 }
 
 static void print_thousands(uint64_t v) {
@@ -76,11 +79,11 @@ int cli_nn_info_main(int argc, char **argv) {
       break;
     case OPT_INPUT_SHAPE:
       if (cli_session_args_add_shape(&sa, cmd, (char *)p.arg) != 0)
-        return CLI_USAGE;
+        return cli_bad_value(cmd);
       break;
     case OPT_BATCH:
       if (cli_parse_int(p.arg, 1, 65536, "--batch", &sa.batch) != 0)
-        return CLI_USAGE;
+        return cli_bad_value(cmd);
       break;
     default: cli_nn_info_usage(stderr); return CLI_USAGE;
     }
@@ -112,17 +115,42 @@ int cli_nn_info_main(int argc, char **argv) {
          info.ir_version, info.opset,
          info.producer && info.producer[0] ? info.producer : "(none)");
 
+  /* Outputs, MACs and arena size belong to a plan for concrete shapes. */
+  int free_dims = 0;
   printf("inputs\n");
   for (int i = 0; i < argus_nn_model_input_count(m); i++) {
     argus_nn_tensor_desc d;
-    if (argus_nn_model_input(m, i, &d) == ARGUS_OK)
-      print_tensor("", &d);
+    if (argus_nn_model_input(m, i, &d) != ARGUS_OK)
+      continue;
+    print_tensor(&d);
+    for (int k = 0; k < d.rank; k++)
+      free_dims |= d.dims[k] < 0;
   }
-  printf("outputs\n");
-  for (int i = 0; i < argus_nn_model_output_count(m); i++) {
-    argus_nn_tensor_desc d;
-    if (argus_nn_model_output(m, i, &d) == ARGUS_OK)
-      print_tensor("", &d);
+  argus_nn_session_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.batch = sa.batch;
+  opts.shapes = sa.nshapes ? sa.shapes : NULL;
+  opts.nshapes = sa.nshapes;
+  argus_nn_session *s = NULL;
+  argus_nn_error nerr;
+  memset(&nerr, 0, sizeof nerr);
+  argus_err se = argus_nn_session_create(m, &opts, &s, &nerr);
+
+  if (se == ARGUS_OK) {
+    printf("outputs%s\n", sa.batch || sa.nshapes ? " (at the given shapes)" : "");
+    for (int i = 0; i < argus_nn_session_output_count(s); i++) {
+      argus_nn_tensor_desc d;
+      const void *data;
+      if (argus_nn_session_output(s, i, &d, &data) == ARGUS_OK)
+        print_tensor(&d);
+    }
+  } else {
+    printf("outputs (as declared)\n");
+    for (int i = 0; i < argus_nn_model_output_count(m); i++) {
+      argus_nn_tensor_desc d;
+      if (argus_nn_model_output(m, i, &d) == ARGUS_OK)
+        print_tensor(&d);
+    }
   }
 
   printf("nodes      %d in the file, %d after optimisation\n", info.nnodes,
@@ -139,24 +167,19 @@ int cli_nn_info_main(int argc, char **argv) {
   print_thousands((uint64_t)info.nparams);
   printf(" (%.2f MB as float32)\n", (double)info.nparams * 4.0 / 1e6);
 
-  /* MACs and arena size belong to a plan for concrete shapes. */
-  argus_nn_session_opts opts;
-  memset(&opts, 0, sizeof opts);
-  opts.batch = sa.batch;
-  opts.shapes = sa.nshapes ? sa.shapes : NULL;
-  opts.nshapes = sa.nshapes;
-  argus_nn_session *s = NULL;
-  argus_nn_error nerr;
-  memset(&nerr, 0, sizeof nerr);
-  e = argus_nn_session_create(m, &opts, &s, &nerr);
-  if (e != ARGUS_OK) {
-    printf("MACs       n/a: %s\n",
-           nerr.msg[0] ? nerr.msg : argus_strerror(e));
-    if (!sa.nshapes)
-      printf("           (give the input shapes with --input-shape)\n");
+  if (se != ARGUS_OK) {
     argus_nn_session_free(s);
     argus_nn_model_free(m);
-    return e == ARGUS_E_SHAPE || e == ARGUS_E_INVALID_ARG ? CLI_OK : CLI_FAIL;
+    if (free_dims && !sa.nshapes) {
+      /* Nothing to plan for until the free dimensions are given. */
+      printf("MACs       n/a: the inputs have free dimensions; give them with "
+             "--input-shape\n");
+      return CLI_OK;
+    }
+    printf("MACs       n/a\n");
+    fflush(stdout);
+    cli_report_nn_error(cmd, se, &nerr);
+    return CLI_FAIL;
   }
   uint64_t macs = argus_nn_session_macs(s);
   printf("MACs       ");
@@ -172,19 +195,6 @@ int cli_nn_info_main(int argc, char **argv) {
     }
   }
   printf("\n");
-  if (sa.batch || sa.nshapes) {
-    printf("plan       outputs:");
-    for (int i = 0; i < argus_nn_session_output_count(s); i++) {
-      argus_nn_tensor_desc d;
-      const void *data;
-      if (argus_nn_session_output(s, i, &d, &data) == ARGUS_OK) {
-        char dims[160];
-        cli_format_dims(dims, sizeof dims, d.rank, d.dims);
-        printf("%s %s %s", i ? "," : "", d.name, dims);
-      }
-    }
-    printf("\n");
-  }
   printf("arena      %.2f MB\n",
          (double)argus_nn_session_arena_bytes(s) / 1e6);
   argus_nn_session_free(s);

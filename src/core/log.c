@@ -27,8 +27,9 @@ static const char *level_name(argus_log_level l) {
   }
 }
 
-void argus_logv(argus_log_level level, const char *module, const char *fmt,
-                va_list ap) {
+__attribute__((format(printf, 3, 0))) void
+argus_logv(argus_log_level level, const char *module, const char *fmt,
+           va_list ap) {
   if (level > g_level)
     return;
   char line[1024];

@@ -100,6 +100,7 @@ typedef struct nn_value {
   int is_input, is_output;
   int is_const;  /* data holds the value at plan time */
   int owns_data; /* data was allocated for this graph and is freed with it */
+  int owns_name; /* session graphs: name allocated by the session */
   void *data;    /* const data, or the arena slot once planned */
   int producer;  /* node index, -1 for inputs/constants */
   int nuses;     /* number of node inputs reading it (+1 if graph output) */

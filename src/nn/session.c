@@ -226,9 +226,12 @@ static void session_graph_free(argus_nn_session *s) {
     }
   }
   if (g->values)
-    for (int i = 0; i < g->nvalues; i++)
+    for (int i = 0; i < g->nvalues; i++) {
       if (g->values[i].owns_data)
         nn_free(g->values[i].data);
+      if (g->values[i].owns_name)
+        free(g->values[i].name);
+    }
   free(g->values);
   free(g->nodes);
   free(g->inputs);
@@ -247,8 +250,10 @@ static argus_err copy_graph(const nn_graph *src, nn_graph *g) {
     return ARGUS_E_NOMEM;
   g->nvalues = g->cap_values = src->nvalues;
   memcpy(g->values, src->values, (size_t)src->nvalues * sizeof *g->values);
-  for (int i = 0; i < g->nvalues; i++)
+  for (int i = 0; i < g->nvalues; i++) {
     g->values[i].owns_data = 0;
+    g->values[i].owns_name = 0;
+  }
   g->nnodes = g->cap_nodes = src->nnodes;
   for (int i = 0; i < src->nnodes; i++) {
     nn_node *n = &g->nodes[i];
@@ -309,6 +314,35 @@ static argus_err set_input_shapes(nn_graph *g, const argus_nn_session_opts *o,
     if (e)
       return e;
   }
+  for (int k = 0; o && k < o->nvalues; k++) {
+    const argus_nn_input_value *iv = &o->values[k];
+    int found = 0;
+    for (int i = 0; i < g->ninputs && iv->name; i++) {
+      nn_value *v = &g->values[g->inputs[i]];
+      if (strcmp(v->name, iv->name) != 0)
+        continue;
+      found = 1;
+      size_t bytes = v->nelem * nn_dtype_size(v->dtype);
+      if (iv->bytes != bytes || (bytes && !iv->data))
+        return nn_fail(err, ARGUS_E_SHAPE,
+                       "input '%s': value of %zu bytes given, its shape "
+                       "needs %zu",
+                       v->name, iv->bytes, bytes);
+      if (v->is_const)
+        return nn_fail(err, ARGUS_E_INVALID_ARG,
+                       "input '%s': value given twice", v->name);
+      v->data = nn_alloc(bytes);
+      if (!v->data)
+        return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+      if (bytes)
+        memcpy(v->data, iv->data, bytes);
+      v->owns_data = 1;
+      v->is_const = 1;
+    }
+    if (!found)
+      return nn_fail(err, ARGUS_E_NOT_FOUND, "the model has no input '%s'",
+                     iv->name ? iv->name : "(null)");
+  }
   return ARGUS_OK;
 }
 
@@ -346,11 +380,50 @@ static argus_err fold_node(nn_graph *g, nn_node *n, nn_err *err) {
   return ARGUS_OK;
 }
 
-static argus_err infer_and_fold(nn_graph *g, nn_err *err) {
+/* Exporters often bake the batch size of 1 into Reshape targets
+ * (Reshape(x, [1, -1])). When a session runs a larger batch and the data
+ * entering such a Reshape carries that batch in dimension 0, the target's
+ * leading 1 is the batch: the session gets its own copy with the batch. */
+static argus_err generalise_reshape_batch(nn_graph *g, nn_node *n, int batch,
+                                          nn_err *err) {
+  if (batch <= 1 || strcmp(n->op_type, "Reshape") != 0 || n->ninputs < 2 ||
+      n->in[0] < 0 || n->in[1] < 0)
+    return ARGUS_OK;
+  nn_value *x = &g->values[n->in[0]], *shape = &g->values[n->in[1]];
+  if (!shape->is_const || shape->dtype != NN_INT64 || shape->nelem < 1 ||
+      x->rank < 1 || x->dims[0] != batch ||
+      ((const int64_t *)shape->data)[0] != 1)
+    return ARGUS_OK;
+  int64_t *copy = nn_alloc(shape->nelem * sizeof *copy);
+  if (!copy)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  memcpy(copy, shape->data, shape->nelem * sizeof *copy);
+  copy[0] = batch;
+  int v = nn_graph_add_value(g, shape->name);
+  if (v < 0) {
+    nn_free(copy);
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  }
+  nn_value *nv = &g->values[v];
+  const nn_value *old = &g->values[n->in[1]];
+  char *own_name = nv->name;
+  *nv = *old;
+  nv->name = own_name;
+  nv->data = copy;
+  nv->owns_data = 1;
+  nv->owns_name = 1;
+  n->in[1] = v;
+  return ARGUS_OK;
+}
+
+static argus_err infer_and_fold(nn_graph *g, int batch, nn_err *err) {
   for (int i = 0; i < g->nnodes; i++) {
     nn_node *n = &g->nodes[i];
     if (n->dead)
       continue;
+    argus_err ge = generalise_reshape_batch(g, n, batch, err);
+    if (ge)
+      return ge;
     for (int k = 0; k < n->ninputs; k++)
       if (n->in[k] >= 0 && g->values[n->in[k]].rank < 0)
         return nn_fail(err, ARGUS_E_INTERNAL,
@@ -528,8 +601,11 @@ static argus_err plan_memory(argus_nn_session *s, nn_err *err) {
         last[v] = step;
     }
   }
-  for (int i = 0; i < g->noutputs; i++)
+  for (int i = 0; i < g->noutputs; i++) {
+    if (first[g->outputs[i]] < 0)
+      first[g->outputs[i]] = 0; /* folded to a constant at planning */
     last[g->outputs[i]] = end;
+  }
   /* Fold aliases into their roots' lifetimes. */
   for (int v = 0; v < nv; v++) {
     int r = alias[v];
@@ -644,8 +720,9 @@ argus_err argus_nn_session_create(argus_nn_model *model,
   if (!model || !out)
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
-  if (opts && (opts->batch < 0 || opts->nshapes < 0 ||
-               (opts->nshapes > 0 && !opts->shapes)))
+  if (opts && (opts->batch < 0 || opts->nshapes < 0 || opts->nvalues < 0 ||
+               (opts->nshapes > 0 && !opts->shapes) ||
+               (opts->nvalues > 0 && !opts->values)))
     return ARGUS_E_INVALID_ARG;
   argus_nn_session *s = calloc(1, sizeof *s);
   if (!s)
@@ -660,7 +737,7 @@ argus_err argus_nn_session_create(argus_nn_model *model,
   }
   if ((rc = set_input_shapes(&s->g, opts, &e)))
     goto fail;
-  if ((rc = infer_and_fold(&s->g, &e)))
+  if ((rc = infer_and_fold(&s->g, opts ? opts->batch : 0, &e)))
     goto fail;
   fuse_residuals(&s->g);
   s->order = malloc((size_t)(s->g.nnodes ? s->g.nnodes : 1) * sizeof(int));
@@ -674,19 +751,38 @@ argus_err argus_nn_session_create(argus_nn_model *model,
       s->order[s->norder++] = i;
       s->macs += node_macs(&s->g, &s->g.nodes[i]);
     }
-  /* Graph outputs that folded to constants are copied into the arena by
-   * giving them a slot: clear is_const so the planner places them, and keep
-   * the folded data to copy at each run. */
+  /* Graph outputs that folded to constants get their own arena slot, filled
+   * once here: runs never write them. */
+  int nout = s->g.noutputs ? s->g.noutputs : 1;
+  void **folded = calloc((size_t)nout, sizeof *folded);
+  int *folded_owned = calloc((size_t)nout, sizeof *folded_owned);
+  if (!folded || !folded_owned) {
+    free(folded);
+    free(folded_owned);
+    rc = nn_fail(&e, ARGUS_E_NOMEM, "out of memory");
+    goto fail;
+  }
   for (int i = 0; i < s->g.noutputs; i++) {
     nn_value *v = &s->g.values[s->g.outputs[i]];
-    if (v->is_const) {
-      rc = nn_fail(&e, ARGUS_E_UNSUPPORTED,
-                   "output '%s' is a constant for these input shapes",
-                   v->name);
-      goto fail;
+    if (v->is_const && !v->is_input) {
+      folded[i] = v->data;
+      folded_owned[i] = v->owns_data;
+      v->owns_data = 0;
+      v->is_const = 0;
     }
   }
-  if ((rc = plan_memory(s, &e)))
+  rc = plan_memory(s, &e);
+  for (int i = 0; i < s->g.noutputs && !rc; i++) {
+    nn_value *v = &s->g.values[s->g.outputs[i]];
+    if (folded[i] && v->data != folded[i])
+      memcpy(v->data, folded[i], v->nelem * nn_dtype_size(v->dtype));
+  }
+  for (int i = 0; i < s->g.noutputs; i++)
+    if (folded_owned[i])
+      nn_free(folded[i]);
+  free(folded);
+  free(folded_owned);
+  if (rc)
     goto fail;
   argus_log(ARGUS_LOG_DEBUG, MOD, "session: %d nodes, arena %zu bytes",
             s->norder, s->arena_bytes);

@@ -123,7 +123,9 @@ static inline float nn_post_apply(const nn_post *p, size_t i, float y,
       y *= p->slope[i * p->slope_stride];
     break;
   case NN_ACT_CLIP:
-    y = y < p->lo ? p->lo : (y > p->hi ? p->hi : y);
+    /* numpy.clip order: an empty range [lo > hi] gives hi */
+    y = y < p->lo ? p->lo : y;
+    y = y > p->hi ? p->hi : y;
     break;
   case NN_ACT_SIGMOID:
     y = nn_sigmoidf_(y);

@@ -87,8 +87,8 @@ static void concat_task(void *ctx, size_t begin, size_t end, int tid) {
     const nn_value *x = nn_in(c->g, c->n, (int)i);
     size_t blk = (size_t)x->dims[c->axis] * c->inner_es;
     if (blk)
-      memcpy(c->dst + o * c->out_row + pos,
-             (const uint8_t *)x->data + o * blk, blk);
+      memcpy(c->dst + o * c->out_row + pos, (const uint8_t *)x->data + o * blk,
+             blk);
     pos += blk;
     if (++i == nin) {
       i = 0;
@@ -112,7 +112,7 @@ static argus_err concat_run(const nn_exec *x, const nn_node *n) {
     outer *= (size_t)y->dims[k];
   for (int k = axis + 1; k < y->rank; k++)
     inner *= (size_t)y->dims[k];
-  concat_ctx c = {g, n, y->data, (size_t)y->dims[axis] * inner * es,
+  concat_ctx c = {g,          n,   y->data, (size_t)y->dims[axis] * inner * es,
                   inner * es, axis};
   size_t units = outer * (size_t)n->ninputs;
   size_t unit_bytes = c.out_row / (size_t)n->ninputs + 1;

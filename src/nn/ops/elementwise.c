@@ -1,7 +1,9 @@
 /* Shared machinery of the element-wise operators; see elementwise.h. */
 #include "elementwise.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Work is handed to the pool in blocks of this many elements, so that chunk
@@ -12,12 +14,12 @@
 #define EW_GRAIN_ELEMS ((size_t)1 << 15)
 
 const char *nn_binop_name(nn_binop op) {
-  static const char *const names[NN_BINOP_COUNT_] = {"Add", "Sub", "Mul",
-                                                     "Div", "PRelu"};
+  static const char *const names[NN_BINOP_COUNT_] = {"Add", "Sub", "Mul", "Div",
+                                                     "PRelu"};
   return (unsigned)op < NN_BINOP_COUNT_ ? names[op] : "?";
 }
 
-/* ---- reference kernels -------------------------------------------------- */
+/* ---- reference kernels ------------------------------------------------- */
 
 /* Three inner loops (vector-vector, vector-scalar, scalar-vector) of one
  * expression in x (from a) and z (from b), and their table. */
@@ -54,7 +56,7 @@ const char *nn_binop_name(nn_binop op) {
 #define EW_FLOAT(sfx, T)                                                       \
   EW_LOOPS(add_##sfx, T, x + z)                                                \
   EW_LOOPS(sub_##sfx, T, x - z)                                                \
-  EW_LOOPS(mul_##sfx, T, x * z)                                                \
+  EW_LOOPS(mul_##sfx, T, (x) * (z))                                            \
   EW_LOOPS(div_##sfx, T, x / z)                                                \
   EW_LOOPS(prelu_##sfx, T, x < 0 ? x * z : x)
 
@@ -66,7 +68,9 @@ const char *nn_binop_name(nn_binop op) {
   EW_LOOPS(sub_##sfx, T, (T)((U)x - (U)z))                                     \
   EW_LOOPS(mul_##sfx, T, (T)((U)x * (U)z))                                     \
   EW_LOOPS(div_##sfx, T,                                                       \
-           z == 0 ? (T)0 : z == -1 ? (T)((U)0 - (U)x) : (T)(x / z))
+           z == 0    ? (T)0                                                    \
+           : z == -1 ? (T)((U)0 - (U)x)                                        \
+                     : (T)(x / z))
 
 EW_FLOAT(f32, float)
 EW_FLOAT(f64, double)
@@ -77,7 +81,7 @@ EW_LOOPS(prelu_i32, int32_t, x < 0 ? (int32_t)((uint32_t)x * (uint32_t)z) : x)
 EW_LOOPS(prelu_i64, int64_t, x < 0 ? (int64_t)((uint64_t)x * (uint64_t)z) : x)
 EW_LOOPS(add_u8, uint8_t, (uint8_t)(x + z))
 EW_LOOPS(sub_u8, uint8_t, (uint8_t)(x - z))
-EW_LOOPS(mul_u8, uint8_t, (uint8_t)(x * z))
+EW_LOOPS(mul_u8, uint8_t, (uint8_t)((x) * (z)))
 EW_LOOPS(div_u8, uint8_t, z == 0 ? (uint8_t)0 : (uint8_t)(x / z))
 
 #define EW_ARITH_ROW(kind)                                                     \
@@ -108,6 +112,7 @@ const nn_binary_kernels *nn_binary_kernels_ref(nn_binop op, int dtype) {
 
 /* Float32 kernels picked once for this CPU. */
 static const nn_binary_kernels *f32_best[NN_BINOP_COUNT_];
+static nn_unary_fn f32_unary_best[NN_UNOP_COUNT_];
 static pthread_once_t f32_once = PTHREAD_ONCE_INIT;
 
 static void pick_f32_kernels(void) {
@@ -127,6 +132,14 @@ static void pick_f32_kernels(void) {
     }
     f32_best[op] = k ? k : ref_kernels[op][NN_FLOAT];
   }
+  for (int op = 0; op < NN_UNOP_COUNT_; op++) {
+    nn_unary_fn fn = NULL;
+    if (f & ARGUS_CPU_AVX512)
+      fn = nn_f32_unary_avx512((nn_unop)op);
+    if (!fn && (f & ARGUS_CPU_AVX2))
+      fn = nn_f32_unary_avx2((nn_unop)op);
+    f32_unary_best[op] = fn;
+  }
   argus_log(ARGUS_LOG_DEBUG, "nn", "element-wise float32 kernels: %s", isa);
 }
 
@@ -138,7 +151,22 @@ const nn_binary_kernels *nn_binary_kernels_get(nn_binop op, int dtype) {
   return nn_binary_kernels_ref(op, dtype);
 }
 
-/* ---- broadcast layout ---------------------------------------------------- */
+void nn_f32_exp_ref(size_t n, const void *px, void *py, const void *params) {
+  (void)params;
+  const float *x = px;
+  float *y = py;
+  for (size_t i = 0; i < n; i++)
+    y[i] = expf(x[i]);
+}
+
+nn_unary_fn nn_f32_unary_get(nn_unop op, nn_unary_fn ref) {
+  if ((unsigned)op >= NN_UNOP_COUNT_)
+    return ref;
+  pthread_once(&f32_once, pick_f32_kernels);
+  return f32_unary_best[op] ? f32_unary_best[op] : ref;
+}
+
+/* ---- broadcast layout -------------------------------------------------- */
 
 argus_err nn_bcast_init(nn_bcast *bc, int ra, const int64_t *da, int rb,
                         const int64_t *db, int ro, const int64_t *dout) {
@@ -264,7 +292,7 @@ void nn_bcast_run(argus_threadpool *pool, const nn_bcast *bc,
                                 bcast_task_fn, &t);
 }
 
-/* ---- binary operator hooks ------------------------------------------------ */
+/* ---- binary operator hooks --------------------------------------------- */
 
 static const char *shape_str(const nn_value *v, char *buf, size_t len) {
   return nn_shape_str(v->rank, v->dims, buf, len);
@@ -273,10 +301,9 @@ static const char *shape_str(const nn_value *v, char *buf, size_t len) {
 /* Resolves the effective shape of b (rank *rb, dims db) and the output shape
  * of node n from its inputs a and b. err may be NULL (at run time, after
  * infer has validated the same computation). */
-static argus_err binary_shapes(const nn_node *n, nn_binop op,
-                               const nn_value *a, const nn_value *b, int *rb,
-                               int64_t *db, int *ro, int64_t *dout,
-                               nn_err *err) {
+static argus_err binary_shapes(const nn_node *n, nn_binop op, const nn_value *a,
+                               const nn_value *b, int *rb, int64_t *db, int *ro,
+                               int64_t *dout, nn_err *err) {
   const char *opn = nn_binop_name(op);
   char sa[128], sb[128];
   argus_err e;
@@ -444,7 +471,7 @@ argus_err nn_binary_run(const nn_exec *x, const nn_node *n, nn_binop op) {
   return ARGUS_OK;
 }
 
-/* ---- unary ---------------------------------------------------------------- */
+/* ---- unary -------------------------------------------------------------- */
 
 typedef struct unary_task {
   nn_unary_fn fn;
@@ -480,15 +507,27 @@ void nn_unary_run(argus_threadpool *pool, nn_unary_fn fn, size_t n,
                                 grain / EW_BLOCK, unary_task_fn, &t);
 }
 
-argus_err nn_unary_infer(nn_graph *g, nn_node *n, const char *op,
-                         int min_in, int max_in, const int *dtypes,
-                         nn_err *err) {
+argus_err nn_unary_op_run(const nn_exec *x, const nn_node *n, nn_unary_fn fn,
+                          const void *params, int cost) {
+  const nn_value *in = nn_in(x->g, n, 0), *out = nn_out(x->g, n, 0);
+  if (!fn || !in || !out || in->nelem != out->nelem || in->dtype != out->dtype)
+    return ARGUS_E_INTERNAL;
+  if (in->nelem == 0)
+    return ARGUS_OK;
+  if (!in->data || !out->data)
+    return ARGUS_E_INTERNAL;
+  nn_unary_run(x->pool, fn, in->nelem, nn_dtype_size(in->dtype), in->data,
+               out->data, params, cost);
+  return ARGUS_OK;
+}
+
+argus_err nn_unary_infer(nn_graph *g, nn_node *n, const char *op, int min_in,
+                         int max_in, const int *dtypes, nn_err *err) {
   if (n->ninputs < min_in || n->ninputs > max_in) {
     if (min_in == max_in)
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "node '%s' (%s): expects %d input%s, got %d",
-                     nn_ew_name(n), op, min_in, min_in == 1 ? "" : "s",
-                     n->ninputs);
+      return nn_fail(
+          err, ARGUS_E_CORRUPT, "node '%s' (%s): expects %d input%s, got %d",
+          nn_ew_name(n), op, min_in, min_in == 1 ? "" : "s", n->ninputs);
     return nn_fail(err, ARGUS_E_CORRUPT,
                    "node '%s' (%s): expects %d to %d inputs, got %d",
                    nn_ew_name(n), op, min_in, max_in, n->ninputs);
@@ -519,8 +558,7 @@ argus_err nn_unary_infer(nn_graph *g, nn_node *n, const char *op,
     if (!ok)
       return nn_fail(err, ARGUS_E_UNSUPPORTED,
                      "node '%s' (%s): input '%s' has dtype %s; supported: %s",
-                     nn_ew_name(n), op, x->name, nn_dtype_name(x->dtype),
-                     list);
+                     nn_ew_name(n), op, x->name, nn_dtype_name(x->dtype), list);
   }
   return nn_set_shape(nn_out(g, n, 0), x->dtype, x->rank, x->dims, err);
 }

@@ -54,11 +54,11 @@ const nn_binary_kernels *nn_f32_binary_avx512(nn_binop op);
 
 /* Collapsed broadcast layout (see the top of this file). */
 typedef struct nn_bcast {
-  int rank;                     /* >= 1 */
-  int64_t dims[NN_MAX_RANK];    /* collapsed output dims, all >= 1 */
-  int64_t sa[NN_MAX_RANK];      /* a's element strides (0: broadcast) */
-  int64_t sb[NN_MAX_RANK];      /* b's element strides (0: broadcast) */
-  size_t n;                     /* output elements (0: nothing to do) */
+  int rank;                  /* >= 1 */
+  int64_t dims[NN_MAX_RANK]; /* collapsed output dims, all >= 1 */
+  int64_t sa[NN_MAX_RANK];   /* a's element strides (0: broadcast) */
+  int64_t sb[NN_MAX_RANK];   /* b's element strides (0: broadcast) */
+  size_t n;                  /* output elements (0: nothing to do) */
 } nn_bcast;
 
 /* Builds the layout of a (shape ra, da) op b (shape rb, db) into the output
@@ -94,6 +94,26 @@ argus_err nn_binary_run(const nn_exec *x, const nn_node *n, nn_binop op);
 typedef void (*nn_unary_fn)(size_t n, const void *x, void *y,
                             const void *params);
 
+/* Unary ops with float32 ISA kernels. */
+typedef enum nn_unop {
+  NN_UNOP_RELU,    /* max(x, 0), NaN stays NaN */
+  NN_UNOP_CLIP,    /* params: two floats {lo, hi}; max(x, lo) then min(., hi) */
+  NN_UNOP_EXP,     /* within 1e-6 relative of expf */
+  NN_UNOP_SIGMOID, /* 1 / (1 + e^-x), within 1e-6 relative */
+  NN_UNOP_COUNT_
+} nn_unop;
+
+/* The float32 kernel for op on this CPU (chosen once from
+ * argus_cpu_features()), or `ref` (the op's plain C loop) when no ISA version
+ * applies. */
+nn_unary_fn nn_f32_unary_get(nn_unop op, nn_unary_fn ref);
+/* Reference float32 exp (expf), shared by Exp and Softmax. */
+void nn_f32_exp_ref(size_t n, const void *x, void *y, const void *params);
+/* The ISA-specific tables (NULL for an op they do not implement). Call only
+ * when argus_cpu_features() reports the ISA. */
+nn_unary_fn nn_f32_unary_avx2(nn_unop op);
+nn_unary_fn nn_f32_unary_avx512(nn_unop op);
+
 /* Runs fn over n elements of esize bytes, split across pool (may be NULL).
  * `cost` is a rough per-element cost in simple arithmetic operations; it
  * sets how finely the work is split. */
@@ -101,13 +121,17 @@ void nn_unary_run(argus_threadpool *pool, nn_unary_fn fn, size_t n,
                   size_t esize, const void *x, void *y, const void *params,
                   int cost);
 
+/* Runs a one-input op with fn over its input 0 into its output 0, after
+ * checking that infer set them up (ARGUS_E_INTERNAL otherwise). */
+argus_err nn_unary_op_run(const nn_exec *x, const nn_node *n, nn_unary_fn fn,
+                          const void *params, int cost);
+
 /* Validates a one-input op whose output has the input's dtype and shape:
  * at least min_in and at most max_in inputs with input 0 present, one
  * output, and an input dtype among `dtypes` (terminated by 0). Sets the
  * output shape. `op` names the op in messages. */
-argus_err nn_unary_infer(nn_graph *g, nn_node *n, const char *op,
-                         int min_in, int max_in, const int *dtypes,
-                         nn_err *err);
+argus_err nn_unary_infer(nn_graph *g, nn_node *n, const char *op, int min_in,
+                         int max_in, const int *dtypes, nn_err *err);
 
 /* The node's name for messages, never NULL. */
 static inline const char *nn_ew_name(const nn_node *n) {

@@ -139,8 +139,8 @@ static argus_err gather_run(const nn_exec *x, const nn_node *n) {
     inner *= (size_t)in->dims[k];
   gather_ctx c = {idx, in->data, y->data, idx->nelem, in->dims[axis], inner};
   size_t grain = ((size_t)128 << 10) / inner + 1;
-  argus_threadpool_parallel_for(x->pool, outer * idx->nelem, grain,
-                                gather_task, &c);
+  argus_threadpool_parallel_for(x->pool, outer * idx->nelem, grain, gather_task,
+                                &c);
   return ARGUS_OK;
 }
 

@@ -45,8 +45,8 @@ argus_err nn_mv_check_io(const nn_graph *g, const nn_node *n, int min_in,
 }
 
 argus_err nn_mv_const_ints(const nn_graph *g, const nn_node *n, int idx,
-                           const char *what, int64_t *out, int max,
-                           int *count, nn_err *err) {
+                           const char *what, int64_t *out, int max, int *count,
+                           nn_err *err) {
   const char *op = n->op ? n->op->type : n->op_type;
   const nn_value *v = nn_in(g, n, idx);
   if (!v)
@@ -65,8 +65,8 @@ argus_err nn_mv_const_ints(const nn_graph *g, const nn_node *n, int idx,
     return nn_fail(err, ARGUS_E_CORRUPT,
                    "node '%s' (%s): input '%s' has rank %d, expected 1",
                    NN_MV_NAME(n), op, what, v->rank);
-  size_t ne = v->rank == 1 ? (v->dims[0] < 0 ? SIZE_MAX : (size_t)v->dims[0])
-                           : 1;
+  size_t ne =
+      v->rank == 1 ? (v->dims[0] < 0 ? SIZE_MAX : (size_t)v->dims[0]) : 1;
   if (ne != v->nelem)
     return nn_fail(err, ARGUS_E_INTERNAL,
                    "node '%s' (%s): input '%s' holds %zu elements for shape "
@@ -168,10 +168,14 @@ static void strided_task(void *ctx, size_t begin, size_t end, int tid) {
     memcpy(out + i * (ptrdiff_t)sizeof v, &v, sizeof v);                       \
   }                                                                            \
   break;
-      case 1: NN_MV_ROW_(uint8_t)
-      case 2: NN_MV_ROW_(uint16_t)
-      case 4: NN_MV_ROW_(uint32_t)
-      case 8: NN_MV_ROW_(uint64_t)
+      case 1:
+        NN_MV_ROW_(uint8_t)
+      case 2:
+        NN_MV_ROW_(uint16_t)
+      case 4:
+        NN_MV_ROW_(uint32_t)
+      case 8:
+        NN_MV_ROW_(uint64_t)
 #undef NN_MV_ROW_
       default:
         for (int64_t i = 0; i < c->inner; i++)

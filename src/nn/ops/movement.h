@@ -30,8 +30,8 @@ argus_err nn_mv_check_io(const nn_graph *g, const nn_node *n, int min_in,
  * UNSUPPORTED when the input is not constant, CORRUPT for a wrong dtype or
  * rank, LIMIT when it has more than `max` entries. */
 argus_err nn_mv_const_ints(const nn_graph *g, const nn_node *n, int idx,
-                           const char *what, int64_t *out, int max,
-                           int *count, nn_err *err);
+                           const char *what, int64_t *out, int max, int *count,
+                           nn_err *err);
 
 /* Product of dims[0..rank) into *out; 0 on success, -1 when it overflows
  * int64 (a negative dim also fails). */
@@ -59,11 +59,27 @@ void nn_mv_strided_copy(const nn_exec *x, const nn_mv_strided *s);
 /* Copies one element of `esize` bytes, fast for the sizes of 1, 2, 4, 8. */
 static inline void nn_mv_elem(uint8_t *dst, const uint8_t *src, size_t esize) {
   switch (esize) {
-  case 1: *dst = *src; break;
-  case 2: { uint16_t v; __builtin_memcpy(&v, src, 2); __builtin_memcpy(dst, &v, 2); } break;
-  case 4: { uint32_t v; __builtin_memcpy(&v, src, 4); __builtin_memcpy(dst, &v, 4); } break;
-  case 8: { uint64_t v; __builtin_memcpy(&v, src, 8); __builtin_memcpy(dst, &v, 8); } break;
-  default: __builtin_memcpy(dst, src, esize); break;
+  case 1:
+    *dst = *src;
+    break;
+  case 2: {
+    uint16_t v;
+    __builtin_memcpy(&v, src, 2);
+    __builtin_memcpy(dst, &v, 2);
+  } break;
+  case 4: {
+    uint32_t v;
+    __builtin_memcpy(&v, src, 4);
+    __builtin_memcpy(dst, &v, 4);
+  } break;
+  case 8: {
+    uint64_t v;
+    __builtin_memcpy(&v, src, 8);
+    __builtin_memcpy(dst, &v, 8);
+  } break;
+  default:
+    __builtin_memcpy(dst, src, esize);
+    break;
   }
 }
 

@@ -142,7 +142,8 @@ static argus_err slice_infer(nn_graph *g, nn_node *n, nn_err *err) {
     int64_t s = 1;
     for (int k = r - 1; k >= 0; k--) {
       pl->s.dims[k] = dims[k];
-      pl->s.istride[k] = step[k] * s;
+      /* A huge step only ever reads one element. */
+      pl->s.istride[k] = dims[k] > 1 ? step[k] * s : 0;
       pl->base += first[k] * s;
       s *= x->dims[k];
     }

@@ -62,9 +62,8 @@ static argus_err squeeze_infer(nn_graph *g, nn_node *n, nn_err *err) {
         axes[i] = a[i];
       na = (int)cnt;
     }
-  } else if (nn_in(g, n, 1) &&
-             (e = nn_mv_const_ints(g, n, 1, "axes", axes, NN_MAX_RANK, &na,
-                                   err))) {
+  } else if (nn_in(g, n, 1) && (e = nn_mv_const_ints(g, n, 1, "axes", axes,
+                                                     NN_MAX_RANK, &na, err))) {
     return e;
   }
   int rank;

@@ -15,12 +15,12 @@
 #define TILE 32
 
 typedef struct transpose_plan {
-  int rank;                    /* reduced rank, >= 2 when not a copy */
-  int64_t odims[NN_MAX_RANK];  /* reduced output dims */
+  int rank;                     /* reduced rank, >= 2 when not a copy */
+  int64_t odims[NN_MAX_RANK];   /* reduced output dims */
   int64_t istride[NN_MAX_RANK]; /* input stride (elements) per output axis */
-  int copy;                    /* the permutation moves nothing */
-  int tiled;                   /* last input axis is not last in the output */
-  int jrow;                    /* tiled: output axis read with stride 1 */
+  int copy;                     /* the permutation moves nothing */
+  int tiled;                    /* last input axis is not last in the output */
+  int jrow;                     /* tiled: output axis read with stride 1 */
 } transpose_plan;
 
 /* Reads and validates perm (default: reversed axes). */
@@ -163,6 +163,43 @@ typedef struct tile_ctx {
   int64_t rblocks;              /* tiles along the jrow axis */
 } tile_ctx;
 
+/* Element types of each size that may alias any data (float, int...). */
+typedef uint8_t __attribute__((may_alias)) mv_u8;
+typedef uint16_t __attribute__((may_alias)) mv_u16;
+typedef uint32_t __attribute__((may_alias)) mv_u32;
+typedef uint64_t __attribute__((may_alias)) mv_u64;
+
+/* Copies the tile rows [i0, i1) x cols [c0, c1): out[i*ost + c] =
+ * in[i + c*ist], typed so that the compiler sees plain loads and stores
+ * (buffers are aligned to their element size). */
+#define TILE_FN_(T)                                                            \
+  static void tile_##T(const uint8_t *src, uint8_t *dst, int64_t i0,           \
+                       int64_t i1, int64_t c0, int64_t c1, int64_t ist,        \
+                       int64_t ost) {                                          \
+    const T *in = (const T *)(const void *)src;                                \
+    T *out = (T *)(void *)dst;                                                 \
+    for (int64_t i = i0; i < i1; i++) {                                        \
+      const T *ip = in + i + c0 * ist;                                         \
+      T *op = out + i * ost;                                                   \
+      for (int64_t c = c0; c < c1; c++, ip += ist)                             \
+        op[c] = *ip;                                                           \
+    }                                                                          \
+  }
+TILE_FN_(mv_u8)
+TILE_FN_(mv_u16)
+TILE_FN_(mv_u32)
+TILE_FN_(mv_u64)
+#undef TILE_FN_
+
+static void tile_bytes(const uint8_t *src, uint8_t *dst, int64_t i0, int64_t i1,
+                       int64_t c0, int64_t c1, int64_t ist, int64_t ost,
+                       size_t es) {
+  for (int64_t i = i0; i < i1; i++)
+    for (int64_t c = c0; c < c1; c++)
+      memcpy(dst + (size_t)(i * ost + c) * es, src + (size_t)(i + c * ist) * es,
+             es);
+}
+
 /* One unit = one outer index (all output axes but jrow and the last) times
  * one band of TILE rows along jrow; the band is copied tile by tile. */
 static void tile_task(void *ctx, size_t begin, size_t end, int tid) {
@@ -184,31 +221,27 @@ static void tile_task(void *ctx, size_t begin, size_t end, int tid) {
       ioff += ik * pl->istride[k];
       ooff += ik * c->ostride[k];
     }
+    const uint8_t *src = c->src + (size_t)ioff * es;
+    uint8_t *dst = c->dst + (size_t)ooff * es;
     int64_t i0 = band * TILE, i1 = i0 + TILE < rows ? i0 + TILE : rows;
     for (int64_t c0 = 0; c0 < cols; c0 += TILE) {
       int64_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
-      for (int64_t i = i0; i < i1; i++) {
-        const uint8_t *in = c->src + (size_t)(ioff + i + c0 * ist) * es;
-        uint8_t *out = c->dst + (size_t)(ooff + i * ost + c0) * es;
-        const size_t step = (size_t)ist * es;
-        switch (es) {
-#define TILE_ROW_(T)                                                           \
-  for (int64_t cc = c0; cc < c1; cc++, in += step, out += sizeof(T)) {         \
-    T v;                                                                       \
-    memcpy(&v, in, sizeof v);                                                  \
-    memcpy(out, &v, sizeof v);                                                 \
-  }                                                                            \
-  break;
-        case 1: TILE_ROW_(uint8_t)
-        case 2: TILE_ROW_(uint16_t)
-        case 4: TILE_ROW_(uint32_t)
-        case 8: TILE_ROW_(uint64_t)
-#undef TILE_ROW_
-        default:
-          for (int64_t cc = c0; cc < c1; cc++, in += step, out += es)
-            memcpy(out, in, es);
-          break;
-        }
+      switch (es) {
+      case 1:
+        tile_mv_u8(src, dst, i0, i1, c0, c1, ist, ost);
+        break;
+      case 2:
+        tile_mv_u16(src, dst, i0, i1, c0, c1, ist, ost);
+        break;
+      case 4:
+        tile_mv_u32(src, dst, i0, i1, c0, c1, ist, ost);
+        break;
+      case 8:
+        tile_mv_u64(src, dst, i0, i1, c0, c1, ist, ost);
+        break;
+      default:
+        tile_bytes(src, dst, i0, i1, c0, c1, ist, ost, es);
+        break;
       }
     }
   }
@@ -228,8 +261,8 @@ static argus_err transpose_run(const nn_exec *x, const nn_node *n) {
     return ARGUS_OK;
   }
   if (!pl->tiled) {
-    nn_mv_strided s = {.rank = pl->rank, .src = in->data, .dst = y->data,
-                       .esize = es};
+    nn_mv_strided s = {
+        .rank = pl->rank, .src = in->data, .dst = y->data, .esize = es};
     memcpy(s.dims, pl->odims, sizeof s.dims);
     memcpy(s.istride, pl->istride, sizeof s.istride);
     nn_mv_strided_copy(x, &s);

@@ -1,0 +1,92 @@
+/* Fused epilogue (nn_post) for AVX-512 kernels; included only by the kernels in avx512/,
+ * which are compiled with AVX-512 enabled. */
+#ifndef ARGUS_NN_KERNELS_POST_AVX512_H
+#define ARGUS_NN_KERNELS_POST_AVX512_H
+
+#include <immintrin.h>
+
+#include "nn/kernels/kernels.h"
+
+#define NN_INLINE static inline __attribute__((always_inline))
+
+/* The epilogue constants of one output row (channel). */
+typedef struct post512 {
+  __m512 bias, slope, lo, hi;
+  int act, res_first;
+} post512;
+
+NN_INLINE post512 post512_row(const nn_post *p, size_t i) {
+  post512 r;
+  r.bias = p->bias ? _mm512_set1_ps(p->bias[i]) : _mm512_setzero_ps();
+  r.slope = p->act == NN_ACT_PRELU ? _mm512_set1_ps(p->slope[i * p->slope_stride])
+                                   : _mm512_setzero_ps();
+  r.lo = _mm512_set1_ps(p->lo);
+  r.hi = _mm512_set1_ps(p->hi);
+  r.act = p->act;
+  r.res_first = p->res_first;
+  return r;
+}
+
+/* Lanes i of a 16-float load at position `start` of a row of `len` floats
+ * that fall inside the row: 0 <= start + i < len. */
+NN_INLINE __mmask16 range_mask16(ptrdiff_t start, ptrdiff_t len) {
+  ptrdiff_t lo = start < 0 ? -start : 0;
+  ptrdiff_t hi = len - start;
+  if (hi <= 0 || lo >= 16)
+    return 0;
+  uint32_t m = hi >= 16 ? 0xffffu : ((1u << hi) - 1u);
+  return (__mmask16)(m & ~((1u << lo) - 1u));
+}
+
+NN_INLINE __mmask16 tail_mask16(size_t n) {
+  return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+}
+
+/* Applies the epilogue to y and stores it at c (masked by `m` when
+ * `masked`); res is the residual at the same position or NULL. */
+NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
+                             const float *res, __mmask16 m, int masked) {
+  __m512 rv = _mm512_setzero_ps();
+  y = _mm512_add_ps(y, r->bias);
+  if (res)
+    rv = masked ? _mm512_maskz_loadu_ps(m, res) : _mm512_loadu_ps(res);
+  if (res && r->res_first)
+    y = _mm512_add_ps(y, rv);
+  switch (r->act) {
+  case NN_ACT_RELU:
+    y = _mm512_max_ps(y, _mm512_setzero_ps());
+    break;
+  case NN_ACT_PRELU: {
+    __mmask16 neg = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_LT_OQ);
+    y = _mm512_mask_mul_ps(y, neg, y, r->slope);
+    break;
+  }
+  case NN_ACT_CLIP:
+    y = _mm512_min_ps(_mm512_max_ps(y, r->lo), r->hi);
+    break;
+  case NN_ACT_SIGMOID: {
+    /* Rare in the models: exact scalar sigmoid on the stored lanes. */
+    float t[16], rr[16];
+    _mm512_storeu_ps(t, y);
+    _mm512_storeu_ps(rr, rv);
+    for (int i = 0; i < 16; i++)
+      t[i] = nn_sigmoidf_(t[i]) + (res && !r->res_first ? rr[i] : 0.0f);
+    y = _mm512_loadu_ps(t);
+    if (masked)
+      _mm512_mask_storeu_ps(c, m, y);
+    else
+      _mm512_storeu_ps(c, y);
+    return;
+  }
+  default:
+    break;
+  }
+  if (res && !r->res_first)
+    y = _mm512_add_ps(y, rv);
+  if (masked)
+    _mm512_mask_storeu_ps(c, m, y);
+  else
+    _mm512_storeu_ps(c, y);
+}
+
+#endif

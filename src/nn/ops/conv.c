@@ -1,0 +1,660 @@
+/*
+ * Conv (ONNX opsets 1-13 semantics), float32, NCHW, any batch, 1-D to 6-D.
+ *
+ * Paths, chosen per session in `infer` from the geometry:
+ *   GEMM1X1  group 1, 1x1 kernel, stride 1, no pads: Y[co,p] = W[co,:] X[:,p]
+ *            straight from the input (its rows are contiguous over p).
+ *   IM2COL   every other non-depthwise conv (including grouped ones): a tile
+ *            of output pixels is unrolled into per-thread scratch, then the
+ *            same GEMM kernel runs on it; the tile keeps scratch small.
+ *   DW3X3    depthwise 3x3, dilation 1, stride 1 or 2: direct SIMD kernels.
+ *   DWDOT    depthwise whose kernel covers the whole input ("global
+ *            depthwise", 7x7 in MobileFaceNet): one dot product per channel.
+ *   DWDIRECT other 1-D/2-D depthwise geometries: direct loops.
+ * Weights for the GEMM paths are packed once per model in `prepare` when W
+ * is a constant (else once per session in `infer`, or per run when W is a
+ * runtime input), in the layout of the selected kernel table. The epilogue
+ * (bias, residual, activation: node->epi) is applied inside the kernels'
+ * store loops.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../graph.h"
+#include "../kernels/kernels.h"
+
+#define CONV_MAX_SP (NN_MAX_RANK - 2)
+/* Floats of im2col scratch a thread aims for (256 KiB: stays in L2). */
+#define IM2COL_TILE_FLOATS 65536
+/* Floats of input a GEMM1X1 column tile aims for. */
+#define GEMM_TILE_FLOATS 16384
+
+enum { PATH_GEMM1X1, PATH_IM2COL, PATH_DW3X3, PATH_DWDOT, PATH_DWDIRECT };
+static const char *const path_names[] = {"gemm1x1", "im2col", "dw3x3",
+                                         "dwdot", "dwdirect"};
+
+/* Model-level state: packed weights (NULL for depthwise convs, which read W
+ * directly). */
+typedef struct conv_shared {
+  const nn_kernels *kt;
+  size_t co, cig, group, K; /* K = cig * kernel elements */
+  size_t gpack;             /* floats of packed weights per group */
+  float *wpack;
+} conv_shared;
+
+typedef struct conv_plan {
+  const nn_kernels *kt;
+  int path;
+  int nsp; /* spatial rank after mapping 1-D to 2-D */
+  size_t n, ci, co, group, cig, cog;
+  size_t in[CONV_MAX_SP], out[CONV_MAX_SP], k[CONV_MAX_SP], s[CONV_MAX_SP],
+      d[CONV_MAX_SP], pb[CONV_MAX_SP];
+  size_t isz, osz, kel, K;
+  size_t ptile, nptiles;
+  size_t gpack;
+  const float *wpack; /* shared->wpack or wbuf */
+  float *wbuf;        /* owned by the plan */
+  int pack_at_run;    /* W is a runtime input: pack into wbuf in run */
+} conv_plan;
+
+static const char *nm(const nn_node *n) { return n->name ? n->name : ""; }
+
+static int is_depthwise(size_t cig, size_t cog) { return cig == 1 && cog == 1; }
+
+static void pack_weights(const nn_kernels *kt, const float *w, size_t group,
+                         size_t cog, size_t K, size_t gpack, float *dst) {
+  for (size_t g = 0; g < group; g++)
+    nn_pack_a(kt->mr, cog, K, w + g * cog * K, K, 1, 1.0f, dst + g * gpack);
+}
+
+static void conv_free_shared(void *p) {
+  conv_shared *s = p;
+  if (s) {
+    nn_free(s->wpack);
+    free(s);
+  }
+}
+
+static void conv_free_plan(void *p) {
+  conv_plan *pl = p;
+  if (pl) {
+    nn_free(pl->wbuf);
+    free(pl);
+  }
+}
+
+/* Packs constant weights for the GEMM paths once per model. Depthwise
+ * 1-D/2-D convs use W as it is; they get no shared state. */
+static argus_err conv_prepare(nn_graph *g, nn_node *n, nn_err *err) {
+  const nn_value *w = nn_in(g, n, 1);
+  if (!w || !w->is_const || !w->data || w->dtype != NN_FLOAT || w->rank < 3)
+    return ARGUS_OK; /* infer reports what is wrong, or packs per session */
+  int64_t group;
+  argus_err e = nn_attr_int(n, "group", 1, &group, err);
+  if (e)
+    return e;
+  if (group < 1 || w->dims[0] < 1 || w->dims[0] % group != 0)
+    return ARGUS_OK; /* infer explains */
+  size_t co = (size_t)w->dims[0], cig = (size_t)w->dims[1];
+  size_t cog = co / (size_t)group, kel = 1;
+  for (int i = 2; i < w->rank; i++)
+    kel *= (size_t)w->dims[i];
+  if (is_depthwise(cig, cog) && w->rank <= 4)
+    return ARGUS_OK;
+  const nn_kernels *kt = nn_kernels_get();
+  conv_shared *s = calloc(1, sizeof *s);
+  if (!s)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  s->kt = kt;
+  s->co = co;
+  s->cig = cig;
+  s->group = (size_t)group;
+  s->K = cig * kel;
+  s->gpack = nn_pack_a_size(kt->mr, cog, s->K);
+  s->wpack = nn_alloc(s->gpack * s->group * sizeof(float));
+  if (!s->wpack) {
+    free(s);
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  }
+  pack_weights(kt, w->data, s->group, cog, s->K, s->gpack, s->wpack);
+  n->shared = s;
+  return ARGUS_OK;
+}
+
+/* Reads an ints attribute of exactly `count` values (or absent). */
+static argus_err ints_attr(const nn_node *n, const char *name, size_t count,
+                           const int64_t **out, nn_err *err) {
+  size_t c = 0;
+  argus_err e = nn_attr_ints(n, name, out, &c, err);
+  if (e)
+    return e;
+  if (*out && c != count)
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': attribute '%s' has %zu values, expected %zu",
+                   nm(n), name, c, count);
+  return ARGUS_OK;
+}
+
+static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  const nn_value *x = nn_in(g, n, 0), *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
+  nn_value *y = nn_out(g, n, 0);
+  argus_err e;
+  if (!x || !w || !y)
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': needs inputs X and W and output Y", nm(n));
+  const nn_value *vs[3] = {x, w, b};
+  for (int i = 0; i < 3; i++)
+    if (vs[i] && vs[i]->dtype != NN_FLOAT)
+      return nn_fail(err, ARGUS_E_UNSUPPORTED,
+                     "Conv '%s': input %d has element type %s; only float is "
+                     "supported",
+                     nm(n), i, nn_dtype_name(vs[i]->dtype));
+  if (x->rank < 3 || x->rank > NN_MAX_RANK)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': X must have rank 3 or more (N, C, spatial...), "
+                   "has %d",
+                   nm(n), x->rank);
+  if (w->rank != x->rank)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': W has rank %d, X has rank %d", nm(n), w->rank,
+                   x->rank);
+  int nsp0 = x->rank - 2;
+  int64_t group;
+  const int64_t *ks = NULL, *st = NULL, *di = NULL, *pads = NULL;
+  const char *autopad = NULL;
+  if ((e = nn_attr_int(n, "group", 1, &group, err)) ||
+      (e = ints_attr(n, "kernel_shape", (size_t)nsp0, &ks, err)) ||
+      (e = ints_attr(n, "strides", (size_t)nsp0, &st, err)) ||
+      (e = ints_attr(n, "dilations", (size_t)nsp0, &di, err)) ||
+      (e = ints_attr(n, "pads", 2 * (size_t)nsp0, &pads, err)) ||
+      (e = nn_attr_string(n, "auto_pad", &autopad, err)))
+    return e;
+  int64_t ci = x->dims[1], co = w->dims[0], cig = w->dims[1];
+  if (group < 1)
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': attribute 'group' is %lld, must be >= 1",
+                   nm(n), (long long)group);
+  if (co < 1 || co % group != 0)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': W has %lld output channels, not a positive "
+                   "multiple of group %lld",
+                   nm(n), (long long)co, (long long)group);
+  if (cig < 1 || ci != cig * group)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': X has %lld channels but W expects %lld per "
+                   "group x %lld groups",
+                   nm(n), (long long)ci, (long long)cig, (long long)group);
+  if (b && (b->rank != 1 || b->dims[0] != co))
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': bias B must have shape [%lld]", nm(n),
+                   (long long)co);
+  if (n->epi.act == NN_ACT_PRELU &&
+      (!n->epi.slope || (n->epi.nslope != 1 && n->epi.nslope != co)))
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': fused PRelu has %d slopes for %lld channels",
+                   nm(n), n->epi.nslope, (long long)co);
+  int mode = 0; /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
+  if (autopad && strcmp(autopad, "NOTSET") != 0) {
+    if (strcmp(autopad, "SAME_UPPER") == 0)
+      mode = 1;
+    else if (strcmp(autopad, "SAME_LOWER") == 0)
+      mode = 2;
+    else if (strcmp(autopad, "VALID") == 0)
+      mode = 3;
+    else
+      return nn_fail(err, ARGUS_E_CORRUPT,
+                     "Conv '%s': attribute 'auto_pad' has unknown value '%s'",
+                     nm(n), autopad);
+  }
+  int64_t ydims[NN_MAX_RANK];
+  ydims[0] = x->dims[0];
+  ydims[1] = co;
+  size_t in[CONV_MAX_SP], out[CONV_MAX_SP], k[CONV_MAX_SP], s[CONV_MAX_SP],
+      d[CONV_MAX_SP], pb[CONV_MAX_SP];
+  for (int i = 0; i < nsp0; i++) {
+    int64_t kk = w->dims[2 + i];
+    if (ks && ks[i] != kk)
+      return nn_fail(err, ARGUS_E_SHAPE,
+                     "Conv '%s': attribute 'kernel_shape'[%d] = %lld but W "
+                     "has %lld",
+                     nm(n), i, (long long)ks[i], (long long)kk);
+    int64_t ss = st ? st[i] : 1, dd = di ? di[i] : 1;
+    int64_t p0 = pads ? pads[i] : 0, p1 = pads ? pads[i + nsp0] : 0;
+    if (kk < 1 || ss < 1 || dd < 1 || p0 < 0 || p1 < 0 || ss > (1 << 20) ||
+        dd > (1 << 20) || p0 > (1 << 20) || p1 > (1 << 20))
+      return nn_fail(err, ARGUS_E_CORRUPT,
+                     "Conv '%s': spatial axis %d has kernel %lld, stride "
+                     "%lld, dilation %lld, pads %lld/%lld (kernel, strides "
+                     "and dilations must be >= 1, pads >= 0)",
+                     nm(n), i, (long long)kk, (long long)ss, (long long)dd,
+                     (long long)p0, (long long)p1);
+    int64_t xi = x->dims[2 + i], ek = (kk - 1) * dd + 1, o;
+    if (xi < 1)
+      return nn_fail(err, ARGUS_E_SHAPE,
+                     "Conv '%s': X spatial axis %d has size %lld", nm(n), i,
+                     (long long)xi);
+    if (mode == 1 || mode == 2) {
+      o = (xi + ss - 1) / ss;
+      int64_t tot = (o - 1) * ss + ek - xi;
+      if (tot < 0)
+        tot = 0;
+      p0 = mode == 1 ? tot / 2 : tot - tot / 2;
+    } else {
+      if (mode == 3)
+        p0 = p1 = 0;
+      if (xi + p0 + p1 < ek)
+        return nn_fail(err, ARGUS_E_SHAPE,
+                       "Conv '%s': spatial axis %d: input %lld plus pads "
+                       "%lld/%lld is smaller than the dilated kernel %lld",
+                       nm(n), i, (long long)xi, (long long)p0, (long long)p1,
+                       (long long)ek);
+      o = (xi + p0 + p1 - ek) / ss + 1;
+    }
+    ydims[2 + i] = o;
+    in[i] = (size_t)xi;
+    out[i] = (size_t)o;
+    k[i] = (size_t)kk;
+    s[i] = (size_t)ss;
+    d[i] = (size_t)dd;
+    pb[i] = (size_t)p0;
+  }
+  if ((e = nn_set_shape(y, NN_FLOAT, x->rank, ydims, err)))
+    return e;
+
+  conv_plan *pl = calloc(1, sizeof *pl);
+  if (!pl)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  /* 1-D runs as 2-D with a height of one. */
+  int nsp = nsp0;
+  if (nsp0 == 1) {
+    nsp = 2;
+    in[1] = in[0], out[1] = out[0], k[1] = k[0], s[1] = s[0], d[1] = d[0],
+    pb[1] = pb[0];
+    in[0] = out[0] = k[0] = s[0] = d[0] = 1;
+    pb[0] = 0;
+  }
+  pl->nsp = nsp;
+  pl->n = (size_t)x->dims[0];
+  pl->ci = (size_t)ci;
+  pl->co = (size_t)co;
+  pl->group = (size_t)group;
+  pl->cig = (size_t)cig;
+  pl->cog = (size_t)(co / group);
+  pl->isz = pl->osz = pl->kel = 1;
+  int one = 1, whole = 1;
+  for (int i = 0; i < nsp; i++) {
+    pl->in[i] = in[i], pl->out[i] = out[i], pl->k[i] = k[i], pl->s[i] = s[i],
+    pl->d[i] = d[i], pl->pb[i] = pb[i];
+    pl->isz *= in[i];
+    pl->osz *= out[i];
+    pl->kel *= k[i];
+    if (k[i] != 1 || s[i] != 1 || pb[i] != 0 || out[i] != in[i])
+      one = 0;
+    if (k[i] != in[i] || pb[i] != 0 || out[i] != 1)
+      whole = 0;
+  }
+  pl->K = pl->cig * pl->kel;
+  const conv_shared *sh = n->shared;
+  pl->kt = sh ? sh->kt : nn_kernels_get();
+  if (is_depthwise(pl->cig, pl->cog) && nsp == 2) {
+    if (whole)
+      pl->path = PATH_DWDOT;
+    else if (k[0] == 3 && k[1] == 3 && d[0] == 1 && d[1] == 1 &&
+             s[0] == s[1] && (s[0] == 1 || s[0] == 2))
+      pl->path = PATH_DW3X3;
+    else
+      pl->path = PATH_DWDIRECT;
+  } else if (is_depthwise(pl->cig, pl->cog) && whole) {
+    pl->path = PATH_DWDOT;
+  } else if (pl->group == 1 && one) {
+    pl->path = PATH_GEMM1X1;
+  } else {
+    pl->path = PATH_IM2COL;
+  }
+  if (pl->path == PATH_GEMM1X1 || pl->path == PATH_IM2COL) {
+    if (sh && sh->co == pl->co && sh->cig == pl->cig &&
+        sh->group == pl->group && sh->K == pl->K) {
+      pl->wpack = sh->wpack;
+      pl->gpack = sh->gpack;
+    } else {
+      pl->gpack = nn_pack_a_size(pl->kt->mr, pl->cog, pl->K);
+      pl->wbuf = nn_alloc(pl->gpack * pl->group * sizeof(float));
+      if (!pl->wbuf) {
+        conv_free_plan(pl);
+        return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+      }
+      pl->wpack = pl->wbuf;
+      if (w->is_const && w->data)
+        pack_weights(pl->kt, w->data, pl->group, pl->cog, pl->K, pl->gpack,
+                     pl->wbuf);
+      else
+        pl->pack_at_run = 1;
+    }
+  }
+  /* Column tiles over output pixels. */
+  size_t tile;
+  if (pl->path == PATH_IM2COL) {
+    tile = IM2COL_TILE_FLOATS / pl->K;
+    tile = tile < 32 ? 32 : tile & ~(size_t)15;
+  } else {
+    tile = GEMM_TILE_FLOATS / pl->K;
+    tile = tile < 64 ? 64 : tile & ~(size_t)31;
+  }
+  /* A last tile shorter than half a tile is merged into the one before. */
+  if (pl->osz <= tile + tile / 2)
+    tile = pl->osz;
+  pl->ptile = tile;
+  pl->nptiles = (pl->osz + tile - 1) / tile;
+  n->plan = pl;
+  argus_log(ARGUS_LOG_DEBUG, "nn",
+            "Conv '%s': %s, %zu->%zu channels, group %zu, %zu pixels, "
+            "tile %zu",
+            nm(n), path_names[pl->path], pl->ci, pl->co, pl->group, pl->osz,
+            pl->ptile);
+  return ARGUS_OK;
+}
+
+static size_t conv_scratch(const nn_graph *g, const nn_node *n) {
+  const conv_plan *pl = n->plan;
+  if (!pl)
+    return 0;
+  if (pl->path == PATH_IM2COL)
+    return pl->K * pl->ptile * sizeof(float);
+  if (pl->path == PATH_DWDIRECT)
+    return pl->out[1] * sizeof(float);
+  return 0;
+}
+
+/* ---- im2col ----------------------------------------------------------- */
+
+/* Unrolls output pixels [p0, p1) of a 2-D conv for `c` input channels at
+ * x into col (K rows of p1-p0 floats). */
+static void im2col_2d(const conv_plan *pl, const float *x, size_t p0,
+                      size_t p1, float *col) {
+  const size_t ih = pl->in[0], iw = pl->in[1], ow = pl->out[1];
+  const size_t cols = p1 - p0;
+  for (size_t c = 0; c < pl->cig; c++) {
+    const float *xc = x + c * ih * iw;
+    for (size_t ky = 0; ky < pl->k[0]; ky++) {
+      for (size_t kx = 0; kx < pl->k[1]; kx++) {
+        float *dst = col;
+        col += cols;
+        /* Offsets may be "negative": unsigned wrap-around, compared as
+         * ptrdiff_t. */
+        ptrdiff_t offy = (ptrdiff_t)(ky * pl->d[0]) - (ptrdiff_t)pl->pb[0];
+        ptrdiff_t offx = (ptrdiff_t)(kx * pl->d[1]) - (ptrdiff_t)pl->pb[1];
+        size_t p = p0, oy = p0 / ow, ox = p0 % ow;
+        while (p < p1) {
+          size_t run = ow - ox < p1 - p ? ow - ox : p1 - p;
+          ptrdiff_t iy = (ptrdiff_t)(oy * pl->s[0]) + offy;
+          if (iy < 0 || iy >= (ptrdiff_t)ih) {
+            memset(dst, 0, run * sizeof(float));
+          } else {
+            const float *src = xc + (size_t)iy * iw;
+            const ptrdiff_t sx = (ptrdiff_t)pl->s[1];
+            if (sx == 1) {
+              /* valid t: 0 <= ox + t + offx < iw */
+              ptrdiff_t base = (ptrdiff_t)ox + offx;
+              ptrdiff_t lo = base < 0 ? -base : 0;
+              ptrdiff_t hi = (ptrdiff_t)iw - base;
+              if (lo > (ptrdiff_t)run)
+                lo = (ptrdiff_t)run;
+              if (hi > (ptrdiff_t)run)
+                hi = (ptrdiff_t)run;
+              if (hi < lo)
+                hi = lo;
+              memset(dst, 0, (size_t)lo * sizeof(float));
+              if (hi > lo)
+                memcpy(dst + lo, src + base + lo,
+                       (size_t)(hi - lo) * sizeof(float));
+              memset(dst + hi, 0, (run - (size_t)hi) * sizeof(float));
+            } else {
+              ptrdiff_t ix = (ptrdiff_t)ox * sx + offx;
+              for (size_t t = 0; t < run; t++, ix += sx)
+                dst[t] = ix >= 0 && ix < (ptrdiff_t)iw ? src[ix] : 0.0f;
+            }
+          }
+          dst += run;
+          p += run;
+          oy++;
+          ox = 0;
+        }
+      }
+    }
+  }
+}
+
+/* Generic N-D version (3 or more spatial axes). */
+static void im2col_nd(const conv_plan *pl, const float *x, size_t p0,
+                      size_t p1, float *col) {
+  const int nsp = pl->nsp;
+  const size_t cols = p1 - p0;
+  for (size_t r = 0; r < pl->K; r++) {
+    size_t c = r / pl->kel, kr = r % pl->kel;
+    size_t kidx[CONV_MAX_SP];
+    for (int i = nsp - 1; i >= 0; i--) {
+      kidx[i] = kr % pl->k[i];
+      kr /= pl->k[i];
+    }
+    const float *xc = x + c * pl->isz;
+    float *dst = col + r * cols;
+    for (size_t p = p0; p < p1; p++) {
+      size_t q = p, off = 0, stride = 1;
+      int ok = 1;
+      for (int i = nsp - 1; i >= 0; i--) {
+        size_t o = q % pl->out[i];
+        q /= pl->out[i];
+        ptrdiff_t pos = (ptrdiff_t)(o * pl->s[i] + kidx[i] * pl->d[i]) -
+                        (ptrdiff_t)pl->pb[i];
+        if (pos < 0 || pos >= (ptrdiff_t)pl->in[i]) {
+          ok = 0;
+          break;
+        }
+        off += (size_t)pos * stride;
+        stride *= pl->in[i];
+      }
+      dst[p - p0] = ok ? xc[off] : 0.0f;
+    }
+  }
+}
+
+/* ---- run -------------------------------------------------------------- */
+
+typedef struct conv_ctx {
+  const conv_plan *pl;
+  const float *x, *w, *bias, *res;
+  float *y;
+  nn_post post; /* act, slope, clip; bias/res set per task */
+  const nn_exec *ex;
+  size_t nmchunk, mchunk; /* GEMM1X1: panels per task along co */
+} conv_ctx;
+
+/* The post-ops of channels [c0, ...) of image `img`, for output pixels from
+ * p0 on. */
+static nn_post post_at(const conv_ctx *c, size_t img, size_t c0, size_t p0) {
+  const conv_plan *pl = c->pl;
+  nn_post p = c->post;
+  p.bias = c->bias ? c->bias + c0 : NULL;
+  if (p.slope)
+    p.slope += c0 * p.slope_stride;
+  p.res = c->res ? c->res + (img * pl->co + c0) * pl->osz + p0 : NULL;
+  p.ldr = pl->osz;
+  return p;
+}
+
+/* Task = (image, pixel tile, co chunk). */
+static void task_gemm1x1(void *ctx, size_t begin, size_t end, int tid) {
+  const conv_ctx *c = ctx;
+  const conv_plan *pl = c->pl;
+  const size_t mr = pl->kt->mr;
+  for (size_t t = begin; t < end; t++) {
+    size_t mc = t % c->nmchunk, rest = t / c->nmchunk;
+    size_t tile = rest % pl->nptiles, img = rest / pl->nptiles;
+    size_t m0 = mc * c->mchunk * mr, m1 = m0 + c->mchunk * mr;
+    if (m1 > pl->co)
+      m1 = pl->co;
+    if (m0 >= m1)
+      continue;
+    size_t p0 = tile * pl->ptile;
+    size_t p1 = p0 + pl->ptile < pl->osz ? p0 + pl->ptile : pl->osz;
+    nn_post p = post_at(c, img, m0, p0);
+    nn_gemm_run(pl->kt, m1 - m0, p1 - p0, pl->K, c->w + m0 * pl->K,
+                c->x + img * pl->ci * pl->isz + p0, pl->isz,
+                c->y + (img * pl->co + m0) * pl->osz + p0, pl->osz, &p, 0);
+  }
+  (void)tid;
+}
+
+/* Task = (image, group, pixel tile). */
+static void task_im2col(void *ctx, size_t begin, size_t end, int tid) {
+  const conv_ctx *c = ctx;
+  const conv_plan *pl = c->pl;
+  float *col = nn_scratch(c->ex, tid);
+  for (size_t t = begin; t < end; t++) {
+    size_t tile = t % pl->nptiles, rest = t / pl->nptiles;
+    size_t grp = rest % pl->group, img = rest / pl->group;
+    size_t p0 = tile * pl->ptile;
+    size_t p1 = p0 + pl->ptile < pl->osz ? p0 + pl->ptile : pl->osz;
+    const float *xg = c->x + (img * pl->ci + grp * pl->cig) * pl->isz;
+    if (pl->nsp == 2)
+      im2col_2d(pl, xg, p0, p1, col);
+    else
+      im2col_nd(pl, xg, p0, p1, col);
+    size_t c0 = grp * pl->cog;
+    nn_post p = post_at(c, img, c0, p0);
+    nn_gemm_run(pl->kt, pl->cog, p1 - p0, pl->K, c->w + grp * pl->gpack, col,
+                p1 - p0, c->y + (img * pl->co + c0) * pl->osz + p0, pl->osz,
+                &p, 0);
+  }
+}
+
+/* Task = one (image, channel) plane of a depthwise conv. */
+static void task_dw(void *ctx, size_t begin, size_t end, int tid) {
+  const conv_ctx *c = ctx;
+  const conv_plan *pl = c->pl;
+  for (size_t t = begin; t < end; t++) {
+    size_t ch = t % pl->co, img = t / pl->co;
+    const float *xp = c->x + t * pl->isz, *wc = c->w + ch * pl->kel;
+    float *yp = c->y + t * pl->osz;
+    nn_post p = post_at(c, img, ch, 0);
+    switch (pl->path) {
+    case PATH_DW3X3:
+      (pl->s[0] == 1 ? pl->kt->dwconv3x3s1 : pl->kt->dwconv3x3s2)(
+          xp, pl->in[0], pl->in[1], wc, yp, pl->out[0], pl->out[1], pl->pb[0],
+          pl->pb[1], &p);
+      break;
+    case PATH_DWDOT:
+      yp[0] = nn_post_apply(&p, 0, pl->kt->dot(xp, wc, pl->isz), p.res);
+      break;
+    default: {
+      /* DWDIRECT: accumulate one output row at a time in scratch. */
+      float *acc = nn_scratch(c->ex, tid);
+      const size_t ih = pl->in[0], iw = pl->in[1], oh = pl->out[0],
+                   ow = pl->out[1];
+      const ptrdiff_t sx = (ptrdiff_t)pl->s[1];
+      for (size_t oy = 0; oy < oh; oy++) {
+        for (size_t ox = 0; ox < ow; ox++)
+          acc[ox] = 0.0f;
+        for (size_t ky = 0; ky < pl->k[0]; ky++) {
+          ptrdiff_t iy = (ptrdiff_t)(oy * pl->s[0] + ky * pl->d[0]) -
+                         (ptrdiff_t)pl->pb[0];
+          if (iy < 0 || iy >= (ptrdiff_t)ih)
+            continue;
+          const float *row = xp + (size_t)iy * iw;
+          for (size_t kx = 0; kx < pl->k[1]; kx++) {
+            const float wv = wc[ky * pl->k[1] + kx];
+            ptrdiff_t off = (ptrdiff_t)(kx * pl->d[1]) - (ptrdiff_t)pl->pb[1];
+            /* ox range with 0 <= ox*sx + off < iw */
+            ptrdiff_t lo = off < 0 ? (-off + sx - 1) / sx : 0;
+            ptrdiff_t hi = (ptrdiff_t)iw - off <= 0
+                               ? 0
+                               : ((ptrdiff_t)iw - off + sx - 1) / sx;
+            if (hi > (ptrdiff_t)ow)
+              hi = (ptrdiff_t)ow;
+            for (ptrdiff_t ox = lo; ox < hi; ox++)
+              acc[ox] += wv * row[ox * sx + off];
+          }
+        }
+        const float *rr = p.res ? p.res + oy * ow : NULL;
+        float *yr = yp + oy * ow;
+        for (size_t ox = 0; ox < ow; ox++)
+          yr[ox] = nn_post_apply(&p, 0, acc[ox], rr ? rr + ox : NULL);
+      }
+      break;
+    }
+    }
+  }
+}
+
+static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
+  const nn_graph *g = ex->g;
+  conv_plan *pl = n->plan;
+  if (!pl)
+    return ARGUS_E_INTERNAL;
+  const nn_value *x = nn_in(g, n, 0), *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
+  const nn_value *y = nn_out(g, n, 0);
+  conv_ctx c;
+  memset(&c, 0, sizeof c);
+  c.pl = pl;
+  c.ex = ex;
+  c.x = x->data;
+  c.y = y->data;
+  c.bias = b ? b->data : NULL;
+  if (n->epi.residual >= 0 && n->epi.residual < g->nvalues) {
+    const nn_value *r = &g->values[n->epi.residual];
+    if (r->nelem != y->nelem || !r->data)
+      return ARGUS_E_SHAPE;
+    c.res = r->data;
+  }
+  c.post.act = n->epi.act;
+  c.post.slope = n->epi.slope;
+  c.post.slope_stride = n->epi.nslope == 1 ? 0 : 1;
+  c.post.lo = n->epi.clip_min;
+  c.post.hi = n->epi.clip_max;
+  c.post.res_first = n->epi.add_before_act;
+  if (n->epi.act != NN_ACT_PRELU)
+    c.post.slope = NULL;
+  size_t ntasks;
+  argus_task_fn fn;
+  switch (pl->path) {
+  case PATH_GEMM1X1:
+  case PATH_IM2COL:
+    if (pl->pack_at_run)
+      pack_weights(pl->kt, w->data, pl->group, pl->cog, pl->K, pl->gpack,
+                   pl->wbuf);
+    c.w = pl->wpack;
+    if (pl->path == PATH_GEMM1X1) {
+      size_t panels = (pl->co + pl->kt->mr - 1) / pl->kt->mr;
+      size_t base = pl->n * pl->nptiles, want = 1;
+      if (ex->nthreads > 1 && base < 4 * (size_t)ex->nthreads)
+        want = (4 * (size_t)ex->nthreads + base - 1) / base;
+      if (want > panels)
+        want = panels;
+      c.mchunk = (panels + want - 1) / want;
+      c.nmchunk = (panels + c.mchunk - 1) / c.mchunk;
+      ntasks = base * c.nmchunk;
+      fn = task_gemm1x1;
+    } else {
+      ntasks = pl->n * pl->group * pl->nptiles;
+      fn = task_im2col;
+    }
+    break;
+  default:
+    c.w = w->data;
+    ntasks = pl->n * pl->co;
+    fn = task_dw;
+    break;
+  }
+  argus_threadpool_parallel_for(ex->pool, ntasks, 1, fn, &c);
+  return ARGUS_OK;
+}
+
+const nn_op nn_op_conv = {
+    .type = "Conv",
+    .prepare = conv_prepare,
+    .infer = conv_infer,
+    .scratch = conv_scratch,
+    .run = conv_run,
+    .free_shared = conv_free_shared,
+    .free_plan = conv_free_plan,
+};

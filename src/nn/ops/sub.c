@@ -1,0 +1,14 @@
+/* Sub: element-wise difference with numpy broadcasting (opset < 7: the legacy
+ * broadcast/axis attributes). float, double, int32, int64, int8, uint8.
+ * The broadcasting and the loops are shared: see elementwise.h. */
+#include "elementwise.h"
+
+static argus_err sub_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  return nn_binary_infer(g, n, NN_BINOP_SUB, err);
+}
+
+static argus_err sub_run(const nn_exec *x, const nn_node *n) {
+  return nn_binary_run(x, n, NN_BINOP_SUB);
+}
+
+const nn_op nn_op_sub = {.type = "Sub", .infer = sub_infer, .run = sub_run};

@@ -1,0 +1,305 @@
+/* Every optimised kernel against its reference kernel (and the reference
+ * against a naive double-precision model) on random shapes with tails,
+ * strides, pads and every epilogue, for each ISA this CPU supports. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argus/core.h"
+#include "check.h"
+#include "nn/kernels/kernels.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 11);
+}
+
+/* Uniform integer in [lo, hi]. */
+static size_t rint_(size_t lo, size_t hi) { return lo + rnd() % (hi - lo + 1); }
+
+static float rf(void) { return (float)(rnd() % 2001) / 1000.0f - 1.0f; }
+
+static float *rvec(size_t n) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = rf();
+  return p;
+}
+
+/* Per-row epilogue parameters, randomly chosen. */
+typedef struct post_case {
+  nn_post p;
+  float bias[64], slope[64];
+} post_case;
+
+static void random_post(post_case *pc, int allow_res) {
+  memset(pc, 0, sizeof *pc);
+  for (int i = 0; i < 64; i++) {
+    pc->bias[i] = rf();
+    pc->slope[i] = rf() * 0.5f;
+  }
+  pc->p.bias = rnd() % 4 ? pc->bias : NULL;
+  pc->p.act = (int)(rnd() % 5);
+  pc->p.slope = pc->slope;
+  pc->p.slope_stride = rnd() % 2;
+  pc->p.lo = -0.3f;
+  pc->p.hi = 0.4f + rf() * 0.1f;
+  pc->p.res_first = (int)(rnd() % 2);
+  (void)allow_res;
+}
+
+static double naive_post(const nn_post *p, size_t i, double y,
+                         const float *res) {
+  if (p->bias)
+    y += p->bias[i];
+  if (res && p->res_first)
+    y += *res;
+  switch (p->act) {
+  case NN_ACT_RELU:
+    y = y > 0 ? y : 0;
+    break;
+  case NN_ACT_PRELU:
+    if (y < 0)
+      y *= p->slope[i * p->slope_stride];
+    break;
+  case NN_ACT_CLIP:
+    y = y < p->lo ? p->lo : y;
+    y = y > p->hi ? p->hi : y;
+    break;
+  case NN_ACT_SIGMOID:
+    y = 1.0 / (1.0 + exp(-y));
+    break;
+  default:
+    break;
+  }
+  if (res && !p->res_first)
+    y += *res;
+  return y;
+}
+
+static const nn_kernels *tables[3];
+static int ntables;
+
+static void pick_tables(void) {
+  unsigned f = argus_cpu_features();
+  tables[ntables++] = &nn_kernels_ref;
+  if (f & ARGUS_CPU_AVX2)
+    tables[ntables++] = &nn_kernels_avx2;
+  if (f & ARGUS_CPU_AVX512)
+    tables[ntables++] = &nn_kernels_avx512;
+  for (int t = 0; t < ntables; t++)
+    printf("testing kernel table %s (mr %u)\n", tables[t]->name,
+           tables[t]->mr);
+}
+
+/* One GEMM case: m x n x k with row strides, random epilogue, residual in a
+ * separate buffer or aliasing C (in-place accumulate). Uses nn_gemm_run so
+ * that multi-panel m and column blocking are covered too. */
+static void gemm_case(size_t m, size_t n, size_t k, size_t nc, int res_mode) {
+  size_t ldb = n + rint_(0, 3), ldc = n + rint_(0, 3);
+  float *a = rvec(m * k), *b = rvec(k * ldb), *res = rvec(m * ldc);
+  float *init = rvec(m * ldc);
+  post_case pc;
+  random_post(&pc, 1);
+  if (m > 64)
+    pc.p.slope_stride = 0, pc.p.bias = NULL;
+  float alpha = rnd() % 2 ? 1.0f : 0.5f;
+  /* naive reference in double */
+  double *want = malloc(m * n * sizeof *want);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double s = 0;
+      for (size_t kk = 0; kk < k; kk++)
+        s += (double)(alpha * a[i * k + kk]) * b[kk * ldb + j];
+      const float *r = res_mode == 1   ? res + i * ldc + j
+                       : res_mode == 2 ? init + i * ldc + j
+                                       : NULL;
+      want[i * n + j] = naive_post(&pc.p, i, s, r);
+    }
+  float *got_ref = NULL;
+  for (int t = 0; t < ntables; t++) {
+    const nn_kernels *kt = tables[t];
+    float *ap = malloc(nn_pack_a_size(kt->mr, m, k) * sizeof *ap);
+    nn_pack_a(kt->mr, m, k, a, k, 1, alpha, ap);
+    float *c = malloc(m * ldc * sizeof *c);
+    memcpy(c, init, m * ldc * sizeof *c);
+    nn_post p = pc.p;
+    p.res = res_mode == 1 ? res : res_mode == 2 ? c : NULL;
+    p.ldr = ldc;
+    nn_gemm_run(kt, m, n, k, ap, b, ldb, c, ldc, &p, nc);
+    int bad = 0;
+    for (size_t i = 0; i < m && !bad; i++) {
+      for (size_t j = 0; j < n; j++) {
+        float g = c[i * ldc + j];
+        if (t == 0) {
+          double tol = 1e-5 + 1e-4 * fabs(want[i * n + j]) + 2e-6 * (double)k;
+          if (!(fabs(g - want[i * n + j]) <= tol)) {
+            bad = 1;
+            CHECK_NEAR(g, want[i * n + j], tol, 0);
+            break;
+          }
+        } else {
+          float r = got_ref[i * ldc + j];
+          double tol = 1e-5 + 1e-4 * fabs(r) + 1e-6 * (double)k;
+          if (!(fabs(g - r) <= tol)) {
+            bad = 1;
+            CHECK_NEAR(g, r, tol, 0);
+            break;
+          }
+        }
+      }
+      /* padding columns of C between n and ldc are untouched */
+      for (size_t j = n; j < ldc && !bad; j++)
+        if (c[i * ldc + j] != init[i * ldc + j]) {
+          bad = 1;
+          CHECK(c[i * ldc + j] == init[i * ldc + j]);
+        }
+    }
+    check_count_++;
+    if (bad)
+      fprintf(stderr, "  gemm %s m=%zu n=%zu k=%zu nc=%zu act=%d res=%d\n",
+              kt->name, m, n, k, nc, pc.p.act, res_mode);
+    free(ap);
+    if (t == 0)
+      got_ref = c;
+    else
+      free(c);
+  }
+  free(got_ref);
+  free(want);
+  free(a);
+  free(b);
+  free(res);
+  free(init);
+}
+
+static void test_gemm(void) {
+  /* exhaustive small tails */
+  for (size_t m = 1; m <= 9; m++)
+    for (size_t n = 1; n <= 40; n++)
+      gemm_case(m, n, rint_(1, 7), 0, (int)(rnd() % 3));
+  /* random larger shapes, multi-panel, column blocks */
+  for (int it = 0; it < 300; it++) {
+    size_t m = rint_(1, 70), n = rint_(1, 300), k = rint_(1, 300);
+    size_t nc = rnd() % 2 ? 0 : rint_(1, 96);
+    gemm_case(m, n, k, nc, (int)(rnd() % 3));
+  }
+  /* the shapes of the models' 1x1 convolutions */
+  gemm_case(128, 3136, 64, 256, 0);
+  gemm_case(64, 784, 128, 0, 1);
+  gemm_case(128, 49, 512, 0, 2);
+  gemm_case(1, 136, 512, 0, 2);
+}
+
+static void dw_case(size_t ih, size_t iw, size_t stride, size_t pt, size_t pl,
+                    size_t oh, size_t ow) {
+  float *x = rvec(ih * iw), *w = rvec(9), *res = rvec(oh * ow + 1);
+  post_case pc;
+  random_post(&pc, 1);
+  pc.p.slope_stride = 0;
+  int use_res = (int)(rnd() % 2);
+  pc.p.res = use_res ? res : NULL;
+  pc.p.ldr = ow;
+  float *want = malloc(oh * ow * sizeof *want);
+  for (size_t oy = 0; oy < oh; oy++)
+    for (size_t ox = 0; ox < ow; ox++) {
+      double s = 0;
+      for (size_t ky = 0; ky < 3; ky++)
+        for (size_t kx = 0; kx < 3; kx++) {
+          long iy = (long)(oy * stride + ky) - (long)pt;
+          long ix = (long)(ox * stride + kx) - (long)pl;
+          if (iy >= 0 && iy < (long)ih && ix >= 0 && ix < (long)iw)
+            s += (double)w[ky * 3 + kx] * x[iy * (long)iw + ix];
+        }
+      want[oy * ow + ox] =
+          (float)naive_post(&pc.p, 0, s, use_res ? res + oy * ow + ox : NULL);
+    }
+  float *ref = NULL;
+  for (int t = 0; t < ntables; t++) {
+    const nn_kernels *kt = tables[t];
+    /* one guard float after the plane catches stores past the end */
+    float *y = malloc((oh * ow + 1) * sizeof *y);
+    y[oh * ow] = 12345.0f;
+    (stride == 1 ? kt->dwconv3x3s1 : kt->dwconv3x3s2)(x, ih, iw, w, y, oh, ow,
+                                                       pt, pl, &pc.p);
+    const float *cmp = t == 0 ? want : ref;
+    int bad = 0;
+    for (size_t i = 0; i < oh * ow; i++)
+      if (!(fabs(y[i] - cmp[i]) <= 1e-5 + 1e-4 * fabs(cmp[i]))) {
+        CHECK_NEAR(y[i], cmp[i], 1e-5, 1e-4);
+        bad = 1;
+        break;
+      }
+    CHECK(y[oh * ow] == 12345.0f);
+    check_count_++;
+    if (bad)
+      fprintf(stderr,
+              "  dwconv3x3 %s s=%zu in=%zux%zu out=%zux%zu pad=%zu,%zu act=%d\n",
+              kt->name, stride, ih, iw, oh, ow, pt, pl, pc.p.act);
+    if (t == 0)
+      ref = y;
+    else
+      free(y);
+  }
+  free(ref);
+  free(want);
+  free(x);
+  free(w);
+  free(res);
+}
+
+static void test_dwconv(void) {
+  for (int it = 0; it < 1500; it++) {
+    size_t stride = rint_(1, 2);
+    size_t ih = rint_(1, 40), iw = rint_(1, 75);
+    size_t pt = rint_(0, 2), pl = rint_(0, 2), pb = rint_(0, 2),
+           pr = rint_(0, 2);
+    if (ih + pt + pb < 3 || iw + pl + pr < 3)
+      continue;
+    size_t oh = (ih + pt + pb - 3) / stride + 1;
+    size_t ow = (iw + pl + pr - 3) / stride + 1;
+    dw_case(ih, iw, stride, pt, pl, oh, ow);
+  }
+  /* the models' planes */
+  dw_case(56, 56, 1, 1, 1, 56, 56);
+  dw_case(56, 56, 2, 1, 1, 28, 28);
+  dw_case(120, 160, 1, 1, 1, 120, 160);
+  dw_case(15, 20, 2, 1, 1, 8, 10);
+  dw_case(7, 7, 1, 1, 1, 7, 7);
+}
+
+static void test_dot(void) {
+  for (size_t n = 0; n <= 300; n++) {
+    float *a = rvec(n), *b = rvec(n);
+    double want = 0;
+    for (size_t i = 0; i < n; i++)
+      want += (double)a[i] * b[i];
+    for (int t = 0; t < ntables; t++) {
+      float got = tables[t]->dot(a, b, n);
+      CHECK_NEAR(got, want, 1e-5, 1e-4);
+    }
+    free(a);
+    free(b);
+  }
+}
+
+static void test_table(void) {
+  const nn_kernels *k = nn_kernels_get();
+  CHECK(k != NULL);
+  CHECK(k->gemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot);
+  CHECK(strcmp(k->name, argus_cpu_isa_name()) == 0);
+}
+
+int main(void) {
+  pick_tables();
+  test_table();
+  test_gemm();
+  test_dwconv();
+  test_dot();
+  return check_report("test_kernels");
+}
