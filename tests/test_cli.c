@@ -179,7 +179,8 @@ static void test_usage(void) {
   CHECK_HAS(r.err, "/nonexistent/model.onnx");
   char garbage[300];
   snprintf(garbage, sizeof garbage, "%s/garbage.onnx", tmp);
-  CHECK(write_file(garbage, "\x08\x07\x12\xff\xff\xff\xff\x0f garbage", 16) == 0);
+  CHECK(write_file(garbage, "\x08\x07\x12\xff\xff\xff\xff\x0f garbage", 16) ==
+        0);
   RUN(&r, "nn", "info", garbage);
   CHECK_INT_EQ(r.status, 1);
   CHECK(r.err[0] != '\0');
@@ -195,7 +196,8 @@ static void test_models(const char *models, const char *src) {
   struct stat st;
   if (stat(detect, &st) != 0 || stat(landmark, &st) != 0) {
     printf("models missing in %s: nn info/run/bench not tested (run "
-           "scripts/fetch-models.sh)\n", models);
+           "scripts/fetch-models.sh)\n",
+           models);
     return;
   }
 
@@ -231,8 +233,8 @@ static void test_models(const char *models, const char *src) {
   CHECK_INT_EQ(r.status, 2);
   CHECK_HAS(r.err, "no input named 'nope'");
 
-  RUN(&r, "nn", "run", detect, "--input", "input=/nonexistent.f32",
-      "--output", outdir);
+  RUN(&r, "nn", "run", detect, "--input", "input=/nonexistent.f32", "--output",
+      outdir);
   CHECK_INT_EQ(r.status, 1);
 
   char inarg[320];
@@ -268,8 +270,8 @@ static void test_models(const char *models, const char *src) {
   unlink(in);
   unlink(bad);
 
-  RUN(&r, "nn", "bench", landmark, "--threads", "1", "--iters", "3",
-      "--warmup", "1");
+  RUN(&r, "nn", "bench", landmark, "--threads", "1", "--iters", "3", "--warmup",
+      "1");
   CHECK_INT_EQ(r.status, 0);
   CHECK_HAS(r.out, "{\"model\":\"fr_landmark.onnx\",\"threads\":1,"
                    "\"batch\":1,\"ms_median\":");
@@ -283,7 +285,8 @@ int main(void) {
   if (!cli || !*cli)
     SKIP("ARGUS_CLI is not set (CTest sets it to the argus binary)");
   const char *base = getenv("TMPDIR");
-  snprintf(tmp, sizeof tmp, "%s/argus-cli-XXXXXX", base && *base ? base : "/tmp");
+  snprintf(tmp, sizeof tmp, "%s/argus-cli-XXXXXX",
+           base && *base ? base : "/tmp");
   if (!mkdtemp(tmp)) {
     perror("mkdtemp");
     return 1;

@@ -230,8 +230,7 @@ static int pbr_field(pbr *r, int *field, int *wt, pbr *sub) {
   *field = (int)(key >> 3);
   *wt = (int)(key & 7);
   switch (*wt) {
-  case 0:
-    return pbr_varint(r, &v);
+  case 0: return pbr_varint(r, &v);
   case 1:
     if (r->end - r->p < 8)
       return -1;
@@ -249,15 +248,15 @@ static int pbr_field(pbr *r, int *field, int *wt, pbr *sub) {
     sub->end = r->p + v;
     r->p += v;
     return 0;
-  default:
-    return -1;
+  default: return -1;
   }
 }
 
 static void ops_add(case_ops *ops, const char *domain, size_t dlen,
                     const char *type, size_t tlen) {
   char name[MAX_OP_NAME];
-  int is_default = dlen == 0 || (dlen == 7 && memcmp(domain, "ai.onnx", 7) == 0);
+  int is_default =
+      dlen == 0 || (dlen == 7 && memcmp(domain, "ai.onnx", 7) == 0);
   if (is_default)
     snprintf(name, sizeof name, "%.*s", (int)tlen, type);
   else
@@ -382,12 +381,14 @@ static double elem_as_double(const void *data, int dtype, size_t i) {
 /* Exact comparison of integer and boolean elements. */
 static int elem_int_equal(const void *a, const void *b, int dtype, size_t i) {
   switch (dtype) {
-  case NN_BOOL: return (((const uint8_t *)a)[i] != 0) == (((const uint8_t *)b)[i] != 0);
+  case NN_BOOL:
+    return (((const uint8_t *)a)[i] != 0) == (((const uint8_t *)b)[i] != 0);
   case NN_INT64: return ((const int64_t *)a)[i] == ((const int64_t *)b)[i];
   case NN_UINT64: return ((const uint64_t *)a)[i] == ((const uint64_t *)b)[i];
   default: {
     size_t es = nn_dtype_size(dtype);
-    return memcmp((const uint8_t *)a + i * es, (const uint8_t *)b + i * es, es) == 0;
+    return memcmp((const uint8_t *)a + i * es, (const uint8_t *)b + i * es,
+                  es) == 0;
   }
   }
 }
@@ -476,16 +477,14 @@ static int compare_output(const char *label, const argus_nn_tensor_desc *d,
             "%s: %zu of %zu values differ; first at %s (flat %zu): got %.9g, "
             "expected %.9g; max abs err %.3g, max rel err %.3g; %s onnx's "
             "rtol 1e-3",
-            label, nbad, n, s1, first,
-            elem_as_double(got, want->dtype, first),
+            label, nbad, n, s1, first, elem_as_double(got, want->dtype, first),
             elem_as_double(want->data, want->dtype, first), max_abs, max_rel,
             onnx_ok ? "within" : "outside");
   else
     set_msg(r, ST_FAIL,
             "%s: %zu of %zu values differ; first at %s (flat %zu): got %.17g, "
             "expected %.17g",
-            label, nbad, n, s1, first,
-            elem_as_double(got, want->dtype, first),
+            label, nbad, n, s1, first, elem_as_double(got, want->dtype, first),
             elem_as_double(want->data, want->dtype, first));
   return -1;
 }
@@ -556,8 +555,8 @@ static int run_data_set(argus_nn_model *m, const char *dir, const char *set,
 
   int model_in = argus_nn_model_input_count(m);
   if (nin != model_in) {
-    set_msg(r, ST_FAIL, "%s: %d input files, the model declares %d inputs",
-            set, nin, model_in);
+    set_msg(r, ST_FAIL, "%s: %d input files, the model declares %d inputs", set,
+            nin, model_in);
     goto done;
   }
   for (int i = 0; i < nin; i++) {
@@ -651,8 +650,8 @@ static int run_data_set(argus_nn_model *m, const char *dir, const char *set,
 
   int sout = argus_nn_session_output_count(s);
   if (nout != sout) {
-    set_msg(r, ST_FAIL, "%s: %d output files, the session has %d outputs",
-            set, nout, sout);
+    set_msg(r, ST_FAIL, "%s: %d output files, the session has %d outputs", set,
+            nout, sout);
     goto done;
   }
   for (int i = 0; i < nout; i++) {

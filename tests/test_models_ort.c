@@ -113,7 +113,8 @@ static size_t compare(const char *what, const float *got, const float *want,
     double tol = ATOL + RTOL * fabs(b);
     if (!(d <= tol)) { /* also catches NaN */
       if (bad < 5)
-        fprintf(stderr, "  %s[%zu]: argus %.9g, reference %.9g (|diff| %.3g > %.3g)\n",
+        fprintf(stderr,
+                "  %s[%zu]: argus %.9g, reference %.9g (|diff| %.3g > %.3g)\n",
                 what, i, a, b, d, tol);
       bad++;
     }
@@ -242,9 +243,8 @@ static void test_case(const ref_case *c, const char *path, const char *refdir,
         char what[256];
         snprintf(what, sizeof what, "%s/%s item %d vs batch 1 (%d thr)",
                  c->name, d.name, b, argus_threadpool_size(pool));
-        CHECK_INT_EQ(compare(what, (const float *)out + (size_t)b * per, out1,
-                             per),
-                     0);
+        CHECK_INT_EQ(
+            compare(what, (const float *)out + (size_t)b * per, out1, per), 0);
       }
       argus_nn_session_free(s1);
     }
@@ -288,8 +288,8 @@ int main(int argc, char **argv) {
   char paths[NCASES][4096];
   int have = 0;
   for (int i = 0; i < NCASES; i++) {
-    int w = snprintf(paths[i], sizeof paths[i], "%s/%s", models,
-                     cases[i].model);
+    int w =
+        snprintf(paths[i], sizeof paths[i], "%s/%s", models, cases[i].model);
     if (w < 0 || (size_t)w >= sizeof paths[i])
       paths[i][0] = '\0';
     have += file_exists(paths[i]);
@@ -297,8 +297,8 @@ int main(int argc, char **argv) {
   if (!have)
     SKIP("no default models in %s (run scripts/fetch-models.sh)", models);
 
-  printf("isa %s, tolerance |a-b| <= %g + %g*|b|\n", argus_cpu_isa_name(),
-         ATOL, RTOL);
+  printf("isa %s, tolerance |a-b| <= %g + %g*|b|\n", argus_cpu_isa_name(), ATOL,
+         RTOL);
   argus_threadpool *pool2 = NULL;
   CHECK_OK(argus_threadpool_create(2, &pool2));
   for (int i = 0; i < NCASES; i++) {

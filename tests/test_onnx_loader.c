@@ -160,12 +160,12 @@ static void node_proto(pbw *n, const char *name, const char *op,
 
 /* The model and its variants. */
 typedef struct model_spec {
-  const char *add_b;    /* Add's second input ("bias_w") */
-  const char *op2;      /* second node's op ("Relu") */
-  const char *node2;    /* second node's name ("relu_node") */
-  const char *out2;     /* second node's output ("y") */
+  const char *add_b;     /* Add's second input ("bias_w") */
+  const char *op2;       /* second node's op ("Relu") */
+  const char *node2;     /* second node's name ("relu_node") */
+  const char *out2;      /* second node's output ("y") */
   const char *graph_out; /* the graph output ("y") */
-  int64_t x_dims[2];    /* {2, 3}; -1: symbolic "N" */
+  int64_t x_dims[2];     /* {2, 3}; -1: symbolic "N" */
   init_spec init;
   int no_graph;
 } model_spec;
@@ -649,8 +649,8 @@ static void test_mutations(void) {
 
 static void test_wire_errors(void) {
   /* ir_version with an 11-byte varint. */
-  const uint8_t overlong[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                              0xff, 0xff, 0xff, 0xff, 0x01};
+  const uint8_t overlong[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
   expect_refused("varint of 11 bytes", overlong, sizeof overlong, NULL);
   /* 10 bytes, but bits beyond 64. */
   const uint8_t overflow[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -672,11 +672,12 @@ static void test_wire_errors(void) {
   expect_refused("field number 0", field0, sizeof field0, NULL);
 
   /* graph: length 1000 with 4 bytes behind it. */
-  const uint8_t past_end[] = {0x08, 0x08, 0x3a, 0xe8, 0x07, 0x0a, 0x02, 0x08, 0x01};
+  const uint8_t past_end[] = {0x08, 0x08, 0x3a, 0xe8, 0x07,
+                              0x0a, 0x02, 0x08, 0x01};
   expect_refused("length past the end", past_end, sizeof past_end, NULL);
   /* graph: length 2^63. */
-  const uint8_t huge_len[] = {0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-                              0x80, 0x80, 0x80, 0x01, 0x00};
+  const uint8_t huge_len[] = {0x3a, 0x80, 0x80, 0x80, 0x80, 0x80,
+                              0x80, 0x80, 0x80, 0x80, 0x01, 0x00};
   expect_refused("length 2^63", huge_len, sizeof huge_len, NULL);
 
   /* A node whose length runs past the end of its graph but not past the end
@@ -699,7 +700,8 @@ static void test_wire_errors(void) {
 
   model_spec spec = spec_default();
   spec.no_graph = 1;
-  expect_spec_refused("model without a graph", &spec, (const char *[]){"graph", NULL});
+  expect_spec_refused("model without a graph", &spec,
+                      (const char *[]){"graph", NULL});
 }
 
 static void test_tensor_errors(void) {

@@ -105,6 +105,11 @@ typedef struct argus_nn_session_opts {
   int nshapes;
   const argus_nn_input_value *values; /* optional plan-time values; borrowed */
   int nvalues;
+  /* Optional: names of the values to expose as the session's outputs
+   * instead of the graph's (e.g. raw detector heads before a baked-in
+   * decoder); nodes not needed for them are not run. Borrowed. */
+  const char *const *outputs;
+  int noutputs;
   argus_threadpool *pool; /* borrowed; NULL: run on the calling thread */
 } argus_nn_session_opts;
 

@@ -94,7 +94,8 @@ int cli_parse_shape_arg(char *s, const char *what, argus_nn_input_shape *out);
 void cli_format_dims(char *buf, size_t size, int rank, const int64_t *dims);
 /* "1x3x240x320". */
 void cli_format_dims_x(char *buf, size_t size, int rank, const int64_t *dims);
-/* Number of elements; -1 when a dimension is negative or the count overflows. */
+/* Number of elements; -1 when a dimension is negative or the count overflows.
+ */
 int64_t cli_elem_count(int rank, const int64_t *dims);
 size_t cli_dtype_size(int dtype);
 const char *cli_dtype_name(int dtype);
@@ -113,7 +114,8 @@ void cli_usage_hint(const char *cmd);
 int cli_bad_value(const char *cmd);
 
 /* Converts `n` little-endian elements of `size` bytes to host order in place
- * (and back: the operation is its own inverse). No-op on little-endian hosts. */
+ * (and back: the operation is its own inverse). No-op on little-endian hosts.
+ */
 void cli_le_swap(void *data, size_t n, size_t size);
 
 /* Deterministic inputs for `nn bench`: xorshift32 stream seeded through the

@@ -75,16 +75,15 @@ int cli_parse_long(const char *s, long min, long max, const char *what,
     return -1;
   }
   if (errno == ERANGE || v < min || v > max) {
-    fprintf(stderr, "argus: %s: %s is out of range [%ld, %ld]\n", what, s,
-            min, max);
+    fprintf(stderr, "argus: %s: %s is out of range [%ld, %ld]\n", what, s, min,
+            max);
     return -1;
   }
   *out = v;
   return 0;
 }
 
-int cli_parse_int(const char *s, int min, int max, const char *what,
-                  int *out) {
+int cli_parse_int(const char *s, int min, int max, const char *what, int *out) {
   long v;
   if (cli_parse_long(s, min, max, what, &v) != 0)
     return -1;
@@ -115,22 +114,24 @@ int cli_parse_shape_arg(char *s, const char *what, argus_nn_input_shape *out) {
     char *end = NULL;
     errno = 0;
     if (*p < '0' || *p > '9') {
-      fprintf(stderr,
-              "argus: %s: '%s' is not a shape like 1x3x240x320\n", what, dims);
+      fprintf(stderr, "argus: %s: '%s' is not a shape like 1x3x240x320\n", what,
+              dims);
       return -1;
     }
     long long v = strtoll(p, &end, 10);
     if (errno == ERANGE || v < 1 || v > INT32_MAX) {
-      fprintf(stderr, "argus: %s: dimension %.*s in '%s' is out of range "
-              "[1, %d]\n", what, (int)(end - p), p, dims, INT32_MAX);
+      fprintf(stderr,
+              "argus: %s: dimension %.*s in '%s' is out of range "
+              "[1, %d]\n",
+              what, (int)(end - p), p, dims, INT32_MAX);
       return -1;
     }
     out->dims[out->rank++] = v;
     if (*end == '\0')
       break;
     if (*end != 'x' && *end != ',') {
-      fprintf(stderr,
-              "argus: %s: '%s' is not a shape like 1x3x240x320\n", what, dims);
+      fprintf(stderr, "argus: %s: '%s' is not a shape like 1x3x240x320\n", what,
+              dims);
       return -1;
     }
     p = end + 1;
@@ -157,8 +158,7 @@ void cli_format_dims(char *buf, size_t size, int rank, const int64_t *dims) {
   format_dims(buf, size, rank, dims, "[", ",", "]");
 }
 
-void cli_format_dims_x(char *buf, size_t size, int rank,
-                       const int64_t *dims) {
+void cli_format_dims_x(char *buf, size_t size, int rank, const int64_t *dims) {
   if (rank == 0) {
     snprintf(buf, size, "scalar");
     return;
@@ -279,8 +279,7 @@ float cli_rng_uniform(uint32_t *state, float lo, float hi) {
   return lo + (hi - lo) * u;
 }
 
-int cli_session_args_add_shape(cli_session_args *a, const char *cmd,
-                               char *s) {
+int cli_session_args_add_shape(cli_session_args *a, const char *cmd, char *s) {
   if (a->nshapes == CLI_MAX_SHAPES) {
     cli_errorf(cmd, "at most %d --input-shape options", CLI_MAX_SHAPES);
     return -1;

@@ -5,28 +5,28 @@
 #include "cli/cli.h"
 
 void cli_help_usage(FILE *f) {
-  fprintf(f,
-          "argus - live face recognition\n"
-          "\n"
-          "Usage: argus [-v|--verbose] [-q|--quiet] COMMAND [ARGS...]\n"
-          "\n"
-          "Commands:\n");
+  // clang-format off
+  fputs("argus - live face recognition\n"
+        "\n"
+        "Usage: argus [-v|--verbose] [-q|--quiet] COMMAND [ARGS...]\n"
+        "\n"
+        "Commands:\n",
+        f);
   cli_print_commands(f, cli_commands);
-  fprintf(f,
-          "\n"
-          "Global options:\n"
-          "  -v, --verbose  more log output (twice: debug)\n"
-          "  -q, --quiet    only errors\n"
-          "  -h, --help     this help\n"
-          "      --version  same as 'argus version'\n"
-          "\n"
-          "Environment:\n"
-          "  ARGUS_ISA=ref|avx2|avx512  limit the CPU kernels used\n"
-          "  ARGUS_NN_PROFILE=1         per-node timings (argus nn bench "
-          "--profile)\n"
-          "\n"
-          "Run 'argus help COMMAND' or 'argus COMMAND --help' for the options "
-          "of a command.\n");
+  fputs("\n"
+        "Global options:\n"
+        "  -v, --verbose  more log output (twice: debug)\n"
+        "  -q, --quiet    only errors\n"
+        "  -h, --help     this help\n"
+        "      --version  same as 'argus version'\n"
+        "\n"
+        "Environment:\n"
+        "  ARGUS_ISA=ref|avx2|avx512  limit the CPU kernels used\n"
+        "  ARGUS_NN_PROFILE=1         per-node timings (argus nn bench --profile)\n"
+        "\n"
+        "Run 'argus help COMMAND' or 'argus COMMAND --help' for the options of a command.\n",
+        f);
+  // clang-format on
 }
 
 int cli_help_main(int argc, char **argv) {

@@ -23,13 +23,18 @@ const cli_command *cli_nn_find_command(const char *name) {
 }
 
 void cli_nn_usage(FILE *f) {
-  fprintf(f, "Usage: argus nn SUBCOMMAND [ARGS...]\n"
-             "\n"
-             "The argus inference engine on ONNX models.\n"
-             "\n"
-             "Subcommands:\n");
+  // clang-format off
+  fputs("Usage: argus nn SUBCOMMAND [ARGS...]\n"
+        "\n"
+        "The argus inference engine on ONNX models.\n"
+        "\n"
+        "Subcommands:\n",
+        f);
   cli_print_commands(f, cli_nn_commands);
-  fprintf(f, "\nRun 'argus nn SUBCOMMAND --help' for its options.\n");
+  fputs("\n"
+        "Run 'argus nn SUBCOMMAND --help' for its options.\n",
+        f);
+  // clang-format on
 }
 
 int cli_nn_main(int argc, char **argv) {

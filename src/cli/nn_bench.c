@@ -18,41 +18,37 @@ enum {
 };
 
 static const cli_opt bench_opts[] = {
-    {"threads", 1, OPT_THREADS}, {"batch", 1, OPT_BATCH},
-    {"iters", 1, OPT_ITERS},     {"warmup", 1, OPT_WARMUP},
-    {"input-shape", 1, OPT_INPUT_SHAPE}, {"seed", 1, OPT_SEED},
-    {"profile", 0, OPT_PROFILE}, {NULL, 0, 0},
+    {"threads", 1, OPT_THREADS},
+    {"batch", 1, OPT_BATCH},
+    {"iters", 1, OPT_ITERS},
+    {"warmup", 1, OPT_WARMUP},
+    {"input-shape", 1, OPT_INPUT_SHAPE},
+    {"seed", 1, OPT_SEED},
+    {"profile", 0, OPT_PROFILE},
+    {NULL, 0, 0},
 };
 
 void cli_nn_bench_usage(FILE *f) {
-  fprintf(f,
-          "Usage: argus nn bench MODEL [--threads N] [--batch N] [--iters N] "
-          "[--warmup N]\n"
-          "                        [--input-shape [NAME=]DIMS] [--seed N] "
-          "[--profile]\n"
-          "\n"
-          "Fills the inputs with seeded uniform random values in [-1, 1), "
-          "runs the model\n"
-          "--warmup times untimed and --iters times timed, and prints one "
-          "JSON line:\n"
-          "  {\"model\":\"fr_detect.onnx\",\"threads\":1,\"batch\":1,"
-          "\"ms_median\":...,\"ms_p90\":...,...}\n"
-          "\n"
-          "Options:\n"
-          "  --threads N                worker threads (default: number of "
-          "cores)\n"
-          "  --batch N                  batch size (dimension 0 of every "
-          "input)\n"
-          "  --iters N                  timed runs (default 50)\n"
-          "  --warmup N                 untimed runs first (default 5)\n"
-          "  --input-shape [NAME=]DIMS  run at this input shape\n"
-          "  --seed N                   seed of the input values (default "
-          "1)\n"
-          "  --profile                  per-op and per-node times of the last "
-          "run on stderr\n"
-          "                             (timing each node slows the run a "
-          "little)\n"
-          "  -h, --help                 this help\n");
+  // clang-format off
+  fputs("Usage: argus nn bench MODEL [--threads N] [--batch N] [--iters N] [--warmup N]\n"
+        "                        [--input-shape [NAME=]DIMS] [--seed N] [--profile]\n"
+        "\n"
+        "Fills the inputs with seeded uniform random values in [-1, 1), runs the model\n"
+        "--warmup times untimed and --iters times timed, and prints one JSON line:\n"
+        "  {\"model\":\"fr_detect.onnx\",\"threads\":1,\"batch\":1,\"ms_median\":...,\"ms_p90\":...,...}\n"
+        "\n"
+        "Options:\n"
+        "  --threads N                worker threads (default: number of cores)\n"
+        "  --batch N                  batch size (dimension 0 of every input)\n"
+        "  --iters N                  timed runs (default 50)\n"
+        "  --warmup N                 untimed runs first (default 5)\n"
+        "  --input-shape [NAME=]DIMS  run at this input shape\n"
+        "  --seed N                   seed of the input values (default 1)\n"
+        "  --profile                  per-op and per-node times of the last run on stderr\n"
+        "                             (timing each node slows the run a little)\n"
+        "  -h, --help                 this help\n",
+        f);
+  // clang-format on
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -125,8 +121,7 @@ static void print_profile(const argus_nn_session *s) {
     const char *node, *op;
     double ms;
     argus_nn_session_profile(s, nodes[i].n, &node, &op, &ms);
-    fprintf(stderr, "  #%-4d %-40s %-16s %9.3f ms\n", nodes[i].n, node, op,
-            ms);
+    fprintf(stderr, "  #%-4d %-40s %-16s %9.3f ms\n", nodes[i].n, node, op, ms);
   }
   free(ops);
   free(nodes);
@@ -254,8 +249,8 @@ int cli_nn_bench_main(int argc, char **argv) {
   for (int i = 0; i < iters; i++)
     sum += ms[i];
   qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
-  double median = iters % 2 ? ms[iters / 2]
-                            : 0.5 * (ms[iters / 2 - 1] + ms[iters / 2]);
+  double median =
+      iters % 2 ? ms[iters / 2] : 0.5 * (ms[iters / 2 - 1] + ms[iters / 2]);
   int p90i = (int)ceil(0.9 * iters) - 1;
   double p90 = ms[p90i < 0 ? 0 : p90i];
   uint64_t macs = argus_nn_session_macs(s);

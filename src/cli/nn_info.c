@@ -15,27 +15,21 @@ static const cli_opt info_opts[] = {
 };
 
 void cli_nn_info_usage(FILE *f) {
-  fprintf(f,
-          "Usage: argus nn info MODEL [--input-shape [NAME=]1x3x240x320] "
-          "[--batch N]\n"
-          "\n"
-          "Loads and validates an ONNX model and prints its inputs and "
-          "outputs with\n"
-          "shapes, the ops it uses with counts, its node count before and "
-          "after\n"
-          "optimisation (constant folding, fusion), its parameter count, "
-          "and the\n"
-          "multiply-accumulates of one run at the declared input shapes (or "
-          "those given).\n"
-          "\n"
-          "Options:\n"
-          "  --input-shape [NAME=]DIMS  plan for this input shape (repeatable; "
-          "NAME may be\n"
-          "                             left out when the model has one "
-          "input)\n"
-          "  --batch N                  plan for batch N (dimension 0 of "
-          "every input)\n"
-          "  -h, --help                 this help\n");
+  // clang-format off
+  fputs("Usage: argus nn info MODEL [--input-shape [NAME=]1x3x240x320] [--batch N]\n"
+        "\n"
+        "Loads and validates an ONNX model and prints its inputs and outputs with\n"
+        "shapes, the ops it uses with counts, its node count before and after\n"
+        "optimisation (constant folding, fusion), its parameter count, and the\n"
+        "multiply-accumulates of one run at the declared input shapes (or those given).\n"
+        "\n"
+        "Options:\n"
+        "  --input-shape [NAME=]DIMS  plan for this input shape (repeatable; NAME may be\n"
+        "                             left out when the model has one input)\n"
+        "  --batch N                  plan for batch N (dimension 0 of every input)\n"
+        "  -h, --help                 this help\n",
+        f);
+  // clang-format on
 }
 
 static void print_tensor(const argus_nn_tensor_desc *d) {
@@ -137,7 +131,8 @@ int cli_nn_info_main(int argc, char **argv) {
   argus_err se = argus_nn_session_create(m, &opts, &s, &nerr);
 
   if (se == ARGUS_OK) {
-    printf("outputs%s\n", sa.batch || sa.nshapes ? " (at the given shapes)" : "");
+    printf("outputs%s\n",
+           sa.batch || sa.nshapes ? " (at the given shapes)" : "");
     for (int i = 0; i < argus_nn_session_output_count(s); i++) {
       argus_nn_tensor_desc d;
       const void *data;
@@ -195,8 +190,7 @@ int cli_nn_info_main(int argc, char **argv) {
     }
   }
   printf("\n");
-  printf("arena      %.2f MB\n",
-         (double)argus_nn_session_arena_bytes(s) / 1e6);
+  printf("arena      %.2f MB\n", (double)argus_nn_session_arena_bytes(s) / 1e6);
   argus_nn_session_free(s);
   argus_nn_model_free(m);
   return CLI_OK;

@@ -11,41 +11,36 @@
 enum { OPT_INPUT = 1, OPT_OUTPUT, OPT_BATCH, OPT_THREADS, OPT_INPUT_SHAPE };
 
 static const cli_opt run_opts[] = {
-    {"input", 1, OPT_INPUT},       {"output", 1, OPT_OUTPUT},
-    {"batch", 1, OPT_BATCH},       {"threads", 1, OPT_THREADS},
-    {"input-shape", 1, OPT_INPUT_SHAPE}, {NULL, 0, 0},
+    {"input", 1, OPT_INPUT},
+    {"output", 1, OPT_OUTPUT},
+    {"batch", 1, OPT_BATCH},
+    {"threads", 1, OPT_THREADS},
+    {"input-shape", 1, OPT_INPUT_SHAPE},
+    {NULL, 0, 0},
 };
 
 #define MAX_INPUTS 64
 
 void cli_nn_run_usage(FILE *f) {
-  fprintf(f,
-          "Usage: argus nn run MODEL --input [NAME=]FILE.f32 [...] --output "
-          "DIR\n"
-          "                      [--batch N] [--threads N] [--input-shape "
-          "[NAME=]DIMS]\n"
-          "\n"
-          "Runs the model once. Each input is a raw little-endian float32 "
-          "file whose size\n"
-          "is the input's element count x 4 bytes (at the declared shape, or "
-          "with --batch\n"
-          "and --input-shape applied). Writes DIR/<output name>.f32 for every "
-          "output and\n"
-          "prints the output shapes.\n"
-          "\n"
-          "Options:\n"
-          "  --input [NAME=]FILE        data for input NAME (NAME may be left "
-          "out when the\n"
-          "                             model has one input); one per input\n"
-          "  --output DIR               folder for the outputs (created if "
-          "missing)\n"
-          "  --batch N                  batch size (dimension 0 of every "
-          "input)\n"
-          "  --threads N                worker threads (default: number of "
-          "cores)\n"
-          "  --input-shape [NAME=]DIMS  run at this input shape, e.g. "
-          "input=1x3x480x640\n"
-          "  -h, --help                 this help\n");
+  // clang-format off
+  fputs("Usage: argus nn run MODEL --input [NAME=]FILE.f32 [...] --output DIR\n"
+        "                      [--batch N] [--threads N] [--input-shape [NAME=]DIMS]\n"
+        "\n"
+        "Runs the model once. Each input is a raw little-endian float32 file whose size\n"
+        "is the input's element count x 4 bytes (at the declared shape, or with --batch\n"
+        "and --input-shape applied). Writes DIR/<output name>.f32 for every output and\n"
+        "prints the output shapes.\n"
+        "\n"
+        "Options:\n"
+        "  --input [NAME=]FILE        data for input NAME (NAME may be left out when the\n"
+        "                             model has one input); one per input\n"
+        "  --output DIR               folder for the outputs (created if missing)\n"
+        "  --batch N                  batch size (dimension 0 of every input)\n"
+        "  --threads N                worker threads (default: number of cores)\n"
+        "  --input-shape [NAME=]DIMS  run at this input shape, e.g. input=1x3x480x640\n"
+        "  -h, --help                 this help\n",
+        f);
+  // clang-format on
 }
 
 typedef struct input_arg {
@@ -86,8 +81,10 @@ static int read_input(const char *cmd, const char *name, const char *file,
   char dims[160];
   cli_format_dims_x(dims, sizeof dims, d->rank, d->dims);
   if (d->dtype != ARGUS_NN_FLOAT) {
-    cli_errorf(cmd, "input '%s' is %s; only float32 inputs can be read from "
-               "raw .f32 files", name, cli_dtype_name(d->dtype));
+    cli_errorf(cmd,
+               "input '%s' is %s; only float32 inputs can be read from "
+               "raw .f32 files",
+               name, cli_dtype_name(d->dtype));
     return -1;
   }
   int64_t count = cli_elem_count(d->rank, d->dims);
@@ -112,7 +109,8 @@ static int read_input(const char *cmd, const char *name, const char *file,
                dims, (long long)count);
     if (st.st_size % 4 == 0 && count > 0 && d->rank > 0 &&
         (uint64_t)st.st_size % (want / (uint64_t)d->dims[0]) == 0)
-      fprintf(stderr, "(the file holds %llu items of this shape: try "
+      fprintf(stderr,
+              "(the file holds %llu items of this shape: try "
               "--batch %llu)\n",
               (unsigned long long)((uint64_t)st.st_size /
                                    (want / (uint64_t)d->dims[0])),
@@ -234,9 +232,10 @@ int cli_nn_run_main(int argc, char **argv) {
     }
   }
   if (!path || !ninputs || !outdir) {
-    cli_errorf(cmd, "missing %s", !path      ? "MODEL"
-                                  : !ninputs ? "--input"
-                                             : "--output DIR");
+    cli_errorf(cmd, "missing %s",
+               !path      ? "MODEL"
+               : !ninputs ? "--input"
+                          : "--output DIR");
     cli_nn_run_usage(stderr);
     return CLI_USAGE;
   }
@@ -356,8 +355,8 @@ int cli_nn_run_main(int argc, char **argv) {
       goto out;
     char dims[160];
     cli_format_dims(dims, sizeof dims, d.rank, d.dims);
-    printf("output %-12s %-8s %-16s -> %s\n", d.name,
-           cli_dtype_name(d.dtype), dims, file);
+    printf("output %-12s %-8s %-16s -> %s\n", d.name, cli_dtype_name(d.dtype),
+           dims, file);
   }
   rc = CLI_OK;
 

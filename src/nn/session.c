@@ -278,6 +278,73 @@ static argus_err copy_graph(const nn_graph *src, nn_graph *g) {
   return ARGUS_OK;
 }
 
+/* Replaces the graph outputs by the named values and drops the nodes that
+ * no longer contribute to any output. */
+static argus_err select_outputs(nn_graph *g, const argus_nn_session_opts *o,
+                                nn_err *err) {
+  if (!o || o->noutputs <= 0)
+    return ARGUS_OK;
+  int *outs = malloc((size_t)o->noutputs * sizeof *outs);
+  char *need = calloc((size_t)g->nvalues, 1);
+  argus_err rc = ARGUS_OK;
+  if (!outs || !need) {
+    rc = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int k = 0; k < o->noutputs; k++) {
+    const char *name = o->outputs[k];
+    int v = name ? nn_graph_find_value(g, name) : -1;
+    if (v < 0) {
+      rc = nn_fail(err, ARGUS_E_NOT_FOUND, "the model has no value '%s'",
+                   name ? name : "(null)");
+      goto done;
+    }
+    const nn_value *val = &g->values[v];
+    if (val->producer < 0 && !val->is_input && !val->is_const) {
+      rc = nn_fail(err, ARGUS_E_UNSUPPORTED,
+                   "value '%s' no longer exists after optimisation (it was "
+                   "fused into its consumer)",
+                   name);
+      goto done;
+    }
+    outs[k] = v;
+  }
+  for (int i = 0; i < g->nvalues; i++)
+    g->values[i].is_output = 0;
+  for (int k = 0; k < o->noutputs; k++) {
+    g->values[outs[k]].is_output = 1;
+    need[outs[k]] = 1;
+  }
+  for (int i = g->nnodes - 1; i >= 0; i--) {
+    nn_node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    int live = 0;
+    for (int k = 0; k < n->noutputs; k++)
+      if (n->out[k] >= 0 && need[n->out[k]])
+        live = 1;
+    if (!live) {
+      n->dead = 1;
+      continue;
+    }
+    for (int k = 0; k < n->ninputs; k++)
+      if (n->in[k] >= 0)
+        need[n->in[k]] = 1;
+  }
+  int *o2 = realloc(g->outputs, (size_t)o->noutputs * sizeof *o2);
+  if (!o2) {
+    rc = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto done;
+  }
+  g->outputs = o2;
+  memcpy(g->outputs, outs, (size_t)o->noutputs * sizeof *outs);
+  g->noutputs = o->noutputs;
+done:
+  free(outs);
+  free(need);
+  return rc;
+}
+
 static argus_err set_input_shapes(nn_graph *g, const argus_nn_session_opts *o,
                                   nn_err *err) {
   for (int k = 0; o && k < o->nshapes; k++) {
@@ -721,6 +788,7 @@ argus_err argus_nn_session_create(argus_nn_model *model,
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
   if (opts && (opts->batch < 0 || opts->nshapes < 0 || opts->nvalues < 0 ||
+               opts->noutputs < 0 || (opts->noutputs > 0 && !opts->outputs) ||
                (opts->nshapes > 0 && !opts->shapes) ||
                (opts->nvalues > 0 && !opts->values)))
     return ARGUS_E_INVALID_ARG;
@@ -735,6 +803,8 @@ argus_err argus_nn_session_create(argus_nn_model *model,
     nn_fail(&e, rc, "out of memory");
     goto fail;
   }
+  if ((rc = select_outputs(&s->g, opts, &e)))
+    goto fail;
   if ((rc = set_input_shapes(&s->g, opts, &e)))
     goto fail;
   if ((rc = infer_and_fold(&s->g, opts ? opts->batch : 0, &e)))

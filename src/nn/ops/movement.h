@@ -56,33 +56,6 @@ typedef struct nn_mv_strided {
 
 void nn_mv_strided_copy(const nn_exec *x, const nn_mv_strided *s);
 
-/* Copies one element of `esize` bytes, fast for the sizes of 1, 2, 4, 8. */
-static inline void nn_mv_elem(uint8_t *dst, const uint8_t *src, size_t esize) {
-  switch (esize) {
-  case 1:
-    *dst = *src;
-    break;
-  case 2: {
-    uint16_t v;
-    __builtin_memcpy(&v, src, 2);
-    __builtin_memcpy(dst, &v, 2);
-  } break;
-  case 4: {
-    uint32_t v;
-    __builtin_memcpy(&v, src, 4);
-    __builtin_memcpy(dst, &v, 4);
-  } break;
-  case 8: {
-    uint64_t v;
-    __builtin_memcpy(&v, src, 8);
-    __builtin_memcpy(dst, &v, 8);
-  } break;
-  default:
-    __builtin_memcpy(dst, src, esize);
-    break;
-  }
-}
-
 /* ---- shape logic of single ops (pure functions) ------------------------ */
 
 /* Reshape: resolves the target `shape` (n entries; 0 copies the input dim

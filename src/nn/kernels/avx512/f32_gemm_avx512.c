@@ -6,31 +6,35 @@
 
 #define MR NN_GEMM_MR_AVX512
 
-/* One block of `m` (1..8) rows x (16 or 32) columns. `m`, `two` (the
- * second vector) and `masked` (masked loads/stores) are constants after
- * inlining, so each call site compiles to a specialised loop without the
- * FMAs of absent rows. */
+/* One block of `m` (1..8) rows x `nv` (1..3) vectors of 16 columns.
+ * `m`, `nv` and `masked` (masked loads/stores with m0..m2) are constants
+ * after inlining, so each call site compiles to a specialised loop without
+ * the FMAs of absent rows or vectors. Three vectors per broadcast matter on
+ * CPUs (Zen 4) where a zmm broadcast costs as much as two FMAs. */
 NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
                       size_t ldb, float *c, size_t ldc, const nn_post *p,
-                      __mmask16 m0, __mmask16 m1, int two, int masked) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+                      __mmask16 m0, __mmask16 m1, __mmask16 m2, int nv,
+                      int masked) {
+#define Z _mm512_setzero_ps()
+  __m512 c00 = Z, c01 = Z, c02 = Z, c10 = Z, c11 = Z, c12 = Z;
+  __m512 c20 = Z, c21 = Z, c22 = Z, c30 = Z, c31 = Z, c32 = Z;
+  __m512 c40 = Z, c41 = Z, c42 = Z, c50 = Z, c51 = Z, c52 = Z;
+  __m512 c60 = Z, c61 = Z, c62 = Z, c70 = Z, c71 = Z, c72 = Z;
+#undef Z
   for (size_t kk = 0; kk < k; kk++) {
-    __m512 b0, b1 = _mm512_setzero_ps();
+    __m512 b0, b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
     if (masked) {
       b0 = _mm512_maskz_loadu_ps(m0, b);
-      if (two)
+      if (nv > 1)
         b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+      if (nv > 2)
+        b2 = _mm512_maskz_loadu_ps(m2, b + 32);
     } else {
       b0 = _mm512_loadu_ps(b);
-      if (two)
+      if (nv > 1)
         b1 = _mm512_loadu_ps(b + 16);
+      if (nv > 2)
+        b2 = _mm512_loadu_ps(b + 32);
     }
     b += ldb;
 #define ROW(r)                                                                 \
@@ -39,8 +43,10 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
       break;                                                                   \
     __m512 av = _mm512_set1_ps(a[r]);                                          \
     c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);                                \
-    if (two)                                                                   \
+    if (nv > 1)                                                                \
       c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);                              \
+    if (nv > 2)                                                                \
+      c##r##2 = _mm512_fmadd_ps(av, b2, c##r##2);                              \
   } while (0)
     ROW(0);
     ROW(1);
@@ -61,8 +67,11 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
       float *cr = c + r * ldc;                                                 \
       const float *rr = res ? res + r * p->ldr : NULL;                         \
       post512_store(&pr, c##r##0, cr, rr, m0, masked);                         \
-      if (two)                                                                 \
+      if (nv > 1)                                                              \
         post512_store(&pr, c##r##1, cr + 16, rr ? rr + 16 : NULL, m1,          \
+                      masked);                                                 \
+      if (nv > 2)                                                              \
+        post512_store(&pr, c##r##2, cr + 32, rr ? rr + 32 : NULL, m2,          \
                       masked);                                                 \
     }                                                                          \
   } while (0)
@@ -77,30 +86,77 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
 #undef STORE
 }
 
-/* All columns of one panel of `m` rows. */
+/* 1 to 3 columns (a matrix-vector product): the 8 rows of the panel fill
+ * the lanes of a ymm, one accumulator per column and per k phase (four
+ * phases hide the FMA latency). The epilogue runs on the few results in
+ * scalar code. */
+NN_INLINE void narrow(size_t m, size_t nc, size_t k, const float *a,
+                      const float *b, size_t ldb, float *c, size_t ldc,
+                      const nn_post *p) {
+  __m256 acc[4][3];
+  for (int u = 0; u < 4; u++)
+    for (int j = 0; j < 3; j++)
+      acc[u][j] = _mm256_setzero_ps();
+  size_t kk = 0;
+  for (; kk + 4 <= k; kk += 4) {
+    for (int u = 0; u < 4; u++) {
+      __m256 av = _mm256_loadu_ps(a + (kk + u) * MR);
+      const float *br = b + (kk + u) * ldb;
+      for (size_t j = 0; j < nc; j++)
+        acc[u][j] = _mm256_fmadd_ps(av, _mm256_set1_ps(br[j]), acc[u][j]);
+    }
+  }
+  for (; kk < k; kk++) {
+    __m256 av = _mm256_loadu_ps(a + kk * MR);
+    const float *br = b + kk * ldb;
+    for (size_t j = 0; j < nc; j++)
+      acc[0][j] = _mm256_fmadd_ps(av, _mm256_set1_ps(br[j]), acc[0][j]);
+  }
+  float t[3][8];
+  for (size_t j = 0; j < nc; j++)
+    _mm256_storeu_ps(t[j], _mm256_add_ps(_mm256_add_ps(acc[0][j], acc[1][j]),
+                                         _mm256_add_ps(acc[2][j], acc[3][j])));
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < nc; j++)
+      c[i * ldc + j] = nn_post_apply(p, i, t[j][i],
+                                     p->res ? p->res + i * p->ldr + j : NULL);
+}
+
+/* All columns of one panel of `m` rows: blocks of 48 columns, then the
+ * tail as one masked block of 1-3 vectors, or the narrow kernel for up to 3
+ * columns, so that e.g. 49 columns (7x7 pixels) cost 48 + 1. */
 NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a,
                      const float *b, size_t ldb, float *c, size_t ldc,
                      const nn_post *post) {
   size_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    nn_post p = *post;
-    if (p.res)
-      p.res += j;
-    block8(m, k, a, b + j, ldb, c + j, ldc, &p, 0xffff, 0xffff, 1, 0);
+  nn_post p = *post;
+  const __mmask16 all = 0xffff;
+  for (; j + 48 <= n; j += 48) {
+    p.res = post->res ? post->res + j : NULL;
+    block8(m, k, a, b + j, ldb, c + j, ldc, &p, all, all, all, 3, 0);
   }
-  if (j < n) {
-    size_t r = n - j;
-    nn_post p = *post;
-    if (p.res)
-      p.res += j;
-    if (r > 16)
-      block8(m, k, a, b + j, ldb, c + j, ldc, &p, 0xffff,
-             tail_mask16(r - 16), 1, 1);
-    else if (r == 16)
-      block8(m, k, a, b + j, ldb, c + j, ldc, &p, 0xffff, 0, 0, 0);
-    else
-      block8(m, k, a, b + j, ldb, c + j, ldc, &p, tail_mask16(r), 0, 0, 1);
-  }
+  if (j == n)
+    return;
+  size_t r = n - j;
+  p.res = post->res ? post->res + j : NULL;
+  b += j;
+  c += j;
+  if (r > 32)
+    block8(m, k, a, b, ldb, c, ldc, &p, all, all, tail_mask16(r - 32), 3, 1);
+  else if (r == 32)
+    block8(m, k, a, b, ldb, c, ldc, &p, all, all, all, 2, 0);
+  else if (r > 16)
+    block8(m, k, a, b, ldb, c, ldc, &p, all, tail_mask16(r - 16), all, 2, 1);
+  else if (r == 16)
+    block8(m, k, a, b, ldb, c, ldc, &p, all, all, all, 1, 0);
+  else if (r > 3)
+    block8(m, k, a, b, ldb, c, ldc, &p, tail_mask16(r), all, all, 1, 1);
+  else if (r == 3)
+    narrow(m, 3, k, a, b, ldb, c, ldc, &p);
+  else if (r == 2)
+    narrow(m, 2, k, a, b, ldb, c, ldc, &p);
+  else
+    narrow(m, 1, k, a, b, ldb, c, ldc, &p);
 }
 
 void nn_f32_gemm_avx512(size_t m, size_t n, size_t k, const float *a,

@@ -43,16 +43,19 @@ NN_INLINE __mmask16 tail_mask16(size_t n) {
 }
 
 /* Applies the epilogue to y and stores it at c (masked by `m` when
- * `masked`); res is the residual at the same position or NULL. */
-NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
-                             const float *res, __mmask16 m, int masked) {
+ * `masked`); res is the residual at the same position or NULL. `act` is
+ * r->act, passed separately so that callers which dispatch on it once can
+ * make it a compile-time constant. */
+NN_INLINE void post512_store_act(const post512 *r, int act, __m512 y,
+                                 float *c, const float *res, __mmask16 m,
+                                 int masked) {
   __m512 rv = _mm512_setzero_ps();
   y = _mm512_add_ps(y, r->bias);
   if (res)
     rv = masked ? _mm512_maskz_loadu_ps(m, res) : _mm512_loadu_ps(res);
   if (res && r->res_first)
     y = _mm512_add_ps(y, rv);
-  switch (r->act) {
+  switch (act) {
   case NN_ACT_RELU:
     y = _mm512_max_ps(y, _mm512_setzero_ps());
     break;
@@ -87,6 +90,11 @@ NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
     _mm512_mask_storeu_ps(c, m, y);
   else
     _mm512_storeu_ps(c, y);
+}
+
+NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
+                             const float *res, __mmask16 m, int masked) {
+  post512_store_act(r, r->act, y, c, res, m, masked);
 }
 
 #endif
