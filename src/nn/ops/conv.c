@@ -334,11 +334,16 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
   /* Column tiles over output pixels. */
   size_t tile;
   if (pl->path == PATH_IM2COL) {
-    tile = IM2COL_TILE_FLOATS / pl->K;
-    tile = tile < 32 ? 32 : tile & ~(size_t)15;
+    size_t nr = pl->kt->nr;
+    tile = IM2COL_TILE_FLOATS / pl->K / nr * nr;
+    if (tile < nr)
+      tile = nr;
   } else {
-    tile = GEMM_TILE_FLOATS / pl->K;
-    tile = tile < 64 ? 64 : tile & ~(size_t)31;
+    /* a multiple of the kernel's column block: no ragged block per tile */
+    size_t nr = pl->kt->nr;
+    tile = GEMM_TILE_FLOATS / pl->K / nr * nr;
+    if (tile < 2 * nr)
+      tile = 2 * nr;
   }
   /* A last tile shorter than half a tile is merged into the one before. */
   if (pl->osz <= tile + tile / 2)
@@ -409,9 +414,25 @@ static void im2col_2d(const conv_plan *pl, const float *x, size_t p0,
                        (size_t)(hi - lo) * sizeof(float));
               memset(dst + hi, 0, (run - (size_t)hi) * sizeof(float));
             } else {
-              ptrdiff_t ix = (ptrdiff_t)ox * sx + offx;
-              for (size_t t = 0; t < run; t++, ix += sx)
-                dst[t] = ix >= 0 && ix < (ptrdiff_t)iw ? src[ix] : 0.0f;
+              /* valid t: 0 <= (ox + t)*sx + offx < iw */
+              ptrdiff_t base = (ptrdiff_t)ox * sx + offx;
+              ptrdiff_t lo = base < 0 ? (-base + sx - 1) / sx : 0;
+              ptrdiff_t hi = (ptrdiff_t)iw - base <= 0
+                                 ? 0
+                                 : ((ptrdiff_t)iw - base + sx - 1) / sx;
+              if (lo > (ptrdiff_t)run)
+                lo = (ptrdiff_t)run;
+              if (hi > (ptrdiff_t)run)
+                hi = (ptrdiff_t)run;
+              if (hi < lo)
+                hi = lo;
+              for (ptrdiff_t t = 0; t < lo; t++)
+                dst[t] = 0.0f;
+              const float *sp = src + base;
+              for (ptrdiff_t t = lo; t < hi; t++)
+                dst[t] = sp[t * sx];
+              for (ptrdiff_t t = hi; t < (ptrdiff_t)run; t++)
+                dst[t] = 0.0f;
             }
           }
           dst += run;

@@ -1,0 +1,71 @@
+/* Internal helpers shared by the files of the face module. */
+#ifndef ARGUS_FACE_INTERNAL_H
+#define ARGUS_FACE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/face.h"
+
+#define FACE_MOD "face"
+
+/* Formats a message into err (when not NULL) and returns code. */
+argus_err face_fail(argus_face_error *err, argus_err code, const char *fmt,
+                    ...) __attribute__((format(printf, 3, 4)));
+/* Copies an engine error message into err and returns code. */
+argus_err face_fail_nn(argus_face_error *err, argus_err code,
+                       const char *what, const argus_nn_error *nerr);
+
+/* A small cache of engine sessions keyed by (width, height, batch), least
+ * recently used evicted. A session is planned on first use of a key; in
+ * steady state lookups allocate nothing. */
+#define FACE_SESS_MAX 8
+
+typedef struct face_sess {
+  argus_nn_session *s;
+  int w, h, batch;
+  uint64_t used;
+  float *in;       /* input buffer in the session arena */
+  size_t in_elems; /* per batch item */
+  const float *out[2];
+  int64_t out_dims[2][ARGUS_NN_MAX_RANK];
+  int out_rank[2];
+} face_sess;
+
+typedef struct face_sess_cache {
+  face_sess e[FACE_SESS_MAX];
+  int n;
+  uint64_t clock;
+  int max; /* entries kept (<= FACE_SESS_MAX) */
+} face_sess_cache;
+
+/* Returns the session for the key, planning it when missing: the model's
+ * input `input` gets shape [batch, C, h, w] (C from the model), the outputs
+ * are `outputs` (noutputs <= 2; NULL: the graph's). */
+argus_err face_sess_get(face_sess_cache *c, argus_nn_model *model,
+                        const char *input, int w, int h, int batch,
+                        const char *const *outputs, int noutputs,
+                        face_sess **out, argus_face_error *err);
+void face_sess_cache_clear(face_sess_cache *c);
+
+/* Runs a session; fills the output pointers. */
+argus_err face_sess_run(face_sess *s, argus_face_error *err);
+
+/* Checks that the model has an input named as the card says, with the
+ * card's rank and channel count. */
+argus_err face_check_model_input(const argus_face_card *card,
+                                 const argus_nn_model *model,
+                                 argus_face_error *err);
+
+/* SHA-256 (FIPS 180-4). */
+typedef struct face_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  uint8_t buf[64];
+  size_t nbuf;
+} face_sha256;
+void face_sha256_init(face_sha256 *s);
+void face_sha256_update(face_sha256 *s, const void *data, size_t n);
+void face_sha256_final(face_sha256 *s, uint8_t out[32]);
+
+#endif
