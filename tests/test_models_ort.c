@@ -86,7 +86,10 @@ static int file_exists(const char *path) {
 static float *read_f32(const char *path, size_t n) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
+    fprintf(stderr,
+            "cannot open %s: %s (the reference outputs are made by "
+            "scripts/ort-reference.js and committed with the sources)\n",
+            path, strerror(errno));
     return NULL;
   }
   float *v = malloc(n * sizeof *v + 1);

@@ -11,6 +11,7 @@ const nn_kernels nn_kernels_ref = {
     .mr = NN_GEMM_MR_REF,
     .nr = 16,
     .gemm = nn_f32_gemm_ref,
+    .igemm = nn_f32_igemm_ref,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
     .dot = nn_f32_dot_ref,
@@ -22,6 +23,7 @@ const nn_kernels nn_kernels_avx2 = {
     .mr = NN_GEMM_MR_AVX2,
     .nr = 16,
     .gemm = nn_f32_gemm_avx2,
+    .igemm = nn_f32_igemm_avx2,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx2,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx2,
     .dot = nn_f32_dot_avx2,
@@ -32,6 +34,7 @@ const nn_kernels nn_kernels_avx512 = {
     .mr = NN_GEMM_MR_AVX512,
     .nr = 48,
     .gemm = nn_f32_gemm_avx512,
+    .igemm = nn_f32_igemm_avx512,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx512,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx512,
     .dot = nn_f32_dot_avx512,
@@ -40,11 +43,13 @@ const nn_kernels nn_kernels_avx512 = {
 /* No x86 kernels on this architecture: the tables alias the reference. */
 const nn_kernels nn_kernels_avx2 = {
     .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
-    .gemm = nn_f32_gemm_ref, .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+    .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
+    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref};
 const nn_kernels nn_kernels_avx512 = {
     .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
-    .gemm = nn_f32_gemm_ref, .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+    .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
+    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref};
 #endif
 

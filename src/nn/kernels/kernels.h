@@ -46,6 +46,13 @@ typedef void (*nn_gemm_fn)(size_t m, size_t n, size_t k, const float *a,
                            const float *b, size_t ldb, float *c, size_t ldc,
                            const nn_post *post);
 
+/* The same with B given indirectly: row kk of B starts at b[kk] + boff
+ * (an "indirection buffer": convolutions point the rows at shifted
+ * positions of the padded input instead of copying them, im2col-style). */
+typedef void (*nn_igemm_fn)(size_t m, size_t n, size_t k, const float *a,
+                            const float *const *b, size_t boff, float *c,
+                            size_t ldc, const nn_post *post);
+
 /* Depthwise 3x3 convolution of one channel plane (dilation 1), zero padding:
  *   y[oy][ox] = post(sum_{ky,kx} w[ky*3+kx] *
  *                    x[oy*S - pad_t + ky][ox*S - pad_l + kx])
@@ -67,6 +74,7 @@ typedef struct nn_kernels {
   unsigned mr;      /* rows of a packed GEMM A panel */
   unsigned nr;      /* natural column block of the GEMM kernel */
   nn_gemm_fn gemm;
+  nn_igemm_fn igemm;
   nn_dwconv3x3_fn dwconv3x3s1;
   nn_dwconv3x3_fn dwconv3x3s2;
   nn_dot_fn dot;
@@ -141,6 +149,9 @@ static inline float nn_post_apply(const nn_post *p, size_t i, float y,
 /* Per-ISA kernels (declared for the tables and the tests). */
 void nn_f32_gemm_ref(size_t, size_t, size_t, const float *, const float *,
                      size_t, float *, size_t, const nn_post *);
+void nn_f32_igemm_ref(size_t, size_t, size_t, const float *,
+                      const float *const *, size_t, float *, size_t,
+                      const nn_post *);
 void nn_f32_dwconv3x3s1_ref(const float *, size_t, size_t, const float *,
                             float *, size_t, size_t, size_t, size_t,
                             const nn_post *);
@@ -151,6 +162,9 @@ float nn_f32_dot_ref(const float *, const float *, size_t);
 
 void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
                       size_t, float *, size_t, const nn_post *);
+void nn_f32_igemm_avx2(size_t, size_t, size_t, const float *,
+                      const float *const *, size_t, float *, size_t,
+                      const nn_post *);
 void nn_f32_dwconv3x3s1_avx2(const float *, size_t, size_t, const float *,
                              float *, size_t, size_t, size_t, size_t,
                              const nn_post *);
@@ -161,6 +175,9 @@ float nn_f32_dot_avx2(const float *, const float *, size_t);
 
 void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
                         size_t, float *, size_t, const nn_post *);
+void nn_f32_igemm_avx512(size_t, size_t, size_t, const float *,
+                      const float *const *, size_t, float *, size_t,
+                      const nn_post *);
 void nn_f32_dwconv3x3s1_avx512(const float *, size_t, size_t, const float *,
                                float *, size_t, size_t, size_t, size_t,
                                const nn_post *);

@@ -6,9 +6,28 @@
 
 #define MR NN_GEMM_MR_AVX2
 
-NN_INLINE void block6(size_t m, size_t k, const float *a, const float *b,
-                      size_t ldb, float *c, size_t ldc, const nn_post *p,
-                      __m256i m0, __m256i m1, int two, int masked) {
+/* Where row kk of B is: b + kk*ldb (direct), or bp[kk] + off (indirect:
+ * nn_igemm_fn). `ind` is a constant after inlining. */
+typedef struct bsrc {
+  const float *b;
+  size_t ldb;
+  const float *const *bp;
+  size_t off;
+} bsrc;
+
+NN_INLINE const float *brow(bsrc s, size_t kk, int ind) {
+  return ind ? s.bp[kk] + s.off : s.b + kk * s.ldb;
+}
+
+NN_INLINE bsrc badv(bsrc s, size_t j) {
+  s.b += j;
+  s.off += j;
+  return s;
+}
+
+NN_INLINE void block6(size_t m, size_t k, const float *a, bsrc bs, int ind,
+                      float *c, size_t ldc, const nn_post *p, __m256i m0,
+                      __m256i m1, int two, int masked) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -17,6 +36,7 @@ NN_INLINE void block6(size_t m, size_t k, const float *a, const float *b,
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (size_t kk = 0; kk < k; kk++) {
     __m256 b0, b1 = _mm256_setzero_ps();
+    const float *b = brow(bs, kk, ind);
     if (masked) {
       b0 = _mm256_maskload_ps(b, m0);
       if (two)
@@ -26,7 +46,6 @@ NN_INLINE void block6(size_t m, size_t k, const float *a, const float *b,
       if (two)
         b1 = _mm256_loadu_ps(b + 8);
     }
-    b += ldb;
 #define ROW(r)                                                                 \
   do {                                                                         \
     if (r >= m)                                                                \
@@ -67,39 +86,34 @@ NN_INLINE void block6(size_t m, size_t k, const float *a, const float *b,
 }
 
 /* All columns of one panel of `m` rows (a constant after inlining). */
-NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a,
-                     const float *b, size_t ldb, float *c, size_t ldc,
-                     const nn_post *post) {
+NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a, bsrc bs,
+                     int ind, float *c, size_t ldc, const nn_post *post) {
   const __m256i all = _mm256_set1_epi32(-1);
   size_t j = 0;
+  nn_post p = *post;
   for (; j + 16 <= n; j += 16) {
-    nn_post p = *post;
-    if (p.res)
-      p.res += j;
-    block6(m, k, a, b + j, ldb, c + j, ldc, &p, all, all, 1, 0);
+    p.res = post->res ? post->res + j : NULL;
+    block6(m, k, a, badv(bs, j), ind, c + j, ldc, &p, all, all, 1, 0);
   }
   if (j < n) {
     size_t r = n - j;
-    nn_post p = *post;
-    if (p.res)
-      p.res += j;
+    p.res = post->res ? post->res + j : NULL;
+    bs = badv(bs, j);
     if (r > 8)
-      block6(m, k, a, b + j, ldb, c + j, ldc, &p, all, tail_mask8(r - 8), 1,
-             1);
+      block6(m, k, a, bs, ind, c + j, ldc, &p, all, tail_mask8(r - 8), 1, 1);
     else if (r == 8)
-      block6(m, k, a, b + j, ldb, c + j, ldc, &p, all, all, 0, 0);
+      block6(m, k, a, bs, ind, c + j, ldc, &p, all, all, 0, 0);
     else
-      block6(m, k, a, b + j, ldb, c + j, ldc, &p, tail_mask8(r), all, 0, 1);
+      block6(m, k, a, bs, ind, c + j, ldc, &p, tail_mask8(r), all, 0, 1);
   }
 }
 
-void nn_f32_gemm_avx2(size_t m, size_t n, size_t k, const float *a,
-                      const float *b, size_t ldb, float *c, size_t ldc,
-                      const nn_post *post) {
+NN_INLINE void rows(size_t m, size_t n, size_t k, const float *a, bsrc bs,
+                    int ind, float *c, size_t ldc, const nn_post *post) {
   switch (m) {
 #define CASE(r)                                                                \
   case r:                                                                      \
-    panel(r, n, k, a, b, ldb, c, ldc, post);                                   \
+    panel(r, n, k, a, bs, ind, c, ldc, post);                                  \
     break;
     CASE(1)
     CASE(2)
@@ -108,8 +122,22 @@ void nn_f32_gemm_avx2(size_t m, size_t n, size_t k, const float *a,
     CASE(5)
 #undef CASE
   default:
-    panel(MR, n, k, a, b, ldb, c, ldc, post);
+    panel(MR, n, k, a, bs, ind, c, ldc, post);
     break;
   }
+}
+
+void nn_f32_gemm_avx2(size_t m, size_t n, size_t k, const float *a,
+                      const float *b, size_t ldb, float *c, size_t ldc,
+                      const nn_post *post) {
+  bsrc bs = {b, ldb, NULL, 0};
+  rows(m, n, k, a, bs, 0, c, ldc, post);
+}
+
+void nn_f32_igemm_avx2(size_t m, size_t n, size_t k, const float *a,
+                       const float *const *b, size_t boff, float *c,
+                       size_t ldc, const nn_post *post) {
+  bsrc bs = {NULL, 0, b, boff};
+  rows(m, n, k, a, bs, 1, c, ldc, post);
 }
 #endif

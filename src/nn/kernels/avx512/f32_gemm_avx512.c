@@ -6,6 +6,26 @@
 
 #define MR NN_GEMM_MR_AVX512
 
+/* Where row kk of B is: b + kk*ldb (direct), or bp[kk] + off (indirect:
+ * nn_igemm_fn). `ind` is a constant after inlining. */
+typedef struct bsrc {
+  const float *b;
+  size_t ldb;
+  const float *const *bp;
+  size_t off;
+} bsrc;
+
+NN_INLINE const float *brow(bsrc s, size_t kk, int ind) {
+  return ind ? s.bp[kk] + s.off : s.b + kk * s.ldb;
+}
+
+/* The same source moved right by j columns. */
+NN_INLINE bsrc badv(bsrc s, size_t j) {
+  s.b += j;
+  s.off += j;
+  return s;
+}
+
 /* Stores rows [0, m) of a block's accumulators with the epilogue; `act`
  * and `masked` are constants after inlining. */
 NN_INLINE void epilogue_body(size_t m, __m512 t[8][3], float *c, size_t ldc,
@@ -60,10 +80,9 @@ static __attribute__((noinline)) void epilogue(size_t m, __m512 t[8][3],
  * after inlining, so each call site compiles to a specialised loop without
  * the FMAs of absent rows or vectors. Three vectors per broadcast matter on
  * CPUs (Zen 4) where a zmm broadcast costs as much as two FMAs. */
-NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
-                      size_t ldb, float *c, size_t ldc, const nn_post *p,
-                      __mmask16 m0, __mmask16 m1, __mmask16 m2, int nv,
-                      int masked) {
+NN_INLINE void block8(size_t m, size_t k, const float *a, bsrc bs, int ind,
+                      float *c, size_t ldc, const nn_post *p, __mmask16 m0,
+                      __mmask16 m1, __mmask16 m2, int nv, int masked) {
 #define Z _mm512_setzero_ps()
   __m512 c00 = Z, c01 = Z, c02 = Z, c10 = Z, c11 = Z, c12 = Z;
   __m512 c20 = Z, c21 = Z, c22 = Z, c30 = Z, c31 = Z, c32 = Z;
@@ -72,6 +91,7 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
 #undef Z
   for (size_t kk = 0; kk < k; kk++) {
     __m512 b0, b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
+    const float *b = brow(bs, kk, ind);
     if (masked) {
       b0 = _mm512_maskz_loadu_ps(m0, b);
       if (nv > 1)
@@ -85,7 +105,6 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
       if (nv > 2)
         b2 = _mm512_loadu_ps(b + 32);
     }
-    b += ldb;
 #define ROW(r)                                                                 \
   do {                                                                         \
     if (r >= m)                                                                \
@@ -134,8 +153,8 @@ NN_INLINE void block8(size_t m, size_t k, const float *a, const float *b,
  * applied straight from the registers (`act` is a constant after
  * inlining, which keeps the code after the loop simple enough for the
  * accumulators to stay in registers). */
-NN_INLINE void block8x48(size_t k, const float *a, const float *b,
-                         size_t ldb, float *c, size_t ldc, const nn_post *p,
+NN_INLINE void block8x48(size_t k, const float *a, bsrc bs, int ind,
+                         float *c, size_t ldc, const nn_post *p,
                          const int act) {
 #define Z _mm512_setzero_ps()
   __m512 c00 = Z, c01 = Z, c02 = Z, c10 = Z, c11 = Z, c12 = Z;
@@ -144,9 +163,9 @@ NN_INLINE void block8x48(size_t k, const float *a, const float *b,
   __m512 c60 = Z, c61 = Z, c62 = Z, c70 = Z, c71 = Z, c72 = Z;
 #undef Z
   for (size_t kk = 0; kk < k; kk++) {
+    const float *b = brow(bs, kk, ind);
     __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16),
            b2 = _mm512_loadu_ps(b + 32);
-    b += ldb;
 #define ROW(r)                                                                 \
   do {                                                                         \
     __m512 av = _mm512_set1_ps(a[r]);                                          \
@@ -189,30 +208,30 @@ NN_INLINE void block8x48(size_t k, const float *a, const float *b,
 }
 
 /* Full 48-column blocks of a full panel for one activation. */
-NN_INLINE size_t full_blocks(size_t n, size_t k, const float *a,
-                             const float *b, size_t ldb, float *c, size_t ldc,
+NN_INLINE size_t full_blocks(size_t n, size_t k, const float *a, bsrc bs,
+                             int ind, float *c, size_t ldc,
                              const nn_post *post, const int act) {
   size_t j = 0;
   nn_post p = *post;
   for (; j + 48 <= n; j += 48) {
     p.res = post->res ? post->res + j : NULL;
-    block8x48(k, a, b + j, ldb, c + j, ldc, &p, act);
+    block8x48(k, a, badv(bs, j), ind, c + j, ldc, &p, act);
   }
   return j;
 }
 
-static size_t full_blocks_any(size_t n, size_t k, const float *a,
-                              const float *b, size_t ldb, float *c,
-                              size_t ldc, const nn_post *post) {
+NN_INLINE size_t full_blocks_any(size_t n, size_t k, const float *a, bsrc bs,
+                                 int ind, float *c, size_t ldc,
+                                 const nn_post *post) {
   switch (post->act) {
   case NN_ACT_NONE:
-    return full_blocks(n, k, a, b, ldb, c, ldc, post, NN_ACT_NONE);
+    return full_blocks(n, k, a, bs, ind, c, ldc, post, NN_ACT_NONE);
   case NN_ACT_RELU:
-    return full_blocks(n, k, a, b, ldb, c, ldc, post, NN_ACT_RELU);
+    return full_blocks(n, k, a, bs, ind, c, ldc, post, NN_ACT_RELU);
   case NN_ACT_PRELU:
-    return full_blocks(n, k, a, b, ldb, c, ldc, post, NN_ACT_PRELU);
+    return full_blocks(n, k, a, bs, ind, c, ldc, post, NN_ACT_PRELU);
   default:
-    return full_blocks(n, k, a, b, ldb, c, ldc, post, post->act);
+    return full_blocks(n, k, a, bs, ind, c, ldc, post, post->act);
   }
 }
 
@@ -221,7 +240,7 @@ static size_t full_blocks_any(size_t n, size_t k, const float *a,
  * phase (`ph` phases hide the FMA latency when there are few columns). The
  * epilogue runs on the few results in scalar code. */
 NN_INLINE void narrow(size_t m, size_t nc, size_t k, const float *a,
-                      const float *b, size_t ldb, float *c, size_t ldc,
+                      bsrc bs, int ind, float *c, size_t ldc,
                       const nn_post *p) {
   const size_t ph = nc <= 2 ? 4 : 2;
   __m256 acc[4][8];
@@ -235,7 +254,7 @@ NN_INLINE void narrow(size_t m, size_t nc, size_t k, const float *a,
 #pragma GCC unroll 4
     for (size_t u = 0; u < ph; u++) {
       __m256 av = _mm256_loadu_ps(a + (kk + u) * MR);
-      const float *br = b + (kk + u) * ldb;
+      const float *br = brow(bs, kk + u, ind);
 #pragma GCC unroll 8
       for (size_t j = 0; j < nc; j++)
         acc[u][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(br + j), acc[u][j]);
@@ -243,7 +262,7 @@ NN_INLINE void narrow(size_t m, size_t nc, size_t k, const float *a,
   }
   for (; kk < k; kk++) {
     __m256 av = _mm256_loadu_ps(a + kk * MR);
-    const float *br = b + kk * ldb;
+    const float *br = brow(bs, kk, ind);
 #pragma GCC unroll 8
     for (size_t j = 0; j < nc; j++)
       acc[0][j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(br + j), acc[0][j]);
@@ -266,39 +285,38 @@ NN_INLINE void narrow(size_t m, size_t nc, size_t k, const float *a,
 /* All columns of one panel of `m` rows: blocks of 48 columns, then the
  * tail as one masked block of 1-3 vectors, or the narrow kernel for up to 8
  * columns, so that e.g. 49 columns (7x7 pixels) cost 48 + 1. */
-NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a,
-                     const float *b, size_t ldb, float *c, size_t ldc,
-                     const nn_post *post) {
+NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a, bsrc bs,
+                     int ind, float *c, size_t ldc, const nn_post *post) {
   size_t j = 0;
   nn_post p = *post;
   const __mmask16 all = 0xffff;
   if (m == MR)
-    j = full_blocks_any(n, k, a, b, ldb, c, ldc, post);
+    j = full_blocks_any(n, k, a, bs, ind, c, ldc, post);
   for (; j + 48 <= n; j += 48) {
     p.res = post->res ? post->res + j : NULL;
-    block8(m, k, a, b + j, ldb, c + j, ldc, &p, all, all, all, 3, 0);
+    block8(m, k, a, badv(bs, j), ind, c + j, ldc, &p, all, all, all, 3, 0);
   }
   if (j == n)
     return;
   size_t r = n - j;
   p.res = post->res ? post->res + j : NULL;
-  b += j;
+  bs = badv(bs, j);
   c += j;
   if (r > 32)
-    block8(m, k, a, b, ldb, c, ldc, &p, all, all, tail_mask16(r - 32), 3, 1);
+    block8(m, k, a, bs, ind, c, ldc, &p, all, all, tail_mask16(r - 32), 3, 1);
   else if (r == 32)
-    block8(m, k, a, b, ldb, c, ldc, &p, all, all, all, 2, 0);
+    block8(m, k, a, bs, ind, c, ldc, &p, all, all, all, 2, 0);
   else if (r > 16)
-    block8(m, k, a, b, ldb, c, ldc, &p, all, tail_mask16(r - 16), all, 2, 1);
+    block8(m, k, a, bs, ind, c, ldc, &p, all, tail_mask16(r - 16), all, 2, 1);
   else if (r == 16)
-    block8(m, k, a, b, ldb, c, ldc, &p, all, all, all, 1, 0);
+    block8(m, k, a, bs, ind, c, ldc, &p, all, all, all, 1, 0);
   else if (r > 8)
-    block8(m, k, a, b, ldb, c, ldc, &p, tail_mask16(r), all, all, 1, 1);
+    block8(m, k, a, bs, ind, c, ldc, &p, tail_mask16(r), all, all, 1, 1);
   else
     switch (r) {
 #define NARROW(q)                                                              \
   case q:                                                                      \
-    narrow(m, q, k, a, b, ldb, c, ldc, &p);                                    \
+    narrow(m, q, k, a, bs, ind, c, ldc, &p);                                   \
     break;
       NARROW(8)
       NARROW(7)
@@ -309,18 +327,18 @@ NN_INLINE void panel(size_t m, size_t n, size_t k, const float *a,
       NARROW(2)
 #undef NARROW
     default:
-      narrow(m, 1, k, a, b, ldb, c, ldc, &p);
+      narrow(m, 1, k, a, bs, ind, c, ldc, &p);
       break;
     }
 }
 
-void nn_f32_gemm_avx512(size_t m, size_t n, size_t k, const float *a,
-                        const float *b, size_t ldb, float *c, size_t ldc,
-                        const nn_post *post) {
+/* Dispatches on the row count so that each panel() is specialised. */
+NN_INLINE void rows(size_t m, size_t n, size_t k, const float *a, bsrc bs,
+                    int ind, float *c, size_t ldc, const nn_post *post) {
   switch (m) {
 #define CASE(r)                                                                \
   case r:                                                                      \
-    panel(r, n, k, a, b, ldb, c, ldc, post);                                   \
+    panel(r, n, k, a, bs, ind, c, ldc, post);                                  \
     break;
     CASE(1)
     CASE(2)
@@ -331,8 +349,22 @@ void nn_f32_gemm_avx512(size_t m, size_t n, size_t k, const float *a,
     CASE(7)
 #undef CASE
   default:
-    panel(MR, n, k, a, b, ldb, c, ldc, post);
+    panel(MR, n, k, a, bs, ind, c, ldc, post);
     break;
   }
+}
+
+void nn_f32_gemm_avx512(size_t m, size_t n, size_t k, const float *a,
+                        const float *b, size_t ldb, float *c, size_t ldc,
+                        const nn_post *post) {
+  bsrc bs = {b, ldb, NULL, 0};
+  rows(m, n, k, a, bs, 0, c, ldc, post);
+}
+
+void nn_f32_igemm_avx512(size_t m, size_t n, size_t k, const float *a,
+                         const float *const *b, size_t boff, float *c,
+                         size_t ldc, const nn_post *post) {
+  bsrc bs = {NULL, 0, b, boff};
+  rows(m, n, k, a, bs, 1, c, ldc, post);
 }
 #endif
