@@ -27,11 +27,26 @@ good() { # good FILE MODEL
   [[ -f "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "${sha256[$2]}" ]]
 }
 
+# The model cards (share/models/*.card.json: input spec, decoder, thresholds)
+# go next to the models, so that a models folder is complete on its own.
+copy_cards() {
+  mkdir -p "$dest"
+  for card in "$root"/share/models/*.card.json; do
+    [[ -f "$card" ]] || continue
+    if ! cmp -s "$card" "$dest/$(basename "$card")"; then
+      cp "$card" "$dest/.$(basename "$card").tmp"
+      mv -f "$dest/.$(basename "$card").tmp" "$dest/$(basename "$card")"
+      echo "fetch-models: $dest/$(basename "$card") ok"
+    fi
+  done
+}
+
 need=()
 for m in "${models[@]}"; do
   good "$dest/$m.onnx" "$m" || need+=("$m")
 done
 if ((${#need[@]} == 0)); then
+  copy_cards
   echo "fetch-models: all models present in $dest"
   exit 0
 fi
@@ -85,4 +100,5 @@ for m in "${need[@]}"; do
   mv -f "$dest/.$m.onnx.tmp" "$dest/$m.onnx"
   echo "fetch-models: $dest/$m.onnx ok"
 done
+copy_cards
 exit "$bad"

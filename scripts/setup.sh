@@ -14,6 +14,8 @@ set -euo pipefail
 # an optional peer for the benchmark (python3-opencv + numpy).
 pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev libonnx-testdata
       python3-opencv python3-numpy ca-certificates tar coreutils)
+# The store's default database backend (src/store).
+pkgs+=(libsqlite3-dev)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

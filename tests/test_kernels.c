@@ -196,6 +196,71 @@ static void test_gemm(void) {
   gemm_case(1, 136, 512, 0, 2);
 }
 
+/* Indirect GEMM: rows of B scattered in a buffer in random order, read
+ * through a pointer array at a column offset; compared with a naive
+ * product. One panel (m <= mr) per call, as the convolution uses it. */
+static void igemm_case(size_t m, size_t n, size_t k) {
+  size_t boff = rint_(0, 5), stride = n + boff + rint_(0, 7);
+  float *pool = rvec(k * stride), *a = rvec(m * k);
+  const float **rows = malloc(k * sizeof *rows);
+  size_t *perm = malloc(k * sizeof *perm);
+  for (size_t i = 0; i < k; i++)
+    perm[i] = i;
+  for (size_t i = k; i > 1; i--) {
+    size_t j = rnd() % i, t = perm[i - 1];
+    perm[i - 1] = perm[j];
+    perm[j] = t;
+  }
+  for (size_t i = 0; i < k; i++)
+    rows[i] = pool + perm[i] * stride;
+  post_case pc;
+  random_post(&pc, 1);
+  float *res = rvec(m * n);
+  int use_res = (int)(rnd() % 2);
+  pc.p.res = use_res ? res : NULL;
+  pc.p.ldr = n;
+  for (int t = 0; t < ntables; t++) {
+    const nn_kernels *kt = tables[t];
+    size_t mm = m > kt->mr ? kt->mr : m;
+    float *ap = malloc(nn_pack_a_size(kt->mr, mm, k) * sizeof *ap);
+    nn_pack_a(kt->mr, mm, k, a, k, 1, 1.0f, ap);
+    float *c = malloc(mm * n * sizeof *c);
+    kt->igemm(mm, n, k, ap, rows, boff, c, n, &pc.p);
+    int bad = 0;
+    for (size_t i = 0; i < mm && !bad; i++)
+      for (size_t j = 0; j < n; j++) {
+        double sum = 0;
+        for (size_t kk = 0; kk < k; kk++)
+          sum += (double)a[i * k + kk] * rows[kk][boff + j];
+        double want = naive_post(&pc.p, i, sum, use_res ? res + i * n + j : NULL);
+        double tol = 1e-5 + 1e-4 * fabs(want) + 2e-6 * (double)k;
+        if (!(fabs(c[i * n + j] - want) <= tol)) {
+          CHECK_NEAR(c[i * n + j], want, tol, 0);
+          bad = 1;
+          break;
+        }
+      }
+    check_count_++;
+    if (bad)
+      fprintf(stderr, "  igemm %s m=%zu n=%zu k=%zu boff=%zu act=%d\n",
+              kt->name, mm, n, k, boff, pc.p.act);
+    free(ap);
+    free(c);
+  }
+  free(pool);
+  free(a);
+  free(rows);
+  free(perm);
+  free(res);
+}
+
+static void test_igemm(void) {
+  for (size_t n = 1; n <= 100; n++)
+    igemm_case(rint_(1, 8), n, rint_(1, 40));
+  for (int it = 0; it < 100; it++)
+    igemm_case(rint_(1, 8), rint_(1, 300), rint_(1, 600));
+}
+
 static void dw_case(size_t ih, size_t iw, size_t stride, size_t pt, size_t pl,
                     size_t oh, size_t ow) {
   float *x = rvec(ih * iw), *w = rvec(9), *res = rvec(oh * ow + 1);
@@ -288,10 +353,36 @@ static void test_dot(void) {
   }
 }
 
+static void test_deinterleave2(void) {
+  for (size_t n = 0; n <= 100; n++) {
+    float *src = rvec(n);
+    for (int t = 0; t < ntables; t++) {
+      /* guards after each output catch stores past the end */
+      size_t ne = (n + 1) / 2, no = n / 2;
+      float *e = malloc((ne + 1) * sizeof *e), *o = malloc((no + 1) * sizeof *o);
+      e[ne] = o[no] = 777.0f;
+      tables[t]->deinterleave2(src, n, e, o);
+      int bad = 0;
+      for (size_t j = 0; j < ne; j++)
+        bad |= e[j] != src[2 * j];
+      for (size_t j = 0; j < no; j++)
+        bad |= o[j] != src[2 * j + 1];
+      CHECK(!bad);
+      CHECK(e[ne] == 777.0f && o[no] == 777.0f);
+      if (bad)
+        fprintf(stderr, "  deinterleave2 %s n=%zu\n", tables[t]->name, n);
+      free(e);
+      free(o);
+    }
+    free(src);
+  }
+}
+
 static void test_table(void) {
   const nn_kernels *k = nn_kernels_get();
   CHECK(k != NULL);
-  CHECK(k->gemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot);
+  CHECK(k->gemm && k->igemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot &&
+        k->deinterleave2);
   CHECK(strcmp(k->name, argus_cpu_isa_name()) == 0);
 }
 
@@ -299,7 +390,9 @@ int main(void) {
   pick_tables();
   test_table();
   test_gemm();
+  test_igemm();
   test_dwconv();
   test_dot();
+  test_deinterleave2();
   return check_report("test_kernels");
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "argus/nn.h"
 #include "check.h"
@@ -706,15 +707,17 @@ static void test_wire_errors(void) {
 
 static void test_tensor_errors(void) {
   const char *const name[] = {"bias_w", NULL};
+  /* A size mismatch names the tensor and the dims it declares. */
+  const char *const name_dims[] = {"bias_w", "[3]", NULL};
   model_spec s = spec_default();
   s.init.raw_len = 8;
-  expect_spec_refused("raw_data shorter than dims", &s, name);
+  expect_spec_refused("raw_data shorter than dims", &s, name_dims);
 
   s = spec_default();
   s.init.raw_len = 16;
   static const float five[4] = {1, 2, 3, 4};
   s.init.raw = five;
-  expect_spec_refused("raw_data longer than dims", &s, name);
+  expect_spec_refused("raw_data longer than dims", &s, name_dims);
 
   s = spec_default();
   s.init.rank = 3;
@@ -778,7 +781,7 @@ static void test_tensor_errors(void) {
 
   s = spec_default();
   s.init.raw = NULL;
-  expect_spec_refused("no data at all", &s, name);
+  expect_spec_refused("no data at all", &s, name_dims);
 
   /* float_data with 2 values for 3 elements. */
   {
@@ -800,7 +803,7 @@ static void test_tensor_errors(void) {
     value_info(&v, "y", 2, dims);
     pbw_sub(&g, 12, &v);
     pbw_sub(&m, 7, &g);
-    expect_refused("float_data 2 of 3", m.b, m.n, name);
+    expect_refused("float_data 2 of 3", m.b, m.n, name_dims);
     free(m.b);
   }
 }
@@ -835,6 +838,55 @@ static void test_graph_errors(void) {
   s.graph_out = "x";
   expect_spec_refused("node overwrites an input", &s,
                       (const char *[]){"x", NULL});
+}
+
+/* A tensor that declares far more elements than the file holds must be
+ * refused before its buffer is allocated: otherwise a file of a few hundred
+ * bytes makes the loader allocate and clear gigabytes (found by
+ * fuzz_onnx_load). Measured by the growth of the peak resident set. */
+static long peak_rss_mb(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return -1;
+  return ru.ru_maxrss / 1024;
+}
+
+static void test_no_alloc_before_size_check(void) {
+  long before = peak_rss_mb();
+  model_spec s = spec_default();
+  s.init.rank = 1;
+  s.init.dims[0] = (int64_t)1 << 27; /* 512 MiB of float */
+  s.init.raw_len = 4;
+  expect_spec_refused("2^27 elements, 4 bytes", &s,
+                      (const char *[]){"bias_w", NULL});
+  s.init.raw = NULL; /* and with no data field at all */
+  expect_spec_refused("2^27 elements, no data", &s,
+                      (const char *[]){"bias_w", NULL});
+
+  pbw t = {0};
+  pbw_str(&t, T_NAME, "big");
+  pbw_int(&t, T_DIMS, (int64_t)1 << 27);
+  pbw_int(&t, T_DATA_TYPE, NN_FLOAT);
+  pbw_bytes(&t, T_RAW_DATA, k_bias, 4);
+  nn_tensor tt;
+  memset(&tt, 0, sizeof tt);
+  char *tname = NULL;
+  nn_err err = {{0}};
+  CHECK(nn_onnx_parse_tensor(t.b, t.n, &tt, &tname, &err) != ARGUS_OK);
+  free(tname);
+  nn_tensor_clear(&tt);
+  free(t.b);
+
+  long after = peak_rss_mb();
+  check_count_++;
+  if (before >= 0 && after - before > 256) {
+    fprintf(stderr,
+            "refusing tensors of 2^27 floats with 4 bytes of data raised the "
+            "peak RSS by %ld MiB: the loader allocates before checking the "
+            "data size\n",
+            after - before);
+    check_failures_++;
+  }
 }
 
 /* ---- nn_onnx_parse_tensor ---------------------------------------------- */
@@ -1021,6 +1073,7 @@ int main(void) {
   test_valid_model();
   test_dynamic_batch();
   printf("refusals:\n");
+  test_no_alloc_before_size_check();
   test_api_edges();
   test_wire_errors();
   test_tensor_errors();

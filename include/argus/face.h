@@ -200,10 +200,11 @@ argus_err argus_face_file_sha256(const char *path, char hex[65]);
 size_t argus_face_prior_count(const argus_face_prior_spec *spec, int w, int h);
 /* Writes the priors (cx, cy, pw, ph, normalised to the input) for an input
  * of w x h in the order of the Ultra-Light-Fast-Generic-Face-Detector
- * reference (level, row, column, size): centre ((i + 0.5) * step / w,
- * (j + 0.5) * step / h), size (min_size / w, min_size / h), clamped to
- * [0, 1] when spec->clamp. out: 4 * cap floats. Errors: INVALID_ARG, LIMIT
- * (more than cap priors; *count gets the number needed). */
+ * reference (level, row, column, size): with feature maps fw = ceil(w /
+ * step), fh = ceil(h / step), centre ((i + 0.5) / fw, (j + 0.5) / fh), size
+ * (min_size / w, min_size / h), clamped to [0, 1] when spec->clamp. out:
+ * 4 * cap floats. Errors: INVALID_ARG, LIMIT (more than cap priors; *count
+ * gets the number needed). */
 argus_err argus_face_priors(const argus_face_prior_spec *spec, int w, int h,
                             float *out, size_t cap, size_t *count);
 

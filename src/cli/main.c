@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/face_cli.h"
+#include "cli/video_cli.h"
+#include "cli/store_cli.h"
 
 const cli_command cli_commands[] = {
     {"help", "show help for argus or for a command", cli_help_main,
@@ -11,6 +14,21 @@ const cli_command cli_commands[] = {
      cli_version_main, cli_version_usage},
     {"nn", "inference engine: inspect, run and benchmark ONNX models",
      cli_nn_main, cli_nn_usage},
+    {"detect", "find faces in images: boxes, landmarks, quality",
+     cli_detect_main, cli_detect_usage},
+    {"embed", "face embeddings of images or of aligned crops",
+     cli_embed_main, cli_embed_usage},
+    {"compare", "similarity of the best face pair of two images",
+     cli_compare_main, cli_compare_usage},
+    {"watchlist", "create, list, change and remove watchlists",
+     cli_watchlist_main, cli_watchlist_usage},
+    {"person", "list and remove enrolled persons", cli_person_main,
+     cli_person_usage},
+    {"camera", "add, list and remove cameras", cli_camera_main,
+     cli_camera_usage},
+    {"audit", "show the audit log", cli_audit_main, cli_audit_usage},
+    {"video", "camera sources: probe a URL, show stream and counters",
+     cli_video_main, cli_video_usage},
     {NULL, NULL, NULL, NULL},
 };
 

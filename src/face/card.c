@@ -467,15 +467,15 @@ static argus_err parse_embedder(card_ctx *c, const cJSON *root,
   if (cal) {
     if (!cJSON_IsObject(cal))
       return bad(c, ARGUS_E_CORRUPT, "'calibration' must be an object");
-    char status[32], method[160];
+    char status[32], how[160];
     if ((rc = get_string(c, cal, "calibration.", "status", status,
                          sizeof status, 1)) ||
-        (rc = get_string(c, cal, "calibration.", "method", method,
-                         sizeof method, 0)))
+        (rc = get_string(c, cal, "calibration.", "method", how,
+                         sizeof how, 0)))
       return rc;
     o->provisional = strcmp(status, "provisional") == 0;
     snprintf(o->calibration, sizeof o->calibration, "%s%s%s", status,
-             method[0] ? ": " : "", method);
+             how[0] ? ": " : "", how);
   }
   return ARGUS_OK;
 }

@@ -39,14 +39,16 @@ argus_err argus_face_priors(const argus_face_prior_spec *s, int w, int h,
   *count = n;
   if (n > cap || !out)
     return ARGUS_E_LIMIT;
-  /* As generate_priors() of the reference (vision/utils/box_utils.py): the
-   * feature map is ceil(size / step), but the centre of cell i is
-   * (i + 0.5) / (size / step), i.e. (i + 0.5) * step / size — the true
-   * position of the cell in the input even when step does not divide it. */
+  /* As generate_priors() of the reference (vision/utils/box_utils.py with
+   * the shrinkage of vision/ssd/config/fd_config.py): the feature map is
+   * ceil(size / step) and the centre of cell i is (i + 0.5) / feature_map.
+   * Where step does not divide the size (240 / 32) this is not quite the
+   * cell's position in the input, but it is what the network was trained
+   * with and what the graph's own decoder uses (tests/test_face_detect.c). */
   float *p = out;
   for (int l = 0; l < s->nlevels; l++) {
     int fw = ceil_div(w, s->steps[l]), fh = ceil_div(h, s->steps[l]);
-    float sx = (float)s->steps[l] / (float)w, sy = (float)s->steps[l] / (float)h;
+    float sx = 1.0f / (float)fw, sy = 1.0f / (float)fh;
     for (int j = 0; j < fh; j++) {
       for (int i = 0; i < fw; i++) {
         float cx = ((float)i + 0.5f) * sx, cy = ((float)j + 0.5f) * sy;

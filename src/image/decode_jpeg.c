@@ -5,10 +5,12 @@
  * Limits are checked from the header before any pixel memory is allocated;
  * progressive "scan bombs" are stopped by a progress monitor, and the
  * library's own working memory is capped. Premature end of data is an error
- * ("truncated JPEG data") unless only the last rows' data (or the end
- * marker) is missing, which many cameras' files show. */
+ * ("truncated JPEG data") unless it ends within the last row of MCUs
+ * (a missing end marker, seen in camera files; at most the last 16 rows
+ * are then grey). */
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jerror.h>
@@ -26,7 +28,7 @@ typedef struct jdec {
   jmp_buf jb;
   char msg[JMSG_LENGTH_MAX + 64];
   int eof;               /* the data ended before the decoder was done */
-  JDIMENSION eof_line;   /* output_scanline when it did */
+  JDIMENSION eof_imcu;   /* the row of MCUs being decoded when it did */
   argus_image img;       /* the result, freed on failure */
   uint8_t *cmyk;         /* one CMYK row when converting */
   int orientation;
@@ -34,7 +36,12 @@ typedef struct jdec {
 
 static void on_error_exit(j_common_ptr c) {
   jdec *st = c->client_data;
-  c->err->format_message(c, st->msg);
+  /* Data that ran out makes the library fail later for lack of markers;
+   * report the cause. */
+  if (st->eof)
+    snprintf(st->msg, sizeof st->msg, "truncated JPEG data");
+  else
+    c->err->format_message(c, st->msg);
   longjmp(st->jb, 1);
 }
 
@@ -45,7 +52,7 @@ static void on_emit_message(j_common_ptr c, int level) {
   c->err->num_warnings++;
   if (c->err->msg_code == JWRN_JPEG_EOF && !st->eof) {
     st->eof = 1;
-    st->eof_line = st->cinfo.output_scanline;
+    st->eof_imcu = st->cinfo.input_iMCU_row;
   }
 }
 
@@ -148,9 +155,6 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
     img_seterr(err, "out of memory");
     return ARGUS_E_NOMEM;
   }
-  /* Data may end within the last two rows of MCUs (fancy upsampling reads
-   * one row of MCUs ahead) before it counts as truncated. */
-  JDIMENSION slack = (JDIMENSION)(2 * c->max_v_samp_factor * DCTSIZE);
   while (c->output_scanline < c->output_height) {
     JSAMPROW rows[16];
     JDIMENSION y0 = c->output_scanline, n = 0;
@@ -162,8 +166,10 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
         rows[n] = st->img.data[0] + (size_t)(y0 + n) * (size_t)st->img.stride[0];
     }
     JDIMENSION got = jpeg_read_scanlines(c, rows, n);
+    /* Data may end within the last row of MCUs: files without an end
+     * marker make the decoder look past their last byte. */
     if (st->eof && (jpeg_has_multiple_scans(c) ||
-                    st->eof_line + slack < c->output_height))
+                    st->eof_imcu + 1 < c->total_iMCU_rows))
       truncated(st);
     if (got == 0) {
       img_seterr(err, "JPEG decoder stopped at row %u", (unsigned)y0);

@@ -14,6 +14,20 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+/* Rounds to the nearest integer, ties to even (the current rounding mode),
+ * like cvtps2dq in the SIMD kernels; lrintf is a library call. The value
+ * must fit an int. */
+static inline int img_rint(float v) {
+#if defined(__SSE__) || defined(__x86_64__)
+  return _mm_cvt_ss2si(_mm_set_ss(v));
+#else
+  return (int)lrintf(v);
+#endif
+}
 
 /* One row of YUV 4:2:0 -> packed RGB8 (bgr == 0) or BGR8 (bgr == 1), BT.601
  * limited range. yuv420: u/v hold (width+1)/2 samples; nv12: uv holds
@@ -29,6 +43,18 @@ typedef void (*img_nv12_row_fn)(const uint8_t *y, const uint8_t *uv,
 typedef void (*img_vsum_fn)(const uint8_t *const *rows, const float *w, int k,
                             float *out, size_t n);
 
+/* Horizontal pass of the resampler over an expanded tap table: for each
+ * output element e < n,
+ *   out[e] = sum_{j<k} w[j*n + e] * v[idx[e] + j*step]
+ * summed in order j = 0, 1, ... starting from 0.0f. Every index read must
+ * be valid (zero-weight taps included). */
+typedef void (*img_hsum_fn)(const float *v, const int32_t *idx, const float *w,
+                            int k, int step, size_t n, float *out);
+
+/* Rounds floats to bytes: nearest, ties to even, saturated to 0..255
+ * (NaN and out-of-range values give 0 or 255 as cvtps2dq + packing do). */
+typedef void (*img_pack_u8_fn)(const float *in, uint8_t *out, size_t n);
+
 /* One output row of a bilinear affine warp of a packed image with `cn`
  * channels (1 or 3): pixel x samples the source at
  *   sx = bx + m0 * (float)x,  sy = by + m3 * (float)x
@@ -42,6 +68,8 @@ typedef struct img_kernels {
   img_yuv420_row_fn yuv420_row;
   img_nv12_row_fn nv12_row;
   img_vsum_fn vsum;
+  img_hsum_fn hsum;
+  img_pack_u8_fn pack_u8;
   img_warp_row_fn warp_row;
 } img_kernels;
 
@@ -72,7 +100,11 @@ static inline int img_sat16(int v) {
 }
 static inline uint8_t img_q6_to_u8(int v) {
   v = img_sat16(v + 32) >> 6;
-  return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  /* Branchless clamp to 0..255 (arithmetic shifts): branches on pixel
+   * values mispredict on noisy images. */
+  v &= ~(v >> 31);
+  v |= (255 - v) >> 31;
+  return (uint8_t)v;
 }
 static inline void img_yuv_px(int Y, int U, int V, uint8_t *r, uint8_t *g,
                               uint8_t *b) {
@@ -102,8 +134,8 @@ static inline void img_warp_px(const uint8_t *src, int sw, int sh,
       dst[c] = 0;
     return;
   }
-  int X = (int)lrintf(sx * (float)IMG_WARP_ONE);
-  int Y = (int)lrintf(sy * (float)IMG_WARP_ONE);
+  int X = img_rint(sx * (float)IMG_WARP_ONE);
+  int Y = img_rint(sy * (float)IMG_WARP_ONE);
   int x0 = X >> IMG_WARP_BITS, y0 = Y >> IMG_WARP_BITS;
   int fx = X & (IMG_WARP_ONE - 1), fy = Y & (IMG_WARP_ONE - 1);
   int w[4] = {(IMG_WARP_ONE - fx) * (IMG_WARP_ONE - fy),
@@ -131,6 +163,9 @@ void img_vsum_ref(const uint8_t *const *rows, const float *w, int k,
 void img_warp_row_ref(const uint8_t *src, int sw, int sh, int sstride, int cn,
                       float bx, float by, float m0, float m3, uint8_t *dst,
                       int dw);
+void img_hsum_ref(const float *v, const int32_t *idx, const float *w, int k,
+                  int step, size_t n, float *out);
+void img_pack_u8_ref(const float *in, uint8_t *out, size_t n);
 
 #if defined(__x86_64__) || defined(__i386__)
 void img_yuv420_row_avx2(const uint8_t *y, const uint8_t *u, const uint8_t *v,
@@ -142,6 +177,12 @@ void img_vsum_avx2(const uint8_t *const *rows, const float *w, int k,
 void img_warp_row_avx2(const uint8_t *src, int sw, int sh, int sstride, int cn,
                        float bx, float by, float m0, float m3, uint8_t *dst,
                        int dw);
+void img_hsum_avx2(const float *v, const int32_t *idx, const float *w, int k,
+                   int step, size_t n, float *out);
+void img_pack_u8_avx2(const float *in, uint8_t *out, size_t n);
+void img_hsum_avx512(const float *v, const int32_t *idx, const float *w, int k,
+                     int step, size_t n, float *out);
+void img_pack_u8_avx512(const float *in, uint8_t *out, size_t n);
 void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u,
                            const uint8_t *v, uint8_t *dst, int width, int bgr);
 void img_nv12_row_avx512(const uint8_t *y, const uint8_t *uv, uint8_t *dst,

@@ -69,6 +69,12 @@ typedef void (*nn_dwconv3x3_fn)(const float *x, size_t ih, size_t iw,
  * kernel covers the whole input plane). */
 typedef float (*nn_dot_fn)(const float *a, const float *b, size_t n);
 
+/* Splits src[0, n) into its even and odd elements: even[j] = src[2j]
+ * (ceil(n/2) values), odd[j] = src[2j+1] (floor(n/2) values). Used to turn
+ * a stride-2 convolution's column gathers into contiguous runs. */
+typedef void (*nn_deinterleave2_fn)(const float *src, size_t n, float *even,
+                                    float *odd);
+
 typedef struct nn_kernels {
   const char *name; /* "ref", "avx2", "avx512" */
   unsigned mr;      /* rows of a packed GEMM A panel */
@@ -78,6 +84,7 @@ typedef struct nn_kernels {
   nn_dwconv3x3_fn dwconv3x3s1;
   nn_dwconv3x3_fn dwconv3x3s2;
   nn_dot_fn dot;
+  nn_deinterleave2_fn deinterleave2;
 } nn_kernels;
 
 /* The tables. The AVX2/AVX-512 ones may only be called when
@@ -159,6 +166,7 @@ void nn_f32_dwconv3x3s2_ref(const float *, size_t, size_t, const float *,
                             float *, size_t, size_t, size_t, size_t,
                             const nn_post *);
 float nn_f32_dot_ref(const float *, const float *, size_t);
+void nn_f32_deinterleave2_ref(const float *, size_t, float *, float *);
 
 void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
                       size_t, float *, size_t, const nn_post *);
@@ -172,6 +180,7 @@ void nn_f32_dwconv3x3s2_avx2(const float *, size_t, size_t, const float *,
                              float *, size_t, size_t, size_t, size_t,
                              const nn_post *);
 float nn_f32_dot_avx2(const float *, const float *, size_t);
+void nn_f32_deinterleave2_avx2(const float *, size_t, float *, float *);
 
 void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
                         size_t, float *, size_t, const nn_post *);
@@ -185,6 +194,7 @@ void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
                                float *, size_t, size_t, size_t, size_t,
                                const nn_post *);
 float nn_f32_dot_avx512(const float *, const float *, size_t);
+void nn_f32_deinterleave2_avx512(const float *, size_t, float *, float *);
 
 #define NN_GEMM_MR_REF 8
 #define NN_GEMM_MR_AVX2 6

@@ -4,9 +4,18 @@
  * Paths, chosen per session in `infer` from the geometry:
  *   GEMM1X1  group 1, 1x1 kernel, stride 1, no pads: Y[co,p] = W[co,:] X[:,p]
  *            straight from the input (its rows are contiguous over p).
- *   IM2COL   every other non-depthwise conv (including grouped ones): a tile
- *            of output pixels is unrolled into per-thread scratch, then the
- *            same GEMM kernel runs on it; the tile keeps scratch small.
+ *   IGEMM    every other non-depthwise 1-D/2-D conv (strided, dilated,
+ *            grouped): for a band of output rows, per-thread scratch gets
+ *            one zero-padded copy of the input rows per kernel column kx
+ *            (columns ox*sw + kx*dw, row pitch = output width) and per
+ *            row phase py = row % sh. Row (ci, ky, kx) of the virtual
+ *            im2col matrix is then a contiguous run of that buffer starting
+ *            (ky*dh)/sh rows down in phase (ky*dh)%sh, and the whole band is
+ *            one GEMM over band*ow columns with the indirect kernel reading
+ *            the rows through a pointer array. That copies the input kw
+ *            times instead of kh*kw, and scratch is bounded by the band.
+ *   IM2COL   the same for 3 or more spatial axes, with an explicit im2col
+ *            tile of output pixels in scratch.
  *   DW3X3    depthwise 3x3, dilation 1, stride 1 or 2: direct SIMD kernels.
  *   DWDOT    depthwise whose kernel covers the whole input ("global
  *            depthwise", 7x7 in MobileFaceNet): one dot product per channel.
@@ -26,12 +35,24 @@
 #define CONV_MAX_SP (NN_MAX_RANK - 2)
 /* Floats of im2col scratch a thread aims for (256 KiB: stays in L2). */
 #define IM2COL_TILE_FLOATS 65536
-/* Floats of input a GEMM1X1 column tile aims for. */
-#define GEMM_TILE_FLOATS 16384
+/* Floats of input band an IGEMM thread aims for. */
+#define IGEMM_BAND_FLOATS 65536
+/* Above this much scratch for a single-row band (huge channel count times
+ * width), IGEMM gives way to IM2COL, whose pixel tiles bound scratch. */
+#define IGEMM_MAX_BYTES ((size_t)16 << 20)
+/* Floats of input a GEMM1X1 column tile aims for (256 KiB: L2). */
+#define GEMM_TILE_FLOATS 65536
 
-enum { PATH_GEMM1X1, PATH_IM2COL, PATH_DW3X3, PATH_DWDOT, PATH_DWDIRECT };
-static const char *const path_names[] = {"gemm1x1", "im2col", "dw3x3",
-                                         "dwdot", "dwdirect"};
+enum {
+  PATH_GEMM1X1,
+  PATH_IGEMM,
+  PATH_IM2COL,
+  PATH_DW3X3,
+  PATH_DWDOT,
+  PATH_DWDIRECT
+};
+static const char *const path_names[] = {"gemm1x1", "igemm", "im2col",
+                                         "dw3x3",   "dwdot", "dwdirect"};
 
 /* Model-level state: packed weights (NULL for depthwise convs, which read W
  * directly). */
@@ -51,6 +72,8 @@ typedef struct conv_plan {
       d[CONV_MAX_SP], pb[CONV_MAX_SP];
   size_t isz, osz, kel, K;
   size_t ptile, nptiles;
+  /* IGEMM: output rows per band, buffer rows per band, bands */
+  size_t band, bandph, nbands;
   size_t gpack;
   const float *wpack; /* shared->wpack or wbuf */
   float *wbuf;        /* owned by the plan */
@@ -290,7 +313,7 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
     pl->kel *= k[i];
     if (k[i] != 1 || s[i] != 1 || pb[i] != 0 || out[i] != in[i])
       one = 0;
-    if (k[i] != in[i] || pb[i] != 0 || out[i] != 1)
+    if (k[i] != in[i] || pb[i] != 0 || out[i] != 1 || (k[i] > 1 && d[i] != 1))
       whole = 0;
   }
   pl->K = pl->cig * pl->kel;
@@ -309,9 +332,10 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
   } else if (pl->group == 1 && one) {
     pl->path = PATH_GEMM1X1;
   } else {
-    pl->path = PATH_IM2COL;
+    pl->path = nsp == 2 ? PATH_IGEMM : PATH_IM2COL;
   }
-  if (pl->path == PATH_GEMM1X1 || pl->path == PATH_IM2COL) {
+  if (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
+      pl->path == PATH_IM2COL) {
     if (sh && sh->co == pl->co && sh->cig == pl->cig &&
         sh->group == pl->group && sh->K == pl->K) {
       pl->wpack = sh->wpack;
@@ -331,25 +355,47 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
         pl->pack_at_run = 1;
     }
   }
-  /* Column tiles over output pixels. */
-  size_t tile;
-  if (pl->path == PATH_IM2COL) {
-    size_t nr = pl->kt->nr;
-    tile = IM2COL_TILE_FLOATS / pl->K / nr * nr;
-    if (tile < nr)
-      tile = nr;
-  } else {
-    /* a multiple of the kernel's column block: no ragged block per tile */
-    size_t nr = pl->kt->nr;
-    tile = GEMM_TILE_FLOATS / pl->K / nr * nr;
-    if (tile < 2 * nr)
-      tile = 2 * nr;
+  if (pl->path == PATH_IGEMM) {
+    size_t ext = (k[0] - 1) * d[0] / s[0];
+    size_t per_row = pl->cig * s[0] * k[1] * out[1];
+    if (per_row * (ext + 1) * sizeof(float) > IGEMM_MAX_BYTES)
+      pl->path = PATH_IM2COL;
   }
-  /* A last tile shorter than half a tile is merged into the one before. */
-  if (pl->osz <= tile + tile / 2)
+  /* Column tiles over output pixels: at most a budget of B (input)
+   * floats, split evenly into multiples of the kernel's column block, so
+   * that no tile ends in a sliver that costs a whole pass over the
+   * weights. */
+  size_t nr = pl->kt->nr, tile;
+  size_t budget = pl->path == PATH_IM2COL ? IM2COL_TILE_FLOATS
+                                          : GEMM_TILE_FLOATS;
+  size_t tmax = budget / pl->K / nr * nr;
+  if (tmax < nr)
+    tmax = nr;
+  size_t ntiles = (pl->osz + tmax - 1) / tmax;
+  tile = (pl->osz + ntiles - 1) / ntiles;
+  tile = (tile + nr - 1) / nr * nr;
+  if (tile >= pl->osz)
     tile = pl->osz;
   pl->ptile = tile;
   pl->nptiles = (pl->osz + tile - 1) / tile;
+  if (pl->path == PATH_IGEMM) {
+    size_t ext = (k[0] - 1) * d[0] / s[0];
+    size_t per_row = pl->cig * s[0] * k[1] * out[1];
+    size_t band = IGEMM_BAND_FLOATS / per_row;
+    band = band > ext + 1 ? band - ext : 1;
+    /* Bands of at least ~96 columns keep the kernel in its full blocks;
+     * beyond that, four bands give threads work to share. */
+    size_t want = (out[0] + 3) / 4, mincols = (96 + out[1] - 1) / out[1];
+    if (want < mincols)
+      want = mincols;
+    if (band > want)
+      band = want;
+    if (band > out[0])
+      band = out[0];
+    pl->band = band;
+    pl->bandph = band + ext;
+    pl->nbands = (out[0] + band - 1) / band;
+  }
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
             "Conv '%s': %s, %zu->%zu channels, group %zu, %zu pixels, "
@@ -365,6 +411,13 @@ static size_t conv_scratch(const nn_graph *g, const nn_node *n) {
     return 0;
   if (pl->path == PATH_IM2COL)
     return pl->K * pl->ptile * sizeof(float);
+  if (pl->path == PATH_IGEMM) {
+    /* buffer, pointer array (aligned), then the deinterleaved row */
+    size_t fl = pl->cig * pl->s[0] * pl->k[1] * pl->bandph * pl->out[1];
+    fl = (fl + 15) & ~(size_t)15;
+    return fl * sizeof(float) + pl->K * sizeof(float *) +
+           (pl->in[1] + 2) * sizeof(float);
+  }
   if (pl->path == PATH_DWDIRECT)
     return pl->out[1] * sizeof(float);
   return 0;
@@ -372,73 +425,77 @@ static size_t conv_scratch(const nn_graph *g, const nn_node *n) {
 
 /* ---- im2col ----------------------------------------------------------- */
 
-/* Unrolls output pixels [p0, p1) of a 2-D conv for `c` input channels at
- * x into col (K rows of p1-p0 floats). */
-static void im2col_2d(const conv_plan *pl, const float *x, size_t p0,
-                      size_t p1, float *col) {
-  const size_t ih = pl->in[0], iw = pl->in[1], ow = pl->out[1];
-  const size_t cols = p1 - p0;
-  for (size_t c = 0; c < pl->cig; c++) {
-    const float *xc = x + c * ih * iw;
-    for (size_t ky = 0; ky < pl->k[0]; ky++) {
-      for (size_t kx = 0; kx < pl->k[1]; kx++) {
-        float *dst = col;
-        col += cols;
-        /* Offsets may be "negative": unsigned wrap-around, compared as
-         * ptrdiff_t. */
-        ptrdiff_t offy = (ptrdiff_t)(ky * pl->d[0]) - (ptrdiff_t)pl->pb[0];
-        ptrdiff_t offx = (ptrdiff_t)(kx * pl->d[1]) - (ptrdiff_t)pl->pb[1];
-        size_t p = p0, oy = p0 / ow, ox = p0 % ow;
-        while (p < p1) {
-          size_t run = ow - ox < p1 - p ? ow - ox : p1 - p;
-          ptrdiff_t iy = (ptrdiff_t)(oy * pl->s[0]) + offy;
-          if (iy < 0 || iy >= (ptrdiff_t)ih) {
-            memset(dst, 0, run * sizeof(float));
+/* Copy and zero-fill that stay inline for the short rows of small feature
+ * maps, where a libc call per row would cost more than the copy. */
+static inline void copy_f(float *dst, const float *src, size_t n) {
+  if (n >= 8) {
+    memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    dst[i] = src[i];
+}
+
+static inline void zero_f(float *dst, size_t n) {
+  if (n >= 8) {
+    memset(dst, 0, n * sizeof(float));
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    dst[i] = 0.0f;
+}
+
+/* Fills buf for output rows from oy0 of one group (x: its first channel):
+ *   buf[ci][py][kx][i][ox] = X[ci][(oy0 + i)*sh + py - pt]
+ *                              [ox*sw + kx*dw - pl], 0 outside X.
+ * For sw = 2 each input row is first split into even and odd columns (in
+ * tmp, iw + 2 floats), so that every kx copy is a contiguous run. */
+static void igemm_fill(const conv_plan *pl, const float *x, size_t oy0,
+                       float *buf, float *tmp) {
+  const size_t ih = pl->in[0], iw = pl->in[1], sh = pl->s[0], kw = pl->k[1];
+  const size_t ow = pl->out[1], bph = pl->bandph;
+  const ptrdiff_t sx = (ptrdiff_t)pl->s[1];
+  const size_t half = (iw + 1) / 2;
+  for (size_t ci = 0; ci < pl->cig; ci++) {
+    const float *xc = x + ci * ih * iw;
+    for (size_t py = 0; py < sh; py++) {
+      float *base = buf + (ci * sh + py) * kw * bph * ow;
+      for (size_t i = 0; i < bph; i++) {
+        ptrdiff_t iy = (ptrdiff_t)((oy0 + i) * sh + py) - (ptrdiff_t)pl->pb[0];
+        if (iy < 0 || iy >= (ptrdiff_t)ih) {
+          for (size_t kx = 0; kx < kw; kx++)
+            zero_f(base + (kx * bph + i) * ow, ow);
+          continue;
+        }
+        const float *row = xc + (size_t)iy * iw;
+        if (sx == 2)
+          pl->kt->deinterleave2(row, iw, tmp, tmp + half);
+        for (size_t kx = 0; kx < kw; kx++) {
+          float *dst = base + (kx * bph + i) * ow;
+          /* valid ox: 0 <= ox*sx + off < iw */
+          ptrdiff_t off = (ptrdiff_t)(kx * pl->d[1]) - (ptrdiff_t)pl->pb[1];
+          ptrdiff_t lo = off < 0 ? (-off + sx - 1) / sx : 0;
+          ptrdiff_t hi = (ptrdiff_t)iw - off <= 0
+                             ? 0
+                             : ((ptrdiff_t)iw - off + sx - 1) / sx;
+          if (hi > (ptrdiff_t)ow)
+            hi = (ptrdiff_t)ow;
+          if (lo > hi)
+            lo = hi;
+          zero_f(dst, (size_t)lo);
+          if (sx == 1) {
+            copy_f(dst + lo, row + off + lo, (size_t)(hi - lo));
+          } else if (sx == 2) {
+            /* column 2*ox + off is element ox + floor(off/2) of the phase
+             * off mod 2 */
+            ptrdiff_t par = off & 1, q = (off - par) / 2;
+            const float *ph = tmp + (par ? half : 0) + q;
+            copy_f(dst + lo, ph + lo, (size_t)(hi - lo));
           } else {
-            const float *src = xc + (size_t)iy * iw;
-            const ptrdiff_t sx = (ptrdiff_t)pl->s[1];
-            if (sx == 1) {
-              /* valid t: 0 <= ox + t + offx < iw */
-              ptrdiff_t base = (ptrdiff_t)ox + offx;
-              ptrdiff_t lo = base < 0 ? -base : 0;
-              ptrdiff_t hi = (ptrdiff_t)iw - base;
-              if (lo > (ptrdiff_t)run)
-                lo = (ptrdiff_t)run;
-              if (hi > (ptrdiff_t)run)
-                hi = (ptrdiff_t)run;
-              if (hi < lo)
-                hi = lo;
-              memset(dst, 0, (size_t)lo * sizeof(float));
-              if (hi > lo)
-                memcpy(dst + lo, src + base + lo,
-                       (size_t)(hi - lo) * sizeof(float));
-              memset(dst + hi, 0, (run - (size_t)hi) * sizeof(float));
-            } else {
-              /* valid t: 0 <= (ox + t)*sx + offx < iw */
-              ptrdiff_t base = (ptrdiff_t)ox * sx + offx;
-              ptrdiff_t lo = base < 0 ? (-base + sx - 1) / sx : 0;
-              ptrdiff_t hi = (ptrdiff_t)iw - base <= 0
-                                 ? 0
-                                 : ((ptrdiff_t)iw - base + sx - 1) / sx;
-              if (lo > (ptrdiff_t)run)
-                lo = (ptrdiff_t)run;
-              if (hi > (ptrdiff_t)run)
-                hi = (ptrdiff_t)run;
-              if (hi < lo)
-                hi = lo;
-              for (ptrdiff_t t = 0; t < lo; t++)
-                dst[t] = 0.0f;
-              const float *sp = src + base;
-              for (ptrdiff_t t = lo; t < hi; t++)
-                dst[t] = sp[t * sx];
-              for (ptrdiff_t t = hi; t < (ptrdiff_t)run; t++)
-                dst[t] = 0.0f;
-            }
+            for (ptrdiff_t j = lo; j < hi; j++)
+              dst[j] = row[j * sx + off];
           }
-          dst += run;
-          p += run;
-          oy++;
-          ox = 0;
+          zero_f(dst + hi, ow - (size_t)hi);
         }
       }
     }
@@ -526,6 +583,45 @@ static void task_gemm1x1(void *ctx, size_t begin, size_t end, int tid) {
   (void)tid;
 }
 
+/* Task = (image, group, band of output rows). */
+static void task_igemm(void *ctx, size_t begin, size_t end, int tid) {
+  const conv_ctx *c = ctx;
+  const conv_plan *pl = c->pl;
+  const size_t mr = pl->kt->mr, sh = pl->s[0];
+  const size_t oh = pl->out[0], ow = pl->out[1], kh = pl->k[0],
+               kw = pl->k[1], bph = pl->bandph;
+  float *buf = nn_scratch(c->ex, tid);
+  size_t fl = pl->cig * sh * kw * bph * ow;
+  fl = (fl + 15) & ~(size_t)15;
+  const float **rows = (const float **)(void *)(buf + fl);
+  float *tmp = (float *)(void *)(rows + pl->K);
+  /* Row (ci, ky, kx) of the virtual im2col matrix for the band's first
+   * output row; the same for every band. */
+  for (size_t ci = 0, kk = 0; ci < pl->cig; ci++)
+    for (size_t ky = 0; ky < kh; ky++)
+      for (size_t kx = 0; kx < kw; kx++, kk++) {
+        size_t ty = ky * pl->d[0];
+        rows[kk] = buf + (((ci * sh + ty % sh) * kw + kx) * bph + ty / sh) * ow;
+      }
+  for (size_t t = begin; t < end; t++) {
+    size_t band = t % pl->nbands, rest = t / pl->nbands;
+    size_t grp = rest % pl->group, img = rest / pl->group;
+    size_t oy0 = band * pl->band;
+    size_t oy1 = oy0 + pl->band < oh ? oy0 + pl->band : oh;
+    igemm_fill(pl, c->x + (img * pl->ci + grp * pl->cig) * pl->isz, oy0, buf,
+               tmp);
+    const float *w = c->w + grp * pl->gpack;
+    for (size_t i0 = 0; i0 < pl->cog; i0 += mr) {
+      size_t c0 = grp * pl->cog + i0;
+      nn_post p = post_at(c, img, c0, oy0 * ow);
+      pl->kt->igemm(pl->cog - i0 < mr ? pl->cog - i0 : mr, (oy1 - oy0) * ow,
+                    pl->K, w + i0 * pl->K, rows, 0,
+                    c->y + (img * pl->co + c0) * pl->osz + oy0 * ow, pl->osz,
+                    &p);
+    }
+  }
+}
+
 /* Task = (image, group, pixel tile). */
 static void task_im2col(void *ctx, size_t begin, size_t end, int tid) {
   const conv_ctx *c = ctx;
@@ -537,10 +633,7 @@ static void task_im2col(void *ctx, size_t begin, size_t end, int tid) {
     size_t p0 = tile * pl->ptile;
     size_t p1 = p0 + pl->ptile < pl->osz ? p0 + pl->ptile : pl->osz;
     const float *xg = c->x + (img * pl->ci + grp * pl->cig) * pl->isz;
-    if (pl->nsp == 2)
-      im2col_2d(pl, xg, p0, p1, col);
-    else
-      im2col_nd(pl, xg, p0, p1, col);
+    im2col_nd(pl, xg, p0, p1, col);
     size_t c0 = grp * pl->cog;
     nn_post p = post_at(c, img, c0, p0);
     nn_gemm_run(pl->kt, pl->cog, p1 - p0, pl->K, c->w + grp * pl->gpack, col,
@@ -558,6 +651,7 @@ static void task_dw(void *ctx, size_t begin, size_t end, int tid) {
     const float *xp = c->x + t * pl->isz, *wc = c->w + ch * pl->kel;
     float *yp = c->y + t * pl->osz;
     nn_post p = post_at(c, img, ch, 0);
+    p.ldr = pl->out[1]; /* the kernels step the residual plane by rows */
     switch (pl->path) {
     case PATH_DW3X3:
       (pl->s[0] == 1 ? pl->kt->dwconv3x3s1 : pl->kt->dwconv3x3s2)(
@@ -639,6 +733,7 @@ static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
   argus_task_fn fn;
   switch (pl->path) {
   case PATH_GEMM1X1:
+  case PATH_IGEMM:
   case PATH_IM2COL:
     if (pl->pack_at_run)
       pack_weights(pl->kt, w->data, pl->group, pl->cog, pl->K, pl->gpack,
@@ -655,6 +750,9 @@ static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
       c.nmchunk = (panels + c.mchunk - 1) / c.mchunk;
       ntasks = base * c.nmchunk;
       fn = task_gemm1x1;
+    } else if (pl->path == PATH_IGEMM) {
+      ntasks = pl->n * pl->group * pl->nbands;
+      fn = task_igemm;
     } else {
       ntasks = pl->n * pl->group * pl->nptiles;
       fn = task_im2col;

@@ -1,0 +1,184 @@
+/*
+ * argus index: in-memory 1:N search over face templates.
+ *
+ * An index is one collection of templates made by one embedding model (its
+ * model id) with one dimension; templates of different models never meet in
+ * one index. A catalog holds one index per model id. Each template has a
+ * caller-chosen id (>= 0, e.g. the database row of the template) and the id of
+ * the watchlist it belongs to (>= 0).
+ *
+ * Scores are cosine similarities: templates are normalised to unit length when
+ * added, and each query's scores are divided by the query's length, so neither
+ * needs to be normalised by the caller.
+ *
+ * Backends, chosen in one place (index.c, choose_kind()) by the configured
+ * kind and the number of templates:
+ *   - exact fp32: every template compared, SIMD dot products (AVX-512, AVX2
+ *     or plain C, picked at run time from the CPU; ARGUS_ISA forces one);
+ *   - exact fp16: templates stored as IEEE half floats (half the memory and
+ *     memory traffic; F16C / AVX-512 conversion while scoring);
+ *   - exact int8: templates and queries quantised to int8 with one scale per
+ *     vector (a quarter of the memory; AVX-512 VNNI where available);
+ *   - approximate: a FAISS index (HNSW or IVF, inner product) when argus was
+ *     built with FAISS (argus_index_approx_available()).
+ * ARGUS_INDEX_AUTO uses exact fp32 and switches to the approximate backend
+ * once the index holds approx_threshold templates (when FAISS is built in).
+ *
+ * Thread safety: any number of threads may search at once (they share a read
+ * lock and never wait for each other); add and remove take the write lock and
+ * are serialised with each other. Building the approximate index (when the
+ * size threshold is crossed, or when many removals call for a rebuild) runs
+ * inside the add/remove call that triggers it while searches go on, and
+ * blocks them only for the final pointer swap.
+ */
+#ifndef ARGUS_INDEX_H
+#define ARGUS_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARGUS_INDEX_MAX_DIM 4096       /* largest template dimension */
+#define ARGUS_INDEX_MAX_K 1024         /* most hits per query */
+#define ARGUS_INDEX_MAX_MODEL_ID 127   /* longest model id, in bytes */
+#define ARGUS_INDEX_DEFAULT_MAX_COUNT 100000000u /* templates per index */
+#define ARGUS_INDEX_DEFAULT_APPROX_THRESHOLD 200000u
+
+typedef enum argus_index_kind {
+  ARGUS_INDEX_AUTO = 0, /* exact fp32, approximate from approx_threshold on */
+  ARGUS_INDEX_F32,      /* exact, fp32 templates */
+  ARGUS_INDEX_F16,      /* exact, fp16 templates */
+  ARGUS_INDEX_I8,       /* exact, int8 templates with a scale per vector */
+  ARGUS_INDEX_APPROX,   /* FAISS (UNSUPPORTED when built without it) */
+} argus_index_kind;
+
+typedef struct argus_index_config {
+  const char *model_id; /* borrowed, copied at creation; required */
+  int dim;              /* 1 .. ARGUS_INDEX_MAX_DIM; required */
+  argus_index_kind kind;
+  /* AUTO: template count at which the approximate backend takes over. */
+  size_t approx_threshold;
+  /* FAISS index_factory string for the approximate backend, e.g.
+   * "HNSW32,Flat" (default) or "IVF1024,Flat" (trained on the templates
+   * present when it is built). Borrowed, copied. */
+  const char *approx_factory;
+  int hnsw_ef_search;       /* HNSW search breadth (default 64) */
+  int hnsw_ef_construction; /* HNSW build breadth (default 80) */
+  int ivf_nprobe;           /* IVF lists searched (default 32) */
+  size_t max_count;         /* add fails with LIMIT beyond this */
+  /* Searches split their work over this pool when it is free (a search that
+   * finds it busy runs on its own thread rather than wait). Borrowed: must
+   * outlive the index. NULL: searches run on the calling thread unless the
+   * call names a pool. */
+  argus_threadpool *pool;
+} argus_index_config;
+
+/* Fills *cfg with the defaults (kind AUTO, thresholds above); model_id and
+ * dim are left empty for the caller. */
+void argus_index_config_init(argus_index_config *cfg);
+
+typedef struct argus_index argus_index;
+
+/* Creates an empty index. cfg is borrowed (its strings are copied).
+ * Errors: INVALID_ARG (missing/oversized model id, dim out of range, bad
+ * numbers), UNSUPPORTED (kind APPROX without FAISS), NOMEM. */
+argus_err argus_index_create(const argus_index_config *cfg, argus_index **out);
+/* Frees the index and its templates; NULL is allowed. No search or write may
+ * be running on it. */
+void argus_index_destroy(argus_index *idx);
+
+/* Adds one template. vec (dim floats) is borrowed and copied.
+ * Errors: INVALID_ARG (negative id or watchlist, vector with NaN/Inf or of
+ * zero length, id already present), LIMIT (max_count reached), NOMEM, IO
+ * (FAISS failed; message logged). On error nothing was added. */
+argus_err argus_index_add(argus_index *idx, int64_t id, int64_t watchlist,
+                          const float *vec);
+/* Adds n templates at once: ids[i], watchlists[i], vecs[i*dim ..]. All are
+ * validated first (including duplicates inside the batch); on error nothing
+ * was added. Faster than n single adds (one reservation, one FAISS add). */
+argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
+                                const int64_t *watchlists, const float *vecs);
+/* Removes the template with this id (the last template takes its slot).
+ * Errors: NOT_FOUND, INVALID_ARG, NOMEM/IO (approximate rebuild failed; the
+ * template is removed all the same and the old approximate index kept). */
+argus_err argus_index_remove(argus_index *idx, int64_t id);
+
+/* One search result. Unused entries have id -1, watchlist -1 and score
+ * -INFINITY. */
+typedef struct argus_index_hit {
+  int64_t id;
+  int64_t watchlist;
+  float score; /* cosine similarity */
+} argus_index_hit;
+
+typedef struct argus_index_search_opts {
+  /* Only templates of these watchlists are candidates; NULL or 0: all.
+   * Borrowed. Unknown watchlist ids match nothing. */
+  const int64_t *watchlists;
+  size_t n_watchlists;
+  /* Pool for this call (borrowed; the caller guarantees no other
+   * parallel_for runs on it meanwhile). NULL: the index's pool if free. */
+  argus_threadpool *pool;
+} argus_index_search_opts;
+
+/* Searches nq queries (queries[q*dim ..], borrowed) at once: one pass over
+ * the templates serves the whole batch. Writes the best k hits of query q,
+ * best first, to hits[q*k .. q*k+k-1] and, when nfound is not NULL, their
+ * number to nfound[q] (fewer than k when fewer templates match). opts may be
+ * NULL. nq == 0 is a no-op.
+ * Errors: INVALID_ARG (k outside 1..ARGUS_INDEX_MAX_K, a query with NaN/Inf
+ * or of zero length, NULL arrays), NOMEM, IO (FAISS failed). */
+argus_err argus_index_search(argus_index *idx, const float *queries,
+                             size_t nq, size_t k,
+                             const argus_index_search_opts *opts,
+                             argus_index_hit *hits, size_t *nfound);
+
+typedef struct argus_index_stats {
+  size_t count;           /* templates */
+  int dim;
+  argus_index_kind kind;  /* backend now in use (never AUTO) */
+  char backend[96];       /* e.g. "exact-f32/avx512", "faiss:HNSW32,Flat" */
+  size_t bytes;           /* memory held: templates, ids, maps, FAISS */
+  size_t approx_dead;     /* removed templates still in the FAISS index */
+} argus_index_stats;
+
+/* Snapshot of the index's state. Errors: INVALID_ARG. */
+argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out);
+/* The model id the index was created with (owned by the index). */
+const char *argus_index_model_id(const argus_index *idx);
+int argus_index_dim(const argus_index *idx);
+size_t argus_index_count(argus_index *idx);
+/* Nonzero when argus was built with FAISS (the approximate backend). */
+int argus_index_approx_available(void);
+/* "auto", "f32", "f16", "i8", "approx". */
+const char *argus_index_kind_name(argus_index_kind kind);
+
+/* ---- catalog: one index per embedding model --------------------------- */
+typedef struct argus_index_catalog argus_index_catalog;
+
+/* Creates an empty catalog; indexes it creates use a copy of *defaults
+ * (model_id and dim are set per index). defaults may be NULL (library
+ * defaults). Strings in defaults are copied. */
+argus_err argus_index_catalog_create(const argus_index_config *defaults,
+                                     argus_index_catalog **out);
+/* Destroys the catalog and every index in it; NULL is allowed. */
+void argus_index_catalog_destroy(argus_index_catalog *cat);
+/* The index of this model, created when absent. *out is owned by the
+ * catalog. Errors: SHAPE (the model's index exists with another dim),
+ * INVALID_ARG, NOMEM. Thread-safe. */
+argus_err argus_index_catalog_open(argus_index_catalog *cat,
+                                   const char *model_id, int dim,
+                                   argus_index **out);
+/* The index of this model or NOT_FOUND. Thread-safe. */
+argus_err argus_index_catalog_find(argus_index_catalog *cat,
+                                   const char *model_id, argus_index **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,525 @@
+/*
+ * argus store: watchlists, persons, enrolled photos and templates, cameras,
+ * alerts, operator decisions and the audit log, in a database behind one
+ * interface.
+ *
+ * Backends are a const table of operations chosen in one place by name
+ * ("sqlite" now; a PostgreSQL backend implements the same table later). The
+ * schema is a list of numbered SQL migrations compiled into the binary and
+ * applied at open, each in its own transaction; a database written by a newer
+ * argus is refused. Face crops (JPEG) are files addressed by their SHA-256
+ * under <data>/crops/ab/<hash>.jpg; the database holds hash, size and owner,
+ * so purging a row removes the file once nothing else refers to it.
+ *
+ * Privacy: every function that reads or writes templates or crops appends an
+ * audit row (actor, action, object, detail) in the same transaction, and so
+ * does every change to watchlists, persons, cameras and alerts. The actor is
+ * a per-store string set by the caller (argus_store_set_actor).
+ *
+ * Threads: a store handle is used by one thread at a time; open one handle
+ * per thread. Several processes may open the same database (SQLite WAL: one
+ * writer at a time, readers never block). docs/store.md has the schema, the
+ * crash-safety argument and the retention rules.
+ *
+ * Strings passed in are borrowed (copied before return). Arrays returned in
+ * *out are allocated by the store and freed with argus_store_free. Every
+ * function takes an optional `err` (may be NULL) that receives a message
+ * naming what failed ("watchlist 'vip' already exists").
+ */
+#ifndef ARGUS_STORE_H
+#define ARGUS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the schema this binary writes (the last migration's number). */
+#define ARGUS_STORE_SCHEMA_VERSION 1
+
+/* Bounds on text fields (bytes, with the terminating NUL). Longer input is
+ * rejected with INVALID_ARG, never cut. */
+#define ARGUS_STORE_NAME_MAX 128  /* names, external ids, model names */
+#define ARGUS_STORE_COLOUR_MAX 16 /* "#rrggbb" */
+#define ARGUS_STORE_TEXT_MAX 1024 /* notes, sources, comments, urls */
+#define ARGUS_STORE_JSON_MAX 4096 /* camera settings, audit details */
+#define ARGUS_STORE_TIME_MAX 32   /* "2024-05-01T12:34:56.789Z" */
+#define ARGUS_STORE_SHA256_HEX 65 /* 64 hex digits + NUL */
+/* Largest crop or thumbnail accepted (bytes). */
+#define ARGUS_STORE_CROP_MAX ((size_t)16 << 20)
+/* Largest template dimension accepted. */
+#define ARGUS_STORE_DIM_MAX 8192
+
+typedef int64_t argus_store_id; /* row ids are > 0 */
+typedef struct argus_store argus_store;
+
+/* A detailed reason for a failure. */
+typedef struct argus_store_error {
+  char msg[512];
+} argus_store_error;
+
+/* ---- open / close ------------------------------------------------------- */
+
+typedef struct argus_store_options {
+  const char *backend;  /* NULL or "sqlite" */
+  const char *data_dir; /* crops live in <data_dir>/crops; NULL: the folder
+                           of the database file */
+  int busy_timeout_ms;  /* wait for another writer this long (0: 5000) */
+  int sync_full;        /* 1: every commit is durable against power loss
+                           (SQLite synchronous=FULL); 0: only commits that
+                           delete crop files are (see docs/store.md) */
+  const char *actor;    /* NULL: "unknown"; as argus_store_set_actor, in
+                           effect from the open (migrations are audited) */
+} argus_store_options;
+
+/* Writes the default database path into buf: $XDG_DATA_HOME/argus/argus.db
+ * when XDG_DATA_HOME is an absolute path, else $HOME/.local/share/argus/
+ * argus.db. Errors: NOT_FOUND (neither variable usable), LIMIT (buf too
+ * small). */
+argus_err argus_store_default_path(char *buf, size_t size,
+                                   argus_store_error *err);
+
+/* Opens (creating when missing, with its folder, mode 0700/0600) the
+ * database at `path` (NULL: argus_store_default_path) and brings its schema
+ * up to date; finishes any crop purge a crashed process left behind.
+ * `opts` may be NULL (defaults). Errors: INVALID_ARG (bad options), IO (file
+ * or lock problems, "database is locked"), CORRUPT (not an argus database or
+ * damaged), UNSUPPORTED (schema newer than this binary, unknown backend),
+ * NOMEM. */
+argus_err argus_store_open(const char *path, const argus_store_options *opts,
+                           argus_store **out, argus_store_error *err);
+/* Closes the store; accepts NULL. */
+void argus_store_close(argus_store *s);
+
+/* Sets the actor recorded in audit rows from now on ("cli:alice",
+ * "api:operator7"); copied. Default "unknown". Errors: INVALID_ARG (empty,
+ * too long). */
+argus_err argus_store_set_actor(argus_store *s, const char *actor,
+                                argus_store_error *err);
+
+/* Path of the database and of the crop folder (owned by the store). */
+const char *argus_store_path(const argus_store *s);
+const char *argus_store_crops_dir(const argus_store *s);
+/* Schema version of the open database. */
+int argus_store_schema_version(const argus_store *s);
+
+/* Frees an array returned by a list function; accepts NULL. */
+void argus_store_free(void *p);
+
+/* Current UTC time as RFC 3339 with milliseconds, "2024-05-01T12:34:56.789Z".
+ */
+void argus_store_now(char buf[ARGUS_STORE_TIME_MAX]);
+
+/* ---- models ------------------------------------------------------------- */
+
+/* The embedder that made a template. Templates of different (name, version)
+ * never compare; dim is the vector length. */
+typedef struct argus_store_model {
+  const char *name;    /* "fr_embed" */
+  const char *version; /* "faceplugin-0.0.1" */
+  int dim;             /* 512; ignored where only name+version select */
+} argus_store_model;
+
+/* Splits a face model id "name@version" into buffers of
+ * ARGUS_STORE_NAME_MAX bytes. Errors: INVALID_ARG. */
+argus_err argus_store_model_id_split(const char *id,
+                                     char name[ARGUS_STORE_NAME_MAX],
+                                     char version[ARGUS_STORE_NAME_MAX]);
+
+/* ---- watchlists --------------------------------------------------------- */
+
+typedef struct argus_store_watchlist {
+  argus_store_id id;
+  char name[ARGUS_STORE_NAME_MAX];
+  double threshold; /* NAN: use the embedder's calibrated default */
+  char colour[ARGUS_STORE_COLOUR_MAX];
+  int active;
+  int64_t persons; /* number of persons enrolled */
+  char created[ARGUS_STORE_TIME_MAX];
+  char updated[ARGUS_STORE_TIME_MAX];
+} argus_store_watchlist;
+
+/* Creates a watchlist. `name`: 1..127 printable bytes, no control
+ * characters. `threshold`: NAN (model default) or in [-1, 1]. `colour`:
+ * NULL ("#e53935") or "#rrggbb". `out_id` may be NULL. Errors: INVALID_ARG
+ * (bad argument, "watchlist 'x' already exists"). */
+argus_err argus_store_watchlist_create(argus_store *s, const char *name,
+                                       double threshold, const char *colour,
+                                       argus_store_id *out_id,
+                                       argus_store_error *err);
+/* All watchlists ordered by name, with their person counts. */
+argus_err argus_store_watchlist_list(argus_store *s,
+                                     argus_store_watchlist **out, size_t *n,
+                                     argus_store_error *err);
+/* Errors: NOT_FOUND ("no watchlist 'x'"). */
+argus_err argus_store_watchlist_get(argus_store *s, const char *name,
+                                    argus_store_watchlist *out,
+                                    argus_store_error *err);
+/* Deletes a watchlist with its persons, photos, templates and (when no other
+ * row refers to them) crop files. Errors: NOT_FOUND. */
+argus_err argus_store_watchlist_delete(argus_store *s, const char *name,
+                                       argus_store_error *err);
+/* threshold: NAN (model default) or in [-1, 1]. Errors: NOT_FOUND. */
+argus_err argus_store_watchlist_set_threshold(argus_store *s, const char *name,
+                                              double threshold,
+                                              argus_store_error *err);
+/* An inactive watchlist stays stored but is not searched. */
+argus_err argus_store_watchlist_set_active(argus_store *s, const char *name,
+                                           int active, argus_store_error *err);
+
+/* ---- persons, photos, templates ----------------------------------------- */
+
+typedef struct argus_store_person {
+  argus_store_id id;
+  argus_store_id watchlist_id;
+  char watchlist[ARGUS_STORE_NAME_MAX];
+  char name[ARGUS_STORE_NAME_MAX];
+  char external_id[ARGUS_STORE_NAME_MAX]; /* "" when none */
+  char notes[ARGUS_STORE_TEXT_MAX];
+  int64_t photos, templates;
+  char created[ARGUS_STORE_TIME_MAX];
+  char updated[ARGUS_STORE_TIME_MAX];
+} argus_store_person;
+
+typedef struct argus_store_person_in {
+  const char *name;        /* required, 1..127 bytes */
+  const char *external_id; /* NULL or unique within the watchlist */
+  const char *notes;       /* NULL or up to 1023 bytes */
+} argus_store_person_in;
+
+/* One enrolled photo: the aligned face crop as JPEG bytes (content is not
+ * decoded, only hashed), its quality and where it came from, and optionally
+ * the template the embedder made of it. All borrowed. */
+typedef struct argus_store_photo_in {
+  const void *crop; /* 1..ARGUS_STORE_CROP_MAX bytes */
+  size_t crop_size;
+  float quality;       /* [0, 1] */
+  const char *source;  /* NULL or e.g. the image file name */
+  const float *vector; /* NULL (no template) or model->dim floats */
+} argus_store_photo_in;
+
+/* Adds a person to watchlist `watchlist` with `n` photos (0 allowed) and
+ * their templates made by `model` (may be NULL when no photo has a vector),
+ * in ONE transaction: on any failure nothing is stored and crop files this
+ * call created are removed. Audited ("person.add"). `out_id` may be NULL.
+ * Errors: INVALID_ARG (bad input, "external id 'x' already in watchlist
+ * 'y'"), NOT_FOUND (no such watchlist), IO, NOMEM. */
+argus_err argus_store_person_add(argus_store *s, const char *watchlist,
+                                 const argus_store_person_in *person,
+                                 const argus_store_model *model,
+                                 const argus_store_photo_in *photos, int n,
+                                 argus_store_id *out_id,
+                                 argus_store_error *err);
+/* Adds photos (and their templates) to an existing person, atomically.
+ * `out_photo_ids` (may be NULL) receives n ids. Errors: as person_add,
+ * NOT_FOUND (no person `person_id`). */
+argus_err argus_store_person_add_photos(argus_store *s,
+                                        argus_store_id person_id,
+                                        const argus_store_model *model,
+                                        const argus_store_photo_in *photos,
+                                        int n, argus_store_id *out_photo_ids,
+                                        argus_store_error *err);
+/* Purges a person: its photos, templates and unreferenced crop files.
+ * Alerts about the person keep their names but lose the link. Errors:
+ * NOT_FOUND. */
+argus_err argus_store_person_remove(argus_store *s, argus_store_id person_id,
+                                    argus_store_error *err);
+/* Persons of `watchlist` (NULL: all), optionally only those named `name`
+ * (NULL: any), ordered by watchlist, name, id. Errors: NOT_FOUND (no such
+ * watchlist). */
+argus_err argus_store_person_list(argus_store *s, const char *watchlist,
+                                  const char *name, argus_store_person **out,
+                                  size_t *n, argus_store_error *err);
+/* Errors: NOT_FOUND ("no person with id 7"). */
+argus_err argus_store_person_get(argus_store *s, argus_store_id id,
+                                 argus_store_person *out,
+                                 argus_store_error *err);
+
+typedef struct argus_store_photo {
+  argus_store_id id;
+  argus_store_id person_id;
+  char crop_sha256[ARGUS_STORE_SHA256_HEX];
+  int64_t crop_size;
+  float quality;
+  char source[ARGUS_STORE_TEXT_MAX];
+  char created[ARGUS_STORE_TIME_MAX];
+} argus_store_photo;
+
+/* Photo records (no crop bytes, not biometric) of a person (0: all persons)
+ * with id > after_id, ordered by id, at most `limit` (0: no limit). */
+argus_err argus_store_photo_list(argus_store *s, argus_store_id person_id,
+                                 argus_store_id after_id, size_t limit,
+                                 argus_store_photo **out, size_t *n,
+                                 argus_store_error *err);
+
+/* Reads a crop (or alert thumbnail) by its hash into a malloc'ed buffer
+ * (*data, freed with argus_store_free) and checks its hash. Audited
+ * ("crop.read"). Errors: INVALID_ARG (not a hash), NOT_FOUND (no row refers
+ * to it, or the file is missing), CHECKSUM (file damaged), IO, NOMEM. */
+argus_err argus_store_crop_read(argus_store *s, const char *sha256, void **data,
+                                size_t *size, argus_store_error *err);
+
+/* A template as the iteration delivers it; pointers valid only during the
+ * callback. */
+typedef struct argus_store_template {
+  argus_store_id id;
+  argus_store_id person_id;
+  argus_store_id photo_id;
+  argus_store_id watchlist_id;
+  const char *model_name;
+  const char *model_version;
+  int dim;
+  const float *vector; /* dim floats, host order, 32-byte aligned */
+} argus_store_template;
+
+/* Return non-zero to stop the iteration (the function then returns OK). */
+typedef int (*argus_store_template_fn)(void *user,
+                                       const argus_store_template *t);
+
+/* Calls fn for every template of model (name, version) — of one person when
+ * person_id > 0 — ordered by id, from one consistent snapshot. Used to load
+ * the in-memory index. Audited ("template.read", with the count): the audit
+ * row commits with the read, so the iteration holds the write lock and other
+ * writers wait (up to the busy timeout) — keep the callback fast (copy the
+ * vector into the index). The callback must not call the store (INVALID_ARG).
+ * model->dim is ignored; a template whose stored size disagrees with its dim
+ * gives CORRUPT. */
+argus_err argus_store_template_foreach(argus_store *s,
+                                       const argus_store_model *model,
+                                       argus_store_id person_id,
+                                       argus_store_template_fn fn, void *user,
+                                       argus_store_error *err);
+/* Number of templates of model (name, version) (all models: model NULL). */
+argus_err argus_store_template_count(argus_store *s,
+                                     const argus_store_model *model,
+                                     int64_t *count, argus_store_error *err);
+/* Deletes every template of model (name, version), e.g. after a reindex to a
+ * new model. Audited. `deleted` may be NULL. */
+argus_err argus_store_template_delete_model(argus_store *s,
+                                            const argus_store_model *model,
+                                            int64_t *deleted,
+                                            argus_store_error *err);
+
+/* ---- reindex ------------------------------------------------------------ */
+
+/* One photo to re-embed, with its crop bytes. */
+typedef struct argus_store_crop {
+  argus_store_id photo_id;
+  argus_store_id person_id;
+  char sha256[ARGUS_STORE_SHA256_HEX];
+  float quality;
+  void *data; /* JPEG bytes; NULL when status != OK */
+  size_t size;
+  argus_err status; /* OK, NOT_FOUND (file missing), CHECKSUM (damaged) */
+} argus_store_crop;
+
+/* Fetches the next batch of photos to re-embed for `model`: photos with id >
+ * after_id, ordered by id, at most `max` (1..4096) — when only_missing, only
+ * photos without a template of (model name, version), so that an interrupted
+ * reindex resumes where it stopped. Crop bytes are read and checked; a bad
+ * file is reported in its item's status, not as an error. One audit row
+ * ("crop.read") for the batch. *n == 0 means done. Free with
+ * argus_store_crops_free. */
+argus_err argus_store_reindex_fetch(argus_store *s,
+                                    const argus_store_model *model,
+                                    int only_missing, argus_store_id after_id,
+                                    int max, argus_store_crop **out, int *n,
+                                    argus_store_error *err);
+void argus_store_crops_free(argus_store_crop *c, int n);
+
+typedef struct argus_store_template_in {
+  argus_store_id photo_id;
+  const float *vector; /* model->dim floats, borrowed */
+} argus_store_template_in;
+
+/* For each item, replaces the photo's template of (model name, version) by
+ * the new vector (inserting when missing), all in one transaction. Audited
+ * ("template.replace"). Errors: INVALID_ARG (bad vector, dim), NOT_FOUND (a
+ * photo id does not exist; nothing is changed). */
+argus_err argus_store_template_replace(argus_store *s,
+                                       const argus_store_model *model,
+                                       const argus_store_template_in *items,
+                                       int n, argus_store_error *err);
+
+/* ---- cameras ------------------------------------------------------------ */
+
+typedef struct argus_store_camera {
+  argus_store_id id;
+  char name[ARGUS_STORE_NAME_MAX];
+  char url[ARGUS_STORE_TEXT_MAX];      /* may hold credentials: print it through
+                                          argus_store_url_redact */
+  char settings[ARGUS_STORE_JSON_MAX]; /* a JSON object */
+  int enabled;
+  char created[ARGUS_STORE_TIME_MAX];
+  char updated[ARGUS_STORE_TIME_MAX];
+} argus_store_camera;
+
+/* settings: NULL ("{}") or a JSON object. Errors: INVALID_ARG ("camera 'x'
+ * already exists", "settings: expected a JSON object"). */
+argus_err argus_store_camera_add(argus_store *s, const char *name,
+                                 const char *url, const char *settings,
+                                 int enabled, argus_store_id *out_id,
+                                 argus_store_error *err);
+argus_err argus_store_camera_list(argus_store *s, argus_store_camera **out,
+                                  size_t *n, argus_store_error *err);
+argus_err argus_store_camera_get(argus_store *s, const char *name,
+                                 argus_store_camera *out,
+                                 argus_store_error *err);
+/* Alerts of the camera keep its name but lose the link. Errors: NOT_FOUND. */
+argus_err argus_store_camera_remove(argus_store *s, const char *name,
+                                    argus_store_error *err);
+
+/* Copies url into buf with any password replaced by "***"
+ * ("rtsp://admin:***@10.0.0.5/stream"). Always NUL-terminates (size > 0). */
+void argus_store_url_redact(const char *url, char *buf, size_t size);
+
+/* ---- alerts and decisions ----------------------------------------------- */
+
+typedef enum argus_alert_status {
+  ARGUS_ALERT_PENDING = 0,
+  ARGUS_ALERT_CONFIRMED = 1,
+  ARGUS_ALERT_REJECTED = 2,
+} argus_alert_status;
+
+/* "pending", "confirmed", "rejected"; "unknown" otherwise. */
+const char *argus_alert_status_name(argus_alert_status st);
+/* Parses a status name. Errors: INVALID_ARG. */
+argus_err argus_alert_status_parse(const char *name, argus_alert_status *out);
+
+typedef struct argus_store_alert_in {
+  argus_store_id camera_id; /* 0: none (a URL given on the command line) */
+  const char *camera;       /* camera name or source, required */
+  const char *time;         /* NULL: now; else RFC 3339 UTC as made by
+                               argus_store_now */
+  double media_time;        /* seconds in the camera's stream */
+  int64_t track_id;
+  argus_store_id watchlist_id; /* required, must exist */
+  argus_store_id person_id;    /* required, must exist */
+  double score;
+  const void *crop; /* JPEG face crop, NULL/0 for none */
+  size_t crop_size;
+  const void *thumb; /* JPEG frame thumbnail, NULL/0 for none */
+  size_t thumb_size;
+} argus_store_alert_in;
+
+typedef struct argus_store_alert {
+  argus_store_id id;
+  argus_store_id camera_id; /* 0 when the camera was removed / none */
+  char camera[ARGUS_STORE_NAME_MAX];
+  char time[ARGUS_STORE_TIME_MAX];
+  double media_time;
+  int64_t track_id;
+  argus_store_id watchlist_id; /* 0 when removed since */
+  char watchlist[ARGUS_STORE_NAME_MAX];
+  argus_store_id person_id; /* 0 when removed since */
+  char person[ARGUS_STORE_NAME_MAX];
+  double score;
+  char crop_sha256[ARGUS_STORE_SHA256_HEX]; /* "" when none */
+  char thumb_sha256[ARGUS_STORE_SHA256_HEX];
+  argus_alert_status status;
+} argus_store_alert;
+
+/* Stores an alert with its crop and thumbnail files, in one transaction.
+ * Audited ("alert.insert"). Errors: INVALID_ARG, NOT_FOUND (watchlist,
+ * person or camera id). */
+argus_err argus_store_alert_insert(argus_store *s,
+                                   const argus_store_alert_in *a,
+                                   argus_store_id *out_id,
+                                   argus_store_error *err);
+
+typedef struct argus_store_alert_filter {
+  argus_store_id before_id; /* 0: newest; else only ids < before_id (paging) */
+  size_t limit;             /* 0: 100 */
+  int status;               /* -1: any; else an argus_alert_status */
+  const char *camera;       /* NULL: any */
+  const char *watchlist;    /* NULL: any */
+} argus_store_alert_filter;
+
+/* Alerts newest first. `filter` may be NULL (the 100 newest). */
+argus_err argus_store_alert_list(argus_store *s,
+                                 const argus_store_alert_filter *filter,
+                                 argus_store_alert **out, size_t *n,
+                                 argus_store_error *err);
+argus_err argus_store_alert_get(argus_store *s, argus_store_id id,
+                                argus_store_alert *out, argus_store_error *err);
+/* Errors: NOT_FOUND, INVALID_ARG. Audited. */
+argus_err argus_store_alert_set_status(argus_store *s, argus_store_id id,
+                                       argus_alert_status status,
+                                       argus_store_error *err);
+/* Records an operator's decision (CONFIRMED or REJECTED) with an optional
+ * comment and sets the alert's status to it, in one transaction. Audited.
+ * `operator_name` is required. Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
+                                   const char *operator_name,
+                                   argus_alert_status decision,
+                                   const char *comment, argus_store_id *out_id,
+                                   argus_store_error *err);
+/* Retention: deletes alerts older than `time` (RFC 3339), with their
+ * decisions and unreferenced crop files. Audited. `deleted` may be NULL. */
+argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
+                                         int64_t *deleted,
+                                         argus_store_error *err);
+
+/* ---- audit log ---------------------------------------------------------- */
+
+typedef struct argus_store_audit {
+  argus_store_id id;
+  char time[ARGUS_STORE_TIME_MAX];
+  char actor[ARGUS_STORE_NAME_MAX];
+  char action[ARGUS_STORE_NAME_MAX]; /* "person.add", "template.read", ... */
+  char object_type[ARGUS_STORE_NAME_MAX]; /* "person", "watchlist", ... */
+  argus_store_id object_id;               /* 0 when none */
+  char detail[ARGUS_STORE_JSON_MAX];      /* JSON object */
+} argus_store_audit;
+
+/* Appends an audit row for an action done outside the store (a login, an
+ * export), in its own transaction. detail: NULL ("{}") or a JSON object;
+ * object_type NULL for none. */
+argus_err argus_store_audit_append(argus_store *s, const char *action,
+                                   const char *object_type,
+                                   argus_store_id object_id, const char *detail,
+                                   argus_store_error *err);
+/* The newest `limit` rows (0: 100) with id < before_id (0: from the
+ * newest), newest first. */
+argus_err argus_store_audit_list(argus_store *s, argus_store_id before_id,
+                                 size_t limit, argus_store_audit **out,
+                                 size_t *n, argus_store_error *err);
+
+/* ---- maintenance -------------------------------------------------------- */
+
+/* Counts of a consistency check. */
+typedef struct argus_store_check_report {
+  int64_t watchlists, persons, photos, templates, alerts, crop_files;
+  int64_t problems;      /* total of the findings below but orphans */
+  int64_t db_errors;     /* integrity_check / foreign key findings */
+  int64_t missing_crops; /* referenced crop files that do not exist */
+  int64_t bad_crops;     /* files whose size or hash is wrong */
+  int64_t bad_templates; /* size != 4*dim, person differs from photo's */
+  int64_t orphan_files;  /* crop or temp files no row refers to: left by
+                            a crash, harmless to consistency, removed by
+                            argus_store_gc; not counted in problems */
+  char first_problem[512];
+} argus_store_check_report;
+
+/* Checks the database (backend integrity and foreign keys) and the crop
+ * files against it; hashes every crop when `hash_files`. Returns OK with the
+ * findings in `report` (report->problems == 0 when all is well); an error
+ * only when the check itself could not run. Audited ("store.check"). */
+argus_err argus_store_check(argus_store *s, int hash_files,
+                            argus_store_check_report *report,
+                            argus_store_error *err);
+
+/* Removes crop files no row refers to (left by a process killed between
+ * writing a crop and committing) and stale temporary files, holding the
+ * write lock. `removed` may be NULL. Audited when it removes anything. */
+argus_err argus_store_gc(argus_store *s, int64_t *removed,
+                         argus_store_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,126 @@
+/* `argus detect IMG...`: faces with boxes, scores, 5 points and quality,
+ * one line (text or JSON) per image. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/face_cli.h"
+
+enum { OPT_DRAW = FACE_OPT_NEXT };
+
+static const cli_opt detect_opts[] = {
+    FACE_CLI_OPTS,
+    {"draw", 1, OPT_DRAW},
+    {NULL, 0, 0},
+};
+
+void cli_detect_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus detect IMG... [--json] [--draw OUT.jpg] [--min-score S]\n"
+        "                    [--min-size PX] [--size N] [--tile N] [--scales A,B,...]\n"
+        "\n"
+        "Finds faces in JPEG/PNG images and prints, per image, each face's box\n"
+        "(x1,y1,x2,y2 in pixels), detector score, 5 landmarks (eyes, nose, mouth\n"
+        "corners) and quality in [0,1] with its reasons. With --json, one line per\n"
+        "image: {\"file\",\"width\",\"height\",\"faces\":[{\"box\",\"score\",\"points\",\n"
+        "\"quality\",\"quality_detail\"}]}. An image that cannot be read is reported\n"
+        "on stderr (and as {\"file\",\"error\"} with --json); the others are still\n"
+        "processed and the exit status is 1.\n"
+        "\n"
+        "  --draw OUT.jpg    write the image with boxes and points drawn (several\n"
+        "                    images: OUT-1.jpg, OUT-2.jpg, ...)\n",
+        f);
+  face_cli_usage_common(f, 1);
+  // clang-format on
+}
+
+int cli_detect_main(int argc, char **argv) {
+  face_cli c;
+  face_cli_init(&c, "detect");
+  const char *draw = NULL;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, "detect", detect_opts);
+  /* Positional arguments are kept in place: argv[first..] compacted. */
+  int nfiles = 0;
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    if (id == CLI_OPT_HELP) {
+      cli_detect_usage(stdout);
+      return CLI_OK;
+    }
+    if (id == CLI_OPT_ERROR)
+      return cli_bad_value("detect");
+    if (id == CLI_OPT_POSITIONAL) {
+      argv[1 + nfiles++] = (char *)p.arg;
+      continue;
+    }
+    if (id == OPT_DRAW) {
+      draw = p.arg;
+      continue;
+    }
+    if (face_cli_option(&c, id, p.arg) < 0)
+      return cli_bad_value("detect");
+  }
+  if (nfiles == 0) {
+    cli_errorf("detect", "no image given");
+    return cli_bad_value("detect");
+  }
+  if (face_cli_open(&c, 0) != CLI_OK) {
+    face_cli_close(&c);
+    return CLI_FAIL;
+  }
+  int failed = 0;
+  for (int i = 0; i < nfiles; i++) {
+    const char *path = argv[1 + i];
+    argus_image img;
+    if (face_cli_read(&c, path, &img) != 0) {
+      failed++;
+      continue;
+    }
+    int n = 0;
+    argus_face_error err = {{0}};
+    argus_err rc = argus_face_engine_analyze(
+        c.engine, &img, &c.det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
+        c.faces, FACE_CLI_MAX_FACES, &n, NULL, &err);
+    if (rc) {
+      face_cli_file_error(&c, path, "%s (%s)",
+                          err.msg[0] ? err.msg : argus_strerror(rc),
+                          argus_errname(rc));
+      failed++;
+      argus_image_free(&img);
+      continue;
+    }
+    if (c.json) {
+      fputs("{\"file\":", stdout);
+      cli_json_string(stdout, path);
+      printf(",\"width\":%d,\"height\":%d,\"faces\":[", img.width, img.height);
+      for (int k = 0; k < n; k++) {
+        if (k)
+          fputc(',', stdout);
+        face_cli_json_face(stdout, &c.faces[k], NULL, 0);
+      }
+      fputs("]}\n", stdout);
+    } else {
+      printf("%s: %d face%s (%dx%d)\n", path, n, n == 1 ? "" : "s", img.width,
+             img.height);
+      for (int k = 0; k < n; k++)
+        face_cli_text_face(stdout, k + 1, &c.faces[k]);
+    }
+    fflush(stdout);
+    if (draw) {
+      char out[4096];
+      face_cli_draw_path(out, sizeof out, draw, i + 1, nfiles);
+      face_cli_draw(&img, c.faces, n);
+      rc = argus_image_write_jpeg(&img, 90, out);
+      if (rc) {
+        cli_errorf("detect", "%s: cannot write %s: %s", path, out,
+                   argus_strerror(rc));
+        failed++;
+      }
+    }
+    argus_image_free(&img);
+  }
+  face_cli_close(&c);
+  return failed ? CLI_FAIL : CLI_OK;
+}

@@ -1,0 +1,83 @@
+/* Helpers of the database subcommands: opening the store with the CLI's
+ * audit actor, error reports, subcommand dispatch. */
+#include <math.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/store_cli.h"
+
+/* The login name of the effective user, for the audit log. */
+static void login_name(char *buf, size_t size) {
+  struct passwd pw, *res = NULL;
+  char tmp[1024];
+  if (getpwuid_r(geteuid(), &pw, tmp, sizeof tmp, &res) == 0 && res &&
+      res->pw_name && res->pw_name[0]) {
+    snprintf(buf, size, "%s", res->pw_name);
+    return;
+  }
+  const char *u = getenv("USER");
+  if (u && u[0] && strlen(u) < 64)
+    snprintf(buf, size, "%s", u);
+  else
+    snprintf(buf, size, "uid%ld", (long)geteuid());
+}
+
+int store_cli_error(const char *cmd, argus_err e,
+                    const argus_store_error *err) {
+  if (err && err->msg[0])
+    cli_errorf(cmd, "%s (%s)", err->msg, argus_errname(e));
+  else
+    cli_errorf(cmd, "%s (%s)", argus_strerror(e), argus_errname(e));
+  return CLI_FAIL;
+}
+
+int store_cli_open(const char *cmd, const char *db, argus_store **out) {
+  char user[64], actor[80];
+  login_name(user, sizeof user);
+  snprintf(actor, sizeof actor, "cli:%s", user);
+  argus_store_options o;
+  memset(&o, 0, sizeof o);
+  o.actor = actor;
+  argus_store_error err;
+  memset(&err, 0, sizeof err);
+  argus_err e = argus_store_open(db, &o, out, &err);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  return CLI_OK;
+}
+
+int store_cli_dispatch(const char *cmd, const cli_command *subs,
+                       void (*usage)(FILE *), int argc, char **argv) {
+  if (argc < 2) {
+    cli_errorf(cmd, "missing subcommand");
+    usage(stderr);
+    return CLI_USAGE;
+  }
+  if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+    usage(stdout);
+    return CLI_OK;
+  }
+  for (const cli_command *c = subs; c->name; c++)
+    if (strcmp(c->name, argv[1]) == 0)
+      return c->run(argc - 1, argv + 1);
+  cli_errorf(cmd, "unknown subcommand '%s'", argv[1]);
+  usage(stderr);
+  return CLI_USAGE;
+}
+
+void store_cli_json_threshold(FILE *f, double t) {
+  if (isnan(t))
+    fputs("null", f);
+  else
+    fprintf(f, "%.6g", t);
+}
+
+const char *store_cli_threshold_text(double t, char *buf, size_t size) {
+  if (isnan(t))
+    snprintf(buf, size, "default");
+  else
+    snprintf(buf, size, "%.4g", t);
+  return buf;
+}

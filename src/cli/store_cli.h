@@ -1,0 +1,48 @@
+/*
+ * What the database subcommands (watchlist, person, camera, audit) share:
+ * the --db option, opening the store with the CLI's audit actor, error
+ * reports, subcommand dispatch and a few output helpers.
+ */
+#ifndef ARGUS_CLI_STORE_H
+#define ARGUS_CLI_STORE_H
+
+#include <stdio.h>
+
+#include "argus/store.h"
+#include "cli/cli.h"
+
+int cli_watchlist_main(int argc, char **argv);
+void cli_watchlist_usage(FILE *f);
+int cli_person_main(int argc, char **argv);
+void cli_person_usage(FILE *f);
+int cli_camera_main(int argc, char **argv);
+void cli_camera_usage(FILE *f);
+int cli_audit_main(int argc, char **argv);
+void cli_audit_usage(FILE *f);
+
+/* Option id of --db; commands number theirs from STORE_OPT_NEXT. */
+enum { STORE_OPT_DB = 200, STORE_OPT_JSON, STORE_OPT_NEXT };
+#define STORE_CLI_DB_OPT                                                       \
+  { "db", 1, STORE_OPT_DB }
+/* One line of help for --db. */
+#define STORE_CLI_DB_HELP                                                      \
+  "  --db PATH     the database (default: $XDG_DATA_HOME/argus/argus.db or\n"  \
+  "                ~/.local/share/argus/argus.db; crops live next to it)\n"
+
+/* Opens the store at `db` (NULL: the default) with the audit actor
+ * "cli:<login name>". Prints what went wrong; returns CLI_OK or CLI_FAIL. */
+int store_cli_open(const char *cmd, const char *db, argus_store **out);
+/* Prints "argus: CMD: <message> (CODE)" and returns CLI_FAIL. */
+int store_cli_error(const char *cmd, argus_err e, const argus_store_error *err);
+
+/* Runs the subcommand argv[1] of `cmd` from `subs`; prints `usage` for
+ * --help or a missing/unknown subcommand. */
+int store_cli_dispatch(const char *cmd, const cli_command *subs,
+                       void (*usage)(FILE *), int argc, char **argv);
+
+/* JSON value of a threshold: a number, or null for the model default. */
+void store_cli_json_threshold(FILE *f, double t);
+/* Text form of a threshold: "0.45" or "default". */
+const char *store_cli_threshold_text(double t, char *buf, size_t size);
+
+#endif

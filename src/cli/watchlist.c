@@ -1,0 +1,396 @@
+/* `argus watchlist create|list|remove|set`: the watchlists of the store. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/store_cli.h"
+
+static int wl_create_main(int argc, char **argv);
+static void wl_create_usage(FILE *f);
+static int wl_list_main(int argc, char **argv);
+static void wl_list_usage(FILE *f);
+static int wl_remove_main(int argc, char **argv);
+static void wl_remove_usage(FILE *f);
+static int wl_set_main(int argc, char **argv);
+static void wl_set_usage(FILE *f);
+
+static const cli_command wl_commands[] = {
+    {"create", "create a watchlist", wl_create_main, wl_create_usage},
+    {"list", "list the watchlists with their person counts", wl_list_main,
+     wl_list_usage},
+    {"remove", "delete a watchlist and everything enrolled in it",
+     wl_remove_main, wl_remove_usage},
+    {"set", "change a watchlist's threshold or active flag", wl_set_main,
+     wl_set_usage},
+    {NULL, NULL, NULL, NULL},
+};
+
+void cli_watchlist_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist SUBCOMMAND [ARGS...] [--db PATH]\n"
+        "\n"
+        "Watchlists group the persons that live video is matched against; each\n"
+        "has its own similarity threshold and display colour.\n"
+        "\n"
+        "Subcommands:\n",
+        f);
+  cli_print_commands(f, wl_commands);
+  fputs("\n"
+        "Run 'argus watchlist SUBCOMMAND --help' for its options.\n",
+        f);
+  // clang-format on
+}
+
+int cli_watchlist_main(int argc, char **argv) {
+  return store_cli_dispatch("watchlist", wl_commands, cli_watchlist_usage, argc,
+                            argv);
+}
+
+/* Parses a threshold: a number in [-1, 1] or "default" (NAN). */
+static int parse_threshold(const char *cmd, const char *s, double *out) {
+  if (strcmp(s, "default") == 0) {
+    *out = NAN;
+    return 0;
+  }
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || !(v >= -1.0 && v <= 1.0)) {
+    cli_errorf(cmd,
+               "--threshold: '%s' is not a similarity in [-1, 1] or "
+               "'default'",
+               s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+enum { OPT_THRESHOLD = STORE_OPT_NEXT, OPT_COLOUR, OPT_FORCE, OPT_ACTIVE };
+
+static void wl_create_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist create NAME [--threshold T] [--colour #RRGGBB]\n"
+        "                              [--db PATH]\n"
+        "\n"
+        "Creates an empty watchlist.\n"
+        "\n"
+        "  --threshold T  similarity (-1..1) a match must reach; default: the\n"
+        "                 embedder's calibrated threshold (see its model card)\n"
+        "  --colour C     display colour of its alerts (default #e53935)\n"
+        STORE_CLI_DB_HELP,
+        f);
+  // clang-format on
+}
+
+static int wl_create_main(int argc, char **argv) {
+  static const cli_opt opts[] = {STORE_CLI_DB_OPT,
+                                 {"threshold", 1, OPT_THRESHOLD},
+                                 {"colour", 1, OPT_COLOUR},
+                                 {"color", 1, OPT_COLOUR},
+                                 {NULL, 0, 0}};
+  const char *cmd = "watchlist create";
+  const char *db = NULL, *name = NULL, *colour = NULL;
+  double threshold = NAN;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, cmd, opts);
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    switch (id) {
+    case CLI_OPT_HELP:
+      wl_create_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_COLOUR:
+      colour = p.arg;
+      break;
+    case OPT_THRESHOLD:
+      if (parse_threshold(cmd, p.arg, &threshold) != 0)
+        return cli_bad_value(cmd);
+      break;
+    case CLI_OPT_POSITIONAL:
+      if (name) {
+        cli_errorf(cmd, "unexpected argument '%s'", p.arg);
+        return cli_bad_value(cmd);
+      }
+      name = p.arg;
+      break;
+    }
+  }
+  if (!name) {
+    cli_errorf(cmd, "missing NAME");
+    return cli_bad_value(cmd);
+  }
+  argus_store *s = NULL;
+  if (store_cli_open(cmd, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error err = {{0}};
+  argus_store_id id = 0;
+  argus_err e =
+      argus_store_watchlist_create(s, name, threshold, colour, &id, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  char t[32];
+  printf("created watchlist '%s' (id %lld, threshold %s)\n", name,
+         (long long)id, store_cli_threshold_text(threshold, t, sizeof t));
+  return CLI_OK;
+}
+
+/* ---- list --------------------------------------------------------------- */
+
+static void wl_list_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist list [--json] [--db PATH]\n"
+        "\n"
+        "Lists the watchlists: name, persons, threshold, colour, active, created.\n"
+        "\n"
+        "  --json        one JSON array of objects\n"
+        STORE_CLI_DB_HELP,
+        f);
+  // clang-format on
+}
+
+static int wl_list_main(int argc, char **argv) {
+  static const cli_opt opts[] = {
+      STORE_CLI_DB_OPT, {"json", 0, STORE_OPT_JSON}, {NULL, 0, 0}};
+  const char *cmd = "watchlist list";
+  const char *db = NULL;
+  int json = 0;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, cmd, opts);
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    switch (id) {
+    case CLI_OPT_HELP:
+      wl_list_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
+    case CLI_OPT_POSITIONAL:
+      cli_errorf(cmd, "unexpected argument '%s'", p.arg);
+      return cli_bad_value(cmd);
+    }
+  }
+  argus_store *s = NULL;
+  if (store_cli_open(cmd, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error err = {{0}};
+  argus_store_watchlist *w = NULL;
+  size_t n = 0;
+  argus_err e = argus_store_watchlist_list(s, &w, &n, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  if (json) {
+    fputc('[', stdout);
+    for (size_t i = 0; i < n; i++) {
+      printf("%s{\"id\":%lld,\"name\":", i ? ",\n " : "", (long long)w[i].id);
+      cli_json_string(stdout, w[i].name);
+      fputs(",\"threshold\":", stdout);
+      store_cli_json_threshold(stdout, w[i].threshold);
+      fputs(",\"colour\":", stdout);
+      cli_json_string(stdout, w[i].colour);
+      printf(",\"active\":%s,\"persons\":%lld,\"created\":\"%s\","
+             "\"updated\":\"%s\"}",
+             w[i].active ? "true" : "false", (long long)w[i].persons,
+             w[i].created, w[i].updated);
+    }
+    fputs("]\n", stdout);
+  } else if (n == 0) {
+    printf("no watchlists (create one with 'argus watchlist create NAME')\n");
+  } else {
+    int width = 4;
+    for (size_t i = 0; i < n; i++)
+      if ((int)strlen(w[i].name) > width)
+        width = (int)strlen(w[i].name);
+    printf("%-*s  %8s  %9s  %-7s  %-6s  %s\n", width, "NAME", "PERSONS",
+           "THRESHOLD", "COLOUR", "ACTIVE", "CREATED");
+    for (size_t i = 0; i < n; i++) {
+      char t[32];
+      printf("%-*s  %8lld  %9s  %-7s  %-6s  %.19s\n", width, w[i].name,
+             (long long)w[i].persons,
+             store_cli_threshold_text(w[i].threshold, t, sizeof t), w[i].colour,
+             w[i].active ? "yes" : "no", w[i].created);
+    }
+  }
+  argus_store_free(w);
+  return CLI_OK;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+static void wl_remove_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist remove NAME [--force] [--db PATH]\n"
+        "\n"
+        "Deletes a watchlist with its persons, photos, templates and face crops.\n"
+        "Alerts about its persons stay (with the names) until retention removes\n"
+        "them.\n"
+        "\n"
+        "  --force       needed when the watchlist still has persons\n"
+        STORE_CLI_DB_HELP,
+        f);
+  // clang-format on
+}
+
+static int wl_remove_main(int argc, char **argv) {
+  static const cli_opt opts[] = {
+      STORE_CLI_DB_OPT, {"force", 0, OPT_FORCE}, {NULL, 0, 0}};
+  const char *cmd = "watchlist remove";
+  const char *db = NULL, *name = NULL;
+  int force = 0;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, cmd, opts);
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    switch (id) {
+    case CLI_OPT_HELP:
+      wl_remove_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_FORCE:
+      force = 1;
+      break;
+    case CLI_OPT_POSITIONAL:
+      if (name) {
+        cli_errorf(cmd, "unexpected argument '%s'", p.arg);
+        return cli_bad_value(cmd);
+      }
+      name = p.arg;
+      break;
+    }
+  }
+  if (!name) {
+    cli_errorf(cmd, "missing NAME");
+    return cli_bad_value(cmd);
+  }
+  argus_store *s = NULL;
+  if (store_cli_open(cmd, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error err = {{0}};
+  argus_store_watchlist w;
+  argus_err e = argus_store_watchlist_get(s, name, &w, &err);
+  if (e == ARGUS_OK && w.persons > 0 && !force) {
+    argus_store_close(s);
+    cli_errorf(cmd,
+               "watchlist '%s' has %lld persons; add --force to delete it "
+               "with them",
+               name, (long long)w.persons);
+    return CLI_FAIL;
+  }
+  if (e == ARGUS_OK)
+    e = argus_store_watchlist_delete(s, name, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  printf("removed watchlist '%s' (%lld persons)\n", name, (long long)w.persons);
+  return CLI_OK;
+}
+
+/* ---- set ---------------------------------------------------------------- */
+
+static void wl_set_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist set NAME [--threshold T|default]\n"
+        "                           [--active yes|no] [--db PATH]\n"
+        "\n"
+        "Changes a watchlist. An inactive watchlist stays stored but is not\n"
+        "searched.\n"
+        STORE_CLI_DB_HELP,
+        f);
+  // clang-format on
+}
+
+static int wl_set_main(int argc, char **argv) {
+  static const cli_opt opts[] = {STORE_CLI_DB_OPT,
+                                 {"threshold", 1, OPT_THRESHOLD},
+                                 {"active", 1, OPT_ACTIVE},
+                                 {NULL, 0, 0}};
+  const char *cmd = "watchlist set";
+  const char *db = NULL, *name = NULL;
+  double threshold = NAN;
+  int set_threshold = 0, active = -1;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, cmd, opts);
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    switch (id) {
+    case CLI_OPT_HELP:
+      wl_set_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_THRESHOLD:
+      if (parse_threshold(cmd, p.arg, &threshold) != 0)
+        return cli_bad_value(cmd);
+      set_threshold = 1;
+      break;
+    case OPT_ACTIVE:
+      if (strcmp(p.arg, "yes") == 0 || strcmp(p.arg, "true") == 0)
+        active = 1;
+      else if (strcmp(p.arg, "no") == 0 || strcmp(p.arg, "false") == 0)
+        active = 0;
+      else {
+        cli_errorf(cmd, "--active: '%s' is not yes or no", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
+    case CLI_OPT_POSITIONAL:
+      if (name) {
+        cli_errorf(cmd, "unexpected argument '%s'", p.arg);
+        return cli_bad_value(cmd);
+      }
+      name = p.arg;
+      break;
+    }
+  }
+  if (!name) {
+    cli_errorf(cmd, "missing NAME");
+    return cli_bad_value(cmd);
+  }
+  if (!set_threshold && active < 0) {
+    cli_errorf(cmd, "nothing to change: give --threshold or --active");
+    return cli_bad_value(cmd);
+  }
+  argus_store *s = NULL;
+  if (store_cli_open(cmd, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error err = {{0}};
+  argus_err e = ARGUS_OK;
+  if (set_threshold)
+    e = argus_store_watchlist_set_threshold(s, name, threshold, &err);
+  if (e == ARGUS_OK && active >= 0)
+    e = argus_store_watchlist_set_active(s, name, active, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  printf("updated watchlist '%s'\n", name);
+  return CLI_OK;
+}

@@ -1,0 +1,399 @@
+/* The default face detector: an SSD-style network with a prior grid
+ * (fr_detect, the Ultra-Light-Fast-Generic-Face-Detector RFB-320), run at
+ * any input size from its raw heads, and the planning of detection passes
+ * (full frame, tiles) that any detector shares. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face_internal.h"
+
+#define PRIOR_CACHE FACE_SESS_MAX
+
+typedef struct det_ctx {
+  argus_face_card card;
+  argus_nn_model *model; /* kept */
+  const char *outs[2];
+} det_ctx;
+
+typedef struct prior_entry {
+  int w, h;
+  uint64_t used;
+  size_t count;
+  float *priors;        /* 4 per prior */
+  argus_face_box *cand; /* scratch, one per prior */
+} prior_entry;
+
+typedef struct det_state {
+  face_sess_cache sc;
+  prior_entry pe[PRIOR_CACHE];
+  int npe;
+  uint64_t clock;
+} det_state;
+
+static argus_err det_state_create(void *ctx, void **out) {
+  (void)ctx;
+  det_state *s = calloc(1, sizeof *s);
+  if (!s)
+    return ARGUS_E_NOMEM;
+  s->sc.max = 4;
+  *out = s;
+  return ARGUS_OK;
+}
+
+static void det_state_free(void *ctx, void *state) {
+  (void)ctx;
+  det_state *s = state;
+  if (!s)
+    return;
+  face_sess_cache_clear(&s->sc);
+  for (int i = 0; i < s->npe; i++) {
+    free(s->pe[i].priors);
+    free(s->pe[i].cand);
+  }
+  free(s);
+}
+
+static argus_err get_priors(det_ctx *c, det_state *s, int w, int h,
+                            prior_entry **out, argus_face_error *err) {
+  s->clock++;
+  for (int i = 0; i < s->npe; i++)
+    if (s->pe[i].w == w && s->pe[i].h == h) {
+      s->pe[i].used = s->clock;
+      *out = &s->pe[i];
+      return ARGUS_OK;
+    }
+  int slot = s->npe;
+  if (s->npe == PRIOR_CACHE) {
+    slot = 0;
+    for (int i = 1; i < s->npe; i++)
+      if (s->pe[i].used < s->pe[slot].used)
+        slot = i;
+    free(s->pe[slot].priors);
+    free(s->pe[slot].cand);
+  } else {
+    s->npe++;
+  }
+  prior_entry *e = &s->pe[slot];
+  memset(e, 0, sizeof *e);
+  size_t n = argus_face_prior_count(&c->card.priors, w, h);
+  e->priors = n ? malloc(n * 4 * sizeof(float)) : NULL;
+  e->cand = n ? malloc(n * sizeof(argus_face_box)) : NULL;
+  argus_err rc = ARGUS_OK;
+  if (!e->priors || !e->cand) {
+    rc = n ? ARGUS_E_NOMEM : ARGUS_E_INVALID_ARG;
+    face_fail(err, rc, "no prior grid for a %dx%d input", w, h);
+  } else {
+    rc = argus_face_priors(&c->card.priors, w, h, e->priors, n, &e->count);
+  }
+  if (rc) {
+    free(e->priors);
+    free(e->cand);
+    s->npe--;
+    if (slot != s->npe)
+      s->pe[slot] = s->pe[s->npe];
+    memset(&s->pe[s->npe], 0, sizeof s->pe[s->npe]);
+    return rc;
+  }
+  e->w = w;
+  e->h = h;
+  e->used = s->clock;
+  *out = e;
+  return ARGUS_OK;
+}
+
+static argus_err det_pass(void *ctx, void *state, const argus_image *img,
+                          const argus_face_pass *p, float min_score,
+                          argus_face_box *out, int cap, int *nout,
+                          argus_face_error *err) {
+  det_ctx *c = ctx;
+  det_state *s = state;
+  *nout = 0;
+  face_sess *fs;
+  argus_err rc = face_sess_get(&s->sc, c->model, c->card.input_name, p->net_w,
+                               p->net_h, 1, c->outs, 2, &fs, err);
+  if (rc)
+    return rc;
+  prior_entry *pe;
+  if ((rc = get_priors(c, s, p->net_w, p->net_h, &pe, err)))
+    return rc;
+  size_t A = pe->count;
+  if (fs->out_rank[0] != 3 || fs->out_rank[1] != 3 ||
+      fs->out_dims[0][1] != (int64_t)A || fs->out_dims[0][2] != 2 ||
+      fs->out_dims[1][1] != (int64_t)A || fs->out_dims[1][2] != 4)
+    return face_fail(err, ARGUS_E_SHAPE,
+                     "%s at %dx%d: raw outputs '%s' [%lld,%lld] and '%s' "
+                     "[%lld,%lld] do not match the %zu priors of the card",
+                     c->card.name, p->net_w, p->net_h, c->outs[0],
+                     (long long)fs->out_dims[0][1],
+                     (long long)fs->out_dims[0][2], c->outs[1],
+                     (long long)fs->out_dims[1][1],
+                     (long long)fs->out_dims[1][2], A);
+  rc = argus_image_to_tensor(img, p->roi, p->net_w, p->net_h,
+                             (int)c->card.channels, c->card.mean,
+                             c->card.scale, fs->in);
+  if (rc)
+    return face_fail(err, rc, "preparing the %dx%d detector input: %s",
+                     p->net_w, p->net_h, argus_strerror(rc));
+  if ((rc = face_sess_run(fs, err)))
+    return rc;
+
+  const float *logit = fs->out[0], *loc = fs->out[1], *pr = pe->priors;
+  const float cv = c->card.center_variance, sv = c->card.size_variance;
+  const float rx = p->roi[0], ry = p->roi[1];
+  const float rw = p->roi[2] - p->roi[0], rh = p->roi[3] - p->roi[1];
+  /* Softmax over two classes is a logistic of the difference; comparing
+   * logits first skips the exp for the many priors far below threshold. */
+  float ms = fminf(fmaxf(min_score, 1e-6f), 1.0f - 1e-6f);
+  float min_diff = logf(ms / (1.0f - ms));
+  /* Boxes touching a dropped tile edge within this margin are cut faces. */
+  float mx = 4.0f * rw / (float)p->net_w, my = 4.0f * rh / (float)p->net_h;
+  size_t n = 0;
+  for (size_t a = 0; a < A; a++) {
+    float diff = logit[2 * a + 1] - logit[2 * a];
+    if (!(diff >= min_diff))
+      continue;
+    float score = 1.0f / (1.0f + expf(-diff));
+    const float *d = loc + 4 * a, *q = pr + 4 * a;
+    float cx = d[0] * cv * q[2] + q[0];
+    float cy = d[1] * cv * q[3] + q[1];
+    float bw = expf(d[2] * sv) * q[2], bh = expf(d[3] * sv) * q[3];
+    argus_face_box b;
+    b.x1 = rx + (cx - 0.5f * bw) * rw;
+    b.y1 = ry + (cy - 0.5f * bh) * rh;
+    b.x2 = rx + (cx + 0.5f * bw) * rw;
+    b.y2 = ry + (cy + 0.5f * bh) * rh;
+    b.score = score;
+    float w = b.x2 - b.x1;
+    if (!(w > 0 && b.y2 > b.y1) || !isfinite(w) || w < p->min_face ||
+        (p->max_face > 0 && w >= p->max_face))
+      continue;
+    if ((p->drop_edge[0] && b.x1 <= rx + mx) ||
+        (p->drop_edge[1] && b.y1 <= ry + my) ||
+        (p->drop_edge[2] && b.x2 >= p->roi[2] - mx) ||
+        (p->drop_edge[3] && b.y2 >= p->roi[3] - my))
+      continue;
+    pe->cand[n++] = b;
+  }
+  if ((int)n > cap) {
+    /* Keep the best `cap`: NMS with iou 1 sorts and suppresses nothing. */
+    int kept;
+    argus_face_nms(pe->cand, (int)n, 1.0f, cap, &kept);
+    n = (size_t)kept;
+  }
+  memcpy(out, pe->cand, n * sizeof *out);
+  *nout = (int)n;
+  return ARGUS_OK;
+}
+
+static void det_destroy(void *ctx) { free(ctx); }
+
+static const argus_face_detector_ops det_ops = {
+    "ssd_priors", det_state_create, det_state_free, det_pass, det_destroy,
+};
+
+argus_err argus_face_detector_create(const argus_face_card *card,
+                                     argus_nn_model *model,
+                                     argus_face_detector *out,
+                                     argus_face_error *err) {
+  if (!card || !model || !out)
+    return face_fail(err, ARGUS_E_INVALID_ARG, "detector: missing argument");
+  memset(out, 0, sizeof *out);
+  if (card->kind != ARGUS_FACE_MODEL_DETECTOR)
+    return face_fail(err, ARGUS_E_INVALID_ARG,
+                     "%s: the card is not a detector's", card->name);
+  argus_err rc = face_check_model_input(card, model, err);
+  if (rc)
+    return rc;
+  det_ctx *c = calloc(1, sizeof *c);
+  if (!c)
+    return ARGUS_E_NOMEM;
+  c->card = *card;
+  c->model = model;
+  c->outs[0] = c->card.scores_output;
+  c->outs[1] = c->card.deltas_output;
+  /* Plan once at the card's size to check that the raw outputs exist and
+   * agree with the prior grid; the session is not kept. */
+  det_state *s = NULL;
+  if ((rc = det_state_create(c, (void **)&s)))
+    goto fail;
+  face_sess *fs;
+  rc = face_sess_get(&s->sc, model, card->input_name,
+                     (int)card->input_shape[3], (int)card->input_shape[2], 1,
+                     c->outs, 2, &fs, err);
+  if (rc == ARGUS_OK) {
+    size_t A = argus_face_prior_count(&card->priors, (int)card->input_shape[3],
+                                      (int)card->input_shape[2]);
+    if (fs->out_dims[0][1] != (int64_t)A || fs->out_dims[1][1] != (int64_t)A)
+      rc = face_fail(err, ARGUS_E_SHAPE,
+                     "%s: raw outputs have %lld anchors, the card's priors "
+                     "%zu",
+                     card->name, (long long)fs->out_dims[0][1], A);
+  }
+  det_state_free(c, s);
+  if (rc)
+    goto fail;
+  out->ops = &det_ops;
+  out->ctx = c;
+  out->default_score = card->score_threshold;
+  out->default_nms_iou = card->nms_iou;
+  out->default_w = (int)card->input_shape[3];
+  out->default_h = (int)card->input_shape[2];
+  return ARGUS_OK;
+fail:
+  free(c);
+  return rc;
+}
+
+void argus_face_detector_destroy(argus_face_detector *d) {
+  if (!d)
+    return;
+  if (d->ops && d->ops->destroy)
+    d->ops->destroy(d->ctx);
+  memset(d, 0, sizeof *d);
+}
+
+/* ---- passes ------------------------------------------------------------- */
+
+void argus_face_detect_opts_default(argus_face_detect_opts *o) {
+  if (!o)
+    return;
+  memset(o, 0, sizeof *o);
+  o->size = 320;
+}
+
+static int clampi(long v, int lo, int hi) {
+  return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+/* Smallest network side planned; tiny or very elongated frames are
+ * enlarged to this. */
+#define MIN_NET 32
+#define MAX_NET 4096
+
+/* Splits [0, len) into n windows of length t (t <= len) spread evenly. */
+static int axis_tiles(float len, float t, float overlap, float *pos, int cap) {
+  if (t >= len) {
+    pos[0] = 0;
+    return 1;
+  }
+  int n = (int)ceilf((len - overlap) / (t - overlap));
+  if (n < 2)
+    n = 2;
+  if (n > cap)
+    n = cap;
+  for (int i = 0; i < n; i++)
+    pos[i] = (len - t) * (float)i / (float)(n - 1);
+  return n;
+}
+
+#define MAX_AXIS_TILES 64
+
+/* Appends the passes of one scale; returns the count needed. */
+static int scale_passes(int w, int h, float scale, int tile, float coarse,
+                        argus_face_pass *ps, int cap, int k) {
+  float nw = (float)w * scale, nh = (float)h * scale;
+  if (tile <= 0 || (nw <= (float)tile && nh <= (float)tile)) {
+    if (k < cap) {
+      argus_face_pass *p = &ps[k];
+      memset(p, 0, sizeof *p);
+      p->roi[2] = (float)w;
+      p->roi[3] = (float)h;
+      p->net_w = clampi(lroundf(nw), MIN_NET, MAX_NET);
+      p->net_h = clampi(lroundf(nh), MIN_NET, MAX_NET);
+    }
+    return k + 1;
+  }
+  /* Overlap: a face must fit whole in some tile. Faces wider than it are
+   * left to the coarser pass (when there is one), which finds faces from
+   * about 24 network px, i.e. 24 / coarse image px. */
+  float ov_net = coarse > 0 ? 1.25f * 24.0f * scale / coarse : 0.25f * tile;
+  if (ov_net < 32)
+    ov_net = 32;
+  if (ov_net > 0.5f * (float)tile)
+    ov_net = 0.5f * (float)tile;
+  float t_img = (float)tile / scale, ov_img = ov_net / scale;
+  float tw = t_img < (float)w ? t_img : (float)w;
+  float th = t_img < (float)h ? t_img : (float)h;
+  float xs[MAX_AXIS_TILES], ys[MAX_AXIS_TILES];
+  int nx = axis_tiles((float)w, tw, ov_img, xs, MAX_AXIS_TILES);
+  int ny = axis_tiles((float)h, th, ov_img, ys, MAX_AXIS_TILES);
+  int net_w = clampi(lroundf(tw * scale), MIN_NET, MAX_NET);
+  int net_h = clampi(lroundf(th * scale), MIN_NET, MAX_NET);
+  for (int j = 0; j < ny; j++) {
+    for (int i = 0; i < nx; i++, k++) {
+      if (k >= cap)
+        continue;
+      argus_face_pass *p = &ps[k];
+      memset(p, 0, sizeof *p);
+      p->roi[0] = xs[i];
+      p->roi[1] = ys[j];
+      p->roi[2] = xs[i] + tw;
+      p->roi[3] = ys[j] + th;
+      p->net_w = net_w;
+      p->net_h = net_h;
+      p->max_face = coarse > 0 ? ov_img : 0;
+      p->drop_edge[0] = i > 0;
+      p->drop_edge[1] = j > 0;
+      p->drop_edge[2] = i < nx - 1;
+      p->drop_edge[3] = j < ny - 1;
+    }
+  }
+  return k;
+}
+
+argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
+                                 const argus_face_detect_opts *o,
+                                 argus_face_pass *passes, int cap, int *n) {
+  if (!d || !o || !n || w < 1 || h < 1 || cap < 0 || (!passes && cap))
+    return ARGUS_E_INVALID_ARG;
+  *n = 0;
+  if (o->nscales < 0 || o->nscales > ARGUS_FACE_MAX_SCALES || o->tile < 0 ||
+      (o->tile > 0 && o->tile < MIN_NET) || o->tile > MAX_NET ||
+      o->size < -1 || o->size > MAX_NET || !(o->tile_scale >= 0) ||
+      o->tile_scale > 16)
+    return ARGUS_E_INVALID_ARG;
+  float scales[ARGUS_FACE_MAX_SCALES + 1];
+  int ns = 0, tile = o->tile;
+  int first_tiled = 0; /* index of the first scale that may be tiled */
+  if (o->nscales > 0) {
+    for (int i = 0; i < o->nscales; i++) {
+      if (!(o->scales[i] > 0 && o->scales[i] <= 16))
+        return ARGUS_E_INVALID_ARG;
+      scales[ns++] = o->scales[i];
+    }
+    /* Ascending: the coarsest pass sees every large face. */
+    for (int i = 1; i < ns; i++)
+      for (int j = i; j > 0 && scales[j] < scales[j - 1]; j--) {
+        float t = scales[j];
+        scales[j] = scales[j - 1];
+        scales[j - 1] = t;
+      }
+  } else {
+    int size = o->size == 0 ? 320 : o->size;
+    if (size > 0) {
+      scales[ns++] = (float)size / (float)(w > h ? w : h);
+      first_tiled = 1;
+    }
+    if (o->tile > 0) {
+      float ts = o->tile_scale > 0 ? o->tile_scale : 1.0f;
+      if (ns == 0 || ts > scales[0] * 1.25f)
+        scales[ns++] = ts;
+    }
+    if (ns == 0)
+      return ARGUS_E_INVALID_ARG;
+  }
+  /* Tiles of a finer scale leave faces wider than their overlap to the
+   * coarsest pass when that pass sees the whole frame at once. */
+  int coarse_whole = first_tiled == 1 || tile <= 0 ||
+                     ((float)w * scales[0] <= (float)tile &&
+                      (float)h * scales[0] <= (float)tile);
+  int k = 0;
+  for (int i = 0; i < ns; i++) {
+    int t = i < first_tiled ? 0 : tile;
+    float coarse = i > 0 && coarse_whole ? scales[0] : 0;
+    k = scale_passes(w, h, scales[i], t, coarse, passes, cap, k);
+  }
+  *n = k;
+  return k > cap ? ARGUS_E_LIMIT : ARGUS_OK;
+}

@@ -1,0 +1,920 @@
+/*
+ * The index: ids, watchlists, locking, and the one place that chooses the
+ * backend (choose_kind()). Backends (flat.c, approx.c) store rows 0..count-1;
+ * this file maps rows to template ids (an open-addressing hash map) and to
+ * watchlists (small dense "slots", so a search's watchlist filter is a
+ * bitset). Removal moves the last row into the freed one, so rows stay
+ * contiguous.
+ *
+ * Locks: `lock` (rwlock) guards everything a search reads; searches hold it
+ * shared. Writers are serialised by `write_mu` and take `lock` exclusively
+ * only while they change what searches read. The id map is touched by
+ * writers only, under write_mu. Moving the templates into a new backend
+ * (approximate index at the size threshold, or a rebuild) is done under
+ * write_mu with `lock` shared, so searches go on, and the new backend is
+ * swapped in under the exclusive lock.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argus/index.h"
+#include "index/index_internal.h"
+
+#define MOD "index"
+#define DEFAULT_FACTORY "HNSW32,Flat"
+#define MAX_FACTORY 63
+/* Rebuild the approximate index when this share of its entries is dead. */
+#define REBUILD_DEAD_FRACTION 0.25
+
+/* ---- int64 -> uint32 hash map (linear probing, backward-shift delete) -- */
+
+#define MAP_EMPTY UINT64_MAX
+
+typedef struct ix_map {
+  uint64_t *key;
+  uint32_t *val;
+  size_t cap; /* power of two or 0 */
+  size_t n;
+} ix_map;
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
+/* Position of key, or of the empty slot where it would go; 1 if found. */
+static int map_find(const ix_map *m, uint64_t key, size_t *pos) {
+  if (!m->cap)
+    return 0;
+  size_t mask = m->cap - 1, i = mix64(key) & mask;
+  while (m->key[i] != MAP_EMPTY) {
+    if (m->key[i] == key) {
+      *pos = i;
+      return 1;
+    }
+    i = (i + 1) & mask;
+  }
+  *pos = i;
+  return 0;
+}
+
+static int map_get(const ix_map *m, int64_t key, uint32_t *val) {
+  size_t pos;
+  if (!map_find(m, (uint64_t)key, &pos))
+    return 0;
+  *val = m->val[pos];
+  return 1;
+}
+
+/* Room for n keys at a load factor of at most 1/2. */
+static argus_err map_reserve(ix_map *m, size_t n) {
+  if (n > SIZE_MAX / 4)
+    return ARGUS_E_LIMIT;
+  size_t cap = m->cap ? m->cap : 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  if (cap == m->cap)
+    return ARGUS_OK;
+  ix_map nm = {malloc(cap * sizeof *nm.key), malloc(cap * sizeof *nm.val),
+               cap, 0};
+  if (!nm.key || !nm.val) {
+    free(nm.key);
+    free(nm.val);
+    return ARGUS_E_NOMEM;
+  }
+  memset(nm.key, 0xff, cap * sizeof *nm.key);
+  for (size_t i = 0; i < m->cap; i++) {
+    if (m->key[i] == MAP_EMPTY)
+      continue;
+    size_t pos;
+    map_find(&nm, m->key[i], &pos);
+    nm.key[pos] = m->key[i];
+    nm.val[pos] = m->val[i];
+    nm.n++;
+  }
+  free(m->key);
+  free(m->val);
+  *m = nm;
+  return ARGUS_OK;
+}
+
+/* Inserts or overwrites; room must have been reserved. Returns 1 when the
+ * key was new. */
+static int map_put(ix_map *m, int64_t key, uint32_t val) {
+  size_t pos;
+  int found = map_find(m, (uint64_t)key, &pos);
+  m->key[pos] = (uint64_t)key;
+  m->val[pos] = val;
+  if (!found)
+    m->n++;
+  return !found;
+}
+
+static void map_del(ix_map *m, int64_t key) {
+  size_t i;
+  if (!map_find(m, (uint64_t)key, &i))
+    return;
+  size_t mask = m->cap - 1, j = i;
+  m->key[i] = MAP_EMPTY;
+  m->n--;
+  /* Shift back the entries of the probe run that follows the hole. */
+  for (;;) {
+    j = (j + 1) & mask;
+    if (m->key[j] == MAP_EMPTY)
+      break;
+    size_t home = mix64(m->key[j]) & mask;
+    /* Entry j may fill hole i unless its home lies cyclically in (i, j]. */
+    int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (stays)
+      continue;
+    m->key[i] = m->key[j];
+    m->val[i] = m->val[j];
+    m->key[j] = MAP_EMPTY;
+    i = j;
+  }
+}
+
+static void map_free(ix_map *m) {
+  free(m->key);
+  free(m->val);
+  memset(m, 0, sizeof *m);
+}
+
+/* ---- the index -------------------------------------------------------- */
+
+struct argus_index {
+  char model_id[ARGUS_INDEX_MAX_MODEL_ID + 1];
+  char factory[MAX_FACTORY + 1];
+  argus_index_config cfg; /* strings point at the copies above */
+  ix_params params;
+
+  pthread_rwlock_t lock;
+  pthread_mutex_t write_mu;
+  pthread_mutex_t pool_mu;
+
+  const ix_backend_ops *ops;
+  void *be;
+  int approx_failed; /* building the approximate index failed: stay exact */
+  size_t next_rebuild_dead; /* after a failed rebuild: wait for this many */
+
+  size_t count, cap;
+  int64_t *row_id;
+  uint32_t *row_slot;
+  ix_map ids; /* id -> row (writers only) */
+
+  ix_map wls; /* watchlist -> slot */
+  int64_t *slot_wl;
+  uint32_t *slot_count;
+  uint32_t *free_slots;
+  size_t nslots, cap_slots, nfree;
+};
+
+static const ix_backend_ops *ops_for(argus_index_kind kind) {
+  switch (kind) {
+  case ARGUS_INDEX_F16:
+    return &ix_flat_f16_ops;
+  case ARGUS_INDEX_I8:
+    return &ix_flat_s8_ops;
+  case ARGUS_INDEX_APPROX:
+    return ix_approx_ops;
+  default:
+    return &ix_flat_f32_ops;
+  }
+}
+
+/* The one place that decides which backend holds the templates: the
+ * configured kind, or for AUTO, exact fp32 below the size threshold and the
+ * approximate index from there on (when FAISS is built in and building it
+ * has not failed). */
+static argus_index_kind choose_kind(const argus_index *idx, size_t count) {
+  if (idx->cfg.kind != ARGUS_INDEX_AUTO)
+    return idx->cfg.kind;
+  if (ix_approx_ops && !idx->approx_failed &&
+      count >= idx->cfg.approx_threshold)
+    return ARGUS_INDEX_APPROX;
+  return ARGUS_INDEX_F32;
+}
+
+int argus_index_approx_available(void) { return ix_approx_ops != NULL; }
+
+const char *argus_index_kind_name(argus_index_kind kind) {
+  switch (kind) {
+  case ARGUS_INDEX_AUTO:
+    return "auto";
+  case ARGUS_INDEX_F32:
+    return "f32";
+  case ARGUS_INDEX_F16:
+    return "f16";
+  case ARGUS_INDEX_I8:
+    return "i8";
+  case ARGUS_INDEX_APPROX:
+    return "approx";
+  }
+  return "?";
+}
+
+void argus_index_config_init(argus_index_config *cfg) {
+  if (!cfg)
+    return;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->kind = ARGUS_INDEX_AUTO;
+  cfg->approx_threshold = ARGUS_INDEX_DEFAULT_APPROX_THRESHOLD;
+  cfg->approx_factory = DEFAULT_FACTORY;
+  cfg->hnsw_ef_search = 64;
+  cfg->hnsw_ef_construction = 80;
+  cfg->ivf_nprobe = 32;
+  cfg->max_count = ARGUS_INDEX_DEFAULT_MAX_COUNT;
+}
+
+argus_err argus_index_create(const argus_index_config *cfg,
+                             argus_index **out) {
+  if (!out)
+    return ARGUS_E_INVALID_ARG;
+  *out = NULL;
+  if (!cfg) {
+    argus_log(ARGUS_LOG_WARN, MOD, "create: no configuration");
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (!cfg->model_id || !cfg->model_id[0] ||
+      strlen(cfg->model_id) > ARGUS_INDEX_MAX_MODEL_ID) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "create: model id must be 1..%d bytes (got %s)",
+              ARGUS_INDEX_MAX_MODEL_ID, cfg->model_id ? "longer" : "none");
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (cfg->dim < 1 || cfg->dim > ARGUS_INDEX_MAX_DIM) {
+    argus_log(ARGUS_LOG_WARN, MOD, "create: dim %d outside 1..%d", cfg->dim,
+              ARGUS_INDEX_MAX_DIM);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if ((int)cfg->kind < ARGUS_INDEX_AUTO || cfg->kind > ARGUS_INDEX_APPROX) {
+    argus_log(ARGUS_LOG_WARN, MOD, "create: unknown kind %d", (int)cfg->kind);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (cfg->kind == ARGUS_INDEX_APPROX && !ix_approx_ops) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "create: the approximate index needs FAISS, and argus was "
+              "built without it");
+    return ARGUS_E_UNSUPPORTED;
+  }
+  if (cfg->hnsw_ef_search < 0 || cfg->hnsw_ef_construction < 0 ||
+      cfg->ivf_nprobe < 0) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "create: negative FAISS parameter (efSearch %d, efConstruction "
+              "%d, nprobe %d)",
+              cfg->hnsw_ef_search, cfg->hnsw_ef_construction, cfg->ivf_nprobe);
+    return ARGUS_E_INVALID_ARG;
+  }
+  const char *factory = cfg->approx_factory && cfg->approx_factory[0]
+                            ? cfg->approx_factory
+                            : DEFAULT_FACTORY;
+  if (strlen(factory) > MAX_FACTORY) {
+    argus_log(ARGUS_LOG_WARN, MOD, "create: FAISS factory string over %d bytes",
+              MAX_FACTORY);
+    return ARGUS_E_INVALID_ARG;
+  }
+
+  argus_index *idx = calloc(1, sizeof *idx);
+  if (!idx)
+    return ARGUS_E_NOMEM;
+  idx->cfg = *cfg;
+  snprintf(idx->model_id, sizeof idx->model_id, "%s", cfg->model_id);
+  snprintf(idx->factory, sizeof idx->factory, "%s", factory);
+  idx->cfg.model_id = idx->model_id;
+  idx->cfg.approx_factory = idx->factory;
+  if (!idx->cfg.approx_threshold)
+    idx->cfg.approx_threshold = ARGUS_INDEX_DEFAULT_APPROX_THRESHOLD;
+  if (!idx->cfg.hnsw_ef_search)
+    idx->cfg.hnsw_ef_search = 64;
+  if (!idx->cfg.hnsw_ef_construction)
+    idx->cfg.hnsw_ef_construction = 80;
+  if (!idx->cfg.ivf_nprobe)
+    idx->cfg.ivf_nprobe = 32;
+  if (!idx->cfg.max_count || idx->cfg.max_count > (size_t)UINT32_MAX - 1)
+    idx->cfg.max_count = cfg->max_count ? (size_t)UINT32_MAX - 1
+                                        : ARGUS_INDEX_DEFAULT_MAX_COUNT;
+  idx->params.dim = (size_t)cfg->dim;
+  idx->params.factory = idx->factory;
+  idx->params.ef_search = idx->cfg.hnsw_ef_search;
+  idx->params.ef_construction = idx->cfg.hnsw_ef_construction;
+  idx->params.nprobe = idx->cfg.ivf_nprobe;
+
+  pthread_rwlock_init(&idx->lock, NULL);
+  pthread_mutex_init(&idx->write_mu, NULL);
+  pthread_mutex_init(&idx->pool_mu, NULL);
+  idx->ops = ops_for(choose_kind(idx, 0));
+  argus_err e = idx->ops->create(&idx->params, &idx->be);
+  if (e != ARGUS_OK) {
+    idx->be = NULL;
+    argus_index_destroy(idx);
+    return e;
+  }
+  char desc[96];
+  idx->ops->describe(idx->be, desc, sizeof desc);
+  argus_log(ARGUS_LOG_DEBUG, MOD, "index \"%s\" dim %d: %s", idx->model_id,
+            cfg->dim, desc);
+  *out = idx;
+  return ARGUS_OK;
+}
+
+void argus_index_destroy(argus_index *idx) {
+  if (!idx)
+    return;
+  if (idx->be)
+    idx->ops->destroy(idx->be);
+  free(idx->row_id);
+  free(idx->row_slot);
+  map_free(&idx->ids);
+  map_free(&idx->wls);
+  free(idx->slot_wl);
+  free(idx->slot_count);
+  free(idx->free_slots);
+  pthread_rwlock_destroy(&idx->lock);
+  pthread_mutex_destroy(&idx->write_mu);
+  pthread_mutex_destroy(&idx->pool_mu);
+  free(idx);
+}
+
+const char *argus_index_model_id(const argus_index *idx) {
+  return idx ? idx->model_id : "";
+}
+
+int argus_index_dim(const argus_index *idx) { return idx ? idx->cfg.dim : 0; }
+
+size_t argus_index_count(argus_index *idx) {
+  if (!idx)
+    return 0;
+  pthread_rwlock_rdlock(&idx->lock);
+  size_t n = idx->count;
+  pthread_rwlock_unlock(&idx->lock);
+  return n;
+}
+
+/* 1/|x| of a query or template, or 0 when x has NaN/Inf or is all zeros. */
+static float inv_norm(const float *x, size_t dim) {
+  double s = 0.0;
+  for (size_t j = 0; j < dim; j++) {
+    if (!isfinite(x[j]))
+      return 0.0f;
+    s += (double)x[j] * (double)x[j];
+  }
+  if (!(s > 0.0) || !isfinite(s))
+    return 0.0f;
+  double inv = 1.0 / sqrt(s);
+  return isfinite(inv) && inv < 3e38 ? (float)inv : 0.0f;
+}
+
+/* Room for `rows` rows in the row arrays and the backend, and for `extra`
+ * new watchlists, so that the rest of an add cannot fail. Exclusive lock. */
+static argus_err reserve_rows(argus_index *idx, size_t rows, size_t extra) {
+  if (rows > idx->cap) {
+    size_t cap = idx->cap + idx->cap / 2;
+    if (cap < rows)
+      cap = rows;
+    if (cap < 64)
+      cap = 64;
+    int64_t *id = realloc(idx->row_id, cap * sizeof *id);
+    if (!id)
+      return ARGUS_E_NOMEM;
+    idx->row_id = id;
+    uint32_t *sl = realloc(idx->row_slot, cap * sizeof *sl);
+    if (!sl)
+      return ARGUS_E_NOMEM;
+    idx->row_slot = sl;
+    idx->cap = cap;
+  }
+  size_t slots = idx->nslots + extra;
+  if (slots > idx->cap_slots) {
+    size_t cap = idx->cap_slots * 2 > slots ? idx->cap_slots * 2 : slots;
+    if (cap < 16)
+      cap = 16;
+    int64_t *w = realloc(idx->slot_wl, cap * sizeof *w);
+    if (!w)
+      return ARGUS_E_NOMEM;
+    idx->slot_wl = w;
+    uint32_t *c = realloc(idx->slot_count, cap * sizeof *c);
+    if (!c)
+      return ARGUS_E_NOMEM;
+    idx->slot_count = c;
+    uint32_t *f = realloc(idx->free_slots, cap * sizeof *f);
+    if (!f)
+      return ARGUS_E_NOMEM;
+    idx->free_slots = f;
+    idx->cap_slots = cap;
+  }
+  argus_err e = map_reserve(&idx->wls, idx->wls.n + extra);
+  if (e != ARGUS_OK)
+    return e;
+  return idx->ops->reserve(idx->be, rows);
+}
+
+/* Slot of a watchlist, created when new (room reserved). */
+static uint32_t slot_of(argus_index *idx, int64_t wl) {
+  uint32_t s;
+  if (map_get(&idx->wls, wl, &s))
+    return s;
+  s = idx->nfree ? idx->free_slots[--idx->nfree] : (uint32_t)idx->nslots++;
+  idx->slot_wl[s] = wl;
+  idx->slot_count[s] = 0;
+  map_put(&idx->wls, wl, s);
+  return s;
+}
+
+/* Moves every template into a new backend of `ops` while searches go on,
+ * then swaps it in. Caller holds write_mu (so rows cannot change). */
+static argus_err rebuild(argus_index *idx, const ix_backend_ops *ops) {
+  void *nb = NULL;
+  float *buf = NULL;
+  size_t dim = idx->params.dim;
+  uint64_t t0 = argus_time_ns();
+  pthread_rwlock_rdlock(&idx->lock);
+  size_t n = idx->count;
+  argus_err e = ops->create(&idx->params, &nb);
+  if (e != ARGUS_OK)
+    goto unlock;
+  e = ops->reserve(nb, n);
+  if (e != ARGUS_OK)
+    goto unlock;
+  /* All at once: an IVF index trains on the first batch it is given. */
+  buf = n ? malloc(n * dim * sizeof *buf) : NULL;
+  if (n && !buf) {
+    e = ARGUS_E_NOMEM;
+    goto unlock;
+  }
+  for (size_t r = 0; r < n && e == ARGUS_OK; r++)
+    e = idx->ops->get(idx->be, r, buf + r * dim);
+  if (e == ARGUS_OK)
+    e = ops->add(nb, 0, n, buf);
+unlock:
+  pthread_rwlock_unlock(&idx->lock);
+  free(buf);
+  if (e != ARGUS_OK) {
+    if (nb)
+      ops->destroy(nb);
+    return e;
+  }
+  pthread_rwlock_wrlock(&idx->lock);
+  void *old = idx->be;
+  const ix_backend_ops *old_ops = idx->ops;
+  idx->be = nb;
+  idx->ops = ops;
+  pthread_rwlock_unlock(&idx->lock);
+  old_ops->destroy(old);
+  char desc[96];
+  ops->describe(nb, desc, sizeof desc);
+  argus_log(ARGUS_LOG_INFO, MOD, "index \"%s\": %zu templates now in %s (%.1f s)",
+            idx->model_id, n, desc, (double)(argus_time_ns() - t0) * 1e-9);
+  return ARGUS_OK;
+}
+
+/* After a write: move to another backend when the size calls for one, or
+ * rebuild an approximate index full of removed entries. A failure is logged
+ * and leaves the (still correct) current backend in place. */
+static void maybe_migrate(argus_index *idx) {
+  argus_index_kind want = choose_kind(idx, idx->count);
+  const ix_backend_ops *ops = ops_for(want);
+  /* No way back from the approximate index when removals bring the count
+   * under the threshold again: rebuilding both ways would thrash. */
+  if (idx->ops->kind == ARGUS_INDEX_APPROX)
+    ops = idx->ops;
+  size_t dead = idx->ops->dead ? idx->ops->dead(idx->be) : 0;
+  int rebuild_dead = dead >= 64 && dead >= idx->next_rebuild_dead &&
+                     (double)dead > REBUILD_DEAD_FRACTION *
+                                        (double)(idx->count + dead);
+  if (ops == idx->ops && !rebuild_dead)
+    return;
+  argus_err e = rebuild(idx, ops);
+  if (e != ARGUS_OK) {
+    argus_log(ARGUS_LOG_ERROR, MOD,
+              "index \"%s\": building the %s backend failed (%s); staying "
+              "with the current one",
+              idx->model_id, argus_index_kind_name(ops->kind),
+              argus_strerror(e));
+    if (ops->kind == ARGUS_INDEX_APPROX && ops != idx->ops)
+      idx->approx_failed = 1;
+    else
+      idx->next_rebuild_dead = 2 * dead; /* retry only after twice as many */
+  } else {
+    idx->next_rebuild_dead = 0;
+  }
+}
+
+argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
+                                const int64_t *watchlists, const float *vecs) {
+  if (!idx)
+    return ARGUS_E_INVALID_ARG;
+  if (n == 0)
+    return ARGUS_OK;
+  if (!ids || !watchlists || !vecs) {
+    argus_log(ARGUS_LOG_WARN, MOD, "add: NULL %s",
+              !ids ? "ids" : !watchlists ? "watchlists" : "vectors");
+    return ARGUS_E_INVALID_ARG;
+  }
+  size_t dim = idx->params.dim;
+  if (n > SIZE_MAX / (dim * sizeof(float)))
+    return ARGUS_E_LIMIT;
+  float *unit = malloc(n * dim * sizeof *unit);
+  if (!unit)
+    return ARGUS_E_NOMEM;
+  argus_err e = ARGUS_OK;
+  size_t inserted = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i] < 0 || watchlists[i] < 0) {
+      argus_log(ARGUS_LOG_WARN, MOD,
+                "add: template %zu: negative %s (%lld); ids and watchlists "
+                "must be >= 0",
+                i, ids[i] < 0 ? "id" : "watchlist",
+                (long long)(ids[i] < 0 ? ids[i] : watchlists[i]));
+      e = ARGUS_E_INVALID_ARG;
+      goto done;
+    }
+    const float *v = vecs + i * dim;
+    float inv = inv_norm(v, dim);
+    if (inv == 0.0f) {
+      argus_log(ARGUS_LOG_WARN, MOD,
+                "add: template id %lld: vector has NaN/Inf values or zero "
+                "length",
+                (long long)ids[i]);
+      e = ARGUS_E_INVALID_ARG;
+      goto done;
+    }
+    for (size_t j = 0; j < dim; j++)
+      unit[i * dim + j] = v[j] * inv;
+  }
+
+  pthread_mutex_lock(&idx->write_mu);
+  size_t base = idx->count;
+  if (n > idx->cfg.max_count || base > idx->cfg.max_count - n) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "add: index \"%s\" would hold %zu templates, over its limit "
+              "of %zu",
+              idx->model_id, base + n, idx->cfg.max_count);
+    e = ARGUS_E_LIMIT;
+    goto unlock_w;
+  }
+  /* Ids first (writer-only map): duplicates fail before anything changes. */
+  e = map_reserve(&idx->ids, base + n);
+  if (e != ARGUS_OK)
+    goto unlock_w;
+  for (; inserted < n; inserted++) {
+    uint32_t r;
+    if (map_get(&idx->ids, ids[inserted], &r)) {
+      argus_log(ARGUS_LOG_WARN, MOD, "add: id %lld is already in index \"%s\"%s",
+                (long long)ids[inserted], idx->model_id,
+                r >= base ? " (twice in this batch)" : "");
+      e = ARGUS_E_INVALID_ARG;
+      goto rollback;
+    }
+    map_put(&idx->ids, ids[inserted], (uint32_t)(base + inserted));
+  }
+
+  /* Count the batch's new watchlists (the watchlist map changes only under
+   * write_mu, so the writer may read it without the rwlock). */
+  size_t new_wl = 0;
+  ix_map seen = {0};
+  for (size_t i = 0; i < n; i++) {
+    uint32_t s;
+    if (map_get(&idx->wls, watchlists[i], &s) ||
+        map_get(&seen, watchlists[i], &s))
+      continue;
+    e = map_reserve(&seen, seen.n + 1);
+    if (e != ARGUS_OK) {
+      map_free(&seen);
+      goto rollback;
+    }
+    map_put(&seen, watchlists[i], 0);
+    new_wl++;
+  }
+  map_free(&seen);
+
+  pthread_rwlock_wrlock(&idx->lock);
+  e = reserve_rows(idx, base + n, new_wl);
+  if (e == ARGUS_OK)
+    e = idx->ops->add(idx->be, base, n, unit);
+  if (e != ARGUS_OK) {
+    pthread_rwlock_unlock(&idx->lock);
+    goto rollback;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t s = slot_of(idx, watchlists[i]);
+    idx->slot_count[s]++;
+    idx->row_id[base + i] = ids[i];
+    idx->row_slot[base + i] = s;
+  }
+  idx->count = base + n;
+  pthread_rwlock_unlock(&idx->lock);
+  maybe_migrate(idx);
+  goto unlock_w;
+
+rollback:
+  for (size_t i = 0; i < inserted; i++)
+    map_del(&idx->ids, ids[i]);
+unlock_w:
+  pthread_mutex_unlock(&idx->write_mu);
+done:
+  free(unit);
+  return e;
+}
+
+argus_err argus_index_add(argus_index *idx, int64_t id, int64_t watchlist,
+                          const float *vec) {
+  return argus_index_add_batch(idx, 1, &id, &watchlist, vec);
+}
+
+argus_err argus_index_remove(argus_index *idx, int64_t id) {
+  if (!idx)
+    return ARGUS_E_INVALID_ARG;
+  if (id < 0) {
+    argus_log(ARGUS_LOG_WARN, MOD, "remove: negative id %lld", (long long)id);
+    return ARGUS_E_INVALID_ARG;
+  }
+  pthread_mutex_lock(&idx->write_mu);
+  uint32_t row;
+  if (!map_get(&idx->ids, id, &row)) {
+    pthread_mutex_unlock(&idx->write_mu);
+    return ARGUS_E_NOT_FOUND;
+  }
+  pthread_rwlock_wrlock(&idx->lock);
+  size_t last = idx->count - 1;
+  uint32_t slot = idx->row_slot[row];
+  idx->ops->remove(idx->be, row, last);
+  if (row != last) {
+    idx->row_id[row] = idx->row_id[last];
+    idx->row_slot[row] = idx->row_slot[last];
+    map_put(&idx->ids, idx->row_id[row], row);
+  }
+  map_del(&idx->ids, id);
+  if (--idx->slot_count[slot] == 0) {
+    map_del(&idx->wls, idx->slot_wl[slot]);
+    idx->free_slots[idx->nfree++] = slot;
+  }
+  idx->count = last;
+  pthread_rwlock_unlock(&idx->lock);
+  maybe_migrate(idx);
+  pthread_mutex_unlock(&idx->write_mu);
+  return ARGUS_OK;
+}
+
+static void fill_empty(argus_index_hit *h, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h[i].id = -1;
+    h[i].watchlist = -1;
+    h[i].score = -INFINITY;
+  }
+}
+
+argus_err argus_index_search(argus_index *idx, const float *queries,
+                             size_t nq, size_t k,
+                             const argus_index_search_opts *opts,
+                             argus_index_hit *hits, size_t *nfound) {
+  if (!idx)
+    return ARGUS_E_INVALID_ARG;
+  if (k < 1 || k > ARGUS_INDEX_MAX_K) {
+    argus_log(ARGUS_LOG_WARN, MOD, "search: k = %zu outside 1..%d", k,
+              ARGUS_INDEX_MAX_K);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (nq == 0)
+    return ARGUS_OK;
+  if (!queries || !hits) {
+    argus_log(ARGUS_LOG_WARN, MOD, "search: NULL %s",
+              !queries ? "queries" : "hits");
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (opts && opts->n_watchlists && !opts->watchlists) {
+    argus_log(ARGUS_LOG_WARN, MOD, "search: %zu watchlists but NULL list",
+              opts->n_watchlists);
+    return ARGUS_E_INVALID_ARG;
+  }
+  size_t dim = idx->params.dim;
+  if (nq > SIZE_MAX / (k * sizeof(argus_index_hit)) ||
+      nq > SIZE_MAX / (dim * sizeof(float)))
+    return ARGUS_E_LIMIT;
+
+  argus_err e = ARGUS_E_NOMEM;
+  float *qinv = malloc(nq * sizeof *qinv);
+  uint32_t *rows = malloc(nq * k * sizeof *rows);
+  float *scores = malloc(nq * k * sizeof *scores);
+  size_t *nf = malloc(nq * sizeof *nf);
+  uint64_t *allow = NULL;
+  int pool_taken = 0;
+  int locked = 0;
+  if (!qinv || !rows || !scores || !nf)
+    goto out;
+  for (size_t q = 0; q < nq; q++) {
+    qinv[q] = inv_norm(queries + q * dim, dim);
+    if (qinv[q] == 0.0f) {
+      argus_log(ARGUS_LOG_WARN, MOD,
+                "search: query %zu has NaN/Inf values or zero length", q);
+      e = ARGUS_E_INVALID_ARG;
+      goto out;
+    }
+  }
+
+  pthread_rwlock_rdlock(&idx->lock);
+  locked = 1;
+  ix_filter filter = {idx->row_slot, NULL};
+  int any = 1;
+  if (opts && opts->n_watchlists) {
+    size_t words = (idx->nslots + 63) / 64;
+    allow = calloc(words ? words : 1, sizeof *allow);
+    if (!allow)
+      goto out;
+    any = 0;
+    for (size_t i = 0; i < opts->n_watchlists; i++) {
+      uint32_t s;
+      if (map_get(&idx->wls, opts->watchlists[i], &s)) {
+        allow[s >> 6] |= 1ull << (s & 63);
+        any = 1;
+      }
+    }
+    filter.allow = allow;
+  }
+  if (!any || idx->count == 0) {
+    for (size_t q = 0; q < nq; q++)
+      nf[q] = 0;
+  } else {
+    argus_threadpool *pool = opts ? opts->pool : NULL;
+    if (!pool && idx->cfg.pool &&
+        pthread_mutex_trylock(&idx->pool_mu) == 0) {
+      pool = idx->cfg.pool;
+      pool_taken = 1;
+    }
+    ix_search_args a = {
+        .q = queries,
+        .qinv = qinv,
+        .nq = nq,
+        .dim = dim,
+        .k = k,
+        .count = idx->count,
+        .filter = allow ? &filter : NULL,
+        .pool = pool,
+        .threads = argus_threadpool_size(pool),
+        .rows = rows,
+        .scores = scores,
+        .nfound = nf,
+    };
+    e = idx->ops->search(idx->be, &a);
+    if (e != ARGUS_OK)
+      goto out;
+  }
+  for (size_t q = 0; q < nq; q++) {
+    argus_index_hit *h = hits + q * k;
+    for (size_t i = 0; i < nf[q]; i++) {
+      uint32_t r = rows[q * k + i];
+      h[i].id = idx->row_id[r];
+      h[i].watchlist = idx->slot_wl[idx->row_slot[r]];
+      h[i].score = scores[q * k + i];
+    }
+    fill_empty(h + nf[q], k - nf[q]);
+    if (nfound)
+      nfound[q] = nf[q];
+  }
+  e = ARGUS_OK;
+out:
+  if (pool_taken)
+    pthread_mutex_unlock(&idx->pool_mu);
+  if (locked)
+    pthread_rwlock_unlock(&idx->lock);
+  free(qinv);
+  free(rows);
+  free(scores);
+  free(nf);
+  free(allow);
+  return e;
+}
+
+argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out) {
+  if (!idx || !out)
+    return ARGUS_E_INVALID_ARG;
+  memset(out, 0, sizeof *out);
+  pthread_rwlock_rdlock(&idx->lock);
+  out->count = idx->count;
+  out->dim = idx->cfg.dim;
+  out->kind = idx->ops->kind;
+  idx->ops->describe(idx->be, out->backend, sizeof out->backend);
+  out->bytes = sizeof *idx + idx->ops->bytes(idx->be) +
+               idx->cap * (sizeof *idx->row_id + sizeof *idx->row_slot) +
+               idx->ids.cap * (sizeof *idx->ids.key + sizeof *idx->ids.val) +
+               idx->wls.cap * (sizeof *idx->wls.key + sizeof *idx->wls.val) +
+               idx->cap_slots * (sizeof *idx->slot_wl +
+                                 sizeof *idx->slot_count +
+                                 sizeof *idx->free_slots);
+  out->approx_dead = idx->ops->dead ? idx->ops->dead(idx->be) : 0;
+  pthread_rwlock_unlock(&idx->lock);
+  return ARGUS_OK;
+}
+
+/* ---- catalog ----------------------------------------------------------- */
+
+struct argus_index_catalog {
+  pthread_mutex_t mu;
+  argus_index_config defaults;
+  char factory[MAX_FACTORY + 1];
+  argus_index **items;
+  size_t n, cap;
+};
+
+argus_err argus_index_catalog_create(const argus_index_config *defaults,
+                                     argus_index_catalog **out) {
+  if (!out)
+    return ARGUS_E_INVALID_ARG;
+  *out = NULL;
+  argus_index_catalog *c = calloc(1, sizeof *c);
+  if (!c)
+    return ARGUS_E_NOMEM;
+  if (defaults)
+    c->defaults = *defaults;
+  else
+    argus_index_config_init(&c->defaults);
+  const char *f = c->defaults.approx_factory;
+  if (f && strlen(f) > MAX_FACTORY) {
+    free(c);
+    argus_log(ARGUS_LOG_WARN, MOD, "catalog: FAISS factory string over %d bytes",
+              MAX_FACTORY);
+    return ARGUS_E_INVALID_ARG;
+  }
+  snprintf(c->factory, sizeof c->factory, "%s", f ? f : "");
+  c->defaults.approx_factory = c->factory;
+  c->defaults.model_id = NULL;
+  c->defaults.dim = 0;
+  pthread_mutex_init(&c->mu, NULL);
+  *out = c;
+  return ARGUS_OK;
+}
+
+void argus_index_catalog_destroy(argus_index_catalog *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++)
+    argus_index_destroy(c->items[i]);
+  free(c->items);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+static argus_index *catalog_lookup(argus_index_catalog *c, const char *id) {
+  for (size_t i = 0; i < c->n; i++)
+    if (strcmp(c->items[i]->model_id, id) == 0)
+      return c->items[i];
+  return NULL;
+}
+
+argus_err argus_index_catalog_find(argus_index_catalog *c, const char *model_id,
+                                   argus_index **out) {
+  if (!c || !model_id || !out)
+    return ARGUS_E_INVALID_ARG;
+  pthread_mutex_lock(&c->mu);
+  *out = catalog_lookup(c, model_id);
+  pthread_mutex_unlock(&c->mu);
+  return *out ? ARGUS_OK : ARGUS_E_NOT_FOUND;
+}
+
+argus_err argus_index_catalog_open(argus_index_catalog *c, const char *model_id,
+                                   int dim, argus_index **out) {
+  if (!c || !model_id || !out)
+    return ARGUS_E_INVALID_ARG;
+  *out = NULL;
+  argus_err e = ARGUS_OK;
+  pthread_mutex_lock(&c->mu);
+  argus_index *idx = catalog_lookup(c, model_id);
+  if (idx) {
+    if (idx->cfg.dim != dim) {
+      argus_log(ARGUS_LOG_WARN, MOD,
+                "catalog: model \"%s\" has %d-d templates, asked for %d",
+                model_id, idx->cfg.dim, dim);
+      e = ARGUS_E_SHAPE;
+    } else {
+      *out = idx;
+    }
+    goto unlock;
+  }
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 4;
+    argus_index **items = realloc(c->items, cap * sizeof *items);
+    if (!items) {
+      e = ARGUS_E_NOMEM;
+      goto unlock;
+    }
+    c->items = items;
+    c->cap = cap;
+  }
+  argus_index_config cfg = c->defaults;
+  cfg.model_id = model_id;
+  cfg.dim = dim;
+  e = argus_index_create(&cfg, &idx);
+  if (e == ARGUS_OK) {
+    c->items[c->n++] = idx;
+    *out = idx;
+  }
+unlock:
+  pthread_mutex_unlock(&c->mu);
+  return e;
+}

@@ -1,0 +1,490 @@
+/* Alerts with their crop and thumbnail files, operator decisions, and
+ * retention by age. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_internal.h"
+
+static const char *const status_names[] = {"pending", "confirmed", "rejected"};
+
+const char *argus_alert_status_name(argus_alert_status st) {
+  if ((unsigned)st < 3)
+    return status_names[st];
+  return "unknown";
+}
+
+argus_err argus_alert_status_parse(const char *name, argus_alert_status *out) {
+  if (!name || !out)
+    return ARGUS_E_INVALID_ARG;
+  for (int i = 0; i < 3; i++)
+    if (strcmp(name, status_names[i]) == 0) {
+      *out = (argus_alert_status)i;
+      return ARGUS_OK;
+    }
+  return ARGUS_E_INVALID_ARG;
+}
+
+static int num(const char **p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    char c = (*p)[i];
+    if (c < '0' || c > '9')
+      return -1;
+    v = v * 10 + (c - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+/* Parses RFC 3339 ("2024-05-01T12:34:56Z", fractions and +hh:mm offsets
+ * allowed) into the store's canonical UTC form with milliseconds, which
+ * sorts as text. */
+static argus_err time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
+                                argus_store_error *err) {
+  const char *p = in;
+  int Y, M, D, h, m, sec, ms = 0;
+  if (!in)
+    goto bad;
+  if (num(&p, 4, &Y) || *p++ != '-' || num(&p, 2, &M) || *p++ != '-' ||
+      num(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' '))
+    goto bad;
+  p++;
+  if (num(&p, 2, &h) || *p++ != ':' || num(&p, 2, &m) || *p++ != ':' ||
+      num(&p, 2, &sec))
+    goto bad;
+  if (*p == '.') {
+    p++;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') {
+      if (digits < 3)
+        ms = ms * 10 + (*p - '0');
+      digits++;
+      p++;
+    }
+    if (!digits)
+      goto bad;
+    for (; digits < 3; digits++)
+      ms *= 10;
+  }
+  int off = 0;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    int sign = *p++ == '-' ? -1 : 1, oh, om;
+    if (num(&p, 2, &oh) || *p++ != ':' || num(&p, 2, &om) || oh > 23 || om > 59)
+      goto bad;
+    off = sign * (oh * 60 + om);
+  } else {
+    goto bad;
+  }
+  if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    goto bad;
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  tm.tm_year = Y - 1900;
+  tm.tm_mon = M - 1;
+  tm.tm_mday = D;
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm) - (time_t)off * 60;
+  struct tm u;
+  if (!gmtime_r(&t, &u) || u.tm_year + 1900 < 0 || u.tm_year + 1900 > 9999)
+    goto bad;
+  snprintf(out, ARGUS_STORE_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+           u.tm_year + 1900, u.tm_mon + 1, u.tm_mday, u.tm_hour, u.tm_min,
+           u.tm_sec, ms);
+  return ARGUS_OK;
+bad:
+  return store_fail(err, ARGUS_E_INVALID_ARG,
+                    "time '%.40s' is not RFC 3339 (2024-05-01T12:34:56Z)",
+                    in ? in : "(null)");
+}
+
+argus_err argus_store_alert_insert(argus_store *s,
+                                   const argus_store_alert_in *a,
+                                   argus_store_id *out_id,
+                                   argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && !a)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "alert is NULL");
+  if (e == ARGUS_OK)
+    e = store_check_name(a->camera, "camera", ARGUS_STORE_NAME_MAX, err);
+  if (e != ARGUS_OK)
+    return e;
+  char t[ARGUS_STORE_TIME_MAX];
+  if (a->time)
+    e = time_canonical(a->time, t, err);
+  else
+    argus_store_now(t);
+  if (e == ARGUS_OK && !isfinite(a->media_time))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "media time is not finite");
+  if (e == ARGUS_OK && !isfinite(a->score))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "score is not finite");
+  if (e == ARGUS_OK && (a->watchlist_id <= 0 || a->person_id <= 0))
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "an alert needs a watchlist and a person id");
+  if (e == ARGUS_OK &&
+      ((a->crop_size && !a->crop) || (a->thumb_size && !a->thumb)))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "crop or thumbnail is NULL");
+  if (e == ARGUS_OK && (a->crop_size > ARGUS_STORE_CROP_MAX ||
+                        a->thumb_size > ARGUS_STORE_CROP_MAX))
+    e = store_fail(err, ARGUS_E_LIMIT,
+                   "crop or thumbnail is larger than %zu bytes",
+                   ARGUS_STORE_CROP_MAX);
+  if (e != ARGUS_OK)
+    return e;
+
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char wl[ARGUS_STORE_NAME_MAX] = "", person[ARGUS_STORE_NAME_MAX] = "";
+  int64_t person_wl = 0;
+  store_stmt *st = NULL;
+  int row = 0;
+  e = store_prep(s, &st, err,
+                 "SELECT p.name, p.watchlist_id, w.name FROM persons p JOIN "
+                 "watchlists w ON w.id = p.watchlist_id WHERE p.id = ?",
+                 "i", (int64_t)a->person_id);
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    store_copy(person, sizeof person, s->ops->col_text(st, 0));
+    person_wl = s->ops->col_int64(st, 1);
+    store_copy(wl, sizeof wl, s->ops->col_text(st, 2));
+  } else if (e == ARGUS_OK) {
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no person with id %lld",
+                   (long long)a->person_id);
+  }
+  s->ops->finalize(st);
+  if (e == ARGUS_OK && person_wl != a->watchlist_id)
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "person %lld is not in watchlist %lld",
+                   (long long)a->person_id, (long long)a->watchlist_id);
+  if (e == ARGUS_OK && a->camera_id > 0) {
+    int found = 0;
+    int64_t dummy = 0;
+    e = store_query_int(s, &found, &dummy, err,
+                        "SELECT id FROM cameras WHERE id = ?", "i",
+                        (int64_t)a->camera_id);
+    if (e == ARGUS_OK && !found)
+      e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera with id %lld",
+                     (long long)a->camera_id);
+  }
+  char crop[ARGUS_STORE_SHA256_HEX] = "", thumb[ARGUS_STORE_SHA256_HEX] = "";
+  if (e == ARGUS_OK && a->crop_size)
+    e = store_crop_put(s, a->crop, a->crop_size, crop, err);
+  if (e == ARGUS_OK && a->thumb_size)
+    e = store_crop_put(s, a->thumb, a->thumb_size, thumb, err);
+  argus_store_id id = 0;
+  if (e == ARGUS_OK) {
+    e = store_prep(s, &st, err,
+                   "INSERT INTO alerts (camera_id, camera, time, media_time, "
+                   "track_id, watchlist_id, watchlist, person_id, person, "
+                   "score, crop_sha256, thumb_sha256, status) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') "
+                   "RETURNING id",
+                   "issdiisisdss", (int64_t)a->camera_id, a->camera, t,
+                   a->media_time, (int64_t)a->track_id,
+                   (int64_t)a->watchlist_id, wl, (int64_t)a->person_id, person,
+                   a->score, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL);
+    if (e == ARGUS_OK && a->camera_id <= 0)
+      e = s->ops->bind_null(st, 1);
+    if (e == ARGUS_OK)
+      e = store_step(s, st, &row, err);
+    if (e == ARGUS_OK)
+      id = s->ops->col_int64(st, 0);
+    s->ops->finalize(st);
+  }
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "camera", a->camera);
+    store_json_str(&j, "watchlist", wl);
+    store_json_int(&j, "person", a->person_id);
+    store_json_num(&j, "score", a->score);
+    store_json_int(&j, "crop", crop[0] != 0);
+    store_json_int(&j, "thumb", thumb[0] != 0);
+    e = store_audit(s, "alert.insert", "alert", id, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    return e;
+  if (out_id)
+    *out_id = id;
+  return ARGUS_OK;
+}
+
+#define ALERT_COLUMNS                                                          \
+  "SELECT id, camera_id, camera, time, media_time, track_id, watchlist_id, "   \
+  "watchlist, person_id, person, score, crop_sha256, thumb_sha256, status "    \
+  "FROM alerts "
+
+static void read_alert(argus_store *s, store_stmt *st, argus_store_alert *a) {
+  const store_backend_ops *o = s->ops;
+  a->id = o->col_int64(st, 0);
+  a->camera_id = o->col_int64(st, 1);
+  store_copy(a->camera, sizeof a->camera, o->col_text(st, 2));
+  store_copy(a->time, sizeof a->time, o->col_text(st, 3));
+  a->media_time = o->col_double(st, 4);
+  a->track_id = o->col_int64(st, 5);
+  a->watchlist_id = o->col_int64(st, 6);
+  store_copy(a->watchlist, sizeof a->watchlist, o->col_text(st, 7));
+  a->person_id = o->col_int64(st, 8);
+  store_copy(a->person, sizeof a->person, o->col_text(st, 9));
+  a->score = o->col_double(st, 10);
+  store_copy(a->crop_sha256, sizeof a->crop_sha256, o->col_text(st, 11));
+  store_copy(a->thumb_sha256, sizeof a->thumb_sha256, o->col_text(st, 12));
+  argus_alert_status stt = ARGUS_ALERT_PENDING;
+  argus_alert_status_parse(o->col_text(st, 13), &stt);
+  a->status = stt;
+}
+
+argus_err argus_store_alert_list(argus_store *s,
+                                 const argus_store_alert_filter *filter,
+                                 argus_store_alert **out, size_t *n,
+                                 argus_store_error *err) {
+  if (out)
+    *out = NULL;
+  if (n)
+    *n = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (!out || !n)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "out or n is NULL");
+  argus_store_alert_filter f = {0, 100, -1, NULL, NULL};
+  if (filter)
+    f = *filter;
+  if (f.limit == 0)
+    f.limit = 100;
+  if (f.status != -1 && (f.status < 0 || f.status > 2))
+    return store_fail(err, ARGUS_E_INVALID_ARG, "bad status filter %d",
+                      f.status);
+  if (f.camera && (e = store_check_name(f.camera, "camera",
+                                        ARGUS_STORE_NAME_MAX, err)) != ARGUS_OK)
+    return e;
+  if (f.watchlist &&
+      (e = store_check_name(f.watchlist, "watchlist", ARGUS_STORE_NAME_MAX,
+                            err)) != ARGUS_OK)
+    return e;
+  /* Conditions are fixed strings; values go through parameters. */
+  char sql[1024];
+  snprintf(sql, sizeof sql, "%sWHERE id < ?%s%s%s ORDER BY id DESC LIMIT ?",
+           ALERT_COLUMNS, f.status >= 0 ? " AND status = ?" : "",
+           f.camera ? " AND camera = ?" : "",
+           f.watchlist ? " AND watchlist = ?" : "");
+  store_stmt *st = NULL;
+  if ((e = s->ops->prepare(s->db, sql, &st, err)) != ARGUS_OK)
+    return e;
+  int k = 1;
+  e = s->ops->bind_int64(st, k++,
+                         f.before_id > 0 ? (int64_t)f.before_id : INT64_MAX);
+  if (e == ARGUS_OK && f.status >= 0)
+    e = s->ops->bind_text(
+        st, k++, argus_alert_status_name((argus_alert_status)f.status));
+  if (e == ARGUS_OK && f.camera)
+    e = s->ops->bind_text(st, k++, f.camera);
+  if (e == ARGUS_OK && f.watchlist)
+    e = s->ops->bind_text(st, k++, f.watchlist);
+  if (e == ARGUS_OK)
+    e = s->ops->bind_int64(
+        st, k++, f.limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f.limit);
+  if (e != ARGUS_OK) {
+    s->ops->finalize(st);
+    return store_fail(err, e, "binding alert filter");
+  }
+  store_vec v = {.item = sizeof(argus_store_alert)};
+  int row = 0;
+  while ((e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+    argus_store_alert *a = store_vec_push(&v);
+    if (!a) {
+      e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing alerts");
+      break;
+    }
+    read_alert(s, st, a);
+  }
+  s->ops->finalize(st);
+  if (e != ARGUS_OK) {
+    free(v.data);
+    return e;
+  }
+  *out = v.data;
+  *n = v.n;
+  return ARGUS_OK;
+}
+
+argus_err argus_store_alert_get(argus_store *s, argus_store_id id,
+                                argus_store_alert *out,
+                                argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && !out)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "out is NULL");
+  if (e != ARGUS_OK)
+    return e;
+  store_stmt *st = NULL;
+  if ((e = store_prep(s, &st, err, ALERT_COLUMNS "WHERE id = ?", "i",
+                      (int64_t)id)) != ARGUS_OK)
+    return e;
+  int row = 0;
+  e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW)
+    read_alert(s, st, out);
+  else if (e == ARGUS_OK)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no alert with id %lld",
+                   (long long)id);
+  s->ops->finalize(st);
+  return e;
+}
+
+static argus_err set_status_tx(argus_store *s, argus_store_id id,
+                               argus_alert_status status,
+                               argus_store_error *err) {
+  store_stmt *st = NULL;
+  argus_err e = store_prep(s, &st, err,
+                           "UPDATE alerts SET status = ? WHERE id = ? "
+                           "RETURNING id",
+                           "si", argus_alert_status_name(status), (int64_t)id);
+  int row = 0;
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row != STORE_ROW)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no alert with id %lld",
+                   (long long)id);
+  s->ops->finalize(st);
+  return e;
+}
+
+argus_err argus_store_alert_set_status(argus_store *s, argus_store_id id,
+                                       argus_alert_status status,
+                                       argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && (unsigned)status > ARGUS_ALERT_REJECTED)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "bad alert status %d",
+                   (int)status);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  e = set_status_tx(s, id, status, err);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "status", argus_alert_status_name(status));
+    e = store_audit(s, "alert.set_status", "alert", id, store_json_end(&j),
+                    NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
+                                   const char *operator_name,
+                                   argus_alert_status decision,
+                                   const char *comment, argus_store_id *out_id,
+                                   argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(operator_name, "operator", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_text(comment, "comment", ARGUS_STORE_TEXT_MAX, err);
+  if (e == ARGUS_OK && decision != ARGUS_ALERT_CONFIRMED &&
+      decision != ARGUS_ALERT_REJECTED)
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "a decision is 'confirmed' or 'rejected'");
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  e = set_status_tx(s, alert_id, decision, err);
+  argus_store_id id = 0;
+  if (e == ARGUS_OK) {
+    char now[ARGUS_STORE_TIME_MAX];
+    argus_store_now(now);
+    store_stmt *st = NULL;
+    e = store_prep(s, &st, err,
+                   "INSERT INTO decisions (alert_id, operator, decision, "
+                   "comment, time) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                   "issss", (int64_t)alert_id, operator_name,
+                   argus_alert_status_name(decision), comment ? comment : "",
+                   now);
+    int row = 0;
+    if (e == ARGUS_OK)
+      e = store_step(s, st, &row, err);
+    if (e == ARGUS_OK)
+      id = s->ops->col_int64(st, 0);
+    s->ops->finalize(st);
+  }
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "operator", operator_name);
+    store_json_str(&j, "decision", argus_alert_status_name(decision));
+    e = store_audit(s, "alert.decision", "alert", alert_id, store_json_end(&j),
+                    NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    return e;
+  if (out_id)
+    *out_id = id;
+  return ARGUS_OK;
+}
+
+argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
+                                         int64_t *deleted,
+                                         argus_store_error *err) {
+  if (deleted)
+    *deleted = 0;
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = time_canonical(time, t, err);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE_DURABLE, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t n = 0;
+  e = store_query_int(s, &found, &n, err,
+                      "SELECT count(*) FROM alerts WHERE time < ?", "s", t);
+  if (e == ARGUS_OK && n > 0)
+    e = store_purge_queue(s, err,
+                          "SELECT crop_sha256 AS h FROM alerts WHERE time < ? "
+                          "UNION ALL SELECT thumb_sha256 AS h FROM alerts "
+                          "WHERE time < ?",
+                          "ss", t, t);
+  if (e == ARGUS_OK && n > 0)
+    e = store_run(s, err, "DELETE FROM alerts WHERE time < ?", "s", t);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "before", t);
+    store_json_int(&j, "alerts", n);
+    e = store_audit(s, "alert.purge", "alert", 0, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    return e;
+  store_purge_after_commit(s, "alert purge");
+  if (deleted)
+    *deleted = n;
+  return ARGUS_OK;
+}

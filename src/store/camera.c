@@ -1,0 +1,201 @@
+/* Cameras: named video sources with settings. URLs may carry credentials,
+ * so audit rows and listings for people use the redacted form. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+void argus_store_url_redact(const char *url, char *buf, size_t size) {
+  if (!buf || !size)
+    return;
+  if (!url) {
+    buf[0] = '\0';
+    return;
+  }
+  const char *scheme = strstr(url, "://");
+  const char *auth = scheme ? scheme + 3 : url;
+  size_t alen = strcspn(auth, "/?#");
+  /* The last '@' of the authority ends the user info. */
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + alen; p++)
+    if (*p == '@')
+      at = p;
+  const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (!colon) {
+    store_copy(buf, size, url);
+    return;
+  }
+  snprintf(buf, size, "%.*s***%s", (int)(colon + 1 - url), url, at);
+}
+
+argus_err argus_store_camera_add(argus_store *s, const char *name,
+                                 const char *url, const char *settings,
+                                 int enabled, argus_store_id *out_id,
+                                 argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(name, "camera name", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(url, "camera url", ARGUS_STORE_TEXT_MAX, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (settings) {
+    char why[128];
+    if (strnlen(settings, ARGUS_STORE_JSON_MAX) >= ARGUS_STORE_JSON_MAX)
+      return store_fail(err, ARGUS_E_INVALID_ARG,
+                        "camera settings are longer than %d bytes",
+                        ARGUS_STORE_JSON_MAX - 1);
+    if (store_json_validate_object(settings, why, sizeof why) != 0)
+      return store_fail(err, ARGUS_E_INVALID_ARG, "camera settings: %s", why);
+  }
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t id = 0;
+  e = store_query_int(s, &found, &id, err,
+                      "SELECT id FROM cameras WHERE name = ?", "s", name);
+  if (e == ARGUS_OK && found)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "camera '%s' already exists",
+                   name);
+  if (e == ARGUS_OK) {
+    char now[ARGUS_STORE_TIME_MAX];
+    argus_store_now(now);
+    store_stmt *st = NULL;
+    e = store_prep(s, &st, err,
+                   "INSERT INTO cameras (name, url, settings, enabled, "
+                   "created, updated) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                   "sssiss", name, url, settings ? settings : "{}",
+                   (int64_t)(enabled ? 1 : 0), now, now);
+    int row = 0;
+    if (e == ARGUS_OK)
+      e = store_step(s, st, &row, err);
+    if (e == ARGUS_OK)
+      id = s->ops->col_int64(st, 0);
+    s->ops->finalize(st);
+  }
+  if (e == ARGUS_OK) {
+    char red[ARGUS_STORE_TEXT_MAX];
+    argus_store_url_redact(url, red, sizeof red);
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    store_json_str(&j, "url", red);
+    store_json_int(&j, "enabled", enabled ? 1 : 0);
+    e = store_audit(s, "camera.add", "camera", id, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    return e;
+  if (out_id)
+    *out_id = id;
+  return ARGUS_OK;
+}
+
+#define CAMERA_COLUMNS                                                         \
+  "SELECT id, name, url, settings, enabled, created, updated FROM cameras "
+
+static void read_camera(argus_store *s, store_stmt *st, argus_store_camera *c) {
+  const store_backend_ops *o = s->ops;
+  c->id = o->col_int64(st, 0);
+  store_copy(c->name, sizeof c->name, o->col_text(st, 1));
+  store_copy(c->url, sizeof c->url, o->col_text(st, 2));
+  store_copy(c->settings, sizeof c->settings, o->col_text(st, 3));
+  c->enabled = (int)o->col_int64(st, 4);
+  store_copy(c->created, sizeof c->created, o->col_text(st, 5));
+  store_copy(c->updated, sizeof c->updated, o->col_text(st, 6));
+}
+
+argus_err argus_store_camera_list(argus_store *s, argus_store_camera **out,
+                                  size_t *n, argus_store_error *err) {
+  if (out)
+    *out = NULL;
+  if (n)
+    *n = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (!out || !n)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "out or n is NULL");
+  store_stmt *st = NULL;
+  if ((e = store_prep(s, &st, err, CAMERA_COLUMNS "ORDER BY name", "")) !=
+      ARGUS_OK)
+    return e;
+  store_vec v = {.item = sizeof(argus_store_camera)};
+  int row = 0;
+  while ((e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+    argus_store_camera *c = store_vec_push(&v);
+    if (!c) {
+      e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing cameras");
+      break;
+    }
+    read_camera(s, st, c);
+  }
+  s->ops->finalize(st);
+  if (e != ARGUS_OK) {
+    free(v.data);
+    return e;
+  }
+  *out = v.data;
+  *n = v.n;
+  return ARGUS_OK;
+}
+
+argus_err argus_store_camera_get(argus_store *s, const char *name,
+                                 argus_store_camera *out,
+                                 argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(name, "camera name", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK && !out)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "out is NULL");
+  if (e != ARGUS_OK)
+    return e;
+  store_stmt *st = NULL;
+  if ((e = store_prep(s, &st, err, CAMERA_COLUMNS "WHERE name = ?", "s",
+                      name)) != ARGUS_OK)
+    return e;
+  int row = 0;
+  e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW)
+    read_camera(s, st, out);
+  else if (e == ARGUS_OK)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera '%s'", name);
+  s->ops->finalize(st);
+  return e;
+}
+
+argus_err argus_store_camera_remove(argus_store *s, const char *name,
+                                    argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(name, "camera name", ARGUS_STORE_NAME_MAX, err);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t id = 0;
+  e = store_query_int(s, &found, &id, err,
+                      "SELECT id FROM cameras WHERE name = ?", "s", name);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera '%s'", name);
+  if (e == ARGUS_OK)
+    e = store_run(s, err, "DELETE FROM cameras WHERE id = ?", "i", id);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    e = store_audit(s, "camera.remove", "camera", id, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}

@@ -1,0 +1,718 @@
+/* The store object: backend choice, open/close, errors, input checks,
+ * transactions, the audit row helper and statement helpers shared by the
+ * table files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+/* The one place where backends are chosen. */
+static const store_backend_ops *const backends[] = {&store_sqlite_ops};
+
+/* ---- errors ------------------------------------------------------------- */
+
+argus_err store_fail(argus_store_error *err, argus_err code, const char *fmt,
+                     ...) {
+  char msg[sizeof err->msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (err)
+    memcpy(err->msg, msg, sizeof msg);
+  argus_log(ARGUS_LOG_DEBUG, STORE_MOD, "%s (%s)", msg, argus_errname(code));
+  return code;
+}
+
+argus_err store_wrap(argus_store_error *err, argus_err code, const char *fmt,
+                     ...) {
+  if (!err)
+    return code;
+  char pre[256], old[sizeof err->msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(pre, sizeof pre, fmt, ap);
+  va_end(ap);
+  memcpy(old, err->msg, sizeof old);
+  old[sizeof old - 1] = '\0';
+  snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+  return code;
+}
+
+void store_copy(char *dst, size_t size, const char *src) {
+  if (!size)
+    return;
+  size_t n = src ? strnlen(src, size - 1) : 0;
+  if (n)
+    memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* ---- input checks ------------------------------------------------------- */
+
+static int has_control(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return 1;
+  return 0;
+}
+
+argus_err store_check_name(const char *s, const char *what, size_t max,
+                           argus_store_error *err) {
+  if (!s || !s[0])
+    return store_fail(err, ARGUS_E_INVALID_ARG, "%s is empty", what);
+  size_t n = strnlen(s, max);
+  if (n >= max)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "%s is longer than %zu bytes",
+                      what, max - 1);
+  if (has_control(s))
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "%s contains control characters", what);
+  if (s[0] == ' ' || s[n - 1] == ' ')
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "%s '%s' starts or ends with a space", what, s);
+  return ARGUS_OK;
+}
+
+argus_err store_check_text(const char *s, const char *what, size_t max,
+                           argus_store_error *err) {
+  if (!s)
+    return ARGUS_OK;
+  if (strnlen(s, max) >= max)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "%s is longer than %zu bytes",
+                      what, max - 1);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+      return store_fail(err, ARGUS_E_INVALID_ARG,
+                        "%s contains control characters", what);
+  return ARGUS_OK;
+}
+
+argus_err store_check_model(const argus_store_model *m, int need_dim,
+                            argus_store_error *err) {
+  if (!m)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "model is NULL");
+  argus_err e =
+      store_check_name(m->name, "model name", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(m->version, "model version", ARGUS_STORE_NAME_MAX,
+                         err);
+  if (e != ARGUS_OK)
+    return e;
+  if (need_dim && (m->dim < 1 || m->dim > ARGUS_STORE_DIM_MAX))
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "model dim %d is outside [1, %d]", m->dim,
+                      ARGUS_STORE_DIM_MAX);
+  return ARGUS_OK;
+}
+
+argus_err store_check_handle(const argus_store *s, argus_store_error *err) {
+  if (!s)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "store is NULL");
+  if (s->in_callback)
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "store called from inside one of its own callbacks");
+  return ARGUS_OK;
+}
+
+argus_err argus_store_model_id_split(const char *id,
+                                     char name[ARGUS_STORE_NAME_MAX],
+                                     char version[ARGUS_STORE_NAME_MAX]) {
+  if (!id || !name || !version)
+    return ARGUS_E_INVALID_ARG;
+  const char *at = strchr(id, '@');
+  if (!at || at == id || !at[1] || strchr(at + 1, '@'))
+    return ARGUS_E_INVALID_ARG;
+  size_t nl = (size_t)(at - id), vl = strlen(at + 1);
+  if (nl >= ARGUS_STORE_NAME_MAX || vl >= ARGUS_STORE_NAME_MAX)
+    return ARGUS_E_INVALID_ARG;
+  memcpy(name, id, nl);
+  name[nl] = '\0';
+  memcpy(version, at + 1, vl + 1);
+  return ARGUS_OK;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+void argus_store_now(char buf[ARGUS_STORE_TIME_MAX]) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(buf, ARGUS_STORE_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+           tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+}
+
+/* ---- transactions and audit --------------------------------------------- */
+
+static int fault_countdown;
+
+void store_debug_fail_at(int n) { fault_countdown = n > 0 ? n : 0; }
+
+int store_debug_fault(void) {
+  if (fault_countdown <= 0)
+    return 0;
+  return --fault_countdown == 0;
+}
+
+argus_err store_begin(argus_store *s, store_tx_mode mode,
+                      argus_store_error *err) {
+  s->n_new_crops = 0;
+  argus_err e = s->ops->begin(s->db, mode, err);
+  if (e != ARGUS_OK)
+    store_wrap(err, e, "%s", s->path);
+  return e;
+}
+
+/* Removes the crop files the failed transaction created. The write lock is
+ * still held (rollback comes after), so no other process can have started
+ * to refer to them. */
+static void drop_new_crops(argus_store *s) {
+  for (size_t i = 0; i < s->n_new_crops; i++) {
+    char path[STORE_PATH_MAX];
+    if (store_crop_path(s, s->new_crops[i], path, sizeof path, NULL) ==
+        ARGUS_OK)
+      unlink(path);
+  }
+  s->n_new_crops = 0;
+}
+
+void store_rollback(argus_store *s) {
+  drop_new_crops(s);
+  store_pending_end(s);
+  s->ops->rollback(s->db);
+}
+
+argus_err store_commit(argus_store *s, argus_store_error *err) {
+  argus_err e = s->ops->commit(s->db, err);
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  s->n_new_crops = 0;
+  store_pending_end(s);
+  return ARGUS_OK;
+}
+
+argus_err store_audit(argus_store *s, const char *action,
+                      const char *object_type, argus_store_id object_id,
+                      const char *detail, argus_store_id *out_id,
+                      argus_store_error *err) {
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  store_stmt *st = NULL;
+  argus_err e = store_prep(
+      s, &st, err,
+      "INSERT INTO audit (time, actor, action, object_type, object_id, "
+      "detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      "ssssis", t, s->actor, action, object_type ? object_type : "",
+      (int64_t)object_id, detail ? detail : "{}");
+  if (e != ARGUS_OK)
+    return e;
+  if (object_id <= 0)
+    s->ops->bind_null(st, 5);
+  int row = 0;
+  e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && out_id)
+    *out_id = row == STORE_ROW ? s->ops->col_int64(st, 0) : 0;
+  s->ops->finalize(st);
+  if (e != ARGUS_OK)
+    store_wrap(err, e, "audit");
+  return e;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static argus_err bind_va(argus_store *s, store_stmt *st, const char *fmt,
+                         va_list ap) {
+  const store_backend_ops *o = s->ops;
+  argus_err e = ARGUS_OK;
+  for (int i = 0; fmt[i] && e == ARGUS_OK; i++) {
+    switch (fmt[i]) {
+    case 'i':
+      e = o->bind_int64(st, i + 1, va_arg(ap, int64_t));
+      break;
+    case 'd':
+      e = o->bind_double(st, i + 1, va_arg(ap, double));
+      break;
+    case 's':
+      e = o->bind_text(st, i + 1, va_arg(ap, const char *));
+      break;
+    case 'b': {
+      const void *p = va_arg(ap, const void *);
+      size_t n = va_arg(ap, size_t);
+      e = o->bind_blob(st, i + 1, p, n);
+      break;
+    }
+    case 'n':
+      e = o->bind_null(st, i + 1);
+      break;
+    default:
+      e = ARGUS_E_INTERNAL;
+      break;
+    }
+  }
+  return e;
+}
+
+static argus_err prep_va(argus_store *s, store_stmt **st,
+                         argus_store_error *err, const char *sql,
+                         const char *fmt, va_list ap) {
+  *st = NULL;
+  argus_err e = s->ops->prepare(s->db, sql, st, err);
+  if (e != ARGUS_OK)
+    return e;
+  e = bind_va(s, *st, fmt, ap);
+  if (e != ARGUS_OK) {
+    s->ops->finalize(*st);
+    *st = NULL;
+    return store_fail(err, e, "binding parameters: %s", argus_strerror(e));
+  }
+  return ARGUS_OK;
+}
+
+argus_err store_prep(argus_store *s, store_stmt **st, argus_store_error *err,
+                     const char *sql, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  argus_err e = prep_va(s, st, err, sql, fmt, ap);
+  va_end(ap);
+  return e;
+}
+
+argus_err store_step(argus_store *s, store_stmt *st, int *row,
+                     argus_store_error *err) {
+  return s->ops->step(st, row, err);
+}
+
+argus_err store_run(argus_store *s, argus_store_error *err, const char *sql,
+                    const char *fmt, ...) {
+  store_stmt *st;
+  va_list ap;
+  va_start(ap, fmt);
+  argus_err e = prep_va(s, &st, err, sql, fmt, ap);
+  va_end(ap);
+  if (e != ARGUS_OK)
+    return e;
+  int row = STORE_ROW;
+  while (e == ARGUS_OK && row == STORE_ROW)
+    e = s->ops->step(st, &row, err);
+  s->ops->finalize(st);
+  return e;
+}
+
+argus_err store_query_int(argus_store *s, int *found, int64_t *out,
+                          argus_store_error *err, const char *sql,
+                          const char *fmt, ...) {
+  store_stmt *st;
+  va_list ap;
+  va_start(ap, fmt);
+  argus_err e = prep_va(s, &st, err, sql, fmt, ap);
+  va_end(ap);
+  *found = 0;
+  *out = 0;
+  if (e != ARGUS_OK)
+    return e;
+  int row = 0;
+  e = s->ops->step(st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW && !s->ops->col_is_null(st, 0)) {
+    *found = 1;
+    *out = s->ops->col_int64(st, 0);
+  } else if (e == ARGUS_OK && row == STORE_ROW) {
+    *found = 1;
+  }
+  s->ops->finalize(st);
+  return e;
+}
+
+/* Lists are capped so that a huge table cannot exhaust memory. */
+#define STORE_VEC_MAX_BYTES ((size_t)1 << 30)
+
+void *store_vec_push(store_vec *v) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 16;
+    if (cap * v->item > STORE_VEC_MAX_BYTES)
+      return NULL;
+    void *p = realloc(v->data, cap * v->item);
+    if (!p)
+      return NULL;
+    v->data = p;
+    v->cap = cap;
+  }
+  void *item = (char *)v->data + v->n * v->item;
+  memset(item, 0, v->item);
+  v->n++;
+  return item;
+}
+
+void argus_store_free(void *p) { free(p); }
+
+/* ---- paths -------------------------------------------------------------- */
+
+argus_err argus_store_default_path(char *buf, size_t size,
+                                   argus_store_error *err) {
+  if (!buf || !size)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "no buffer for the path");
+  const char *xdg = getenv("XDG_DATA_HOME");
+  int w;
+  if (xdg && xdg[0] == '/') {
+    w = snprintf(buf, size, "%s/argus/argus.db", xdg);
+  } else {
+    const char *home = getenv("HOME");
+    if (!home || home[0] != '/')
+      return store_fail(err, ARGUS_E_NOT_FOUND,
+                        "no default database: neither XDG_DATA_HOME nor "
+                        "HOME is set to an absolute path (use --db PATH)");
+    w = snprintf(buf, size, "%s/.local/share/argus/argus.db", home);
+  }
+  if (w < 0 || (size_t)w >= size)
+    return store_fail(err, ARGUS_E_LIMIT, "default database path too long");
+  return ARGUS_OK;
+}
+
+/* mkdir -p for the folders of `path` up to (not including) its last
+ * component when `parent_only`, else the whole path. New folders get 0700:
+ * they hold biometric data. */
+static argus_err make_dirs(const char *path, int parent_only,
+                           argus_store_error *err) {
+  char tmp[STORE_PATH_MAX];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp)
+    return store_fail(err, ARGUS_E_LIMIT, "path too long: %s", path);
+  memcpy(tmp, path, n + 1);
+  if (parent_only) {
+    char *slash = strrchr(tmp, '/');
+    if (!slash)
+      return ARGUS_OK;
+    *slash = '\0';
+  }
+  for (char *p = tmp + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (tmp[0] && mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return store_fail(err, ARGUS_E_IO, "cannot create folder '%s': %s", tmp,
+                          strerror(errno));
+      *p = c;
+      if (!c)
+        break;
+    }
+  }
+  struct stat stt;
+  if (tmp[0] && (stat(tmp, &stt) != 0 || !S_ISDIR(stt.st_mode)))
+    return store_fail(err, ARGUS_E_IO, "'%s' is not a folder", tmp);
+  return ARGUS_OK;
+}
+
+/* ---- the crop folder's owner -------------------------------------------- */
+
+/* Every database gets a random id (meta.store_id) and writes it into
+ * <crops>/.store-id. Two databases must not share a crop folder: a purge in
+ * one would remove files the other still refers to. */
+static argus_err random_hex(char *out, size_t nbytes, argus_store_error *err) {
+  unsigned char b[32];
+  if (nbytes > sizeof b)
+    return ARGUS_E_INTERNAL;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  ssize_t got = fd >= 0 ? read(fd, b, nbytes) : -1;
+  if (fd >= 0)
+    close(fd);
+  if (got != (ssize_t)nbytes)
+    return store_fail(err, ARGUS_E_IO, "cannot read /dev/urandom");
+  for (size_t i = 0; i < nbytes; i++)
+    snprintf(out + 2 * i, 3, "%02x", b[i]);
+  return ARGUS_OK;
+}
+
+static argus_err ensure_store_id(argus_store *s, char id[33],
+                                 argus_store_error *err) {
+  store_stmt *st = NULL;
+  argus_err e = store_begin(s, STORE_TX_WRITE, err);
+  if (e != ARGUS_OK)
+    return e;
+  e = store_prep(s, &st, err, "SELECT value FROM meta WHERE key = ?", "s",
+                 "store_id");
+  int row = 0;
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW)
+    store_copy(id, 33, s->ops->col_text(st, 0));
+  s->ops->finalize(st);
+  if (e == ARGUS_OK && row != STORE_ROW) {
+    e = random_hex(id, 16, err);
+    if (e == ARGUS_OK)
+      e = store_run(s, err, "INSERT INTO meta (key, value) VALUES (?, ?)", "ss",
+                    "store_id", id);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+static argus_err claim_crops_dir(argus_store *s, const char *id,
+                                 argus_store_error *err) {
+  argus_err e = make_dirs(s->crops_dir, 0, err);
+  if (e != ARGUS_OK)
+    return e;
+  char marker[STORE_PATH_MAX + 16], have[64] = {0};
+  snprintf(marker, sizeof marker, "%s/.store-id", s->crops_dir);
+  int fd = open(marker, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, have, sizeof have - 1);
+    close(fd);
+    have[n > 0 ? n : 0] = '\0';
+    char *nl = strchr(have, '\n');
+    if (nl)
+      *nl = '\0';
+    if (strcmp(have, id) == 0)
+      return ARGUS_OK;
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "crop folder '%s' belongs to another database (id %s, "
+                      "this one is %s): give each database its own data "
+                      "folder",
+                      s->crops_dir, have, id);
+  }
+  if (errno != ENOENT)
+    return store_fail(err, ARGUS_E_IO, "cannot read '%s': %s", marker,
+                      strerror(errno));
+  char tmp[STORE_PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s/.store-id.%ld", s->crops_dir, (long)getpid());
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return store_fail(err, ARGUS_E_IO, "cannot write '%s': %s", tmp,
+                      strerror(errno));
+  char line[40];
+  int len = snprintf(line, sizeof line, "%s\n", id);
+  int ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
+  close(fd);
+  /* link() fails when another process claimed the folder in between, so
+   * the first claim wins and is then compared like any other. */
+  if (ok && link(tmp, marker) != 0 && errno != EEXIST)
+    ok = 0;
+  unlink(tmp);
+  if (!ok)
+    return store_fail(err, ARGUS_E_IO, "cannot write '%s': %s", marker,
+                      strerror(errno));
+  return claim_crops_dir(s, id, err);
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+argus_err argus_store_set_actor(argus_store *s, const char *actor,
+                                argus_store_error *err) {
+  if (!s)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "store is NULL");
+  argus_err e = store_check_name(actor, "actor", sizeof s->actor, err);
+  if (e == ARGUS_OK)
+    store_copy(s->actor, sizeof s->actor, actor);
+  return e;
+}
+
+argus_err argus_store_open(const char *path, const argus_store_options *opts,
+                           argus_store **out, argus_store_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!out)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "out is NULL");
+  *out = NULL;
+  argus_store_options o;
+  memset(&o, 0, sizeof o);
+  if (opts)
+    o = *opts;
+  if (o.busy_timeout_ms < 0)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "busy_timeout_ms %d < 0",
+                      o.busy_timeout_ms);
+  const store_backend_ops *ops = NULL;
+  const char *want = o.backend ? o.backend : "sqlite";
+  for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+    if (strcmp(backends[i]->name, want) == 0)
+      ops = backends[i];
+  if (!ops)
+    return store_fail(err, ARGUS_E_UNSUPPORTED,
+                      "unknown store backend '%s' (this argus has: sqlite)",
+                      want);
+
+  argus_store *s = calloc(1, sizeof *s);
+  if (!s)
+    return store_fail(err, ARGUS_E_NOMEM, "out of memory");
+  s->ops = ops;
+  s->pending_fd = -1;
+  store_copy(s->actor, sizeof s->actor, "unknown");
+  argus_err e = ARGUS_OK;
+  if (o.actor && (e = argus_store_set_actor(s, o.actor, err)) != ARGUS_OK)
+    goto fail;
+  if (path) {
+    if (!path[0]) {
+      e = store_fail(err, ARGUS_E_INVALID_ARG, "database path is empty");
+      goto fail;
+    }
+    if (strlen(path) >= sizeof s->path) {
+      e = store_fail(err, ARGUS_E_LIMIT, "database path too long");
+      goto fail;
+    }
+    store_copy(s->path, sizeof s->path, path);
+  } else if ((e = argus_store_default_path(s->path, sizeof s->path, err)) !=
+             ARGUS_OK) {
+    goto fail;
+  }
+  size_t plen = strlen(s->path);
+  if (s->path[plen - 1] == '/') {
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "database path '%s' names a folder", s->path);
+    goto fail;
+  }
+  if (o.data_dir) {
+    if (!o.data_dir[0] || strlen(o.data_dir) + 8 >= sizeof s->crops_dir) {
+      e = store_fail(err, ARGUS_E_INVALID_ARG, "bad data_dir");
+      goto fail;
+    }
+    snprintf(s->crops_dir, sizeof s->crops_dir, "%s/crops", o.data_dir);
+  } else {
+    const char *slash = strrchr(s->path, '/');
+    if (!slash)
+      snprintf(s->crops_dir, sizeof s->crops_dir, "crops");
+    else if (slash == s->path)
+      snprintf(s->crops_dir, sizeof s->crops_dir, "/crops");
+    else if ((size_t)(slash - s->path) + 8 < sizeof s->crops_dir)
+      snprintf(s->crops_dir, sizeof s->crops_dir, "%.*s/crops",
+               (int)(slash - s->path), s->path);
+  }
+  if ((e = make_dirs(s->path, 1, err)) != ARGUS_OK)
+    goto fail;
+  if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
+    goto fail;
+  if ((e = store_migrate(s, err)) != ARGUS_OK)
+    goto fail;
+  char id[33];
+  if ((e = ensure_store_id(s, id, err)) != ARGUS_OK)
+    goto fail;
+  if ((e = claim_crops_dir(s, id, err)) != ARGUS_OK)
+    goto fail;
+  /* Finish the work of killed processes: crop files written by a
+   * transaction that never committed, and purges between commit and the
+   * removal of the files. */
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    goto fail;
+  if ((e = store_pending_recover(s, NULL, err)) != ARGUS_OK) {
+    store_rollback(s);
+    goto fail;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    goto fail;
+  if ((e = store_purge_run(s, err)) != ARGUS_OK)
+    goto fail;
+  *out = s;
+  return ARGUS_OK;
+fail:
+  argus_store_close(s);
+  return e;
+}
+
+void argus_store_close(argus_store *s) {
+  if (!s)
+    return;
+  if (s->db)
+    s->ops->close(s->db); /* rolls back an open transaction */
+  store_pending_end(s);
+  free(s->new_crops);
+  free(s);
+}
+
+const char *argus_store_path(const argus_store *s) { return s ? s->path : ""; }
+const char *argus_store_crops_dir(const argus_store *s) {
+  return s ? s->crops_dir : "";
+}
+int argus_store_schema_version(const argus_store *s) {
+  return s ? s->schema_version : 0;
+}
+
+argus_err argus_store_audit_append(argus_store *s, const char *action,
+                                   const char *object_type,
+                                   argus_store_id object_id, const char *detail,
+                                   argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(action, "action", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK && object_type)
+    e = store_check_name(object_type, "object type", ARGUS_STORE_NAME_MAX, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (detail) {
+    char why[128];
+    if (strnlen(detail, ARGUS_STORE_JSON_MAX) >= ARGUS_STORE_JSON_MAX)
+      return store_fail(err, ARGUS_E_INVALID_ARG,
+                        "audit detail is longer than %d bytes",
+                        ARGUS_STORE_JSON_MAX - 1);
+    if (store_json_validate_object(detail, why, sizeof why) != 0)
+      return store_fail(err, ARGUS_E_INVALID_ARG, "audit detail: %s", why);
+  }
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  e = store_audit(s, action, object_type, object_id, detail, NULL, err);
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_audit_list(argus_store *s, argus_store_id before_id,
+                                 size_t limit, argus_store_audit **out,
+                                 size_t *n, argus_store_error *err) {
+  if (out)
+    *out = NULL;
+  if (n)
+    *n = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (!out || !n)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "out or n is NULL");
+  if (limit == 0)
+    limit = 100;
+  if (limit > INT64_MAX / 2)
+    limit = INT64_MAX / 2;
+  store_stmt *st = NULL;
+  e = store_prep(s, &st, err,
+                 "SELECT id, time, actor, action, object_type, object_id, "
+                 "detail FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+                 "ii", before_id > 0 ? (int64_t)before_id : INT64_MAX,
+                 (int64_t)limit);
+  if (e != ARGUS_OK)
+    return e;
+  store_vec v = {.item = sizeof(argus_store_audit)};
+  int row = 0;
+  while ((e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+    argus_store_audit *a = store_vec_push(&v);
+    if (!a) {
+      e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing audit rows");
+      break;
+    }
+    a->id = s->ops->col_int64(st, 0);
+    store_copy(a->time, sizeof a->time, s->ops->col_text(st, 1));
+    store_copy(a->actor, sizeof a->actor, s->ops->col_text(st, 2));
+    store_copy(a->action, sizeof a->action, s->ops->col_text(st, 3));
+    store_copy(a->object_type, sizeof a->object_type, s->ops->col_text(st, 4));
+    a->object_id = s->ops->col_int64(st, 5);
+    store_copy(a->detail, sizeof a->detail, s->ops->col_text(st, 6));
+  }
+  s->ops->finalize(st);
+  if (e != ARGUS_OK) {
+    free(v.data);
+    return e;
+  }
+  *out = v.data;
+  *n = v.n;
+  return ARGUS_OK;
+}

@@ -1,0 +1,852 @@
+/* The camera thread: open a source under a deadline, demux and decode it,
+ * keep the frames the rate cap wants, convert them (or hand the decoder's
+ * YUV buffers over without a copy), pace files in real time, and reconnect
+ * with capped exponential backoff. */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#ifdef ARGUS_HAVE_AVDEVICE
+#include <libavdevice/avdevice.h>
+#endif
+
+#include "video/video_internal.h"
+
+#define MOD "video"
+
+/* ---- FFmpeg log routing ------------------------------------------------- */
+
+/* FFmpeg logs through one process-wide callback, often in pieces of a line.
+ * The pieces are joined per thread, and the last error line of the thread is
+ * kept so that a failed open can say *why* ("moov atom not found") rather
+ * than only FFmpeg's generic code text. */
+static _Thread_local char tl_line[1024];
+static _Thread_local size_t tl_len;
+static _Thread_local int tl_prefix = 1;
+static _Thread_local char tl_last_error[200];
+
+static void ffmpeg_log_cb(void *avcl, int level, const char *fmt, va_list vl) {
+  if (level > AV_LOG_INFO)
+    return;
+  if (level > AV_LOG_WARNING && argus_log_get_level() < ARGUS_LOG_DEBUG)
+    return;
+  char part[1024];
+  av_log_format_line2(avcl, level, fmt, vl, part, sizeof part, &tl_prefix);
+  size_t n = strlen(part);
+  size_t room = sizeof tl_line - 1 - tl_len;
+  memcpy(tl_line + tl_len, part, n < room ? n : room);
+  tl_len += n < room ? n : room;
+  tl_line[tl_len] = '\0';
+  if (n == 0 || part[n - 1] != '\n')
+    return;
+  while (tl_len > 0 && (tl_line[tl_len - 1] == '\n' || tl_line[tl_len - 1] == ' '))
+    tl_line[--tl_len] = '\0';
+  if (level <= AV_LOG_ERROR) {
+    /* Keep the message without its "[mov,mp4,... @ 0x55...] " prefix. */
+    const char *msg = tl_line;
+    if (msg[0] == '[') {
+      const char *close = strstr(msg, "] ");
+      if (close)
+        msg = close + 2;
+    }
+    snprintf(tl_last_error, sizeof tl_last_error, "%s", msg);
+  }
+  /* FFmpeg's own errors are frequent on damaged streams and summarised by
+   * this module's messages: they are details, shown with -v. */
+  argus_log(level <= AV_LOG_ERROR ? ARGUS_LOG_INFO : ARGUS_LOG_DEBUG, "ffmpeg",
+            "%s", tl_line);
+  tl_len = 0;
+  tl_line[0] = '\0';
+}
+
+static pthread_once_t g_ffmpeg_once = PTHREAD_ONCE_INIT;
+
+static void ffmpeg_init_once(void) {
+  av_log_set_callback(ffmpeg_log_cb);
+  av_log_set_level(AV_LOG_INFO);
+  avformat_network_init();
+#ifdef ARGUS_HAVE_AVDEVICE
+  avdevice_register_all();
+#endif
+}
+
+void video_ffmpeg_init(void) { pthread_once(&g_ffmpeg_once, ffmpeg_init_once); }
+
+/* ---- slots ---------------------------------------------------------------- */
+
+argus_err video_slot_init(video_slot *slot) {
+  slot->ref = av_frame_alloc();
+  return slot->ref ? ARGUS_OK : ARGUS_E_NOMEM;
+}
+
+void video_slot_fini(video_slot *slot) {
+  av_frame_free(&slot->ref);
+  argus_image_free(&slot->own);
+}
+
+void video_slot_clear(video_slot *slot) {
+  if (slot->ref)
+    av_frame_unref(slot->ref);
+  memset(&slot->pub.image, 0, sizeof slot->pub.image);
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+static argus_err map_averror(int ret) {
+  switch (ret) {
+  case AVERROR(ENOENT): return ARGUS_E_NOT_FOUND;
+  case AVERROR(ENOMEM): return ARGUS_E_NOMEM;
+  case AVERROR_INVALIDDATA:
+  case AVERROR_EOF: return ARGUS_E_CORRUPT;
+  case AVERROR_DECODER_NOT_FOUND:
+  case AVERROR_DEMUXER_NOT_FOUND:
+  case AVERROR_PROTOCOL_NOT_FOUND:
+  case AVERROR_STREAM_NOT_FOUND:
+  case AVERROR_PATCHWELCOME:
+  case AVERROR(ENOSYS): return ARGUS_E_UNSUPPORTED;
+  default: return ARGUS_E_IO;
+  }
+}
+
+/* "Invalid data found when processing input (moov atom not found)". */
+static void describe_averror(int ret, char *buf, size_t size) {
+  char text[AV_ERROR_MAX_STRING_SIZE];
+  av_strerror(ret, text, sizeof text);
+  if (tl_last_error[0] && strcmp(tl_last_error, text) != 0)
+    snprintf(buf, size, "%s (%s)", text, tl_last_error);
+  else
+    snprintf(buf, size, "%s", text);
+}
+
+/* ---- per-thread decoding state -------------------------------------------- */
+
+enum { CAPTURE_RING = 64 };
+
+typedef struct capture_mark {
+  int64_t pts;
+  int64_t wall_ns;
+  uint64_t mono_ns;
+} capture_mark;
+
+typedef struct cam_ctx {
+  video_camera *cam;
+  int live;      /* a live source: no pacing, stalls count, EOF reconnects */
+  int reconnect; /* resolved setting */
+  /* Per open. */
+  AVFormatContext *fmt;
+  AVCodecContext *dec;
+  int vs;
+  AVRational tb;
+  int64_t start_pts; /* stream start (files), AV_NOPTS_VALUE when unknown */
+  double duration;   /* files: stream duration, 0 when unknown */
+  uint64_t session_frames;
+  double pass_max_rel; /* latest frame time of this pass of a file,
+                          relative to its start */
+  uint64_t last_progress_ns; /* last decoded frame (or open) */
+  /* For the whole thread. */
+  AVPacket *pkt;
+  AVFrame *frame;
+  struct SwsContext *sws;
+  int sws_src_fmt, sws_w, sws_h, sws_dst_fmt;
+  double frame_dur; /* seconds per frame, for gaps and loops */
+  /* Media time: media = map_base + (pts - map_pts) * tb. */
+  int have_map;
+  int64_t map_pts;
+  double map_base;
+  double pending_base; /* base for the next mapping */
+  int have_last;
+  double last_media;
+  uint64_t last_frame_mono;
+  /* Rate cap. */
+  int have_due;
+  double next_due;
+  /* Real-time pacing of files. */
+  int have_pace;
+  uint64_t pace_mono0;
+  double pace_media0;
+  /* When each packet was read, for the capture time of its frame. */
+  capture_mark marks[CAPTURE_RING];
+  unsigned nmarks;
+  uint64_t seq;
+  int conv_error_logged;
+} cam_ctx;
+
+enum { END_STOP, END_EOS, END_ERROR };
+
+static int stopping(const video_camera *cam) {
+  return atomic_load(&((video_camera *)cam)->stop);
+}
+
+/* FFmpeg polls this during blocking I/O: non-zero aborts the call. */
+static int interrupt_cb(void *opaque) {
+  video_camera *cam = opaque;
+  if (atomic_load(&cam->stop))
+    return 1;
+  uint64_t d = atomic_load(&cam->deadline_ns);
+  if (d && argus_time_ns() > d) {
+    atomic_store(&cam->timed_out, 1);
+    return 1;
+  }
+  return 0;
+}
+
+static void arm_deadline(video_camera *cam, double secs) {
+  atomic_store(&cam->timed_out, 0);
+  atomic_store(&cam->deadline_ns, argus_time_ns() + (uint64_t)(secs * 1e9));
+  tl_last_error[0] = '\0';
+}
+
+static void disarm_deadline(video_camera *cam) {
+  atomic_store(&cam->deadline_ns, 0);
+}
+
+static double q2d_or0(AVRational r) {
+  return r.num > 0 && r.den > 0 ? av_q2d(r) : 0.0;
+}
+
+static void close_source(cam_ctx *x) {
+  avcodec_free_context(&x->dec);
+  if (x->fmt) {
+    /* Closing may talk to the server (RTSP TEARDOWN): bounded too. */
+    arm_deadline(x->cam, 1.0);
+    avformat_close_input(&x->fmt);
+    disarm_deadline(x->cam);
+  }
+}
+
+static argus_err open_source(cam_ctx *x) {
+  video_camera *cam = x->cam;
+  const argus_video_camera_config *cfg = &cam->cfg;
+  const AVInputFormat *ifmt = NULL;
+  AVDictionary *opts = NULL;
+  char url_buf[ARGUS_VIDEO_URL_MAX + 8];
+  const char *url = cam->url;
+  char why[320];
+  argus_err e = ARGUS_OK;
+  int ret;
+
+  switch (cam->kind) {
+  case ARGUS_VIDEO_SOURCE_FILE:
+    /* A plain path goes through the file protocol, so that a name with a
+     * colon is not taken for a protocol. */
+    if (strncasecmp(url, "file:", 5) != 0) {
+      snprintf(url_buf, sizeof url_buf, "file:%s", url);
+      url = url_buf;
+    }
+    break;
+  case ARGUS_VIDEO_SOURCE_RTSP:
+    av_dict_set(&opts, "rtsp_transport", cfg->rtsp_udp ? "udp" : "tcp", 0);
+    break;
+  case ARGUS_VIDEO_SOURCE_V4L2:
+#ifdef ARGUS_HAVE_AVDEVICE
+    ifmt = av_find_input_format("video4linux2");
+#endif
+    if (!ifmt) {
+      video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_UNSUPPORTED,
+                      "V4L2 devices are not supported by this build "
+                      "(FFmpeg's libavdevice was not found)");
+      return ARGUS_E_UNSUPPORTED;
+    }
+    if (strncasecmp(url, "v4l2:", 5) == 0)
+      url += 5;
+    break;
+  default:
+    break;
+  }
+
+  x->fmt = avformat_alloc_context();
+  if (!x->fmt) {
+    av_dict_free(&opts);
+    video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_NOMEM, "out of memory");
+    return ARGUS_E_NOMEM;
+  }
+  x->fmt->interrupt_callback.callback = interrupt_cb;
+  x->fmt->interrupt_callback.opaque = cam;
+  if (x->live) /* start quickly: 2 s of probing is plenty for a camera */
+    x->fmt->max_analyze_duration = 2 * AV_TIME_BASE;
+
+  arm_deadline(cam, cfg->open_timeout);
+  ret = avformat_open_input(&x->fmt, url, ifmt, &opts);
+  av_dict_free(&opts);
+  if (ret < 0) {
+    /* avformat_open_input freed the context. */
+    goto fail_ret;
+  }
+  ret = avformat_find_stream_info(x->fmt, NULL);
+  if (ret < 0)
+    goto fail_ret;
+
+  const AVCodec *codec = NULL;
+  ret = av_find_best_stream(x->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (ret < 0) {
+    e = ARGUS_E_UNSUPPORTED;
+    if (ret == AVERROR_DECODER_NOT_FOUND) {
+      int s = av_find_best_stream(x->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+      snprintf(why, sizeof why, "no decoder for its %s video",
+               s >= 0 ? avcodec_get_name(x->fmt->streams[s]->codecpar->codec_id)
+                      : "?");
+    } else {
+      snprintf(why, sizeof why, "no video stream");
+    }
+    goto fail_msg;
+  }
+  x->vs = ret;
+  for (unsigned i = 0; i < x->fmt->nb_streams; i++)
+    if ((int)i != x->vs)
+      x->fmt->streams[i]->discard = AVDISCARD_ALL;
+  AVStream *st = x->fmt->streams[x->vs];
+  x->tb = st->time_base;
+
+  x->dec = avcodec_alloc_context3(codec);
+  if (!x->dec) {
+    ret = AVERROR(ENOMEM);
+    goto fail_ret;
+  }
+  ret = avcodec_parameters_to_context(x->dec, st->codecpar);
+  if (ret < 0)
+    goto fail_ret;
+  x->dec->pkt_timebase = st->time_base;
+  x->dec->thread_count = cfg->decoder_threads;
+  x->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+
+  double fps = q2d_or0(st->avg_frame_rate);
+  if (fps <= 0 || fps > 1000)
+    fps = q2d_or0(st->r_frame_rate);
+  if (fps > 1000)
+    fps = 0;
+  x->frame_dur = fps > 0 ? 1.0 / fps : (x->frame_dur > 0 ? x->frame_dur : 0.04);
+  /* Frames that nothing references may be skipped unseen when most frames
+   * are not wanted anyway: what is left is still spread over time. */
+  int skip = cfg->skip_nonref == ARGUS_VIDEO_ON ||
+             (cfg->skip_nonref == ARGUS_VIDEO_AUTO && cfg->max_fps > 0 &&
+              fps > 0 && fps / cfg->max_fps >= 3.0);
+  if (skip)
+    x->dec->skip_frame = AVDISCARD_NONREF;
+
+  ret = avcodec_open2(x->dec, codec, NULL);
+  if (ret < 0)
+    goto fail_ret;
+  disarm_deadline(cam);
+
+  x->start_pts = st->start_time;
+  x->duration = 0;
+  if (!x->live) {
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+      x->duration = (double)st->duration * av_q2d(st->time_base);
+    else if (x->fmt->duration != AV_NOPTS_VALUE && x->fmt->duration > 0)
+      x->duration = (double)x->fmt->duration / AV_TIME_BASE;
+  }
+  video_set_stream_info(cam, codec->name, x->dec->width, x->dec->height, fps,
+                        x->duration, skip);
+  argus_log(ARGUS_LOG_INFO, MOD,
+            "camera %d '%s': %s %dx%d %.3g fps%s, %d decoder thread(s)",
+            cam->index, cam->name, codec->name, x->dec->width, x->dec->height,
+            fps, skip ? ", skipping non-reference frames" : "",
+            cfg->decoder_threads);
+  return ARGUS_OK;
+
+fail_ret:
+  e = stopping(cam) ? ARGUS_OK : map_averror(ret);
+  if (atomic_load(&cam->timed_out)) {
+    e = ARGUS_E_IO;
+    snprintf(why, sizeof why, "no answer within %.1f s (open timeout)",
+             cfg->open_timeout);
+  } else {
+    describe_averror(ret, why, sizeof why);
+  }
+fail_msg:
+  disarm_deadline(cam);
+  close_source(x);
+  if (stopping(cam))
+    return ARGUS_E_IO;
+  video_set_error(cam, x->reconnect ? ARGUS_LOG_WARN : ARGUS_LOG_ERROR, e,
+                  "cannot open %s: %s", cam->shown_url, why);
+  return e;
+}
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static void mark_capture(cam_ctx *x, const AVPacket *pkt) {
+  capture_mark *m = &x->marks[x->nmarks++ % CAPTURE_RING];
+  m->pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+  m->wall_ns = video_wall_ns();
+  m->mono_ns = argus_time_ns();
+}
+
+static void find_capture(const cam_ctx *x, int64_t pts, int64_t *wall,
+                         uint64_t *mono) {
+  if (pts != AV_NOPTS_VALUE) {
+    for (unsigned i = 0; i < CAPTURE_RING && i < x->nmarks; i++) {
+      const capture_mark *m = &x->marks[(x->nmarks - 1 - i) % CAPTURE_RING];
+      if (m->pts == pts) {
+        *wall = m->wall_ns;
+        *mono = m->mono_ns;
+        return;
+      }
+    }
+  }
+  *wall = video_wall_ns();
+  *mono = argus_time_ns();
+}
+
+/* Seconds on the camera's time line for a frame timestamp, strictly after
+ * the previous frame's: a timestamp that goes back (a loop, a reconnect, a
+ * wrap) starts a new mapping one frame later. */
+static double media_time_of(cam_ctx *x, int64_t pts) {
+  if (pts == AV_NOPTS_VALUE)
+    return x->have_last ? x->last_media + x->frame_dur : x->pending_base;
+  if (!x->have_map) {
+    x->map_pts = pts;
+    x->map_base = x->pending_base;
+    /* The first pass of a file keeps the file's own time line. */
+    if (!x->have_last && x->start_pts != AV_NOPTS_VALUE && pts >= x->start_pts)
+      x->map_pts = x->start_pts;
+    x->have_map = 1;
+  }
+  double t = x->map_base + (double)(pts - x->map_pts) * av_q2d(x->tb);
+  if (x->have_last && t <= x->last_media) {
+    x->map_pts = pts;
+    x->map_base = x->last_media + x->frame_dur;
+    t = x->map_base;
+  }
+  return t;
+}
+
+static int is_limited_yuv(const AVFrame *f) {
+  return f->color_range != AVCOL_RANGE_JPEG && f->format != AV_PIX_FMT_YUVJ420P;
+}
+
+static enum AVPixelFormat av_format_of(argus_pixfmt f) {
+  switch (f) {
+  case ARGUS_PIX_GRAY8: return AV_PIX_FMT_GRAY8;
+  case ARGUS_PIX_RGB8: return AV_PIX_FMT_RGB24;
+  case ARGUS_PIX_BGR8: return AV_PIX_FMT_BGR24;
+  case ARGUS_PIX_YUV420P: return AV_PIX_FMT_YUV420P;
+  case ARGUS_PIX_NV12: return AV_PIX_FMT_NV12;
+  default: return AV_PIX_FMT_NONE;
+  }
+}
+
+/* The decoder's frame in argus terms, when it is one of the YUV layouts
+ * argus knows (limited range, positive strides). */
+static argus_pixfmt argus_format_of_frame(const AVFrame *f) {
+  if (f->linesize[0] <= 0 || f->linesize[1] <= 0 || !is_limited_yuv(f))
+    return ARGUS_PIX_NONE;
+  if (f->format == AV_PIX_FMT_YUV420P && f->linesize[2] > 0)
+    return ARGUS_PIX_YUV420P;
+  if (f->format == AV_PIX_FMT_NV12)
+    return ARGUS_PIX_NV12;
+  return ARGUS_PIX_NONE;
+}
+
+static argus_err wrap_frame(const AVFrame *f, argus_pixfmt fmt,
+                            argus_image *img) {
+  uint8_t *data[3] = {f->data[0], f->data[1], f->data[2]};
+  int stride[3] = {f->linesize[0], f->linesize[1], f->linesize[2]};
+  return argus_image_wrap(img, f->width, f->height, fmt, data, stride);
+}
+
+/* Converts with libswscale (formats argus_image_convert does not take:
+ * full-range, 4:2:2/4:4:4, high bit depth, or a YUV target). */
+static argus_err sws_convert(cam_ctx *x, const AVFrame *f, argus_image *dst) {
+  enum AVPixelFormat src = f->format;
+  int full = f->color_range == AVCOL_RANGE_JPEG;
+  switch (src) { /* deprecated "J" formats: same layout, full range */
+  case AV_PIX_FMT_YUVJ420P: src = AV_PIX_FMT_YUV420P; full = 1; break;
+  case AV_PIX_FMT_YUVJ422P: src = AV_PIX_FMT_YUV422P; full = 1; break;
+  case AV_PIX_FMT_YUVJ444P: src = AV_PIX_FMT_YUV444P; full = 1; break;
+  case AV_PIX_FMT_YUVJ440P: src = AV_PIX_FMT_YUV440P; full = 1; break;
+  default: break;
+  }
+  enum AVPixelFormat dfmt = av_format_of(dst->format);
+  struct SwsContext *c =
+      sws_getCachedContext(x->sws, f->width, f->height, src, dst->width,
+                           dst->height, dfmt, SWS_BILINEAR, NULL, NULL, NULL);
+  if (!c)
+    return ARGUS_E_UNSUPPORTED;
+  if (c != x->sws || x->sws_src_fmt != (int)f->format || x->sws_w != f->width ||
+      x->sws_h != f->height || x->sws_dst_fmt != (int)dfmt) {
+    const int *coef = sws_getCoefficients(SWS_CS_ITU601);
+    /* Delivered YUV is limited range; RGB and grey are full range. */
+    int dst_full = dfmt != AV_PIX_FMT_YUV420P && dfmt != AV_PIX_FMT_NV12;
+    sws_setColorspaceDetails(c, coef, full, coef, dst_full, 0, 1 << 16,
+                             1 << 16);
+    x->sws = c;
+    x->sws_src_fmt = f->format;
+    x->sws_w = f->width;
+    x->sws_h = f->height;
+    x->sws_dst_fmt = dfmt;
+  }
+  uint8_t *dd[4] = {dst->data[0], dst->data[1], dst->data[2], NULL};
+  int ds[4] = {dst->stride[0], dst->stride[1], dst->stride[2], 0};
+  int h = sws_scale(c, (const uint8_t *const *)f->data, f->linesize, 0,
+                    f->height, dd, ds);
+  return h == dst->height ? ARGUS_OK : ARGUS_E_INTERNAL;
+}
+
+/* Fills a slot from the decoded frame: a reference when the decoder's
+ * layout is the one wanted, else a conversion into the slot's own pixels. */
+static argus_err fill_slot(cam_ctx *x, video_slot *s, AVFrame *f) {
+  argus_pixfmt want = x->cam->cfg.format;
+  argus_pixfmt have = argus_format_of_frame(f);
+  if (have == want) {
+    av_frame_move_ref(s->ref, f);
+    argus_err e = wrap_frame(s->ref, want, &s->pub.image);
+    if (e != ARGUS_OK)
+      av_frame_unref(s->ref);
+    return e;
+  }
+  if (s->own.width != f->width || s->own.height != f->height ||
+      s->own.format != want) {
+    /* First frame of this size for this buffer (or a size change). */
+    argus_image_free(&s->own);
+    argus_err e = argus_image_alloc(&s->own, f->width, f->height, want);
+    if (e != ARGUS_OK)
+      return e;
+  }
+  argus_err e;
+  if (have != ARGUS_PIX_NONE && (want == ARGUS_PIX_RGB8 ||
+                                 want == ARGUS_PIX_BGR8 ||
+                                 want == ARGUS_PIX_GRAY8)) {
+    argus_image src;
+    e = wrap_frame(f, have, &src);
+    if (e == ARGUS_OK)
+      e = argus_image_convert(&src, &s->own);
+  } else {
+    e = sws_convert(x, f, &s->own);
+  }
+  if (e == ARGUS_OK) {
+    s->pub.image = s->own;
+    s->pub.image.owner = NULL; /* borrowed by the consumer */
+  }
+  return e;
+}
+
+/* One decoded frame: time it, pace it, keep it or skip it. Returns 1 when
+ * the camera must stop. */
+static int handle_frame(cam_ctx *x, AVFrame *f) {
+  video_camera *cam = x->cam;
+  const argus_video_camera_config *cfg = &cam->cfg;
+  uint64_t now = argus_time_ns();
+  x->last_progress_ns = now;
+  x->session_frames++;
+
+  int64_t pts = f->best_effort_timestamp;
+  double media = media_time_of(x, pts);
+  if (pts != AV_NOPTS_VALUE) {
+    int64_t base = x->start_pts != AV_NOPTS_VALUE ? x->start_pts : x->map_pts;
+    double rel = (double)(pts - base) * av_q2d(x->tb);
+    if (rel > x->pass_max_rel)
+      x->pass_max_rel = rel;
+  }
+  x->have_last = 1;
+  x->last_media = media;
+  x->last_frame_mono = now;
+  uint64_t seq = x->seq++;
+
+  int64_t wall_ns;
+  uint64_t mono_ns;
+  if (!x->live && cfg->realtime) {
+    if (!x->have_pace || (double)now > (double)x->pace_mono0 +
+                                           (media - x->pace_media0) * 1e9 +
+                                           1e9) {
+      /* Start (or, more than a second late, restart) the pace clock. */
+      x->have_pace = 1;
+      x->pace_mono0 = now;
+      x->pace_media0 = media;
+    }
+    uint64_t due = x->pace_mono0 + (uint64_t)((media - x->pace_media0) * 1e9);
+    if (due > now && video_camera_sleep_until(cam, due))
+      return 1;
+    wall_ns = video_wall_ns();
+    mono_ns = argus_time_ns();
+  } else {
+    find_capture(x, f->pts != AV_NOPTS_VALUE ? f->pts : f->pkt_dts, &wall_ns,
+                 &mono_ns);
+  }
+
+  int want = 1;
+  if (cfg->max_fps > 0) {
+    double interval = 1.0 / cfg->max_fps;
+    /* 1 ms of slack absorbs rounding of timestamps (0.2 vs 0.19999). */
+    if (x->have_due && media < x->next_due - 1e-3) {
+      want = 0;
+    } else {
+      x->next_due = x->have_due ? x->next_due + interval : media + interval;
+      if (x->next_due <= media) /* far behind (a gap): start again here */
+        x->next_due = media + interval;
+      x->have_due = 1;
+    }
+  }
+  video_count_frame(cam, media, !want);
+  if (!want)
+    return 0;
+
+  video_slot *s = video_slot_acquire(cam);
+  if (!s)
+    return 0;
+  argus_err e = fill_slot(x, s, f);
+  if (e != ARGUS_OK) {
+    video_slot_abandon(cam, s);
+    if (!x->conv_error_logged) {
+      x->conv_error_logged = 1;
+      video_set_error(cam, ARGUS_LOG_ERROR, e,
+                      "cannot convert %s %dx%d frames to %s: %s",
+                      av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
+                      f->width, f->height, argus_pixfmt_name(cfg->format),
+                      argus_strerror(e));
+    }
+    return 0;
+  }
+  s->pub.camera = cam->index;
+  s->pub.camera_name = cam->name;
+  s->pub.seq = seq;
+  s->pub.media_time = media;
+  s->pub.wall_ns = wall_ns;
+  s->pub.mono_ns = mono_ns;
+  video_slot_push(cam, s);
+  return 0;
+}
+
+/* Sends one packet (NULL: drain) and handles every frame that comes out.
+ * Returns 1 when the camera must stop. */
+static int decode_packet(cam_ctx *x, const AVPacket *pkt) {
+  int ret = avcodec_send_packet(x->dec, pkt);
+  int resend = ret == AVERROR(EAGAIN);
+  if (ret < 0 && !resend && ret != AVERROR_EOF)
+    video_count_decode_error(x->cam);
+  for (;;) {
+    ret = avcodec_receive_frame(x->dec, x->frame);
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+      break;
+    if (ret < 0) {
+      video_count_decode_error(x->cam);
+      break;
+    }
+    int stop = handle_frame(x, x->frame);
+    av_frame_unref(x->frame);
+    if (stop)
+      return 1;
+  }
+  if (resend) { /* output was full: the frames are out now, try once more */
+    if (avcodec_send_packet(x->dec, pkt) < 0)
+      video_count_decode_error(x->cam);
+  }
+  return 0;
+}
+
+/* Called at the end of one pass of a file: was all of it there? */
+static int file_complete(cam_ctx *x) {
+  video_camera *cam = x->cam;
+  if (x->session_frames == 0) {
+    video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_CORRUPT,
+                    "no frame could be decoded (corrupt file?)");
+    return 0;
+  }
+  double tol = 2 * x->frame_dur > 0.5 ? 2 * x->frame_dur : 0.5;
+  if (x->duration > 0 && x->pass_max_rel + x->frame_dur < x->duration - tol) {
+    video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_CORRUPT,
+                    "the video ends at %.2f s of its %.2f s: truncated or "
+                    "corrupt file",
+                    x->pass_max_rel + x->frame_dur, x->duration);
+    return 0;
+  }
+  return 1;
+}
+
+/* Starts a file again from its beginning. */
+static int rewind_file(cam_ctx *x) {
+  int64_t ts = x->start_pts != AV_NOPTS_VALUE ? x->start_pts : 0;
+  arm_deadline(x->cam, x->cam->cfg.read_timeout);
+  int ret = av_seek_frame(x->fmt, x->vs, ts, AVSEEK_FLAG_BACKWARD);
+  disarm_deadline(x->cam);
+  if (ret < 0) {
+    char why[300];
+    describe_averror(ret, why, sizeof why);
+    video_set_error(x->cam, ARGUS_LOG_ERROR, map_averror(ret),
+                    "cannot loop (seek to the start failed): %s", why);
+    return -1;
+  }
+  avcodec_flush_buffers(x->dec);
+  x->have_map = 0;
+  x->pending_base = x->last_media + x->frame_dur;
+  x->pass_max_rel = 0;
+  x->session_frames = 0;
+  return 0;
+}
+
+/* Reads and decodes until the end, an error or a stop request. */
+static int run_session(cam_ctx *x) {
+  video_camera *cam = x->cam;
+  const argus_video_camera_config *cfg = &cam->cfg;
+  x->last_progress_ns = argus_time_ns();
+  for (;;) {
+    if (stopping(cam))
+      return END_STOP;
+    arm_deadline(cam, cfg->read_timeout);
+    int ret = av_read_frame(x->fmt, x->pkt);
+    disarm_deadline(cam);
+    if (stopping(cam)) {
+      av_packet_unref(x->pkt);
+      return END_STOP;
+    }
+    if (ret == AVERROR(EAGAIN)) {
+      if (video_camera_sleep_until(cam, argus_time_ns() + 5000000ull))
+        return END_STOP;
+      continue;
+    }
+    if (ret < 0 && atomic_load(&cam->timed_out)) {
+      video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_IO,
+                      "no data for %.1f s (stalled)", cfg->read_timeout);
+      return END_ERROR;
+    }
+    if (ret == AVERROR_EOF || (ret < 0 && x->fmt->pb && avio_feof(x->fmt->pb) &&
+                               x->fmt->pb->error >= 0)) {
+      if (decode_packet(x, NULL))
+        return END_STOP;
+      if (x->live) {
+        video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_IO,
+                        "the stream ended (at media time %.2f s)",
+                        x->last_media);
+        return x->reconnect ? END_ERROR : END_EOS;
+      }
+      if (!file_complete(x))
+        return END_ERROR;
+      if (!cfg->loop)
+        return END_EOS;
+      if (rewind_file(x) != 0)
+        return END_ERROR;
+      continue;
+    }
+    if (ret < 0) {
+      char why[300];
+      describe_averror(ret, why, sizeof why);
+      video_set_error(cam, x->reconnect ? ARGUS_LOG_WARN : ARGUS_LOG_ERROR,
+                      map_averror(ret), "read error at media time %.2f s: %s",
+                      x->last_media, why);
+      return END_ERROR;
+    }
+    if (x->pkt->stream_index != x->vs) {
+      av_packet_unref(x->pkt);
+      continue;
+    }
+    video_count_packet(cam);
+    mark_capture(x, x->pkt);
+    int stop = decode_packet(x, x->pkt);
+    av_packet_unref(x->pkt);
+    if (stop)
+      return END_STOP;
+    /* Packets that never yield a frame (a broken stream) are a stall too. */
+    if (x->live &&
+        argus_time_ns() - x->last_progress_ns > (uint64_t)(cfg->read_timeout * 1e9)) {
+      video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_CORRUPT,
+                      "packets arrive but no frame was decoded for %.1f s",
+                      cfg->read_timeout);
+      return END_ERROR;
+    }
+  }
+}
+
+void *video_camera_main(void *arg) {
+  video_camera *cam = arg;
+  const argus_video_camera_config *cfg = &cam->cfg;
+  cam_ctx *x = calloc(1, sizeof *x);
+  if (!x) {
+    video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_NOMEM, "out of memory");
+    video_set_state(cam, ARGUS_VIDEO_FAILED, 0);
+    return NULL;
+  }
+  x->cam = cam;
+  x->live = cam->kind != ARGUS_VIDEO_SOURCE_FILE;
+  x->reconnect = cfg->reconnect == ARGUS_VIDEO_AUTO ? x->live : cfg->reconnect;
+  x->vs = -1;
+  x->pkt = av_packet_alloc();
+  x->frame = av_frame_alloc();
+  if (!x->pkt || !x->frame) {
+    video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_NOMEM, "out of memory");
+    video_set_state(cam, ARGUS_VIDEO_FAILED, 0);
+    goto out;
+  }
+
+  int failures = 0;   /* consecutive opens or sessions without a frame */
+  int trouble = 0;    /* a connection was lost or an open failed */
+  argus_video_state final = ARGUS_VIDEO_STOPPED;
+  while (!stopping(cam)) {
+    video_set_state(cam, ARGUS_VIDEO_CONNECTING, 0);
+    argus_err e = open_source(x);
+    if (stopping(cam)) {
+      close_source(x);
+      break;
+    }
+    if (e == ARGUS_OK) {
+      video_count_connect(cam, trouble);
+      if (trouble)
+        argus_log(ARGUS_LOG_WARN, MOD, "camera %d '%s': reconnected",
+                  cam->index, cam->name);
+      video_set_state(cam, ARGUS_VIDEO_STREAMING, 1);
+      /* A new time line follows the old one without going back. For a live
+       * source the gap is the time it was away. */
+      x->have_map = 0;
+      x->session_frames = 0;
+      x->pass_max_rel = 0;
+      x->have_pace = 0;
+      if (x->have_last) {
+        double gap = x->frame_dur;
+        if (x->live) {
+          double away = (double)(argus_time_ns() - x->last_frame_mono) * 1e-9;
+          if (away > gap)
+            gap = away;
+        }
+        x->pending_base = x->last_media + gap;
+      }
+      int end = run_session(x);
+      uint64_t frames = x->session_frames;
+      close_source(x);
+      if (end == END_STOP)
+        break;
+      if (frames > 0)
+        failures = 0;
+      if (end == END_EOS) {
+        final = ARGUS_VIDEO_FINISHED;
+        break;
+      }
+    }
+    trouble = 1;
+    if (stopping(cam))
+      break;
+    if (!x->reconnect) {
+      final = ARGUS_VIDEO_FAILED;
+      break;
+    }
+    double delay = cfg->backoff_min * pow(2.0, failures < 40 ? failures : 40);
+    if (delay > cfg->backoff_max)
+      delay = cfg->backoff_max;
+    failures++;
+    video_set_state(cam, ARGUS_VIDEO_WAITING, 0);
+    argus_log(ARGUS_LOG_INFO, MOD, "camera %d '%s': reconnecting in %.1f s",
+              cam->index, cam->name, delay);
+    if (video_camera_sleep_until(cam, argus_time_ns() + (uint64_t)(delay * 1e9)))
+      break;
+  }
+  video_set_state(cam, stopping(cam) ? ARGUS_VIDEO_STOPPED : final, 0);
+  if (final == ARGUS_VIDEO_FINISHED && !stopping(cam))
+    argus_log(ARGUS_LOG_INFO, MOD, "camera %d '%s': finished at media time %.2f s",
+              cam->index, cam->name, x->last_media);
+
+out:
+  av_packet_free(&x->pkt);
+  av_frame_free(&x->frame);
+  sws_freeContext(x->sws);
+  free(x);
+  return NULL;
+}
