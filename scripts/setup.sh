@@ -16,6 +16,11 @@ pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev libonnx-testdata
       python3-opencv python3-numpy ca-certificates tar coreutils)
 # The store's default database backend (src/store).
 pkgs+=(libsqlite3-dev)
+# Camera sources (src/video): FFmpeg's libraries (libavdevice for V4L2
+# webcams); the RTSP test server (tests/tools/rtsp_server.c) on GStreamer's
+# RTSP server, with rtph264pay and the RTP/UDP elements from plugins-good.
+pkgs+=(pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+       libavdevice-dev libgstrtspserver-1.0-dev gstreamer1.0-plugins-good)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +167,7 @@ static void test_formats(void) {
     argus_video_camera_config_init(&c);
     c.url = path;
     c.format = fmts[i];
-    c.queue_frames = 2;
+    c.queue_frames = 16;
     c.held_frames = 2;
     c.realtime = 1; /* slow enough that frame 0 is still queued */
     CHECK_OK(argus_video_hub_add(hub, &c, &cams[i]));
@@ -535,7 +536,7 @@ static void test_silent_source(void) {
       break;
   }
   sc = stats_of(hub, cam_closed);
-  CHECK(timeout_seen > 0.9 && timeout_seen < 2.5);
+  CHECK(timeout_seen > 0.9 && timeout_seen < 3.0);
   CHECK(strstr(ss.last_error, "open timeout") != NULL);
   CHECK_INT_EQ(ss.last_error_code, ARGUS_E_IO);
   CHECK(ss.state == ARGUS_VIDEO_WAITING || ss.state == ARGUS_VIDEO_CONNECTING);
@@ -556,6 +557,109 @@ static void test_silent_source(void) {
          sc.last_error, good_frames, removal);
   argus_video_hub_destroy(hub);
   close(lfd);
+}
+
+/* A minimal HTTP/1.0 file server on 127.0.0.1 (one thread, one client at
+ * a time), for the http:// source. */
+typedef struct http_server {
+  int fd;
+  const char *file;
+  atomic_int stop;
+  int requests;
+} http_server;
+
+static void *http_serve(void *arg) {
+  http_server *h = arg;
+  while (!atomic_load(&h->stop)) {
+    struct pollfd p = {h->fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0)
+      continue;
+    int c = accept(h->fd, NULL, NULL);
+    if (c < 0)
+      continue;
+    h->requests++;
+    char req[2048];
+    size_t n = 0;
+    while (n + 1 < sizeof req) { /* read the request head */
+      struct pollfd q = {c, POLLIN, 0};
+      if (poll(&q, 1, 2000) <= 0)
+        break;
+      ssize_t k = read(c, req + n, sizeof req - 1 - n);
+      if (k <= 0)
+        break;
+      n += (size_t)k;
+      req[n] = '\0';
+      if (strstr(req, "\r\n\r\n"))
+        break;
+    }
+    FILE *f = fopen(h->file, "rb");
+    if (f) {
+      fseek(f, 0, SEEK_END);
+      long size = ftell(f);
+      fseek(f, 0, SEEK_SET);
+      char head[256];
+      int hn = snprintf(head, sizeof head,
+                        "HTTP/1.0 200 OK\r\nContent-Type: video/mp4\r\n"
+                        "Content-Length: %ld\r\nConnection: close\r\n\r\n",
+                        size);
+      int ok = write(c, head, (size_t)hn) == hn;
+      char buf[65536];
+      size_t k;
+      while (ok && !atomic_load(&h->stop) &&
+             (k = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = write(c, buf, k) == (ssize_t)k;
+      fclose(f);
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+static void test_http_source(void) {
+  http_server h = {0};
+  int port = 0;
+  char file[1200], url[128];
+  video_path(file, sizeof file, "office_one_by_one_139s.mp4");
+  h.file = file;
+  h.fd = silent_listener(&port);
+  CHECK(h.fd >= 0);
+  if (h.fd < 0)
+    return;
+  atomic_init(&h.stop, 0);
+  pthread_t th;
+  pthread_create(&th, NULL, http_serve, &h);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/office.mp4", port);
+  argus_video_hub *hub = NULL;
+  CHECK_OK(argus_video_hub_create(1, &hub));
+  argus_video_camera_config c;
+  argus_video_camera_config_init(&c);
+  c.url = url;
+  c.open_timeout = 5;
+  int cam = -1;
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  seen sn = {0};
+  double t_end = now_s() + 20;
+  while (sn.frames < 50 && now_s() < t_end) {
+    argus_video_frame *f = NULL;
+    argus_video_hub_pop(hub, 0.1, &f);
+    if (f) {
+      note(&sn, f, 768, 432, ARGUS_PIX_YUV420P);
+      argus_video_frame_release(f);
+    }
+  }
+  argus_video_stats s = stats_of(hub, cam);
+  CHECK(sn.frames >= 50);
+  CHECK_INT_EQ(sn.bad_image, 0);
+  CHECK_INT_EQ(sn.media_backwards, 0);
+  CHECK_INT_EQ(s.kind, ARGUS_VIDEO_SOURCE_HTTP);
+  CHECK_INT_EQ(s.connects, 1);
+  CHECK_INT_EQ(s.errors, 0);
+  printf("http: %d frames of %s over HTTP, %d request(s)\n", sn.frames, s.codec,
+         h.requests);
+  argus_video_hub_destroy(hub);
+  atomic_store(&h.stop, 1);
+  pthread_join(th, NULL);
+  close(h.fd);
 }
 
 /* The RTSP test server as a child process; returns its pid (0 on failure)
@@ -600,6 +704,10 @@ static pid_t start_rtsp_server(const char *server, const char *file, int port,
   if (strncmp(line, "READY ", 6) != 0) {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    if (strncmp(line, "SKIP ", 5) == 0) {
+      snprintf(url, url_size, "%s", line);
+      return -1;
+    }
     fprintf(stderr, "rtsp_server did not start: '%s'\n", line);
     return 0;
   }
@@ -618,6 +726,10 @@ static void test_rtsp_reconnect(void) {
   video_path(file, sizeof file, "hamilton_clip_10s.mp4");
   int port = free_port();
   pid_t pid = start_rtsp_server(server, file, port, url, sizeof url);
+  if (pid < 0) {
+    printf("%s\n", url); /* the server's SKIP line */
+    return;
+  }
   CHECK(pid > 0);
   if (pid <= 0)
     return;
@@ -718,7 +830,7 @@ static long rss_kib(void) {
 
 static void test_memory_flat(void) {
   const char *env = getenv("ARGUS_VIDEO_SOAK_SECONDS");
-  double secs = env ? atof(env) : 8;
+  double secs = env ? strtod(env, NULL) : 8;
   if (!(secs >= 4))
     secs = 4;
   char path[1200];
@@ -898,6 +1010,7 @@ int main(void) {
     test_backpressure();
     test_errors_stay_local();
     test_hold_across_remove();
+    test_http_source();
     test_rtsp_reconnect();
     test_memory_flat();
   } else {

@@ -88,7 +88,8 @@ typedef struct argus_image_error {
  * zeroed on failure. err: may be NULL; receives the reason on failure.
  * Errors: INVALID_ARG (NULL data/out, fmt not packed), CORRUPT (malformed
  * or truncated data, empty input), UNSUPPORTED (not a JPEG or PNG file),
- * LIMIT (larger than ARGUS_IMAGE_MAX_*), NOMEM. */
+ * LIMIT (larger than ARGUS_IMAGE_MAX_*, more than 1000 scans, or more
+ * than 1 GiB of decoder memory), NOMEM. */
 argus_err argus_image_decode(const void *data, size_t size, argus_pixfmt fmt,
                              argus_image *out, argus_image_error *err);
 /* Reads a whole file (at most ARGUS_IMAGE_MAX_FILE_BYTES) and decodes it
@@ -162,9 +163,9 @@ typedef enum argus_channel_order {
  * samples inside never blend with the padding. Grey from colour uses
  * 0.299/0.587/0.114; grey to colour replicates.
  * channel_order: an argus_channel_order. out: caller-provided, borrowed,
- * C*out_h*out_w floats. Errors: INVALID_ARG (NULL, non-finite or empty
- * box, out_w/out_h < 1 or > ARGUS_IMAGE_MAX_SIDE, bad channel order),
- * UNSUPPORTED (YUV source: convert first), NOMEM (scratch). */
+ * C*out_h*out_w floats. Errors: INVALID_ARG (NULL, non-finite, empty or
+ * beyond +-1e9 box, out_w/out_h < 1 or > ARGUS_IMAGE_MAX_SIDE, bad channel
+ * order), UNSUPPORTED (YUV source: convert first), NOMEM (scratch). */
 argus_err argus_image_to_tensor(const argus_image *src, const float box[4],
                                 int out_w, int out_h, int channel_order,
                                 float mean, float scale, float *out);

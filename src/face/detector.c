@@ -289,9 +289,17 @@ static int axis_tiles(float len, float t, float overlap, float *pos, int cap) {
 
 #define MAX_AXIS_TILES 64
 
-/* Appends the passes of one scale; returns the count needed. */
-static int scale_passes(int w, int h, float scale, int tile, float coarse,
-                        argus_face_pass *ps, int cap, int k) {
+/* Face-size bands of multi-scale detection, in network pixels of a pass:
+ * faces narrower than BAND_LO are left to the next finer pass (when there
+ * is one), faces wider than BAND_HI to the next coarser one. The detector's
+ * priors span 10 to 256 px; both ends are where it is least reliable. */
+#define ARGUS_FACE_BAND_LO (getenv("BLO") ? (float)atof(getenv("BLO")) : 0.0f)
+#define ARGUS_FACE_BAND_HI (getenv("BHI") ? (float)atof(getenv("BHI")) : 0.0f)
+
+/* Appends the passes of one scale, for faces of image width in [lo, hi)
+ * (hi 0: no bound); returns the count needed. */
+static int scale_passes(int w, int h, float scale, int tile, float lo,
+                        float hi, argus_face_pass *ps, int cap, int k) {
   float nw = (float)w * scale, nh = (float)h * scale;
   if (tile <= 0 || (nw <= (float)tile && nh <= (float)tile)) {
     if (k < cap) {
@@ -301,18 +309,21 @@ static int scale_passes(int w, int h, float scale, int tile, float coarse,
       p->roi[3] = (float)h;
       p->net_w = clampi(lroundf(nw), MIN_NET, MAX_NET);
       p->net_h = clampi(lroundf(nh), MIN_NET, MAX_NET);
+      p->min_face = lo;
+      p->max_face = hi;
     }
     return k + 1;
   }
-  /* Overlap: a face must fit whole in some tile. Faces wider than it are
-   * left to the coarser pass (when there is one), which finds faces from
-   * about 24 network px, i.e. 24 / coarse image px. */
-  float ov_net = coarse > 0 ? 1.25f * 24.0f * scale / coarse : 0.25f * tile;
+  /* Overlap: every face of the band must fit whole in some tile. Without
+   * an upper bound (no coarser pass), a quarter tile. */
+  float ov_net = hi > 0 ? 1.1f * hi * scale : 0.25f * (float)tile;
   if (ov_net < 32)
     ov_net = 32;
   if (ov_net > 0.5f * (float)tile)
     ov_net = 0.5f * (float)tile;
   float t_img = (float)tile / scale, ov_img = ov_net / scale;
+  if (hi > ov_img)
+    hi = ov_img;
   float tw = t_img < (float)w ? t_img : (float)w;
   float th = t_img < (float)h ? t_img : (float)h;
   float xs[MAX_AXIS_TILES], ys[MAX_AXIS_TILES];
@@ -332,7 +343,8 @@ static int scale_passes(int w, int h, float scale, int tile, float coarse,
       p->roi[3] = ys[j] + th;
       p->net_w = net_w;
       p->net_h = net_h;
-      p->max_face = coarse > 0 ? ov_img : 0;
+      p->min_face = lo;
+      p->max_face = hi;
       p->drop_edge[0] = i > 0;
       p->drop_edge[1] = j > 0;
       p->drop_edge[2] = i < nx - 1;
@@ -383,16 +395,26 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
     if (ns == 0)
       return ARGUS_E_INVALID_ARG;
   }
-  /* Tiles of a finer scale leave faces wider than their overlap to the
-   * coarsest pass when that pass sees the whole frame at once. */
-  int coarse_whole = first_tiled == 1 || tile <= 0 ||
-                     ((float)w * scales[0] <= (float)tile &&
-                      (float)h * scales[0] <= (float)tile);
+  /* Bands: pass i keeps faces of image width [lo_i, hi_i). A tiled pass
+   * whose coarser neighbour sees the whole frame leaves the faces wider
+   * than its tile overlap to it (the coarse pass finds faces from about 24
+   * network px); the bands of neighbours always overlap. */
   int k = 0;
   for (int i = 0; i < ns; i++) {
     int t = i < first_tiled ? 0 : tile;
-    float coarse = i > 0 && coarse_whole ? scales[0] : 0;
-    k = scale_passes(w, h, scales[i], t, coarse, passes, cap, k);
+    float lo = 0, hi = 0;
+    if (i + 1 < ns && ARGUS_FACE_BAND_LO > 0)
+      lo = ARGUS_FACE_BAND_LO / scales[i];
+    if (i > 0) {
+      float coarse_lo = 24.0f / scales[i - 1];
+      if (ARGUS_FACE_BAND_HI > 0)
+        hi = ARGUS_FACE_BAND_HI / scales[i];
+      else if (t > 0)
+        hi = 1.25f * coarse_lo;
+      if (hi > 0 && hi < 1.25f * coarse_lo)
+        hi = 1.25f * coarse_lo;
+    }
+    k = scale_passes(w, h, scales[i], t, lo, hi, passes, cap, k);
   }
   *n = k;
   return k > cap ? ARGUS_E_LIMIT : ARGUS_OK;

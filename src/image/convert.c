@@ -39,22 +39,27 @@ static int valid(const argus_image *im) {
   switch (im->format) {
   case ARGUS_PIX_GRAY8:
   case ARGUS_PIX_RGB8:
-  case ARGUS_PIX_BGR8: return 1;
+  case ARGUS_PIX_BGR8:
+    return 1;
   case ARGUS_PIX_YUV420P:
     return im->data[1] && im->data[2] && im->stride[1] > 0 && im->stride[2] > 0;
-  case ARGUS_PIX_NV12: return im->data[1] && im->stride[1] > 0;
-  default: return 0;
+  case ARGUS_PIX_NV12:
+    return im->data[1] && im->stride[1] > 0;
+  default:
+    return 0;
   }
 }
 
 argus_err argus_image_convert(const argus_image *src, argus_image *dst) {
   if (!valid(src) || !valid(dst)) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "convert: invalid source or destination");
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "convert: invalid source or destination");
     return ARGUS_E_INVALID_ARG;
   }
   if (src->width != dst->width || src->height != dst->height) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "convert: sizes differ (%dx%d -> %dx%d)",
-              src->width, src->height, dst->width, dst->height);
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "convert: sizes differ (%dx%d -> %dx%d)", src->width, src->height,
+              dst->width, dst->height);
     return ARGUS_E_INVALID_ARG;
   }
   if (argus_pixfmt_channels(dst->format) == 0) {

@@ -27,10 +27,11 @@ typedef struct jdec {
   struct jpeg_progress_mgr progress;
   jmp_buf jb;
   char msg[JMSG_LENGTH_MAX + 64];
-  int eof;               /* the data ended before the decoder was done */
-  JDIMENSION eof_imcu;   /* the row of MCUs being decoded when it did */
-  argus_image img;       /* the result, freed on failure */
-  uint8_t *cmyk;         /* one CMYK row when converting */
+  int eof; /* the data ended before the decoder was done */
+  int too_many_scans;
+  JDIMENSION eof_imcu; /* the row of MCUs being decoded when it did */
+  argus_image img;     /* the result, freed on failure */
+  uint8_t *cmyk;       /* one CMYK row when converting */
   int orientation;
 } jdec;
 
@@ -64,6 +65,7 @@ static void on_progress(j_common_ptr c) {
     snprintf(st->msg, sizeof st->msg,
              "JPEG has more than %d scans (refused as a decoding bomb)",
              JPEG_MAX_SCANS);
+    st->too_many_scans = 1;
     longjmp(st->jb, 1);
   }
 }
@@ -85,9 +87,11 @@ static void cmyk_row(const uint8_t *s, int inverted, argus_pixfmt fmt,
     if (fmt == ARGUS_PIX_GRAY8)
       d[x] = img_gray_of(r, g, b);
     else if (fmt == ARGUS_PIX_RGB8)
-      d[3 * x] = (uint8_t)r, d[3 * x + 1] = (uint8_t)g, d[3 * x + 2] = (uint8_t)b;
+      d[3 * x] = (uint8_t)r, d[3 * x + 1] = (uint8_t)g,
+            d[3 * x + 2] = (uint8_t)b;
     else
-      d[3 * x] = (uint8_t)b, d[3 * x + 1] = (uint8_t)g, d[3 * x + 2] = (uint8_t)r;
+      d[3 * x] = (uint8_t)b, d[3 * x + 1] = (uint8_t)g,
+            d[3 * x + 2] = (uint8_t)r;
   }
 }
 
@@ -112,7 +116,8 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
     return rc;
   for (jpeg_saved_marker_ptr m = c->marker_list; m; m = m->next)
     if (m->marker == JPEG_APP0 + 1 &&
-        (st->orientation = img_exif_orientation_app1(m->data, m->data_length)) != 1)
+        (st->orientation =
+             img_exif_orientation_app1(m->data, m->data_length)) != 1)
       break;
 
   int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
@@ -151,7 +156,7 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
     return rc;
   }
   if (cmyk && !(st->cmyk = (*c->mem->alloc_small)((j_common_ptr)c, JPOOL_IMAGE,
-                                                   (size_t)w * 4))) {
+                                                  (size_t)w * 4))) {
     img_seterr(err, "out of memory");
     return ARGUS_E_NOMEM;
   }
@@ -163,13 +168,14 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
       n = 1;
     } else {
       for (; n < 16 && y0 + n < c->output_height; n++)
-        rows[n] = st->img.data[0] + (size_t)(y0 + n) * (size_t)st->img.stride[0];
+        rows[n] =
+            st->img.data[0] + (size_t)(y0 + n) * (size_t)st->img.stride[0];
     }
     JDIMENSION got = jpeg_read_scanlines(c, rows, n);
     /* Data may end within the last row of MCUs: files without an end
      * marker make the decoder look past their last byte. */
-    if (st->eof && (jpeg_has_multiple_scans(c) ||
-                    st->eof_imcu + 1 < c->total_iMCU_rows))
+    if (st->eof &&
+        (jpeg_has_multiple_scans(c) || st->eof_imcu + 1 < c->total_iMCU_rows))
       truncated(st);
     if (got == 0) {
       img_seterr(err, "JPEG decoder stopped at row %u", (unsigned)y0);
@@ -180,8 +186,8 @@ static argus_err run(jdec *st, const uint8_t *data, size_t size,
                st->img.data[0] + (size_t)y0 * (size_t)st->img.stride[0], w);
     else if (swap)
       for (JDIMENSION i = 0; i < got; i++)
-        img_convert_row_packed(ARGUS_PIX_RGB8, rows[i], ARGUS_PIX_BGR8,
-                               rows[i], w);
+        img_convert_row_packed(ARGUS_PIX_RGB8, rows[i], ARGUS_PIX_BGR8, rows[i],
+                               w);
   }
   if (st->eof)
     argus_log(ARGUS_LOG_DEBUG, IMG_LOG,
@@ -205,7 +211,8 @@ argus_err img_decode_jpeg(const uint8_t *data, size_t size, argus_pixfmt fmt,
   if (setjmp(st->jb)) {
     img_seterr(err, "%s", st->msg[0] ? st->msg : "corrupt JPEG data");
     /* The library reports its own out-of-memory and memory-cap errors. */
-    rc = st->jerr.msg_code == JERR_OUT_OF_MEMORY ? ARGUS_E_NOMEM
+    rc = st->too_many_scans                           ? ARGUS_E_LIMIT
+         : st->jerr.msg_code == JERR_OUT_OF_MEMORY    ? ARGUS_E_NOMEM
          : st->jerr.msg_code == JERR_NO_BACKING_STORE ? ARGUS_E_LIMIT
                                                       : ARGUS_E_CORRUPT;
     goto done;

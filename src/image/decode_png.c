@@ -69,9 +69,11 @@ static void convert_row(const uint8_t *s, int ch, argus_pixfmt fmt, uint8_t *d,
     if (fmt == ARGUS_PIX_GRAY8)
       d[x] = img_gray_of(r, g, b);
     else if (fmt == ARGUS_PIX_RGB8)
-      d[3 * x] = (uint8_t)r, d[3 * x + 1] = (uint8_t)g, d[3 * x + 2] = (uint8_t)b;
+      d[3 * x] = (uint8_t)r, d[3 * x + 1] = (uint8_t)g,
+            d[3 * x + 2] = (uint8_t)b;
     else
-      d[3 * x] = (uint8_t)b, d[3 * x + 1] = (uint8_t)g, d[3 * x + 2] = (uint8_t)r;
+      d[3 * x] = (uint8_t)b, d[3 * x + 1] = (uint8_t)g,
+            d[3 * x + 2] = (uint8_t)r;
   }
 }
 
@@ -121,7 +123,8 @@ static argus_err run(pdec *st, argus_pixfmt fmt, argus_image_error *err) {
   }
   rc = argus_image_alloc(&st->img, (int)w, (int)h, fmt);
   if (rc != ARGUS_OK) {
-    img_seterr(err, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
+    img_seterr(err, "out of memory for a %ux%u image", (unsigned)w,
+               (unsigned)h);
     return rc;
   }
   size_t ostride = (size_t)st->img.stride[0];
@@ -185,8 +188,8 @@ argus_err img_decode_png(const uint8_t *data, size_t size, argus_pixfmt fmt,
   }
   st->data = data;
   st->size = size;
-  st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, st, on_error,
-                                   on_warning);
+  st->png =
+      png_create_read_struct(PNG_LIBPNG_VER_STRING, st, on_error, on_warning);
   if (st->png)
     st->info = png_create_info_struct(st->png);
   if (!st->png || !st->info) {
@@ -201,8 +204,8 @@ argus_err img_decode_png(const uint8_t *data, size_t size, argus_pixfmt fmt,
   }
   rc = run(st, fmt, err);
 done:
-  png_destroy_read_struct(st->png ? &st->png : NULL, st->info ? &st->info : NULL,
-                          NULL);
+  png_destroy_read_struct(st->png ? &st->png : NULL,
+                          st->info ? &st->info : NULL, NULL);
   free(st->rows);
   free(st->buf);
   if (rc == ARGUS_OK)

@@ -21,7 +21,7 @@ typedef struct jenc {
   char msg[JMSG_LENGTH_MAX];
   unsigned char *buf; /* libjpeg's output buffer (malloc'd by it) */
   unsigned long len;
-  uint8_t *row;       /* a converted row */
+  uint8_t *row; /* a converted row */
 } jenc;
 
 static void on_error_exit(j_common_ptr c) {
@@ -61,7 +61,8 @@ static void run(jenc *st, const argus_image *img, int quality) {
     st->row = (*c->mem->alloc_small)((j_common_ptr)c, JPOOL_IMAGE,
                                      (size_t)img->width * 3);
   while (c->next_scanline < c->image_height) {
-    JSAMPROW row = img->data[0] + (size_t)c->next_scanline * (size_t)img->stride[0];
+    JSAMPROW row =
+        img->data[0] + (size_t)c->next_scanline * (size_t)img->stride[0];
     if (swap) {
       img_convert_row_packed(ARGUS_PIX_BGR8, row, ARGUS_PIX_RGB8, st->row,
                              img->width);

@@ -113,10 +113,18 @@ argus_err img_apply_orientation(argus_image *img, int o) {
         for (int x = tx; x < h && x < tx + 64; x++) {
           int sx, sy;
           switch (o) {
-          case 5: sx = y, sy = x; break;                 /* transpose */
-          case 6: sx = y, sy = h - 1 - x; break;         /* rotate 90 CW */
-          case 7: sx = w - 1 - y, sy = h - 1 - x; break; /* transverse */
-          default: sx = w - 1 - y, sy = x; break;        /* 8: 90 CCW */
+          case 5:
+            sx = y, sy = x;
+            break; /* transpose */
+          case 6:
+            sx = y, sy = h - 1 - x;
+            break; /* rotate 90 CW */
+          case 7:
+            sx = w - 1 - y, sy = h - 1 - x;
+            break; /* transverse */
+          default:
+            sx = w - 1 - y, sy = x;
+            break; /* 8: 90 CCW */
           }
           const uint8_t *s = img->data[0] + (size_t)sy * ss + (size_t)sx * cn;
           for (int c = 0; c < cn; c++)

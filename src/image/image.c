@@ -91,21 +91,30 @@ void *img_scratch(size_t size) {
 
 const char *argus_pixfmt_name(argus_pixfmt fmt) {
   switch (fmt) {
-  case ARGUS_PIX_GRAY8: return "GRAY8";
-  case ARGUS_PIX_RGB8: return "RGB8";
-  case ARGUS_PIX_BGR8: return "BGR8";
-  case ARGUS_PIX_YUV420P: return "YUV420P";
-  case ARGUS_PIX_NV12: return "NV12";
-  default: return "NONE";
+  case ARGUS_PIX_GRAY8:
+    return "GRAY8";
+  case ARGUS_PIX_RGB8:
+    return "RGB8";
+  case ARGUS_PIX_BGR8:
+    return "BGR8";
+  case ARGUS_PIX_YUV420P:
+    return "YUV420P";
+  case ARGUS_PIX_NV12:
+    return "NV12";
+  default:
+    return "NONE";
   }
 }
 
 int argus_pixfmt_channels(argus_pixfmt fmt) {
   switch (fmt) {
-  case ARGUS_PIX_GRAY8: return 1;
+  case ARGUS_PIX_GRAY8:
+    return 1;
   case ARGUS_PIX_RGB8:
-  case ARGUS_PIX_BGR8: return 3;
-  default: return 0;
+  case ARGUS_PIX_BGR8:
+    return 3;
+  default:
+    return 0;
   }
 }
 
@@ -144,8 +153,9 @@ argus_err argus_image_alloc(argus_image *img, int width, int height,
                ? plane_layout(fmt, width, height, rowbytes, rows)
                : 0;
   if (np == 0) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "alloc: invalid size %dx%d or format %d",
-              width, height, (int)fmt);
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "alloc: invalid size %dx%d or format %d", width, height,
+              (int)fmt);
     return ARGUS_E_INVALID_ARG;
   }
   if (img_check_size((uint64_t)width, (uint64_t)height, NULL) != ARGUS_OK) {
@@ -201,7 +211,8 @@ argus_err argus_image_wrap(argus_image *img, int width, int height,
     if (!data[i] || stride[i] <= 0 || (size_t)stride[i] < rowbytes[i]) {
       argus_log(ARGUS_LOG_ERROR, IMG_LOG,
                 "wrap: plane %d has no data or a stride (%d) below its row "
-                "size (%zu)", i, data[i] ? stride[i] : 0, rowbytes[i]);
+                "size (%zu)",
+                i, data[i] ? stride[i] : 0, rowbytes[i]);
       return ARGUS_E_INVALID_ARG;
     }
     /* Kernels address a plane with 32-bit offsets. */
@@ -250,8 +261,10 @@ argus_err argus_image_crop(const argus_image *src, int x, int y, int w, int h,
   int np = plane_layout(src->format, cw, chh, rowbytes, rows);
   for (int i = 0; i < np; i++) {
     int sub = i > 0 && yuv; /* chroma planes are halved */
-    size_t bx = sub ? (size_t)(x0 / 2) * (src->format == ARGUS_PIX_NV12 ? 2 : 1)
-                    : (size_t)x0 * (size_t)(yuv ? 1 : argus_pixfmt_channels(src->format));
+    size_t bx =
+        sub ? (size_t)(x0 / 2) * (src->format == ARGUS_PIX_NV12 ? 2 : 1)
+            : (size_t)x0 *
+                  (size_t)(yuv ? 1 : argus_pixfmt_channels(src->format));
     size_t by = sub ? (size_t)(y0 / 2) : (size_t)y0;
     for (int r = 0; r < rows[i]; r++)
       memcpy(dst->data[i] + (size_t)r * (size_t)dst->stride[i],
@@ -279,7 +292,8 @@ static const char *sniff_other(const uint8_t *d, size_t n) {
 
 argus_err argus_image_decode(const void *data, size_t size, argus_pixfmt fmt,
                              argus_image *out, argus_image_error *err) {
-  static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  static const uint8_t png_sig[8] = {0x89, 'P',  'N',  'G',
+                                     '\r', '\n', 0x1a, '\n'};
   if (err)
     err->msg[0] = '\0';
   if (!out) {
@@ -342,7 +356,8 @@ argus_err argus_image_read_file(const char *path, argus_pixfmt fmt,
     if (S_ISREG(st.st_mode)) {
       if ((uint64_t)st.st_size > ARGUS_IMAGE_MAX_FILE_BYTES) {
         img_seterr(err, "%s: file of %lld bytes exceeds the limit of %zu MiB",
-                   path, (long long)st.st_size, ARGUS_IMAGE_MAX_FILE_BYTES >> 20);
+                   path, (long long)st.st_size,
+                   ARGUS_IMAGE_MAX_FILE_BYTES >> 20);
         rc = ARGUS_E_LIMIT;
         goto done;
       }

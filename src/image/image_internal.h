@@ -61,10 +61,10 @@ static inline uint8_t img_gray_of(unsigned r, unsigned g, unsigned b) {
 typedef struct img_axis {
   int *s, *n, *off;
   float *w;
-  int count;   /* outputs */
-  int ntaps;   /* total taps */
-  int maxn;    /* largest n[i] */
-  int lo, hi;  /* source range touched: [lo, hi) (lo == hi: none) */
+  int count;  /* outputs */
+  int ntaps;  /* total taps */
+  int maxn;   /* largest n[i] */
+  int lo, hi; /* source range touched: [lo, hi) (lo == hi: none) */
 } img_axis;
 
 /* Receives one resampled row: `row` holds out_w pixels of `cn` interleaved

@@ -135,7 +135,8 @@ static void expand_taps(const img_axis *ax, int cn, int k, int32_t *idx,
       idx[e] = (s - ax->lo) * cn + c;
       for (int j = 0; j < k; j++) {
         int t = j - shift;
-        w[(size_t)j * elems + e] = t >= 0 && t < n ? ax->w[ax->off[x] + t] : 0.0f;
+        w[(size_t)j * elems + e] =
+            t >= 0 && t < n ? ax->w[ax->off[x] + t] : 0.0f;
       }
     }
   }
@@ -176,7 +177,8 @@ argus_err img_resample(const argus_image *src, const double box[4], int out_w,
   size_t elems = (size_t)out_w * (size_t)cn, kx = (size_t)ax.maxn;
   int expanded = kx > 0 && kx * elems <= ((size_t)1 << 22);
   if (expanded)
-    need += align64(sizeof(int32_t) * elems) + align64(sizeof(float) * kx * elems);
+    need +=
+        align64(sizeof(int32_t) * elems) + align64(sizeof(float) * kx * elems);
   uint8_t *p = img_scratch(need);
   if (!p)
     return ARGUS_E_NOMEM;
@@ -189,7 +191,8 @@ argus_err img_resample(const argus_image *src, const double box[4], int out_w,
   float *vbuf = take(&p, sizeof(float) * (size_t)(vlen ? vlen : 1));
   float *hrow = take(&p, sizeof(float) * (size_t)((size_t)out_w * (size_t)cn));
   uint8_t *xpad = take(&p, sizeof(uint8_t) * (size_t)(out_w));
-  const uint8_t **rows = take(&p, sizeof(const uint8_t *) * (size_t)(ay.maxn ? ay.maxn : 1));
+  const uint8_t **rows =
+      take(&p, sizeof(const uint8_t *) * (size_t)(ay.maxn ? ay.maxn : 1));
   axis_taps(src->width, box[0], box[2] - box[0], out_w, &ax, 1);
   axis_taps(src->height, box[1], box[3] - box[1], out_h, &ay, 1);
   for (int x = 0; x < out_w; x++)
@@ -241,12 +244,14 @@ static void emit_u8(void *c, int y, const float *row, int pad,
 argus_err argus_image_resize(const argus_image *src, argus_image *dst) {
   if (!src || !dst || !src->data[0] || !dst->data[0] || src->width < 1 ||
       src->height < 1 || dst->width < 1 || dst->height < 1) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "resize: invalid source or destination");
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "resize: invalid source or destination");
     return ARGUS_E_INVALID_ARG;
   }
   int cn = argus_pixfmt_channels(src->format);
   if (cn == 0) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "resize: %s is not supported (convert first)",
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "resize: %s is not supported (convert first)",
               argus_pixfmt_name(src->format));
     return ARGUS_E_UNSUPPORTED;
   }

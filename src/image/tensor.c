@@ -8,9 +8,9 @@
 typedef struct tensor_ctx {
   float *out;
   int w, h;
-  int cn;          /* source channels: 1 or 3 */
-  int order;       /* argus_channel_order */
-  int src_bgr;     /* source is BGR8 */
+  int cn;      /* source channels: 1 or 3 */
+  int order;   /* argus_channel_order */
+  int src_bgr; /* source is BGR8 */
   float mean, scale;
 } tensor_ctx;
 
@@ -78,8 +78,8 @@ argus_err argus_image_to_tensor(const argus_image *src, const float box[4],
   }
   if (out_w < 1 || out_h < 1 || out_w > ARGUS_IMAGE_MAX_SIDE ||
       out_h > ARGUS_IMAGE_MAX_SIDE) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "to_tensor: output size %dx%d out of range",
-              out_w, out_h);
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "to_tensor: output size %dx%d out of range", out_w, out_h);
     return ARGUS_E_INVALID_ARG;
   }
   if (channel_order != ARGUS_CH_RGB && channel_order != ARGUS_CH_BGR &&
@@ -101,8 +101,10 @@ argus_err argus_image_to_tensor(const argus_image *src, const float box[4],
               (double)box[0], (double)box[1], (double)box[2], (double)box[3]);
     return ARGUS_E_INVALID_ARG;
   }
-  tensor_ctx t = {out, out_w, out_h, argus_pixfmt_channels(src->format),
-                  channel_order, src->format == ARGUS_PIX_BGR8, mean, scale};
+  tensor_ctx t = {out,           out_w,
+                  out_h,         argus_pixfmt_channels(src->format),
+                  channel_order, src->format == ARGUS_PIX_BGR8,
+                  mean,          scale};
   double b[4] = {box[0], box[1], box[2], box[3]};
   argus_err rc = img_resample(src, b, out_w, out_h, emit_tensor, &t);
   if (rc == ARGUS_E_NOMEM)

@@ -13,7 +13,8 @@ argus_err argus_image_warp_affine(const argus_image *src, const float m[6],
   }
   int cn = argus_pixfmt_channels(src->format);
   if (cn == 0) {
-    argus_log(ARGUS_LOG_ERROR, IMG_LOG, "warp: %s is not supported (convert first)",
+    argus_log(ARGUS_LOG_ERROR, IMG_LOG,
+              "warp: %s is not supported (convert first)",
               argus_pixfmt_name(src->format));
     return ARGUS_E_UNSUPPORTED;
   }
@@ -33,8 +34,8 @@ argus_err argus_image_warp_affine(const argus_image *src, const float m[6],
     float fy = (float)y;
     float bx = m[1] * fy + m[2], by = m[4] * fy + m[5];
     k->warp_row(src->data[0], src->width, src->height, src->stride[0], cn, bx,
-                by, m[0], m[3], dst->data[0] + (size_t)y * (size_t)dst->stride[0],
-                dst->width);
+                by, m[0], m[3],
+                dst->data[0] + (size_t)y * (size_t)dst->stride[0], dst->width);
   }
   return ARGUS_OK;
 }

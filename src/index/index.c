@@ -14,6 +14,7 @@
  * write_mu with `lock` shared, so searches go on, and the new backend is
  * swapped in under the exclusive lock.
  */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -306,7 +307,18 @@ argus_err argus_index_create(const argus_index_config *cfg,
   idx->params.ef_construction = idx->cfg.hnsw_ef_construction;
   idx->params.nprobe = idx->cfg.ivf_nprobe;
 
-  pthread_rwlock_init(&idx->lock, NULL);
+  /* Writers first: with glibc's default (readers first) a steady stream of
+   * overlapping searches would starve add/remove forever. Searches still
+   * never wait for each other, only for a writer that is waiting or
+   * running. */
+  pthread_rwlockattr_t ra;
+  pthread_rwlockattr_init(&ra);
+#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+  pthread_rwlockattr_setkind_np(&ra,
+                                PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+  pthread_rwlock_init(&idx->lock, &ra);
+  pthread_rwlockattr_destroy(&ra);
   pthread_mutex_init(&idx->write_mu, NULL);
   pthread_mutex_init(&idx->pool_mu, NULL);
   idx->ops = ops_for(choose_kind(idx, 0));

@@ -356,7 +356,7 @@ static argus_err open_source(cam_ctx *x) {
   return ARGUS_OK;
 
 fail_ret:
-  e = stopping(cam) ? ARGUS_OK : map_averror(ret);
+  e = map_averror(ret);
   if (atomic_load(&cam->timed_out)) {
     e = ARGUS_E_IO;
     snprintf(why, sizeof why, "no answer within %.1f s (open timeout)",
@@ -653,7 +653,11 @@ static int file_complete(cam_ctx *x) {
                     "no frame could be decoded (corrupt file?)");
     return 0;
   }
+  /* Container durations are not exact (edit lists, variable frame rates):
+   * only a clearly short file counts as truncated. */
   double tol = 2 * x->frame_dur > 0.5 ? 2 * x->frame_dur : 0.5;
+  if (tol < 0.02 * x->duration)
+    tol = 0.02 * x->duration;
   if (x->duration > 0 && x->pass_max_rel + x->frame_dur < x->duration - tol) {
     video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_CORRUPT,
                     "the video ends at %.2f s of its %.2f s: truncated or "

@@ -714,11 +714,18 @@ void video_set_error(video_camera *cam, argus_log_level level, argus_err code,
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   pthread_mutex_lock(&cam->hub->lock);
+  /* A camera that stays down repeats its error at every retry: the first
+   * time is a warning, the repeats are details. */
+  int repeat = cam->st.in_error_streak && cam->st.last_error_code == code &&
+               strcmp(cam->st.last_error, msg) == 0;
+  cam->st.in_error_streak = 1;
   cam->st.last_error_code = code;
   snprintf(cam->st.last_error, sizeof cam->st.last_error, "%s", msg);
   cam->st.last_error_wall_ns = video_wall_ns();
   cam->st.errors++;
   pthread_mutex_unlock(&cam->hub->lock);
+  if (repeat && level < ARGUS_LOG_INFO)
+    level = ARGUS_LOG_INFO;
   argus_log(level, MOD, "camera %d '%s': %s", cam->index, cam->name, msg);
 }
 
@@ -760,6 +767,7 @@ void video_set_stream_info(video_camera *cam, const char *codec, int width,
 void video_count_connect(video_camera *cam, int is_reconnect) {
   pthread_mutex_lock(&cam->hub->lock);
   cam->st.connects++;
+  cam->st.in_error_streak = 0;
   if (is_reconnect)
     cam->st.reconnects++;
   pthread_mutex_unlock(&cam->hub->lock);

@@ -45,6 +45,7 @@ typedef struct video_counters {
   argus_err last_error_code;
   char last_error[256];
   int64_t last_error_wall_ns;
+  int in_error_streak; /* errors since the last successful open */
   /* Rate windows: counts at the start of the current and of the last
    * completed window. */
   uint64_t win_start_ns, win_packets, win_decoded, win_queued_total;

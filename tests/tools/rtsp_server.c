@@ -10,7 +10,9 @@
  * timestamps keep growing across loops, as a live camera's do). Each client
  * gets its own stream from the start of the file. Once listening it prints
  * one line "READY rtsp://127.0.0.1:PORT/name" on stdout (PORT is the bound
- * one when --port 0 asked for any free port) and serves until killed.
+ * one when --port 0 asked for any free port) and serves until killed. When a
+ * GStreamer element it needs is not installed it prints "SKIP <why>" and
+ * exits with 77.
  *
  * The access units are read with libavformat and pushed through an appsrc
  * into rtph264pay: looping a demuxer inside GStreamer would need segment
@@ -191,6 +193,19 @@ int main(int argc, char **argv) {
   }
   if (!set.file || path[0] != '/')
     return usage();
+
+  /* Without these elements every client would fail: say so at once. */
+  const char *needed[] = {"appsrc", "rtph264pay", "rtpbin", "udpsink", "udpsrc"};
+  for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
+    GstElementFactory *f = gst_element_factory_find(needed[i]);
+    if (!f) {
+      printf("SKIP GStreamer element %s is missing (gstreamer1.0-plugins-good "
+             "or -base)\n", needed[i]);
+      fflush(stdout);
+      return 77;
+    }
+    gst_object_unref(f);
+  }
 
   /* The stream's parameters, once, for the caps of every client. */
   AVFormatContext *fmt = NULL;

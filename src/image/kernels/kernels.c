@@ -35,8 +35,8 @@ void img_nv12_row_ref(const uint8_t *y, const uint8_t *uv, uint8_t *dst,
              dst + 3 * (size_t)x, ri, bi);
 }
 
-void img_vsum_ref(const uint8_t *const *rows, const float *w, int k,
-                  float *out, size_t n) {
+void img_vsum_ref(const uint8_t *const *rows, const float *w, int k, float *out,
+                  size_t n) {
   for (size_t i = 0; i < n; i++) {
     float acc = 0.0f;
     for (int j = 0; j < k; j++)
@@ -107,16 +107,20 @@ const img_kernels img_kernels_avx512 = {
     .warp_row = img_warp_row_avx2,
 };
 #else
-const img_kernels img_kernels_avx2 = {
-    .name = "ref", .yuv420_row = img_yuv420_row_ref,
-    .nv12_row = img_nv12_row_ref, .vsum = img_vsum_ref,
-    .hsum = img_hsum_ref, .pack_u8 = img_pack_u8_ref,
-    .warp_row = img_warp_row_ref};
-const img_kernels img_kernels_avx512 = {
-    .name = "ref", .yuv420_row = img_yuv420_row_ref,
-    .nv12_row = img_nv12_row_ref, .vsum = img_vsum_ref,
-    .hsum = img_hsum_ref, .pack_u8 = img_pack_u8_ref,
-    .warp_row = img_warp_row_ref};
+const img_kernels img_kernels_avx2 = {.name = "ref",
+                                      .yuv420_row = img_yuv420_row_ref,
+                                      .nv12_row = img_nv12_row_ref,
+                                      .vsum = img_vsum_ref,
+                                      .hsum = img_hsum_ref,
+                                      .pack_u8 = img_pack_u8_ref,
+                                      .warp_row = img_warp_row_ref};
+const img_kernels img_kernels_avx512 = {.name = "ref",
+                                        .yuv420_row = img_yuv420_row_ref,
+                                        .nv12_row = img_nv12_row_ref,
+                                        .vsum = img_vsum_ref,
+                                        .hsum = img_hsum_ref,
+                                        .pack_u8 = img_pack_u8_ref,
+                                        .warp_row = img_warp_row_ref};
 #endif
 
 static const img_kernels *g_table;

@@ -59,9 +59,9 @@ typedef void (*img_pack_u8_fn)(const float *in, uint8_t *out, size_t n);
  * channels (1 or 3): pixel x samples the source at
  *   sx = bx + m0 * (float)x,  sy = by + m3 * (float)x
  * (see img_warp_px). src: sw x sh with row stride sstride. dst: dw*cn. */
-typedef void (*img_warp_row_fn)(const uint8_t *src, int sw, int sh,
-                                int sstride, int cn, float bx, float by,
-                                float m0, float m3, uint8_t *dst, int dw);
+typedef void (*img_warp_row_fn)(const uint8_t *src, int sw, int sh, int sstride,
+                                int cn, float bx, float by, float m0, float m3,
+                                uint8_t *dst, int dw);
 
 typedef struct img_kernels {
   const char *name;
@@ -124,9 +124,8 @@ static inline void img_yuv_px(int Y, int U, int V, uint8_t *r, uint8_t *g,
 #define IMG_WARP_BITS 7
 #define IMG_WARP_ONE (1 << IMG_WARP_BITS)
 
-static inline void img_warp_px(const uint8_t *src, int sw, int sh,
-                               int sstride, int cn, float sx, float sy,
-                               uint8_t *dst) {
+static inline void img_warp_px(const uint8_t *src, int sw, int sh, int sstride,
+                               int cn, float sx, float sy, uint8_t *dst) {
   /* The range test also rejects NaN; inside it sx*128 fits an int. */
   if (!(sx > -2.0f && sx < (float)sw + 1.0f && sy > -2.0f &&
         sy < (float)sh + 1.0f)) {
@@ -158,8 +157,8 @@ void img_yuv420_row_ref(const uint8_t *y, const uint8_t *u, const uint8_t *v,
                         uint8_t *dst, int width, int bgr);
 void img_nv12_row_ref(const uint8_t *y, const uint8_t *uv, uint8_t *dst,
                       int width, int bgr);
-void img_vsum_ref(const uint8_t *const *rows, const float *w, int k,
-                  float *out, size_t n);
+void img_vsum_ref(const uint8_t *const *rows, const float *w, int k, float *out,
+                  size_t n);
 void img_warp_row_ref(const uint8_t *src, int sw, int sh, int sstride, int cn,
                       float bx, float by, float m0, float m3, uint8_t *dst,
                       int dw);
@@ -183,8 +182,8 @@ void img_pack_u8_avx2(const float *in, uint8_t *out, size_t n);
 void img_hsum_avx512(const float *v, const int32_t *idx, const float *w, int k,
                      int step, size_t n, float *out);
 void img_pack_u8_avx512(const float *in, uint8_t *out, size_t n);
-void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u,
-                           const uint8_t *v, uint8_t *dst, int width, int bgr);
+void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u, const uint8_t *v,
+                           uint8_t *dst, int width, int bgr);
 void img_nv12_row_avx512(const uint8_t *y, const uint8_t *uv, uint8_t *dst,
                          int width, int bgr);
 void img_vsum_avx512(const uint8_t *const *rows, const float *w, int k,

@@ -13,7 +13,8 @@ void img_hsum_avx2(const float *v, const int32_t *idx, const float *w, int k,
     __m256 acc = _mm256_setzero_ps();
     for (int j = 0; j < k; j++, ix = _mm256_add_epi32(ix, vstep)) {
       __m256 x = _mm256_i32gather_ps(v, ix, 4);
-      acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(w + (size_t)j * n + e), x));
+      acc = _mm256_add_ps(
+          acc, _mm256_mul_ps(_mm256_loadu_ps(w + (size_t)j * n + e), x));
     }
     _mm256_storeu_ps(out + e, acc);
   }
@@ -34,8 +35,10 @@ void img_pack_u8_avx2(const float *in, uint8_t *out, size_t n) {
     __m256i b = _mm256_cvtps_epi32(_mm256_loadu_ps(in + i + 8));
     __m256i c = _mm256_cvtps_epi32(_mm256_loadu_ps(in + i + 16));
     __m256i d = _mm256_cvtps_epi32(_mm256_loadu_ps(in + i + 24));
-    __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-    _mm256_storeu_si256((__m256i *)(out + i), _mm256_permutevar8x32_epi32(p, perm));
+    __m256i p =
+        _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    _mm256_storeu_si256((__m256i *)(out + i),
+                        _mm256_permutevar8x32_epi32(p, perm));
   }
   img_pack_u8_ref(in + i, out + i, n - i);
 }

@@ -15,9 +15,11 @@ void img_vsum_avx2(const uint8_t *const *rows, const float *w, int k,
       __m128i b0 = _mm_loadu_si128((const __m128i *)r);
       __m128i b1 = _mm_loadu_si128((const __m128i *)(r + 16));
       __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b0));
-      __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
+      __m256 f1 =
+          _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b0, 8)));
       __m256 f2 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b1));
-      __m256 f3 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b1, 8)));
+      __m256 f3 =
+          _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b1, 8)));
       a0 = _mm256_add_ps(a0, _mm256_mul_ps(wj, f0));
       a1 = _mm256_add_ps(a1, _mm256_mul_ps(wj, f1));
       a2 = _mm256_add_ps(a2, _mm256_mul_ps(wj, f2));
@@ -32,8 +34,9 @@ void img_vsum_avx2(const uint8_t *const *rows, const float *w, int k,
     __m256 a = _mm256_setzero_ps();
     for (int j = 0; j < k; j++) {
       __m128i b = _mm_loadl_epi64((const __m128i *)(rows[j] + i));
-      a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_broadcast_ss(w + j),
-                                         _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b))));
+      a = _mm256_add_ps(
+          a, _mm256_mul_ps(_mm256_broadcast_ss(w + j),
+                           _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b))));
     }
     _mm256_storeu_ps(out + i, a);
   }

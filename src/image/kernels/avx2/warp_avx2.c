@@ -10,13 +10,15 @@
 #define N_ -128
 /* Per dword: low word = byte `a` of the first source, high word = byte `b`
  * of the second (masks applied to p00/p10 and p01/p11 respectively). */
-#define PAIR_LO(a) a, N_, N_, N_, 4 + a, N_, N_, N_, 8 + a, N_, N_, N_, 12 + a, N_, N_, N_
-#define PAIR_HI(b) N_, N_, b, N_, N_, N_, 4 + b, N_, N_, N_, 8 + b, N_, N_, N_, 12 + b, N_
+#define PAIR_LO(a)                                                             \
+  a, N_, N_, N_, 4 + a, N_, N_, N_, 8 + a, N_, N_, N_, 12 + a, N_, N_, N_
+#define PAIR_HI(b)                                                             \
+  N_, N_, b, N_, N_, N_, 4 + b, N_, N_, N_, 8 + b, N_, N_, N_, 12 + b, N_
 static const int8_t kLo[3][16] = {{PAIR_LO(0)}, {PAIR_LO(1)}, {PAIR_LO(2)}};
 static const int8_t kHi[3][16] = {{PAIR_HI(1)}, {PAIR_HI(2)}, {PAIR_HI(3)}};
 /* Packs dwords R|G<<8|B<<16 of 4 pixels into 12 bytes. */
-static const int8_t kPack[16] = {0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
-                                 N_, N_, N_, N_};
+static const int8_t kPack[16] = {0,  1,  2,  4,  5,  6,  8,  9,
+                                 10, 12, 13, 14, N_, N_, N_, N_};
 #undef N_
 
 static inline __m256i mask256(const int8_t *m) {
@@ -24,7 +26,8 @@ static inline __m256i mask256(const int8_t *m) {
 }
 
 static inline __m256i channel(__m256i a, __m256i b, __m256i lo, __m256i hi) {
-  return _mm256_or_si256(_mm256_shuffle_epi8(a, lo), _mm256_shuffle_epi8(b, hi));
+  return _mm256_or_si256(_mm256_shuffle_epi8(a, lo),
+                         _mm256_shuffle_epi8(b, hi));
 }
 
 void img_warp_row_avx2(const uint8_t *src, int sw, int sh, int sstride, int cn,
@@ -58,11 +61,11 @@ void img_warp_row_avx2(const uint8_t *src, int sw, int sh, int sstride, int cn,
       __m256i Y = _mm256_cvtps_epi32(_mm256_mul_ps(sy, one));
       __m256i x0 = _mm256_srai_epi32(X, IMG_WARP_BITS);
       __m256i y0 = _mm256_srai_epi32(Y, IMG_WARP_BITS);
-      __m256i ok = _mm256_and_si256(
-          _mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1),
-                           _mm256_cmpgt_epi32(xmax, x0)),
-          _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg1),
-                           _mm256_cmpgt_epi32(ymax, y0)));
+      __m256i ok =
+          _mm256_and_si256(_mm256_and_si256(_mm256_cmpgt_epi32(x0, neg1),
+                                            _mm256_cmpgt_epi32(xmax, x0)),
+                           _mm256_and_si256(_mm256_cmpgt_epi32(y0, neg1),
+                                            _mm256_cmpgt_epi32(ymax, y0)));
       uint8_t *d = dst + 3 * (size_t)x;
       if (_mm256_movemask_epi8(ok) != -1) {
         for (int i = 0; i < 8; i++) {
@@ -75,15 +78,15 @@ void img_warp_row_avx2(const uint8_t *src, int sw, int sh, int sstride, int cn,
       __m256i fx = _mm256_and_si256(X, frac), fy = _mm256_and_si256(Y, frac);
       __m256i wa = _mm256_sub_epi32(vone, fx), wy0 = _mm256_sub_epi32(vone, fy);
       /* All products are at most 2^14: 16-bit multiplies suffice. */
-      __m256i wtop = _mm256_or_si256(
-          _mm256_mullo_epi16(wa, wy0),
-          _mm256_slli_epi32(_mm256_mullo_epi16(fx, wy0), 16));
-      __m256i wbot = _mm256_or_si256(
-          _mm256_mullo_epi16(wa, fy),
-          _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
-      __m256i off = _mm256_add_epi32(
-          _mm256_mullo_epi32(y0, vstride),
-          _mm256_add_epi32(x0, _mm256_add_epi32(x0, x0)));
+      __m256i wtop =
+          _mm256_or_si256(_mm256_mullo_epi16(wa, wy0),
+                          _mm256_slli_epi32(_mm256_mullo_epi16(fx, wy0), 16));
+      __m256i wbot =
+          _mm256_or_si256(_mm256_mullo_epi16(wa, fy),
+                          _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
+      __m256i off =
+          _mm256_add_epi32(_mm256_mullo_epi32(y0, vstride),
+                           _mm256_add_epi32(x0, _mm256_add_epi32(x0, x0)));
       __m256i p00 = _mm256_i32gather_epi32(base0, off, 1);
       __m256i p01 = _mm256_i32gather_epi32(base1, off, 1);
       __m256i p10 = _mm256_i32gather_epi32(base2, off, 1);

@@ -44,9 +44,9 @@ static inline void yuv32(__m256i yl, __m256i yh, __m256i ul, __m256i uh,
     __m256i u7 = _mm256_slli_epi16(u, 7), v7 = _mm256_slli_epi16(v, 7);
     __m256i u8 = _mm256_slli_epi16(u, 8);
     __m256i r = _mm256_adds_epi16(yy, _mm256_mulhrs_epi16(v7, crv));
-    __m256i g = _mm256_subs_epi16(
-        _mm256_subs_epi16(yy, _mm256_mulhrs_epi16(u7, cgu)),
-        _mm256_mulhrs_epi16(v7, cgv));
+    __m256i g =
+        _mm256_subs_epi16(_mm256_subs_epi16(yy, _mm256_mulhrs_epi16(u7, cgu)),
+                          _mm256_mulhrs_epi16(v7, cgv));
     __m256i b = _mm256_adds_epi16(yy, _mm256_mulhrs_epi16(u8, cbu));
     ch[0][h] = _mm256_srai_epi16(_mm256_adds_epi16(r, r32), 6);
     ch[1][h] = _mm256_srai_epi16(_mm256_adds_epi16(g, r32), 6);
@@ -68,7 +68,8 @@ static inline void yuv32(__m256i yl, __m256i yh, __m256i ul, __m256i uh,
                         _mm256_shuffle_epi8(c1, bcast_mask(k, 1))),
         _mm256_shuffle_epi8(c2, bcast_mask(k, 2)));
   /* Lane 0 holds bytes 0..47 of the output, lane 1 bytes 48..95. */
-  _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(o[0], o[1], 0x20));
+  _mm256_storeu_si256((__m256i *)dst,
+                      _mm256_permute2x128_si256(o[0], o[1], 0x20));
   _mm256_storeu_si256((__m256i *)(dst + 32),
                       _mm256_permute2x128_si256(o[2], o[0], 0x30));
   _mm256_storeu_si256((__m256i *)(dst + 64),
@@ -81,8 +82,10 @@ void img_yuv420_row_avx2(const uint8_t *y, const uint8_t *u, const uint8_t *v,
   int x = 0;
   for (; x + 32 <= width; x += 32) {
     __m256i yb = _mm256_loadu_si256((const __m256i *)(y + x));
-    __m256i u16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(u + x / 2)));
-    __m256i v16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(v + x / 2)));
+    __m256i u16 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(u + x / 2)));
+    __m256i v16 =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(v + x / 2)));
     yuv32(_mm256_unpacklo_epi8(yb, z), _mm256_unpackhi_epi8(yb, z),
           _mm256_unpacklo_epi16(u16, u16), _mm256_unpackhi_epi16(u16, u16),
           _mm256_unpacklo_epi16(v16, v16), _mm256_unpackhi_epi16(v16, v16),

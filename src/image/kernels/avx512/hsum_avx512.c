@@ -9,12 +9,15 @@ void img_hsum_avx512(const float *v, const int32_t *idx, const float *w, int k,
   const __m512i vstep = _mm512_set1_epi32(step);
   for (size_t e = 0; e < n; e += 16) {
     size_t left = n - e;
-    __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    __mmask16 m =
+        left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
     __m512i ix = _mm512_maskz_loadu_epi32(m, idx + e);
     __m512 acc = _mm512_setzero_ps();
     for (int j = 0; j < k; j++, ix = _mm512_add_epi32(ix, vstep)) {
       __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ix, v, 4);
-      acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + (size_t)j * n + e), x));
+      acc = _mm512_add_ps(
+          acc,
+          _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + (size_t)j * n + e), x));
     }
     _mm512_mask_storeu_ps(out + e, m, acc);
   }
@@ -24,10 +27,12 @@ void img_pack_u8_avx512(const float *in, uint8_t *out, size_t n) {
   const __m512i zero = _mm512_setzero_si512();
   for (size_t i = 0; i < n; i += 16) {
     size_t left = n - i;
-    __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    __mmask16 m =
+        left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
     /* cvtps gives INT_MIN for NaN/overflow: clamp below at 0, then the
      * unsigned saturating narrowing clamps at 255. */
-    __m512i x = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_maskz_loadu_ps(m, in + i)), zero);
+    __m512i x = _mm512_max_epi32(
+        _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(m, in + i)), zero);
     _mm_mask_storeu_epi8(out + i, m, _mm512_cvtusepi32_epi8(x));
   }
 }

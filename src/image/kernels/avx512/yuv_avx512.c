@@ -43,9 +43,9 @@ static inline void yuv64(__m512i yl, __m512i yh, __m512i ul, __m512i uh,
     __m512i u7 = _mm512_slli_epi16(u, 7), v7 = _mm512_slli_epi16(v, 7);
     __m512i u8 = _mm512_slli_epi16(u, 8);
     __m512i r = _mm512_adds_epi16(yy, _mm512_mulhrs_epi16(v7, crv));
-    __m512i g = _mm512_subs_epi16(
-        _mm512_subs_epi16(yy, _mm512_mulhrs_epi16(u7, cgu)),
-        _mm512_mulhrs_epi16(v7, cgv));
+    __m512i g =
+        _mm512_subs_epi16(_mm512_subs_epi16(yy, _mm512_mulhrs_epi16(u7, cgu)),
+                          _mm512_mulhrs_epi16(v7, cgv));
     __m512i b = _mm512_adds_epi16(yy, _mm512_mulhrs_epi16(u8, cbu));
     ch[0][h] = _mm512_srai_epi16(_mm512_adds_epi16(r, r32), 6);
     ch[1][h] = _mm512_srai_epi16(_mm512_adds_epi16(g, r32), 6);
@@ -84,15 +84,16 @@ static inline void yuv64(__m512i yl, __m512i yh, __m512i ul, __m512i uh,
   _mm512_storeu_si512(dst + 128, r2);
 }
 
-void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u,
-                           const uint8_t *v, uint8_t *dst, int width,
-                           int bgr) {
+void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u, const uint8_t *v,
+                           uint8_t *dst, int width, int bgr) {
   const __m512i z = _mm512_setzero_si512();
   int x = 0;
   for (; x + 64 <= width; x += 64) {
     __m512i yb = _mm512_loadu_si512(y + x);
-    __m512i u16 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(u + x / 2)));
-    __m512i v16 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(v + x / 2)));
+    __m512i u16 =
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(u + x / 2)));
+    __m512i v16 =
+        _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(v + x / 2)));
     yuv64(_mm512_unpacklo_epi8(yb, z), _mm512_unpackhi_epi8(yb, z),
           _mm512_unpacklo_epi16(u16, u16), _mm512_unpackhi_epi16(u16, u16),
           _mm512_unpacklo_epi16(v16, v16), _mm512_unpackhi_epi16(v16, v16),

@@ -1,6 +1,10 @@
-/* AVX2/FMA depthwise 3x3 convolution, stride 2, one channel plane: 8 output
- * pixels per vector from 16 input columns split into even and odd columns
- * with shuffles. */
+/* AVX2/FMA depthwise 3x3 convolution, stride 2, one channel plane.
+ *
+ * Column strips of 8 output pixels (17 input columns) walking down the
+ * rows: each input row is loaded as two pairs of vectors and split into
+ * even and odd columns with shuffles; the last input row of one output row
+ * is the first of the next and stays in registers. vmaskmov loads give the
+ * zero padding; rows outside the input are zero vectors. */
 #if defined(__AVX2__) && defined(__FMA__)
 #include "post_avx2.h"
 
@@ -14,65 +18,98 @@ NN_INLINE __m256 odds(__m256 a, __m256 b) {
       _mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
 }
 
+typedef struct row3 {
+  __m256 a, b, c; /* x[s+2i], x[s+2i+1], x[s+2i+2] */
+} row3;
+
+NN_INLINE row3 load_row(const float *x, ptrdiff_t iy, ptrdiff_t H,
+                        ptrdiff_t W, ptrdiff_t s, int inside,
+                        const __m256i *m) {
+  row3 r;
+  if (iy < 0 || iy >= H) {
+    r.a = r.b = r.c = _mm256_setzero_ps();
+  } else {
+    const float *p = x + iy * W + s;
+    __m256 l0, l1, l2, l3;
+    if (inside) {
+      l0 = _mm256_loadu_ps(p);
+      l1 = _mm256_loadu_ps(p + 8);
+      l2 = _mm256_loadu_ps(p + 2);
+      l3 = _mm256_loadu_ps(p + 10);
+    } else {
+      l0 = _mm256_maskload_ps(p, m[0]);
+      l1 = _mm256_maskload_ps(p + 8, m[1]);
+      l2 = _mm256_maskload_ps(p + 2, m[2]);
+      l3 = _mm256_maskload_ps(p + 10, m[3]);
+    }
+    r.a = evens(l0, l1);
+    r.b = odds(l0, l1);
+    r.c = evens(l2, l3);
+  }
+  return r;
+}
+
+NN_INLINE void body(const float *x, size_t ih, size_t iw, const float *w,
+                    float *y, size_t oh, size_t ow, size_t pad_t,
+                    size_t pad_l, const nn_post *post, const int act) {
+  const post256 pr = post256_row(post, 0);
+  const __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]),
+               w2 = _mm256_set1_ps(w[2]), w3 = _mm256_set1_ps(w[3]),
+               w4 = _mm256_set1_ps(w[4]), w5 = _mm256_set1_ps(w[5]),
+               w6 = _mm256_set1_ps(w[6]), w7 = _mm256_set1_ps(w[7]),
+               w8 = _mm256_set1_ps(w[8]);
+  const ptrdiff_t W = (ptrdiff_t)iw, H = (ptrdiff_t)ih, pt = (ptrdiff_t)pad_t;
+  const float *res = post->res;
+  const size_t ldr = post->ldr;
+  for (size_t ox = 0; ox < ow; ox += 8) {
+    const ptrdiff_t s = 2 * (ptrdiff_t)ox - (ptrdiff_t)pad_l;
+    const int inside = s >= 0 && s + 18 <= W;
+    const __m256i m[4] = {range_mask8(s, W), range_mask8(s + 8, W),
+                          range_mask8(s + 2, W), range_mask8(s + 10, W)};
+    const int full = ow - ox >= 8;
+    const __m256i mo = tail_mask8(ow - ox);
+    row3 r0 = load_row(x, -pt, H, W, s, inside, m);
+    for (size_t oy = 0; oy < oh; oy++) {
+      ptrdiff_t iy = 2 * (ptrdiff_t)oy - pt;
+      row3 r1 = load_row(x, iy + 1, H, W, s, inside, m);
+      row3 r2 = load_row(x, iy + 2, H, W, s, inside, m);
+      __m256 p0 = _mm256_mul_ps(r0.a, w0);
+      __m256 p1 = _mm256_mul_ps(r1.a, w3);
+      __m256 p2 = _mm256_mul_ps(r2.a, w6);
+      p0 = _mm256_fmadd_ps(r0.b, w1, p0);
+      p1 = _mm256_fmadd_ps(r1.b, w4, p1);
+      p2 = _mm256_fmadd_ps(r2.b, w7, p2);
+      p0 = _mm256_fmadd_ps(r0.c, w2, p0);
+      p1 = _mm256_fmadd_ps(r1.c, w5, p1);
+      p2 = _mm256_fmadd_ps(r2.c, w8, p2);
+      __m256 acc = _mm256_add_ps(_mm256_add_ps(p0, p1), p2);
+      float *yp = y + oy * ow + ox;
+      const float *rp = res ? res + oy * ldr + ox : NULL;
+      if (full)
+        post256_store_act(&pr, act, acc, yp, rp, mo, 0);
+      else
+        post256_store_act(&pr, act, acc, yp, rp, mo, 1);
+      r0 = r2;
+    }
+  }
+}
+
 void nn_f32_dwconv3x3s2_avx2(const float *x, size_t ih, size_t iw,
                              const float *w, float *y, size_t oh, size_t ow,
                              size_t pad_t, size_t pad_l, const nn_post *post) {
-  post256 pr = post256_row(post, 0);
-  __m256 wv[9];
-  for (int i = 0; i < 9; i++)
-    wv[i] = _mm256_set1_ps(w[i]);
-  const ptrdiff_t W = (ptrdiff_t)iw, H = (ptrdiff_t)ih;
-  const __m256i all = _mm256_set1_epi32(-1);
-  for (size_t oy = 0; oy < oh; oy++) {
-    const float *rows[3];
-    int nrows = 0, ks[3];
-    for (int ky = 0; ky < 3; ky++) {
-      ptrdiff_t iy = 2 * (ptrdiff_t)oy + ky - (ptrdiff_t)pad_t;
-      if (iy >= 0 && iy < H) {
-        rows[nrows] = x + iy * W;
-        ks[nrows++] = ky;
-      }
-    }
-    float *yr = y + oy * ow;
-    const float *rr = post->res ? post->res + oy * post->ldr : NULL;
-    for (size_t ox = 0; ox < ow; ox += 8) {
-      size_t nout = ow - ox < 8 ? ow - ox : 8;
-      ptrdiff_t s = 2 * (ptrdiff_t)ox - (ptrdiff_t)pad_l;
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-      int inside = s >= 0 && s + 18 <= W;
-      __m256i m0 = all, m1 = all, m2 = all, m3 = all;
-      if (!inside) {
-        m0 = range_mask8(s, W);
-        m1 = range_mask8(s + 8, W);
-        m2 = range_mask8(s + 2, W);
-        m3 = range_mask8(s + 10, W);
-      }
-      for (int r = 0; r < nrows; r++) {
-        const float *p = rows[r] + s;
-        const __m256 *wk = wv + 3 * ks[r];
-        __m256 l0, l1, l2, l3;
-        if (inside) {
-          l0 = _mm256_loadu_ps(p);
-          l1 = _mm256_loadu_ps(p + 8);
-          l2 = _mm256_loadu_ps(p + 2);
-          l3 = _mm256_loadu_ps(p + 10);
-        } else {
-          l0 = _mm256_maskload_ps(p, m0);
-          l1 = _mm256_maskload_ps(p + 8, m1);
-          l2 = _mm256_maskload_ps(p + 2, m2);
-          l3 = _mm256_maskload_ps(p + 10, m3);
-        }
-        acc0 = _mm256_fmadd_ps(evens(l0, l1), wk[0], acc0);
-        acc1 = _mm256_fmadd_ps(odds(l0, l1), wk[1], acc1);
-        acc0 = _mm256_fmadd_ps(evens(l2, l3), wk[2], acc0);
-      }
-      __m256 acc = _mm256_add_ps(acc0, acc1);
-      if (nout == 8)
-        post256_store(&pr, acc, yr + ox, rr ? rr + ox : NULL, all, 0);
-      else
-        post256_store(&pr, acc, yr + ox, rr ? rr + ox : NULL,
-                      tail_mask8(nout), 1);
-    }
+  switch (post->act) {
+  case NN_ACT_NONE:
+    body(x, ih, iw, w, y, oh, ow, pad_t, pad_l, post, NN_ACT_NONE);
+    break;
+  case NN_ACT_RELU:
+    body(x, ih, iw, w, y, oh, ow, pad_t, pad_l, post, NN_ACT_RELU);
+    break;
+  case NN_ACT_PRELU:
+    body(x, ih, iw, w, y, oh, ow, pad_t, pad_l, post, NN_ACT_PRELU);
+    break;
+  default:
+    body(x, ih, iw, w, y, oh, ow, pad_t, pad_l, post, post->act);
+    break;
   }
 }
 #endif

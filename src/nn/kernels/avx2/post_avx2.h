@@ -46,16 +46,19 @@ NN_INLINE __m256i tail_mask8(size_t n) {
 }
 
 /* Applies the epilogue to y and stores it at c (only the lanes of m when
- * `masked`); res is the residual at the same position or NULL. */
-NN_INLINE void post256_store(const post256 *r, __m256 y, float *c,
-                             const float *res, __m256i m, int masked) {
+ * `masked`); res is the residual at the same position or NULL. `act` is
+ * r->act, separate so that callers dispatching on it once make it a
+ * compile-time constant. */
+NN_INLINE void post256_store_act(const post256 *r, int act, __m256 y,
+                                 float *c, const float *res, __m256i m,
+                                 int masked) {
   __m256 rv = _mm256_setzero_ps();
   y = _mm256_add_ps(y, r->bias);
   if (res)
     rv = masked ? _mm256_maskload_ps(res, m) : _mm256_loadu_ps(res);
   if (res && r->res_first)
     y = _mm256_add_ps(y, rv);
-  switch (r->act) {
+  switch (act) {
   case NN_ACT_RELU:
     y = _mm256_max_ps(y, _mm256_setzero_ps());
     break;
@@ -89,6 +92,11 @@ NN_INLINE void post256_store(const post256 *r, __m256 y, float *c,
     _mm256_maskstore_ps(c, m, y);
   else
     _mm256_storeu_ps(c, y);
+}
+
+NN_INLINE void post256_store(const post256 *r, __m256 y, float *c,
+                             const float *res, __m256i m, int masked) {
+  post256_store_act(r, r->act, y, c, res, m, masked);
 }
 
 #endif

@@ -1,0 +1,93 @@
+/* The tracker's private parts, shared by its files: the per-coordinate
+ * Kalman filter (kalman.c), the best-shot policy and cooldown table
+ * (policy.c), and the tracker itself (tracker.c). */
+#ifndef ARGUS_TRACK_INTERNAL_H
+#define ARGUS_TRACK_INTERNAL_H
+
+#include <stdint.h>
+
+#include "argus/track.h"
+
+#define TRACK_MOD "track"
+
+/* ---- motion ------------------------------------------------------------- */
+
+/* One coordinate with constant velocity: position p, velocity v, and their
+ * covariance [[pp, pv], [pv, vv]]. */
+typedef struct trk_axis {
+  double p, v;
+  double pp, pv, vv;
+} trk_axis;
+
+/* The box as four independent axes: centre x, centre y, width, height.
+ * Process and measurement noise are diagonal across axes, so the 8-state
+ * filter splits exactly into four 2-state filters. */
+enum { TRK_CX = 0, TRK_CY = 1, TRK_W = 2, TRK_H = 3, TRK_NAXES = 4 };
+
+typedef struct trk_motion {
+  trk_axis ax[TRK_NAXES];
+} trk_motion;
+
+/* Starts the filter at a measured box (x1, y1, x2, y2): positions measured,
+ * velocities 0 with a wide variance. */
+void trk_motion_init(trk_motion *m, const float box[4], float measure_noise);
+/* The box predicted dt seconds after the filter's time, with velocity
+ * extrapolated over at most max_coast seconds; width and height at least 1. */
+void trk_motion_predict_box(const trk_motion *m, double dt, double max_coast,
+                            float box[4]);
+/* Advances the filter by dt (mean over min(dt, max_coast), covariance over
+ * dt) and corrects it with a measured box. */
+void trk_motion_update(trk_motion *m, double dt, double max_coast,
+                       const float box[4], float measure_noise,
+                       float accel_noise);
+
+/* ---- best-shot policy --------------------------------------------------- */
+
+/* What the policy keeps per track. */
+typedef struct trk_policy_state {
+  int nrequests;
+  float last_req_quality;
+  double last_req_time;
+  float best_quality; /* -1 before the first shot */
+  double best_time;
+  float best_box[4];
+  int best_requested;
+  int npersons;
+  int64_t persons[ARGUS_TRACK_MAX_PERSONS];
+} trk_policy_state;
+
+void trk_policy_init(trk_policy_state *s);
+/* Records a shot; returns 1 when it is the track's new best. */
+int trk_policy_shot(trk_policy_state *s, double t, const argus_track_det *d);
+/* Decides whether to request a search of this shot of a confirmed track
+ * (0: no); on yes records the request and returns its reason. */
+int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
+                       double t, const argus_track_det *d, int is_best);
+/* Whether the best shot should be searched when the track ends. */
+int trk_policy_match_at_end(const argus_track_policy *p,
+                             const trk_policy_state *s, int confirmed);
+/* Whether the person is already on the track's list; adds it if not
+ * (dropping the oldest when full). Returns 1 when it was there. */
+int trk_policy_add_person(trk_policy_state *s, int64_t person);
+
+/* Per-person cooldown across the tracks of one camera. */
+typedef struct trk_cooldown_entry {
+  int64_t person;
+  double last_alert;
+  int used;
+} trk_cooldown_entry;
+
+typedef struct trk_cooldown {
+  trk_cooldown_entry *e;
+  int cap;
+  double period;
+  uint64_t evicted;
+} trk_cooldown;
+
+/* Whether an alert for the person at time t is within the cooldown of the
+ * previous one. */
+int trk_cooldown_active(const trk_cooldown *c, int64_t person, double t);
+/* Records an alert for the person at time t. */
+void trk_cooldown_note(trk_cooldown *c, int64_t person, double t);
+
+#endif
