@@ -217,9 +217,15 @@ static void test_passes(void) {
   int n = 0;
   CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
   CHECK_INT_EQ(n, 1);
+  CHECK_INT_EQ(p[0].net_w, ARGUS_FACE_DEFAULT_SIZE);
+  CHECK_INT_EQ(p[0].net_h, ARGUS_FACE_DEFAULT_SIZE * 9 / 16);
+  CHECK_NEAR(p[0].roi[2], 1920, 0, 0);
+  CHECK_NEAR(p[0].min_face, 0, 0, 0); /* a single pass keeps every size */
+  CHECK_NEAR(p[0].max_face, 0, 0, 0);
+  o.size = 320;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
   CHECK_INT_EQ(p[0].net_w, 320);
   CHECK_INT_EQ(p[0].net_h, 180);
-  CHECK_NEAR(p[0].roi[2], 1920, 0, 0);
 
   /* Full frame at 640 + tiles of 640 at scale 1: tiles cover the frame,
    * overlap, share one size, drop cut faces on inner edges only. */
@@ -246,6 +252,13 @@ static void test_passes(void) {
   CHECK_NEAR(covy, 1080, 1e-3, 0);
   /* Neighbouring tiles overlap by at least the largest face they keep. */
   CHECK(p[1].roi[2] - p[2].roi[0] >= p[1].max_face - 1e-3);
+  /* Bands: the full frame (scale 1/3) leaves faces under 16 network px
+   * (48 image px) to the tiles; the tiles leave faces from 1.25 x 24
+   * network px of the full frame (90 image px) to it. The bands overlap. */
+  CHECK_NEAR(p[0].min_face, 48, 1e-3, 0);
+  CHECK_NEAR(p[0].max_face, 0, 0, 0);
+  CHECK_NEAR(p[1].min_face, 0, 0, 0);
+  CHECK_NEAR(p[1].max_face, 90, 1e-3, 0);
 
   /* Explicit scales: sorted, whole frames when no tile is given. */
   argus_face_detect_opts_default(&o);

@@ -122,22 +122,54 @@ static void test_config(void) {
   for (int k = 0; k < 16; k++) {
     argus_track_config c = def;
     switch (k) {
-    case 0: c.capacity = 0; break;
-    case 1: c.capacity = ARGUS_TRACK_MAX_CAPACITY + 1; break;
-    case 2: c.max_detections = 0; break;
-    case 3: c.embed_dim = -1; break;
-    case 4: c.embed_dim = ARGUS_TRACK_MAX_DIM + 1; break;
-    case 5: c.confirm_hits = 0; break;
-    case 6: c.max_lost = NAN; break;
-    case 7: c.max_lost = -1; break;
-    case 8: c.iou_gate = 0; break;
-    case 9: c.iou_gate = NAN; break;
-    case 10: c.appearance_alpha = 0; break;
-    case 11: c.measure_noise = 0; break;
-    case 12: c.policy.min_quality = 1.5f; break;
-    case 13: c.policy.cooldown = -1; break;
-    case 14: c.policy.cooldown_capacity = 0; break;
-    case 15: c.shot_bytes = ARGUS_TRACK_MAX_SHOT_BYTES + 1; break;
+    case 0:
+      c.capacity = 0;
+      break;
+    case 1:
+      c.capacity = ARGUS_TRACK_MAX_CAPACITY + 1;
+      break;
+    case 2:
+      c.max_detections = 0;
+      break;
+    case 3:
+      c.embed_dim = -1;
+      break;
+    case 4:
+      c.embed_dim = ARGUS_TRACK_MAX_DIM + 1;
+      break;
+    case 5:
+      c.confirm_hits = 0;
+      break;
+    case 6:
+      c.max_lost = NAN;
+      break;
+    case 7:
+      c.max_lost = -1;
+      break;
+    case 8:
+      c.iou_gate = 0;
+      break;
+    case 9:
+      c.iou_gate = NAN;
+      break;
+    case 10:
+      c.appearance_alpha = 0;
+      break;
+    case 11:
+      c.measure_noise = 0;
+      break;
+    case 12:
+      c.policy.min_quality = 1.5f;
+      break;
+    case 13:
+      c.policy.cooldown = -1;
+      break;
+    case 14:
+      c.policy.cooldown_capacity = 0;
+      break;
+    case 15:
+      c.shot_bytes = ARGUS_TRACK_MAX_SHOT_BYTES + 1;
+      break;
     }
     tr = (argus_tracker *)1;
     argus_err e = argus_track_create(&c, &tr);
@@ -190,8 +222,8 @@ static void test_single_track(void) {
   uint64_t id = 0;
   for (int k = 0; k <= 20; k++) {
     double t = k / 10.0;
-    argus_track_det d = det_at(100 + 120 * t, 200 - 40 * t, 90, 0.9f, 0.3f,
-                               NULL);
+    argus_track_det d =
+        det_at(100 + 120 * t, 200 - 40 * t, 90, 0.9f, 0.3f, NULL);
     CHECK_OK(argus_track_update(tr, t, &d, 1, &res));
     CHECK_INT_EQ(res.nassign, 1);
     if (k == 0) {
@@ -245,8 +277,8 @@ static void test_jitter_and_misses(void) {
       double s = 100 + 10 * sin(0.2 * t);
       if (k > 0 && runif() < 0.25)
         continue;
-      d[n] = det_at(cx + 3 * gauss(), cy + 3 * gauss(), s + 3 * gauss(),
-                    0.8f, 0.4f, NULL);
+      d[n] = det_at(cx + 3 * gauss(), cy + 3 * gauss(), s + 3 * gauss(), 0.8f,
+                    0.4f, NULL);
       who[n++] = f;
     }
     CHECK_OK(argus_track_update(tr, t, d, n, &res));
@@ -441,8 +473,7 @@ static void test_needs_ambiguous(void) {
   CHECK_OK(argus_track_update(tr, 0.1, two, 2, &res));
   CHECK_INT_EQ(res.assign[1].track_id, 1);
   CHECK_INT_EQ(res.assign[0].track_id, 2);
-  CHECK_INT_EQ(argus_track_set_embedding(tr, 77, people[0]),
-               ARGUS_E_NOT_FOUND);
+  CHECK_INT_EQ(argus_track_set_embedding(tr, 77, people[0]), ARGUS_E_NOT_FOUND);
   float zero[DIM] = {0};
   CHECK_INT_EQ(argus_track_set_embedding(tr, 1, zero), ARGUS_E_INVALID_ARG);
   argus_track_destroy(tr);
@@ -575,6 +606,58 @@ static void test_policy_requests(void) {
   argus_track_destroy(tr);
 }
 
+/* With shot buffers, the best shot is searched even when it came before
+ * the track was confirmed, or while a re-match had to wait for the
+ * interval. */
+static void test_policy_stored_shots(void) {
+  argus_tracker *tr = make_tracker(0, sizeof(int));
+  argus_track_result res;
+  /* quality per frame (10 fps): 0.7 while tentative, then 0.3: the early
+   * request is frame 0's stored shot, at frame 1. Later 0.95 at 0.5 s comes
+   * too soon after it (interval 1 s) and is searched at 1.1 s, the first
+   * matched frame after the interval, from the buffer. */
+  static const float q[] = {0.7f, 0.3f, 0.3f, 0.3f, 0.3f, 0.95f, 0.6f,
+                            0.6f, 0.6f, 0.6f, 0.6f, 0.6f, 0.6f,  0.6f};
+  int nq = (int)(sizeof q / sizeof q[0]);
+  int seen = 0;
+  for (int k = 0; k < nq; k++) {
+    argus_track_det d = det_at(400, 300, 100, 0.9f, q[k], NULL);
+    CHECK_OK(argus_track_update(tr, k / 10.0, &d, 1, &res));
+    if (res.assign[0].flags & ARGUS_TRACK_F_BEST)
+      memcpy(res.assign[0].shot, &k, sizeof k);
+    for (int r = 0; r < res.nrequests; r++) {
+      const argus_track_request *rq = &res.requests[r];
+      int frame = -1;
+      CHECK(rq->det == -1);
+      CHECK(rq->shot != NULL);
+      if (rq->shot)
+        memcpy(&frame, rq->shot, sizeof frame);
+      if (seen == 0) {
+        CHECK_INT_EQ(k, 1);
+        CHECK_INT_EQ(rq->reason, ARGUS_TRACK_REQ_EARLY);
+        CHECK_INT_EQ(frame, 0);
+        CHECK_NEAR(rq->quality, 0.7, 1e-6, 0);
+        CHECK_NEAR(rq->time, 0, 0, 0);
+      } else {
+        CHECK_INT_EQ(seen, 1);
+        CHECK_INT_EQ(k, 11);
+        CHECK_INT_EQ(rq->reason, ARGUS_TRACK_REQ_BETTER);
+        CHECK_INT_EQ(frame, 5);
+        CHECK_NEAR(rq->quality, 0.95, 1e-6, 0);
+        CHECK_NEAR(rq->time, 0.5, 0, 0);
+      }
+      seen++;
+    }
+  }
+  CHECK_INT_EQ(seen, 2);
+  /* Both best shots were searched: nothing left for the end. */
+  CHECK_OK(argus_track_flush(tr, 2, &res));
+  CHECK_INT_EQ(res.nended, 1);
+  CHECK_INT_EQ(res.ended[0].match_best, 0);
+  CHECK_INT_EQ(res.ended[0].best_requested, 1);
+  argus_track_destroy(tr);
+}
+
 /* max_requests, stop_after_match and reject_flags. */
 static void test_policy_options(void) {
   for (int variant = 0; variant < 3; variant++) {
@@ -664,8 +747,8 @@ static void test_policy_alerts(void) {
   /* Another camera alerts for the same person at once. */
   CHECK_OK(argus_track_update(cam2, 5.0, &d, 1, &res));
   CHECK_OK(argus_track_update(cam2, 5.1, &d, 1, &res));
-  CHECK_OK(argus_track_report_match(cam2, res.requests[0].track_id, 7, 5.1,
-                                    &a));
+  CHECK_OK(
+      argus_track_report_match(cam2, res.requests[0].track_id, 7, 5.1, &a));
   CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
   /* An ended track is judged by the cooldown alone: person 9 alerts once,
    * then is cooled down; after 30 s it alerts again. */
@@ -761,12 +844,31 @@ static void test_best_shot_at_end(void) {
       }
     }
     for (int r = 0; r < res.nrequests; r++) {
-      CHECK(res.requests[r].det == 2 || res.requests[r].det == 3);
-      CHECK_INT_EQ(res.requests[r].reason, ARGUS_TRACK_REQ_EARLY);
-      if (res.requests[r].det == 2) {
+      const argus_track_request *q = &res.requests[r];
+      CHECK_INT_EQ(q->reason, ARGUS_TRACK_REQ_EARLY);
+      CHECK_INT_EQ(k, 1);
+      /* Face 3 is best now; face 2's best (0.6, not improved on) came while
+       * tentative: its stored shot is requested. */
+      if (q->track_id == 4) {
+        CHECK_INT_EQ(q->det, 3);
+        CHECK(q->shot == NULL);
+        CHECK_NEAR(q->time, 0.1, 0, 0);
+      } else {
+        CHECK_INT_EQ(q->track_id, 3);
+        CHECK_INT_EQ(q->det, -1);
+        CHECK(q->shot == res.assign[2].shot || res.assign[2].shot == NULL);
+        CHECK(q->shot != NULL);
+        CHECK_NEAR(q->time, 0, 0, 0);
+        float rec[2] = {-1, -1};
+        if (q->shot)
+          memcpy(rec, q->shot, sizeof rec);
+        CHECK_NEAR(rec[0], 0, 0, 0);
+        CHECK_NEAR(rec[1], 0.6, 1e-6, 0);
+      }
+      if (q->track_id == 3) {
         argus_track_alert al;
-        CHECK_OK(argus_track_report_match(tr, res.requests[r].track_id, 5, t,
-                                          &al));
+        CHECK_OK(
+            argus_track_report_match(tr, res.requests[r].track_id, 5, t, &al));
         CHECK_INT_EQ(al, ARGUS_TRACK_ALERT);
       }
     }
@@ -798,6 +900,7 @@ static void test_best_shot_at_end(void) {
         break;
       case 3:
         CHECK_INT_EQ(ev->match_best, 0);
+        CHECK_INT_EQ(ev->best_requested, 1);
         CHECK_INT_EQ(ev->npersons, 1);
         CHECK_INT_EQ(ev->persons[0], 5);
         break;
@@ -815,6 +918,27 @@ static void test_best_shot_at_end(void) {
   argus_track_stats st;
   CHECK_OK(argus_track_get_stats(tr, &st));
   CHECK_INT_EQ(st.end_matches, 1);
+  /* After a search that found nobody: a best shot only a little better is
+   * not searched again at the end (face A: 0.55 searched, best 0.6), a
+   * clearly better one is (face B: 0.55 searched, 0.75 came too soon for a
+   * re-match). */
+  argus_tracker *tr3 = make_tracker(0, 0);
+  static const float qa[] = {0.4f, 0.55f, 0.6f, 0.6f};
+  static const float qb[] = {0.4f, 0.55f, 0.75f, 0.6f};
+  for (int k = 0; k < 4; k++) {
+    argus_track_det two[2] = {det_at(100, 100, 80, 0.9f, qa[k], NULL),
+                              det_at(500, 100, 80, 0.9f, qb[k], NULL)};
+    CHECK_OK(argus_track_update(tr3, k / 10.0, two, 2, &res));
+    CHECK_INT_EQ(res.nrequests, k == 1 ? 2 : 0);
+  }
+  CHECK_OK(argus_track_flush(tr3, 1, &res));
+  CHECK_INT_EQ(res.nended, 2);
+  for (int e = 0; e < res.nended; e++) {
+    CHECK_INT_EQ(res.ended[e].nrequests, 1);
+    CHECK_INT_EQ(res.ended[e].match_best, res.ended[e].track_id == 2);
+  }
+  argus_track_destroy(tr3);
+
   /* Off when end_min_quality < 0. */
   argus_track_config cfg;
   argus_track_config_default(&cfg);
@@ -949,13 +1073,10 @@ static void test_invalid_input(void) {
   CHECK_INT_EQ(argus_track_update(tr, INFINITY, &d, 1, &res),
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, 0.9, &d, 1, &res), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_update(tr, 1.1, NULL, 1, &res),
-               ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_update(tr, 1.1, &d, -1, &res),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_track_update(tr, 1.1, NULL, 1, &res), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_track_update(tr, 1.1, &d, -1, &res), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, 1.1, &d, 1, NULL), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_update(NULL, 1.1, &d, 1, &res),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_track_update(NULL, 1.1, &d, 1, &res), ARGUS_E_INVALID_ARG);
   unsigned char need[1];
   CHECK_INT_EQ(argus_track_needs_embedding(tr, 1.1, bad, 1, need),
                ARGUS_E_INVALID_ARG);
@@ -1030,7 +1151,7 @@ static uint64_t stress_run(uint64_t seed, int check_alloc) {
     alive[f] = runif() < 0.5;
   }
   uint64_t max_id = 0;
-  int bad = 0;
+  int bad = 0, nstored = 0;
 #ifdef __GLIBC__
   size_t heap0 = 0;
 #endif
@@ -1098,15 +1219,29 @@ static uint64_t stress_run(uint64_t seed, int check_alloc) {
       bad++;
     for (int r = 0; r < res.nrequests; r++) {
       const argus_track_request *q = &res.requests[r];
-      if (q->det < 0 || q->det >= n ||
-          res.assign[q->det].track_id != q->track_id ||
-          res.assign[q->det].state != ARGUS_TRACK_CONFIRMED)
+      if (q->det == -1) {
+        /* A stored shot of a track matched in this frame. */
+        int found = 0;
+        for (int j = 0; j < n; j++)
+          found += res.assign[j].track_id == q->track_id &&
+                   res.assign[j].state == ARGUS_TRACK_CONFIRMED;
+        if (found != 1 || !q->shot || !(q->time < t))
+          bad++;
+        nstored++;
+      } else if (q->det < 0 || q->det >= n ||
+                 res.assign[q->det].track_id != q->track_id ||
+                 res.assign[q->det].state != ARGUS_TRACK_CONFIRMED || q->shot ||
+                 q->time != t) {
         bad++;
+      }
+      for (int i = 0; i < r; i++)
+        if (res.requests[i].track_id == q->track_id)
+          bad++;
       MIX_(q->track_id);
       MIX_(q->reason);
       argus_track_alert a;
-      CHECK_OK(argus_track_report_match(tr, q->track_id,
-                                        (int64_t)(rnd() % 10), t, &a));
+      CHECK_OK(argus_track_report_match(tr, q->track_id, (int64_t)(rnd() % 10),
+                                        t, &a));
       MIX_(a);
     }
     argus_track_info info;
@@ -1134,6 +1269,7 @@ static uint64_t stress_run(uint64_t seed, int check_alloc) {
   CHECK(st.evicted > 0 || st.dropped > 0); /* the capacity was exercised */
   CHECK(st.reid > 0);
   CHECK(st.ended > 10);
+  CHECK(nstored > 0);
   CHECK_INT_EQ(bad, 0);
   MIX_(st.created);
   MIX_(st.ended);
@@ -1161,6 +1297,7 @@ int main(void) {
   test_needs_ambiguous();
   test_timeout();
   test_policy_requests();
+  test_policy_stored_shots();
   test_policy_options();
   test_policy_alerts();
   test_cooldown_table();

@@ -7,10 +7,10 @@
  * frame's media time, and answers, per update:
  *   - the track of each detection (stable uint64 ids, increasing per
  *     tracker, never 0);
- *   - the match requests: which detections should be embedded and searched
- *     now. Only a track's first good shot and clearly better later shots are
- *     requested, so a pipeline embeds a few best shots rather than every face
- *     of every frame;
+ *   - the match requests: which faces should be embedded and searched now
+ *     (a detection of this frame, or a track's stored best shot). Only a
+ *     track's first good shot and clearly better later shots are requested, so
+ * a pipeline embeds a few best shots rather than every face of every frame;
  *   - the tracks that ended (no match for max_lost seconds, evicted, or
  *     flushed), each with its best shot and whether that shot should still be
  *     searched.
@@ -47,7 +47,7 @@
 extern "C" {
 #endif
 
-#define ARGUS_TRACK_MAX_CAPACITY 65536 /* most live tracks per tracker */
+#define ARGUS_TRACK_MAX_CAPACITY 65536  /* most live tracks per tracker */
 #define ARGUS_TRACK_MAX_DETECTIONS 4096 /* most detections per update */
 #define ARGUS_TRACK_MAX_DIM 4096        /* longest embedding */
 #define ARGUS_TRACK_MAX_SHOT_BYTES ((size_t)16 << 20) /* per-track buffer */
@@ -56,14 +56,18 @@ extern "C" {
 
 /* ---- configuration ------------------------------------------------------ */
 
-/* When to search a track's faces. Qualities are argus_face_quality.value. */
+/* When to search a track's faces. Qualities are argus_face_quality.value.
+ * The policy looks at a confirmed track each time a detection is matched to
+ * it; the candidate shot is the track's best shot (highest quality so far)
+ * when that is the current detection or, with shot buffers (shot_bytes > 0),
+ * a stored best shot not yet searched; otherwise the current detection. */
 typedef struct argus_track_policy {
-  /* Early match: the first shot of a confirmed track with quality >= this is
-   * requested at once. Default 0.5. */
+  /* Early match: the track's first request, as soon as the candidate's
+   * quality is >= this. Default 0.5. */
   float min_quality;
-  /* Re-match: a later shot is requested when its quality is at least
-   * better_delta above the last requested one and better_interval seconds
-   * have passed since that request. Defaults 0.15 and 1.0 s. */
+  /* Re-match: a later request needs a candidate at least better_delta above
+   * the last requested shot, better_interval seconds or more after that
+   * request. Defaults 0.15 and 1.0 s. */
   float better_delta;
   double better_interval;
   /* Most requests per track; 0: no limit. Default 6. */
@@ -73,12 +77,14 @@ typedef struct argus_track_policy {
    * for the same person stay suppressed). */
   int stop_after_match;
   /* Shots whose quality flags (ARGUS_FACE_Q_*) intersect this mask are
-   * never requested, whatever their value. Default 0. */
+   * never requested nor taken as best shot, whatever their value.
+   * Default 0. */
   unsigned reject_flags;
   /* Best shot at the end: a confirmed track that ends with no reported
-   * match, whose best shot was never requested and has quality >=
-   * end_min_quality, is flagged so that the caller searches that shot. A
-   * negative value turns this off. Default 0.3. */
+   * match, whose best shot was never requested, has quality >=
+   * end_min_quality and, if other shots were searched, is better than the
+   * last of them by better_delta, is flagged so that the caller searches
+   * that shot. A negative value turns this off. Default 0.3. */
   float end_min_quality;
   /* Per person per camera (tracker): after an alert for a person, further
    * matches of that person on other tracks within this many seconds are not
@@ -94,10 +100,13 @@ typedef struct argus_track_config {
   int capacity;       /* most live tracks; default 256 */
   int max_detections; /* most detections per update; default 128 */
   int embed_dim;      /* embedding length; 0: embeddings not used (default) */
-  /* Bytes of a per-track best-shot buffer the caller may fill (e.g. an
+  /* Bytes of a per-track best-shot buffer the caller fills (e.g. with an
    * aligned crop, or the face's embedding) when a detection becomes its
-   * track's best shot; handed back with the track's end event. 0 (default):
-   * none. Memory: (capacity + max_detections) * shot_bytes. */
+   * track's best shot (ARGUS_TRACK_F_BEST); requests for a stored shot
+   * (det -1) and end events hand it back, so that a good shot seen before
+   * the track was confirmed is still searched at once. 0 (default): none;
+   * only current detections are requested. Memory: (capacity +
+   * max_detections) * shot_bytes. */
   size_t shot_bytes;
 
   /* Track life. */
@@ -191,12 +200,18 @@ typedef enum argus_track_request_reason {
   ARGUS_TRACK_REQ_BETTER = 2, /* a clearly better shot */
 } argus_track_request_reason;
 
-/* "Embed and search detection `det` of this update for track `track_id`." */
+/* "Embed and search this shot of track `track_id` now": detection `det` of
+ * this update, or, when det is -1, the track's stored best shot (only with
+ * shot_bytes > 0: the best shot came in an earlier frame, before the track
+ * was confirmed or while re-matching had to wait, and the caller kept it
+ * in the shot buffer). */
 typedef struct argus_track_request {
   uint64_t track_id;
-  int det; /* index into the update's detections */
+  int det;          /* index into the update's detections, or -1 */
+  const void *shot; /* det -1: the track's shot buffer; else NULL */
   argus_track_request_reason reason;
-  float quality;
+  float quality; /* of the shot */
+  double time;   /* media time of the shot */
 } argus_track_request;
 
 typedef enum argus_track_end_reason {
@@ -215,27 +230,30 @@ typedef struct argus_track_end {
   int nrequests; /* match requests issued for it */
   int npersons;  /* persons reported matched (at most MAX_PERSONS kept) */
   int64_t persons[ARGUS_TRACK_MAX_PERSONS];
-  /* The best shot (highest quality; the earliest among equals). */
+  /* The best shot (highest quality; the earliest among equals; quality -1
+   * when every shot had a reject flag). */
   float best_quality;
   double best_time;
   float best_box[4];
   int best_requested; /* the best shot was itself requested */
   /* The policy asks to search the best shot now: confirmed, nothing
-   * reported matched, best shot not requested, quality >= end_min_quality.
+   * reported matched, best shot not requested, quality >= end_min_quality
+   * and better_delta over the last requested shot, if any.
    * The caller searches what it kept in `shot` (or elsewhere) and reports a
    * match with argus_track_report_match() as usual. */
   int match_best;
   /* The track's best-shot buffer (shot_bytes; NULL when shot_bytes is 0),
-   * valid until the next update, flush or free. */
+   * valid until the next update, flush or destroy. */
   const void *shot;
 } argus_track_end;
 
 /* The answer to one update or flush. Arrays are owned by the tracker and
- * valid until its next update, flush or free. */
+ * valid until its next update, flush or destroy. */
 typedef struct argus_track_result {
   const argus_track_assignment *assign; /* one per detection */
   int nassign;
-  const argus_track_request *requests; /* in increasing detection order */
+  /* At most one per track, in the order of the tracks' detections. */
+  const argus_track_request *requests;
   int nrequests;
   const argus_track_end *ended;
   int nended;
@@ -340,15 +358,15 @@ argus_err argus_track_list(const argus_tracker *tr, uint64_t *ids, int cap,
 
 /* Counters since creation. */
 typedef struct argus_track_stats {
-  int live;                /* live tracks now */
-  uint64_t updates;        /* successful updates */
-  uint64_t detections;     /* detections fed */
-  uint64_t created;        /* tracks started */
-  uint64_t confirmed;      /* tracks confirmed */
-  uint64_t ended;          /* tracks ended, any reason */
-  uint64_t evicted;        /* of which evicted for capacity */
-  uint64_t dropped;        /* detections left without a track */
-  uint64_t reid;           /* associations made by appearance alone */
+  int live;            /* live tracks now */
+  uint64_t updates;    /* successful updates */
+  uint64_t detections; /* detections fed */
+  uint64_t created;    /* tracks started */
+  uint64_t confirmed;  /* tracks confirmed */
+  uint64_t ended;      /* tracks ended, any reason */
+  uint64_t evicted;    /* of which evicted for capacity */
+  uint64_t dropped;    /* detections left without a track */
+  uint64_t reid;       /* associations made by appearance alone */
   uint64_t requests_early, requests_better, end_matches;
   uint64_t alerts, suppressed_track, suppressed_cooldown;
   uint64_t cooldown_evicted; /* cooldown entries replaced while running */

@@ -11,12 +11,13 @@ void face_cli_usage_common(FILE *f, int detection) {
   // clang-format off
   if (detection)
     fputs("Detection:\n"
-          "  --min-score S     face probability threshold (default: the card's, 0.65)\n"
+          "  --min-score S     face probability threshold (default: the card's, 0.7)\n"
           "  --min-size PX     drop faces narrower than PX image pixels\n"
           "  --max-faces N     keep the N highest scores\n"
           "  --nms IOU         non-maximum suppression overlap (default: 0.4)\n"
           "  --size N          full-frame pass with the longer side at N network\n"
-          "                    pixels (default 320; 640 finds smaller faces)\n"
+          "                    pixels (default 640; 320 is twice as fast, for large\n"
+          "                    faces)\n"
           "  --tile N          add a pass of overlapping N x N tiles at --tile-scale,\n"
           "                    for faces down to about 20 px in large frames\n"
           "  --tile-scale S    network pixels per image pixel of the tiles (default 1)\n"

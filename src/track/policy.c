@@ -12,42 +12,54 @@ void trk_policy_init(trk_policy_state *s) {
   s->last_req_time = -INFINITY;
 }
 
-int trk_policy_shot(trk_policy_state *s, double t, const argus_track_det *d) {
+int trk_policy_shot(const argus_track_policy *p, trk_policy_state *s, double t,
+                    const argus_track_det *d) {
   /* Strictly better only: among equals the earliest shot stays the best, so
    * a shot that was already searched is not replaced by an equal one. */
-  if (!(d->quality > s->best_quality))
+  if (!(d->quality > s->best_quality) || (d->quality_flags & p->reject_flags))
     return 0;
   s->best_quality = d->quality;
   s->best_time = t;
+  s->best_flags = d->quality_flags;
   memcpy(s->best_box, d->box, sizeof s->best_box);
   s->best_requested = 0;
   return 1;
 }
 
 int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
-                       double t, const argus_track_det *d, int is_best) {
+                       double t, const argus_track_det *d, int is_best,
+                       int stored, trk_policy_pick *pick) {
   if (p->stop_after_match && s->npersons > 0)
     return 0;
   if (p->max_requests > 0 && s->nrequests >= p->max_requests)
     return 0;
-  if (d->quality < p->min_quality || (d->quality_flags & p->reject_flags))
+  /* The candidate: the best shot when it can be searched, else d. */
+  int use_stored =
+      !is_best && stored && !s->best_requested && s->best_quality >= 0;
+  float q = use_stored ? s->best_quality : d->quality;
+  unsigned flags = use_stored ? s->best_flags : d->quality_flags;
+  if (q < p->min_quality || (flags & p->reject_flags))
     return 0;
   int reason;
   if (s->nrequests == 0) {
     reason = ARGUS_TRACK_REQ_EARLY;
   } else {
-    if (!(d->quality >= s->last_req_quality + p->better_delta))
+    if (!(q >= s->last_req_quality + p->better_delta))
       return 0;
     if (!(t - s->last_req_time >= p->better_interval))
       return 0;
     reason = ARGUS_TRACK_REQ_BETTER;
   }
   s->nrequests++;
-  s->last_req_quality = d->quality;
+  s->last_req_quality = q;
   s->last_req_time = t;
-  if (is_best)
+  if (is_best || use_stored)
     s->best_requested = 1;
-  return reason;
+  pick->reason = reason;
+  pick->stored = use_stored;
+  pick->quality = q;
+  pick->time = use_stored ? s->best_time : t;
+  return 1;
 }
 
 int trk_policy_match_at_end(const argus_track_policy *p,
@@ -56,7 +68,12 @@ int trk_policy_match_at_end(const argus_track_policy *p,
     return 0;
   if (s->npersons > 0 || s->best_requested)
     return 0;
-  return s->best_quality >= p->end_min_quality;
+  if (!(s->best_quality >= p->end_min_quality))
+    return 0;
+  /* After searches that found nobody, only a clearly better shot is worth
+   * another. */
+  return s->nrequests == 0 ||
+         s->best_quality >= s->last_req_quality + p->better_delta;
 }
 
 int trk_policy_add_person(trk_policy_state *s, int64_t person) {

@@ -51,21 +51,38 @@ typedef struct trk_policy_state {
   float best_quality; /* -1 before the first shot */
   double best_time;
   float best_box[4];
+  unsigned best_flags;
   int best_requested;
   int npersons;
   int64_t persons[ARGUS_TRACK_MAX_PERSONS];
 } trk_policy_state;
 
 void trk_policy_init(trk_policy_state *s);
-/* Records a shot; returns 1 when it is the track's new best. */
-int trk_policy_shot(trk_policy_state *s, double t, const argus_track_det *d);
-/* Decides whether to request a search of this shot of a confirmed track
- * (0: no); on yes records the request and returns its reason. */
+/* Records a shot; returns 1 when it is the track's new best. Shots with a
+ * flag of p->reject_flags never become the best. */
+int trk_policy_shot(const argus_track_policy *p, trk_policy_state *s, double t,
+                    const argus_track_det *d);
+
+/* A shot the policy wants searched. */
+typedef struct trk_policy_pick {
+  int reason; /* ARGUS_TRACK_REQ_* */
+  int stored; /* 1: the stored best shot; 0: the current detection */
+  float quality;
+  double time; /* media time of the shot */
+} trk_policy_pick;
+
+/* Decides whether to request a search for a confirmed track matched by
+ * detection d at time t (is_best: d just became the best shot). The
+ * candidate is the track's best shot: d itself, or, with `stored` (the
+ * caller keeps best shots), an earlier best shot not yet searched; without
+ * stored shots an earlier best cannot be searched and d is the candidate.
+ * On yes records the request, fills *pick and returns 1. */
 int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
-                       double t, const argus_track_det *d, int is_best);
+                       double t, const argus_track_det *d, int is_best,
+                       int stored, trk_policy_pick *pick);
 /* Whether the best shot should be searched when the track ends. */
 int trk_policy_match_at_end(const argus_track_policy *p,
-                             const trk_policy_state *s, int confirmed);
+                            const trk_policy_state *s, int confirmed);
 /* Whether the person is already on the track's list; adds it if not
  * (dropping the oldest when full). Returns 1 when it was there. */
 int trk_policy_add_person(trk_policy_state *s, int64_t person);

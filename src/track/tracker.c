@@ -29,24 +29,24 @@ struct argus_tracker {
   argus_track_config cfg;
   int nslots; /* capacity + max_detections: see park() */
   trk *slots;
-  float *app;            /* nslots * embed_dim: appearance per slot */
-  unsigned char *shots;  /* nslots * shot_bytes */
+  float *app;           /* nslots * embed_dim: appearance per slot */
+  unsigned char *shots; /* nslots * shot_bytes */
   int *free_slots, nfree;
-  int *live, nlive; /* slots of live tracks, oldest first */
+  int *live, nlive;     /* slots of live tracks, oldest first */
   int *parked, nparked; /* ended in the last call: kept until the next */
   uint64_t next_id;
   double time; /* NaN before the first update */
 
   /* Scratch, sized at creation. */
-  float (*pred)[4];   /* per live position */
-  int *pos_det;       /* per live position: matched detection or -1 */
+  float (*pred)[4]; /* per live position */
+  int *pos_det;     /* per live position: matched detection or -1 */
   unsigned char *pos_reid;
-  int *cnt_pos;       /* per live position: IoU candidates (needs_embedding) */
-  trk_pair *pairs;    /* capacity * max_detections */
-  int *det_pos;       /* per detection: live position or -1 */
+  int *cnt_pos;    /* per live position: IoU candidates (needs_embedding) */
+  trk_pair *pairs; /* capacity * max_detections */
+  int *det_pos;    /* per detection: live position or -1 */
   int *det_cnt;
-  float *det_inv;     /* per detection: 1 / |embedding| (0: none) */
-  int *order;         /* detections by decreasing score */
+  float *det_inv; /* per detection: 1 / |embedding| (0: none) */
+  int *order;     /* detections by decreasing score */
   unsigned char *det_new, *det_reid;
 
   argus_track_assignment *assign;
@@ -114,8 +114,7 @@ static argus_err check_config(const argus_track_config *c) {
   if (!(c->max_lost >= 0 && c->max_lost <= 1e6))
     return bad_config("max_lost", "must be a number of seconds >= 0");
   if (!(c->tentative_max_lost >= 0 && c->tentative_max_lost <= 1e6))
-    return bad_config("tentative_max_lost",
-                      "must be a number of seconds >= 0");
+    return bad_config("tentative_max_lost", "must be a number of seconds >= 0");
   if (!(c->max_coast >= 0 && c->max_coast <= 1e6))
     return bad_config("max_coast", "must be a number of seconds >= 0");
   if (!(c->measure_noise > 0 && c->measure_noise <= 100))
@@ -318,8 +317,8 @@ static float app_sim(argus_tracker *tr, int slot, const argus_track_det *d,
   return (float)(s * tr->det_inv[j]);
 }
 
-static void app_update(argus_tracker *tr, int slot, const float *emb,
-                       float inv, int replace) {
+static void app_update(argus_tracker *tr, int slot, const float *emb, float inv,
+                       int replace) {
   float *a = slot_app(tr, slot);
   int dim = tr->cfg.embed_dim;
   trk *k = &tr->slots[slot];
@@ -598,8 +597,8 @@ static void end_track(argus_tracker *tr, int slot,
   e->best_time = k->pol.best_time;
   memcpy(e->best_box, k->pol.best_box, sizeof e->best_box);
   e->best_requested = k->pol.best_requested;
-  e->match_best = trk_policy_match_at_end(&tr->cfg.policy, &k->pol,
-                                          e->confirmed);
+  e->match_best =
+      trk_policy_match_at_end(&tr->cfg.policy, &k->pol, e->confirmed);
   e->shot = slot_shot(tr, slot);
   tr->parked[tr->nparked++] = slot;
   tr->st.ended++;
@@ -803,26 +802,28 @@ argus_err argus_track_update(argus_tracker *tr, double t,
     }
     if (d->embedding)
       app_update(tr, slot, d->embedding, tr->det_inv[j], 0);
-    int best = trk_policy_shot(&k->pol, t, d);
+    int best = trk_policy_shot(&c->policy, &k->pol, t, d);
     if (best) {
       a->flags |= ARGUS_TRACK_F_BEST;
       a->shot = slot_shot(tr, slot);
     }
     a->track_id = k->id;
     a->state = k->state;
-    if (k->state == ARGUS_TRACK_CONFIRMED) {
-      int r = trk_policy_request(&c->policy, &k->pol, t, d, best);
-      if (r) {
-        argus_track_request *q = &tr->req[tr->nreq++];
-        q->track_id = k->id;
-        q->det = j;
-        q->reason = (argus_track_request_reason)r;
-        q->quality = d->quality;
-        if (r == ARGUS_TRACK_REQ_EARLY)
-          tr->st.requests_early++;
-        else
-          tr->st.requests_better++;
-      }
+    trk_policy_pick pick;
+    if (k->state == ARGUS_TRACK_CONFIRMED &&
+        trk_policy_request(&c->policy, &k->pol, t, d, best, tr->shots != NULL,
+                           &pick)) {
+      argus_track_request *q = &tr->req[tr->nreq++];
+      q->track_id = k->id;
+      q->det = pick.stored ? -1 : j;
+      q->shot = pick.stored ? slot_shot(tr, slot) : NULL;
+      q->reason = (argus_track_request_reason)pick.reason;
+      q->quality = pick.quality;
+      q->time = pick.time;
+      if (pick.reason == ARGUS_TRACK_REQ_EARLY)
+        tr->st.requests_early++;
+      else
+        tr->st.requests_better++;
     }
   }
 
@@ -900,8 +901,7 @@ argus_err argus_track_set_embedding(argus_tracker *tr, uint64_t track_id,
   }
   int pos = find_live(tr, track_id);
   if (pos < 0) {
-    argus_log(ARGUS_LOG_DEBUG, TRACK_MOD,
-              "set_embedding: no live track %llu",
+    argus_log(ARGUS_LOG_DEBUG, TRACK_MOD, "set_embedding: no live track %llu",
               (unsigned long long)track_id);
     return ARGUS_E_NOT_FOUND;
   }
@@ -918,15 +918,14 @@ argus_err argus_track_report_match(argus_tracker *tr, uint64_t track_id,
     return ARGUS_E_INVALID_ARG;
   }
   if (!isfinite(t)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
-              "report_match: time %g is not finite", t);
+    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "report_match: time %g is not finite",
+              t);
     return ARGUS_E_INVALID_ARG;
   }
   if (track_id == 0 || track_id >= tr->next_id) {
     argus_log(ARGUS_LOG_WARN, TRACK_MOD,
               "report_match: track %llu was never issued (next id %llu)",
-              (unsigned long long)track_id,
-              (unsigned long long)tr->next_id);
+              (unsigned long long)track_id, (unsigned long long)tr->next_id);
     return ARGUS_E_INVALID_ARG;
   }
   int pos = find_live(tr, track_id);

@@ -47,8 +47,9 @@ typedef void (*nn_gemm_fn)(size_t m, size_t n, size_t k, const float *a,
                            const nn_post *post);
 
 /* The same with B given indirectly: row kk of B starts at b[kk] + boff
- * (an "indirection buffer": convolutions point the rows at shifted
- * positions of the padded input instead of copying them, im2col-style). */
+ * (an "indirection buffer": a convolution points the rows of its virtual
+ * im2col matrix into one zero-padded copy of the input instead of
+ * materialising every row). */
 typedef void (*nn_igemm_fn)(size_t m, size_t n, size_t k, const float *a,
                             const float *const *b, size_t boff, float *c,
                             size_t ldc, const nn_post *post);
