@@ -52,3 +52,18 @@ if [ "$real" = 1 ]; then
   done
 fi
 echo "corpus-tensor: $(ls "$tensor" | wc -l) TensorProtos"
+
+# fuzz/corpus-video/: the first 48 KiB of a sample video whose index comes
+# first (so that the prefix still plays), behind fuzz_video_file's selector
+# byte (bits 0-1: delivered format, bit 2: a 5 fps cap). Read in place from
+# ../shared/data (ARGUS_SHARED_DATA); nothing when it is absent.
+shared=${ARGUS_SHARED_DATA:-$root/../shared/data}
+clip="$shared/video/office_one_by_one_139s.mp4"
+if [ -f "$clip" ]; then
+  video="$here/corpus-video"
+  mkdir -p "$video"
+  for sel in 000 001 006; do
+    { printf "\\$sel"; head -c 49152 "$clip"; } > "$video/office-$sel.mp4"
+  done
+  echo "corpus-video: $(ls "$video" | wc -l) clips"
+fi

@@ -56,6 +56,21 @@ static float sim(const shot *a, int i, const shot *b, int j) {
                                b->emb + (size_t)j * dim, dim);
 }
 
+/* Faces of `s` that match face 0 of `ref` at thr. */
+static int matches(const shot *s, const shot *ref, float thr, int *which) {
+  int k = 0;
+  for (int i = 0; i < s->n; i++)
+    if (s->faces[i].npoints == 5 && sim(s, i, ref, 0) >= thr) {
+      *which = i;
+      k++;
+    }
+  return k;
+}
+
+/* The portraits' person is their best-scoring face (face 0). At the
+ * default detection size (640) the detector also returns an occasional
+ * low-scoring non-face (a dark sleeve): such extras are allowed, but they
+ * must match nobody. */
 static void test_identities(float thr) {
   static shot ob[3], bi, two;
   const char *obamas[3] = {"tests/test_images/obama.jpg",
@@ -64,8 +79,9 @@ static void test_identities(float thr) {
   for (int i = 0; i < 3; i++) {
     if (analyze(obamas[i], &ob[i]))
       return;
-    CHECK_INT_EQ(ob[i].n, 1);
+    CHECK(ob[i].n >= 1);
     CHECK_INT_EQ(ob[i].faces[0].npoints, 5);
+    CHECK(ob[i].faces[0].score > 0.99f);
     CHECK(ob[i].faces[0].has_quality);
     CHECK_INT_EQ(ob[i].faces[0].quality.flags, 0);
     CHECK(ob[i].faces[0].quality.value > 0.5f);
@@ -75,8 +91,8 @@ static void test_identities(float thr) {
   if (analyze("tests/test_images/biden.jpg", &bi) ||
       analyze("examples/two_people.jpg", &two))
     return;
-  CHECK_INT_EQ(bi.n, 1);
-  CHECK_INT_EQ(two.n, 2);
+  CHECK(bi.n >= 1);
+  CHECK(two.n >= 2);
   for (int i = 0; i < 3; i++)
     for (int j = i + 1; j < 3; j++) {
       float s = sim(&ob[i], 0, &ob[j], 0);
@@ -87,24 +103,36 @@ static void test_identities(float thr) {
     float s = sim(&ob[i], 0, &bi, 0);
     printf("  %s ~ biden.jpg: %.3f\n", obamas[i], s);
     CHECK(s < thr);
+    /* Extra detections in the portraits match neither person. */
+    for (int k = 1; k < ob[i].n; k++) {
+      CHECK(sim(&ob[i], k, &ob[(i + 1) % 3], 0) < thr);
+      CHECK(sim(&ob[i], k, &bi, 0) < thr);
+    }
   }
-  if (two.n != 2)
-    return;
-  /* Which face of two_people is whom: decided by similarity, then each
-   * must match its person and not the other. */
-  int o = sim(&two, 0, &ob[0], 0) > sim(&two, 1, &ob[0], 0) ? 0 : 1, b = 1 - o;
+  /* two_people.jpg: exactly one face matches each Obama portrait, the same
+   * one every time; exactly one other face matches Biden. */
+  int o = -1, b = -1;
   for (int i = 0; i < 3; i++) {
+    int w = -1;
+    CHECK_INT_EQ(matches(&two, &ob[i], thr, &w), 1);
+    if (o >= 0)
+      CHECK_INT_EQ(w, o);
+    o = w;
+  }
+  CHECK_INT_EQ(matches(&two, &bi, thr, &b), 1);
+  CHECK(o >= 0 && b >= 0 && o != b);
+  if (o < 0 || b < 0)
+    return;
+  for (int i = 0; i < 3; i++)
     printf("  two_people face %d ~ %s: %.3f, face %d: %.3f\n", o + 1,
            obamas[i], sim(&two, o, &ob[i], 0), b + 1, sim(&two, b, &ob[i], 0));
-    CHECK(sim(&two, o, &ob[i], 0) >= thr);
-    CHECK(sim(&two, b, &ob[i], 0) < thr);
-  }
   printf("  two_people face %d ~ biden.jpg: %.3f, face %d: %.3f\n", b + 1,
          sim(&two, b, &bi, 0), o + 1, sim(&two, o, &bi, 0));
-  CHECK(sim(&two, b, &bi, 0) >= thr);
   CHECK(sim(&two, o, &bi, 0) < thr);
-  /* Obama is on the left of the picture. */
+  CHECK(sim(&two, b, &ob[0], 0) < thr);
+  /* Obama is on the left of the picture, both faces are confident. */
   CHECK(two.faces[o].box[0] < two.faces[b].box[0]);
+  CHECK(two.faces[o].score > 0.99f && two.faces[b].score > 0.99f);
 }
 
 /* The worker (one thread, no pool) and the engine (pool) agree; the
@@ -148,6 +176,28 @@ static void test_worker(void) {
   CHECK_OK(argus_face_worker_analyze(w, &img, NULL, 0, b.faces, 1, &n, NULL,
                                      &fe));
   CHECK_INT_EQ(n, 1);
+  /* No room at all: nothing written, no error. */
+  CHECK_OK(argus_face_worker_analyze(w, &img, NULL, 0, NULL, 0, &n, NULL, &fe));
+  CHECK_INT_EQ(n, 0);
+  /* Tiled pyramid: the same two faces (and possibly more small ones). */
+  argus_face_detect_opts dopt;
+  argus_face_detect_opts_default(&dopt);
+  dopt.tile = 640;
+  CHECK_OK(argus_face_worker_analyze(w, &img, &dopt, 0, b.faces, MAXF, &n,
+                                     NULL, &fe));
+  CHECK(n >= 2);
+  for (int i = 0; i < a.n; i++) {
+    float best = 0;
+    for (int k = 0; k < n; k++) {
+      argus_face_box x = {a.faces[i].box[0], a.faces[i].box[1],
+                          a.faces[i].box[2], a.faces[i].box[3], 1};
+      argus_face_box y = {b.faces[k].box[0], b.faces[k].box[1],
+                          b.faces[k].box[2], b.faces[k].box[3], 1};
+      float o = argus_face_iou(&x, &y);
+      best = o > best ? o : best;
+    }
+    CHECK(best > 0.7f);
+  }
   /* Embedding asked for without a buffer is refused. */
   CHECK_INT_EQ(argus_face_worker_analyze(w, &img, NULL, ARGUS_FACE_DO_EMBED,
                                          b.faces, MAXF, &n, NULL, &fe),

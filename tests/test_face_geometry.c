@@ -227,38 +227,56 @@ static void test_passes(void) {
   CHECK_INT_EQ(p[0].net_w, 320);
   CHECK_INT_EQ(p[0].net_h, 180);
 
-  /* Full frame at 640 + tiles of 640 at scale 1: tiles cover the frame,
-   * overlap, share one size, drop cut faces on inner edges only. */
+  /* A tiled pyramid on 1080p, full frame at 640: scales 1/3 (whole),
+   * 2/3 and 1 (tiles of at most 640). Each tiled level covers the frame
+   * with tiles of one size that overlap by at least the largest face they
+   * keep, and drops cut faces on inner edges only. */
   o.size = 640;
   o.tile = 640;
   CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
-  CHECK(n > 2);
+  CHECK(n > 3);
   CHECK_INT_EQ(p[0].net_w, 640);
   CHECK_INT_EQ(p[0].net_h, 360);
-  float covx = 0, covy = 0;
-  for (int i = 1; i < n; i++) {
-    CHECK_INT_EQ(p[i].net_w, p[1].net_w);
-    CHECK_INT_EQ(p[i].net_h, p[1].net_h);
-    CHECK(p[i].net_w <= 640 && p[i].net_h <= 640);
-    CHECK(p[i].roi[0] >= 0 && p[i].roi[2] <= 1920 + 1e-3);
-    CHECK(p[i].roi[1] >= 0 && p[i].roi[3] <= 1080 + 1e-3);
-    CHECK(p[i].max_face > 0);
-    CHECK_INT_EQ(p[i].drop_edge[0], p[i].roi[0] > 0.5f);
-    CHECK_INT_EQ(p[i].drop_edge[2], p[i].roi[2] < 1919.5f);
-    covx = fmaxf(covx, p[i].roi[2]);
-    covy = fmaxf(covy, p[i].roi[3]);
+  int lvl_start[4] = {0}, nlvl = 0;
+  for (int i = 1; i < n; i++)
+    if (i == 1 || p[i].max_face != p[i - 1].max_face)
+      lvl_start[nlvl++] = i;
+  CHECK_INT_EQ(nlvl, 2);
+  for (int l = 0; l < nlvl && l < 2; l++) {
+    int b = lvl_start[l], e = l + 1 < nlvl ? lvl_start[l + 1] : n;
+    CHECK(e - b >= 2);
+    float covx = 0, covy = 0;
+    for (int i = b; i < e; i++) {
+      CHECK_INT_EQ(p[i].net_w, p[b].net_w);
+      CHECK_INT_EQ(p[i].net_h, p[b].net_h);
+      CHECK(p[i].net_w <= 640 && p[i].net_h <= 640);
+      CHECK(p[i].roi[0] >= 0 && p[i].roi[2] <= 1920 + 1e-3);
+      CHECK(p[i].roi[1] >= 0 && p[i].roi[3] <= 1080 + 1e-3);
+      CHECK(p[i].max_face > 0);
+      CHECK_INT_EQ(p[i].drop_edge[0], p[i].roi[0] > 0.5f);
+      CHECK_INT_EQ(p[i].drop_edge[2], p[i].roi[2] < 1919.5f);
+      covx = fmaxf(covx, p[i].roi[2]);
+      covy = fmaxf(covy, p[i].roi[3]);
+    }
+    CHECK_NEAR(covx, 1920, 1e-3, 0);
+    CHECK_NEAR(covy, 1080, 1e-3, 0);
+    CHECK(p[b].roi[2] - p[b + 1].roi[0] >= p[b].max_face - 1e-3);
   }
-  CHECK_NEAR(covx, 1920, 1e-3, 0);
-  CHECK_NEAR(covy, 1080, 1e-3, 0);
-  /* Neighbouring tiles overlap by at least the largest face they keep. */
-  CHECK(p[1].roi[2] - p[2].roi[0] >= p[1].max_face - 1e-3);
-  /* Bands: the full frame (scale 1/3) leaves faces under 16 network px
-   * (48 image px) to the tiles; the tiles leave faces from 1.25 x 24
-   * network px of the full frame (90 image px) to it. The bands overlap. */
-  CHECK_NEAR(p[0].min_face, 48, 1e-3, 0);
+  /* Bands: each level leaves faces under 16 of its network px to the next
+   * finer one and faces from 1.25 x 24 network px of the next coarser one
+   * to that; neighbouring bands overlap. */
+  int mid = lvl_start[0], fine = lvl_start[1];
+  CHECK_NEAR(p[0].min_face, 16 * 3, 1e-3, 0);
   CHECK_NEAR(p[0].max_face, 0, 0, 0);
-  CHECK_NEAR(p[1].min_face, 0, 0, 0);
-  CHECK_NEAR(p[1].max_face, 90, 1e-3, 0);
+  CHECK_NEAR(p[mid].min_face, 16 * 1.5, 1e-3, 0);
+  CHECK_NEAR(p[mid].max_face, 1.25 * 24 * 3, 1e-3, 0);
+  CHECK_NEAR(p[fine].min_face, 0, 0, 0);
+  CHECK_NEAR(p[fine].max_face, 1.25 * 24 * 1.5, 1e-3, 0);
+  CHECK((float)p[fine].net_w / (p[fine].roi[2] - p[fine].roi[0]) > 0.99f);
+  /* Without an explicit size the pyramid starts at 320 (1/6 on 1080p). */
+  o.size = 0;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK_INT_EQ(p[0].net_w, ARGUS_FACE_TILED_SIZE);
 
   /* Explicit scales: sorted, whole frames when no tile is given. */
   argus_face_detect_opts_default(&o);

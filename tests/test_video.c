@@ -858,6 +858,8 @@ static void test_memory_flat(void) {
     if (t >= next) {
       next += 0.25;
       long r = rss_kib();
+      if (secs >= 60 && samples % 40 == 0 && t >= warm)
+        printf("memory: t=%5.0f s RSS %ld KiB\n", t, r);
       if (t >= warm) {
         if (rss_warm < 0)
           rss_warm = r;

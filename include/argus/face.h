@@ -382,6 +382,8 @@ argus_err argus_face_blur_measure(const argus_image *img, int x, int y, int w,
 /* Longer side of the default full-frame pass (chosen on WIDER FACE dev:
  * docs/face.md). */
 #define ARGUS_FACE_DEFAULT_SIZE 640
+/* Longer side of the coarsest pass of a tiled pyramid. */
+#define ARGUS_FACE_TILED_SIZE 320
 
 typedef struct argus_face_detect_opts {
   float min_score; /* 0: the card's default */
@@ -397,10 +399,11 @@ typedef struct argus_face_detect_opts {
    * split into overlapping tiles. */
   int nscales;
   float scales[ARGUS_FACE_MAX_SCALES];
-  /* Tiles: side of a tile in network px (0: 640 when tiling is needed).
-   * With size > 0 and tile > 0 and no scales, a second, tiled pass runs at
-   * scale `tile_scale` (0: 1.0) for the faces too small for the full-frame
-   * pass. */
+  /* Tiles: side of a tile in network px (0: no tiles). With tile > 0 and
+   * no scales, a pyramid: the full frame at `size` (0: ARGUS_FACE_TILED_SIZE),
+   * then scales doubling up to `tile_scale` (0: 1.0, the frame's own
+   * resolution), for faces down to about 20 px; the passes larger than a
+   * tile are cut into overlapping tiles. */
   int tile;
   float tile_scale;
 } argus_face_detect_opts;

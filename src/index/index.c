@@ -313,7 +313,7 @@ argus_err argus_index_create(const argus_index_config *cfg,
    * running. */
   pthread_rwlockattr_t ra;
   pthread_rwlockattr_init(&ra);
-#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+#if defined(__GLIBC__) /* an enum constant, not a macro */
   pthread_rwlockattr_setkind_np(&ra,
                                 PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 #endif

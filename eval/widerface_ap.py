@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""WIDER FACE average precision (easy / medium / hard) of `argus detect`.
+
+Protocol of the WIDER FACE evaluation code: predictions of all images are
+min-max normalised in score, each prediction (best first) is matched to the
+ground-truth box of highest IoU; IoU >= 0.5 with an unmatched valid face is a
+true positive, with a face not counted in the setting (flag 0) the prediction
+is ignored; precision/recall are sampled at 1000 score thresholds and AP is the
+area under the interpolated precision-recall curve.
+
+  eval/widerface_ap.py [--argus build/argus] [--data ../shared/data/widerface-dev]
+                       [--setting NAME=ARGS ...]
+
+Each --setting is a name and the detection options passed to argus detect,
+e.g. --setting "320=--size 320" --setting "tiled=--size 480 --tile 640".
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+try:
+    import numpy as np
+except ImportError:
+    sys.exit("widerface_ap: needs numpy (Debian python3-numpy; scripts/setup.sh installs it)")
+
+DEFAULT_SETTINGS = [
+    "320x240=--size 320",
+    "640=--size 640",
+    "multi-scale=--size 640 --tile 640 --tile-scale 2",
+]
+
+
+def parse_gt(path):
+    gt = {}
+    with open(path) as f:
+        lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    i = 0
+    while i < len(lines):
+        name = lines[i]
+        n = int(lines[i + 1])
+        boxes = []
+        for j in range(n):
+            v = lines[i + 2 + j].split()
+            x, y, w, h = map(float, v[:4])
+            e, m, hd = map(int, v[4:7])
+            boxes.append((x, y, x + w, y + h, e, m, hd))
+        gt[name] = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
+        i += 2 + max(n, 0)
+    return gt
+
+
+def run_detect(argus, models, threads, root, names, opts):
+    cmd = [argus, "detect", "--json", "--models", models, "--threads", str(threads),
+           "--min-score", "0.05", "--max-faces", "1000"] + shlex.split(opts)
+    t0 = time.time()
+    res = subprocess.run(cmd + [os.path.join(root, "images", n) for n in names],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    secs = time.time() - t0
+    if res.returncode != 0:
+        sys.stderr.write(res.stderr)
+        sys.exit("widerface_ap: argus detect failed (exit %d)" % res.returncode)
+    preds = {}
+    prefix = os.path.join(root, "images") + os.sep
+    for line in res.stdout.splitlines():
+        d = json.loads(line)
+        name = d["file"][len(prefix):] if d["file"].startswith(prefix) else d["file"]
+        preds[name] = np.asarray([f["box"] + [f["score"]] for f in d["faces"]],
+                                 dtype=np.float64).reshape(-1, 5)
+    return preds, secs
+
+
+def iou_matrix(a, b):
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1 + 1, 0, None) * np.clip(iy2 - iy1 + 1, 0, None)
+    area = lambda r: (r[:, 2] - r[:, 0] + 1) * (r[:, 3] - r[:, 1] + 1)
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+def image_pr(pred, gt, valid, thresholds):
+    """Returns per-threshold (proposals counted, faces recalled) for one image."""
+    out = np.zeros((len(thresholds), 2))
+    if len(pred) == 0:
+        return out
+    order = np.argsort(-pred[:, 4], kind="stable")
+    pred = pred[order]
+    recalled = np.zeros(len(pred))
+    counted = np.ones(len(pred))
+    if len(gt):
+        ious = iou_matrix(pred[:, :4], gt[:, :4])
+        matched = np.zeros(len(gt), bool)
+        hits = 0
+        for h in range(len(pred)):
+            j = int(np.argmax(ious[h]))
+            if ious[h, j] >= 0.5:
+                if not valid[j]:
+                    counted[h] = 0  # a face the setting ignores
+                elif not matched[j]:
+                    matched[j] = True
+                    hits += 1
+            recalled[h] = hits
+    for t, th in enumerate(thresholds):
+        idx = np.nonzero(pred[:, 4] >= th)[0]
+        if len(idx) == 0:
+            continue
+        r = idx[-1]
+        out[t, 0] = counted[: r + 1].sum()
+        out[t, 1] = recalled[r]
+    return out
+
+
+def voc_ap(rec, prec):
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(len(mpre) - 1, 0, -1):
+        mpre[i - 1] = max(mpre[i - 1], mpre[i])
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def evaluate(gt, preds):
+    scores = np.concatenate([p[:, 4] for p in preds.values() if len(p)] or [np.zeros(0)])
+    lo, hi = (scores.min(), scores.max()) if len(scores) else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    thresholds = 1.0 - (np.arange(1000) + 1) / 1000.0
+    aps = []
+    for col in (4, 5, 6):  # easy, medium, hard flags
+        pr = np.zeros((1000, 2))
+        total = 0
+        for name, g in gt.items():
+            p = preds.get(name, np.zeros((0, 5))).copy()
+            if len(p):
+                p[:, 4] = (p[:, 4] - lo) / span
+            valid = g[:, col] > 0 if len(g) else np.zeros(0, bool)
+            total += int(valid.sum())
+            pr += image_pr(p, g, valid, thresholds)
+        prec = np.divide(pr[:, 1], pr[:, 0], out=np.zeros(1000), where=pr[:, 0] > 0)
+        rec = pr[:, 1] / max(total, 1)
+        aps.append(voc_ap(rec, prec))
+    return aps
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--argus", default=os.path.join(root, "build", "argus"))
+    ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "widerface-dev"))
+    ap.add_argument("--models", default=os.path.join(root, "models"))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--setting", action="append", help="NAME=detect options")
+    a = ap.parse_args()
+    if not os.path.isdir(a.data):
+        sys.exit("widerface_ap: %s is absent (WIDER FACE dev lives in ../shared/data)" % a.data)
+    gt = parse_gt(os.path.join(a.data, "gt.txt"))
+    names = sorted(gt)
+    settings = a.setting or DEFAULT_SETTINGS
+    print("WIDER FACE dev split: %d images, %d faces (IoU 0.5, WIDER protocol)" % (
+        len(names), sum(len(g) for g in gt.values())))
+    print("%-14s %-46s %7s %7s %7s %10s" % ("setting", "argus detect options", "easy", "medium",
+                                            "hard", "s/305 img"))
+    for s in settings:
+        name, _, opts = s.partition("=")
+        preds, secs = run_detect(a.argus, a.models, a.threads, a.data, names, opts)
+        easy, med, hard = evaluate(gt, preds)
+        print("%-14s %-46s %7.3f %7.3f %7.3f %10.1f" % (name, opts, easy, med, hard, secs))
+        sys.stdout.flush()
+    print("(speed per 1080p frame: bench/face_bench)")
+
+
+if __name__ == "__main__":
+    main()
