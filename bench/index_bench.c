@@ -1,1 +1,696 @@
-int main(void){return 0;}
+/*
+ * index_bench: search speed, memory and agreement of the index backends,
+ * side by side with FAISS's IndexFlatIP in the same run.
+ *
+ *   index_bench [--quick] [--sizes 10000,100000,1000000] [--dim 512]
+ *               [--threads 1,2] [--batches 1,16,64] [--modes f32,f16,i8,approx,faiss]
+ *               [--approx-max N] [--factory HNSW32,Flat] [--ef 32,64,128,256]
+ *               [--seed S]
+ *   index_bench --check EMB.f32|EMB.npy [--probes PROBES.f32|.npy] [--dim D]
+ *
+ * Synthetic data: unit vectors from a seeded PRNG. Queries: half are
+ * perturbed copies of gallery vectors (cosine about 0.7 to their source, as a
+ * probe of an enrolled person), half random directions. "top1=f32" compares
+ * each mode's best hit with exact fp32's, separately for the two halves
+ * (recall@1 of the approximate modes).
+ *
+ * Timing: every cell is the best of several rounds (the machine may be
+ * shared); ms/query is amortised over the batch; GB/s is the template bytes
+ * one pass reads divided by the time of one pass (one batch).
+ *
+ * --check compares the top-1 of fp16 / int8 (and approximate, when built)
+ * with exact fp32 on real embeddings: a raw little-endian float32 matrix
+ * (rows of --dim values) or a 2-D float32 .npy file. Without --probes every
+ * row is searched against all the others (leave-one-out).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "argus/core.h"
+#include "argus/index.h"
+#ifdef ARGUS_BENCH_FAISS
+#include "index/faiss_shim.h"
+#endif
+
+#define MAX_LIST 8
+
+typedef struct opts {
+  size_t sizes[MAX_LIST];
+  int nsizes;
+  int threads[MAX_LIST];
+  int nthreads;
+  size_t batches[MAX_LIST];
+  int nbatches;
+  int dim;
+  int quick;
+  unsigned modes; /* bit per mode */
+  size_t approx_max;
+  const char *factory;
+  int ef[MAX_LIST];
+  int nef;
+  uint64_t seed;
+  const char *check, *probes;
+} opts;
+
+enum { M_F32, M_F16, M_I8, M_APPROX, M_FAISS, M_COUNT };
+static const char *const mode_name[M_COUNT] = {"f32", "f16", "i8", "approx",
+                                               "faiss-flat"};
+
+/* ---- data --------------------------------------------------------------- */
+
+static uint64_t rng;
+
+static inline uint64_t next64(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+/* Near-Gaussian from four uniforms (Irwin-Hall): cheap and isotropic enough
+ * for unit vectors in 512 dimensions. */
+static inline float gauss(void) {
+  uint64_t r = next64();
+  float s = (float)(r & 0xffff) + (float)((r >> 16) & 0xffff) +
+            (float)((r >> 32) & 0xffff) + (float)(r >> 48);
+  return (s / 65536.0f - 2.0f) * 1.7320508f;
+}
+
+static void normalize(float *x, size_t d) {
+  double s = 0;
+  for (size_t j = 0; j < d; j++)
+    s += (double)x[j] * x[j];
+  float inv = (float)(1.0 / sqrt(s));
+  for (size_t j = 0; j < d; j++)
+    x[j] *= inv;
+}
+
+static void random_unit(float *x, size_t d) {
+  for (size_t j = 0; j < d; j++)
+    x[j] = gauss();
+  normalize(x, d);
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_list(const char *s, size_t *out, int max) {
+  int n = 0;
+  while (*s && n < max) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno)
+      return -1;
+    out[n++] = (size_t)v;
+    s = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',')
+      return -1;
+  }
+  return n;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: index_bench [--quick] [--sizes N,N,..] [--dim D] "
+          "[--threads T,T] [--batches B,B,..]\n"
+          "                   [--modes f32,f16,i8,approx,faiss] "
+          "[--approx-max N] [--factory STR] [--ef N,N,..] [--seed S]\n"
+          "       index_bench --check EMB.f32|EMB.npy [--probes P.f32|P.npy] "
+          "[--dim D]\n");
+}
+
+static int parse_args(int argc, char **argv, opts *o) {
+  memset(o, 0, sizeof *o);
+  o->dim = 512;
+  o->seed = 0x1234567u;
+  o->factory = "HNSW32,Flat";
+  o->approx_max = 100000;
+  o->modes = (1u << M_COUNT) - 1;
+  size_t tmp[MAX_LIST];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--quick") == 0) {
+      o->quick = 1;
+      continue;
+    }
+    if (!v) {
+      usage();
+      return -1;
+    }
+    i++;
+    if (strcmp(a, "--sizes") == 0) {
+      if ((o->nsizes = parse_list(v, o->sizes, MAX_LIST)) <= 0)
+        return -1;
+    } else if (strcmp(a, "--threads") == 0) {
+      if ((o->nthreads = parse_list(v, tmp, MAX_LIST)) <= 0)
+        return -1;
+      for (int k = 0; k < o->nthreads; k++)
+        o->threads[k] = tmp[k] < 1 ? 1 : tmp[k] > 256 ? 256 : (int)tmp[k];
+    } else if (strcmp(a, "--batches") == 0) {
+      if ((o->nbatches = parse_list(v, o->batches, MAX_LIST)) <= 0)
+        return -1;
+    } else if (strcmp(a, "--dim") == 0) {
+      o->dim = atoi(v);
+    } else if (strcmp(a, "--approx-max") == 0) {
+      o->approx_max = strtoull(v, NULL, 10);
+    } else if (strcmp(a, "--factory") == 0) {
+      o->factory = v;
+    } else if (strcmp(a, "--ef") == 0) {
+      if ((o->nef = parse_list(v, tmp, MAX_LIST)) <= 0)
+        return -1;
+      for (int k = 0; k < o->nef; k++)
+        o->ef[k] = tmp[k] < 1 ? 1 : tmp[k] > 4096 ? 4096 : (int)tmp[k];
+    } else if (strcmp(a, "--seed") == 0) {
+      o->seed = strtoull(v, NULL, 0);
+    } else if (strcmp(a, "--check") == 0) {
+      o->check = v;
+    } else if (strcmp(a, "--probes") == 0) {
+      o->probes = v;
+    } else if (strcmp(a, "--modes") == 0) {
+      o->modes = 0;
+      for (int m = 0; m < M_COUNT; m++) {
+        const char *n = m == M_FAISS ? "faiss" : mode_name[m];
+        const char *p = strstr(v, n);
+        size_t l = strlen(n);
+        while (p && ((p != v && p[-1] != ',') || (p[l] && p[l] != ',')))
+          p = strstr(p + 1, n);
+        if (p)
+          o->modes |= 1u << m;
+      }
+      if (!o->modes)
+        return -1;
+    } else {
+      usage();
+      return -1;
+    }
+  }
+  if (o->dim < 1 || o->dim > ARGUS_INDEX_MAX_DIM) {
+    fprintf(stderr, "index_bench: --dim %d outside 1..%d\n", o->dim,
+            ARGUS_INDEX_MAX_DIM);
+    return -1;
+  }
+  if (!o->nsizes) {
+    size_t def[] = {10000, 100000, 1000000};
+    o->nsizes = o->quick ? 2 : 3;
+    memcpy(o->sizes, def, sizeof def);
+  }
+  if (!o->nthreads) {
+    o->threads[0] = 1;
+    o->threads[1] = 2;
+    o->nthreads = 2;
+  }
+  if (!o->nbatches) {
+    size_t def[] = {1, 16, 64};
+    memcpy(o->batches, def, sizeof def);
+    o->nbatches = 3;
+  }
+  if (!o->nef) {
+    int def[] = {32, 64, 128, 256};
+    memcpy(o->ef, def, sizeof def);
+    o->nef = 4;
+  }
+  if (o->quick && o->approx_max > 20000)
+    o->approx_max = 20000;
+  return 0;
+}
+
+/* ---- the searchers ------------------------------------------------------ */
+
+typedef struct searcher {
+  int mode;
+  argus_index *idx;
+#ifdef ARGUS_BENCH_FAISS
+  ix_faiss *faiss;
+#endif
+  size_t dim;
+  float *fs;   /* faiss scratch */
+  int64_t *fl; /* faiss labels */
+} searcher;
+
+/* Searches nq queries with k hits; writes best ids into top1 (may be NULL). */
+static int run_search(searcher *s, argus_threadpool *pool, int threads,
+                      const float *q, size_t nq, size_t k,
+                      argus_index_hit *hits, int64_t *top1) {
+  if (s->mode == M_FAISS) {
+#ifdef ARGUS_BENCH_FAISS
+    char err[256];
+    if (ix_faiss_search(s->faiss, nq, q, k, NULL, NULL, threads, s->fs, s->fl,
+                        err, sizeof err) != ARGUS_OK) {
+      fprintf(stderr, "faiss search: %s\n", err);
+      return -1;
+    }
+    if (top1)
+      for (size_t i = 0; i < nq; i++)
+        top1[i] = s->fl[i * k];
+    return 0;
+#else
+    (void)threads;
+    return -1;
+#endif
+  }
+  argus_index_search_opts o = {NULL, 0, pool};
+  argus_err e = argus_index_search(s->idx, q, nq, k, &o, hits, NULL);
+  if (e != ARGUS_OK) {
+    fprintf(stderr, "search: %s\n", argus_strerror(e));
+    return -1;
+  }
+  if (top1)
+    for (size_t i = 0; i < nq; i++)
+      top1[i] = hits[i * k].id;
+  return 0;
+}
+
+static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
+
+/* Seconds per batch of B queries: the best of a few rounds of several
+ * batches (one round when a batch takes seconds), or -1 on error. */
+static double measure(searcher *s, argus_threadpool *pool, int T,
+                      const float *q, size_t nq, size_t B,
+                      argus_index_hit *hits, int quick) {
+  double t0 = now_s();
+  if (run_search(s, pool, T, q, B, 10, hits, NULL) != 0)
+    return -1;
+  double best = now_s() - t0;
+  if (best > 2.0)
+    return best;
+  double budget = quick ? 0.15 : 0.4;
+  size_t per = best > 0 ? (size_t)(budget / best) : 8;
+  per = per < 1 ? 1 : per > 64 ? 64 : per;
+  size_t off = B;
+  for (int r = 0; r < 3; r++) {
+    double r0 = now_s();
+    for (size_t p = 0; p < per; p++) {
+      if (off + B > nq)
+        off = 0;
+      if (run_search(s, pool, T, q + off * s->dim, B, 10, hits, NULL) != 0)
+        return -1;
+      off += B;
+    }
+    double dt = (now_s() - r0) / (double)per;
+    best = dt < best ? dt : best;
+  }
+  return best;
+}
+
+static void print_header(void) {
+  printf("%9s  %-26s %3s %5s  %9s %10s %7s %8s %8s  %-15s\n", "templates",
+         "mode", "thr", "batch", "ms/query", "queries/s", "GB/s", "MB/1M",
+         "build s", "top1=f32 mated/rand");
+}
+
+/* ---- synthetic benchmark ------------------------------------------------ */
+
+static int bench_size(const opts *o, size_t n, argus_threadpool **pools) {
+  size_t dim = (size_t)o->dim;
+  size_t nq = 256, half = nq / 2, maxb = 1;
+  for (int b = 0; b < o->nbatches; b++)
+    maxb = o->batches[b] > maxb ? o->batches[b] : maxb;
+  if (maxb > nq)
+    maxb = nq;
+  rng = o->seed ^ (n * 0x9e3779b97f4a7c15ull);
+  if (!rng)
+    rng = 1;
+  float *g = malloc(n * dim * sizeof *g);
+  int64_t *ids = malloc(n * sizeof *ids), *wl = calloc(n, sizeof *wl);
+  float *q = malloc(nq * dim * sizeof *q);
+  int64_t *ref_top1 = malloc(nq * sizeof *ref_top1);
+  int64_t *top1 = malloc(nq * sizeof *top1);
+  argus_index_hit *hits = malloc(nq * 10 * sizeof *hits);
+  if (!g || !ids || !wl || !q || !ref_top1 || !top1 || !hits) {
+    fprintf(stderr, "index_bench: out of memory for %zu templates\n", n);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    random_unit(g + i * dim, dim);
+    ids[i] = (int64_t)i;
+  }
+  /* mated: source + noise of about the source's length -> cosine ~0.7 */
+  float sigma = 1.0f / sqrtf((float)dim);
+  for (size_t i = 0; i < nq; i++) {
+    float *x = q + i * dim;
+    if (i < half) {
+      const float *src = g + (next64() % n) * dim;
+      for (size_t j = 0; j < dim; j++)
+        x[j] = src[j] + sigma * gauss();
+    } else {
+      random_unit(x, dim);
+    }
+  }
+  int have_ref = 0;
+  for (int m = 0; m < M_COUNT; m++) {
+    if (!(o->modes & (1u << m)))
+      continue;
+    if (m == M_APPROX && (!argus_index_approx_available() || n > o->approx_max))
+      continue;
+#ifndef ARGUS_BENCH_FAISS
+    if (m == M_FAISS)
+      continue;
+#endif
+    searcher s = {m, NULL,
+#ifdef ARGUS_BENCH_FAISS
+                  NULL,
+#endif
+                  dim, NULL, NULL};
+    double t0 = now_s();
+    size_t bytes = 0, scan_bytes = 0;
+    char backend[96] = "";
+    if (m == M_FAISS) {
+#ifdef ARGUS_BENCH_FAISS
+      char err[256];
+      if (ix_faiss_create("Flat", (int)dim, &s.faiss, err, sizeof err) ||
+          ix_faiss_add(s.faiss, n, g, err, sizeof err)) {
+        fprintf(stderr, "faiss: %s\n", err);
+        continue;
+      }
+      s.fs = malloc(nq * 10 * sizeof *s.fs);
+      s.fl = malloc(nq * 10 * sizeof *s.fl);
+      bytes = ix_faiss_bytes(s.faiss);
+      scan_bytes = n * dim * sizeof(float);
+      snprintf(backend, sizeof backend, "faiss:IndexFlatIP");
+#endif
+    } else {
+      argus_index_config cfg;
+      argus_index_config_init(&cfg);
+      cfg.model_id = "bench";
+      cfg.dim = (int)dim;
+      cfg.kind = m == M_F32   ? ARGUS_INDEX_F32
+                 : m == M_F16 ? ARGUS_INDEX_F16
+                 : m == M_I8  ? ARGUS_INDEX_I8
+                              : ARGUS_INDEX_APPROX;
+      cfg.approx_factory = o->factory;
+      cfg.hnsw_ef_search = o->ef[0];
+      argus_err e = argus_index_create(&cfg, &s.idx);
+      if (e == ARGUS_OK)
+        e = argus_index_add_batch(s.idx, n, ids, wl, g);
+      if (e != ARGUS_OK) {
+        fprintf(stderr, "index %s: %s\n", mode_name[m], argus_strerror(e));
+        argus_index_destroy(s.idx);
+        continue;
+      }
+      argus_index_stats st;
+      argus_index_get_stats(s.idx, &st);
+      bytes = st.bytes;
+      snprintf(backend, sizeof backend, "%s", st.backend);
+      size_t per = m == M_F32 ? 4 : m == M_F16 ? 2 : 1;
+      scan_bytes = m == M_APPROX ? 0 : n * dim * per;
+    }
+    double build = now_s() - t0;
+
+    /* the approximate mode is measured at each search breadth */
+    int nvar = m == M_APPROX ? o->nef : 1;
+    for (int var = 0; var < nvar; var++) {
+      if (m == M_APPROX) {
+        argus_index_set_search_params(s.idx, o->ef[var], 0);
+        snprintf(backend, sizeof backend, "faiss:%s ef=%d", o->factory,
+                 o->ef[var]);
+      }
+      /* agreement with exact fp32 (which runs first) */
+      if (run_search(&s, NULL, 1, q, nq, 1, hits, top1) != 0)
+        goto next;
+      char agree[32] = "ref";
+      if (m == M_F32) {
+        memcpy(ref_top1, top1, nq * sizeof *top1);
+        have_ref = 1;
+      } else if (have_ref) {
+        size_t am = 0, ar = 0;
+        for (size_t i = 0; i < nq; i++)
+          *(i < half ? &am : &ar) += top1[i] == ref_top1[i];
+        snprintf(agree, sizeof agree, "%.3f / %.3f", (double)am / half,
+                 (double)ar / (nq - half));
+      } else {
+        snprintf(agree, sizeof agree, "-");
+      }
+      int first = 1;
+      for (int ti = 0; ti < o->nthreads; ti++) {
+        int T = o->threads[ti];
+        for (int bi = 0; bi < o->nbatches; bi++) {
+          size_t B = o->batches[bi] > nq ? nq : o->batches[bi];
+          double best = measure(&s, pools[ti], T, q, nq, B, hits, o->quick);
+          if (best < 0)
+            goto next;
+          double msq = best * 1e3 / (double)B;
+          char gbs[16] = "-", mb[16] = "", bs[16] = "";
+          if (scan_bytes)
+            snprintf(gbs, sizeof gbs, "%.1f", (double)scan_bytes / best * 1e-9);
+          if (first && var == 0) {
+            snprintf(mb, sizeof mb, "%.0f",
+                     (double)bytes / (double)n * 1e6 / 1048576.0);
+            snprintf(bs, sizeof bs, "%.2f", build);
+          }
+          printf("%9zu  %-26s %3d %5zu  %9.3f %10.1f %7s %8s %8s  %-15s\n", n,
+                 backend, T, B, msq, 1e3 / msq, gbs, mb, bs,
+                 first ? agree : "");
+          fflush(stdout);
+          first = 0;
+        }
+      }
+    }
+  next:
+    argus_index_destroy(s.idx);
+#ifdef ARGUS_BENCH_FAISS
+    ix_faiss_destroy(s.faiss);
+#endif
+    free(s.fs);
+    free(s.fl);
+  }
+  free(g);
+  free(ids);
+  free(wl);
+  free(q);
+  free(ref_top1);
+  free(top1);
+  free(hits);
+  return 0;
+}
+
+/* ---- --check on real embeddings ------------------------------------------ */
+
+/* Reads a float32 matrix: .npy (2-D, '<f4', C order) or raw rows of dim. */
+static float *load_matrix(const char *path, int *dim, size_t *rows) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "index_bench: %s: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  float *data = NULL;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char magic[10];
+  long off = 0;
+  if (size >= 10 && fread(magic, 1, 10, f) == 10 &&
+      memcmp(magic, "\x93NUMPY", 6) == 0) {
+    size_t hl = magic[8] | (size_t)magic[9] << 8;
+    off = 10;
+    if (magic[6] >= 2) { /* version 2: 4-byte header length */
+      unsigned char b[2];
+      if (fread(b, 1, 2, f) != 2)
+        goto bad;
+      hl |= (size_t)b[0] << 16 | (size_t)b[1] << 24;
+      off = 12;
+    }
+    if (hl > 65536)
+      goto bad;
+    char hdr[65537];
+    if (fread(hdr, 1, hl, f) != hl)
+      goto bad;
+    hdr[hl] = 0;
+    off += (long)hl;
+    unsigned long r = 0, c = 0;
+    const char *sh = strstr(hdr, "'shape':");
+    if (!strstr(hdr, "'<f4'") || strstr(hdr, "'fortran_order': True") || !sh ||
+        sscanf(sh, "'shape': (%lu, %lu)", &r, &c) != 2) {
+      fprintf(stderr, "index_bench: %s: need a 2-D little-endian float32 "
+                      "array in C order (header: %s)\n", path, hdr);
+      fclose(f);
+      return NULL;
+    }
+    *dim = (int)c;
+    *rows = r;
+  } else {
+    fseek(f, 0, SEEK_SET);
+    if (*dim < 1 || size % ((long)*dim * 4) != 0) {
+      fprintf(stderr, "index_bench: %s: %ld bytes is not a whole number of "
+                      "%d-float rows\n", path, size, *dim);
+      fclose(f);
+      return NULL;
+    }
+    *rows = (size_t)size / ((size_t)*dim * 4);
+  }
+  if (*dim < 1 || *dim > ARGUS_INDEX_MAX_DIM || *rows == 0 ||
+      (long)(*rows * (size_t)*dim * 4) > size - off)
+    goto bad;
+  data = malloc(*rows * (size_t)*dim * sizeof *data);
+  if (!data || fread(data, sizeof *data, *rows * (size_t)*dim, f) !=
+                   *rows * (size_t)*dim)
+    goto bad;
+  fclose(f);
+  return data;
+bad:
+  fprintf(stderr, "index_bench: %s: unreadable or malformed matrix\n", path);
+  free(data);
+  fclose(f);
+  return NULL;
+}
+
+static int run_check(const opts *o) {
+  int dim = o->dim, pdim = o->dim;
+  size_t n = 0, np = 0;
+  float *g = load_matrix(o->check, &dim, &n);
+  if (!g)
+    return 1;
+  float *p = g;
+  int loo = !o->probes;
+  if (o->probes) {
+    p = load_matrix(o->probes, &pdim, &np);
+    if (!p || pdim != dim) {
+      if (p)
+        fprintf(stderr, "index_bench: probes have %d dims, gallery %d\n",
+                pdim, dim);
+      free(g);
+      free(p);
+      return 1;
+    }
+  } else {
+    np = n;
+  }
+  printf("check: gallery %zu x %d, %zu probes%s\n", n, dim, np,
+         loo ? " (leave-one-out: each row against all others)" : "");
+  int64_t *ids = malloc(n * sizeof *ids), *wl = calloc(n, sizeof *wl);
+  for (size_t i = 0; i < n; i++)
+    ids[i] = (int64_t)i;
+  const size_t k = 3;
+  argus_index_hit *hits[4] = {0};
+  argus_index_kind kinds[4] = {ARGUS_INDEX_F32, ARGUS_INDEX_F16, ARGUS_INDEX_I8,
+                               ARGUS_INDEX_APPROX};
+  int nk = argus_index_approx_available() ? 4 : 3;
+  argus_threadpool *pool = NULL;
+  argus_threadpool_create(0, &pool);
+  int rc = 0;
+  for (int m = 0; m < nk; m++) {
+    argus_index_config cfg;
+    argus_index_config_init(&cfg);
+    cfg.model_id = "check";
+    cfg.dim = dim;
+    cfg.kind = kinds[m];
+    cfg.approx_factory = o->factory;
+    cfg.hnsw_ef_search = o->ef[o->nef - 1];
+    argus_index *idx = NULL;
+    hits[m] = malloc(np * k * sizeof *hits[m]);
+    argus_index_search_opts so = {NULL, 0, pool};
+    double t0 = now_s();
+    if (argus_index_create(&cfg, &idx) != ARGUS_OK ||
+        argus_index_add_batch(idx, n, ids, wl, g) != ARGUS_OK ||
+        argus_index_search(idx, p, np, k, &so, hits[m], NULL) != ARGUS_OK) {
+      fprintf(stderr, "index_bench: %s failed\n", argus_index_kind_name(kinds[m]));
+      rc = 1;
+      argus_index_destroy(idx);
+      free(hits[m]);
+      hits[m] = NULL;
+      continue;
+    }
+    argus_index_destroy(idx);
+    printf("  %s: built and searched in %.1f s\n", argus_index_kind_name(kinds[m]),
+           now_s() - t0);
+  }
+  /* compare the best hit that is not the probe itself (leave-one-out) */
+  for (int m = 1; m < nk; m++) {
+    if (!hits[0] || !hits[m])
+      continue;
+    size_t same = 0, shown = 0;
+    double maxd = 0;
+    for (size_t i = 0; i < np; i++) {
+      const argus_index_hit *a = NULL, *b = NULL, *a2 = NULL;
+      for (size_t j = 0, r = 0; j < k; j++) {
+        const argus_index_hit *h = &hits[0][i * k + j];
+        if (loo && h->id == (int64_t)i)
+          continue;
+        if (r == 0)
+          a = h;
+        else if (r == 1)
+          a2 = h;
+        r++;
+      }
+      for (size_t j = 0; j < k; j++) {
+        const argus_index_hit *h = &hits[m][i * k + j];
+        if (loo && h->id == (int64_t)i)
+          continue;
+        b = h;
+        break;
+      }
+      if (a && b && a->id == b->id) {
+        same++;
+        double d = fabs((double)a->score - b->score);
+        maxd = d > maxd ? d : maxd;
+      } else if (shown++ < 5) {
+        printf("    probe %zu: f32 top-1 %lld (%.5f, runner-up %.5f), %s top-1 "
+               "%lld (%.5f)\n",
+               i, a ? (long long)a->id : -1LL, a ? a->score : 0.0,
+               a2 ? a2->score : 0.0, argus_index_kind_name(kinds[m]),
+               b ? (long long)b->id : -1LL, b ? b->score : 0.0);
+      }
+    }
+    printf("  identical top-1, %s vs f32: %zu / %zu (%.4f%%), max |score "
+           "diff| on agreeing %.2g\n",
+           argus_index_kind_name(kinds[m]), same, np, 100.0 * same / np, maxd);
+    if (m < 3 && same != np)
+      rc = 2;
+  }
+  for (int m = 0; m < 4; m++)
+    free(hits[m]);
+  argus_threadpool_destroy(pool);
+  free(ids);
+  free(wl);
+  if (p != g)
+    free(p);
+  free(g);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  /* FAISS's OpenMP threads spin while waiting by default, which ruins
+   * timings on a shared machine; libgomp reads this only at start-up, so
+   * set it and start again. */
+  if (!getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+  }
+  opts o;
+  if (parse_args(argc, argv, &o) != 0) {
+    usage();
+    return 2;
+  }
+  argus_log_set_level(ARGUS_LOG_WARN);
+  if (o.check)
+    return run_check(&o);
+
+  double load[3] = {0};
+  FILE *la = fopen("/proc/loadavg", "r");
+  if (la) {
+    if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+      load[0] = -1;
+    fclose(la);
+  }
+  printf("index_bench: dim %d, cpu isa %s, %ld online cpus, load average "
+         "%.2f; FAISS %s; best of rounds\n",
+         o.dim, argus_cpu_isa_name(), sysconf(_SC_NPROCESSORS_ONLN), load[0],
+         argus_index_approx_available() ? "built in (Debian 1.7.3)" : "absent");
+  argus_threadpool *pools[MAX_LIST] = {0};
+  for (int i = 0; i < o.nthreads; i++)
+    if (o.threads[i] > 1 &&
+        argus_threadpool_create(o.threads[i], &pools[i]) != ARGUS_OK)
+      return 1;
+  print_header();
+  for (int i = 0; i < o.nsizes; i++)
+    if (bench_size(&o, o.sizes[i], pools) != 0)
+      return 1;
+  for (int i = 0; i < o.nthreads; i++)
+    argus_threadpool_destroy(pools[i]);
+  return 0;
+}

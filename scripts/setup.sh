@@ -21,6 +21,9 @@ pkgs+=(libsqlite3-dev)
 # RTSP server, with rtph264pay and the RTP/UDP elements from plugins-good.
 pkgs+=(pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
        libavdevice-dev libgstrtspserver-1.0-dev gstreamer1.0-plugins-good)
+# The index's approximate backend (src/index): FAISS, built on by a small C++
+# shim (Debian ships FAISS's C API headers but not its library).
+pkgs+=(g++ libfaiss-dev)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

@@ -218,65 +218,70 @@ static void test_passes(void) {
   CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
   CHECK_INT_EQ(n, 1);
   CHECK_INT_EQ(p[0].net_w, ARGUS_FACE_DEFAULT_SIZE);
-  CHECK_INT_EQ(p[0].net_h, ARGUS_FACE_DEFAULT_SIZE * 9 / 16);
+  /* 360 rounded to the nearest multiple of 32 (priors stay on their
+   * cells at strides 8 to 32). */
+  CHECK_INT_EQ(p[0].net_h, 352);
   CHECK_NEAR(p[0].roi[2], 1920, 0, 0);
   CHECK_NEAR(p[0].min_face, 0, 0, 0); /* a single pass keeps every size */
   CHECK_NEAR(p[0].max_face, 0, 0, 0);
   o.size = 320;
   CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
   CHECK_INT_EQ(p[0].net_w, 320);
-  CHECK_INT_EQ(p[0].net_h, 180);
+  CHECK_INT_EQ(p[0].net_h, 192);
+  o.size = 0;
 
-  /* A tiled pyramid on 1080p, full frame at 640: scales 1/3 (whole),
-   * 2/3 and 1 (tiles of at most 640). Each tiled level covers the frame
-   * with tiles of one size that overlap by at least the largest face they
-   * keep, and drops cut faces on inner edges only. */
-  o.size = 640;
+  /* The tiled pyramid on 1080p: the full frame at 320 (scale 1/6), an
+   * octave up (1/3, 640x360: fits a tile, runs whole), then scale 1 in
+   * tiles of at most 640 (2/3 is skipped: within 1.55x of 1). The tiles
+   * cover the frame, share one size, overlap by at least the largest face
+   * they keep, and drop cut faces on inner edges only. */
   o.tile = 640;
   CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
-  CHECK(n > 3);
-  CHECK_INT_EQ(p[0].net_w, 640);
-  CHECK_INT_EQ(p[0].net_h, 360);
-  int lvl_start[4] = {0}, nlvl = 0;
-  for (int i = 1; i < n; i++)
-    if (i == 1 || p[i].max_face != p[i - 1].max_face)
-      lvl_start[nlvl++] = i;
-  CHECK_INT_EQ(nlvl, 2);
-  for (int l = 0; l < nlvl && l < 2; l++) {
-    int b = lvl_start[l], e = l + 1 < nlvl ? lvl_start[l + 1] : n;
-    CHECK(e - b >= 2);
-    float covx = 0, covy = 0;
-    for (int i = b; i < e; i++) {
-      CHECK_INT_EQ(p[i].net_w, p[b].net_w);
-      CHECK_INT_EQ(p[i].net_h, p[b].net_h);
-      CHECK(p[i].net_w <= 640 && p[i].net_h <= 640);
-      CHECK(p[i].roi[0] >= 0 && p[i].roi[2] <= 1920 + 1e-3);
-      CHECK(p[i].roi[1] >= 0 && p[i].roi[3] <= 1080 + 1e-3);
-      CHECK(p[i].max_face > 0);
-      CHECK_INT_EQ(p[i].drop_edge[0], p[i].roi[0] > 0.5f);
-      CHECK_INT_EQ(p[i].drop_edge[2], p[i].roi[2] < 1919.5f);
-      covx = fmaxf(covx, p[i].roi[2]);
-      covy = fmaxf(covy, p[i].roi[3]);
-    }
-    CHECK_NEAR(covx, 1920, 1e-3, 0);
-    CHECK_NEAR(covy, 1080, 1e-3, 0);
-    CHECK(p[b].roi[2] - p[b + 1].roi[0] >= p[b].max_face - 1e-3);
-  }
-  /* Bands: each level leaves faces under 16 of its network px to the next
-   * finer one and faces from 1.25 x 24 network px of the next coarser one
-   * to that; neighbouring bands overlap. */
-  int mid = lvl_start[0], fine = lvl_start[1];
-  CHECK_NEAR(p[0].min_face, 16 * 3, 1e-3, 0);
-  CHECK_NEAR(p[0].max_face, 0, 0, 0);
-  CHECK_NEAR(p[mid].min_face, 16 * 1.5, 1e-3, 0);
-  CHECK_NEAR(p[mid].max_face, 1.25 * 24 * 3, 1e-3, 0);
-  CHECK_NEAR(p[fine].min_face, 0, 0, 0);
-  CHECK_NEAR(p[fine].max_face, 1.25 * 24 * 1.5, 1e-3, 0);
-  CHECK((float)p[fine].net_w / (p[fine].roi[2] - p[fine].roi[0]) > 0.99f);
-  /* Without an explicit size the pyramid starts at 320 (1/6 on 1080p). */
-  o.size = 0;
-  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK(n > 4);
   CHECK_INT_EQ(p[0].net_w, ARGUS_FACE_TILED_SIZE);
+  CHECK_INT_EQ(p[0].net_h, 192);
+  CHECK_INT_EQ(p[1].net_w, 640);
+  CHECK_INT_EQ(p[1].net_h, 352);
+  float covx = 0, covy = 0, area = 0;
+  for (int i = 2; i < n; i++) {
+    CHECK_INT_EQ(p[i].net_w, p[2].net_w);
+    CHECK_INT_EQ(p[i].net_h, p[2].net_h);
+    CHECK(p[i].net_w <= 640 && p[i].net_h <= 640);
+    CHECK_INT_EQ(p[i].net_w % 32, 0);
+    CHECK_INT_EQ(p[i].net_h % 32, 0);
+    CHECK(p[i].roi[0] >= 0 && p[i].roi[2] <= 1920 + 1e-3);
+    CHECK(p[i].roi[1] >= 0 && p[i].roi[3] <= 1080 + 1e-3);
+    /* scale 1: network px = image px */
+    CHECK_NEAR(p[i].net_w, p[i].roi[2] - p[i].roi[0], 1, 0);
+    CHECK_INT_EQ(p[i].drop_edge[0], p[i].roi[0] > 0.5f);
+    CHECK_INT_EQ(p[i].drop_edge[1], p[i].roi[1] > 0.5f);
+    CHECK_INT_EQ(p[i].drop_edge[2], p[i].roi[2] < 1919.5f);
+    CHECK_INT_EQ(p[i].drop_edge[3], p[i].roi[3] < 1079.5f);
+    covx = fmaxf(covx, p[i].roi[2]);
+    covy = fmaxf(covy, p[i].roi[3]);
+    area += (float)p[i].net_w * (float)p[i].net_h;
+  }
+  CHECK_NEAR(covx, 1920, 1e-3, 0);
+  CHECK_NEAR(covy, 1080, 1e-3, 0);
+  CHECK(p[2].roi[2] - p[3].roi[0] >= p[2].max_face - 1e-3);
+  /* Tiles shrunk to what the overlap needs (then aligned): under full
+   * 640x640s. */
+  CHECK(area < 0.9f * (float)(n - 2) * 640 * 640);
+  /* Bands: each level leaves faces under 16 of its network px to the next
+   * finer one, and the faces the next coarser one sees at 1.25 x 24
+   * network px or more to that one; neighbouring bands overlap. */
+  CHECK_NEAR(p[0].min_face, 16 * 6, 1e-2, 0);
+  CHECK_NEAR(p[0].max_face, 0, 0, 0);
+  CHECK_NEAR(p[1].min_face, 16 * 3, 1e-2, 0);
+  CHECK_NEAR(p[1].max_face, 1.25 * 24 * 6, 1e-2, 0);
+  CHECK_NEAR(p[2].min_face, 0, 0, 0);
+  CHECK_NEAR(p[2].max_face, 1.25 * 24 * 3, 1e-2, 0);
+  CHECK(p[1].max_face > p[0].min_face && p[2].max_face > p[1].min_face);
+  /* With an explicit size the pyramid starts there. */
+  o.size = 640;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK_INT_EQ(p[0].net_w, 640);
+  CHECK_NEAR(p[1].max_face, 90, 1e-2, 0);
 
   /* Explicit scales: sorted, whole frames when no tile is given. */
   argus_face_detect_opts_default(&o);
@@ -285,8 +290,8 @@ static void test_passes(void) {
   o.scales[1] = 0.25f;
   CHECK_OK(argus_face_plan_passes(&d, 1000, 800, &o, p, 64, &n));
   CHECK_INT_EQ(n, 2);
-  CHECK_INT_EQ(p[0].net_w, 250);
-  CHECK_INT_EQ(p[1].net_w, 500);
+  CHECK_INT_EQ(p[0].net_w, 256); /* 250 aligned */
+  CHECK_INT_EQ(p[1].net_w, 512);
 
   /* Small images are enlarged to a workable size; bad options refused. */
   argus_face_detect_opts_default(&o);

@@ -391,8 +391,9 @@ typedef struct argus_face_detect_opts {
   float min_size;  /* drop faces narrower than this (image px); 0: none */
   int max_faces;   /* keep the highest scores; 0: as many as fit */
   /* Full-frame pass: the frame resampled so that its longer side is `size`
-   * network pixels, keeping the aspect ratio (0: ARGUS_FACE_DEFAULT_SIZE;
-   * -1: no full-frame pass). Ignored when nscales > 0. */
+   * network pixels, keeping the aspect ratio (0: ARGUS_FACE_DEFAULT_SIZE,
+   * or ARGUS_FACE_TILED_SIZE with tiles; -1: no full-frame pass). Ignored
+   * when nscales > 0. */
   int size;
   /* Explicit passes: the frame at these scales (network px per image px,
    * e.g. 0.33 and 1.0). Passes whose network image exceeds `tile` are
@@ -408,8 +409,7 @@ typedef struct argus_face_detect_opts {
   float tile_scale;
 } argus_face_detect_opts;
 
-/* Defaults: the card's threshold and IoU, size ARGUS_FACE_DEFAULT_SIZE, no
- * tiles. */
+/* Defaults: the card's threshold and IoU, automatic size, no tiles. */
 void argus_face_detect_opts_default(argus_face_detect_opts *o);
 
 /* The passes `o` asks for on a w x h frame. passes: cap entries. Errors:

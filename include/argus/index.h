@@ -47,7 +47,7 @@ extern "C" {
 #define ARGUS_INDEX_MAX_K 1024         /* most hits per query */
 #define ARGUS_INDEX_MAX_MODEL_ID 127   /* longest model id, in bytes */
 #define ARGUS_INDEX_DEFAULT_MAX_COUNT 100000000u /* templates per index */
-#define ARGUS_INDEX_DEFAULT_APPROX_THRESHOLD 200000u
+#define ARGUS_INDEX_DEFAULT_APPROX_THRESHOLD 1000000u
 
 typedef enum argus_index_kind {
   ARGUS_INDEX_AUTO = 0, /* exact fp32, approximate from approx_threshold on */
@@ -137,6 +137,13 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
                              size_t nq, size_t k,
                              const argus_index_search_opts *opts,
                              argus_index_hit *hits, size_t *nfound);
+
+/* Sets the approximate backend's search breadth for later searches (HNSW
+ * efSearch, IVF nprobe; 0 keeps a value): more is slower and finds more of
+ * the true best matches. Also kept for a later rebuild. Exact backends
+ * ignore it. Errors: INVALID_ARG (negative values). */
+argus_err argus_index_set_search_params(argus_index *idx, int hnsw_ef_search,
+                                        int ivf_nprobe);
 
 typedef struct argus_index_stats {
   size_t count;           /* templates */

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 1
+#define ARGUS_STORE_SCHEMA_VERSION 2
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */
@@ -463,6 +463,41 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
 argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
                                          int64_t *deleted,
                                          argus_store_error *err);
+
+/* ---- unmatched faces (opt-in, with retention) --------------------------- */
+
+/* A searched face that matched no watchlist. Stored only when an operator
+ * asked for it, for `retention` seconds; never with a template. */
+typedef struct argus_store_unmatched_in {
+  argus_store_id camera_id; /* 0: none */
+  const char *camera;       /* camera name or source, required */
+  const char *time;         /* NULL: now; else RFC 3339 */
+  double media_time;
+  int64_t track_id;
+  double quality;    /* [0, 1] */
+  double best_score; /* best similarity found (below the thresholds) */
+  const void *crop;  /* JPEG, NULL/0 for none */
+  size_t crop_size;
+  const void *thumb; /* JPEG, NULL/0 for none */
+  size_t thumb_size;
+  double retention; /* seconds from now, > 0 */
+} argus_store_unmatched_in;
+
+/* Stores an unmatched face with its crop files, in one transaction. Audited
+ * ("unmatched.insert"). Errors: INVALID_ARG (bad input, retention <= 0),
+ * NOT_FOUND (camera id), LIMIT (crop too large). */
+argus_err argus_store_unmatched_insert(argus_store *s,
+                                       const argus_store_unmatched_in *u,
+                                       argus_store_id *out_id,
+                                       argus_store_error *err);
+/* Deletes unmatched faces whose retention has passed at `now` (RFC 3339;
+ * NULL: the current time) with their unreferenced crop files. Audited when
+ * it deletes anything. `deleted` may be NULL. */
+argus_err argus_store_unmatched_purge(argus_store *s, const char *now,
+                                      int64_t *deleted, argus_store_error *err);
+/* Number of unmatched faces stored. */
+argus_err argus_store_unmatched_count(argus_store *s, int64_t *count,
+                                      argus_store_error *err);
 
 /* ---- audit log ---------------------------------------------------------- */
 

@@ -10,21 +10,22 @@
 void face_cli_usage_common(FILE *f, int detection) {
   // clang-format off
   if (detection)
-    fputs("Detection:\n"
+    fputs("\nDetection:\n"
           "  --min-score S     face probability threshold (default: the card's, 0.7)\n"
           "  --min-size PX     drop faces narrower than PX image pixels\n"
           "  --max-faces N     keep the N highest scores\n"
           "  --nms IOU         non-maximum suppression overlap (default: 0.4)\n"
           "  --size N          full-frame pass with the longer side at N network\n"
-          "                    pixels (default 640; 320 is twice as fast, for large\n"
-          "                    faces)\n"
-          "  --tile N          add a pass of overlapping N x N tiles at --tile-scale,\n"
-          "                    for faces down to about 20 px in large frames\n"
-          "  --tile-scale S    network pixels per image pixel of the tiles (default 1)\n"
+          "                    pixels (default 640; 320 is 3x faster, for large faces)\n"
+          "  --tile N          small faces (down to about 20 px): a pyramid from the\n"
+          "                    full frame (--size, default 320 here) up to the image's\n"
+          "                    own resolution in octaves; passes larger than N x N\n"
+          "                    network pixels run as overlapping tiles (e.g. 640)\n"
+          "  --tile-scale S    finest level of the pyramid (default 1: native)\n"
           "  --scales A,B,...  instead of --size: passes at these scales (network\n"
           "                    pixels per image pixel), tiled when larger than --tile\n",
           f);
-  fputs("Common:\n"
+  fputs("\nCommon:\n"
         "  --json            one JSON object per line\n"
         "  --models DIR      models and model cards (default: $ARGUS_MODELS or ./models)\n"
         "  --threads N       worker threads (default: number of cores)\n"

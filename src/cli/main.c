@@ -6,6 +6,7 @@
 #include "cli/face_cli.h"
 #include "cli/video_cli.h"
 #include "cli/store_cli.h"
+#include "cli/gallery_cli.h"
 
 const cli_command cli_commands[] = {
     {"help", "show help for argus or for a command", cli_help_main,
@@ -22,8 +23,14 @@ const cli_command cli_commands[] = {
      cli_compare_main, cli_compare_usage},
     {"watchlist", "create, list, change and remove watchlists",
      cli_watchlist_main, cli_watchlist_usage},
-    {"person", "list and remove enrolled persons", cli_person_main,
+    {"person", "enrol, list and remove persons", cli_person_main,
      cli_person_usage},
+    {"import", "enrol a folder per person into a watchlist", cli_import_main,
+     cli_import_usage},
+    {"identify", "search the faces of images in the watchlists",
+     cli_identify_main, cli_identify_usage},
+    {"reindex", "make templates of the current model from stored crops",
+     cli_reindex_main, cli_reindex_usage},
     {"camera", "add, list and remove cameras", cli_camera_main,
      cli_camera_usage},
     {"audit", "show the audit log", cli_audit_main, cli_audit_usage},

@@ -1,10 +1,10 @@
-/* `argus person list|remove`: the persons enrolled in watchlists. (Adding
- * persons needs the face engine: `person add` builds on
- * argus_store_person_add with crops and templates.) */
+/* `argus person list|remove`: the persons enrolled in watchlists. (`person
+ * add` needs the face engine: it lives in enrol.c.) */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/gallery_cli.h"
 #include "cli/store_cli.h"
 
 static int person_list_main(int argc, char **argv);
@@ -13,6 +13,8 @@ static int person_remove_main(int argc, char **argv);
 static void person_remove_usage(FILE *f);
 
 static const cli_command person_commands[] = {
+    {"add", "enrol a person with photos (quality gate)", cli_person_add_main,
+     cli_person_add_usage},
     {"list", "list the persons of a watchlist", person_list_main,
      person_list_usage},
     {"remove", "purge a person: photos, templates and face crops",

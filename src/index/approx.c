@@ -103,6 +103,13 @@ static argus_err approx_add(void *ctx, size_t first, size_t n,
   if (e != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, "index", "FAISS \"%s\": adding %zu: %s",
               A->factory, n, msg);
+    /* A failure part-way may have kept some vectors: their labels are
+     * dead, so that later labels still line up. */
+    size_t nt = ix_faiss_ntotal(A->f);
+    for (; A->nlabels < nt && A->nlabels < A->cap_labels; A->nlabels++) {
+      A->label2row[A->nlabels] = IX_DEAD_ROW;
+      A->dead++;
+    }
     return e;
   }
   for (size_t i = 0; i < n; i++) {
@@ -202,6 +209,12 @@ static size_t approx_dead(const void *ctx) {
   return ((const ix_approx *)ctx)->dead;
 }
 
+static void approx_set_search(void *ctx, const ix_params *p) {
+  ix_approx *A = ctx;
+  ix_faiss_set_param(A->f, "efSearch", p->ef_search);
+  ix_faiss_set_param(A->f, "nprobe", p->nprobe);
+}
+
 static const ix_backend_ops approx_ops = {
     .kind = ARGUS_INDEX_APPROX,
     .create = approx_create,
@@ -214,6 +227,7 @@ static const ix_backend_ops approx_ops = {
     .bytes = approx_bytes,
     .describe = approx_describe,
     .dead = approx_dead,
+    .set_search = approx_set_search,
 };
 const ix_backend_ops *const ix_approx_ops = &approx_ops;
 #else

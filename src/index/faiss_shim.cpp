@@ -92,6 +92,12 @@ void ix_faiss_destroy(ix_faiss *f) {
 void ix_faiss_set_param(ix_faiss *f, const char *name, int value) {
   if (std::strcmp(name, "efSearch") == 0) {
     f->ef_search = value;
+    // FAISS 1.7.3 sizes the HNSW candidate queue from the index's own
+    // efSearch and uses SearchParametersHNSW::efSearch only as a step limit,
+    // so both are set. Callers change parameters under the index's write
+    // lock, never during a search.
+    if (auto *h = dynamic_cast<faiss::IndexHNSW *>(f->index))
+      h->hnsw.efSearch = value;
   } else if (std::strcmp(name, "nprobe") == 0) {
     f->nprobe = value;
   } else if (std::strcmp(name, "efConstruction") == 0) {

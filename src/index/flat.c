@@ -438,6 +438,7 @@ out:
       .bytes = flat_bytes,                                                     \
       .describe = flat_describe,                                               \
       .dead = NULL,                                                            \
+      .set_search = NULL,                                                      \
   };
 FLAT_OPS(ix_flat_f32_ops, ARGUS_INDEX_F32, flat_create_f32)
 FLAT_OPS(ix_flat_f16_ops, ARGUS_INDEX_F16, flat_create_f16)

@@ -803,6 +803,27 @@ out:
   return e;
 }
 
+argus_err argus_index_set_search_params(argus_index *idx, int hnsw_ef_search,
+                                        int ivf_nprobe) {
+  if (!idx || hnsw_ef_search < 0 || ivf_nprobe < 0) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "set_search_params: negative efSearch %d or nprobe %d",
+              hnsw_ef_search, ivf_nprobe);
+    return ARGUS_E_INVALID_ARG;
+  }
+  pthread_mutex_lock(&idx->write_mu);
+  pthread_rwlock_wrlock(&idx->lock);
+  if (hnsw_ef_search)
+    idx->params.ef_search = idx->cfg.hnsw_ef_search = hnsw_ef_search;
+  if (ivf_nprobe)
+    idx->params.nprobe = idx->cfg.ivf_nprobe = ivf_nprobe;
+  if (idx->ops->set_search)
+    idx->ops->set_search(idx->be, &idx->params);
+  pthread_rwlock_unlock(&idx->lock);
+  pthread_mutex_unlock(&idx->write_mu);
+  return ARGUS_OK;
+}
+
 argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out) {
   if (!idx || !out)
     return ARGUS_E_INVALID_ARG;

@@ -66,6 +66,8 @@ typedef struct ix_backend_ops {
   void (*describe)(const void *ctx, char *buf, size_t len);
   /* Removed rows still taking room (approximate backend), else NULL. */
   size_t (*dead)(const void *ctx);
+  /* Search parameters (ix_params' ef_search, nprobe), or NULL. */
+  void (*set_search)(void *ctx, const ix_params *p);
 } ix_backend_ops;
 
 extern const ix_backend_ops ix_flat_f32_ops;

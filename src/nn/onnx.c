@@ -266,28 +266,20 @@ argus_err nn_onnx_parse_tensor(const uint8_t *buf, size_t len, nn_tensor *t,
                    nn_dtype_name((int)dtype));
   t->dtype = (int)dtype;
   size_t bytes = t->nelem * esize;
-  t->data = nn_alloc(bytes);
-  if (!t->data)
-    return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory (%zu bytes)",
-                   tname, bytes);
-  if (bytes)
-    memset(t->data, 0, bytes);
 
+  /* Every size is checked against the file before anything is allocated,
+   * so a small hostile file cannot ask for gigabytes. */
+  uint32_t field = 0;
+  char kind = 0;
+  size_t count = 0;
   if (has_raw) {
-    if (raw_len != bytes) {
-      nn_tensor_clear(t);
+    if (raw_len != bytes)
       return nn_fail(err, ARGUS_E_CORRUPT,
                      "tensor '%s': raw_data holds %zu bytes but %s %s needs "
                      "%zu",
                      tname, raw_len, nn_dtype_name((int)dtype),
                      nn_shape_str(rank, t->dims, shp, sizeof shp), bytes);
-    }
-    if (bytes)
-      memcpy(t->data, raw, bytes);
   } else {
-    /* Typed repeated fields. */
-    uint32_t field;
-    char kind;
     switch (t->dtype) {
     case NN_FLOAT: field = 4; kind = 'f'; break;
     case NN_INT32: case NN_INT16: case NN_INT8: case NN_UINT16:
@@ -297,49 +289,47 @@ argus_err nn_onnx_parse_tensor(const uint8_t *buf, size_t len, nn_tensor *t,
     case NN_DOUBLE: field = 10; kind = 'd'; break;
     case NN_UINT32: case NN_UINT64: field = 11; kind = 'v'; break;
     default:
-      nn_tensor_clear(t);
       return nn_fail(err, ARGUS_E_UNSUPPORTED, "tensor '%s': element type %s",
                      tname, nn_dtype_name((int)dtype));
     }
-    size_t count;
-    if (count_repeated(buf, len, field, kind, &count) < 0) {
-      nn_tensor_clear(t);
+    if (count_repeated(buf, len, field, kind, &count) < 0)
       goto malformed;
-    }
-    if (count != t->nelem) {
-      nn_tensor_clear(t);
+    if (count != t->nelem)
       return nn_fail(err, ARGUS_E_CORRUPT,
                      "tensor '%s': holds %zu values but dims %s need %zu",
                      tname, count, nn_shape_str(rank, t->dims, shp, sizeof shp),
                      t->nelem);
+  }
+  t->data = nn_alloc(bytes);
+  if (!t->data)
+    return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory (%zu bytes)",
+                   tname, bytes);
+  if (has_raw) {
+    if (bytes)
+      memcpy(t->data, raw, bytes);
+  } else if (kind == 'f' || kind == 'd') {
+    if (read_repeated(buf, len, field, kind, t->data, count) < 0)
+      goto malformed;
+  } else if (count) {
+    uint64_t *tmp = malloc(count * sizeof *tmp);
+    if (!tmp) {
+      nn_tensor_clear(t);
+      return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory", tname);
     }
-    if (kind == 'f' || kind == 'd') {
-      if (read_repeated(buf, len, field, kind, t->data, count) < 0) {
-        nn_tensor_clear(t);
-        goto malformed;
-      }
-    } else if (count) {
-      uint64_t *tmp = malloc(count * sizeof *tmp);
-      if (!tmp) {
-        nn_tensor_clear(t);
-        return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory", tname);
-      }
-      if (read_repeated(buf, len, field, kind, tmp, count) < 0) {
-        free(tmp);
-        nn_tensor_clear(t);
-        goto malformed;
-      }
-      for (size_t i = 0; i < count; i++) {
-        uint64_t v = tmp[i];
-        switch (esize) {
-        case 1: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
-        case 2: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
-        case 4: ((uint32_t *)t->data)[i] = (uint32_t)v; break;
-        default: ((uint64_t *)t->data)[i] = v; break;
-        }
-      }
+    if (read_repeated(buf, len, field, kind, tmp, count) < 0) {
       free(tmp);
+      goto malformed;
     }
+    for (size_t i = 0; i < count; i++) {
+      uint64_t v = tmp[i];
+      switch (esize) {
+      case 1: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+      case 2: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
+      case 4: ((uint32_t *)t->data)[i] = (uint32_t)v; break;
+      default: ((uint64_t *)t->data)[i] = v; break;
+      }
+    }
+    free(tmp);
   }
   if (name_out && name) {
     *name_out = dup_bytes(name, name_len);

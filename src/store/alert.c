@@ -43,8 +43,8 @@ static int num(const char **p, int n, int *out) {
 /* Parses RFC 3339 ("2024-05-01T12:34:56Z", fractions and +hh:mm offsets
  * allowed) into the store's canonical UTC form with milliseconds, which
  * sorts as text. */
-static argus_err time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
-                                argus_store_error *err) {
+argus_err store_time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
+                               argus_store_error *err) {
   const char *p = in;
   int Y, M, D, h, m, sec, ms = 0;
   if (!in)
@@ -118,7 +118,7 @@ argus_err argus_store_alert_insert(argus_store *s,
     return e;
   char t[ARGUS_STORE_TIME_MAX];
   if (a->time)
-    e = time_canonical(a->time, t, err);
+    e = store_time_canonical(a->time, t, err);
   else
     argus_store_now(t);
   if (e == ARGUS_OK && !isfinite(a->media_time))
@@ -452,7 +452,7 @@ argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
   char t[ARGUS_STORE_TIME_MAX];
   argus_err e = store_check_handle(s, err);
   if (e == ARGUS_OK)
-    e = time_canonical(time, t, err);
+    e = store_time_canonical(time, t, err);
   if (e != ARGUS_OK)
     return e;
   if ((e = store_begin(s, STORE_TX_WRITE_DURABLE, err)) != ARGUS_OK)

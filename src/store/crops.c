@@ -303,8 +303,11 @@ argus_err store_crop_referenced(argus_store *s, const char *hash, int *ref,
   argus_err e = store_query_int(
       s, &found, &v, err,
       "SELECT 1 FROM photos WHERE crop_sha256 = ? UNION ALL "
-      "SELECT 1 FROM alerts WHERE crop_sha256 = ? OR thumb_sha256 = ? LIMIT 1",
-      "sss", hash, hash, hash);
+      "SELECT 1 FROM alerts WHERE crop_sha256 = ? OR thumb_sha256 = ? "
+      "UNION ALL "
+      "SELECT 1 FROM unmatched WHERE crop_sha256 = ? OR thumb_sha256 = ? "
+      "LIMIT 1",
+      "sssss", hash, hash, hash, hash, hash);
   *ref = found;
   return e;
 }
@@ -661,6 +664,10 @@ argus_err argus_store_check(argus_store *s, int hash_files,
                    "SELECT crop_sha256 AS h, 0 FROM alerts "
                    "WHERE crop_sha256 IS NOT NULL UNION "
                    "SELECT thumb_sha256 AS h, 0 FROM alerts "
+                   "WHERE thumb_sha256 IS NOT NULL UNION "
+                   "SELECT crop_sha256 AS h, 0 FROM unmatched "
+                   "WHERE crop_sha256 IS NOT NULL UNION "
+                   "SELECT thumb_sha256 AS h, 0 FROM unmatched "
                    "WHERE thumb_sha256 IS NOT NULL",
                    "");
   int row = 0;

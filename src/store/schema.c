@@ -134,8 +134,32 @@ static const char migration_1[] =
     "  sha256 TEXT PRIMARY KEY\n"
     ");\n";
 
+/* Faces that matched no watchlist, kept only when an operator asks for it
+ * (argus watch --keep-unmatched SECONDS): their crop and thumbnail files,
+ * where and when they were seen, and when they expire. No template. */
+static const char migration_2[] =
+    "CREATE TABLE unmatched (\n"
+    "  id @ID@,\n"
+    "  camera_id BIGINT REFERENCES cameras (id) ON DELETE SET NULL,\n"
+    "  camera TEXT NOT NULL,\n"
+    "  time TEXT NOT NULL,\n"
+    "  media_time DOUBLE PRECISION NOT NULL,\n"
+    "  track_id BIGINT NOT NULL,\n"
+    "  quality DOUBLE PRECISION NOT NULL,\n"
+    "  best_score DOUBLE PRECISION NOT NULL,\n"
+    "  crop_sha256 TEXT CHECK (crop_sha256 IS NULL OR "
+    "length(crop_sha256) = 64),\n"
+    "  thumb_sha256 TEXT CHECK (thumb_sha256 IS NULL OR "
+    "length(thumb_sha256) = 64),\n"
+    "  expires TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX unmatched_by_expiry ON unmatched (expires);\n"
+    "CREATE INDEX unmatched_by_crop ON unmatched (crop_sha256);\n"
+    "CREATE INDEX unmatched_by_thumb ON unmatched (thumb_sha256);\n";
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
+    {2, "unmatched faces kept with a retention", migration_2},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);

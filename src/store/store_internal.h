@@ -166,6 +166,10 @@ void *store_vec_push(store_vec *v); /* zeroed item or NULL (NOMEM/limit) */
  * queue is worked off at the next open). */
 void store_purge_after_commit(argus_store *s, const char *what);
 
+/* Parses RFC 3339 into the store's canonical UTC text (alert.c). */
+argus_err store_time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
+                               argus_store_error *err);
+
 /* Id of a watchlist by name, NOT_FOUND ("no watchlist 'x'") when none. */
 argus_err store_watchlist_id(argus_store *s, const char *name,
                              argus_store_id *id, argus_store_error *err);

@@ -20,7 +20,8 @@ NN_INLINE const float *brow(bsrc s, size_t kk, int ind) {
 }
 
 NN_INLINE bsrc badv(bsrc s, size_t j) {
-  s.b += j;
+  if (s.b) /* NULL in indirect mode */
+    s.b += j;
   s.off += j;
   return s;
 }

@@ -21,7 +21,8 @@ NN_INLINE const float *brow(bsrc s, size_t kk, int ind) {
 
 /* The same source moved right by j columns. */
 NN_INLINE bsrc badv(bsrc s, size_t j) {
-  s.b += j;
+  if (s.b) /* NULL in indirect mode */
+    s.b += j;
   s.off += j;
   return s;
 }

@@ -1,0 +1,177 @@
+/*
+ * argus bus: publish/subscribe of versioned JSON documents between the parts
+ * of argus (the live pipeline, the store writer, the API's live stream, a
+ * NATS publisher, webhooks).
+ *
+ * A message is a topic ("alert", "face", "camera.status", ...), an id and a
+ * JSON document (a UTF-8 object text, at most ARGUS_BUS_MSG_MAX bytes; every
+ * document argus writes carries "v": ARGUS_BUS_VERSION and "type", see
+ * docs/bus.md for their fields). Ids make delivery idempotent: a bus drops a
+ * message whose (topic, id) it has seen among the last `dedupe_window`
+ * messages (counted as a duplicate), so a publisher that retries after an
+ * error, or an at-least-once transport that redelivers, never produces the
+ * same event twice; subscribers of a transport without that guarantee dedupe
+ * by id themselves.
+ *
+ * Backends are a const table of operations plus a context, chosen by the URL
+ * given to argus_bus_open in one place (src/bus/bus.c): "inproc" (the
+ * default: in-process, no I/O) now; "nats://host:port" (NATS JetStream, for
+ * split roles) later, with the same semantics.
+ *
+ * Subscribers never slow the publisher down. Each subscription owns a bounded
+ * queue (messages and bytes, allocated when it is made); publishing copies
+ * the message into the queue of each matching subscription and returns. When
+ * a queue is full its oldest message is dropped and counted, so a slow or
+ * stuck subscriber loses its own old messages and nothing else. A
+ * subscription either gets callbacks on its own dispatcher thread, in
+ * publish order, or is polled with argus_bus_next. Publishing allocates
+ * nothing.
+ *
+ * Threads: every function may be called from any thread; a handler may
+ * publish (to any topic) and may unsubscribe itself.
+ */
+#ifndef ARGUS_BUS_H
+#define ARGUS_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version ("v") of the documents this argus writes. */
+#define ARGUS_BUS_VERSION 1
+/* Largest document, topic and id (bytes, without the NUL). */
+#define ARGUS_BUS_MSG_MAX ((size_t)64 << 10)
+#define ARGUS_BUS_TOPIC_MAX 63
+#define ARGUS_BUS_ID_MAX 63
+
+/* The topics argus publishes (NATS subjects "argus.<topic>"). */
+#define ARGUS_BUS_TOPIC_ALERT "alert"                /* a watchlist alert */
+#define ARGUS_BUS_TOPIC_FACE "face"                  /* a searched best shot */
+#define ARGUS_BUS_TOPIC_CAMERA "camera.status"       /* per camera, periodic */
+#define ARGUS_BUS_TOPIC_PIPELINE "pipeline.status"   /* periodic */
+#define ARGUS_BUS_TOPIC_WATCHLIST "watchlist.change" /* enrolment changed */
+
+typedef struct argus_bus argus_bus;
+typedef struct argus_bus_sub argus_bus_sub;
+
+/* A delivered message. Strings are NUL-terminated; everything is owned by
+ * the subscription and valid during the callback, or until the next
+ * argus_bus_next / argus_bus_unsubscribe for a polled subscription. */
+typedef struct argus_bus_msg {
+  const char *topic;
+  const char *id;
+  const char *data; /* the JSON document */
+  size_t size;      /* strlen(data) */
+  uint64_t seq;     /* publish order on this bus, from 1 */
+  int64_t wall_ns;  /* when it was published, UTC nanoseconds */
+  uint64_t mono_ns; /* the same on the argus_time_ns() clock */
+} argus_bus_msg;
+
+/* A callback. `user` is the subscription's; msg is borrowed. */
+typedef void (*argus_bus_handler)(void *user, const argus_bus_msg *msg);
+
+typedef struct argus_bus_options {
+  /* Ids remembered for duplicate suppression (0: 4096; at most 1 << 20). */
+  int dedupe_window;
+} argus_bus_options;
+
+/* Opens a bus. url: NULL or "inproc" (in-process); "nats://..." is refused
+ * with UNSUPPORTED until the NATS backend exists. opts may be NULL.
+ * Errors: INVALID_ARG, UNSUPPORTED (unknown scheme; logged with the URL),
+ * NOMEM. */
+argus_err argus_bus_open(const char *url, const argus_bus_options *opts,
+                         argus_bus **out);
+/* Unsubscribes every remaining subscription (joining their dispatchers) and
+ * frees the bus. Must not be called from a handler, nor while another thread
+ * publishes, polls or unsubscribes. Accepts NULL. */
+void argus_bus_close(argus_bus *bus);
+/* Name of the backend ("inproc"). */
+const char *argus_bus_backend(const argus_bus *bus);
+
+/* Publishes a document. topic: 1..ARGUS_BUS_TOPIC_MAX bytes of [a-z0-9._-];
+ * id: 1..ARGUS_BUS_ID_MAX printable bytes (no spaces), unique per event
+ * (argus_bus_make_id); json: `size` bytes (a JSON object: starts with '{',
+ * ends with '}', no NUL), borrowed and copied. A (topic, id) already seen
+ * within the dedupe window is dropped and counted; the call still returns
+ * OK. Errors: INVALID_ARG (bad topic, id or document; logged), LIMIT
+ * (document larger than ARGUS_BUS_MSG_MAX). */
+argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
+                            const char *json, size_t size);
+
+/* Writes a fresh id "<prefix>-<random 64 bits>-<counter>" (prefix may be
+ * NULL: "msg") into out. Unique per process run with overwhelming
+ * probability; never repeats within one bus. Errors: INVALID_ARG (prefix
+ * longer than 24 bytes or not a topic-like word). */
+argus_err argus_bus_make_id(argus_bus *bus, const char *prefix,
+                            char out[ARGUS_BUS_ID_MAX + 1]);
+
+typedef struct argus_bus_sub_options {
+  /* Topics: an exact topic, "prefix.*" (any topic starting with
+   * "prefix."), or "*" (all). Required. Borrowed, copied. */
+  const char *pattern;
+  /* Queue bounds (0: 256 messages, 1 MiB). queue_bytes is at least 4 KiB;
+   * a message larger than the whole queue is dropped (counted). */
+  int queue_msgs;
+  size_t queue_bytes;
+  /* Non-NULL: called on the subscription's own dispatcher thread for each
+   * message, in publish order. NULL: poll with argus_bus_next. */
+  argus_bus_handler handler;
+  void *user; /* kept, passed to the handler */
+} argus_bus_sub_options;
+
+/* Subscribes. Messages published after the call are queued. Errors:
+ * INVALID_ARG (NULL, bad pattern or bounds), NOMEM, INTERNAL (thread). */
+argus_err argus_bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
+                              argus_bus_sub **out);
+/* Ends a subscription: no further callbacks once it returns (a running
+ * callback is waited for, except when a handler unsubscribes its own
+ * subscription: then the dispatcher ends after that callback). Queued
+ * messages are discarded. Accepts NULL. */
+void argus_bus_unsubscribe(argus_bus_sub *sub);
+
+/* Polled subscriptions: takes the oldest queued message, waiting up to
+ * timeout_s seconds (0: don't wait; < 0: until a message comes). Returns OK
+ * with *got = 0 when none came. The message stays valid until the next call
+ * or the unsubscription. One thread polls a subscription at a time, and it
+ * is not unsubscribed (nor the bus closed) while a poll runs. Errors:
+ * INVALID_ARG (NULL, or a callback subscription). */
+argus_err argus_bus_next(argus_bus_sub *sub, double timeout_s,
+                         argus_bus_msg *msg, int *got);
+
+/* Waits until every callback subscription has handled everything queued
+ * before the call (or timeout_s seconds passed; < 0: no limit). Returns OK,
+ * or LIMIT on timeout. Must not be called from a handler (INVALID_ARG). */
+argus_err argus_bus_flush(argus_bus *bus, double timeout_s);
+
+typedef struct argus_bus_stats {
+  uint64_t published;  /* accepted messages */
+  uint64_t duplicates; /* dropped as already seen */
+  uint64_t delivered;  /* handed to subscribers (callbacks run, polls) */
+  uint64_t dropped;    /* dropped by full subscriber queues */
+  int subscriptions;
+} argus_bus_stats;
+
+typedef struct argus_bus_sub_stats {
+  uint64_t received;  /* messages that matched the pattern */
+  uint64_t delivered; /* handed to the subscriber */
+  uint64_t dropped;   /* oldest dropped for room, or too large */
+  int queued;         /* messages waiting */
+  size_t queued_bytes;
+} argus_bus_sub_stats;
+
+/* Counters. Errors: INVALID_ARG. */
+argus_err argus_bus_get_stats(argus_bus *bus, argus_bus_stats *out);
+argus_err argus_bus_sub_get_stats(argus_bus_sub *sub, argus_bus_sub_stats *out);
+
+/* Whether `topic` matches a subscription pattern (see above). */
+int argus_bus_topic_match(const char *pattern, const char *topic);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

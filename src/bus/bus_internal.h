@@ -1,0 +1,52 @@
+/* Internal pieces of the bus: the backend operations table and the objects
+ * the public functions (bus.c) hand to a backend. */
+#ifndef ARGUS_BUS_INTERNAL_H
+#define ARGUS_BUS_INTERNAL_H
+
+#include "argus/bus.h"
+
+#define BUS_MOD "bus"
+
+/* A backend. bus.c validates every argument before calling it. */
+typedef struct bus_backend_ops {
+  const char *name;
+  /* url: what argus_bus_open got (NULL for the default); o: never NULL. */
+  argus_err (*open)(const char *url, const argus_bus_options *o, void **ctx);
+  /* Ends every subscription still open and frees the context. */
+  void (*close)(void *ctx);
+  argus_err (*publish)(void *ctx, const char *topic, const char *id,
+                       const char *json, size_t size);
+  /* Creates the backend side of a subscription; *impl is passed back to the
+   * calls below. */
+  argus_err (*subscribe)(void *ctx, const argus_bus_sub_options *o,
+                         void **impl);
+  /* No callback runs once it returns, except the one that called it (which
+   * finishes; the backend then frees what is left). */
+  void (*unsubscribe)(void *ctx, void *impl);
+  argus_err (*next)(void *ctx, void *impl, double timeout_s,
+                    argus_bus_msg *msg, int *got);
+  argus_err (*flush)(void *ctx, double timeout_s);
+  void (*stats)(void *ctx, argus_bus_stats *out);
+  void (*sub_stats)(void *ctx, void *impl, argus_bus_sub_stats *out);
+} bus_backend_ops;
+
+extern const bus_backend_ops bus_inproc_ops;
+
+#include <pthread.h>
+
+struct argus_bus_sub {
+  argus_bus *bus;
+  void *impl;
+  struct argus_bus_sub *prev, *next; /* the bus's list */
+};
+
+struct argus_bus {
+  const bus_backend_ops *ops;
+  void *ctx;
+  uint64_t id_salt; /* random, for argus_bus_make_id */
+  _Atomic uint64_t id_counter;
+  pthread_mutex_t subs_mu; /* guards the list */
+  argus_bus_sub *subs;
+};
+
+#endif

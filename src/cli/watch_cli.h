@@ -1,0 +1,52 @@
+/*
+ * `argus watch` and `argus demo`: the live pipeline on the command line. The
+ * demo prepares a watchlist and a simulated camera and then runs the same
+ * watch loop (watch_run).
+ */
+#ifndef ARGUS_CLI_WATCH_H
+#define ARGUS_CLI_WATCH_H
+
+#include <stdio.h>
+
+#include "argus/pipeline.h"
+
+int cli_watch_main(int argc, char **argv);
+void cli_watch_usage(FILE *f);
+int cli_demo_main(int argc, char **argv);
+void cli_demo_usage(FILE *f);
+
+#define WATCH_MAX_CAMERAS 64
+
+/* What the watch loop runs. Strings are borrowed. */
+typedef struct watch_opts {
+  const char *db;     /* NULL: the default database */
+  const char *models; /* NULL: $ARGUS_MODELS or ./models */
+  const char *watchlists[ARGUS_PIPELINE_MAX_WATCHLISTS];
+  int nwatchlists;
+  /* Cameras: stored names or URLs; none: every enabled stored camera. */
+  const char *cameras[WATCH_MAX_CAMERAS];
+  int ncameras;
+  /* Labels for URL cameras (NULL: the URL with any password masked). */
+  const char *labels[WATCH_MAX_CAMERAS];
+  int json;
+  int threads;
+  double fps; /* 0: 5 */
+  int realtime, loop;
+  double keep_unmatched;
+  double duration;        /* seconds; 0: until the files end or Ctrl-C */
+  double status_interval; /* seconds; 0: 5 (2 for the demo) */
+  int quiet_status;
+  double cooldown; /* < 0: default */
+  int detect_size; /* 0: default */
+  int allow_unverified;
+  int banner; /* print a line per alert in colour-free text framing */
+} watch_opts;
+
+void watch_opts_init(watch_opts *o);
+/* Runs the pipeline until the duration ends, the files end (without
+ * --loop) or SIGINT/SIGTERM. Alerts go to stdout (JSON lines with o->json),
+ * status lines to stderr. Returns a CLI exit code; *alerts (may be NULL)
+ * receives the number of alerts. */
+int watch_run(const char *cmd, const watch_opts *o, unsigned long *alerts);
+
+#endif

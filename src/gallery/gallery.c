@@ -1,0 +1,1051 @@
+/* The gallery: the store and an in-memory index of one model's templates,
+ * kept in sync; 1:N search per watchlist with per-watchlist thresholds.
+ *
+ * Locks: `wmu` serialises writers (enrol, remove, sync, reload, reindex)
+ * and every use of the store handle; `rw` guards the in-memory state (index
+ * contents, person and photo tables, watchlists). Searches take `rw` for
+ * reading only, so they never wait for the store. A writer does its store
+ * work under `wmu` alone and takes `rw` for writing only to apply the
+ * result to memory. Lock order: wmu, then rw. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gallery_internal.h"
+
+typedef struct gperson {
+  argus_store_id id, watchlist_id;
+  char *name, *external_id;
+  int64_t *photos; /* photo ids of the templates in the index */
+  int nphotos;
+} gperson;
+
+typedef struct gwatchlist {
+  argus_store_id id;
+  char name[ARGUS_STORE_NAME_MAX];
+  double own;      /* the stored threshold; NAN: the default */
+  float threshold; /* in effect */
+  int active;
+} gwatchlist;
+
+typedef struct gstate {
+  argus_index *index; /* NULL in a write-only gallery */
+  gwatchlist *wls;
+  size_t nwls;
+  gmap persons; /* person id -> gperson* (persons with templates) */
+  gmap photos;  /* photo id -> gperson* */
+  int64_t other_models;
+} gstate;
+
+struct argus_gallery {
+  argus_gallery_config cfg;
+  argus_index_config icfg;
+  char factory[128]; /* copy of icfg.approx_factory */
+  argus_store_model model;
+  char model_name[ARGUS_STORE_NAME_MAX], model_version[ARGUS_STORE_NAME_MAX];
+  argus_store *store;
+  pthread_mutex_t wmu;
+  pthread_rwlock_t rw;
+  gstate st;
+};
+
+/* Index ids are photo ids: a photo has at most one template per model. */
+
+/* ---- state ---------------------------------------------------------------
+ */
+
+static void person_free(gperson *p) {
+  if (!p)
+    return;
+  free(p->name);
+  free(p->external_id);
+  free(p->photos);
+  free(p);
+}
+
+static void free_person_cb(void *user, int64_t key, void *val) {
+  (void)user;
+  (void)key;
+  person_free(val);
+}
+
+static void state_free(gstate *st) {
+  argus_index_destroy(st->index);
+  gmap_each(&st->persons, free_person_cb, NULL);
+  gmap_free(&st->persons);
+  gmap_free(&st->photos);
+  free(st->wls);
+  memset(st, 0, sizeof *st);
+}
+
+static gperson *person_new(const argus_store_person *sp) {
+  gperson *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  p->id = sp->id;
+  p->watchlist_id = sp->watchlist_id;
+  p->name = strdup(sp->name);
+  p->external_id = strdup(sp->external_id);
+  if (!p->name || !p->external_id) {
+    person_free(p);
+    return NULL;
+  }
+  return p;
+}
+
+static argus_err person_add_photo_id(gperson *p, int64_t photo_id) {
+  /* Grow by doubling from 2: persons have a handful of photos. */
+  int n = p->nphotos;
+  if ((n & (n - 1)) == 0 && n >= 2) {
+    int64_t *np = realloc(p->photos, (size_t)n * 2 * sizeof *np);
+    if (!np)
+      return ARGUS_E_NOMEM;
+    p->photos = np;
+  } else if (n == 0) {
+    p->photos = malloc(2 * sizeof *p->photos);
+    if (!p->photos)
+      return ARGUS_E_NOMEM;
+  }
+  p->photos[p->nphotos++] = photo_id;
+  return ARGUS_OK;
+}
+
+static const gwatchlist *wl_by_id(const gstate *st, argus_store_id id) {
+  for (size_t i = 0; i < st->nwls; i++)
+    if (st->wls[i].id == id)
+      return &st->wls[i];
+  return NULL;
+}
+
+static const gwatchlist *wl_by_name(const gstate *st, const char *name) {
+  for (size_t i = 0; i < st->nwls; i++)
+    if (strcmp(st->wls[i].name, name) == 0)
+      return &st->wls[i];
+  return NULL;
+}
+
+static argus_err store_fail(argus_gallery_error *err, argus_err e,
+                            const argus_store_error *se, const char *what) {
+  return gallery_fail(err, e, "%s: %s", what,
+                      se->msg[0] ? se->msg : argus_strerror(e));
+}
+
+/* Reads the watchlists into a new array. */
+static argus_err load_watchlists(argus_gallery *g, gwatchlist **out,
+                                 size_t *nout, argus_gallery_error *err) {
+  argus_store_watchlist *list = NULL;
+  size_t n = 0;
+  argus_store_error se = {{0}};
+  argus_err e = argus_store_watchlist_list(g->store, &list, &n, &se);
+  if (e)
+    return store_fail(err, e, &se, "reading watchlists");
+  gwatchlist *w = calloc(n ? n : 1, sizeof *w);
+  if (!w) {
+    argus_store_free(list);
+    return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    w[i].id = list[i].id;
+    snprintf(w[i].name, sizeof w[i].name, "%s", list[i].name);
+    w[i].own = list[i].threshold;
+    w[i].threshold = isnan(list[i].threshold) ? g->cfg.default_threshold
+                                              : (float)list[i].threshold;
+    w[i].active = list[i].active;
+  }
+  argus_store_free(list);
+  *out = w;
+  *nout = n;
+  return ARGUS_OK;
+}
+
+static argus_err new_index(argus_gallery *g, argus_index **out,
+                           argus_gallery_error *err) {
+  argus_err e = argus_index_create(&g->icfg, out);
+  if (e)
+    return gallery_fail(err, e, "creating the index for %s (dim %d): %s",
+                        g->cfg.model_id, g->cfg.dim, argus_strerror(e));
+  return ARGUS_OK;
+}
+
+/* Templates gathered by the store iteration and added in batches. */
+#define LOAD_BATCH 1024
+
+typedef struct load_ctx {
+  argus_gallery *g;
+  argus_index *index;
+  int64_t *ids, *wls;
+  float *vecs;
+  size_t n;
+  /* Every template loaded: (photo id, person id). */
+  int64_t *pairs;
+  size_t npairs, cap;
+  int64_t wrong_dim;
+  argus_err e;
+} load_ctx;
+
+static int load_flush(load_ctx *c) {
+  if (c->n == 0)
+    return 0;
+  argus_err e = argus_index_add_batch(c->index, c->n, c->ids, c->wls, c->vecs);
+  if (e) {
+    c->e = e;
+    return 1;
+  }
+  c->n = 0;
+  return 0;
+}
+
+static int load_cb(void *user, const argus_store_template *t) {
+  load_ctx *c = user;
+  const int dim = c->g->cfg.dim;
+  if (t->dim != dim) {
+    c->wrong_dim++;
+    return 0;
+  }
+  if (c->npairs == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 4096;
+    int64_t *np = realloc(c->pairs, cap * 2 * sizeof *np);
+    if (!np) {
+      c->e = ARGUS_E_NOMEM;
+      return 1;
+    }
+    c->pairs = np;
+    c->cap = cap;
+  }
+  c->pairs[2 * c->npairs] = t->photo_id;
+  c->pairs[2 * c->npairs + 1] = t->person_id;
+  c->npairs++;
+  c->ids[c->n] = t->photo_id;
+  c->wls[c->n] = t->watchlist_id;
+  memcpy(c->vecs + c->n * (size_t)dim, t->vector, (size_t)dim * sizeof(float));
+  c->n++;
+  return c->n == LOAD_BATCH ? load_flush(c) : 0;
+}
+
+/* Loads the watchlists and, unless write-only, the persons and templates of
+ * the gallery's model into a new state. Caller holds wmu. */
+static argus_err load_state(argus_gallery *g, gstate *st,
+                            argus_gallery_error *err) {
+  memset(st, 0, sizeof *st);
+  argus_err e = load_watchlists(g, &st->wls, &st->nwls, err);
+  if (e || g->cfg.write_only)
+    return e;
+  load_ctx c;
+  memset(&c, 0, sizeof c);
+  c.g = g;
+  argus_store_person *plist = NULL;
+  size_t np = 0;
+  argus_store_error se = {{0}};
+  if ((e = new_index(g, &st->index, err)))
+    goto done;
+  c.index = st->index;
+  c.ids = malloc(LOAD_BATCH * sizeof *c.ids);
+  c.wls = malloc(LOAD_BATCH * sizeof *c.wls);
+  c.vecs = malloc((size_t)LOAD_BATCH * (size_t)g->cfg.dim * sizeof(float));
+  if (!c.ids || !c.wls || !c.vecs) {
+    e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto done;
+  }
+  e = argus_store_template_foreach(g->store, &g->model, 0, load_cb, &c, &se);
+  if (e) {
+    e = store_fail(err, e, &se, "reading templates");
+    goto done;
+  }
+  if (!c.e)
+    load_flush(&c);
+  if (c.e) {
+    e = gallery_fail(err, c.e, "loading templates of %s into the index: %s",
+                     g->cfg.model_id, argus_strerror(c.e));
+    goto done;
+  }
+  if (c.wrong_dim)
+    argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+              "%lld templates of %s have another dimension than %d: not "
+              "loaded (run argus reindex)",
+              (long long)c.wrong_dim, g->cfg.model_id, g->cfg.dim);
+  /* Persons are listed after the templates were read: a person removed in
+   * between has templates but no entry, and those are dropped again. */
+  e = argus_store_person_list(g->store, NULL, NULL, &plist, &np, &se);
+  if (e) {
+    e = store_fail(err, e, &se, "reading persons");
+    goto done;
+  }
+  gmap byid = {0};
+  for (size_t i = 0; i < c.npairs && !e; i++)
+    e = gmap_put(&byid, c.pairs[2 * i + 1], &byid); /* marks "has one" */
+  for (size_t i = 0; i < np && !e; i++) {
+    if (!gmap_get(&byid, plist[i].id))
+      continue;
+    gperson *p = person_new(&plist[i]);
+    if (!p || gmap_put(&st->persons, p->id, p)) {
+      person_free(p);
+      e = ARGUS_E_NOMEM;
+    }
+  }
+  gmap_free(&byid);
+  for (size_t i = 0; i < c.npairs && !e; i++) {
+    int64_t photo = c.pairs[2 * i], pid = c.pairs[2 * i + 1];
+    gperson *p = gmap_get(&st->persons, pid);
+    if (!p) {
+      argus_index_remove(st->index, photo);
+      continue;
+    }
+    if ((e = person_add_photo_id(p, photo)) ||
+        (e = gmap_put(&st->photos, photo, p)))
+      break;
+  }
+  if (e) {
+    e = gallery_fail(err, e, "out of memory");
+    goto done;
+  }
+  int64_t all = 0, mine = 0;
+  if (argus_store_template_count(g->store, NULL, &all, &se) == ARGUS_OK &&
+      argus_store_template_count(g->store, &g->model, &mine, &se) == ARGUS_OK)
+    st->other_models = all - mine;
+  if (st->other_models > 0)
+    argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+              "%lld templates of other models than %s are not searched; "
+              "'argus reindex' makes templates of %s from their crops",
+              (long long)st->other_models, g->cfg.model_id, g->cfg.model_id);
+  argus_log(ARGUS_LOG_INFO, GALLERY_MOD,
+            "loaded %zu templates of %zu persons in %zu watchlists (%s)",
+            argus_index_count(st->index), st->persons.count, st->nwls,
+            g->cfg.model_id);
+done:
+  argus_store_free(plist);
+  free(c.ids);
+  free(c.wls);
+  free(c.vecs);
+  free(c.pairs);
+  if (e)
+    state_free(st);
+  return e;
+}
+
+/* ---- open / close ----------------------------------------------------------
+ */
+
+argus_err argus_gallery_config_from_card(const argus_face_card *card,
+                                         argus_gallery_config *cfg,
+                                         argus_gallery_error *err) {
+  if (!card || !cfg)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no card or config");
+  if (card->kind != ARGUS_FACE_MODEL_EMBEDDER)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "card %s is not an embedder's", card->name);
+  memset(cfg, 0, sizeof *cfg);
+  int n = snprintf(cfg->model_id, sizeof cfg->model_id, "%s@%s", card->name,
+                   card->version);
+  if (n < 0 || (size_t)n >= sizeof cfg->model_id)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "model id %s@%s too long",
+                        card->name, card->version);
+  cfg->dim = card->dim;
+  float t = 0;
+  double fmr = 0;
+  argus_err e = argus_face_card_threshold(card, 0, &t, &fmr);
+  if (e)
+    return gallery_fail(err, e,
+                        "card %s has no threshold at its default FMR %g",
+                        card->name, card->default_fmr);
+  cfg->default_threshold = t;
+  cfg->default_fmr = fmr;
+  cfg->provisional = card->provisional;
+  return ARGUS_OK;
+}
+
+argus_err argus_gallery_open(argus_store *store,
+                             const argus_gallery_config *cfg,
+                             argus_gallery **out, argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!store || !cfg || !out)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no store, config or output");
+  *out = NULL;
+  if (cfg->dim < 1 || cfg->dim > ARGUS_INDEX_MAX_DIM ||
+      cfg->dim > ARGUS_STORE_DIM_MAX)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "dim %d out of range",
+                        cfg->dim);
+  if (!isfinite(cfg->default_threshold) || cfg->default_threshold < -1 ||
+      cfg->default_threshold > 1)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "default threshold %g not in [-1, 1]",
+                        (double)cfg->default_threshold);
+  if (!memchr(cfg->model_id, '\0', sizeof cfg->model_id))
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "model id not terminated");
+  argus_gallery *g = calloc(1, sizeof *g);
+  if (!g)
+    return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+  g->cfg = *cfg;
+  g->cfg.index = NULL;
+  /* Split at the first '@': names are identifiers, while versions may hold
+   * an '@' of their own ("faceplugin-face-recognition-js@0.0.1"). */
+  const char *at = strchr(cfg->model_id, '@');
+  size_t nl = at ? (size_t)(at - cfg->model_id) : 0;
+  if (!at || nl == 0 || nl >= sizeof g->model_name || !at[1] ||
+      strlen(at + 1) >= sizeof g->model_version) {
+    free(g);
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "model id '%s' is not name@version", cfg->model_id);
+  }
+  memcpy(g->model_name, cfg->model_id, nl);
+  g->model_name[nl] = '\0';
+  snprintf(g->model_version, sizeof g->model_version, "%s", at + 1);
+  g->model.name = g->model_name;
+  g->model.version = g->model_version;
+  g->model.dim = cfg->dim;
+  if (cfg->index)
+    g->icfg = *cfg->index;
+  else
+    argus_index_config_init(&g->icfg);
+  if (g->icfg.approx_factory) {
+    snprintf(g->factory, sizeof g->factory, "%s", g->icfg.approx_factory);
+    g->icfg.approx_factory = g->factory;
+  }
+  g->icfg.model_id = g->cfg.model_id;
+  g->icfg.dim = cfg->dim;
+  g->store = store;
+  pthread_mutex_init(&g->wmu, NULL);
+  pthread_rwlock_init(&g->rw, NULL);
+  pthread_mutex_lock(&g->wmu);
+  argus_err e = load_state(g, &g->st, err);
+  pthread_mutex_unlock(&g->wmu);
+  if (e) {
+    argus_gallery_close(g);
+    return e;
+  }
+  *out = g;
+  return ARGUS_OK;
+}
+
+void argus_gallery_close(argus_gallery *g) {
+  if (!g)
+    return;
+  state_free(&g->st);
+  pthread_rwlock_destroy(&g->rw);
+  pthread_mutex_destroy(&g->wmu);
+  free(g);
+}
+
+const argus_gallery_config *argus_gallery_get_config(const argus_gallery *g) {
+  return g ? &g->cfg : NULL;
+}
+
+argus_err argus_gallery_get_stats(argus_gallery *g, argus_gallery_stats *out) {
+  if (!g || !out)
+    return ARGUS_E_INVALID_ARG;
+  memset(out, 0, sizeof *out);
+  pthread_rwlock_rdlock(&g->rw);
+  out->watchlists = g->st.nwls;
+  out->persons = g->st.persons.count;
+  out->other_models = g->st.other_models;
+  if (g->st.index) {
+    argus_index_stats is;
+    if (argus_index_get_stats(g->st.index, &is) == ARGUS_OK) {
+      out->templates = is.count;
+      snprintf(out->backend, sizeof out->backend, "%s", is.backend);
+      out->index_bytes = is.bytes;
+    }
+  } else {
+    snprintf(out->backend, sizeof out->backend, "none (write-only)");
+  }
+  pthread_rwlock_unlock(&g->rw);
+  return ARGUS_OK;
+}
+
+argus_err argus_gallery_threshold(argus_gallery *g, const char *watchlist,
+                                  float *threshold, argus_gallery_error *err) {
+  if (!g || !watchlist || !threshold)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery, name or output");
+  pthread_rwlock_rdlock(&g->rw);
+  const gwatchlist *w = wl_by_name(&g->st, watchlist);
+  if (w)
+    *threshold = w->threshold;
+  pthread_rwlock_unlock(&g->rw);
+  return w ? ARGUS_OK
+           : gallery_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'",
+                          watchlist);
+}
+
+/* ---- search ----------------------------------------------------------------
+ */
+
+static void fill_candidate(const gstate *st, const gperson *p,
+                           const argus_index_hit *h,
+                           argus_gallery_candidate *c) {
+  const gwatchlist *w = wl_by_id(st, p->watchlist_id);
+  memset(c, 0, sizeof *c);
+  c->person_id = p->id;
+  c->watchlist_id = p->watchlist_id;
+  c->photo_id = h->id;
+  c->score = h->score;
+  c->threshold = w ? w->threshold : INFINITY;
+  c->match = w && h->score >= w->threshold;
+  snprintf(c->person, sizeof c->person, "%s", p->name);
+  snprintf(c->external_id, sizeof c->external_id, "%s", p->external_id);
+  if (w)
+    snprintf(c->watchlist, sizeof c->watchlist, "%s", w->name);
+}
+
+/* Collapses template hits (best first) into one candidate per person.
+ * Returns the number of candidates written (at most k). */
+static int collapse(const gstate *st, const argus_index_hit *hits, size_t nh,
+                    int k, argus_gallery_candidate *out) {
+  int n = 0;
+  for (size_t i = 0; i < nh && n < k; i++) {
+    const gperson *p = gmap_get(&st->photos, hits[i].id);
+    if (!p)
+      continue; /* cannot happen: photos and index change together */
+    int seen = 0;
+    for (int j = 0; j < n && !seen; j++)
+      seen = out[j].person_id == p->id;
+    if (!seen)
+      fill_candidate(st, p, &hits[i], &out[n++]);
+  }
+  return n;
+}
+
+argus_err argus_gallery_search(argus_gallery *g, const float *queries,
+                               size_t nq, int k,
+                               const argus_gallery_search_opts *opts,
+                               argus_gallery_candidate *out, int *nfound,
+                               argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g || (nq && (!queries || !out || !nfound)))
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "search: NULL argument");
+  if (k < 1 || k > ARGUS_GALLERY_MAX_K)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: k = %d outside 1..%d", k, ARGUS_GALLERY_MAX_K);
+  if (g->cfg.write_only)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: the gallery was opened write-only");
+  if (opts && opts->n_watchlists && !opts->watchlists)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: %zu watchlists but no names",
+                        opts->n_watchlists);
+  if (nq == 0)
+    return ARGUS_OK;
+  const size_t dim = (size_t)g->cfg.dim;
+  for (size_t q = 0; q < nq; q++) {
+    double ss = 0;
+    for (size_t i = 0; i < dim; i++)
+      ss += (double)queries[q * dim + i] * queries[q * dim + i];
+    if (!isfinite(ss) || ss == 0)
+      return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                          "search: query %zu has NaN/Inf values or zero "
+                          "length",
+                          q);
+  }
+  /* Several templates per person: ask the index for more hits than
+   * persons wanted, and widen the search for a query that comes back
+   * short. */
+  size_t kt = (size_t)k * 2 < (size_t)k + 8 ? (size_t)k + 8 : (size_t)k * 2;
+  if (kt > ARGUS_INDEX_MAX_K)
+    kt = ARGUS_INDEX_MAX_K;
+  argus_err e = ARGUS_OK;
+  int64_t *wl = NULL;
+  argus_index_hit *hits = NULL, *more = NULL;
+  size_t *nf = NULL;
+
+  pthread_rwlock_rdlock(&g->rw);
+  const gstate *st = &g->st;
+  size_t nwl = 0;
+  wl = malloc((st->nwls + (opts ? opts->n_watchlists : 0) + 1) * sizeof *wl);
+  hits = malloc(nq * kt * sizeof *hits);
+  nf = malloc(nq * sizeof *nf);
+  if (!wl || !hits || !nf) {
+    e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto out;
+  }
+  if (opts && opts->n_watchlists) {
+    for (size_t i = 0; i < opts->n_watchlists; i++) {
+      const gwatchlist *w =
+          opts->watchlists[i] ? wl_by_name(st, opts->watchlists[i]) : NULL;
+      if (!w) {
+        e = gallery_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'",
+                         opts->watchlists[i] ? opts->watchlists[i] : "(null)");
+        goto out;
+      }
+      wl[nwl++] = w->id;
+    }
+  } else {
+    for (size_t i = 0; i < st->nwls; i++)
+      if (st->wls[i].active)
+        wl[nwl++] = st->wls[i].id;
+  }
+  if (nwl == 0 || argus_index_count(st->index) == 0) {
+    for (size_t q = 0; q < nq; q++)
+      nfound[q] = 0;
+    goto out;
+  }
+  argus_index_search_opts so = {wl, nwl, opts ? opts->pool : NULL};
+  e = argus_index_search(st->index, queries, nq, kt, &so, hits, nf);
+  if (e) {
+    e = gallery_fail(err, e, "index search failed: %s", argus_strerror(e));
+    goto out;
+  }
+  for (size_t q = 0; q < nq; q++) {
+    argus_gallery_candidate *c = out + q * (size_t)k;
+    nfound[q] = collapse(st, hits + q * kt, nf[q], k, c);
+    /* Fewer persons than asked although the index had more hits: the top
+     * templates belong to few persons; search this query wider. */
+    size_t kw = kt;
+    while (nfound[q] < k && nf[q] == kw && kw < ARGUS_INDEX_MAX_K) {
+      kw = kw * 4 > ARGUS_INDEX_MAX_K ? ARGUS_INDEX_MAX_K : kw * 4;
+      free(more);
+      more = malloc(kw * sizeof *more);
+      size_t n1 = 0;
+      if (!more) {
+        e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+        goto out;
+      }
+      e = argus_index_search(st->index, queries + q * dim, 1, kw, &so, more,
+                             &n1);
+      if (e) {
+        e = gallery_fail(err, e, "index search failed: %s",
+                         argus_strerror(e));
+        goto out;
+      }
+      nfound[q] = collapse(st, more, n1, k, c);
+      if (n1 < kw)
+        break;
+    }
+  }
+out:
+  pthread_rwlock_unlock(&g->rw);
+  free(wl);
+  free(hits);
+  free(more);
+  free(nf);
+  return e;
+}
+
+/* ---- writers ---------------------------------------------------------------
+ */
+
+/* Removes a person's templates from the index and the tables and frees it.
+ * Caller holds rw for writing. */
+static void detach_person(gstate *st, argus_store_id id) {
+  gperson *p = gmap_del(&st->persons, id);
+  if (!p)
+    return;
+  for (int i = 0; i < p->nphotos; i++) {
+    gmap_del(&st->photos, p->photos[i]);
+    argus_err e = argus_index_remove(st->index, p->photos[i]);
+    if (e && e != ARGUS_E_NOT_FOUND)
+      argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+                "removing photo %lld of person %lld from the index: %s",
+                (long long)p->photos[i], (long long)id, argus_strerror(e));
+  }
+  person_free(p);
+}
+
+/* Adds n templates (photo ids, vectors) of person p to the index and the
+ * tables; p is taken when it is new (not yet in the table) and the call
+ * succeeds. All or nothing. Caller holds rw for writing. */
+static argus_err attach(gstate *st, gperson *p, int is_new, int n,
+                        const int64_t *photo_ids, const float *vecs) {
+  int64_t *wls = malloc((size_t)(n ? n : 1) * sizeof *wls);
+  if (!wls)
+    return ARGUS_E_NOMEM;
+  for (int i = 0; i < n; i++)
+    wls[i] = p->watchlist_id;
+  argus_err e = n ? argus_index_add_batch(st->index, (size_t)n, photo_ids, wls,
+                                          vecs)
+                  : ARGUS_OK;
+  free(wls);
+  if (e)
+    return e;
+  int old_n = p->nphotos;
+  if (is_new && (e = gmap_put(&st->persons, p->id, p)))
+    goto undo;
+  for (int i = 0; i < n; i++) {
+    if ((e = person_add_photo_id(p, photo_ids[i])) ||
+        (e = gmap_put(&st->photos, photo_ids[i], p)))
+      goto undo;
+  }
+  return ARGUS_OK;
+undo:
+  /* Photo ids are new to the tables (the index refused duplicates), so
+   * deleting all of them removes exactly what this call put there. */
+  for (int i = 0; i < n; i++) {
+    argus_index_remove(st->index, photo_ids[i]);
+    gmap_del(&st->photos, photo_ids[i]);
+  }
+  p->nphotos = old_n;
+  if (is_new)
+    gmap_del(&st->persons, p->id);
+  return e;
+}
+
+/* Checks photos for enrolment and gathers their store input. */
+static argus_err photos_in(argus_gallery *g, const argus_gallery_photo *photos,
+                           int n, argus_store_photo_in **out, float **vecs,
+                           argus_gallery_error *err) {
+  if (!photos || n < 1)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "no photo to enrol (at least one accepted photo is "
+                        "needed)");
+  const size_t dim = (size_t)g->cfg.dim;
+  for (int i = 0; i < n; i++) {
+    const argus_gallery_photo *p = &photos[i];
+    if (p->reason != ARGUS_GALLERY_ACCEPTED || !p->vector || !p->crop)
+      return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                          "photo %d%s%s%s was not accepted (%s)", i + 1,
+                          p->source ? " (" : "", p->source ? p->source : "",
+                          p->source ? ")" : "",
+                          argus_gallery_reject_name(p->reason));
+    if (strcmp(p->model_id, g->cfg.model_id) != 0 || p->dim != g->cfg.dim)
+      return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                          "photo %d was embedded by %s (dim %d); the gallery "
+                          "holds %s (dim %d)",
+                          i + 1, p->model_id, p->dim, g->cfg.model_id,
+                          g->cfg.dim);
+  }
+  argus_store_photo_in *in = calloc((size_t)n, sizeof *in);
+  float *v = malloc((size_t)n * dim * sizeof *v);
+  if (!in || !v) {
+    free(in);
+    free(v);
+    return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < n; i++) {
+    in[i].crop = photos[i].crop;
+    in[i].crop_size = photos[i].crop_size;
+    in[i].quality = photos[i].quality;
+    in[i].source = photos[i].source;
+    in[i].vector = photos[i].vector;
+    memcpy(v + (size_t)i * dim, photos[i].vector, dim * sizeof *v);
+  }
+  *out = in;
+  *vecs = v;
+  return ARGUS_OK;
+}
+
+/* Re-reads the watchlists when `id` is not known (created since the last
+ * load). Caller holds wmu. */
+static argus_err ensure_watchlist(argus_gallery *g, argus_store_id id,
+                                  argus_gallery_error *err) {
+  pthread_rwlock_rdlock(&g->rw);
+  int known = wl_by_id(&g->st, id) != NULL;
+  pthread_rwlock_unlock(&g->rw);
+  if (known)
+    return ARGUS_OK;
+  gwatchlist *w = NULL;
+  size_t n = 0;
+  argus_err e = load_watchlists(g, &w, &n, err);
+  if (e)
+    return e;
+  pthread_rwlock_wrlock(&g->rw);
+  gwatchlist *old = g->st.wls;
+  g->st.wls = w;
+  g->st.nwls = n;
+  pthread_rwlock_unlock(&g->rw);
+  free(old);
+  return ARGUS_OK;
+}
+
+argus_err argus_gallery_person_add(argus_gallery *g, const char *watchlist,
+                                   const argus_store_person_in *person,
+                                   const argus_gallery_photo *photos, int n,
+                                   argus_store_id *out_id,
+                                   argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g || !watchlist || !person)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "no gallery, watchlist or person");
+  argus_store_photo_in *in = NULL;
+  float *vecs = NULL;
+  argus_err e = photos_in(g, photos, n, &in, &vecs, err);
+  if (e)
+    return e;
+  argus_store_error se = {{0}};
+  argus_store_id pid = 0;
+  argus_store_photo *plist = NULL;
+  size_t np = 0;
+  int64_t *ids = NULL;
+  gperson *p = NULL;
+  pthread_mutex_lock(&g->wmu);
+  e = argus_store_person_add(g->store, watchlist, person, &g->model, in, n,
+                             &pid, &se);
+  if (e) {
+    e = store_fail(err, e, &se, "enrolling");
+    goto out;
+  }
+  if (g->cfg.write_only)
+    goto out;
+  /* The photos were inserted in order, in one transaction: the person's
+   * first n photos are ours. */
+  argus_store_person sp;
+  if ((e = argus_store_person_get(g->store, pid, &sp, &se)) ||
+      (e = argus_store_photo_list(g->store, pid, 0, (size_t)n, &plist, &np,
+                                  &se))) {
+    store_fail(err, e, &se, "reading back the enrolled person");
+    goto undo;
+  }
+  if (np != (size_t)n) {
+    e = gallery_fail(err, ARGUS_E_INTERNAL,
+                     "person %lld: %zu photos read back, %d stored",
+                     (long long)pid, np, n);
+    goto undo;
+  }
+  if ((e = ensure_watchlist(g, sp.watchlist_id, err)))
+    goto undo;
+  ids = malloc((size_t)n * sizeof *ids);
+  p = person_new(&sp);
+  if (!ids || !p) {
+    e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto undo;
+  }
+  for (int i = 0; i < n; i++)
+    ids[i] = plist[i].id;
+  pthread_rwlock_wrlock(&g->rw);
+  e = attach(&g->st, p, 1, n, ids, vecs);
+  pthread_rwlock_unlock(&g->rw);
+  if (e) {
+    gallery_fail(err, e, "adding person %lld to the index: %s",
+                 (long long)pid, argus_strerror(e));
+    goto undo;
+  }
+  p = NULL; /* taken */
+  goto out;
+undo:
+  /* The index could not take the person: undo the enrolment so that store
+   * and index agree. */
+  {
+    argus_store_error se2 = {{0}};
+    argus_err e2 = argus_store_person_remove(g->store, pid, &se2);
+    if (e2)
+      argus_log(ARGUS_LOG_ERROR, GALLERY_MOD,
+                "person %lld is stored but not searchable, and removing it "
+                "failed too (%s): reload the gallery",
+                (long long)pid, se2.msg[0] ? se2.msg : argus_strerror(e2));
+    pid = 0;
+  }
+out:
+  pthread_mutex_unlock(&g->wmu);
+  if (e == ARGUS_OK && out_id)
+    *out_id = pid;
+  person_free(p);
+  argus_store_free(plist);
+  free(ids);
+  free(in);
+  free(vecs);
+  return e;
+}
+
+argus_err argus_gallery_person_add_photos(argus_gallery *g,
+                                          argus_store_id person_id,
+                                          const argus_gallery_photo *photos,
+                                          int n, argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g || person_id <= 0)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery or person id");
+  argus_store_photo_in *in = NULL;
+  float *vecs = NULL;
+  argus_err e = photos_in(g, photos, n, &in, &vecs, err);
+  if (e)
+    return e;
+  argus_store_error se = {{0}};
+  int64_t *ids = malloc((size_t)n * sizeof *ids);
+  gperson *fresh = NULL;
+  if (!ids) {
+    free(in);
+    free(vecs);
+    return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+  }
+  pthread_mutex_lock(&g->wmu);
+  e = argus_store_person_add_photos(g->store, person_id, &g->model, in, n, ids,
+                                    &se);
+  if (e) {
+    e = store_fail(err, e, &se, "adding photos");
+    goto out;
+  }
+  if (g->cfg.write_only)
+    goto out;
+  pthread_rwlock_rdlock(&g->rw);
+  int known = gmap_get(&g->st.persons, person_id) != NULL;
+  pthread_rwlock_unlock(&g->rw);
+  if (!known) {
+    /* A person without templates of this model until now. */
+    argus_store_person sp;
+    if ((e = argus_store_person_get(g->store, person_id, &sp, &se))) {
+      e = store_fail(err, e, &se, "reading the person back");
+      goto out;
+    }
+    if ((e = ensure_watchlist(g, sp.watchlist_id, err)))
+      goto out;
+    if (!(fresh = person_new(&sp))) {
+      e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+      goto out;
+    }
+  }
+  pthread_rwlock_wrlock(&g->rw);
+  gperson *p = fresh ? fresh : gmap_get(&g->st.persons, person_id);
+  e = attach(&g->st, p, fresh != NULL, n, ids, vecs);
+  pthread_rwlock_unlock(&g->rw);
+  if (e) {
+    /* The store has no call to remove single photos: the new photos stay
+     * stored and are picked up by the next reload. */
+    gallery_fail(err, e,
+                 "photos of person %lld are stored but could not be added to "
+                 "the index (%s); reload the gallery",
+                 (long long)person_id, argus_strerror(e));
+    goto out;
+  }
+  fresh = NULL;
+out:
+  pthread_mutex_unlock(&g->wmu);
+  person_free(fresh);
+  free(ids);
+  free(in);
+  free(vecs);
+  return e;
+}
+
+argus_err argus_gallery_person_remove(argus_gallery *g,
+                                      argus_store_id person_id,
+                                      argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g || person_id <= 0)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery or person id");
+  argus_store_error se = {{0}};
+  pthread_mutex_lock(&g->wmu);
+  argus_err e = argus_store_person_remove(g->store, person_id, &se);
+  if ((e == ARGUS_OK || e == ARGUS_E_NOT_FOUND) && !g->cfg.write_only) {
+    pthread_rwlock_wrlock(&g->rw);
+    detach_person(&g->st, person_id);
+    pthread_rwlock_unlock(&g->rw);
+  }
+  pthread_mutex_unlock(&g->wmu);
+  if (e)
+    return store_fail(err, e, &se, "removing");
+  return ARGUS_OK;
+}
+
+typedef struct sync_ctx {
+  int dim;
+  int64_t *ids;
+  float *vecs;
+  int n, cap;
+  argus_err e;
+} sync_ctx;
+
+static int sync_cb(void *user, const argus_store_template *t) {
+  sync_ctx *c = user;
+  if (t->dim != c->dim)
+    return 0;
+  if (c->n == c->cap) {
+    int cap = c->cap ? c->cap * 2 : 8;
+    int64_t *ni = realloc(c->ids, (size_t)cap * sizeof *ni);
+    if (ni)
+      c->ids = ni;
+    float *nv = realloc(c->vecs, (size_t)cap * (size_t)c->dim * sizeof *nv);
+    if (nv)
+      c->vecs = nv;
+    if (!ni || !nv) {
+      c->e = ARGUS_E_NOMEM;
+      return 1;
+    }
+    c->cap = cap;
+  }
+  c->ids[c->n] = t->photo_id;
+  memcpy(c->vecs + (size_t)c->n * (size_t)c->dim, t->vector,
+         (size_t)c->dim * sizeof(float));
+  c->n++;
+  return 0;
+}
+
+argus_err argus_gallery_sync_person(argus_gallery *g, argus_store_id person_id,
+                                    argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g || person_id <= 0)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery or person id");
+  if (g->cfg.write_only)
+    return ARGUS_OK;
+  argus_store_error se = {{0}};
+  sync_ctx c = {g->cfg.dim, NULL, NULL, 0, 0, ARGUS_OK};
+  gperson *p = NULL;
+  pthread_mutex_lock(&g->wmu);
+  argus_store_person sp;
+  argus_err e = argus_store_person_get(g->store, person_id, &sp, &se);
+  if (e == ARGUS_E_NOT_FOUND) {
+    pthread_rwlock_wrlock(&g->rw);
+    detach_person(&g->st, person_id);
+    pthread_rwlock_unlock(&g->rw);
+    e = ARGUS_OK;
+    goto out;
+  }
+  if (e) {
+    e = store_fail(err, e, &se, "reading the person");
+    goto out;
+  }
+  e = argus_store_template_foreach(g->store, &g->model, person_id, sync_cb, &c,
+                                   &se);
+  if (e || c.e) {
+    e = e ? store_fail(err, e, &se, "reading templates")
+          : gallery_fail(err, c.e, "out of memory");
+    goto out;
+  }
+  if ((e = ensure_watchlist(g, sp.watchlist_id, err)))
+    goto out;
+  if (c.n > 0 && !(p = person_new(&sp))) {
+    e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+    goto out;
+  }
+  pthread_rwlock_wrlock(&g->rw);
+  detach_person(&g->st, person_id);
+  if (p)
+    e = attach(&g->st, p, 1, c.n, c.ids, c.vecs);
+  pthread_rwlock_unlock(&g->rw);
+  if (e)
+    gallery_fail(err, e, "adding person %lld to the index: %s",
+                 (long long)person_id, argus_strerror(e));
+  else
+    p = NULL;
+out:
+  pthread_mutex_unlock(&g->wmu);
+  person_free(p);
+  free(c.ids);
+  free(c.vecs);
+  return e;
+}
+
+argus_err gallery_reload_locked(argus_gallery *g, argus_gallery_error *err) {
+  if (g->cfg.write_only)
+    return ARGUS_OK;
+  gstate fresh;
+  argus_err e = load_state(g, &fresh, err);
+  if (e)
+    return e;
+  pthread_rwlock_wrlock(&g->rw);
+  gstate old = g->st;
+  g->st = fresh;
+  pthread_rwlock_unlock(&g->rw);
+  state_free(&old);
+  return ARGUS_OK;
+}
+
+argus_err argus_gallery_reload(argus_gallery *g, argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!g)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery");
+  pthread_mutex_lock(&g->wmu);
+  argus_err e = gallery_reload_locked(g, err);
+  pthread_mutex_unlock(&g->wmu);
+  return e;
+}
+
+argus_store *gallery_store(argus_gallery *g) { return g->store; }
+const argus_store_model *argus_gallery_model(const argus_gallery *g) {
+  return g ? &g->model : NULL;
+}
+void gallery_lock(argus_gallery *g) { pthread_mutex_lock(&g->wmu); }
+void gallery_unlock(argus_gallery *g) { pthread_mutex_unlock(&g->wmu); }
