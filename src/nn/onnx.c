@@ -18,6 +18,21 @@
 #define MAX_STRING 65536
 #define MAX_OPSETS 64
 
+/* Start of the file being parsed on this thread, for byte offsets in
+ * messages. */
+static _Thread_local const uint8_t *file_base;
+
+/* "(varint cut off by the end of the data at byte 1234)" */
+static const char *pb_why(char *buf, size_t len) {
+  const uint8_t *where;
+  const char *why = pb_last_error(&where);
+  if (file_base && where >= file_base)
+    snprintf(buf, len, "%s at byte %td", why, where - file_base);
+  else
+    snprintf(buf, len, "%s", why);
+  return buf;
+}
+
 typedef struct span {
   const uint8_t *p;
   size_t len;
@@ -168,6 +183,7 @@ static int count_repeated(const uint8_t *msg, size_t len, uint32_t num,
 argus_err nn_onnx_parse_tensor(const uint8_t *buf, size_t len, nn_tensor *t,
                                char **name_out, nn_err *err) {
   memset(t, 0, sizeof *t);
+  pb_clear_error();
   if (name_out)
     *name_out = NULL;
   pb_reader r = pb_init(buf, len);
@@ -341,8 +357,9 @@ argus_err nn_onnx_parse_tensor(const uint8_t *buf, size_t len, nn_tensor *t,
   return ARGUS_OK;
 malformed:
   nn_tensor_clear(t);
-  return nn_fail(err, ARGUS_E_CORRUPT, "tensor '%s': malformed protobuf",
-                 tname);
+  char why[160];
+  return nn_fail(err, ARGUS_E_CORRUPT, "tensor '%s': malformed protobuf (%s)",
+                 tname, pb_why(why, sizeof why));
 }
 
 /* ---- ValueInfoProto ---------------------------------------------------- */
@@ -421,8 +438,10 @@ static argus_err parse_value_info(const span *s, char **name, int *dtype,
     return nn_fail(err, ARGUS_E_CORRUPT, "graph input/output without a name");
   return ARGUS_OK;
 malformed:
+  char why[160];
   return nn_fail(err, ARGUS_E_CORRUPT,
-                 "malformed graph input/output description");
+                 "malformed graph input/output description (%s)",
+                 pb_why(why, sizeof why));
 }
 
 /* ---- AttributeProto ---------------------------------------------------- */
@@ -581,9 +600,12 @@ static argus_err parse_attr(const span *s, nn_attr *a, const char *node,
                    node, a->name, a->type);
   }
   return ARGUS_OK;
-malformed:
-  return nn_fail(err, ARGUS_E_CORRUPT, "node '%s': malformed attribute%s%s",
-                 node, a->name ? " " : "", a->name ? a->name : "");
+malformed: {
+  char why[160];
+  return nn_fail(err, ARGUS_E_CORRUPT, "node '%s': malformed attribute%s%s (%s)",
+                 node, a->name ? " " : "", a->name ? a->name : "",
+                 pb_why(why, sizeof why));
+}
 nomem:
   return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
 }
@@ -771,8 +793,11 @@ static argus_err parse_node(nn_graph *g, const span *s, int index,
     n->out[n->noutputs++] = v;
   }
   return ARGUS_OK;
-malformed:
-  return nn_fail(err, ARGUS_E_CORRUPT, "node #%d: malformed protobuf", index);
+malformed: {
+  char why[160];
+  return nn_fail(err, ARGUS_E_CORRUPT, "node #%d: malformed protobuf (%s)",
+                 index, pb_why(why, sizeof why));
+}
 nomem:
   return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
 }
@@ -808,7 +833,9 @@ static argus_err parse_graph(nn_graph *g, const uint8_t *p, size_t len,
     }
   }
   if (rc < 0) {
-    e = nn_fail(err, ARGUS_E_CORRUPT, "malformed graph protobuf");
+    char why[160];
+    e = nn_fail(err, ARGUS_E_CORRUPT, "malformed graph protobuf (%s)",
+                pb_why(why, sizeof why));
     goto done;
   }
   if (nodes.n == 0) {
@@ -971,6 +998,8 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
 
   if (!buf || len == 0)
     return nn_fail(err, ARGUS_E_CORRUPT, "empty model file");
+  file_base = buf;
+  pb_clear_error();
   while ((rc = pb_next(&r, &f)) == 1) {
     switch (f.num) {
     case 1:
@@ -1045,6 +1074,9 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
   if (g->opset < 0)
     g->opset = 0;
   return parse_graph(g, graph, graph_len, ops, nops, err);
-malformed:
-  return nn_fail(err, ARGUS_E_CORRUPT, "malformed ONNX protobuf (model)");
+malformed: {
+  char why[160];
+  return nn_fail(err, ARGUS_E_CORRUPT, "malformed ONNX model protobuf (%s)",
+                 pb_why(why, sizeof why));
+}
 }

@@ -34,4 +34,11 @@ int pb_varint(pb_reader *r, uint64_t *out);
 /* Reads the next field; returns 1 on success, 0 at the end, -1 if malformed. */
 int pb_next(pb_reader *r, pb_field *f);
 
+/* Why and where the last read on this thread failed: a static string and
+ * the address of the offending byte. */
+const char *pb_last_error(const uint8_t **where);
+/* Resets the last error to the reason used when a caller rejects a field
+ * that the reader itself accepted (wrong wire type, invalid value). */
+void pb_clear_error(void);
+
 #endif
