@@ -86,9 +86,13 @@ def best_threshold(scores, labels):
     fp = np.cumsum(~l)
     tn = (~l).sum() - fp
     acc = (tp + tn) / len(l)
-    k = int(np.argmax(acc))
-    nxt = s[k + 1] if k + 1 < len(s) else s[k] - 1e-6
-    return float((s[k] + nxt) / 2)
+    # Several cut points often tie on the training folds: take the middle
+    # of the tied range rather than its edge.
+    ties = np.nonzero(acc == acc.max())[0]
+    lo, hi = int(ties[0]), int(ties[-1])
+    upper = s[lo]
+    lower = s[hi + 1] if hi + 1 < len(s) else s[hi] - 1e-6
+    return float((upper + lower) / 2)
 
 
 def impostor_scores(emb_by_id):

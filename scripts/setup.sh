@@ -24,6 +24,11 @@ pkgs+=(pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 # The index's approximate backend (src/index): FAISS, built on by a small C++
 # shim (Debian ships FAISS's C API headers but not its library).
 pkgs+=(g++ libfaiss-dev)
+# Images (src/image): libjpeg-turbo and libpng. Model cards: cJSON.
+pkgs+=(libjpeg62-turbo-dev libpng-dev libcjson-dev)
+# Evaluation scripts (eval/): an optimised BLAS under numpy; the reference
+# BLAS takes minutes for the LFW impostor matrices.
+pkgs+=(libopenblas0-pthread)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

@@ -179,7 +179,8 @@ static void test_worker(void) {
   /* No room at all: nothing written, no error. */
   CHECK_OK(argus_face_worker_analyze(w, &img, NULL, 0, NULL, 0, &n, NULL, &fe));
   CHECK_INT_EQ(n, 0);
-  /* Tiled pyramid: the same two faces (and possibly more small ones). */
+  /* Tiled pyramid: the same two people (and possibly more, smaller
+   * detections). */
   argus_face_detect_opts dopt;
   argus_face_detect_opts_default(&dopt);
   dopt.tile = 640;
@@ -187,6 +188,8 @@ static void test_worker(void) {
                                      NULL, &fe));
   CHECK(n >= 2);
   for (int i = 0; i < a.n; i++) {
+    if (a.faces[i].score < 0.99f)
+      continue; /* the people, not an occasional low-scoring detection */
     float best = 0;
     for (int k = 0; k < n; k++) {
       argus_face_box x = {a.faces[i].box[0], a.faces[i].box[1],

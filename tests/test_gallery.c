@@ -316,8 +316,8 @@ static void test_synthetic(void) {
       argus_gallery_candidate one[3];
       argus_gallery_search_opts o1 = {ab, 2, NULL};
       int n1 = 0;
-      CHECK_OK(argus_gallery_search(g, qs + i * DIM, 1, 3, &o1, one, &n1,
-                                    &err));
+      CHECK_OK(
+          argus_gallery_search(g, qs + i * DIM, 1, 3, &o1, one, &n1, &err));
       CHECK_INT_EQ(nf[i], n1);
       for (int k = 0; k < n1; k++) {
         CHECK_INT_EQ(cb[i * 3 + k].person_id, one[k].person_id);
@@ -652,8 +652,8 @@ static int identify(argus_gallery *g, const char *rel, int k,
   int n = 0, nq = 0;
   argus_face_error fe = {{0}};
   CHECK_OK(argus_face_engine_analyze(
-      eng, &img, NULL, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_EMBED, faces,
-      16, &n, emb, &fe));
+      eng, &img, NULL, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_EMBED, faces, 16,
+      &n, emb, &fe));
   argus_image_free(&img);
   const int dim = argus_face_engine_dim(eng);
   static float q[16 * 512];
@@ -741,8 +741,8 @@ static void test_faces(void) {
   {
     argus_image ci;
     argus_image_error ie = {{0}};
-    CHECK_OK(argus_image_decode(ob.crop, ob.crop_size, ARGUS_PIX_RGB8, &ci,
-                                &ie));
+    CHECK_OK(
+        argus_image_decode(ob.crop, ob.crop_size, ARGUS_PIX_RGB8, &ci, &ie));
     CHECK_INT_EQ(ci.width, ob.crop_width);
     argus_image_free(&ci);
   }
@@ -839,8 +839,7 @@ static void test_faces(void) {
       CHECK_OK(argus_image_resize(&big, &small));
       CHECK_OK(argus_gallery_photo_prepare(eng, NULL, &small, &o, &p, &fe));
       CHECK(p.reasons & (1u << ARGUS_GALLERY_REJECT_TOO_SMALL));
-      printf("small: %s (%s)\n", argus_gallery_reject_name(p.reason),
-             p.detail);
+      printf("small: %s (%s)\n", argus_gallery_reject_name(p.reason), p.detail);
       argus_gallery_photo_free(&p);
       /* Without the gate, only the face count matters. */
       argus_gallery_enrol_opts nogate = o;

@@ -620,7 +620,8 @@ typedef struct conc {
   const float *stable; /* never removed: ids 0..nstable-1 */
   volatile int stop;
   int errors;
-  long searches;
+  int approx; /* top-1 misses allowed (counted apart) */
+  long searches, misses;
   pthread_mutex_t mu;
 } conc;
 
@@ -631,7 +632,7 @@ static void *reader(void *arg) {
   argus_index_hit h[4 * 8];
   size_t nf[4];
   int errors = 0;
-  long n = 0;
+  long n = 0, misses = 0;
   while (!c->stop) {
     seed = seed * 6364136223846793005ull + 1442695040888963407ull;
     size_t nq = 1 + (seed >> 33) % 4;
@@ -650,7 +651,8 @@ static void *reader(void *arg) {
       /* its own stable template must come first with score 1 */
       if (nf[i] < 1 || h[i * 8].id != (int64_t)ids[i] ||
           fabsf(h[i * 8].score - 1.0f) > c->tol) {
-        if (errors++ < 3)
+        misses++;
+        if (!c->approx && errors++ < 3)
           fprintf(stderr, "reader: query of id %zu: %zu found, top %lld %g\n",
                   ids[i], nf[i], (long long)h[i * 8].id,
                   (double)h[i * 8].score);
@@ -666,6 +668,7 @@ static void *reader(void *arg) {
   pthread_mutex_lock(&c->mu);
   c->errors += errors;
   c->searches += n;
+  c->misses += misses;
   pthread_mutex_unlock(&c->mu);
   return NULL;
 }
@@ -687,8 +690,9 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
     ids[i] = (int64_t)i;
   }
   CHECK_OK(argus_index_add_batch(idx, nstable, ids, wl, stable));
-  conc c = {idx, dim, nstable, kind == ARGUS_INDEX_I8 ? 2e-2f : 1e-4f, stable,
-            0, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+  conc c = {idx,    dim, nstable, kind == ARGUS_INDEX_I8 ? 2e-2f : 1e-4f,
+            stable, 0,   0,       kind == ARGUS_INDEX_APPROX,
+            0,      0,   PTHREAD_MUTEX_INITIALIZER};
   pthread_t th[3];
   for (int i = 0; i < 3; i++)
     pthread_create(&th[i], NULL, reader, &c);
@@ -706,11 +710,15 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
   c.stop = 1;
   for (int i = 0; i < 3; i++)
     pthread_join(th[i], NULL);
-  printf("concurrent %s (pool %d): %ld searches by 3 readers, %d errors\n",
+  printf("concurrent %s (pool %d): %ld searches by 3 readers, %d errors, "
+         "%ld top-1 misses\n",
          argus_index_kind_name(kind), pool ? argus_threadpool_size(pool) : 0,
-         c.searches, c.errors);
+         c.searches, c.errors, c.misses);
   CHECK_INT_EQ(werr, 0);
   CHECK_INT_EQ(c.errors, 0);
+  /* HNSW may miss an exact copy now and then (its build is multi-threaded
+   * and not deterministic); exact backends never */
+  CHECK(c.misses <= (c.approx ? c.searches / 100 : 0));
   CHECK(c.searches > 0);
   free(stable);
   free(ids);

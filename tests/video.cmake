@@ -12,11 +12,13 @@ if(ARGUS_GST_RTSP_FOUND)
   # GLib's headers trip -Wshadow and friends; they are not ours.
   target_compile_options(rtsp_server PRIVATE -Wno-error)
   target_link_libraries(rtsp_server PRIVATE PkgConfig::ARGUS_GST_RTSP PkgConfig::ARGUS_FFMPEG)
-  if(TARGET test_video)
-    add_dependencies(test_video rtsp_server)
-    set_property(TEST test_video APPEND PROPERTY ENVIRONMENT
-                 "ARGUS_RTSP_SERVER=$<TARGET_FILE:rtsp_server>")
-  endif()
+  foreach(t test_video test_watch_e2e)
+    if(TARGET ${t})
+      add_dependencies(${t} rtsp_server)
+      set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+                   "ARGUS_RTSP_SERVER=$<TARGET_FILE:rtsp_server>")
+    endif()
+  endforeach()
 else()
   message(STATUS "gst-rtsp-server not found: the RTSP video tests will be skipped")
 endif()

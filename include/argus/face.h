@@ -381,7 +381,7 @@ argus_err argus_face_blur_measure(const argus_image *img, int x, int y, int w,
 #define ARGUS_FACE_MAX_SCALES 8
 /* Longer side of the default full-frame pass (chosen on WIDER FACE dev:
  * docs/face.md). */
-#define ARGUS_FACE_DEFAULT_SIZE 640
+#define ARGUS_FACE_DEFAULT_SIZE 480
 /* Longer side of the coarsest pass of a tiled pyramid. */
 #define ARGUS_FACE_TILED_SIZE 320
 

@@ -120,9 +120,10 @@ void argus_pipeline_config_init(argus_pipeline_config *c);
 argus_err argus_pipeline_create(const argus_pipeline_config *c,
                                 argus_pipeline **out,
                                 argus_pipeline_error *err);
-/* Stops the cameras and threads and frees everything (queued shots and
- * alerts not yet handled are discarded: call argus_pipeline_drain first to
- * finish them). Accepts NULL. */
+/* Stops the cameras and the workers, lets the writer store and publish the
+ * alerts already queued, and frees everything (frames and shots not yet
+ * analysed are discarded: call argus_pipeline_drain first to finish them).
+ * Accepts NULL. */
 void argus_pipeline_destroy(argus_pipeline *p);
 
 /* The bus the pipeline publishes on (its own or the one it was given). */
@@ -200,6 +201,8 @@ typedef struct argus_pipeline_stats {
   double track_ms;  /* per frame: tracker, best-shot crops, thumbnails */
   double embed_ms;  /* per embedded shot (batch time / batch size) */
   double batch_mean; /* shots per embedder batch */
+  /* The same since the start. */
+  double detect_ms_avg, track_ms_avg, embed_ms_avg, batch_mean_avg;
   /* CPU seconds since the start, by stage (thread CPU time). decode is the
    * process's CPU time not spent in the workers and the writer: camera
    * threads (demux, decode, conversion) and the rest. */

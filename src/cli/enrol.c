@@ -89,23 +89,23 @@ static void json_photo(FILE *f, const argus_gallery_photo *p) {
   fprintf(f, ",\"faces\":%d}", p->nfaces);
 }
 
+/* "  rejected  FILE: reason (detail)" and a newline. */
 static void text_rejected(FILE *f, const argus_gallery_photo *p) {
   fprintf(f, "  rejected  %s: %s", p->source ? p->source : "",
           argus_gallery_reject_name(p->reason));
   if (p->detail[0])
     fprintf(f, " (%s)", p->detail);
+  if (p->reason == ARGUS_GALLERY_REJECT_SEVERAL_FACES)
+    fputs("; --pick largest enrols the largest", f);
   fputc('\n', f);
 }
 
 int cli_person_add_main(int argc, char **argv) {
-  static const cli_opt opts[] = {FACE_CLI_OPTS,
-                                 STORE_CLI_DB_OPT,
-                                 GALLERY_CLI_ENROL_OPTS,
-                                 {"watchlist", 1, GALLERY_OPT_WATCHLIST},
-                                 {"name", 1, OPT_NAME},
-                                 {"external-id", 1, OPT_EXTERNAL_ID},
-                                 {"notes", 1, OPT_NOTES},
-                                 {NULL, 0, 0}};
+  static const cli_opt opts[] = {
+      FACE_CLI_OPTS,           STORE_CLI_DB_OPT,
+      GALLERY_CLI_ENROL_OPTS,  {"watchlist", 1, GALLERY_OPT_WATCHLIST},
+      {"name", 1, OPT_NAME},   {"external-id", 1, OPT_EXTERNAL_ID},
+      {"notes", 1, OPT_NOTES}, {NULL, 0, 0}};
   const char *cmd = "person add";
   gallery_cli g;
   memset(&g, 0, sizeof g);
@@ -161,8 +161,9 @@ int cli_person_add_main(int argc, char **argv) {
   argus_gallery_error gerr = {{0}};
   argus_err e = argus_gallery_threshold(g.gallery, watchlist, &thr, &gerr);
   if (e) {
-    cli_errorf(cmd, "no watchlist '%s' (create it with 'argus watchlist create "
-                    "%s')",
+    cli_errorf(cmd,
+               "no watchlist '%s' (create it with 'argus watchlist create "
+               "%s')",
                watchlist, watchlist);
     goto out;
   }
@@ -254,10 +255,10 @@ void cli_import_usage(FILE *f) {
 }
 
 typedef struct imp_person {
-  char *dir;  /* folder name */
+  char *dir; /* folder name */
   char **files;
   int nfiles;
-  int first;  /* index of its first photo in the chunk */
+  int first; /* index of its first photo in the chunk */
 } imp_person;
 
 static int cmp_str(const void *a, const void *b) {
@@ -266,8 +267,8 @@ static int cmp_str(const void *a, const void *b) {
 
 static int is_image_name(const char *n) {
   const char *dot = strrchr(n, '.');
-  return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
-                 strcasecmp(dot, ".png") == 0);
+  return dot && (strcasecmp(dot, ".jpg") == 0 ||
+                 strcasecmp(dot, ".jpeg") == 0 || strcasecmp(dot, ".png") == 0);
 }
 
 static char *join(const char *a, const char *b) {
@@ -593,10 +594,8 @@ int cli_import_main(int argc, char **argv) {
           fputs(lg.n++ ? "," : "", lg.f);
           json_photo(lg.f, &photos[i]);
         } else {
-          fprintf(stderr, "argus: import: rejected %s: %s%s%s%s\n", paths[i],
-                  argus_gallery_reject_name(photos[i].reason),
-                  photos[i].detail[0] ? " (" : "", photos[i].detail,
-                  photos[i].detail[0] ? ")" : "");
+          fputs("argus: import:", stderr);
+          text_rejected(stderr, &photos[i]);
         }
       }
       if (interrupted)

@@ -16,7 +16,7 @@ void face_cli_usage_common(FILE *f, int detection) {
           "  --max-faces N     keep the N highest scores\n"
           "  --nms IOU         non-maximum suppression overlap (default: 0.4)\n"
           "  --size N          full-frame pass with the longer side at N network\n"
-          "                    pixels (default 640; 320 is 3x faster, for large faces)\n"
+          "                    pixels (default 480; 320 is 2x faster, for large faces)\n"
           "  --tile N          small faces (down to about 20 px): a pyramid from the\n"
           "                    full frame (--size, default 320 here) up to the image's\n"
           "                    own resolution in octaves; passes larger than N x N\n"

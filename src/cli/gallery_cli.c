@@ -54,8 +54,7 @@ int gallery_cli_enrol_option(const char *cmd, argus_gallery_enrol_opts *o,
 
 int gallery_cli_error(const char *cmd, argus_err e,
                       const argus_gallery_error *err) {
-  cli_errorf(cmd, "%s (%s)",
-             err && err->msg[0] ? err->msg : argus_strerror(e),
+  cli_errorf(cmd, "%s (%s)", err && err->msg[0] ? err->msg : argus_strerror(e),
              argus_errname(e));
   return CLI_FAIL;
 }

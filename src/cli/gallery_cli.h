@@ -37,8 +37,9 @@ enum {
 /* The enrolment options as cli_opt entries (no terminator). */
 #define GALLERY_CLI_ENROL_OPTS                                                 \
   {"pick", 1, GALLERY_OPT_PICK}, {"aligned", 0, GALLERY_OPT_ALIGNED},          \
-      {"no-quality-gate", 0, GALLERY_OPT_NO_GATE},                             \
-      {"min-ipd", 1, GALLERY_OPT_MIN_IPD}
+      {"no-quality-gate", 0, GALLERY_OPT_NO_GATE}, {                           \
+    "min-ipd", 1, GALLERY_OPT_MIN_IPD                                          \
+  }
 
 /* Help text of the enrolment options. */
 void gallery_cli_enrol_usage(FILE *f);

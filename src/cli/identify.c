@@ -370,8 +370,9 @@ int cli_identify_main(int argc, char **argv) {
     if (argus_gallery_get_stats(d.g.gallery, &gs) == ARGUS_OK &&
         gs.other_models > 0)
       cli_errorf(cmd,
-                 "warning: %lld templates of other models than %s are not "
-                 "searched; run 'argus reindex'",
+                 "note: %lld templates of other models than %s are not "
+                 "searched ('argus reindex' makes the missing ones, "
+                 "'argus reindex --drop MODEL_ID' deletes old ones)",
                  (long long)gs.other_models, cfg->model_id);
   }
   d.so.pool = d.g.face.pool;
@@ -393,9 +394,8 @@ int cli_identify_main(int argc, char **argv) {
              (long long)d.images, (long long)d.faces, (long long)d.matches,
              d.top);
     argus_store_error se = {{0}};
-    argus_err e = argus_store_audit_append(d.g.store, "identify",
-                                           wl_id ? "watchlist" : NULL, wl_id,
-                                           detail, &se);
+    argus_err e = argus_store_audit_append(
+        d.g.store, "identify", wl_id ? "watchlist" : NULL, wl_id, detail, &se);
     if (e) {
       store_cli_error(cmd, e, &se);
       rc = CLI_FAIL;

@@ -7,6 +7,7 @@
 #include "cli/video_cli.h"
 #include "cli/store_cli.h"
 #include "cli/gallery_cli.h"
+#include "cli/watch_cli.h"
 
 const cli_command cli_commands[] = {
     {"help", "show help for argus or for a command", cli_help_main,
@@ -36,6 +37,10 @@ const cli_command cli_commands[] = {
     {"audit", "show the audit log", cli_audit_main, cli_audit_usage},
     {"video", "camera sources: probe a URL, show stream and counters",
      cli_video_main, cli_video_usage},
+    {"watch", "watch cameras and alert on watchlisted faces",
+     cli_watch_main, cli_watch_usage},
+    {"demo", "set up a demo watchlist and camera and watch it live",
+     cli_demo_main, cli_demo_usage},
     {NULL, NULL, NULL, NULL},
 };
 

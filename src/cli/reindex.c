@@ -141,8 +141,8 @@ int cli_reindex_main(int argc, char **argv) {
            (long long)rep.failed, secs);
     if (rep.failed)
       printf("  first failure: %s\n", rep.first_failure);
-    printf("  templates of %s: %lld; of other models: %lld%s\n",
-           cfg->model_id, (long long)have, (long long)(all - have),
+    printf("  templates of %s: %lld; of other models: %lld%s\n", cfg->model_id,
+           (long long)have, (long long)(all - have),
            all > have && !drop ? " (delete them with --drop MODEL_ID)" : "");
     if (drop)
       printf("  dropped %lld templates of %s\n", (long long)dropped, drop);

@@ -25,8 +25,8 @@
 #define CROP_MARGIN 2.0f
 
 static const char *const reject_names[ARGUS_GALLERY_REJECT_N] = {
-    "accepted",  "unreadable", "no face",   "several faces", "too small",
-    "blurred",   "profile",    "low score", "no landmarks",
+    "accepted", "unreadable", "no face",   "several faces", "too small",
+    "blurred",  "profile",    "low score", "no landmarks",
 };
 
 const char *argus_gallery_reject_name(argus_gallery_reject r) {
@@ -52,11 +52,10 @@ void argus_gallery_photo_free(argus_gallery_photo *p) {
   memset(p, 0, sizeof *p);
 }
 
-static argus_err face_failf(argus_face_error *err, argus_err e,
-                            const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static argus_err face_failf(argus_face_error *err, argus_err e,
-                            const char *fmt, ...) {
+static argus_err face_failf(argus_face_error *err, argus_err e, const char *fmt,
+                            ...) __attribute__((format(printf, 3, 4)));
+static argus_err face_failf(argus_face_error *err, argus_err e, const char *fmt,
+                            ...) {
   if (err) {
     va_list ap;
     va_start(ap, fmt);
@@ -165,9 +164,9 @@ static argus_err prepare_aligned(argus_face_engine *e, argus_face_worker *w,
   /* The sharpness measure of the face module, over the same central part
    * of the crop (eyes, nose, mouth). */
   float m = 0;
-  argus_err rc = argus_face_blur_measure(img, img->width / 4, img->height * 35 / 100,
-                                         img->width / 2, img->height * 55 / 100,
-                                         &m);
+  argus_err rc =
+      argus_face_blur_measure(img, img->width / 4, img->height * 35 / 100,
+                              img->width / 2, img->height * 55 / 100, &m);
   float s = rc == ARGUS_OK ? m / (m + qp.sharp_k) : 1.0f;
   p->face.has_quality = 1;
   p->face.quality.sharpness = s;
@@ -262,7 +261,7 @@ argus_err argus_gallery_photo_prepare(argus_face_engine *e,
               inside(faces[i].box, f->box) <= OTHER_FACE_INSIDE;
   if (others > 0 && !o.pick_largest) {
     reject(p, ARGUS_GALLERY_REJECT_SEVERAL_FACES);
-    add_detail(p, "%d faces (pick the largest to enrol it)", others + 1);
+    add_detail(p, "%d faces could be the subject", others + 1);
   }
   if (f->npoints != ARGUS_FACE_NPOINTS) {
     reject(p, ARGUS_GALLERY_REJECT_NO_LANDMARKS);

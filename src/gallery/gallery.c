@@ -7,6 +7,7 @@
  * reading only, so they never wait for the store. A writer does its store
  * work under `wmu` alone and takes `rw` for writing only to apply the
  * result to memory. Lock order: wmu, then rw. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -305,7 +306,7 @@ static argus_err load_state(argus_gallery *g, gstate *st,
       argus_store_template_count(g->store, &g->model, &mine, &se) == ARGUS_OK)
     st->other_models = all - mine;
   if (st->other_models > 0)
-    argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+    argus_log(ARGUS_LOG_INFO, GALLERY_MOD,
               "%lld templates of other models than %s are not searched; "
               "'argus reindex' makes templates of %s from their crops",
               (long long)st->other_models, g->cfg.model_id, g->cfg.model_id);
@@ -407,7 +408,18 @@ argus_err argus_gallery_open(argus_store *store,
   g->icfg.dim = cfg->dim;
   g->store = store;
   pthread_mutex_init(&g->wmu, NULL);
-  pthread_rwlock_init(&g->rw, NULL);
+  /* Searches arrive continuously from many threads in a live pipeline: a
+   * reader-preferring lock (glibc's default) could keep a writer waiting
+   * for ever. No path takes `rw` for reading twice, so writer preference
+   * cannot deadlock. */
+  pthread_rwlockattr_t ra;
+  pthread_rwlockattr_init(&ra);
+#ifdef __GLIBC__
+  pthread_rwlockattr_setkind_np(&ra,
+                                PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+  pthread_rwlock_init(&g->rw, &ra);
+  pthread_rwlockattr_destroy(&ra);
   pthread_mutex_lock(&g->wmu);
   argus_err e = load_state(g, &g->st, err);
   pthread_mutex_unlock(&g->wmu);
@@ -604,8 +616,7 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
       e = argus_index_search(st->index, queries + q * dim, 1, kw, &so, more,
                              &n1);
       if (e) {
-        e = gallery_fail(err, e, "index search failed: %s",
-                         argus_strerror(e));
+        e = gallery_fail(err, e, "index search failed: %s", argus_strerror(e));
         goto out;
       }
       nfound[q] = collapse(st, more, n1, k, c);
@@ -652,9 +663,9 @@ static argus_err attach(gstate *st, gperson *p, int is_new, int n,
     return ARGUS_E_NOMEM;
   for (int i = 0; i < n; i++)
     wls[i] = p->watchlist_id;
-  argus_err e = n ? argus_index_add_batch(st->index, (size_t)n, photo_ids, wls,
-                                          vecs)
-                  : ARGUS_OK;
+  argus_err e =
+      n ? argus_index_add_batch(st->index, (size_t)n, photo_ids, wls, vecs)
+        : ARGUS_OK;
   free(wls);
   if (e)
     return e;
@@ -692,11 +703,10 @@ static argus_err photos_in(argus_gallery *g, const argus_gallery_photo *photos,
   for (int i = 0; i < n; i++) {
     const argus_gallery_photo *p = &photos[i];
     if (p->reason != ARGUS_GALLERY_ACCEPTED || !p->vector || !p->crop)
-      return gallery_fail(err, ARGUS_E_INVALID_ARG,
-                          "photo %d%s%s%s was not accepted (%s)", i + 1,
-                          p->source ? " (" : "", p->source ? p->source : "",
-                          p->source ? ")" : "",
-                          argus_gallery_reject_name(p->reason));
+      return gallery_fail(
+          err, ARGUS_E_INVALID_ARG, "photo %d%s%s%s was not accepted (%s)",
+          i + 1, p->source ? " (" : "", p->source ? p->source : "",
+          p->source ? ")" : "", argus_gallery_reject_name(p->reason));
     if (strcmp(p->model_id, g->cfg.model_id) != 0 || p->dim != g->cfg.dim)
       return gallery_fail(err, ARGUS_E_INVALID_ARG,
                           "photo %d was embedded by %s (dim %d); the gallery "
@@ -806,8 +816,8 @@ argus_err argus_gallery_person_add(argus_gallery *g, const char *watchlist,
   e = attach(&g->st, p, 1, n, ids, vecs);
   pthread_rwlock_unlock(&g->rw);
   if (e) {
-    gallery_fail(err, e, "adding person %lld to the index: %s",
-                 (long long)pid, argus_strerror(e));
+    gallery_fail(err, e, "adding person %lld to the index: %s", (long long)pid,
+                 argus_strerror(e));
     goto undo;
   }
   p = NULL; /* taken */

@@ -102,8 +102,8 @@ void *gmap_del(gmap *m, int64_t key) {
   size_t hole = i;
   for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
     size_t home = slot_of(m->keys[j], m->cap);
-    int between = hole <= j ? (home > hole && home <= j)
-                            : (home > hole || home <= j);
+    int between =
+        hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (between)
       continue;
     m->keys[hole] = m->keys[j];

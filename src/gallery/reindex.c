@@ -14,8 +14,8 @@ static argus_err embed_crop(argus_face_engine *e, argus_face_worker *w,
                             const argus_image *img, float *vec,
                             argus_face_error *err) {
   const argus_face_embedder *em = argus_face_engine_embedder(e);
-  int aligned = img->width == em->align_width &&
-                img->height == em->align_height;
+  int aligned =
+      img->width == em->align_width && img->height == em->align_height;
   if (!aligned) {
     argus_face faces[REINDEX_MAX_FACES];
     float *embs =
@@ -24,12 +24,11 @@ static argus_err embed_crop(argus_face_engine *e, argus_face_worker *w,
       return ARGUS_E_NOMEM;
     int n = 0;
     const unsigned what = ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_EMBED;
-    argus_err rc = w ? argus_face_worker_analyze(w, img, NULL, what, faces,
-                                                 REINDEX_MAX_FACES, &n, embs,
-                                                 err)
-                     : argus_face_engine_analyze(e, img, NULL, what, faces,
-                                                 REINDEX_MAX_FACES, &n, embs,
-                                                 err);
+    argus_err rc =
+        w ? argus_face_worker_analyze(w, img, NULL, what, faces,
+                                      REINDEX_MAX_FACES, &n, embs, err)
+          : argus_face_engine_analyze(e, img, NULL, what, faces,
+                                      REINDEX_MAX_FACES, &n, embs, err);
     int best = -1;
     float area = 0;
     for (int i = 0; rc == ARGUS_OK && i < n; i++) {
@@ -86,8 +85,8 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
   if (batch == 0)
     batch = 64;
   if (batch < 1 || batch > 4096)
-    return gallery_fail(err, ARGUS_E_INVALID_ARG,
-                        "batch %d outside 1..4096", batch);
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "batch %d outside 1..4096",
+                        batch);
   const argus_gallery_config *cfg = argus_gallery_get_config(g);
   const argus_face_embedder *em = argus_face_engine_embedder(e);
   if (strcmp(em->model_id, cfg->model_id) != 0 || em->dim != cfg->dim)
@@ -160,8 +159,8 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
       }
       argus_image img;
       argus_image_error ie = {{0}};
-      argus_err r = argus_image_decode(c->data, c->size, ARGUS_PIX_RGB8, &img,
-                                       &ie);
+      argus_err r =
+          argus_image_decode(c->data, c->size, ARGUS_PIX_RGB8, &img, &ie);
       if (r) {
         note_failure(report, c->photo_id, ie.msg[0] ? ie.msg : "undecodable");
         continue;

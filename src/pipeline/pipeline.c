@@ -537,6 +537,26 @@ static argus_err workers_create(argus_pipeline *p, argus_pipeline_error *err) {
       rc = ARGUS_E_NOMEM;
     if (rc)
       return pl_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+    /* Plan the embedder's sessions for every batch size now (1, 2, 4, ...
+     * up to embed_batch), so that the first large batch while running does
+     * not allocate an arena. */
+    argus_image grey;
+    rc = argus_image_alloc(&grey, p->align_w, p->align_h, ARGUS_PIX_RGB8);
+    if (rc)
+      return pl_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+    for (int y = 0; y < grey.height; y++)
+      memset(grey.data[0] + (size_t)y * grey.stride[0], 128,
+             (size_t)grey.width * 3);
+    for (int k = 0; k < B; k++)
+      w->crops[k] = grey;
+    argus_face_error fe = {{0}};
+    for (int n = 1; n <= B && rc == ARGUS_OK; n *= 2)
+      rc = argus_face_worker_embed_aligned(w->fw, w->crops, n, w->emb, &fe);
+    argus_image_free(&grey);
+    memset(w->crops, 0, (size_t)B * sizeof *w->crops);
+    if (rc)
+      return pl_fail(err, rc, "analysis worker %d: embedder: %s", i,
+                     fe.msg[0] ? fe.msg : argus_strerror(rc));
   }
   return ARGUS_OK;
 }
@@ -983,6 +1003,12 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p,
     out->persons = (int)gs.persons;
     out->watchlists = (int)gs.watchlists;
   }
+  uint64_t nd = atomic_load(&p->n_detect), nt = atomic_load(&p->n_track);
+  uint64_t ne = atomic_load(&p->embedded), nb = atomic_load(&p->embed_batches);
+  out->detect_ms_avg = nd ? atomic_load(&p->ns_detect) * 1e-6 / (double)nd : 0;
+  out->track_ms_avg = nt ? atomic_load(&p->ns_track) * 1e-6 / (double)nt : 0;
+  out->embed_ms_avg = ne ? atomic_load(&p->ns_embed) * 1e-6 / (double)ne : 0;
+  out->batch_mean_avg = nb ? (double)ne / (double)nb : 0;
   out->cpu_detect = atomic_load(&p->cpu_detect) * 1e-9;
   out->cpu_track = atomic_load(&p->cpu_track) * 1e-9;
   out->cpu_embed = atomic_load(&p->cpu_embed) * 1e-9;
