@@ -24,6 +24,9 @@ pkgs+=(pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 # The index's approximate backend (src/index): FAISS, built on by a small C++
 # shim (Debian ships FAISS's C API headers but not its library).
 pkgs+=(g++ libfaiss-dev)
+# `argus demo` (src/cli/demo.c) turns photos into a simulated camera video
+# with the ffmpeg command (libx264).
+pkgs+=(ffmpeg)
 # Images (src/image): libjpeg-turbo and libpng. Model cards: cJSON.
 pkgs+=(libjpeg62-turbo-dev libpng-dev libcjson-dev)
 # Evaluation scripts (eval/): an optimised BLAS under numpy; the reference

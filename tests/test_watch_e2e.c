@@ -422,6 +422,117 @@ static void test_not_enrolled(argus_face_engine *eng, int keep) {
   stop(p, sub);
 }
 
+/* ---- the command line ------------------------------------------------------ */
+
+/* `argus watch --json` on the clip: one JSON line per alert on stdout with
+ * the documented keys; a camera that is neither stored nor a URL is a usage
+ * error (2). Uses the database of test_match. */
+static void test_cli(void) {
+  const char *cli = getenv("ARGUS_CLI");
+  if (!cli || access(cli, X_OK) != 0) {
+    printf("SKIP cli: ARGUS_CLI is not set\n");
+    return;
+  }
+  char db[512], clip[1200], cmd[4096];
+  snprintf(db, sizeof db, "%s/match/argus.db", g_tmp);
+  snprintf(clip, sizeof clip, "%s/hamilton_clip_10s.mp4", g_video);
+  snprintf(cmd, sizeof cmd,
+           "'%s' watch --db '%s' --models '%s' --json --quiet-status "
+           "--watchlist hamilton '%s'",
+           cli, db, g_models ? g_models : "models", clip);
+  FILE *f = popen(cmd, "r");
+  CHECK(f != NULL);
+  if (!f)
+    return;
+  char line[4096];
+  int lines = 0, good = 0;
+  while (fgets(line, sizeof line, f)) {
+    lines++;
+    static const char *keys[] = {"{\"id\":",      "\"camera\":",
+                                 "\"time\":",     "\"media_time\":",
+                                 "\"track\":",    "\"watchlist\":\"hamilton\"",
+                                 "\"person\":\"Lin-Manuel Miranda\"",
+                                 "\"score\":",    "\"crop\":\"/"};
+    int ok = 1;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+      ok &= strstr(line, keys[k]) != NULL;
+    good += ok;
+  }
+  int st = pclose(f);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(lines >= 1);
+  CHECK_INT_EQ(good, lines);
+  snprintf(cmd, sizeof cmd,
+           "'%s' watch --db '%s' --models '%s' no-such-camera 2>/dev/null", cli,
+           db, g_models ? g_models : "models");
+  st = system(cmd);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+  printf("cli: argus watch --json printed %d alert line(s)\n", lines);
+}
+
+/* ---- enrolment while watching --------------------------------------------- */
+
+/* A person enrolled by another store handle (as `argus person add` in
+ * another process) while the pipeline runs is matched without a restart;
+ * a watchlist.change document on the bus reloads at once. */
+static void test_reload(argus_face_engine *eng) {
+  char db[512], photo[1200], clip[1200];
+  snprintf(db, sizeof db, "%s/reload/argus.db", g_tmp);
+  snprintf(photo, sizeof photo, "%s/biden.jpg", g_stills);
+  snprintf(clip, sizeof clip, "%s/hamilton_clip_10s.mp4", g_video);
+  if (enrol(eng, db, "politics", "Joe Biden", photo) != 0)
+    return;
+  argus_pipeline_config cfg;
+  argus_pipeline_config_init(&cfg);
+  cfg.realtime = 1;
+  cfg.loop = 1;
+  cfg.cooldown = 1;
+  collector col;
+  argus_bus_sub *sub = NULL;
+  argus_pipeline *p = start(db, NULL, &col, &sub, &cfg);
+  if (!p)
+    return;
+  CHECK_OK(argus_pipeline_add_camera(p, "stage", clip, 0, NULL, NULL));
+  argus_pipeline_stats st;
+  CHECK_OK(argus_pipeline_get_stats(p, &st, NULL, 0, NULL));
+  CHECK_INT_EQ(st.templates, 1);
+  sleep_s(1.0);
+  snprintf(photo, sizeof photo, "%s/lin-manuel-miranda.png", g_stills);
+  double t0 = now_s();
+  CHECK_INT_EQ(enrol(eng, db, "hamilton", LMM, photo), 0);
+  while (now_s() - t0 < 15) {
+    CHECK_OK(argus_pipeline_get_stats(p, &st, NULL, 0, NULL));
+    if (st.templates == 2)
+      break;
+    sleep_s(0.1);
+  }
+  double seen = now_s() - t0;
+  CHECK_INT_EQ(st.templates, 2);
+  while (count_alerts_for(&col, LMM) < 1 && now_s() - t0 < 40)
+    sleep_s(0.1);
+  double alerted = now_s() - t0;
+  CHECK(count_alerts_for(&col, LMM) >= 1);
+  /* The bus route. */
+  uint64_t before = st.reloads;
+  const char *doc = "{\"v\":1,\"type\":\"watchlist.change\","
+                    "\"watchlist\":\"hamilton\",\"action\":\"person.add\"}";
+  CHECK_OK(argus_bus_publish(argus_pipeline_bus(p), ARGUS_BUS_TOPIC_WATCHLIST,
+                             "wl-test-1", doc, strlen(doc)));
+  double t1 = now_s();
+  while (now_s() - t1 < 5) {
+    CHECK_OK(argus_pipeline_get_stats(p, &st, NULL, 0, NULL));
+    if (st.reloads > before)
+      break;
+    sleep_s(0.05);
+  }
+  CHECK(st.reloads > before);
+  printf("reload: the new person was loaded %.1f s after the enrolment and "
+         "alerted %.1f s after it; a watchlist.change document reloaded in "
+         "%.2f s\n",
+         seen, alerted, now_s() - t1);
+  stop(p, sub);
+}
+
 /* ---- errors of one camera ----------------------------------------------------- */
 
 /* A listening socket that never accepts: TCP connects, nothing answers. */
@@ -796,7 +907,9 @@ int main(void) {
   test_match(eng);
   test_not_enrolled(eng, 0);
   test_not_enrolled(eng, 1);
+  test_reload(eng);
   argus_face_engine_free(eng);
+  test_cli();
   test_camera_errors();
   test_rtsp();
   test_memory();

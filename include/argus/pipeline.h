@@ -192,6 +192,7 @@ typedef struct argus_pipeline_stats {
   uint64_t shots_dropped, alerts_dropped; /* queues full */
   uint64_t alerts_stored, store_errors, unmatched_stored, unmatched_purged;
   uint64_t embed_batches;
+  uint64_t reloads; /* watchlists reloaded (changes seen while running) */
   /* Queue depths now. */
   int frames_queued; /* in the video rings */
   int shots_queued, alerts_queued;

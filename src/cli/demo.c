@@ -28,6 +28,10 @@ extern char **environ;
 
 #define DEMO_PACKAGE "@vladmandic/face-api@1.7.15"
 #define DEMO_TARBALL "vladmandic-face-api-1.7.15.tgz"
+/* SHA-256 of that tarball (npm's integrity for it is sha512-WDMmK3CfNLo8...),
+ * checked before it is unpacked. */
+#define DEMO_TARBALL_SHA256                                                    \
+  "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
 #define DEMO_NPHOTOS 6
 #define DEMO_MAX_FACES 64
 #define DEMO_SECONDS_PER_PHOTO 4
@@ -175,6 +179,15 @@ static int get_photos(const char *dir, const char *photos_opt, char *photos,
       show_log_tail(log);
       return -1;
     }
+  }
+  char hex[65] = "";
+  if (argus_face_file_sha256(tgz, hex) != ARGUS_OK ||
+      strcmp(hex, DEMO_TARBALL_SHA256) != 0) {
+    cli_errorf(CMD, "%s: SHA-256 %s is not the pinned %s; removed (run the "
+                    "demo again to fetch it afresh)",
+               tgz, hex, DEMO_TARBALL_SHA256);
+    unlink(tgz);
+    return -1;
   }
   char *argv[] = {"tar", "-xzf", DEMO_TARBALL, "package/demo", NULL};
   int rc = run(argv, dir, log);

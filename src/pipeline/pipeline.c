@@ -178,7 +178,7 @@ argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
   }
   pl_cam *c = &p->cams[idx];
   pthread_mutex_lock(&c->mu);
-  c->gen++;
+  atomic_fetch_add(&c->gen, 1);
   snprintf(c->name, sizeof c->name, "%s", name);
   c->tr = tr;
   c->last_t = -INFINITY;
@@ -209,7 +209,7 @@ argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index) {
   argus_video_hub_remove(p->hub, index);
   pthread_mutex_lock(&c->mu);
   c->used = 0;
-  c->gen++; /* shots of it still queued are dropped when searched */
+  atomic_fetch_add(&c->gen, 1); /* its shots still queued are dropped */
   argus_track_destroy(c->tr);
   c->tr = NULL;
   pthread_mutex_unlock(&c->mu);
@@ -360,7 +360,7 @@ static void track_frame(argus_pipeline *p, pl_worker *w, pl_cam *c, int cam,
 
 /* Detection, landmarks and quality of one frame, then the tracker. */
 static void analyse(argus_pipeline *p, pl_worker *w, argus_video_frame *f,
-                    uint64_t ticket) {
+                    uint64_t ticket, uint32_t gen) {
   uint64_t c0 = pl_thread_cpu_ns(), t0 = argus_time_ns();
   argus_image rgb;
   int nfaces = 0, ok = 0;
@@ -386,7 +386,9 @@ static void analyse(argus_pipeline *p, pl_worker *w, argus_video_frame *f,
   while (c->done_ticket != ticket)
     pthread_cond_wait(&c->turn, &c->mu);
   uint64_t t2 = argus_time_ns();
-  if (c->used && c->tr) {
+  /* A frame of a camera removed meanwhile (whose index may already serve
+   * another camera) is not tracked. */
+  if (c->used && c->tr && atomic_load(&c->gen) == gen) {
     if (ok) {
       c->frames_analysed++;
       track_frame(p, w, c, f->camera, f, &rgb, nfaces);
@@ -431,13 +433,16 @@ static void *worker_main(void *arg) {
     double to = pending ? p->cfg.embed_wait / 2 : 0.05;
     argus_video_frame *f = NULL;
     uint64_t ticket = 0;
+    uint32_t gen = 0;
     pthread_mutex_lock(&p->pop_mu);
     argus_video_hub_pop(p->hub, to, &f);
-    if (f)
+    if (f) {
       ticket = p->cams[f->camera].next_ticket++;
+      gen = atomic_load(&p->cams[f->camera].gen);
+    }
     pthread_mutex_unlock(&p->pop_mu);
     if (f) {
-      analyse(p, w, f, ticket);
+      analyse(p, w, f, ticket, gen);
       argus_video_frame_release(f);
     } else if (pending) {
       pl_embed_batch(p, w); /* idle: no frame waits, embed now */
@@ -843,6 +848,7 @@ argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err) {
   if (rc)
     return pl_fail(err, rc, "reload: %s", ge.msg[0] ? ge.msg
                                                     : argus_strerror(rc));
+  atomic_fetch_add(&p->reloads, 1);
   return ARGUS_OK;
 }
 
@@ -987,6 +993,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p,
   out->unmatched_stored = atomic_load(&p->unmatched_stored);
   out->unmatched_purged = atomic_load(&p->unmatched_purged);
   out->embed_batches = atomic_load(&p->embed_batches);
+  out->reloads = atomic_load(&p->reloads);
   pthread_mutex_lock(&p->shot_mu);
   out->shots_queued = p->npending;
   pthread_mutex_unlock(&p->shot_mu);

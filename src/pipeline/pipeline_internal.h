@@ -135,7 +135,7 @@ typedef struct pl_record {
 
 typedef struct pl_cam {
   int used;
-  uint32_t gen;
+  _Atomic uint32_t gen; /* changes when the index is given to a camera */
   char name[PL_NAME_MAX];
   pthread_mutex_t mu;
   pthread_cond_t turn;
@@ -229,7 +229,8 @@ struct argus_pipeline {
 
   /* totals (atomics: updated by any worker) */
   _Atomic uint64_t shots_dropped, alerts_dropped, alerts_stored, store_errors,
-      unmatched_stored, unmatched_purged, embed_batches, embedded, alerts;
+      unmatched_stored, unmatched_purged, embed_batches, embedded, alerts,
+      reloads;
   _Atomic uint64_t ns_detect, ns_track, ns_embed; /* wall */
   _Atomic uint64_t n_detect, n_track;
   _Atomic uint64_t cpu_detect, cpu_track, cpu_embed, cpu_match, cpu_alert,

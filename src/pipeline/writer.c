@@ -14,6 +14,7 @@
 #include "pipeline/pipeline_internal.h"
 
 #define CHECK_PERIOD_NS 100000000ull /* cameras, watchlist changes */
+#define STORE_POLL_NS 3000000000ull  /* enrolment by other processes */
 
 int pl_record_push(argus_pipeline *p, pl_record *r) {
   pthread_mutex_lock(&p->rec_mu);
@@ -325,6 +326,46 @@ static void check_watchlists(argus_pipeline *p) {
     argus_log(ARGUS_LOG_INFO, PL_MOD, "watchlists changed: reloaded");
 }
 
+/* Enrolment by another process (argus person add while argus watch runs)
+ * cannot reach this process's bus: a cheap signature of what the gallery
+ * loads (watchlists with their thresholds, states and person counts, and the
+ * number of templates) is compared now and then, and a change reloads. */
+static uint64_t store_signature(argus_pipeline *p, int *ok) {
+  uint64_t h = 1469598103934665603ull;
+  argus_store_watchlist *wl = NULL;
+  size_t n = 0;
+  int64_t templates = 0;
+  *ok = argus_store_watchlist_list(p->store, &wl, &n, NULL) == ARGUS_OK &&
+        argus_store_template_count(p->store, NULL, &templates, NULL) ==
+            ARGUS_OK;
+  for (size_t i = 0; *ok && i < n; i++) {
+    char line[ARGUS_STORE_NAME_MAX + 128];
+    int len = snprintf(line, sizeof line, "%lld|%s|%.6f|%d|%lld|%s",
+                       (long long)wl[i].id, wl[i].name, wl[i].threshold,
+                       wl[i].active, (long long)wl[i].persons, wl[i].updated);
+    for (int k = 0; k < len && k < (int)sizeof line; k++)
+      h = (h ^ (unsigned char)line[k]) * 1099511628211ull;
+  }
+  argus_store_free(wl);
+  return h ^ ((uint64_t)templates * 0x9e3779b97f4a7c15ull);
+}
+
+static void check_store_changes(argus_pipeline *p, uint64_t *sig, int *have) {
+  int ok = 0;
+  uint64_t h = store_signature(p, &ok);
+  if (!ok)
+    return;
+  if (*have && h != *sig) {
+    argus_pipeline_error err = {{0}};
+    if (argus_pipeline_reload(p, &err) != ARGUS_OK)
+      argus_log(ARGUS_LOG_ERROR, PL_MOD, "enrolment changed; %s", err.msg);
+    else
+      argus_log(ARGUS_LOG_INFO, PL_MOD, "enrolment changed: reloaded");
+  }
+  *sig = h;
+  *have = 1;
+}
+
 static void purge_unmatched(argus_pipeline *p) {
   int64_t n = 0;
   argus_store_error se = {{0}};
@@ -346,6 +387,8 @@ void *pl_writer_main(void *arg) {
                        ? fmin(60.0, fmax(0.5, p->cfg.keep_unmatched / 10))
                        : 0;
   uint64_t next_purge = argus_time_ns();
+  uint64_t next_sig = argus_time_ns(), sig = 0;
+  int have_sig = 0;
   uint64_t last_status = argus_time_ns();
   /* The first status interval starts now. */
   next_status += status_ns;
@@ -396,6 +439,10 @@ void *pl_writer_main(void *arg) {
       publish_status(p, doc, sizeof doc, (double)(now - last_status) * 1e-9);
       last_status = now;
       next_status = now + status_ns;
+    }
+    if (now >= next_sig) {
+      check_store_changes(p, &sig, &have_sig);
+      next_sig = now + STORE_POLL_NS;
     }
     if (purge_s > 0 && now >= next_purge) {
       purge_unmatched(p);
