@@ -11,6 +11,12 @@
 
 #include "pipeline/pipeline_internal.h"
 
+_Static_assert(sizeof(((pl_hit *)0)->person) ==
+                   sizeof(((argus_gallery_candidate *)0)->person) &&
+               sizeof(((pl_hit *)0)->watchlist) ==
+                   sizeof(((argus_gallery_candidate *)0)->watchlist),
+               "hit and candidate names differ in size");
+
 static const char *reason_name(int r) {
   switch (r) {
   case ARGUS_TRACK_REQ_EARLY: return "early";
@@ -137,8 +143,12 @@ static void match_one(argus_pipeline *p, pl_worker *w, pl_slot *s,
     hit->watchlist_id = c->watchlist_id;
     hit->score = c->score;
     hit->threshold = c->threshold;
-    snprintf(hit->person, sizeof hit->person, "%s", c->person);
-    snprintf(hit->watchlist, sizeof hit->watchlist, "%s", c->watchlist);
+    /* Same sizes (asserted below); memcpy rather than snprintf, which
+     * gcc's -Wrestrict suspects of overlap (both live in the worker). */
+    memcpy(hit->person, c->person, sizeof hit->person);
+    hit->person[sizeof hit->person - 1] = '\0';
+    memcpy(hit->watchlist, c->watchlist, sizeof hit->watchlist);
+    hit->watchlist[sizeof hit->watchlist - 1] = '\0';
   }
 
   /* The tracker decides, under the camera's lock. */
