@@ -49,7 +49,8 @@ static void sleep_s(double s) {
   }
 }
 
-/* ---- alert latencies -------------------------------------------------------- */
+/* ---- alert latencies --------------------------------------------------------
+ */
 
 typedef struct lat_col {
   pthread_mutex_t mu;
@@ -86,7 +87,8 @@ static double quantile(double *v, int n, double q) {
   return v[i];
 }
 
-/* ---- enrolment from the clip -------------------------------------------------- */
+/* ---- enrolment from the clip
+ * -------------------------------------------------- */
 
 /* Takes the frame at about `at` seconds of the video as RGB8. */
 static int grab_frame(const char *video, double at, argus_image *out) {
@@ -108,13 +110,15 @@ static int grab_frame(const char *video, double at, argus_image *out) {
       if (!f) {
         argus_video_stats st;
         if (argus_video_hub_stats(hub, cam, &st) == ARGUS_OK &&
-            (st.state == ARGUS_VIDEO_FINISHED || st.state == ARGUS_VIDEO_FAILED))
+            (st.state == ARGUS_VIDEO_FINISHED ||
+             st.state == ARGUS_VIDEO_FAILED))
           break;
         continue;
       }
       int take = f->media_time >= at;
-      if (take && argus_image_alloc(out, f->image.width, f->image.height,
-                                    ARGUS_PIX_RGB8) == ARGUS_OK &&
+      if (take &&
+          argus_image_alloc(out, f->image.width, f->image.height,
+                            ARGUS_PIX_RGB8) == ARGUS_OK &&
           argus_image_convert(&f->image, out) == ARGUS_OK)
         ok = 0;
       argus_video_frame_release(f);
@@ -204,7 +208,8 @@ out:
   return enrolled;
 }
 
-/* ---- one stream count ---------------------------------------------------------- */
+/* ---- one stream count
+ * ---------------------------------------------------------- */
 
 typedef struct result {
   int streams;
@@ -311,8 +316,8 @@ static int run_count(const char *models, const char *db, const char *video,
   r->p50 = quantile(lc.v, lc.n, 0.50);
   r->p99 = quantile(lc.v, lc.n, 0.99);
   pthread_mutex_unlock(&lc.mu);
-  r->pass = r->fps_min >= 0.97 * fps && r->dropped == 0 &&
-            r->shots_dropped == 0;
+  r->pass =
+      r->fps_min >= 0.97 * fps && r->dropped == 0 && r->shots_dropped == 0;
   argus_bus_unsubscribe(sub);
   argus_pipeline_destroy(p);
   return 0;
@@ -349,8 +354,8 @@ int main(int argc, char **argv) {
       ncounts = 0;
       char tmp[256];
       snprintf(tmp, sizeof tmp, "%s", v);
-      for (char *save = NULL, *t = strtok_r(tmp, ",", &save);
-           t && ncounts < 32; t = strtok_r(NULL, ",", &save)) {
+      for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t && ncounts < 32;
+           t = strtok_r(NULL, ",", &save)) {
         int c = (int)strtol(t, NULL, 10);
         if (c < 1 || c > MAX_STREAMS) {
           fprintf(stderr, "watch_bench: stream count %s out of 1..%d\n", t,
@@ -388,7 +393,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!(seconds >= 1 && warmup >= 0 && fps > 0 && threads >= 0)) {
-    fprintf(stderr, "watch_bench: bad --seconds, --warmup, --fps or --threads\n");
+    fprintf(stderr,
+            "watch_bench: bad --seconds, --warmup, --fps or --threads\n");
     return 2;
   }
   if (!video) {
@@ -398,8 +404,9 @@ int main(int argc, char **argv) {
     video = vbuf;
   }
   if (access(video, R_OK) != 0) {
-    fprintf(stderr, "watch_bench: no video %s (set ARGUS_SHARED_DATA or "
-                    "--video)\n",
+    fprintf(stderr,
+            "watch_bench: no video %s (set ARGUS_SHARED_DATA or "
+            "--video)\n",
             video);
     return 1;
   }

@@ -85,8 +85,8 @@ static void test_basic(void) {
     char doc[128], mid[32];
     snprintf(doc, sizeof doc, "{\"v\":1,\"type\":\"alert\",\"n\":%d}", i);
     snprintf(mid, sizeof mid, "a%d", i);
-    CHECK_OK(argus_bus_publish(bus, ARGUS_BUS_TOPIC_ALERT, mid, doc,
-                               strlen(doc)));
+    CHECK_OK(
+        argus_bus_publish(bus, ARGUS_BUS_TOPIC_ALERT, mid, doc, strlen(doc)));
     snprintf(mid, sizeof mid, "c%d", i);
     CHECK_OK(argus_bus_publish(bus, ARGUS_BUS_TOPIC_CAMERA, mid, "{}", 2));
   }
@@ -179,8 +179,9 @@ static void test_bad_input(void) {
     memset(big, ' ', ARGUS_BUS_MSG_MAX + 2);
     big[0] = '{';
     big[ARGUS_BUS_MSG_MAX + 1] = '}';
-    CHECK_INT_EQ(argus_bus_publish(bus, "alert", "x", big, ARGUS_BUS_MSG_MAX + 2),
-                 ARGUS_E_LIMIT);
+    CHECK_INT_EQ(
+        argus_bus_publish(bus, "alert", "x", big, ARGUS_BUS_MSG_MAX + 2),
+        ARGUS_E_LIMIT);
     free(big);
   }
   argus_bus_sub *s = NULL;

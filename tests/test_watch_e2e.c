@@ -106,7 +106,8 @@ static int enrol(argus_face_engine *eng, const char *db, const char *wl,
   return ok;
 }
 
-/* ---- alerts from the bus -------------------------------------------------- */
+/* ---- alerts from the bus --------------------------------------------------
+ */
 
 #define MAX_ALERTS 256
 
@@ -166,8 +167,10 @@ static void on_msg(void *user, const argus_bus_msg *m) {
     a->media_time = json_field(m->data, "media_time", v, sizeof v) == 0
                         ? strtod(v, NULL)
                         : -1;
-    a->score = json_field(m->data, "score", v, sizeof v) == 0 ? strtod(v, NULL) : -1;
-    a->id = json_field(m->data, "id", v, sizeof v) == 0 ? strtoll(v, NULL, 10) : -1;
+    a->score =
+        json_field(m->data, "score", v, sizeof v) == 0 ? strtod(v, NULL) : -1;
+    a->id =
+        json_field(m->data, "id", v, sizeof v) == 0 ? strtoll(v, NULL, 10) : -1;
     a->at = now_s();
   } else if (strcmp(m->topic, ARGUS_BUS_TOPIC_FACE) == 0) {
     c->faces++;
@@ -232,8 +235,8 @@ static int count_alerts_for(collector *c, const char *person) {
 
 static long dir_files(const char *dir) {
   char cmd[1200];
-  snprintf(cmd, sizeof cmd, "find '%s' -type f -name '*.jpg' 2>/dev/null | wc -l",
-           dir);
+  snprintf(cmd, sizeof cmd,
+           "find '%s' -type f -name '*.jpg' 2>/dev/null | wc -l", dir);
   FILE *f = popen(cmd, "r");
   if (!f)
     return -1;
@@ -244,7 +247,8 @@ static long dir_files(const char *dir) {
   return n;
 }
 
-/* ---- tests ------------------------------------------------------------------ */
+/* ---- tests ------------------------------------------------------------------
+ */
 
 static const char *LMM = "Lin-Manuel Miranda";
 
@@ -307,11 +311,10 @@ static void test_match(argus_face_engine *eng) {
     struct stat sb;
     CHECK(a->crop[0] && stat(a->crop, &sb) == 0 && sb.st_size > 500);
     /* The documented fields. */
-    static const char *keys[] = {"\"id\":",     "\"camera\":", "\"time\":",
-                                 "\"media_time\":", "\"track\":",
-                                 "\"watchlist\":", "\"person\":",
-                                 "\"score\":", "\"crop\":", "\"thumb\":",
-                                 "\"v\":1", "\"type\":\"alert\""};
+    static const char *keys[] = {
+        "\"id\":",    "\"camera\":",    "\"time\":",   "\"media_time\":",
+        "\"track\":", "\"watchlist\":", "\"person\":", "\"score\":",
+        "\"crop\":",  "\"thumb\":",     "\"v\":1",     "\"type\":\"alert\""};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
       CHECK(strstr(a->doc, keys[k]) != NULL);
   }
@@ -331,7 +334,8 @@ static void test_match(argus_face_engine *eng) {
       CHECK(al[i].crop_sha256[0] && al[i].thumb_sha256[0]);
       void *data = NULL;
       size_t size = 0;
-      CHECK_OK(argus_store_crop_read(s, al[i].thumb_sha256, &data, &size, NULL));
+      CHECK_OK(
+          argus_store_crop_read(s, al[i].thumb_sha256, &data, &size, NULL));
       /* A JPEG of the frame thumbnail. */
       argus_image th;
       if (data && argus_image_decode(data, size, ARGUS_PIX_RGB8, &th, NULL) ==
@@ -380,9 +384,9 @@ static void test_not_enrolled(argus_face_engine *eng, int keep) {
   CHECK_OK(argus_pipeline_get_stats(p, &st, NULL, 0, NULL));
   printf("%s: %llu faces, %llu shots searched, %llu matches, %llu alerts, "
          "%llu unmatched kept\n",
-         keep ? "keep-unmatched" : "not enrolled",
-         (unsigned long long)st.faces, (unsigned long long)st.shots,
-         (unsigned long long)st.matches, (unsigned long long)st.alerts,
+         keep ? "keep-unmatched" : "not enrolled", (unsigned long long)st.faces,
+         (unsigned long long)st.shots, (unsigned long long)st.matches,
+         (unsigned long long)st.alerts,
          (unsigned long long)st.unmatched_stored);
   CHECK(st.shots >= 1);
   CHECK_INT_EQ(st.matches, 0);
@@ -422,7 +426,8 @@ static void test_not_enrolled(argus_face_engine *eng, int keep) {
   stop(p, sub);
 }
 
-/* ---- the command line ------------------------------------------------------ */
+/* ---- the command line ------------------------------------------------------
+ */
 
 /* `argus watch --json` on the clip: one JSON line per alert on stdout with
  * the documented keys; a camera that is neither stored nor a URL is a usage
@@ -448,11 +453,15 @@ static void test_cli(void) {
   int lines = 0, good = 0;
   while (fgets(line, sizeof line, f)) {
     lines++;
-    static const char *keys[] = {"{\"id\":",      "\"camera\":",
-                                 "\"time\":",     "\"media_time\":",
-                                 "\"track\":",    "\"watchlist\":\"hamilton\"",
+    static const char *keys[] = {"{\"id\":",
+                                 "\"camera\":",
+                                 "\"time\":",
+                                 "\"media_time\":",
+                                 "\"track\":",
+                                 "\"watchlist\":\"hamilton\"",
                                  "\"person\":\"Lin-Manuel Miranda\"",
-                                 "\"score\":",    "\"crop\":\"/"};
+                                 "\"score\":",
+                                 "\"crop\":\"/"};
     int ok = 1;
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
       ok &= strstr(line, keys[k]) != NULL;
@@ -470,7 +479,8 @@ static void test_cli(void) {
   printf("cli: argus watch --json printed %d alert line(s)\n", lines);
 }
 
-/* ---- enrolment while watching --------------------------------------------- */
+/* ---- enrolment while watching ---------------------------------------------
+ */
 
 /* A person enrolled by another store handle (as `argus person add` in
  * another process) while the pipeline runs is matched without a restart;
@@ -533,7 +543,8 @@ static void test_reload(argus_face_engine *eng) {
   stop(p, sub);
 }
 
-/* ---- errors of one camera ----------------------------------------------------- */
+/* ---- errors of one camera
+ * ----------------------------------------------------- */
 
 /* A listening socket that never accepts: TCP connects, nothing answers. */
 static int silent_listener(int *port) {
@@ -669,7 +680,8 @@ static void test_camera_errors(void) {
   close(lfd);
 }
 
-/* ---- RTSP ------------------------------------------------------------------- */
+/* ---- RTSP -------------------------------------------------------------------
+ */
 
 static pid_t start_rtsp_server(const char *server, const char *file, int port,
                                char *url, size_t url_size) {
@@ -682,8 +694,8 @@ static pid_t start_rtsp_server(const char *server, const char *file, int port,
   posix_spawn_file_actions_addclose(&fa, fds[0]);
   char port_s[16];
   snprintf(port_s, sizeof port_s, "%d", port);
-  char *argv[] = {(char *)server, "--port", port_s, "--path", "/cam",
-                  (char *)file,   NULL};
+  char *argv[] = {(char *)server, "--port",     port_s, "--path",
+                  "/cam",         (char *)file, NULL};
   pid_t pid = 0;
   int rc = posix_spawn(&pid, server, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -797,7 +809,8 @@ static void test_rtsp(void) {
   }
 }
 
-/* ---- memory ----------------------------------------------------------------- */
+/* ---- memory -----------------------------------------------------------------
+ */
 
 static long rss_kib(void) {
   FILE *f = fopen("/proc/self/statm", "r");

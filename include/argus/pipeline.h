@@ -47,6 +47,8 @@ extern "C" {
 #endif
 
 #define ARGUS_PIPELINE_MAX_WATCHLISTS 64
+/* Cameras at once (the video hub's default). */
+#define ARGUS_PIPELINE_MAX_CAMERAS ARGUS_VIDEO_DEFAULT_CAMERAS
 #define ARGUS_PIPELINE_MAX_THREADS 64
 
 typedef struct argus_pipeline argus_pipeline;
@@ -73,25 +75,25 @@ typedef struct argus_pipeline_config {
    * pipeline opens its own in-process bus (argus_pipeline_bus). */
   argus_bus *bus;
 
-  int threads;   /* analysis workers (0: online CPUs) */
-  double fps;    /* analysed frames per second per camera (default 5) */
-  int realtime;  /* files at their native rate (default 0: as fast as they
-                    decode) */
-  int loop;      /* files start again at their end (default 0) */
+  int threads;      /* analysis workers (0: online CPUs) */
+  double fps;       /* analysed frames per second per camera (default 5) */
+  int realtime;     /* files at their native rate (default 0: as fast as they
+                       decode) */
+  int loop;         /* files start again at their end (default 0) */
   int queue_frames; /* ring per camera (default 2): frames waiting for
                        analysis; older ones are dropped */
   double open_timeout, read_timeout; /* live sources (0: video defaults) */
 
-  int detect_size; /* full-frame detection pass, longer side in network
-                      pixels (default 640) */
-  float min_score; /* detector threshold (0: the card's) */
-  float min_face;  /* faces narrower than this (px) are ignored (default 0) */
-  int max_faces;   /* per frame, the highest scores (default 32) */
-  int max_tracks;  /* live tracks per camera (default 64) */
-  float min_quality;  /* quality of the first search of a track (0: the
-                         tracker's default, 0.5) */
-  double cooldown;    /* per person per camera, seconds (< 0: tracker's
-                         default 30; 0: off) */
+  int detect_size;   /* full-frame detection pass, longer side in network
+                        pixels (default 640) */
+  float min_score;   /* detector threshold (0: the card's) */
+  float min_face;    /* faces narrower than this (px) are ignored (default 0) */
+  int max_faces;     /* per frame, the highest scores (default 32) */
+  int max_tracks;    /* live tracks per camera (default 64) */
+  float min_quality; /* quality of the first search of a track (0: the
+                        tracker's default, 0.5) */
+  double cooldown;   /* per person per camera, seconds (< 0: tracker's
+                        default 30; 0: off) */
 
   int embed_batch;   /* shots embedded together at most (default 8) */
   double embed_wait; /* seconds a shot waits for its batch to fill (default
@@ -102,8 +104,8 @@ typedef struct argus_pipeline_config {
                         thumb_width * 9 / 16 (default 320) */
   int jpeg_quality;  /* crops and thumbnails (default 90) */
 
-  double keep_unmatched; /* seconds; > 0 stores unmatched searched shots
-                            with that retention (default 0: counts only) */
+  double keep_unmatched;  /* seconds; > 0 stores unmatched searched shots
+                             with that retention (default 0: counts only) */
   double status_interval; /* seconds between status documents (default 1) */
   int publish_faces;      /* publish a face event per searched shot
                              (default 1) */
@@ -126,7 +128,9 @@ argus_err argus_pipeline_create(const argus_pipeline_config *c,
  * Accepts NULL. */
 void argus_pipeline_destroy(argus_pipeline *p);
 
-/* The bus the pipeline publishes on (its own or the one it was given). */
+/* The bus the pipeline publishes on: the one it was given, or its own,
+ * which argus_pipeline_destroy closes (with any subscriptions still on it:
+ * unsubscribe first). */
 argus_bus *argus_pipeline_bus(argus_pipeline *p);
 
 /* Adds a camera: `name` labels its alerts and stats (NULL/"": the URL);
@@ -176,10 +180,10 @@ typedef struct argus_pipeline_camera_stats {
   uint64_t tracks;        /* tracks started (confirmed: below) */
   uint64_t tracks_confirmed;
   int tracks_live;
-  uint64_t shots;   /* best shots searched */
-  uint64_t matches; /* searches that matched someone */
-  uint64_t alerts;  /* alerts raised (not suppressed) */
-  uint64_t suppressed; /* matches suppressed (same track, cooldown) */
+  uint64_t shots;         /* best shots searched */
+  uint64_t matches;       /* searches that matched someone */
+  uint64_t alerts;        /* alerts raised (not suppressed) */
+  uint64_t suppressed;    /* matches suppressed (same track, cooldown) */
   uint64_t shots_dropped; /* shot queue full */
 } argus_pipeline_camera_stats;
 
@@ -197,18 +201,18 @@ typedef struct argus_pipeline_stats {
   int frames_queued; /* in the video rings */
   int shots_queued, alerts_queued;
   /* Means over the last status interval (0 when nothing happened). */
-  double detect_ms; /* per frame: RGB conversion, detection, landmarks,
-                       quality */
-  double track_ms;  /* per frame: tracker, best-shot crops, thumbnails */
-  double embed_ms;  /* per embedded shot (batch time / batch size) */
+  double detect_ms;  /* per frame: RGB conversion, detection, landmarks,
+                        quality */
+  double track_ms;   /* per frame: tracker, best-shot crops, thumbnails */
+  double embed_ms;   /* per embedded shot (batch time / batch size) */
   double batch_mean; /* shots per embedder batch */
   /* The same since the start. */
   double detect_ms_avg, track_ms_avg, embed_ms_avg, batch_mean_avg;
   /* CPU seconds since the start, by stage (thread CPU time). decode is the
    * process's CPU time not spent in the workers and the writer: camera
    * threads (demux, decode, conversion) and the rest. */
-  double cpu_decode, cpu_detect, cpu_track, cpu_embed, cpu_match,
-      cpu_alert, cpu_writer, cpu_total;
+  double cpu_decode, cpu_detect, cpu_track, cpu_embed, cpu_match, cpu_alert,
+      cpu_writer, cpu_total;
   double uptime; /* seconds since create */
   /* Capture (frame read) -> alert published; capture -> search done. */
   argus_pipeline_latency alert_latency, search_latency;
@@ -217,8 +221,7 @@ typedef struct argus_pipeline_stats {
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL
  * with cap 0); *ncams (may be NULL) receives the number of cameras (may
  * exceed cap). Errors: INVALID_ARG. */
-argus_err argus_pipeline_get_stats(argus_pipeline *p,
-                                   argus_pipeline_stats *out,
+argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
                                    int *ncams);
 

@@ -113,8 +113,7 @@ static int valid_id(const char *id) {
   size_t n = 0;
   for (; id[n]; n++) {
     unsigned char c = (unsigned char)id[n];
-    if (c <= ' ' || c >= 127 || c == '"' || c == '\\' ||
-        n >= ARGUS_BUS_ID_MAX)
+    if (c <= ' ' || c >= 127 || c == '"' || c == '\\' || n >= ARGUS_BUS_ID_MAX)
       return 0;
   }
   return n > 0;

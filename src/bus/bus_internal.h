@@ -23,8 +23,8 @@ typedef struct bus_backend_ops {
   /* No callback runs once it returns, except the one that called it (which
    * finishes; the backend then frees what is left). */
   void (*unsubscribe)(void *ctx, void *impl);
-  argus_err (*next)(void *ctx, void *impl, double timeout_s,
-                    argus_bus_msg *msg, int *got);
+  argus_err (*next)(void *ctx, void *impl, double timeout_s, argus_bus_msg *msg,
+                    int *got);
   argus_err (*flush)(void *ctx, double timeout_s);
   void (*stats)(void *ctx, argus_bus_stats *out);
   void (*sub_stats)(void *ctx, void *impl, argus_bus_sub_stats *out);

@@ -55,11 +55,11 @@ typedef struct ip_sub {
   unsigned char *ring;
   size_t cap, head, used;
   int count, max_msgs;
-  uint64_t head_seq;  /* seq of the oldest queued record */
-  uint64_t busy_seq;  /* seq being handled (0: none) */
-  char *out;          /* delivery buffer */
+  uint64_t head_seq; /* seq of the oldest queued record */
+  uint64_t busy_seq; /* seq being handled (0: none) */
+  char *out;         /* delivery buffer */
   size_t out_cap;
-  argus_bus_msg msg;  /* last delivered (polls) */
+  argus_bus_msg msg; /* last delivered (polls) */
   uint64_t received, delivered, dropped;
 
   pthread_t thread;
@@ -82,7 +82,8 @@ struct ip_bus {
   size_t set_cap;
 };
 
-/* ---- dedupe set ----------------------------------------------------------- */
+/* ---- dedupe set -----------------------------------------------------------
+ */
 
 static uint64_t hash_msg(const char *topic, const char *id) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
@@ -149,7 +150,8 @@ static int seen_before(ip_bus *b, uint64_t h) {
   return 0;
 }
 
-/* ---- rings ---------------------------------------------------------------- */
+/* ---- rings ----------------------------------------------------------------
+ */
 
 static void ring_write(ip_sub *s, size_t off, const void *src, size_t n) {
   off %= s->cap;
@@ -192,7 +194,8 @@ static void enqueue(ip_sub *s, const rec_hdr *h, const char *topic,
     s->dropped++;
     return;
   }
-  while (s->count > 0 && (s->used + h->total > s->cap || s->count >= s->max_msgs))
+  while (s->count > 0 &&
+         (s->used + h->total > s->cap || s->count >= s->max_msgs))
     drop_oldest(s);
   size_t tail = (s->head + s->used) % s->cap, off = tail;
   ring_write(s, off, h, sizeof *h);
@@ -246,7 +249,8 @@ static void sub_free(ip_sub *s) {
   free(s);
 }
 
-/* ---- dispatcher ------------------------------------------------------------ */
+/* ---- dispatcher ------------------------------------------------------------
+ */
 
 static void *dispatch_main(void *arg) {
   ip_sub *s = arg;
@@ -271,7 +275,8 @@ static void *dispatch_main(void *arg) {
   return NULL;
 }
 
-/* ---- backend operations ---------------------------------------------------- */
+/* ---- backend operations ----------------------------------------------------
+ */
 
 static argus_err ip_open(const char *url, const argus_bus_options *o,
                          void **ctx) {
@@ -362,7 +367,8 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
   s->cap = o->queue_bytes ? o->queue_bytes : DEFAULT_QUEUE_BYTES;
   s->cap = (s->cap + 7) & ~(size_t)7;
   /* The delivery buffer holds the largest record that fits the ring. */
-  s->out_cap = rec_size(ARGUS_BUS_TOPIC_MAX, ARGUS_BUS_ID_MAX, ARGUS_BUS_MSG_MAX);
+  s->out_cap =
+      rec_size(ARGUS_BUS_TOPIC_MAX, ARGUS_BUS_ID_MAX, ARGUS_BUS_MSG_MAX);
   if (s->out_cap > s->cap)
     s->out_cap = s->cap;
   s->ring = malloc(s->cap);
@@ -389,8 +395,7 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
       pthread_mutex_unlock(&b->mu);
       sub_free(s);
       argus_log(ARGUS_LOG_ERROR, BUS_MOD,
-                "subscribe %s: cannot start the dispatcher thread",
-                o->pattern);
+                "subscribe %s: cannot start the dispatcher thread", o->pattern);
       return ARGUS_E_INTERNAL;
     }
     s->has_thread = 1;
@@ -499,8 +504,9 @@ static argus_err ip_flush(void *ctx, double timeout_s) {
       return ARGUS_E_INVALID_ARG;
     }
   pthread_mutex_unlock(&b->mu);
-  uint64_t t_end = timeout_s < 0 ? UINT64_MAX
-                                 : argus_time_ns() + (uint64_t)(timeout_s * 1e9);
+  uint64_t t_end = timeout_s < 0
+                       ? UINT64_MAX
+                       : argus_time_ns() + (uint64_t)(timeout_s * 1e9);
   /* Flushing is rare (shutdown, tests): a short poll keeps handlers free to
    * publish while we wait. */
   while (!flushed(b, seq)) {
@@ -542,6 +548,6 @@ static void ip_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
 }
 
 const bus_backend_ops bus_inproc_ops = {
-    "inproc",     ip_open,  ip_close, ip_publish, ip_subscribe, ip_unsubscribe,
-    ip_next,      ip_flush, ip_stats, ip_sub_stats,
+    "inproc",       ip_open, ip_close, ip_publish, ip_subscribe,
+    ip_unsubscribe, ip_next, ip_flush, ip_stats,   ip_sub_stats,
 };

@@ -174,8 +174,8 @@ static int get_photos(const char *dir, const char *photos_opt, char *photos,
       return -1;
     }
     if (rc != 0 || !exists(tgz)) {
-      cli_errorf(CMD, "'npm pack %s' failed (exit %d); its output:",
-                 DEMO_PACKAGE, rc);
+      cli_errorf(
+          CMD, "'npm pack %s' failed (exit %d); its output:", DEMO_PACKAGE, rc);
       show_log_tail(log);
       return -1;
     }
@@ -183,8 +183,9 @@ static int get_photos(const char *dir, const char *photos_opt, char *photos,
   char hex[65] = "";
   if (argus_face_file_sha256(tgz, hex) != ARGUS_OK ||
       strcmp(hex, DEMO_TARBALL_SHA256) != 0) {
-    cli_errorf(CMD, "%s: SHA-256 %s is not the pinned %s; removed (run the "
-                    "demo again to fetch it afresh)",
+    cli_errorf(CMD,
+               "%s: SHA-256 %s is not the pinned %s; removed (run the "
+               "demo again to fetch it afresh)",
                tgz, hex, DEMO_TARBALL_SHA256);
     unlink(tgz);
     return -1;
@@ -248,7 +249,8 @@ static int faces_of_photos(argus_face_engine *eng, const char *photos,
       d->photo = i;
       d->face = faces[k];
       d->emb = embs + (size_t)(*n - 1) * (size_t)dim;
-      memcpy(d->emb, emb + (size_t)k * (size_t)dim, (size_t)dim * sizeof(float));
+      memcpy(d->emb, emb + (size_t)k * (size_t)dim,
+             (size_t)dim * sizeof(float));
     }
   }
   return 0;
@@ -266,13 +268,14 @@ static int enrol(argus_face_engine *eng, const char *db, const char *photos,
     cli_errorf(CMD, "%s", ie.msg);
     return -1;
   }
-  float w = f->face.box[2] - f->face.box[0], h = f->face.box[3] - f->face.box[1];
+  float w = f->face.box[2] - f->face.box[0],
+        h = f->face.box[3] - f->face.box[1];
   float cx = (f->face.box[0] + f->face.box[2]) / 2,
         cy = (f->face.box[1] + f->face.box[3]) / 2;
   float side = 2.2f * (w > h ? w : h);
-  argus_err rc = argus_image_crop(&img, (int)(cx - side / 2),
-                                  (int)(cy - side / 2), (int)side, (int)side,
-                                  &cut);
+  argus_err rc =
+      argus_image_crop(&img, (int)(cx - side / 2), (int)(cy - side / 2),
+                       (int)side, (int)side, &cut);
   argus_image_free(&img);
   if (rc) {
     cli_errorf(CMD, "cutting the face out of %s: %s", path, argus_strerror(rc));
@@ -286,8 +289,7 @@ static int enrol(argus_face_engine *eng, const char *db, const char *photos,
   rc = argus_gallery_photo_prepare(eng, NULL, &cut, &eo, &ph, &fe);
   argus_image_free(&cut);
   if (rc || ph.reason != ARGUS_GALLERY_ACCEPTED) {
-    cli_errorf(CMD, "the face of sample%d.jpg cannot be enrolled: %s",
-               f->photo,
+    cli_errorf(CMD, "the face of sample%d.jpg cannot be enrolled: %s", f->photo,
                rc ? fe.msg : argus_gallery_reject_name(ph.reason));
     argus_gallery_photo_free(&ph);
     return -1;
@@ -414,7 +416,8 @@ static int make_video(const char *dir, const char *photos, int skip,
   return 0;
 }
 
-/* ---- the command ------------------------------------------------------------ */
+/* ---- the command ------------------------------------------------------------
+ */
 
 enum {
   OPT_DIR = STORE_OPT_NEXT,
@@ -459,8 +462,9 @@ int cli_demo_main(int argc, char **argv) {
       char *end = NULL;
       duration = strtod(p.arg, &end);
       if (end == p.arg || *end || !(duration >= 1 && duration <= 86400)) {
-        cli_errorf(CMD, "--duration: '%s' is not a number of seconds in "
-                        "[1, 86400]",
+        cli_errorf(CMD,
+                   "--duration: '%s' is not a number of seconds in "
+                   "[1, 86400]",
                    p.arg);
         return cli_bad_value(CMD);
       }
@@ -522,15 +526,14 @@ int cli_demo_main(int argc, char **argv) {
   float *embs = calloc((size_t)DEMO_NPHOTOS * DEMO_MAX_FACES * (size_t)dim,
                        sizeof(float));
   int nf = 0, ret = CLI_FAIL;
-  if (!embs || faces_of_photos(eng, photos, faces,
-                               DEMO_NPHOTOS * DEMO_MAX_FACES, &nf, embs,
-                               dim) != 0)
+  if (!embs ||
+      faces_of_photos(eng, photos, faces, DEMO_NPHOTOS * DEMO_MAX_FACES, &nf,
+                      embs, dim) != 0)
     goto out;
   float thr = 0;
   double fmr = 0;
-  argus_face_card_threshold(argus_face_engine_card(eng,
-                                                   ARGUS_FACE_MODEL_EMBEDDER),
-                            0, &thr, &fmr);
+  argus_face_card_threshold(
+      argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER), 0, &thr, &fmr);
   int bi = -1, bj = -1;
   float best = -2, second = -2;
   for (int i = 0; i < nf; i++)
@@ -548,8 +551,9 @@ int cli_demo_main(int argc, char **argv) {
       }
     }
   if (bi < 0 || best < thr) {
-    cli_errorf(CMD, "no face appears in two photos (best similarity %.3f, "
-                    "threshold %.3f)",
+    cli_errorf(CMD,
+               "no face appears in two photos (best similarity %.3f, "
+               "threshold %.3f)",
                best, thr);
     goto out;
   }

@@ -107,9 +107,8 @@ static void on_alert(void *user, const argus_bus_msg *m) {
     fwrite(m->data, 1, m->size, stdout);
     fputc('\n', stdout);
   } else {
-    char id[32] = "", t[40] = "", cam[128] = "", person[160] = "",
-         wl[160] = "", score[32] = "", track[32] = "", mt[32] = "",
-         crop[1100] = "";
+    char id[32] = "", t[40] = "", cam[128] = "", person[160] = "", wl[160] = "",
+         score[32] = "", track[32] = "", mt[32] = "", crop[1100] = "";
     field(m->data, "id", id, sizeof id);
     field(m->data, "time", t, sizeof t);
     field(m->data, "camera", cam, sizeof cam);
@@ -128,11 +127,14 @@ static void on_alert(void *user, const argus_bus_msg *m) {
   pthread_mutex_unlock(&pr->mu);
 }
 
-/* ---- status ---------------------------------------------------------------- */
+/* ---- status ----------------------------------------------------------------
+ */
 
+/* Periodic lines show the last interval's means; the final one (final != 0)
+ * the means of the whole run. */
 static void print_status(const argus_pipeline_stats *st,
-                         const argus_pipeline_camera_stats *cs, int n,
-                         int cap) {
+                         const argus_pipeline_camera_stats *cs, int n, int cap,
+                         int final) {
   time_t now = time(NULL);
   struct tm tm;
   localtime_r(&now, &tm);
@@ -142,24 +144,26 @@ static void print_status(const argus_pipeline_stats *st,
           "%.1f ms/face (batch %.1f); %llu alerts; latency p50 %.0f ms p99 "
           "%.0f ms\n",
           tm.tm_hour, tm.tm_min, tm.tm_sec, st->cameras,
-          st->cameras == 1 ? "" : "s",
-          (unsigned long long)st->frames_analysed,
+          st->cameras == 1 ? "" : "s", (unsigned long long)st->frames_analysed,
           (unsigned long long)st->frames_dropped, st->frames_queued,
-          st->shots_queued, st->alerts_queued, st->detect_ms, st->embed_ms,
-          st->batch_mean, (unsigned long long)st->alerts,
-          st->alert_latency.p50 * 1e3, st->alert_latency.p99 * 1e3);
+          st->shots_queued, st->alerts_queued,
+          final ? st->detect_ms_avg : st->detect_ms,
+          final ? st->embed_ms_avg : st->embed_ms,
+          final ? st->batch_mean_avg : st->batch_mean,
+          (unsigned long long)st->alerts, st->alert_latency.p50 * 1e3,
+          st->alert_latency.p99 * 1e3);
   for (int i = 0; i < n && i < cap; i++) {
     const argus_pipeline_camera_stats *c = &cs[i];
-    fprintf(stderr,
-            "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
-            "faces %llu, tracks %llu (%d live), matches %llu, alerts %llu%s%s\n",
-            c->video.name, argus_video_state_name(c->video.state),
-            c->video.fps_in, c->fps_analysed,
-            (unsigned long long)c->video.frames_dropped,
-            (unsigned long long)c->faces, (unsigned long long)c->tracks,
-            c->tracks_live, (unsigned long long)c->matches,
-            (unsigned long long)c->alerts, c->video.last_error[0] ? "; " : "",
-            c->video.last_error);
+    fprintf(
+        stderr,
+        "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
+        "faces %llu, tracks %llu (%d live), matches %llu, alerts %llu%s%s\n",
+        c->video.name, argus_video_state_name(c->video.state), c->video.fps_in,
+        c->fps_analysed, (unsigned long long)c->video.frames_dropped,
+        (unsigned long long)c->faces, (unsigned long long)c->tracks,
+        c->tracks_live, (unsigned long long)c->matches,
+        (unsigned long long)c->alerts, c->video.last_error[0] ? "; " : "",
+        c->video.last_error);
   }
 }
 
@@ -187,8 +191,8 @@ static int looks_like_url(const char *s) {
          strncmp(s, "v4l2:", 5) == 0 || stat(s, &sb) == 0;
 }
 
-static int resolve_cameras(const char *cmd, const watch_opts *o,
-                           cam_src *out, int *n) {
+static int resolve_cameras(const char *cmd, const watch_opts *o, cam_src *out,
+                           int *n) {
   argus_store *s = NULL;
   if (store_cli_open(cmd, o->db, &s) != CLI_OK)
     return CLI_FAIL;
@@ -229,8 +233,9 @@ static int resolve_cameras(const char *cmd, const watch_opts *o,
       snprintf(c->url, sizeof c->url, "%s", sc.url);
       c->fps = settings_fps(sc.settings);
       if (!sc.enabled)
-        fprintf(stderr, "argus: %s: camera '%s' is disabled; watching it "
-                        "since it was named\n",
+        fprintf(stderr,
+                "argus: %s: camera '%s' is disabled; watching it "
+                "since it was named\n",
                 cmd, sc.name);
     } else if (e == ARGUS_E_NOT_FOUND || e == ARGUS_E_INVALID_ARG) {
       if (!looks_like_url(o->cameras[i])) {
@@ -262,7 +267,8 @@ out:
   return rc;
 }
 
-/* ---- the loop ------------------------------------------------------------- */
+/* ---- the loop -------------------------------------------------------------
+ */
 
 static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
 
@@ -368,7 +374,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     }
     if (!o->quiet_status && t >= next_status) {
       argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
-      print_status(&st, cs, ncs, WATCH_MAX_CAMERAS);
+      print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 0);
       next_status = t + interval;
     }
   }
@@ -381,13 +387,12 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   sigaction(SIGTERM, &old_term, NULL);
   argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
   if (!o->quiet_status) {
-    print_status(&st, cs, ncs, WATCH_MAX_CAMERAS);
+    print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 1);
     fprintf(stderr,
             "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
             "searched, %llu frames analysed\n",
             g_stop ? "interrupted" : "done", now_s() - t0,
-            (unsigned long long)st.alerts,
-            (unsigned long long)st.alerts_stored,
+            (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
             (unsigned long long)st.shots,
             (unsigned long long)st.frames_analysed);
   }
@@ -415,7 +420,8 @@ done:
   return rc;
 }
 
-/* ---- the command ----------------------------------------------------------- */
+/* ---- the command -----------------------------------------------------------
+ */
 
 enum {
   OPT_WATCHLIST = STORE_OPT_NEXT,

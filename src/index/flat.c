@@ -118,37 +118,54 @@ static argus_err flat_reserve(void *ctx, size_t rows) {
   return ARGUS_OK;
 }
 
-/* Writes unit vector v as row r. */
-static void flat_put(ix_flat *f, size_t r, const float *v) {
-  uint8_t *blk = f->data + (r / IX_LANES) * f->bbytes;
-  size_t t = r % IX_LANES, dim = f->dim;
+/* Quantises unit vector v to int8 with one scale: q[j] for j < kdim
+ * (zero-padded), returns the scale. */
+static float quantise_s8(const float *v, size_t dim, size_t kdim, int8_t *q) {
+  float m = 0.0f;
+  for (size_t j = 0; j < dim; j++)
+    m = fmaxf(m, fabsf(v[j]));
+  float inv = m > 0.0f ? 127.0f / m : 0.0f;
+  for (size_t j = 0; j < kdim; j++) {
+    long x = j < dim ? lrintf(v[j] * inv) : 0;
+    q[j] = (int8_t)(x > 127 ? 127 : x < -127 ? -127 : x);
+  }
+  return m / 127.0f;
+}
+
+/* Writes unit vectors vecs[0..n) as rows r0 .. r0+n-1, all inside one block,
+ * dimension by dimension so the block is written in order (a bulk load of a
+ * million templates would otherwise scatter 4-byte writes over gigabytes).
+ * tmp holds n rows converted to the storage type. */
+static void flat_put_block(ix_flat *f, size_t r0, size_t n, const float *vecs,
+                           void *tmp) {
+  uint8_t *blk = f->data + (r0 / IX_LANES) * f->bbytes;
+  size_t t0 = r0 % IX_LANES, dim = f->dim, kdim = f->kdim;
   switch (f->elem) {
   case IX_F32: {
     float *b = (float *)(void *)blk;
     for (size_t j = 0; j < dim; j++)
-      b[j * IX_LANES + t] = v[j];
+      for (size_t i = 0; i < n; i++)
+        b[j * IX_LANES + t0 + i] = vecs[i * dim + j];
     break;
   }
   case IX_F16: {
-    uint16_t h[ARGUS_INDEX_MAX_DIM];
-    uint16_t *b = (uint16_t *)(void *)blk;
-    f->to_f16(v, h, dim);
+    uint16_t *h = tmp, *b = (uint16_t *)(void *)blk;
+    for (size_t i = 0; i < n; i++)
+      f->to_f16(vecs + i * dim, h + i * dim, dim);
     for (size_t j = 0; j < dim; j++)
-      b[j * IX_LANES + t] = h[j];
+      for (size_t i = 0; i < n; i++)
+        b[j * IX_LANES + t0 + i] = h[i * dim + j];
     break;
   }
   case IX_S8: {
-    float m = 0.0f;
-    for (size_t j = 0; j < dim; j++)
-      m = fmaxf(m, fabsf(v[j]));
-    float scale = m > 0.0f ? m / 127.0f : 0.0f;
-    float inv = m > 0.0f ? 127.0f / m : 0.0f;
-    for (size_t j = 0; j < f->kdim; j++) {
-      long q = j < dim ? lrintf(v[j] * inv) : 0;
-      q = q > 127 ? 127 : q < -127 ? -127 : q;
-      blk[(j / 4) * 4 * IX_LANES + t * 4 + j % 4] = (uint8_t)(q + 128);
-    }
-    f->tscale[r] = scale;
+    int8_t *q = tmp;
+    for (size_t i = 0; i < n; i++)
+      f->tscale[r0 + i] = quantise_s8(vecs + i * dim, dim, kdim, q + i * kdim);
+    for (size_t g = 0; g < kdim / 4; g++)
+      for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < 4; c++)
+          blk[g * 4 * IX_LANES + (t0 + i) * 4 + c] =
+              (uint8_t)(q[i * kdim + g * 4 + c] + 128);
     break;
   }
   }
@@ -159,8 +176,21 @@ static argus_err flat_add(void *ctx, size_t first, size_t n,
   ix_flat *f = ctx;
   if ((first + n + IX_LANES - 1) / IX_LANES > f->cap_blocks)
     return ARGUS_E_INTERNAL;
-  for (size_t i = 0; i < n; i++)
-    flat_put(f, first + i, vecs + i * f->dim);
+  void *tmp = NULL;
+  if (f->elem != IX_F32) {
+    tmp = malloc(IX_LANES * f->kdim * sizeof(uint16_t));
+    if (!tmp)
+      return ARGUS_E_NOMEM;
+  }
+  for (size_t i = 0; i < n;) {
+    size_t r = first + i;
+    size_t m = IX_LANES - r % IX_LANES;
+    if (m > n - i)
+      m = n - i;
+    flat_put_block(f, r, m, vecs + i * f->dim, tmp);
+    i += m;
+  }
+  free(tmp);
   return ARGUS_OK;
 }
 

@@ -437,11 +437,12 @@ static argus_err parse_value_info(const span *s, char **name, int *dtype,
   if (!*name)
     return nn_fail(err, ARGUS_E_CORRUPT, "graph input/output without a name");
   return ARGUS_OK;
-malformed:
+malformed: {
   char why[160];
   return nn_fail(err, ARGUS_E_CORRUPT,
                  "malformed graph input/output description (%s)",
                  pb_why(why, sizeof why));
+}
 }
 
 /* ---- AttributeProto ---------------------------------------------------- */

@@ -12,16 +12,19 @@
 #include "pipeline/pipeline_internal.h"
 
 _Static_assert(sizeof(((pl_hit *)0)->person) ==
-                   sizeof(((argus_gallery_candidate *)0)->person) &&
-               sizeof(((pl_hit *)0)->watchlist) ==
-                   sizeof(((argus_gallery_candidate *)0)->watchlist),
+                       sizeof(((argus_gallery_candidate *)0)->person) &&
+                   sizeof(((pl_hit *)0)->watchlist) ==
+                       sizeof(((argus_gallery_candidate *)0)->watchlist),
                "hit and candidate names differ in size");
 
 static const char *reason_name(int r) {
   switch (r) {
-  case ARGUS_TRACK_REQ_EARLY: return "early";
-  case ARGUS_TRACK_REQ_BETTER: return "better";
-  default: return "end";
+  case ARGUS_TRACK_REQ_EARLY:
+    return "early";
+  case ARGUS_TRACK_REQ_BETTER:
+    return "better";
+  default:
+    return "end";
   }
 }
 
@@ -212,8 +215,8 @@ static void match_one(argus_pipeline *p, pl_worker *w, pl_slot *s,
     argus_err ee = encode_shot(p, w, s->buf, &r);
     if (ee != ARGUS_OK) {
       argus_log(ARGUS_LOG_WARN, PL_MOD,
-                "camera '%s': cannot encode the crop of track %llu: %s",
-                camera, (unsigned long long)s->track, argus_strerror(ee));
+                "camera '%s': cannot encode the crop of track %llu: %s", camera,
+                (unsigned long long)s->track, argus_strerror(ee));
       free(r.crop);
       free(r.thumb);
       r.crop = r.thumb = NULL;
@@ -253,9 +256,9 @@ int pl_embed_batch(argus_pipeline *p, pl_worker *w) {
   for (int i = 0; i < n && ok; i++)
     ok = crop_view(p, w->batch[i]->buf, &w->crops[i]) == ARGUS_OK;
   argus_face_error fe = {{0}};
-  argus_err rc = ok ? argus_face_worker_embed_aligned(w->fw, w->crops, n,
-                                                     w->emb, &fe)
-                    : ARGUS_E_INTERNAL;
+  argus_err rc =
+      ok ? argus_face_worker_embed_aligned(w->fw, w->crops, n, w->emb, &fe)
+         : ARGUS_E_INTERNAL;
   uint64_t c1 = pl_thread_cpu_ns(), t1 = argus_time_ns();
   atomic_fetch_add(&p->cpu_embed, c1 - c0);
   atomic_fetch_add(&p->ns_embed, t1 - t0);

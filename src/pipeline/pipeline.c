@@ -164,8 +164,8 @@ argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
   argus_err rc = argus_track_create(&p->tcfg, &tr);
   if (rc) {
     pthread_mutex_unlock(&p->cams_mu);
-    return pl_fail(err, rc, "camera '%s': cannot create its tracker (%s)",
-                   name, argus_strerror(rc));
+    return pl_fail(err, rc, "camera '%s': cannot create its tracker (%s)", name,
+                   argus_strerror(rc));
   }
   int idx = -1;
   rc = argus_video_hub_add(p->hub, &vc, &idx);
@@ -309,7 +309,8 @@ static void track_frame(argus_pipeline *p, pl_worker *w, pl_cam *c, int cam,
   for (int i = 0; i < nfaces; i++)
     argus_track_det_from_face(&w->faces[i], NULL, &w->dets[i]);
   argus_track_result res;
-  argus_err rc = argus_track_update(c->tr, f->media_time, w->dets, nfaces, &res);
+  argus_err rc =
+      argus_track_update(c->tr, f->media_time, w->dets, nfaces, &res);
   if (rc) {
     c->frames_failed++;
     argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': tracker update failed: %s",
@@ -395,8 +396,8 @@ static void analyse(argus_pipeline *p, pl_worker *w, argus_video_frame *f,
     } else {
       c->frames_failed++;
       argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': frame at %.2f s: %s",
-                c->name, f->media_time, ferr.msg[0] ? ferr.msg
-                                                    : argus_strerror(rc));
+                c->name, f->media_time,
+                ferr.msg[0] ? ferr.msg : argus_strerror(rc));
     }
   }
   c->done_ticket++;
@@ -510,11 +511,11 @@ static argus_err open_store(argus_pipeline *p, argus_store **out,
   memset(&so, 0, sizeof so);
   so.actor = p->actor;
   argus_store_error se = {{0}};
-  argus_err rc = argus_store_open(p->db_path[0] ? p->db_path : NULL, &so, out,
-                                  &se);
+  argus_err rc =
+      argus_store_open(p->db_path[0] ? p->db_path : NULL, &so, out, &se);
   if (rc)
-    return pl_fail(err, rc, "database: %s", se.msg[0] ? se.msg
-                                                      : argus_strerror(rc));
+    return pl_fail(err, rc, "database: %s",
+                   se.msg[0] ? se.msg : argus_strerror(rc));
   return ARGUS_OK;
 }
 
@@ -617,7 +618,8 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   /* Borrowed strings are copied. */
   snprintf(p->models_dir, sizeof p->models_dir, "%s",
            cfg->models_dir ? cfg->models_dir : "");
-  snprintf(p->db_path, sizeof p->db_path, "%s", cfg->db_path ? cfg->db_path : "");
+  snprintf(p->db_path, sizeof p->db_path, "%s",
+           cfg->db_path ? cfg->db_path : "");
   snprintf(p->actor, sizeof p->actor, "%s",
            cfg->actor && *cfg->actor ? cfg->actor : "pipeline");
   p->cfg.models_dir = p->models_dir[0] ? p->models_dir : NULL;
@@ -627,8 +629,9 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   for (int i = 0; i < p->nwatch; i++) {
     if (!cfg->watchlists[i] || !*cfg->watchlists[i] ||
         strlen(cfg->watchlists[i]) >= ARGUS_STORE_NAME_MAX) {
-      rc = pl_fail(err, ARGUS_E_INVALID_ARG, "watchlist name %d is empty or "
-                                             "too long",
+      rc = pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "watchlist name %d is empty or "
+                   "too long",
                    i + 1);
       goto fail;
     }
@@ -653,7 +656,8 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   argus_face_error fe = {{0}};
   rc = argus_face_engine_create(&eo, &p->engine, &fe);
   if (rc) {
-    rc = pl_fail(err, rc, "models: %s", fe.msg[0] ? fe.msg : argus_strerror(rc));
+    rc =
+        pl_fail(err, rc, "models: %s", fe.msg[0] ? fe.msg : argus_strerror(rc));
     goto fail;
   }
   const argus_face_embedder *emb = argus_face_engine_embedder(p->engine);
@@ -694,8 +698,8 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
     argus_store_error se = {{0}};
     rc = argus_store_watchlist_get(p->gstore, p->watch_names[i], &wl, &se);
     if (rc) {
-      rc = pl_fail(err, rc, "watchlist: %s", se.msg[0] ? se.msg
-                                                       : argus_strerror(rc));
+      rc = pl_fail(err, rc, "watchlist: %s",
+                   se.msg[0] ? se.msg : argus_strerror(rc));
       goto fail;
     }
   }
@@ -706,8 +710,8 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   if (rc == ARGUS_OK)
     rc = argus_gallery_open(p->gstore, &gc, &p->gallery, &ge);
   if (rc) {
-    rc = pl_fail(err, rc, "gallery: %s", ge.msg[0] ? ge.msg
-                                                   : argus_strerror(rc));
+    rc = pl_fail(err, rc, "gallery: %s",
+                 ge.msg[0] ? ge.msg : argus_strerror(rc));
     goto fail;
   }
 
@@ -739,11 +743,12 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   p->slot_mem = malloc((size_t)cfg->shot_slots * p->shot_bytes);
   p->rec_cap = cfg->alert_queue;
   p->recs = calloc((size_t)p->rec_cap, sizeof *p->recs);
-  p->max_cams = ARGUS_VIDEO_DEFAULT_CAMERAS;
+  p->max_cams = ARGUS_PIPELINE_MAX_CAMERAS;
   p->cams = calloc((size_t)p->max_cams, sizeof *p->cams);
   if (!p->slots || !p->slot_mem || !p->recs || !p->cams) {
-    rc = pl_fail(err, ARGUS_E_NOMEM, "out of memory (%d shot slots of %zu "
-                                     "bytes)",
+    rc = pl_fail(err, ARGUS_E_NOMEM,
+                 "out of memory (%d shot slots of %zu "
+                 "bytes)",
                  cfg->shot_slots, p->shot_bytes);
     goto fail;
   }
@@ -846,13 +851,14 @@ argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err) {
   argus_gallery_error ge = {{0}};
   argus_err rc = argus_gallery_reload(p->gallery, &ge);
   if (rc)
-    return pl_fail(err, rc, "reload: %s", ge.msg[0] ? ge.msg
-                                                    : argus_strerror(rc));
+    return pl_fail(err, rc, "reload: %s",
+                   ge.msg[0] ? ge.msg : argus_strerror(rc));
   atomic_fetch_add(&p->reloads, 1);
   return ARGUS_OK;
 }
 
-/* ---- state ---------------------------------------------------------------- */
+/* ---- state ----------------------------------------------------------------
+ */
 
 static int video_ended(argus_video_state s) {
   return s == ARGUS_VIDEO_FINISHED || s == ARGUS_VIDEO_FAILED ||
@@ -935,8 +941,7 @@ argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
   return argus_bus_flush(p->bus, left);
 }
 
-argus_err argus_pipeline_get_stats(argus_pipeline *p,
-                                   argus_pipeline_stats *out,
+argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
                                    int *ncams) {
   if (!p || !out || (cap > 0 && !cams) || cap < 0)

@@ -29,7 +29,8 @@
 #define PL_MOD "pipeline"
 #define PL_NAME_MAX 64
 
-/* ---- JSON writer (json.c) ------------------------------------------------- */
+/* ---- JSON writer (json.c) -------------------------------------------------
+ */
 
 /* A bounded object writer into a caller buffer; overflow is sticky and the
  * text is then not used. */
@@ -53,7 +54,8 @@ size_t pl_json_end(pl_json *j);
 void pl_rfc3339(int64_t wall_ns, char out[32]);
 int64_t pl_wall_ns(void);
 
-/* ---- latency histogram (json.c) ------------------------------------------- */
+/* ---- latency histogram (json.c) -------------------------------------------
+ */
 
 #define PL_LAT_BINS 400 /* 1 ms .. ~5 min in 5 % steps, plus under/over */
 
@@ -80,7 +82,8 @@ typedef struct pl_hit {
 /* Candidates asked of the gallery per shot. */
 #define PL_SEARCH_K 8
 
-/* ---- shots ------------------------------------------------------------------ */
+/* ---- shots ------------------------------------------------------------------
+ */
 
 /* What a best-shot buffer (the tracker's, and a slot's) holds: this header,
  * the aligned crop (RGB8, align size), then the frame thumbnail (RGB8,
@@ -103,11 +106,11 @@ typedef struct pl_slot {
   int cam;
   uint32_t gen;
   uint64_t track;
-  int ended;               /* best shot of a track that ended */
-  int reason;              /* argus_track_request_reason; 0: track end */
-  uint64_t trigger_mono;   /* capture of the frame that asked for it */
-  uint64_t queued_ns;      /* when it entered the queue */
-  unsigned char *buf;      /* shot_bytes: header, crop, thumbnail */
+  int ended;             /* best shot of a track that ended */
+  int reason;            /* argus_track_request_reason; 0: track end */
+  uint64_t trigger_mono; /* capture of the frame that asked for it */
+  uint64_t queued_ns;    /* when it entered the queue */
+  unsigned char *buf;    /* shot_bytes: header, crop, thumbnail */
 } pl_slot;
 
 /* ---- writer records ----------------------------------------------------- */
@@ -123,15 +126,16 @@ typedef struct pl_record {
   double media_time;
   uint64_t track;
   uint64_t trigger_mono;
-  pl_hit hit;        /* alerts */
-  float best_score;  /* unmatched */
+  pl_hit hit;       /* alerts */
+  float best_score; /* unmatched */
   float quality;
   float box[4];
   uint8_t *crop, *thumb; /* JPEG, malloc'd; freed by the writer */
   size_t crop_size, thumb_size;
 } pl_record;
 
-/* ---- cameras ---------------------------------------------------------------- */
+/* ---- cameras ----------------------------------------------------------------
+ */
 
 typedef struct pl_cam {
   int used;
@@ -152,7 +156,8 @@ typedef struct pl_cam {
   double fps_analysed;
 } pl_cam;
 
-/* ---- workers ------------------------------------------------------------------ */
+/* ---- workers
+ * ------------------------------------------------------------------ */
 
 typedef struct pl_worker {
   struct argus_pipeline *p;
@@ -173,7 +178,8 @@ typedef struct pl_worker {
   char doc[4096];
 } pl_worker;
 
-/* ---- the pipeline ------------------------------------------------------------- */
+/* ---- the pipeline
+ * ------------------------------------------------------------- */
 
 struct argus_pipeline {
   argus_pipeline_config cfg;

@@ -46,8 +46,8 @@ void pl_cam_flush(argus_pipeline *p, pl_cam *c, int index) {
   argus_err rc = argus_track_flush(c->tr, c->last_t, &res);
   c->any_update = 0;
   if (rc) {
-    argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': tracker flush: %s",
-              c->name, argus_strerror(rc));
+    argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': tracker flush: %s", c->name,
+              argus_strerror(rc));
     return;
   }
   uint64_t now = argus_time_ns();
@@ -57,7 +57,8 @@ void pl_cam_flush(argus_pipeline *p, pl_cam *c, int index) {
                            res.ended[e].shot, 1, now);
 }
 
-/* ---- records -------------------------------------------------------------- */
+/* ---- records --------------------------------------------------------------
+ */
 
 static void crop_path(argus_pipeline *p, const char *hash, char *out,
                       size_t size) {
@@ -196,8 +197,7 @@ static void check_cameras(argus_pipeline *p) {
     argus_video_stats vs;
     if (argus_video_hub_stats(p->hub, i, &vs) != ARGUS_OK)
       continue;
-    if (vs.state == ARGUS_VIDEO_STREAMING || vs.frames_queued ||
-        vs.frames_held)
+    if (vs.state == ARGUS_VIDEO_STREAMING || vs.frames_queued || vs.frames_held)
       continue;
     pthread_mutex_lock(&p->pop_mu);
     uint64_t issued = c->next_ticket;
@@ -218,17 +218,17 @@ static void publish_status(argus_pipeline *p, char *doc, size_t doc_size,
   uint64_t nse = atomic_load(&p->ns_embed), ne = atomic_load(&p->embedded);
   uint64_t nb = atomic_load(&p->embed_batches);
   pthread_mutex_lock(&p->rec_mu);
-  p->detect_ms = nd > p->prev_n_detect ? (double)(nsd - p->prev_ns_detect) /
-                                             (double)(nd - p->prev_n_detect) *
-                                             1e-6
-                                       : 0;
+  p->detect_ms = nd > p->prev_n_detect
+                     ? (double)(nsd - p->prev_ns_detect) /
+                           (double)(nd - p->prev_n_detect) * 1e-6
+                     : 0;
   p->track_ms = nt > p->prev_n_track ? (double)(nst - p->prev_ns_track) /
                                            (double)(nt - p->prev_n_track) * 1e-6
                                      : 0;
-  p->embed_ms = ne > p->prev_embedded ? (double)(nse - p->prev_ns_embed) /
-                                            (double)(ne - p->prev_embedded) *
-                                            1e-6
-                                      : 0;
+  p->embed_ms = ne > p->prev_embedded
+                    ? (double)(nse - p->prev_ns_embed) /
+                          (double)(ne - p->prev_embedded) * 1e-6
+                    : 0;
   p->batch_mean = nb > p->prev_batches ? (double)(ne - p->prev_embedded) /
                                              (double)(nb - p->prev_batches)
                                        : 0;
@@ -253,8 +253,8 @@ static void publish_status(argus_pipeline *p, char *doc, size_t doc_size,
     argus_track_stats ts;
     memset(&ts, 0, sizeof ts);
     pthread_mutex_lock(&c->mu);
-    c->fps_analysed = dt > 0 ? (double)(c->frames_analysed - c->frames_prev) / dt
-                             : 0;
+    c->fps_analysed =
+        dt > 0 ? (double)(c->frames_analysed - c->frames_prev) / dt : 0;
     c->frames_prev = c->frames_analysed;
     if (c->tr)
       argus_track_get_stats(c->tr, &ts);
@@ -335,9 +335,9 @@ static uint64_t store_signature(argus_pipeline *p, int *ok) {
   argus_store_watchlist *wl = NULL;
   size_t n = 0;
   int64_t templates = 0;
-  *ok = argus_store_watchlist_list(p->store, &wl, &n, NULL) == ARGUS_OK &&
-        argus_store_template_count(p->store, NULL, &templates, NULL) ==
-            ARGUS_OK;
+  *ok =
+      argus_store_watchlist_list(p->store, &wl, &n, NULL) == ARGUS_OK &&
+      argus_store_template_count(p->store, NULL, &templates, NULL) == ARGUS_OK;
   for (size_t i = 0; *ok && i < n; i++) {
     char line[ARGUS_STORE_NAME_MAX + 128];
     int len = snprintf(line, sizeof line, "%lld|%s|%.6f|%d|%lld|%s",

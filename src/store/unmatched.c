@@ -110,8 +110,8 @@ argus_err argus_store_unmatched_insert(argus_store *s,
     store_json_str(&j, "camera", u->camera);
     store_json_int(&j, "track", u->track_id);
     store_json_str(&j, "expires", exp);
-    e = store_audit(s, "unmatched.insert", "unmatched", id,
-                    store_json_end(&j), NULL, err);
+    e = store_audit(s, "unmatched.insert", "unmatched", id, store_json_end(&j),
+                    NULL, err);
   }
   if (e != ARGUS_OK) {
     store_rollback(s);
