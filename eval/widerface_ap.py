@@ -30,7 +30,8 @@ except ImportError:
 DEFAULT_SETTINGS = [
     "320x240=--size 320",
     "640=--size 640",
-    "multi-scale=--size 640 --tile 640 --tile-scale 2",
+    "480=--size 480",
+    "pyramid=--tile 640",
 ]
 
 

@@ -5,18 +5,20 @@
 
 #include "cli/face_cli.h"
 
-enum { OPT_DRAW = FACE_OPT_NEXT };
+enum { OPT_DRAW = FACE_OPT_NEXT, OPT_LANDMARKS68 };
 
 static const cli_opt detect_opts[] = {
     FACE_CLI_OPTS,
     {"draw", 1, OPT_DRAW},
+    {"landmarks68", 0, OPT_LANDMARKS68},
     {NULL, 0, 0},
 };
 
 void cli_detect_usage(FILE *f) {
   // clang-format off
-  fputs("Usage: argus detect IMG... [--json] [--draw OUT.jpg] [--min-score S]\n"
-        "                    [--min-size PX] [--size N] [--tile N] [--scales A,B,...]\n"
+  fputs("Usage: argus detect IMG... [--json [--landmarks68]] [--draw OUT.jpg]\n"
+        "                    [--min-score S] [--min-size PX] [--size N] [--tile N]\n"
+        "                    [--scales A,B,...]\n"
         "\n"
         "Finds faces in JPEG/PNG images and prints, per image, each face's box\n"
         "(x1,y1,x2,y2 in pixels), detector score, 5 landmarks (eyes, nose, mouth\n"
@@ -27,7 +29,9 @@ void cli_detect_usage(FILE *f) {
         "processed and the exit status is 1.\n"
         "\n"
         "  --draw OUT.jpg    write the image with boxes and points drawn (several\n"
-        "                    images: OUT-1.jpg, OUT-2.jpg, ...)\n",
+        "                    images: OUT-1.jpg, OUT-2.jpg, ...)\n"
+        "  --landmarks68     with --json, each face also gets \"landmarks68\":\n"
+        "                    [[x,y],...] the landmarker's 68 points in image pixels\n",
         f);
   face_cli_usage_common(f, 1);
   // clang-format on
@@ -37,6 +41,7 @@ int cli_detect_main(int argc, char **argv) {
   face_cli c;
   face_cli_init(&c, "detect");
   const char *draw = NULL;
+  int dense = 0;
   cli_parser p;
   cli_parser_init(&p, argc, argv, "detect", detect_opts);
   /* Positional arguments are kept in place: argv[first..] compacted. */
@@ -53,6 +58,10 @@ int cli_detect_main(int argc, char **argv) {
       return cli_bad_value("detect");
     if (id == CLI_OPT_POSITIONAL) {
       argv[1 + nfiles++] = (char *)p.arg;
+      continue;
+    }
+    if (id == OPT_LANDMARKS68) {
+      dense = 1;
       continue;
     }
     if (id == OPT_DRAW) {
@@ -98,7 +107,10 @@ int cli_detect_main(int argc, char **argv) {
       for (int k = 0; k < n; k++) {
         if (k)
           fputc(',', stdout);
-        face_cli_json_face(stdout, &c.faces[k], NULL, 0);
+        face_cli_json_face_open(stdout, &c.faces[k], NULL, 0);
+        if (dense)
+          face_cli_json_dense(stdout, &c.faces[k]);
+        fputc('}', stdout);
       }
       fputs("]}\n", stdout);
     } else {

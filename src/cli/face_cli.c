@@ -207,6 +207,21 @@ static void json_num(FILE *f, const char *key, double v, int prec, int comma) {
 
 void face_cli_json_face(FILE *f, const argus_face *fc, const float *emb,
                         int dim) {
+  face_cli_json_face_open(f, fc, emb, dim);
+  fputc('}', f);
+}
+
+void face_cli_json_dense(FILE *f, const argus_face *fc) {
+  if (fc->ndense <= 0)
+    return;
+  fprintf(f, ",\"landmarks%d\":[", fc->ndense);
+  for (int i = 0; i < fc->ndense; i++)
+    fprintf(f, "%s[%.1f,%.1f]", i ? "," : "", fc->dense[i][0], fc->dense[i][1]);
+  fputc(']', f);
+}
+
+void face_cli_json_face_open(FILE *f, const argus_face *fc, const float *emb,
+                             int dim) {
   fprintf(f, "{\"box\":[%.1f,%.1f,%.1f,%.1f]", fc->box[0], fc->box[1],
           fc->box[2], fc->box[3]);
   json_num(f, "score", fc->score, 4, 1);
@@ -239,7 +254,6 @@ void face_cli_json_face(FILE *f, const argus_face *fc, const float *emb,
     fputs(",\"embedding\":", f);
     face_cli_json_floats(f, emb, dim);
   }
-  fputc('}', f);
 }
 
 void face_cli_text_face(FILE *f, int index, const argus_face *fc) {

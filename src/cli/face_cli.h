@@ -84,6 +84,12 @@ void face_cli_file_error(face_cli *c, const char *path, const char *fmt, ...)
 /* Writes one face as a JSON object; emb may be NULL. */
 void face_cli_json_face(FILE *f, const argus_face *face, const float *emb,
                         int dim);
+/* The same without the closing brace, for commands that append fields. */
+void face_cli_json_face_open(FILE *f, const argus_face *face,
+                             const float *emb, int dim);
+/* Appends ,"landmarksN":[[x,y],...] (the dense landmarks, N = ndense, 68
+ * for fr_landmark) when the face has them. */
+void face_cli_json_dense(FILE *f, const argus_face *face);
 void face_cli_json_floats(FILE *f, const float *v, int n);
 /* Text form of one face, one line. */
 void face_cli_text_face(FILE *f, int index, const argus_face *face);
