@@ -6,6 +6,7 @@
  * concurrent readers with a writer, and the FAISS backend when built in. */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,7 +619,7 @@ typedef struct conc {
   size_t dim, nstable;
   float tol;
   const float *stable; /* never removed: ids 0..nstable-1 */
-  volatile int stop;
+  atomic_int stop;
   int errors;
   int approx; /* top-1 misses allowed (counted apart) */
   long searches, misses;
@@ -633,7 +634,7 @@ static void *reader(void *arg) {
   size_t nf[4];
   int errors = 0;
   long n = 0, misses = 0;
-  while (!c->stop) {
+  while (!atomic_load(&c->stop)) {
     seed = seed * 6364136223846793005ull + 1442695040888963407ull;
     size_t nq = 1 + (seed >> 33) % 4;
     size_t ids[4];
@@ -707,7 +708,7 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
     for (int i = 0; i < 100; i += 1 + round % 2)
       werr += argus_index_remove(idx, 1000 + round * 100 + i) != ARGUS_OK;
   }
-  c.stop = 1;
+  atomic_store(&c.stop, 1);
   for (int i = 0; i < 3; i++)
     pthread_join(th[i], NULL);
   printf("concurrent %s (pool %d): %ld searches by 3 readers, %d errors, "
