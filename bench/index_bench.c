@@ -55,7 +55,7 @@ typedef struct opts {
   size_t approx_max;
   const char *factory;
   int ef[MAX_LIST];
-  int nef;
+  int nef, ef_given;
   uint64_t seed;
   const char *check, *probes;
 } opts;
@@ -167,6 +167,7 @@ static int parse_args(int argc, char **argv, opts *o) {
     } else if (strcmp(a, "--ef") == 0) {
       if ((o->nef = parse_list(v, tmp, MAX_LIST)) <= 0)
         return -1;
+      o->ef_given = 1;
       for (int k = 0; k < o->nef; k++)
         o->ef[k] = tmp[k] < 1 ? 1 : tmp[k] > 4096 ? 4096 : (int)tmp[k];
     } else if (strcmp(a, "--seed") == 0) {
@@ -596,7 +597,7 @@ static int run_check(const opts *o) {
     cfg.dim = dim;
     cfg.kind = kinds[m];
     cfg.approx_factory = o->factory;
-    cfg.hnsw_ef_search = o->ef[o->nef - 1];
+    cfg.hnsw_ef_search = o->ef_given ? o->ef[0] : 0; /* 0: index default */
     argus_index *idx = NULL;
     hits[m] = malloc(np * k * sizeof *hits[m]);
     argus_index_search_opts so = {NULL, 0, pool};
