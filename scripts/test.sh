@@ -92,7 +92,7 @@ fi
 
 if ((do_fuzz)) && [[ -f fuzz/CMakeLists.txt ]]; then
   stage "libFuzzer harnesses (${fuzz_seconds} s each)"
-  cmake -S . -B "$bdir-fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DARGUS_FUZZ=ON
+  cmake -S . -B "$bdir-fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DARGUS_FUZZ=ON
   harnesses=()
   for src in fuzz/fuzz_*.c; do
     [[ -f "$src" ]] && harnesses+=("$(basename "$src" .c)")
