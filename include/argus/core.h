@@ -104,6 +104,19 @@ void argus_threadpool_parallel_for(argus_threadpool *pool, size_t n,
 /* Monotonic clock in nanoseconds. */
 uint64_t argus_time_ns(void);
 
+/* ---- SHA-256 (FIPS 180-4) --------------------------------------------- */
+typedef struct argus_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  uint8_t buf[64];
+  size_t nbuf;
+} argus_sha256;
+void argus_sha256_init(argus_sha256 *s);
+void argus_sha256_update(argus_sha256 *s, const void *data, size_t n);
+void argus_sha256_final(argus_sha256 *s, uint8_t out[32]);
+/* Digest of a buffer as 64 lower-case hex digits and a NUL. */
+void argus_sha256_hex(const void *data, size_t n, char out[65]);
+
 /* ---- version ---------------------------------------------------------- */
 const char *argus_version(void);
 

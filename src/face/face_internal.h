@@ -57,15 +57,5 @@ argus_err face_check_model_input(const argus_face_card *card,
                                  const argus_nn_model *model,
                                  argus_face_error *err);
 
-/* SHA-256 (FIPS 180-4). */
-typedef struct face_sha256 {
-  uint32_t h[8];
-  uint64_t len;
-  uint8_t buf[64];
-  size_t nbuf;
-} face_sha256;
-void face_sha256_init(face_sha256 *s);
-void face_sha256_update(face_sha256 *s, const void *data, size_t n);
-void face_sha256_final(face_sha256 *s, uint8_t out[32]);
 
 #endif
