@@ -5,6 +5,7 @@
 #                        models/ (skip them with --no-real: at 1-5 MB each they
 #                        slow the fuzzer down)
 #   fuzz/corpus-tensor/  the input/output TensorProtos of those tests
+#   fuzz/corpus-video/   (below) and fuzz/corpus-card/ (the shipped model cards)
 # usage: fuzz/make-corpus.sh [--no-real]
 # env: ARGUS_ONNX_TESTDATA (default /usr/share/libonnx-testdata/data)
 set -eu
@@ -67,3 +68,9 @@ if [ -f "$clip" ]; then
   done
   echo "corpus-video: $(ls "$video" | wc -l) clips"
 fi
+
+# fuzz/corpus-card/: the shipped model cards.
+card="$here/corpus-card"
+mkdir -p "$card"
+cp "$root"/share/models/*.card.json "$card/"
+echo "corpus-card: $(ls "$card" | wc -l) cards"
