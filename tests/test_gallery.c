@@ -952,6 +952,165 @@ out:
   argus_face_engine_free(eng);
 }
 
+/* ---- compressed indexes: exact re-ranking ------------------------------- */
+
+#define RQ 3    /* query directions */
+#define RPER 30 /* near-tie persons per direction */
+
+/* Searches both galleries and counts the queries whose candidates differ
+ * (person, photo, score bit for bit, match). */
+static int compare_galleries(argus_gallery *ref, argus_gallery *g,
+                             const float *q, int k, const char *wl) {
+  const char *names[1] = {wl};
+  argus_gallery_search_opts o = {wl ? names : NULL, wl ? 1 : 0, NULL};
+  argus_gallery_candidate a[RQ * 8], b[RQ * 8];
+  int na[RQ], nb[RQ], differ = 0;
+  argus_gallery_error err = {{0}};
+  CHECK_OK(argus_gallery_search(ref, q, RQ, k, &o, a, na, &err));
+  CHECK_OK(argus_gallery_search(g, q, RQ, k, &o, b, nb, &err));
+  for (int i = 0; i < RQ; i++) {
+    int d = na[i] != nb[i];
+    for (int j = 0; j < na[i] && !d; j++) {
+      const argus_gallery_candidate *x = &a[i * k + j], *y = &b[i * k + j];
+      d = x->person_id != y->person_id || x->photo_id != y->photo_id ||
+          x->score != y->score || x->match != y->match;
+      if (d)
+        fprintf(stderr, "  query %d hit %d: f32 photo %lld (%.9g), got %lld "
+                        "(%.9g)\n",
+                i, j, (long long)x->photo_id, x->score,
+                (long long)y->photo_id, y->score);
+    }
+    differ += d;
+  }
+  return differ;
+}
+
+/* Top-1 of a plain index of `kind` without refinement differs from fp32's
+ * on these near-ties (else the gallery comparison proves nothing). */
+static int unrefined_differs(argus_index_kind kind, const float *v, int n,
+                             const float *q) {
+  argus_index *ix[2] = {NULL, NULL};
+  argus_index_kind kinds[2] = {ARGUS_INDEX_F32, kind};
+  argus_index_hit h[2][RQ];
+  int64_t ids[RQ * RPER], wls[RQ * RPER];
+  for (int i = 0; i < n; i++) {
+    ids[i] = i;
+    wls[i] = 0;
+  }
+  for (int m = 0; m < 2; m++) {
+    argus_index_config ic;
+    argus_index_config_init(&ic);
+    ic.model_id = MODEL;
+    ic.dim = DIM;
+    ic.kind = kinds[m];
+    CHECK_OK(argus_index_create(&ic, &ix[m]));
+    CHECK_OK(argus_index_add_batch(ix[m], (size_t)n, ids, wls, v));
+    CHECK_OK(argus_index_search(ix[m], q, RQ, 1, NULL, h[m], NULL));
+    argus_index_destroy(ix[m]);
+  }
+  int d = 0;
+  for (int i = 0; i < RQ; i++)
+    d += h[0][i].id != h[1][i].id;
+  return d;
+}
+
+static void test_compressed_exact(void) {
+  argus_store *s = open_store("refine.db");
+  if (!s)
+    return;
+  argus_store_error se = {{0}};
+  CHECK_OK(argus_store_watchlist_create(s, "a", NAN, NULL, NULL, &se));
+  CHECK_OK(argus_store_watchlist_create(s, "b", NAN, NULL, NULL, &se));
+  argus_gallery_config cfg;
+  synth_config(&cfg);
+  /* threshold inside the near-ties: match flags must agree too */
+  cfg.default_threshold = 0.60005f;
+  argus_gallery *g32 = NULL;
+  argus_gallery_error err = {{0}};
+  CHECK_OK(argus_gallery_open(s, &cfg, &g32, &err));
+  if (!g32)
+    return;
+  uint32_t r = 77;
+  static float q[RQ][DIM], v[RQ * RPER][DIM];
+  static synth ph[RQ * RPER + 1];
+  for (int c = 0; c < RQ; c++) {
+    float u[DIM];
+    random_unit(&r, u);
+    for (int j = 0; j < DIM; j++)
+      q[c][j] = u[j] * 2.5f;
+    for (int i = 0; i < RPER; i++) {
+      /* cosine to u: 0.6 + 3e-6 * rank, far above fp32's rounding and
+       * below fp16's and int8's error at 32 dims */
+      float w[DIM];
+      double dot = 0, cs = 0.6 + 3e-6 * (double)((i * 7) % RPER);
+      random_unit(&r, w);
+      for (int j = 0; j < DIM; j++)
+        dot += (double)w[j] * u[j];
+      for (int j = 0; j < DIM; j++)
+        w[j] -= (float)(dot * u[j]);
+      unit(w, DIM);
+      float *x = v[c * RPER + i];
+      for (int j = 0; j < DIM; j++)
+        x[j] = (float)(cs * u[j] + sqrt(1 - cs * cs) * w[j]);
+      synth_photo(&ph[c * RPER + i], x, (uint32_t)(5000 + c * RPER + i));
+      char name[32];
+      snprintf(name, sizeof name, "tie %d", c * RPER + i);
+      add_person(g32, i % 2 ? "a" : "b", name, NULL, &ph[c * RPER + i], 1);
+    }
+  }
+  CHECK(unrefined_differs(ARGUS_INDEX_I8, &v[0][0], RQ * RPER, &q[0][0]) > 0);
+  CHECK(unrefined_differs(ARGUS_INDEX_F16, &v[0][0], RQ * RPER, &q[0][0]) > 0);
+
+  argus_index_config ic;
+  argus_index_config_init(&ic);
+  argus_gallery *gc[2] = {NULL, NULL};
+  argus_index_kind kinds[2] = {ARGUS_INDEX_F16, ARGUS_INDEX_I8};
+  for (int m = 0; m < 2; m++) {
+    ic.kind = kinds[m];
+    cfg.index = &ic;
+    CHECK_OK(argus_gallery_open(s, &cfg, &gc[m], &err));
+    if (!gc[m])
+      return;
+    argus_gallery_stats gs;
+    CHECK_OK(argus_gallery_get_stats(gc[m], &gs));
+    CHECK_INT_EQ(gs.templates, RQ * RPER);
+    CHECK_INT_EQ(gs.refine_bytes, RQ * RPER * DIM * sizeof(float));
+  }
+  argus_gallery_stats gs;
+  CHECK_OK(argus_gallery_get_stats(g32, &gs));
+  CHECK_INT_EQ(gs.refine_bytes, 0);
+  for (int round = 0; round < 2; round++) {
+    for (int m = 0; m < 2; m++) {
+      CHECK_INT_EQ(compare_galleries(g32, gc[m], &q[0][0], 1, NULL), 0);
+      CHECK_INT_EQ(compare_galleries(g32, gc[m], &q[0][0], 5, NULL), 0);
+      CHECK_INT_EQ(compare_galleries(g32, gc[m], &q[0][0], 8, "a"), 0);
+    }
+    if (round == 1)
+      break;
+    /* writers of the int8 gallery: a new near-tie person (attach) and a
+     * removed one (detach); the others catch up by reload and sync */
+    float x[DIM];
+    noisy(&r, v[3], 1e-5f, x);
+    synth_photo(&ph[RQ * RPER], x, 9999);
+    argus_store_id nid = add_person(gc[1], "a", "late", NULL, &ph[RQ * RPER], 1);
+    argus_store_person *pl = NULL;
+    size_t np = 0;
+    CHECK_OK(argus_store_person_list(s, NULL, NULL, &pl, &np, &se));
+    argus_store_id gone = np > 4 ? pl[4].id : 0;
+    argus_store_free(pl);
+    CHECK_OK(argus_gallery_person_remove(gc[1], gone, &err));
+    CHECK_OK(argus_gallery_reload(g32, &err));
+    CHECK_OK(argus_gallery_sync_person(gc[0], nid, &err));
+    CHECK_OK(argus_gallery_sync_person(gc[0], gone, &err));
+    CHECK_OK(argus_gallery_get_stats(gc[1], &gs));
+    CHECK_INT_EQ(gs.refine_bytes, RQ * RPER * DIM * sizeof(float));
+  }
+  argus_gallery_close(gc[0]);
+  argus_gallery_close(gc[1]);
+  argus_gallery_close(g32);
+  argus_store_close(s);
+}
+
 int main(void) {
   snprintf(g_root, sizeof g_root, "/tmp/argus-test-gallery-XXXXXX");
   if (!mkdtemp(g_root)) {
@@ -962,6 +1121,7 @@ int main(void) {
   test_map();
   test_synthetic();
   test_concurrent();
+  test_compressed_exact();
   test_faces();
   rm_rf(g_root);
   return check_report("test_gallery");

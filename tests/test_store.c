@@ -290,6 +290,13 @@ static void test_open(void) {
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_store_model_id_split("@v", name, ver),
                ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_store_model_id_split("name@", name, ver),
+               ARGUS_E_INVALID_ARG);
+  /* The first '@' splits; the default embedder's version holds one. */
+  CHECK_OK(argus_store_model_id_split(
+      "fr_feature@faceplugin-face-recognition-js@0.0.1", name, ver));
+  CHECK(strcmp(name, "fr_feature") == 0 &&
+        strcmp(ver, "faceplugin-face-recognition-js@0.0.1") == 0);
 }
 
 /* ---- watchlists --------------------------------------------------------- */

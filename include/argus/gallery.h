@@ -145,8 +145,12 @@ typedef struct argus_gallery_config {
   float default_threshold;
   double default_fmr; /* the false-match rate of default_threshold */
   int provisional;    /* the calibration of that threshold is provisional */
-  /* Index options (kind, approximate backend); model_id and dim are set by
-   * the gallery. NULL: argus_index_config_init defaults. Borrowed. */
+  /* Index options (kind, approximate backend); model_id, dim and refine
+   * are set by the gallery: a compressed kind (ARGUS_INDEX_F16, I8) is
+   * re-ranked exactly from fp32 copies of the templates that the gallery
+   * keeps in memory, so its candidates, order and scores are those of an
+   * fp32 index (faster scans, but no memory saved). NULL:
+   * argus_index_config_init defaults. Borrowed. */
   const argus_index_config *index;
   /* 1: load nothing and keep no index: enrolment, removal and reindexing go
    * to the store only and searching is refused. For one-shot tools (the
@@ -187,6 +191,9 @@ typedef struct argus_gallery_stats {
   int64_t other_models;
   char backend[96]; /* the index backend in use */
   size_t index_bytes;
+  /* fp32 copies of the templates kept for the exact re-ranking of a
+   * compressed (fp16, int8) index; 0 for fp32 and approximate ones */
+  size_t refine_bytes;
 } argus_gallery_stats;
 
 /* Errors: INVALID_ARG. */

@@ -19,6 +19,12 @@
  *     memory traffic; F16C / AVX-512 conversion while scoring);
  *   - exact int8: templates and queries quantised to int8 with one scale per
  *     vector (a quarter of the memory; AVX-512 VNNI where available);
+ *   fp16 and int8 score the compressed vectors: each score lies within a
+ *   per-template error bound of fp32's. With a refine callback (below) the
+ *   search re-scores the candidates whose rank that bound cannot settle from
+ *   their fp32 templates, and its ids and order are then exactly an fp32
+ *   index's; without one they are fp32's except where fp32's own scores are
+ *   closer than the bound (near-ties);
  *   - approximate: a FAISS index (HNSW or IVF, inner product) when argus was
  *     built with FAISS (argus_index_approx_available()).
  * ARGUS_INDEX_AUTO uses exact fp32 and switches to the approximate backend
@@ -57,6 +63,31 @@ typedef enum argus_index_kind {
   ARGUS_INDEX_APPROX,   /* FAISS (UNSUPPORTED when built without it) */
 } argus_index_kind;
 
+/* Supplies the fp32 template of `id` to the refinement of a compressed
+ * (fp16, int8) index: writes dim floats to vec. For ids, order and scores
+ * bit-identical to an fp32 index, they must be the floats given to
+ * argus_index_add for that id (or any vector with the same unit
+ * normalisation); a copy that differs by rounding gives scores that differ by
+ * rounding. Called by argus_index_search on the calling thread while the
+ * index's read lock is held: it runs concurrently for concurrent searches,
+ * must not add to or remove from this index, and should be fast (it runs for
+ * the few uncertain candidates of each query). Return ARGUS_OK, or an error,
+ * which fails the search with that error. */
+typedef argus_err (*argus_index_fetch_fn)(void *user, int64_t id, float *vec);
+
+/* Exact re-ranking of a compressed index (ignored by fp32 and approximate
+ * indexes, which score exactly or approximately by their own rules). */
+typedef struct argus_index_refine {
+  argus_index_fetch_fn fetch; /* NULL: no refinement (the default) */
+  void *user;                 /* passed to fetch; kept, not owned */
+  /* 0: a hit whose rank the error bound settles without its fp32 template is
+   * not fetched and keeps its compressed score (within the bound of fp32's;
+   * ids and order are fp32's all the same). Nonzero: every hit returned is
+   * re-scored, so its score is fp32's too (at least one fetch per hit);
+   * for callers that compare scores with thresholds. */
+  int exact_scores;
+} argus_index_refine;
+
 typedef struct argus_index_config {
   const char *model_id; /* borrowed, copied at creation; required */
   int dim;              /* 1 .. ARGUS_INDEX_MAX_DIM; required */
@@ -76,6 +107,9 @@ typedef struct argus_index_config {
    * outlive the index. NULL: searches run on the calling thread unless the
    * call names a pool. */
   argus_threadpool *pool;
+  /* Exact re-ranking for ARGUS_INDEX_F16 / I8 (docs/index.md, "Exact
+   * re-ranking"); zeroed by argus_index_config_init (off). */
+  argus_index_refine refine;
 } argus_index_config;
 
 /* Fills *cfg with the defaults (kind AUTO, thresholds above); model_id and
@@ -130,13 +164,27 @@ typedef struct argus_index_search_opts {
  * the templates serves the whole batch. Writes the best k hits of query q,
  * best first, to hits[q*k .. q*k+k-1] and, when nfound is not NULL, their
  * number to nfound[q] (fewer than k when fewer templates match). opts may be
- * NULL. nq == 0 is a no-op.
+ * NULL. nq == 0 is a no-op. Equal scores are ranked by storage slot, so
+ * indexes given the same adds and removes rank them alike.
+ * A compressed index with a refine callback returns the k hits an fp32
+ * index holding the same templates would return, in the same order, with
+ * fp32's scores for every hit it re-scored (all hits with exact_scores).
  * Errors: INVALID_ARG (k outside 1..ARGUS_INDEX_MAX_K, a query with NaN/Inf
- * or of zero length, NULL arrays), NOMEM, IO (FAISS failed). */
+ * or of zero length, NULL arrays), NOMEM, IO (FAISS failed), the refine
+ * callback's error, CORRUPT (the callback gave a vector with NaN/Inf or of
+ * zero length, or one that is not the stored template: farther from its
+ * compressed copy than the stored bound; logged with the id). */
 argus_err argus_index_search(argus_index *idx, const float *queries,
                              size_t nq, size_t k,
                              const argus_index_search_opts *opts,
                              argus_index_hit *hits, size_t *nfound);
+
+/* Sets (or with NULL / a NULL fetch, turns off) the refinement of later
+ * searches, like argus_index_config.refine; *r is copied. Waits for running
+ * searches. For indexes made by a catalog, whose defaults cannot name a
+ * per-model callback. Errors: INVALID_ARG (NULL idx). */
+argus_err argus_index_set_refine(argus_index *idx,
+                                 const argus_index_refine *r);
 
 /* Sets the approximate backend's search breadth for later searches (HNSW
  * efSearch, IVF nprobe; 0 keeps a value): more is slower and finds more of
@@ -169,7 +217,9 @@ const char *argus_index_kind_name(argus_index_kind kind);
 typedef struct argus_index_catalog argus_index_catalog;
 
 /* Creates an empty catalog; indexes it creates use a copy of *defaults
- * (model_id and dim are set per index). defaults may be NULL (library
+ * (model_id and dim are set per index; a refine callback in the defaults
+ * serves every model, so ids must be unique across them, else set one per
+ * index with argus_index_set_refine). defaults may be NULL (library
  * defaults). Strings in defaults are copied. */
 argus_err argus_index_catalog_create(const argus_index_config *defaults,
                                      argus_index_catalog **out);

@@ -124,8 +124,10 @@ typedef struct argus_store_model {
   int dim;             /* 512; ignored where only name+version select */
 } argus_store_model;
 
-/* Splits a face model id "name@version" into buffers of
- * ARGUS_STORE_NAME_MAX bytes. Errors: INVALID_ARG. */
+/* Splits a face model id "name@version" at its first '@' (a version may
+ * contain '@', a name may not) into buffers of ARGUS_STORE_NAME_MAX bytes.
+ * This is the one rule for model ids everywhere in argus.
+ * Errors: INVALID_ARG (no '@', empty or too long part). */
 argus_err argus_store_model_id_split(const char *id,
                                      char name[ARGUS_STORE_NAME_MAX],
                                      char version[ARGUS_STORE_NAME_MAX]);

@@ -68,18 +68,10 @@ int cli_reindex_main(int argc, char **argv) {
     if (face_cli_option(&g.face, id, p.arg) < 0)
       return cli_bad_value(cmd);
   }
-  /* A model id splits at its first '@' (versions may contain one). */
   char dname[ARGUS_STORE_NAME_MAX] = "", dversion[ARGUS_STORE_NAME_MAX] = "";
-  if (drop) {
-    const char *at = strchr(drop, '@');
-    size_t nl = at ? (size_t)(at - drop) : 0;
-    if (!at || nl == 0 || nl >= sizeof dname || !at[1] ||
-        strlen(at + 1) >= sizeof dversion) {
-      cli_errorf(cmd, "--drop: '%s' is not a model id name@version", drop);
-      return cli_bad_value(cmd);
-    }
-    memcpy(dname, drop, nl);
-    snprintf(dversion, sizeof dversion, "%s", at + 1);
+  if (drop && argus_store_model_id_split(drop, dname, dversion) != ARGUS_OK) {
+    cli_errorf(cmd, "--drop: '%s' is not a model id name@version", drop);
+    return cli_bad_value(cmd);
   }
   int rc = CLI_FAIL;
   if (gallery_cli_open(&g, db, 1, 0) != CLI_OK)

@@ -37,6 +37,9 @@ typedef struct gstate {
   size_t nwls;
   gmap persons; /* person id -> gperson* (persons with templates) */
   gmap photos;  /* photo id -> gperson* */
+  /* photo id -> float[dim], the fp32 template, kept when the index is
+   * compressed (fp16, int8) for its exact re-ranking (gallery_fetch) */
+  gmap vecs;
   int64_t other_models;
 } gstate;
 
@@ -47,6 +50,7 @@ struct argus_gallery {
   argus_store_model model;
   char model_name[ARGUS_STORE_NAME_MAX], model_version[ARGUS_STORE_NAME_MAX];
   argus_store *store;
+  int keep_vecs; /* the index is compressed: keep fp32 copies in st.vecs */
   pthread_mutex_t wmu;
   pthread_rwlock_t rw;
   gstate st;
@@ -72,13 +76,56 @@ static void free_person_cb(void *user, int64_t key, void *val) {
   person_free(val);
 }
 
+static void free_vec_cb(void *user, int64_t key, void *val) {
+  (void)user;
+  (void)key;
+  free(val);
+}
+
 static void state_free(gstate *st) {
   argus_index_destroy(st->index);
   gmap_each(&st->persons, free_person_cb, NULL);
+  gmap_each(&st->vecs, free_vec_cb, NULL);
   gmap_free(&st->persons);
   gmap_free(&st->photos);
+  gmap_free(&st->vecs);
   free(st->wls);
   memset(st, 0, sizeof *st);
+}
+
+/* Keeps a copy of photo's template for the refinement (when kept at all).
+ * Errors: NOMEM. */
+static argus_err vec_keep(const argus_gallery *g, gstate *st, int64_t photo,
+                          const float *v) {
+  if (!g->keep_vecs)
+    return ARGUS_OK;
+  size_t bytes = (size_t)g->cfg.dim * sizeof(float);
+  float *c = malloc(bytes);
+  if (!c)
+    return ARGUS_E_NOMEM;
+  memcpy(c, v, bytes);
+  free(gmap_del(&st->vecs, photo));
+  argus_err e = gmap_put(&st->vecs, photo, c);
+  if (e)
+    free(c);
+  return e;
+}
+
+static void vec_drop(gstate *st, int64_t photo) {
+  free(gmap_del(&st->vecs, photo));
+}
+
+/* The refine callback of a compressed index: the fp32 template of a photo,
+ * as added. Runs inside argus_index_search, which the gallery calls only
+ * on g->st.index with g->rw held for reading, so g->st is that index's
+ * state and no writer changes it meanwhile. */
+static argus_err gallery_fetch(void *user, int64_t id, float *vec) {
+  const argus_gallery *g = user;
+  const float *v = gmap_get(&g->st.vecs, id);
+  if (!v)
+    return ARGUS_E_NOT_FOUND; /* cannot happen: index and vecs change together */
+  memcpy(vec, v, (size_t)g->cfg.dim * sizeof *vec);
+  return ARGUS_OK;
 }
 
 static gperson *person_new(const argus_store_person *sp) {
@@ -175,6 +222,7 @@ static argus_err new_index(argus_gallery *g, argus_index **out,
 
 typedef struct load_ctx {
   argus_gallery *g;
+  gstate *st;
   argus_index *index;
   int64_t *ids, *wls;
   float *vecs;
@@ -218,6 +266,11 @@ static int load_cb(void *user, const argus_store_template *t) {
   c->pairs[2 * c->npairs] = t->photo_id;
   c->pairs[2 * c->npairs + 1] = t->person_id;
   c->npairs++;
+  argus_err e = vec_keep(c->g, c->st, t->photo_id, t->vector);
+  if (e) {
+    c->e = e;
+    return 1;
+  }
   c->ids[c->n] = t->photo_id;
   c->wls[c->n] = t->watchlist_id;
   memcpy(c->vecs + c->n * (size_t)dim, t->vector, (size_t)dim * sizeof(float));
@@ -242,6 +295,7 @@ static argus_err load_state(argus_gallery *g, gstate *st,
   if ((e = new_index(g, &st->index, err)))
     goto done;
   c.index = st->index;
+  c.st = st;
   c.ids = malloc(LOAD_BATCH * sizeof *c.ids);
   c.wls = malloc(LOAD_BATCH * sizeof *c.wls);
   c.vecs = malloc((size_t)LOAD_BATCH * (size_t)g->cfg.dim * sizeof(float));
@@ -291,6 +345,7 @@ static argus_err load_state(argus_gallery *g, gstate *st,
     gperson *p = gmap_get(&st->persons, pid);
     if (!p) {
       argus_index_remove(st->index, photo);
+      vec_drop(st, photo);
       continue;
     }
     if ((e = person_add_photo_id(p, photo)) ||
@@ -380,19 +435,12 @@ argus_err argus_gallery_open(argus_store *store,
     return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
   g->cfg = *cfg;
   g->cfg.index = NULL;
-  /* Split at the first '@': names are identifiers, while versions may hold
-   * an '@' of their own ("faceplugin-face-recognition-js@0.0.1"). */
-  const char *at = strchr(cfg->model_id, '@');
-  size_t nl = at ? (size_t)(at - cfg->model_id) : 0;
-  if (!at || nl == 0 || nl >= sizeof g->model_name || !at[1] ||
-      strlen(at + 1) >= sizeof g->model_version) {
+  if (argus_store_model_id_split(cfg->model_id, g->model_name,
+                                 g->model_version) != ARGUS_OK) {
     free(g);
     return gallery_fail(err, ARGUS_E_INVALID_ARG,
                         "model id '%s' is not name@version", cfg->model_id);
   }
-  memcpy(g->model_name, cfg->model_id, nl);
-  g->model_name[nl] = '\0';
-  snprintf(g->model_version, sizeof g->model_version, "%s", at + 1);
   g->model.name = g->model_name;
   g->model.version = g->model_version;
   g->model.dim = cfg->dim;
@@ -406,6 +454,19 @@ argus_err argus_gallery_open(argus_store *store,
   }
   g->icfg.model_id = g->cfg.model_id;
   g->icfg.dim = cfg->dim;
+  /* A compressed index re-ranks its uncertain candidates from the fp32
+   * templates, kept in memory (the store is no option while searching: its
+   * handle is the writers', and every template read writes an audit row).
+   * Exact scores, because hits are compared with thresholds. */
+  g->keep_vecs = g->icfg.kind == ARGUS_INDEX_F16 ||
+                 g->icfg.kind == ARGUS_INDEX_I8;
+  if (g->keep_vecs) {
+    g->icfg.refine.fetch = gallery_fetch;
+    g->icfg.refine.user = g;
+    g->icfg.refine.exact_scores = 1;
+  } else {
+    memset(&g->icfg.refine, 0, sizeof g->icfg.refine);
+  }
   g->store = store;
   pthread_mutex_init(&g->wmu, NULL);
   /* Searches arrive continuously from many threads in a live pipeline: a
@@ -458,6 +519,7 @@ argus_err argus_gallery_get_stats(argus_gallery *g, argus_gallery_stats *out) {
       out->templates = is.count;
       snprintf(out->backend, sizeof out->backend, "%s", is.backend);
       out->index_bytes = is.bytes;
+      out->refine_bytes = g->st.vecs.count * (size_t)g->cfg.dim * sizeof(float);
     }
   } else {
     snprintf(out->backend, sizeof out->backend, "none (write-only)");
@@ -644,6 +706,7 @@ static void detach_person(gstate *st, argus_store_id id) {
     return;
   for (int i = 0; i < p->nphotos; i++) {
     gmap_del(&st->photos, p->photos[i]);
+    vec_drop(st, p->photos[i]);
     argus_err e = argus_index_remove(st->index, p->photos[i]);
     if (e && e != ARGUS_E_NOT_FOUND)
       argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
@@ -654,10 +717,12 @@ static void detach_person(gstate *st, argus_store_id id) {
 }
 
 /* Adds n templates (photo ids, vectors) of person p to the index and the
- * tables; p is taken when it is new (not yet in the table) and the call
+ * tables (and their fp32 copies when kept); p is taken when it is new (not yet in the table) and the call
  * succeeds. All or nothing. Caller holds rw for writing. */
-static argus_err attach(gstate *st, gperson *p, int is_new, int n,
-                        const int64_t *photo_ids, const float *vecs) {
+static argus_err attach(const argus_gallery *g, gstate *st, gperson *p,
+                        int is_new, int n, const int64_t *photo_ids,
+                        const float *vecs) {
+  const size_t dim = (size_t)g->cfg.dim;
   int64_t *wls = malloc((size_t)(n ? n : 1) * sizeof *wls);
   if (!wls)
     return ARGUS_E_NOMEM;
@@ -674,7 +739,8 @@ static argus_err attach(gstate *st, gperson *p, int is_new, int n,
     goto undo;
   for (int i = 0; i < n; i++) {
     if ((e = person_add_photo_id(p, photo_ids[i])) ||
-        (e = gmap_put(&st->photos, photo_ids[i], p)))
+        (e = gmap_put(&st->photos, photo_ids[i], p)) ||
+        (e = vec_keep(g, st, photo_ids[i], vecs + (size_t)i * dim)))
       goto undo;
   }
   return ARGUS_OK;
@@ -684,6 +750,7 @@ undo:
   for (int i = 0; i < n; i++) {
     argus_index_remove(st->index, photo_ids[i]);
     gmap_del(&st->photos, photo_ids[i]);
+    vec_drop(st, photo_ids[i]);
   }
   p->nphotos = old_n;
   if (is_new)
@@ -813,7 +880,7 @@ argus_err argus_gallery_person_add(argus_gallery *g, const char *watchlist,
   for (int i = 0; i < n; i++)
     ids[i] = plist[i].id;
   pthread_rwlock_wrlock(&g->rw);
-  e = attach(&g->st, p, 1, n, ids, vecs);
+  e = attach(g, &g->st, p, 1, n, ids, vecs);
   pthread_rwlock_unlock(&g->rw);
   if (e) {
     gallery_fail(err, e, "adding person %lld to the index: %s", (long long)pid,
@@ -896,7 +963,7 @@ argus_err argus_gallery_person_add_photos(argus_gallery *g,
   }
   pthread_rwlock_wrlock(&g->rw);
   gperson *p = fresh ? fresh : gmap_get(&g->st.persons, person_id);
-  e = attach(&g->st, p, fresh != NULL, n, ids, vecs);
+  e = attach(g, &g->st, p, fresh != NULL, n, ids, vecs);
   pthread_rwlock_unlock(&g->rw);
   if (e) {
     /* The store has no call to remove single photos: the new photos stay
@@ -1012,7 +1079,7 @@ argus_err argus_gallery_sync_person(argus_gallery *g, argus_store_id person_id,
   pthread_rwlock_wrlock(&g->rw);
   detach_person(&g->st, person_id);
   if (p)
-    e = attach(&g->st, p, 1, c.n, c.ids, c.vecs);
+    e = attach(g, &g->st, p, 1, c.n, c.ids, c.vecs);
   pthread_rwlock_unlock(&g->rw);
   if (e)
     gallery_fail(err, e, "adding person %lld to the index: %s",

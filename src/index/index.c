@@ -674,6 +674,40 @@ argus_err argus_index_remove(argus_index *idx, int64_t id) {
   return ARGUS_OK;
 }
 
+/* The refinement's view of the caller's fetch callback: row -> id, and the
+ * vector normalised exactly as add normalises it, so that the fp32 kernel
+ * scores the very floats an fp32 index would hold. */
+typedef struct fetch_ctx {
+  argus_index *idx;
+  argus_index_refine refine;
+  float *buf;   /* dim floats */
+  int64_t last; /* id of the last fetch (-1: none), for the log */
+} fetch_ctx;
+
+static argus_err fetch_row(void *ctx, uint32_t row, float *unit) {
+  fetch_ctx *c = ctx;
+  size_t dim = c->idx->params.dim;
+  c->last = c->idx->row_id[row];
+  argus_err e = c->refine.fetch(c->refine.user, c->last, c->buf);
+  if (e != ARGUS_OK) {
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "search: the refine callback failed for template id %lld: %s",
+              (long long)c->last, argus_strerror(e));
+    return e;
+  }
+  float inv = inv_norm(c->buf, dim);
+  if (inv == 0.0f) {
+    argus_log(ARGUS_LOG_ERROR, MOD,
+              "search: the refine callback gave template id %lld a vector "
+              "with NaN/Inf values or zero length",
+              (long long)c->last);
+    return ARGUS_E_CORRUPT;
+  }
+  for (size_t j = 0; j < dim; j++)
+    unit[j] = c->buf[j] * inv;
+  return ARGUS_OK;
+}
+
 static void fill_empty(argus_index_hit *h, size_t n) {
   for (size_t i = 0; i < n; i++) {
     h[i].id = -1;
@@ -718,6 +752,7 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
   uint64_t *allow = NULL;
   int pool_taken = 0;
   int locked = 0;
+  fetch_ctx fc = {idx, {0}, NULL, -1};
   if (!qinv || !rows || !scores || !nf)
     goto out;
   for (size_t q = 0; q < nq; q++) {
@@ -732,6 +767,11 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
 
   pthread_rwlock_rdlock(&idx->lock);
   locked = 1;
+  fc.refine = idx->cfg.refine;
+  int refine = fc.refine.fetch && (idx->ops->kind == ARGUS_INDEX_F16 ||
+                                   idx->ops->kind == ARGUS_INDEX_I8);
+  if (refine && !(fc.buf = malloc(dim * sizeof *fc.buf)))
+    goto out;
   ix_filter filter = {idx->row_slot, NULL};
   int any = 1;
   if (opts && opts->n_watchlists) {
@@ -769,13 +809,22 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
         .filter = allow ? &filter : NULL,
         .pool = pool,
         .threads = argus_threadpool_size(pool),
+        .fetch = refine ? fetch_row : NULL,
+        .fetch_ctx = &fc,
+        .exact_scores = fc.refine.exact_scores,
         .rows = rows,
         .scores = scores,
         .nfound = nf,
     };
     e = idx->ops->search(idx->be, &a);
-    if (e != ARGUS_OK)
+    if (e != ARGUS_OK) {
+      if (e == ARGUS_E_CORRUPT && fc.last >= 0)
+        argus_log(ARGUS_LOG_ERROR, MOD,
+                  "search: refining template id %lld of index \"%s\" "
+                  "failed: the refine callback's vector is unusable",
+                  (long long)fc.last, idx->model_id);
       goto out;
+    }
   }
   for (size_t q = 0; q < nq; q++) {
     argus_index_hit *h = hits + q * k;
@@ -800,7 +849,21 @@ out:
   free(scores);
   free(nf);
   free(allow);
+  free(fc.buf);
   return e;
+}
+
+argus_err argus_index_set_refine(argus_index *idx,
+                                 const argus_index_refine *r) {
+  if (!idx) {
+    argus_log(ARGUS_LOG_WARN, MOD, "set_refine: NULL index");
+    return ARGUS_E_INVALID_ARG;
+  }
+  argus_index_refine off = {NULL, NULL, 0};
+  pthread_rwlock_wrlock(&idx->lock);
+  idx->cfg.refine = r && r->fetch ? *r : off;
+  pthread_rwlock_unlock(&idx->lock);
+  return ARGUS_OK;
 }
 
 argus_err argus_index_set_search_params(argus_index *idx, int hnsw_ef_search,

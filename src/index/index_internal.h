@@ -40,6 +40,13 @@ typedef struct ix_search_args {
   const ix_filter *filter; /* NULL: all rows */
   argus_threadpool *pool;  /* NULL: the calling thread only */
   int threads;             /* threads the pool has (1 when NULL) */
+  /* Exact re-ranking (compressed backends; fetch NULL: off): writes the
+   * unit fp32 template of `row`, normalised exactly as add's callers do
+   * (index.c), to unit (dim floats). exact_scores: re-score every hit
+   * returned (argus_index_refine). */
+  argus_err (*fetch)(void *fetch_ctx, uint32_t row, float *unit);
+  void *fetch_ctx;
+  int exact_scores;
   /* out: nq x k rows and scores (score already divided by |q|), best
    * first, and the number found per query */
   uint32_t *rows;

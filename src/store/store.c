@@ -128,8 +128,10 @@ argus_err argus_store_model_id_split(const char *id,
                                      char version[ARGUS_STORE_NAME_MAX]) {
   if (!id || !name || !version)
     return ARGUS_E_INVALID_ARG;
+  /* The first '@' splits: names are identifiers, versions may hold an '@'
+   * of their own ("faceplugin-face-recognition-js@0.0.1"). */
   const char *at = strchr(id, '@');
-  if (!at || at == id || !at[1] || strchr(at + 1, '@'))
+  if (!at || at == id || !at[1])
     return ARGUS_E_INVALID_ARG;
   size_t nl = (size_t)(at - id), vl = strlen(at + 1);
   if (nl >= ARGUS_STORE_NAME_MAX || vl >= ARGUS_STORE_NAME_MAX)
