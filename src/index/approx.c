@@ -1,10 +1,13 @@
 /*
  * Approximate backend on FAISS (HNSW or IVF by index_factory string, inner
- * product). FAISS numbers vectors 0, 1, 2, ... in the order they are added
+ * product). "HNSW<M>,Flat", "HNSW<M>,SQfp16" and "HNSW<M>,SQ8" run FAISS's
+ * graph on argus's SIMD distances and search loop (faiss_shim.cpp); other
+ * strings run FAISS's own code. FAISS numbers vectors 0, 1, 2, ... in the order they are added
  * ("labels"); a removed template's label stays in the FAISS index as a dead
  * entry (HNSW cannot delete) and is filtered out while searching, together
- * with the watchlist filter, through a FAISS IDSelector. index.c rebuilds the
- * FAISS index when dead entries pile up.
+ * with the watchlist filter, through a callback (a FAISS IDSelector for
+ * FAISS's own search). index.c rebuilds the FAISS index when dead entries
+ * pile up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +62,8 @@ static argus_err approx_create(const ix_params *p, void **out) {
     return ARGUS_E_NOMEM;
   A->dim = p->dim;
   snprintf(A->factory, sizeof A->factory, "%s", p->factory);
-  argus_err e = ix_faiss_create(p->factory, (int)p->dim, &A->f, msg, sizeof msg);
+  argus_err e =
+      ix_faiss_create(p->factory, (int)p->dim, 0, &A->f, msg, sizeof msg);
   if (e != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, "index", "FAISS index \"%s\" (dim %zu): %s",
               p->factory, p->dim, msg);
@@ -202,7 +206,11 @@ static size_t approx_bytes(const void *ctx) {
 
 static void approx_describe(const void *ctx, char *buf, size_t len) {
   const ix_approx *A = ctx;
-  snprintf(buf, len, "faiss:%s", A->factory);
+  const char *isa = ix_faiss_distance_isa(A->f);
+  if (isa)
+    snprintf(buf, len, "faiss:%s/argus-%s", A->factory, isa);
+  else
+    snprintf(buf, len, "faiss:%s", A->factory);
 }
 
 static size_t approx_dead(const void *ctx) {
