@@ -9,7 +9,10 @@
  * engine is loaded once and the table gives:
  *  - detection only, ms per frame (median of N runs after one warm-up run,
  *    min and process CPU alongside) at --size 320/480/640/960 and for the
- *    tiled pyramid (--tile 640: full frame at 320, then octaves to native);
+ *    tiled pyramid (--tile 640: full frame at 320, then octaves to native),
+ *    with mirrored whole-frame passes and box voting (--flip --vote 0.5),
+ *    and the --accurate preset (480 and 640 whole, native tiles, flip,
+ *    vote);
  *  - landmarks + align + embed, ms per face: (analyze with
  *    ARGUS_FACE_DO_EMBED) - (detection only), medians, over the faces the
  *    pyramid finds, divided by their number.
@@ -116,12 +119,16 @@ int main(int argc, char **argv) {
   }
   static const struct {
     const char *name;
-    int size, tile;
-  } S[] = {{"size 320", 320, 0},
-           {"size 480 (default)", 480, 0},
-           {"size 640", 640, 0},
-           {"size 960", 960, 0},
-           {"pyramid (--tile 640)", 0, 640}};
+    int size, tile, flip;
+    float vote;
+  } S[] = {{"size 320", 320, 0, 0, 0},
+           {"size 480 (default)", 480, 0, 0, 0},
+           {"size 640", 640, 0, 0, 0},
+           {"size 960", 960, 0, 0, 0},
+           {"size 480 flip+vote", 480, 0, 1, 0.5f},
+           {"pyramid (--tile 640)", 0, 640, 0, 0},
+           {"pyramid flip+vote", 0, 640, 1, 0.5f},
+           {"--accurate", -1, 0, 0, 0}};
   const int nset = (int)(sizeof S / sizeof S[0]);
   printf("face_bench: %s (%dx%d), median of %d runs\n\n", path, img.width,
          img.height, reps);
@@ -151,6 +158,12 @@ int main(int argc, char **argv) {
       argus_face_detect_opts_default(&d);
       d.size = S[s].size;
       d.tile = S[s].tile;
+      d.flip = S[s].flip;
+      d.vote_iou = S[s].vote;
+      if (S[s].size < 0) {
+        argus_face_detect_opts_default(&d);
+        argus_face_detect_opts_accurate(&d);
+      }
       timing t;
       if (time_analyze(e, &img, &d, 0, reps, &t)) {
         status = 1;
@@ -159,7 +172,7 @@ int main(int argc, char **argv) {
       printf("%-22s %7d %6d %10.1f %10.1f %10.1f\n", S[s].name, th, t.faces,
              t.wall, t.wall_min, t.cpu);
       fflush(stdout);
-      if (S[s].tile) {
+      if (S[s].tile && !S[s].flip) {
         timing full;
         if (time_analyze(e, &img, &d, ARGUS_FACE_DO_EMBED, reps, &full)) {
           status = 1;

@@ -9,10 +9,18 @@ is ignored; precision/recall are sampled at 1000 score thresholds and AP is the
 area under the interpolated precision-recall curve.
 
   eval/widerface_ap.py [--argus build/argus] [--data ../shared/data/widerface-dev]
-                       [--setting NAME=ARGS ...]
+                       [--half even|odd|both] [--misses] [--setting NAME=ARGS ...]
 
 Each --setting is a name and the detection options passed to argus detect,
 e.g. --setting "320=--size 320" --setting "tiled=--size 480 --tile 640".
+
+--half even|odd evaluates the even- or odd-indexed images only (index in the
+sorted list of image names), so that choices tuned on one half can be
+reported on the other; --half both prints all, even and odd for each setting.
+--misses counts, per setting, why the valid faces of each difficulty are
+missed at the operating point of 0.5 score: not found at all (no prediction of
+IoU >= 0.3), found with IoU < 0.5, or found but matched by nothing at
+score >= 0.5 (ranked low).
 """
 import argparse
 import json
@@ -56,7 +64,7 @@ def parse_gt(path):
 
 def run_detect(argus, models, threads, root, names, opts):
     cmd = [argus, "detect", "--json", "--models", models, "--threads", str(threads),
-           "--min-score", "0.05", "--max-faces", "1000"] + shlex.split(opts)
+           "--min-score", "0.05", "--max-faces", "1000", "--boxes-only"] + shlex.split(opts)
     t0 = time.time()
     res = subprocess.run(cmd + [os.path.join(root, "images", n) for n in names],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -147,6 +155,35 @@ def evaluate(gt, preds):
     return aps
 
 
+def miss_causes(gt, preds, col, thr=0.5):
+    """Counts valid faces that are: hit at score >= thr, hit only below thr,
+    overlapped with IoU in [0.3, 0.5) by some prediction, or not found."""
+    c = {"hit": 0, "low_score": 0, "iou<0.5": 0, "not_found": 0}
+    for name, g in gt.items():
+        valid = g[:, col] > 0 if len(g) else np.zeros(0, bool)
+        if not valid.any():
+            continue
+        p = preds.get(name, np.zeros((0, 5)))
+        best_hi = np.zeros(len(g))
+        best_all = np.zeros(len(g))
+        if len(p):
+            ious = iou_matrix(p[:, :4], g[:, :4])
+            best_all = ious.max(axis=0)
+            hi = p[:, 4] >= thr
+            if hi.any():
+                best_hi = ious[hi].max(axis=0)
+        for j in np.nonzero(valid)[0]:
+            if best_hi[j] >= 0.5:
+                c["hit"] += 1
+            elif best_all[j] >= 0.5:
+                c["low_score"] += 1
+            elif best_all[j] >= 0.3:
+                c["iou<0.5"] += 1
+            else:
+                c["not_found"] += 1
+    return c
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
@@ -156,21 +193,34 @@ def main():
     ap.add_argument("--models", default=os.path.join(root, "models"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--setting", action="append", help="NAME=detect options")
+    ap.add_argument("--half", choices=("all", "even", "odd", "both"), default="all",
+                    help="images to evaluate: all, even- or odd-indexed, or all three")
+    ap.add_argument("--misses", action="store_true", help="count misses by cause")
     a = ap.parse_args()
     if not os.path.isdir(a.data):
         sys.exit("widerface_ap: %s is absent (WIDER FACE dev lives in ../shared/data)" % a.data)
     gt = parse_gt(os.path.join(a.data, "gt.txt"))
     names = sorted(gt)
+    halves = {"all": names, "even": names[0::2], "odd": names[1::2]}
+    shown = ["all", "even", "odd"] if a.half == "both" else [a.half]
+    names = names if a.half in ("all", "both") else halves[a.half]
     settings = a.setting or DEFAULT_SETTINGS
     print("WIDER FACE dev split: %d images, %d faces (IoU 0.5, WIDER protocol)" % (
-        len(names), sum(len(g) for g in gt.values())))
-    print("%-14s %-46s %7s %7s %7s %10s" % ("setting", "argus detect options", "easy", "medium",
-                                            "hard", "s/305 img"))
+        len(names), sum(len(gt[n]) for n in names)))
+    print("%-14s %-5s %-46s %7s %7s %7s %10s" % ("setting", "half", "argus detect options",
+                                                 "easy", "medium", "hard", "seconds"))
     for s in settings:
         name, _, opts = s.partition("=")
         preds, secs = run_detect(a.argus, a.models, a.threads, a.data, names, opts)
-        easy, med, hard = evaluate(gt, preds)
-        print("%-14s %-46s %7.3f %7.3f %7.3f %10.1f" % (name, opts, easy, med, hard, secs))
+        for h in shown:
+            sub = {n: gt[n] for n in halves[h]}
+            easy, med, hard = evaluate(sub, preds)
+            print("%-14s %-5s %-46s %7.3f %7.3f %7.3f %10.1f" % (name, h, opts, easy, med, hard,
+                                                               secs))
+        if a.misses:
+            for col, what in ((4, "easy"), (5, "medium"), (6, "hard")):
+                c = miss_causes({n: gt[n] for n in names}, preds, col)
+                print("  misses %-6s %s" % (what, " ".join("%s %d" % kv for kv in c.items())))
         sys.stdout.flush()
     print("(speed per 1080p frame: bench/face_bench)")
 

@@ -117,6 +117,13 @@ static void test_usage(void) {
   CHECK_HAS(r.err, "--min-score");
   RUN(&r, "detect", "x.jpg", "--scales", "0.5,abc");
   CHECK_INT_EQ(r.status, 2);
+  RUN(&r, "detect", "x.jpg", "--vote", "1.5");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "--vote");
+  RUN(&r, "detect", "x.jpg", "--mid-size", "5");
+  CHECK_INT_EQ(r.status, 2);
+  RUN(&r, "detect", "--help");
+  CHECK_HAS(r.out, "--accurate");
   RUN(&r, "detect", "x.jpg", "--bogus");
   CHECK_INT_EQ(r.status, 2);
   CHECK_HAS(r.err, "--bogus");
@@ -300,6 +307,23 @@ static void test_compare(void) {
   CHECK_HAS(r.out, "\"embedding\":[");
 }
 
+/* The accuracy options run end to end; --boxes-only leaves out points
+ * and quality. */
+static void test_accurate(const char *good) {
+  static result r;
+  RUN(&r, "detect", "--models", models, "--threads", "1", "--json",
+      "--accurate", good);
+  CHECK_INT_EQ(r.status, 0);
+  CHECK_HAS(r.out, "\"faces\":[");
+  RUN(&r, "detect", "--models", models, "--threads", "1", "--json",
+      "--size", "320", "--flip-all", "--vote", "0.6", "--boxes-only",
+      "--min-score", "0.01", good);
+  CHECK_INT_EQ(r.status, 0);
+  CHECK_HAS(r.out, "\"box\":[");
+  CHECK(strstr(r.out, "\"quality\"") == NULL);
+  CHECK(strstr(r.out, "\"points\"") == NULL);
+}
+
 int main(void) {
   cli = getenv("ARGUS_CLI");
   models = getenv("ARGUS_MODELS_DIR");
@@ -332,6 +356,7 @@ int main(void) {
 
   test_usage();
   test_bad_files(good);
+  test_accurate(good);
   test_aligned();
   test_compare();
 

@@ -1,7 +1,8 @@
 /* Face geometry without models: prior grids (count, first and last priors
- * at 320x240 and 640x480, odd sizes), IoU and NMS, the least-squares
- * similarity (Umeyama) on known transforms and degenerate input, affine
- * inversion, detection pass planning. */
+ * at 320x240 and 640x480, odd sizes), IoU, NMS and box voting, the
+ * least-squares similarity (Umeyama) on known transforms and degenerate
+ * input, affine inversion, detection pass planning (mirrored passes, the
+ * accurate preset). */
 #include <math.h>
 #include <string.h>
 
@@ -121,6 +122,68 @@ static void test_nms(void) {
   CHECK_INT_EQ(kept, 0);
   CHECK_INT_EQ(argus_face_nms(m, -1, 0.4f, 0, &kept), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_face_nms(m, 3, NAN, 0, &kept), ARGUS_E_INVALID_ARG);
+}
+
+/* Box voting on constructed boxes: exact score-weighted means. */
+static void test_box_vote(void) {
+  argus_face_box bx[] = {
+      {1, 0, 11, 10, 0.6f},   /* IoU 90/110 with the best: votes */
+      {50, 50, 60, 60, 0.5f}, /* alone: kept as it is */
+      {0, 0, 10, 10, 0.9f},   /* the best of its cluster */
+      {0, 0, 10, 20, 0.3f},   /* IoU 0.5 with it: suppressed, no vote */
+      {0, 0, 10, 10, NAN},    /* dropped */
+  };
+  int kept = -1;
+  CHECK_OK(argus_face_box_vote(bx, 5, 0.4f, 0.6f, 0, &kept));
+  CHECK_INT_EQ(kept, 2);
+  /* (0.9 * (0,0,10,10) + 0.6 * (1,0,11,10)) / 1.5 */
+  CHECK_NEAR(bx[0].x1, 0.4, 1e-5, 0);
+  CHECK_NEAR(bx[0].y1, 0, 1e-6, 0);
+  CHECK_NEAR(bx[0].x2, 10.4, 1e-5, 0);
+  CHECK_NEAR(bx[0].y2, 10, 1e-5, 0);
+  CHECK_NEAR(bx[0].score, 0.9, 1e-6, 0); /* the highest score stays */
+  CHECK_NEAR(bx[1].x1, 50, 0, 0);
+  CHECK_NEAR(bx[1].score, 0.5, 1e-6, 0);
+
+  /* At a lower vote IoU the tall box votes too: (0.9 * 10 + 0.6 * 10 +
+   * 0.3 * 20) / 1.8 = 11.667 for y2. */
+  argus_face_box b2[] = {{1, 0, 11, 10, 0.6f},
+                         {0, 0, 10, 10, 0.9f},
+                         {0, 0, 10, 20, 0.3f}};
+  CHECK_OK(argus_face_box_vote(b2, 3, 0.4f, 0.5f, 0, &kept));
+  CHECK_INT_EQ(kept, 1);
+  CHECK_NEAR(b2[0].x1, 0.6 / 1.8, 1e-5, 0);
+  CHECK_NEAR(b2[0].x2, (9.0 + 6.6 + 3.0) / 1.8, 1e-5, 0);
+  CHECK_NEAR(b2[0].y2, 21.0 / 1.8, 1e-5, 0);
+
+  /* A box suppressed by an earlier cluster does not vote in a later one:
+   * the middle box goes with the first; the third keeps its own box. */
+  argus_face_box ch[] = {{0, 0, 10, 10, 0.9f},
+                         {3, 0, 13, 10, 0.8f},  /* IoU 0.538 with the first */
+                         {6, 0, 16, 10, 0.7f}}; /* 0.25 with the first */
+  CHECK_OK(argus_face_box_vote(ch, 3, 0.4f, 0.5f, 0, &kept));
+  CHECK_INT_EQ(kept, 2);
+  CHECK_NEAR(ch[0].x1, 0.8 * 3 / 1.7, 1e-5, 0);
+  CHECK_NEAR(ch[1].x1, 6, 1e-6, 0);
+  CHECK_NEAR(ch[1].x2, 16, 1e-6, 0);
+
+  /* vote_iou 0: plain NMS; max_keep; bad arguments. */
+  argus_face_box n1[] = {{1, 0, 11, 10, 0.6f}, {0, 0, 10, 10, 0.9f}};
+  CHECK_OK(argus_face_box_vote(n1, 2, 0.4f, 0, 0, &kept));
+  CHECK_INT_EQ(kept, 1);
+  CHECK_NEAR(n1[0].x1, 0, 0, 0);
+  argus_face_box m[] = {{0, 0, 1, 1, 0.1f}, {2, 2, 3, 3, 0.2f},
+                        {4, 4, 5, 5, 0.3f}};
+  CHECK_OK(argus_face_box_vote(m, 3, 0.4f, 0.5f, 2, &kept));
+  CHECK_INT_EQ(kept, 2);
+  CHECK_NEAR(m[0].score, 0.3, 1e-6, 0);
+  CHECK_NEAR(m[1].score, 0.2, 1e-6, 0);
+  CHECK_OK(argus_face_box_vote(NULL, 0, 0.4f, 0.5f, 0, &kept));
+  CHECK_INT_EQ(kept, 0);
+  CHECK_INT_EQ(argus_face_box_vote(m, -1, 0.4f, 0.5f, 0, &kept),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_face_box_vote(m, 3, NAN, 0.5f, 0, &kept),
+               ARGUS_E_INVALID_ARG);
 }
 
 static void apply(const float m[6], const float p[2], float out[2]) {
@@ -295,6 +358,57 @@ static void test_passes(void) {
   CHECK_INT_EQ(p[0].net_w, 256); /* 250 aligned */
   CHECK_INT_EQ(p[1].net_w, 512);
 
+  /* Mirrored passes: FLIP_ALL repeats every pass with flip set, the same
+   * rectangles and bands; FLIP_WHOLE only the two whole-frame levels of
+   * the 1080p pyramid (320 and 640), not the tiles. */
+  argus_face_detect_opts_default(&o);
+  o.tile = 640;
+  int nplain = 0;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &nplain));
+  o.flip = ARGUS_FACE_FLIP_WHOLE;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK_INT_EQ(n, nplain + 2);
+  for (int i = 0; i < 2; i++) {
+    CHECK_INT_EQ(p[nplain + i].flip, 1);
+    CHECK_INT_EQ(p[nplain + i].net_w, p[i].net_w);
+    CHECK_NEAR(p[nplain + i].roi[2], 1920, 0, 0);
+    CHECK_NEAR(p[nplain + i].min_face, p[i].min_face, 0, 0);
+  }
+  for (int i = 0; i < nplain; i++)
+    CHECK_INT_EQ(p[i].flip, 0);
+  /* The accurate preset: whole frames at 480 and 640, then native tiles;
+   * the 640 level keeps faces up to 1.25 x 24 px at 480. */
+  argus_face_detect_opts_accurate(&o);
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK_INT_EQ(p[0].net_w, 480);
+  CHECK_INT_EQ(p[1].net_w, 640);
+  CHECK_NEAR(p[1].max_face, 1.25 * 24 * 4, 1e-2, 0);
+  CHECK_NEAR(p[1].min_face, 16 * 3, 1e-2, 0);
+  CHECK(p[2].roi[2] < 1920); /* tiles from here */
+  CHECK_INT_EQ(p[n - 2].flip, 1);
+  CHECK_INT_EQ(p[n - 1].flip, 1);
+  CHECK_INT_EQ(p[n - 3].flip, 0);
+  CHECK_NEAR(o.vote_iou, 0.5, 0, 0);
+  argus_face_detect_opts_default(&o);
+  o.tile = 640;
+  o.flip = ARGUS_FACE_FLIP_ALL;
+  CHECK_OK(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n));
+  CHECK_INT_EQ(n, 2 * nplain);
+  for (int i = 0; i < nplain; i++) {
+    CHECK_INT_EQ(p[i].flip, 0);
+    CHECK_INT_EQ(p[nplain + i].flip, 1);
+    CHECK(memcmp(p[i].roi, p[nplain + i].roi, sizeof p[i].roi) == 0);
+    CHECK_INT_EQ(p[i].net_w, p[nplain + i].net_w);
+    CHECK_NEAR(p[i].max_face, p[nplain + i].max_face, 0, 0);
+  }
+  CHECK_INT_EQ(argus_face_plan_passes(&d, 1920, 1080, &o, p, nplain, &n),
+               ARGUS_E_LIMIT);
+  CHECK_INT_EQ(n, 2 * nplain);
+  o.flip = 0;
+  o.vote_iou = 1.5f;
+  CHECK_INT_EQ(argus_face_plan_passes(&d, 1920, 1080, &o, p, 64, &n),
+               ARGUS_E_INVALID_ARG);
+
   /* Small images are enlarged to a workable size; bad options refused. */
   argus_face_detect_opts_default(&o);
   CHECK_OK(argus_face_plan_passes(&d, 4000, 10, &o, p, 64, &n));
@@ -314,6 +428,7 @@ static void test_passes(void) {
 int main(void) {
   test_priors();
   test_nms();
+  test_box_vote();
   test_similarity();
   test_passes();
   return check_report("test_face_geometry");

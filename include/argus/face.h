@@ -222,6 +222,16 @@ float argus_face_iou(const argus_face_box *a, const argus_face_box *b);
  * Errors: INVALID_ARG. */
 argus_err argus_face_nms(argus_face_box *boxes, int n, float iou,
                          int max_keep, int *kept);
+/* Box voting: the same greedy suppression as argus_face_nms at `nms_iou`,
+ * but each kept box becomes the score-weighted mean of the boxes still
+ * standing (itself, and lower scores not yet suppressed) whose IoU with it
+ * is at least `vote_iou`; it keeps its own, highest, score. Several
+ * passes (scales, tiles, the mirrored frame) that each find a face then
+ * agree on one better-placed box. vote_iou 0 or above 1: exactly
+ * argus_face_nms. Sorts in place (NaN scores last and dropped); kept boxes
+ * first, in decreasing score. No allocation. Errors: INVALID_ARG. */
+argus_err argus_face_box_vote(argus_face_box *boxes, int n, float nms_iou,
+                              float vote_iou, int max_keep, int *kept);
 
 /* Least-squares similarity transform (rotation, uniform scale,
  * translation; no reflection) taking src points onto dst points, the 2-D
@@ -247,6 +257,9 @@ typedef struct argus_face_pass {
   /* Faces touching these roi edges (left, top, right, bottom: 1 = drop)
    * are cut by the tile and found whole by the neighbouring tile. */
   unsigned char drop_edge[4];
+  /* 1: the network sees the roi mirrored left-right; the boxes come back
+   * in image coordinates (test-time augmentation, detect opts `flip`). */
+  unsigned char flip;
 } argus_face_pass;
 
 typedef struct argus_face_detector_ops {
@@ -407,7 +420,28 @@ typedef struct argus_face_detect_opts {
    * tile are cut into overlapping tiles. */
   int tile;
   float tile_scale;
+  /* Tiled pyramid only: a second whole-frame level with the longer side at
+   * mid_size network px (> size; 0: none); the octaves continue from it.
+   * (480 then 640 finds large faces better than 320 alone: docs/face.md.) */
+  int mid_size;
+  /* Test-time augmentation: passes also run on the mirrored frame and
+   * their boxes are merged with the others (ARGUS_FACE_FLIP_*). */
+  int flip;
+  /* > 0: the passes' boxes are merged by box voting at this IoU
+   * (argus_face_box_vote) instead of plain NMS; 0: NMS. */
+  float vote_iou;
 } argus_face_detect_opts;
+
+enum {
+  ARGUS_FACE_FLIP_NONE = 0,
+  ARGUS_FACE_FLIP_WHOLE = 1, /* mirror the whole-frame passes (not tiles) */
+  ARGUS_FACE_FLIP_ALL = 2,   /* mirror every pass */
+};
+
+/* The `--accurate` preset of `argus detect` (docs/face.md): size 480,
+ * mid_size 640, tile 640, flip WHOLE, vote_iou 0.5. Sets those fields
+ * only. */
+void argus_face_detect_opts_accurate(argus_face_detect_opts *o);
 
 /* Defaults: the card's threshold and IoU, automatic size, no tiles. */
 void argus_face_detect_opts_default(argus_face_detect_opts *o);

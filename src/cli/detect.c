@@ -1,22 +1,40 @@
 /* `argus detect IMG...`: faces with boxes, scores, 5 points and quality,
  * one line (text or JSON) per image. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/face_cli.h"
 
-enum { OPT_DRAW = FACE_OPT_NEXT, OPT_LANDMARKS68 };
+enum {
+  OPT_DRAW = FACE_OPT_NEXT,
+  OPT_LANDMARKS68,
+  OPT_BOXES_ONLY,
+  OPT_FLIP,
+  OPT_FLIP_ALL,
+  OPT_VOTE,
+  OPT_MID_SIZE,
+  OPT_ACCURATE,
+};
 
 static const cli_opt detect_opts[] = {
     FACE_CLI_OPTS,
     {"draw", 1, OPT_DRAW},
     {"landmarks68", 0, OPT_LANDMARKS68},
+    {"boxes-only", 0, OPT_BOXES_ONLY},
+    {"flip", 0, OPT_FLIP},
+    {"flip-all", 0, OPT_FLIP_ALL},
+    {"mid-size", 1, OPT_MID_SIZE},
+    {"accurate", 0, OPT_ACCURATE},
+    {"vote", 1, OPT_VOTE},
     {NULL, 0, 0},
 };
 
 void cli_detect_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus detect IMG... [--json [--landmarks68]] [--draw OUT.jpg]\n"
+        "                    [--boxes-only] [--accurate] [--flip|--flip-all]\n"
+        "                    [--vote IOU] [--mid-size N]\n"
         "                    [--min-score S] [--min-size PX] [--size N] [--tile N]\n"
         "                    [--scales A,B,...]\n"
         "\n"
@@ -31,7 +49,21 @@ void cli_detect_usage(FILE *f) {
         "  --draw OUT.jpg    write the image with boxes and points drawn (several\n"
         "                    images: OUT-1.jpg, OUT-2.jpg, ...)\n"
         "  --landmarks68     with --json, each face also gets \"landmarks68\":\n"
-        "                    [[x,y],...] the landmarker's 68 points in image pixels\n",
+        "                    [[x,y],...] the landmarker's 68 points in image pixels\n"
+        "  --boxes-only      boxes and scores only: no landmarks, points or quality\n"
+        "                    (much faster with many faces; used by the evaluation)\n"
+        "\n"
+        "Accuracy (docs/face.md has the measured WIDER FACE AP and cost of each):\n"
+        "  --accurate        the most accurate preset: --size 480 --mid-size 640\n"
+        "                    --tile 640 --flip --vote 0.5 (options after it override\n"
+        "                    its values); about 27x the time of the default\n"
+        "  --flip            also run the whole-frame passes on the mirrored image\n"
+        "                    and merge the boxes (tiles are not mirrored)\n"
+        "  --flip-all        mirror every pass, tiles included (2x the time)\n"
+        "  --vote IOU        merge the passes' boxes by box voting: each kept box\n"
+        "                    becomes the score-weighted mean of the boxes that\n"
+        "                    overlap it by IOU or more (0.5 measured best)\n"
+        "  --mid-size N      with --tile: a second whole-frame level at N (> --size)\n",
         f);
   face_cli_usage_common(f, 1);
   // clang-format on
@@ -42,6 +74,7 @@ int cli_detect_main(int argc, char **argv) {
   face_cli_init(&c, "detect");
   const char *draw = NULL;
   int dense = 0;
+  unsigned what = ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY;
   cli_parser p;
   cli_parser_init(&p, argc, argv, "detect", detect_opts);
   /* Positional arguments are kept in place: argv[first..] compacted. */
@@ -62,6 +95,33 @@ int cli_detect_main(int argc, char **argv) {
     }
     if (id == OPT_LANDMARKS68) {
       dense = 1;
+      continue;
+    }
+    if (id == OPT_FLIP || id == OPT_FLIP_ALL) {
+      c.det.flip = id == OPT_FLIP ? ARGUS_FACE_FLIP_WHOLE : ARGUS_FACE_FLIP_ALL;
+      continue;
+    }
+    if (id == OPT_ACCURATE) {
+      argus_face_detect_opts_accurate(&c.det);
+      continue;
+    }
+    if (id == OPT_MID_SIZE) {
+      if (cli_parse_int(p.arg, 32, 4096, "--mid-size", &c.det.mid_size))
+        return cli_bad_value("detect");
+      continue;
+    }
+    if (id == OPT_VOTE) {
+      char *end = NULL;
+      double v = strtod(p.arg, &end);
+      if (end == p.arg || *end || !(v > 0 && v <= 1)) {
+        cli_errorf("detect", "--vote: '%s' is not an IoU in (0, 1]", p.arg);
+        return cli_bad_value("detect");
+      }
+      c.det.vote_iou = (float)v;
+      continue;
+    }
+    if (id == OPT_BOXES_ONLY) {
+      what = 0;
       continue;
     }
     if (id == OPT_DRAW) {
@@ -90,8 +150,8 @@ int cli_detect_main(int argc, char **argv) {
     int n = 0;
     argus_face_error err = {{0}};
     argus_err rc = argus_face_engine_analyze(
-        c.engine, &img, &c.det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
-        c.faces, FACE_CLI_MAX_FACES, &n, NULL, &err);
+        c.engine, &img, &c.det, what, c.faces, FACE_CLI_MAX_FACES, &n, NULL,
+        &err);
     if (rc) {
       face_cli_file_error(&c, path, "%s (%s)",
                           err.msg[0] ? err.msg : argus_strerror(rc),

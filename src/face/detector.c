@@ -103,6 +103,18 @@ static argus_err get_priors(det_ctx *c, det_state *s, int w, int h,
   return ARGUS_OK;
 }
 
+/* Mirrors every row of a planar tensor (rows of `width` values). */
+static void flip_rows(float *t, size_t n, int width) {
+  for (size_t r = 0; r + (size_t)width <= n; r += (size_t)width) {
+    float *a = t + r, *b = t + r + (size_t)width - 1;
+    for (; a < b; a++, b--) {
+      float v = *a;
+      *a = *b;
+      *b = v;
+    }
+  }
+}
+
 static argus_err det_pass(void *ctx, void *state, const argus_image *img,
                           const argus_face_pass *p, float min_score,
                           argus_face_box *out, int cap, int *nout,
@@ -136,6 +148,8 @@ static argus_err det_pass(void *ctx, void *state, const argus_image *img,
   if (rc)
     return face_fail(err, rc, "preparing the %dx%d detector input: %s",
                      p->net_w, p->net_h, argus_strerror(rc));
+  if (p->flip)
+    flip_rows(fs->in, fs->in_elems, p->net_w);
   if ((rc = face_sess_run(fs, err)))
     return rc;
 
@@ -160,9 +174,15 @@ static argus_err det_pass(void *ctx, void *state, const argus_image *img,
     float cy = d[1] * cv * q[3] + q[1];
     float bw = expf(d[2] * sv) * q[2], bh = expf(d[3] * sv) * q[3];
     argus_face_box b;
-    b.x1 = rx + (cx - 0.5f * bw) * rw;
+    float l = cx - 0.5f * bw, r = cx + 0.5f * bw;
+    if (p->flip) {
+      float t = 1.0f - r;
+      r = 1.0f - l;
+      l = t;
+    }
+    b.x1 = rx + l * rw;
     b.y1 = ry + (cy - 0.5f * bh) * rh;
-    b.x2 = rx + (cx + 0.5f * bw) * rw;
+    b.x2 = rx + r * rw;
     b.y2 = ry + (cy + 0.5f * bh) * rh;
     b.score = score;
     float w = b.x2 - b.x1;
@@ -184,6 +204,68 @@ static argus_err det_pass(void *ctx, void *state, const argus_image *img,
   }
   memcpy(out, pe->cand, n * sizeof *out);
   *nout = (int)n;
+  return ARGUS_OK;
+}
+
+/* Decreasing score, NaN last; ties by position (as argus_face_nms). */
+static int cmp_score_desc(const void *pa, const void *pb) {
+  const argus_face_box *a = pa, *b = pb;
+  float sa = isnan(a->score) ? -INFINITY : a->score;
+  float sb = isnan(b->score) ? -INFINITY : b->score;
+  if (sa != sb)
+    return sa > sb ? -1 : 1;
+  if (a->y1 != b->y1)
+    return a->y1 < b->y1 ? -1 : 1;
+  if (a->x1 != b->x1)
+    return a->x1 < b->x1 ? -1 : 1;
+  return 0;
+}
+
+argus_err argus_face_box_vote(argus_face_box *boxes, int n, float nms_iou,
+                              float vote_iou, int max_keep, int *kept) {
+  if (!(vote_iou > 0 && vote_iou <= 1))
+    return argus_face_nms(boxes, n, nms_iou, max_keep, kept);
+  if (!kept || n < 0 || (!boxes && n) || !(nms_iou >= 0) || max_keep < 0)
+    return ARGUS_E_INVALID_ARG;
+  *kept = 0;
+  if (n == 0)
+    return ARGUS_OK;
+  qsort(boxes, (size_t)n, sizeof *boxes, cmp_score_desc);
+  /* Boxes out of the running get a NaN score. Kept boxes are compacted at
+   * the front: slot k <= i only ever holds a box already handled. */
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (max_keep && k == max_keep)
+      break;
+    argus_face_box c = boxes[i];
+    if (isnan(c.score))
+      continue;
+    double w = c.score, sx1 = w * c.x1, sy1 = w * c.y1, sx2 = w * c.x2,
+           sy2 = w * c.y2, sw = w;
+    for (int j = i + 1; j < n; j++) {
+      if (isnan(boxes[j].score))
+        continue;
+      float o = argus_face_iou(&c, &boxes[j]);
+      if (o >= vote_iou) {
+        w = boxes[j].score;
+        sx1 += w * boxes[j].x1;
+        sy1 += w * boxes[j].y1;
+        sx2 += w * boxes[j].x2;
+        sy2 += w * boxes[j].y2;
+        sw += w;
+      }
+      if (o > nms_iou)
+        boxes[j].score = NAN;
+    }
+    if (sw > 0) {
+      c.x1 = (float)(sx1 / sw);
+      c.y1 = (float)(sy1 / sw);
+      c.x2 = (float)(sx2 / sw);
+      c.y2 = (float)(sy2 / sw);
+    }
+    boxes[k++] = c;
+  }
+  *kept = k;
   return ARGUS_OK;
 }
 
@@ -260,6 +342,16 @@ void argus_face_detect_opts_default(argus_face_detect_opts *o) {
   if (!o)
     return;
   memset(o, 0, sizeof *o); /* size 0: 640, or 320 as the top of a pyramid */
+}
+
+void argus_face_detect_opts_accurate(argus_face_detect_opts *o) {
+  if (!o)
+    return;
+  o->size = 480;
+  o->mid_size = 640;
+  o->tile = 640;
+  o->flip = ARGUS_FACE_FLIP_WHOLE;
+  o->vote_iou = 0.5f;
 }
 
 static int clampi(long v, int lo, int hi) {
@@ -403,7 +495,10 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
   if (o->nscales < 0 || o->nscales > ARGUS_FACE_MAX_SCALES || o->tile < 0 ||
       (o->tile > 0 && o->tile < MIN_NET) || o->tile > MAX_NET ||
       o->size < -1 || o->size > MAX_NET || !(o->tile_scale >= 0) ||
-      o->tile_scale > 16)
+      o->tile_scale > 16 || o->flip < ARGUS_FACE_FLIP_NONE ||
+      o->flip > ARGUS_FACE_FLIP_ALL || o->mid_size < 0 ||
+      o->mid_size > MAX_NET ||
+      !(o->vote_iou >= 0 && o->vote_iou <= 1))
     return ARGUS_E_INVALID_ARG;
   float scales[ARGUS_FACE_MAX_SCALES + 1];
   int ns = 0, tile = o->tile;
@@ -422,21 +517,24 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
         scales[j - 1] = t;
       }
   } else {
-    /* With tiles, a pyramid: the full frame at `size` (320 by default),
-     * then octaves up to the tile scale. Three levels (320, 640, native on
-     * WIDER's 1024 px images) measured better than two at every difficulty
-     * for the same time (docs/face.md). */
+    /* With tiles, a pyramid: the full frame at `size` (320 by default)
+     * and at `mid_size` when given, then octaves up to the tile scale.
+     * Three levels (320, 640, native on WIDER's 1024 px images) measured
+     * better than two at every difficulty for the same time (docs/face.md).
+     */
     int size = o->size != 0    ? o->size
                : o->tile > 0 ? ARGUS_FACE_TILED_SIZE
                              : ARGUS_FACE_DEFAULT_SIZE;
     if (size > 0) {
       scales[ns++] = (float)size / (float)(w > h ? w : h);
       first_tiled = 1;
+      if (o->tile > 0 && o->mid_size > size)
+        scales[ns++] = (float)o->mid_size / (float)(w > h ? w : h);
     }
     if (o->tile > 0) {
       float ts = o->tile_scale > 0 ? o->tile_scale : 1.0f;
       if (ns > 0)
-        for (float s = 2 * scales[0];
+        for (float s = 2 * scales[ns - 1];
              s * 1.55f < ts && ns < ARGUS_FACE_MAX_SCALES - 1; s *= 2)
           scales[ns++] = s;
       /* The finest level is always the tile scale itself. */
@@ -461,6 +559,23 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
     if (i > 0 && t > 0)
       hi = 1.25f * 24.0f / scales[i - 1];
     k = scale_passes(w, h, scales[i], t, lo, hi, passes, cap, k);
+  }
+  if (o->flip != ARGUS_FACE_FLIP_NONE) {
+    /* Mirrored copies of the passes after them (of the whole-frame ones
+     * only: full tiles cost much more and measured no better). */
+    int m = k;
+    for (int i = 0; i < k; i++) {
+      if (i < cap && o->flip == ARGUS_FACE_FLIP_WHOLE &&
+          (passes[i].roi[0] > 0 || passes[i].roi[1] > 0 ||
+           passes[i].roi[2] < (float)w || passes[i].roi[3] < (float)h))
+        continue;
+      if (m < cap) {
+        passes[m] = passes[i];
+        passes[m].flip = 1;
+      }
+      m++;
+    }
+    k = m;
   }
   *n = k;
   return k > cap ? ARGUS_E_LIMIT : ARGUS_OK;

@@ -240,7 +240,7 @@ static argus_err detect(argus_face_engine *e, argus_face_worker **ws, int nw,
     keep = opts->max_faces;
   int kept = 0;
   if (keep > 0) /* max_keep 0 would mean "no limit" */
-    argus_face_nms(merge, nm, j.iou, keep, &kept);
+    argus_face_box_vote(merge, nm, j.iou, opts->vote_iou, keep, &kept);
   const float W = (float)img->width, H = (float)img->height;
   for (int i = 0; i < kept; i++) {
     argus_face *f = &faces[i];
