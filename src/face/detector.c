@@ -207,20 +207,6 @@ static argus_err det_pass(void *ctx, void *state, const argus_image *img,
   return ARGUS_OK;
 }
 
-/* Decreasing score, NaN last; ties by position (as argus_face_nms). */
-static int cmp_score_desc(const void *pa, const void *pb) {
-  const argus_face_box *a = pa, *b = pb;
-  float sa = isnan(a->score) ? -INFINITY : a->score;
-  float sb = isnan(b->score) ? -INFINITY : b->score;
-  if (sa != sb)
-    return sa > sb ? -1 : 1;
-  if (a->y1 != b->y1)
-    return a->y1 < b->y1 ? -1 : 1;
-  if (a->x1 != b->x1)
-    return a->x1 < b->x1 ? -1 : 1;
-  return 0;
-}
-
 argus_err argus_face_box_vote(argus_face_box *boxes, int n, float nms_iou,
                               float vote_iou, int max_keep, int *kept) {
   if (!(vote_iou > 0 && vote_iou <= 1))
@@ -230,7 +216,7 @@ argus_err argus_face_box_vote(argus_face_box *boxes, int n, float nms_iou,
   *kept = 0;
   if (n == 0)
     return ARGUS_OK;
-  qsort(boxes, (size_t)n, sizeof *boxes, cmp_score_desc);
+  qsort(boxes, (size_t)n, sizeof *boxes, face_box_cmp_score);
   /* Boxes out of the running get a NaN score. Kept boxes are compacted at
    * the front: slot k <= i only ever holds a box already handled. */
   int k = 0;

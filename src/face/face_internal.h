@@ -58,4 +58,8 @@ argus_err face_check_model_input(const argus_face_card *card,
                                  argus_face_error *err);
 
 
+/* qsort order of boxes shared by NMS and box voting: decreasing score, NaN
+ * last, ties by position (y1, then x1) so that results are deterministic. */
+int face_box_cmp_score(const void *a, const void *b);
+
 #endif

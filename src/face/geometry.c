@@ -87,7 +87,7 @@ float argus_face_iou(const argus_face_box *a, const argus_face_box *b) {
 }
 
 /* Decreasing score; NaN last. Ties keep a deterministic order by position. */
-static int cmp_score(const void *pa, const void *pb) {
+int face_box_cmp_score(const void *pa, const void *pb) {
   const argus_face_box *a = pa, *b = pb;
   float sa = isnan(a->score) ? -INFINITY : a->score;
   float sb = isnan(b->score) ? -INFINITY : b->score;
@@ -107,7 +107,7 @@ argus_err argus_face_nms(argus_face_box *boxes, int n, float iou,
   *kept = 0;
   if (n == 0)
     return ARGUS_OK;
-  qsort(boxes, (size_t)n, sizeof *boxes, cmp_score);
+  qsort(boxes, (size_t)n, sizeof *boxes, face_box_cmp_score);
   /* Kept boxes are compacted at the front; each candidate, in decreasing
    * score, is compared with those only, which is exactly greedy NMS. */
   int k = 0;
