@@ -6,10 +6,11 @@
  *               [--threads 1,2] [--batches 1,16,64]
  *               [--modes f32,f16,i8,approx,faiss|faiss-flat,faiss-hnsw]
  *               [--approx-max N] [--stock-max N] [--factory HNSW32,Flat]
- *               [--ef 32,64,128,256] [--seed S]
+ *               [--ef 32,64,128,256] [--queries 256] [--seed S]
  *   index_bench --check EMB.f32|EMB.npy [--probes PROBES.f32|.npy] [--dim D]
  *
- * Synthetic data: unit vectors from a seeded PRNG. Queries: half are
+ * Synthetic data: unit vectors from a seeded PRNG. Queries (--queries, 256
+ * by default; more give recall@1 a finer resolution): half are
  * perturbed copies of gallery vectors (cosine about 0.7 to their source, as a
  * probe of an enrolled person), half random directions. "top1=f32" compares
  * each mode's best hit with exact fp32's, separately for the two halves
@@ -68,6 +69,7 @@ typedef struct opts {
   int ef[MAX_LIST];
   int nef, ef_given;
   uint64_t seed;
+  size_t queries;
   const char *check, *probes;
 } opts;
 
@@ -138,7 +140,8 @@ static void usage(void) {
           "[--threads T,T] [--batches B,B,..]\n"
           "                   [--modes f32,f16,i8,approx,faiss,faiss-flat,"
           "faiss-hnsw] [--approx-max N] [--stock-max N]\n"
-          "                   [--factory STR] [--ef N,N,..] [--seed S]\n"
+          "                   [--factory STR] [--ef N,N,..] [--queries N] "
+          "[--seed S]\n"
           "       index_bench --check EMB.f32|EMB.npy [--probes P.f32|P.npy] "
           "[--dim D]\n");
 }
@@ -147,6 +150,7 @@ static int parse_args(int argc, char **argv, opts *o) {
   memset(o, 0, sizeof *o);
   o->dim = 512;
   o->seed = 0x1234567u;
+  o->queries = 256;
   o->factory = "HNSW32,Flat";
   o->approx_max = 100000;
   o->stock_max = 100000;
@@ -189,6 +193,12 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->ef_given = 1;
       for (int k = 0; k < o->nef; k++)
         o->ef[k] = tmp[k] < 1 ? 1 : tmp[k] > 4096 ? 4096 : (int)tmp[k];
+    } else if (strcmp(a, "--queries") == 0) {
+      o->queries = strtoull(v, NULL, 10);
+      if (o->queries < 2 || o->queries > 1000000) {
+        fprintf(stderr, "index_bench: --queries must be 2 .. 1000000\n");
+        return -1;
+      }
     } else if (strcmp(a, "--seed") == 0) {
       o->seed = strtoull(v, NULL, 0);
     } else if (strcmp(a, "--check") == 0) {
@@ -367,7 +377,7 @@ static void print_header(void) {
 
 static int bench_size(const opts *o, size_t n, argus_threadpool **pools) {
   size_t dim = (size_t)o->dim;
-  size_t nq = 256, half = nq / 2, maxb = 1;
+  size_t nq = o->queries, half = nq / 2, maxb = 1;
   for (int b = 0; b < o->nbatches; b++)
     maxb = o->batches[b] > maxb ? o->batches[b] : maxb;
   if (maxb > nq)

@@ -15,6 +15,7 @@
 #include "argus/core.h"
 #include "argus/index.h"
 #include "check.h"
+#include "index/index_internal.h"
 #include "index/kernels/kernels.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
@@ -727,6 +728,56 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
   argus_index_destroy(idx);
 }
 
+
+/* The search arena: nested marks, growth past the block, reuse. From the
+ * second round of the same sizes on, every pointer is the same as in the
+ * round before (the block is reused, nothing allocated). */
+static void test_arena(void) {
+  static const size_t sizes[] = {100, 4096, 1, 70000, 64, 300000};
+  void *prev[6] = {0}, *cur[6];
+  int same_rounds = 0;
+  for (int round = 0; round < 4; round++) {
+    size_t outer = ix_arena_mark();
+    CHECK_INT_EQ(outer, 0);
+    cur[0] = ix_arena_alloc(sizes[0]);
+    cur[1] = ix_arena_calloc(sizes[1]);
+    size_t inner = ix_arena_mark();
+    for (int i = 2; i < 6; i++)
+      cur[i] = ix_arena_alloc(sizes[i]);
+    int ok = 1;
+    for (int i = 0; i < 6; i++) {
+      ok &= cur[i] != NULL && ((uintptr_t)cur[i] & 63) == 0;
+      if (cur[i])
+        memset(cur[i], 0x5a, sizes[i]); /* writable, no overlap (ASan) */
+    }
+    CHECK(ok);
+    ix_arena_release(inner);
+    /* after the inner release the outer allocations are intact */
+    CHECK_INT_EQ(((unsigned char *)cur[0])[sizes[0] - 1], 0x5a);
+    ix_arena_release(outer);
+    if (round > 0) {
+      int same = 1;
+      for (int i = 0; i < 6; i++)
+        same &= cur[i] == prev[i];
+      same_rounds += same;
+    }
+    memcpy(prev, cur, sizeof prev);
+  }
+  /* round 0 spills to the side; rounds 1-3 run in the grown block, and
+   * rounds 2 and 3 reuse round 1's pointers exactly */
+  CHECK_INT_EQ(same_rounds, 2);
+  /* calloc zeroes what an earlier round wrote */
+  size_t m = ix_arena_mark();
+  unsigned char *p = ix_arena_alloc(sizes[0]);
+  unsigned char *q = ix_arena_calloc(sizes[1]);
+  CHECK(p != NULL && q != NULL);
+  int zero = 1;
+  for (size_t i = 0; q && i < sizes[1]; i++)
+    zero &= q[i] == 0;
+  CHECK(zero);
+  ix_arena_release(m);
+}
+
 /* ---- FAISS ------------------------------------------------------------ */
 
 static void test_approx(void) {
@@ -758,6 +809,8 @@ static void test_approx(void) {
     cfg.approx_threshold = 2000;
     cfg.approx_factory = factories[fi];
     cfg.ivf_nprobe = 4;
+    /* HNSW: built in the background (the default); IVF: in the write */
+    cfg.synchronous_builds = fi == 1;
     argus_index *idx = NULL;
     CHECK_OK(argus_index_create(&cfg, &idx));
     /* below the threshold: exact; crossing it moves to FAISS */
@@ -768,7 +821,13 @@ static void test_approx(void) {
     CHECK_OK(argus_index_add_batch(idx, n - 1500, ids + 1500, wl + 1500,
                                    vec + 1500 * dim));
     CHECK_OK(argus_index_get_stats(idx, &st));
+    if (cfg.synchronous_builds)
+      CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
+    CHECK_OK(argus_index_wait_builds(idx));
+    CHECK_OK(argus_index_get_stats(idx, &st));
     CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
+    CHECK_INT_EQ(st.building, 0);
+    CHECK_INT_EQ(st.builds, 1);
     CHECK_INT_EQ(st.count, n);
     argus_index_hit *h = malloc(nq * 5 * sizeof *h);
     size_t *nf = malloc(nq * sizeof *nf);
@@ -803,6 +862,7 @@ static void test_approx(void) {
     CHECK_INT_EQ(badr, 0);
     for (size_t i = 0; i < 1200; i++)
       argus_index_remove(idx, ids[i]);
+    CHECK_OK(argus_index_wait_builds(idx));
     CHECK_OK(argus_index_get_stats(idx, &st));
     CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
     CHECK(st.approx_dead < 1200); /* rebuilt on the way */
@@ -842,6 +902,120 @@ static void test_approx(void) {
   free(truth);
 }
 
+
+/* Background build: crossing the threshold returns at once and the exact
+ * backend keeps serving; adds and removals made during the build are
+ * replayed onto the new backend before it is swapped in, so afterwards the
+ * index holds exactly the templates that are alive. Also: destroying the
+ * index while a build runs cancels it. */
+typedef struct bg_reader {
+  argus_index *idx;
+  const float *q;
+  size_t dim, nq;
+  atomic_int stop;
+  long searches, errors;
+} bg_reader;
+
+static void *bg_read(void *arg) {
+  bg_reader *r = arg;
+  argus_index_hit h[5];
+  size_t nf;
+  while (!atomic_load(&r->stop)) {
+    for (size_t i = 0; i < r->nq && !atomic_load(&r->stop); i++) {
+      r->errors += argus_index_search(r->idx, r->q + i * r->dim, 1, 5, NULL, h,
+                                      &nf) != ARGUS_OK;
+      r->searches++;
+    }
+  }
+  return NULL;
+}
+
+static void test_background_build(void) {
+  if (!argus_index_approx_available())
+    return;
+  size_t dim = 128, n = 12000, extra = 600;
+  float *vec = malloc((n + extra) * dim * sizeof *vec);
+  int64_t *ids = malloc((n + extra) * sizeof *ids);
+  int64_t *wl = calloc(n + extra, sizeof *wl);
+  unsigned char *alive = calloc(n + extra, 1);
+  for (size_t i = 0; i < n + extra; i++) {
+    make_vec(vec + i * dim, dim, NULL, 1.0f);
+    ids[i] = (int64_t)i;
+  }
+  argus_index_config cfg;
+  argus_index_config_init(&cfg);
+  cfg.model_id = "bg";
+  cfg.dim = (int)dim;
+  cfg.approx_threshold = n;
+  cfg.approx_factory = "HNSW16,Flat";
+  cfg.hnsw_ef_search = (int)(n + extra); /* the beam walks the whole graph */
+  argus_index *idx = NULL;
+  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec));
+  for (size_t i = 0; i < n; i++)
+    alive[i] = 1;
+  argus_index_stats st;
+  CHECK_OK(argus_index_get_stats(idx, &st));
+  int was_building = st.building;
+  bg_reader r = {idx, vec, dim, 64, 0, 0, 0};
+  pthread_t th;
+  pthread_create(&th, NULL, bg_read, &r);
+  /* writes while the graph is built: new templates, removals of old and
+   * new ones (moving rows around) */
+  size_t during = 0;
+  for (size_t i = 0; i < extra; i++) {
+    CHECK_OK(argus_index_get_stats(idx, &st));
+    during += st.building && st.kind == ARGUS_INDEX_F32;
+    CHECK_OK(argus_index_add(idx, ids[n + i], 0, vec + (n + i) * dim));
+    alive[n + i] = 1;
+    size_t victim = i % 3 == 0 ? n + i / 2 : i * 17 % n;
+    if (alive[victim]) {
+      CHECK_OK(argus_index_remove(idx, ids[victim]));
+      alive[victim] = 0;
+    }
+  }
+  CHECK_OK(argus_index_wait_builds(idx));
+  atomic_store(&r.stop, 1);
+  pthread_join(th, NULL);
+  CHECK_OK(argus_index_get_stats(idx, &st));
+  size_t nalive = 0;
+  for (size_t i = 0; i < n + extra; i++)
+    nalive += alive[i];
+  printf("background build: building after the crossing add %d, %zu of %zu "
+         "writes made during the build, %ld searches meanwhile; now %s, %zu "
+         "templates\n",
+         was_building, during, extra, r.searches, st.backend, st.count);
+  CHECK_INT_EQ(was_building, 1);
+  CHECK(during > 0);
+  CHECK_INT_EQ(r.errors, 0);
+  CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
+  CHECK_INT_EQ(st.builds, 1);
+  CHECK_INT_EQ(st.count, nalive);
+  /* every template is itself's best hit when alive, never found when not */
+  size_t wrong = 0;
+  argus_index_hit h[1];
+  size_t nf;
+  for (size_t i = 0; i < n + extra; i += 7) {
+    CHECK_OK(argus_index_search(idx, vec + i * dim, 1, 1, NULL, h, &nf));
+    if (alive[i] ? h[0].id != ids[i] : h[0].id == ids[i])
+      wrong++;
+  }
+  CHECK_INT_EQ(wrong, 0);
+  argus_index_destroy(idx);
+
+  /* destroy during a build: cancelled, nothing leaks (ASan) */
+  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec));
+  CHECK_OK(argus_index_get_stats(idx, &st));
+  CHECK_INT_EQ(st.building, 1);
+  argus_index_destroy(idx);
+
+  free(vec);
+  free(ids);
+  free(wl);
+  free(alive);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   argus_log_set_level(ARGUS_LOG_ERROR);
@@ -850,6 +1024,7 @@ int main(void) {
   test_kernels_elem(IX_F16);
   test_kernels_elem(IX_S8);
   test_f16_convert();
+  test_arena();
 
   argus_threadpool *pool = NULL;
   CHECK_OK(argus_threadpool_create(3, &pool));
@@ -866,6 +1041,7 @@ int main(void) {
   if (argus_index_approx_available())
     test_concurrent(ARGUS_INDEX_APPROX, NULL);
   test_approx();
+  test_background_build();
   argus_threadpool_destroy(pool);
   return check_report("test_index");
 }

@@ -7,7 +7,8 @@
  * (never returned again) and the rebuild they trigger, a pool, k above
  * efSearch, fp16 storage (scores within fp16 rounding), int8 storage (its
  * final candidates re-scored exactly, so exact again). Skipped when argus is
- * built without FAISS. */
+ * built without FAISS. Runs once per ISA this CPU has (int8 rows have a
+ * VNNI, an AVX2 and a reference kernel). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include "argus/core.h"
 #include "argus/index.h"
 #include "check.h"
+#include "index/faiss_shim.h"
+#include "isa_runs.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -254,6 +257,7 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
     m.alive[i] = 0;
     removed++;
   }
+  CHECK_OK(argus_index_wait_builds(idx));
   CHECK_OK(argus_index_get_stats(idx, &st));
   CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
   CHECK(st.approx_dead < removed); /* rebuilt on the way */
@@ -288,11 +292,22 @@ out:
   free(src);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  (void)argc;
   setvbuf(stdout, NULL, _IONBF, 0);
   argus_log_set_level(ARGUS_LOG_ERROR);
   if (!argus_index_approx_available())
     SKIP("argus was built without FAISS: no approximate backend");
+  int r = isa_runs(argv, "test_index_hnsw");
+  if (r >= 0)
+    return r;
+#ifdef ARGUS_HAVE_FAISS
+  char msg[160] = "";
+  int kbad = ix_faiss_check_s8_kernels(msg, sizeof msg);
+  if (kbad)
+    fprintf(stderr, "int8 kernels: %d mismatches, first: %s\n", kbad, msg);
+  CHECK_INT_EQ(kbad, 0);
+#endif
   printf("isa %s\n", argus_cpu_isa_name());
   argus_threadpool *pool = NULL;
   CHECK_OK(argus_threadpool_create(2, &pool));

@@ -8,12 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "argus/core.h"
 #include "argus/index.h"
 #include "check.h"
+#include "isa_runs.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -397,33 +396,6 @@ int main(int argc, char **argv) {
   (void)argc;
   setvbuf(stdout, NULL, _IONBF, 0);
   argus_log_set_level(ARGUS_LOG_ERROR);
-  const char *forced = getenv("ARGUS_ISA");
-  if (forced && *forced)
-    return run_tests();
-  /* One run per ISA this CPU has, each in a fresh process (kernels are
-   * chosen once per process). */
-  unsigned f = argus_cpu_features();
-  const char *isas[3] = {"ref", "avx2", "avx512"};
-  int have[3] = {1, (f & ARGUS_CPU_AVX2) != 0, (f & ARGUS_CPU_AVX512) != 0};
-  int failed = 0;
-  for (int i = 0; i < 3; i++) {
-    if (!have[i]) {
-      printf("(no %s on this CPU)\n", isas[i]);
-      continue;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-      setenv("ARGUS_ISA", isas[i], 1);
-      execv("/proc/self/exe", argv);
-      _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "test_index_refine: the ARGUS_ISA=%s run failed\n",
-              isas[i]);
-      failed++;
-    }
-  }
-  return failed ? 1 : 0;
+  int r = isa_runs(argv, "test_index_refine");
+  return r >= 0 ? r : run_tests();
 }

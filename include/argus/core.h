@@ -28,7 +28,8 @@ extern "C" {
   X(LIMIT, "size limit exceeded")                                              \
   X(SHAPE, "tensor shape mismatch")                                            \
   X(CHECKSUM, "checksum mismatch")                                             \
-  X(INTERNAL, "internal error")
+  X(INTERNAL, "internal error")                                                \
+  X(CANCELLED, "operation cancelled")
 
 typedef enum argus_err {
 #define ARGUS_ERR_ENUM_(name, msg) ARGUS_E_##name,

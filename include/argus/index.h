@@ -110,6 +110,13 @@ typedef struct argus_index_config {
   /* Exact re-ranking for ARGUS_INDEX_F16 / I8 (docs/index.md, "Exact
    * re-ranking"); zeroed by argus_index_config_init (off). */
   argus_index_refine refine;
+  /* 0 (default): moving the templates into a new backend (the approximate
+   * one at approx_threshold, or a rebuild of one with many removed
+   * entries) runs on a background thread while the current backend keeps
+   * serving searches and writes (argus_index_wait_builds waits for it).
+   * Nonzero: the add or remove that triggers it builds it before returning,
+   * and writers wait meanwhile. */
+  int synchronous_builds;
 } argus_index_config;
 
 /* Fills *cfg with the defaults (kind AUTO, thresholds above); model_id and
@@ -200,10 +207,16 @@ typedef struct argus_index_stats {
   char backend[96];       /* e.g. "exact-f32/avx512", "faiss:HNSW32,Flat" */
   size_t bytes;           /* memory held: templates, ids, maps, FAISS */
   size_t approx_dead;     /* removed templates still in the FAISS index */
+  int building;           /* a backend build is running in the background */
+  size_t builds;          /* backend builds swapped in so far */
 } argus_index_stats;
 
 /* Snapshot of the index's state. Errors: INVALID_ARG. */
 argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out);
+/* Waits until no backend build is running; returns the result of the last
+ * one (OK when none ran or it succeeded; on failure the index kept its
+ * previous backend). Errors: INVALID_ARG. */
+argus_err argus_index_wait_builds(argus_index *idx);
 /* The model id the index was created with (owned by the index). */
 const char *argus_index_model_id(const argus_index *idx);
 int argus_index_dim(const argus_index *idx);

@@ -165,8 +165,9 @@ static argus_err approx_search(void *ctx, const ix_search_args *a) {
   ix_approx *A = ctx;
   char msg[256] = "";
   size_t n = a->nq * a->k;
-  float *sc = malloc(n * sizeof *sc);
-  int64_t *lab = malloc(n * sizeof *lab);
+  size_t mark = ix_arena_mark();
+  float *sc = ix_arena_alloc(n * sizeof *sc);
+  int64_t *lab = ix_arena_alloc(n * sizeof *lab);
   argus_err e = ARGUS_E_NOMEM;
   if (!sc || !lab)
     goto out;
@@ -193,8 +194,7 @@ static argus_err approx_search(void *ctx, const ix_search_args *a) {
   }
   e = ARGUS_OK;
 out:
-  free(sc);
-  free(lab);
+  ix_arena_release(mark);
   return e;
 }
 

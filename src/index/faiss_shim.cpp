@@ -56,34 +56,37 @@ namespace {
 // level.
 using idx_t = faiss::Index::idx_t;
 
-// Row formats: fp32; IEEE half; int8 (a float scale, then d int8 values
-// v = round(x / scale), scale = max|x| / 127), whose index also keeps the
-// fp32 rows to re-score its final candidates exactly.
+// Row formats: fp32; IEEE half; int8 (v = round(x / scale), scale =
+// max|x| / 127, one scale per row), whose index also keeps the fp32 rows to
+// re-score its final candidates exactly. Rows start on 64-byte boundaries
+// and are padded with zeros to a multiple of 64 bytes, so a 512-d int8 row
+// is exactly eight cache lines and the kernels need no tail code.
 enum class Elem { F32, F16, S8 };
 
-inline size_t row_bytes(Elem e, size_t d) {
-  return e == Elem::F32 ? d * 4 : e == Elem::F16 ? d * 2 : d + 4;
+inline size_t row_stride(Elem e, size_t d) {
+  size_t b = e == Elem::F32 ? d * 4 : e == Elem::F16 ? d * 2 : d;
+  return (b + 63) / 64 * 64;
 }
 
-inline float s8_scale(const uint8_t *row) {
-  float sc;
-  std::memcpy(&sc, row, sizeof sc);
-  return sc;
-}
+// Per int8 row: its scale and the sum of its values (the correction for the
+// +128 offset of the unsigned operand of VNNI's vpdpbusd).
+struct S8Meta {
+  float scale;
+  int32_t sum;
+};
 
 // Inner product of a fp32 query with one stored row (fp32 or fp16) of d
 // values.
 typedef float (*dot_fn)(const float *q, const uint8_t *row, size_t d);
 // Widens n halves to floats (fp16 rows, for symmetric_dis while building).
 typedef void (*widen_fn)(const uint16_t *h, float *x, size_t n);
-
-float dot_s8_ref(const float *q, const uint8_t *row, size_t d) {
-  const int8_t *x = reinterpret_cast<const int8_t *>(row + 4);
-  float s = 0;
-  for (size_t j = 0; j < d; j++)
-    s += q[j] * (float)x[j];
-  return s * s8_scale(row);
-}
+// Integer inner product of an int8 query with an int8 row over dp bytes (a
+// multiple of 64, zero-padded). The query comes in two forms: qs (signed)
+// and qu = qs + 128 (unsigned, for VNNI, which subtracts 128 * rsum).
+typedef int32_t (*dot_s8_fn)(const int8_t *qs, const uint8_t *qu,
+                             const int8_t *r, int32_t rsum, size_t dp);
+// Integer inner product of two int8 rows over dp bytes.
+typedef int32_t (*dot_ss_fn)(const int8_t *a, const int8_t *b, size_t dp);
 
 // ---- distance kernels ---------------------------------------------------
 
@@ -152,24 +155,6 @@ __attribute__((target("avx2,fma,f16c"))) void widen_avx2(const uint16_t *h,
         x + j, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + j))));
   for (; j < n; j++)
     x[j] = ix_f16_to_f32_1(h[j]);
-}
-
-__attribute__((target("avx2,fma"))) float
-dot_s8_avx2(const float *q, const uint8_t *row, size_t d) {
-  const int8_t *x = reinterpret_cast<const int8_t *>(row + 4);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  size_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    __m128i b = _mm_loadu_si128((const __m128i *)(x + j));
-    __m256 a0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
-    __m256 a1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), a0, s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j + 8), a1, s1);
-  }
-  float s = hsum256(_mm256_add_ps(s0, s1));
-  for (; j < d; j++)
-    s += q[j] * (float)x[j];
-  return s * s8_scale(row);
 }
 
 __attribute__((target("avx2,fma,f16c"))) float
@@ -254,65 +239,149 @@ dot_f16_avx512(const float *q, const uint8_t *row, size_t d) {
 }
 #endif
 
-#if IX_SHIM_X86
-// Sixteen int8 values as floats (zero-masked forms: see hsum512).
-__attribute__((target("avx512f,avx2,fma"))) inline __m512
-s8x16(const int8_t *p) {
-  __m512i w = _mm512_maskz_cvtepi8_epi32(
-      0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
-  return _mm512_maskz_cvtepi32_ps(0xffff, w);
+
+int32_t dot_s8_ref(const int8_t *qs, const uint8_t *qu, const int8_t *r,
+                   int32_t rsum, size_t dp) {
+  (void)qu;
+  (void)rsum;
+  int32_t s = 0;
+  for (size_t j = 0; j < dp; j++)
+    s += (int32_t)qs[j] * (int32_t)r[j];
+  return s;
 }
 
-__attribute__((target("avx512f,avx2,fma"))) float
-dot_s8_avx512(const float *q, const uint8_t *row, size_t d) {
-  const int8_t *x = reinterpret_cast<const int8_t *>(row + 4);
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+#if IX_SHIM_X86
+__attribute__((target("avx2"))) inline int32_t hsum256i(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
+                            _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Sign-extends to 16 bits and multiply-adds pairs (vpmaddwd): exact.
+__attribute__((target("avx2"))) int32_t dot_s8_avx2(const int8_t *qs,
+                                                    const uint8_t *qu,
+                                                    const int8_t *r,
+                                                    int32_t rsum, size_t dp) {
+  (void)qu;
+  (void)rsum;
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  for (size_t j = 0; j < dp; j += 32) {
+    __m256i a0 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(qs + j)));
+    __m256i b0 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + j)));
+    __m256i a1 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(qs + j + 16)));
+    __m256i b1 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(r + j + 16)));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, b0));
+    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(a1, b1));
+  }
+  return hsum256i(_mm256_add_epi32(s0, s1));
+}
+
+// vpdpbusd: unsigned query bytes (qs + 128) times signed row bytes, four
+// products summed into each 32-bit lane; 128 * sum(row) comes off at the
+// end. 64 dims per instruction.
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) int32_t
+dot_s8_vnni(const int8_t *qs, const uint8_t *qu, const int8_t *r, int32_t rsum,
+            size_t dp) {
+  (void)qs;
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
   size_t j = 0;
-  for (; j + 32 <= d; j += 32) {
-    __m512 a0 = s8x16(x + j);
-    __m512 a1 = s8x16(x + j + 16);
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), a0, s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j + 16), a1, s1);
+  for (; j + 128 <= dp; j += 128) {
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(qu + j),
+                             _mm512_loadu_si512(r + j));
+    s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(qu + j + 64),
+                             _mm512_loadu_si512(r + j + 64));
   }
-  for (; j + 16 <= d; j += 16) {
-    __m512 a0 = s8x16(x + j);
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), a0, s0);
+  if (j < dp)
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(qu + j),
+                             _mm512_loadu_si512(r + j));
+  alignas(64) int32_t t[16]; // see hsum512
+  _mm512_store_si512(t, _mm512_add_epi32(s0, s1));
+  __m256i h = _mm256_add_epi32(
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(t)),
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(t + 8)));
+  return hsum256i(h) - 128 * rsum;
+}
+
+// Two signed rows (symmetric_dis while building): a.b = |a| . (sign(a) b),
+// the unsigned operand being |a| (values are within [-127, 127]).
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx2"))) int32_t
+dot_ss_vnni(const int8_t *a, const int8_t *b, size_t dp) {
+  __m512i s0 = _mm512_setzero_si512(), zero = _mm512_setzero_si512();
+  for (size_t j = 0; j < dp; j += 64) {
+    __m512i va = _mm512_loadu_si512(a + j), vb = _mm512_loadu_si512(b + j);
+    __mmask64 neg = _mm512_movepi8_mask(va);
+    vb = _mm512_mask_sub_epi8(vb, neg, zero, vb);
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_abs_epi8(va), vb);
   }
-  float s = hsum512(_mm512_add_ps(s0, s1));
-  for (; j < d; j++)
-    s += q[j] * (float)x[j];
-  return s * s8_scale(row);
+  alignas(64) int32_t t[16];
+  _mm512_store_si512(t, s0);
+  return hsum256i(_mm256_add_epi32(
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(t)),
+      _mm256_load_si256(reinterpret_cast<const __m256i *>(t + 8))));
+}
+
+__attribute__((target("avx2"))) int32_t dot_ss_avx2(const int8_t *a,
+                                                    const int8_t *b,
+                                                    size_t dp) {
+  return dot_s8_avx2(a, nullptr, b, 0, dp);
 }
 #endif
 
+int32_t dot_ss_ref(const int8_t *a, const int8_t *b, size_t dp) {
+  return dot_s8_ref(a, nullptr, b, 0, dp);
+}
+
 struct Kernel {
-  dot_fn dot;
+  dot_fn dot; // fp32 query . fp32 / fp16 row
+  dot_s8_fn dot_s8;
+  dot_ss_fn dot_ss; // int8 row . int8 row
   widen_fn widen;
   const char *isa;
+  const char *isa_s8;
   dot_fn dot_f32; // for the exact re-score of int8 rows
 };
 
-// The dot product of this element type for this CPU, following the index
-// kernels' choice (CPU features, OS state, ARGUS_ISA).
+// The dot products for this CPU, following the index kernels' choice (CPU
+// features, OS state, ARGUS_ISA).
 Kernel pick_kernel(Elem e) {
-  const char *isa = ix_kernels_get()->k[IX_F32].isa;
+  const ix_kernels *ks = ix_kernels_get();
+  const char *isa = ks->k[IX_F32].isa, *isa8 = ks->k[IX_S8].isa;
+  Kernel k{dot_f32_ref, dot_s8_ref, dot_ss_ref, widen_ref,
+           "ref",       "ref",      dot_f32_ref};
+  if (e == Elem::F16)
+    k.dot = dot_f16_ref;
 #if IX_SHIM_X86
-  if (std::strcmp(isa, "avx512") == 0)
-    return {e == Elem::F32   ? dot_f32_avx512
-            : e == Elem::F16 ? dot_f16_avx512
-                             : dot_s8_avx512,
-            widen_avx2, "avx512", dot_f32_avx512};
-  if (std::strcmp(isa, "avx2") == 0)
-    return {e == Elem::F32   ? dot_f32_avx2
-            : e == Elem::F16 ? dot_f16_avx2
-                             : dot_s8_avx2,
-            widen_avx2, "avx2", dot_f32_avx2};
-#endif
+  if (std::strcmp(isa, "avx512") == 0) {
+    k.dot = e == Elem::F16 ? dot_f16_avx512 : dot_f32_avx512;
+    k.dot_f32 = dot_f32_avx512;
+    k.widen = widen_avx2;
+    k.isa = "avx512";
+  } else if (std::strcmp(isa, "avx2") == 0) {
+    k.dot = e == Elem::F16 ? dot_f16_avx2 : dot_f32_avx2;
+    k.dot_f32 = dot_f32_avx2;
+    k.widen = widen_avx2;
+    k.isa = "avx2";
+  }
+  if (std::strcmp(isa8, "avx512vnni") == 0) {
+    k.dot_s8 = dot_s8_vnni;
+    k.dot_ss = dot_ss_vnni;
+    k.isa_s8 = "avx512vnni";
+  } else if (std::strcmp(isa8, "ref") != 0) {
+    k.dot_s8 = dot_s8_avx2;
+    k.dot_ss = dot_ss_avx2;
+    k.isa_s8 = "avx2";
+  }
+#else
   (void)isa;
-  return {e == Elem::F32   ? dot_f32_ref
-          : e == Elem::F16 ? dot_f16_ref
-                           : dot_s8_ref,
-          widen_ref, "ref", dot_f32_ref};
+  (void)isa8;
+#endif
+  return k;
 }
 
 inline void prefetch_row(const uint8_t *p, size_t bytes) {
@@ -325,6 +394,114 @@ inline void prefetch_row(const uint8_t *p, size_t bytes) {
 #endif
 }
 
+// A growable byte buffer aligned to 64 bytes (std::vector's storage is
+// only 16-byte aligned, which would make every 512-byte row touch nine
+// cache lines instead of eight).
+struct AlignedBuf {
+  uint8_t *p = nullptr;
+  size_t size = 0, cap = 0;
+
+  AlignedBuf() = default;
+  AlignedBuf(const AlignedBuf &) = delete;
+  AlignedBuf &operator=(const AlignedBuf &) = delete;
+  ~AlignedBuf() { std::free(p); }
+  void reserve(size_t n) {
+    if (n <= cap)
+      return;
+    size_t c = std::max(n, cap + cap / 2);
+    c = (c + 63) / 64 * 64;
+    void *q = std::aligned_alloc(64, c);
+    if (!q)
+      throw std::bad_alloc();
+    if (size)
+      std::memcpy(q, p, size);
+    std::free(p);
+    p = static_cast<uint8_t *>(q);
+    cap = c;
+  }
+  void clear() { size = 0; }
+};
+
+// An int8 query: both operand forms and its scale, in buffers kept between
+// queries (padded with zeros to the row stride).
+struct QueryS8 {
+  std::vector<int8_t> qs;
+  std::vector<uint8_t> qu;
+  float scale = 1;
+
+  void set(const float *x, size_t d, size_t dp) {
+    if (qs.size() < dp) {
+      qs.assign(dp, 0);
+      qu.assign(dp, 128);
+    }
+    float mx = 0;
+    for (size_t t = 0; t < d; t++)
+      mx = std::max(mx, std::fabs(x[t]));
+    scale = mx > 0 ? mx / 127.0f : 1.0f;
+    float inv = 1.0f / scale;
+    for (size_t t = 0; t < d; t++) {
+      float v = std::nearbyint(x[t] * inv);
+      int8_t c = (int8_t)std::min(127.0f, std::max(-127.0f, v));
+      qs[t] = c;
+      qu[t] = (uint8_t)(c + 128);
+    }
+  }
+};
+
+// Quantises one row to int8 (scale = max|x| / 127) into a zeroed row.
+S8Meta encode_s8(const float *x, size_t d, int8_t *o) {
+  float mx = 0;
+  for (size_t t = 0; t < d; t++)
+    mx = std::max(mx, std::fabs(x[t]));
+  float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
+  int32_t sum = 0;
+  for (size_t t = 0; t < d; t++) {
+    float r = std::nearbyint(x[t] * inv);
+    o[t] = (int8_t)std::min(127.0f, std::max(-127.0f, r));
+    sum += o[t];
+  }
+  return {sc, sum};
+}
+
+// The stored rows and how to score a query against them. A view: the
+// storage owns the memory.
+struct Rows {
+  Elem elem;
+  Kernel kern;
+  const uint8_t *base;
+  size_t stride, d, n;
+  const S8Meta *meta;   // int8 rows
+  const float *exact;   // int8 rows: the fp32 rows, for re-scoring
+
+  const uint8_t *row(size_t i) const { return base + i * stride; }
+};
+
+// Scores one query against rows: fp32 dot products for fp32 / fp16 rows,
+// an integer dot product of the quantised query for int8 rows.
+struct Scorer {
+  Rows r{};
+  const float *q = nullptr;
+  QueryS8 q8;
+
+  Scorer() = default;
+  explicit Scorer(const Rows &rows) : r(rows) {}
+
+  void set_query(const float *x) {
+    q = x;
+    if (r.elem == Elem::S8)
+      q8.set(x, r.d, r.stride);
+  }
+  float operator()(size_t i) const {
+    const uint8_t *p = r.row(i);
+    if (r.elem == Elem::S8)
+      return (float)r.kern.dot_s8(q8.qs.data(), q8.qu.data(),
+                                  reinterpret_cast<const int8_t *>(p),
+                                  r.meta[i].sum, r.stride) *
+             (q8.scale * r.meta[i].scale);
+    return r.kern.dot(q, p, r.d);
+  }
+};
+
 // ---- storage: vectors for the HNSW graph --------------------------------
 
 // Scores the current query (or a stored row, for symmetric_dis while
@@ -332,131 +509,121 @@ inline void prefetch_row(const uint8_t *p, size_t bytes) {
 // NegativeDistanceComputer because the storage's metric is inner product,
 // so the graph is built on -dot as a distance.
 struct ArgusDis : faiss::FlatCodesDistanceComputer {
-  size_t d;
-  Elem elem;
-  Kernel kern;
-  const float *q = nullptr;
-  std::vector<float> tmp; // a decoded row (symmetric_dis)
+  Scorer sc;
+  std::vector<float> tmp; // a decoded fp16 row (symmetric_dis)
 
-  ArgusDis(const uint8_t *c, size_t cs, size_t dim, Elem e, Kernel k)
-      : FlatCodesDistanceComputer(c, cs), d(dim), elem(e), kern(k), tmp(dim) {}
+  explicit ArgusDis(const Rows &rows)
+      : FlatCodesDistanceComputer(rows.base, rows.stride), sc(rows),
+        tmp(rows.d) {}
 
-  void set_query(const float *x) override { q = x; }
+  void set_query(const float *x) override { sc.set_query(x); }
   float distance_to_code(const uint8_t *code) override {
-    return kern.dot(q, code, d);
+    return sc((size_t)(code - sc.r.base) / sc.r.stride);
   }
   float symmetric_dis(idx_t i, idx_t j) override {
-    const uint8_t *ri = codes + (size_t)i * code_size;
+    const Rows &r = sc.r;
+    const uint8_t *ri = r.row((size_t)i);
+    if (r.elem == Elem::S8) {
+      int32_t dot = r.kern.dot_ss(
+          reinterpret_cast<const int8_t *>(ri),
+          reinterpret_cast<const int8_t *>(r.row((size_t)j)), r.stride);
+      return (float)dot * (r.meta[i].scale * r.meta[j].scale);
+    }
     const float *qi = reinterpret_cast<const float *>(ri);
-    if (elem == Elem::F16) {
-      kern.widen(reinterpret_cast<const uint16_t *>(ri), tmp.data(), d);
-      qi = tmp.data();
-    } else if (elem == Elem::S8) {
-      const int8_t *v = reinterpret_cast<const int8_t *>(ri + 4);
-      float sc = s8_scale(ri);
-      for (size_t t = 0; t < d; t++)
-        tmp[t] = sc * (float)v[t];
+    if (r.elem == Elem::F16) {
+      r.kern.widen(reinterpret_cast<const uint16_t *>(ri), tmp.data(), r.d);
       qi = tmp.data();
     }
-    return kern.dot(qi, codes + (size_t)j * code_size, d);
+    return r.kern.dot(qi, r.row((size_t)j), r.d);
   }
 };
 
-// Row-major vectors (Elem), inner-product metric. Only the HNSW index uses
-// it: its own search() is exhaustive and kept for completeness.
+// Row-major vectors (Elem), inner-product metric, in the shim's own
+// aligned buffer (IndexFlatCodes::codes stays empty). Only the HNSW index
+// uses it: its own search() is exhaustive and kept for completeness.
 struct ArgusStorage : faiss::IndexFlatCodes {
   Elem elem;
   Kernel kern;
-  std::vector<float> exact; // int8: the fp32 rows, for re-scoring
+  AlignedBuf rows;
+  std::vector<S8Meta> meta;  // int8: per row
+  std::vector<float> exact;  // int8: the fp32 rows, for re-scoring
 
   ArgusStorage(int dim, Elem e)
-      : faiss::IndexFlatCodes(row_bytes(e, (size_t)dim), dim,
+      : faiss::IndexFlatCodes(row_stride(e, (size_t)dim), dim,
                               faiss::METRIC_INNER_PRODUCT),
         elem(e), kern(pick_kernel(e)) {}
 
+  Rows view() const {
+    return {elem,         kern,        rows.p,
+            code_size,    (size_t)d,   (size_t)ntotal,
+            meta.data(),  elem == Elem::S8 ? exact.data() : nullptr};
+  }
+
   void add(idx_t n, const float *x) override {
-    if (elem != Elem::S8) {
-      faiss::IndexFlatCodes::add(n, x);
-      return;
+    size_t old = (size_t)ntotal, cnt = (size_t)n, dd = (size_t)d;
+    // Everything that can fail (allocation) happens before any change.
+    rows.reserve((old + cnt) * code_size);
+    if (elem == Elem::S8) {
+      meta.reserve(old + cnt);
+      exact.reserve((old + cnt) * dd);
     }
-    size_t old = exact.size();
-    exact.insert(exact.end(), x, x + (size_t)n * (size_t)d);
-    try {
-      faiss::IndexFlatCodes::add(n, x);
-    } catch (...) {
-      exact.resize(old);
-      throw;
+    uint8_t *dst = rows.p + old * code_size;
+    std::memset(dst, 0, cnt * code_size);
+    for (size_t i = 0; i < cnt; i++) {
+      const float *v = x + i * dd;
+      uint8_t *row = dst + i * code_size;
+      if (elem == Elem::F32) {
+        std::memcpy(row, v, dd * sizeof(float));
+      } else if (elem == Elem::F16) {
+        ix_kernels_get()->to_f16(v, reinterpret_cast<uint16_t *>(row), dd);
+      } else {
+        meta.push_back(encode_s8(v, dd, reinterpret_cast<int8_t *>(row)));
+        exact.insert(exact.end(), v, v + dd);
+      }
     }
+    rows.size = (old + cnt) * code_size;
+    ntotal += n;
   }
   void reset() override {
+    rows.clear();
+    meta.clear();
     exact.clear();
-    faiss::IndexFlatCodes::reset();
+    ntotal = 0;
   }
   void reconstruct(idx_t key, float *recons) const override {
-    if (elem == Elem::S8) {
-      FAISS_THROW_IF_NOT(key >= 0 && key < ntotal);
+    FAISS_THROW_IF_NOT(key >= 0 && key < ntotal);
+    const uint8_t *row = rows.p + (size_t)key * code_size;
+    if (elem == Elem::S8)
       std::memcpy(recons, exact.data() + (size_t)key * (size_t)d,
                   (size_t)d * sizeof(float));
-      return;
-    }
-    faiss::IndexFlatCodes::reconstruct(key, recons);
+    else if (elem == Elem::F16)
+      kern.widen(reinterpret_cast<const uint16_t *>(row), recons, (size_t)d);
+    else
+      std::memcpy(recons, row, (size_t)d * sizeof(float));
   }
-  void sa_encode(idx_t n, const float *x, uint8_t *bytes) const override {
-    size_t cnt = (size_t)n * (size_t)d;
-    if (elem == Elem::F32) {
-      std::memcpy(bytes, x, cnt * sizeof(float));
-    } else if (elem == Elem::F16) {
-      ix_kernels_get()->to_f16(x, reinterpret_cast<uint16_t *>(bytes), cnt);
-    } else {
-      for (idx_t i = 0; i < n; i++) {
-        const float *v = x + (size_t)i * (size_t)d;
-        uint8_t *row = bytes + (size_t)i * code_size;
-        float mx = 0;
-        for (idx_t t = 0; t < d; t++)
-          mx = std::max(mx, std::fabs(v[t]));
-        float sc = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / sc;
-        std::memcpy(row, &sc, sizeof sc);
-        int8_t *o = reinterpret_cast<int8_t *>(row + 4);
-        for (idx_t t = 0; t < d; t++) {
-          float r = std::nearbyint(v[t] * inv);
-          o[t] = (int8_t)std::min(127.0f, std::max(-127.0f, r));
-        }
-      }
-    }
-  }
-  void sa_decode(idx_t n, const uint8_t *bytes, float *x) const override {
-    size_t cnt = (size_t)n * (size_t)d;
-    if (elem == Elem::F32) {
-      std::memcpy(x, bytes, cnt * sizeof(float));
-    } else if (elem == Elem::F16) {
-      kern.widen(reinterpret_cast<const uint16_t *>(bytes), x, cnt);
-    } else {
-      for (idx_t i = 0; i < n; i++) {
-        const uint8_t *row = bytes + (size_t)i * code_size;
-        const int8_t *v = reinterpret_cast<const int8_t *>(row + 4);
-        float sc = s8_scale(row);
-        for (idx_t t = 0; t < d; t++)
-          x[(size_t)i * (size_t)d + (size_t)t] = sc * (float)v[t];
-      }
-    }
+  size_t bytes() const {
+    return rows.size + meta.size() * sizeof(S8Meta) +
+           exact.size() * sizeof(float);
   }
   faiss::FlatCodesDistanceComputer *
   get_FlatCodesDistanceComputer() const override {
-    return new ArgusDis(codes.data(), code_size, (size_t)d, elem, kern);
+    return new ArgusDis(view());
   }
   void search(idx_t n, const float *x, idx_t k, float *distances, idx_t *labels,
               const faiss::SearchParameters *params) const override {
     FAISS_THROW_IF_NOT(k > 0);
     const faiss::IDSelector *sel = params ? params->sel : nullptr;
+    Scorer sc(view());
     for (idx_t i = 0; i < n; i++) {
       float *D = distances + i * k;
       idx_t *I = labels + i * k;
       std::fill(D, D + k, -std::numeric_limits<float>::infinity());
       std::fill(I, I + k, (idx_t)-1);
+      sc.set_query(x + i * d);
       for (idx_t r = 0; r < ntotal; r++) {
         if (sel && !sel->is_member(r))
           continue;
-        float s = kern.dot(x + i * d, codes.data() + r * code_size, d);
+        float s = sc((size_t)r);
         if (!(s > D[k - 1]))
           continue;
         idx_t p = k - 1;
@@ -486,13 +653,19 @@ struct NodeMore { // min-heap: worst result on top
   }
 };
 
+// Rows scored ahead of the one being scored are prefetched this many rows
+// in advance (a row is 8 to 32 cache lines).
+constexpr size_t kPrefetchAhead = 2;
+
 // Per-thread search state, kept between calls: an epoch-stamped visited
-// table (cleared only when the epoch wraps) and the queues.
+// table (cleared only when the epoch wraps), the queues and the query's
+// int8 form.
 struct Scratch {
   std::vector<uint16_t> visited;
   uint16_t epoch = 0;
   std::vector<Node> cand, res;
   std::vector<int> fresh;
+  Scorer sc;
 
   void begin(size_t n) {
     if (visited.size() < n) {
@@ -512,15 +685,10 @@ thread_local Scratch tls_scratch;
 
 struct GraphView {
   const faiss::HNSW *g;
-  const uint8_t *codes;
-  size_t code_size, d, n;
-  dot_fn dot;
+  Rows rows;
   ix_faiss_filter_fn filter;
   void *user;
-  const float *exact; // fp32 rows to re-score the final candidates, or NULL
-  dot_fn dot_f32;
 
-  const uint8_t *row(int i) const { return codes + (size_t)i * code_size; }
   // Neighbours of node i on `level`: [b, e) of g->neighbors, -1 ends early.
   void range(int i, int level, size_t *b, size_t *e) const {
     size_t o = g->offsets[(size_t)i];
@@ -536,11 +704,15 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
     D[i] = -std::numeric_limits<float>::infinity();
     I[i] = -1;
   }
+  const Rows &rw = v.rows;
   int ep = v.g->entry_point;
-  if (ep < 0 || v.n == 0)
+  if (ep < 0 || rw.n == 0)
     return;
+  Scorer &sc = s.sc;
+  sc.r = rw;
+  sc.set_query(q);
   const int *nb = v.g->neighbors.data();
-  float dep = v.dot(q, v.row(ep), v.d);
+  float dep = sc((size_t)ep);
   // Greedy descent through the upper levels.
   for (int level = v.g->max_level; level >= 1; level--) {
     bool moved = true;
@@ -548,13 +720,15 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
       moved = false;
       size_t b, e;
       v.range(ep, level, &b, &e);
-      for (size_t j = b; j < e && nb[j] >= 0; j++)
-        prefetch_row(v.row(nb[j]), 64);
+      while (e > b && nb[e - 1] < 0)
+        e--;
+      for (size_t j = b; j < e && j < b + kPrefetchAhead; j++)
+        prefetch_row(rw.row((size_t)nb[j]), rw.stride);
       int best = ep;
-      for (size_t j = b; j < e && nb[j] >= 0; j++) {
-        if (j + 1 < e && nb[j + 1] >= 0)
-          prefetch_row(v.row(nb[j + 1]), v.code_size);
-        float x = v.dot(q, v.row(nb[j]), v.d);
+      for (size_t j = b; j < e; j++) {
+        if (j + kPrefetchAhead < e)
+          prefetch_row(rw.row((size_t)nb[j + kPrefetchAhead]), rw.stride);
+        float x = sc((size_t)nb[j]);
         if (x > dep) {
           dep = x;
           best = nb[j];
@@ -568,7 +742,7 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
   }
   // Best-first beam on level 0; filtered-out nodes are walked through but
   // never kept.
-  s.begin(v.n);
+  s.begin(rw.n);
   size_t efz = (size_t)ef;
   s.visited[(size_t)ep] = s.epoch;
   s.cand.push_back({dep, ep});
@@ -593,13 +767,13 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
       s.fresh.push_back(u);
     }
     size_t nf = s.fresh.size();
-    if (nf)
-      prefetch_row(v.row(s.fresh[0]), v.code_size);
+    for (size_t j = 0; j < nf && j < kPrefetchAhead; j++)
+      prefetch_row(rw.row((size_t)s.fresh[j]), rw.stride);
     for (size_t j = 0; j < nf; j++) {
       int u = s.fresh[j];
-      if (j + 1 < nf)
-        prefetch_row(v.row(s.fresh[j + 1]), v.code_size);
-      float x = v.dot(q, v.row(u), v.d);
+      if (j + kPrefetchAhead < nf)
+        prefetch_row(rw.row((size_t)s.fresh[j + kPrefetchAhead]), rw.stride);
+      float x = sc((size_t)u);
       if (s.res.size() < efz || x > lower) {
         s.cand.push_back({x, u});
         std::push_heap(s.cand.begin(), s.cand.end(), NodeLess());
@@ -617,19 +791,23 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
     }
   }
   std::sort(s.res.begin(), s.res.end(), NodeMore());
-  if (v.exact) {
+  if (rw.exact) {
     // int8 scores are off by up to ~1e-2: re-score the best candidates
     // with the fp32 rows and rank those by their exact scores.
     size_t r =
         std::min(s.res.size(), std::max((size_t)4 * (size_t)k, (size_t)64));
     s.res.resize(r);
+    size_t fb = rw.d * sizeof(float);
+    auto exact_row = [&](size_t i) {
+      return reinterpret_cast<const uint8_t *>(
+          rw.exact + (size_t)s.res[i].second * rw.d);
+    };
+    for (size_t i = 0; i < r && i < kPrefetchAhead; i++)
+      prefetch_row(exact_row(i), fb);
     for (size_t i = 0; i < r; i++) {
-      const float *x = v.exact + (size_t)s.res[i].second * v.d;
-      if (i + 1 < r)
-        prefetch_row(reinterpret_cast<const uint8_t *>(
-                         v.exact + (size_t)s.res[i + 1].second * v.d),
-                     v.d * sizeof(float));
-      s.res[i].first = v.dot_f32(q, reinterpret_cast<const uint8_t *>(x), v.d);
+      if (i + kPrefetchAhead < r)
+        prefetch_row(exact_row(i + kPrefetchAhead), fb);
+      s.res[i].first = rw.kern.dot_f32(q, exact_row(i), rw.d);
     }
     std::sort(s.res.begin(), s.res.end(), NodeMore());
   }
@@ -639,6 +817,7 @@ void search_one(const GraphView &v, const float *q, int k, int ef, Scratch &s,
     I[i] = s.res[i].second;
   }
 }
+
 
 // ---- errors ---------------------------------------------------------------
 
@@ -799,16 +978,7 @@ argus_err ix_faiss_search(const ix_faiss *f, size_t nq, const float *q,
   idx_t *lab = reinterpret_cast<idx_t *>(labels);
   if (f->argus) {
     const auto *h = static_cast<const faiss::IndexHNSW *>(f->index);
-    GraphView v{&h->hnsw,
-                f->argus->codes.data(),
-                f->argus->code_size,
-                (size_t)f->argus->d,
-                (size_t)f->argus->ntotal,
-                f->argus->kern.dot,
-                filter,
-                user,
-                f->argus->elem == Elem::S8 ? f->argus->exact.data() : nullptr,
-                f->argus->kern.dot_f32};
+    GraphView v{&h->hnsw, f->argus->view(), filter, user};
     int ef = f->ef_search > (int)k ? f->ef_search : (int)k;
     int nt = threads > 1 && nq > 1 ? threads : 1;
     std::atomic<int> failed{0};
@@ -817,7 +987,7 @@ argus_err ix_faiss_search(const ix_faiss *f, size_t nq, const float *q,
       if (failed.load(std::memory_order_relaxed))
         continue;
       try {
-        search_one(v, q + i * v.d, (int)k, ef, tls_scratch, scores + i * k,
+        search_one(v, q + i * v.rows.d, (int)k, ef, tls_scratch, scores + i * k,
                    lab + i * k);
       } catch (const std::bad_alloc &) {
         failed.store(1);
@@ -872,7 +1042,7 @@ size_t ix_faiss_bytes(const ix_faiss *f) {
                g.levels.size() * sizeof(g.levels[0]) +
                g.assign_probas.size() * sizeof(double);
     if (auto *a = dynamic_cast<const ArgusStorage *>(h->storage))
-      b += a->codes.size() + a->exact.size() * sizeof(float);
+      b += a->bytes();
     else if (auto *s = dynamic_cast<const faiss::IndexFlatCodes *>(h->storage))
       b += s->codes.size();
     else
@@ -891,11 +1061,69 @@ size_t ix_faiss_bytes(const ix_faiss *f) {
 }
 
 const char *ix_faiss_distance_isa(const ix_faiss *f) {
-  return f->argus ? f->argus->kern.isa : nullptr;
+  if (!f->argus)
+    return nullptr;
+  return f->argus->elem == Elem::S8 ? f->argus->kern.isa_s8
+                                    : f->argus->kern.isa;
 }
 
 void ix_faiss_set_threads(int threads) {
   omp_set_num_threads(threads > 0 ? threads : 1);
+}
+
+int ix_faiss_check_s8_kernels(char *msg, size_t len) {
+  struct Named {
+    const char *name;
+    dot_s8_fn s8;
+    dot_ss_fn ss;
+  };
+  std::vector<Named> ks;
+#if IX_SHIM_X86
+  unsigned f = argus_cpu_features();
+  if (f & ARGUS_CPU_AVX2)
+    ks.push_back({"avx2", dot_s8_avx2, dot_ss_avx2});
+  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_VNNI))
+    ks.push_back({"avx512vnni", dot_s8_vnni, dot_ss_vnni});
+#endif
+  int bad = 0;
+  uint64_t st = 0x9e3779b97f4a7c15ull;
+  auto next = [&st] {
+    st ^= st << 13;
+    st ^= st >> 7;
+    st ^= st << 17;
+    return st;
+  };
+  const size_t lens[] = {64, 128, 192, 512, 1024};
+  for (size_t dp : lens) {
+    for (int rep = 0; rep < 20; rep++) {
+      std::vector<int8_t> a(dp), b(dp);
+      std::vector<uint8_t> au(dp);
+      int32_t bsum = 0;
+      for (size_t j = 0; j < dp; j++) {
+        // rep 0 and 1: all at the extremes (-127 / 127)
+        int va = rep == 0 ? 127 : rep == 1 ? -127 : (int)(next() % 255) - 127;
+        int vb = rep < 2 ? ((j & 1) ? 127 : -127) : (int)(next() % 255) - 127;
+        a[j] = (int8_t)va;
+        b[j] = (int8_t)vb;
+        au[j] = (uint8_t)(va + 128);
+        bsum += vb;
+      }
+      int32_t want = dot_s8_ref(a.data(), au.data(), b.data(), bsum, dp);
+      for (const Named &k : ks) {
+        int32_t g8 = k.s8(a.data(), au.data(), b.data(), bsum, dp);
+        int32_t gs = k.ss(a.data(), b.data(), dp);
+        if (g8 != want || gs != want) {
+          if (!bad && msg && len)
+            std::snprintf(msg, len,
+                          "%s, %zu bytes: query . row %d, row . row %d, "
+                          "reference %d",
+                          k.name, dp, (int)g8, (int)gs, (int)want);
+          bad++;
+        }
+      }
+    }
+  }
+  return bad;
 }
 
 } // extern "C"

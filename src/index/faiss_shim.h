@@ -32,9 +32,11 @@ typedef int (*ix_faiss_filter_fn)(void *user, int64_t label);
 
 /* "HNSW<M>,Flat" (or "HNSW<M>"), "HNSW<M>,SQfp16" and "HNSW<M>,SQ8":
  * FAISS's HNSW graph over argus's own fp32 / fp16 / int8 storage, built and
- * searched with argus's SIMD dot products (faiss_shim.cpp); SQ8 keeps the
- * fp32 vectors too and re-scores its final candidates with them. Any other string (or IX_FAISS_STOCK):
- * index_factory(dim, factory, METRIC_INNER_PRODUCT). */
+ * searched with argus's SIMD dot products (faiss_shim.cpp); SQ8 walks the
+ * graph with an int8 query (VNNI where the CPU has it), keeps the fp32
+ * vectors too and re-scores its final candidates with them. Any other
+ * string (or IX_FAISS_STOCK): index_factory(dim, factory,
+ * METRIC_INNER_PRODUCT). */
 argus_err ix_faiss_create(const char *factory, int dim, unsigned flags,
                           ix_faiss **out, char *err, size_t errlen);
 void ix_faiss_destroy(ix_faiss *f);
@@ -62,11 +64,16 @@ argus_err ix_faiss_reconstruct(const ix_faiss *f, int64_t label, float *out,
 size_t ix_faiss_ntotal(const ix_faiss *f);
 /* Estimated bytes held (vectors, graph links or list ids). */
 size_t ix_faiss_bytes(const ix_faiss *f);
-/* "avx512", "avx2" or "ref": the dot product an argus-distance HNSW uses;
- * NULL for an index on FAISS's own code. */
+/* "avx512", "avx2" or "ref" ("avx512vnni", "avx2" or "ref" for SQ8): the
+ * dot product an argus-distance HNSW uses; NULL for an index on FAISS's own
+ * code. */
 const char *ix_faiss_distance_isa(const ix_faiss *f);
 /* Sets OpenMP's thread count for the calling thread (benchmarks). */
 void ix_faiss_set_threads(int threads);
+/* Tests: compares every int8 dot product kernel this CPU can run with the
+ * reference on random rows of several lengths, extreme values included.
+ * Returns the number of mismatches (the first described in msg). */
+int ix_faiss_check_s8_kernels(char *msg, size_t len);
 
 #ifdef __cplusplus
 }

@@ -683,8 +683,10 @@ static argus_err flat_search(void *ctx, const ix_search_args *a) {
     pass = a->nq;
 
   argus_err err = ARGUS_E_NOMEM;
+  /* all scratch from the thread's arena (no allocation once warm) */
+  size_t mark = ix_arena_mark();
   size_t ngroups_max = (pass + max_q - 1) / max_q;
-  qgroup *groups = calloc(ngroups_max, sizeof *groups);
+  qgroup *groups = ix_arena_calloc(ngroups_max * sizeof *groups);
   float *qf = NULL, *qscale = NULL;
   int8_t *qs = NULL;
   int32_t *qsum = NULL;
@@ -694,32 +696,33 @@ static argus_err flat_search(void *ctx, const ix_search_args *a) {
   rcand *cand = NULL;
   rscratch rs = {0};
   if (f->elem == IX_S8) {
-    qs = ix_alloc(pass * kdim);
-    qscale = malloc(pass * sizeof *qscale);
-    qsum = malloc(pass * sizeof *qsum);
+    qs = ix_arena_calloc(pass * kdim);
+    qscale = ix_arena_alloc(pass * sizeof *qscale);
+    qsum = ix_arena_alloc(pass * sizeof *qsum);
   } else {
-    qf = ix_alloc(pass * dim * sizeof *qf);
+    qf = ix_arena_calloc(pass * dim * sizeof *qf);
   }
-  float *scores = ix_alloc((size_t)T * max_q * tile * IX_LANES * sizeof *scores);
-  ix_topk *topk = calloc((size_t)T * pass, sizeof *topk);
-  float *tk_score = malloc((size_t)T * pass * cap * sizeof *tk_score);
-  uint32_t *tk_row = malloc((size_t)T * pass * cap * sizeof *tk_row);
-  ix_topk merged = {malloc(k * sizeof(float)), malloc(k * sizeof(uint32_t)),
+  float *scores =
+      ix_arena_alloc((size_t)T * max_q * tile * IX_LANES * sizeof *scores);
+  ix_topk *topk = ix_arena_calloc((size_t)T * pass * sizeof *topk);
+  float *tk_score = ix_arena_alloc((size_t)T * pass * cap * sizeof *tk_score);
+  uint32_t *tk_row = ix_arena_alloc((size_t)T * pass * cap * sizeof *tk_row);
+  ix_topk merged = {ix_arena_alloc(k * sizeof(float)), ix_arena_alloc(k * sizeof(uint32_t)),
                     0, k};
   if (!groups || (f->elem == IX_S8 ? !qs || !qscale || !qsum : !qf) ||
       !scores || !topk || !tk_score || !tk_row || !merged.score ||
       !merged.row)
     goto out;
   if (refine) {
-    qn = malloc(pass * sizeof *qn);
-    qe = malloc(pass * sizeof *qe);
-    win = malloc(pass * sizeof *win);
-    over = malloc((size_t)T * pass);
-    cand = malloc((size_t)T * cap * sizeof *cand);
-    rs.unit = malloc(dim * sizeof *rs.unit);
-    rs.blk = ix_alloc(dim * IX_LANES * sizeof *rs.blk);
-    rs.sc = ix_alloc(IX_LANES * sizeof *rs.sc);
-    rs.qs = ix_alloc(kdim);
+    qn = ix_arena_alloc(pass * sizeof *qn);
+    qe = ix_arena_alloc(pass * sizeof *qe);
+    win = ix_arena_alloc(pass * sizeof *win);
+    over = ix_arena_alloc((size_t)T * pass);
+    cand = ix_arena_alloc((size_t)T * cap * sizeof *cand);
+    rs.unit = ix_arena_alloc(dim * sizeof *rs.unit);
+    rs.blk = ix_arena_calloc(dim * IX_LANES * sizeof *rs.blk);
+    rs.sc = ix_arena_calloc(IX_LANES * sizeof *rs.sc);
+    rs.qs = ix_arena_calloc(kdim);
     if (!qn || !qe || !win || !over || !cand || !rs.unit || !rs.blk ||
         !rs.sc || !rs.qs)
       goto out;
@@ -834,27 +837,8 @@ static argus_err flat_search(void *ctx, const ix_search_args *a) {
   }
   err = ARGUS_OK;
 out:
-  free(groups);
-  ix_free(qf);
-  ix_free(qs);
-  free(qscale);
-  free(qsum);
-  ix_free(scores);
-  free(topk);
-  free(tk_score);
-  free(tk_row);
-  free(merged.score);
-  free(merged.row);
-  free(qn);
-  free(qe);
-  free(win);
-  free(over);
-  free(cand);
-  free(rs.unit);
-  ix_free(rs.blk);
-  ix_free(rs.sc);
-  ix_free(rs.qs);
   free(rs.fb);
+  ix_arena_release(mark);
   return err;
 }
 

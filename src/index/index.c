@@ -9,14 +9,24 @@
  * Locks: `lock` (rwlock) guards everything a search reads; searches hold it
  * shared. Writers are serialised by `write_mu` and take `lock` exclusively
  * only while they change what searches read. The id map is touched by
- * writers only, under write_mu. Moving the templates into a new backend
- * (approximate index at the size threshold, or a rebuild) is done under
- * write_mu with `lock` shared, so searches go on, and the new backend is
- * swapped in under the exclusive lock.
+ * writers only, under write_mu.
+ *
+ * Moving the templates into a new backend (approximate index at the size
+ * threshold, or a rebuild of one full of removed entries) happens on a
+ * builder thread by default: the writer that triggers it copies the
+ * templates (a snapshot, under write_mu with `lock` shared) and returns;
+ * the builder builds the new backend without holding any lock while the
+ * current backend keeps serving searches and writes. Writes made meanwhile
+ * are also recorded in a log (adds with their vectors, removals as row
+ * moves). When the build is done, the builder takes write_mu, replays the
+ * log onto the new backend, so that its rows are the current backend's
+ * row for row, and swaps it in under the exclusive lock. With
+ * synchronous_builds the triggering write call does all of this itself.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +39,10 @@
 #define MAX_FACTORY 63
 /* Rebuild the approximate index when this share of its entries is dead. */
 #define REBUILD_DEAD_FRACTION 0.25
+/* A builder adds the snapshot in chunks, checking for cancellation between
+ * them; the first chunk is larger (an IVF index trains on it). */
+#define BUILD_FIRST_CHUNK 262144
+#define BUILD_CHUNK 65536
 
 /* ---- int64 -> uint32 hash map (linear probing, backward-shift delete) -- */
 
@@ -148,6 +162,69 @@ static void map_free(ix_map *m) {
   memset(m, 0, sizeof *m);
 }
 
+/* ---- write log of a background build ------------------------------------ */
+
+/* One write to replay: an add of rows first .. first+n-1 (vectors at
+ * vec + voff), or a removal of `row` with `last` moving into it. */
+typedef struct ix_logop {
+  int add;
+  size_t a, b; /* add: first, n; remove: row, last */
+  size_t voff;
+} ix_logop;
+
+typedef struct ix_oplog {
+  ix_logop *op;
+  size_t n, cap;
+  float *vec;
+  size_t nvec, capvec;
+  int failed; /* an entry could not be recorded: the build is discarded */
+} ix_oplog;
+
+static int oplog_grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return 0;
+  size_t c = *cap ? *cap : 16;
+  while (c < need)
+    c *= 2;
+  void *q = realloc(*p, c * elem);
+  if (!q)
+    return -1;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+static void oplog_add(ix_oplog *l, size_t first, size_t n, const float *vecs,
+                      size_t dim) {
+  if (l->failed)
+    return;
+  if (oplog_grow((void **)&l->op, &l->cap, l->n + 1, sizeof *l->op) ||
+      oplog_grow((void **)&l->vec, &l->capvec, l->nvec + n * dim,
+                 sizeof *l->vec)) {
+    l->failed = 1;
+    return;
+  }
+  memcpy(l->vec + l->nvec, vecs, n * dim * sizeof *vecs);
+  l->op[l->n++] = (ix_logop){1, first, n, l->nvec};
+  l->nvec += n * dim;
+}
+
+static void oplog_remove(ix_oplog *l, size_t row, size_t last) {
+  if (l->failed)
+    return;
+  if (oplog_grow((void **)&l->op, &l->cap, l->n + 1, sizeof *l->op)) {
+    l->failed = 1;
+    return;
+  }
+  l->op[l->n++] = (ix_logop){0, row, last, 0};
+}
+
+static void oplog_free(ix_oplog *l) {
+  free(l->op);
+  free(l->vec);
+  memset(l, 0, sizeof *l);
+}
+
 /* ---- the index -------------------------------------------------------- */
 
 struct argus_index {
@@ -175,7 +252,32 @@ struct argus_index {
   uint32_t *slot_count;
   uint32_t *free_slots;
   size_t nslots, cap_slots, nfree;
+
+  /* Backend builds; bg_* are guarded by write_mu (the atomics are read
+   * without it). */
+  int bg_joinable; /* bg_thread ended (or is ending) and is not joined */
+  pthread_t bg_thread;
+  pthread_cond_t bg_cond; /* signalled under write_mu when a build ends */
+  const ix_backend_ops *bg_ops;
+  ix_params bg_params;
+  float *bg_buf; /* the snapshot: bg_n rows (the builder frees it) */
+  size_t bg_n;
+  size_t bg_dead; /* dead entries of the backend being rebuilt */
+  ix_oplog bg_log;
+  atomic_int bg_active; /* a build is running (read by stats too) */
+  atomic_int bg_cancel;
+  argus_err bg_last; /* result of the last finished build */
+  uint64_t bg_started_ns;
+  atomic_size_t bg_builds; /* builds swapped in */
 };
+
+/* Joins a builder that has ended. Caller holds write_mu. */
+static void join_builder(argus_index *idx) {
+  if (idx->bg_joinable) {
+    pthread_join(idx->bg_thread, NULL);
+    idx->bg_joinable = 0;
+  }
+}
 
 static const ix_backend_ops *ops_for(argus_index_kind kind) {
   switch (kind) {
@@ -321,6 +423,7 @@ argus_err argus_index_create(const argus_index_config *cfg,
   pthread_rwlockattr_destroy(&ra);
   pthread_mutex_init(&idx->write_mu, NULL);
   pthread_mutex_init(&idx->pool_mu, NULL);
+  pthread_cond_init(&idx->bg_cond, NULL);
   idx->ops = ops_for(choose_kind(idx, 0));
   argus_err e = idx->ops->create(&idx->params, &idx->be);
   if (e != ARGUS_OK) {
@@ -339,6 +442,14 @@ argus_err argus_index_create(const argus_index_config *cfg,
 void argus_index_destroy(argus_index *idx) {
   if (!idx)
     return;
+  /* A running build stops at its next chunk and is discarded. */
+  atomic_store(&idx->bg_cancel, 1);
+  pthread_mutex_lock(&idx->write_mu);
+  while (atomic_load(&idx->bg_active))
+    pthread_cond_wait(&idx->bg_cond, &idx->write_mu);
+  join_builder(idx);
+  pthread_mutex_unlock(&idx->write_mu);
+  oplog_free(&idx->bg_log);
   if (idx->be)
     idx->ops->destroy(idx->be);
   free(idx->row_id);
@@ -351,6 +462,7 @@ void argus_index_destroy(argus_index *idx) {
   pthread_rwlock_destroy(&idx->lock);
   pthread_mutex_destroy(&idx->write_mu);
   pthread_mutex_destroy(&idx->pool_mu);
+  pthread_cond_destroy(&idx->bg_cond);
   free(idx);
 }
 
@@ -439,57 +551,226 @@ static uint32_t slot_of(argus_index *idx, int64_t wl) {
   return s;
 }
 
-/* Moves every template into a new backend of `ops` while searches go on,
- * then swaps it in. Caller holds write_mu (so rows cannot change). */
-static argus_err rebuild(argus_index *idx, const ix_backend_ops *ops) {
-  void *nb = NULL;
-  float *buf = NULL;
+/* Copies the current backend's rows into a new buffer (*out; NULL when
+ * there are none). Caller holds write_mu, so rows cannot change. */
+static argus_err snapshot_rows(argus_index *idx, float **out, size_t *n_out) {
   size_t dim = idx->params.dim;
-  uint64_t t0 = argus_time_ns();
+  argus_err e = ARGUS_OK;
   pthread_rwlock_rdlock(&idx->lock);
   size_t n = idx->count;
-  argus_err e = ops->create(&idx->params, &nb);
-  if (e != ARGUS_OK)
-    goto unlock;
-  e = ops->reserve(nb, n);
-  if (e != ARGUS_OK)
-    goto unlock;
-  /* All at once: an IVF index trains on the first batch it is given. */
-  buf = n ? malloc(n * dim * sizeof *buf) : NULL;
-  if (n && !buf) {
+  float *buf = n ? malloc(n * dim * sizeof *buf) : NULL;
+  if (n && !buf)
     e = ARGUS_E_NOMEM;
-    goto unlock;
-  }
   for (size_t r = 0; r < n && e == ARGUS_OK; r++)
     e = idx->ops->get(idx->be, r, buf + r * dim);
-  if (e == ARGUS_OK)
-    e = ops->add(nb, 0, n, buf);
-unlock:
   pthread_rwlock_unlock(&idx->lock);
-  free(buf);
   if (e != ARGUS_OK) {
-    if (nb)
-      ops->destroy(nb);
-    return e;
+    free(buf);
+    buf = NULL;
+    n = 0;
   }
+  *out = buf;
+  *n_out = n;
+  return e;
+}
+
+/* A new backend of `ops` holding the n rows of buf, added in chunks;
+ * gives up with CANCELLED when *cancel is set (cancel may be NULL). */
+static argus_err build_backend(const ix_backend_ops *ops, const ix_params *p,
+                               const float *buf, size_t n, atomic_int *cancel,
+                               void **out) {
+  void *nb = NULL;
+  argus_err e = ops->create(p, &nb);
+  if (e == ARGUS_OK)
+    e = ops->reserve(nb, n);
+  for (size_t done = 0; e == ARGUS_OK && done < n;) {
+    if (cancel && atomic_load(cancel)) {
+      e = ARGUS_E_CANCELLED;
+      break;
+    }
+    size_t step = done == 0 ? BUILD_FIRST_CHUNK : BUILD_CHUNK;
+    if (step > n - done)
+      step = n - done;
+    e = ops->add(nb, done, step, buf + done * p->dim);
+    done += step;
+  }
+  if (e != ARGUS_OK && nb) {
+    ops->destroy(nb);
+    nb = NULL;
+  }
+  *out = nb;
+  return e;
+}
+
+/* Makes nb (of ops) the backend; returns the old one for the caller to
+ * destroy outside the locks. Caller holds write_mu. */
+static void *swap_in(argus_index *idx, const ix_backend_ops *ops, void *nb,
+                     const ix_backend_ops **old_ops) {
   pthread_rwlock_wrlock(&idx->lock);
   void *old = idx->be;
-  const ix_backend_ops *old_ops = idx->ops;
+  *old_ops = idx->ops;
   idx->be = nb;
   idx->ops = ops;
+  if (ops->set_search) /* search parameters may have changed meanwhile */
+    ops->set_search(nb, &idx->params);
   pthread_rwlock_unlock(&idx->lock);
-  old_ops->destroy(old);
+  return old;
+}
+
+/* A build of `ops` failed: log it and keep the current backend, which is
+ * still correct. Caller holds write_mu. */
+static void build_failed(argus_index *idx, const ix_backend_ops *ops,
+                         argus_err e, size_t dead) {
+  if (e == ARGUS_E_CANCELLED)
+    return;
+  argus_log(ARGUS_LOG_ERROR, MOD,
+            "index \"%s\": building the %s backend failed (%s); staying "
+            "with the current one",
+            idx->model_id, argus_index_kind_name(ops->kind),
+            argus_strerror(e));
+  if (ops->kind == ARGUS_INDEX_APPROX && ops != idx->ops)
+    idx->approx_failed = 1;
+  else
+    idx->next_rebuild_dead = 2 * dead; /* retry only after twice as many */
+}
+
+static void log_built(const char *model_id, const ix_backend_ops *ops,
+                      void *nb, size_t n, uint64_t t0, const char *how) {
   char desc[96];
   ops->describe(nb, desc, sizeof desc);
-  argus_log(ARGUS_LOG_INFO, MOD, "index \"%s\": %zu templates now in %s (%.1f s)",
-            idx->model_id, n, desc, (double)(argus_time_ns() - t0) * 1e-9);
+  argus_log(ARGUS_LOG_INFO, MOD,
+            "index \"%s\": %zu templates now in %s (%.1f s%s)", model_id, n,
+            desc, (double)(argus_time_ns() - t0) * 1e-9, how);
+}
+
+/* Moves every template into a new backend of `ops` inside the calling
+ * write (synchronous_builds): searches go on meanwhile, writers wait.
+ * Caller holds write_mu. */
+static argus_err rebuild(argus_index *idx, const ix_backend_ops *ops) {
+  uint64_t t0 = argus_time_ns();
+  float *buf = NULL;
+  size_t n = 0;
+  void *nb = NULL;
+  argus_err e = snapshot_rows(idx, &buf, &n);
+  if (e == ARGUS_OK)
+    e = build_backend(ops, &idx->params, buf, n, NULL, &nb);
+  free(buf);
+  if (e != ARGUS_OK)
+    return e;
+  const ix_backend_ops *old_ops;
+  void *old = swap_in(idx, ops, nb, &old_ops);
+  old_ops->destroy(old);
+  idx->bg_builds++;
+  log_built(idx->model_id, ops, nb, n, t0, "");
   return ARGUS_OK;
+}
+
+/* The builder thread: builds from the snapshot with no lock held, then
+ * replays the writes logged meanwhile and swaps the result in. */
+static void *builder_main(void *arg) {
+  argus_index *idx = arg;
+  const ix_backend_ops *ops = idx->bg_ops;
+  void *nb = NULL;
+  argus_err e = build_backend(ops, &idx->bg_params, idx->bg_buf, idx->bg_n,
+                              &idx->bg_cancel, &nb);
+  free(idx->bg_buf);
+  idx->bg_buf = NULL;
+
+  pthread_mutex_lock(&idx->write_mu);
+  ix_oplog *l = &idx->bg_log;
+  if (e == ARGUS_OK && l->failed)
+    e = ARGUS_E_NOMEM;
+  for (size_t i = 0; i < l->n && e == ARGUS_OK; i++) {
+    const ix_logop *o = &l->op[i];
+    if (o->add) {
+      e = ops->reserve(nb, o->a + o->b);
+      if (e == ARGUS_OK)
+        e = ops->add(nb, o->a, o->b, l->vec + o->voff);
+    } else {
+      ops->remove(nb, o->a, o->b);
+    }
+  }
+  const ix_backend_ops *old_ops = NULL;
+  void *old = NULL;
+  size_t n = idx->count, replayed = l->n;
+  if (e == ARGUS_OK) {
+    old = swap_in(idx, ops, nb, &old_ops);
+    atomic_fetch_add(&idx->bg_builds, 1);
+    idx->next_rebuild_dead = 0;
+  } else {
+    if (nb)
+      ops->destroy(nb);
+    nb = NULL;
+    build_failed(idx, ops, e, idx->bg_dead);
+  }
+  oplog_free(l);
+  idx->bg_last = e;
+  char model_id[ARGUS_INDEX_MAX_MODEL_ID + 1];
+  memcpy(model_id, idx->model_id, sizeof model_id);
+  uint64_t t0 = idx->bg_started_ns;
+  if (nb) { /* described under write_mu: nb is the live backend now */
+    char how[64];
+    snprintf(how, sizeof how, " in the background, %zu writes replayed",
+             replayed);
+    log_built(model_id, ops, nb, n, t0, how);
+  }
+  idx->bg_joinable = 1;
+  atomic_store(&idx->bg_active, 0);
+  pthread_cond_broadcast(&idx->bg_cond);
+  pthread_mutex_unlock(&idx->write_mu);
+  /* idx may be destroyed from here on (destroy joins this thread first,
+   * but touches nothing this thread still uses). */
+  if (old)
+    old_ops->destroy(old);
+  return NULL;
+}
+
+/* Starts a background build of `ops`; falls back to building in place when
+ * no thread can be started. Caller holds write_mu. */
+static void start_build(argus_index *idx, const ix_backend_ops *ops,
+                        size_t dead) {
+  join_builder(idx);
+  float *buf = NULL;
+  size_t n = 0;
+  argus_err e = snapshot_rows(idx, &buf, &n);
+  if (e != ARGUS_OK) {
+    build_failed(idx, ops, e, dead);
+    return;
+  }
+  idx->bg_ops = ops;
+  idx->bg_params = idx->params;
+  idx->bg_buf = buf;
+  idx->bg_n = n;
+  idx->bg_dead = dead;
+  idx->bg_started_ns = argus_time_ns();
+  memset(&idx->bg_log, 0, sizeof idx->bg_log);
+  atomic_store(&idx->bg_cancel, 0);
+  atomic_store(&idx->bg_active, 1);
+  if (pthread_create(&idx->bg_thread, NULL, builder_main, idx) != 0) {
+    atomic_store(&idx->bg_active, 0);
+    idx->bg_buf = NULL;
+    free(buf);
+    argus_log(ARGUS_LOG_WARN, MOD,
+              "index \"%s\": no builder thread; building in place",
+              idx->model_id);
+    e = rebuild(idx, ops);
+    if (e != ARGUS_OK)
+      build_failed(idx, ops, e, dead);
+    return;
+  }
+  argus_log(ARGUS_LOG_INFO, MOD,
+            "index \"%s\": building the %s backend for %zu templates in the "
+            "background",
+            idx->model_id, argus_index_kind_name(ops->kind), n);
 }
 
 /* After a write: move to another backend when the size calls for one, or
  * rebuild an approximate index full of removed entries. A failure is logged
- * and leaves the (still correct) current backend in place. */
+ * and leaves the (still correct) current backend in place. Caller holds
+ * write_mu. */
 static void maybe_migrate(argus_index *idx) {
+  if (atomic_load(&idx->bg_active))
+    return; /* looked at again on the first write after that build */
   argus_index_kind want = choose_kind(idx, idx->count);
   const ix_backend_ops *ops = ops_for(want);
   /* No way back from the approximate index when removals bring the count
@@ -502,20 +783,27 @@ static void maybe_migrate(argus_index *idx) {
                                         (double)(idx->count + dead);
   if (ops == idx->ops && !rebuild_dead)
     return;
-  argus_err e = rebuild(idx, ops);
-  if (e != ARGUS_OK) {
-    argus_log(ARGUS_LOG_ERROR, MOD,
-              "index \"%s\": building the %s backend failed (%s); staying "
-              "with the current one",
-              idx->model_id, argus_index_kind_name(ops->kind),
-              argus_strerror(e));
-    if (ops->kind == ARGUS_INDEX_APPROX && ops != idx->ops)
-      idx->approx_failed = 1;
-    else
-      idx->next_rebuild_dead = 2 * dead; /* retry only after twice as many */
-  } else {
-    idx->next_rebuild_dead = 0;
+  if (!idx->cfg.synchronous_builds) {
+    start_build(idx, ops, dead);
+    return;
   }
+  argus_err e = rebuild(idx, ops);
+  if (e != ARGUS_OK)
+    build_failed(idx, ops, e, dead);
+  else
+    idx->next_rebuild_dead = 0;
+}
+
+argus_err argus_index_wait_builds(argus_index *idx) {
+  if (!idx)
+    return ARGUS_E_INVALID_ARG;
+  pthread_mutex_lock(&idx->write_mu);
+  while (atomic_load(&idx->bg_active))
+    pthread_cond_wait(&idx->bg_cond, &idx->write_mu);
+  join_builder(idx);
+  argus_err e = idx->bg_last;
+  pthread_mutex_unlock(&idx->write_mu);
+  return e;
 }
 
 argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
@@ -614,6 +902,8 @@ argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
     pthread_rwlock_unlock(&idx->lock);
     goto rollback;
   }
+  if (atomic_load(&idx->bg_active))
+    oplog_add(&idx->bg_log, base, n, unit, dim);
   for (size_t i = 0; i < n; i++) {
     uint32_t s = slot_of(idx, watchlists[i]);
     idx->slot_count[s]++;
@@ -657,6 +947,8 @@ argus_err argus_index_remove(argus_index *idx, int64_t id) {
   size_t last = idx->count - 1;
   uint32_t slot = idx->row_slot[row];
   idx->ops->remove(idx->be, row, last);
+  if (atomic_load(&idx->bg_active))
+    oplog_remove(&idx->bg_log, row, last);
   if (row != last) {
     idx->row_id[row] = idx->row_id[last];
     idx->row_slot[row] = idx->row_slot[last];
@@ -745,10 +1037,12 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
     return ARGUS_E_LIMIT;
 
   argus_err e = ARGUS_E_NOMEM;
-  float *qinv = malloc(nq * sizeof *qinv);
-  uint32_t *rows = malloc(nq * k * sizeof *rows);
-  float *scores = malloc(nq * k * sizeof *scores);
-  size_t *nf = malloc(nq * sizeof *nf);
+  /* scratch from the thread's arena: no allocation once warm */
+  size_t mark = ix_arena_mark();
+  float *qinv = ix_arena_alloc(nq * sizeof *qinv);
+  uint32_t *rows = ix_arena_alloc(nq * k * sizeof *rows);
+  float *scores = ix_arena_alloc(nq * k * sizeof *scores);
+  size_t *nf = ix_arena_alloc(nq * sizeof *nf);
   uint64_t *allow = NULL;
   int pool_taken = 0;
   int locked = 0;
@@ -770,13 +1064,13 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
   fc.refine = idx->cfg.refine;
   int refine = fc.refine.fetch && (idx->ops->kind == ARGUS_INDEX_F16 ||
                                    idx->ops->kind == ARGUS_INDEX_I8);
-  if (refine && !(fc.buf = malloc(dim * sizeof *fc.buf)))
+  if (refine && !(fc.buf = ix_arena_alloc(dim * sizeof *fc.buf)))
     goto out;
   ix_filter filter = {idx->row_slot, NULL};
   int any = 1;
   if (opts && opts->n_watchlists) {
     size_t words = (idx->nslots + 63) / 64;
-    allow = calloc(words ? words : 1, sizeof *allow);
+    allow = ix_arena_calloc((words ? words : 1) * sizeof *allow);
     if (!allow)
       goto out;
     any = 0;
@@ -844,12 +1138,7 @@ out:
     pthread_mutex_unlock(&idx->pool_mu);
   if (locked)
     pthread_rwlock_unlock(&idx->lock);
-  free(qinv);
-  free(rows);
-  free(scores);
-  free(nf);
-  free(allow);
-  free(fc.buf);
+  ix_arena_release(mark);
   return e;
 }
 
@@ -904,6 +1193,8 @@ argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out) {
                                  sizeof *idx->slot_count +
                                  sizeof *idx->free_slots);
   out->approx_dead = idx->ops->dead ? idx->ops->dead(idx->be) : 0;
+  out->building = atomic_load(&idx->bg_active);
+  out->builds = atomic_load(&idx->bg_builds);
   pthread_rwlock_unlock(&idx->lock);
   return ARGUS_OK;
 }

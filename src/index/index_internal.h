@@ -111,6 +111,20 @@ static inline void ix_topk_push(ix_topk *t, float s, uint32_t row) {
   t->row[i] = row;
 }
 
+/* Per-thread scratch for searches (arena.c): ix_arena_alloc returns n
+ * bytes, 64-byte aligned, uninitialised (ix_arena_calloc: zeroed), valid
+ * until ix_arena_release of a mark taken before it; NULL when out of
+ * memory. Every mark is released once, innermost first (a search's mark,
+ * then its backend's). After the
+ * first search of a given size no call allocates. Not for memory that
+ * outlives the call, and a fetch callback must not search (it would reuse
+ * the same thread's arena; it already must not, as it runs under the
+ * index's lock). */
+size_t ix_arena_mark(void);
+void *ix_arena_alloc(size_t n);
+void *ix_arena_calloc(size_t n);
+void ix_arena_release(size_t mark);
+
 /* 64-byte aligned allocation of at least n bytes (zeroed: calloc-like). */
 void *ix_alloc(size_t n);
 void ix_free(void *p);
