@@ -6,13 +6,16 @@
  *               [--threads 1,2] [--batches 1,16,64]
  *               [--modes f32,f16,i8,approx,faiss|faiss-flat,faiss-hnsw]
  *               [--approx-max N] [--stock-max N] [--factory HNSW32,Flat]
- *               [--ef 32,64,128,256] [--queries 256] [--seed S]
+ *               [--ef 32,64,128,256] [--queries 256] [--noise 1]
+ *               [--seed S]
  *   index_bench --check EMB.f32|EMB.npy [--probes PROBES.f32|.npy] [--dim D]
  *
  * Synthetic data: unit vectors from a seeded PRNG. Queries (--queries, 256
  * by default; more give recall@1 a finer resolution): half are
- * perturbed copies of gallery vectors (cosine about 0.7 to their source, as a
- * probe of an enrolled person), half random directions. "top1=f32" compares
+ * perturbed copies of gallery vectors (a gallery vector plus Gaussian noise
+ * of --noise times its length: cosine about 1 / sqrt(1 + noise^2) to their
+ * source, 0.7 by default, 0.5 at --noise 1.73; a probe of an enrolled
+ * person), half random directions. "top1=f32" compares
  * each mode's best hit with exact fp32's, separately for the two halves
  * (recall@1 of the approximate modes); for the random half, whose best
  * matches are near-ties, "rand d-best" is the largest amount by which a
@@ -70,6 +73,7 @@ typedef struct opts {
   int nef, ef_given;
   uint64_t seed;
   size_t queries;
+  float noise;
   const char *check, *probes;
 } opts;
 
@@ -141,7 +145,7 @@ static void usage(void) {
           "                   [--modes f32,f16,i8,approx,faiss,faiss-flat,"
           "faiss-hnsw] [--approx-max N] [--stock-max N]\n"
           "                   [--factory STR] [--ef N,N,..] [--queries N] "
-          "[--seed S]\n"
+          "[--noise X] [--seed S]\n"
           "       index_bench --check EMB.f32|EMB.npy [--probes P.f32|P.npy] "
           "[--dim D]\n");
 }
@@ -151,6 +155,7 @@ static int parse_args(int argc, char **argv, opts *o) {
   o->dim = 512;
   o->seed = 0x1234567u;
   o->queries = 256;
+  o->noise = 1.0f;
   o->factory = "HNSW32,Flat";
   o->approx_max = 100000;
   o->stock_max = 100000;
@@ -197,6 +202,12 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->queries = strtoull(v, NULL, 10);
       if (o->queries < 2 || o->queries > 1000000) {
         fprintf(stderr, "index_bench: --queries must be 2 .. 1000000\n");
+        return -1;
+      }
+    } else if (strcmp(a, "--noise") == 0) {
+      o->noise = strtof(v, NULL);
+      if (!(o->noise >= 0.0f && o->noise <= 10.0f)) {
+        fprintf(stderr, "index_bench: --noise must be 0 .. 10\n");
         return -1;
       }
     } else if (strcmp(a, "--seed") == 0) {
@@ -402,8 +413,9 @@ static int bench_size(const opts *o, size_t n, argus_threadpool **pools) {
     random_unit(g + i * dim, dim);
     ids[i] = (int64_t)i;
   }
-  /* mated: source + noise of about the source's length -> cosine ~0.7 */
-  float sigma = 1.0f / sqrtf((float)dim);
+  /* mated: source + noise of about --noise times the source's length ->
+   * cosine 1 / sqrt(1 + noise^2), ~0.7 by default */
+  float sigma = o->noise / sqrtf((float)dim);
   for (size_t i = 0; i < nq; i++) {
     float *x = q + i * dim;
     if (i < half) {

@@ -72,6 +72,7 @@ enum {
   ARGUS_CPU_AVX512 = 1u << 1, /* AVX-512 F/BW/DQ/VL, with OS ZMM state */
   ARGUS_CPU_AVX512_VNNI = 1u << 2,
   ARGUS_CPU_AVX512_BF16 = 1u << 3,
+  ARGUS_CPU_AVX512_VPOPCNTDQ = 1u << 4, /* vpopcntq (with ARGUS_CPU_AVX512) */
 };
 
 /* Detected features of this CPU, masked by ARGUS_ISA (env: "ref", "avx2",

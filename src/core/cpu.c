@@ -31,7 +31,7 @@ static unsigned detect(void) {
   int avx2 = (b >> 5) & 1;
   int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1;
   int avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
-  int vnni = (c >> 11) & 1;
+  int vnni = (c >> 11) & 1, vpopcntdq = (c >> 14) & 1;
   if (ymm_os && avx2 && fma && f16c)
     f |= ARGUS_CPU_AVX2;
   if ((f & ARGUS_CPU_AVX2) && zmm_os && avx512f && avx512dq && avx512bw &&
@@ -39,6 +39,8 @@ static unsigned detect(void) {
     f |= ARGUS_CPU_AVX512;
     if (vnni)
       f |= ARGUS_CPU_AVX512_VNNI;
+    if (vpopcntdq)
+      f |= ARGUS_CPU_AVX512_VPOPCNTDQ;
     unsigned a1, b1, c1, d1;
     __cpuid_count(7, 1, a1, b1, c1, d1);
     if ((a1 >> 5) & 1)

@@ -279,14 +279,21 @@ static void join_builder(argus_index *idx) {
   }
 }
 
-static const ix_backend_ops *ops_for(argus_index_kind kind) {
+/* The approximate backend for a factory string: the argus sketch for
+ * "SRP<bits>", else FAISS (NULL when built without it). */
+static const ix_backend_ops *approx_ops_for(const char *factory) {
+  return ix_sketch_bits(factory) ? &ix_sketch_ops : ix_approx_ops;
+}
+
+static const ix_backend_ops *ops_for(const argus_index *idx,
+                                     argus_index_kind kind) {
   switch (kind) {
   case ARGUS_INDEX_F16:
     return &ix_flat_f16_ops;
   case ARGUS_INDEX_I8:
     return &ix_flat_s8_ops;
   case ARGUS_INDEX_APPROX:
-    return ix_approx_ops;
+    return approx_ops_for(idx->factory);
   default:
     return &ix_flat_f32_ops;
   }
@@ -299,7 +306,7 @@ static const ix_backend_ops *ops_for(argus_index_kind kind) {
 static argus_index_kind choose_kind(const argus_index *idx, size_t count) {
   if (idx->cfg.kind != ARGUS_INDEX_AUTO)
     return idx->cfg.kind;
-  if (ix_approx_ops && !idx->approx_failed &&
+  if (approx_ops_for(idx->factory) && !idx->approx_failed &&
       count >= idx->cfg.approx_threshold)
     return ARGUS_INDEX_APPROX;
   return ARGUS_INDEX_F32;
@@ -361,10 +368,13 @@ argus_err argus_index_create(const argus_index_config *cfg,
     argus_log(ARGUS_LOG_WARN, MOD, "create: unknown kind %d", (int)cfg->kind);
     return ARGUS_E_INVALID_ARG;
   }
-  if (cfg->kind == ARGUS_INDEX_APPROX && !ix_approx_ops) {
+  if (cfg->kind == ARGUS_INDEX_APPROX &&
+      !approx_ops_for(cfg->approx_factory ? cfg->approx_factory
+                                          : DEFAULT_FACTORY)) {
     argus_log(ARGUS_LOG_WARN, MOD,
-              "create: the approximate index needs FAISS, and argus was "
-              "built without it");
+              "create: the approximate index \"%s\" needs FAISS, and argus "
+              "was built without it",
+              cfg->approx_factory ? cfg->approx_factory : DEFAULT_FACTORY);
     return ARGUS_E_UNSUPPORTED;
   }
   if (cfg->hnsw_ef_search < 0 || cfg->hnsw_ef_construction < 0 ||
@@ -424,7 +434,7 @@ argus_err argus_index_create(const argus_index_config *cfg,
   pthread_mutex_init(&idx->write_mu, NULL);
   pthread_mutex_init(&idx->pool_mu, NULL);
   pthread_cond_init(&idx->bg_cond, NULL);
-  idx->ops = ops_for(choose_kind(idx, 0));
+  idx->ops = ops_for(idx, choose_kind(idx, 0));
   argus_err e = idx->ops->create(&idx->params, &idx->be);
   if (e != ARGUS_OK) {
     idx->be = NULL;
@@ -772,7 +782,7 @@ static void maybe_migrate(argus_index *idx) {
   if (atomic_load(&idx->bg_active))
     return; /* looked at again on the first write after that build */
   argus_index_kind want = choose_kind(idx, idx->count);
-  const ix_backend_ops *ops = ops_for(want);
+  const ix_backend_ops *ops = ops_for(idx, want);
   /* No way back from the approximate index when removals bring the count
    * under the threshold again: rebuilding both ways would thrash. */
   if (idx->ops->kind == ARGUS_INDEX_APPROX)

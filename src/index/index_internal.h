@@ -82,6 +82,18 @@ extern const ix_backend_ops ix_flat_f16_ops;
 extern const ix_backend_ops ix_flat_s8_ops;
 /* NULL when built without FAISS. */
 extern const ix_backend_ops *const ix_approx_ops;
+/* Sign-random-projection sketch + exact re-rank ("SRP<bits>", sketch.c);
+ * independent of FAISS. */
+extern const ix_backend_ops ix_sketch_ops;
+/* bits of an "SRP<bits>" factory string, 0 for any other string. */
+size_t ix_sketch_bits(const char *factory);
+/* Tests: the sketch's Hamming scan kernels this CPU can run, reference
+ * first (fn is an sk_scan_fn, see sketch.c). */
+typedef struct ix_sketch_scan {
+  const char *isa;
+  void *fn;
+} ix_sketch_scan;
+int ix_sketch_scans(ix_sketch_scan *out, int max);
 
 /* Keeps the k best (score, row) pairs seen, best first; ties keep the lower
  * row. */

@@ -1,0 +1,601 @@
+/*
+ * Approximate backend "SRP<bits>": sign random projections and an exact
+ * re-rank (index_internal.h's ops; docs/index.md, "Sketch index").
+ *
+ * Every template gets a bits-long code: bit b is the sign of its dot
+ * product with projection b. Projections are seeded Gaussian vectors,
+ * orthonormalised in groups of dim (so for bits <= dim they are a random
+ * rotation's first rows). Two vectors at angle θ disagree on each bit with
+ * probability θ/π, so the Hamming distance of codes estimates the angle: a
+ * probe of an enrolled person (cosine 0.5-0.7 to its template, θ ≈ 45-60°)
+ * sits far below the crowd of other templates (θ ≈ 80-90°, half the bits).
+ *
+ * A search projects the query (the fp32 tile kernel: the projections are
+ * stored as 16-wide blocks like exact templates), scans every code (XOR +
+ * popcount, 16 templates per step, AVX-512 VPOPCNTQ / POPCNT / C), keeps
+ * the `cand` closest codes (a max-heap with a threshold, so the scan skips
+ * almost all templates with one compare per 16), and re-ranks those
+ * candidates with exact fp32 dot products on the stored unit vectors. The
+ * scores returned are exact; recall depends only on whether the best match
+ * is among the candidates. cand = 4 x efSearch (256 at the default 64).
+ *
+ * Codes: blocks of 16 templates, word w of lane t at block*nw*16 + w*16 + t
+ * (nw = bits / 64), unused lanes zero. Vectors: row-major, dim floats per
+ * row. Removal moves the last row into the freed one, like the flat
+ * backends: no dead entries, nothing to rebuild. Building is one projection
+ * per template.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/index_internal.h"
+#include "index/kernels/kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SK_X86 1
+#else
+#define SK_X86 0
+#endif
+
+#define SK_MAX_BITS 1024
+#define SK_SEED 0x5eed5eedu
+#define SK_CAND_PER_EF 4
+
+/* Scans nblocks blocks of codes starting at block b0 against the query's
+ * code; appends (row, distance) for every lane whose distance is below thr
+ * to out (room for nblocks * 16), returns how many. */
+typedef size_t (*sk_scan_fn)(const uint64_t *codes, size_t nw, size_t b0,
+                             size_t nblocks, const uint64_t *q, uint32_t thr,
+                             uint32_t *out_row, uint32_t *out_dist);
+
+typedef float (*sk_dot_fn)(const float *a, const float *b, size_t n);
+
+typedef struct ix_sketch {
+  size_t dim, bits, nw;
+  float *proj;     /* bits/16 blocks of the fp32 tile layout */
+  uint64_t *codes; /* cap/16 blocks */
+  float *vec;      /* cap rows */
+  size_t cap, n;
+  int ef;
+  sk_scan_fn scan;
+  const char *scan_isa;
+  sk_dot_fn dot;
+  ix_kernel k32;
+  char name[32];
+} ix_sketch;
+
+/* ---- scan kernels ------------------------------------------------------ */
+
+static size_t scan_ref(const uint64_t *codes, size_t nw, size_t b0,
+                       size_t nblocks, const uint64_t *q, uint32_t thr,
+                       uint32_t *out_row, uint32_t *out_dist) {
+  size_t m = 0;
+  for (size_t b = b0; b < b0 + nblocks; b++) {
+    const uint64_t *blk = codes + b * nw * IX_LANES;
+    for (size_t t = 0; t < IX_LANES; t++) {
+      uint32_t d = 0;
+      for (size_t w = 0; w < nw; w++) {
+        uint64_t x = blk[w * IX_LANES + t] ^ q[w];
+        /* portable popcount (SWAR) */
+        x = x - ((x >> 1) & 0x5555555555555555ull);
+        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+        x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+        d += (uint32_t)((x * 0x0101010101010101ull) >> 56);
+      }
+      if (d < thr) {
+        out_row[m] = (uint32_t)(b * IX_LANES + t);
+        out_dist[m++] = d;
+      }
+    }
+  }
+  return m;
+}
+
+#if SK_X86
+__attribute__((target("popcnt"))) static size_t
+scan_popcnt(const uint64_t *codes, size_t nw, size_t b0, size_t nblocks,
+            const uint64_t *q, uint32_t thr, uint32_t *out_row,
+            uint32_t *out_dist) {
+  size_t m = 0;
+  uint32_t d[IX_LANES];
+  for (size_t b = b0; b < b0 + nblocks; b++) {
+    const uint64_t *blk = codes + b * nw * IX_LANES;
+    for (size_t t = 0; t < IX_LANES; t++)
+      d[t] = 0;
+    for (size_t w = 0; w < nw; w++)
+      for (size_t t = 0; t < IX_LANES; t++)
+        d[t] += (uint32_t)_mm_popcnt_u64(blk[w * IX_LANES + t] ^ q[w]);
+    for (size_t t = 0; t < IX_LANES; t++) {
+      if (d[t] < thr) {
+        out_row[m] = (uint32_t)(b * IX_LANES + t);
+        out_dist[m++] = d[t];
+      }
+    }
+  }
+  return m;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
+static size_t
+scan_avx512(const uint64_t *codes, size_t nw, size_t b0, size_t nblocks,
+            const uint64_t *q, uint32_t thr, uint32_t *out_row,
+            uint32_t *out_dist) {
+  size_t m = 0;
+  __m512i tv = _mm512_set1_epi64((long long)thr);
+  for (size_t b = b0; b < b0 + nblocks; b++) {
+    const uint64_t *blk = codes + b * nw * IX_LANES;
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    for (size_t w = 0; w < nw; w++) {
+      __m512i qw = _mm512_set1_epi64((long long)q[w]);
+      __m512i x0 = _mm512_load_si512(blk + w * IX_LANES);
+      __m512i x1 = _mm512_load_si512(blk + w * IX_LANES + 8);
+      a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(x0, qw)));
+      a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(x1, qw)));
+    }
+    unsigned mask = (unsigned)_mm512_cmplt_epu64_mask(a0, tv) |
+                    ((unsigned)_mm512_cmplt_epu64_mask(a1, tv) << 8);
+    if (!mask)
+      continue;
+    uint64_t d[IX_LANES];
+    _mm512_storeu_si512(d, a0);
+    _mm512_storeu_si512(d + 8, a1);
+    while (mask) {
+      unsigned t = (unsigned)__builtin_ctz(mask);
+      mask &= mask - 1;
+      out_row[m] = (uint32_t)(b * IX_LANES + t);
+      out_dist[m++] = (uint32_t)d[t];
+    }
+  }
+  return m;
+}
+#endif
+
+/* ---- re-rank dot products ---------------------------------------------- */
+
+static float dot_ref(const float *a, const float *b, size_t n) {
+  float s[4] = {0, 0, 0, 0};
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; l++)
+      s[l] += a[j + l] * b[j + l];
+  for (; j < n; j++)
+    s[0] += a[j] * b[j];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+#if SK_X86
+__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a,
+                                                          const float *b,
+                                                          size_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8),
+                         s1);
+  }
+  float t[8];
+  _mm256_storeu_ps(t, _mm256_add_ps(s0, s1));
+  float s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+  for (; j < n; j++)
+    s += a[j] * b[j];
+  return s;
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static float
+dot_avx512(const float *a, const float *b, size_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 16),
+                         _mm512_loadu_ps(b + j + 16), s1);
+  }
+  float t[16];
+  _mm512_storeu_ps(t, _mm512_add_ps(s0, s1));
+  float s = 0;
+  for (int l = 0; l < 16; l++)
+    s += t[l];
+  for (; j < n; j++)
+    s += a[j] * b[j];
+  return s;
+}
+#endif
+
+/* The scan kernels this CPU can run, reference first (tests). */
+int ix_sketch_scans(ix_sketch_scan *out, int max) {
+  int n = 0;
+  if (n < max)
+    out[n++] = (ix_sketch_scan){"ref", (void *)scan_ref};
+#if SK_X86
+  unsigned f = argus_cpu_features();
+  if ((f & ARGUS_CPU_AVX2) && n < max)
+    out[n++] = (ix_sketch_scan){"popcnt", (void *)scan_popcnt};
+  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_VPOPCNTDQ) && n < max)
+    out[n++] = (ix_sketch_scan){"avx512", (void *)scan_avx512};
+#endif
+  return n;
+}
+
+/* ---- projections -------------------------------------------------------- */
+
+static uint64_t sk_next(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+static double sk_gauss(uint64_t *s) {
+  double u = ((double)(sk_next(s) >> 11) + 0.5) * 0x1p-53;
+  double v = ((double)(sk_next(s) >> 11) + 0.5) * 0x1p-53;
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* bits x dim Gaussian rows, orthonormalised (modified Gram-Schmidt) in
+ * groups of dim, written into the tile layout. */
+static int make_proj(ix_sketch *S) {
+  size_t bits = S->bits, dim = S->dim;
+  double *r = malloc(bits * dim * sizeof *r);
+  if (!r)
+    return -1;
+  uint64_t st = SK_SEED;
+  for (size_t i = 0; i < bits * dim; i++)
+    r[i] = sk_gauss(&st);
+  for (size_t i = 0; i < bits; i++) {
+    double *x = r + i * dim;
+    size_t g0 = i / dim * dim;
+    for (size_t j = g0; j < i; j++) {
+      const double *y = r + j * dim;
+      double p = 0;
+      for (size_t t = 0; t < dim; t++)
+        p += x[t] * y[t];
+      for (size_t t = 0; t < dim; t++)
+        x[t] -= p * y[t];
+    }
+    double nn = 0;
+    for (size_t t = 0; t < dim; t++)
+      nn += x[t] * x[t];
+    nn = nn > 0 ? 1.0 / sqrt(nn) : 0.0;
+    for (size_t t = 0; t < dim; t++)
+      x[t] *= nn;
+  }
+  /* block layout: (projection p, dim j) of block p/16 at j*16 + p%16 */
+  for (size_t p = 0; p < bits; p++)
+    for (size_t j = 0; j < dim; j++)
+      S->proj[(p / IX_LANES) * dim * IX_LANES + j * IX_LANES + p % IX_LANES] =
+          (float)r[p * dim + j];
+  free(r);
+  return 0;
+}
+
+/* Codes of n vectors (row-major) into codes[i*nw ..]: packs up to max_q of
+ * them as a query group for the fp32 tile kernel. qf: dim * max_q floats,
+ * sc: max_q * bits floats. */
+static void encode(const ix_sketch *S, size_t n, const float *x,
+                   uint64_t *codes, float *qf, float *sc) {
+  size_t dim = S->dim, bits = S->bits, nw = S->nw;
+  size_t max_q = (size_t)S->k32.max_q;
+  for (size_t i0 = 0; i0 < n; i0 += max_q) {
+    size_t nq = n - i0 < max_q ? n - i0 : max_q;
+    for (size_t q = 0; q < nq; q++)
+      for (size_t j = 0; j < dim; j++)
+        qf[j * nq + q] = x[(i0 + q) * dim + j];
+    ix_qpack pk = {(int)nq, dim, qf, NULL, NULL, NULL};
+    S->k32.tile(&pk, S->proj, NULL, bits / IX_LANES, sc, bits);
+    for (size_t q = 0; q < nq; q++) {
+      uint64_t *c = codes + (i0 + q) * nw;
+      for (size_t w = 0; w < nw; w++) {
+        uint64_t v = 0;
+        for (size_t b = 0; b < 64; b++)
+          v |= (uint64_t)(sc[q * bits + w * 64 + b] >= 0.0f) << b;
+        c[w] = v;
+      }
+    }
+  }
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+/* "SRP<bits>", bits a multiple of 64 up to SK_MAX_BITS; 0 if not one. */
+size_t ix_sketch_bits(const char *factory) {
+  unsigned bits = 0;
+  int used = 0;
+  if (!factory || sscanf(factory, "SRP%u%n", &bits, &used) != 1 ||
+      factory[used] != 0 || bits == 0 || bits % 64 || bits > SK_MAX_BITS)
+    return 0;
+  return bits;
+}
+
+static argus_err sk_create(const ix_params *p, void **ctx) {
+  size_t bits = ix_sketch_bits(p->factory);
+  if (!bits) {
+    argus_log(ARGUS_LOG_WARN, "index",
+              "sketch: \"%s\" is not SRP<bits> with bits a multiple of 64 "
+              "up to %d",
+              p->factory ? p->factory : "", SK_MAX_BITS);
+    return ARGUS_E_INVALID_ARG;
+  }
+  ix_sketch *S = calloc(1, sizeof *S);
+  if (!S)
+    return ARGUS_E_NOMEM;
+  S->dim = p->dim;
+  S->bits = bits;
+  S->nw = bits / 64;
+  S->ef = p->ef_search > 0 ? p->ef_search : 64;
+  S->k32 = ix_kernels_get()->k[IX_F32];
+  S->proj = ix_alloc(bits * p->dim * sizeof *S->proj);
+  if (!S->proj || make_proj(S) != 0) {
+    ix_free(S->proj);
+    free(S);
+    return ARGUS_E_NOMEM;
+  }
+  ix_sketch_scan ks[3];
+  int nk = ix_sketch_scans(ks, 3);
+  S->scan = (sk_scan_fn)ks[nk - 1].fn;
+  S->scan_isa = ks[nk - 1].isa;
+  S->dot = dot_ref;
+#if SK_X86
+  if (strcmp(S->k32.isa, "avx512") == 0)
+    S->dot = dot_avx512;
+  else if (strcmp(S->k32.isa, "avx2") == 0)
+    S->dot = dot_avx2;
+#endif
+  snprintf(S->name, sizeof S->name, "SRP%zu", bits);
+  *ctx = S;
+  return ARGUS_OK;
+}
+
+static void sk_destroy(void *ctx) {
+  ix_sketch *S = ctx;
+  if (!S)
+    return;
+  ix_free(S->proj);
+  ix_free(S->codes);
+  ix_free(S->vec);
+  free(S);
+}
+
+static argus_err sk_reserve(void *ctx, size_t rows) {
+  ix_sketch *S = ctx;
+  if (rows <= S->cap)
+    return ARGUS_OK;
+  size_t cap = S->cap + S->cap / 2;
+  if (cap < rows)
+    cap = rows;
+  cap = (cap + IX_LANES - 1) / IX_LANES * IX_LANES;
+  uint64_t *codes = ix_alloc(cap * S->nw * sizeof *codes);
+  float *vec = ix_alloc(cap * S->dim * sizeof *vec);
+  if (!codes || !vec) {
+    ix_free(codes);
+    ix_free(vec);
+    return ARGUS_E_NOMEM;
+  }
+  if (S->n) {
+    memcpy(codes, S->codes, S->cap * S->nw * sizeof *codes);
+    memcpy(vec, S->vec, S->n * S->dim * sizeof *vec);
+  }
+  ix_free(S->codes);
+  ix_free(S->vec);
+  S->codes = codes;
+  S->vec = vec;
+  S->cap = cap;
+  return ARGUS_OK;
+}
+
+static void put_code(ix_sketch *S, size_t row, const uint64_t *c) {
+  uint64_t *blk = S->codes + row / IX_LANES * S->nw * IX_LANES;
+  for (size_t w = 0; w < S->nw; w++)
+    blk[w * IX_LANES + row % IX_LANES] = c[w];
+}
+
+static void get_code(const ix_sketch *S, size_t row, uint64_t *c) {
+  const uint64_t *blk = S->codes + row / IX_LANES * S->nw * IX_LANES;
+  for (size_t w = 0; w < S->nw; w++)
+    c[w] = blk[w * IX_LANES + row % IX_LANES];
+}
+
+static argus_err sk_add(void *ctx, size_t first, size_t n, const float *vecs) {
+  ix_sketch *S = ctx;
+  if (first + n > S->cap)
+    return ARGUS_E_INTERNAL;
+  size_t max_q = (size_t)S->k32.max_q;
+  size_t mark = ix_arena_mark();
+  float *qf = ix_arena_alloc(S->dim * max_q * sizeof *qf);
+  float *sc = ix_arena_alloc(max_q * S->bits * sizeof *sc);
+  uint64_t *c = ix_arena_alloc(max_q * S->nw * sizeof *c);
+  if (!qf || !sc || !c) {
+    ix_arena_release(mark);
+    return ARGUS_E_NOMEM;
+  }
+  for (size_t i0 = 0; i0 < n; i0 += max_q) {
+    size_t m = n - i0 < max_q ? n - i0 : max_q;
+    encode(S, m, vecs + i0 * S->dim, c, qf, sc);
+    for (size_t i = 0; i < m; i++)
+      put_code(S, first + i0 + i, c + i * S->nw);
+  }
+  memcpy(S->vec + first * S->dim, vecs, n * S->dim * sizeof *vecs);
+  ix_arena_release(mark);
+  if (first + n > S->n)
+    S->n = first + n;
+  return ARGUS_OK;
+}
+
+static void sk_remove(void *ctx, size_t row, size_t last) {
+  ix_sketch *S = ctx;
+  uint64_t c[SK_MAX_BITS / 64], zero[SK_MAX_BITS / 64] = {0};
+  if (row != last) {
+    get_code(S, last, c);
+    put_code(S, row, c);
+    memcpy(S->vec + row * S->dim, S->vec + last * S->dim,
+           S->dim * sizeof *S->vec);
+  }
+  put_code(S, last, zero);
+  S->n = last;
+}
+
+static argus_err sk_get(void *ctx, size_t row, float *out) {
+  ix_sketch *S = ctx;
+  memcpy(out, S->vec + row * S->dim, S->dim * sizeof *out);
+  return ARGUS_OK;
+}
+
+/* Candidate heap: max-heap on (dist, row), the worst candidate on top. */
+static int cand_worse(uint32_t da, uint32_t ra, uint32_t db, uint32_t rb) {
+  return da > db || (da == db && ra > rb);
+}
+
+static void heap_sift_down(uint32_t *d, uint32_t *r, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, w = i;
+    if (l < n && cand_worse(d[l], r[l], d[w], r[w]))
+      w = l;
+    if (l + 1 < n && cand_worse(d[l + 1], r[l + 1], d[w], r[w]))
+      w = l + 1;
+    if (w == i)
+      return;
+    uint32_t td = d[i], tr = r[i];
+    d[i] = d[w];
+    r[i] = r[w];
+    d[w] = td;
+    r[w] = tr;
+    i = w;
+  }
+}
+
+static void heap_push(uint32_t *d, uint32_t *r, size_t *n, uint32_t dist,
+                      uint32_t row) {
+  size_t i = (*n)++;
+  d[i] = dist;
+  r[i] = row;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!cand_worse(d[i], r[i], d[p], r[p]))
+      break;
+    uint32_t td = d[i], tr = r[i];
+    d[i] = d[p];
+    r[i] = r[p];
+    d[p] = td;
+    r[p] = tr;
+    i = p;
+  }
+}
+
+#define SK_CHUNK_BLOCKS 256
+
+static argus_err sk_search(void *ctx, const ix_search_args *a) {
+  ix_sketch *S = ctx;
+  size_t n = a->count, dim = S->dim, nw = S->nw, k = a->k;
+  size_t cand = (size_t)S->ef * SK_CAND_PER_EF;
+  if (cand < k)
+    cand = k;
+  if (cand > n)
+    cand = n;
+  size_t nblocks = (n + IX_LANES - 1) / IX_LANES;
+  size_t max_q = (size_t)S->k32.max_q;
+  size_t mark = ix_arena_mark();
+  float *qf = ix_arena_alloc(dim * max_q * sizeof *qf);
+  float *sc = ix_arena_alloc(max_q * S->bits * sizeof *sc);
+  uint64_t *qc = ix_arena_alloc(max_q * nw * sizeof *qc);
+  uint32_t *hd = ix_arena_alloc((cand + 1) * sizeof *hd);
+  uint32_t *hr = ix_arena_alloc((cand + 1) * sizeof *hr);
+  uint32_t *od = ix_arena_alloc(SK_CHUNK_BLOCKS * IX_LANES * sizeof *od);
+  uint32_t *orow = ix_arena_alloc(SK_CHUNK_BLOCKS * IX_LANES * sizeof *orow);
+  float *tks = ix_arena_alloc(k * sizeof *tks);
+  uint32_t *tkr = ix_arena_alloc(k * sizeof *tkr);
+  if (!qf || !sc || !qc || !hd || !hr || !od || !orow || !tks || !tkr) {
+    ix_arena_release(mark);
+    return ARGUS_E_NOMEM;
+  }
+  for (size_t q0 = 0; q0 < a->nq; q0 += max_q) {
+    size_t nq = a->nq - q0 < max_q ? a->nq - q0 : max_q;
+    encode(S, nq, a->q + q0 * dim, qc, qf, sc);
+    for (size_t qi = 0; qi < nq; qi++) {
+      size_t qq = q0 + qi;
+      const float *x = a->q + qq * dim;
+      const uint64_t *code = qc + qi * nw;
+      /* 1. the cand closest codes */
+      size_t hn = 0;
+      uint32_t thr = (uint32_t)S->bits + 1;
+      for (size_t b = 0; b < nblocks; b += SK_CHUNK_BLOCKS) {
+        size_t nb = nblocks - b < SK_CHUNK_BLOCKS ? nblocks - b
+                                                  : SK_CHUNK_BLOCKS;
+        size_t m = S->scan(S->codes, nw, b, nb, code, thr, orow, od);
+        for (size_t i = 0; i < m; i++) {
+          uint32_t r = orow[i], d = od[i];
+          if (r >= n || d >= thr)
+            continue;
+          if (a->filter && !ix_filter_pass(a->filter, r))
+            continue;
+          if (hn < cand) {
+            heap_push(hd, hr, &hn, d, r);
+          } else if (cand_worse(hd[0], hr[0], d, r)) {
+            hd[0] = d;
+            hr[0] = r;
+            heap_sift_down(hd, hr, hn, 0);
+          } else {
+            continue;
+          }
+          if (hn == cand)
+            thr = hd[0] + 1; /* ties with the worst may still enter */
+        }
+      }
+      /* 2. exact re-rank of the candidates */
+      ix_topk tk = {tks, tkr, 0, k};
+      for (size_t i = 0; i < hn && i < 4; i++)
+        for (size_t o = 0; o < dim * sizeof(float); o += 64)
+          __builtin_prefetch((const char *)(S->vec + (size_t)hr[i] * dim) + o);
+      for (size_t i = 0; i < hn; i++) {
+        if (i + 4 < hn)
+          for (size_t o = 0; o < dim * sizeof(float); o += 64)
+            __builtin_prefetch(
+                (const char *)(S->vec + (size_t)hr[i + 4] * dim) + o);
+        float s = S->dot(x, S->vec + (size_t)hr[i] * dim, dim);
+        ix_topk_push(&tk, s, hr[i]);
+      }
+      for (size_t i = 0; i < tk.n; i++) {
+        a->rows[qq * k + i] = tk.row[i];
+        a->scores[qq * k + i] = tk.score[i] * a->qinv[qq];
+      }
+      a->nfound[qq] = tk.n;
+    }
+  }
+  ix_arena_release(mark);
+  return ARGUS_OK;
+}
+
+static size_t sk_bytes(const void *ctx) {
+  const ix_sketch *S = ctx;
+  return sizeof *S + S->bits * S->dim * sizeof(float) +
+         S->cap * (S->nw * sizeof(uint64_t) + S->dim * sizeof(float));
+}
+
+static void sk_describe(const void *ctx, char *buf, size_t len) {
+  const ix_sketch *S = ctx;
+  snprintf(buf, len, "sketch:%s/%s x%d", S->name, S->scan_isa,
+           S->ef * SK_CAND_PER_EF);
+}
+
+static void sk_set_search(void *ctx, const ix_params *p) {
+  ix_sketch *S = ctx;
+  if (p->ef_search > 0)
+    S->ef = p->ef_search;
+}
+
+const ix_backend_ops ix_sketch_ops = {
+    .kind = ARGUS_INDEX_APPROX,
+    .create = sk_create,
+    .destroy = sk_destroy,
+    .reserve = sk_reserve,
+    .add = sk_add,
+    .remove = sk_remove,
+    .get = sk_get,
+    .search = sk_search,
+    .bytes = sk_bytes,
+    .describe = sk_describe,
+    .dead = NULL,
+    .set_search = sk_set_search,
+};
