@@ -5,7 +5,7 @@
  *   index_bench [--quick] [--sizes 10000,100000,1000000] [--dim 512]
  *               [--threads 1,2] [--batches 1,16,64]
  *               [--modes f32,f16,i8,approx,faiss|faiss-flat,faiss-hnsw]
- *               [--approx-max N] [--stock-max N] [--factory HNSW32,Flat]
+ *               [--approx-max N] [--stock-max N] [--factory SRP256]
  *               [--ef 32,64,128,256] [--queries 256] [--noise 1]
  *               [--seed S]
  *   index_bench --check EMB.f32|EMB.npy [--probes PROBES.f32|.npy] [--dim D]
@@ -22,12 +22,14 @@
  * mode's best score exceeds exact fp32's best (an approximate search scores
  * a subset of the templates exactly, so it must not be above rounding).
  *
- * "approx" is the index's approximate backend (the --factory string; for
- * HNSW<M>,Flat FAISS's graph on argus's SIMD distances), built through
+ * "approx" is the index's approximate backend (the --factory string:
+ * SRP<bits>, argus's sketch index, by default; for HNSW<M>,Flat|SQfp16|SQ8
+ * FAISS's graph on argus's SIMD distances), built through
  * argus_index_add_batch; "faiss-hnsw" is the same factory string on FAISS's
- * own code (stock FAISS), "faiss-flat" FAISS's IndexFlatIP. The HNSW modes
- * are measured at each --ef; approx up to --approx-max templates, stock
- * HNSW (whose build is slow) up to --stock-max.
+ * own code (stock FAISS; not for SRP), "faiss-flat" FAISS's IndexFlatIP. The
+ * approximate modes are measured at each --ef (the sketch re-ranks 4 x ef
+ * candidates); approx up to --approx-max templates, stock HNSW (whose build
+ * is slow) up to --stock-max.
  *
  * Timing: every cell is the best of several rounds (the machine may be
  * shared). ms/query is wall time amortised over the batch; cpu-ms/q is the
@@ -156,7 +158,7 @@ static int parse_args(int argc, char **argv, opts *o) {
   o->seed = 0x1234567u;
   o->queries = 256;
   o->noise = 1.0f;
-  o->factory = "HNSW32,Flat";
+  o->factory = "SRP256";
   o->approx_max = 100000;
   o->stock_max = 100000;
   o->modes = (1u << M_COUNT) - 1;
@@ -430,7 +432,11 @@ static int bench_size(const opts *o, size_t n, argus_threadpool **pools) {
   for (int m = 0; m < M_COUNT; m++) {
     if (!(o->modes & (1u << m)))
       continue;
-    if (m == M_APPROX && (!argus_index_approx_available() || n > o->approx_max))
+    int sketch = strncmp(o->factory, "SRP", 3) == 0;
+    if (m == M_APPROX &&
+        ((!sketch && !argus_index_approx_available()) || n > o->approx_max))
+      continue;
+    if (m == M_FAISS_HNSW && sketch)
       continue;
     if (m == M_FAISS_HNSW && n > o->stock_max)
       continue;
@@ -766,7 +772,9 @@ static int run_check(const opts *o) {
   argus_index_hit *hits[4] = {0};
   argus_index_kind kinds[4] = {ARGUS_INDEX_F32, ARGUS_INDEX_F16, ARGUS_INDEX_I8,
                                ARGUS_INDEX_APPROX};
-  int nk = argus_index_approx_available() ? 4 : 3;
+  int nk = argus_index_approx_available() || strncmp(o->factory, "SRP", 3) == 0
+               ? 4
+               : 3;
   argus_threadpool *pool = NULL;
   argus_threadpool_create(0, &pool);
   int rc = 0;
@@ -800,7 +808,8 @@ static int run_check(const opts *o) {
   for (int m = 1; m < nk; m++) {
     if (!hits[0] || !hits[m])
       continue;
-    size_t same = 0, shown = 0;
+    size_t same = 0, shown = 0, dis_at[3] = {0, 0, 0};
+    static const double levels[3] = {0.3, 0.4, 0.5};
     double maxd = 0, dis_margin = 0, dis_score = -1;
     for (size_t i = 0; i < np; i++) {
       const argus_index_hit *a = NULL, *b = NULL, *a2 = NULL;
@@ -831,6 +840,8 @@ static int run_check(const opts *o) {
           dis_margin = a->score - a2->score;
         if (a && a->score > dis_score)
           dis_score = a->score;
+        for (int l = 0; l < 3; l++)
+          dis_at[l] += a && a->score >= levels[l];
       }
       if (!(a && b && a->id == b->id) && shown++ < 5) {
         printf("    probe %zu: f32 top-1 %lld (%.5f, runner-up %.5f), %s top-1 "
@@ -843,10 +854,14 @@ static int run_check(const opts *o) {
     printf("  identical top-1, %s vs f32: %zu / %zu (%.4f%%), max |score "
            "diff| on agreeing %.2g\n",
            argus_index_kind_name(kinds[m]), same, np, 100.0 * same / np, maxd);
-    if (same != np)
+    if (same != np) {
       printf("    every disagreement is a near-tie for fp32 itself: top-1 - "
              "runner-up <= %.5f, top-1 score <= %.5f\n",
              dis_margin, dis_score);
+      printf("    disagreements where fp32's top-1 scores >= 0.3 / 0.4 / 0.5: "
+             "%zu / %zu / %zu\n",
+             dis_at[0], dis_at[1], dis_at[2]);
+    }
   }
   /* The same with exact re-ranking: must equal fp32 (ids and order; all
    * scores too with exact_scores). The unrefined differences above are the

@@ -120,8 +120,10 @@ static int64_t brute_best(const float *g, const int64_t *wl,
   return best;
 }
 
-static void run(const char *factory, size_t d, size_t n) {
-  printf("%s, dim %zu, %zu templates\n", factory, d, n);
+static void run(const char *factory, size_t d, size_t n,
+                argus_threadpool *pool) {
+  printf("%s, dim %zu, %zu templates%s\n", factory, d, n,
+         pool ? ", pool" : "");
   float *g = malloc(n * d * sizeof *g);
   int64_t *ids = malloc(n * sizeof *ids), *wl = malloc(n * sizeof *wl);
   unsigned char *alive = calloc(n, 1);
@@ -147,6 +149,7 @@ static void run(const char *factory, size_t d, size_t n) {
   cfg.dim = (int)d;
   cfg.kind = ARGUS_INDEX_APPROX;
   cfg.approx_factory = factory;
+  cfg.pool = pool;
   argus_index *idx = NULL;
   CHECK_OK(argus_index_create(&cfg, &idx));
   if (!idx)
@@ -187,6 +190,22 @@ static void run(const char *factory, size_t d, size_t n) {
     printf("  phase %d, all candidates: %zu/%zu differ from brute force\n",
            phase, bad, 4 * nq);
     CHECK_INT_EQ(bad, 0);
+    {
+      /* one batch (spread over the pool, if any) = one query at a time */
+      argus_index_hit *hb = malloc(nq * 3 * sizeof *hb), h1[3];
+      size_t *nfb = malloc(nq * sizeof *nfb), nf1, diff = 0;
+      CHECK_OK(argus_index_search(idx, q, nq, 3, NULL, hb, nfb));
+      for (size_t i = 0; i < nq; i++) {
+        CHECK_OK(argus_index_search(idx, q + i * d, 1, 3, NULL, h1, &nf1));
+        diff += nf1 != nfb[i];
+        for (size_t j = 0; j < nf1 && j < nfb[i]; j++)
+          diff += h1[j].id != hb[i * 3 + j].id ||
+                  h1[j].score != hb[i * 3 + j].score;
+      }
+      CHECK_INT_EQ(diff, 0);
+      free(hb);
+      free(nfb);
+    }
     /* 512 candidates: mated queries still find the exact best (their
      * source, where the dimension is high enough) */
     CHECK_OK(argus_index_set_search_params(idx, 128, 0));
@@ -283,10 +302,13 @@ int main(int argc, char **argv) {
     return r;
   printf("isa %s\n", argus_cpu_isa_name());
   test_scans();
-  run("SRP64", 24, 1500);
-  run("SRP128", 37, 2500);
-  run("SRP256", 512, 6000);
-  run("SRP192", 130, 2000);
+  argus_threadpool *pool = NULL;
+  CHECK_OK(argus_threadpool_create(3, &pool));
+  run("SRP64", 24, 1500, NULL);
+  run("SRP128", 37, 2500, pool);
+  run("SRP256", 512, 6000, pool);
+  run("SRP192", 130, 2000, NULL);
   test_auto_and_bad();
+  argus_threadpool_destroy(pool);
   return check_report("test_index_sketch");
 }

@@ -25,17 +25,21 @@
  *   their fp32 templates, and its ids and order are then exactly an fp32
  *   index's; without one they are fp32's except where fp32's own scores are
  *   closer than the bound (near-ties);
- *   - approximate: a FAISS index (HNSW or IVF, inner product) when argus was
- *     built with FAISS (argus_index_approx_available()).
+ *   - approximate: "SRP<bits>" (the default, SRP256), argus's sketch index:
+ *     sign-random-projection codes scanned by Hamming distance, the closest
+ *     4 x efSearch re-ranked exactly on the fp32 templates (exact scores);
+ *     or a FAISS index (HNSW on argus's distances, IVF, any index_factory
+ *     string, inner product) when argus was built with FAISS
+ *     (argus_index_approx_available()).
  * ARGUS_INDEX_AUTO uses exact fp32 and switches to the approximate backend
- * once the index holds approx_threshold templates (when FAISS is built in).
+ * once the index holds approx_threshold templates.
  *
  * Thread safety: any number of threads may search at once (they share a read
  * lock and never wait for each other); add and remove take the write lock and
- * are serialised with each other. Building the approximate index (when the
- * size threshold is crossed, or when many removals call for a rebuild) runs
- * inside the add/remove call that triggers it while searches go on, and
- * blocks them only for the final pointer swap.
+ * are serialised with each other. Moving the templates into a new backend
+ * (when the size threshold is crossed, or when many removals call for a
+ * rebuild) runs on a background thread while searches and writes go on
+ * (see synchronous_builds), and blocks them only for the final swap.
  */
 #ifndef ARGUS_INDEX_H
 #define ARGUS_INDEX_H
@@ -94,11 +98,14 @@ typedef struct argus_index_config {
   argus_index_kind kind;
   /* AUTO: template count at which the approximate backend takes over. */
   size_t approx_threshold;
-  /* FAISS index_factory string for the approximate backend, e.g.
-   * "HNSW32,Flat" (default) or "IVF1024,Flat" (trained on the templates
-   * present when it is built). Borrowed, copied. */
+  /* The approximate backend: "SRP<bits>" (argus's sketch index, bits a
+   * multiple of 64 up to 1024; default "SRP256"), or a FAISS index_factory
+   * string, e.g. "HNSW64,SQ8" (HNSW on argus distances) or "IVF1024,Flat"
+   * (trained on the templates present when it is built). Borrowed, copied. */
   const char *approx_factory;
-  int hnsw_ef_search;       /* HNSW search breadth (default 64) */
+  /* Search breadth of the approximate backends (default 64): HNSW's
+   * efSearch; the sketch re-ranks 4 x this many candidates. */
+  int hnsw_ef_search;
   int hnsw_ef_construction; /* HNSW build breadth (default 80) */
   int ivf_nprobe;           /* IVF lists searched (default 32) */
   size_t max_count;         /* add fails with LIMIT beyond this */
@@ -204,7 +211,8 @@ typedef struct argus_index_stats {
   size_t count;           /* templates */
   int dim;
   argus_index_kind kind;  /* backend now in use (never AUTO) */
-  char backend[96];       /* e.g. "exact-f32/avx512", "faiss:HNSW32,Flat" */
+  char backend[96];       /* e.g. "exact-f32/avx512", "sketch:SRP256/avx512
+                             x256", "faiss:HNSW32,Flat/argus-avx512" */
   size_t bytes;           /* memory held: templates, ids, maps, FAISS */
   size_t approx_dead;     /* removed templates still in the FAISS index */
   int building;           /* a backend build is running in the background */

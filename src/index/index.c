@@ -35,7 +35,7 @@
 #include "index/index_internal.h"
 
 #define MOD "index"
-#define DEFAULT_FACTORY "HNSW32,Flat"
+#define DEFAULT_FACTORY "SRP256"
 #define MAX_FACTORY 63
 /* Rebuild the approximate index when this share of its entries is dead. */
 #define REBUILD_DEAD_FRACTION 0.25

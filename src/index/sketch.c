@@ -3,7 +3,10 @@
  * re-rank (index_internal.h's ops; docs/index.md, "Sketch index").
  *
  * Every template gets a bits-long code: bit b is the sign of its dot
- * product with projection b. Projections are seeded Gaussian vectors,
+ * product with projection b, taken relative to a centre (the mean of the
+ * first batch added, when it has at least 256 templates: real embeddings
+ * share a common direction that would otherwise make most bits agree for
+ * everyone; zero otherwise). Projections are seeded Gaussian vectors,
  * orthonormalised in groups of dim (so for bits <= dim they are a random
  * rotation's first rows). Two vectors at angle θ disagree on each bit with
  * probability θ/π, so the Hamming distance of codes estimates the angle: a
@@ -43,6 +46,8 @@
 #define SK_MAX_BITS 1024
 #define SK_SEED 0x5eed5eedu
 #define SK_CAND_PER_EF 4
+/* The first batch sets the centre when it has at least this many rows. */
+#define SK_CENTRE_MIN 256
 
 /* Scans nblocks blocks of codes starting at block b0 against the query's
  * code; appends (row, distance) for every lane whose distance is below thr
@@ -56,6 +61,8 @@ typedef float (*sk_dot_fn)(const float *a, const float *b, size_t n);
 typedef struct ix_sketch {
   size_t dim, bits, nw;
   float *proj;     /* bits/16 blocks of the fp32 tile layout */
+  float *pm;       /* bits: projections of the centre (0 until set) */
+  int centred;
   uint64_t *codes; /* cap/16 blocks */
   float *vec;      /* cap rows */
   size_t cap, n;
@@ -291,7 +298,8 @@ static void encode(const ix_sketch *S, size_t n, const float *x,
       for (size_t w = 0; w < nw; w++) {
         uint64_t v = 0;
         for (size_t b = 0; b < 64; b++)
-          v |= (uint64_t)(sc[q * bits + w * 64 + b] >= 0.0f) << b;
+          v |= (uint64_t)(sc[q * bits + w * 64 + b] >= S->pm[w * 64 + b])
+               << b;
         c[w] = v;
       }
     }
@@ -328,8 +336,10 @@ static argus_err sk_create(const ix_params *p, void **ctx) {
   S->ef = p->ef_search > 0 ? p->ef_search : 64;
   S->k32 = ix_kernels_get()->k[IX_F32];
   S->proj = ix_alloc(bits * p->dim * sizeof *S->proj);
-  if (!S->proj || make_proj(S) != 0) {
+  S->pm = ix_alloc(bits * sizeof *S->pm);
+  if (!S->proj || !S->pm || make_proj(S) != 0) {
     ix_free(S->proj);
+    ix_free(S->pm);
     free(S);
     return ARGUS_E_NOMEM;
   }
@@ -354,6 +364,7 @@ static void sk_destroy(void *ctx) {
   if (!S)
     return;
   ix_free(S->proj);
+  ix_free(S->pm);
   ix_free(S->codes);
   ix_free(S->vec);
   free(S);
@@ -398,6 +409,31 @@ static void get_code(const ix_sketch *S, size_t row, uint64_t *c) {
     c[w] = blk[w * IX_LANES + row % IX_LANES];
 }
 
+/* Centres the codes on the mean of the first batch added: real embeddings
+ * share a common direction, and signs of projections of the centred
+ * vectors spend every bit on what tells templates apart. */
+static void set_centre(ix_sketch *S, size_t n, const float *vecs, float *qf,
+                       float *sc) {
+  size_t dim = S->dim;
+  double *m = calloc(dim, sizeof *m);
+  float *mf = malloc(dim * sizeof *mf);
+  if (m && mf) {
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < dim; j++)
+        m[j] += vecs[i * dim + j];
+    for (size_t j = 0; j < dim; j++)
+      mf[j] = (float)(m[j] / (double)n);
+    for (size_t j = 0; j < dim; j++)
+      qf[j] = mf[j];
+    ix_qpack pk = {1, dim, qf, NULL, NULL, NULL};
+    S->k32.tile(&pk, S->proj, NULL, S->bits / IX_LANES, sc, S->bits);
+    memcpy(S->pm, sc, S->bits * sizeof *sc);
+    S->centred = 1;
+  }
+  free(m);
+  free(mf);
+}
+
 static argus_err sk_add(void *ctx, size_t first, size_t n, const float *vecs) {
   ix_sketch *S = ctx;
   if (first + n > S->cap)
@@ -411,6 +447,8 @@ static argus_err sk_add(void *ctx, size_t first, size_t n, const float *vecs) {
     ix_arena_release(mark);
     return ARGUS_E_NOMEM;
   }
+  if (!S->centred && S->n == 0 && first == 0 && n >= SK_CENTRE_MIN)
+    set_centre(S, n, vecs, qf, sc);
   for (size_t i0 = 0; i0 < n; i0 += max_q) {
     size_t m = n - i0 < max_q ? n - i0 : max_q;
     encode(S, m, vecs + i0 * S->dim, c, qf, sc);
@@ -486,14 +524,20 @@ static void heap_push(uint32_t *d, uint32_t *r, size_t *n, uint32_t dist,
 
 #define SK_CHUNK_BLOCKS 256
 
-static argus_err sk_search(void *ctx, const ix_search_args *a) {
-  ix_sketch *S = ctx;
-  size_t n = a->count, dim = S->dim, nw = S->nw, k = a->k;
-  size_t cand = (size_t)S->ef * SK_CAND_PER_EF;
-  if (cand < k)
-    cand = k;
-  if (cand > n)
-    cand = n;
+typedef struct sk_job {
+  const ix_sketch *S;
+  const ix_search_args *a;
+  size_t cand;
+  int failed; /* set (by any thread) when scratch ran out */
+} sk_job;
+
+/* Queries [q0, q1) of a search, on the calling thread's arena. */
+static void sk_task(void *ctx, size_t q0, size_t q1, int tid) {
+  (void)tid;
+  sk_job *J = ctx;
+  const ix_sketch *S = J->S;
+  const ix_search_args *a = J->a;
+  size_t n = a->count, dim = S->dim, nw = S->nw, k = a->k, cand = J->cand;
   size_t nblocks = (n + IX_LANES - 1) / IX_LANES;
   size_t max_q = (size_t)S->k32.max_q;
   size_t mark = ix_arena_mark();
@@ -507,14 +551,15 @@ static argus_err sk_search(void *ctx, const ix_search_args *a) {
   float *tks = ix_arena_alloc(k * sizeof *tks);
   uint32_t *tkr = ix_arena_alloc(k * sizeof *tkr);
   if (!qf || !sc || !qc || !hd || !hr || !od || !orow || !tks || !tkr) {
+    __atomic_store_n(&J->failed, 1, __ATOMIC_RELAXED);
     ix_arena_release(mark);
-    return ARGUS_E_NOMEM;
+    return;
   }
-  for (size_t q0 = 0; q0 < a->nq; q0 += max_q) {
-    size_t nq = a->nq - q0 < max_q ? a->nq - q0 : max_q;
-    encode(S, nq, a->q + q0 * dim, qc, qf, sc);
+  for (size_t g0 = q0; g0 < q1; g0 += max_q) {
+    size_t nq = q1 - g0 < max_q ? q1 - g0 : max_q;
+    encode(S, nq, a->q + g0 * dim, qc, qf, sc);
     for (size_t qi = 0; qi < nq; qi++) {
-      size_t qq = q0 + qi;
+      size_t qq = g0 + qi;
       const float *x = a->q + qq * dim;
       const uint64_t *code = qc + qi * nw;
       /* 1. the cand closest codes */
@@ -543,9 +588,9 @@ static argus_err sk_search(void *ctx, const ix_search_args *a) {
             thr = hd[0] + 1; /* ties with the worst may still enter */
         }
       }
-      /* 2. exact re-rank of the candidates */
+      /* 2. exact re-rank of the candidates (rows prefetched 4 ahead) */
       ix_topk tk = {tks, tkr, 0, k};
-      for (size_t i = 0; i < hn && i < 4; i++)
+      for (size_t i = 0; i < 4 && i < hn; i++)
         for (size_t o = 0; o < dim * sizeof(float); o += 64)
           __builtin_prefetch((const char *)(S->vec + (size_t)hr[i] * dim) + o);
       for (size_t i = 0; i < hn; i++) {
@@ -564,7 +609,22 @@ static argus_err sk_search(void *ctx, const ix_search_args *a) {
     }
   }
   ix_arena_release(mark);
-  return ARGUS_OK;
+}
+
+static argus_err sk_search(void *ctx, const ix_search_args *a) {
+  ix_sketch *S = ctx;
+  size_t cand = (size_t)S->ef * SK_CAND_PER_EF;
+  if (cand < a->k)
+    cand = a->k;
+  if (cand > a->count)
+    cand = a->count;
+  sk_job J = {S, a, cand, 0};
+  /* queries spread over the pool, a few per chunk (one query reads every
+   * code once; several on one thread would share nothing) */
+  int T = a->threads > 0 ? a->threads : 1;
+  argus_threadpool_parallel_for(T > 1 && a->nq > 1 ? a->pool : NULL, a->nq,
+                                1, sk_task, &J);
+  return J.failed ? ARGUS_E_NOMEM : ARGUS_OK;
 }
 
 static size_t sk_bytes(const void *ctx) {
@@ -575,8 +635,8 @@ static size_t sk_bytes(const void *ctx) {
 
 static void sk_describe(const void *ctx, char *buf, size_t len) {
   const ix_sketch *S = ctx;
-  snprintf(buf, len, "sketch:%s/%s x%d", S->name, S->scan_isa,
-           S->ef * SK_CAND_PER_EF);
+  snprintf(buf, len, "sketch:%s%s/%s x%d", S->name, S->centred ? "c" : "",
+           S->scan_isa, S->ef * SK_CAND_PER_EF);
 }
 
 static void sk_set_search(void *ctx, const ix_params *p) {
