@@ -27,7 +27,7 @@
  * FAISS's graph on argus's SIMD distances), built through
  * argus_index_add_batch; "faiss-hnsw" is the same factory string on FAISS's
  * own code (stock FAISS; not for SRP), "faiss-flat" FAISS's IndexFlatIP. The
- * approximate modes are measured at each --ef (the sketch re-ranks 4 x ef
+ * approximate modes are measured at each --ef (the sketch re-ranks 16 x ef
  * candidates); approx up to --approx-max templates, stock HNSW (whose build
  * is slow) up to --stock-max.
  *

@@ -1,6 +1,6 @@
 /* The sketch backend ("SRP<bits>": sign random projections, a Hamming scan
  * and an exact fp32 re-rank; src/index/sketch.c). Its scan kernels against
- * the reference on random codes; with every template a candidate (4 x
+ * the reference on random codes; with every template a candidate (16 x
  * efSearch >= count) the results must be exact (ids of a double-precision
  * brute force, scores to 1e-5), with and without a watchlist filter and
  * after removals (moved rows) and single adds; with 512 candidates every
@@ -168,7 +168,7 @@ static void run(const char *factory, size_t d, size_t n,
 
   for (int phase = 0; phase < 2; phase++) {
     /* every template a candidate: exact */
-    CHECK_OK(argus_index_set_search_params(idx, (int)(n / 4 + 1), 0));
+    CHECK_OK(argus_index_set_search_params(idx, (int)(n / 16 + 1), 0));
     size_t bad = 0;
     for (int f = -1; f < 3; f++) {
       int64_t w = f;
@@ -208,7 +208,7 @@ static void run(const char *factory, size_t d, size_t n,
     }
     /* 512 candidates: mated queries still find the exact best (their
      * source, where the dimension is high enough) */
-    CHECK_OK(argus_index_set_search_params(idx, 128, 0));
+    CHECK_OK(argus_index_set_search_params(idx, 32, 0));
     size_t miss = 0;
     for (size_t i = 0; i < half; i++) {
       argus_index_hit h[1];

@@ -27,7 +27,7 @@
  *   closer than the bound (near-ties);
  *   - approximate: "SRP<bits>" (the default, SRP256), argus's sketch index:
  *     sign-random-projection codes scanned by Hamming distance, the closest
- *     4 x efSearch re-ranked exactly on the fp32 templates (exact scores);
+ *     16 x efSearch re-ranked exactly on the fp32 templates (exact scores);
  *     or a FAISS index (HNSW on argus's distances, IVF, any index_factory
  *     string, inner product) when argus was built with FAISS
  *     (argus_index_approx_available()).
@@ -104,7 +104,7 @@ typedef struct argus_index_config {
    * (trained on the templates present when it is built). Borrowed, copied. */
   const char *approx_factory;
   /* Search breadth of the approximate backends (default 64): HNSW's
-   * efSearch; the sketch re-ranks 4 x this many candidates. */
+   * efSearch; the sketch re-ranks 16 x this many candidates. */
   int hnsw_ef_search;
   int hnsw_ef_construction; /* HNSW build breadth (default 80) */
   int ivf_nprobe;           /* IVF lists searched (default 32) */

@@ -20,7 +20,10 @@
  * almost all templates with one compare per 16), and re-ranks those
  * candidates with exact fp32 dot products on the stored unit vectors. The
  * scores returned are exact; recall depends only on whether the best match
- * is among the candidates. cand = 4 x efSearch (256 at the default 64).
+ * is among the candidates. cand = 16 x efSearch (1,024 at the default 64:
+ * real embeddings have a wider crowd of strangers than uniform random
+ * vectors, and matches near the decision threshold need that breadth at
+ * scale; a gallery of well-separated probes can run at efSearch 1-4).
  *
  * Codes: blocks of 16 templates, word w of lane t at block*nw*16 + w*16 + t
  * (nw = bits / 64), unused lanes zero. Vectors: row-major, dim floats per
@@ -45,7 +48,7 @@
 
 #define SK_MAX_BITS 1024
 #define SK_SEED 0x5eed5eedu
-#define SK_CAND_PER_EF 4
+#define SK_CAND_PER_EF 16
 /* The first batch sets the centre when it has at least this many rows. */
 #define SK_CENTRE_MIN 256
 
