@@ -534,7 +534,26 @@ typedef struct sk_job {
   int failed; /* set (by any thread) when scratch ran out */
 } sk_job;
 
-/* Queries [q0, q1) of a search, on the calling thread's arena. */
+/* Keeps (d, r) among the cand best of one query's heap. */
+static void heap_offer(uint32_t *hd, uint32_t *hr, size_t *hn, size_t cand,
+                       uint32_t *thr, uint32_t d, uint32_t r) {
+  if (*hn < cand) {
+    heap_push(hd, hr, hn, d, r);
+  } else if (cand_worse(hd[0], hr[0], d, r)) {
+    hd[0] = d;
+    hr[0] = r;
+    heap_sift_down(hd, hr, *hn, 0);
+  } else {
+    return;
+  }
+  if (*hn == cand)
+    *thr = hd[0] + 1; /* ties with the worst may still enter */
+}
+
+/* Queries [q0, q1) of a search, on the calling thread's arena. Queries go
+ * in groups of up to max_q: each chunk of codes (SK_CHUNK_BLOCKS blocks,
+ * 128 KiB at 256 bits) is scanned for every query of the group while it is
+ * in cache, so a batch streams the codes from memory once per group. */
 static void sk_task(void *ctx, size_t q0, size_t q1, int tid) {
   (void)tid;
   sk_job *J = ctx;
@@ -547,13 +566,16 @@ static void sk_task(void *ctx, size_t q0, size_t q1, int tid) {
   float *qf = ix_arena_alloc(dim * max_q * sizeof *qf);
   float *sc = ix_arena_alloc(max_q * S->bits * sizeof *sc);
   uint64_t *qc = ix_arena_alloc(max_q * nw * sizeof *qc);
-  uint32_t *hd = ix_arena_alloc((cand + 1) * sizeof *hd);
-  uint32_t *hr = ix_arena_alloc((cand + 1) * sizeof *hr);
+  uint32_t *hd = ix_arena_alloc(max_q * (cand + 1) * sizeof *hd);
+  uint32_t *hr = ix_arena_alloc(max_q * (cand + 1) * sizeof *hr);
+  size_t *hn = ix_arena_alloc(max_q * sizeof *hn);
+  uint32_t *thr = ix_arena_alloc(max_q * sizeof *thr);
   uint32_t *od = ix_arena_alloc(SK_CHUNK_BLOCKS * IX_LANES * sizeof *od);
   uint32_t *orow = ix_arena_alloc(SK_CHUNK_BLOCKS * IX_LANES * sizeof *orow);
   float *tks = ix_arena_alloc(k * sizeof *tks);
   uint32_t *tkr = ix_arena_alloc(k * sizeof *tkr);
-  if (!qf || !sc || !qc || !hd || !hr || !od || !orow || !tks || !tkr) {
+  if (!qf || !sc || !qc || !hd || !hr || !hn || !thr || !od || !orow ||
+      !tks || !tkr) {
     __atomic_store_n(&J->failed, 1, __ATOMIC_RELAXED);
     ix_arena_release(mark);
     return;
@@ -561,48 +583,44 @@ static void sk_task(void *ctx, size_t q0, size_t q1, int tid) {
   for (size_t g0 = q0; g0 < q1; g0 += max_q) {
     size_t nq = q1 - g0 < max_q ? q1 - g0 : max_q;
     encode(S, nq, a->q + g0 * dim, qc, qf, sc);
+    /* 1. the cand closest codes of every query of the group */
     for (size_t qi = 0; qi < nq; qi++) {
-      size_t qq = g0 + qi;
-      const float *x = a->q + qq * dim;
-      const uint64_t *code = qc + qi * nw;
-      /* 1. the cand closest codes */
-      size_t hn = 0;
-      uint32_t thr = (uint32_t)S->bits + 1;
-      for (size_t b = 0; b < nblocks; b += SK_CHUNK_BLOCKS) {
-        size_t nb = nblocks - b < SK_CHUNK_BLOCKS ? nblocks - b
-                                                  : SK_CHUNK_BLOCKS;
-        size_t m = S->scan(S->codes, nw, b, nb, code, thr, orow, od);
+      hn[qi] = 0;
+      thr[qi] = (uint32_t)S->bits + 1;
+    }
+    for (size_t b = 0; b < nblocks; b += SK_CHUNK_BLOCKS) {
+      size_t nb = nblocks - b < SK_CHUNK_BLOCKS ? nblocks - b : SK_CHUNK_BLOCKS;
+      for (size_t qi = 0; qi < nq; qi++) {
+        uint32_t *d_ = hd + qi * (cand + 1), *r_ = hr + qi * (cand + 1);
+        size_t m = S->scan(S->codes, nw, b, nb, qc + qi * nw, thr[qi], orow, od);
         for (size_t i = 0; i < m; i++) {
           uint32_t r = orow[i], d = od[i];
-          if (r >= n || d >= thr)
+          if (r >= n || d >= thr[qi])
             continue;
           if (a->filter && !ix_filter_pass(a->filter, r))
             continue;
-          if (hn < cand) {
-            heap_push(hd, hr, &hn, d, r);
-          } else if (cand_worse(hd[0], hr[0], d, r)) {
-            hd[0] = d;
-            hr[0] = r;
-            heap_sift_down(hd, hr, hn, 0);
-          } else {
-            continue;
-          }
-          if (hn == cand)
-            thr = hd[0] + 1; /* ties with the worst may still enter */
+          heap_offer(d_, r_, &hn[qi], cand, &thr[qi], d, r);
         }
       }
-      /* 2. exact re-rank of the candidates (rows prefetched 4 ahead) */
+    }
+    /* 2. exact re-rank of each query's candidates (rows prefetched 4
+     * ahead) */
+    for (size_t qi = 0; qi < nq; qi++) {
+      size_t qq = g0 + qi, h = hn[qi];
+      const float *x = a->q + qq * dim;
+      const uint32_t *rows = hr + qi * (cand + 1);
       ix_topk tk = {tks, tkr, 0, k};
-      for (size_t i = 0; i < 4 && i < hn; i++)
+      for (size_t i = 0; i < 4 && i < h; i++)
         for (size_t o = 0; o < dim * sizeof(float); o += 64)
-          __builtin_prefetch((const char *)(S->vec + (size_t)hr[i] * dim) + o);
-      for (size_t i = 0; i < hn; i++) {
-        if (i + 4 < hn)
+          __builtin_prefetch((const char *)(S->vec + (size_t)rows[i] * dim) +
+                             o);
+      for (size_t i = 0; i < h; i++) {
+        if (i + 4 < h)
           for (size_t o = 0; o < dim * sizeof(float); o += 64)
             __builtin_prefetch(
-                (const char *)(S->vec + (size_t)hr[i + 4] * dim) + o);
-        float s = S->dot(x, S->vec + (size_t)hr[i] * dim, dim);
-        ix_topk_push(&tk, s, hr[i]);
+                (const char *)(S->vec + (size_t)rows[i + 4] * dim) + o);
+        float s = S->dot(x, S->vec + (size_t)rows[i] * dim, dim);
+        ix_topk_push(&tk, s, rows[i]);
       }
       for (size_t i = 0; i < tk.n; i++) {
         a->rows[qq * k + i] = tk.row[i];
@@ -622,11 +640,13 @@ static argus_err sk_search(void *ctx, const ix_search_args *a) {
   if (cand > a->count)
     cand = a->count;
   sk_job J = {S, a, cand, 0};
-  /* queries spread over the pool, a few per chunk (one query reads every
-   * code once; several on one thread would share nothing) */
+  /* queries spread over the pool in groups that share their scans */
   int T = a->threads > 0 ? a->threads : 1;
+  size_t max_q = (size_t)S->k32.max_q;
+  size_t grain = (a->nq + (size_t)T - 1) / (size_t)T;
+  grain = grain < 1 ? 1 : grain > max_q ? max_q : grain;
   argus_threadpool_parallel_for(T > 1 && a->nq > 1 ? a->pool : NULL, a->nq,
-                                1, sk_task, &J);
+                                grain, sk_task, &J);
   return J.failed ? ARGUS_E_NOMEM : ARGUS_OK;
 }
 
