@@ -416,7 +416,7 @@ struct AlignedBuf {
     const size_t huge = (size_t)2 << 20;
     size_t align = c >= 2 * huge ? huge : 64;
     c = (c + align - 1) / align * align;
-    void *q = std::aligned_alloc(align, c);
+    void *q = ::aligned_alloc(align, c);
     if (!q)
       throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
