@@ -38,6 +38,7 @@
 
 #include "index/index_internal.h"
 #include "index/kernels/kernels.h"
+#include "nn/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -59,8 +60,6 @@ typedef size_t (*sk_scan_fn)(const uint64_t *codes, size_t nw, size_t b0,
                              size_t nblocks, const uint64_t *q, uint32_t thr,
                              uint32_t *out_row, uint32_t *out_dist);
 
-typedef float (*sk_dot_fn)(const float *a, const float *b, size_t n);
-
 typedef struct ix_sketch {
   size_t dim, bits, nw;
   float *proj;     /* bits/16 blocks of the fp32 tile layout */
@@ -72,7 +71,7 @@ typedef struct ix_sketch {
   int ef;
   sk_scan_fn scan;
   const char *scan_isa;
-  sk_dot_fn dot;
+  nn_dot_fn dot; /* the inference engine's fp32 dot (ISA dispatched) */
   ix_kernel k32;
   char name[32];
 } ix_sketch;
@@ -160,58 +159,6 @@ scan_avx512(const uint64_t *codes, size_t nw, size_t b0, size_t nblocks,
     }
   }
   return m;
-}
-#endif
-
-/* ---- re-rank dot products ---------------------------------------------- */
-
-static float dot_ref(const float *a, const float *b, size_t n) {
-  float s[4] = {0, 0, 0, 0};
-  size_t j = 0;
-  for (; j + 4 <= n; j += 4)
-    for (int l = 0; l < 4; l++)
-      s[l] += a[j + l] * b[j + l];
-  for (; j < n; j++)
-    s[0] += a[j] * b[j];
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-#if SK_X86
-__attribute__((target("avx2,fma"))) static float dot_avx2(const float *a,
-                                                          const float *b,
-                                                          size_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8),
-                         s1);
-  }
-  float t[8];
-  _mm256_storeu_ps(t, _mm256_add_ps(s0, s1));
-  float s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
-  for (; j < n; j++)
-    s += a[j] * b[j];
-  return s;
-}
-
-__attribute__((target("avx512f,avx2,fma"))) static float
-dot_avx512(const float *a, const float *b, size_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  size_t j = 0;
-  for (; j + 32 <= n; j += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + j + 16),
-                         _mm512_loadu_ps(b + j + 16), s1);
-  }
-  float t[16];
-  _mm512_storeu_ps(t, _mm512_add_ps(s0, s1));
-  float s = 0;
-  for (int l = 0; l < 16; l++)
-    s += t[l];
-  for (; j < n; j++)
-    s += a[j] * b[j];
-  return s;
 }
 #endif
 
@@ -350,13 +297,7 @@ static argus_err sk_create(const ix_params *p, void **ctx) {
   int nk = ix_sketch_scans(ks, 3);
   S->scan = (sk_scan_fn)ks[nk - 1].fn;
   S->scan_isa = ks[nk - 1].isa;
-  S->dot = dot_ref;
-#if SK_X86
-  if (strcmp(S->k32.isa, "avx512") == 0)
-    S->dot = dot_avx512;
-  else if (strcmp(S->k32.isa, "avx2") == 0)
-    S->dot = dot_avx2;
-#endif
+  S->dot = nn_kernels_get()->dot;
   snprintf(S->name, sizeof S->name, "SRP%zu", bits);
   *ctx = S;
   return ARGUS_OK;
@@ -489,6 +430,14 @@ static int cand_worse(uint32_t da, uint32_t ra, uint32_t db, uint32_t rb) {
   return da > db || (da == db && ra > rb);
 }
 
+static void heap_swap(uint32_t *d, uint32_t *r, size_t i, size_t j) {
+  uint32_t td = d[i], tr = r[i];
+  d[i] = d[j];
+  r[i] = r[j];
+  d[j] = td;
+  r[j] = tr;
+}
+
 static void heap_sift_down(uint32_t *d, uint32_t *r, size_t n, size_t i) {
   for (;;) {
     size_t l = 2 * i + 1, w = i;
@@ -498,11 +447,7 @@ static void heap_sift_down(uint32_t *d, uint32_t *r, size_t n, size_t i) {
       w = l + 1;
     if (w == i)
       return;
-    uint32_t td = d[i], tr = r[i];
-    d[i] = d[w];
-    r[i] = r[w];
-    d[w] = td;
-    r[w] = tr;
+    heap_swap(d, r, i, w);
     i = w;
   }
 }
@@ -516,11 +461,7 @@ static void heap_push(uint32_t *d, uint32_t *r, size_t *n, uint32_t dist,
     size_t p = (i - 1) / 2;
     if (!cand_worse(d[i], r[i], d[p], r[p]))
       break;
-    uint32_t td = d[i], tr = r[i];
-    d[i] = d[p];
-    r[i] = r[p];
-    d[p] = td;
-    r[p] = tr;
+    heap_swap(d, r, i, p);
     i = p;
   }
 }
