@@ -1,5 +1,7 @@
 /*
- * argus core: error codes, logging, CPU features, thread pool, time.
+ * argus core: error codes and error details, logging, CPU features, thread
+ * pool, time and RFC 3339, a bounded JSON writer, an int64-keyed hash map,
+ * SHA-256 and the SIGINT/SIGTERM flag: the pieces every module shares.
  *
  * Every public argus function returns an argus_err (ARGUS_OK == 0) and writes
  * results through out-parameters. Nothing in the library aborts on caller input
@@ -44,6 +46,23 @@ typedef enum argus_err {
 const char *argus_strerror(argus_err err);
 /* Upper-case symbolic name of an error code ("CORRUPT"); never NULL. */
 const char *argus_errname(argus_err err);
+
+/* ---- error detail ----------------------------------------------------- */
+/* A detailed, human-readable reason for a failure, filled by the function
+ * that returns the error code ("fr_detect.card.json: 'thresholds' ..."). Every
+ * module's error type (argus_store_error, argus_image_error, ...) is this
+ * struct under its own name. */
+#define ARGUS_ERROR_DETAIL_MAX 512
+typedef struct argus_error_detail {
+  char msg[ARGUS_ERROR_DETAIL_MAX];
+} argus_error_detail;
+
+/* Formats a message into e->msg (cut to its size, always NUL-terminated).
+ * e may be NULL (nothing happens). */
+void argus_error_detail_set(argus_error_detail *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void argus_error_detail_setv(argus_error_detail *e, const char *fmt,
+                             va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* ---- logging ---------------------------------------------------------- */
 typedef enum argus_log_level {
@@ -106,6 +125,135 @@ void argus_threadpool_parallel_for(argus_threadpool *pool, size_t n,
 /* Monotonic clock in nanoseconds. */
 uint64_t argus_time_ns(void);
 
+/* Wall clock (CLOCK_REALTIME): UTC nanoseconds since the Unix epoch. */
+int64_t argus_wall_ns(void);
+
+/* Longest RFC 3339 text argus writes, with its NUL. */
+#define ARGUS_RFC3339_MAX 32
+
+/* Formats a wall time as RFC 3339 UTC with milliseconds (truncated, not
+ * rounded): "2026-12-05T07:14:54.123Z". Times before the epoch are fine. */
+void argus_rfc3339(int64_t wall_ns, char out[ARGUS_RFC3339_MAX]);
+/* The same from seconds since the epoch and nanoseconds (0..999999999), for
+ * times outside the int64 nanosecond range (years 1678..2262). Years outside
+ * 0000..9999 are clamped to the first or last millisecond of that range. */
+void argus_rfc3339_ts(int64_t sec, int32_t nsec, char out[ARGUS_RFC3339_MAX]);
+
+/* Parses RFC 3339: "2024-05-01T12:34:56Z", 'T' or 't' or ' ' between date and
+ * time, an optional fraction (digits past nanoseconds are dropped), and 'Z',
+ * 'z' or a "+hh:mm"/"-hh:mm" offset. Days are checked against their month
+ * (leap years included); a leap second (:60) counts as the next second.
+ * Errors: INVALID_ARG (NULL, or not RFC 3339), LIMIT (outside the int64
+ * nanosecond range; use argus_rfc3339_parse_ts). */
+argus_err argus_rfc3339_parse(const char *s, int64_t *wall_ns);
+/* As argus_rfc3339_parse, into seconds since the epoch and nanoseconds;
+ * accepts every time whose UTC year lies in 0000..9999, else INVALID_ARG. */
+argus_err argus_rfc3339_parse_ts(const char *s, int64_t *sec, int32_t *nsec);
+
+/* ---- JSON writer ------------------------------------------------------ */
+/* A bounded JSON writer into a caller's buffer; it allocates nothing.
+ * Strings are escaped by one rule everywhere: '"' and '\\' escaped, \b \f
+ * \n \r \t in short form, other control characters (and DEL) as \u00xx,
+ * and every byte that is not part of valid UTF-8 replaced by U+FFFD, so that
+ * the output is always valid JSON in valid UTF-8.
+ *
+ * Values go into the innermost open container: in an object `key` names the
+ * member (it must not be NULL); in an array or at the top level `key` must be
+ * NULL. Exactly one top-level value. Each value is written whole or not at
+ * all, and room for the closers of every open container is kept, so the text
+ * in buf is always a valid prefix. When a value does not fit, `overflow` is
+ * set and every later call does nothing (sticky); argus_json_finish() then
+ * returns 0. In lossy mode (argus_json_lossy) a scalar value that does not
+ * fit is dropped instead (`dropped` counts them) and writing goes on, so the
+ * document stays valid but shortened; containers that do not fit still set
+ * `overflow`. Misuse (a key where none belongs or none where one must be,
+ * unbalanced ends, nesting deeper than ARGUS_JSON_MAX_DEPTH) sets `misuse`
+ * and also makes finish return 0. */
+#define ARGUS_JSON_MAX_DEPTH 64
+typedef struct argus_json {
+  char *buf;         /* borrowed; NUL-terminated after every call */
+  size_t cap, len;   /* capacity of buf, bytes written */
+  int depth;         /* open containers */
+  uint64_t first;    /* bit d: no value yet in the container at depth d+1 */
+  uint64_t is_arr;   /* bit d: the container at depth d+1 is an array */
+  int done;          /* the top-level value is complete */
+  int overflow;      /* sticky: something did not fit */
+  int misuse;        /* sticky: the calls did not form a valid document */
+  int lossy;         /* drop values that do not fit instead of failing */
+  size_t dropped;    /* values dropped in lossy mode */
+  int pend;          /* internal: the value being written did not fit */
+} argus_json;
+
+/* Starts an empty document in buf (borrowed; cap bytes, NUL included). Writes
+ * nothing yet. cap 0 or buf NULL: every value overflows. */
+void argus_json_init(argus_json *j, char *buf, size_t cap);
+/* Switches to lossy mode (see above). */
+void argus_json_lossy(argus_json *j);
+void argus_json_obj_begin(argus_json *j, const char *key);
+void argus_json_obj_end(argus_json *j);
+void argus_json_arr_begin(argus_json *j, const char *key);
+void argus_json_arr_end(argus_json *j);
+/* v: NUL-terminated (NULL writes null). */
+void argus_json_str(argus_json *j, const char *key, const char *v);
+/* v: n bytes, NULs included (escaped as \u0000); v NULL writes null. */
+void argus_json_strn(argus_json *j, const char *key, const char *v, size_t n);
+void argus_json_int(argus_json *j, const char *key, int64_t v);
+void argus_json_uint(argus_json *j, const char *key, uint64_t v);
+/* decimals >= 0: fixed ("%.*f", at most 17); decimals < 0: -decimals
+ * significant digits ("%.*g", at most 17). Non-finite values write null. */
+void argus_json_num(argus_json *j, const char *key, double v, int decimals);
+void argus_json_bool(argus_json *j, const char *key, int v);
+void argus_json_null(argus_json *j, const char *key);
+/* Copies n bytes of already-valid JSON as one value (not checked). */
+void argus_json_raw(argus_json *j, const char *key, const char *json,
+                    size_t n);
+/* Ends the document: the length of the NUL-terminated text in buf, or 0 when
+ * it overflowed, was misused, left containers open or holds no value. */
+size_t argus_json_finish(argus_json *j);
+
+/* 1 when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
+ * points above U+10FFFF), else 0. */
+int argus_utf8_valid(const char *s, size_t n);
+
+/* ---- int64 hash map ---------------------------------------------------- */
+/* An int64 -> int64 map: open addressing, linear probing on a splitmix64
+ * hash, backward-shift deletion (no tombstones), load factor at most 1/2.
+ * Any key but ARGUS_I64MAP_NO_KEY (INT64_MIN, the empty-slot marker). Values
+ * are int64; pointers go through (intptr_t). Zero-initialise or call
+ * argus_i64map_init; not thread-safe. */
+#define ARGUS_I64MAP_NO_KEY INT64_MIN
+typedef struct argus_i64map {
+  int64_t *keys;    /* cap slots, ARGUS_I64MAP_NO_KEY when empty */
+  int64_t *vals;
+  size_t cap;       /* a power of two, or 0 */
+  size_t count;
+  size_t max_count; /* 0: no cap; else puts of new keys past it fail LIMIT */
+} argus_i64map;
+
+/* An empty map holding at most max_count keys (0: unbounded). Allocates
+ * nothing. */
+void argus_i64map_init(argus_i64map *m, size_t max_count);
+/* Frees the slots; the map is empty and usable again. NULL is fine. */
+void argus_i64map_free(argus_i64map *m);
+/* Makes room for n keys in all, so that puts up to n keys never allocate nor
+ * fail. Errors: NOMEM, LIMIT (n above max_count or too large). */
+argus_err argus_i64map_reserve(argus_i64map *m, size_t n);
+/* Inserts or overwrites (growing as needed). Errors: INVALID_ARG (the key is
+ * ARGUS_I64MAP_NO_KEY), LIMIT (max_count reached), NOMEM. */
+argus_err argus_i64map_put(argus_i64map *m, int64_t key, int64_t val);
+/* 1 and *val (may be NULL) when key is present, else 0. */
+int argus_i64map_get(const argus_i64map *m, int64_t key, int64_t *val);
+/* Removes key: 1 and its old value in *val (may be NULL), else 0. */
+int argus_i64map_remove(argus_i64map *m, int64_t key, int64_t *val);
+/* Removes every key, keeping the slots. */
+void argus_i64map_clear(argus_i64map *m);
+/* Iteration in no particular order: start with *it = 0; returns 1 with the
+ * next entry, 0 at the end. The map must not change meanwhile. */
+int argus_i64map_next(const argus_i64map *m, size_t *it, int64_t *key,
+                      int64_t *val);
+/* The splitmix64 finaliser the map hashes keys with. */
+uint64_t argus_hash64(uint64_t x);
+
 /* ---- SHA-256 (FIPS 180-4) --------------------------------------------- */
 typedef struct argus_sha256 {
   uint32_t h[8];
@@ -118,6 +266,22 @@ void argus_sha256_update(argus_sha256 *s, const void *data, size_t n);
 void argus_sha256_final(argus_sha256 *s, uint8_t out[32]);
 /* Digest of a buffer as 64 lower-case hex digits and a NUL. */
 void argus_sha256_hex(const void *data, size_t n, char out[65]);
+/* A finished digest as 64 lower-case hex digits and a NUL. */
+void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]);
+
+/* ---- interrupts ------------------------------------------------------- */
+/* SIGINT and SIGTERM set a process-wide flag instead of ending the process,
+ * so long commands can stop cleanly. install/restore nest: the first install
+ * clears the flag and installs the handler (keeping the previous actions),
+ * the matching last restore puts the previous actions back. The handler only
+ * stores to a lock-free atomic (async-signal-safe). Errors: INTERNAL
+ * (sigaction failed). */
+argus_err argus_interrupt_install(void);
+void argus_interrupt_restore(void);
+/* 1 after SIGINT or SIGTERM arrived while installed, until reset. Safe from
+ * any thread. */
+int argus_interrupted(void);
+void argus_interrupt_reset(void);
 
 /* ---- version ---------------------------------------------------------- */
 const char *argus_version(void);

@@ -35,9 +35,7 @@ extern "C" {
 #endif
 
 /* A detailed reason for a failure ("fr_detect.card.json: 'thresholds' ..."). */
-typedef struct argus_face_error {
-  char msg[512];
-} argus_face_error;
+typedef argus_error_detail argus_face_error; /* see argus/core.h */
 
 /* ---- faces -------------------------------------------------------------- */
 

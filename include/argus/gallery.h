@@ -44,9 +44,7 @@ extern "C" {
 #endif
 
 /* A detailed reason for a failure ("no watchlist 'vip'"). */
-typedef struct argus_gallery_error {
-  char msg[512];
-} argus_gallery_error;
+typedef argus_error_detail argus_gallery_error; /* see argus/core.h */
 
 /* Longest model id ("name@version"), with its NUL. */
 #define ARGUS_GALLERY_MODEL_ID_MAX (ARGUS_INDEX_MAX_MODEL_ID + 1)

@@ -73,9 +73,7 @@ argus_err argus_image_wrap(argus_image *img, int width, int height,
                            const int stride[3]);
 
 /* A detailed reason for a failure, e.g. "truncated JPEG data". */
-typedef struct argus_image_error {
-  char msg[256];
-} argus_image_error;
+typedef argus_error_detail argus_image_error; /* see argus/core.h */
 
 /* Decodes JPEG or PNG (detected by content) into `fmt` (GRAY8, RGB8 or
  * BGR8), honouring the EXIF orientation of JPEG files (and of PNG files

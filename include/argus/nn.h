@@ -43,9 +43,7 @@ typedef struct argus_nn_tensor_desc {
 } argus_nn_tensor_desc;
 
 /* A detailed, human-readable reason for a failure. */
-typedef struct argus_nn_error {
-  char msg[512];
-} argus_nn_error;
+typedef argus_error_detail argus_nn_error; /* see argus/core.h */
 
 /* Upper bound on a model file (bytes). */
 #define ARGUS_NN_MAX_MODEL_BYTES ((size_t)1 << 30)

@@ -58,9 +58,7 @@ typedef int64_t argus_store_id; /* row ids are > 0 */
 typedef struct argus_store argus_store;
 
 /* A detailed reason for a failure. */
-typedef struct argus_store_error {
-  char msg[512];
-} argus_store_error;
+typedef argus_error_detail argus_store_error; /* see argus/core.h */
 
 /* ---- open / close ------------------------------------------------------- */
 

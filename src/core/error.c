@@ -1,3 +1,5 @@
+#include <stdio.h>
+
 #include "argus/core.h"
 
 static const char *const err_msgs[] = {
@@ -28,3 +30,21 @@ const char *argus_errname(argus_err err) {
 #define ARGUS_VERSION_STRING "0.0.0"
 #endif
 const char *argus_version(void) { return ARGUS_VERSION_STRING; }
+
+void argus_error_detail_setv(argus_error_detail *e, const char *fmt,
+                             va_list ap) {
+  if (!e)
+    return;
+  if (!fmt) {
+    e->msg[0] = '\0';
+    return;
+  }
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
+void argus_error_detail_set(argus_error_detail *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail_setv(e, fmt, ap);
+  va_end(ap);
+}

@@ -102,16 +102,20 @@ void argus_sha256_final(argus_sha256 *s, uint8_t out[32]) {
   }
 }
 
+void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = digits[digest[i] >> 4];
+    out[2 * i + 1] = digits[digest[i] & 15];
+  }
+  out[64] = '\0';
+}
+
 void argus_sha256_hex(const void *data, size_t n, char out[65]) {
   argus_sha256 s;
   uint8_t d[32];
-  static const char digits[] = "0123456789abcdef";
   argus_sha256_init(&s);
   argus_sha256_update(&s, data, n);
   argus_sha256_final(&s, d);
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = digits[d[i] >> 4];
-    out[2 * i + 1] = digits[d[i] & 15];
-  }
-  out[64] = '\0';
+  argus_sha256_digest_hex(d, out);
 }

@@ -1,0 +1,318 @@
+/* The bounded JSON writer every module uses (bus documents, audit details,
+ * CLI output), and a UTF-8 check. Nothing here allocates.
+ *
+ * Each value is written straight into the caller's buffer; when any piece of
+ * it does not fit, the buffer is rolled back to where the value began, so the
+ * text is always a valid prefix of the document. Room for one closer per open
+ * container and the NUL is kept at all times: finish can always close. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "argus/core.h"
+
+#define BIT(d) ((uint64_t)1 << (d))
+
+void argus_json_init(argus_json *j, char *buf, size_t cap) {
+  memset(j, 0, sizeof *j);
+  j->buf = buf;
+  j->cap = buf ? cap : 0;
+  if (j->cap)
+    buf[0] = '\0';
+}
+
+void argus_json_lossy(argus_json *j) { j->lossy = 1; }
+
+static int stopped(const argus_json *j) { return j->overflow || j->misuse; }
+
+/* Appends n bytes of the value being written, keeping room for `extra`
+ * closers beyond the open ones and the NUL. */
+static void put(argus_json *j, const char *s, size_t n, size_t extra) {
+  if (j->pend)
+    return;
+  size_t need = (size_t)j->depth + extra + 1;
+  if (j->len > j->cap || n > j->cap - j->len || need > j->cap - j->len - n) {
+    j->pend = 1;
+    return;
+  }
+  memcpy(j->buf + j->len, s, n);
+  j->len += n;
+}
+
+static void put_esc_string(argus_json *j, const char *s, size_t n,
+                           size_t extra) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  put(j, "\"", 1, extra);
+  while (p < end && !j->pend) {
+    /* A run of bytes that need no escaping goes in one copy. */
+    const unsigned char *run = p;
+    while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+      p++;
+    if (p > run)
+      put(j, (const char *)run, (size_t)(p - run), extra);
+    if (p == end)
+      break;
+    unsigned char c = *p;
+    char e[8];
+    if (c == '"' || c == '\\') {
+      e[0] = '\\';
+      e[1] = (char)c;
+      put(j, e, 2, extra);
+      p++;
+    } else if (c < 0x20 || c == 0x7f) {
+      const char *sh = NULL;
+      switch (c) {
+      case '\b':
+        sh = "\\b";
+        break;
+      case '\f':
+        sh = "\\f";
+        break;
+      case '\n':
+        sh = "\\n";
+        break;
+      case '\r':
+        sh = "\\r";
+        break;
+      case '\t':
+        sh = "\\t";
+        break;
+      default:
+        break;
+      }
+      if (sh) {
+        put(j, sh, 2, extra);
+      } else {
+        memcpy(e, "\\u00", 4);
+        e[4] = hex[c >> 4];
+        e[5] = hex[c & 15];
+        put(j, e, 6, extra);
+      }
+      p++;
+    } else {
+      /* A multi-byte sequence: copied when valid, else its first byte
+       * becomes U+FFFD and decoding resumes at the next byte. */
+      size_t k = 0;
+      if (c >= 0xc2 && c <= 0xdf)
+        k = 2;
+      else if (c >= 0xe0 && c <= 0xef)
+        k = 3;
+      else if (c >= 0xf0 && c <= 0xf4)
+        k = 4;
+      if (k && (size_t)(end - p) >= k && argus_utf8_valid((const char *)p, k)) {
+        put(j, (const char *)p, k, extra);
+        p += k;
+      } else {
+        put(j, "\xef\xbf\xbd", 3, extra);
+        p++;
+      }
+    }
+  }
+  put(j, "\"", 1, extra);
+}
+
+/* Starts a value: checks the key against the container, writes the comma and
+ * the key. Returns the length to roll back to, or SIZE_MAX when stopped. */
+static size_t value_begin(argus_json *j, const char *key) {
+  if (stopped(j))
+    return SIZE_MAX;
+  int in_obj = j->depth > 0 && !(j->is_arr & BIT(j->depth - 1));
+  if ((in_obj && !key) || (!in_obj && key) || (j->depth == 0 && j->done)) {
+    j->misuse = 1;
+    return SIZE_MAX;
+  }
+  size_t save = j->len;
+  j->pend = 0;
+  if (j->depth > 0 && !(j->first & BIT(j->depth - 1)))
+    put(j, ",", 1, 0);
+  if (key) {
+    put_esc_string(j, key, strlen(key), 0);
+    put(j, ":", 1, 0);
+  }
+  return save;
+}
+
+/* Ends a value: commits it, or rolls back to `save` when it did not fit. */
+static void value_end(argus_json *j, size_t save, int container) {
+  if (j->pend) {
+    j->pend = 0;
+    j->len = save;
+    if (j->cap)
+      j->buf[j->len] = '\0';
+    if (j->lossy && !container)
+      j->dropped++;
+    else
+      j->overflow = 1;
+    return;
+  }
+  if (j->depth > 0)
+    j->first &= ~BIT(j->depth - 1);
+  else if (!container)
+    j->done = 1;
+  j->buf[j->len] = '\0';
+}
+
+static void scalar(argus_json *j, const char *key, const char *text,
+                   size_t n) {
+  size_t save = value_begin(j, key);
+  if (save == SIZE_MAX)
+    return;
+  put(j, text, n, 0);
+  value_end(j, save, 0);
+}
+
+static void open_container(argus_json *j, const char *key, int arr) {
+  if (!stopped(j) && j->depth >= ARGUS_JSON_MAX_DEPTH) {
+    j->misuse = 1;
+    return;
+  }
+  size_t save = value_begin(j, key);
+  if (save == SIZE_MAX)
+    return;
+  put(j, arr ? "[" : "{", 1, 1); /* and room for its closer */
+  value_end(j, save, 1);
+  if (stopped(j))
+    return;
+  int d = j->depth++;
+  j->first |= BIT(d);
+  if (arr)
+    j->is_arr |= BIT(d);
+  else
+    j->is_arr &= ~BIT(d);
+}
+
+static void close_container(argus_json *j, int arr) {
+  if (stopped(j))
+    return;
+  if (j->depth == 0 || !!(j->is_arr & BIT(j->depth - 1)) != arr) {
+    j->misuse = 1;
+    return;
+  }
+  /* Room for this closer was kept when the container opened. */
+  j->buf[j->len++] = arr ? ']' : '}';
+  j->buf[j->len] = '\0';
+  j->depth--;
+  if (j->depth == 0)
+    j->done = 1;
+}
+
+void argus_json_obj_begin(argus_json *j, const char *key) {
+  open_container(j, key, 0);
+}
+void argus_json_obj_end(argus_json *j) { close_container(j, 0); }
+void argus_json_arr_begin(argus_json *j, const char *key) {
+  open_container(j, key, 1);
+}
+void argus_json_arr_end(argus_json *j) { close_container(j, 1); }
+
+void argus_json_strn(argus_json *j, const char *key, const char *v, size_t n) {
+  if (!v) {
+    argus_json_null(j, key);
+    return;
+  }
+  size_t save = value_begin(j, key);
+  if (save == SIZE_MAX)
+    return;
+  put_esc_string(j, v, n, 0);
+  value_end(j, save, 0);
+}
+
+void argus_json_str(argus_json *j, const char *key, const char *v) {
+  argus_json_strn(j, key, v, v ? strlen(v) : 0);
+}
+
+void argus_json_int(argus_json *j, const char *key, int64_t v) {
+  char t[24];
+  int n = snprintf(t, sizeof t, "%lld", (long long)v);
+  scalar(j, key, t, (size_t)n);
+}
+
+void argus_json_uint(argus_json *j, const char *key, uint64_t v) {
+  char t[24];
+  int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
+  scalar(j, key, t, (size_t)n);
+}
+
+void argus_json_num(argus_json *j, const char *key, double v, int decimals) {
+  if (!isfinite(v)) {
+    scalar(j, key, "null", 4);
+    return;
+  }
+  /* %.17f of 1e308 is 326 characters. */
+  char t[352];
+  int n;
+  if (decimals >= 0)
+    n = snprintf(t, sizeof t, "%.*f", decimals > 17 ? 17 : decimals, v);
+  else
+    n = snprintf(t, sizeof t, "%.*g", decimals < -17 ? 17 : -decimals, v);
+  if (n < 0 || (size_t)n >= sizeof t) {
+    scalar(j, key, "null", 4);
+    return;
+  }
+  /* "-0" style output is valid JSON; nothing else to fix. */
+  scalar(j, key, t, (size_t)n);
+}
+
+void argus_json_bool(argus_json *j, const char *key, int v) {
+  if (v)
+    scalar(j, key, "true", 4);
+  else
+    scalar(j, key, "false", 5);
+}
+
+void argus_json_null(argus_json *j, const char *key) {
+  scalar(j, key, "null", 4);
+}
+
+void argus_json_raw(argus_json *j, const char *key, const char *json,
+                    size_t n) {
+  if (!json) {
+    argus_json_null(j, key);
+    return;
+  }
+  scalar(j, key, json, n);
+}
+
+size_t argus_json_finish(argus_json *j) {
+  if (stopped(j) || j->depth != 0 || !j->done)
+    return 0;
+  return j->len;
+}
+
+int argus_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      p++;
+      continue;
+    }
+    size_t k;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      k = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      k = 3;
+      if (c == 0xe0)
+        lo = 0xa0; /* overlong */
+      else if (c == 0xed)
+        hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      k = 4;
+      if (c == 0xf0)
+        lo = 0x90; /* overlong */
+      else if (c == 0xf4)
+        hi = 0x8f; /* above U+10FFFF */
+    } else {
+      return 0;
+    }
+    if ((size_t)(end - p) < k || p[1] < lo || p[1] > hi)
+      return 0;
+    for (size_t i = 2; i < k; i++)
+      if (p[i] < 0x80 || p[i] > 0xbf)
+        return 0;
+    p += k;
+  }
+  return 1;
+}
