@@ -117,7 +117,7 @@ static void test_json_utf8(void) {
     argus_json_arr_end(&j);
     n = argus_json_finish(&j);
     CHECK(n > 0);
-    if (!json_ok(out, n)) {
+    if (!json_ok(out, n) || argus_json_validate(out, n, 0, NULL) != ARGUS_OK) {
       CHECK(0);
       break;
     }
@@ -230,6 +230,40 @@ static void test_json_misuse(void) {
   CHECK(!j.misuse);
   argus_json_arr_begin(&j, NULL);
   CHECK(j.misuse);
+}
+
+static void test_json_validate(void) {
+  const char *good[] = {"{}", " [1] ", "\"x\"", "0", "-0.5e-3", "true",
+                        "{\"a\":[1,2.5e3,-0.1,true,null],\"b\":{\"c\":"
+                        "\"\\u00e9\\n caf\xc3\xa9\"}}"};
+  const char *bad[] = {"",         "{",          "{\"a\"}",     "{\"a\":01}",
+                       "[1,]",     "\"\x01\"",  "{} x",          "tru",
+                       "\"\xff\"", "\"\xed\xa0\x80\"", "\"\\x\"",
+                       "\"\\u12g4\"", "1.", "-", "[1 2]"};
+  argus_error_detail d;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    CHECK_OK(argus_json_validate(good[i], strlen(good[i]), 0, &d));
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK_INT_EQ(argus_json_validate(bad[i], strlen(bad[i]), 0, &d),
+                 ARGUS_E_CORRUPT);
+    CHECK(strstr(d.msg, "invalid JSON at offset") == d.msg);
+  }
+  CHECK_INT_EQ(argus_json_validate("[0]\0", 4, 0, NULL), ARGUS_E_CORRUPT);
+  CHECK_INT_EQ(argus_json_validate(NULL, 0, 0, NULL), ARGUS_E_INVALID_ARG);
+  /* Depth: 3 levels pass a limit of 3, 4 do not. */
+  CHECK_OK(argus_json_validate("[[[1]]]", 7, 3, NULL));
+  CHECK_INT_EQ(argus_json_validate("[[[[1]]]]", 9, 3, NULL), ARGUS_E_CORRUPT);
+  /* What the writer produces always validates. */
+  char buf[128];
+  argus_json j;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_json_str(&j, "k\x01", "\xc3(\x7f\"");
+  argus_json_num(&j, "n", 1e300, -17);
+  argus_json_obj_end(&j);
+  size_t n = argus_json_finish(&j);
+  CHECK(n > 0);
+  CHECK_OK(argus_json_validate(buf, n, 0, NULL));
 }
 
 static void test_rfc3339(void) {
@@ -412,7 +446,9 @@ static void test_interrupt(void) {
   CHECK(!argus_interrupted());
   raise(SIGINT);
   CHECK(argus_interrupted());
+  CHECK(*argus_interrupt_flag() != 0);
   argus_interrupt_reset();
+  CHECK(*argus_interrupt_flag() == 0);
   CHECK(!argus_interrupted());
   /* Nested: the inner restore keeps the handler. */
   CHECK_OK(argus_interrupt_install());
@@ -470,6 +506,7 @@ int main(void) {
   test_json_utf8();
   test_json_overflow();
   test_json_misuse();
+  test_json_validate();
   test_rfc3339();
   test_i64map();
   test_interrupt();

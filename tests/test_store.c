@@ -87,7 +87,7 @@ static int file_exists(const char *path) {
 
 static int crop_file_exists(argus_store *s, const void *data, size_t n) {
   char hash[ARGUS_STORE_SHA256_HEX], path[4200];
-  store_sha256_hex(data, n, hash);
+  argus_sha256_hex(data, n, hash);
   snprintf(path, sizeof path, "%s/%.2s/%s.jpg", argus_store_crops_dir(s), hash,
            hash);
   return file_exists(path);
@@ -1074,14 +1074,14 @@ static void test_json(void) {
   CHECK_INT_EQ(store_json_validate_object(out, why, sizeof why), 0);
   /* SHA-256 known answers. */
   char h[ARGUS_STORE_SHA256_HEX];
-  store_sha256_hex("", 0, h);
+  argus_sha256_hex("", 0, h);
   CHECK(strcmp(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
                   "7852b855") == 0);
-  store_sha256_hex("abc", 3, h);
+  argus_sha256_hex("abc", 3, h);
   CHECK(strcmp(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61"
                   "f20015ad") == 0);
   const char *m56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  store_sha256_hex(m56, strlen(m56), h);
+  argus_sha256_hex(m56, strlen(m56), h);
   CHECK(strcmp(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd4"
                   "19db06c1") == 0);
 }

@@ -10,6 +10,7 @@
 #ifndef ARGUS_CORE_H
 #define ARGUS_CORE_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,17 @@ void argus_json_raw(argus_json *j, const char *key, const char *json,
  * it overflowed, was misused, left containers open or holds no value. */
 size_t argus_json_finish(argus_json *j);
 
+/* Checks that s[0..n) is exactly one RFC 8259 JSON value in valid UTF-8,
+ * with optional white space around it, whose containers nest at most
+ * max_depth levels (0: ARGUS_JSON_MAX_DEPTH). A NUL byte in s is an error.
+ * This is for text argus keeps or passes on (audit details, camera
+ * settings): stricter than cJSON's parser, which accepts leading zeros and
+ * raw control characters in strings. To read values, parse with cJSON.
+ * Errors: INVALID_ARG (s NULL), CORRUPT (with the offset and the reason in
+ * why, which may be NULL). */
+argus_err argus_json_validate(const char *s, size_t n, int max_depth,
+                              argus_error_detail *why);
+
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
  * points above U+10FFFF), else 0. */
 int argus_utf8_valid(const char *s, size_t n);
@@ -274,13 +286,16 @@ void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]);
  * so long commands can stop cleanly. install/restore nest: the first install
  * clears the flag and installs the handler (keeping the previous actions),
  * the matching last restore puts the previous actions back. The handler only
- * stores to a lock-free atomic (async-signal-safe). Errors: INTERNAL
+ * stores to a volatile sig_atomic_t (async-signal-safe). Errors: INTERNAL
  * (sigaction failed). */
 argus_err argus_interrupt_install(void);
 void argus_interrupt_restore(void);
 /* 1 after SIGINT or SIGTERM arrived while installed, until reset. Safe from
  * any thread. */
 int argus_interrupted(void);
+/* The flag itself (never NULL, valid for the whole process), for APIs that
+ * poll a `const volatile sig_atomic_t *cancel`. */
+const volatile sig_atomic_t *argus_interrupt_flag(void);
 void argus_interrupt_reset(void);
 
 /* ---- version ---------------------------------------------------------- */

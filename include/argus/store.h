@@ -47,7 +47,7 @@ extern "C" {
 #define ARGUS_STORE_COLOUR_MAX 16 /* "#rrggbb" */
 #define ARGUS_STORE_TEXT_MAX 1024 /* notes, sources, comments, urls */
 #define ARGUS_STORE_JSON_MAX 4096 /* camera settings, audit details */
-#define ARGUS_STORE_TIME_MAX 32   /* "2024-05-01T12:34:56.789Z" */
+#define ARGUS_STORE_TIME_MAX ARGUS_RFC3339_MAX /* "2024-05-01T12:34:56.789Z" */
 #define ARGUS_STORE_SHA256_HEX 65 /* 64 hex digits + NUL */
 /* Largest crop or thumbnail accepted (bytes). */
 #define ARGUS_STORE_CROP_MAX ((size_t)16 << 20)

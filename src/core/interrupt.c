@@ -1,26 +1,23 @@
 /* The SIGINT/SIGTERM flag long commands poll to stop cleanly (enrolment,
- * reindexing, watching a camera). The handler only stores to a lock-free
- * atomic, which is async-signal-safe; installs nest so that a command and a
- * helper it calls may both install and restore. */
+ * reindexing, watching a camera). The handler only stores to a volatile
+ * sig_atomic_t, which is async-signal-safe; installs nest so that a command
+ * and a helper it calls may both install and restore. */
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "argus/core.h"
 
-#if ATOMIC_INT_LOCK_FREE != 2
-#error "the interrupt flag needs a lock-free atomic int"
-#endif
-
-static atomic_int flag;
+/* volatile sig_atomic_t, not an atomic_int, so that its address can be
+ * handed to code that polls a cancel flag (argus_interrupt_flag). */
+static volatile sig_atomic_t flag;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int installs;
 static struct sigaction old_int, old_term;
 
 static void on_signal(int sig) {
   (void)sig;
-  atomic_store_explicit(&flag, 1, memory_order_relaxed);
+  flag = 1;
 }
 
 argus_err argus_interrupt_install(void) {
@@ -31,7 +28,7 @@ argus_err argus_interrupt_install(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    atomic_store(&flag, 0);
+    flag = 0;
     if (sigaction(SIGINT, &sa, &old_int) != 0) {
       e = ARGUS_E_INTERNAL;
     } else if (sigaction(SIGTERM, &sa, &old_term) != 0) {
@@ -54,6 +51,8 @@ void argus_interrupt_restore(void) {
   pthread_mutex_unlock(&mu);
 }
 
-int argus_interrupted(void) { return atomic_load(&flag) != 0; }
+int argus_interrupted(void) { return flag != 0; }
 
-void argus_interrupt_reset(void) { atomic_store(&flag, 0); }
+const volatile sig_atomic_t *argus_interrupt_flag(void) { return &flag; }
+
+void argus_interrupt_reset(void) { flag = 0; }

@@ -316,3 +316,205 @@ int argus_utf8_valid(const char *s, size_t n) {
   }
   return 1;
 }
+
+/* ---- validator ---------------------------------------------------------- */
+
+typedef struct jv {
+  const char *p, *end;
+  int max_depth;
+  const char *why;
+} jv;
+
+static int at(const jv *v) { return v->p < v->end ? (unsigned char)*v->p : -1; }
+
+static void ws(jv *v) {
+  while (v->p < v->end &&
+         (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
+    v->p++;
+}
+
+static int hexd(int c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+         (c >= 'A' && c <= 'F');
+}
+
+static int vstr(jv *v) {
+  if (at(v) != '"') {
+    v->why = "expected a string";
+    return -1;
+  }
+  v->p++;
+  for (;;) {
+    int c = at(v);
+    if (c == '"') {
+      v->p++;
+      return 0;
+    }
+    if (c < 0x20) {
+      v->why = c < 0 ? "unterminated string" : "control character in a string";
+      return -1;
+    }
+    if (c == '\\') {
+      v->p++;
+      int e = at(v);
+      if (e == 'u') {
+        for (int i = 1; i <= 4; i++)
+          if (v->end - v->p <= i || !hexd((unsigned char)v->p[i])) {
+            v->why = "bad \\u escape";
+            return -1;
+          }
+        v->p += 5;
+        continue;
+      }
+      if (e < 0 || !strchr("\"\\/bfnrt", e)) {
+        v->why = "bad escape in a string";
+        return -1;
+      }
+      v->p++;
+      continue;
+    }
+    if (c >= 0x80) {
+      /* One UTF-8 sequence, checked whole. */
+      size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      if ((size_t)(v->end - v->p) < k || !argus_utf8_valid(v->p, k)) {
+        v->why = "invalid UTF-8 in a string";
+        return -1;
+      }
+      v->p += k;
+      continue;
+    }
+    v->p++;
+  }
+}
+
+static int digits(jv *v) {
+  int c = at(v);
+  if (c < '0' || c > '9')
+    return -1;
+  while ((c = at(v)) >= '0' && c <= '9')
+    v->p++;
+  return 0;
+}
+
+static int vnumber(jv *v) {
+  if (at(v) == '-')
+    v->p++;
+  if (at(v) == '0')
+    v->p++;
+  else if (digits(v) != 0)
+    goto bad;
+  if (at(v) == '.') {
+    v->p++;
+    if (digits(v) != 0)
+      goto bad;
+  }
+  if (at(v) == 'e' || at(v) == 'E') {
+    v->p++;
+    if (at(v) == '+' || at(v) == '-')
+      v->p++;
+    if (digits(v) != 0)
+      goto bad;
+  }
+  return 0;
+bad:
+  v->why = "bad number";
+  return -1;
+}
+
+static int vvalue(jv *v, int depth);
+
+static int vcontainer(jv *v, int depth, char close) {
+  if (depth >= v->max_depth) {
+    v->why = "nested too deep";
+    return -1;
+  }
+  v->p++;
+  ws(v);
+  if (at(v) == close) {
+    v->p++;
+    return 0;
+  }
+  for (;;) {
+    ws(v);
+    if (close == '}') {
+      if (vstr(v) != 0)
+        return -1;
+      ws(v);
+      if (at(v) != ':') {
+        v->why = "expected ':'";
+        return -1;
+      }
+      v->p++;
+    }
+    if (vvalue(v, depth + 1) != 0)
+      return -1;
+    ws(v);
+    if (at(v) == ',') {
+      v->p++;
+      continue;
+    }
+    if (at(v) == close) {
+      v->p++;
+      return 0;
+    }
+    v->why = close == '}' ? "expected ',' or '}'" : "expected ',' or ']'";
+    return -1;
+  }
+}
+
+static int word(jv *v, const char *w, size_t n) {
+  if ((size_t)(v->end - v->p) < n || memcmp(v->p, w, n) != 0)
+    return -1;
+  v->p += n;
+  return 0;
+}
+
+static int vvalue(jv *v, int depth) {
+  ws(v);
+  switch (at(v)) {
+  case '{':
+    return vcontainer(v, depth, '}');
+  case '[':
+    return vcontainer(v, depth, ']');
+  case '"':
+    return vstr(v);
+  case 't':
+    if (word(v, "true", 4) == 0)
+      return 0;
+    break;
+  case 'f':
+    if (word(v, "false", 5) == 0)
+      return 0;
+    break;
+  case 'n':
+    if (word(v, "null", 4) == 0)
+      return 0;
+    break;
+  default:
+    if (at(v) == '-' || (at(v) >= '0' && at(v) <= '9'))
+      return vnumber(v);
+  }
+  v->why = at(v) >= 0 ? "unexpected character" : "unexpected end";
+  return -1;
+}
+
+argus_err argus_json_validate(const char *s, size_t n, int max_depth,
+                              argus_error_detail *why) {
+  if (!s) {
+    argus_error_detail_set(why, "no JSON text");
+    return ARGUS_E_INVALID_ARG;
+  }
+  jv v = {s, s + n, max_depth > 0 ? max_depth : ARGUS_JSON_MAX_DEPTH, NULL};
+  if (vvalue(&v, 0) != 0) {
+    argus_error_detail_set(why, "invalid JSON at offset %zu: %s",
+                           (size_t)(v.p - s), v.why ? v.why : "syntax error");
+    return ARGUS_E_CORRUPT;
+  }
+  ws(&v);
+  if (v.p != v.end) {
+    argus_error_detail_set(why, "invalid JSON at offset %zu: trailing text",
+                           (size_t)(v.p - s));
+    return ARGUS_E_CORRUPT;
+  }
+  return ARGUS_OK;
+}

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store_internal.h"
 
@@ -27,82 +26,19 @@ argus_err argus_alert_status_parse(const char *name, argus_alert_status *out) {
   return ARGUS_E_INVALID_ARG;
 }
 
-static int num(const char **p, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    char c = (*p)[i];
-    if (c < '0' || c > '9')
-      return -1;
-    v = v * 10 + (c - '0');
-  }
-  *p += n;
-  *out = v;
-  return 0;
-}
-
 /* Parses RFC 3339 ("2024-05-01T12:34:56Z", fractions and +hh:mm offsets
  * allowed) into the store's canonical UTC form with milliseconds, which
  * sorts as text. */
 argus_err store_time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
                                argus_store_error *err) {
-  const char *p = in;
-  int Y, M, D, h, m, sec, ms = 0;
-  if (!in)
-    goto bad;
-  if (num(&p, 4, &Y) || *p++ != '-' || num(&p, 2, &M) || *p++ != '-' ||
-      num(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' '))
-    goto bad;
-  p++;
-  if (num(&p, 2, &h) || *p++ != ':' || num(&p, 2, &m) || *p++ != ':' ||
-      num(&p, 2, &sec))
-    goto bad;
-  if (*p == '.') {
-    p++;
-    int digits = 0;
-    while (*p >= '0' && *p <= '9') {
-      if (digits < 3)
-        ms = ms * 10 + (*p - '0');
-      digits++;
-      p++;
-    }
-    if (!digits)
-      goto bad;
-    for (; digits < 3; digits++)
-      ms *= 10;
-  }
-  int off = 0;
-  if (*p == 'Z' || *p == 'z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int sign = *p++ == '-' ? -1 : 1, oh, om;
-    if (num(&p, 2, &oh) || *p++ != ':' || num(&p, 2, &om) || oh > 23 || om > 59)
-      goto bad;
-    off = sign * (oh * 60 + om);
-  } else {
-    goto bad;
-  }
-  if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-    goto bad;
-  struct tm tm;
-  memset(&tm, 0, sizeof tm);
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm) - (time_t)off * 60;
-  struct tm u;
-  if (!gmtime_r(&t, &u) || u.tm_year + 1900 < 0 || u.tm_year + 1900 > 9999)
-    goto bad;
-  snprintf(out, ARGUS_STORE_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           u.tm_year + 1900, u.tm_mon + 1, u.tm_mday, u.tm_hour, u.tm_min,
-           u.tm_sec, ms);
+  int64_t sec;
+  int32_t ns;
+  if (argus_rfc3339_parse_ts(in, &sec, &ns) != ARGUS_OK)
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "time '%.40s' is not RFC 3339 (2024-05-01T12:34:56Z)",
+                      in ? in : "(null)");
+  argus_rfc3339_ts(sec, ns, out);
   return ARGUS_OK;
-bad:
-  return store_fail(err, ARGUS_E_INVALID_ARG,
-                    "time '%.40s' is not RFC 3339 (2024-05-01T12:34:56Z)",
-                    in ? in : "(null)");
 }
 
 argus_err argus_store_alert_insert(argus_store *s,

@@ -186,7 +186,7 @@ argus_err store_crop_put(argus_store *s, const void *data, size_t n,
   if (n > ARGUS_STORE_CROP_MAX)
     return store_fail(err, ARGUS_E_LIMIT, "crop of %zu bytes is above %zu", n,
                       ARGUS_STORE_CROP_MAX);
-  store_sha256_hex(data, n, hash);
+  argus_sha256_hex(data, n, hash);
   char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32];
   argus_err e = store_crop_path(s, hash, path, sizeof path, err);
   if (e != ARGUS_OK)
@@ -284,7 +284,7 @@ argus_err store_crop_load(const argus_store *s, const char *hash, void **data,
     return store_fail(err, ARGUS_E_IO, "cannot read crop file '%s'", path);
   }
   char have[ARGUS_STORE_SHA256_HEX];
-  store_sha256_hex(buf, n, have);
+  argus_sha256_hex(buf, n, have);
   if (strcmp(have, hash) != 0) {
     free(buf);
     return store_fail(err, ARGUS_E_CHECKSUM,

@@ -1,13 +1,8 @@
-/* SHA-256 of a buffer in memory, as lower-case hex: the name of a crop
- * file (the digest itself lives in core). */
+/* Crop file names: the lower-case hex SHA-256 of their bytes
+ * (argus_sha256_hex, in core). */
 #include <string.h>
 
 #include "store_internal.h"
-
-void store_sha256_hex(const void *data, size_t n,
-                      char out[ARGUS_STORE_SHA256_HEX]) {
-  argus_sha256_hex(data, n, out);
-}
 
 int store_is_sha256_hex(const char *s) {
   if (!s)

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store_internal.h"
@@ -21,14 +20,14 @@ static const store_backend_ops *const backends[] = {&store_sqlite_ops};
 
 argus_err store_fail(argus_store_error *err, argus_err code, const char *fmt,
                      ...) {
-  char msg[sizeof err->msg];
+  argus_error_detail d;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  argus_error_detail_setv(&d, fmt, ap);
   va_end(ap);
   if (err)
-    memcpy(err->msg, msg, sizeof msg);
-  argus_log(ARGUS_LOG_DEBUG, STORE_MOD, "%s (%s)", msg, argus_errname(code));
+    *err = d;
+  argus_log(ARGUS_LOG_DEBUG, STORE_MOD, "%s (%s)", d.msg, argus_errname(code));
   return code;
 }
 
@@ -145,13 +144,7 @@ argus_err argus_store_model_id_split(const char *id,
 /* ---- time --------------------------------------------------------------- */
 
 void argus_store_now(char buf[ARGUS_STORE_TIME_MAX]) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, ARGUS_STORE_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-           tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+  argus_rfc3339(argus_wall_ns(), buf);
 }
 
 /* ---- transactions and audit --------------------------------------------- */

@@ -185,9 +185,8 @@ extern const int store_migration_count;
 argus_err store_migrate(argus_store *s, argus_store_error *err);
 
 /* ---- crop files --------------------------------------------------------- */
-/* Hex SHA-256 of data. */
-void store_sha256_hex(const void *data, size_t n,
-                      char out[ARGUS_STORE_SHA256_HEX]);
+/* Crop files are named by argus_sha256_hex (core) of their bytes. 1 when s
+ * is such a name: 64 lower-case hex digits. */
 int store_is_sha256_hex(const char *s);
 /* <crops>/ab/<hash>.jpg */
 argus_err store_crop_path(const argus_store *s, const char *hash, char *buf,
@@ -221,20 +220,23 @@ argus_err store_crop_referenced(argus_store *s, const char *hash, int *ref,
                                 argus_store_error *err);
 
 /* ---- JSON --------------------------------------------------------------- */
-/* A bounded JSON object builder: {"k":v,...}. Overflow sets `overflow` and
+/* A JSON object builder over core's argus_json, for audit details:
+ * {"k":v,...} in a fixed buffer. A NULL string is written as "". Members that
+ * do not fit are dropped whole: `overflow` is then set by store_json_end and
  * the text stays a valid (shortened) object. */
 typedef struct store_json {
   char buf[ARGUS_STORE_JSON_MAX];
-  size_t len;
-  int first, overflow;
+  argus_json w;
+  int overflow;
 } store_json;
 void store_json_begin(store_json *j);
 void store_json_str(store_json *j, const char *key, const char *v);
 void store_json_int(store_json *j, const char *key, int64_t v);
 void store_json_num(store_json *j, const char *key, double v);
 const char *store_json_end(store_json *j);
-/* Validates a JSON document whose top level is an object (depth <= 32).
- * Returns 0 or -1 with a reason in why. */
+/* Validates a JSON document whose top level is an object (strict RFC 8259,
+ * UTF-8, nesting at most 32 levels; argus_json_validate). Returns 0 or -1 with
+ * a reason in why. */
 int store_json_validate_object(const char *s, char *why, size_t why_size);
 
 /* ---- test hook ---------------------------------------------------------- */

@@ -5,26 +5,21 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "store_internal.h"
 
 /* Canonical UTC text of now + seconds. */
 static void time_after(double seconds, char out[ARGUS_STORE_TIME_MAX]) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t now = argus_wall_ns();
+  int64_t sec = now / 1000000000, ns = now % 1000000000;
   double whole = floor(seconds);
-  time_t t = ts.tv_sec + (time_t)whole;
-  long ns = ts.tv_nsec + (long)((seconds - whole) * 1e9);
-  if (ns >= 1000000000L) {
-    t++;
-    ns -= 1000000000L;
+  sec += (int64_t)whole;
+  ns += (int64_t)((seconds - whole) * 1e9);
+  if (ns >= 1000000000) {
+    sec++;
+    ns -= 1000000000;
   }
-  struct tm u;
-  gmtime_r(&t, &u);
-  snprintf(out, ARGUS_STORE_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           u.tm_year + 1900, u.tm_mon + 1, u.tm_mday, u.tm_hour, u.tm_min,
-           u.tm_sec, (int)(ns / 1000000));
+  argus_rfc3339_ts(sec, (int32_t)ns, out);
 }
 
 argus_err argus_store_unmatched_insert(argus_store *s,
