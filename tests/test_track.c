@@ -2,9 +2,8 @@
  * ids kept through jitter and missed detections, two faces crossing (with
  * embeddings), an occlusion bridged by appearance (embeddings on every face,
  * or only where argus_track_needs_embedding asks), track end after the
- * timeout, the match policy (early match, better-shot re-match, one alert
- * per person per track, cooldown per person per camera, best shot at the
- * end), capacity (eviction, dropped detections), bad input, a random stress
+ * timeout, the match-request policy (early match, better-shot re-match,
+ * best shot at the end), capacity (eviction, dropped detections), bad input, a random stress
  * run checking invariants and determinism, and no allocation per update. */
 #include <math.h>
 #include <stdint.h>
@@ -115,7 +114,6 @@ static void test_config(void) {
   CHECK_INT_EQ(def.confirm_hits, 2);
   CHECK_NEAR(def.max_lost, 1.5, 0, 0);
   CHECK_NEAR(def.policy.min_quality, 0.5, 1e-6, 0);
-  CHECK_NEAR(def.policy.cooldown, 30, 0, 0);
 
   CHECK_INT_EQ(argus_track_create(&def, NULL), ARGUS_E_INVALID_ARG);
   /* One parameter out of range at a time. */
@@ -162,10 +160,10 @@ static void test_config(void) {
       c.policy.min_quality = 1.5f;
       break;
     case 13:
-      c.policy.cooldown = -1;
+      c.policy.better_interval = -1;
       break;
     case 14:
-      c.policy.cooldown_capacity = 0;
+      c.policy.max_requests = -1;
       break;
     case 15:
       c.shot_bytes = ARGUS_TRACK_MAX_SHOT_BYTES + 1;
@@ -183,7 +181,7 @@ static void test_config(void) {
   CHECK(strcmp(argus_track_end_name(ARGUS_TRACK_END_EVICTED), "evicted") == 0);
   CHECK(strcmp(argus_track_request_name(ARGUS_TRACK_REQ_BETTER), "better") ==
         0);
-  CHECK(strcmp(argus_track_alert_name((argus_track_alert)99), "?") == 0);
+  CHECK(strcmp(argus_track_end_name((argus_track_end_reason)99), "?") == 0);
 }
 
 static void test_det_from_face(void) {
@@ -658,7 +656,8 @@ static void test_policy_stored_shots(void) {
   argus_track_destroy(tr);
 }
 
-/* max_requests, stop_after_match and reject_flags. */
+/* max_requests and reject_flags. (stop_after_match went with the match
+ * bookkeeping to src/match: the edge no longer learns of matches.) */
 static void test_policy_options(void) {
   for (int variant = 0; variant < 3; variant++) {
     argus_track_config cfg;
@@ -669,7 +668,7 @@ static void test_policy_options(void) {
     if (variant == 0)
       cfg.policy.max_requests = 3;
     if (variant == 1)
-      cfg.policy.stop_after_match = 1;
+      continue;
     if (variant == 2)
       cfg.policy.reject_flags = ARGUS_FACE_Q_PROFILE;
     argus_tracker *tr = NULL;
@@ -686,130 +685,17 @@ static void test_policy_options(void) {
       if (variant == 2 && k == 20)
         CHECK_INT_EQ(count_reason(&res, ARGUS_TRACK_REQ_EARLY), 1);
       nreq += res.nrequests;
-      if (variant == 1 && res.nrequests && nreq == 2) {
-        argus_track_alert a;
-        CHECK_OK(argus_track_report_match(tr, 1, 42, k / 10.0, &a));
-        CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-      }
     }
     if (variant == 0)
       CHECK_INT_EQ(nreq, 3);
-    if (variant == 1)
-      CHECK_INT_EQ(nreq, 2);
     if (variant == 2)
       CHECK_INT_EQ(nreq, 20); /* frames 20 .. 39 */
     argus_track_destroy(tr);
   }
 }
 
-/* One alert per person per track; a cooldown per person per camera across
- * tracks; cameras (trackers) independent. */
-static void test_policy_alerts(void) {
-  argus_tracker *cam1 = make_tracker(0, 0), *cam2 = make_tracker(0, 0);
-  argus_track_result res;
-  argus_track_alert a;
-  argus_track_det d = det_at(400, 300, 100, 0.9f, 0.8f, NULL);
-  CHECK_OK(argus_track_update(cam1, 0, &d, 1, &res));
-  CHECK_OK(argus_track_update(cam1, 0.1, &d, 1, &res));
-  CHECK_INT_EQ(res.nrequests, 1);
-  uint64_t t1 = res.requests[0].track_id;
-  CHECK_OK(argus_track_report_match(cam1, t1, 7, 0.1, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  /* Again on the same track, even much later: never again. */
-  CHECK_OK(argus_track_report_match(cam1, t1, 7, 0.2, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_SUPPRESS_TRACK);
-  CHECK_OK(argus_track_report_match(cam1, t1, 7, 100, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_SUPPRESS_TRACK);
-  /* Another person on the same track alerts. */
-  CHECK_OK(argus_track_report_match(cam1, t1, 8, 0.2, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  argus_track_info info;
-  CHECK_OK(argus_track_get(cam1, t1, &info));
-  CHECK_INT_EQ(info.npersons, 2);
-  CHECK_INT_EQ(info.persons[0], 7);
-
-  /* The track ends; person 7 comes back on a new track 5 s later: within
-   * the 30 s cooldown. */
-  for (int k = 2; k <= 20; k++)
-    CHECK_OK(argus_track_update(cam1, k / 10.0, NULL, 0, &res));
-  CHECK_INT_EQ(argus_track_get(cam1, t1, &info), ARGUS_E_NOT_FOUND);
-  CHECK_OK(argus_track_update(cam1, 5.0, &d, 1, &res));
-  CHECK_OK(argus_track_update(cam1, 5.1, &d, 1, &res));
-  CHECK_INT_EQ(res.nrequests, 1);
-  uint64_t t2 = res.requests[0].track_id;
-  CHECK(t2 != t1);
-  CHECK_OK(argus_track_report_match(cam1, t2, 7, 5.1, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_SUPPRESS_COOLDOWN);
-  /* Already known on this track now: track suppression from here on, even
-   * after the cooldown. */
-  CHECK_OK(argus_track_report_match(cam1, t2, 7, 40, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_SUPPRESS_TRACK);
-  /* Another camera alerts for the same person at once. */
-  CHECK_OK(argus_track_update(cam2, 5.0, &d, 1, &res));
-  CHECK_OK(argus_track_update(cam2, 5.1, &d, 1, &res));
-  CHECK_OK(
-      argus_track_report_match(cam2, res.requests[0].track_id, 7, 5.1, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  /* An ended track is judged by the cooldown alone: person 9 alerts once,
-   * then is cooled down; after 30 s it alerts again. */
-  CHECK_OK(argus_track_report_match(cam1, t1, 9, 5.2, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  CHECK_OK(argus_track_report_match(cam1, t1, 9, 5.3, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_SUPPRESS_COOLDOWN);
-  CHECK_OK(argus_track_report_match(cam1, t1, 9, 35.3, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  /* Bad reports. */
-  CHECK_INT_EQ(argus_track_report_match(cam1, 0, 7, 1, &a),
-               ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_report_match(cam1, 1000, 7, 1, &a),
-               ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_report_match(cam1, t1, 7, NAN, &a),
-               ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_track_report_match(cam1, t1, 7, 1, NULL),
-               ARGUS_E_INVALID_ARG);
-  argus_track_stats st;
-  CHECK_OK(argus_track_get_stats(cam1, &st));
-  CHECK_INT_EQ(st.alerts, 4);
-  CHECK_INT_EQ(st.suppressed_track, 3);
-  CHECK_INT_EQ(st.suppressed_cooldown, 2);
-  argus_track_destroy(cam1);
-  argus_track_destroy(cam2);
-}
-
-/* The cooldown table: a small capacity replaces expired entries first, and
- * the oldest live one only when it must (counted). */
-static void test_cooldown_table(void) {
-  argus_track_config cfg;
-  argus_track_config_default(&cfg);
-  cfg.policy.cooldown = 10;
-  cfg.policy.cooldown_capacity = 2;
-  argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr));
-  argus_track_result res;
-  argus_track_det d = det_at(400, 300, 100, 0.9f, 0.8f, NULL);
-  CHECK_OK(argus_track_update(tr, 0, &d, 1, &res));
-  uint64_t id = res.assign[0].track_id;
-  argus_track_alert a;
-  /* Reports on an ended-or-live track with fresh persons: the track list
-   * keeps 4 persons, so use person ids in turn. */
-  CHECK_OK(argus_track_report_match(tr, id, 1, 0, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  CHECK_OK(argus_track_report_match(tr, id, 2, 1, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  /* Full of live entries: person 3 replaces person 1 (the oldest). */
-  CHECK_OK(argus_track_report_match(tr, id, 3, 2, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  argus_track_stats st;
-  CHECK_OK(argus_track_get_stats(tr, &st));
-  CHECK_INT_EQ(st.cooldown_evicted, 1);
-  /* At 11.5 person 2 (alerted at 1) has expired: replacing it costs
-   * nothing. */
-  CHECK_OK(argus_track_report_match(tr, id, 4, 11.5, &a));
-  CHECK_INT_EQ(a, ARGUS_TRACK_ALERT);
-  CHECK_OK(argus_track_get_stats(tr, &st));
-  CHECK_INT_EQ(st.cooldown_evicted, 1);
-  argus_track_destroy(tr);
-}
+/* One alert per person per track and the cooldown per person per camera
+ * are the matcher's now: tests/test_match.c. */
 
 /* Best shot at the end: the shot buffer holds what the caller stored for
  * the best shot; match_best only for a confirmed, unmatched track whose
@@ -865,12 +751,6 @@ static void test_best_shot_at_end(void) {
         CHECK_NEAR(rec[0], 0, 0, 0);
         CHECK_NEAR(rec[1], 0.6, 1e-6, 0);
       }
-      if (q->track_id == 3) {
-        argus_track_alert al;
-        CHECK_OK(
-            argus_track_report_match(tr, res.requests[r].track_id, 5, t, &al));
-        CHECK_INT_EQ(al, ARGUS_TRACK_ALERT);
-      }
     }
   }
   int seen = 0;
@@ -901,13 +781,10 @@ static void test_best_shot_at_end(void) {
       case 3:
         CHECK_INT_EQ(ev->match_best, 0);
         CHECK_INT_EQ(ev->best_requested, 1);
-        CHECK_INT_EQ(ev->npersons, 1);
-        CHECK_INT_EQ(ev->persons[0], 5);
         break;
       case 4:
         CHECK_INT_EQ(ev->match_best, 0);
         CHECK_INT_EQ(ev->best_requested, 1);
-        CHECK_INT_EQ(ev->npersons, 0);
         break;
       default:
         CHECK(0);
@@ -1239,10 +1116,6 @@ static uint64_t stress_run(uint64_t seed, int check_alloc) {
           bad++;
       MIX_(q->track_id);
       MIX_(q->reason);
-      argus_track_alert a;
-      CHECK_OK(argus_track_report_match(tr, q->track_id, (int64_t)(rnd() % 10),
-                                        t, &a));
-      MIX_(a);
     }
     argus_track_info info;
     for (int e = 0; e < res.nended; e++) {
@@ -1299,8 +1172,6 @@ int main(void) {
   test_policy_requests();
   test_policy_stored_shots();
   test_policy_options();
-  test_policy_alerts();
-  test_cooldown_table();
   test_best_shot_at_end();
   test_capacity();
   test_invalid_input();

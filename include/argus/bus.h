@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/event.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,11 @@ typedef struct argus_bus_msg {
   uint64_t seq;     /* publish order on this bus, from 1 */
   int64_t wall_ns;  /* when it was published, UTC nanoseconds */
   uint64_t mono_ns; /* the same on the argus_time_ns() clock */
+  /* A typed event (argus_bus_publish_event) delivered to a subscription
+   * made with `events` set: the publisher's struct itself (data is then ""
+   * and size 0), referenced by the subscription for as long as the message
+   * is (take argus_event_ref to keep it longer). NULL otherwise. */
+  const argus_event *event;
 } argus_bus_msg;
 
 /* A callback. `user` is the subscription's; msg is borrowed. */
@@ -102,6 +108,16 @@ const char *argus_bus_backend(const argus_bus *bus);
  * (document larger than ARGUS_BUS_MSG_MAX). */
 argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
                             const char *json, size_t size);
+/* Publishes a typed event under its id (ev->id, set by the caller, e.g.
+ * with argus_bus_make_id; the event must not change once published). The
+ * bus takes its own references: subscriptions made with `events` receive
+ * the struct itself (in-process: nothing is serialised); the others receive
+ * its JSON document (argus_event_to_json), written once per publication and
+ * only when such a subscription matches. Duplicates as for
+ * argus_bus_publish. Errors: INVALID_ARG (bad topic, id or event; logged),
+ * LIMIT (its document is larger than ARGUS_BUS_MSG_MAX). */
+argus_err argus_bus_publish_event(argus_bus *bus, const char *topic,
+                                  const argus_event *ev);
 
 /* Writes a fresh id "<prefix>-<random 64 bits>-<counter>" (prefix may be
  * NULL: "msg") into out. Unique per process run with overwhelming
@@ -122,6 +138,10 @@ typedef struct argus_bus_sub_options {
    * message, in publish order. NULL: poll with argus_bus_next. */
   argus_bus_handler handler;
   void *user; /* kept, passed to the handler */
+  /* Nonzero: typed events (argus_bus_publish_event) arrive as
+   * argus_bus_msg.event, without serialisation; documents published with
+   * argus_bus_publish still arrive as text. Zero: everything as text. */
+  int events;
 } argus_bus_sub_options;
 
 /* Subscribes. Messages published after the call are queued. Errors:

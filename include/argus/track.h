@@ -14,10 +14,10 @@
  *   - the tracks that ended (no match for max_lost seconds, evicted, or
  *     flushed), each with its best shot and whether that shot should still be
  *     searched.
- * After searching, the caller reports "track T matched person P" with
- * argus_track_report_match(), which tells it whether to alert: one alert per
- * person per track, and at most one per person per camera within the
- * cooldown.
+ * What a search found, and whether it becomes an alert, is not the
+ * tracker's business: the match stage (argus/match.h) decides that from the
+ * face events the edge publishes, so that edge and match may run in
+ * different processes.
  *
  * Model (docs/track.md): a constant-velocity Kalman filter per box
  * coordinate (centre x, centre y, width, height), association by IoU of the
@@ -51,8 +51,6 @@ extern "C" {
 #define ARGUS_TRACK_MAX_DETECTIONS 4096 /* most detections per update */
 #define ARGUS_TRACK_MAX_DIM 4096        /* longest embedding */
 #define ARGUS_TRACK_MAX_SHOT_BYTES ((size_t)16 << 20) /* per-track buffer */
-/* Persons remembered per track for "one alert per person per track". */
-#define ARGUS_TRACK_MAX_PERSONS 4
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -72,27 +70,16 @@ typedef struct argus_track_policy {
   double better_interval;
   /* Most requests per track; 0: no limit. Default 6. */
   int max_requests;
-  /* Nonzero: no more requests for a track once a match is reported for it.
-   * Default 0 (a better shot may still give a better-scored match; alerts
-   * for the same person stay suppressed). */
-  int stop_after_match;
   /* Shots whose quality flags (ARGUS_FACE_Q_*) intersect this mask are
    * never requested nor taken as best shot, whatever their value.
    * Default 0. */
   unsigned reject_flags;
-  /* Best shot at the end: a confirmed track that ends with no reported
-   * match, whose best shot was never requested, has quality >=
+  /* Best shot at the end: a confirmed track that ends
+   * whose best shot was never requested, has quality >=
    * end_min_quality and, if other shots were searched, is better than the
    * last of them by better_delta, is flagged so that the caller searches
    * that shot. A negative value turns this off. Default 0.3. */
   float end_min_quality;
-  /* Per person per camera (tracker): after an alert for a person, further
-   * matches of that person on other tracks within this many seconds are not
-   * alerted. 0: no cooldown. Default 30 s. */
-  double cooldown;
-  /* Persons remembered for the cooldown; when full, an expired entry or else
-   * the oldest is replaced (counted). Default 1024. */
-  int cooldown_capacity;
 } argus_track_policy;
 
 typedef struct argus_track_config {
@@ -228,19 +215,16 @@ typedef struct argus_track_end {
   double first_time, last_time; /* first and last matched media times */
   int hits;
   int nrequests; /* match requests issued for it */
-  int npersons;  /* persons reported matched (at most MAX_PERSONS kept) */
-  int64_t persons[ARGUS_TRACK_MAX_PERSONS];
   /* The best shot (highest quality; the earliest among equals; quality -1
    * when every shot had a reject flag). */
   float best_quality;
   double best_time;
   float best_box[4];
   int best_requested; /* the best shot was itself requested */
-  /* The policy asks to search the best shot now: confirmed, nothing
-   * reported matched, best shot not requested, quality >= end_min_quality
-   * and better_delta over the last requested shot, if any.
-   * The caller searches what it kept in `shot` (or elsewhere) and reports a
-   * match with argus_track_report_match() as usual. */
+  /* The policy asks to search the best shot now: confirmed, best shot not
+   * requested, quality >= end_min_quality and better_delta over the last
+   * requested shot, if any. The caller searches what it kept in `shot` (or
+   * elsewhere). */
   int match_best;
   /* The track's best-shot buffer (shot_bytes; NULL when shot_bytes is 0),
    * valid until the next update, flush or destroy. */
@@ -306,24 +290,6 @@ argus_err argus_track_needs_embedding(argus_tracker *tr, double t,
 argus_err argus_track_set_embedding(argus_tracker *tr, uint64_t track_id,
                                     const float *emb);
 
-typedef enum argus_track_alert {
-  ARGUS_TRACK_ALERT = 1,             /* alert */
-  ARGUS_TRACK_SUPPRESS_TRACK = 2,    /* already alerted on this track */
-  ARGUS_TRACK_SUPPRESS_COOLDOWN = 3, /* alerted on another track within the
-                                        cooldown */
-} argus_track_alert;
-
-/* Reports that track track_id matched person `person` (the caller's id) in
- * a search at media time t (the time of the searched shot), and tells
- * whether to alert. The first report of a person on a live track alerts
- * unless the cooldown suppresses it; further reports of that person on that
- * track never alert. A track that has ended is judged by the cooldown alone.
- * Alerts (not suppressed reports) start the person's cooldown.
- * Errors: INVALID_ARG (NULL out, t not finite, track_id never issued). */
-argus_err argus_track_report_match(argus_tracker *tr, uint64_t track_id,
-                                   int64_t person, double t,
-                                   argus_track_alert *out);
-
 /* Ends every live track (reason FLUSH), e.g. at the end of a file, at media
  * time t (finite, not before the last update; its ended events carry
  * match_best as for a timeout). Results as for an update, with no
@@ -343,8 +309,6 @@ typedef struct argus_track_info {
   float best_quality;
   double best_time;
   int nrequests;
-  int npersons;
-  int64_t persons[ARGUS_TRACK_MAX_PERSONS];
   int has_appearance;
 } argus_track_info;
 
@@ -368,20 +332,17 @@ typedef struct argus_track_stats {
   uint64_t dropped;    /* detections left without a track */
   uint64_t reid;       /* associations made by appearance alone */
   uint64_t requests_early, requests_better, end_matches;
-  uint64_t alerts, suppressed_track, suppressed_cooldown;
-  uint64_t cooldown_evicted; /* cooldown entries replaced while running */
   double time;               /* media time of the last update (NaN: none) */
 } argus_track_stats;
 
 argus_err argus_track_get_stats(const argus_tracker *tr,
                                 argus_track_stats *out);
 
-/* "tentative"/"confirmed", "early"/"better", "timeout"/"evicted"/"flush",
- * "alert"/"suppressed (track)"/"suppressed (cooldown)"; "?" otherwise. */
+/* "tentative"/"confirmed", "early"/"better", "timeout"/"evicted"/"flush";
+ * "?" otherwise. */
 const char *argus_track_state_name(argus_track_state s);
 const char *argus_track_request_name(argus_track_request_reason r);
 const char *argus_track_end_name(argus_track_end_reason r);
-const char *argus_track_alert_name(argus_track_alert a);
 
 #ifdef __cplusplus
 }

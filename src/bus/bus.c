@@ -162,6 +162,25 @@ argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
   return bus->ops->publish(bus->ctx, topic, id, json, size);
 }
 
+argus_err argus_bus_publish_event(argus_bus *bus, const char *topic,
+                                  const argus_event *ev) {
+  if (!bus || !topic || !ev) {
+    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "publish event: NULL argument");
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (!valid_topic(topic) || !valid_id(ev->id)) {
+    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+              "publish event: bad topic '%.80s' or id '%.80s'", topic, ev->id);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (ev->type < ARGUS_EVENT_FACE || ev->type > ARGUS_EVENT_WATCHLIST) {
+    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "publish %s %s: unknown event type %d",
+              topic, ev->id, (int)ev->type);
+    return ARGUS_E_INVALID_ARG;
+  }
+  return bus->ops->publish_event(bus->ctx, topic, ev);
+}
+
 argus_err argus_bus_make_id(argus_bus *bus, const char *prefix,
                             char out[ARGUS_BUS_ID_MAX + 1]) {
   if (!bus || !out)

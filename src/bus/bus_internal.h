@@ -16,6 +16,10 @@ typedef struct bus_backend_ops {
   void (*close)(void *ctx);
   argus_err (*publish)(void *ctx, const char *topic, const char *id,
                        const char *json, size_t size);
+  /* A typed event: the backend delivers the struct to subscriptions that
+   * asked for events and its JSON document to the others. */
+  argus_err (*publish_event)(void *ctx, const char *topic,
+                             const argus_event *ev);
   /* Creates the backend side of a subscription; *impl is passed back to the
    * calls below. */
   argus_err (*subscribe)(void *ctx, const argus_bus_sub_options *o,

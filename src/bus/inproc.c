@@ -10,6 +10,12 @@
  * copies the oldest record into the delivery buffer and runs the handler
  * without holding any lock, so the handler may publish.
  *
+ * Typed events (argus_bus_publish_event): a subscription made with `events`
+ * gets a record whose body is the event's pointer (the record holds a
+ * reference, dropped when the record is dropped or once delivered); the
+ * others get the event's JSON document, written once per publication into
+ * a per-thread buffer, and only when one of them matches.
+ *
  * Duplicate suppression: a 64-bit hash of (topic, id) for each of the last
  * `window` messages, in a ring (for expiry) and an open-addressing set (for
  * lookup). Two different ids colliding in 64 bits within the window is the
@@ -35,7 +41,7 @@
 typedef struct rec_hdr {
   uint32_t total; /* bytes of the record, header included, multiple of 8 */
   uint16_t topic_len, id_len;
-  uint32_t data_len, pad;
+  uint32_t data_len, is_event; /* is_event: the body is an argus_event * */
   uint64_t seq;
   int64_t wall_ns;
   uint64_t mono_ns;
@@ -49,6 +55,7 @@ typedef struct ip_sub {
   char pattern[ARGUS_BUS_TOPIC_MAX + 3];
   argus_bus_handler handler;
   void *user;
+  int events; /* wants typed events */
 
   pthread_mutex_t mu;
   pthread_cond_t cv; /* a record came, or stop */
@@ -60,6 +67,7 @@ typedef struct ip_sub {
   char *out;         /* delivery buffer */
   size_t out_cap;
   argus_bus_msg msg; /* last delivered (polls) */
+  const argus_event *held; /* the event of the last delivered record */
   uint64_t received, delivered, dropped;
 
   pthread_t thread;
@@ -169,9 +177,20 @@ static void ring_read(const ip_sub *s, size_t off, void *dst, size_t n) {
     memcpy((unsigned char *)dst + first, s->ring, n - first);
 }
 
+/* The event pointer of an event record at off (its header h). */
+static const argus_event *rec_event(const ip_sub *s, size_t off,
+                                    const rec_hdr *h) {
+  const argus_event *ev = NULL;
+  ring_read(s, off + sizeof *h + h->topic_len + 1 + h->id_len + 1, &ev,
+            sizeof ev);
+  return ev;
+}
+
 static void drop_oldest(ip_sub *s) {
   rec_hdr h;
   ring_read(s, s->head, &h, sizeof h);
+  if (h.is_event)
+    argus_event_unref(rec_event(s, s->head, &h));
   s->head = (s->head + h.total) % s->cap;
   s->used -= h.total;
   s->count--;
@@ -194,6 +213,8 @@ static void enqueue(ip_sub *s, const rec_hdr *h, const char *topic,
     s->dropped++;
     return;
   }
+  if (h->is_event)
+    argus_event_ref(*(const argus_event *const *)(const void *)data);
   while (s->count > 0 &&
          (s->used + h->total > s->cap || s->count >= s->max_msgs))
     drop_oldest(s);
@@ -229,6 +250,13 @@ static void dequeue(ip_sub *s) {
   s->msg.seq = h.seq;
   s->msg.wall_ns = h.wall_ns;
   s->msg.mono_ns = h.mono_ns;
+  s->msg.event = NULL;
+  if (h.is_event) {
+    memcpy(&s->msg.event, s->msg.data, sizeof s->msg.event);
+    s->msg.data = "";
+    s->msg.size = 0;
+  }
+  s->held = s->msg.event;
   s->head = (s->head + h.total) % s->cap;
   s->used -= h.total;
   s->count--;
@@ -242,6 +270,11 @@ static void dequeue(ip_sub *s) {
 static void sub_free(ip_sub *s) {
   if (!s)
     return;
+  while (s->count > 0) {
+    drop_oldest(s);
+    s->dropped--;
+  }
+  argus_event_unref(s->held);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   free(s->ring);
@@ -264,7 +297,9 @@ static void *dispatch_main(void *arg) {
     s->busy_seq = s->msg.seq;
     pthread_mutex_unlock(&s->mu);
     s->handler(s->user, &s->msg);
+    argus_event_unref(s->held);
     pthread_mutex_lock(&s->mu);
+    s->held = NULL;
     s->busy_seq = 0;
     s->delivered++;
   }
@@ -353,6 +388,64 @@ static argus_err ip_publish(void *ctx, const char *topic, const char *id,
   return ARGUS_OK;
 }
 
+static argus_err ip_publish_event(void *ctx, const char *topic,
+                                  const argus_event *ev) {
+  ip_bus *b = ctx;
+  /* The JSON form, for subscribers that read text: per thread, written
+   * only when one of them matches. */
+  static _Thread_local char doc[ARGUS_BUS_MSG_MAX + 1];
+  size_t doc_len = 0;
+  int have_doc = 0;
+  const char *id = ev->id;
+  rec_hdr h, he;
+  memset(&h, 0, sizeof h);
+  h.topic_len = (uint16_t)strlen(topic);
+  h.id_len = (uint16_t)strlen(id);
+  h.wall_ns = wall_now_ns();
+  h.mono_ns = argus_time_ns();
+  he = h;
+  he.is_event = 1;
+  he.data_len = (uint32_t)sizeof ev;
+  he.total = (uint32_t)rec_size(he.topic_len, he.id_len, sizeof ev);
+  uint64_t hash = hash_msg(topic, id);
+  argus_err rc = ARGUS_OK;
+  pthread_mutex_lock(&b->mu);
+  if (seen_before(b, hash)) {
+    b->duplicates++;
+    pthread_mutex_unlock(&b->mu);
+    argus_log(ARGUS_LOG_DEBUG, BUS_MOD, "duplicate %s %s dropped", topic, id);
+    return ARGUS_OK;
+  }
+  h.seq = he.seq = ++b->seq;
+  b->published++;
+  for (ip_sub *s = b->subs; s; s = s->next) {
+    if (!argus_bus_topic_match(s->pattern, topic))
+      continue;
+    if (!s->events && !have_doc) {
+      have_doc = 1;
+      rc = argus_event_to_json(ev, doc, sizeof doc, &doc_len);
+      if (rc != ARGUS_OK || doc_len > ARGUS_BUS_MSG_MAX) {
+        argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+                  "publish %s %s: the event's document does not fit in %zu "
+                  "bytes; text subscribers miss it",
+                  topic, id, ARGUS_BUS_MSG_MAX);
+        rc = ARGUS_E_LIMIT;
+        doc_len = 0;
+      }
+      h.data_len = (uint32_t)doc_len;
+      h.total = (uint32_t)rec_size(h.topic_len, h.id_len, doc_len);
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->events)
+      enqueue(s, &he, topic, id, (const char *)(const void *)&ev);
+    else if (doc_len)
+      enqueue(s, &h, topic, id, doc);
+    pthread_mutex_unlock(&s->mu);
+  }
+  pthread_mutex_unlock(&b->mu);
+  return rc;
+}
+
 static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
                               void **impl) {
   ip_bus *b = ctx;
@@ -363,6 +456,7 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
   snprintf(s->pattern, sizeof s->pattern, "%s", o->pattern);
   s->handler = o->handler;
   s->user = o->user;
+  s->events = o->events != 0;
   s->max_msgs = o->queue_msgs > 0 ? o->queue_msgs : DEFAULT_QUEUE_MSGS;
   s->cap = o->queue_bytes ? o->queue_bytes : DEFAULT_QUEUE_BYTES;
   s->cap = (s->cap + 7) & ~(size_t)7;
@@ -467,6 +561,8 @@ static argus_err ip_next(void *ctx, void *impl, double timeout_s,
     }
   }
   if (s->count > 0) {
+    argus_event_unref(s->held); /* the previous message's */
+    s->held = NULL;
     dequeue(s);
     s->delivered++;
     *msg = s->msg;
@@ -548,6 +644,7 @@ static void ip_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
 }
 
 const bus_backend_ops bus_inproc_ops = {
-    "inproc",       ip_open, ip_close, ip_publish, ip_subscribe,
-    ip_unsubscribe, ip_next, ip_flush, ip_stats,   ip_sub_stats,
+    "inproc",         ip_open, ip_close, ip_publish,
+    ip_publish_event, ip_subscribe, ip_unsubscribe, ip_next,
+    ip_flush,         ip_stats, ip_sub_stats,
 };

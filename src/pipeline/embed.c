@@ -168,15 +168,8 @@ static void match_one(argus_pipeline *p, pl_worker *w, pl_slot *s,
       argus_log(ARGUS_LOG_DEBUG, PL_MOD, "set_embedding: %s",
                 argus_strerror(te));
     for (int i = 0; i < nhits; i++) {
-      argus_track_alert dec = ARGUS_TRACK_SUPPRESS_TRACK;
-      if (argus_track_report_match(c->tr, s->track, w->hits[i].person_id,
-                                   h->time, &dec) == ARGUS_OK &&
-          dec == ARGUS_TRACK_ALERT) {
-        alert[i] = 1;
-        nalerts++;
-      } else {
-        c->suppressed++;
-      }
+      alert[i] = 1; /* transitional: decisions move to src/match */
+      nalerts++;
     }
     c->shots++;
     c->matches += nhits > 0;

@@ -686,8 +686,6 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   p->tcfg.shot_bytes = p->shot_bytes;
   if (cfg->min_quality > 0)
     p->tcfg.policy.min_quality = cfg->min_quality;
-  if (cfg->cooldown >= 0)
-    p->tcfg.policy.cooldown = cfg->cooldown;
 
   /* Database and gallery. */
   if ((rc = open_store(p, &p->store, err)) != ARGUS_OK ||

@@ -1,5 +1,7 @@
 /* The best-shot policy: which shots of a track are worth an embedding and a
- * watchlist search, and which reported matches become alerts. */
+ * watchlist search. What a search found is the matcher's business
+ * (src/match): the edge does not learn of it, so that edge and match can
+ * run in different processes. */
 #include <math.h>
 #include <string.h>
 
@@ -29,8 +31,6 @@ int trk_policy_shot(const argus_track_policy *p, trk_policy_state *s, double t,
 int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
                        double t, const argus_track_det *d, int is_best,
                        int stored, trk_policy_pick *pick) {
-  if (p->stop_after_match && s->npersons > 0)
-    return 0;
   if (p->max_requests > 0 && s->nrequests >= p->max_requests)
     return 0;
   /* The candidate: the best shot when it can be searched, else d. */
@@ -66,7 +66,7 @@ int trk_policy_match_at_end(const argus_track_policy *p,
                             const trk_policy_state *s, int confirmed) {
   if (!confirmed || p->end_min_quality < 0)
     return 0;
-  if (s->npersons > 0 || s->best_requested)
+  if (s->best_requested)
     return 0;
   if (!(s->best_quality >= p->end_min_quality))
     return 0;
@@ -74,56 +74,4 @@ int trk_policy_match_at_end(const argus_track_policy *p,
    * another. */
   return s->nrequests == 0 ||
          s->best_quality >= s->last_req_quality + p->better_delta;
-}
-
-int trk_policy_add_person(trk_policy_state *s, int64_t person) {
-  for (int i = 0; i < s->npersons; i++)
-    if (s->persons[i] == person)
-      return 1;
-  if (s->npersons == ARGUS_TRACK_MAX_PERSONS) {
-    memmove(s->persons, s->persons + 1,
-            (ARGUS_TRACK_MAX_PERSONS - 1) * sizeof s->persons[0]);
-    s->npersons--;
-  }
-  s->persons[s->npersons++] = person;
-  return 0;
-}
-
-int trk_cooldown_active(const trk_cooldown *c, int64_t person, double t) {
-  if (!(c->period > 0))
-    return 0;
-  for (int i = 0; i < c->cap; i++) {
-    const trk_cooldown_entry *e = &c->e[i];
-    /* fabs: a report may arrive for a shot older than the last alert. */
-    if (e->used && e->person == person)
-      return fabs(t - e->last_alert) < c->period;
-  }
-  return 0;
-}
-
-void trk_cooldown_note(trk_cooldown *c, int64_t person, double t) {
-  if (!(c->period > 0) || c->cap <= 0)
-    return;
-  int slot = -1, oldest = -1;
-  for (int i = 0; i < c->cap; i++) {
-    trk_cooldown_entry *e = &c->e[i];
-    if (e->used && e->person == person) {
-      if (t > e->last_alert)
-        e->last_alert = t;
-      return;
-    }
-    if (!e->used || fabs(t - e->last_alert) >= c->period) {
-      if (slot < 0)
-        slot = i; /* free or expired: reusing it loses nothing */
-    } else if (oldest < 0 || e->last_alert < c->e[oldest].last_alert) {
-      oldest = i;
-    }
-  }
-  if (slot < 0) {
-    slot = oldest;
-    c->evicted++;
-  }
-  c->e[slot].used = 1;
-  c->e[slot].person = person;
-  c->e[slot].last_alert = t;
 }

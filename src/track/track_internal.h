@@ -1,5 +1,5 @@
 /* The tracker's private parts, shared by its files: the per-coordinate
- * Kalman filter (kalman.c), the best-shot policy and cooldown table
+ * Kalman filter (kalman.c) and the best-shot policy
  * (policy.c), and the tracker itself (tracker.c). */
 #ifndef ARGUS_TRACK_INTERNAL_H
 #define ARGUS_TRACK_INTERNAL_H
@@ -53,8 +53,6 @@ typedef struct trk_policy_state {
   float best_box[4];
   unsigned best_flags;
   int best_requested;
-  int npersons;
-  int64_t persons[ARGUS_TRACK_MAX_PERSONS];
 } trk_policy_state;
 
 void trk_policy_init(trk_policy_state *s);
@@ -83,28 +81,5 @@ int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
 /* Whether the best shot should be searched when the track ends. */
 int trk_policy_match_at_end(const argus_track_policy *p,
                             const trk_policy_state *s, int confirmed);
-/* Whether the person is already on the track's list; adds it if not
- * (dropping the oldest when full). Returns 1 when it was there. */
-int trk_policy_add_person(trk_policy_state *s, int64_t person);
-
-/* Per-person cooldown across the tracks of one camera. */
-typedef struct trk_cooldown_entry {
-  int64_t person;
-  double last_alert;
-  int used;
-} trk_cooldown_entry;
-
-typedef struct trk_cooldown {
-  trk_cooldown_entry *e;
-  int cap;
-  double period;
-  uint64_t evicted;
-} trk_cooldown;
-
-/* Whether an alert for the person at time t is within the cooldown of the
- * previous one. */
-int trk_cooldown_active(const trk_cooldown *c, int64_t person, double t);
-/* Records an alert for the person at time t. */
-void trk_cooldown_note(trk_cooldown *c, int64_t person, double t);
 
 #endif

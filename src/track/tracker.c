@@ -55,7 +55,6 @@ struct argus_tracker {
   argus_track_end *ended;
   int nended;
 
-  trk_cooldown cool;
   argus_track_stats st;
 };
 
@@ -85,11 +84,8 @@ void argus_track_config_default(argus_track_config *cfg) {
   p->better_delta = 0.15f;
   p->better_interval = 1.0;
   p->max_requests = 6;
-  p->stop_after_match = 0;
   p->reject_flags = 0;
   p->end_min_quality = 0.3f;
-  p->cooldown = 30.0;
-  p->cooldown_capacity = 1024;
 }
 
 static argus_err bad_config(const char *name, const char *why) {
@@ -143,10 +139,6 @@ static argus_err check_config(const argus_track_config *c) {
   if (!(p->end_min_quality <= 1))
     return bad_config("policy.end_min_quality",
                       "must be at most 1 (negative: off)");
-  if (!(p->cooldown >= 0 && p->cooldown <= 1e9))
-    return bad_config("policy.cooldown", "must be a number of seconds >= 0");
-  if (!(p->cooldown_capacity >= 1 && p->cooldown_capacity <= 1 << 20))
-    return bad_config("policy.cooldown_capacity", "must be in 1..1048576");
   return ARGUS_OK;
 }
 
@@ -208,10 +200,6 @@ argus_err argus_track_create(const argus_track_config *cfg,
   ALLOC_(assign, nd);
   ALLOC_(req, nd);
   ALLOC_(ended, ns);
-  tr->cool.cap = cfg->policy.cooldown_capacity;
-  tr->cool.period = cfg->policy.cooldown;
-  tr->cool.e = calloc((size_t)tr->cool.cap, sizeof *tr->cool.e);
-  ok = ok && tr->cool.e;
 #undef ALLOC_
   if (!ok) {
     argus_log(ARGUS_LOG_WARN, TRACK_MOD,
@@ -236,7 +224,6 @@ fail:
 void argus_track_destroy(argus_tracker *tr) {
   if (!tr)
     return;
-  free(tr->cool.e);
   free(tr->ended);
   free(tr->req);
   free(tr->assign);
@@ -591,8 +578,6 @@ static void end_track(argus_tracker *tr, int slot,
   e->last_time = k->last_time;
   e->hits = k->hits;
   e->nrequests = k->pol.nrequests;
-  e->npersons = k->pol.npersons;
-  memcpy(e->persons, k->pol.persons, sizeof e->persons);
   e->best_quality = k->pol.best_quality;
   e->best_time = k->pol.best_time;
   memcpy(e->best_box, k->pol.best_box, sizeof e->best_box);
@@ -909,43 +894,6 @@ argus_err argus_track_set_embedding(argus_tracker *tr, uint64_t track_id,
   return ARGUS_OK;
 }
 
-argus_err argus_track_report_match(argus_tracker *tr, uint64_t track_id,
-                                   int64_t person, double t,
-                                   argus_track_alert *out) {
-  if (!tr || !out) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "report_match: %s is NULL",
-              !tr ? "tracker" : "out");
-    return ARGUS_E_INVALID_ARG;
-  }
-  if (!isfinite(t)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "report_match: time %g is not finite",
-              t);
-    return ARGUS_E_INVALID_ARG;
-  }
-  if (track_id == 0 || track_id >= tr->next_id) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
-              "report_match: track %llu was never issued (next id %llu)",
-              (unsigned long long)track_id, (unsigned long long)tr->next_id);
-    return ARGUS_E_INVALID_ARG;
-  }
-  int pos = find_live(tr, track_id);
-  if (pos >= 0 &&
-      trk_policy_add_person(&tr->slots[tr->live[pos]].pol, person)) {
-    *out = ARGUS_TRACK_SUPPRESS_TRACK;
-    tr->st.suppressed_track++;
-    return ARGUS_OK;
-  }
-  if (trk_cooldown_active(&tr->cool, person, t)) {
-    *out = ARGUS_TRACK_SUPPRESS_COOLDOWN;
-    tr->st.suppressed_cooldown++;
-    return ARGUS_OK;
-  }
-  trk_cooldown_note(&tr->cool, person, t);
-  *out = ARGUS_TRACK_ALERT;
-  tr->st.alerts++;
-  return ARGUS_OK;
-}
-
 argus_err argus_track_flush(argus_tracker *tr, double t,
                             argus_track_result *res) {
   if (!tr || !res) {
@@ -997,8 +945,6 @@ argus_err argus_track_get(const argus_tracker *tr, uint64_t track_id,
   out->best_quality = k->pol.best_quality;
   out->best_time = k->pol.best_time;
   out->nrequests = k->pol.nrequests;
-  out->npersons = k->pol.npersons;
-  memcpy(out->persons, k->pol.persons, sizeof out->persons);
   out->has_appearance = k->has_app;
   return ARGUS_OK;
 }
@@ -1024,7 +970,6 @@ argus_err argus_track_get_stats(const argus_tracker *tr,
   }
   *out = tr->st;
   out->live = tr->nlive;
-  out->cooldown_evicted = tr->cool.evicted;
   return ARGUS_OK;
 }
 
@@ -1058,18 +1003,6 @@ const char *argus_track_end_name(argus_track_end_reason r) {
     return "evicted";
   case ARGUS_TRACK_END_FLUSH:
     return "flush";
-  }
-  return "?";
-}
-
-const char *argus_track_alert_name(argus_track_alert a) {
-  switch (a) {
-  case ARGUS_TRACK_ALERT:
-    return "alert";
-  case ARGUS_TRACK_SUPPRESS_TRACK:
-    return "suppressed (track)";
-  case ARGUS_TRACK_SUPPRESS_COOLDOWN:
-    return "suppressed (cooldown)";
   }
   return "?";
 }

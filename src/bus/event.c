@@ -1,0 +1,572 @@
+/* Typed pipeline events: allocation with reference counts, and their JSON
+ * form (the wire format between processes). See include/argus/event.h. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "argus/event.h"
+
+/* The allocation behind an event: the count, then the event, then its
+ * trailing data (a face event's embedding and JPEGs). */
+typedef struct ev_block {
+  _Atomic int refs;
+  int pad;
+  argus_event ev;
+  /* trailing data, 16-byte aligned */
+} ev_block;
+
+#define EV_OFF ((offsetof(ev_block, ev) + sizeof(argus_event) + 15) & ~15ul)
+
+static ev_block *block_of(const argus_event *ev) {
+  return (ev_block *)((char *)ev - offsetof(ev_block, ev));
+}
+
+const char *argus_event_reason_name(argus_event_reason r) {
+  switch (r) {
+  case ARGUS_EVENT_REASON_EARLY:
+    return "early";
+  case ARGUS_EVENT_REASON_BETTER:
+    return "better";
+  case ARGUS_EVENT_REASON_END:
+    return "end";
+  }
+  return "?";
+}
+
+static argus_event *ev_alloc(size_t extra) {
+  ev_block *b = malloc(EV_OFF + extra);
+  if (!b)
+    return NULL;
+  memset(b, 0, EV_OFF);
+  atomic_init(&b->refs, 1);
+  b->ev.version = ARGUS_EVENT_VERSION;
+  return &b->ev;
+}
+
+argus_err argus_event_face_new(int dim, size_t crop_size, size_t thumb_size,
+                               argus_event **out, float **emb, uint8_t **crop,
+                               uint8_t **thumb) {
+  if (!out || dim < 1 || dim > ARGUS_EVENT_MAX_DIM ||
+      crop_size > ((size_t)64 << 20) || thumb_size > ((size_t)64 << 20))
+    return ARGUS_E_INVALID_ARG;
+  *out = NULL;
+  size_t fbytes = ((size_t)dim * sizeof(float) + 15) & ~(size_t)15;
+  argus_event *ev = ev_alloc(fbytes + crop_size + thumb_size);
+  if (!ev)
+    return ARGUS_E_NOMEM;
+  ev->type = ARGUS_EVENT_FACE;
+  unsigned char *tail = (unsigned char *)block_of(ev) + EV_OFF;
+  argus_event_face *f = &ev->u.face;
+  f->dim = dim;
+  f->embedding = (const float *)tail;
+  f->crop.data = crop_size ? tail + fbytes : NULL;
+  f->crop.size = crop_size;
+  f->thumb.data = thumb_size ? tail + fbytes + crop_size : NULL;
+  f->thumb.size = thumb_size;
+  if (emb)
+    *emb = (float *)tail;
+  if (crop)
+    *crop = (uint8_t *)f->crop.data;
+  if (thumb)
+    *thumb = (uint8_t *)f->thumb.data;
+  *out = ev;
+  return ARGUS_OK;
+}
+
+argus_err argus_event_new(argus_event_type type, const argus_event *face,
+                          argus_event **out) {
+  if (!out || (face && face->type != ARGUS_EVENT_FACE) ||
+      (type != ARGUS_EVENT_ALERT && type != ARGUS_EVENT_UNMATCHED &&
+       type != ARGUS_EVENT_WATCHLIST) ||
+      (type == ARGUS_EVENT_WATCHLIST && face))
+    return ARGUS_E_INVALID_ARG;
+  argus_event *ev = ev_alloc(0);
+  if (!ev)
+    return ARGUS_E_NOMEM;
+  ev->type = type;
+  if (face) {
+    argus_event_ref(face);
+    if (type == ARGUS_EVENT_ALERT) {
+      argus_event_alert *a = &ev->u.alert;
+      const argus_event_face *f = &face->u.face;
+      a->face = face;
+      snprintf(a->face_id, sizeof a->face_id, "%s", face->id);
+      memcpy(a->camera, f->camera, sizeof a->camera);
+      a->wall_ns = f->wall_ns;
+      a->mono_ns = f->mono_ns;
+      a->media_time = f->media_time;
+      a->track = f->track;
+      a->quality = f->quality;
+      memcpy(a->box, f->box, sizeof a->box);
+      memcpy(a->crop_sha256, f->crop.sha256, sizeof a->crop_sha256);
+      memcpy(a->thumb_sha256, f->thumb.sha256, sizeof a->thumb_sha256);
+    } else {
+      ev->u.unmatched.face = face;
+      snprintf(ev->u.unmatched.face_id, sizeof ev->u.unmatched.face_id, "%s",
+               face->id);
+    }
+  }
+  *out = ev;
+  return ARGUS_OK;
+}
+
+argus_err argus_event_clone(const argus_event *ev, argus_event **out) {
+  if (!ev || !out || ev->type == ARGUS_EVENT_FACE)
+    return ARGUS_E_INVALID_ARG;
+  argus_event *c = ev_alloc(0);
+  if (!c)
+    return ARGUS_E_NOMEM;
+  ev_block *b = block_of(c);
+  b->ev = *ev;
+  const argus_event *face = ev->type == ARGUS_EVENT_ALERT ? ev->u.alert.face
+                            : ev->type == ARGUS_EVENT_UNMATCHED
+                                ? ev->u.unmatched.face
+                                : NULL;
+  if (face)
+    argus_event_ref(face);
+  *out = c;
+  return ARGUS_OK;
+}
+
+void argus_event_ref(const argus_event *ev) {
+  if (ev)
+    atomic_fetch_add(&block_of(ev)->refs, 1);
+}
+
+void argus_event_unref(const argus_event *ev) {
+  if (!ev)
+    return;
+  ev_block *b = block_of(ev);
+  if (atomic_fetch_sub(&b->refs, 1) != 1)
+    return;
+  if (ev->type == ARGUS_EVENT_ALERT)
+    argus_event_unref(ev->u.alert.face);
+  else if (ev->type == ARGUS_EVENT_UNMATCHED)
+    argus_event_unref(ev->u.unmatched.face);
+  free(b);
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
+static size_t b64_encode(const unsigned char *in, size_t n, char *out) {
+  size_t o = 0, i = 0;
+  for (; i + 2 < n; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+    out[o++] = b64[v >> 18];
+    out[o++] = b64[(v >> 12) & 63];
+    out[o++] = b64[(v >> 6) & 63];
+    out[o++] = b64[v & 63];
+  }
+  if (i < n) {
+    uint32_t v = (uint32_t)in[i] << 16;
+    if (i + 1 < n)
+      v |= (uint32_t)in[i + 1] << 8;
+    out[o++] = b64[v >> 18];
+    out[o++] = b64[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+    out[o++] = '=';
+  }
+  out[o] = '\0';
+  return o;
+}
+
+static int b64_val(int c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+/* Decodes exactly `want` bytes; returns 0 on success. */
+static int b64_decode(const char *s, unsigned char *out, size_t want) {
+  size_t n = strlen(s), o = 0;
+  if (n % 4 != 0 || n / 4 * 3 < want || n / 4 * 3 > want + 2)
+    return -1;
+  for (size_t i = 0; i < n; i += 4) {
+    int v[4];
+    for (int k = 0; k < 4; k++) {
+      v[k] = s[i + k] == '=' && i + 4 == n && k >= 2 ? 0 : b64_val(s[i + k]);
+      if (v[k] < 0)
+        return -1;
+    }
+    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                 (uint32_t)v[2] << 6 | (uint32_t)v[3];
+    unsigned char b[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8),
+                          (unsigned char)w};
+    for (int k = 0; k < 3 && o < want; k++)
+      out[o++] = b[k];
+  }
+  return o == want ? 0 : -1;
+}
+
+static void json_box(argus_json *j, const char *key, const float box[4]) {
+  argus_json_arr_begin(j, key);
+  for (int i = 0; i < 4; i++)
+    argus_json_num(j, NULL, box[i], 1);
+  argus_json_arr_end(j);
+}
+
+static void json_image(argus_json *j, const char *key,
+                       const argus_event_image *im) {
+  argus_json_str(j, key, im->sha256[0] ? im->sha256 : NULL);
+}
+
+static void json_face(argus_json *j, const argus_event_face *f) {
+  char t[ARGUS_RFC3339_MAX];
+  argus_rfc3339(f->wall_ns, t);
+  argus_json_str(j, "camera", f->camera);
+  argus_json_str(j, "time", t);
+  argus_json_num(j, "media_time", f->media_time, 3);
+  argus_json_uint(j, "track", f->track);
+  argus_json_str(j, "reason", argus_event_reason_name(f->reason));
+  argus_json_num(j, "quality", f->quality, 3);
+  json_box(j, "box", f->box);
+  argus_json_int(j, "frame_w", f->frame_w);
+  argus_json_int(j, "frame_h", f->frame_h);
+  json_image(j, "crop_sha256", &f->crop);
+  json_image(j, "thumb_sha256", &f->thumb);
+  argus_json_str(j, "model", f->model);
+  argus_json_int(j, "dim", f->dim);
+  /* Little-endian float32 (every target argus builds for). */
+  static _Thread_local char enc[(ARGUS_EVENT_MAX_DIM * 4 + 2) / 3 * 4 + 1];
+  size_t n = f->embedding && f->dim > 0
+                 ? b64_encode((const unsigned char *)f->embedding,
+                              (size_t)f->dim * sizeof(float), enc)
+                 : 0;
+  argus_json_strn(j, "embedding", enc, n);
+}
+
+static void json_alert(argus_json *j, const argus_event_alert *a) {
+  char t[ARGUS_RFC3339_MAX];
+  argus_rfc3339(a->wall_ns, t);
+  if (a->alert_id > 0)
+    argus_json_int(j, "id", a->alert_id);
+  else
+    argus_json_null(j, "id");
+  argus_json_str(j, "face_id", a->face_id);
+  argus_json_str(j, "camera", a->camera);
+  argus_json_str(j, "time", t);
+  argus_json_num(j, "media_time", a->media_time, 3);
+  argus_json_uint(j, "track", a->track);
+  argus_json_str(j, "watchlist", a->watchlist);
+  argus_json_str(j, "person", a->person);
+  argus_json_num(j, "score", a->score, 4);
+  argus_json_str(j, "crop", a->crop_sha256[0] ? a->crop_sha256 : NULL);
+  argus_json_str(j, "thumb", a->thumb_sha256[0] ? a->thumb_sha256 : NULL);
+  argus_json_int(j, "person_id", a->person_id);
+  argus_json_int(j, "watchlist_id", a->watchlist_id);
+  argus_json_num(j, "threshold", a->threshold, 4);
+  argus_json_num(j, "quality", a->quality, 3);
+  json_box(j, "box", a->box);
+  if (a->latency_ms > 0)
+    argus_json_num(j, "latency_ms", a->latency_ms, 1);
+}
+
+static const char *type_name(argus_event_type t) {
+  switch (t) {
+  case ARGUS_EVENT_FACE:
+    return "face";
+  case ARGUS_EVENT_ALERT:
+    return "alert";
+  case ARGUS_EVENT_UNMATCHED:
+    return "face.unmatched";
+  case ARGUS_EVENT_WATCHLIST:
+    return "watchlist.change";
+  }
+  return NULL;
+}
+
+static const char *change_name(argus_event_change c) {
+  switch (c) {
+  case ARGUS_EVENT_CHANGE_PERSON:
+    return "person";
+  case ARGUS_EVENT_CHANGE_WATCHLIST:
+    return "watchlist";
+  case ARGUS_EVENT_CHANGE_ALL:
+    break;
+  }
+  return "all";
+}
+
+argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
+                              size_t *len) {
+  if (len)
+    *len = 0;
+  if (!ev || !buf || cap < 2 || !type_name(ev->type))
+    return ARGUS_E_INVALID_ARG;
+  argus_json j;
+  argus_json_init(&j, buf, cap);
+  argus_json_obj_begin(&j, NULL);
+  argus_json_int(&j, "v", ARGUS_EVENT_VERSION);
+  argus_json_str(&j, "type", type_name(ev->type));
+  switch (ev->type) {
+  case ARGUS_EVENT_FACE:
+    json_face(&j, &ev->u.face);
+    break;
+  case ARGUS_EVENT_ALERT:
+    json_alert(&j, &ev->u.alert);
+    break;
+  case ARGUS_EVENT_UNMATCHED:
+    argus_json_str(&j, "face_id", ev->u.unmatched.face_id);
+    argus_json_num(&j, "best_score", ev->u.unmatched.best_score, 4);
+    argus_json_num(&j, "retention", ev->u.unmatched.retention, 1);
+    if (ev->u.unmatched.face)
+      json_face(&j, &ev->u.unmatched.face->u.face);
+    break;
+  case ARGUS_EVENT_WATCHLIST: {
+    const argus_event_watchlist *w = &ev->u.watchlist;
+    argus_json_str(&j, "what", change_name(w->what));
+    argus_json_str(&j, "action", w->action[0] ? w->action : NULL);
+    argus_json_str(&j, "watchlist", w->watchlist[0] ? w->watchlist : NULL);
+    argus_json_int(&j, "watchlist_id", w->watchlist_id);
+    argus_json_int(&j, "person_id", w->person_id);
+    argus_json_int(&j, "seq", w->seq);
+    break;
+  }
+  }
+  argus_json_obj_end(&j);
+  size_t n = argus_json_finish(&j);
+  if (!n)
+    return ARGUS_E_LIMIT;
+  if (len)
+    *len = n;
+  return ARGUS_OK;
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static argus_err bad(argus_error_detail *err, const char *what) {
+  argus_error_detail_set(err, "event document: %s", what);
+  return ARGUS_E_CORRUPT;
+}
+
+static int get_str(const cJSON *o, const char *k, char *out, size_t cap) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+    return -1;
+  memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+  return 0;
+}
+
+/* An optional string: "" when absent or null. */
+static int opt_str(const cJSON *o, const char *k, char *out, size_t cap) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  out[0] = '\0';
+  if (!v || cJSON_IsNull(v))
+    return 0;
+  return get_str(o, k, out, cap);
+}
+
+static int get_num(const cJSON *o, const char *k, double *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+    return -1;
+  *out = v->valuedouble;
+  return 0;
+}
+
+static int get_box(const cJSON *o, float box[4]) {
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "box");
+  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 4)
+    return -1;
+  for (int i = 0; i < 4; i++) {
+    const cJSON *v = cJSON_GetArrayItem(a, i);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+      return -1;
+    box[i] = (float)v->valuedouble;
+  }
+  return 0;
+}
+
+static int get_time(const cJSON *o, int64_t *wall_ns) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "time");
+  return cJSON_IsString(v) &&
+                 argus_rfc3339_parse(v->valuestring, wall_ns) == ARGUS_OK
+             ? 0
+             : -1;
+}
+
+static argus_err parse_face(const cJSON *o, argus_event **out,
+                            argus_error_detail *err) {
+  double dim = 0;
+  if (get_num(o, "dim", &dim) || dim < 1 || dim > ARGUS_EVENT_MAX_DIM ||
+      dim != floor(dim))
+    return bad(err, "face: \"dim\" missing or out of range");
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "embedding");
+  if (!cJSON_IsString(e))
+    return bad(err, "face: \"embedding\" missing");
+  argus_event *ev = NULL;
+  float *emb = NULL;
+  argus_err rc = argus_event_face_new((int)dim, 0, 0, &ev, &emb, NULL, NULL);
+  if (rc)
+    return rc;
+  argus_event_face *f = &ev->u.face;
+  double mt = 0, q = 0, tr = 0, fw = 0, fh = 0;
+  char reason[16] = "";
+  const char *why = NULL;
+  if (b64_decode(e->valuestring, (unsigned char *)emb,
+                 (size_t)dim * sizeof(float)))
+    why = "face: \"embedding\" is not base64 of dim float32";
+  else if (get_str(o, "camera", f->camera, sizeof f->camera))
+    why = "face: \"camera\" missing or too long";
+  else if (get_time(o, &f->wall_ns))
+    why = "face: \"time\" missing or not RFC 3339";
+  else if (get_num(o, "media_time", &mt) || get_num(o, "track", &tr) ||
+           tr < 0 || get_num(o, "quality", &q))
+    why = "face: \"media_time\", \"track\" or \"quality\" missing";
+  else if (get_box(o, f->box))
+    why = "face: \"box\" is not 4 numbers";
+  else if (get_str(o, "model", f->model, sizeof f->model))
+    why = "face: \"model\" missing or too long";
+  else if (opt_str(o, "crop_sha256", f->crop.sha256, sizeof f->crop.sha256) ||
+           opt_str(o, "thumb_sha256", f->thumb.sha256,
+                   sizeof f->thumb.sha256))
+    why = "face: a crop hash is not a string";
+  else if (get_str(o, "reason", reason, sizeof reason))
+    why = "face: \"reason\" missing";
+  if (why) {
+    argus_event_unref(ev);
+    return bad(err, why);
+  }
+  for (int i = 0; i < (int)dim; i++)
+    if (!isfinite(emb[i])) {
+      argus_event_unref(ev);
+      return bad(err, "face: the embedding has a non-finite value");
+    }
+  get_num(o, "frame_w", &fw);
+  get_num(o, "frame_h", &fh);
+  f->media_time = mt;
+  f->track = (uint64_t)tr;
+  f->quality = (float)q;
+  f->frame_w = (int)fw;
+  f->frame_h = (int)fh;
+  f->reason = strcmp(reason, "early") == 0    ? ARGUS_EVENT_REASON_EARLY
+              : strcmp(reason, "better") == 0 ? ARGUS_EVENT_REASON_BETTER
+                                              : ARGUS_EVENT_REASON_END;
+  *out = ev;
+  return ARGUS_OK;
+}
+
+static argus_err parse_alert(const cJSON *o, argus_event **out,
+                             argus_error_detail *err) {
+  argus_event *ev = NULL;
+  argus_err rc = argus_event_new(ARGUS_EVENT_ALERT, NULL, &ev);
+  if (rc)
+    return rc;
+  argus_event_alert *a = &ev->u.alert;
+  double mt = 0, tr = 0, pid = 0, wid = 0, sc = 0, th = 0, q = 0, id = 0;
+  const char *why = NULL;
+  if (get_str(o, "camera", a->camera, sizeof a->camera) ||
+      get_str(o, "person", a->person, sizeof a->person) ||
+      get_str(o, "watchlist", a->watchlist, sizeof a->watchlist))
+    why = "alert: \"camera\", \"person\" or \"watchlist\" missing";
+  else if (get_time(o, &a->wall_ns))
+    why = "alert: \"time\" missing or not RFC 3339";
+  else if (get_num(o, "media_time", &mt) || get_num(o, "track", &tr) ||
+           get_num(o, "score", &sc) || get_num(o, "person_id", &pid) ||
+           get_num(o, "watchlist_id", &wid))
+    why = "alert: a number is missing";
+  else if (opt_str(o, "crop", a->crop_sha256, sizeof a->crop_sha256) ||
+           opt_str(o, "thumb", a->thumb_sha256, sizeof a->thumb_sha256) ||
+           opt_str(o, "face_id", a->face_id, sizeof a->face_id))
+    why = "alert: \"crop\", \"thumb\" or \"face_id\" is not a string";
+  if (why) {
+    argus_event_unref(ev);
+    return bad(err, why);
+  }
+  get_num(o, "threshold", &th);
+  get_num(o, "quality", &q);
+  get_num(o, "id", &id);
+  get_box(o, a->box);
+  a->media_time = mt;
+  a->track = (uint64_t)tr;
+  a->score = (float)sc;
+  a->threshold = (float)th;
+  a->quality = (float)q;
+  a->person_id = (int64_t)pid;
+  a->watchlist_id = (int64_t)wid;
+  a->alert_id = (int64_t)id;
+  *out = ev;
+  return ARGUS_OK;
+}
+
+static argus_err parse_watchlist(const cJSON *o, argus_event **out,
+                                 argus_error_detail *err) {
+  argus_event *ev = NULL;
+  argus_err rc = argus_event_new(ARGUS_EVENT_WATCHLIST, NULL, &ev);
+  if (rc)
+    return rc;
+  argus_event_watchlist *w = &ev->u.watchlist;
+  char what[16] = "";
+  double seq = 0, pid = 0, wid = 0;
+  if (opt_str(o, "what", what, sizeof what) ||
+      opt_str(o, "action", w->action, sizeof w->action) ||
+      opt_str(o, "watchlist", w->watchlist, sizeof w->watchlist)) {
+    argus_event_unref(ev);
+    return bad(err, "watchlist.change: a field is not a short string");
+  }
+  get_num(o, "seq", &seq);
+  get_num(o, "person_id", &pid);
+  get_num(o, "watchlist_id", &wid);
+  w->seq = (int64_t)seq;
+  w->person_id = (int64_t)pid;
+  w->watchlist_id = (int64_t)wid;
+  /* Version 1 documents said only that something changed. */
+  w->what = strcmp(what, "person") == 0 && w->person_id > 0
+                ? ARGUS_EVENT_CHANGE_PERSON
+            : strcmp(what, "watchlist") == 0 ? ARGUS_EVENT_CHANGE_WATCHLIST
+                                             : ARGUS_EVENT_CHANGE_ALL;
+  *out = ev;
+  return ARGUS_OK;
+}
+
+argus_err argus_event_from_json(const char *json, size_t len,
+                                argus_event **out, argus_error_detail *err) {
+  if (!json || !out)
+    return ARGUS_E_INVALID_ARG;
+  *out = NULL;
+  cJSON *o = cJSON_ParseWithLength(json, len);
+  if (!o || !cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return bad(err, "not a JSON object");
+  }
+  double v = 0;
+  char type[32] = "";
+  argus_err rc;
+  if (get_num(o, "v", &v) || get_str(o, "type", type, sizeof type)) {
+    rc = bad(err, "no \"v\" or \"type\"");
+  } else if (v > ARGUS_EVENT_VERSION) {
+    argus_error_detail_set(err, "event document: version %g is newer than %d",
+                           v, ARGUS_EVENT_VERSION);
+    rc = ARGUS_E_UNSUPPORTED;
+  } else if (strcmp(type, "face") == 0) {
+    rc = v < 2 ? bad(err, "face: version 1 carries no embedding")
+               : parse_face(o, out, err);
+  } else if (strcmp(type, "alert") == 0) {
+    rc = parse_alert(o, out, err);
+  } else if (strcmp(type, "watchlist.change") == 0) {
+    rc = parse_watchlist(o, out, err);
+  } else {
+    argus_error_detail_set(err, "event document: unknown type '%s'", type);
+    rc = ARGUS_E_CORRUPT;
+  }
+  if (rc == ARGUS_OK)
+    (*out)->version = (int)v;
+  cJSON_Delete(o);
+  return rc;
+}

@@ -1,0 +1,448 @@
+/* The match stage: face events -> gallery search -> alert decisions ->
+ * alert events (include/argus/match.h).
+ *
+ * Decisions are kept in one ring of the last `memory` persons reported per
+ * (camera, track): one alert per person per track, and the cooldown per
+ * (camera, person) looks for the newest alert of that person on that
+ * camera. A linear scan is enough: only faces over a threshold reach it (a
+ * few per minute per camera), and 4096 entries are scanned in
+ * microseconds; it allocates nothing after creation. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "argus/match.h"
+
+#define MATCH_MOD "match"
+
+typedef struct decision {
+  uint64_t cam; /* hash of the camera name; 0: unused entry */
+  uint64_t track;
+  int64_t person;
+  double t;    /* media time of the searched shot */
+  int alerted; /* 0: suppressed by the cooldown (the track still counts) */
+} decision;
+
+struct argus_matcher {
+  argus_matcher_config cfg;
+  argus_gallery *g;
+  argus_bus *bus;
+  char model[ARGUS_EVENT_MODEL_MAX];
+  int dim;
+  char wl_names[ARGUS_MATCH_MAX_WATCHLISTS][ARGUS_STORE_NAME_MAX];
+  const char *wl_ptrs[ARGUS_MATCH_MAX_WATCHLISTS];
+  argus_gallery_search_opts search;
+
+  pthread_mutex_t mu; /* decisions, applied sequence */
+  decision *ring;
+  int ring_cap, ring_next;
+  int64_t applied_seq;
+
+  argus_bus_sub *face_sub, *change_sub;
+
+  _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown,
+      unmatched, rejected, errors, changes, reloads, forgotten, cpu_ns;
+};
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h ? h : 1;
+}
+
+const char *argus_match_decision_name(argus_match_decision d) {
+  switch (d) {
+  case ARGUS_MATCH_ALERT:
+    return "alert";
+  case ARGUS_MATCH_SUPPRESS_TRACK:
+    return "track";
+  case ARGUS_MATCH_SUPPRESS_COOLDOWN:
+    return "cooldown";
+  }
+  return "?";
+}
+
+void argus_matcher_config_init(argus_matcher_config *c) {
+  if (!c)
+    return;
+  memset(c, 0, sizeof *c);
+  c->cooldown = -1;
+  c->memory = 4096;
+}
+
+argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
+                               argus_bus *bus, argus_matcher **out,
+                               argus_error_detail *err) {
+  argus_matcher_config def;
+  if (!c) {
+    argus_matcher_config_init(&def);
+    c = &def;
+  }
+  if (!g || !out) {
+    argus_error_detail_set(err, "matcher: no gallery or output pointer");
+    return ARGUS_E_INVALID_ARG;
+  }
+  *out = NULL;
+  if (c->nwatchlists < 0 || c->nwatchlists > ARGUS_MATCH_MAX_WATCHLISTS ||
+      (c->nwatchlists && !c->watchlists) || c->memory < 0 ||
+      c->memory > (1 << 24) || !(c->keep_unmatched >= 0) ||
+      !(c->cooldown < 0 || c->cooldown <= 86400 * 365.0)) {
+    argus_error_detail_set(err,
+                           "matcher: a setting is out of range (watchlists "
+                           "0..%d, memory 0..%d, cooldown, keep_unmatched)",
+                           ARGUS_MATCH_MAX_WATCHLISTS, 1 << 24);
+    return ARGUS_E_INVALID_ARG;
+  }
+  const argus_gallery_config *gc = argus_gallery_get_config(g);
+  if (!gc || gc->write_only) {
+    argus_error_detail_set(err, "matcher: the gallery is write-only");
+    return ARGUS_E_INVALID_ARG;
+  }
+  argus_matcher *m = calloc(1, sizeof *m);
+  if (!m) {
+    argus_error_detail_set(err, "matcher: out of memory");
+    return ARGUS_E_NOMEM;
+  }
+  m->cfg = *c;
+  if (m->cfg.cooldown < 0)
+    m->cfg.cooldown = 30;
+  if (m->cfg.memory == 0)
+    m->cfg.memory = 4096;
+  m->cfg.watchlists = NULL;
+  m->g = g;
+  m->bus = bus;
+  snprintf(m->model, sizeof m->model, "%s", gc->model_id);
+  m->dim = gc->dim;
+  pthread_mutex_init(&m->mu, NULL);
+  argus_err rc = ARGUS_OK;
+  for (int i = 0; i < c->nwatchlists; i++) {
+    const char *n = c->watchlists[i];
+    float th = 0;
+    argus_gallery_error ge = {{0}};
+    if (!n || !*n || strlen(n) >= ARGUS_STORE_NAME_MAX) {
+      argus_error_detail_set(err, "matcher: watchlist name %d is empty or "
+                                  "too long",
+                             i + 1);
+      rc = ARGUS_E_INVALID_ARG;
+      goto fail;
+    }
+    if ((rc = argus_gallery_threshold(g, n, &th, &ge)) != ARGUS_OK) {
+      argus_error_detail_set(err, "watchlist: %s",
+                             ge.msg[0] ? ge.msg : argus_strerror(rc));
+      goto fail;
+    }
+    snprintf(m->wl_names[i], sizeof m->wl_names[i], "%s", n);
+    m->wl_ptrs[i] = m->wl_names[i];
+  }
+  m->cfg.nwatchlists = c->nwatchlists;
+  m->search.watchlists = c->nwatchlists ? m->wl_ptrs : NULL;
+  m->search.n_watchlists = (size_t)c->nwatchlists;
+  m->ring_cap = m->cfg.memory;
+  m->ring = calloc((size_t)m->ring_cap, sizeof *m->ring);
+  if (!m->ring) {
+    argus_error_detail_set(err, "matcher: out of memory");
+    rc = ARGUS_E_NOMEM;
+    goto fail;
+  }
+  *out = m;
+  return ARGUS_OK;
+fail:
+  argus_matcher_destroy(m);
+  return rc;
+}
+
+void argus_matcher_destroy(argus_matcher *m) {
+  if (!m)
+    return;
+  argus_matcher_stop(m);
+  pthread_mutex_destroy(&m->mu);
+  free(m->ring);
+  free(m);
+}
+
+/* ---- decisions ------------------------------------------------------------ */
+
+/* Under m->mu. */
+static argus_match_decision decide(argus_matcher *m, uint64_t cam,
+                                   uint64_t track, int64_t person, double t) {
+  const decision *newest = NULL;
+  for (int i = 0; i < m->ring_cap; i++) {
+    const decision *d = &m->ring[i];
+    if (d->cam != cam || d->person != person)
+      continue;
+    if (d->track == track)
+      return ARGUS_MATCH_SUPPRESS_TRACK;
+    if (d->alerted && (!newest || d->t > newest->t))
+      newest = d;
+  }
+  /* fabs: a shot may be older than the last alert (end-of-track shots). */
+  int cool = newest && m->cfg.cooldown > 0 &&
+             fabs(t - newest->t) < m->cfg.cooldown;
+  decision *slot = &m->ring[m->ring_next];
+  if (slot->cam && slot->alerted && m->cfg.cooldown > 0 &&
+      fabs(t - slot->t) < m->cfg.cooldown)
+    atomic_fetch_add(&m->forgotten, 1);
+  slot->cam = cam;
+  slot->track = track;
+  slot->person = person;
+  slot->t = t;
+  slot->alerted = !cool;
+  m->ring_next = (m->ring_next + 1) % m->ring_cap;
+  return cool ? ARGUS_MATCH_SUPPRESS_COOLDOWN : ARGUS_MATCH_ALERT;
+}
+
+static void publish_alert(argus_matcher *m, const argus_event *face,
+                          const argus_gallery_candidate *c) {
+  argus_event *ev = NULL;
+  if (argus_event_new(ARGUS_EVENT_ALERT, face, &ev) != ARGUS_OK) {
+    argus_log(ARGUS_LOG_ERROR, MATCH_MOD,
+              "camera '%s': out of memory: alert for person %lld lost",
+              face->u.face.camera, (long long)c->person_id);
+    return;
+  }
+  argus_event_alert *a = &ev->u.alert;
+  a->person_id = c->person_id;
+  a->watchlist_id = c->watchlist_id;
+  snprintf(a->person, sizeof a->person, "%s", c->person);
+  snprintf(a->watchlist, sizeof a->watchlist, "%s", c->watchlist);
+  a->score = c->score;
+  a->threshold = c->threshold;
+  if (argus_bus_make_id(m->bus, "alert", ev->id) == ARGUS_OK)
+    argus_bus_publish_event(m->bus, ARGUS_EVENT_TOPIC_ALERT_RAISED, ev);
+  argus_event_unref(ev);
+}
+
+static void publish_unmatched(argus_matcher *m, const argus_event *face,
+                              float best) {
+  argus_event *ev = NULL;
+  if (argus_event_new(ARGUS_EVENT_UNMATCHED, face, &ev) != ARGUS_OK)
+    return;
+  ev->u.unmatched.best_score = best;
+  ev->u.unmatched.retention = m->cfg.keep_unmatched;
+  if (argus_bus_make_id(m->bus, "unmatched", ev->id) == ARGUS_OK &&
+      argus_bus_publish_event(m->bus, ARGUS_EVENT_TOPIC_UNMATCHED, ev) ==
+          ARGUS_OK)
+    atomic_fetch_add(&m->unmatched, 1);
+  argus_event_unref(ev);
+}
+
+argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
+                                    argus_match_result *out,
+                                    argus_error_detail *err) {
+  argus_match_result local;
+  argus_match_result *r = out ? out : &local;
+  memset(r, 0, sizeof *r);
+  r->best_score = -1;
+  if (!m || !face || face->type != ARGUS_EVENT_FACE) {
+    argus_error_detail_set(err, "match: not a face event");
+    return ARGUS_E_INVALID_ARG;
+  }
+  uint64_t c0 = thread_cpu_ns();
+  const argus_event_face *f = &face->u.face;
+  atomic_fetch_add(&m->faces, 1);
+  if (f->dim != m->dim || strcmp(f->model, m->model) != 0 || !f->embedding) {
+    atomic_fetch_add(&m->rejected, 1);
+    argus_error_detail_set(err,
+                           "match: face of camera '%s' made by model '%s' "
+                           "(dim %d); the gallery holds '%s' (dim %d)",
+                           f->camera, f->model, f->dim, m->model, m->dim);
+    return ARGUS_E_INVALID_ARG;
+  }
+  argus_gallery_candidate cands[ARGUS_MATCH_K];
+  argus_gallery_error ge = {{0}};
+  argus_err rc = argus_gallery_search(m->g, f->embedding, 1, ARGUS_MATCH_K,
+                                      &m->search, cands, &r->nfound, &ge);
+  if (rc) {
+    atomic_fetch_add(&m->errors, 1);
+    argus_error_detail_set(err, "match: search failed: %s",
+                           ge.msg[0] ? ge.msg : argus_strerror(rc));
+    return rc;
+  }
+  if (r->nfound > 0)
+    r->best_score = cands[0].score;
+  for (int i = 0; i < r->nfound; i++)
+    if (cands[i].match)
+      r->hits[r->nhits++].cand = cands[i];
+  if (r->nhits) {
+    atomic_fetch_add(&m->matches, 1);
+    uint64_t cam = name_hash(f->camera);
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < r->nhits; i++)
+      r->hits[i].decision =
+          decide(m, cam, f->track, r->hits[i].cand.person_id, f->media_time);
+    pthread_mutex_unlock(&m->mu);
+  }
+  for (int i = 0; i < r->nhits; i++) {
+    switch (r->hits[i].decision) {
+    case ARGUS_MATCH_ALERT:
+      r->nalerts++;
+      atomic_fetch_add(&m->alerts, 1);
+      if (m->bus)
+        publish_alert(m, face, &r->hits[i].cand);
+      break;
+    case ARGUS_MATCH_SUPPRESS_TRACK:
+      atomic_fetch_add(&m->sup_track, 1);
+      break;
+    case ARGUS_MATCH_SUPPRESS_COOLDOWN:
+      atomic_fetch_add(&m->sup_cooldown, 1);
+      break;
+    }
+  }
+  if (r->nhits == 0 && m->cfg.keep_unmatched > 0 && m->bus)
+    publish_unmatched(m, face, r->best_score);
+  atomic_fetch_add(&m->cpu_ns, thread_cpu_ns() - c0);
+  if (m->cfg.observe)
+    m->cfg.observe(m->cfg.observe_user, face, r);
+  return ARGUS_OK;
+}
+
+/* ---- enrolment changes ----------------------------------------------------- */
+
+argus_err argus_matcher_apply_change(argus_matcher *m,
+                                     const argus_event_watchlist *c,
+                                     argus_error_detail *err) {
+  if (!m || !c)
+    return ARGUS_E_INVALID_ARG;
+  pthread_mutex_lock(&m->mu);
+  int skip = c->seq > 0 && c->seq <= m->applied_seq;
+  pthread_mutex_unlock(&m->mu);
+  if (skip)
+    return ARGUS_OK;
+  argus_gallery_error ge = {{0}};
+  argus_err rc;
+  if (c->what == ARGUS_EVENT_CHANGE_PERSON && c->person_id > 0) {
+    rc = argus_gallery_sync_person(m->g, c->person_id, &ge);
+  } else {
+    rc = argus_gallery_reload(m->g, &ge);
+    if (rc == ARGUS_OK)
+      atomic_fetch_add(&m->reloads, 1);
+  }
+  if (rc) {
+    argus_error_detail_set(err, "match: applying an enrolment change: %s",
+                           ge.msg[0] ? ge.msg : argus_strerror(rc));
+    return rc;
+  }
+  atomic_fetch_add(&m->changes, 1);
+  pthread_mutex_lock(&m->mu);
+  if (c->seq > m->applied_seq)
+    m->applied_seq = c->seq;
+  pthread_mutex_unlock(&m->mu);
+  return ARGUS_OK;
+}
+
+/* ---- on the bus ------------------------------------------------------------ */
+
+/* The event of a message: its struct, or parsed from its document (a
+ * message of another process, or of a publisher that writes text). */
+static const argus_event *event_of(const argus_bus_msg *msg,
+                                   argus_event **parsed) {
+  *parsed = NULL;
+  if (msg->event)
+    return msg->event;
+  argus_error_detail e = {{0}};
+  if (argus_event_from_json(msg->data, msg->size, parsed, &e) != ARGUS_OK) {
+    argus_log(ARGUS_LOG_WARN, MATCH_MOD, "%s %s ignored: %s", msg->topic,
+              msg->id, e.msg);
+    return NULL;
+  }
+  return *parsed;
+}
+
+static void on_face(void *user, const argus_bus_msg *msg) {
+  argus_matcher *m = user;
+  argus_event *parsed = NULL;
+  const argus_event *ev = event_of(msg, &parsed);
+  if (ev) {
+    argus_error_detail e = {{0}};
+    if (argus_matcher_handle_face(m, ev, NULL, &e) != ARGUS_OK)
+      argus_log(ARGUS_LOG_WARN, MATCH_MOD, "%s", e.msg);
+  } else {
+    atomic_fetch_add(&m->rejected, 1);
+  }
+  argus_event_unref(parsed);
+}
+
+static void on_change(void *user, const argus_bus_msg *msg) {
+  argus_matcher *m = user;
+  argus_event *parsed = NULL;
+  const argus_event *ev = event_of(msg, &parsed);
+  if (ev && ev->type == ARGUS_EVENT_WATCHLIST) {
+    argus_error_detail e = {{0}};
+    if (argus_matcher_apply_change(m, &ev->u.watchlist, &e) != ARGUS_OK)
+      argus_log(ARGUS_LOG_ERROR, MATCH_MOD, "%s", e.msg);
+    else
+      argus_log(ARGUS_LOG_INFO, MATCH_MOD,
+                "enrolment changed (%s%s%s): applied",
+                ev->u.watchlist.action[0] ? ev->u.watchlist.action : "change",
+                ev->u.watchlist.watchlist[0] ? " in " : "",
+                ev->u.watchlist.watchlist);
+  }
+  argus_event_unref(parsed);
+}
+
+argus_err argus_matcher_start(argus_matcher *m, int queue) {
+  if (!m || !m->bus || m->face_sub || queue < 0)
+    return ARGUS_E_INVALID_ARG;
+  argus_bus_sub_options o;
+  memset(&o, 0, sizeof o);
+  o.pattern = ARGUS_EVENT_TOPIC_FACE;
+  o.queue_msgs = queue ? queue : 4096;
+  o.queue_bytes = (size_t)16 << 20;
+  o.handler = on_face;
+  o.user = m;
+  o.events = 1;
+  argus_err rc = argus_bus_subscribe(m->bus, &o, &m->face_sub);
+  if (rc)
+    return rc;
+  memset(&o, 0, sizeof o);
+  o.pattern = ARGUS_EVENT_TOPIC_WATCHLIST;
+  o.queue_msgs = 1024;
+  o.handler = on_change;
+  o.user = m;
+  o.events = 1;
+  rc = argus_bus_subscribe(m->bus, &o, &m->change_sub);
+  if (rc) {
+    argus_bus_unsubscribe(m->face_sub);
+    m->face_sub = NULL;
+  }
+  return rc;
+}
+
+void argus_matcher_stop(argus_matcher *m) {
+  if (!m)
+    return;
+  argus_bus_unsubscribe(m->face_sub);
+  argus_bus_unsubscribe(m->change_sub);
+  m->face_sub = m->change_sub = NULL;
+}
+
+argus_err argus_matcher_get_stats(argus_matcher *m, argus_matcher_stats *out) {
+  if (!m || !out)
+    return ARGUS_E_INVALID_ARG;
+  memset(out, 0, sizeof *out);
+  out->faces = atomic_load(&m->faces);
+  out->matches = atomic_load(&m->matches);
+  out->alerts = atomic_load(&m->alerts);
+  out->suppressed_track = atomic_load(&m->sup_track);
+  out->suppressed_cooldown = atomic_load(&m->sup_cooldown);
+  out->unmatched_published = atomic_load(&m->unmatched);
+  out->rejected = atomic_load(&m->rejected);
+  out->errors = atomic_load(&m->errors);
+  out->changes = atomic_load(&m->changes);
+  out->reloads = atomic_load(&m->reloads);
+  out->forgotten = atomic_load(&m->forgotten);
+  out->cpu_s = (double)atomic_load(&m->cpu_ns) * 1e-9;
+  return ARGUS_OK;
+}
