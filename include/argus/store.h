@@ -377,6 +377,48 @@ argus_err argus_store_camera_remove(argus_store *s, const char *name,
  * ("rtsp://admin:***@10.0.0.5/stream"). Always NUL-terminates (size > 0). */
 void argus_store_url_redact(const char *url, char *buf, size_t size);
 
+/* A video source to watch: a stored camera, or a source given directly. */
+typedef struct argus_store_camera_source {
+  argus_store_id camera_id; /* 0: a source given directly (not stored) */
+  /* The stored name; for a direct source its label, or else its URL
+   * through argus_store_url_redact. */
+  char name[ARGUS_STORE_NAME_MAX];
+  char url[ARGUS_STORE_TEXT_MAX]; /* may hold credentials */
+  double fps; /* "fps" of the settings, in (0, 1000]; 0: not set */
+  char settings[ARGUS_STORE_JSON_MAX]; /* the JSON object; "{}" if direct */
+  int enabled; /* the stored camera's flag; 1 for a direct source */
+} argus_store_camera_source;
+
+/* 1 when s looks like a video source rather than a camera name: it holds
+ * "://", starts with "/dev/video" or "v4l2:", or names an existing file. */
+int argus_store_looks_like_url(const char *s);
+
+/* The "fps" member of a camera's settings (a JSON object, read with cJSON)
+ * into *fps: 0 when settings is NULL or "" or has no "fps" (or null).
+ * `name` (may be NULL) is for messages. Errors: INVALID_ARG ("fps" is not a
+ * number in (0, 1000]; fps NULL), CORRUPT (not a JSON object). */
+argus_err argus_store_camera_settings_fps(const char *name,
+                                          const char *settings, double *fps,
+                                          argus_store_error *err);
+
+/* Resolves the cameras to watch. n == 0: every enabled stored camera, in
+ * the order of argus_store_camera_list. Otherwise names[0..n) (borrowed),
+ * in that order: a stored camera's name gives that camera, also when it is
+ * disabled (`enabled` says so); anything else that argus_store_looks_like_url
+ * is a direct source, named labels[i] when labels (may be NULL) has a
+ * non-empty one there. No limit on the number of cameras. On success *out
+ * (free with argus_store_free) holds *nout >= 1 sources; on error *out is
+ * NULL and *nout 0. Errors: INVALID_ARG (NULL out/nout, names NULL with
+ * n > 0, an empty name; a stored camera whose settings have a bad "fps":
+ * "camera 'x': settings: ..."), NOT_FOUND ("no camera given and no enabled
+ * camera stored"; "'x' is neither a stored camera nor a URL or an existing
+ * file"), LIMIT ("URL too long": ARGUS_STORE_TEXT_MAX), CORRUPT (stored
+ * settings not a JSON object), NOMEM, the store's errors reading cameras. */
+argus_err argus_store_camera_resolve(argus_store *s, const char *const *names,
+                                     const char *const *labels, size_t n,
+                                     argus_store_camera_source **out,
+                                     size_t *nout, argus_store_error *err);
+
 /* ---- alerts and decisions ----------------------------------------------- */
 
 typedef enum argus_alert_status {
