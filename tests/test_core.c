@@ -124,6 +124,30 @@ static void test_json_utf8(void) {
   }
 }
 
+static void test_json_fputs(void) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  CHECK(f != NULL);
+  if (!f)
+    return;
+  const char in[] = "a\"\\\n\x01\x7f\xff caf\xc3\xa9";
+  CHECK_INT_EQ(argus_json_fputs(f, in, sizeof in - 1), 0);
+  fputc(' ', f);
+  CHECK_INT_EQ(argus_json_fputs(f, NULL, 0), 0);
+  fclose(f);
+  /* The same bytes as the buffer writer. */
+  char buf[128];
+  argus_json j;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_strn(&j, NULL, in, sizeof in - 1);
+  size_t n = argus_json_finish(&j);
+  CHECK(n > 0 && size == n + 5);
+  CHECK(text && strncmp(text, buf, n) == 0);
+  CHECK(text && strcmp(text + n, " null") == 0);
+  free(text);
+}
+
 static void test_json_overflow(void) {
   /* Every prefix size: either the whole document or 0, and the buffer always
    * holds a NUL-terminated valid prefix that closes. */
@@ -499,6 +523,11 @@ static void test_error_detail(void) {
   char h2[65];
   argus_sha256_digest_hex(d, h2);
   CHECK(strcmp(h, h2) == 0);
+  const uint8_t raw[3] = {0x00, 0xab, 0xf1};
+  argus_hex(raw, 3, h2);
+  CHECK(strcmp(h2, "00abf1") == 0);
+  argus_hex(raw, 0, h2);
+  CHECK(h2[0] == '\0');
 }
 
 int main(void) {
@@ -506,6 +535,7 @@ int main(void) {
   test_json_utf8();
   test_json_overflow();
   test_json_misuse();
+  test_json_fputs();
   test_json_validate();
   test_rfc3339();
   test_i64map();

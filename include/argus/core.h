@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -212,6 +213,11 @@ void argus_json_raw(argus_json *j, const char *key, const char *json,
  * it overflowed, was misused, left containers open or holds no value. */
 size_t argus_json_finish(argus_json *j);
 
+/* Writes s[0..n) to f as one JSON string, by the writer's escaping rule (s
+ * NULL: null). For output of unbounded size (the CLI's). Returns 0, or -1 on
+ * a write error. */
+int argus_json_fputs(FILE *f, const char *s, size_t n);
+
 /* Checks that s[0..n) is exactly one RFC 8259 JSON value in valid UTF-8,
  * with optional white space around it, whose containers nest at most
  * max_depth levels (0: ARGUS_JSON_MAX_DEPTH). A NUL byte in s is an error.
@@ -280,6 +286,8 @@ void argus_sha256_final(argus_sha256 *s, uint8_t out[32]);
 void argus_sha256_hex(const void *data, size_t n, char out[65]);
 /* A finished digest as 64 lower-case hex digits and a NUL. */
 void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]);
+/* n bytes as 2n lower-case hex digits and a NUL (out: 2n+1 bytes). */
+void argus_hex(const void *data, size_t n, char *out);
 
 /* ---- interrupts ------------------------------------------------------- */
 /* SIGINT and SIGTERM set a process-wide flag instead of ending the process,

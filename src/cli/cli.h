@@ -146,7 +146,8 @@ int cli_nn_open(const char *cmd, const char *path, cli_session_args *a,
 
 /* Base name of a path ("models/fr_detect.onnx" -> "fr_detect.onnx"). */
 const char *cli_basename(const char *path);
-/* Writes `s` as a JSON string literal, with quotes. */
+/* Writes `s` as a JSON string literal, with quotes (NULL: null), by core's
+ * one escaping rule (argus_json_fputs). */
 void cli_json_string(FILE *f, const char *s);
 
 #endif

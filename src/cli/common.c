@@ -296,20 +296,5 @@ const char *cli_basename(const char *path) {
 }
 
 void cli_json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    switch (*c) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    default:
-      if (*c < 0x20)
-        fprintf(f, "\\u%04x", *c);
-      else
-        fputc(*c, f);
-    }
-  }
-  fputc('"', f);
+  argus_json_fputs(f, s, s ? strlen(s) : 0);
 }

@@ -421,11 +421,11 @@ int cli_import_main(int argc, char **argv) {
   imp_cli c = {cmd, root, g.face.json, {0}};
   cli_progress_init(&c.prog, "import", "persons");
   io.pool = g.face.pool;
-  io.cancel = &cli_interrupted;
-  cli_interrupt_install();
+  io.cancel = argus_interrupt_flag();
+  argus_interrupt_install();
   argus_err e = argus_gallery_import(g.gallery, g.face.engine, watchlist, root,
                                      &io, on_import, &c, &st, &gerr);
-  cli_interrupt_restore();
+  argus_interrupt_restore();
   cli_progress_end(&c.prog);
   /* A failing database stopped it: that person was reported with the
    * summary's counters; anything else before the start is reported here. */

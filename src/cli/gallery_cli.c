@@ -135,27 +135,3 @@ void cli_progress_end(cli_progress *p) {
   p->drawn = 0;
 }
 
-/* ---- interrupts ---------------------------------------------------------- */
-
-volatile sig_atomic_t cli_interrupted;
-static struct sigaction old_int, old_term;
-
-static void on_signal(int sig) {
-  (void)sig;
-  cli_interrupted = 1;
-}
-
-void cli_interrupt_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  cli_interrupted = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-}
-
-void cli_interrupt_restore(void) {
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-}

@@ -7,7 +7,6 @@
 #ifndef ARGUS_CLI_GALLERY_H
 #define ARGUS_CLI_GALLERY_H
 
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -84,10 +83,5 @@ void cli_progress_clear(cli_progress *p);
 /* Ends the line with a newline when one was drawn. */
 void cli_progress_end(cli_progress *p);
 
-/* SIGINT/SIGTERM set cli_interrupted while installed, so that a long
- * command stops after the current step and reports what it did. */
-extern volatile sig_atomic_t cli_interrupted;
-void cli_interrupt_install(void);
-void cli_interrupt_restore(void);
 
 #endif

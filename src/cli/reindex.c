@@ -31,7 +31,7 @@ void cli_reindex_usage(FILE *f) {
 
 static int on_progress(void *user, int64_t done, int64_t total) {
   cli_progress_update(user, done, total, NULL, done == total);
-  return cli_interrupted != 0;
+  return argus_interrupted();
 }
 
 int cli_reindex_main(int argc, char **argv) {
@@ -87,10 +87,10 @@ int cli_reindex_main(int argc, char **argv) {
   argus_gallery_reindex_report rep;
   argus_gallery_error gerr = {{0}};
   uint64_t t0 = argus_time_ns();
-  cli_interrupt_install();
+  argus_interrupt_install(); /* SIGINT/SIGTERM: stop after this batch */
   argus_err e = argus_gallery_reindex(g.gallery, g.face.engine, NULL, batch,
                                       on_progress, &prog, &rep, &gerr);
-  cli_interrupt_restore();
+  argus_interrupt_restore();
   cli_progress_end(&prog);
   double secs = (double)(argus_time_ns() - t0) * 1e-9;
   if (e) {

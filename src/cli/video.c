@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,12 +127,6 @@ static int parse_seconds(const char *s, double lo, double hi, const char *what,
   }
   *out = v;
   return 0;
-}
-
-static volatile sig_atomic_t g_interrupted;
-static void on_sigint(int sig) {
-  (void)sig;
-  g_interrupted = 1;
 }
 
 static void print_info(FILE *f, const argus_video_stats *s, int json) {
@@ -293,8 +286,8 @@ static int probe_main(int argc, char **argv) {
     argus_video_hub_destroy(hub);
     return e == ARGUS_E_INVALID_ARG ? CLI_USAGE : CLI_FAIL;
   }
-  signal(SIGINT, on_sigint);
-  signal(SIGTERM, on_sigint);
+  /* SIGINT/SIGTERM end the probe with its last counters. */
+  argus_interrupt_install();
 
   uint64_t t0 = argus_time_ns(), next_print = t0 + 1000000000ull;
   int info_shown = 0, rc = CLI_OK;
@@ -315,7 +308,7 @@ static int probe_main(int argc, char **argv) {
     /* Consume what is still queued before the last line. */
     if (ended && s.frames_queued > 0)
       continue;
-    int done = ended || g_interrupted || (seconds > 0 && t >= seconds);
+    int done = ended || argus_interrupted() || (seconds > 0 && t >= seconds);
     if (now >= next_print || done) {
       print_counters(stdout, t, &s, json);
       next_print += 1000000000ull;
@@ -329,6 +322,7 @@ static int probe_main(int argc, char **argv) {
               s.last_error[0] ? s.last_error : "the source failed");
     rc = CLI_FAIL;
   }
+  argus_interrupt_restore();
   argus_video_hub_destroy(hub);
   return rc;
 }

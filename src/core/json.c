@@ -39,77 +39,102 @@ static void put(argus_json *j, const char *s, size_t n, size_t extra) {
   j->len += n;
 }
 
+/* The one escaping rule, one unit at a time: the escaped form of the
+ * character at p (a byte, or a whole UTF-8 sequence) into e (up to 6 bytes);
+ * returns its length and sets *used to the input bytes it stands for. */
+static size_t esc_one(const unsigned char *p, const unsigned char *end,
+                      char e[6], size_t *used) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char c = *p;
+  *used = 1;
+  if (c == '"' || c == '\\') {
+    e[0] = '\\';
+    e[1] = (char)c;
+    return 2;
+  }
+  if (c < 0x20 || c == 0x7f) {
+    const char *sh = c == '\b'   ? "b"
+                     : c == '\f' ? "f"
+                     : c == '\n' ? "n"
+                     : c == '\r' ? "r"
+                     : c == '\t' ? "t"
+                                 : NULL;
+    e[0] = '\\';
+    if (sh) {
+      e[1] = sh[0];
+      return 2;
+    }
+    memcpy(e + 1, "u00", 3);
+    e[4] = hex[c >> 4];
+    e[5] = hex[c & 15];
+    return 6;
+  }
+  if (c < 0x80) {
+    e[0] = (char)c;
+    return 1;
+  }
+  /* A multi-byte sequence: copied when valid, else its first byte becomes
+   * U+FFFD and decoding resumes at the next byte. */
+  size_t k = c >= 0xc2 && c <= 0xdf   ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
+  if (k && (size_t)(end - p) >= k && argus_utf8_valid((const char *)p, k)) {
+    memcpy(e, p, k);
+    *used = k;
+    return k;
+  }
+  memcpy(e, "\xef\xbf\xbd", 3);
+  return 3;
+}
+
+/* Bytes that go out as they are, without escaping. */
+static int plain(unsigned char c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static void put_esc_string(argus_json *j, const char *s, size_t n,
                            size_t extra) {
-  static const char hex[] = "0123456789abcdef";
   const unsigned char *p = (const unsigned char *)s, *end = p + n;
   put(j, "\"", 1, extra);
   while (p < end && !j->pend) {
     /* A run of bytes that need no escaping goes in one copy. */
     const unsigned char *run = p;
-    while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+    while (p < end && plain(*p))
       p++;
     if (p > run)
       put(j, (const char *)run, (size_t)(p - run), extra);
     if (p == end)
       break;
-    unsigned char c = *p;
-    char e[8];
-    if (c == '"' || c == '\\') {
-      e[0] = '\\';
-      e[1] = (char)c;
-      put(j, e, 2, extra);
-      p++;
-    } else if (c < 0x20 || c == 0x7f) {
-      const char *sh = NULL;
-      switch (c) {
-      case '\b':
-        sh = "\\b";
-        break;
-      case '\f':
-        sh = "\\f";
-        break;
-      case '\n':
-        sh = "\\n";
-        break;
-      case '\r':
-        sh = "\\r";
-        break;
-      case '\t':
-        sh = "\\t";
-        break;
-      default:
-        break;
-      }
-      if (sh) {
-        put(j, sh, 2, extra);
-      } else {
-        memcpy(e, "\\u00", 4);
-        e[4] = hex[c >> 4];
-        e[5] = hex[c & 15];
-        put(j, e, 6, extra);
-      }
-      p++;
-    } else {
-      /* A multi-byte sequence: copied when valid, else its first byte
-       * becomes U+FFFD and decoding resumes at the next byte. */
-      size_t k = 0;
-      if (c >= 0xc2 && c <= 0xdf)
-        k = 2;
-      else if (c >= 0xe0 && c <= 0xef)
-        k = 3;
-      else if (c >= 0xf0 && c <= 0xf4)
-        k = 4;
-      if (k && (size_t)(end - p) >= k && argus_utf8_valid((const char *)p, k)) {
-        put(j, (const char *)p, k, extra);
-        p += k;
-      } else {
-        put(j, "\xef\xbf\xbd", 3, extra);
-        p++;
-      }
-    }
+    char e[6];
+    size_t used, k = esc_one(p, end, e, &used);
+    put(j, e, k, extra);
+    p += used;
   }
   put(j, "\"", 1, extra);
+}
+
+int argus_json_fputs(FILE *f, const char *s, size_t n) {
+  if (!s)
+    return fputs("null", f) < 0 ? -1 : 0;
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  if (fputc('"', f) == EOF)
+    return -1;
+  while (p < end) {
+    const unsigned char *run = p;
+    while (p < end && plain(*p))
+      p++;
+    if (p > run && fwrite(run, 1, (size_t)(p - run), f) != (size_t)(p - run))
+      return -1;
+    if (p == end)
+      break;
+    char e[6];
+    size_t used, k = esc_one(p, end, e, &used);
+    if (fwrite(e, 1, k, f) != k)
+      return -1;
+    p += used;
+  }
+  return fputc('"', f) == EOF ? -1 : 0;
 }
 
 /* Starts a value: checks the key against the container, writes the comma and

@@ -102,13 +102,18 @@ void argus_sha256_final(argus_sha256 *s, uint8_t out[32]) {
   }
 }
 
-void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]) {
+void argus_hex(const void *data, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    out[2 * i] = digits[digest[i] >> 4];
-    out[2 * i + 1] = digits[digest[i] & 15];
+  const uint8_t *b = data;
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[b[i] >> 4];
+    out[2 * i + 1] = digits[b[i] & 15];
   }
-  out[64] = '\0';
+  out[2 * n] = '\0';
+}
+
+void argus_sha256_digest_hex(const uint8_t digest[32], char out[65]) {
+  argus_hex(digest, 32, out);
 }
 
 void argus_sha256_hex(const void *data, size_t n, char out[65]) {

@@ -15,12 +15,10 @@
 
 argus_err face_fail(argus_face_error *err, argus_err code, const char *fmt,
                     ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail_setv(err, fmt, ap);
+  va_end(ap);
   return code;
 }
 

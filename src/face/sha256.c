@@ -23,11 +23,6 @@ argus_err argus_face_file_sha256(const char *path, char hex[65]) {
     return ARGUS_E_IO;
   uint8_t d[32];
   argus_sha256_final(&s, d);
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 32; i++) {
-    hex[2 * i] = digits[d[i] >> 4];
-    hex[2 * i + 1] = digits[d[i] & 15];
-  }
-  hex[64] = '\0';
+  argus_sha256_digest_hex(d, hex);
   return ARGUS_OK;
 }

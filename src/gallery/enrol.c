@@ -56,12 +56,10 @@ static argus_err face_failf(argus_face_error *err, argus_err e, const char *fmt,
                             ...) __attribute__((format(printf, 3, 4)));
 static argus_err face_failf(argus_face_error *err, argus_err e, const char *fmt,
                             ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail_setv(err, fmt, ap);
+  va_end(ap);
   return e;
 }
 

@@ -10,14 +10,9 @@
 
 #define GALLERY_MOD "gallery"
 
-/* Open addressing with linear probing and backward-shift deletion; keys are
- * store row ids (> 0), so 0 marks an empty slot. */
-typedef struct gmap {
-  int64_t *keys;
-  void **vals;
-  size_t cap; /* a power of two, or 0 */
-  size_t count;
-} gmap;
+/* Store row id (> 0) -> pointer: core's argus_i64map holding pointers as
+ * intptr_t values. Zero-initialised is empty; `count` is the entry count. */
+typedef argus_i64map gmap;
 
 void gmap_free(gmap *m);
 /* The value of key, or NULL. */

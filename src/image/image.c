@@ -14,11 +14,9 @@
 /* ---- shared helpers --------------------------------------------------- */
 
 void img_seterr(argus_image_error *err, const char *fmt, ...) {
-  if (!err)
-    return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  argus_error_detail_setv(err, fmt, ap);
   va_end(ap);
 }
 

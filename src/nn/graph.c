@@ -26,12 +26,10 @@ const char *nn_dtype_name(int dtype) {
 }
 
 argus_err nn_fail(nn_err *err, argus_err code, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail_setv(err, fmt, ap);
+  va_end(ap);
   return code;
 }
 

@@ -47,10 +47,9 @@ typedef enum nn_dtype {
 size_t nn_dtype_size(int dtype);
 const char *nn_dtype_name(int dtype);
 
-/* A detailed error message, filled by whoever detects the problem. */
-typedef struct nn_err {
-  char msg[512];
-} nn_err;
+/* A detailed error message, filled by whoever detects the problem (the
+ * same struct as argus_nn_error: core's argus_error_detail). */
+typedef argus_error_detail nn_err;
 
 /* Formats into err (if not NULL) and returns code. */
 argus_err nn_fail(nn_err *err, argus_err code, const char *fmt, ...)

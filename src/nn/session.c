@@ -29,7 +29,7 @@ struct argus_nn_session {
 
 static void set_err(argus_nn_error *out, const nn_err *e) {
   if (out)
-    snprintf(out->msg, sizeof out->msg, "%s", e->msg);
+    *out = *e;
 }
 
 /* ---- model ------------------------------------------------------------- */

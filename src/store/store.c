@@ -423,8 +423,7 @@ static argus_err random_hex(char *out, size_t nbytes, argus_store_error *err) {
     close(fd);
   if (got != (ssize_t)nbytes)
     return store_fail(err, ARGUS_E_IO, "cannot read /dev/urandom");
-  for (size_t i = 0; i < nbytes; i++)
-    snprintf(out + 2 * i, 3, "%02x", b[i]);
+  argus_hex(b, nbytes, out);
   return ARGUS_OK;
 }
 
