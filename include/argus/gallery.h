@@ -304,6 +304,21 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
                                 argus_gallery_reindex_report *report,
                                 argus_gallery_error *err);
 
+/* ---- JSON output ---------------------------------------------------------
+ * One record as one JSON object written with the core writer into `j` as a
+ * value without a key (the top-level value or an array element), as
+ * argus_store_watchlist_json does; the CLI's --json output and the REST API
+ * share them. Records are borrowed; overflow is the writer's. */
+
+/* {"person_id", "name", "external_id" (null when none), "watchlist",
+ * "score", "threshold", "match", "photo_id"} */
+void argus_gallery_candidate_json(const argus_gallery_candidate *c,
+                                  argus_json *j);
+/* An enrolment photo: {"file" (its source, "" when none), "accepted": true,
+ * "quality", "faces"} or {"file", "accepted": false, "reason", "reasons"
+ * (every reason found), "detail", "faces"} */
+void argus_gallery_photo_json(const argus_gallery_photo *p, argus_json *j);
+
 #ifdef __cplusplus
 }
 #endif

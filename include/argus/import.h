@@ -97,7 +97,8 @@ typedef struct argus_import_person {
 
 /* Counters and per-person results of an import. */
 typedef struct argus_import_summary {
-  int64_t persons_total; /* sub-folders of DIR */
+  char watchlist[ARGUS_STORE_NAME_MAX]; /* imported into */
+  int64_t persons_total;                /* sub-folders of DIR */
   int64_t persons_enrolled, persons_skipped, persons_rejected, persons_failed;
   int64_t photos_enrolled, photos_rejected;
   int64_t rejected_by_reason[ARGUS_GALLERY_REJECT_N];
@@ -180,6 +181,26 @@ argus_err argus_gallery_import(argus_gallery *g, argus_face_engine *e,
                                argus_import_progress_fn cb, void *user,
                                argus_import_summary *out,
                                argus_error_detail *err);
+
+/* ---- JSON output (argus_json, as argus_store_watchlist_json) ---------- */
+
+/* {"file", "accepted": false, "reason", "reasons", "detail", "faces"}: the
+ * shape of a rejected argus_gallery_photo_json. */
+void argus_import_rejected_photo_json(const argus_import_rejected_photo *p,
+                                      argus_json *j);
+/* {"folder", "name", "status" (argus_import_status_name), "person_id"
+ * (null unless enrolled), "photos", "photos_used", "photos_enrolled",
+ * "photos_rejected", "rejected": [rejected photos], and for a failed person
+ * "error" (argus_errname) and "message"} */
+void argus_import_person_json(const argus_import_person *p, argus_json *j);
+/* The summary without the per-person results: {"watchlist", "persons",
+ * "persons_enrolled", "persons_skipped", "persons_rejected",
+ * "persons_failed", "photos_enrolled", "photos_rejected",
+ * "rejected_by_reason": {reason name: count, only counts > 0},
+ * "interrupted" (cancelled), "seconds", "rejected": [every rejected photo],
+ * "failed": [{"person", "error" (the message)}]}. Its length grows with the
+ * rejected photos: grow the buffer and write again when j->overflow. */
+void argus_import_summary_json(const argus_import_summary *s, argus_json *j);
 
 #ifdef __cplusplus
 }

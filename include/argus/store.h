@@ -596,6 +596,34 @@ argus_err argus_store_check(argus_store *s, int hash_files,
 argus_err argus_store_gc(argus_store *s, int64_t *removed,
                          argus_store_error *err);
 
+/* ---- JSON output ---------------------------------------------------------
+ * One record as one JSON object, written with the core writer into `j` as
+ * a value without a key: the top-level value, or an element of the array
+ * that is open in `j`. The same members in the CLI's --json output and the
+ * REST API. Room and errors are the writer's: a record that does not fit
+ * sets j->overflow (argus_json_finish returns 0). Records are borrowed.
+ * Text the store keeps as JSON (camera settings, audit details) is copied
+ * as JSON when it is valid, else written as null. */
+
+/* {"id", "name", "threshold" (null: the model's default), "colour",
+ * "active", "persons", "created", "updated"} */
+void argus_store_watchlist_json(const argus_store_watchlist *w,
+                                argus_json *j);
+/* {"id", "watchlist", "name", "external_id" (null when none), "notes",
+ * "photos", "templates", "created", "updated"} */
+void argus_store_person_json(const argus_store_person *p, argus_json *j);
+/* {"id", "name", "url" (through argus_store_url_redact: no password),
+ * "settings" (the object), "enabled", "created"} */
+void argus_store_camera_json(const argus_store_camera *c, argus_json *j);
+/* {"id", "time", "actor", "action", "object_type", "object_id" (null when
+ * none), "detail" (the object)} */
+void argus_store_audit_json(const argus_store_audit *a, argus_json *j);
+/* {"id", "camera", "camera_id", "time", "media_time", "track",
+ * "watchlist", "watchlist_id", "person", "person_id", "score",
+ * "crop_sha256", "thumb_sha256", "status"}; ids of removed rows and
+ * missing hashes are null. */
+void argus_store_alert_json(const argus_store_alert *a, argus_json *j);
+
 #ifdef __cplusplus
 }
 #endif

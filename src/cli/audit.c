@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/store_cli.h"
+
+CLI_JSON_FN(audit_json, argus_store_audit, argus_store_audit_json)
 
 enum { OPT_LIMIT = STORE_OPT_NEXT, OPT_BEFORE };
 
@@ -41,17 +44,10 @@ int cli_audit_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      cli_audit_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case STORE_OPT_JSON:
-      json = 1;
-      break;
+    case CLI_OPT_HELP: cli_audit_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case STORE_OPT_JSON: json = 1; break;
     case OPT_LIMIT:
       if (cli_parse_long(p.arg, 1, 1000000, "--limit", &limit) != 0)
         return cli_bad_value(cmd);
@@ -76,25 +72,10 @@ int cli_audit_main(int argc, char **argv) {
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
+  int rc = CLI_OK;
   if (json) {
-    fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-      printf("%s{\"id\":%lld,\"time\":\"%s\",\"actor\":", i ? ",\n " : "",
-             (long long)a[i].id, a[i].time);
-      cli_json_string(stdout, a[i].actor);
-      fputs(",\"action\":", stdout);
-      cli_json_string(stdout, a[i].action);
-      fputs(",\"object_type\":", stdout);
-      cli_json_string(stdout, a[i].object_type);
-      fputs(",\"object_id\":", stdout);
-      if (a[i].object_id > 0)
-        printf("%lld", (long long)a[i].object_id);
-      else
-        fputs("null", stdout);
-      /* Details are JSON objects written by the store. */
-      printf(",\"detail\":%s}", a[i].detail);
-    }
-    fputs("]\n", stdout);
+    if (cli_json_print_array(stdout, cmd, audit_json, a, n, sizeof *a))
+      rc = CLI_FAIL;
   } else {
     if (n)
       printf("%6s  %-24s  %-16s  %-23s  %-14s  %s\n", "ID", "TIME", "ACTOR",
@@ -111,5 +92,5 @@ int cli_audit_main(int argc, char **argv) {
     }
   }
   argus_store_free(a);
-  return CLI_OK;
+  return rc;
 }

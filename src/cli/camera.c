@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/store_cli.h"
+
+CLI_JSON_FN(camera_json, argus_store_camera, argus_store_camera_json)
 
 static int camera_add_main(int argc, char **argv);
 static void camera_add_usage(FILE *f);
@@ -76,20 +79,11 @@ static int camera_add_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      camera_add_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case OPT_SETTINGS:
-      settings = p.arg;
-      break;
-    case OPT_DISABLED:
-      enabled = 0;
-      break;
+    case CLI_OPT_HELP: camera_add_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case OPT_SETTINGS: settings = p.arg; break;
+    case OPT_DISABLED: enabled = 0; break;
     case CLI_OPT_POSITIONAL:
       if (npos == 2) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);
@@ -145,17 +139,10 @@ static int camera_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      camera_list_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case STORE_OPT_JSON:
-      json = 1;
-      break;
+    case CLI_OPT_HELP: camera_list_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case STORE_OPT_JSON: json = 1; break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -171,20 +158,10 @@ static int camera_list_main(int argc, char **argv) {
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
+  int rc = CLI_OK;
   if (json) {
-    fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-      char red[ARGUS_STORE_TEXT_MAX];
-      argus_store_url_redact(c[i].url, red, sizeof red);
-      printf("%s{\"id\":%lld,\"name\":", i ? ",\n " : "", (long long)c[i].id);
-      cli_json_string(stdout, c[i].name);
-      fputs(",\"url\":", stdout);
-      cli_json_string(stdout, red);
-      /* Stored settings were validated as a JSON object. */
-      printf(",\"settings\":%s,\"enabled\":%s,\"created\":\"%s\"}",
-             c[i].settings, c[i].enabled ? "true" : "false", c[i].created);
-    }
-    fputs("]\n", stdout);
+    if (cli_json_print_array(stdout, cmd, camera_json, c, n, sizeof *c))
+      rc = CLI_FAIL;
   } else if (n == 0) {
     printf("no cameras (add one with 'argus camera add NAME URL')\n");
   } else {
@@ -203,7 +180,7 @@ static int camera_list_main(int argc, char **argv) {
     }
   }
   argus_store_free(c);
-  return CLI_OK;
+  return rc;
 }
 
 static void camera_remove_usage(FILE *f) {
@@ -227,14 +204,9 @@ static int camera_remove_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      camera_remove_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
+    case CLI_OPT_HELP: camera_remove_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
     case CLI_OPT_POSITIONAL:
       if (name) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);

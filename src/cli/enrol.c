@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "argus/import.h"
+#include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
 enum { OPT_NAME = GALLERY_OPT_NEXT, OPT_EXTERNAL_ID, OPT_NOTES };
@@ -34,33 +35,32 @@ void cli_person_add_usage(FILE *f) {
   // clang-format on
 }
 
-/* The fields of a rejected photo as JSON, after the file name. */
-static void json_rejection(FILE *f, argus_gallery_reject reason,
-                           unsigned reasons, const char *detail, int nfaces) {
-  fputs(",\"accepted\":false,\"reason\":", f);
-  cli_json_string(f, argus_gallery_reject_name(reason));
-  fputs(",\"reasons\":[", f);
-  int k = 0;
-  for (int r = 1; r < ARGUS_GALLERY_REJECT_N; r++)
-    if (reasons & (1u << r)) {
-      fputs(k++ ? "," : "", f);
-      cli_json_string(f, argus_gallery_reject_name((argus_gallery_reject)r));
-    }
-  fputs("],\"detail\":", f);
-  cli_json_string(f, detail);
-  fprintf(f, ",\"faces\":%d}", nfaces);
+/* What `person add --json` prints. */
+typedef struct add_rec {
+  const char *watchlist, *name;
+  argus_store_id pid;
+  int nok, nfiles;
+  const argus_gallery_photo *photos;
+} add_rec;
+
+static void add_json(const void *rec, argus_json *j) {
+  const add_rec *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "watchlist", r->watchlist);
+  argus_json_str(j, "name", r->name);
+  if (r->pid)
+    argus_json_int(j, "person_id", r->pid);
+  else
+    argus_json_null(j, "person_id");
+  argus_json_int(j, "enrolled", r->nok);
+  argus_json_arr_begin(j, "photos");
+  for (int i = 0; i < r->nfiles; i++)
+    argus_gallery_photo_json(&r->photos[i], j);
+  argus_json_arr_end(j);
+  argus_json_obj_end(j);
 }
 
-static void json_photo(FILE *f, const argus_gallery_photo *p) {
-  fputs("{\"file\":", f);
-  cli_json_string(f, p->source ? p->source : "");
-  if (p->reason == ARGUS_GALLERY_ACCEPTED) {
-    fprintf(f, ",\"accepted\":true,\"quality\":%.3f,\"faces\":%d}",
-            (double)p->quality, p->nfaces);
-    return;
-  }
-  json_rejection(f, p->reason, p->reasons, p->detail, p->nfaces);
-}
+CLI_JSON_FN(summary_json, argus_import_summary, argus_import_summary_json)
 
 /* "  rejected  FILE: reason (detail)" and a newline. */
 static void text_rejected(FILE *f, const char *file,
@@ -162,21 +162,10 @@ int cli_person_add_main(int argc, char **argv) {
     }
   }
   if (g.face.json) {
-    fputs("{\"watchlist\":", stdout);
-    cli_json_string(stdout, watchlist);
-    fputs(",\"name\":", stdout);
-    cli_json_string(stdout, person.name);
-    if (pid)
-      printf(",\"person_id\":%lld", (long long)pid);
-    else
-      fputs(",\"person_id\":null", stdout);
-    printf(",\"enrolled\":%d,\"photos\":[", nok);
-    for (int i = 0; i < nfiles; i++) {
-      if (i)
-        fputc(',', stdout);
-      json_photo(stdout, &photos[i]);
-    }
-    fputs("]}\n", stdout);
+    add_rec r = {watchlist, person.name, pid, nok, nfiles, photos};
+    if (cli_json_print(stdout, cmd, add_json, &r) != 0)
+      goto out;
+    fputc('\n', stdout);
   } else {
     for (int i = 0; i < nfiles; i++) {
       if (photos[i].reason == ARGUS_GALLERY_ACCEPTED)
@@ -279,53 +268,6 @@ static int on_import(void *user, const argus_import_event *ev) {
     break;
   }
   return 0;
-}
-
-static void json_summary(FILE *f, const char *watchlist,
-                         const argus_import_summary *st) {
-  fputs("{\"watchlist\":", f);
-  cli_json_string(f, watchlist);
-  fprintf(f,
-          ",\"persons\":%lld,\"persons_enrolled\":%lld,\"persons_skipped\":"
-          "%lld,\"persons_rejected\":%lld,\"persons_failed\":%lld,"
-          "\"photos_enrolled\":%lld,\"photos_rejected\":%lld,"
-          "\"rejected_by_reason\":{",
-          (long long)st->persons_total, (long long)st->persons_enrolled,
-          (long long)st->persons_skipped, (long long)st->persons_rejected,
-          (long long)st->persons_failed, (long long)st->photos_enrolled,
-          (long long)st->photos_rejected);
-  int k = 0;
-  for (int r = 1; r < ARGUS_GALLERY_REJECT_N; r++)
-    if (st->rejected_by_reason[r]) {
-      fputs(k++ ? "," : "", f);
-      cli_json_string(f, argus_gallery_reject_name((argus_gallery_reject)r));
-      fprintf(f, ":%lld", (long long)st->rejected_by_reason[r]);
-    }
-  fprintf(f, "},\"interrupted\":%s,\"seconds\":%.3f,\"rejected\":[",
-          st->cancelled ? "true" : "false", st->seconds);
-  k = 0;
-  for (int64_t i = 0; i < st->persons_total; i++) {
-    const argus_import_person *p = &st->persons[i];
-    for (int j = 0; j < p->photos_rejected; j++) {
-      const argus_import_rejected_photo *ph = &p->rejected[j];
-      fputs(k++ ? ",{\"file\":" : "{\"file\":", f);
-      cli_json_string(f, ph->path);
-      json_rejection(f, ph->reason, ph->reasons, ph->detail, ph->nfaces);
-    }
-  }
-  fputs("],\"failed\":[", f);
-  k = 0;
-  for (int64_t i = 0; i < st->persons_total; i++) {
-    const argus_import_person *p = &st->persons[i];
-    if (p->status != ARGUS_IMPORT_FAILED)
-      continue;
-    fputs(k++ ? ",{\"person\":" : "{\"person\":", f);
-    cli_json_string(f, p->folder);
-    fputs(",\"error\":", f);
-    cli_json_string(f, p->message);
-    fputc('}', f);
-  }
-  fputs("]}\n", f);
 }
 
 static void text_summary(FILE *f, const char *watchlist,
@@ -433,9 +375,11 @@ int cli_import_main(int argc, char **argv) {
     gallery_cli_error(cmd, e, &gerr);
     goto out;
   }
-  if (g.face.json)
-    json_summary(stdout, watchlist, &st);
-  else
+  if (g.face.json) {
+    if (cli_json_print(stdout, cmd, summary_json, &st) != 0)
+      goto out;
+    fputc('\n', stdout);
+  } else
     text_summary(stdout, watchlist, &st);
   rc = CLI_OK;
   if (st.cancelled || st.persons_failed ||

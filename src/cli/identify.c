@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
 enum { OPT_TOP = GALLERY_OPT_NEXT };
@@ -49,45 +50,77 @@ typedef struct ident {
   int64_t images, faces, matches;
 } ident;
 
-static void json_face(const ident *d, const argus_face *f,
+/* One face: box, score and quality when detected, then the verdict and
+ * the candidates (argus_gallery_candidate_json). */
+static void json_face(argus_json *j, const argus_face *f,
                       const argus_gallery_candidate *c, int n,
                       const char *skipped) {
-  fputc('{', stdout);
-  if (f)
-    printf("\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.4f,", f->box[0],
-           f->box[1], f->box[2], f->box[3], (double)f->score);
+  argus_json_obj_begin(j, NULL);
+  if (f) {
+    argus_json_arr_begin(j, "box");
+    for (int k = 0; k < 4; k++)
+      argus_json_num(j, NULL, f->box[k], 1);
+    argus_json_arr_end(j);
+    argus_json_num(j, "score", f->score, 4);
+  }
   if (f && f->has_quality)
-    printf("\"quality\":%.3f,", (double)f->quality.value);
+    argus_json_num(j, "quality", f->quality.value, 3);
   if (skipped) {
-    fputs("\"match\":false,\"threshold\":null,\"candidates\":[],\"skipped\":",
-          stdout);
-    cli_json_string(stdout, skipped);
-    fputc('}', stdout);
+    argus_json_bool(j, "match", 0);
+    argus_json_null(j, "threshold");
+    argus_json_arr_begin(j, "candidates");
+    argus_json_arr_end(j);
+    argus_json_str(j, "skipped", skipped);
+    argus_json_obj_end(j);
     return;
   }
-  printf("\"match\":%s,\"threshold\":", n > 0 && c[0].match ? "true" : "false");
+  argus_json_bool(j, "match", n > 0 && c[0].match);
   if (n > 0)
-    printf("%.4f", (double)c[0].threshold);
+    argus_json_num(j, "threshold", c[0].threshold, 4);
   else
-    fputs("null", stdout);
-  fputs(",\"candidates\":[", stdout);
-  for (int i = 0; i < n; i++) {
-    printf("%s{\"person_id\":%lld,\"name\":", i ? "," : "",
-           (long long)c[i].person_id);
-    cli_json_string(stdout, c[i].person);
-    fputs(",\"external_id\":", stdout);
-    if (c[i].external_id[0])
-      cli_json_string(stdout, c[i].external_id);
-    else
-      fputs("null", stdout);
-    fputs(",\"watchlist\":", stdout);
-    cli_json_string(stdout, c[i].watchlist);
-    printf(",\"score\":%.4f,\"threshold\":%.4f,\"match\":%s,\"photo_id\":%lld}",
-           (double)c[i].score, (double)c[i].threshold,
-           c[i].match ? "true" : "false", (long long)c[i].photo_id);
+    argus_json_null(j, "threshold");
+  argus_json_arr_begin(j, "candidates");
+  for (int i = 0; i < n; i++)
+    argus_gallery_candidate_json(&c[i], j);
+  argus_json_arr_end(j);
+  argus_json_obj_end(j);
+}
+
+/* The JSON line of one image. */
+typedef struct image_rec {
+  const ident *d;
+  const char *file;
+  int width, height;
+  /* Detected faces: n faces, which[i] the query of face i (-1: none). */
+  const argus_face *faces;
+  const int *which;
+  int n;
+  /* An aligned crop (faces NULL): the candidates of its one face. */
+  const argus_gallery_candidate *cands;
+  int ncands;
+} image_rec;
+
+static void image_json(const void *rec, argus_json *j) {
+  const image_rec *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "file", r->file);
+  if (r->faces) {
+    argus_json_int(j, "width", r->width);
+    argus_json_int(j, "height", r->height);
   }
-  fputs("]}", stdout);
-  (void)d;
+  argus_json_arr_begin(j, "faces");
+  if (r->faces) {
+    for (int i = 0; i < r->n; i++) {
+      int q = r->which[i];
+      json_face(j, &r->faces[i],
+                q >= 0 ? r->d->cands + (size_t)q * r->d->top : NULL,
+                q >= 0 ? r->d->nfound[q] : 0, q >= 0 ? NULL : "no landmarks");
+    }
+  } else {
+    json_face(j, NULL, r->cands, r->ncands, NULL);
+  }
+  argus_json_arr_end(j);
+  argus_json_obj_end(j);
 }
 
 static void text_face(int index, const argus_face *f,
@@ -179,27 +212,22 @@ static int identify_images(ident *d, char **files, int nfiles) {
     }
     d->images++;
     if (c->json) {
-      fputs("{\"file\":", stdout);
-      cli_json_string(stdout, files[fi]);
-      printf(",\"width\":%d,\"height\":%d,\"faces\":[", w, h);
+      image_rec r = {d, files[fi], w, h, c->faces, which, n, NULL, 0};
+      if (cli_json_print(stdout, c->cmd, image_json, &r) != 0) {
+        failed++;
+        break;
+      }
+      fputc('\n', stdout);
     } else {
       printf("%s: %d face%s\n", files[fi], n, n == 1 ? "" : "s");
-    }
-    for (int i = 0; i < n; i++) {
-      const argus_gallery_candidate *cc =
-          which[i] >= 0 ? d->cands + (size_t)which[i] * d->top : NULL;
-      int nc = which[i] >= 0 ? d->nfound[which[i]] : 0;
-      const char *skip = which[i] >= 0 ? NULL : "no landmarks";
-      if (c->json) {
-        if (i)
-          fputc(',', stdout);
-        json_face(d, &c->faces[i], cc, nc, skip);
-      } else {
-        text_face(i + 1, &c->faces[i], cc, nc, skip);
+      for (int i = 0; i < n; i++) {
+        const argus_gallery_candidate *cc =
+            which[i] >= 0 ? d->cands + (size_t)which[i] * d->top : NULL;
+        int nc = which[i] >= 0 ? d->nfound[which[i]] : 0;
+        text_face(i + 1, &c->faces[i], cc, nc,
+                  which[i] >= 0 ? NULL : "no landmarks");
       }
     }
-    if (c->json)
-      fputs("]}\n", stdout);
     fflush(stdout);
   }
   free(q);
@@ -284,11 +312,12 @@ static int identify_aligned(ident *d, char **files, int nfiles) {
       const argus_gallery_candidate *cc = d->cands + (size_t)k * d->top;
       d->images++;
       if (c->json) {
-        fputs("{\"file\":", stdout);
-        cli_json_string(stdout, path);
-        fputs(",\"faces\":[", stdout);
-        json_face(d, NULL, cc, d->nfound[k], NULL);
-        fputs("]}\n", stdout);
+        image_rec r = {d, path, 0, 0, NULL, NULL, 0, cc, d->nfound[k]};
+        if (cli_json_print(stdout, c->cmd, image_json, &r) != 0) {
+          failed++;
+          break;
+        }
+        fputc('\n', stdout);
       } else {
         printf("%s:\n", path);
         text_face(1, NULL, cc, d->nfound[k], NULL);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 #include "cli/store_cli.h"
 
@@ -58,22 +59,7 @@ static void person_list_usage(FILE *f) {
   // clang-format on
 }
 
-static void json_person(const argus_store_person *p) {
-  printf("{\"id\":%lld,\"watchlist\":", (long long)p->id);
-  cli_json_string(stdout, p->watchlist);
-  fputs(",\"name\":", stdout);
-  cli_json_string(stdout, p->name);
-  fputs(",\"external_id\":", stdout);
-  if (p->external_id[0])
-    cli_json_string(stdout, p->external_id);
-  else
-    fputs("null", stdout);
-  fputs(",\"notes\":", stdout);
-  cli_json_string(stdout, p->notes);
-  printf(",\"photos\":%lld,\"templates\":%lld,\"created\":\"%s\","
-         "\"updated\":\"%s\"}",
-         (long long)p->photos, (long long)p->templates, p->created, p->updated);
-}
+CLI_JSON_FN(person_json, argus_store_person, argus_store_person_json)
 
 static int person_list_main(int argc, char **argv) {
   static const cli_opt opts[] = {STORE_CLI_DB_OPT,
@@ -90,20 +76,11 @@ static int person_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      person_list_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case STORE_OPT_JSON:
-      json = 1;
-      break;
-    case OPT_WATCHLIST:
-      watchlist = p.arg;
-      break;
+    case CLI_OPT_HELP: person_list_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case STORE_OPT_JSON: json = 1; break;
+    case OPT_WATCHLIST: watchlist = p.arg; break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -119,14 +96,10 @@ static int person_list_main(int argc, char **argv) {
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
+  int rc = CLI_OK;
   if (json) {
-    fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-      if (i)
-        fputs(",\n ", stdout);
-      json_person(&list[i]);
-    }
-    fputs("]\n", stdout);
+    if (cli_json_print_array(stdout, cmd, person_json, list, n, sizeof *list))
+      rc = CLI_FAIL;
   } else if (n == 0) {
     printf("no persons%s%s%s\n", watchlist ? " in '" : "",
            watchlist ? watchlist : "", watchlist ? "'" : "");
@@ -148,7 +121,7 @@ static int person_list_main(int argc, char **argv) {
              list[i].created);
   }
   argus_store_free(list);
-  return CLI_OK;
+  return rc;
 }
 
 static void person_remove_usage(FILE *f) {
@@ -179,17 +152,10 @@ static int person_remove_main(int argc, char **argv) {
     if (o == CLI_OPT_END)
       break;
     switch (o) {
-    case CLI_OPT_HELP:
-      person_remove_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case OPT_WATCHLIST:
-      watchlist = p.arg;
-      break;
+    case CLI_OPT_HELP: person_remove_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case OPT_WATCHLIST: watchlist = p.arg; break;
     case OPT_ID:
       if (cli_parse_long(p.arg, 1, LONG_MAX, "--id", &id) != 0)
         return cli_bad_value(cmd);

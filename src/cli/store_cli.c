@@ -67,13 +67,6 @@ int store_cli_dispatch(const char *cmd, const cli_command *subs,
   return CLI_USAGE;
 }
 
-void store_cli_json_threshold(FILE *f, double t) {
-  if (isnan(t))
-    fputs("null", f);
-  else
-    fprintf(f, "%.6g", t);
-}
-
 const char *store_cli_threshold_text(double t, char *buf, size_t size) {
   if (isnan(t))
     snprintf(buf, size, "default");

@@ -40,8 +40,6 @@ int store_cli_error(const char *cmd, argus_err e, const argus_store_error *err);
 int store_cli_dispatch(const char *cmd, const cli_command *subs,
                        void (*usage)(FILE *), int argc, char **argv);
 
-/* JSON value of a threshold: a number, or null for the model default. */
-void store_cli_json_threshold(FILE *f, double t);
 /* Text form of a threshold: "0.45" or "default". */
 const char *store_cli_threshold_text(double t, char *buf, size_t size);
 

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/store_cli.h"
+
+CLI_JSON_FN(watchlist_json, argus_store_watchlist, argus_store_watchlist_json)
 
 static int wl_create_main(int argc, char **argv);
 static void wl_create_usage(FILE *f);
@@ -100,17 +103,10 @@ static int wl_create_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      wl_create_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case OPT_COLOUR:
-      colour = p.arg;
-      break;
+    case CLI_OPT_HELP: wl_create_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case OPT_COLOUR: colour = p.arg; break;
     case OPT_THRESHOLD:
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);
@@ -171,17 +167,10 @@ static int wl_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      wl_list_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case STORE_OPT_JSON:
-      json = 1;
-      break;
+    case CLI_OPT_HELP: wl_list_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case STORE_OPT_JSON: json = 1; break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -197,21 +186,10 @@ static int wl_list_main(int argc, char **argv) {
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
+  int rc = CLI_OK;
   if (json) {
-    fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-      printf("%s{\"id\":%lld,\"name\":", i ? ",\n " : "", (long long)w[i].id);
-      cli_json_string(stdout, w[i].name);
-      fputs(",\"threshold\":", stdout);
-      store_cli_json_threshold(stdout, w[i].threshold);
-      fputs(",\"colour\":", stdout);
-      cli_json_string(stdout, w[i].colour);
-      printf(",\"active\":%s,\"persons\":%lld,\"created\":\"%s\","
-             "\"updated\":\"%s\"}",
-             w[i].active ? "true" : "false", (long long)w[i].persons,
-             w[i].created, w[i].updated);
-    }
-    fputs("]\n", stdout);
+    if (cli_json_print_array(stdout, cmd, watchlist_json, w, n, sizeof *w))
+      rc = CLI_FAIL;
   } else if (n == 0) {
     printf("no watchlists (create one with 'argus watchlist create NAME')\n");
   } else {
@@ -230,7 +208,7 @@ static int wl_list_main(int argc, char **argv) {
     }
   }
   argus_store_free(w);
-  return CLI_OK;
+  return rc;
 }
 
 /* ---- remove ------------------------------------------------------------- */
@@ -262,17 +240,10 @@ static int wl_remove_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      wl_remove_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
-    case OPT_FORCE:
-      force = 1;
-      break;
+    case CLI_OPT_HELP: wl_remove_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
+    case OPT_FORCE: force = 1; break;
     case CLI_OPT_POSITIONAL:
       if (name) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);
@@ -339,14 +310,9 @@ static int wl_set_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP:
-      wl_set_usage(stdout);
-      return CLI_OK;
-    case CLI_OPT_ERROR:
-      return cli_bad_value(cmd);
-    case STORE_OPT_DB:
-      db = p.arg;
-      break;
+    case CLI_OPT_HELP: wl_set_usage(stdout); return CLI_OK;
+    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case STORE_OPT_DB: db = p.arg; break;
     case OPT_THRESHOLD:
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);

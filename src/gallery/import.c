@@ -473,6 +473,7 @@ argus_err argus_gallery_import(argus_gallery *g, argus_face_engine *e,
   /* Started: from here on the summary is the caller's. */
   out->persons = res;
   out->persons_total = ndirs;
+  snprintf(out->watchlist, sizeof out->watchlist, "%s", watchlist);
   out->loose_files = loose;
   res = NULL;
   imp_run run = {g, watchlist, cb, user, out, 0, 0};
