@@ -258,8 +258,8 @@ static void test_json_misuse(void) {
 
 static void test_json_validate(void) {
   const char *good[] = {"{}", " [1] ", "\"x\"", "0", "-0.5e-3", "true",
-                        "{\"a\":[1,2.5e3,-0.1,true,null],\"b\":{\"c\":"
-                        "\"\\u00e9\\n caf\xc3\xa9\"}}"};
+                        ("{\"a\":[1,2.5e3,-0.1,true,null],\"b\":{\"c\":"
+                         "\"\\u00e9\\n caf\xc3\xa9\"}}")};
   const char *bad[] = {"",         "{",          "{\"a\"}",     "{\"a\":01}",
                        "[1,]",     "\"\x01\"",  "{} x",          "tru",
                        "\"\xff\"", "\"\xed\xa0\x80\"", "\"\\x\"",
