@@ -38,7 +38,6 @@
 
 #include "index/index_internal.h"
 #include "index/kernels/kernels.h"
-#include "nn/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -71,7 +70,7 @@ typedef struct ix_sketch {
   int ef;
   sk_scan_fn scan;
   const char *scan_isa;
-  nn_dot_fn dot; /* the inference engine's fp32 dot (ISA dispatched) */
+  ix_dot_fn dot; /* the index table's fp32 dot (ISA dispatched) */
   ix_kernel k32;
   char name[32];
 } ix_sketch;
@@ -297,7 +296,7 @@ static argus_err sk_create(const ix_params *p, void **ctx) {
   int nk = ix_sketch_scans(ks, 3);
   S->scan = (sk_scan_fn)ks[nk - 1].fn;
   S->scan_isa = ks[nk - 1].isa;
-  S->dot = nn_kernels_get()->dot;
+  S->dot = ix_kernels_get()->dot;
   snprintf(S->name, sizeof S->name, "SRP%zu", bits);
   *ctx = S;
   return ARGUS_OK;

@@ -1,79 +1,11 @@
-/* Reference pixel kernels and the choice of the kernel table. */
+/* The image module's kernel tables and the choice among them. The kernels
+ * live one per file: kernels/ref/<name>_ref.c (the plain C reference),
+ * kernels/avx2/<name>_avx2.c, kernels/avx512/<name>_avx512.c. */
 #include "image/kernels/kernels.h"
 
 #include <pthread.h>
 
 #include "argus/core.h"
-
-/* Two pixels share one chroma sample: its terms are computed once. */
-static inline void yuv_pair(const uint8_t *y, int n, int U, int V, uint8_t *d,
-                            int ri, int bi) {
-  int u7 = (U - 128) * 128, v7 = (V - 128) * 128, u8 = (U - 128) * 256;
-  int rv = img_mulhrs16(v7, IMG_YUV_CRV), gu = img_mulhrs16(u7, IMG_YUV_CGU);
-  int gv = img_mulhrs16(v7, IMG_YUV_CGV), bu = img_mulhrs16(u8, IMG_YUV_CBU);
-  for (int i = 0; i < n; i++, d += 3) {
-    int yy = img_mulhrs16((y[i] - 16) * 128, IMG_YUV_CY);
-    d[ri] = img_q6_to_u8(img_sat16(yy + rv));
-    d[1] = img_q6_to_u8(img_sat16(img_sat16(yy - gu) - gv));
-    d[bi] = img_q6_to_u8(img_sat16(yy + bu));
-  }
-}
-
-void img_yuv420_row_ref(const uint8_t *y, const uint8_t *u, const uint8_t *v,
-                        uint8_t *dst, int width, int bgr) {
-  int ri = bgr ? 2 : 0, bi = bgr ? 0 : 2;
-  for (int x = 0; x < width; x += 2)
-    yuv_pair(y + x, width - x < 2 ? 1 : 2, u[x >> 1], v[x >> 1],
-             dst + 3 * (size_t)x, ri, bi);
-}
-
-void img_nv12_row_ref(const uint8_t *y, const uint8_t *uv, uint8_t *dst,
-                      int width, int bgr) {
-  int ri = bgr ? 2 : 0, bi = bgr ? 0 : 2;
-  for (int x = 0; x < width; x += 2)
-    yuv_pair(y + x, width - x < 2 ? 1 : 2, uv[x], uv[x + 1],
-             dst + 3 * (size_t)x, ri, bi);
-}
-
-void img_vsum_ref(const uint8_t *const *rows, const float *w, int k, float *out,
-                  size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    float acc = 0.0f;
-    for (int j = 0; j < k; j++)
-      acc = acc + w[j] * (float)rows[j][i];
-    out[i] = acc;
-  }
-}
-
-void img_hsum_ref(const float *v, const int32_t *idx, const float *w, int k,
-                  int step, size_t n, float *out) {
-  for (size_t e = 0; e < n; e++) {
-    float acc = 0.0f;
-    const float *p = v + idx[e];
-    for (int j = 0; j < k; j++)
-      acc = acc + w[(size_t)j * n + e] * p[(size_t)j * (size_t)step];
-    out[e] = acc;
-  }
-}
-
-void img_pack_u8_ref(const float *in, uint8_t *out, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int v = img_rint(in[i]);
-    v &= ~(v >> 31);
-    v |= (255 - v) >> 31;
-    out[i] = (uint8_t)v;
-  }
-}
-
-void img_warp_row_ref(const uint8_t *src, int sw, int sh, int sstride, int cn,
-                      float bx, float by, float m0, float m3, uint8_t *dst,
-                      int dw) {
-  for (int x = 0; x < dw; x++) {
-    float fx = (float)x;
-    img_warp_px(src, sw, sh, sstride, cn, bx + m0 * fx, by + m3 * fx,
-                dst + (size_t)x * cn);
-  }
-}
 
 const img_kernels img_kernels_ref = {
     .name = "ref",

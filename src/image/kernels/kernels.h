@@ -2,11 +2,13 @@
  * Pixel kernels of the image module: a const table of function pointers per
  * instruction set, chosen once from argus_cpu_features() (img_kernels_get).
  *
- * Every entry has a plain C reference (img_kernels_ref). The AVX2 and
- * AVX-512 versions compute exactly the same integer or float operations in
- * the same order (their files are built with -ffp-contract=off), so their
- * results are bit-identical to the reference, which tests/test_image.c
- * checks on random sizes including tails. Kernels never allocate.
+ * One kernel per file per ISA: kernels/ref/<name>_ref.c holds the plain C
+ * reference (img_kernels_ref), kernels/avx2/<name>_avx2.c and
+ * kernels/avx512/<name>_avx512.c the SIMD versions, which compute exactly
+ * the same integer or float operations in the same order (their files are
+ * built with -ffp-contract=off), so their results are bit-identical to the
+ * reference; tests/test_image.c checks that on random sizes including
+ * tails. Kernels never allocate.
  */
 #ifndef ARGUS_IMAGE_KERNELS_H
 #define ARGUS_IMAGE_KERNELS_H

@@ -1,7 +1,13 @@
 /*
  * Scoring kernels of the index: a small GEMM-like microkernel per template
- * storage type (fp32, fp16, int8) and ISA, all with one contract, chosen once
- * from the CPU features (ix_kernels_get()).
+ * storage type (fp32, fp16, int8) and ISA, all with one contract, plus the
+ * fp16 converter and the fp32 dot product of the sketch's exact re-rank.
+ * They follow the engine's convention (src/nn/kernels): one kernel per file
+ * per ISA, kernels/<isa>/ix_<name>_<isa>.c, with its plain C reference in
+ * kernels/ref/; a const table per ISA (ix_kernels_ref, _avx2, _avx512,
+ * _avx512vnni), one of which ix_kernels_get() picks once from
+ * argus_cpu_features() (which honours ARGUS_ISA) and logs. tests/test_index.c
+ * and tests/test_kernels.c check every kernel against its reference.
  *
  * Template storage ("blocks"): templates are grouped 16 to a block and each
  * block is stored dimension-major (struct-of-arrays inside the block), so a
@@ -53,6 +59,18 @@ typedef void (*ix_tile_fn)(const ix_qpack *q, const void *blocks,
 /* fp32 -> fp16 (round to nearest even), n values. */
 typedef void (*ix_f32_to_f16_fn)(const float *src, uint16_t *dst, size_t n);
 
+/* Dot product sum_i a[i]*b[i] of two fp32 vectors, n >= 0 (0 gives 0). The
+ * sketch re-ranks its candidates with it on the stored unit vectors.
+ *
+ * Why the index has its own copy of the engine's dot kernel (nn_f32_dot_*)
+ * rather than calling into src/nn/kernels: that table is the engine's
+ * private business (its entries, GEMM panel sizes and contracts change with
+ * the engine's needs), and the index sits beside the engine, not above it.
+ * A shared table in src/core would serve only this one entry; a 30-line
+ * kernel duplicated under the same convention (ref + avx2 + avx512 files,
+ * tested against the reference) costs less than that coupling. */
+typedef float (*ix_dot_fn)(const float *a, const float *b, size_t n);
+
 typedef struct ix_kernel {
   const char *isa; /* "ref", "avx2", "avx512", "avx512vnni" */
   int max_q;       /* queries per call */
@@ -60,14 +78,30 @@ typedef struct ix_kernel {
 } ix_kernel;
 
 typedef struct ix_kernels {
-  ix_kernel k[3]; /* by ix_elem */
+  const char *name; /* "ref", "avx2", "avx512", "avx512vnni" */
+  ix_kernel k[3];   /* by ix_elem */
   ix_f32_to_f16_fn to_f16;
   const char *to_f16_isa;
+  ix_dot_fn dot;
+  const char *dot_isa;
 } ix_kernels;
 
-/* The best kernels for this CPU (honouring ARGUS_ISA), chosen once and
+/* The tables, one per ISA level. Entries without a faster version at a level
+ * are those of the level below (the avx512 table scores int8 with the AVX2
+ * kernel; avx512vnni is avx512 with the VNNI int8 kernel). The x86 tables
+ * may only be called when argus_cpu_features() reports their ISA; on other
+ * architectures they alias the reference. */
+extern const ix_kernels ix_kernels_ref;
+extern const ix_kernels ix_kernels_avx2;
+extern const ix_kernels ix_kernels_avx512;
+extern const ix_kernels ix_kernels_avx512vnni;
+
+/* The best table for this CPU (honouring ARGUS_ISA), chosen once and
  * logged at debug level. Never NULL. */
 const ix_kernels *ix_kernels_get(void);
+/* Every table this CPU can run, reference first, for the tests: fills up to
+ * `max` entries, returns how many. */
+int ix_kernel_tables_all(const ix_kernels **out, int max);
 /* Every kernel of one element type this CPU can run, reference first, for
  * the tests: fills up to `max` entries, returns how many. */
 int ix_kernels_all(ix_elem e, ix_kernel *out, int max);
@@ -98,6 +132,7 @@ void ix_f16_tile_ref(const ix_qpack *, const void *, const float *, size_t,
 void ix_s8_tile_ref(const ix_qpack *, const void *, const float *, size_t,
                     float *, size_t);
 void ix_f32_to_f16_ref(const float *, uint16_t *, size_t);
+float ix_f32_dot_ref(const float *, const float *, size_t);
 
 void ix_f32_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
                       float *, size_t);
@@ -106,12 +141,14 @@ void ix_f16_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
 void ix_s8_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
                      float *, size_t);
 void ix_f32_to_f16_avx2(const float *, uint16_t *, size_t);
+float ix_f32_dot_avx2(const float *, const float *, size_t);
 
 void ix_f32_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
                         float *, size_t);
 void ix_f16_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
                         float *, size_t);
 void ix_f32_to_f16_avx512(const float *, uint16_t *, size_t);
+float ix_f32_dot_avx512(const float *, const float *, size_t);
 
 void ix_s8_tile_avx512vnni(const ix_qpack *, const void *, const float *,
                            size_t, float *, size_t);

@@ -1,5 +1,5 @@
-/* Horizontal pass of the resampler with gathers, and float -> byte
- * packing, AVX-512; same operation order as the references (bit-exact). */
+/* Horizontal pass of the resampler with gathers, AVX-512; same operation
+ * order as the reference (bit-exact). */
 #include <immintrin.h>
 
 #include "image/kernels/kernels.h"
@@ -20,19 +20,5 @@ void img_hsum_avx512(const float *v, const int32_t *idx, const float *w, int k,
           _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + (size_t)j * n + e), x));
     }
     _mm512_mask_storeu_ps(out + e, m, acc);
-  }
-}
-
-void img_pack_u8_avx512(const float *in, uint8_t *out, size_t n) {
-  const __m512i zero = _mm512_setzero_si512();
-  for (size_t i = 0; i < n; i += 16) {
-    size_t left = n - i;
-    __mmask16 m =
-        left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-    /* cvtps gives INT_MIN for NaN/overflow: clamp below at 0, then the
-     * unsigned saturating narrowing clamps at 255. */
-    __m512i x = _mm512_max_epi32(
-        _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(m, in + i)), zero);
-    _mm_mask_storeu_epi8(out + i, m, _mm512_cvtusepi32_epi8(x));
   }
 }
