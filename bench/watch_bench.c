@@ -233,8 +233,6 @@ static int run_count(const char *models, const char *db, const char *video,
   r->streams = n;
   argus_pipeline_config cfg;
   argus_pipeline_config_init(&cfg);
-  cfg.models_dir = models;
-  cfg.db_path = db;
   cfg.threads = threads;
   cfg.fps = fps;
   if (size > 0)
@@ -246,8 +244,11 @@ static int run_count(const char *models, const char *db, const char *video,
   cfg.publish_faces = 1;
   argus_pipeline *p = NULL;
   argus_pipeline_error err = {{0}};
-  if (argus_pipeline_create(&cfg, &p, &err)) {
+  static argus_pipeline_parts parts;
+  if (argus_pipeline_parts_open(models, 0, db, "bench", &parts, &err) ||
+      argus_pipeline_create(&cfg, &parts, &p, &err)) {
     fprintf(stderr, "watch_bench: %s\n", err.msg);
+    argus_pipeline_parts_close(&parts);
     return -1;
   }
   static lat_col lc;
@@ -268,6 +269,7 @@ static int run_count(const char *models, const char *db, const char *video,
       fprintf(stderr, "watch_bench: %s\n", err.msg);
       argus_bus_unsubscribe(sub);
       argus_pipeline_destroy(p);
+      argus_pipeline_parts_close(&parts);
       return -1;
     }
   }
@@ -320,6 +322,7 @@ static int run_count(const char *models, const char *db, const char *video,
       r->fps_min >= 0.97 * fps && r->dropped == 0 && r->shots_dropped == 0;
   argus_bus_unsubscribe(sub);
   argus_pipeline_destroy(p);
+  argus_pipeline_parts_close(&parts);
   return 0;
 }
 

@@ -81,8 +81,9 @@ typedef struct argus_event_image {
 typedef struct argus_event_face {
   char camera[ARGUS_EVENT_NAME_MAX];
   int64_t wall_ns;   /* capture, UTC */
-  uint64_t mono_ns;  /* capture on argus_time_ns() (this process only; 0
-                        when decoded from JSON) */
+  uint64_t mono_ns;  /* capture of the frame that triggered the search,
+                        on argus_time_ns() (the latency clock; this process
+                        only, 0 when decoded from JSON) */
   double media_time; /* the camera's time line, seconds */
   uint64_t track;    /* the edge tracker's id (per camera) */
   argus_event_reason reason;

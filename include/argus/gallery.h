@@ -266,6 +266,28 @@ argus_err argus_gallery_person_remove(argus_gallery *g,
  * dropped. No-op for a write-only gallery. Errors: the store's, NOMEM. */
 argus_err argus_gallery_sync_person(argus_gallery *g, argus_store_id person_id,
                                     argus_gallery_error *err);
+/* An enrolment change this gallery made (stored and in its index). */
+typedef struct argus_gallery_change {
+  const char *action;       /* "person.add", "person.add_photos",
+                               "person.remove" */
+  argus_store_id person_id; /* the person changed */
+  argus_store_id watchlist_id; /* 0 when not known */
+  const char *watchlist;    /* its name, "" when not known */
+} argus_gallery_change;
+
+/* Called after each change, on the thread that made it, with the gallery's
+ * writer lock held (it must not call back into the gallery); c is borrowed
+ * for the call. */
+typedef void (*argus_gallery_change_fn)(void *user,
+                                        const argus_gallery_change *c);
+
+/* Sets (fn NULL: clears) the hook told of every enrolment change made
+ * through this gallery, e.g. to publish a watchlist.change event on a bus
+ * so that running matchers apply it. `user` is kept. Accepts a NULL
+ * gallery. */
+void argus_gallery_set_change_hook(argus_gallery *g, argus_gallery_change_fn fn,
+                                   void *user);
+
 /* Re-reads everything (watchlists, persons, templates) into a new index and
  * swaps it in; searches go on meanwhile on the old one. On error the old
  * state is kept. No-op for a write-only gallery. */

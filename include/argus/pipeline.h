@@ -1,33 +1,29 @@
 /*
- * argus pipeline: the live, one-process pipeline from cameras to alerts.
+ * argus pipeline: the live pipeline in one process, composed of its stages
+ * joined by typed events on a bus (docs/pipeline.md):
  *
- *   video hub (a thread per camera, drop-oldest rings)
- *     -> analysis pool (N workers): frame -> RGB, detector + landmarks +
- *        quality per frame
- *     -> tracker of the frame's camera (frames of one camera strictly in
- *        order, one thread at a time): tracks, best shots, match requests
- *     -> shot queue (aligned crop + frame thumbnail per requested shot)
- *     -> embedder, batched across cameras (whichever worker is free takes up
- *        to `embed_batch` shots of any cameras)
- *     -> matcher: 1:N search of the active watchlists, each with its own
- *        threshold; the tracker decides (one alert per person per track, a
- *        per-person cooldown per camera)
- *     -> alert: face crop and thumbnail (box drawn) as JPEG, stored through
- *        the store by one writer thread, then published on the bus
- *        (ARGUS_BUS_TOPIC_ALERT); every searched shot is published as a face
- *        event (no biometric data), cameras and the pipeline publish status.
+ *   edge (argus/edge.h): cameras -> detect -> track -> best shot -> embed
+ *     --"face"--> match (argus/match.h): gallery search -> per-watchlist
+ *                 threshold -> one alert per person per track -> cooldown
+ *     --"alert.raised"--> store sink: alert + crop + thumbnail stored
+ *                 through the store (audited), then
+ *     --"alert"--> any other sink: the CLI printer, the API's live stream.
+ *   Enrolment changes reach the matcher as "watchlist.change" events: from
+ *   this process's gallery (argus_gallery_set_change_hook) and, for other
+ *   processes' changes, from the store's change feed (the audit log), which
+ *   the pipeline follows.
+ *
+ * The pipeline owns none of the parts it is given (engine, gallery, store,
+ * bus): the caller makes them (argus_pipeline_parts_open does it the usual
+ * way) and wires them, so that a command can run the stages in one process
+ * or, later, in several. It owns the three stages, the store sink and a
+ * housekeeping thread (status documents, camera flushes, retention, the
+ * change feed).
  *
  * Privacy: faces that match nothing leave only counters, unless
  * keep_unmatched > 0: then the searched shots that matched nothing are
  * stored (crop and thumbnail, no template) and purged after that many
  * seconds.
- *
- * Memory: queues and pools are sized at creation (frames: the video hub's
- * per-camera pools; shots: `shot_slots`; alerts: `alert_queue`; trackers and
- * their best-shot buffers when a camera is added); the per-frame path does
- * not allocate once frame sizes repeat. Every queue is bounded and counts
- * what it drops: frames (video rings), shots (shot queue full), alerts
- * (writer queue full), bus messages (slow subscribers).
  *
  * Errors of one camera (bad URL, corrupt file, a stall) stay with that
  * camera: its stats show the state and the last error, the others go on.
@@ -40,40 +36,32 @@
 
 #include "argus/bus.h"
 #include "argus/core.h"
+#include "argus/edge.h"
+#include "argus/face.h"
+#include "argus/gallery.h"
+#include "argus/match.h"
+#include "argus/store.h"
 #include "argus/video.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ARGUS_PIPELINE_MAX_WATCHLISTS 64
+#define ARGUS_PIPELINE_MAX_WATCHLISTS ARGUS_MATCH_MAX_WATCHLISTS
 /* Cameras at once (the video hub's default). */
 #define ARGUS_PIPELINE_MAX_CAMERAS ARGUS_VIDEO_DEFAULT_CAMERAS
-#define ARGUS_PIPELINE_MAX_THREADS 64
+#define ARGUS_PIPELINE_MAX_THREADS ARGUS_EDGE_MAX_THREADS
 
 typedef struct argus_pipeline argus_pipeline;
 
 /* A detailed reason for a failure ("models: fr_detect.card.json not found"). */
-typedef struct argus_pipeline_error {
-  char msg[512];
-} argus_pipeline_error;
+typedef argus_error_detail argus_pipeline_error;
 
 typedef struct argus_pipeline_config {
-  /* Models folder (NULL: $ARGUS_MODELS, else ./models); borrowed. */
-  const char *models_dir;
-  int allow_unverified; /* models whose checksum differs from the card */
-  /* Database (NULL: the default path); borrowed. Templates of the watched
-   * watchlists are read from it, alerts written to it. */
-  const char *db_path;
-  /* Audit actor of the pipeline's store handles (NULL: "pipeline"). */
-  const char *actor;
   /* Watchlists to watch, by name (borrowed); none: every active one. A
    * name that does not exist is an error. */
   const char *const *watchlists;
   int nwatchlists;
-  /* Bus to publish on (borrowed, must outlive the pipeline). NULL: the
-   * pipeline opens its own in-process bus (argus_pipeline_bus). */
-  argus_bus *bus;
 
   int threads;      /* analysis workers (0: online CPUs) */
   double fps;       /* analysed frames per second per camera (default 5) */
@@ -85,21 +73,21 @@ typedef struct argus_pipeline_config {
   double open_timeout, read_timeout; /* live sources (0: video defaults) */
 
   int detect_size;   /* full-frame detection pass, longer side in network
-                        pixels (default 640) */
+                        pixels (default ARGUS_FACE_DEFAULT_SIZE) */
   float min_score;   /* detector threshold (0: the card's) */
   float min_face;    /* faces narrower than this (px) are ignored (default 0) */
   int max_faces;     /* per frame, the highest scores (default 32) */
   int max_tracks;    /* live tracks per camera (default 64) */
   float min_quality; /* quality of the first search of a track (0: the
                         tracker's default, 0.5) */
-  double cooldown;   /* per person per camera, seconds (< 0: tracker's
-                        default 30; 0: off) */
+  double cooldown;   /* per person per camera, seconds (< 0: the
+                        matcher's default 30; 0: off) */
 
   int embed_batch;   /* shots embedded together at most (default 8) */
   double embed_wait; /* seconds a shot waits for its batch to fill (default
                         0.03); an idle worker embeds at once */
   int shot_slots;    /* shots waiting for the embedder (default 64) */
-  int alert_queue;   /* alerts waiting for the writer (default 64) */
+  int alert_queue;   /* alerts waiting for the store sink (default 64) */
   int thumb_width;   /* frame thumbnail fits in thumb_width x
                         thumb_width * 9 / 16 (default 320) */
   int jpeg_quality;  /* crops and thumbnails (default 90) */
@@ -107,30 +95,59 @@ typedef struct argus_pipeline_config {
   double keep_unmatched;  /* seconds; > 0 stores unmatched searched shots
                              with that retention (default 0: counts only) */
   double status_interval; /* seconds between status documents (default 1) */
-  int publish_faces;      /* publish a face event per searched shot
-                             (default 1) */
+  int publish_faces;      /* ignored: face events join edge and match, so
+                             every searched shot is one (kept for callers) */
 } argus_pipeline_config;
 
 /* Fills *c with the defaults above. */
 void argus_pipeline_config_init(argus_pipeline_config *c);
 
-/* Loads the models, opens the store, loads the watchlists' templates into
- * the in-memory index, starts the workers and the writer thread. Cameras
- * are added afterwards. Errors: INVALID_ARG (a setting out of range), NOT_FOUND
- * (models, a watchlist), CHECKSUM, IO, CORRUPT, NOMEM, INTERNAL; err says
- * what and why. */
+/* The parts a pipeline runs on, made by the caller; all kept (they must
+ * outlive the pipeline) and not freed by it. */
+typedef struct argus_pipeline_parts {
+  argus_face_engine *engine; /* the edge's models */
+  argus_gallery *gallery;    /* the matcher's watchlists (searchable) */
+  /* The store sink's handle: alerts, unmatched faces, retention, the change
+   * feed. Not the gallery's handle (they are used from different
+   * threads). */
+  argus_store *store;
+  argus_bus *bus; /* the events between the stages */
+  /* The gallery's own store handle, when argus_pipeline_parts_open made it
+   * (closed by argus_pipeline_parts_close); the pipeline does not use it. */
+  argus_store *gallery_store;
+} argus_pipeline_parts;
+
+/* The usual parts: the models of models_dir (NULL: $ARGUS_MODELS, else
+ * ./models), two handles on the database db_path (NULL: the default) with
+ * the audit actor `actor` (NULL: "pipeline"), the gallery of the embedder's
+ * model on one of them, and an in-process bus. argus_pipeline_parts_close
+ * frees them. Errors: the engine's, the store's, the gallery's; err says
+ * which. */
+argus_err argus_pipeline_parts_open(const char *models_dir,
+                                    int allow_unverified, const char *db_path,
+                                    const char *actor,
+                                    argus_pipeline_parts *out,
+                                    argus_pipeline_error *err);
+/* Frees what argus_pipeline_parts_open made (NULL members are skipped) and
+ * zeroes *parts. Accepts NULL. */
+void argus_pipeline_parts_close(argus_pipeline_parts *parts);
+
+/* Composes the stages on the given parts: the matcher (named watchlists
+ * must exist), the store sink, the edge and its workers, the housekeeping
+ * thread; hooks the gallery's changes to the bus. Cameras are added
+ * afterwards. Errors: INVALID_ARG (a setting out of range, a missing part),
+ * NOT_FOUND (a watchlist), NOMEM, INTERNAL; err says what and why. */
 argus_err argus_pipeline_create(const argus_pipeline_config *c,
+                                const argus_pipeline_parts *parts,
                                 argus_pipeline **out,
                                 argus_pipeline_error *err);
-/* Stops the cameras and the workers, lets the writer store and publish the
- * alerts already queued, and frees everything (frames and shots not yet
+/* Stops the cameras and the workers, lets the sink store and publish the
+ * alerts already raised, and frees the stages (frames and shots not yet
  * analysed are discarded: call argus_pipeline_drain first to finish them).
- * Accepts NULL. */
+ * The parts are left to the caller. Accepts NULL. */
 void argus_pipeline_destroy(argus_pipeline *p);
 
-/* The bus the pipeline publishes on: the one it was given, or its own,
- * which argus_pipeline_destroy closes (with any subscriptions still on it:
- * unsubscribe first). */
+/* The bus the pipeline's stages talk on (the parts' bus). */
 argus_bus *argus_pipeline_bus(argus_pipeline *p);
 
 /* Adds a camera: `name` labels its alerts and stats (NULL/"": the URL);
@@ -149,8 +166,8 @@ argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index);
 
 /* Reloads the watched watchlists from the store (names, thresholds,
  * persons, templates) and swaps the index; searches go on meanwhile. The
- * pipeline also does it by itself when a "watchlist.change" document is
- * published on its bus. Errors: as argus_pipeline_create. */
+ * matcher applies "watchlist.change" events by itself (one person, or
+ * everything). Errors: the gallery's. */
 argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err);
 
 /* Waits until every camera that can end (files without loop) has ended,
@@ -180,7 +197,7 @@ typedef struct argus_pipeline_camera_stats {
   uint64_t tracks;        /* tracks started (confirmed: below) */
   uint64_t tracks_confirmed;
   int tracks_live;
-  uint64_t shots;         /* best shots searched */
+  uint64_t shots;         /* best shots embedded and published (face events) */
   uint64_t matches;       /* searches that matched someone */
   uint64_t alerts;        /* alerts raised (not suppressed) */
   uint64_t suppressed;    /* matches suppressed (same track, cooldown) */
@@ -197,6 +214,9 @@ typedef struct argus_pipeline_stats {
   uint64_t alerts_stored, store_errors, unmatched_stored, unmatched_purged;
   uint64_t embed_batches;
   uint64_t reloads; /* watchlists reloaded (changes seen while running) */
+  uint64_t changes; /* enrolment changes applied by the matcher */
+  uint64_t events_dropped; /* face events or alerts dropped by full queues
+                              between the stages */
   /* Queue depths now. */
   int frames_queued; /* in the video rings */
   int shots_queued, alerts_queued;

@@ -262,6 +262,13 @@ argus_err argus_store_photo_list(argus_store *s, argus_store_id person_id,
  * to it, or the file is missing), CHECKSUM (file damaged), IO, NOMEM. */
 argus_err argus_store_crop_read(argus_store *s, const char *sha256, void **data,
                                 size_t *size, argus_store_error *err);
+/* Where the store keeps the crop file of `sha256` (whether or not it
+ * exists), for a local operator's display (the `argus watch` printer).
+ * Readers of crop bytes use argus_store_crop_read, which is audited.
+ * Errors: INVALID_ARG (not a hash), LIMIT (buf too small). */
+argus_err argus_store_crop_path(const argus_store *s, const char *sha256,
+                                char *buf, size_t size,
+                                argus_store_error *err);
 
 /* A template as the iteration delivers it; pointers valid only during the
  * callback. */
@@ -505,6 +512,27 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
 argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
                                          int64_t *deleted,
                                          argus_store_error *err);
+
+/* ---- enrolment change feed ------------------------------------------------ */
+
+/* A change to watchlists, persons or templates, as audited. */
+typedef struct argus_store_change {
+  argus_store_id seq;     /* the audit row's id: increasing */
+  char action[64];        /* "person.add", "watchlist.delete", ... */
+  char object_type[32];   /* "person", "watchlist", "template" */
+  argus_store_id object_id;
+} argus_store_change;
+
+/* The changes audited after audit id `after_id` (0: all), oldest first, at
+ * most `limit` (0: 1000); *out is malloc'd (argus_store_free). *last_id
+ * (may be NULL) receives the sequence to continue from: the newest audit id
+ * when the page was not full (rows of other kinds included), else the last
+ * change returned. Not audited itself (it reads no biometric data).
+ * Errors: INVALID_ARG, IO, NOMEM. */
+argus_err argus_store_changes_since(argus_store *s, argus_store_id after_id,
+                                    size_t limit, argus_store_change **out,
+                                    size_t *n, argus_store_id *last_id,
+                                    argus_store_error *err);
 
 /* ---- unmatched faces (opt-in, with retention) --------------------------- */
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "argus/bus.h"
+#include "argus/event.h"
 #include "argus/store.h"
 #include "cli/store_cli.h"
 #include "cli/watch_cli.h"
@@ -59,69 +60,82 @@ void watch_opts_init(watch_opts *o) {
   o->cooldown = -1;
 }
 
-/* ---- signals ---------------------------------------------------------- */
-
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-  (void)sig;
-  g_stop = 1;
-}
-
 /* ---- alert output ------------------------------------------------------- */
 
+/* Prints the stored alerts ("alert" events) as they come: a line of text,
+ * or a JSON line whose "crop" and "thumb" are the files of the store (for
+ * the operator at this terminal; the bus itself carries only hashes). */
 typedef struct printer {
   pthread_mutex_t mu;
   int json;
   unsigned long alerts;
+  const argus_store *store;
 } printer;
 
-/* A string or number field of a flat JSON document, as text. */
-static int field(const char *doc, const char *key, char *out, size_t size) {
-  char pat[64];
-  snprintf(pat, sizeof pat, "\"%s\":", key);
-  const char *p = strstr(doc, pat);
-  if (!p || !size)
-    return -1;
-  p += strlen(pat);
-  size_t n = 0;
-  if (*p == '"') {
-    for (p++; *p && *p != '"' && n + 1 < size; p++) {
-      if (*p == '\\' && p[1])
-        p++;
-      out[n++] = *p;
-    }
-  } else {
-    while (*p && *p != ',' && *p != '}' && n + 1 < size)
-      out[n++] = *p++;
-  }
-  out[n] = '\0';
-  return 0;
+static void crop_file(const printer *pr, const char *hash, char *out,
+                      size_t cap) {
+  out[0] = '\0';
+  if (hash[0] &&
+      argus_store_crop_path(pr->store, hash, out, cap, NULL) != ARGUS_OK)
+    out[0] = '\0';
 }
 
 static void on_alert(void *user, const argus_bus_msg *m) {
   printer *pr = user;
+  if (!m->event || m->event->type != ARGUS_EVENT_ALERT)
+    return;
+  const argus_event_alert *a = &m->event->u.alert;
+  char t[ARGUS_RFC3339_MAX], crop[4200], thumb[4200];
+  argus_rfc3339(a->wall_ns, t);
+  crop_file(pr, a->crop_sha256, crop, sizeof crop);
+  crop_file(pr, a->thumb_sha256, thumb, sizeof thumb);
   pthread_mutex_lock(&pr->mu);
   pr->alerts++;
   if (pr->json) {
-    fwrite(m->data, 1, m->size, stdout);
+    static char line[16384];
+    argus_json j;
+    argus_json_init(&j, line, sizeof line);
+    argus_json_obj_begin(&j, NULL);
+    if (a->alert_id > 0)
+      argus_json_int(&j, "id", a->alert_id);
+    else
+      argus_json_null(&j, "id");
+    argus_json_str(&j, "camera", a->camera);
+    argus_json_str(&j, "time", t);
+    argus_json_num(&j, "media_time", a->media_time, 3);
+    argus_json_uint(&j, "track", a->track);
+    argus_json_str(&j, "watchlist", a->watchlist);
+    argus_json_str(&j, "person", a->person);
+    argus_json_num(&j, "score", a->score, 4);
+    argus_json_str(&j, "crop", crop[0] ? crop : NULL);
+    argus_json_str(&j, "thumb", thumb[0] ? thumb : NULL);
+    argus_json_str(&j, "crop_sha256", a->crop_sha256[0] ? a->crop_sha256 : NULL);
+    argus_json_str(&j, "thumb_sha256",
+                   a->thumb_sha256[0] ? a->thumb_sha256 : NULL);
+    argus_json_int(&j, "person_id", a->person_id);
+    argus_json_int(&j, "watchlist_id", a->watchlist_id);
+    argus_json_num(&j, "threshold", a->threshold, 4);
+    argus_json_num(&j, "quality", a->quality, 3);
+    argus_json_arr_begin(&j, "box");
+    for (int i = 0; i < 4; i++)
+      argus_json_num(&j, NULL, a->box[i], 1);
+    argus_json_arr_end(&j);
+    argus_json_num(&j, "latency_ms", a->latency_ms, 1);
+    argus_json_str(&j, "type", "alert");
+    argus_json_int(&j, "v", ARGUS_EVENT_VERSION);
+    argus_json_obj_end(&j);
+    size_t n = argus_json_finish(&j);
+    fwrite(line, 1, n, stdout);
     fputc('\n', stdout);
   } else {
-    char id[32] = "", t[40] = "", cam[128] = "", person[160] = "", wl[160] = "",
-         score[32] = "", track[32] = "", mt[32] = "", crop[1100] = "";
-    field(m->data, "id", id, sizeof id);
-    field(m->data, "time", t, sizeof t);
-    field(m->data, "camera", cam, sizeof cam);
-    field(m->data, "person", person, sizeof person);
-    field(m->data, "watchlist", wl, sizeof wl);
-    field(m->data, "score", score, sizeof score);
-    field(m->data, "track", track, sizeof track);
-    field(m->data, "media_time", mt, sizeof mt);
-    field(m->data, "crop", crop, sizeof crop);
-    printf("ALERT %s  %s  camera '%s' at %s s, track %s: %s (watchlist '%s'), "
-           "score %s\n      crop %s\n",
-           id, t, cam, mt, track, person, wl, score,
-           crop[0] && strcmp(crop, "null") ? crop : "(not stored)");
+    char id[32] = "null";
+    if (a->alert_id > 0)
+      snprintf(id, sizeof id, "%lld", (long long)a->alert_id);
+    printf("ALERT %s  %s  camera '%s' at %.3f s, track %llu: %s (watchlist "
+           "'%s'), score %.4f\n      crop %s\n",
+           id, t, a->camera, a->media_time, (unsigned long long)a->track,
+           a->person, a->watchlist, a->score,
+           crop[0] && a->alert_id > 0 ? crop : "(not stored)");
   }
   fflush(stdout);
   pthread_mutex_unlock(&pr->mu);
@@ -169,102 +183,34 @@ static void print_status(const argus_pipeline_stats *st,
 
 /* ---- cameras ------------------------------------------------------------- */
 
-typedef struct cam_src {
-  char name[ARGUS_STORE_NAME_MAX];
-  char url[ARGUS_STORE_TEXT_MAX];
-  double fps;
-} cam_src;
-
-/* "fps" of a camera's settings object, 0 when absent. */
-static double settings_fps(const char *settings) {
-  char v[32];
-  if (field(settings, "fps", v, sizeof v) != 0)
-    return 0;
-  char *end = NULL;
-  double f = strtod(v, &end);
-  return end != v && f > 0 && f <= 1000 ? f : 0;
-}
-
-static int looks_like_url(const char *s) {
-  struct stat sb;
-  return strstr(s, "://") != NULL || strncmp(s, "/dev/video", 10) == 0 ||
-         strncmp(s, "v4l2:", 5) == 0 || stat(s, &sb) == 0;
-}
-
-static int resolve_cameras(const char *cmd, const watch_opts *o, cam_src *out,
-                           int *n) {
+/* The cameras named (stored names or URLs), or every enabled stored one:
+ * argus_store_camera_resolve. *out is the store's (argus_store_free). */
+static int resolve_cameras(const char *cmd, const watch_opts *o,
+                           argus_store_camera_source **out, size_t *n) {
   argus_store *s = NULL;
   if (store_cli_open(cmd, o->db, &s) != CLI_OK)
     return CLI_FAIL;
-  int rc = CLI_OK;
-  *n = 0;
-  if (o->ncameras == 0) {
-    argus_store_camera *cams = NULL;
-    size_t nc = 0;
-    argus_store_error err = {{0}};
-    argus_err e = argus_store_camera_list(s, &cams, &nc, &err);
-    if (e) {
-      rc = store_cli_error(cmd, e, &err);
-      goto out;
-    }
-    for (size_t i = 0; i < nc && *n < WATCH_MAX_CAMERAS; i++) {
-      if (!cams[i].enabled)
-        continue;
-      cam_src *c = &out[(*n)++];
-      snprintf(c->name, sizeof c->name, "%s", cams[i].name);
-      snprintf(c->url, sizeof c->url, "%s", cams[i].url);
-      c->fps = settings_fps(cams[i].settings);
-    }
-    argus_store_free(cams);
-    if (*n == 0) {
-      cli_errorf(cmd, "no camera given and no enabled camera stored (add one "
-                      "with 'argus camera add NAME URL', or give a URL)");
-      rc = CLI_USAGE;
-    }
-    goto out;
-  }
-  for (int i = 0; i < o->ncameras; i++) {
-    cam_src *c = &out[(*n)++];
-    argus_store_camera sc;
-    argus_store_error err = {{0}};
-    argus_err e = argus_store_camera_get(s, o->cameras[i], &sc, &err);
-    if (e == ARGUS_OK) {
-      snprintf(c->name, sizeof c->name, "%s", sc.name);
-      snprintf(c->url, sizeof c->url, "%s", sc.url);
-      c->fps = settings_fps(sc.settings);
-      if (!sc.enabled)
-        fprintf(stderr,
-                "argus: %s: camera '%s' is disabled; watching it "
-                "since it was named\n",
-                cmd, sc.name);
-    } else if (e == ARGUS_E_NOT_FOUND || e == ARGUS_E_INVALID_ARG) {
-      if (!looks_like_url(o->cameras[i])) {
-        cli_errorf(cmd,
-                   "'%s' is neither a stored camera ('argus camera list') "
-                   "nor a URL or an existing file",
-                   o->cameras[i]);
-        rc = CLI_USAGE;
-        goto out;
-      }
-      if (strlen(o->cameras[i]) >= sizeof c->url) {
-        cli_errorf(cmd, "URL too long: '%.60s...'", o->cameras[i]);
-        rc = CLI_USAGE;
-        goto out;
-      }
-      snprintf(c->url, sizeof c->url, "%s", o->cameras[i]);
-      if (o->labels[i])
-        snprintf(c->name, sizeof c->name, "%s", o->labels[i]);
-      else
-        argus_store_url_redact(o->cameras[i], c->name, sizeof c->name);
-      c->fps = 0;
-    } else {
-      rc = store_cli_error(cmd, e, &err);
-      goto out;
-    }
-  }
-out:
+  argus_store_error err = {{0}};
+  argus_err e = argus_store_camera_resolve(
+      s, o->cameras, o->labels, (size_t)o->ncameras, out, n, &err);
   argus_store_close(s);
-  return rc;
+  if (e == ARGUS_E_NOT_FOUND || e == ARGUS_E_INVALID_ARG ||
+      e == ARGUS_E_LIMIT) {
+    cli_errorf(cmd, "%s%s", err.msg,
+               o->ncameras == 0 ? " (add one with 'argus camera add NAME "
+                                  "URL', or give a URL)"
+                                : "");
+    return CLI_USAGE;
+  }
+  if (e)
+    return store_cli_error(cmd, e, &err);
+  for (size_t i = 0; i < *n; i++)
+    if (!(*out)[i].enabled)
+      fprintf(stderr,
+              "argus: %s: camera '%s' is disabled; watching it since it was "
+              "named\n",
+              cmd, (*out)[i].name);
+  return CLI_OK;
 }
 
 /* ---- the loop -------------------------------------------------------------
@@ -275,18 +221,14 @@ static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
 int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   if (nalerts)
     *nalerts = 0;
-  static cam_src srcs[WATCH_MAX_CAMERAS];
-  int nsrc = 0;
-  int rc = resolve_cameras(cmd, o, srcs, &nsrc);
+  argus_store_camera_source *srcs = NULL;
+  size_t nsrc = 0;
+  int rc = resolve_cameras(cmd, o, &srcs, &nsrc);
   if (rc != CLI_OK)
     return rc;
 
   argus_pipeline_config cfg;
   argus_pipeline_config_init(&cfg);
-  cfg.models_dir = o->models;
-  cfg.db_path = o->db;
-  cfg.actor = "cli:watch";
-  cfg.allow_unverified = o->allow_unverified;
   cfg.watchlists = o->nwatchlists ? o->watchlists : NULL;
   cfg.nwatchlists = o->nwatchlists;
   cfg.threads = o->threads;
@@ -305,32 +247,44 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   if (!o->realtime)
     cfg.queue_frames = 32;
 
+  /* The parts, then the stages on them, then the printer: a sink of the
+   * stored alerts. */
+  argus_pipeline_parts parts;
   argus_pipeline *p = NULL;
   argus_pipeline_error perr = {{0}};
-  argus_err e = argus_pipeline_create(&cfg, &p, &perr);
+  argus_err e = argus_pipeline_parts_open(o->models, o->allow_unverified, o->db,
+                                          "cli:watch", &parts, &perr);
+  if (e == ARGUS_OK)
+    e = argus_pipeline_create(&cfg, &parts, &p, &perr);
   if (e) {
     cli_errorf(cmd, "%s (%s)", perr.msg[0] ? perr.msg : argus_strerror(e),
                argus_errname(e));
+    argus_pipeline_parts_close(&parts);
+    argus_store_free(srcs);
     return CLI_FAIL;
   }
   printer pr;
   memset(&pr, 0, sizeof pr);
   pthread_mutex_init(&pr.mu, NULL);
   pr.json = o->json;
+  pr.store = parts.store;
   argus_bus_sub *sub = NULL;
   argus_bus_sub_options so;
   memset(&so, 0, sizeof so);
-  so.pattern = ARGUS_BUS_TOPIC_ALERT;
+  so.pattern = ARGUS_EVENT_TOPIC_ALERT;
   so.handler = on_alert;
   so.user = &pr;
   so.queue_msgs = 1024;
-  e = argus_bus_subscribe(argus_pipeline_bus(p), &so, &sub);
+  so.events = 1;
+  e = argus_bus_subscribe(parts.bus, &so, &sub);
   if (e) {
     cli_errorf(cmd, "cannot subscribe to alerts (%s)", argus_errname(e));
     argus_pipeline_destroy(p);
+    argus_pipeline_parts_close(&parts);
+    argus_store_free(srcs);
     return CLI_FAIL;
   }
-  for (int i = 0; i < nsrc; i++) {
+  for (size_t i = 0; i < nsrc; i++) {
     e = argus_pipeline_add_camera(p, srcs[i].name, srcs[i].url, srcs[i].fps,
                                   NULL, &perr);
     if (e) {
@@ -347,22 +301,16 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     fprintf(stderr,
             "argus: watching %d camera%s with %d analysis threads; %d "
             "persons (%d templates) in %d watchlist%s%s\n",
-            nsrc, nsrc == 1 ? "" : "s", st.workers, st.persons, st.templates,
+            (int)nsrc, nsrc == 1 ? "" : "s", st.workers, st.persons, st.templates,
             st.watchlists, st.watchlists == 1 ? "" : "s",
             st.templates == 0 ? " -- nothing to match: enrol persons with "
                                 "'argus person add'"
                               : "");
 
-  struct sigaction sa, old_int, old_term;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  g_stop = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  argus_interrupt_install();
   double t0 = now_s(), next_status = t0 + interval;
   int ended = 0;
-  while (!g_stop) {
+  while (!argus_interrupted()) {
     struct timespec ts = {0, 50000000};
     nanosleep(&ts, NULL);
     double t = now_s();
@@ -383,15 +331,15 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   e = argus_pipeline_drain(p, ended ? 120 : 2);
   if (e && ended)
     fprintf(stderr, "argus: %s: still busy after 120 s; stopping\n", cmd);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  int interrupted = argus_interrupted();
+  argus_interrupt_restore();
   argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
   if (!o->quiet_status) {
     print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 1);
     fprintf(stderr,
             "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
             "searched, %llu frames analysed\n",
-            g_stop ? "interrupted" : "done", now_s() - t0,
+            interrupted ? "interrupted" : "done", now_s() - t0,
             (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
             (unsigned long long)st.shots,
             (unsigned long long)st.frames_analysed);
@@ -412,8 +360,12 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     fprintf(stderr, "argus: %s: %llu alerts could not be stored (see above)\n",
             cmd, (unsigned long long)st.store_errors);
 done:
-  argus_bus_unsubscribe(sub);
+  /* The stages first (the last alerts reach the printer), then it. */
   argus_pipeline_destroy(p);
+  argus_bus_flush(parts.bus, 10);
+  argus_bus_unsubscribe(sub);
+  argus_pipeline_parts_close(&parts);
+  argus_store_free(srcs);
   if (nalerts)
     *nalerts = pr.alerts;
   pthread_mutex_destroy(&pr.mu);

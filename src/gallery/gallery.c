@@ -54,7 +54,33 @@ struct argus_gallery {
   pthread_mutex_t wmu;
   pthread_rwlock_t rw;
   gstate st;
+  /* Told of every enrolment change this gallery makes (under wmu). */
+  argus_gallery_change_fn hook;
+  void *hook_user;
 };
+
+/* Under wmu, after a change was stored. */
+static void notify(argus_gallery *g, const char *action,
+                   argus_store_id person_id, const char *watchlist) {
+  if (!g->hook)
+    return;
+  argus_gallery_change c;
+  memset(&c, 0, sizeof c);
+  c.action = action;
+  c.person_id = person_id;
+  c.watchlist = watchlist ? watchlist : "";
+  g->hook(g->hook_user, &c);
+}
+
+void argus_gallery_set_change_hook(argus_gallery *g, argus_gallery_change_fn fn,
+                                   void *user) {
+  if (!g)
+    return;
+  pthread_mutex_lock(&g->wmu);
+  g->hook = fn;
+  g->hook_user = user;
+  pthread_mutex_unlock(&g->wmu);
+}
 
 /* Index ids are photo ids: a photo has at most one template per model. */
 
@@ -903,6 +929,8 @@ undo:
     pid = 0;
   }
 out:
+  if (e == ARGUS_OK)
+    notify(g, "person.add", pid, watchlist);
   pthread_mutex_unlock(&g->wmu);
   if (e == ARGUS_OK && out_id)
     *out_id = pid;
@@ -976,6 +1004,8 @@ argus_err argus_gallery_person_add_photos(argus_gallery *g,
   }
   fresh = NULL;
 out:
+  if (e == ARGUS_OK)
+    notify(g, "person.add_photos", person_id, NULL);
   pthread_mutex_unlock(&g->wmu);
   person_free(fresh);
   free(ids);
@@ -999,6 +1029,8 @@ argus_err argus_gallery_person_remove(argus_gallery *g,
     detach_person(&g->st, person_id);
     pthread_rwlock_unlock(&g->rw);
   }
+  if (e == ARGUS_OK)
+    notify(g, "person.remove", person_id, NULL);
   pthread_mutex_unlock(&g->wmu);
   if (e)
     return store_fail(err, e, &se, "removing");

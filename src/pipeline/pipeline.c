@@ -1,15 +1,13 @@
-/* The live pipeline: creation, cameras, the analysis workers (frame ->
- * faces -> tracker -> shots), statistics and draining. Embedding and
- * matching of shots live in embed.c, storing and publishing in writer.c. */
+/* The composed pipeline: the parts (engine, gallery, store, bus) given by
+ * the caller, the stages (edge, match, store sink) made here and joined by
+ * events on the bus, statistics and draining. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "pipeline/pipeline_internal.h"
 
@@ -19,21 +17,15 @@ static argus_err pl_fail(argus_pipeline_error *err, argus_err code,
 
 static argus_err pl_fail(argus_pipeline_error *err, argus_err code,
                          const char *fmt, ...) {
-  char msg[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  argus_error_detail d;
+  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
   va_end(ap);
   if (err)
-    snprintf(err->msg, sizeof err->msg, "%s", msg);
-  argus_log(ARGUS_LOG_DEBUG, PL_MOD, "%s", msg);
+    *err = d;
+  argus_log(ARGUS_LOG_DEBUG, PL_MOD, "%s", d.msg);
   return code;
-}
-
-uint64_t pl_thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t process_cpu_ns(void) {
@@ -46,553 +38,170 @@ void argus_pipeline_config_init(argus_pipeline_config *c) {
   if (!c)
     return;
   memset(c, 0, sizeof *c);
-  c->fps = 5;
-  c->queue_frames = 2;
-  c->detect_size = ARGUS_FACE_DEFAULT_SIZE;
-  c->max_faces = 32;
-  c->max_tracks = 64;
+  argus_edge_config e;
+  argus_edge_config_init(&e);
+  c->fps = e.fps;
+  c->queue_frames = e.queue_frames;
+  c->detect_size = e.detect_size;
+  c->max_faces = e.max_faces;
+  c->max_tracks = e.max_tracks;
   c->cooldown = -1;
-  c->embed_batch = 8;
-  c->embed_wait = 0.03;
-  c->shot_slots = 64;
+  c->embed_batch = e.embed_batch;
+  c->embed_wait = e.embed_wait;
+  c->shot_slots = e.shot_slots;
   c->alert_queue = 64;
-  c->thumb_width = 320;
-  c->jpeg_quality = 90;
+  c->thumb_width = e.thumb_width;
+  c->jpeg_quality = e.jpeg_quality;
   c->status_interval = 1;
   c->publish_faces = 1;
 }
 
-/* ---- shot slots ---------------------------------------------------------- */
+/* ---- parts ---------------------------------------------------------------- */
 
-pl_slot *pl_slot_get(argus_pipeline *p) {
-  pthread_mutex_lock(&p->shot_mu);
-  pl_slot *s = p->free_slots;
-  if (s)
-    p->free_slots = s->next;
-  pthread_mutex_unlock(&p->shot_mu);
-  if (s)
-    s->next = NULL;
-  return s;
-}
-
-void pl_slot_put(argus_pipeline *p, pl_slot *s) {
-  if (!s)
-    return;
-  pthread_mutex_lock(&p->shot_mu);
-  s->next = p->free_slots;
-  p->free_slots = s;
-  pthread_mutex_unlock(&p->shot_mu);
-}
-
-void pl_slot_enqueue(argus_pipeline *p, pl_slot *s) {
-  s->next = NULL;
-  s->queued_ns = argus_time_ns();
-  pthread_mutex_lock(&p->shot_mu);
-  if (p->pend_tail)
-    p->pend_tail->next = s;
-  else
-    p->pend_head = s;
-  p->pend_tail = s;
-  if (p->npending++ == 0)
-    p->oldest_pending_ns = s->queued_ns;
-  pthread_mutex_unlock(&p->shot_mu);
-}
-
-int pl_queue_stored_shot(argus_pipeline *p, pl_cam *c, int cam, uint64_t track,
-                         const void *shot, int ended, uint64_t trigger_mono) {
-  const pl_shot_hdr *h = shot;
-  if (!shot || !h->valid)
-    return 0; /* nothing kept to search */
-  pl_slot *s = pl_slot_get(p);
-  if (!s) {
-    c->shots_dropped++;
-    atomic_fetch_add(&p->shots_dropped, 1);
-    return -1;
-  }
-  memcpy(s->buf, shot, p->shot_bytes);
-  s->cam = cam;
-  s->gen = c->gen;
-  s->track = track;
-  s->ended = ended;
-  s->reason = 0;
-  s->trigger_mono = trigger_mono;
-  pl_slot_enqueue(p, s);
-  return 0;
-}
-
-/* ---- cameras ------------------------------------------------------------- */
-
-pl_cam *pl_cam_get(argus_pipeline *p, int index) {
-  if (index < 0 || index >= p->max_cams || !p->cams[index].used)
-    return NULL;
-  return &p->cams[index];
-}
-
-argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
-                                    const char *url, double fps, int *index,
-                                    argus_pipeline_error *err) {
-  if (index)
-    *index = -1;
-  if (!p || !url || !*url)
-    return pl_fail(err, ARGUS_E_INVALID_ARG, "add camera: no URL");
-  if (!(fps >= 0) || fps > 1000)
-    return pl_fail(err, ARGUS_E_INVALID_ARG,
-                   "add camera: fps %g out of range (0..1000)", fps);
-  if (!name || !*name)
-    name = url;
-  argus_video_camera_config vc;
-  argus_video_camera_config_init(&vc);
-  vc.name = name;
-  vc.url = url;
-  vc.max_fps = fps > 0 ? fps : p->cfg.fps;
-  vc.realtime = p->cfg.realtime;
-  vc.loop = p->cfg.loop;
-  vc.format = ARGUS_PIX_YUV420P; /* zero copy; workers convert */
-  vc.queue_frames = p->cfg.queue_frames;
-  vc.held_frames = p->nworkers + 1 < ARGUS_VIDEO_MAX_QUEUE
-                       ? p->nworkers + 1
-                       : ARGUS_VIDEO_MAX_QUEUE;
-  if (p->cfg.open_timeout > 0)
-    vc.open_timeout = p->cfg.open_timeout;
-  if (p->cfg.read_timeout > 0)
-    vc.read_timeout = p->cfg.read_timeout;
-
-  pthread_mutex_lock(&p->cams_mu);
-  /* The tracker first: its memory (track slots and best-shot buffers) is
-   * allocated once here. */
-  argus_tracker *tr = NULL;
-  argus_err rc = argus_track_create(&p->tcfg, &tr);
-  if (rc) {
-    pthread_mutex_unlock(&p->cams_mu);
-    return pl_fail(err, rc, "camera '%s': cannot create its tracker (%s)", name,
-                   argus_strerror(rc));
-  }
-  int idx = -1;
-  rc = argus_video_hub_add(p->hub, &vc, &idx);
-  if (rc) {
-    pthread_mutex_unlock(&p->cams_mu);
-    argus_track_destroy(tr);
-    return pl_fail(err, rc, "camera '%s': %s (see the log)", name,
-                   rc == ARGUS_E_LIMIT ? "too many cameras or URL too long"
-                                       : argus_strerror(rc));
-  }
-  pl_cam *c = &p->cams[idx];
-  pthread_mutex_lock(&c->mu);
-  atomic_fetch_add(&c->gen, 1);
-  snprintf(c->name, sizeof c->name, "%s", name);
-  c->tr = tr;
-  c->last_t = -INFINITY;
-  c->any_update = 0;
-  c->frames_analysed = c->frames_failed = c->faces = c->shots = 0;
-  c->matches = c->alerts = c->suppressed = c->shots_dropped = 0;
-  c->frames_prev = 0;
-  c->fps_analysed = 0;
-  c->used = 1;
-  pthread_mutex_unlock(&c->mu);
-  pthread_mutex_unlock(&p->cams_mu);
-  if (index)
-    *index = idx;
-  argus_log(ARGUS_LOG_INFO, PL_MOD, "camera %d '%s' added (%.1f fps analysed)",
-            idx, c->name, vc.max_fps);
-  return ARGUS_OK;
-}
-
-argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index) {
-  if (!p)
-    return ARGUS_E_INVALID_ARG;
-  pthread_mutex_lock(&p->cams_mu);
-  pl_cam *c = pl_cam_get(p, index);
-  if (!c) {
-    pthread_mutex_unlock(&p->cams_mu);
-    return ARGUS_E_NOT_FOUND;
-  }
-  argus_video_hub_remove(p->hub, index);
-  pthread_mutex_lock(&c->mu);
-  c->used = 0;
-  atomic_fetch_add(&c->gen, 1); /* its shots still queued are dropped */
-  argus_track_destroy(c->tr);
-  c->tr = NULL;
-  pthread_mutex_unlock(&c->mu);
-  pthread_mutex_unlock(&p->cams_mu);
-  return ARGUS_OK;
-}
-
-/* ---- analysis ----------------------------------------------------------- */
-
-/* A view of the first w x h pixels of a buffer image. */
-static argus_err view_of(argus_image *buf, int w, int h, argus_image *out) {
-  uint8_t *d[3] = {buf->data[0], NULL, NULL};
-  int st[3] = {buf->stride[0], 0, 0};
-  return argus_image_wrap(out, w, h, buf->format, d, st);
-}
-
-/* Makes sure the worker's RGB buffer holds w x h. */
-static argus_err ensure_rgb(pl_worker *w, int width, int height) {
-  if (w->rgb.data[0] && w->rgb.width >= width && w->rgb.height >= height)
-    return ARGUS_OK;
-  int nw = width > w->rgb.width ? width : w->rgb.width;
-  int nh = height > w->rgb.height ? height : w->rgb.height;
-  argus_image_free(&w->rgb);
-  return argus_image_alloc(&w->rgb, nw, nh, ARGUS_PIX_RGB8);
-}
-
-static void thumb_size(const argus_pipeline *p, int fw, int fh, int *tw,
-                       int *th) {
-  int w = p->thumb_w, h = (int)lround((double)p->thumb_w * fh / fw);
-  if (h > p->thumb_h) {
-    h = p->thumb_h;
-    w = (int)lround((double)p->thumb_h * fw / fh);
-  }
-  *tw = w < 1 ? 1 : w;
-  *th = h < 1 ? 1 : h;
-}
-
-/* The frame's thumbnail into w->thumb (packed), made once per frame. */
-static int make_thumb(argus_pipeline *p, pl_worker *w, const argus_image *rgb,
-                      int *done, int *tw, int *th) {
-  thumb_size(p, rgb->width, rgb->height, tw, th);
-  if (*done)
-    return 0;
-  uint8_t *d[3] = {w->thumb.data[0], NULL, NULL};
-  int st[3] = {*tw * 3, 0, 0};
-  argus_image v;
-  if (argus_image_wrap(&v, *tw, *th, ARGUS_PIX_RGB8, d, st) != ARGUS_OK ||
-      argus_image_resize(rgb, &v) != ARGUS_OK)
-    return -1;
-  *done = 1;
-  return 0;
-}
-
-/* Fills a shot buffer (header, aligned crop, thumbnail) from a face of the
- * current frame. */
-static void fill_shot(argus_pipeline *p, pl_worker *w,
-                      const argus_video_frame *f, const argus_image *rgb,
-                      const argus_face *face, unsigned char *buf,
-                      int *thumb_done) {
-  pl_shot_hdr *h = (pl_shot_hdr *)buf;
-  memset(h, 0, sizeof *h);
-  h->time = f->media_time;
-  h->wall_ns = f->wall_ns;
-  h->mono_ns = f->mono_ns;
-  memcpy(h->box, face->box, sizeof h->box);
-  h->quality = face->has_quality ? face->quality.value : 0;
-  h->frame_w = rgb->width;
-  h->frame_h = rgb->height;
-  if (face->npoints != ARGUS_FACE_NPOINTS)
-    return; /* cannot align: not valid */
-  uint8_t *d[3] = {buf + PL_SHOT_HDR_BYTES, NULL, NULL};
-  int st[3] = {p->align_w * 3, 0, 0};
-  argus_image crop;
-  if (argus_image_wrap(&crop, p->align_w, p->align_h, ARGUS_PIX_RGB8, d, st) !=
-          ARGUS_OK ||
-      argus_face_worker_align(w->fw, rgb, face, &crop) != ARGUS_OK)
-    return;
-  int tw = 0, th = 0;
-  if (make_thumb(p, w, rgb, thumb_done, &tw, &th) == 0) {
-    memcpy(buf + PL_SHOT_HDR_BYTES + (size_t)p->align_w * p->align_h * 3,
-           w->thumb.data[0], (size_t)tw * th * 3);
-    h->thumb_w = tw;
-    h->thumb_h = th;
-  }
-  h->valid = 1;
-}
-
-/* The tracker stage of one analysed frame: under c->mu, in frame order. */
-static void track_frame(argus_pipeline *p, pl_worker *w, pl_cam *c, int cam,
-                        const argus_video_frame *f, const argus_image *rgb,
-                        int nfaces) {
-  if (!(f->media_time > c->last_t) && c->any_update) {
-    /* Media time is strictly increasing per camera; a frame that is not
-     * newer (it cannot happen with the video hub) is skipped. */
-    return;
-  }
-  for (int i = 0; i < nfaces; i++)
-    argus_track_det_from_face(&w->faces[i], NULL, &w->dets[i]);
-  argus_track_result res;
-  argus_err rc =
-      argus_track_update(c->tr, f->media_time, w->dets, nfaces, &res);
-  if (rc) {
-    c->frames_failed++;
-    argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': tracker update failed: %s",
-              c->name, argus_strerror(rc));
-    return;
-  }
-  c->last_t = f->media_time;
-  c->any_update = 1;
-  c->faces += (uint64_t)nfaces;
-  int thumb_done = 0;
-  /* New best shots: keep what a later search of them needs. */
-  for (int i = 0; i < res.nassign; i++)
-    if ((res.assign[i].flags & ARGUS_TRACK_F_BEST) && res.assign[i].shot)
-      fill_shot(p, w, f, rgb, &w->faces[i], res.assign[i].shot, &thumb_done);
-  for (int r = 0; r < res.nrequests; r++) {
-    const argus_track_request *q = &res.requests[r];
-    pl_slot *s = pl_slot_get(p);
-    if (!s) {
-      c->shots_dropped++;
-      atomic_fetch_add(&p->shots_dropped, 1);
-      continue;
-    }
-    if (q->det < 0) {
-      memcpy(s->buf, q->shot, p->shot_bytes);
-    } else if ((res.assign[q->det].flags & ARGUS_TRACK_F_BEST) &&
-               res.assign[q->det].shot) {
-      memcpy(s->buf, res.assign[q->det].shot, p->shot_bytes);
-    } else {
-      fill_shot(p, w, f, rgb, &w->faces[q->det], s->buf, &thumb_done);
-    }
-    if (!((pl_shot_hdr *)s->buf)->valid) {
-      pl_slot_put(p, s);
-      continue;
-    }
-    s->cam = cam;
-    s->gen = c->gen;
-    s->track = q->track_id;
-    s->ended = 0;
-    s->reason = (int)q->reason;
-    s->trigger_mono = f->mono_ns;
-    pl_slot_enqueue(p, s);
-  }
-  for (int e = 0; e < res.nended; e++)
-    if (res.ended[e].match_best)
-      pl_queue_stored_shot(p, c, cam, res.ended[e].track_id, res.ended[e].shot,
-                           1, f->mono_ns);
-}
-
-/* Detection, landmarks and quality of one frame, then the tracker. */
-static void analyse(argus_pipeline *p, pl_worker *w, argus_video_frame *f,
-                    uint64_t ticket, uint32_t gen) {
-  uint64_t c0 = pl_thread_cpu_ns(), t0 = argus_time_ns();
-  argus_image rgb;
-  int nfaces = 0, ok = 0;
-  argus_face_error ferr = {{0}};
-  argus_err rc = ensure_rgb(w, f->image.width, f->image.height);
-  if (rc == ARGUS_OK)
-    rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
-  if (rc == ARGUS_OK)
-    rc = argus_image_convert(&f->image, &rgb);
-  if (rc == ARGUS_OK) {
-    rc = argus_face_worker_analyze(
-        w->fw, &rgb, &p->det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
-        w->faces, p->cfg.max_faces, &nfaces, NULL, &ferr);
-    ok = rc == ARGUS_OK;
-  }
-  uint64_t c1 = pl_thread_cpu_ns(), t1 = argus_time_ns();
-  atomic_fetch_add(&p->cpu_detect, c1 - c0);
-  atomic_fetch_add(&p->ns_detect, t1 - t0);
-  atomic_fetch_add(&p->n_detect, 1);
-
-  pl_cam *c = &p->cams[f->camera];
-  pthread_mutex_lock(&c->mu);
-  while (c->done_ticket != ticket)
-    pthread_cond_wait(&c->turn, &c->mu);
-  uint64_t t2 = argus_time_ns();
-  /* A frame of a camera removed meanwhile (whose index may already serve
-   * another camera) is not tracked. */
-  if (c->used && c->tr && atomic_load(&c->gen) == gen) {
-    if (ok) {
-      c->frames_analysed++;
-      track_frame(p, w, c, f->camera, f, &rgb, nfaces);
-    } else {
-      c->frames_failed++;
-      argus_log(ARGUS_LOG_WARN, PL_MOD, "camera '%s': frame at %.2f s: %s",
-                c->name, f->media_time,
-                ferr.msg[0] ? ferr.msg : argus_strerror(rc));
-    }
-  }
-  c->done_ticket++;
-  pthread_cond_broadcast(&c->turn);
-  pthread_mutex_unlock(&c->mu);
-  uint64_t c3 = pl_thread_cpu_ns(), t3 = argus_time_ns();
-  atomic_fetch_add(&p->cpu_track, c3 - c1);
-  atomic_fetch_add(&p->ns_track, t3 - t2);
-  atomic_fetch_add(&p->n_track, 1);
-}
-
-static int embed_due(argus_pipeline *p, int *pending) {
-  pthread_mutex_lock(&p->shot_mu);
-  int n = p->npending;
-  uint64_t oldest = p->oldest_pending_ns;
-  pthread_mutex_unlock(&p->shot_mu);
-  *pending = n;
-  if (n >= p->cfg.embed_batch)
-    return 1;
-  return n > 0 &&
-         (double)(argus_time_ns() - oldest) * 1e-9 >= p->cfg.embed_wait;
-}
-
-static void *worker_main(void *arg) {
-  pl_worker *w = arg;
-  argus_pipeline *p = w->p;
-  argus_cpu_set_ftz();
-  while (!atomic_load(&p->stop)) {
-    int pending = 0;
-    if (embed_due(p, &pending)) {
-      pl_embed_batch(p, w);
-      continue;
-    }
-    double to = pending ? p->cfg.embed_wait / 2 : 0.05;
-    argus_video_frame *f = NULL;
-    uint64_t ticket = 0;
-    uint32_t gen = 0;
-    pthread_mutex_lock(&p->pop_mu);
-    argus_video_hub_pop(p->hub, to, &f);
-    if (f) {
-      ticket = p->cams[f->camera].next_ticket++;
-      gen = atomic_load(&p->cams[f->camera].gen);
-    }
-    pthread_mutex_unlock(&p->pop_mu);
-    if (f) {
-      analyse(p, w, f, ticket, gen);
-      argus_video_frame_release(f);
-    } else if (pending) {
-      pl_embed_batch(p, w); /* idle: no frame waits, embed now */
-    }
-  }
-  return NULL;
-}
-
-/* ---- creation ----------------------------------------------------------- */
-
-static argus_err check_config(const argus_pipeline_config *c,
-                              argus_pipeline_error *err) {
-#define BAD(...) return pl_fail(err, ARGUS_E_INVALID_ARG, __VA_ARGS__)
-  if (c->threads < 0 || c->threads > ARGUS_PIPELINE_MAX_THREADS)
-    BAD("threads %d out of range (0..%d)", c->threads,
-        ARGUS_PIPELINE_MAX_THREADS);
-  if (!(c->fps > 0 && c->fps <= 1000))
-    BAD("fps %g out of range (0..1000]", c->fps);
-  if (c->queue_frames < 1 || c->queue_frames > ARGUS_VIDEO_MAX_QUEUE)
-    BAD("queue_frames %d out of range (1..%d)", c->queue_frames,
-        ARGUS_VIDEO_MAX_QUEUE);
-  if (c->detect_size < 32 || c->detect_size > 8192)
-    BAD("detect_size %d out of range (32..8192)", c->detect_size);
-  if (c->max_faces < 1 || c->max_faces > 1024)
-    BAD("max_faces %d out of range (1..1024)", c->max_faces);
-  if (c->max_tracks < 1 || c->max_tracks > 4096)
-    BAD("max_tracks %d out of range (1..4096)", c->max_tracks);
-  if (c->embed_batch < 1 || c->embed_batch > 64)
-    BAD("embed_batch %d out of range (1..64)", c->embed_batch);
-  if (!(c->embed_wait >= 0 && c->embed_wait <= 10))
-    BAD("embed_wait %g out of range (0..10 s)", c->embed_wait);
-  if (c->shot_slots < c->embed_batch || c->shot_slots > 65536)
-    BAD("shot_slots %d out of range (embed_batch..65536)", c->shot_slots);
-  if (c->alert_queue < 1 || c->alert_queue > 65536)
-    BAD("alert_queue %d out of range (1..65536)", c->alert_queue);
-  if (c->thumb_width < 32 || c->thumb_width > 1920)
-    BAD("thumb_width %d out of range (32..1920)", c->thumb_width);
-  if (c->jpeg_quality < 1 || c->jpeg_quality > 100)
-    BAD("jpeg_quality %d out of range (1..100)", c->jpeg_quality);
-  if (!(c->keep_unmatched >= 0 && c->keep_unmatched <= 10 * 365 * 86400.0))
-    BAD("keep_unmatched %g out of range (0..10 years)", c->keep_unmatched);
-  if (!(c->status_interval >= 0.05 && c->status_interval <= 3600))
-    BAD("status_interval %g out of range (0.05..3600 s)", c->status_interval);
-  if (!(c->min_score >= 0 && c->min_score < 1))
-    BAD("min_score %g out of range [0, 1)", c->min_score);
-  if (!(c->min_face >= 0 && c->min_face < 10000))
-    BAD("min_face %g out of range", c->min_face);
-  if (!(c->min_quality >= 0 && c->min_quality <= 1))
-    BAD("min_quality %g out of range [0, 1]", c->min_quality);
-  if (!(c->cooldown < 0 || c->cooldown <= 86400 * 365.0))
-    BAD("cooldown %g out of range", c->cooldown);
-  if (c->nwatchlists < 0 || c->nwatchlists > ARGUS_PIPELINE_MAX_WATCHLISTS ||
-      (c->nwatchlists && !c->watchlists))
-    BAD("watchlists: %d names (at most %d)", c->nwatchlists,
-        ARGUS_PIPELINE_MAX_WATCHLISTS);
-  if (!(c->open_timeout >= 0 && c->read_timeout >= 0))
-    BAD("open/read timeouts must be >= 0");
-#undef BAD
-  return ARGUS_OK;
-}
-
-static argus_err open_store(argus_pipeline *p, argus_store **out,
-                            argus_pipeline_error *err) {
+static argus_err open_store(const char *db_path, const char *actor,
+                            argus_store **out, argus_pipeline_error *err) {
   argus_store_options so;
   memset(&so, 0, sizeof so);
-  so.actor = p->actor;
+  so.actor = actor && *actor ? actor : "pipeline";
   argus_store_error se = {{0}};
-  argus_err rc =
-      argus_store_open(p->db_path[0] ? p->db_path : NULL, &so, out, &se);
+  argus_err rc = argus_store_open(db_path, &so, out, &se);
   if (rc)
     return pl_fail(err, rc, "database: %s",
                    se.msg[0] ? se.msg : argus_strerror(rc));
   return ARGUS_OK;
 }
 
-static argus_err workers_create(argus_pipeline *p, argus_pipeline_error *err) {
-  p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
-  if (!p->workers)
-    return pl_fail(err, ARGUS_E_NOMEM, "out of memory (workers)");
-  const int B = p->cfg.embed_batch;
-  for (int i = 0; i < p->nworkers; i++) {
-    pl_worker *w = &p->workers[i];
-    w->p = p;
-    w->id = i;
-    argus_err rc = argus_face_worker_create(p->engine, &w->fw);
-    if (rc == ARGUS_OK)
-      rc = argus_image_alloc(&w->thumb, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
-    if (rc == ARGUS_OK)
-      rc = argus_image_alloc(&w->boxed, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
-    w->faces = calloc((size_t)p->cfg.max_faces, sizeof *w->faces);
-    w->dets = calloc((size_t)p->cfg.max_faces, sizeof *w->dets);
-    w->emb = calloc((size_t)B * (size_t)p->dim, sizeof *w->emb);
-    w->crops = calloc((size_t)B, sizeof *w->crops);
-    w->batch = calloc((size_t)B, sizeof *w->batch);
-    if (rc == ARGUS_OK &&
-        (!w->faces || !w->dets || !w->emb || !w->crops || !w->batch))
-      rc = ARGUS_E_NOMEM;
-    if (rc)
-      return pl_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
-    /* Plan the embedder's sessions for every batch size now (1, 2, 4, ...
-     * up to embed_batch), so that the first large batch while running does
-     * not allocate an arena. */
-    argus_image grey;
-    rc = argus_image_alloc(&grey, p->align_w, p->align_h, ARGUS_PIX_RGB8);
-    if (rc)
-      return pl_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
-    for (int y = 0; y < grey.height; y++)
-      memset(grey.data[0] + (size_t)y * grey.stride[0], 128,
-             (size_t)grey.width * 3);
-    for (int k = 0; k < B; k++)
-      w->crops[k] = grey;
-    argus_face_error fe = {{0}};
-    for (int n = 1; n <= B && rc == ARGUS_OK; n *= 2)
-      rc = argus_face_worker_embed_aligned(w->fw, w->crops, n, w->emb, &fe);
-    argus_image_free(&grey);
-    memset(w->crops, 0, (size_t)B * sizeof *w->crops);
-    if (rc)
-      return pl_fail(err, rc, "analysis worker %d: embedder: %s", i,
-                     fe.msg[0] ? fe.msg : argus_strerror(rc));
+argus_err argus_pipeline_parts_open(const char *models_dir,
+                                    int allow_unverified, const char *db_path,
+                                    const char *actor,
+                                    argus_pipeline_parts *out,
+                                    argus_pipeline_error *err) {
+  if (!out)
+    return pl_fail(err, ARGUS_E_INVALID_ARG, "parts: no output pointer");
+  memset(out, 0, sizeof *out);
+  argus_face_engine_opts eo;
+  memset(&eo, 0, sizeof eo);
+  eo.models_dir = models_dir;
+  eo.allow_unverified = allow_unverified;
+  eo.embed_batch = 16;
+  argus_face_error fe = {{0}};
+  argus_err rc = argus_face_engine_create(&eo, &out->engine, &fe);
+  if (rc) {
+    rc =
+        pl_fail(err, rc, "models: %s", fe.msg[0] ? fe.msg : argus_strerror(rc));
+    goto fail;
   }
+  if ((rc = open_store(db_path, actor, &out->store, err)) != ARGUS_OK ||
+      (rc = open_store(db_path, actor, &out->gallery_store, err)) != ARGUS_OK)
+    goto fail;
+  argus_gallery_config gc;
+  argus_gallery_error ge = {{0}};
+  rc = argus_gallery_config_from_card(
+      argus_face_engine_card(out->engine, ARGUS_FACE_MODEL_EMBEDDER), &gc, &ge);
+  if (rc == ARGUS_OK)
+    rc = argus_gallery_open(out->gallery_store, &gc, &out->gallery, &ge);
+  if (rc) {
+    rc = pl_fail(err, rc, "gallery: %s",
+                 ge.msg[0] ? ge.msg : argus_strerror(rc));
+    goto fail;
+  }
+  rc = argus_bus_open(NULL, NULL, &out->bus);
+  if (rc) {
+    rc = pl_fail(err, rc, "bus: %s", argus_strerror(rc));
+    goto fail;
+  }
+  return ARGUS_OK;
+fail:
+  argus_pipeline_parts_close(out);
+  return rc;
+}
+
+void argus_pipeline_parts_close(argus_pipeline_parts *parts) {
+  if (!parts)
+    return;
+  argus_bus_close(parts->bus);
+  argus_gallery_close(parts->gallery);
+  argus_store_close(parts->gallery_store);
+  argus_store_close(parts->store);
+  argus_face_engine_free(parts->engine);
+  memset(parts, 0, sizeof *parts);
+}
+
+/* ---- creation ------------------------------------------------------------- */
+
+static argus_err check_config(const argus_pipeline_config *c,
+                              argus_pipeline_error *err) {
+#define BAD(...) return pl_fail(err, ARGUS_E_INVALID_ARG, __VA_ARGS__)
+  if (c->alert_queue < 1 || c->alert_queue > 65536)
+    BAD("alert_queue %d out of range (1..65536)", c->alert_queue);
+  if (!(c->keep_unmatched >= 0 && c->keep_unmatched <= 10 * 365 * 86400.0))
+    BAD("keep_unmatched %g out of range (0..10 years)", c->keep_unmatched);
+  if (!(c->status_interval >= 0.05 && c->status_interval <= 3600))
+    BAD("status_interval %g out of range (0.05..3600 s)", c->status_interval);
+  if (!(c->cooldown < 0 || c->cooldown <= 86400 * 365.0))
+    BAD("cooldown %g out of range", c->cooldown);
+  if (c->nwatchlists < 0 || c->nwatchlists > ARGUS_PIPELINE_MAX_WATCHLISTS ||
+      (c->nwatchlists && !c->watchlists))
+    BAD("watchlists: %d names (at most %d)", c->nwatchlists,
+        ARGUS_PIPELINE_MAX_WATCHLISTS);
+#undef BAD
   return ARGUS_OK;
 }
 
-static void workers_free(argus_pipeline *p) {
-  if (!p->workers)
+static void edge_config_of(const argus_pipeline_config *c,
+                           argus_edge_config *e) {
+  argus_edge_config_init(e);
+  e->threads = c->threads;
+  e->fps = c->fps;
+  e->realtime = c->realtime;
+  e->loop = c->loop;
+  e->queue_frames = c->queue_frames;
+  e->open_timeout = c->open_timeout;
+  e->read_timeout = c->read_timeout;
+  e->max_cameras = ARGUS_PIPELINE_MAX_CAMERAS;
+  e->detect_size = c->detect_size;
+  e->min_score = c->min_score;
+  e->min_face = c->min_face;
+  e->max_faces = c->max_faces;
+  e->max_tracks = c->max_tracks;
+  e->min_quality = c->min_quality;
+  e->embed_batch = c->embed_batch;
+  e->embed_wait = c->embed_wait;
+  e->shot_slots = c->shot_slots;
+  e->thumb_width = c->thumb_width;
+  e->jpeg_quality = c->jpeg_quality;
+}
+
+/* The gallery's own changes (enrolment through this process) go straight
+ * to the matchers on the bus. */
+static void on_gallery_change(void *user, const argus_gallery_change *c) {
+  argus_pipeline *p = user;
+  argus_event *ev = NULL;
+  if (argus_event_new(ARGUS_EVENT_WATCHLIST, NULL, &ev) != ARGUS_OK)
     return;
-  for (int i = 0; i < p->nworkers; i++) {
-    pl_worker *w = &p->workers[i];
-    argus_face_worker_free(w->fw);
-    argus_image_free(&w->rgb);
-    argus_image_free(&w->thumb);
-    argus_image_free(&w->boxed);
-    free(w->faces);
-    free(w->dets);
-    free(w->emb);
-    free(w->crops);
-    free(w->batch);
-  }
-  free(p->workers);
-  p->workers = NULL;
+  argus_event_watchlist *w = &ev->u.watchlist;
+  w->what = c->person_id > 0 ? ARGUS_EVENT_CHANGE_PERSON
+                             : ARGUS_EVENT_CHANGE_ALL;
+  w->person_id = c->person_id;
+  w->watchlist_id = c->watchlist_id;
+  snprintf(w->action, sizeof w->action, "%s", c->action);
+  snprintf(w->watchlist, sizeof w->watchlist, "%s", c->watchlist);
+  if (argus_bus_make_id(p->parts.bus, "change", ev->id) == ARGUS_OK)
+    argus_bus_publish_event(p->parts.bus, ARGUS_EVENT_TOPIC_WATCHLIST, ev);
+  argus_event_unref(ev);
 }
 
 argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
+                                const argus_pipeline_parts *parts,
                                 argus_pipeline **out,
                                 argus_pipeline_error *err) {
   if (err)
     err->msg[0] = '\0';
-  if (!out)
-    return pl_fail(err, ARGUS_E_INVALID_ARG, "no output pointer");
+  if (!out || !parts || !parts->engine || !parts->gallery || !parts->store ||
+      !parts->bus)
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "pipeline: a part (engine, gallery, store, bus) or the "
+                   "output pointer is missing");
   *out = NULL;
   argus_pipeline_config def;
   if (!cfg) {
@@ -606,185 +215,53 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   if (!p)
     return pl_fail(err, ARGUS_E_NOMEM, "out of memory");
   p->cfg = *cfg;
+  p->cfg.watchlists = NULL; /* the matcher copies the names */
+  p->parts = *parts;
   p->t_start = argus_time_ns();
-  p->t_last_status = p->t_start;
-  pthread_mutex_init(&p->cams_mu, NULL);
-  pthread_mutex_init(&p->pop_mu, NULL);
-  pthread_mutex_init(&p->shot_mu, NULL);
-  pthread_mutex_init(&p->rec_mu, NULL);
-  pthread_cond_init(&p->rec_cv, NULL);
-  pthread_mutex_init(&p->lat_mu, NULL);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_mutex_init(&p->store_mu, NULL);
+  pthread_mutex_init(&p->house_mu, NULL);
+  pthread_cond_init(&p->house_cv, NULL);
   atomic_init(&p->stop, 0);
-  /* Borrowed strings are copied. */
-  snprintf(p->models_dir, sizeof p->models_dir, "%s",
-           cfg->models_dir ? cfg->models_dir : "");
-  snprintf(p->db_path, sizeof p->db_path, "%s",
-           cfg->db_path ? cfg->db_path : "");
-  snprintf(p->actor, sizeof p->actor, "%s",
-           cfg->actor && *cfg->actor ? cfg->actor : "pipeline");
-  p->cfg.models_dir = p->models_dir[0] ? p->models_dir : NULL;
-  p->cfg.db_path = p->db_path[0] ? p->db_path : NULL;
-  p->cfg.actor = p->actor;
-  p->nwatch = cfg->nwatchlists;
-  for (int i = 0; i < p->nwatch; i++) {
-    if (!cfg->watchlists[i] || !*cfg->watchlists[i] ||
-        strlen(cfg->watchlists[i]) >= ARGUS_STORE_NAME_MAX) {
-      rc = pl_fail(err, ARGUS_E_INVALID_ARG,
-                   "watchlist name %d is empty or "
-                   "too long",
-                   i + 1);
-      goto fail;
-    }
-    snprintf(p->watch_names[i], ARGUS_STORE_NAME_MAX, "%s", cfg->watchlists[i]);
-    p->watch_ptrs[i] = p->watch_names[i];
-  }
-  p->cfg.watchlists = p->nwatch ? p->watch_ptrs : NULL;
-  p->search.watchlists = p->nwatch ? p->watch_ptrs : NULL;
-  p->search.n_watchlists = (size_t)p->nwatch;
 
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  p->nworkers = cfg->threads > 0 ? cfg->threads : (ncpu > 0 ? (int)ncpu : 1);
-  if (p->nworkers > ARGUS_PIPELINE_MAX_THREADS)
-    p->nworkers = ARGUS_PIPELINE_MAX_THREADS;
-
-  /* Models. */
-  argus_face_engine_opts eo;
-  memset(&eo, 0, sizeof eo);
-  eo.models_dir = p->cfg.models_dir;
-  eo.allow_unverified = cfg->allow_unverified;
-  eo.embed_batch = cfg->embed_batch < 16 ? 16 : cfg->embed_batch;
-  argus_face_error fe = {{0}};
-  rc = argus_face_engine_create(&eo, &p->engine, &fe);
-  if (rc) {
-    rc =
-        pl_fail(err, rc, "models: %s", fe.msg[0] ? fe.msg : argus_strerror(rc));
+  /* Downstream first, so that nothing the edge publishes is missed: the
+   * sink, then the matcher, then the edge. */
+  if ((rc = pl_sink_start(p)) != ARGUS_OK) {
+    rc = pl_fail(err, rc, "store sink: cannot subscribe");
     goto fail;
   }
-  const argus_face_embedder *emb = argus_face_engine_embedder(p->engine);
-  p->dim = emb->dim;
-  p->align_w = emb->align_width;
-  p->align_h = emb->align_height;
-  argus_face_detect_opts_default(&p->det);
-  p->det.size = cfg->detect_size;
-  p->det.min_score = cfg->min_score;
-  p->det.min_size = cfg->min_face;
-  p->det.max_faces = cfg->max_faces;
-
-  /* Shots: header, aligned crop, thumbnail. */
-  p->thumb_w = cfg->thumb_width;
-  p->thumb_h = cfg->thumb_width * 9 / 16;
-  if (p->thumb_h < 1)
-    p->thumb_h = 1;
-  p->shot_bytes = PL_SHOT_HDR_BYTES + (size_t)p->align_w * p->align_h * 3 +
-                  (size_t)p->thumb_w * p->thumb_h * 3;
-  p->shot_bytes = (p->shot_bytes + 63) & ~(size_t)63;
-
-  argus_track_config_default(&p->tcfg);
-  p->tcfg.capacity = cfg->max_tracks;
-  p->tcfg.max_detections = cfg->max_faces;
-  p->tcfg.embed_dim = p->dim;
-  p->tcfg.shot_bytes = p->shot_bytes;
-  if (cfg->min_quality > 0)
-    p->tcfg.policy.min_quality = cfg->min_quality;
-
-  /* Database and gallery. */
-  if ((rc = open_store(p, &p->store, err)) != ARGUS_OK ||
-      (rc = open_store(p, &p->gstore, err)) != ARGUS_OK)
+  argus_matcher_config mc;
+  argus_matcher_config_init(&mc);
+  mc.watchlists = cfg->watchlists;
+  mc.nwatchlists = cfg->nwatchlists;
+  mc.cooldown = cfg->cooldown;
+  mc.keep_unmatched = cfg->keep_unmatched;
+  mc.observe = pl_observe;
+  mc.observe_user = p;
+  if ((rc = argus_matcher_create(&mc, parts->gallery, parts->bus, &p->matcher,
+                                 err)) != ARGUS_OK)
     goto fail;
-  for (int i = 0; i < p->nwatch; i++) {
-    argus_store_watchlist wl;
-    argus_store_error se = {{0}};
-    rc = argus_store_watchlist_get(p->gstore, p->watch_names[i], &wl, &se);
-    if (rc) {
-      rc = pl_fail(err, rc, "watchlist: %s",
-                   se.msg[0] ? se.msg : argus_strerror(rc));
-      goto fail;
-    }
-  }
-  argus_gallery_config gc;
-  argus_gallery_error ge = {{0}};
-  rc = argus_gallery_config_from_card(
-      argus_face_engine_card(p->engine, ARGUS_FACE_MODEL_EMBEDDER), &gc, &ge);
-  if (rc == ARGUS_OK)
-    rc = argus_gallery_open(p->gstore, &gc, &p->gallery, &ge);
-  if (rc) {
-    rc = pl_fail(err, rc, "gallery: %s",
-                 ge.msg[0] ? ge.msg : argus_strerror(rc));
+  if ((rc = argus_matcher_start(p->matcher, 0)) != ARGUS_OK) {
+    rc = pl_fail(err, rc, "matcher: cannot subscribe");
     goto fail;
   }
-
-  /* Bus. */
-  if (cfg->bus) {
-    p->bus = cfg->bus;
-  } else {
-    rc = argus_bus_open(NULL, NULL, &p->bus);
-    if (rc) {
-      rc = pl_fail(err, rc, "bus: %s", argus_strerror(rc));
-      goto fail;
-    }
-    p->own_bus = 1;
-  }
-  argus_bus_sub_options bo;
-  memset(&bo, 0, sizeof bo);
-  bo.pattern = ARGUS_BUS_TOPIC_WATCHLIST;
-  bo.queue_msgs = 64;
-  bo.queue_bytes = 64 << 10;
-  rc = argus_bus_subscribe(p->bus, &bo, &p->watch_sub);
-  if (rc) {
-    rc = pl_fail(err, rc, "bus: cannot subscribe to %s",
-                 ARGUS_BUS_TOPIC_WATCHLIST);
+  argus_gallery_set_change_hook(parts->gallery, on_gallery_change, p);
+  pl_feed_poll(p);
+  argus_edge_config ec;
+  edge_config_of(cfg, &ec);
+  if ((rc = argus_edge_create(&ec, parts->engine, parts->bus, &p->edge, err)) !=
+      ARGUS_OK)
+    goto fail;
+  if (pthread_create(&p->house, NULL, pl_house_main, p) != 0) {
+    rc = pl_fail(err, ARGUS_E_INTERNAL, "cannot start the housekeeping thread");
     goto fail;
   }
-
-  /* Pools, sized once. */
-  p->slots = calloc((size_t)cfg->shot_slots, sizeof *p->slots);
-  p->slot_mem = malloc((size_t)cfg->shot_slots * p->shot_bytes);
-  p->rec_cap = cfg->alert_queue;
-  p->recs = calloc((size_t)p->rec_cap, sizeof *p->recs);
-  p->max_cams = ARGUS_PIPELINE_MAX_CAMERAS;
-  p->cams = calloc((size_t)p->max_cams, sizeof *p->cams);
-  if (!p->slots || !p->slot_mem || !p->recs || !p->cams) {
-    rc = pl_fail(err, ARGUS_E_NOMEM,
-                 "out of memory (%d shot slots of %zu "
-                 "bytes)",
-                 cfg->shot_slots, p->shot_bytes);
-    goto fail;
-  }
-  for (int i = cfg->shot_slots - 1; i >= 0; i--) {
-    p->slots[i].buf = p->slot_mem + (size_t)i * p->shot_bytes;
-    p->slots[i].next = p->free_slots;
-    p->free_slots = &p->slots[i];
-  }
-  for (int i = 0; i < p->max_cams; i++) {
-    pthread_mutex_init(&p->cams[i].mu, NULL);
-    pthread_cond_init(&p->cams[i].turn, NULL);
-  }
-  rc = argus_video_hub_create(p->max_cams, &p->hub);
-  if (rc) {
-    rc = pl_fail(err, rc, "video hub: %s", argus_strerror(rc));
-    goto fail;
-  }
-  if ((rc = workers_create(p, err)) != ARGUS_OK)
-    goto fail;
-  for (int i = 0; i < p->nworkers; i++) {
-    if (pthread_create(&p->workers[i].thread, NULL, worker_main,
-                       &p->workers[i]) != 0) {
-      rc = pl_fail(err, ARGUS_E_INTERNAL, "cannot start analysis thread %d", i);
-      goto fail;
-    }
-    p->workers[i].started = 1;
-  }
-  if (pthread_create(&p->writer, NULL, pl_writer_main, p) != 0) {
-    rc = pl_fail(err, ARGUS_E_INTERNAL, "cannot start the writer thread");
-    goto fail;
-  }
-  p->writer_started = 1;
+  p->house_started = 1;
   argus_gallery_stats gs;
-  if (argus_gallery_get_stats(p->gallery, &gs) == ARGUS_OK)
+  if (argus_gallery_get_stats(parts->gallery, &gs) == ARGUS_OK)
     argus_log(ARGUS_LOG_INFO, PL_MOD,
-              "%d analysis workers, %zu templates of %zu persons in %zu "
-              "watchlists",
-              p->nworkers, gs.templates, gs.persons, gs.watchlists);
+              "%zu templates of %zu persons in %zu watchlists", gs.templates,
+              gs.persons, gs.watchlists);
   *out = p;
   return ARGUS_OK;
 fail:
@@ -795,126 +272,58 @@ fail:
 void argus_pipeline_destroy(argus_pipeline *p) {
   if (!p)
     return;
-  atomic_store(&p->stop, 1);
-  if (p->hub)
-    argus_video_hub_interrupt(p->hub);
-  for (int i = 0; p->workers && i < p->nworkers; i++)
-    if (p->workers[i].started)
-      pthread_join(p->workers[i].thread, NULL);
-  if (p->writer_started) {
-    pthread_mutex_lock(&p->rec_mu);
-    pthread_cond_broadcast(&p->rec_cv);
-    pthread_mutex_unlock(&p->rec_mu);
-    pthread_join(p->writer, NULL);
+  /* Upstream first: no new faces; the matcher handles the face events
+   * already published and the sink stores the alerts they raise (frames
+   * and shots not yet analysed are discarded: drain first for those). */
+  if (p->house_started) {
+    pthread_mutex_lock(&p->house_mu);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->house_cv);
+    pthread_mutex_unlock(&p->house_mu);
+    pthread_join(p->house, NULL);
   }
-  argus_video_hub_destroy(p->hub);
-  if (p->cams) {
-    for (int i = 0; i < p->max_cams; i++) {
-      argus_track_destroy(p->cams[i].tr);
-      pthread_mutex_destroy(&p->cams[i].mu);
-      pthread_cond_destroy(&p->cams[i].turn);
-    }
-    free(p->cams);
-  }
-  workers_free(p);
-  for (int i = 0; p->recs && i < p->rec_n; i++) {
-    pl_record *r = &p->recs[(p->rec_head + i) % p->rec_cap];
-    free(r->crop);
-    free(r->thumb);
-  }
-  free(p->recs);
-  free(p->slots);
-  free(p->slot_mem);
-  argus_bus_unsubscribe(p->watch_sub);
-  if (p->own_bus)
-    argus_bus_close(p->bus);
-  argus_gallery_close(p->gallery);
-  argus_store_close(p->gstore);
-  argus_store_close(p->store);
-  argus_face_engine_free(p->engine);
-  pthread_mutex_destroy(&p->cams_mu);
-  pthread_mutex_destroy(&p->pop_mu);
-  pthread_mutex_destroy(&p->shot_mu);
-  pthread_mutex_destroy(&p->rec_mu);
-  pthread_cond_destroy(&p->rec_cv);
-  pthread_mutex_destroy(&p->lat_mu);
+  argus_edge_destroy(p->edge);
+  argus_gallery_set_change_hook(p->parts.gallery, NULL, NULL);
+  /* Alerts already raised are stored before the sink goes. */
+  argus_bus_flush(p->parts.bus, 10);
+  argus_matcher_destroy(p->matcher);
+  argus_bus_flush(p->parts.bus, 10);
+  pl_sink_stop(p);
+  free(p->camcounts);
+  pthread_mutex_destroy(&p->mu);
+  pthread_mutex_destroy(&p->store_mu);
+  pthread_mutex_destroy(&p->house_mu);
+  pthread_cond_destroy(&p->house_cv);
   free(p);
 }
 
-argus_bus *argus_pipeline_bus(argus_pipeline *p) { return p ? p->bus : NULL; }
+argus_bus *argus_pipeline_bus(argus_pipeline *p) {
+  return p ? p->parts.bus : NULL;
+}
+
+argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
+                                    const char *url, double fps, int *index,
+                                    argus_pipeline_error *err) {
+  if (!p)
+    return pl_fail(err, ARGUS_E_INVALID_ARG, "add camera: no pipeline");
+  return argus_edge_add_camera(p->edge, name, url, fps, index, err);
+}
+
+argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index) {
+  return p ? argus_edge_remove_camera(p->edge, index) : ARGUS_E_INVALID_ARG;
+}
 
 argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err) {
   if (!p)
     return pl_fail(err, ARGUS_E_INVALID_ARG, "no pipeline");
-  argus_gallery_error ge = {{0}};
-  argus_err rc = argus_gallery_reload(p->gallery, &ge);
-  if (rc)
-    return pl_fail(err, rc, "reload: %s",
-                   ge.msg[0] ? ge.msg : argus_strerror(rc));
-  atomic_fetch_add(&p->reloads, 1);
-  return ARGUS_OK;
-}
-
-/* ---- state ----------------------------------------------------------------
- */
-
-static int video_ended(argus_video_state s) {
-  return s == ARGUS_VIDEO_FINISHED || s == ARGUS_VIDEO_FAILED ||
-         s == ARGUS_VIDEO_STOPPED;
+  argus_event_watchlist all;
+  memset(&all, 0, sizeof all);
+  all.what = ARGUS_EVENT_CHANGE_ALL;
+  return argus_matcher_apply_change(p->matcher, &all, err);
 }
 
 int argus_pipeline_all_ended(argus_pipeline *p) {
-  if (!p)
-    return 1;
-  int ended = 1;
-  pthread_mutex_lock(&p->cams_mu);
-  for (int i = 0; i < p->max_cams && ended; i++) {
-    if (!p->cams[i].used)
-      continue;
-    argus_video_stats vs;
-    if (argus_video_hub_stats(p->hub, i, &vs) == ARGUS_OK &&
-        !video_ended(vs.state))
-      ended = 0;
-  }
-  pthread_mutex_unlock(&p->cams_mu);
-  return ended;
-}
-
-/* Everything of the ended cameras handled: frames, tracks, shots, records. */
-static int drained(argus_pipeline *p) {
-  int done = 1;
-  pthread_mutex_lock(&p->cams_mu);
-  for (int i = 0; i < p->max_cams && done; i++) {
-    pl_cam *c = &p->cams[i];
-    if (!c->used)
-      continue;
-    argus_video_stats vs;
-    if (argus_video_hub_stats(p->hub, i, &vs) != ARGUS_OK)
-      continue;
-    if (!video_ended(vs.state) || vs.frames_queued || vs.frames_held) {
-      done = 0;
-      break;
-    }
-    pthread_mutex_lock(&p->pop_mu);
-    uint64_t issued = c->next_ticket;
-    pthread_mutex_unlock(&p->pop_mu);
-    pthread_mutex_lock(&c->mu);
-    if (c->done_ticket != issued || c->any_update)
-      done = 0; /* the writer flushes it once it is idle */
-    pthread_mutex_unlock(&c->mu);
-  }
-  pthread_mutex_unlock(&p->cams_mu);
-  if (!done)
-    return 0;
-  pthread_mutex_lock(&p->shot_mu);
-  done = p->npending == 0 && p->embedding == 0;
-  pthread_mutex_unlock(&p->shot_mu);
-  if (!done)
-    return 0;
-  pthread_mutex_lock(&p->rec_mu);
-  done = p->rec_n == 0 && !p->writer_busy;
-  pthread_mutex_unlock(&p->rec_mu);
-  return done;
+  return p ? argus_edge_all_ended(p->edge) : 1;
 }
 
 argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
@@ -929,15 +338,25 @@ argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
   while (clean < 2) {
     if (argus_time_ns() >= t_end)
       return ARGUS_E_LIMIT;
-    clean = drained(p) ? clean + 1 : 0;
+    clean = argus_edge_idle(p->edge) ? clean + 1 : 0;
     struct timespec ts = {0, 5000000};
     nanosleep(&ts, NULL);
   }
-  double left = timeout_s < 0 ? -1 : (double)(t_end - argus_time_ns()) * 1e-9;
-  if (left >= 0 && left < 0.1)
-    left = 0.1;
-  return argus_bus_flush(p->bus, left);
+  /* Then each stage downstream: the matcher has the last face events, the
+   * sink the alerts they raised, the other sinks the stored alerts. */
+  for (int hop = 0; hop < 3; hop++) {
+    double left =
+        timeout_s < 0 ? -1 : (double)(t_end - argus_time_ns()) * 1e-9;
+    if (left >= 0 && left < 0.1)
+      left = 0.1;
+    argus_err rc = argus_bus_flush(p->parts.bus, left);
+    if (rc)
+      return rc;
+  }
+  return ARGUS_OK;
 }
+
+/* ---- statistics ----------------------------------------------------------- */
 
 argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
@@ -945,94 +364,105 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   if (!p || !out || (cap > 0 && !cams) || cap < 0)
     return ARGUS_E_INVALID_ARG;
   memset(out, 0, sizeof *out);
-  out->workers = p->nworkers;
+  argus_edge_stats es;
   int n = 0;
-  pthread_mutex_lock(&p->cams_mu);
-  for (int i = 0; i < p->max_cams; i++) {
-    pl_cam *c = &p->cams[i];
-    if (!c->used)
-      continue;
-    argus_pipeline_camera_stats cs;
-    memset(&cs, 0, sizeof cs);
-    cs.index = i;
-    argus_video_hub_stats(p->hub, i, &cs.video);
-    pthread_mutex_lock(&c->mu);
-    cs.fps_analysed = c->fps_analysed;
-    cs.frames_analysed = c->frames_analysed;
-    cs.frames_failed = c->frames_failed;
-    cs.faces = c->faces;
-    cs.shots = c->shots;
-    cs.matches = c->matches;
-    cs.alerts = c->alerts;
-    cs.suppressed = c->suppressed;
-    cs.shots_dropped = c->shots_dropped;
-    argus_track_stats ts;
-    if (c->tr && argus_track_get_stats(c->tr, &ts) == ARGUS_OK) {
-      cs.tracks = ts.created;
-      cs.tracks_confirmed = ts.confirmed;
-      cs.tracks_live = ts.live;
-    }
-    pthread_mutex_unlock(&c->mu);
-    out->frames_analysed += cs.frames_analysed;
-    out->frames_dropped += cs.video.frames_dropped;
-    out->frames_queued += cs.video.frames_queued;
-    out->faces += cs.faces;
-    out->shots += cs.shots;
-    out->matches += cs.matches;
-    out->suppressed += cs.suppressed;
-    if (n < cap)
-      cams[n] = cs;
-    n++;
+  argus_edge_camera_stats *ecs =
+      cap > 0 ? calloc((size_t)cap, sizeof *ecs) : NULL;
+  if (cap > 0 && !ecs)
+    return ARGUS_E_NOMEM;
+  argus_err rc = argus_edge_get_stats(p->edge, &es, ecs, cap, &n);
+  if (rc) {
+    free(ecs);
+    return rc;
   }
-  pthread_mutex_unlock(&p->cams_mu);
-  out->cameras = n;
-  if (ncams)
-    *ncams = n;
-  out->alerts = atomic_load(&p->alerts);
-  out->shots_dropped = atomic_load(&p->shots_dropped);
-  out->alerts_dropped = atomic_load(&p->alerts_dropped);
-  out->alerts_stored = atomic_load(&p->alerts_stored);
-  out->store_errors = atomic_load(&p->store_errors);
-  out->unmatched_stored = atomic_load(&p->unmatched_stored);
-  out->unmatched_purged = atomic_load(&p->unmatched_purged);
-  out->embed_batches = atomic_load(&p->embed_batches);
-  out->reloads = atomic_load(&p->reloads);
-  pthread_mutex_lock(&p->shot_mu);
-  out->shots_queued = p->npending;
-  pthread_mutex_unlock(&p->shot_mu);
-  pthread_mutex_lock(&p->rec_mu);
-  out->alerts_queued = p->rec_n;
+  pthread_mutex_lock(&p->mu);
+  for (int i = 0; i < n && i < cap; i++) {
+    argus_pipeline_camera_stats *c = &cams[i];
+    const argus_edge_camera_stats *e = &ecs[i];
+    memset(c, 0, sizeof *c);
+    c->index = e->index;
+    c->video = e->video;
+    c->fps_analysed = e->fps_analysed;
+    c->frames_analysed = e->frames_analysed;
+    c->frames_failed = e->frames_failed;
+    c->faces = e->faces;
+    c->tracks = e->tracks;
+    c->tracks_confirmed = e->tracks_confirmed;
+    c->tracks_live = e->tracks_live;
+    c->shots = e->shots;
+    c->shots_dropped = e->shots_dropped;
+    for (int k = 0; k < p->ncamcounts; k++)
+      if (strcmp(p->camcounts[k].name, e->name) == 0) {
+        c->matches = p->camcounts[k].matches;
+        c->alerts = p->camcounts[k].alerts;
+        c->suppressed = p->camcounts[k].suppressed;
+      }
+  }
   out->detect_ms = p->detect_ms;
   out->track_ms = p->track_ms;
   out->embed_ms = p->embed_ms;
   out->batch_mean = p->batch_mean;
-  pthread_mutex_unlock(&p->rec_mu);
+  pl_latency_summary(&p->lat_alert, &out->alert_latency);
+  pl_latency_summary(&p->lat_search, &out->search_latency);
+  pthread_mutex_unlock(&p->mu);
+  free(ecs);
+  out->cameras = n;
+  if (ncams)
+    *ncams = n;
+  out->workers = es.workers;
+  out->frames_analysed = es.frames_analysed;
+  out->frames_dropped = es.frames_dropped;
+  out->frames_queued = es.frames_queued;
+  out->faces = es.faces;
+  out->shots = es.shots;
+  out->shots_dropped = es.shots_dropped;
+  out->shots_queued = es.shots_queued;
+  out->embed_batches = es.embed_batches;
+
+  argus_matcher_stats ms;
+  argus_matcher_get_stats(p->matcher, &ms);
+  out->matches = ms.matches;
+  out->alerts = ms.alerts;
+  out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;
+  out->reloads = ms.reloads + p->reloads_direct;
+  out->changes = ms.changes;
+
+  argus_bus_sub_stats ss;
+  memset(&ss, 0, sizeof ss);
+  if (p->sink_sub && argus_bus_sub_get_stats(p->sink_sub, &ss) == ARGUS_OK) {
+    out->alerts_dropped = ss.dropped;
+    out->alerts_queued = ss.queued;
+  }
+  out->events_dropped = out->alerts_dropped + es.publish_errors;
+  out->alerts_stored = atomic_load(&p->alerts_stored);
+  out->store_errors = atomic_load(&p->store_errors);
+  out->unmatched_stored = atomic_load(&p->unmatched_stored);
+  out->unmatched_purged = atomic_load(&p->unmatched_purged);
+
   argus_gallery_stats gs;
-  if (argus_gallery_get_stats(p->gallery, &gs) == ARGUS_OK) {
+  if (argus_gallery_get_stats(p->parts.gallery, &gs) == ARGUS_OK) {
     out->templates = (int)gs.templates;
     out->persons = (int)gs.persons;
     out->watchlists = (int)gs.watchlists;
   }
-  uint64_t nd = atomic_load(&p->n_detect), nt = atomic_load(&p->n_track);
-  uint64_t ne = atomic_load(&p->embedded), nb = atomic_load(&p->embed_batches);
-  out->detect_ms_avg = nd ? atomic_load(&p->ns_detect) * 1e-6 / (double)nd : 0;
-  out->track_ms_avg = nt ? atomic_load(&p->ns_track) * 1e-6 / (double)nt : 0;
-  out->embed_ms_avg = ne ? atomic_load(&p->ns_embed) * 1e-6 / (double)ne : 0;
-  out->batch_mean_avg = nb ? (double)ne / (double)nb : 0;
-  out->cpu_detect = atomic_load(&p->cpu_detect) * 1e-9;
-  out->cpu_track = atomic_load(&p->cpu_track) * 1e-9;
-  out->cpu_embed = atomic_load(&p->cpu_embed) * 1e-9;
-  out->cpu_match = atomic_load(&p->cpu_match) * 1e-9;
-  out->cpu_alert = atomic_load(&p->cpu_alert) * 1e-9;
-  out->cpu_writer = atomic_load(&p->cpu_writer) * 1e-9;
+  out->detect_ms_avg = es.n_detect ? es.ns_detect * 1e-6 / (double)es.n_detect
+                                   : 0;
+  out->track_ms_avg = es.n_track ? es.ns_track * 1e-6 / (double)es.n_track : 0;
+  out->embed_ms_avg = es.embedded ? es.ns_embed * 1e-6 / (double)es.embedded
+                                  : 0;
+  out->batch_mean_avg =
+      es.embed_batches ? (double)es.embedded / (double)es.embed_batches : 0;
+  out->cpu_detect = es.cpu_detect;
+  out->cpu_track = es.cpu_track;
+  out->cpu_embed = es.cpu_embed;
+  out->cpu_match = ms.cpu_s;
+  out->cpu_alert = es.cpu_publish;
+  out->cpu_writer =
+      (atomic_load(&p->cpu_sink) + atomic_load(&p->cpu_house)) * 1e-9;
   out->cpu_total = process_cpu_ns() * 1e-9;
   double known = out->cpu_detect + out->cpu_track + out->cpu_embed +
                  out->cpu_match + out->cpu_alert + out->cpu_writer;
   out->cpu_decode = out->cpu_total > known ? out->cpu_total - known : 0;
   out->uptime = (double)(argus_time_ns() - p->t_start) * 1e-9;
-  pthread_mutex_lock(&p->lat_mu);
-  pl_latency_summary(&p->lat_alert, &out->alert_latency);
-  pl_latency_summary(&p->lat_search, &out->search_latency);
-  pthread_mutex_unlock(&p->lat_mu);
   return ARGUS_OK;
 }

@@ -725,3 +725,11 @@ argus_err argus_store_check(argus_store *s, int hash_files,
   }
   return store_commit(s, err);
 }
+
+argus_err argus_store_crop_path(const argus_store *s, const char *sha256,
+                                char *buf, size_t size,
+                                argus_store_error *err) {
+  if (!s || !sha256 || !buf || size == 0)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "NULL argument");
+  return store_crop_path(s, sha256, buf, size, err);
+}

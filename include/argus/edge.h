@@ -1,0 +1,158 @@
+/*
+ * argus edge: the first stage of the live pipeline. Cameras in, face
+ * events out:
+ *
+ *   video hub (a thread per camera, drop-oldest rings)
+ *     -> analysis workers (N): frame -> RGB, detector + landmarks + quality
+ *     -> tracker of the frame's camera (frames of one camera strictly in
+ *        order): tracks, best shots, search requests
+ *     -> shot queue (aligned crop + frame thumbnail per requested shot)
+ *     -> embedder, batched across cameras
+ *     -> "face" event per searched shot (argus_event_face: embedding, model
+ *        id, camera, track, quality, box, the crop and the boxed thumbnail
+ *        as JPEG with their SHA-256) published on the bus.
+ *
+ * The edge decides which faces are worth a search; it never learns what a
+ * search found (the match stage, argus/match.h, decides alerts), so the two
+ * can run in different processes. The embedding of each searched shot also
+ * feeds its track's appearance (re-identification after occlusions).
+ *
+ * Memory: queues and pools are sized at creation (frames: the video hub's
+ * per-camera pools; shots: `shot_slots`; trackers and their best-shot
+ * buffers when a camera is added); the per-frame path does not allocate
+ * once frame sizes repeat. A face event (a few KiB) is allocated per
+ * searched shot. Every queue is bounded and counts what it drops.
+ *
+ * Errors of one camera (bad URL, corrupt file, a stall) stay with that
+ * camera: its stats show the state and the last error, the others go on.
+ */
+#ifndef ARGUS_EDGE_H
+#define ARGUS_EDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "argus/bus.h"
+#include "argus/core.h"
+#include "argus/face.h"
+#include "argus/video.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARGUS_EDGE_MAX_THREADS 64
+
+typedef struct argus_edge argus_edge;
+
+typedef struct argus_edge_config {
+  int threads;      /* analysis workers (0: online CPUs) */
+  double fps;       /* analysed frames per second per camera (default 5) */
+  int realtime;     /* files at their native rate (default 0: as fast as they
+                       decode) */
+  int loop;         /* files start again at their end (default 0) */
+  int queue_frames; /* ring per camera (default 2): frames waiting for
+                       analysis; older ones are dropped */
+  double open_timeout, read_timeout; /* live sources (0: video defaults) */
+  int max_cameras;  /* cameras at once (0: ARGUS_VIDEO_DEFAULT_CAMERAS) */
+
+  int detect_size;   /* full-frame detection pass, longer side in network
+                        pixels (default ARGUS_FACE_DEFAULT_SIZE) */
+  float min_score;   /* detector threshold (0: the card's) */
+  float min_face;    /* faces narrower than this (px) are ignored (default 0) */
+  int max_faces;     /* per frame, the highest scores (default 32) */
+  int max_tracks;    /* live tracks per camera (default 64) */
+  float min_quality; /* quality of the first search of a track (0: the
+                        tracker's default, 0.5) */
+
+  int embed_batch;   /* shots embedded together at most (default 8) */
+  double embed_wait; /* seconds a shot waits for its batch to fill (default
+                        0.03); an idle worker embeds at once */
+  int shot_slots;    /* shots waiting for the embedder (default 64) */
+  int thumb_width;   /* frame thumbnail fits in thumb_width x
+                        thumb_width * 9 / 16 (default 320) */
+  int jpeg_quality;  /* crops and thumbnails (default 90) */
+} argus_edge_config;
+
+/* Fills *c with the defaults above. */
+void argus_edge_config_init(argus_edge_config *c);
+
+/* Creates the edge on a face engine (kept: must outlive the edge; its
+ * embedder's model id goes into every face event) publishing on `bus`
+ * (kept), and starts its workers. Cameras are added afterwards. Errors:
+ * INVALID_ARG (a setting out of range), NOMEM, INTERNAL; err says what. */
+argus_err argus_edge_create(const argus_edge_config *c,
+                            argus_face_engine *engine, argus_bus *bus,
+                            argus_edge **out, argus_error_detail *err);
+/* Stops the cameras and workers and frees everything (frames and shots not
+ * yet analysed are discarded: drain first). Accepts NULL. */
+void argus_edge_destroy(argus_edge *e);
+
+/* Adds a camera: `name` labels its face events and stats (NULL/"": the
+ * URL). url: a file, rtsp://, http(s)://, /dev/videoN. fps: analysed frames
+ * per second (0: the edge's). The source is opened by the camera's thread:
+ * a bad URL or file shows up in its stats, not here. *index (may be NULL)
+ * receives its index. Errors: INVALID_ARG, LIMIT (too many cameras),
+ * NOMEM. */
+argus_err argus_edge_add_camera(argus_edge *e, const char *name,
+                                const char *url, double fps, int *index,
+                                argus_error_detail *err);
+/* Stops a camera; its shots still queued are discarded. Errors:
+ * INVALID_ARG, NOT_FOUND. */
+argus_err argus_edge_remove_camera(argus_edge *e, int index);
+
+/* Housekeeping, called now and then (every 0.1 s) by the owner: ends the
+ * tracks of cameras whose source stopped (end of file, lost stream) once
+ * their frames are analysed, so that their last best shots are searched. */
+void argus_edge_maintain(argus_edge *e);
+
+/* Whether every camera has ended (files finished or failed). */
+int argus_edge_all_ended(argus_edge *e);
+/* Whether everything of the ended cameras is through: frames analysed,
+ * tracks flushed, shots embedded and published; and no camera is live. */
+int argus_edge_idle(argus_edge *e);
+
+typedef struct argus_edge_camera_stats {
+  int index;
+  char name[ARGUS_EVENT_NAME_MAX];
+  argus_video_stats video; /* state, connected, fps_in, counters, errors */
+  double fps_analysed;     /* over the last interval (argus_edge_tick_rates) */
+  uint64_t frames_analysed;
+  uint64_t frames_failed; /* analysis errors (logged) */
+  uint64_t faces;         /* detections */
+  uint64_t tracks;        /* tracks started */
+  uint64_t tracks_confirmed;
+  int tracks_live;
+  uint64_t shots;         /* best shots embedded and published */
+  uint64_t shots_dropped; /* shot queue full */
+} argus_edge_camera_stats;
+
+typedef struct argus_edge_stats {
+  int cameras, workers;
+  uint64_t frames_analysed, frames_dropped; /* dropped: video rings */
+  uint64_t faces, shots, shots_dropped, embed_batches, embedded;
+  uint64_t publish_errors; /* face events the bus refused, or no memory */
+  int frames_queued, shots_queued;
+  /* Wall time summed (ns) and counts, for means: detection per frame,
+   * tracking per frame, embedding per shot. */
+  uint64_t ns_detect, n_detect, ns_track, n_track, ns_embed;
+  /* Thread CPU seconds by stage: detect (conversion, detection, landmarks,
+   * quality), track (tracker, best-shot crops), embed (embedder), publish
+   * (JPEG encoding, hashing, publishing). */
+  double cpu_detect, cpu_track, cpu_embed, cpu_publish;
+} argus_edge_stats;
+
+/* A snapshot: totals in *out, per camera into cams[0..cap) (may be NULL
+ * with cap 0); *ncams (may be NULL) receives the number of cameras.
+ * Errors: INVALID_ARG. */
+argus_err argus_edge_get_stats(argus_edge *e, argus_edge_stats *out,
+                               argus_edge_camera_stats *cams, int cap,
+                               int *ncams);
+/* Recomputes each camera's fps_analysed over the dt seconds since the last
+ * call (the owner's status interval). */
+void argus_edge_tick_rates(argus_edge *e, double dt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

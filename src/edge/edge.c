@@ -1,0 +1,873 @@
+/* The edge stage: cameras, analysis workers (frame -> faces -> tracker ->
+ * shots), creation and statistics. Embedding shots and publishing their
+ * face events live in shots.c (include/argus/edge.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "edge/edge_internal.h"
+
+static argus_err edge_fail(argus_error_detail *err, argus_err code,
+                           const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static argus_err edge_fail(argus_error_detail *err, argus_err code,
+                           const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail d;
+  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
+  va_end(ap);
+  if (err)
+    *err = d;
+  argus_log(ARGUS_LOG_DEBUG, EDGE_MOD, "%s", d.msg);
+  return code;
+}
+
+uint64_t edge_thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void argus_edge_config_init(argus_edge_config *c) {
+  if (!c)
+    return;
+  memset(c, 0, sizeof *c);
+  c->fps = 5;
+  c->queue_frames = 2;
+  c->detect_size = ARGUS_FACE_DEFAULT_SIZE;
+  c->max_faces = 32;
+  c->max_tracks = 64;
+  c->embed_batch = 8;
+  c->embed_wait = 0.03;
+  c->shot_slots = 64;
+  c->thumb_width = 320;
+  c->jpeg_quality = 90;
+}
+
+/* ---- shot slots ---------------------------------------------------------- */
+
+edge_slot *edge_slot_get(argus_edge *p) {
+  pthread_mutex_lock(&p->shot_mu);
+  edge_slot *s = p->free_slots;
+  if (s)
+    p->free_slots = s->next;
+  pthread_mutex_unlock(&p->shot_mu);
+  if (s)
+    s->next = NULL;
+  return s;
+}
+
+void edge_slot_put(argus_edge *p, edge_slot *s) {
+  if (!s)
+    return;
+  pthread_mutex_lock(&p->shot_mu);
+  s->next = p->free_slots;
+  p->free_slots = s;
+  pthread_mutex_unlock(&p->shot_mu);
+}
+
+void edge_slot_enqueue(argus_edge *p, edge_slot *s) {
+  s->next = NULL;
+  s->queued_ns = argus_time_ns();
+  pthread_mutex_lock(&p->shot_mu);
+  if (p->pend_tail)
+    p->pend_tail->next = s;
+  else
+    p->pend_head = s;
+  p->pend_tail = s;
+  if (p->npending++ == 0)
+    p->oldest_pending_ns = s->queued_ns;
+  pthread_mutex_unlock(&p->shot_mu);
+}
+
+int edge_queue_stored_shot(argus_edge *p, edge_cam *c, int cam, uint64_t track,
+                           const void *shot, uint64_t trigger_mono) {
+  const edge_shot_hdr *h = shot;
+  if (!shot || !h->valid)
+    return 0; /* nothing kept to search */
+  edge_slot *s = edge_slot_get(p);
+  if (!s) {
+    c->shots_dropped++;
+    atomic_fetch_add(&p->shots_dropped, 1);
+    return -1;
+  }
+  memcpy(s->buf, shot, p->shot_bytes);
+  s->cam = cam;
+  s->gen = c->gen;
+  s->track = track;
+  s->reason = ARGUS_EVENT_REASON_END;
+  s->trigger_mono = trigger_mono;
+  edge_slot_enqueue(p, s);
+  return 0;
+}
+
+/* ---- cameras ------------------------------------------------------------- */
+
+static edge_cam *cam_get(argus_edge *p, int index) {
+  if (index < 0 || index >= p->max_cams || !p->cams[index].used)
+    return NULL;
+  return &p->cams[index];
+}
+
+argus_err argus_edge_add_camera(argus_edge *p, const char *name,
+                                const char *url, double fps, int *index,
+                                argus_error_detail *err) {
+  if (index)
+    *index = -1;
+  if (!p || !url || !*url)
+    return edge_fail(err, ARGUS_E_INVALID_ARG, "add camera: no URL");
+  if (!(fps >= 0) || fps > 1000)
+    return edge_fail(err, ARGUS_E_INVALID_ARG,
+                   "add camera: fps %g out of range (0..1000)", fps);
+  if (!name || !*name)
+    name = url;
+  argus_video_camera_config vc;
+  argus_video_camera_config_init(&vc);
+  vc.name = name;
+  vc.url = url;
+  vc.max_fps = fps > 0 ? fps : p->cfg.fps;
+  vc.realtime = p->cfg.realtime;
+  vc.loop = p->cfg.loop;
+  vc.format = ARGUS_PIX_YUV420P; /* zero copy; workers convert */
+  vc.queue_frames = p->cfg.queue_frames;
+  vc.held_frames = p->nworkers + 1 < ARGUS_VIDEO_MAX_QUEUE
+                       ? p->nworkers + 1
+                       : ARGUS_VIDEO_MAX_QUEUE;
+  if (p->cfg.open_timeout > 0)
+    vc.open_timeout = p->cfg.open_timeout;
+  if (p->cfg.read_timeout > 0)
+    vc.read_timeout = p->cfg.read_timeout;
+
+  pthread_mutex_lock(&p->cams_mu);
+  /* The tracker first: its memory (track slots and best-shot buffers) is
+   * allocated once here. */
+  argus_tracker *tr = NULL;
+  argus_err rc = argus_track_create(&p->tcfg, &tr);
+  if (rc) {
+    pthread_mutex_unlock(&p->cams_mu);
+    return edge_fail(err, rc, "camera '%s': cannot create its tracker (%s)", name,
+                   argus_strerror(rc));
+  }
+  int idx = -1;
+  rc = argus_video_hub_add(p->hub, &vc, &idx);
+  if (rc) {
+    pthread_mutex_unlock(&p->cams_mu);
+    argus_track_destroy(tr);
+    return edge_fail(err, rc, "camera '%s': %s (see the log)", name,
+                   rc == ARGUS_E_LIMIT ? "too many cameras or URL too long"
+                                       : argus_strerror(rc));
+  }
+  edge_cam *c = &p->cams[idx];
+  pthread_mutex_lock(&c->mu);
+  atomic_fetch_add(&c->gen, 1);
+  snprintf(c->name, sizeof c->name, "%s", name);
+  c->tr = tr;
+  c->last_t = -INFINITY;
+  c->any_update = 0;
+  c->frames_analysed = c->frames_failed = c->faces = c->shots = 0;
+  c->shots_dropped = 0;
+  c->frames_prev = 0;
+  c->fps_analysed = 0;
+  c->used = 1;
+  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&p->cams_mu);
+  if (index)
+    *index = idx;
+  argus_log(ARGUS_LOG_INFO, EDGE_MOD, "camera %d '%s' added (%.1f fps analysed)",
+            idx, c->name, vc.max_fps);
+  return ARGUS_OK;
+}
+
+argus_err argus_edge_remove_camera(argus_edge *p, int index) {
+  if (!p)
+    return ARGUS_E_INVALID_ARG;
+  pthread_mutex_lock(&p->cams_mu);
+  edge_cam *c = cam_get(p, index);
+  if (!c) {
+    pthread_mutex_unlock(&p->cams_mu);
+    return ARGUS_E_NOT_FOUND;
+  }
+  argus_video_hub_remove(p->hub, index);
+  pthread_mutex_lock(&c->mu);
+  c->used = 0;
+  atomic_fetch_add(&c->gen, 1); /* its shots still queued are dropped */
+  argus_track_destroy(c->tr);
+  c->tr = NULL;
+  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&p->cams_mu);
+  return ARGUS_OK;
+}
+
+/* ---- analysis ----------------------------------------------------------- */
+
+/* A view of the first w x h pixels of a buffer image. */
+static argus_err view_of(argus_image *buf, int w, int h, argus_image *out) {
+  uint8_t *d[3] = {buf->data[0], NULL, NULL};
+  int st[3] = {buf->stride[0], 0, 0};
+  return argus_image_wrap(out, w, h, buf->format, d, st);
+}
+
+/* Makes sure the worker's RGB buffer holds w x h. */
+static argus_err ensure_rgb(edge_worker *w, int width, int height) {
+  if (w->rgb.data[0] && w->rgb.width >= width && w->rgb.height >= height)
+    return ARGUS_OK;
+  int nw = width > w->rgb.width ? width : w->rgb.width;
+  int nh = height > w->rgb.height ? height : w->rgb.height;
+  argus_image_free(&w->rgb);
+  return argus_image_alloc(&w->rgb, nw, nh, ARGUS_PIX_RGB8);
+}
+
+static void thumb_size(const argus_edge *p, int fw, int fh, int *tw,
+                       int *th) {
+  int w = p->thumb_w, h = (int)lround((double)p->thumb_w * fh / fw);
+  if (h > p->thumb_h) {
+    h = p->thumb_h;
+    w = (int)lround((double)p->thumb_h * fw / fh);
+  }
+  *tw = w < 1 ? 1 : w;
+  *th = h < 1 ? 1 : h;
+}
+
+/* The frame's thumbnail into w->thumb (packed), made once per frame. */
+static int make_thumb(argus_edge *p, edge_worker *w, const argus_image *rgb,
+                      int *done, int *tw, int *th) {
+  thumb_size(p, rgb->width, rgb->height, tw, th);
+  if (*done)
+    return 0;
+  uint8_t *d[3] = {w->thumb.data[0], NULL, NULL};
+  int st[3] = {*tw * 3, 0, 0};
+  argus_image v;
+  if (argus_image_wrap(&v, *tw, *th, ARGUS_PIX_RGB8, d, st) != ARGUS_OK ||
+      argus_image_resize(rgb, &v) != ARGUS_OK)
+    return -1;
+  *done = 1;
+  return 0;
+}
+
+/* Fills a shot buffer (header, aligned crop, thumbnail) from a face of the
+ * current frame. */
+static void fill_shot(argus_edge *p, edge_worker *w,
+                      const argus_video_frame *f, const argus_image *rgb,
+                      const argus_face *face, unsigned char *buf,
+                      int *thumb_done) {
+  edge_shot_hdr *h = (edge_shot_hdr *)buf;
+  memset(h, 0, sizeof *h);
+  h->time = f->media_time;
+  h->wall_ns = f->wall_ns;
+  h->mono_ns = f->mono_ns;
+  memcpy(h->box, face->box, sizeof h->box);
+  h->quality = face->has_quality ? face->quality.value : 0;
+  h->frame_w = rgb->width;
+  h->frame_h = rgb->height;
+  if (face->npoints != ARGUS_FACE_NPOINTS)
+    return; /* cannot align: not valid */
+  uint8_t *d[3] = {buf + EDGE_SHOT_HDR_BYTES, NULL, NULL};
+  int st[3] = {p->align_w * 3, 0, 0};
+  argus_image crop;
+  if (argus_image_wrap(&crop, p->align_w, p->align_h, ARGUS_PIX_RGB8, d, st) !=
+          ARGUS_OK ||
+      argus_face_worker_align(w->fw, rgb, face, &crop) != ARGUS_OK)
+    return;
+  int tw = 0, th = 0;
+  if (make_thumb(p, w, rgb, thumb_done, &tw, &th) == 0) {
+    memcpy(buf + EDGE_SHOT_HDR_BYTES + (size_t)p->align_w * p->align_h * 3,
+           w->thumb.data[0], (size_t)tw * th * 3);
+    h->thumb_w = tw;
+    h->thumb_h = th;
+  }
+  h->valid = 1;
+}
+
+/* The tracker stage of one analysed frame: under c->mu, in frame order. */
+static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
+                        const argus_video_frame *f, const argus_image *rgb,
+                        int nfaces) {
+  if (!(f->media_time > c->last_t) && c->any_update) {
+    /* Media time is strictly increasing per camera; a frame that is not
+     * newer (it cannot happen with the video hub) is skipped. */
+    return;
+  }
+  for (int i = 0; i < nfaces; i++)
+    argus_track_det_from_face(&w->faces[i], NULL, &w->dets[i]);
+  argus_track_result res;
+  argus_err rc =
+      argus_track_update(c->tr, f->media_time, w->dets, nfaces, &res);
+  if (rc) {
+    c->frames_failed++;
+    argus_log(ARGUS_LOG_WARN, EDGE_MOD, "camera '%s': tracker update failed: %s",
+              c->name, argus_strerror(rc));
+    return;
+  }
+  c->last_t = f->media_time;
+  c->any_update = 1;
+  c->faces += (uint64_t)nfaces;
+  int thumb_done = 0;
+  /* New best shots: keep what a later search of them needs. */
+  for (int i = 0; i < res.nassign; i++)
+    if ((res.assign[i].flags & ARGUS_TRACK_F_BEST) && res.assign[i].shot)
+      fill_shot(p, w, f, rgb, &w->faces[i], res.assign[i].shot, &thumb_done);
+  for (int r = 0; r < res.nrequests; r++) {
+    const argus_track_request *q = &res.requests[r];
+    edge_slot *s = edge_slot_get(p);
+    if (!s) {
+      c->shots_dropped++;
+      atomic_fetch_add(&p->shots_dropped, 1);
+      continue;
+    }
+    if (q->det < 0) {
+      memcpy(s->buf, q->shot, p->shot_bytes);
+    } else if ((res.assign[q->det].flags & ARGUS_TRACK_F_BEST) &&
+               res.assign[q->det].shot) {
+      memcpy(s->buf, res.assign[q->det].shot, p->shot_bytes);
+    } else {
+      fill_shot(p, w, f, rgb, &w->faces[q->det], s->buf, &thumb_done);
+    }
+    if (!((edge_shot_hdr *)s->buf)->valid) {
+      edge_slot_put(p, s);
+      continue;
+    }
+    s->cam = cam;
+    s->gen = c->gen;
+    s->track = q->track_id;
+    s->reason = q->reason == ARGUS_TRACK_REQ_EARLY ? ARGUS_EVENT_REASON_EARLY
+                                                   : ARGUS_EVENT_REASON_BETTER;
+    s->trigger_mono = f->mono_ns;
+    edge_slot_enqueue(p, s);
+  }
+  for (int k = 0; k < res.nended; k++)
+    if (res.ended[k].match_best)
+      edge_queue_stored_shot(p, c, cam, res.ended[k].track_id,
+                             res.ended[k].shot, f->mono_ns);
+}
+
+/* Detection, landmarks and quality of one frame, then the tracker. */
+static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
+                    uint64_t ticket, uint32_t gen) {
+  uint64_t c0 = edge_thread_cpu_ns(), t0 = argus_time_ns();
+  argus_image rgb;
+  int nfaces = 0, ok = 0;
+  argus_face_error ferr = {{0}};
+  argus_err rc = ensure_rgb(w, f->image.width, f->image.height);
+  if (rc == ARGUS_OK)
+    rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
+  if (rc == ARGUS_OK)
+    rc = argus_image_convert(&f->image, &rgb);
+  if (rc == ARGUS_OK) {
+    rc = argus_face_worker_analyze(
+        w->fw, &rgb, &p->det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
+        w->faces, p->cfg.max_faces, &nfaces, NULL, &ferr);
+    ok = rc == ARGUS_OK;
+  }
+  uint64_t c1 = edge_thread_cpu_ns(), t1 = argus_time_ns();
+  atomic_fetch_add(&p->cpu_detect, c1 - c0);
+  atomic_fetch_add(&p->ns_detect, t1 - t0);
+  atomic_fetch_add(&p->n_detect, 1);
+
+  edge_cam *c = &p->cams[f->camera];
+  pthread_mutex_lock(&c->mu);
+  while (c->done_ticket != ticket)
+    pthread_cond_wait(&c->turn, &c->mu);
+  uint64_t t2 = argus_time_ns();
+  /* A frame of a camera removed meanwhile (whose index may already serve
+   * another camera) is not tracked. */
+  if (c->used && c->tr && atomic_load(&c->gen) == gen) {
+    if (ok) {
+      c->frames_analysed++;
+      track_frame(p, w, c, f->camera, f, &rgb, nfaces);
+    } else {
+      c->frames_failed++;
+      argus_log(ARGUS_LOG_WARN, EDGE_MOD, "camera '%s': frame at %.2f s: %s",
+                c->name, f->media_time,
+                ferr.msg[0] ? ferr.msg : argus_strerror(rc));
+    }
+  }
+  c->done_ticket++;
+  pthread_cond_broadcast(&c->turn);
+  pthread_mutex_unlock(&c->mu);
+  uint64_t c3 = edge_thread_cpu_ns(), t3 = argus_time_ns();
+  atomic_fetch_add(&p->cpu_track, c3 - c1);
+  atomic_fetch_add(&p->ns_track, t3 - t2);
+  atomic_fetch_add(&p->n_track, 1);
+}
+
+static int embed_due(argus_edge *p, int *pending) {
+  pthread_mutex_lock(&p->shot_mu);
+  int n = p->npending;
+  uint64_t oldest = p->oldest_pending_ns;
+  pthread_mutex_unlock(&p->shot_mu);
+  *pending = n;
+  if (n >= p->cfg.embed_batch)
+    return 1;
+  return n > 0 &&
+         (double)(argus_time_ns() - oldest) * 1e-9 >= p->cfg.embed_wait;
+}
+
+static void *worker_main(void *arg) {
+  edge_worker *w = arg;
+  argus_edge *p = w->e;
+  argus_cpu_set_ftz();
+  while (!atomic_load(&p->stop)) {
+    int pending = 0;
+    if (embed_due(p, &pending)) {
+      edge_embed_batch(p, w);
+      continue;
+    }
+    double to = pending ? p->cfg.embed_wait / 2 : 0.05;
+    argus_video_frame *f = NULL;
+    uint64_t ticket = 0;
+    uint32_t gen = 0;
+    pthread_mutex_lock(&p->pop_mu);
+    argus_video_hub_pop(p->hub, to, &f);
+    if (f) {
+      ticket = p->cams[f->camera].next_ticket++;
+      gen = atomic_load(&p->cams[f->camera].gen);
+    }
+    pthread_mutex_unlock(&p->pop_mu);
+    if (f) {
+      analyse(p, w, f, ticket, gen);
+      argus_video_frame_release(f);
+    } else if (pending) {
+      edge_embed_batch(p, w); /* idle: no frame waits, embed now */
+    }
+  }
+  return NULL;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static argus_err check_config(const argus_edge_config *c,
+                              argus_error_detail *err) {
+#define BAD(...) return edge_fail(err, ARGUS_E_INVALID_ARG, __VA_ARGS__)
+  if (c->threads < 0 || c->threads > ARGUS_EDGE_MAX_THREADS)
+    BAD("threads %d out of range (0..%d)", c->threads, ARGUS_EDGE_MAX_THREADS);
+  if (!(c->fps > 0 && c->fps <= 1000))
+    BAD("fps %g out of range (0..1000]", c->fps);
+  if (c->queue_frames < 1 || c->queue_frames > ARGUS_VIDEO_MAX_QUEUE)
+    BAD("queue_frames %d out of range (1..%d)", c->queue_frames,
+        ARGUS_VIDEO_MAX_QUEUE);
+  if (c->max_cameras < 0 || c->max_cameras > 65536)
+    BAD("max_cameras %d out of range (0..65536)", c->max_cameras);
+  if (c->detect_size < 32 || c->detect_size > 8192)
+    BAD("detect_size %d out of range (32..8192)", c->detect_size);
+  if (c->max_faces < 1 || c->max_faces > 1024)
+    BAD("max_faces %d out of range (1..1024)", c->max_faces);
+  if (c->max_tracks < 1 || c->max_tracks > 4096)
+    BAD("max_tracks %d out of range (1..4096)", c->max_tracks);
+  if (c->embed_batch < 1 || c->embed_batch > 64)
+    BAD("embed_batch %d out of range (1..64)", c->embed_batch);
+  if (!(c->embed_wait >= 0 && c->embed_wait <= 10))
+    BAD("embed_wait %g out of range (0..10 s)", c->embed_wait);
+  if (c->shot_slots < c->embed_batch || c->shot_slots > 65536)
+    BAD("shot_slots %d out of range (embed_batch..65536)", c->shot_slots);
+  if (c->thumb_width < 32 || c->thumb_width > 1920)
+    BAD("thumb_width %d out of range (32..1920)", c->thumb_width);
+  if (c->jpeg_quality < 1 || c->jpeg_quality > 100)
+    BAD("jpeg_quality %d out of range (1..100)", c->jpeg_quality);
+  if (!(c->min_score >= 0 && c->min_score < 1))
+    BAD("min_score %g out of range [0, 1)", c->min_score);
+  if (!(c->min_face >= 0 && c->min_face < 10000))
+    BAD("min_face %g out of range", c->min_face);
+  if (!(c->min_quality >= 0 && c->min_quality <= 1))
+    BAD("min_quality %g out of range [0, 1]", c->min_quality);
+  if (!(c->open_timeout >= 0 && c->read_timeout >= 0))
+    BAD("open/read timeouts must be >= 0");
+#undef BAD
+  return ARGUS_OK;
+}
+
+static argus_err workers_create(argus_edge *p, argus_error_detail *err) {
+  p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
+  if (!p->workers)
+    return edge_fail(err, ARGUS_E_NOMEM, "out of memory (workers)");
+  const int B = p->cfg.embed_batch;
+  for (int i = 0; i < p->nworkers; i++) {
+    edge_worker *w = &p->workers[i];
+    w->e = p;
+    w->id = i;
+    argus_err rc = argus_face_worker_create(p->engine, &w->fw);
+    if (rc == ARGUS_OK)
+      rc = argus_image_alloc(&w->thumb, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
+    if (rc == ARGUS_OK)
+      rc = argus_image_alloc(&w->boxed, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
+    w->faces = calloc((size_t)p->cfg.max_faces, sizeof *w->faces);
+    w->dets = calloc((size_t)p->cfg.max_faces, sizeof *w->dets);
+    w->emb = calloc((size_t)B * (size_t)p->dim, sizeof *w->emb);
+    w->crops = calloc((size_t)B, sizeof *w->crops);
+    w->batch = calloc((size_t)B, sizeof *w->batch);
+    if (rc == ARGUS_OK &&
+        (!w->faces || !w->dets || !w->emb || !w->crops || !w->batch))
+      rc = ARGUS_E_NOMEM;
+    if (rc)
+      return edge_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+    /* Plan the embedder's sessions for every batch size now (1, 2, 4, ...
+     * up to embed_batch), so that the first large batch while running does
+     * not allocate an arena. */
+    argus_image grey;
+    rc = argus_image_alloc(&grey, p->align_w, p->align_h, ARGUS_PIX_RGB8);
+    if (rc)
+      return edge_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+    for (int y = 0; y < grey.height; y++)
+      memset(grey.data[0] + (size_t)y * grey.stride[0], 128,
+             (size_t)grey.width * 3);
+    for (int k = 0; k < B; k++)
+      w->crops[k] = grey;
+    argus_face_error fe = {{0}};
+    for (int n = 1; n <= B && rc == ARGUS_OK; n *= 2)
+      rc = argus_face_worker_embed_aligned(w->fw, w->crops, n, w->emb, &fe);
+    argus_image_free(&grey);
+    memset(w->crops, 0, (size_t)B * sizeof *w->crops);
+    if (rc)
+      return edge_fail(err, rc, "analysis worker %d: embedder: %s", i,
+                     fe.msg[0] ? fe.msg : argus_strerror(rc));
+  }
+  return ARGUS_OK;
+}
+
+static void workers_free(argus_edge *p) {
+  if (!p->workers)
+    return;
+  for (int i = 0; i < p->nworkers; i++) {
+    edge_worker *w = &p->workers[i];
+    argus_face_worker_free(w->fw);
+    argus_image_free(&w->rgb);
+    argus_image_free(&w->thumb);
+    argus_image_free(&w->boxed);
+    free(w->faces);
+    free(w->dets);
+    free(w->emb);
+    free(w->crops);
+    free(w->batch);
+  }
+  free(p->workers);
+  p->workers = NULL;
+}
+
+argus_err argus_edge_create(const argus_edge_config *cfg,
+                            argus_face_engine *engine, argus_bus *bus,
+                            argus_edge **out, argus_error_detail *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (!out || !engine || !bus)
+    return edge_fail(err, ARGUS_E_INVALID_ARG,
+                     "edge: no engine, bus or output pointer");
+  *out = NULL;
+  argus_edge_config def;
+  if (!cfg) {
+    argus_edge_config_init(&def);
+    cfg = &def;
+  }
+  argus_err rc = check_config(cfg, err);
+  if (rc)
+    return rc;
+  argus_edge *p = calloc(1, sizeof *p);
+  if (!p)
+    return edge_fail(err, ARGUS_E_NOMEM, "out of memory");
+  p->cfg = *cfg;
+  p->engine = engine;
+  p->bus = bus;
+  pthread_mutex_init(&p->cams_mu, NULL);
+  pthread_mutex_init(&p->pop_mu, NULL);
+  pthread_mutex_init(&p->shot_mu, NULL);
+  atomic_init(&p->stop, 0);
+
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  p->nworkers = cfg->threads > 0 ? cfg->threads : (ncpu > 0 ? (int)ncpu : 1);
+  if (p->nworkers > ARGUS_EDGE_MAX_THREADS)
+    p->nworkers = ARGUS_EDGE_MAX_THREADS;
+
+  const argus_face_embedder *emb = argus_face_engine_embedder(engine);
+  const argus_face_card *card =
+      argus_face_engine_card(engine, ARGUS_FACE_MODEL_EMBEDDER);
+  if (!emb || !card) {
+    rc = edge_fail(err, ARGUS_E_INVALID_ARG, "edge: the engine has no embedder");
+    goto fail;
+  }
+  p->dim = emb->dim;
+  p->align_w = emb->align_width;
+  p->align_h = emb->align_height;
+  snprintf(p->model, sizeof p->model, "%s@%s", card->name, card->version);
+  argus_face_detect_opts_default(&p->det);
+  p->det.size = cfg->detect_size;
+  p->det.min_score = cfg->min_score;
+  p->det.min_size = cfg->min_face;
+  p->det.max_faces = cfg->max_faces;
+
+  /* Shots: header, aligned crop, thumbnail. */
+  p->thumb_w = cfg->thumb_width;
+  p->thumb_h = cfg->thumb_width * 9 / 16;
+  if (p->thumb_h < 1)
+    p->thumb_h = 1;
+  p->shot_bytes = EDGE_SHOT_HDR_BYTES + (size_t)p->align_w * p->align_h * 3 +
+                  (size_t)p->thumb_w * p->thumb_h * 3;
+  p->shot_bytes = (p->shot_bytes + 63) & ~(size_t)63;
+
+  argus_track_config_default(&p->tcfg);
+  p->tcfg.capacity = cfg->max_tracks;
+  p->tcfg.max_detections = cfg->max_faces;
+  p->tcfg.embed_dim = p->dim;
+  p->tcfg.shot_bytes = p->shot_bytes;
+  if (cfg->min_quality > 0)
+    p->tcfg.policy.min_quality = cfg->min_quality;
+
+  /* Pools, sized once. */
+  p->slots = calloc((size_t)cfg->shot_slots, sizeof *p->slots);
+  p->slot_mem = malloc((size_t)cfg->shot_slots * p->shot_bytes);
+  p->max_cams = cfg->max_cameras > 0 ? cfg->max_cameras
+                                     : ARGUS_VIDEO_DEFAULT_CAMERAS;
+  p->cams = calloc((size_t)p->max_cams, sizeof *p->cams);
+  if (!p->slots || !p->slot_mem || !p->cams) {
+    rc = edge_fail(err, ARGUS_E_NOMEM,
+                   "out of memory (%d shot slots of %zu bytes)",
+                   cfg->shot_slots, p->shot_bytes);
+    goto fail;
+  }
+  for (int i = cfg->shot_slots - 1; i >= 0; i--) {
+    p->slots[i].buf = p->slot_mem + (size_t)i * p->shot_bytes;
+    p->slots[i].next = p->free_slots;
+    p->free_slots = &p->slots[i];
+  }
+  for (int i = 0; i < p->max_cams; i++) {
+    pthread_mutex_init(&p->cams[i].mu, NULL);
+    pthread_cond_init(&p->cams[i].turn, NULL);
+  }
+  rc = argus_video_hub_create(p->max_cams, &p->hub);
+  if (rc) {
+    rc = edge_fail(err, rc, "video hub: %s", argus_strerror(rc));
+    goto fail;
+  }
+  if ((rc = workers_create(p, err)) != ARGUS_OK)
+    goto fail;
+  for (int i = 0; i < p->nworkers; i++) {
+    if (pthread_create(&p->workers[i].thread, NULL, worker_main,
+                       &p->workers[i]) != 0) {
+      rc = edge_fail(err, ARGUS_E_INTERNAL, "cannot start analysis thread %d",
+                     i);
+      goto fail;
+    }
+    p->workers[i].started = 1;
+  }
+  argus_log(ARGUS_LOG_INFO, EDGE_MOD,
+            "%d analysis workers, model %s, up to %d cameras", p->nworkers,
+            p->model, p->max_cams);
+  *out = p;
+  return ARGUS_OK;
+fail:
+  argus_edge_destroy(p);
+  return rc;
+}
+
+void argus_edge_destroy(argus_edge *p) {
+  if (!p)
+    return;
+  atomic_store(&p->stop, 1);
+  if (p->hub)
+    argus_video_hub_interrupt(p->hub);
+  for (int i = 0; p->workers && i < p->nworkers; i++)
+    if (p->workers[i].started)
+      pthread_join(p->workers[i].thread, NULL);
+  argus_video_hub_destroy(p->hub);
+  if (p->cams) {
+    for (int i = 0; i < p->max_cams; i++) {
+      argus_track_destroy(p->cams[i].tr);
+      pthread_mutex_destroy(&p->cams[i].mu);
+      pthread_cond_destroy(&p->cams[i].turn);
+    }
+    free(p->cams);
+  }
+  workers_free(p);
+  free(p->slots);
+  free(p->slot_mem);
+  pthread_mutex_destroy(&p->cams_mu);
+  pthread_mutex_destroy(&p->pop_mu);
+  pthread_mutex_destroy(&p->shot_mu);
+  free(p);
+}
+
+/* ---- housekeeping and state ------------------------------------------------ */
+
+/* Ends the tracks of camera c (end of stream or lost source) and queues
+ * their best shots. Under c->mu. */
+static void cam_flush(argus_edge *p, edge_cam *c, int index) {
+  argus_track_result res;
+  if (!c->tr || !isfinite(c->last_t))
+    return;
+  argus_err rc = argus_track_flush(c->tr, c->last_t, &res);
+  c->any_update = 0;
+  if (rc) {
+    argus_log(ARGUS_LOG_WARN, EDGE_MOD, "camera '%s': tracker flush: %s",
+              c->name, argus_strerror(rc));
+    return;
+  }
+  for (int k = 0; k < res.nended; k++)
+    if (res.ended[k].match_best)
+      edge_queue_stored_shot(p, c, index, res.ended[k].track_id,
+                             res.ended[k].shot, argus_time_ns());
+}
+
+void argus_edge_maintain(argus_edge *p) {
+  if (!p)
+    return;
+  pthread_mutex_lock(&p->cams_mu);
+  for (int i = 0; i < p->max_cams; i++) {
+    edge_cam *c = &p->cams[i];
+    if (!c->used)
+      continue;
+    argus_video_stats vs;
+    if (argus_video_hub_stats(p->hub, i, &vs) != ARGUS_OK)
+      continue;
+    if (vs.state == ARGUS_VIDEO_STREAMING || vs.frames_queued || vs.frames_held)
+      continue;
+    pthread_mutex_lock(&p->pop_mu);
+    uint64_t issued = c->next_ticket;
+    pthread_mutex_unlock(&p->pop_mu);
+    pthread_mutex_lock(&c->mu);
+    if (c->any_update && c->done_ticket == issued)
+      cam_flush(p, c, i);
+    pthread_mutex_unlock(&c->mu);
+  }
+  pthread_mutex_unlock(&p->cams_mu);
+}
+
+static int video_ended(argus_video_state s) {
+  return s == ARGUS_VIDEO_FINISHED || s == ARGUS_VIDEO_FAILED ||
+         s == ARGUS_VIDEO_STOPPED;
+}
+
+int argus_edge_all_ended(argus_edge *p) {
+  if (!p)
+    return 1;
+  int ended = 1;
+  pthread_mutex_lock(&p->cams_mu);
+  for (int i = 0; i < p->max_cams && ended; i++) {
+    if (!p->cams[i].used)
+      continue;
+    argus_video_stats vs;
+    if (argus_video_hub_stats(p->hub, i, &vs) == ARGUS_OK &&
+        !video_ended(vs.state))
+      ended = 0;
+  }
+  pthread_mutex_unlock(&p->cams_mu);
+  return ended;
+}
+
+int argus_edge_idle(argus_edge *p) {
+  if (!p)
+    return 1;
+  int done = 1;
+  pthread_mutex_lock(&p->cams_mu);
+  for (int i = 0; i < p->max_cams && done; i++) {
+    edge_cam *c = &p->cams[i];
+    if (!c->used)
+      continue;
+    argus_video_stats vs;
+    if (argus_video_hub_stats(p->hub, i, &vs) != ARGUS_OK)
+      continue;
+    if (!video_ended(vs.state) || vs.frames_queued || vs.frames_held) {
+      done = 0;
+      break;
+    }
+    pthread_mutex_lock(&p->pop_mu);
+    uint64_t issued = c->next_ticket;
+    pthread_mutex_unlock(&p->pop_mu);
+    pthread_mutex_lock(&c->mu);
+    if (c->done_ticket != issued || c->any_update)
+      done = 0; /* argus_edge_maintain flushes it */
+    pthread_mutex_unlock(&c->mu);
+  }
+  pthread_mutex_unlock(&p->cams_mu);
+  if (!done)
+    return 0;
+  pthread_mutex_lock(&p->shot_mu);
+  done = p->npending == 0 && p->embedding == 0;
+  pthread_mutex_unlock(&p->shot_mu);
+  return done;
+}
+
+void argus_edge_tick_rates(argus_edge *p, double dt) {
+  if (!p)
+    return;
+  pthread_mutex_lock(&p->cams_mu);
+  for (int i = 0; i < p->max_cams; i++) {
+    edge_cam *c = &p->cams[i];
+    if (!c->used)
+      continue;
+    pthread_mutex_lock(&c->mu);
+    c->fps_analysed =
+        dt > 0 ? (double)(c->frames_analysed - c->frames_prev) / dt : 0;
+    c->frames_prev = c->frames_analysed;
+    pthread_mutex_unlock(&c->mu);
+  }
+  pthread_mutex_unlock(&p->cams_mu);
+}
+
+argus_err argus_edge_get_stats(argus_edge *p, argus_edge_stats *out,
+                               argus_edge_camera_stats *cams, int cap,
+                               int *ncams) {
+  if (!p || !out || (cap > 0 && !cams) || cap < 0)
+    return ARGUS_E_INVALID_ARG;
+  memset(out, 0, sizeof *out);
+  out->workers = p->nworkers;
+  int n = 0;
+  pthread_mutex_lock(&p->cams_mu);
+  for (int i = 0; i < p->max_cams; i++) {
+    edge_cam *c = &p->cams[i];
+    if (!c->used)
+      continue;
+    argus_edge_camera_stats cs;
+    memset(&cs, 0, sizeof cs);
+    cs.index = i;
+    argus_video_hub_stats(p->hub, i, &cs.video);
+    pthread_mutex_lock(&c->mu);
+    memcpy(cs.name, c->name, sizeof cs.name);
+    cs.fps_analysed = c->fps_analysed;
+    cs.frames_analysed = c->frames_analysed;
+    cs.frames_failed = c->frames_failed;
+    cs.faces = c->faces;
+    cs.shots = c->shots;
+    cs.shots_dropped = c->shots_dropped;
+    argus_track_stats ts;
+    if (c->tr && argus_track_get_stats(c->tr, &ts) == ARGUS_OK) {
+      cs.tracks = ts.created;
+      cs.tracks_confirmed = ts.confirmed;
+      cs.tracks_live = ts.live;
+    }
+    pthread_mutex_unlock(&c->mu);
+    out->frames_analysed += cs.frames_analysed;
+    out->frames_dropped += cs.video.frames_dropped;
+    out->frames_queued += cs.video.frames_queued;
+    out->faces += cs.faces;
+    out->shots += cs.shots;
+    if (n < cap)
+      cams[n] = cs;
+    n++;
+  }
+  pthread_mutex_unlock(&p->cams_mu);
+  out->cameras = n;
+  if (ncams)
+    *ncams = n;
+  out->shots_dropped = atomic_load(&p->shots_dropped);
+  out->embed_batches = atomic_load(&p->embed_batches);
+  out->embedded = atomic_load(&p->embedded);
+  out->publish_errors = atomic_load(&p->publish_errors);
+  pthread_mutex_lock(&p->shot_mu);
+  out->shots_queued = p->npending;
+  pthread_mutex_unlock(&p->shot_mu);
+  out->ns_detect = atomic_load(&p->ns_detect);
+  out->n_detect = atomic_load(&p->n_detect);
+  out->ns_track = atomic_load(&p->ns_track);
+  out->n_track = atomic_load(&p->n_track);
+  out->ns_embed = atomic_load(&p->ns_embed);
+  out->cpu_detect = atomic_load(&p->cpu_detect) * 1e-9;
+  out->cpu_track = atomic_load(&p->cpu_track) * 1e-9;
+  out->cpu_embed = atomic_load(&p->cpu_embed) * 1e-9;
+  out->cpu_publish = atomic_load(&p->cpu_publish) * 1e-9;
+  return ARGUS_OK;
+}
