@@ -129,17 +129,33 @@ static int parse_seconds(const char *s, double lo, double hi, const char *what,
   return 0;
 }
 
+/* One JSON line: every string member escaped six-fold still fits. */
+#define VIDEO_JSON_MAX 4096
+
+static void print_json_line(FILE *f, argus_json *j) {
+  if (argus_json_finish(j))
+    fprintf(f, "%s\n", j->buf);
+  else
+    fprintf(stderr, "argus: video: a JSON line did not fit\n");
+}
+
 static void print_info(FILE *f, const argus_video_stats *s, int json) {
   if (json) {
-    fprintf(f, "{\"event\":\"stream\",\"camera\":");
-    cli_json_string(f, s->name);
-    fprintf(f, ",\"kind\":\"%s\",\"codec\":", argus_video_source_kind_name(s->kind));
-    cli_json_string(f, s->codec);
-    fprintf(f,
-            ",\"width\":%d,\"height\":%d,\"fps\":%.3f,\"duration\":%.3f,"
-            "\"skip_nonref\":%s}\n",
-            s->width, s->height, s->stream_fps, s->duration,
-            s->skipping_nonref ? "true" : "false");
+    char buf[VIDEO_JSON_MAX];
+    argus_json j;
+    argus_json_init(&j, buf, sizeof buf);
+    argus_json_obj_begin(&j, NULL);
+    argus_json_str(&j, "event", "stream");
+    argus_json_str(&j, "camera", s->name);
+    argus_json_str(&j, "kind", argus_video_source_kind_name(s->kind));
+    argus_json_str(&j, "codec", s->codec);
+    argus_json_int(&j, "width", s->width);
+    argus_json_int(&j, "height", s->height);
+    argus_json_num(&j, "fps", s->stream_fps, 3);
+    argus_json_num(&j, "duration", s->duration, 3);
+    argus_json_bool(&j, "skip_nonref", s->skipping_nonref);
+    argus_json_obj_end(&j);
+    print_json_line(f, &j);
   } else {
     fprintf(f, "stream: %s %s %dx%d, %.3g fps", argus_video_source_kind_name(s->kind),
             s->codec, s->width, s->height, s->stream_fps);
@@ -155,21 +171,30 @@ static void print_info(FILE *f, const argus_video_stats *s, int json) {
 static void print_counters(FILE *f, double t, const argus_video_stats *s,
                            int json) {
   if (json) {
-    fprintf(f,
-            "{\"event\":\"stats\",\"t\":%.2f,\"state\":\"%s\",\"connected\":%s,"
-            "\"fps_in\":%.2f,\"fps_decoded\":%.2f,\"fps_out\":%.2f,"
-            "\"packets\":%" PRIu64 ",\"decoded\":%" PRIu64
-            ",\"skipped\":%" PRIu64 ",\"delivered\":%" PRIu64
-            ",\"dropped\":%" PRIu64 ",\"decode_errors\":%" PRIu64
-            ",\"connects\":%" PRIu64 ",\"reconnects\":%" PRIu64
-            ",\"errors\":%" PRIu64 ",\"media_time\":%.3f,\"last_error\":",
-            t, argus_video_state_name(s->state), s->connected ? "true" : "false",
-            s->fps_in, s->fps_decoded, s->fps_out, s->packets, s->frames_decoded,
-            s->frames_skipped, s->frames_delivered, s->frames_dropped,
-            s->decode_errors, s->connects, s->reconnects, s->errors,
-            s->media_time);
-    cli_json_string(f, s->last_error);
-    fputs("}\n", f);
+    char buf[VIDEO_JSON_MAX];
+    argus_json j;
+    argus_json_init(&j, buf, sizeof buf);
+    argus_json_obj_begin(&j, NULL);
+    argus_json_str(&j, "event", "stats");
+    argus_json_num(&j, "t", t, 2);
+    argus_json_str(&j, "state", argus_video_state_name(s->state));
+    argus_json_bool(&j, "connected", s->connected);
+    argus_json_num(&j, "fps_in", s->fps_in, 2);
+    argus_json_num(&j, "fps_decoded", s->fps_decoded, 2);
+    argus_json_num(&j, "fps_out", s->fps_out, 2);
+    argus_json_uint(&j, "packets", s->packets);
+    argus_json_uint(&j, "decoded", s->frames_decoded);
+    argus_json_uint(&j, "skipped", s->frames_skipped);
+    argus_json_uint(&j, "delivered", s->frames_delivered);
+    argus_json_uint(&j, "dropped", s->frames_dropped);
+    argus_json_uint(&j, "decode_errors", s->decode_errors);
+    argus_json_uint(&j, "connects", s->connects);
+    argus_json_uint(&j, "reconnects", s->reconnects);
+    argus_json_uint(&j, "errors", s->errors);
+    argus_json_num(&j, "media_time", s->media_time, 3);
+    argus_json_str(&j, "last_error", s->last_error);
+    argus_json_obj_end(&j);
+    print_json_line(f, &j);
   } else {
     fprintf(f,
             "%6.1f s  %-10s in %5.1f fps  decoded %5.1f fps  out %5.1f fps  "
