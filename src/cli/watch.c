@@ -47,7 +47,7 @@ void cli_watch_usage(FILE *f) {
         "  --status-interval S  seconds between status lines (default 5)\n"
         "  --quiet-status       no status lines\n"
         "  --cooldown S         per person per camera, seconds (default 30)\n"
-        "  --size N             detection size, longer side (default 640)\n"
+        "  --size N             detection size, longer side (default 480)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
         STORE_CLI_DB_HELP,
