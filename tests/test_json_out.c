@@ -1,11 +1,12 @@
-/* The record writers of the store, the gallery and the import
- * (argus_store_*_json, argus_gallery_*_json, argus_import_*_json): every
- * output parses with cJSON and has the members the CLI's --json output has
- * always had, with the values of the record; strings with quotes, control
- * characters and bytes that are not UTF-8 stay valid JSON; a NaN threshold,
- * a missing external id or object id are null; stored JSON text (settings,
- * details) is copied as JSON, or null when it is not valid; a record in an
- * array; overflow of a small buffer. */
+/* The record writers of the store, the gallery, the import and faces
+ * (argus_store_*_json, argus_gallery_*_json, argus_import_*_json,
+ * argus_face_json_members): every output parses with cJSON and has the
+ * members the CLI's --json output has always had, with the values of the
+ * record; strings with quotes, control characters and bytes that are not
+ * UTF-8 stay valid JSON; a NaN threshold, a missing external id or object
+ * id are null; stored JSON text (settings, details) is copied as JSON, or
+ * null when it is not valid; a record in an array; overflow of a small
+ * buffer; a face's members in a caller's object. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "argus/face.h"
 #include "argus/import.h"
 #include "argus/store.h"
 #include "check.h"
@@ -380,11 +382,71 @@ static void test_gallery_import(void) {
   cJSON_Delete(d);
 }
 
+static void test_face(void) {
+  argus_face f;
+  memset(&f, 0, sizeof f);
+  f.box[0] = 10.04f;
+  f.box[1] = 20.0f;
+  f.box[2] = 110.0f;
+  f.box[3] = NAN; /* written as 0 */
+  f.score = 0.9f;
+  f.npoints = ARGUS_FACE_NPOINTS;
+  for (int i = 0; i < ARGUS_FACE_NPOINTS; i++) {
+    f.points[i][0] = (float)i;
+    f.points[i][1] = (float)(2 * i);
+  }
+  f.ndense = 3;
+  f.has_quality = 1;
+  f.quality.value = 0.5f;
+  f.quality.ipd = 30.0f;
+  f.quality.sharpness = 0.25f;
+  f.quality.flags = ARGUS_FACE_Q_BLURRED;
+  float emb[4] = {0.5f, -0.25f, INFINITY, 1e-7f};
+  argus_json j;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_face_json_members(&f, emb, 4, ARGUS_FACE_JSON_DENSE, &j);
+  argus_json_str(&j, "extra", "x");
+  argus_json_obj_end(&j);
+  cJSON *d = parse(argus_json_finish(&j));
+  if (d) {
+    CHECK(strncmp(buf, "{\"box\":[10.0,20.0,110.0,0.0],\"score\":0.9000,",
+                  44) == 0);
+    CHECK_INT_EQ(cJSON_GetArraySize(get(d, "points")), 5);
+    CHECK(num_is(d, "quality", 0.5));
+    const cJSON *q = get(d, "quality_detail");
+    CHECK(num_is(q, "ipd", 30) && num_is(q, "sharpness", 0.25));
+    CHECK_INT_EQ(cJSON_GetArraySize(get(q, "reasons")), 1);
+    CHECK(cJSON_IsString(cJSON_GetArrayItem(get(q, "reasons"), 0)) &&
+          strcmp(cJSON_GetArrayItem(get(q, "reasons"), 0)->valuestring,
+                 "blurred") == 0);
+    CHECK_INT_EQ(cJSON_GetArraySize(get(d, "landmarks3")), 3);
+    const cJSON *e = get(d, "embedding");
+    CHECK_INT_EQ(cJSON_GetArraySize(e), 4);
+    CHECK(cJSON_GetArrayItem(e, 1)->valuedouble == -0.25);
+    CHECK(cJSON_GetArrayItem(e, 2)->valuedouble == 0);
+    CHECK(str_is(d, "extra", "x"));
+  }
+  cJSON_Delete(d);
+  /* Without landmarks, quality, dense flag or embedding: box and score. */
+  f.npoints = 0;
+  f.has_quality = 0;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_face_json_members(&f, NULL, 0, 0, &j);
+  argus_json_obj_end(&j);
+  d = parse(argus_json_finish(&j));
+  if (d)
+    CHECK_INT_EQ(nmembers(d), 2);
+  cJSON_Delete(d);
+}
+
 int main(void) {
   test_watchlist();
   test_person();
   test_camera();
   test_audit_alert();
   test_gallery_import();
+  test_face();
   return check_report("test_json_out");
 }

@@ -545,6 +545,29 @@ argus_err argus_face_worker_embed_aligned(argus_face_worker *w,
 /* Similarity of two L2-normalised embeddings: their dot product. */
 float argus_face_similarity(const float *a, const float *b, int dim);
 
+/* ---- JSON output -----------------------------------------------------------
+ * With the core writer (argus_json), as the CLI's --json output and the REST
+ * API write faces. Non-finite numbers are written as 0. Overflow is the
+ * writer's. */
+
+/* With ARGUS_FACE_JSON_DENSE, argus_face_json_members also writes the dense
+ * landmarks. */
+#define ARGUS_FACE_JSON_DENSE 1u
+
+/* Writes the members of face `f` (borrowed) into the object open in `j`
+ * (the caller opens it, may add members, and closes it): "box" [x1, y1,
+ * x2, y2], "score"; "points" [[x, y] x 5] when it has landmarks; "quality"
+ * and "quality_detail" {"ipd", "sharpness", "yaw", "pitch", "roll",
+ * "reasons": [flag names]} when assessed; "landmarks<N>" [[x, y] x N] when
+ * it has dense landmarks and flags has ARGUS_FACE_JSON_DENSE; "embedding"
+ * (argus_face_json_floats) when emb (dim floats, borrowed) is not NULL. */
+void argus_face_json_members(const argus_face *f, const float *emb, int dim,
+                             unsigned flags, argus_json *j);
+/* n floats (borrowed) as an array under `key` (NULL in an array or at the
+ * top level), each with 6 significant digits. */
+void argus_face_json_floats(argus_json *j, const char *key, const float *v,
+                            int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,10 +44,17 @@ int cli_audit_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: cli_audit_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case STORE_OPT_JSON: json = 1; break;
+    case CLI_OPT_HELP:
+      cli_audit_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
     case OPT_LIMIT:
       if (cli_parse_long(p.arg, 1, 1000000, "--limit", &limit) != 0)
         return cli_bad_value(cmd);

@@ -79,11 +79,20 @@ static int camera_add_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: camera_add_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case OPT_SETTINGS: settings = p.arg; break;
-    case OPT_DISABLED: enabled = 0; break;
+    case CLI_OPT_HELP:
+      camera_add_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_SETTINGS:
+      settings = p.arg;
+      break;
+    case OPT_DISABLED:
+      enabled = 0;
+      break;
     case CLI_OPT_POSITIONAL:
       if (npos == 2) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);
@@ -139,10 +148,17 @@ static int camera_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: camera_list_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case STORE_OPT_JSON: json = 1; break;
+    case CLI_OPT_HELP:
+      camera_list_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -204,9 +220,14 @@ static int camera_remove_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: camera_remove_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
+    case CLI_OPT_HELP:
+      camera_remove_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
     case CLI_OPT_POSITIONAL:
       if (name) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);

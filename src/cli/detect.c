@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/face_cli.h"
 
 enum {
@@ -161,18 +162,14 @@ int cli_detect_main(int argc, char **argv) {
       continue;
     }
     if (c.json) {
-      fputs("{\"file\":", stdout);
-      cli_json_string(stdout, path);
-      printf(",\"width\":%d,\"height\":%d,\"faces\":[", img.width, img.height);
-      for (int k = 0; k < n; k++) {
-        if (k)
-          fputc(',', stdout);
-        face_cli_json_face_open(stdout, &c.faces[k], NULL, 0);
-        if (dense)
-          face_cli_json_dense(stdout, &c.faces[k]);
-        fputc('}', stdout);
-      }
-      fputs("]}\n", stdout);
+      face_cli_image_json r = {
+          path, img.width, img.height,
+          NULL, c.faces,   n,
+          NULL, 0,         dense ? ARGUS_FACE_JSON_DENSE : 0u};
+      if (cli_json_print(stdout, c.cmd, face_cli_image_json_fn, &r) == 0)
+        fputc('\n', stdout);
+      else
+        failed++;
     } else {
       printf("%s: %d face%s (%dx%d)\n", path, n, n == 1 ? "" : "s", img.width,
              img.height);

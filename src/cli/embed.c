@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/face_cli.h"
 
 enum { OPT_ALIGNED = FACE_OPT_NEXT };
@@ -110,13 +111,12 @@ static int embed_aligned(face_cli *c, char **files, int nfiles) {
         const char *path = files[c0 + idx[k]];
         const float *v = emb + (size_t)k * (size_t)dim;
         if (c->json) {
-          fputs("{\"file\":", stdout);
-          cli_json_string(stdout, path);
-          fputs(",\"model\":", stdout);
-          cli_json_string(stdout, em->model_id);
-          fputs(",\"embedding\":", stdout);
-          face_cli_json_floats(stdout, v, dim);
-          fputs("}\n", stdout);
+          face_cli_image_json r = {path, 0,   0, em->model_id, NULL, 0,
+                                   v,    dim, 0};
+          if (cli_json_print(stdout, c->cmd, face_cli_image_json_fn, &r) == 0)
+            fputc('\n', stdout);
+          else
+            failed++;
         } else {
           printf("%s\t", path);
           print_text_vec(v, dim);
@@ -164,18 +164,13 @@ static int embed_faces(face_cli *c, char **files, int nfiles) {
       continue;
     }
     if (c->json) {
-      fputs("{\"file\":", stdout);
-      cli_json_string(stdout, path);
-      printf(",\"width\":%d,\"height\":%d,\"model\":", img.width, img.height);
-      cli_json_string(stdout, em->model_id);
-      fputs(",\"faces\":[", stdout);
-      for (int k = 0; k < n; k++) {
-        if (k)
-          fputc(',', stdout);
-        face_cli_json_face(stdout, &c->faces[k],
-                           c->emb + (size_t)k * (size_t)dim, dim);
-      }
-      fputs("]}\n", stdout);
+      face_cli_image_json r = {path,         img.width, img.height,
+                               em->model_id, c->faces,  n,
+                               c->emb,       dim,       0};
+      if (cli_json_print(stdout, c->cmd, face_cli_image_json_fn, &r) == 0)
+        fputc('\n', stdout);
+      else
+        failed++;
     } else {
       for (int k = 0; k < n; k++) {
         const argus_face *f = &c->faces[k];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/face_cli.h"
 
 void face_cli_usage_common(FILE *f, int detection) {
@@ -159,6 +160,19 @@ void face_cli_close(face_cli *c) {
   c->emb = NULL;
 }
 
+/* {"file", "error"} */
+typedef struct file_error {
+  const char *file, *msg;
+} file_error;
+
+static void file_error_json(const void *rec, argus_json *j) {
+  const file_error *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "file", r->file);
+  argus_json_str(j, "error", r->msg);
+  argus_json_obj_end(j);
+}
+
 void face_cli_file_error(face_cli *c, const char *path, const char *fmt, ...) {
   char msg[600];
   va_list ap;
@@ -172,11 +186,9 @@ void face_cli_file_error(face_cli *c, const char *path, const char *fmt, ...) {
   else
     cli_errorf(c->cmd, "%s: %s", path, msg);
   if (c->json) {
-    fputs("{\"file\":", stdout);
-    cli_json_string(stdout, path);
-    fputs(",\"error\":", stdout);
-    cli_json_string(stdout, msg);
-    fputs("}\n", stdout);
+    file_error r = {path, msg};
+    if (cli_json_print(stdout, c->cmd, file_error_json, &r) == 0)
+      fputc('\n', stdout);
     fflush(stdout);
   }
 }
@@ -193,67 +205,30 @@ int face_cli_read(face_cli *c, const char *path, argus_image *img) {
   return 0;
 }
 
-void face_cli_json_floats(FILE *f, const float *v, int n) {
-  fputc('[', f);
-  for (int i = 0; i < n; i++)
-    fprintf(f, i ? ",%.6g" : "%.6g", isfinite(v[i]) ? (double)v[i] : 0.0);
-  fputc(']', f);
-}
-
-static void json_num(FILE *f, const char *key, double v, int prec, int comma) {
-  fprintf(f, "%s\"%s\":%.*f", comma ? "," : "", key, prec,
-          isfinite(v) ? v : 0.0);
-}
-
-void face_cli_json_face(FILE *f, const argus_face *fc, const float *emb,
-                        int dim) {
-  face_cli_json_face_open(f, fc, emb, dim);
-  fputc('}', f);
-}
-
-void face_cli_json_dense(FILE *f, const argus_face *fc) {
-  if (fc->ndense <= 0)
-    return;
-  fprintf(f, ",\"landmarks%d\":[", fc->ndense);
-  for (int i = 0; i < fc->ndense; i++)
-    fprintf(f, "%s[%.1f,%.1f]", i ? "," : "", fc->dense[i][0], fc->dense[i][1]);
-  fputc(']', f);
-}
-
-void face_cli_json_face_open(FILE *f, const argus_face *fc, const float *emb,
-                             int dim) {
-  fprintf(f, "{\"box\":[%.1f,%.1f,%.1f,%.1f]", fc->box[0], fc->box[1],
-          fc->box[2], fc->box[3]);
-  json_num(f, "score", fc->score, 4, 1);
-  if (fc->npoints == ARGUS_FACE_NPOINTS) {
-    fputs(",\"points\":[", f);
-    for (int i = 0; i < ARGUS_FACE_NPOINTS; i++)
-      fprintf(f, "%s[%.1f,%.1f]", i ? "," : "", fc->points[i][0],
-              fc->points[i][1]);
-    fputc(']', f);
+void face_cli_image_json_fn(const void *rec, argus_json *j) {
+  const face_cli_image_json *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "file", r->file);
+  if (r->width > 0) {
+    argus_json_int(j, "width", r->width);
+    argus_json_int(j, "height", r->height);
   }
-  if (fc->has_quality) {
-    const argus_face_quality *q = &fc->quality;
-    json_num(f, "quality", q->value, 3, 1);
-    fputs(",\"quality_detail\":{", f);
-    json_num(f, "ipd", q->ipd, 1, 0);
-    json_num(f, "sharpness", q->sharpness, 3, 1);
-    json_num(f, "yaw", q->yaw, 1, 1);
-    json_num(f, "pitch", q->pitch, 1, 1);
-    json_num(f, "roll", q->roll, 1, 1);
-    fputs(",\"reasons\":[", f);
-    int k = 0;
-    for (int b = 0; b < ARGUS_FACE_Q_NFLAGS; b++)
-      if (q->flags & (1u << b)) {
-        fputs(k++ ? "," : "", f);
-        cli_json_string(f, argus_face_quality_flag_name(1u << b));
-      }
-    fputs("]}", f);
+  if (r->model)
+    argus_json_str(j, "model", r->model);
+  if (r->faces) {
+    argus_json_arr_begin(j, "faces");
+    for (int k = 0; k < r->n; k++) {
+      argus_json_obj_begin(j, NULL);
+      argus_face_json_members(
+          &r->faces[k], r->embs ? r->embs + (size_t)k * (size_t)r->dim : NULL,
+          r->dim, r->flags, j);
+      argus_json_obj_end(j);
+    }
+    argus_json_arr_end(j);
+  } else {
+    argus_face_json_floats(j, "embedding", r->embs, r->dim);
   }
-  if (emb) {
-    fputs(",\"embedding\":", f);
-    face_cli_json_floats(f, emb, dim);
-  }
+  argus_json_obj_end(j);
 }
 
 void face_cli_text_face(FILE *f, int index, const argus_face *fc) {

@@ -81,16 +81,21 @@ int face_cli_read(face_cli *c, const char *path, argus_image *img);
 void face_cli_file_error(face_cli *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes one face as a JSON object; emb may be NULL. */
-void face_cli_json_face(FILE *f, const argus_face *face, const float *emb,
-                        int dim);
-/* The same without the closing brace, for commands that append fields. */
-void face_cli_json_face_open(FILE *f, const argus_face *face,
-                             const float *emb, int dim);
-/* Appends ,"landmarksN":[[x,y],...] (the dense landmarks, N = ndense, 68
- * for fr_landmark) when the face has them. */
-void face_cli_json_dense(FILE *f, const argus_face *face);
-void face_cli_json_floats(FILE *f, const float *v, int n);
+/* The JSON line of one image: {"file", "width", "height" (when width > 0),
+ * "model" (when not NULL), "faces": [argus_face_json_members of each, with
+ * its embedding when embs is not NULL]} or, with faces NULL, {"file",
+ * "model", "embedding"} of the one aligned crop embs. For cli_json_print. */
+typedef struct face_cli_image_json {
+  const char *file;
+  int width, height;
+  const char *model;
+  const argus_face *faces; /* n faces, or NULL */
+  int n;
+  const float *embs; /* n (or 1) rows of dim floats, or NULL */
+  int dim;
+  unsigned flags; /* ARGUS_FACE_JSON_* */
+} face_cli_image_json;
+void face_cli_image_json_fn(const void *rec, argus_json *j);
 /* Text form of one face, one line. */
 void face_cli_text_face(FILE *f, int index, const argus_face *face);
 

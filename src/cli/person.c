@@ -76,11 +76,20 @@ static int person_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: person_list_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case STORE_OPT_JSON: json = 1; break;
-    case OPT_WATCHLIST: watchlist = p.arg; break;
+    case CLI_OPT_HELP:
+      person_list_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
+    case OPT_WATCHLIST:
+      watchlist = p.arg;
+      break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -152,10 +161,17 @@ static int person_remove_main(int argc, char **argv) {
     if (o == CLI_OPT_END)
       break;
     switch (o) {
-    case CLI_OPT_HELP: person_remove_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case OPT_WATCHLIST: watchlist = p.arg; break;
+    case CLI_OPT_HELP:
+      person_remove_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_WATCHLIST:
+      watchlist = p.arg;
+      break;
     case OPT_ID:
       if (cli_parse_long(p.arg, 1, LONG_MAX, "--id", &id) != 0)
         return cli_bad_value(cmd);

@@ -103,10 +103,17 @@ static int wl_create_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: wl_create_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case OPT_COLOUR: colour = p.arg; break;
+    case CLI_OPT_HELP:
+      wl_create_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_COLOUR:
+      colour = p.arg;
+      break;
     case OPT_THRESHOLD:
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);
@@ -167,10 +174,17 @@ static int wl_list_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: wl_list_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case STORE_OPT_JSON: json = 1; break;
+    case CLI_OPT_HELP:
+      wl_list_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
@@ -240,10 +254,17 @@ static int wl_remove_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: wl_remove_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
-    case OPT_FORCE: force = 1; break;
+    case CLI_OPT_HELP:
+      wl_remove_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case OPT_FORCE:
+      force = 1;
+      break;
     case CLI_OPT_POSITIONAL:
       if (name) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);
@@ -310,9 +331,14 @@ static int wl_set_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: wl_set_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
-    case STORE_OPT_DB: db = p.arg; break;
+    case CLI_OPT_HELP:
+      wl_set_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
     case OPT_THRESHOLD:
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);
