@@ -446,6 +446,40 @@ static void test_i64map(void) {
   CHECK_INT_EQ(bad, 0);
   argus_i64map_free(&m);
 
+  /* Forced collisions in a 16-slot table: a run of keys with one home slot
+   * that wraps past the end, keys homed inside the run, then removals from
+   * the front, the middle and the end of the run. */
+  argus_i64map_init(&m, 0);
+  int64_t same[5], next[2];
+  int ns = 0, nn = 0;
+  for (int64_t c = 1; ns < 5 || nn < 2; c++) {
+    size_t home = (size_t)argus_hash64((uint64_t)c) & 15;
+    if (home == 14 && ns < 5)
+      same[ns++] = c;
+    else if (home == 15 && nn < 2)
+      next[nn++] = c;
+  }
+  for (int i = 0; i < 5; i++)
+    CHECK_OK(argus_i64map_put(&m, same[i], 100 + i));
+  for (int i = 0; i < 2; i++)
+    CHECK_OK(argus_i64map_put(&m, next[i], 200 + i));
+  CHECK_INT_EQ(m.cap, 16);
+  CHECK(argus_i64map_remove(&m, same[0], &v) && v == 100);
+  CHECK(argus_i64map_remove(&m, same[2], &v) && v == 102);
+  CHECK(argus_i64map_remove(&m, next[1], &v) && v == 201);
+  bad = 0;
+  for (int i = 0; i < 5; i++)
+    if (argus_i64map_get(&m, same[i], &v) != (i != 0 && i != 2) ||
+        (i != 0 && i != 2 && v != 100 + i))
+      bad++;
+  if (!argus_i64map_get(&m, next[0], &v) || v != 200)
+    bad++;
+  if (argus_i64map_get(&m, next[1], NULL))
+    bad++;
+  CHECK_INT_EQ(bad, 0);
+  CHECK_INT_EQ(m.count, 4);
+  argus_i64map_free(&m);
+
   /* A capped map; reserve makes puts allocation-free. */
   argus_i64map_init(&m, 3);
   CHECK_OK(argus_i64map_put(&m, 1, 1));
