@@ -29,16 +29,21 @@ static int rm_cb(const char *path, const struct stat *sb, int flag,
   return remove(path);
 }
 
-/* Links the first `n` photos of LFW person `who` into people/<as>/. */
-static void add_person(const char *who, const char *as, int n) {
+/* Links the first `n` photos of LFW person `who` into <root>/<as>/. */
+static void add_person_in(const char *root, const char *who, const char *as,
+                          int n) {
   char d[1400], src[2400], dst[2400];
-  snprintf(d, sizeof d, "%s/%s", people, as);
+  snprintf(d, sizeof d, "%s/%s", root, as);
   mkdir(d, 0700);
   for (int i = 1; i <= n; i++) {
     snprintf(src, sizeof src, "%s/%s/%s_%04d.jpg", lfw, who, who, i);
     snprintf(dst, sizeof dst, "%s/%s_%04d.jpg", d, who, i);
     CHECK(symlink(src, dst) == 0);
   }
+}
+
+static void add_person(const char *who, const char *as, int n) {
+  add_person_in(people, who, as, n);
 }
 
 static void write_file(const char *rel, const char *text) {
@@ -241,6 +246,36 @@ static void test_import(argus_gallery *g, argus_import_options *o) {
   argus_gallery_photo_free(&q);
 }
 
+/* A person with more photos than a batch holds: the first
+ * ARGUS_IMPORT_MAX_PHOTOS in name order are used, in a batch of its own. */
+static void test_many(argus_gallery *g, argus_import_options *o) {
+  char dir[400], d[500], src[1400], dst[700];
+  snprintf(dir, sizeof dir, "%s/many", tmp);
+  mkdir(dir, 0700);
+  add_person_in(dir, "Aaron_Sorkin", "A_Small", 2);
+  snprintf(d, sizeof d, "%s/Many_Photos", dir);
+  mkdir(d, 0700);
+  snprintf(src, sizeof src, "%s/AJ_Cook/AJ_Cook_0001.jpg", lfw);
+  for (int i = 0; i < ARGUS_IMPORT_MAX_PHOTOS + 6; i++) {
+    snprintf(dst, sizeof dst, "%s/p%03d.jpg", d, i);
+    CHECK(symlink(src, dst) == 0);
+  }
+  argus_import_summary st;
+  argus_error_detail err = {{0}};
+  CHECK_OK(argus_gallery_import(g, eng, "vip", dir, o, NULL, NULL, &st, &err));
+  CHECK_INT_EQ(st.persons_total, 2);
+  CHECK_INT_EQ(st.persons_enrolled, 2);
+  CHECK_INT_EQ(st.photos_enrolled, 2 + ARGUS_IMPORT_MAX_PHOTOS);
+  const argus_import_person *p = find(&st, "Many_Photos");
+  CHECK(p != NULL);
+  if (p) {
+    CHECK_INT_EQ(p->photos, ARGUS_IMPORT_MAX_PHOTOS + 6);
+    CHECK_INT_EQ(p->photos_used, ARGUS_IMPORT_MAX_PHOTOS);
+    CHECK_INT_EQ(p->photos_enrolled, ARGUS_IMPORT_MAX_PHOTOS);
+  }
+  argus_import_summary_free(&st);
+}
+
 int main(void) {
   const char *shared = getenv("ARGUS_SHARED_DATA");
   const char *models = getenv("ARGUS_MODELS_DIR");
@@ -304,6 +339,7 @@ int main(void) {
   if (g) {
     test_prepare_file(&o);
     test_import(g, &o);
+    test_many(g, &o);
   }
   argus_gallery_close(g);
   argus_store_close(s);

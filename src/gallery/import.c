@@ -251,7 +251,15 @@ static argus_err list_persons(const char *dir, char **dirs, int n,
     r->folder = dirs[i];
     dirs[i] = NULL;
     char name[ARGUS_STORE_NAME_MAX];
-    snprintf(name, sizeof name, "%s", r->folder);
+    size_t len = strlen(r->folder);
+    if (len >= sizeof name) {
+      /* Cut at a character boundary, not inside a UTF-8 sequence. */
+      len = sizeof name - 1;
+      while (len > 0 && ((unsigned char)r->folder[len] & 0xc0) == 0x80)
+        len--;
+    }
+    memcpy(name, r->folder, len);
+    name[len] = '\0';
     for (char *c = name; *c; c++)
       if (*c == '_')
         *c = ' ';
