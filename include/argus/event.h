@@ -93,8 +93,13 @@ typedef struct argus_event_face {
   char model[ARGUS_EVENT_MODEL_MAX]; /* the embedder's model id */
   int dim;
   const float *embedding; /* dim floats, L2-normalised */
-  argus_event_image crop;  /* the aligned face */
-  argus_event_image thumb; /* the frame, box drawn (may be empty) */
+  argus_event_image crop;  /* the aligned face (JPEG) */
+  /* The frame thumbnail with the face's box drawn, as packed RGB8 pixels
+   * (this process only; NULL when none or decoded). It is encoded to JPEG
+   * only by a sink that stores the face (an alert), so a face that matches
+   * nobody costs no thumbnail encoding. */
+  const uint8_t *thumb_rgb;
+  int thumb_w, thumb_h;
 } argus_event_face;
 
 typedef struct argus_event_alert {
@@ -153,9 +158,10 @@ typedef struct argus_event {
   } u;
 } argus_event;
 
-/* A face event with room for dim floats and the two JPEGs (copied in by
- * the caller through the returned pointers: *emb, *crop, *thumb may be
- * NULL when not wanted). Errors: INVALID_ARG (dim outside
+/* A face event with room for dim floats, the crop JPEG (crop_size bytes)
+ * and the thumbnail's pixels (thumb_size bytes: thumb_w * thumb_h * 3),
+ * copied in by the caller through the returned pointers (*emb, *crop,
+ * *thumb may be NULL when not wanted). Errors: INVALID_ARG (dim outside
  * 1..ARGUS_EVENT_MAX_DIM), NOMEM. */
 argus_err argus_event_face_new(int dim, size_t crop_size, size_t thumb_size,
                                argus_event **out, float **emb, uint8_t **crop,

@@ -65,14 +65,13 @@ argus_err argus_event_face_new(int dim, size_t crop_size, size_t thumb_size,
   f->embedding = (const float *)tail;
   f->crop.data = crop_size ? tail + fbytes : NULL;
   f->crop.size = crop_size;
-  f->thumb.data = thumb_size ? tail + fbytes + crop_size : NULL;
-  f->thumb.size = thumb_size;
+  f->thumb_rgb = thumb_size ? tail + fbytes + crop_size : NULL;
   if (emb)
     *emb = (float *)tail;
   if (crop)
     *crop = (uint8_t *)f->crop.data;
   if (thumb)
-    *thumb = (uint8_t *)f->thumb.data;
+    *thumb = (uint8_t *)f->thumb_rgb;
   *out = ev;
   return ARGUS_OK;
 }
@@ -103,7 +102,6 @@ argus_err argus_event_new(argus_event_type type, const argus_event *face,
       a->quality = f->quality;
       memcpy(a->box, f->box, sizeof a->box);
       memcpy(a->crop_sha256, f->crop.sha256, sizeof a->crop_sha256);
-      memcpy(a->thumb_sha256, f->thumb.sha256, sizeof a->thumb_sha256);
     } else {
       ev->u.unmatched.face = face;
       snprintf(ev->u.unmatched.face_id, sizeof ev->u.unmatched.face_id, "%s",
@@ -239,7 +237,6 @@ static void json_face(argus_json *j, const argus_event_face *f) {
   argus_json_int(j, "frame_w", f->frame_w);
   argus_json_int(j, "frame_h", f->frame_h);
   json_image(j, "crop_sha256", &f->crop);
-  json_image(j, "thumb_sha256", &f->thumb);
   argus_json_str(j, "model", f->model);
   argus_json_int(j, "dim", f->dim);
   /* Little-endian float32 (every target argus builds for). */
@@ -433,10 +430,8 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
     why = "face: \"box\" is not 4 numbers";
   else if (get_str(o, "model", f->model, sizeof f->model))
     why = "face: \"model\" missing or too long";
-  else if (opt_str(o, "crop_sha256", f->crop.sha256, sizeof f->crop.sha256) ||
-           opt_str(o, "thumb_sha256", f->thumb.sha256,
-                   sizeof f->thumb.sha256))
-    why = "face: a crop hash is not a string";
+  else if (opt_str(o, "crop_sha256", f->crop.sha256, sizeof f->crop.sha256))
+    why = "face: \"crop_sha256\" is not a string";
   else if (get_str(o, "reason", reason, sizeof reason))
     why = "face: \"reason\" missing";
   if (why) {

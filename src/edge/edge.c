@@ -157,7 +157,7 @@ argus_err argus_edge_add_camera(argus_edge *p, const char *name,
                    argus_strerror(rc));
   }
   int idx = -1;
-  rc = argus_video_hub_add(p->hub, &vc, &idx);
+  rc = argus_video_hub_add(p->hub, &vc, &idx, NULL);
   if (rc) {
     pthread_mutex_unlock(&p->cams_mu);
     argus_track_destroy(tr);
@@ -495,8 +495,6 @@ static argus_err workers_create(argus_edge *p, argus_error_detail *err) {
     argus_err rc = argus_face_worker_create(p->engine, &w->fw);
     if (rc == ARGUS_OK)
       rc = argus_image_alloc(&w->thumb, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
-    if (rc == ARGUS_OK)
-      rc = argus_image_alloc(&w->boxed, p->thumb_w, p->thumb_h, ARGUS_PIX_RGB8);
     w->faces = calloc((size_t)p->cfg.max_faces, sizeof *w->faces);
     w->dets = calloc((size_t)p->cfg.max_faces, sizeof *w->dets);
     w->emb = calloc((size_t)B * (size_t)p->dim, sizeof *w->emb);
@@ -539,7 +537,6 @@ static void workers_free(argus_edge *p) {
     argus_face_worker_free(w->fw);
     argus_image_free(&w->rgb);
     argus_image_free(&w->thumb);
-    argus_image_free(&w->boxed);
     free(w->faces);
     free(w->dets);
     free(w->emb);
@@ -638,7 +635,7 @@ argus_err argus_edge_create(const argus_edge_config *cfg,
     pthread_mutex_init(&p->cams[i].mu, NULL);
     pthread_cond_init(&p->cams[i].turn, NULL);
   }
-  rc = argus_video_hub_create(p->max_cams, &p->hub);
+  rc = argus_video_hub_create(p->max_cams, &p->hub, NULL);
   if (rc) {
     rc = edge_fail(err, rc, "video hub: %s", argus_strerror(rc));
     goto fail;

@@ -89,7 +89,6 @@ typedef struct edge_worker {
   argus_face_worker *fw;
   argus_image rgb;       /* the frame in RGB8, grown to the largest size */
   argus_image thumb;     /* a frame thumbnail (this frame's, when made) */
-  argus_image boxed;     /* thumbnail with a box, for face events */
   argus_face *faces;     /* max_faces */
   argus_track_det *dets; /* max_faces */
   float *emb;            /* embed_batch * dim */

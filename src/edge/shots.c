@@ -45,21 +45,20 @@ static void draw_box(argus_image *img, float x1, float y1, float x2, float y2,
   }
 }
 
-/* The shot's thumbnail with the face's box, in the worker's buffer. */
-static argus_err boxed_thumb(argus_edge *p, edge_worker *w,
-                             const unsigned char *buf, argus_image *v) {
+/* The shot's thumbnail with the face's box, into dst (packed RGB8). */
+static argus_err boxed_thumb(argus_edge *p, const unsigned char *buf,
+                             uint8_t *dst) {
   const edge_shot_hdr *h = (const edge_shot_hdr *)buf;
   const unsigned char *src =
       buf + EDGE_SHOT_HDR_BYTES + (size_t)p->align_w * p->align_h * 3;
-  uint8_t *d[3] = {w->boxed.data[0], NULL, NULL};
-  int st[3] = {w->boxed.stride[0], 0, 0};
+  memcpy(dst, src, (size_t)h->thumb_w * (size_t)h->thumb_h * 3);
+  argus_image img, *v = &img;
+  uint8_t *d[3] = {dst, NULL, NULL};
+  int st[3] = {h->thumb_w * 3, 0, 0};
   argus_err rc =
       argus_image_wrap(v, h->thumb_w, h->thumb_h, ARGUS_PIX_RGB8, d, st);
   if (rc != ARGUS_OK)
     return rc;
-  for (int y = 0; y < h->thumb_h; y++)
-    memcpy(v->data[0] + (size_t)y * (size_t)v->stride[0],
-           src + (size_t)y * (size_t)h->thumb_w * 3, (size_t)h->thumb_w * 3);
   float sx = (float)h->thumb_w / (float)h->frame_w;
   float sy = (float)h->thumb_h / (float)h->frame_h;
   static const uint8_t red[3] = {229, 57, 53};
@@ -70,20 +69,19 @@ static argus_err boxed_thumb(argus_edge *p, edge_worker *w,
 }
 
 /* Builds and publishes the face event of one embedded shot. */
-static argus_err publish_face(argus_edge *p, edge_worker *w, edge_slot *s,
+static argus_err publish_face(argus_edge *p, edge_slot *s,
                               const char *camera, const float *emb) {
   const edge_shot_hdr *h = (const edge_shot_hdr *)s->buf;
-  uint8_t *crop_jpg = NULL, *thumb_jpg = NULL;
-  size_t crop_n = 0, thumb_n = 0;
-  argus_image crop, thumb;
+  uint8_t *crop_jpg = NULL;
+  size_t crop_n = 0;
+  size_t thumb_n = h->thumb_w > 0 && h->thumb_h > 0
+                       ? (size_t)h->thumb_w * (size_t)h->thumb_h * 3
+                       : 0;
+  argus_image crop;
   argus_err rc = crop_view(p, s->buf, &crop);
   if (rc == ARGUS_OK)
     rc = argus_image_encode_jpeg(&crop, p->cfg.jpeg_quality, &crop_jpg,
                                  &crop_n);
-  if (rc == ARGUS_OK && h->thumb_w > 0 && h->thumb_h > 0 &&
-      boxed_thumb(p, w, s->buf, &thumb) == ARGUS_OK)
-    rc = argus_image_encode_jpeg(&thumb, p->cfg.jpeg_quality, &thumb_jpg,
-                                 &thumb_n);
   argus_event *ev = NULL;
   float *ev_emb = NULL;
   uint8_t *ev_crop = NULL, *ev_thumb = NULL;
@@ -108,11 +106,11 @@ static argus_err publish_face(argus_edge *p, edge_worker *w, edge_slot *s,
     argus_sha256_hex(ev_crop, crop_n, f->crop.sha256);
     f->crop.width = p->align_w;
     f->crop.height = p->align_h;
-    if (thumb_n) {
-      memcpy(ev_thumb, thumb_jpg, thumb_n);
-      argus_sha256_hex(ev_thumb, thumb_n, f->thumb.sha256);
-      f->thumb.width = h->thumb_w;
-      f->thumb.height = h->thumb_h;
+    if (thumb_n && boxed_thumb(p, s->buf, ev_thumb) == ARGUS_OK) {
+      f->thumb_w = h->thumb_w;
+      f->thumb_h = h->thumb_h;
+    } else {
+      f->thumb_rgb = NULL;
     }
     rc = argus_bus_make_id(p->bus, "face", ev->id);
     if (rc == ARGUS_OK)
@@ -120,12 +118,11 @@ static argus_err publish_face(argus_edge *p, edge_worker *w, edge_slot *s,
   }
   argus_event_unref(ev);
   free(crop_jpg);
-  free(thumb_jpg);
   return rc;
 }
 
 /* Hands one embedded shot on: the track's appearance, then its event. */
-static void shot_done(argus_edge *p, edge_worker *w, edge_slot *s,
+static void shot_done(argus_edge *p, edge_slot *s,
                       const float *emb) {
   char camera[ARGUS_EVENT_NAME_MAX] = "";
   int live = 0;
@@ -143,7 +140,7 @@ static void shot_done(argus_edge *p, edge_worker *w, edge_slot *s,
   if (!live)
     return; /* the camera went away meanwhile */
   uint64_t c0 = edge_thread_cpu_ns();
-  argus_err rc = publish_face(p, w, s, camera, emb);
+  argus_err rc = publish_face(p, s, camera, emb);
   atomic_fetch_add(&p->cpu_publish, edge_thread_cpu_ns() - c0);
   pthread_mutex_lock(&c->mu);
   if (c->gen == s->gen && rc == ARGUS_OK)
@@ -195,7 +192,7 @@ int edge_embed_batch(argus_edge *p, edge_worker *w) {
               fe.msg[0] ? fe.msg : argus_strerror(rc));
   } else {
     for (int i = 0; i < n; i++)
-      shot_done(p, w, w->batch[i], w->emb + (size_t)i * (size_t)p->dim);
+      shot_done(p, w->batch[i], w->emb + (size_t)i * (size_t)p->dim);
   }
   for (int i = 0; i < n; i++)
     edge_slot_put(p, w->batch[i]);

@@ -36,9 +36,39 @@ static void count_store_error(argus_pipeline *p, const char *what,
             what, msg);
 }
 
+/* The face's thumbnail (pixels with the box drawn) as JPEG: *jpg is
+ * malloc'd, NULL when there is none. */
+static void thumb_jpeg(argus_pipeline *p, const argus_event_face *f,
+                       uint8_t **jpg, size_t *n, char sha[65]) {
+  *jpg = NULL;
+  *n = 0;
+  sha[0] = '\0';
+  if (!f || !f->thumb_rgb || f->thumb_w <= 0 || f->thumb_h <= 0)
+    return;
+  argus_image v;
+  uint8_t *d[3] = {(uint8_t *)f->thumb_rgb, NULL, NULL};
+  int st[3] = {f->thumb_w * 3, 0, 0};
+  if (argus_image_wrap(&v, f->thumb_w, f->thumb_h, ARGUS_PIX_RGB8, d, st) !=
+          ARGUS_OK ||
+      argus_image_encode_jpeg(&v, p->cfg.jpeg_quality, jpg, n) != ARGUS_OK) {
+    free(*jpg);
+    *jpg = NULL;
+    *n = 0;
+    argus_log(ARGUS_LOG_WARN, PL_MOD,
+              "camera '%s': the frame thumbnail could not be encoded",
+              f->camera);
+    return;
+  }
+  argus_sha256_hex(*jpg, *n, sha);
+}
+
 static void store_alert(argus_pipeline *p, const argus_event *ev) {
   const argus_event_alert *a = &ev->u.alert;
   const argus_event_face *f = a->face ? &a->face->u.face : NULL;
+  uint8_t *thumb = NULL;
+  size_t thumb_n = 0;
+  char thumb_sha[65];
+  thumb_jpeg(p, f, &thumb, &thumb_n, thumb_sha);
   char t[ARGUS_RFC3339_MAX];
   argus_rfc3339(a->wall_ns, t);
   argus_store_alert_in in;
@@ -53,8 +83,8 @@ static void store_alert(argus_pipeline *p, const argus_event *ev) {
   if (f) {
     in.crop = f->crop.data;
     in.crop_size = f->crop.size;
-    in.thumb = f->thumb.data;
-    in.thumb_size = f->thumb.size;
+    in.thumb = thumb;
+    in.thumb_size = thumb_n;
   }
   argus_store_id id = 0;
   argus_store_error se = {{0}};
@@ -73,10 +103,13 @@ static void store_alert(argus_pipeline *p, const argus_event *ev) {
   if (argus_event_clone(ev, &out) != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, PL_MOD, "out of memory: alert %lld unpublished",
               (long long)id);
+    free(thumb);
     return;
   }
+  free(thumb);
   argus_event_alert *o = &out->u.alert;
   o->alert_id = rc == ARGUS_OK ? id : 0;
+  memcpy(o->thumb_sha256, thumb_sha, sizeof o->thumb_sha256);
   double latency =
       a->mono_ns ? (double)(argus_time_ns() - a->mono_ns) * 1e-9 : 0;
   o->latency_ms = latency * 1e3;
@@ -114,14 +147,19 @@ static void store_unmatched(argus_pipeline *p, const argus_event *ev) {
   in.best_score = u->best_score;
   in.crop = f->crop.data;
   in.crop_size = f->crop.size;
-  in.thumb = f->thumb.data;
-  in.thumb_size = f->thumb.size;
+  uint8_t *thumb = NULL;
+  size_t thumb_n = 0;
+  char thumb_sha[65];
+  thumb_jpeg(p, f, &thumb, &thumb_n, thumb_sha);
+  in.thumb = thumb;
+  in.thumb_size = thumb_n;
   in.retention = u->retention > 0 ? u->retention : p->cfg.keep_unmatched;
   argus_store_error se = {{0}};
   pthread_mutex_lock(&p->store_mu);
   in.camera_id = camera_id_of(p, f->camera);
   argus_err rc = argus_store_unmatched_insert(p->parts.store, &in, NULL, &se);
   pthread_mutex_unlock(&p->store_mu);
+  free(thumb);
   if (rc == ARGUS_OK)
     atomic_fetch_add(&p->unmatched_stored, 1);
   else
