@@ -441,6 +441,39 @@ static void test_face(void) {
   cJSON_Delete(d);
 }
 
+static void test_reindex(void) {
+  argus_gallery_reindex_report r;
+  memset(&r, 0, sizeof r);
+  r.total = 10;
+  r.done = 9;
+  r.embedded = 8;
+  r.failed = 1;
+  r.stopped = 1;
+  argus_json j;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_gallery_reindex_report_json_members(&r, &j);
+  argus_json_obj_end(&j);
+  cJSON *d = parse(argus_json_finish(&j));
+  if (d) {
+    CHECK_INT_EQ(nmembers(d), 6);
+    CHECK(num_is(d, "to_do", 10) && num_is(d, "processed", 9));
+    CHECK(num_is(d, "embedded", 8) && num_is(d, "failed", 1));
+    CHECK(cJSON_IsTrue(get(d, "interrupted")));
+    CHECK(is_null(d, "first_failure"));
+  }
+  cJSON_Delete(d);
+  snprintf(r.first_failure, sizeof r.first_failure, "photo 3: no face");
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_gallery_reindex_report_json_members(&r, &j);
+  argus_json_obj_end(&j);
+  d = parse(argus_json_finish(&j));
+  if (d)
+    CHECK(str_is(d, "first_failure", "photo 3: no face"));
+  cJSON_Delete(d);
+}
+
 int main(void) {
   test_watchlist();
   test_person();
@@ -448,5 +481,6 @@ int main(void) {
   test_audit_alert();
   test_gallery_import();
   test_face();
+  test_reindex();
   return check_report("test_json_out");
 }

@@ -340,6 +340,12 @@ void argus_gallery_candidate_json(const argus_gallery_candidate *c,
  * "quality", "faces"} or {"file", "accepted": false, "reason", "reasons"
  * (every reason found), "detail", "faces"} */
 void argus_gallery_photo_json(const argus_gallery_photo *p, argus_json *j);
+/* The members of a reindex report, into the object open in `j` (the caller
+ * adds its own, e.g. the model and template counts): "to_do" (total),
+ * "processed" (done), "embedded", "failed", "interrupted" (stopped),
+ * "first_failure" (null when none). */
+void argus_gallery_reindex_report_json_members(
+    const argus_gallery_reindex_report *r, argus_json *j);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/face_cli.h"
 
 enum { OPT_FMR = FACE_OPT_NEXT };
@@ -66,6 +67,43 @@ static int analyze(face_cli *c, side *s) {
     return -1;
   }
   return 0;
+}
+
+/* What `compare --json` prints. */
+typedef struct compare_rec {
+  const char *a, *b;
+  int faces_a, faces_b, face_a, face_b; /* face_*: 0-based */
+  const float *box_a, *box_b;
+  double similarity, threshold, fmr;
+  int same, provisional;
+  const char *model;
+} compare_rec;
+
+static void json_box(argus_json *j, const char *key, const float *box) {
+  argus_json_arr_begin(j, key);
+  for (int k = 0; k < 4; k++)
+    argus_json_num(j, NULL, box[k], 1);
+  argus_json_arr_end(j);
+}
+
+static void compare_json(const void *rec, argus_json *j) {
+  const compare_rec *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "a", r->a);
+  argus_json_str(j, "b", r->b);
+  argus_json_int(j, "faces_a", r->faces_a);
+  argus_json_int(j, "faces_b", r->faces_b);
+  argus_json_int(j, "face_a", r->face_a + 1);
+  argus_json_int(j, "face_b", r->face_b + 1);
+  json_box(j, "box_a", r->box_a);
+  json_box(j, "box_b", r->box_b);
+  argus_json_num(j, "similarity", r->similarity, 4); /* no pair: null */
+  argus_json_num(j, "threshold", r->threshold, 4);
+  argus_json_num(j, "fmr", r->fmr, -6);
+  argus_json_bool(j, "same", r->same);
+  argus_json_bool(j, "provisional", r->provisional);
+  argus_json_str(j, "model", r->model);
+  argus_json_obj_end(j);
 }
 
 int cli_compare_main(int argc, char **argv) {
@@ -165,21 +203,25 @@ int cli_compare_main(int argc, char **argv) {
   }
   int same = best >= thr;
   if (c.json) {
-    fputs("{\"a\":", stdout);
-    cli_json_string(stdout, files[0]);
-    fputs(",\"b\":", stdout);
-    cli_json_string(stdout, files[1]);
-    printf(",\"faces_a\":%d,\"faces_b\":%d,\"face_a\":%d,\"face_b\":%d,"
-           "\"box_a\":[%.1f,%.1f,%.1f,%.1f],\"box_b\":[%.1f,%.1f,%.1f,%.1f],"
-           "\"similarity\":%.4f,\"threshold\":%.4f,\"fmr\":%g,\"same\":%s,"
-           "\"provisional\":%s,\"model\":",
-           s[0].n, s[1].n, ba + 1, bb + 1, s[0].faces[ba].box[0],
-           s[0].faces[ba].box[1], s[0].faces[ba].box[2], s[0].faces[ba].box[3],
-           s[1].faces[bb].box[0], s[1].faces[bb].box[1], s[1].faces[bb].box[2],
-           s[1].faces[bb].box[3], best, thr, used_fmr, same ? "true" : "false",
-           card->provisional ? "true" : "false");
-    cli_json_string(stdout, argus_face_engine_embedder(c.engine)->model_id);
-    fputs("}\n", stdout);
+    compare_rec r = {files[0],
+                     files[1],
+                     s[0].n,
+                     s[1].n,
+                     ba,
+                     bb,
+                     s[0].faces[ba].box,
+                     s[1].faces[bb].box,
+                     best,
+                     thr,
+                     used_fmr,
+                     same,
+                     card->provisional,
+                     argus_face_engine_embedder(c.engine)->model_id};
+    if (cli_json_print(stdout, c.cmd, compare_json, &r) != 0) {
+      rc = CLI_FAIL;
+      goto done;
+    }
+    fputc('\n', stdout);
   } else {
     printf("%s: %d face%s, %s: %d face%s\n", files[0], s[0].n,
            s[0].n == 1 ? "" : "s", files[1], s[1].n, s[1].n == 1 ? "" : "s");

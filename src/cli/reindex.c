@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
 enum { OPT_BATCH = GALLERY_OPT_NEXT, OPT_DROP };
@@ -32,6 +33,26 @@ void cli_reindex_usage(FILE *f) {
 static int on_progress(void *user, int64_t done, int64_t total) {
   cli_progress_update(user, done, total, NULL, done == total);
   return argus_interrupted();
+}
+
+/* What `reindex --json` prints. */
+typedef struct reindex_rec {
+  const char *model;
+  const argus_gallery_reindex_report *rep;
+  int64_t templates, other_models, dropped;
+  double seconds;
+} reindex_rec;
+
+static void reindex_json(const void *rec, argus_json *j) {
+  const reindex_rec *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "model", r->model);
+  argus_gallery_reindex_report_json_members(r->rep, j);
+  argus_json_int(j, "templates", r->templates);
+  argus_json_int(j, "other_models", r->other_models);
+  argus_json_int(j, "dropped", r->dropped);
+  argus_json_num(j, "seconds", r->seconds, 3);
+  argus_json_obj_end(j);
 }
 
 int cli_reindex_main(int argc, char **argv) {
@@ -113,19 +134,10 @@ int cli_reindex_main(int argc, char **argv) {
     goto out;
   }
   if (g.face.json) {
-    fputs("{\"model\":", stdout);
-    cli_json_string(stdout, cfg->model_id);
-    printf(",\"to_do\":%lld,\"processed\":%lld,\"embedded\":%lld,\"failed\":"
-           "%lld,\"interrupted\":%s,\"templates\":%lld,\"other_models\":%lld,"
-           "\"dropped\":%lld,\"seconds\":%.3f,\"first_failure\":",
-           (long long)rep.total, (long long)rep.done, (long long)rep.embedded,
-           (long long)rep.failed, rep.stopped ? "true" : "false",
-           (long long)have, (long long)(all - have), (long long)dropped, secs);
-    if (rep.first_failure[0])
-      cli_json_string(stdout, rep.first_failure);
-    else
-      fputs("null", stdout);
-    fputs("}\n", stdout);
+    reindex_rec r = {cfg->model_id, &rep, have, all - have, dropped, secs};
+    if (cli_json_print(stdout, cmd, reindex_json, &r) != 0)
+      goto out;
+    fputc('\n', stdout);
   } else {
     printf("reindex to %s: %lld of %lld photos embedded, %lld failed, in "
            "%.1f s\n",

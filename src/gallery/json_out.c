@@ -51,6 +51,19 @@ void argus_gallery_photo_json(const argus_gallery_photo *p, argus_json *j) {
   rejection(j, p->reason, p->reasons, p->detail, p->nfaces);
 }
 
+void argus_gallery_reindex_report_json_members(
+    const argus_gallery_reindex_report *r, argus_json *j) {
+  argus_json_int(j, "to_do", r->total);
+  argus_json_int(j, "processed", r->done);
+  argus_json_int(j, "embedded", r->embedded);
+  argus_json_int(j, "failed", r->failed);
+  argus_json_bool(j, "interrupted", r->stopped);
+  if (r->first_failure[0])
+    argus_json_str(j, "first_failure", r->first_failure);
+  else
+    argus_json_null(j, "first_failure");
+}
+
 void argus_import_rejected_photo_json(const argus_import_rejected_photo *p,
                                       argus_json *j) {
   argus_json_obj_begin(j, NULL);
