@@ -17,10 +17,10 @@
  * a per-thread buffer, and only when one of them matches.
  *
  * Duplicate suppression: a 64-bit hash of (topic, id) for each of the last
- * `window` messages, in a ring (for expiry) and an open-addressing set (for
- * lookup). Two different ids colliding in 64 bits within the window is the
- * only way a message could be wrongly dropped (probability about
- * window^2 / 2^65).
+ * `window` messages, in a ring (for expiry) and core's int64 map (for
+ * lookup, reserved at open: publishing never allocates). Two different ids
+ * colliding in 64 bits within the window is the only way a message could be
+ * wrongly dropped (probability about window^2 / 2^65).
  *
  * Locks: `mu` of the bus guards the subscription list, the dedupe set and the
  * counters; each subscription's `mu` guards its ring. Order: bus, then
@@ -86,8 +86,7 @@ struct ip_bus {
   int window;
   uint64_t *recent; /* ring of window hashes */
   int nrecent, recent_head;
-  uint64_t *set; /* open addressing, 0 = empty */
-  size_t set_cap;
+  argus_i64map set; /* the hashes of the ring, for lookup */
 };
 
 /* ---- dedupe set -----------------------------------------------------------
@@ -100,59 +99,21 @@ static uint64_t hash_msg(const char *topic, const char *id) {
   h = (h ^ 0xffu) * 1099511628211ull;
   for (const char *p = id; *p; p++)
     h = (h ^ (unsigned char)*p) * 1099511628211ull;
-  /* finalise (the low bits index the set) */
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  return h ? h : 1;
-}
-
-static int set_find(const ip_bus *b, uint64_t h, size_t *pos) {
-  size_t mask = b->set_cap - 1, i = h & mask;
-  while (b->set[i]) {
-    if (b->set[i] == h) {
-      *pos = i;
-      return 1;
-    }
-    i = (i + 1) & mask;
-  }
-  *pos = i;
-  return 0;
-}
-
-static void set_remove(ip_bus *b, uint64_t h) {
-  size_t i;
-  if (!set_find(b, h, &i))
-    return;
-  size_t mask = b->set_cap - 1, j = i;
-  b->set[i] = 0;
-  /* Backward-shift deletion keeps every probe chain unbroken. */
-  for (;;) {
-    j = (j + 1) & mask;
-    if (!b->set[j])
-      break;
-    size_t home = b->set[j] & mask;
-    int move = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
-    if (move) {
-      b->set[i] = b->set[j];
-      b->set[j] = 0;
-      i = j;
-    }
-  }
+  /* INT64_MIN is the map's empty-slot marker. */
+  return h == 0x8000000000000000ull ? 1 : h;
 }
 
 /* Records h; returns 1 when it was already among the recent ones. */
 static int seen_before(ip_bus *b, uint64_t h) {
-  size_t pos;
-  if (set_find(b, h, &pos))
+  if (argus_i64map_get(&b->set, (int64_t)h, NULL))
     return 1;
   if (b->nrecent == b->window) {
-    set_remove(b, b->recent[b->recent_head]);
+    argus_i64map_remove(&b->set, (int64_t)b->recent[b->recent_head], NULL);
     b->recent_head = (b->recent_head + 1) % b->window;
     b->nrecent--;
-    set_find(b, h, &pos); /* the removal may have moved the free slot */
   }
-  b->set[pos] = h;
+  /* Room for `window` keys was reserved: this never allocates nor fails. */
+  argus_i64map_put(&b->set, (int64_t)h, 0);
   b->recent[(b->recent_head + b->nrecent) % b->window] = h;
   b->nrecent++;
   return 0;
@@ -320,14 +281,12 @@ static argus_err ip_open(const char *url, const argus_bus_options *o,
   if (!b)
     return ARGUS_E_NOMEM;
   b->window = o->dedupe_window;
-  b->set_cap = 16;
-  while (b->set_cap < (size_t)b->window * 2)
-    b->set_cap <<= 1;
+  argus_i64map_init(&b->set, 0);
   b->recent = calloc((size_t)b->window, sizeof *b->recent);
-  b->set = calloc(b->set_cap, sizeof *b->set);
-  if (!b->recent || !b->set) {
+  if (!b->recent ||
+      argus_i64map_reserve(&b->set, (size_t)b->window + 1) != ARGUS_OK) {
     free(b->recent);
-    free(b->set);
+    argus_i64map_free(&b->set);
     free(b);
     return ARGUS_E_NOMEM;
   }
@@ -346,15 +305,10 @@ static void ip_close(void *ctx) {
     ip_unsubscribe(b, b->subs);
   pthread_mutex_destroy(&b->mu);
   free(b->recent);
-  free(b->set);
+  argus_i64map_free(&b->set);
   free(b);
 }
 
-static int64_t wall_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static argus_err ip_publish(void *ctx, const char *topic, const char *id,
                             const char *json, size_t size) {
@@ -365,7 +319,7 @@ static argus_err ip_publish(void *ctx, const char *topic, const char *id,
   h.id_len = (uint16_t)strlen(id);
   h.data_len = (uint32_t)size;
   h.total = (uint32_t)rec_size(h.topic_len, h.id_len, size);
-  h.wall_ns = wall_now_ns();
+  h.wall_ns = argus_wall_ns();
   h.mono_ns = argus_time_ns();
   uint64_t hash = hash_msg(topic, id);
   pthread_mutex_lock(&b->mu);
@@ -401,7 +355,7 @@ static argus_err ip_publish_event(void *ctx, const char *topic,
   memset(&h, 0, sizeof h);
   h.topic_len = (uint16_t)strlen(topic);
   h.id_len = (uint16_t)strlen(id);
-  h.wall_ns = wall_now_ns();
+  h.wall_ns = argus_wall_ns();
   h.mono_ns = argus_time_ns();
   he = h;
   he.is_event = 1;
