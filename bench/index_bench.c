@@ -320,7 +320,7 @@ static int run_search(searcher *s, argus_threadpool *pool, int threads,
 #endif
   }
   argus_index_search_opts o = {NULL, 0, pool};
-  argus_err e = argus_index_search(s->idx, q, nq, k, &o, hits, NULL);
+  argus_err e = argus_index_search(s->idx, q, nq, k, &o, hits, NULL, NULL);
   if (e != ARGUS_OK) {
     fprintf(stderr, "search: %s\n", argus_strerror(e));
     return -1;
@@ -487,9 +487,9 @@ static int bench_size(const opts *o, size_t n, argus_threadpool **pools) {
                               : ARGUS_INDEX_APPROX;
       cfg.approx_factory = o->factory;
       cfg.hnsw_ef_search = o->ef[0];
-      argus_err e = argus_index_create(&cfg, &s.idx);
+      argus_err e = argus_index_create(&cfg, &s.idx, NULL);
       if (e == ARGUS_OK)
-        e = argus_index_add_batch(s.idx, n, ids, wl, g);
+        e = argus_index_add_batch(s.idx, n, ids, wl, g, NULL);
       if (e != ARGUS_OK) {
         fprintf(stderr, "index %s: %s\n", mode_name[m], argus_strerror(e));
         argus_index_destroy(s.idx);
@@ -698,9 +698,9 @@ static long check_refined(argus_index_kind kind, int exact, const float *g,
   argus_index_hit *h = malloc(np * k * sizeof *h);
   argus_index_search_opts so = {NULL, 0, pool};
   double t0 = now_s();
-  if (!h || argus_index_create(&cfg, &idx) != ARGUS_OK ||
-      argus_index_add_batch(idx, n, ids, wl, g) != ARGUS_OK ||
-      argus_index_search(idx, p, np, k, &so, h, NULL) != ARGUS_OK) {
+  if (!h || argus_index_create(&cfg, &idx, NULL) != ARGUS_OK ||
+      argus_index_add_batch(idx, n, ids, wl, g, NULL) != ARGUS_OK ||
+      argus_index_search(idx, p, np, k, &so, h, NULL, NULL) != ARGUS_OK) {
     fprintf(stderr, "index_bench: %s with refinement failed\n",
             argus_index_kind_name(kind));
     argus_index_destroy(idx);
@@ -790,9 +790,10 @@ static int run_check(const opts *o) {
     hits[m] = malloc(np * k * sizeof *hits[m]);
     argus_index_search_opts so = {NULL, 0, pool};
     double t0 = now_s();
-    if (argus_index_create(&cfg, &idx) != ARGUS_OK ||
-        argus_index_add_batch(idx, n, ids, wl, g) != ARGUS_OK ||
-        argus_index_search(idx, p, np, k, &so, hits[m], NULL) != ARGUS_OK) {
+    if (argus_index_create(&cfg, &idx, NULL) != ARGUS_OK ||
+        argus_index_add_batch(idx, n, ids, wl, g, NULL) != ARGUS_OK ||
+        argus_index_search(idx, p, np, k, &so, hits[m], NULL, NULL) !=
+            ARGUS_OK) {
       fprintf(stderr, "index_bench: %s failed\n", argus_index_kind_name(kinds[m]));
       rc = 1;
       argus_index_destroy(idx);

@@ -60,7 +60,7 @@ static int run(const char *file, int n, double secs, double warm, int realtime,
                double max_fps, int skip, run_result *r) {
   memset(r, 0, sizeof *r);
   argus_video_hub *hub = NULL;
-  if (argus_video_hub_create(n, &hub) != ARGUS_OK)
+  if (argus_video_hub_create(n, &hub, NULL) != ARGUS_OK)
     return -1;
   for (int i = 0; i < n; i++) {
     argus_video_camera_config c;
@@ -71,7 +71,7 @@ static int run(const char *file, int n, double secs, double warm, int realtime,
     c.max_fps = max_fps;
     c.skip_nonref = skip;
     int idx;
-    if (argus_video_hub_add(hub, &c, &idx) != ARGUS_OK) {
+    if (argus_video_hub_add(hub, &c, &idx, NULL) != ARGUS_OK) {
       argus_video_hub_destroy(hub);
       return -1;
     }

@@ -93,7 +93,7 @@ static double quantile(double *v, int n, double q) {
 /* Takes the frame at about `at` seconds of the video as RGB8. */
 static int grab_frame(const char *video, double at, argus_image *out) {
   argus_video_hub *hub = NULL;
-  if (argus_video_hub_create(1, &hub))
+  if (argus_video_hub_create(1, &hub, NULL))
     return -1;
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
@@ -102,7 +102,7 @@ static int grab_frame(const char *video, double at, argus_image *out) {
   c.queue_frames = 1;
   c.max_fps = 5;
   int cam = -1, ok = -1;
-  if (argus_video_hub_add(hub, &c, &cam) == ARGUS_OK) {
+  if (argus_video_hub_add(hub, &c, &cam, NULL) == ARGUS_OK) {
     double t_end = now_s() + 30;
     while (now_s() < t_end) {
       argus_video_frame *f = NULL;

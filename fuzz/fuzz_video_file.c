@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   if (!g_hub) {
     argus_log_set_level((argus_log_level)-1); /* quiet: errors are expected */
-    if (argus_video_hub_create(1, &g_hub) != ARGUS_OK)
+    if (argus_video_hub_create(1, &g_hub, NULL) != ARGUS_OK)
       return 0;
   }
   int fd = memfd_create("argus-fuzz-video", 0);
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.open_timeout = 5;
   c.read_timeout = 5;
   int cam = -1;
-  if (argus_video_hub_add(g_hub, &c, &cam) == ARGUS_OK) {
+  if (argus_video_hub_add(g_hub, &c, &cam, NULL) == ARGUS_OK) {
     uint64_t t_end = argus_time_ns() + 10000000000ull;
     for (;;) {
       argus_video_frame *f = NULL;

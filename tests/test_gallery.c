@@ -1003,9 +1003,9 @@ static int unrefined_differs(argus_index_kind kind, const float *v, int n,
     ic.model_id = MODEL;
     ic.dim = DIM;
     ic.kind = kinds[m];
-    CHECK_OK(argus_index_create(&ic, &ix[m]));
-    CHECK_OK(argus_index_add_batch(ix[m], (size_t)n, ids, wls, v));
-    CHECK_OK(argus_index_search(ix[m], q, RQ, 1, NULL, h[m], NULL));
+    CHECK_OK(argus_index_create(&ic, &ix[m], NULL));
+    CHECK_OK(argus_index_add_batch(ix[m], (size_t)n, ids, wls, v, NULL));
+    CHECK_OK(argus_index_search(ix[m], q, RQ, 1, NULL, h[m], NULL, NULL));
     argus_index_destroy(ix[m]);
   }
   int d = 0;

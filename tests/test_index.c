@@ -353,7 +353,7 @@ static void search_and_compare(argus_index *idx, const model *m,
       int64_t wls[3] = {1, 3, 777};
       size_t nw = filt == 0 ? 0 : filt == 1 ? 1 : 3;
       argus_index_search_opts o = {wls, nw, pool};
-      CHECK_OK(argus_index_search(idx, q, nq, k, &o, hits, nf));
+      CHECK_OK(argus_index_search(idx, q, nq, k, &o, hits, nf, NULL));
       int bad = 0;
       for (size_t i = 0; i < nq; i++)
         bad += compare_query(m, q + i * dim, k, wls, nw, hits + i * k, nf[i],
@@ -378,7 +378,7 @@ static void test_exact(argus_index_kind kind, size_t dim, argus_threadpool *pool
   cfg.dim = (int)dim;
   cfg.kind = kind;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   if (!idx)
     return;
   model m;
@@ -394,7 +394,7 @@ static void test_exact(argus_index_kind kind, size_t dim, argus_threadpool *pool
     ids[i] = (int64_t)i;
   }
   m.n = n0;
-  CHECK_OK(argus_index_add_batch(idx, n0, ids, m.wl, m.vec));
+  CHECK_OK(argus_index_add_batch(idx, n0, ids, m.wl, m.vec, NULL));
   CHECK_INT_EQ(argus_index_count(idx), n0);
   char what[64];
   snprintf(what, sizeof what, "%s dim %zu pool %d", argus_index_kind_name(kind),
@@ -403,11 +403,12 @@ static void test_exact(argus_index_kind kind, size_t dim, argus_threadpool *pool
   /* remove about a third, including the last row and whole watchlist 3 */
   for (size_t i = 0; i < n0; i++) {
     if (rnd() % 3 == 0 || i == n0 - 1 || m.wl[i] == 3) {
-      CHECK_OK(argus_index_remove(idx, (int64_t)i));
+      CHECK_OK(argus_index_remove(idx, (int64_t)i, NULL));
       m.alive[i] = 0;
     }
   }
-  CHECK_INT_EQ(argus_index_remove(idx, 5), m.alive[5] ? ARGUS_OK : ARGUS_E_NOT_FOUND);
+  CHECK_INT_EQ(argus_index_remove(idx, 5, NULL),
+               m.alive[5] ? ARGUS_OK : ARGUS_E_NOT_FOUND);
   m.alive[5] = 0;
   CHECK_INT_EQ(argus_index_count(idx), count_alive(&m));
   search_and_compare(idx, &m, pool, tol, what);
@@ -421,11 +422,11 @@ static void test_exact(argus_index_kind kind, size_t dim, argus_threadpool *pool
     float v[1024];
     for (size_t j = 0; j < dim; j++)
       v[j] = m.vec[id * dim + j] * 3.5f;
-    CHECK_OK(argus_index_add(idx, (int64_t)id, m.wl[id], v));
+    CHECK_OK(argus_index_add(idx, (int64_t)id, m.wl[id], v, NULL));
   }
   if (m.alive[0])
-    CHECK_OK(argus_index_remove(idx, 0));
-  CHECK_OK(argus_index_add(idx, 0, 1, m.vec));
+    CHECK_OK(argus_index_remove(idx, 0, NULL));
+  CHECK_OK(argus_index_add(idx, 0, 1, m.vec, NULL));
   m.alive[0] = 1;
   m.wl[0] = 1;
   CHECK_INT_EQ(argus_index_count(idx), count_alive(&m));
@@ -470,9 +471,9 @@ static void test_compressed_top1(void) {
     cfg.kind = kinds[k];
     argus_index *idx = NULL;
     hits[k] = malloc(nq * 2 * sizeof *hits[k]);
-    CHECK_OK(argus_index_create(&cfg, &idx));
-    CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec));
-    CHECK_OK(argus_index_search(idx, q, nq, 2, NULL, hits[k], NULL));
+    CHECK_OK(argus_index_create(&cfg, &idx, NULL));
+    CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec, NULL));
+    CHECK_OK(argus_index_search(idx, q, nq, 2, NULL, hits[k], NULL, NULL));
     argus_index_destroy(idx);
   }
   for (int k = 1; k < 3; k++) {
@@ -499,93 +500,180 @@ static void test_compressed_top1(void) {
 
 /* ---- bad input --------------------------------------------------------- */
 
+/* err->msg contains `sub` (printed both when not). */
+#define CHECK_MSG(err, sub)                                                    \
+  do {                                                                         \
+    check_count_++;                                                            \
+    if (!strstr((err).msg, (sub))) {                                           \
+      fprintf(stderr, "%s:%d: error detail \"%s\" lacks \"%s\"\n", __FILE__,  \
+              __LINE__, (err).msg, (sub));                                     \
+      check_failures_++;                                                       \
+    }                                                                          \
+  } while (0)
+
+/* The error details of failed calls name what failed and why; a success
+ * leaves the detail empty. */
+static void test_error_details(void) {
+  argus_error_detail err;
+  argus_index_config cfg;
+  argus_index_config_init(&cfg);
+  argus_index *idx = NULL;
+  cfg.model_id = "m";
+  cfg.dim = 0;
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "dim 0 outside 1..4096");
+  cfg.dim = 8;
+  cfg.model_id = "";
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "model id must be 1..127 bytes (got an empty one)");
+  cfg.model_id = "m";
+  cfg.kind = ARGUS_INDEX_APPROX;
+  cfg.approx_factory = "SRP100"; /* not a multiple of 64: a FAISS string */
+  if (!argus_index_approx_available()) {
+    CHECK_INT_EQ(argus_index_create(&cfg, &idx, &err), ARGUS_E_UNSUPPORTED);
+    CHECK_MSG(err, "\"SRP100\" is not SRP<bits> and needs FAISS");
+  }
+  cfg.approx_factory = NULL;
+  cfg.kind = ARGUS_INDEX_F32;
+  CHECK_OK(argus_index_create(&cfg, &idx, &err));
+  CHECK_INT_EQ(err.msg[0], 0);
+  float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, z[8] = {0};
+  CHECK_OK(argus_index_add(idx, 5, 0, v, &err));
+  CHECK_INT_EQ(argus_index_add(idx, 5, 0, v, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "add: id 5 is already in index \"m\"");
+  CHECK_INT_EQ(argus_index_add(idx, 6, 0, z, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "template id 6: vector has NaN/Inf values or zero length");
+  int64_t ids[2] = {8, 8}, wls[2] = {0, 0};
+  float vv[16];
+  for (int i = 0; i < 16; i++)
+    vv[i] = (float)(i + 1);
+  CHECK_INT_EQ(argus_index_add_batch(idx, 2, ids, wls, vv, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "id 8 is already in index \"m\" (twice in this batch)");
+  CHECK_INT_EQ(argus_index_remove(idx, 99, &err), ARGUS_E_NOT_FOUND);
+  CHECK_MSG(err, "remove: id 99 is not in index \"m\"");
+  argus_index_hit h[2];
+  size_t nf[2];
+  CHECK_INT_EQ(argus_index_search(idx, v, 1, 0, NULL, h, nf, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "search: k = 0 outside 1..1024");
+  float q2[16] = {1, 2, 3, 4, 5, 6, 7, 8};
+  CHECK_INT_EQ(argus_index_search(idx, q2, 2, 1, NULL, h, nf, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "search: query 1 has NaN/Inf values or zero length");
+  CHECK_OK(argus_index_search(idx, v, 1, 1, NULL, h, nf, &err));
+  CHECK_INT_EQ(err.msg[0], 0);
+  argus_index_destroy(idx);
+
+  argus_index_catalog *cat = NULL;
+  CHECK_OK(argus_index_catalog_create(NULL, &cat, &err));
+  argus_index *a = NULL;
+  CHECK_OK(argus_index_catalog_open(cat, "sface@2", 128, &a, &err));
+  CHECK_INT_EQ(argus_index_catalog_open(cat, "sface@2", 64, &a, &err),
+               ARGUS_E_SHAPE);
+  CHECK_MSG(err, "model \"sface@2\" has 128-d templates, asked for 64");
+  CHECK_INT_EQ(argus_index_catalog_open(cat, "x", 0, &a, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "create: dim 0 outside");
+  argus_index_catalog_destroy(cat);
+}
+
 static void test_bad_input(void) {
   argus_index_config cfg;
   argus_index_config_init(&cfg);
   argus_index *idx = (argus_index *)1;
-  CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_INVALID_ARG);
   CHECK(idx == NULL);
   cfg.model_id = "m";
   cfg.dim = 0;
-  CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_INVALID_ARG);
   cfg.dim = ARGUS_INDEX_MAX_DIM + 1;
-  CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_INVALID_ARG);
   char longid[200];
   memset(longid, 'x', sizeof longid - 1);
   longid[sizeof longid - 1] = 0;
   cfg.dim = 8;
   cfg.model_id = longid;
-  CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_INVALID_ARG);
   cfg.model_id = "m";
   cfg.kind = (argus_index_kind)99;
-  CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_INVALID_ARG);
   cfg.kind = ARGUS_INDEX_APPROX;
   if (!argus_index_approx_available())
-    CHECK_INT_EQ(argus_index_create(&cfg, &idx), ARGUS_E_UNSUPPORTED);
-  CHECK_INT_EQ(argus_index_create(NULL, &idx), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_create(&cfg, NULL), ARGUS_E_INVALID_ARG);
+    CHECK_INT_EQ(argus_index_create(&cfg, &idx, NULL), ARGUS_E_UNSUPPORTED);
+  CHECK_INT_EQ(argus_index_create(NULL, &idx, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_create(&cfg, NULL, NULL), ARGUS_E_INVALID_ARG);
 
   cfg.kind = ARGUS_INDEX_F32;
   cfg.max_count = 3;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, z[8] = {0};
   float nanv[8] = {1, 2, NAN, 4, 5, 6, 7, 8};
   float infv[8] = {1, 2, INFINITY, 4, 5, 6, 7, 8};
-  CHECK_OK(argus_index_add(idx, 1, 0, v));
-  CHECK_INT_EQ(argus_index_add(idx, 1, 0, v), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, 2, 0, z), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, 2, 0, nanv), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, 2, 0, infv), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, -2, 0, v), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, 2, -1, v), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(idx, 2, 0, NULL), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_add(NULL, 2, 0, v), ARGUS_E_INVALID_ARG);
+  CHECK_OK(argus_index_add(idx, 1, 0, v, NULL));
+  CHECK_INT_EQ(argus_index_add(idx, 1, 0, v, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, 2, 0, z, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, 2, 0, nanv, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, 2, 0, infv, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, -2, 0, v, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, 2, -1, v, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(idx, 2, 0, NULL, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add(NULL, 2, 0, v, NULL), ARGUS_E_INVALID_ARG);
   /* a batch with a duplicate inside adds nothing */
   int64_t ids[3] = {7, 7, 9}, wls[3] = {0, 0, 0};
   float vv[24];
   for (int i = 0; i < 24; i++)
     vv[i] = (float)(i + 1);
-  CHECK_INT_EQ(argus_index_add_batch(idx, 2, ids, wls, vv), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_add_batch(idx, 2, ids, wls, vv, NULL),
+               ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_index_count(idx), 1);
   ids[1] = 8;
-  CHECK_INT_EQ(argus_index_add_batch(idx, 3, ids, wls, vv), ARGUS_E_LIMIT);
+  CHECK_INT_EQ(argus_index_add_batch(idx, 3, ids, wls, vv, NULL),
+               ARGUS_E_LIMIT);
   CHECK_INT_EQ(argus_index_count(idx), 1);
-  CHECK_OK(argus_index_add_batch(idx, 2, ids, wls, vv));
-  CHECK_INT_EQ(argus_index_add(idx, 10, 0, v), ARGUS_E_LIMIT);
-  CHECK_OK(argus_index_add_batch(idx, 0, NULL, NULL, NULL));
+  CHECK_OK(argus_index_add_batch(idx, 2, ids, wls, vv, NULL));
+  CHECK_INT_EQ(argus_index_add(idx, 10, 0, v, NULL), ARGUS_E_LIMIT);
+  CHECK_OK(argus_index_add_batch(idx, 0, NULL, NULL, NULL, NULL));
 
   argus_index_hit h[4];
   size_t nf[2];
-  CHECK_INT_EQ(argus_index_search(idx, v, 1, 0, NULL, h, nf), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_search(idx, v, 1, ARGUS_INDEX_MAX_K + 1, NULL, h, nf),
+  CHECK_INT_EQ(argus_index_search(idx, v, 1, 0, NULL, h, nf, NULL),
                ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_search(idx, z, 1, 1, NULL, h, nf), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_search(idx, nanv, 1, 1, NULL, h, nf), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_search(idx, NULL, 1, 1, NULL, h, nf), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_search(idx, v, 1, 1, NULL, NULL, nf), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(
+      argus_index_search(idx, v, 1, ARGUS_INDEX_MAX_K + 1, NULL, h, nf, NULL),
+      ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_search(idx, z, 1, 1, NULL, h, nf, NULL),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_search(idx, nanv, 1, 1, NULL, h, nf, NULL),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_search(idx, NULL, 1, 1, NULL, h, nf, NULL),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_search(idx, v, 1, 1, NULL, NULL, nf, NULL),
+               ARGUS_E_INVALID_ARG);
   argus_index_search_opts o = {NULL, 2, NULL};
-  CHECK_INT_EQ(argus_index_search(idx, v, 1, 1, &o, h, nf), ARGUS_E_INVALID_ARG);
-  CHECK_OK(argus_index_search(idx, v, 0, 1, NULL, NULL, NULL));
+  CHECK_INT_EQ(argus_index_search(idx, v, 1, 1, &o, h, nf, NULL),
+               ARGUS_E_INVALID_ARG);
+  CHECK_OK(argus_index_search(idx, v, 0, 1, NULL, NULL, NULL, NULL));
   /* k larger than the index; an unknown watchlist matches nothing */
-  CHECK_OK(argus_index_search(idx, v, 1, 4, NULL, h, nf));
+  CHECK_OK(argus_index_search(idx, v, 1, 4, NULL, h, nf, NULL));
   CHECK_INT_EQ(nf[0], 3);
   CHECK_INT_EQ(h[0].id, 1);
   CHECK_NEAR(h[0].score, 1.0, 1e-5, 0);
   CHECK_INT_EQ(h[3].id, -1);
   int64_t unknown = 12345;
   argus_index_search_opts o2 = {&unknown, 1, NULL};
-  CHECK_OK(argus_index_search(idx, v, 1, 2, &o2, h, nf));
+  CHECK_OK(argus_index_search(idx, v, 1, 2, &o2, h, nf, NULL));
   CHECK_INT_EQ(nf[0], 0);
   CHECK_INT_EQ(h[0].id, -1);
-  CHECK_INT_EQ(argus_index_remove(idx, 99), ARGUS_E_NOT_FOUND);
-  CHECK_INT_EQ(argus_index_remove(idx, -1), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_index_remove(NULL, 1), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_remove(idx, 99, NULL), ARGUS_E_NOT_FOUND);
+  CHECK_INT_EQ(argus_index_remove(idx, -1, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_remove(NULL, 1, NULL), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_index_get_stats(idx, NULL), ARGUS_E_INVALID_ARG);
   /* empty after removing everything */
-  CHECK_OK(argus_index_remove(idx, 1));
-  CHECK_OK(argus_index_remove(idx, 7));
-  CHECK_OK(argus_index_remove(idx, 8));
-  CHECK_OK(argus_index_search(idx, v, 1, 2, NULL, h, nf));
+  CHECK_OK(argus_index_remove(idx, 1, NULL));
+  CHECK_OK(argus_index_remove(idx, 7, NULL));
+  CHECK_OK(argus_index_remove(idx, 8, NULL));
+  CHECK_OK(argus_index_search(idx, v, 1, 2, NULL, h, nf, NULL));
   CHECK_INT_EQ(nf[0], 0);
   argus_index_destroy(idx);
   argus_index_destroy(NULL);
@@ -593,14 +681,14 @@ static void test_bad_input(void) {
 
 static void test_catalog(void) {
   argus_index_catalog *cat = NULL;
-  CHECK_OK(argus_index_catalog_create(NULL, &cat));
+  CHECK_OK(argus_index_catalog_create(NULL, &cat, NULL));
   argus_index *a = NULL, *b = NULL, *c = NULL;
-  CHECK_OK(argus_index_catalog_open(cat, "arcface-r100@1", 512, &a));
-  CHECK_OK(argus_index_catalog_open(cat, "arcface-r100@1", 512, &b));
+  CHECK_OK(argus_index_catalog_open(cat, "arcface-r100@1", 512, &a, NULL));
+  CHECK_OK(argus_index_catalog_open(cat, "arcface-r100@1", 512, &b, NULL));
   CHECK(a == b && a != NULL);
-  CHECK_INT_EQ(argus_index_catalog_open(cat, "arcface-r100@1", 128, &c),
+  CHECK_INT_EQ(argus_index_catalog_open(cat, "arcface-r100@1", 128, &c, NULL),
                ARGUS_E_SHAPE);
-  CHECK_OK(argus_index_catalog_open(cat, "sface@2", 128, &c));
+  CHECK_OK(argus_index_catalog_open(cat, "sface@2", 128, &c, NULL));
   CHECK(c != a);
   CHECK(strcmp(argus_index_model_id(c), "sface@2") == 0);
   CHECK_INT_EQ(argus_index_dim(c), 128);
@@ -608,7 +696,8 @@ static void test_catalog(void) {
   CHECK_OK(argus_index_catalog_find(cat, "sface@2", &f));
   CHECK(f == c);
   CHECK_INT_EQ(argus_index_catalog_find(cat, "nope", &f), ARGUS_E_NOT_FOUND);
-  CHECK_INT_EQ(argus_index_catalog_open(cat, "x", 0, &f), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_index_catalog_open(cat, "x", 0, &f, NULL),
+               ARGUS_E_INVALID_ARG);
   argus_index_catalog_destroy(cat);
   argus_index_catalog_destroy(NULL);
 }
@@ -645,7 +734,7 @@ static void *reader(void *arg) {
     }
     int64_t wl = 0;
     argus_index_search_opts o = {&wl, (seed >> 40) % 2, NULL};
-    if (argus_index_search(c->idx, q, nq, 8, &o, h, nf) != ARGUS_OK) {
+    if (argus_index_search(c->idx, q, nq, 8, &o, h, nf, NULL) != ARGUS_OK) {
       errors++;
       continue;
     }
@@ -684,14 +773,14 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
   cfg.kind = kind;
   cfg.pool = pool;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   float *stable = malloc(nstable * dim * sizeof *stable);
   int64_t *ids = malloc(nstable * sizeof *ids), *wl = calloc(nstable, sizeof *wl);
   for (size_t i = 0; i < nstable; i++) {
     make_vec(stable + i * dim, dim, NULL, 1.0f);
     ids[i] = (int64_t)i;
   }
-  CHECK_OK(argus_index_add_batch(idx, nstable, ids, wl, stable));
+  CHECK_OK(argus_index_add_batch(idx, nstable, ids, wl, stable, NULL));
   conc c = {idx,    dim, nstable, kind == ARGUS_INDEX_I8 ? 2e-2f : 1e-4f,
             stable, 0,   0,       kind == ARGUS_INDEX_APPROX,
             0,      0,   PTHREAD_MUTEX_INITIALIZER};
@@ -704,10 +793,11 @@ static void test_concurrent(argus_index_kind kind, argus_threadpool *pool) {
   for (int round = 0; round < 30; round++) {
     for (int i = 0; i < 100; i++) {
       make_vec(v, dim, NULL, 1.0f);
-      werr += argus_index_add(idx, 1000 + round * 100 + i, i % 3, v) != ARGUS_OK;
+      werr += argus_index_add(idx, 1000 + round * 100 + i, i % 3, v, NULL) !=
+              ARGUS_OK;
     }
     for (int i = 0; i < 100; i += 1 + round % 2)
-      werr += argus_index_remove(idx, 1000 + round * 100 + i) != ARGUS_OK;
+      werr += argus_index_remove(idx, 1000 + round * 100 + i, NULL) != ARGUS_OK;
   }
   atomic_store(&c.stop, 1);
   for (int i = 0; i < 3; i++)
@@ -812,14 +902,14 @@ static void test_approx(void) {
     /* HNSW: built in the background (the default); IVF: in the write */
     cfg.synchronous_builds = fi == 1;
     argus_index *idx = NULL;
-    CHECK_OK(argus_index_create(&cfg, &idx));
+    CHECK_OK(argus_index_create(&cfg, &idx, NULL));
     /* below the threshold: exact; crossing it moves to FAISS */
-    CHECK_OK(argus_index_add_batch(idx, 1500, ids, wl, vec));
+    CHECK_OK(argus_index_add_batch(idx, 1500, ids, wl, vec, NULL));
     argus_index_stats st;
     CHECK_OK(argus_index_get_stats(idx, &st));
     CHECK_INT_EQ(st.kind, ARGUS_INDEX_F32);
     CHECK_OK(argus_index_add_batch(idx, n - 1500, ids + 1500, wl + 1500,
-                                   vec + 1500 * dim));
+                                   vec + 1500 * dim, NULL));
     CHECK_OK(argus_index_get_stats(idx, &st));
     if (cfg.synchronous_builds)
       CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
@@ -831,7 +921,7 @@ static void test_approx(void) {
     CHECK_INT_EQ(st.count, n);
     argus_index_hit *h = malloc(nq * 5 * sizeof *h);
     size_t *nf = malloc(nq * sizeof *nf);
-    CHECK_OK(argus_index_search(idx, q, nq, 5, NULL, h, nf));
+    CHECK_OK(argus_index_search(idx, q, nq, 5, NULL, h, nf, NULL));
     size_t ok = 0;
     for (size_t i = 0; i < nq; i++)
       ok += h[i * 5].id == ids[truth[i]];
@@ -841,7 +931,7 @@ static void test_approx(void) {
     /* filter: only watchlist 2 */
     int64_t w2 = 2;
     argus_index_search_opts o = {&w2, 1, NULL};
-    CHECK_OK(argus_index_search(idx, q, nq, 5, &o, h, nf));
+    CHECK_OK(argus_index_search(idx, q, nq, 5, &o, h, nf, NULL));
     int badf = 0;
     for (size_t i = 0; i < nq * 5; i++)
       if (h[i].id >= 0 && h[i].watchlist != 2)
@@ -850,10 +940,10 @@ static void test_approx(void) {
     /* remove the true matches of the first 50 queries: never returned
      * again; enough removals trigger a rebuild */
     for (size_t i = 0; i < 50; i++) {
-      argus_err e = argus_index_remove(idx, ids[truth[i]]);
+      argus_err e = argus_index_remove(idx, ids[truth[i]], NULL);
       CHECK(e == ARGUS_OK || e == ARGUS_E_NOT_FOUND);
     }
-    CHECK_OK(argus_index_search(idx, q, 50, 5, NULL, h, nf));
+    CHECK_OK(argus_index_search(idx, q, 50, 5, NULL, h, nf, NULL));
     int badr = 0;
     for (size_t i = 0; i < 50 * 5; i++)
       for (size_t j = 0; j < 50; j++)
@@ -861,12 +951,12 @@ static void test_approx(void) {
           badr++;
     CHECK_INT_EQ(badr, 0);
     for (size_t i = 0; i < 1200; i++)
-      argus_index_remove(idx, ids[i]);
+      argus_index_remove(idx, ids[i], NULL);
     CHECK_OK(argus_index_wait_builds(idx));
     CHECK_OK(argus_index_get_stats(idx, &st));
     CHECK_INT_EQ(st.kind, ARGUS_INDEX_APPROX);
     CHECK(st.approx_dead < 1200); /* rebuilt on the way */
-    CHECK_OK(argus_index_search(idx, q + 150 * dim, 50, 5, NULL, h, nf));
+    CHECK_OK(argus_index_search(idx, q + 150 * dim, 50, 5, NULL, h, nf, NULL));
     ok = 0;
     size_t want = 0;
     for (size_t i = 150; i < 200; i++) {
@@ -893,7 +983,7 @@ static void test_approx(void) {
   cfg.kind = ARGUS_INDEX_APPROX;
   cfg.approx_factory = "NoSuchIndex99";
   argus_index *idx = NULL;
-  CHECK(argus_index_create(&cfg, &idx) != ARGUS_OK);
+  CHECK(argus_index_create(&cfg, &idx, NULL) != ARGUS_OK);
   CHECK(idx == NULL);
   free(vec);
   free(ids);
@@ -923,7 +1013,7 @@ static void *bg_read(void *arg) {
   while (!atomic_load(&r->stop)) {
     for (size_t i = 0; i < r->nq && !atomic_load(&r->stop); i++) {
       r->errors += argus_index_search(r->idx, r->q + i * r->dim, 1, 5, NULL, h,
-                                      &nf) != ARGUS_OK;
+                                      &nf, NULL) != ARGUS_OK;
       r->searches++;
     }
   }
@@ -950,8 +1040,8 @@ static void test_background_build(void) {
   cfg.approx_factory = "HNSW16,Flat";
   cfg.hnsw_ef_search = (int)(n + extra); /* the beam walks the whole graph */
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
-  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
+  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec, NULL));
   for (size_t i = 0; i < n; i++)
     alive[i] = 1;
   argus_index_stats st;
@@ -966,11 +1056,11 @@ static void test_background_build(void) {
   for (size_t i = 0; i < extra; i++) {
     CHECK_OK(argus_index_get_stats(idx, &st));
     during += st.building && st.kind == ARGUS_INDEX_F32;
-    CHECK_OK(argus_index_add(idx, ids[n + i], 0, vec + (n + i) * dim));
+    CHECK_OK(argus_index_add(idx, ids[n + i], 0, vec + (n + i) * dim, NULL));
     alive[n + i] = 1;
     size_t victim = i % 3 == 0 ? n + i / 2 : i * 17 % n;
     if (alive[victim]) {
-      CHECK_OK(argus_index_remove(idx, ids[victim]));
+      CHECK_OK(argus_index_remove(idx, ids[victim], NULL));
       alive[victim] = 0;
     }
   }
@@ -996,7 +1086,7 @@ static void test_background_build(void) {
   argus_index_hit h[1];
   size_t nf;
   for (size_t i = 0; i < n + extra; i += 7) {
-    CHECK_OK(argus_index_search(idx, vec + i * dim, 1, 1, NULL, h, &nf));
+    CHECK_OK(argus_index_search(idx, vec + i * dim, 1, 1, NULL, h, &nf, NULL));
     if (alive[i] ? h[0].id != ids[i] : h[0].id == ids[i])
       wrong++;
   }
@@ -1004,8 +1094,8 @@ static void test_background_build(void) {
   argus_index_destroy(idx);
 
   /* destroy during a build: cancelled, nothing leaks (ASan) */
-  CHECK_OK(argus_index_create(&cfg, &idx));
-  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
+  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, vec, NULL));
   CHECK_OK(argus_index_get_stats(idx, &st));
   CHECK_INT_EQ(st.building, 1);
   argus_index_destroy(idx);
@@ -1035,6 +1125,7 @@ int main(void) {
   test_exact(ARGUS_INDEX_I8, 99, pool, 2e-2);
   test_compressed_top1();
   test_bad_input();
+  test_error_details();
   test_catalog();
   test_concurrent(ARGUS_INDEX_F32, NULL);
   test_concurrent(ARGUS_INDEX_I8, pool);

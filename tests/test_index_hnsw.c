@@ -106,7 +106,7 @@ static size_t compare(argus_index *idx, const model *m, const float *q,
                                pool};
   size_t bad = 0, shown = 0;
   *top1_miss = 0;
-  CHECK_OK(argus_index_search(idx, q, nq, k, &o, h, nf));
+  CHECK_OK(argus_index_search(idx, q, nq, k, &o, h, nf, NULL));
   for (size_t i = 0; i < nq; i++) {
     size_t r = brute(m, q + i * m->dim, k, only, ref, tmp);
     int same = nf[i] == r;
@@ -187,12 +187,12 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
   cfg.approx_factory = factory;
   cfg.pool = pool;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   if (!idx)
     goto out;
-  CHECK_OK(argus_index_add_batch(idx, n0, ids, m.wl, m.vec));
+  CHECK_OK(argus_index_add_batch(idx, n0, ids, m.wl, m.vec, NULL));
   for (size_t i = n0; i < cap; i++) /* single adds into the built graph */
-    CHECK_OK(argus_index_add(idx, ids[i], m.wl[i], m.vec + i * dim));
+    CHECK_OK(argus_index_add(idx, ids[i], m.wl[i], m.vec + i * dim, NULL));
   for (size_t i = 0; i < cap; i++)
     m.alive[i] = 1;
   m.n = cap;
@@ -232,7 +232,7 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
     argus_index_hit h[10];
     size_t nf = 0;
     CHECK_OK(argus_index_set_search_params(idx, 4, 0));
-    CHECK_OK(argus_index_search(idx, q, 1, 10, NULL, h, &nf));
+    CHECK_OK(argus_index_search(idx, q, 1, 10, NULL, h, &nf, NULL));
     CHECK_INT_EQ(nf, 10); /* efSearch is raised to k */
   }
 
@@ -242,7 +242,7 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
   CHECK_OK(argus_index_set_search_params(idx, (int)(2 * cap), 0));
   for (size_t i = 0; i < 10; i++) {
     if (m.alive[src[i]]) {
-      CHECK_OK(argus_index_remove(idx, ids[src[i]]));
+      CHECK_OK(argus_index_remove(idx, ids[src[i]], NULL));
       m.alive[src[i]] = 0;
     }
   }
@@ -253,7 +253,7 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
   for (size_t i = 0; i < cap; i += 2) {
     if (!m.alive[i])
       continue;
-    CHECK_OK(argus_index_remove(idx, ids[i]));
+    CHECK_OK(argus_index_remove(idx, ids[i], NULL));
     m.alive[i] = 0;
     removed++;
   }
@@ -275,7 +275,8 @@ static void run(const char *factory, size_t dim, argus_threadpool *pool) {
       if (!m.alive[src[i]])
         continue;
       want++;
-      CHECK_OK(argus_index_search(idx, q + i * dim, 1, 10, NULL, h, NULL));
+      CHECK_OK(
+          argus_index_search(idx, q + i * dim, 1, 10, NULL, h, NULL, NULL));
       got += h[0].id == ids[src[i]];
     }
     printf("  fp16: mated top-1 %zu/%zu\n", got, want);

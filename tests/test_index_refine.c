@@ -142,11 +142,11 @@ static argus_index *make_index(argus_index_kind kind, const tset *t,
   cfg.kind = kind;
   cfg.pool = pool;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   int64_t *ids = malloc(t->n * sizeof *ids);
   for (size_t i = 0; i < t->n; i++)
     ids[i] = (int64_t)i;
-  CHECK_OK(argus_index_add_batch(idx, t->n, ids, t->wl, t->vec));
+  CHECK_OK(argus_index_add_batch(idx, t->n, ids, t->wl, t->vec, NULL));
   free(ids);
   return idx;
 }
@@ -161,8 +161,8 @@ static size_t compare(argus_index *ref, argus_index *idx, const float *q,
   argus_index_hit *b = malloc(nq * k * sizeof *b);
   size_t *na = malloc(nq * sizeof *na), *nb = malloc(nq * sizeof *nb);
   size_t differ = 0;
-  CHECK_OK(argus_index_search(ref, q, nq, k, so, a, na));
-  CHECK_OK(argus_index_search(idx, q, nq, k, so, b, nb));
+  CHECK_OK(argus_index_search(ref, q, nq, k, so, a, na, NULL));
+  CHECK_OK(argus_index_search(idx, q, nq, k, so, b, nb, NULL));
   for (size_t i = 0; i < nq; i++) {
     int d = na[i] != nb[i];
     for (size_t j = 0; j < k && !d; j++) {
@@ -207,8 +207,8 @@ static void test_near_ties(argus_index_kind kind, size_t dim, double step,
       /* removals move the last rows into the freed ones: both indexes
        * must follow with the bounds of the moved rows */
       for (size_t i = 0; i < t.n; i += 7) {
-        CHECK_OK(argus_index_remove(ref, (int64_t)i));
-        CHECK_OK(argus_index_remove(idx, (int64_t)i));
+        CHECK_OK(argus_index_remove(ref, (int64_t)i, NULL));
+        CHECK_OK(argus_index_remove(idx, (int64_t)i, NULL));
       }
     }
     size_t unrefined = 0;
@@ -288,15 +288,15 @@ static void test_certain(argus_index_kind kind) {
   CHECK_OK(argus_index_set_refine(idx, &r));
   argus_index_hit h, hr;
   size_t nf = 0;
-  CHECK_OK(argus_index_search(idx, q, 1, 1, NULL, &h, &nf));
-  CHECK_OK(argus_index_search(ref, q, 1, 1, NULL, &hr, NULL));
+  CHECK_OK(argus_index_search(idx, q, 1, 1, NULL, &h, &nf, NULL));
+  CHECK_OK(argus_index_search(ref, q, 1, 1, NULL, &hr, NULL, NULL));
   CHECK_INT_EQ(nf, 1);
   CHECK_INT_EQ(h.id, 7);
   CHECK_INT_EQ(t.fetches, 0);
   CHECK(fabsf(h.score - hr.score) < 0.02f);
   r.exact_scores = 1;
   CHECK_OK(argus_index_set_refine(idx, &r));
-  CHECK_OK(argus_index_search(idx, q, 1, 1, NULL, &h, &nf));
+  CHECK_OK(argus_index_search(idx, q, 1, 1, NULL, &h, &nf, NULL));
   CHECK_INT_EQ(h.id, 7);
   CHECK_INT_EQ(t.fetches, 1);
   CHECK(h.score == hr.score);
@@ -333,39 +333,40 @@ static void test_errors(argus_index_kind kind) {
   cfg.refine.user = &t;
   cfg.refine.exact_scores = 1;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   int64_t *ids = malloc(t.n * sizeof *ids);
   for (size_t i = 0; i < t.n; i++)
     ids[i] = (int64_t)i;
-  CHECK_OK(argus_index_add_batch(idx, t.n, ids, t.wl, t.vec));
+  CHECK_OK(argus_index_add_batch(idx, t.n, ids, t.wl, t.vec, NULL));
   argus_index_hit h[3];
-  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL));
+  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL));
   CHECK(t.fetches >= 3);
   argus_log_set_sink(keep_log, NULL);
   t.fail = 1;
-  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL), ARGUS_E_IO);
+  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL),
+               ARGUS_E_IO);
   t.fail = 2;
   last_log[0] = '\0';
-  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL),
+  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL),
                ARGUS_E_CORRUPT);
   CHECK(strstr(last_log, "template id") != NULL); /* names the id */
   t.fail = 3;
-  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL),
+  CHECK_INT_EQ(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL),
                ARGUS_E_CORRUPT);
   argus_log_set_sink(NULL, NULL);
   t.fail = 0;
-  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL));
+  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL));
   CHECK_INT_EQ(argus_index_set_refine(NULL, NULL), ARGUS_E_INVALID_ARG);
   CHECK_OK(argus_index_set_refine(idx, NULL)); /* off: no fetch */
   t.fetches = 0;
-  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL));
+  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL));
   CHECK_INT_EQ(t.fetches, 0);
   argus_index_destroy(idx);
   /* fp32 ignores the callback */
   cfg.kind = ARGUS_INDEX_F32;
-  CHECK_OK(argus_index_create(&cfg, &idx));
-  CHECK_OK(argus_index_add_batch(idx, t.n, ids, t.wl, t.vec));
-  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
+  CHECK_OK(argus_index_add_batch(idx, t.n, ids, t.wl, t.vec, NULL));
+  CHECK_OK(argus_index_search(idx, q, 1, 3, NULL, h, NULL, NULL));
   CHECK_INT_EQ(t.fetches, 0);
   argus_index_destroy(idx);
   free(ids);

@@ -151,13 +151,13 @@ static void run(const char *factory, size_t d, size_t n,
   cfg.approx_factory = factory;
   cfg.pool = pool;
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
   if (!idx)
     goto out;
   /* most at once, the rest one by one */
-  CHECK_OK(argus_index_add_batch(idx, n - 20, ids, wl, g));
+  CHECK_OK(argus_index_add_batch(idx, n - 20, ids, wl, g, NULL));
   for (size_t i = n - 20; i < n; i++)
-    CHECK_OK(argus_index_add(idx, ids[i], wl[i], g + i * d));
+    CHECK_OK(argus_index_add(idx, ids[i], wl[i], g + i * d, NULL));
   for (size_t i = 0; i < n; i++)
     alive[i] = 1;
   argus_index_stats stt;
@@ -176,8 +176,8 @@ static void run(const char *factory, size_t d, size_t n,
       argus_index_hit h[3];
       size_t nf;
       for (size_t i = 0; i < nq; i++) {
-        CHECK_OK(argus_index_search(idx, q + i * d, 1, 3, f >= 0 ? &o : NULL,
-                                    h, &nf));
+        CHECK_OK(argus_index_search(idx, q + i * d, 1, 3, f >= 0 ? &o : NULL, h,
+                                    &nf, NULL));
         double s;
         int64_t b = brute_best(g, wl, alive, n, d, q + i * d, f, &s);
         if (b < 0) /* nothing alive in that watchlist */
@@ -194,9 +194,10 @@ static void run(const char *factory, size_t d, size_t n,
       /* one batch (spread over the pool, if any) = one query at a time */
       argus_index_hit *hb = malloc(nq * 3 * sizeof *hb), h1[3];
       size_t *nfb = malloc(nq * sizeof *nfb), nf1, diff = 0;
-      CHECK_OK(argus_index_search(idx, q, nq, 3, NULL, hb, nfb));
+      CHECK_OK(argus_index_search(idx, q, nq, 3, NULL, hb, nfb, NULL));
       for (size_t i = 0; i < nq; i++) {
-        CHECK_OK(argus_index_search(idx, q + i * d, 1, 3, NULL, h1, &nf1));
+        CHECK_OK(
+            argus_index_search(idx, q + i * d, 1, 3, NULL, h1, &nf1, NULL));
         diff += nf1 != nfb[i];
         for (size_t j = 0; j < nf1 && j < nfb[i]; j++)
           diff += h1[j].id != hb[i * 3 + j].id ||
@@ -216,7 +217,7 @@ static void run(const char *factory, size_t d, size_t n,
       double s;
       if (!alive[src[i]]) /* then its best is a near-tie of strangers */
         continue;
-      CHECK_OK(argus_index_search(idx, q + i * d, 1, 1, NULL, h, &nf));
+      CHECK_OK(argus_index_search(idx, q + i * d, 1, 1, NULL, h, &nf, NULL));
       miss += h[0].id != brute_best(g, wl, alive, n, d, q + i * d, -1, &s);
     }
     printf("  phase %d, 512 candidates: %zu mated misses\n", phase, miss);
@@ -224,11 +225,11 @@ static void run(const char *factory, size_t d, size_t n,
     if (phase == 0) {
       /* remove a third, the sources of some queries among them */
       for (size_t i = 0; i < n; i += 3) {
-        CHECK_OK(argus_index_remove(idx, ids[i]));
+        CHECK_OK(argus_index_remove(idx, ids[i], NULL));
         alive[i] = 0;
       }
       if (alive[src[0]]) {
-        CHECK_OK(argus_index_remove(idx, ids[src[0]]));
+        CHECK_OK(argus_index_remove(idx, ids[src[0]], NULL));
         alive[src[0]] = 0;
       }
       CHECK_OK(argus_index_get_stats(idx, &stt));
@@ -261,8 +262,8 @@ static void test_auto_and_bad(void) {
   cfg.approx_threshold = 2000;
   cfg.approx_factory = "SRP64";
   argus_index *idx = NULL;
-  CHECK_OK(argus_index_create(&cfg, &idx));
-  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, g));
+  CHECK_OK(argus_index_create(&cfg, &idx, NULL));
+  CHECK_OK(argus_index_add_batch(idx, n, ids, wl, g, NULL));
   CHECK_OK(argus_index_wait_builds(idx));
   argus_index_stats stt;
   CHECK_OK(argus_index_get_stats(idx, &stt));
@@ -272,7 +273,7 @@ static void test_auto_and_bad(void) {
   argus_index_hit h[1];
   size_t nf, wrong = 0;
   for (size_t i = 0; i < n; i += 50) {
-    CHECK_OK(argus_index_search(idx, g + i * d, 1, 1, NULL, h, &nf));
+    CHECK_OK(argus_index_search(idx, g + i * d, 1, 1, NULL, h, &nf, NULL));
     wrong += h[0].id != ids[i];
   }
   CHECK_INT_EQ(wrong, 0);
@@ -283,7 +284,7 @@ static void test_auto_and_bad(void) {
     cfg.kind = ARGUS_INDEX_APPROX;
     cfg.approx_factory = bad[i];
     idx = NULL;
-    argus_err e = argus_index_create(&cfg, &idx);
+    argus_err e = argus_index_create(&cfg, &idx, NULL);
     if (e == ARGUS_OK) /* taken by FAISS's parser? must not be */
       argus_index_destroy(idx);
     CHECK(e != ARGUS_OK);

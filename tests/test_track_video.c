@@ -39,7 +39,7 @@ static int nframes;
  * of frames dropped by the hub. */
 static uint64_t drain(const char *path) {
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(1, &hub));
+  CHECK_OK(argus_video_hub_create(1, &hub, NULL));
   if (!hub)
     return 0;
   argus_video_camera_config c;
@@ -49,7 +49,7 @@ static uint64_t drain(const char *path) {
   c.format = ARGUS_PIX_RGB8;
   c.queue_frames = ARGUS_VIDEO_MAX_QUEUE;
   int cam = -1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
   argus_video_stats s;
   memset(&s, 0, sizeof s);
   for (;;) {

@@ -112,14 +112,14 @@ static void test_file_decode(void) {
   char path[1200];
   video_path(path, sizeof path, "hamilton_clip_10s.mp4");
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(4, &hub));
+  CHECK_OK(argus_video_hub_create(4, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = path;
   c.name = "hamilton";
   c.queue_frames = 64;
   int cam = -1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
   CHECK_INT_EQ(cam, 0);
   seen sn = {0};
   drain_until_ended(hub, cam, &sn, 640, 360, ARGUS_PIX_YUV420P, 60);
@@ -158,7 +158,7 @@ static void test_formats(void) {
   char path[1200];
   video_path(path, sizeof path, "hamilton_clip_10s.mp4");
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(4, &hub));
+  CHECK_OK(argus_video_hub_create(4, &hub, NULL));
   const argus_pixfmt fmts[4] = {ARGUS_PIX_YUV420P, ARGUS_PIX_RGB8,
                                 ARGUS_PIX_GRAY8, ARGUS_PIX_NV12};
   int cams[4];
@@ -170,7 +170,7 @@ static void test_formats(void) {
     c.queue_frames = 16;
     c.held_frames = 2;
     c.realtime = 1; /* slow enough that frame 0 is still queued */
-    CHECK_OK(argus_video_hub_add(hub, &c, &cams[i]));
+    CHECK_OK(argus_video_hub_add(hub, &c, &cams[i], NULL));
   }
   argus_video_frame *first[4] = {0};
   double t_end = now_s() + 20;
@@ -235,7 +235,7 @@ static void test_rate_cap(void) {
   video_path(path, sizeof path, "crowd_walk_1080p_4s.mp4");
   for (int skip = 0; skip < 2; skip++) {
     argus_video_hub *hub = NULL;
-    CHECK_OK(argus_video_hub_create(1, &hub));
+    CHECK_OK(argus_video_hub_create(1, &hub, NULL));
     argus_video_camera_config c;
     argus_video_camera_config_init(&c);
     c.url = path;
@@ -244,7 +244,7 @@ static void test_rate_cap(void) {
     c.skip_nonref = skip ? ARGUS_VIDEO_AUTO : ARGUS_VIDEO_OFF;
     int cam = -1;
     double t0 = now_s();
-    CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+    CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
     seen sn = {0};
     drain_until_ended(hub, cam, &sn, 1920, 1080, ARGUS_PIX_YUV420P, 120);
     double dt = now_s() - t0;
@@ -281,7 +281,7 @@ static void test_backpressure(void) {
   char path[1200];
   video_path(path, sizeof path, "hamilton_clip_10s.mp4");
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(1, &hub));
+  CHECK_OK(argus_video_hub_create(1, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = path;
@@ -289,7 +289,7 @@ static void test_backpressure(void) {
   c.held_frames = 1;
   int cam = -1;
   double t0 = now_s();
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
   seen sn = {0};
   int max_queued = 0;
   double finished_at = 0;
@@ -366,7 +366,7 @@ static void test_errors_stay_local(void) {
   CHECK_OK(truncated_copy(office, cut2, 0.15));
 
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(8, &hub));
+  CHECK_OK(argus_video_hub_create(8, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = good;
@@ -376,23 +376,23 @@ static void test_errors_stay_local(void) {
   c.max_fps = 10;
   int cam_good = -1, cam_cut1 = -1, cam_cut2 = -1, cam_missing = -1,
       cam_dev = -1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_good));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_good, NULL));
   c.realtime = 0;
   c.loop = 0;
   c.max_fps = 0;
   c.name = "cut-index";
   c.url = cut1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_cut1));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_cut1, NULL));
   c.name = "cut-data";
   c.url = cut2;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_cut2));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_cut2, NULL));
   c.name = "missing";
   c.url = "/nonexistent/argus/video.mp4";
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_missing));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_missing, NULL));
   c.name = "no-device";
   c.url = "/dev/video97";
   c.backoff_min = 0.2;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_dev));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_dev, NULL));
 
   int good_frames = 0, good_after_failures = 0;
   double t_end = now_s() + 30;
@@ -491,7 +491,7 @@ static void test_silent_source(void) {
   snprintf(closed_url, sizeof closed_url, "rtsp://127.0.0.1:%d/closed",
            free_port());
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(4, &hub));
+  CHECK_OK(argus_video_hub_create(4, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.open_timeout = 1.0;
@@ -501,15 +501,15 @@ static void test_silent_source(void) {
   c.name = "silent";
   int cam_silent = -1, cam_closed = -1, cam_good = -1, cam_stuck = -1;
   double t0 = now_s();
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_silent));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_silent, NULL));
   c.url = closed_url;
   c.name = "closed";
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_closed));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_closed, NULL));
   /* One that would wait 60 s: removing it must not. */
   c.url = url;
   c.name = "stuck";
   c.open_timeout = 60;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam_stuck));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam_stuck, NULL));
   int good_frames = 0;
   if (g_have_data) {
     video_path(good, sizeof good, "hamilton_clip_10s.mp4");
@@ -518,7 +518,7 @@ static void test_silent_source(void) {
     c.realtime = 1;
     c.loop = 1;
     c.max_fps = 10;
-    CHECK_OK(argus_video_hub_add(hub, &c, &cam_good));
+    CHECK_OK(argus_video_hub_add(hub, &c, &cam_good, NULL));
   }
   double timeout_seen = 0;
   argus_video_stats ss = {0}, sc = {0};
@@ -630,13 +630,13 @@ static void test_http_source(void) {
   pthread_create(&th, NULL, http_serve, &h);
   snprintf(url, sizeof url, "http://127.0.0.1:%d/office.mp4", port);
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(1, &hub));
+  CHECK_OK(argus_video_hub_create(1, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = url;
   c.open_timeout = 5;
   int cam = -1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
   seen sn = {0};
   double t_end = now_s() + 20;
   while (sn.frames < 50 && now_s() < t_end) {
@@ -734,7 +734,7 @@ static void test_rtsp_reconnect(void) {
   if (pid <= 0)
     return;
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(2, &hub));
+  CHECK_OK(argus_video_hub_create(2, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = url;
@@ -744,10 +744,10 @@ static void test_rtsp_reconnect(void) {
   c.backoff_max = 1;
   int cams[2];
   c.name = "rtsp-tcp";
-  CHECK_OK(argus_video_hub_add(hub, &c, &cams[0]));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cams[0], NULL));
   c.name = "rtsp-udp";
   c.rtsp_udp = 1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cams[1]));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cams[1], NULL));
 
   seen sn[2] = {{0}};
   int phase_frames[2][2] = {{0}};
@@ -836,17 +836,17 @@ static void test_memory_flat(void) {
   char path[1200];
   video_path(path, sizeof path, "office_one_by_one_139s.mp4");
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(2, &hub));
+  CHECK_OK(argus_video_hub_create(2, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = path;
   c.loop = 1;
   c.format = ARGUS_PIX_RGB8; /* the conversion path: pooled buffers */
   int cams[2];
-  CHECK_OK(argus_video_hub_add(hub, &c, &cams[0]));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cams[0], NULL));
   c.format = ARGUS_PIX_YUV420P; /* the zero-copy path */
   c.max_fps = 5;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cams[1]));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cams[1], NULL));
   double t0 = now_s(), warm = secs * 0.25, next = 0;
   long rss_warm = -1, rss_min = -1, rss_max = -1, rss_first = rss_kib();
   int samples = 0;
@@ -909,38 +909,79 @@ static void *pop_forever(void *arg) {
   return f;
 }
 
+/* err->msg contains `sub` (printed both when not). */
+#define CHECK_MSG(err, sub)                                                    \
+  do {                                                                         \
+    check_count_++;                                                            \
+    if (!strstr((err).msg, (sub))) {                                           \
+      fprintf(stderr, "%s:%d: error detail \"%s\" lacks \"%s\"\n", __FILE__,  \
+              __LINE__, (err).msg, (sub));                                     \
+      check_failures_++;                                                       \
+    }                                                                          \
+  } while (0)
+
+/* The synchronous API says which setting or limit made it fail. */
+static void test_error_details(void) {
+  argus_log_level saved = argus_log_get_level();
+  argus_log_set_level((argus_log_level)-1); /* the bad calls log errors */
+  argus_error_detail err;
+  argus_video_hub *hub = NULL;
+  CHECK_INT_EQ(argus_video_hub_create(-1, &hub, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "max_cameras -1 out of range [1, 4096]");
+  CHECK_OK(argus_video_hub_create(1, &hub, &err));
+  CHECK_INT_EQ(err.msg[0], 0);
+  argus_video_camera_config c;
+  argus_video_camera_config_init(&c);
+  int idx = -1;
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "camera setting url (missing)");
+  c.url = "/nonexistent.mp4";
+  c.queue_frames = 65;
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, &err), ARGUS_E_INVALID_ARG);
+  CHECK_MSG(err, "queue_frames (1..64): bad value 65");
+  c.queue_frames = 4;
+  CHECK_OK(argus_video_hub_add(hub, &c, &idx, &err));
+  CHECK_INT_EQ(err.msg[0], 0);
+  int idx2 = -1;
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx2, &err), ARGUS_E_LIMIT);
+  CHECK_MSG(err, "the hub is full (1 cameras)");
+  argus_video_hub_destroy(hub);
+  argus_log_set_level(saved);
+}
+
 static void test_api_edges(void) {
   argus_log_level saved = argus_log_get_level();
   argus_log_set_level((argus_log_level)-1); /* the bad calls log errors */
   argus_video_hub *hub = NULL;
-  CHECK_INT_EQ(argus_video_hub_create(-1, &hub), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_video_hub_create(0, NULL), ARGUS_E_INVALID_ARG);
-  CHECK_OK(argus_video_hub_create(1, &hub));
+  CHECK_INT_EQ(argus_video_hub_create(-1, &hub, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_create(0, NULL, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_OK(argus_video_hub_create(1, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   int idx = 7;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(idx, -1);
   c.url = "/nonexistent.mp4";
   c.max_fps = -1;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   c.max_fps = 0;
   c.queue_frames = 0;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   c.queue_frames = 4;
   c.open_timeout = 0.0 / 0.0;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   c.open_timeout = 10;
   c.backoff_max = 0.1; /* below backoff_min */
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   c.backoff_max = 30;
   c.format = ARGUS_PIX_NONE;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx, NULL), ARGUS_E_INVALID_ARG);
   c.format = ARGUS_PIX_YUV420P;
-  CHECK_OK(argus_video_hub_add(hub, &c, &idx));
+  CHECK_OK(argus_video_hub_add(hub, &c, &idx, NULL));
   CHECK_INT_EQ(idx, 0);
   int idx2 = -1;
-  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx2), ARGUS_E_LIMIT); /* full */
+  CHECK_INT_EQ(argus_video_hub_add(hub, &c, &idx2, NULL),
+               ARGUS_E_LIMIT); /* full */
   argus_video_stats s;
   CHECK_INT_EQ(argus_video_hub_stats(hub, 5, &s), ARGUS_E_NOT_FOUND);
   CHECK_INT_EQ(argus_video_hub_remove(hub, -3), ARGUS_E_NOT_FOUND);
@@ -972,13 +1013,13 @@ static void test_hold_across_remove(void) {
   char path[1200];
   video_path(path, sizeof path, "hamilton_clip_10s.mp4");
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(1, &hub));
+  CHECK_OK(argus_video_hub_create(1, &hub, NULL));
   argus_video_camera_config c;
   argus_video_camera_config_init(&c);
   c.url = path;
   c.format = ARGUS_PIX_RGB8;
   int cam = -1;
-  CHECK_OK(argus_video_hub_add(hub, &c, &cam));
+  CHECK_OK(argus_video_hub_add(hub, &c, &cam, NULL));
   argus_video_frame *f = NULL;
   for (int i = 0; i < 100 && !f; i++)
     argus_video_hub_pop(hub, 0.1, &f);
@@ -988,14 +1029,14 @@ static void test_hold_across_remove(void) {
     CHECK_INT_EQ(argus_video_hub_camera_count(hub), 0);
     /* The index stays taken while the frame is held. */
     int other = -1;
-    CHECK_INT_EQ(argus_video_hub_add(hub, &c, &other), ARGUS_E_LIMIT);
+    CHECK_INT_EQ(argus_video_hub_add(hub, &c, &other, NULL), ARGUS_E_LIMIT);
     unsigned sum = 0;
     for (int x = 0; x < 640 * 3; x++)
       sum += f->image.data[0][(size_t)359 * f->image.stride[0] + x];
     CHECK(strcmp(f->camera_name, "cam0") == 0);
     (void)sum;
     argus_video_frame_release(f);
-    CHECK_OK(argus_video_hub_add(hub, &c, &other));
+    CHECK_OK(argus_video_hub_add(hub, &c, &other, NULL));
     CHECK_INT_EQ(other, 0);
   }
   argus_video_hub_destroy(hub);
@@ -1058,6 +1099,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
 
   test_api_edges();
+  test_error_details();
   test_silent_source();
   if (g_have_data) {
     test_file_decode();

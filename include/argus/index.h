@@ -34,6 +34,11 @@
  * ARGUS_INDEX_AUTO uses exact fp32 and switches to the approximate backend
  * once the index holds approx_threshold templates.
  *
+ * Errors: the functions that can fail for a reason the caller should see
+ * take an argus_error_detail *err last (argus/core.h; may be NULL). It is
+ * cleared on entry and, when the function fails, says what failed and why
+ * ("add: id 7 is already in index \"m\""). Input errors are also logged.
+ *
  * Thread safety: any number of threads may search at once (they share a read
  * lock and never wait for each other); add and remove take the write lock and
  * are serialised with each other. Moving the templates into a new backend
@@ -64,7 +69,8 @@ typedef enum argus_index_kind {
   ARGUS_INDEX_F32,      /* exact, fp32 templates */
   ARGUS_INDEX_F16,      /* exact, fp16 templates */
   ARGUS_INDEX_I8,       /* exact, int8 templates with a scale per vector */
-  ARGUS_INDEX_APPROX,   /* FAISS (UNSUPPORTED when built without it) */
+  ARGUS_INDEX_APPROX,   /* approx_factory: the sketch (SRP<bits>, default) or
+                           FAISS (UNSUPPORTED when built without it) */
 } argus_index_kind;
 
 /* Supplies the fp32 template of `id` to the refinement of a compressed
@@ -134,8 +140,10 @@ typedef struct argus_index argus_index;
 
 /* Creates an empty index. cfg is borrowed (its strings are copied).
  * Errors: INVALID_ARG (missing/oversized model id, dim out of range, bad
- * numbers), UNSUPPORTED (kind APPROX without FAISS), NOMEM. */
-argus_err argus_index_create(const argus_index_config *cfg, argus_index **out);
+ * numbers), UNSUPPORTED (kind APPROX with a FAISS factory string, argus
+ * built without FAISS), NOMEM; err (may be NULL) says which. */
+argus_err argus_index_create(const argus_index_config *cfg, argus_index **out,
+                             argus_error_detail *err);
 /* Frees the index and its templates; NULL is allowed. No search or write may
  * be running on it. */
 void argus_index_destroy(argus_index *idx);
@@ -143,18 +151,24 @@ void argus_index_destroy(argus_index *idx);
 /* Adds one template. vec (dim floats) is borrowed and copied.
  * Errors: INVALID_ARG (negative id or watchlist, vector with NaN/Inf or of
  * zero length, id already present), LIMIT (max_count reached), NOMEM, IO
- * (FAISS failed; message logged). On error nothing was added. */
+ * (the approximate backend failed); err (may be NULL) says which template
+ * and why. On error nothing was added. */
 argus_err argus_index_add(argus_index *idx, int64_t id, int64_t watchlist,
-                          const float *vec);
+                          const float *vec, argus_error_detail *err);
 /* Adds n templates at once: ids[i], watchlists[i], vecs[i*dim ..]. All are
  * validated first (including duplicates inside the batch); on error nothing
- * was added. Faster than n single adds (one reservation, one FAISS add). */
+ * was added. Faster than n single adds (one reservation, one backend add).
+ * Errors as argus_index_add. */
 argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
-                                const int64_t *watchlists, const float *vecs);
+                                const int64_t *watchlists, const float *vecs,
+                                argus_error_detail *err);
 /* Removes the template with this id (the last template takes its slot).
- * Errors: NOT_FOUND, INVALID_ARG, NOMEM/IO (approximate rebuild failed; the
- * template is removed all the same and the old approximate index kept). */
-argus_err argus_index_remove(argus_index *idx, int64_t id);
+ * Errors: NOT_FOUND (err names the id and index), INVALID_ARG. A rebuild of
+ * the approximate backend that the removal triggers runs in the background
+ * (or, with synchronous_builds, before returning); if it fails, that is
+ * logged, the template is removed all the same and the old backend kept. */
+argus_err argus_index_remove(argus_index *idx, int64_t id,
+                             argus_error_detail *err);
 
 /* One search result. Unused entries have id -1, watchlist -1 and score
  * -INFINITY. */
@@ -184,14 +198,15 @@ typedef struct argus_index_search_opts {
  * index holding the same templates would return, in the same order, with
  * fp32's scores for every hit it re-scored (all hits with exact_scores).
  * Errors: INVALID_ARG (k outside 1..ARGUS_INDEX_MAX_K, a query with NaN/Inf
- * or of zero length, NULL arrays), NOMEM, IO (FAISS failed), the refine
- * callback's error, CORRUPT (the callback gave a vector with NaN/Inf or of
- * zero length, or one that is not the stored template: farther from its
- * compressed copy than the stored bound; logged with the id). */
-argus_err argus_index_search(argus_index *idx, const float *queries,
-                             size_t nq, size_t k,
-                             const argus_index_search_opts *opts,
-                             argus_index_hit *hits, size_t *nfound);
+ * or of zero length, NULL arrays), NOMEM, IO (the approximate backend
+ * failed), the refine callback's error, CORRUPT (the callback gave a vector
+ * with NaN/Inf or of zero length, or one that is not the stored template:
+ * farther from its compressed copy than the stored bound); err (may be
+ * NULL) names the query or the template id. */
+argus_err argus_index_search(argus_index *idx, const float *queries, size_t nq,
+                             size_t k, const argus_index_search_opts *opts,
+                             argus_index_hit *hits, size_t *nfound,
+                             argus_error_detail *err);
 
 /* Sets (or with NULL / a NULL fetch, turns off) the refinement of later
  * searches, like argus_index_config.refine; *r is copied. Waits for running
@@ -200,10 +215,11 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
 argus_err argus_index_set_refine(argus_index *idx,
                                  const argus_index_refine *r);
 
-/* Sets the approximate backend's search breadth for later searches (HNSW
- * efSearch, IVF nprobe; 0 keeps a value): more is slower and finds more of
+/* Sets the approximate backend's search breadth for later searches
+ * (efSearch: the sketch re-ranks 16 x this many candidates, FAISS HNSW's
+ * efSearch; IVF nprobe; 0 keeps a value): more is slower and finds more of
  * the true best matches. Also kept for a later rebuild. Exact backends
- * ignore it. Errors: INVALID_ARG (negative values). */
+ * ignore it. Errors: INVALID_ARG (negative values; logged). */
 argus_err argus_index_set_search_params(argus_index *idx, int hnsw_ef_search,
                                         int ivf_nprobe);
 
@@ -213,8 +229,9 @@ typedef struct argus_index_stats {
   argus_index_kind kind;  /* backend now in use (never AUTO) */
   char backend[96];       /* e.g. "exact-f32/avx512", "sketch:SRP256/avx512
                              x256", "faiss:HNSW32,Flat/argus-avx512" */
-  size_t bytes;           /* memory held: templates, ids, maps, FAISS */
-  size_t approx_dead;     /* removed templates still in the FAISS index */
+  size_t bytes;           /* memory held: templates, ids, maps, backend */
+  size_t approx_dead;     /* removed templates still in a FAISS index (the
+                             other backends drop them at once: 0) */
   int building;           /* a backend build is running in the background */
   size_t builds;          /* backend builds swapped in so far */
 } argus_index_stats;
@@ -229,7 +246,9 @@ argus_err argus_index_wait_builds(argus_index *idx);
 const char *argus_index_model_id(const argus_index *idx);
 int argus_index_dim(const argus_index *idx);
 size_t argus_index_count(argus_index *idx);
-/* Nonzero when argus was built with FAISS (the approximate backend). */
+/* Nonzero when argus was built with FAISS, so that approx_factory may be a
+ * FAISS index_factory string. The sketch index (SRP<bits>, the default
+ * approximate backend) is always available. */
 int argus_index_approx_available(void);
 /* "auto", "f32", "f16", "i8", "approx". */
 const char *argus_index_kind_name(argus_index_kind kind);
@@ -241,17 +260,20 @@ typedef struct argus_index_catalog argus_index_catalog;
  * (model_id and dim are set per index; a refine callback in the defaults
  * serves every model, so ids must be unique across them, else set one per
  * index with argus_index_set_refine). defaults may be NULL (library
- * defaults). Strings in defaults are copied. */
+ * defaults). Strings in defaults are copied. Errors: INVALID_ARG (an
+ * oversized approx_factory), NOMEM; err (may be NULL) says which. */
 argus_err argus_index_catalog_create(const argus_index_config *defaults,
-                                     argus_index_catalog **out);
+                                     argus_index_catalog **out,
+                                     argus_error_detail *err);
 /* Destroys the catalog and every index in it; NULL is allowed. */
 void argus_index_catalog_destroy(argus_index_catalog *cat);
 /* The index of this model, created when absent. *out is owned by the
  * catalog. Errors: SHAPE (the model's index exists with another dim),
- * INVALID_ARG, NOMEM. Thread-safe. */
+ * INVALID_ARG, NOMEM, argus_index_create's; err (may be NULL) says which.
+ * Thread-safe. */
 argus_err argus_index_catalog_open(argus_index_catalog *cat,
                                    const char *model_id, int dim,
-                                   argus_index **out);
+                                   argus_index **out, argus_error_detail *err);
 /* The index of this model or NOT_FOUND. Thread-safe. */
 argus_err argus_index_catalog_find(argus_index_catalog *cat,
                                    const char *model_id, argus_index **out);

@@ -167,8 +167,10 @@ typedef struct argus_video_frame {
 } argus_video_frame;
 
 /* Creates a hub for up to max_cameras cameras at once (0 = the default,
- * at most ARGUS_VIDEO_MAX_CAMERAS). Errors: INVALID_ARG, NOMEM. */
-argus_err argus_video_hub_create(int max_cameras, argus_video_hub **out);
+ * at most ARGUS_VIDEO_MAX_CAMERAS). Errors: INVALID_ARG, NOMEM; err (may be
+ * NULL; argus/core.h) says why, and the reason is logged. */
+argus_err argus_video_hub_create(int max_cameras, argus_video_hub **out,
+                                 argus_error_detail *err);
 /* Stops every camera (interrupting blocked I/O), joins the threads and
  * frees everything. Frames still held become invalid: release them first.
  * Accepts NULL. */
@@ -176,12 +178,14 @@ void argus_video_hub_destroy(argus_video_hub *hub);
 
 /* Adds a camera and starts its thread; *index receives its index (the
  * lowest free one). The source is opened by the thread: a bad URL or file
- * shows up in the camera's stats, not here. Errors: INVALID_ARG (NULL,
- * missing URL, a setting out of range; the reason is logged), LIMIT (hub
- * full, URL too long), NOMEM, INTERNAL (thread creation). */
+ * shows up in the camera's stats (state, last_error), not here. Errors:
+ * INVALID_ARG (NULL, missing URL, a setting out of range), LIMIT (hub full,
+ * URL too long), NOMEM, INTERNAL (thread creation); err (may be NULL;
+ * argus/core.h) names the setting and its value or the limit, and the
+ * reason is logged. */
 argus_err argus_video_hub_add(argus_video_hub *hub,
-                              const argus_video_camera_config *cfg,
-                              int *index);
+                              const argus_video_camera_config *cfg, int *index,
+                              argus_error_detail *err);
 /* Stops a camera, joins its thread and discards its queued frames. Frames
  * of it that consumers hold stay valid until released. The index may be
  * given to a later camera. Errors: INVALID_ARG, NOT_FOUND. */

@@ -299,13 +299,13 @@ static int probe_main(int argc, char **argv) {
   cfg.name = "probe";
 
   argus_video_hub *hub = NULL;
-  argus_err e = argus_video_hub_create(1, &hub);
+  argus_err e = argus_video_hub_create(1, &hub, NULL);
   if (e != ARGUS_OK) {
     cli_errorf(cmd, "%s", argus_strerror(e));
     return CLI_FAIL;
   }
   int cam = -1;
-  e = argus_video_hub_add(hub, &cfg, &cam);
+  e = argus_video_hub_add(hub, &cfg, &cam, NULL);
   if (e != ARGUS_OK) {
     cli_errorf(cmd, "cannot add the camera: %s", argus_strerror(e));
     argus_video_hub_destroy(hub);

@@ -236,7 +236,7 @@ static argus_err load_watchlists(argus_gallery *g, gwatchlist **out,
 
 static argus_err new_index(argus_gallery *g, argus_index **out,
                            argus_gallery_error *err) {
-  argus_err e = argus_index_create(&g->icfg, out);
+  argus_err e = argus_index_create(&g->icfg, out, NULL);
   if (e)
     return gallery_fail(err, e, "creating the index for %s (dim %d): %s",
                         g->cfg.model_id, g->cfg.dim, argus_strerror(e));
@@ -263,7 +263,8 @@ typedef struct load_ctx {
 static int load_flush(load_ctx *c) {
   if (c->n == 0)
     return 0;
-  argus_err e = argus_index_add_batch(c->index, c->n, c->ids, c->wls, c->vecs);
+  argus_err e =
+      argus_index_add_batch(c->index, c->n, c->ids, c->wls, c->vecs, NULL);
   if (e) {
     c->e = e;
     return 1;
@@ -370,7 +371,7 @@ static argus_err load_state(argus_gallery *g, gstate *st,
     int64_t photo = c.pairs[2 * i], pid = c.pairs[2 * i + 1];
     gperson *p = gmap_get(&st->persons, pid);
     if (!p) {
-      argus_index_remove(st->index, photo);
+      argus_index_remove(st->index, photo, NULL);
       vec_drop(st, photo);
       continue;
     }
@@ -681,7 +682,7 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
     goto out;
   }
   argus_index_search_opts so = {wl, nwl, opts ? opts->pool : NULL};
-  e = argus_index_search(st->index, queries, nq, kt, &so, hits, nf);
+  e = argus_index_search(st->index, queries, nq, kt, &so, hits, nf, NULL);
   if (e) {
     e = gallery_fail(err, e, "index search failed: %s", argus_strerror(e));
     goto out;
@@ -702,7 +703,7 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
         goto out;
       }
       e = argus_index_search(st->index, queries + q * dim, 1, kw, &so, more,
-                             &n1);
+                             &n1, NULL);
       if (e) {
         e = gallery_fail(err, e, "index search failed: %s", argus_strerror(e));
         goto out;
@@ -733,7 +734,7 @@ static void detach_person(gstate *st, argus_store_id id) {
   for (int i = 0; i < p->nphotos; i++) {
     gmap_del(&st->photos, p->photos[i]);
     vec_drop(st, p->photos[i]);
-    argus_err e = argus_index_remove(st->index, p->photos[i]);
+    argus_err e = argus_index_remove(st->index, p->photos[i], NULL);
     if (e && e != ARGUS_E_NOT_FOUND)
       argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
                 "removing photo %lld of person %lld from the index: %s",
@@ -754,9 +755,9 @@ static argus_err attach(const argus_gallery *g, gstate *st, gperson *p,
     return ARGUS_E_NOMEM;
   for (int i = 0; i < n; i++)
     wls[i] = p->watchlist_id;
-  argus_err e =
-      n ? argus_index_add_batch(st->index, (size_t)n, photo_ids, wls, vecs)
-        : ARGUS_OK;
+  argus_err e = n ? argus_index_add_batch(st->index, (size_t)n, photo_ids, wls,
+                                          vecs, NULL)
+                  : ARGUS_OK;
   free(wls);
   if (e)
     return e;
@@ -774,7 +775,7 @@ undo:
   /* Photo ids are new to the tables (the index refused duplicates), so
    * deleting all of them removes exactly what this call put there. */
   for (int i = 0; i < n; i++) {
-    argus_index_remove(st->index, photo_ids[i]);
+    argus_index_remove(st->index, photo_ids[i], NULL);
     gmap_del(&st->photos, photo_ids[i]);
     vec_drop(st, photo_ids[i]);
   }

@@ -44,6 +44,41 @@
 #define BUILD_FIRST_CHUNK 262144
 #define BUILD_CHUNK 65536
 
+/* ---- error details ------------------------------------------------------ */
+
+/* Public functions that can fail for a reason the caller should see take an
+ * argus_error_detail *err (may be NULL): they clear it on entry, and on
+ * failure it says what failed and why. Input errors are also logged (WARN)
+ * as before, since many callers only check the code. */
+#include <stdarg.h>
+
+static void detail_clear(argus_error_detail *err) {
+  if (err)
+    err->msg[0] = 0;
+}
+
+/* Logs the message at WARN and copies it into err; returns code. */
+__attribute__((format(printf, 3, 4))) static argus_err
+fail(argus_error_detail *err, argus_err code, const char *fmt, ...) {
+  char msg[ARGUS_ERROR_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  argus_log(ARGUS_LOG_WARN, MOD, "%s", msg);
+  argus_error_detail_set(err, "%s", msg);
+  return code;
+}
+
+/* For a failure nothing described yet (NOMEM, a backend's error): "<op>:
+ * <argus_strerror>" so that err is never empty after an error. */
+static argus_err fail_default(argus_error_detail *err, argus_err e,
+                              const char *op) {
+  if (e != ARGUS_OK && err && !err->msg[0])
+    argus_error_detail_set(err, "%s: %s", op, argus_strerror(e));
+  return e;
+}
+
 /* ---- int64 -> uint32 hash map (linear probing, backward-shift delete) -- */
 
 #define MAP_EMPTY UINT64_MAX
@@ -343,60 +378,52 @@ void argus_index_config_init(argus_index_config *cfg) {
   cfg->max_count = ARGUS_INDEX_DEFAULT_MAX_COUNT;
 }
 
-argus_err argus_index_create(const argus_index_config *cfg,
-                             argus_index **out) {
+argus_err argus_index_create(const argus_index_config *cfg, argus_index **out,
+                             argus_error_detail *err) {
+  detail_clear(err);
   if (!out)
-    return ARGUS_E_INVALID_ARG;
+    return fail(err, ARGUS_E_INVALID_ARG, "create: NULL output pointer");
   *out = NULL;
-  if (!cfg) {
-    argus_log(ARGUS_LOG_WARN, MOD, "create: no configuration");
-    return ARGUS_E_INVALID_ARG;
-  }
+  if (!cfg)
+    return fail(err, ARGUS_E_INVALID_ARG, "create: no configuration");
   if (!cfg->model_id || !cfg->model_id[0] ||
-      strlen(cfg->model_id) > ARGUS_INDEX_MAX_MODEL_ID) {
-    argus_log(ARGUS_LOG_WARN, MOD,
-              "create: model id must be 1..%d bytes (got %s)",
-              ARGUS_INDEX_MAX_MODEL_ID, cfg->model_id ? "longer" : "none");
-    return ARGUS_E_INVALID_ARG;
-  }
-  if (cfg->dim < 1 || cfg->dim > ARGUS_INDEX_MAX_DIM) {
-    argus_log(ARGUS_LOG_WARN, MOD, "create: dim %d outside 1..%d", cfg->dim,
-              ARGUS_INDEX_MAX_DIM);
-    return ARGUS_E_INVALID_ARG;
-  }
-  if ((int)cfg->kind < ARGUS_INDEX_AUTO || cfg->kind > ARGUS_INDEX_APPROX) {
-    argus_log(ARGUS_LOG_WARN, MOD, "create: unknown kind %d", (int)cfg->kind);
-    return ARGUS_E_INVALID_ARG;
-  }
-  if (cfg->kind == ARGUS_INDEX_APPROX &&
-      !approx_ops_for(cfg->approx_factory ? cfg->approx_factory
-                                          : DEFAULT_FACTORY)) {
-    argus_log(ARGUS_LOG_WARN, MOD,
-              "create: the approximate index \"%s\" needs FAISS, and argus "
-              "was built without it",
-              cfg->approx_factory ? cfg->approx_factory : DEFAULT_FACTORY);
-    return ARGUS_E_UNSUPPORTED;
-  }
-  if (cfg->hnsw_ef_search < 0 || cfg->hnsw_ef_construction < 0 ||
-      cfg->ivf_nprobe < 0) {
-    argus_log(ARGUS_LOG_WARN, MOD,
-              "create: negative FAISS parameter (efSearch %d, efConstruction "
-              "%d, nprobe %d)",
-              cfg->hnsw_ef_search, cfg->hnsw_ef_construction, cfg->ivf_nprobe);
-    return ARGUS_E_INVALID_ARG;
-  }
+      strlen(cfg->model_id) > ARGUS_INDEX_MAX_MODEL_ID)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "create: model id must be 1..%d bytes (got %s)",
+                ARGUS_INDEX_MAX_MODEL_ID,
+                !cfg->model_id      ? "none"
+                : !cfg->model_id[0] ? "an empty one"
+                                    : "a longer one");
+  if (cfg->dim < 1 || cfg->dim > ARGUS_INDEX_MAX_DIM)
+    return fail(err, ARGUS_E_INVALID_ARG, "create: dim %d outside 1..%d",
+                cfg->dim, ARGUS_INDEX_MAX_DIM);
+  if ((int)cfg->kind < ARGUS_INDEX_AUTO || cfg->kind > ARGUS_INDEX_APPROX)
+    return fail(err, ARGUS_E_INVALID_ARG, "create: unknown kind %d",
+                (int)cfg->kind);
   const char *factory = cfg->approx_factory && cfg->approx_factory[0]
                             ? cfg->approx_factory
                             : DEFAULT_FACTORY;
-  if (strlen(factory) > MAX_FACTORY) {
-    argus_log(ARGUS_LOG_WARN, MOD, "create: FAISS factory string over %d bytes",
-              MAX_FACTORY);
-    return ARGUS_E_INVALID_ARG;
-  }
+  /* "SRP<bits>" is argus's own sketch index; anything else is a FAISS
+   * index_factory string. */
+  if (cfg->kind == ARGUS_INDEX_APPROX && !approx_ops_for(factory))
+    return fail(err, ARGUS_E_UNSUPPORTED,
+                "create: the approximate index \"%s\" is not SRP<bits> and "
+                "needs FAISS, and argus was built without it",
+                factory);
+  if (cfg->hnsw_ef_search < 0 || cfg->hnsw_ef_construction < 0 ||
+      cfg->ivf_nprobe < 0)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "create: negative search parameter (efSearch %d, "
+                "efConstruction %d, nprobe %d)",
+                cfg->hnsw_ef_search, cfg->hnsw_ef_construction,
+                cfg->ivf_nprobe);
+  if (strlen(factory) > MAX_FACTORY)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "create: approximate index string over %d bytes", MAX_FACTORY);
 
   argus_index *idx = calloc(1, sizeof *idx);
   if (!idx)
-    return ARGUS_E_NOMEM;
+    return fail_default(err, ARGUS_E_NOMEM, "create");
   idx->cfg = *cfg;
   snprintf(idx->model_id, sizeof idx->model_id, "%s", cfg->model_id);
   snprintf(idx->factory, sizeof idx->factory, "%s", factory);
@@ -437,6 +464,9 @@ argus_err argus_index_create(const argus_index_config *cfg,
   idx->ops = ops_for(idx, choose_kind(idx, 0));
   argus_err e = idx->ops->create(&idx->params, &idx->be);
   if (e != ARGUS_OK) {
+    argus_error_detail_set(err, "create: the %s backend of index \"%s\": %s",
+                           argus_index_kind_name(idx->ops->kind), idx->model_id,
+                           argus_strerror(e));
     idx->be = NULL;
     argus_index_destroy(idx);
     return e;
@@ -817,42 +847,42 @@ argus_err argus_index_wait_builds(argus_index *idx) {
 }
 
 argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
-                                const int64_t *watchlists, const float *vecs) {
+                                const int64_t *watchlists, const float *vecs,
+                                argus_error_detail *err) {
+  detail_clear(err);
   if (!idx)
-    return ARGUS_E_INVALID_ARG;
+    return fail(err, ARGUS_E_INVALID_ARG, "add: NULL index");
   if (n == 0)
     return ARGUS_OK;
-  if (!ids || !watchlists || !vecs) {
-    argus_log(ARGUS_LOG_WARN, MOD, "add: NULL %s",
-              !ids ? "ids" : !watchlists ? "watchlists" : "vectors");
-    return ARGUS_E_INVALID_ARG;
-  }
+  if (!ids || !watchlists || !vecs)
+    return fail(err, ARGUS_E_INVALID_ARG, "add: NULL %s",
+                !ids          ? "ids"
+                : !watchlists ? "watchlists"
+                              : "vectors");
   size_t dim = idx->params.dim;
   if (n > SIZE_MAX / (dim * sizeof(float)))
-    return ARGUS_E_LIMIT;
+    return fail(err, ARGUS_E_LIMIT, "add: %zu templates overflow the size", n);
   float *unit = malloc(n * dim * sizeof *unit);
   if (!unit)
-    return ARGUS_E_NOMEM;
+    return fail_default(err, ARGUS_E_NOMEM, "add");
   argus_err e = ARGUS_OK;
   size_t inserted = 0;
   for (size_t i = 0; i < n; i++) {
     if (ids[i] < 0 || watchlists[i] < 0) {
-      argus_log(ARGUS_LOG_WARN, MOD,
-                "add: template %zu: negative %s (%lld); ids and watchlists "
-                "must be >= 0",
-                i, ids[i] < 0 ? "id" : "watchlist",
-                (long long)(ids[i] < 0 ? ids[i] : watchlists[i]));
-      e = ARGUS_E_INVALID_ARG;
+      e = fail(err, ARGUS_E_INVALID_ARG,
+               "add: template %zu: negative %s (%lld); ids and watchlists "
+               "must be >= 0",
+               i, ids[i] < 0 ? "id" : "watchlist",
+               (long long)(ids[i] < 0 ? ids[i] : watchlists[i]));
       goto done;
     }
     const float *v = vecs + i * dim;
     float inv = inv_norm(v, dim);
     if (inv == 0.0f) {
-      argus_log(ARGUS_LOG_WARN, MOD,
-                "add: template id %lld: vector has NaN/Inf values or zero "
-                "length",
-                (long long)ids[i]);
-      e = ARGUS_E_INVALID_ARG;
+      e = fail(err, ARGUS_E_INVALID_ARG,
+               "add: template id %lld: vector has NaN/Inf values or zero "
+               "length",
+               (long long)ids[i]);
       goto done;
     }
     for (size_t j = 0; j < dim; j++)
@@ -862,11 +892,10 @@ argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
   pthread_mutex_lock(&idx->write_mu);
   size_t base = idx->count;
   if (n > idx->cfg.max_count || base > idx->cfg.max_count - n) {
-    argus_log(ARGUS_LOG_WARN, MOD,
-              "add: index \"%s\" would hold %zu templates, over its limit "
-              "of %zu",
-              idx->model_id, base + n, idx->cfg.max_count);
-    e = ARGUS_E_LIMIT;
+    e = fail(err, ARGUS_E_LIMIT,
+             "add: index \"%s\" would hold %zu templates, over its limit "
+             "of %zu",
+             idx->model_id, base + n, idx->cfg.max_count);
     goto unlock_w;
   }
   /* Ids first (writer-only map): duplicates fail before anything changes. */
@@ -876,10 +905,10 @@ argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
   for (; inserted < n; inserted++) {
     uint32_t r;
     if (map_get(&idx->ids, ids[inserted], &r)) {
-      argus_log(ARGUS_LOG_WARN, MOD, "add: id %lld is already in index \"%s\"%s",
-                (long long)ids[inserted], idx->model_id,
-                r >= base ? " (twice in this batch)" : "");
-      e = ARGUS_E_INVALID_ARG;
+      e = fail(err, ARGUS_E_INVALID_ARG,
+               "add: id %lld is already in index \"%s\"%s",
+               (long long)ids[inserted], idx->model_id,
+               r >= base ? " (twice in this batch)" : "");
       goto rollback;
     }
     map_put(&idx->ids, ids[inserted], (uint32_t)(base + inserted));
@@ -932,25 +961,29 @@ unlock_w:
   pthread_mutex_unlock(&idx->write_mu);
 done:
   free(unit);
-  return e;
+  return fail_default(err, e, "add");
 }
 
 argus_err argus_index_add(argus_index *idx, int64_t id, int64_t watchlist,
-                          const float *vec) {
-  return argus_index_add_batch(idx, 1, &id, &watchlist, vec);
+                          const float *vec, argus_error_detail *err) {
+  return argus_index_add_batch(idx, 1, &id, &watchlist, vec, err);
 }
 
-argus_err argus_index_remove(argus_index *idx, int64_t id) {
+argus_err argus_index_remove(argus_index *idx, int64_t id,
+                             argus_error_detail *err) {
+  detail_clear(err);
   if (!idx)
-    return ARGUS_E_INVALID_ARG;
-  if (id < 0) {
-    argus_log(ARGUS_LOG_WARN, MOD, "remove: negative id %lld", (long long)id);
-    return ARGUS_E_INVALID_ARG;
-  }
+    return fail(err, ARGUS_E_INVALID_ARG, "remove: NULL index");
+  if (id < 0)
+    return fail(err, ARGUS_E_INVALID_ARG, "remove: negative id %lld",
+                (long long)id);
   pthread_mutex_lock(&idx->write_mu);
   uint32_t row;
   if (!map_get(&idx->ids, id, &row)) {
     pthread_mutex_unlock(&idx->write_mu);
+    /* not logged: callers remove ids they are unsure of */
+    argus_error_detail_set(err, "remove: id %lld is not in index \"%s\"",
+                           (long long)id, idx->model_id);
     return ARGUS_E_NOT_FOUND;
   }
   pthread_rwlock_wrlock(&idx->lock);
@@ -1018,33 +1051,29 @@ static void fill_empty(argus_index_hit *h, size_t n) {
   }
 }
 
-argus_err argus_index_search(argus_index *idx, const float *queries,
-                             size_t nq, size_t k,
-                             const argus_index_search_opts *opts,
-                             argus_index_hit *hits, size_t *nfound) {
+argus_err argus_index_search(argus_index *idx, const float *queries, size_t nq,
+                             size_t k, const argus_index_search_opts *opts,
+                             argus_index_hit *hits, size_t *nfound,
+                             argus_error_detail *err) {
+  detail_clear(err);
   if (!idx)
-    return ARGUS_E_INVALID_ARG;
-  if (k < 1 || k > ARGUS_INDEX_MAX_K) {
-    argus_log(ARGUS_LOG_WARN, MOD, "search: k = %zu outside 1..%d", k,
-              ARGUS_INDEX_MAX_K);
-    return ARGUS_E_INVALID_ARG;
-  }
+    return fail(err, ARGUS_E_INVALID_ARG, "search: NULL index");
+  if (k < 1 || k > ARGUS_INDEX_MAX_K)
+    return fail(err, ARGUS_E_INVALID_ARG, "search: k = %zu outside 1..%d", k,
+                ARGUS_INDEX_MAX_K);
   if (nq == 0)
     return ARGUS_OK;
-  if (!queries || !hits) {
-    argus_log(ARGUS_LOG_WARN, MOD, "search: NULL %s",
-              !queries ? "queries" : "hits");
-    return ARGUS_E_INVALID_ARG;
-  }
-  if (opts && opts->n_watchlists && !opts->watchlists) {
-    argus_log(ARGUS_LOG_WARN, MOD, "search: %zu watchlists but NULL list",
-              opts->n_watchlists);
-    return ARGUS_E_INVALID_ARG;
-  }
+  if (!queries || !hits)
+    return fail(err, ARGUS_E_INVALID_ARG, "search: NULL %s",
+                !queries ? "queries" : "hits");
+  if (opts && opts->n_watchlists && !opts->watchlists)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "search: %zu watchlists but NULL list", opts->n_watchlists);
   size_t dim = idx->params.dim;
   if (nq > SIZE_MAX / (k * sizeof(argus_index_hit)) ||
       nq > SIZE_MAX / (dim * sizeof(float)))
-    return ARGUS_E_LIMIT;
+    return fail(err, ARGUS_E_LIMIT, "search: %zu queries overflow the size",
+                nq);
 
   argus_err e = ARGUS_E_NOMEM;
   /* scratch from the thread's arena: no allocation once warm */
@@ -1062,9 +1091,8 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
   for (size_t q = 0; q < nq; q++) {
     qinv[q] = inv_norm(queries + q * dim, dim);
     if (qinv[q] == 0.0f) {
-      argus_log(ARGUS_LOG_WARN, MOD,
-                "search: query %zu has NaN/Inf values or zero length", q);
-      e = ARGUS_E_INVALID_ARG;
+      e = fail(err, ARGUS_E_INVALID_ARG,
+               "search: query %zu has NaN/Inf values or zero length", q);
       goto out;
     }
   }
@@ -1127,6 +1155,14 @@ argus_err argus_index_search(argus_index *idx, const float *queries,
                   "search: refining template id %lld of index \"%s\" "
                   "failed: the refine callback's vector is unusable",
                   (long long)fc.last, idx->model_id);
+      if (refine && fc.last >= 0)
+        argus_error_detail_set(
+            err, "search: refining template id %lld of index \"%s\": %s",
+            (long long)fc.last, idx->model_id,
+            e == ARGUS_E_CORRUPT ? "the refine callback's vector has "
+                                   "NaN/Inf values, zero length or is not "
+                                   "the stored template"
+                                 : argus_strerror(e));
       goto out;
     }
   }
@@ -1149,7 +1185,7 @@ out:
   if (locked)
     pthread_rwlock_unlock(&idx->lock);
   ix_arena_release(mark);
-  return e;
+  return fail_default(err, e, "search");
 }
 
 argus_err argus_index_set_refine(argus_index *idx,
@@ -1220,13 +1256,15 @@ struct argus_index_catalog {
 };
 
 argus_err argus_index_catalog_create(const argus_index_config *defaults,
-                                     argus_index_catalog **out) {
+                                     argus_index_catalog **out,
+                                     argus_error_detail *err) {
+  detail_clear(err);
   if (!out)
-    return ARGUS_E_INVALID_ARG;
+    return fail(err, ARGUS_E_INVALID_ARG, "catalog: NULL output pointer");
   *out = NULL;
   argus_index_catalog *c = calloc(1, sizeof *c);
   if (!c)
-    return ARGUS_E_NOMEM;
+    return fail_default(err, ARGUS_E_NOMEM, "catalog");
   if (defaults)
     c->defaults = *defaults;
   else
@@ -1234,9 +1272,8 @@ argus_err argus_index_catalog_create(const argus_index_config *defaults,
   const char *f = c->defaults.approx_factory;
   if (f && strlen(f) > MAX_FACTORY) {
     free(c);
-    argus_log(ARGUS_LOG_WARN, MOD, "catalog: FAISS factory string over %d bytes",
-              MAX_FACTORY);
-    return ARGUS_E_INVALID_ARG;
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "catalog: approximate index string over %d bytes", MAX_FACTORY);
   }
   snprintf(c->factory, sizeof c->factory, "%s", f ? f : "");
   c->defaults.approx_factory = c->factory;
@@ -1275,19 +1312,23 @@ argus_err argus_index_catalog_find(argus_index_catalog *c, const char *model_id,
 }
 
 argus_err argus_index_catalog_open(argus_index_catalog *c, const char *model_id,
-                                   int dim, argus_index **out) {
+                                   int dim, argus_index **out,
+                                   argus_error_detail *err) {
+  detail_clear(err);
   if (!c || !model_id || !out)
-    return ARGUS_E_INVALID_ARG;
+    return fail(err, ARGUS_E_INVALID_ARG, "catalog: NULL %s",
+                !c          ? "catalog"
+                : !model_id ? "model id"
+                            : "output pointer");
   *out = NULL;
   argus_err e = ARGUS_OK;
   pthread_mutex_lock(&c->mu);
   argus_index *idx = catalog_lookup(c, model_id);
   if (idx) {
     if (idx->cfg.dim != dim) {
-      argus_log(ARGUS_LOG_WARN, MOD,
-                "catalog: model \"%s\" has %d-d templates, asked for %d",
-                model_id, idx->cfg.dim, dim);
-      e = ARGUS_E_SHAPE;
+      e = fail(err, ARGUS_E_SHAPE,
+               "catalog: model \"%s\" has %d-d templates, asked for %d",
+               model_id, idx->cfg.dim, dim);
     } else {
       *out = idx;
     }
@@ -1306,12 +1347,12 @@ argus_err argus_index_catalog_open(argus_index_catalog *c, const char *model_id,
   argus_index_config cfg = c->defaults;
   cfg.model_id = model_id;
   cfg.dim = dim;
-  e = argus_index_create(&cfg, &idx);
+  e = argus_index_create(&cfg, &idx, err);
   if (e == ARGUS_OK) {
     c->items[c->n++] = idx;
     *out = idx;
   }
 unlock:
   pthread_mutex_unlock(&c->mu);
-  return e;
+  return fail_default(err, e, "catalog");
 }

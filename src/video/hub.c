@@ -15,6 +15,24 @@
 
 #define MOD "video"
 
+/* ---- error details ------------------------------------------------------ */
+
+/* The synchronous API (hub_create, hub_add) reports why it failed through
+ * an argus_error_detail *err (may be NULL), cleared on entry, and keeps
+ * logging the reason (ERROR) for callers that only check the code. A
+ * camera's own failures, later, go to its stats' last_error instead. */
+__attribute__((format(printf, 3, 4))) static argus_err
+fail(argus_error_detail *err, argus_err code, const char *fmt, ...) {
+  char msg[ARGUS_ERROR_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  argus_log(ARGUS_LOG_ERROR, MOD, "%s", msg);
+  argus_error_detail_set(err, "%s", msg);
+  return code;
+}
+
 /* ---- names and URL classes -------------------------------------------- */
 
 const char *argus_video_state_name(argus_video_state state) {
@@ -90,15 +108,15 @@ static int in_range(double v, double lo, double hi) {
 }
 
 /* Checks every setting; logs the first bad one with its value. */
-static argus_err validate_config(const argus_video_camera_config *c) {
+static argus_err validate_config(const argus_video_camera_config *c,
+                                 argus_error_detail *err) {
   const char *what = NULL;
   char val[64] = "";
   if (!c->url || !c->url[0]) {
     what = "url (missing)";
   } else if (strlen(c->url) > ARGUS_VIDEO_URL_MAX) {
-    argus_log(ARGUS_LOG_ERROR, MOD, "camera url longer than %d bytes",
-              ARGUS_VIDEO_URL_MAX);
-    return ARGUS_E_LIMIT;
+    return fail(err, ARGUS_E_LIMIT, "hub_add: camera url longer than %d bytes",
+                ARGUS_VIDEO_URL_MAX);
   } else if (c->rtsp_udp != 0 && c->rtsp_udp != 1) {
     what = "rtsp_udp (0 or 1)";
     snprintf(val, sizeof val, "%d", c->rtsp_udp);
@@ -144,11 +162,10 @@ static argus_err validate_config(const argus_video_camera_config *c) {
     what = "reconnect (-1, 0 or 1)";
     snprintf(val, sizeof val, "%d", c->reconnect);
   }
-  if (what) {
-    argus_log(ARGUS_LOG_ERROR, MOD, "camera setting %s: bad value %s", what,
-              val[0] ? val : "");
-    return ARGUS_E_INVALID_ARG;
-  }
+  if (what)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "hub_add: camera setting %s: bad value %s", what,
+                val[0] ? val : "");
   return ARGUS_OK;
 }
 
@@ -180,24 +197,23 @@ static int cond_init_mono(pthread_cond_t *c) {
 
 /* ---- hub --------------------------------------------------------------- */
 
-argus_err argus_video_hub_create(int max_cameras, argus_video_hub **out) {
-  if (!out) {
-    argus_log(ARGUS_LOG_ERROR, MOD, "hub_create: out is NULL");
-    return ARGUS_E_INVALID_ARG;
-  }
+argus_err argus_video_hub_create(int max_cameras, argus_video_hub **out,
+                                 argus_error_detail *err) {
+  if (err)
+    err->msg[0] = 0;
+  if (!out)
+    return fail(err, ARGUS_E_INVALID_ARG, "hub_create: out is NULL");
   *out = NULL;
   if (max_cameras == 0)
     max_cameras = ARGUS_VIDEO_DEFAULT_CAMERAS;
-  if (max_cameras < 1 || max_cameras > ARGUS_VIDEO_MAX_CAMERAS) {
-    argus_log(ARGUS_LOG_ERROR, MOD,
-              "hub_create: max_cameras %d out of range [1, %d]", max_cameras,
-              ARGUS_VIDEO_MAX_CAMERAS);
-    return ARGUS_E_INVALID_ARG;
-  }
+  if (max_cameras < 1 || max_cameras > ARGUS_VIDEO_MAX_CAMERAS)
+    return fail(err, ARGUS_E_INVALID_ARG,
+                "hub_create: max_cameras %d out of range [1, %d]", max_cameras,
+                ARGUS_VIDEO_MAX_CAMERAS);
   video_ffmpeg_init();
   argus_video_hub *hub = calloc(1, sizeof *hub);
   if (!hub)
-    return ARGUS_E_NOMEM;
+    return fail(err, ARGUS_E_NOMEM, "hub_create: out of memory");
   hub->cams = calloc((size_t)max_cameras, sizeof *hub->cams);
   if (!hub->cams)
     goto fail_hub;
@@ -215,7 +231,7 @@ fail_cams:
   free(hub->cams);
 fail_hub:
   free(hub);
-  return ARGUS_E_NOMEM;
+  return fail(err, ARGUS_E_NOMEM, "hub_create: out of memory");
 }
 
 static void camera_free(video_camera *cam) {
@@ -300,22 +316,24 @@ static void redact_url(const char *url, char *out, size_t size) {
 }
 
 argus_err argus_video_hub_add(argus_video_hub *hub,
-                              const argus_video_camera_config *cfg,
-                              int *index) {
-  if (!hub || !cfg || !index) {
-    argus_log(ARGUS_LOG_ERROR, MOD, "hub_add: %s is NULL",
-              !hub ? "hub" : !cfg ? "cfg" : "index");
-    return ARGUS_E_INVALID_ARG;
-  }
+                              const argus_video_camera_config *cfg, int *index,
+                              argus_error_detail *err) {
+  if (err)
+    err->msg[0] = 0;
+  if (!hub || !cfg || !index)
+    return fail(err, ARGUS_E_INVALID_ARG, "hub_add: %s is NULL",
+                !hub   ? "hub"
+                : !cfg ? "cfg"
+                       : "index");
   *index = -1;
-  argus_err e = validate_config(cfg);
+  argus_err e = validate_config(cfg, err);
   if (e != ARGUS_OK)
     return e;
 
   e = ARGUS_E_NOMEM;
   video_camera *cam = calloc(1, sizeof *cam);
   if (!cam)
-    return ARGUS_E_NOMEM;
+    return fail(err, ARGUS_E_NOMEM, "hub_add: out of memory");
   cam->hub = hub;
   cam->cfg = *cfg;
   cam->url = strdup(cfg->url);
@@ -355,9 +373,8 @@ argus_err argus_video_hub_add(argus_video_hub *hub,
   }
   if (idx < 0) {
     pthread_mutex_unlock(&hub->lock);
-    argus_log(ARGUS_LOG_ERROR, MOD, "hub_add: the hub is full (%d cameras)",
-              hub->max_cams);
-    e = ARGUS_E_LIMIT;
+    e = fail(err, ARGUS_E_LIMIT, "hub_add: the hub is full (%d cameras)",
+             hub->max_cams);
     goto fail_slots;
   }
   cam->index = idx;
@@ -375,8 +392,10 @@ argus_err argus_video_hub_add(argus_video_hub *hub,
 
   int rc = pthread_create(&cam->thread, NULL, video_camera_main, cam);
   if (rc != 0) {
-    argus_log(ARGUS_LOG_ERROR, MOD, "camera '%s': cannot start its thread: %s",
-              cam->name, strerror(rc));
+    fail(err, ARGUS_E_INTERNAL,
+         "hub_add: camera '%s': cannot start its "
+         "thread: %s",
+         cam->name, strerror(rc));
     pthread_mutex_lock(&hub->lock);
     hub->cams[idx] = NULL;
     hub->ncams--;
@@ -398,6 +417,8 @@ fail_url:
   free(cam->url);
 fail_cam:
   free(cam);
+  if (e == ARGUS_E_NOMEM && err && !err->msg[0])
+    argus_error_detail_set(err, "hub_add: out of memory");
   return e;
 }
 
