@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_json.h"
 
 enum {
   OPT_THREADS = 1,
@@ -125,6 +126,47 @@ static void print_profile(const argus_nn_session *s) {
   }
   free(ops);
   free(nodes);
+}
+
+/* The JSON line of a benchmark. */
+typedef struct bench_rec {
+  const char *model;
+  int threads, batch;
+  double median, p90, min, mean;
+  int iters;
+  argus_nn_session *session;
+  int nin;
+  uint64_t macs;
+} bench_rec;
+
+static void bench_json(const void *rec, argus_json *j) {
+  const bench_rec *r = rec;
+  argus_json_obj_begin(j, NULL);
+  argus_json_str(j, "model", r->model);
+  argus_json_int(j, "threads", r->threads);
+  argus_json_int(j, "batch", r->batch);
+  argus_json_num(j, "ms_median", r->median, 4);
+  argus_json_num(j, "ms_p90", r->p90, 4);
+  argus_json_num(j, "ms_min", r->min, 4);
+  argus_json_num(j, "ms_mean", r->mean, 4);
+  argus_json_int(j, "iters", r->iters);
+  argus_json_str(j, "isa", argus_cpu_isa_name());
+  argus_json_obj_begin(j, "inputs");
+  for (int i = 0; i < r->nin; i++) {
+    argus_nn_tensor_desc d;
+    void *data;
+    if (argus_nn_session_input(r->session, i, &d, &data) != ARGUS_OK)
+      continue;
+    argus_json_arr_begin(j, d.name ? d.name : "");
+    for (int k = 0; k < d.rank; k++)
+      argus_json_int(j, NULL, d.dims[k]);
+    argus_json_arr_end(j);
+  }
+  argus_json_obj_end(j);
+  argus_json_uint(j, "macs", r->macs);
+  argus_json_num(j, "gmacs_per_s",
+                 r->median > 0 ? (double)r->macs / (r->median * 1e6) : 0.0, 2);
+  argus_json_obj_end(j);
 }
 
 int cli_nn_bench_main(int argc, char **argv) {
@@ -255,28 +297,20 @@ int cli_nn_bench_main(int argc, char **argv) {
   double p90 = ms[p90i < 0 ? 0 : p90i];
   uint64_t macs = argus_nn_session_macs(s);
 
-  printf("{\"model\":");
-  cli_json_string(stdout, cli_basename(path));
-  printf(",\"threads\":%d,\"batch\":%d,\"ms_median\":%.4f,\"ms_p90\":%.4f,"
-         "\"ms_min\":%.4f,\"ms_mean\":%.4f,\"iters\":%d,\"isa\":",
-         argus_threadpool_size(pool), batch, median, p90, ms[0], sum / iters,
-         iters);
-  cli_json_string(stdout, argus_cpu_isa_name());
-  printf(",\"inputs\":{");
-  for (int i = 0; i < nin; i++) {
-    argus_nn_tensor_desc d;
-    void *data;
-    if (argus_nn_session_input(s, i, &d, &data) != ARGUS_OK)
-      continue;
-    char dims[160];
-    cli_format_dims(dims, sizeof dims, d.rank, d.dims);
-    if (i)
-      putchar(',');
-    cli_json_string(stdout, d.name);
-    printf(":%s", dims);
-  }
-  printf("},\"macs\":%llu,\"gmacs_per_s\":%.2f}\n", (unsigned long long)macs,
-         median > 0 ? (double)macs / (median * 1e6) : 0.0);
+  bench_rec br = {cli_basename(path),
+                  argus_threadpool_size(pool),
+                  batch,
+                  median,
+                  p90,
+                  ms[0],
+                  sum / iters,
+                  iters,
+                  s,
+                  nin,
+                  macs};
+  if (cli_json_print(stdout, cmd, bench_json, &br) != 0)
+    goto out;
+  putchar('\n');
   fflush(stdout);
   if (profile)
     print_profile(s);
