@@ -37,7 +37,8 @@
 #define MOD "index"
 #define DEFAULT_FACTORY "SRP256"
 #define MAX_FACTORY 63
-/* Rebuild the approximate index when this share of its entries is dead. */
+/* Rebuild a FAISS index when this share of its entries is dead (the sketch
+ * deletes at once and has none). */
 #define REBUILD_DEAD_FRACTION 0.25
 /* A builder adds the snapshot in chunks, checking for cancellation between
  * them; the first chunk is larger (an IVF index trains on it). */
@@ -336,8 +337,9 @@ static const ix_backend_ops *ops_for(const argus_index *idx,
 
 /* The one place that decides which backend holds the templates: the
  * configured kind, or for AUTO, exact fp32 below the size threshold and the
- * approximate index from there on (when FAISS is built in and building it
- * has not failed). */
+ * approximate index from there on (the sketch for "SRP<bits>", always
+ * available; FAISS for other factory strings when built in), unless
+ * building it has failed. */
 static argus_index_kind choose_kind(const argus_index *idx, size_t count) {
   if (idx->cfg.kind != ARGUS_INDEX_AUTO)
     return idx->cfg.kind;

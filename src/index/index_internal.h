@@ -1,8 +1,10 @@
 /*
  * Inside the index module: the backend interface (a const ops table plus a
- * context), shared by the exact backends (flat.c) and the FAISS one
- * (approx.c). index.c owns ids, watchlists, locking and the choice of
- * backend; a backend only knows rows 0..count-1 holding unit vectors.
+ * context), shared by the exact backends (flat.c) and the approximate ones:
+ * the sketch index (sketch.c, "SRP<bits>", the default) and FAISS (approx.c,
+ * any other factory string, when built with FAISS). index.c owns ids,
+ * watchlists, locking and the choice of backend; a backend only knows rows
+ * 0..count-1 holding unit vectors.
  */
 #ifndef ARGUS_INDEX_INTERNAL_H
 #define ARGUS_INDEX_INTERNAL_H
@@ -16,7 +18,7 @@
 
 typedef struct ix_params {
   size_t dim;
-  const char *factory; /* approximate backend */
+  const char *factory; /* approximate backend: "SRP<bits>" or FAISS's */
   int ef_search, ef_construction, nprobe;
 } ix_params;
 
@@ -71,7 +73,8 @@ typedef struct ix_backend_ops {
   argus_err (*search)(void *ctx, const ix_search_args *a);
   size_t (*bytes)(const void *ctx);
   void (*describe)(const void *ctx, char *buf, size_t len);
-  /* Removed rows still taking room (approximate backend), else NULL. */
+  /* Removed rows still taking room (FAISS, which cannot delete from HNSW),
+   * else NULL. */
   size_t (*dead)(const void *ctx);
   /* Search parameters (ix_params' ef_search, nprobe), or NULL. */
   void (*set_search)(void *ctx, const ix_params *p);
@@ -80,7 +83,7 @@ typedef struct ix_backend_ops {
 extern const ix_backend_ops ix_flat_f32_ops;
 extern const ix_backend_ops ix_flat_f16_ops;
 extern const ix_backend_ops ix_flat_s8_ops;
-/* NULL when built without FAISS. */
+/* FAISS (approx.c): NULL when built without FAISS. */
 extern const ix_backend_ops *const ix_approx_ops;
 /* Sign-random-projection sketch + exact re-rank ("SRP<bits>", sketch.c);
  * independent of FAISS. */

@@ -1,9 +1,11 @@
 # The index module's sources, included from the top CMakeLists.txt after the
 # argus library target exists. Kernels for each ISA are compiled with their
 # own flags and only called after runtime CPU detection (kernels/kernels.c).
-# The approximate backend is built on FAISS when CMake finds it (Debian:
-# libfaiss-dev, static, with OpenMP and BLAS/LAPACK); without it the backend
-# is compiled out and argus_index_approx_available() returns 0.
+# The default approximate backend, the sketch index (SRP<bits>, sketch.c),
+# needs nothing. FAISS backs the other approximate factory strings (HNSW,
+# IVF, ...) when CMake finds it (Debian: libfaiss-dev, static, with OpenMP
+# and BLAS/LAPACK); without it that backend is compiled out and
+# argus_index_approx_available() returns 0.
 file(GLOB ARGUS_INDEX_SRC CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/src/index/*.c
      ${CMAKE_SOURCE_DIR}/src/index/kernels/*.c
@@ -19,7 +21,7 @@ endif()
 target_sources(argus PRIVATE ${ARGUS_INDEX_SRC} ${ARGUS_INDEX_AVX2_SRC}
                ${ARGUS_INDEX_AVX512_SRC} ${ARGUS_INDEX_VNNI_SRC})
 
-option(ARGUS_FAISS "Build the approximate index backend on FAISS when it is found" ON)
+option(ARGUS_FAISS "Build the FAISS approximate index backend (HNSW, IVF) when FAISS is found" ON)
 set(ARGUS_HAVE_FAISS OFF)
 if(ARGUS_FAISS)
   include(CheckLanguage)
@@ -42,5 +44,5 @@ if(ARGUS_HAVE_FAISS)
   target_compile_definitions(argus PRIVATE ARGUS_HAVE_FAISS=1)
   target_link_libraries(argus PRIVATE faiss OpenMP::OpenMP_CXX)
 else()
-  message(STATUS "argus index: FAISS not found (or ARGUS_FAISS=OFF): approximate backend compiled out")
+  message(STATUS "argus index: FAISS not found (or ARGUS_FAISS=OFF): FAISS backend compiled out (the sketch index remains)")
 endif()

@@ -8,10 +8,11 @@
  *            Conv epilogue, flushes denormal weights, and calls each op's
  *            `prepare` hook (e.g. weight packing) whose result is shared by
  *            every session of the model;
- *   plan.c   per session (fixed input shapes and batch): copies the graph,
- *            infers shapes (`infer` hook), folds constant sub-graphs (shape
- *            chains), fuses residual Adds into Conv, and lays out one arena;
- *   session.c runs the nodes in order (`run` hook). Nothing allocates there.
+ *   session.c  plans each session (fixed input shapes and batch): copies
+ *            the graph, infers shapes (`infer` hook), folds constant
+ *            sub-graphs (shape chains), fuses residual Adds into Conv and
+ *            lays out one arena; then runs the nodes in order (`run` hook).
+ *            Nothing allocates while running.
  */
 #ifndef ARGUS_NN_GRAPH_H
 #define ARGUS_NN_GRAPH_H
