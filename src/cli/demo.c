@@ -428,7 +428,14 @@ enum {
   OPT_QUIET
 };
 
-int cli_demo_main(int argc, char **argv) {
+typedef struct demo_opts {
+  const char *dir, *photos, *models;
+  double duration;
+  int json, threads, quiet;
+} demo_opts;
+
+/* Returns CLI_OK to go on, or the exit status (help printed, bad value). */
+static int demo_parse(int argc, char **argv, demo_opts *o, int *done) {
   static const cli_opt opts[] = {{"dir", 1, OPT_DIR},
                                  {"photos", 1, OPT_PHOTOS},
                                  {"duration", 1, OPT_DURATION},
@@ -437,9 +444,9 @@ int cli_demo_main(int argc, char **argv) {
                                  {"threads", 1, OPT_THREADS},
                                  {"quiet-status", 0, OPT_QUIET},
                                  {NULL, 0, 0}};
-  const char *dir_opt = NULL, *photos_opt = NULL, *models = NULL;
-  double duration = 45;
-  int json = 0, threads = 0, quiet = 0;
+  memset(o, 0, sizeof *o);
+  o->duration = 45;
+  *done = 0;
   cli_parser p;
   cli_parser_init(&p, argc, argv, CMD, opts);
   for (;;) {
@@ -449,19 +456,20 @@ int cli_demo_main(int argc, char **argv) {
     switch (id) {
     case CLI_OPT_HELP:
       cli_demo_usage(stdout);
+      *done = 1;
       return CLI_OK;
     case CLI_OPT_ERROR:
       return cli_bad_value(CMD);
     case OPT_DIR:
-      dir_opt = p.arg;
+      o->dir = p.arg;
       break;
     case OPT_PHOTOS:
-      photos_opt = p.arg;
+      o->photos = p.arg;
       break;
     case OPT_DURATION: {
       char *end = NULL;
-      duration = strtod(p.arg, &end);
-      if (end == p.arg || *end || !(duration >= 1 && duration <= 86400)) {
+      o->duration = strtod(p.arg, &end);
+      if (end == p.arg || *end || !(o->duration >= 1 && o->duration <= 86400)) {
         cli_errorf(CMD,
                    "--duration: '%s' is not a number of seconds in "
                    "[1, 86400]",
@@ -471,48 +479,135 @@ int cli_demo_main(int argc, char **argv) {
       break;
     }
     case STORE_OPT_JSON:
-      json = 1;
+      o->json = 1;
       break;
     case OPT_MODELS:
-      models = p.arg;
+      o->models = p.arg;
       break;
     case OPT_THREADS:
       if (cli_parse_int(p.arg, 1, ARGUS_PIPELINE_MAX_THREADS, "--threads",
-                        &threads))
+                        &o->threads))
         return cli_bad_value(CMD);
       break;
     case OPT_QUIET:
-      quiet = 1;
+      o->quiet = 1;
       break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(CMD, "unexpected argument '%s'", p.arg);
       return cli_bad_value(CMD);
     }
   }
+  return CLI_OK;
+}
 
-  char dir[2048];
+/* The demo's working folder: --dir, else the user's cache. */
+static int demo_dir(const char *dir_opt, char *dir, size_t cap) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   if (dir_opt)
-    snprintf(dir, sizeof dir, "%s", dir_opt);
+    snprintf(dir, cap, "%s", dir_opt);
   else if (xdg && xdg[0] == '/')
-    snprintf(dir, sizeof dir, "%s/argus/demo", xdg);
+    snprintf(dir, cap, "%s/argus/demo", xdg);
   else if (home && home[0] == '/')
-    snprintf(dir, sizeof dir, "%s/.cache/argus/demo", home);
+    snprintf(dir, cap, "%s/.cache/argus/demo", home);
   else
-    snprintf(dir, sizeof dir, "/tmp/argus-demo-%ld", (long)getuid());
+    snprintf(dir, cap, "/tmp/argus-demo-%ld", (long)getuid());
   if (mkdirs(dir) != 0) {
     cli_errorf(CMD, "cannot create %s: %s", dir, strerror(errno));
-    return CLI_FAIL;
+    return -1;
   }
   fprintf(stderr, "demo: working in %s\n", dir);
+  return 0;
+}
+
+/* Who appears twice: every face against every face of the other photos.
+ * Returns 0 with the pair in *bi, *bj. */
+static int best_pair(argus_face_engine *eng, const demo_face *faces, int nf,
+                     int dim, int *bi, int *bj) {
+  float thr = 0;
+  double fmr = 0;
+  argus_face_card_threshold(
+      argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER), 0, &thr, &fmr);
+  float best = -2, second = -2;
+  *bi = *bj = -1;
+  for (int i = 0; i < nf; i++)
+    for (int j = i + 1; j < nf; j++) {
+      if (faces[i].photo == faces[j].photo)
+        continue;
+      float s = argus_face_similarity(faces[i].emb, faces[j].emb, dim);
+      if (s > best) {
+        second = best;
+        best = s;
+        *bi = i;
+        *bj = j;
+      } else if (s > second) {
+        second = s;
+      }
+    }
+  if (*bi < 0 || best < thr) {
+    cli_errorf(CMD,
+               "no face appears in two photos (best similarity %.3f, "
+               "threshold %.3f)",
+               best, thr);
+    return -1;
+  }
+  fprintf(stderr,
+          "demo: the same person is in sample%d.jpg and sample%d.jpg "
+          "(similarity %.3f; the next best pair of photos %.3f; threshold "
+          "%.3f at a false-match rate of %g)\n",
+          faces[*bi].photo, faces[*bj].photo, best, second, thr, fmr);
+  return 0;
+}
+
+/* Watches the simulated camera with the demo watchlist. */
+static int demo_watch(const demo_opts *d, const char *db, const char *video,
+                      const char *person) {
+  watch_opts o;
+  watch_opts_init(&o);
+  o.db = db;
+  o.models = d->models;
+  o.watchlists[o.nwatchlists++] = "demo";
+  o.cameras[o.ncameras] = video;
+  o.labels[o.ncameras++] = "demo-camera";
+  o.json = d->json;
+  o.threads = d->threads;
+  o.realtime = 1;
+  o.loop = 1;
+  o.duration = d->duration;
+  o.status_interval = 5;
+  o.quiet_status = d->quiet;
+  /* A pass is 20 s: a shorter cooldown lets every pass alert again. */
+  o.cooldown = 10;
+  unsigned long nalerts = 0;
+  int ret = watch_run(CMD, &o, &nalerts);
+  if (ret == CLI_OK) {
+    fprintf(stderr,
+            "demo: %lu alert%s for '%s'. The alerts, crops and thumbnails are "
+            "in %s (try: argus audit --db %s)\n",
+            nalerts, nalerts == 1 ? "" : "s", person, db, db);
+    if (nalerts == 0) {
+      cli_errorf(CMD, "no alert came: the demo failed");
+      ret = CLI_FAIL;
+    }
+  }
+  return ret;
+}
+
+int cli_demo_main(int argc, char **argv) {
+  demo_opts d;
+  int done = 0;
+  int prc = demo_parse(argc, argv, &d, &done);
+  if (prc != CLI_OK || done)
+    return prc;
+  char dir[2048];
+  if (demo_dir(d.dir, dir, sizeof dir) != 0)
+    return CLI_FAIL;
   char photos[4096];
-  if (get_photos(dir, photos_opt, photos, sizeof photos) != 0)
+  if (get_photos(dir, d.photos, photos, sizeof photos) != 0)
     return CLI_FAIL;
 
-  /* Who appears twice: every face against every face of the other photos. */
   argus_face_engine_opts eo;
   memset(&eo, 0, sizeof eo);
-  eo.models_dir = models;
+  eo.models_dir = d.models;
   argus_face_engine *eng = NULL;
   argus_face_error fe = {{0}};
   argus_err rc = argus_face_engine_create(&eo, &eng, &fe);
@@ -525,43 +620,12 @@ int cli_demo_main(int argc, char **argv) {
   static demo_face faces[DEMO_NPHOTOS * DEMO_MAX_FACES];
   float *embs = calloc((size_t)DEMO_NPHOTOS * DEMO_MAX_FACES * (size_t)dim,
                        sizeof(float));
-  int nf = 0, ret = CLI_FAIL;
+  int nf = 0, ret = CLI_FAIL, bi = -1, bj = -1;
   if (!embs ||
       faces_of_photos(eng, photos, faces, DEMO_NPHOTOS * DEMO_MAX_FACES, &nf,
-                      embs, dim) != 0)
+                      embs, dim) != 0 ||
+      best_pair(eng, faces, nf, dim, &bi, &bj) != 0)
     goto out;
-  float thr = 0;
-  double fmr = 0;
-  argus_face_card_threshold(
-      argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER), 0, &thr, &fmr);
-  int bi = -1, bj = -1;
-  float best = -2, second = -2;
-  for (int i = 0; i < nf; i++)
-    for (int j = i + 1; j < nf; j++) {
-      if (faces[i].photo == faces[j].photo)
-        continue;
-      float s = argus_face_similarity(faces[i].emb, faces[j].emb, dim);
-      if (s > best) {
-        second = best;
-        best = s;
-        bi = i;
-        bj = j;
-      } else if (s > second) {
-        second = s;
-      }
-    }
-  if (bi < 0 || best < thr) {
-    cli_errorf(CMD,
-               "no face appears in two photos (best similarity %.3f, "
-               "threshold %.3f)",
-               best, thr);
-    goto out;
-  }
-  fprintf(stderr,
-          "demo: the same person is in sample%d.jpg and sample%d.jpg "
-          "(similarity %.3f; the next best pair of photos %.3f; threshold "
-          "%.3f at a false-match rate of %g)\n",
-          faces[bi].photo, faces[bj].photo, best, second, thr, fmr);
 
   /* A fresh demo database: enrol from the first photo; the camera shows
    * the others (the second photo of that person among them). */
@@ -587,41 +651,13 @@ int cli_demo_main(int argc, char **argv) {
           "demo: watching the simulated camera %s in real time, in a loop, "
           "for %.0f s; '%s' is on screen from %d s to %d s of every %d s "
           "pass\n",
-          video, duration, person,
+          video, d.duration, person,
           (faces[bj].photo - (faces[bj].photo > faces[bi].photo ? 2 : 1)) *
               DEMO_SECONDS_PER_PHOTO,
           (faces[bj].photo - (faces[bj].photo > faces[bi].photo ? 1 : 0)) *
               DEMO_SECONDS_PER_PHOTO,
           (DEMO_NPHOTOS - 1) * DEMO_SECONDS_PER_PHOTO);
-
-  watch_opts o;
-  watch_opts_init(&o);
-  o.db = db;
-  o.models = models;
-  o.watchlists[o.nwatchlists++] = "demo";
-  o.cameras[o.ncameras] = video;
-  o.labels[o.ncameras++] = "demo-camera";
-  o.json = json;
-  o.threads = threads;
-  o.realtime = 1;
-  o.loop = 1;
-  o.duration = duration;
-  o.status_interval = 5;
-  o.quiet_status = quiet;
-  /* A pass is 20 s: a shorter cooldown lets every pass alert again. */
-  o.cooldown = 10;
-  unsigned long nalerts = 0;
-  ret = watch_run(CMD, &o, &nalerts);
-  if (ret == CLI_OK) {
-    fprintf(stderr,
-            "demo: %lu alert%s for '%s'. The alerts, crops and thumbnails are "
-            "in %s (try: argus audit --db %s)\n",
-            nalerts, nalerts == 1 ? "" : "s", person, db, db);
-    if (nalerts == 0) {
-      cli_errorf(CMD, "no alert came: the demo failed");
-      ret = CLI_FAIL;
-    }
-  }
+  ret = demo_watch(&d, db, video, person);
 out:
   free(embs);
   argus_face_engine_free(eng);

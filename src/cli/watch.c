@@ -218,6 +218,68 @@ static int resolve_cameras(const char *cmd, const watch_opts *o,
 
 static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
 
+/* Runs until the files end, the duration passes or a signal comes; drains
+ * and reports. Returns rc, or CLI_FAIL when every camera failed. */
+static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
+                      double interval, int rc) {
+  static argus_pipeline_camera_stats cs[WATCH_MAX_CAMERAS];
+  argus_pipeline_stats st;
+  int ncs = 0;
+  argus_interrupt_install();
+  double t0 = now_s(), next_status = t0 + interval;
+  int ended = 0;
+  while (!argus_interrupted()) {
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    double t = now_s();
+    if (o->duration > 0 && t - t0 >= o->duration)
+      break;
+    if (!o->loop && argus_pipeline_all_ended(p)) {
+      ended = 1;
+      break;
+    }
+    if (!o->quiet_status && t >= next_status) {
+      argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
+      print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 0);
+      next_status = t + interval;
+    }
+  }
+  /* Finish what is in flight: the last frames, tracks' best shots, alerts
+   * being stored. Live cameras never end; a short grace then. */
+  argus_err e = argus_pipeline_drain(p, ended ? 120 : 2);
+  if (e && ended)
+    fprintf(stderr, "argus: %s: still busy after 120 s; stopping\n", cmd);
+  int interrupted = argus_interrupted();
+  argus_interrupt_restore();
+  argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
+  if (!o->quiet_status) {
+    print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 1);
+    fprintf(stderr,
+            "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
+            "searched, %llu frames analysed\n",
+            interrupted ? "interrupted" : "done", now_s() - t0,
+            (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
+            (unsigned long long)st.shots,
+            (unsigned long long)st.frames_analysed);
+  }
+  /* Errors of cameras: reported; the exit status fails only when no camera
+   * worked at all. */
+  int failed = 0;
+  for (int i = 0; i < ncs && i < WATCH_MAX_CAMERAS; i++)
+    if (cs[i].video.state == ARGUS_VIDEO_FAILED ||
+        (cs[i].video.connects == 0 && cs[i].video.last_error[0])) {
+      failed++;
+      fprintf(stderr, "argus: %s: camera '%s' failed: %s\n", cmd,
+              cs[i].video.name, cs[i].video.last_error);
+    }
+  if (ncs > 0 && failed == ncs)
+    rc = CLI_FAIL;
+  if (st.store_errors)
+    fprintf(stderr, "argus: %s: %llu alerts could not be stored (see above)\n",
+            cmd, (unsigned long long)st.store_errors);
+  return rc;
+}
+
 int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   if (nalerts)
     *nalerts = 0;
@@ -294,71 +356,19 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     }
   }
   argus_pipeline_stats st;
-  static argus_pipeline_camera_stats cs[WATCH_MAX_CAMERAS];
-  int ncs = 0;
   argus_pipeline_get_stats(p, &st, NULL, 0, NULL);
   if (!o->quiet_status)
     fprintf(stderr,
             "argus: watching %d camera%s with %d analysis threads; %d "
             "persons (%d templates) in %d watchlist%s%s\n",
-            (int)nsrc, nsrc == 1 ? "" : "s", st.workers, st.persons, st.templates,
+            (int)nsrc, nsrc == 1 ? "" : "s", st.workers, st.persons,
+            st.templates,
             st.watchlists, st.watchlists == 1 ? "" : "s",
             st.templates == 0 ? " -- nothing to match: enrol persons with "
                                 "'argus person add'"
                               : "");
 
-  argus_interrupt_install();
-  double t0 = now_s(), next_status = t0 + interval;
-  int ended = 0;
-  while (!argus_interrupted()) {
-    struct timespec ts = {0, 50000000};
-    nanosleep(&ts, NULL);
-    double t = now_s();
-    if (o->duration > 0 && t - t0 >= o->duration)
-      break;
-    if (!o->loop && argus_pipeline_all_ended(p)) {
-      ended = 1;
-      break;
-    }
-    if (!o->quiet_status && t >= next_status) {
-      argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
-      print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 0);
-      next_status = t + interval;
-    }
-  }
-  /* Finish what is in flight: the last frames, tracks' best shots, alerts
-   * being stored. Live cameras never end; a short grace then. */
-  e = argus_pipeline_drain(p, ended ? 120 : 2);
-  if (e && ended)
-    fprintf(stderr, "argus: %s: still busy after 120 s; stopping\n", cmd);
-  int interrupted = argus_interrupted();
-  argus_interrupt_restore();
-  argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
-  if (!o->quiet_status) {
-    print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 1);
-    fprintf(stderr,
-            "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
-            "searched, %llu frames analysed\n",
-            interrupted ? "interrupted" : "done", now_s() - t0,
-            (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
-            (unsigned long long)st.shots,
-            (unsigned long long)st.frames_analysed);
-  }
-  /* Errors of cameras: reported; the exit status fails only when no camera
-   * worked at all. */
-  int failed = 0;
-  for (int i = 0; i < ncs && i < WATCH_MAX_CAMERAS; i++)
-    if (cs[i].video.state == ARGUS_VIDEO_FAILED ||
-        (cs[i].video.connects == 0 && cs[i].video.last_error[0])) {
-      failed++;
-      fprintf(stderr, "argus: %s: camera '%s' failed: %s\n", cmd,
-              cs[i].video.name, cs[i].video.last_error);
-    }
-  if (ncs > 0 && failed == ncs)
-    rc = CLI_FAIL;
-  if (st.store_errors)
-    fprintf(stderr, "argus: %s: %llu alerts could not be stored (see above)\n",
-            cmd, (unsigned long long)st.store_errors);
+  rc = watch_loop(cmd, o, p, interval, rc);
 done:
   /* The stages first (the last alerts reach the printer), then it. */
   argus_pipeline_destroy(p);
