@@ -1,6 +1,12 @@
 /* The gallery: the store and an in-memory index of one model's templates,
  * kept in sync; 1:N search per watchlist with per-watchlist thresholds.
  *
+ * One file of about 1,100 lines on purpose: loading, enrolment, removal,
+ * sync and reload all change the same in-memory state under the same two
+ * locks, and their undo paths (store vs index) must be read together;
+ * photo preparation (enrol.c), reindexing (reindex.c) and folder import
+ * (import.c) stand apart.
+ *
  * Locks: `wmu` serialises writers (enrol, remove, sync, reload, reindex)
  * and every use of the store handle; `rw` guards the in-memory state (index
  * contents, person and photo tables, watchlists). Searches take `rw` for

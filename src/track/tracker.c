@@ -1,6 +1,12 @@
 /* The multi-face tracker of one camera: track slots, association, track life
  * and the results of an update. See include/argus/track.h and
- * docs/track.md. */
+ * docs/track.md.
+ *
+ * One file of about a thousand lines on purpose: the association passes,
+ * track life and the result arrays share the tracker's scratch memory and
+ * invariants (positions, parking, eviction order), which read best side by
+ * side; the Kalman filter (kalman.c) and the search policy (policy.c) are
+ * apart because they stand alone. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
