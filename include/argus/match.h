@@ -82,9 +82,10 @@ void argus_matcher_destroy(argus_matcher *m);
 
 /* Subscribes the matcher to "face" and "watchlist.change" on its bus: face
  * events are matched on the subscription's own thread, in order, as they
- * come. queue: face events that may wait (0: 4096; more are dropped oldest
- * first and counted in the bus's subscription stats). Errors: INVALID_ARG
- * (no bus, already started), the bus's. */
+ * come. queue: face events that may wait (0: 256, about 45 MiB of in-process
+ * face events with their thumbnails; more are dropped oldest first and
+ * counted in the bus's subscription stats). Errors: INVALID_ARG (no bus,
+ * already started), the bus's. */
 argus_err argus_matcher_start(argus_matcher *m, int queue);
 /* Unsubscribes; events already queued are discarded. Accepts NULL. */
 void argus_matcher_stop(argus_matcher *m);
@@ -140,6 +141,7 @@ typedef struct argus_matcher_stats {
   uint64_t changes;   /* enrolment changes applied */
   uint64_t reloads;   /* of which full reloads */
   uint64_t forgotten; /* decisions evicted from memory within a cooldown */
+  uint64_t dropped;   /* face events dropped by its full queue (started) */
   double cpu_s;       /* thread CPU time spent matching and publishing */
 } argus_matcher_stats;
 

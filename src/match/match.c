@@ -398,8 +398,7 @@ argus_err argus_matcher_start(argus_matcher *m, int queue) {
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_FACE;
-  o.queue_msgs = queue ? queue : 4096;
-  o.queue_bytes = (size_t)16 << 20;
+  o.queue_msgs = queue ? queue : 256;
   o.handler = on_face;
   o.user = m;
   o.events = 1;
@@ -444,5 +443,8 @@ argus_err argus_matcher_get_stats(argus_matcher *m, argus_matcher_stats *out) {
   out->reloads = atomic_load(&m->reloads);
   out->forgotten = atomic_load(&m->forgotten);
   out->cpu_s = (double)atomic_load(&m->cpu_ns) * 1e-9;
+  argus_bus_sub_stats ss;
+  if (m->face_sub && argus_bus_sub_get_stats(m->face_sub, &ss) == ARGUS_OK)
+    out->dropped = ss.dropped;
   return ARGUS_OK;
 }

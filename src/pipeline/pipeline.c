@@ -433,7 +433,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     out->alerts_dropped = ss.dropped;
     out->alerts_queued = ss.queued;
   }
-  out->events_dropped = out->alerts_dropped + es.publish_errors;
+  out->events_dropped = out->alerts_dropped + es.publish_errors + ms.dropped;
   out->alerts_stored = atomic_load(&p->alerts_stored);
   out->store_errors = atomic_load(&p->store_errors);
   out->unmatched_stored = atomic_load(&p->unmatched_stored);
