@@ -158,10 +158,25 @@ static argus_err ints_attr(const nn_node *n, const char *name, size_t count,
   return ARGUS_OK;
 }
 
-static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
-  const nn_value *x = nn_in(g, n, 0), *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
-  nn_value *y = nn_out(g, n, 0);
-  argus_err e;
+/* Conv's attributes and channel counts, validated against X, W and B. */
+typedef struct conv_attrs {
+  int64_t group, ci, co, cig;
+  const int64_t *ks, *st, *di, *pads; /* NULL where absent */
+  int mode; /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
+} conv_attrs;
+
+/* Spatial geometry per axis (the ONNX rank, before 1-D maps to 2-D). */
+typedef struct conv_geom {
+  int nsp;
+  size_t in[CONV_MAX_SP], out[CONV_MAX_SP], k[CONV_MAX_SP], s[CONV_MAX_SP],
+      d[CONV_MAX_SP], pb[CONV_MAX_SP];
+} conv_geom;
+
+/* Checks that X, W and Y exist, that every input is float and that the
+ * ranks of X and W agree. */
+static argus_err check_io(const nn_node *n, const nn_value *x,
+                          const nn_value *w, const nn_value *b,
+                          const nn_value *y, nn_err *err) {
   if (!x || !w || !y)
     return nn_fail(err, ARGUS_E_CORRUPT,
                    "Conv '%s': needs inputs X and W and output Y", nm(n));
@@ -181,22 +196,50 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
     return nn_fail(err, ARGUS_E_SHAPE,
                    "Conv '%s': W has rank %d, X has rank %d", nm(n), w->rank,
                    x->rank);
+  return ARGUS_OK;
+}
+
+/* Maps the auto_pad attribute (NULL when absent) to conv_attrs.mode. */
+static argus_err parse_auto_pad(const nn_node *n, const char *autopad,
+                                int *mode, nn_err *err) {
+  *mode = 0;
+  if (!autopad || strcmp(autopad, "NOTSET") == 0)
+    return ARGUS_OK;
+  if (strcmp(autopad, "SAME_UPPER") == 0)
+    *mode = 1;
+  else if (strcmp(autopad, "SAME_LOWER") == 0)
+    *mode = 2;
+  else if (strcmp(autopad, "VALID") == 0)
+    *mode = 3;
+  else
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': attribute 'auto_pad' has unknown value '%s'",
+                   nm(n), autopad);
+  return ARGUS_OK;
+}
+
+/* Reads the attributes into *a and checks group, channels, bias and a
+ * fused PRelu's slopes against X and W (b may be NULL). */
+static argus_err read_attrs(const nn_node *n, const nn_value *x,
+                            const nn_value *w, const nn_value *b, conv_attrs *a,
+                            nn_err *err) {
+  argus_err e;
   int nsp0 = x->rank - 2;
-  int64_t group;
-  const int64_t *ks = NULL, *st = NULL, *di = NULL, *pads = NULL;
   const char *autopad = NULL;
-  if ((e = nn_attr_int(n, "group", 1, &group, err)) ||
-      (e = ints_attr(n, "kernel_shape", (size_t)nsp0, &ks, err)) ||
-      (e = ints_attr(n, "strides", (size_t)nsp0, &st, err)) ||
-      (e = ints_attr(n, "dilations", (size_t)nsp0, &di, err)) ||
-      (e = ints_attr(n, "pads", 2 * (size_t)nsp0, &pads, err)) ||
+  a->ks = a->st = a->di = a->pads = NULL;
+  if ((e = nn_attr_int(n, "group", 1, &a->group, err)) ||
+      (e = ints_attr(n, "kernel_shape", (size_t)nsp0, &a->ks, err)) ||
+      (e = ints_attr(n, "strides", (size_t)nsp0, &a->st, err)) ||
+      (e = ints_attr(n, "dilations", (size_t)nsp0, &a->di, err)) ||
+      (e = ints_attr(n, "pads", 2 * (size_t)nsp0, &a->pads, err)) ||
       (e = nn_attr_string(n, "auto_pad", &autopad, err)))
     return e;
-  int64_t ci = x->dims[1], co = w->dims[0], cig = w->dims[1];
+  int64_t group = a->group, ci = x->dims[1], co = w->dims[0], cig = w->dims[1];
+  a->ci = ci, a->co = co, a->cig = cig;
   if (group < 1)
     return nn_fail(err, ARGUS_E_CORRUPT,
-                   "Conv '%s': attribute 'group' is %lld, must be >= 1",
-                   nm(n), (long long)group);
+                   "Conv '%s': attribute 'group' is %lld, must be >= 1", nm(n),
+                   (long long)group);
   if (co < 1 || co % group != 0)
     return nn_fail(err, ARGUS_E_SHAPE,
                    "Conv '%s': W has %lld output channels, not a positive "
@@ -216,158 +259,154 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
     return nn_fail(err, ARGUS_E_SHAPE,
                    "Conv '%s': fused PRelu has %d slopes for %lld channels",
                    nm(n), n->epi.nslope, (long long)co);
-  int mode = 0; /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
-  if (autopad && strcmp(autopad, "NOTSET") != 0) {
-    if (strcmp(autopad, "SAME_UPPER") == 0)
-      mode = 1;
-    else if (strcmp(autopad, "SAME_LOWER") == 0)
-      mode = 2;
-    else if (strcmp(autopad, "VALID") == 0)
-      mode = 3;
-    else
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "Conv '%s': attribute 'auto_pad' has unknown value '%s'",
-                     nm(n), autopad);
-  }
-  int64_t ydims[NN_MAX_RANK];
-  ydims[0] = x->dims[0];
-  ydims[1] = co;
-  size_t in[CONV_MAX_SP], out[CONV_MAX_SP], k[CONV_MAX_SP], s[CONV_MAX_SP],
-      d[CONV_MAX_SP], pb[CONV_MAX_SP];
-  for (int i = 0; i < nsp0; i++) {
-    int64_t kk = w->dims[2 + i];
-    if (ks && ks[i] != kk)
-      return nn_fail(err, ARGUS_E_SHAPE,
-                     "Conv '%s': attribute 'kernel_shape'[%d] = %lld but W "
-                     "has %lld",
-                     nm(n), i, (long long)ks[i], (long long)kk);
-    int64_t ss = st ? st[i] : 1, dd = di ? di[i] : 1;
-    int64_t p0 = pads ? pads[i] : 0, p1 = pads ? pads[i + nsp0] : 0;
-    if (kk < 1 || ss < 1 || dd < 1 || p0 < 0 || p1 < 0 || ss > (1 << 20) ||
-        dd > (1 << 20) || p0 > (1 << 20) || p1 > (1 << 20))
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "Conv '%s': spatial axis %d has kernel %lld, stride "
-                     "%lld, dilation %lld, pads %lld/%lld (kernel, strides "
-                     "and dilations must be >= 1, pads >= 0)",
-                     nm(n), i, (long long)kk, (long long)ss, (long long)dd,
-                     (long long)p0, (long long)p1);
-    int64_t xi = x->dims[2 + i], ek = (kk - 1) * dd + 1, o;
-    if (xi < 1)
-      return nn_fail(err, ARGUS_E_SHAPE,
-                     "Conv '%s': X spatial axis %d has size %lld", nm(n), i,
-                     (long long)xi);
-    if (mode == 1 || mode == 2) {
-      o = (xi + ss - 1) / ss;
-      int64_t tot = (o - 1) * ss + ek - xi;
-      if (tot < 0)
-        tot = 0;
-      p0 = mode == 1 ? tot / 2 : tot - tot / 2;
-    } else {
-      if (mode == 3)
-        p0 = p1 = 0;
-      if (xi + p0 + p1 < ek)
-        return nn_fail(err, ARGUS_E_SHAPE,
-                       "Conv '%s': spatial axis %d: input %lld plus pads "
-                       "%lld/%lld is smaller than the dilated kernel %lld",
-                       nm(n), i, (long long)xi, (long long)p0, (long long)p1,
-                       (long long)ek);
-      o = (xi + p0 + p1 - ek) / ss + 1;
-    }
-    ydims[2 + i] = o;
-    in[i] = (size_t)xi;
-    out[i] = (size_t)o;
-    k[i] = (size_t)kk;
-    s[i] = (size_t)ss;
-    d[i] = (size_t)dd;
-    pb[i] = (size_t)p0;
-  }
-  if ((e = nn_set_shape(y, NN_FLOAT, x->rank, ydims, err)))
-    return e;
+  return parse_auto_pad(n, autopad, &a->mode, err);
+}
 
-  conv_plan *pl = calloc(1, sizeof *pl);
-  if (!pl)
-    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
-  /* 1-D runs as 2-D with a height of one. */
-  int nsp = nsp0;
-  if (nsp0 == 1) {
-    nsp = 2;
-    in[1] = in[0], out[1] = out[0], k[1] = k[0], s[1] = s[0], d[1] = d[0],
-    pb[1] = pb[0];
-    in[0] = out[0] = k[0] = s[0] = d[0] = 1;
-    pb[0] = 0;
+/* Checks spatial axis i's kernel, stride, dilation and pads and computes its
+ * output size into ydims[2 + i] and its geometry into *gm. */
+static argus_err axis_geometry(const nn_node *n, const nn_value *x,
+                               const nn_value *w, const conv_attrs *a, int i,
+                               int64_t *ydims, conv_geom *gm, nn_err *err) {
+  int nsp0 = x->rank - 2;
+  int64_t kk = w->dims[2 + i];
+  if (a->ks && a->ks[i] != kk)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': attribute 'kernel_shape'[%d] = %lld but W "
+                   "has %lld",
+                   nm(n), i, (long long)a->ks[i], (long long)kk);
+  int64_t ss = a->st ? a->st[i] : 1, dd = a->di ? a->di[i] : 1;
+  int64_t p0 = a->pads ? a->pads[i] : 0, p1 = a->pads ? a->pads[i + nsp0] : 0;
+  if (kk < 1 || ss < 1 || dd < 1 || p0 < 0 || p1 < 0 || ss > (1 << 20) ||
+      dd > (1 << 20) || p0 > (1 << 20) || p1 > (1 << 20))
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': spatial axis %d has kernel %lld, stride "
+                   "%lld, dilation %lld, pads %lld/%lld (kernel, strides "
+                   "and dilations must be >= 1, pads >= 0)",
+                   nm(n), i, (long long)kk, (long long)ss, (long long)dd,
+                   (long long)p0, (long long)p1);
+  int64_t xi = x->dims[2 + i], ek = (kk - 1) * dd + 1, o;
+  if (xi < 1)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': X spatial axis %d has size %lld", nm(n), i,
+                   (long long)xi);
+  if (a->mode == 1 || a->mode == 2) {
+    o = (xi + ss - 1) / ss;
+    int64_t tot = (o - 1) * ss + ek - xi;
+    if (tot < 0)
+      tot = 0;
+    p0 = a->mode == 1 ? tot / 2 : tot - tot / 2;
+  } else {
+    if (a->mode == 3)
+      p0 = p1 = 0;
+    if (xi + p0 + p1 < ek)
+      return nn_fail(err, ARGUS_E_SHAPE,
+                     "Conv '%s': spatial axis %d: input %lld plus pads "
+                     "%lld/%lld is smaller than the dilated kernel %lld",
+                     nm(n), i, (long long)xi, (long long)p0, (long long)p1,
+                     (long long)ek);
+    o = (xi + p0 + p1 - ek) / ss + 1;
   }
-  pl->nsp = nsp;
+  ydims[2 + i] = o;
+  gm->in[i] = (size_t)xi;
+  gm->out[i] = (size_t)o;
+  gm->k[i] = (size_t)kk;
+  gm->s[i] = (size_t)ss;
+  gm->d[i] = (size_t)dd;
+  gm->pb[i] = (size_t)p0;
+  return ARGUS_OK;
+}
+
+/* Fills the plan's sizes from the attributes and the geometry, running 1-D
+ * as 2-D with a height of one. */
+static void plan_geometry(conv_plan *pl, const nn_value *x, const conv_attrs *a,
+                          const conv_geom *gm0) {
+  conv_geom gm = *gm0;
+  if (gm.nsp == 1) {
+    gm.nsp = 2;
+    gm.in[1] = gm.in[0], gm.out[1] = gm.out[0], gm.k[1] = gm.k[0],
+    gm.s[1] = gm.s[0], gm.d[1] = gm.d[0], gm.pb[1] = gm.pb[0];
+    gm.in[0] = gm.out[0] = gm.k[0] = gm.s[0] = gm.d[0] = 1;
+    gm.pb[0] = 0;
+  }
+  pl->nsp = gm.nsp;
   pl->n = (size_t)x->dims[0];
-  pl->ci = (size_t)ci;
-  pl->co = (size_t)co;
-  pl->group = (size_t)group;
-  pl->cig = (size_t)cig;
-  pl->cog = (size_t)(co / group);
+  pl->ci = (size_t)a->ci;
+  pl->co = (size_t)a->co;
+  pl->group = (size_t)a->group;
+  pl->cig = (size_t)a->cig;
+  pl->cog = (size_t)(a->co / a->group);
   pl->isz = pl->osz = pl->kel = 1;
+  for (int i = 0; i < gm.nsp; i++) {
+    pl->in[i] = gm.in[i], pl->out[i] = gm.out[i], pl->k[i] = gm.k[i],
+    pl->s[i] = gm.s[i], pl->d[i] = gm.d[i], pl->pb[i] = gm.pb[i];
+    pl->isz *= gm.in[i];
+    pl->osz *= gm.out[i];
+    pl->kel *= gm.k[i];
+  }
+  pl->K = pl->cig * pl->kel;
+}
+
+/* Picks the path (see the top of this file) from the plan's geometry. */
+static int choose_path(const conv_plan *pl) {
+  const size_t *in = pl->in, *out = pl->out, *k = pl->k, *s = pl->s, *d = pl->d,
+               *pb = pl->pb;
   int one = 1, whole = 1;
-  for (int i = 0; i < nsp; i++) {
-    pl->in[i] = in[i], pl->out[i] = out[i], pl->k[i] = k[i], pl->s[i] = s[i],
-    pl->d[i] = d[i], pl->pb[i] = pb[i];
-    pl->isz *= in[i];
-    pl->osz *= out[i];
-    pl->kel *= k[i];
+  for (int i = 0; i < pl->nsp; i++) {
     if (k[i] != 1 || s[i] != 1 || pb[i] != 0 || out[i] != in[i])
       one = 0;
     if (k[i] != in[i] || pb[i] != 0 || out[i] != 1 || (k[i] > 1 && d[i] != 1))
       whole = 0;
   }
-  pl->K = pl->cig * pl->kel;
-  const conv_shared *sh = n->shared;
-  pl->kt = sh ? sh->kt : nn_kernels_get();
-  if (is_depthwise(pl->cig, pl->cog) && nsp == 2) {
+  if (is_depthwise(pl->cig, pl->cog) && pl->nsp == 2) {
     if (whole)
-      pl->path = PATH_DWDOT;
-    else if (k[0] == 3 && k[1] == 3 && d[0] == 1 && d[1] == 1 &&
-             s[0] == s[1] && (s[0] == 1 || s[0] == 2))
-      pl->path = PATH_DW3X3;
-    else
-      pl->path = PATH_DWDIRECT;
-  } else if (is_depthwise(pl->cig, pl->cog) && whole) {
-    pl->path = PATH_DWDOT;
-  } else if (pl->group == 1 && one) {
-    pl->path = PATH_GEMM1X1;
-  } else {
-    pl->path = nsp == 2 ? PATH_IGEMM : PATH_IM2COL;
+      return PATH_DWDOT;
+    if (k[0] == 3 && k[1] == 3 && d[0] == 1 && d[1] == 1 && s[0] == s[1] &&
+        (s[0] == 1 || s[0] == 2))
+      return PATH_DW3X3;
+    return PATH_DWDIRECT;
   }
-  if (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
-      pl->path == PATH_IM2COL) {
-    if (sh && sh->co == pl->co && sh->cig == pl->cig &&
-        sh->group == pl->group && sh->K == pl->K) {
-      pl->wpack = sh->wpack;
-      pl->gpack = sh->gpack;
-    } else {
-      pl->gpack = nn_pack_a_size(pl->kt->mr, pl->cog, pl->K);
-      pl->wbuf = nn_alloc(pl->gpack * pl->group * sizeof(float));
-      if (!pl->wbuf) {
-        conv_free_plan(pl);
-        return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
-      }
-      pl->wpack = pl->wbuf;
-      if (w->is_const && w->data)
-        pack_weights(pl->kt, w->data, pl->group, pl->cog, pl->K, pl->gpack,
-                     pl->wbuf);
-      else
-        pl->pack_at_run = 1;
-    }
+  if (is_depthwise(pl->cig, pl->cog) && whole)
+    return PATH_DWDOT;
+  if (pl->group == 1 && one)
+    return PATH_GEMM1X1;
+  return pl->nsp == 2 ? PATH_IGEMM : PATH_IM2COL;
+}
+
+/* For the GEMM paths: borrows the model's packed weights when they match,
+ * else allocates the plan's own and packs W now if it is a constant (at
+ * run otherwise). */
+static argus_err plan_weights(conv_plan *pl, const conv_shared *sh,
+                              const nn_value *w, const nn_node *n,
+                              nn_err *err) {
+  if (pl->path != PATH_GEMM1X1 && pl->path != PATH_IGEMM &&
+      pl->path != PATH_IM2COL)
+    return ARGUS_OK;
+  if (sh && sh->co == pl->co && sh->cig == pl->cig && sh->group == pl->group &&
+      sh->K == pl->K) {
+    pl->wpack = sh->wpack;
+    pl->gpack = sh->gpack;
+    return ARGUS_OK;
   }
-  if (pl->path == PATH_IGEMM) {
-    size_t ext = (k[0] - 1) * d[0] / s[0];
-    size_t per_row = pl->cig * s[0] * k[1] * out[1];
-    if (per_row * (ext + 1) * sizeof(float) > IGEMM_MAX_BYTES)
-      pl->path = PATH_IM2COL;
-  }
-  /* Column tiles over output pixels: at most a budget of B (input)
-   * floats, split evenly into multiples of the kernel's column block, so
-   * that no tile ends in a sliver that costs a whole pass over the
-   * weights. */
+  pl->gpack = nn_pack_a_size(pl->kt->mr, pl->cog, pl->K);
+  pl->wbuf = nn_alloc(pl->gpack * pl->group * sizeof(float));
+  if (!pl->wbuf)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  pl->wpack = pl->wbuf;
+  if (w->is_const && w->data)
+    pack_weights(pl->kt, w->data, pl->group, pl->cog, pl->K, pl->gpack,
+                 pl->wbuf);
+  else
+    pl->pack_at_run = 1;
+  return ARGUS_OK;
+}
+
+/* Column tiles over output pixels: at most a budget of B (input) floats,
+ * split evenly into multiples of the kernel's column block, so that no tile
+ * ends in a sliver that costs a whole pass over the weights. */
+static void plan_tiles(conv_plan *pl) {
   size_t nr = pl->kt->nr, tile;
-  size_t budget = pl->path == PATH_IM2COL ? IM2COL_TILE_FLOATS
-                                          : GEMM_TILE_FLOATS;
+  size_t budget =
+      pl->path == PATH_IM2COL ? IM2COL_TILE_FLOATS : GEMM_TILE_FLOATS;
   size_t tmax = budget / pl->K / nr * nr;
   if (tmax < nr)
     tmax = nr;
@@ -378,24 +417,79 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
     tile = pl->osz;
   pl->ptile = tile;
   pl->nptiles = (pl->osz + tile - 1) / tile;
-  if (pl->path == PATH_IGEMM) {
-    size_t ext = (k[0] - 1) * d[0] / s[0];
-    size_t per_row = pl->cig * s[0] * k[1] * out[1];
-    size_t band = IGEMM_BAND_FLOATS / per_row;
-    band = band > ext + 1 ? band - ext : 1;
-    /* Bands of at least ~96 columns keep the kernel in its full blocks;
-     * beyond that, four bands give threads work to share. */
-    size_t want = (out[0] + 3) / 4, mincols = (96 + out[1] - 1) / out[1];
-    if (want < mincols)
-      want = mincols;
-    if (band > want)
-      band = want;
-    if (band > out[0])
-      band = out[0];
-    pl->band = band;
-    pl->bandph = band + ext;
-    pl->nbands = (out[0] + band - 1) / band;
+}
+
+/* IGEMM's bands of output rows, bounded by IGEMM_BAND_FLOATS of input. */
+static void plan_bands(conv_plan *pl) {
+  const size_t *k = pl->k, *s = pl->s, *d = pl->d, *out = pl->out;
+  size_t ext = (k[0] - 1) * d[0] / s[0];
+  size_t per_row = pl->cig * s[0] * k[1] * out[1];
+  size_t band = IGEMM_BAND_FLOATS / per_row;
+  band = band > ext + 1 ? band - ext : 1;
+  /* Bands of at least ~96 columns keep the kernel in its full blocks;
+   * beyond that, four bands give threads work to share. */
+  size_t want = (out[0] + 3) / 4, mincols = (96 + out[1] - 1) / out[1];
+  if (want < mincols)
+    want = mincols;
+  if (band > want)
+    band = want;
+  if (band > out[0])
+    band = out[0];
+  pl->band = band;
+  pl->bandph = band + ext;
+  pl->nbands = (out[0] + band - 1) / band;
+}
+
+/* Builds the session plan from validated attributes and geometry. On error
+ * *out is untouched and nothing is kept. */
+static argus_err plan_new(const nn_node *n, const nn_value *x,
+                          const nn_value *w, const conv_attrs *a,
+                          const conv_geom *gm, conv_plan **out, nn_err *err) {
+  conv_plan *pl = calloc(1, sizeof *pl);
+  if (!pl)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  plan_geometry(pl, x, a, gm);
+  const conv_shared *sh = n->shared;
+  pl->kt = sh ? sh->kt : nn_kernels_get();
+  pl->path = choose_path(pl);
+  argus_err e = plan_weights(pl, sh, w, n, err);
+  if (e) {
+    conv_free_plan(pl);
+    return e;
   }
+  if (pl->path == PATH_IGEMM) {
+    size_t ext = (pl->k[0] - 1) * pl->d[0] / pl->s[0];
+    size_t per_row = pl->cig * pl->s[0] * pl->k[1] * pl->out[1];
+    if (per_row * (ext + 1) * sizeof(float) > IGEMM_MAX_BYTES)
+      pl->path = PATH_IM2COL;
+  }
+  plan_tiles(pl);
+  if (pl->path == PATH_IGEMM)
+    plan_bands(pl);
+  *out = pl;
+  return ARGUS_OK;
+}
+
+static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  const nn_value *x = nn_in(g, n, 0), *w = nn_in(g, n, 1), *b = nn_in(g, n, 2);
+  nn_value *y = nn_out(g, n, 0);
+  conv_attrs a;
+  conv_geom gm;
+  conv_plan *pl = NULL;
+  argus_err e;
+  if ((e = check_io(n, x, w, b, y, err)) ||
+      (e = read_attrs(n, x, w, b, &a, err)))
+    return e;
+  int64_t ydims[NN_MAX_RANK];
+  ydims[0] = x->dims[0];
+  ydims[1] = a.co;
+  gm.nsp = x->rank - 2;
+  for (int i = 0; i < gm.nsp; i++)
+    if ((e = axis_geometry(n, x, w, &a, i, ydims, &gm, err)))
+      return e;
+  if ((e = nn_set_shape(y, NN_FLOAT, x->rank, ydims, err)) ||
+      (e = plan_new(n, x, w, &a, &gm, &pl, err)))
+    return e;
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
             "Conv '%s': %s, %zu->%zu channels, group %zu, %zu pixels, "
