@@ -50,11 +50,16 @@ argus_err argus_gallery_photo_prepare_file(argus_face_engine *e,
 
 const char *argus_import_status_name(argus_import_status s) {
   switch (s) {
-  case ARGUS_IMPORT_PENDING: return "pending";
-  case ARGUS_IMPORT_ENROLLED: return "enrolled";
-  case ARGUS_IMPORT_SKIPPED: return "skipped";
-  case ARGUS_IMPORT_REJECTED: return "rejected";
-  case ARGUS_IMPORT_FAILED: return "failed";
+  case ARGUS_IMPORT_PENDING:
+    return "pending";
+  case ARGUS_IMPORT_ENROLLED:
+    return "enrolled";
+  case ARGUS_IMPORT_SKIPPED:
+    return "skipped";
+  case ARGUS_IMPORT_REJECTED:
+    return "rejected";
+  case ARGUS_IMPORT_FAILED:
+    return "failed";
   }
   return "unknown";
 }
