@@ -1,37 +1,22 @@
-/* ONNX ModelProto / TensorProto parsing into nn_graph.
+/* ONNX ModelProto parsing into nn_graph: the model, its graph, nodes and
+ * graph inputs/outputs. TensorProto and AttributeProto are read in
+ * onnx_tensor.c; onnx_internal.h is what the two share.
  *
  * Only what inference needs is kept. The file is untrusted: every count,
- * length, type and tensor size is validated, sizes are capped, and errors
- * name the node, attribute or tensor at fault. The host is little-endian
- * (x86-64), which is also the byte order of ONNX raw_data. */
+ * length, type and size is validated, sizes are capped, and errors name the
+ * node, attribute or tensor at fault. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx.h"
+#include "onnx_internal.h"
 #include "pb.h"
 
 #define MAX_NODES 100000
 #define MAX_VALUES 400000
 #define MAX_NODE_IO 4096
 #define MAX_ATTRS 1024
-#define MAX_STRING 65536
 #define MAX_OPSETS 64
-
-/* Start of the file being parsed on this thread, for byte offsets in
- * messages. */
-static _Thread_local const uint8_t *file_base;
-
-/* "(varint cut off by the end of the data at byte 1234)" */
-static const char *pb_why(char *buf, size_t len) {
-  const uint8_t *where;
-  const char *why = pb_last_error(&where);
-  if (file_base && where >= file_base)
-    snprintf(buf, len, "%s at byte %td", why, where - file_base);
-  else
-    snprintf(buf, len, "%s", why);
-  return buf;
-}
 
 typedef struct span {
   const uint8_t *p;
@@ -60,308 +45,6 @@ static int span_push(span_list *l, const uint8_t *p, size_t len, int limit) {
   return 0;
 }
 
-static char *dup_bytes(const uint8_t *p, size_t len) {
-  char *s = malloc(len + 1);
-  if (!s)
-    return NULL;
-  memcpy(s, p, len);
-  s[len] = 0;
-  return s;
-}
-
-/* A name must be non-empty-safe printable text for messages; NUL bytes would
- * make two different names compare equal, so they are refused. */
-static int bad_name(const uint8_t *p, size_t len) {
-  return len > MAX_STRING || memchr(p, 0, len) != NULL;
-}
-
-void nn_tensor_clear(nn_tensor *t) {
-  if (!t)
-    return;
-  nn_free(t->data);
-  memset(t, 0, sizeof *t);
-}
-
-/* Counts the elements of a packed or unpacked repeated numeric field. */
-typedef struct num_field {
-  const uint8_t *packed; /* packed payload, or NULL */
-  size_t packed_len;
-  size_t count;        /* elements seen unpacked */
-  const uint8_t *first; /* start of the message, to re-scan unpacked ones */
-} num_field;
-
-/* Reads the values of repeated numeric field `num` (wire types varint or
- * fixed, packed or not) of the message in [msg, msg+len) into out (count
- * elements, of kind: 'v' varint, 'f' fixed32, 'd' fixed64). */
-static int read_repeated(const uint8_t *msg, size_t len, uint32_t num,
-                         char kind, void *out, size_t count) {
-  pb_reader r = pb_init(msg, len);
-  pb_field f;
-  size_t k = 0;
-  int rc;
-  while ((rc = pb_next(&r, &f)) == 1) {
-    if (f.num != num)
-      continue;
-    if (f.wire == PB_LEN) {
-      pb_reader q = pb_init(f.data, f.len);
-      while (!pb_eof(&q)) {
-        if (k >= count)
-          return -1;
-        if (kind == 'v') {
-          uint64_t v;
-          if (pb_varint(&q, &v) < 0)
-            return -1;
-          ((uint64_t *)out)[k++] = v;
-        } else if (kind == 'f') {
-          if (q.end - q.p < 4)
-            return -1;
-          memcpy((uint32_t *)out + k++, q.p, 4);
-          q.p += 4;
-        } else {
-          if (q.end - q.p < 8)
-            return -1;
-          memcpy((uint64_t *)out + k++, q.p, 8);
-          q.p += 8;
-        }
-      }
-    } else {
-      if (k >= count)
-        return -1;
-      if (kind == 'v' && f.wire == PB_VARINT)
-        ((uint64_t *)out)[k++] = f.u;
-      else if (kind == 'f' && f.wire == PB_I32)
-        ((uint32_t *)out)[k++] = (uint32_t)f.u;
-      else if (kind == 'd' && f.wire == PB_I64)
-        ((uint64_t *)out)[k++] = f.u;
-      else
-        return -1;
-    }
-  }
-  return (rc < 0 || k != count) ? -1 : 0;
-}
-
-/* Counts elements of repeated numeric field `num`. */
-static int count_repeated(const uint8_t *msg, size_t len, uint32_t num,
-                          char kind, size_t *count) {
-  pb_reader r = pb_init(msg, len);
-  pb_field f;
-  size_t k = 0;
-  int rc;
-  while ((rc = pb_next(&r, &f)) == 1) {
-    if (f.num != num)
-      continue;
-    if (f.wire == PB_LEN) {
-      if (kind == 'f') {
-        if (f.len % 4)
-          return -1;
-        k += f.len / 4;
-      } else if (kind == 'd') {
-        if (f.len % 8)
-          return -1;
-        k += f.len / 8;
-      } else {
-        pb_reader q = pb_init(f.data, f.len);
-        uint64_t v;
-        while (!pb_eof(&q)) {
-          if (pb_varint(&q, &v) < 0)
-            return -1;
-          k++;
-        }
-      }
-    } else {
-      k++;
-    }
-    if (k > NN_MAX_ELEMS)
-      return -1;
-  }
-  if (rc < 0)
-    return -1;
-  *count = k;
-  return 0;
-}
-
-argus_err nn_onnx_parse_tensor(const uint8_t *buf, size_t len, nn_tensor *t,
-                               char **name_out, nn_err *err) {
-  memset(t, 0, sizeof *t);
-  pb_clear_error();
-  if (name_out)
-    *name_out = NULL;
-  pb_reader r = pb_init(buf, len);
-  pb_field f;
-  int rc;
-  int64_t dtype = 0;
-  int rank = 0;
-  const uint8_t *raw = NULL;
-  size_t raw_len = 0;
-  int has_raw = 0, external = 0, segment = 0;
-  const uint8_t *name = NULL;
-  size_t name_len = 0;
-  char tname[80] = "(unnamed)";
-  char shp[160];
-
-  /* First pass: scalars, name, raw data and the data location. */
-  while ((rc = pb_next(&r, &f)) == 1) {
-    switch (f.num) {
-    case 2:
-      if (f.wire != PB_VARINT)
-        goto malformed;
-      dtype = (int64_t)f.u;
-      break;
-    case 3:
-      segment = 1;
-      break;
-    case 8:
-      if (f.wire != PB_LEN || bad_name(f.data, f.len))
-        goto malformed;
-      name = f.data;
-      name_len = f.len;
-      break;
-    case 9:
-      if (f.wire != PB_LEN)
-        goto malformed;
-      raw = f.data;
-      raw_len = f.len;
-      has_raw = 1;
-      break;
-    case 13:
-      external = 1;
-      break;
-    case 14:
-      if (f.wire != PB_VARINT)
-        goto malformed;
-      if (f.u == 1)
-        external = 1;
-      break;
-    default:
-      break;
-    }
-  }
-  if (rc < 0)
-    goto malformed;
-  if (name) {
-    size_t l = name_len < sizeof tname - 1 ? name_len : sizeof tname - 1;
-    memcpy(tname, name, l);
-    tname[l] = 0;
-  }
-  if (external)
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "tensor '%s': external data is not supported (store the "
-                   "weights inside the .onnx file)",
-                   tname);
-  if (segment)
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "tensor '%s': segmented tensors are not supported", tname);
-
-  /* dims */
-  size_t ndims;
-  uint64_t dims[NN_MAX_RANK];
-  if (count_repeated(buf, len, 1, 'v', &ndims) < 0)
-    goto malformed;
-  if (ndims > NN_MAX_RANK)
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "tensor '%s': rank %zu exceeds the limit of %d", tname,
-                   ndims, NN_MAX_RANK);
-  if (read_repeated(buf, len, 1, 'v', dims, ndims) < 0)
-    goto malformed;
-  rank = (int)ndims;
-  t->rank = rank;
-  for (int i = 0; i < rank; i++)
-    t->dims[i] = (int64_t)dims[i];
-  t->nelem = nn_shape_count(rank, t->dims);
-  if (t->nelem == SIZE_MAX)
-    return nn_fail(err, ARGUS_E_CORRUPT,
-                   "tensor '%s': dims %s are negative or too large", tname,
-                   nn_shape_str(rank, t->dims, shp, sizeof shp));
-  size_t esize = nn_dtype_size((int)dtype);
-  if (dtype <= 0 || dtype > 16)
-    return nn_fail(err, ARGUS_E_CORRUPT, "tensor '%s': invalid data type %lld",
-                   tname, (long long)dtype);
-  if (esize == 0)
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "tensor '%s': element type %s is not supported", tname,
-                   nn_dtype_name((int)dtype));
-  t->dtype = (int)dtype;
-  size_t bytes = t->nelem * esize;
-
-  /* Every size is checked against the file before anything is allocated,
-   * so a small hostile file cannot ask for gigabytes. */
-  uint32_t field = 0;
-  char kind = 0;
-  size_t count = 0;
-  if (has_raw) {
-    if (raw_len != bytes)
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "tensor '%s': raw_data holds %zu bytes but %s %s needs "
-                     "%zu",
-                     tname, raw_len, nn_dtype_name((int)dtype),
-                     nn_shape_str(rank, t->dims, shp, sizeof shp), bytes);
-  } else {
-    switch (t->dtype) {
-    case NN_FLOAT: field = 4; kind = 'f'; break;
-    case NN_INT32: case NN_INT16: case NN_INT8: case NN_UINT16:
-    case NN_UINT8: case NN_BOOL: case NN_FLOAT16:
-      field = 5; kind = 'v'; break;
-    case NN_INT64: field = 7; kind = 'v'; break;
-    case NN_DOUBLE: field = 10; kind = 'd'; break;
-    case NN_UINT32: case NN_UINT64: field = 11; kind = 'v'; break;
-    default:
-      return nn_fail(err, ARGUS_E_UNSUPPORTED, "tensor '%s': element type %s",
-                     tname, nn_dtype_name((int)dtype));
-    }
-    if (count_repeated(buf, len, field, kind, &count) < 0)
-      goto malformed;
-    if (count != t->nelem)
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "tensor '%s': holds %zu values but dims %s need %zu",
-                     tname, count, nn_shape_str(rank, t->dims, shp, sizeof shp),
-                     t->nelem);
-  }
-  t->data = nn_alloc(bytes);
-  if (!t->data)
-    return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory (%zu bytes)",
-                   tname, bytes);
-  if (has_raw) {
-    if (bytes)
-      memcpy(t->data, raw, bytes);
-  } else if (kind == 'f' || kind == 'd') {
-    if (read_repeated(buf, len, field, kind, t->data, count) < 0)
-      goto malformed;
-  } else if (count) {
-    uint64_t *tmp = malloc(count * sizeof *tmp);
-    if (!tmp) {
-      nn_tensor_clear(t);
-      return nn_fail(err, ARGUS_E_NOMEM, "tensor '%s': out of memory", tname);
-    }
-    if (read_repeated(buf, len, field, kind, tmp, count) < 0) {
-      free(tmp);
-      goto malformed;
-    }
-    for (size_t i = 0; i < count; i++) {
-      uint64_t v = tmp[i];
-      switch (esize) {
-      case 1: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
-      case 2: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
-      case 4: ((uint32_t *)t->data)[i] = (uint32_t)v; break;
-      default: ((uint64_t *)t->data)[i] = v; break;
-      }
-    }
-    free(tmp);
-  }
-  if (name_out && name) {
-    *name_out = dup_bytes(name, name_len);
-    if (!*name_out) {
-      nn_tensor_clear(t);
-      return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-    }
-  }
-  return ARGUS_OK;
-malformed:
-  nn_tensor_clear(t);
-  char why[160];
-  return nn_fail(err, ARGUS_E_CORRUPT, "tensor '%s': malformed protobuf (%s)",
-                 tname, pb_why(why, sizeof why));
-}
-
 /* ---- ValueInfoProto ---------------------------------------------------- */
 
 /* Parses name, elem_type and shape (unknown dims as -1). */
@@ -375,10 +58,10 @@ static argus_err parse_value_info(const span *s, char **name, int *dtype,
   *rank = -1;
   while ((rc = pb_next(&r, &f)) == 1) {
     if (f.num == 1 && f.wire == PB_LEN) {
-      if (bad_name(f.data, f.len))
+      if (nn_onnx_bad_name(f.data, f.len))
         goto malformed;
       free(*name);
-      *name = dup_bytes(f.data, f.len);
+      *name = nn_onnx_dup_bytes(f.data, f.len);
       if (!*name)
         return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
     } else if (f.num == 2 && f.wire == PB_LEN) {
@@ -441,174 +124,8 @@ malformed: {
   char why[160];
   return nn_fail(err, ARGUS_E_CORRUPT,
                  "malformed graph input/output description (%s)",
-                 pb_why(why, sizeof why));
+                 nn_onnx_pb_why(why, sizeof why));
 }
-}
-
-/* ---- AttributeProto ---------------------------------------------------- */
-
-static argus_err parse_attr(const span *s, nn_attr *a, const char *node,
-                            nn_err *err) {
-  pb_reader r = pb_init(s->p, s->len);
-  pb_field f;
-  int rc;
-  int64_t type = 0;
-  int have_t = 0, have_g = 0;
-  const uint8_t *tdata = NULL;
-  size_t tlen = 0;
-  memset(a, 0, sizeof *a);
-  while ((rc = pb_next(&r, &f)) == 1) {
-    switch (f.num) {
-    case 1:
-      if (f.wire != PB_LEN || bad_name(f.data, f.len))
-        goto malformed;
-      free(a->name);
-      a->name = dup_bytes(f.data, f.len);
-      if (!a->name)
-        goto nomem;
-      break;
-    case 20:
-      if (f.wire != PB_VARINT)
-        goto malformed;
-      type = (int64_t)f.u;
-      break;
-    case 2:
-      if (f.wire != PB_I32)
-        goto malformed;
-      {
-        uint32_t u = (uint32_t)f.u;
-        memcpy(&a->f, &u, 4);
-      }
-      break;
-    case 3:
-      if (f.wire != PB_VARINT)
-        goto malformed;
-      a->i = (int64_t)f.u;
-      break;
-    case 4:
-      if (f.wire != PB_LEN || f.len > MAX_STRING)
-        goto malformed;
-      free(a->s);
-      a->s = dup_bytes(f.data, f.len);
-      if (!a->s)
-        goto nomem;
-      a->s_len = f.len;
-      break;
-    case 5:
-      if (f.wire != PB_LEN)
-        goto malformed;
-      have_t = 1;
-      tdata = f.data;
-      tlen = f.len;
-      break;
-    case 6:
-    case 11:
-      have_g = 1;
-      break;
-    case 21:
-      return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                     "node '%s': attribute references (functions) are not "
-                     "supported",
-                     node);
-    default:
-      break;
-    }
-  }
-  if (rc < 0)
-    goto malformed;
-  if (!a->name)
-    return nn_fail(err, ARGUS_E_CORRUPT, "node '%s': attribute without a name",
-                   node);
-  if (type < 0 || type > 13)
-    return nn_fail(err, ARGUS_E_CORRUPT,
-                   "node '%s': attribute '%s' has invalid type %lld", node,
-                   a->name, (long long)type);
-  a->type = (int)type;
-  switch (a->type) {
-  case NN_ATTR_FLOAT:
-  case NN_ATTR_INT:
-    break;
-  case NN_ATTR_STRING:
-    if (!a->s) {
-      a->s = dup_bytes((const uint8_t *)"", 0);
-      if (!a->s)
-        goto nomem;
-    }
-    break;
-  case NN_ATTR_TENSOR: {
-    if (!have_t)
-      return nn_fail(err, ARGUS_E_CORRUPT,
-                     "node '%s': tensor attribute '%s' has no tensor", node,
-                     a->name);
-    a->t = calloc(1, sizeof *a->t);
-    if (!a->t)
-      goto nomem;
-    nn_err terr;
-    argus_err e = nn_onnx_parse_tensor(tdata, tlen, a->t, NULL, &terr);
-    if (e) {
-      free(a->t);
-      a->t = NULL;
-      return nn_fail(err, e, "node '%s': attribute '%s': %s", node, a->name,
-                     terr.msg);
-    }
-    break;
-  }
-  case NN_ATTR_INTS: {
-    size_t n;
-    if (count_repeated(s->p, s->len, 8, 'v', &n) < 0)
-      goto malformed;
-    if (n > (1u << 20))
-      return nn_fail(err, ARGUS_E_LIMIT, "node '%s': attribute '%s' too long",
-                     node, a->name);
-    a->ints = malloc((n ? n : 1) * sizeof *a->ints);
-    if (!a->ints)
-      goto nomem;
-    if (read_repeated(s->p, s->len, 8, 'v', a->ints, n) < 0)
-      goto malformed;
-    a->count = n;
-    break;
-  }
-  case NN_ATTR_FLOATS: {
-    size_t n;
-    if (count_repeated(s->p, s->len, 7, 'f', &n) < 0)
-      goto malformed;
-    if (n > (1u << 20))
-      return nn_fail(err, ARGUS_E_LIMIT, "node '%s': attribute '%s' too long",
-                     node, a->name);
-    a->floats = malloc((n ? n : 1) * sizeof *a->floats);
-    if (!a->floats)
-      goto nomem;
-    if (read_repeated(s->p, s->len, 7, 'f', a->floats, n) < 0)
-      goto malformed;
-    a->count = n;
-    break;
-  }
-  case NN_ATTR_STRINGS:
-    break; /* kept by name only; no supported op reads string lists */
-  case NN_ATTR_GRAPH:
-  case 10: /* GRAPHS */
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "node '%s': attribute '%s' holds a sub-graph (control flow "
-                   "is not supported)",
-                   node, a->name);
-  default:
-    if (have_g)
-      return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                     "node '%s': attribute '%s' holds a sub-graph", node,
-                     a->name);
-    return nn_fail(err, ARGUS_E_UNSUPPORTED,
-                   "node '%s': attribute '%s' of type %d is not supported",
-                   node, a->name, a->type);
-  }
-  return ARGUS_OK;
-malformed: {
-  char why[160];
-  return nn_fail(err, ARGUS_E_CORRUPT, "node '%s': malformed attribute%s%s (%s)",
-                 node, a->name ? " " : "", a->name ? a->name : "",
-                 pb_why(why, sizeof why));
-}
-nomem:
-  return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
 }
 
 /* ---- NodeProto --------------------------------------------------------- */
@@ -632,7 +149,7 @@ static argus_err resolve_input(nn_graph *g, nn_node *n, int k,
     n->in[k] = -1; /* omitted optional input */
     return ARGUS_OK;
   }
-  char *nm = dup_bytes(p, len);
+  char *nm = nn_onnx_dup_bytes(p, len);
   if (!nm)
     return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
   int v = nn_graph_find_value(g, nm);
@@ -651,67 +168,81 @@ static argus_err resolve_input(nn_graph *g, nn_node *n, int k,
   return ARGUS_OK;
 }
 
-static argus_err parse_node(nn_graph *g, const span *s, int index,
-                            const opset_entry *ops, int nops, nn_err *err) {
+static argus_err node_malformed(int index, nn_err *err) {
+  char why[160];
+  return nn_fail(err, ARGUS_E_CORRUPT, "node #%d: malformed protobuf (%s)",
+                 index, nn_onnx_pb_why(why, sizeof why));
+}
+
+static argus_err node_nomem(nn_err *err) {
+  return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+}
+
+/* First pass: name, op_type and domain into n; inputs, outputs and
+ * attributes counted. */
+static argus_err node_scan(const span *s, nn_node *n, int index, size_t *nin,
+                           size_t *nout, size_t *nattr, nn_err *err) {
   pb_reader r = pb_init(s->p, s->len);
   pb_field f;
   int rc;
-  nn_node *n = &g->nodes[g->nnodes];
-  memset(n, 0, sizeof *n);
-  n->epi.residual = -1;
-  g->nnodes++; /* counted now so that nn_graph_free releases partial nodes */
-  size_t nin = 0, nout = 0, nattr = 0;
-  char fallback[32];
-
   while ((rc = pb_next(&r, &f)) == 1) {
     if (f.wire != PB_LEN)
       continue;
     switch (f.num) {
-    case 1: nin++; break;
-    case 2: nout++; break;
+    case 1: (*nin)++; break;
+    case 2: (*nout)++; break;
     case 3:
-      if (bad_name(f.data, f.len))
-        goto malformed;
+      if (nn_onnx_bad_name(f.data, f.len))
+        return node_malformed(index, err);
       free(n->name);
-      n->name = dup_bytes(f.data, f.len);
+      n->name = nn_onnx_dup_bytes(f.data, f.len);
       if (!n->name)
-        goto nomem;
+        return node_nomem(err);
       break;
     case 4:
-      if (bad_name(f.data, f.len) || f.len > 128)
-        goto malformed;
+      if (nn_onnx_bad_name(f.data, f.len) || f.len > 128)
+        return node_malformed(index, err);
       free(n->op_type);
-      n->op_type = dup_bytes(f.data, f.len);
+      n->op_type = nn_onnx_dup_bytes(f.data, f.len);
       if (!n->op_type)
-        goto nomem;
+        return node_nomem(err);
       break;
-    case 5: nattr++; break;
+    case 5: (*nattr)++; break;
     case 7:
-      if (bad_name(f.data, f.len) || f.len > 128)
-        goto malformed;
+      if (nn_onnx_bad_name(f.data, f.len) || f.len > 128)
+        return node_malformed(index, err);
       free(n->domain);
-      n->domain = dup_bytes(f.data, f.len);
+      n->domain = nn_onnx_dup_bytes(f.data, f.len);
       if (!n->domain)
-        goto nomem;
+        return node_nomem(err);
       break;
     default: break;
     }
   }
   if (rc < 0)
-    goto malformed;
+    return node_malformed(index, err);
+  return ARGUS_OK;
+}
+
+/* Names an unnamed node "#index", defaults the domain, checks the counts
+ * and finds the opset and the operator. */
+static argus_err node_check(nn_node *n, int index, size_t nin, size_t nout,
+                            size_t nattr, const opset_entry *ops, int nops,
+                            nn_err *err) {
+  char fallback[32];
   if (!n->name || !*n->name) {
     free(n->name);
     snprintf(fallback, sizeof fallback, "#%d", index);
     n->name = strdup(fallback);
     if (!n->name)
-      goto nomem;
+      return node_nomem(err);
   }
   if (!n->op_type)
     return nn_fail(err, ARGUS_E_CORRUPT, "node '%s' has no op_type", n->name);
   if (!n->domain) {
     n->domain = strdup("");
     if (!n->domain)
-      goto nomem;
+      return node_nomem(err);
   }
   if (nin > MAX_NODE_IO || nout > MAX_NODE_IO || nattr > MAX_ATTRS)
     return nn_fail(err, ARGUS_E_LIMIT,
@@ -729,27 +260,28 @@ static argus_err parse_node(nn_graph *g, const span *s, int index,
                    "node '%s': operator %s%s%s is not supported", n->name,
                    *n->domain ? n->domain : "", *n->domain ? "." : "",
                    n->op_type);
+  return ARGUS_OK;
+}
 
-  n->in = malloc((nin ? nin : 1) * sizeof *n->in);
-  n->out = malloc((nout ? nout : 1) * sizeof *n->out);
-  n->attrs = calloc(nattr ? nattr : 1, sizeof *n->attrs);
-  if (!n->in || !n->out || !n->attrs)
-    goto nomem;
-
-  r = pb_init(s->p, s->len);
-  while ((rc = pb_next(&r, &f)) == 1) {
+/* Second pass: resolves the inputs and parses the attributes, refusing an
+ * attribute named twice. */
+static argus_err node_inputs_attrs(nn_graph *g, nn_node *n, const span *s,
+                                   int index, nn_err *err) {
+  pb_reader r = pb_init(s->p, s->len);
+  pb_field f;
+  while (pb_next(&r, &f) == 1) {
     if (f.wire != PB_LEN)
       continue;
     if (f.num == 1) {
-      if (bad_name(f.data, f.len))
-        goto malformed;
+      if (nn_onnx_bad_name(f.data, f.len))
+        return node_malformed(index, err);
       argus_err e = resolve_input(g, n, n->ninputs, f.data, f.len, err);
       n->ninputs++;
       if (e)
         return e;
     } else if (f.num == 5) {
-      span as = {f.data, f.len};
-      argus_err e = parse_attr(&as, &n->attrs[n->nattrs], n->name, err);
+      argus_err e = nn_onnx_parse_attr(f.data, f.len, &n->attrs[n->nattrs],
+                                       n->name, err);
       n->nattrs++;
       if (e)
         return e;
@@ -760,20 +292,27 @@ static argus_err parse_node(nn_graph *g, const span *s, int index,
                          n->name, n->op_type, n->attrs[j].name);
     }
   }
-  /* Outputs after inputs, so that a node cannot read its own output. */
-  r = pb_init(s->p, s->len);
-  while ((rc = pb_next(&r, &f)) == 1) {
+  return ARGUS_OK;
+}
+
+/* Third pass: adds the outputs as new values produced by node g->nnodes-1.
+ * Outputs come after inputs, so that a node cannot read its own output. */
+static argus_err node_outputs(nn_graph *g, nn_node *n, const span *s,
+                              int index, nn_err *err) {
+  pb_reader r = pb_init(s->p, s->len);
+  pb_field f;
+  while (pb_next(&r, &f) == 1) {
     if (f.wire != PB_LEN || f.num != 2)
       continue;
-    if (bad_name(f.data, f.len))
-      goto malformed;
+    if (nn_onnx_bad_name(f.data, f.len))
+      return node_malformed(index, err);
     if (f.len == 0) {
       n->out[n->noutputs++] = -1; /* omitted optional output */
       continue;
     }
-    char *nm = dup_bytes(f.data, f.len);
+    char *nm = nn_onnx_dup_bytes(f.data, f.len);
     if (!nm)
-      goto nomem;
+      return node_nomem(err);
     if (nn_graph_find_value(g, nm) >= 0) {
       argus_err e = nn_fail(err, ARGUS_E_CORRUPT,
                             "node '%s' (%s): output '%s' is already defined "
@@ -789,26 +328,45 @@ static argus_err parse_node(nn_graph *g, const span *s, int index,
     int v = nn_graph_add_value(g, nm);
     free(nm);
     if (v < 0)
-      goto nomem;
+      return node_nomem(err);
     g->values[v].producer = g->nnodes - 1;
     n->out[n->noutputs++] = v;
   }
   return ARGUS_OK;
-malformed: {
-  char why[160];
-  return nn_fail(err, ARGUS_E_CORRUPT, "node #%d: malformed protobuf (%s)",
-                 index, pb_why(why, sizeof why));
 }
-nomem:
-  return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+
+static argus_err parse_node(nn_graph *g, const span *s, int index,
+                            const opset_entry *ops, int nops, nn_err *err) {
+  nn_node *n = &g->nodes[g->nnodes];
+  memset(n, 0, sizeof *n);
+  n->epi.residual = -1;
+  g->nnodes++; /* counted now so that nn_graph_free releases partial nodes */
+  size_t nin = 0, nout = 0, nattr = 0;
+  argus_err e;
+  if ((e = node_scan(s, n, index, &nin, &nout, &nattr, err)) ||
+      (e = node_check(n, index, nin, nout, nattr, ops, nops, err)))
+    return e;
+  n->in = malloc((nin ? nin : 1) * sizeof *n->in);
+  n->out = malloc((nout ? nout : 1) * sizeof *n->out);
+  n->attrs = calloc(nattr ? nattr : 1, sizeof *n->attrs);
+  if (!n->in || !n->out || !n->attrs)
+    return node_nomem(err);
+  if ((e = node_inputs_attrs(g, n, s, index, err)))
+    return e;
+  return node_outputs(g, n, s, index, err);
 }
 
 /* ---- GraphProto / ModelProto ------------------------------------------- */
 
-static argus_err parse_graph(nn_graph *g, const uint8_t *p, size_t len,
-                             const opset_entry *ops, int nops, nn_err *err) {
-  span_list nodes = {0}, inits = {0}, inputs = {0}, outputs = {0};
-  argus_err e = ARGUS_OK;
+/* The repeated fields of a GraphProto that argus reads, as byte spans into
+ * the file. */
+typedef struct graph_parts {
+  span_list nodes, inits, inputs, outputs;
+} graph_parts;
+
+/* Collects the spans of nodes, initializers, inputs and outputs. */
+static argus_err graph_scan(const uint8_t *p, size_t len, graph_parts *gp,
+                            nn_err *err) {
   pb_reader r = pb_init(p, len);
   pb_field f;
   int rc;
@@ -817,59 +375,65 @@ static argus_err parse_graph(nn_graph *g, const uint8_t *p, size_t len,
       continue;
     int ok = 0;
     switch (f.num) {
-    case 1: ok = span_push(&nodes, f.data, f.len, MAX_NODES); break;
-    case 5: ok = span_push(&inits, f.data, f.len, MAX_VALUES); break;
-    case 11: ok = span_push(&inputs, f.data, f.len, MAX_NODE_IO); break;
-    case 12: ok = span_push(&outputs, f.data, f.len, MAX_NODE_IO); break;
+    case 1:
+      ok = span_push(&gp->nodes, f.data, f.len, MAX_NODES);
+      break;
+    case 5:
+      ok = span_push(&gp->inits, f.data, f.len, MAX_VALUES);
+      break;
+    case 11:
+      ok = span_push(&gp->inputs, f.data, f.len, MAX_NODE_IO);
+      break;
+    case 12:
+      ok = span_push(&gp->outputs, f.data, f.len, MAX_NODE_IO);
+      break;
     case 15:
-      e = nn_fail(err, ARGUS_E_UNSUPPORTED,
-                  "sparse initializers are not supported");
-      goto done;
-    default: break;
+      return nn_fail(err, ARGUS_E_UNSUPPORTED,
+                     "sparse initializers are not supported");
+    default:
+      break;
     }
-    if (ok < 0) {
-      e = nn_fail(err, ARGUS_E_LIMIT,
-                  "graph has too many nodes, initializers or inputs");
-      goto done;
-    }
+    if (ok < 0)
+      return nn_fail(err, ARGUS_E_LIMIT,
+                     "graph has too many nodes, initializers or inputs");
   }
   if (rc < 0) {
     char why[160];
-    e = nn_fail(err, ARGUS_E_CORRUPT, "malformed graph protobuf (%s)",
-                pb_why(why, sizeof why));
-    goto done;
+    return nn_fail(err, ARGUS_E_CORRUPT, "malformed graph protobuf (%s)",
+                   nn_onnx_pb_why(why, sizeof why));
   }
-  if (nodes.n == 0) {
-    e = nn_fail(err, ARGUS_E_CORRUPT, "the graph has no nodes");
-    goto done;
-  }
+  if (gp->nodes.n == 0)
+    return nn_fail(err, ARGUS_E_CORRUPT, "the graph has no nodes");
+  return ARGUS_OK;
+}
 
-  /* Initializers become constant values. */
-  for (int i = 0; i < inits.n; i++) {
+/* Initializers become constant values. */
+static argus_err add_initializers(nn_graph *g, const span_list *inits,
+                                  nn_err *err) {
+  for (int i = 0; i < inits->n; i++) {
     nn_tensor t;
     char *name = NULL;
-    e = nn_onnx_parse_tensor(inits.v[i].p, inits.v[i].len, &t, &name, err);
+    argus_err e =
+        nn_onnx_parse_tensor(inits->v[i].p, inits->v[i].len, &t, &name, err);
     if (e)
-      goto done;
+      return e;
     if (!name || !*name) {
       free(name);
       nn_tensor_clear(&t);
-      e = nn_fail(err, ARGUS_E_CORRUPT, "initializer #%d has no name", i);
-      goto done;
+      return nn_fail(err, ARGUS_E_CORRUPT, "initializer #%d has no name", i);
     }
     if (nn_graph_find_value(g, name) >= 0) {
       e = nn_fail(err, ARGUS_E_CORRUPT, "initializer '%s' is defined twice",
                   name);
       free(name);
       nn_tensor_clear(&t);
-      goto done;
+      return e;
     }
     int v = nn_graph_add_value(g, name);
     free(name);
     if (v < 0) {
       nn_tensor_clear(&t);
-      e = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-      goto done;
+      return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
     }
     nn_value *val = &g->values[v];
     val->dtype = t.dtype;
@@ -880,108 +444,131 @@ static argus_err parse_graph(nn_graph *g, const uint8_t *p, size_t len,
     val->is_const = 1;
     val->owns_data = 1;
   }
+  return ARGUS_OK;
+}
 
-  /* Graph inputs: those that are initializers too keep the constant (the
-   * ONNX IR allows a caller to override them; argus treats them as fixed). */
-  g->inputs = malloc((size_t)(inputs.n ? inputs.n : 1) * sizeof *g->inputs);
-  if (!g->inputs) {
-    e = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-    goto done;
-  }
-  for (int i = 0; i < inputs.n; i++) {
-    char *name;
-    int dtype, rank;
-    int64_t dims[NN_MAX_RANK];
-    e = parse_value_info(&inputs.v[i], &name, &dtype, &rank, dims, err);
-    if (e) {
-      free(name);
-      goto done;
-    }
-    int v = nn_graph_find_value(g, name);
-    if (v >= 0 && g->values[v].is_const) {
-      free(name);
-      continue;
-    }
-    if (v >= 0) {
-      e = nn_fail(err, ARGUS_E_CORRUPT, "graph input '%s' is listed twice",
-                  name);
-      free(name);
-      goto done;
-    }
-    v = nn_graph_add_value(g, name);
+/* Adds one graph input (unless an initializer of that name already holds
+ * the constant) and appends it to g->inputs. */
+static argus_err add_input(nn_graph *g, const span *s, nn_err *err) {
+  char *name;
+  int dtype, rank;
+  int64_t dims[NN_MAX_RANK];
+  argus_err e = parse_value_info(s, &name, &dtype, &rank, dims, err);
+  if (e) {
     free(name);
-    if (v < 0) {
-      e = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-      goto done;
-    }
-    nn_value *val = &g->values[v];
-    val->is_input = 1;
-    val->dtype = dtype;
-    val->rank = rank;
-    if (rank > 0)
-      memcpy(val->dims, dims, (size_t)rank * sizeof dims[0]);
-    if (nn_dtype_size(dtype) == 0) {
-      e = nn_fail(err, ARGUS_E_UNSUPPORTED,
-                  "graph input '%s': element type %s is not supported",
-                  val->name, nn_dtype_name(dtype));
-      goto done;
-    }
-    if (rank < 0) {
-      e = nn_fail(err, ARGUS_E_UNSUPPORTED,
-                  "graph input '%s' has no shape; argus needs input ranks",
-                  val->name);
-      goto done;
-    }
-    g->inputs[g->ninputs++] = v;
+    return e;
   }
+  int v = nn_graph_find_value(g, name);
+  if (v >= 0 && g->values[v].is_const) {
+    free(name);
+    return ARGUS_OK;
+  }
+  if (v >= 0) {
+    e = nn_fail(err, ARGUS_E_CORRUPT, "graph input '%s' is listed twice", name);
+    free(name);
+    return e;
+  }
+  v = nn_graph_add_value(g, name);
+  free(name);
+  if (v < 0)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  nn_value *val = &g->values[v];
+  val->is_input = 1;
+  val->dtype = dtype;
+  val->rank = rank;
+  if (rank > 0)
+    memcpy(val->dims, dims, (size_t)rank * sizeof dims[0]);
+  if (nn_dtype_size(dtype) == 0)
+    return nn_fail(err, ARGUS_E_UNSUPPORTED,
+                   "graph input '%s': element type %s is not supported",
+                   val->name, nn_dtype_name(dtype));
+  if (rank < 0)
+    return nn_fail(err, ARGUS_E_UNSUPPORTED,
+                   "graph input '%s' has no shape; argus needs input ranks",
+                   val->name);
+  g->inputs[g->ninputs++] = v;
+  return ARGUS_OK;
+}
 
-  g->nodes = calloc((size_t)nodes.n, sizeof *g->nodes);
-  if (!g->nodes) {
-    e = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-    goto done;
-  }
-  g->cap_nodes = nodes.n;
-  for (int i = 0; i < nodes.n; i++) {
-    e = parse_node(g, &nodes.v[i], i, ops, nops, err);
+/* Graph inputs: those that are initializers too keep the constant (the
+ * ONNX IR allows a caller to override them; argus treats them as fixed). */
+static argus_err add_inputs(nn_graph *g, const span_list *inputs, nn_err *err) {
+  g->inputs = malloc((size_t)(inputs->n ? inputs->n : 1) * sizeof *g->inputs);
+  if (!g->inputs)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  for (int i = 0; i < inputs->n; i++) {
+    argus_err e = add_input(g, &inputs->v[i], err);
     if (e)
-      goto done;
+      return e;
   }
+  return ARGUS_OK;
+}
 
-  g->outputs = malloc((size_t)(outputs.n ? outputs.n : 1) * sizeof *g->outputs);
-  if (!g->outputs) {
-    e = nn_fail(err, ARGUS_E_NOMEM, "out of memory");
-    goto done;
+static argus_err add_nodes(nn_graph *g, const span_list *nodes,
+                           const opset_entry *ops, int nops, nn_err *err) {
+  g->nodes = calloc((size_t)nodes->n, sizeof *g->nodes);
+  if (!g->nodes)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  g->cap_nodes = nodes->n;
+  for (int i = 0; i < nodes->n; i++) {
+    argus_err e = parse_node(g, &nodes->v[i], i, ops, nops, err);
+    if (e)
+      return e;
   }
-  if (outputs.n == 0) {
-    e = nn_fail(err, ARGUS_E_CORRUPT, "the graph declares no outputs");
-    goto done;
-  }
-  for (int i = 0; i < outputs.n; i++) {
+  return ARGUS_OK;
+}
+
+/* Marks the graph outputs, each of which some node must produce. */
+static argus_err add_outputs(nn_graph *g, const span_list *outputs,
+                             nn_err *err) {
+  g->outputs =
+      malloc((size_t)(outputs->n ? outputs->n : 1) * sizeof *g->outputs);
+  if (!g->outputs)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  if (outputs->n == 0)
+    return nn_fail(err, ARGUS_E_CORRUPT, "the graph declares no outputs");
+  for (int i = 0; i < outputs->n; i++) {
     char *name;
     int dtype, rank;
     int64_t dims[NN_MAX_RANK];
-    e = parse_value_info(&outputs.v[i], &name, &dtype, &rank, dims, err);
+    argus_err e =
+        parse_value_info(&outputs->v[i], &name, &dtype, &rank, dims, err);
     if (e) {
       free(name);
-      goto done;
+      return e;
     }
     int v = nn_graph_find_value(g, name);
     if (v < 0) {
       e = nn_fail(err, ARGUS_E_CORRUPT,
                   "graph output '%s' is not produced by any node", name);
       free(name);
-      goto done;
+      return e;
     }
     free(name);
     g->values[v].is_output = 1;
     g->values[v].nuses++;
     g->outputs[g->noutputs++] = v;
   }
-done:
-  free(nodes.v);
-  free(inits.v);
-  free(inputs.v);
-  free(outputs.v);
+  return ARGUS_OK;
+}
+
+static argus_err parse_graph(nn_graph *g, const uint8_t *p, size_t len,
+                             const opset_entry *ops, int nops, nn_err *err) {
+  graph_parts gp;
+  memset(&gp, 0, sizeof gp);
+  argus_err e = graph_scan(p, len, &gp, err);
+  if (!e)
+    e = add_initializers(g, &gp.inits, err);
+  if (!e)
+    e = add_inputs(g, &gp.inputs, err);
+  if (!e)
+    e = add_nodes(g, &gp.nodes, ops, nops, err);
+  if (!e)
+    e = add_outputs(g, &gp.outputs, err);
+  free(gp.nodes.v);
+  free(gp.inits.v);
+  free(gp.inputs.v);
+  free(gp.outputs.v);
   return e;
 }
 
@@ -999,7 +586,7 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
 
   if (!buf || len == 0)
     return nn_fail(err, ARGUS_E_CORRUPT, "empty model file");
-  file_base = buf;
+  nn_onnx_file_base = buf;
   pb_clear_error();
   while ((rc = pb_next(&r, &f)) == 1) {
     switch (f.num) {
@@ -1013,7 +600,7 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
       if (f.wire != PB_LEN)
         goto malformed;
       free(g->producer);
-      g->producer = dup_bytes(f.data, f.len > 128 ? 128 : f.len);
+      g->producer = nn_onnx_dup_bytes(f.data, f.len > 128 ? 128 : f.len);
       if (!g->producer)
         return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
       break;
@@ -1036,7 +623,7 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
       int orc;
       while ((orc = pb_next(&q, &of)) == 1) {
         if (of.num == 1 && of.wire == PB_LEN) {
-          if (of.len >= sizeof o->domain || bad_name(of.data, of.len))
+          if (of.len >= sizeof o->domain || nn_onnx_bad_name(of.data, of.len))
             goto malformed;
           memcpy(o->domain, of.data, of.len);
           o->domain[of.len] = 0;
@@ -1078,6 +665,6 @@ argus_err nn_onnx_parse_model(const uint8_t *buf, size_t len, nn_graph *g,
 malformed: {
   char why[160];
   return nn_fail(err, ARGUS_E_CORRUPT, "malformed ONNX model protobuf (%s)",
-                 pb_why(why, sizeof why));
+                 nn_onnx_pb_why(why, sizeof why));
 }
 }
