@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,10 +177,10 @@ static int world_open(world *w, const char *db) {
   if (!w->s)
     return -1;
   argus_store_error se = {{0}};
-  CHECK_OK(argus_store_watchlist_create(w->s, "a", THRESHOLD, NULL, &w->wl_a,
-                                        &se));
-  CHECK_OK(argus_store_watchlist_create(w->s, "b", THRESHOLD, NULL, &w->wl_b,
-                                        &se));
+  CHECK_OK(
+      argus_store_watchlist_create(w->s, "a", THRESHOLD, NULL, &w->wl_a, &se));
+  CHECK_OK(
+      argus_store_watchlist_create(w->s, "b", THRESHOLD, NULL, &w->wl_b, &se));
   argus_gallery_config cfg;
   synth_config(&cfg);
   argus_gallery_error err = {{0}};
@@ -235,8 +236,8 @@ static argus_event *face_ev(const char *camera, uint64_t track, double t,
 }
 
 /* A face near person p (or far from all: p < 0). */
-static argus_event *face_of(world *w, int p, const char *camera,
-                            uint64_t track, double t) {
+static argus_event *face_of(world *w, int p, const char *camera, uint64_t track,
+                            double t) {
   float q[DIM];
   if (p >= 0)
     noisy(&w->r, w->v[p], 0.05f, q);
@@ -310,8 +311,7 @@ static void test_decisions(world *w) {
   CHECK_INT_EQ(decide(m, w, P_A, "cam1", 1, 0.0), ARGUS_MATCH_ALERT);
   /* Again on the same track: never again, even much later. */
   CHECK_INT_EQ(decide(m, w, P_A, "cam1", 1, 0.5), ARGUS_MATCH_SUPPRESS_TRACK);
-  CHECK_INT_EQ(decide(m, w, P_A, "cam1", 1, 100),
-               ARGUS_MATCH_SUPPRESS_TRACK);
+  CHECK_INT_EQ(decide(m, w, P_A, "cam1", 1, 100), ARGUS_MATCH_SUPPRESS_TRACK);
   /* Another person on the same track alerts. */
   CHECK_INT_EQ(decide(m, w, P_B, "cam1", 1, 0.6), ARGUS_MATCH_ALERT);
   /* A comes back on a new track 5 s later: within the cooldown. */
@@ -319,8 +319,7 @@ static void test_decisions(world *w) {
                ARGUS_MATCH_SUPPRESS_COOLDOWN);
   /* Known on that track now: track suppression from here on, even after
    * the cooldown. */
-  CHECK_INT_EQ(decide(m, w, P_A, "cam1", 2, 40.0),
-               ARGUS_MATCH_SUPPRESS_TRACK);
+  CHECK_INT_EQ(decide(m, w, P_A, "cam1", 2, 40.0), ARGUS_MATCH_SUPPRESS_TRACK);
   /* A third track after the cooldown (40 s after the alert at 0) alerts. */
   CHECK_INT_EQ(decide(m, w, P_A, "cam1", 3, 40.0), ARGUS_MATCH_ALERT);
   /* Another camera alerts for the same person at once, its own cooldown
@@ -524,8 +523,7 @@ static void test_other_model(world *w) {
   /* Another model of the same dim. */
   argus_event *ev = face_ev("cam1", 1, 0, w->v[P_A], "other@2", DIM);
   r.nhits = 99;
-  CHECK_INT_EQ(argus_matcher_handle_face(m, ev, &r, &err),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_matcher_handle_face(m, ev, &r, &err), ARGUS_E_INVALID_ARG);
   CHECK(strstr(err.msg, "other@2") != NULL);
   CHECK(strstr(err.msg, MODEL) != NULL);
   CHECK_INT_EQ(r.nhits, 0);
@@ -533,15 +531,13 @@ static void test_other_model(world *w) {
   /* The same model id with another dim. */
   memset(&err, 0, sizeof err);
   ev = face_ev("cam1", 1, 0, w->v[P_A], MODEL, DIM / 2);
-  CHECK_INT_EQ(argus_matcher_handle_face(m, ev, &r, &err),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_matcher_handle_face(m, ev, &r, &err), ARGUS_E_INVALID_ARG);
   CHECK(strstr(err.msg, MODEL) != NULL);
   argus_event_unref(ev);
   /* Not a face event. */
   argus_event *wl = NULL;
   CHECK_OK(argus_event_new(ARGUS_EVENT_WATCHLIST, NULL, &wl));
-  CHECK_INT_EQ(argus_matcher_handle_face(m, wl, &r, &err),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_matcher_handle_face(m, wl, &r, &err), ARGUS_E_INVALID_ARG);
   argus_event_unref(wl);
   CHECK_INT_EQ(argus_matcher_handle_face(m, NULL, &r, &err),
                ARGUS_E_INVALID_ARG);
@@ -626,6 +622,69 @@ static void test_watchlists(world *w) {
   argus_matcher_stop(m);
   argus_matcher_destroy(m);
   argus_matcher_stop(NULL);
+}
+
+/* Searches run in parallel; decisions are serialised: many threads
+ * reporting the same person on one camera on different tracks within the
+ * cooldown give exactly one alert, the rest cooled down. */
+enum { CT_THREADS = 4, CT_FACES = 16 };
+
+typedef struct conc_arg {
+  argus_matcher *m;
+  argus_event *faces[CT_FACES];
+  int alerts, cooled, fails;
+} conc_arg;
+
+static void *conc_main(void *p) {
+  conc_arg *a = p;
+  for (int i = 0; i < CT_FACES; i++) {
+    argus_match_result r;
+    argus_error_detail err = {{0}};
+    if (argus_matcher_handle_face(a->m, a->faces[i], &r, &err) != ARGUS_OK ||
+        r.nhits != 1) {
+      a->fails++;
+      continue;
+    }
+    a->alerts += r.hits[0].decision == ARGUS_MATCH_ALERT;
+    a->cooled += r.hits[0].decision == ARGUS_MATCH_SUPPRESS_COOLDOWN;
+  }
+  return NULL;
+}
+
+static void test_concurrent(world *w) {
+  argus_matcher *m = make_matcher(w, 30, 0, NULL);
+  if (!m)
+    return;
+  static conc_arg args[CT_THREADS];
+  pthread_t th[CT_THREADS];
+  int started[CT_THREADS] = {0};
+  for (int t = 0; t < CT_THREADS; t++) {
+    args[t].m = m;
+    for (int i = 0; i < CT_FACES; i++)
+      args[t].faces[i] = face_of(
+          w, P_C, "busy", 1000u + (uint64_t)(t * CT_FACES + i), 0.01 * i);
+  }
+  for (int t = 0; t < CT_THREADS; t++)
+    started[t] = pthread_create(&th[t], NULL, conc_main, &args[t]) == 0;
+  int alerts = 0, cooled = 0, fails = 0;
+  for (int t = 0; t < CT_THREADS; t++) {
+    CHECK(started[t]);
+    if (started[t])
+      pthread_join(th[t], NULL);
+    alerts += args[t].alerts;
+    cooled += args[t].cooled;
+    fails += args[t].fails;
+    for (int i = 0; i < CT_FACES; i++)
+      argus_event_unref(args[t].faces[i]);
+  }
+  CHECK_INT_EQ(fails, 0);
+  CHECK_INT_EQ(alerts, 1);
+  CHECK_INT_EQ(cooled, CT_THREADS * CT_FACES - 1);
+  argus_matcher_stats st;
+  CHECK_OK(argus_matcher_get_stats(m, &st));
+  CHECK_INT_EQ(st.faces, CT_THREADS * CT_FACES);
+  CHECK_INT_EQ(st.alerts, 1);
+  argus_matcher_destroy(m);
 }
 
 /* ---- on the bus ----------------------------------------------------------- */
@@ -889,8 +948,7 @@ static void test_changes(void) {
   CHECK_OK(argus_matcher_apply_change(m, &c, &err));
   CHECK_OK(argus_matcher_get_stats(m, &st));
   CHECK_INT_EQ(st.reloads, 2);
-  CHECK_INT_EQ(argus_matcher_apply_change(m, NULL, &err),
-               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_matcher_apply_change(m, NULL, &err), ARGUS_E_INVALID_ARG);
 done:
   argus_matcher_destroy(m);
   argus_gallery_close(g2);
@@ -913,6 +971,7 @@ int main(void) {
     test_unmatched(&w);
     test_other_model(&w);
     test_watchlists(&w);
+    test_concurrent(&w);
     test_on_bus(&w);
   }
   world_close(&w);
