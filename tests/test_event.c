@@ -876,8 +876,9 @@ static void test_unmatched_json_bug(void) {
  * numbers read as double are cast to integers without a range check:
  * face "track" (only < 0 is refused), "frame_w"/"frame_h"; alert "track"
  * (negative too), "person_id", "watchlist_id", "id"; watchlist.change
- * "seq", "person_id", "watchlist_id". A document with "track":1e30 makes
- * (uint64_t)tr undefined behaviour (C11 6.3.1.4); under
+ * "seq", "person_id", "watchlist_id"; and in argus_event_from_json
+ * itself "v" ((int)v; only v > 2 is refused). A document with
+ * "track":1e30 makes (uint64_t)tr undefined behaviour (C11 6.3.1.4); under
  * -fsanitize=undefined -fno-sanitize-recover (CI's sanitizer build) the
  * process aborts in argus_event_from_json, and event documents come from
  * other processes (NATS later). Fix: refuse (CORRUPT) any such number
@@ -907,6 +908,7 @@ static void test_out_of_range_bug(void) {
       {a, "\"person_id\":5", "\"person_id\":1e300"},
       {w, "\"seq\":9", "\"seq\":-1e300"},
       {w, "\"person_id\":7", "\"person_id\":1e30"},
+      {w, "\"v\":2", "\"v\":-1e30"}, /* (int)v for the version */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     to_json(cases[i].ev, g_doc, sizeof g_doc);
