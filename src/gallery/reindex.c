@@ -69,6 +69,170 @@ static void note_failure(argus_gallery_reindex_report *r, argus_store_id photo,
              (long long)photo, why);
 }
 
+/* What one reindex run works with; the buffers hold one batch. */
+typedef struct reindex_ctx {
+  argus_gallery *g;
+  argus_face_engine *e;
+  argus_face_worker *w; /* or NULL: the engine */
+  argus_store *s;
+  const argus_store_model *model;
+  argus_store_error se; /* the store's last error, for messages */
+  size_t dim;
+  int batch;
+  float *vecs;                    /* batch x dim */
+  argus_store_template_in *items; /* batch */
+  argus_gallery_reindex_report *report;
+} reindex_ctx;
+
+/* Checks the arguments of argus_gallery_reindex; sets *batch's default. */
+static argus_err reindex_check(argus_gallery *g, argus_face_engine *e,
+                               int *batch, argus_gallery_error *err) {
+  if (!g || !e)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery or engine");
+  if (*batch == 0)
+    *batch = 64;
+  if (*batch < 1 || *batch > 4096)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "batch %d outside 1..4096",
+                        *batch);
+  const argus_gallery_config *cfg = argus_gallery_get_config(g);
+  const argus_face_embedder *em = argus_face_engine_embedder(e);
+  if (strcmp(em->model_id, cfg->model_id) != 0 || em->dim != cfg->dim)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "the engine embeds with %s (dim %d), the gallery "
+                        "holds %s (dim %d)",
+                        em->model_id, em->dim, cfg->model_id, cfg->dim);
+  return ARGUS_OK;
+}
+
+/* The work: photos minus templates of this model (a photo has at most one
+ * per model), into report->total. */
+static argus_err count_work(reindex_ctx *c, argus_gallery_error *err) {
+  argus_store_person *pl = NULL;
+  size_t np = 0;
+  int64_t photos = 0, have = 0;
+  gallery_lock(c->g);
+  argus_err rc = argus_store_person_list(c->s, NULL, NULL, &pl, &np, &c->se);
+  if (!rc)
+    rc = argus_store_template_count(c->s, c->model, &have, &c->se);
+  gallery_unlock(c->g);
+  for (size_t i = 0; i < np; i++)
+    photos += pl[i].photos;
+  argus_store_free(pl);
+  if (rc)
+    return gallery_fail(err, rc, "counting photos: %s",
+                        c->se.msg[0] ? c->se.msg : argus_strerror(rc));
+  c->report->total = photos > have ? photos - have : 0;
+  return ARGUS_OK;
+}
+
+/* Embeds the crops that can be read and hold a face into c->vecs and
+ * c->items (*m of them); the others are counted as failures. Only running
+ * out of memory stops the batch. */
+static argus_err embed_crops(reindex_ctx *c, const argus_store_crop *crops,
+                             int n, argus_store_id *after, int *m,
+                             argus_gallery_error *err) {
+  *m = 0;
+  for (int i = 0; i < n; i++) {
+    const argus_store_crop *cr = &crops[i];
+    if (cr->photo_id > *after)
+      *after = cr->photo_id;
+    if (cr->status != ARGUS_OK) {
+      note_failure(c->report, cr->photo_id,
+                   cr->status == ARGUS_E_NOT_FOUND ? "crop file missing"
+                   : cr->status == ARGUS_E_CHECKSUM
+                       ? "crop file damaged (checksum)"
+                       : argus_strerror(cr->status));
+      continue;
+    }
+    argus_image img;
+    argus_image_error ie = {{0}};
+    argus_err r =
+        argus_image_decode(cr->data, cr->size, ARGUS_PIX_RGB8, &img, &ie);
+    if (r) {
+      note_failure(c->report, cr->photo_id, ie.msg[0] ? ie.msg : "undecodable");
+      continue;
+    }
+    argus_face_error fe = {{0}};
+    float *v = c->vecs + (size_t)*m * c->dim;
+    r = embed_crop(c->e, c->w, &img, v, &fe);
+    argus_image_free(&img);
+    if (r == ARGUS_E_NOMEM)
+      return gallery_fail(err, r, "out of memory");
+    if (r) {
+      note_failure(c->report, cr->photo_id,
+                   fe.msg[0] ? fe.msg : argus_strerror(r));
+      continue;
+    }
+    c->items[*m].photo_id = cr->photo_id;
+    c->items[*m].vector = v;
+    (*m)++;
+  }
+  return ARGUS_OK;
+}
+
+/* Stores the m templates of c->items in one transaction. If a photo was
+ * removed while it was embedded, stores the others one by one; *stored says
+ * how many were written. */
+static argus_err store_templates(reindex_ctx *c, int m, int *stored,
+                                 argus_gallery_error *err) {
+  *stored = m;
+  if (m == 0)
+    return ARGUS_OK;
+  gallery_lock(c->g);
+  argus_err rc =
+      argus_store_template_replace(c->s, c->model, c->items, m, &c->se);
+  gallery_unlock(c->g);
+  if (rc == ARGUS_E_NOT_FOUND) {
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      gallery_lock(c->g);
+      argus_err r1 =
+          argus_store_template_replace(c->s, c->model, &c->items[i], 1, &c->se);
+      gallery_unlock(c->g);
+      if (r1 == ARGUS_OK)
+        k++;
+      else if (r1 != ARGUS_E_NOT_FOUND) {
+        rc = r1;
+        break;
+      }
+    }
+    if (rc == ARGUS_E_NOT_FOUND)
+      rc = ARGUS_OK;
+    *stored = k;
+  }
+  if (rc)
+    return gallery_fail(err, rc, "storing templates: %s",
+                        c->se.msg[0] ? c->se.msg : argus_strerror(rc));
+  return ARGUS_OK;
+}
+
+/* One batch: the next crops after photo *after, embedded and stored. *n is
+ * the number of crops read (0: the work is done). */
+static argus_err reindex_batch(reindex_ctx *c, argus_store_id *after, int *n,
+                               argus_gallery_error *err) {
+  argus_store_crop *crops = NULL;
+  *n = 0;
+  gallery_lock(c->g);
+  argus_err rc = argus_store_reindex_fetch(c->s, c->model, 1, *after, c->batch,
+                                           &crops, n, &c->se);
+  gallery_unlock(c->g);
+  if (rc)
+    return gallery_fail(err, rc, "reading crops: %s",
+                        c->se.msg[0] ? c->se.msg : argus_strerror(rc));
+  if (*n == 0)
+    return ARGUS_OK;
+  int m = 0;
+  rc = embed_crops(c, crops, *n, after, &m, err);
+  argus_store_crops_free(crops, *n);
+  if (rc)
+    return rc;
+  if ((rc = store_templates(c, m, &m, err)))
+    return rc;
+  c->report->embedded += m;
+  c->report->done += *n;
+  return ARGUS_OK;
+}
+
 argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
                                 argus_face_worker *w, int batch,
                                 argus_gallery_progress_fn progress, void *user,
@@ -80,141 +244,36 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
   if (!report)
     report = &dummy;
   memset(report, 0, sizeof *report);
-  if (!g || !e)
-    return gallery_fail(err, ARGUS_E_INVALID_ARG, "no gallery or engine");
-  if (batch == 0)
-    batch = 64;
-  if (batch < 1 || batch > 4096)
-    return gallery_fail(err, ARGUS_E_INVALID_ARG, "batch %d outside 1..4096",
-                        batch);
-  const argus_gallery_config *cfg = argus_gallery_get_config(g);
-  const argus_face_embedder *em = argus_face_engine_embedder(e);
-  if (strcmp(em->model_id, cfg->model_id) != 0 || em->dim != cfg->dim)
-    return gallery_fail(err, ARGUS_E_INVALID_ARG,
-                        "the engine embeds with %s (dim %d), the gallery "
-                        "holds %s (dim %d)",
-                        em->model_id, em->dim, cfg->model_id, cfg->dim);
-  argus_store *s = gallery_store(g);
-  const argus_store_model *model = argus_gallery_model(g);
-  argus_store_error se = {{0}};
-  argus_err rc = ARGUS_OK;
-  const size_t dim = (size_t)cfg->dim;
-  float *vecs = malloc((size_t)batch * dim * sizeof *vecs);
-  argus_store_template_in *items = malloc((size_t)batch * sizeof *items);
-  if (!vecs || !items) {
+  argus_err rc = reindex_check(g, e, &batch, err);
+  if (rc)
+    return rc;
+  reindex_ctx c;
+  memset(&c, 0, sizeof c);
+  c.g = g;
+  c.e = e;
+  c.w = w;
+  c.s = gallery_store(g);
+  c.model = argus_gallery_model(g);
+  c.dim = (size_t)argus_gallery_get_config(g)->dim;
+  c.batch = batch;
+  c.report = report;
+  c.vecs = malloc((size_t)batch * c.dim * sizeof *c.vecs);
+  c.items = malloc((size_t)batch * sizeof *c.items);
+  if (!c.vecs || !c.items) {
     rc = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
     goto out;
   }
-
-  /* The work: photos minus templates of this model (a photo has at most
-   * one per model). */
-  {
-    argus_store_person *pl = NULL;
-    size_t np = 0;
-    int64_t photos = 0, have = 0;
-    gallery_lock(g);
-    rc = argus_store_person_list(s, NULL, NULL, &pl, &np, &se);
-    if (!rc)
-      rc = argus_store_template_count(s, model, &have, &se);
-    gallery_unlock(g);
-    for (size_t i = 0; i < np; i++)
-      photos += pl[i].photos;
-    argus_store_free(pl);
-    if (rc) {
-      rc = gallery_fail(err, rc, "counting photos: %s",
-                        se.msg[0] ? se.msg : argus_strerror(rc));
-      goto out;
-    }
-    report->total = photos > have ? photos - have : 0;
-  }
+  if ((rc = count_work(&c, err)))
+    goto out;
   if (progress && progress(user, 0, report->total))
     report->stopped = 1;
-
   argus_store_id after = 0;
   while (!report->stopped) {
-    argus_store_crop *crops = NULL;
     int n = 0;
-    gallery_lock(g);
-    rc = argus_store_reindex_fetch(s, model, 1, after, batch, &crops, &n, &se);
-    gallery_unlock(g);
-    if (rc) {
-      rc = gallery_fail(err, rc, "reading crops: %s",
-                        se.msg[0] ? se.msg : argus_strerror(rc));
+    if ((rc = reindex_batch(&c, &after, &n, err)))
       goto out;
-    }
     if (n == 0)
       break;
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-      const argus_store_crop *c = &crops[i];
-      if (c->photo_id > after)
-        after = c->photo_id;
-      if (c->status != ARGUS_OK) {
-        note_failure(report, c->photo_id,
-                     c->status == ARGUS_E_NOT_FOUND ? "crop file missing"
-                     : c->status == ARGUS_E_CHECKSUM
-                         ? "crop file damaged (checksum)"
-                         : argus_strerror(c->status));
-        continue;
-      }
-      argus_image img;
-      argus_image_error ie = {{0}};
-      argus_err r =
-          argus_image_decode(c->data, c->size, ARGUS_PIX_RGB8, &img, &ie);
-      if (r) {
-        note_failure(report, c->photo_id, ie.msg[0] ? ie.msg : "undecodable");
-        continue;
-      }
-      argus_face_error fe = {{0}};
-      float *v = vecs + (size_t)m * dim;
-      r = embed_crop(e, w, &img, v, &fe);
-      argus_image_free(&img);
-      if (r == ARGUS_E_NOMEM) {
-        argus_store_crops_free(crops, n);
-        rc = gallery_fail(err, r, "out of memory");
-        goto out;
-      }
-      if (r) {
-        note_failure(report, c->photo_id,
-                     fe.msg[0] ? fe.msg : argus_strerror(r));
-        continue;
-      }
-      items[m].photo_id = c->photo_id;
-      items[m].vector = v;
-      m++;
-    }
-    argus_store_crops_free(crops, n);
-    if (m > 0) {
-      gallery_lock(g);
-      rc = argus_store_template_replace(s, model, items, m, &se);
-      gallery_unlock(g);
-      if (rc == ARGUS_E_NOT_FOUND) {
-        /* A photo was removed while we embedded it: store the others. */
-        int k = 0;
-        for (int i = 0; i < m; i++) {
-          gallery_lock(g);
-          argus_err r1 =
-              argus_store_template_replace(s, model, &items[i], 1, &se);
-          gallery_unlock(g);
-          if (r1 == ARGUS_OK)
-            k++;
-          else if (r1 != ARGUS_E_NOT_FOUND) {
-            rc = r1;
-            break;
-          }
-        }
-        if (rc == ARGUS_E_NOT_FOUND)
-          rc = ARGUS_OK;
-        m = k;
-      }
-      if (rc) {
-        rc = gallery_fail(err, rc, "storing templates: %s",
-                          se.msg[0] ? se.msg : argus_strerror(rc));
-        goto out;
-      }
-    }
-    report->embedded += m;
-    report->done += n;
     if (progress && progress(user, report->done, report->total))
       report->stopped = 1;
   }
@@ -222,7 +281,7 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
   rc = gallery_reload_locked(g, err);
   gallery_unlock(g);
 out:
-  free(vecs);
-  free(items);
+  free(c.vecs);
+  free(c.items);
   return rc;
 }
