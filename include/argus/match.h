@@ -131,7 +131,7 @@ argus_err argus_matcher_apply_change(argus_matcher *m,
                                      argus_error_detail *err);
 
 typedef struct argus_matcher_stats {
-  uint64_t faces;     /* face events handled */
+  uint64_t faces;     /* face events searched (rejected ones not counted) */
   uint64_t matches;   /* faces that matched someone */
   uint64_t alerts;    /* alerts raised */
   uint64_t suppressed_track, suppressed_cooldown;

@@ -197,8 +197,11 @@ static int b64_decode(const char *s, unsigned char *out, size_t want) {
     return -1;
   for (size_t i = 0; i < n; i += 4) {
     int v[4];
+    int last = i + 4 == n;
+    if (last && s[i + 2] == '=' && s[i + 3] != '=')
+      return -1; /* "AA=A" */
     for (int k = 0; k < 4; k++) {
-      v[k] = s[i + k] == '=' && i + 4 == n && k >= 2 ? 0 : b64_val(s[i + k]);
+      v[k] = s[i + k] == '=' && last && k >= 2 ? 0 : b64_val(s[i + k]);
       if (v[k] < 0)
         return -1;
     }
@@ -398,11 +401,44 @@ static int get_time(const cJSON *o, int64_t *wall_ns) {
              : -1;
 }
 
+/* A whole number in [lo, hi] (absent: *out = dflt, and 0 unless
+ * required). Returns 0, or -1 when missing (required), not a number, not
+ * whole or out of range: documents come from other processes. */
+static int get_int(const cJSON *o, const char *k, int required, double lo,
+                   double hi, int64_t dflt, int64_t *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  if (!v || cJSON_IsNull(v)) {
+    *out = dflt;
+    return required ? -1 : 0;
+  }
+  double d = v->valuedouble;
+  if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d) || d < lo ||
+      d > hi)
+    return -1;
+  *out = (int64_t)d;
+  return 0;
+}
+
+/* 2^53: the largest range a JSON number carries exactly. */
+#define EV_ID_MAX 9007199254740992.0
+
+static int reason_of(const char *s, argus_event_reason *out) {
+  if (strcmp(s, "early") == 0)
+    *out = ARGUS_EVENT_REASON_EARLY;
+  else if (strcmp(s, "better") == 0)
+    *out = ARGUS_EVENT_REASON_BETTER;
+  else if (strcmp(s, "end") == 0)
+    *out = ARGUS_EVENT_REASON_END;
+  else
+    return -1;
+  return 0;
+}
+
+/* The face fields of o into the face event *ev (made here). */
 static argus_err parse_face(const cJSON *o, argus_event **out,
                             argus_error_detail *err) {
-  double dim = 0;
-  if (get_num(o, "dim", &dim) || dim < 1 || dim > ARGUS_EVENT_MAX_DIM ||
-      dim != floor(dim))
+  int64_t dim = 0;
+  if (get_int(o, "dim", 1, 1, ARGUS_EVENT_MAX_DIM, 0, &dim))
     return bad(err, "face: \"dim\" missing or out of range");
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "embedding");
   if (!cJSON_IsString(e))
@@ -413,7 +449,8 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
   if (rc)
     return rc;
   argus_event_face *f = &ev->u.face;
-  double mt = 0, q = 0, tr = 0, fw = 0, fh = 0;
+  double mt = 0, q = 0;
+  int64_t tr = 0, fw = 0, fh = 0;
   char reason[16] = "";
   const char *why = NULL;
   if (b64_decode(e->valuestring, (unsigned char *)emb,
@@ -423,17 +460,22 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
     why = "face: \"camera\" missing or too long";
   else if (get_time(o, &f->wall_ns))
     why = "face: \"time\" missing or not RFC 3339";
-  else if (get_num(o, "media_time", &mt) || get_num(o, "track", &tr) ||
-           tr < 0 || get_num(o, "quality", &q))
-    why = "face: \"media_time\", \"track\" or \"quality\" missing";
+  else if (get_num(o, "media_time", &mt) || get_num(o, "quality", &q))
+    why = "face: \"media_time\" or \"quality\" missing";
+  else if (get_int(o, "track", 1, 0, EV_ID_MAX, 0, &tr))
+    why = "face: \"track\" missing or not a whole number in range";
+  else if (get_int(o, "frame_w", 0, 0, 65536, 0, &fw) ||
+           get_int(o, "frame_h", 0, 0, 65536, 0, &fh))
+    why = "face: \"frame_w\" or \"frame_h\" out of range";
   else if (get_box(o, f->box))
     why = "face: \"box\" is not 4 numbers";
   else if (get_str(o, "model", f->model, sizeof f->model))
     why = "face: \"model\" missing or too long";
   else if (opt_str(o, "crop_sha256", f->crop.sha256, sizeof f->crop.sha256))
     why = "face: \"crop_sha256\" is not a string";
-  else if (get_str(o, "reason", reason, sizeof reason))
-    why = "face: \"reason\" missing";
+  else if (get_str(o, "reason", reason, sizeof reason) ||
+           reason_of(reason, &f->reason))
+    why = "face: \"reason\" is not early, better or end";
   if (why) {
     argus_event_unref(ev);
     return bad(err, why);
@@ -443,16 +485,11 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
       argus_event_unref(ev);
       return bad(err, "face: the embedding has a non-finite value");
     }
-  get_num(o, "frame_w", &fw);
-  get_num(o, "frame_h", &fh);
   f->media_time = mt;
   f->track = (uint64_t)tr;
   f->quality = (float)q;
   f->frame_w = (int)fw;
   f->frame_h = (int)fh;
-  f->reason = strcmp(reason, "early") == 0    ? ARGUS_EVENT_REASON_EARLY
-              : strcmp(reason, "better") == 0 ? ARGUS_EVENT_REASON_BETTER
-                                              : ARGUS_EVENT_REASON_END;
   *out = ev;
   return ARGUS_OK;
 }
@@ -464,7 +501,8 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
   if (rc)
     return rc;
   argus_event_alert *a = &ev->u.alert;
-  double mt = 0, tr = 0, pid = 0, wid = 0, sc = 0, th = 0, q = 0, id = 0;
+  double mt = 0, sc = 0, th = 0, q = 0, lat = 0;
+  int64_t tr = 0, pid = 0, wid = 0, id = 0;
   const char *why = NULL;
   if (get_str(o, "camera", a->camera, sizeof a->camera) ||
       get_str(o, "person", a->person, sizeof a->person) ||
@@ -472,10 +510,14 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
     why = "alert: \"camera\", \"person\" or \"watchlist\" missing";
   else if (get_time(o, &a->wall_ns))
     why = "alert: \"time\" missing or not RFC 3339";
-  else if (get_num(o, "media_time", &mt) || get_num(o, "track", &tr) ||
-           get_num(o, "score", &sc) || get_num(o, "person_id", &pid) ||
-           get_num(o, "watchlist_id", &wid))
-    why = "alert: a number is missing";
+  else if (get_num(o, "media_time", &mt) || get_num(o, "score", &sc))
+    why = "alert: \"media_time\" or \"score\" missing";
+  else if (get_int(o, "track", 1, 0, EV_ID_MAX, 0, &tr) ||
+           get_int(o, "person_id", 1, 1, EV_ID_MAX, 0, &pid) ||
+           get_int(o, "watchlist_id", 1, 1, EV_ID_MAX, 0, &wid) ||
+           get_int(o, "id", 0, 1, EV_ID_MAX, 0, &id))
+    why = "alert: \"track\", \"person_id\", \"watchlist_id\" or \"id\" "
+          "missing or not a whole number in range";
   else if (opt_str(o, "crop", a->crop_sha256, sizeof a->crop_sha256) ||
            opt_str(o, "thumb", a->thumb_sha256, sizeof a->thumb_sha256) ||
            opt_str(o, "face_id", a->face_id, sizeof a->face_id))
@@ -486,16 +528,48 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
   }
   get_num(o, "threshold", &th);
   get_num(o, "quality", &q);
-  get_num(o, "id", &id);
+  get_num(o, "latency_ms", &lat);
   get_box(o, a->box);
   a->media_time = mt;
   a->track = (uint64_t)tr;
   a->score = (float)sc;
   a->threshold = (float)th;
   a->quality = (float)q;
-  a->person_id = (int64_t)pid;
-  a->watchlist_id = (int64_t)wid;
-  a->alert_id = (int64_t)id;
+  a->latency_ms = lat;
+  a->person_id = pid;
+  a->watchlist_id = wid;
+  a->alert_id = id;
+  *out = ev;
+  return ARGUS_OK;
+}
+
+/* A face.unmatched document: its face fields make the face event it
+ * references. */
+static argus_err parse_unmatched(const cJSON *o, argus_event **out,
+                                 argus_error_detail *err) {
+  argus_event *face = NULL;
+  argus_err rc = parse_face(o, &face, err);
+  if (rc)
+    return rc;
+  argus_event *ev = NULL;
+  rc = argus_event_new(ARGUS_EVENT_UNMATCHED, face, &ev);
+  argus_event_unref(face); /* ev holds it now */
+  if (rc)
+    return rc;
+  argus_event_unmatched *u = &ev->u.unmatched;
+  double best = -1, ret = 0;
+  const char *why = NULL;
+  if (opt_str(o, "face_id", u->face_id, sizeof u->face_id))
+    why = "face.unmatched: \"face_id\" is not a short string";
+  else if (get_num(o, "retention", &ret) || !(ret > 0))
+    why = "face.unmatched: \"retention\" missing or not positive";
+  if (why) {
+    argus_event_unref(ev);
+    return bad(err, why);
+  }
+  get_num(o, "best_score", &best);
+  u->best_score = (float)best;
+  u->retention = ret;
   *out = ev;
   return ARGUS_OK;
 }
@@ -508,19 +582,19 @@ static argus_err parse_watchlist(const cJSON *o, argus_event **out,
     return rc;
   argus_event_watchlist *w = &ev->u.watchlist;
   char what[16] = "";
-  double seq = 0, pid = 0, wid = 0;
   if (opt_str(o, "what", what, sizeof what) ||
       opt_str(o, "action", w->action, sizeof w->action) ||
       opt_str(o, "watchlist", w->watchlist, sizeof w->watchlist)) {
     argus_event_unref(ev);
     return bad(err, "watchlist.change: a field is not a short string");
   }
-  get_num(o, "seq", &seq);
-  get_num(o, "person_id", &pid);
-  get_num(o, "watchlist_id", &wid);
-  w->seq = (int64_t)seq;
-  w->person_id = (int64_t)pid;
-  w->watchlist_id = (int64_t)wid;
+  if (get_int(o, "seq", 0, 0, EV_ID_MAX, 0, &w->seq) ||
+      get_int(o, "person_id", 0, 0, EV_ID_MAX, 0, &w->person_id) ||
+      get_int(o, "watchlist_id", 0, 0, EV_ID_MAX, 0, &w->watchlist_id)) {
+    argus_event_unref(ev);
+    return bad(err, "watchlist.change: \"seq\", \"person_id\" or "
+                    "\"watchlist_id\" is not a whole number in range");
+  }
   /* Version 1 documents said only that something changed. */
   w->what = strcmp(what, "person") == 0 && w->person_id > 0
                 ? ARGUS_EVENT_CHANGE_PERSON
@@ -540,20 +614,24 @@ argus_err argus_event_from_json(const char *json, size_t len,
     cJSON_Delete(o);
     return bad(err, "not a JSON object");
   }
-  double v = 0;
+  int64_t v = 0;
   char type[32] = "";
   argus_err rc;
-  if (get_num(o, "v", &v) || get_str(o, "type", type, sizeof type)) {
-    rc = bad(err, "no \"v\" or \"type\"");
+  if (get_int(o, "v", 1, 1, 1e9, 0, &v) ||
+      get_str(o, "type", type, sizeof type)) {
+    rc = bad(err, "no \"v\" (a version from 1) or \"type\"");
   } else if (v > ARGUS_EVENT_VERSION) {
-    argus_error_detail_set(err, "event document: version %g is newer than %d",
-                           v, ARGUS_EVENT_VERSION);
+    argus_error_detail_set(err,
+                           "event document: version %lld is newer than %d",
+                           (long long)v, ARGUS_EVENT_VERSION);
     rc = ARGUS_E_UNSUPPORTED;
   } else if (strcmp(type, "face") == 0) {
     rc = v < 2 ? bad(err, "face: version 1 carries no embedding")
                : parse_face(o, out, err);
   } else if (strcmp(type, "alert") == 0) {
     rc = parse_alert(o, out, err);
+  } else if (strcmp(type, "face.unmatched") == 0) {
+    rc = parse_unmatched(o, out, err);
   } else if (strcmp(type, "watchlist.change") == 0) {
     rc = parse_watchlist(o, out, err);
   } else {

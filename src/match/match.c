@@ -251,7 +251,6 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
   }
   uint64_t c0 = thread_cpu_ns();
   const argus_event_face *f = &face->u.face;
-  atomic_fetch_add(&m->faces, 1);
   if (f->dim != m->dim || strcmp(f->model, m->model) != 0 || !f->embedding) {
     atomic_fetch_add(&m->rejected, 1);
     argus_error_detail_set(err,
@@ -260,6 +259,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
                            f->camera, f->model, f->dim, m->model, m->dim);
     return ARGUS_E_INVALID_ARG;
   }
+  atomic_fetch_add(&m->faces, 1);
   argus_gallery_candidate cands[ARGUS_MATCH_K];
   argus_gallery_error ge = {{0}};
   argus_err rc = argus_gallery_search(m->g, f->embedding, 1, ARGUS_MATCH_K,
