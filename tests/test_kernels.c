@@ -408,8 +408,8 @@ static void ix_dot_case(const ix_kernels *const *t, int nt, size_t n) {
 }
 
 static void test_ix_dot(void) {
-  const ix_kernels *t[4];
-  int nt = ix_kernel_tables_all(t, 4);
+  const ix_kernels *t[IX_MAX_TABLES];
+  int nt = ix_kernel_tables_all(t, IX_MAX_TABLES);
   CHECK(nt >= 1 && t[0] == &ix_kernels_ref);
   CHECK(ix_kernels_get() != NULL && ix_kernels_get()->dot != NULL);
   for (size_t n = 0; n <= 300; n++)

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,6 @@
  * argus_error_detail *err (may be NULL): they clear it on entry, and on
  * failure it says what failed and why. Input errors are also logged (WARN)
  * as before, since many callers only check the code. */
-#include <stdarg.h>
-
 static void detail_clear(argus_error_detail *err) {
   if (err)
     err->msg[0] = 0;

@@ -91,7 +91,7 @@ extern const ix_backend_ops ix_sketch_ops;
 /* bits of an "SRP<bits>" factory string, 0 for any other string. */
 size_t ix_sketch_bits(const char *factory);
 /* Tests: the sketch's Hamming scan kernels this CPU can run, reference
- * first (fn is an sk_scan_fn, see sketch.c). */
+ * first (fn is an ix_hamming_scan_fn, index/kernels/kernels.h). */
 typedef struct ix_sketch_scan {
   const char *isa;
   void *fn;

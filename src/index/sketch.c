@@ -39,25 +39,11 @@
 #include "index/index_internal.h"
 #include "index/kernels/kernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define SK_X86 1
-#else
-#define SK_X86 0
-#endif
-
 #define SK_MAX_BITS 1024
 #define SK_SEED 0x5eed5eedu
 #define SK_CAND_PER_EF 16
 /* The first batch sets the centre when it has at least this many rows. */
 #define SK_CENTRE_MIN 256
-
-/* Scans nblocks blocks of codes starting at block b0 against the query's
- * code; appends (row, distance) for every lane whose distance is below thr
- * to out (room for nblocks * 16), returns how many. */
-typedef size_t (*sk_scan_fn)(const uint64_t *codes, size_t nw, size_t b0,
-                             size_t nblocks, const uint64_t *q, uint32_t thr,
-                             uint32_t *out_row, uint32_t *out_dist);
 
 typedef struct ix_sketch {
   size_t dim, bits, nw;
@@ -68,7 +54,7 @@ typedef struct ix_sketch {
   float *vec;      /* cap rows */
   size_t cap, n;
   int ef;
-  sk_scan_fn scan;
+  ix_hamming_scan_fn scan; /* the index table's (ISA dispatched) */
   const char *scan_isa;
   ix_dot_fn dot; /* the index table's fp32 dot (ISA dispatched) */
   ix_kernel k32;
@@ -77,102 +63,18 @@ typedef struct ix_sketch {
 
 /* ---- scan kernels ------------------------------------------------------ */
 
-static size_t scan_ref(const uint64_t *codes, size_t nw, size_t b0,
-                       size_t nblocks, const uint64_t *q, uint32_t thr,
-                       uint32_t *out_row, uint32_t *out_dist) {
-  size_t m = 0;
-  for (size_t b = b0; b < b0 + nblocks; b++) {
-    const uint64_t *blk = codes + b * nw * IX_LANES;
-    for (size_t t = 0; t < IX_LANES; t++) {
-      uint32_t d = 0;
-      for (size_t w = 0; w < nw; w++) {
-        uint64_t x = blk[w * IX_LANES + t] ^ q[w];
-        /* portable popcount (SWAR) */
-        x = x - ((x >> 1) & 0x5555555555555555ull);
-        x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-        x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-        d += (uint32_t)((x * 0x0101010101010101ull) >> 56);
-      }
-      if (d < thr) {
-        out_row[m] = (uint32_t)(b * IX_LANES + t);
-        out_dist[m++] = d;
-      }
-    }
-  }
-  return m;
-}
-
-#if SK_X86
-__attribute__((target("popcnt"))) static size_t
-scan_popcnt(const uint64_t *codes, size_t nw, size_t b0, size_t nblocks,
-            const uint64_t *q, uint32_t thr, uint32_t *out_row,
-            uint32_t *out_dist) {
-  size_t m = 0;
-  uint32_t d[IX_LANES];
-  for (size_t b = b0; b < b0 + nblocks; b++) {
-    const uint64_t *blk = codes + b * nw * IX_LANES;
-    for (size_t t = 0; t < IX_LANES; t++)
-      d[t] = 0;
-    for (size_t w = 0; w < nw; w++)
-      for (size_t t = 0; t < IX_LANES; t++)
-        d[t] += (uint32_t)_mm_popcnt_u64(blk[w * IX_LANES + t] ^ q[w]);
-    for (size_t t = 0; t < IX_LANES; t++) {
-      if (d[t] < thr) {
-        out_row[m] = (uint32_t)(b * IX_LANES + t);
-        out_dist[m++] = d[t];
-      }
-    }
-  }
-  return m;
-}
-
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
-static size_t
-scan_avx512(const uint64_t *codes, size_t nw, size_t b0, size_t nblocks,
-            const uint64_t *q, uint32_t thr, uint32_t *out_row,
-            uint32_t *out_dist) {
-  size_t m = 0;
-  __m512i tv = _mm512_set1_epi64((long long)thr);
-  for (size_t b = b0; b < b0 + nblocks; b++) {
-    const uint64_t *blk = codes + b * nw * IX_LANES;
-    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-    for (size_t w = 0; w < nw; w++) {
-      __m512i qw = _mm512_set1_epi64((long long)q[w]);
-      __m512i x0 = _mm512_load_si512(blk + w * IX_LANES);
-      __m512i x1 = _mm512_load_si512(blk + w * IX_LANES + 8);
-      a0 = _mm512_add_epi64(a0, _mm512_popcnt_epi64(_mm512_xor_si512(x0, qw)));
-      a1 = _mm512_add_epi64(a1, _mm512_popcnt_epi64(_mm512_xor_si512(x1, qw)));
-    }
-    unsigned mask = (unsigned)_mm512_cmplt_epu64_mask(a0, tv) |
-                    ((unsigned)_mm512_cmplt_epu64_mask(a1, tv) << 8);
-    if (!mask)
-      continue;
-    uint64_t d[IX_LANES];
-    _mm512_storeu_si512(d, a0);
-    _mm512_storeu_si512(d + 8, a1);
-    while (mask) {
-      unsigned t = (unsigned)__builtin_ctz(mask);
-      mask &= mask - 1;
-      out_row[m] = (uint32_t)(b * IX_LANES + t);
-      out_dist[m++] = (uint32_t)d[t];
-    }
-  }
-  return m;
-}
-#endif
-
-/* The scan kernels this CPU can run, reference first (tests). */
+/* The Hamming scan kernels this CPU can run, reference first (tests): the
+ * distinct `scan` entries of the index's kernel tables (kernels/). */
 int ix_sketch_scans(ix_sketch_scan *out, int max) {
-  int n = 0;
-  if (n < max)
-    out[n++] = (ix_sketch_scan){"ref", (void *)scan_ref};
-#if SK_X86
-  unsigned f = argus_cpu_features();
-  if ((f & ARGUS_CPU_AVX2) && n < max)
-    out[n++] = (ix_sketch_scan){"popcnt", (void *)scan_popcnt};
-  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_VPOPCNTDQ) && n < max)
-    out[n++] = (ix_sketch_scan){"avx512", (void *)scan_avx512};
-#endif
+  const ix_kernels *t[IX_MAX_TABLES];
+  int nt = ix_kernel_tables_all(t, IX_MAX_TABLES), n = 0;
+  for (int i = 0; i < nt && n < max; i++) {
+    int seen = 0;
+    for (int j = 0; j < n; j++)
+      seen |= out[j].fn == (void *)t[i]->scan;
+    if (!seen)
+      out[n++] = (ix_sketch_scan){t[i]->scan_isa, (void *)t[i]->scan};
+  }
   return n;
 }
 
@@ -292,11 +194,10 @@ static argus_err sk_create(const ix_params *p, void **ctx) {
     free(S);
     return ARGUS_E_NOMEM;
   }
-  ix_sketch_scan ks[3];
-  int nk = ix_sketch_scans(ks, 3);
-  S->scan = (sk_scan_fn)ks[nk - 1].fn;
-  S->scan_isa = ks[nk - 1].isa;
-  S->dot = ix_kernels_get()->dot;
+  const ix_kernels *kt = ix_kernels_get();
+  S->scan = kt->scan;
+  S->scan_isa = kt->scan_isa;
+  S->dot = kt->dot;
   snprintf(S->name, sizeof S->name, "SRP%zu", bits);
   *ctx = S;
   return ARGUS_OK;

@@ -1,13 +1,15 @@
 /*
  * Scoring kernels of the index: a small GEMM-like microkernel per template
  * storage type (fp32, fp16, int8) and ISA, all with one contract, plus the
- * fp16 converter and the fp32 dot product of the sketch's exact re-rank.
+ * fp16 converter, and the Hamming scan and fp32 dot product of the sketch
+ * index (sketch.c).
  * They follow the engine's convention (src/nn/kernels): one kernel per file
  * per ISA, kernels/<isa>/ix_<name>_<isa>.c, with its plain C reference in
- * kernels/ref/; a const table per ISA (ix_kernels_ref, _avx2, _avx512,
- * _avx512vnni), one of which ix_kernels_get() picks once from
- * argus_cpu_features() (which honours ARGUS_ISA) and logs. tests/test_index.c
- * and tests/test_kernels.c check every kernel against its reference.
+ * kernels/ref/; a const table per ISA level (ix_kernels_ref, _avx2,
+ * _avx512, _avx512vnni, _avx512icl), one of which ix_kernels_get() picks
+ * once from argus_cpu_features() (which honours ARGUS_ISA) and logs.
+ * tests/test_index.c, test_index_sketch.c and test_kernels.c check every
+ * kernel against its reference.
  *
  * Template storage ("blocks"): templates are grouped 16 to a block and each
  * block is stored dimension-major (struct-of-arrays inside the block), so a
@@ -71,6 +73,18 @@ typedef void (*ix_f32_to_f16_fn)(const float *src, uint16_t *dst, size_t n);
  * tested against the reference) costs less than that coupling. */
 typedef float (*ix_dot_fn)(const float *a, const float *b, size_t n);
 
+/* Hamming scan of the sketch index. Codes are nw 64-bit words, stored 16 to
+ * a block, word-major: word w of code t of block b at
+ * codes[(b*nw + w)*16 + t]; codes is 64-byte aligned. Scans nblocks blocks
+ * from block b0 against the query code q (nw words) and appends (row
+ * b*16 + t, distance) of every code whose Hamming distance to q is below
+ * thr, in row order, to out_row / out_dist (room for nblocks*16); returns
+ * how many. */
+typedef size_t (*ix_hamming_scan_fn)(const uint64_t *codes, size_t nw,
+                                     size_t b0, size_t nblocks,
+                                     const uint64_t *q, uint32_t thr,
+                                     uint32_t *out_row, uint32_t *out_dist);
+
 typedef struct ix_kernel {
   const char *isa; /* "ref", "avx2", "avx512", "avx512vnni" */
   int max_q;       /* queries per call */
@@ -84,17 +98,23 @@ typedef struct ix_kernels {
   const char *to_f16_isa;
   ix_dot_fn dot;
   const char *dot_isa;
+  ix_hamming_scan_fn scan;
+  const char *scan_isa; /* "ref", "popcnt", "avx512" */
 } ix_kernels;
 
 /* The tables, one per ISA level. Entries without a faster version at a level
  * are those of the level below (the avx512 table scores int8 with the AVX2
- * kernel; avx512vnni is avx512 with the VNNI int8 kernel). The x86 tables
- * may only be called when argus_cpu_features() reports their ISA; on other
- * architectures they alias the reference. */
+ * kernel; avx512vnni is avx512 with the VNNI int8 kernel; avx512icl,
+ * AVX-512 with VNNI and VPOPCNTDQ as on Ice Lake and Zen 4, adds the
+ * VPOPCNTQ Hamming scan). The x86 tables may only be called when
+ * argus_cpu_features() reports their ISA; on other architectures they alias
+ * the reference. */
 extern const ix_kernels ix_kernels_ref;
 extern const ix_kernels ix_kernels_avx2;
 extern const ix_kernels ix_kernels_avx512;
 extern const ix_kernels ix_kernels_avx512vnni;
+extern const ix_kernels ix_kernels_avx512icl;
+#define IX_MAX_TABLES 5
 
 /* The best table for this CPU (honouring ARGUS_ISA), chosen once and
  * logged at debug level. Never NULL. */
@@ -133,6 +153,8 @@ void ix_s8_tile_ref(const ix_qpack *, const void *, const float *, size_t,
                     float *, size_t);
 void ix_f32_to_f16_ref(const float *, uint16_t *, size_t);
 float ix_f32_dot_ref(const float *, const float *, size_t);
+size_t ix_hamming_scan_ref(const uint64_t *, size_t, size_t, size_t,
+                           const uint64_t *, uint32_t, uint32_t *, uint32_t *);
 
 void ix_f32_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
                       float *, size_t);
@@ -142,6 +164,8 @@ void ix_s8_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
                      float *, size_t);
 void ix_f32_to_f16_avx2(const float *, uint16_t *, size_t);
 float ix_f32_dot_avx2(const float *, const float *, size_t);
+size_t ix_hamming_scan_avx2(const uint64_t *, size_t, size_t, size_t,
+                            const uint64_t *, uint32_t, uint32_t *, uint32_t *);
 
 void ix_f32_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
                         float *, size_t);
@@ -149,6 +173,9 @@ void ix_f16_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
                         float *, size_t);
 void ix_f32_to_f16_avx512(const float *, uint16_t *, size_t);
 float ix_f32_dot_avx512(const float *, const float *, size_t);
+size_t ix_hamming_scan_avx512(const uint64_t *, size_t, size_t, size_t,
+                              const uint64_t *, uint32_t, uint32_t *,
+                              uint32_t *);
 
 void ix_s8_tile_avx512vnni(const ix_qpack *, const void *, const float *,
                            size_t, float *, size_t);
