@@ -424,7 +424,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   out->matches = ms.matches;
   out->alerts = ms.alerts;
   out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;
-  out->reloads = ms.reloads + p->reloads_direct;
+  out->reloads = ms.reloads;
   out->changes = ms.changes;
 
   argus_bus_sub_stats ss;

@@ -71,7 +71,6 @@ struct argus_pipeline {
   uint64_t prev_ns_detect, prev_n_detect, prev_ns_track, prev_n_track,
       prev_ns_embed, prev_embedded, prev_batches;
   double detect_ms, track_ms, embed_ms, batch_mean;
-  uint64_t reloads_direct; /* argus_pipeline_reload calls */
 };
 
 /* sink.c */
