@@ -2,8 +2,9 @@
  * against a naive double-precision model) on random shapes with tails,
  * strides, pads and every epilogue, for each ISA this CPU supports: the
  * engine's table (src/nn/kernels) and the index's fp32 dot product
- * (src/index/kernels; its scoring tiles are tested in test_index.c, the
- * image kernels in test_image.c). */
+ * (src/index/kernels; its scoring tiles are tested in test_index.c, its
+ * Hamming scans in test_index_sketch.c, the image kernels in
+ * test_image.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
