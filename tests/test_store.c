@@ -1476,6 +1476,141 @@ static void test_concurrent(void) {
   argus_store_close(s);
 }
 
+/* ---- alert review --------------------------------------------------------
+ * Filters by person and time, the decisions of an alert, and the first
+ * decision winning: sequentially and between processes racing to decide. */
+static void test_alert_review(void) {
+  char dir[600], path[700];
+  make_dir(dir, sizeof dir, "review");
+  snprintf(path, sizeof path, "%s/argus.db", dir);
+  argus_store *s = open_at(dir, "argus.db");
+  CHECK(s != NULL);
+  if (!s)
+    return;
+  argus_store_error err;
+  argus_store_id wl = 0, ann = 0, bob = 0, ids[4] = {0};
+  CHECK_OK(argus_store_watchlist_create(s, "vip", 0.5, NULL, &wl, &err));
+  CHECK_OK(enrol(s, "vip", "Ann", NULL, 90, 1, &ann, &err));
+  CHECK_OK(enrol(s, "vip", "Bob", NULL, 95, 1, &bob, &err));
+  for (int i = 0; i < 4; i++) {
+    char t[40];
+    snprintf(t, sizeof t, "2024-06-0%dT12:00:00Z", i + 1);
+    argus_store_alert_in ai = {.camera = "door",
+                               .time = t,
+                               .watchlist_id = wl,
+                               .person_id = i % 2 ? bob : ann,
+                               .score = 0.6};
+    CHECK_OK(argus_store_alert_insert(s, &ai, &ids[i], &err));
+  }
+  argus_store_alert *al = NULL;
+  size_t n = 0;
+  argus_store_alert_filter f = {.status = -1, .person = "Bob"};
+  CHECK_OK(argus_store_alert_list(s, &f, &al, &n, &err));
+  CHECK_INT_EQ(n, 2);
+  if (n == 2)
+    CHECK(al[0].id == ids[3] && al[1].id == ids[1]);
+  argus_store_free(al);
+  /* since is inclusive, until exclusive; offsets are normalised. */
+  f = (argus_store_alert_filter){.status = -1,
+                                 .since = "2024-06-02T14:00:00+02:00",
+                                 .until = "2024-06-04T12:00:00Z"};
+  CHECK_OK(argus_store_alert_list(s, &f, &al, &n, &err));
+  CHECK_INT_EQ(n, 2);
+  if (n == 2)
+    CHECK(al[0].id == ids[2] && al[1].id == ids[1]);
+  argus_store_free(al);
+  f = (argus_store_alert_filter){.status = -1, .since = "last week"};
+  CHECK_INT_EQ(argus_store_alert_list(s, &f, &al, &n, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK(strstr(err.msg, "since") != NULL);
+  CHECK(al == NULL && n == 0);
+
+  /* No decisions yet; unknown alert. */
+  argus_store_decision *d = NULL;
+  CHECK_OK(argus_store_decision_list(s, ids[0], &d, &n, &err));
+  CHECK_INT_EQ(n, 0);
+  argus_store_free(d);
+  CHECK_INT_EQ(argus_store_decision_list(s, 999, &d, &n, &err),
+               ARGUS_E_NOT_FOUND);
+
+  /* The first decision wins; a second is refused and changes nothing. */
+  CHECK_OK(argus_store_decision_add(s, ids[0], "cli:ann", ARGUS_ALERT_CONFIRMED,
+                                    "seen at the door", NULL, &err));
+  CHECK_INT_EQ(argus_store_decision_add(s, ids[0], "cli:bob",
+                                        ARGUS_ALERT_REJECTED, NULL, NULL, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK(strstr(err.msg, "already confirmed by cli:ann") != NULL);
+  CHECK_INT_EQ(argus_store_decision_add(s, ids[0], "cli:ann",
+                                        ARGUS_ALERT_CONFIRMED, NULL, NULL,
+                                        &err),
+               ARGUS_E_INVALID_ARG);
+  argus_store_alert a;
+  CHECK_OK(argus_store_alert_get(s, ids[0], &a, &err));
+  CHECK_INT_EQ(a.status, ARGUS_ALERT_CONFIRMED);
+  CHECK_OK(argus_store_decision_list(s, ids[0], &d, &n, &err));
+  CHECK_INT_EQ(n, 1);
+  if (n == 1) {
+    CHECK(strcmp(d[0].operator_name, "cli:ann") == 0);
+    CHECK_INT_EQ(d[0].decision, ARGUS_ALERT_CONFIRMED);
+    CHECK(strcmp(d[0].comment, "seen at the door") == 0);
+    CHECK(strlen(d[0].time) > 0);
+    char buf[512];
+    argus_json j;
+    argus_json_init(&j, buf, sizeof buf);
+    argus_store_decision_json(&d[0], &j);
+    size_t len = argus_json_finish(&j);
+    CHECK(len > 0);
+    CHECK_OK(argus_json_validate(buf, len, 0, NULL));
+    CHECK(strstr(buf, "\"decision\":\"confirmed\"") != NULL);
+  }
+  argus_store_free(d);
+  CHECK_INT_EQ(audit_count(s, "alert.decision"), 1);
+  /* An alert whose status was set directly is decided too. */
+  CHECK_OK(argus_store_alert_set_status(s, ids[1], ARGUS_ALERT_REJECTED, &err));
+  CHECK_INT_EQ(argus_store_decision_add(s, ids[1], "cli:ann",
+                                        ARGUS_ALERT_CONFIRMED, NULL, NULL,
+                                        &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK(strstr(err.msg, "already rejected") != NULL);
+
+  /* Racing processes: exactly one of them decides ids[2]. */
+  enum { RACERS = 4 };
+  pid_t pids[RACERS];
+  for (int w = 0; w < RACERS; w++) {
+    pids[w] = fork();
+    if (pids[w] == 0) {
+      argus_store *c = NULL;
+      argus_store_error cerr;
+      argus_store_options o = {.actor = "racer", .busy_timeout_ms = 30000};
+      if (argus_store_open(path, &o, &c, &cerr) != ARGUS_OK)
+        _exit(3);
+      char op[32];
+      snprintf(op, sizeof op, "cli:racer%d", w);
+      argus_err e = argus_store_decision_add(
+          c, ids[2], op, w % 2 ? ARGUS_ALERT_REJECTED : ARGUS_ALERT_CONFIRMED,
+          NULL, NULL, &cerr);
+      argus_store_close(c);
+      _exit(e == ARGUS_OK ? 0 : e == ARGUS_E_INVALID_ARG ? 1 : 4);
+    }
+  }
+  int won = 0, lost = 0;
+  for (int w = 0; w < RACERS; w++) {
+    int status = 0;
+    waitpid(pids[w], &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      won++;
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+      lost++;
+  }
+  CHECK_INT_EQ(won, 1);
+  CHECK_INT_EQ(lost, RACERS - 1);
+  CHECK_OK(argus_store_decision_list(s, ids[2], &d, &n, &err));
+  CHECK_INT_EQ(n, 1);
+  argus_store_free(d);
+  CHECK_INT_EQ(sql_int(path, "SELECT count(*) FROM decisions"), 2);
+  argus_store_close(s);
+}
+
 int main(void) {
   const char *tmp = getenv("TMPDIR");
   snprintf(g_root, sizeof g_root, "%s/argus-store-XXXXXX",
@@ -1493,6 +1628,7 @@ int main(void) {
   test_atomicity();
   test_reindex();
   test_cameras_alerts();
+  test_alert_review();
   test_concurrent();
   test_crash();
   int rc = check_report("test_store");

@@ -486,9 +486,14 @@ typedef struct argus_store_alert_filter {
   int status;               /* -1: any; else an argus_alert_status */
   const char *camera;       /* NULL: any */
   const char *watchlist;    /* NULL: any */
+  const char *person;       /* NULL: any; the person's name at alert time */
+  const char *since;        /* NULL: any; else RFC 3339, alerts at or after */
+  const char *until;        /* NULL: any; else RFC 3339, alerts before */
 } argus_store_alert_filter;
 
-/* Alerts newest first. `filter` may be NULL (the 100 newest). */
+/* Alerts newest first. `filter` may be NULL (the 100 newest); its strings
+ * are borrowed. Errors: INVALID_ARG (bad status, a name too long, a time
+ * that is not RFC 3339). */
 argus_err argus_store_alert_list(argus_store *s,
                                  const argus_store_alert_filter *filter,
                                  argus_store_alert **out, size_t *n,
@@ -501,12 +506,32 @@ argus_err argus_store_alert_set_status(argus_store *s, argus_store_id id,
                                        argus_store_error *err);
 /* Records an operator's decision (CONFIRMED or REJECTED) with an optional
  * comment and sets the alert's status to it, in one transaction. Audited.
- * `operator_name` is required. Errors: NOT_FOUND, INVALID_ARG. */
+ * `operator_name` is required. The first decision wins: an alert that is no
+ * longer pending is refused in the same write transaction (so of two
+ * concurrent deciders exactly one succeeds) with ARGUS_E_INVALID_ARG and a
+ * message saying who decided what and when. Errors: NOT_FOUND, INVALID_ARG.
+ */
 argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
                                    const char *operator_name,
                                    argus_alert_status decision,
                                    const char *comment, argus_store_id *out_id,
                                    argus_store_error *err);
+/* An operator's decision on an alert. */
+typedef struct argus_store_decision {
+  argus_store_id id;
+  argus_store_id alert_id;
+  char operator_name[ARGUS_STORE_NAME_MAX];
+  argus_alert_status decision; /* CONFIRMED or REJECTED */
+  char comment[ARGUS_STORE_TEXT_MAX]; /* "" when none */
+  char time[ARGUS_STORE_TIME_MAX];
+} argus_store_decision;
+
+/* The decisions on one alert, oldest first, in *out (freed with
+ * argus_store_free; NULL when there are none). Not audited (no biometric
+ * data). Errors: INVALID_ARG, NOT_FOUND (no such alert), NOMEM. */
+argus_err argus_store_decision_list(argus_store *s, argus_store_id alert_id,
+                                    argus_store_decision **out, size_t *n,
+                                    argus_store_error *err);
 /* Retention: deletes alerts older than `time` (RFC 3339), with their
  * decisions and unreferenced crop files. Audited. `deleted` may be NULL. */
 argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
@@ -651,6 +676,8 @@ void argus_store_audit_json(const argus_store_audit *a, argus_json *j);
  * "crop_sha256", "thumb_sha256", "status"}; ids of removed rows and
  * missing hashes are null. */
 void argus_store_alert_json(const argus_store_alert *a, argus_json *j);
+/* {"id", "alert", "operator", "decision", "comment", "time"} */
+void argus_store_decision_json(const argus_store_decision *d, argus_json *j);
 
 #ifdef __cplusplus
 }

@@ -196,7 +196,7 @@ argus_err argus_store_alert_list(argus_store *s,
     return e;
   if (!out || !n)
     return store_fail(err, ARGUS_E_INVALID_ARG, "out or n is NULL");
-  argus_store_alert_filter f = {0, 100, -1, NULL, NULL};
+  argus_store_alert_filter f = {.limit = 100, .status = -1};
   if (filter)
     f = *filter;
   if (f.limit == 0)
@@ -211,12 +211,24 @@ argus_err argus_store_alert_list(argus_store *s,
       (e = store_check_name(f.watchlist, "watchlist", ARGUS_STORE_NAME_MAX,
                             err)) != ARGUS_OK)
     return e;
+  if (f.person && (e = store_check_name(f.person, "person",
+                                        ARGUS_STORE_NAME_MAX, err)) != ARGUS_OK)
+    return e;
+  /* Times compare as text in the store's canonical form. */
+  char since[ARGUS_STORE_TIME_MAX], until[ARGUS_STORE_TIME_MAX];
+  if (f.since && (e = store_time_canonical(f.since, since, err)) != ARGUS_OK)
+    return store_wrap(err, e, "since");
+  if (f.until && (e = store_time_canonical(f.until, until, err)) != ARGUS_OK)
+    return store_wrap(err, e, "until");
   /* Conditions are fixed strings; values go through parameters. */
   char sql[1024];
-  snprintf(sql, sizeof sql, "%sWHERE id < ?%s%s%s ORDER BY id DESC LIMIT ?",
+  snprintf(sql, sizeof sql,
+           "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
            ALERT_COLUMNS, f.status >= 0 ? " AND status = ?" : "",
            f.camera ? " AND camera = ?" : "",
-           f.watchlist ? " AND watchlist = ?" : "");
+           f.watchlist ? " AND watchlist = ?" : "",
+           f.person ? " AND person = ?" : "", f.since ? " AND time >= ?" : "",
+           f.until ? " AND time < ?" : "");
   store_stmt *st = NULL;
   if ((e = s->ops->prepare(s->db, sql, &st, err)) != ARGUS_OK)
     return e;
@@ -230,6 +242,12 @@ argus_err argus_store_alert_list(argus_store *s,
     e = s->ops->bind_text(st, k++, f.camera);
   if (e == ARGUS_OK && f.watchlist)
     e = s->ops->bind_text(st, k++, f.watchlist);
+  if (e == ARGUS_OK && f.person)
+    e = s->ops->bind_text(st, k++, f.person);
+  if (e == ARGUS_OK && f.since)
+    e = s->ops->bind_text(st, k++, since);
+  if (e == ARGUS_OK && f.until)
+    e = s->ops->bind_text(st, k++, until);
   if (e == ARGUS_OK)
     e = s->ops->bind_int64(
         st, k++, f.limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f.limit);
@@ -324,6 +342,56 @@ argus_err argus_store_alert_set_status(argus_store *s, argus_store_id id,
   return store_commit(s, err);
 }
 
+/* Sets a pending alert's status to `decision` inside the open write
+ * transaction. The write lock is held since BEGIN and the update only
+ * matches a pending row, so of two deciders exactly one gets the row; the
+ * other is told who decided first. */
+static argus_err decide_tx(argus_store *s, argus_store_id id,
+                           argus_alert_status decision,
+                           argus_store_error *err) {
+  store_stmt *st = NULL;
+  argus_err e = store_prep(s, &st, err,
+                           "UPDATE alerts SET status = ? WHERE id = ? AND "
+                           "status = 'pending' RETURNING id",
+                           "si", argus_alert_status_name(decision),
+                           (int64_t)id);
+  int row = 0;
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  s->ops->finalize(st);
+  if (e != ARGUS_OK || row == STORE_ROW)
+    return e;
+  /* Not pending: say whether it exists and, if so, who decided it. */
+  char status[16] = "", op[ARGUS_STORE_NAME_MAX] = "",
+       when[ARGUS_STORE_TIME_MAX] = "";
+  e = store_prep(s, &st, err,
+                 "SELECT a.status, d.operator, d.time FROM alerts a LEFT JOIN "
+                 "decisions d ON d.alert_id = a.id WHERE a.id = ? "
+                 "ORDER BY d.id LIMIT 1",
+                 "i", (int64_t)id);
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    store_copy(status, sizeof status, s->ops->col_text(st, 0));
+    store_copy(op, sizeof op, s->ops->col_text(st, 1));
+    store_copy(when, sizeof when, s->ops->col_text(st, 2));
+  }
+  s->ops->finalize(st);
+  if (e != ARGUS_OK)
+    return e;
+  if (row != STORE_ROW)
+    return store_fail(err, ARGUS_E_NOT_FOUND, "no alert with id %lld",
+                      (long long)id);
+  if (op[0])
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "alert %lld was already %s by %s at %s; the first "
+                      "decision stands",
+                      (long long)id, status, op, when);
+  return store_fail(err, ARGUS_E_INVALID_ARG,
+                    "alert %lld is already %s; the first decision stands",
+                    (long long)id, status);
+}
+
 argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
                                    const char *operator_name,
                                    argus_alert_status decision,
@@ -342,7 +410,7 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
     return e;
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
-  e = set_status_tx(s, alert_id, decision, err);
+  e = decide_tx(s, alert_id, decision, err);
   argus_store_id id = 0;
   if (e == ARGUS_OK) {
     char now[ARGUS_STORE_TIME_MAX];
@@ -378,6 +446,81 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
   if (out_id)
     *out_id = id;
   return ARGUS_OK;
+}
+
+argus_err argus_store_decision_list(argus_store *s, argus_store_id alert_id,
+                                    argus_store_decision **out, size_t *n,
+                                    argus_store_error *err) {
+  if (out)
+    *out = NULL;
+  if (n)
+    *n = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && (!out || !n))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "out or n is NULL");
+  if (e != ARGUS_OK)
+    return e;
+  /* One snapshot: the alert exists and these are all its decisions. */
+  if ((e = store_begin(s, STORE_TX_READ, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t dummy = 0;
+  e = store_query_int(s, &found, &dummy, err,
+                      "SELECT id FROM alerts WHERE id = ?", "i",
+                      (int64_t)alert_id);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no alert with id %lld",
+                   (long long)alert_id);
+  store_stmt *st = NULL;
+  if (e == ARGUS_OK)
+    e = store_prep(s, &st, err,
+                   "SELECT id, alert_id, operator, decision, comment, time "
+                   "FROM decisions WHERE alert_id = ? ORDER BY id",
+                   "i", (int64_t)alert_id);
+  store_vec v = {.item = sizeof(argus_store_decision)};
+  int row = 0;
+  while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
+         row == STORE_ROW) {
+    argus_store_decision *d = store_vec_push(&v);
+    if (!d) {
+      e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing decisions");
+      break;
+    }
+    d->id = s->ops->col_int64(st, 0);
+    d->alert_id = s->ops->col_int64(st, 1);
+    store_copy(d->operator_name, sizeof d->operator_name,
+               s->ops->col_text(st, 2));
+    argus_alert_status dec = ARGUS_ALERT_PENDING;
+    argus_alert_status_parse(s->ops->col_text(st, 3), &dec);
+    d->decision = dec;
+    store_copy(d->comment, sizeof d->comment, s->ops->col_text(st, 4));
+    store_copy(d->time, sizeof d->time, s->ops->col_text(st, 5));
+  }
+  if (st)
+    s->ops->finalize(st);
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    free(v.data);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK) {
+    free(v.data);
+    return e;
+  }
+  *out = v.data;
+  *n = v.n;
+  return ARGUS_OK;
+}
+
+void argus_store_decision_json(const argus_store_decision *d, argus_json *j) {
+  argus_json_obj_begin(j, NULL);
+  argus_json_int(j, "id", d->id);
+  argus_json_int(j, "alert", d->alert_id);
+  argus_json_str(j, "operator", d->operator_name);
+  argus_json_str(j, "decision", argus_alert_status_name(d->decision));
+  argus_json_str(j, "comment", d->comment);
+  argus_json_str(j, "time", d->time);
+  argus_json_obj_end(j);
 }
 
 argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
