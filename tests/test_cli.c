@@ -173,6 +173,36 @@ static void test_usage(void) {
   RUN(&r, "nn", "info", "m.onnx", "--bogus");
   CHECK_HAS(r.err, "Usage:");
 
+  /* `argus help COMMAND SUBCOMMAND` prints that subcommand's usage for
+   * every command with subcommands, not only `nn` (issue 10). */
+  const char *subhelps[][4] = {
+      {"help", "watchlist", "create", "argus watchlist create"},
+      {"help", "person", "add", "argus person add"},
+      {"help", "camera", "add", "argus camera add"},
+      {"help", "video", "probe", "argus video probe"},
+      {"help", "alert", "list", "argus alert list"},
+      {"help", "alert", "confirm", "argus alert confirm"},
+      {"help", "nn", "run", "argus nn run"},
+  };
+  for (size_t i = 0; i < sizeof subhelps / sizeof subhelps[0]; i++) {
+    const char *a[] = {subhelps[i][0], subhelps[i][1], subhelps[i][2], NULL};
+    run(&r, a);
+    CHECK_INT_EQ(r.status, 0);
+    CHECK_HAS(r.out, subhelps[i][3]);
+  }
+  /* An unknown subcommand, or one given to a command without any, is a
+   * usage error that names it. */
+  const char *badsubs[][3] = {
+      {"watchlist", "bogus"}, {"person", "bogus"}, {"alert", "bogus"},
+      {"nn", "bogus"},        {"detect", "bogus"}, {"audit", "bogus"},
+  };
+  for (size_t i = 0; i < sizeof badsubs / sizeof badsubs[0]; i++) {
+    RUN(&r, "help", badsubs[i][0], badsubs[i][1]);
+    CHECK_INT_EQ(r.status, 2);
+    CHECK_HAS(r.err, "'bogus'");
+    CHECK(r.out[0] == '\0');
+  }
+
   /* Failures: exit 1 with the reason. */
   RUN(&r, "nn", "info", "/nonexistent/model.onnx");
   CHECK_INT_EQ(r.status, 1);

@@ -31,6 +31,10 @@ void cli_version_usage(FILE *f);
 int cli_nn_main(int argc, char **argv);
 void cli_nn_usage(FILE *f);
 
+/* `argus alert`: reviewing stored alerts (alert.c). */
+int cli_alert_main(int argc, char **argv);
+void cli_alert_usage(FILE *f);
+
 /* `argus nn` subcommands. */
 int cli_nn_info_main(int argc, char **argv);
 void cli_nn_info_usage(FILE *f);

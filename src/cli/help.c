@@ -29,6 +29,45 @@ void cli_help_usage(FILE *f) {
   // clang-format on
 }
 
+/* Commands whose first argument is a subcommand that answers --help with
+ * its own usage (store_cli_dispatch and video's dispatcher). `nn` has an
+ * exported table and is looked up directly. */
+static const char *const with_subcommands[] = {
+    "watchlist", "person", "camera", "video", "alert", NULL,
+};
+
+/* `argus help CMD SUB`: SUB's usage on stdout and CLI_OK, or a usage error
+ * naming SUB when CMD has no such subcommand (or none at all). */
+static int sub_help(const cli_command *c, char *sub) {
+  if (c->run == cli_nn_main) {
+    const cli_command *s = cli_nn_find_command(sub);
+    if (!s) {
+      cli_errorf("help", "'%s' has no subcommand '%s'", c->name, sub);
+      return CLI_USAGE;
+    }
+    s->usage(stdout);
+    return CLI_OK;
+  }
+  int has = 0;
+  for (size_t i = 0; with_subcommands[i]; i++)
+    if (strcmp(with_subcommands[i], c->name) == 0)
+      has = 1;
+  if (!has || sub[0] == '-') {
+    if (has)
+      cli_errorf("help", "'%s' has no subcommand '%s'", c->name, sub);
+    else
+      cli_errorf("help", "'%s' has no subcommands (got '%s')", c->name, sub);
+    fprintf(stderr, "Run 'argus help %s' for its usage.\n", c->name);
+    return CLI_USAGE;
+  }
+  /* The dispatcher finds SUB (or reports it unknown, exit 2) and SUB's
+   * option parser prints its usage for --help before doing anything. */
+  char name[32], h[] = "--help";
+  snprintf(name, sizeof name, "%s", c->name);
+  char *args[] = {name, sub, h, NULL};
+  return c->run(3, args);
+}
+
 int cli_help_main(int argc, char **argv) {
   if (argc <= 1) {
     cli_help_usage(stdout);
@@ -56,16 +95,8 @@ int cli_help_main(int argc, char **argv) {
     cli_print_commands(stderr, cli_commands);
     return CLI_USAGE;
   }
-  if (argc == 3) {
-    const cli_command *sub =
-        c->run == cli_nn_main ? cli_nn_find_command(argv[2]) : NULL;
-    if (!sub) {
-      cli_errorf("help", "'%s' has no subcommand '%s'", argv[1], argv[2]);
-      return CLI_USAGE;
-    }
-    sub->usage(stdout);
-    return CLI_OK;
-  }
+  if (argc == 3)
+    return sub_help(c, argv[2]);
   c->usage(stdout);
   return CLI_OK;
 }

@@ -34,6 +34,8 @@ const cli_command cli_commands[] = {
      cli_reindex_main, cli_reindex_usage},
     {"camera", "add, list and remove cameras", cli_camera_main,
      cli_camera_usage},
+    {"alert", "review alerts: list, show, confirm, reject", cli_alert_main,
+     cli_alert_usage},
     {"audit", "show the audit log", cli_audit_main, cli_audit_usage},
     {"video", "camera sources: probe a URL, show stream and counters",
      cli_video_main, cli_video_usage},
