@@ -142,7 +142,7 @@ def box_at(a, t, width, height):
     full = fx1 >= 0 and fy1 >= 0 and fx2 <= width and fy2 <= height
     cx1, cy1 = max(0.0, fx1), max(0.0, fy1)
     cx2, cy2 = min(float(width), fx2), min(float(height), fy2)
-    if cx2 <= cx1 or cy2 <= cy1:
+    if cx2 - cx1 < 2 or cy2 - cy1 < 2:  # a sliver at the edge: off screen
         return None, False
     return [round(cx1, 1), round(cy1, 1), round(cx2, 1), round(cy2, 1)], full
 

@@ -393,7 +393,9 @@ def main():
             "enrolled_accepted": len(ok),
             "enrolment": enrolment,
             "commands": ([shown(gen_cmd, work)] if gen_cmd else []) + enrol_cmds,
-            "methods": {name: {k: v for k, v in m.items() if k != "events"}
+            "methods": {name: dict([("score", m["score"])] +
+                                   [(k, v) for k, v in m.items()
+                                    if k not in ("events", "score")])
                         for name, m in methods.items()},
             "workdir": work if args.keep else None,
         }
