@@ -190,6 +190,31 @@ static void test_usage(void) {
     CHECK_INT_EQ(r.status, 0);
     CHECK_HAS(r.out, subhelps[i][3]);
   }
+  /* Every command whose help lists subcommands answers `help CMD SUB` for
+   * its first one (a command added later included). */
+  static result top, cmdhelp;
+  RUN(&top, "help");
+  const char *line = strstr(top.out, "Commands:\n");
+  int with_subs = 0;
+  while (line && (line = strchr(line, '\n')) && strncmp(line, "\n  ", 3) == 0) {
+    char name[32] = "", sub[32] = "";
+    line += 3;
+    if (sscanf(line, "%31s", name) != 1)
+      break;
+    RUN(&cmdhelp, "help", name);
+    CHECK_INT_EQ(cmdhelp.status, 0);
+    const char *subs = strstr(cmdhelp.out, "Subcommands:\n  ");
+    if (!subs || sscanf(subs + 15, "%31s", sub) != 1)
+      continue;
+    with_subs++;
+    RUN(&r, "help", name, sub);
+    CHECK_INT_EQ(r.status, 0);
+    char want[80];
+    snprintf(want, sizeof want, "Usage: argus %s %s", name, sub);
+    CHECK_HAS(r.out, want);
+  }
+  CHECK(with_subs >= 5); /* nn, watchlist, person, camera, video, alert */
+
   /* An unknown subcommand, or one given to a command without any, is a
    * usage error that names it. */
   const char *badsubs[][3] = {

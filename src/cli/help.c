@@ -24,7 +24,8 @@ void cli_help_usage(FILE *f) {
         "  ARGUS_ISA=ref|avx2|avx512  limit the CPU kernels used\n"
         "  ARGUS_NN_PROFILE=1         per-node timings (argus nn bench --profile)\n"
         "\n"
-        "Run 'argus help COMMAND' or 'argus COMMAND --help' for the options of a command.\n",
+        "Run 'argus help COMMAND [SUBCOMMAND]' or 'argus COMMAND --help' for the options\n"
+        "of a command.\n",
         f);
   // clang-format on
 }
