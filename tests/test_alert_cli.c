@@ -126,8 +126,7 @@ static void expect_list(const char *const *filter, const long long *want,
   for (int i = 0; i < n && i < nwant && i < 16; i++)
     CHECK_INT_EQ(ids[i], want[i]);
   if (n != nwant)
-    fprintf(stderr, "filter %s: %s\n", filter[0] ? filter[0] : "(none)",
-            r.out);
+    fprintf(stderr, "filter %s: %s\n", filter[0] ? filter[0] : "(none)", r.out);
 }
 
 /* Pseudo-JPEG bytes from a seed. */
@@ -166,10 +165,10 @@ static int make_db(void) {
                                     &door, &err) == ARGUS_OK;
   argus_store_person_in pa = {"Ann", NULL, NULL}, pb = {"Bob", NULL, NULL},
                         pc = {"Cat", NULL, NULL};
-  ok = ok && argus_store_person_add(s, "vip", &pa, NULL, NULL, 0, &ann,
-                                    &err) == ARGUS_OK;
-  ok = ok && argus_store_person_add(s, "vip", &pb, NULL, NULL, 0, &bob,
-                                    &err) == ARGUS_OK;
+  ok = ok && argus_store_person_add(s, "vip", &pa, NULL, NULL, 0, &ann, &err) ==
+                 ARGUS_OK;
+  ok = ok && argus_store_person_add(s, "vip", &pb, NULL, NULL, 0, &bob, &err) ==
+                 ARGUS_OK;
   ok = ok && argus_store_person_add(s, "staff", &pc, NULL, NULL, 0, &cat,
                                     &err) == ARGUS_OK;
   static unsigned char crop[1500], thumb[2500];
@@ -300,6 +299,11 @@ static void test_list(void) {
   const char *f5[] = {"--status", "pending", "--limit", "1", NULL};
   long long w5[] = {ids[3]};
   expect_list(f5, w5, 1);
+  char before[24];
+  snprintf(before, sizeof before, "%lld", (long long)ids[2]);
+  const char *f8[] = {"--before", before, NULL};
+  long long w8[] = {ids[1], ids[0]};
+  expect_list(f8, w8, 2);
   const char *f6[] = {"--person", "Ann", "--watchlist", "staff", NULL};
   expect_list(f6, NULL, 0);
   const char *f7[] = {"--since", "2024-06-03T12:00:00+02:00", NULL};

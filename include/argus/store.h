@@ -521,7 +521,7 @@ typedef struct argus_store_decision {
   argus_store_id id;
   argus_store_id alert_id;
   char operator_name[ARGUS_STORE_NAME_MAX];
-  argus_alert_status decision; /* CONFIRMED or REJECTED */
+  argus_alert_status decision;        /* CONFIRMED or REJECTED */
   char comment[ARGUS_STORE_TEXT_MAX]; /* "" when none */
   char time[ARGUS_STORE_TIME_MAX];
 } argus_store_decision;

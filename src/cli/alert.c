@@ -65,6 +65,7 @@ enum {
   OPT_SINCE,
   OPT_UNTIL,
   OPT_LIMIT,
+  OPT_BEFORE,
   OPT_COMMENT
 };
 
@@ -97,7 +98,7 @@ static void alert_list_usage(FILE *f) {
   fputs("Usage: argus alert list [--status pending|confirmed|rejected]\n"
         "                        [--camera NAME] [--watchlist NAME]\n"
         "                        [--person NAME] [--since TIME] [--until TIME]\n"
-        "                        [--limit N] [--json] [--db PATH]\n"
+        "                        [--limit N] [--before ID] [--json] [--db PATH]\n"
         "\n"
         "Lists alerts, newest first: id, time, status, camera, watchlist,\n"
         "person, score and track. Filters combine (all must hold).\n"
@@ -110,6 +111,7 @@ static void alert_list_usage(FILE *f) {
         "                  e.g. 2024-05-01T12:00:00Z or ...+02:00)\n"
         "  --until TIME    only alerts before TIME (RFC 3339)\n"
         "  --limit N       at most N alerts (default 100)\n"
+        "  --before ID     only alerts older than alert ID (to page back)\n"
         "  --json          one JSON object per line (JSON lines)\n"
         STORE_CLI_DB_HELP,
         f);
@@ -118,8 +120,8 @@ static void alert_list_usage(FILE *f) {
 
 /* Width of a table column: the longest value, at least the header's, at
  * most `max` (longer values overflow the column rather than being cut). */
-static int col_width(const argus_store_alert *a, size_t n, size_t off,
-                     int min, int max) {
+static int col_width(const argus_store_alert *a, size_t n, size_t off, int min,
+                     int max) {
   int w = min;
   for (size_t i = 0; i < n; i++) {
     size_t len = strlen((const char *)&a[i] + off);
@@ -139,11 +141,12 @@ static int alert_list_main(int argc, char **argv) {
                                  {"since", 1, OPT_SINCE},
                                  {"until", 1, OPT_UNTIL},
                                  {"limit", 1, OPT_LIMIT},
+                                 {"before", 1, OPT_BEFORE},
                                  {NULL, 0, 0}};
   const char *cmd = "alert list";
   const char *db = NULL;
   int json = 0;
-  long limit = 100;
+  long limit = 100, before = 0;
   argus_store_alert_filter f = {.status = -1};
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
@@ -166,8 +169,7 @@ static int alert_list_main(int argc, char **argv) {
     case OPT_STATUS: {
       argus_alert_status st;
       if (argus_alert_status_parse(p.arg, &st) != ARGUS_OK) {
-        cli_errorf(cmd,
-                   "--status: '%s' is not pending, confirmed or rejected",
+        cli_errorf(cmd, "--status: '%s' is not pending, confirmed or rejected",
                    p.arg);
         return cli_bad_value(cmd);
       }
@@ -197,12 +199,17 @@ static int alert_list_main(int argc, char **argv) {
       if (cli_parse_long(p.arg, 1, 1000000, "--limit", &limit) != 0)
         return cli_bad_value(cmd);
       break;
+    case OPT_BEFORE:
+      if (cli_parse_long(p.arg, 1, LONG_MAX, "--before", &before) != 0)
+        return cli_bad_value(cmd);
+      break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(cmd, "unexpected argument '%s'", p.arg);
       return cli_bad_value(cmd);
     }
   }
   f.limit = (size_t)limit;
+  f.before_id = (argus_store_id)before;
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
@@ -535,12 +542,11 @@ static int decide_main(int argc, char **argv, argus_alert_status decision,
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_store_id did = 0;
-  argus_err e = argus_store_decision_add(s, id, op, decision, comment, &did,
-                                         &err);
+  argus_err e =
+      argus_store_decision_add(s, id, op, decision, comment, &did, &err);
   argus_store_alert a;
   memset(&a, 0, sizeof a);
-  if (e == ARGUS_OK &&
-      argus_store_alert_get(s, id, &a, NULL) != ARGUS_OK)
+  if (e == ARGUS_OK && argus_store_alert_get(s, id, &a, NULL) != ARGUS_OK)
     a.person[0] = '\0';
   argus_store_close(s);
   if (e != ARGUS_OK)

@@ -223,8 +223,8 @@ argus_err argus_store_alert_list(argus_store *s,
   /* Conditions are fixed strings; values go through parameters. */
   char sql[1024];
   snprintf(sql, sizeof sql,
-           "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
-           ALERT_COLUMNS, f.status >= 0 ? " AND status = ?" : "",
+           "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?", ALERT_COLUMNS,
+           f.status >= 0 ? " AND status = ?" : "",
            f.camera ? " AND camera = ?" : "",
            f.watchlist ? " AND watchlist = ?" : "",
            f.person ? " AND person = ?" : "", f.since ? " AND time >= ?" : "",
@@ -350,11 +350,11 @@ static argus_err decide_tx(argus_store *s, argus_store_id id,
                            argus_alert_status decision,
                            argus_store_error *err) {
   store_stmt *st = NULL;
-  argus_err e = store_prep(s, &st, err,
-                           "UPDATE alerts SET status = ? WHERE id = ? AND "
-                           "status = 'pending' RETURNING id",
-                           "si", argus_alert_status_name(decision),
-                           (int64_t)id);
+  argus_err e =
+      store_prep(s, &st, err,
+                 "UPDATE alerts SET status = ? WHERE id = ? AND "
+                 "status = 'pending' RETURNING id",
+                 "si", argus_alert_status_name(decision), (int64_t)id);
   int row = 0;
   if (e == ARGUS_OK)
     e = store_step(s, st, &row, err);
