@@ -105,9 +105,10 @@ def plan(args, people):
         busy = [a for a in apps if a["enter"] < t0 + on and a["exit"] > t0]
         y0 = vy = 0.0
         for _ in range(40):
-            y0 = rng.uniform(0.02 * height, 0.98 * height - crop)
-            vy = rng.uniform(-0.08, 0.08) * height / on
-            y1 = y0 + vy * on
+            ylo, yhi = 0.02 * height, 0.98 * height - crop
+            y0 = rng.uniform(ylo, yhi)
+            y1 = min(yhi, max(ylo, y0 + rng.uniform(-0.08, 0.08) * height))
+            vy = (y1 - y0) / on  # the whole face stays within the height
             lo, hi = min(y0, y1), max(y0, y1) + crop
             if all(hi <= a["_ylo"] or lo >= a["_yhi"] for a in busy):
                 break
@@ -168,7 +169,7 @@ def background_input(args):
     size = "%dx%d" % (args.width, args.height)
     if args.background == "gradient":
         src = ("gradients=s=%s:c0=0x46505a:c1=0x9a9484:x0=0:y0=0:x1=%d:y1=%d"
-               ":d=%.3f:r=%d:speed=0.00001" % (size, args.width, args.height,
+               ":d=%.3f:r=%d:speed=0.00001:seed=1" % (size, args.width, args.height,
                                                 args.duration, args.fps))
         return ["-f", "lavfi", "-i", src], "[0:v]format=yuv420p[bg0]"
     path, _, at = args.background.partition("@")

@@ -158,6 +158,7 @@ def score(truth, enrolled_ok, events, tol):
     """events: [(person, media_time)]. The figures of one method."""
     apps = [a for a in truth["appearances"] if a["person"] in enrolled_ok]
     per = {a["id"]: [] for a in apps}
+    by_id = {a["id"]: a for a in apps}
     false = []
     for person, t in events:
         a = on_screen(truth, person, t, tol)
@@ -184,6 +185,8 @@ def score(truth, enrolled_ok, events, tol):
         "alerts_per_appearance_max": max(counts) if counts else 0,
         "first_alert_delay_median": round(delays[len(delays) // 2], 2) if delays else None,
         "missed": [a["person"] for a in apps if not per[a["id"]]],
+        "per_appearance": {str(k): [round(t - by_id[k]["enter"], 2) for t in v]
+                           for k, v in per.items()},
         "late": [a["person"] for a in alerted if a not in early],
     }
 
@@ -221,7 +224,7 @@ def counters(stderr):
 
 def watch(args, truth, db, realtime, work):
     cmd = [args.argus, "watch", truth["video"], "--watchlist", WATCHLIST, "--json",
-           "--db", db, "--fps", str(args.fps)]
+           "--db", db, "--fps", "%g" % args.fps]
     if realtime:
         cmd.append("--realtime")
     log("running " + shown(cmd, work))
@@ -403,7 +406,7 @@ def main():
             json.dump(summary, sys.stdout)
             sys.stdout.write("\n")
         else:
-            report(summary)
+            report(summary, truth)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -411,7 +414,45 @@ def main():
             log("kept " + work)
 
 
-def report(s):
+def motion(a, fps):
+    """Pixels a face moves between two analysed frames, and the IoU of its
+    box with itself one analysed frame later (what a tracker that predicts
+    no motion for a new track must bridge)."""
+    w = a["crop_size"] * 0.8
+    h = a["face_height"]
+    tr = a["track"]
+    vy = 0.0
+    if len(tr) >= 2 and tr[-1][0] > tr[0][0]:
+        vy = ((tr[-1][2] + tr[-1][4]) - (tr[0][2] + tr[0][4])) / 2 / (tr[-1][0] - tr[0][0])
+    dx, dy = a["speed"] / fps, abs(vy) / fps
+    inter = max(0.0, w - dx) * max(0.0, h - dy)
+    return round((dx * dx + dy * dy) ** 0.5), round(inter / (2 * w * h - inter), 2)
+
+
+def per_appearance(s, truth):
+    ok = {e["person"] for e in s["enrolment"] if e["accepted"]}
+    names = list(s["methods"])
+    head = ["id", "person", "enrolled", "face px", "px/s", "step px", "step IoU"] + names
+    rows = []
+    for a in truth["appearances"]:
+        step, iou = motion(a, s["analysed_fps"])
+        state = "yes" if a["person"] in ok else ("refused" if a["enrolled"] else "no")
+        row = [str(a["id"]), a["person"], state, "%.0f" % a["face_height"],
+               "%.0f" % a["speed"], str(step), "%.2f" % iou]
+        for n in names:
+            t = s["methods"][n]["score"]["per_appearance"].get(str(a["id"]))
+            row.append("-" if t is None else
+                       ("missed" if not t else "%d, first +%.1f s" % (len(t), t[0])))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    out = ["| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(head)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
+    return "\n".join(out)
+
+
+def report(s, truth):
     sc = s["scene"]
     print("Scene: %s (%dx%d, %d fps, %.1f s), seed %s: %d appearances of %d people, "
           "%d enrolled from another photo (%d accepted by the quality gate); "
@@ -433,6 +474,10 @@ def report(s):
                  or "none"))
         for line in m.get("status", []):
             print("    " + line)
+    print()
+    print("Per appearance (step: the face's motion between two analysed frames; "
+          "cells: alerts or matching frames, and the first one's time after entering):")
+    print(per_appearance(s, truth))
     print()
     print("Commands ($WORK is the temporary folder):")
     for c in s["commands"]:
