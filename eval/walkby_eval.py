@@ -86,7 +86,7 @@ def scene(args, work):
         cmd = None
     else:
         out = os.path.join(work, "scene")
-        cmd = [sys.executable, os.path.join(args.here, "walkby.py"), "--out", out,
+        cmd = ["python3", os.path.join(args.here, "walkby.py"), "--out", out,
                "--seed", str(args.seed), "--people", str(args.people),
                "--enrolled", str(args.enrolled), "--fps", str(args.video_fps),
                "--data", args.data]

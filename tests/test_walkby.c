@@ -142,18 +142,13 @@ static void probe(const char *video, double *duration, int *w, int *h,
                   long *frames) {
   char out[300];
   snprintf(out, sizeof out, "%s/probe.txt", g_tmp);
-  const char *argv[] = {"ffprobe",
-                        "-v",
-                        "error",
-                        "-select_streams",
-                        "v:0",
-                        "-count_frames",
-                        "-show_entries",
-                        "stream=width,height,nb_read_frames:format=duration",
-                        "-of",
-                        "default=noprint_wrappers=1",
-                        video,
-                        NULL};
+  const char *argv[] = {
+      "ffprobe",       "-v",
+      "error",         "-select_streams",
+      "v:0",           "-count_frames",
+      "-show_entries", "stream=width,height,nb_read_frames:format=duration",
+      "-of",           "default=noprint_wrappers=1",
+      video,           NULL};
   *duration = NAN;
   *w = *h = 0;
   *frames = 0;
@@ -249,8 +244,8 @@ static int check_scene(const char *dir) {
 }
 
 /* One method's figures: present and consistent. Returns its recall. */
-static double check_method(const cJSON *methods, const char *name,
-                           int accepted, int false_alerts_allowed) {
+static double check_method(const cJSON *methods, const char *name, int accepted,
+                           int false_alerts_allowed) {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(methods, name);
   CHECK(cJSON_IsObject(m));
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "score");
@@ -285,9 +280,9 @@ static void check_eval(const char *src, const char *cli, const char *models,
   snprintf(evalpy, sizeof evalpy, "%s/eval/walkby_eval.py", src);
   snprintf(out, sizeof out, "%s/eval.json", g_tmp);
   snprintf(err, sizeof err, "%s/eval.err", g_tmp);
-  const char *argv[] = {"python3", evalpy,  "--scene", scene,  "--json",
-                        "--argus", cli,     "--models", models, "--workdir",
-                        g_tmp,     NULL};
+  const char *argv[] = {"python3", evalpy,      "--scene", scene,
+                        "--json",  "--argus",   cli,       "--models",
+                        models,    "--workdir", g_tmp,     NULL};
   int rc = run(argv, out, err);
   CHECK_INT_EQ(rc, 0);
   char *log = slurp(err, NULL);
@@ -309,7 +304,8 @@ static void check_eval(const char *src, const char *cli, const char *models,
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(en, "accepted"))) {
       refused++;
       CHECK(cJSON_IsString(r)); /* a refusal says why */
-      printf("  enrolment refused: %s\n", cJSON_IsString(r) ? r->valuestring : "?");
+      printf("  enrolment refused: %s\n",
+             cJSON_IsString(r) ? r->valuestring : "?");
     }
   }
   CHECK_INT_EQ(refused + (int)accepted, ENROLLED);
@@ -327,7 +323,8 @@ static void check_eval(const char *src, const char *cli, const char *models,
            alerts = num(c, "alerts");
     /* the run's own counters were read from its final status lines */
     CHECK(frames > 0 && tracks >= 0 && searched >= 0 && matches >= 0);
-    CHECK_INT_EQ(alerts, num(cJSON_GetObjectItemCaseSensitive(m, "score"), "alerts"));
+    CHECK_INT_EQ(alerts,
+                 num(cJSON_GetObjectItemCaseSensitive(m, "score"), "alerts"));
     printf("  %-24s frames analysed %.0f, dropped %.0f, tracks %.0f, faces "
            "searched %.0f, matches %.0f, alerts %.0f\n",
            "", frames, num(c, "frames_dropped"), tracks, searched, matches,
@@ -335,7 +332,8 @@ static void check_eval(const char *src, const char *cli, const char *models,
   }
   /* the naive per-frame matching: computed on every sampled frame */
   check_method(methods, "per-frame baseline", (int)accepted, 1);
-  const cJSON *b = cJSON_GetObjectItemCaseSensitive(methods, "per-frame baseline");
+  const cJSON *b =
+      cJSON_GetObjectItemCaseSensitive(methods, "per-frame baseline");
   double dur = num(cJSON_GetObjectItemCaseSensitive(s, "scene"), "duration");
   CHECK_NEAR(num(b, "frames"), dur * num(s, "analysed_fps"), 2, 0);
   cJSON_Delete(s);
@@ -372,10 +370,9 @@ int main(void) {
   snprintf(scene, sizeof scene, "%s/scene", g_tmp);
   snprintf(out, sizeof out, "%s/gen.out", g_tmp);
   snprintf(data, sizeof data, "%s", shared);
-  const char *argv[] = {"python3",    gen,   "--out",     scene, "--seed",
-                        "3",          "--people", "6",    "--enrolled",
-                        "3",          "--min-on", "2",    "--max-on",
-                        "5",          "--data", data,     NULL};
+  const char *argv[] = {"python3",  gen, "--out",      scene, "--seed",   "3",
+                        "--people", "6", "--enrolled", "3",   "--min-on", "2",
+                        "--max-on", "5", "--data",     data,  NULL};
   int rc = run(argv, out, NULL);
   CHECK_INT_EQ(rc, 0);
   if (rc == 0 && check_scene(scene) == ENROLLED)
