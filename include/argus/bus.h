@@ -38,10 +38,9 @@
 
 #include "argus/core.h"
 #include "argus/event.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* Version ("v") of the documents this argus writes. */
 #define ARGUS_BUS_VERSION 1
@@ -191,7 +190,5 @@ argus_err argus_bus_sub_get_stats(argus_bus_sub *sub, argus_bus_sub_stats *out);
 /* Whether `topic` matches a subscription pattern (see above). */
 int argus_bus_topic_match(const char *pattern, const char *topic);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

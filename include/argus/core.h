@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "argus/export.h"
+
+ARGUS_BEGIN_DECLS
 
 /* X-macro: (NAME, message). One table feeds the enum and argus_strerror(). */
 #define ARGUS_ERRNO_MAP(X)                                                     \
@@ -309,7 +309,5 @@ void argus_interrupt_reset(void);
 /* ---- version ---------------------------------------------------------- */
 const char *argus_version(void);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

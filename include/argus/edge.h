@@ -34,12 +34,11 @@
 
 #include "argus/bus.h"
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/face.h"
 #include "argus/video.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 #define ARGUS_EDGE_MAX_THREADS 64
 
@@ -152,7 +151,5 @@ argus_err argus_edge_get_stats(argus_edge *e, argus_edge_stats *out,
  * call (the owner's status interval). */
 void argus_edge_tick_rates(argus_edge *e, double dt);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

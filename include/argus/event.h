@@ -30,10 +30,9 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* Version ("v") of the event documents this argus writes: 2 since face
  * events carry the embedding and crops travel by hash. */
@@ -192,7 +191,5 @@ argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
 argus_err argus_event_from_json(const char *json, size_t len,
                                 argus_event **out, argus_error_detail *err);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -27,12 +27,11 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/image.h"
 #include "argus/nn.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* A detailed reason for a failure ("fr_detect.card.json: 'thresholds' ..."). */
 typedef argus_error_detail argus_face_error; /* see argus/core.h */
@@ -568,7 +567,5 @@ void argus_face_json_members(const argus_face *f, const float *emb, int dim,
 void argus_face_json_floats(argus_json *j, const char *key, const float *v,
                             int n);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

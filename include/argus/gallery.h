@@ -34,14 +34,13 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/face.h"
 #include "argus/image.h"
 #include "argus/index.h"
 #include "argus/store.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* A detailed reason for a failure ("no watchlist 'vip'"). */
 typedef argus_error_detail argus_gallery_error; /* see argus/core.h */
@@ -347,7 +346,5 @@ void argus_gallery_photo_json(const argus_gallery_photo *p, argus_json *j);
 void argus_gallery_reindex_report_json_members(
     const argus_gallery_reindex_report *r, argus_json *j);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

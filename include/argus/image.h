@@ -18,10 +18,9 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 typedef enum argus_pixfmt {
   ARGUS_PIX_NONE = 0,
@@ -168,7 +167,5 @@ argus_err argus_image_to_tensor(const argus_image *src, const float box[4],
                                 int out_w, int out_h, int channel_order,
                                 float mean, float scale, float *out);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -29,13 +29,12 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/face.h"
 #include "argus/gallery.h"
 #include "argus/store.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* Photos of one person used at most (the first ones in name order); also
  * the number of photos prepared together in one parallel batch. */
@@ -202,7 +201,5 @@ void argus_import_person_json(const argus_import_person *p, argus_json *j);
  * rejected photos: grow the buffer and write again when j->overflow. */
 void argus_import_summary_json(const argus_import_summary *s, argus_json *j);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

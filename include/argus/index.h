@@ -53,10 +53,9 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 #define ARGUS_INDEX_MAX_DIM 4096       /* largest template dimension */
 #define ARGUS_INDEX_MAX_K 1024         /* most hits per query */
@@ -278,7 +277,5 @@ argus_err argus_index_catalog_open(argus_index_catalog *cat,
 argus_err argus_index_catalog_find(argus_index_catalog *cat,
                                    const char *model_id, argus_index **out);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -30,11 +30,10 @@
 #include "argus/bus.h"
 #include "argus/core.h"
 #include "argus/event.h"
+#include "argus/export.h"
 #include "argus/gallery.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 #define ARGUS_MATCH_MAX_WATCHLISTS 64
 /* Candidates asked of the gallery per face. */
@@ -148,7 +147,5 @@ typedef struct argus_matcher_stats {
 /* Counters since creation. Errors: INVALID_ARG. */
 argus_err argus_matcher_get_stats(argus_matcher *m, argus_matcher_stats *out);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -14,10 +14,9 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 typedef struct argus_nn_model argus_nn_model;
 typedef struct argus_nn_session argus_nn_session;
@@ -146,7 +145,5 @@ argus_err argus_nn_session_profile(const argus_nn_session *s, int i,
                                    const char **node, const char **op,
                                    double *ms);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -37,15 +37,14 @@
 #include "argus/bus.h"
 #include "argus/core.h"
 #include "argus/edge.h"
+#include "argus/export.h"
 #include "argus/face.h"
 #include "argus/gallery.h"
 #include "argus/match.h"
 #include "argus/store.h"
 #include "argus/video.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 #define ARGUS_PIPELINE_MAX_WATCHLISTS ARGUS_MATCH_MAX_WATCHLISTS
 /* Cameras at once (the video hub's default). */
@@ -245,7 +244,5 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
                                    int *ncams);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -33,10 +33,9 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
 #define ARGUS_STORE_SCHEMA_VERSION 2
@@ -679,7 +678,5 @@ void argus_store_alert_json(const argus_store_alert *a, argus_json *j);
 /* {"id", "alert", "operator", "decision", "comment", "time"} */
 void argus_store_decision_json(const argus_store_decision *d, argus_json *j);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

@@ -41,11 +41,10 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/face.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 #define ARGUS_TRACK_MAX_CAPACITY 65536  /* most live tracks per tracker */
 #define ARGUS_TRACK_MAX_DETECTIONS 4096 /* most detections per update */
@@ -344,7 +343,5 @@ const char *argus_track_state_name(argus_track_state s);
 const char *argus_track_request_name(argus_track_request_reason r);
 const char *argus_track_end_name(argus_track_end_reason r);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif

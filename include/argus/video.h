@@ -39,11 +39,10 @@
 #include <stdint.h>
 
 #include "argus/core.h"
+#include "argus/export.h"
 #include "argus/image.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+ARGUS_BEGIN_DECLS
 
 /* Cameras per hub (the index range), default and largest. */
 #define ARGUS_VIDEO_DEFAULT_CAMERAS 64
@@ -212,7 +211,5 @@ void argus_video_hub_interrupt(argus_video_hub *hub);
 /* Gives a popped frame back to its camera's pool. Accepts NULL. */
 void argus_video_frame_release(argus_video_frame *frame);
 
-#ifdef __cplusplus
-}
-#endif
+ARGUS_END_DECLS
 #endif
