@@ -27,8 +27,12 @@
 #endif
 
 #ifdef __cplusplus
-#define ARGUS_BEGIN_DECLS extern "C" { ARGUS_VISIBILITY_PUSH_
-#define ARGUS_END_DECLS ARGUS_VISIBILITY_POP_ }
+#define ARGUS_BEGIN_DECLS                                                      \
+  extern "C" {                                                                 \
+  ARGUS_VISIBILITY_PUSH_
+#define ARGUS_END_DECLS                                                        \
+  ARGUS_VISIBILITY_POP_                                                        \
+  }
 #else
 #define ARGUS_BEGIN_DECLS ARGUS_VISIBILITY_PUSH_
 #define ARGUS_END_DECLS ARGUS_VISIBILITY_POP_
