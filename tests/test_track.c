@@ -91,7 +91,7 @@ static argus_tracker *make_tracker(int embed_dim, size_t shot_bytes) {
   cfg.embed_dim = embed_dim;
   cfg.shot_bytes = shot_bytes;
   argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr));
+  CHECK_OK(argus_track_create(&cfg, &tr, NULL));
   return tr;
 }
 
@@ -99,7 +99,7 @@ static argus_tracker *make_tracker(int embed_dim, size_t shot_bytes) {
 
 static void test_config(void) {
   argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(NULL, &tr));
+  CHECK_OK(argus_track_create(NULL, &tr, NULL));
   CHECK(tr != NULL);
   argus_track_stats st;
   CHECK_OK(argus_track_get_stats(tr, &st));
@@ -115,7 +115,7 @@ static void test_config(void) {
   CHECK_NEAR(def.max_lost, 1.5, 0, 0);
   CHECK_NEAR(def.policy.min_quality, 0.5, 1e-6, 0);
 
-  CHECK_INT_EQ(argus_track_create(&def, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_track_create(&def, NULL, NULL), ARGUS_E_INVALID_ARG);
   /* One parameter out of range at a time. */
   for (int k = 0; k < 16; k++) {
     argus_track_config c = def;
@@ -170,11 +170,14 @@ static void test_config(void) {
       break;
     }
     tr = (argus_tracker *)1;
-    argus_err e = argus_track_create(&c, &tr);
+    argus_error_detail why = {{0}};
+    argus_err e = argus_track_create(&c, &tr, &why);
     if (e != ARGUS_E_INVALID_ARG)
       fprintf(stderr, "bad config case %d accepted\n", k);
     CHECK_INT_EQ(e, ARGUS_E_INVALID_ARG);
     CHECK(tr == NULL);
+    /* The detail names the setting. */
+    CHECK(strstr(why.msg, "config.") != NULL);
   }
   CHECK(strcmp(argus_track_state_name(ARGUS_TRACK_CONFIRMED), "confirmed") ==
         0);
@@ -672,7 +675,7 @@ static void test_policy_options(void) {
     if (variant == 2)
       cfg.policy.reject_flags = ARGUS_FACE_Q_PROFILE;
     argus_tracker *tr = NULL;
-    CHECK_OK(argus_track_create(&cfg, &tr));
+    CHECK_OK(argus_track_create(&cfg, &tr, NULL));
     argus_track_result res;
     int nreq = 0;
     for (int k = 0; k < 40; k++) {
@@ -821,7 +824,7 @@ static void test_best_shot_at_end(void) {
   argus_track_config_default(&cfg);
   cfg.policy.end_min_quality = -1;
   argus_tracker *tr2 = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr2));
+  CHECK_OK(argus_track_create(&cfg, &tr2, NULL));
   argus_track_det d = det_at(100, 100, 80, 0.9f, 0.45f, NULL);
   CHECK_OK(argus_track_update(tr2, 0, &d, 1, &res));
   CHECK_OK(argus_track_update(tr2, 0.1, &d, 1, &res));
@@ -842,7 +845,7 @@ static void test_capacity(void) {
   cfg.max_detections = 8;
   cfg.shot_bytes = 8;
   argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr));
+  CHECK_OK(argus_track_create(&cfg, &tr, NULL));
   argus_track_result res;
   argus_track_det f[8];
   for (int i = 0; i < 8; i++)
@@ -945,11 +948,16 @@ static void test_invalid_input(void) {
     argus_track_det two[2] = {d, bad[i]};
     CHECK_INT_EQ(argus_track_update(tr, 1.1, two, 2, &res),
                  ARGUS_E_INVALID_ARG);
+    /* The reason names the detection. */
+    CHECK(strstr(argus_track_last_error(tr), "detection 1") != NULL);
   }
+  CHECK(strstr(argus_track_last_error(tr), "embed_dim 0") != NULL);
   CHECK_INT_EQ(argus_track_update(tr, NAN, &d, 1, &res), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, INFINITY, &d, 1, &res),
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, 0.9, &d, 1, &res), ARGUS_E_INVALID_ARG);
+  CHECK(strstr(argus_track_last_error(tr), "before the last update") != NULL);
+  CHECK(strcmp(argus_track_last_error(NULL), "") == 0);
   CHECK_INT_EQ(argus_track_update(tr, 1.1, NULL, 1, &res), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, 1.1, &d, -1, &res), ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_track_update(tr, 1.1, &d, 1, NULL), ARGUS_E_INVALID_ARG);
@@ -1007,7 +1015,7 @@ static uint64_t stress_run(uint64_t seed, int check_alloc) {
   cfg.embed_dim = 8;
   cfg.shot_bytes = 4;
   argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr));
+  CHECK_OK(argus_track_create(&cfg, &tr, NULL));
   if (!tr)
     return 0;
   uint64_t hash = 1469598103934665603ull;

@@ -114,7 +114,7 @@ int main(void) {
   /* The pipeline keeps each track's best shot; here its embedding. */
   cfg.shot_bytes = (size_t)dim * sizeof(float);
   argus_tracker *tr = NULL;
-  CHECK_OK(argus_track_create(&cfg, &tr));
+  CHECK_OK(argus_track_create(&cfg, &tr, NULL));
 
   /* The faces are small: a full-frame pass at 640 network pixels. */
   argus_face_detect_opts dopts;

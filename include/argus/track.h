@@ -248,12 +248,18 @@ typedef struct argus_track_result {
 
 typedef struct argus_tracker argus_tracker;
 
-/* Creates a tracker. cfg: borrowed, copied; NULL: defaults. Errors:
- * INVALID_ARG (a parameter out of range; the log says which), NOMEM. */
+/* Creates a tracker. cfg: borrowed, copied; NULL: defaults. err (may be
+ * NULL) says what failed. Errors: INVALID_ARG (a parameter out of range:
+ * err names it), NOMEM. */
 argus_err argus_track_create(const argus_track_config *cfg,
-                             argus_tracker **out);
+                             argus_tracker **out, argus_error_detail *err);
 /* Frees a tracker (NULL is fine). Pending results become invalid. */
 void argus_track_destroy(argus_tracker *tr);
+/* Why the tracker's last failed call failed ("update: detection 3: box
+ * (...) has size 0 x 12, not positive"); "" when none failed. Valid until
+ * the next call on the tracker (a tracker is used by one thread at a
+ * time, so the reason is that caller's). Also logged. */
+const char *argus_track_last_error(const argus_tracker *tr);
 
 /* Feeds the detections of one frame at media time t (seconds; finite, not
  * before the previous update's). dets: n entries, borrowed (may be NULL when

@@ -150,20 +150,20 @@ argus_err argus_edge_add_camera(argus_edge *p, const char *name,
   /* The tracker first: its memory (track slots and best-shot buffers) is
    * allocated once here. */
   argus_tracker *tr = NULL;
-  argus_err rc = argus_track_create(&p->tcfg, &tr);
+  argus_error_detail why = {{0}};
+  argus_err rc = argus_track_create(&p->tcfg, &tr, &why);
   if (rc) {
     pthread_mutex_unlock(&p->cams_mu);
-    return edge_fail(err, rc, "camera '%s': cannot create its tracker (%s)", name,
-                   argus_strerror(rc));
+    return edge_fail(err, rc, "camera '%s': cannot create its tracker: %s",
+                     name, why.msg[0] ? why.msg : argus_strerror(rc));
   }
   int idx = -1;
-  rc = argus_video_hub_add(p->hub, &vc, &idx, NULL);
+  rc = argus_video_hub_add(p->hub, &vc, &idx, &why);
   if (rc) {
     pthread_mutex_unlock(&p->cams_mu);
     argus_track_destroy(tr);
-    return edge_fail(err, rc, "camera '%s': %s (see the log)", name,
-                   rc == ARGUS_E_LIMIT ? "too many cameras or URL too long"
-                                       : argus_strerror(rc));
+    return edge_fail(err, rc, "camera '%s': %s", name,
+                     why.msg[0] ? why.msg : argus_strerror(rc));
   }
   edge_cam *c = &p->cams[idx];
   pthread_mutex_lock(&c->mu);

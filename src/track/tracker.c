@@ -8,11 +8,19 @@
  * side; the Kalman filter (kalman.c) and the search policy (policy.c) are
  * apart because they stand alone. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "argus/track.h"
 #include "track/track_internal.h"
+
+struct argus_tracker;
+/* Logs why a call failed and keeps it as the tracker's last error (tr may
+ * be NULL: then only the log). */
+static void trk_note(struct argus_tracker *tr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 typedef struct trk {
   uint64_t id;
@@ -33,6 +41,7 @@ typedef struct trk_pair {
 
 struct argus_tracker {
   argus_track_config cfg;
+  argus_error_detail last_err; /* the last call's reason for failing */
   int nslots; /* capacity + max_detections: see park() */
   trk *slots;
   float *app;           /* nslots * embed_dim: appearance per slot */
@@ -94,56 +103,71 @@ void argus_track_config_default(argus_track_config *cfg) {
   p->end_min_quality = 0.3f;
 }
 
-static argus_err bad_config(const char *name, const char *why) {
+static void trk_note(struct argus_tracker *tr, const char *fmt, ...) {
+  argus_error_detail d;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
+  va_end(ap);
+  argus_log(ARGUS_LOG_WARN, TRACK_MOD, "%s", d.msg);
+  if (tr)
+    tr->last_err = d;
+}
+
+/* The reason of a bad configuration, for create's err. */
+static argus_err bad_config_into(argus_error_detail *err, const char *name,
+                                 const char *why) {
   argus_log(ARGUS_LOG_WARN, TRACK_MOD, "create: config.%s %s", name, why);
+  argus_error_detail_set(err, "tracker: config.%s %s", name, why);
   return ARGUS_E_INVALID_ARG;
 }
 
 /* Checks each parameter; a NaN fails every comparison and is refused. */
-static argus_err check_config(const argus_track_config *c) {
+static argus_err check_config(const argus_track_config *c,
+                              argus_error_detail *err) {
   const argus_track_policy *p = &c->policy;
   if (!(c->capacity >= 1 && c->capacity <= ARGUS_TRACK_MAX_CAPACITY))
-    return bad_config("capacity", "must be in 1..65536");
+    return bad_config_into(err, "capacity", "must be in 1..65536");
   if (!(c->max_detections >= 1 &&
         c->max_detections <= ARGUS_TRACK_MAX_DETECTIONS))
-    return bad_config("max_detections", "must be in 1..4096");
+    return bad_config_into(err, "max_detections", "must be in 1..4096");
   if (!(c->embed_dim >= 0 && c->embed_dim <= ARGUS_TRACK_MAX_DIM))
-    return bad_config("embed_dim", "must be in 0..4096");
+    return bad_config_into(err, "embed_dim", "must be in 0..4096");
   if (c->shot_bytes > ARGUS_TRACK_MAX_SHOT_BYTES)
-    return bad_config("shot_bytes", "must be at most 16 MiB");
+    return bad_config_into(err, "shot_bytes", "must be at most 16 MiB");
   if (!(c->confirm_hits >= 1 && c->confirm_hits <= 1000))
-    return bad_config("confirm_hits", "must be in 1..1000");
+    return bad_config_into(err, "confirm_hits", "must be in 1..1000");
   if (!(c->max_lost >= 0 && c->max_lost <= 1e6))
-    return bad_config("max_lost", "must be a number of seconds >= 0");
+    return bad_config_into(err, "max_lost", "must be a number of seconds >= 0");
   if (!(c->tentative_max_lost >= 0 && c->tentative_max_lost <= 1e6))
-    return bad_config("tentative_max_lost", "must be a number of seconds >= 0");
+    return bad_config_into(err, "tentative_max_lost", "must be a number of seconds >= 0");
   if (!(c->max_coast >= 0 && c->max_coast <= 1e6))
-    return bad_config("max_coast", "must be a number of seconds >= 0");
+    return bad_config_into(err, "max_coast", "must be a number of seconds >= 0");
   if (!(c->measure_noise > 0 && c->measure_noise <= 100))
-    return bad_config("measure_noise", "must be in (0, 100]");
+    return bad_config_into(err, "measure_noise", "must be in (0, 100]");
   if (!(c->accel_noise > 0 && c->accel_noise <= 1e4))
-    return bad_config("accel_noise", "must be in (0, 10000]");
+    return bad_config_into(err, "accel_noise", "must be in (0, 10000]");
   if (!(c->iou_gate > 0 && c->iou_gate <= 1))
-    return bad_config("iou_gate", "must be in (0, 1]");
+    return bad_config_into(err, "iou_gate", "must be in (0, 1]");
   if (!(c->appearance_weight >= 0 && c->appearance_weight <= 100))
-    return bad_config("appearance_weight", "must be in [0, 100]");
+    return bad_config_into(err, "appearance_weight", "must be in [0, 100]");
   if (!(c->appearance_veto >= -1 && c->appearance_veto <= 1))
-    return bad_config("appearance_veto", "must be in [-1, 1]");
+    return bad_config_into(err, "appearance_veto", "must be in [-1, 1]");
   if (!(c->reid_similarity >= -1 && c->reid_similarity <= 1))
-    return bad_config("reid_similarity", "must be in [-1, 1]");
+    return bad_config_into(err, "reid_similarity", "must be in [-1, 1]");
   if (!(c->appearance_alpha > 0 && c->appearance_alpha <= 1))
-    return bad_config("appearance_alpha", "must be in (0, 1]");
+    return bad_config_into(err, "appearance_alpha", "must be in (0, 1]");
   if (!(p->min_quality >= 0 && p->min_quality <= 1))
-    return bad_config("policy.min_quality", "must be in [0, 1]");
+    return bad_config_into(err, "policy.min_quality", "must be in [0, 1]");
   if (!(p->better_delta >= 0 && p->better_delta <= 1))
-    return bad_config("policy.better_delta", "must be in [0, 1]");
+    return bad_config_into(err, "policy.better_delta", "must be in [0, 1]");
   if (!(p->better_interval >= 0 && p->better_interval <= 1e6))
-    return bad_config("policy.better_interval",
+    return bad_config_into(err, "policy.better_interval",
                       "must be a number of seconds >= 0");
   if (p->max_requests < 0)
-    return bad_config("policy.max_requests", "must be >= 0");
+    return bad_config_into(err, "policy.max_requests", "must be >= 0");
   if (!(p->end_min_quality <= 1))
-    return bad_config("policy.end_min_quality",
+    return bad_config_into(err, "policy.end_min_quality",
                       "must be at most 1 (negative: off)");
   return ARGUS_OK;
 }
@@ -151,11 +175,12 @@ static argus_err check_config(const argus_track_config *c) {
 /* ---- creation ----------------------------------------------------------- */
 
 argus_err argus_track_create(const argus_track_config *cfg,
-                             argus_tracker **out) {
+                             argus_tracker **out, argus_error_detail *err_out) {
   argus_err err = ARGUS_OK;
   argus_track_config def;
   if (!out) {
     argus_log(ARGUS_LOG_WARN, TRACK_MOD, "create: out is NULL");
+    argus_error_detail_set(err_out, "tracker: no output pointer");
     return ARGUS_E_INVALID_ARG;
   }
   *out = NULL;
@@ -163,12 +188,14 @@ argus_err argus_track_create(const argus_track_config *cfg,
     argus_track_config_default(&def);
     cfg = &def;
   }
-  if ((err = check_config(cfg)) != ARGUS_OK)
+  if ((err = check_config(cfg, err_out)) != ARGUS_OK)
     return err;
 
   argus_tracker *tr = calloc(1, sizeof *tr);
-  if (!tr)
+  if (!tr) {
+    argus_error_detail_set(err_out, "tracker: out of memory");
     return ARGUS_E_NOMEM;
+  }
   tr->cfg = *cfg;
   int cap = cfg->capacity, nd = cfg->max_detections;
   int ns = cap + nd;
@@ -212,6 +239,10 @@ argus_err argus_track_create(const argus_track_config *cfg,
               "create: out of memory for %d tracks, %d detections, "
               "dim %d, %zu-byte shots",
               cap, nd, cfg->embed_dim, cfg->shot_bytes);
+    argus_error_detail_set(err_out,
+                           "tracker: out of memory for %d tracks, %d "
+                           "detections, dim %d, %zu-byte shots",
+                           cap, nd, cfg->embed_dim, cfg->shot_bytes);
     err = ARGUS_E_NOMEM;
     goto fail;
   }
@@ -344,22 +375,22 @@ static void app_update(argus_tracker *tr, int slot, const float *emb, float inv,
 static argus_err check_input(argus_tracker *tr, const char *fn, double t,
                              const argus_track_det *dets, int n) {
   if (!isfinite(t)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "%s: time %g is not finite", fn, t);
+    trk_note(tr, "%s: time %g is not finite", fn, t);
     return ARGUS_E_INVALID_ARG;
   }
   if (t < tr->time) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+    trk_note(tr,
               "%s: time %.6f is before the last update's %.6f", fn, t,
               tr->time);
     return ARGUS_E_INVALID_ARG;
   }
   if (n < 0 || (n > 0 && !dets)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "%s: %d detections at %s", fn, n,
+    trk_note(tr, "%s: %d detections at %s", fn, n,
               dets ? "a valid pointer" : "NULL");
     return ARGUS_E_INVALID_ARG;
   }
   if (n > tr->cfg.max_detections) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+    trk_note(tr,
               "%s: %d detections, more than max_detections %d", fn, n,
               tr->cfg.max_detections);
     return ARGUS_E_LIMIT;
@@ -369,25 +400,25 @@ static argus_err check_input(argus_tracker *tr, const char *fn, double t,
     const float *b = d->box;
     if (!(isfinite(b[0]) && isfinite(b[1]) && isfinite(b[2]) &&
           isfinite(b[3]))) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d: box (%g, %g, %g, %g) is not finite", fn, j,
                 b[0], b[1], b[2], b[3]);
       return ARGUS_E_INVALID_ARG;
     }
     if (!(b[2] > b[0] && b[3] > b[1])) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d: box (%g, %g, %g, %g) has size %g x %g, "
                 "not positive",
                 fn, j, b[0], b[1], b[2], b[3], b[2] - b[0], b[3] - b[1]);
       return ARGUS_E_INVALID_ARG;
     }
     if (!isfinite(d->score)) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d: score %g is not finite", fn, j, d->score);
       return ARGUS_E_INVALID_ARG;
     }
     if (!(d->quality >= 0 && d->quality <= 1)) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d: quality %g is not in [0, 1]", fn, j,
                 d->quality);
       return ARGUS_E_INVALID_ARG;
@@ -396,7 +427,7 @@ static argus_err check_input(argus_tracker *tr, const char *fn, double t,
     if (!d->embedding)
       continue;
     if (tr->cfg.embed_dim == 0) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d has an embedding but the tracker was "
                 "created with embed_dim 0",
                 fn, j);
@@ -406,7 +437,7 @@ static argus_err check_input(argus_tracker *tr, const char *fn, double t,
     for (int i = 0; i < tr->cfg.embed_dim; i++) {
       float v = d->embedding[i];
       if (!isfinite(v)) {
-        argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+        trk_note(tr,
                   "%s: detection %d: embedding[%d] = %g is not finite", fn, j,
                   i, v);
         return ARGUS_E_INVALID_ARG;
@@ -414,7 +445,7 @@ static argus_err check_input(argus_tracker *tr, const char *fn, double t,
       n2 += (double)v * v;
     }
     if (!(n2 > 0) || !isfinite(n2)) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "%s: detection %d: embedding has length %g", fn, j, sqrt(n2));
       return ARGUS_E_INVALID_ARG;
     }
@@ -686,7 +717,7 @@ argus_err argus_track_update(argus_tracker *tr, double t,
                              const argus_track_det *dets, int n,
                              argus_track_result *res) {
   if (!tr || !res) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "update: %s is NULL",
+    trk_note(tr, "update: %s is NULL",
               !tr ? "tracker" : "result");
     return ARGUS_E_INVALID_ARG;
   }
@@ -831,7 +862,7 @@ argus_err argus_track_needs_embedding(argus_tracker *tr, double t,
                                       const argus_track_det *dets, int n,
                                       unsigned char *need) {
   if (!tr || (n > 0 && !need)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "needs_embedding: %s is NULL",
+    trk_note(tr, "needs_embedding: %s is NULL",
               !tr ? "tracker" : "need");
     return ARGUS_E_INVALID_ARG;
   }
@@ -867,26 +898,26 @@ argus_err argus_track_needs_embedding(argus_tracker *tr, double t,
 argus_err argus_track_set_embedding(argus_tracker *tr, uint64_t track_id,
                                     const float *emb) {
   if (!tr || !emb) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "set_embedding: %s is NULL",
+    trk_note(tr, "set_embedding: %s is NULL",
               !tr ? "tracker" : "embedding");
     return ARGUS_E_INVALID_ARG;
   }
   if (tr->cfg.embed_dim == 0) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+    trk_note(tr,
               "set_embedding: the tracker was created with embed_dim 0");
     return ARGUS_E_INVALID_ARG;
   }
   double n2 = 0;
   for (int i = 0; i < tr->cfg.embed_dim; i++) {
     if (!isfinite(emb[i])) {
-      argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+      trk_note(tr,
                 "set_embedding: embedding[%d] = %g is not finite", i, emb[i]);
       return ARGUS_E_INVALID_ARG;
     }
     n2 += (double)emb[i] * emb[i];
   }
   if (!(n2 > 0) || !isfinite(n2)) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD,
+    trk_note(tr,
               "set_embedding: embedding has length %g", sqrt(n2));
     return ARGUS_E_INVALID_ARG;
   }
@@ -903,7 +934,7 @@ argus_err argus_track_set_embedding(argus_tracker *tr, uint64_t track_id,
 argus_err argus_track_flush(argus_tracker *tr, double t,
                             argus_track_result *res) {
   if (!tr || !res) {
-    argus_log(ARGUS_LOG_WARN, TRACK_MOD, "flush: %s is NULL",
+    trk_note(tr, "flush: %s is NULL",
               !tr ? "tracker" : "result");
     return ARGUS_E_INVALID_ARG;
   }
@@ -1011,4 +1042,8 @@ const char *argus_track_end_name(argus_track_end_reason r) {
     return "flush";
   }
   return "?";
+}
+
+const char *argus_track_last_error(const argus_tracker *tr) {
+  return tr ? tr->last_err.msg : "";
 }
