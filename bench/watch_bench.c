@@ -261,7 +261,7 @@ static int run_count(const char *models, const char *db, const char *video,
   so.handler = on_alert;
   so.user = &lc;
   so.queue_msgs = 4096;
-  argus_bus_subscribe(argus_pipeline_bus(p), &so, &sub);
+  argus_bus_subscribe(argus_pipeline_bus(p), &so, &sub, NULL);
   for (int i = 0; i < n; i++) {
     char name[32];
     snprintf(name, sizeof name, "cam%d", i + 1);

@@ -52,7 +52,7 @@ static void collect(void *user, const argus_bus_msg *m) {
 
 static void test_basic(void) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   CHECK(strcmp(argus_bus_backend(bus), "inproc") == 0);
@@ -65,16 +65,16 @@ static void test_basic(void) {
   o.pattern = "*";
   o.handler = collect;
   o.user = &all;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &s_all));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &s_all, NULL));
   o.pattern = "alert";
   o.user = &alerts;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &s_alert));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &s_alert, NULL));
   o.pattern = "camera.*";
   o.user = &cams;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &s_cam));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &s_cam, NULL));
   argus_bus_sub_options po = {0};
   po.pattern = "alert";
-  CHECK_OK(argus_bus_subscribe(bus, &po, &s_poll));
+  CHECK_OK(argus_bus_subscribe(bus, &po, &s_poll, NULL));
 
   char id[ARGUS_BUS_ID_MAX + 1], id2[ARGUS_BUS_ID_MAX + 1];
   CHECK_OK(argus_bus_make_id(bus, "alert", id));
@@ -151,12 +151,16 @@ static void test_bad_input(void) {
   argus_bus *bus = NULL;
   int nlog = 0;
   argus_log_set_sink(count_log, &nlog);
-  CHECK_INT_EQ(argus_bus_open("nats://127.0.0.1:4222", NULL, &bus),
+  argus_error_detail why = {{0}};
+  CHECK_INT_EQ(argus_bus_open("nats://127.0.0.1:4222", NULL, &bus, &why),
                ARGUS_E_UNSUPPORTED);
   CHECK(bus == NULL);
+  /* The reason names the URL, in err and for this thread. */
+  CHECK(strstr(why.msg, "nats://127.0.0.1:4222") != NULL);
+  CHECK(strstr(argus_bus_last_error(), "nats://") != NULL);
   argus_bus_options bo = {.dedupe_window = -3};
-  CHECK_INT_EQ(argus_bus_open(NULL, &bo, &bus), ARGUS_E_INVALID_ARG);
-  CHECK_OK(argus_bus_open("inproc", NULL, &bus));
+  CHECK_INT_EQ(argus_bus_open(NULL, &bo, &bus, NULL), ARGUS_E_INVALID_ARG);
+  CHECK_OK(argus_bus_open("inproc", NULL, &bus, NULL));
   if (!bus)
     return;
   CHECK_INT_EQ(argus_bus_publish(bus, "Alert", "x", "{}", 2),
@@ -168,6 +172,7 @@ static void test_bad_input(void) {
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_bus_publish(bus, "alert", "x", "[1]", 3),
                ARGUS_E_INVALID_ARG);
+  CHECK(strstr(argus_bus_last_error(), "not a JSON object") != NULL);
   CHECK_INT_EQ(argus_bus_publish(bus, "alert", "x", "{\0}", 3),
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_bus_publish(bus, "alert", "x", NULL, 2),
@@ -187,13 +192,14 @@ static void test_bad_input(void) {
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
   o.pattern = "al*";
-  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s, &why), ARGUS_E_INVALID_ARG);
+  CHECK(strstr(why.msg, "al*") != NULL);
   o.pattern = "alert";
   o.queue_bytes = 100;
-  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s, NULL), ARGUS_E_INVALID_ARG);
   o.queue_bytes = 0;
   o.queue_msgs = -1;
-  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_bus_subscribe(bus, &o, &s, NULL), ARGUS_E_INVALID_ARG);
   CHECK(s == NULL);
   char id[ARGUS_BUS_ID_MAX + 1];
   CHECK_INT_EQ(argus_bus_make_id(bus, "Bad Prefix", id), ARGUS_E_INVALID_ARG);
@@ -215,7 +221,7 @@ static void test_bad_input(void) {
  * newest, the others are counted as dropped; a fast subscriber gets all. */
 static void test_slow_subscriber(void) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   collector slow, fast;
@@ -228,10 +234,10 @@ static void test_slow_subscriber(void) {
   o.handler = collect;
   o.user = &slow;
   o.queue_msgs = 8;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &ss));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &ss, NULL));
   o.user = &fast;
   o.queue_msgs = 512;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &sf));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &sf, NULL));
   uint64_t worst = 0;
   for (int i = 0; i < 200; i++) {
     char doc[64], mid[16];
@@ -270,14 +276,14 @@ static void test_slow_subscriber(void) {
  * message larger than the whole queue is dropped itself. */
 static void test_byte_bound(void) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
   o.pattern = "*";
   o.queue_bytes = 4096;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &s));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &s, NULL));
   char doc[1500];
   memset(doc, 'x', sizeof doc);
   doc[0] = '{';
@@ -334,7 +340,7 @@ static void relay_handler(void *user, const argus_bus_msg *m) {
 
 static void test_reentrant(void) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   relay r = {bus, NULL, 0, 5};
@@ -344,12 +350,12 @@ static void test_reentrant(void) {
   o.pattern = "ping";
   o.handler = relay_handler;
   o.user = &r;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &r.self));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &r.self, NULL));
   argus_bus_sub *se = NULL;
   o.pattern = "echo";
   o.handler = collect;
   o.user = &echo;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &se));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &se, NULL));
   for (int i = 0; i < 5; i++) {
     char mid[16];
     snprintf(mid, sizeof mid, "p%d", i);
@@ -389,7 +395,7 @@ static void *publisher(void *p) {
 static void test_window_and_threads(void) {
   argus_bus *bus = NULL;
   argus_bus_options bo = {.dedupe_window = 16};
-  CHECK_OK(argus_bus_open(NULL, &bo, &bus));
+  CHECK_OK(argus_bus_open(NULL, &bo, &bus, NULL));
   if (!bus)
     return;
   for (int i = 0; i < 40; i++) {
@@ -405,7 +411,7 @@ static void test_window_and_threads(void) {
   CHECK_INT_EQ(st.duplicates, 1);
   argus_bus_close(bus);
 
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   collector c;
@@ -416,7 +422,7 @@ static void test_window_and_threads(void) {
   o.handler = collect;
   o.user = &c;
   o.queue_msgs = 16384;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &s));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &s, NULL));
   pthread_t th[4];
   pub_arg args[4];
   struct mallinfo2 m0 = mallinfo2();

@@ -650,7 +650,7 @@ static void on_event(void *user, const argus_bus_msg *msg) {
 
 static void test_bus(void) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   cb_state cs;
@@ -664,15 +664,15 @@ static void test_bus(void) {
   o.handler = on_event;
   o.user = &cs;
   o.events = 1;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &cb));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &cb, NULL));
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &text));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &text, NULL));
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
   o.queue_msgs = 2;
   o.events = 1;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &small));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &small, NULL));
 
   argus_event *face = make_face("door", 500, 0, 31);
   argus_event *a = make_alert(face, "Ada", 1);

@@ -435,7 +435,7 @@ static void test_memory(world *w) {
 
 static void test_unmatched(world *w) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   argus_matcher_config c;
   argus_matcher_config_init(&c);
   argus_matcher *m = NULL;
@@ -447,7 +447,7 @@ static void test_unmatched(world *w) {
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_UNMATCHED;
   o.events = 1;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &sub));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &sub, NULL));
   argus_event *far = face_of(w, -1, "cam1", 1, 0);
   argus_match_result r;
   CHECK_OK(argus_matcher_handle_face(m, far, &r, &err));
@@ -691,7 +691,7 @@ static void test_concurrent(world *w) {
 
 static void test_on_bus(world *w) {
   argus_bus *bus = NULL;
-  CHECK_OK(argus_bus_open(NULL, NULL, &bus));
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
   if (!bus)
     return;
   argus_matcher *m = make_matcher(w, -1, 0, bus);
@@ -704,9 +704,9 @@ static void test_on_bus(world *w) {
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
   o.events = 1;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &alerts));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &alerts, NULL));
   o.events = 0;
-  CHECK_OK(argus_bus_subscribe(bus, &o, &text));
+  CHECK_OK(argus_bus_subscribe(bus, &o, &text, NULL));
   CHECK_OK(argus_matcher_start(m, 0));
   CHECK_INT_EQ(argus_matcher_start(m, 0), ARGUS_E_INVALID_ARG); /* again */
 

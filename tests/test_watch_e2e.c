@@ -221,7 +221,7 @@ static argus_pipeline *start(const char *db, const char *wl, collector *col,
   o.handler = on_msg;
   o.user = col;
   o.queue_msgs = 4096;
-  CHECK_OK(argus_bus_subscribe(argus_pipeline_bus(p), &o, sub));
+  CHECK_OK(argus_bus_subscribe(argus_pipeline_bus(p), &o, sub, NULL));
   return p;
 }
 

@@ -86,11 +86,11 @@ typedef struct argus_bus_options {
 } argus_bus_options;
 
 /* Opens a bus. url: NULL or "inproc" (in-process); "nats://..." is refused
- * with UNSUPPORTED until the NATS backend exists. opts may be NULL.
- * Errors: INVALID_ARG, UNSUPPORTED (unknown scheme; logged with the URL),
- * NOMEM. */
+ * with UNSUPPORTED until the NATS backend exists. opts may be NULL; err
+ * (may be NULL) says what failed. Errors: INVALID_ARG, UNSUPPORTED (unknown
+ * scheme; err names the URL), NOMEM. */
 argus_err argus_bus_open(const char *url, const argus_bus_options *opts,
-                         argus_bus **out);
+                         argus_bus **out, argus_error_detail *err);
 /* Unsubscribes every remaining subscription (joining their dispatchers) and
  * frees the bus. Must not be called from a handler, nor while another thread
  * publishes, polls or unsubscribes. Accepts NULL. */
@@ -143,10 +143,17 @@ typedef struct argus_bus_sub_options {
   int events;
 } argus_bus_sub_options;
 
-/* Subscribes. Messages published after the call are queued. Errors:
- * INVALID_ARG (NULL, bad pattern or bounds), NOMEM, INTERNAL (thread). */
+/* Subscribes. Messages published after the call are queued. err (may be
+ * NULL) says what failed. Errors: INVALID_ARG (NULL, bad pattern or
+ * bounds), NOMEM, INTERNAL (thread). */
 argus_err argus_bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
-                              argus_bus_sub **out);
+                              argus_bus_sub **out, argus_error_detail *err);
+/* Why the calling thread's last failed bus call (any function of this
+ * header) failed: "publish alert x: the document is not a JSON object";
+ * "" when none did. Per thread, so that publishers on many threads each
+ * see their own reason; also logged. open and subscribe copy it into their
+ * err. */
+const char *argus_bus_last_error(void);
 /* Ends a subscription: no further callbacks once it returns (a running
  * callback is waited for, except when a handler unsubscribes its own
  * subscription: then the dispatcher ends after that callback). Queued

@@ -1,5 +1,6 @@
 /* The public bus functions: argument checks, the one place that picks a
  * backend by URL, message ids. The work is done by the backend's table. */
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,8 +38,38 @@ static uint64_t random_u64(void) {
   return v ? v : 1;
 }
 
+/* Why this thread's last failed bus call failed (argus_bus_last_error). */
+static _Thread_local argus_error_detail t_last;
+
+void bus_note(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(t_last.msg, sizeof t_last.msg, fmt, ap);
+  va_end(ap);
+  argus_log(ARGUS_LOG_ERROR, BUS_MOD, "%s", t_last.msg);
+}
+
+const char *argus_bus_last_error(void) { return t_last.msg; }
+
+/* Copies this thread's last reason into err after a failed call. */
+static argus_err with_detail(argus_err rc, argus_error_detail *err) {
+  if (rc != ARGUS_OK && err)
+    snprintf(err->msg, sizeof err->msg, "%s",
+             t_last.msg[0] ? t_last.msg : argus_strerror(rc));
+  return rc;
+}
+
+static argus_err bus_open(const char *url, const argus_bus_options *opts,
+                          argus_bus **out);
+
 argus_err argus_bus_open(const char *url, const argus_bus_options *opts,
-                         argus_bus **out) {
+                         argus_bus **out, argus_error_detail *err) {
+  t_last.msg[0] = '\0';
+  return with_detail(bus_open(url, opts, out), err);
+}
+
+static argus_err bus_open(const char *url, const argus_bus_options *opts,
+                          argus_bus **out) {
   if (!out)
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
@@ -48,14 +79,14 @@ argus_err argus_bus_open(const char *url, const argus_bus_options *opts,
   if (o.dedupe_window == 0)
     o.dedupe_window = 4096;
   if (o.dedupe_window < 1 || o.dedupe_window > (1 << 20)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "dedupe_window %d is out of range (1..%d)", o.dedupe_window,
               1 << 20);
     return ARGUS_E_INVALID_ARG;
   }
   const bus_backend_ops *ops = backend_for(url);
   if (!ops) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "no bus backend for '%s' (this build has: inproc)", url);
     return ARGUS_E_UNSUPPORTED;
   }
@@ -126,24 +157,24 @@ static int is_space(char c) {
 argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
                             const char *json, size_t size) {
   if (!bus || !topic || !id || (!json && size)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "publish: NULL argument");
+    bus_note("publish: NULL argument");
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_topic(topic)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "publish: bad topic '%.80s' (1..%d bytes of a-z 0-9 . _ -)",
               topic, ARGUS_BUS_TOPIC_MAX);
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_id(id)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "publish %s: bad id '%.80s' (1..%d printable bytes, no spaces "
               "or quotes)",
               topic, id, ARGUS_BUS_ID_MAX);
     return ARGUS_E_INVALID_ARG;
   }
   if (size > ARGUS_BUS_MSG_MAX) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "publish %s %s: document of %zu bytes (at most %zu)", topic, id,
               size, ARGUS_BUS_MSG_MAX);
     return ARGUS_E_LIMIT;
@@ -155,7 +186,7 @@ argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
     z--;
   if (z - a < 2 || json[a] != '{' || json[z - 1] != '}' ||
       memchr(json, '\0', size)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "publish %s %s: the document is not a JSON object", topic, id);
     return ARGUS_E_INVALID_ARG;
   }
@@ -165,16 +196,16 @@ argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
 argus_err argus_bus_publish_event(argus_bus *bus, const char *topic,
                                   const argus_event *ev) {
   if (!bus || !topic || !ev) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "publish event: NULL argument");
+    bus_note("publish event: NULL argument");
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_topic(topic) || !valid_id(ev->id)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "publish event: bad topic '%.80s' or id '%.80s'", topic, ev->id);
     return ARGUS_E_INVALID_ARG;
   }
   if (ev->type < ARGUS_EVENT_FACE || ev->type > ARGUS_EVENT_WATCHLIST) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "publish %s %s: unknown event type %d",
+    bus_note("publish %s %s: unknown event type %d",
               topic, ev->id, (int)ev->type);
     return ARGUS_E_INVALID_ARG;
   }
@@ -221,15 +252,24 @@ static int valid_pattern(const char *p) {
   return valid_topic(p);
 }
 
+static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
+                               argus_bus_sub **out);
+
 argus_err argus_bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
-                              argus_bus_sub **out) {
+                              argus_bus_sub **out, argus_error_detail *err) {
+  t_last.msg[0] = '\0';
+  return with_detail(bus_subscribe(bus, o, out), err);
+}
+
+static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
+                               argus_bus_sub **out) {
   if (!bus || !o || !out || !o->pattern) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD, "subscribe: NULL argument");
+    bus_note("subscribe: NULL argument");
     return ARGUS_E_INVALID_ARG;
   }
   *out = NULL;
   if (!valid_pattern(o->pattern)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "subscribe: bad pattern '%.80s' (a topic, 'prefix.*' or '*')",
               o->pattern);
     return ARGUS_E_INVALID_ARG;
@@ -237,7 +277,7 @@ argus_err argus_bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
   if (o->queue_msgs < 0 || o->queue_msgs > (1 << 20) ||
       (o->queue_bytes && o->queue_bytes < 4096) ||
       o->queue_bytes > ((size_t)1 << 30)) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "subscribe %s: queue bounds out of range (messages 0..%d, bytes "
               "0 or 4 KiB..1 GiB)",
               o->pattern, 1 << 20);

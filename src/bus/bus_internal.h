@@ -36,6 +36,10 @@ typedef struct bus_backend_ops {
 
 extern const bus_backend_ops bus_inproc_ops;
 
+/* Logs why a bus call failed and keeps it as the calling thread's last
+ * error (argus_bus_last_error); the caller returns the code. */
+void bus_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #include <pthread.h>
 
 struct argus_bus_sub {

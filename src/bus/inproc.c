@@ -379,7 +379,7 @@ static argus_err ip_publish_event(void *ctx, const char *topic,
       have_doc = 1;
       rc = argus_event_to_json(ev, doc, sizeof doc, &doc_len);
       if (rc != ARGUS_OK || doc_len > ARGUS_BUS_MSG_MAX) {
-        argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+        bus_note(
                   "publish %s %s: the event's document does not fit in %zu "
                   "bytes; text subscribers miss it",
                   topic, id, ARGUS_BUS_MSG_MAX);
@@ -442,7 +442,7 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
         }
       pthread_mutex_unlock(&b->mu);
       sub_free(s);
-      argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+      bus_note(
                 "subscribe %s: cannot start the dispatcher thread", o->pattern);
       return ARGUS_E_INTERNAL;
     }
@@ -489,7 +489,7 @@ static argus_err ip_next(void *ctx, void *impl, double timeout_s,
   (void)ctx;
   ip_sub *s = impl;
   if (s->handler) {
-    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+    bus_note(
               "next: subscription '%s' has a handler (it is not polled)",
               s->pattern);
     return ARGUS_E_INVALID_ARG;
@@ -550,7 +550,7 @@ static argus_err ip_flush(void *ctx, double timeout_s) {
   for (ip_sub *s = b->subs; s; s = s->next)
     if (s->has_thread && pthread_equal(pthread_self(), s->thread)) {
       pthread_mutex_unlock(&b->mu);
-      argus_log(ARGUS_LOG_ERROR, BUS_MOD, "flush called from a handler");
+      bus_note("flush called from a handler");
       return ARGUS_E_INVALID_ARG;
     }
   pthread_mutex_unlock(&b->mu);

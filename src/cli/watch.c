@@ -338,7 +338,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   so.user = &pr;
   so.queue_msgs = 1024;
   so.events = 1;
-  e = argus_bus_subscribe(parts.bus, &so, &sub);
+  e = argus_bus_subscribe(parts.bus, &so, &sub, NULL);
   if (e) {
     cli_errorf(cmd, "cannot subscribe to alerts (%s)", argus_errname(e));
     argus_pipeline_destroy(p);

@@ -402,7 +402,7 @@ argus_err argus_matcher_start(argus_matcher *m, int queue) {
   o.handler = on_face;
   o.user = m;
   o.events = 1;
-  argus_err rc = argus_bus_subscribe(m->bus, &o, &m->face_sub);
+  argus_err rc = argus_bus_subscribe(m->bus, &o, &m->face_sub, NULL);
   if (rc)
     return rc;
   memset(&o, 0, sizeof o);
@@ -411,7 +411,7 @@ argus_err argus_matcher_start(argus_matcher *m, int queue) {
   o.handler = on_change;
   o.user = m;
   o.events = 1;
-  rc = argus_bus_subscribe(m->bus, &o, &m->change_sub);
+  rc = argus_bus_subscribe(m->bus, &o, &m->change_sub, NULL);
   if (rc) {
     argus_bus_unsubscribe(m->face_sub);
     m->face_sub = NULL;

@@ -105,7 +105,7 @@ argus_err argus_pipeline_parts_open(const char *models_dir,
                  ge.msg[0] ? ge.msg : argus_strerror(rc));
     goto fail;
   }
-  rc = argus_bus_open(NULL, NULL, &out->bus);
+  rc = argus_bus_open(NULL, NULL, &out->bus, NULL);
   if (rc) {
     rc = pl_fail(err, rc, "bus: %s", argus_strerror(rc));
     goto fail;

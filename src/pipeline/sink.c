@@ -188,11 +188,11 @@ argus_err pl_sink_start(argus_pipeline *p) {
   o.handler = on_event;
   o.user = p;
   o.events = 1;
-  argus_err rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub);
+  argus_err rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub, NULL);
   if (rc != ARGUS_OK || p->cfg.keep_unmatched <= 0)
     return rc;
   o.pattern = ARGUS_EVENT_TOPIC_UNMATCHED;
-  return argus_bus_subscribe(p->parts.bus, &o, &p->unmatched_sub);
+  return argus_bus_subscribe(p->parts.bus, &o, &p->unmatched_sub, NULL);
 }
 
 void pl_sink_stop(argus_pipeline *p) {
