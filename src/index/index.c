@@ -79,123 +79,33 @@ static argus_err fail_default(argus_error_detail *err, argus_err e,
   return e;
 }
 
-/* ---- int64 -> uint32 hash map (linear probing, backward-shift delete) -- */
-
-#define MAP_EMPTY UINT64_MAX
-
-typedef struct ix_map {
-  uint64_t *key;
-  uint32_t *val;
-  size_t cap; /* power of two or 0 */
-  size_t n;
-} ix_map;
-
-static uint64_t mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
-
-/* Position of key, or of the empty slot where it would go; 1 if found. */
-static int map_find(const ix_map *m, uint64_t key, size_t *pos) {
-  if (!m->cap)
-    return 0;
-  size_t mask = m->cap - 1, i = mix64(key) & mask;
-  while (m->key[i] != MAP_EMPTY) {
-    if (m->key[i] == key) {
-      *pos = i;
-      return 1;
-    }
-    i = (i + 1) & mask;
-  }
-  *pos = i;
-  return 0;
-}
+/* id -> row and watchlist -> slot: core's int64 map (argus_i64map), with
+ * the index's 32-bit rows and slots as values. */
+typedef argus_i64map ix_map;
 
 static int map_get(const ix_map *m, int64_t key, uint32_t *val) {
-  size_t pos;
-  if (!map_find(m, (uint64_t)key, &pos))
+  int64_t v = 0;
+  if (!argus_i64map_get(m, key, &v))
     return 0;
-  *val = m->val[pos];
+  if (val)
+    *val = (uint32_t)v;
   return 1;
 }
 
-/* Room for n keys at a load factor of at most 1/2. */
+/* Room for n keys: later puts up to n keys neither allocate nor fail. */
 static argus_err map_reserve(ix_map *m, size_t n) {
-  if (n > SIZE_MAX / 4)
-    return ARGUS_E_LIMIT;
-  size_t cap = m->cap ? m->cap : 16;
-  while (cap < 2 * n)
-    cap *= 2;
-  if (cap == m->cap)
-    return ARGUS_OK;
-  ix_map nm = {malloc(cap * sizeof *nm.key), malloc(cap * sizeof *nm.val),
-               cap, 0};
-  if (!nm.key || !nm.val) {
-    free(nm.key);
-    free(nm.val);
-    return ARGUS_E_NOMEM;
-  }
-  memset(nm.key, 0xff, cap * sizeof *nm.key);
-  for (size_t i = 0; i < m->cap; i++) {
-    if (m->key[i] == MAP_EMPTY)
-      continue;
-    size_t pos;
-    map_find(&nm, m->key[i], &pos);
-    nm.key[pos] = m->key[i];
-    nm.val[pos] = m->val[i];
-    nm.n++;
-  }
-  free(m->key);
-  free(m->val);
-  *m = nm;
-  return ARGUS_OK;
+  return argus_i64map_reserve(m, n);
 }
 
-/* Inserts or overwrites; room must have been reserved. Returns 1 when the
- * key was new. */
-static int map_put(ix_map *m, int64_t key, uint32_t val) {
-  size_t pos;
-  int found = map_find(m, (uint64_t)key, &pos);
-  m->key[pos] = (uint64_t)key;
-  m->val[pos] = val;
-  if (!found)
-    m->n++;
-  return !found;
+static void map_put(ix_map *m, int64_t key, uint32_t val) {
+  argus_i64map_put(m, key, (int64_t)val);
 }
 
 static void map_del(ix_map *m, int64_t key) {
-  size_t i;
-  if (!map_find(m, (uint64_t)key, &i))
-    return;
-  size_t mask = m->cap - 1, j = i;
-  m->key[i] = MAP_EMPTY;
-  m->n--;
-  /* Shift back the entries of the probe run that follows the hole. */
-  for (;;) {
-    j = (j + 1) & mask;
-    if (m->key[j] == MAP_EMPTY)
-      break;
-    size_t home = mix64(m->key[j]) & mask;
-    /* Entry j may fill hole i unless its home lies cyclically in (i, j]. */
-    int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (stays)
-      continue;
-    m->key[i] = m->key[j];
-    m->val[i] = m->val[j];
-    m->key[j] = MAP_EMPTY;
-    i = j;
-  }
+  argus_i64map_remove(m, key, NULL);
 }
 
-static void map_free(ix_map *m) {
-  free(m->key);
-  free(m->val);
-  memset(m, 0, sizeof *m);
-}
+static void map_free(ix_map *m) { argus_i64map_free(m); }
 
 /* ---- write log of a background build ------------------------------------ */
 
@@ -574,7 +484,7 @@ static argus_err reserve_rows(argus_index *idx, size_t rows, size_t extra) {
     idx->free_slots = f;
     idx->cap_slots = cap;
   }
-  argus_err e = map_reserve(&idx->wls, idx->wls.n + extra);
+  argus_err e = map_reserve(&idx->wls, idx->wls.count + extra);
   if (e != ARGUS_OK)
     return e;
   return idx->ops->reserve(idx->be, rows);
@@ -924,7 +834,7 @@ argus_err argus_index_add_batch(argus_index *idx, size_t n, const int64_t *ids,
     if (map_get(&idx->wls, watchlists[i], &s) ||
         map_get(&seen, watchlists[i], &s))
       continue;
-    e = map_reserve(&seen, seen.n + 1);
+    e = map_reserve(&seen, seen.count + 1);
     if (e != ARGUS_OK) {
       map_free(&seen);
       goto rollback;
@@ -1234,8 +1144,8 @@ argus_err argus_index_get_stats(argus_index *idx, argus_index_stats *out) {
   idx->ops->describe(idx->be, out->backend, sizeof out->backend);
   out->bytes = sizeof *idx + idx->ops->bytes(idx->be) +
                idx->cap * (sizeof *idx->row_id + sizeof *idx->row_slot) +
-               idx->ids.cap * (sizeof *idx->ids.key + sizeof *idx->ids.val) +
-               idx->wls.cap * (sizeof *idx->wls.key + sizeof *idx->wls.val) +
+               idx->ids.cap * (sizeof *idx->ids.keys + sizeof *idx->ids.vals) +
+               idx->wls.cap * (sizeof *idx->wls.keys + sizeof *idx->wls.vals) +
                idx->cap_slots * (sizeof *idx->slot_wl +
                                  sizeof *idx->slot_count +
                                  sizeof *idx->free_slots);

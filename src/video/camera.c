@@ -379,7 +379,7 @@ fail_msg:
 static void mark_capture(cam_ctx *x, const AVPacket *pkt) {
   capture_mark *m = &x->marks[x->nmarks++ % CAPTURE_RING];
   m->pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-  m->wall_ns = video_wall_ns();
+  m->wall_ns = argus_wall_ns();
   m->mono_ns = argus_time_ns();
 }
 
@@ -395,7 +395,7 @@ static void find_capture(const cam_ctx *x, int64_t pts, int64_t *wall,
       }
     }
   }
-  *wall = video_wall_ns();
+  *wall = argus_wall_ns();
   *mono = argus_time_ns();
 }
 
@@ -568,7 +568,7 @@ static int handle_frame(cam_ctx *x, AVFrame *f) {
     uint64_t due = x->pace_mono0 + (uint64_t)((media - x->pace_media0) * 1e9);
     if (due > now && video_camera_sleep_until(cam, due))
       return 1;
-    wall_ns = video_wall_ns();
+    wall_ns = argus_wall_ns();
     mono_ns = argus_time_ns();
   } else {
     find_capture(x, f->pts != AV_NOPTS_VALUE ? f->pts : f->pkt_dts, &wall_ns,

@@ -171,12 +171,6 @@ static argus_err validate_config(const argus_video_camera_config *c,
 
 /* ---- clocks and condition variables ------------------------------------ */
 
-int64_t video_wall_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static struct timespec mono_abs(uint64_t ns) {
   struct timespec ts;
   ts.tv_sec = (time_t)(ns / 1000000000ull);
@@ -742,7 +736,7 @@ void video_set_error(video_camera *cam, argus_log_level level, argus_err code,
   cam->st.in_error_streak = 1;
   cam->st.last_error_code = code;
   snprintf(cam->st.last_error, sizeof cam->st.last_error, "%s", msg);
-  cam->st.last_error_wall_ns = video_wall_ns();
+  cam->st.last_error_wall_ns = argus_wall_ns();
   cam->st.errors++;
   pthread_mutex_unlock(&cam->hub->lock);
   if (repeat && level < ARGUS_LOG_INFO)

@@ -131,7 +131,5 @@ void video_slot_clear(video_slot *slot);
 argus_err video_slot_init(video_slot *slot);
 void video_slot_fini(video_slot *slot);
 
-/* Wall clock, UTC nanoseconds. */
-int64_t video_wall_ns(void);
 
 #endif
