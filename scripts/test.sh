@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI runs, from a fresh Debian 12 machine:
 #   1. dependencies (scripts/setup.sh) and the default models (scripts/fetch-models.sh)
-#   2. release build + every CTest test
+#   2. release build (with libargus.so: only argus_* symbols exported) + every
+#      CTest test
 #   3. ASan + UBSan build (clang) + every CTest test
 #   4. each libFuzzer harness under fuzz/ for a short time (ARGUS_FUZZ_SECONDS,
 #      default 60), when fuzz/CMakeLists.txt exists
@@ -24,7 +25,7 @@ for a in "$@"; do
   --no-sanitize) do_sanitize=0 ;;
   --no-fuzz) do_fuzz=0 ;;
   -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -71,7 +72,7 @@ bash scripts/setup.sh
 bash scripts/fetch-models.sh
 
 stage "release build"
-cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_SHARED=ON
 ninja -C "$bdir" -j "$jobs"
 
 stage "release tests"
