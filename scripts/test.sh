@@ -25,7 +25,7 @@ for a in "$@"; do
   --no-sanitize) do_sanitize=0 ;;
   --no-fuzz) do_fuzz=0 ;;
   -h | --help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
