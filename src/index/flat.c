@@ -676,6 +676,122 @@ static argus_err collect_all(const ix_flat *f, const ix_search_args *a,
   return ARGUS_OK;
 }
 
+/* Packs the queries p0 .. p0 + nq of a pass into groups of nearly equal
+ * size, each at most max_q, in the layout the scan kernels take. Returns
+ * the number of groups. */
+static size_t pack_pass(const ix_flat *f, const ix_search_args *a, size_t p0,
+                        size_t nq, size_t max_q, int refine, qgroup *groups,
+                        int8_t *qs, float *qscale, int32_t *qsum, float *qf,
+                        double *qe) {
+  size_t dim = f->dim, kdim = f->kdim;
+  size_t ng = (nq + max_q - 1) / max_q, first = 0;
+  for (size_t g = 0; g < ng; g++) {
+    size_t gn = nq / ng + (g < nq % ng ? 1 : 0);
+    qgroup *G = &groups[g];
+    G->first = first;
+    G->pack.nq = (int)gn;
+    G->pack.dim = kdim;
+    if (f->elem == IX_S8) {
+      int8_t *dst = qs + first * kdim;
+      for (size_t i = 0; i < gn; i++)
+        pack_s8(a->q + (p0 + first + i) * dim, dim, kdim, (int)i, (int)gn,
+                dst, &qscale[first + i], &qsum[first + i],
+                refine ? &qe[first + i] : NULL);
+      G->pack.qs = dst;
+      G->pack.qscale = qscale + first;
+      G->pack.qsum = qsum + first;
+    } else {
+      float *dst = qf + first * dim;
+      for (size_t i = 0; i < gn; i++) {
+        const float *x = a->q + (p0 + first + i) * dim;
+        for (size_t j = 0; j < dim; j++)
+          dst[j * gn + i] = x[j];
+        if (refine)
+          qe[first + i] = 0.0;
+      }
+      G->pack.qf = dst;
+    }
+    first += gn;
+  }
+  return ng;
+}
+
+/* Each query's norm and the window below the k-th compressed score in
+ * which a candidate may still be among the exact top k. */
+static void refine_windows(const ix_flat *f, const ix_search_args *a,
+                           size_t p0, size_t nq, const double *qe, double *qn,
+                           float *win) {
+  size_t dim = f->dim;
+  for (size_t q = 0; q < nq; q++) {
+    const float *x = a->q + (p0 + q) * dim;
+    double s2 = 0.0;
+    for (size_t j = 0; j < dim; j++)
+      s2 += (double)x[j] * (double)x[j];
+    qn[q] = sqrt(s2) * (1.0 + 1e-12);
+    double E = bound(f, qn[q], qe[q], f->res_max, f->norm_max);
+    /* + the rounding of k-th - w in float (|k-th| <= (qn+qe)·norm_max) */
+    win[q] = round_up(2.0 * E * 1.001 +
+                      4 * 0x1p-24 * (qn[q] + qe[q]) * f->norm_max);
+  }
+}
+
+/* What the exact re-ranking of one query of a pass needs. */
+typedef struct refine_ctx {
+  ix_flat *f;
+  const ix_search_args *a;
+  size_t q, nq; /* the query within the pass, and the pass's size */
+  int T;
+  size_t tile;
+  float *scores;
+  const ix_topk *topk; /* per thread and query */
+  const uint8_t *over; /* per thread and query: a top-k overflowed */
+  double qn, qe;
+  float win;
+  rcand *cand;
+  rscratch *rs;
+} refine_ctx;
+
+/* Query qq of a compressed index: the candidates within the window of the
+ * merged k-th score (or, when a thread's top k overflowed it, every row
+ * over the threshold), each with its error bound, re-ranked exactly. */
+static argus_err finish_refined(const refine_ctx *r, const ix_topk *merged,
+                                size_t qq) {
+  size_t k = r->a->k;
+  float thr = merged->n == k ? merged->score[k - 1] - r->win : -INFINITY;
+  int lost = 0;
+  for (int t = 0; t < r->T; t++)
+    lost |= r->over[(size_t)t * r->nq + r->q];
+  rcand *c = r->cand;
+  size_t nc = 0;
+  if (lost) {
+    argus_err err =
+        collect_all(r->f, r->a, qq, thr, r->tile, r->scores, r->rs, &nc);
+    if (err != ARGUS_OK)
+      return err;
+    c = r->rs->fb;
+  } else {
+    for (int t = 0; t < r->T; t++) {
+      const ix_topk *src = &r->topk[(size_t)t * r->nq + r->q];
+      for (size_t i = 0; i < src->n; i++) {
+        if (src->score[i] >= thr) {
+          c[nc].val = src->score[i];
+          c[nc].row = src->row[i];
+          nc++;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < nc; i++) {
+    double e = bound(r->f, r->qn, r->qe, r->f->rres[c[i].row],
+                     r->f->rnorm[c[i].row]) *
+               (1.0 + 1e-6);
+    c[i].lo = (double)c[i].val - e;
+    c[i].hi = (double)c[i].val + e;
+    c[i].done = 0;
+  }
+  return refine_query(r->f, r->a, qq, r->rs, c, nc);
+}
+
 static argus_err flat_search(void *ctx, const ix_search_args *a) {
   ix_flat *f = ctx;
   size_t k = a->k, dim = f->dim, kdim = f->kdim;
@@ -748,48 +864,10 @@ static argus_err flat_search(void *ctx, const ix_search_args *a) {
 
   for (size_t p0 = 0; p0 < a->nq; p0 += pass) {
     size_t nq = a->nq - p0 < pass ? a->nq - p0 : pass;
-    /* groups of nearly equal size, each at most max_q */
-    size_t ng = (nq + max_q - 1) / max_q, first = 0;
-    for (size_t g = 0; g < ng; g++) {
-      size_t gn = nq / ng + (g < nq % ng ? 1 : 0);
-      qgroup *G = &groups[g];
-      G->first = first;
-      G->pack.nq = (int)gn;
-      G->pack.dim = kdim;
-      if (f->elem == IX_S8) {
-        int8_t *dst = qs + first * kdim;
-        for (size_t i = 0; i < gn; i++)
-          pack_s8(a->q + (p0 + first + i) * dim, dim, kdim, (int)i, (int)gn,
-                  dst, &qscale[first + i], &qsum[first + i],
-                  refine ? &qe[first + i] : NULL);
-        G->pack.qs = dst;
-        G->pack.qscale = qscale + first;
-        G->pack.qsum = qsum + first;
-      } else {
-        float *dst = qf + first * dim;
-        for (size_t i = 0; i < gn; i++) {
-          const float *x = a->q + (p0 + first + i) * dim;
-          for (size_t j = 0; j < dim; j++)
-            dst[j * gn + i] = x[j];
-          if (refine)
-            qe[first + i] = 0.0;
-        }
-        G->pack.qf = dst;
-      }
-      first += gn;
-    }
+    size_t ng = pack_pass(f, a, p0, nq, max_q, refine, groups, qs, qscale,
+                          qsum, qf, qe);
     if (refine) {
-      for (size_t q = 0; q < nq; q++) {
-        const float *x = a->q + (p0 + q) * dim;
-        double s2 = 0.0;
-        for (size_t j = 0; j < dim; j++)
-          s2 += (double)x[j] * (double)x[j];
-        qn[q] = sqrt(s2) * (1.0 + 1e-12);
-        double E = bound(f, qn[q], qe[q], f->res_max, f->norm_max);
-        /* + the rounding of k-th - w in float (|k-th| <= (qn+qe)·norm_max) */
-        win[q] = round_up(2.0 * E * 1.001 +
-                          4 * 0x1p-24 * (qn[q] + qe[q]) * f->norm_max);
-      }
+      refine_windows(f, a, p0, nq, qe, qn, win);
       memset(over, 0, (size_t)T * nq);
     }
     for (size_t i = 0; i < (size_t)T * nq; i++) {
@@ -818,37 +896,9 @@ static argus_err flat_search(void *ctx, const ix_search_args *a) {
         a->nfound[qq] = merged.n;
         continue;
       }
-      float thr = merged.n == k ? merged.score[k - 1] - win[q] : -INFINITY;
-      int lost = 0;
-      for (int t = 0; t < T; t++)
-        lost |= over[(size_t)t * nq + q];
-      rcand *c = cand;
-      size_t nc = 0;
-      if (lost) {
-        err = collect_all(f, a, qq, thr, tile, scores, &rs, &nc);
-        if (err != ARGUS_OK)
-          goto out;
-        c = rs.fb;
-      } else {
-        for (int t = 0; t < T; t++) {
-          const ix_topk *src = &topk[(size_t)t * nq + q];
-          for (size_t i = 0; i < src->n; i++) {
-            if (src->score[i] >= thr) {
-              c[nc].val = src->score[i];
-              c[nc].row = src->row[i];
-              nc++;
-            }
-          }
-        }
-      }
-      for (size_t i = 0; i < nc; i++) {
-        double e = bound(f, qn[q], qe[q], f->rres[c[i].row],
-                         f->rnorm[c[i].row]) * (1.0 + 1e-6);
-        c[i].lo = (double)c[i].val - e;
-        c[i].hi = (double)c[i].val + e;
-        c[i].done = 0;
-      }
-      err = refine_query(f, a, qq, &rs, c, nc);
+      refine_ctx rc = {f,  a,    q,    nq,      T,     tile, scores, topk,
+                       over, qn[q], qe[q], win[q], cand, &rs};
+      err = finish_refined(&rc, &merged, qq);
       if (err != ARGUS_OK)
         goto out;
     }
