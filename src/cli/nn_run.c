@@ -173,6 +173,118 @@ static int write_output(const char *cmd, const char *path, const void *data,
   return 0;
 }
 
+/* Fills the session's inputs from the files given. Returns CLI_OK, or
+ * CLI_USAGE / CLI_FAIL (reported). */
+static int feed_inputs(const char *cmd, argus_nn_session *s,
+                       const input_arg *inputs, int ninputs) {
+  int nin = argus_nn_session_input_count(s);
+  int given[MAX_INPUTS] = {0};
+  int rc = CLI_USAGE;
+  for (int i = 0; i < ninputs; i++) {
+    int k;
+    if (!inputs[i].name) {
+      if (nin != 1) {
+        cli_errorf(cmd, "the model has %d inputs: write --input NAME=FILE",
+                   nin);
+        goto out;
+      }
+      k = 0;
+    } else {
+      k = argus_nn_session_find_input(s, inputs[i].name);
+    }
+    if (k < 0 || k >= MAX_INPUTS) {
+      cli_errorf(cmd, "the model has no input named '%s'", inputs[i].name);
+      fprintf(stderr, "inputs:");
+      for (int j = 0; j < nin; j++) {
+        argus_nn_tensor_desc d;
+        void *data;
+        if (argus_nn_session_input(s, j, &d, &data) == ARGUS_OK)
+          fprintf(stderr, " %s", d.name);
+      }
+      fputc('\n', stderr);
+      goto out;
+    }
+    if (given[k]++) {
+      cli_errorf(cmd, "input %s given twice",
+                 inputs[i].name ? inputs[i].name : "(the only one)");
+      goto out;
+    }
+    argus_nn_tensor_desc d;
+    void *data = NULL;
+    argus_err e = argus_nn_session_input(s, k, &d, &data);
+    if (e != ARGUS_OK) {
+      cli_report_nn_error(cmd, e, NULL);
+      rc = CLI_FAIL;
+      goto out;
+    }
+    if (read_input(cmd, d.name, inputs[i].file, &d, data) != 0) {
+      rc = CLI_FAIL;
+      goto out;
+    }
+  }
+  for (int k = 0; k < nin && k < MAX_INPUTS; k++) {
+    if (given[k])
+      continue;
+    argus_nn_tensor_desc d;
+    void *data;
+    if (argus_nn_session_input(s, k, &d, &data) == ARGUS_OK) {
+      char dims[160];
+      cli_format_dims_x(dims, sizeof dims, d.rank, d.dims);
+      cli_errorf(cmd, "no data for input '%s' (%s %s): add --input %s=FILE",
+                 d.name, cli_dtype_name(d.dtype), dims, d.name);
+    }
+    goto out;
+  }
+
+  return CLI_OK;
+out:
+  return rc;
+}
+
+/* Writes every output to DIR/<name>.<type> and lists them. Returns 0, or
+ * -1 (reported). */
+static int write_outputs(const char *cmd, argus_nn_session *s,
+                         const char *outdir) {
+  argus_err e;
+  int nout = argus_nn_session_output_count(s);
+  char names[MAX_INPUTS][200]; /* sanitised names, to keep files apart */
+  for (int i = 0; i < nout; i++) {
+    argus_nn_tensor_desc d;
+    const void *data = NULL;
+    e = argus_nn_session_output(s, i, &d, &data);
+    if (e != ARGUS_OK) {
+      cli_report_nn_error(cmd, e, NULL);
+      return -1;
+    }
+    char base[200], file[4096 + 256];
+    safe_name(base, sizeof base, d.name);
+    if (i < MAX_INPUTS) {
+      for (int j = 0; j < i; j++)
+        if (strcmp(names[j], base) == 0) { /* two names sanitised alike */
+          size_t n = strlen(base);
+          snprintf(base + n, sizeof base - n, "_%d", i);
+          break;
+        }
+      snprintf(names[i], sizeof names[i], "%s", base);
+    }
+    snprintf(file, sizeof file, "%s/%s.%s", outdir, base,
+             cli_dtype_ext(d.dtype));
+    int64_t count = cli_elem_count(d.rank, d.dims);
+    size_t esize = cli_dtype_size(d.dtype);
+    if (count < 0 || esize == 0) {
+      cli_errorf(cmd, "output '%s' has no concrete shape or type", d.name);
+      return -1;
+    }
+    if (write_output(cmd, file, data, (size_t)count, esize) != 0)
+      return -1;
+    char dims[160];
+    cli_format_dims(dims, sizeof dims, d.rank, d.dims);
+    printf("output %-12s %-8s %-16s -> %s\n", d.name, cli_dtype_name(d.dtype),
+           dims, file);
+  }
+  return 0;
+}
+
 int cli_nn_run_main(int argc, char **argv) {
   const char *cmd = "nn run";
   cli_session_args sa;
@@ -247,64 +359,9 @@ int cli_nn_run_main(int argc, char **argv) {
   if (rc != CLI_OK)
     return rc;
 
-  int nin = argus_nn_session_input_count(s);
-  int given[MAX_INPUTS] = {0};
-  rc = CLI_USAGE;
-  for (int i = 0; i < ninputs; i++) {
-    int k;
-    if (!inputs[i].name) {
-      if (nin != 1) {
-        cli_errorf(cmd, "the model has %d inputs: write --input NAME=FILE",
-                   nin);
-        goto out;
-      }
-      k = 0;
-    } else {
-      k = argus_nn_session_find_input(s, inputs[i].name);
-    }
-    if (k < 0 || k >= MAX_INPUTS) {
-      cli_errorf(cmd, "the model has no input named '%s'", inputs[i].name);
-      fprintf(stderr, "inputs:");
-      for (int j = 0; j < nin; j++) {
-        argus_nn_tensor_desc d;
-        void *data;
-        if (argus_nn_session_input(s, j, &d, &data) == ARGUS_OK)
-          fprintf(stderr, " %s", d.name);
-      }
-      fputc('\n', stderr);
-      goto out;
-    }
-    if (given[k]++) {
-      cli_errorf(cmd, "input %s given twice",
-                 inputs[i].name ? inputs[i].name : "(the only one)");
-      goto out;
-    }
-    argus_nn_tensor_desc d;
-    void *data = NULL;
-    argus_err e = argus_nn_session_input(s, k, &d, &data);
-    if (e != ARGUS_OK) {
-      cli_report_nn_error(cmd, e, NULL);
-      rc = CLI_FAIL;
-      goto out;
-    }
-    if (read_input(cmd, d.name, inputs[i].file, &d, data) != 0) {
-      rc = CLI_FAIL;
-      goto out;
-    }
-  }
-  for (int k = 0; k < nin && k < MAX_INPUTS; k++) {
-    if (given[k])
-      continue;
-    argus_nn_tensor_desc d;
-    void *data;
-    if (argus_nn_session_input(s, k, &d, &data) == ARGUS_OK) {
-      char dims[160];
-      cli_format_dims_x(dims, sizeof dims, d.rank, d.dims);
-      cli_errorf(cmd, "no data for input '%s' (%s %s): add --input %s=FILE",
-                 d.name, cli_dtype_name(d.dtype), dims, d.name);
-    }
+  rc = feed_inputs(cmd, s, inputs, ninputs);
+  if (rc != CLI_OK)
     goto out;
-  }
 
   rc = CLI_FAIL;
   if (make_dirs(cmd, outdir) != 0)
@@ -322,42 +379,8 @@ int cli_nn_run_main(int argc, char **argv) {
          (double)(t1 - t0) / 1e6, argus_threadpool_size(pool),
          argus_threadpool_size(pool) == 1 ? "" : "s", argus_cpu_isa_name());
 
-  int nout = argus_nn_session_output_count(s);
-  char names[MAX_INPUTS][200]; /* sanitised names, to keep files apart */
-  for (int i = 0; i < nout; i++) {
-    argus_nn_tensor_desc d;
-    const void *data = NULL;
-    e = argus_nn_session_output(s, i, &d, &data);
-    if (e != ARGUS_OK) {
-      cli_report_nn_error(cmd, e, NULL);
-      goto out;
-    }
-    char base[200], file[4096 + 256];
-    safe_name(base, sizeof base, d.name);
-    if (i < MAX_INPUTS) {
-      for (int j = 0; j < i; j++)
-        if (strcmp(names[j], base) == 0) { /* two names sanitised alike */
-          size_t n = strlen(base);
-          snprintf(base + n, sizeof base - n, "_%d", i);
-          break;
-        }
-      snprintf(names[i], sizeof names[i], "%s", base);
-    }
-    snprintf(file, sizeof file, "%s/%s.%s", outdir, base,
-             cli_dtype_ext(d.dtype));
-    int64_t count = cli_elem_count(d.rank, d.dims);
-    size_t esize = cli_dtype_size(d.dtype);
-    if (count < 0 || esize == 0) {
-      cli_errorf(cmd, "output '%s' has no concrete shape or type", d.name);
-      goto out;
-    }
-    if (write_output(cmd, file, data, (size_t)count, esize) != 0)
-      goto out;
-    char dims[160];
-    cli_format_dims(dims, sizeof dims, d.rank, d.dims);
-    printf("output %-12s %-8s %-16s -> %s\n", d.name, cli_dtype_name(d.dtype),
-           dims, file);
-  }
+  if (write_outputs(cmd, s, outdir) != 0)
+    goto out;
   rc = CLI_OK;
 
 out:

@@ -397,6 +397,72 @@ static argus_err finish_person(imp_run *r, argus_import_person *res,
   return rc;
 }
 
+/* What one batch of an import works with. */
+typedef struct imp_batch {
+  argus_face_engine *e;
+  argus_face_worker **workers;
+  argus_threadpool *pool;
+  const argus_import_options *o;
+  imp_person *ps;
+  int ndirs;
+  char **paths;
+  argus_gallery_photo *photos;
+  argus_err *rcs;
+  argus_face_error *errs;
+  argus_error_detail *err;
+} imp_batch;
+
+/* One batch from person *pi on: whole persons, up to
+ * ARGUS_IMPORT_MAX_PHOTOS photos, prepared on the pool, then enrolled in
+ * order (known ones skipped). Advances *pi. Returns OK, or the store error
+ * that stops the import; run->cancelled says whether it was cancelled. */
+static argus_err import_batch(imp_run *run, const imp_batch *b, int *pi) {
+  argus_import_summary *out = run->sum;
+  const argus_import_options *o = b->o;
+  imp_person *ps = b->ps;
+  argus_err stop = ARGUS_OK;
+  int p0 = *pi, np = 0;
+  while (*pi < b->ndirs) {
+    if (ps[*pi].known) {
+      (*pi)++;
+      continue;
+    }
+    int take = out->persons[*pi].photos_used;
+    if (np > 0 && np + take > ARGUS_IMPORT_MAX_PHOTOS)
+      break;
+    ps[*pi].first = np;
+    for (int k = 0; k < take; k++)
+      b->paths[np++] = ps[*pi].files[k];
+    (*pi)++;
+  }
+  imp_job j = {b->e,      b->workers, &o->enrol, o->cancel,
+               b->paths, b->photos,  b->rcs,    b->errs};
+  argus_threadpool_parallel_for(b->pool, (size_t)np, 1, imp_task, &j);
+  for (int q = p0; q < *pi && !stop; q++) {
+    argus_import_person *r = &out->persons[q];
+    if (run->cancelled || (o->cancel && *o->cancel)) {
+      run->cancelled = 1;
+      break;
+    }
+    if (ps[q].known) {
+      r->status = ARGUS_IMPORT_SKIPPED;
+      out->persons_skipped++;
+      run->done++;
+      emit(run, ARGUS_IMPORT_EVENT_PERSON, r, NULL);
+      continue;
+    }
+    argus_err fe =
+        finish_person(run, r, &ps[q], b->photos, b->rcs, b->errs, b->err);
+    if (fe == ARGUS_E_CANCELLED)
+      run->cancelled = 1;
+    else if (fe)
+      stop = fe;
+  }
+  for (int i = 0; i < np; i++)
+    argus_gallery_photo_free(&b->photos[i]);
+  return stop;
+}
+
 argus_err argus_gallery_import(argus_gallery *g, argus_face_engine *e,
                                const char *watchlist, const char *dir,
                                const argus_import_options *o,
@@ -498,44 +564,9 @@ argus_err argus_gallery_import(argus_gallery *g, argus_face_engine *e,
       run.cancelled = 1;
       break;
     }
-    /* A batch: whole persons, up to ARGUS_IMPORT_MAX_PHOTOS photos. */
-    int p0 = pi, np = 0;
-    while (pi < ndirs) {
-      if (ps[pi].known) {
-        pi++;
-        continue;
-      }
-      int take = out->persons[pi].photos_used;
-      if (np > 0 && np + take > ARGUS_IMPORT_MAX_PHOTOS)
-        break;
-      ps[pi].first = np;
-      for (int k = 0; k < take; k++)
-        paths[np++] = ps[pi].files[k];
-      pi++;
-    }
-    imp_job j = {e, workers, &o->enrol, o->cancel, paths, photos, rcs, errs};
-    argus_threadpool_parallel_for(pool, (size_t)np, 1, imp_task, &j);
-    for (int q = p0; q < pi && !stop; q++) {
-      argus_import_person *r = &out->persons[q];
-      if (run.cancelled || (o->cancel && *o->cancel)) {
-        run.cancelled = 1;
-        break;
-      }
-      if (ps[q].known) {
-        r->status = ARGUS_IMPORT_SKIPPED;
-        out->persons_skipped++;
-        run.done++;
-        emit(&run, ARGUS_IMPORT_EVENT_PERSON, r, NULL);
-        continue;
-      }
-      argus_err fe = finish_person(&run, r, &ps[q], photos, rcs, errs, err);
-      if (fe == ARGUS_E_CANCELLED)
-        run.cancelled = 1;
-      else if (fe)
-        stop = fe;
-    }
-    for (int i = 0; i < np; i++)
-      argus_gallery_photo_free(&photos[i]);
+    imp_batch b = {e,     workers, pool, o,     ps,   ndirs,
+                   paths, photos,  rcs,  errs, err};
+    stop = import_batch(&run, &b, &pi);
   }
   out->cancelled = run.cancelled && !stop;
   out->seconds = (double)(argus_time_ns() - t0) * 1e-9;
