@@ -15,6 +15,10 @@
 // queue (greedy descent through the upper levels, a best-first beam of
 // efSearch on level 0). SQ8 also keeps the fp32 rows and re-scores its best
 // candidates with them, so its scores (and final ranking) are exact.
+//
+// One file of about 1,100 lines on purpose: it is the only C++ in argus
+// and the only user of FAISS's headers, kept in one translation unit so
+// that the C side sees nothing but faiss_shim.h.
 #include "faiss_shim.h"
 
 #include <faiss/IndexFlat.h>

@@ -1,7 +1,7 @@
 /*
  * The index: ids, watchlists, locking, and the one place that chooses the
  * backend (choose_kind()). Backends (flat.c, approx.c) store rows 0..count-1;
- * this file maps rows to template ids (an open-addressing hash map) and to
+ * this file maps rows to template ids (core's int64 map) and to
  * watchlists (small dense "slots", so a search's watchlist filter is a
  * bitset). Removal moves the last row into the freed one, so rows stay
  * contiguous.
@@ -22,6 +22,11 @@
  * log onto the new backend, so that its rows are the current backend's
  * row for row, and swaps it in under the exclusive lock. With
  * synchronous_builds the triggering write call does all of this itself.
+ *
+ * One file of about 1,300 lines on purpose: the id map, the watchlist
+ * slots, the write log and the background builder all keep one invariant
+ * (the backend's rows are the index's rows, row for row, under the same two
+ * locks), and splitting them would spread that invariant over files.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <math.h>
