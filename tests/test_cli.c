@@ -242,6 +242,34 @@ static void test_usage(void) {
   unlink(garbage);
 }
 
+/* Options a hostile test found accepted and failing later (issue 10, item
+ * 4): each is refused at parsing, exit 2, naming what is allowed. */
+static void test_refused_options(void) {
+  static result r;
+  /* above the detector's largest network side: not on every frame */
+  RUN(&r, "watch", "--size", "5000", "x.mp4");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "--size");
+  CHECK_HAS(r.err, "[32, 4096]");
+
+  /* --draw writes JPEG only: a .png (or no extension) is refused before
+   * any image is read or model opened, and nothing is written */
+  char png[300];
+  snprintf(png, sizeof png, "%s/out.png", tmp);
+  RUN(&r, "detect", "x.jpg", "--draw", png);
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "--draw");
+  CHECK_HAS(r.err, ".jpg or .jpeg");
+  CHECK(access(png, F_OK) != 0);
+  RUN(&r, "detect", "x.jpg", "--draw", "out");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, ".jpg or .jpeg");
+  /* a JPEG name in any case passes that check (then: no image given) */
+  RUN(&r, "detect", "--draw", "OUT.JPEG");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "no image given");
+}
+
 static void test_models(const char *models, const char *src) {
   static result r;
   char detect[4096], landmark[4096], in[300], bad[300], outdir[300],
@@ -355,6 +383,7 @@ int main(void) {
   }
 
   test_usage();
+  test_refused_options();
   test_models(models, src ? src : ".");
 
   char p[300];

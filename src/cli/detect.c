@@ -70,6 +70,24 @@ void cli_detect_usage(FILE *f) {
   // clang-format on
 }
 
+/* Whether `path` ends in .jpg or .jpeg (any case): the only format the
+ * image module encodes, so --draw refuses any other name up front rather
+ * than writing JPEG bytes under a .png name. */
+static int draw_path_is_jpeg(const char *path) {
+  const char *dot = strrchr(path, '.');
+  if (!dot || strchr(dot, '/'))
+    return 0;
+  char ext[6] = {0};
+  size_t n = strlen(dot + 1);
+  if (n == 0 || n >= sizeof ext)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = dot[1 + i];
+    ext[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  return strcmp(ext, "jpg") == 0 || strcmp(ext, "jpeg") == 0;
+}
+
 int cli_detect_main(int argc, char **argv) {
   face_cli c;
   face_cli_init(&c, "detect");
@@ -131,6 +149,13 @@ int cli_detect_main(int argc, char **argv) {
     }
     if (face_cli_option(&c, id, p.arg) < 0)
       return cli_bad_value("detect");
+  }
+  if (draw && !draw_path_is_jpeg(draw)) {
+    cli_errorf("detect",
+               "--draw: '%s' must end in .jpg or .jpeg (drawings are written "
+               "as JPEG)",
+               draw);
+    return cli_bad_value("detect");
   }
   if (nfiles == 0) {
     cli_errorf("detect", "no image given");

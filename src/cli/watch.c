@@ -499,7 +499,9 @@ int cli_watch_main(int argc, char **argv) {
         return cli_bad_value(cmd);
       break;
     case OPT_SIZE:
-      if (cli_parse_int(p.arg, 32, 8192, "--size", &o.detect_size))
+      /* the detector's network side is at most 4096 (as `argus detect
+       * --size`): refuse more here rather than on every frame */
+      if (cli_parse_int(p.arg, 32, 4096, "--size", &o.detect_size))
         return cli_bad_value(cmd);
       break;
     case OPT_UNVERIFIED:
