@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -493,6 +494,30 @@ static void test_cli(void) {
   st = system(cmd);
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
   printf("cli: argus watch --json printed %d alert line(s)\n", lines);
+
+  /* Its alerts are audited as "cli:<login name>", like every other
+   * command's writes (issue 10: it was a fixed "cli:watch"). */
+  char want[160] = "";
+  struct passwd pw, *pwr = NULL;
+  char pwbuf[1024];
+  if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &pwr) == 0 && pwr &&
+      pwr->pw_name && pwr->pw_name[0])
+    snprintf(want, sizeof want,
+             "\"actor\":\"cli:%s\",\"action\":\"alert.insert\"", pwr->pw_name);
+  snprintf(cmd, sizeof cmd, "'%s' audit --db '%s' --json --limit 100000", cli,
+           db);
+  f = want[0] ? popen(cmd, "r") : NULL;
+  if (!f) {
+    printf("SKIP cli audit actor: no password entry\n");
+    return;
+  }
+  static char audit[1 << 20];
+  size_t na = fread(audit, 1, sizeof audit - 1, f);
+  audit[na] = '\0';
+  st = pclose(f);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(strstr(audit, want) != NULL);
+  CHECK(strstr(audit, "\"actor\":\"cli:watch\"") == NULL);
 }
 
 /* ---- enrolment while watching ---------------------------------------------

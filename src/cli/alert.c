@@ -3,7 +3,6 @@
  * an alert wins; the store refuses a second one atomically. */
 #include <limits.h>
 #include <math.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,25 +469,6 @@ static void alert_reject_usage(FILE *f) {
   decide_usage(f, "reject", "wrong: a false match");
 }
 
-/* The login name of the effective user, as the store's audit actor uses
- * it (store_cli_open): the password entry, else LOGNAME or USER. */
-static void login_name(char *buf, size_t size) {
-  struct passwd pw, *res = NULL;
-  char tmp[1024];
-  if (getpwuid_r(geteuid(), &pw, tmp, sizeof tmp, &res) == 0 && res &&
-      res->pw_name && res->pw_name[0]) {
-    snprintf(buf, size, "%s", res->pw_name);
-    return;
-  }
-  const char *u = getenv("LOGNAME");
-  if (!u || !u[0] || strlen(u) >= 64)
-    u = getenv("USER");
-  if (u && u[0] && strlen(u) < 64)
-    snprintf(buf, size, "%s", u);
-  else
-    snprintf(buf, size, "uid%ld", (long)geteuid());
-}
-
 static int decide_main(int argc, char **argv, argus_alert_status decision,
                        void (*usage)(FILE *)) {
   static const cli_opt opts[] = {
@@ -534,9 +514,8 @@ static int decide_main(int argc, char **argv, argus_alert_status decision,
     cli_errorf(cmd, "missing ID");
     return cli_bad_value(cmd);
   }
-  char user[64], op[80];
-  login_name(user, sizeof user);
-  snprintf(op, sizeof op, "cli:%s", user);
+  char op[STORE_CLI_ACTOR_MAX];
+  store_cli_actor(op, sizeof op);
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;

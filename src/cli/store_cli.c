@@ -8,20 +8,23 @@
 
 #include "cli/store_cli.h"
 
-/* The login name of the effective user, for the audit log. */
-static void login_name(char *buf, size_t size) {
+void store_cli_actor(char *buf, size_t cap) {
+  char user[64];
   struct passwd pw, *res = NULL;
   char tmp[1024];
   if (getpwuid_r(geteuid(), &pw, tmp, sizeof tmp, &res) == 0 && res &&
-      res->pw_name && res->pw_name[0]) {
-    snprintf(buf, size, "%s", res->pw_name);
-    return;
+      res->pw_name && res->pw_name[0] && strlen(res->pw_name) < sizeof user) {
+    snprintf(user, sizeof user, "%s", res->pw_name);
+  } else {
+    const char *u = getenv("LOGNAME");
+    if (!u || !u[0] || strlen(u) >= sizeof user)
+      u = getenv("USER");
+    if (u && u[0] && strlen(u) < sizeof user)
+      snprintf(user, sizeof user, "%s", u);
+    else
+      snprintf(user, sizeof user, "uid%ld", (long)geteuid());
   }
-  const char *u = getenv("USER");
-  if (u && u[0] && strlen(u) < 64)
-    snprintf(buf, size, "%s", u);
-  else
-    snprintf(buf, size, "uid%ld", (long)geteuid());
+  snprintf(buf, cap, "cli:%s", user);
 }
 
 int store_cli_error(const char *cmd, argus_err e,
@@ -34,9 +37,8 @@ int store_cli_error(const char *cmd, argus_err e,
 }
 
 int store_cli_open(const char *cmd, const char *db, argus_store **out) {
-  char user[64], actor[80];
-  login_name(user, sizeof user);
-  snprintf(actor, sizeof actor, "cli:%s", user);
+  char actor[STORE_CLI_ACTOR_MAX];
+  store_cli_actor(actor, sizeof actor);
   argus_store_options o;
   memset(&o, 0, sizeof o);
   o.actor = actor;

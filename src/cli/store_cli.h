@@ -29,6 +29,15 @@ enum { STORE_OPT_DB = 200, STORE_OPT_JSON, STORE_OPT_NEXT };
   "  --db PATH     the database (default: $XDG_DATA_HOME/argus/argus.db or\n"  \
   "                ~/.local/share/argus/argus.db; crops live next to it)\n"
 
+/* Size of a buffer that holds any store_cli_actor text. */
+#define STORE_CLI_ACTOR_MAX 80
+/* Writes the CLI's audit actor, "cli:<login name>", into buf (cap bytes,
+ * STORE_CLI_ACTOR_MAX is enough; truncated to fit, always terminated when
+ * cap > 0). The login name is the effective user's password entry, else
+ * LOGNAME or USER, else "uid<N>". Every command that writes the store
+ * names itself this way. */
+void store_cli_actor(char *buf, size_t cap);
+
 /* Opens the store at `db` (NULL: the default) with the audit actor
  * "cli:<login name>". Prints what went wrong; returns CLI_OK or CLI_FAIL. */
 int store_cli_open(const char *cmd, const char *db, argus_store **out);

@@ -314,8 +314,10 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   argus_pipeline_parts parts;
   argus_pipeline *p = NULL;
   argus_pipeline_error perr = {{0}};
+  char actor[STORE_CLI_ACTOR_MAX];
+  store_cli_actor(actor, sizeof actor);
   argus_err e = argus_pipeline_parts_open(o->models, o->allow_unverified, o->db,
-                                          "cli:watch", &parts, &perr);
+                                          actor, &parts, &perr);
   if (e == ARGUS_OK)
     e = argus_pipeline_create(&cfg, &parts, &p, &perr);
   if (e) {
