@@ -270,6 +270,36 @@ static void test_refused_options(void) {
   CHECK_HAS(r.err, "no image given");
 }
 
+/* The commands that only read open an existing database: a mistyped --db
+ * fails (exit 1, naming the path) and creates neither the file nor its
+ * folder (issue 10). */
+static void test_mistyped_db(void) {
+  static result r;
+  char dir[300], db[320];
+  snprintf(dir, sizeof dir, "%s/no-such-dir", tmp);
+  snprintf(db, sizeof db, "%s/argus.db", dir);
+  const char *readers[][4] = {
+      {"watchlist", "list", NULL}, {"person", "list", NULL},
+      {"camera", "list", NULL},    {"audit", NULL},
+      {"alert", "list", NULL},     {"alert", "show", "1"},
+  };
+  for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++) {
+    const char *a[8];
+    int n = 0;
+    for (int k = 0; k < 4 && readers[i][k]; k++)
+      a[n++] = readers[i][k];
+    a[n++] = "--db";
+    a[n++] = db;
+    a[n] = NULL;
+    run(&r, a);
+    CHECK_INT_EQ(r.status, 1);
+    CHECK_HAS(r.err, "no database at");
+    CHECK_HAS(r.err, db);
+    CHECK(access(db, F_OK) != 0);
+    CHECK(access(dir, F_OK) != 0);
+  }
+}
+
 static void test_models(const char *models, const char *src) {
   static result r;
   char detect[4096], landmark[4096], in[300], bad[300], outdir[300],
@@ -384,6 +414,7 @@ int main(void) {
 
   test_usage();
   test_refused_options();
+  test_mistyped_db();
   test_models(models, src ? src : ".");
 
   char p[300];

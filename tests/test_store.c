@@ -301,6 +301,39 @@ static void test_open(void) {
 
 /* ---- watchlists --------------------------------------------------------- */
 
+/* must_exist (readers): a missing database is NOT_FOUND and neither it nor
+ * its folder is created; an existing one opens (issue 10). */
+static void test_open_must_exist(void) {
+  char dir[600], sub[700], path[800];
+  make_dir(dir, sizeof dir, "must-exist");
+  snprintf(sub, sizeof sub, "%s/typo", dir);
+  snprintf(path, sizeof path, "%s/argus.db", sub);
+  argus_store_options o = {.actor = "test", .must_exist = 1};
+  argus_store_error err;
+  memset(&err, 0, sizeof err);
+  argus_store *s = NULL;
+  CHECK_INT_EQ(argus_store_open(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
+  CHECK(s == NULL);
+  CHECK(strstr(err.msg, "no database at") != NULL);
+  CHECK(strstr(err.msg, path) != NULL);
+  CHECK(!file_exists(path));
+  CHECK(!file_exists(sub));
+  /* in an existing folder: still no file made */
+  snprintf(path, sizeof path, "%s/argus.db", dir);
+  CHECK_INT_EQ(argus_store_open(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
+  CHECK(!file_exists(path));
+  /* created by a writer, then opened by a reader */
+  s = open_at(dir, "argus.db");
+  CHECK(s != NULL);
+  argus_store_close(s);
+  s = NULL;
+  CHECK_OK(argus_store_open(path, &o, &s, &err));
+  CHECK(s != NULL);
+  if (s)
+    CHECK_INT_EQ(argus_store_schema_version(s), ARGUS_STORE_SCHEMA_VERSION);
+  argus_store_close(s);
+}
+
 static void test_watchlists(void) {
   char dir[600];
   make_dir(dir, sizeof dir, "wl");
@@ -1622,6 +1655,7 @@ int main(void) {
   argus_log_set_level(ARGUS_LOG_ERROR);
   test_json();
   test_open();
+  test_open_must_exist();
   test_watchlists();
   test_persons();
   test_cascade();

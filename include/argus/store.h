@@ -71,6 +71,10 @@ typedef struct argus_store_options {
                            delete crop files are (see docs/store.md) */
   const char *actor;    /* NULL: "unknown"; as argus_store_set_actor, in
                            effect from the open (migrations are audited) */
+  int must_exist;       /* 1: open only a database file that exists: fail
+                           with NOT_FOUND instead of creating the file or
+                           its folder (for readers: a mistyped path makes
+                           nothing) */
 } argus_store_options;
 
 /* Writes the default database path into buf: $XDG_DATA_HOME/argus/argus.db
@@ -80,13 +84,14 @@ typedef struct argus_store_options {
 argus_err argus_store_default_path(char *buf, size_t size,
                                    argus_store_error *err);
 
-/* Opens (creating when missing, with its folder, mode 0700/0600) the
- * database at `path` (NULL: argus_store_default_path) and brings its schema
- * up to date; finishes any crop purge a crashed process left behind.
- * `opts` may be NULL (defaults). Errors: INVALID_ARG (bad options), IO (file
- * or lock problems, "database is locked"), CORRUPT (not an argus database or
- * damaged), UNSUPPORTED (schema newer than this binary, unknown backend),
- * NOMEM. */
+/* Opens (creating when missing, with its folder, mode 0700/0600, unless
+ * opts->must_exist) the database at `path` (NULL: argus_store_default_path)
+ * and brings its schema up to date; finishes any crop purge a crashed
+ * process left behind. `opts` may be NULL (defaults). Errors: INVALID_ARG
+ * (bad options), NOT_FOUND (must_exist and no file at the path: "no
+ * database at PATH"), IO (file or lock problems, "database is locked"),
+ * CORRUPT (not an argus database or damaged), UNSUPPORTED (schema newer
+ * than this binary, unknown backend), NOMEM. */
 argus_err argus_store_open(const char *path, const argus_store_options *opts,
                            argus_store **out, argus_store_error *err);
 /* Closes the store; accepts NULL. */

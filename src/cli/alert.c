@@ -210,7 +210,7 @@ static int alert_list_main(int argc, char **argv) {
   f.limit = (size_t)limit;
   f.before_id = (argus_store_id)before;
   argus_store *s = NULL;
-  if (store_cli_open(cmd, db, &s) != CLI_OK)
+  if (store_cli_open_existing(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_store_alert *a = NULL;
@@ -406,7 +406,7 @@ static int alert_show_main(int argc, char **argv) {
   }
   v->threshold = NAN;
   argus_store *s = NULL;
-  if (store_cli_open(cmd, db, &s) != CLI_OK) {
+  if (store_cli_open_existing(cmd, db, &s) != CLI_OK) {
     free(v);
     return CLI_FAIL;
   }

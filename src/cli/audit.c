@@ -69,7 +69,7 @@ int cli_audit_main(int argc, char **argv) {
     }
   }
   argus_store *s = NULL;
-  if (store_cli_open(cmd, db, &s) != CLI_OK)
+  if (store_cli_open_existing(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_store_audit *a = NULL;

@@ -64,7 +64,9 @@ int gallery_cli_open(gallery_cli *g, const char *db, int write_only,
   const char *cmd = g->face.cmd;
   if (face_cli_open(&g->face, with_embeddings) != CLI_OK)
     return CLI_FAIL;
-  if (store_cli_open(cmd, db, &g->store) != CLI_OK)
+  /* a reader (identify) opens only a database that exists */
+  if ((write_only ? store_cli_open(cmd, db, &g->store)
+                  : store_cli_open_existing(cmd, db, &g->store)) != CLI_OK)
     return CLI_FAIL;
   argus_gallery_config cfg;
   argus_gallery_error err = {{0}};

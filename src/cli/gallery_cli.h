@@ -57,7 +57,8 @@ typedef struct gallery_cli {
 
 /* Opens the engine (face_cli_open), the store at `db` (NULL: default) with
  * the actor "cli:<login>", and a gallery for the engine's embedder
- * (write_only: nothing loaded). Returns CLI_OK or CLI_FAIL (reported). */
+ * (write_only: nothing loaded; else the database must exist, as
+ * store_cli_open_existing). Returns CLI_OK or CLI_FAIL (reported). */
 int gallery_cli_open(gallery_cli *g, const char *db, int write_only,
                      int with_embeddings);
 void gallery_cli_close(gallery_cli *g);

@@ -36,18 +36,36 @@ int store_cli_error(const char *cmd, argus_err e,
   return CLI_FAIL;
 }
 
-int store_cli_open(const char *cmd, const char *db, argus_store **out) {
+static int open_store(const char *cmd, const char *db, int must_exist,
+                      argus_store **out) {
   char actor[STORE_CLI_ACTOR_MAX];
   store_cli_actor(actor, sizeof actor);
   argus_store_options o;
   memset(&o, 0, sizeof o);
   o.actor = actor;
+  o.must_exist = must_exist;
   argus_store_error err;
   memset(&err, 0, sizeof err);
   argus_err e = argus_store_open(db, &o, out, &err);
+  if (e == ARGUS_E_NOT_FOUND && must_exist) {
+    cli_errorf(cmd,
+               "%s (create one with 'argus watchlist create NAME --db PATH', "
+               "or check --db)",
+               err.msg[0] ? err.msg : "no database");
+    return CLI_FAIL;
+  }
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
   return CLI_OK;
+}
+
+int store_cli_open(const char *cmd, const char *db, argus_store **out) {
+  return open_store(cmd, db, 0, out);
+}
+
+int store_cli_open_existing(const char *cmd, const char *db,
+                            argus_store **out) {
+  return open_store(cmd, db, 1, out);
 }
 
 int store_cli_dispatch(const char *cmd, const cli_command *subs,

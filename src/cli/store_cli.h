@@ -41,6 +41,10 @@ void store_cli_actor(char *buf, size_t cap);
 /* Opens the store at `db` (NULL: the default) with the audit actor
  * "cli:<login name>". Prints what went wrong; returns CLI_OK or CLI_FAIL. */
 int store_cli_open(const char *cmd, const char *db, argus_store **out);
+/* As store_cli_open, for the commands that only read: a database that does
+ * not exist is "no database at PATH (create one with ...)", CLI_FAIL, and
+ * nothing (file or folder) is created. */
+int store_cli_open_existing(const char *cmd, const char *db, argus_store **out);
 /* Prints "argus: CMD: <message> (CODE)" and returns CLI_FAIL. */
 int store_cli_error(const char *cmd, argus_err e, const argus_store_error *err);
 

@@ -106,7 +106,10 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
                       "SQLite %s is too old: argus needs 3.35 or newer "
                       "(RETURNING)",
                       sqlite3_libversion());
-  argus_err e = create_private_file(path, err);
+  /* must_exist: the caller saw the file; SQLITE_OPEN_READWRITE without
+   * SQLITE_OPEN_CREATE below never makes one */
+  argus_err e =
+      opts && opts->must_exist ? ARGUS_OK : create_private_file(path, err);
   if (e != ARGUS_OK)
     return e;
   sq_ctx *c = calloc(1, sizeof *c);

@@ -582,7 +582,15 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
       snprintf(s->crops_dir, sizeof s->crops_dir, "%.*s/crops",
                (int)(slash - s->path), s->path);
   }
-  if ((e = make_dirs(s->path, 1, err)) != ARGUS_OK)
+  struct stat dbst;
+  if (o.must_exist && stat(s->path, &dbst) != 0) {
+    e = errno == ENOENT || errno == ENOTDIR
+            ? store_fail(err, ARGUS_E_NOT_FOUND, "no database at %s", s->path)
+            : store_fail(err, ARGUS_E_IO, "cannot read %s: %s", s->path,
+                         strerror(errno));
+    goto fail;
+  }
+  if (!o.must_exist && (e = make_dirs(s->path, 1, err)) != ARGUS_OK)
     goto fail;
   if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
