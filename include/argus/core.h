@@ -87,6 +87,15 @@ void argus_log(argus_log_level level, const char *module, const char *fmt, ...)
 void argus_logv(argus_log_level level, const char *module, const char *fmt,
                 va_list ap) __attribute__((format(printf, 3, 0)));
 
+/* The failure of a call, in one line: formats the reason into err (may be
+ * NULL), logs it at `level` for `module` and returns code. Every module's
+ * "fail" is this, so that the reason a caller reads and the one in the log
+ * are the same text. */
+argus_err argus_error_fail(argus_error_detail *err, argus_err code,
+                           argus_log_level level, const char *module,
+                           const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* ---- CPU features ----------------------------------------------------- */
 enum {
   ARGUS_CPU_AVX2 = 1u << 0,   /* AVX2 + FMA + F16C, with OS YMM state */
@@ -126,6 +135,10 @@ void argus_threadpool_parallel_for(argus_threadpool *pool, size_t n,
 /* ---- time ------------------------------------------------------------- */
 /* Monotonic clock in nanoseconds. */
 uint64_t argus_time_ns(void);
+
+/* CPU time of the calling thread in nanoseconds (where a stage's time
+ * goes). */
+uint64_t argus_thread_cpu_ns(void);
 
 /* Wall clock (CLOCK_REALTIME): UTC nanoseconds since the Unix epoch. */
 int64_t argus_wall_ns(void);

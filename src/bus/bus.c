@@ -44,7 +44,7 @@ static _Thread_local argus_error_detail t_last;
 void bus_note(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(t_last.msg, sizeof t_last.msg, fmt, ap);
+  argus_error_detail_setv(&t_last, fmt, ap);
   va_end(ap);
   argus_log(ARGUS_LOG_ERROR, BUS_MOD, "%s", t_last.msg);
 }

@@ -42,6 +42,20 @@ void argus_error_detail_setv(argus_error_detail *e, const char *fmt,
   vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 }
 
+argus_err argus_error_fail(argus_error_detail *err, argus_err code,
+                           argus_log_level level, const char *module,
+                           const char *fmt, ...) {
+  argus_error_detail d;
+  va_list ap;
+  va_start(ap, fmt);
+  argus_error_detail_setv(&d, fmt, ap);
+  va_end(ap);
+  argus_log(level, module, "%s", d.msg);
+  if (err)
+    *err = d;
+  return code;
+}
+
 void argus_error_detail_set(argus_error_detail *e, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -13,28 +13,8 @@
 
 #include "edge/edge_internal.h"
 
-static argus_err edge_fail(argus_error_detail *err, argus_err code,
-                           const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static argus_err edge_fail(argus_error_detail *err, argus_err code,
-                           const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  argus_error_detail d;
-  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
-  va_end(ap);
-  if (err)
-    *err = d;
-  argus_log(ARGUS_LOG_DEBUG, EDGE_MOD, "%s", d.msg);
-  return code;
-}
-
-uint64_t edge_thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define edge_fail(err, code, ...)                                              \
+  argus_error_fail(err, code, ARGUS_LOG_DEBUG, EDGE_MOD, __VA_ARGS__)
 
 void argus_edge_config_init(argus_edge_config *c) {
   if (!c)
@@ -351,7 +331,7 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
 /* Detection, landmarks and quality of one frame, then the tracker. */
 static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
                     uint64_t ticket, uint32_t gen) {
-  uint64_t c0 = edge_thread_cpu_ns(), t0 = argus_time_ns();
+  uint64_t c0 = argus_thread_cpu_ns(), t0 = argus_time_ns();
   argus_image rgb;
   int nfaces = 0, ok = 0;
   argus_face_error ferr = {{0}};
@@ -366,7 +346,7 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
         w->faces, p->cfg.max_faces, &nfaces, NULL, &ferr);
     ok = rc == ARGUS_OK;
   }
-  uint64_t c1 = edge_thread_cpu_ns(), t1 = argus_time_ns();
+  uint64_t c1 = argus_thread_cpu_ns(), t1 = argus_time_ns();
   atomic_fetch_add(&p->cpu_detect, c1 - c0);
   atomic_fetch_add(&p->ns_detect, t1 - t0);
   atomic_fetch_add(&p->n_detect, 1);
@@ -392,7 +372,7 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   c->done_ticket++;
   pthread_cond_broadcast(&c->turn);
   pthread_mutex_unlock(&c->mu);
-  uint64_t c3 = edge_thread_cpu_ns(), t3 = argus_time_ns();
+  uint64_t c3 = argus_thread_cpu_ns(), t3 = argus_time_ns();
   atomic_fetch_add(&p->cpu_track, c3 - c1);
   atomic_fetch_add(&p->ns_track, t3 - t2);
   atomic_fetch_add(&p->n_track, 1);

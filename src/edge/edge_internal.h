@@ -137,7 +137,6 @@ struct argus_edge {
 };
 
 /* edge.c */
-uint64_t edge_thread_cpu_ns(void);
 edge_slot *edge_slot_get(argus_edge *e);
 void edge_slot_put(argus_edge *e, edge_slot *s);
 void edge_slot_enqueue(argus_edge *e, edge_slot *s);

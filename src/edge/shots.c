@@ -139,9 +139,9 @@ static void shot_done(argus_edge *p, edge_slot *s,
   pthread_mutex_unlock(&c->mu);
   if (!live)
     return; /* the camera went away meanwhile */
-  uint64_t c0 = edge_thread_cpu_ns();
+  uint64_t c0 = argus_thread_cpu_ns();
   argus_err rc = publish_face(p, s, camera, emb);
-  atomic_fetch_add(&p->cpu_publish, edge_thread_cpu_ns() - c0);
+  atomic_fetch_add(&p->cpu_publish, argus_thread_cpu_ns() - c0);
   pthread_mutex_lock(&c->mu);
   if (c->gen == s->gen && rc == ARGUS_OK)
     c->shots++;
@@ -174,7 +174,7 @@ int edge_embed_batch(argus_edge *p, edge_worker *w) {
   if (n == 0)
     return 0;
 
-  uint64_t c0 = edge_thread_cpu_ns(), t0 = argus_time_ns();
+  uint64_t c0 = argus_thread_cpu_ns(), t0 = argus_time_ns();
   int ok = 1;
   for (int i = 0; i < n && ok; i++)
     ok = crop_view(p, w->batch[i]->buf, &w->crops[i]) == ARGUS_OK;
@@ -182,7 +182,7 @@ int edge_embed_batch(argus_edge *p, edge_worker *w) {
   argus_err rc =
       ok ? argus_face_worker_embed_aligned(w->fw, w->crops, n, w->emb, &fe)
          : ARGUS_E_INTERNAL;
-  uint64_t c1 = edge_thread_cpu_ns(), t1 = argus_time_ns();
+  uint64_t c1 = argus_thread_cpu_ns(), t1 = argus_time_ns();
   atomic_fetch_add(&p->cpu_embed, c1 - c0);
   atomic_fetch_add(&p->ns_embed, t1 - t0);
   atomic_fetch_add(&p->embed_batches, 1);

@@ -63,17 +63,8 @@ static void detail_clear(argus_error_detail *err) {
 }
 
 /* Logs the message at WARN and copies it into err; returns code. */
-__attribute__((format(printf, 3, 4))) static argus_err
-fail(argus_error_detail *err, argus_err code, const char *fmt, ...) {
-  char msg[ARGUS_ERROR_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  argus_log(ARGUS_LOG_WARN, MOD, "%s", msg);
-  argus_error_detail_set(err, "%s", msg);
-  return code;
-}
+#define fail(err, code, ...)                                                   \
+  argus_error_fail(err, code, ARGUS_LOG_WARN, MOD, __VA_ARGS__)
 
 /* For a failure nothing described yet (NOMEM, a backend's error): "<op>:
  * <argus_strerror>" so that err is never empty after an error. */

@@ -49,12 +49,6 @@ struct argus_matcher {
       unmatched, rejected, errors, changes, reloads, forgotten, cpu_ns;
 };
 
-static uint64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t name_hash(const char *s) {
   uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
   for (; *s; s++)
@@ -249,7 +243,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
     argus_error_detail_set(err, "match: not a face event");
     return ARGUS_E_INVALID_ARG;
   }
-  uint64_t c0 = thread_cpu_ns();
+  uint64_t c0 = argus_thread_cpu_ns();
   const argus_event_face *f = &face->u.face;
   if (f->dim != m->dim || strcmp(f->model, m->model) != 0 || !f->embedding) {
     atomic_fetch_add(&m->rejected, 1);
@@ -302,7 +296,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
   }
   if (r->nhits == 0 && m->cfg.keep_unmatched > 0 && m->bus)
     publish_unmatched(m, face, r->best_score);
-  atomic_fetch_add(&m->cpu_ns, thread_cpu_ns() - c0);
+  atomic_fetch_add(&m->cpu_ns, argus_thread_cpu_ns() - c0);
   if (m->cfg.observe)
     m->cfg.observe(m->cfg.observe_user, face, r);
   return ARGUS_OK;

@@ -11,22 +11,8 @@
 
 #include "pipeline/pipeline_internal.h"
 
-static argus_err pl_fail(argus_pipeline_error *err, argus_err code,
-                         const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static argus_err pl_fail(argus_pipeline_error *err, argus_err code,
-                         const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  argus_error_detail d;
-  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
-  va_end(ap);
-  if (err)
-    *err = d;
-  argus_log(ARGUS_LOG_DEBUG, PL_MOD, "%s", d.msg);
-  return code;
-}
+#define pl_fail(err, code, ...)                                                \
+  argus_error_fail(err, code, ARGUS_LOG_DEBUG, PL_MOD, __VA_ARGS__)
 
 static uint64_t process_cpu_ns(void) {
   struct timespec ts;

@@ -15,12 +15,6 @@
 
 #include "pipeline/pipeline_internal.h"
 
-static uint64_t thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Under store_mu. */
 static argus_store_id camera_id_of(argus_pipeline *p, const char *name) {
   argus_store_camera cam;
@@ -169,7 +163,7 @@ static void store_unmatched(argus_pipeline *p, const argus_event *ev) {
 
 static void on_event(void *user, const argus_bus_msg *m) {
   argus_pipeline *p = user;
-  uint64_t c0 = thread_cpu_ns();
+  uint64_t c0 = argus_thread_cpu_ns();
   if (m->event && m->event->type == ARGUS_EVENT_ALERT)
     store_alert(p, m->event);
   else if (m->event && m->event->type == ARGUS_EVENT_UNMATCHED)
@@ -177,7 +171,7 @@ static void on_event(void *user, const argus_bus_msg *m) {
   else
     argus_log(ARGUS_LOG_WARN, PL_MOD, "store sink: %s %s is not an event",
               m->topic, m->id);
-  atomic_fetch_add(&p->cpu_sink, thread_cpu_ns() - c0);
+  atomic_fetch_add(&p->cpu_sink, argus_thread_cpu_ns() - c0);
 }
 
 argus_err pl_sink_start(argus_pipeline *p) {

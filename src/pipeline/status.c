@@ -184,9 +184,7 @@ void *pl_house_main(void *arg) {
     if (atomic_load(&p->stop))
       break;
     pthread_mutex_unlock(&p->house_mu);
-    struct timespec cs;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cs);
-    uint64_t c0 = (uint64_t)cs.tv_sec * 1000000000ull + (uint64_t)cs.tv_nsec;
+    uint64_t c0 = argus_thread_cpu_ns();
     now = argus_time_ns();
     if (now >= next_maintain) {
       next_maintain = now + MAINTAIN_NS;
@@ -205,9 +203,7 @@ void *pl_house_main(void *arg) {
       pl_sink_purge(p);
       next_purge = now + (uint64_t)(purge_s * 1e9);
     }
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cs);
-    atomic_fetch_add(&p->cpu_house, (uint64_t)cs.tv_sec * 1000000000ull +
-                                        (uint64_t)cs.tv_nsec - c0);
+    atomic_fetch_add(&p->cpu_house, argus_thread_cpu_ns() - c0);
     pthread_mutex_lock(&p->house_mu);
   }
   pthread_mutex_unlock(&p->house_mu);

@@ -16,11 +16,11 @@
 #include "argus/track.h"
 #include "track/track_internal.h"
 
-struct argus_tracker;
 /* Logs why a call failed and keeps it as the tracker's last error (tr may
  * be NULL: then only the log). */
-static void trk_note(struct argus_tracker *tr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#define trk_note(tr, ...)                                                      \
+  argus_error_fail((tr) ? &(tr)->last_err : NULL, ARGUS_OK, ARGUS_LOG_WARN,     \
+                   TRACK_MOD, __VA_ARGS__)
 
 typedef struct trk {
   uint64_t id;
@@ -101,17 +101,6 @@ void argus_track_config_default(argus_track_config *cfg) {
   p->max_requests = 6;
   p->reject_flags = 0;
   p->end_min_quality = 0.3f;
-}
-
-static void trk_note(struct argus_tracker *tr, const char *fmt, ...) {
-  argus_error_detail d;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d.msg, sizeof d.msg, fmt, ap);
-  va_end(ap);
-  argus_log(ARGUS_LOG_WARN, TRACK_MOD, "%s", d.msg);
-  if (tr)
-    tr->last_err = d;
 }
 
 /* The reason of a bad configuration, for create's err. */

@@ -21,17 +21,8 @@
  * an argus_error_detail *err (may be NULL), cleared on entry, and keeps
  * logging the reason (ERROR) for callers that only check the code. A
  * camera's own failures, later, go to its stats' last_error instead. */
-__attribute__((format(printf, 3, 4))) static argus_err
-fail(argus_error_detail *err, argus_err code, const char *fmt, ...) {
-  char msg[ARGUS_ERROR_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  argus_log(ARGUS_LOG_ERROR, MOD, "%s", msg);
-  argus_error_detail_set(err, "%s", msg);
-  return code;
-}
+#define fail(err, code, ...)                                                   \
+  argus_error_fail(err, code, ARGUS_LOG_ERROR, MOD, __VA_ARGS__)
 
 /* ---- names and URL classes -------------------------------------------- */
 
