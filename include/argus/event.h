@@ -183,6 +183,13 @@ void argus_event_unref(const argus_event *ev);
  * fit). */
 argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
                               size_t *len);
+/* Writes an alert's members (not the braces, "v" or "type") into j, with
+ * `crop` and `thumb` as the values of "crop" and "thumb" (NULL: null): the
+ * hashes in the event document, the store's file paths in `argus watch
+ * --json`. */
+void argus_event_alert_json(const argus_event_alert *a, const char *crop,
+                            const char *thumb, argus_json *j);
+
 /* Parses a document written by argus_event_to_json (of this or an earlier
  * version where the fields exist) into a new event (one reference; the
  * embedding is owned by the event; image bytes are not carried). Errors:

@@ -252,6 +252,12 @@ static void json_face(argus_json *j, const argus_event_face *f) {
 }
 
 static void json_alert(argus_json *j, const argus_event_alert *a) {
+  argus_event_alert_json(a, a->crop_sha256[0] ? a->crop_sha256 : NULL,
+                         a->thumb_sha256[0] ? a->thumb_sha256 : NULL, j);
+}
+
+void argus_event_alert_json(const argus_event_alert *a, const char *crop,
+                            const char *thumb, argus_json *j) {
   char t[ARGUS_RFC3339_MAX];
   argus_rfc3339(a->wall_ns, t);
   if (a->alert_id > 0)
@@ -266,8 +272,8 @@ static void json_alert(argus_json *j, const argus_event_alert *a) {
   argus_json_str(j, "watchlist", a->watchlist);
   argus_json_str(j, "person", a->person);
   argus_json_num(j, "score", a->score, 4);
-  argus_json_str(j, "crop", a->crop_sha256[0] ? a->crop_sha256 : NULL);
-  argus_json_str(j, "thumb", a->thumb_sha256[0] ? a->thumb_sha256 : NULL);
+  argus_json_str(j, "crop", crop);
+  argus_json_str(j, "thumb", thumb);
   argus_json_int(j, "person_id", a->person_id);
   argus_json_int(j, "watchlist_id", a->watchlist_id);
   argus_json_num(j, "threshold", a->threshold, 4);

@@ -96,31 +96,12 @@ static void on_alert(void *user, const argus_bus_msg *m) {
     argus_json j;
     argus_json_init(&j, line, sizeof line);
     argus_json_obj_begin(&j, NULL);
-    if (a->alert_id > 0)
-      argus_json_int(&j, "id", a->alert_id);
-    else
-      argus_json_null(&j, "id");
-    argus_json_str(&j, "camera", a->camera);
-    argus_json_str(&j, "time", t);
-    argus_json_num(&j, "media_time", a->media_time, 3);
-    argus_json_uint(&j, "track", a->track);
-    argus_json_str(&j, "watchlist", a->watchlist);
-    argus_json_str(&j, "person", a->person);
-    argus_json_num(&j, "score", a->score, 4);
-    argus_json_str(&j, "crop", crop[0] ? crop : NULL);
-    argus_json_str(&j, "thumb", thumb[0] ? thumb : NULL);
-    argus_json_str(&j, "crop_sha256", a->crop_sha256[0] ? a->crop_sha256 : NULL);
+    argus_event_alert_json(a, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL,
+                           &j);
+    argus_json_str(&j, "crop_sha256",
+                   a->crop_sha256[0] ? a->crop_sha256 : NULL);
     argus_json_str(&j, "thumb_sha256",
                    a->thumb_sha256[0] ? a->thumb_sha256 : NULL);
-    argus_json_int(&j, "person_id", a->person_id);
-    argus_json_int(&j, "watchlist_id", a->watchlist_id);
-    argus_json_num(&j, "threshold", a->threshold, 4);
-    argus_json_num(&j, "quality", a->quality, 3);
-    argus_json_arr_begin(&j, "box");
-    for (int i = 0; i < 4; i++)
-      argus_json_num(&j, NULL, a->box[i], 1);
-    argus_json_arr_end(&j);
-    argus_json_num(&j, "latency_ms", a->latency_ms, 1);
     argus_json_str(&j, "type", "alert");
     argus_json_int(&j, "v", ARGUS_EVENT_VERSION);
     argus_json_obj_end(&j);
