@@ -13,7 +13,7 @@ const ix_kernels ix_kernels_ref = {
           {"ref", IX_MAX_Q_REF, ix_s8_tile_ref}},
     .to_f16 = ix_f32_to_f16_ref,
     .to_f16_isa = "ref",
-    .dot = ix_f32_dot_ref,
+    .dot = core_f32_dot_ref,
     .dot_isa = "ref",
     .scan = ix_hamming_scan_ref,
     .scan_isa = "ref",
@@ -28,7 +28,7 @@ const ix_kernels ix_kernels_avx2 = {
           {"avx2", IX_MAX_Q_AVX2_S8, ix_s8_tile_avx2}},
     .to_f16 = ix_f32_to_f16_avx2,
     .to_f16_isa = "avx2",
-    .dot = ix_f32_dot_avx2,
+    .dot = core_f32_dot_avx2,
     .dot_isa = "avx2",
     .scan = ix_hamming_scan_avx2,
     .scan_isa = "popcnt",
@@ -42,7 +42,7 @@ const ix_kernels ix_kernels_avx512 = {
           {"avx2", IX_MAX_Q_AVX2_S8, ix_s8_tile_avx2}},
     .to_f16 = ix_f32_to_f16_avx512,
     .to_f16_isa = "avx512",
-    .dot = ix_f32_dot_avx512,
+    .dot = core_f32_dot_avx512,
     .dot_isa = "avx512",
     .scan = ix_hamming_scan_avx2,
     .scan_isa = "popcnt",
@@ -55,7 +55,7 @@ const ix_kernels ix_kernels_avx512vnni = {
           {"avx512vnni", IX_MAX_Q_AVX512, ix_s8_tile_avx512vnni}},
     .to_f16 = ix_f32_to_f16_avx512,
     .to_f16_isa = "avx512",
-    .dot = ix_f32_dot_avx512,
+    .dot = core_f32_dot_avx512,
     .dot_isa = "avx512",
     .scan = ix_hamming_scan_avx2,
     .scan_isa = "popcnt",
@@ -68,7 +68,7 @@ const ix_kernels ix_kernels_avx512icl = {
           {"avx512vnni", IX_MAX_Q_AVX512, ix_s8_tile_avx512vnni}},
     .to_f16 = ix_f32_to_f16_avx512,
     .to_f16_isa = "avx512",
-    .dot = ix_f32_dot_avx512,
+    .dot = core_f32_dot_avx512,
     .dot_isa = "avx512",
     .scan = ix_hamming_scan_avx512,
     .scan_isa = "avx512",
@@ -82,7 +82,7 @@ const ix_kernels ix_kernels_avx512icl = {
     .k = {{"ref", IX_MAX_Q_REF, ix_f32_tile_ref},                              \
           {"ref", IX_MAX_Q_REF, ix_f16_tile_ref},                              \
           {"ref", IX_MAX_Q_REF, ix_s8_tile_ref}},                              \
-    .to_f16 = ix_f32_to_f16_ref, .to_f16_isa = "ref", .dot = ix_f32_dot_ref,   \
+    .to_f16 = ix_f32_to_f16_ref, .to_f16_isa = "ref", .dot = core_f32_dot_ref,   \
     .dot_isa = "ref", .scan = ix_hamming_scan_ref, .scan_isa = "ref",          \
   }
 const ix_kernels ix_kernels_avx2 = IX_REF_TABLE;

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kernels/kernels.h"
+
 #define IX_LANES 16 /* templates per block */
 #define IX_MAX_Q 16 /* largest max_q of any kernel */
 
@@ -62,15 +64,9 @@ typedef void (*ix_tile_fn)(const ix_qpack *q, const void *blocks,
 typedef void (*ix_f32_to_f16_fn)(const float *src, uint16_t *dst, size_t n);
 
 /* Dot product sum_i a[i]*b[i] of two fp32 vectors, n >= 0 (0 gives 0). The
- * sketch re-ranks its candidates with it on the stored unit vectors.
- *
- * Why the index has its own copy of the engine's dot kernel (nn_f32_dot_*)
- * rather than calling into src/nn/kernels: that table is the engine's
- * private business (its entries, GEMM panel sizes and contracts change with
- * the engine's needs), and the index sits beside the engine, not above it.
- * A shared table in src/core would serve only this one entry; a 30-line
- * kernel duplicated under the same convention (ref + avx2 + avx512 files,
- * tested against the reference) costs less than that coupling. */
+ * sketch re-ranks its candidates with it on the stored unit vectors. The
+ * kernels are core's (src/core/kernels: core_f32_dot_*), shared with the
+ * engine's table, so the index never reaches into the engine. */
 typedef float (*ix_dot_fn)(const float *a, const float *b, size_t n);
 
 /* Hamming scan of the sketch index. Codes are nw 64-bit words, stored 16 to
@@ -152,7 +148,6 @@ void ix_f16_tile_ref(const ix_qpack *, const void *, const float *, size_t,
 void ix_s8_tile_ref(const ix_qpack *, const void *, const float *, size_t,
                     float *, size_t);
 void ix_f32_to_f16_ref(const float *, uint16_t *, size_t);
-float ix_f32_dot_ref(const float *, const float *, size_t);
 size_t ix_hamming_scan_ref(const uint64_t *, size_t, size_t, size_t,
                            const uint64_t *, uint32_t, uint32_t *, uint32_t *);
 
@@ -163,7 +158,6 @@ void ix_f16_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
 void ix_s8_tile_avx2(const ix_qpack *, const void *, const float *, size_t,
                      float *, size_t);
 void ix_f32_to_f16_avx2(const float *, uint16_t *, size_t);
-float ix_f32_dot_avx2(const float *, const float *, size_t);
 size_t ix_hamming_scan_avx2(const uint64_t *, size_t, size_t, size_t,
                             const uint64_t *, uint32_t, uint32_t *, uint32_t *);
 
@@ -172,7 +166,6 @@ void ix_f32_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
 void ix_f16_tile_avx512(const ix_qpack *, const void *, const float *, size_t,
                         float *, size_t);
 void ix_f32_to_f16_avx512(const float *, uint16_t *, size_t);
-float ix_f32_dot_avx512(const float *, const float *, size_t);
 size_t ix_hamming_scan_avx512(const uint64_t *, size_t, size_t, size_t,
                               const uint64_t *, uint32_t, uint32_t *,
                               uint32_t *);

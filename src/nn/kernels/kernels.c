@@ -14,7 +14,7 @@ const nn_kernels nn_kernels_ref = {
     .igemm = nn_f32_igemm_ref,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
-    .dot = nn_f32_dot_ref,
+    .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref,
 };
 
@@ -27,7 +27,7 @@ const nn_kernels nn_kernels_avx2 = {
     .igemm = nn_f32_igemm_avx2,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx2,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx2,
-    .dot = nn_f32_dot_avx2,
+    .dot = core_f32_dot_avx2,
     .deinterleave2 = nn_f32_deinterleave2_avx2,
 };
 
@@ -39,7 +39,7 @@ const nn_kernels nn_kernels_avx512 = {
     .igemm = nn_f32_igemm_avx512,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx512,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx512,
-    .dot = nn_f32_dot_avx512,
+    .dot = core_f32_dot_avx512,
     .deinterleave2 = nn_f32_deinterleave2_avx512,
 };
 #else
@@ -48,13 +48,13 @@ const nn_kernels nn_kernels_avx2 = {
     .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
     .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref};
 const nn_kernels nn_kernels_avx512 = {
     .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
     .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = nn_f32_dot_ref,
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref};
 #endif
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kernels/kernels.h"
+
 #include "nn/graph.h" /* nn_act */
 
 /* Output post-processing fused into the kernels' store loop (see
@@ -166,7 +168,6 @@ void nn_f32_dwconv3x3s1_ref(const float *, size_t, size_t, const float *,
 void nn_f32_dwconv3x3s2_ref(const float *, size_t, size_t, const float *,
                             float *, size_t, size_t, size_t, size_t,
                             const nn_post *);
-float nn_f32_dot_ref(const float *, const float *, size_t);
 void nn_f32_deinterleave2_ref(const float *, size_t, float *, float *);
 
 void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
@@ -180,7 +181,6 @@ void nn_f32_dwconv3x3s1_avx2(const float *, size_t, size_t, const float *,
 void nn_f32_dwconv3x3s2_avx2(const float *, size_t, size_t, const float *,
                              float *, size_t, size_t, size_t, size_t,
                              const nn_post *);
-float nn_f32_dot_avx2(const float *, const float *, size_t);
 void nn_f32_deinterleave2_avx2(const float *, size_t, float *, float *);
 
 void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
@@ -194,7 +194,6 @@ void nn_f32_dwconv3x3s1_avx512(const float *, size_t, size_t, const float *,
 void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
                                float *, size_t, size_t, size_t, size_t,
                                const nn_post *);
-float nn_f32_dot_avx512(const float *, const float *, size_t);
 void nn_f32_deinterleave2_avx512(const float *, size_t, float *, float *);
 
 #define NN_GEMM_MR_REF 8

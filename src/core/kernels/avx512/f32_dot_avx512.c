@@ -3,9 +3,9 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-#include "../kernels.h"
+#include "core/kernels/kernels.h"
 
-float ix_f32_dot_avx512(const float *a, const float *b, size_t n) {
+float core_f32_dot_avx512(const float *a, const float *b, size_t n) {
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
   size_t i = 0;

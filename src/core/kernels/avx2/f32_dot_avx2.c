@@ -1,8 +1,11 @@
-/* AVX2/FMA dot product with four accumulators and a masked tail. */
+/* AVX2/FMA fp32 dot product: four accumulators (32 floats per step, enough
+ * to hide the FMA latency), then 8 at a time and a masked tail. */
 #if defined(__AVX2__) && defined(__FMA__)
-#include "post_avx2.h"
+#include <immintrin.h>
 
-float nn_f32_dot_avx2(const float *a, const float *b, size_t n) {
+#include "core/kernels/kernels.h"
+
+float core_f32_dot_avx2(const float *a, const float *b, size_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
   size_t i = 0;
@@ -18,7 +21,9 @@ float nn_f32_dot_avx2(const float *a, const float *b, size_t n) {
   for (; i + 8 <= n; i += 8)
     s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
   if (i < n) {
-    __m256i m = tail_mask8(n - i);
+    /* lanes j < n - i all ones (sign bit set: maskload reads them) */
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)),
+                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m),
                          _mm256_maskload_ps(b + i, m), s1);
   }

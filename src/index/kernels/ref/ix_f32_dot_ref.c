@@ -1,9 +1,0 @@
-/* Reference fp32 dot product (the sketch's exact re-rank). */
-#include "../kernels.h"
-
-float ix_f32_dot_ref(const float *a, const float *b, size_t n) {
-  float s = 0.0f;
-  for (size_t i = 0; i < n; i++)
-    s += a[i] * b[i];
-  return s;
-}
