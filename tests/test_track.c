@@ -366,8 +366,66 @@ static void test_crossing(void) {
   CHECK(run_crossing(1, 0, 0, people) > 0);
 }
 
-/* A face walks behind something for 0.5 s and comes out 150 px off its
- * predicted path. Appearance keeps its id; without embeddings it gets a new
+/* Walkers seen at 5 analysed frames per second (issue 10): a face 80 px
+ * high crossing at 600 px/s moves 120 px between two frames, so its boxes
+ * never overlap. It must stay one track, be confirmed at its second
+ * detection and searched early; with IoU alone (distance_gate 0) every
+ * detection starts a new track and nothing is ever searched. A second face
+ * walking the other way in its own lane keeps its own track. */
+static int run_walkers(float distance_gate, int *requests) {
+  argus_track_config cfg;
+  argus_track_config_default(&cfg);
+  cfg.distance_gate = distance_gate;
+  argus_tracker *tr = NULL;
+  CHECK_OK(argus_track_create(&cfg, &tr, NULL));
+  argus_track_result res;
+  uint64_t ids[2] = {0, 0};
+  int changes = 0;
+  *requests = 0;
+  for (int k = 0; k < 10; k++) {
+    double t = k * 0.2;
+    argus_track_det d[2];
+    d[0] = det_at(60 + 600 * t, 200 + 10 * t, 80, 0.9f, 0.7f, NULL);
+    d[1] = det_at(1220 - 700 * t, 420, 100, 0.9f, 0.7f, NULL);
+    CHECK_OK(argus_track_update(tr, t, d, 2, &res));
+    for (int j = 0; j < 2; j++) {
+      uint64_t id = res.assign[j].track_id;
+      if (k > 0 && id != ids[j])
+        changes++;
+      ids[j] = id;
+    }
+    *requests += res.nrequests;
+  }
+  CHECK(ids[0] != ids[1]);
+  argus_track_destroy(tr);
+  return changes;
+}
+
+static void test_fast_walkers(void) {
+  int requests = 0;
+  CHECK_INT_EQ(run_walkers(3.0f, &requests), 0);
+  CHECK_INT_EQ(requests, 2); /* one early search per walker */
+  CHECK(run_walkers(0.0f, &requests) >= 18);
+  CHECK_INT_EQ(requests, 0);
+  /* A face of another size, or far off the predicted path, is someone
+   * else. */
+  argus_tracker *tr = make_tracker(0, 0);
+  argus_track_result res;
+  argus_track_det d = det_at(100, 200, 80, 0.9f, 0.7f, NULL);
+  CHECK_OK(argus_track_update(tr, 0.0, &d, 1, &res));
+  uint64_t id = res.assign[0].track_id;
+  d = det_at(220, 200, 160, 0.9f, 0.7f, NULL); /* twice the height */
+  CHECK_OK(argus_track_update(tr, 0.2, &d, 1, &res));
+  CHECK(res.assign[0].track_id != id);
+  id = res.assign[0].track_id;
+  d = det_at(1000, 600, 160, 0.9f, 0.7f, NULL); /* 5 heights away */
+  CHECK_OK(argus_track_update(tr, 0.4, &d, 1, &res));
+  CHECK(res.assign[0].track_id != id);
+  argus_track_destroy(tr);
+}
+
+/* A face walks behind something for 0.5 s and comes out 400 px off its
+ * predicted path (further than motion can explain). Appearance keeps its id; without embeddings it gets a new
  * one. A second, still face must not steal it. */
 static void run_occlusion(int mode, float (*people)[DIM], int *same_id,
                           int *reid_flag) {
@@ -387,7 +445,7 @@ static void run_occlusion(int mode, float (*people)[DIM], int *same_id,
     d[n++] = det_at(900, 500, 100, 0.9f, 0.6f, mode == 0 ? emb[1] : NULL);
     int hidden = k > 20 && k < 25;
     if (!hidden) {
-      double x = k <= 20 ? 100 + 100 * t : 100 + 100 * t + 150;
+      double x = k <= 20 ? 100 + 100 * t : 100 + 100 * t + 400;
       double y = k <= 20 ? 200 : 260;
       view_of(people[0], emb[0]);
       ja = n;
@@ -1175,6 +1233,7 @@ int main(void) {
   test_jitter_and_misses();
   test_crossing();
   test_occlusion();
+  test_fast_walkers();
   test_needs_ambiguous();
   test_timeout();
   test_policy_requests();

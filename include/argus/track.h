@@ -109,9 +109,24 @@ typedef struct argus_track_config {
                           default 0.05 */
   float accel_noise;   /* std of the acceleration, in box heights per s^2;
                           default 4.0 */
+  /* Fastest expected face, in box heights per second: a new track's
+   * velocity is unknown, with a std of max_speed / 3 (so that its second
+   * detection is found even when the face moved far further than its own
+   * size between two analysed frames, as a walking person does at a few
+   * frames per second). Default 10. */
+  float max_speed;
 
   /* Association. */
   float iou_gate; /* least IoU of predicted box and detection; default 0.3 */
+  /* Or, below the IoU gate: the detection's centre within distance_gate
+   * standard deviations of the predicted centre (the filter's position
+   * uncertainty plus the measurement noise, per axis; Mahalanobis distance)
+   * and its height within a factor 1 / size_ratio of the predicted one.
+   * This follows fast faces whose boxes do not overlap from one analysed
+   * frame to the next. Defaults 3.0 and 0.67; distance_gate 0 turns it
+   * off (IoU only). */
+  float distance_gate;
+  float size_ratio;
   /* With embeddings on both sides: affinity = IoU + appearance_weight *
    * similarity, and a pair whose similarity is below appearance_veto is
    * never associated however much the boxes overlap. Defaults 0.5 and 0.2. */

@@ -7,10 +7,6 @@
 
 #include "track/track_internal.h"
 
-/* Initial velocity std, in box heights per second: wide enough that the
- * first few matches set the velocity. */
-#define INIT_VEL_STD 2.0
-
 static void box_to_z(const float box[4], double z[TRK_NAXES]) {
   z[TRK_CX] = 0.5 * ((double)box[0] + box[2]);
   z[TRK_CY] = 0.5 * ((double)box[1] + box[3]);
@@ -18,12 +14,13 @@ static void box_to_z(const float box[4], double z[TRK_NAXES]) {
   z[TRK_H] = (double)box[3] - box[1];
 }
 
-void trk_motion_init(trk_motion *m, const float box[4], float measure_noise) {
+void trk_motion_init(trk_motion *m, const float box[4], float measure_noise,
+                     float vel_std) {
   double z[TRK_NAXES];
   box_to_z(box, z);
   double h = z[TRK_H];
   double r = (double)measure_noise * h;
-  double vs = INIT_VEL_STD * h;
+  double vs = (double)vel_std * h;
   for (int i = 0; i < TRK_NAXES; i++) {
     trk_axis *a = &m->ax[i];
     a->p = z[i];
@@ -51,6 +48,22 @@ void trk_motion_predict_box(const trk_motion *m, double dt, double max_coast,
   box[1] = (float)(cy - 0.5 * h);
   box[2] = (float)(cx + 0.5 * w);
   box[3] = (float)(cy + 0.5 * h);
+}
+
+void trk_motion_gate_var(const trk_motion *m, double dt, float measure_noise,
+                         float accel_noise, double var[2]) {
+  if (dt < 0)
+    dt = 0;
+  double h = m->ax[TRK_H].p;
+  if (!(h >= 1))
+    h = 1;
+  double q = (double)accel_noise * h;
+  double r = (double)measure_noise * h;
+  for (int i = 0; i < 2; i++) {
+    const trk_axis *a = &m->ax[i];
+    var[i] = a->pp + 2 * dt * a->pv + dt * dt * a->vv +
+             q * q * dt * dt * dt / 3 + r * r;
+  }
 }
 
 static void axis_predict(trk_axis *a, double dt, double dm, double q) {

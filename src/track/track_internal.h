@@ -29,12 +29,18 @@ typedef struct trk_motion {
 } trk_motion;
 
 /* Starts the filter at a measured box (x1, y1, x2, y2): positions measured,
- * velocities 0 with a wide variance. */
-void trk_motion_init(trk_motion *m, const float box[4], float measure_noise);
+ * velocities 0 with a std of vel_std box heights per second. */
+void trk_motion_init(trk_motion *m, const float box[4], float measure_noise,
+                     float vel_std);
 /* The box predicted dt seconds after the filter's time, with velocity
  * extrapolated over at most max_coast seconds; width and height at least 1. */
 void trk_motion_predict_box(const trk_motion *m, double dt, double max_coast,
                             float box[4]);
+/* The variance of the predicted centre dt seconds after the filter's time,
+ * per axis (var[0]: x, var[1]: y), plus the measurement noise of a box of
+ * the predicted height: the covariance of the innovation of a detection. */
+void trk_motion_gate_var(const trk_motion *m, double dt, float measure_noise,
+                         float accel_noise, double var[2]);
 /* Advances the filter by dt (mean over min(dt, max_coast), covariance over
  * dt) and corrects it with a measured box. */
 void trk_motion_update(trk_motion *m, double dt, double max_coast,

@@ -89,7 +89,10 @@ void argus_track_config_default(argus_track_config *cfg) {
   cfg->max_coast = 0.5;
   cfg->measure_noise = 0.05f;
   cfg->accel_noise = 4.0f;
+  cfg->max_speed = 10.0f;
   cfg->iou_gate = 0.3f;
+  cfg->distance_gate = 3.0f;
+  cfg->size_ratio = 0.67f;
   cfg->appearance_weight = 0.5f;
   cfg->appearance_veto = 0.2f;
   cfg->reid_similarity = 0.5f;
@@ -136,6 +139,12 @@ static argus_err check_config(const argus_track_config *c,
     return bad_config_into(err, "measure_noise", "must be in (0, 100]");
   if (!(c->accel_noise > 0 && c->accel_noise <= 1e4))
     return bad_config_into(err, "accel_noise", "must be in (0, 10000]");
+  if (!(c->max_speed > 0 && c->max_speed <= 1e4))
+    return bad_config_into(err, "max_speed", "must be in (0, 10000]");
+  if (!(c->distance_gate >= 0 && c->distance_gate <= 100))
+    return bad_config_into(err, "distance_gate", "must be in [0, 100]");
+  if (!(c->size_ratio > 0 && c->size_ratio <= 1))
+    return bad_config_into(err, "size_ratio", "must be in (0, 1]");
   if (!(c->iou_gate > 0 && c->iou_gate <= 1))
     return bad_config_into(err, "iou_gate", "must be in (0, 1]");
   if (!(c->appearance_weight >= 0 && c->appearance_weight <= 100))
@@ -318,6 +327,46 @@ static float iou(const float a[4], const float b[4]) {
   argus_face_box x = {a[0], a[1], a[2], a[3], 0};
   argus_face_box y = {b[0], b[1], b[2], b[3], 0};
   return argus_face_iou(&x, &y);
+}
+
+/* Whether detection d may be associated by motion with the track at live
+ * position i (predicted box tr->pred[i]) at time t, and with what affinity:
+ * the IoU when it clears iou_gate; otherwise, with the distance gate on, a
+ * detection of about the predicted height whose centre is within
+ * distance_gate standard deviations of the predicted one gets an affinity
+ * below iou_gate (so overlapping pairs are always preferred), higher the
+ * closer it is. */
+static int motion_gate(const argus_tracker *tr, int i, double t,
+                       const argus_track_det *d, float *aff) {
+  const argus_track_config *c = &tr->cfg;
+  const float *p = tr->pred[i];
+  float u = iou(p, d->box);
+  if (u >= c->iou_gate) {
+    *aff = u;
+    return 1;
+  }
+  if (!(c->distance_gate > 0))
+    return 0;
+  double ph = (double)p[3] - p[1], dh = (double)d->box[3] - d->box[1];
+  double lo = ph < dh ? ph : dh, hi = ph < dh ? dh : ph;
+  if (!(lo >= (double)c->size_ratio * hi))
+    return 0;
+  const trk *k = &tr->slots[tr->live[i]];
+  double var[2];
+  double dt = t - k->last_time;
+  /* Like the predicted centre, the uncertainty grows over at most
+   * max_coast: a face lost for longer is found again by appearance, not
+   * anywhere near its last path. */
+  trk_motion_gate_var(&k->motion, dt < c->max_coast ? dt : c->max_coast,
+                      c->measure_noise, c->accel_noise, var);
+  double dx = 0.5 * ((double)d->box[0] + d->box[2] - p[0] - p[2]);
+  double dy = 0.5 * ((double)d->box[1] + d->box[3] - p[1] - p[3]);
+  double d2 = dx * dx / var[0] + dy * dy / var[1];
+  double g2 = (double)c->distance_gate * c->distance_gate;
+  if (!(d2 <= g2))
+    return 0;
+  *aff = 0.5f * (u + c->iou_gate * (float)(1.0 - d2 / g2));
+  return 1;
 }
 
 /* Similarity of a slot's appearance (unit length) with detection j. */
@@ -527,12 +576,11 @@ static void associate(argus_tracker *tr, double t, const argus_track_det *dets,
     int slot = tr->live[i];
     int app = use_app && tr->slots[slot].has_app;
     for (int j = 0; j < n; j++) {
-      float u = iou(tr->pred[i], dets[j].box);
-      if (!(u >= c->iou_gate))
+      float aff;
+      if (!motion_gate(tr, i, t, &dets[j], &aff))
         continue;
       tr->cnt_pos[i]++;
       tr->det_cnt[j]++;
-      float aff = u;
       if (app && dets[j].embedding) {
         float s = app_sim(tr, slot, &dets[j], j);
         if (s < c->appearance_veto)
@@ -760,7 +808,8 @@ argus_err argus_track_update(argus_tracker *tr, double t,
     k->state = ARGUS_TRACK_TENTATIVE;
     k->first_time = t;
     k->last_time = t;
-    trk_motion_init(&k->motion, dets[j].box, c->measure_noise);
+    trk_motion_init(&k->motion, dets[j].box, c->measure_noise,
+                    c->max_speed / 3.0f);
     trk_policy_init(&k->pol);
     int pos = tr->nlive++;
     tr->live[pos] = slot;
@@ -793,7 +842,8 @@ argus_err argus_track_update(argus_tracker *tr, double t,
     } else if (tr->pos_reid[pos]) {
       /* Re-found elsewhere after an occlusion: the old velocity means
        * nothing here. */
-      trk_motion_init(&k->motion, d->box, c->measure_noise);
+      trk_motion_init(&k->motion, d->box, c->measure_noise,
+                      c->max_speed / 3.0f);
       a->flags |= ARGUS_TRACK_F_REID;
       tr->st.reid++;
     } else {
@@ -875,7 +925,8 @@ argus_err argus_track_needs_embedding(argus_tracker *tr, double t,
     if (!pos_eligible(tr, i, t) || !tr->slots[tr->live[i]].has_app)
       continue;
     for (int j = 0; j < n; j++) {
-      if (need[j] || !(iou(tr->pred[i], dets[j].box) >= tr->cfg.iou_gate))
+      float aff;
+      if (need[j] || !motion_gate(tr, i, t, &dets[j], &aff))
         continue;
       if (tr->cnt_pos[i] > 1 || tr->det_cnt[j] > 1)
         need[j] = 1;
