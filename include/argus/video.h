@@ -6,8 +6,10 @@
  * thread that demuxes and decodes it, keeps only the frames the analysis rate
  * cap asks for, converts them to the analysis pixel format and pushes them
  * into a bounded per-camera ring. When the ring is full the oldest queued
- * frame is dropped (and counted): the decoder never waits for the consumer
- * and memory never grows. Consumers pop frames from any camera through one
+ * frame is dropped (and counted): the decoder of a live source never waits
+ * for the consumer and memory never grows. A file read faster than real
+ * time is back-pressured instead: its thread waits for room, so that every
+ * wanted frame is analysed (backpressure in the camera's settings). Consumers pop frames from any camera through one
  * ready queue, in arrival order, and give each back with
  * argus_video_frame_release.
  *
@@ -110,6 +112,14 @@ typedef struct argus_video_camera_config {
   double backoff_min;  /* first reconnect delay, seconds (default 0.5) */
   double backoff_max;  /* cap of the doubling delay (default 30) */
   int reconnect;       /* AUTO (default: live sources yes, files no), OFF, ON */
+  /* What happens when the ring is full or every buffer is held: ON: the
+   * camera thread waits for room (back-pressure: every wanted frame is
+   * delivered, the file is read as fast as it is consumed, and the
+   * delivered frames are the same from run to run); OFF: the oldest queued
+   * frame is dropped (live sources: the consumer always gets the newest
+   * frames). AUTO (default): ON for files not played in real time, OFF
+   * otherwise. */
+  int backpressure;
 } argus_video_camera_config;
 
 /* Writes the defaults above (url and name NULL). */

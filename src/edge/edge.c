@@ -34,20 +34,54 @@ void argus_edge_config_init(argus_edge_config *c) {
 
 /* ---- shot slots ---------------------------------------------------------- */
 
-edge_slot *edge_slot_get(argus_edge *p) {
+edge_slot *edge_slot_get(argus_edge *p, const edge_cam *c) {
   pthread_mutex_lock(&p->shot_mu);
   edge_slot *s = p->free_slots;
   if (s)
     p->free_slots = s->next;
   pthread_mutex_unlock(&p->shot_mu);
-  if (s)
+  if (s) {
     s->next = NULL;
+  } else if (c && c->sync_shots) {
+    /* A back-pressured file loses no shot: one past the pool, for the few
+     * frames when many faces ask at once (its shots are embedded before
+     * its next frame, so these never pile up). */
+    s = calloc(1, sizeof *s);
+    if (s)
+      s->buf = malloc(p->shot_bytes);
+    if (s && !s->buf) {
+      free(s);
+      s = NULL;
+    }
+    if (s)
+      s->overflow = 1;
+  }
   return s;
+}
+
+void edge_slot_submit(argus_edge *p, edge_worker *w, const edge_cam *c,
+                      edge_slot *s) {
+  if (!w || !c->sync_shots) {
+    edge_slot_enqueue(p, s);
+    return;
+  }
+  s->next = NULL;
+  s->queued_ns = argus_time_ns();
+  if (w->local_tail)
+    w->local_tail->next = s;
+  else
+    w->local_head = s;
+  w->local_tail = s;
 }
 
 void edge_slot_put(argus_edge *p, edge_slot *s) {
   if (!s)
     return;
+  if (s->overflow) {
+    free(s->buf);
+    free(s);
+    return;
+  }
   pthread_mutex_lock(&p->shot_mu);
   s->next = p->free_slots;
   p->free_slots = s;
@@ -68,12 +102,13 @@ void edge_slot_enqueue(argus_edge *p, edge_slot *s) {
   pthread_mutex_unlock(&p->shot_mu);
 }
 
-int edge_queue_stored_shot(argus_edge *p, edge_cam *c, int cam, uint64_t track,
-                           const void *shot, uint64_t trigger_mono) {
+int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c,
+                           int cam, uint64_t track, const void *shot,
+                           uint64_t trigger_mono) {
   const edge_shot_hdr *h = shot;
   if (!shot || !h->valid)
     return 0; /* nothing kept to search */
-  edge_slot *s = edge_slot_get(p);
+  edge_slot *s = edge_slot_get(p, c);
   if (!s) {
     c->shots_dropped++;
     atomic_fetch_add(&p->shots_dropped, 1);
@@ -85,7 +120,7 @@ int edge_queue_stored_shot(argus_edge *p, edge_cam *c, int cam, uint64_t track,
   s->track = track;
   s->reason = ARGUS_EVENT_REASON_END;
   s->trigger_mono = trigger_mono;
-  edge_slot_enqueue(p, s);
+  edge_slot_submit(p, w, c, s);
   return 0;
 }
 
@@ -150,6 +185,8 @@ argus_err argus_edge_add_camera(argus_edge *p, const char *name,
   atomic_fetch_add(&c->gen, 1);
   snprintf(c->name, sizeof c->name, "%s", name);
   c->tr = tr;
+  c->sync_shots = argus_video_classify_url(url) == ARGUS_VIDEO_SOURCE_FILE &&
+                  !p->cfg.realtime;
   c->last_t = -INFINITY;
   c->any_update = 0;
   c->frames_analysed = c->frames_failed = c->faces = c->shots = 0;
@@ -296,7 +333,7 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
       fill_shot(p, w, f, rgb, &w->faces[i], res.assign[i].shot, &thumb_done);
   for (int r = 0; r < res.nrequests; r++) {
     const argus_track_request *q = &res.requests[r];
-    edge_slot *s = edge_slot_get(p);
+    edge_slot *s = edge_slot_get(p, c);
     if (!s) {
       c->shots_dropped++;
       atomic_fetch_add(&p->shots_dropped, 1);
@@ -320,11 +357,11 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
     s->reason = q->reason == ARGUS_TRACK_REQ_EARLY ? ARGUS_EVENT_REASON_EARLY
                                                    : ARGUS_EVENT_REASON_BETTER;
     s->trigger_mono = f->mono_ns;
-    edge_slot_enqueue(p, s);
+    edge_slot_submit(p, w, c, s);
   }
   for (int k = 0; k < res.nended; k++)
     if (res.ended[k].match_best)
-      edge_queue_stored_shot(p, c, cam, res.ended[k].track_id,
+      edge_queue_stored_shot(p, w, c, cam, res.ended[k].track_id,
                              res.ended[k].shot, f->mono_ns);
 }
 
@@ -368,6 +405,14 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
                 c->name, f->media_time,
                 ferr.msg[0] ? ferr.msg : argus_strerror(rc));
     }
+  }
+  if (w->local_head) {
+    /* A back-pressured file: its shots are embedded and fed back to the
+     * tracker before the camera's next frame is tracked (this worker still
+     * has the turn; the lock is let go because publishing takes it). */
+    pthread_mutex_unlock(&c->mu);
+    edge_embed_local(p, w);
+    pthread_mutex_lock(&c->mu);
   }
   c->done_ticket++;
   pthread_cond_broadcast(&c->turn);
@@ -685,7 +730,7 @@ static void cam_flush(argus_edge *p, edge_cam *c, int index) {
   }
   for (int k = 0; k < res.nended; k++)
     if (res.ended[k].match_best)
-      edge_queue_stored_shot(p, c, index, res.ended[k].track_id,
+      edge_queue_stored_shot(p, NULL, c, index, res.ended[k].track_id,
                              res.ended[k].shot, argus_time_ns());
 }
 

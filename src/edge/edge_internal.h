@@ -56,6 +56,8 @@ typedef struct edge_slot {
                             latency clock) */
   uint64_t queued_ns;    /* when it entered the queue */
   unsigned char *buf;    /* shot_bytes: header, crop, thumbnail */
+  int overflow;          /* allocated past the pool (back-pressured
+                            cameras only); freed when put back */
 } edge_slot;
 
 /* ---- cameras ----------------------------------------------------------------
@@ -70,6 +72,11 @@ typedef struct edge_cam {
   uint64_t next_ticket; /* under pop_mu */
   uint64_t done_ticket; /* under mu */
   argus_tracker *tr;
+  /* A file read faster than real time (back-pressured): every shot its
+   * frames ask for is embedded and fed back to the tracker before the next
+   * frame is tracked, by the worker that tracked it, so that the analysis
+   * of a file is complete and the same from run to run. */
+  int sync_shots;
   double last_t;  /* media time of the last update */
   int any_update; /* the tracker has had an update since the last flush */
   /* counters, under mu */
@@ -94,6 +101,8 @@ typedef struct edge_worker {
   float *emb;            /* embed_batch * dim */
   argus_image *crops;    /* embed_batch wraps */
   edge_slot **batch;     /* embed_batch */
+  /* Shots of a sync_shots camera's frame, embedded before its turn ends. */
+  edge_slot *local_head, *local_tail;
 } edge_worker;
 
 /* ---- the edge --------------------------------------------------------------- */
@@ -137,16 +146,28 @@ struct argus_edge {
 };
 
 /* edge.c */
-edge_slot *edge_slot_get(argus_edge *e);
+/* A free slot of the pool; for a sync_shots camera, when the pool is
+ * empty, one allocated past it (NULL only when that fails). */
+edge_slot *edge_slot_get(argus_edge *e, const edge_cam *c);
 void edge_slot_put(argus_edge *e, edge_slot *s);
 void edge_slot_enqueue(argus_edge *e, edge_slot *s);
-/* Copies a stored shot (an ended track's best shot) into a slot and queues
- * it. Under cam->mu. Returns 0, or -1 when no slot was free (counted). */
-int edge_queue_stored_shot(argus_edge *e, edge_cam *c, int cam, uint64_t track,
-                           const void *shot, uint64_t trigger_mono);
+/* Hands a filled slot on: to the worker's own list for a sync_shots camera
+ * (w not NULL), else to the shared queue. */
+void edge_slot_submit(argus_edge *e, edge_worker *w, const edge_cam *c,
+                      edge_slot *s);
+/* Copies a stored shot (an ended track's best shot) into a slot and submits
+ * it (w: the tracking worker, or NULL). Under cam->mu. Returns 0, or -1
+ * when no slot was free (counted). */
+int edge_queue_stored_shot(argus_edge *e, edge_worker *w, edge_cam *c,
+                           int cam, uint64_t track, const void *shot,
+                           uint64_t trigger_mono);
 
 /* shots.c: embeds up to embed_batch pending shots and publishes their face
  * events. Returns the number handled (0: none pending). */
 int edge_embed_batch(argus_edge *e, edge_worker *w);
+/* shots.c: embeds every shot of the worker's own list, in order, in
+ * batches of at most embed_batch. Returns the number handled. Called
+ * without any camera lock. */
+int edge_embed_local(argus_edge *e, edge_worker *w);
 
 #endif

@@ -154,6 +154,8 @@ static void shot_done(argus_edge *p, edge_slot *s,
   }
 }
 
+static void embed_taken(argus_edge *p, edge_worker *w, int n);
+
 int edge_embed_batch(argus_edge *p, edge_worker *w) {
   const int B = p->cfg.embed_batch;
   int n = 0;
@@ -173,7 +175,35 @@ int edge_embed_batch(argus_edge *p, edge_worker *w) {
   pthread_mutex_unlock(&p->shot_mu);
   if (n == 0)
     return 0;
+  embed_taken(p, w, n);
+  return n;
+}
 
+int edge_embed_local(argus_edge *p, edge_worker *w) {
+  const int B = p->cfg.embed_batch;
+  int total = 0;
+  while (w->local_head) {
+    int n = 0;
+    while (n < B && w->local_head) {
+      edge_slot *s = w->local_head;
+      w->local_head = s->next;
+      s->next = NULL;
+      w->batch[n++] = s;
+    }
+    if (!w->local_head)
+      w->local_tail = NULL;
+    pthread_mutex_lock(&p->shot_mu);
+    p->embedding++;
+    pthread_mutex_unlock(&p->shot_mu);
+    embed_taken(p, w, n);
+    total += n;
+  }
+  return total;
+}
+
+/* Embeds w->batch[0..n), publishes, gives the slots back and ends the
+ * batch counted in p->embedding. */
+static void embed_taken(argus_edge *p, edge_worker *w, int n) {
   uint64_t c0 = argus_thread_cpu_ns(), t0 = argus_time_ns();
   int ok = 1;
   for (int i = 0; i < n && ok; i++)
@@ -199,5 +229,4 @@ int edge_embed_batch(argus_edge *p, edge_worker *w) {
   pthread_mutex_lock(&p->shot_mu);
   p->embedding--;
   pthread_mutex_unlock(&p->shot_mu);
-  return n;
 }

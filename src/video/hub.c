@@ -92,6 +92,7 @@ void argus_video_camera_config_init(argus_video_camera_config *cfg) {
   cfg->backoff_min = 0.5;
   cfg->backoff_max = 30.0;
   cfg->reconnect = ARGUS_VIDEO_AUTO;
+  cfg->backpressure = ARGUS_VIDEO_AUTO;
 }
 
 static int in_range(double v, double lo, double hi) {
@@ -152,6 +153,9 @@ static argus_err validate_config(const argus_video_camera_config *c,
   } else if (c->reconnect < -1 || c->reconnect > 1) {
     what = "reconnect (-1, 0 or 1)";
     snprintf(val, sizeof val, "%d", c->reconnect);
+  } else if (c->backpressure < -1 || c->backpressure > 1) {
+    what = "backpressure (-1, 0 or 1)";
+    snprintf(val, sizeof val, "%d", c->backpressure);
   }
   if (what)
     return fail(err, ARGUS_E_INVALID_ARG,
@@ -326,6 +330,10 @@ argus_err argus_video_hub_add(argus_video_hub *hub,
     goto fail_cam;
   cam->cfg.url = cam->url;
   cam->kind = argus_video_classify_url(cam->url);
+  cam->backpressure = cfg->backpressure == ARGUS_VIDEO_AUTO
+                          ? cam->kind == ARGUS_VIDEO_SOURCE_FILE &&
+                                !cfg->realtime
+                          : cfg->backpressure == ARGUS_VIDEO_ON;
   redact_url(cam->url, cam->shown_url, sizeof cam->shown_url);
   if (cond_init_mono(&cam->wake) != 0)
     goto fail_url;
@@ -589,6 +597,8 @@ argus_err argus_video_hub_pop(argus_video_hub *hub, double timeout_s,
     cam->st.frames_held++;
     cam->st.frames_delivered++;
     *out = &s->pub;
+    if (cam->backpressure)
+      pthread_cond_broadcast(&cam->wake); /* room in the ring */
   }
   pthread_mutex_unlock(&hub->lock);
   return ARGUS_OK;
@@ -621,6 +631,8 @@ void argus_video_frame_release(argus_video_frame *frame) {
   }
   free_slot(cam, s);
   cam->st.frames_held--;
+  if (cam->backpressure)
+    pthread_cond_broadcast(&cam->wake); /* a free buffer */
   if (cam->removed && cam->st.frames_held == 0) {
     hub->cams[cam->index] = NULL;
     dead = cam;
@@ -634,6 +646,13 @@ void argus_video_frame_release(argus_video_frame *frame) {
 video_slot *video_slot_acquire(video_camera *cam) {
   argus_video_hub *hub = cam->hub;
   pthread_mutex_lock(&hub->lock);
+  /* Back-pressure: wait until a consumer gives a buffer back. */
+  while (cam->backpressure && !cam->free_head && !atomic_load(&cam->stop))
+    pthread_cond_wait(&cam->wake, &hub->lock);
+  if (cam->backpressure && !cam->free_head) {
+    pthread_mutex_unlock(&hub->lock);
+    return NULL; /* stopping */
+  }
   video_slot *s = cam->free_head;
   if (s) {
     cam->free_head = s->cam_next;
@@ -665,6 +684,9 @@ void video_slot_abandon(video_camera *cam, video_slot *slot) {
 void video_slot_push(video_camera *cam, video_slot *s) {
   argus_video_hub *hub = cam->hub;
   pthread_mutex_lock(&hub->lock);
+  while (cam->backpressure && cam->st.frames_queued >= cam->cfg.queue_frames &&
+         cam->ring_head && !atomic_load(&cam->stop))
+    pthread_cond_wait(&cam->wake, &hub->lock);
   if (cam->st.frames_queued >= cam->cfg.queue_frames && cam->ring_head) {
     video_slot *old = cam->ring_head;
     unlink_queued(hub, old);

@@ -69,7 +69,9 @@ typedef struct video_camera {
    * 0 = none) and whether it was hit. */
   atomic_uint_fast64_t deadline_ns;
   atomic_int timed_out;
-  pthread_cond_t wake; /* with hub->lock: stop requests end sleeps */
+  pthread_cond_t wake; /* with hub->lock: stop requests end sleeps, and
+                          (backpressure) room in the ring wakes the thread */
+  int backpressure;    /* wait for room instead of dropping */
 
   video_slot *slots;
   int nslots;
@@ -93,10 +95,13 @@ struct argus_video_hub {
 /* ---- hub side (hub.c), called by the camera thread ------------------- */
 /* Takes a buffer for a wanted frame: a free one, else the oldest queued
  * frame of this camera (counted as dropped). NULL when every buffer is held
- * by consumers (the frame is counted as dropped). */
+ * by consumers (the frame is counted as dropped). With backpressure it
+ * waits for a free buffer instead, and returns NULL only on a stop request
+ * (nothing counted). */
 video_slot *video_slot_acquire(video_camera *cam);
 /* Queues a filled buffer (dropping the oldest queued frame when the ring is
- * full) and wakes a consumer. */
+ * full; with backpressure waiting for room instead, unless the camera is
+ * stopping) and wakes a consumer. */
 void video_slot_push(video_camera *cam, video_slot *slot);
 /* Returns an unused acquired buffer to the free list. */
 void video_slot_abandon(video_camera *cam, video_slot *slot);
