@@ -841,6 +841,38 @@ static void test_faces(void) {
       CHECK(p.reasons & (1u << ARGUS_GALLERY_REJECT_TOO_SMALL));
       printf("small: %s (%s)\n", argus_gallery_reject_name(p.reason), p.detail);
       argus_gallery_photo_free(&p);
+      /* One dominant face and a small one in the background (the
+       * portrait pasted at a third of its size into the top-left corner):
+       * enrolled, the largest face, saying so; before, "several faces". */
+      {
+        argus_image comp, third;
+        CHECK_OK(argus_image_alloc(&comp, big.width, big.height,
+                                   ARGUS_PIX_RGB8));
+        CHECK_OK(argus_image_alloc(&third, big.width / 3, big.height / 3,
+                                   ARGUS_PIX_RGB8));
+        CHECK_OK(argus_image_resize(&big, &third));
+        for (int y = 0; y < big.height; y++)
+          memcpy(comp.data[0] + (size_t)y * comp.stride[0],
+                 big.data[0] + (size_t)y * big.stride[0],
+                 (size_t)big.width * 3);
+        for (int y = 0; y < third.height; y++)
+          memcpy(comp.data[0] + (size_t)y * comp.stride[0],
+                 third.data[0] + (size_t)y * third.stride[0],
+                 (size_t)third.width * 3);
+        CHECK_OK(argus_gallery_photo_prepare(eng, NULL, &comp, &o, &p, &fe));
+        printf("dominant face + background face: %s, %d faces, %d in the "
+               "background (%s)\n",
+               argus_gallery_reject_name(p.reason), p.nfaces,
+               p.background_faces, p.detail);
+        CHECK_INT_EQ(p.reason, ARGUS_GALLERY_ACCEPTED);
+        CHECK(p.nfaces >= 2);
+        CHECK(p.background_faces >= 1);
+        CHECK(strstr(p.detail, "largest face") != NULL);
+        CHECK(p.face.box[0] > (float)third.width * 0.5f); /* the big one */
+        argus_gallery_photo_free(&p);
+        argus_image_free(&third);
+        argus_image_free(&comp);
+      }
       /* Without the gate, only the face count matters. */
       argus_gallery_enrol_opts nogate = o;
       nogate.gate = 0;

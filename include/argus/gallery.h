@@ -98,8 +98,14 @@ void argus_gallery_enrol_opts_default(argus_gallery_enrol_opts *o);
 typedef struct argus_gallery_photo {
   argus_gallery_reject reason; /* ACCEPTED or the first reason below */
   unsigned reasons;            /* bit (1u << r) of every reason found */
-  char detail[192];            /* "ipd 14 px < 24", "3 faces (use ...)" */
+  char detail[192];            /* "ipd 14 px < 24", "3 faces (use ...)";
+                                  for an accepted photo with other faces,
+                                  which one was enrolled */
   int nfaces;                  /* faces the detector found */
+  /* Faces clearly smaller than the enrolled one (at most 0.6 of its
+   * height): background faces, ignored; the photo is not refused for
+   * them. */
+  int background_faces;
   argus_face face;             /* the face enrolled (box, points, quality) */
   float quality;               /* [0, 1], stored with the photo */
   char model_id[ARGUS_GALLERY_MODEL_ID_MAX]; /* embedder of `vector` */

@@ -17,6 +17,10 @@
 /* ... and at most this fraction of it lies inside the chosen face's box (a
  * box mostly inside another is a duplicate detection of the same face). */
 #define OTHER_FACE_INSIDE 0.5f
+/* ... and it is not a background face: one whose box is at most this
+ * fraction of the chosen face's height (the subject is clearly dominant;
+ * the photo is enrolled, saying how many such faces were ignored). */
+#define BACKGROUND_FACE_HEIGHT 0.6f
 /* Without landmarks, a face's inter-ocular distance is estimated from its
  * box width (about 0.4 of it for this detector's boxes). */
 #define IPD_PER_BOX_WIDTH 0.4f
@@ -252,11 +256,19 @@ argus_err argus_gallery_photo_prepare(argus_face_engine *e,
       best = i;
   const argus_face *f = &faces[best];
   p->face = *f;
-  int others = 0;
-  for (int i = 0; i < n; i++)
-    others += i != best && faces[i].score >= OTHER_FACE_SCORE &&
-              face_ipd(&faces[i]) >= o.min_ipd &&
-              inside(faces[i].box, f->box) <= OTHER_FACE_INSIDE;
+  int others = 0, background = 0;
+  const float fh = f->box[3] - f->box[1];
+  for (int i = 0; i < n; i++) {
+    if (i == best || !(faces[i].score >= OTHER_FACE_SCORE) ||
+        !(face_ipd(&faces[i]) >= o.min_ipd) ||
+        !(inside(faces[i].box, f->box) <= OTHER_FACE_INSIDE))
+      continue;
+    if (faces[i].box[3] - faces[i].box[1] <= BACKGROUND_FACE_HEIGHT * fh)
+      background++;
+    else
+      others++;
+  }
+  p->background_faces = background;
   if (others > 0 && !o.pick_largest) {
     reject(p, ARGUS_GALLERY_REJECT_SEVERAL_FACES);
     add_detail(p, "%d faces could be the subject", others + 1);
@@ -288,6 +300,9 @@ argus_err argus_gallery_photo_prepare(argus_face_engine *e,
   p->quality = f->has_quality ? q->value : 0;
   if (p->reason != ARGUS_GALLERY_ACCEPTED)
     goto free_faces;
+  if (background > 0 || (others > 0 && o.pick_largest))
+    add_detail(p, "enrolled the largest face; %d smaller face%s ignored",
+               background + others, background + others == 1 ? "" : "s");
 
   p->vector = malloc((size_t)dim * sizeof(float));
   if (!p->vector) {

@@ -45,6 +45,8 @@ void argus_gallery_photo_json(const argus_gallery_photo *p, argus_json *j) {
     argus_json_bool(j, "accepted", 1);
     argus_json_num(j, "quality", p->quality, 3);
     argus_json_int(j, "faces", p->nfaces);
+    if (p->detail[0])
+      argus_json_str(j, "note", p->detail);
     argus_json_obj_end(j);
     return;
   }
