@@ -82,6 +82,28 @@ static void test_pose(void) {
   CHECK(yaw > 15);
   CHECK_NEAR(pitch, 0, 1.0, 0);
 
+  /* Roll over the full circle. Rotated by 180 degrees with the points
+   * keeping their names, the eye line is reversed: 180. A landmark model
+   * that names the eyes by their side of the image (the right eye is the
+   * one on the image's right) gives an upside-down face a level eye line;
+   * the mouth above the eyes still says 180 (before: about 0). */
+  f = make_face(2, 180, 400, 400, 1);
+  CHECK_OK(argus_face_pose(&f, &yaw, &pitch, &roll));
+  CHECK_NEAR(fabsf(roll), 180 - 0.32, 0.1, 0);
+  for (int k = 0; k < 2; k++) { /* swap the eyes and the mouth corners */
+    int i0 = k == 0 ? 0 : 3, i1 = k == 0 ? 1 : 4;
+    float tx = f.points[i0][0], ty = f.points[i0][1];
+    f.points[i0][0] = f.points[i1][0];
+    f.points[i0][1] = f.points[i1][1];
+    f.points[i1][0] = tx;
+    f.points[i1][1] = ty;
+  }
+  CHECK_OK(argus_face_pose(&f, &yaw, &pitch, &roll));
+  CHECK(fabsf(roll) > 170);
+  f = make_face(2, 150, 400, 400, 1);
+  CHECK_OK(argus_face_pose(&f, &yaw, &pitch, &roll));
+  CHECK_NEAR(roll, 150 - 0.32, 0.1, 0);
+
   /* Degenerate input. */
   f.npoints = 0;
   CHECK_INT_EQ(argus_face_pose(&f, &yaw, &pitch, &roll), ARGUS_E_INVALID_ARG);
@@ -200,6 +222,21 @@ static void test_blur_and_quality(void) {
   CHECK_OK(qa.ops->assess(qa.ctx, NULL, &f, &sharp, &q));
   CHECK_INT_EQ(q.flags, 0);
   CHECK_NEAR(q.q_pose, 0.75, 0.05, 0);
+
+  /* Rolled past the limit (70 degrees, and upside down): flagged, q_pose
+   * 0; at 40 degrees nothing. */
+  f = make_face(2, 70, 200, 50, 0.99f);
+  CHECK_OK(qa.ops->assess(qa.ctx, NULL, &f, &sharp, &q));
+  CHECK_INT_EQ(q.flags, ARGUS_FACE_Q_ROLLED);
+  CHECK_NEAR(q.value, 0, 0, 0);
+  f = make_face(2, 180, 300, 300, 0.99f);
+  CHECK_OK(qa.ops->assess(qa.ctx, NULL, &f, &sharp, &q));
+  CHECK(q.flags & ARGUS_FACE_Q_ROLLED);
+  f = make_face(2, 40, 200, 50, 0.99f);
+  CHECK_OK(qa.ops->assess(qa.ctx, NULL, &f, &sharp, &q));
+  CHECK_INT_EQ(q.flags, 0);
+  CHECK(strcmp(argus_face_quality_flag_name(ARGUS_FACE_Q_ROLLED), "rolled") ==
+        0);
 
   /* Low detector score. */
   f = make_face(2, 0, 0, 0, 0.5f);

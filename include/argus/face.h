@@ -57,10 +57,12 @@ enum {
   ARGUS_FACE_Q_PROFILE = 1u << 2,   /* |yaw| or |pitch| beyond the limits */
   ARGUS_FACE_Q_LOW_SCORE = 1u << 3, /* detector score below minimum */
   ARGUS_FACE_Q_NO_POINTS = 1u << 4, /* no landmarks: pose/size not known */
-  ARGUS_FACE_Q_NFLAGS = 5
+  ARGUS_FACE_Q_ROLLED = 1u << 5,    /* |roll| beyond the limit (tilted far
+                                       sideways or upside down) */
+  ARGUS_FACE_Q_NFLAGS = 6
 };
-/* "too small", "blurred", "profile", "low score", "no landmarks" for one
- * flag bit; NULL for anything else. */
+/* "too small", "blurred", "profile", "low score", "no landmarks", "rolled"
+ * for one flag bit; NULL for anything else. */
 const char *argus_face_quality_flag_name(unsigned flag);
 
 /* Quality of one face; see docs/face.md for the method. */
@@ -72,7 +74,8 @@ typedef struct argus_face_quality {
   float blur_measure; /* raw: var(Laplacian) / var(grey) on the aligned crop */
   float yaw, pitch, roll; /* degrees; yaw > 0: face turned to the image's
                              right; pitch > 0: looking up; roll > 0: clockwise
-                             in the image */
+                             in the image, in (-180, 180] (an upside-down
+                             face is about 180) */
   float score;    /* detector score */
   float q_size, q_sharpness, q_pose, q_score; /* the parts, each in [0, 1] */
   unsigned flags; /* ARGUS_FACE_Q_* */
@@ -328,6 +331,9 @@ typedef struct argus_face_quality_params {
   float sharp_min;     /* below: "blurred" */
   float yaw_max;       /* |yaw| beyond: q_pose 0 and "profile" (degrees) */
   float pitch_max;     /* |pitch| beyond: idem */
+  float roll_max;      /* |roll| beyond (over the full circle, so an
+                          upside-down face is 180): q_pose 0 and "rolled"
+                          (degrees) */
   float score_min;     /* below: "low score" */
   float score_good;    /* at or above: q_score 1 */
 } argus_face_quality_params;

@@ -63,6 +63,8 @@ typedef enum argus_gallery_reject {
   ARGUS_GALLERY_REJECT_PROFILE,       /* turned beyond the pose limits */
   ARGUS_GALLERY_REJECT_LOW_SCORE,     /* detector not sure it is a face */
   ARGUS_GALLERY_REJECT_NO_LANDMARKS,  /* landmarks failed: cannot align */
+  ARGUS_GALLERY_REJECT_ROLLED,        /* tilted beyond the roll limit, or
+                                         upside down */
   ARGUS_GALLERY_REJECT_N
 } argus_gallery_reject;
 

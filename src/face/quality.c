@@ -25,6 +25,7 @@ const char *argus_face_quality_flag_name(unsigned flag) {
   case ARGUS_FACE_Q_PROFILE: return "profile";
   case ARGUS_FACE_Q_LOW_SCORE: return "low score";
   case ARGUS_FACE_Q_NO_POINTS: return "no landmarks";
+  case ARGUS_FACE_Q_ROLLED: return "rolled";
   default: return NULL;
   }
 }
@@ -38,6 +39,7 @@ void argus_face_quality_params_default(argus_face_quality_params *p) {
   p->sharp_min = 0.3f;
   p->yaw_max = 50.0f;
   p->pitch_max = 40.0f;
+  p->roll_max = 60.0f;
   p->score_min = 0.6f;
   p->score_good = 0.95f;
 }
@@ -59,9 +61,26 @@ argus_err argus_face_pose(const argus_face *f, float *yaw, float *pitch,
   if (!(ipd > 1e-3f))
     return ARGUS_E_INVALID_ARG;
   /* Roll: angle of the eye line (image y points down: positive is a
-   * clockwise tilt). Then every point is expressed in the face's frame: x
-   * along the eye line, y across it, origin at the eye midpoint. */
+   * clockwise tilt), checked over the full circle against the face's
+   * vertical (eye midpoint to mouth midpoint), which points down the image
+   * on an upright face. A landmark model that names the eyes by their side
+   * of the image gives an upside-down face a level eye line; its vertical
+   * then points up, more than 90 degrees off, and gives the roll. Then
+   * every point is expressed in the face's frame: x along the eye line, y
+   * across it, origin at the eye midpoint. */
   float ang = atan2f(uy, ux);
+  {
+    const float *ml0 = f->points[ARGUS_FACE_MOUTH_LEFT];
+    const float *mr0 = f->points[ARGUS_FACE_MOUTH_RIGHT];
+    float dx = 0.5f * (ml0[0] + mr0[0] - l[0] - r[0]);
+    float dy = 0.5f * (ml0[1] + mr0[1] - l[1] - r[1]);
+    if (dx * dx + dy * dy > 1e-6f) {
+      float vert = atan2f(-dx, dy);
+      float diff = remainderf(vert - ang, 2 * 3.14159265f);
+      if (fabsf(diff) > 0.5f * 3.14159265f)
+        ang = vert;
+    }
+  }
   *roll = ang * RAD2DEG;
   float cs = ux / ipd, sn = uy / ipd;
   float ex = 0.5f * (l[0] + r[0]), ey = 0.5f * (l[1] + r[1]);
@@ -208,6 +227,10 @@ static argus_err qual_assess(void *ctx, const argus_image *img,
   q->q_pose = clamp01(1 - dev * dev);
   if (dev > 1)
     q->flags |= ARGUS_FACE_Q_PROFILE;
+  if (fabsf(roll) > p->roll_max) {
+    q->q_pose = 0;
+    q->flags |= ARGUS_FACE_Q_ROLLED;
+  }
   q->value = q->q_size * q->q_sharpness * q->q_pose * q->q_score;
   return ARGUS_OK;
 }
@@ -232,7 +255,7 @@ argus_err argus_face_quality_create(const argus_face_quality_params *params,
   const argus_face_quality_params *p = &c->p;
   if (!(p->ipd_good > p->ipd_min && p->ipd_min >= 0 && p->sharp_k > 0 &&
         p->sharp_min >= 0 && p->sharp_min < 0.5f && p->yaw_max > 0 &&
-        p->pitch_max > 0 && p->score_good > p->score_min)) {
+        p->pitch_max > 0 && p->roll_max > 0 && p->score_good > p->score_min)) {
     free(c);
     return ARGUS_E_INVALID_ARG;
   }

@@ -30,7 +30,7 @@
 
 static const char *const reject_names[ARGUS_GALLERY_REJECT_N] = {
     "accepted", "unreadable", "no face",   "several faces", "too small",
-    "blurred",  "profile",    "low score", "no landmarks",
+    "blurred",  "profile",    "low score", "no landmarks", "rolled",
 };
 
 const char *argus_gallery_reject_name(argus_gallery_reject r) {
@@ -291,6 +291,10 @@ argus_err argus_gallery_photo_prepare(argus_face_engine *e,
     if (q->flags & ARGUS_FACE_Q_PROFILE) {
       reject(p, ARGUS_GALLERY_REJECT_PROFILE);
       add_detail(p, "yaw %.0f, pitch %.0f degrees", q->yaw, q->pitch);
+    }
+    if (q->flags & ARGUS_FACE_Q_ROLLED) {
+      reject(p, ARGUS_GALLERY_REJECT_ROLLED);
+      add_detail(p, "roll %.0f degrees", q->roll);
     }
     if (q->flags & ARGUS_FACE_Q_LOW_SCORE) {
       reject(p, ARGUS_GALLERY_REJECT_LOW_SCORE);
