@@ -492,11 +492,12 @@ static void test_errors_stay_local(void) {
   CHECK(s2.frames_decoded > 0);
   CHECK_INT_EQ(s3.state, ARGUS_VIDEO_FAILED);
   CHECK_INT_EQ(s3.last_error_code, ARGUS_E_NOT_FOUND);
-  /* A device is live: it keeps retrying. */
-  CHECK(s4.errors > 0);
+  /* A device is live, but one that is not there at the start is a
+   * permanent error (issue 10): one attempt, no retries. */
+  CHECK_INT_EQ(s4.errors, 1);
   CHECK(s4.last_error_code == ARGUS_E_NOT_FOUND ||
         s4.last_error_code == ARGUS_E_UNSUPPORTED);
-  CHECK(s4.state == ARGUS_VIDEO_WAITING || s4.state == ARGUS_VIDEO_CONNECTING);
+  CHECK_INT_EQ(s4.state, ARGUS_VIDEO_FAILED);
   argus_video_stats sg = stats_of(hub, cam_good);
   CHECK_INT_EQ(sg.state, ARGUS_VIDEO_STREAMING);
   CHECK_INT_EQ(sg.errors, 0);
@@ -505,7 +506,7 @@ static void test_errors_stay_local(void) {
          "(%d after the others failed)\n",
          s1.last_error, s2.last_error, s3.last_error, s4.last_error,
          good_frames, good_after_failures);
-  /* Removing a camera that is retrying, and one that finished, works. */
+  /* Removing cameras that ended (failed) works. */
   CHECK_OK(argus_video_hub_remove(hub, cam_dev));
   CHECK_INT_EQ(argus_video_hub_remove(hub, cam_dev), ARGUS_E_NOT_FOUND);
   CHECK_OK(argus_video_hub_remove(hub, cam_cut1));

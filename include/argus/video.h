@@ -17,9 +17,23 @@
  * a stall, with capped exponential backoff; every blocking FFmpeg call runs
  * under a deadline (an interrupt callback), so a silent camera never blocks
  * its thread past the open or read timeout, and removing a camera interrupts
- * whatever it is doing. Errors of one camera (a missing or truncated file, a
- * bad URL, an unsupported codec) show in its state, its last error text and
- * one log line (module "video"); the other cameras carry on.
+ * whatever it is doing. A stall is a read that brings nothing for
+ * read_timeout seconds (also when the server keeps the connection open).
+ * Errors of one camera (a missing or truncated file, a bad URL, an
+ * unsupported codec) show in its state, its last error text and one log
+ * line (module "video"); the other cameras carry on.
+ *
+ * Permanent errors are not retried, whatever the reconnect setting: the
+ * camera ends in ARGUS_VIDEO_FAILED after one attempt. They are the errors
+ * that no wait can mend: an unknown protocol, a URL without a host or with a
+ * bad port, no demuxer or decoder for the stream, no video stream, a local
+ * file or V4L2 device that is missing or may not be opened (before the
+ * camera ever opened it: a device unplugged while streaming is waited for).
+ * Everything else is transient for a live source (a host name that does not
+ * resolve, a refused connection, a timeout, an HTTP error, a stream that
+ * ends or stalls): the camera keeps retrying, WAITING between attempts, and
+ * its stats say why (last_error), how many attempts failed in a row and
+ * when the next one is due.
  *
  * Frame pixels come from a pool sized when the camera is added (queue_frames
  * + held_frames + 1 buffers): YUV420P and NV12 decoder output in the
@@ -77,12 +91,23 @@ typedef enum argus_video_state {
   ARGUS_VIDEO_WAITING = 2,    /* backing off before the next reconnect */
   ARGUS_VIDEO_FINISHED = 3,   /* a file (or a source that may not reconnect)
                                  ended normally */
-  ARGUS_VIDEO_FAILED = 4,     /* stopped on an error that is not retried */
+  ARGUS_VIDEO_FAILED = 4,     /* stopped on an error that is not retried (a
+                                 permanent one, or any error of a source
+                                 that may not reconnect) */
   ARGUS_VIDEO_STOPPED = 5     /* removed or shutting down */
 } argus_video_state;
 
 /* "connecting", "streaming", ... Never NULL. */
 const char *argus_video_state_name(argus_video_state state);
+
+/* State changes a snapshot keeps (argus_video_stats.states). */
+#define ARGUS_VIDEO_STATE_HISTORY 8
+
+/* One state a camera entered, and when. */
+typedef struct argus_video_state_change {
+  argus_video_state state;
+  int64_t wall_ns; /* UTC when the camera entered it */
+} argus_video_state_change;
 
 /* Tri-state settings. */
 enum { ARGUS_VIDEO_AUTO = -1, ARGUS_VIDEO_OFF = 0, ARGUS_VIDEO_ON = 1 };
@@ -160,6 +185,17 @@ typedef struct argus_video_stats {
   argus_err last_error_code; /* ARGUS_OK when there was no error */
   char last_error[256];      /* "" when there was no error */
   int64_t last_error_wall_ns; /* UTC, 0 when none */
+  /* Failed opens and lost connections since the last successful open. */
+  int failed_attempts;
+  int64_t retry_wall_ns; /* WAITING: UTC of the next attempt; else 0 */
+  /* State changes since the camera was added, and the latest states,
+   * newest first: states[0] is the current one, states[1] the one before,
+   * ...; entries past state_changes are zero. A caller that remembers
+   * state_changes sees every change once, also those between two snapshots
+   * (up to ARGUS_VIDEO_STATE_HISTORY - 1 of them; older ones are only
+   * counted). */
+  uint64_t state_changes;
+  argus_video_state_change states[ARGUS_VIDEO_STATE_HISTORY];
 } argus_video_stats;
 
 /* A decoded frame. Owned by the hub: valid from argus_video_hub_pop until

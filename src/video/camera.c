@@ -118,6 +118,79 @@ static argus_err map_averror(int ret) {
   }
 }
 
+/* Whether a failed open can never succeed however long the camera waits
+ * (video.h lists them): an unknown protocol, no demuxer or decoder, an
+ * option or feature FFmpeg lacks; a local file or device that is missing or
+ * may not be opened, unless it was opened before (a camera unplugged and
+ * plugged in again comes back under the same name). Host names that do not
+ * resolve, refused connections and timeouts are transient. */
+static int open_error_permanent(const video_camera *cam, int ever_opened,
+                                int ret) {
+  switch (ret) {
+  case AVERROR_PROTOCOL_NOT_FOUND:
+  case AVERROR_DEMUXER_NOT_FOUND:
+  case AVERROR_DECODER_NOT_FOUND:
+  case AVERROR_OPTION_NOT_FOUND:
+  case AVERROR_PATCHWELCOME:
+  case AVERROR(ENOSYS):
+    return 1;
+  case AVERROR(ENOENT):
+  case AVERROR(ENODEV):
+  case AVERROR(ENXIO):
+  case AVERROR(ENOTDIR):
+  case AVERROR(EISDIR):
+  case AVERROR(EACCES):
+  case AVERROR(EPERM):
+    return !ever_opened && (cam->kind == ARGUS_VIDEO_SOURCE_FILE ||
+                            cam->kind == ARGUS_VIDEO_SOURCE_V4L2);
+  default:
+    return 0;
+  }
+}
+
+/* Checks the host and port of a network URL ("scheme://[user@]host[:port]
+ * [/...]"), which FFmpeg would otherwise report as a refused connection to
+ * port 554 of no host, or as an error it retries. Returns NULL when they
+ * look right, else what is wrong. */
+static const char *network_url_problem(const char *url) {
+  const char *p = strstr(url, "://");
+  if (!p)
+    return NULL;
+  p += 3;
+  size_t auth_len = strcspn(p, "/?#");
+  const char *end = p + auth_len;
+  const char *at = memchr(p, '@', auth_len);
+  if (at)
+    p = at + 1;
+  const char *host_end;
+  if (*p == '[') { /* [IPv6] */
+    host_end = memchr(p, ']', (size_t)(end - p));
+    if (!host_end || host_end == p + 1)
+      return "no host name";
+    host_end++;
+  } else {
+    host_end = p;
+    while (host_end < end && *host_end != ':')
+      host_end++;
+    if (host_end == p)
+      return "no host name";
+  }
+  if (host_end == end)
+    return NULL;
+  if (*host_end != ':')
+    return "bad host name";
+  const char *q = host_end + 1;
+  if (q == end)
+    return NULL; /* "host:" takes the default port */
+  long port = 0;
+  for (; q < end; q++) {
+    if (*q < '0' || *q > '9' || port > 65535)
+      return "bad port (1..65535)";
+    port = port * 10 + (*q - '0');
+  }
+  return port >= 1 && port <= 65535 ? NULL : "bad port (1..65535)";
+}
+
 /* "Invalid data found when processing input (moov atom not found)". */
 static void describe_averror(int ret, char *buf, size_t size) {
   char text[AV_ERROR_MAX_STRING_SIZE];
@@ -153,6 +226,7 @@ typedef struct cam_ctx {
   double pass_max_rel; /* latest frame time of this pass of a file,
                           relative to its start */
   uint64_t last_progress_ns; /* last decoded frame (or open) */
+  int ever_opened;           /* the source was opened once */
   /* For the whole thread. */
   AVPacket *pkt;
   AVFrame *frame;
@@ -224,7 +298,9 @@ static void close_source(cam_ctx *x) {
   }
 }
 
-static argus_err open_source(cam_ctx *x) {
+/* Opens the source; on failure records why and sets *permanent when
+ * waiting cannot mend it. */
+static argus_err open_source(cam_ctx *x, int *permanent) {
   video_camera *cam = x->cam;
   const argus_video_camera_config *cfg = &cam->cfg;
   const AVInputFormat *ifmt = NULL;
@@ -235,6 +311,18 @@ static argus_err open_source(cam_ctx *x) {
   argus_err e = ARGUS_OK;
   int ret;
 
+  *permanent = 0;
+  if (cam->kind == ARGUS_VIDEO_SOURCE_RTSP ||
+      cam->kind == ARGUS_VIDEO_SOURCE_HTTP) {
+    const char *bad = network_url_problem(url);
+    if (bad) {
+      *permanent = 1;
+      video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_INVALID_ARG,
+                      "cannot open %s: bad URL: %s; not retried",
+                      cam->shown_url, bad);
+      return ARGUS_E_INVALID_ARG;
+    }
+  }
   switch (cam->kind) {
   case ARGUS_VIDEO_SOURCE_FILE:
     /* A plain path goes through the file protocol, so that a name with a
@@ -252,9 +340,10 @@ static argus_err open_source(cam_ctx *x) {
     ifmt = av_find_input_format("video4linux2");
 #endif
     if (!ifmt) {
+      *permanent = 1;
       video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_UNSUPPORTED,
                       "V4L2 devices are not supported by this build "
-                      "(FFmpeg's libavdevice was not found)");
+                      "(FFmpeg's libavdevice was not found); not retried");
       return ARGUS_E_UNSUPPORTED;
     }
     if (strncasecmp(url, "v4l2:", 5) == 0)
@@ -290,6 +379,7 @@ static argus_err open_source(cam_ctx *x) {
   ret = av_find_best_stream(x->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (ret < 0) {
     e = ARGUS_E_UNSUPPORTED;
+    *permanent = 1;
     if (ret == AVERROR_DECODER_NOT_FOUND) {
       int s = av_find_best_stream(x->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
       snprintf(why, sizeof why, "no decoder for its %s video",
@@ -363,14 +453,19 @@ fail_ret:
              cfg->open_timeout);
   } else {
     describe_averror(ret, why, sizeof why);
+    *permanent = open_error_permanent(cam, x->ever_opened, ret);
   }
 fail_msg:
   disarm_deadline(cam);
   close_source(x);
   if (stopping(cam))
     return ARGUS_E_IO;
-  video_set_error(cam, x->reconnect ? ARGUS_LOG_WARN : ARGUS_LOG_ERROR, e,
-                  "cannot open %s: %s", cam->shown_url, why);
+  /* "not retried" only where it is news: a source that would reconnect. */
+  video_set_error(cam,
+                  x->reconnect && !*permanent ? ARGUS_LOG_WARN
+                                              : ARGUS_LOG_ERROR,
+                  e, "cannot open %s: %s%s", cam->shown_url, why,
+                  *permanent && x->reconnect ? "; not retried" : "");
   return e;
 }
 
@@ -704,15 +799,22 @@ static int run_session(cam_ctx *x) {
       av_packet_unref(x->pkt);
       return END_STOP;
     }
+    /* The deadline passed inside the read: the source sent nothing for
+     * read_timeout. A demuxer may still hand out the part of a packet it
+     * had (an HTTP server that keeps the connection open and goes quiet):
+     * that is a stall too, not "packets arrive", and the cut packet is not
+     * decoded. */
+    if (atomic_load(&cam->timed_out)) {
+      av_packet_unref(x->pkt);
+      video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_IO,
+                      "no data for %.1f s (stalled: read timeout)",
+                      cfg->read_timeout);
+      return END_ERROR;
+    }
     if (ret == AVERROR(EAGAIN)) {
       if (video_camera_sleep_until(cam, argus_time_ns() + 5000000ull))
         return END_STOP;
       continue;
-    }
-    if (ret < 0 && atomic_load(&cam->timed_out)) {
-      video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_IO,
-                      "no data for %.1f s (stalled)", cfg->read_timeout);
-      return END_ERROR;
     }
     if (ret == AVERROR_EOF || (ret < 0 && x->fmt->pb && avio_feof(x->fmt->pb) &&
                                x->fmt->pb->error >= 0)) {
@@ -787,12 +889,14 @@ void *video_camera_main(void *arg) {
   argus_video_state final = ARGUS_VIDEO_STOPPED;
   while (!stopping(cam)) {
     video_set_state(cam, ARGUS_VIDEO_CONNECTING, 0);
-    argus_err e = open_source(x);
+    int permanent = 0;
+    argus_err e = open_source(x, &permanent);
     if (stopping(cam)) {
       close_source(x);
       break;
     }
     if (e == ARGUS_OK) {
+      x->ever_opened = 1;
       video_count_connect(cam, trouble);
       if (trouble)
         argus_log(ARGUS_LOG_WARN, MOD, "camera %d '%s': reconnected",
@@ -828,7 +932,7 @@ void *video_camera_main(void *arg) {
     trouble = 1;
     if (stopping(cam))
       break;
-    if (!x->reconnect) {
+    if (!x->reconnect || permanent) {
       final = ARGUS_VIDEO_FAILED;
       break;
     }
@@ -836,13 +940,18 @@ void *video_camera_main(void *arg) {
     if (delay > cfg->backoff_max)
       delay = cfg->backoff_max;
     failures++;
-    video_set_state(cam, ARGUS_VIDEO_WAITING, 0);
+    video_set_waiting(cam, delay);
     argus_log(ARGUS_LOG_INFO, MOD, "camera %d '%s': reconnecting in %.1f s",
               cam->index, cam->name, delay);
     if (video_camera_sleep_until(cam, argus_time_ns() + (uint64_t)(delay * 1e9)))
       break;
   }
-  video_set_state(cam, stopping(cam) ? ARGUS_VIDEO_STOPPED : final, 0);
+  if (stopping(cam))
+    video_set_state(cam, ARGUS_VIDEO_STOPPED, 0);
+  else if (final == ARGUS_VIDEO_FAILED)
+    video_set_failed(cam);
+  else
+    video_set_state(cam, final, 0);
   if (final == ARGUS_VIDEO_FINISHED && !stopping(cam))
     argus_log(ARGUS_LOG_INFO, MOD, "camera %d '%s': finished at media time %.2f s",
               cam->index, cam->name, x->last_media);

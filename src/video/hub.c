@@ -354,6 +354,8 @@ argus_err argus_video_hub_add(argus_video_hub *hub,
   atomic_init(&cam->deadline_ns, 0);
   atomic_init(&cam->timed_out, 0);
   cam->st.state = ARGUS_VIDEO_CONNECTING;
+  cam->st.hist[0].state = ARGUS_VIDEO_CONNECTING;
+  cam->st.hist[0].wall_ns = argus_wall_ns();
   cam->st.win_start_ns = argus_time_ns();
 
   pthread_mutex_lock(&hub->lock);
@@ -441,7 +443,7 @@ argus_err argus_video_hub_remove(argus_video_hub *hub, int index) {
     unlink_queued(hub, s);
     free_slot(cam, s);
   }
-  cam->st.state = ARGUS_VIDEO_STOPPED;
+  video_note_state(&cam->st, ARGUS_VIDEO_STOPPED);
   cam->st.connected = 0;
   int held = cam->st.frames_held;
   if (held > 0) {
@@ -541,6 +543,13 @@ argus_err argus_video_hub_stats(argus_video_hub *hub, int index,
   out->last_error_code = st->last_error_code;
   snprintf(out->last_error, sizeof out->last_error, "%s", st->last_error);
   out->last_error_wall_ns = st->last_error_wall_ns;
+  out->failed_attempts = st->failed_attempts;
+  out->retry_wall_ns = st->retry_wall_ns;
+  out->state_changes = st->state_changes;
+  for (uint64_t k = 0; k < ARGUS_VIDEO_STATE_HISTORY && k <= st->state_changes;
+       k++)
+    out->states[k] =
+        st->hist[(st->state_changes - k) % ARGUS_VIDEO_STATE_HISTORY];
   /* The window closes on the camera's next packet; when none came for a
    * while (a stall, the end of a file) the rates are those of the open
    * window, so that they fall to zero instead of freezing. */
@@ -726,11 +735,41 @@ int video_camera_sleep_until(video_camera *cam, uint64_t until_ns) {
   return stop;
 }
 
+void video_note_state(video_counters *st, argus_video_state state) {
+  if (state != ARGUS_VIDEO_WAITING)
+    st->retry_wall_ns = 0;
+  if (state == st->state)
+    return;
+  st->state = state;
+  st->state_changes++;
+  argus_video_state_change *h =
+      &st->hist[st->state_changes % ARGUS_VIDEO_STATE_HISTORY];
+  h->state = state;
+  h->wall_ns = argus_wall_ns();
+}
+
 void video_set_state(video_camera *cam, argus_video_state state,
                      int connected) {
   pthread_mutex_lock(&cam->hub->lock);
-  cam->st.state = state;
+  video_note_state(&cam->st, state);
   cam->st.connected = connected;
+  pthread_mutex_unlock(&cam->hub->lock);
+}
+
+void video_set_waiting(video_camera *cam, double delay_s) {
+  pthread_mutex_lock(&cam->hub->lock);
+  video_note_state(&cam->st, ARGUS_VIDEO_WAITING);
+  cam->st.connected = 0;
+  cam->st.failed_attempts++;
+  cam->st.retry_wall_ns = argus_wall_ns() + (int64_t)(delay_s * 1e9);
+  pthread_mutex_unlock(&cam->hub->lock);
+}
+
+void video_set_failed(video_camera *cam) {
+  pthread_mutex_lock(&cam->hub->lock);
+  video_note_state(&cam->st, ARGUS_VIDEO_FAILED);
+  cam->st.connected = 0;
+  cam->st.failed_attempts++;
   pthread_mutex_unlock(&cam->hub->lock);
 }
 
@@ -796,6 +835,7 @@ void video_count_connect(video_camera *cam, int is_reconnect) {
   pthread_mutex_lock(&cam->hub->lock);
   cam->st.connects++;
   cam->st.in_error_streak = 0;
+  cam->st.failed_attempts = 0;
   if (is_reconnect)
     cam->st.reconnects++;
   pthread_mutex_unlock(&cam->hub->lock);

@@ -46,6 +46,12 @@ typedef struct video_counters {
   char last_error[256];
   int64_t last_error_wall_ns;
   int in_error_streak; /* errors since the last successful open */
+  int failed_attempts;
+  int64_t retry_wall_ns;
+  /* State history: hist[k % ARGUS_VIDEO_STATE_HISTORY] is the state entered
+   * at change k (change 0: the state at creation). */
+  uint64_t state_changes;
+  argus_video_state_change hist[ARGUS_VIDEO_STATE_HISTORY];
   /* Rate windows: counts at the start of the current and of the last
    * completed window. */
   uint64_t win_start_ns, win_packets, win_decoded, win_queued_total;
@@ -112,6 +118,13 @@ int video_camera_sleep_until(video_camera *cam, uint64_t until_ns);
 /* Counter updates (take the hub lock). */
 void video_set_state(video_camera *cam, argus_video_state state,
                      int connected);
+/* WAITING before the next attempt, due in delay_s seconds; counts a failed
+ * attempt. */
+void video_set_waiting(video_camera *cam, double delay_s);
+/* FAILED (not retried); counts a failed attempt. */
+void video_set_failed(video_camera *cam);
+/* Records a state change in the history. Hub lock held. */
+void video_note_state(video_counters *st, argus_video_state state);
 /* Records an error: code, message, time, error count; logs it once at
  * `level`. */
 void video_set_error(video_camera *cam, argus_log_level level, argus_err code,
