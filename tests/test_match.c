@@ -699,7 +699,7 @@ static void test_on_bus(world *w) {
     argus_bus_close(bus);
     return;
   }
-  argus_bus_sub *alerts = NULL, *text = NULL;
+  argus_bus_sub *alerts = NULL, *text = NULL, *sup = NULL;
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
@@ -707,6 +707,8 @@ static void test_on_bus(world *w) {
   CHECK_OK(argus_bus_subscribe(bus, &o, &alerts, NULL));
   o.events = 0;
   CHECK_OK(argus_bus_subscribe(bus, &o, &text, NULL));
+  o.pattern = ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED;
+  CHECK_OK(argus_bus_subscribe(bus, &o, &sup, NULL));
   CHECK_OK(argus_matcher_start(m, 0));
   CHECK_INT_EQ(argus_matcher_start(m, 0), ARGUS_E_INVALID_ARG); /* again */
 
@@ -771,6 +773,26 @@ static void test_on_bus(world *w) {
     CHECK_INT_EQ(st.alerts, 1);
     CHECK_INT_EQ(st.suppressed_cooldown, 1); /* track 6, 1 s later */
     CHECK_INT_EQ(st.rejected, 1);
+    /* The match that raised no alert says why, on alert.suppressed (the
+     * raised alert's members plus "suppressed"); a text subscriber parses
+     * it back. */
+    got = 0;
+    CHECK_OK(argus_bus_next(sup, 0, &msg, &got));
+    CHECK_INT_EQ(got, 1);
+    if (got) {
+      CHECK(strstr(msg.data, "\"suppressed\":\"cooldown\"") != NULL);
+      CHECK(strstr(msg.data, "\"person\":\"Bob\"") != NULL);
+      argus_event *back = NULL;
+      CHECK_OK(argus_event_from_json(msg.data, msg.size, &back, NULL));
+      if (back) {
+        CHECK(strcmp(back->u.alert.suppressed, "cooldown") == 0);
+        CHECK_INT_EQ(back->u.alert.track, 6);
+        argus_event_unref(back);
+      }
+    }
+    got = 0;
+    CHECK_OK(argus_bus_next(sup, 0, &msg, &got));
+    CHECK_INT_EQ(got, 0); /* the raised alert is not on it */
   }
   /* A watchlist.change text document (version 1) is applied: a reload. */
   {
@@ -812,6 +834,7 @@ static void test_on_bus(world *w) {
 done:
   argus_matcher_destroy(m);
   argus_bus_unsubscribe(alerts);
+  argus_bus_unsubscribe(sup);
   argus_bus_close(bus); /* with `text` still subscribed */
 }
 

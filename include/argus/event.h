@@ -48,6 +48,11 @@ ARGUS_BEGIN_DECLS
 #define ARGUS_EVENT_TOPIC_UNMATCHED "face.unmatched"
 #define ARGUS_EVENT_TOPIC_ALERT_RAISED "alert.raised"
 #define ARGUS_EVENT_TOPIC_ALERT "alert"
+/* A match over threshold that did not become an alert, with the reason in
+ * the alert event's `suppressed` ("track": this person was already alerted
+ * on this track; "cooldown": alerted on another track of the same camera
+ * within the cooldown). Not stored; for operators' and tools' insight. */
+#define ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED "alert.suppressed"
 #define ARGUS_EVENT_TOPIC_WATCHLIST "watchlist.change"
 
 typedef enum argus_event_type {
@@ -121,6 +126,9 @@ typedef struct argus_event_alert {
   int64_t alert_id;
   char crop_sha256[65], thumb_sha256[65];
   double latency_ms; /* capture -> publication of the stored alert */
+  /* "" for an alert; on topic alert.suppressed, why the match was not
+   * alerted: "track" or "cooldown" (JSON member "suppressed"). */
+  char suppressed[16];
 } argus_event_alert;
 
 typedef struct argus_event_unmatched {

@@ -58,6 +58,11 @@ typedef struct argus_matcher_config {
    * "face.unmatched" events for the store sink; default 0: nothing of them
    * leaves the matcher). */
   double keep_unmatched;
+  /* 1 (default): a match over threshold that is not alerted is published
+   * on "alert.suppressed" with the reason (argus/event.h), so that
+   * operators and tools see why a wanted person raised no new alert;
+   * 0: only counted. */
+  int publish_suppressed;
   /* Called after each face event is handled (on the thread that handled
    * it), e.g. for per-camera counters and latency; result borrowed for the
    * call. May be NULL. */

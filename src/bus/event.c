@@ -281,6 +281,8 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
   json_box(j, "box", a->box);
   if (a->latency_ms > 0)
     argus_json_num(j, "latency_ms", a->latency_ms, 1);
+  if (a->suppressed[0])
+    argus_json_str(j, "suppressed", a->suppressed);
 }
 
 static const char *type_name(argus_event_type t) {
@@ -526,8 +528,10 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
           "missing or not a whole number in range";
   else if (opt_str(o, "crop", a->crop_sha256, sizeof a->crop_sha256) ||
            opt_str(o, "thumb", a->thumb_sha256, sizeof a->thumb_sha256) ||
-           opt_str(o, "face_id", a->face_id, sizeof a->face_id))
-    why = "alert: \"crop\", \"thumb\" or \"face_id\" is not a string";
+           opt_str(o, "face_id", a->face_id, sizeof a->face_id) ||
+           opt_str(o, "suppressed", a->suppressed, sizeof a->suppressed))
+    why = "alert: \"crop\", \"thumb\", \"face_id\" or \"suppressed\" is "
+          "not a short string";
   if (why) {
     argus_event_unref(ev);
     return bad(err, why);

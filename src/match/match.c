@@ -74,6 +74,7 @@ void argus_matcher_config_init(argus_matcher_config *c) {
   memset(c, 0, sizeof *c);
   c->cooldown = -1;
   c->memory = 4096;
+  c->publish_suppressed = 1;
 }
 
 argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
@@ -197,8 +198,11 @@ static argus_match_decision decide(argus_matcher *m, uint64_t cam,
   return cool ? ARGUS_MATCH_SUPPRESS_COOLDOWN : ARGUS_MATCH_ALERT;
 }
 
+/* An alert.raised event, or with a suppression reason an alert.suppressed
+ * one (the same members plus "suppressed"). */
 static void publish_alert(argus_matcher *m, const argus_event *face,
-                          const argus_gallery_candidate *c) {
+                          const argus_gallery_candidate *c,
+                          argus_match_decision d) {
   argus_event *ev = NULL;
   if (argus_event_new(ARGUS_EVENT_ALERT, face, &ev) != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, MATCH_MOD,
@@ -213,8 +217,15 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
   snprintf(a->watchlist, sizeof a->watchlist, "%s", c->watchlist);
   a->score = c->score;
   a->threshold = c->threshold;
+  if (d != ARGUS_MATCH_ALERT)
+    snprintf(a->suppressed, sizeof a->suppressed, "%s",
+             argus_match_decision_name(d));
   if (argus_bus_make_id(m->bus, "alert", ev->id) == ARGUS_OK)
-    argus_bus_publish_event(m->bus, ARGUS_EVENT_TOPIC_ALERT_RAISED, ev);
+    argus_bus_publish_event(m->bus,
+                            d == ARGUS_MATCH_ALERT
+                                ? ARGUS_EVENT_TOPIC_ALERT_RAISED
+                                : ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED,
+                            ev);
   argus_event_unref(ev);
 }
 
@@ -284,7 +295,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
       r->nalerts++;
       atomic_fetch_add(&m->alerts, 1);
       if (m->bus)
-        publish_alert(m, face, &r->hits[i].cand);
+        publish_alert(m, face, &r->hits[i].cand, ARGUS_MATCH_ALERT);
       break;
     case ARGUS_MATCH_SUPPRESS_TRACK:
       atomic_fetch_add(&m->sup_track, 1);
@@ -293,6 +304,9 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
       atomic_fetch_add(&m->sup_cooldown, 1);
       break;
     }
+    if (r->hits[i].decision != ARGUS_MATCH_ALERT && m->bus &&
+        m->cfg.publish_suppressed)
+      publish_alert(m, face, &r->hits[i].cand, r->hits[i].decision);
   }
   if (r->nhits == 0 && m->cfg.keep_unmatched > 0 && m->bus)
     publish_unmatched(m, face, r->best_score);
