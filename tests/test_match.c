@@ -838,6 +838,82 @@ done:
   argus_bus_close(bus); /* with `text` still subscribed */
 }
 
+/* ---- score fusion over a track -------------------------------------------- */
+
+/* A face whose embedding has cosine `sim` with person p's template. */
+static argus_event *face_at(world *w, int p, float sim, const char *camera,
+                            uint64_t track, double t) {
+  float r[DIM], q[DIM];
+  random_unit(&w->r, r);
+  double d = 0;
+  for (int i = 0; i < DIM; i++)
+    d += (double)r[i] * w->v[p][i];
+  for (int i = 0; i < DIM; i++)
+    r[i] -= (float)d * w->v[p][i];
+  unit(r, DIM);
+  float o = sqrtf(1 - sim * sim);
+  for (int i = 0; i < DIM; i++)
+    q[i] = sim * w->v[p][i] + o * r[i];
+  return face_ev(camera, track, t, q, MODEL, DIM);
+}
+
+static int handle(argus_matcher *m, argus_event *ev, argus_match_result *r) {
+  argus_error_detail err = {{0}};
+  argus_err e = argus_matcher_handle_face(m, ev, r, &err);
+  argus_event_unref(ev);
+  CHECK_OK(e);
+  return e == ARGUS_OK ? r->nhits : -1;
+}
+
+/* Three shots of Bob at 0.55 each, under the 0.6 threshold: without fusion
+ * never a match; with fusion_margin 0.08 the second shot makes the mean
+ * (0.55 >= 0.52) a fused match and an alert, then the third is the same
+ * track (suppressed). Shots far from everyone never fuse into a match, nor
+ * do one good shot of Bob and one of Cyd on the same track. */
+static void test_fusion(world *w) {
+  argus_matcher_config c;
+  argus_matcher_config_init(&c);
+  CHECK(c.fusion_margin == 0 && c.fusion_tracks == 1024);
+  c.fusion_margin = 0.6f;
+  argus_matcher *m = NULL;
+  CHECK_INT_EQ(argus_matcher_create(&c, w->g, NULL, &m, NULL),
+               ARGUS_E_INVALID_ARG);
+  argus_match_result r;
+  argus_matcher *off = make_matcher(w, 0, 0, NULL);
+  c.fusion_margin = 0.08f;
+  c.cooldown = 0;
+  CHECK_OK(argus_matcher_create(&c, w->g, NULL, &m, NULL));
+  if (!off || !m) {
+    argus_matcher_destroy(off);
+    argus_matcher_destroy(m);
+    return;
+  }
+  for (int k = 0; k < 3; k++)
+    CHECK_INT_EQ(handle(off, face_at(w, P_B, 0.55f, "gate", 1, k), &r), 0);
+  CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.55f, "gate", 1, 0), &r), 0);
+  CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.55f, "gate", 1, 1), &r), 1);
+  CHECK_INT_EQ(r.hits[0].cand.person_id, w->id[P_B]);
+  CHECK_INT_EQ(r.hits[0].fused_shots, 2);
+  CHECK_INT_EQ(r.hits[0].decision, ARGUS_MATCH_ALERT);
+  CHECK_NEAR(r.hits[0].cand.score, 0.55, 0.01, 0);
+  CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.55f, "gate", 1, 2), &r), 1);
+  CHECK_INT_EQ(r.hits[0].fused_shots, 3);
+  CHECK_INT_EQ(r.hits[0].decision, ARGUS_MATCH_SUPPRESS_TRACK);
+  /* another camera's track 1 is another track */
+  CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.55f, "door", 1, 0), &r), 0);
+  /* far from everyone */
+  for (int k = 0; k < 4; k++)
+    CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.2f, "gate", 2, k), &r), 0);
+  /* Bob, then Cyd, on one track: neither mean clears 0.52 */
+  CHECK_INT_EQ(handle(m, face_at(w, P_B, 0.55f, "gate", 3, 0), &r), 0);
+  CHECK_INT_EQ(handle(m, face_at(w, P_C, 0.55f, "gate", 3, 1), &r), 0);
+  /* a single shot over the threshold is still a plain match */
+  CHECK_INT_EQ(handle(m, face_at(w, P_A, 0.8f, "gate", 4, 0), &r), 1);
+  CHECK_INT_EQ(r.hits[0].fused_shots, 0);
+  argus_matcher_destroy(off);
+  argus_matcher_destroy(m);
+}
+
 /* ---- enrolment through another handle ------------------------------------- */
 
 static void test_changes(void) {
@@ -996,6 +1072,7 @@ int main(void) {
     test_watchlists(&w);
     test_concurrent(&w);
     test_on_bus(&w);
+    test_fusion(&w);
   }
   world_close(&w);
   test_changes();

@@ -129,6 +129,9 @@ typedef struct argus_event_alert {
   /* "" for an alert; on topic alert.suppressed, why the match was not
    * alerted: "track" or "cooldown" (JSON member "suppressed"). */
   char suppressed[16];
+  /* 0: one shot cleared the threshold; n >= 2: the score is the mean over
+   * the track's n searched shots (score fusion; JSON "fused_shots"). */
+  int fused_shots;
 } argus_event_alert;
 
 typedef struct argus_event_unmatched {

@@ -63,6 +63,19 @@ typedef struct argus_matcher_config {
    * operators and tools see why a wanted person raised no new alert;
    * 0: only counted. */
   int publish_suppressed;
+  /* Score fusion over a track (> 0: on; default 0: off). Besides any
+   * single shot over its watchlist's threshold, a person whose MEAN score
+   * over the track's searched shots (2 or more; a shot where the person
+   * was not among the candidates counts its lowest candidate's score) is
+   * at least threshold - fusion_margin is a match ("fused", with the mean
+   * as its score). eval/fusion_eval.py measures the margin that keeps the
+   * track false-alarm rate of single shots: about 0.06-0.08 on LFW-112
+   * tracks of 2-3 photos (docs/walkby.md); shots of one video track are
+   * more alike than that, so the gain there is smaller. At most 0.5. */
+  float fusion_margin;
+  /* Tracks remembered for fusion (default 1024; the least recently
+   * searched is forgotten). */
+  int fusion_tracks;
   /* Called after each face event is handled (on the thread that handled
    * it), e.g. for per-camera counters and latency; result borrowed for the
    * call. May be NULL. */
@@ -106,8 +119,10 @@ typedef enum argus_match_decision {
 const char *argus_match_decision_name(argus_match_decision d);
 
 typedef struct argus_match_hit {
-  argus_gallery_candidate cand;
+  argus_gallery_candidate cand; /* with fused_shots, cand.score is the mean */
   argus_match_decision decision;
+  int fused_shots; /* 0: this shot alone cleared the threshold; n >= 2: the
+                      mean over the track's n shots did (fusion_margin) */
 } argus_match_hit;
 
 typedef struct argus_match_result {

@@ -283,6 +283,8 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
     argus_json_num(j, "latency_ms", a->latency_ms, 1);
   if (a->suppressed[0])
     argus_json_str(j, "suppressed", a->suppressed);
+  if (a->fused_shots > 0)
+    argus_json_int(j, "fused_shots", a->fused_shots);
 }
 
 static const char *type_name(argus_event_type t) {
@@ -539,6 +541,9 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
   get_num(o, "threshold", &th);
   get_num(o, "quality", &q);
   get_num(o, "latency_ms", &lat);
+  int64_t fused = 0;
+  if (get_int(o, "fused_shots", 0, 0, 1000000, 0, &fused) == 0)
+    a->fused_shots = (int)fused;
   get_box(o, a->box);
   a->media_time = mt;
   a->track = (uint64_t)tr;

@@ -28,6 +28,24 @@ typedef struct decision {
   int alerted; /* 0: suppressed by the cooldown (the track still counts) */
 } decision;
 
+/* Score fusion (fusion_margin > 0): per (camera, track), the number of
+ * searched shots, the sum of each shot's lowest candidate score (the floor:
+ * an upper bound for anyone not returned), and per person seen the sum of
+ * its scores and of the floors of the shots where it was returned, so that
+ * its mean over all shots is (sum + floors_total - floors_seen) / n. */
+#define FUSE_PERSONS 16
+typedef struct fuse_person {
+  int64_t person;
+  float sum, floor_seen;
+} fuse_person;
+typedef struct fuse_track {
+  uint64_t cam, track; /* cam 0: unused */
+  uint64_t used;       /* last use (a counter): the oldest is reused */
+  int n, np;
+  float floor_total;
+  fuse_person p[FUSE_PERSONS];
+} fuse_track;
+
 struct argus_matcher {
   argus_matcher_config cfg;
   argus_gallery *g;
@@ -41,6 +59,8 @@ struct argus_matcher {
   pthread_mutex_t mu; /* decisions, applied sequence */
   decision *ring;
   int ring_cap, ring_next;
+  fuse_track *fuse; /* fusion_tracks entries, or NULL (fusion off) */
+  uint64_t fuse_clock;
   int64_t applied_seq;
 
   argus_bus_sub *face_sub, *change_sub;
@@ -75,6 +95,7 @@ void argus_matcher_config_init(argus_matcher_config *c) {
   c->cooldown = -1;
   c->memory = 4096;
   c->publish_suppressed = 1;
+  c->fusion_tracks = 1024;
 }
 
 argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
@@ -93,10 +114,13 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   if (c->nwatchlists < 0 || c->nwatchlists > ARGUS_MATCH_MAX_WATCHLISTS ||
       (c->nwatchlists && !c->watchlists) || c->memory < 0 ||
       c->memory > (1 << 24) || !(c->keep_unmatched >= 0) ||
+      !(c->fusion_margin >= 0 && c->fusion_margin <= 0.5f) ||
+      c->fusion_tracks < 0 || c->fusion_tracks > (1 << 20) ||
       !(c->cooldown < 0 || c->cooldown <= 86400 * 365.0)) {
     argus_error_detail_set(err,
                            "matcher: a setting is out of range (watchlists "
-                           "0..%d, memory 0..%d, cooldown, keep_unmatched)",
+                           "0..%d, memory 0..%d, cooldown, keep_unmatched, "
+                           "fusion_margin 0..0.5, fusion_tracks)",
                            ARGUS_MATCH_MAX_WATCHLISTS, 1 << 24);
     return ARGUS_E_INVALID_ARG;
   }
@@ -115,6 +139,8 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
     m->cfg.cooldown = 30;
   if (m->cfg.memory == 0)
     m->cfg.memory = 4096;
+  if (m->cfg.fusion_tracks == 0)
+    m->cfg.fusion_tracks = 1024;
   m->cfg.watchlists = NULL;
   m->g = g;
   m->bus = bus;
@@ -146,7 +172,9 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   m->search.n_watchlists = (size_t)c->nwatchlists;
   m->ring_cap = m->cfg.memory;
   m->ring = calloc((size_t)m->ring_cap, sizeof *m->ring);
-  if (!m->ring) {
+  if (m->cfg.fusion_margin > 0)
+    m->fuse = calloc((size_t)m->cfg.fusion_tracks, sizeof *m->fuse);
+  if (!m->ring || (m->cfg.fusion_margin > 0 && !m->fuse)) {
     argus_error_detail_set(err, "matcher: out of memory");
     rc = ARGUS_E_NOMEM;
     goto fail;
@@ -164,6 +192,7 @@ void argus_matcher_destroy(argus_matcher *m) {
   argus_matcher_stop(m);
   pthread_mutex_destroy(&m->mu);
   free(m->ring);
+  free(m->fuse);
   free(m);
 }
 
@@ -201,8 +230,9 @@ static argus_match_decision decide(argus_matcher *m, uint64_t cam,
 /* An alert.raised event, or with a suppression reason an alert.suppressed
  * one (the same members plus "suppressed"). */
 static void publish_alert(argus_matcher *m, const argus_event *face,
-                          const argus_gallery_candidate *c,
-                          argus_match_decision d) {
+                          const argus_match_hit *h) {
+  const argus_gallery_candidate *c = &h->cand;
+  argus_match_decision d = h->decision;
   argus_event *ev = NULL;
   if (argus_event_new(ARGUS_EVENT_ALERT, face, &ev) != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, MATCH_MOD,
@@ -217,6 +247,7 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
   snprintf(a->watchlist, sizeof a->watchlist, "%s", c->watchlist);
   a->score = c->score;
   a->threshold = c->threshold;
+  a->fused_shots = h->fused_shots;
   if (d != ARGUS_MATCH_ALERT)
     snprintf(a->suppressed, sizeof a->suppressed, "%s",
              argus_match_decision_name(d));
@@ -241,6 +272,77 @@ static void publish_unmatched(argus_matcher *m, const argus_event *face,
           ARGUS_OK)
     atomic_fetch_add(&m->unmatched, 1);
   argus_event_unref(ev);
+}
+
+/* Adds this shot's candidates to its track's fusion entry and appends a
+ * fused hit for each candidate under its own threshold whose mean over the
+ * track's shots clears threshold - fusion_margin. Under m->mu. */
+static void fuse_shot(argus_matcher *m, uint64_t cam, uint64_t track,
+                      const argus_gallery_candidate *cands, int n,
+                      argus_match_result *r) {
+  if (n <= 0)
+    return;
+  fuse_track *t = NULL, *oldest = &m->fuse[0];
+  for (int i = 0; i < m->cfg.fusion_tracks; i++) {
+    fuse_track *e = &m->fuse[i];
+    if (e->cam == cam && e->track == track) {
+      t = e;
+      break;
+    }
+    if (e->used < oldest->used)
+      oldest = e;
+  }
+  if (!t) {
+    t = oldest;
+    memset(t, 0, sizeof *t);
+    t->cam = cam;
+    t->track = track;
+  }
+  t->used = ++m->fuse_clock;
+  float floor = cands[n - 1].score;
+  t->n++;
+  t->floor_total += floor;
+  for (int i = 0; i < n; i++) {
+    fuse_person *p = NULL;
+    for (int k = 0; k < t->np && !p; k++)
+      if (t->p[k].person == cands[i].person_id)
+        p = &t->p[k];
+    if (!p) {
+      if (t->np < FUSE_PERSONS) {
+        p = &t->p[t->np++];
+      } else { /* replace the weakest */
+        p = &t->p[0];
+        for (int k = 1; k < t->np; k++)
+          if (t->p[k].sum - t->p[k].floor_seen < p->sum - p->floor_seen)
+            p = &t->p[k];
+      }
+      p->person = cands[i].person_id;
+      p->sum = 0;
+      p->floor_seen = 0;
+    }
+    p->sum += cands[i].score;
+    p->floor_seen += floor;
+  }
+  if (t->n < 2)
+    return;
+  for (int i = 0; i < n && r->nhits < ARGUS_MATCH_K; i++) {
+    if (cands[i].match)
+      continue;
+    const fuse_person *p = NULL;
+    for (int k = 0; k < t->np && !p; k++)
+      if (t->p[k].person == cands[i].person_id)
+        p = &t->p[k];
+    if (!p)
+      continue;
+    float mean = (p->sum + t->floor_total - p->floor_seen) / (float)t->n;
+    if (!(mean >= cands[i].threshold - m->cfg.fusion_margin))
+      continue;
+    argus_match_hit *h = &r->hits[r->nhits++];
+    h->cand = cands[i];
+    h->cand.score = mean;
+    h->cand.match = 1;
+    h->fused_shots = t->n;
+  }
 }
 
 argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
@@ -280,9 +382,14 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
   for (int i = 0; i < r->nfound; i++)
     if (cands[i].match)
       r->hits[r->nhits++].cand = cands[i];
+  uint64_t cam = name_hash(f->camera);
+  if (m->fuse) {
+    pthread_mutex_lock(&m->mu);
+    fuse_shot(m, cam, f->track, cands, r->nfound, r);
+    pthread_mutex_unlock(&m->mu);
+  }
   if (r->nhits) {
     atomic_fetch_add(&m->matches, 1);
-    uint64_t cam = name_hash(f->camera);
     pthread_mutex_lock(&m->mu);
     for (int i = 0; i < r->nhits; i++)
       r->hits[i].decision =
@@ -295,7 +402,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
       r->nalerts++;
       atomic_fetch_add(&m->alerts, 1);
       if (m->bus)
-        publish_alert(m, face, &r->hits[i].cand, ARGUS_MATCH_ALERT);
+        publish_alert(m, face, &r->hits[i]);
       break;
     case ARGUS_MATCH_SUPPRESS_TRACK:
       atomic_fetch_add(&m->sup_track, 1);
@@ -306,7 +413,7 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
     }
     if (r->hits[i].decision != ARGUS_MATCH_ALERT && m->bus &&
         m->cfg.publish_suppressed)
-      publish_alert(m, face, &r->hits[i].cand, r->hits[i].decision);
+      publish_alert(m, face, &r->hits[i]);
   }
   if (r->nhits == 0 && m->cfg.keep_unmatched > 0 && m->bus)
     publish_unmatched(m, face, r->best_score);
