@@ -238,6 +238,15 @@ argus_err argus_store_person_remove(argus_store *s, argus_store_id person_id,
 argus_err argus_store_person_list(argus_store *s, const char *watchlist,
                                   const char *name, argus_store_person **out,
                                   size_t *n, argus_store_error *err);
+/* The person of `watchlist` whose external id is `external_id`: *found
+ * (required) is 1 and *out (may be NULL) the person, or *found is 0 (also
+ * when there is no such watchlist). Errors: INVALID_ARG (a bad name or id,
+ * found NULL). */
+argus_err argus_store_person_find_external(argus_store *s,
+                                           const char *watchlist,
+                                           const char *external_id,
+                                           argus_store_person *out, int *found,
+                                           argus_store_error *err);
 /* Errors: NOT_FOUND ("no person with id 7"). */
 argus_err argus_store_person_get(argus_store *s, argus_store_id id,
                                  argus_store_person *out,
@@ -259,6 +268,19 @@ argus_err argus_store_photo_list(argus_store *s, argus_store_id person_id,
                                  argus_store_id after_id, size_t limit,
                                  argus_store_photo **out, size_t *n,
                                  argus_store_error *err);
+
+/* Finds an enrolled photo by the SHA-256 of its crop (lower-case hex, as
+ * argus_sha256_hex), among the persons of `watchlist` (NULL: of every
+ * watchlist): *found (required) is 1 and *out (may be NULL) the photo with
+ * the lowest id, or *found is 0. The crop of a photo is a deterministic
+ * function of the image's bytes and the enrolment options, so this is how
+ * `argus person add` finds a photo that is already enrolled. Not audited
+ * (no biometric data is read). Errors: INVALID_ARG (not a hash, a bad
+ * watchlist name, found NULL). */
+argus_err argus_store_photo_find_crop(argus_store *s, const char *watchlist,
+                                      const char *crop_sha256,
+                                      argus_store_photo *out, int *found,
+                                      argus_store_error *err);
 
 /* Reads a crop (or alert thumbnail) by its hash into a malloc'ed buffer
  * (*data, freed with argus_store_free) and checks its hash. Audited
@@ -411,6 +433,31 @@ int argus_store_looks_like_url(const char *s);
 argus_err argus_store_camera_settings_fps(const char *name,
                                           const char *settings, double *fps,
                                           argus_store_error *err);
+
+/* A camera's settings as the schema of argus_store_camera_settings_parse
+ * reads them. */
+typedef struct argus_store_camera_settings {
+  double fps;   /* "fps": analysed frames per second, (0, 1000]; 0: not set */
+  int rtsp_udp; /* "rtsp_transport": "tcp" 0, "udp" 1; -1: not set (the
+                   video module's default, TCP) */
+} argus_store_camera_settings;
+
+/* Checks a camera's settings against the documented schema and reads them
+ * into *out. settings: NULL, "" or a JSON object (strict RFC 8259, as
+ * argus_json_validate) whose every member is known:
+ *   "fps"            a number in (0, 1000]
+ *   "rtsp_transport" "tcp" or "udp"
+ * A member whose value is null counts as not set; a member given twice, an
+ * unknown member, a value of the wrong type or out of range is refused with
+ * the member named ("camera 'x': settings: \"fps\" must be a number in
+ * (0, 1000], not a string"). `name` (may be NULL) is for messages. This is
+ * what `argus camera add` accepts; argus_store_camera_add itself only
+ * checks that settings is a JSON object. Errors: INVALID_ARG (out NULL, a
+ * refused member, not a JSON object, invalid JSON). */
+argus_err argus_store_camera_settings_parse(const char *name,
+                                            const char *settings,
+                                            argus_store_camera_settings *out,
+                                            argus_store_error *err);
 
 /* Resolves the cameras to watch. n == 0: every enabled stored camera, in
  * the order of argus_store_camera_list. Otherwise names[0..n) (borrowed),

@@ -1,9 +1,12 @@
 /* `argus camera add|list|remove`: named video sources. URLs may carry
  * passwords: they are stored as given (the video module needs them) and
  * printed with the password masked. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "argus/video.h"
 #include "cli/cli_json.h"
 #include "cli/store_cli.h"
 
@@ -54,14 +57,54 @@ static void camera_add_usage(FILE *f) {
         "                       [--db PATH]\n"
         "\n"
         "Adds a camera. URL is anything the video module opens: rtsp://…,\n"
-        "http(s)://…, a file, /dev/video0.\n"
+        "http(s)://…, a file, /dev/video0. A relative file path is stored as\n"
+        "an absolute one (relative to the current folder).\n"
         "\n"
         "  --settings JSON  a JSON object of per-camera settings, e.g.\n"
-        "                   '{\"fps\": 5, \"rtsp_transport\": \"tcp\"}'\n"
+        "                   '{\"fps\": 5, \"rtsp_transport\": \"tcp\"}':\n"
+        "                     fps             analysed frames per second,\n"
+        "                                     a number in (0, 1000]\n"
+        "                     rtsp_transport  \"tcp\" (default) or \"udp\"\n"
+        "                   any other key, or a value of another type, is\n"
+        "                   refused\n"
         "  --disabled       stored but not watched\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
+}
+
+/* A file camera's path made absolute (relative to the current folder now,
+ * not to wherever `argus watch` runs later); other URLs are copied as they
+ * are. Returns 0, or -1 after a message. */
+static int absolute_url(const char *cmd, const char *url, char *out,
+                        size_t size) {
+  int n;
+  if (argus_video_classify_url(url) != ARGUS_VIDEO_SOURCE_FILE ||
+      url[0] == '/' || strncmp(url, "file:", 5) == 0) {
+    n = snprintf(out, size, "%s", url);
+  } else {
+    char *real = realpath(url, NULL);
+    if (real) {
+      n = snprintf(out, size, "%s", real);
+      free(real);
+    } else {
+      char cwd[4096];
+      if (!getcwd(cwd, sizeof cwd)) {
+        cli_errorf(cmd, "cannot make '%s' an absolute path: %s", url,
+                   strerror(errno));
+        return -1;
+      }
+      const char *rel = url;
+      while (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+      n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", rel);
+    }
+  }
+  if (n < 0 || (size_t)n >= size) {
+    cli_errorf(cmd, "URL is longer than %zu bytes", size - 1);
+    return -1;
+  }
+  return 0;
 }
 
 static int camera_add_main(int argc, char **argv) {
@@ -106,18 +149,32 @@ static int camera_add_main(int argc, char **argv) {
     cli_errorf(cmd, "missing %s", npos ? "URL" : "NAME and URL");
     return cli_bad_value(cmd);
   }
+  if (!cli_json_utf8_arg(cmd, "NAME", pos[0]) ||
+      !cli_json_utf8_arg(cmd, "URL", pos[1]))
+    return cli_bad_value(cmd);
+  /* The schema of the settings: a member argus does not know, or a value
+   * of the wrong type, is refused here rather than ignored at watch time. */
+  argus_store_error err = {{0}};
+  argus_store_camera_settings cs;
+  if (argus_store_camera_settings_parse(pos[0], settings, &cs, &err) !=
+      ARGUS_OK) {
+    cli_errorf(cmd, "--settings: %s", err.msg);
+    return cli_bad_value(cmd);
+  }
+  char url[ARGUS_STORE_TEXT_MAX];
+  if (absolute_url(cmd, pos[1], url, sizeof url) != 0)
+    return cli_bad_value(cmd);
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
-  argus_store_error err = {{0}};
   argus_store_id id = 0;
   argus_err e =
-      argus_store_camera_add(s, pos[0], pos[1], settings, enabled, &id, &err);
+      argus_store_camera_add(s, pos[0], url, settings, enabled, &id, &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
   char red[ARGUS_STORE_TEXT_MAX];
-  argus_store_url_redact(pos[1], red, sizeof red);
+  argus_store_url_redact(url, red, sizeof red);
   printf("added camera '%s' (id %lld): %s%s\n", pos[0], (long long)id, red,
          enabled ? "" : " (disabled)");
   return CLI_OK;

@@ -1,5 +1,6 @@
 /* The CLI's JSON printing through the core writer. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cli_json.h"
@@ -56,5 +57,15 @@ int cli_json_print_array(FILE *f, const char *cmd, cli_json_fn fn,
       return -1;
   }
   fputs("]\n", f);
+  return 0;
+}
+
+int cli_json_utf8_arg(const char *cmd, const char *what, const char *s) {
+  if (!s || argus_utf8_valid(s, strlen(s)))
+    return 1;
+  cli_errorf(cmd,
+             "%s is not valid UTF-8 (names and paths that argus stores must "
+             "be UTF-8 text)",
+             what);
   return 0;
 }

@@ -30,4 +30,11 @@ int cli_json_print(FILE *f, const char *cmd, cli_json_fn fn, const void *rec);
 int cli_json_print_array(FILE *f, const char *cmd, cli_json_fn fn,
                          const void *recs, size_t n, size_t size);
 
+/* Checks that an argument the command stores or prints as text (a name, an
+ * id, a path that becomes a photo's source) is valid UTF-8, so that what
+ * argus keeps and writes as JSON is text. Returns 1 when it is (s NULL
+ * counts as valid); else prints "argus: CMD: WHAT is not valid UTF-8 ..."
+ * on stderr and returns 0. */
+int cli_json_utf8_arg(const char *cmd, const char *what, const char *s);
+
 #endif

@@ -41,6 +41,7 @@ typedef struct add_rec {
   argus_store_id pid;
   int nok, nfiles;
   const argus_gallery_photo *photos;
+  const char *warning; /* "" when none */
 } add_rec;
 
 static void add_json(const void *rec, argus_json *j) {
@@ -57,6 +58,8 @@ static void add_json(const void *rec, argus_json *j) {
   for (int i = 0; i < r->nfiles; i++)
     argus_gallery_photo_json(&r->photos[i], j);
   argus_json_arr_end(j);
+  if (r->warning[0])
+    argus_json_str(j, "warning", r->warning);
   argus_json_obj_end(j);
 }
 
@@ -72,6 +75,83 @@ static void text_rejected(FILE *f, const char *file,
   if (reason == ARGUS_GALLERY_REJECT_SEVERAL_FACES)
     fputs("; --pick largest enrols the largest", f);
   fputc('\n', f);
+}
+
+/* Refuses a photo that is already enrolled in the watchlist (for this
+ * person or another) or given twice: the same image bytes give the same
+ * crop, so the crop's SHA-256 finds them (the store keeps it). Returns 0,
+ * or -1 after the message. */
+static int refuse_duplicates(const char *cmd, argus_store *s,
+                             const char *watchlist, char **files,
+                             const argus_gallery_photo *photos, int n) {
+  for (int i = 0; i < n; i++) {
+    if (photos[i].reason != ARGUS_GALLERY_ACCEPTED)
+      continue;
+    char hash[65], other[65];
+    argus_sha256_hex(photos[i].crop, photos[i].crop_size, hash);
+    for (int k = 0; k < i; k++) {
+      if (photos[k].reason != ARGUS_GALLERY_ACCEPTED)
+        continue;
+      argus_sha256_hex(photos[k].crop, photos[k].crop_size, other);
+      if (strcmp(hash, other) == 0) {
+        cli_errorf(cmd,
+                   "%s: the same photo as %s (identical image); nothing "
+                   "stored",
+                   files[i], files[k]);
+        return -1;
+      }
+    }
+    argus_store_error err = {{0}};
+    argus_store_photo ph;
+    int found = 0;
+    argus_err e =
+        argus_store_photo_find_crop(s, watchlist, hash, &ph, &found, &err);
+    if (e) {
+      store_cli_error(cmd, e, &err);
+      return -1;
+    }
+    if (!found)
+      continue;
+    argus_store_person owner;
+    e = argus_store_person_get(s, ph.person_id, &owner, &err);
+    if (e) {
+      store_cli_error(cmd, e, &err);
+      return -1;
+    }
+    cli_errorf(cmd,
+               "%s: this photo is already enrolled in watchlist '%s' (person "
+               "'%s', id %lld, photo %lld%s%s%s); nothing stored",
+               files[i], watchlist, owner.name, (long long)owner.id,
+               (long long)ph.id, ph.source[0] ? ", from '" : "", ph.source,
+               ph.source[0] ? "'" : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* A person of the same name already in the watchlist is allowed (two
+ * people can share a name) but said: into `warning` (size bytes), "" when
+ * none. Returns 0, or -1 after the message of a store error. */
+static int same_name_warning(const char *cmd, argus_store *s,
+                             const char *watchlist, const char *name,
+                             char *warning, size_t size) {
+  warning[0] = '\0';
+  argus_store_error err = {{0}};
+  argus_store_person *list = NULL;
+  size_t n = 0;
+  argus_err e = argus_store_person_list(s, watchlist, name, &list, &n, &err);
+  if (e) {
+    store_cli_error(cmd, e, &err);
+    return -1;
+  }
+  if (n > 0)
+    snprintf(warning, size,
+             "watchlist '%s' already has %zu person%s named '%s' (id %lld%s); "
+             "enrolled as another person",
+             watchlist, n, n == 1 ? "" : "s", name, (long long)list[0].id,
+             n > 1 ? ", ..." : "");
+  argus_store_free(list);
+  return 0;
 }
 
 int cli_person_add_main(int argc, char **argv) {
@@ -119,6 +199,16 @@ int cli_person_add_main(int argc, char **argv) {
     cli_errorf(cmd, "no photo given");
     return cli_bad_value(cmd);
   }
+  /* What is stored as text is checked before any photo is read. */
+  if (!cli_json_utf8_arg(cmd, "--watchlist", watchlist) ||
+      !cli_json_utf8_arg(cmd, "--name", person.name) ||
+      !cli_json_utf8_arg(cmd, "--external-id", person.external_id) ||
+      !cli_json_utf8_arg(cmd, "--notes", person.notes))
+    return cli_bad_value(cmd);
+  for (int i = 0; i < nfiles; i++)
+    if (!cli_json_utf8_arg(cmd, "the photo's path (stored as its source)",
+                           argv[1 + i]))
+      return cli_bad_value(cmd);
   eo.det = g.face.det;
   char **files = argv + 1;
   argus_gallery_photo *photos = calloc((size_t)nfiles, sizeof *photos);
@@ -153,6 +243,13 @@ int cli_person_add_main(int argc, char **argv) {
     if (photos[i].reason == ARGUS_GALLERY_ACCEPTED)
       ok[nok++] = photos[i];
   }
+  if (nok > 0 && refuse_duplicates(cmd, g.store, watchlist, files, photos,
+                                    nfiles) != 0)
+    goto out;
+  char warning[512] = "";
+  if (nok > 0 && same_name_warning(cmd, g.store, watchlist, person.name,
+                                   warning, sizeof warning) != 0)
+    goto out;
   if (nok > 0) {
     e = argus_gallery_person_add(g.gallery, watchlist, &person, ok, nok, &pid,
                                  &gerr);
@@ -161,8 +258,11 @@ int cli_person_add_main(int argc, char **argv) {
       goto out;
     }
   }
+  if (warning[0])
+    cli_errorf(cmd, "warning: %s", warning);
   if (g.face.json) {
-    add_rec r = {watchlist, person.name, pid, nok, nfiles, photos};
+    add_rec r = {watchlist, person.name, pid,     nok,
+                 nfiles,    photos,      warning};
     if (cli_json_print(stdout, cmd, add_json, &r) != 0)
       goto out;
     fputc('\n', stdout);
@@ -248,8 +348,15 @@ static int on_import(void *user, const argus_import_event *ev) {
     }
     break;
   case ARGUS_IMPORT_EVENT_PERSON:
-    if (p->status == ARGUS_IMPORT_SKIPPED)
+    if (p->status == ARGUS_IMPORT_SKIPPED) {
+      /* Known at the start: said in the summary. Stored meanwhile by
+       * another import: said here, with the reason. */
+      if (p->message[0]) {
+        cli_progress_clear(&c->prog);
+        cli_errorf(c->cmd, "%s: skipped: %s", p->folder, p->message);
+      }
       break;
+    }
     if (p->photos > p->photos_used) {
       cli_progress_clear(&c->prog);
       cli_errorf(c->cmd, "warning: %s has %d photos; the first %d are used",
@@ -344,6 +451,10 @@ int cli_import_main(int argc, char **argv) {
     cli_errorf(cmd, "--watchlist and DIR are required");
     return cli_bad_value(cmd);
   }
+  /* DIR becomes part of every photo's stored source. */
+  if (!cli_json_utf8_arg(cmd, "--watchlist", watchlist) ||
+      !cli_json_utf8_arg(cmd, "DIR", root))
+    return cli_bad_value(cmd);
   io.enrol.det = g.face.det;
 
   int rc = CLI_FAIL;

@@ -131,6 +131,8 @@ static int wl_create_main(int argc, char **argv) {
     cli_errorf(cmd, "missing NAME");
     return cli_bad_value(cmd);
   }
+  if (!cli_json_utf8_arg(cmd, "NAME", name))
+    return cli_bad_value(cmd);
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;

@@ -315,6 +315,22 @@ static void emit(imp_run *r, argus_import_event_kind kind,
     r->cancelled = 1;
 }
 
+/* Whether the watchlist now holds a person with res's external id (its
+ * folder), stored since the import listed it: *id is that person. */
+static int enrolled_meanwhile(imp_run *r, const argus_import_person *res,
+                              argus_store_id *id) {
+  argus_store_person p;
+  argus_store_error se = {{0}};
+  int found = 0;
+  gallery_lock(r->g);
+  argus_err e = argus_store_person_find_external(
+      gallery_store(r->g), r->watchlist, res->folder, &p, &found, &se);
+  gallery_unlock(r->g);
+  if (e == ARGUS_OK && found)
+    *id = p.id;
+  return e == ARGUS_OK && found;
+}
+
 /* Classifies the prepared photos of one person and stores it. Returns
  * CANCELLED (its photos were cancelled: it stays pending), OK, or an error
  * of the database that must stop the import. */
@@ -374,11 +390,25 @@ static argus_err finish_person(imp_run *r, argus_import_person *res,
     argus_gallery_error gerr = {{0}};
     argus_err e = argus_gallery_person_add(r->g, r->watchlist, &in, ok, nok,
                                            &res->person_id, &gerr);
+    argus_store_id other = 0;
     if (e == ARGUS_OK) {
       res->status = ARGUS_IMPORT_ENROLLED;
       res->photos_enrolled = nok;
       sum->persons_enrolled++;
       sum->photos_enrolled += nok;
+    } else if (e != ARGUS_E_IO && e != ARGUS_E_CORRUPT &&
+               e != ARGUS_E_NOMEM &&
+               enrolled_meanwhile(r, res, &other)) {
+      /* Another import (another process) stored this external id after
+       * this one listed the watchlist: the store refused the second one.
+       * As for a person known at the start: skipped. */
+      res->status = ARGUS_IMPORT_SKIPPED;
+      res->person_id = 0;
+      snprintf(res->message, sizeof res->message,
+               "external id '%s' was enrolled meanwhile (person %lld), by "
+               "another import",
+               res->folder, (long long)other);
+      sum->persons_skipped++;
     } else {
       res->status = ARGUS_IMPORT_FAILED;
       res->person_id = 0;

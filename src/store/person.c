@@ -393,6 +393,40 @@ argus_err argus_store_person_get(argus_store *s, argus_store_id id,
   return e;
 }
 
+argus_err argus_store_person_find_external(argus_store *s,
+                                           const char *watchlist,
+                                           const char *external_id,
+                                           argus_store_person *out, int *found,
+                                           argus_store_error *err) {
+  if (found)
+    *found = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "found is NULL");
+  if (e == ARGUS_OK)
+    e = store_check_name(watchlist, "watchlist name", ARGUS_STORE_NAME_MAX,
+                         err);
+  if (e == ARGUS_OK)
+    e = store_check_name(external_id, "external id", ARGUS_STORE_NAME_MAX,
+                         err);
+  if (e != ARGUS_OK)
+    return e;
+  store_stmt *st = NULL;
+  if ((e = store_prep(s, &st, err,
+                      PERSON_COLUMNS "WHERE w.name = ? AND p.external_id = ?",
+                      "ss", watchlist, external_id)) != ARGUS_OK)
+    return e;
+  int row = 0;
+  e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    *found = 1;
+    if (out)
+      read_person(s, st, out);
+  }
+  s->ops->finalize(st);
+  return e;
+}
+
 argus_err argus_store_person_list(argus_store *s, const char *watchlist,
                                   const char *name, argus_store_person **out,
                                   size_t *n, argus_store_error *err) {
@@ -463,6 +497,66 @@ argus_err argus_store_person_list(argus_store *s, const char *watchlist,
 
 /* ---- photos ------------------------------------------------------------- */
 
+/* A photo row of the columns id, person_id, crop_sha256, crop_size,
+ * quality, source, created. */
+static void read_photo(argus_store *s, store_stmt *st, argus_store_photo *p) {
+  const store_backend_ops *o = s->ops;
+  p->id = o->col_int64(st, 0);
+  p->person_id = o->col_int64(st, 1);
+  store_copy(p->crop_sha256, sizeof p->crop_sha256, o->col_text(st, 2));
+  p->crop_size = o->col_int64(st, 3);
+  p->quality = (float)o->col_double(st, 4);
+  store_copy(p->source, sizeof p->source, o->col_text(st, 5));
+  store_copy(p->created, sizeof p->created, o->col_text(st, 6));
+}
+
+argus_err argus_store_photo_find_crop(argus_store *s, const char *watchlist,
+                                      const char *crop_sha256,
+                                      argus_store_photo *out, int *found,
+                                      argus_store_error *err) {
+  if (found)
+    *found = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "found is NULL");
+  if (e == ARGUS_OK && watchlist)
+    e = store_check_name(watchlist, "watchlist name", ARGUS_STORE_NAME_MAX,
+                         err);
+  if (e == ARGUS_OK && (!crop_sha256 || !store_is_sha256_hex(crop_sha256)))
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "'%.80s' is not a SHA-256 in lower-case hex",
+                   crop_sha256 ? crop_sha256 : "(null)");
+  if (e != ARGUS_OK)
+    return e;
+  store_stmt *st = NULL;
+  if (watchlist)
+    e = store_prep(s, &st, err,
+                   "SELECT ph.id, ph.person_id, ph.crop_sha256, ph.crop_size, "
+                   "ph.quality, ph.source, ph.created FROM photos ph "
+                   "JOIN persons pe ON pe.id = ph.person_id "
+                   "JOIN watchlists w ON w.id = pe.watchlist_id "
+                   "WHERE ph.crop_sha256 = ? AND w.name = ? "
+                   "ORDER BY ph.id LIMIT 1",
+                   "ss", crop_sha256, watchlist);
+  else
+    e = store_prep(s, &st, err,
+                   "SELECT id, person_id, crop_sha256, crop_size, quality, "
+                   "source, created FROM photos WHERE crop_sha256 = ? "
+                   "ORDER BY id LIMIT 1",
+                   "s", crop_sha256);
+  if (e != ARGUS_OK)
+    return e;
+  int row = 0;
+  e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    *found = 1;
+    if (out)
+      read_photo(s, st, out);
+  }
+  s->ops->finalize(st);
+  return e;
+}
+
 argus_err argus_store_photo_list(argus_store *s, argus_store_id person_id,
                                  argus_store_id after_id, size_t limit,
                                  argus_store_photo **out, size_t *n,
@@ -501,14 +595,7 @@ argus_err argus_store_photo_list(argus_store *s, argus_store_id person_id,
       e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing photos");
       break;
     }
-    const store_backend_ops *o = s->ops;
-    p->id = o->col_int64(st, 0);
-    p->person_id = o->col_int64(st, 1);
-    store_copy(p->crop_sha256, sizeof p->crop_sha256, o->col_text(st, 2));
-    p->crop_size = o->col_int64(st, 3);
-    p->quality = (float)o->col_double(st, 4);
-    store_copy(p->source, sizeof p->source, o->col_text(st, 5));
-    store_copy(p->created, sizeof p->created, o->col_text(st, 6));
+    read_photo(s, st, p);
   }
   s->ops->finalize(st);
   if (e != ARGUS_OK) {

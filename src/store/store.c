@@ -75,6 +75,9 @@ argus_err store_check_name(const char *s, const char *what, size_t max,
   if (has_control(s))
     return store_fail(err, ARGUS_E_INVALID_ARG,
                       "%s contains control characters", what);
+  /* Names go into JSON and onto screens: only valid UTF-8 is stored. */
+  if (!argus_utf8_valid(s, n))
+    return store_fail(err, ARGUS_E_INVALID_ARG, "%s is not valid UTF-8", what);
   if (s[0] == ' ' || s[n - 1] == ' ')
     return store_fail(err, ARGUS_E_INVALID_ARG,
                       "%s '%s' starts or ends with a space", what, s);
@@ -92,6 +95,8 @@ argus_err store_check_text(const char *s, const char *what, size_t max,
     if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
       return store_fail(err, ARGUS_E_INVALID_ARG,
                         "%s contains control characters", what);
+  if (!argus_utf8_valid(s, strlen(s)))
+    return store_fail(err, ARGUS_E_INVALID_ARG, "%s is not valid UTF-8", what);
   return ARGUS_OK;
 }
 
