@@ -94,7 +94,8 @@ static void test_permanent_errors(void) {
     argus_err code;
     const char *why; /* in last_error */
   } cases[] = {
-      {"unknown-protocol", "foo://x", ARGUS_E_UNSUPPORTED, "Protocol not found"},
+      {"unknown-protocol", "foo://x", ARGUS_E_UNSUPPORTED,
+       "Protocol not found"},
       {"missing-device", "/dev/video97", ARGUS_E_NOT_FOUND, "video97"},
       {"missing-file", "/nonexistent/argus/video.mp4", ARGUS_E_NOT_FOUND,
        "No such file"},

@@ -47,7 +47,8 @@
 ARGUS_BEGIN_DECLS
 
 #define ARGUS_PIPELINE_MAX_WATCHLISTS ARGUS_MATCH_MAX_WATCHLISTS
-/* Cameras at once (the video hub's default). */
+/* Cameras at once by default (the video hub's default; more with
+ * argus_pipeline_config.max_cameras). */
 #define ARGUS_PIPELINE_MAX_CAMERAS ARGUS_VIDEO_DEFAULT_CAMERAS
 #define ARGUS_PIPELINE_MAX_THREADS ARGUS_EDGE_MAX_THREADS
 
@@ -96,6 +97,9 @@ typedef struct argus_pipeline_config {
   double status_interval; /* seconds between status documents (default 1) */
   int publish_faces;      /* ignored: face events join edge and match, so
                              every searched shot is one (kept for callers) */
+  int max_cameras; /* cameras at once: sizes the video hub and the edge's
+                      tables (0: ARGUS_PIPELINE_MAX_CAMERAS; at most
+                      ARGUS_VIDEO_MAX_CAMERAS) */
 } argus_pipeline_config;
 
 /* Fills *c with the defaults above. */

@@ -566,8 +566,10 @@ static int demo_watch(const demo_opts *d, const char *db, const char *video,
   o.db = db;
   o.models = d->models;
   o.watchlists[o.nwatchlists++] = "demo";
-  o.cameras[o.ncameras] = video;
-  o.labels[o.ncameras++] = "demo-camera";
+  const char *cams[1] = {video}, *labels[1] = {"demo-camera"};
+  o.cameras = cams;
+  o.labels = labels;
+  o.ncameras = 1;
   o.json = d->json;
   o.threads = d->threads;
   o.realtime = 1;

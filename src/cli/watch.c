@@ -125,21 +125,79 @@ static void on_alert(void *user, const argus_bus_msg *m) {
 /* ---- status ----------------------------------------------------------------
  */
 
+static void clock_text(int64_t wall_ns, char out[16]) {
+  time_t t = wall_ns > 0 ? (time_t)(wall_ns / 1000000000) : time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  snprintf(out, 16, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* "(2 streaming, 1 waiting, 1 failed)": how many cameras are in each state
+ * (states with none left out). */
+static void state_counts(const argus_pipeline_camera_stats *cs, int n,
+                         char *out, size_t cap) {
+  int count[ARGUS_VIDEO_STOPPED + 1] = {0};
+  for (int i = 0; i < n; i++)
+    if (cs[i].video.state >= 0 && cs[i].video.state <= ARGUS_VIDEO_STOPPED)
+      count[cs[i].video.state]++;
+  size_t len = 0;
+  out[0] = '\0';
+  for (int st = 0; st <= ARGUS_VIDEO_STOPPED && len < cap; st++) {
+    if (!count[st])
+      continue;
+    int k = snprintf(out + len, cap - len, "%s%d %s", len ? ", " : "(",
+                     count[st], argus_video_state_name((argus_video_state)st));
+    if (k < 0)
+      break;
+    len += (size_t)k;
+  }
+  if (len && len + 1 < cap) {
+    out[len] = ')';
+    out[len + 1] = '\0';
+  }
+}
+
+/* What a camera's state needs said: when a waiting one tries again and how
+ * often it failed; the last error (with its age for a camera that has
+ * recovered). "" when there is nothing to add. */
+static void camera_detail(const argus_video_stats *v, char *out, size_t cap) {
+  int64_t now = argus_wall_ns();
+  out[0] = '\0';
+  size_t len = 0;
+  if (v->state == ARGUS_VIDEO_WAITING) {
+    double in =
+        v->retry_wall_ns > now ? (double)(v->retry_wall_ns - now) * 1e-9 : 0;
+    int k = snprintf(out, cap, "; retry in %.1f s, %d failed attempt%s", in,
+                     v->failed_attempts, v->failed_attempts == 1 ? "" : "s");
+    len = k > 0 ? (size_t)k : 0;
+  }
+  if (!v->last_error[0] || len >= cap)
+    return;
+  if (v->state == ARGUS_VIDEO_STREAMING || v->state == ARGUS_VIDEO_FINISHED)
+    snprintf(out + len, cap - len, "; last error %.0f s ago: %s",
+             (double)(now - v->last_error_wall_ns) * 1e-9, v->last_error);
+  else
+    snprintf(out + len, cap - len, "; %s", v->last_error);
+}
+
 /* Periodic lines show the last interval's means; the final one (final != 0)
- * the means of the whole run. */
+ * the means of the whole run. Every camera's line has its state and, when
+ * it has one, its last error. */
 static void print_status(const argus_pipeline_stats *st,
                          const argus_pipeline_camera_stats *cs, int n, int cap,
                          int final) {
-  time_t now = time(NULL);
-  struct tm tm;
-  localtime_r(&now, &tm);
+  char t[16], states[160], detail[512];
+  clock_text(0, t);
+  if (n > cap)
+    n = cap;
+  state_counts(cs, n, states, sizeof states);
   fprintf(stderr,
-          "[%02d:%02d:%02d] %d camera%s: %llu frames analysed, %llu dropped; "
+          "[%s] %d camera%s %s: %llu frames analysed, %llu dropped; "
           "queues: %d frames, %d shots, %d alerts; detect %.1f ms/frame, embed "
           "%.1f ms/face (batch %.1f); %llu alerts; latency p50 %.0f ms p99 "
           "%.0f ms\n",
-          tm.tm_hour, tm.tm_min, tm.tm_sec, st->cameras,
-          st->cameras == 1 ? "" : "s", (unsigned long long)st->frames_analysed,
+          t, st->cameras, st->cameras == 1 ? "" : "s", states,
+          (unsigned long long)st->frames_analysed,
           (unsigned long long)st->frames_dropped, st->frames_queued,
           st->shots_queued, st->alerts_queued,
           final ? st->detect_ms_avg : st->detect_ms,
@@ -147,18 +205,72 @@ static void print_status(const argus_pipeline_stats *st,
           final ? st->batch_mean_avg : st->batch_mean,
           (unsigned long long)st->alerts, st->alert_latency.p50 * 1e3,
           st->alert_latency.p99 * 1e3);
-  for (int i = 0; i < n && i < cap; i++) {
+  for (int i = 0; i < n; i++) {
     const argus_pipeline_camera_stats *c = &cs[i];
-    fprintf(
-        stderr,
-        "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
-        "faces %llu, tracks %llu (%d live), matches %llu, alerts %llu%s%s\n",
-        c->video.name, argus_video_state_name(c->video.state), c->video.fps_in,
-        c->fps_analysed, (unsigned long long)c->video.frames_dropped,
-        (unsigned long long)c->faces, (unsigned long long)c->tracks,
-        c->tracks_live, (unsigned long long)c->matches,
-        (unsigned long long)c->alerts, c->video.last_error[0] ? "; " : "",
-        c->video.last_error);
+    camera_detail(&c->video, detail, sizeof detail);
+    fprintf(stderr,
+            "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
+            "faces %llu, tracks %llu (%d live), matches %llu, alerts %llu%s\n",
+            c->video.name, argus_video_state_name(c->video.state),
+            c->video.fps_in, c->fps_analysed,
+            (unsigned long long)c->video.frames_dropped,
+            (unsigned long long)c->faces, (unsigned long long)c->tracks,
+            c->tracks_live, (unsigned long long)c->matches,
+            (unsigned long long)c->alerts, detail);
+  }
+}
+
+/* What was said about one camera's state, so that each change is told once,
+ * also with --quiet-status. seen[i] goes with the i-th camera of the stats
+ * (watch neither adds nor removes cameras while it runs). */
+typedef struct cam_seen {
+  uint64_t changes;       /* video.state_changes already told */
+  argus_video_state told; /* the last state told */
+  char told_error[256];   /* the error told with it */
+} cam_seen;
+
+/* One line per state change since the last look (stderr): streaming,
+ * waiting (with why and when it retries), finished, failed (with why),
+ * stopped. Connecting is not told (the state after it says how it went),
+ * nor a retry that failed as the one before (a camera that stays down says
+ * so once; the status lines count the attempts). */
+static void print_state_changes(const argus_pipeline_camera_stats *cs, int n,
+                                cam_seen *seen) {
+  for (int i = 0; i < n; i++) {
+    const argus_video_stats *v = &cs[i].video;
+    cam_seen *w = &seen[i];
+    if (v->state_changes <= w->changes)
+      continue;
+    uint64_t fresh = v->state_changes - w->changes;
+    if (fresh > ARGUS_VIDEO_STATE_HISTORY - 1) {
+      fprintf(stderr, "argus: camera '%s': %llu state changes not shown\n",
+              v->name,
+              (unsigned long long)(fresh - (ARGUS_VIDEO_STATE_HISTORY - 1)));
+      fresh = ARGUS_VIDEO_STATE_HISTORY - 1;
+    }
+    w->changes = v->state_changes;
+    for (int k = (int)fresh - 1; k >= 0; k--) {
+      const argus_video_state_change *ch = &v->states[k];
+      if (ch->state == ARGUS_VIDEO_CONNECTING)
+        continue;
+      int with_error =
+          ch->state == ARGUS_VIDEO_WAITING || ch->state == ARGUS_VIDEO_FAILED;
+      if (ch->state == ARGUS_VIDEO_WAITING && w->told == ARGUS_VIDEO_WAITING &&
+          strcmp(w->told_error, v->last_error) == 0)
+        continue;
+      char t[16], retry[64] = "";
+      clock_text(ch->wall_ns, t);
+      if (k == 0 && ch->state == ARGUS_VIDEO_WAITING && v->retry_wall_ns > 0)
+        snprintf(retry, sizeof retry, "; retrying in %.1f s",
+                 (double)(v->retry_wall_ns - ch->wall_ns) * 1e-9);
+      fprintf(stderr, "[%s] camera '%s': %s%s%s%s\n", t, v->name,
+              argus_video_state_name(ch->state),
+              with_error && v->last_error[0] ? ": " : "",
+              with_error ? v->last_error : "", retry);
+      w->told = ch->state;
+      snprintf(w->told_error, sizeof w->told_error, "%s",
+               with_error ? v->last_error : "");
+    }
   }
 }
 
@@ -199,15 +311,18 @@ static int resolve_cameras(const char *cmd, const watch_opts *o,
 
 static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
 
-/* Runs until the files end, the duration passes or a signal comes; drains
- * and reports. Returns rc, or CLI_FAIL when every camera failed. */
+/* Runs until the files end (or every camera has ended otherwise), the
+ * duration passes or a signal comes; drains and reports. State changes are
+ * told as they come, also with --quiet-status. Returns rc, or CLI_FAIL when
+ * no camera worked (each one's reason printed). cs and seen have room for
+ * ncams cameras. */
 static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
-                      double interval, int rc) {
-  static argus_pipeline_camera_stats cs[WATCH_MAX_CAMERAS];
+                      double interval, int rc, argus_pipeline_camera_stats *cs,
+                      cam_seen *seen, int ncams) {
   argus_pipeline_stats st;
   int ncs = 0;
   argus_interrupt_install();
-  double t0 = now_s(), next_status = t0 + interval;
+  double t0 = now_s(), next_status = t0 + interval, next_look = t0;
   int ended = 0;
   while (!argus_interrupted()) {
     struct timespec ts = {0, 50000000};
@@ -215,14 +330,22 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     double t = now_s();
     if (o->duration > 0 && t - t0 >= o->duration)
       break;
-    if (!o->loop && argus_pipeline_all_ended(p)) {
+    /* Files that finished, sources that failed for good: with --loop too
+     * (files do not end then, but a source that cannot be opened does). */
+    int all_ended = argus_pipeline_all_ended(p);
+    int status_due = !o->quiet_status && t >= next_status;
+    if (t >= next_look || status_due || all_ended) {
+      argus_pipeline_get_stats(p, &st, cs, ncams, &ncs);
+      print_state_changes(cs, ncs < ncams ? ncs : ncams, seen);
+      next_look = t + 0.2;
+    }
+    if (status_due) {
+      print_status(&st, cs, ncs, ncams, 0);
+      next_status = t + interval;
+    }
+    if (all_ended) {
       ended = 1;
       break;
-    }
-    if (!o->quiet_status && t >= next_status) {
-      argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
-      print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 0);
-      next_status = t + interval;
     }
   }
   /* Finish what is in flight: the last frames, tracks' best shots, alerts
@@ -232,9 +355,12 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     fprintf(stderr, "argus: %s: still busy after 120 s; stopping\n", cmd);
   int interrupted = argus_interrupted();
   argus_interrupt_restore();
-  argus_pipeline_get_stats(p, &st, cs, WATCH_MAX_CAMERAS, &ncs);
+  argus_pipeline_get_stats(p, &st, cs, ncams, &ncs);
+  if (ncs > ncams)
+    ncs = ncams;
+  print_state_changes(cs, ncs, seen);
   if (!o->quiet_status) {
-    print_status(&st, cs, ncs, WATCH_MAX_CAMERAS, 1);
+    print_status(&st, cs, ncs, ncams, 1);
     fprintf(stderr,
             "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
             "searched, %llu frames analysed\n",
@@ -244,17 +370,28 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
             (unsigned long long)st.frames_analysed);
   }
   /* Errors of cameras: reported; the exit status fails only when no camera
-   * worked at all. */
+   * worked at all (each failed for good, or never connected). */
   int failed = 0;
-  for (int i = 0; i < ncs && i < WATCH_MAX_CAMERAS; i++)
-    if (cs[i].video.state == ARGUS_VIDEO_FAILED ||
-        (cs[i].video.connects == 0 && cs[i].video.last_error[0])) {
+  for (int i = 0; i < ncs; i++) {
+    const argus_video_stats *v = &cs[i].video;
+    if (v->state == ARGUS_VIDEO_FAILED) {
       failed++;
-      fprintf(stderr, "argus: %s: camera '%s' failed: %s\n", cmd,
-              cs[i].video.name, cs[i].video.last_error);
+      fprintf(stderr, "argus: %s: camera '%s' failed: %s\n", cmd, v->name,
+              v->last_error[0] ? v->last_error : "(no reason given)");
+    } else if (v->connects == 0 && v->last_error[0]) {
+      failed++;
+      fprintf(stderr,
+              "argus: %s: camera '%s' never connected (%d failed attempt%s): "
+              "%s\n",
+              cmd, v->name, v->failed_attempts,
+              v->failed_attempts == 1 ? "" : "s", v->last_error);
     }
-  if (ncs > 0 && failed == ncs)
+  }
+  if (ncs > 0 && failed == ncs) {
+    fprintf(stderr, "argus: %s: %s failed; nothing was watched\n", cmd,
+            ncs == 1 ? "the camera" : "every camera");
     rc = CLI_FAIL;
+  }
   if (st.store_errors)
     fprintf(stderr, "argus: %s: %llu alerts could not be stored (see above)\n",
             cmd, (unsigned long long)st.store_errors);
@@ -289,6 +426,24 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
    * analysis: a deeper ring (the decoder still never waits). */
   if (!o->realtime)
     cfg.queue_frames = 32;
+  /* The hub and the edge are sized for the cameras (no fixed 64). */
+  if (nsrc > WATCH_MAX_CAMERAS) {
+    cli_errorf(cmd, "%zu cameras: at most %d can be watched at once", nsrc,
+               WATCH_MAX_CAMERAS);
+    argus_store_free(srcs);
+    return CLI_USAGE;
+  }
+  if (nsrc > ARGUS_PIPELINE_MAX_CAMERAS)
+    cfg.max_cameras = (int)nsrc;
+  argus_pipeline_camera_stats *cs = calloc(nsrc, sizeof *cs);
+  cam_seen *seen = calloc(nsrc, sizeof *seen);
+  if (!cs || !seen) {
+    cli_errorf(cmd, "out of memory (%zu cameras)", nsrc);
+    free(cs);
+    free(seen);
+    argus_store_free(srcs);
+    return CLI_FAIL;
+  }
 
   /* The parts, then the stages on them, then the printer: a sink of the
    * stored alerts. */
@@ -306,6 +461,8 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
                argus_errname(e));
     argus_pipeline_parts_close(&parts);
     argus_store_free(srcs);
+    free(cs);
+    free(seen);
     return CLI_FAIL;
   }
   printer pr;
@@ -327,6 +484,8 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     argus_pipeline_destroy(p);
     argus_pipeline_parts_close(&parts);
     argus_store_free(srcs);
+    free(cs);
+    free(seen);
     return CLI_FAIL;
   }
   for (size_t i = 0; i < nsrc; i++) {
@@ -351,7 +510,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
                                 "'argus person add'"
                               : "");
 
-  rc = watch_loop(cmd, o, p, interval, rc);
+  rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc);
 done:
   /* The stages first (the last alerts reach the printer), then it. */
   argus_pipeline_destroy(p);
@@ -359,6 +518,8 @@ done:
   argus_bus_unsubscribe(sub);
   argus_pipeline_parts_close(&parts);
   argus_store_free(srcs);
+  free(cs);
+  free(seen);
   if (nalerts)
     *nalerts = pr.alerts;
   pthread_mutex_destroy(&pr.mu);
@@ -397,7 +558,11 @@ static int parse_seconds(const char *cmd, const char *what, const char *s,
   return 0;
 }
 
-int cli_watch_main(int argc, char **argv) {
+/* Parses the options into *o, the cameras into cams (room for argc).
+ * Returns CLI_OPT_END to run, else the exit code (help printed, bad value
+ * reported). */
+static int cli_watch_parse(int argc, char **argv, const char *cmd,
+                           watch_opts *out, const char **cams) {
   static const cli_opt opts[] = {STORE_CLI_DB_OPT,
                                  {"json", 0, STORE_OPT_JSON},
                                  {"watchlist", 1, OPT_WATCHLIST},
@@ -414,9 +579,8 @@ int cli_watch_main(int argc, char **argv) {
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {NULL, 0, 0}};
-  const char *cmd = "watch";
-  watch_opts o;
-  watch_opts_init(&o);
+  watch_opts o = *out;
+  o.cameras = cams;
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
   for (;;) {
@@ -495,9 +659,27 @@ int cli_watch_main(int argc, char **argv) {
         cli_errorf(cmd, "at most %d cameras", WATCH_MAX_CAMERAS);
         return cli_bad_value(cmd);
       }
-      o.cameras[o.ncameras++] = p.arg;
+      cams[o.ncameras++] = p.arg;
       break;
     }
   }
-  return watch_run(cmd, &o, NULL);
+  *out = o;
+  return CLI_OPT_END;
+}
+
+int cli_watch_main(int argc, char **argv) {
+  const char *cmd = "watch";
+  watch_opts o;
+  watch_opts_init(&o);
+  /* Cameras named on the command line: at most one per argument. */
+  const char **cams = calloc((size_t)(argc > 0 ? argc : 1), sizeof *cams);
+  if (!cams) {
+    cli_errorf(cmd, "out of memory");
+    return CLI_FAIL;
+  }
+  int rc = cli_watch_parse(argc, argv, cmd, &o, cams);
+  if (rc == CLI_OPT_END)
+    rc = watch_run(cmd, &o, NULL);
+  free(cams);
+  return rc;
 }

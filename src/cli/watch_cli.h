@@ -15,19 +15,22 @@ void cli_watch_usage(FILE *f);
 int cli_demo_main(int argc, char **argv);
 void cli_demo_usage(FILE *f);
 
-#define WATCH_MAX_CAMERAS 64
+/* Cameras watched at once: the video hub's limit. */
+#define WATCH_MAX_CAMERAS ARGUS_VIDEO_MAX_CAMERAS
 
-/* What the watch loop runs. Strings are borrowed. */
+/* What the watch loop runs. Strings and arrays are borrowed. */
 typedef struct watch_opts {
   const char *db;     /* NULL: the default database */
   const char *models; /* NULL: $ARGUS_MODELS or ./models */
   const char *watchlists[ARGUS_PIPELINE_MAX_WATCHLISTS];
   int nwatchlists;
-  /* Cameras: stored names or URLs; none: every enabled stored camera. */
-  const char *cameras[WATCH_MAX_CAMERAS];
+  /* Cameras: stored names or URLs, cameras[0..ncameras); none: every
+   * enabled stored camera. At most WATCH_MAX_CAMERAS in all. */
+  const char *const *cameras;
   int ncameras;
-  /* Labels for URL cameras (NULL: the URL with any password masked). */
-  const char *labels[WATCH_MAX_CAMERAS];
+  /* Labels for URL cameras, labels[0..ncameras) (NULL, or a NULL entry:
+   * the URL with any password masked). */
+  const char *const *labels;
   int json;
   int threads;
   double fps; /* 0: 5 */
@@ -43,10 +46,12 @@ typedef struct watch_opts {
 } watch_opts;
 
 void watch_opts_init(watch_opts *o);
-/* Runs the pipeline until the duration ends, the files end (without
- * --loop) or SIGINT/SIGTERM. Alerts go to stdout (JSON lines with o->json),
- * status lines to stderr. Returns a CLI exit code; *alerts (may be NULL)
- * receives the number of alerts. */
+/* Runs the pipeline until the duration ends, every camera has ended (files
+ * finished without --loop, sources failed on a permanent error) or
+ * SIGINT/SIGTERM. Alerts go to stdout (JSON lines with o->json), status
+ * lines and a line per camera state change to stderr. Returns a CLI exit
+ * code (CLI_FAIL when no camera worked: each one's reason is printed);
+ * *alerts (may be NULL) receives the number of alerts. */
 int watch_run(const char *cmd, const watch_opts *o, unsigned long *alerts);
 
 #endif

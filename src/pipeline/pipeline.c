@@ -118,6 +118,9 @@ void argus_pipeline_parts_close(argus_pipeline_parts *parts) {
 static argus_err check_config(const argus_pipeline_config *c,
                               argus_pipeline_error *err) {
 #define BAD(...) return pl_fail(err, ARGUS_E_INVALID_ARG, __VA_ARGS__)
+  if (c->max_cameras < 0 || c->max_cameras > ARGUS_VIDEO_MAX_CAMERAS)
+    BAD("max_cameras %d out of range (0..%d)", c->max_cameras,
+        ARGUS_VIDEO_MAX_CAMERAS);
   if (c->alert_queue < 1 || c->alert_queue > 65536)
     BAD("alert_queue %d out of range (1..65536)", c->alert_queue);
   if (!(c->keep_unmatched >= 0 && c->keep_unmatched <= 10 * 365 * 86400.0))
@@ -144,7 +147,8 @@ static void edge_config_of(const argus_pipeline_config *c,
   e->queue_frames = c->queue_frames;
   e->open_timeout = c->open_timeout;
   e->read_timeout = c->read_timeout;
-  e->max_cameras = ARGUS_PIPELINE_MAX_CAMERAS;
+  e->max_cameras =
+      c->max_cameras > 0 ? c->max_cameras : ARGUS_PIPELINE_MAX_CAMERAS;
   e->detect_size = c->detect_size;
   e->min_score = c->min_score;
   e->min_face = c->min_face;

@@ -129,6 +129,15 @@ static void publish_status(argus_pipeline *p, char *doc, size_t cap,
     argus_json_uint(&j, "matches", c->matches);
     argus_json_uint(&j, "alerts", c->alerts);
     argus_json_uint(&j, "reconnects", c->video.reconnects);
+    argus_json_uint(&j, "errors", c->video.errors);
+    argus_json_int(&j, "failed_attempts", c->video.failed_attempts);
+    /* seconds until a waiting camera tries again; null otherwise */
+    if (c->video.state == ARGUS_VIDEO_WAITING && c->video.retry_wall_ns > 0) {
+      int64_t left = c->video.retry_wall_ns - argus_wall_ns();
+      argus_json_num(&j, "retry_in", left > 0 ? (double)left * 1e-9 : 0, 1);
+    } else {
+      argus_json_null(&j, "retry_in");
+    }
     argus_json_str(&j, "last_error",
                    c->video.last_error[0] ? c->video.last_error : NULL);
     argus_json_obj_end(&j);

@@ -554,7 +554,9 @@ argus_err argus_video_hub_stats(argus_video_hub *hub, int index,
    * while (a stall, the end of a file) the rates are those of the open
    * window, so that they fall to zero instead of freezing. */
   uint64_t now = argus_time_ns();
-  if (now - st->win_start_ns > 2000000000ull) {
+  if (st->state != ARGUS_VIDEO_STREAMING) {
+    /* Nothing flows (ended, waiting, failed): no stale rates. */
+  } else if (now - st->win_start_ns > 2000000000ull) {
     double secs = (double)(now - st->win_start_ns) * 1e-9;
     out->fps_in = rate(st->packets, st->win_packets, secs);
     out->fps_decoded = rate(st->frames_decoded, st->win_decoded, secs);
