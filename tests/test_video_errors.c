@@ -156,13 +156,19 @@ static void test_permanent_errors(void) {
 static void test_transient_errors(void) {
   char refused[128];
   snprintf(refused, sizeof refused, "rtsp://127.0.0.1:%d/x", free_port());
-  const char *names[2] = {"refused", "no-such-host"};
-  const char *urls[2] = {refused, "rtsp://no-such-host.invalid/x"};
-  const char *why[2] = {"refused", "no-such-host.invalid"};
+  /* Credentials with '@' and ':' in the password are not a bad URL. */
+  char refused_auth[160];
+  snprintf(refused_auth, sizeof refused_auth,
+           "rtsp://user:p@ss:w0rd@127.0.0.1:%d/x", free_port());
+  enum { N = 3 };
+  const char *names[N] = {"refused", "no-such-host", "refused-auth"};
+  const char *urls[N] = {refused, "rtsp://no-such-host.invalid/x",
+                         refused_auth};
+  const char *why[N] = {"refused", "no-such-host.invalid", "refused"};
   argus_video_hub *hub = NULL;
-  CHECK_OK(argus_video_hub_create(2, &hub, NULL));
-  int idx[2];
-  for (int i = 0; i < 2; i++) {
+  CHECK_OK(argus_video_hub_create(N, &hub, NULL));
+  int idx[N];
+  for (int i = 0; i < N; i++) {
     argus_video_camera_config c;
     argus_video_camera_config_init(&c);
     c.name = names[i];
@@ -174,12 +180,13 @@ static void test_transient_errors(void) {
   }
   /* A resolver that has to time out may take a few seconds per try. */
   double t_end = now_s() + 30;
-  argus_video_stats s[2];
+  argus_video_stats s[N];
   for (;;) {
     sleep_s(0.05);
-    s[0] = stats_of(hub, idx[0]);
-    s[1] = stats_of(hub, idx[1]);
-    if ((s[0].errors >= 3 && s[1].errors >= 2) || now_s() > t_end)
+    for (int i = 0; i < N; i++)
+      s[i] = stats_of(hub, idx[i]);
+    if ((s[0].errors >= 3 && s[1].errors >= 2 && s[2].errors >= 2) ||
+        now_s() > t_end)
       break;
   }
   /* A waiting camera says when it tries again. */
@@ -191,7 +198,7 @@ static void test_transient_errors(void) {
       break;
     sleep_s(0.005);
   }
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < N; i++) {
     printf("transient: %-13s %-10s errors %llu, %d failed attempts in a row: "
            "%s\n",
            names[i], argus_video_state_name(s[i].state),
@@ -203,6 +210,7 @@ static void test_transient_errors(void) {
     CHECK(s[i].failed_attempts >= 2);
     CHECK_INT_EQ(s[i].connects, 0);
     CHECK(strstr(s[i].last_error, why[i]) != NULL);
+    CHECK(strstr(s[i].last_error, "w0rd") == NULL); /* credentials hidden */
     CHECK(strstr(s[i].last_error, "not retried") == NULL);
     CHECK(s[i].state_changes >= 3); /* connecting, waiting, connecting.. */
   }

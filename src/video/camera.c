@@ -157,11 +157,12 @@ static const char *network_url_problem(const char *url) {
   if (!p)
     return NULL;
   p += 3;
-  size_t auth_len = strcspn(p, "/?#");
-  const char *end = p + auth_len;
-  const char *at = memchr(p, '@', auth_len);
-  if (at)
-    p = at + 1;
+  const char *end = p + strcspn(p, "/?#");
+  /* user[:password]@ before the host: the last '@', as FFmpeg splits it
+   * (a password may hold one). */
+  for (const char *at = p; at < end; at++)
+    if (*at == '@')
+      p = at + 1;
   const char *host_end;
   if (*p == '[') { /* [IPv6] */
     host_end = memchr(p, ']', (size_t)(end - p));

@@ -292,12 +292,19 @@ void argus_video_hub_destroy(argus_video_hub *hub) {
   free(hub);
 }
 
-/* Hides the credentials of "rtsp://user:secret@host/x" in logs. */
+/* Hides the credentials of "rtsp://user:secret@host/x" in logs: all up to
+ * the last '@' of the authority (a password may hold an '@'). */
 static void redact_url(const char *url, char *out, size_t size) {
   const char *scheme = strstr(url, "://");
-  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-  if (at && (!slash || at < slash)) {
+  const char *at = NULL;
+  if (scheme) {
+    const char *auth = scheme + 3;
+    const char *end = auth + strcspn(auth, "/?#");
+    for (const char *p = auth; p < end; p++)
+      if (*p == '@')
+        at = p;
+  }
+  if (at) {
     snprintf(out, size, "%.*s***%s", (int)(scheme + 3 - url), url, at);
   } else {
     snprintf(out, size, "%s", url);
