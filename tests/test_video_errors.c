@@ -2,8 +2,9 @@
  * which are retried, and what the stats say about them.
  *
  * - Permanent errors (an unknown protocol, a missing device or file, a URL
- *   without a host or with a bad port) end the camera in FAILED after one
- *   attempt, also when reconnecting is asked for.
+ *   without a host or with a bad port, a file without a video stream) end
+ *   the camera in FAILED after one attempt, also when reconnecting is asked
+ *   for.
  * - Transient ones (a refused connection, a host name that does not
  *   resolve) are retried with backoff and reported: WAITING, the error text,
  *   the failed attempts in a row and when the next one is due.
@@ -88,7 +89,47 @@ static int free_port(void) {
 
 /* ---- permanent errors ------------------------------------------------- */
 
+/* A WAV file of silence: a container FFmpeg opens, without a video
+ * stream. */
+static int write_wav(const char *path) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return -1;
+  const unsigned rate = 8000, samples = 8000, data = samples * 2;
+  unsigned char h[44] = "RIFF....WAVEfmt ";
+  /* little-endian fields */
+#define LE32(o, x)                                                             \
+  do {                                                                         \
+    h[o] = (unsigned char)(x);                                                 \
+    h[o + 1] = (unsigned char)((x) >> 8);                                      \
+    h[o + 2] = (unsigned char)((x) >> 16);                                     \
+    h[o + 3] = (unsigned char)((x) >> 24);                                     \
+  } while (0)
+  LE32(4, 36 + data);
+  LE32(16, 16u);
+  h[20] = 1; /* PCM */
+  h[21] = 0;
+  h[22] = 1; /* mono */
+  h[23] = 0;
+  LE32(24, rate);
+  LE32(28, rate * 2);
+  h[32] = 2; /* block align */
+  h[33] = 0;
+  h[34] = 16; /* bits */
+  h[35] = 0;
+  memcpy(h + 36, "data", 4);
+  LE32(40, data);
+#undef LE32
+  int ok = fwrite(h, 1, sizeof h, f) == sizeof h;
+  for (unsigned i = 0; ok && i < data; i++)
+    ok = fputc(0, f) != EOF;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 static void test_permanent_errors(void) {
+  char wav[64];
+  snprintf(wav, sizeof wav, "/tmp/argus_test_noise_%d.wav", (int)getpid());
+  CHECK_OK(write_wav(wav));
   static const struct {
     const char *name, *url;
     argus_err code;
@@ -101,6 +142,7 @@ static void test_permanent_errors(void) {
        "No such file"},
       {"no-host", "rtsp:///stream", ARGUS_E_INVALID_ARG, "bad URL"},
       {"bad-port", "http://127.0.0.1:99999/x", ARGUS_E_INVALID_ARG, "bad URL"},
+      {"audio-only", NULL, ARGUS_E_UNSUPPORTED, "no video stream"},
   };
   enum { N = sizeof cases / sizeof cases[0] };
   argus_video_hub *hub = NULL;
@@ -110,7 +152,7 @@ static void test_permanent_errors(void) {
     argus_video_camera_config c;
     argus_video_camera_config_init(&c);
     c.name = cases[i].name;
-    c.url = cases[i].url;
+    c.url = cases[i].url ? cases[i].url : wav;
     c.reconnect = ARGUS_VIDEO_ON; /* asked for, and still not retried */
     c.backoff_min = 0.05;
     c.backoff_max = 0.1;
@@ -149,6 +191,7 @@ static void test_permanent_errors(void) {
     CHECK_INT_EQ(s.retry_wall_ns, 0);
   }
   argus_video_hub_destroy(hub);
+  unlink(wav);
 }
 
 /* ---- transient errors ------------------------------------------------- */
