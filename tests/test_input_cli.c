@@ -469,6 +469,30 @@ static void test_cli_camera(void) {
     CHECK_OK(argus_store_camera_settings_parse(c.name, c.settings, &cs, &err));
     CHECK_INT_EQ(cs.rtsp_udp, 0);
     CHECK(cs.fps == 5);
+    /* And what `argus watch` resolves them to. */
+    const char *names[] = {"yard", "door", "file", "rtsp://h/direct"};
+    argus_store_camera_source *src = NULL;
+    size_t n = 0;
+    CHECK_OK(argus_store_camera_resolve(s, names, NULL, 4, &src, &n, &err));
+    CHECK_INT_EQ(n, 4);
+    if (n == 4) {
+      CHECK_INT_EQ(src[0].rtsp_udp, 1);
+      CHECK_INT_EQ(src[1].rtsp_udp, 0);
+      CHECK(src[1].fps == 5);
+      CHECK_INT_EQ(src[2].rtsp_udp, -1);
+      CHECK_INT_EQ(src[3].rtsp_udp, -1);
+    }
+    argus_store_free(src);
+    /* A bad transport stored through the library (which checks only that
+     * settings are an object) is an error naming the camera at watch
+     * time, not a silent TCP. */
+    CHECK_OK(argus_store_camera_add(s, "odd", "rtsp://h/odd",
+                                    "{\"rtsp_transport\": \"http\"}", 1, NULL,
+                                    &err));
+    const char *odd[] = {"odd"};
+    CHECK_INT_EQ(argus_store_camera_resolve(s, odd, NULL, 1, &src, &n, &err),
+                 ARGUS_E_INVALID_ARG);
+    CHECK_HAS(err.msg, "camera 'odd': settings: \"rtsp_transport\"");
     argus_store_close(s);
   }
 }

@@ -420,6 +420,8 @@ typedef struct argus_store_camera_source {
   double fps; /* "fps" of the settings, in (0, 1000]; 0: not set */
   char settings[ARGUS_STORE_JSON_MAX]; /* the JSON object; "{}" if direct */
   int enabled; /* the stored camera's flag; 1 for a direct source */
+  int rtsp_udp; /* "rtsp_transport" of the settings: 0 "tcp", 1 "udp"; -1:
+                   not set, or a direct source */
 } argus_store_camera_source;
 
 /* 1 when s looks like a video source rather than a camera name: it holds
@@ -467,11 +469,12 @@ argus_err argus_store_camera_settings_parse(const char *name,
  * non-empty one there. No limit on the number of cameras. On success *out
  * (free with argus_store_free) holds *nout >= 1 sources; on error *out is
  * NULL and *nout 0. Errors: INVALID_ARG (NULL out/nout, names NULL with
- * n > 0, an empty name; a stored camera whose settings have a bad "fps":
- * "camera 'x': settings: ..."), NOT_FOUND ("no camera given and no enabled
- * camera stored"; "'x' is neither a stored camera nor a URL or an existing
- * file"), LIMIT ("URL too long": ARGUS_STORE_TEXT_MAX), CORRUPT (stored
- * settings not a JSON object), NOMEM, the store's errors reading cameras. */
+ * n > 0, an empty name; a stored camera whose settings have a bad "fps"
+ * or "rtsp_transport": "camera 'x': settings: ..."), NOT_FOUND ("no camera
+ * given and no enabled camera stored"; "'x' is neither a stored camera nor
+ * a URL or an existing file"), LIMIT ("URL too long":
+ * ARGUS_STORE_TEXT_MAX), CORRUPT (stored settings not a JSON object),
+ * NOMEM, the store's errors reading cameras. */
 argus_err argus_store_camera_resolve(argus_store *s, const char *const *names,
                                      const char *const *labels, size_t n,
                                      argus_store_camera_source **out,

@@ -57,6 +57,34 @@ out:
   return rc;
 }
 
+/* The "rtsp_transport" member of stored settings into *udp (1 "udp", 0
+ * "tcp", -1 absent or null). Other members are left alone: settings stored
+ * before `camera add` checked them against the schema still resolve. */
+static argus_err settings_transport(const char *name, const char *settings,
+                                    int *udp, argus_store_error *err) {
+  *udp = -1;
+  if (!settings || !settings[0])
+    return ARGUS_OK;
+  cJSON *doc = cJSON_Parse(settings);
+  argus_err rc = ARGUS_OK;
+  const cJSON *v = cJSON_IsObject(doc)
+                       ? cJSON_GetObjectItemCaseSensitive(doc, "rtsp_transport")
+                       : NULL;
+  if (v && !cJSON_IsNull(v)) {
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "udp") == 0)
+      *udp = 1;
+    else if (cJSON_IsString(v) && strcmp(v->valuestring, "tcp") == 0)
+      *udp = 0;
+    else
+      rc = store_fail(err, ARGUS_E_INVALID_ARG,
+                      "camera '%s': settings: \"rtsp_transport\" must be "
+                      "\"tcp\" or \"udp\"",
+                      name);
+  }
+  cJSON_Delete(doc);
+  return rc;
+}
+
 /* Fills a source from a stored camera. */
 static argus_err from_camera(const argus_store_camera *c,
                              argus_store_camera_source *out,
@@ -67,7 +95,11 @@ static argus_err from_camera(const argus_store_camera *c,
   store_copy(out->url, sizeof out->url, c->url);
   store_copy(out->settings, sizeof out->settings, c->settings);
   out->enabled = c->enabled;
-  return argus_store_camera_settings_fps(c->name, c->settings, &out->fps, err);
+  argus_err rc =
+      argus_store_camera_settings_fps(c->name, c->settings, &out->fps, err);
+  if (rc == ARGUS_OK)
+    rc = settings_transport(c->name, c->settings, &out->rtsp_udp, err);
+  return rc;
 }
 
 argus_err argus_store_camera_resolve(argus_store *s, const char *const *names,
@@ -157,6 +189,7 @@ argus_err argus_store_camera_resolve(argus_store *s, const char *const *names,
       argus_store_url_redact(arg, c->name, sizeof c->name);
     store_copy(c->settings, sizeof c->settings, "{}");
     c->enabled = 1;
+    c->rtsp_udp = -1;
     nres++;
   }
 done:
