@@ -347,6 +347,13 @@ int main(void) {
     return 1;
   }
   snprintf(db, sizeof db, "%s/db/argus.db", tmp);
+  /* the store makes no folder for an explicit --db path */
+  char dbdir[300];
+  snprintf(dbdir, sizeof dbdir, "%s/db", tmp);
+  if (mkdir(dbdir, 0700) != 0) {
+    perror("mkdir");
+    return 1;
+  }
   test_usage();
   test_flow();
   nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);

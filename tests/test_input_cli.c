@@ -275,6 +275,38 @@ static void test_store_utf8(void) {
   argus_store_close(s);
 }
 
+static void test_sanitize(void) {
+  char out[16];
+  CHECK_INT_EQ(argus_utf8_sanitize("Gäste", out, sizeof out), 0);
+  CHECK(strcmp(out, "Gäste") == 0);
+  CHECK_INT_EQ(argus_utf8_sanitize("a\xff" "b\xc0\xaf", out, sizeof out), 3);
+  CHECK(strcmp(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd") == 0);
+  CHECK_UTF8(out);
+  for (size_t i = 0; i < NBAD; i++) {
+    CHECK(argus_utf8_sanitize(bad_utf8[i], out, sizeof out) > 0);
+    CHECK_UTF8(out);
+  }
+  /* Cut at a character boundary, never inside one. */
+  CHECK_INT_EQ(argus_utf8_sanitize("\xe6\x9d\xb1\xe4\xba\xac", out, 6), 0);
+  CHECK(strcmp(out, "\xe6\x9d\xb1") == 0);
+  CHECK_INT_EQ(argus_utf8_sanitize("abc", out, 3), 0);
+  CHECK(strcmp(out, "ab") == 0);
+  CHECK_INT_EQ(argus_utf8_sanitize(NULL, out, sizeof out), 0);
+  CHECK(out[0] == '\0');
+  CHECK_INT_EQ(argus_utf8_sanitize("x", NULL, 4), 0);
+  /* A long valid name cut into a smaller buffer stays valid. */
+  char big[300], small[128];
+  size_t n = 0;
+  while (n + 2 < sizeof big) {
+    memcpy(big + n, "\xc3\xa4", 2);
+    n += 2;
+  }
+  big[n] = '\0';
+  CHECK_INT_EQ(argus_utf8_sanitize(big, small, sizeof small), 0);
+  CHECK_INT_EQ(strlen(small), 126);
+  CHECK_UTF8(small);
+}
+
 /* ---- the library: camera settings ------------------------------------------ */
 
 static void test_settings_schema(void) {
@@ -482,6 +514,27 @@ static void test_cli_camera(void) {
       CHECK_INT_EQ(src[2].rtsp_udp, -1);
       CHECK_INT_EQ(src[3].rtsp_udp, -1);
     }
+    argus_store_free(src);
+    /* A direct source whose path is not UTF-8: its name (which alerts
+     * store) is made valid, its URL keeps the bytes that open the file. */
+    char raw[700];
+    snprintf(raw, sizeof raw, "%s/clip\xff.mp4", sub);
+    FILE *rf = fopen(raw, "w");
+    if (rf)
+      fclose(rf);
+    const char *direct[] = {raw};
+    CHECK_OK(argus_store_camera_resolve(s, direct, NULL, 1, &src, &n, &err));
+    CHECK_INT_EQ(n, 1);
+    if (n == 1) {
+      CHECK(strcmp(src[0].url, raw) == 0);
+      CHECK_UTF8(src[0].name);
+      CHECK_HAS(src[0].name, "clip\xef\xbf\xbd.mp4");
+    }
+    argus_store_free(src);
+    const char *label[] = {"Hof \xff"};
+    CHECK_OK(argus_store_camera_resolve(s, direct, label, 1, &src, &n, &err));
+    if (n == 1)
+      CHECK(strcmp(src[0].name, "Hof \xef\xbf\xbd") == 0);
     argus_store_free(src);
     /* A bad transport stored through the library (which checks only that
      * settings are an object) is an error naming the camera at watch
@@ -785,6 +838,7 @@ int main(void) {
     return 1;
   }
   test_store_utf8();
+  test_sanitize();
   test_settings_schema();
   test_cli_names();
   test_cli_camera();

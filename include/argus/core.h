@@ -246,6 +246,15 @@ argus_err argus_json_validate(const char *s, size_t n, int max_depth,
  * points above U+10FFFF), else 0. */
 int argus_utf8_valid(const char *s, size_t n);
 
+/* Copies the NUL-terminated s into out (size bytes, NUL included) as valid
+ * UTF-8: every byte that is not part of a valid sequence becomes U+FFFD, by
+ * the JSON writer's rule. Text that does not fit is cut at a character
+ * boundary. For names made from outside text that must be stored or shown
+ * (a direct video source's label from its path). Returns the number of
+ * bytes replaced; out is "" when s is NULL; nothing is written when out is
+ * NULL or size 0. */
+size_t argus_utf8_sanitize(const char *s, char *out, size_t size);
+
 /* ---- int64 hash map ---------------------------------------------------- */
 /* An int64 -> int64 map: open addressing, linear probing on a splitmix64
  * hash, backward-shift deletion (no tombstones), load factor at most 1/2.

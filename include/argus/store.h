@@ -38,7 +38,7 @@
 ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 2
+#define ARGUS_STORE_SCHEMA_VERSION 3
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */
@@ -75,6 +75,18 @@ typedef struct argus_store_options {
                            with NOT_FOUND instead of creating the file or
                            its folder (for readers: a mistyped path makes
                            nothing) */
+  int read_only;        /* 1: the caller mostly reads (implies
+                           must_exist): a read-only connection that takes
+                           no write lock and writes nothing (no crop
+                           folder, no recovery of crashed writers), so
+                           lists work while another process writes; an
+                           empty file is refused (CORRUPT, "not an argus
+                           database yet"); only a schema older than this
+                           binary is upgraded (with the write lock, once).
+                           The first function that writes (the audit row of
+                           a template or crop read, or any change) reopens
+                           the handle read-write and waits for the write
+                           lock like a writer's. */
 } argus_store_options;
 
 /* Writes the default database path into buf: $XDG_DATA_HOME/argus/argus.db
@@ -84,14 +96,24 @@ typedef struct argus_store_options {
 argus_err argus_store_default_path(char *buf, size_t size,
                                    argus_store_error *err);
 
-/* Opens (creating when missing, with its folder, mode 0700/0600, unless
- * opts->must_exist) the database at `path` (NULL: argus_store_default_path)
- * and brings its schema up to date; finishes any crop purge a crashed
- * process left behind. `opts` may be NULL (defaults). Errors: INVALID_ARG
- * (bad options), NOT_FOUND (must_exist and no file at the path: "no
- * database at PATH"), IO (file or lock problems, "database is locked"),
- * CORRUPT (not an argus database or damaged), UNSUPPORTED (schema newer
- * than this binary, unknown backend), NOMEM. */
+/* Opens the database at `path` (NULL: argus_store_default_path) and brings
+ * its schema up to date; finishes any crop purge a crashed process left
+ * behind. A missing file is created (mode 0600) unless opts->must_exist;
+ * an empty (0-byte) file is a new database for a writer (it gets the
+ * schema and mode 0600) and an error for a reader (read_only). Its folder
+ * must exist: only the default path's folder is created (mode 0700);
+ * for an explicit path a missing folder is NOT_FOUND ("folder 'X' does not
+ * exist"). The open takes the write lock only when it has something to
+ * write (a new database, a migration, a crashed writer's leftovers), so
+ * it does not wait for another process's long write transaction. A -shm
+ * or -wal file the caller owns that a read-only opener left without write
+ * permission is given the database file's mode, so that writing works as
+ * soon as the database file's permissions allow it. `opts` may be NULL
+ * (defaults). Errors: INVALID_ARG (bad options), NOT_FOUND (must_exist
+ * and no file at the path: "no database at PATH"; a missing folder), IO
+ * (file or lock problems, "database is locked"), CORRUPT (not an argus
+ * database or damaged; an empty file opened read_only), UNSUPPORTED
+ * (schema newer than this binary, unknown backend), NOMEM. */
 argus_err argus_store_open(const char *path, const argus_store_options *opts,
                            argus_store **out, argus_store_error *err);
 /* Closes the store; accepts NULL. */
@@ -414,7 +436,8 @@ void argus_store_url_redact(const char *url, char *buf, size_t size);
 typedef struct argus_store_camera_source {
   argus_store_id camera_id; /* 0: a source given directly (not stored) */
   /* The stored name; for a direct source its label, or else its URL
-   * through argus_store_url_redact. */
+   * through argus_store_url_redact, made valid UTF-8 (argus_utf8_sanitize:
+   * alerts store it). */
   char name[ARGUS_STORE_NAME_MAX];
   char url[ARGUS_STORE_TEXT_MAX]; /* may hold credentials */
   double fps; /* "fps" of the settings, in (0, 1000]; 0: not set */
@@ -507,6 +530,10 @@ typedef struct argus_store_alert_in {
   size_t crop_size;
   const void *thumb; /* JPEG frame thumbnail, NULL/0 for none */
   size_t thumb_size;
+  const char *event_id; /* NULL: none; else the id of the event that raised
+                           the alert (a name, as ARGUS_STORE_NAME_MAX):
+                           an alert is stored once per event id, so a
+                           retried insert cannot store it twice */
 } argus_store_alert_in;
 
 typedef struct argus_store_alert {
@@ -527,8 +554,12 @@ typedef struct argus_store_alert {
 } argus_store_alert;
 
 /* Stores an alert with its crop and thumbnail files, in one transaction.
- * Audited ("alert.insert"). Errors: INVALID_ARG, NOT_FOUND (watchlist,
- * person or camera id). */
+ * Audited ("alert.insert"). When a->event_id names an alert stored
+ * already, nothing is written and *out_id receives that alert's id
+ * (idempotent: the way to retry an insert whose outcome is unknown).
+ * Errors: INVALID_ARG, NOT_FOUND (watchlist, person or camera id), IO
+ * ("database is locked": another process held the write lock beyond the
+ * busy timeout; retrying later can succeed). */
 argus_err argus_store_alert_insert(argus_store *s,
                                    const argus_store_alert_in *a,
                                    argus_store_id *out_id,

@@ -44,6 +44,9 @@ static int open_store(const char *cmd, const char *db, int must_exist,
   memset(&o, 0, sizeof o);
   o.actor = actor;
   o.must_exist = must_exist;
+  /* A reader takes no write lock, so it works beside `argus watch` or an
+   * import; its audited reads (templates, crops) still get their row. */
+  o.read_only = must_exist;
   argus_store_error err;
   memset(&err, 0, sizeof err);
   argus_err e = argus_store_open(db, &o, out, &err);

@@ -43,7 +43,10 @@ void store_cli_actor(char *buf, size_t cap);
 int store_cli_open(const char *cmd, const char *db, argus_store **out);
 /* As store_cli_open, for the commands that only read: a database that does
  * not exist is "no database at PATH (create one with ...)", CLI_FAIL, and
- * nothing (file or folder) is created. */
+ * nothing (file or folder) is created; an empty file is "not an argus
+ * database yet". The store is opened read_only: no write lock is taken
+ * (lists work while another process holds a long write transaction) until
+ * an audited read (templates, crops) must append its audit row. */
 int store_cli_open_existing(const char *cmd, const char *db, argus_store **out);
 /* Prints "argus: CMD: <message> (CODE)" and returns CLI_FAIL. */
 int store_cli_error(const char *cmd, argus_err e, const argus_store_error *err);

@@ -342,6 +342,40 @@ int argus_utf8_valid(const char *s, size_t n) {
   return 1;
 }
 
+size_t argus_utf8_sanitize(const char *s, char *out, size_t size) {
+  if (!out || size == 0)
+    return 0;
+  out[0] = '\0';
+  if (!s)
+    return 0;
+  const unsigned char *p = (const unsigned char *)s,
+                      *end = p + strlen(s);
+  size_t len = 0, bad = 0;
+  while (p < end) {
+    /* One character: a valid sequence, or one bad byte as U+FFFD. */
+    size_t k = *p < 0x80                  ? 1
+               : *p >= 0xc2 && *p <= 0xdf ? 2
+               : *p >= 0xe0 && *p <= 0xef ? 3
+               : *p >= 0xf0 && *p <= 0xf4 ? 4
+                                          : 0;
+    const char *c = (const char *)p;
+    size_t used = k;
+    if (k == 0 || (size_t)(end - p) < k || !argus_utf8_valid(c, k)) {
+      c = "\xef\xbf\xbd";
+      k = 3;
+      used = 1;
+      bad++;
+    }
+    if (k >= size - len)
+      break;
+    memcpy(out + len, c, k);
+    len += k;
+    p += used;
+  }
+  out[len] = '\0';
+  return bad;
+}
+
 /* ---- validator ---------------------------------------------------------- */
 
 typedef struct jv {

@@ -72,11 +72,35 @@ argus_err argus_store_alert_insert(argus_store *s,
     e = store_fail(err, ARGUS_E_LIMIT,
                    "crop or thumbnail is larger than %zu bytes",
                    ARGUS_STORE_CROP_MAX);
+  if (e == ARGUS_OK && a->event_id)
+    e = store_check_name(a->event_id, "event id", ARGUS_STORE_NAME_MAX, err);
   if (e != ARGUS_OK)
     return e;
 
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
+  /* A retry of an insert that did commit (its outcome was unknown to the
+   * caller) finds the alert under the write lock and stores nothing. */
+  if (a->event_id) {
+    int found = 0;
+    int64_t have = 0;
+    e = store_query_int(s, &found, &have, err,
+                        "SELECT id FROM alerts WHERE event_id = ?", "s",
+                        a->event_id);
+    if (e == ARGUS_OK && found) {
+      store_rollback(s);
+      argus_log(ARGUS_LOG_DEBUG, STORE_MOD,
+                "alert of event %s is stored already (id %lld)", a->event_id,
+                (long long)have);
+      if (out_id)
+        *out_id = have;
+      return ARGUS_OK;
+    }
+    if (e != ARGUS_OK) {
+      store_rollback(s);
+      return e;
+    }
+  }
   char wl[ARGUS_STORE_NAME_MAX] = "", person[ARGUS_STORE_NAME_MAX] = "";
   int64_t person_wl = 0;
   store_stmt *st = NULL;
@@ -120,13 +144,14 @@ argus_err argus_store_alert_insert(argus_store *s,
     e = store_prep(s, &st, err,
                    "INSERT INTO alerts (camera_id, camera, time, media_time, "
                    "track_id, watchlist_id, watchlist, person_id, person, "
-                   "score, crop_sha256, thumb_sha256, status) VALUES "
-                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') "
+                   "score, crop_sha256, thumb_sha256, status, event_id) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
                    "RETURNING id",
-                   "issdiisisdss", (int64_t)a->camera_id, a->camera, t,
+                   "issdiisisdsss", (int64_t)a->camera_id, a->camera, t,
                    a->media_time, (int64_t)a->track_id,
                    (int64_t)a->watchlist_id, wl, (int64_t)a->person_id, person,
-                   a->score, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL);
+                   a->score, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL,
+                   a->event_id);
     if (e == ARGUS_OK && a->camera_id <= 0)
       e = s->ops->bind_null(st, 1);
     if (e == ARGUS_OK)
@@ -144,6 +169,8 @@ argus_err argus_store_alert_insert(argus_store *s,
     store_json_num(&j, "score", a->score);
     store_json_int(&j, "crop", crop[0] != 0);
     store_json_int(&j, "thumb", thumb[0] != 0);
+    if (a->event_id)
+      store_json_str(&j, "event", a->event_id);
     e = store_audit(s, "alert.insert", "alert", id, store_json_end(&j), NULL,
                     err);
   }

@@ -183,10 +183,15 @@ argus_err argus_store_camera_resolve(argus_store *s, const char *const *names,
       goto fail;
     }
     store_copy(c->url, sizeof c->url, arg);
+    char label[ARGUS_STORE_TEXT_MAX];
     if (labels && labels[i] && labels[i][0])
-      store_copy(c->name, sizeof c->name, labels[i]);
+      store_copy(label, sizeof label, labels[i]);
     else
-      argus_store_url_redact(arg, c->name, sizeof c->name);
+      argus_store_url_redact(arg, label, sizeof label);
+    /* The name goes into alerts (the store takes only UTF-8 names) and
+     * onto screens: a path's bytes that are not UTF-8 become U+FFFD there,
+     * while the URL keeps them to open the file. */
+    argus_utf8_sanitize(label, c->name, sizeof c->name);
     store_copy(c->settings, sizeof c->settings, "{}");
     c->enabled = 1;
     c->rtsp_udp = -1;

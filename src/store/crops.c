@@ -157,6 +157,18 @@ static argus_err pending_apply(argus_store *s, const char *name,
   return e;
 }
 
+int store_pending_any(const argus_store *s) {
+  DIR *d = opendir(s->crops_dir);
+  if (!d)
+    return errno != ENOENT; /* let the recovery report it */
+  int any = 0;
+  struct dirent *de;
+  while (!any && (de = readdir(d)))
+    any = strncmp(de->d_name, ".pending-", 9) == 0;
+  closedir(d);
+  return any;
+}
+
 argus_err store_pending_recover(argus_store *s, int64_t *removed,
                                 argus_store_error *err) {
   DIR *d = opendir(s->crops_dir);
@@ -403,9 +415,12 @@ static argus_err purge_batch(argus_store *s, int *left, int64_t *removed,
 }
 
 argus_err store_purge_run(argus_store *s, argus_store_error *err) {
-  int left = 1;
+  /* Look first (no lock): an empty queue needs no write transaction. */
+  int left = 0;
   int64_t removed = 0;
-  argus_err e = ARGUS_OK;
+  argus_err e = store_query_int(s, &left, &removed, err,
+                                "SELECT 1 FROM crop_purge LIMIT 1", "");
+  removed = 0;
   while (left && e == ARGUS_OK)
     e = purge_batch(s, &left, &removed, err);
   if (removed)

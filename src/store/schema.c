@@ -157,9 +157,19 @@ static const char migration_2[] =
     "CREATE INDEX unmatched_by_crop ON unmatched (crop_sha256);\n"
     "CREATE INDEX unmatched_by_thumb ON unmatched (thumb_sha256);\n";
 
+/* The id of the event that raised an alert (the bus's "alert-<salt>-<n>",
+ * unique across processes): the pipeline retries an insert whose outcome
+ * it does not know (the database was locked or failed at the commit), and
+ * the unique index makes the retry store the alert at most once. Alerts
+ * stored before have none (NULL; NULLs never collide). */
+static const char migration_3[] =
+    "ALTER TABLE alerts ADD COLUMN event_id TEXT;\n"
+    "CREATE UNIQUE INDEX alerts_by_event ON alerts (event_id);\n";
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
     {2, "unmatched faces kept with a retention", migration_2},
+    {3, "alerts keep the id of the event that raised them", migration_3},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);
@@ -207,6 +217,34 @@ static argus_err current_version(argus_store *s, int *version,
       "SELECT coalesce(max(version), 0) FROM schema_version", "");
   *version = found ? (int)v : 0;
   return e;
+}
+
+argus_err store_schema_peek(argus_store *s, int *version,
+                            argus_store_error *err) {
+  int has_table = 0, empty = 0;
+  *version = 0;
+  argus_err e = s->ops->probe(s->db, "schema_version", &has_table, &empty, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (empty)
+    return store_fail(err, ARGUS_E_CORRUPT,
+                      "'%s' is empty: not an argus database yet (a command "
+                      "that writes, such as 'argus watchlist create', makes "
+                      "one)",
+                      s->path);
+  if (!has_table)
+    return store_fail(err, ARGUS_E_CORRUPT,
+                      "'%s' is a database but not an argus database (it has "
+                      "tables and no schema_version)",
+                      s->path);
+  if ((e = current_version(s, version, err)) != ARGUS_OK)
+    return e;
+  if (*version > ARGUS_STORE_SCHEMA_VERSION)
+    return store_fail(err, ARGUS_E_UNSUPPORTED,
+                      "'%s' has schema version %d, newer than this argus "
+                      "(%d): upgrade argus to open it",
+                      s->path, *version, ARGUS_STORE_SCHEMA_VERSION);
+  return ARGUS_OK;
 }
 
 argus_err store_migrate(argus_store *s, argus_store_error *err) {

@@ -92,10 +92,57 @@ static argus_err create_private_file(const char *path, argus_store_error *err) {
     close(fd);
     return ARGUS_OK;
   }
-  if (errno == EEXIST)
-    return ARGUS_OK;
-  return store_fail(err, ARGUS_E_IO, "cannot create database '%s': %s", path,
-                    strerror(errno));
+  if (errno != EEXIST)
+    return store_fail(err, ARGUS_E_IO, "cannot create database '%s': %s",
+                      path, strerror(errno));
+  /* An empty file (`touch`, a failed copy) becomes a new database here: it
+   * gets the mode a file made by the store has. A database whose pages
+   * are all still in the -wal is 0 bytes long too: not touched. */
+  struct stat st, wst;
+  char wal[STORE_PATH_MAX + 8];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
+      (stat(wal, &wst) != 0 || wst.st_size == 0) && st.st_uid == geteuid() &&
+      (st.st_mode & 077) != 0) {
+    if (chmod(path, 0600) != 0)
+      return store_fail(err, ARGUS_E_IO, "cannot make '%s' private: %s", path,
+                        strerror(errno));
+    argus_log(ARGUS_LOG_DEBUG, STORE_MOD,
+              "%s: an empty file: a new database (mode 0600)", path);
+  }
+  return ARGUS_OK;
+}
+
+/* SQLite gives the -shm and -wal files the database file's mode when it
+ * creates them. A reader of a database it may not write (mode 0400, or
+ * another user's) leaves them read-only behind; once the database file's
+ * permissions are fixed, a writer would still fail on the -shm ("attempt
+ * to write a readonly database"). A writer that may write the database
+ * file gives such a file it owns the database file's mode again (chmod is
+ * safe while another process has it open); one it does not own is
+ * reported by name. */
+static argus_err fix_sidecars(const char *path, argus_store_error *err) {
+  struct stat db;
+  if (stat(path, &db) != 0 || access(path, W_OK) != 0)
+    return ARGUS_OK; /* the open reports the database file itself */
+  static const char *const ext[] = {"-shm", "-wal"};
+  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+    char side[STORE_PATH_MAX + 8];
+    struct stat st;
+    snprintf(side, sizeof side, "%s%s", path, ext[i]);
+    if (stat(side, &st) != 0 || access(side, W_OK) == 0)
+      continue;
+    if (st.st_uid != geteuid() || chmod(side, db.st_mode & 0777) != 0)
+      return store_fail(err, ARGUS_E_IO,
+                        "'%s' is not writable (left by a reader without "
+                        "write permission?): give it the mode and owner of "
+                        "'%s'",
+                        side, path);
+    argus_log(ARGUS_LOG_INFO, STORE_MOD,
+              "'%s' was read-only: given the database file's mode %03o", side,
+              (unsigned)(db.st_mode & 0777));
+  }
+  return ARGUS_OK;
 }
 
 static argus_err sq_open(const char *path, const argus_store_options *opts,
@@ -106,10 +153,14 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
                       "SQLite %s is too old: argus needs 3.35 or newer "
                       "(RETURNING)",
                       sqlite3_libversion());
+  int ro = opts && opts->read_only;
   /* must_exist: the caller saw the file; SQLITE_OPEN_READWRITE without
    * SQLITE_OPEN_CREATE below never makes one */
-  argus_err e =
-      opts && opts->must_exist ? ARGUS_OK : create_private_file(path, err);
+  argus_err e = ro || (opts && opts->must_exist)
+                    ? ARGUS_OK
+                    : create_private_file(path, err);
+  if (e == ARGUS_OK && !ro)
+    e = fix_sidecars(path, err);
   if (e != ARGUS_OK)
     return e;
   sq_ctx *c = calloc(1, sizeof *c);
@@ -117,8 +168,10 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
     return store_fail(err, ARGUS_E_NOMEM, "out of memory");
   c->path = path;
   c->sync_full = opts && opts->sync_full;
-  int rc = sqlite3_open_v2(path, &c->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  int rc = sqlite3_open_v2(
+      path, &c->db,
+      (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX,
+      NULL);
   if (rc != SQLITE_OK) {
     e = sq_fail(c, rc, err, path);
     goto fail;
@@ -128,9 +181,13 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
   sqlite3_busy_timeout(c->db, busy);
 
   /* journal_mode=WAL is persistent in the file; the query also proves that
-   * the file is a database (SQLITE_NOTADB otherwise). */
+   * the file is a database (SQLITE_NOTADB otherwise). A reader only
+   * proves the latter: it reads in whatever mode a writer left. */
   sqlite3_stmt *st = NULL;
-  rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+  rc = sqlite3_prepare_v2(c->db,
+                          ro ? "SELECT count(*) FROM sqlite_schema"
+                             : "PRAGMA journal_mode=WAL",
+                          -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) {
@@ -141,14 +198,17 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
       e = sq_fail(c, rc, err, path);
     goto fail;
   }
-  const char *mode = (const char *)sqlite3_column_text(st, 0);
-  int wal = mode && strcmp(mode, "wal") == 0;
+  /* copied: the text goes with the statement */
+  const char *m = ro ? NULL : (const char *)sqlite3_column_text(st, 0);
+  char mode[16];
+  snprintf(mode, sizeof mode, "%s", m ? m : "");
+  int wal = ro || strcmp(mode, "wal") == 0;
   sqlite3_finalize(st);
   if (!wal) {
     e = store_fail(err, ARGUS_E_IO,
                    "%s: cannot switch the journal to WAL (journal_mode is "
                    "'%s')",
-                   path, mode ? mode : "?");
+                   path, mode[0] ? mode : "?");
     goto fail;
   }
   char pragmas[160];

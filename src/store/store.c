@@ -164,10 +164,47 @@ int store_debug_fault(void) {
   return --fault_countdown == 0;
 }
 
+static argus_err ensure_store_id(argus_store *s, char id[33],
+                                 argus_store_error *err);
+static argus_err claim_crops_dir(argus_store *s, const char *id,
+                                 int read_only, argus_store_error *err);
+
+/* A handle opened read_only that must write after all (the audit row of a
+ * template or crop read): a read-write connection from now on. Only
+ * between transactions (store_begin), so no statement is open. */
+static argus_err upgrade_to_writer(argus_store *s, argus_store_error *err) {
+  argus_store_options w;
+  memset(&w, 0, sizeof w);
+  w.busy_timeout_ms = s->busy_timeout_ms;
+  w.sync_full = s->sync_full;
+  w.must_exist = 1;
+  void *db = NULL;
+  argus_err e = s->ops->open(s->path, &w, &db, err);
+  if (e != ARGUS_OK)
+    return e;
+  s->ops->close(s->db);
+  s->db = db;
+  s->read_only = 0;
+  /* as a writer's open: the crop folder, owned by this database */
+  char id[33];
+  if ((e = ensure_store_id(s, id, err)) != ARGUS_OK ||
+      (e = claim_crops_dir(s, id, 0, err)) != ARGUS_OK)
+    return e;
+  argus_log(ARGUS_LOG_DEBUG, STORE_MOD, "%s: a reader's handle now writes",
+            s->path);
+  return ARGUS_OK;
+}
+
 argus_err store_begin(argus_store *s, store_tx_mode mode,
                       argus_store_error *err) {
   s->n_new_crops = 0;
-  argus_err e = s->ops->begin(s->db, mode, err);
+  argus_err e = ARGUS_OK;
+  if (mode != STORE_TX_READ && s->read_only &&
+      (e = upgrade_to_writer(s, err)) != ARGUS_OK) {
+    store_wrap(err, e, "%s", s->path);
+    return e;
+  }
+  e = s->ops->begin(s->db, mode, err);
   if (e != ARGUS_OK)
     store_wrap(err, e, "%s", s->path);
   return e;
@@ -413,6 +450,31 @@ static argus_err make_dirs(const char *path, int parent_only,
   return ARGUS_OK;
 }
 
+/* The folder of `path` must exist: NOT_FOUND naming it otherwise. */
+static argus_err check_parent(const char *path, argus_store_error *err) {
+  char dir[STORE_PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return ARGUS_OK; /* the working folder */
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  if (n >= sizeof dir)
+    return store_fail(err, ARGUS_E_LIMIT, "path too long: %s", path);
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return errno == ENOENT || errno == ENOTDIR
+               ? store_fail(err, ARGUS_E_NOT_FOUND,
+                            "folder '%s' does not exist (create it first, "
+                            "or check the database path)",
+                            dir)
+               : store_fail(err, ARGUS_E_IO, "cannot use folder '%s': %s",
+                            dir, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return store_fail(err, ARGUS_E_NOT_FOUND, "'%s' is not a folder", dir);
+  return ARGUS_OK;
+}
+
 /* ---- the crop folder's owner -------------------------------------------- */
 
 /* Every database gets a random id (meta.store_id) and writes it into
@@ -432,10 +494,36 @@ static argus_err random_hex(char *out, size_t nbytes, argus_store_error *err) {
   return ARGUS_OK;
 }
 
+/* The database's id, read without the write lock; *found = 0 when it has
+ * none yet. */
+static argus_err read_store_id(argus_store *s, char id[33], int *found,
+                               argus_store_error *err) {
+  store_stmt *st = NULL;
+  *found = 0;
+  argus_err e = store_prep(s, &st, err,
+                           "SELECT value FROM meta WHERE key = ?", "s",
+                           "store_id");
+  int row = 0;
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    store_copy(id, 33, s->ops->col_text(st, 0));
+    *found = 1;
+  }
+  s->ops->finalize(st);
+  return e;
+}
+
 static argus_err ensure_store_id(argus_store *s, char id[33],
                                  argus_store_error *err) {
+  /* Every open but the first finds it without taking the write lock, so
+   * that opening does not wait for another process's long write. */
+  int found = 0;
+  argus_err e = read_store_id(s, id, &found, err);
+  if (e != ARGUS_OK || found)
+    return e;
   store_stmt *st = NULL;
-  argus_err e = store_begin(s, STORE_TX_WRITE, err);
+  e = store_begin(s, STORE_TX_WRITE, err);
   if (e != ARGUS_OK)
     return e;
   e = store_prep(s, &st, err, "SELECT value FROM meta WHERE key = ?", "s",
@@ -459,14 +547,18 @@ static argus_err ensure_store_id(argus_store *s, char id[33],
   return store_commit(s, err);
 }
 
+/* read_only: checks the folder's owner when the folder has one, creates
+ * and writes nothing. */
 static argus_err claim_crops_dir(argus_store *s, const char *id,
-                                 argus_store_error *err) {
-  argus_err e = make_dirs(s->crops_dir, 0, err);
+                                 int read_only, argus_store_error *err) {
+  argus_err e = read_only ? ARGUS_OK : make_dirs(s->crops_dir, 0, err);
   if (e != ARGUS_OK)
     return e;
   char marker[STORE_PATH_MAX + 16], have[64] = {0};
   snprintf(marker, sizeof marker, "%s/.store-id", s->crops_dir);
   int fd = open(marker, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && read_only)
+    return ARGUS_OK;
   if (fd >= 0) {
     ssize_t n = read(fd, have, sizeof have - 1);
     close(fd);
@@ -503,7 +595,7 @@ static argus_err claim_crops_dir(argus_store *s, const char *id,
   if (!ok)
     return store_fail(err, ARGUS_E_IO, "cannot write '%s': %s", marker,
                       strerror(errno));
-  return claim_crops_dir(s, id, err);
+  return claim_crops_dir(s, id, 0, err);
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -587,6 +679,8 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
       snprintf(s->crops_dir, sizeof s->crops_dir, "%.*s/crops",
                (int)(slash - s->path), s->path);
   }
+  if (o.read_only)
+    o.must_exist = 1;
   struct stat dbst;
   if (o.must_exist && stat(s->path, &dbst) != 0) {
     e = errno == ENOENT || errno == ENOTDIR
@@ -595,28 +689,61 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
                          strerror(errno));
     goto fail;
   }
-  if (!o.must_exist && (e = make_dirs(s->path, 1, err)) != ARGUS_OK)
+  /* The default path's folder is made (documented); a folder named on
+   * purpose that is missing is far more often a typo than a wish. */
+  if (!o.must_exist &&
+      (e = path ? check_parent(s->path, err) : make_dirs(s->path, 1, err)) !=
+          ARGUS_OK)
     goto fail;
   if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
+  if (o.read_only) {
+    int version = 0;
+    if ((e = store_schema_peek(s, &version, err)) != ARGUS_OK)
+      goto fail;
+    if (version < ARGUS_STORE_SCHEMA_VERSION) {
+      /* Written by an older argus: upgraded once, as a writer would. */
+      ops->close(s->db);
+      s->db = NULL;
+      argus_store_options w = o;
+      w.read_only = 0;
+      if ((e = ops->open(s->path, &w, &s->db, err)) != ARGUS_OK ||
+          (e = store_migrate(s, err)) != ARGUS_OK)
+        goto fail;
+    }
+    s->schema_version = ARGUS_STORE_SCHEMA_VERSION;
+    s->read_only = s->db && version == ARGUS_STORE_SCHEMA_VERSION;
+    s->busy_timeout_ms = o.busy_timeout_ms;
+    s->sync_full = o.sync_full;
+    char id[33];
+    int found = 0;
+    if ((e = read_store_id(s, id, &found, err)) != ARGUS_OK ||
+        (found && (e = claim_crops_dir(s, id, 1, err)) != ARGUS_OK))
+      goto fail;
+    *out = s;
+    return ARGUS_OK;
+  }
   if ((e = store_migrate(s, err)) != ARGUS_OK)
     goto fail;
   char id[33];
   if ((e = ensure_store_id(s, id, err)) != ARGUS_OK)
     goto fail;
-  if ((e = claim_crops_dir(s, id, err)) != ARGUS_OK)
+  if ((e = claim_crops_dir(s, id, 0, err)) != ARGUS_OK)
     goto fail;
   /* Finish the work of killed processes: crop files written by a
    * transaction that never committed, and purges between commit and the
-   * removal of the files. */
-  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
-    goto fail;
-  if ((e = store_pending_recover(s, NULL, err)) != ARGUS_OK) {
-    store_rollback(s);
-    goto fail;
+   * removal of the files. Both take the write lock only when there is such
+   * work (an intent file, a queued purge). */
+  if (store_pending_any(s)) {
+    if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+      goto fail;
+    if ((e = store_pending_recover(s, NULL, err)) != ARGUS_OK) {
+      store_rollback(s);
+      goto fail;
+    }
+    if ((e = store_commit(s, err)) != ARGUS_OK)
+      goto fail;
   }
-  if ((e = store_commit(s, err)) != ARGUS_OK)
-    goto fail;
   if ((e = store_purge_run(s, err)) != ARGUS_OK)
     goto fail;
   *out = s;

@@ -88,6 +88,10 @@ struct argus_store {
   void *db;
   int in_callback; /* a foreach callback is running: re-entry is refused */
   int schema_version;
+  /* Opened read_only: a read-only connection until a function must write
+   * (store_begin of a write transaction reopens it read-write). */
+  int read_only;
+  int busy_timeout_ms, sync_full; /* the open's options, for that reopen */
   char actor[ARGUS_STORE_NAME_MAX];
   char path[STORE_PATH_MAX];
   char crops_dir[STORE_PATH_MAX];
@@ -183,6 +187,11 @@ typedef struct store_migration {
 extern const store_migration store_migrations[];
 extern const int store_migration_count;
 argus_err store_migrate(argus_store *s, argus_store_error *err);
+/* Reads the schema version without writing anything. Errors: CORRUPT (no
+ * tables at all: "an empty file, not an argus database yet"; tables but no
+ * schema_version), UNSUPPORTED (newer than this binary). */
+argus_err store_schema_peek(argus_store *s, int *version,
+                            argus_store_error *err);
 
 /* ---- crop files --------------------------------------------------------- */
 /* Crop files are named by argus_sha256_hex (core) of their bytes. 1 when s
@@ -215,6 +224,9 @@ void store_pending_end(argus_store *s);
  * processes. `removed` counts crop files removed (may be NULL). */
 argus_err store_pending_recover(argus_store *s, int64_t *removed,
                                 argus_store_error *err);
+/* Whether the crop folder holds an intent file (read without a lock: a
+ * hint that store_pending_recover has work). */
+int store_pending_any(const argus_store *s);
 /* Whether any row (photo or alert) refers to hash. */
 argus_err store_crop_referenced(argus_store *s, const char *hash, int *ref,
                                 argus_store_error *err);
