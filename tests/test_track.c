@@ -401,6 +401,77 @@ static int run_walkers(float distance_gate, int *requests) {
   return changes;
 }
 
+/* Someone leaves by the right edge at 280 px/s; 1.2 s later someone else
+ * comes in at the same edge, walking left. The first track is lost but not
+ * ended (max_lost 1.5 s) and its coasted prediction is near the newcomer:
+ * the distance gate must not hand it the newcomer (it would never be
+ * searched: its track already was); with distance_max_gap 0 nothing
+ * changes for the walker itself. */
+static void test_exit_and_enter(void) {
+  for (int gap = 0; gap < 2; gap++) {
+    argus_track_config cfg;
+    argus_track_config_default(&cfg);
+    if (gap) /* without the limit, the old track takes the newcomer */
+      cfg.distance_max_gap = 10;
+    argus_tracker *tr = NULL;
+    CHECK_OK(argus_track_create(&cfg, &tr, NULL));
+    argus_track_result res;
+    uint64_t first = 0;
+    for (int k = 0; k <= 5; k++) {
+      argus_track_det d = det_at(1000 + 56 * k, 465, 80, 0.9f, 0.9f, NULL);
+      CHECK_OK(argus_track_update(tr, 7.0 + 0.2 * k, &d, 1, &res));
+      first = res.assign[0].track_id;
+    }
+    CHECK_OK(argus_track_update(tr, 8.6, NULL, 0, &res));
+    CHECK_OK(argus_track_update(tr, 8.8, NULL, 0, &res));
+    argus_track_det in = det_at(1210, 518, 85, 0.9f, 0.75f, NULL);
+    CHECK_OK(argus_track_update(tr, 9.2, &in, 1, &res));
+    if (gap) {
+      CHECK_INT_EQ(res.assign[0].track_id, first);
+    } else {
+      CHECK(res.assign[0].track_id != first);
+      CHECK(res.assign[0].flags & ARGUS_TRACK_F_NEW);
+    }
+    argus_track_destroy(tr);
+  }
+}
+
+/* Every track that lives long enough is searched once: shots all flagged
+ * "profile" (quality 0) are not searched early, but after search_after
+ * (1 s) the best of them is, and the best is the largest face (the first
+ * one is cut by the frame's edge). With search_after -1: never. */
+static void test_search_after(void) {
+  for (int off = 0; off < 2; off++) {
+    argus_track_config cfg;
+    argus_track_config_default(&cfg);
+    cfg.shot_bytes = 8;
+    if (off)
+      cfg.policy.search_after = -1;
+    argus_tracker *tr = NULL;
+    CHECK_OK(argus_track_create(&cfg, &tr, NULL));
+    argus_track_result res;
+    int requests = 0;
+    double req_t = -1;
+    for (int k = 0; k < 10; k++) {
+      double t = 0.2 * k;
+      argus_track_det d =
+          det_at(40 + 60 * k, 300, k == 0 ? 100 : 130, 0.9f, 0.0f, NULL);
+      d.quality_flags = ARGUS_FACE_Q_PROFILE;
+      CHECK_OK(argus_track_update(tr, t, &d, 1, &res));
+      for (int r = 0; r < res.nrequests; r++) {
+        requests++;
+        req_t = t;
+        CHECK_INT_EQ(res.requests[r].reason, ARGUS_TRACK_REQ_EARLY);
+        CHECK(res.requests[r].time >= 0.2); /* not the cut first shot */
+      }
+    }
+    CHECK_INT_EQ(requests, off ? 0 : 1);
+    if (!off)
+      CHECK_NEAR(req_t, 1.0, 1e-9, 0);
+    argus_track_destroy(tr);
+  }
+}
+
 static void test_fast_walkers(void) {
   int requests = 0;
   CHECK_INT_EQ(run_walkers(3.0f, &requests), 0);
@@ -564,7 +635,9 @@ static void test_timeout(void) {
         CHECK_NEAR(ev->first_time, 0, 0, 0);
         CHECK_NEAR(ev->last_time, 1.0, 0, 0);
         CHECK_NEAR(ev->best_quality, 0.2, 1e-6, 0);
-        CHECK_INT_EQ(ev->nrequests, 0);
+        /* under min_quality, but it lived 1 s: searched once anyway
+         * (policy.search_after) */
+        CHECK_INT_EQ(ev->nrequests, 1);
         CHECK(ev->shot == NULL);
       } else if (ev->track_id == ghost_id) {
         ended_ghost_at = k;
@@ -1234,6 +1307,8 @@ int main(void) {
   test_crossing();
   test_occlusion();
   test_fast_walkers();
+  test_exit_and_enter();
+  test_search_after();
   test_needs_ambiguous();
   test_timeout();
   test_policy_requests();

@@ -69,6 +69,13 @@ typedef struct argus_track_policy {
   double better_interval;
   /* Most requests per track; 0: no limit. Default 6. */
   int max_requests;
+  /* Search at least once: a confirmed track with no request yet whose
+   * shots all stayed under min_quality (a face turned away, tilted back,
+   * small) requests its best shot anyway once it has lived this many
+   * seconds, so that every track that lives long enough is searched.
+   * Negative: off. Default 1.0. Shots with a reject_flags flag still never
+   * are. */
+  double search_after;
   /* Shots whose quality flags (ARGUS_FACE_Q_*) intersect this mask are
    * never requested nor taken as best shot, whatever their value.
    * Default 0. */
@@ -127,6 +134,12 @@ typedef struct argus_track_config {
    * off (IoU only). */
   float distance_gate;
   float size_ratio;
+  /* The distance gate only holds for a track matched at most this many
+   * seconds ago (default 0.5: a missed frame or two); a face lost for
+   * longer has left, or is found again by IoU or by appearance, not by
+   * where it might have gone (a face entering where another left a second
+   * ago is someone else). */
+  double distance_max_gap;
   /* With embeddings on both sides: affinity = IoU + appearance_weight *
    * similarity, and a pair whose similarity is below appearance_veto is
    * never associated however much the boxes overlap. Defaults 0.5 and 0.2. */
@@ -197,7 +210,8 @@ typedef struct argus_track_assignment {
 } argus_track_assignment;
 
 typedef enum argus_track_request_reason {
-  ARGUS_TRACK_REQ_EARLY = 1,  /* first shot over the quality bar */
+  ARGUS_TRACK_REQ_EARLY = 1,  /* first shot over the quality bar, or the
+                                 best shot after search_after */
   ARGUS_TRACK_REQ_BETTER = 2, /* a clearly better shot */
 } argus_track_request_reason;
 

@@ -17,10 +17,17 @@ void trk_policy_init(trk_policy_state *s) {
 int trk_policy_shot(const argus_track_policy *p, trk_policy_state *s, double t,
                     const argus_track_det *d) {
   /* Strictly better only: among equals the earliest shot stays the best, so
-   * a shot that was already searched is not replaced by an equal one. */
-  if (!(d->quality > s->best_quality) || (d->quality_flags & p->reject_flags))
+   * a shot that was already searched is not replaced by an equal one;
+   * except that among shots of equal quality (typically 0: every shot
+   * flagged) a clearly larger face is better (a face entering the frame is
+   * first seen cut by its edge). */
+  float area = (d->box[2] - d->box[0]) * (d->box[3] - d->box[1]);
+  int better = d->quality > s->best_quality ||
+               (d->quality == s->best_quality && area > 1.25f * s->best_area);
+  if (!better || (d->quality_flags & p->reject_flags))
     return 0;
   s->best_quality = d->quality;
+  s->best_area = area;
   s->best_time = t;
   s->best_flags = d->quality_flags;
   memcpy(s->best_box, d->box, sizeof s->best_box);
@@ -29,8 +36,8 @@ int trk_policy_shot(const argus_track_policy *p, trk_policy_state *s, double t,
 }
 
 int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
-                       double t, const argus_track_det *d, int is_best,
-                       int stored, trk_policy_pick *pick) {
+                       double t, double age, const argus_track_det *d,
+                       int is_best, int stored, trk_policy_pick *pick) {
   if (p->max_requests > 0 && s->nrequests >= p->max_requests)
     return 0;
   /* The candidate: the best shot when it can be searched, else d. */
@@ -38,7 +45,12 @@ int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
       !is_best && stored && !s->best_requested && s->best_quality >= 0;
   float q = use_stored ? s->best_quality : d->quality;
   unsigned flags = use_stored ? s->best_flags : d->quality_flags;
-  if (q < p->min_quality || (flags & p->reject_flags))
+  if (flags & p->reject_flags)
+    return 0;
+  /* Under the bar: only the first search of a track that has lived
+   * search_after seconds, with its best shot. */
+  if (q < p->min_quality &&
+      !(s->nrequests == 0 && p->search_after >= 0 && age >= p->search_after))
     return 0;
   int reason;
   if (s->nrequests == 0) {

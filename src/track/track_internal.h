@@ -57,6 +57,7 @@ typedef struct trk_policy_state {
   float best_quality; /* -1 before the first shot */
   double best_time;
   float best_box[4];
+  float best_area;
   unsigned best_flags;
   int best_requested;
 } trk_policy_state;
@@ -76,14 +77,15 @@ typedef struct trk_policy_pick {
 } trk_policy_pick;
 
 /* Decides whether to request a search for a confirmed track matched by
- * detection d at time t (is_best: d just became the best shot). The
+ * detection d at time t, `age` seconds after its first detection (is_best:
+ * d just became the best shot). The
  * candidate is the track's best shot: d itself, or, with `stored` (the
  * caller keeps best shots), an earlier best shot not yet searched; without
  * stored shots an earlier best cannot be searched and d is the candidate.
  * On yes records the request, fills *pick and returns 1. */
 int trk_policy_request(const argus_track_policy *p, trk_policy_state *s,
-                       double t, const argus_track_det *d, int is_best,
-                       int stored, trk_policy_pick *pick);
+                       double t, double age, const argus_track_det *d,
+                       int is_best, int stored, trk_policy_pick *pick);
 /* Whether the best shot should be searched when the track ends. */
 int trk_policy_match_at_end(const argus_track_policy *p,
                             const trk_policy_state *s, int confirmed);

@@ -93,6 +93,7 @@ void argus_track_config_default(argus_track_config *cfg) {
   cfg->iou_gate = 0.3f;
   cfg->distance_gate = 3.0f;
   cfg->size_ratio = 0.67f;
+  cfg->distance_max_gap = 0.5;
   cfg->appearance_weight = 0.5f;
   cfg->appearance_veto = 0.2f;
   cfg->reid_similarity = 0.5f;
@@ -102,6 +103,7 @@ void argus_track_config_default(argus_track_config *cfg) {
   p->better_delta = 0.15f;
   p->better_interval = 1.0;
   p->max_requests = 6;
+  p->search_after = 1.0;
   p->reject_flags = 0;
   p->end_min_quality = 0.3f;
 }
@@ -145,6 +147,12 @@ static argus_err check_config(const argus_track_config *c,
     return bad_config_into(err, "distance_gate", "must be in [0, 100]");
   if (!(c->size_ratio > 0 && c->size_ratio <= 1))
     return bad_config_into(err, "size_ratio", "must be in (0, 1]");
+  if (!(c->distance_max_gap >= 0 && c->distance_max_gap <= 1e6))
+    return bad_config_into(err, "distance_max_gap",
+                           "must be a number of seconds >= 0");
+  if (!(c->policy.search_after <= 1e6))
+    return bad_config_into(err, "policy.search_after",
+                           "must be a number of seconds (negative: off)");
   if (!(c->iou_gate > 0 && c->iou_gate <= 1))
     return bad_config_into(err, "iou_gate", "must be in (0, 1]");
   if (!(c->appearance_weight >= 0 && c->appearance_weight <= 100))
@@ -354,6 +362,8 @@ static int motion_gate(const argus_tracker *tr, int i, double t,
   const trk *k = &tr->slots[tr->live[i]];
   double var[2];
   double dt = t - k->last_time;
+  if (!(dt <= c->distance_max_gap))
+    return 0;
   /* Like the predicted centre, the uncertainty grows over at most
    * max_coast: a face lost for longer is found again by appearance, not
    * anywhere near its last path. */
@@ -872,7 +882,8 @@ argus_err argus_track_update(argus_tracker *tr, double t,
     a->state = k->state;
     trk_policy_pick pick;
     if (k->state == ARGUS_TRACK_CONFIRMED &&
-        trk_policy_request(&c->policy, &k->pol, t, d, best, tr->shots != NULL,
+        trk_policy_request(&c->policy, &k->pol, t, t - k->first_time, d, best,
+                           tr->shots != NULL,
                            &pick)) {
       argus_track_request *q = &tr->req[tr->nreq++];
       q->track_id = k->id;
