@@ -88,6 +88,17 @@ typedef struct argus_pipeline_config {
                         0.03); an idle worker embeds at once */
   int shot_slots;    /* shots waiting for the embedder (default 64) */
   int alert_queue;   /* alerts waiting for the store sink (default 64) */
+  int alert_spool;   /* alerts the store sink holds while the database is
+                        busy or unavailable (another process holds the
+                        write lock beyond the busy timeout, a full disk),
+                        stored later in order, each once (default 1024,
+                        1..1048576); an alert raised while it is full is
+                        lost (counted in alerts_lost, still published) */
+  double alert_retry; /* seconds the spooled alerts are still retried when
+                         the pipeline finishes (argus_pipeline_flush_alerts,
+                         destroy) before those left count as lost (default
+                         30, 0..86400); while it runs, a spooled alert is
+                         retried until it is stored */
   int thumb_width;   /* frame thumbnail fits in thumb_width x
                         thumb_width * 9 / 16 (default 320) */
   int jpeg_quality;  /* crops and thumbnails (default 90) */
@@ -175,11 +186,20 @@ argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err);
 
 /* Waits until every camera that can end (files without loop) has ended,
  * its frames are analysed, its tracks flushed (best shots at the end
- * searched), and every shot and alert is handled and published (and the
- * bus's callback subscribers have run). Returns OK, or LIMIT after
+ * searched), and every shot and alert is handled and published (alerts
+ * waiting in the sink's spool for the database included; and the bus's
+ * callback subscribers have run). Returns OK, or LIMIT after
  * timeout_s seconds (< 0: no limit). Live cameras never end: with them, this
  * waits for the timeout. */
 argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s);
+/* Stores the alerts waiting in the store sink's spool: retries them for
+ * at most alert_retry seconds; those the database still does not take are
+ * lost (counted in alerts_lost, logged, published with id null). Returns at
+ * once when the spool is empty. Call after argus_pipeline_drain to know,
+ * before destroy, whether every alert was stored (destroy does the same).
+ * Errors: INVALID_ARG (p NULL), IO ("N alerts lost": err says how many). */
+argus_err argus_pipeline_flush_alerts(argus_pipeline *p,
+                                      argus_pipeline_error *err);
 /* Whether every camera has ended (files finished or failed). */
 int argus_pipeline_all_ended(argus_pipeline *p);
 
@@ -215,6 +235,12 @@ typedef struct argus_pipeline_stats {
   uint64_t faces, shots, matches, alerts, suppressed;
   uint64_t shots_dropped, alerts_dropped; /* queues full */
   uint64_t alerts_stored, store_errors, unmatched_stored, unmatched_purged;
+  /* The store sink's spool: alerts waiting now for the database; alerts
+   * stored late (they waited in the spool while the database refused a
+   * try); alerts never stored (spool full, retries over at the end, or
+   * dropped by a full alert_queue). */
+  int alerts_spooled;
+  uint64_t alerts_delayed, alerts_lost;
   uint64_t embed_batches;
   uint64_t reloads; /* watchlists reloaded (changes seen while running) */
   uint64_t changes; /* enrolment changes applied by the matcher */

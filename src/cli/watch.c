@@ -198,13 +198,14 @@ static void print_status(const argus_pipeline_stats *st,
   state_counts(cs, n, states, sizeof states);
   fprintf(stderr,
           "[%s] %d camera%s %s: %llu frames analysed, %llu dropped; "
-          "queues: %d frames, %d shots, %d alerts; detect %.1f ms/frame, embed "
+          "queues: %d frames, %d shots, %d alerts, %d spooled; detect %.1f "
+          "ms/frame, embed "
           "%.1f ms/face (batch %.1f); %llu alerts; latency p50 %.0f ms p99 "
           "%.0f ms\n",
           t, st->cameras, st->cameras == 1 ? "" : "s", states,
           (unsigned long long)st->frames_analysed,
           (unsigned long long)st->frames_dropped, st->frames_queued,
-          st->shots_queued, st->alerts_queued,
+          st->shots_queued, st->alerts_queued, st->alerts_spooled,
           final ? st->detect_ms_avg : st->detect_ms,
           final ? st->embed_ms_avg : st->embed_ms,
           final ? st->batch_mean_avg : st->batch_mean,
@@ -358,6 +359,8 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
   argus_err e = argus_pipeline_drain(p, ended ? 120 : 2);
   if (e && ended)
     fprintf(stderr, "argus: %s: still busy after 120 s; stopping\n", cmd);
+  /* Alerts still waiting for the database: a bounded last try. */
+  argus_pipeline_flush_alerts(p, NULL);
   int interrupted = argus_interrupted();
   argus_interrupt_restore();
   argus_pipeline_get_stats(p, &st, cs, ncams, &ncs);
@@ -400,6 +403,18 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
   if (st.store_errors)
     fprintf(stderr, "argus: %s: %llu alerts could not be stored (see above)\n",
             cmd, (unsigned long long)st.store_errors);
+  if (st.alerts_delayed)
+    fprintf(stderr,
+            "argus: %s: %llu alerts waited in the spool for the database, "
+            "then were stored\n",
+            cmd, (unsigned long long)st.alerts_delayed);
+  if (st.alerts_lost) {
+    fprintf(stderr,
+            "argus: %s: %llu alerts lost: never stored (the spool was full, "
+            "or the database did not take them in time; see above)\n",
+            cmd, (unsigned long long)st.alerts_lost);
+    rc = CLI_FAIL;
+  }
   return rc;
 }
 

@@ -36,6 +36,8 @@ void argus_pipeline_config_init(argus_pipeline_config *c) {
   c->embed_wait = e.embed_wait;
   c->shot_slots = e.shot_slots;
   c->alert_queue = 64;
+  c->alert_spool = 1024;
+  c->alert_retry = 30;
   c->thumb_width = e.thumb_width;
   c->jpeg_quality = e.jpeg_quality;
   c->status_interval = 1;
@@ -123,6 +125,10 @@ static argus_err check_config(const argus_pipeline_config *c,
         ARGUS_VIDEO_MAX_CAMERAS);
   if (c->alert_queue < 1 || c->alert_queue > 65536)
     BAD("alert_queue %d out of range (1..65536)", c->alert_queue);
+  if (c->alert_spool < 1 || c->alert_spool > 1048576)
+    BAD("alert_spool %d out of range (1..1048576)", c->alert_spool);
+  if (!(c->alert_retry >= 0 && c->alert_retry <= 86400))
+    BAD("alert_retry %g out of range (0..86400 s)", c->alert_retry);
   if (!(c->keep_unmatched >= 0 && c->keep_unmatched <= 10 * 365 * 86400.0))
     BAD("keep_unmatched %g out of range (0..10 years)", c->keep_unmatched);
   if (!(c->status_interval >= 0.05 && c->status_interval <= 3600))
@@ -342,6 +348,10 @@ argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
     argus_err rc = argus_bus_flush(p->parts.bus, left);
     if (rc)
       return rc;
+    /* after the sink's hop: the alerts waiting in its spool are stored
+     * (and published) before the last hop */
+    if (hop == 1 && !pl_sink_wait(p, t_end))
+      return ARGUS_E_LIMIT;
   }
   return ARGUS_OK;
 }
@@ -424,6 +434,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     out->alerts_queued = ss.queued;
   }
   out->events_dropped = out->alerts_dropped + es.publish_errors + ms.dropped;
+  pl_sink_stats(p, out);
   out->alerts_stored = atomic_load(&p->alerts_stored);
   out->store_errors = atomic_load(&p->store_errors);
   out->unmatched_stored = atomic_load(&p->unmatched_stored);

@@ -53,7 +53,26 @@ struct argus_pipeline {
   int ncamcounts, camcounts_cap;
   pl_latency lat_alert, lat_search;
 
-  /* the sink */
+  /* the sink: the bus handler puts raised alerts into the spool, the
+   * writer thread stores them in order, retrying while the database is
+   * busy or unavailable (sink.c) */
+  struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* to the writer: an alert, a stop, a flush */
+    pthread_cond_t idle; /* from the writer: the spool is empty */
+    const argus_event **q; /* ring of cap, referenced events */
+    int cap, head, n;
+    int busy;             /* the writer is storing the head */
+    uint64_t pushed, popped; /* alerts into and out of the spool so far */
+    uint64_t delayed_mark; /* alerts numbered below it (in push order)
+                              waited behind a try the database refused */
+    int stop;             /* the writer ends when the spool is empty */
+    uint64_t give_up_ns;  /* 0: retry while running; else a failure at or
+                             after it makes the spooled alerts lost */
+    pthread_t th;
+    int started;
+  } spool;
+  _Atomic uint64_t alerts_delayed, alerts_lost;
   pthread_mutex_t store_mu;
   _Atomic uint64_t alerts_stored, store_errors, unmatched_stored,
       unmatched_purged, cpu_sink, cpu_house;
@@ -75,7 +94,13 @@ struct argus_pipeline {
 
 /* sink.c */
 argus_err pl_sink_start(argus_pipeline *p);
+/* Unsubscribes, stores what is spooled (argus_pipeline_flush_alerts) and
+ * ends the writer thread. */
 void pl_sink_stop(argus_pipeline *p);
+/* Waits until the spool is empty (1) or deadline_ns passes (0). */
+int pl_sink_wait(argus_pipeline *p, uint64_t deadline_ns);
+/* The spool's figures into the stats. */
+void pl_sink_stats(argus_pipeline *p, argus_pipeline_stats *out);
 void pl_sink_purge(argus_pipeline *p);
 /* The change feed: publishes a watchlist.change event per change made since
  * the last call (by any process). */

@@ -1,8 +1,11 @@
 /* The store sink: raised alerts (and, with retention on, unmatched faces)
  * are stored through the store, crops and thumbnails by content hash, in
  * one transaction each; the stored alert is then published on "alert" for
- * every other sink (the CLI printer, the API's live stream). An alert the
- * database refuses is still published (id null): an operator must see it.
+ * every other sink (the CLI printer, the API's live stream). Alerts wait
+ * in a bounded spool while the database is busy or unavailable and are
+ * stored later, in order, once each (the event id is the key); see "the
+ * spool and its writer" below. An alert the database refuses, or one that
+ * is lost, is still published (id null): an operator must see it.
  *
  * Also here: the change feed, which turns enrolment changes of any process
  * (as audited in the store) into watchlist.change events for the
@@ -56,53 +59,30 @@ static void thumb_jpeg(argus_pipeline *p, const argus_event_face *f,
   argus_sha256_hex(*jpg, *n, sha);
 }
 
-static void store_alert(argus_pipeline *p, const argus_event *ev) {
-  const argus_event_alert *a = &ev->u.alert;
-  const argus_event_face *f = a->face ? &a->face->u.face : NULL;
-  uint8_t *thumb = NULL;
-  size_t thumb_n = 0;
-  char thumb_sha[65];
-  thumb_jpeg(p, f, &thumb, &thumb_n, thumb_sha);
-  char t[ARGUS_RFC3339_MAX];
-  argus_rfc3339(a->wall_ns, t);
-  argus_store_alert_in in;
-  memset(&in, 0, sizeof in);
-  in.camera = a->camera;
-  in.time = t;
-  in.media_time = a->media_time;
-  in.track_id = (int64_t)a->track;
-  in.watchlist_id = a->watchlist_id;
-  in.person_id = a->person_id;
-  in.score = a->score;
-  if (f) {
-    in.crop = f->crop.data;
-    in.crop_size = f->crop.size;
-    in.thumb = thumb;
-    in.thumb_size = thumb_n;
-  }
-  argus_store_id id = 0;
-  argus_store_error se = {{0}};
-  pthread_mutex_lock(&p->store_mu);
-  in.camera_id = camera_id_of(p, a->camera);
-  argus_err rc = argus_store_alert_insert(p->parts.store, &in, &id, &se);
-  pthread_mutex_unlock(&p->store_mu);
-  if (rc == ARGUS_OK)
-    atomic_fetch_add(&p->alerts_stored, 1);
-  else
-    count_store_error(p, "alert", a->camera,
-                      se.msg[0] ? se.msg : argus_strerror(rc));
+/* What became of one attempt to store an alert. */
+typedef enum { STORED, REFUSED, RETRY } store_outcome;
 
-  /* The stored alert, for the other sinks. */
+/* Errors that can pass: the database locked by another process beyond the
+ * busy timeout, or briefly unavailable (IO: also a full disk, a file made
+ * read-only; NOMEM; INTERNAL: SQLite's other codes). The rest (a person
+ * removed meanwhile, a constraint) would fail the same way again. */
+static int retryable(argus_err rc) {
+  return rc == ARGUS_E_IO || rc == ARGUS_E_NOMEM || rc == ARGUS_E_INTERNAL;
+}
+
+/* Publishes the alert on "alert" for the other sinks: stored (id > 0) or
+ * not (id 0: an operator must see it all the same). */
+static void publish_alert(argus_pipeline *p, const argus_event *ev,
+                          argus_store_id id, const char thumb_sha[65]) {
+  const argus_event_alert *a = &ev->u.alert;
   argus_event *out = NULL;
   if (argus_event_clone(ev, &out) != ARGUS_OK) {
     argus_log(ARGUS_LOG_ERROR, PL_MOD, "out of memory: alert %lld unpublished",
               (long long)id);
-    free(thumb);
     return;
   }
-  free(thumb);
   argus_event_alert *o = &out->u.alert;
-  o->alert_id = rc == ARGUS_OK ? id : 0;
+  o->alert_id = id;
   memcpy(o->thumb_sha256, thumb_sha, sizeof o->thumb_sha256);
   double latency =
       a->mono_ns ? (double)(argus_time_ns() - a->mono_ns) * 1e-9 : 0;
@@ -122,6 +102,253 @@ static void store_alert(argus_pipeline *p, const argus_event *ev) {
             "after capture",
             (long long)id, a->person, a->watchlist, a->camera,
             (unsigned long long)a->track, a->score, latency * 1e3);
+}
+
+/* One attempt: the alert with its crop and thumbnail in one audited
+ * transaction, keyed by the event's id so that a retry after an unknown
+ * outcome stores it once. Publishes it unless the outcome is RETRY. */
+static store_outcome store_alert(argus_pipeline *p, const argus_event *ev,
+                                 int attempt) {
+  const argus_event_alert *a = &ev->u.alert;
+  const argus_event_face *f = a->face ? &a->face->u.face : NULL;
+  uint8_t *thumb = NULL;
+  size_t thumb_n = 0;
+  char thumb_sha[65];
+  thumb_jpeg(p, f, &thumb, &thumb_n, thumb_sha);
+  char t[ARGUS_RFC3339_MAX];
+  argus_rfc3339(a->wall_ns, t);
+  argus_store_alert_in in;
+  memset(&in, 0, sizeof in);
+  in.camera = a->camera;
+  in.time = t;
+  in.media_time = a->media_time;
+  in.track_id = (int64_t)a->track;
+  in.watchlist_id = a->watchlist_id;
+  in.person_id = a->person_id;
+  in.score = a->score;
+  in.event_id = ev->id[0] ? ev->id : NULL;
+  if (f) {
+    in.crop = f->crop.data;
+    in.crop_size = f->crop.size;
+    in.thumb = thumb;
+    in.thumb_size = thumb_n;
+  }
+  argus_store_id id = 0;
+  argus_store_error se = {{0}};
+  pthread_mutex_lock(&p->store_mu);
+  in.camera_id = camera_id_of(p, a->camera);
+  argus_err rc = argus_store_alert_insert(p->parts.store, &in, &id, &se);
+  pthread_mutex_unlock(&p->store_mu);
+  free(thumb);
+  const char *why = se.msg[0] ? se.msg : argus_strerror(rc);
+  if (rc != ARGUS_OK && retryable(rc)) {
+    if (attempt == 0)
+      argus_log(ARGUS_LOG_WARN, PL_MOD,
+                "camera '%s': alert of %s kept in the spool, to be stored "
+                "when the database takes it: %s",
+                a->camera, ev->id, why);
+    return RETRY;
+  }
+  if (rc == ARGUS_OK) {
+    atomic_fetch_add(&p->alerts_stored, 1);
+    if (attempt > 0) {
+      argus_log(ARGUS_LOG_INFO, PL_MOD,
+                "camera '%s': spooled alert of %s stored (id %lld) after %d "
+                "tries",
+                a->camera, ev->id, (long long)id, attempt + 1);
+    }
+  } else {
+    count_store_error(p, "alert", a->camera, why);
+  }
+  publish_alert(p, ev, rc == ARGUS_OK ? id : 0, thumb_sha);
+  return rc == ARGUS_OK ? STORED : REFUSED;
+}
+
+/* An alert that will never be stored: counted, said, and still published
+ * (id null) so that the operator sees it. */
+static void lose_alert(argus_pipeline *p, const argus_event *ev,
+                       const char *why) {
+  const argus_event_alert *a = &ev->u.alert;
+  atomic_fetch_add(&p->alerts_lost, 1);
+  argus_log(ARGUS_LOG_ERROR, PL_MOD,
+            "camera '%s': alert of %s ('%s', track %llu, media time %.3f s) "
+            "LOST: %s",
+            a->camera, ev->id, a->person, (unsigned long long)a->track,
+            a->media_time, why);
+  char none[65] = "";
+  publish_alert(p, ev, 0, none);
+}
+
+/* ---- the spool and its writer --------------------------------------------
+ *
+ * The bus handler only puts an alert into the spool (a bounded ring), so it
+ * never waits for the database and the bus queue in front of it does not
+ * overflow while the database is locked. The writer thread stores the
+ * spool's head, in order: an alert the database refuses for now (locked,
+ * unavailable) stays at the head and is tried again after a back-off
+ * (0.1 s doubling to 2 s; each try itself waits up to the store's busy
+ * timeout). While the pipeline runs, a spooled alert is retried until it is
+ * stored; only a full spool loses one. When the pipeline finishes
+ * (argus_pipeline_flush_alerts, destroy) the spool gets alert_retry more
+ * seconds; what is left then is lost. */
+
+#define BACKOFF_MIN_NS 100000000ull
+#define BACKOFF_MAX_NS 2000000000ull
+
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu,
+                       uint64_t wait_ns) {
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  uint64_t ns = (uint64_t)dl.tv_nsec + wait_ns;
+  dl.tv_sec += (time_t)(ns / 1000000000ull);
+  dl.tv_nsec = (long)(ns % 1000000000ull);
+  pthread_cond_timedwait(cv, mu, &dl);
+}
+
+/* Under spool.mu: removes the head (its reference goes to the caller). */
+static const argus_event *spool_pop(argus_pipeline *p) {
+  const argus_event *ev = p->spool.q[p->spool.head];
+  p->spool.q[p->spool.head] = NULL;
+  p->spool.head = (p->spool.head + 1) % p->spool.cap;
+  p->spool.n--;
+  p->spool.popped++;
+  return ev;
+}
+
+static void *writer_main(void *arg) {
+  argus_pipeline *p = arg;
+  int attempt = 0; /* failed tries of the head */
+  uint64_t backoff = BACKOFF_MIN_NS;
+  pthread_mutex_lock(&p->spool.mu);
+  for (;;) {
+    while (p->spool.n == 0 && !p->spool.stop)
+      pthread_cond_wait(&p->spool.cv, &p->spool.mu);
+    if (p->spool.n == 0)
+      break;
+    const argus_event *ev = p->spool.q[p->spool.head];
+    p->spool.busy = 1;
+    pthread_mutex_unlock(&p->spool.mu);
+    uint64_t c0 = argus_thread_cpu_ns();
+    store_outcome r = store_alert(p, ev, attempt);
+    atomic_fetch_add(&p->cpu_sink, argus_thread_cpu_ns() - c0);
+    pthread_mutex_lock(&p->spool.mu);
+    p->spool.busy = 0;
+    /* Every alert in the spool now waited behind a refused try. */
+    if (r == RETRY || attempt > 0)
+      p->spool.delayed_mark = p->spool.pushed;
+    if (r == RETRY) {
+      attempt++;
+      uint64_t give_up = p->spool.give_up_ns;
+      if (give_up && argus_time_ns() >= give_up) {
+        /* Finishing, and the time for retries is over: all of it. */
+        int n = p->spool.n;
+        while (p->spool.n > 0) {
+          const argus_event *lost = spool_pop(p);
+          pthread_mutex_unlock(&p->spool.mu);
+          lose_alert(p, lost,
+                     "the database did not take it before the retries ran "
+                     "out");
+          argus_event_unref(lost);
+          pthread_mutex_lock(&p->spool.mu);
+        }
+        argus_log(ARGUS_LOG_ERROR, PL_MOD,
+                  "%d spooled alert%s lost: the database stayed unavailable "
+                  "for %.0f s after the end",
+                  n, n == 1 ? "" : "s", p->cfg.alert_retry);
+        attempt = 0;
+        backoff = BACKOFF_MIN_NS;
+      } else {
+        timed_wait(&p->spool.cv, &p->spool.mu, backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+      }
+    } else {
+      if (r == STORED && p->spool.popped < p->spool.delayed_mark)
+        atomic_fetch_add(&p->alerts_delayed, 1);
+      spool_pop(p);
+      argus_event_unref(ev);
+      attempt = 0;
+      backoff = BACKOFF_MIN_NS;
+    }
+    if (p->spool.n == 0)
+      pthread_cond_broadcast(&p->spool.idle);
+  }
+  pthread_cond_broadcast(&p->spool.idle);
+  pthread_mutex_unlock(&p->spool.mu);
+  return NULL;
+}
+
+/* The bus handler's part: into the spool, or lost when it is full. */
+static void spool_alert(argus_pipeline *p, const argus_event *ev) {
+  pthread_mutex_lock(&p->spool.mu);
+  if (p->spool.n == p->spool.cap) {
+    int cap = p->spool.cap;
+    pthread_mutex_unlock(&p->spool.mu);
+    char why[96];
+    snprintf(why, sizeof why,
+             "the spool is full (%d alerts wait for the database)", cap);
+    lose_alert(p, ev, why);
+    return;
+  }
+  argus_event_ref(ev);
+  p->spool.q[(p->spool.head + p->spool.n) % p->spool.cap] = ev;
+  p->spool.n++;
+  p->spool.pushed++;
+  pthread_cond_signal(&p->spool.cv);
+  pthread_mutex_unlock(&p->spool.mu);
+}
+
+int pl_sink_wait(argus_pipeline *p, uint64_t deadline_ns) {
+  if (!p->spool.started)
+    return 1;
+  pthread_mutex_lock(&p->spool.mu);
+  while ((p->spool.n > 0 || p->spool.busy) && argus_time_ns() < deadline_ns)
+    timed_wait(&p->spool.idle, &p->spool.mu, 50000000ull);
+  int empty = p->spool.n == 0 && !p->spool.busy;
+  pthread_mutex_unlock(&p->spool.mu);
+  return empty;
+}
+
+argus_err argus_pipeline_flush_alerts(argus_pipeline *p,
+                                      argus_pipeline_error *err) {
+  if (!p)
+    return argus_error_fail(err, ARGUS_E_INVALID_ARG, ARGUS_LOG_DEBUG, PL_MOD,
+                            "flush alerts: no pipeline");
+  if (!p->spool.started)
+    return ARGUS_OK;
+  uint64_t lost0 = atomic_load(&p->alerts_lost);
+  pthread_mutex_lock(&p->spool.mu);
+  if (p->spool.n > 0 || p->spool.busy) {
+    uint64_t until = argus_time_ns() + (uint64_t)(p->cfg.alert_retry * 1e9);
+    argus_log(ARGUS_LOG_INFO, PL_MOD,
+              "%d alert%s in the spool: retrying for at most %.0f s",
+              p->spool.n, p->spool.n == 1 ? "" : "s", p->cfg.alert_retry);
+    p->spool.give_up_ns = until;
+    pthread_cond_signal(&p->spool.cv); /* a try now, not after a back-off */
+    while (p->spool.n > 0 || p->spool.busy)
+      timed_wait(&p->spool.idle, &p->spool.mu, 50000000ull);
+    p->spool.give_up_ns = 0;
+  }
+  pthread_mutex_unlock(&p->spool.mu);
+  uint64_t lost = atomic_load(&p->alerts_lost) - lost0;
+  if (lost)
+    return argus_error_fail(err, ARGUS_E_IO, ARGUS_LOG_DEBUG, PL_MOD,
+                            "%llu alert%s lost: the database did not take "
+                            "them within %.0f s",
+                            (unsigned long long)lost, lost == 1 ? "" : "s",
+                            p->cfg.alert_retry);
+  return ARGUS_OK;
+}
+
+void pl_sink_stats(argus_pipeline *p, argus_pipeline_stats *out) {
+  if (p->spool.started) {
+    pthread_mutex_lock(&p->spool.mu);
+    out->alerts_spooled = p->spool.n;
+    pthread_mutex_unlock(&p->spool.mu);
+  }
+  out->alerts_delayed = atomic_load(&p->alerts_delayed);
+  /* Alerts dropped by a full bus queue in front of the sink never reach
+   * the database either. */
+  out->alerts_lost = atomic_load(&p->alerts_lost) + out->alerts_dropped;
 }
 
 static void store_unmatched(argus_pipeline *p, const argus_event *ev) {
@@ -165,7 +392,7 @@ static void on_event(void *user, const argus_bus_msg *m) {
   argus_pipeline *p = user;
   uint64_t c0 = argus_thread_cpu_ns();
   if (m->event && m->event->type == ARGUS_EVENT_ALERT)
-    store_alert(p, m->event);
+    spool_alert(p, m->event);
   else if (m->event && m->event->type == ARGUS_EVENT_UNMATCHED)
     store_unmatched(p, m->event);
   else
@@ -175,6 +402,22 @@ static void on_event(void *user, const argus_bus_msg *m) {
 }
 
 argus_err pl_sink_start(argus_pipeline *p) {
+  p->spool.cap = p->cfg.alert_spool;
+  p->spool.q = calloc((size_t)p->spool.cap, sizeof *p->spool.q);
+  if (!p->spool.q)
+    return ARGUS_E_NOMEM;
+  pthread_mutex_init(&p->spool.mu, NULL);
+  pthread_cond_init(&p->spool.cv, NULL);
+  pthread_cond_init(&p->spool.idle, NULL);
+  if (pthread_create(&p->spool.th, NULL, writer_main, p) != 0) {
+    pthread_cond_destroy(&p->spool.idle);
+    pthread_cond_destroy(&p->spool.cv);
+    pthread_mutex_destroy(&p->spool.mu);
+    free(p->spool.q);
+    p->spool.q = NULL;
+    return ARGUS_E_INTERNAL;
+  }
+  p->spool.started = 1;
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
@@ -193,12 +436,28 @@ void pl_sink_stop(argus_pipeline *p) {
   argus_bus_unsubscribe(p->sink_sub);
   argus_bus_unsubscribe(p->unmatched_sub);
   p->sink_sub = p->unmatched_sub = NULL;
+  if (!p->spool.started)
+    return;
+  argus_pipeline_flush_alerts(p, NULL);
+  pthread_mutex_lock(&p->spool.mu);
+  p->spool.stop = 1;
+  pthread_cond_signal(&p->spool.cv);
+  pthread_mutex_unlock(&p->spool.mu);
+  pthread_join(p->spool.th, NULL);
+  p->spool.started = 0;
+  pthread_cond_destroy(&p->spool.idle);
+  pthread_cond_destroy(&p->spool.cv);
+  pthread_mutex_destroy(&p->spool.mu);
+  free(p->spool.q);
+  p->spool.q = NULL;
 }
 
 void pl_sink_purge(argus_pipeline *p) {
   int64_t n = 0;
   argus_store_error se = {{0}};
-  pthread_mutex_lock(&p->store_mu);
+  /* The writer may be waiting for a locked database: the next round. */
+  if (pthread_mutex_trylock(&p->store_mu) != 0)
+    return;
   argus_err rc = argus_store_unmatched_purge(p->parts.store, NULL, &n, &se);
   pthread_mutex_unlock(&p->store_mu);
   if (rc != ARGUS_OK)
@@ -237,8 +496,15 @@ void pl_feed_poll(argus_pipeline *p) {
   argus_store_id last = 0;
   argus_store_error se = {{0}};
   /* The first look only finds where the feed stands (no change is after
-   * the largest id): what came before is in the gallery already. */
-  pthread_mutex_lock(&p->store_mu);
+   * the largest id): what came before is in the gallery already. The
+   * housekeeping thread does not wait behind the sink's writer (it may be
+   * waiting for a locked database): the feed is read at the next round. */
+  if (p->feed_ready) {
+    if (pthread_mutex_trylock(&p->store_mu) != 0)
+      return;
+  } else {
+    pthread_mutex_lock(&p->store_mu);
+  }
   argus_err rc = argus_store_changes_since(
       p->parts.store, p->feed_ready ? p->feed_seq : INT64_MAX - 1, 0, &ch, &n,
       &last, &se);

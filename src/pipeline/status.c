@@ -156,6 +156,8 @@ static void publish_status(argus_pipeline *p, char *doc, size_t cap,
   argus_json_int(&j, "frames_queued", st.frames_queued);
   argus_json_int(&j, "shots_queued", st.shots_queued);
   argus_json_int(&j, "alerts_queued", st.alerts_queued);
+  argus_json_int(&j, "alerts_spooled", st.alerts_spooled);
+  argus_json_uint(&j, "alerts_lost", st.alerts_lost);
   argus_json_uint(&j, "shots_dropped", st.shots_dropped);
   argus_json_uint(&j, "alerts", st.alerts);
   argus_json_num(&j, "detect_ms", st.detect_ms, 2);
