@@ -96,6 +96,23 @@ void argus_edge_destroy(argus_edge *e);
 argus_err argus_edge_add_camera(argus_edge *e, const char *name,
                                 const char *url, double fps, int *index,
                                 argus_error_detail *err);
+
+/* A camera with its stored settings (argus camera add --settings): the
+ * arguments of argus_edge_add_camera and what else reaches the camera's
+ * video configuration. Zero-initialise, then set what differs. */
+typedef struct argus_edge_camera_opts {
+  const char *name; /* as argus_edge_add_camera */
+  const char *url;  /* required */
+  double fps;       /* 0: the edge's */
+  int rtsp_udp;     /* RTSP transport: 1 UDP; 0 or -1 TCP (the default) */
+} argus_edge_camera_opts;
+
+/* argus_edge_add_camera with options (o borrowed for the call). Errors: as
+ * argus_edge_add_camera; INVALID_ARG also for o NULL or rtsp_udp outside
+ * -1..1. */
+argus_err argus_edge_add_camera_opts(argus_edge *e,
+                                     const argus_edge_camera_opts *o,
+                                     int *index, argus_error_detail *err);
 /* Stops a camera; its shots still queued are discarded. Errors:
  * INVALID_ARG, NOT_FOUND. */
 argus_err argus_edge_remove_camera(argus_edge *e, int index);

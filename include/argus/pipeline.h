@@ -174,6 +174,12 @@ argus_bus *argus_pipeline_bus(argus_pipeline *p);
 argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
                                     const char *url, double fps, int *index,
                                     argus_pipeline_error *err);
+/* argus_pipeline_add_camera with a camera's settings
+ * (argus_edge_add_camera_opts). */
+argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
+                                         const argus_edge_camera_opts *o,
+                                         int *index,
+                                         argus_pipeline_error *err);
 /* Stops a camera; its shots still queued are discarded. Errors:
  * INVALID_ARG, NOT_FOUND. */
 argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index);

@@ -509,8 +509,9 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     return CLI_FAIL;
   }
   for (size_t i = 0; i < nsrc; i++) {
-    e = argus_pipeline_add_camera(p, srcs[i].name, srcs[i].url, srcs[i].fps,
-                                  NULL, &perr);
+    argus_edge_camera_opts co = {srcs[i].name, srcs[i].url, srcs[i].fps,
+                                 srcs[i].rtsp_udp};
+    e = argus_pipeline_add_camera_opts(p, &co, NULL, &perr);
     if (e) {
       cli_errorf(cmd, "camera '%s': %s", srcs[i].name, perr.msg);
       rc = CLI_FAIL;

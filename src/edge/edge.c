@@ -135,8 +135,22 @@ static edge_cam *cam_get(argus_edge *p, int index) {
 argus_err argus_edge_add_camera(argus_edge *p, const char *name,
                                 const char *url, double fps, int *index,
                                 argus_error_detail *err) {
+  argus_edge_camera_opts o = {name, url, fps, -1};
+  return argus_edge_add_camera_opts(p, &o, index, err);
+}
+
+argus_err argus_edge_add_camera_opts(argus_edge *p,
+                                     const argus_edge_camera_opts *o,
+                                     int *index, argus_error_detail *err) {
   if (index)
     *index = -1;
+  if (!o)
+    return edge_fail(err, ARGUS_E_INVALID_ARG, "add camera: no options");
+  const char *name = o->name, *url = o->url;
+  double fps = o->fps;
+  if (o->rtsp_udp < -1 || o->rtsp_udp > 1)
+    return edge_fail(err, ARGUS_E_INVALID_ARG,
+                     "add camera: rtsp_udp %d is not -1, 0 or 1", o->rtsp_udp);
   if (!p || !url || !*url)
     return edge_fail(err, ARGUS_E_INVALID_ARG, "add camera: no URL");
   if (!(fps >= 0) || fps > 1000)
@@ -148,6 +162,7 @@ argus_err argus_edge_add_camera(argus_edge *p, const char *name,
   argus_video_camera_config_init(&vc);
   vc.name = name;
   vc.url = url;
+  vc.rtsp_udp = o->rtsp_udp == 1;
   vc.max_fps = fps > 0 ? fps : p->cfg.fps;
   vc.realtime = p->cfg.realtime;
   vc.loop = p->cfg.loop;

@@ -305,6 +305,15 @@ argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
   return argus_edge_add_camera(p->edge, name, url, fps, index, err);
 }
 
+argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
+                                         const argus_edge_camera_opts *o,
+                                         int *index,
+                                         argus_pipeline_error *err) {
+  if (!p)
+    return pl_fail(err, ARGUS_E_INVALID_ARG, "add camera: no pipeline");
+  return argus_edge_add_camera_opts(p->edge, o, index, err);
+}
+
 argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index) {
   return p ? argus_edge_remove_camera(p->edge, index) : ARGUS_E_INVALID_ARG;
 }
