@@ -82,6 +82,8 @@ typedef struct argus_pipeline_config {
                         tracker's default, 0.5) */
   double cooldown;   /* per person per camera, seconds (< 0: the
                         matcher's default 30; 0: off) */
+  float fusion_margin; /* score fusion over a track (argus/match.h;
+                          0: off, the default; at most 0.5) */
 
   int embed_batch;   /* shots embedded together at most (default 8) */
   double embed_wait; /* seconds a shot waits for its batch to fill (default

@@ -52,6 +52,10 @@ void cli_watch_usage(FILE *f) {
         "  --quiet-status       no periodic status lines (a camera's state\n"
         "                       changes are still told as they happen)\n"
         "  --cooldown S         per person per camera, seconds (default 30)\n"
+        "  --fusion M           also alert when a person's mean score over a\n"
+        "                       track's searched shots is at least the threshold\n"
+        "                       minus M (score fusion; 0..0.5, default 0: off;\n"
+        "                       eval/fusion_eval.py measures M, docs/walkby.md)\n"
         "  --size N             detection size, longer side (default 480)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
@@ -438,6 +442,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   cfg.loop = o->loop;
   cfg.keep_unmatched = o->keep_unmatched;
   cfg.cooldown = o->cooldown;
+  cfg.fusion_margin = (float)o->fusion;
   if (o->detect_size > 0)
     cfg.detect_size = o->detect_size;
   double interval = o->status_interval > 0 ? o->status_interval : 5;
@@ -562,6 +567,7 @@ enum {
   OPT_STATUS,
   OPT_QUIET,
   OPT_COOLDOWN,
+  OPT_FUSION,
   OPT_SIZE,
   OPT_UNVERIFIED,
 };
@@ -597,6 +603,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"status-interval", 1, OPT_STATUS},
                                  {"quiet-status", 0, OPT_QUIET},
                                  {"cooldown", 1, OPT_COOLDOWN},
+                                 {"fusion", 1, OPT_FUSION},
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {NULL, 0, 0}};
@@ -664,6 +671,10 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
       break;
     case OPT_COOLDOWN:
       if (parse_seconds(cmd, "--cooldown", p.arg, 0, 86400, &o.cooldown))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_FUSION:
+      if (parse_seconds(cmd, "--fusion", p.arg, 0, 0.5, &o.fusion))
         return cli_bad_value(cmd);
       break;
     case OPT_SIZE:

@@ -40,6 +40,7 @@ typedef struct watch_opts {
   double status_interval; /* seconds; 0: 5 (2 for the demo) */
   int quiet_status;
   double cooldown; /* < 0: default */
+  double fusion;   /* score fusion margin; 0: off */
   int detect_size; /* 0: default */
   int allow_unverified;
   int banner; /* print a line per alert in colour-free text framing */

@@ -135,6 +135,8 @@ static argus_err check_config(const argus_pipeline_config *c,
     BAD("status_interval %g out of range (0.05..3600 s)", c->status_interval);
   if (!(c->cooldown < 0 || c->cooldown <= 86400 * 365.0))
     BAD("cooldown %g out of range", c->cooldown);
+  if (!(c->fusion_margin >= 0 && c->fusion_margin <= 0.5f))
+    BAD("fusion_margin %g out of range (0..0.5)", (double)c->fusion_margin);
   if (c->nwatchlists < 0 || c->nwatchlists > ARGUS_PIPELINE_MAX_WATCHLISTS ||
       (c->nwatchlists && !c->watchlists))
     BAD("watchlists: %d names (at most %d)", c->nwatchlists,
@@ -231,6 +233,7 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   mc.watchlists = cfg->watchlists;
   mc.nwatchlists = cfg->nwatchlists;
   mc.cooldown = cfg->cooldown;
+  mc.fusion_margin = cfg->fusion_margin;
   mc.keep_unmatched = cfg->keep_unmatched;
   mc.observe = pl_observe;
   mc.observe_user = p;
