@@ -30,7 +30,7 @@ The denominator is the appearances of the people whose enrolment was
 accepted ("enrollable"); the planned count is printed beside it.
 
   eval/walkby_eval.py [--scene DIR | --seed S --people N --enrolled K
-                       --video-fps 10] [--fps F] [--mode fast|realtime|both]
+                       --video-fps 10] [--fps F] [--mode fast|realtime|both] [--fusion M]
                       [--realtime] [--no-baseline] [--enrol-aligned]
                       [--tolerance S] [--json] [--keep] [--workdir DIR]
                       [--argus build/argus] [--models models]
@@ -227,6 +227,8 @@ def watch(args, truth, db, realtime, work):
            "--db", db, "--fps", "%g" % args.fps]
     if realtime:
         cmd.append("--realtime")
+    if args.fusion > 0:
+        cmd += ["--fusion", "%g" % args.fusion]
     log("running " + shown(cmd, work))
     res, took = run(cmd, "argus watch", env=args.env)
     events, alerts = [], []
@@ -340,6 +342,8 @@ def main():
     ap.add_argument("--fps", type=float, default=5,
                     help="analysed frames per second (watch --fps and the "
                          "baseline's sampling; default 5, watch's default)")
+    ap.add_argument("--fusion", type=float, default=0,
+                    help="watch --fusion M: score fusion over a track (default 0: off)")
     ap.add_argument("--mode", choices=["fast", "realtime", "both"], default="both")
     ap.add_argument("--realtime", action="store_true", help="= --mode realtime")
     ap.add_argument("--no-baseline", action="store_true")
