@@ -269,8 +269,9 @@ int cli_person_add_main(int argc, char **argv) {
   } else {
     for (int i = 0; i < nfiles; i++) {
       if (photos[i].reason == ARGUS_GALLERY_ACCEPTED)
-        printf("  accepted  %s (quality %.2f)\n", files[i],
-               (double)photos[i].quality);
+        printf("  accepted  %s (quality %.2f%s%s)\n", files[i],
+               (double)photos[i].quality, photos[i].detail[0] ? "; " : "",
+               photos[i].detail);
       else
         text_rejected(stdout, files[i], photos[i].reason, photos[i].detail);
     }
