@@ -33,7 +33,7 @@ times, so their scores are less correlated than the shots of one video track
 upper bound of its gain on live tracks, and its FAR calibration is optimistic
 for them (correlated impostor shots do not average down).
 
-  eval/fusion_eval.py [--shots K] [--seed S] [--argus build/argus]
+  eval/fusion_eval.py [--shots K] [--seed S] [--distractors N] [--argus build/argus]
                       [--data ../shared/data/lfw-112] [--models models]
                       [--threads N] [--json] [--workdir DIR]
 """
@@ -63,7 +63,7 @@ def people(data):
     return out
 
 
-def design(data, k, seed):
+def design(data, k, seed, distractors=-1):
     """gallery {name: file}, genuine [(name, [files])], impostor [(name, [files])]."""
     all_people = people(data)
     rich = [(n, f) for n, f in all_people if len(f) >= k + 1]
@@ -74,10 +74,13 @@ def design(data, k, seed):
     enrolled = [rich[i] for i in sorted(order[:half])]
     strangers = [rich[i] for i in sorted(order[half:])]
     stranger_names = set(n for n, _ in strangers)
-    gallery = {}
-    for n, f in all_people:
-        if len(f) >= 2 and n not in stranger_names:
-            gallery[n] = f[0]
+    gallery = {n: f[0] for n, f in enrolled}
+    others = [(n, f) for n, f in all_people
+              if len(f) >= 2 and n not in stranger_names and n not in gallery]
+    if distractors >= 0:
+        others = others[:distractors]
+    for n, f in others:
+        gallery[n] = f[0]
     genuine = [(n, f[1:k + 1]) for n, f in enrolled]
     impostor = [(n, f[:k]) for n, f in strangers]
     return gallery, genuine, impostor
@@ -130,6 +133,9 @@ def main():
     ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "lfw-112"))
     ap.add_argument("--models", default=os.environ.get("ARGUS_MODELS", os.path.join(root, "models")))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--distractors", type=int, default=-1,
+                    help="other enrolled persons beside the genuine ones (default: all, "
+                         "as in lfw_1n.py); a small gallery is a typical watchlist")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--workdir")
     a = ap.parse_args()
@@ -139,7 +145,7 @@ def main():
     if not os.path.isdir(os.path.join(a.data, "images")):
         sys.exit("fusion_eval: no %s/images (the LFW-112 set of ../shared/data)" % a.data)
 
-    gallery, genuine, impostor = design(a.data, a.shots, a.seed)
+    gallery, genuine, impostor = design(a.data, a.shots, a.seed, a.distractors)
     probes = [(f, n) for n, fs in genuine + impostor for f in fs]
     results, timing = lfw_1n.search_all(a, gallery, probes)
     T = next(iter(results.values()))["threshold"]
@@ -191,7 +197,14 @@ def main():
                             "recall": best[0], "far": best[1]},
         })
 
-    out = {"shots": a.shots, "seed": a.seed, "gallery": len(gallery), "genuine_tracks": len(gen),
+    # The rule argus implements (watch --fusion M): any shot at the
+    # watchlist threshold T, or the mean at T - M; recall and FAR at T.
+    margins = []
+    for mg in (0.0, 0.02, 0.04, 0.06, 0.08, 0.10):
+        rec, far = either(T, T - mg if mg > 0 else float("inf"))
+        margins.append({"margin": mg, "recall": rec, "far": far})
+
+    out = {"shots": a.shots, "margins": margins, "seed": a.seed, "gallery": len(gallery), "genuine_tracks": len(gen),
            "impostor_tracks": len(imp), "watchlist_threshold": T, "rows": rows, "timing": timing}
     if a.json:
         print(json.dumps(out))
@@ -207,6 +220,14 @@ def main():
             r["operating_point"], 100 * r["far"], 100 * r["any_shot"]["recall"],
             r["any_shot"]["threshold"], 100 * r["mean"]["recall"], r["mean"]["threshold"],
             100 * r["any_or_mean"]["recall"], 100 * r["any_or_mean"]["far"]))
+    print()
+    print("At the watchlist threshold, as argus watch --fusion M alerts (any shot >= T, or the "
+          "mean >= T - M):")
+    print()
+    print("| M | recall | track FAR |")
+    print("|---:|---:|---:|")
+    for r in margins:
+        print("| %.2f | %.1f %% | %.2f %% |" % (r["margin"], 100 * r["recall"], 100 * r["far"]))
     print()
     print("Recall: genuine tracks alerted with the right person; FAR: impostor tracks that raise "
           "an alert. LFW photos of one person are taken at different times, so this is an upper "
