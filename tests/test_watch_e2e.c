@@ -61,6 +61,15 @@ static void sleep_s(double s) {
  * the photo. Returns 0 on success. */
 static int enrol(argus_face_engine *eng, const char *db, const char *wl,
                  const char *person, const char *photo) {
+  /* the store makes no folder for an explicit path */
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", db);
+  char *slash = strrchr(dir, '/');
+  if (slash) {
+    *slash = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+      perror(dir);
+  }
   argus_store *s = NULL;
   argus_store_error se = {{0}};
   argus_err rc = argus_store_open(db, NULL, &s, &se);
