@@ -240,9 +240,10 @@ static void *writer_main(void *arg) {
       attempt++;
       uint64_t give_up = p->spool.give_up_ns;
       if (give_up && argus_time_ns() >= give_up) {
-        /* Finishing, and the time for retries is over: all of it. */
+        /* Finishing, and the time for retries is over: what is spooled
+         * now (an alert raised meanwhile gets its own try). */
         int n = p->spool.n;
-        while (p->spool.n > 0) {
+        for (int k = 0; k < n && p->spool.n > 0; k++) {
           const argus_event *lost = spool_pop(p);
           pthread_mutex_unlock(&p->spool.mu);
           lose_alert(p, lost,
