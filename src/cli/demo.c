@@ -639,6 +639,11 @@ int cli_demo_main(int argc, char **argv) {
                strerror(errno));
     goto out;
   }
+  /* the store makes no folder for a database path it is given */
+  if (mkdir(dbdir, 0700) != 0) {
+    cli_errorf(CMD, "cannot create %s: %s", dbdir, strerror(errno));
+    goto out;
+  }
   char person[128];
   if (enrol(eng, db, photos, &faces[bi], person, sizeof person) != 0)
     goto out;
