@@ -134,11 +134,11 @@ typedef struct argus_track_config {
    * off (IoU only). */
   float distance_gate;
   float size_ratio;
-  /* The distance gate only holds for a track matched at most this many
-   * seconds ago (default 0.5: a missed frame or two); a face lost for
-   * longer has left, or is found again by IoU or by appearance, not by
-   * where it might have gone (a face entering where another left a second
-   * ago is someone else). */
+  /* The distance gate only holds for a track matched in the previous
+   * update, at most this many seconds ago (default 0.5); a face missed
+   * even once may have left, and is found again by IoU or by appearance,
+   * not by where it might have gone (a face entering where another left a
+   * moment ago is someone else). */
   double distance_max_gap;
   /* With embeddings on both sides: affinity = IoU + appearance_weight *
    * similarity, and a pair whose similarity is below appearance_veto is

@@ -362,7 +362,9 @@ static int motion_gate(const argus_tracker *tr, int i, double t,
   const trk *k = &tr->slots[tr->live[i]];
   double var[2];
   double dt = t - k->last_time;
-  if (!(dt <= c->distance_max_gap))
+  /* Only for a track matched in the previous update: a face missed even
+   * once may have left, and the one now at that edge is someone else. */
+  if (!(dt <= c->distance_max_gap) || k->last_time < tr->time)
     return 0;
   /* Like the predicted centre, the uncertainty grows over at most
    * max_coast: a face lost for longer is found again by appearance, not
