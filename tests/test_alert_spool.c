@@ -167,11 +167,12 @@ typedef struct locker {
 static void *lock_main(void *arg) {
   locker *l = arg;
   sqlite3 *db = NULL;
-  int ok = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL) ==
-               SQLITE_OK &&
-           sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO meta (key, value) "
-                            "VALUES ('spool-test', 'x')",
-                        NULL, NULL, NULL) == SQLITE_OK;
+  int ok =
+      sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+      sqlite3_exec(db,
+                   "BEGIN IMMEDIATE; INSERT INTO meta (key, value) "
+                   "VALUES ('spool-test', 'x')",
+                   NULL, NULL, NULL) == SQLITE_OK;
   pthread_mutex_lock(&l->mu);
   l->t_taken = now_s();
   l->state = ok ? 1 : 2;
@@ -265,17 +266,17 @@ static void test_watch_under_lock(void) {
   snprintf(db, sizeof db, "%s/watch/argus.db", tmp);
   {
     const char *a1[] = {"watchlist", "create", "vip", "--db", db, NULL};
-    const char *a2[] = {"person", "add",  "--watchlist", "vip", "--name",
+    const char *a2[] = {"person", "add", "--watchlist", "vip", "--name",
                         "Lin",    photo, "--db",        db,    NULL};
     CHECK_INT_EQ(run("wl", a1, NULL, NULL), 0);
     CHECK_INT_EQ(run("enrol", a2, NULL, NULL), 0);
   }
   /* Three copies in real time: alerts come from about 3 s on, while the
    * lock is held; the clips end at 10 s, before it goes. */
-  const char *wargs[] = {"watch",   video,      video,
-                         video,     "--realtime", "--cooldown",
-                         "0",       "--json",   "--status-interval",
-                         "1",       "--db",     db,
+  const char *wargs[] = {"watch", video,        video,
+                         video,   "--realtime", "--cooldown",
+                         "0",     "--json",     "--status-interval",
+                         "1",     "--db",       db,
                          NULL};
   double t0 = now_s();
   pid_t pid = spawn("watch", wargs);
@@ -293,8 +294,8 @@ static void test_watch_under_lock(void) {
   CHECK(watching);
   locker l;
   CHECK_INT_EQ(lock_take(&l, db, LOCK_S), 0);
-  printf("lock taken %.2f s after watch started, held %.0f s\n",
-         l.t_taken - t0, LOCK_S);
+  printf("lock taken %.2f s after watch started, held %.0f s\n", l.t_taken - t0,
+         LOCK_S);
 
   /* Halfway: alerts wait in the spool, and reading still works. */
   sleep_s(LOCK_S / 2);
@@ -397,7 +398,7 @@ static void test_pipeline_loses(void) {
   snprintf(db, sizeof db, "%s/lose/argus.db", tmp);
   {
     const char *a1[] = {"watchlist", "create", "vip", "--db", db, NULL};
-    const char *a2[] = {"person", "add",  "--watchlist", "vip", "--name",
+    const char *a2[] = {"person", "add", "--watchlist", "vip", "--name",
                         "Lin",    photo, "--db",        db,    NULL};
     CHECK_INT_EQ(run("wl", a1, NULL, NULL), 0);
     CHECK_INT_EQ(run("enrol", a2, NULL, NULL), 0);

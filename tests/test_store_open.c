@@ -286,8 +286,8 @@ static void test_event_id(const char *path) {
   argus_store_id wl = 0, person = 0;
   CHECK_OK(argus_store_watchlist_create(s, "vip", 0.5, NULL, &wl, &err));
   argus_store_person_in pin = {"Ann", NULL, NULL};
-  CHECK_OK(argus_store_person_add(s, "vip", &pin, NULL, NULL, 0, &person,
-                                  &err));
+  CHECK_OK(
+      argus_store_person_add(s, "vip", &pin, NULL, NULL, 0, &person, &err));
   static const unsigned char crop[] = {0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4};
   argus_store_alert_in ai = {.camera = "door",
                              .media_time = 1.5,
@@ -337,11 +337,12 @@ typedef struct locker {
 static void *lock_main(void *arg) {
   locker *l = arg;
   sqlite3 *db = NULL;
-  int ok = sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL) ==
-               SQLITE_OK &&
-           sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO meta (key, value) "
-                            "VALUES ('lock-test', 'x')",
-                        NULL, NULL, NULL) == SQLITE_OK;
+  int ok =
+      sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+      sqlite3_exec(db,
+                   "BEGIN IMMEDIATE; INSERT INTO meta (key, value) "
+                   "VALUES ('lock-test', 'x')",
+                   NULL, NULL, NULL) == SQLITE_OK;
   pthread_mutex_lock(&l->mu);
   l->state = ok ? 1 : 2;
   pthread_cond_broadcast(&l->cv);

@@ -58,16 +58,16 @@ struct argus_pipeline {
    * busy or unavailable (sink.c) */
   struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;   /* to the writer: an alert, a stop, a flush */
-    pthread_cond_t idle; /* from the writer: the spool is empty */
+    pthread_cond_t cv;     /* to the writer: an alert, a stop, a flush */
+    pthread_cond_t idle;   /* from the writer: the spool is empty */
     const argus_event **q; /* ring of cap, referenced events */
     int cap, head, n;
-    int busy;             /* the writer is storing the head */
+    int busy;                /* the writer is storing the head */
     uint64_t pushed, popped; /* alerts into and out of the spool so far */
-    uint64_t delayed_mark; /* alerts numbered below it (in push order)
+    uint64_t delayed_mark;   /* alerts numbered below it (in push order)
                               waited behind a try the database refused */
-    int stop;             /* the writer ends when the spool is empty */
-    uint64_t give_up_ns;  /* 0: retry while running; else a failure at or
+    int stop;                /* the writer ends when the spool is empty */
+    uint64_t give_up_ns;     /* 0: retry while running; else a failure at or
                              after it makes the spooled alerts lost */
     pthread_t th;
     int started;

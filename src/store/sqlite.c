@@ -93,8 +93,8 @@ static argus_err create_private_file(const char *path, argus_store_error *err) {
     return ARGUS_OK;
   }
   if (errno != EEXIST)
-    return store_fail(err, ARGUS_E_IO, "cannot create database '%s': %s",
-                      path, strerror(errno));
+    return store_fail(err, ARGUS_E_IO, "cannot create database '%s': %s", path,
+                      strerror(errno));
   /* An empty file (`touch`, a failed copy) becomes a new database here: it
    * gets the mode a file made by the store has. A database whose pages
    * are all still in the -wal is 0 bytes long too: not touched. */
@@ -168,10 +168,10 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
     return store_fail(err, ARGUS_E_NOMEM, "out of memory");
   c->path = path;
   c->sync_full = opts && opts->sync_full;
-  int rc = sqlite3_open_v2(
-      path, &c->db,
-      (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX,
-      NULL);
+  int rc = sqlite3_open_v2(path, &c->db,
+                           (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                               SQLITE_OPEN_NOMUTEX,
+                           NULL);
   if (rc != SQLITE_OK) {
     e = sq_fail(c, rc, err, path);
     goto fail;

@@ -166,8 +166,8 @@ int store_debug_fault(void) {
 
 static argus_err ensure_store_id(argus_store *s, char id[33],
                                  argus_store_error *err);
-static argus_err claim_crops_dir(argus_store *s, const char *id,
-                                 int read_only, argus_store_error *err);
+static argus_err claim_crops_dir(argus_store *s, const char *id, int read_only,
+                                 argus_store_error *err);
 
 /* A handle opened read_only that must write after all (the audit row of a
  * template or crop read): a read-write connection from now on. Only
@@ -468,8 +468,8 @@ static argus_err check_parent(const char *path, argus_store_error *err) {
                             "folder '%s' does not exist (create it first, "
                             "or check the database path)",
                             dir)
-               : store_fail(err, ARGUS_E_IO, "cannot use folder '%s': %s",
-                            dir, strerror(errno));
+               : store_fail(err, ARGUS_E_IO, "cannot use folder '%s': %s", dir,
+                            strerror(errno));
   if (!S_ISDIR(st.st_mode))
     return store_fail(err, ARGUS_E_NOT_FOUND, "'%s' is not a folder", dir);
   return ARGUS_OK;
@@ -500,9 +500,8 @@ static argus_err read_store_id(argus_store *s, char id[33], int *found,
                                argus_store_error *err) {
   store_stmt *st = NULL;
   *found = 0;
-  argus_err e = store_prep(s, &st, err,
-                           "SELECT value FROM meta WHERE key = ?", "s",
-                           "store_id");
+  argus_err e = store_prep(s, &st, err, "SELECT value FROM meta WHERE key = ?",
+                           "s", "store_id");
   int row = 0;
   if (e == ARGUS_OK)
     e = store_step(s, st, &row, err);
@@ -549,8 +548,8 @@ static argus_err ensure_store_id(argus_store *s, char id[33],
 
 /* read_only: checks the folder's owner when the folder has one, creates
  * and writes nothing. */
-static argus_err claim_crops_dir(argus_store *s, const char *id,
-                                 int read_only, argus_store_error *err) {
+static argus_err claim_crops_dir(argus_store *s, const char *id, int read_only,
+                                 argus_store_error *err) {
   argus_err e = read_only ? ARGUS_OK : make_dirs(s->crops_dir, 0, err);
   if (e != ARGUS_OK)
     return e;
@@ -691,9 +690,8 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
   }
   /* The default path's folder is made (documented); a folder named on
    * purpose that is missing is far more often a typo than a wish. */
-  if (!o.must_exist &&
-      (e = path ? check_parent(s->path, err) : make_dirs(s->path, 1, err)) !=
-          ARGUS_OK)
+  if (!o.must_exist && (e = path ? check_parent(s->path, err)
+                                 : make_dirs(s->path, 1, err)) != ARGUS_OK)
     goto fail;
   if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
