@@ -17,7 +17,8 @@
  *     argus_store_open (read_only, and a writer's open with nothing to
  *     write) does not wait for the lock;
  *   - an alert's event id: a second insert with the same event id stores
- *     nothing and returns the stored alert's id.
+ *     nothing and returns the stored alert's id; a reader's open of a
+ *     database of schema version 2 upgrades it once.
  * Runs the binary CTest names in ARGUS_CLI. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -322,6 +323,39 @@ static void test_event_id(const char *path) {
   argus_store_close(s);
 }
 
+/* ---- a reader of an older schema ---------------------------------------------
+ */
+
+/* A database of schema version 2 (before alerts.event_id): a reader's open
+ * upgrades it once, and reads. */
+static void test_reader_upgrades(void) {
+  char dir[300], path[400];
+  fresh_dir(dir, sizeof dir, "v2");
+  snprintf(path, sizeof path, "%s/old.db", dir);
+  argus_store *s = NULL;
+  argus_store_error err = {{0}};
+  CHECK_OK(argus_store_open(path, NULL, &s, &err));
+  argus_store_close(s);
+  sqlite3 *db = NULL;
+  CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db,
+                     "DELETE FROM schema_version WHERE version = 3; "
+                     "DROP INDEX alerts_by_event; "
+                     "ALTER TABLE alerts DROP COLUMN event_id",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  argus_store_options ro = {.read_only = 1};
+  s = NULL;
+  CHECK_OK(argus_store_open(path, &ro, &s, &err));
+  CHECK_INT_EQ(argus_store_schema_version(s), ARGUS_STORE_SCHEMA_VERSION);
+  argus_store_alert *list = NULL;
+  size_t n = 99;
+  CHECK_OK(argus_store_alert_list(s, NULL, &list, &n, &err));
+  CHECK_INT_EQ(n, 0);
+  argus_store_free(list);
+  argus_store_close(s);
+}
+
 /* ---- readers beside a writer -----------------------------------------------
  */
 
@@ -441,6 +475,7 @@ int main(void) {
   test_empty_file();
   test_missing_folder();
   test_stale_shm();
+  test_reader_upgrades();
   char path[400];
   snprintf(path, sizeof path, "%s/events.db", tmp);
   test_event_id(path);
