@@ -6,7 +6,9 @@
  *     --"face"--> match (argus/match.h): gallery search -> per-watchlist
  *                 threshold -> one alert per person per track -> cooldown
  *     --"alert.raised"--> store sink: alert + crop + thumbnail stored
- *                 through the store (audited), then
+ *                 through the store (audited; spooled and retried, in
+ *                 order and once each, while the database is busy:
+ *                 alert_spool, alert_retry, docs/alerts.md), then
  *     --"alert"--> any other sink: the CLI printer, the API's live stream.
  *   Enrolment changes reach the matcher as "watchlist.change" events: from
  *   this process's gallery (argus_gallery_set_change_hook) and, for other
