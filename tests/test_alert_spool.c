@@ -308,6 +308,16 @@ static void test_watch_under_lock(void) {
   CHECK(secs < 3);
   CHECK(listed && listed[0] == '\0'); /* nothing stored yet */
   free(listed);
+  /* identify must write its audit row (template.read) before it searches:
+   * it waits for the lock instead of failing, and answers once it goes. */
+  char *found = NULL;
+  const char *ia[] = {"identify", "--watchlist", "vip", "--json",
+                      "--db",     db,            photo, NULL};
+  CHECK_INT_EQ(run("identify", ia, &found, &secs), 0);
+  printf("identify during the lock: answered after %.2f s\n", secs);
+  CHECK(secs > 2); /* it did wait for the lock */
+  CHECK(found && strstr(found, "\"name\":\"Lin\"") != NULL);
+  free(found);
 
   int st = wait_for(pid, 90);
   double t_end = now_s();

@@ -47,6 +47,11 @@ static int open_store(const char *cmd, const char *db, int must_exist,
   /* A reader takes no write lock, so it works beside `argus watch` or an
    * import; its audited reads (templates, crops) still get their row. */
   o.read_only = must_exist;
+  /* ... and that row waits for another process's write lock (an import, a
+   * busy `argus watch`) for up to a minute rather than failing after the
+   * writers' 5 s: the command answers once the lock goes. */
+  if (must_exist)
+    o.busy_timeout_ms = 60000;
   argus_store_error err;
   memset(&err, 0, sizeof err);
   argus_err e = argus_store_open(db, &o, out, &err);
