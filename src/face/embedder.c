@@ -52,8 +52,11 @@ static argus_err emb_align_map(void *ctx, const argus_face *face, float m[6]) {
   return argus_face_affine_invert(fwd, m);
 }
 
-static argus_err emb_run(void *ctx, void *state, const argus_image *crops,
-                         int n, float *out, argus_face_error *err) {
+/* Embeds crops into out[n][dim] (normalised as the card says) and/or their
+ * raw norms into norms[n]; either may be NULL. */
+static argus_err emb_forward(void *ctx, void *state, const argus_image *crops,
+                             int n, float *out, float *norms,
+                             argus_face_error *err) {
   emb_ctx *c = ctx;
   emb_state *s = state;
   const int aw = c->card.align_width, ah = c->card.align_height;
@@ -87,10 +90,14 @@ static argus_err emb_run(void *ctx, void *state, const argus_image *crops,
       return rc;
     for (int i = 0; i < b; i++) {
       const float *e = fs->out[0] + (size_t)i * dim;
-      float *o = out + (size_t)(done + i) * dim;
       double ss = 0;
       for (int k = 0; k < dim; k++)
         ss += (double)e[k] * e[k];
+      if (norms)
+        norms[done + i] = (float)sqrt(ss);
+      if (!out)
+        continue;
+      float *o = out + (size_t)(done + i) * dim;
       float inv = c->card.l2_normalize && ss > 0 ? (float)(1.0 / sqrt(ss)) : 1;
       if (!isfinite(inv))
         inv = 0;
@@ -102,11 +109,21 @@ static argus_err emb_run(void *ctx, void *state, const argus_image *crops,
   return ARGUS_OK;
 }
 
+static argus_err emb_run(void *ctx, void *state, const argus_image *crops,
+                         int n, float *out, argus_face_error *err) {
+  return emb_forward(ctx, state, crops, n, out, NULL, err);
+}
+
+static argus_err emb_norms(void *ctx, void *state, const argus_image *crops,
+                           int n, float *norms, argus_face_error *err) {
+  return emb_forward(ctx, state, crops, n, NULL, norms, err);
+}
+
 static void emb_destroy(void *ctx) { free(ctx); }
 
 static const argus_face_embedder_ops emb_ops = {
     "embedding", emb_state_create, emb_state_free, emb_align_map, emb_run,
-    emb_destroy,
+    emb_destroy, emb_norms,
 };
 
 argus_err argus_face_embedder_create(const argus_face_card *card,

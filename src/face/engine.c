@@ -3,6 +3,7 @@
  * runs an image through detection passes, landmarks, alignment, quality and
  * embedding. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,57 @@ argus_err argus_face_worker_embed_aligned(argus_face_worker *w,
   return n ? e->emb.ops->embed_aligned(e->emb.ctx, w->emb_state, crops, n, out,
                                        err)
            : ARGUS_OK;
+}
+
+argus_err argus_face_worker_upright(argus_face_worker *w,
+                                    const argus_image *img,
+                                    const argus_face *face, float *ratio,
+                                    argus_face_error *err) {
+  if (!w || !img || !face || !ratio)
+    return face_fail(err, ARGUS_E_INVALID_ARG, "upright: bad arguments");
+  argus_face_engine *e = w->e;
+  if (!e->emb.ops->raw_norms)
+    return face_fail(err, ARGUS_E_UNSUPPORTED,
+                     "upright: the embedder gives no raw norms");
+  /* packed formats only: the crop is warped in the image's format */
+  size_t bpp = img->format == ARGUS_PIX_GRAY8 ? 1
+               : img->format == ARGUS_PIX_RGB8 || img->format == ARGUS_PIX_BGR8
+                   ? 3
+                   : 0;
+  if (!bpp)
+    return face_fail(err, ARGUS_E_UNSUPPORTED,
+                     "upright: %s images are not supported (packed RGB, BGR "
+                     "or grey only)",
+                     argus_pixfmt_name(img->format));
+  argus_image crops[2];
+  memset(crops, 0, sizeof crops);
+  argus_err rc = argus_image_alloc(&crops[0], e->emb.align_width,
+                                   e->emb.align_height, img->format);
+  if (rc == ARGUS_OK)
+    rc = argus_image_alloc(&crops[1], e->emb.align_width, e->emb.align_height,
+                           img->format);
+  if (rc == ARGUS_OK)
+    rc = argus_face_worker_align(w, img, face, &crops[0]);
+  if (rc == ARGUS_OK) {
+    const int cw = crops[0].width, ch = crops[0].height;
+    for (int y = 0; y < ch; y++) {
+      const uint8_t *src = crops[0].data[0] + (size_t)y * crops[0].stride[0];
+      uint8_t *dst =
+          crops[1].data[0] + (size_t)(ch - 1 - y) * crops[1].stride[0];
+      for (int x = 0; x < cw; x++)
+        memcpy(dst + bpp * (size_t)(cw - 1 - x), src + bpp * (size_t)x, bpp);
+    }
+    float norms[2] = {0, 0};
+    rc = e->emb.ops->raw_norms(e->emb.ctx, w->emb_state, crops, 2, norms, err);
+    if (rc == ARGUS_OK)
+      *ratio = norms[0] > 0 ? norms[1] / norms[0] : INFINITY;
+  } else {
+    face_fail(err, rc, "upright: cannot make the aligned crops (%s)",
+              argus_strerror(rc));
+  }
+  argus_image_free(&crops[0]);
+  argus_image_free(&crops[1]);
+  return rc;
 }
 
 typedef struct embed_job {

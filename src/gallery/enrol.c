@@ -21,6 +21,10 @@
  * fraction of the chosen face's height (the subject is clearly dominant;
  * the photo is enrolled, saying how many such faces were ignored). */
 #define BACKGROUND_FACE_HEIGHT 0.6f
+/* Upside down: the face's aligned crop turned by 180 degrees gives a raw
+ * embedding norm this many times the crop's (argus_face_worker_upright;
+ * upright LFW faces: at most 1.04, median 0.75; turned: median 1.33). */
+#define UPSIDE_DOWN_RATIO 1.10f
 /* Without landmarks, a face's inter-ocular distance is estimated from its
  * box width (about 0.4 of it for this detector's boxes). */
 #define IPD_PER_BOX_WIDTH 0.4f
@@ -295,6 +299,24 @@ argus_err argus_gallery_photo_prepare(argus_face_engine *e,
     if (q->flags & ARGUS_FACE_Q_ROLLED) {
       reject(p, ARGUS_GALLERY_REJECT_ROLLED);
       add_detail(p, "roll %.0f degrees", q->roll);
+    } else {
+      /* A detector regresses an upside-down face's points as if it were
+       * upright, so the roll looks small: ask the embedder which way up
+       * the crop looks more like a face. */
+      argus_face_worker *tw = NULL;
+      argus_face_worker *uw = w;
+      if (!uw && argus_face_worker_create(e, &tw) == ARGUS_OK)
+        uw = tw;
+      float ratio = 0;
+      argus_face_error ue = {{0}};
+      if (uw && argus_face_worker_upright(uw, img, f, &ratio, &ue) == ARGUS_OK &&
+          ratio > UPSIDE_DOWN_RATIO) {
+        reject(p, ARGUS_GALLERY_REJECT_ROLLED);
+        add_detail(p, "upside down (turned by 180 degrees it looks %.2f times "
+                      "more like a face)",
+                   (double)ratio);
+      }
+      argus_face_worker_free(tw);
     }
     if (q->flags & ARGUS_FACE_Q_LOW_SCORE) {
       reject(p, ARGUS_GALLERY_REJECT_LOW_SCORE);
