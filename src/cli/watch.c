@@ -52,6 +52,10 @@ void cli_watch_usage(FILE *f) {
         "  --quiet-status       no periodic status lines (a camera's state\n"
         "                       changes are still told as they happen)\n"
         "  --cooldown S         per person per camera, seconds (default 30)\n"
+        "  --suppressed         also print each match that raised no alert, and\n"
+        "                       why (already alerted on its track, or cooldown);\n"
+        "                       with --json: {\"type\":\"alert.suppressed\",\n"
+        "                       \"suppressed\":\"track\"|\"cooldown\",...}\n"
         "  --fusion M           also alert when a person's mean score over a\n"
         "                       track's searched shots is at least the threshold\n"
         "                       minus M (score fusion; 0..0.5, default 0: off;\n"
@@ -126,6 +130,44 @@ static void on_alert(void *user, const argus_bus_msg *m) {
            id, t, a->camera, a->media_time, (unsigned long long)a->track,
            a->person, a->watchlist, a->score,
            crop[0] && a->alert_id > 0 ? crop : "(not stored)");
+  }
+  fflush(stdout);
+  pthread_mutex_unlock(&pr->mu);
+}
+
+/* The matches that raised no alert ("alert.suppressed" events), with
+ * --suppressed: a line that says why (already alerted on this track, or on
+ * another track of the camera within the cooldown). Nothing of them is
+ * stored; they are not counted as alerts. */
+static void on_suppressed(void *user, const argus_bus_msg *m) {
+  printer *pr = user;
+  if (!m->event || m->event->type != ARGUS_EVENT_ALERT)
+    return;
+  const argus_event_alert *a = &m->event->u.alert;
+  const char *why = strcmp(a->suppressed, "track") == 0
+                        ? "already alerted on this track"
+                    : strcmp(a->suppressed, "cooldown") == 0
+                        ? "alerted on another track of this camera within "
+                          "the cooldown"
+                        : a->suppressed;
+  pthread_mutex_lock(&pr->mu);
+  if (pr->json) {
+    static char line[16384];
+    argus_json j;
+    argus_json_init(&j, line, sizeof line);
+    argus_json_obj_begin(&j, NULL);
+    argus_event_alert_json(a, NULL, NULL, &j);
+    argus_json_str(&j, "type", "alert.suppressed");
+    argus_json_int(&j, "v", ARGUS_EVENT_VERSION);
+    argus_json_obj_end(&j);
+    size_t n = argus_json_finish(&j);
+    fwrite(line, 1, n, stdout);
+    fputc('\n', stdout);
+  } else {
+    printf("NOT ALERTED  camera '%s' at %.3f s, track %llu: %s (watchlist "
+           "'%s'), score %.4f: %s\n",
+           a->camera, a->media_time, (unsigned long long)a->track, a->person,
+           a->watchlist, a->score, why);
   }
   fflush(stdout);
   pthread_mutex_unlock(&pr->mu);
@@ -504,7 +546,14 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   so.queue_msgs = 1024;
   so.events = 1;
   e = argus_bus_subscribe(parts.bus, &so, &sub, NULL);
+  argus_bus_sub *sup = NULL;
+  if (e == ARGUS_OK && o->suppressed) {
+    so.pattern = ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED;
+    so.handler = on_suppressed;
+    e = argus_bus_subscribe(parts.bus, &so, &sup, NULL);
+  }
   if (e) {
+    argus_bus_unsubscribe(sub);
     cli_errorf(cmd, "cannot subscribe to alerts (%s)", argus_errname(e));
     argus_pipeline_destroy(p);
     argus_pipeline_parts_close(&parts);
@@ -542,6 +591,7 @@ done:
   argus_pipeline_destroy(p);
   argus_bus_flush(parts.bus, 10);
   argus_bus_unsubscribe(sub);
+  argus_bus_unsubscribe(sup);
   argus_pipeline_parts_close(&parts);
   argus_store_free(srcs);
   free(cs);
@@ -568,6 +618,7 @@ enum {
   OPT_QUIET,
   OPT_COOLDOWN,
   OPT_FUSION,
+  OPT_SUPPRESSED,
   OPT_SIZE,
   OPT_UNVERIFIED,
 };
@@ -604,6 +655,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"quiet-status", 0, OPT_QUIET},
                                  {"cooldown", 1, OPT_COOLDOWN},
                                  {"fusion", 1, OPT_FUSION},
+                                 {"suppressed", 0, OPT_SUPPRESSED},
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {NULL, 0, 0}};
@@ -672,6 +724,9 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
     case OPT_COOLDOWN:
       if (parse_seconds(cmd, "--cooldown", p.arg, 0, 86400, &o.cooldown))
         return cli_bad_value(cmd);
+      break;
+    case OPT_SUPPRESSED:
+      o.suppressed = 1;
       break;
     case OPT_FUSION:
       if (parse_seconds(cmd, "--fusion", p.arg, 0, 0.5, &o.fusion))

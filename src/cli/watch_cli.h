@@ -41,6 +41,7 @@ typedef struct watch_opts {
   int quiet_status;
   double cooldown; /* < 0: default */
   double fusion;   /* score fusion margin; 0: off */
+  int suppressed;  /* also print the matches not alerted, and why */
   int detect_size; /* 0: default */
   int allow_unverified;
   int banner; /* print a line per alert in colour-free text framing */
