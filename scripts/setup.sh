@@ -32,6 +32,11 @@ pkgs+=(libjpeg62-turbo-dev libpng-dev libcjson-dev)
 # Evaluation scripts (eval/): an optimised BLAS under numpy; the reference
 # BLAS takes minutes for the LFW impostor matrices.
 pkgs+=(libopenblas0-pthread)
+# The operator service (src/api, argus serve): the HTTP server with TLS
+# through GnuTLS, argon2id password hashes, webhook deliveries, MQTT; the
+# tests' MQTT broker and the HTTP benchmark's load generator.
+pkgs+=(libmicrohttpd-dev libgnutls28-dev libsodium-dev libcurl4-gnutls-dev
+       libmosquitto-dev mosquitto wrk)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

@@ -38,7 +38,7 @@
 ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 3
+#define ARGUS_STORE_SCHEMA_VERSION 4
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */
@@ -164,6 +164,8 @@ typedef struct argus_store_watchlist {
   double threshold; /* NAN: use the embedder's calibrated default */
   char colour[ARGUS_STORE_COLOUR_MAX];
   int active;
+  int ack_required; /* 1: its alerts stay pinned on operators' screens until
+                       someone decides them */
   int64_t persons; /* number of persons enrolled */
   char created[ARGUS_STORE_TIME_MAX];
   char updated[ARGUS_STORE_TIME_MAX];
@@ -196,6 +198,15 @@ argus_err argus_store_watchlist_set_threshold(argus_store *s, const char *name,
 /* An inactive watchlist stays stored but is not searched. */
 argus_err argus_store_watchlist_set_active(argus_store *s, const char *name,
                                            int active, argus_store_error *err);
+/* Sets the "acknowledgement required" flag (0 or 1). Audited. Errors:
+ * NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_watchlist_set_ack(argus_store *s, const char *name,
+                                        int ack_required,
+                                        argus_store_error *err);
+/* colour: "#rrggbb". Audited. Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
+                                           const char *colour,
+                                           argus_store_error *err);
 
 /* ---- persons, photos, templates ----------------------------------------- */
 
@@ -270,6 +281,19 @@ argus_err argus_store_person_find_external(argus_store *s,
                                            argus_store_person *out, int *found,
                                            argus_store_error *err);
 /* Errors: NOT_FOUND ("no person with id 7"). */
+/* Changes a person's name and/or notes (NULL: unchanged). Audited
+ * ("person.update"). Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_person_update(argus_store *s, argus_store_id id,
+                                    const char *name, const char *notes,
+                                    argus_store_error *err);
+/* Removes one enrolled photo with its templates and (when nothing else
+ * refers to it) its crop file, in one transaction; *person_id (may be NULL)
+ * receives its person, whose index entry the caller then re-reads
+ * (argus_gallery_sync_person). Audited ("photo.remove"). Errors:
+ * NOT_FOUND ("no photo with id 7"). */
+argus_err argus_store_photo_remove(argus_store *s, argus_store_id photo_id,
+                                   argus_store_id *person_id,
+                                   argus_store_error *err);
 argus_err argus_store_person_get(argus_store *s, argus_store_id id,
                                  argus_store_person *out,
                                  argus_store_error *err);
@@ -425,6 +449,13 @@ argus_err argus_store_camera_get(argus_store *s, const char *name,
                                  argus_store_camera *out,
                                  argus_store_error *err);
 /* Alerts of the camera keep its name but lose the link. Errors: NOT_FOUND. */
+/* Changes a camera: url and settings (NULL: unchanged; settings as
+ * argus_store_camera_add), enabled (-1: unchanged, 0, 1). Audited
+ * ("camera.update"; the URL's password is never written to the audit
+ * log). Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_camera_update(argus_store *s, const char *name,
+                                   const char *url, const char *settings,
+                                   int enabled, argus_store_error *err);
 argus_err argus_store_camera_remove(argus_store *s, const char *name,
                                     argus_store_error *err);
 
@@ -530,6 +561,12 @@ typedef struct argus_store_alert_in {
   size_t crop_size;
   const void *thumb; /* JPEG frame thumbnail, NULL/0 for none */
   size_t thumb_size;
+  double threshold;       /* the watchlist's threshold it cleared (NAN:
+                             unknown) */
+  argus_store_id photo_id; /* the enrolled photo whose template matched
+                              best (0: unknown) */
+  double track_start;      /* media time the track was first seen (NAN:
+                              unknown) */
   const char *event_id; /* NULL: none; else the id of the event that raised
                            the alert (a name, as ARGUS_STORE_NAME_MAX):
                            an alert is stored once per event id, so a
@@ -551,6 +588,9 @@ typedef struct argus_store_alert {
   char crop_sha256[ARGUS_STORE_SHA256_HEX]; /* "" when none */
   char thumb_sha256[ARGUS_STORE_SHA256_HEX];
   argus_alert_status status;
+  double threshold;         /* NAN when not recorded */
+  argus_store_id photo_id;  /* 0 when unknown or removed since */
+  double track_start;       /* NAN when not recorded */
 } argus_store_alert;
 
 /* Stores an alert with its crop and thumbnail files, in one transaction.
@@ -700,9 +740,262 @@ argus_err argus_store_audit_append(argus_store *s, const char *action,
                                    argus_store_error *err);
 /* The newest `limit` rows (0: 100) with id < before_id (0: from the
  * newest), newest first. */
+/* Which audit rows argus_store_audit_query returns; zero-initialise. */
+typedef struct argus_store_audit_filter {
+  argus_store_id before_id; /* 0: from the newest; else ids < before_id */
+  size_t limit;             /* 0: 100; at most 10000 */
+  const char *actor;        /* NULL: any; exact */
+  const char *action;       /* NULL: any; exact, or a prefix ending in '.'
+                               ("person." matches every person action) */
+  const char *object_type;  /* NULL: any */
+  argus_store_id object_id; /* 0: any */
+  const char *since, *until; /* NULL: any; RFC 3339 (at or after; before) */
+} argus_store_audit_filter;
+/* Audit rows newest first, filtered. Errors: INVALID_ARG (a bad time or
+ * name). */
+argus_err argus_store_audit_query(argus_store *s,
+                                  const argus_store_audit_filter *f,
+                                  argus_store_audit **out, size_t *n,
+                                  argus_store_error *err);
 argus_err argus_store_audit_list(argus_store *s, argus_store_id before_id,
                                  size_t limit, argus_store_audit **out,
                                  size_t *n, argus_store_error *err);
+
+/* ---- accounts: users, sessions, API tokens ------------------------------
+ * Passwords are kept only as argon2id hashes (libsodium crypto_pwhash_str,
+ * interactive limits); session and API tokens are random (32 bytes from
+ * the system's CSPRNG) and kept only as their SHA-256. None of them is ever
+ * written to a log or an audit detail. */
+
+typedef enum argus_role {
+  ARGUS_ROLE_ADMIN = 0,      /* users, cameras, settings */
+  ARGUS_ROLE_SUPERVISOR = 1, /* watchlists, persons, enrolment */
+  ARGUS_ROLE_OPERATOR = 2,   /* sees alerts, decides */
+  ARGUS_ROLE_AUDITOR = 3,    /* reads the audit log */
+  ARGUS_ROLE_N
+} argus_role;
+/* "admin", "supervisor", "operator", "auditor"; "unknown" otherwise. */
+const char *argus_role_name(argus_role r);
+/* Errors: INVALID_ARG ("unknown role 'x' (admin, supervisor, operator,
+ * auditor)"). */
+argus_err argus_role_parse(const char *name, argus_role *out);
+
+#define ARGUS_STORE_PASSWORD_MIN 8    /* bytes */
+#define ARGUS_STORE_PASSWORD_MAX 1024 /* bytes, with the NUL */
+/* Session, CSRF and API token strings: base64url, with the NUL. API tokens
+ * start with "argus_". */
+#define ARGUS_STORE_TOKEN_MAX 64
+
+typedef struct argus_store_user {
+  argus_store_id id;
+  char name[ARGUS_STORE_NAME_MAX];
+  argus_role role;
+  int disabled;
+  char created[ARGUS_STORE_TIME_MAX];
+  char updated[ARGUS_STORE_TIME_MAX];
+} argus_store_user;
+
+/* Adds a user. name: 1..127 bytes of [A-Za-z0-9._@-]; password:
+ * ARGUS_STORE_PASSWORD_MIN..MAX-1 bytes (hashed here; never stored).
+ * Audited ("user.add"). Errors: INVALID_ARG ("user 'x' already exists", a
+ * short password), NOMEM. */
+argus_err argus_store_user_add(argus_store *s, const char *name,
+                               const char *password, argus_role role,
+                               argus_store_id *out_id, argus_store_error *err);
+/* Users ordered by name. */
+argus_err argus_store_user_list(argus_store *s, argus_store_user **out,
+                                size_t *n, argus_store_error *err);
+/* Errors: NOT_FOUND ("no user 'x'"). */
+argus_err argus_store_user_get(argus_store *s, const char *name,
+                               argus_store_user *out, argus_store_error *err);
+argus_err argus_store_user_get_id(argus_store *s, argus_store_id id,
+                                  argus_store_user *out,
+                                  argus_store_error *err);
+/* Number of users, and of enabled admins (either may be NULL). */
+argus_err argus_store_user_count(argus_store *s, int64_t *users,
+                                 int64_t *admins, argus_store_error *err);
+/* Removes a user with its sessions and tokens. The last enabled admin
+ * cannot be removed (INVALID_ARG). Audited. Errors: NOT_FOUND. */
+argus_err argus_store_user_remove(argus_store *s, const char *name,
+                                  argus_store_error *err);
+/* New password (as user_add); ends the user's sessions. Audited. */
+argus_err argus_store_user_set_password(argus_store *s, const char *name,
+                                        const char *password,
+                                        argus_store_error *err);
+/* New role; the last enabled admin keeps its role (INVALID_ARG). Audited. */
+argus_err argus_store_user_set_role(argus_store *s, const char *name,
+                                    argus_role role, argus_store_error *err);
+/* Disables (1) or enables (0) a user; disabling ends its sessions and
+ * suspends its tokens; the last enabled admin cannot be disabled. Audited.
+ */
+argus_err argus_store_user_set_disabled(argus_store *s, const char *name,
+                                        int disabled, argus_store_error *err);
+/* Checks a password: *ok = 1 and *out (may be NULL) the user when `name`
+ * exists, is enabled and the password matches; else *ok = 0 (an unknown
+ * name costs the same hashing time as a wrong password). Not audited (the
+ * caller audits logins with the address). Errors: INVALID_ARG, IO. */
+argus_err argus_store_user_verify(argus_store *s, const char *name,
+                                  const char *password, argus_store_user *out,
+                                  int *ok, argus_store_error *err);
+
+/* Starts a session of `user_id` from `address` (NULL: "") for `ttl`
+ * seconds (> 0): writes a new random session token and CSRF token into
+ * the buffers. Audited ("session.create"). Errors: NOT_FOUND (no such
+ * user), INVALID_ARG. */
+argus_err argus_store_session_create(argus_store *s, argus_store_id user_id,
+                                     const char *address, double ttl,
+                                     char token[ARGUS_STORE_TOKEN_MAX],
+                                     char csrf[ARGUS_STORE_TOKEN_MAX],
+                                     argus_store_error *err);
+/* Looks a session token up: *ok = 1 with the user (enabled) and the
+ * session's CSRF token (csrf may be NULL), or *ok = 0 (unknown, expired,
+ * user disabled). Not audited; writes nothing. Errors: INVALID_ARG, IO. */
+argus_err argus_store_session_check(argus_store *s, const char *token,
+                                    argus_store_user *user,
+                                    char csrf[ARGUS_STORE_TOKEN_MAX], int *ok,
+                                    argus_store_error *err);
+/* Ends a session (logout); an unknown token is OK. Audited when one
+ * ended. Also deletes expired sessions. */
+argus_err argus_store_session_end(argus_store *s, const char *token,
+                                  argus_store_error *err);
+
+typedef struct argus_store_token {
+  argus_store_id id;
+  argus_store_id user_id;
+  char user[ARGUS_STORE_NAME_MAX];
+  char name[ARGUS_STORE_NAME_MAX];
+  char created[ARGUS_STORE_TIME_MAX];
+  char expires[ARGUS_STORE_TIME_MAX]; /* "" when it does not expire */
+} argus_store_token;
+
+/* Makes an API token for `user_id`, labelled `name` (1..127 bytes),
+ * expiring at `expires` (RFC 3339; NULL: never): the token ("argus_" +
+ * 43 base64url characters) is written into `token` once; only its SHA-256
+ * is stored. Audited ("token.create"). Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_token_create(argus_store *s, argus_store_id user_id,
+                                   const char *name, const char *expires,
+                                   char token[ARGUS_STORE_TOKEN_MAX],
+                                   argus_store_id *out_id,
+                                   argus_store_error *err);
+/* Looks an API token up: *ok = 1 with its user (enabled), or 0 (unknown,
+ * expired, revoked, user disabled). Writes nothing. */
+argus_err argus_store_token_check(argus_store *s, const char *token,
+                                  argus_store_user *user, int *ok,
+                                  argus_store_error *err);
+/* Tokens of `user_id` (0: every user's), newest first; never the token. */
+argus_err argus_store_token_list(argus_store *s, argus_store_id user_id,
+                                 argus_store_token **out, size_t *n,
+                                 argus_store_error *err);
+/* Revokes a token. Audited. Errors: NOT_FOUND. */
+argus_err argus_store_token_revoke(argus_store *s, argus_store_id id,
+                                   argus_store_error *err);
+
+/* {"id", "name", "role", "disabled", "created", "updated"} */
+void argus_store_user_json(const argus_store_user *u, argus_json *j);
+/* {"id", "user_id", "user", "name", "created", "expires" (null: never)} */
+void argus_store_token_json(const argus_store_token *t, argus_json *j);
+
+/* ---- live event log ------------------------------------------------------
+ * Every event of the API's live stream (alert raised, decision made, camera
+ * status changed, watchlist changed) is appended here first; its row id is
+ * the event's id on the stream, so a client that reconnects with
+ * Last-Event-ID gets what it missed, in order. Not biometric (alert events
+ * carry names, scores and hashes, never image bytes or templates). */
+
+/* Appends an event: type (1..63 bytes of [a-z0-9._-]) and its JSON
+ * document (an object, at most ARGUS_STORE_EVENT_MAX bytes), in its own
+ * transaction; *out_id receives its id. Not audited. Errors: INVALID_ARG,
+ * LIMIT, IO. */
+#define ARGUS_STORE_EVENT_MAX ((size_t)64 << 10)
+argus_err argus_store_event_append(argus_store *s, const char *type,
+                                   const char *data, size_t size,
+                                   argus_store_id *out_id,
+                                   argus_store_error *err);
+/* One stored event, valid during the callback. */
+typedef struct argus_store_event {
+  argus_store_id id;
+  const char *time; /* RFC 3339 */
+  const char *type;
+  const char *data;
+  size_t size;
+} argus_store_event;
+/* Return non-zero to stop. */
+typedef int (*argus_store_event_fn)(void *user, const argus_store_event *ev);
+/* Calls fn for the events with id > after_id, oldest first, at most
+ * `limit` (0: no limit). The callback must not call the store. */
+argus_err argus_store_event_foreach(argus_store *s, argus_store_id after_id,
+                                    size_t limit, argus_store_event_fn fn,
+                                    void *user, argus_store_error *err);
+/* The newest event id (0: none). */
+argus_err argus_store_event_last_id(argus_store *s, argus_store_id *out,
+                                    argus_store_error *err);
+/* Deletes events older than `time` (RFC 3339). `deleted` may be NULL. */
+argus_err argus_store_event_purge_before(argus_store *s, const char *time,
+                                         int64_t *deleted,
+                                         argus_store_error *err);
+
+/* ---- outbound webhooks ----------------------------------------------------
+ * A webhook receives a POST per alert (of one watchlist, or of all), signed
+ * with HMAC-SHA256 under its secret; deliveries that fail after every retry
+ * become dead letters, listed until an admin retries or removes them. */
+
+typedef struct argus_store_webhook {
+  argus_store_id id;
+  char url[ARGUS_STORE_TEXT_MAX];
+  char secret[ARGUS_STORE_NAME_MAX];    /* never printed by argus */
+  char watchlist[ARGUS_STORE_NAME_MAX]; /* "" : every watchlist */
+  int enabled;
+  char created[ARGUS_STORE_TIME_MAX];
+} argus_store_webhook;
+
+/* url: http:// or https://; secret: 16..127 bytes; watchlist NULL/"": all.
+ * Audited (without the secret). Errors: INVALID_ARG. */
+argus_err argus_store_webhook_add(argus_store *s, const char *url,
+                                  const char *secret, const char *watchlist,
+                                  argus_store_id *out_id,
+                                  argus_store_error *err);
+argus_err argus_store_webhook_list(argus_store *s, argus_store_webhook **out,
+                                   size_t *n, argus_store_error *err);
+/* Errors: NOT_FOUND. Audited. Its dead letters go with it. */
+argus_err argus_store_webhook_remove(argus_store *s, argus_store_id id,
+                                     argus_store_error *err);
+
+typedef struct argus_store_deadletter {
+  argus_store_id id;
+  argus_store_id webhook_id;
+  argus_store_id event_id; /* the live event it carried */
+  int attempts;
+  char last_error[ARGUS_STORE_TEXT_MAX];
+  char time[ARGUS_STORE_TIME_MAX];
+} argus_store_deadletter;
+
+/* Records a delivery that failed for good, with its payload (the JSON body
+ * that was POSTed). Errors: INVALID_ARG, IO. */
+argus_err argus_store_deadletter_add(argus_store *s, argus_store_id webhook_id,
+                                     argus_store_id event_id,
+                                     const char *payload, int attempts,
+                                     const char *last_error,
+                                     argus_store_id *out_id,
+                                     argus_store_error *err);
+/* Dead letters, newest first (payloads not included). */
+argus_err argus_store_deadletter_list(argus_store *s,
+                                      argus_store_deadletter **out, size_t *n,
+                                      argus_store_error *err);
+/* The payload of a dead letter into *payload (malloc'd, NUL-terminated,
+ * argus_store_free). Errors: NOT_FOUND. */
+argus_err argus_store_deadletter_payload(argus_store *s, argus_store_id id,
+                                         argus_store_deadletter *out,
+                                         char **payload,
+                                         argus_store_error *err);
+/* Errors: NOT_FOUND. */
+argus_err argus_store_deadletter_remove(argus_store *s, argus_store_id id,
+                                        argus_store_error *err);
+/* {"id", "url", "watchlist" (null: all), "enabled", "created"}: never the
+ * secret. */
+void argus_store_webhook_json(const argus_store_webhook *w, argus_json *j);
+/* {"id", "webhook_id", "event_id", "attempts", "last_error", "time"} */
+void argus_store_deadletter_json(const argus_store_deadletter *d,
+                                 argus_json *j);
 
 /* ---- maintenance -------------------------------------------------------- */
 

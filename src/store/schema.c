@@ -166,10 +166,83 @@ static const char migration_3[] =
     "ALTER TABLE alerts ADD COLUMN event_id TEXT;\n"
     "CREATE UNIQUE INDEX alerts_by_event ON alerts (event_id);\n";
 
+/* The operator service (argus serve): accounts, sessions and API tokens
+ * (only hashes: argon2id for passwords, SHA-256 for random tokens), the
+ * watchlists' "acknowledgement required" flag, what an alert matched
+ * (threshold, enrolled photo, when its track began), the log of live
+ * events that a reconnecting client replays from (Last-Event-ID), and the
+ * outbound webhooks with their dead letters. */
+static const char migration_4[] =
+    "ALTER TABLE watchlists ADD COLUMN ack_required INTEGER NOT NULL "
+    "DEFAULT 0 CHECK (ack_required IN (0, 1));\n"
+    "ALTER TABLE alerts ADD COLUMN threshold DOUBLE PRECISION;\n"
+    "ALTER TABLE alerts ADD COLUMN photo_id BIGINT "
+    "REFERENCES photos (id) ON DELETE SET NULL;\n"
+    "ALTER TABLE alerts ADD COLUMN track_start DOUBLE PRECISION;\n"
+    "CREATE INDEX alerts_by_status ON alerts (status, id);\n"
+    "CREATE INDEX alerts_by_photo ON alerts (photo_id);\n"
+    "CREATE TABLE users (\n"
+    "  id @ID@,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL\n"
+    "    CHECK (role IN ('admin', 'supervisor', 'operator', 'auditor')),\n"
+    "  password_hash TEXT NOT NULL,\n"
+    "  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE sessions (\n"
+    "  id @ID@,\n"
+    "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+    "  token_sha256 TEXT NOT NULL UNIQUE,\n"
+    "  csrf TEXT NOT NULL,\n"
+    "  address TEXT NOT NULL DEFAULT '',\n"
+    "  created TEXT NOT NULL,\n"
+    "  expires TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX sessions_by_user ON sessions (user_id);\n"
+    "CREATE TABLE api_tokens (\n"
+    "  id @ID@,\n"
+    "  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  token_sha256 TEXT NOT NULL UNIQUE,\n"
+    "  created TEXT NOT NULL,\n"
+    "  last_used TEXT,\n"
+    "  expires TEXT\n"
+    ");\n"
+    "CREATE INDEX api_tokens_by_user ON api_tokens (user_id);\n"
+    "CREATE TABLE events (\n"
+    "  id @ID@,\n"
+    "  time TEXT NOT NULL,\n"
+    "  type TEXT NOT NULL,\n"
+    "  data TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX events_by_time ON events (time);\n"
+    "CREATE TABLE webhooks (\n"
+    "  id @ID@,\n"
+    "  url TEXT NOT NULL,\n"
+    "  secret TEXT NOT NULL,\n"
+    "  watchlist TEXT,\n"
+    "  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),\n"
+    "  created TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE webhook_deadletters (\n"
+    "  id @ID@,\n"
+    "  webhook_id BIGINT REFERENCES webhooks (id) ON DELETE CASCADE,\n"
+    "  event_id BIGINT NOT NULL,\n"
+    "  payload TEXT NOT NULL,\n"
+    "  attempts INTEGER NOT NULL,\n"
+    "  last_error TEXT NOT NULL DEFAULT '',\n"
+    "  time TEXT NOT NULL\n"
+    ");\n";
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
     {2, "unmatched faces kept with a retention", migration_2},
     {3, "alerts keep the id of the event that raised them", migration_3},
+    {4, "accounts, sessions, tokens, event log, webhooks; alert match "
+        "details; acknowledgement flag",
+     migration_4},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);

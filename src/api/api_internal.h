@@ -1,0 +1,178 @@
+/* Internals of the operator service shared by its files: the request a
+ * handler sees, the route table, the helpers that answer.
+ *
+ *   server.c    libmicrohttpd daemon, request bodies (capped), routing,
+ *               authentication, role check, metrics per route, errors
+ *   routes.c    the route table: method, path pattern, roles, handler
+ *   auth.c      login/logout, sessions, CSRF, API tokens, rate limits
+ *   events.c    live event stream (SSE), event log, replay
+ *   h_*.c       handlers by resource
+ *   multipart.c, json_in.c   request parsing (fuzzed: fuzz/fuzz_api_*.c)
+ *   outbound.c  webhooks (libcurl) and MQTT (libmosquitto)
+ *   metrics.c   /metrics in Prometheus text format
+ *
+ * A handler runs on one of the HTTP threads with a request whose user is
+ * authenticated and whose role the route allows (public routes: user NULL).
+ * It answers with exactly one api_reply_* call (or returns without one:
+ * the server then answers 500) and returns. It may block briefly (store,
+ * face engine): the thread's other connections wait meanwhile.
+ */
+#ifndef ARGUS_API_INTERNAL_H
+#define ARGUS_API_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "argus/api.h"
+#include "argus/core.h"
+#include "argus/store.h"
+
+#define API_MOD "api"
+#define API_PREFIX "/api/v1"
+#define API_MAX_PARAMS 4
+
+/* Role bits of a route (bit r = argus_role r may call it). */
+#define API_R_ADMIN (1u << ARGUS_ROLE_ADMIN)
+#define API_R_SUPERVISOR (1u << ARGUS_ROLE_SUPERVISOR)
+#define API_R_OPERATOR (1u << ARGUS_ROLE_OPERATOR)
+#define API_R_AUDITOR (1u << ARGUS_ROLE_AUDITOR)
+#define API_R_ANY                                                              \
+  (API_R_ADMIN | API_R_SUPERVISOR | API_R_OPERATOR | API_R_AUDITOR)
+/* No login needed. */
+#define API_R_PUBLIC 0u
+
+/* Route flags. */
+#define API_F_STREAM 1u   /* the handler answers with a stream (events) */
+#define API_F_MULTIPART 2u /* accepts multipart/form-data bodies */
+#define API_F_NO_SETUP 4u /* served also before the first admin exists */
+
+typedef struct argus_api api_server;
+typedef struct api_req api_req;
+typedef void (*api_handler)(api_req *r);
+
+typedef struct api_route {
+  const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+  const char *pattern; /* "/api/v1/alerts/{id}/decision": {name} matches
+                          one non-empty segment without '/' */
+  unsigned roles;      /* API_R_* bits, or API_R_PUBLIC */
+  unsigned flags;      /* API_F_* */
+  api_handler fn;
+} api_route;
+
+extern const api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* One request, valid during the handler. */
+struct api_req {
+  api_server *srv;
+  void *conn;              /* struct MHD_Connection * */
+  const api_route *route;
+  const char *method;
+  const char *path;        /* decoded path, without the query */
+  const char *params[API_MAX_PARAMS]; /* the {name} segments, in order */
+  int nparams;
+  const char *body;        /* NUL-terminated; "" when none */
+  size_t body_size;
+  const char *content_type; /* "" when none */
+  char address[64];        /* the client's address */
+  /* The caller (route roles != PUBLIC): user->id > 0. */
+  argus_store_user user;
+  int authed;
+  int via_token;           /* authenticated by an API token (no CSRF) */
+  char actor[ARGUS_STORE_NAME_MAX + 8]; /* "api:<user>" for audit rows */
+  /* Answer (set by api_reply_*). */
+  int status;
+  char *resp;              /* malloc'd */
+  size_t resp_size;
+  const char *resp_type;
+  char extra_headers[1024]; /* "Name: value\r\n" lines */
+  int replied;
+  /* Internal: the store handle checked out for this request. */
+  argus_store *store_;
+};
+
+/* ---- answering ----------------------------------------------------------- */
+
+/* A JSON answer written by fn into j; the buffer grows (and fn is called
+ * again) until the document fits (at most 64 MiB). */
+typedef void (*api_json_fn)(void *user, argus_json *j);
+void api_reply_json(api_req *r, int status, api_json_fn fn, void *user);
+/* A JSON answer from a finished string (copied). */
+void api_reply_raw_json(api_req *r, int status, const char *json, size_t n);
+/* {"error": code, "message": printf(fmt)}; code is a short word
+ * ("bad_request", "not_found", "forbidden", "conflict", ...). */
+void api_reply_error(api_req *r, int status, const char *code,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a library error to an HTTP answer: INVALID_ARG 400, NOT_FOUND 404,
+ * LIMIT 413, UNSUPPORTED 415, CORRUPT 400 (bad input) or 500 (stored
+ * data), others 500; message from err (may be NULL). */
+void api_reply_err(api_req *r, argus_err e, const argus_error_detail *err);
+/* Bytes (copied when take is 0; taken, i.e. freed with free(), when 1). */
+void api_reply_bytes(api_req *r, int status, const char *content_type,
+                     void *data, size_t n, int take);
+/* 204 No Content. */
+void api_reply_empty(api_req *r, int status);
+/* Adds a response header (name and value must not hold CR/LF). */
+void api_add_header(api_req *r, const char *name, const char *value);
+
+/* ---- reading the request ------------------------------------------------- */
+
+/* A query argument (NULL when absent). */
+const char *api_query(api_req *r, const char *key);
+/* A request header (NULL when absent). */
+const char *api_header(api_req *r, const char *name);
+/* Path parameter i as a row id (> 0): 1 on success; else answers 404
+ * ("no <what> with id 'x'") and returns 0. */
+int api_param_id(api_req *r, int i, const char *what, argus_store_id *out);
+/* Query argument `key` as an integer in [lo, hi] (*out unchanged when
+ * absent): 1 on success or absent; else answers 400 naming it and returns
+ * 0. */
+int api_query_int(api_req *r, const char *key, int64_t lo, int64_t hi,
+                  int64_t *out);
+/* The body as a JSON object (cJSON_Delete the result): NULL after
+ * answering 400 ("body: expected a JSON object", "body: invalid JSON at
+ * byte N") or 415 (content type not application/json). */
+cJSON *api_body_object(api_req *r);
+
+/* ---- the store, audit ---------------------------------------------------- */
+
+/* A store handle for this request (checked out of the server's pool, its
+ * actor set to r->actor; returned when the request ends). NULL after
+ * answering 503 when the database cannot be opened. */
+argus_store *api_store(api_req *r);
+/* An audit row with the user and the address in its detail (detail_json
+ * NULL or a JSON object's members without braces, e.g. "\"n\":3"). */
+void api_audit(api_req *r, const char *action, const char *object_type,
+               argus_store_id object_id, const char *detail_members);
+
+/* ---- server parts handlers may use --------------------------------------- */
+
+const argus_api_config *api_config(api_server *s);
+argus_pipeline *api_pipeline(api_server *s);
+argus_face_engine *api_engine(api_server *s);
+argus_gallery *api_gallery(api_server *s);
+argus_bus *api_bus(api_server *s);
+/* Serialises use of the face engine by handlers (identify, enrolment run
+ * on one engine worker). */
+void api_engine_lock(api_server *s);
+void api_engine_unlock(api_server *s);
+argus_face_worker *api_engine_worker(api_server *s);
+
+/* Publishes a live event (appended to the event log, then sent to every
+ * stream client): type "alert", "decision", "camera.status",
+ * "watchlist.change", ...; data a JSON object. */
+void api_event_publish(api_server *s, const char *type, const char *json,
+                       size_t n);
+/* After a camera was added, changed or removed in the store: makes the
+ * running pipeline's cameras follow the store. */
+void api_cameras_sync(api_server *s);
+
+/* ---- handlers (h_*.c), named in routes.c --------------------------------- */
+
+#define API_HANDLER(name) void name(api_req *r)
+
+#endif
