@@ -119,6 +119,18 @@ void api_reply_empty(api_req *r, int status);
 /* Adds a response header (name and value must not hold CR/LF). */
 void api_add_header(api_req *r, const char *name, const char *value);
 
+/* A streamed answer (the live event stream): `reader` is libmicrohttpd's
+ * content reader (return bytes written, 0 after suspending the connection
+ * when nothing is ready — see events.c —, or
+ * MHD_CONTENT_READER_END_OF_STREAM / _END_WITH_ERROR); free_ctx is called
+ * once when the connection ends. Sent as text/event-stream, not cached. */
+typedef int64_t (*api_stream_reader)(void *ctx, uint64_t pos, char *buf,
+                                     size_t max);
+void api_reply_stream(api_req *r, api_stream_reader reader,
+                      void (*free_ctx)(void *ctx), void *ctx);
+/* The request's struct MHD_Connection (for suspend/resume). */
+void *api_req_connection(api_req *r);
+
 /* ---- reading the request ------------------------------------------------- */
 
 /* A query argument (NULL when absent). */
@@ -170,6 +182,20 @@ void api_event_publish(api_server *s, const char *type, const char *json,
 /* After a camera was added, changed or removed in the store: makes the
  * running pipeline's cameras follow the store. */
 void api_cameras_sync(api_server *s);
+
+/* Calls fn for every (route, status) counted so far: requests and the sum
+ * of their handling times. Routes are the table's patterns ("-" for
+ * requests that matched no route). */
+void api_http_counters(api_server *s,
+                       void (*fn)(void *user, const char *method,
+                                  const char *pattern, int status,
+                                  uint64_t count, double seconds_sum),
+                       void *user);
+/* The outbound module (webhooks, MQTT; src/api/outbound.h); NULL when it
+ * could not start. */
+struct api_outbound *api_server_outbound(api_server *s);
+/* The live event module (src/api/events.h). */
+struct api_events *api_server_events(api_server *s);
 
 /* ---- handlers (h_*.c), named in routes.c --------------------------------- */
 
