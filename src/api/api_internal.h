@@ -52,6 +52,9 @@
 typedef struct argus_api api_server;
 typedef struct api_req api_req;
 typedef void (*api_handler)(api_req *r);
+/* A streamed answer's content reader (api_reply_stream). */
+typedef int64_t (*api_stream_reader)(void *ctx, uint64_t pos, char *buf,
+                                     size_t max);
 
 typedef struct api_route {
   const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
@@ -90,8 +93,12 @@ struct api_req {
   const char *resp_type;
   char extra_headers[1024]; /* "Name: value\r\n" lines */
   int replied;
-  /* Internal: the store handle checked out for this request. */
+  /* Internal: the store handle checked out for this request; a streamed
+   * answer. */
   argus_store *store_;
+  api_stream_reader stream_reader;
+  void (*stream_free)(void *ctx);
+  void *stream_ctx;
 };
 
 /* ---- answering ----------------------------------------------------------- */
@@ -124,8 +131,6 @@ void api_add_header(api_req *r, const char *name, const char *value);
  * when nothing is ready — see events.c —, or
  * MHD_CONTENT_READER_END_OF_STREAM / _END_WITH_ERROR); free_ctx is called
  * once when the connection ends. Sent as text/event-stream, not cached. */
-typedef int64_t (*api_stream_reader)(void *ctx, uint64_t pos, char *buf,
-                                     size_t max);
 void api_reply_stream(api_req *r, api_stream_reader reader,
                       void (*free_ctx)(void *ctx), void *ctx);
 /* The request's struct MHD_Connection (for suspend/resume). */
