@@ -79,6 +79,9 @@ typedef struct argus_api_parts {
 argus_err argus_api_start(const argus_api_config *c,
                           const argus_api_parts *parts, argus_api **out,
                           argus_error_detail *err);
+/* The one-time code that lets POST /api/v1/setup create the first admin
+ * while no user exists ("" once one does); argus serve prints it. */
+const char *argus_api_setup_code(const argus_api *a);
 /* The port it listens on. */
 int argus_api_port(const argus_api *a);
 /* Stops accepting, closes every connection (event streams end), delivers

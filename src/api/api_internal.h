@@ -85,6 +85,7 @@ struct api_req {
   argus_store_user user;
   int authed;
   int via_token;           /* authenticated by an API token (no CSRF) */
+  char csrf_[ARGUS_STORE_TOKEN_MAX]; /* the session's CSRF token */
   char actor[ARGUS_STORE_NAME_MAX + 8]; /* "api:<user>" for audit rows */
   /* Answer (set by api_reply_*). */
   int status;
