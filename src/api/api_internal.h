@@ -188,6 +188,8 @@ void api_event_publish(api_server *s, const char *type, const char *json,
 /* After a camera was added, changed or removed in the store: makes the
  * running pipeline's cameras follow the store. */
 void api_cameras_sync(api_server *s);
+/* The pipeline's index of a stored camera that runs (-1: not running). */
+int api_camera_index(api_server *s, argus_store_id camera_id);
 
 /* Calls fn for every (route, status) counted so far: requests and the sum
  * of their handling times. Routes are the table's patterns ("-" for
