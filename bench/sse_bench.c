@@ -567,7 +567,7 @@ int main(int argc, char **argv) {
   o.rate = 20;
   o.type = "decision";
   o.timeout = 10;
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) {
@@ -600,12 +600,11 @@ int main(int argc, char **argv) {
       o.method = argv[i + 1];
       o.path = argv[i + 2];
       o.body = argv[i + 3];
-      i += 2;
+      i += 2; /* and 2 more below */
     } else {
       usage();
       return 2;
     }
-    i++;
   }
   if (!o.token || o.clients <= 0 || o.events <= 0 || o.rate <= 0 ||
       o.events > MAX_TRIGGERS) {
