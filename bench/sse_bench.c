@@ -343,7 +343,6 @@ static void loop_once(client *cl, int n, const opts *o, int ep,
                       int timeout_ms) {
   struct epoll_event evs[256];
   int k = epoll_wait(ep, evs, 256, timeout_ms);
-  uint64_t t = now_ns();
   static char buf[65536];
   for (int i = 0; i < k; i++) {
     int idx = (int)evs[i].data.u32;
@@ -362,6 +361,9 @@ static void loop_once(client *cl, int n, const opts *o, int ep,
     }
     for (;;) {
       ssize_t got = recv(c->fd, buf, sizeof buf, 0);
+      /* The time of this read: the loop may take a while over many
+       * clients, and later reads get later data. */
+      uint64_t t = now_ns();
       if (got > 0) {
         if (http_feed(c, buf, (size_t)got, o, t) != 0) {
           client_end(c, ep);
