@@ -1037,7 +1037,7 @@ argus_err argus_store_gc(argus_store *s, int64_t *removed,
  * as JSON when it is valid, else written as null. */
 
 /* {"id", "name", "threshold" (null: the model's default), "colour",
- * "active", "persons", "created", "updated"} */
+ * "active", "ack_required", "persons", "created", "updated"} */
 void argus_store_watchlist_json(const argus_store_watchlist *w,
                                 argus_json *j);
 /* {"id", "watchlist", "name", "external_id" (null when none), "notes",
@@ -1051,8 +1051,9 @@ void argus_store_camera_json(const argus_store_camera *c, argus_json *j);
 void argus_store_audit_json(const argus_store_audit *a, argus_json *j);
 /* {"id", "camera", "camera_id", "time", "media_time", "track",
  * "watchlist", "watchlist_id", "person", "person_id", "score",
- * "crop_sha256", "thumb_sha256", "status"}; ids of removed rows and
- * missing hashes are null. */
+ * "crop_sha256", "thumb_sha256", "status", "threshold" (null: not
+ * recorded), "photo_id", "track_start" (null: not recorded)}; ids of
+ * removed rows and missing hashes are null. */
 void argus_store_alert_json(const argus_store_alert *a, argus_json *j);
 /* {"id", "alert", "operator", "decision", "comment", "time"} */
 void argus_store_decision_json(const argus_store_decision *d, argus_json *j);

@@ -10,6 +10,7 @@
  * Also here: the change feed, which turns enrolment changes of any process
  * (as audited in the store) into watchlist.change events for the
  * matcher. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,11 @@ static store_outcome store_alert(argus_pipeline *p, const argus_event *ev,
   in.watchlist_id = a->watchlist_id;
   in.person_id = a->person_id;
   in.score = a->score;
+  /* The match details (migration 4): the threshold it cleared, the photo
+   * it matched, when its track began (NAN / 0: unknown). */
+  in.threshold = isfinite(a->threshold) ? a->threshold : NAN;
+  in.photo_id = a->photo_id;
+  in.track_start = a->track_start;
   in.event_id = ev->id[0] ? ev->id : NULL;
   if (f) {
     in.crop = f->crop.data;

@@ -74,6 +74,13 @@ argus_err argus_store_alert_insert(argus_store *s,
                    ARGUS_STORE_CROP_MAX);
   if (e == ARGUS_OK && a->event_id)
     e = store_check_name(a->event_id, "event id", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK && isinf(a->threshold))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "threshold is infinite");
+  if (e == ARGUS_OK && isinf(a->track_start))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "track start is infinite");
+  if (e == ARGUS_OK && a->photo_id < 0)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "photo id %lld is negative",
+                   (long long)a->photo_id);
   if (e != ARGUS_OK)
     return e;
 
@@ -134,6 +141,17 @@ argus_err argus_store_alert_insert(argus_store *s,
       e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera with id %lld",
                      (long long)a->camera_id);
   }
+  /* The photo that matched may have been removed meanwhile: the alert
+   * then keeps no link (as the foreign key's ON DELETE SET NULL would). */
+  int64_t photo = 0;
+  if (e == ARGUS_OK && a->photo_id > 0) {
+    int found = 0;
+    e = store_query_int(s, &found, &photo, err,
+                        "SELECT id FROM photos WHERE id = ?", "i",
+                        (int64_t)a->photo_id);
+    if (e == ARGUS_OK && !found)
+      photo = 0;
+  }
   char crop[ARGUS_STORE_SHA256_HEX] = "", thumb[ARGUS_STORE_SHA256_HEX] = "";
   if (e == ARGUS_OK && a->crop_size)
     e = store_crop_put(s, a->crop, a->crop_size, crop, err);
@@ -144,16 +162,24 @@ argus_err argus_store_alert_insert(argus_store *s,
     e = store_prep(s, &st, err,
                    "INSERT INTO alerts (camera_id, camera, time, media_time, "
                    "track_id, watchlist_id, watchlist, person_id, person, "
-                   "score, crop_sha256, thumb_sha256, status, event_id) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) "
-                   "RETURNING id",
-                   "issdiisisdsss", (int64_t)a->camera_id, a->camera, t,
+                   "score, crop_sha256, thumb_sha256, status, event_id, "
+                   "threshold, photo_id, track_start) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, "
+                   "?, ?, ?) RETURNING id",
+                   "issdiisisdsssdid", (int64_t)a->camera_id, a->camera, t,
                    a->media_time, (int64_t)a->track_id,
                    (int64_t)a->watchlist_id, wl, (int64_t)a->person_id, person,
                    a->score, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL,
-                   a->event_id);
+                   a->event_id, isnan(a->threshold) ? 0.0 : a->threshold,
+                   photo, isnan(a->track_start) ? 0.0 : a->track_start);
     if (e == ARGUS_OK && a->camera_id <= 0)
       e = s->ops->bind_null(st, 1);
+    if (e == ARGUS_OK && isnan(a->threshold))
+      e = s->ops->bind_null(st, 14);
+    if (e == ARGUS_OK && photo <= 0)
+      e = s->ops->bind_null(st, 15);
+    if (e == ARGUS_OK && isnan(a->track_start))
+      e = s->ops->bind_null(st, 16);
     if (e == ARGUS_OK)
       e = store_step(s, st, &row, err);
     if (e == ARGUS_OK)
@@ -167,6 +193,10 @@ argus_err argus_store_alert_insert(argus_store *s,
     store_json_str(&j, "watchlist", wl);
     store_json_int(&j, "person", a->person_id);
     store_json_num(&j, "score", a->score);
+    if (!isnan(a->threshold))
+      store_json_num(&j, "threshold", a->threshold);
+    if (photo > 0)
+      store_json_int(&j, "photo", photo);
     store_json_int(&j, "crop", crop[0] != 0);
     store_json_int(&j, "thumb", thumb[0] != 0);
     if (a->event_id)
@@ -187,8 +217,8 @@ argus_err argus_store_alert_insert(argus_store *s,
 
 #define ALERT_COLUMNS                                                          \
   "SELECT id, camera_id, camera, time, media_time, track_id, watchlist_id, "   \
-  "watchlist, person_id, person, score, crop_sha256, thumb_sha256, status "    \
-  "FROM alerts "
+  "watchlist, person_id, person, score, crop_sha256, thumb_sha256, status, "   \
+  "threshold, photo_id, track_start FROM alerts "
 
 static void read_alert(argus_store *s, store_stmt *st, argus_store_alert *a) {
   const store_backend_ops *o = s->ops;
@@ -208,6 +238,9 @@ static void read_alert(argus_store *s, store_stmt *st, argus_store_alert *a) {
   argus_alert_status stt = ARGUS_ALERT_PENDING;
   argus_alert_status_parse(o->col_text(st, 13), &stt);
   a->status = stt;
+  a->threshold = o->col_is_null(st, 14) ? NAN : o->col_double(st, 14);
+  a->photo_id = o->col_is_null(st, 15) ? 0 : o->col_int64(st, 15);
+  a->track_start = o->col_is_null(st, 16) ? NAN : o->col_double(st, 16);
 }
 
 argus_err argus_store_alert_list(argus_store *s,

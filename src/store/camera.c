@@ -29,6 +29,17 @@ void argus_store_url_redact(const char *url, char *buf, size_t size) {
   snprintf(buf, size, "%.*s***%s", (int)(colon + 1 - url), url, at);
 }
 
+static argus_err check_settings(const char *settings, argus_store_error *err) {
+  char why[128];
+  if (strnlen(settings, ARGUS_STORE_JSON_MAX) >= ARGUS_STORE_JSON_MAX)
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "camera settings are longer than %d bytes",
+                      ARGUS_STORE_JSON_MAX - 1);
+  if (store_json_validate_object(settings, why, sizeof why) != 0)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "camera settings: %s", why);
+  return ARGUS_OK;
+}
+
 argus_err argus_store_camera_add(argus_store *s, const char *name,
                                  const char *url, const char *settings,
                                  int enabled, argus_store_id *out_id,
@@ -40,15 +51,8 @@ argus_err argus_store_camera_add(argus_store *s, const char *name,
     e = store_check_name(url, "camera url", ARGUS_STORE_TEXT_MAX, err);
   if (e != ARGUS_OK)
     return e;
-  if (settings) {
-    char why[128];
-    if (strnlen(settings, ARGUS_STORE_JSON_MAX) >= ARGUS_STORE_JSON_MAX)
-      return store_fail(err, ARGUS_E_INVALID_ARG,
-                        "camera settings are longer than %d bytes",
-                        ARGUS_STORE_JSON_MAX - 1);
-    if (store_json_validate_object(settings, why, sizeof why) != 0)
-      return store_fail(err, ARGUS_E_INVALID_ARG, "camera settings: %s", why);
-  }
+  if (settings && (e = check_settings(settings, err)) != ARGUS_OK)
+    return e;
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
   int found = 0;
@@ -167,6 +171,70 @@ argus_err argus_store_camera_get(argus_store *s, const char *name,
     e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera '%s'", name);
   s->ops->finalize(st);
   return e;
+}
+
+argus_err argus_store_camera_update(argus_store *s, const char *name,
+                                    const char *url, const char *settings,
+                                    int enabled, argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = store_check_name(name, "camera name", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK && url)
+    e = store_check_name(url, "camera url", ARGUS_STORE_TEXT_MAX, err);
+  if (e == ARGUS_OK && settings)
+    e = check_settings(settings, err);
+  if (e == ARGUS_OK && (enabled < -1 || enabled > 1))
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "enabled is %d, not -1 (unchanged), 0 or 1", enabled);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char now[ARGUS_STORE_TIME_MAX];
+  argus_store_now(now);
+  int found = 0;
+  int64_t id = 0;
+  /* coalesce keeps what the caller leaves NULL (enabled: -1 as NULL). */
+  store_stmt *st = NULL;
+  e = store_prep(s, &st, err,
+                 "UPDATE cameras SET url = coalesce(?, url), "
+                 "settings = coalesce(?, settings), "
+                 "enabled = coalesce(?, enabled), updated = ? "
+                 "WHERE name = ? RETURNING id",
+                 "ssiss", url, settings, (int64_t)enabled, now, name);
+  if (e == ARGUS_OK && enabled < 0)
+    e = s->ops->bind_null(st, 3);
+  int row = 0;
+  if (e == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  if (e == ARGUS_OK && row == STORE_ROW) {
+    found = 1;
+    id = s->ops->col_int64(st, 0);
+  }
+  s->ops->finalize(st);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no camera '%s'", name);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    if (url) {
+      char red[ARGUS_STORE_TEXT_MAX];
+      argus_store_url_redact(url, red, sizeof red);
+      store_json_str(&j, "url", red);
+    }
+    if (settings)
+      store_json_int(&j, "settings", 1); /* changed */
+    if (enabled >= 0)
+      store_json_int(&j, "enabled", enabled);
+    e = store_audit(s, "camera.update", "camera", id, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
 }
 
 argus_err argus_store_camera_remove(argus_store *s, const char *name,

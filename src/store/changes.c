@@ -1,8 +1,8 @@
 /* The enrolment change feed: the audit rows of changes to watchlists,
- * persons and templates, read by sequence (the audit id). Every such change
- * is audited in the transaction that makes it, so the feed misses nothing
- * and shows nothing that was rolled back; a running matcher of another
- * process follows it instead of re-reading the store. */
+ * persons, photos and templates, read by sequence (the audit id). Every
+ * such change is audited in the transaction that makes it, so the feed
+ * misses nothing and shows nothing that was rolled back; a running
+ * matcher of another process follows it instead of re-reading the store. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +37,8 @@ argus_err argus_store_changes_since(argus_store *s, argus_store_id after_id,
   e = store_prep(s, &st, err,
                  "SELECT id, action, object_type, object_id FROM audit "
                  "WHERE id > ? AND (action LIKE 'watchlist.%' OR "
-                 "action LIKE 'person.%' OR action LIKE 'template.%' "
+                 "action LIKE 'person.%' OR action = 'photo.remove' OR "
+                 "action LIKE 'template.%' "
                  "AND action <> 'template.read') ORDER BY id LIMIT ?",
                  "ii", (int64_t)after_id, (int64_t)limit);
   if (e != ARGUS_OK)

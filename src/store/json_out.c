@@ -40,6 +40,7 @@ void argus_store_watchlist_json(const argus_store_watchlist *w, argus_json *j) {
   argus_json_num(j, "threshold", w->threshold, -6); /* NAN: null */
   argus_json_str(j, "colour", w->colour);
   argus_json_bool(j, "active", w->active);
+  argus_json_bool(j, "ack_required", w->ack_required);
   argus_json_int(j, "persons", w->persons);
   argus_json_str(j, "created", w->created);
   argus_json_str(j, "updated", w->updated);
@@ -101,5 +102,8 @@ void argus_store_alert_json(const argus_store_alert *a, argus_json *j) {
   str_or_null(j, "crop_sha256", a->crop_sha256);
   str_or_null(j, "thumb_sha256", a->thumb_sha256);
   argus_json_str(j, "status", argus_alert_status_name(a->status));
+  argus_json_num(j, "threshold", a->threshold, 4); /* NAN: null */
+  id_or_null(j, "photo_id", a->photo_id);
+  argus_json_num(j, "track_start", a->track_start, 3); /* NAN: null */
   argus_json_obj_end(j);
 }

@@ -349,6 +349,109 @@ argus_err argus_store_person_remove(argus_store *s, argus_store_id person_id,
   return ARGUS_OK;
 }
 
+argus_err argus_store_person_update(argus_store *s, argus_store_id id,
+                                    const char *name, const char *notes,
+                                    argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && name)
+    e = store_check_name(name, "person name", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_text(notes, "notes", ARGUS_STORE_TEXT_MAX, err);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  int found = 0;
+  int64_t wl = 0;
+  /* coalesce keeps a column the caller leaves NULL. */
+  e = store_query_int(s, &found, &wl, err,
+                      "UPDATE persons SET name = coalesce(?, name), "
+                      "notes = coalesce(?, notes), updated = ? WHERE id = ? "
+                      "RETURNING watchlist_id",
+                      "sssi", name, notes, t, (int64_t)id);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no person with id %lld",
+                   (long long)id);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_int(&j, "watchlist_id", wl);
+    if (name)
+      store_json_str(&j, "name", name);
+    if (notes)
+      store_json_int(&j, "notes", 1); /* changed; the text stays out */
+    e = store_audit(s, "person.update", "person", id, store_json_end(&j), NULL,
+                    err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_photo_remove(argus_store *s, argus_store_id photo_id,
+                                   argus_store_id *person_id,
+                                   argus_store_error *err) {
+  if (person_id)
+    *person_id = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e != ARGUS_OK)
+    return e;
+  /* Durable: the crop file goes after this commit. */
+  if ((e = store_begin(s, STORE_TX_WRITE_DURABLE, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t person = 0, templates = 0;
+  e = store_query_int(s, &found, &person, err,
+                      "SELECT person_id FROM photos WHERE id = ?", "i",
+                      (int64_t)photo_id);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no photo with id %lld",
+                   (long long)photo_id);
+  if (e == ARGUS_OK)
+    e = store_query_int(s, &found, &templates, err,
+                        "SELECT count(*) FROM templates WHERE photo_id = ?",
+                        "i", (int64_t)photo_id);
+  /* Queued, not removed: store_purge_run removes the file only when no
+   * other photo or alert refers to it after the commit. */
+  if (e == ARGUS_OK)
+    e = store_purge_queue(s, err,
+                          "SELECT crop_sha256 AS h FROM photos WHERE id = ?",
+                          "i", (int64_t)photo_id);
+  if (e == ARGUS_OK)
+    e = store_run(s, err, "DELETE FROM photos WHERE id = ?", "i",
+                  (int64_t)photo_id);
+  if (e == ARGUS_OK) {
+    char t[ARGUS_STORE_TIME_MAX];
+    argus_store_now(t);
+    e = store_run(s, err, "UPDATE persons SET updated = ? WHERE id = ?", "si",
+                  t, person);
+  }
+  if (e == ARGUS_OK) {
+    /* Audited on the person, as person.add_photos is, so that the change
+     * feed re-reads that person's templates. */
+    store_json j;
+    store_json_begin(&j);
+    store_json_int(&j, "photo", photo_id);
+    store_json_int(&j, "templates", templates);
+    e = store_audit(s, "photo.remove", "person", person, store_json_end(&j),
+                    NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  if ((e = store_commit(s, err)) != ARGUS_OK)
+    return e;
+  store_purge_after_commit(s, "photo remove");
+  if (person_id)
+    *person_id = person;
+  return ARGUS_OK;
+}
+
 #define PERSON_COLUMNS                                                         \
   "SELECT p.id, p.watchlist_id, w.name, p.name, p.external_id, p.notes, "      \
   "p.created, p.updated, "                                                     \

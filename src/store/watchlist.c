@@ -1,5 +1,5 @@
 /* Watchlists: create, list, get, delete (with everything enrolled in
- * them), threshold and active flag. */
+ * them), threshold, active flag, acknowledgement flag and colour. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +119,8 @@ argus_err argus_store_watchlist_create(argus_store *s, const char *name,
 
 #define WL_COLUMNS                                                             \
   "SELECT w.id, w.name, w.threshold, w.colour, w.active, w.created, "          \
-  "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id) "   \
-  "FROM watchlists w "
+  "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), " \
+  "w.ack_required FROM watchlists w "
 
 static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   const store_backend_ops *o = s->ops;
@@ -132,6 +132,7 @@ static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   store_copy(w->created, sizeof w->created, o->col_text(st, 5));
   store_copy(w->updated, sizeof w->updated, o->col_text(st, 6));
   w->persons = o->col_int64(st, 7);
+  w->ack_required = (int)o->col_int64(st, 8);
 }
 
 argus_err argus_store_watchlist_list(argus_store *s,
@@ -313,4 +314,78 @@ argus_err argus_store_watchlist_set_active(argus_store *s, const char *name,
                    "UPDATE watchlists SET active = ?, updated = ? "
                    "WHERE name = ? RETURNING id",
                    0, active ? 1 : 0, 0, 0, err);
+}
+
+argus_err argus_store_watchlist_set_ack(argus_store *s, const char *name,
+                                        int ack_required,
+                                        argus_store_error *err) {
+  argus_err e = check_name_arg(s, name, err);
+  if (e == ARGUS_OK && ack_required != 0 && ack_required != 1)
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "acknowledgement flag %d is not 0 or 1", ack_required);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  int found = 0;
+  int64_t id = 0;
+  e = store_query_int(s, &found, &id, err,
+                      "UPDATE watchlists SET ack_required = ?, updated = ? "
+                      "WHERE name = ? RETURNING id",
+                      "iss", (int64_t)ack_required, t, name);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'", name);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    store_json_int(&j, "ack_required", ack_required);
+    e = store_audit(s, "watchlist.set_ack", "watchlist", id,
+                    store_json_end(&j), NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
+                                           const char *colour,
+                                           argus_store_error *err) {
+  char col[ARGUS_STORE_COLOUR_MAX];
+  argus_err e = check_name_arg(s, name, err);
+  if (e == ARGUS_OK && !colour)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "colour is NULL");
+  if (e == ARGUS_OK)
+    e = check_colour(colour, col, err);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  int found = 0;
+  int64_t id = 0;
+  e = store_query_int(s, &found, &id, err,
+                      "UPDATE watchlists SET colour = ?, updated = ? "
+                      "WHERE name = ? RETURNING id",
+                      "sss", col, t, name);
+  if (e == ARGUS_OK && !found)
+    e = store_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'", name);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    store_json_str(&j, "colour", col);
+    e = store_audit(s, "watchlist.set_colour", "watchlist", id,
+                    store_json_end(&j), NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
 }
