@@ -54,6 +54,9 @@
 /* Cameras whose last state is remembered (camera.status changes). */
 #define EV_CAMS_MAX 4096
 #define EV_STATE_MAX 32
+/* The ring's frames hold at most this many bytes (older frames go first),
+ * so that `lag` large events cannot take unbounded memory. */
+#define EV_RING_BYTES ((size_t)64 << 20)
 
 static const char ev_hello[] = ": hello\nretry: 2000\n\n";
 static const char ev_ping[] = ": ping\n\n";
@@ -102,7 +105,9 @@ struct api_events {
   /* Ring and clients. */
   pthread_mutex_t mu;
   ev_frame *ring;
-  uint64_t cap, head; /* frames [head - min(head, cap), head) */
+  uint64_t cap;        /* slots */
+  uint64_t tail, head; /* frames [tail, head), at seq % cap */
+  size_t ring_bytes;   /* their frames' bytes, at most EV_RING_BYTES */
   int64_t last_id;    /* newest id known (ring or store) */
   ev_client *clients;
   int nclients, max_clients;
@@ -117,9 +122,7 @@ struct api_events {
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static uint64_t ev_tail(const api_events *ev) {
-  return ev->head > ev->cap ? ev->head - ev->cap : 0;
-}
+static uint64_t ev_tail(const api_events *ev) { return ev->tail; }
 
 static int buf_reserve(char **buf, size_t *cap, size_t need) {
   if (need <= *cap)
@@ -254,11 +257,21 @@ static void publish_locked(api_events *ev, const char *type, const char *json,
   }
 
   pthread_mutex_lock(&ev->mu);
+  while (ev->tail < ev->head &&
+         (ev->head - ev->tail == ev->cap ||
+          ev->ring_bytes + flen > EV_RING_BYTES)) {
+    ev_frame *old = &ev->ring[ev->tail % ev->cap];
+    ev->ring_bytes -= old->len;
+    free(old->buf);
+    old->buf = NULL;
+    old->len = 0;
+    ev->tail++;
+  }
   ev_frame *f = &ev->ring[ev->head % ev->cap];
-  free(f->buf);
   f->id = id;
   f->buf = fb;
   f->len = flen;
+  ev->ring_bytes += flen;
   ev->head++;
   if (id > ev->last_id)
     ev->last_id = id;
