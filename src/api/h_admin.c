@@ -1,30 +1,504 @@
-/* Placeholder handlers: replaced by the real ones. */
+/* Administration on the wire: the audit log (auditor, admin; read-only,
+ * filtered, paged newest first), users and API tokens (admin).
+ *
+ * Passwords and token secrets are never echoed: a user's JSON has no
+ * password, a token's secret is in the answer of its creation only. The
+ * store refuses what would lock everyone out (removing, disabling or
+ * demoting the last enabled admin), short passwords and duplicate names;
+ * its message is passed on (400, or 409 for a duplicate). A change of
+ * users or tokens empties the server's credential cache, so a revoked
+ * token or a disabled user stops working at once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "api_internal.h"
+#include "api_server.h"
+#include "api_fields.h"
+
+/* ---- paging ---------------------------------------------------------------- */
+
+/* `limit` (1..1000, default 50) and `cursor` (a row id > 0, or absent: 0).
+ * 1 ok; 0 after answering 400. */
+static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
+  int64_t lim = 50;
+  if (!api_query_int(r, "limit", 1, 1000, &lim))
+    return 0;
+  *limit = (size_t)lim;
+  *cursor = 0;
+  const char *c = api_query(r, "cursor");
+  if (c) {
+    int64_t v = 0;
+    char *end = NULL;
+    long long x = strtoll(c, &end, 10);
+    v = x;
+    if (!*c || *end || x <= 0) {
+      api_reply_error(r, 400, "bad_request",
+                      "query parameter 'cursor' is not a cursor this server "
+                      "gave: '%.64s'",
+                      c);
+      return 0;
+    }
+    *cursor = v;
+  }
+  return 1;
+}
+
+/* {"items": [...], "next_cursor": "<id>" | null} around `item` called for
+ * rows [0, n). */
+typedef struct page_doc {
+  const void *rows;
+  size_t size, n;
+  void (*item)(const void *row, argus_json *j);
+  argus_store_id next; /* 0: last page */
+} page_doc;
+
+static void page_json(void *user, argus_json *j) {
+  const page_doc *d = user;
+  argus_json_obj_begin(j, NULL);
+  argus_json_arr_begin(j, "items");
+  for (size_t i = 0; i < d->n; i++)
+    d->item((const char *)d->rows + i * d->size, j);
+  argus_json_arr_end(j);
+  if (d->next > 0) {
+    char c[24];
+    snprintf(c, sizeof c, "%lld", (long long)d->next);
+    argus_json_str(j, "next_cursor", c);
+  } else
+    argus_json_null(j, "next_cursor");
+  argus_json_obj_end(j);
+}
+
+static void audit_item(const void *row, argus_json *j) {
+  argus_store_audit_json(row, j);
+}
+static void user_item(const void *row, argus_json *j) {
+  argus_store_user_json(row, j);
+}
+static void token_item(const void *row, argus_json *j) {
+  argus_store_token_json(row, j);
+}
+
+/* ---- audit ------------------------------------------------------------------ */
 
 API_HANDLER(api_h_audit_list) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  size_t limit;
+  argus_store_id cursor;
+  if (!page_args(r, &limit, &cursor))
+    return;
+  argus_store_audit_filter f;
+  memset(&f, 0, sizeof f);
+  int64_t oid = 0;
+  if (!api_query_int(r, "object_id", 1, INT64_MAX, &oid))
+    return;
+  f.before_id = cursor;
+  f.limit = limit + 1; /* one more says whether a next page exists */
+  f.actor = api_query(r, "actor");
+  f.action = api_query(r, "action");
+  f.object_type = api_query(r, "object_type");
+  f.object_id = oid;
+  f.since = api_query(r, "since");
+  f.until = api_query(r, "until");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_audit *rows = NULL;
+  size_t n = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_audit_query(st, &f, &rows, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  page_doc d = {rows, sizeof *rows, n > limit ? limit : n, audit_item, 0};
+  if (n > limit)
+    d.next = rows[limit - 1].id;
+  api_reply_json(r, 200, page_json, &d);
+  argus_store_free(rows);
 }
+
+/* ---- users -------------------------------------------------------------------- */
+
+static int cmp_user_id(const void *a, const void *b) {
+  const argus_store_user *x = a, *y = b;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
 API_HANDLER(api_h_users_list) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  size_t limit;
+  argus_store_id cursor;
+  if (!page_args(r, &limit, &cursor))
+    return;
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_user *all = NULL;
+  size_t n = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_user_list(st, &all, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  /* Pages follow the ids (stable while users come and go). */
+  if (n > 1)
+    qsort(all, n, sizeof *all, cmp_user_id);
+  size_t first = 0;
+  while (first < n && all[first].id <= cursor)
+    first++;
+  size_t rest = n - first;
+  page_doc d = {all + first, sizeof *all, rest > limit ? limit : rest,
+                user_item, 0};
+  if (rest > limit)
+    d.next = all[first + limit - 1].id;
+  api_reply_json(r, 200, page_json, &d);
+  argus_store_free(all);
 }
+
+static void one_user_json(void *user, argus_json *j) {
+  argus_store_user_json(user, j);
+}
+
+/* The user of path parameter 0 into *u: 1, or 0 after answering. */
+static int user_of_path(api_req *r, argus_store *st, argus_store_user *u) {
+  argus_store_id id;
+  if (!api_param_id(r, 0, "user", &id))
+    return 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_user_get_id(st, id, u, &err);
+  if (e == ARGUS_E_NOT_FOUND) {
+    api_reply_error(r, 404, "not_found", "no user with id %lld",
+                    (long long)id);
+    return 0;
+  }
+  if (e) {
+    api_reply_err(r, e, &err);
+    return 0;
+  }
+  return 1;
+}
+
+/* A role name from the body: 1, or 0 after answering 400 naming "role". */
+static int role_arg(api_req *r, const char *name, argus_role *out) {
+  if (argus_role_parse(name, out) != ARGUS_OK) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'role': unknown role '%.64s' (admin, supervisor, "
+                    "operator, auditor)",
+                    name);
+    return 0;
+  }
+  return 1;
+}
+
+static const api_field user_fields[] = {
+    {"name", API_J_STRING, 1, ARGUS_STORE_NAME_MAX - 1},
+    {"password", API_J_STRING, 1, ARGUS_STORE_PASSWORD_MAX - 1},
+    {"role", API_J_STRING, 1, 32},
+};
+
+static const char *body_str(const cJSON *body, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 API_HANDLER(api_h_users_create) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  cJSON *body = api_body_object(r);
+  if (!body)
+    return;
+  char msg[256];
+  if (api_fields_check(body, user_fields, 3, msg, sizeof msg) != 0) {
+    api_reply_error(r, 400, "bad_request", "%s", msg);
+    goto out;
+  }
+  argus_role role;
+  if (!role_arg(r, body_str(body, "role"), &role))
+    goto out;
+  argus_store *st = api_store(r);
+  if (!st)
+    goto out;
+  argus_store_id id = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_user_add(st, body_str(body, "name"),
+                                     body_str(body, "password"), role, &id,
+                                     &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  api_auth_changed(r->srv);
+  argus_store_user u;
+  e = argus_store_user_get_id(st, id, &u, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  char loc[64];
+  snprintf(loc, sizeof loc, API_PREFIX "/users/%lld", (long long)id);
+  api_add_header(r, "Location", loc);
+  api_reply_json(r, 201, one_user_json, &u);
+out:
+  cJSON_Delete(body);
 }
+
 API_HANDLER(api_h_user_get) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_user u;
+  if (!user_of_path(r, st, &u))
+    return;
+  api_reply_json(r, 200, one_user_json, &u);
 }
+
+static const api_field user_patch_fields[] = {
+    {"role", API_J_STRING, 0, 32},
+    {"disabled", API_J_BOOL, 0, 0},
+    {"password", API_J_STRING, 0, ARGUS_STORE_PASSWORD_MAX - 1},
+};
+
 API_HANDLER(api_h_user_update) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_user u;
+  if (!user_of_path(r, st, &u))
+    return;
+  cJSON *body = api_body_object(r);
+  if (!body)
+    return;
+  char msg[256];
+  if (api_fields_check(body, user_patch_fields, 3, msg, sizeof msg) != 0) {
+    api_reply_error(r, 400, "bad_request", "%s", msg);
+    goto out;
+  }
+  const char *role_s = body_str(body, "role");
+  const char *pw = body_str(body, "password");
+  const cJSON *dis = cJSON_GetObjectItemCaseSensitive(body, "disabled");
+  if (!role_s && !pw && !cJSON_IsBool(dis)) {
+    api_reply_error(r, 400, "bad_request",
+                    "body: nothing to change (role, disabled, password)");
+    goto out;
+  }
+  argus_role role = u.role;
+  if (role_s && !role_arg(r, role_s, &role))
+    goto out;
+  /* Checked before anything changes: a short password is refused whole. */
+  if (pw && strlen(pw) < ARGUS_STORE_PASSWORD_MIN) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'password': at least %d bytes",
+                    ARGUS_STORE_PASSWORD_MIN);
+    goto out;
+  }
+  argus_error_detail err = {{0}};
+  argus_err e = ARGUS_OK;
+  /* Enabling comes first and disabling last, so that "role + enable"
+   * and "demote + disable" pass the last-admin rule in a sensible
+   * order. */
+  if (cJSON_IsBool(dis) && !cJSON_IsTrue(dis) && u.disabled)
+    e = argus_store_user_set_disabled(st, u.name, 0, &err);
+  if (!e && role_s && role != u.role)
+    e = argus_store_user_set_role(st, u.name, role, &err);
+  if (!e && pw)
+    e = argus_store_user_set_password(st, u.name, pw, &err);
+  if (!e && cJSON_IsTrue(dis) && !u.disabled)
+    e = argus_store_user_set_disabled(st, u.name, 1, &err);
+  api_auth_changed(r->srv);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  e = argus_store_user_get_id(st, u.id, &u, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  api_reply_json(r, 200, one_user_json, &u);
+out:
+  cJSON_Delete(body);
 }
+
 API_HANDLER(api_h_user_delete) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_user u;
+  if (!user_of_path(r, st, &u))
+    return;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_user_remove(st, u.name, &err);
+  api_auth_changed(r->srv);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  api_reply_empty(r, 204);
 }
+
+/* ---- tokens ------------------------------------------------------------------- */
+
 API_HANDLER(api_h_tokens_list) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  size_t limit;
+  argus_store_id cursor;
+  if (!page_args(r, &limit, &cursor))
+    return;
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_token *all = NULL;
+  size_t n = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_token_list(st, 0, &all, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  /* Newest first: a page continues below the cursor's id. */
+  size_t first = 0;
+  if (cursor > 0)
+    while (first < n && all[first].id >= cursor)
+      first++;
+  size_t rest = n - first;
+  page_doc d = {all + first, sizeof *all, rest > limit ? limit : rest,
+                token_item, 0};
+  if (rest > limit)
+    d.next = all[first + limit - 1].id;
+  api_reply_json(r, 200, page_json, &d);
+  argus_store_free(all);
 }
+
+typedef struct token_doc {
+  const argus_store_token *t;
+  const char *secret;
+} token_doc;
+
+static void token_created_json(void *user, argus_json *j) {
+  const token_doc *d = user;
+  argus_json_obj_begin(j, NULL);
+  argus_json_int(j, "id", d->t->id);
+  argus_json_int(j, "user_id", d->t->user_id);
+  argus_json_str(j, "user", d->t->user);
+  argus_json_str(j, "name", d->t->name);
+  argus_json_str(j, "created", d->t->created);
+  if (d->t->expires[0])
+    argus_json_str(j, "expires", d->t->expires);
+  else
+    argus_json_null(j, "expires");
+  argus_json_str(j, "token", d->secret);
+  argus_json_obj_end(j);
+}
+
+static const api_field token_fields[] = {
+    {"user", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
+    {"user_id", API_J_INT, 0, 0},
+    {"name", API_J_STRING, 1, ARGUS_STORE_NAME_MAX - 1},
+    {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX - 1},
+};
+
 API_HANDLER(api_h_tokens_create) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  cJSON *body = api_body_object(r);
+  if (!body)
+    return;
+  char msg[256];
+  char secret[ARGUS_STORE_TOKEN_MAX] = "";
+  if (api_fields_check(body, token_fields, 4, msg, sizeof msg) != 0) {
+    api_reply_error(r, 400, "bad_request", "%s", msg);
+    goto out;
+  }
+  const char *uname = body_str(body, "user");
+  const cJSON *uid = cJSON_GetObjectItemCaseSensitive(body, "user_id");
+  if (!uname == !cJSON_IsNumber(uid)) {
+    api_reply_error(r, 400, "bad_request",
+                    "body: give the token's owner as 'user' (a name) or "
+                    "'user_id', one of them");
+    goto out;
+  }
+  const char *expires = body_str(body, "expires");
+  if (expires) {
+    int64_t ns;
+    if (argus_rfc3339_parse(expires, &ns) != ARGUS_OK) {
+      api_reply_error(r, 400, "bad_request",
+                      "field 'expires': not an RFC 3339 time: '%.64s'",
+                      expires);
+      goto out;
+    }
+  }
+  argus_store *st = api_store(r);
+  if (!st)
+    goto out;
+  argus_store_user u;
+  argus_error_detail err = {{0}};
+  argus_err e;
+  if (uname)
+    e = argus_store_user_get(st, uname, &u, &err);
+  else {
+    double v = uid->valuedouble;
+    if (!(v >= 1 && v <= 9.0e18) || v != (double)(int64_t)v) {
+      api_reply_error(r, 400, "bad_request",
+                      "field 'user_id': expected a user id (an integer "
+                      ">= 1)");
+      goto out;
+    }
+    e = argus_store_user_get_id(st, (argus_store_id)v, &u, &err);
+  }
+  if (e == ARGUS_E_NOT_FOUND) {
+    /* The owner is part of the body, not the path: 400 names the field. */
+    api_reply_error(r, 400, "bad_request", "field '%s': %s",
+                    uname ? "user" : "user_id",
+                    err.msg[0] ? err.msg : "no such user");
+    goto out;
+  }
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  argus_store_id id = 0;
+  e = argus_store_token_create(st, u.id, body_str(body, "name"), expires,
+                               secret, &id, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  api_auth_changed(r->srv);
+  argus_store_token *list = NULL;
+  size_t n = 0;
+  e = argus_store_token_list(st, u.id, &list, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  const argus_store_token *t = NULL;
+  for (size_t i = 0; i < n && !t; i++)
+    if (list[i].id == id)
+      t = &list[i];
+  if (t) {
+    char loc[64];
+    snprintf(loc, sizeof loc, API_PREFIX "/tokens/%lld", (long long)id);
+    api_add_header(r, "Location", loc);
+    token_doc d = {t, secret};
+    api_reply_json(r, 201, token_created_json, &d);
+  } else
+    api_reply_error(r, 500, "internal", "token %lld vanished",
+                    (long long)id);
+  argus_store_free(list);
+out:
+  /* The secret leaves this process once, in the answer. */
+  memset(secret, 0, sizeof secret);
+  cJSON_Delete(body);
 }
+
 API_HANDLER(api_h_token_delete) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store_id id;
+  if (!api_param_id(r, 0, "token", &id))
+    return;
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_token_revoke(st, id, &err);
+  api_auth_changed(r->srv);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  api_reply_empty(r, 204);
 }
