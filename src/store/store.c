@@ -182,6 +182,7 @@ static argus_err upgrade_to_writer(argus_store *s, argus_store_error *err) {
   argus_err e = s->ops->open(s->path, &w, &db, err);
   if (e != ARGUS_OK)
     return e;
+  store_cached_drop(s); /* they belong to the old connection */
   s->ops->close(s->db);
   s->db = db;
   s->read_only = 0;
@@ -329,6 +330,30 @@ argus_err store_prep(argus_store *s, store_stmt **st, argus_store_error *err,
 argus_err store_step(argus_store *s, store_stmt *st, int *row,
                      argus_store_error *err) {
   return s->ops->step(st, row, err);
+}
+
+argus_err store_cached(argus_store *s, store_stmt_slot slot, const char *sql,
+                       store_stmt **st, argus_store_error *err) {
+  *st = NULL;
+  if ((unsigned)slot >= STORE_STMT_N)
+    return store_fail(err, ARGUS_E_INTERNAL, "bad statement slot %d",
+                      (int)slot);
+  if (!s->cached[slot]) {
+    argus_err e = s->ops->prepare(s->db, sql, &s->cached[slot], err);
+    if (e != ARGUS_OK)
+      return e;
+  } else {
+    s->ops->reset(s->cached[slot]);
+  }
+  *st = s->cached[slot];
+  return ARGUS_OK;
+}
+
+void store_cached_drop(argus_store *s) {
+  for (int i = 0; i < STORE_STMT_N; i++) {
+    s->ops->finalize(s->cached[i]);
+    s->cached[i] = NULL;
+  }
 }
 
 argus_err store_run(argus_store *s, argus_store_error *err, const char *sql,
@@ -754,8 +779,10 @@ fail:
 void argus_store_close(argus_store *s) {
   if (!s)
     return;
-  if (s->db)
+  if (s->db) {
+    store_cached_drop(s);
     s->ops->close(s->db); /* rolls back an open transaction */
+  }
   store_pending_end(s);
   free(s->new_crops);
   free(s);

@@ -83,6 +83,13 @@ extern const store_backend_ops store_sqlite_ops;
 
 #define STORE_PATH_MAX 4096
 
+/* Statements prepared once per handle and reused (store_cached), for calls
+ * on a hot path. */
+typedef enum store_stmt_slot {
+  STORE_STMT_EVENT_APPEND = 0,
+  STORE_STMT_N
+} store_stmt_slot;
+
 struct argus_store {
   const store_backend_ops *ops;
   void *db;
@@ -105,6 +112,8 @@ struct argus_store {
    * files it lists that no row refers to. */
   int pending_fd;
   char pending_path[STORE_PATH_MAX + 64];
+  /* Prepared on first use, finalized when the connection goes. */
+  store_stmt *cached[STORE_STMT_N];
 };
 
 /* Formats a message into err (when not NULL), logs it at debug level and
@@ -158,6 +167,14 @@ argus_err store_query_int(argus_store *s, int *found, int64_t *out,
                           const char *fmt, ...);
 argus_err store_step(argus_store *s, store_stmt *st, int *row,
                      argus_store_error *err);
+/* The handle's statement of `slot` (prepared from sql on first use, reset
+ * for reuse; its parameters are bound by the caller). Owned by the handle:
+ * never finalized by the caller, which resets it when done (ops->reset)
+ * so that it holds no lock. */
+argus_err store_cached(argus_store *s, store_stmt_slot slot, const char *sql,
+                       store_stmt **st, argus_store_error *err);
+/* Finalizes the cached statements (before the connection closes). */
+void store_cached_drop(argus_store *s);
 
 /* Growable array of fixed-size items for list results (capped). */
 typedef struct store_vec {
