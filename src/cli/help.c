@@ -34,7 +34,7 @@ void cli_help_usage(FILE *f) {
  * its own usage (store_cli_dispatch and video's dispatcher). `nn` has an
  * exported table and is looked up directly. */
 static const char *const with_subcommands[] = {
-    "watchlist", "person", "camera", "video", "alert", NULL,
+    "watchlist", "person", "camera", "video", "alert", "user", NULL,
 };
 
 /* `argus help CMD SUB`: SUB's usage on stdout and CLI_OK, or a usage error

@@ -37,6 +37,8 @@ const cli_command cli_commands[] = {
     {"alert", "review alerts: list, show, confirm, reject", cli_alert_main,
      cli_alert_usage},
     {"audit", "show the audit log", cli_audit_main, cli_audit_usage},
+    {"user", "accounts of argus serve: users, roles, API tokens",
+     cli_user_main, cli_user_usage},
     {"video", "camera sources: probe a URL, show stream and counters",
      cli_video_main, cli_video_usage},
     {"watch", "watch cameras and alert on watchlisted faces", cli_watch_main,

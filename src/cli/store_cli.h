@@ -1,7 +1,7 @@
 /*
- * What the database subcommands (watchlist, person, camera, audit) share:
- * the --db option, opening the store with the CLI's audit actor, error
- * reports, subcommand dispatch and a few output helpers.
+ * What the database subcommands (watchlist, person, camera, audit, user)
+ * share: the --db option, opening the store with the CLI's audit actor,
+ * error reports, subcommand dispatch and a few output helpers.
  */
 #ifndef ARGUS_CLI_STORE_H
 #define ARGUS_CLI_STORE_H
@@ -19,6 +19,8 @@ int cli_camera_main(int argc, char **argv);
 void cli_camera_usage(FILE *f);
 int cli_audit_main(int argc, char **argv);
 void cli_audit_usage(FILE *f);
+int cli_user_main(int argc, char **argv);
+void cli_user_usage(FILE *f);
 
 /* Option id of --db; commands number theirs from STORE_OPT_NEXT. */
 enum { STORE_OPT_DB = 200, STORE_OPT_JSON, STORE_OPT_NEXT };
