@@ -902,8 +902,77 @@ done:
   argus_event_unref(ev);
 }
 
+/* The match details (issue 11): the track's first-seen media time on face
+ * and alert events (NAN: unknown, null in JSON) and the enrolled photo the
+ * alert matched (0: unknown, null). */
+static void test_match_details(void) {
+  argus_event *face = make_face("hall", 16, 0, 31);
+  if (!face)
+    return;
+  /* A new face event has no track start until the edge sets one. */
+  argus_event *fresh = NULL;
+  CHECK_OK(argus_event_face_new(DIM, 0, 0, &fresh, NULL, NULL, NULL));
+  CHECK(fresh && isnan(fresh->u.face.track_start));
+  argus_event_unref(fresh);
+
+  face->u.face.track_start = 10.5;
+  size_t n = to_json(face, g_doc, sizeof g_doc);
+  CHECK(strstr(g_doc, "\"track_start\":10.500") != NULL);
+  argus_event *back = NULL;
+  argus_error_detail err = {{0}};
+  CHECK_OK(argus_event_from_json(g_doc, n, &back, &err));
+  CHECK(back && back->u.face.track_start == 10.5);
+  argus_event_unref(back);
+
+  /* The alert copies it from its face; the matcher sets the photo. */
+  argus_event *a = make_alert(face, "Grace", 5);
+  if (a) {
+    argus_event_alert *al = &a->u.alert;
+    CHECK(al->track_start == 10.5);
+    CHECK_INT_EQ(al->photo_id, 0);
+    n = to_json(a, g_doc, sizeof g_doc);
+    CHECK(strstr(g_doc, "\"photo_id\":null") != NULL);
+    CHECK(strstr(g_doc, "\"track_start\":10.500") != NULL);
+    al->photo_id = 77;
+    n = to_json(a, g_doc, sizeof g_doc);
+    CHECK(strstr(g_doc, "\"photo_id\":77") != NULL);
+    back = NULL;
+    CHECK_OK(argus_event_from_json(g_doc, n, &back, &err));
+    CHECK(back && back->u.alert.photo_id == 77 &&
+          back->u.alert.track_start == 10.5);
+    argus_event_unref(back);
+    /* Unknown: null, decoded as NAN. */
+    al->track_start = NAN;
+    n = to_json(a, g_doc, sizeof g_doc);
+    CHECK(strstr(g_doc, "\"track_start\":null") != NULL);
+    back = NULL;
+    CHECK_OK(argus_event_from_json(g_doc, n, &back, &err));
+    CHECK(back && isnan(back->u.alert.track_start));
+    argus_event_unref(back);
+    argus_event_unref(a);
+  }
+  /* An alert made without a face, and older documents without the
+   * members: unknown. */
+  argus_event *bare = NULL;
+  CHECK_OK(argus_event_new(ARGUS_EVENT_ALERT, NULL, &bare));
+  CHECK(bare && isnan(bare->u.alert.track_start) && bare->u.alert.photo_id == 0);
+  argus_event_unref(bare);
+  static const char old_doc[] =
+      "{\"v\":2,\"type\":\"alert\",\"id\":3,\"camera\":\"c\","
+      "\"time\":\"2025-12-05T07:34:54.123Z\",\"media_time\":1.5,\"track\":2,"
+      "\"watchlist\":\"w\",\"person\":\"p\",\"score\":0.5,\"person_id\":1,"
+      "\"watchlist_id\":1}";
+  back = NULL;
+  CHECK_OK(argus_event_from_json(old_doc, sizeof old_doc - 1, &back, &err));
+  CHECK(back && isnan(back->u.alert.track_start) &&
+        back->u.alert.photo_id == 0);
+  argus_event_unref(back);
+  argus_event_unref(face);
+}
+
 int main(void) {
   argus_log_set_level(ARGUS_LOG_ERROR);
+  test_match_details();
   test_face_new();
   test_face_json();
   test_face_json_errors();

@@ -36,6 +36,7 @@
 #include "argus/core.h"
 #include "argus/export.h"
 #include "argus/face.h"
+#include "argus/image.h"
 #include "argus/video.h"
 
 ARGUS_BEGIN_DECLS
@@ -167,6 +168,51 @@ argus_err argus_edge_get_stats(argus_edge *e, argus_edge_stats *out,
 /* Recomputes each camera's fps_analysed over the dt seconds since the last
  * call (the owner's status interval). */
 void argus_edge_tick_rates(argus_edge *e, double dt);
+
+/* ---- duration histograms ----------------------------------------------- */
+
+/* Upper bounds of every histogram below, in seconds (ascending): 0.0005,
+ * 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
+ * 1, 2.5, 5, 10. */
+#define ARGUS_EDGE_HIST_BOUNDS 16
+
+/* A histogram of durations in Prometheus' form: cumulative buckets, the
+ * count (the "+Inf" bucket) and the sum. Recorded with atomics (no lock,
+ * no allocation); read as a snapshot. */
+typedef struct argus_edge_histogram {
+  int nbounds;                           /* ARGUS_EDGE_HIST_BOUNDS */
+  double le[ARGUS_EDGE_HIST_BOUNDS];     /* upper bounds, seconds */
+  uint64_t buckets[ARGUS_EDGE_HIST_BOUNDS]; /* samples <= le[i] */
+  uint64_t count;                        /* every sample */
+  double sum;                            /* seconds, every sample */
+} argus_edge_histogram;
+
+/* Snapshots of the edge's histograms since its creation (each pointer may
+ * be NULL): `detect`, the analysis of one frame (RGB conversion, detection,
+ * landmarks, quality), one sample per analysed frame; `embed`, the embedding
+ * of one shot (a batch's time divided by its size, counted once per shot).
+ * Errors: INVALID_ARG (e NULL). */
+argus_err argus_edge_histograms(argus_edge *e, argus_edge_histogram *detect,
+                                argus_edge_histogram *embed);
+
+/* ---- camera snapshots ---------------------------------------------------- */
+
+/* The current frame of camera `index` as RGB8, scaled down to fit
+ * max_width (aspect kept; never scaled up; max_width 0: the frame's own
+ * size), into *out (free with argus_image_free). Costs nothing unless
+ * asked: the request flags the camera and the next analysis worker to take
+ * one of its frames copies it (scaled) for the caller, which waits at most
+ * timeout_s seconds. Frames come at the camera's analysed rate (fps), so a
+ * timeout of a second or two is plenty for a streaming camera. Several
+ * callers may wait on one camera at once. Do not destroy the edge while a
+ * call waits. Errors: INVALID_ARG (max_width outside 0..16384, timeout_s
+ * outside 0..60, NULL), NOT_FOUND (no camera `index`; the camera is not
+ * streaming: "camera 'x' has no frame yet (state: waiting)"; no frame came
+ * within timeout_s; the camera was removed meanwhile), NOMEM; err says
+ * which. */
+argus_err argus_edge_camera_snapshot(argus_edge *e, int index, int max_width,
+                                     double timeout_s, argus_image *out,
+                                     argus_error_detail *err);
 
 ARGUS_END_DECLS
 #endif

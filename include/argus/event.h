@@ -90,6 +90,8 @@ typedef struct argus_event_face {
                         only, 0 when decoded from JSON) */
   double media_time; /* the camera's time line, seconds */
   uint64_t track;    /* the edge tracker's id (per camera) */
+  double track_start; /* media time the track was first seen (NAN: unknown;
+                         JSON "track_start", null when unknown) */
   argus_event_reason reason;
   float quality;
   float box[4];        /* x1, y1, x2, y2 in frame pixels */
@@ -121,6 +123,11 @@ typedef struct argus_event_alert {
   char person[ARGUS_EVENT_NAME_MAX];
   char watchlist[ARGUS_EVENT_NAME_MAX];
   float score, threshold;
+  /* The enrolled photo whose template matched best (0: unknown; JSON
+   * "photo_id", null when unknown) and the track's first-seen media time
+   * (copied from the face event; NAN: unknown; JSON "track_start"). */
+  int64_t photo_id;
+  double track_start;
   /* Set by the store sink on the stored alert (topic "alert"): the store's
    * id (0: the database refused it; the alert is still published). */
   int64_t alert_id;

@@ -284,5 +284,35 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
                                    int *ncams);
 
+/* Duration histograms in Prometheus' form (argus_edge_histogram: fixed
+ * bounds from 0.5 ms to 10 s, cumulative buckets, count, sum in seconds). */
+typedef argus_edge_histogram argus_pipeline_histogram;
+
+/* Snapshots of the pipeline's histograms since its creation (each pointer
+ * may be NULL): `detect`, one sample per analysed frame (conversion,
+ * detection, landmarks, quality); `embed`, one per embedded shot (its
+ * batch's time divided by the batch size); `alert_latency`, one per alert
+ * published on "alert" (capture of the frame that asked for the search ->
+ * publication of the stored alert). Recording takes no lock and allocates
+ * nothing. Errors: INVALID_ARG (p NULL). */
+argus_err argus_pipeline_histograms(argus_pipeline *p,
+                                    argus_pipeline_histogram *detect,
+                                    argus_pipeline_histogram *embed,
+                                    argus_pipeline_histogram *alert_latency);
+
+/* The current frame of camera `index` (as argus_pipeline_add_camera gave
+ * it) as a JPEG (the pipeline's jpeg_quality), scaled down to fit
+ * max_width pixels (aspect kept, never scaled up; 0: full size): *jpeg is
+ * malloc'd (free() it), *size its bytes. Costs nothing unless asked: the
+ * next analysis worker to take a frame of that camera copies it; the call
+ * waits at most timeout_s seconds (0..60) for one. Not while the pipeline
+ * is being destroyed. Errors: INVALID_ARG, NOT_FOUND (no such camera, or it
+ * has no frame: not streaming, "camera 'x' has no frame yet (state:
+ * waiting)", or none analysed within timeout_s), NOMEM; err says which. */
+argus_err argus_pipeline_camera_snapshot(argus_pipeline *p, int index,
+                                         int max_width, uint8_t **jpeg,
+                                         size_t *size, double timeout_s,
+                                         argus_pipeline_error *err);
+
 ARGUS_END_DECLS
 #endif

@@ -662,6 +662,14 @@ argus_err argus_store_decision_list(argus_store *s, argus_store_id alert_id,
 argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
                                          int64_t *deleted,
                                          argus_store_error *err);
+/* Counts for monitoring, in one read snapshot: alerts[st] = alerts whose
+ * status is st (argus_alert_status: pending, confirmed, rejected);
+ * decisions[st] = decisions recorded as st ([0] stays 0). Either may be
+ * NULL (not both). One grouped query each (a scan of the table). Not
+ * audited. Errors: INVALID_ARG, the database's. */
+argus_err argus_store_alert_counts(argus_store *s, int64_t alerts[3],
+                                   int64_t decisions[3],
+                                   argus_store_error *err);
 
 /* ---- enrolment change feed ------------------------------------------------ */
 

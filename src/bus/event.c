@@ -61,6 +61,7 @@ argus_err argus_event_face_new(int dim, size_t crop_size, size_t thumb_size,
   ev->type = ARGUS_EVENT_FACE;
   unsigned char *tail = (unsigned char *)block_of(ev) + EV_OFF;
   argus_event_face *f = &ev->u.face;
+  f->track_start = NAN;
   f->dim = dim;
   f->embedding = (const float *)tail;
   f->crop.data = crop_size ? tail + fbytes : NULL;
@@ -87,6 +88,8 @@ argus_err argus_event_new(argus_event_type type, const argus_event *face,
   if (!ev)
     return ARGUS_E_NOMEM;
   ev->type = type;
+  if (type == ARGUS_EVENT_ALERT)
+    ev->u.alert.track_start = NAN;
   if (face) {
     argus_event_ref(face);
     if (type == ARGUS_EVENT_ALERT) {
@@ -99,6 +102,7 @@ argus_err argus_event_new(argus_event_type type, const argus_event *face,
       a->mono_ns = f->mono_ns;
       a->media_time = f->media_time;
       a->track = f->track;
+      a->track_start = f->track_start;
       a->quality = f->quality;
       memcpy(a->box, f->box, sizeof a->box);
       memcpy(a->crop_sha256, f->crop.sha256, sizeof a->crop_sha256);
@@ -227,6 +231,14 @@ static void json_image(argus_json *j, const char *key,
   argus_json_str(j, key, im->sha256[0] ? im->sha256 : NULL);
 }
 
+/* A media time, or null when unknown (NAN). */
+static void json_time_or_null(argus_json *j, const char *key, double t) {
+  if (isfinite(t))
+    argus_json_num(j, key, t, 3);
+  else
+    argus_json_null(j, key);
+}
+
 static void json_face(argus_json *j, const argus_event_face *f) {
   char t[ARGUS_RFC3339_MAX];
   argus_rfc3339(f->wall_ns, t);
@@ -234,6 +246,7 @@ static void json_face(argus_json *j, const argus_event_face *f) {
   argus_json_str(j, "time", t);
   argus_json_num(j, "media_time", f->media_time, 3);
   argus_json_uint(j, "track", f->track);
+  json_time_or_null(j, "track_start", f->track_start);
   argus_json_str(j, "reason", argus_event_reason_name(f->reason));
   argus_json_num(j, "quality", f->quality, 3);
   json_box(j, "box", f->box);
@@ -277,6 +290,11 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
   argus_json_int(j, "person_id", a->person_id);
   argus_json_int(j, "watchlist_id", a->watchlist_id);
   argus_json_num(j, "threshold", a->threshold, 4);
+  if (a->photo_id > 0)
+    argus_json_int(j, "photo_id", a->photo_id);
+  else
+    argus_json_null(j, "photo_id");
+  json_time_or_null(j, "track_start", a->track_start);
   argus_json_num(j, "quality", a->quality, 3);
   json_box(j, "box", a->box);
   if (a->latency_ms > 0)
@@ -497,6 +515,8 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
     }
   f->media_time = mt;
   f->track = (uint64_t)tr;
+  double ts = NAN;
+  f->track_start = get_num(o, "track_start", &ts) == 0 ? ts : NAN;
   f->quality = (float)q;
   f->frame_w = (int)fw;
   f->frame_h = (int)fh;
@@ -545,6 +565,11 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
   if (get_int(o, "fused_shots", 0, 0, 1000000, 0, &fused) == 0)
     a->fused_shots = (int)fused;
   get_box(o, a->box);
+  int64_t photo = 0;
+  if (get_int(o, "photo_id", 0, 1, EV_ID_MAX, 0, &photo) == 0)
+    a->photo_id = photo;
+  double ts = NAN;
+  a->track_start = get_num(o, "track_start", &ts) == 0 ? ts : NAN;
   a->media_time = mt;
   a->track = (uint64_t)tr;
   a->score = (float)sc;

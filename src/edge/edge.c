@@ -103,8 +103,8 @@ void edge_slot_enqueue(argus_edge *p, edge_slot *s) {
 }
 
 int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c,
-                           int cam, uint64_t track, const void *shot,
-                           uint64_t trigger_mono) {
+                           int cam, uint64_t track, double track_start,
+                           const void *shot, uint64_t trigger_mono) {
   const edge_shot_hdr *h = shot;
   if (!shot || !h->valid)
     return 0; /* nothing kept to search */
@@ -118,6 +118,7 @@ int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c,
   s->cam = cam;
   s->gen = c->gen;
   s->track = track;
+  s->track_start = track_start;
   s->reason = ARGUS_EVENT_REASON_END;
   s->trigger_mono = trigger_mono;
   edge_slot_submit(p, w, c, s);
@@ -125,6 +126,8 @@ int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c,
 }
 
 /* ---- cameras ------------------------------------------------------------- */
+
+static void snap_fail_all(edge_cam *c);
 
 static edge_cam *cam_get(argus_edge *p, int index) {
   if (index < 0 || index >= p->max_cams || !p->cams[index].used)
@@ -231,6 +234,7 @@ argus_err argus_edge_remove_camera(argus_edge *p, int index) {
   pthread_mutex_lock(&c->mu);
   c->used = 0;
   atomic_fetch_add(&c->gen, 1); /* its shots still queued are dropped */
+  snap_fail_all(c);
   argus_track_destroy(c->tr);
   c->tr = NULL;
   pthread_mutex_unlock(&c->mu);
@@ -369,6 +373,10 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
     s->cam = cam;
     s->gen = c->gen;
     s->track = q->track_id;
+    argus_track_info ti;
+    s->track_start = argus_track_get(c->tr, q->track_id, &ti) == ARGUS_OK
+                         ? ti.first_time
+                         : NAN;
     s->reason = q->reason == ARGUS_TRACK_REQ_EARLY ? ARGUS_EVENT_REASON_EARLY
                                                    : ARGUS_EVENT_REASON_BETTER;
     s->trigger_mono = f->mono_ns;
@@ -377,7 +385,155 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
   for (int k = 0; k < res.nended; k++)
     if (res.ended[k].match_best)
       edge_queue_stored_shot(p, w, c, cam, res.ended[k].track_id,
-                             res.ended[k].shot, f->mono_ns);
+                             res.ended[k].first_time, res.ended[k].shot,
+                             f->mono_ns);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* The size a frame of w x h takes to fit max_width (0: its own). */
+static void snap_size(int w, int h, int max_width, int *ow, int *oh) {
+  if (max_width <= 0 || max_width >= w) {
+    *ow = w;
+    *oh = h;
+    return;
+  }
+  *ow = max_width;
+  long nh = lround((double)h * max_width / w);
+  *oh = nh < 1 ? 1 : (int)nh;
+}
+
+/* Answers every snapshot request of camera c with the frame rgb. Under
+ * c->mu (the worker's turn). */
+static void snap_serve(edge_cam *c, const argus_image *rgb) {
+  uint32_t gen = atomic_load(&c->gen);
+  edge_snap **pp = &c->snaps;
+  int served = 0;
+  while (*pp) {
+    edge_snap *q = *pp;
+    if (q->gen != gen) {
+      pp = &q->next;
+      continue;
+    }
+    int w = 0, h = 0;
+    snap_size(rgb->width, rgb->height, q->max_width, &w, &h);
+    argus_err rc = argus_image_alloc(&q->img, w, h, ARGUS_PIX_RGB8);
+    if (rc == ARGUS_OK)
+      rc = w == rgb->width && h == rgb->height
+               ? argus_image_convert(rgb, &q->img)
+               : argus_image_resize(rgb, &q->img);
+    if (rc != ARGUS_OK)
+      argus_image_free(&q->img);
+    q->rc = rc;
+    q->done = 1;
+    *pp = q->next;
+    q->next = NULL;
+    atomic_fetch_sub(&c->snap_want, 1);
+    served++;
+  }
+  if (served)
+    pthread_cond_broadcast(&c->snap_cv);
+}
+
+/* Fails every request of camera c (removed). Under c->mu. */
+static void snap_fail_all(edge_cam *c) {
+  for (edge_snap *q = c->snaps; q;) {
+    edge_snap *next = q->next;
+    q->rc = ARGUS_E_NOT_FOUND;
+    q->done = 1;
+    q->next = NULL;
+    atomic_fetch_sub(&c->snap_want, 1);
+    q = next;
+  }
+  c->snaps = NULL;
+  pthread_cond_broadcast(&c->snap_cv);
+}
+
+argus_err argus_edge_camera_snapshot(argus_edge *p, int index, int max_width,
+                                     double timeout_s, argus_image *out,
+                                     argus_error_detail *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (out)
+    memset(out, 0, sizeof *out);
+  if (!p || !out)
+    return edge_fail(err, ARGUS_E_INVALID_ARG, "snapshot: no edge or output");
+  if (max_width < 0 || max_width > ARGUS_IMAGE_MAX_SIDE)
+    return edge_fail(err, ARGUS_E_INVALID_ARG,
+                     "snapshot: max_width %d out of range (0..%d)", max_width,
+                     ARGUS_IMAGE_MAX_SIDE);
+  if (!(timeout_s >= 0 && timeout_s <= 60))
+    return edge_fail(err, ARGUS_E_INVALID_ARG,
+                     "snapshot: timeout %g s out of range (0..60)", timeout_s);
+  pthread_mutex_lock(&p->cams_mu);
+  edge_cam *c = cam_get(p, index);
+  if (!c) {
+    pthread_mutex_unlock(&p->cams_mu);
+    return edge_fail(err, ARGUS_E_NOT_FOUND, "no camera %d", index);
+  }
+  argus_video_stats vs;
+  memset(&vs, 0, sizeof vs);
+  argus_video_hub_stats(p->hub, index, &vs);
+  pthread_mutex_lock(&c->mu);
+  pthread_mutex_unlock(&p->cams_mu);
+  char name[ARGUS_EVENT_NAME_MAX];
+  memcpy(name, c->name, sizeof name);
+  if (vs.state != ARGUS_VIDEO_STREAMING) {
+    pthread_mutex_unlock(&c->mu);
+    return edge_fail(err, ARGUS_E_NOT_FOUND,
+                     "camera '%s' has no frame yet (state: %s)", name,
+                     argus_video_state_name(vs.state));
+  }
+  edge_snap q;
+  memset(&q, 0, sizeof q);
+  q.max_width = max_width;
+  q.gen = atomic_load(&c->gen);
+  q.next = c->snaps;
+  c->snaps = &q;
+  atomic_fetch_add(&c->snap_want, 1);
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  double whole = floor(timeout_s);
+  dl.tv_sec += (time_t)whole;
+  dl.tv_nsec += (long)((timeout_s - whole) * 1e9);
+  if (dl.tv_nsec >= 1000000000L) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000L;
+  }
+  int timed_out = 0;
+  while (!q.done && !timed_out)
+    timed_out = pthread_cond_timedwait(&c->snap_cv, &c->mu, &dl) == ETIMEDOUT;
+  if (!q.done) {
+    /* Not answered: take the request back. */
+    for (edge_snap **pp = &c->snaps; *pp; pp = &(*pp)->next)
+      if (*pp == &q) {
+        *pp = q.next;
+        atomic_fetch_sub(&c->snap_want, 1);
+        break;
+      }
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (!q.done)
+    return edge_fail(err, ARGUS_E_NOT_FOUND,
+                     "camera '%s' has no frame yet (state: streaming; none "
+                     "analysed within %.1f s)",
+                     name, timeout_s);
+  if (q.rc == ARGUS_E_NOT_FOUND)
+    return edge_fail(err, q.rc, "camera '%s' was removed", name);
+  if (q.rc != ARGUS_OK)
+    return edge_fail(err, q.rc, "camera '%s': snapshot: %s", name,
+                     argus_strerror(q.rc));
+  *out = q.img;
+  return ARGUS_OK;
+}
+
+argus_err argus_edge_histograms(argus_edge *p, argus_edge_histogram *detect,
+                                argus_edge_histogram *embed) {
+  if (!p)
+    return ARGUS_E_INVALID_ARG;
+  edge_hist_read(&p->hist_detect, detect);
+  edge_hist_read(&p->hist_embed, embed);
+  return ARGUS_OK;
 }
 
 /* Detection, landmarks and quality of one frame, then the tracker. */
@@ -385,13 +541,14 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
                     uint64_t ticket, uint32_t gen) {
   uint64_t c0 = argus_thread_cpu_ns(), t0 = argus_time_ns();
   argus_image rgb;
-  int nfaces = 0, ok = 0;
+  int nfaces = 0, ok = 0, have_rgb = 0;
   argus_face_error ferr = {{0}};
   argus_err rc = ensure_rgb(w, f->image.width, f->image.height);
   if (rc == ARGUS_OK)
     rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
   if (rc == ARGUS_OK)
     rc = argus_image_convert(&f->image, &rgb);
+  have_rgb = rc == ARGUS_OK;
   if (rc == ARGUS_OK) {
     rc = argus_face_worker_analyze(
         w->fw, &rgb, &p->det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
@@ -402,6 +559,7 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   atomic_fetch_add(&p->cpu_detect, c1 - c0);
   atomic_fetch_add(&p->ns_detect, t1 - t0);
   atomic_fetch_add(&p->n_detect, 1);
+  edge_hist_add(&p->hist_detect, t1 - t0, 1);
 
   edge_cam *c = &p->cams[f->camera];
   pthread_mutex_lock(&c->mu);
@@ -411,6 +569,9 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   /* A frame of a camera removed meanwhile (whose index may already serve
    * another camera) is not tracked. */
   if (c->used && c->tr && atomic_load(&c->gen) == gen) {
+    if (have_rgb &&
+        atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0)
+      snap_serve(c, &rgb);
     if (ok) {
       c->frames_analysed++;
       track_frame(p, w, c, f->camera, f, &rgb, nfaces);
@@ -671,10 +832,15 @@ argus_err argus_edge_create(const argus_edge_config *cfg,
     p->slots[i].next = p->free_slots;
     p->free_slots = &p->slots[i];
   }
+  pthread_condattr_t mono;
+  pthread_condattr_init(&mono);
+  pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
   for (int i = 0; i < p->max_cams; i++) {
     pthread_mutex_init(&p->cams[i].mu, NULL);
     pthread_cond_init(&p->cams[i].turn, NULL);
+    pthread_cond_init(&p->cams[i].snap_cv, &mono);
   }
+  pthread_condattr_destroy(&mono);
   rc = argus_video_hub_create(p->max_cams, &p->hub, NULL);
   if (rc) {
     rc = edge_fail(err, rc, "video hub: %s", argus_strerror(rc));
@@ -716,6 +882,7 @@ void argus_edge_destroy(argus_edge *p) {
       argus_track_destroy(p->cams[i].tr);
       pthread_mutex_destroy(&p->cams[i].mu);
       pthread_cond_destroy(&p->cams[i].turn);
+      pthread_cond_destroy(&p->cams[i].snap_cv);
     }
     free(p->cams);
   }
@@ -746,7 +913,8 @@ static void cam_flush(argus_edge *p, edge_cam *c, int index) {
   for (int k = 0; k < res.nended; k++)
     if (res.ended[k].match_best)
       edge_queue_stored_shot(p, NULL, c, index, res.ended[k].track_id,
-                             res.ended[k].shot, argus_time_ns());
+                             res.ended[k].first_time, res.ended[k].shot,
+                             argus_time_ns());
 }
 
 void argus_edge_maintain(argus_edge *p) {

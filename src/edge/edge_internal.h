@@ -24,6 +24,7 @@
 #include "argus/image.h"
 #include "argus/track.h"
 #include "argus/video.h"
+#include "edge/histogram.h"
 
 #define EDGE_MOD "edge"
 
@@ -51,6 +52,8 @@ typedef struct edge_slot {
   int cam;
   uint32_t gen;
   uint64_t track;
+  double track_start;    /* media time the track was first seen (NAN:
+                            unknown) */
   int reason;            /* argus_event_reason */
   uint64_t trigger_mono; /* capture of the frame that asked for it (the
                             latency clock) */
@@ -62,6 +65,17 @@ typedef struct edge_slot {
 
 /* ---- cameras ----------------------------------------------------------------
  */
+
+/* A caller waiting for a camera's current frame (argus_edge_camera_snapshot):
+ * on the caller's stack, in its camera's list under the camera's mu. */
+typedef struct edge_snap {
+  struct edge_snap *next;
+  int max_width;
+  uint32_t gen;   /* the camera it asked for */
+  int done;       /* 1: answered (rc, img) */
+  argus_err rc;
+  argus_image img; /* RGB8, owned (moved to the caller) */
+} edge_snap;
 
 typedef struct edge_cam {
   int used;
@@ -84,6 +98,12 @@ typedef struct edge_cam {
   /* rate over the status interval */
   uint64_t frames_prev;
   double fps_analysed;
+  /* Snapshot requests: snap_want counts the waiting ones (read by every
+   * worker for every frame, without the lock); the list is under mu;
+   * snap_cv (CLOCK_MONOTONIC) wakes the callers. */
+  atomic_int snap_want;
+  edge_snap *snaps;
+  pthread_cond_t snap_cv;
 } edge_cam;
 
 /* ---- workers ------------------------------------------------------------ */
@@ -139,6 +159,8 @@ struct argus_edge {
   _Atomic uint64_t ns_detect, ns_track, ns_embed; /* wall */
   _Atomic uint64_t n_detect, n_track;
   _Atomic uint64_t cpu_detect, cpu_track, cpu_embed, cpu_publish;
+  /* duration histograms (argus_edge_histograms) */
+  edge_hist hist_detect, hist_embed;
 
   edge_worker *workers;
   int nworkers;
@@ -159,8 +181,8 @@ void edge_slot_submit(argus_edge *e, edge_worker *w, const edge_cam *c,
  * it (w: the tracking worker, or NULL). Under cam->mu. Returns 0, or -1
  * when no slot was free (counted). */
 int edge_queue_stored_shot(argus_edge *e, edge_worker *w, edge_cam *c,
-                           int cam, uint64_t track, const void *shot,
-                           uint64_t trigger_mono);
+                           int cam, uint64_t track, double track_start,
+                           const void *shot, uint64_t trigger_mono);
 
 /* shots.c: embeds up to embed_batch pending shots and publishes their face
  * events. Returns the number handled (0: none pending). */

@@ -95,6 +95,7 @@ static argus_err publish_face(argus_edge *p, edge_slot *s,
     f->mono_ns = s->trigger_mono;
     f->media_time = h->time;
     f->track = s->track;
+    f->track_start = s->track_start;
     f->reason = (argus_event_reason)s->reason;
     f->quality = h->quality;
     memcpy(f->box, h->box, sizeof f->box);
@@ -217,6 +218,7 @@ static void embed_taken(argus_edge *p, edge_worker *w, int n) {
   atomic_fetch_add(&p->ns_embed, t1 - t0);
   atomic_fetch_add(&p->embed_batches, 1);
   atomic_fetch_add(&p->embedded, (uint64_t)n);
+  edge_hist_add(&p->hist_embed, (t1 - t0) / (uint64_t)n, (uint64_t)n);
   if (rc) {
     argus_log(ARGUS_LOG_WARN, EDGE_MOD, "embedding %d shots failed: %s", n,
               fe.msg[0] ? fe.msg : argus_strerror(rc));

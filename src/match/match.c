@@ -247,6 +247,7 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
   snprintf(a->watchlist, sizeof a->watchlist, "%s", c->watchlist);
   a->score = c->score;
   a->threshold = c->threshold;
+  a->photo_id = c->photo_id;
   a->fused_shots = h->fused_shots;
   if (d != ARGUS_MATCH_ALERT)
     snprintf(a->suppressed, sizeof a->suppressed, "%s",

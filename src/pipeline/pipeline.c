@@ -370,6 +370,40 @@ argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
 
 /* ---- statistics ----------------------------------------------------------- */
 
+argus_err argus_pipeline_histograms(argus_pipeline *p,
+                                    argus_pipeline_histogram *detect,
+                                    argus_pipeline_histogram *embed,
+                                    argus_pipeline_histogram *alert_latency) {
+  if (!p)
+    return ARGUS_E_INVALID_ARG;
+  argus_err rc = argus_edge_histograms(p->edge, detect, embed);
+  edge_hist_read(&p->hist_alert, alert_latency);
+  return rc;
+}
+
+argus_err argus_pipeline_camera_snapshot(argus_pipeline *p, int index,
+                                         int max_width, uint8_t **jpeg,
+                                         size_t *size, double timeout_s,
+                                         argus_pipeline_error *err) {
+  if (jpeg)
+    *jpeg = NULL;
+  if (size)
+    *size = 0;
+  if (!p || !jpeg || !size)
+    return pl_fail(err, ARGUS_E_INVALID_ARG, "snapshot: no pipeline or output");
+  argus_image img;
+  argus_err rc =
+      argus_edge_camera_snapshot(p->edge, index, max_width, timeout_s, &img, err);
+  if (rc)
+    return rc;
+  rc = argus_image_encode_jpeg(&img, p->cfg.jpeg_quality, jpeg, size);
+  argus_image_free(&img);
+  if (rc)
+    return pl_fail(err, rc, "snapshot of camera %d: JPEG: %s", index,
+                   argus_strerror(rc));
+  return ARGUS_OK;
+}
+
 argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
                                    argus_pipeline_camera_stats *cams, int cap,
                                    int *ncams) {

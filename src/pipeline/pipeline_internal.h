@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "argus/pipeline.h"
+#include "edge/histogram.h"
 
 #define PL_MOD "pipeline"
 
@@ -52,6 +53,7 @@ struct argus_pipeline {
   pl_camcount *camcounts;
   int ncamcounts, camcounts_cap;
   pl_latency lat_alert, lat_search;
+  edge_hist hist_alert; /* capture -> alert published (no lock) */
 
   /* the sink: the bus handler puts raised alerts into the spool, the
    * writer thread stores them in order, retrying while the database is

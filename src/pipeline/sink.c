@@ -93,7 +93,9 @@ static void publish_alert(argus_pipeline *p, const argus_event *ev,
   /* Latency up to the publication (subscribers then run on their own
    * threads). */
   if (a->mono_ns) {
-    latency = (double)(argus_time_ns() - a->mono_ns) * 1e-9;
+    uint64_t now = argus_time_ns();
+    latency = (double)(now - a->mono_ns) * 1e-9;
+    edge_hist_add(&p->hist_alert, now - a->mono_ns, 1);
     pthread_mutex_lock(&p->mu);
     pl_latency_add(&p->lat_alert, latency);
     pthread_mutex_unlock(&p->mu);
