@@ -14,7 +14,7 @@
 
 #include "api_internal.h"
 #include "api_server.h"
-#include "api_fields.h"
+#include "parse.h"
 
 /* ---- paging ---------------------------------------------------------------- */
 
@@ -27,20 +27,15 @@ static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
   *limit = (size_t)lim;
   *cursor = 0;
   const char *c = api_query(r, "cursor");
-  if (c) {
-    int64_t v = 0;
-    char *end = NULL;
-    long long x = strtoll(c, &end, 10);
-    v = x;
-    if (!*c || *end || x <= 0) {
-      api_reply_error(r, 400, "bad_request",
-                      "query parameter 'cursor' is not a cursor this server "
-                      "gave: '%.64s'",
-                      c);
-      return 0;
-    }
-    *cursor = v;
+  int64_t v = 0;
+  if (api_cursor_parse(c, &v) != 0) {
+    api_reply_error(r, 400, "bad_request",
+                    "query parameter 'cursor' is not a cursor this server "
+                    "gave: '%.64s'",
+                    c);
+    return 0;
   }
+  *cursor = v;
   return 1;
 }
 

@@ -25,8 +25,8 @@
 
 #include <microhttpd.h>
 
-#include "api_fields.h"
 #include "api_internal.h"
+#include "parse.h"
 #include "argus/gallery.h"
 #include "argus/image.h"
 
@@ -38,152 +38,35 @@
 
 /* ---- multipart ----------------------------------------------------------- */
 
-typedef struct form_part {
-  const char *name;     /* the form field */
-  const char *filename; /* NULL for a text field */
-  const char *data;
-  size_t size;
-} form_part;
-
 #define FORM_MAX_PARTS 64
 
 typedef struct form {
-  form_part parts[FORM_MAX_PARTS];
+  api_part parts[FORM_MAX_PARTS];
   int n;
-  /* Storage of names (NUL-terminated copies). */
-  char names[FORM_MAX_PARTS][2][256];
 } form;
 
 /* 1 when the body is multipart/form-data. */
 static int is_multipart(const api_req *r) {
-  return strncasecmp(r->content_type, "multipart/form-data", 19) == 0;
-}
-
-/* The value of parameter `key` ("boundary", "name", "filename") in a
- * header line's parameters, into buf. 1 found. */
-static int header_param(const char *h, size_t hn, const char *key, char *buf,
-                        size_t cap) {
-  size_t kl = strlen(key);
-  for (size_t i = 0; i + kl + 1 <= hn; i++) {
-    if ((i == 0 || h[i - 1] == ';' || h[i - 1] == ' ' || h[i - 1] == '\t') &&
-        strncasecmp(h + i, key, kl) == 0 && h[i + kl] == '=') {
-      const char *v = h + i + kl + 1;
-      const char *end = h + hn;
-      size_t n = 0;
-      if (v < end && *v == '"') {
-        v++;
-        while (v + n < end && v[n] != '"')
-          n++;
-      } else {
-        while (v + n < end && v[n] != ';' && v[n] != ' ' && v[n] != '\r')
-          n++;
-      }
-      if (n >= cap)
-        n = cap - 1;
-      memcpy(buf, v, n);
-      buf[n] = '\0';
-      return 1;
-    }
-  }
-  return 0;
-}
-
-static const char *mem_find(const char *h, size_t hn, const char *nd,
-                            size_t nn) {
-  if (nn == 0 || hn < nn)
-    return NULL;
-  for (const char *p = h; p + nn <= h + hn;) {
-    const char *q = memchr(p, nd[0], (size_t)(h + hn - p) - nn + 1);
-    if (!q)
-      return NULL;
-    if (memcmp(q, nd, nn) == 0)
-      return q;
-    p = q + 1;
-  }
-  return NULL;
+  return api_media_type_is(r->content_type, "multipart/form-data");
 }
 
 /* Parses the multipart body into f (parts borrow the body). 1 ok; else 0
- * after answering 400 (no boundary, a part cut off, too many parts). */
+ * after answering 400 (malformed), 413 (limits) or 415. */
 static int form_read(api_req *r, form *f) {
   memset(f, 0, sizeof *f);
-  char boundary[128];
-  const char *ct = r->content_type;
-  if (!header_param(ct, strlen(ct), "boundary", boundary, sizeof boundary) ||
-      !boundary[0] || strlen(boundary) > 70) {
-    api_reply_error(r, 400, "bad_request",
-                    "multipart body: no boundary in the Content-Type");
-    return 0;
-  }
-  char delim[80];
-  int dl = snprintf(delim, sizeof delim, "--%s", boundary);
-  const char *b = r->body, *end = r->body + r->body_size;
-  const char *p = mem_find(b, (size_t)(end - b), delim, (size_t)dl);
-  if (!p) {
-    api_reply_error(r, 400, "bad_request",
-                    "multipart body: the boundary never occurs");
-    return 0;
-  }
-  p += dl;
-  for (;;) {
-    if (end - p >= 2 && p[0] == '-' && p[1] == '-')
-      return 1; /* the closing delimiter */
-    if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
-      break;
-    p += 2;
-    const char *hend = mem_find(p, (size_t)(end - p), "\r\n\r\n", 4);
-    if (!hend)
-      break;
-    if (f->n == FORM_MAX_PARTS) {
-      api_reply_error(r, 400, "bad_request",
-                      "multipart body: more than %d parts", FORM_MAX_PARTS);
-      return 0;
-    }
-    form_part *fp = &f->parts[f->n];
-    int have_name = 0, have_file = 0;
-    for (const char *line = p; line < hend;) {
-      const char *le = mem_find(line, (size_t)(hend - line), "\r\n", 2);
-      if (!le)
-        le = hend;
-      size_t ln = (size_t)(le - line);
-      if (ln > 20 && strncasecmp(line, "Content-Disposition:", 20) == 0) {
-        have_name = header_param(line + 20, ln - 20, "name",
-                                 f->names[f->n][0], 256);
-        have_file = header_param(line + 20, ln - 20, "filename",
-                                 f->names[f->n][1], 256);
-      }
-      line = le + 2;
-    }
-    const char *data = hend + 4;
-    char nd[84];
-    int ndl = snprintf(nd, sizeof nd, "\r\n%s", delim);
-    const char *dend = mem_find(data, (size_t)(end - data), nd, (size_t)ndl);
-    if (!dend)
-      break;
-    if (!have_name) {
-      api_reply_error(r, 400, "bad_request",
-                      "multipart body: part %d has no name", f->n + 1);
-      return 0;
-    }
-    fp->name = f->names[f->n][0];
-    fp->filename = have_file ? f->names[f->n][1] : NULL;
-    fp->data = data;
-    fp->size = (size_t)(dend - data);
-    f->n++;
-    p = dend + ndl;
-  }
-  api_reply_error(r, 400, "bad_request",
-                  "multipart body: part %d is cut off or malformed", f->n + 1);
+  argus_error_detail err = {{0}};
+  argus_err e = api_multipart_parse(r->content_type, r->body, r->body_size,
+                                    f->parts, FORM_MAX_PARTS, &f->n, &err);
+  if (e == ARGUS_OK)
+    return 1;
+  const char *m = err.msg[0] ? err.msg : argus_strerror(e);
+  if (e == ARGUS_E_LIMIT)
+    api_reply_error(r, 413, "too_large", "%s", m);
+  else if (e == ARGUS_E_UNSUPPORTED)
+    api_reply_error(r, 415, "unsupported", "%s", m);
+  else
+    api_reply_error(r, 400, "bad_request", "%s", m);
   return 0;
-}
-
-/* 1 when the bytes start like a JPEG or a PNG file. */
-static int image_magic_ok(const void *d, size_t n) {
-  static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
-                                       '\n'};
-  const unsigned char *u = d;
-  return (n >= 3 && u[0] == 0xff && u[1] == 0xd8 && u[2] == 0xff) ||
-         (n >= 8 && memcmp(u, png, 8) == 0);
 }
 
 /* A text field of the form (NULL when absent; copied NUL-terminated into
@@ -192,7 +75,7 @@ static int form_text(api_req *r, const form *f, const char *name, char *buf,
                      size_t cap, const char **out) {
   *out = NULL;
   for (int i = 0; i < f->n; i++) {
-    const form_part *p = &f->parts[i];
+    const api_part *p = &f->parts[i];
     if (strcmp(p->name, name) != 0)
       continue;
     if (*out) {
@@ -339,18 +222,15 @@ static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
   *limit = (size_t)lim;
   *cursor = 0;
   const char *c = api_query(r, "cursor");
-  if (c) {
-    char *end = NULL;
-    long long v = strtoll(c, &end, 10);
-    if (!*c || *end || v <= 0) {
-      api_reply_error(r, 400, "bad_request",
-                      "query parameter 'cursor' is not a cursor this server "
-                      "gave: '%.64s'",
-                      c);
-      return 0;
-    }
-    *cursor = v;
+  int64_t v = 0;
+  if (api_cursor_parse(c, &v) != 0) {
+    api_reply_error(r, 400, "bad_request",
+                    "query parameter 'cursor' is not a cursor this server "
+                    "gave: '%.64s'",
+                    c);
+    return 0;
   }
+  *cursor = v;
   return 1;
 }
 
@@ -429,7 +309,7 @@ static int photos_prepare(api_req *r, const form *f, verdict **out, int *n) {
   *n = 0;
   int np = 0;
   for (int i = 0; i < f->n; i++)
-    np += f->parts[i].filename != NULL || strcmp(f->parts[i].name, "photo") == 0;
+    np += strcmp(f->parts[i].name, "photo") == 0;
   if (np == 0) {
     api_reply_error(r, 400, "bad_request",
                     "field 'photo': no photo part in the body");
@@ -450,23 +330,28 @@ static int photos_prepare(api_req *r, const form *f, verdict **out, int *n) {
   argus_face_engine *eng = api_engine(r->srv);
   int k = 0;
   for (int i = 0; i < f->n; i++) {
-    const form_part *fp = &f->parts[i];
+    const api_part *fp = &f->parts[i];
     if (strcmp(fp->name, "photo") != 0)
       continue;
     verdict *vd = &v[k++];
     char tmp[256];
-    snprintf(tmp, sizeof tmp, "%s", fp->filename ? fp->filename : "");
+    snprintf(tmp, sizeof tmp, "%s", fp->filename);
     argus_utf8_sanitize(tmp, vd->file, sizeof vd->file);
-    if (!image_magic_ok(fp->data, fp->size)) {
+    /* Magic bytes and the header's size before anything decodes. */
+    argus_error_detail ce = {{0}};
+    argus_err e = api_image_check(fp->data, fp->size, 0, NULL, NULL, &ce);
+    if (e) {
       vd->p.reason = ARGUS_GALLERY_REJECT_UNREADABLE;
       vd->p.reasons = 1u << vd->p.reason;
-      snprintf(vd->p.detail, sizeof vd->p.detail, "not a JPEG or PNG image");
+      snprintf(vd->p.detail, sizeof vd->p.detail, "%s",
+               e == ARGUS_E_UNSUPPORTED ? "not a JPEG or PNG image"
+               : ce.msg[0]              ? ce.msg
+                                        : argus_strerror(e));
       continue;
     }
     argus_image img;
     argus_image_error ie = {{0}};
-    argus_err e = argus_image_decode(fp->data, fp->size, ARGUS_PIX_RGB8, &img,
-                                     &ie);
+    e = argus_image_decode(fp->data, fp->size, ARGUS_PIX_RGB8, &img, &ie);
     if (e) {
       vd->p.reason = ARGUS_GALLERY_REJECT_UNREADABLE;
       vd->p.reasons = 1u << vd->p.reason;
@@ -1348,13 +1233,20 @@ API_HANDLER(api_h_identify) {
   size_t size = 0;
   if (!identify_image(r, f, &data, &size))
     goto out;
-  if (!image_magic_ok(data, size)) {
-    api_reply_error(r, 400, "bad_request",
-                    "photo: unreadable: not a JPEG or PNG image");
+  argus_error_detail ce = {{0}};
+  argus_err e = api_image_check(data, size, 0, NULL, NULL, &ce);
+  if (e == ARGUS_E_LIMIT) {
+    api_reply_error(r, 413, "too_large", "photo: %s", ce.msg);
+    goto out;
+  }
+  if (e) {
+    api_reply_error(r, 400, "bad_request", "photo: unreadable: %s",
+                    e == ARGUS_E_UNSUPPORTED ? "not a JPEG or PNG image"
+                                             : ce.msg);
     goto out;
   }
   argus_image_error ie = {{0}};
-  argus_err e = argus_image_decode(data, size, ARGUS_PIX_RGB8, &img, &ie);
+  e = argus_image_decode(data, size, ARGUS_PIX_RGB8, &img, &ie);
   if (e) {
     if (e == ARGUS_E_LIMIT)
       api_reply_error(r, 413, "too_large", "photo: %s", ie.msg);
