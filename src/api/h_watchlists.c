@@ -1,18 +1,335 @@
-/* Placeholder handlers: replaced by the real ones. */
-#include "api_internal.h"
+/* Watchlists on the wire (supervisor changes them; admin, supervisor and
+ * operator see them).
+ *
+ * A watchlist is addressed by its numeric id; its JSON is the store's
+ * (argus_store_watchlist_json: threshold null for the embedder's
+ * calibrated default, colour, active, ack_required, the number of persons).
+ * A duplicate name is 409 "conflict". A watchlist cannot be renamed (the
+ * store keys alerts and enrolment by name): "name" in a PATCH must be the
+ * current one.
+ *
+ * Every change is followed by the running pipeline: the gallery (whose
+ * index the matcher searches) is reloaded when a change alters what is
+ * searched (threshold, active, delete), and a "watchlist.change" live event
+ * is published ({"what":"watchlist", "action":"watchlist.create" |
+ * "watchlist.update" | "watchlist.delete", "watchlist", "watchlist_id",
+ * "user"}). Deleting a watchlist deletes its persons, photos, templates
+ * and their unreferenced crops (argus_store_watchlist_delete; the gallery
+ * has no watchlist delete of its own, so its index is reloaded after). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argus/gallery.h"
+#include "h_util.h"
+
+/* ---- JSON, lookups ---------------------------------------------------------- */
+
+static void one_json(void *user, argus_json *j) {
+  argus_store_watchlist_json(user, j);
+}
+
+typedef struct page_doc {
+  const argus_store_watchlist *w;
+  size_t n;
+  argus_store_id next;
+} page_doc;
+
+static void page_json(void *user, argus_json *j) {
+  const page_doc *d = user;
+  argus_json_obj_begin(j, NULL);
+  argus_json_arr_begin(j, "items");
+  for (size_t i = 0; i < d->n; i++)
+    argus_store_watchlist_json(&d->w[i], j);
+  argus_json_arr_end(j);
+  hu_next_cursor(j, d->next);
+  argus_json_obj_end(j);
+}
+
+/* The watchlist of path parameter 0 into *out: 1, or 0 after answering
+ * (404 for a malformed or unknown id). */
+static int watchlist_of_path(api_req *r, argus_store *st,
+                             argus_store_watchlist *out) {
+  argus_store_id id;
+  if (!api_param_id(r, 0, "watchlist", &id))
+    return 0;
+  argus_store_watchlist *all = NULL;
+  size_t n = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_watchlist_list(st, &all, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return 0;
+  }
+  int found = 0;
+  for (size_t i = 0; i < n && !found; i++)
+    if (all[i].id == id) {
+      *out = all[i];
+      found = 1;
+    }
+  argus_store_free(all);
+  if (!found)
+    api_reply_error(r, 404, "not_found", "no watchlist with id %lld",
+                    (long long)id);
+  return found;
+}
+
+/* ---- following the change ---------------------------------------------------- */
+
+/* The running matcher searches the gallery's index: it is reloaded so the
+ * change applies at once (the pipeline's change feed would also catch it,
+ * within its polling interval). */
+static void gallery_follow(api_req *r, const char *name) {
+  argus_gallery *g = api_gallery(r->srv);
+  if (!g)
+    return;
+  argus_gallery_error gerr = {{0}};
+  argus_err e = argus_gallery_reload(g, &gerr);
+  if (e)
+    argus_log(ARGUS_LOG_ERROR, API_MOD,
+              "watchlist '%s': index not reloaded: %s", name,
+              gerr.msg[0] ? gerr.msg : argus_strerror(e));
+}
+
+static void publish_change(api_req *r, const char *action,
+                           const char *name, argus_store_id id) {
+  char buf[512];
+  argus_json j;
+  argus_json_init(&j, buf, sizeof buf);
+  argus_json_obj_begin(&j, NULL);
+  argus_json_str(&j, "what", "watchlist");
+  argus_json_str(&j, "action", action);
+  argus_json_str(&j, "watchlist", name);
+  argus_json_int(&j, "watchlist_id", id);
+  argus_json_str(&j, "user", r->authed ? r->user.name : NULL);
+  argus_json_obj_end(&j);
+  size_t n = argus_json_finish(&j);
+  if (n)
+    api_event_publish(r->srv, "watchlist.change", buf, n);
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+/* "#rrggbb". */
+static int colour_ok(api_req *r, const char *c) {
+  int ok = strlen(c) == 7 && c[0] == '#';
+  for (int i = 1; ok && i < 7; i++)
+    ok = (c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f') ||
+         (c[i] >= 'A' && c[i] <= 'F');
+  if (!ok)
+    api_reply_error(r, 400, "bad_request",
+                    "field 'colour' must be \"#rrggbb\", not '%.32s'", c);
+  return ok;
+}
+
+/* "threshold": a number in [-1, 1], or null (the model's default: NAN). */
+static int threshold_of(api_req *r, const cJSON *v, double *out) {
+  if (cJSON_IsNull(v)) {
+    *out = NAN;
+    return 1;
+  }
+  double t = v->valuedouble;
+  if (!isfinite(t) || t < -1.0 || t > 1.0) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'threshold' must be a number in [-1, 1] or null, "
+                    "not %g",
+                    t);
+    return 0;
+  }
+  *out = t;
+  return 1;
+}
+
+/* ---- handlers --------------------------------------------------------------- */
+
+static int cmp_watchlist_id(const void *a, const void *b) {
+  const argus_store_watchlist *x = a, *y = b;
+  return (x->id > y->id) - (x->id < y->id);
+}
 
 API_HANDLER(api_h_watchlists_list) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  size_t limit;
+  argus_store_id cursor;
+  if (!hu_page_args(r, &limit, &cursor))
+    return;
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_watchlist *all = NULL;
+  size_t n = 0;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_watchlist_list(st, &all, &n, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  /* In id order, so that a cursor (the last id) pages stably. */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (all[i].id > cursor)
+      all[m++] = all[i];
+  if (m > 1)
+    qsort(all, m, sizeof *all, cmp_watchlist_id);
+  page_doc d = {all, m > limit ? limit : m, 0};
+  if (m > limit)
+    d.next = all[limit - 1].id;
+  api_reply_json(r, 200, page_json, &d);
+  argus_store_free(all);
 }
+
+static const api_field create_fields[] = {
+    {"name", API_J_STRING, 1, ARGUS_STORE_NAME_MAX - 1},
+    {"threshold", API_J_NUMBER | API_J_NULL, 0, 0},
+    {"colour", API_J_STRING, 0, ARGUS_STORE_COLOUR_MAX - 1},
+    {"ack_required", API_J_BOOL, 0, 0},
+    {"active", API_J_BOOL, 0, 0},
+};
+
 API_HANDLER(api_h_watchlists_create) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  cJSON *body = hu_body(r, create_fields, 5);
+  if (!body)
+    return;
+  const char *name = hu_get(body, "name")->valuestring;
+  const cJSON *th = hu_get(body, "threshold"), *co = hu_get(body, "colour"),
+              *ack = hu_get(body, "ack_required"), *act = hu_get(body, "active");
+  double threshold = NAN;
+  if (!hu_name_ok(r, "name", name) || (th && !threshold_of(r, th, &threshold)) ||
+      (co && !colour_ok(r, co->valuestring)))
+    goto out;
+  argus_store_watchlist w;
+  argus_error_detail err = {{0}};
+  if (argus_store_watchlist_get(st, name, &w, NULL) == ARGUS_OK) {
+    api_reply_error(r, 409, "conflict", "watchlist '%s' already exists",
+                    name);
+    goto out;
+  }
+  argus_err e = argus_store_watchlist_create(
+      st, name, threshold, co ? co->valuestring : NULL, NULL, &err);
+  if (e) {
+    api_reply_err(r, e, &err); /* "already exists": 409 */
+    goto out;
+  }
+  /* The flags are separate writes: undone (the watchlist removed) when one
+   * fails, so nothing is stored half. */
+  if (ack && cJSON_IsTrue(ack))
+    e = argus_store_watchlist_set_ack(st, name, 1, &err);
+  if (!e && act && !cJSON_IsTrue(act))
+    e = argus_store_watchlist_set_active(st, name, 0, &err);
+  if (!e)
+    e = argus_store_watchlist_get(st, name, &w, &err);
+  if (e) {
+    argus_store_watchlist_delete(st, name, NULL);
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  gallery_follow(r, name);
+  publish_change(r, "watchlist.create", name, w.id);
+  char loc[64];
+  snprintf(loc, sizeof loc, API_PREFIX "/watchlists/%lld", (long long)w.id);
+  api_add_header(r, "Location", loc);
+  api_reply_json(r, 201, one_json, &w);
+out:
+  cJSON_Delete(body);
 }
+
 API_HANDLER(api_h_watchlist_get) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_watchlist w;
+  if (!watchlist_of_path(r, st, &w))
+    return;
+  api_reply_json(r, 200, one_json, &w);
 }
+
+static const api_field patch_fields[] = {
+    {"name", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
+    {"threshold", API_J_NUMBER | API_J_NULL, 0, 0},
+    {"colour", API_J_STRING, 0, ARGUS_STORE_COLOUR_MAX - 1},
+    {"ack_required", API_J_BOOL, 0, 0},
+    {"active", API_J_BOOL, 0, 0},
+};
+
 API_HANDLER(api_h_watchlist_update) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_watchlist w;
+  if (!watchlist_of_path(r, st, &w))
+    return;
+  cJSON *body = hu_body(r, patch_fields, 5);
+  if (!body)
+    return;
+  const cJSON *nm = hu_get(body, "name"), *th = hu_get(body, "threshold"),
+              *co = hu_get(body, "colour"), *ack = hu_get(body, "ack_required"),
+              *act = hu_get(body, "active");
+  double threshold = NAN;
+  if (!nm && !th && !co && !ack && !act) {
+    api_reply_error(r, 400, "bad_request",
+                    "body: nothing to change (threshold, colour, "
+                    "ack_required, active)");
+    goto out;
+  }
+  if (nm && strcmp(nm->valuestring, w.name) != 0) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'name': a watchlist cannot be renamed");
+    goto out;
+  }
+  /* Every value is checked before the first write. */
+  if ((th && !threshold_of(r, th, &threshold)) ||
+      (co && !colour_ok(r, co->valuestring)))
+    goto out;
+  argus_error_detail err = {{0}};
+  argus_err e = ARGUS_OK;
+  if (th)
+    e = argus_store_watchlist_set_threshold(st, w.name, threshold, &err);
+  if (!e && co)
+    e = argus_store_watchlist_set_colour(st, w.name, co->valuestring, &err);
+  if (!e && ack)
+    e = argus_store_watchlist_set_ack(st, w.name, cJSON_IsTrue(ack), &err);
+  if (!e && act)
+    e = argus_store_watchlist_set_active(st, w.name, cJSON_IsTrue(act), &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  if (th || act)
+    gallery_follow(r, w.name);
+  if (th || co || ack || act)
+    publish_change(r, "watchlist.update", w.name, w.id);
+  e = argus_store_watchlist_get(st, w.name, &w, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    goto out;
+  }
+  api_reply_json(r, 200, one_json, &w);
+out:
+  cJSON_Delete(body);
 }
+
 API_HANDLER(api_h_watchlist_delete) {
-  api_reply_error(r, 501, "not_implemented", "not implemented yet");
+  argus_store *st = api_store(r);
+  if (!st)
+    return;
+  argus_store_watchlist w;
+  if (!watchlist_of_path(r, st, &w))
+    return;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_watchlist_delete(st, w.name, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  gallery_follow(r, w.name);
+  char d[64];
+  snprintf(d, sizeof d, "\"persons\":%lld", (long long)w.persons);
+  /* With the address (the store's own row has the user); not named
+   * "watchlist.*", which the change feed would take for another change. */
+  api_audit(r, "api.watchlist.delete", "watchlist", w.id, d);
+  publish_change(r, "watchlist.delete", w.name, w.id);
+  api_reply_empty(r, 204);
 }
