@@ -309,8 +309,11 @@ int api_fields_check(const cJSON *obj, const api_field *spec, int n, char *msg,
       allowed_words(allowed, want, sizeof want);
       if (t == API_J_NUMBER && (allowed & API_J_INT)) {
         if (isfinite(it->valuedouble) && it->valuedouble == floor(it->valuedouble))
-          say(msg, cap, "field '%s' must be %s within int64, not %.17g", name,
-              want, it->valuedouble);
+          say(msg, cap,
+              fabs(it->valuedouble) < 1e21
+                  ? "field '%s' must be %s within int64, not %.0f"
+                  : "field '%s' must be %s within int64, not %g",
+              name, want, it->valuedouble);
         else
           say(msg, cap, "field '%s' must be %s, not a fractional number", name,
               want);
