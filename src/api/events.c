@@ -114,6 +114,13 @@ struct api_events {
   int closing;
   uint64_t clients_total, clients_dropped, clients_refused;
   uint64_t events, events_failed, replayed;
+  /* Connections a publisher resumes after letting go of mu (under
+   * pub_mu: one publisher at a time), so that readers need not wait for
+   * a thousand resumptions; shutdown waits until none is in flight. */
+  struct MHD_Connection **wake;
+  size_t nwake, cwake;
+  int waking;
+  pthread_cond_t wake_cv;
   /* Heartbeat. */
   pthread_t hb;
   int hb_started, hb_stop;
@@ -277,16 +284,42 @@ static void publish_locked(api_events *ev, const char *type, const char *json,
     ev->last_id = id;
   ev->events++;
   uint64_t tail = ev_tail(ev);
+  ev->nwake = 0;
   for (ev_client *c = ev->clients; c; c = c->next) {
     if (c->suspended) {
-      client_resume(c);
+      /* Marked awake now; resumed below without mu. Until then it stays
+       * suspended in the daemon, so it cannot end and be freed, and
+       * nobody else resumes it (they look at c->suspended). */
+      if (c->conn && ev->nwake == ev->cwake) {
+        size_t nc = ev->cwake ? ev->cwake * 2 : 256;
+        struct MHD_Connection **p = realloc(ev->wake, nc * sizeof *p);
+        if (p) {
+          ev->wake = p;
+          ev->cwake = nc;
+        }
+      }
+      if (c->conn && ev->nwake < ev->cwake) {
+        c->suspended = 0;
+        ev->wake[ev->nwake++] = c->conn;
+      } else {
+        client_resume(c);
+      }
     } else if (!c->replaying && !c->dropped && c->next_seq < tail) {
       c->dropped = 1;
       ev->clients_dropped++;
       client_cut(c);
     }
   }
+  ev->waking = ev->nwake > 0;
   pthread_mutex_unlock(&ev->mu);
+  if (ev->nwake > 0) {
+    for (size_t i = 0; i < ev->nwake; i++)
+      MHD_resume_connection(ev->wake[i]);
+    pthread_mutex_lock(&ev->mu);
+    ev->waking = 0;
+    pthread_cond_broadcast(&ev->wake_cv);
+    pthread_mutex_unlock(&ev->mu);
+  }
 
   if (watchlist && ev->alert_hook)
     ev->alert_hook(ev->alert_user, id, watchlist, json, n);
@@ -488,6 +521,7 @@ api_events *api_events_create(api_server *srv, const char *db_path,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&ev->hb_cv, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&ev->wake_cv, NULL);
   ev->ring = calloc((size_t)ev->cap, sizeof *ev->ring);
   if (!ev->ring || (db_path && !(ev->db_path = strdup(db_path)))) {
     argus_error_detail_set(err, "out of memory");
@@ -547,6 +581,8 @@ void api_events_shutdown(api_events *ev) {
   ev->closing = 1;
   for (ev_client *c = ev->clients; c; c = c->next)
     client_resume(c);
+  while (ev->waking)
+    pthread_cond_wait(&ev->wake_cv, &ev->mu);
   pthread_mutex_unlock(&ev->mu);
 }
 
@@ -584,6 +620,8 @@ void api_events_destroy(api_events *ev) {
   free(ev->cams);
   argus_store_close(ev->st);
   free(ev->db_path);
+  free(ev->wake);
+  pthread_cond_destroy(&ev->wake_cv);
   pthread_cond_destroy(&ev->hb_cv);
   pthread_mutex_destroy(&ev->mu);
   pthread_mutex_destroy(&ev->pub_mu);
