@@ -74,3 +74,43 @@ card="$here/corpus-card"
 mkdir -p "$card"
 cp "$root"/share/models/*.card.json "$card/"
 echo "corpus-card: $(ls "$card" | wc -l) cards"
+
+# fuzz/corpus-multipart/ and fuzz/corpus-request/: request bodies of the
+# operator service (fuzz_api_multipart, fuzz_api_request). A multipart seed
+# starts with fuzz_api_multipart's mode byte: 0x0f = "Content-Type line,
+# then the body, up to 15 parts" (see the harness).
+jpg_b64='/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAIAAgDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwAhC6FpKyKoN1L8kC8de7Y9B/gO9FFFPdsFJx2/I//Z'
+png_b64='iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAAXNSR0IArs4c6QAAABZJREFUCJljZOASkZOTYxIREREREQEABkwA9E3Xt6gAAAAASUVORK5CYII='
+mp="$here/corpus-multipart"
+rq="$here/corpus-request"
+mkdir -p "$mp" "$rq"
+ct='multipart/form-data; boundary=------------------------d74496d66958873e'
+bd='--------------------------d74496d66958873e'
+{ printf '\017%s\n' "$ct"
+  printf '%s\r\nContent-Disposition: form-data; name="name"\r\n\r\nAda Lovelace\r\n' "$bd"
+  printf '%s\r\nContent-Disposition: form-data; name="photo"; filename="ada.png"\r\nContent-Type: image/png\r\n\r\n' "$bd"
+  printf '%s' "$png_b64" | base64 -d
+  printf '\r\n%s--\r\n' "$bd"; } > "$mp/person-photo"
+{ printf '\017multipart/form-data; boundary="----WebKitFormBoundary7MA4YWxkTrZu0gW"\n'
+  printf 'preamble\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW\r\n'
+  printf 'Content-Disposition: form-data; name="photo"; filename="C:\\Users\\me\\a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+  printf '%s' "$jpg_b64" | base64 -d
+  printf '\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name="empty"\r\n\r\n'
+  printf '\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\nepilogue\r\n'; } > "$mp/browser-jpeg"
+printf '\017multipart/form-data; boundary=XyZ\n--XyZ\nContent-Disposition: form-data; name=a\n\n--XyZZ data\r\n-- XyZ\n--XyZ--' > "$mp/bare-lf"
+printf '\017multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nno end\r\n' > "$mp/no-close"
+printf '\016\002abc--ABC\r\nContent-Disposition: form-data; name=x; filename="../a"\r\nContent-Transfer-Encoding: binary\r\n\r\n1\r\n--ABC--' > "$mp/mapped-boundary"
+echo "corpus-multipart: $(ls "$mp" | wc -l) bodies"
+
+printf '{"name":"Entrance","url":"rtsp://cam/1","enabled":true,"settings":{"fps":5}}' > "$rq/camera"
+printf '{"name":"VIP","threshold":0.62,"acknowledge":false,"notes":null,"tags":["a","b"]}' > "$rq/watchlist"
+printf '{"decision":"confirmed","comment":"caf\303\251 door"}' > "$rq/decision"
+printf '{"name":"a","name":"b","limit":1e19}' > "$rq/twice"
+printf '{"name":"x\\u0000y","limit":[[[[[[[[[[]]]]]]]]]]}' > "$rq/nul-escape"
+printf '{"a":1,}' > "$rq/trailing-comma"
+printf '9223372036854775807' > "$rq/id-max"
+printf '2024-05-01T12:34:56.789+02:00' > "$rq/time"
+printf '../etc/passwd' > "$rq/name-path"
+printf '%s' "$jpg_b64" | base64 -d > "$rq/tiny.jpg"
+printf '%s' "$png_b64" | base64 -d > "$rq/tiny.png"
+echo "corpus-request: $(ls "$rq" | wc -l) values"
