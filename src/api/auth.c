@@ -19,23 +19,7 @@
 #include <sodium.h>
 
 #include "api_server.h"
-#if __has_include("parse.h")
 #include "parse.h"
-#else
-typedef struct { const char *name; unsigned types; int required; size_t max_len; } api_field;
-enum { API_J_STRING = 1 };
-static int api_fields_check(const cJSON *obj, const api_field *spec, int n,
-                            char *msg, size_t cap) {
-  for (int i = 0; i < n; i++) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, spec[i].name);
-    if (!cJSON_IsString(v)) {
-      snprintf(msg, cap, "field '%s' must be a string", spec[i].name);
-      return -1;
-    }
-  }
-  return 0;
-}
-#endif
 
 #define CACHE_NS 1000000000ull
 

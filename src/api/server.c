@@ -28,12 +28,14 @@
 
 #include "api_internal.h"
 #include "api_server.h"
+#include "parse.h"
 #include "argus/face.h"
 #include "events.h"
 #if __has_include("outbound.h")
 #include "outbound.h"
 #define HAVE_OUTBOUND 1
 #endif
+#include "parse.h"
 
 #define JSON_CAP_MAX ((size_t)64 << 20)
 #define api_fail(err, code, ...)                                              \
@@ -468,21 +470,10 @@ cJSON *api_body_object(api_req *r) {
                     ct);
     return NULL;
   }
-  if (memchr(r->body, '\0', r->body_size)) {
-    api_reply_error(r, 400, "bad_request", "body: contains a NUL byte");
-    return NULL;
-  }
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(r->body, r->body_size, &end, 1);
+  char msg[256];
+  cJSON *root = api_json_parse(r->body, r->body_size, msg, sizeof msg);
   if (!root) {
-    size_t at = end && end >= r->body ? (size_t)(end - r->body) : 0;
-    api_reply_error(r, 400, "bad_request", "body: invalid JSON at byte %zu",
-                    at);
-    return NULL;
-  }
-  if (!cJSON_IsObject(root)) {
-    cJSON_Delete(root);
-    api_reply_error(r, 400, "bad_request", "body: expected a JSON object");
+    api_reply_error(r, 400, "bad_request", "body: %s", msg);
     return NULL;
   }
   return root;

@@ -45,6 +45,8 @@ const cli_command cli_commands[] = {
      cli_watch_usage},
     {"demo", "set up a demo watchlist and camera and watch it live",
      cli_demo_main, cli_demo_usage},
+    {"serve", "the operator service: REST API, live events, console",
+     cli_serve_main, cli_serve_usage},
     {NULL, NULL, NULL, NULL},
 };
 
