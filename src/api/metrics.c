@@ -7,7 +7,8 @@
  *     capture-to-alert histograms (argus_pipeline_histograms);
  *   the store: alerts by status, decisions by outcome (one grouped query
  *     each: argus_store_alert_counts);
- *   HTTP: requests and handling seconds by method, route and status.
+ *   HTTP: requests and handling seconds by method, route and status;
+ *   outbound: webhooks delivered / failed / dead letters, MQTT.
  *
  * Without a pipeline (the server runs none) only the store and HTTP parts
  * are written. The writer (api_prom_*) is pure: metrics.h. */
@@ -20,6 +21,10 @@
 
 #include "api_internal.h"
 #include "metrics.h"
+#if __has_include("outbound.h")
+#include "outbound.h"
+#define METRICS_OUTBOUND 1
+#endif
 
 /* ---- the writer ------------------------------------------------------------ */
 
@@ -405,6 +410,42 @@ static void write_http(api_prom *p, api_server *srv) {
   free(rows.v);
 }
 
+/* Webhooks and MQTT (src/api/outbound.h); nothing when the module did not
+ * start. */
+static void write_outbound(api_prom *p, api_server *srv) {
+#ifndef METRICS_OUTBOUND
+  (void)p;
+  (void)srv;
+#else
+  api_outbound *o = api_server_outbound(srv);
+  if (!o)
+    return;
+  api_outbound_stats os;
+  memset(&os, 0, sizeof os);
+  api_outbound_stats_get(o, &os);
+#define C(name, help, v) one(p, name, "counter", help, (double)(v), 1)
+#define G(name, help, v) one(p, name, "gauge", help, (double)(v), 1)
+  C("argus_webhook_delivered_total", "Webhook POSTs answered 2xx.",
+    os.delivered);
+  C("argus_webhook_failed_attempts_total",
+    "Webhook POSTs that failed (each attempt).", os.failed_attempts);
+  C("argus_webhook_deadletters_total",
+    "Webhook deliveries recorded as dead letters.", os.deadletters);
+  C("argus_webhook_dropped_total", "Webhook deliveries lost.", os.dropped);
+  G("argus_webhook_queued", "Webhook deliveries waiting or in flight.",
+    os.queued > 0 ? os.queued : 0);
+  G("argus_webhooks", "Enabled webhooks.", os.webhooks);
+  C("argus_mqtt_published_total", "MQTT messages the broker acknowledged.",
+    os.mqtt_published);
+  C("argus_mqtt_errors_total", "Alerts not published to MQTT.",
+    os.mqtt_errors);
+  G("argus_mqtt_connected", "1 while connected to the MQTT broker.",
+    os.mqtt_connected);
+#undef C
+#undef G
+#endif
+}
+
 API_HANDLER(api_h_metrics) {
   argus_store *st = api_store(r);
   if (!st)
@@ -438,6 +479,7 @@ API_HANDLER(api_h_metrics) {
   }
   write_store(&p, st);
   write_http(&p, r->srv);
+  write_outbound(&p, r->srv);
   if (p.oom) {
     api_prom_free(&p);
     api_reply_error(r, 500, "internal", "out of memory");
