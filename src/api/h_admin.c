@@ -409,8 +409,7 @@ API_HANDLER(api_h_tokens_create) {
   }
   const char *expires = body_str(body, "expires");
   if (expires) {
-    int64_t ns;
-    if (argus_rfc3339_parse(expires, &ns) != ARGUS_OK) {
+    if (!api_time_param_ok(expires)) {
       api_reply_error(r, 400, "bad_request",
                       "field 'expires': not an RFC 3339 time: '%.64s'",
                       expires);
