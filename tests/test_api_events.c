@@ -708,6 +708,8 @@ static void part_http(const char *dir) {
       fprintf(stderr, "note: the decision handler is not there yet: the "
                       "decision event is not checked\n");
     } else {
+      if (status != 200 && status != 201)
+        fprintf(stderr, "decision: %ld %s\n", status, out);
       CHECK(status == 200 || status == 201);
       CHECK(sse_stream_wait_frames(&b, nb + 1, 10));
       pthread_mutex_lock(&b.s.mu);
