@@ -113,7 +113,7 @@ static int prescan(const unsigned char *p, size_t n, char *msg, size_t cap) {
   while (i < n) {
     unsigned c = p[i];
     if (c == 0) {
-      say(msg, cap, "body contains a NUL byte at byte %zu", i);
+      say(msg, cap, "NUL byte at byte %zu", i);
       return -1;
     }
     if (c >= 0x80) {

@@ -60,7 +60,9 @@ typedef struct api_part {
  *   strings with backslash escapes; filename* ignored), Content-Type,
  *   Content-Transfer-Encoding (only 7bit/8bit/binary); others are ignored.
  *   Filenames keep only their base name (after the last '/' or '\\'),
- *   without control characters; "." and ".." become "".
+ *   without control characters (C1; C0 and DEL are refused in any header
+ *   line), invalid UTF-8 bytes as '_'; "." and ".." become "". Part names
+ *   must be valid UTF-8 without control characters.
  * *nparts: parts found (also on failure: the parts complete so far).
  * Errors (message in err, may be NULL): INVALID_ARG (NULL arguments,
  *   max_parts < 1); UNSUPPORTED (not multipart/form-data, a transfer
@@ -109,7 +111,7 @@ argus_err api_image_check(const void *data, size_t n, long max_pixels, int *w,
 
 /* Parses a JSON body that must be one object (nothing but blanks after it).
  * body/n: borrowed, need not be NUL-terminated. Rejects, with msg: a NUL
- * byte ("body contains a NUL byte at byte N"), invalid UTF-8 ("invalid UTF-8
+ * byte ("NUL byte at byte N"), invalid UTF-8 ("invalid UTF-8
  * at byte N"), a \u0000 escape in a string ("JSON string holds \u0000 at
  * byte N"), nesting deeper than API_JSON_MAX_DEPTH ("JSON nested deeper than
  * 32 levels at byte N"), invalid JSON ("invalid JSON at byte N"), an empty
