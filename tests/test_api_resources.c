@@ -20,7 +20,11 @@
  *   second one 409 with the first in the body, bad input, two operators
  *   racing on each of several alerts (exactly one 201 and one 409).
  *
- * The server runs with --no-pipeline: no models or cameras are needed. */
+ * The server runs with --no-pipeline: no models or cameras are needed. A
+ * second server with the pipeline (when the models and ../shared/data's
+ * sample video are there; else that part is skipped, said on stderr) runs
+ * a camera added through the API: its live status, snapshots (JPEG,
+ * scaled, audited), and disable taking it off the pipeline. */
 #include <math.h>
 
 #include "api_util.h"
@@ -234,8 +238,8 @@ static void cameras(const api_srv *s) {
   static const char *const good[] = {
       "{\"name\":\"file-cam\",\"url\":\"/srv/video/gate.mp4\"}",
       "{\"name\":\"usb\",\"url\":\"/dev/video0\",\"enabled\":false}",
-      "{\"name\":\"hls\",\"url\":\"https://cam.example/live.m3u8\","
-      "\"settings\":null}",
+      ("{\"name\":\"hls\",\"url\":\"https://cam.example/live.m3u8\","
+       "\"settings\":null}"),
       "{\"name\":\"v4l\",\"url\":\"v4l2:/dev/video1\",\"settings\":{}}",
   };
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -946,6 +950,120 @@ static void alerts(const api_srv *s) {
   CHECK_MSG(nc + nr == 8, "decided: %d confirmed + %d rejected", nc, nr);
 }
 
+/* ---- a camera the pipeline runs ---------------------------------------------- */
+
+/* Polls GET path until the camera's status is (want 1) or is not (want 0)
+ * an object with state `state` (NULL: any); 1 when it came in time. */
+static int wait_status(const api_srv *s, const char *path, int want,
+                       const char *state, double timeout) {
+  for (double t = 0; t < timeout; t += 0.2) {
+    cJSON *j;
+    int ok = 0;
+    if (call_json(s, "GET", path, ADM, NULL, &j) == 200) {
+      const cJSON *st = jget(j, "status");
+      int is = cJSON_IsObject(st) &&
+               (!state || (jstr(st, "state") &&
+                           strcmp(jstr(st, "state"), state) == 0));
+      ok = is == want;
+    }
+    cJSON_Delete(j);
+    if (ok)
+      return 1;
+    api_sleep_(0.2);
+  }
+  return 0;
+}
+
+static void live_camera(void) {
+  const char *models = getenv("ARGUS_MODELS_DIR");
+  const char *shared = getenv("ARGUS_SHARED_DATA");
+  char probe[1200], video[1200];
+  snprintf(probe, sizeof probe, "%s/fr_feature.onnx",
+           models ? models : "models");
+  snprintf(video, sizeof video, "%s/video/hamilton_clip_10s.mp4",
+           shared ? shared : "../shared/data");
+  char *abs = realpath(video, NULL);
+  if (access(probe, R_OK) != 0 || !abs) {
+    fprintf(stderr, "test_api_resources: live camera part skipped (no models "
+                    "or no %s)\n",
+            video);
+    free(abs);
+    return;
+  }
+  api_srv s;
+  const char *extra[] = {"--loop", "--threads", "1", "--fps", "2", NULL};
+  if (api_srv_start(&s, extra) != 0) {
+    CHECK_MSG(0, "the server with a pipeline did not start");
+    free(abs);
+    return;
+  }
+  char body[1600];
+  snprintf(body, sizeof body,
+           "{\"name\":\"hamilton\",\"url\":\"%s\",\"settings\":{\"fps\":2}}",
+           abs);
+  free(abs);
+  cJSON *j;
+  CHECK_INT_EQ(call_json(&s, "POST", "/api/v1/cameras", ADM, body, &j), 201);
+  int64_t id = jint(j, "id");
+  cJSON_Delete(j);
+  char path[128], snap[160];
+  snprintf(path, sizeof path, "/api/v1/cameras/%lld", (long long)id);
+  snprintf(snap, sizeof snap, "%s/snapshot", path);
+  CHECK_MSG(wait_status(&s, path, 1, "streaming", 60),
+            "camera never streamed");
+  CHECK_INT_EQ(call_json(&s, "GET", "/api/v1/cameras", OPER, NULL, &j), 200);
+  const cJSON *st = jget(cJSON_GetArrayItem(jget(j, "items"), 0), "status");
+  CHECK(cJSON_IsObject(st));
+  CHECK_INT_EQ(jbool(st, "connected"), 1);
+  CHECK(jint(st, "frames_decoded") >= 0 && jint(st, "alerts") >= 0);
+  CHECK(cJSON_IsNumber(jget(st, "fps_in")));
+  cJSON_Delete(j);
+
+  /* Snapshots: a JPEG, full size and scaled; audited. */
+  api_resp r;
+  CHECK_OK(api_call(&s, "GET", snap, OPER, NULL, NULL, &r));
+  CHECK_MSG(r.status == 200 && strstr(r.ctype, "image/jpeg") && r.size > 100 &&
+                (unsigned char)r.body[0] == 0xff &&
+                (unsigned char)r.body[1] == 0xd8,
+            "snapshot: %ld %s %zu", r.status, r.ctype, r.size);
+  size_t full = r.size;
+  api_resp_free(&r);
+  char small[200];
+  snprintf(small, sizeof small, "%s?width=160", snap);
+  CHECK_OK(api_call(&s, "GET", small, ADM, NULL, NULL, &r));
+  CHECK_MSG(r.status == 200 && r.size > 100 && r.size < full,
+            "scaled snapshot: %ld %zu (full %zu)", r.status, r.size, full);
+  api_resp_free(&r);
+  snprintf(small, sizeof small, "%s?width=-1", snap);
+  check_error_naming(&s, "GET", small, ADM, NULL, 400, "bad_request", "width");
+  argus_store *db = NULL;
+  if (argus_store_open(s.db, NULL, &db, NULL) == ARGUS_OK) {
+    argus_store_audit_filter f;
+    memset(&f, 0, sizeof f);
+    f.action = "camera.snapshot";
+    argus_store_audit *a = NULL;
+    size_t n = 0;
+    CHECK_OK(argus_store_audit_query(db, &f, &a, &n, NULL));
+    CHECK_INT_EQ(n, 2);
+    if (n)
+      CHECK_MSG(strstr(a[n - 1].detail, "t-operator") &&
+                    strstr(a[n - 1].detail, "127.0.0.1"),
+                "snapshot audit: %s", a[n - 1].detail);
+    argus_store_free(a);
+    argus_store_close(db);
+  }
+
+  /* Disabled: off the pipeline, no snapshot. */
+  char dis[160];
+  snprintf(dis, sizeof dis, "%s/disable", path);
+  CHECK_INT_EQ(call_json(&s, "POST", dis, ADM, NULL, &j), 200);
+  cJSON_Delete(j);
+  CHECK_MSG(wait_status(&s, path, 0, NULL, 20), "disabled camera still runs");
+  check_error_naming(&s, "GET", snap, OPER, NULL, 409, "not_streaming",
+                     "hamilton");
+  api_srv_stop(&s);
+}
+
 int main(void) {
   const char *cli = getenv("ARGUS_CLI");
   if (!cli || !cli[0])
@@ -960,5 +1078,6 @@ int main(void) {
   watchlists(&s);
   alerts(&s);
   api_srv_stop(&s);
+  live_camera();
   return check_report("test_api_resources");
 }
