@@ -163,6 +163,7 @@ struct api_outbound {
   size_t nheap, heap_cap;
   int inflight;
   uint64_t seq;
+  uint64_t quiet_letters, quiet_log_ns; /* dead letters logged in sum */
   /* MQTT. */
   struct mosquitto *mq;
   int mq_loop; /* mq_thread runs */
@@ -322,7 +323,20 @@ static void ob_deadletter(api_outbound *o, ob_delivery *d, const char *why) {
   else
     o->dropped++;
   pthread_mutex_unlock(&o->mu);
-  if (e == ARGUS_OK)
+  if (e == ARGUS_OK && d->attempts == 0) {
+    /* "queue full": a flood; one line per 10 s says how many. */
+    uint64_t now = argus_time_ns();
+    o->quiet_letters++;
+    if (now - o->quiet_log_ns > 10000000000ull) {
+      argus_log(ARGUS_LOG_WARN, OB_MOD,
+                "%" PRIu64 " delivery(ies) recorded as dead letters without "
+                "an attempt (%s) since the last such line, the last for event %" PRId64
+                ", webhook %" PRId64,
+                o->quiet_letters, why, d->body->event_id, d->webhook_id);
+      o->quiet_log_ns = now;
+      o->quiet_letters = 0;
+    }
+  } else if (e == ARGUS_OK)
     argus_log(ARGUS_LOG_WARN, OB_MOD,
               "webhook %" PRId64 ": event %" PRId64
               " not delivered after %d attempt(s) (%s): dead letter %" PRId64,
