@@ -57,7 +57,8 @@ typedef struct api_part {
  *   characters is data, not a delimiter. Preamble and epilogue are ignored;
  *   a body with only the close delimiter has 0 parts.
  * Part headers: Content-Disposition (form-data; name, filename; quoted
- *   strings with backslash escapes; filename* ignored), Content-Type,
+ *   strings where a backslash escapes '"' and '\\' and is kept before
+ *   anything else, as in Windows paths; filename* ignored), Content-Type,
  *   Content-Transfer-Encoding (only 7bit/8bit/binary); others are ignored.
  *   Filenames keep only their base name (after the last '/' or '\\'),
  *   without control characters (C1; C0 and DEL are refused in any header
