@@ -158,8 +158,8 @@ static int rx_listen(rx *r, int port) {
   sa.sin_port = htons((uint16_t)port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   r->d = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-      NULL, NULL, rx_handler, r, MHD_OPTION_SOCK_ADDR, &sa,
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+      NULL, rx_handler, r, MHD_OPTION_SOCK_ADDR, &sa,
       MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
       MHD_OPTION_NOTIFY_COMPLETED, rx_done, r, MHD_OPTION_END);
   if (!r->d)
@@ -554,8 +554,8 @@ static void sub_message(struct mosquitto *m, void *u,
   pthread_mutex_lock(&s->mu);
   if (s->n < 16) {
     snprintf(s->topic[s->n], sizeof s->topic[0], "%s", msg->topic);
-    snprintf(s->payload[s->n], sizeof s->payload[0], "%.*s",
-             msg->payloadlen, (const char *)msg->payload);
+    snprintf(s->payload[s->n], sizeof s->payload[0], "%.*s", msg->payloadlen,
+             (const char *)msg->payload);
     s->n++;
   }
   pthread_mutex_unlock(&s->mu);
@@ -591,9 +591,8 @@ static int port_open(int port) {
 }
 
 static const char *mosquitto_bin(void) {
-  static const char *const paths[] = {"/usr/sbin/mosquitto",
-                                      "/usr/bin/mosquitto",
-                                      "/usr/local/sbin/mosquitto"};
+  static const char *const paths[] = {
+      "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"};
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
     if (access(paths[i], X_OK) == 0)
       return paths[i];
@@ -644,8 +643,9 @@ static int test_mqtt(const char *dir) {
   CHECK(f != NULL);
   if (!f)
     return 1;
-  fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\n"
-             "persistence false\n",
+  fprintf(f,
+          "listener %d 127.0.0.1\nallow_anonymous true\n"
+          "persistence false\n",
           port);
   fclose(f);
 

@@ -118,8 +118,7 @@ static void hook_created_json(void *user, argus_json *j) {
   argus_json_init(&rj, rec, sizeof rec);
   argus_store_webhook_json(c->w, &rj);
   size_t n = argus_json_finish(&rj);
-  if (n >= 2 && rec[n - 1] == '}' &&
-      n + strlen(c->secret) + 16 < sizeof rec) {
+  if (n >= 2 && rec[n - 1] == '}' && n + strlen(c->secret) + 16 < sizeof rec) {
     int k = snprintf(rec + n - 1, sizeof rec - (n - 1), ",\"secret\":\"%s\"}",
                      c->secret);
     argus_json_raw(j, NULL, rec, n - 1 + (size_t)k);
@@ -177,8 +176,8 @@ API_HANDLER(api_h_webhooks_create) {
     goto out;
   argus_error_detail err = {{0}};
   argus_store_id id = 0;
-  argus_err e = argus_store_webhook_add(st, url, secret,
-                                        wl && *wl ? wl : NULL, &id, &err);
+  argus_err e = argus_store_webhook_add(st, url, secret, wl && *wl ? wl : NULL,
+                                        &id, &err);
   if (e == ARGUS_E_NOT_FOUND) {
     api_reply_error(r, 400, "bad_request", "field 'watchlist': %s",
                     err.msg[0] ? err.msg : "no such watchlist");
@@ -199,8 +198,7 @@ API_HANDLER(api_h_webhooks_create) {
     if (w[i].id == id)
       row = &w[i];
   if (!row) {
-    api_reply_error(r, 500, "internal", "webhook %lld vanished",
-                    (long long)id);
+    api_reply_error(r, 500, "internal", "webhook %lld vanished", (long long)id);
     goto out;
   }
   char loc[64];

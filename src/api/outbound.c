@@ -48,7 +48,7 @@
 #define OB_BYTES_MAX ((size_t)64 << 20)
 #define OB_ERR_MAX 256
 
-#define ob_fail(err, code, ...)                                               \
+#define ob_fail(err, code, ...)                                                \
   argus_error_fail(err, code, ARGUS_LOG_ERROR, OB_MOD, __VA_ARGS__)
 
 /* ---- library init, once per process while modules exist ---------------- */
@@ -140,12 +140,12 @@ struct api_outbound {
   /* Shared with the callers, under mu. */
   pthread_mutex_t mu;
   ob_job *in_head, *in_tail;
-  int64_t queued;       /* deliveries + alerts not expanded */
-  int64_t overflow;     /* overflow jobs not yet handled */
-  size_t queued_bytes;  /* bodies of the jobs and deliveries */
+  int64_t queued;      /* deliveries + alerts not expanded */
+  int64_t overflow;    /* overflow jobs not yet handled */
+  size_t queued_bytes; /* bodies of the jobs and deliveries */
   int reload_wanted;
   int stopping;
-  int64_t *retrying;    /* dead letters being retried */
+  int64_t *retrying; /* dead letters being retried */
   size_t nretrying, retrying_cap;
   uint64_t delivered, failed_attempts, deadletters, dropped;
   int nwebhooks;
@@ -304,9 +304,9 @@ static void ob_deadletter(api_outbound *o, ob_delivery *d, const char *why) {
   argus_store_error se = {{0}};
   argus_store_id id = 0;
   pthread_mutex_lock(&o->st_mu);
-  argus_err e = argus_store_deadletter_add(o->st, d->webhook_id,
-                                           d->body->event_id, d->body->data,
-                                           d->attempts, why, &id, &se);
+  argus_err e =
+      argus_store_deadletter_add(o->st, d->webhook_id, d->body->event_id,
+                                 d->body->data, d->attempts, why, &id, &se);
   if (e == ARGUS_OK && d->deadletter_id > 0) {
     argus_store_error se2 = {{0}};
     if (argus_store_deadletter_remove(o->st, d->deadletter_id, &se2) !=
@@ -330,8 +330,8 @@ static void ob_deadletter(api_outbound *o, ob_delivery *d, const char *why) {
     if (now - o->quiet_log_ns > 10000000000ull) {
       argus_log(ARGUS_LOG_WARN, OB_MOD,
                 "%" PRIu64 " delivery(ies) recorded as dead letters without "
-                "an attempt (%s) since the last such line, the last for event %" PRId64
-                ", webhook %" PRId64,
+                "an attempt (%s) since the last such line, the last for event "
+                "%" PRId64 ", webhook %" PRId64,
                 o->quiet_letters, why, d->body->event_id, d->webhook_id);
       o->quiet_log_ns = now;
       o->quiet_letters = 0;
@@ -450,8 +450,7 @@ static void ob_reload(api_outbound *o) {
   pthread_mutex_lock(&o->mu);
   o->nwebhooks = enabled;
   pthread_mutex_unlock(&o->mu);
-  argus_log(ARGUS_LOG_INFO, OB_MOD, "%d webhook(s) enabled of %zu", enabled,
-            n);
+  argus_log(ARGUS_LOG_INFO, OB_MOD, "%d webhook(s) enabled of %zu", enabled, n);
 }
 
 static ob_delivery *ob_delivery_new(api_outbound *o, ob_body *b,
@@ -466,7 +465,6 @@ static ob_delivery *ob_delivery_new(api_outbound *o, ob_body *b,
   d->seq = ++o->seq;
   return d;
 }
-
 
 /* Expands the handed-over jobs into deliveries: an alert into one per
  * matching webhook, a retried dead letter into one for its webhook, an
@@ -601,8 +599,7 @@ static void ob_start(api_outbound *o, ob_target *t, ob_delivery *d,
       curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-      curl_easy_setopt(c, CURLOPT_USERAGENT, "argus-webhook/1") !=
-          CURLE_OK ||
+      curl_easy_setopt(c, CURLOPT_USERAGENT, "argus-webhook/1") != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ob_discard) != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_ERRORBUFFER, d->curl_err) != CURLE_OK ||
       curl_easy_setopt(c, CURLOPT_PRIVATE, d) != CURLE_OK ||
@@ -822,8 +819,8 @@ static void ob_mq_connect(struct mosquitto *m, void *user, int rc) {
   if (rc == 0) {
     atomic_store(&o->mq_connected, 1);
     atomic_store(&o->mq_reset_delay, 1);
-    argus_log(ARGUS_LOG_INFO, OB_MOD, "MQTT: connected to %s:%d",
-              o->mqtt_host, o->mqtt_port);
+    argus_log(ARGUS_LOG_INFO, OB_MOD, "MQTT: connected to %s:%d", o->mqtt_host,
+              o->mqtt_port);
   } else {
     argus_log(ARGUS_LOG_WARN, OB_MOD, "MQTT: %s:%d refused the connection: %s",
               o->mqtt_host, o->mqtt_port, mosquitto_connack_string(rc));
@@ -967,9 +964,10 @@ static argus_err ob_mq_start(api_outbound *o, argus_error_detail *err) {
   return ARGUS_OK;
 }
 
-static void ob_mq_send(api_outbound *o, const char *watchlist,
-                       const char *json, size_t n) {
-  if (atomic_load(&o->mq_outstanding) >= o->queue_max || n > (size_t)INT32_MAX) {
+static void ob_mq_send(api_outbound *o, const char *watchlist, const char *json,
+                       size_t n) {
+  if (atomic_load(&o->mq_outstanding) >= o->queue_max ||
+      n > (size_t)INT32_MAX) {
     atomic_fetch_add(&o->mq_errors, 1);
     uint64_t now = argus_time_ns();
     if (now - o->mq_last_log_ns > 10000000000ull) { /* racy: a log line */
@@ -981,8 +979,8 @@ static void ob_mq_send(api_outbound *o, const char *watchlist,
     return;
   }
   char topic[512];
-  size_t k = (size_t)snprintf(topic, sizeof topic, "%s/alerts/",
-                              o->mqtt_prefix);
+  size_t k =
+      (size_t)snprintf(topic, sizeof topic, "%s/alerts/", o->mqtt_prefix);
   const char *w = watchlist && *watchlist ? watchlist : "_";
   for (; *w && k + 1 < sizeof topic; w++)
     topic[k++] = (*w == '+' || *w == '#' || *w == '/') ? '_' : *w;
@@ -997,15 +995,14 @@ static void ob_mq_send(api_outbound *o, const char *watchlist,
 
 /* ---- public --------------------------------------------------------------- */
 
-argus_err api_outbound_create(const api_outbound_config *c,
-                              api_outbound **out, argus_error_detail *err) {
+argus_err api_outbound_create(const api_outbound_config *c, api_outbound **out,
+                              argus_error_detail *err) {
   argus_err e = ARGUS_OK;
   int lib = 0, mu = 0;
   *out = NULL;
-  if (!c || c->max_attempts < 0 || c->backoff_first < 0 ||
-      c->backoff_max < 0 || c->timeout < 0 || c->queue < 0 ||
-      !isfinite(c->backoff_first) || !isfinite(c->backoff_max) ||
-      !isfinite(c->timeout))
+  if (!c || c->max_attempts < 0 || c->backoff_first < 0 || c->backoff_max < 0 ||
+      c->timeout < 0 || c->queue < 0 || !isfinite(c->backoff_first) ||
+      !isfinite(c->backoff_max) || !isfinite(c->timeout))
     return ob_fail(err, ARGUS_E_INVALID_ARG,
                    "outbound: negative or missing setting");
   api_outbound *o = calloc(1, sizeof *o);
@@ -1019,8 +1016,8 @@ argus_err api_outbound_create(const api_outbound_config *c,
   o->timeout = c->timeout > 0 ? c->timeout : 10.0;
   o->queue_max = c->queue ? c->queue : 4096;
   o->db_path = c->db_path ? strdup(c->db_path) : NULL;
-  o->mqtt_prefix = strdup(c->mqtt_prefix && *c->mqtt_prefix ? c->mqtt_prefix
-                                                            : "argus");
+  o->mqtt_prefix =
+      strdup(c->mqtt_prefix && *c->mqtt_prefix ? c->mqtt_prefix : "argus");
   if ((c->db_path && !o->db_path) || !o->mqtt_prefix) {
     e = ob_fail(err, ARGUS_E_NOMEM, "out of memory");
     goto fail;

@@ -73,8 +73,8 @@ typedef struct api_outbound_stats {
  * mqtt_url or negative setting), IO (the store cannot be opened), NOMEM,
  * INTERNAL (a library or thread failed to start); err (may be NULL) says
  * why. */
-argus_err api_outbound_create(const api_outbound_config *c,
-                              api_outbound **out, argus_error_detail *err);
+argus_err api_outbound_create(const api_outbound_config *c, api_outbound **out,
+                              argus_error_detail *err);
 
 /* Hands one stored alert event to the webhooks whose filter matches
  * `watchlist` (borrowed, may be NULL: matches only webhooks without a
