@@ -112,6 +112,7 @@ struct api_events {
   ev_client *clients;
   int nclients, max_clients;
   int closing;
+  uint64_t last_sweep_ns; /* see client_open */
   uint64_t clients_total, clients_dropped, clients_refused;
   uint64_t events, events_failed, replayed;
   /* Connections a publisher resumes after letting go of mu (under
@@ -879,8 +880,18 @@ static ev_client *client_open(api_events *ev, void *conn, int64_t after,
   pthread_mutex_lock(&ev->mu);
   if (ev->closing || ev->nclients >= ev->max_clients) {
     *why = ev->closing ? "shutting_down" : "too_many_clients";
-    if (!ev->closing)
+    if (!ev->closing) {
       ev->clients_refused++;
+      /* Some of the clients may have gone while suspended (they are only
+       * noticed when resumed): wake the idle ones, at most once a second,
+       * so that those end and a retry finds room. */
+      uint64_t now = argus_time_ns();
+      if (now - ev->last_sweep_ns >= 1000000000ull) {
+        ev->last_sweep_ns = now;
+        for (ev_client *o = ev->clients; o; o = o->next)
+          client_resume(o);
+      }
+    }
     pthread_mutex_unlock(&ev->mu);
     client_free(c);
     return NULL;
