@@ -39,6 +39,7 @@
 #include <sodium.h>
 
 #include "api/outbound.h"
+#include "api_util.h"
 #include "argus/store.h"
 #include "check.h"
 
@@ -748,6 +749,203 @@ static int test_mqtt(const char *dir) {
   return 1;
 }
 
+/* ---- over HTTP: the handlers in argus serve --------------------------------- */
+
+/* 1 when body holds `"key"` anywhere. */
+static int has_key(const api_resp *r, const char *key) {
+  char k[64];
+  snprintf(k, sizeof k, "\"%s\"", key);
+  return r->body && strstr(r->body, k) != NULL;
+}
+
+static int64_t json_id(const api_resp *r) {
+  cJSON *j = api_json(r);
+  const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
+  int64_t id = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+  cJSON_Delete(j);
+  return id;
+}
+
+static int json_items(const api_resp *r) {
+  cJSON *j = api_json(r);
+  const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, "items") : NULL;
+  int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+  const cJSON *nc =
+      j ? cJSON_GetObjectItemCaseSensitive(j, "next_cursor") : NULL;
+  if (!cJSON_IsNull(nc))
+    n = -2;
+  cJSON_Delete(j);
+  return n;
+}
+
+/* 1 when the HTTP part ran. */
+static int test_http(void) {
+  if (!getenv("ARGUS_CLI")) {
+    fprintf(stderr, "HTTP part skipped: ARGUS_CLI is not set (run through "
+                    "ctest)\n");
+    return 0;
+  }
+  const char *extra[] = {"--no-pipeline", NULL};
+  api_srv srv;
+  if (api_srv_start(&srv, extra) != 0) {
+    CHECK(0);
+    return 1;
+  }
+  static rx r;
+  pthread_mutex_init(&r.mu, NULL);
+  rx_set(&r, 200, 200);
+  CHECK_OK(rx_listen(&r, 0));
+  const int A = ARGUS_ROLE_ADMIN;
+  const char *json = "application/json";
+  api_resp q;
+  char body[512], path[128];
+
+  /* A watchlist for the filter. */
+  CHECK_OK(api_call(&srv, "POST", "/api/v1/watchlists", ARGUS_ROLE_SUPERVISOR,
+                    "{\"name\":\"wanted\"}", json, &q));
+  CHECK_INT_EQ(q.status, 201);
+  api_resp_free(&q);
+
+  /* Created without a secret: the server's, shown once. */
+  snprintf(body, sizeof body,
+           "{\"url\":\"http://127.0.0.1:%d/a\",\"watchlist\":\"wanted\"}",
+           r.port);
+  CHECK_OK(api_call(&srv, "POST", "/api/v1/webhooks", A, body, json, &q));
+  CHECK_INT_EQ(q.status, 201);
+  char secret[256] = "", loc[128] = "";
+  CHECK(api_json_str(&q, "secret", secret, sizeof secret));
+  CHECK_INT_EQ(strlen(secret), 43);
+  int64_t wid = json_id(&q);
+  CHECK(wid > 0);
+  CHECK(api_resp_header(&q, "Location", loc, sizeof loc));
+  snprintf(path, sizeof path, "/api/v1/webhooks/%lld", (long long)wid);
+  CHECK(strcmp(loc, path) == 0);
+  api_resp_free(&q);
+  /* With its own secret: not echoed. */
+  CHECK_OK(api_call(&srv, "POST", "/api/v1/webhooks", A,
+                    "{\"url\":\"https://example.invalid/x\",\"secret\":"
+                    "\"0123456789abcdef-own\",\"watchlist\":null}",
+                    json, &q));
+  CHECK_INT_EQ(q.status, 201);
+  CHECK(!has_key(&q, "secret"));
+  int64_t wid2 = json_id(&q);
+  api_resp_free(&q);
+  /* Listed without secrets. */
+  CHECK_OK(api_call(&srv, "GET", "/api/v1/webhooks", A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 200);
+  CHECK_INT_EQ(json_items(&q), 2);
+  CHECK(!has_key(&q, "secret"));
+  CHECK(strstr(q.body, secret) == NULL);
+  api_resp_free(&q);
+  CHECK_OK(
+      api_call(&srv, "GET", "/api/v1/webhooks?limit=1", A, NULL, NULL, &q));
+  CHECK(q.body && strstr(q.body, "\"next_cursor\":\"") != NULL);
+  api_resp_free(&q);
+
+  /* Bad input. */
+  static const char *const bad[] = {
+      "{\"url\":\"http://127.0.0.1:1/\",\"colour\":\"red\"}",
+      "{\"url\":\"ftp://127.0.0.1/\"}",
+      "{\"url\":\"http://127.0.0.1:1/\",\"watchlist\":\"nope\"}",
+      "{\"url\":\"http://127.0.0.1:1/\",\"secret\":\"short\"}",
+      "{\"url\":7}",
+      "{}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK_OK(api_call(&srv, "POST", "/api/v1/webhooks", A, bad[i], json, &q));
+    if (q.status != 400)
+      fprintf(stderr, "bad body %zu: %ld %s\n", i, q.status, q.body);
+    CHECK_INT_EQ(q.status, 400);
+    api_resp_free(&q);
+  }
+  CHECK_OK(api_call(&srv, "POST", "/api/v1/webhooks", ARGUS_ROLE_OPERATOR,
+                    "{\"url\":\"http://127.0.0.1:1/\"}", json, &q));
+  CHECK_INT_EQ(q.status, 403);
+  api_resp_free(&q);
+
+  /* A dead letter (written to the store as the worker would), retried
+   * through the API: the server's outbound module delivers it, signed
+   * with the generated secret, and removes it. */
+  argus_store *st = NULL;
+  argus_store_error se = {{0}};
+  CHECK_OK(argus_store_open(srv.db, NULL, &st, &se));
+  argus_store_id dl = 0;
+  const char *payload = "{\"alert_id\":77,\"watchlist\":\"wanted\"}";
+  if (st)
+    CHECK_OK(argus_store_deadletter_add(st, wid, 4242, payload, 8, "HTTP 503",
+                                        &dl, &se));
+  CHECK_OK(
+      api_call(&srv, "GET", "/api/v1/webhooks/deadletters", A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 200);
+  CHECK_INT_EQ(json_items(&q), 1);
+  CHECK(q.body && strstr(q.body, "HTTP 503") != NULL);
+  api_resp_free(&q);
+  snprintf(path, sizeof path, "/api/v1/webhooks/deadletters/%lld/retry",
+           (long long)dl);
+  CHECK_OK(api_call(&srv, "POST", path, A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 202);
+  api_resp_free(&q);
+  CHECK(rx_wait(&r, "/a", 1, 10));
+  pthread_mutex_lock(&r.mu);
+  if (r.nreqs >= 1) {
+    CHECK(strcmp(r.reqs[0].event_id, "4242") == 0);
+    CHECK(strcmp(r.reqs[0].body, payload) == 0);
+    CHECK(sig_ok(&r.reqs[0], secret));
+  }
+  pthread_mutex_unlock(&r.mu);
+  double end = now_s() + 5;
+  int left = -1;
+  do {
+    CHECK_OK(api_call(&srv, "GET", "/api/v1/webhooks/deadletters", A, NULL,
+                      NULL, &q));
+    left = json_items(&q);
+    api_resp_free(&q);
+    if (left == 0)
+      break;
+    sleep_s(0.05);
+  } while (now_s() < end);
+  CHECK_INT_EQ(left, 0);
+  CHECK_OK(api_call(&srv, "POST", "/api/v1/webhooks/deadletters/999/retry", A,
+                    NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 404);
+  api_resp_free(&q);
+
+  /* Delete a dead letter; then the webhooks. */
+  if (st)
+    CHECK_OK(argus_store_deadletter_add(st, wid, 4243, payload, 8, "HTTP 500",
+                                        &dl, &se));
+  snprintf(path, sizeof path, "/api/v1/webhooks/deadletters/%lld",
+           (long long)dl);
+  CHECK_OK(api_call(&srv, "DELETE", path, A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 204);
+  api_resp_free(&q);
+  CHECK_OK(api_call(&srv, "DELETE", path, A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 404);
+  api_resp_free(&q);
+  for (int k = 0; k < 2; k++) {
+    snprintf(path, sizeof path, "/api/v1/webhooks/%lld",
+             (long long)(k ? wid2 : wid));
+    CHECK_OK(api_call(&srv, "DELETE", path, A, NULL, NULL, &q));
+    CHECK_INT_EQ(q.status, 204);
+    api_resp_free(&q);
+  }
+  CHECK_OK(api_call(&srv, "DELETE", path, A, NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 404);
+  api_resp_free(&q);
+  CHECK_OK(api_call(&srv, "GET", "/api/v1/webhooks", A, NULL, NULL, &q));
+  CHECK_INT_EQ(json_items(&q), 0);
+  api_resp_free(&q);
+  /* The secret is in no line the server logged. */
+  CHECK(!api_srv_log_find(&srv, secret, NULL, 0));
+
+  argus_store_close(st);
+  api_srv_stop(&srv);
+  rx_stop(&r);
+  rx_clear(&r);
+  pthread_mutex_destroy(&r.mu);
+  return 1;
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   if (sodium_init() < 0)
@@ -759,6 +957,7 @@ int main(void) {
     SKIP("no temporary folder");
   test_webhooks(dir);
   int mqtt = test_mqtt(dir);
+  int http = test_http();
   mosquitto_lib_cleanup();
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -766,5 +965,7 @@ int main(void) {
     fprintf(stderr, "could not remove %s\n", dir);
   if (!mqtt)
     printf("test_api_outbound: MQTT part skipped (see above)\n");
+  if (!http)
+    printf("test_api_outbound: HTTP part skipped (see above)\n");
   return check_report("test_api_outbound");
 }
