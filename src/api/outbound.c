@@ -172,7 +172,7 @@ struct api_outbound {
   atomic_int mq_connected;
   atomic_llong mq_outstanding;
   atomic_ullong mq_published, mq_errors;
-  uint64_t mq_last_log_ns;
+  atomic_ullong mq_last_log_ns;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -964,18 +964,23 @@ static argus_err ob_mq_start(api_outbound *o, argus_error_detail *err) {
   return ARGUS_OK;
 }
 
+/* Counts an alert not published; a log line per 10 s at most. */
+static void ob_mq_not_sent(api_outbound *o, const char *why) {
+  unsigned long long n = atomic_fetch_add(&o->mq_errors, 1) + 1;
+  uint64_t now = argus_time_ns();
+  unsigned long long last = atomic_load(&o->mq_last_log_ns);
+  if (now - last > 10000000000ull &&
+      atomic_compare_exchange_strong(&o->mq_last_log_ns, &last, now))
+    argus_log(ARGUS_LOG_WARN, OB_MOD,
+              "MQTT: alert not published (%s); %llu not published so far", why,
+              n);
+}
+
 static void ob_mq_send(api_outbound *o, const char *watchlist, const char *json,
                        size_t n) {
   if (atomic_load(&o->mq_outstanding) >= o->queue_max ||
       n > (size_t)INT32_MAX) {
-    atomic_fetch_add(&o->mq_errors, 1);
-    uint64_t now = argus_time_ns();
-    if (now - o->mq_last_log_ns > 10000000000ull) { /* racy: a log line */
-      o->mq_last_log_ns = now;
-      argus_log(ARGUS_LOG_WARN, OB_MOD,
-                "MQTT: %d messages wait for the broker; alerts not published",
-                (int)atomic_load(&o->mq_outstanding));
-    }
+    ob_mq_not_sent(o, "too many messages wait for the broker");
     return;
   }
   char topic[512];
@@ -989,7 +994,7 @@ static void ob_mq_send(api_outbound *o, const char *watchlist, const char *json,
   int rc = mosquitto_publish(o->mq, NULL, topic, (int)n, json, 1, false);
   if (rc != MOSQ_ERR_SUCCESS) {
     atomic_fetch_sub(&o->mq_outstanding, 1);
-    atomic_fetch_add(&o->mq_errors, 1);
+    ob_mq_not_sent(o, mosquitto_strerror(rc));
   }
 }
 
