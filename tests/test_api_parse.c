@@ -385,6 +385,15 @@ static void test_json_parse(void) {
   JSON_BAD("{\"a\":1} x", "invalid JSON at byte 8");
   JSON_BAD("{\"a\" 1}", "invalid JSON at byte 5");
   JSON_BAD("{\"a\":\"x\\u0000y\"}", "JSON string holds \\u0000 at byte 7");
+  JSON_BAD("{\"a\":01}", "invalid JSON at byte 6");
+  JSON_BAD("{\"a\":1.}", "invalid JSON at byte 7");
+  JSON_BAD("{\"a\":-.5}", "invalid JSON at byte 6");
+  JSON_BAD("{\"a\":1e}", "invalid JSON at byte 7");
+  JSON_BAD("{\"a\":1.5.2}", "invalid JSON at byte 8");
+  JSON_BAD("{\"a\":\"x\ny\"}", "control character in a JSON string at byte 7");
+  j = JP("{\"a\":-0.5e+3,\"b\":[0,1E2,-7]}");
+  CHECK(j != NULL);
+  cJSON_Delete(j);
   JSON_BAD("{\"a\":\"\xc3\x28\"}", "invalid UTF-8 at byte 6");
   JSON_BAD("{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8 at byte 6");
   /* An escaped backslash before u0000 is text, not the escape. */

@@ -1,7 +1,8 @@
 /* JSON bodies and query/path values of the operator service (parse.h).
  *
  * cJSON is lenient where a request parser must not be: it passes invalid
- * UTF-8 through, turns "\u0000" into a string cut short, accepts 1e999 as
+ * UTF-8 and raw control characters through, turns "\u0000" into a string
+ * cut short, takes numbers as strtod does ("01", "1.", "-.5") and 1e999 as
  * infinity, nests a thousand levels deep and keeps members given twice. A
  * pre-scan of the raw bytes and api_fields_check close those gaps, so that
  * a handler sees only what its field table allows.
@@ -104,8 +105,46 @@ static void shown(const char *s, size_t max, char *out, size_t cap) {
 
 /* ---- JSON bodies ----------------------------------------------------------- */
 
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* Checks the number at p[i] against JSON's grammar (cJSON takes whatever
+ * strtod takes: "01", "1.", "-.5"). Returns (size_t)-1 when valid, else
+ * the offset of the first wrong byte. */
+static size_t number_end(const unsigned char *p, size_t n, size_t i) {
+  if (p[i] == '-')
+    i++;
+  if (i < n && p[i] == '0')
+    i++;
+  else if (i < n && p[i] >= '1' && p[i] <= '9')
+    while (i < n && is_digit(p[i]))
+      i++;
+  else
+    return i;
+  if (i < n && p[i] == '.') {
+    i++;
+    if (i >= n || !is_digit(p[i]))
+      return i;
+    while (i < n && is_digit(p[i]))
+      i++;
+  }
+  if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+    i++;
+    if (i < n && (p[i] == '+' || p[i] == '-'))
+      i++;
+    if (i >= n || !is_digit(p[i]))
+      return i;
+    while (i < n && is_digit(p[i]))
+      i++;
+  }
+  if (i < n && (is_digit(p[i]) || p[i] == '.' || p[i] == 'e' || p[i] == 'E' ||
+                p[i] == '+' || p[i] == '-'))
+    return i;
+  return (size_t)-1;
+}
+
 /* Checks the raw bytes for what cJSON would let through: NUL bytes,
- * invalid UTF-8, "\u0000" escapes and nesting past API_JSON_MAX_DEPTH.
+ * invalid UTF-8, raw control characters and "\u0000" escapes in strings,
+ * numbers outside JSON's grammar, nesting past API_JSON_MAX_DEPTH.
  * Returns 0 or -1 with msg. */
 static int prescan(const unsigned char *p, size_t n, char *msg, size_t cap) {
   int depth = 0, in_str = 0;
@@ -126,6 +165,10 @@ static int prescan(const unsigned char *p, size_t n, char *msg, size_t cap) {
       continue;
     }
     if (in_str) {
+      if (c < 0x20) {
+        say(msg, cap, "control character in a JSON string at byte %zu", i);
+        return -1;
+      }
       if (c == '"') {
         in_str = 0;
       } else if (c == '\\' && i + 1 < n) {
@@ -141,6 +184,17 @@ static int prescan(const unsigned char *p, size_t n, char *msg, size_t cap) {
       }
     } else if (c == '"') {
       in_str = 1;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t bad_at = number_end(p, n, i);
+      if (bad_at != (size_t)-1) {
+        say(msg, cap, "invalid JSON at byte %zu", bad_at);
+        return -1;
+      }
+      while (i < n && (p[i] == '-' || p[i] == '+' || p[i] == '.' ||
+                       p[i] == 'e' || p[i] == 'E' ||
+                       (p[i] >= '0' && p[i] <= '9')))
+        i++;
+      continue;
     } else if (c == '{' || c == '[') {
       if (++depth > API_JSON_MAX_DEPTH) {
         say(msg, cap, "JSON nested deeper than %d levels at byte %zu",

@@ -110,15 +110,19 @@ argus_err api_image_check(const void *data, size_t n, long max_pixels, int *w,
 /* Most nesting of arrays and objects api_json_parse accepts. */
 #define API_JSON_MAX_DEPTH 32
 
-/* Parses a JSON body that must be one object (nothing but blanks after it).
- * body/n: borrowed, need not be NUL-terminated. Rejects, with msg: a NUL
- * byte ("NUL byte at byte N"), invalid UTF-8 ("invalid UTF-8
- * at byte N"), a \u0000 escape in a string ("JSON string holds \u0000 at
- * byte N"), nesting deeper than API_JSON_MAX_DEPTH ("JSON nested deeper than
- * 32 levels at byte N"), invalid JSON ("invalid JSON at byte N"), an empty
- * body or another value than an object ("expected a JSON object"). Byte
- * offsets count from 0. Returns the object (cJSON_Delete it) or NULL with
- * msg written (msg may be NULL; cap its size). */
+/* Parses a JSON body that must be one object (nothing but blanks after it),
+ * stricter than cJSON alone. body/n: borrowed, need not be NUL-terminated.
+ * Rejects, with msg: a NUL byte ("NUL byte at byte N"), invalid UTF-8
+ * ("invalid UTF-8 at byte N"), a \u0000 escape in a string ("JSON string
+ * holds \u0000 at byte N"), a raw control character in a string ("control
+ * character in a JSON string at byte N"), numbers outside JSON's grammar
+ * such as "01", "1." or "-.5" and any other invalid JSON ("invalid JSON at
+ * byte N"), nesting deeper than API_JSON_MAX_DEPTH ("JSON nested deeper
+ * than 32 levels at byte N"), an empty body or another value than an
+ * object ("expected a JSON object"). Byte offsets count from 0 (for syntax
+ * errors cJSON's: at or just past the offending byte). Returns the object
+ * (cJSON_Delete it) or NULL with msg written (msg may be NULL; cap is its
+ * size). */
 cJSON *api_json_parse(const char *body, size_t n, char *msg, size_t cap);
 
 /* Allowed JSON types of a field (bits). API_J_INT: a number that is an
