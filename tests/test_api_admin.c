@@ -4,7 +4,8 @@
  * enabled admin kept, API tokens (created once with the secret, usable as
  * a Bearer token, listed without it, revoked: 401), and the audit log
  * (filters by action, prefix, actor, object, time; cursor paging; only
- * auditor and admin).
+ * auditor and admin); without models, identify and enrolment answer 503
+ * no_models.
  *
  * The server runs with --no-pipeline: no models or cameras are needed. */
 #include "api_util.h"
@@ -394,6 +395,29 @@ static void test_audit(const api_srv *s) {
   cJSON_Delete(call(s, "GET", "/api/v1/audit", -1, NULL, 401));
 }
 
+/* Without models (--no-pipeline) identify and enrolment answer 503
+ * no_models; persons without photos still work. */
+static void test_no_models(const api_srv *s) {
+  api_resp r;
+  static const char jpeg[] = "\xff\xd8\xff\xe0 not really";
+  CHECK_OK(api_call_ex(s, "POST", "/api/v1/identify", ARGUS_ROLE_OPERATOR,
+                       NULL, NULL, jpeg, sizeof jpeg - 1, "image/jpeg", NULL,
+                       &r));
+  CHECK(api_is_error(&r, 503, "no_models"));
+  api_resp_free(&r);
+  static const char mp[] =
+      "--b0\r\nContent-Disposition: form-data; name=\"photo\"; "
+      "filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+      "\xff\xd8\xff\xe0 not really\r\n--b0--\r\n";
+  CHECK_OK(api_call_ex(s, "POST", "/api/v1/photos/check",
+                       ARGUS_ROLE_SUPERVISOR, NULL, NULL, mp, sizeof mp - 1,
+                       "multipart/form-data; boundary=b0", NULL, &r));
+  CHECK(api_is_error(&r, 503, "no_models"));
+  api_resp_free(&r);
+  cJSON_Delete(call(s, "GET", "/api/v1/persons", ARGUS_ROLE_SUPERVISOR, NULL,
+                    200));
+}
+
 int main(void) {
   const char *cli = getenv("ARGUS_CLI");
   if (!cli || !cli[0])
@@ -407,6 +431,7 @@ int main(void) {
   test_users(&s);
   test_tokens(&s);
   test_audit(&s);
+  test_no_models(&s);
   api_srv_stop(&s);
   return check_report("test_api_admin");
 }
