@@ -932,7 +932,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c,
   return ok;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void log_mhd(void *cls,
+                                                          const char *fmt,
+                                                          va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
