@@ -1,7 +1,8 @@
 /* Persons, photos and identify over real HTTP (issue 11): a person made by
  * JSON without photos and one made by a multipart upload from real photos
  * (accepted ones enrolled, refused ones with their reason: no face,
- * several faces, a part that is not an image), search by name and
+ * several faces, a part that is not an image; a face too small and a
+ * duplicate in "check"), search by name and
  * watchlist with paging, the photos listed and their crops served,
  * "check" verdicts that store nothing, identify finding the enrolled
  * person over threshold (multipart and raw body, k, watchlist filter),
@@ -32,7 +33,7 @@
 enum { SUP = ARGUS_ROLE_SUPERVISOR, OPER = ARGUS_ROLE_OPERATOR };
 
 static char data[1024];
-static char noface_path[600];
+static char noface_path[600], tiny_path[600];
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -220,6 +221,18 @@ static void make_noface(const char *dir) {
     memset(im.data[0] + (size_t)y * im.stride[0], 40 + y / 2, 3 * 320);
   CHECK_OK(argus_image_write_jpeg(&im, 90, noface_path));
   argus_image_free(&im);
+  /* Obama at a sixth of his size: a face too small to enrol. */
+  char src[1400];
+  snprintf(src, sizeof src, "%s/tests/test_images/obama.jpg", data);
+  snprintf(tiny_path, sizeof tiny_path, "%s/tiny.jpg", dir);
+  argus_image big, small;
+  CHECK_OK(argus_image_read_file(src, ARGUS_PIX_RGB8, &big, NULL));
+  CHECK_OK(argus_image_alloc(&small, big.width / 6, big.height / 6,
+                             ARGUS_PIX_RGB8));
+  CHECK_OK(argus_image_resize(&big, &small));
+  CHECK_OK(argus_image_write_jpeg(&small, 92, tiny_path));
+  argus_image_free(&big);
+  argus_image_free(&small);
 }
 
 static void make_watchlist(const api_srv *s) {
@@ -382,14 +395,17 @@ static void flow(const api_srv *s) {
   mp_file(&m, noface_path);
   mp_bytes(&m, "photo", "x.bin", "application/octet-stream", "\0\1\2\3", 4);
   mp_file(&m, "tests/test_images/obama.jpg");
+  mp_file(&m, tiny_path);
   mp_end(&m);
   j = call_mp(s, "/api/v1/photos/check?watchlist=vip", SUP, &m, 200);
   mp_free(&m);
+
   CHECK(cJSON_IsTrue(jget(verdict(j, 0), "accepted")));
   CHECK(cJSON_IsNull(jget(verdict(j, 0), "photo_id")));
   check_refused(verdict(j, 1), "no face", NULL);
   check_refused(verdict(j, 2), "unreadable", "not a JPEG or PNG image");
   check_refused(verdict(j, 3), "duplicate", "Barack Obama");
+  check_refused(verdict(j, 4), "too small", "inter-ocular");
   cJSON_Delete(j);
   CHECK_INT_EQ(person_count(s), before);
   snprintf(path, sizeof path, "/api/v1/persons/%lld", (long long)obama);
