@@ -229,8 +229,8 @@ static void test_tokens(const api_srv *s) {
   /* Usable as a Bearer token, for the operator. */
   CHECK_INT_EQ(me_with(s, token), 200);
   /* Listed without the secret. */
-  CHECK_OK(api_call(s, "GET", "/api/v1/tokens?limit=1000", ADMIN, NULL, NULL,
-                    &r));
+  CHECK_OK(
+      api_call(s, "GET", "/api/v1/tokens?limit=1000", ADMIN, NULL, NULL, &r));
   CHECK_INT_EQ(r.status, 200);
   CHECK_MSG(token[0] && !strstr(r.body, token) && !strstr(r.body, "\"token\""),
             "the list shows a secret: %s", r.body);
@@ -317,7 +317,8 @@ static int actor_is(const cJSON *it, const void *arg) {
 }
 static int object_is(const cJSON *it, const void *arg) {
   const char *t = jstr(it, "object_type");
-  return t && strcmp(t, "user") == 0 && jint(it, "object_id") == *(const int64_t *)arg;
+  return t && strcmp(t, "user") == 0 &&
+         jint(it, "object_id") == *(const int64_t *)arg;
 }
 
 static void test_audit(const api_srv *s) {
@@ -340,8 +341,8 @@ static void test_audit(const api_srv *s) {
   CHECK_INT_EQ(n, 0);
   n = audit_all(s, "until=2000-01-01T00:00:00Z", AUDITOR, action_is, "");
   CHECK_INT_EQ(n, 0);
-  cJSON_Delete(call(s, "GET", "/api/v1/audit?since=yesterday", AUDITOR, NULL,
-                    400));
+  cJSON_Delete(
+      call(s, "GET", "/api/v1/audit?since=yesterday", AUDITOR, NULL, 400));
   cJSON_Delete(call(s, "GET", "/api/v1/audit?limit=0", AUDITOR, NULL, 400));
   cJSON_Delete(call(s, "GET", "/api/v1/audit?cursor=abc", AUDITOR, NULL, 400));
 
@@ -371,8 +372,7 @@ static void test_audit(const api_srv *s) {
     cJSON_ArrayForEach(pi, cJSON_GetObjectItemCaseSensitive(p, "items")) {
       const cJSON *want = cJSON_GetArrayItem(items, seen);
       CHECK_MSG(want && jint(want, "id") == jint(pi, "id"),
-                "page %d row %d: %lld", pages, seen,
-                (long long)jint(pi, "id"));
+                "page %d row %d: %lld", pages, seen, (long long)jint(pi, "id"));
       seen++;
     }
     pages++;
@@ -388,8 +388,7 @@ static void test_audit(const api_srv *s) {
   cJSON_Delete(all);
 
   /* Auditor and admin only. */
-  cJSON_Delete(
-      call(s, "GET", "/api/v1/audit", ARGUS_ROLE_OPERATOR, NULL, 403));
+  cJSON_Delete(call(s, "GET", "/api/v1/audit", ARGUS_ROLE_OPERATOR, NULL, 403));
   cJSON_Delete(
       call(s, "GET", "/api/v1/audit", ARGUS_ROLE_SUPERVISOR, NULL, 403));
   cJSON_Delete(call(s, "GET", "/api/v1/audit", -1, NULL, 401));
@@ -400,22 +399,21 @@ static void test_audit(const api_srv *s) {
 static void test_no_models(const api_srv *s) {
   api_resp r;
   static const char jpeg[] = "\xff\xd8\xff\xe0 not really";
-  CHECK_OK(api_call_ex(s, "POST", "/api/v1/identify", ARGUS_ROLE_OPERATOR,
-                       NULL, NULL, jpeg, sizeof jpeg - 1, "image/jpeg", NULL,
-                       &r));
+  CHECK_OK(api_call_ex(s, "POST", "/api/v1/identify", ARGUS_ROLE_OPERATOR, NULL,
+                       NULL, jpeg, sizeof jpeg - 1, "image/jpeg", NULL, &r));
   CHECK(api_is_error(&r, 503, "no_models"));
   api_resp_free(&r);
   static const char mp[] =
       "--b0\r\nContent-Disposition: form-data; name=\"photo\"; "
       "filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
       "\xff\xd8\xff\xe0 not really\r\n--b0--\r\n";
-  CHECK_OK(api_call_ex(s, "POST", "/api/v1/photos/check",
-                       ARGUS_ROLE_SUPERVISOR, NULL, NULL, mp, sizeof mp - 1,
+  CHECK_OK(api_call_ex(s, "POST", "/api/v1/photos/check", ARGUS_ROLE_SUPERVISOR,
+                       NULL, NULL, mp, sizeof mp - 1,
                        "multipart/form-data; boundary=b0", NULL, &r));
   CHECK(api_is_error(&r, 503, "no_models"));
   api_resp_free(&r);
-  cJSON_Delete(call(s, "GET", "/api/v1/persons", ARGUS_ROLE_SUPERVISOR, NULL,
-                    200));
+  cJSON_Delete(
+      call(s, "GET", "/api/v1/persons", ARGUS_ROLE_SUPERVISOR, NULL, 200));
 }
 
 int main(void) {

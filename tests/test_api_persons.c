@@ -110,12 +110,14 @@ static void mp_file(mp *m, const char *rel) {
   if (!b)
     return;
   const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-  mp_bytes(m, "photo", base,
-           strstr(base, ".png") ? "image/png" : "image/jpeg", b, n);
+  mp_bytes(m, "photo", base, strstr(base, ".png") ? "image/png" : "image/jpeg",
+           b, n);
   free(b);
 }
 
-static void mp_end(mp *m) { mp_add(m, "--" BOUNDARY "--\r\n", 4 + strlen(BOUNDARY) + 2); }
+static void mp_end(mp *m) {
+  mp_add(m, "--" BOUNDARY "--\r\n", 4 + strlen(BOUNDARY) + 2);
+}
 
 static void mp_free(mp *m) {
   free(m->p);
@@ -157,8 +159,8 @@ static cJSON *call(const api_srv *s, const char *method, const char *path,
   return j;
 }
 
-static cJSON *call_mp(const api_srv *s, const char *path, int role,
-                      const mp *m, long want) {
+static cJSON *call_mp(const api_srv *s, const char *path, int role, const mp *m,
+                      long want) {
   long st;
   cJSON *j = call_raw(s, "POST", path, role, m->p, m->n, MP_TYPE, &st);
   char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -227,8 +229,8 @@ static void make_noface(const char *dir) {
   snprintf(tiny_path, sizeof tiny_path, "%s/tiny.jpg", dir);
   argus_image big, small;
   CHECK_OK(argus_image_read_file(src, ARGUS_PIX_RGB8, &big, NULL));
-  CHECK_OK(argus_image_alloc(&small, big.width / 6, big.height / 6,
-                             ARGUS_PIX_RGB8));
+  CHECK_OK(
+      argus_image_alloc(&small, big.width / 6, big.height / 6, ARGUS_PIX_RGB8));
   CHECK_OK(argus_image_resize(&big, &small));
   CHECK_OK(argus_image_write_jpeg(&small, 92, tiny_path));
   argus_image_free(&big);
@@ -237,8 +239,8 @@ static void make_noface(const char *dir) {
 
 static void make_watchlist(const api_srv *s) {
   api_resp r;
-  CHECK_OK(api_call(s, "POST", "/api/v1/watchlists", SUP,
-                    "{\"name\":\"vip\"}", NULL, &r));
+  CHECK_OK(api_call(s, "POST", "/api/v1/watchlists", SUP, "{\"name\":\"vip\"}",
+                    NULL, &r));
   CHECK_MSG(r.status == 201 || r.status == 200, "create watchlist: %ld %s",
             r.status, r.body);
   api_resp_free(&r);
@@ -354,8 +356,9 @@ static void flow(const api_srv *s) {
   CHECK(next != NULL);
   if (next) {
     char path[128];
-    snprintf(path, sizeof path, "/api/v1/persons?watchlist=vip&limit=1&"
-                                "cursor=%s",
+    snprintf(path, sizeof path,
+             "/api/v1/persons?watchlist=vip&limit=1&"
+             "cursor=%s",
              next);
     cJSON *j2 = call(s, "GET", path, SUP, NULL, 200);
     CHECK_INT_EQ(cJSON_GetArraySize(jget(j2, "items")), 1);
@@ -363,8 +366,8 @@ static void flow(const api_srv *s) {
     cJSON_Delete(j2);
   }
   cJSON_Delete(j);
-  cJSON_Delete(call(s, "GET", "/api/v1/persons?watchlist=nosuch", SUP, NULL,
-                    404));
+  cJSON_Delete(
+      call(s, "GET", "/api/v1/persons?watchlist=nosuch", SUP, NULL, 404));
   cJSON_Delete(call(s, "GET", "/api/v1/persons", OPER, NULL, 403));
 
   /* Photos and their crops. */

@@ -162,8 +162,7 @@ static int user_of_path(api_req *r, argus_store *st, argus_store_user *u) {
   argus_error_detail err = {{0}};
   argus_err e = argus_store_user_get_id(st, id, u, &err);
   if (e == ARGUS_E_NOT_FOUND) {
-    api_reply_error(r, 404, "not_found", "no user with id %lld",
-                    (long long)id);
+    api_reply_error(r, 404, "not_found", "no user with id %lld", (long long)id);
     return 0;
   }
   if (e) {
@@ -213,9 +212,8 @@ API_HANDLER(api_h_users_create) {
     goto out;
   argus_store_id id = 0;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_user_add(st, body_str(body, "name"),
-                                     body_str(body, "password"), role, &id,
-                                     &err);
+  argus_err e = argus_store_user_add(
+      st, body_str(body, "name"), body_str(body, "password"), role, &id, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
@@ -471,8 +469,7 @@ API_HANDLER(api_h_tokens_create) {
     token_doc d = {t, secret};
     api_reply_json(r, 201, token_created_json, &d);
   } else
-    api_reply_error(r, 500, "internal", "token %lld vanished",
-                    (long long)id);
+    api_reply_error(r, 500, "internal", "token %lld vanished", (long long)id);
   argus_store_free(list);
 out:
   /* The secret leaves this process once, in the answer. */

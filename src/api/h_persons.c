@@ -26,9 +26,9 @@
 #include <microhttpd.h>
 
 #include "api_internal.h"
-#include "parse.h"
 #include "argus/gallery.h"
 #include "argus/image.h"
+#include "parse.h"
 
 /* Photos one request may carry. */
 #define MAX_PHOTOS 32
@@ -275,9 +275,9 @@ static void verdict_json(const verdict *v, argus_json *j) {
     else
       argus_json_num(j, "quality", p->quality, 3);
     argus_json_int(j, "faces", p->nfaces);
-    argus_json_str(j, "reason", v->duplicate
-                                    ? "duplicate"
-                                    : argus_gallery_reject_name(p->reason));
+    argus_json_str(j, "reason",
+                   v->duplicate ? "duplicate"
+                                : argus_gallery_reject_name(p->reason));
     argus_json_arr_begin(j, "reasons");
     if (v->duplicate)
       argus_json_str(j, NULL, "duplicate");
@@ -316,8 +316,10 @@ static int photos_prepare(api_req *r, const form *f, verdict **out, int *n) {
     return 0;
   }
   if (np > MAX_PHOTOS) {
-    api_reply_error(r, 413, "too_large", "%d photos in one request (at most "
-                    "%d)", np, MAX_PHOTOS);
+    api_reply_error(r, 413, "too_large",
+                    "%d photos in one request (at most "
+                    "%d)",
+                    np, MAX_PHOTOS);
     return 0;
   }
   verdict *v = calloc((size_t)np, sizeof *v);
@@ -382,9 +384,9 @@ static int photos_prepare(api_req *r, const form *f, verdict **out, int *n) {
 
 /* Refuses accepted photos that are already enrolled in `watchlist` (NULL:
  * only those given twice in this request). 1 ok; 0 after answering. */
-static int refuse_duplicates(api_req *r, argus_store *st,
-                             const char *watchlist, verdict *v, int n) {
-  char (*hash)[65] = calloc((size_t)n, sizeof *hash);
+static int refuse_duplicates(api_req *r, argus_store *st, const char *watchlist,
+                             verdict *v, int n) {
+  char(*hash)[65] = calloc((size_t)n, sizeof *hash);
   if (!hash) {
     api_reply_error(r, 500, "internal", "out of memory");
     return 0;
@@ -421,8 +423,7 @@ static int refuse_duplicates(api_req *r, argus_store *st,
     snprintf(v[i].dup_detail, sizeof v[i].dup_detail,
              "already enrolled in watchlist '%.100s' (person '%.100s', id "
              "%lld, photo %lld)",
-             watchlist, owner.name, (long long)ph.person_id,
-             (long long)ph.id);
+             watchlist, owner.name, (long long)ph.person_id, (long long)ph.id);
   }
   free(hash);
   return ret;
@@ -633,8 +634,8 @@ static int person_args_form(api_req *r, const form *f, person_args *a) {
                                        "notes", NULL};
   if (!form_known(r, f, fields))
     return 0;
-  if (form_text(r, f, "watchlist", a->watchlist, ARGUS_STORE_NAME_MAX,
-                &a->wl) < 0 ||
+  if (form_text(r, f, "watchlist", a->watchlist, ARGUS_STORE_NAME_MAX, &a->wl) <
+          0 ||
       form_text(r, f, "name", a->name, ARGUS_STORE_NAME_MAX, &a->nm) < 0 ||
       form_text(r, f, "external_id", a->external_id, ARGUS_STORE_NAME_MAX,
                 &a->ext) < 0 ||
@@ -799,9 +800,8 @@ API_HANDLER(api_h_person_update) {
     goto out;
   }
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_person_update(
-      st, p.id, nm ? nm->valuestring : NULL, nt ? nt->valuestring : NULL,
-      &err);
+  argus_err e = argus_store_person_update(st, p.id, nm ? nm->valuestring : NULL,
+                                          nt ? nt->valuestring : NULL, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
@@ -887,8 +887,8 @@ API_HANDLER(api_h_person_photos_list) {
   argus_store_photo *ph = NULL;
   size_t n = 0;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_photo_list(st, p.id, cursor, limit + 1, &ph, &n,
-                                       &err);
+  argus_err e =
+      argus_store_photo_list(st, p.id, cursor, limit + 1, &ph, &n, &err);
   if (e) {
     api_reply_err(r, e, &err);
     return;
@@ -1302,8 +1302,8 @@ API_HANDLER(api_h_identify) {
   snprintf(d, sizeof d, "\"faces\":%d,\"matches\":%d,\"k\":%d", n, matches,
            (int)k);
   api_audit(r, "identify", NULL, 0, d);
-  ident_doc doc = {img.width, img.height, faces, which, n, (int)k,
-                   cands,     nfound};
+  ident_doc doc = {img.width, img.height, faces, which,
+                   n,         (int)k,     cands, nfound};
   api_reply_json(r, 200, ident_json, &doc);
 out:
   argus_image_free(&img);
