@@ -5,9 +5,10 @@
  *
  * The input is copied to a buffer of its exact size (ASan sees reads past
  * it) and, for the string helpers, to a NUL-terminated copy. Checked
- * invariants: a parse failure always says why; an accepted id prints back
- * to the same text; an accepted name holds no '/', '\\' or ".."; an
- * accepted image is within the pixel limit.
+ * invariants: a parse failure always says why; an accepted body, printed
+ * again by cJSON, is accepted again; an accepted id prints back to the
+ * same text; an accepted name holds no '/', '\\' or ".."; an accepted
+ * image is within the pixel limit.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -46,6 +47,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (j) {
     if (!cJSON_IsObject(j))
       abort();
+    /* What was accepted, printed by cJSON, is accepted again. */
+    char *again = cJSON_PrintUnformatted(j);
+    if (again) {
+      char m2[256];
+      cJSON *k = api_json_parse(again, strlen(again), m2, sizeof m2);
+      if (!k) {
+        fprintf(stderr, "reprinted JSON refused: %s\n", m2);
+        abort();
+      }
+      cJSON_Delete(k);
+      cJSON_free(again);
+    }
     msg[0] = '\0';
     int r = api_fields_check(j, spec, (int)(sizeof spec / sizeof spec[0]), msg,
                              sizeof msg);
