@@ -936,6 +936,15 @@ static int test_http(void) {
   CHECK_OK(api_call(&srv, "GET", "/api/v1/webhooks", A, NULL, NULL, &q));
   CHECK_INT_EQ(json_items(&q), 0);
   api_resp_free(&q);
+  /* Nor in the audit log, which has the changes. */
+  CHECK_OK(api_call(&srv, "GET", "/api/v1/audit?limit=1000", ARGUS_ROLE_AUDITOR,
+                    NULL, NULL, &q));
+  CHECK_INT_EQ(q.status, 200);
+  CHECK(q.body && strstr(q.body, "webhook.add") != NULL);
+  CHECK(q.body && strstr(q.body, "webhook.deadletter.retry") != NULL);
+  CHECK(q.body && strstr(q.body, secret) == NULL);
+  CHECK(q.body && strstr(q.body, "0123456789abcdef-own") == NULL);
+  api_resp_free(&q);
   /* The secret is in no line the server logged. */
   CHECK(!api_srv_log_find(&srv, secret, NULL, 0));
 
