@@ -40,6 +40,9 @@
 
 #include "api/outbound.h"
 #include "api_util.h"
+#include "argus/api.h"
+#include "argus/bus.h"
+#include "argus/event.h"
 #include "argus/store.h"
 #include "check.h"
 
@@ -956,6 +959,96 @@ static int test_http(void) {
   return 1;
 }
 
+/* ---- end to end: a bus alert through argus_api's event module -------------- */
+
+static void bus_alert(argus_bus *bus, int64_t alert_id, const char *wl) {
+  argus_event *e = NULL;
+  CHECK_OK(argus_event_new(ARGUS_EVENT_ALERT, NULL, &e));
+  if (!e)
+    return;
+  argus_event_alert *a = &e->u.alert;
+  snprintf(a->camera, sizeof a->camera, "gate");
+  snprintf(a->watchlist, sizeof a->watchlist, "%s", wl);
+  snprintf(a->person, sizeof a->person, "Jane Roe");
+  a->person_id = 7;
+  a->watchlist_id = 3;
+  a->score = 0.71f;
+  a->threshold = 0.5f;
+  a->alert_id = alert_id;
+  a->wall_ns = 1700000000000000000LL;
+  CHECK_OK(argus_bus_make_id(bus, "alert", e->id));
+  CHECK_OK(argus_bus_publish_event(bus, ARGUS_EVENT_TOPIC_ALERT, e));
+  argus_event_unref(e);
+}
+
+/* The server started in this process on a bus: alerts published on the
+ * bus reach the webhook (the event module's alert hook feeds the outbound
+ * module) with the event ids of the event stream. */
+static void test_e2e(const char *dir) {
+  char sub_dir[600], db[700];
+  snprintf(sub_dir, sizeof sub_dir, "%s/e2e", dir);
+  if (mkdir(sub_dir, 0700) != 0)
+    CHECK(0);
+  snprintf(db, sizeof db, "%s/argus.db", sub_dir);
+  static rx r;
+  pthread_mutex_init(&r.mu, NULL);
+  rx_set(&r, 200, 200);
+  CHECK_OK(rx_listen(&r, 0));
+  argus_store *st = NULL;
+  argus_store_error se = {{0}};
+  CHECK_OK(argus_store_open(db, NULL, &st, &se));
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/a", r.port);
+  if (st) {
+    CHECK_OK(argus_store_watchlist_create(st, "vip", NAN, NULL, NULL, &se));
+    CHECK_OK(argus_store_webhook_add(st, url, SECRET_A, "vip", NULL, &se));
+  }
+  argus_bus *bus = NULL;
+  CHECK_OK(argus_bus_open(NULL, NULL, &bus, NULL));
+  argus_api_config cfg;
+  argus_api_config_init(&cfg);
+  cfg.listen = "127.0.0.1:0";
+  cfg.db_path = db;
+  cfg.threads = 2;
+  argus_api_parts parts = {0};
+  parts.bus = bus;
+  argus_api *api = NULL;
+  argus_error_detail err = {{0}};
+  if (argus_api_start(&cfg, &parts, &api, &err) != ARGUS_OK) {
+    fprintf(stderr, "argus_api_start: %s\n", err.msg);
+    CHECK(0);
+  } else {
+    for (int i = 1; i <= 3; i++)
+      bus_alert(bus, 500 + i, "vip");
+    bus_alert(bus, 600, "other");
+    CHECK_OK(argus_bus_flush(bus, 10));
+    CHECK(rx_wait(&r, "/a", 3, 10));
+    sleep_s(0.2);
+    CHECK_INT_EQ(rx_count(&r, "/a", 0), 3);
+    pthread_mutex_lock(&r.mu);
+    long long prev = 0;
+    for (int i = 0; i < r.nreqs && i < 3; i++) {
+      rx_req *q = &r.reqs[i];
+      long long ev = strtoll(q->event_id, NULL, 10);
+      CHECK(ev > prev);
+      prev = ev;
+      char want[64];
+      snprintf(want, sizeof want, "{\"id\":%d,", 501 + i);
+      if (!strstr(q->body, want))
+        fprintf(stderr, "body: %s\n", q->body);
+      CHECK(strstr(q->body, want) != NULL);
+      CHECK(sig_ok(q, SECRET_A));
+    }
+    pthread_mutex_unlock(&r.mu);
+    argus_api_stop(api);
+  }
+  argus_bus_close(bus);
+  argus_store_close(st);
+  rx_stop(&r);
+  rx_clear(&r);
+  pthread_mutex_destroy(&r.mu);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   if (sodium_init() < 0)
@@ -966,6 +1059,7 @@ int main(void) {
   if (!mkdtemp(dir))
     SKIP("no temporary folder");
   test_webhooks(dir);
+  test_e2e(dir);
   int mqtt = test_mqtt(dir);
   int http = test_http();
   mosquitto_lib_cleanup();
