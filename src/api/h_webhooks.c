@@ -90,7 +90,7 @@ API_HANDLER(api_h_webhooks_list) {
   size_t first = 0;
   while (first < n && w[first].id <= cursor)
     first++;
-  hook_page p = {w + first, n - first, 0};
+  hook_page p = {w ? w + first : NULL, n - first, 0};
   if (p.n > limit) {
     p.n = limit;
     p.next = p.rows[limit - 1].id;
@@ -271,7 +271,7 @@ API_HANDLER(api_h_deadletters_list) {
   size_t first = 0;
   while (cursor > 0 && first < n && d[first].id >= cursor)
     first++;
-  dl_page p = {d + first, n - first, 0};
+  dl_page p = {d ? d + first : NULL, n - first, 0};
   if (p.n > limit) {
     p.n = limit;
     p.next = p.rows[limit - 1].id;
