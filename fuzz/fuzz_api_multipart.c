@@ -21,8 +21,8 @@
 
 #include "api/parse.h"
 
-static const char bchars[] =
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?";
+static const char bchars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+                             "NOPQRSTUVWXYZ'()+_,-./:=?";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2)
@@ -74,8 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *prev_end = body;
   for (int i = 0; i < np; i++) {
     const api_part *q = &parts[i];
-    if (q->data < prev_end || q->size > n ||
-        q->data + q->size > body + n)
+    if (q->data < prev_end || q->size > n || q->data + q->size > body + n)
       abort();
     prev_end = q->data + q->size;
     if (!q->name[0] || memchr(q->name, '\0', sizeof q->name) == NULL)

@@ -103,9 +103,10 @@ static void test_multipart_good(void) {
                        "\r\n"
                        "1\r\n"
                        "--a b:c?--";
-  CHECK_INT_EQ(mp("Multipart/Form-Data ; charset=utf-8; boundary=\"a b:c?\"; x=y",
-                  body2, sizeof body2 - 1, parts, 8, &np, &err),
-               ARGUS_OK);
+  CHECK_INT_EQ(
+      mp("Multipart/Form-Data ; charset=utf-8; boundary=\"a b:c?\"; x=y", body2,
+         sizeof body2 - 1, parts, 8, &np, &err),
+      ARGUS_OK);
   CHECK_INT_EQ(np, 1);
   CHECK_STR_EQ(parts[0].name, "x\"y");
   CHECK(part_is(&parts[0], "1"));
@@ -194,8 +195,8 @@ static void test_multipart_roundtrip(void) {
       snprintf(names[i], sizeof names[i], "f%d", i);
       dn[i] = rnd() % MAXD;
       for (size_t k = 0; k < dn[i]; k++)
-        data[i][k] = rnd() % 4 ? alpha[rnd() % (sizeof alpha - 1)]
-                               : (char)rnd();
+        data[i][k] =
+            rnd() % 4 ? alpha[rnd() % (sizeof alpha - 1)] : (char)rnd();
       /* A delimiter inside the data would be the client's fault. */
       for (size_t k = 0; k + 2 + bl <= dn[i] && !clash; k++)
         clash = data[i][k] == '-' && data[i][k + 1] == '-' &&
@@ -303,8 +304,7 @@ static void test_multipart_bad(void) {
       "--XyZ\r\nContent-Disposition: form-data; name=a\r\n more\r\n\r\n1\r\n"
       "--XyZ--",
       ARGUS_E_CORRUPT, "folded header line");
-  BAD(CT,
-      "--XyZ\r\nContent-Disposition: form-data; name=a\r\n--XyZ--\r\n",
+  BAD(CT, "--XyZ\r\nContent-Disposition: form-data; name=a\r\n--XyZ--\r\n",
       ARGUS_E_CORRUPT, "part 1: no blank line after the headers");
   BAD(CT,
       "--XyZ\r\nContent-Disposition: form-data; name=a\r\nX: \x01\r\n\r\n1\r\n"
@@ -319,7 +319,8 @@ static void test_multipart_bad(void) {
       "--XyZ--",
       ARGUS_E_CORRUPT, "name is not valid UTF-8");
   /* A header line over 1 KiB. */
-  int k = snprintf(buf, sizeof buf,
+  int k =
+      snprintf(buf, sizeof buf,
                "--XyZ\r\nContent-Disposition: form-data; name=a\r\nX-Long: ");
   memset(buf + k, 'a', 1100);
   snprintf(buf + k + 1100, sizeof buf - (size_t)k - 1100,
@@ -333,10 +334,10 @@ static void test_multipart_bad(void) {
   snprintf(buf + k, sizeof buf - (size_t)k, "\r\n1\r\n--XyZ--");
   BAD(CT, buf, ARGUS_E_LIMIT, "more than 32 header lines");
   /* A name too long. */
-  k = snprintf(buf, sizeof buf, "--XyZ\r\nContent-Disposition: form-data; name=");
+  k = snprintf(buf, sizeof buf,
+               "--XyZ\r\nContent-Disposition: form-data; name=");
   memset(buf + k, 'n', 200);
-  snprintf(buf + k + 200, sizeof buf - (size_t)k - 200,
-           "\r\n\r\n1\r\n--XyZ--");
+  snprintf(buf + k + 200, sizeof buf - (size_t)k - 200, "\r\n\r\n1\r\n--XyZ--");
   BAD(CT, buf, ARGUS_E_LIMIT, "part 1: name longer than 127 bytes");
 
   /* NULL arguments. */
@@ -580,9 +581,20 @@ static void test_values(void) {
   CHECK_INT_EQ(api_id_parse("9223372036854775807", &v), 0);
   CHECK(v == INT64_MAX);
   v = 42;
-  const char *badids[] = {"0", "-1", "+1", "01", "00", "", " 1", "1 ", "1a",
-                          "9223372036854775808", "99999999999999999999",
-                          "0x10", "1.0", "１"};
+  const char *badids[] = {"0",
+                          "-1",
+                          "+1",
+                          "01",
+                          "00",
+                          "",
+                          " 1",
+                          "1 ",
+                          "1a",
+                          "9223372036854775808",
+                          "99999999999999999999",
+                          "0x10",
+                          "1.0",
+                          "１"};
   for (size_t i = 0; i < sizeof badids / sizeof badids[0]; i++) {
     if (api_id_parse(badids[i], &v) != -1) {
       fprintf(stderr, "api_id_parse('%s') accepted\n", badids[i]);
@@ -650,7 +662,7 @@ static void test_values(void) {
 
   CHECK(api_utf8_valid("\xf0\x9f\x98\x80", 4));
   CHECK(!api_utf8_valid("\xf0\x9f\x98", 3));
-  CHECK(!api_utf8_valid("\xc0\xaf", 2));          /* overlong '/' */
+  CHECK(!api_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
   CHECK(!api_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
 }
 
@@ -714,8 +726,8 @@ static void test_images(void) {
   pi.height = 21;
   pi.format = PNG_FORMAT_RGB;
   png_alloc_size_t pn = 0;
-  CHECK(png_image_write_to_memory(&pi, NULL, &pn, 0, im.data[0],
-                                  im.stride[0], NULL));
+  CHECK(png_image_write_to_memory(&pi, NULL, &pn, 0, im.data[0], im.stride[0],
+                                  NULL));
   uint8_t *png = malloc(pn);
   CHECK(png_image_write_to_memory(&pi, png, &pn, 0, im.data[0], im.stride[0],
                                   NULL));

@@ -57,8 +57,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
       return 0;
     cp = (cp << 6) | (s[i] & 0x3f);
   }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+      (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return len;
 }
@@ -190,9 +190,9 @@ static int prescan(const unsigned char *p, size_t n, char *msg, size_t cap) {
         say(msg, cap, "invalid JSON at byte %zu", bad_at);
         return -1;
       }
-      while (i < n && (p[i] == '-' || p[i] == '+' || p[i] == '.' ||
-                       p[i] == 'e' || p[i] == 'E' ||
-                       (p[i] >= '0' && p[i] <= '9')))
+      while (i < n &&
+             (p[i] == '-' || p[i] == '+' || p[i] == '.' || p[i] == 'e' ||
+              p[i] == 'E' || (p[i] >= '0' && p[i] <= '9')))
         i++;
       continue;
     } else if (c == '{' || c == '[') {
@@ -362,7 +362,8 @@ int api_fields_check(const cJSON *obj, const api_field *spec, int n, char *msg,
     if (!ok) {
       allowed_words(allowed, want, sizeof want);
       if (t == API_J_NUMBER && (allowed & API_J_INT)) {
-        if (isfinite(it->valuedouble) && it->valuedouble == floor(it->valuedouble))
+        if (isfinite(it->valuedouble) &&
+            it->valuedouble == floor(it->valuedouble))
           say(msg, cap,
               fabs(it->valuedouble) < 1e21
                   ? "field '%s' must be %s within int64, not %.0f"

@@ -64,8 +64,8 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
  * backslash escapes only '"' and '\\'; before another character it stays,
  * as in the Windows paths old browsers send as filenames). Returns 1 with
  * a parameter, 0 at the end, -1 when malformed or too long. */
-static int next_param(const char **pp, const char *end, char *key,
-                      size_t kcap, char *val, size_t vcap) {
+static int next_param(const char **pp, const char *end, char *key, size_t kcap,
+                      char *val, size_t vcap) {
   const char *p = *pp;
   while (p < end && is_blank(*p))
     p++;
@@ -177,7 +177,8 @@ static argus_err get_boundary(const char *ct, char b[BOUNDARY_MAX + 1],
         return fail(err, ARGUS_E_CORRUPT,
                     "multipart: invalid character in the boundary");
     if (val[n - 1] == ' ')
-      return fail(err, ARGUS_E_CORRUPT, "multipart: boundary ends with a blank");
+      return fail(err, ARGUS_E_CORRUPT,
+                  "multipart: boundary ends with a blank");
     memcpy(b, val, n + 1);
     *blen = n;
     found = 1;
@@ -295,16 +296,15 @@ static argus_err parse_disposition(const char *v, const char *end, int no,
       have_name = 1;
       size_t n = strlen(val);
       if (n >= API_PART_NAME_MAX)
-        return fail(err, ARGUS_E_LIMIT,
-                    "part %d: name longer than %d bytes", no,
-                    API_PART_NAME_MAX - 1);
+        return fail(err, ARGUS_E_LIMIT, "part %d: name longer than %d bytes",
+                    no, API_PART_NAME_MAX - 1);
       for (size_t i = 0; i < n; i++)
         if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
           return fail(err, ARGUS_E_CORRUPT,
                       "part %d: control character in the name", no);
       if (!api_utf8_valid(val, n))
-        return fail(err, ARGUS_E_CORRUPT,
-                    "part %d: name is not valid UTF-8", no);
+        return fail(err, ARGUS_E_CORRUPT, "part %d: name is not valid UTF-8",
+                    no);
       memcpy(part->name, val, n + 1);
     } else if (strcmp(key, "filename") == 0) {
       if (have_file)
@@ -333,8 +333,8 @@ static argus_err parse_headers(const char **pp, const char *end, int no,
   int lines = 0, have_disp = 0, have_type = 0;
   for (;;) {
     size_t room = (size_t)(end - p);
-    size_t look = room < API_MULTIPART_LINE_MAX + 2 ? room
-                                                    : API_MULTIPART_LINE_MAX + 2;
+    size_t look =
+        room < API_MULTIPART_LINE_MAX + 2 ? room : API_MULTIPART_LINE_MAX + 2;
     const char *nl = memchr(p, '\n', look);
     if (!nl) {
       if (room > API_MULTIPART_LINE_MAX + 1)

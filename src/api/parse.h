@@ -140,10 +140,10 @@ typedef enum {
 /* One member of a body object. */
 typedef struct api_field {
   const char *name;
-  unsigned types;  /* api_jtype bits */
-  int required;    /* must be present (null counts as present when
+  unsigned types; /* api_jtype bits */
+  int required;   /* must be present (null counts as present when
                       API_J_NULL is allowed) */
-  size_t max_len;  /* strings: most bytes (0: ARGUS_STORE_TEXT_MAX - 1) */
+  size_t max_len; /* strings: most bytes (0: ARGUS_STORE_TEXT_MAX - 1) */
 } api_field;
 
 /* Checks obj (a JSON object) against a field table: every member known and
