@@ -142,7 +142,7 @@ typedef struct api_field {
   const char *name;
   unsigned types; /* api_jtype bits */
   int required;   /* must be present (null counts as present when
-                      API_J_NULL is allowed) */
+                     API_J_NULL is allowed) */
   size_t max_len; /* strings: most bytes (0: ARGUS_STORE_TEXT_MAX - 1) */
 } api_field;
 
