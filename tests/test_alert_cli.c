@@ -186,7 +186,9 @@ static int make_db(void) {
   for (int i = 0; ok && i < 4; i++) {
     char t[40];
     snprintf(t, sizeof t, "2024-06-0%dT10:00:00Z", i + 1);
-    argus_store_alert_in ai = {.camera_id = spec[i].cam,
+    argus_store_alert_in ai = {.threshold = NAN,
+                               .track_start = NAN,
+                               .camera_id = spec[i].cam,
                                .camera = spec[i].camera,
                                .time = t,
                                .media_time = 12.5 + i,

@@ -657,7 +657,9 @@ static void test_cascade(void) {
   unsigned char crop[4096], thumb[4096];
   size_t cn = make_crop(5000, crop, sizeof crop);
   size_t tn = make_crop(5001, thumb, sizeof thumb);
-  argus_store_alert_in ai = {.camera_id = cam,
+  argus_store_alert_in ai = {.threshold = NAN,
+                             .track_start = NAN,
+                             .camera_id = cam,
                              .camera = "door",
                              .media_time = 1.5,
                              .track_id = 3,
@@ -960,7 +962,9 @@ static void test_cameras_alerts(void) {
     size_t cn = make_crop(7000 + (uint32_t)i, crop, sizeof crop);
     char t[40];
     snprintf(t, sizeof t, "2024-05-0%dT10:00:00+02:00", i + 1);
-    argus_store_alert_in ai = {.camera_id = i < 3 ? cam : 0,
+    argus_store_alert_in ai = {.threshold = NAN,
+                               .track_start = NAN,
+                               .camera_id = i < 3 ? cam : 0,
                                .camera = i < 3 ? "gate" : "file:///x.mp4",
                                .time = t,
                                .media_time = i,
@@ -972,7 +976,9 @@ static void test_cameras_alerts(void) {
                                .crop_size = cn};
     CHECK_OK(argus_store_alert_insert(s, &ai, &ids[i], &err));
   }
-  argus_store_alert_in bad = {.camera = "gate",
+  argus_store_alert_in bad = {.threshold = NAN,
+                              .track_start = NAN,
+                              .camera = "gate",
                               .watchlist_id = wl,
                               .person_id = p,
                               .time = "yesterday"};
@@ -1175,7 +1181,9 @@ static void crash_child(const char *path, int fd, uint32_t seed) {
     if (write(fd, line, (size_t)len) != len)
       _exit(7);
     if (it % 3 == 1) {
-      argus_store_alert_in ai = {.camera = "cam",
+      argus_store_alert_in ai = {.threshold = NAN,
+                                 .track_start = NAN,
+                                 .camera = "cam",
                                  .watchlist_id = w.id,
                                  .person_id = id,
                                  .score = 0.8,
@@ -1528,7 +1536,9 @@ static void test_alert_review(void) {
   for (int i = 0; i < 4; i++) {
     char t[40];
     snprintf(t, sizeof t, "2024-06-0%dT12:00:00Z", i + 1);
-    argus_store_alert_in ai = {.camera = "door",
+    argus_store_alert_in ai = {.threshold = NAN,
+                               .track_start = NAN,
+                               .camera = "door",
                                .time = t,
                                .watchlist_id = wl,
                                .person_id = i % 2 ? bob : ann,

@@ -290,7 +290,9 @@ static void test_event_id(const char *path) {
   CHECK_OK(
       argus_store_person_add(s, "vip", &pin, NULL, NULL, 0, &person, &err));
   static const unsigned char crop[] = {0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4};
-  argus_store_alert_in ai = {.camera = "door",
+  argus_store_alert_in ai = {.threshold = NAN,
+                             .track_start = NAN,
+                             .camera = "door",
                              .media_time = 1.5,
                              .track_id = 7,
                              .watchlist_id = wl,
