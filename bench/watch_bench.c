@@ -5,7 +5,7 @@
  *
  *   watch_bench [--video FILE] [--streams 1,2,4,6,8] [--seconds S]
  *               [--warmup S] [--threads N] [--fps N] [--size N] [--all]
- *               [--models DIR] [--json]
+ *               [--models DIR] [--json] [--api-load CMD]
  *
  * Each stream is crowd_walk_1080p_4s.mp4 (H.264 1920x1080, 25 fps) looped
  * and paced in real time, like a live camera. A few people of the clip are
@@ -20,7 +20,14 @@
  * the run stops after the first that fails (--all: every one).
  *
  * Defaults: ../shared/data/video/crowd_walk_1080p_4s.mp4 (ARGUS_SHARED_DATA),
- * streams 1,2,4,6,8,10,12, 20 s after 6 s of warm-up. */
+ * streams 1,2,4,6,8,10,12, 20 s after 6 s of warm-up.
+ *
+ * --api-load CMD: the operator service runs in the same process on the
+ * pipeline (argus_api_start, as in `argus serve`, on 127.0.0.1 and a free
+ * port, with an operator's API token), and CMD runs through the shell for
+ * the measured window with ARGUS_API_URL and ARGUS_API_TOKEN in its
+ * environment, e.g. wrk on GET /api/v1/alerts: the pipeline's throughput
+ * while the API is under load (bench/api_bench.sh --with-pipeline). */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -31,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argus/api.h"
 #include "argus/bus.h"
 #include "argus/face.h"
 #include "argus/gallery.h"
@@ -226,9 +234,33 @@ typedef struct result {
 
 static argus_pipeline_camera_stats g_a[MAX_STREAMS], g_b[MAX_STREAMS];
 
+/* An operator and an API token in the bench's database, for --api-load. */
+static int api_token(const char *db, char token[ARGUS_STORE_TOKEN_MAX]) {
+  argus_store *s = NULL;
+  argus_store_error err = {{0}};
+  argus_store_id uid = 0;
+  argus_store_user u;
+  if (argus_store_open(db, NULL, &s, &err) != ARGUS_OK)
+    goto fail;
+  if (argus_store_user_get(s, "bench-operator", &u, &err) == ARGUS_OK)
+    uid = u.id;
+  else if (argus_store_user_add(s, "bench-operator", "bench-operator-pw",
+                                ARGUS_ROLE_OPERATOR, &uid, &err) != ARGUS_OK)
+    goto fail;
+  if (argus_store_token_create(s, uid, "bench", NULL, token, NULL, &err) !=
+      ARGUS_OK)
+    goto fail;
+  argus_store_close(s);
+  return 0;
+fail:
+  fprintf(stderr, "watch_bench: --api-load: %s\n", err.msg);
+  argus_store_close(s);
+  return -1;
+}
+
 static int run_count(const char *models, const char *db, const char *video,
                      int n, int threads, double fps, int size, double warmup,
-                     double seconds, result *r) {
+                     double seconds, const char *api_load, result *r) {
   memset(r, 0, sizeof *r);
   r->streams = n;
   argus_pipeline_config cfg;
@@ -273,6 +305,24 @@ static int run_count(const char *models, const char *db, const char *video,
       return -1;
     }
   }
+  argus_api *api = NULL;
+  char token[ARGUS_STORE_TOKEN_MAX] = "";
+  if (api_load) {
+    argus_api_config ac;
+    argus_api_config_init(&ac);
+    ac.listen = "127.0.0.1:0";
+    ac.db_path = db;
+    argus_api_parts ap = {p, parts.engine, parts.gallery, parts.bus};
+    argus_error_detail ae = {{0}};
+    if (api_token(db, token) != 0 ||
+        argus_api_start(&ac, &ap, &api, &ae) != ARGUS_OK) {
+      fprintf(stderr, "watch_bench: --api-load: %s\n", ae.msg);
+      argus_bus_unsubscribe(sub);
+      argus_pipeline_destroy(p);
+      argus_pipeline_parts_close(&parts);
+      return -1;
+    }
+  }
   sleep_s(warmup);
   argus_pipeline_stats a, b;
   int na = 0, nb = 0;
@@ -281,7 +331,22 @@ static int run_count(const char *models, const char *db, const char *video,
   lc.on = 1;
   pthread_mutex_unlock(&lc.mu);
   double t0 = now_s();
-  sleep_s(seconds);
+  if (api_load) {
+    /* The load runs for the measured window (the command's own duration
+     * should match --seconds); the window is at least --seconds. */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", argus_api_port(api));
+    setenv("ARGUS_API_URL", url, 1);
+    setenv("ARGUS_API_TOKEN", token, 1);
+    int rc = system(api_load);
+    if (rc != 0)
+      fprintf(stderr, "watch_bench: --api-load command exited with %d\n", rc);
+    double left = seconds - (now_s() - t0);
+    if (left > 0)
+      sleep_s(left);
+  } else {
+    sleep_s(seconds);
+  }
   argus_pipeline_get_stats(p, &b, g_b, MAX_STREAMS, &nb);
   double dt = now_s() - t0;
   pthread_mutex_lock(&lc.mu);
@@ -320,6 +385,7 @@ static int run_count(const char *models, const char *db, const char *video,
   pthread_mutex_unlock(&lc.mu);
   r->pass =
       r->fps_min >= 0.97 * fps && r->dropped == 0 && r->shots_dropped == 0;
+  argus_api_stop(api);
   argus_bus_unsubscribe(sub);
   argus_pipeline_destroy(p);
   argus_pipeline_parts_close(&parts);
@@ -344,6 +410,7 @@ int main(int argc, char **argv) {
   int counts[32] = {1, 2, 4, 6, 8, 10, 12}, ncounts = 7;
   double seconds = 20, warmup = 6, fps = 5;
   int threads = 0, size = 0, all = 0, json = 0;
+  const char *api_load = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -387,11 +454,14 @@ int main(int argc, char **argv) {
       all = 1;
     } else if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--api-load") && v) {
+      api_load = v;
+      i++;
     } else {
       fprintf(stderr,
               "usage: watch_bench [--video FILE] [--streams 1,2,4] [--seconds "
               "S] [--warmup S] [--threads N] [--fps N] [--size N] [--all] "
-              "[--models DIR] [--json]\n");
+              "[--models DIR] [--json] [--api-load CMD]\n");
       return 2;
     }
   }
@@ -442,7 +512,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < ncounts; k++) {
     result r;
     if (run_count(models, db, video, counts[k], threads, fps, size, warmup,
-                  seconds, &r) != 0)
+                  seconds, api_load, &r) != 0)
       return 1;
     if (json)
       printf("{\"streams\":%d,\"fps_min\":%.2f,\"fps_mean\":%.2f,"
