@@ -66,6 +66,7 @@ static void test_watchlist(void) {
   w.threshold = 0.4512341;
   snprintf(w.colour, sizeof w.colour, "#e53935");
   w.active = 1;
+  w.ack_required = 1;
   w.persons = 12;
   snprintf(w.created, sizeof w.created, "2026-12-05T07:00:00.000Z");
   snprintf(w.updated, sizeof w.updated, "2026-12-05T07:00:01.000Z");
@@ -74,8 +75,9 @@ static void test_watchlist(void) {
   argus_store_watchlist_json(&w, &j);
   cJSON *d = parse(argus_json_finish(&j));
   if (d) {
-    CHECK_INT_EQ(nmembers(d), 8);
+    CHECK_INT_EQ(nmembers(d), 9);
     CHECK(num_is(d, "id", 7));
+    CHECK(cJSON_IsTrue(get(d, "ack_required")));
     /* The invalid byte became U+FFFD; the rest is kept. */
     CHECK(str_is(d, "name", "vip \"a\"\n\x01 \xef\xbf\xbd end"));
     CHECK(num_is(d, "threshold", 0.451234));
@@ -221,11 +223,17 @@ static void test_audit_alert(void) {
   al.score = 0.61234;
   snprintf(al.crop_sha256, sizeof al.crop_sha256, "%064d", 0);
   al.status = ARGUS_ALERT_PENDING;
+  al.threshold = NAN; /* not recorded: null */
+  al.photo_id = 9;
+  al.track_start = 10.5;
   argus_json_init(&j, buf, sizeof buf);
   argus_store_alert_json(&al, &j);
   d = parse(argus_json_finish(&j));
   if (d) {
-    CHECK_INT_EQ(nmembers(d), 14);
+    CHECK_INT_EQ(nmembers(d), 17);
+    CHECK(is_null(d, "threshold"));
+    CHECK(num_is(d, "photo_id", 9));
+    CHECK(num_is(d, "track_start", 10.5));
     CHECK(num_is(d, "id", 5));
     CHECK(num_is(d, "camera_id", 2));
     CHECK(num_is(d, "media_time", 12.346));
