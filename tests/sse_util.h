@@ -131,7 +131,12 @@ static inline void sse_line(sse *s, const char *l, size_t n) {
     memcpy(s->cur_data + s->ndata, v, vl);
     s->ndata += vl;
   } else if (fl == 2 && memcmp(l, "id", 2) == 0) {
-    s->cur_id = strtoll(v, NULL, 10);
+    /* The line is not NUL-terminated: parse a terminated copy. */
+    char idb[32];
+    size_t k = vl < sizeof idb - 1 ? vl : sizeof idb - 1;
+    memcpy(idb, v, k);
+    idb[k] = '\0';
+    s->cur_id = strtoll(idb, NULL, 10);
     s->have_id = 1;
   } else if (fl == 5 && memcmp(l, "retry", 5) == 0) {
     s->retries++;
