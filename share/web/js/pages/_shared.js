@@ -1,0 +1,212 @@
+// Helpers shared by the console's list and detail pages (history, alert,
+// cameras, watchlists, search, audit, users). Not a page: the router never
+// loads it by URL. Everything here builds DOM nodes with textContent (never
+// innerHTML from API strings), so a name like "<img onerror=...>" stays text.
+
+// h(tag, attrs, ...children): an element. attrs: 'class', 'on<event>'
+// functions (listeners), true (an empty attribute), false/null/undefined
+// (left out), 'value'/'checked'/'selected'/'disabled' set as properties;
+// everything else with setAttribute. Children: nodes, strings (text), arrays;
+// null/false are skipped.
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked' || k === 'selected' || k === 'disabled')
+      el[k] = v;
+    else el.setAttribute(k === 'className' ? 'class' : k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+// A <time> with the local date and time as text and the UTC ISO string in
+// title (and datetime). iso: an RFC 3339 string or Unix seconds.
+export function fmtTime(iso) {
+  if (iso === null || iso === undefined || iso === '') return h('span', {}, '—');
+  const d = typeof iso === 'number' ? new Date(iso * 1000) : new Date(iso);
+  if (Number.isNaN(d.getTime())) return h('span', {}, String(iso));
+  const utc = d.toISOString();
+  return h('time', { datetime: utc, title: `${utc} (UTC)` },
+    d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }));
+}
+
+// An API error (ApiError {status, code, message} or any Error) in words.
+export function errText(err) {
+  if (!err) return 'Something went wrong.';
+  if (err.message) return err.message;
+  return String(err);
+}
+
+// An element with role=alert showing the error's words (replaces the
+// content of `box` when given, else a new element).
+export function errorBox(err, box) {
+  const el = box || h('div', { class: 'error-box', role: 'alert' });
+  el.setAttribute('role', 'alert');
+  el.className = 'error-box';
+  el.replaceChildren(h('span', { 'aria-hidden': 'true', class: 'icon' }, '⚠ '), errText(err));
+  el.hidden = false;
+  return el;
+}
+
+// An empty-state paragraph saying what to do next, with an optional action.
+export function emptyState(text, action) {
+  return h('div', { class: 'empty-state' }, h('p', {}, text), action || null);
+}
+
+// A modal yes/no question (<dialog>): resolves true when confirmed.
+export function confirmDialog(text, okLabel = 'Delete') {
+  return new Promise((resolve) => {
+    const d = h('dialog', { class: 'confirm-dialog', 'aria-label': 'Confirm' },
+      h('form', { method: 'dialog' },
+        h('p', {}, text),
+        h('div', { class: 'actions' },
+          h('button', { type: 'submit', value: 'cancel' }, 'Cancel'),
+          h('button', { type: 'submit', value: 'ok', class: 'danger' }, okLabel))));
+    d.addEventListener('close', () => {
+      resolve(d.returnValue === 'ok');
+      d.remove();
+    });
+    document.body.append(d);
+    d.showModal();
+  });
+}
+
+let ids = 0;
+// A labelled control: <label for> + the control (given an id when it has
+// none), in a wrapper div. hint: optional help text (aria-describedby).
+export function field(label, control, hint) {
+  if (!control.id) control.id = `f${++ids}`;
+  const parts = [h('label', { for: control.id }, label), control];
+  if (hint) {
+    const hid = `${control.id}-hint`;
+    control.setAttribute('aria-describedby', hid);
+    parts.push(h('small', { id: hid, class: 'hint' }, hint));
+  }
+  return h('div', { class: 'field' }, parts);
+}
+
+// A <select name=...> with options [{value, label}] and the selected value.
+export function select(name, options, value) {
+  return h('select', { name },
+    options.map((o) => h('option', { value: o.value, selected: String(o.value) === String(value ?? '') }, o.label)));
+}
+
+// A score against its threshold: "0.612 ≥ 0.450 (match)" with a text
+// verdict, never colour alone.
+export function scoreText(score, threshold) {
+  if (typeof score !== 'number') return '—';
+  const s = score.toFixed(3);
+  if (typeof threshold !== 'number') return `${s} (threshold unknown)`;
+  const over = score >= threshold;
+  return `${s} ${over ? '≥' : '<'} ${threshold.toFixed(3)} threshold${over ? ' — match' : ''}`;
+}
+
+// The status of an alert as icon + word (data-status for styling and tests).
+const STATUS = {
+  pending: ['●', 'Pending'],
+  confirmed: ['✔', 'Confirmed'],
+  rejected: ['✖', 'Rejected'],
+};
+export function statusBadge(status) {
+  const [icon, word] = STATUS[status] || ['?', status || 'unknown'];
+  return h('span', { class: 'badge status', 'data-status': status },
+    h('span', { class: 'icon', 'aria-hidden': 'true' }, icon), ` ${word}`);
+}
+
+// An image from the API (same-origin, cookie auth) with a text fallback
+// when it cannot be loaded (404, gone, no rights).
+export function apiImg(src, alt, fallback = 'No image') {
+  if (!src) return h('div', { class: 'img-missing', role: 'img', 'aria-label': alt }, fallback);
+  const img = h('img', { src, alt, loading: 'lazy', decoding: 'async' });
+  img.addEventListener('error', () => {
+    img.replaceWith(h('div', { class: 'img-missing', role: 'img', 'aria-label': alt }, fallback));
+  }, { once: true });
+  return img;
+}
+
+// The enrolment quality gate's refusal names (docs: gallery reject names)
+// in words an operator understands.
+const REASONS = {
+  unreadable: 'not a readable JPEG or PNG image',
+  'no face': 'no face was found',
+  'several faces': 'several faces could be the subject — use a photo of one person',
+  'too small': 'the face is too small — use a larger or closer photo',
+  blurred: 'the photo is blurred',
+  profile: 'the face is turned away — use a photo facing the camera',
+  'low score': 'the face is unclear (the detector is not sure it is a face)',
+  'no landmarks': 'the eyes, nose and mouth could not be located',
+  rolled: 'the head is tilted or the photo is upside down',
+  duplicate: 'this photo is already enrolled (or was given twice)',
+};
+export function reasonWords(r) {
+  return REASONS[r] || r;
+}
+
+// Current URL's query with `params` set (empty values removed): a string
+// like "?a=1" or "".
+export function queryWith(base, params) {
+  const q = new URLSearchParams(base);
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined || v === '') q.delete(k);
+    else q.set(k, v);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// <input type=datetime-local> value (local time) from an RFC 3339 string,
+// and back (UTC ISO, or '' when empty).
+export function isoToLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+export function localInputToIso(v) {
+  if (!v) return '';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace('.000Z', 'Z');
+}
+
+// Collects every page of a list route (at most `max` items).
+export async function getAll(api, path, query = {}, max = 1000) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api.get(path, { ...query, limit: 200, ...(cursor ? { cursor } : {}) });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+// A button with an icon and a word.
+export function button(label, attrs = {}, icon) {
+  return h('button', { type: 'button', ...attrs },
+    icon ? h('span', { class: 'icon', 'aria-hidden': 'true' }, `${icon} `) : null, label);
+}
+
+// Copies text to the clipboard (falls back to selecting it).
+export async function copyText(text, inputEl) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (inputEl) {
+      inputEl.select();
+      try { return document.execCommand('copy'); } catch { return false; }
+    }
+    return false;
+  }
+}
