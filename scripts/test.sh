@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI runs, from a fresh Debian 12 machine:
-#   1. dependencies (scripts/setup.sh) and the default models (scripts/fetch-models.sh)
+#   1. dependencies (scripts/setup.sh), the default models (scripts/fetch-models.sh)
+#      and playwright-core for the browser tests (scripts/web-tools.sh)
 #   2. release build (with libargus.so: only argus_* symbols exported) + every
 #      CTest test
 #   3. ASan + UBSan build (clang) + every CTest test
@@ -25,7 +26,7 @@ for a in "$@"; do
   --no-sanitize) do_sanitize=0 ;;
   --no-fuzz) do_fuzz=0 ;;
   -h | --help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -70,6 +71,7 @@ run_ctest() {
 stage "setup"
 bash scripts/setup.sh
 bash scripts/fetch-models.sh
+bash scripts/web-tools.sh
 
 stage "release build"
 cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DARGUS_SHARED=ON
