@@ -96,7 +96,7 @@ export async function render(main, ctx) {
 
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, 'Person'), h('dd', {}, a.person),
-    h('dt', {}, 'Watchlist'), h('dd', {}, a.watchlist, a.ack_required ? h('span', { class: 'badge' }, ' 📌 acknowledgement required') : null),
+    h('dt', {}, 'Watchlist'), h('dd', {}, a.watchlist, a.ack_required ? h('span', { class: 'badge' }, ' ⚑ acknowledgement required') : null),
     h('dt', {}, 'Score'), h('dd', {}, scoreText(a.score, a.threshold)),
     h('dt', {}, 'Camera'), h('dd', {}, a.camera),
     h('dt', {}, 'Time'), h('dd', {}, fmtTime(a.time)),
@@ -123,7 +123,7 @@ export async function render(main, ctx) {
     article.dataset.status = d.decision;
     statusEl.replaceChildren(statusBadge(d.decision));
     decisionBox.replaceChildren(h('h2', { id: 'dec-h' }, 'Decision'),
-      note ? h('p', { role: 'alert', class: 'notice' }, note) : null,
+      note ? h('p', { role: 'alert', class: 'notice' }, note) : '',
       h('p', { class: 'decided' }, decisionWords(d)));
   }
 
@@ -185,7 +185,7 @@ export async function render(main, ctx) {
     h('p', { class: 'muted small' }, 'The full audit trail (who viewed the images) is in the audit log, which auditors and admins read.'));
 
   article.append(h('h1', {}, `Alert ${a.id}: ${a.person}`),
-    h('div', { class: 'detail-grid' }, images, facts), frame);
+    h('div', { class: 'detail-grid' }, h('div', {}, images, frame), facts));
   main.append(article, decisionBox, trail);
 
   // Another operator's decision arrives live.

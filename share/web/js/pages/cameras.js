@@ -17,7 +17,7 @@ function describe(cam, st) {
   if (!st) {
     return cam.enabled
       ? { kind: 'idle', icon: '…', word: 'Not running yet', detail: 'the pipeline starts it shortly' }
-      : { kind: 'off', icon: '⏸', word: 'Disabled', detail: 'enable it to start analysing' };
+      : { kind: 'off', icon: '■', word: 'Disabled', detail: 'enable it to start analysing' };
   }
   const error = st.error || st.last_error || '';
   switch (st.state) {
@@ -134,7 +134,7 @@ export async function render(main, ctx) {
         h('div', { class: 'actions' },
           toggle,
           button('Edit', { 'data-action': 'edit', onclick: () => openForm(cams.get(cam.id).cam) }, '✎'),
-          button('Remove', { 'data-action': 'remove', class: 'danger', onclick: () => remove(cams.get(cam.id).cam) }, '🗑'))));
+          button('Remove', { 'data-action': 'remove', class: 'danger', onclick: () => remove(cams.get(cam.id).cam) }, '✖'))));
     toggle.addEventListener('click', () => setEnabled(cams.get(cam.id).cam));
     return { cam, el, pic, status, stats, toggle, live: cam.status, objUrl: null, loading: false, note: '' };
   }
@@ -146,13 +146,13 @@ export async function render(main, ctx) {
     entry.el.dataset.enabled = cam.enabled ? 'true' : 'false';
     entry.status.replaceChildren(
       h('span', { class: `badge state-${d.kind}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, `${d.icon} `), d.word),
-      d.detail ? h('span', { class: 'state-detail' }, ` ${d.detail}`) : null);
+      d.detail ? h('span', { class: 'state-detail' }, ` ${d.detail}`) : '');
     const st = entry.live;
     entry.stats.replaceChildren(st
       ? `${num(st.fps_in)} fps in · ${num(st.fps_analysed)} analysed · ${st.frames_dropped ?? 0} dropped`
         + (typeof st.faces === 'number' ? ` · ${st.faces} faces` : '') + (typeof st.alerts === 'number' ? ` · ${st.alerts} alerts` : '')
       : '');
-    entry.toggle.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true' }, cam.enabled ? '⏸ ' : '▶ '), cam.enabled ? 'Disable' : 'Enable');
+    entry.toggle.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true' }, cam.enabled ? '■ ' : '▶ '), cam.enabled ? 'Disable' : 'Enable');
     entry.toggle.setAttribute('aria-label', `${cam.enabled ? 'Disable' : 'Enable'} camera ${cam.name}`);
   }
 
@@ -218,7 +218,7 @@ export async function render(main, ctx) {
     const running = entry.live && entry.live.state === 'streaming';
     if (!running) {
       const d = describe(cam, entry.live);
-      setPlaceholder(entry, `No picture: ${d.word.toLowerCase()}${d.detail ? ` (${d.detail})` : ''}.`);
+      setPlaceholder(entry, `No picture: ${d.word.toLowerCase()}.`);
       return;
     }
     entry.loading = true;
@@ -251,7 +251,7 @@ export async function render(main, ctx) {
     if (entry.note === text && !entry.objUrl) return;
     if (entry.objUrl) { URL.revokeObjectURL(entry.objUrl); entry.objUrl = null; }
     entry.note = text;
-    entry.pic.replaceChildren(h('div', { class: 'img-missing', role: 'img', 'aria-label': text }, h('span', { 'aria-hidden': 'true' }, '📷 '), text));
+    entry.pic.replaceChildren(h('div', { class: 'img-missing', role: 'img', 'aria-label': text }, text));
   }
 
   // ---- data -----------------------------------------------------------------

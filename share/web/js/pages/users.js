@@ -105,7 +105,7 @@ export async function render(main, ctx) {
     return h('tr', { 'data-id': u.id, 'data-disabled': u.disabled ? 'true' : 'false' },
       h('th', { scope: 'row' }, u.name, you ? h('span', { class: 'muted' }, ' (you)') : null),
       h('td', {}, roleSel),
-      h('td', {}, u.disabled ? '⏸ disabled' : '● enabled'),
+      h('td', {}, u.disabled ? '■ disabled' : '● enabled'),
       h('td', {}, fmtTime(u.created)),
       h('td', { class: 'row-actions' },
         button(u.disabled ? 'Enable' : 'Disable', { 'data-action': u.disabled ? 'enable' : 'disable', 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.name}`, onclick: async () => {
@@ -114,7 +114,7 @@ export async function render(main, ctx) {
             await ctx.api.patch(`/users/${u.id}`, { disabled: !u.disabled });
             loadUsers();
           } catch (ex) { errorBox(ex, err); }
-        } }, u.disabled ? '▶' : '⏸'),
+        } }, u.disabled ? '▶' : '■'),
         button('Reset password', { 'data-action': 'password', 'aria-label': `Reset the password of ${u.name}`, onclick: async () => {
           const pw = await askPassword(u.name);
           if (pw === null) return;
@@ -122,7 +122,7 @@ export async function render(main, ctx) {
             await ctx.api.patch(`/users/${u.id}`, { password: pw });
             if (ctx.toast) ctx.toast(`Password of ${u.name} changed.`, 'ok');
           } catch (ex) { errorBox(ex, err); }
-        } }, '🔑'),
+        } }),
         button('Delete', { 'data-action': 'delete', class: 'danger', 'aria-label': `Delete ${u.name}`, onclick: async () => {
           if (!(await confirmDialog(`Delete user ${u.name} with their sessions and tokens? Their past decisions and audit entries keep their name.`))) return;
           try {
@@ -131,7 +131,7 @@ export async function render(main, ctx) {
             loadUsers();
             loadTokens();
           } catch (ex) { errorBox(ex, err); }
-        } }, '🗑')));
+        } }, '✖')));
   }
 
   async function loadUsers() {
@@ -206,7 +206,7 @@ export async function render(main, ctx) {
           secret,
           button('Copy', { 'data-action': 'copy', onclick: async () => {
             copied.textContent = (await copyText(t.token, secret)) ? ' Copied.' : ' Select it and copy by hand.';
-          } }, '⧉'),
+          } }),
           copied),
         button('Done', { onclick: () => secretSlot.replaceChildren() })));
       secret.select();

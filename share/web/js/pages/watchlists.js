@@ -99,7 +99,7 @@ async function renderList(main, ctx) {
       h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${/^#[0-9a-fA-F]{6}$/.test(w.colour) ? w.colour : 'transparent'}`, 'aria-hidden': 'true' }),
         link(ctx, `/watchlists/${w.id}`, w.name)),
       h('td', { class: 'num' }, thresholdText(w.threshold)),
-      h('td', {}, w.ack_required ? '📌 required' : 'not required'),
+      h('td', {}, w.ack_required ? '⚑ required' : 'not required'),
       h('td', {}, w.active ? '● active' : '○ inactive'),
       h('td', { class: 'num' }, String(w.persons)),
       h('td', {}, fmtTime(w.updated || w.created)),
@@ -115,7 +115,7 @@ async function renderList(main, ctx) {
             if (ctx.toast) ctx.toast(`Watchlist ${w.name} deleted.`, 'ok');
             load();
           } catch (ex) { errorBox(ex, err); }
-        } }, '🗑')));
+        } }, '✖')));
   }
 
   async function load() {
@@ -308,7 +308,7 @@ async function personPanel(ctx, person, onChange) {
             await load();
             onChange();
           } catch (ex) { errorBox(ex, err); }
-        } }, '🗑'))));
+        } }, '✖'))));
       if (!page.items.length) grid.replaceChildren(h('li', { class: 'muted' }, 'No photo: this person cannot be matched until a photo is added.'));
     } catch (ex) {
       errorBox(ex, err);
@@ -366,7 +366,7 @@ async function renderOne(main, ctx, id) {
         } }, '✎'),
         button('Add person', { class: 'primary', 'data-action': 'add-person', onclick: openEnrol }, '+')),
       h('p', { class: 'muted' },
-        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '📌 acknowledgement required' : 'no acknowledgement required'} · ${w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`));
+        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`));
   }
 
   function openEnrol() {
@@ -439,7 +439,7 @@ async function renderOne(main, ctx, id) {
             if (ctx.toast) ctx.toast(`${p.name} deleted.`, 'ok');
             reloadWatchlist();
           } catch (ex) { errorBox(ex, err); }
-        } }, '🗑')));
+        } }, '✖')));
     return tr;
   }
 
