@@ -210,3 +210,24 @@ export async function copyText(text, inputEl) {
     return false;
   }
 }
+
+// Labels every body cell with its column's heading (data-label), for the
+// phone layout of pages.css where each row becomes a block of
+// "Heading: value" lines; rows added later are labelled too.
+export function stackOnPhone(table) {
+  table.classList.add('stack');
+  const heads = () => [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+  const label = (tr) => {
+    const names = heads();
+    [...tr.children].forEach((cell, i) => {
+      if (names[i] && !cell.hasAttribute('data-label') && !cell.classList.contains('row-actions')) cell.setAttribute('data-label', names[i]);
+    });
+  };
+  const body = table.tBodies[0];
+  if (!body) return table;
+  for (const tr of body.rows) label(tr);
+  new MutationObserver((muts) => {
+    for (const m of muts) for (const n of m.addedNodes) if (n.nodeName === 'TR') label(n);
+  }).observe(body, { childList: true });
+  return table;
+}

@@ -10,6 +10,7 @@
 // (object_type=alert, object_id=ID) and nothing else.
 import {
   h, fmtTime, errorBox, emptyState, statusBadge, scoreText, apiImg,
+  stackOnPhone,
 } from './_shared.js';
 
 export const meta = {
@@ -38,6 +39,7 @@ async function auditTrail(ctx, id) {
       h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, 'Who'),
       h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'Detail'))),
     tbody);
+  stackOnPhone(table);
   const more = h('button', { type: 'button', hidden: true }, 'Older entries');
   let cursor = null;
   const err = h('div', { role: 'alert', class: 'error-box', hidden: true });
@@ -115,8 +117,10 @@ export async function render(main, ctx) {
   const decisionBox = h('section', { class: 'card decision', 'aria-labelledby': 'dec-h' }, h('h2', { id: 'dec-h' }, 'Decision'));
   const historyList = h('ol', { class: 'decisions' });
 
+  const noDecision = h('p', { class: 'muted' }, 'No decision recorded yet.');
   function showDecisions(list) {
     historyList.replaceChildren(...(list || []).map((d) => h('li', { 'data-id': d.id }, decisionWords(d))));
+    noDecision.hidden = !!(list && list.length);
   }
 
   function showDecided(d, note) {
@@ -181,7 +185,7 @@ export async function render(main, ctx) {
   const trail = h('section', { class: 'card', 'aria-labelledby': 'hist-h' },
     h('h2', { id: 'hist-h' }, 'Decision history'),
     historyList,
-    (a.decisions || []).length ? null : h('p', { class: 'muted' }, 'No decision recorded yet.'),
+    noDecision,
     h('p', { class: 'muted small' }, 'The full audit trail (who viewed the images) is in the audit log, which auditors and admins read.'));
 
   article.append(h('h1', {}, `Alert ${a.id}: ${a.person}`),

@@ -4,6 +4,7 @@
 // with next_cursor.
 import {
   h, fmtTime, errorBox, emptyState, field, queryWith, isoToLocalInput, localInputToIso,
+  stackOnPhone,
 } from './_shared.js';
 
 export const meta = { title: 'Audit log', roles: ['auditor', 'admin'], nav: true };
@@ -30,8 +31,10 @@ export async function render(main, ctx) {
   const q = ctx.query;
   const err = h('div', { role: 'alert', class: 'error-box', hidden: true });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit log' },
-    field('Actor', h('input', { name: 'actor', value: q.get('actor') || '', autocomplete: 'off', placeholder: 'user name' })),
-    field('Action', h('input', { name: 'action', value: q.get('action') || '', list: 'audit-actions', autocomplete: 'off' })),
+    field('Actor', h('input', { name: 'actor', value: q.get('actor') || '', autocomplete: 'off', placeholder: 'api:alice' }),
+      'Exact: api:NAME, pipeline, cli:NAME.'),
+    field('Action', h('input', { name: 'action', value: q.get('action') || '', list: 'audit-actions', autocomplete: 'off' }),
+      'Exact, or a prefix ending in a dot (alert.).'),
     h('datalist', { id: 'audit-actions' }, ACTIONS.map((a) => h('option', { value: a }))),
     field('Object type', h('input', { name: 'object_type', value: q.get('object_type') || '', list: 'audit-types', autocomplete: 'off' })),
     h('datalist', { id: 'audit-types' }, TYPES.map((a) => h('option', { value: a }))),
@@ -50,6 +53,7 @@ export async function render(main, ctx) {
       h('th', { scope: 'col' }, 'Action'), h('th', { scope: 'col' }, 'Object'),
       h('th', { scope: 'col' }, 'Detail'))),
     tbody);
+  stackOnPhone(table);
   const older = h('button', { type: 'button', hidden: true, 'data-action': 'older' }, 'Older entries');
   const empty = h('div', { hidden: true });
   main.append(h('h1', {}, 'Audit log'), form, err, h('div', { class: 'table-wrap' }, table), empty, h('div', { class: 'pager' }, older));

@@ -4,6 +4,7 @@
 import {
   h, fmtTime, errorBox, emptyState, field, select, statusBadge, queryWith,
   isoToLocalInput, localInputToIso, getAll,
+  stackOnPhone,
 } from './_shared.js';
 
 export const meta = { title: 'Alert history', roles: ['operator', 'supervisor'], nav: true };
@@ -44,6 +45,7 @@ export async function render(main, ctx) {
       h('th', { scope: 'col' }, 'Score'),
       h('th', { scope: 'col' }, 'Status'))),
     tbody);
+  stackOnPhone(table);
   const older = h('button', { type: 'button', hidden: true, 'data-action': 'older' }, 'Older alerts');
   const empty = h('div', { hidden: true });
   const count = h('p', { class: 'list-count', 'aria-live': 'polite' });

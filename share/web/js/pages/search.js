@@ -86,7 +86,7 @@ export async function render(main, ctx) {
           typeof f.quality === 'number' ? h('p', { class: 'muted small' }, `face quality ${f.quality.toFixed(2)}`) : null));
       const section = h('section', { class: 'card face-result', 'data-face': i + 1, 'data-match': f.match ? 'true' : 'false' }, head);
       if (f.candidates.length) {
-        section.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', 'data-list': 'candidates' },
+        section.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list candidates', 'data-list': 'candidates' },
           h('caption', {}, `Nearest enrolled persons for face ${i + 1}`),
           h('thead', {}, h('tr', {},
             h('th', { scope: 'col' }, 'Enrolled photo'), h('th', { scope: 'col' }, 'Person'),

@@ -5,6 +5,7 @@
 // enabled admin) and short passwords; its words are shown.
 import {
   h, fmtTime, errorBox, emptyState, field, select, confirmDialog, button, copyText, getAll,
+  stackOnPhone,
 } from './_shared.js';
 
 export const meta = { title: 'Users', roles: ['admin'], nav: true };
@@ -61,6 +62,7 @@ export async function render(main, ctx) {
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     utbody);
 
+  stackOnPhone(utable);
   // ---- tokens ----------------------------------------------------------------
   const terr = h('div', { role: 'alert', class: 'error-box', hidden: true });
   const tokenUser = select('user', []);
@@ -79,6 +81,7 @@ export async function render(main, ctx) {
       h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Expires'),
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     ttbody);
+  stackOnPhone(ttable);
   const tempty = h('div', { hidden: true });
 
   main.append(h('h1', {}, 'Users'), err,

@@ -8,6 +8,7 @@
 //                    photos (list, add, delete), delete a person.
 import {
   h, fmtTime, errorBox, emptyState, field, confirmDialog, button, reasonWords, errText, apiImg,
+  stackOnPhone,
 } from './_shared.js';
 
 export const meta = { title: 'Watchlists', roles: ['supervisor'], nav: true };
@@ -79,6 +80,7 @@ async function renderList(main, ctx) {
       h('th', { scope: 'col' }, 'Persons'), h('th', { scope: 'col' }, 'Changed'),
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     tbody);
+  stackOnPhone(table);
   const empty = h('div', { hidden: true });
   const newBtn = button('New watchlist', { class: 'primary', 'data-action': 'add' }, '+');
   main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Watchlists'), newBtn), err, slot,
@@ -394,6 +396,7 @@ async function renderOne(main, ctx, id) {
       h('th', { scope: 'col' }, 'Photos'), h('th', { scope: 'col' }, 'Added'),
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     tbody);
+  stackOnPhone(table);
   const more = h('button', { type: 'button', hidden: true }, 'More persons');
   const empty = h('div', { hidden: true });
 
