@@ -733,6 +733,39 @@ static enum MHD_Result queue(api_req *r) {
   return ok;
 }
 
+/* Percent-decoding of the path and the query (MHD_OPTION_UNESCAPE_CALLBACK),
+ * as libmicrohttpd's own except that "%00" becomes 0x01: a decoded NUL
+ * would cut the path short ("/watchlists/1%00" read as "/watchlists/1"),
+ * while 0x01 is a control character that path_problem refuses. Invalid
+ * escapes stay as they are. Decodes in place; the new length. */
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static size_t unescape_cb(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  char *w = s;
+  for (const char *p = s; *p; p++) {
+    int hi = p[0] == '%' ? hex_digit(p[1]) : -1;
+    int lo = hi >= 0 ? hex_digit(p[2]) : -1;
+    if (lo >= 0) {
+      int v = hi * 16 + lo;
+      *w++ = (char)(v ? v : 0x01);
+      p += 2;
+    } else
+      *w++ = *p;
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
 static int method_safe(const char *m) {
   return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 }
@@ -1120,6 +1153,8 @@ argus_err argus_api_start(const argus_api_config *c,
   struct MHD_OptionItem opts[16];
   int k = 0;
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+  opts[k++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK,
+                                      (intptr_t)unescape_cb, NULL};
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
                                       (intptr_t)s->cfg.threads, NULL};
   opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
