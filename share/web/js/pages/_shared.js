@@ -3,82 +3,18 @@
 // loads it by URL. Everything here builds DOM nodes with textContent (never
 // innerHTML from API strings), so a name like "<img onerror=...>" stays text.
 
-// h(tag, attrs, ...children): an element. attrs: 'class', 'on<event>'
-// functions (listeners), true (an empty attribute), false/null/undefined
-// (left out), 'value'/'checked'/'selected'/'disabled' set as properties;
-// everything else with setAttribute. Children: nodes, strings (text), arrays;
-// null/false are skipped.
-export function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'value' || k === 'checked' || k === 'selected' || k === 'disabled')
-      el[k] = v;
-    else el.setAttribute(k === 'className' ? 'class' : k, v === true ? '' : String(v));
-  }
-  append(el, children);
-  return el;
-}
+import * as ui from '../ui.js';
 
-function append(el, children) {
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    if (Array.isArray(c)) append(el, c);
-    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-}
+// The shell's helpers (ui.js): h() builds elements with textContent only,
+// fmtTime() a <time> with local text and the UTC ISO string in title,
+// errorBox() a role=alert element with the API's words, emptyState() a
+// sentence saying what to do next.
+export const { h, fmtTime, fmtScore, emptyState, errText, errorBox } = ui;
 
-// A <time> with the local date and time as text and the UTC ISO string in
-// title (and datetime). iso: an RFC 3339 string or Unix seconds.
-export function fmtTime(iso) {
-  if (iso === null || iso === undefined || iso === '') return h('span', {}, '—');
-  const d = typeof iso === 'number' ? new Date(iso * 1000) : new Date(iso);
-  if (Number.isNaN(d.getTime())) return h('span', {}, String(iso));
-  const utc = d.toISOString();
-  return h('time', { datetime: utc, title: `${utc} (UTC)` },
-    d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }));
-}
-
-// An API error (ApiError {status, code, message} or any Error) in words.
-export function errText(err) {
-  if (!err) return 'Something went wrong.';
-  if (err.message) return err.message;
-  return String(err);
-}
-
-// An element with role=alert showing the error's words (replaces the
-// content of `box` when given, else a new element).
-export function errorBox(err, box) {
-  const el = box || h('div', { class: 'error-box', role: 'alert' });
-  el.setAttribute('role', 'alert');
-  el.className = 'error-box';
-  el.replaceChildren(h('span', { 'aria-hidden': 'true', class: 'icon' }, '⚠ '), errText(err));
-  el.hidden = false;
-  return el;
-}
-
-// An empty-state paragraph saying what to do next, with an optional action.
-export function emptyState(text, action) {
-  return h('div', { class: 'empty-state' }, h('p', {}, text), action || null);
-}
-
-// A modal yes/no question (<dialog>): resolves true when confirmed.
+// A modal yes/no question; the confirming button says what it does
+// (default "Delete").
 export function confirmDialog(text, okLabel = 'Delete') {
-  return new Promise((resolve) => {
-    const d = h('dialog', { class: 'confirm-dialog', 'aria-label': 'Confirm' },
-      h('form', { method: 'dialog' },
-        h('p', {}, text),
-        h('div', { class: 'actions' },
-          h('button', { type: 'submit', value: 'cancel' }, 'Cancel'),
-          h('button', { type: 'submit', value: 'ok', class: 'danger' }, okLabel))));
-    d.addEventListener('close', () => {
-      resolve(d.returnValue === 'ok');
-      d.remove();
-    });
-    document.body.append(d);
-    d.showModal();
-  });
+  return ui.confirmDialog(text, okLabel);
 }
 
 let ids = 0;
@@ -99,16 +35,6 @@ export function field(label, control, hint) {
 export function select(name, options, value) {
   return h('select', { name },
     options.map((o) => h('option', { value: o.value, selected: String(o.value) === String(value ?? '') }, o.label)));
-}
-
-// A score against its threshold: "0.612 ≥ 0.450 (match)" with a text
-// verdict, never colour alone.
-export function scoreText(score, threshold) {
-  if (typeof score !== 'number') return '—';
-  const s = score.toFixed(3);
-  if (typeof threshold !== 'number') return `${s} (threshold unknown)`;
-  const over = score >= threshold;
-  return `${s} ${over ? '≥' : '<'} ${threshold.toFixed(3)} threshold${over ? ' — match' : ''}`;
 }
 
 // The status of an alert as icon + word (data-status for styling and tests).

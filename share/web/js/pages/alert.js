@@ -9,7 +9,7 @@
 // it is biometric) gets the audit log's rows for the alert
 // (object_type=alert, object_id=ID) and nothing else.
 import {
-  h, fmtTime, errorBox, emptyState, statusBadge, scoreText, apiImg,
+  h, fmtTime, errorBox, emptyState, statusBadge, fmtScore, apiImg,
   stackOnPhone,
 } from './_shared.js';
 
@@ -99,7 +99,7 @@ export async function render(main, ctx) {
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, 'Person'), h('dd', {}, a.person),
     h('dt', {}, 'Watchlist'), h('dd', {}, a.watchlist, a.ack_required ? h('span', { class: 'badge' }, ' ⚑ acknowledgement required') : null),
-    h('dt', {}, 'Score'), h('dd', {}, scoreText(a.score, a.threshold)),
+    h('dt', {}, 'Score'), h('dd', {}, fmtScore(a.score, a.threshold)),
     h('dt', {}, 'Camera'), h('dd', {}, a.camera),
     h('dt', {}, 'Time'), h('dd', {}, fmtTime(a.time)),
     h('dt', {}, 'In the video'), h('dd', {},

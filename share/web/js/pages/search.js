@@ -1,7 +1,7 @@
 // Search by photo (/search, supervisor and operator): upload a photo; every
 // face found is shown with its k=5 nearest enrolled persons and their scores
 // against the threshold (POST /api/v1/identify?k=5, multipart "photo").
-import { h, errorBox, emptyState, apiImg, scoreText } from './_shared.js';
+import { h, errorBox, emptyState, apiImg, fmtScore } from './_shared.js';
 
 export const meta = { title: 'Search by photo', roles: ['supervisor', 'operator'], nav: true };
 
@@ -96,7 +96,7 @@ export async function render(main, ctx) {
             h('td', {}, c.photo_id ? apiImg(`/api/v1/photos/${c.photo_id}/image`, `Enrolled photo of ${c.name}`) : '—'),
             h('th', { scope: 'row' }, c.name, c.external_id ? h('span', { class: 'muted' }, ` (${c.external_id})`) : null),
             h('td', {}, c.watchlist),
-            h('td', { class: 'num' }, scoreText(c.score, c.threshold)),
+            h('td', { class: 'num' }, fmtScore(c.score, c.threshold)),
             h('td', {}, c.match ? '✔ match' : '— below threshold')))))));
       } else if (!f.skipped) {
         section.append(h('p', {}, 'Nobody enrolled is similar to this face.'));
