@@ -156,6 +156,42 @@ int api_query_int(api_req *r, const char *key, int64_t lo, int64_t hi,
  * byte N") or 415 (content type not application/json). */
 cJSON *api_body_object(api_req *r);
 
+/* ---- paging (every list route) ------------------------------------------- */
+
+/* Largest page (`limit`) and the default. */
+#define API_PAGE_LIMIT_MAX 1000
+#define API_PAGE_LIMIT_DEFAULT 50
+
+/* The paging arguments of a list route: `limit` (1..1000, default 50) and
+ * `cursor` (a positive id this server gave as next_cursor; 0 when absent).
+ * 1, or 0 after answering 400 naming the parameter. */
+int api_page_args(api_req *r, size_t *limit, argus_store_id *cursor);
+
+/* One page of rows for api_page_json: `item` writes rows[i] (at
+ * rows + i * size) as one array element, with ctx; `next` is the id to
+ * continue after (the last listed row's), 0 on the last page. Nothing is
+ * owned. */
+typedef struct api_page {
+  const void *rows;
+  size_t size, n;
+  void (*item)(const void *row, void *ctx, argus_json *j);
+  void *ctx;
+  argus_store_id next;
+} api_page;
+
+/* The api_json_fn of a page (user: const api_page *): {"items": [...],
+ * "next_cursor": "<id>" | null}. */
+void api_page_json(void *user, argus_json *j);
+
+/* Defines `static void name(const void *row, void *ctx, argus_json *j)`,
+ * an api_page item that writes a `type` row with fn(const type *,
+ * argus_json *) (the store's record writers). */
+#define API_PAGE_ITEM(name, type, fn)                                          \
+  static void name(const void *row, void *ctx, argus_json *j) {                \
+    (void)ctx;                                                                 \
+    fn((const type *)row, j);                                                  \
+  }
+
 /* ---- the store, audit ---------------------------------------------------- */
 
 /* A store handle for this request (checked out of the server's pool, its

@@ -16,70 +16,18 @@
 #include "api_server.h"
 #include "parse.h"
 
-/* ---- paging ---------------------------------------------------------------- */
+/* ---- list items (api_page) ------------------------------------------------ */
 
-/* `limit` (1..1000, default 50) and `cursor` (a row id > 0, or absent: 0).
- * 1 ok; 0 after answering 400. */
-static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
-  int64_t lim = 50;
-  if (!api_query_int(r, "limit", 1, 1000, &lim))
-    return 0;
-  *limit = (size_t)lim;
-  *cursor = 0;
-  const char *c = api_query(r, "cursor");
-  int64_t v = 0;
-  if (api_cursor_parse(c, &v) != 0) {
-    api_reply_error(r, 400, "bad_request",
-                    "query parameter 'cursor' is not a cursor this server "
-                    "gave: '%.64s'",
-                    c);
-    return 0;
-  }
-  *cursor = v;
-  return 1;
-}
-
-/* {"items": [...], "next_cursor": "<id>" | null} around `item` called for
- * rows [0, n). */
-typedef struct page_doc {
-  const void *rows;
-  size_t size, n;
-  void (*item)(const void *row, argus_json *j);
-  argus_store_id next; /* 0: last page */
-} page_doc;
-
-static void page_json(void *user, argus_json *j) {
-  const page_doc *d = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++)
-    d->item((const char *)d->rows + i * d->size, j);
-  argus_json_arr_end(j);
-  if (d->next > 0) {
-    char c[24];
-    snprintf(c, sizeof c, "%lld", (long long)d->next);
-    argus_json_str(j, "next_cursor", c);
-  } else
-    argus_json_null(j, "next_cursor");
-  argus_json_obj_end(j);
-}
-
-static void audit_item(const void *row, argus_json *j) {
-  argus_store_audit_json(row, j);
-}
-static void user_item(const void *row, argus_json *j) {
-  argus_store_user_json(row, j);
-}
-static void token_item(const void *row, argus_json *j) {
-  argus_store_token_json(row, j);
-}
+API_PAGE_ITEM(audit_item, argus_store_audit, argus_store_audit_json)
+API_PAGE_ITEM(user_item, argus_store_user, argus_store_user_json)
+API_PAGE_ITEM(token_item, argus_store_token, argus_store_token_json)
 
 /* ---- audit ------------------------------------------------------------------ */
 
 API_HANDLER(api_h_audit_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store_audit_filter f;
   memset(&f, 0, sizeof f);
@@ -105,10 +53,10 @@ API_HANDLER(api_h_audit_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  page_doc d = {rows, sizeof *rows, n > limit ? limit : n, audit_item, 0};
+  api_page d = {rows, sizeof *rows, n > limit ? limit : n, audit_item, NULL, 0};
   if (n > limit)
     d.next = rows[limit - 1].id;
-  api_reply_json(r, 200, page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(rows);
 }
 
@@ -122,7 +70,7 @@ static int cmp_user_id(const void *a, const void *b) {
 API_HANDLER(api_h_users_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -142,11 +90,11 @@ API_HANDLER(api_h_users_list) {
   while (first < n && all[first].id <= cursor)
     first++;
   size_t rest = n - first;
-  page_doc d = {all + first, sizeof *all, rest > limit ? limit : rest,
-                user_item, 0};
+  api_page d = {all + first, sizeof *all, rest > limit ? limit : rest,
+                user_item,   NULL,        0};
   if (rest > limit)
     d.next = all[first + limit - 1].id;
-  api_reply_json(r, 200, page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
 
@@ -332,7 +280,7 @@ API_HANDLER(api_h_user_delete) {
 API_HANDLER(api_h_tokens_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -351,11 +299,11 @@ API_HANDLER(api_h_tokens_list) {
     while (first < n && all[first].id >= cursor)
       first++;
   size_t rest = n - first;
-  page_doc d = {all + first, sizeof *all, rest > limit ? limit : rest,
-                token_item, 0};
+  api_page d = {all + first, sizeof *all, rest > limit ? limit : rest,
+                token_item,  NULL,        0};
   if (rest > limit)
     d.next = all[first + limit - 1].id;
-  api_reply_json(r, 200, page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
 

@@ -52,27 +52,12 @@ static void one_decision_json(void *user, argus_json *j) {
 
 /* ---- list ------------------------------------------------------------------- */
 
-typedef struct page_doc {
-  const argus_store_alert *a;
-  size_t n;
-  argus_store_id next;
-} page_doc;
-
-static void page_json(void *user, argus_json *j) {
-  const page_doc *d = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++)
-    argus_store_alert_json(&d->a[i], j);
-  argus_json_arr_end(j);
-  hu_next_cursor(j, d->next);
-  argus_json_obj_end(j);
-}
+API_PAGE_ITEM(alert_item, argus_store_alert, argus_store_alert_json)
 
 API_HANDLER(api_h_alerts_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!hu_page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store_alert_filter f;
   memset(&f, 0, sizeof f);
@@ -112,10 +97,10 @@ API_HANDLER(api_h_alerts_list) {
       api_reply_err(r, e, &err);
     return;
   }
-  page_doc d = {a, n > limit ? limit : n, 0};
+  api_page d = {a, sizeof *a, n > limit ? limit : n, alert_item, NULL, 0};
   if (n > limit)
     d.next = a[limit - 1].id;
-  hu_reply_json_sized(r, 200, page_json, &d, d.n * ALERT_JSON_EST + 64);
+  hu_reply_json_sized(r, 200, api_page_json, &d, d.n * ALERT_JSON_EST + 64);
   argus_store_free(a);
 }
 

@@ -131,23 +131,16 @@ static void one_json(void *user, argus_json *j) {
   camera_json(d->c, d->live, j);
 }
 
-typedef struct page_doc {
+/* A listed camera (api_page item; ctx: the page's item_ctx). */
+typedef struct item_ctx {
   api_req *r;
-  const argus_store_camera *c;
-  size_t n;
-  argus_store_id next;
   const cam_live *live;
-} page_doc;
+} item_ctx;
 
-static void page_json(void *user, argus_json *j) {
-  const page_doc *d = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++)
-    camera_json(&d->c[i], live_of(d->r, d->live, &d->c[i]), j);
-  argus_json_arr_end(j);
-  hu_next_cursor(j, d->next);
-  argus_json_obj_end(j);
+static void camera_item(const void *row, void *ctx, argus_json *j) {
+  const item_ctx *x = ctx;
+  const argus_store_camera *c = row;
+  camera_json(c, live_of(x->r, x->live, c), j);
 }
 
 /* ---- lookups -------------------------------------------------------------- */
@@ -321,7 +314,7 @@ static int cmp_camera_id(const void *a, const void *b) {
 API_HANDLER(api_h_cameras_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!hu_page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -343,10 +336,11 @@ API_HANDLER(api_h_cameras_list) {
     qsort(all, m, sizeof *all, cmp_camera_id);
   cam_live l;
   live_fetch(r, &l);
-  page_doc d = {r, all, m > limit ? limit : m, 0, &l};
+  item_ctx x = {r, &l};
+  api_page d = {all, sizeof *all, m > limit ? limit : m, camera_item, &x, 0};
   if (m > limit)
     d.next = all[limit - 1].id;
-  api_reply_json(r, 200, page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   free(l.cams);
   argus_store_free(all);
 }

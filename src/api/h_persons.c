@@ -205,35 +205,6 @@ static void one_person_json(void *user, argus_json *j) {
   person_json(user, NULL, j);
 }
 
-static void next_cursor(argus_json *j, argus_store_id next) {
-  if (next > 0) {
-    char c[24];
-    snprintf(c, sizeof c, "%lld", (long long)next);
-    argus_json_str(j, "next_cursor", c);
-  } else
-    argus_json_null(j, "next_cursor");
-}
-
-/* `limit` 1..1000 (50) and `cursor` (an id; 0 when absent). */
-static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
-  int64_t lim = 50;
-  if (!api_query_int(r, "limit", 1, 1000, &lim))
-    return 0;
-  *limit = (size_t)lim;
-  *cursor = 0;
-  const char *c = api_query(r, "cursor");
-  int64_t v = 0;
-  if (api_cursor_parse(c, &v) != 0) {
-    api_reply_error(r, 400, "bad_request",
-                    "query parameter 'cursor' is not a cursor this server "
-                    "gave: '%.64s'",
-                    c);
-    return 0;
-  }
-  *cursor = v;
-  return 1;
-}
-
 /* ---- photo verdicts ------------------------------------------------------- */
 
 typedef struct verdict {
@@ -514,27 +485,15 @@ static int cmp_person_id(const void *a, const void *b) {
   return (x->id > y->id) - (x->id < y->id);
 }
 
-typedef struct persons_page {
-  const argus_store_person *p;
-  size_t n;
-  argus_store_id next;
-} persons_page;
-
-static void persons_page_json(void *user, argus_json *j) {
-  const persons_page *d = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++)
-    person_json(&d->p[i], NULL, j);
-  argus_json_arr_end(j);
-  next_cursor(j, d->next);
-  argus_json_obj_end(j);
+static void person_item(const void *row, void *ctx, argus_json *j) {
+  (void)ctx;
+  person_json(row, NULL, j);
 }
 
 API_HANDLER(api_h_persons_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -561,10 +520,10 @@ API_HANDLER(api_h_persons_list) {
       all[m++] = all[i];
   if (m > 1)
     qsort(all, m, sizeof *all, cmp_person_id);
-  persons_page d = {all, m > limit ? limit : m, 0};
+  api_page d = {all, sizeof *all, m > limit ? limit : m, person_item, NULL, 0};
   if (m > limit)
     d.next = all[limit - 1].id;
-  api_reply_json(r, 200, persons_page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
 
@@ -844,34 +803,21 @@ API_HANDLER(api_h_person_delete) {
 
 /* ---- photos ------------------------------------------------------------- */
 
-typedef struct photo_page {
-  const argus_store_photo *p;
-  size_t n;
-  argus_store_id next;
-} photo_page;
-
-static void photo_page_json(void *user, argus_json *j) {
-  const photo_page *d = user;
+/* A listed photo (api_page item): the store's row with its image_url. */
+static void photo_item(const void *row, void *ctx, argus_json *j) {
+  (void)ctx;
+  const argus_store_photo *p = row;
+  char url[96];
+  snprintf(url, sizeof url, API_PREFIX "/photos/%lld/image", (long long)p->id);
   argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++) {
-    const argus_store_photo *p = &d->p[i];
-    char url[96];
-    snprintf(url, sizeof url, API_PREFIX "/photos/%lld/image",
-             (long long)p->id);
-    argus_json_obj_begin(j, NULL);
-    argus_json_int(j, "id", p->id);
-    argus_json_int(j, "person_id", p->person_id);
-    argus_json_str(j, "crop_sha256", p->crop_sha256);
-    argus_json_int(j, "crop_size", p->crop_size);
-    argus_json_num(j, "quality", p->quality, 3);
-    argus_json_str(j, "source", p->source);
-    argus_json_str(j, "created", p->created);
-    argus_json_str(j, "image_url", url);
-    argus_json_obj_end(j);
-  }
-  argus_json_arr_end(j);
-  next_cursor(j, d->next);
+  argus_json_int(j, "id", p->id);
+  argus_json_int(j, "person_id", p->person_id);
+  argus_json_str(j, "crop_sha256", p->crop_sha256);
+  argus_json_int(j, "crop_size", p->crop_size);
+  argus_json_num(j, "quality", p->quality, 3);
+  argus_json_str(j, "source", p->source);
+  argus_json_str(j, "created", p->created);
+  argus_json_str(j, "image_url", url);
   argus_json_obj_end(j);
 }
 
@@ -882,7 +828,7 @@ API_HANDLER(api_h_person_photos_list) {
   if (!st)
     return;
   argus_store_person p;
-  if (!person_of_path(r, st, &p) || !page_args(r, &limit, &cursor))
+  if (!person_of_path(r, st, &p) || !api_page_args(r, &limit, &cursor))
     return;
   argus_store_photo *ph = NULL;
   size_t n = 0;
@@ -893,10 +839,10 @@ API_HANDLER(api_h_person_photos_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  photo_page d = {ph, n > limit ? limit : n, 0};
+  api_page d = {ph, sizeof *ph, n > limit ? limit : n, photo_item, NULL, 0};
   if (n > limit)
     d.next = ph[limit - 1].id;
-  api_reply_json(r, 200, photo_page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(ph);
 }
 

@@ -1,6 +1,6 @@
 /* Helpers shared by the resource handlers of h_cameras.c, h_watchlists.c
- * and h_alerts.c: paging arguments and the page's cursor, strict JSON
- * bodies (api_fields_check of parse.h), and the rule for names that come
+ * and h_alerts.c (paging: api_page_args and api_page_json of
+ * api_internal.h): strict JSON bodies (api_fields_check of parse.h), and the rule for names that come
  * from a client (api_name_check). All static: each file gets its copy
  * of what it uses. */
 #ifndef ARGUS_API_H_UTIL_H
@@ -12,44 +12,6 @@
 
 #include "parse.h"
 #include "api_internal.h"
-
-/* Largest page (`limit`) and the default. */
-#define HU_LIMIT_MAX 1000
-#define HU_LIMIT_DEFAULT 50
-
-/* `limit` (1..1000, default 50) and `cursor` (a positive id this server
- * gave as next_cursor; 0 when absent). 1, or 0 after answering 400 naming
- * the parameter. */
-static inline int hu_page_args(api_req *r, size_t *limit,
-                               argus_store_id *cursor) {
-  int64_t lim = HU_LIMIT_DEFAULT;
-  if (!api_query_int(r, "limit", 1, HU_LIMIT_MAX, &lim))
-    return 0;
-  *limit = (size_t)lim;
-  *cursor = 0;
-  const char *c = api_query(r, "cursor");
-  int64_t v = 0;
-  if (api_cursor_parse(c, &v) != 0) {
-    api_reply_error(r, 400, "bad_request",
-                    "query parameter 'cursor' is not a cursor this server "
-                    "gave: '%.64s'",
-                    c);
-    return 0;
-  }
-  *cursor = v;
-  return 1;
-}
-
-/* "next_cursor": the id as a string, or null (next 0: last page). */
-static inline void hu_next_cursor(argus_json *j, argus_store_id next) {
-  if (next > 0) {
-    char c[24];
-    snprintf(c, sizeof c, "%lld", (long long)next);
-    argus_json_str(j, "next_cursor", c);
-  } else {
-    argus_json_null(j, "next_cursor");
-  }
-}
 
 /* The body as a JSON object whose members pass `spec` (n fields): the
  * object (cJSON_Delete it), or NULL after answering 400/415 naming the

@@ -30,22 +30,7 @@ static void one_json(void *user, argus_json *j) {
   argus_store_watchlist_json(user, j);
 }
 
-typedef struct page_doc {
-  const argus_store_watchlist *w;
-  size_t n;
-  argus_store_id next;
-} page_doc;
-
-static void page_json(void *user, argus_json *j) {
-  const page_doc *d = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < d->n; i++)
-    argus_store_watchlist_json(&d->w[i], j);
-  argus_json_arr_end(j);
-  hu_next_cursor(j, d->next);
-  argus_json_obj_end(j);
-}
+API_PAGE_ITEM(watchlist_item, argus_store_watchlist, argus_store_watchlist_json)
 
 /* The watchlist of path parameter 0 into *out: 1, or 0 after answering
  * (404 for a malformed or unknown id). */
@@ -151,7 +136,7 @@ static int cmp_watchlist_id(const void *a, const void *b) {
 API_HANDLER(api_h_watchlists_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!hu_page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -171,10 +156,11 @@ API_HANDLER(api_h_watchlists_list) {
       all[m++] = all[i];
   if (m > 1)
     qsort(all, m, sizeof *all, cmp_watchlist_id);
-  page_doc d = {all, m > limit ? limit : m, 0};
+  api_page d = {all, sizeof *all, m > limit ? limit : m, watchlist_item, NULL,
+                0};
   if (m > limit)
     d.next = all[limit - 1].id;
-  api_reply_json(r, 200, page_json, &d);
+  api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
 

@@ -18,63 +18,15 @@
 #include "outbound.h"
 #include "parse.h"
 
-#define PAGE_MAX 1000
-#define PAGE_DEFAULT 50
-
-/* `limit` and `cursor` (the last id of the previous page; 0 when absent).
- * 1, or 0 after answering 400. */
-static int page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
-  int64_t lim = PAGE_DEFAULT;
-  if (!api_query_int(r, "limit", 1, PAGE_MAX, &lim))
-    return 0;
-  *limit = (size_t)lim;
-  const char *c = api_query(r, "cursor");
-  int64_t v = 0;
-  if (api_cursor_parse(c, &v) != 0) {
-    api_reply_error(r, 400, "bad_request",
-                    "query parameter 'cursor' is not a cursor this server "
-                    "gave: '%.64s'",
-                    c);
-    return 0;
-  }
-  *cursor = v;
-  return 1;
-}
-
-static void next_cursor(argus_json *j, argus_store_id next) {
-  if (next > 0) {
-    char c[24];
-    snprintf(c, sizeof c, "%lld", (long long)next);
-    argus_json_str(j, "next_cursor", c);
-  } else {
-    argus_json_null(j, "next_cursor");
-  }
-}
-
 /* ---- webhooks ------------------------------------------------------------ */
 
-typedef struct hook_page {
-  const argus_store_webhook *rows;
-  size_t n;
-  argus_store_id next;
-} hook_page;
-
-static void hook_page_json(void *user, argus_json *j) {
-  const hook_page *p = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < p->n; i++)
-    argus_store_webhook_json(&p->rows[i], j);
-  argus_json_arr_end(j);
-  next_cursor(j, p->next);
-  argus_json_obj_end(j);
-}
+API_PAGE_ITEM(hook_item, argus_store_webhook, argus_store_webhook_json)
 
 /* Oldest first (by id); the page after `cursor`. */
 API_HANDLER(api_h_webhooks_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -90,12 +42,12 @@ API_HANDLER(api_h_webhooks_list) {
   size_t first = 0;
   while (first < n && w[first].id <= cursor)
     first++;
-  hook_page p = {w ? w + first : NULL, n - first, 0};
+  api_page p = {w ? w + first : NULL, sizeof *w, n - first, hook_item, NULL, 0};
   if (p.n > limit) {
     p.n = limit;
-    p.next = p.rows[limit - 1].id;
+    p.next = w[first + limit - 1].id;
   }
-  api_reply_json(r, 200, hook_page_json, &p);
+  api_reply_json(r, 200, api_page_json, &p);
   sodium_memzero(w, n * sizeof *w);
   argus_store_free(w);
 }
@@ -234,28 +186,13 @@ API_HANDLER(api_h_webhook_delete) {
 
 /* ---- dead letters ------------------------------------------------------- */
 
-typedef struct dl_page {
-  const argus_store_deadletter *rows;
-  size_t n;
-  argus_store_id next;
-} dl_page;
-
-static void dl_page_json(void *user, argus_json *j) {
-  const dl_page *p = user;
-  argus_json_obj_begin(j, NULL);
-  argus_json_arr_begin(j, "items");
-  for (size_t i = 0; i < p->n; i++)
-    argus_store_deadletter_json(&p->rows[i], j);
-  argus_json_arr_end(j);
-  next_cursor(j, p->next);
-  argus_json_obj_end(j);
-}
+API_PAGE_ITEM(dl_item, argus_store_deadletter, argus_store_deadletter_json)
 
 /* Newest first; the page after `cursor` (ids below it). */
 API_HANDLER(api_h_deadletters_list) {
   size_t limit;
   argus_store_id cursor;
-  if (!page_args(r, &limit, &cursor))
+  if (!api_page_args(r, &limit, &cursor))
     return;
   argus_store *st = api_store(r);
   if (!st)
@@ -271,12 +208,12 @@ API_HANDLER(api_h_deadletters_list) {
   size_t first = 0;
   while (cursor > 0 && first < n && d[first].id >= cursor)
     first++;
-  dl_page p = {d ? d + first : NULL, n - first, 0};
+  api_page p = {d ? d + first : NULL, sizeof *d, n - first, dl_item, NULL, 0};
   if (p.n > limit) {
     p.n = limit;
-    p.next = p.rows[limit - 1].id;
+    p.next = d[first + limit - 1].id;
   }
-  api_reply_json(r, 200, dl_page_json, &p);
+  api_reply_json(r, 200, api_page_json, &p);
   argus_store_free(d);
 }
 

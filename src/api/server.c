@@ -479,6 +479,44 @@ cJSON *api_body_object(api_req *r) {
   return root;
 }
 
+/* ---- paging ---------------------------------------------------------------- */
+
+int api_page_args(api_req *r, size_t *limit, argus_store_id *cursor) {
+  int64_t lim = API_PAGE_LIMIT_DEFAULT;
+  if (!api_query_int(r, "limit", 1, API_PAGE_LIMIT_MAX, &lim))
+    return 0;
+  *limit = (size_t)lim;
+  *cursor = 0;
+  const char *c = api_query(r, "cursor");
+  int64_t v = 0;
+  if (api_cursor_parse(c, &v) != 0) {
+    api_reply_error(r, 400, "bad_request",
+                    "query parameter 'cursor' is not a cursor this server "
+                    "gave: '%.64s'",
+                    c);
+    return 0;
+  }
+  *cursor = v;
+  return 1;
+}
+
+void api_page_json(void *user, argus_json *j) {
+  const api_page *p = user;
+  argus_json_obj_begin(j, NULL);
+  argus_json_arr_begin(j, "items");
+  for (size_t i = 0; i < p->n; i++)
+    p->item((const char *)p->rows + i * p->size, p->ctx, j);
+  argus_json_arr_end(j);
+  if (p->next > 0) {
+    char c[24];
+    snprintf(c, sizeof c, "%lld", (long long)p->next);
+    argus_json_str(j, "next_cursor", c);
+  } else {
+    argus_json_null(j, "next_cursor");
+  }
+  argus_json_obj_end(j);
+}
+
 /* ---- the store, audit ----------------------------------------------------- */
 
 argus_store *api_store(api_req *r) {
