@@ -160,8 +160,11 @@ export async function render(main, ctx) {
         if (ex.status === 409) {
           const body = ex.body || ex.data || {};
           const d = body.decision;
-          if (d) showDecided(d, `Already decided by ${d.operator}: your decision was not recorded.`);
-          else {
+          if (d) {
+            showDecided(d, `Already decided by ${d.operator}: your decision was not recorded.`);
+            if (!(a.decisions || []).some((x) => x.id === d.id)) a.decisions = [d, ...(a.decisions || [])];
+            showDecisions(a.decisions);
+          } else {
             // The error carries no decision: read the alert again.
             try {
               const again = await ctx.api.get(`/alerts/${a.id}`);

@@ -28,7 +28,7 @@ export async function render(main, ctx) {
   const input = h('input', { type: 'file', name: 'photo', id: 'search-photo', accept: 'image/jpeg,image/png', class: 'visually-hidden' });
   const zone = h('div', { class: 'dropzone', 'data-dropzone': '' },
     h('p', {}, h('span', { 'aria-hidden': 'true' }, '⇪ '), 'Drop a photo here, or '),
-    h('label', { for: 'search-photo', class: 'button-like' }, 'choose a photo'),
+    h('label', { for: 'search-photo', class: 'button' }, 'choose a photo'),
     input,
     h('p', { class: 'hint' }, 'JPEG or PNG. Every face in it is searched in all active watchlists.'));
   const status = h('p', { class: 'muted', 'aria-live': 'polite' });

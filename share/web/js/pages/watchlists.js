@@ -170,7 +170,7 @@ function dropZone(label, onFiles, inputId) {
   const input = h('input', { type: 'file', name: 'photo', id: inputId, accept: 'image/jpeg,image/png', multiple: true, class: 'visually-hidden' });
   const zone = h('div', { class: 'dropzone', 'data-dropzone': '' },
     h('p', {}, h('span', { 'aria-hidden': 'true' }, '⇪ '), 'Drag photos here, or '),
-    h('label', { for: inputId, class: 'button-like' }, label),
+    h('label', { for: inputId, class: 'button' }, label),
     input,
     h('p', { class: 'hint' }, 'JPEG or PNG, one person per photo, face clearly visible. Each photo is checked before anything is saved.'));
   input.addEventListener('change', () => {
