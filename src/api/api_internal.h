@@ -183,6 +183,16 @@ typedef struct api_page {
  * "next_cursor": "<id>" | null}. */
 void api_page_json(void *user, argus_json *j);
 
+/* Makes *p a page of `rows` (n rows of `size` bytes, each with its
+ * argus_store_id at byte offset id_off): the rows in id order (ascending,
+ * or descending when desc), those at or before `cursor` dropped (cursor 0:
+ * none), at most `limit` kept; p->next is the last kept row's id when more
+ * follow, else 0. The rows are reordered in place (p->rows points into
+ * them); p->item and p->ctx are left as they are. */
+void api_page_cut(api_page *p, void *rows, size_t n, size_t size,
+                  size_t id_off, int desc, argus_store_id cursor,
+                  size_t limit);
+
 /* Defines `static void name(const void *row, void *ctx, argus_json *j)`,
  * an api_page item that writes a `type` row with fn(const type *,
  * argus_json *) (the store's record writers). */

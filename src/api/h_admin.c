@@ -53,19 +53,15 @@ API_HANDLER(api_h_audit_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  api_page d = {rows, sizeof *rows, n > limit ? limit : n, audit_item, NULL, 0};
-  if (n > limit)
-    d.next = rows[limit - 1].id;
+  /* Newest first, one row more than the page (is there another?). */
+  api_page d = {.item = audit_item};
+  api_page_cut(&d, rows, n, sizeof *rows, offsetof(argus_store_audit, id), 1,
+               0, limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(rows);
 }
 
 /* ---- users -------------------------------------------------------------------- */
-
-static int cmp_user_id(const void *a, const void *b) {
-  const argus_store_user *x = a, *y = b;
-  return (x->id > y->id) - (x->id < y->id);
-}
 
 API_HANDLER(api_h_users_list) {
   size_t limit;
@@ -84,16 +80,9 @@ API_HANDLER(api_h_users_list) {
     return;
   }
   /* Pages follow the ids (stable while users come and go). */
-  if (n > 1)
-    qsort(all, n, sizeof *all, cmp_user_id);
-  size_t first = 0;
-  while (first < n && all[first].id <= cursor)
-    first++;
-  size_t rest = n - first;
-  api_page d = {all + first, sizeof *all, rest > limit ? limit : rest,
-                user_item,   NULL,        0};
-  if (rest > limit)
-    d.next = all[first + limit - 1].id;
+  api_page d = {.item = user_item};
+  api_page_cut(&d, all, n, sizeof *all, offsetof(argus_store_user, id), 0,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
@@ -294,15 +283,9 @@ API_HANDLER(api_h_tokens_list) {
     return;
   }
   /* Newest first: a page continues below the cursor's id. */
-  size_t first = 0;
-  if (cursor > 0)
-    while (first < n && all[first].id >= cursor)
-      first++;
-  size_t rest = n - first;
-  api_page d = {all + first, sizeof *all, rest > limit ? limit : rest,
-                token_item,  NULL,        0};
-  if (rest > limit)
-    d.next = all[first + limit - 1].id;
+  api_page d = {.item = token_item};
+  api_page_cut(&d, all, n, sizeof *all, offsetof(argus_store_token, id), 1,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }

@@ -97,9 +97,10 @@ API_HANDLER(api_h_alerts_list) {
       api_reply_err(r, e, &err);
     return;
   }
-  api_page d = {a, sizeof *a, n > limit ? limit : n, alert_item, NULL, 0};
-  if (n > limit)
-    d.next = a[limit - 1].id;
+  /* Newest first, one row more than the page (is there another?). */
+  api_page d = {.item = alert_item};
+  api_page_cut(&d, a, n, sizeof *a, offsetof(argus_store_alert, id), 1, 0,
+               limit);
   hu_reply_json_sized(r, 200, api_page_json, &d, d.n * ALERT_JSON_EST + 64);
   argus_store_free(a);
 }

@@ -306,11 +306,6 @@ static int settings_of(api_req *r, const char *name, const cJSON *v,
 
 /* ---- handlers ------------------------------------------------------------- */
 
-static int cmp_camera_id(const void *a, const void *b) {
-  const argus_store_camera *x = a, *y = b;
-  return (x->id > y->id) - (x->id < y->id);
-}
-
 API_HANDLER(api_h_cameras_list) {
   size_t limit;
   argus_store_id cursor;
@@ -327,19 +322,13 @@ API_HANDLER(api_h_cameras_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  /* In id order, so that a cursor (the last id) pages stably. */
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (all[i].id > cursor)
-      all[m++] = all[i];
-  if (m > 1)
-    qsort(all, m, sizeof *all, cmp_camera_id);
   cam_live l;
   live_fetch(r, &l);
   item_ctx x = {r, &l};
-  api_page d = {all, sizeof *all, m > limit ? limit : m, camera_item, &x, 0};
-  if (m > limit)
-    d.next = all[limit - 1].id;
+  /* In id order, so that a cursor (the last id) pages stably. */
+  api_page d = {.item = camera_item, .ctx = &x};
+  api_page_cut(&d, all, n, sizeof *all, offsetof(argus_store_camera, id), 0,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &d);
   free(l.cams);
   argus_store_free(all);

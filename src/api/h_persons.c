@@ -480,11 +480,6 @@ static int contains_ci(const char *hay, const char *needle) {
   return 0;
 }
 
-static int cmp_person_id(const void *a, const void *b) {
-  const argus_store_person *x = a, *y = b;
-  return (x->id > y->id) - (x->id < y->id);
-}
-
 static void person_item(const void *row, void *ctx, argus_json *j) {
   (void)ctx;
   person_json(row, NULL, j);
@@ -516,13 +511,11 @@ API_HANDLER(api_h_persons_list) {
    * cursor (the last id) pages stably. */
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
-    if (all[i].id > cursor && (!q || contains_ci(all[i].name, q)))
+    if (!q || contains_ci(all[i].name, q))
       all[m++] = all[i];
-  if (m > 1)
-    qsort(all, m, sizeof *all, cmp_person_id);
-  api_page d = {all, sizeof *all, m > limit ? limit : m, person_item, NULL, 0};
-  if (m > limit)
-    d.next = all[limit - 1].id;
+  api_page d = {.item = person_item};
+  api_page_cut(&d, all, m, sizeof *all, offsetof(argus_store_person, id), 0,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }
@@ -839,9 +832,10 @@ API_HANDLER(api_h_person_photos_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  api_page d = {ph, sizeof *ph, n > limit ? limit : n, photo_item, NULL, 0};
-  if (n > limit)
-    d.next = ph[limit - 1].id;
+  /* After the cursor in id order, one row more than the page. */
+  api_page d = {.item = photo_item};
+  api_page_cut(&d, ph, n, sizeof *ph, offsetof(argus_store_photo, id), 0, 0,
+               limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(ph);
 }

@@ -128,11 +128,6 @@ static int threshold_of(api_req *r, const cJSON *v, double *out) {
 
 /* ---- handlers --------------------------------------------------------------- */
 
-static int cmp_watchlist_id(const void *a, const void *b) {
-  const argus_store_watchlist *x = a, *y = b;
-  return (x->id > y->id) - (x->id < y->id);
-}
-
 API_HANDLER(api_h_watchlists_list) {
   size_t limit;
   argus_store_id cursor;
@@ -150,16 +145,9 @@ API_HANDLER(api_h_watchlists_list) {
     return;
   }
   /* In id order, so that a cursor (the last id) pages stably. */
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (all[i].id > cursor)
-      all[m++] = all[i];
-  if (m > 1)
-    qsort(all, m, sizeof *all, cmp_watchlist_id);
-  api_page d = {all, sizeof *all, m > limit ? limit : m, watchlist_item, NULL,
-                0};
-  if (m > limit)
-    d.next = all[limit - 1].id;
+  api_page d = {.item = watchlist_item};
+  api_page_cut(&d, all, n, sizeof *all, offsetof(argus_store_watchlist, id), 0,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &d);
   argus_store_free(all);
 }

@@ -39,14 +39,9 @@ API_HANDLER(api_h_webhooks_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  size_t first = 0;
-  while (first < n && w[first].id <= cursor)
-    first++;
-  api_page p = {w ? w + first : NULL, sizeof *w, n - first, hook_item, NULL, 0};
-  if (p.n > limit) {
-    p.n = limit;
-    p.next = w[first + limit - 1].id;
-  }
+  api_page p = {.item = hook_item};
+  api_page_cut(&p, w, n, sizeof *w, offsetof(argus_store_webhook, id), 0,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &p);
   sodium_memzero(w, n * sizeof *w);
   argus_store_free(w);
@@ -205,14 +200,9 @@ API_HANDLER(api_h_deadletters_list) {
     api_reply_err(r, e, &err);
     return;
   }
-  size_t first = 0;
-  while (cursor > 0 && first < n && d[first].id >= cursor)
-    first++;
-  api_page p = {d ? d + first : NULL, sizeof *d, n - first, dl_item, NULL, 0};
-  if (p.n > limit) {
-    p.n = limit;
-    p.next = d[first + limit - 1].id;
-  }
+  api_page p = {.item = dl_item};
+  api_page_cut(&p, d, n, sizeof *d, offsetof(argus_store_deadletter, id), 1,
+               cursor, limit);
   api_reply_json(r, 200, api_page_json, &p);
   argus_store_free(d);
 }

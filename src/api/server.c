@@ -517,6 +517,45 @@ void api_page_json(void *user, argus_json *j) {
   argus_json_obj_end(j);
 }
 
+/* The id offset and direction of the rows api_page_cut sorts (qsort has no
+ * context argument). */
+static _Thread_local size_t page_id_off;
+static _Thread_local int page_desc;
+
+static argus_store_id page_row_id(const void *row) {
+  argus_store_id id;
+  memcpy(&id, (const char *)row + page_id_off, sizeof id);
+  return id;
+}
+
+static int page_cmp(const void *a, const void *b) {
+  argus_store_id x = page_row_id(a), y = page_row_id(b);
+  int c = (x > y) - (x < y);
+  return page_desc ? -c : c;
+}
+
+void api_page_cut(api_page *p, void *rows, size_t n, size_t size,
+                  size_t id_off, int desc, argus_store_id cursor,
+                  size_t limit) {
+  char *base = rows;
+  page_id_off = id_off;
+  page_desc = desc;
+  if (n > 1)
+    qsort(base, n, size, page_cmp);
+  size_t first = 0;
+  while (cursor > 0 && first < n) {
+    argus_store_id id = page_row_id(base + first * size);
+    if (desc ? id < cursor : id > cursor)
+      break;
+    first++;
+  }
+  size_t rest = n - first;
+  p->rows = rest ? base + first * size : NULL;
+  p->size = size;
+  p->n = rest > limit ? limit : rest;
+  p->next = rest > limit ? page_row_id(base + (first + limit - 1) * size) : 0;
+}
+
 /* ---- the store, audit ----------------------------------------------------- */
 
 argus_store *api_store(api_req *r) {
