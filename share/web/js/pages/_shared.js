@@ -157,3 +157,10 @@ export function stackOnPhone(table) {
   }).observe(body, { childList: true });
   return table;
 }
+
+// An audit row's detail object in one line: "decision: confirmed, photos: 2".
+export function detailText(d) {
+  if (d === null || d === undefined) return '';
+  if (typeof d !== 'object') return String(d);
+  return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
+}

@@ -9,7 +9,7 @@
 // it is biometric) gets the audit log's rows for the alert
 // (object_type=alert, object_id=ID) and nothing else.
 import {
-  h, fmtTime, errorBox, emptyState, statusBadge, fmtScore, apiImg,
+  h, fmtTime, errorBox, emptyState, statusBadge, fmtScore, apiImg, detailText,
   stackOnPhone,
 } from './_shared.js';
 
@@ -50,7 +50,7 @@ async function auditTrail(ctx, id) {
       for (const a of page.items) {
         tbody.append(h('tr', { 'data-id': a.id },
           h('td', {}, fmtTime(a.time)), h('td', {}, a.actor), h('td', {}, a.action),
-          h('td', { class: 'detail' }, a.detail ? JSON.stringify(a.detail) : '')));
+          h('td', { class: 'detail' }, detailText(a.detail))));
       }
       cursor = page.next_cursor;
       more.hidden = !cursor;

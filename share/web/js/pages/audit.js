@@ -3,7 +3,7 @@
 // range (the query names of GET /api/v1/audit, kept in the URL), paged
 // with next_cursor.
 import {
-  h, fmtTime, errorBox, emptyState, field, queryWith, isoToLocalInput, localInputToIso,
+  h, fmtTime, errorBox, emptyState, field, queryWith, isoToLocalInput, localInputToIso, detailText,
   stackOnPhone,
 } from './_shared.js';
 
@@ -18,13 +18,6 @@ const ACTIONS = [
   'user.add', 'watchlist.create', 'watchlist.delete', 'webhook.add', 'webhook.remove',
 ];
 const TYPES = ['alert', 'camera', 'crop', 'deadletter', 'event', 'person', 'photo', 'token', 'user', 'watchlist', 'webhook'];
-
-// The detail object in one line: "decision: confirmed, photos: 2".
-function detailText(d) {
-  if (d === null || d === undefined) return '';
-  if (typeof d !== 'object') return String(d);
-  return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
-}
 
 export async function render(main, ctx) {
   let alive = true;

@@ -96,8 +96,8 @@ export async function render(main, ctx) {
             h('td', {}, c.photo_id ? apiImg(`/api/v1/photos/${c.photo_id}/image`, `Enrolled photo of ${c.name}`) : '—'),
             h('th', { scope: 'row' }, c.name, c.external_id ? h('span', { class: 'muted' }, ` (${c.external_id})`) : null),
             h('td', {}, c.watchlist),
-            h('td', { class: 'num' }, fmtScore(c.score, c.threshold)),
-            h('td', {}, c.match ? '✔ match' : '— below threshold')))))));
+            h('td', {}, fmtScore(c.score, c.threshold)),
+            h('td', {}, c.match ? '✔ match' : '✖ no match')))))));
       } else if (!f.skipped) {
         section.append(h('p', {}, 'Nobody enrolled is similar to this face.'));
       }
