@@ -76,7 +76,7 @@ export async function render(main, ctx) {
   const err = h('div', { role: 'alert', class: 'error-box', hidden: true });
   const pinnedList = h('ul', { class: 'alert-list', 'aria-labelledby': 'pinned-h' });
   const pinned = h('section', { class: 'pinned-section', hidden: true },
-    h('h2', { id: 'pinned-h' }, h('span', { 'aria-hidden': 'true' }, '📌 '), 'Pinned until decided (acknowledgement required)'),
+    h('h2', { id: 'pinned-h' }, h('span', { 'aria-hidden': 'true' }, '⚑ '), 'Pinned until decided (acknowledgement required)'),
     pinnedList);
   const feedList = h('ul', { class: 'alert-list', 'aria-labelledby': 'feed-h' });
   const feed = h('section', { class: 'feed-section' },
@@ -107,7 +107,7 @@ export async function render(main, ctx) {
   try { soundOn = localStorage.getItem(SOUND_KEY) !== 'off'; } catch { /* default on */ }
   const showSound = () => {
     soundBtn.setAttribute('aria-pressed', String(soundOn));
-    soundBtn.replaceChildren(h('span', { 'aria-hidden': 'true' }, soundOn ? '🔔 ' : '🔕 '), soundOn ? 'Sound on' : 'Sound off');
+    soundBtn.replaceChildren(h('span', { 'aria-hidden': 'true' }, soundOn ? '♪ ' : '✕ '), soundOn ? 'Sound on' : 'Sound off');
     soundBtn.title = soundOn ? 'A short sound plays for each new alert; click to mute' : 'Muted; click to play a sound for new alerts';
   };
   soundBtn.addEventListener('click', () => {
@@ -133,7 +133,7 @@ export async function render(main, ctx) {
     }
     const p = Notification.permission;
     notifyBtn.disabled = p !== 'default';
-    notifyBtn.replaceChildren(h('span', { 'aria-hidden': 'true' }, p === 'granted' ? '✔ ' : p === 'denied' ? '✖ ' : '🛎 '),
+    notifyBtn.replaceChildren(h('span', { 'aria-hidden': 'true' }, p === 'granted' ? '✔ ' : p === 'denied' ? '✖ ' : '✉ '),
       p === 'granted' ? 'Notifications on' : p === 'denied' ? 'Notifications blocked' : 'Notify me');
     notifyBtn.title = p === 'granted' ? 'A system notification appears for each new alert while the console is open'
       : p === 'denied' ? 'Notifications are blocked for this site in the browser settings'
@@ -178,7 +178,7 @@ export async function render(main, ctx) {
     const parts = [
       h('div', { class: 'card-head' },
         h('h2', { id: hid }, a.person || 'Unknown person'),
-        isPinned ? h('span', { class: 'chip chip-pinned' }, h('span', { 'aria-hidden': 'true' }, '📌'), 'Acknowledge') : null,
+        isPinned ? h('span', { class: 'chip chip-pinned' }, h('span', { 'aria-hidden': 'true' }, '⚑'), 'Acknowledge') : null,
         chip(a.status)),
       h('div', { class: 'card-faces' },
         h('figure', {}, img(cropUrl(a), `Face seen by camera ${a.camera} (alert ${a.id})`, 'No capture'),
@@ -340,7 +340,7 @@ export async function render(main, ctx) {
     if (t && t.closest && t.closest('input, textarea, select, [contenteditable]')) {
       if (e.key === 'Escape' && t.tagName === 'TEXTAREA') {
         const c = t.closest('.alert-card');
-        if (c) { e.preventDefault(); select(c); }
+        if (c) { e.preventDefault(); c.focus({ preventScroll: true }); select(c, false); }
       }
       return;
     }
