@@ -3,7 +3,8 @@
  * Part 1 drives the module directly (clients without a connection, read by
  * calling the content reader): frames and ids, multi-line data, the bus
  * sources (stored alerts with the outbound hook, camera.status only on a
- * change, watchlist.change), the client limit, resuming from the ring and
+ * change, watchlist.change, once per change made through the API), the
+ * client limit, resuming from the ring and
  * from the store (also across pages and while events keep coming), the
  * drop of a client that falls `lag` events behind, an unknown id, shutdown.
  *
@@ -271,6 +272,40 @@ static void part_module(const char *dir) {
       CHECK(strcmp(s1.f[before].type, "watchlist.change") == 0);
       CHECK(strstr(s1.f[before].data, "person.add") != NULL);
     }
+  }
+
+  /* The change feed's report of a watchlist change (seq: its audit row):
+   * passed on when another process made it, not when it was made through
+   * the API (whose handler published it already: one change, one event). */
+  for (int via_api = 0; via_api < 2; via_api++) {
+    CHECK_OK(argus_store_set_actor(st, via_api ? "api:t-sup" : "cli", &se));
+    argus_store_id wid = 0;
+    CHECK_OK(argus_store_watchlist_create(st, via_api ? "feed-api" : "feed-cli",
+                                          NAN, NULL, &wid, &se));
+    argus_store_audit_filter af;
+    memset(&af, 0, sizeof af);
+    af.limit = 1;
+    argus_store_audit *rows = NULL;
+    size_t nrows = 0;
+    CHECK_OK(argus_store_audit_query(st, &af, &rows, &nrows, &se));
+    CHECK(nrows == 1 && strcmp(rows[0].action, "watchlist.create") == 0);
+    argus_event *e = NULL;
+    CHECK_OK(argus_event_new(ARGUS_EVENT_WATCHLIST, NULL, &e));
+    if (e && nrows == 1) {
+      e->u.watchlist.what = ARGUS_EVENT_CHANGE_WATCHLIST;
+      e->u.watchlist.watchlist_id = wid;
+      e->u.watchlist.seq = rows[0].id;
+      snprintf(e->u.watchlist.action, sizeof e->u.watchlist.action,
+               "watchlist.create");
+      CHECK_OK(argus_bus_make_id(bus, "wl", e->id));
+      CHECK_OK(argus_bus_publish_event(bus, ARGUS_EVENT_TOPIC_WATCHLIST, e));
+    }
+    argus_event_unref(e);
+    argus_store_free(rows);
+    CHECK_OK(argus_bus_flush(bus, 10));
+    before = s1.nf;
+    CHECK_INT_EQ(drain(c1, &s1, 4096), 0);
+    CHECK_INT_EQ(s1.nf - before, via_api ? 0 : 1);
   }
 
   /* At most 3 clients. */

@@ -404,7 +404,34 @@ static void on_alert(void *user, const argus_bus_msg *m) {
   argus_event_unref(e);
 }
 
-/* "watchlist.change": passed on as its document. */
+/* 1 when a typed watchlist.change is the change feed's report (seq: its
+ * audit row) of a change to a watchlist itself made through this API: the
+ * handler published it already, with its user and name (h_watchlists.c),
+ * and one change must reach a client once. Changes made elsewhere (the
+ * CLI, another process) and person changes still pass. Under pub_mu (the
+ * module's store handle). */
+static int api_reported_already(api_events *ev, const argus_event *e) {
+  const argus_event_watchlist *w = &e->u.watchlist;
+  if (e->type != ARGUS_EVENT_WATCHLIST || w->seq <= 0 ||
+      w->what != ARGUS_EVENT_CHANGE_WATCHLIST || !ev->st)
+    return 0;
+  argus_store_audit_filter f;
+  memset(&f, 0, sizeof f);
+  f.before_id = w->seq + 1;
+  f.limit = 1;
+  argus_store_audit *rows = NULL;
+  size_t n = 0;
+  if (argus_store_audit_query(ev->st, &f, &rows, &n, NULL) != ARGUS_OK)
+    return 0;
+  int api = n == 1 && rows[0].id == w->seq &&
+            strncmp(rows[0].actor, "api:", 4) == 0 &&
+            strncmp(rows[0].action, "watchlist.", 10) == 0;
+  argus_store_free(rows);
+  return api;
+}
+
+/* "watchlist.change": passed on as its document (once per change: see
+ * api_reported_already). */
 static void on_watchlist(void *user, const argus_bus_msg *m) {
   api_events *ev = user;
   if (!m->event) {
@@ -424,7 +451,8 @@ static void on_watchlist(void *user, const argus_bus_msg *m) {
     return;
   }
   pthread_mutex_lock(&ev->pub_mu);
-  publish_locked(ev, "watchlist.change", buf, n, NULL);
+  if (!api_reported_already(ev, m->event))
+    publish_locked(ev, "watchlist.change", buf, n, NULL);
   pthread_mutex_unlock(&ev->pub_mu);
 }
 
