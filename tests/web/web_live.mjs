@@ -154,17 +154,29 @@ await checks.step('the live feed and the decision screen on a phone (360x740)', 
   const p = await ctx.newPage();
   watchConsole(p, 'phone');
   await login(p, srv.base, 'op1', pw('op1'), { expectPage: 'live' });
-  await sleep(1500);
-  console.log(`phone: ${await card(p).count()} alert cards on the live page`);
-  await checkNoOverflow(checks, p, '/live', 360);
+  await p.locator('#conn[data-state="live"]').waitFor({ timeout: 15000 }).catch(() => {});
+  // A second camera on the same clip: a new pending alert arrives on the
+  // phone, with its decision buttons and comment box.
+  const before = await card(p).count();
+  argus(['camera', 'add', 'stage2', clip, '--db', db]);
+  await p.waitForFunction((n) => document.querySelectorAll('.alert-card[data-status="pending"]').length > 0
+    && document.querySelectorAll('.alert-card').length > n, before, { timeout: 150000 });
+  await sleep(1000);
+  const pending = p.locator('.alert-card[data-alert-id][data-status="pending"]').first();
+  const id2 = await pending.getAttribute('data-alert-id');
+  console.log(`phone: ${await card(p).count()} alert cards on the live page; pending ${id2}`);
+  await checkNoOverflow(checks, p, '/live with a pending alert', 360);
+  await checkLabels(checks, p, '/live with a pending alert');
+  const btn = await pending.locator('button[data-action=confirm]').boundingBox();
+  checks.ok(btn && btn.height >= 40 && btn.width >= 40, `the confirm button is a touch target of at least 40x40 px (${btn ? `${btn.width.toFixed(0)}x${btn.height.toFixed(0)}` : 'none'})`);
   await shot(p, 'phone-live');
-  if (alertId) {
-    await p.goto(`${srv.base}/alerts/${alertId}`);
-    await p.locator('main[data-page]').waitFor({ timeout: 15000 });
-    await sleep(1000);
-    await checkNoOverflow(checks, p, `/alerts/${alertId}`, 360);
-    await shot(p, 'phone-alert');
-  }
+  await p.goto(`${srv.base}/alerts/${id2}`);
+  await p.locator('main[data-page]').waitFor({ timeout: 15000 });
+  await sleep(1000);
+  await checkNoOverflow(checks, p, `/alerts/${id2} (the decision screen)`, 360);
+  await checkLabels(checks, p, `/alerts/${id2} (pending)`);
+  checks.ok(await p.locator('main button[data-action=confirm]').count() >= 1, 'the phone\'s decision screen has the confirm button');
+  await shot(p, 'phone-alert');
   await ctx.close();
 });
 
