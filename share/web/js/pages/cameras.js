@@ -4,7 +4,7 @@
 // periodic GET /cameras; add, edit (URL, settings), enable/disable, remove.
 // The server validates URLs and settings; its message is shown as it is.
 import {
-  h, errorBox, emptyState, field, fmtTime, confirmDialog, button, errText,
+  h, errorBox, emptyState, field, select, fmtTime, confirmDialog, button, errText,
 } from './_shared.js';
 
 export const meta = { title: 'Cameras', roles: ['admin'], nav: true };
@@ -59,16 +59,20 @@ export async function render(main, ctx) {
   // ---- the add / edit form ------------------------------------------------
   function openForm(cam) {
     const ferr = h('div', { role: 'alert', class: 'error-box', hidden: true });
-    const settingsText = cam && cam.settings && Object.keys(cam.settings).length
-      ? JSON.stringify(cam.settings, null, 2) : '';
+    const cur = (cam && cam.settings) || {};
     const form = h('form', { class: 'card camera-form', 'aria-labelledby': 'camform-h' },
       h('h2', { id: 'camform-h' }, cam ? `Edit camera ${cam.name}` : 'Add a camera'),
       field('Name', h('input', { name: 'name', required: true, maxlength: 127, value: cam ? cam.name : '', readonly: !!cam, autocomplete: 'off' }),
         cam ? 'A camera cannot be renamed: remove it and add it again.' : 'Shown on alerts, e.g. "gate-3".'),
       field('Video URL', h('input', { name: 'url', required: !cam, value: '', placeholder: cam ? cam.url : 'rtsp://user:pass@10.0.0.5/stream1', autocomplete: 'off', spellcheck: 'false' }),
         cam ? 'Leave empty to keep the current URL (its password is not shown).' : 'rtsp://, rtsps://, http(s)://, /dev/videoN, or an absolute file path.'),
-      field('Settings (JSON, optional)', h('textarea', { name: 'settings', rows: 3, spellcheck: 'false', placeholder: '{"fps": 5}', value: settingsText }),
-        'Per-camera settings; the server says which members it knows.'),
+      h('fieldset', { class: 'settings' },
+        h('legend', {}, 'Settings (optional)'),
+        field('Analysed frames per second', h('input', { name: 'fps', type: 'number', min: 0.1, max: 1000, step: 'any', value: typeof cur.fps === 'number' ? String(cur.fps) : '', placeholder: 'server default' }),
+          'Empty: the server\'s --fps (5 unless set).'),
+        field('RTSP transport', select('rtsp_transport', [
+          { value: '', label: 'Default (TCP)' }, { value: 'tcp', label: 'TCP' }, { value: 'udp', label: 'UDP' },
+        ], cur.rtsp_transport || ''))),
       cam ? null : h('div', { class: 'field check' },
         h('input', { type: 'checkbox', name: 'enabled', id: 'cam-enabled', checked: true }),
         h('label', { for: 'cam-enabled' }, 'Start it now (enabled)')),
@@ -82,16 +86,20 @@ export async function render(main, ctx) {
       const fd = new FormData(form);
       const body = {};
       const url = String(fd.get('url') || '').trim();
-      const st = String(fd.get('settings') || '').trim();
-      if (st) {
-        try {
-          body.settings = JSON.parse(st);
-        } catch (ex) {
-          errorBox(new Error(`Settings: not valid JSON (${ex.message}).`), ferr);
-          return;
-        }
-      } else if (cam && settingsText) {
-        body.settings = null;
+      // settings: the members the server knows (fps, rtsp_transport);
+      // others already stored are kept.
+      const settings = { ...cur };
+      delete settings.fps;
+      delete settings.rtsp_transport;
+      const fps = String(fd.get('fps') || '').trim();
+      if (fps) settings.fps = Number(fps);
+      const tr = String(fd.get('rtsp_transport') || '');
+      if (tr) settings.rtsp_transport = tr;
+      const empty = Object.keys(settings).length === 0;
+      if (!cam) {
+        if (!empty) body.settings = settings;
+      } else if (JSON.stringify(settings) !== JSON.stringify(cur)) {
+        body.settings = empty ? null : settings;
       }
       if (cam) {
         if (url) body.url = url;
