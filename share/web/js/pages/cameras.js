@@ -289,7 +289,7 @@ export async function render(main, ctx) {
       if (entry.cam.name !== s.camera) continue;
       entry.live = { ...(entry.live || {}), ...s, error: s.last_error || null };
       paint(entry);
-      if (s.state === 'streaming') snapshot(entry);
+      snapshot(entry);
     }
   }) : null;
 
