@@ -196,6 +196,10 @@ async function route() {
   }
   const m = match(path);
   if (!m) {
+    if (!user) {
+      await loadSession(); // the header and the stream, when logged in
+      if (my !== seq) return;
+    }
     const main = freshMain('not-found');
     document.title = `Not found — ${PRODUCT}`;
     main.append(h('h1', {}, 'Page not found'),

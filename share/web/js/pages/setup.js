@@ -38,7 +38,7 @@ export async function render(main, ctx) {
   const pw2 = h('input', { name: 'password_again', type: 'password', autocomplete: 'new-password', required: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Create admin and log in');
   const form = h('form', { class: 'auth-card', novalidate: true, 'aria-label': 'First admin' },
-    field('setup-code', 'Setup code', code, 'argus serve printed it when it started (“setup code: …”).'),
+    field('setup-code', 'Setup code', code, 'argus serve printed it in its terminal when it started.'),
     field('setup-name', 'Admin name', name),
     field('setup-password', 'Password', pw, 'A long passphrase; the server may ask for more.'),
     field('setup-password2', 'Password again', pw2),
