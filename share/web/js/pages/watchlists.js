@@ -479,8 +479,15 @@ async function renderOne(main, ctx, id) {
   });
   more.addEventListener('click', () => load(false));
 
+  // Changes by others (another supervisor, the CLI): the counts follow;
+  // the list itself is reloaded by the Search button, so open panels stay.
+  const off = ctx.events ? ctx.events.on('watchlist.change', () => { if (alive) reloadWatchlist(); }) : null;
   await load(true);
-  return () => { alive = false; for (const c of cleanups) c(); };
+  return () => {
+    alive = false;
+    if (typeof off === 'function') off();
+    for (const c of cleanups) c();
+  };
 }
 
 export async function render(main, ctx) {
