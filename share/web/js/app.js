@@ -345,6 +345,9 @@ function start() {
   document.addEventListener('click', onClick);
   window.addEventListener('popstate', () => route());
   events.on('alert', (a) => { notifyAlert(a); });
+  // The server refused the stream (401 when the session ended): asking who
+  // we are sends the app to the login page if so.
+  events.on('closed', () => { if (user) api.get('/auth/me').catch(() => {}); });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener('message', (e) => {
       if (e.data && e.data.type === 'open' && typeof e.data.url === 'string') navigate(e.data.url);

@@ -182,7 +182,7 @@ export async function render(main, ctx) {
         chip(a.status)),
       h('div', { class: 'card-faces' },
         h('figure', {}, img(cropUrl(a), `Face seen by camera ${a.camera} (alert ${a.id})`, 'No capture'),
-          h('figcaption', {}, 'Seen now')),
+          h('figcaption', {}, 'Camera capture')),
         h('figure', {}, img(photoUrl(a), `Enrolled photo of ${a.person || 'the person'}`, 'No enrolled photo'),
           h('figcaption', {}, 'Enrolled'))),
       h('dl', { class: 'card-facts' },
