@@ -9,7 +9,10 @@ import {
 
 export const meta = { title: 'Cameras', roles: ['admin'], nav: true };
 
-const POLL_MS = 5000; // status and snapshots
+const POLL_MS = 5000; // status
+// Snapshots: each one is audited by the server (it shows faces), so they
+// are taken at most this often per camera, and only while the tab is seen.
+const SNAP_MS = 10000;
 
 // The status object of GET /cameras ("status") or a camera.status event, as
 // {icon, word, detail, kind}.
@@ -229,6 +232,8 @@ export async function render(main, ctx) {
       setPlaceholder(entry, `No picture: ${d.word.toLowerCase()}.`);
       return;
     }
+    if (entry.lastSnap && Date.now() - entry.lastSnap < SNAP_MS - 500) return;
+    entry.lastSnap = Date.now();
     entry.loading = true;
     try {
       const res = await fetch(`/api/v1/cameras/${cam.id}/snapshot?width=480`, { credentials: 'same-origin', cache: 'no-store' });
@@ -258,6 +263,7 @@ export async function render(main, ctx) {
   function setPlaceholder(entry, text) {
     if (entry.note === text && !entry.objUrl) return;
     if (entry.objUrl) { URL.revokeObjectURL(entry.objUrl); entry.objUrl = null; }
+    entry.lastSnap = 0;
     entry.note = text;
     entry.pic.replaceChildren(h('div', { class: 'img-missing', role: 'img', 'aria-label': text }, text));
   }
