@@ -183,6 +183,16 @@ static void test_users(const api_srv *s) {
   cJSON_Delete(call(s, "PATCH", apath, ADMIN, "{\"role\":\"operator\"}", 400));
   cJSON_Delete(call(s, "PATCH", apath, ADMIN, "{\"disabled\":true}", 400));
   cJSON_Delete(call(s, "DELETE", apath, ADMIN, NULL, 400));
+  /* Several fields are one change: refused whole (the new password is not
+   * set when disabling is refused). */
+  cJSON_Delete(call(s, "PATCH", apath, ADMIN,
+                    "{\"password\":\"pw-never-set-123\",\"disabled\":true}",
+                    400));
+  CHECK_MSG(api_login(s, "t-admin", "pw-never-set-123", cookie, csrf) != 0,
+            "a refused PATCH changed the password");
+  CHECK_MSG(api_login(s, "t-admin", api_user_password(ARGUS_ROLE_ADMIN),
+                      cookie, csrf) == 0,
+            "a refused PATCH changed the password");
   j = call(s, "GET", apath, ADMIN, NULL, 200);
   CHECK(jstr(j, "role") && !strcmp(jstr(j, "role"), "admin"));
   cJSON_Delete(j);

@@ -264,6 +264,44 @@ static void test_users(void) {
   CHECK_INT_EQ(ok, 1);
   CHECK_INT_EQ(audit_mentions(s, "new password"), 0);
 
+  /* several changes in one transaction: all or none, the last-admin rule
+   * on the result (argus_store_user_update) */
+  {
+    argus_store_user uu;
+    CHECK_OK(argus_store_user_set_disabled(s, "bob@example.org", 1, &err));
+    /* alice is the last enabled admin: a demotion with a new password is
+     * refused whole, the password stays */
+    CHECK_INT_EQ(argus_store_user_update(s, "alice", ARGUS_ROLE_OPERATOR,
+                                         "other password", -1, &err),
+                 ARGUS_E_INVALID_ARG);
+    CHECK(strstr(err.msg, "last enabled admin") != NULL);
+    CHECK_OK(argus_store_user_verify(s, "alice", "new password", NULL, &ok,
+                                     &err));
+    CHECK_INT_EQ(ok, 1);
+    CHECK_INT_EQ(argus_store_user_update(s, "alice", -1, "short", 1, &err),
+                 ARGUS_E_INVALID_ARG);
+    CHECK_INT_EQ(argus_store_user_update(s, "alice", -1, NULL, 2, &err),
+                 ARGUS_E_INVALID_ARG);
+    CHECK_INT_EQ(argus_store_user_update(s, "nobody", -1, NULL, 0, &err),
+                 ARGUS_E_NOT_FOUND);
+    CHECK_OK(argus_store_user_get(s, "alice", &uu, &err));
+    CHECK_INT_EQ(uu.role, ARGUS_ROLE_ADMIN);
+    CHECK_INT_EQ(uu.disabled, 0);
+    /* bob enabled again: alice demoted and disabled at once */
+    CHECK_OK(argus_store_user_update(s, "bob@example.org", -1, NULL, 0, &err));
+    CHECK_OK(argus_store_user_update(s, "alice", ARGUS_ROLE_OPERATOR, NULL, 1,
+                                     &err));
+    CHECK_OK(argus_store_user_get(s, "alice", &uu, &err));
+    CHECK_INT_EQ(uu.role, ARGUS_ROLE_OPERATOR);
+    CHECK_INT_EQ(uu.disabled, 1);
+    CHECK_OK(argus_store_user_update(s, "alice", ARGUS_ROLE_ADMIN, NULL, 0,
+                                     &err));
+    CHECK_OK(argus_store_user_get(s, "alice", &uu, &err));
+    CHECK_INT_EQ(uu.role, ARGUS_ROLE_ADMIN);
+    CHECK_INT_EQ(uu.disabled, 0);
+    CHECK_INT_EQ(audit_mentions(s, "other password"), 0);
+  }
+
   /* remove: now allowed (bob is an enabled admin) */
   CHECK_OK(argus_store_user_remove(s, "alice", &err));
   CHECK_INT_EQ(argus_store_user_remove(s, "alice", &err), ARGUS_E_NOT_FOUND);

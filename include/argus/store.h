@@ -838,6 +838,16 @@ argus_err argus_store_user_set_role(argus_store *s, const char *name,
  */
 argus_err argus_store_user_set_disabled(argus_store *s, const char *name,
                                         int disabled, argus_store_error *err);
+/* Several changes to a user in ONE transaction: a role (< 0: unchanged), a
+ * password (NULL: unchanged; as user_add, ends the user's sessions) and
+ * disabled (1), enabled (0) or unchanged (-1; disabling ends its
+ * sessions). The last-admin rule holds for the result: the last enabled
+ * admin cannot end up demoted or disabled (INVALID_ARG). On any error
+ * nothing is changed. Audited as the single setters are (a row per
+ * change). Errors: INVALID_ARG, NOT_FOUND, IO. */
+argus_err argus_store_user_update(argus_store *s, const char *name, int role,
+                                  const char *password, int disabled,
+                                  argus_store_error *err);
 /* Checks a password: *ok = 1 and *out (may be NULL) the user when `name`
  * exists, is enabled and the password matches; else *ok = 0 (an unknown
  * name costs the same hashing time as a wrong password). Not audited (the

@@ -219,19 +219,16 @@ API_HANDLER(api_h_user_update) {
                     ARGUS_STORE_PASSWORD_MIN);
     goto out;
   }
+  /* Every change in one store transaction: all of them, or (an error, the
+   * last-admin rule on the result) none. */
+  int new_role = role_s && role != u.role ? (int)role : -1;
+  int new_dis = cJSON_IsBool(dis) && cJSON_IsTrue(dis) != u.disabled
+                    ? cJSON_IsTrue(dis)
+                    : -1;
   argus_error_detail err = {{0}};
   argus_err e = ARGUS_OK;
-  /* Enabling comes first and disabling last, so that "role + enable"
-   * and "demote + disable" pass the last-admin rule in a sensible
-   * order. */
-  if (cJSON_IsBool(dis) && !cJSON_IsTrue(dis) && u.disabled)
-    e = argus_store_user_set_disabled(st, u.name, 0, &err);
-  if (!e && role_s && role != u.role)
-    e = argus_store_user_set_role(st, u.name, role, &err);
-  if (!e && pw)
-    e = argus_store_user_set_password(st, u.name, pw, &err);
-  if (!e && cJSON_IsTrue(dis) && !u.disabled)
-    e = argus_store_user_set_disabled(st, u.name, 1, &err);
+  if (new_role >= 0 || pw || new_dis >= 0)
+    e = argus_store_user_update(st, u.name, new_role, pw, new_dis, &err);
   api_auth_changed(r->srv);
   if (e) {
     api_reply_err(r, e, &err);

@@ -388,18 +388,90 @@ static argus_err begin_on_user(argus_store *s, const char *name,
   return e;
 }
 
-/* Audits `action` on user u with detail {"name", extra_key: extra} and
- * commits; rolls back on e != OK. */
+/* Audits `action` on user u with detail {"name", extra_key: extra}, inside
+ * the caller's transaction. */
+static argus_err audit_user(argus_store *s, const char *action,
+                            const argus_store_user *u, const char *extra_key,
+                            const char *extra, argus_store_error *err) {
+  store_json j;
+  store_json_begin(&j);
+  store_json_str(&j, "name", u->name);
+  if (extra_key)
+    store_json_str(&j, extra_key, extra);
+  return store_audit(s, action, "user", u->id, store_json_end(&j), NULL, err);
+}
+
+/* Audits `action` on user u (audit_user) and commits; rolls back on
+ * e != OK. */
 static argus_err finish_user(argus_store *s, argus_err e, const char *action,
                              const argus_store_user *u, const char *extra_key,
                              const char *extra, argus_store_error *err) {
-  if (e == ARGUS_OK) {
-    store_json j;
-    store_json_begin(&j);
-    store_json_str(&j, "name", u->name);
-    if (extra_key)
-      store_json_str(&j, extra_key, extra);
-    e = store_audit(s, action, "user", u->id, store_json_end(&j), NULL, err);
+  if (e == ARGUS_OK)
+    e = audit_user(s, action, u, extra_key, extra, err);
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_user_update(argus_store *s, const char *name, int role,
+                                  const char *password, int disabled,
+                                  argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK)
+    e = check_user_name(name, err);
+  if (e == ARGUS_OK && role >= 0)
+    e = check_role((argus_role)role, err);
+  if (e == ARGUS_OK && password)
+    e = check_password(password, err);
+  if (e == ARGUS_OK && disabled != -1 && disabled != 0 && disabled != 1)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "disabled %d is not -1, 0 or 1",
+                   disabled);
+  if (e != ARGUS_OK)
+    return e;
+  char hash[crypto_pwhash_STRBYTES];
+  if (password && (e = hash_password(password, hash, err)) != ARGUS_OK)
+    return e;
+  argus_store_user u;
+  if ((e = begin_on_user(s, name, &u, err)) != ARGUS_OK) {
+    sodium_memzero(hash, sizeof hash);
+    return e;
+  }
+  /* The rule on the result, not on each step. */
+  int admin = role >= 0 ? role == ARGUS_ROLE_ADMIN : u.role == ARGUS_ROLE_ADMIN;
+  int off = disabled >= 0 ? disabled : u.disabled;
+  if (!admin || off)
+    e = keep_last_admin(s, &u, !admin ? "change the role of" : "disable", err);
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  if (e == ARGUS_OK && role >= 0) {
+    e = store_run(s, err, "UPDATE users SET role = ?, updated = ? WHERE id = ?",
+                  "ssi", role_names[role], t, (int64_t)u.id);
+    if (e == ARGUS_OK)
+      e = audit_user(s, "user.set_role", &u, "role", role_names[role], err);
+  }
+  if (e == ARGUS_OK && password) {
+    e = store_run(s, err,
+                  "UPDATE users SET password_hash = ?, updated = ? WHERE id = ?",
+                  "ssi", hash, t, (int64_t)u.id);
+    if (e == ARGUS_OK)
+      e = store_run(s, err, "DELETE FROM sessions WHERE user_id = ?", "i",
+                    (int64_t)u.id);
+    if (e == ARGUS_OK)
+      e = audit_user(s, "user.set_password", &u, NULL, NULL, err);
+  }
+  sodium_memzero(hash, sizeof hash);
+  if (e == ARGUS_OK && disabled >= 0) {
+    e = store_run(s, err,
+                  "UPDATE users SET disabled = ?, updated = ? WHERE id = ?",
+                  "isi", (int64_t)disabled, t, (int64_t)u.id);
+    if (e == ARGUS_OK && disabled)
+      e = store_run(s, err, "DELETE FROM sessions WHERE user_id = ?", "i",
+                    (int64_t)u.id);
+    if (e == ARGUS_OK)
+      e = audit_user(s, disabled ? "user.disable" : "user.enable", &u, NULL,
+                     NULL, err);
   }
   if (e != ARGUS_OK) {
     store_rollback(s);
