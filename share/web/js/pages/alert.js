@@ -114,6 +114,7 @@ export async function render(main, ctx) {
     apiImg(a.thumb_url, `Full frame from camera ${a.camera}`, 'No frame thumbnail'),
     h('figcaption', {}, 'Full frame'));
 
+  let onKey = null;
   const decisionBox = h('section', { class: 'card decision', 'aria-labelledby': 'dec-h' }, h('h2', { id: 'dec-h' }, 'Decision'));
   const historyList = h('ol', { class: 'decisions' });
 
@@ -179,7 +180,23 @@ export async function render(main, ctx) {
         for (const b of form.querySelectorAll('button')) b.disabled = false;
       }
     });
-    decisionBox.append(h('p', {}, 'Pending: compare the faces, then confirm or reject.'), form);
+    decisionBox.append(h('p', {}, 'Pending: compare the faces, then confirm or reject ',
+      h('span', { class: 'muted' }, '(keys C and R; Esc leaves the comment box).')), form);
+    // The live page's shortcuts: C confirms, R rejects (not while typing).
+    onKey = (e) => {
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || document.querySelector('dialog[open]')) return;
+      const t = e.target;
+      if (t && t.closest && t.closest('input, textarea, select, [contenteditable]')) {
+        if (e.key === 'Escape' && t === comment) { e.preventDefault(); comment.blur(); }
+        return;
+      }
+      const k = e.key.length === 1 ? e.key.toLowerCase() : '';
+      const b = k === 'c' ? form.querySelector('[data-action=confirm]') : k === 'r' ? form.querySelector('[data-action=reject]') : null;
+      if (!b || !b.isConnected || b.disabled) return;
+      e.preventDefault();
+      b.click();
+    };
+    document.addEventListener('keydown', onKey);
   } else {
     decisionBox.append(h('p', {}, 'Pending: an operator has not decided yet.'));
   }
@@ -204,6 +221,9 @@ export async function render(main, ctx) {
     }
     if (article.dataset.status === 'pending') showDecided(d, `Decided by ${d.operator}.`);
   }) : null;
-  return () => { if (typeof off === 'function') off(); };
+  return () => {
+    if (typeof off === 'function') off();
+    if (onKey) document.removeEventListener('keydown', onKey);
+  };
 }
 
