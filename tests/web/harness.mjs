@@ -94,8 +94,13 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 // `argus serve --db DB --listen 127.0.0.1:0 [--models M] EXTRA...` until it
 // prints where it listens. Its stderr is echoed ("[serve] ") and kept.
 // Returns {base, port, log(), stop(), setupCode}.
-export async function serve(db, extra = [], { timeout = 120 } = {}) {
-  const args = ['serve', '--db', db, '--listen', '127.0.0.1:0', ...(models ? ['--models', models] : []), ...extra];
+export async function serve(db, extra = [], opts = {}) {
+  return start(['serve', '--db', db, '--listen', '127.0.0.1:0', ...(models ? ['--models', models] : []), ...extra], opts);
+}
+
+// `argus ARGS...` (a command that ends by running the server) until it
+// prints "listening on"; as serve().
+export async function start(args, { timeout = 120, tag = 'serve' } = {}) {
   const child = spawn(cli, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...env, ARGUS_MODELS: models || '' } });
   children.add(child);
   let log = '';
@@ -112,14 +117,14 @@ export async function serve(db, extra = [], { timeout = 120 } = {}) {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      process.stderr.write(`[serve] ${line}\n`);
+      process.stderr.write(`[${tag}] ${line}\n`);
       const m = /listening on (https?):\/\/[^:\s]+:(\d+)/.exec(line);
       if (m) resolveListen(Number(m[2]));
     }
   });
   const exited = new Promise((res) => child.on('exit', (code, sig) => { children.delete(child); res(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)); }));
-  exited.then((code) => rejectListen(new Error(`argus serve exited (${code}) before listening`)));
-  const timer = setTimeout(() => rejectListen(new Error(`argus serve did not listen within ${timeout} s`)), timeout * 1000);
+  exited.then((code) => rejectListen(new Error(`argus ${args[0]} exited (${code}) before listening`)));
+  const timer = setTimeout(() => rejectListen(new Error(`argus ${args[0]} did not listen within ${timeout} s`)), timeout * 1000);
   let port;
   try {
     port = await listening;
