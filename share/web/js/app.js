@@ -316,11 +316,16 @@ async function notifyAlert(a) {
 // ---- start ---------------------------------------------------------------
 
 function onClick(e) {
+  // A click outside the open user menu closes it.
+  const open = document.querySelector('.user-details[open]');
+  if (open && !open.contains(e.target)) open.open = false;
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   const a = e.target.closest && e.target.closest('a[href]');
   if (!a || a.target || a.hasAttribute('download')) return;
   const u = new URL(a.href, location.href);
   if (u.origin !== location.origin || u.pathname.startsWith('/api/')) return;
+  // A link within this page (the skip link, "#section"): the browser's.
+  if (u.hash && u.pathname === location.pathname && u.search === location.search) return;
   if (!match(u.pathname) && u.pathname !== '/') return;
   e.preventDefault();
   if (a.closest('#nav')) a.blur();
@@ -343,6 +348,10 @@ function start() {
     navigate(loginUrl(), { replace: true });
   });
   document.addEventListener('click', onClick);
+  document.addEventListener('keydown', (e) => {
+    const open = document.querySelector('.user-details[open]');
+    if (e.key === 'Escape' && open) { open.open = false; open.querySelector('summary').focus(); }
+  });
   window.addEventListener('popstate', () => route());
   events.on('alert', (a) => { notifyAlert(a); });
   // The server refused the stream (401 when the session ended): asking who
