@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_internal.h"
 #include "api_server.h"
-#include "parse.h"
+#include "h_util.h"
 
 /* ---- list items (api_page) ------------------------------------------------ */
 
@@ -127,22 +126,12 @@ static const api_field user_fields[] = {
     {"role", API_J_STRING, 1, 32},
 };
 
-static const char *body_str(const cJSON *body, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-  return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 API_HANDLER(api_h_users_create) {
-  cJSON *body = api_body_object(r);
+  cJSON *body = hu_body(r, user_fields, 3);
   if (!body)
     return;
-  char msg[256];
-  if (api_fields_check(body, user_fields, 3, msg, sizeof msg) != 0) {
-    api_reply_error(r, 400, "bad_request", "%s", msg);
-    goto out;
-  }
   argus_role role;
-  if (!role_arg(r, body_str(body, "role"), &role))
+  if (!role_arg(r, api_json_str(body, "role"), &role))
     goto out;
   argus_store *st = api_store(r);
   if (!st)
@@ -150,7 +139,7 @@ API_HANDLER(api_h_users_create) {
   argus_store_id id = 0;
   argus_error_detail err = {{0}};
   argus_err e = argus_store_user_add(
-      st, body_str(body, "name"), body_str(body, "password"), role, &id, &err);
+      st, api_json_str(body, "name"), api_json_str(body, "password"), role, &id, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
@@ -193,16 +182,11 @@ API_HANDLER(api_h_user_update) {
   argus_store_user u;
   if (!user_of_path(r, st, &u))
     return;
-  cJSON *body = api_body_object(r);
+  cJSON *body = hu_body(r, user_patch_fields, 3);
   if (!body)
     return;
-  char msg[256];
-  if (api_fields_check(body, user_patch_fields, 3, msg, sizeof msg) != 0) {
-    api_reply_error(r, 400, "bad_request", "%s", msg);
-    goto out;
-  }
-  const char *role_s = body_str(body, "role");
-  const char *pw = body_str(body, "password");
+  const char *role_s = api_json_str(body, "role");
+  const char *pw = api_json_str(body, "password");
   const cJSON *dis = cJSON_GetObjectItemCaseSensitive(body, "disabled");
   if (!role_s && !pw && !cJSON_IsBool(dis)) {
     api_reply_error(r, 400, "bad_request",
@@ -316,16 +300,11 @@ static const api_field token_fields[] = {
 };
 
 API_HANDLER(api_h_tokens_create) {
-  cJSON *body = api_body_object(r);
+  cJSON *body = hu_body(r, token_fields, 4);
   if (!body)
     return;
-  char msg[256];
   char secret[ARGUS_STORE_TOKEN_MAX] = "";
-  if (api_fields_check(body, token_fields, 4, msg, sizeof msg) != 0) {
-    api_reply_error(r, 400, "bad_request", "%s", msg);
-    goto out;
-  }
-  const char *uname = body_str(body, "user");
+  const char *uname = api_json_str(body, "user");
   const cJSON *uid = cJSON_GetObjectItemCaseSensitive(body, "user_id");
   if (!uname == !cJSON_IsNumber(uid)) {
     api_reply_error(r, 400, "bad_request",
@@ -333,7 +312,7 @@ API_HANDLER(api_h_tokens_create) {
                     "'user_id', one of them");
     goto out;
   }
-  const char *expires = body_str(body, "expires");
+  const char *expires = api_json_str(body, "expires");
   if (expires) {
     if (!api_time_param_ok(expires)) {
       api_reply_error(r, 400, "bad_request",
@@ -372,7 +351,7 @@ API_HANDLER(api_h_tokens_create) {
     goto out;
   }
   argus_store_id id = 0;
-  e = argus_store_token_create(st, u.id, body_str(body, "name"), expires,
+  e = argus_store_token_create(st, u.id, api_json_str(body, "name"), expires,
                                secret, &id, &err);
   if (e) {
     api_reply_err(r, e, &err);

@@ -25,10 +25,9 @@
 
 #include <microhttpd.h>
 
-#include "api_internal.h"
 #include "argus/gallery.h"
 #include "argus/image.h"
-#include "parse.h"
+#include "h_util.h"
 
 /* Photos one request may carry. */
 #define MAX_PHOTOS 32
@@ -736,14 +735,9 @@ API_HANDLER(api_h_person_update) {
   argus_store_person p;
   if (!person_of_path(r, st, &p))
     return;
-  cJSON *body = api_body_object(r);
+  cJSON *body = hu_body(r, person_patch_fields, 2);
   if (!body)
     return;
-  char msg[256];
-  if (api_fields_check(body, person_patch_fields, 2, msg, sizeof msg) != 0) {
-    api_reply_error(r, 400, "bad_request", "%s", msg);
-    goto out;
-  }
   const cJSON *nm = cJSON_GetObjectItemCaseSensitive(body, "name");
   const cJSON *nt = cJSON_GetObjectItemCaseSensitive(body, "notes");
   if (!nm && !nt) {

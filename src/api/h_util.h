@@ -1,8 +1,8 @@
-/* Helpers shared by the resource handlers of h_cameras.c, h_watchlists.c
- * and h_alerts.c (paging: api_page_args and api_page_json of
- * api_internal.h): strict JSON bodies (api_fields_check of parse.h), and the rule for names that come
- * from a client (api_name_check). All static: each file gets its copy
- * of what it uses. */
+/* Helpers shared by the resource handlers (h_*.c; paging is api_page_args
+ * and api_page_json of api_internal.h): strict JSON bodies
+ * (api_fields_check of parse.h), the rule for names that come from a
+ * client (api_name_check), answers written once into a sized buffer. All
+ * static: each file gets its copy of what it uses. */
 #ifndef ARGUS_API_H_UTIL_H
 #define ARGUS_API_H_UTIL_H
 

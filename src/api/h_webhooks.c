@@ -14,9 +14,8 @@
 
 #include <sodium.h>
 
-#include "api_internal.h"
+#include "h_util.h"
 #include "outbound.h"
-#include "parse.h"
 
 /* ---- webhooks ------------------------------------------------------------ */
 
@@ -89,14 +88,9 @@ API_HANDLER(api_h_webhooks_create) {
   int generated = 0;
   argus_store_webhook *w = NULL;
   size_t n = 0;
-  cJSON *body = api_body_object(r);
+  cJSON *body = hu_body(r, hook_fields, 3);
   if (!body)
     return;
-  char msg[256];
-  if (api_fields_check(body, hook_fields, 3, msg, sizeof msg) != 0) {
-    api_reply_error(r, 400, "bad_request", "%s", msg);
-    goto out;
-  }
   const char *url = api_json_str(body, "url");
   const char *given = api_json_str(body, "secret");
   const char *wl = api_json_str(body, "watchlist");
