@@ -151,6 +151,15 @@ int api_param_id(api_req *r, int i, const char *what, argus_store_id *out);
  * 0. */
 int api_query_int(api_req *r, const char *key, int64_t lo, int64_t hi,
                   int64_t *out);
+/* After a store lookup of the <what> of row id `id` that returned e: 1
+ * when e is OK; else 0 after answering 404 "no <what> with id N" for
+ * NOT_FOUND, or as api_reply_err (err may be NULL). */
+int api_found(api_req *r, argus_err e, const argus_error_detail *err,
+              const char *what, argus_store_id id);
+/* The row of id `id` among n rows of `size` bytes whose argus_store_id is
+ * at byte offset id_off; NULL when none. */
+const void *api_row_find(const void *rows, size_t n, size_t size,
+                         size_t id_off, argus_store_id id);
 /* The body as a JSON object (cJSON_Delete the result): NULL after
  * answering 400 ("body: expected a JSON object", "body: invalid JSON at
  * byte N") or 415 (content type not application/json). */

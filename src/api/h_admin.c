@@ -96,16 +96,8 @@ static int user_of_path(api_req *r, argus_store *st, argus_store_user *u) {
   if (!api_param_id(r, 0, "user", &id))
     return 0;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_user_get_id(st, id, u, &err);
-  if (e == ARGUS_E_NOT_FOUND) {
-    api_reply_error(r, 404, "not_found", "no user with id %lld", (long long)id);
-    return 0;
-  }
-  if (e) {
-    api_reply_err(r, e, &err);
-    return 0;
-  }
-  return 1;
+  return api_found(r, argus_store_user_get_id(st, id, u, &err), &err, "user",
+                   id);
 }
 
 /* A role name from the body: 1, or 0 after answering 400 naming "role". */

@@ -113,17 +113,7 @@ static int alert_of_path(api_req *r, argus_store *st, argus_store_alert *a) {
   if (!api_param_id(r, 0, "alert", &id))
     return 0;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_alert_get(st, id, a, &err);
-  if (e == ARGUS_E_NOT_FOUND) {
-    api_reply_error(r, 404, "not_found", "no alert with id %lld",
-                    (long long)id);
-    return 0;
-  }
-  if (e) {
-    api_reply_err(r, e, &err);
-    return 0;
-  }
-  return 1;
+  return api_found(r, argus_store_alert_get(st, id, a, &err), &err, "alert", id);
 }
 
 typedef struct extra_doc {

@@ -160,17 +160,12 @@ static int camera_of_path(api_req *r, argus_store *st,
     api_reply_err(r, e, &err);
     return 0;
   }
-  int found = 0;
-  for (size_t i = 0; i < n && !found; i++)
-    if (all[i].id == id) {
-      *out = all[i];
-      found = 1;
-    }
+  const argus_store_camera *row =
+      api_row_find(all, n, sizeof *all, offsetof(argus_store_camera, id), id);
+  if (row)
+    *out = *row;
   argus_store_free(all);
-  if (!found)
-    api_reply_error(r, 404, "not_found", "no camera with id %lld",
-                    (long long)id);
-  return found;
+  return api_found(r, row ? ARGUS_OK : ARGUS_E_NOT_FOUND, NULL, "camera", id);
 }
 
 /* Answers a camera as it is stored now (after a change). */

@@ -139,15 +139,13 @@ static int watchlist_of(api_req *r, argus_store *st, const char *what,
       api_reply_err(r, e, &err);
       return 0;
     }
-    long long id = strtoll(what, NULL, 10);
-    int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
-      if (all[i].id == id) {
-        *w = all[i];
-        found = 1;
-      }
+    const argus_store_watchlist *row =
+        api_row_find(all, n, sizeof *all, offsetof(argus_store_watchlist, id),
+                     strtoll(what, NULL, 10));
+    if (row)
+      *w = *row;
     argus_store_free(all);
-    if (found)
+    if (row)
       return 1;
   }
   argus_err e = argus_store_watchlist_get(st, what, w, &err);
@@ -167,17 +165,7 @@ static int person_of_path(api_req *r, argus_store *st, argus_store_person *p) {
   if (!api_param_id(r, 0, "person", &id))
     return 0;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_person_get(st, id, p, &err);
-  if (e == ARGUS_E_NOT_FOUND) {
-    api_reply_error(r, 404, "not_found", "no person with id %lld",
-                    (long long)id);
-    return 0;
-  }
-  if (e) {
-    api_reply_err(r, e, &err);
-    return 0;
-  }
-  return 1;
+  return api_found(r, argus_store_person_get(st, id, p, &err), &err, "person", id);
 }
 
 /* The person's members as the store writes them, with watchlist_id. */
@@ -915,10 +903,7 @@ static int photo_by_id(api_req *r, argus_store *st, argus_store_id id,
   if (found)
     *ph = one[0];
   argus_store_free(one);
-  if (!found)
-    api_reply_error(r, 404, "not_found", "no photo with id %lld",
-                    (long long)id);
-  return found;
+  return api_found(r, found ? ARGUS_OK : ARGUS_E_NOT_FOUND, NULL, "photo", id);
 }
 
 API_HANDLER(api_h_person_photo_delete) {

@@ -438,6 +438,30 @@ int api_param_id(api_req *r, int i, const char *what, argus_store_id *out) {
   return 1;
 }
 
+int api_found(api_req *r, argus_err e, const argus_error_detail *err,
+              const char *what, argus_store_id id) {
+  if (e == ARGUS_OK)
+    return 1;
+  if (e == ARGUS_E_NOT_FOUND)
+    api_reply_error(r, 404, "not_found", "no %s with id %lld", what,
+                    (long long)id);
+  else
+    api_reply_err(r, e, err);
+  return 0;
+}
+
+const void *api_row_find(const void *rows, size_t n, size_t size,
+                         size_t id_off, argus_store_id id) {
+  const char *p = rows;
+  for (size_t i = 0; i < n; i++, p += size) {
+    argus_store_id v;
+    memcpy(&v, p + id_off, sizeof v);
+    if (v == id)
+      return p;
+  }
+  return NULL;
+}
+
 int api_query_int(api_req *r, const char *key, int64_t lo, int64_t hi,
                   int64_t *out) {
   const char *s = api_query(r, key);
