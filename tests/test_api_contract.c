@@ -34,6 +34,7 @@
 
 #include "api/api_internal.h"
 #include "check.h"
+#include "api_shape.h"
 
 static const char *const k_methods[] = {"get",   "put",  "post",    "delete",
                                         "patch", "head", "options", "trace"};
@@ -331,191 +332,7 @@ static void check_document(const api_srv *s) {
   cJSON_Delete(doc);
 }
 
-/* ---- response shapes against the document -------------------------------- */
-
-/* A light check, not a validator: a real answer of each resource is held
- * against the schema docs/openapi.json gives for its route and status —
- * the type of each value, the required members present, no member the
- * schema does not list (unless it allows more), into arrays' items and
- * through $ref, allOf and oneOf (a null or the first branch of the right
- * type). Enums, formats and bounds are not checked. */
-
-/* `sch` with its $ref followed (NULL when it names nothing). */
-static const cJSON *shape_deref(const cJSON *doc, const cJSON *sch) {
-  for (int hops = 0; sch && hops < 8; hops++) {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(sch, "$ref");
-    if (!cJSON_IsString(ref))
-      return sch;
-    const char *p = ref->valuestring;
-    if (strncmp(p, "#/", 2) != 0)
-      return NULL;
-    p += 2;
-    const cJSON *at = doc;
-    while (*p && at) {
-      char seg[128];
-      size_t n = strcspn(p, "/");
-      if (n >= sizeof seg)
-        return NULL;
-      memcpy(seg, p, n);
-      seg[n] = '\0';
-      at = cJSON_GetObjectItemCaseSensitive(at, seg);
-      p += n;
-      if (*p == '/')
-        p++;
-    }
-    sch = at;
-  }
-  return NULL;
-}
-
-static int shape_type_is(const cJSON *v, const char *t) {
-  if (strcmp(t, "null") == 0)
-    return cJSON_IsNull(v);
-  if (strcmp(t, "boolean") == 0)
-    return cJSON_IsBool(v);
-  if (strcmp(t, "string") == 0)
-    return cJSON_IsString(v);
-  if (strcmp(t, "object") == 0)
-    return cJSON_IsObject(v);
-  if (strcmp(t, "array") == 0)
-    return cJSON_IsArray(v);
-  if (strcmp(t, "number") == 0)
-    return cJSON_IsNumber(v);
-  if (strcmp(t, "integer") == 0)
-    return cJSON_IsNumber(v) &&
-           v->valuedouble == (double)(long long)v->valuedouble;
-  return 1;
-}
-
-/* 1 when v has the schema's "type" (a name or a list; none: any). */
-static int shape_type_ok(const cJSON *sch, const cJSON *v) {
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(sch, "type");
-  if (!type)
-    return 1;
-  if (cJSON_IsString(type))
-    return shape_type_is(v, type->valuestring);
-  const cJSON *t;
-  cJSON_ArrayForEach(t, type) {
-    if (cJSON_IsString(t) && shape_type_is(v, t->valuestring))
-      return 1;
-  }
-  return 0;
-}
-
-/* 1 when the schema (or a part of its allOf) lists member `name`, or
- * allows any member (no properties, or additionalProperties true). */
-static int shape_member_known(const cJSON *doc, const cJSON *sch,
-                              const char *name, int depth) {
-  sch = shape_deref(doc, sch);
-  if (!sch || depth > 8)
-    return 1;
-  const cJSON *all = cJSON_GetObjectItemCaseSensitive(sch, "allOf");
-  if (all) {
-    const cJSON *part;
-    cJSON_ArrayForEach(part, all) {
-      if (shape_member_known(doc, part, name, depth + 1))
-        return 1;
-    }
-    return 0;
-  }
-  const cJSON *props = cJSON_GetObjectItemCaseSensitive(sch, "properties");
-  if (!props || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-                    sch, "additionalProperties")))
-    return 1;
-  return cJSON_GetObjectItemCaseSensitive(props, name) != NULL;
-}
-
-static void shape_check(const cJSON *doc, const cJSON *sch, const cJSON *v,
-                        const char *where, int extra, int depth) {
-  sch = shape_deref(doc, sch);
-  CHECK_MSG(sch != NULL, "%s: the schema's $ref does not resolve", where);
-  if (!sch || depth > 12)
-    return;
-  const cJSON *one = cJSON_GetObjectItemCaseSensitive(sch, "oneOf");
-  if (one) {
-    const cJSON *b, *pick = NULL;
-    cJSON_ArrayForEach(b, one) {
-      const cJSON *bs = shape_deref(doc, b);
-      if (!pick && bs && shape_type_ok(bs, v))
-        pick = bs;
-    }
-    CHECK_MSG(pick != NULL, "%s: no oneOf branch takes this value", where);
-    if (pick)
-      shape_check(doc, pick, v, where, extra, depth + 1);
-    return;
-  }
-  const cJSON *all = cJSON_GetObjectItemCaseSensitive(sch, "allOf");
-  if (all) {
-    const cJSON *part;
-    cJSON_ArrayForEach(part, all) {
-      shape_check(doc, part, v, where, 0, depth + 1);
-    }
-  }
-  CHECK_MSG(shape_type_ok(sch, v), "%s: not of the documented type", where);
-  char sub[256];
-  if (cJSON_IsObject(v)) {
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(sch, "required");
-    const cJSON *k;
-    cJSON_ArrayForEach(k, req) {
-      if (cJSON_IsString(k))
-        CHECK_MSG(cJSON_GetObjectItemCaseSensitive(v, k->valuestring) != NULL,
-                  "%s: required member '%s' missing", where, k->valuestring);
-    }
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(sch, "properties");
-    const cJSON *m;
-    cJSON_ArrayForEach(m, v) {
-      if (extra)
-        CHECK_MSG(shape_member_known(doc, sch, m->string, 0),
-                  "%s: member '%s' is not in the document", where, m->string);
-      const cJSON *ps = cJSON_GetObjectItemCaseSensitive(props, m->string);
-      if (ps) {
-        snprintf(sub, sizeof sub, "%s.%s", where, m->string);
-        shape_check(doc, ps, m, sub, 1, depth + 1);
-      }
-    }
-  } else if (cJSON_IsArray(v)) {
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(sch, "items");
-    const cJSON *e;
-    int i = 0;
-    cJSON_ArrayForEach(e, v) {
-      if (items) {
-        snprintf(sub, sizeof sub, "%s[%d]", where, i);
-        shape_check(doc, items, e, sub, 1, depth + 1);
-      }
-      i++;
-    }
-  }
-}
-
-/* Holds answer r of `method pattern` against the document's schema of its
- * status (application/json). */
-static void shape_of(const cJSON *doc, const char *method,
-                     const char *pattern, const api_resp *r) {
-  char m[16], st[8], where[300];
-  lower(method, m, sizeof m);
-  snprintf(st, sizeof st, "%ld", r->status);
-  snprintf(where, sizeof where, "%s %s %ld", method, pattern, r->status);
-  const cJSON *paths = cJSON_GetObjectItemCaseSensitive(doc, "paths");
-  const cJSON *op = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(paths, pattern), m);
-  const cJSON *resp = shape_deref(
-      doc, cJSON_GetObjectItemCaseSensitive(
-               cJSON_GetObjectItemCaseSensitive(op, "responses"), st));
-  CHECK_MSG(resp != NULL, "%s: status not documented (%s)", where, r->body);
-  if (!resp)
-    return;
-  const cJSON *sch = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(
-          cJSON_GetObjectItemCaseSensitive(resp, "content"),
-          "application/json"),
-      "schema");
-  CHECK_MSG(sch != NULL, "%s: no application/json schema", where);
-  cJSON *v = api_json(r);
-  CHECK_MSG(v != NULL, "%s: the answer is not JSON: %s", where, r->body);
-  if (sch && v)
-    shape_check(doc, sch, v, where, 1, 0);
-  cJSON_Delete(v);
-}
+/* ---- response shapes against the document (api_shape.h) ------------------ */
 
 /* Calls `method path` as `role` and checks the answer's shape against the
  * document's `pattern`; the answer's "id" (0: none). */
@@ -531,7 +348,7 @@ static long long shape_call(const api_srv *s, const cJSON *doc,
   }
   CHECK_MSG(want == 0 || r.status == want, "%s %s: %ld (want %ld) %s", method,
             path, r.status, want, r.body);
-  shape_of(doc, method, pattern, &r);
+  api_shape_of(doc, method, pattern, r.status, r.body);
   cJSON *j = api_json(&r);
   const cJSON *idv = cJSON_GetObjectItemCaseSensitive(j, "id");
   if (!cJSON_IsNumber(idv)) /* POST /persons: {"person": {...}} */
@@ -549,10 +366,7 @@ static long long shape_call(const api_srv *s, const cJSON *doc,
 static void check_shapes(const api_srv *s) {
   const int adm = ARGUS_ROLE_ADMIN, sup = ARGUS_ROLE_SUPERVISOR,
             op = ARGUS_ROLE_OPERATOR, aud = ARGUS_ROLE_AUDITOR;
-  api_resp r;
-  CHECK_OK(api_call(s, "GET", "/api/v1/openapi.json", -1, NULL, NULL, &r));
-  cJSON *doc = api_json(&r);
-  api_resp_free(&r);
+  cJSON *doc = api_shape_doc(s);
   CHECK(doc != NULL);
   if (!doc)
     return;

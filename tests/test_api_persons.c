@@ -18,6 +18,7 @@
 
 #include "argus/image.h"
 #include "check.h"
+#include "api_shape.h"
 
 #define CHECK_MSG(cond, ...)                                                   \
   do {                                                                         \
@@ -159,6 +160,27 @@ static cJSON *call(const api_srv *s, const char *method, const char *path,
   return j;
 }
 
+/* The served docs/openapi.json: every multipart answer is held against it
+ * (api_shape.h). */
+static cJSON *g_doc;
+
+/* The route pattern of a path: the query dropped, every all-digit segment
+ * "{id}" (the multipart routes have one path parameter at most). */
+static void pattern_of(const char *path, char *out, size_t cap) {
+  size_t k = 0;
+  for (const char *p = path; *p && *p != '?' && k + 5 < cap;) {
+    if (p > path && p[-1] == '/' &&
+        isdigit((unsigned char)*p)) {
+      while (isdigit((unsigned char)*p))
+        p++;
+      memcpy(out + k, "{id}", 4);
+      k += 4;
+    } else
+      out[k++] = *p++;
+  }
+  out[k] = '\0';
+}
+
 static cJSON *call_mp(const api_srv *s, const char *path, int role, const mp *m,
                       long want) {
   long st;
@@ -166,6 +188,11 @@ static cJSON *call_mp(const api_srv *s, const char *path, int role, const mp *m,
   char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
   CHECK_MSG(st == want, "POST %s (multipart): %ld (want %ld) %.600s", path, st,
             want, txt ? txt : "");
+  if (g_doc && txt) {
+    char pat[256];
+    pattern_of(path, pat, sizeof pat);
+    api_shape_of(g_doc, "POST", pat, st, txt);
+  }
   free(txt);
   return j;
 }
@@ -595,8 +622,11 @@ int main(void) {
     fprintf(stderr, "test_api_persons: the server did not start\n");
     return 1;
   }
+  g_doc = api_shape_doc(&s);
+  CHECK(g_doc != NULL);
   flow(&s);
   audit(&s);
+  cJSON_Delete(g_doc);
   api_srv_stop(&s);
   api_rm_rf(tmp);
   return check_report("test_api_persons");
