@@ -262,7 +262,7 @@ export async function render(main, ctx) {
     place(rec);
     if (live) {
       el.classList.add('is-new');
-      el.addEventListener('animationend', () => el.classList.remove('is-new'), { once: true });
+      setTimeout(() => el.classList.remove('is-new'), 2000);
     }
   }
 
