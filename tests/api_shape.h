@@ -222,6 +222,31 @@ static inline void api_shape_of(const cJSON *doc, const char *method,
   cJSON_Delete(v);
 }
 
+/* The route pattern of a path: the query dropped, every all-digit segment
+ * "{id}" (for routes with one path parameter at most). */
+static inline void api_shape_pattern(const char *path, char *out, size_t cap) {
+  size_t k = 0;
+  for (const char *p = path; *p && *p != '?' && k + 5 < cap;) {
+    if (p > path && p[-1] == '/' && isdigit((unsigned char)*p)) {
+      while (isdigit((unsigned char)*p))
+        p++;
+      memcpy(out + k, "{id}", 4);
+      k += 4;
+    } else
+      out[k++] = *p++;
+  }
+  out[k] = '\0';
+}
+
+/* 1 when the document has operation `method pattern` (method lower case). */
+static inline int api_shape_has(const cJSON *doc, const char *m,
+                                const char *pattern) {
+  return cJSON_GetObjectItemCaseSensitive(
+             cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetObjectItemCaseSensitive(doc, "paths"), pattern),
+             m) != NULL;
+}
+
 /* The document the server serves (GET /api/v1/openapi.json; cJSON_Delete
  * it), NULL when it cannot be had. */
 static inline cJSON *api_shape_doc(const api_srv *s) {

@@ -164,23 +164,6 @@ static cJSON *call(const api_srv *s, const char *method, const char *path,
  * (api_shape.h). */
 static cJSON *g_doc;
 
-/* The route pattern of a path: the query dropped, every all-digit segment
- * "{id}" (the multipart routes have one path parameter at most). */
-static void pattern_of(const char *path, char *out, size_t cap) {
-  size_t k = 0;
-  for (const char *p = path; *p && *p != '?' && k + 5 < cap;) {
-    if (p > path && p[-1] == '/' &&
-        isdigit((unsigned char)*p)) {
-      while (isdigit((unsigned char)*p))
-        p++;
-      memcpy(out + k, "{id}", 4);
-      k += 4;
-    } else
-      out[k++] = *p++;
-  }
-  out[k] = '\0';
-}
-
 static cJSON *call_mp(const api_srv *s, const char *path, int role, const mp *m,
                       long want) {
   long st;
@@ -190,7 +173,7 @@ static cJSON *call_mp(const api_srv *s, const char *path, int role, const mp *m,
             want, txt ? txt : "");
   if (g_doc && txt) {
     char pat[256];
-    pattern_of(path, pat, sizeof pat);
+    api_shape_pattern(path, pat, sizeof pat);
     api_shape_of(g_doc, "POST", pat, st, txt);
   }
   free(txt);

@@ -30,6 +30,7 @@
 #include "api_util.h"
 
 #include "check.h"
+#include "api_shape.h"
 
 #define CHECK_MSG(cond, ...)                                                   \
   do {                                                                         \
@@ -53,6 +54,10 @@ enum {
 
 /* A call whose answer is parsed: the status, *j the body (NULL when not
  * JSON; cJSON_Delete it). */
+/* The served docs/openapi.json: every 2xx JSON answer of call_json to a
+ * documented route is held against it (api_shape.h). */
+static cJSON *g_doc;
+
 static long call_json(const api_srv *s, const char *method, const char *path,
                       int role, const char *body, cJSON **j) {
   api_resp r;
@@ -60,6 +65,15 @@ static long call_json(const api_srv *s, const char *method, const char *path,
   if (api_call(s, method, path, role, body, NULL, &r) != 0)
     return 0;
   long st = r.status;
+  char pat[256], m[16];
+  api_shape_pattern(path, pat, sizeof pat);
+  size_t k = 0;
+  for (; method[k] && k + 1 < sizeof m; k++)
+    m[k] = (char)tolower((unsigned char)method[k]);
+  m[k] = '\0';
+  if (g_doc && st >= 200 && st < 300 && r.size &&
+      strstr(r.ctype, "application/json") && api_shape_has(g_doc, m, pat))
+    api_shape_of(g_doc, method, pat, st, r.body);
   *j = api_json(&r);
   api_resp_free(&r);
   return st;
@@ -1074,9 +1088,13 @@ int main(void) {
     fprintf(stderr, "test_api_resources: the server did not start\n");
     return 1;
   }
+  g_doc = api_shape_doc(&s);
+  CHECK(g_doc != NULL);
   cameras(&s);
   watchlists(&s);
   alerts(&s);
+  cJSON_Delete(g_doc);
+  g_doc = NULL;
   api_srv_stop(&s);
   live_camera();
   return check_report("test_api_resources");
