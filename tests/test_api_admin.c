@@ -11,6 +11,7 @@
 #include "api_util.h"
 
 #include "check.h"
+#include "api_shape.h"
 
 #define CHECK_MSG(cond, ...)                                                   \
   do {                                                                         \
@@ -27,6 +28,10 @@ enum { ADMIN = ARGUS_ROLE_ADMIN, AUDITOR = ARGUS_ROLE_AUDITOR };
 
 /* A call whose answer must have status `want`; the parsed body (NULL when
  * not JSON), cJSON_Delete it. */
+/* The served docs/openapi.json: every JSON answer of call() to a documented
+ * route, errors included, is held against it (api_shape.h). */
+static cJSON *g_doc;
+
 static cJSON *call(const api_srv *s, const char *method, const char *path,
                    int role, const char *body, long want) {
   api_resp r;
@@ -37,6 +42,15 @@ static cJSON *call(const api_srv *s, const char *method, const char *path,
   }
   CHECK_MSG(r.status == want, "%s %s %s: %ld (want %ld) %.400s", method, path,
             body ? body : "", r.status, want, r.body);
+  char pat[256], m[16];
+  api_shape_pattern(path, pat, sizeof pat);
+  size_t k = 0;
+  for (; method[k] && k + 1 < sizeof m; k++)
+    m[k] = (char)tolower((unsigned char)method[k]);
+  m[k] = '\0';
+  if (g_doc && r.size && strstr(r.ctype, "application/json") &&
+      api_shape_has(g_doc, m, pat))
+    api_shape_of(g_doc, method, pat, r.status, r.body);
   j = api_json(&r);
   api_resp_free(&r);
   return j;
@@ -436,10 +450,13 @@ int main(void) {
     fprintf(stderr, "test_api_admin: the server did not start\n");
     return 1;
   }
+  g_doc = api_shape_doc(&s);
+  CHECK(g_doc != NULL);
   test_users(&s);
   test_tokens(&s);
   test_audit(&s);
   test_no_models(&s);
+  cJSON_Delete(g_doc);
   api_srv_stop(&s);
   return check_report("test_api_admin");
 }
