@@ -90,6 +90,10 @@ typedef struct ev_cam {
   int connected;
 } ev_cam;
 
+/* Person changes of this process's gallery remembered to recognise the
+ * change feed's report of them. */
+#define EV_GALLERY_SEEN 16
+
 struct api_events {
   api_server *srv;
   char *db_path;
@@ -101,6 +105,13 @@ struct api_events {
   void (*alert_hook)(void *user, int64_t event_id, const char *watchlist,
                      const char *json, size_t n);
   void *alert_user;
+  /* The last person changes the gallery reported itself (seq 0), which the
+   * change feed reports again from the store (under pub_mu). */
+  struct {
+    char action[32];
+    int64_t person_id;
+  } gal[EV_GALLERY_SEEN];
+  int ngal, gal_next;
   argus_bus_sub *sub_alert, *sub_cam, *sub_wl;
   /* Ring and clients. */
   pthread_mutex_t mu;
@@ -404,16 +415,43 @@ static void on_alert(void *user, const argus_bus_msg *m) {
   argus_event_unref(e);
 }
 
-/* 1 when a typed watchlist.change is the change feed's report (seq: its
- * audit row) of a change to a watchlist itself made through this API: the
- * handler published it already, with its user and name (h_watchlists.c),
- * and one change must reach a client once. Changes made elsewhere (the
- * CLI, another process) and person changes still pass. Under pub_mu (the
- * module's store handle). */
-static int api_reported_already(api_events *ev, const argus_event *e) {
+/* The audit actions the API writes next to the store's own row of the
+ * same change (with the user and the address): never a change of their
+ * own. */
+static int api_audit_only(const char *action) {
+  return strcmp(action, "person.enrol") == 0 ||
+         strcmp(action, "person.photos_add") == 0 ||
+         strcmp(action, "person.delete") == 0;
+}
+
+/* 1 when a typed watchlist.change reports a change that reached the
+ * clients already, so that one change makes one event. The change feed
+ * (seq: the audit row) reports every enrolment change in the store; its
+ * report is dropped for:
+ * - changes to a watchlist itself made through this API (actor "api:*"):
+ *   the handler published them, with the user and the name
+ *   (h_watchlists.c);
+ * - the API's own audit rows of a change (api_audit_only, actor "api:*");
+ * - person changes this process's gallery reported already (seq 0: kept
+ *   in ev->gal when they passed; one report each).
+ * Changes made elsewhere (the CLI, another process) pass. Under pub_mu
+ * (the module's store handle, ev->gal). */
+static int reported_already(api_events *ev, const argus_event *e) {
   const argus_event_watchlist *w = &e->u.watchlist;
-  if (e->type != ARGUS_EVENT_WATCHLIST || w->seq <= 0 ||
-      w->what != ARGUS_EVENT_CHANGE_WATCHLIST || !ev->st)
+  if (e->type != ARGUS_EVENT_WATCHLIST)
+    return 0;
+  if (w->seq <= 0) {
+    if (w->what == ARGUS_EVENT_CHANGE_PERSON && w->person_id > 0) {
+      int k = ev->gal_next;
+      snprintf(ev->gal[k].action, sizeof ev->gal[k].action, "%s", w->action);
+      ev->gal[k].person_id = w->person_id;
+      ev->gal_next = (k + 1) % EV_GALLERY_SEEN;
+      if (ev->ngal < EV_GALLERY_SEEN)
+        ev->ngal++;
+    }
+    return 0;
+  }
+  if (!ev->st)
     return 0;
   argus_store_audit_filter f;
   memset(&f, 0, sizeof f);
@@ -423,15 +461,25 @@ static int api_reported_already(api_events *ev, const argus_event *e) {
   size_t n = 0;
   if (argus_store_audit_query(ev->st, &f, &rows, &n, NULL) != ARGUS_OK)
     return 0;
-  int api = n == 1 && rows[0].id == w->seq &&
-            strncmp(rows[0].actor, "api:", 4) == 0 &&
-            strncmp(rows[0].action, "watchlist.", 10) == 0;
+  int drop = 0;
+  if (n == 1 && rows[0].id == w->seq) {
+    const char *a = rows[0].action;
+    if (strncmp(rows[0].actor, "api:", 4) == 0)
+      drop = strncmp(a, "watchlist.", 10) == 0 || api_audit_only(a);
+    /* The gallery writes on its own handle (another actor). */
+    for (int i = 0; !drop && i < ev->ngal; i++)
+      if (ev->gal[i].person_id == rows[0].object_id &&
+          strcmp(ev->gal[i].action, a) == 0) {
+        ev->gal[i].person_id = 0; /* one report each */
+        drop = 1;
+      }
+  }
   argus_store_free(rows);
-  return api;
+  return drop;
 }
 
 /* "watchlist.change": passed on as its document (once per change: see
- * api_reported_already). */
+ * reported_already). */
 static void on_watchlist(void *user, const argus_bus_msg *m) {
   api_events *ev = user;
   if (!m->event) {
@@ -451,7 +499,7 @@ static void on_watchlist(void *user, const argus_bus_msg *m) {
     return;
   }
   pthread_mutex_lock(&ev->pub_mu);
-  if (!api_reported_already(ev, m->event))
+  if (!reported_already(ev, m->event))
     publish_locked(ev, "watchlist.change", buf, n, NULL);
   pthread_mutex_unlock(&ev->pub_mu);
 }
