@@ -152,6 +152,13 @@ await checks.step('a supervisor enrols a person by upload; a refused photo says 
   const person = p.locator('table[data-list="persons"] tr[data-id]', { hasText: 'Barack Obama' });
   await person.waitFor({ timeout: 20000 });
   checks.ok(/\b1\b/.test(await person.innerText()), 'the person is saved with the one accepted photo');
+  // The person's photos panel (its own drop zone).
+  const toggle = person.locator('button[aria-expanded]');
+  if (await toggle.count()) {
+    await toggle.first().click();
+    await p.locator('[data-list="photos"] [data-id]').first().waitFor({ timeout: 10000 }).catch(() => {});
+    await checkLabels(checks, p, `/watchlists/${wid} (a person's photos)`);
+  }
   await shot(p, 'enrolled');
 
   await open(p, '/search', 'search');
