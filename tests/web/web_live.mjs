@@ -2,7 +2,8 @@
 // playwright-core), live: two operators are logged in on the live page when
 // a camera playing a sample video (hamilton_clip_10s.mp4) is added to a
 // server that has Lin-Manuel Miranda on a watchlist; the alert card arrives
-// without a reload on both; the first operator confirms it with a comment
+// without a reload on both (and raises a system notification for the one
+// who allowed them); the first operator confirms it with a comment
 // and the second sees the decision on the card live; the alert is then in
 // the history (confirmed), on its detail page with its audit trail, and in
 // the audit log seen by an auditor; the live feed and the decision screen
@@ -39,6 +40,26 @@ const srv = await serve(db);
 const browser = await launch(chromium);
 const desk = { viewport: { width: 1280, height: 900 } };
 const ctxA = await browser.newContext(desk);
+// op1 allowed notifications: each new alert must raise one (recorded here;
+// a headless browser shows none).
+await ctxA.grantPermissions(['notifications'], { origin: srv.base });
+await ctxA.addInitScript(() => {
+  window.__notes = [];
+  const rec = (title, opts) => window.__notes.push({ title: String(title), body: opts && opts.body ? String(opts.body) : '' });
+  if (window.ServiceWorkerRegistration) {
+    const show = ServiceWorkerRegistration.prototype.showNotification;
+    ServiceWorkerRegistration.prototype.showNotification = function (title, opts) {
+      rec(title, opts);
+      return show.call(this, title, opts).catch(() => {});
+    };
+  }
+  if (window.Notification) {
+    const N = window.Notification;
+    window.Notification = class extends N {
+      constructor(title, opts) { super(title, opts); rec(title, opts); }
+    };
+  }
+});
 const ctxB = await browser.newContext(desk);
 const A = await ctxA.newPage();
 const B = await ctxB.newPage();
@@ -81,6 +102,9 @@ await checks.step('an alert from the sample video camera arrives live on both', 
   checks.ok(/\d/.test(await A.title()), `the tab title counts new alerts ("${await A.title()}")`);
   await card(B, alertId).waitFor({ timeout: 20000 });
   checks.ok(true, 'the second operator got the same card live');
+  const notes = await A.evaluate(() => window.__notes);
+  checks.ok(notes.some((n) => /Lin-Manuel Miranda/.test(`${n.title} ${n.body}`)),
+    `a system notification was raised for the alert (${JSON.stringify(notes).slice(0, 160)})`);
   await shot(A, 'live-alert');
 });
 
