@@ -7,7 +7,8 @@
 // and the second sees the decision on the card live; the alert is then in
 // the history (confirmed), on its detail page with its audit trail, and in
 // the audit log seen by an auditor; the live feed and the decision screen
-// on a phone (360x740) do not scroll sideways; every form control on these
+// on a phone (360x740) do not scroll sideways; the second operator rejects
+// the next alert with the keyboard (R); every form control on these
 // pages has a label. Screenshots go to web-artifacts/.
 //
 // One `argus serve` (the pipeline loads the models once). Skips (77)
@@ -67,6 +68,7 @@ watchConsole(A, 'op1');
 watchConsole(B, 'op2');
 
 let alertId = null;
+let alertId2 = null;
 const card = (page, id) => page.locator(id ? `.alert-card[data-alert-id="${id}"]` : '.alert-card[data-alert-id]');
 
 await checks.step('two operators log in and open the live page', async () => {
@@ -188,6 +190,7 @@ await checks.step('the live feed and the decision screen on a phone (360x740)', 
   await sleep(1000);
   const pending = p.locator('.alert-card[data-alert-id][data-status="pending"]').first();
   const id2 = await pending.getAttribute('data-alert-id');
+  alertId2 = id2;
   console.log(`phone: ${await card(p).count()} alert cards on the live page; pending ${id2}`);
   await checkNoOverflow(checks, p, '/live with a pending alert', 360);
   await checkLabels(checks, p, '/live with a pending alert');
@@ -202,6 +205,18 @@ await checks.step('the live feed and the decision screen on a phone (360x740)', 
   checks.ok(await p.locator('main button[data-action=confirm]').count() >= 1, 'the phone\'s decision screen has the confirm button');
   await shot(p, 'phone-alert');
   await ctx.close();
+});
+
+await checks.step('keyboard: op2 selects the new alert and rejects it with R', async () => {
+  if (!alertId2) throw new Error('no pending alert');
+  const c = card(B, alertId2);
+  await c.waitFor({ timeout: 20000 });
+  await c.locator('dt, .meta, h2, h3').first().click().catch(() => c.click({ position: { x: 5, y: 5 } }));
+  await B.keyboard.press('r');
+  await B.locator(`.alert-card[data-alert-id="${alertId2}"][data-status="rejected"]`).waitFor({ timeout: 15000 })
+    .then(() => checks.ok(true, 'R rejects the selected alert'),
+      async () => checks.ok(false, `R rejects the selected alert (data-status ${await c.getAttribute('data-status').catch(() => 'gone')})`));
+  await shot(B, 'live-rejected-by-key');
 });
 
 await browser.close();
