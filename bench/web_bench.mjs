@@ -157,6 +157,17 @@ const liveFirst = await measureLoad(p1b, `${srv.base}/live`, 'main[data-page="li
 await p1b.evaluate(() => navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)).catch(() => null);
 const liveRepeat = await measureLoad(p1b, null, 'main[data-page="live"]');
 await ctx1.close();
+// The service worker's own fetches (it caches the shell on the first visit)
+// are not the page's: with it blocked, a cold login + live page shows what
+// the browser downloads for the console over HTTP.
+const ctx0 = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
+const p0 = await ctx0.newPage();
+const noSwLogin = await measureLoad(p0, `${srv.base}/login`, 'main[data-page="login"]');
+await H.login(p0, srv.base, 'bench', 'pw-bench-12345', { expectPage: 'live' });
+const p0b = await ctx0.newPage();
+const noSwLive = await measureLoad(p0b, `${srv.base}/live`, 'main[data-page="live"]');
+const noSwRepeat = await measureLoad(p0b, null, 'main[data-page="live"]');
+await ctx0.close();
 
 // ---- 2 and 3: the live page ----------------------------------------------------------
 const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -273,6 +284,11 @@ row('/login, first (cold)', cold);
 row('/login, repeat', warmLogin);
 row('/live, first after login', liveFirst);
 row('/live, repeat', liveRepeat);
+out('  without the service worker (blocked), cold cache:');
+row('/login', noSwLogin);
+row('/live after login', noSwLive);
+row('/live, repeat (HTTP cache)', noSwRepeat);
+out(`  first visit, all told: ${kb(noSwLogin.bytes + noSwLive.bytes)} for login + live over HTTP; the service worker also caches the shell (${kb(disk.code)} on disk at most) in the background`);
 out(`first alert card: painted ${ms(first.paint - first.sse)} after its event reached the page; ${ms(first.origin + first.paint - first.capture)} after the alert's time stamp (the server's clock); ${(firstWall / 1000).toFixed(1)} s after the camera was added (camera start, decoding, detection and tracking included)`);
 out(`feed under load: ${arrived} alerts in ${opt.seconds} s (${((arrived * 60) / opt.seconds).toFixed(0)}/min; cameras: crowd_walk_1080p_4s.mp4${extra ? ` and ${extra} x hamilton_clip_10s.mp4` : ''}, no cooldown); cards on the page ${cardsStart} -> ${cardsEnd}`);
 out(`  event -> card painted: p50 ${ms(pct(lat, 0.5))}, p99 ${ms(pct(lat, 0.99))}, max ${ms(Math.max(...lat))} (${lat.length} cards)`);
