@@ -120,6 +120,7 @@ export function toast(text, kind = 'info') {
   const close = () => t.remove();
   t.addEventListener('click', close);
   box.append(t);
+  while (box.children.length > 3) box.firstElementChild.remove(); // the newest three
   setTimeout(close, kind === 'error' ? 8000 : 4000);
   return t;
 }
