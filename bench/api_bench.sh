@@ -6,7 +6,8 @@
 #   bench/api_bench.sh [BUILD_DIR]        (default: build)
 #
 # Environment: ALERTS (default 1000000), DURATION (wrk -d, default 20s),
-# CONNECTIONS (wrk -c, default 64), WRK_THREADS (wrk -t, default 2),
+# CONNECTIONS (wrk -c, default 64; a list such as "16 32 64" runs wrk once
+# per value against the same server), WRK_THREADS (wrk -t, default 2),
 # HTTP_THREADS (argus serve --http-threads; default: the server's),
 # PIPELINE=1 runs the pipeline too (with the models of ARGUS_MODELS_DIR,
 # default ./models; the database's 20 cameras are disabled, so none runs);
@@ -109,8 +110,9 @@ if command -v curl >/dev/null 2>&1; then
   echo "api_bench: first page: $(wc -c <"$TMP/first.json") bytes"
 fi
 
-echo "api_bench: wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency $TARGET"
-wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+for C in $CONNECTIONS; do
+echo "api_bench: wrk -t$WRK_THREADS -c$C -d$DURATION --latency $TARGET"
+wrk -t"$WRK_THREADS" -c"$C" -d"$DURATION" --latency \
   -H "Authorization: Bearer $TOKEN" "$TARGET" | tee "$TMP/wrk.txt"
 
 RPS=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.txt")
@@ -119,7 +121,9 @@ P50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt")
 ERRS=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$TMP/wrk.txt")
 RSS=$(awk '/^VmRSS:/ {print $2 " " $3}' "/proc/$PID/status" 2>/dev/null || echo "?")
 echo
-echo "GET /api/v1/alerts?limit=50 over $ALERTS alerts, $CONNECTIONS connections, $DURATION:"
+echo "GET /api/v1/alerts?limit=50 over $ALERTS alerts, $C connections, $DURATION:"
 echo "  requests/s: $RPS   (goal >= 5000)"
 echo "  p50: $P50   p99: $P99   (goal p99 <= 20 ms)"
 echo "  non-2xx answers: ${ERRS:-0}   server RSS after the load: $RSS"
+echo
+done

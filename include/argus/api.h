@@ -40,7 +40,7 @@ typedef struct argus_api_config {
   const char *tls_cert;  /* PEM files; both or neither (HTTPS) */
   const char *tls_key;
   const char *db_path;   /* the database (NULL: the default path) */
-  int threads;           /* HTTP threads (0: 4) */
+  int threads;           /* HTTP threads (0: one per core, 2..16) */
   size_t max_body;       /* largest request body, bytes (0: 32 MiB) */
   int max_connections;   /* open connections at most (0: 4096) */
   int max_event_clients; /* event-stream clients at most (0: 2048); one

@@ -38,7 +38,7 @@ void cli_serve_usage(FILE *f) {
         "  --web DIR              serve the console's static files from DIR\n"
         "                         (default: share/web of the installation or\n"
         "                         source tree, when present)\n"
-        "  --http-threads N       HTTP threads (default 4)\n"
+        "  --http-threads N       HTTP threads (default: one per core, 2..16)\n"
         "  --max-body BYTES       largest request body (default 33554432)\n"
         "  --timeout S            seconds of silence, or for a request's whole\n"
         "                         header, before a connection is closed\n"

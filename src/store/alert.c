@@ -170,8 +170,8 @@ argus_err argus_store_alert_insert(argus_store *s,
                    a->media_time, (int64_t)a->track_id,
                    (int64_t)a->watchlist_id, wl, (int64_t)a->person_id, person,
                    a->score, crop[0] ? crop : NULL, thumb[0] ? thumb : NULL,
-                   a->event_id, isnan(a->threshold) ? 0.0 : a->threshold,
-                   photo, isnan(a->track_start) ? 0.0 : a->track_start);
+                   a->event_id, isnan(a->threshold) ? 0.0 : a->threshold, photo,
+                   isnan(a->track_start) ? 0.0 : a->track_start);
     if (e == ARGUS_OK && a->camera_id <= 0)
       e = s->ops->bind_null(st, 1);
     if (e == ARGUS_OK && isnan(a->threshold))
@@ -280,17 +280,22 @@ argus_err argus_store_alert_list(argus_store *s,
     return store_wrap(err, e, "since");
   if (f.until && (e = store_time_canonical(f.until, until, err)) != ARGUS_OK)
     return store_wrap(err, e, "until");
-  /* Conditions are fixed strings; values go through parameters. */
+  /* Conditions are fixed strings; values go through parameters. Each
+   * combination of conditions has its own cached statement. */
+  unsigned combo = (f.status >= 0 ? 1u : 0u) | (f.camera ? 2u : 0u) |
+                   (f.watchlist ? 4u : 0u) | (f.person ? 8u : 0u) |
+                   (f.since ? 16u : 0u) | (f.until ? 32u : 0u);
   char sql[1024];
-  snprintf(sql, sizeof sql,
-           "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?", ALERT_COLUMNS,
-           f.status >= 0 ? " AND status = ?" : "",
-           f.camera ? " AND camera = ?" : "",
-           f.watchlist ? " AND watchlist = ?" : "",
-           f.person ? " AND person = ?" : "", f.since ? " AND time >= ?" : "",
-           f.until ? " AND time < ?" : "");
+  snprintf(
+      sql, sizeof sql, "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
+      ALERT_COLUMNS, combo & 1u ? " AND status = ?" : "",
+      combo & 2u ? " AND camera = ?" : "",
+      combo & 4u ? " AND watchlist = ?" : "",
+      combo & 8u ? " AND person = ?" : "", combo & 16u ? " AND time >= ?" : "",
+      combo & 32u ? " AND time < ?" : "");
   store_stmt *st = NULL;
-  if ((e = s->ops->prepare(s->db, sql, &st, err)) != ARGUS_OK)
+  if ((e = store_cached(s, (store_stmt_slot)(STORE_STMT_ALERT_LIST + combo),
+                        sql, &st, err)) != ARGUS_OK)
     return e;
   int k = 1;
   e = s->ops->bind_int64(st, k++,
@@ -312,7 +317,7 @@ argus_err argus_store_alert_list(argus_store *s,
     e = s->ops->bind_int64(
         st, k++, f.limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)f.limit);
   if (e != ARGUS_OK) {
-    s->ops->finalize(st);
+    s->ops->reset(st);
     return store_fail(err, e, "binding alert filter");
   }
   store_vec v = {.item = sizeof(argus_store_alert)};
@@ -325,7 +330,7 @@ argus_err argus_store_alert_list(argus_store *s,
     }
     read_alert(s, st, a);
   }
-  s->ops->finalize(st);
+  s->ops->reset(st); /* cached: reset so that it holds no read lock */
   if (e != ARGUS_OK) {
     free(v.data);
     return e;

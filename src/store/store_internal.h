@@ -87,7 +87,10 @@ extern const store_backend_ops store_sqlite_ops;
  * on a hot path. */
 typedef enum store_stmt_slot {
   STORE_STMT_EVENT_APPEND = 0,
-  STORE_STMT_N
+  /* argus_store_alert_list: one statement per combination of its six
+   * optional conditions (bit i set: condition i present). */
+  STORE_STMT_ALERT_LIST,
+  STORE_STMT_N = STORE_STMT_ALERT_LIST + 64
 } store_stmt_slot;
 
 struct argus_store {
