@@ -3,8 +3,11 @@
 // times argus, and prints one JSON line. Used by bench/nn_bench.sh.
 //
 //   node bench/ort_bench.js MODEL [--threads N] [--batch N] [--iters N]
-//                           [--warmup N] [--seed N]
+//                           [--warmup N] [--seed N] [--height H --width W]
 //
+// --height/--width give the free (symbolic) dims 2 and 3 of a 4-D input, as
+// `argus nn bench --input-shape` does for argus (e.g. YuNet's dynamic export
+// at 640x480 or 1920x1088).
 // Session: intraOpNumThreads N, interOpNumThreads 1, sequential execution,
 // graphOptimizationLevel "all". Inputs: the same seeded uniform values in
 // [-1, 1) as argus (fmix32 + xorshift32). When the model fixes input dim 0
@@ -22,7 +25,7 @@ function fail(msg, code = 1) {
 }
 
 function parseArgs(argv) {
-  const a = { model: null, threads: 1, batch: 1, iters: 50, warmup: 5, seed: 1 };
+  const a = { model: null, threads: 1, batch: 1, iters: 50, warmup: 5, seed: 1, height: 0, width: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (!k.startsWith('--')) {
@@ -33,7 +36,7 @@ function parseArgs(argv) {
     const name = k.slice(2);
     if (!(name in a) || name === 'model' || i + 1 >= argv.length) fail(`bad option '${k}'`, 2);
     const v = Number(argv[++i]);
-    if (!Number.isInteger(v) || v < (name === 'warmup' || name === 'seed' ? 0 : 1)) fail(`bad value for ${k}`, 2);
+    if (!Number.isInteger(v) || v < (['warmup', 'seed', 'height', 'width'].includes(name) ? 0 : 1)) fail(`bad value for ${k}`, 2);
     a[name] = v;
   }
   if (!a.model) fail('usage: node bench/ort_bench.js MODEL [--threads N] [--batch N] [--iters N] [--warmup N] [--seed N]', 2);
@@ -86,7 +89,9 @@ async function main() {
   const feeds = {};
   metas.forEach((m, i) => {
     if (m.type !== 'float32') fail(`input '${m.name}' is ${m.type}; only float32 inputs are supported`);
-    const shape = m.shape.map((d, k) => (k === 0 ? runBatch : d));
+    const shape = m.shape.map((d, k) => (k === 0 ? runBatch
+      : k === 2 && a.height && typeof d !== 'number' ? a.height
+        : k === 3 && a.width && typeof d !== 'number' ? a.width : d));
     if (shape.some((d) => typeof d !== 'number' || d < 1)) fail(`input '${m.name}' has a free dimension: ${JSON.stringify(m.shape)}`);
     const x = new Float32Array(shape.reduce((p, d) => p * d, 1));
     fill(x, (a.seed + Math.imul(0x9e3779b9, i)) >>> 0);
@@ -104,6 +109,7 @@ async function main() {
   process.stdout.write(JSON.stringify({
     engine: 'onnxruntime', version: pkg.version, model: path.basename(a.model),
     threads: a.threads, batch: a.batch, mode: fixedBatch ? 'loop' : 'batch',
+    ...(a.height || a.width ? { height: a.height, width: a.width } : {}),
     ms_median: +s.median.toFixed(4), ms_p90: +s.p90.toFixed(4), ms_min: +s.min.toFixed(4), iters: a.iters,
   }) + '\n');
 }

@@ -9,10 +9,19 @@ is ignored; precision/recall are sampled at 1000 score thresholds and AP is the
 area under the interpolated precision-recall curve.
 
   eval/widerface_ap.py [--argus build/argus] [--data ../shared/data/widerface-dev]
-                       [--half even|odd|both] [--misses] [--setting NAME=ARGS ...]
+                       [--half even|odd|both] [--misses] [--fp]
+                       [--setting NAME=ARGS ...]
 
 Each --setting is a name and the detection options passed to argus detect,
 e.g. --setting "320=--size 320" --setting "tiled=--size 480 --tile 640".
+"--detector CARD" among them picks the detector card (through
+$ARGUS_DETECTOR), so that several detectors are measured in one run:
+--setting "rfb=--detector fr_detect --size 480" --setting "yunet_n=--detector yunet_n".
+
+--fp prints, per setting, for score thresholds 0.5 .. 0.9, the share of
+detections at or above the threshold that overlap no annotated face at all
+(IoU < 0.3 with every box, ignored faces included) and the medium recall at
+IoU 0.5 there: what a card's default score_threshold trades.
 
 --half even|odd evaluates the even- or odd-indexed images only (index in the
 sorted list of image names), so that choices tuned on one half can be
@@ -63,11 +72,19 @@ def parse_gt(path):
 
 
 def run_detect(argus, models, threads, root, names, opts):
+    args = shlex.split(opts)
+    env = dict(os.environ)
+    if "--detector" in args:
+        i = args.index("--detector")
+        if i + 1 >= len(args):
+            sys.exit("widerface_ap: --detector needs a card name")
+        env["ARGUS_DETECTOR"] = args[i + 1]
+        del args[i:i + 2]
     cmd = [argus, "detect", "--json", "--models", models, "--threads", str(threads),
-           "--min-score", "0.05", "--max-faces", "1000", "--boxes-only"] + shlex.split(opts)
+           "--min-score", "0.05", "--max-faces", "1000", "--boxes-only"] + args
     t0 = time.time()
     res = subprocess.run(cmd + [os.path.join(root, "images", n) for n in names],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     secs = time.time() - t0
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
@@ -184,6 +201,30 @@ def miss_causes(gt, preds, col, thr=0.5):
     return c
 
 
+def false_positives(gt, preds, thresholds=(0.5, 0.6, 0.7, 0.8, 0.9)):
+    """Per threshold: (detections >= t, share overlapping no annotated face
+    at IoU 0.3, medium recall at IoU 0.5)."""
+    out = []
+    for t in thresholds:
+        n = lone = hit = total = 0
+        for name, g in gt.items():
+            p = preds.get(name, np.zeros((0, 5)))
+            p = p[p[:, 4] >= t] if len(p) else p
+            valid = g[:, 5] > 0 if len(g) else np.zeros(0, bool)
+            total += int(valid.sum())
+            n += len(p)
+            if not len(p):
+                continue
+            if not len(g):
+                lone += len(p)
+                continue
+            ious = iou_matrix(p[:, :4], g[:, :4])
+            lone += int((ious.max(axis=1) < 0.3).sum())
+            hit += int((ious.max(axis=0)[valid] >= 0.5).sum())
+        out.append((t, n, lone / max(n, 1), hit / max(total, 1)))
+    return out
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
@@ -196,6 +237,8 @@ def main():
     ap.add_argument("--half", choices=("all", "even", "odd", "both"), default="all",
                     help="images to evaluate: all, even- or odd-indexed, or all three")
     ap.add_argument("--misses", action="store_true", help="count misses by cause")
+    ap.add_argument("--fp", action="store_true",
+                    help="share of detections overlapping no face, per score threshold")
     a = ap.parse_args()
     if not os.path.isdir(a.data):
         sys.exit("widerface_ap: %s is absent (WIDER FACE dev lives in ../shared/data)" % a.data)
@@ -217,6 +260,10 @@ def main():
             easy, med, hard = evaluate(sub, preds)
             print("%-14s %-5s %-46s %7.3f %7.3f %7.3f %10.1f" % (name, h, opts, easy, med, hard,
                                                                secs))
+        if a.fp:
+            for t, n, share, rec in false_positives({n: gt[n] for n in names}, preds):
+                print("  score >= %.1f: %5d detections, %5.1f %% overlap no face, medium recall %.3f"
+                      % (t, n, 100 * share, rec))
         if a.misses:
             for col, what in ((4, "easy"), (5, "medium"), (6, "hard")):
                 c = miss_causes({n: gt[n] for n in names}, preds, col)

@@ -28,10 +28,14 @@ good() { # good FILE MODEL
 }
 
 # The model cards (share/models/*.card.json: input spec, decoder, thresholds)
-# go next to the models, so that a models folder is complete on its own.
+# go next to the models, so that a models folder is complete on its own; so
+# do the small models vendored in the repository (share/models/*.onnx: the
+# YuNet detector, 0.3 MB, with its licence text), whose sha256 their cards
+# pin and the engine checks when loading them.
 copy_cards() {
   mkdir -p "$dest"
-  for card in "$root"/share/models/*.card.json; do
+  for card in "$root"/share/models/*.card.json "$root"/share/models/*.onnx \
+    "$root"/share/models/*.LICENSE; do
     [[ -f "$card" ]] || continue
     if ! cmp -s "$card" "$dest/$(basename "$card")"; then
       cp "$card" "$dest/.$(basename "$card").tmp"

@@ -213,6 +213,132 @@ static void test_malformed(void) {
   CHECK(strstr(err.msg, "/nonexistent/x.card.json") != NULL);
 }
 
+/* The YuNet cards (decoder anchor_free_grid). */
+static void test_grid_committed(void) {
+  argus_face_card c;
+  load("yunet_n", &c);
+  CHECK_INT_EQ(c.kind, ARGUS_FACE_MODEL_DETECTOR);
+  CHECK_INT_EQ(c.decoder, ARGUS_FACE_DECODER_GRID);
+  CHECK(strcmp(c.file, "yunet_n_640_640.onnx") == 0);
+  CHECK(strcmp(c.sha256, "25a606a145a5b6d7271ae138fbd00eba91dad8b83222ae3f2"
+                         "c7ecd0f4a7b0e31") == 0);
+  CHECK_INT_EQ(c.channels, ARGUS_CH_BGR);
+  CHECK_NEAR(c.mean, 0, 0, 0);
+  CHECK_NEAR(c.scale, 1, 0, 0);
+  CHECK_INT_EQ(c.grid.nstrides, 3);
+  CHECK_INT_EQ(c.grid.strides[0], 8);
+  CHECK_INT_EQ(c.grid.strides[2], 32);
+  CHECK(strcmp(c.grid.outputs[0][ARGUS_FACE_HEAD_CLS], "cls_8") == 0);
+  CHECK(strcmp(c.grid.outputs[1][ARGUS_FACE_HEAD_OBJ], "obj_16") == 0);
+  CHECK(strcmp(c.grid.outputs[2][ARGUS_FACE_HEAD_BBOX], "bbox_32") == 0);
+  CHECK(strcmp(c.grid.outputs[2][ARGUS_FACE_HEAD_KPS], "kps_32") == 0);
+  CHECK_INT_EQ(c.grid.score, ARGUS_FACE_SCORE_SQRT_CLS_OBJ);
+  CHECK_INT_EQ(c.grid.npoints, 5);
+  CHECK_INT_EQ(c.grid.pad_to, 32);
+  CHECK(c.native_max_side >= 640);
+  CHECK(c.score_threshold > 0 && c.score_threshold < 1);
+  load("yunet_s", &c);
+  CHECK_INT_EQ(c.decoder, ARGUS_FACE_DECODER_GRID);
+  CHECK(strcmp(c.file, "yunet_s_640_640.onnx") == 0);
+  /* The SSD card says which decoder it is too. */
+  load("fr_detect", &c);
+  CHECK_INT_EQ(c.decoder, ARGUS_FACE_DECODER_SSD_PRIORS);
+}
+
+/* A minimal valid anchor-free detector card with the decoder field `key`
+ * replaced by `value` (NULL: removed). */
+static argus_err parse_grid_with(const char *key, const char *value,
+                                 argus_face_error *e) {
+  static const char *const keys[] = {"kind",   "strides", "outputs", "score",
+                                     "box",    "points",  "pad_to",  "pad"};
+  static const char *const vals[] = {
+      "\"anchor_free_grid\"",
+      "[8,16]",
+      "[{\"cls\":\"c8\",\"obj\":\"o8\",\"bbox\":\"b8\",\"kps\":"
+      "\"k8\"},{\"cls\":\"c16\",\"obj\":\"o16\",\"bbox\":\"b16\","
+      "\"kps\":\"k16\"}]",
+      "\"sqrt_cls_obj\"",
+      "\"center_offset_log_size\"",
+      "5",
+      "32",
+      "\"right_bottom\""};
+  char dec[2048] = "";
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const char *v = strcmp(keys[i], key) == 0 ? value : vals[i];
+    if (!v)
+      continue;
+    int w = snprintf(dec + n, sizeof dec - n, "%s\"%s\":%s", n ? "," : "",
+                     keys[i], v);
+    if (w > 0)
+      n += (size_t)w;
+  }
+  char buf[4096];
+  snprintf(buf, sizeof buf,
+           "{\"card_version\":1,\"kind\":\"detector\",\"name\":\"y\","
+           "\"version\":\"1\",\"file\":\"y.onnx\","
+           "\"input\":{\"name\":\"input\",\"shape\":[1,3,640,640],"
+           "\"layout\":\"NCHW\",\"channels\":\"BGR\",\"mean\":0,"
+           "\"scale\":1},\"decoder\":{%s},"
+           "\"defaults\":{\"score_threshold\":0.6,\"nms_iou\":0.45,"
+           "\"native_max_side\":1920}}",
+           dec);
+  argus_face_card c;
+  memset(e, 0, sizeof *e);
+  argus_err rc =
+      argus_face_card_parse(buf, strlen(buf), "grid.card.json", &c, e);
+  if (rc == ARGUS_OK && !key[0]) {
+    CHECK_INT_EQ(c.grid.nstrides, 2);
+    CHECK(strcmp(c.grid.outputs[1][ARGUS_FACE_HEAD_KPS], "k16") == 0);
+    CHECK_INT_EQ(c.native_max_side, 1920);
+  }
+  return rc;
+}
+
+static void expect_grid_bad(const char *key, const char *value,
+                            argus_err code, const char *needle) {
+  argus_face_error e;
+  argus_err rc = parse_grid_with(key, value, &e);
+  CHECK_INT_EQ(rc, code);
+  if (!strstr(e.msg, needle) || !strstr(e.msg, "grid.card.json")) {
+    fprintf(stderr, "message '%s' lacks '%s' (decoder.%s = %s)\n", e.msg,
+            needle, key, value ? value : "(none)");
+    CHECK(0);
+  }
+}
+
+static void test_grid_malformed(void) {
+  argus_face_error e;
+  CHECK_OK(parse_grid_with("", NULL, &e));
+  if (e.msg[0])
+    fprintf(stderr, "%s\n", e.msg);
+  /* score "cls" needs no obj head; points 0 no kps head */
+  CHECK_OK(parse_grid_with("score", "\"cls\"", &e));
+  CHECK_OK(parse_grid_with("points", "0", &e));
+  expect_grid_bad("kind", "\"anchors\"", ARGUS_E_UNSUPPORTED,
+                  "decoder.kind 'anchors'");
+  expect_grid_bad("strides", NULL, ARGUS_E_CORRUPT, "decoder.strides");
+  expect_grid_bad("strides", "[8,12]", ARGUS_E_CORRUPT, "decoder.strides[1]");
+  expect_grid_bad("strides", "[8,16,32]", ARGUS_E_CORRUPT, "decoder.outputs");
+  expect_grid_bad("outputs", NULL, ARGUS_E_CORRUPT, "decoder.outputs");
+  expect_grid_bad("outputs", "[{\"cls\":\"c8\"},{\"cls\":\"c16\"}]",
+                  ARGUS_E_CORRUPT, "decoder.outputs[0].obj");
+  expect_grid_bad("outputs",
+                  "[{\"cls\":\"c8\",\"obj\":\"o8\",\"bbox\":\"b8\","
+                  "\"kps\":7},{}]",
+                  ARGUS_E_CORRUPT, "decoder.outputs[0].kps");
+  expect_grid_bad("outputs", "[1,2]", ARGUS_E_CORRUPT, "decoder.outputs[0]");
+  expect_grid_bad("score", "\"max\"", ARGUS_E_UNSUPPORTED, "decoder.score");
+  expect_grid_bad("score", NULL, ARGUS_E_CORRUPT, "decoder.score");
+  expect_grid_bad("box", "\"corners\"", ARGUS_E_UNSUPPORTED, "decoder.box");
+  expect_grid_bad("points", "3", ARGUS_E_CORRUPT, "decoder.points");
+  expect_grid_bad("points", "\"five\"", ARGUS_E_CORRUPT, "decoder.points");
+  expect_grid_bad("pad_to", "0", ARGUS_E_CORRUPT, "decoder.pad_to");
+  expect_grid_bad("pad_to", "48", ARGUS_E_CORRUPT, "input.shape");
+  expect_grid_bad("pad", "\"centre\"", ARGUS_E_UNSUPPORTED, "decoder.pad");
+  expect_grid_bad("pad", NULL, ARGUS_E_CORRUPT, "decoder.pad");
+}
+
 static void test_find_and_sha(void) {
   char path[1024];
   argus_face_error e = {{0}};
@@ -258,6 +384,8 @@ static void test_find_and_sha(void) {
 int main(void) {
   test_committed();
   test_malformed();
+  test_grid_committed();
+  test_grid_malformed();
   test_find_and_sha();
   return check_report("test_face_card");
 }

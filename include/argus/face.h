@@ -119,6 +119,41 @@ typedef struct argus_face_prior_spec {
   int clamp; /* clamp prior centre/size to [0, 1] (the reference does) */
 } argus_face_prior_spec;
 
+/* How an anchor-free detector scores a grid cell ("decoder":
+ * "anchor_free_grid", card field "score"). */
+typedef enum argus_face_grid_score {
+  ARGUS_FACE_SCORE_SQRT_CLS_OBJ = 0, /* sqrt(cls * obj) (YuNet) */
+  ARGUS_FACE_SCORE_CLS_OBJ = 1,      /* cls * obj */
+  ARGUS_FACE_SCORE_CLS = 2,          /* cls alone (no objectness head) */
+} argus_face_grid_score;
+
+/* Heads of an anchor-free detector, per stride s: for each cell (row, col)
+ * of the (H/s) x (W/s) grid, in row-major order, a class and an objectness
+ * probability (already sigmoid), a box (centre offset in cells, log size in
+ * cells) and 2 * npoints landmark offsets in cells. Decoding: centre =
+ * ((col + b0) * s, (row + b1) * s), size = (exp(b2) * s, exp(b3) * s),
+ * point k = ((col + p[2k]) * s, (row + p[2k+1]) * s), in network pixels. */
+enum { ARGUS_FACE_HEAD_CLS, ARGUS_FACE_HEAD_OBJ, ARGUS_FACE_HEAD_BBOX,
+       ARGUS_FACE_HEAD_KPS, ARGUS_FACE_NHEADS };
+typedef struct argus_face_grid_spec {
+  int nstrides;
+  int strides[ARGUS_FACE_MAX_LEVELS];
+  /* Output names per stride and head ("" for a head the model lacks: obj
+   * with score CLS, kps with npoints 0). */
+  char outputs[ARGUS_FACE_MAX_LEVELS][ARGUS_FACE_NHEADS][ARGUS_FACE_CARD_NAME];
+  argus_face_grid_score score;
+  int npoints; /* 0, or ARGUS_FACE_NPOINTS: alignment points in the
+                  ARGUS_FACE_LEFT_EYE .. MOUTH_RIGHT order */
+  int pad_to;  /* network sides are multiples of this; the frame keeps its
+                  aspect ratio and is zero-padded right and bottom */
+} argus_face_grid_spec;
+
+/* Detector decoders. */
+typedef enum argus_face_decoder {
+  ARGUS_FACE_DECODER_SSD_PRIORS = 0, /* "ssd_priors" */
+  ARGUS_FACE_DECODER_GRID = 1,       /* "anchor_free_grid" */
+} argus_face_decoder;
+
 /* One calibrated operating point of an embedder. */
 typedef struct argus_face_threshold {
   double fmr;      /* false-match rate, e.g. 1e-3 */
@@ -140,7 +175,16 @@ typedef struct argus_face_card {
   float mean, scale; /* tensor value = (p - mean) * scale */
   char output_name[ARGUS_FACE_CARD_NAME]; /* landmarker/embedder output */
 
-  /* detector ("decoder": "ssd_priors") */
+  /* detector */
+  argus_face_decoder decoder;
+  /* Longest side of the automatic whole-frame pass at the frame's own
+   * resolution (defaults.native_max_side; 0: the pass is
+   * ARGUS_FACE_DEFAULT_SIZE, stretched to the grid as the SSD detector is
+   * trained). */
+  int native_max_side;
+  /* "decoder": "anchor_free_grid" */
+  argus_face_grid_spec grid;
+  /* "decoder": "ssd_priors" */
   argus_face_prior_spec priors;
   float center_variance, size_variance;
   char scores_output[ARGUS_FACE_CARD_NAME]; /* raw logits [1, A, 2] */
@@ -260,6 +304,10 @@ typedef struct argus_face_pass {
   /* 1: the network sees the roi mirrored left-right; the boxes come back
    * in image coordinates (test-time augmentation, detect opts `flip`). */
   unsigned char flip;
+  /* > 0 (detectors with pad_align): the roi is resampled to content_w x
+   * content_h at the top left of the network input and the rest of it is
+   * padding (black); 0: the roi fills the whole net_w x net_h input. */
+  int content_w, content_h;
 } argus_face_pass;
 
 typedef struct argus_face_detector_ops {
@@ -282,6 +330,23 @@ typedef struct argus_face_detector {
   void *ctx;
   float default_score, default_nms_iou;
   int default_w, default_h; /* the model's training input size */
+  /* 0: network inputs are the roi stretched to a multiple of 32; N > 0: the
+   * roi at the pass's scale, padded right and bottom to a multiple of N
+   * (argus_face_pass.content_w/h). */
+  int pad_align;
+  /* > 0: the automatic whole-frame pass (detect opts size 0, no tiles) is
+   * the frame at its own resolution, its longer side capped at this. */
+  int native_max_side;
+  /* Optional (NULL: boxes only): ops->detect_pass that also writes the 5
+   * alignment points (image px, ARGUS_FACE_LEFT_EYE .. MOUTH_RIGHT) of
+   * candidate i into points[i] (cap entries). Faces then get their points
+   * from the detector and need no landmarker. */
+  argus_err (*detect_pass_points)(void *ctx, void *state,
+                                  const argus_image *img,
+                                  const argus_face_pass *pass,
+                                  float min_score, argus_face_box *out,
+                                  float (*points)[ARGUS_FACE_NPOINTS][2],
+                                  int cap, int *n, argus_face_error *err);
 } argus_face_detector;
 
 typedef struct argus_face_landmarker_ops {
@@ -477,9 +542,16 @@ typedef struct argus_face_engine_opts {
   int allow_unverified;  /* load model files whose sha256 differs from the
                             card (a user's own model); logged */
   const argus_face_quality_params *quality; /* NULL: defaults; borrowed */
-  /* Card names (NULL: fr_detect, fr_landmark, fr_feature). */
+  /* Card names. detector NULL: $ARGUS_DETECTOR, else
+   * ARGUS_FACE_DEFAULT_DETECTOR. landmarker NULL: fr_landmark, loaded only
+   * when the detector gives no alignment points (an "ssd_priors" card);
+   * named, it is loaded and its points replace the detector's. embedder
+   * NULL: fr_feature. */
   const char *detector, *landmarker, *embedder;
 } argus_face_engine_opts;
+
+/* The detector card the engine loads by default (docs/face.md). */
+#define ARGUS_FACE_DEFAULT_DETECTOR "fr_detect"
 
 /* Loads the cards and models, checks checksums and creates the default
  * algorithms. Errors: NOT_FOUND (card or model), CHECKSUM, CORRUPT,
@@ -489,7 +561,9 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
                                    argus_face_error *err);
 void argus_face_engine_free(argus_face_engine *e);
 
-/* Borrowed views of the engine's parts (valid while the engine lives). */
+/* Borrowed views of the engine's parts (valid while the engine lives).
+ * argus_face_engine_card gives NULL for the landmarker when none is loaded
+ * (the detector's points feed alignment). */
 const argus_face_card *argus_face_engine_card(const argus_face_engine *e,
                                               argus_face_model_kind kind);
 const argus_face_detector *argus_face_engine_detector(

@@ -225,6 +225,95 @@ static argus_err parse_input(card_ctx *c, const cJSON *root,
   return ARGUS_OK;
 }
 
+static argus_err parse_detector_defaults(card_ctx *c, const cJSON *root,
+                                         argus_face_card *o);
+
+/* "decoder": {"kind": "anchor_free_grid", ...} (docs/face.md). */
+static argus_err parse_grid(card_ctx *c, const cJSON *d, argus_face_card *o) {
+  static const char *const heads[ARGUS_FACE_NHEADS] = {"cls", "obj", "bbox",
+                                                       "kps"};
+  argus_face_grid_spec *g = &o->grid;
+  argus_err rc;
+  char score[32], pad[32], box[48];
+  if ((rc = get_string(c, d, "decoder.", "score", score, sizeof score, 1)))
+    return rc;
+  if (strcmp(score, "sqrt_cls_obj") == 0)
+    g->score = ARGUS_FACE_SCORE_SQRT_CLS_OBJ;
+  else if (strcmp(score, "cls_obj") == 0)
+    g->score = ARGUS_FACE_SCORE_CLS_OBJ;
+  else if (strcmp(score, "cls") == 0)
+    g->score = ARGUS_FACE_SCORE_CLS;
+  else
+    return bad(c, ARGUS_E_UNSUPPORTED,
+               "decoder.score '%s' is not sqrt_cls_obj, cls_obj or cls",
+               score);
+  if ((rc = get_string(c, d, "decoder.", "box", box, sizeof box, 1)))
+    return rc;
+  if (strcmp(box, "center_offset_log_size") != 0)
+    return bad(c, ARGUS_E_UNSUPPORTED,
+               "decoder.box '%s' is not supported (center_offset_log_size)",
+               box);
+  if ((rc = get_int(c, d, "decoder.", "points", 0, ARGUS_FACE_NPOINTS,
+                    &g->npoints, 1)))
+    return rc;
+  if (g->npoints != 0 && g->npoints != ARGUS_FACE_NPOINTS)
+    return bad(c, ARGUS_E_CORRUPT,
+               "field 'decoder.points' = %d must be 0 or %d", g->npoints,
+               ARGUS_FACE_NPOINTS);
+  if ((rc = get_int(c, d, "decoder.", "pad_to", 1, 256, &g->pad_to, 1)) ||
+      (rc = get_string(c, d, "decoder.", "pad", pad, sizeof pad, 1)))
+    return rc;
+  if (strcmp(pad, "right_bottom") != 0)
+    return bad(c, ARGUS_E_UNSUPPORTED,
+               "decoder.pad '%s' is not supported (right_bottom)", pad);
+  double strides[ARGUS_FACE_MAX_LEVELS];
+  int ns = 0;
+  if ((rc = get_numbers(c, field(d, "strides"), "decoder.strides", 1,
+                        ARGUS_FACE_MAX_LEVELS, strides, &ns)))
+    return rc;
+  g->nstrides = ns;
+  for (int i = 0; i < ns; i++) {
+    if (strides[i] < 1 || strides[i] > 256 ||
+        strides[i] != floor(strides[i]) || g->pad_to % (int)strides[i] != 0)
+      return bad(c, ARGUS_E_CORRUPT,
+                 "decoder.strides[%d] = %g is not a stride that divides "
+                 "decoder.pad_to (%d)",
+                 i, strides[i], g->pad_to);
+    g->strides[i] = (int)strides[i];
+  }
+  const cJSON *outs = field(d, "outputs");
+  if (!outs || !cJSON_IsArray(outs) || cJSON_GetArraySize(outs) != ns)
+    return bad(c, ARGUS_E_CORRUPT,
+               "decoder.outputs must be an array of %d objects (one per "
+               "stride) naming the outputs cls, obj, bbox, kps",
+               ns);
+  for (int i = 0; i < ns; i++) {
+    const cJSON *e = cJSON_GetArrayItem(outs, i);
+    char path[48];
+    snprintf(path, sizeof path, "decoder.outputs[%d].", i);
+    if (!cJSON_IsObject(e))
+      return bad(c, ARGUS_E_CORRUPT, "'decoder.outputs[%d]' must be an object",
+                 i);
+    for (int h = 0; h < ARGUS_FACE_NHEADS; h++) {
+      int need = !(h == ARGUS_FACE_HEAD_OBJ &&
+                   g->score == ARGUS_FACE_SCORE_CLS) &&
+                 !(h == ARGUS_FACE_HEAD_KPS && g->npoints == 0);
+      if ((rc = get_string(c, e, path, heads[h], g->outputs[i][h],
+                           sizeof g->outputs[i][h], need)))
+        return rc;
+      if (!need)
+        g->outputs[i][h][0] = '\0';
+    }
+  }
+  if (o->input_shape[2] % g->pad_to != 0 || o->input_shape[3] % g->pad_to != 0)
+    return bad(c, ARGUS_E_CORRUPT,
+               "input.shape %lldx%lld is not a multiple of decoder.pad_to "
+               "(%d)",
+               (long long)o->input_shape[3], (long long)o->input_shape[2],
+               g->pad_to);
+  return ARGUS_OK;
+}
+
 static argus_err parse_detector(card_ctx *c, const cJSON *root,
                                 argus_face_card *o) {
   argus_err rc;
@@ -234,11 +323,18 @@ static argus_err parse_detector(card_ctx *c, const cJSON *root,
   char kind[32];
   if ((rc = get_string(c, d, "decoder.", "kind", kind, sizeof kind, 1)))
     return rc;
+  if (strcmp(kind, "anchor_free_grid") == 0) {
+    o->decoder = ARGUS_FACE_DECODER_GRID;
+    if ((rc = parse_grid(c, d, o)))
+      return rc;
+    return parse_detector_defaults(c, root, o);
+  }
   if (strcmp(kind, "ssd_priors") != 0)
     return bad(c, ARGUS_E_UNSUPPORTED,
                "decoder.kind '%s' is not supported for a detector "
-               "(expected ssd_priors)",
+               "(expected ssd_priors or anchor_free_grid)",
                kind);
+  o->decoder = ARGUS_FACE_DECODER_SSD_PRIORS;
   if ((rc = get_string(c, d, "decoder.", "scores", o->scores_output,
                        sizeof o->scores_output, 1)) ||
       (rc = get_string(c, d, "decoder.", "deltas", o->deltas_output,
@@ -288,6 +384,13 @@ static argus_err parse_detector(card_ctx *c, const cJSON *root,
   p->clamp = 1;
   if ((rc = get_bool(c, d, "decoder.", "clamp", &p->clamp)))
     return rc;
+  return parse_detector_defaults(c, root, o);
+}
+
+/* "defaults" of a detector card (optional; each field optional). */
+static argus_err parse_detector_defaults(card_ctx *c, const cJSON *root,
+                                         argus_face_card *o) {
+  argus_err rc;
   o->score_threshold = 0.65f;
   o->nms_iou = 0.4f;
   const cJSON *def = field(root, "defaults");
@@ -296,7 +399,10 @@ static argus_err parse_detector(card_ctx *c, const cJSON *root,
       return bad(c, ARGUS_E_CORRUPT, "'defaults' must be an object");
     if ((rc = get_float(c, def, "defaults.", "score_threshold", 0, 1,
                         &o->score_threshold, 0)) ||
-        (rc = get_float(c, def, "defaults.", "nms_iou", 0, 1, &o->nms_iou, 0)))
+        (rc = get_float(c, def, "defaults.", "nms_iou", 0, 1, &o->nms_iou,
+                        0)) ||
+        (rc = get_int(c, def, "defaults.", "native_max_side", 32, 8192,
+                      &o->native_max_side, 0)))
       return rc;
   }
   return ARGUS_OK;

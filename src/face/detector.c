@@ -1,7 +1,9 @@
-/* The default face detector: an SSD-style network with a prior grid
+/* The face detectors of model cards: an SSD-style network with a prior grid
  * (fr_detect, the Ultra-Light-Fast-Generic-Face-Detector RFB-320), run at
- * any input size from its raw heads, and the planning of detection passes
- * (full frame, tiles) that any detector shares. */
+ * any input size from its raw heads; an anchor-free network with per-stride
+ * class/objectness/box/landmark heads on a grid (YuNet), whose landmarks
+ * feed alignment directly; and the planning of detection passes (full
+ * frame, tiles) that any detector shares. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +263,378 @@ static const argus_face_detector_ops det_ops = {
     "ssd_priors", det_state_create, det_state_free, det_pass, det_destroy,
 };
 
+/* ---- candidates with points: NMS and voting ------------------------------ */
+
+argus_err face_cand_nms(face_cand *c, int n, float iou, int max_keep,
+                        int *kept) {
+  if (!kept || n < 0 || (!c && n) || !(iou >= 0) || max_keep < 0)
+    return ARGUS_E_INVALID_ARG;
+  *kept = 0;
+  if (n == 0)
+    return ARGUS_OK;
+  qsort(c, (size_t)n, sizeof *c, face_box_cmp_score);
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (max_keep && k == max_keep)
+      break;
+    if (isnan(c[i].b.score))
+      break;
+    int keep = 1;
+    for (int j = 0; j < k && keep; j++)
+      if (argus_face_iou(&c[j].b, &c[i].b) > iou)
+        keep = 0;
+    if (keep) {
+      if (k != i)
+        c[k] = c[i];
+      k++;
+    }
+  }
+  *kept = k;
+  return ARGUS_OK;
+}
+
+/* The same steps as argus_face_box_vote (keep the two in step). */
+argus_err face_cand_vote(face_cand *cs, int n, float nms_iou, float vote_iou,
+                         int max_keep, int *kept) {
+  if (!(vote_iou > 0 && vote_iou <= 1))
+    return face_cand_nms(cs, n, nms_iou, max_keep, kept);
+  if (!kept || n < 0 || (!cs && n) || !(nms_iou >= 0) || max_keep < 0)
+    return ARGUS_E_INVALID_ARG;
+  *kept = 0;
+  if (n == 0)
+    return ARGUS_OK;
+  qsort(cs, (size_t)n, sizeof *cs, face_box_cmp_score);
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (max_keep && k == max_keep)
+      break;
+    face_cand c = cs[i];
+    if (isnan(c.b.score))
+      continue;
+    double w = c.b.score, sx1 = w * c.b.x1, sy1 = w * c.b.y1,
+           sx2 = w * c.b.x2, sy2 = w * c.b.y2, sw = w;
+    double sp[ARGUS_FACE_NPOINTS][2];
+    int pts = c.npoints == ARGUS_FACE_NPOINTS;
+    for (int q = 0; q < ARGUS_FACE_NPOINTS; q++) {
+      sp[q][0] = w * c.points[q][0];
+      sp[q][1] = w * c.points[q][1];
+    }
+    for (int j = i + 1; j < n; j++) {
+      face_cand *o = &cs[j];
+      if (isnan(o->b.score))
+        continue;
+      float ov = argus_face_iou(&c.b, &o->b);
+      if (ov >= vote_iou) {
+        w = o->b.score;
+        sx1 += w * o->b.x1;
+        sy1 += w * o->b.y1;
+        sx2 += w * o->b.x2;
+        sy2 += w * o->b.y2;
+        sw += w;
+        pts = pts && o->npoints == ARGUS_FACE_NPOINTS;
+        for (int q = 0; q < ARGUS_FACE_NPOINTS; q++) {
+          sp[q][0] += w * o->points[q][0];
+          sp[q][1] += w * o->points[q][1];
+        }
+      }
+      if (ov > nms_iou)
+        o->b.score = NAN;
+    }
+    if (sw > 0) {
+      c.b.x1 = (float)(sx1 / sw);
+      c.b.y1 = (float)(sy1 / sw);
+      c.b.x2 = (float)(sx2 / sw);
+      c.b.y2 = (float)(sy2 / sw);
+      /* Points are averaged only when every voter has them; otherwise the
+       * kept box's own points stay. */
+      if (pts)
+        for (int q = 0; q < ARGUS_FACE_NPOINTS; q++) {
+          c.points[q][0] = (float)(sp[q][0] / sw);
+          c.points[q][1] = (float)(sp[q][1] / sw);
+        }
+    }
+    cs[k++] = c;
+  }
+  *kept = k;
+  return ARGUS_OK;
+}
+
+/* ---- anchor-free grid detector (YuNet) ---------------------------------- */
+
+typedef struct grid_ctx {
+  argus_face_card card;
+  argus_nn_model *model; /* kept */
+  const char *outs[FACE_SESS_MAX_OUT];
+  int nouts;
+  int head_out[ARGUS_FACE_MAX_LEVELS][ARGUS_FACE_NHEADS]; /* index in outs
+                                                             or -1 */
+} grid_ctx;
+
+typedef struct grid_state {
+  face_sess_cache sc;
+  face_cand *cand; /* one per grid cell of the largest input seen */
+  size_t ncand;
+} grid_state;
+
+static argus_err grid_state_create(void *ctx, void **out) {
+  (void)ctx;
+  grid_state *s = calloc(1, sizeof *s);
+  if (!s)
+    return ARGUS_E_NOMEM;
+  s->sc.max = 6;
+  *out = s;
+  return ARGUS_OK;
+}
+
+static void grid_state_free(void *ctx, void *state) {
+  (void)ctx;
+  grid_state *s = state;
+  if (!s)
+    return;
+  face_sess_cache_clear(&s->sc);
+  free(s->cand);
+  free(s);
+}
+
+/* Checks the shapes of the heads of a session planned at net_w x net_h:
+ * [1, cells, k] with k = 1 (cls, obj), 4 (bbox), 2 * npoints (kps). */
+static argus_err grid_check(const grid_ctx *c, const face_sess *fs,
+                            int net_w, int net_h, size_t *cells,
+                            argus_face_error *err) {
+  static const char *const hn[ARGUS_FACE_NHEADS] = {"cls", "obj", "bbox",
+                                                    "kps"};
+  const argus_face_grid_spec *g = &c->card.grid;
+  size_t total = 0;
+  for (int l = 0; l < g->nstrides; l++) {
+    int64_t n = (int64_t)(net_w / g->strides[l]) * (net_h / g->strides[l]);
+    total += (size_t)n;
+    for (int h = 0; h < ARGUS_FACE_NHEADS; h++) {
+      int k = c->head_out[l][h];
+      if (k < 0)
+        continue;
+      int64_t want = h == ARGUS_FACE_HEAD_BBOX  ? 4
+                     : h == ARGUS_FACE_HEAD_KPS ? 2 * g->npoints
+                                                : 1;
+      const int64_t *d = fs->out_dims[k];
+      if (fs->out_rank[k] != 3 || d[0] != 1 || d[1] != n || d[2] != want)
+        return face_fail(err, ARGUS_E_SHAPE,
+                         "%s at %dx%d: output '%s' (%s, stride %d) has shape "
+                         "[%lld,%lld,%lld], expected [1,%lld,%lld]",
+                         c->card.name, net_w, net_h, c->outs[k], hn[h],
+                         g->strides[l], (long long)d[0],
+                         (long long)(fs->out_rank[k] > 1 ? d[1] : 0),
+                         (long long)(fs->out_rank[k] > 2 ? d[2] : 0),
+                         (long long)n, (long long)want);
+    }
+  }
+  *cells = total;
+  return ARGUS_OK;
+}
+
+static float clip01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+static argus_err grid_run(void *ctx, void *state, const argus_image *img,
+                          const argus_face_pass *p, float min_score,
+                          argus_face_box *out,
+                          float (*points)[ARGUS_FACE_NPOINTS][2], int cap,
+                          int *nout, argus_face_error *err) {
+  grid_ctx *c = ctx;
+  grid_state *s = state;
+  const argus_face_grid_spec *g = &c->card.grid;
+  *nout = 0;
+  if (p->net_w % g->pad_to != 0 || p->net_h % g->pad_to != 0)
+    return face_fail(err, ARGUS_E_INVALID_ARG,
+                     "%s: network input %dx%d is not a multiple of %d",
+                     c->card.name, p->net_w, p->net_h, g->pad_to);
+  face_sess *fs;
+  argus_err rc = face_sess_get(&s->sc, c->model, c->card.input_name, p->net_w,
+                               p->net_h, 1, c->outs, c->nouts, &fs, err);
+  if (rc)
+    return rc;
+  size_t cells;
+  if ((rc = grid_check(c, fs, p->net_w, p->net_h, &cells, err)))
+    return rc;
+  if (cells > s->ncand) {
+    face_cand *nc = malloc(cells * sizeof *nc);
+    if (!nc)
+      return face_fail(err, ARGUS_E_NOMEM, "out of memory");
+    free(s->cand);
+    s->cand = nc;
+    s->ncand = cells;
+  }
+  /* The roi at the pass's scale in the top left corner (the top right one
+   * when mirrored: the rows are flipped afterwards); the rest of the input
+   * lies outside the roi and, for a whole frame, outside the image, where
+   * argus_image_to_tensor writes black: the padding the model expects. */
+  const int cw = p->content_w > 0 ? p->content_w : p->net_w;
+  const int ch = p->content_h > 0 ? p->content_h : p->net_h;
+  const float rx = p->roi[0], ry = p->roi[1];
+  const float rw = p->roi[2] - p->roi[0], rh = p->roi[3] - p->roi[1];
+  const float sx = rw / (float)cw, sy = rh / (float)ch;
+  const float span_w = sx * (float)p->net_w, span_h = sy * (float)p->net_h;
+  float box[4] = {p->flip ? p->roi[2] - span_w : rx, ry,
+                  p->flip ? p->roi[2] : rx + span_w, ry + span_h};
+  rc = argus_image_to_tensor(img, box, p->net_w, p->net_h,
+                             (int)c->card.channels, c->card.mean,
+                             c->card.scale, fs->in);
+  if (rc)
+    return face_fail(err, rc, "preparing the %dx%d detector input: %s",
+                     p->net_w, p->net_h, argus_strerror(rc));
+  if (p->flip)
+    flip_rows(fs->in, fs->in_elems, p->net_w);
+  if ((rc = face_sess_run(fs, err)))
+    return rc;
+
+  /* Score >= min_score without the square root; boxes touching a dropped
+   * tile edge within 4 network px are cut faces. */
+  const float ms = min_score > 0 ? min_score : 0;
+  const float ms2 = ms * ms;
+  const float mx = 4.0f * sx, my = 4.0f * sy;
+  const float x0 = p->flip ? p->roi[2] : rx, dx = p->flip ? -sx : sx;
+  size_t n = 0;
+  for (int l = 0; l < g->nstrides; l++) {
+    const int st = g->strides[l], fw = p->net_w / st, fh = p->net_h / st;
+    const float *cls = fs->out[c->head_out[l][ARGUS_FACE_HEAD_CLS]];
+    const int oi = c->head_out[l][ARGUS_FACE_HEAD_OBJ];
+    const int ki = c->head_out[l][ARGUS_FACE_HEAD_KPS];
+    const float *obj = oi >= 0 ? fs->out[oi] : NULL;
+    const float *bb = fs->out[c->head_out[l][ARGUS_FACE_HEAD_BBOX]];
+    const float *kp = ki >= 0 ? fs->out[ki] : NULL;
+    for (int row = 0; row < fh; row++) {
+      for (int col = 0; col < fw; col++) {
+        size_t a = (size_t)row * (size_t)fw + (size_t)col;
+        float pc = clip01(cls[a]), score;
+        switch (g->score) {
+        case ARGUS_FACE_SCORE_CLS:
+          if (!(pc >= ms))
+            continue;
+          score = pc;
+          break;
+        case ARGUS_FACE_SCORE_CLS_OBJ:
+          score = pc * clip01(obj[a]);
+          if (!(score >= ms))
+            continue;
+          break;
+        default:
+          score = pc * clip01(obj[a]);
+          if (!(score >= ms2))
+            continue;
+          score = sqrtf(score);
+          break;
+        }
+        const float *d = bb + 4 * a;
+        float cx = ((float)col + d[0]) * (float)st;
+        float cy = ((float)row + d[1]) * (float)st;
+        float bw = expf(d[2]) * (float)st, bh = expf(d[3]) * (float)st;
+        face_cand *fc = &s->cand[n];
+        /* network px -> image px (mirrored: x counts from the right) */
+        float l1 = x0 + (cx - 0.5f * bw) * dx, l2 = x0 + (cx + 0.5f * bw) * dx;
+        fc->b.x1 = fminf(l1, l2);
+        fc->b.x2 = fmaxf(l1, l2);
+        fc->b.y1 = ry + (cy - 0.5f * bh) * sy;
+        fc->b.y2 = ry + (cy + 0.5f * bh) * sy;
+        fc->b.score = score;
+        float w = fc->b.x2 - fc->b.x1;
+        if (!(w > 0 && fc->b.y2 > fc->b.y1) || !isfinite(w) ||
+            !isfinite(fc->b.y2 - fc->b.y1) || w < p->min_face ||
+            (p->max_face > 0 && w >= p->max_face))
+          continue;
+        if ((p->drop_edge[0] && fc->b.x1 <= rx + mx) ||
+            (p->drop_edge[1] && fc->b.y1 <= ry + my) ||
+            (p->drop_edge[2] && fc->b.x2 >= p->roi[2] - mx) ||
+            (p->drop_edge[3] && fc->b.y2 >= p->roi[3] - my))
+          continue;
+        fc->npoints = 0;
+        if (kp) {
+          const float *k = kp + 2 * (size_t)g->npoints * a;
+          for (int q = 0; q < ARGUS_FACE_NPOINTS; q++) {
+            /* A mirrored face has its image-left and image-right points
+             * exchanged: eyes 0 <-> 1, mouth corners 3 <-> 4. */
+            int t = p->flip && q != ARGUS_FACE_NOSE
+                        ? (q == 0 ? 1 : q == 1 ? 0 : q == 3 ? 4 : 3)
+                        : q;
+            fc->points[t][0] = x0 + ((float)col + k[2 * q]) * (float)st * dx;
+            fc->points[t][1] = ry + ((float)row + k[2 * q + 1]) * (float)st * sy;
+          }
+          fc->npoints = ARGUS_FACE_NPOINTS;
+        }
+        n++;
+      }
+    }
+  }
+  int kept = (int)n;
+  if ((int)n > cap)
+    face_cand_nms(s->cand, (int)n, 1.0f, cap, &kept);
+  for (int i = 0; i < kept; i++) {
+    out[i] = s->cand[i].b;
+    if (points)
+      memcpy(points[i], s->cand[i].points, sizeof points[i]);
+  }
+  *nout = kept;
+  return ARGUS_OK;
+}
+
+static argus_err grid_pass(void *ctx, void *state, const argus_image *img,
+                           const argus_face_pass *p, float min_score,
+                           argus_face_box *out, int cap, int *nout,
+                           argus_face_error *err) {
+  return grid_run(ctx, state, img, p, min_score, out, NULL, cap, nout, err);
+}
+
+static const argus_face_detector_ops grid_ops = {
+    "anchor_free_grid", grid_state_create, grid_state_free, grid_pass,
+    det_destroy,
+};
+
+static argus_err grid_create(const argus_face_card *card,
+                             argus_nn_model *model, argus_face_detector *out,
+                             argus_face_error *err) {
+  grid_ctx *c = calloc(1, sizeof *c);
+  if (!c)
+    return face_fail(err, ARGUS_E_NOMEM, "out of memory");
+  c->card = *card;
+  c->model = model;
+  const argus_face_grid_spec *g = &c->card.grid;
+  for (int l = 0; l < g->nstrides; l++)
+    for (int h = 0; h < ARGUS_FACE_NHEADS; h++) {
+      c->head_out[l][h] = -1;
+      if (!g->outputs[l][h][0])
+        continue;
+      c->head_out[l][h] = c->nouts;
+      c->outs[c->nouts++] = g->outputs[l][h];
+    }
+  /* Plan once at the card's size to check that the heads exist with the
+   * shapes of the grid; the session is not kept. */
+  grid_state *s = NULL;
+  argus_err rc = grid_state_create(c, (void **)&s);
+  if (rc)
+    goto fail;
+  face_sess *fs;
+  size_t cells;
+  int w = (int)card->input_shape[3], h = (int)card->input_shape[2];
+  rc = face_sess_get(&s->sc, model, card->input_name, w, h, 1, c->outs,
+                     c->nouts, &fs, err);
+  if (rc == ARGUS_OK)
+    rc = grid_check(c, fs, w, h, &cells, err);
+  grid_state_free(c, s);
+  if (rc)
+    goto fail;
+  out->ops = &grid_ops;
+  out->ctx = c;
+  out->default_score = card->score_threshold;
+  out->default_nms_iou = card->nms_iou;
+  out->default_w = w;
+  out->default_h = h;
+  out->pad_align = g->pad_to;
+  out->native_max_side = card->native_max_side;
+  if (g->npoints == ARGUS_FACE_NPOINTS)
+    out->detect_pass_points = grid_run;
+  return ARGUS_OK;
+fail:
+  free(c);
+  return rc;
+}
+
 argus_err argus_face_detector_create(const argus_face_card *card,
                                      argus_nn_model *model,
                                      argus_face_detector *out,
@@ -274,6 +648,8 @@ argus_err argus_face_detector_create(const argus_face_card *card,
   argus_err rc = face_check_model_input(card, model, err);
   if (rc)
     return rc;
+  if (card->decoder == ARGUS_FACE_DECODER_GRID)
+    return grid_create(card, model, out, err);
   det_ctx *c = calloc(1, sizeof *c);
   if (!c)
     return ARGUS_E_NOMEM;
@@ -403,19 +779,40 @@ static int align_up(float v) {
   return clampi(n, MIN_NET, MAX_NET);
 }
 
-static int scale_passes(int w, int h, float scale, int tile, float lo,
-                        float hi, argus_face_pass *ps, int cap, int k) {
+/* Padding detectors (pad > 0): the content at the pass's scale, its
+ * network side padded up to a multiple of pad. */
+static void pad_side(float v, int pad, int *content, int *net) {
+  long c = lroundf(v);
+  c = c < 1 ? 1 : c > MAX_NET ? MAX_NET : c;
+  long n = (c + pad - 1) / pad * pad;
+  while (n > MAX_NET)
+    n -= pad;
+  if (c > n)
+    c = n;
+  *content = (int)c;
+  *net = (int)n;
+}
+
+static int scale_passes(int w, int h, float scale, int tile, int pad,
+                        float lo, float hi, argus_face_pass *ps, int cap,
+                        int k) {
   float nw = (float)w * scale, nh = (float)h * scale;
   if (tile <= 0 || (nw <= (float)tile && nh <= (float)tile)) {
     if (k < cap) {
       /* The whole frame: stretched by at most 16 px to the alignment (the
-       * reference pipeline stretches any frame to 320x240). */
+       * reference pipeline stretches any frame to 320x240), or, for a
+       * padding detector, kept at its scale and padded right and bottom. */
       argus_face_pass *p = &ps[k];
       memset(p, 0, sizeof *p);
       p->roi[2] = (float)w;
       p->roi[3] = (float)h;
-      p->net_w = align_nearest(nw);
-      p->net_h = align_nearest(nh);
+      if (pad > 0) {
+        pad_side(nw, pad, &p->content_w, &p->net_w);
+        pad_side(nh, pad, &p->content_h, &p->net_h);
+      } else {
+        p->net_w = align_nearest(nw);
+        p->net_h = align_nearest(nh);
+      }
       p->min_face = lo;
       p->max_face = hi;
     }
@@ -461,6 +858,11 @@ static int scale_passes(int w, int h, float scale, int tile, float lo,
       p->roi[3] = ys[j] + th;
       p->net_w = net_w;
       p->net_h = net_h;
+      if (pad > 0) {
+        /* Tiles at the frame's edge may be shorter than the network side. */
+        p->content_w = clampi(lroundf(tw * scale), 1, net_w);
+        p->content_h = clampi(lroundf(th * scale), 1, net_h);
+      }
       p->min_face = lo;
       p->max_face = hi;
       p->drop_edge[0] = i > 0;
@@ -511,6 +913,16 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
     int size = o->size != 0    ? o->size
                : o->tile > 0 ? ARGUS_FACE_TILED_SIZE
                              : ARGUS_FACE_DEFAULT_SIZE;
+    if (o->size == 0 && o->tile <= 0 && d->native_max_side > 0) {
+      /* A detector that runs at any size (padded): the frame at its own
+       * resolution, its longer side capped. */
+      int side = w > h ? w : h;
+      scales[ns++] = side > d->native_max_side
+                         ? (float)d->native_max_side / (float)side
+                         : 1.0f;
+      first_tiled = 1;
+      size = 0;
+    }
     if (size > 0) {
       scales[ns++] = (float)size / (float)(w > h ? w : h);
       first_tiled = 1;
@@ -544,7 +956,8 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
      * then duplicate the coarse pass's faces with other boxes. */
     if (i > 0 && t > 0)
       hi = 1.25f * 24.0f / scales[i - 1];
-    k = scale_passes(w, h, scales[i], t, lo, hi, passes, cap, k);
+    k = scale_passes(w, h, scales[i], t, d->pad_align, lo, hi, passes, cap,
+                     k);
   }
   if (o->flip != ARGUS_FACE_FLIP_NONE) {
     /* Mirrored copies of the passes after them (of the whole-frame ones

@@ -23,8 +23,10 @@ enum { K_DET = 0, K_LMK = 1, K_EMB = 2, K_N = 3 };
 struct argus_face_worker {
   argus_face_engine *e;
   void *det_state, *lmk_state, *emb_state;
-  argus_face_box *cand; /* CAND_CAP */
-  argus_face_box *kept; /* KEPT_CAP */
+  argus_face_box *boxes;                  /* CAND_CAP: one pass's output */
+  float (*points)[ARGUS_FACE_NPOINTS][2]; /* CAND_CAP: its points */
+  face_cand *cand;                        /* CAND_CAP */
+  face_cand *kept;                        /* KEPT_CAP */
   int nkept;
   argus_image crops[CROP_CHUNK];
   argus_pixfmt crop_fmt;
@@ -44,7 +46,7 @@ struct argus_face_engine {
   argus_threadpool *pool; /* borrowed */
   int nworkers;
   argus_face_worker **workers;
-  argus_face_box *merge; /* nworkers * KEPT_CAP */
+  face_cand *merge; /* nworkers * KEPT_CAP */
   argus_face_pass passes[MAX_PASSES];
 };
 
@@ -60,15 +62,17 @@ argus_err argus_face_worker_create(argus_face_engine *e,
     return ARGUS_E_NOMEM;
   w->e = e;
   argus_err rc = ARGUS_E_NOMEM;
+  w->boxes = malloc(CAND_CAP * sizeof *w->boxes);
+  w->points = malloc(CAND_CAP * sizeof *w->points);
   w->cand = malloc(CAND_CAP * sizeof *w->cand);
   w->kept = malloc(KEPT_CAP * sizeof *w->kept);
   w->emb_tmp = malloc((size_t)CROP_CHUNK * (size_t)e->emb.dim * sizeof(float));
-  if (!w->cand || !w->kept || !w->emb_tmp)
+  if (!w->boxes || !w->points || !w->cand || !w->kept || !w->emb_tmp)
     goto fail;
   if (e->det.ops->state_create &&
       (rc = e->det.ops->state_create(e->det.ctx, &w->det_state)))
     goto fail;
-  if (e->lmk.ops->state_create &&
+  if (e->lmk.ops && e->lmk.ops->state_create &&
       (rc = e->lmk.ops->state_create(e->lmk.ctx, &w->lmk_state)))
     goto fail;
   if (e->emb.ops->state_create &&
@@ -87,12 +91,14 @@ void argus_face_worker_free(argus_face_worker *w) {
   argus_face_engine *e = w->e;
   if (w->det_state && e->det.ops->state_free)
     e->det.ops->state_free(e->det.ctx, w->det_state);
-  if (w->lmk_state && e->lmk.ops->state_free)
+  if (w->lmk_state && e->lmk.ops && e->lmk.ops->state_free)
     e->lmk.ops->state_free(e->lmk.ctx, w->lmk_state);
   if (w->emb_state && e->emb.ops->state_free)
     e->emb.ops->state_free(e->emb.ctx, w->emb_state);
   for (int i = 0; i < CROP_CHUNK; i++)
     argus_image_free(&w->crops[i]);
+  free(w->boxes);
+  free(w->points);
   free(w->cand);
   free(w->kept);
   free(w->emb_tmp);
@@ -145,15 +151,28 @@ static void run_pass(const det_job *j, argus_face_worker *w,
     p.min_face = j->min_size;
   int n = 0;
   argus_face_error err = {{0}};
+  const argus_face_detector *d = &j->e->det;
   argus_err rc =
-      j->e->det.ops->detect_pass(j->e->det.ctx, w->det_state, j->img, &p,
-                                 j->min_score, w->cand, CAND_CAP, &n, &err);
+      d->detect_pass_points
+          ? d->detect_pass_points(d->ctx, w->det_state, j->img, &p,
+                                  j->min_score, w->boxes, w->points, CAND_CAP,
+                                  &n, &err)
+          : d->ops->detect_pass(d->ctx, w->det_state, j->img, &p,
+                                j->min_score, w->boxes, CAND_CAP, &n, &err);
   if (rc) {
     worker_fail(w, rc, &err);
     return;
   }
+  if (n > CAND_CAP)
+    n = CAND_CAP;
+  for (int i = 0; i < n; i++) {
+    w->cand[i].b = w->boxes[i];
+    w->cand[i].npoints = d->detect_pass_points ? ARGUS_FACE_NPOINTS : 0;
+    if (d->detect_pass_points)
+      memcpy(w->cand[i].points, w->points[i], sizeof w->cand[i].points);
+  }
   int kept = 0;
-  argus_face_nms(w->cand, n, j->iou, 0, &kept);
+  face_cand_nms(w->cand, n, j->iou, 0, &kept);
   int room = KEPT_CAP - w->nkept;
   if (kept > room)
     kept = room; /* the best of this pass still come first */
@@ -186,7 +205,7 @@ static float clampf(float v, float lo, float hi) {
 /* Detection over `nw` workers (nw > 1 only with a pool). The final boxes
  * are written into faces. */
 static argus_err detect(argus_face_engine *e, argus_face_worker **ws, int nw,
-                        argus_threadpool *pool, argus_face_box *merge,
+                        argus_threadpool *pool, face_cand *merge,
                         const argus_image *img,
                         const argus_face_detect_opts *opts, argus_face *faces,
                         int cap, int *nfaces, argus_face_error *err) {
@@ -241,16 +260,23 @@ static argus_err detect(argus_face_engine *e, argus_face_worker **ws, int nw,
     keep = opts->max_faces;
   int kept = 0;
   if (keep > 0) /* max_keep 0 would mean "no limit" */
-    argus_face_box_vote(merge, nm, j.iou, opts->vote_iou, keep, &kept);
+    face_cand_vote(merge, nm, j.iou, opts->vote_iou, keep, &kept);
   const float W = (float)img->width, H = (float)img->height;
   for (int i = 0; i < kept; i++) {
     argus_face *f = &faces[i];
     memset(f, 0, sizeof *f);
-    f->box[0] = clampf(merge[i].x1, 0, W);
-    f->box[1] = clampf(merge[i].y1, 0, H);
-    f->box[2] = clampf(merge[i].x2, 0, W);
-    f->box[3] = clampf(merge[i].y2, 0, H);
-    f->score = merge[i].score;
+    f->box[0] = clampf(merge[i].b.x1, 0, W);
+    f->box[1] = clampf(merge[i].b.y1, 0, H);
+    f->box[2] = clampf(merge[i].b.x2, 0, W);
+    f->box[3] = clampf(merge[i].b.y2, 0, H);
+    f->score = merge[i].b.score;
+    /* The detector's own points (anchor-free cards): alignment needs no
+     * landmarker. They are not clipped (a face cut by the border keeps
+     * its geometry). */
+    if (merge[i].npoints == ARGUS_FACE_NPOINTS) {
+      f->npoints = ARGUS_FACE_NPOINTS;
+      memcpy(f->points, merge[i].points, sizeof f->points);
+    }
   }
   *nfaces = kept;
   return ARGUS_OK;
@@ -317,9 +343,13 @@ static void face_task(void *ctx, size_t begin, size_t end, int tid) {
   argus_face_worker *w = j->workers[tid];
   argus_face_engine *e = j->e;
   argus_face_error err = {{0}};
-  argus_err rc = e->lmk.ops->landmarks(e->lmk.ctx, w->lmk_state, j->img,
-                                       j->faces + begin, (int)(end - begin),
-                                       &err);
+  /* Without a landmarker (a detector that gives the 5 points), the faces
+   * already have their points. */
+  argus_err rc =
+      e->lmk.ops ? e->lmk.ops->landmarks(e->lmk.ctx, w->lmk_state, j->img,
+                                         j->faces + begin, (int)(end - begin),
+                                         &err)
+                 : ARGUS_OK;
   if (rc == ARGUS_OK &&
       (j->what & (ARGUS_FACE_DO_QUALITY | ARGUS_FACE_DO_EMBED)))
     rc = align_chunk(w, j, begin, end, &err);
@@ -328,7 +358,7 @@ static void face_task(void *ctx, size_t begin, size_t end, int tid) {
 }
 
 static argus_err analyze(argus_face_engine *e, argus_face_worker **ws, int nw,
-                         argus_threadpool *pool, argus_face_box *merge,
+                         argus_threadpool *pool, face_cand *merge,
                          const argus_image *img,
                          const argus_face_detect_opts *opts, unsigned what,
                          argus_face *faces, int cap, int *n, float *emb,
@@ -562,6 +592,14 @@ static argus_err load_one(const char *dir, const char *name,
   return ARGUS_OK;
 }
 
+/* A card detector whose 5 points feed alignment: the 68-point landmarker
+ * is then loaded only when asked for by name. */
+static int detector_has_points(const argus_face_card *c) {
+  return c->kind == ARGUS_FACE_MODEL_DETECTOR &&
+         c->decoder == ARGUS_FACE_DECODER_GRID &&
+         c->grid.npoints == ARGUS_FACE_NPOINTS;
+}
+
 argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
                                    argus_face_engine **out,
                                    argus_face_error *err) {
@@ -582,7 +620,12 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
     dir = getenv("ARGUS_MODELS");
   if (!dir || !dir[0])
     dir = "models";
-  const char *names[K_N] = {o.detector ? o.detector : "fr_detect",
+  /* The detector: opts, else $ARGUS_DETECTOR (a card name: fr_detect is
+   * the RFB-320 of before), else the default card. */
+  const char *det_name = o.detector ? o.detector : getenv("ARGUS_DETECTOR");
+  if (!det_name || !det_name[0])
+    det_name = ARGUS_FACE_DEFAULT_DETECTOR;
+  const char *names[K_N] = {det_name,
                             o.landmarker ? o.landmarker : "fr_landmark",
                             o.embedder ? o.embedder : "fr_feature"};
   const argus_face_model_kind kinds[K_N] = {ARGUS_FACE_MODEL_DETECTOR,
@@ -593,13 +636,16 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
     return face_fail(err, ARGUS_E_NOMEM, "out of memory");
   argus_err rc;
   for (int k = 0; k < K_N; k++)
-    if ((rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
+    if (!(k == K_LMK && !o.landmarker && !e->det.ops &&
+          detector_has_points(&e->cards[K_DET])) &&
+        (rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
                        &e->cards[k], &e->models[k], err)))
       goto fail;
   if ((rc = argus_face_detector_create(&e->cards[K_DET], e->models[K_DET],
                                        &e->det, err)) ||
-      (rc = argus_face_landmarker_create(&e->cards[K_LMK], e->models[K_LMK],
-                                         &e->lmk, err)) ||
+      (e->models[K_LMK] &&
+       (rc = argus_face_landmarker_create(&e->cards[K_LMK], e->models[K_LMK],
+                                          &e->lmk, err))) ||
       (rc = argus_face_embedder_create(&e->cards[K_EMB], e->models[K_EMB],
                                        o.embed_batch, &e->emb, err)))
     goto fail;
@@ -650,7 +696,8 @@ const argus_face_card *argus_face_engine_card(const argus_face_engine *e,
     return NULL;
   switch (kind) {
   case ARGUS_FACE_MODEL_DETECTOR: return &e->cards[K_DET];
-  case ARGUS_FACE_MODEL_LANDMARKER: return &e->cards[K_LMK];
+  case ARGUS_FACE_MODEL_LANDMARKER:
+    return e->models[K_LMK] ? &e->cards[K_LMK] : NULL; /* none loaded */
   case ARGUS_FACE_MODEL_EMBEDDER: return &e->cards[K_EMB];
   default: return NULL;
   }

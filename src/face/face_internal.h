@@ -20,6 +20,9 @@ argus_err face_fail_nn(argus_face_error *err, argus_err code,
  * recently used evicted. A session is planned on first use of a key; in
  * steady state lookups allocate nothing. */
 #define FACE_SESS_MAX 8
+/* Outputs a cached session binds: 4 heads per stride of an anchor-free
+ * detector. */
+#define FACE_SESS_MAX_OUT (ARGUS_FACE_MAX_LEVELS * ARGUS_FACE_NHEADS)
 
 typedef struct face_sess {
   argus_nn_session *s;
@@ -27,9 +30,9 @@ typedef struct face_sess {
   uint64_t used;
   float *in;       /* input buffer in the session arena */
   size_t in_elems; /* per batch item */
-  const float *out[2];
-  int64_t out_dims[2][ARGUS_NN_MAX_RANK];
-  int out_rank[2];
+  const float *out[FACE_SESS_MAX_OUT];
+  int64_t out_dims[FACE_SESS_MAX_OUT][ARGUS_NN_MAX_RANK];
+  int out_rank[FACE_SESS_MAX_OUT];
 } face_sess;
 
 typedef struct face_sess_cache {
@@ -41,7 +44,8 @@ typedef struct face_sess_cache {
 
 /* Returns the session for the key, planning it when missing: the model's
  * input `input` gets shape [batch, C, h, w] (C from the model), the outputs
- * are `outputs` (noutputs <= 2; NULL: the graph's). */
+ * are `outputs` (noutputs <= FACE_SESS_MAX_OUT; NULL: the graph's first
+ * FACE_SESS_MAX_OUT). */
 argus_err face_sess_get(face_sess_cache *c, argus_nn_model *model,
                         const char *input, int w, int h, int batch,
                         const char *const *outputs, int noutputs,
@@ -61,5 +65,22 @@ argus_err face_check_model_input(const argus_face_card *card,
 /* qsort order of boxes shared by NMS and box voting: decreasing score, NaN
  * last, ties by position (y1, then x1) so that results are deterministic. */
 int face_box_cmp_score(const void *a, const void *b);
+
+/* A detection candidate with the detector's alignment points (npoints 0 or
+ * ARGUS_FACE_NPOINTS), as the engine carries it through NMS and the merge
+ * of passes. */
+typedef struct face_cand {
+  argus_face_box b; /* first: face_box_cmp_score orders candidates too */
+  int npoints;
+  float points[ARGUS_FACE_NPOINTS][2];
+} face_cand;
+
+/* argus_face_nms and argus_face_box_vote on candidates: the same boxes and
+ * order; points travel with their box (voting averages the points of the
+ * boxes it averages, weighted alike, when they all have points). */
+argus_err face_cand_nms(face_cand *c, int n, float iou, int max_keep,
+                        int *kept);
+argus_err face_cand_vote(face_cand *c, int n, float nms_iou, float vote_iou,
+                         int max_keep, int *kept);
 
 #endif

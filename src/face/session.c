@@ -17,7 +17,10 @@ void face_sess_cache_clear(face_sess_cache *c) {
 static argus_err bind_outputs(face_sess *fs, const char *const *outputs,
                               int noutputs, argus_face_error *err) {
   int nout = outputs ? noutputs : argus_nn_session_output_count(fs->s);
-  for (int k = 0; k < nout && k < 2; k++) {
+  if (outputs && (noutputs < 0 || noutputs > FACE_SESS_MAX_OUT))
+    return face_fail(err, ARGUS_E_LIMIT, "%d outputs asked for (at most %d)",
+                     noutputs, FACE_SESS_MAX_OUT);
+  for (int k = 0; k < nout && k < FACE_SESS_MAX_OUT; k++) {
     argus_nn_tensor_desc d;
     const void *p;
     int idx = outputs ? argus_nn_session_find_output(fs->s, outputs[k]) : k;
