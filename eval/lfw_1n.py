@@ -21,8 +21,16 @@ Everything goes through the argus command, not numpy: `argus import --aligned
 a temporary folder) into a temporary database, and `argus identify --aligned
 --json` searches the probes in batches through the gallery's index.
 
+--gallery-photos N: the variant with several templates per person: the
+gallery holds up to N images of each person with at least two (the first N,
+always leaving one as a probe), the rest are the mated probes.
+--score-norm topn|none: passed to `argus identify` (default: its default,
+topn). The thresholds that `argus watchlist set --fpir` derives from the
+embedder card and the watchlist's size are evaluated too.
+
   eval/lfw_1n.py [--argus build/argus] [--data ../shared/data/lfw-112]
                  [--models models] [--threads N] [--top K]
+                 [--gallery-photos N] [--score-norm topn|none]
                  [--cache FILE.json] [--workdir DIR]
 """
 import argparse
@@ -51,8 +59,8 @@ def run(cmd, what):
     return res.stdout
 
 
-def split(data):
-    """Gallery (name -> file), mated probes [(file, name)], non-mated [(file, name)]."""
+def split(data, per_person=1):
+    """Gallery (name -> [files]), mated probes [(file, name)], non-mated [(file, name)]."""
     root = os.path.join(data, "images")
     gallery, mated, nonmated = {}, [], []
     for name in sorted(os.listdir(root)):
@@ -61,8 +69,9 @@ def split(data):
             continue
         files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".jpg"))
         if len(files) >= 2:
-            gallery[name] = files[0]
-            mated += [(f, name) for f in files[1:]]
+            n = min(per_person, len(files) - 1)
+            gallery[name] = files[:n]
+            mated += [(f, name) for f in files[n:]]
         elif len(files) == 1:
             nonmated.append((files[0], name))
     return gallery, mated, nonmated
@@ -79,9 +88,10 @@ def search_all(a, gallery, probes):
             if os.path.exists(p):
                 shutil.rmtree(p)
         os.makedirs(dbdir, mode=0o700)
-        for name, f in gallery.items():
+        for name, fs in gallery.items():
             os.makedirs(os.path.join(tree, name))
-            os.symlink(os.path.abspath(f), os.path.join(tree, name, os.path.basename(f)))
+            for f in fs:
+                os.symlink(os.path.abspath(f), os.path.join(tree, name, os.path.basename(f)))
         db = ["--db", os.path.join(dbdir, "argus.db")]
         common = ["--models", a.models, "--threads", str(a.threads)]
         run([a.argus, "watchlist", "create", WATCHLIST] + db, "watchlist create")
@@ -101,8 +111,9 @@ def search_all(a, gallery, probes):
         t0 = time.time()
         for i in range(0, len(files), CHUNK):
             part = files[i:i + CHUNK]
+            norm = ["--score-norm", a.score_norm] if a.score_norm else []
             out = run([a.argus, "identify", "--watchlist", WATCHLIST, "--aligned", "--json",
-                       "--top", str(a.top)] + db + common + part, "argus identify")
+                       "--top", str(a.top)] + norm + db + common + part, "argus identify")
             for line in out.splitlines():
                 d = json.loads(line)
                 if "error" in d:
@@ -110,16 +121,23 @@ def search_all(a, gallery, probes):
                 face = d["faces"][0]
                 results[d["file"]] = {
                     "threshold": face["threshold"],
-                    "candidates": [(c["external_id"], c["score"]) for c in face["candidates"]],
+                    "candidates": [(c["external_id"], c["score"], "raw_score" in c)
+                                   for c in face["candidates"]],
                 }
             sys.stderr.write("\ridentify: %d/%d probes (%.1f s)"
                              % (min(i + CHUNK, len(files)), len(files), time.time() - t0))
         sys.stderr.write("\n")
         t_search = time.time() - t0
+        # After the searches: the thresholds `watchlist set --fpir` would set.
+        fpir_thr = {}
+        for target in (0.01, 0.001):
+            out = run([a.argus, "watchlist", "set", WATCHLIST, "--fpir", str(target),
+                       "--models", a.models] + db, "watchlist set --fpir")
+            fpir_thr[str(target)] = float(out.split("threshold")[1].split()[0])
         missing = [f for f in files if f not in results]
         if missing:
             sys.exit("lfw_1n: no result for %d probes (first %s)" % (len(missing), missing[0]))
-        return results, {"import_s": t_import, "identify_s": t_search}
+        return results, {"import_s": t_import, "identify_s": t_search, "fpir_thr": fpir_thr}
     finally:
         if not a.workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -143,6 +161,10 @@ def main():
     ap.add_argument("--models", default=os.path.join(root, "models"))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--top", type=int, default=10, help="candidates per search (rank-k figures)")
+    ap.add_argument("--gallery-photos", type=int, default=1,
+                    help="gallery images per person (variant protocol; default 1)")
+    ap.add_argument("--score-norm", choices=("topn", "none"),
+                    help="argus identify --score-norm (default: its default)")
     ap.add_argument("--cache", help="save/load the search results here (JSON)")
     ap.add_argument("--workdir", help="keep the gallery tree and database here (default: a "
                     "temporary folder, removed)")
@@ -150,13 +172,15 @@ def main():
     if not os.path.isdir(a.data):
         sys.exit("lfw_1n: %s is absent (LFW-112 lives in ../shared/data)" % a.data)
 
-    gallery, mated, nonmated = split(a.data)
+    gallery, mated, nonmated = split(a.data, a.gallery_photos)
     probes = mated + nonmated
-    print("LFW-112 open-set 1:N: gallery %d persons (one image each), %d mated probes, "
-          "%d non-mated probes" % (len(gallery), len(mated), len(nonmated)))
+    print("LFW-112 open-set 1:N: gallery %d persons (%d images, up to %d each), %d mated probes, "
+          "%d non-mated probes; score normalisation: %s"
+          % (len(gallery), sum(len(v) for v in gallery.values()), a.gallery_photos, len(mated),
+             len(nonmated), a.score_norm or "identify's default"))
 
     key = {"gallery": len(gallery), "mated": len(mated), "nonmated": len(nonmated),
-           "top": a.top}
+           "top": a.top, "gallery_photos": a.gallery_photos, "score_norm": a.score_norm}
     results = None
     if a.cache and os.path.exists(a.cache):
         with open(a.cache) as f:
@@ -178,7 +202,7 @@ def main():
         cands = results[f]["candidates"]
         m_score[i] = cands[0][1] if cands else -np.inf
         m_hit[i] = bool(cands) and cands[0][0] == name
-        for r, (ext, _) in enumerate(cands):
+        for r, (ext, *_) in enumerate(cands):
             if ext == name:
                 m_rank[i] = r + 1
                 break
@@ -202,7 +226,13 @@ def main():
     if card_t is not None:
         print("%-34s %10.4f %9.2f%% %9.2f%%" % ("watchlist threshold (card default)", card_t,
                                                100 * fpir(card_t), 100 * fnir(card_t)))
+    for target, t in sorted(timing.get("fpir_thr", {}).items(), reverse=True):
+        print("%-34s %10.4f %9.2f%% %9.2f%%" % ("watchlist set --fpir %s" % target, t,
+                                               100 * fpir(t), 100 * fnir(t)))
+    normalised = sum(1 for f, _ in probes for c in results[f]["candidates"][:1]
+                     if len(c) > 2 and c[2])
     print()
+    print("searches with normalised scores: %d of %d" % (normalised, len(probes)))
     print("rank-1 accuracy (closed set, mated probes): %.2f %%" % (100 * np.mean(m_hit)))
     for k in (5, a.top):
         if k <= a.top and k > 1:

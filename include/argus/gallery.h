@@ -209,13 +209,47 @@ typedef struct argus_gallery_candidate {
   argus_store_id person_id;
   argus_store_id watchlist_id;
   argus_store_id photo_id; /* the enrolled photo whose template matched */
-  float score;             /* cosine similarity */
-  float threshold;         /* of the person's watchlist */
-  int match;               /* score >= threshold */
+  float score;     /* cosine similarity; with normalised set, the score
+                      normalised against the probe's cohort (see
+                      argus_gallery_norm) */
+  float raw_score; /* cosine similarity */
+  int normalised;  /* score was normalised */
+  float threshold; /* of the person's watchlist */
+  int match;       /* score >= threshold */
   char person[ARGUS_STORE_NAME_MAX];
   char external_id[ARGUS_STORE_NAME_MAX]; /* "" when none */
   char watchlist[ARGUS_STORE_NAME_MAX];
 } argus_gallery_candidate;
+
+/* Score normalisation of a search (argus_gallery_search_opts.norm).
+ *
+ * ARGUS_GALLERY_NORM_TOPN: a probe whose impostor scores run high (a
+ * "hub": an average-looking face, a poor photo) clears a fixed threshold
+ * against someone more often than another probe. Its own impostor cohort
+ * is free: the persons at ranks 2..N+1 of its search (N =
+ * ARGUS_GALLERY_NORM_COHORT), who are strangers whenever rank 1 is its
+ * mate. Each candidate's cosine s becomes
+ *
+ *     s' = mu_ref + sd_ref * (s - mu_p) / sd_p
+ *
+ * with mu_p, sd_p the mean and standard deviation of the cohort's scores
+ * and mu_ref, sd_ref their averages over searches of the gallery's own
+ * templates against the other persons (up to 256 templates sampled at
+ * load; non-mated searches by construction), so that s' stays on the
+ * cosine scale of the thresholds. The order of the candidates does not
+ * change. Not applied (raw cosines, normalised = 0) when the search
+ * returns fewer than N+1 persons or the gallery has fewer than N+2. The
+ * reference is computed when the gallery loads or reloads (not after each
+ * enrolment) over all of its watchlists. docs/gallery.md has the
+ * measurements (LFW 1:N). */
+typedef enum argus_gallery_norm {
+  ARGUS_GALLERY_NORM_NONE = 0, /* cosine similarities */
+  ARGUS_GALLERY_NORM_TOPN = 1, /* per probe, against ranks 2..N+1 */
+} argus_gallery_norm;
+#define ARGUS_GALLERY_NORM_COHORT 32
+
+/* "none", "topn"; "unknown" otherwise. */
+const char *argus_gallery_norm_name(argus_gallery_norm n);
 
 typedef struct argus_gallery_search_opts {
   /* Watchlists to search, by name. NULL/0: every active watchlist. A named
@@ -225,6 +259,8 @@ typedef struct argus_gallery_search_opts {
   /* Pool for this call (borrowed; no other parallel_for may run on it
    * meanwhile). NULL: the calling thread. */
   argus_threadpool *pool;
+  /* argus_gallery_norm; 0: none (cosine similarities). */
+  int norm;
 } argus_gallery_search_opts;
 
 /* Searches nq queries (queries[q*dim ..], made by the gallery's model,
@@ -238,6 +274,24 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
                                const argus_gallery_search_opts *opts,
                                argus_gallery_candidate *out, int *nfound,
                                argus_gallery_error *err);
+
+/* The threshold that keeps the false-positive identification rate (the
+ * share of searches of strangers whose best candidate clears it) of a
+ * watchlist of `n` persons (n >= 1) near `fpir` (0 < fpir < 1), from the
+ * embedder card's calibration: a search makes n impostor comparisons, so
+ * each may false-match at most fmr = 1 - (1 - fpir)^(1/n) (about fpir / n);
+ * the card's thresholds are interpolated, and beyond its smallest FMR
+ * extrapolated, linearly in the normal quantile of the FMR (impostor
+ * cosines have a nearly Gaussian tail: fr_feature's three points lie on one
+ * line within 0.005). A bigger watchlist needs a higher threshold for the
+ * same FPIR. *fmr (may be NULL) gets the per-comparison FMR. The result is
+ * clamped to [-1, 1]. Errors: INVALID_ARG (NULL, fpir or n out of range, a
+ * card that is not an embedder's or has fewer than two calibrated points);
+ * err says which. */
+argus_err argus_gallery_threshold_for_fpir(const argus_face_card *card,
+                                           double fpir, int64_t n,
+                                           float *threshold, double *fmr,
+                                           argus_gallery_error *err);
 
 /* Threshold of a watchlist (its own, or the default). Errors: NOT_FOUND. */
 argus_err argus_gallery_threshold(argus_gallery *g, const char *watchlist,
@@ -340,7 +394,8 @@ argus_err argus_gallery_reindex(argus_gallery *g, argus_face_engine *e,
  * share them. Records are borrowed; overflow is the writer's. */
 
 /* {"person_id", "name", "external_id" (null when none), "watchlist",
- * "score", "threshold", "match", "photo_id"} */
+ * "score", "raw_score" (the cosine, only when score was normalised),
+ * "threshold", "match", "photo_id"} */
 void argus_gallery_candidate_json(const argus_gallery_candidate *c,
                                   argus_json *j);
 /* An enrolment photo: {"file" (its source, "" when none), "accepted": true,

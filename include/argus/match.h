@@ -76,6 +76,13 @@ typedef struct argus_matcher_config {
   /* Tracks remembered for fusion (default 1024; the least recently
    * searched is forgotten). */
   int fusion_tracks;
+  /* Score normalisation of the searches (argus_gallery_norm; default 0:
+   * none, cosine similarities). ARGUS_GALLERY_NORM_TOPN normalises each
+   * face's scores against the persons at ranks 2..33 of its search, as
+   * `argus identify` does by default (docs/gallery.md: fewer false alarms
+   * at a fixed FPIR on LFW); the watchlists' thresholds then apply to the
+   * normalised scores. */
+  int score_norm;
   /* Called after each face event is handled (on the thread that handled
    * it), e.g. for per-camera counters and latency; result borrowed for the
    * call. May be NULL. */

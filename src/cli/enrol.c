@@ -7,7 +7,7 @@
 #include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
-enum { OPT_NAME = GALLERY_OPT_NEXT, OPT_EXTERNAL_ID, OPT_NOTES };
+enum { OPT_NAME = GALLERY_OPT_NEXT, OPT_EXTERNAL_ID, OPT_NOTES, OPT_FPIR };
 
 /* ---- person add ---------------------------------------------------------- */
 
@@ -297,7 +297,7 @@ out:
 
 void cli_import_usage(FILE *f) {
   // clang-format off
-  fputs("Usage: argus import --watchlist W DIR [--pick largest] [--json]\n"
+  fputs("Usage: argus import --watchlist W DIR [--pick largest] [--fpir R] [--json]\n"
         "\n"
         "Enrols a folder per person: DIR/<person>/*.jpg|*.jpeg|*.png. The folder\n"
         "name is the person's external id (and, with '_' shown as ' ', the name);\n"
@@ -311,6 +311,10 @@ void cli_import_usage(FILE *f) {
         "be stored, the import was interrupted, or nothing could be enrolled.\n"
         "\n"
         "  --watchlist W     the watchlist (see 'argus watchlist create')\n"
+        "  --fpir R          afterwards, set W's threshold for a false-positive\n"
+        "                    identification rate R (e.g. 0.001) at its new size,\n"
+        "                    from the embedder card (as 'argus watchlist set\n"
+        "                    --fpir'); said on stderr\n"
         "  --db PATH         the database (default: $XDG_DATA_HOME/argus/argus.db\n"
         "                    or ~/.local/share/argus/argus.db)\n",
         f);
@@ -415,8 +419,10 @@ int cli_import_main(int argc, char **argv) {
                                  STORE_CLI_DB_OPT,
                                  GALLERY_CLI_ENROL_OPTS,
                                  {"watchlist", 1, GALLERY_OPT_WATCHLIST},
+                                 {"fpir", 1, OPT_FPIR},
                                  {NULL, 0, 0}};
   const char *cmd = "import";
+  double fpir = 0;
   gallery_cli g;
   memset(&g, 0, sizeof g);
   face_cli_init(&g.face, cmd);
@@ -441,6 +447,15 @@ int cli_import_main(int argc, char **argv) {
       continue;
     case STORE_OPT_DB: db = p.arg; continue;
     case GALLERY_OPT_WATCHLIST: watchlist = p.arg; continue;
+    case OPT_FPIR: {
+      char *end = NULL;
+      fpir = strtod(p.arg, &end);
+      if (end == p.arg || *end != '\0' || !(fpir > 0 && fpir < 1)) {
+        cli_errorf(cmd, "--fpir: '%s' is not a rate in (0, 1)", p.arg);
+        return cli_bad_value(cmd);
+      }
+      continue;
+    }
     }
     int r = gallery_cli_enrol_option(cmd, &io.enrol, id, p.arg);
     if (r == 0)
@@ -497,6 +512,30 @@ int cli_import_main(int argc, char **argv) {
   if (st.cancelled || st.persons_failed ||
       (st.persons_enrolled == 0 && st.persons_total > st.persons_skipped))
     rc = CLI_FAIL;
+  if (fpir > 0 && rc == CLI_OK) {
+    /* The threshold for the target FPIR at the watchlist's new size. */
+    argus_store_watchlist w;
+    argus_store_error se = {{0}};
+    float t = 0;
+    double fmr = 0;
+    e = argus_store_watchlist_get(g.store, watchlist, &w, &se);
+    if (e) {
+      rc = store_cli_error(cmd, e, &se);
+    } else if ((e = argus_gallery_threshold_for_fpir(
+                    argus_face_engine_card(g.face.engine,
+                                           ARGUS_FACE_MODEL_EMBEDDER),
+                    fpir, w.persons > 0 ? w.persons : 1, &t, &fmr, &gerr))) {
+      rc = gallery_cli_error(cmd, e, &gerr);
+    } else if ((e = argus_store_watchlist_set_threshold(g.store, watchlist, t,
+                                                        &se))) {
+      rc = store_cli_error(cmd, e, &se);
+    } else {
+      cli_errorf(cmd,
+                 "threshold of '%s' set to %.4f: FPIR %g over %lld persons "
+                 "(per-comparison FMR %.2e)",
+                 watchlist, (double)t, fpir, (long long)w.persons, fmr);
+    }
+  }
 out:
   argus_import_summary_free(&st);
   gallery_cli_close(&g);

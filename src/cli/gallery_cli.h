@@ -22,6 +22,9 @@ int cli_identify_main(int argc, char **argv);
 void cli_identify_usage(FILE *f);
 int cli_reindex_main(int argc, char **argv);
 void cli_reindex_usage(FILE *f);
+/* `argus eval` (eval.c): A/B comparison of two embedders or detectors. */
+int cli_eval_main(int argc, char **argv);
+void cli_eval_usage(FILE *f);
 
 /* Option ids of these commands (above the face and store ones). */
 enum {

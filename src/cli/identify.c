@@ -8,7 +8,7 @@
 #include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
-enum { OPT_TOP = GALLERY_OPT_NEXT };
+enum { OPT_TOP = GALLERY_OPT_NEXT, OPT_NORM };
 
 /* Aligned crops decoded, embedded and searched together. */
 #define ALIGNED_CHUNK 256
@@ -17,6 +17,7 @@ void cli_identify_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus identify [--watchlist W] IMG... [--top K] [--json]\n"
         "       argus identify [--watchlist W] --aligned IMG... [--top K] [--json]\n"
+        "       [--score-norm topn|none]\n"
         "\n"
         "Searches every face of the images among the persons enrolled in watchlist\n"
         "W (default: every active watchlist) and prints, per face, the K most\n"
@@ -30,6 +31,12 @@ void cli_identify_usage(FILE *f) {
         "\n"
         "  --watchlist W  the watchlist to search\n"
         "  --top K        candidates per face (default 3, at most 256)\n"
+        "  --score-norm M topn (default): each face's scores are normalised\n"
+        "                 against its own cohort, the persons at ranks 2..33 of\n"
+        "                 its search, and kept on the cosine scale (fewer false\n"
+        "                 alarms at the same threshold; needs 34 persons, else\n"
+        "                 cosines); \"raw_score\" is then the cosine. none: cosine\n"
+        "                 similarities (docs/gallery.md)\n"
         "  --aligned      the images are faces already aligned to the embedder's\n"
         "                 template (e.g. LFW-112): no detection, one face per\n"
         "                 file, searched in batches\n"
@@ -341,12 +348,14 @@ int cli_identify_main(int argc, char **argv) {
                                  {"watchlist", 1, GALLERY_OPT_WATCHLIST},
                                  {"top", 1, OPT_TOP},
                                  {"aligned", 0, GALLERY_OPT_ALIGNED},
+                                 {"score-norm", 1, OPT_NORM},
                                  {NULL, 0, 0}};
   const char *cmd = "identify";
   ident d;
   memset(&d, 0, sizeof d);
   face_cli_init(&d.g.face, cmd);
   d.top = 3;
+  d.so.norm = ARGUS_GALLERY_NORM_TOPN;
   const char *db = NULL;
   int aligned = 0, nfiles = 0;
   cli_parser p;
@@ -362,6 +371,16 @@ int cli_identify_main(int argc, char **argv) {
     case STORE_OPT_DB: db = p.arg; continue;
     case GALLERY_OPT_WATCHLIST: d.watchlist = p.arg; continue;
     case GALLERY_OPT_ALIGNED: aligned = 1; continue;
+    case OPT_NORM:
+      if (strcmp(p.arg, "topn") == 0) {
+        d.so.norm = ARGUS_GALLERY_NORM_TOPN;
+      } else if (strcmp(p.arg, "none") == 0) {
+        d.so.norm = ARGUS_GALLERY_NORM_NONE;
+      } else {
+        cli_errorf(cmd, "--score-norm: '%s' is not topn or none", p.arg);
+        return cli_bad_value(cmd);
+      }
+      continue;
     case OPT_TOP:
       if (cli_parse_int(p.arg, 1, ARGUS_GALLERY_MAX_K, "--top", &d.top))
         return cli_bad_value(cmd);

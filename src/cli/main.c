@@ -32,6 +32,8 @@ const cli_command cli_commands[] = {
      cli_identify_main, cli_identify_usage},
     {"reindex", "make templates of the current model from stored crops",
      cli_reindex_main, cli_reindex_usage},
+    {"eval", "A/B accuracy of two embedders or detectors on labelled data",
+     cli_eval_main, cli_eval_usage},
     {"camera", "add, list and remove cameras", cli_camera_main,
      cli_camera_usage},
     {"alert", "review alerts: list, show, confirm, reject", cli_alert_main,

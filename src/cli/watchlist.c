@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argus/gallery.h"
 #include "cli/cli_json.h"
 #include "cli/store_cli.h"
 
@@ -68,20 +69,88 @@ static int parse_threshold(const char *cmd, const char *s, double *out) {
   return 0;
 }
 
-/* ---- create ------------------------------------------------------------- */
+enum {
+  OPT_THRESHOLD = STORE_OPT_NEXT,
+  OPT_COLOUR,
+  OPT_FORCE,
+  OPT_ACTIVE,
+  OPT_FPIR,
+  OPT_SIZE,
+  OPT_MODELS
+};
 
-enum { OPT_THRESHOLD = STORE_OPT_NEXT, OPT_COLOUR, OPT_FORCE, OPT_ACTIVE };
+/* --fpir: the target share of strangers that raise an alarm. */
+static int parse_fpir(const char *cmd, const char *s, double *out) {
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0' || !(v > 0 && v < 1)) {
+    cli_errorf(cmd, "--fpir: '%s' is not a rate in (0, 1), e.g. 0.001", s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The threshold of a watchlist of n persons at FPIR `fpir` from the
+ * embedder card (fr_feature) in `models` (NULL: $ARGUS_MODELS, else
+ * ./models, then the installed cards). Prints the derivation. */
+static int fpir_threshold(const char *cmd, const char *models, double fpir,
+                          int64_t n, double *out) {
+  if (!models)
+    models = getenv("ARGUS_MODELS");
+  if (!models)
+    models = "models";
+  char path[ARGUS_FACE_CARD_PATH];
+  argus_face_error fe = {{0}};
+  argus_face_card card;
+  argus_err e = argus_face_card_find(models, "fr_feature", path, sizeof path,
+                                     &fe);
+  if (e == ARGUS_OK)
+    e = argus_face_card_load(path, &card, &fe);
+  if (e) {
+    cli_errorf(cmd, "the embedder card: %s",
+               fe.msg[0] ? fe.msg : argus_strerror(e));
+    return -1;
+  }
+  float t = 0;
+  double fmr = 0;
+  argus_gallery_error ge = {{0}};
+  e = argus_gallery_threshold_for_fpir(&card, fpir, n, &t, &fmr, &ge);
+  if (e) {
+    cli_errorf(cmd, "%s", ge.msg[0] ? ge.msg : argus_strerror(e));
+    return -1;
+  }
+  printf("FPIR %g over %lld persons: per-comparison FMR %.2e, threshold "
+         "%.4f (%s@%s card%s)\n",
+         fpir, (long long)n, fmr, (double)t, card.name, card.version,
+         card.provisional ? ", provisional calibration" : "");
+  *out = t;
+  return 0;
+}
+
+#define FPIR_HELP                                                              \
+  "  --fpir R       set the threshold from a target false-positive\n"         \
+  "                 identification rate R (e.g. 0.001: one stranger in a\n"   \
+  "                 thousand raises an alarm) and the watchlist's size, from\n"\
+  "                 the embedder card's calibration (a bigger watchlist needs\n"\
+  "                 a higher threshold; set it again after large enrolments)\n"\
+  "  --size N       the size to assume (default: the persons enrolled now)\n"  \
+  "  --models DIR   where the embedder card is (default $ARGUS_MODELS or\n"   \
+  "                 ./models)\n"
+
+/* ---- create ------------------------------------------------------------- */
 
 static void wl_create_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus watchlist create NAME [--threshold T] [--colour #RRGGBB]\n"
-        "                              [--db PATH]\n"
+        "                              [--fpir R --size N] [--db PATH]\n"
         "\n"
         "Creates an empty watchlist.\n"
         "\n"
         "  --threshold T  similarity (-1..1) a match must reach; default: the\n"
         "                 embedder's calibrated threshold (see its model card)\n"
         "  --colour C     display colour of its alerts (default #e53935)\n"
+        FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -92,10 +161,14 @@ static int wl_create_main(int argc, char **argv) {
                                  {"threshold", 1, OPT_THRESHOLD},
                                  {"colour", 1, OPT_COLOUR},
                                  {"color", 1, OPT_COLOUR},
+                                 {"fpir", 1, OPT_FPIR},
+                                 {"size", 1, OPT_SIZE},
+                                 {"models", 1, OPT_MODELS},
                                  {NULL, 0, 0}};
   const char *cmd = "watchlist create";
-  const char *db = NULL, *name = NULL, *colour = NULL;
-  double threshold = NAN;
+  const char *db = NULL, *name = NULL, *colour = NULL, *models = NULL;
+  double threshold = NAN, fpir = 0;
+  long size = 0;
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
   for (;;) {
@@ -118,6 +191,17 @@ static int wl_create_main(int argc, char **argv) {
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);
       break;
+    case OPT_FPIR:
+      if (parse_fpir(cmd, p.arg, &fpir) != 0)
+        return cli_bad_value(cmd);
+      break;
+    case OPT_SIZE:
+      if (cli_parse_long(p.arg, 1, 1000000000L, "--size", &size))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_MODELS:
+      models = p.arg;
+      break;
     case CLI_OPT_POSITIONAL:
       if (name) {
         cli_errorf(cmd, "unexpected argument '%s'", p.arg);
@@ -133,6 +217,13 @@ static int wl_create_main(int argc, char **argv) {
   }
   if (!cli_json_utf8_arg(cmd, "NAME", name))
     return cli_bad_value(cmd);
+  if (fpir > 0 && (size == 0 || !isnan(threshold))) {
+    cli_errorf(cmd, "--fpir needs --size N (an empty watchlist has no size "
+                    "yet) and no --threshold");
+    return cli_bad_value(cmd);
+  }
+  if (fpir > 0 && fpir_threshold(cmd, models, fpir, size, &threshold) != 0)
+    return CLI_FAIL;
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
@@ -308,10 +399,12 @@ static int wl_remove_main(int argc, char **argv) {
 static void wl_set_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus watchlist set NAME [--threshold T|default]\n"
+        "                           [--fpir R [--size N]]\n"
         "                           [--active yes|no] [--db PATH]\n"
         "\n"
         "Changes a watchlist. An inactive watchlist stays stored but is not\n"
         "searched.\n"
+        FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -321,10 +414,14 @@ static int wl_set_main(int argc, char **argv) {
   static const cli_opt opts[] = {STORE_CLI_DB_OPT,
                                  {"threshold", 1, OPT_THRESHOLD},
                                  {"active", 1, OPT_ACTIVE},
+                                 {"fpir", 1, OPT_FPIR},
+                                 {"size", 1, OPT_SIZE},
+                                 {"models", 1, OPT_MODELS},
                                  {NULL, 0, 0}};
   const char *cmd = "watchlist set";
-  const char *db = NULL, *name = NULL;
-  double threshold = NAN;
+  const char *db = NULL, *name = NULL, *models = NULL;
+  double threshold = NAN, fpir = 0;
+  long size = 0;
   int set_threshold = 0, active = -1;
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
@@ -345,6 +442,17 @@ static int wl_set_main(int argc, char **argv) {
       if (parse_threshold(cmd, p.arg, &threshold) != 0)
         return cli_bad_value(cmd);
       set_threshold = 1;
+      break;
+    case OPT_FPIR:
+      if (parse_fpir(cmd, p.arg, &fpir) != 0)
+        return cli_bad_value(cmd);
+      break;
+    case OPT_SIZE:
+      if (cli_parse_long(p.arg, 1, 1000000000L, "--size", &size))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_MODELS:
+      models = p.arg;
       break;
     case OPT_ACTIVE:
       if (strcmp(p.arg, "yes") == 0 || strcmp(p.arg, "true") == 0)
@@ -369,8 +477,12 @@ static int wl_set_main(int argc, char **argv) {
     cli_errorf(cmd, "missing NAME");
     return cli_bad_value(cmd);
   }
-  if (!set_threshold && active < 0) {
-    cli_errorf(cmd, "nothing to change: give --threshold or --active");
+  if (!set_threshold && active < 0 && fpir == 0) {
+    cli_errorf(cmd, "nothing to change: give --threshold, --fpir or --active");
+    return cli_bad_value(cmd);
+  }
+  if (fpir > 0 && set_threshold) {
+    cli_errorf(cmd, "--fpir and --threshold both set the threshold: give one");
     return cli_bad_value(cmd);
   }
   argus_store *s = NULL;
@@ -378,6 +490,27 @@ static int wl_set_main(int argc, char **argv) {
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_err e = ARGUS_OK;
+  if (fpir > 0) {
+    argus_store_watchlist w;
+    e = argus_store_watchlist_get(s, name, &w, &err);
+    if (e != ARGUS_OK) {
+      argus_store_close(s);
+      return store_cli_error(cmd, e, &err);
+    }
+    if (size == 0)
+      size = (long)w.persons;
+    if (size == 0) {
+      argus_store_close(s);
+      cli_errorf(cmd, "watchlist '%s' is empty: give --size N for --fpir",
+                 name);
+      return CLI_FAIL;
+    }
+    if (fpir_threshold(cmd, models, fpir, size, &threshold) != 0) {
+      argus_store_close(s);
+      return CLI_FAIL;
+    }
+    set_threshold = 1;
+  }
   if (set_threshold)
     e = argus_store_watchlist_set_threshold(s, name, threshold, &err);
   if (e == ARGUS_OK && active >= 0)

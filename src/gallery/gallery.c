@@ -47,6 +47,11 @@ typedef struct gstate {
    * compressed (fp16, int8) for its exact re-ranking (gallery_fetch) */
   gmap vecs;
   int64_t other_models;
+  /* Reference of the top-N normalisation (argus_gallery_norm): the mean
+   * cohort mean and standard deviation of non-mated searches of the
+   * gallery's own templates; norm_ok 0: not available. */
+  float norm_mu, norm_sd;
+  int norm_ok;
 } gstate;
 
 struct argus_gallery {
@@ -251,6 +256,8 @@ static argus_err new_index(argus_gallery *g, argus_index **out,
 
 /* Templates gathered by the store iteration and added in batches. */
 #define LOAD_BATCH 1024
+/* Templates sampled at load for the normalisation's reference. */
+#define NORM_SAMPLES 256
 
 typedef struct load_ctx {
   argus_gallery *g;
@@ -264,6 +271,12 @@ typedef struct load_ctx {
   size_t npairs, cap;
   int64_t wrong_dim;
   argus_err e;
+  /* Reservoir sample of the templates (vectors and person ids) for the
+   * normalisation's reference; deterministic (fixed seed, store order). */
+  float *samp;
+  int64_t *samp_person;
+  size_t nsamp;
+  uint64_t seen, rng;
 } load_ctx;
 
 static int load_flush(load_ctx *c) {
@@ -304,11 +317,102 @@ static int load_cb(void *user, const argus_store_template *t) {
     c->e = e;
     return 1;
   }
+  if (c->samp) {
+    size_t slot = NORM_SAMPLES;
+    if (c->seen < NORM_SAMPLES) {
+      slot = (size_t)c->seen;
+    } else {
+      c->rng ^= c->rng << 13;
+      c->rng ^= c->rng >> 7;
+      c->rng ^= c->rng << 17;
+      uint64_t r = c->rng % (c->seen + 1);
+      if (r < NORM_SAMPLES)
+        slot = (size_t)r;
+    }
+    if (slot < NORM_SAMPLES) {
+      memcpy(c->samp + slot * (size_t)dim, t->vector,
+             (size_t)dim * sizeof(float));
+      c->samp_person[slot] = t->person_id;
+      if (slot >= c->nsamp)
+        c->nsamp = slot + 1;
+    }
+    c->seen++;
+  }
   c->ids[c->n] = t->photo_id;
   c->wls[c->n] = t->watchlist_id;
   memcpy(c->vecs + c->n * (size_t)dim, t->vector, (size_t)dim * sizeof(float));
   c->n++;
   return c->n == LOAD_BATCH ? load_flush(c) : 0;
+}
+
+/* The normalisation's reference: each sampled template searched among the
+ * other persons (a non-mated search), its cohort (ranks 2..N+1 of those
+ * persons) summarised by mean and standard deviation, averaged. Leaves
+ * norm_ok 0 when the gallery is too small or the searches fail (the
+ * normalisation is then not applied; logged). */
+static void norm_reference(const argus_gallery *g, gstate *st,
+                           const float *samp, const int64_t *owner,
+                           size_t n) {
+  const int N = ARGUS_GALLERY_NORM_COHORT;
+  st->norm_ok = 0;
+  if (n < 16 || st->persons.count < (size_t)N + 2)
+    return;
+  size_t kt = (size_t)(N + 2) * 8;
+  if (kt > ARGUS_INDEX_MAX_K)
+    kt = ARGUS_INDEX_MAX_K;
+  argus_index_hit *hits = malloc(n * kt * sizeof *hits);
+  size_t *nf = malloc(n * sizeof *nf);
+  double smu = 0, ssd = 0;
+  size_t used = 0;
+  if (!hits || !nf ||
+      argus_index_search(st->index, samp, n, kt, NULL, hits, nf, NULL) !=
+          ARGUS_OK) {
+    argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+              "score normalisation: the reference searches failed; scores "
+              "stay cosines");
+    goto out;
+  }
+  for (size_t q = 0; q < n; q++) {
+    int64_t seen[ARGUS_GALLERY_NORM_COHORT + 1];
+    float sc[ARGUS_GALLERY_NORM_COHORT + 1];
+    int m = 0;
+    for (size_t i = 0; i < nf[q] && m < N + 1; i++) {
+      const argus_index_hit *h = &hits[q * kt + i];
+      const gperson *p = gmap_get(&st->photos, h->id);
+      if (!p || p->id == owner[q])
+        continue;
+      int dup = 0;
+      for (int j = 0; j < m && !dup; j++)
+        dup = seen[j] == p->id;
+      if (dup)
+        continue;
+      seen[m] = p->id;
+      sc[m++] = h->score;
+    }
+    if (m < N + 1)
+      continue; /* persons with many photos filled the hits: skipped */
+    double mu = 0, var = 0;
+    for (int j = 1; j <= N; j++)
+      mu += sc[j];
+    mu /= N;
+    for (int j = 1; j <= N; j++)
+      var += (sc[j] - mu) * (sc[j] - mu);
+    smu += mu;
+    ssd += sqrt(var / N);
+    used++;
+  }
+  if (used >= 16 && ssd > 0) {
+    st->norm_mu = (float)(smu / (double)used);
+    st->norm_sd = (float)(ssd / (double)used);
+    st->norm_ok = 1;
+    argus_log(ARGUS_LOG_DEBUG, GALLERY_MOD,
+              "score normalisation reference of %s: cohort mean %.4f, sd "
+              "%.4f (%zu searches)",
+              g->cfg.model_id, (double)st->norm_mu, (double)st->norm_sd, used);
+  }
+out:
+  free(hits);
+  free(nf);
 }
 
 /* Loads the watchlists and, unless write-only, the persons and templates of
@@ -332,7 +436,10 @@ static argus_err load_state(argus_gallery *g, gstate *st,
   c.ids = malloc(LOAD_BATCH * sizeof *c.ids);
   c.wls = malloc(LOAD_BATCH * sizeof *c.wls);
   c.vecs = malloc((size_t)LOAD_BATCH * (size_t)g->cfg.dim * sizeof(float));
-  if (!c.ids || !c.wls || !c.vecs) {
+  c.samp = malloc((size_t)NORM_SAMPLES * (size_t)g->cfg.dim * sizeof(float));
+  c.samp_person = malloc(NORM_SAMPLES * sizeof *c.samp_person);
+  c.rng = 0x9e3779b97f4a7c15ull;
+  if (!c.ids || !c.wls || !c.vecs || !c.samp || !c.samp_person) {
     e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
     goto done;
   }
@@ -389,6 +496,7 @@ static argus_err load_state(argus_gallery *g, gstate *st,
     e = gallery_fail(err, e, "out of memory");
     goto done;
   }
+  norm_reference(g, st, c.samp, c.samp_person, c.nsamp);
   int64_t all = 0, mine = 0;
   if (argus_store_template_count(g->store, NULL, &all, &se) == ARGUS_OK &&
       argus_store_template_count(g->store, &g->model, &mine, &se) == ARGUS_OK)
@@ -408,6 +516,8 @@ done:
   free(c.wls);
   free(c.vecs);
   free(c.pairs);
+  free(c.samp);
+  free(c.samp_person);
   if (e)
     state_free(st);
   return e;
@@ -587,6 +697,7 @@ static void fill_candidate(const gstate *st, const gperson *p,
   c->watchlist_id = p->watchlist_id;
   c->photo_id = h->id;
   c->score = h->score;
+  c->raw_score = h->score;
   c->threshold = w ? w->threshold : INFINITY;
   c->match = w && h->score >= w->threshold;
   snprintf(c->person, sizeof c->person, "%s", p->name);
@@ -613,18 +724,23 @@ static int collapse(const gstate *st, const argus_index_hit *hits, size_t nh,
   return n;
 }
 
-argus_err argus_gallery_search(argus_gallery *g, const float *queries,
-                               size_t nq, int k,
-                               const argus_gallery_search_opts *opts,
-                               argus_gallery_candidate *out, int *nfound,
-                               argus_gallery_error *err) {
-  if (err)
-    err->msg[0] = '\0';
+/* The normalisation's reference of the state searched. */
+typedef struct norm_ref {
+  float mu, sd;
+  int ok;
+} norm_ref;
+
+/* The search without normalisation (k persons per query, 1 <= k <=
+ * ARGUS_GALLERY_MAX_K); *ref gets the
+ * normalisation's reference of the state searched, read under the same
+ * lock. */
+static argus_err search_persons(argus_gallery *g, const float *queries,
+                                size_t nq, int k,
+                                const argus_gallery_search_opts *opts,
+                                argus_gallery_candidate *out, int *nfound,
+                                norm_ref *ref, argus_gallery_error *err) {
   if (!g || (nq && (!queries || !out || !nfound)))
     return gallery_fail(err, ARGUS_E_INVALID_ARG, "search: NULL argument");
-  if (k < 1 || k > ARGUS_GALLERY_MAX_K)
-    return gallery_fail(err, ARGUS_E_INVALID_ARG,
-                        "search: k = %d outside 1..%d", k, ARGUS_GALLERY_MAX_K);
   if (g->cfg.write_only)
     return gallery_fail(err, ARGUS_E_INVALID_ARG,
                         "search: the gallery was opened write-only");
@@ -658,6 +774,9 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
 
   pthread_rwlock_rdlock(&g->rw);
   const gstate *st = &g->st;
+  ref->mu = st->norm_mu;
+  ref->sd = st->norm_sd;
+  ref->ok = st->norm_ok;
   size_t nwl = 0;
   wl = malloc((st->nwls + (opts ? opts->n_watchlists : 0) + 1) * sizeof *wl);
   hits = malloc(nq * kt * sizeof *hits);
@@ -725,6 +844,82 @@ out:
   free(hits);
   free(more);
   free(nf);
+  return e;
+}
+
+const char *argus_gallery_norm_name(argus_gallery_norm n) {
+  switch (n) {
+  case ARGUS_GALLERY_NORM_NONE: return "none";
+  case ARGUS_GALLERY_NORM_TOPN: return "topn";
+  }
+  return "unknown";
+}
+
+/* Normalises the n candidates of one query (best first) against their
+ * ranks 2..N+1 (argus_gallery_norm). */
+static void normalise(argus_gallery_candidate *c, int n, const norm_ref *ref) {
+  const int N = ARGUS_GALLERY_NORM_COHORT;
+  if (!ref->ok || n < N + 1)
+    return;
+  double mu = 0, var = 0;
+  for (int j = 1; j <= N; j++)
+    mu += c[j].raw_score;
+  mu /= N;
+  for (int j = 1; j <= N; j++)
+    var += (c[j].raw_score - mu) * (c[j].raw_score - mu);
+  double sd = sqrt(var / N);
+  if (!(sd > 1e-6))
+    return;
+  for (int i = 0; i < n; i++) {
+    c[i].score = (float)(ref->mu + ref->sd * (c[i].raw_score - mu) / sd);
+    c[i].normalised = 1;
+    c[i].match = c[i].score >= c[i].threshold;
+  }
+}
+
+argus_err argus_gallery_search(argus_gallery *g, const float *queries,
+                               size_t nq, int k,
+                               const argus_gallery_search_opts *opts,
+                               argus_gallery_candidate *out, int *nfound,
+                               argus_gallery_error *err) {
+  if (err)
+    err->msg[0] = '\0';
+  if (k < 1 || k > ARGUS_GALLERY_MAX_K)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: k = %d outside 1..%d", k, ARGUS_GALLERY_MAX_K);
+  int norm = opts ? opts->norm : ARGUS_GALLERY_NORM_NONE;
+  if (norm != ARGUS_GALLERY_NORM_NONE && norm != ARGUS_GALLERY_NORM_TOPN)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: unknown score normalisation %d", norm);
+  norm_ref ref = {0, 0, 0};
+  const int kin = norm && k < ARGUS_GALLERY_NORM_COHORT + 1
+                      ? ARGUS_GALLERY_NORM_COHORT + 1
+                      : k;
+  if (!norm || kin == k || nq == 0) {
+    argus_err e =
+        search_persons(g, queries, nq, k, opts, out, nfound, &ref, err);
+    if (e == ARGUS_OK && norm)
+      for (size_t q = 0; q < nq; q++)
+        normalise(out + q * (size_t)k, nfound[q], &ref);
+    return e;
+  }
+  /* The cohort needs more persons than asked for: search them into a
+   * buffer of kin per query. */
+  argus_gallery_candidate *buf = malloc(nq * (size_t)kin * sizeof *buf);
+  if (!buf)
+    return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
+  argus_err e = search_persons(g, queries, nq, kin, opts, buf, nfound, &ref,
+                               err);
+  if (e == ARGUS_OK) {
+    for (size_t q = 0; q < nq; q++) {
+      argus_gallery_candidate *c = buf + q * (size_t)kin;
+      normalise(c, nfound[q], &ref);
+      if (nfound[q] > k)
+        nfound[q] = k;
+      memcpy(out + q * (size_t)k, c, (size_t)nfound[q] * sizeof *c);
+    }
+  }
+  free(buf);
   return e;
 }
 

@@ -16,6 +16,8 @@ void argus_gallery_candidate_json(const argus_gallery_candidate *c,
     argus_json_null(j, "external_id");
   argus_json_str(j, "watchlist", c->watchlist);
   argus_json_num(j, "score", c->score, 4);
+  if (c->normalised)
+    argus_json_num(j, "raw_score", c->raw_score, 4);
   argus_json_num(j, "threshold", c->threshold, 4);
   argus_json_bool(j, "match", c->match);
   argus_json_int(j, "photo_id", c->photo_id);
