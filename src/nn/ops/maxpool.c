@@ -214,6 +214,60 @@ typedef struct mp_ctx {
   }
 
 MP_PLANE(float, plane_f32)
+
+/* Two spatial axes, float, no dilation (feature-pyramid pooling such as
+ * YuNet's 2x2 stride 2): the same window order and comparisons as the
+ * odometer above (first in-range value, then strictly greater ones), with
+ * the window clipped once per row and column instead of per position; the
+ * odometer took 72 % of YuNet's time at 640x480. */
+static void plane_f32_2d(const mp_plan *pl, const float *x, float *y) {
+  const ptrdiff_t ih = (ptrdiff_t)pl->in[0], iw = (ptrdiff_t)pl->in[1];
+  const ptrdiff_t kh = (ptrdiff_t)pl->k[0], kw = (ptrdiff_t)pl->k[1];
+  const ptrdiff_t sh = (ptrdiff_t)pl->s[0], sw = (ptrdiff_t)pl->s[1];
+  const ptrdiff_t ph = (ptrdiff_t)pl->pb[0], pw = (ptrdiff_t)pl->pb[1];
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 &&
+      (ptrdiff_t)pl->out[0] * 2 <= ih && (ptrdiff_t)pl->out[1] * 2 <= iw) {
+    /* Every window inside the input: the four values in window order. */
+    for (size_t oy = 0; oy < pl->out[0]; oy++) {
+      const float *r0 = x + (ptrdiff_t)(2 * oy) * iw, *r1 = r0 + iw;
+      float *yr = y + oy * pl->out[1];
+      for (size_t ox = 0; ox < pl->out[1]; ox++) {
+        float b = r0[2 * ox];
+        b = r0[2 * ox + 1] > b ? r0[2 * ox + 1] : b;
+        b = r1[2 * ox] > b ? r1[2 * ox] : b;
+        b = r1[2 * ox + 1] > b ? r1[2 * ox + 1] : b;
+        yr[ox] = b;
+      }
+    }
+    return;
+  }
+  for (size_t oy = 0; oy < pl->out[0]; oy++) {
+    ptrdiff_t y0 = (ptrdiff_t)oy * sh - ph, y1 = y0 + kh;
+    if (y0 < 0)
+      y0 = 0;
+    if (y1 > ih)
+      y1 = ih;
+    float *yr = y + oy * pl->out[1];
+    for (size_t ox = 0; ox < pl->out[1]; ox++) {
+      ptrdiff_t x0 = (ptrdiff_t)ox * sw - pw, x1 = x0 + kw;
+      if (x0 < 0)
+        x0 = 0;
+      if (x1 > iw)
+        x1 = iw;
+      float best = 0;
+      int have = 0;
+      for (ptrdiff_t r = y0; r < y1; r++) {
+        const float *xr = x + r * iw;
+        for (ptrdiff_t c = x0; c < x1; c++)
+          if (!have || xr[c] > best) {
+            best = xr[c];
+            have = 1;
+          }
+      }
+      yr[ox] = best;
+    }
+  }
+}
 MP_PLANE(int8_t, plane_i8)
 MP_PLANE(uint8_t, plane_u8)
 
@@ -225,6 +279,11 @@ static void mp_task(void *ctx, size_t begin, size_t end, int tid) {
     int64_t *ind = c->ind ? c->ind + t * pl->osz : NULL;
     switch (pl->dtype) {
     case NN_FLOAT:
+      if (pl->nsp == 2 && !ind && pl->d[0] == 1 && pl->d[1] == 1) {
+        plane_f32_2d(pl, (const float *)c->x + t * pl->isz,
+                     (float *)c->y + t * pl->osz);
+        break;
+      }
       plane_f32(pl, (const float *)c->x + t * pl->isz,
                 (float *)c->y + t * pl->osz, ind, t);
       break;
