@@ -24,13 +24,14 @@ a temporary folder) into a temporary database, and `argus identify --aligned
 --gallery-photos N: the variant with several templates per person: the
 gallery holds up to N images of each person with at least two (the first N,
 always leaving one as a probe), the rest are the mated probes.
---score-norm topn|none: passed to `argus identify` (default: its default,
-topn). The thresholds that `argus watchlist set --fpir` derives from the
-embedder card and the watchlist's size are evaluated too.
+--score-norm topn|none and --fuse mean|max: passed to `argus identify`
+(default: its defaults, topn and mean). The thresholds that `argus watchlist
+set --fpir` derives from the embedder card and the watchlist's size are
+evaluated too.
 
   eval/lfw_1n.py [--argus build/argus] [--data ../shared/data/lfw-112]
                  [--models models] [--threads N] [--top K]
-                 [--gallery-photos N] [--score-norm topn|none]
+                 [--gallery-photos N] [--score-norm topn|none] [--fuse mean|max]
                  [--cache FILE.json] [--workdir DIR]
 """
 import argparse
@@ -112,6 +113,7 @@ def search_all(a, gallery, probes):
         for i in range(0, len(files), CHUNK):
             part = files[i:i + CHUNK]
             norm = ["--score-norm", a.score_norm] if a.score_norm else []
+            norm += ["--fuse", a.fuse] if a.fuse else []
             out = run([a.argus, "identify", "--watchlist", WATCHLIST, "--aligned", "--json",
                        "--top", str(a.top)] + norm + db + common + part, "argus identify")
             for line in out.splitlines():
@@ -165,6 +167,8 @@ def main():
                     help="gallery images per person (variant protocol; default 1)")
     ap.add_argument("--score-norm", choices=("topn", "none"),
                     help="argus identify --score-norm (default: its default)")
+    ap.add_argument("--fuse", choices=("mean", "max"),
+                    help="argus identify --fuse (default: its default)")
     ap.add_argument("--cache", help="save/load the search results here (JSON)")
     ap.add_argument("--workdir", help="keep the gallery tree and database here (default: a "
                     "temporary folder, removed)")
@@ -175,12 +179,13 @@ def main():
     gallery, mated, nonmated = split(a.data, a.gallery_photos)
     probes = mated + nonmated
     print("LFW-112 open-set 1:N: gallery %d persons (%d images, up to %d each), %d mated probes, "
-          "%d non-mated probes; score normalisation: %s"
+          "%d non-mated probes; score normalisation: %s; photos of a person: %s"
           % (len(gallery), sum(len(v) for v in gallery.values()), a.gallery_photos, len(mated),
-             len(nonmated), a.score_norm or "identify's default"))
+             len(nonmated), a.score_norm or "identify's default", a.fuse or "identify's default"))
 
     key = {"gallery": len(gallery), "mated": len(mated), "nonmated": len(nonmated),
-           "top": a.top, "gallery_photos": a.gallery_photos, "score_norm": a.score_norm}
+           "top": a.top, "gallery_photos": a.gallery_photos, "score_norm": a.score_norm,
+           "fuse": a.fuse}
     results = None
     if a.cache and os.path.exists(a.cache):
         with open(a.cache) as f:

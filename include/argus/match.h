@@ -83,6 +83,10 @@ typedef struct argus_matcher_config {
    * at a fixed FPIR on LFW); the watchlists' thresholds then apply to the
    * normalised scores. */
   int score_norm;
+  /* How a person with several photos scores (argus_gallery_fuse; default
+   * 0: its best photo; ARGUS_GALLERY_FUSE_MEAN: its mean template, as
+   * `argus identify` does by default). */
+  int fuse;
   /* Called after each face event is handled (on the thread that handled
    * it), e.g. for per-camera counters and latency; result borrowed for the
    * call. May be NULL. */

@@ -533,22 +533,20 @@ static int verification(const char *cmd, const photo_set *s, const float *emb,
   return 0;
 }
 
-/* z-score of s against c[1..N] (ranks 2..N+1 of one search, best first);
- * NAN when the cohort is too small or flat. Any affine map of it that is
- * the same for every search (argus_gallery_search maps it back to the
- * cosine scale) gives the same FNIR at a fixed FPIR. */
+/* The top-N normalised score of s (argus_gallery_norm): s lowered by
+ * ARGUS_GALLERY_NORM_WEIGHT times the mean of c[1..N] (ranks 2..N+1 of one
+ * search, best first); NAN when the search has fewer persons. The gallery
+ * adds back the same amount for every search (its reference), which does
+ * not change FNIR at a fixed FPIR. */
 static double topn_z(const float *c, int n, float s) {
   const int N = ARGUS_GALLERY_NORM_COHORT;
   if (n < N + 1)
     return NAN;
-  double mu = 0, var = 0;
+  double mu = 0;
   for (int j = 1; j <= N; j++)
     mu += c[j];
   mu /= N;
-  for (int j = 1; j <= N; j++)
-    var += (c[j] - mu) * (c[j] - mu);
-  double sd = sqrt(var / N);
-  return sd > 1e-6 ? (s - mu) / sd : NAN;
+  return s - ARGUS_GALLERY_NORM_WEIGHT * mu;
 }
 
 static int identification(const char *cmd, const photo_set *s,

@@ -8,7 +8,7 @@
 #include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
-enum { OPT_TOP = GALLERY_OPT_NEXT, OPT_NORM };
+enum { OPT_TOP = GALLERY_OPT_NEXT, OPT_NORM, OPT_FUSE };
 
 /* Aligned crops decoded, embedded and searched together. */
 #define ALIGNED_CHUNK 256
@@ -17,7 +17,7 @@ void cli_identify_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus identify [--watchlist W] IMG... [--top K] [--json]\n"
         "       argus identify [--watchlist W] --aligned IMG... [--top K] [--json]\n"
-        "       [--score-norm topn|none]\n"
+        "       [--score-norm topn|none] [--fuse mean|max]\n"
         "\n"
         "Searches every face of the images among the persons enrolled in watchlist\n"
         "W (default: every active watchlist) and prints, per face, the K most\n"
@@ -31,12 +31,15 @@ void cli_identify_usage(FILE *f) {
         "\n"
         "  --watchlist W  the watchlist to search\n"
         "  --top K        candidates per face (default 3, at most 256)\n"
-        "  --score-norm M topn (default): each face's scores are normalised\n"
-        "                 against its own cohort, the persons at ranks 2..33 of\n"
-        "                 its search, and kept on the cosine scale (fewer false\n"
-        "                 alarms at the same threshold; needs 34 persons, else\n"
+        "  --score-norm M topn (default): each face's scores are lowered by half\n"
+        "                 of how far its own cohort, the persons at ranks 2..9 of\n"
+        "                 its search, scores above a typical face's (fewer false\n"
+        "                 alarms at the same threshold; needs 10 persons, else\n"
         "                 cosines); \"raw_score\" is then the cosine. none: cosine\n"
         "                 similarities (docs/gallery.md)\n"
+        "  --fuse F       mean (default): a person with several photos scores\n"
+        "                 the cosine with its mean template; max: its best\n"
+        "                 photo's cosine\n"
         "  --aligned      the images are faces already aligned to the embedder's\n"
         "                 template (e.g. LFW-112): no detection, one face per\n"
         "                 file, searched in batches\n"
@@ -349,6 +352,7 @@ int cli_identify_main(int argc, char **argv) {
                                  {"top", 1, OPT_TOP},
                                  {"aligned", 0, GALLERY_OPT_ALIGNED},
                                  {"score-norm", 1, OPT_NORM},
+                                 {"fuse", 1, OPT_FUSE},
                                  {NULL, 0, 0}};
   const char *cmd = "identify";
   ident d;
@@ -356,6 +360,7 @@ int cli_identify_main(int argc, char **argv) {
   face_cli_init(&d.g.face, cmd);
   d.top = 3;
   d.so.norm = ARGUS_GALLERY_NORM_TOPN;
+  d.so.fuse = ARGUS_GALLERY_FUSE_MEAN;
   const char *db = NULL;
   int aligned = 0, nfiles = 0;
   cli_parser p;
@@ -378,6 +383,16 @@ int cli_identify_main(int argc, char **argv) {
         d.so.norm = ARGUS_GALLERY_NORM_NONE;
       } else {
         cli_errorf(cmd, "--score-norm: '%s' is not topn or none", p.arg);
+        return cli_bad_value(cmd);
+      }
+      continue;
+    case OPT_FUSE:
+      if (strcmp(p.arg, "mean") == 0) {
+        d.so.fuse = ARGUS_GALLERY_FUSE_MEAN;
+      } else if (strcmp(p.arg, "max") == 0) {
+        d.so.fuse = ARGUS_GALLERY_FUSE_MAX;
+      } else {
+        cli_errorf(cmd, "--fuse: '%s' is not mean or max", p.arg);
         return cli_bad_value(cmd);
       }
       continue;

@@ -27,6 +27,9 @@ typedef struct gperson {
   char *name, *external_id;
   int64_t *photos; /* photo ids of the templates in the index */
   int nphotos;
+  /* Sum of the person's unit templates when it has two or more (the mean
+   * template's direction, for ARGUS_GALLERY_FUSE_MEAN), else NULL. */
+  float *sum;
 } gperson;
 
 typedef struct gwatchlist {
@@ -104,7 +107,27 @@ static void person_free(gperson *p) {
   free(p->name);
   free(p->external_id);
   free(p->photos);
+  free(p->sum);
   free(p);
+}
+
+/* Adds n vectors (dim floats each), each scaled to unit length, to *sum
+ * (allocated zeroed when NULL). Errors: NOMEM. */
+static argus_err sum_add(float **sum, int dim, const float *v, int n) {
+  if (!*sum && !(*sum = calloc((size_t)dim, sizeof **sum)))
+    return ARGUS_E_NOMEM;
+  for (int i = 0; i < n; i++) {
+    const float *x = v + (size_t)i * (size_t)dim;
+    double ss = 0;
+    for (int k = 0; k < dim; k++)
+      ss += (double)x[k] * x[k];
+    if (!(ss > 0))
+      continue;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (int k = 0; k < dim; k++)
+      (*sum)[k] += x[k] * inv;
+  }
+  return ARGUS_OK;
 }
 
 static void free_person_cb(void *user, int64_t key, void *val) {
@@ -277,6 +300,9 @@ typedef struct load_ctx {
   int64_t *samp_person;
   size_t nsamp;
   uint64_t seen, rng;
+  /* person id -> float[dim], the sum of its templates (every person while
+   * loading; kept for those with two or more) */
+  gmap sums;
 } load_ctx;
 
 static int load_flush(load_ctx *c) {
@@ -316,6 +342,17 @@ static int load_cb(void *user, const argus_store_template *t) {
   if (e) {
     c->e = e;
     return 1;
+  }
+  {
+    float *sum = gmap_get(&c->sums, t->person_id);
+    int fresh = sum == NULL;
+    if (sum_add(&sum, dim, t->vector, 1) != ARGUS_OK ||
+        (fresh && gmap_put(&c->sums, t->person_id, sum) != ARGUS_OK)) {
+      if (fresh)
+        free(sum);
+      c->e = ARGUS_E_NOMEM;
+      return 1;
+    }
   }
   if (c->samp) {
     size_t slot = NORM_SAMPLES;
@@ -491,6 +528,8 @@ static argus_err load_state(argus_gallery *g, gstate *st,
     if ((e = person_add_photo_id(p, photo)) ||
         (e = gmap_put(&st->photos, photo, p)))
       break;
+    if (p->nphotos == 2 && !p->sum)
+      p->sum = gmap_del(&c.sums, pid); /* taken */
   }
   if (e) {
     e = gallery_fail(err, e, "out of memory");
@@ -518,6 +557,8 @@ done:
   free(c.pairs);
   free(c.samp);
   free(c.samp_person);
+  gmap_each(&c.sums, free_vec_cb, NULL);
+  gmap_free(&c.sums);
   if (e)
     state_free(st);
   return e;
@@ -724,6 +765,44 @@ static int collapse(const gstate *st, const argus_index_hit *hits, size_t nh,
   return n;
 }
 
+/* Re-scores the n candidates of persons with two or more photos by their
+ * mean template (ARGUS_GALLERY_FUSE_MEAN) and sorts them again, best first
+ * (stable). Caller holds rw. */
+static void fuse_mean(const gstate *st, const float *q, size_t dim,
+                      argus_gallery_candidate *c, int n) {
+  double qq = 0;
+  for (size_t k = 0; k < dim; k++)
+    qq += (double)q[k] * q[k];
+  const double qn = sqrt(qq);
+  int changed = 0;
+  for (int i = 0; i < n; i++) {
+    const gperson *p = gmap_get(&st->persons, c[i].person_id);
+    if (!p || !p->sum)
+      continue;
+    double d = 0, ss = 0;
+    for (size_t k = 0; k < dim; k++) {
+      d += (double)q[k] * p->sum[k];
+      ss += (double)p->sum[k] * p->sum[k];
+    }
+    if (!(ss > 0) || !(qn > 0))
+      continue;
+    float sc = (float)(d / (qn * sqrt(ss)));
+    c[i].score = sc;
+    c[i].raw_score = sc;
+    c[i].match = sc >= c[i].threshold;
+    changed = 1;
+  }
+  if (!changed)
+    return;
+  for (int i = 1; i < n; i++) {
+    argus_gallery_candidate t = c[i];
+    int j = i;
+    for (; j > 0 && c[j - 1].score < t.score; j--)
+      c[j] = c[j - 1];
+    c[j] = t;
+  }
+}
+
 /* The normalisation's reference of the state searched. */
 typedef struct norm_ref {
   float mu, sd;
@@ -837,6 +916,8 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
       if (n1 < kw)
         break;
     }
+    if (opts && opts->fuse == ARGUS_GALLERY_FUSE_MEAN)
+      fuse_mean(st, queries + q * dim, dim, c, nfound[q]);
   }
 out:
   pthread_rwlock_unlock(&g->rw);
@@ -861,17 +942,13 @@ static void normalise(argus_gallery_candidate *c, int n, const norm_ref *ref) {
   const int N = ARGUS_GALLERY_NORM_COHORT;
   if (!ref->ok || n < N + 1)
     return;
-  double mu = 0, var = 0;
+  double mu = 0;
   for (int j = 1; j <= N; j++)
     mu += c[j].raw_score;
   mu /= N;
-  for (int j = 1; j <= N; j++)
-    var += (c[j].raw_score - mu) * (c[j].raw_score - mu);
-  double sd = sqrt(var / N);
-  if (!(sd > 1e-6))
-    return;
+  const double shift = ARGUS_GALLERY_NORM_WEIGHT * (mu - ref->mu);
   for (int i = 0; i < n; i++) {
-    c[i].score = (float)(ref->mu + ref->sd * (c[i].raw_score - mu) / sd);
+    c[i].score = (float)(c[i].raw_score - shift);
     c[i].normalised = 1;
     c[i].match = c[i].score >= c[i].threshold;
   }
@@ -891,11 +968,20 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
   if (norm != ARGUS_GALLERY_NORM_NONE && norm != ARGUS_GALLERY_NORM_TOPN)
     return gallery_fail(err, ARGUS_E_INVALID_ARG,
                         "search: unknown score normalisation %d", norm);
+  int fuse = opts ? opts->fuse : ARGUS_GALLERY_FUSE_MAX;
+  if (fuse != ARGUS_GALLERY_FUSE_MAX && fuse != ARGUS_GALLERY_FUSE_MEAN)
+    return gallery_fail(err, ARGUS_E_INVALID_ARG,
+                        "search: unknown template fusion %d", fuse);
   norm_ref ref = {0, 0, 0};
-  const int kin = norm && k < ARGUS_GALLERY_NORM_COHORT + 1
-                      ? ARGUS_GALLERY_NORM_COHORT + 1
-                      : k;
-  if (!norm || kin == k || nq == 0) {
+  /* Persons searched: the cohort needs N+1; fusion re-ranks a few more
+   * than asked, since a person's mean template can score above persons
+   * whose best photo scored higher. */
+  int kin = k;
+  if (norm && kin < ARGUS_GALLERY_NORM_COHORT + 1)
+    kin = ARGUS_GALLERY_NORM_COHORT + 1;
+  if (fuse && kin < k + 8)
+    kin = k + 8 > ARGUS_GALLERY_MAX_K ? ARGUS_GALLERY_MAX_K : k + 8;
+  if (kin == k || nq == 0) {
     argus_err e =
         search_persons(g, queries, nq, k, opts, out, nfound, &ref, err);
     if (e == ARGUS_OK && norm)
@@ -913,7 +999,8 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
   if (e == ARGUS_OK) {
     for (size_t q = 0; q < nq; q++) {
       argus_gallery_candidate *c = buf + q * (size_t)kin;
-      normalise(c, nfound[q], &ref);
+      if (norm)
+        normalise(c, nfound[q], &ref);
       if (nfound[q] > k)
         nfound[q] = k;
       memcpy(out + q * (size_t)k, c, (size_t)nfound[q] * sizeof *c);
@@ -949,7 +1036,7 @@ static void detach_person(gstate *st, argus_store_id id) {
  * succeeds. All or nothing. Caller holds rw for writing. */
 static argus_err attach(const argus_gallery *g, gstate *st, gperson *p,
                         int is_new, int n, const int64_t *photo_ids,
-                        const float *vecs) {
+                        const float *vecs, const float *sum) {
   const size_t dim = (size_t)g->cfg.dim;
   int64_t *wls = malloc((size_t)(n ? n : 1) * sizeof *wls);
   if (!wls)
@@ -970,6 +1057,27 @@ static argus_err attach(const argus_gallery *g, gstate *st, gperson *p,
         (e = gmap_put(&st->photos, photo_ids[i], p)) ||
         (e = vec_keep(g, st, photo_ids[i], vecs + (size_t)i * dim)))
       goto undo;
+  }
+  /* The mean template's sum: given whole (sum), or this call's templates
+   * added to it. Out of memory here only costs the fusion (the person is
+   * then scored by its best template): logged, not failed. */
+  if (p->nphotos >= 2) {
+    argus_err es = ARGUS_OK;
+    if (sum) {
+      free(p->sum);
+      p->sum = malloc(dim * sizeof *p->sum);
+      if (p->sum)
+        memcpy(p->sum, sum, dim * sizeof *p->sum);
+      else
+        es = ARGUS_E_NOMEM;
+    } else if (p->sum || p->nphotos == n) {
+      es = sum_add(&p->sum, (int)dim, vecs, n);
+    }
+    if (es)
+      argus_log(ARGUS_LOG_WARN, GALLERY_MOD,
+                "person %lld: no memory for its mean template; scored by "
+                "its best photo",
+                (long long)p->id);
   }
   return ARGUS_OK;
 undo:
@@ -1108,7 +1216,7 @@ argus_err argus_gallery_person_add(argus_gallery *g, const char *watchlist,
   for (int i = 0; i < n; i++)
     ids[i] = plist[i].id;
   pthread_rwlock_wrlock(&g->rw);
-  e = attach(g, &g->st, p, 1, n, ids, vecs);
+  e = attach(g, &g->st, p, 1, n, ids, vecs, NULL);
   pthread_rwlock_unlock(&g->rw);
   if (e) {
     gallery_fail(err, e, "adding person %lld to the index: %s", (long long)pid,
@@ -1142,6 +1250,20 @@ out:
   free(in);
   free(vecs);
   return e;
+}
+
+typedef struct person_sum_ctx {
+  int dim;
+  float **sum;
+  argus_err e;
+} person_sum_ctx;
+
+static int person_sum_cb(void *user, const argus_store_template *t) {
+  person_sum_ctx *c = user;
+  if (t->dim != c->dim)
+    return 0;
+  c->e = sum_add(c->sum, c->dim, t->vector, 1);
+  return c->e != ARGUS_OK;
 }
 
 argus_err argus_gallery_person_add_photos(argus_gallery *g,
@@ -1191,9 +1313,23 @@ argus_err argus_gallery_person_add_photos(argus_gallery *g,
       goto out;
     }
   }
+  /* The person's mean template over all its photos, old and new (the
+   * in-memory state has no copy of the old templates). */
+  float *sum = NULL;
+  {
+    person_sum_ctx sc = {g->cfg.dim, &sum, ARGUS_OK};
+    argus_store_error se2 = {{0}};
+    if (argus_store_template_foreach(g->store, &g->model, person_id,
+                                     person_sum_cb, &sc, &se2) != ARGUS_OK ||
+        sc.e != ARGUS_OK) {
+      free(sum);
+      sum = NULL; /* attach adds the new ones to what it has */
+    }
+  }
   pthread_rwlock_wrlock(&g->rw);
   gperson *p = fresh ? fresh : gmap_get(&g->st.persons, person_id);
-  e = attach(g, &g->st, p, fresh != NULL, n, ids, vecs);
+  e = attach(g, &g->st, p, fresh != NULL, n, ids, vecs, sum);
+  free(sum);
   pthread_rwlock_unlock(&g->rw);
   if (e) {
     /* The store has no call to remove single photos: the new photos stay
@@ -1313,7 +1449,7 @@ argus_err argus_gallery_sync_person(argus_gallery *g, argus_store_id person_id,
   pthread_rwlock_wrlock(&g->rw);
   detach_person(&g->st, person_id);
   if (p)
-    e = attach(g, &g->st, p, 1, c.n, c.ids, c.vecs);
+    e = attach(g, &g->st, p, 1, c.n, c.ids, c.vecs, NULL);
   pthread_rwlock_unlock(&g->rw);
   if (e)
     gallery_fail(err, e, "adding person %lld to the index: %s",

@@ -118,12 +118,14 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
       c->fusion_tracks < 0 || c->fusion_tracks > (1 << 20) ||
       !(c->cooldown < 0 || c->cooldown <= 86400 * 365.0) ||
       (c->score_norm != ARGUS_GALLERY_NORM_NONE &&
-       c->score_norm != ARGUS_GALLERY_NORM_TOPN)) {
+       c->score_norm != ARGUS_GALLERY_NORM_TOPN) ||
+      (c->fuse != ARGUS_GALLERY_FUSE_MAX &&
+       c->fuse != ARGUS_GALLERY_FUSE_MEAN)) {
     argus_error_detail_set(err,
                            "matcher: a setting is out of range (watchlists "
                            "0..%d, memory 0..%d, cooldown, keep_unmatched, "
                            "fusion_margin 0..0.5, fusion_tracks, "
-                           "score_norm)",
+                           "score_norm, fuse)",
                            ARGUS_MATCH_MAX_WATCHLISTS, 1 << 24);
     return ARGUS_E_INVALID_ARG;
   }
@@ -174,6 +176,7 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   m->search.watchlists = c->nwatchlists ? m->wl_ptrs : NULL;
   m->search.n_watchlists = (size_t)c->nwatchlists;
   m->search.norm = c->score_norm;
+  m->search.fuse = c->fuse;
   m->ring_cap = m->cfg.memory;
   m->ring = calloc((size_t)m->ring_cap, sizeof *m->ring);
   if (m->cfg.fusion_margin > 0)
