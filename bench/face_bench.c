@@ -8,7 +8,7 @@
  * For a pool of 1 and of 2 threads (the caller counts as one), the face
  * engine is loaded once and the table gives:
  *  - detection only, ms per frame (median of N runs after one warm-up run,
- *    min and process CPU alongside) at --size 320/480/640/960 and for the
+ *    min and process CPU alongside) at --size 320/480/640/960/1920 and for the
  *    tiled pyramid (--tile 640: full frame at 320, then octaves to native),
  *    with mirrored whole-frame passes and box voting (--flip --vote 0.5),
  *    and the --accurate preset (480 and 640 whole, native tiles, flip,
@@ -16,7 +16,8 @@
  *  - landmarks + align + embed, ms per face: (analyze with
  *    ARGUS_FACE_DO_EMBED) - (detection only), medians, over the faces the
  *    pyramid finds, divided by their number.
- * Models: --models DIR, default ./models.
+ * Models: --models DIR, default ./models; the detector card: $ARGUS_DETECTOR
+ * (e.g. fr_detect, yunet_n), else the engine's default.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
            {"size 480 (default)", 480, 0, 0, 0},
            {"size 640", 640, 0, 0, 0},
            {"size 960", 960, 0, 0, 0},
+           {"size 1920", 1920, 0, 0, 0},
            {"size 480 flip+vote", 480, 0, 1, 0.5f},
            {"pyramid (--tile 640)", 0, 640, 0, 0},
            {"pyramid flip+vote", 0, 640, 1, 0.5f},
