@@ -12,8 +12,8 @@
  *   detect DIR  WIDER-format ground truth (DIR/gt.txt, DIR/images/): each
  *               detector's AP on easy, medium and hard faces with the
  *               protocol of the WIDER evaluation code (eval/widerface_ap.py,
- *               of which this is a port: same figures to 1e-9 on the dev
- *               split).
+ *               of which this is a port: on the dev split fr_detect at its
+ *               default size gives 0.841 / 0.785 / 0.611 with both).
  *
  * Metrics (NIST FRTE definitions): FMR/FNMR and TAR at the embedder card's
  * calibrated thresholds; TAR at FAR 1e-2/1e-3/1e-4 with the threshold set
