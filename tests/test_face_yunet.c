@@ -267,8 +267,15 @@ static void test_photo(argus_face_engine *eng, const argus_image *im) {
   argus_face faces[64];
   int nf = 0;
   argus_face_error fe = {{0}};
+  /* Boxes only: no points, whichever detector. */
   CHECK_OK(argus_face_engine_analyze(eng, im, &o, 0, faces, 64, &nf, NULL,
                                      &fe));
+  CHECK(nf >= 2);
+  for (int i = 0; i < nf; i++)
+    CHECK_INT_EQ(faces[i].npoints, 0);
+  /* Landmarks: the detector's points (no landmarker is loaded). */
+  CHECK_OK(argus_face_engine_analyze(eng, im, &o, ARGUS_FACE_DO_LANDMARKS,
+                                     faces, 64, &nf, NULL, &fe));
   const cJSON *dets = cJSON_GetObjectItem(doc, "detections");
   /* Faces away from the threshold must agree one to one. */
   const float margin = 2e-3f;

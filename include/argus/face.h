@@ -573,7 +573,8 @@ const argus_face_embedder *argus_face_engine_embedder(
 /* Embedding length of the engine's embedder. */
 int argus_face_engine_dim(const argus_face_engine *e);
 
-/* What argus_face_engine_analyze does after detection. */
+/* What argus_face_engine_analyze does after detection (0: boxes and scores
+ * only, without points even from a detector that gives them). */
 enum {
   ARGUS_FACE_DO_LANDMARKS = 1u << 0,
   ARGUS_FACE_DO_QUALITY = 1u << 1, /* implies landmarks and alignment */

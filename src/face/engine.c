@@ -379,6 +379,9 @@ static argus_err analyze(argus_face_engine *e, argus_face_worker **ws, int nw,
   int nf = 0;
   if ((rc = detect(e, ws, nw, pool, merge, img, opts, faces, cap, &nf, err)))
     return rc;
+  if (!what) /* boxes and scores only, whichever detector */
+    for (int i = 0; i < nf; i++)
+      faces[i].npoints = 0;
   if (nf > 0 && what) {
     face_job j = {e, ws, img, faces, emb, what};
     for (int i = 0; i < nw; i++)
