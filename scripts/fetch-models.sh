@@ -9,6 +9,71 @@
 #   scripts/fetch-models.sh [DEST]     (DEST defaults to models/ in the repo)
 set -euo pipefail
 
+# Models that are not shipped, on request (docs/models.md):
+#   scripts/fetch-models.sh --extra sface [DEST]
+# downloads OpenCV Zoo's SFace embedder (Apache-2.0) from its published
+# location (opencv/opencv_zoo on GitHub, a Git LFS object), checks its size
+# and sha256 and places it with its card (share/models/sface.card.json) in
+# DEST. Where GitHub cannot be reached it says so and skips (exit 0; nothing
+# changes); a file with another checksum is refused (exit 1).
+if [[ "${1:-}" == "--extra" ]]; then
+  xroot="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  xdest="${3:-${ARGUS_MODELS_DIR:-$xroot/models}}"
+  case "${2:-}" in
+    sface)
+      xfile=face_recognition_sface_2021dec.onnx
+      xsha=0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79
+      xsize=38696353
+      xcard="$xroot/share/models/sface.card.json"
+      xpath=models/face_recognition_sface/$xfile
+      xurls=("https://media.githubusercontent.com/media/opencv/opencv_zoo/main/$xpath"
+             "https://github.com/opencv/opencv_zoo/raw/main/$xpath")
+      ;;
+    *)
+      echo "fetch-models: unknown extra model '${2:-}' (known: sface)" >&2
+      exit 2
+      ;;
+  esac
+  mkdir -p "$xdest"
+  if [[ ! -f "$xdest/$xfile" ]] ||
+    [[ "$(sha256sum "$xdest/$xfile" | cut -d' ' -f1)" != "$xsha" ]]; then
+    if ! command -v curl >/dev/null 2>&1; then
+      echo "fetch-models: --extra ${2}: curl not found" >&2
+      exit 1
+    fi
+    xtmp="$xdest/.$xfile.tmp"
+    got=0
+    for u in "${xurls[@]}"; do
+      echo "fetch-models: downloading $u"
+      if curl -fsSL --connect-timeout 20 --max-time 1800 -o "$xtmp" "$u"; then
+        got=1
+        break
+      fi
+    done
+    if ((got == 0)); then
+      rm -f "$xtmp"
+      echo "fetch-models: SKIPPED ${2}: $xfile cannot be downloaded from" \
+        "GitHub (${xurls[0]}) here: no internet access to it. Nothing changed." \
+        "Elsewhere: download it, check sha256 $xsha ($xsize bytes), then" \
+        "'argus model add $xfile --card share/models/sface.card.json'." >&2
+      exit 0
+    fi
+    xgot="$(sha256sum "$xtmp" | cut -d' ' -f1)"
+    if [[ "$xgot" != "$xsha" ]] || [[ "$(stat -c %s "$xtmp")" != "$xsize" ]]; then
+      echo "fetch-models: $xfile refused: sha256 $xgot, $(stat -c %s "$xtmp")" \
+        "bytes; expected $xsha, $xsize bytes (a Git LFS pointer instead of" \
+        "the file, or another file)" >&2
+      rm -f "$xtmp"
+      exit 1
+    fi
+    mv -f "$xtmp" "$xdest/$xfile"
+  fi
+  cp "$xcard" "$xdest/.$(basename "$xcard").tmp"
+  mv -f "$xdest/.$(basename "$xcard").tmp" "$xdest/$(basename "$xcard")"
+  echo "fetch-models: $xdest/$xfile ok (sha256 $xsha)"
+  exit 0
+fi
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${1:-${ARGUS_MODELS_DIR:-$root/models}}"
 

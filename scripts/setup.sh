@@ -37,6 +37,10 @@ pkgs+=(libopenblas0-pthread)
 # tests' MQTT broker and the HTTP benchmark's load generator.
 pkgs+=(libmicrohttpd-dev libgnutls28-dev libsodium-dev libcurl4-gnutls-dev
        libmosquitto-dev mosquitto wrk)
+# The example plug-in on another inference engine (plugins/opencv_dnn):
+# OpenCV's DNN module for C++ (optional: the plug-in and its test are skipped
+# without it).
+pkgs+=(libopencv-dnn-dev)
 # The console's browser tests (tests/web/) and figures (bench/web_bench.mjs):
 # Debian's Chromium, driven headless by playwright-core (scripts/web-tools.sh
 # installs it from npm; it downloads no browser).

@@ -548,6 +548,10 @@ typedef struct argus_face_engine_opts {
    * named, it is loaded and its points replace the detector's. embedder
    * NULL: fr_feature. */
   const char *detector, *landmarker, *embedder;
+  /* A plug-in (argus/plugin.h): the shared object whose detector and/or
+   * embedder replace the cards' (the plug-in's "name@version" is then the
+   * algorithm id). NULL: $ARGUS_PLUGIN; NULL or "": none. Borrowed. */
+  const char *plugin;
 } argus_face_engine_opts;
 
 /* The detector card the engine loads by default (docs/face.md). */

@@ -43,6 +43,10 @@ void cli_nn_run_usage(FILE *f);
 int cli_nn_bench_main(int argc, char **argv);
 void cli_nn_bench_usage(FILE *f);
 
+/* `argus model add` (src/cli/model.c). */
+int cli_model_main(int argc, char **argv);
+void cli_model_usage(FILE *f);
+
 /* `argus serve` (src/cli/serve.c). */
 int cli_serve_main(int argc, char **argv);
 void cli_serve_usage(FILE *f);

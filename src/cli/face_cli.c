@@ -31,6 +31,11 @@ void face_cli_usage_common(FILE *f, int detection) {
         "  --models DIR      models and model cards (default: $ARGUS_MODELS or ./models)\n"
         "  --threads N       worker threads (default: number of cores)\n"
         "  --allow-unverified  load model files whose sha256 differs from their card\n"
+        "  --plugin PATH     a plug-in (shared object, docs/models.md) whose detector\n"
+        "                    and/or embedder replace the default ones (default:\n"
+        "                    $ARGUS_PLUGIN)\n"
+        "  --embedder NAME   the embedder card NAME.card.json (default fr_feature;\n"
+        "                    e.g. one registered with 'argus model add')\n"
         "  -h, --help        this help\n",
         f);
   // clang-format on
@@ -94,6 +99,8 @@ int face_cli_option(face_cli *c, int id, const char *arg) {
     return cli_parse_int(arg, 0, 1024, "--threads", &c->threads) ? -1 : 1;
   case FACE_OPT_JSON: c->json = 1; return 1;
   case FACE_OPT_UNVERIFIED: c->unverified = 1; return 1;
+  case FACE_OPT_PLUGIN: c->plugin = arg; return 1;
+  case FACE_OPT_EMBEDDER: c->embedder = arg; return 1;
   case FACE_OPT_MIN_SCORE:
     return parse_float(arg, 0.001, 1, "--min-score", &c->det.min_score) ? -1
                                                                           : 1;
@@ -131,6 +138,8 @@ int face_cli_open(face_cli *c, int with_embeddings) {
   o.models_dir = c->models;
   o.pool = c->pool;
   o.allow_unverified = c->unverified;
+  o.plugin = c->plugin;
+  o.embedder = c->embedder;
   argus_face_error err = {{0}};
   rc = argus_face_engine_create(&o, &c->engine, &err);
   if (rc) {

@@ -33,6 +33,8 @@ enum {
   FACE_OPT_TILE_SCALE,
   FACE_OPT_NMS,
   FACE_OPT_UNVERIFIED,
+  FACE_OPT_PLUGIN,
+  FACE_OPT_EMBEDDER,
   FACE_OPT_NEXT
 };
 
@@ -44,7 +46,8 @@ enum {
       {"min-size", 1, FACE_OPT_MIN_SIZE}, {"max-faces", 1, FACE_OPT_MAX_FACES}, \
       {"size", 1, FACE_OPT_SIZE}, {"scales", 1, FACE_OPT_SCALES},              \
       {"tile", 1, FACE_OPT_TILE}, {"tile-scale", 1, FACE_OPT_TILE_SCALE},      \
-      {"nms", 1, FACE_OPT_NMS}, {"allow-unverified", 0, FACE_OPT_UNVERIFIED}
+      {"nms", 1, FACE_OPT_NMS}, {"allow-unverified", 0, FACE_OPT_UNVERIFIED}, \
+      {"plugin", 1, FACE_OPT_PLUGIN}, {"embedder", 1, FACE_OPT_EMBEDDER}
 
 /* Help text of the shared options. */
 void face_cli_usage_common(FILE *f, int detection);
@@ -55,6 +58,8 @@ typedef struct face_cli {
   int threads;
   int json;
   int unverified;
+  const char *plugin;   /* --plugin PATH (NULL: $ARGUS_PLUGIN or none) */
+  const char *embedder; /* embedder card name (NULL: the default) */
   argus_face_detect_opts det;
   argus_threadpool *pool;
   argus_face_engine *engine;

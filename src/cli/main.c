@@ -34,6 +34,8 @@ const cli_command cli_commands[] = {
      cli_reindex_main, cli_reindex_usage},
     {"eval", "A/B accuracy of two embedders or detectors on labelled data",
      cli_eval_main, cli_eval_usage},
+    {"model", "register a model of another vendor with its card",
+     cli_model_main, cli_model_usage},
     {"camera", "add, list and remove cameras", cli_camera_main,
      cli_camera_usage},
     {"alert", "review alerts: list, show, confirm, reject", cli_alert_main,

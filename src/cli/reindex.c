@@ -6,11 +6,11 @@
 #include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
-enum { OPT_BATCH = GALLERY_OPT_NEXT, OPT_DROP };
+enum { OPT_BATCH = GALLERY_OPT_NEXT, OPT_DROP, OPT_MODEL };
 
 void cli_reindex_usage(FILE *f) {
   // clang-format off
-  fputs("Usage: argus reindex [--batch N] [--drop MODEL_ID] [--json]\n"
+  fputs("Usage: argus reindex [--model ID] [--batch N] [--drop MODEL_ID] [--json]\n"
         "\n"
         "Gives every enrolled photo a template of the current embedder (the model\n"
         "of --models), made from its stored face crop: the face is detected again\n"
@@ -20,6 +20,9 @@ void cli_reindex_usage(FILE *f) {
         "where it stopped when run again. Photos whose crop is missing, damaged or\n"
         "shows no face are counted and left without a template.\n"
         "\n"
+        "  --model ID        the embedder to move to, name@version: the card NAME\n"
+        "                    (in --models or share/models), or the plug-in of\n"
+        "                    --plugin; refused when what loads has another id\n"
         "  --batch N         photos per transaction (default 64)\n"
         "  --drop MODEL_ID   afterwards, delete the templates of that older model\n"
         "                    (name@version, e.g. fr_feature@old)\n"
@@ -60,12 +63,13 @@ int cli_reindex_main(int argc, char **argv) {
                                  STORE_CLI_DB_OPT,
                                  {"batch", 1, OPT_BATCH},
                                  {"drop", 1, OPT_DROP},
+                                 {"model", 1, OPT_MODEL},
                                  {NULL, 0, 0}};
   const char *cmd = "reindex";
   gallery_cli g;
   memset(&g, 0, sizeof g);
   face_cli_init(&g.face, cmd);
-  const char *db = NULL, *drop = NULL;
+  const char *db = NULL, *drop = NULL, *model = NULL;
   int batch = 64;
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
@@ -81,6 +85,7 @@ int cli_reindex_main(int argc, char **argv) {
       return cli_bad_value(cmd);
     case STORE_OPT_DB: db = p.arg; continue;
     case OPT_DROP: drop = p.arg; continue;
+    case OPT_MODEL: model = p.arg; continue;
     case OPT_BATCH:
       if (cli_parse_int(p.arg, 1, 4096, "--batch", &batch))
         return cli_bad_value(cmd);
@@ -94,10 +99,27 @@ int cli_reindex_main(int argc, char **argv) {
     cli_errorf(cmd, "--drop: '%s' is not a model id name@version", drop);
     return cli_bad_value(cmd);
   }
+  /* --model name@version: the embedder card `name`, unless a plug-in is
+   * given (its id is checked below either way). */
+  char mname[ARGUS_STORE_NAME_MAX] = "", mversion[ARGUS_STORE_NAME_MAX] = "";
+  if (model && argus_store_model_id_split(model, mname, mversion) != ARGUS_OK) {
+    cli_errorf(cmd, "--model: '%s' is not a model id name@version", model);
+    return cli_bad_value(cmd);
+  }
+  if (model && !g.face.plugin && !getenv("ARGUS_PLUGIN"))
+    g.face.embedder = mname;
   int rc = CLI_FAIL;
   if (gallery_cli_open(&g, db, 1, 0) != CLI_OK)
     goto out;
   const argus_gallery_config *cfg = argus_gallery_get_config(g.gallery);
+  if (model && strcmp(model, cfg->model_id) != 0) {
+    cli_errorf(cmd,
+               "--model: the embedder loaded is %s, not %s (the card "
+               "%s.card.json or the plug-in names another version)",
+               cfg->model_id, model, mname);
+    rc = CLI_USAGE;
+    goto out;
+  }
   if (drop && strcmp(drop, cfg->model_id) == 0) {
     cli_errorf(cmd, "--drop: %s is the current model", drop);
     rc = CLI_USAGE;

@@ -63,6 +63,8 @@ void cli_watch_usage(FILE *f) {
         "  --size N             detection size, longer side (default 480)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
+        "  --plugin PATH        a plug-in whose detector and/or embedder replace the\n"
+        "                       default ones (sets $ARGUS_PLUGIN; docs/models.md)\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -621,6 +623,7 @@ enum {
   OPT_SUPPRESSED,
   OPT_SIZE,
   OPT_UNVERIFIED,
+  OPT_PLUGIN,
 };
 
 static int parse_seconds(const char *cmd, const char *what, const char *s,
@@ -658,6 +661,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"suppressed", 0, OPT_SUPPRESSED},
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
+                                 {"plugin", 1, OPT_PLUGIN},
                                  {NULL, 0, 0}};
   watch_opts o = *out;
   o.cameras = cams;
@@ -740,6 +744,13 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
       break;
     case OPT_UNVERIFIED:
       o.allow_unverified = 1;
+      break;
+    case OPT_PLUGIN:
+      /* The pipeline's engine reads it (argus_face_engine_opts.plugin). */
+      if (setenv("ARGUS_PLUGIN", p.arg, 1) != 0) {
+        cli_errorf(cmd, "--plugin: cannot set ARGUS_PLUGIN");
+        return cli_bad_value(cmd);
+      }
       break;
     case CLI_OPT_POSITIONAL:
       if (o.ncameras == WATCH_MAX_CAMERAS) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argus/plugin.h"
 #include "face_internal.h"
 
 /* Candidates one pass may return (the best scores), and survivors of the
@@ -48,6 +49,7 @@ struct argus_face_engine {
   argus_face_worker **workers;
   face_cand *merge; /* nworkers * KEPT_CAP */
   argus_face_pass passes[MAX_PASSES];
+  argus_plugin *plugin; /* opts.plugin: replaces the detector/embedder */
 };
 
 /* ---- workers ------------------------------------------------------------ */
@@ -638,19 +640,35 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
   if (!e)
     return face_fail(err, ARGUS_E_NOMEM, "out of memory");
   argus_err rc;
+  const char *plug = o.plugin ? o.plugin : getenv("ARGUS_PLUGIN");
+  if (plug && plug[0] && (rc = argus_plugin_open(plug, dir, &e->plugin, err)))
+    goto fail;
   for (int k = 0; k < K_N; k++)
-    if (!(k == K_LMK && !o.landmarker && !e->det.ops &&
+    if (!argus_plugin_provides(e->plugin, kinds[k]) &&
+        !(k == K_LMK && !o.landmarker && !e->det.ops &&
           detector_has_points(&e->cards[K_DET])) &&
         (rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
                        &e->cards[k], &e->models[k], err)))
       goto fail;
-  if ((rc = argus_face_detector_create(&e->cards[K_DET], e->models[K_DET],
-                                       &e->det, err)) ||
+  /* The plug-in's algorithms (made first: the defaults below skip a part
+   * that is already made). */
+  if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_DETECTOR) &&
+      (rc = argus_plugin_detector_create(e->plugin, &e->det,
+                                         &e->cards[K_DET], err)))
+    goto fail;
+  if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_EMBEDDER) &&
+      (rc = argus_plugin_embedder_create(e->plugin, o.embed_batch, &e->emb,
+                                         &e->cards[K_EMB], err)))
+    goto fail;
+  if ((!e->det.ops &&
+       (rc = argus_face_detector_create(&e->cards[K_DET], e->models[K_DET],
+                                        &e->det, err))) ||
       (e->models[K_LMK] &&
        (rc = argus_face_landmarker_create(&e->cards[K_LMK], e->models[K_LMK],
                                           &e->lmk, err))) ||
-      (rc = argus_face_embedder_create(&e->cards[K_EMB], e->models[K_EMB],
-                                       o.embed_batch, &e->emb, err)))
+      (!e->emb.ops &&
+       (rc = argus_face_embedder_create(&e->cards[K_EMB], e->models[K_EMB],
+                                        o.embed_batch, &e->emb, err))))
     goto fail;
   if ((rc = argus_face_quality_create(o.quality, &e->qual))) {
     face_fail(err, rc, "bad quality parameters");
@@ -690,6 +708,7 @@ void argus_face_engine_free(argus_face_engine *e) {
   argus_face_detector_destroy(&e->det);
   for (int k = 0; k < K_N; k++)
     argus_nn_model_free(e->models[k]);
+  argus_plugin_close(e->plugin); /* after everything made from it */
   free(e);
 }
 
