@@ -507,6 +507,23 @@ static void watchlists(const api_srv *s) {
              0);
   CHECK(jstr(j, "colour") && strcmp(jstr(j, "colour"), "#abcdef") == 0);
   cJSON_Delete(j);
+  /* fpir: the threshold from the embedder card and the size (503 when the
+   * server has no face models). */
+  check_error_naming(s, "PATCH", path, SUP, "{\"fpir\":2}", 400,
+                     "bad_request", "fpir");
+  check_error_naming(s, "PATCH", path, SUP, "{\"fpir\":0.01,\"threshold\":0.5}",
+                     400, "bad_request", "fpir");
+  {
+    int code = call_json(s, "PATCH", path, SUP, "{\"fpir\":0.01}", &j);
+    CHECK(code == 200 || code == 503);
+    if (code == 200) /* FPIR 1 % over at most a few persons */
+      CHECK(jnum(j, "threshold") > 0.2 && jnum(j, "threshold") < 0.5);
+    cJSON_Delete(j);
+    CHECK_INT_EQ(call_json(s, "PATCH", path, SUP, "{\"threshold\":-0.25}",
+                           &j),
+                 200);
+    cJSON_Delete(j);
+  }
 
   /* Paging by one. */
   CHECK_INT_EQ(call_json(s, "GET", "/api/v1/watchlists?limit=1", SUP, NULL,

@@ -221,6 +221,7 @@ static const api_field patch_fields[] = {
     {"colour", API_J_STRING, 0, ARGUS_STORE_COLOUR_MAX - 1},
     {"ack_required", API_J_BOOL, 0, 0},
     {"active", API_J_BOOL, 0, 0},
+    {"fpir", API_J_NUMBER, 0, 0},
 };
 
 API_HANDLER(api_h_watchlist_update) {
@@ -230,16 +231,16 @@ API_HANDLER(api_h_watchlist_update) {
   argus_store_watchlist w;
   if (!watchlist_of_path(r, st, &w))
     return;
-  cJSON *body = hu_body(r, patch_fields, 5);
+  cJSON *body = hu_body(r, patch_fields, 6);
   if (!body)
     return;
   const cJSON *nm = hu_get(body, "name"), *th = hu_get(body, "threshold"),
               *co = hu_get(body, "colour"), *ack = hu_get(body, "ack_required"),
-              *act = hu_get(body, "active");
+              *act = hu_get(body, "active"), *fp = hu_get(body, "fpir");
   double threshold = NAN;
-  if (!nm && !th && !co && !ack && !act) {
+  if (!nm && !th && !co && !ack && !act && !fp) {
     api_reply_error(r, 400, "bad_request",
-                    "body: nothing to change (threshold, colour, "
+                    "body: nothing to change (threshold, fpir, colour, "
                     "ack_required, active)");
     goto out;
   }
@@ -252,6 +253,39 @@ API_HANDLER(api_h_watchlist_update) {
   if ((th && !threshold_of(r, th, &threshold)) ||
       (co && !colour_ok(r, co->valuestring)))
     goto out;
+  if (fp) {
+    /* The threshold for a target FPIR at the watchlist's size, from the
+     * embedder card (argus_gallery_threshold_for_fpir). */
+    argus_face_engine *eng = api_engine(r->srv);
+    float t = 0;
+    argus_error_detail ge = {{0}};
+    if (th) {
+      api_reply_error(r, 400, "bad_request",
+                      "fields 'threshold' and 'fpir' both set the threshold: "
+                      "give one");
+      goto out;
+    }
+    if (!(fp->valuedouble > 0 && fp->valuedouble < 1)) {
+      api_reply_error(r, 400, "bad_request",
+                      "field 'fpir' must be a rate in (0, 1), e.g. 0.001");
+      goto out;
+    }
+    if (!eng) {
+      api_reply_error(r, 503, "unavailable",
+                      "field 'fpir' needs the embedder card: the server runs "
+                      "without face models");
+      goto out;
+    }
+    argus_err fe = argus_gallery_threshold_for_fpir(
+        argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER),
+        fp->valuedouble, w.persons > 0 ? w.persons : 1, &t, NULL, &ge);
+    if (fe) {
+      api_reply_err(r, fe, &ge);
+      goto out;
+    }
+    threshold = t;
+    th = fp;
+  }
   argus_error_detail err = {{0}};
   argus_err e = ARGUS_OK;
   if (th)
