@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "argus/api.h"
@@ -123,6 +124,27 @@ static const char *default_web_dir(void) {
     }
   }
   return NULL;
+}
+
+
+/* Each HTTP connection (an event-stream client among them) holds a file
+ * descriptor: raise the soft limit towards the hard one so that
+ * max_connections plus the process's own files fit (the usual soft limit
+ * of 1,024 would refuse the 1,000th event-stream client). */
+static void raise_open_files(int max_connections) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  rlim_t want = (rlim_t)max_connections + 256;
+  if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+    want = rl.rlim_max;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      fprintf(stderr, "argus serve: cannot raise the open-files limit to "
+                      "%llu: %s\n",
+              (unsigned long long)want, strerror(errno));
+  }
 }
 
 int cli_serve_main(int argc, char **argv) {
@@ -283,6 +305,7 @@ int cli_serve_main(int argc, char **argv) {
       return CLI_FAIL;
     }
   }
+  raise_open_files(ac.max_connections);
   argus_api_parts ap;
   memset(&ap, 0, sizeof ap);
   ap.pipeline = pl;
