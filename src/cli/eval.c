@@ -660,7 +660,8 @@ static int identification(const char *cmd, const photo_set *s,
       hit[i] = h[0].id == s->owner[i];
       double z = topn_z(sc, (int)nf[b], h[0].score);
       r->normalised += !isnan(z);
-      bestz[i] = isnan(z) ? -INFINITY : z;
+      /* As the gallery: too few persons for a cohort, the cosine. */
+      bestz[i] = isnan(z) ? h[0].score : z;
       nr1 += mated[i] && hit[i];
     }
   }
@@ -784,6 +785,7 @@ static void faces_json(const void *rec, argus_json *j) {
     argus_json_int(j, "gallery", r->id.gallery);
     argus_json_int(j, "mated", r->id.mated);
     argus_json_int(j, "nonmated", r->id.nonmated);
+    argus_json_int(j, "normalised", r->id.normalised);
     json_num_or_null(j, "rank1", r->id.rank1, 4);
     for (int m = 0; m < 2; m++) {
       argus_json_arr_begin(j, m ? "topn" : "raw");
@@ -823,7 +825,10 @@ static void faces_text(const faces_doc *d) {
     }                                                                          \
     printf("\n");                                                              \
   } while (0)
-  ROW("failed photos", (double)r->failed);
+  printf("%-34s", "failed photos");
+  for (int a = 0; a < d->nalg; a++)
+    printf(" %22d", d->r[a].failed);
+  printf("\n");
   printf("1:1 verification (%zu genuine, %zu impostor pairs%s)\n",
          d->r[0].v.genuine, d->r[0].v.impostor,
          d->r[0].v.sampled ? ", sampled" : "");
@@ -840,14 +845,16 @@ static void faces_text(const faces_doc *d) {
     ROW(l, r->v.far_tar[k]);
   }
   ROW("  best accuracy", r->v.best_acc);
-  printf("1:N open set (gallery %d, %d mated, %d non-mated probes)\n",
-         d->r[0].id.gallery, d->r[0].id.mated, d->r[0].id.nonmated);
+  printf("1:N open set (gallery %d, %d mated, %d non-mated probes; %d "
+         "searches with a cohort for the top-N shift)\n",
+         d->r[0].id.gallery, d->r[0].id.mated, d->r[0].id.nonmated,
+         d->r[0].id.normalised);
   ROW("  rank-1", r->id.rank1);
   for (int k = 0; k < NFPIR; k++) {
     char l[64];
     snprintf(l, sizeof l, "  FNIR @ FPIR %g, cosine", fpirs[k]);
     ROW(l, r->id.fnir[0][k]);
-    snprintf(l, sizeof l, "  FNIR @ FPIR %g, top-N norm", fpirs[k]);
+    snprintf(l, sizeof l, "  FNIR @ FPIR %g, top-N shift", fpirs[k]);
     ROW(l, r->id.fnir[1][k]);
   }
 #undef ROW
