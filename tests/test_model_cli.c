@@ -210,6 +210,13 @@ int main(void) {
   CHECK_INT_EQ(r.status, 2);
   CHECK_HAS(r.err, "--card is required");
 
+  /* the SFace card parses (its model is not here: the file is missing) */
+  char sface[700];
+  snprintf(sface, sizeof sface, "%s/share/models/sface.card.json", srcdir);
+  RUN(&r, "model", "add", "/nonexistent/sface.onnx", "--card", sface);
+  CHECK_INT_EQ(r.status, 1);
+  CHECK_HAS(r.err, "/nonexistent/sface.onnx: no such file");
+
   /* measure, then hold the values to tight ranges */
   embedder_card(card, 0, 1e9, -1, 1, NULL, NULL);
   RUN(&r, "model", "add", onnx, "--card", card, "--models", reg, "--dry-run",
