@@ -509,8 +509,8 @@ static void watchlists(const api_srv *s) {
   cJSON_Delete(j);
   /* fpir: the threshold from the embedder card and the size (503 when the
    * server has no face models). */
-  check_error_naming(s, "PATCH", path, SUP, "{\"fpir\":2}", 400,
-                     "bad_request", "fpir");
+  check_error_naming(s, "PATCH", path, SUP, "{\"fpir\":2}", 400, "bad_request",
+                     "fpir");
   check_error_naming(s, "PATCH", path, SUP, "{\"fpir\":0.01,\"threshold\":0.5}",
                      400, "bad_request", "fpir");
   {
@@ -519,8 +519,7 @@ static void watchlists(const api_srv *s) {
     if (code == 200) /* FPIR 1 % over at most a few persons */
       CHECK(jnum(j, "threshold") > 0.2 && jnum(j, "threshold") < 0.5);
     cJSON_Delete(j);
-    CHECK_INT_EQ(call_json(s, "PATCH", path, SUP, "{\"threshold\":-0.25}",
-                           &j),
+    CHECK_INT_EQ(call_json(s, "PATCH", path, SUP, "{\"threshold\":-0.25}", &j),
                  200);
     cJSON_Delete(j);
   }

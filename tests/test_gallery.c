@@ -166,7 +166,8 @@ static int search1(argus_gallery *g, const char *wl, const float *q, int k,
                    argus_gallery_candidate *c) {
   const char *names[1] = {wl};
   argus_gallery_search_opts o = {wl ? names : NULL, wl ? 1 : 0, NULL,
-                                 ARGUS_GALLERY_NORM_NONE, ARGUS_GALLERY_FUSE_MAX};
+                                 ARGUS_GALLERY_NORM_NONE,
+                                 ARGUS_GALLERY_FUSE_MAX};
   int n = -1;
   argus_gallery_error err = {{0}};
   argus_err e = argus_gallery_search(g, q, 1, k, &o, c, &n, &err);
@@ -312,12 +313,12 @@ static void test_synthetic(void) {
       noisy(&r, pv[i], 0.1f, qs + i * DIM);
     const char *ab[2] = {"a", "b"};
     argus_gallery_search_opts o = {ab, 2, NULL, ARGUS_GALLERY_NORM_NONE,
-                                 ARGUS_GALLERY_FUSE_MAX};
+                                   ARGUS_GALLERY_FUSE_MAX};
     CHECK_OK(argus_gallery_search(g, qs, NP, 3, &o, cb, nf, &err));
     for (int i = 0; i < NP; i++) {
       argus_gallery_candidate one[3];
-      argus_gallery_search_opts o1 = {ab, 2, NULL,
-                                      ARGUS_GALLERY_NORM_NONE, ARGUS_GALLERY_FUSE_MAX};
+      argus_gallery_search_opts o1 = {ab, 2, NULL, ARGUS_GALLERY_NORM_NONE,
+                                      ARGUS_GALLERY_FUSE_MAX};
       int n1 = 0;
       CHECK_OK(
           argus_gallery_search(g, qs + i * DIM, 1, 3, &o1, one, &n1, &err));
@@ -334,7 +335,7 @@ static void test_synthetic(void) {
     int n = 0;
     const char *nope[1] = {"nope"};
     argus_gallery_search_opts o = {nope, 1, NULL, ARGUS_GALLERY_NORM_NONE,
-                                 ARGUS_GALLERY_FUSE_MAX};
+                                   ARGUS_GALLERY_FUSE_MAX};
     CHECK(argus_gallery_search(g, pv[0], 1, 3, &o, c, &n, &err) ==
           ARGUS_E_NOT_FOUND);
     CHECK(strstr(err.msg, "nope") != NULL);
@@ -1033,7 +1034,8 @@ static int compare_galleries(argus_gallery *ref, argus_gallery *g,
                              const float *q, int k, const char *wl) {
   const char *names[1] = {wl};
   argus_gallery_search_opts o = {wl ? names : NULL, wl ? 1 : 0, NULL,
-                                 ARGUS_GALLERY_NORM_NONE, ARGUS_GALLERY_FUSE_MAX};
+                                 ARGUS_GALLERY_NORM_NONE,
+                                 ARGUS_GALLERY_FUSE_MAX};
   argus_gallery_candidate a[RQ * 8], b[RQ * 8];
   int na[RQ], nb[RQ], differ = 0;
   argus_gallery_error err = {{0}};

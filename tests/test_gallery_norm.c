@@ -376,23 +376,21 @@ static void test_fpir(void) {
   CHECK_NEAR(t, 0.4641, 1e-4, 0);
   /* 1,680 persons at FPIR 1 %: FMR ~6e-6, extrapolated beyond 1e-4. */
   float t1 = 0, t2 = 0, t3 = 0;
-  CHECK_OK(argus_gallery_threshold_for_fpir(&card, 1e-2, 1680, &t1, &fmr,
-                                            &err));
+  CHECK_OK(
+      argus_gallery_threshold_for_fpir(&card, 1e-2, 1680, &t1, &fmr, &err));
   CHECK_NEAR(fmr, 1e-2 / 1680, 1e-7, 0.01);
   CHECK(t1 > 0.5f && t1 < 0.6f);
-  CHECK_OK(argus_gallery_threshold_for_fpir(&card, 1e-3, 1680, &t2, NULL,
-                                            &err));
+  CHECK_OK(
+      argus_gallery_threshold_for_fpir(&card, 1e-3, 1680, &t2, NULL, &err));
   CHECK(t2 > t1);
-  CHECK_OK(argus_gallery_threshold_for_fpir(&card, 1e-2, 100, &t3, NULL,
-                                            &err));
+  CHECK_OK(argus_gallery_threshold_for_fpir(&card, 1e-2, 100, &t3, NULL, &err));
   CHECK(t3 < t1);
   CHECK_INT_EQ(argus_gallery_threshold_for_fpir(&card, 0, 10, &t, NULL, &err),
                ARGUS_E_INVALID_ARG);
   CHECK_INT_EQ(argus_gallery_threshold_for_fpir(&card, 1, 10, &t, NULL, &err),
                ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(
-      argus_gallery_threshold_for_fpir(&card, 0.01, 0, &t, NULL, &err),
-      ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_gallery_threshold_for_fpir(&card, 0.01, 0, &t, NULL, &err),
+               ARGUS_E_INVALID_ARG);
   card.nthresholds = 1;
   CHECK_INT_EQ(
       argus_gallery_threshold_for_fpir(&card, 0.01, 10, &t, NULL, &err),

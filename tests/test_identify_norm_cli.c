@@ -108,7 +108,9 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* Text after "key": up to the next ',' or '}' (for small checks). */
-static int has(const char *s, const char *needle) { return strstr(s, needle) != NULL; }
+static int has(const char *s, const char *needle) {
+  return strstr(s, needle) != NULL;
+}
 
 int main(void) {
   cli = getenv("ARGUS_CLI");
@@ -214,21 +216,21 @@ int main(void) {
 
   /* identify: the defaults (mean template, normalised) against plain
    * cosines of the best photo. */
-  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top",
-      "3", "--models", models, "--db", db, probe[0]);
+  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top", "3",
+      "--models", models, "--db", db, probe[0]);
   CHECK_INT_EQ(res.status, 0);
   CHECK(has(res.out, "\"raw_score\""));
   static char def[1 << 16];
   snprintf(def, sizeof def, "%s", res.out);
-  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top",
-      "3", "--score-norm", "none", "--fuse", "max", "--models", models,
-      "--db", db, probe[0]);
+  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top", "3",
+      "--score-norm", "none", "--fuse", "max", "--models", models, "--db", db,
+      probe[0]);
   CHECK_INT_EQ(res.status, 0);
   CHECK(!has(res.out, "\"raw_score\""));
   static char plain[1 << 16];
   snprintf(plain, sizeof plain, "%s", res.out);
-  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top",
-      "3", "--score-norm", "none", "--models", models, "--db", db, probe[0]);
+  RUN(&res, "identify", "--watchlist", "w", "--aligned", "--json", "--top", "3",
+      "--score-norm", "none", "--models", models, "--db", db, probe[0]);
   CHECK_INT_EQ(res.status, 0);
   /* The mate is first in all three; its fused score is not its best
    * photo's, and the normalised one keeps the fused cosine as raw_score. */
@@ -239,7 +241,8 @@ int main(void) {
   const char *c3 = strstr(res.out, "\"candidates\":[");
   CHECK(c1 && c2 && c3);
   if (c1 && c2 && c3) {
-    const char *e1 = strstr(c1, "\"external_id\""), *e2 = strstr(c2, "\"external_id\""),
+    const char *e1 = strstr(c1, "\"external_id\""),
+               *e2 = strstr(c2, "\"external_id\""),
                *e3 = strstr(c3, "\"external_id\"");
     CHECK(e1 && strncmp(e1, ext, strlen(ext)) == 0);
     CHECK(e2 && strncmp(e2, ext, strlen(ext)) == 0);

@@ -209,13 +209,13 @@ typedef struct argus_gallery_candidate {
   argus_store_id person_id;
   argus_store_id watchlist_id;
   argus_store_id photo_id; /* the enrolled photo whose template matched */
-  float score;     /* cosine similarity; with normalised set, the score
+  float score;             /* cosine similarity; with normalised set, the score
                       normalised against the probe's cohort (see
                       argus_gallery_norm) */
-  float raw_score; /* cosine similarity */
-  int normalised;  /* score was normalised */
-  float threshold; /* of the person's watchlist */
-  int match;       /* score >= threshold */
+  float raw_score;         /* cosine similarity */
+  int normalised;          /* score was normalised */
+  float threshold;         /* of the person's watchlist */
+  int match;               /* score >= threshold */
   char person[ARGUS_STORE_NAME_MAX];
   char external_id[ARGUS_STORE_NAME_MAX]; /* "" when none */
   char watchlist[ARGUS_STORE_NAME_MAX];

@@ -277,8 +277,8 @@ API_HANDLER(api_h_watchlist_update) {
       goto out;
     }
     argus_err fe = argus_gallery_threshold_for_fpir(
-        argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER),
-        fp->valuedouble, w.persons > 0 ? w.persons : 1, &t, NULL, &ge);
+        argus_face_engine_card(eng, ARGUS_FACE_MODEL_EMBEDDER), fp->valuedouble,
+        w.persons > 0 ? w.persons : 1, &t, NULL, &ge);
     if (fe) {
       api_reply_err(r, fe, &ge);
       goto out;

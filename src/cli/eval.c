@@ -263,8 +263,8 @@ static void read_task(void *ctx, size_t begin, size_t end, int tid) {
   for (size_t i = begin; i < end; i++) {
     argus_image_error ie;
     memset(&ie, 0, sizeof ie);
-    j->rcs[i] = argus_image_read_file(j->files[i], ARGUS_PIX_RGB8, &j->imgs[i],
-                                      &ie);
+    j->rcs[i] =
+        argus_image_read_file(j->files[i], ARGUS_PIX_RGB8, &j->imgs[i], &ie);
   }
 }
 
@@ -314,10 +314,9 @@ static int embed_all(eval_ctx *x, argus_face_engine *e, const photo_set *s,
       for (int k = 0; k < ng; k++) {
         int nf = 0;
         argus_face_error fe = {{0}};
-        if (argus_face_engine_analyze(e, &good[k], &x->c.det,
-                                      ARGUS_FACE_DO_EMBED, faces,
-                                      FACE_CLI_MAX_FACES, &nf, femb,
-                                      &fe) != ARGUS_OK)
+        if (argus_face_engine_analyze(
+                e, &good[k], &x->c.det, ARGUS_FACE_DO_EMBED, faces,
+                FACE_CLI_MAX_FACES, &nf, femb, &fe) != ARGUS_OK)
           continue;
         /* The largest face with landmarks is the subject. */
         int best = -1;
@@ -416,7 +415,7 @@ static const double fpirs[NFPIR] = {1e-2, 1e-3};
 typedef struct ident {
   int gallery, mated, nonmated;
   double rank1;
-  float t[2][NFPIR];    /* [raw, normalised] */
+  float t[2][NFPIR]; /* [raw, normalised] */
   double fnir[2][NFPIR];
   double fpir[2][NFPIR]; /* reached */
   int normalised;        /* searches with enough persons for the cohort */
@@ -511,7 +510,7 @@ static int verification(const char *cmd, const photo_set *s, const float *emb,
   v->best_acc = NAN;
   if (g && m) {
     size_t a = 0, b = 0; /* genuine and impostor scores above the cut */
-    double best = 0.5; /* reject everything */
+    double best = 0.5;   /* reject everything */
     float bt = INFINITY;
     while (a < g || b < m) {
       float t = (b >= m || (a < g && gen[a] >= imp[b])) ? gen[a] : imp[b];
@@ -549,8 +548,8 @@ static double topn_z(const float *c, int n, float s) {
   return s - ARGUS_GALLERY_NORM_WEIGHT * mu;
 }
 
-static int identification(const char *cmd, const photo_set *s,
-                          const float *emb, const unsigned char *ok, int dim,
+static int identification(const char *cmd, const photo_set *s, const float *emb,
+                          const unsigned char *ok, int dim,
                           argus_threadpool *pool, ident *r) {
   memset(r, 0, sizeof *r);
   int *cnt = calloc((size_t)s->npersons, sizeof *cnt);
@@ -561,8 +560,8 @@ static int identification(const char *cmd, const photo_set *s,
   /* per probe: best score, hit, and the normalised best */
   float *best = malloc((size_t)s->n * sizeof *best);
   double *bestz = malloc((size_t)s->n * sizeof *bestz);
-  unsigned char *mated = calloc((size_t)s->n, 1), *hit = calloc((size_t)s->n, 1),
-                *nonm = calloc((size_t)s->n, 1);
+  unsigned char *mated = calloc((size_t)s->n, 1),
+                *hit = calloc((size_t)s->n, 1), *nonm = calloc((size_t)s->n, 1);
   argus_index *idx = NULL;
   argus_index_hit *hits = NULL;
   float *sc = NULL;
@@ -1314,9 +1313,8 @@ static int eval_detect(eval_ctx *x, const char *dir) {
       }
       int n = 0;
       argus_face_error fe = {{0}};
-      argus_err erc = argus_face_engine_analyze(e, &img, &det, 0, faces,
-                                                FACE_CLI_MAX_FACES, &n, NULL,
-                                                &fe);
+      argus_err erc = argus_face_engine_analyze(
+          e, &img, &det, 0, faces, FACE_CLI_MAX_FACES, &n, NULL, &fe);
       argus_image_free(&img);
       if (erc) {
         cli_progress_clear(&pr);
@@ -1400,8 +1398,11 @@ int cli_eval_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     switch (id) {
-    case CLI_OPT_HELP: cli_eval_usage(stdout); return CLI_OK;
-    case CLI_OPT_ERROR: return cli_bad_value(cmd);
+    case CLI_OPT_HELP:
+      cli_eval_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
     case CLI_OPT_POSITIONAL:
       if (!task)
         task = p.arg;
@@ -1412,10 +1413,18 @@ int cli_eval_main(int argc, char **argv) {
         return cli_bad_value(cmd);
       }
       continue;
-    case OPT_A: x.card[0] = p.arg; continue;
-    case OPT_B: x.card[1] = p.arg; continue;
-    case OPT_ALIGNED: x.aligned = 1; continue;
-    case OPT_GT: x.gt = p.arg; continue;
+    case OPT_A:
+      x.card[0] = p.arg;
+      continue;
+    case OPT_B:
+      x.card[1] = p.arg;
+      continue;
+    case OPT_ALIGNED:
+      x.aligned = 1;
+      continue;
+    case OPT_GT:
+      x.gt = p.arg;
+      continue;
     case OPT_MAX_IMPOSTORS:
       if (cli_parse_long(p.arg, 1, 1000000000L, "--max-impostors",
                          &x.max_impostors))
@@ -1425,9 +1434,14 @@ int cli_eval_main(int argc, char **argv) {
       if (cli_parse_int(p.arg, 1, 100000000, "--limit", &x.limit))
         return cli_bad_value(cmd);
       continue;
-    case FACE_OPT_MIN_SCORE: x.min_score_set = 1; break;
-    case FACE_OPT_MAX_FACES: x.max_faces_set = 1; break;
-    default: break;
+    case FACE_OPT_MIN_SCORE:
+      x.min_score_set = 1;
+      break;
+    case FACE_OPT_MAX_FACES:
+      x.max_faces_set = 1;
+      break;
+    default:
+      break;
     }
     if (face_cli_option(&x.c, id, p.arg) < 0)
       return cli_bad_value(cmd);

@@ -103,8 +103,8 @@ static int fpir_threshold(const char *cmd, const char *models, double fpir,
   char path[ARGUS_FACE_CARD_PATH];
   argus_face_error fe = {{0}};
   argus_face_card card;
-  argus_err e = argus_face_card_find(models, "fr_feature", path, sizeof path,
-                                     &fe);
+  argus_err e =
+      argus_face_card_find(models, "fr_feature", path, sizeof path, &fe);
   if (e == ARGUS_OK)
     e = argus_face_card_load(path, &card, &fe);
   if (e) {
@@ -129,13 +129,14 @@ static int fpir_threshold(const char *cmd, const char *models, double fpir,
 }
 
 #define FPIR_HELP                                                              \
-  "  --fpir R       set the threshold from a target false-positive\n"         \
-  "                 identification rate R (e.g. 0.001: one stranger in a\n"   \
-  "                 thousand raises an alarm) and the watchlist's size, from\n"\
-  "                 the embedder card's calibration (a bigger watchlist needs\n"\
-  "                 a higher threshold; set it again after large enrolments)\n"\
+  "  --fpir R       set the threshold from a target false-positive\n"          \
+  "                 identification rate R (e.g. 0.001: one stranger in\n"      \
+  "                 a thousand raises an alarm) and the watchlist's size,\n"   \
+  "                 from the embedder card's calibration (a bigger\n"          \
+  "                 watchlist needs a higher threshold; set it again\n"        \
+  "                 after large enrolments)\n"                                 \
   "  --size N       the size to assume (default: the persons enrolled now)\n"  \
-  "  --models DIR   where the embedder card is (default $ARGUS_MODELS or\n"   \
+  "  --models DIR   where the embedder card is (default $ARGUS_MODELS or\n"    \
   "                 ./models)\n"
 
 /* ---- create ------------------------------------------------------------- */
@@ -157,14 +158,11 @@ static void wl_create_usage(FILE *f) {
 }
 
 static int wl_create_main(int argc, char **argv) {
-  static const cli_opt opts[] = {STORE_CLI_DB_OPT,
-                                 {"threshold", 1, OPT_THRESHOLD},
-                                 {"colour", 1, OPT_COLOUR},
-                                 {"color", 1, OPT_COLOUR},
-                                 {"fpir", 1, OPT_FPIR},
-                                 {"size", 1, OPT_SIZE},
-                                 {"models", 1, OPT_MODELS},
-                                 {NULL, 0, 0}};
+  static const cli_opt opts[] = {
+      STORE_CLI_DB_OPT,          {"threshold", 1, OPT_THRESHOLD},
+      {"colour", 1, OPT_COLOUR}, {"color", 1, OPT_COLOUR},
+      {"fpir", 1, OPT_FPIR},     {"size", 1, OPT_SIZE},
+      {"models", 1, OPT_MODELS}, {NULL, 0, 0}};
   const char *cmd = "watchlist create";
   const char *db = NULL, *name = NULL, *colour = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;

@@ -39,8 +39,8 @@ argus_err argus_gallery_threshold_for_fpir(const argus_face_card *card,
     return gallery_fail(err, ARGUS_E_INVALID_ARG,
                         "card %s is not an embedder's", card->name);
   if (!(fpir > 0 && fpir < 1))
-    return gallery_fail(err, ARGUS_E_INVALID_ARG,
-                        "FPIR %g is not in (0, 1)", fpir);
+    return gallery_fail(err, ARGUS_E_INVALID_ARG, "FPIR %g is not in (0, 1)",
+                        fpir);
   if (n < 1)
     return gallery_fail(err, ARGUS_E_INVALID_ARG,
                         "watchlist size %lld: at least one person is needed",

@@ -388,8 +388,7 @@ static int load_cb(void *user, const argus_store_template *t) {
  * norm_ok 0 when the gallery is too small or the searches fail (the
  * normalisation is then not applied; logged). */
 static void norm_reference(const argus_gallery *g, gstate *st,
-                           const float *samp, const int64_t *owner,
-                           size_t n) {
+                           const float *samp, const int64_t *owner, size_t n) {
   const int N = ARGUS_GALLERY_NORM_COHORT;
   st->norm_ok = 0;
   if (n < 16 || st->persons.count < (size_t)N + 2)
@@ -930,8 +929,10 @@ out:
 
 const char *argus_gallery_norm_name(argus_gallery_norm n) {
   switch (n) {
-  case ARGUS_GALLERY_NORM_NONE: return "none";
-  case ARGUS_GALLERY_NORM_TOPN: return "topn";
+  case ARGUS_GALLERY_NORM_NONE:
+    return "none";
+  case ARGUS_GALLERY_NORM_TOPN:
+    return "topn";
   }
   return "unknown";
 }
@@ -994,8 +995,8 @@ argus_err argus_gallery_search(argus_gallery *g, const float *queries,
   argus_gallery_candidate *buf = malloc(nq * (size_t)kin * sizeof *buf);
   if (!buf)
     return gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
-  argus_err e = search_persons(g, queries, nq, kin, opts, buf, nfound, &ref,
-                               err);
+  argus_err e =
+      search_persons(g, queries, nq, kin, opts, buf, nfound, &ref, err);
   if (e == ARGUS_OK) {
     for (size_t q = 0; q < nq; q++) {
       argus_gallery_candidate *c = buf + q * (size_t)kin;
