@@ -206,6 +206,34 @@ static void test_detector(void) {
     argus_face_detector_destroy(&d);
     argus_plugin_close(q);
   }
+  /* a detector that gives the 5 points: image coordinates, mirrored
+   * passes with left and right exchanged back */
+  argus_plugin *q = NULL;
+  CHECK_OK(argus_plugin_open(plugin("points"), NULL, &q, &err));
+  if (q) {
+    CHECK(!argus_plugin_provides(q, ARGUS_FACE_MODEL_EMBEDDER));
+    CHECK_OK(argus_plugin_detector_create(q, &d, &card, &err));
+    CHECK(d.detect_pass_points != NULL);
+    st = NULL;
+    CHECK_OK(d.ops->state_create(d.ctx, &st));
+    float pts[16][ARGUS_FACE_NPOINTS][2];
+    for (int i = 0; i < 2; i++) {
+      n = 0;
+      CHECK_OK(d.detect_pass_points(d.ctx, st, &im, ps[i], 0.5f, b, pts, 16,
+                                    &n, &err));
+      CHECK_INT_EQ(n, 1);
+      if (n == 1) {
+        CHECK_NEAR(pts[0][ARGUS_FACE_LEFT_EYE][0], 230, 2.5, 0);
+        CHECK_NEAR(pts[0][ARGUS_FACE_LEFT_EYE][1], 148, 2.5, 0);
+        CHECK_NEAR(pts[0][ARGUS_FACE_RIGHT_EYE][0], 270, 2.5, 0);
+        CHECK_NEAR(pts[0][ARGUS_FACE_MOUTH_LEFT][0], 235, 2.5, 0);
+        CHECK_NEAR(pts[0][ARGUS_FACE_MOUTH_RIGHT][1], 196, 2.5, 0);
+      }
+    }
+    d.ops->state_free(d.ctx, st);
+    argus_face_detector_destroy(&d);
+    argus_plugin_close(q);
+  }
   argus_image_free(&im);
   argus_plugin_close(p);
 }
@@ -368,8 +396,26 @@ static void test_engine(void) {
       ss += (double)emb[k] * emb[k];
     CHECK_NEAR(ss, 1, 1e-4, 0);
   }
-  argus_image_free(&im);
   argus_face_engine_free(e);
+
+  /* the points plug-in: no landmarker loaded, its points align the faces,
+   * the default embedder embeds them */
+  e = engine(plugin("points"));
+  if (e) {
+    CHECK(argus_face_engine_card(e, ARGUS_FACE_MODEL_LANDMARKER) == NULL);
+    CHECK_INT_EQ(argus_face_engine_dim(e), 512);
+    float emb2[8 * 512];
+    CHECK_OK(argus_face_engine_analyze(e, &im, NULL, ARGUS_FACE_DO_EMBED,
+                                       faces, 8, &n, emb2, &err));
+    CHECK_INT_EQ(n, 1);
+    if (n == 1) {
+      CHECK_INT_EQ(faces[0].npoints, 5);
+      CHECK_NEAR(faces[0].points[ARGUS_FACE_LEFT_EYE][0], 230, 3, 0);
+      CHECK_NEAR(faces[0].points[ARGUS_FACE_NOSE][1], 172, 3, 0);
+    }
+    argus_face_engine_free(e);
+  }
+  argus_image_free(&im);
 }
 
 static argus_store *open_store(const char *path) {

@@ -132,8 +132,8 @@ typedef struct argus_plugin_face {
   float box[4]; /* x1, y1, x2, y2 with x1 <= x2, y1 <= y2 */
   float score;  /* in [0, 1] */
   /* 0, or ARGUS_PLUGIN_NPOINTS: left eye, right eye (as seen in the image),
-   * nose, mouth left, mouth right. (The host's landmarker still sets the
-   * points used for alignment; these are informative for now.) */
+   * nose, mouth left, mouth right. Used for alignment when the detector
+   * declares npoints; then every face must have them. */
   int npoints;
   float points[ARGUS_PLUGIN_NPOINTS][2];
 } argus_plugin_face;
@@ -151,6 +151,10 @@ typedef struct argus_plugin_detector {
   float score_threshold, nms_iou;
   /* Pixel layout the plug-in wants its input in (ARGUS_PLUGIN_PIX_*). */
   int image_format;
+  /* 0: boxes only (argus' landmarker sets the alignment points); or
+   * ARGUS_PLUGIN_NPOINTS: every face run returns carries its 5 points,
+   * which feed alignment directly (no landmarker is loaded). */
+  int npoints;
   /* Makes an instance for one thread; *inst may be set to NULL. Returns 0,
    * or non-zero with a message in err (err_size bytes, NUL-terminated). */
   int (*create)(void **inst, char *err, size_t err_size);

@@ -643,19 +643,21 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
   const char *plug = o.plugin ? o.plugin : getenv("ARGUS_PLUGIN");
   if (plug && plug[0] && (rc = argus_plugin_open(plug, dir, &e->plugin, err)))
     goto fail;
-  for (int k = 0; k < K_N; k++)
-    if (!argus_plugin_provides(e->plugin, kinds[k]) &&
-        !(k == K_LMK && !o.landmarker && !e->det.ops &&
-          detector_has_points(&e->cards[K_DET])) &&
-        (rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
-                       &e->cards[k], &e->models[k], err)))
-      goto fail;
   /* The plug-in's algorithms (made first: the defaults below skip a part
-   * that is already made). */
+   * that is already made; a plug-in detector that gives points needs no
+   * landmarker either). */
   if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_DETECTOR) &&
       (rc = argus_plugin_detector_create(e->plugin, &e->det,
                                          &e->cards[K_DET], err)))
     goto fail;
+  for (int k = 0; k < K_N; k++)
+    if (!argus_plugin_provides(e->plugin, kinds[k]) &&
+        !(k == K_LMK && !o.landmarker &&
+          (e->det.detect_pass_points ||
+           (!e->det.ops && detector_has_points(&e->cards[K_DET])))) &&
+        (rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
+                       &e->cards[k], &e->models[k], err)))
+      goto fail;
   if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_EMBEDDER) &&
       (rc = argus_plugin_embedder_create(e->plugin, o.embed_batch, &e->emb,
                                          &e->cards[K_EMB], err)))

@@ -92,6 +92,10 @@ static argus_err check_detector(const argus_plugin *p,
                      "plug-in %s: detector image_format %d is not GRAY8, "
                      "RGB8 or BGR8",
                      p->path, d->image_format);
+  if (d->npoints != 0 && d->npoints != ARGUS_PLUGIN_NPOINTS)
+    return face_fail(err, ARGUS_E_CORRUPT,
+                     "plug-in %s: detector npoints %d is not 0 or %d",
+                     p->path, d->npoints, ARGUS_PLUGIN_NPOINTS);
   if (d->max_faces < 1 || d->max_faces > ARGUS_PLUGIN_MAX_FACES)
     return face_fail(err, ARGUS_E_CORRUPT,
                      "plug-in %s: detector max_faces %d is out of range [1, "
@@ -468,10 +472,13 @@ static argus_err pdet_input(const pdet_ctx *c, pdet_state *s,
   return ARGUS_OK;
 }
 
-static argus_err pdet_pass(void *ctx, void *state, const argus_image *img,
-                           const argus_face_pass *pass, float min_score,
-                           argus_face_box *out, int cap, int *nout,
-                           argus_face_error *err) {
+/* One pass; boxes into out and, when pts is not NULL, the 5 points of each
+ * into pts (both cap entries). */
+static argus_err pdet_run(void *ctx, void *state, const argus_image *img,
+                          const argus_face_pass *pass, float min_score,
+                          argus_face_box *out,
+                          float (*pts)[ARGUS_FACE_NPOINTS][2], int cap,
+                          int *nout, argus_face_error *err) {
   pdet_ctx *c = ctx;
   pdet_state *s = state;
   *nout = 0;
@@ -519,14 +526,23 @@ static argus_err pdet_pass(void *ctx, void *state, const argus_image *img,
     const float W = (float)view.width, H = (float)view.height;
     if (f->box[2] < f->box[0] || f->box[3] < f->box[1] || f->box[0] < -W ||
         f->box[2] > 2 * W || f->box[1] < -H || f->box[3] > 2 * H ||
-        (f->npoints != 0 && f->npoints != ARGUS_PLUGIN_NPOINTS))
+        (f->npoints != 0 && f->npoints != ARGUS_PLUGIN_NPOINTS) ||
+        (c->d->npoints && f->npoints != c->d->npoints))
       return face_fail(err, ARGUS_E_CORRUPT,
                        "plug-in %s: detector returned face %d with box "
                        "(%g, %g, %g, %g) on a %dx%d input and %d points: "
-                       "not a box inside the input (or 0 or 5 points)",
+                       "not a box inside the input (or not 0 or 5 points, "
+                       "or not the points it declared)",
                        c->p->id, i, (double)f->box[0], (double)f->box[1],
                        (double)f->box[2], (double)f->box[3], view.width,
                        view.height, f->npoints);
+    if (f->npoints)
+      for (int q = 0; q < ARGUS_PLUGIN_NPOINTS; q++)
+        if (!isfinite(f->points[q][0]) || !isfinite(f->points[q][1]))
+          return face_fail(err, ARGUS_E_CORRUPT,
+                           "plug-in %s: detector returned face %d with point "
+                           "%d NaN or infinite",
+                           c->p->id, i, q);
     if (f->score < min_score)
       continue;
     float l = f->box[0], r = f->box[2];
@@ -547,19 +563,49 @@ static argus_err pdet_pass(void *ctx, void *state, const argus_image *img,
         (pass->drop_edge[3] && b.y2 >= pass->roi[3] - my))
       continue;
     /* out has room for cap candidates: keep the best cap */
+    int slot = k;
     if (k < cap) {
-      out[k++] = b;
+      k++;
     } else {
-      int lo = 0;
+      slot = 0;
       for (int j = 1; j < k; j++)
-        if (out[j].score < out[lo].score)
-          lo = j;
-      if (b.score > out[lo].score)
-        out[lo] = b;
+        if (out[j].score < out[slot].score)
+          slot = j;
+      if (!(b.score > out[slot].score))
+        continue;
     }
+    out[slot] = b;
+    if (pts)
+      for (int q = 0; q < ARGUS_FACE_NPOINTS; q++) {
+        /* A mirrored face has its image-left and image-right points
+         * exchanged: eyes 0 <-> 1, mouth corners 3 <-> 4. */
+        int t = pass->flip && q != ARGUS_FACE_NOSE
+                    ? (q == 0 ? 1 : q == 1 ? 0 : q == 3 ? 4 : 3)
+                    : q;
+        float px = f->points[q][0];
+        pts[slot][t][0] = rx + (pass->flip ? W - px : px) * sx;
+        pts[slot][t][1] = ry + f->points[q][1] * sy;
+      }
   }
   *nout = k;
   return ARGUS_OK;
+}
+
+static argus_err pdet_pass(void *ctx, void *state, const argus_image *img,
+                           const argus_face_pass *pass, float min_score,
+                           argus_face_box *out, int cap, int *nout,
+                           argus_face_error *err) {
+  return pdet_run(ctx, state, img, pass, min_score, out, NULL, cap, nout, err);
+}
+
+static argus_err pdet_pass_points(void *ctx, void *state,
+                                  const argus_image *img,
+                                  const argus_face_pass *pass, float min_score,
+                                  argus_face_box *out,
+                                  float (*points)[ARGUS_FACE_NPOINTS][2],
+                                  int cap, int *nout, argus_face_error *err) {
+  return pdet_run(ctx, state, img, pass, min_score, out, points, cap, nout,
+                  err);
 }
 
 static void pdet_destroy(void *ctx) { free(ctx); }
@@ -606,6 +652,8 @@ argus_err argus_plugin_detector_create(argus_plugin *p,
   out->default_nms_iou = d->nms_iou;
   out->default_w = w;
   out->default_h = h;
+  if (d->npoints == ARGUS_PLUGIN_NPOINTS)
+    out->detect_pass_points = pdet_pass_points;
   return ARGUS_OK;
 }
 

@@ -25,6 +25,7 @@
 #define V_NAN_BOX 9     /* detector returns a NaN score */
 #define V_BAD_NAME 10   /* a name with a space and '@' */
 #define V_NOTHING 11    /* neither detector nor embedder */
+#define V_POINTS 12     /* the detector gives the 5 points (id argus_test_pts) */
 
 #ifndef PLUGIN_VARIANT
 #define PLUGIN_VARIANT V_GOOD
@@ -74,6 +75,17 @@ static int det_run(void *inst, const argus_plugin_image *img, float min_score,
     faces[i].box[2] = (float)(x2 + 1);
     faces[i].box[3] = (float)(y2 + 1);
     faces[i].score = PLUGIN_VARIANT == V_NAN_BOX ? NAN : 0.9f;
+    if (PLUGIN_VARIANT == V_POINTS) {
+      /* eyes, nose, mouth corners at fixed fractions of the box */
+      static const float at[5][2] = {
+          {0.3f, 0.4f}, {0.7f, 0.4f}, {0.5f, 0.6f}, {0.35f, 0.8f}, {0.65f, 0.8f}};
+      float w = (float)(x2 + 1 - x1), h = (float)(y2 + 1 - y1);
+      faces[i].npoints = 5;
+      for (int q = 0; q < 5; q++) {
+        faces[i].points[q][0] = (float)x1 + at[q][0] * w;
+        faces[i].points[q][1] = (float)y1 + at[q][1] * h;
+      }
+    }
   }
   *n = k;
   return 0;
@@ -113,6 +125,7 @@ static const argus_plugin_detector detector = {
     .score_threshold = 0.5f,
     .nms_iou = 0.4f,
     .image_format = ARGUS_PLUGIN_PIX_RGB8,
+    .npoints = PLUGIN_VARIANT == V_POINTS ? 5 : 0,
     .create = t_create,
     .destroy = t_destroy,
     .run = det_run,
@@ -143,12 +156,17 @@ static const argus_plugin_embedder embedder = {
 static const argus_plugin_descriptor descriptor = {
     .abi_major = PLUGIN_VARIANT == V_BAD_ABI ? 99 : ARGUS_PLUGIN_ABI_MAJOR,
     .abi_minor = ARGUS_PLUGIN_ABI_MINOR,
-    .name = PLUGIN_VARIANT == V_BAD_NAME ? "bad name@x" : "argus_test",
+    .name = PLUGIN_VARIANT == V_BAD_NAME ? "bad name@x"
+            : PLUGIN_VARIANT == V_POINTS ? "argus_test_pts"
+                                         : "argus_test",
     .version = "1.0",
     .description = "test plug-in",
     .license = "MIT",
     .detector = PLUGIN_VARIANT == V_NOTHING ? NULL : &detector,
-    .embedder = PLUGIN_VARIANT == V_NOTHING ? NULL : &embedder,
+    /* the points variant: a detector only, next to the default embedder */
+    .embedder = PLUGIN_VARIANT == V_NOTHING || PLUGIN_VARIANT == V_POINTS
+                    ? NULL
+                    : &embedder,
 };
 
 #if PLUGIN_VARIANT == V_NO_ENTRY
