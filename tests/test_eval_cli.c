@@ -25,72 +25,14 @@
 
 #include "argus/core.h"
 #include "check.h"
+#include "cli_util.h"
 
 static const char *cli, *models;
 static char tmp[256];
 
-typedef struct result {
-  int status;
-  char out[1 << 20];
-  char err[1 << 16];
-} result;
+static cli_result res;
 
-static result res;
-
-static void slurp(const char *path, char *buf, size_t size) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return;
-  size_t n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
-static void run(result *r, const char *const *args) {
-  char out[300], err[300];
-  snprintf(out, sizeof out, "%s/stdout", tmp);
-  snprintf(err, sizeof err, "%s/stderr", tmp);
-  const char *argv[128];
-  int n = 0;
-  argv[n++] = cli;
-  for (; args[n - 1] && n < 127; n++)
-    argv[n] = args[n - 1];
-  argv[n] = NULL;
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-      _exit(126);
-    execv(cli, (char *const *)argv);
-    _exit(127);
-  }
-  int st = 0;
-  r->status = -1;
-  if (pid > 0 && waitpid(pid, &st, 0) == pid)
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  slurp(out, r->out, sizeof r->out);
-  slurp(err, r->err, sizeof r->err);
-  if (r->status != 0)
-    fprintf(stderr, "exit %d, stderr:\n%.2000s\n", r->status, r->err);
-}
-
-#define RUN(r, ...)                                                            \
-  do {                                                                         \
-    const char *a_[] = {__VA_ARGS__, NULL};                                    \
-    run(r, a_);                                                                \
-  } while (0)
-
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
+#define RUN(r, ...) CLI_RUN(cli, tmp, NULL, 1, r, __VA_ARGS__)
 
 /* The number after "key": in s (NAN for null or absent). */
 static double jnum(const char *s, const char *key) {
@@ -222,7 +164,7 @@ static void test_faces(const char *lfw) {
   for (int i = 0; i < NPHOTO; i++)
     args[na++] = photo[i];
   args[na] = NULL;
-  run(&res, args);
+  cli_run(cli, tmp, NULL, 1, &res, args);
   CHECK_INT_EQ(res.status, 0);
   int got = 0;
   for (char *line = strtok(res.out, "\n"); line; line = strtok(NULL, "\n")) {
@@ -422,6 +364,6 @@ int main(void) {
   test_faces(lfw);
   test_detect(wider);
 
-  nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+  cli_rm_tree(tmp);
   return check_report("test_eval_cli");
 }

@@ -28,6 +28,7 @@
 
 #include "argus/core.h"
 #include "check.h"
+#include "cli_util.h"
 
 #define CHECK_HAS(hay, needle)                                                 \
   do {                                                                         \
@@ -42,62 +43,11 @@
 static const char *cli, *models, *srcdir, *shared;
 static char tmp[256];
 
-typedef struct result {
-  int status;
-  char out[1 << 16];
-  char err[1 << 14];
-} result;
-
-static void slurp(const char *path, char *buf, size_t size) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return;
-  size_t n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
-static void run(result *r, const char *const *args) {
-  char out[300], err[300];
-  snprintf(out, sizeof out, "%s/stdout", tmp);
-  snprintf(err, sizeof err, "%s/stderr", tmp);
-  const char *argv[32];
-  int n = 0;
-  argv[n++] = cli;
-  for (; args[n - 1] && n < 31; n++)
-    argv[n] = args[n - 1];
-  argv[n] = NULL;
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-      _exit(126);
-    setenv("ARGUS_MODELS", models, 1);
-    unsetenv("ARGUS_PLUGIN");
-    execv(cli, (char *const *)argv);
-    _exit(127);
-  }
-  int st = 0;
-  r->status = -1;
-  if (pid > 0 && waitpid(pid, &st, 0) == pid)
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  slurp(out, r->out, sizeof r->out);
-  slurp(err, r->err, sizeof r->err);
-}
-
-#define RUN(r, ...)                                                            \
-  do {                                                                         \
-    const char *a_[] = {__VA_ARGS__, NULL};                                    \
-    run(r, a_);                                                                \
-  } while (0)
+#define RUN(r, ...) CLI_RUN(cli, tmp, models, 0, r, __VA_ARGS__)
 
 static cJSON *load_json(const char *path) {
   static char buf[1 << 16];
-  slurp(path, buf, sizeof buf);
+  cli_slurp(path, buf, sizeof buf);
   return cJSON_Parse(buf);
 }
 
@@ -167,14 +117,6 @@ static double check_value(const char *out, const char *what) {
   return v;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 int main(void) {
   cli = getenv("ARGUS_CLI");
   models = getenv("ARGUS_MODELS_DIR");
@@ -198,7 +140,7 @@ int main(void) {
   snprintf(tmp, sizeof tmp, "/tmp/argus_test_model_XXXXXX");
   if (!mkdtemp(tmp))
     SKIP("no temporary folder");
-  static result r;
+  static cli_result r;
   char card[400], reg[400], regcard[500];
   snprintf(card, sizeof card, "%s/byo.card.json", tmp);
   snprintf(reg, sizeof reg, "%s/reg", tmp);
@@ -322,6 +264,6 @@ int main(void) {
   CHECK_INT_EQ(r.status, 1);
   CHECK_HAS(r.err, "no model card nosuch.card.json");
 
-  nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+  cli_rm_tree(tmp);
   return check_report("test_model_cli");
 }

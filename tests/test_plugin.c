@@ -32,6 +32,7 @@
 #include "argus/plugin.h"
 #include "argus/store.h"
 #include "check.h"
+#include "cli_util.h"
 
 #define CHECK_HAS(hay, needle)                                                 \
   do {                                                                         \
@@ -534,61 +535,10 @@ out:
   argus_image_free(&im);
 }
 
-typedef struct result {
-  int status;
-  char out[1 << 16];
-  char err[1 << 14];
-} result;
-
-static void slurp(const char *path, char *buf, size_t size) {
-  buf[0] = '\0';
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return;
-  size_t n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
-static void run(result *r, const char *const *args) {
-  char out[300], err[300];
-  snprintf(out, sizeof out, "%s/stdout", tmp);
-  snprintf(err, sizeof err, "%s/stderr", tmp);
-  const char *argv[32];
-  int n = 0;
-  argv[n++] = cli;
-  for (; args[n - 1] && n < 31; n++)
-    argv[n] = args[n - 1];
-  argv[n] = NULL;
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-      _exit(126);
-    setenv("ARGUS_MODELS", models, 1);
-    unsetenv("ARGUS_PLUGIN");
-    execv(cli, (char *const *)argv);
-    _exit(127);
-  }
-  int st = 0;
-  r->status = -1;
-  if (pid > 0 && waitpid(pid, &st, 0) == pid)
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  slurp(out, r->out, sizeof r->out);
-  slurp(err, r->err, sizeof r->err);
-}
-
-#define RUN(r, ...)                                                            \
-  do {                                                                         \
-    const char *a_[] = {__VA_ARGS__, NULL};                                    \
-    run(r, a_);                                                                \
-  } while (0)
+#define RUN(r, ...) CLI_RUN(cli, tmp, models, 0, r, __VA_ARGS__)
 
 static void test_cli(void) {
-  static result r;
+  static cli_result r;
   char lfw[700], db[400];
   snprintf(lfw, sizeof lfw, "%s/lfw-112/images/AJ_Cook/AJ_Cook_0001.jpg",
            shared);
@@ -635,14 +585,6 @@ static void test_cli(void) {
   CHECK_HAS(r.out, "\"name\":\"AJ\"");
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 int main(void) {
   plugdir = getenv("ARGUS_TEST_PLUGIN_DIR");
   if (!plugdir || !plugdir[0])
@@ -672,6 +614,6 @@ int main(void) {
                     "parts skipped\n",
             models ? models : "(ARGUS_MODELS_DIR unset)");
   }
-  nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+  cli_rm_tree(tmp);
   return check_report("test_plugin");
 }
