@@ -285,17 +285,20 @@ argus_err argus_store_alert_list(argus_store *s,
   unsigned combo = (f.status >= 0 ? 1u : 0u) | (f.camera ? 2u : 0u) |
                    (f.watchlist ? 4u : 0u) | (f.person ? 8u : 0u) |
                    (f.since ? 16u : 0u) | (f.until ? 32u : 0u);
+  store_stmt_slot slot = (store_stmt_slot)(STORE_STMT_ALERT_LIST + combo);
   char sql[1024];
-  snprintf(
-      sql, sizeof sql, "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
-      ALERT_COLUMNS, combo & 1u ? " AND status = ?" : "",
-      combo & 2u ? " AND camera = ?" : "",
-      combo & 4u ? " AND watchlist = ?" : "",
-      combo & 8u ? " AND person = ?" : "", combo & 16u ? " AND time >= ?" : "",
-      combo & 32u ? " AND time < ?" : "");
+  sql[0] = '\0';
+  if (!s->cached[slot]) /* the text is needed only to prepare it */
+    snprintf(sql, sizeof sql,
+             "%sWHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
+             ALERT_COLUMNS, combo & 1u ? " AND status = ?" : "",
+             combo & 2u ? " AND camera = ?" : "",
+             combo & 4u ? " AND watchlist = ?" : "",
+             combo & 8u ? " AND person = ?" : "",
+             combo & 16u ? " AND time >= ?" : "",
+             combo & 32u ? " AND time < ?" : "");
   store_stmt *st = NULL;
-  if ((e = store_cached(s, (store_stmt_slot)(STORE_STMT_ALERT_LIST + combo),
-                        sql, &st, err)) != ARGUS_OK)
+  if ((e = store_cached(s, slot, sql, &st, err)) != ARGUS_OK)
     return e;
   int k = 1;
   e = s->ops->bind_int64(st, k++,
