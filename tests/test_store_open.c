@@ -241,6 +241,15 @@ static void test_stale_shm(void) {
   snprintf(shm, sizeof shm, "%s-shm", path);
   static result r;
   ARGUS(&r, "watchlist", "create", "a", "--db", path);
+  if (r.status == 127 && run_uid != (uid_t)-1) {
+    /* exec refused: a folder above the binary (a checkout in a folder of
+     * mode 0700, as mktemp -d makes) is closed to that user */
+    printf("test_store_open: the argus binary cannot be run as uid %u (a "
+           "parent folder is closed to it): stale -shm checks skipped\n",
+           (unsigned)run_uid);
+    run_uid = (uid_t)-1;
+    return;
+  }
   CHECK_INT_EQ(r.status, 0);
   if (r.status != 0) {
     fprintf(stderr, "%s", r.err);
