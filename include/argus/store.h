@@ -38,7 +38,7 @@
 ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 4
+#define ARGUS_STORE_SCHEMA_VERSION 5
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */
@@ -768,6 +768,106 @@ argus_err argus_store_audit_query(argus_store *s,
 argus_err argus_store_audit_list(argus_store *s, argus_store_id before_id,
                                  size_t limit, argus_store_audit **out,
                                  size_t *n, argus_store_error *err);
+
+/* ---- tamper-evident audit chain (docs/lawful-use.md) ----------------------
+ * Every audit row carries the SHA-256 of its predecessor (prev_sha256; 64
+ * zeros for the first row) and of its own canonical content (row_sha256),
+ * so that the rows form a hash chain. The canonical content of a row is the
+ * concatenation of nine netstrings, "<decimal byte length>:<bytes>,", of:
+ * "argus.audit.v1", id (decimal), time, actor, action, object_type,
+ * object_id (decimal; the empty string when NULL), detail (the stored JSON
+ * text, byte for byte) and prev_sha256 (64 lower-case hex digits);
+ * row_sha256 is the lower-case hex SHA-256 of those bytes. Rows written
+ * before schema version 5 were chained, in id order, by migration 5.
+ * Ids come from the database and are never reused, so a committed row's id
+ * follows its predecessor's by 1: a gap is a deleted row. */
+
+/* 64 zeros: the prev_sha256 of the first row of the chain. */
+#define ARGUS_STORE_AUDIT_GENESIS                                              \
+  "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* What argus_store_audit_verify found wrong with the first bad row. */
+typedef enum argus_store_audit_fault {
+  ARGUS_AUDIT_INTACT = 0,   /* every row checked out */
+  ARGUS_AUDIT_ALTERED = 1,  /* the row's content no longer matches its hash */
+  ARGUS_AUDIT_DELETED = 2,  /* rows before this one are missing (an id gap) */
+  ARGUS_AUDIT_INSERTED = 3, /* the row was not written by argus: it has no
+                               hashes, or the chain goes on as if it were
+                               absent, or it is a last row that does not
+                               follow from its predecessor */
+  ARGUS_AUDIT_BROKEN = 4,   /* the row does not follow from its predecessor
+                               (its predecessor was rewritten with a new
+                               hash, or this row was replaced) */
+  ARGUS_AUDIT_ANCHOR = 5,   /* the anchored row is gone or its hash differs
+                               from the anchor: history up to it was
+                               rewritten */
+} argus_store_audit_fault;
+/* "intact", "altered", "deleted", "inserted", "broken", "anchor". */
+const char *argus_store_audit_fault_name(argus_store_audit_fault f);
+
+typedef struct argus_store_audit_check {
+  int64_t rows;                  /* rows checked */
+  argus_store_audit_fault fault; /* INTACT when the chain holds */
+  argus_store_id bad_id;         /* the first offending row; 0 when intact */
+  argus_store_id good_id;        /* the last row that checked out (0: none) */
+  argus_store_id head_id;        /* when intact: the newest row (0: empty) */
+  char head_sha256[ARGUS_STORE_SHA256_HEX]; /* its row_sha256 ("" if none) */
+  char msg[256]; /* one sentence naming the row and the kind of fault */
+} argus_store_audit_check;
+
+/* Walks the whole audit log in id order and recomputes every row's hash and
+ * link. Stops at the first offending row, described in *out (which is
+ * always filled). anchor_id > 0 with anchor_sha256 (64 hex digits, from a
+ * copy of the head kept outside, see argus_store_audit_anchor_log) also
+ * checks that row anchor_id still exists with exactly that hash; 0 and NULL
+ * for none. One SELECT, so a consistent snapshot (writers go on
+ * meanwhile). Returns ARGUS_OK when the walk ran, whatever it found (see
+ * out->fault); errors: INVALID_ARG (out NULL, a bad anchor), the
+ * database's. Reads only: a read_only handle stays read-only. Cost: one
+ * SHA-256 over each row, about a second per million rows. */
+argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
+                                   const char *anchor_sha256,
+                                   argus_store_audit_check *out,
+                                   argus_store_error *err);
+
+/* The newest audit row's id and stored row_sha256 (not recomputed): the
+ * value to keep outside as an anchor. *id = 0 and "" when the log is empty.
+ * hash: ARGUS_STORE_SHA256_HEX bytes. Errors: INVALID_ARG, the database's. */
+argus_err argus_store_audit_head(argus_store *s, argus_store_id *id,
+                                 char hash[ARGUS_STORE_SHA256_HEX],
+                                 argus_store_error *err);
+
+/* Writes "audit head id=N sha256=H" (argus_store_audit_head) to argus's
+ * logger (module "audit") at `level`, so that a copy of the log kept
+ * elsewhere anchors the chain: rows up to N can no longer be rewritten
+ * unnoticed (argus audit verify --anchor N:H). Errors: as
+ * argus_store_audit_head (nothing is logged then). */
+argus_err argus_store_audit_anchor_log(argus_store *s, argus_log_level level,
+                                       argus_store_error *err);
+
+/* One row of the chain as stored, for an export. Every pointer is borrowed
+ * and valid only during the callback. */
+typedef struct argus_store_audit_link {
+  argus_store_id id;
+  const char *time, *actor, *action, *object_type;
+  int has_object_id; /* 0: object_id is NULL in the row */
+  argus_store_id object_id;
+  const char *detail;      /* the stored text, byte for byte */
+  const char *prev_sha256; /* NULL when the row has none (not argus's) */
+  const char *row_sha256;  /* NULL when the row has none */
+} argus_store_audit_link;
+/* Return non-zero to stop. */
+typedef int (*argus_store_audit_link_fn)(void *user,
+                                         const argus_store_audit_link *l);
+/* Calls fn for each audit row with id > after_id (0: all), oldest first,
+ * in one read transaction, with the row's hashes as stored (nothing is
+ * checked: that is the reader's job, see argus_store_audit_verify and the
+ * canonical form above). The callback must not use this handle. Errors:
+ * INVALID_ARG (fn NULL; called from a store callback), the database's. */
+argus_err argus_store_audit_chain_foreach(argus_store *s,
+                                          argus_store_id after_id,
+                                          argus_store_audit_link_fn fn,
+                                          void *user, argus_store_error *err);
 
 /* ---- accounts: users, sessions, API tokens ------------------------------
  * Passwords are kept only as argon2id hashes (libsodium crypto_pwhash_str,

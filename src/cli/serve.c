@@ -62,6 +62,10 @@ void cli_serve_usage(FILE *f) {
         "                         ./models)\n"
         "  --allow-unverified     load models whose checksum differs from the\n"
         "                         card\n"
+        "  --audit-anchor S       log the audit log's head (\"audit head id=N\n"
+        "                         sha256=H\") at start and every S seconds,\n"
+        "                         for a copy kept outside (default 3600; 0:\n"
+        "                         only at start; docs/lawful-use.md)\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -87,6 +91,7 @@ enum {
   OPT_KEEP,
   OPT_MODELS,
   OPT_UNVERIFIED,
+  OPT_AUDIT_ANCHOR,
 };
 
 static int parse_seconds(const char *cmd, const char *opt, const char *s,
@@ -101,6 +106,21 @@ static int parse_seconds(const char *cmd, const char *opt, const char *s,
   }
   *out = v;
   return 0;
+}
+
+/* Logs the audit log's head (argus_store_audit_anchor_log) from a handle of
+ * its own: at the default log level, as a record for whoever keeps the
+ * log, not as a problem. A failure is logged and the server goes on. */
+static void log_audit_head(const char *dbpath) {
+  argus_store_options o = {.read_only = 1};
+  argus_store *st = NULL;
+  argus_store_error err = {{0}};
+  argus_err e = argus_store_open(dbpath, &o, &st, &err);
+  if (e == ARGUS_OK)
+    e = argus_store_audit_anchor_log(st, ARGUS_LOG_WARN, &err);
+  argus_store_close(st);
+  if (e != ARGUS_OK)
+    fprintf(stderr, "argus serve: audit head: %s\n", err.msg);
 }
 
 /* The console's files: --web, else share/web of the source tree or of the
@@ -169,6 +189,7 @@ int cli_serve_main(int argc, char **argv) {
                                  {"keep-unmatched", 1, OPT_KEEP},
                                  {"models", 1, OPT_MODELS},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
+                                 {"audit-anchor", 1, OPT_AUDIT_ANCHOR},
                                  {NULL, 0, 0}};
   argus_api_config ac;
   argus_api_config_init(&ac);
@@ -177,6 +198,7 @@ int cli_serve_main(int argc, char **argv) {
   pc.realtime = 1; /* a file camera plays like a live one */
   const char *db = NULL, *models = NULL;
   int no_pipeline = 0, unverified = 0;
+  double anchor_every = 3600;
   long lv = 0;
   double dv = 0;
   cli_parser p;
@@ -270,6 +292,11 @@ int cli_serve_main(int argc, char **argv) {
     case OPT_UNVERIFIED:
       unverified = 1;
       break;
+    case OPT_AUDIT_ANCHOR:
+      if (parse_seconds(cmd, "--audit-anchor", p.arg, 0, 366 * 86400.0,
+                        &anchor_every))
+        return cli_bad_value(cmd);
+      break;
     }
   }
   if (!ac.web_dir)
@@ -348,11 +375,23 @@ int cli_serve_main(int argc, char **argv) {
           dbpath);
   fprintf(stderr, "argus serve: listening on %s://%s:%d\n",
           tls ? "https" : "http", host, argus_api_port(api));
+  log_audit_head(dbpath);
   fflush(stderr);
 
+  struct timespec last_anchor;
+  clock_gettime(CLOCK_MONOTONIC, &last_anchor);
   while (!argus_interrupted()) {
     struct timespec ts = {0, 100000000};
     nanosleep(&ts, NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (anchor_every > 0 &&
+        (double)(now.tv_sec - last_anchor.tv_sec) +
+                (now.tv_nsec - last_anchor.tv_nsec) * 1e-9 >=
+            anchor_every) {
+      log_audit_head(dbpath);
+      last_anchor = now;
+    }
   }
   fprintf(stderr, "argus serve: stopping: storing the alerts in flight\n");
   int rc = CLI_OK;

@@ -809,8 +809,8 @@ argus_err argus_store_template_foreach(argus_store *s,
   store_json_int(&j, "templates", count);
   if (e != ARGUS_OK)
     store_json_str(&j, "error", argus_errname(e));
-  argus_err ue = store_run(s, &uerr, "UPDATE audit SET detail = ? WHERE id = ?",
-                           "si", store_json_end(&j), (int64_t)audit_id);
+  argus_err ue =
+      store_audit_set_detail(s, audit_id, store_json_end(&j), &uerr);
   if (ue != ARGUS_OK) {
     store_rollback(s);
     if (e == ARGUS_OK && err)

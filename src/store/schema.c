@@ -236,6 +236,15 @@ static const char migration_4[] =
     "  time TEXT NOT NULL\n"
     ");\n";
 
+/* The tamper-evident audit log (docs/lawful-use.md): each audit row holds
+ * the SHA-256 of its predecessor and of its own canonical content
+ * (argus/store.h). The rows written before are chained by
+ * store_audit_chain_backfill in this migration's transaction, in id order
+ * from the genesis, so that a database upgraded from any version verifies. */
+static const char migration_5[] =
+    "ALTER TABLE audit ADD COLUMN prev_sha256 TEXT;\n"
+    "ALTER TABLE audit ADD COLUMN row_sha256 TEXT;\n";
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
     {2, "unmatched faces kept with a retention", migration_2},
@@ -243,6 +252,7 @@ const store_migration store_migrations[] = {
     {4, "accounts, sessions, tokens, event log, webhooks; alert match "
         "details; acknowledgement flag",
      migration_4},
+    {5, "tamper-evident audit log: rows chained by SHA-256", migration_5},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);
@@ -376,6 +386,12 @@ argus_err store_migrate(argus_store *s, argus_store_error *err) {
       store_wrap(err, e, "migration %d (%s)", m->version, m->description);
       goto fail;
     }
+    /* The audit row below is written as this schema version writes them
+     * (chained from version 5 on). */
+    s->schema_version = m->version;
+    if (m->version == STORE_AUDIT_CHAIN_VERSION &&
+        (e = store_audit_chain_backfill(s, err)) != ARGUS_OK)
+      goto fail;
     char t[ARGUS_STORE_TIME_MAX];
     argus_store_now(t);
     e = store_run(s, err,

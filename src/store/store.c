@@ -241,19 +241,19 @@ argus_err store_commit(argus_store *s, argus_store_error *err) {
   return ARGUS_OK;
 }
 
-argus_err store_audit(argus_store *s, const char *action,
-                      const char *object_type, argus_store_id object_id,
-                      const char *detail, argus_store_id *out_id,
-                      argus_store_error *err) {
-  char t[ARGUS_STORE_TIME_MAX];
-  argus_store_now(t);
+/* Before the chain (the migrations up to STORE_AUDIT_CHAIN_VERSION of a
+ * new or old database): a plain row, chained by migration 5. */
+static argus_err audit_unchained(argus_store *s, const char *t,
+                                 const char *action, const char *object_type,
+                                 argus_store_id object_id, const char *detail,
+                                 argus_store_id *out_id,
+                                 argus_store_error *err) {
   store_stmt *st = NULL;
   argus_err e = store_prep(
       s, &st, err,
       "INSERT INTO audit (time, actor, action, object_type, object_id, "
       "detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-      "ssssis", t, s->actor, action, object_type ? object_type : "",
-      (int64_t)object_id, detail ? detail : "{}");
+      "ssssis", t, s->actor, action, object_type, (int64_t)object_id, detail);
   if (e != ARGUS_OK)
     return e;
   if (object_id <= 0)
@@ -263,6 +263,83 @@ argus_err store_audit(argus_store *s, const char *action,
   if (e == ARGUS_OK && out_id)
     *out_id = row == STORE_ROW ? s->ops->col_int64(st, 0) : 0;
   s->ops->finalize(st);
+  return e;
+}
+
+/* A chained row: the head's hash (read inside this write transaction, so
+ * no other writer can chain onto it meanwhile), the insert with it, and
+ * the row's own hash once the database has given the id. */
+argus_err store_audit(argus_store *s, const char *action,
+                      const char *object_type, argus_store_id object_id,
+                      const char *detail, argus_store_id *out_id,
+                      argus_store_error *err) {
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  if (!object_type)
+    object_type = "";
+  if (!detail)
+    detail = "{}";
+  argus_err e;
+  if (s->schema_version < STORE_AUDIT_CHAIN_VERSION) {
+    e = audit_unchained(s, t, action, object_type, object_id, detail, out_id,
+                        err);
+    goto out;
+  }
+  const store_backend_ops *o = s->ops;
+  char prev[ARGUS_STORE_SHA256_HEX], hash[ARGUS_STORE_SHA256_HEX];
+  if ((e = store_audit_prev(s, prev, err)) != ARGUS_OK)
+    goto out;
+  store_stmt *st = NULL;
+  e = store_cached(s, STORE_STMT_AUDIT_INSERT,
+                   "INSERT INTO audit (time, actor, action, object_type, "
+                   "object_id, detail, prev_sha256) VALUES (?, ?, ?, ?, ?, ?, "
+                   "?) RETURNING id",
+                   &st, err);
+  if (e != ARGUS_OK)
+    goto out;
+  int row = 0;
+  if ((e = o->bind_text(st, 1, t)) == ARGUS_OK &&
+      (e = o->bind_text(st, 2, s->actor)) == ARGUS_OK &&
+      (e = o->bind_text(st, 3, action)) == ARGUS_OK &&
+      (e = o->bind_text(st, 4, object_type)) == ARGUS_OK &&
+      (e = object_id > 0 ? o->bind_int64(st, 5, (int64_t)object_id)
+                         : o->bind_null(st, 5)) == ARGUS_OK &&
+      (e = o->bind_text(st, 6, detail)) == ARGUS_OK &&
+      (e = o->bind_text(st, 7, prev)) == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  else
+    e = store_fail(err, e, "binding the audit row");
+  int64_t id = e == ARGUS_OK && row == STORE_ROW ? o->col_int64(st, 0) : 0;
+  o->reset(st);
+  if (e != ARGUS_OK)
+    goto out;
+  if (id <= 0) {
+    e = store_fail(err, ARGUS_E_INTERNAL, "the audit insert returned no id");
+    goto out;
+  }
+  store_audit_fields f = {.id = id,
+                          .time = t,
+                          .actor = s->actor,
+                          .action = action,
+                          .object_type = object_type,
+                          .has_object_id = object_id > 0,
+                          .object_id = object_id,
+                          .detail = detail,
+                          .prev_sha256 = prev};
+  store_audit_row_hash(&f, hash);
+  e = store_cached(s, STORE_STMT_AUDIT_SEAL,
+                   "UPDATE audit SET row_sha256 = ? WHERE id = ?", &st, err);
+  if (e != ARGUS_OK)
+    goto out;
+  if ((e = o->bind_text(st, 1, hash)) == ARGUS_OK &&
+      (e = o->bind_int64(st, 2, id)) == ARGUS_OK)
+    e = store_step(s, st, &row, err);
+  else
+    e = store_fail(err, e, "binding the audit seal");
+  o->reset(st);
+  if (e == ARGUS_OK && out_id)
+    *out_id = id;
+out:
   if (e != ARGUS_OK)
     store_wrap(err, e, "audit");
   return e;

@@ -90,7 +90,11 @@ typedef enum store_stmt_slot {
   /* argus_store_alert_list: one statement per combination of its six
    * optional conditions (bit i set: condition i present). */
   STORE_STMT_ALERT_LIST,
-  STORE_STMT_N = STORE_STMT_ALERT_LIST + 64
+  /* store_audit: the head of the chain, the insert, the seal. */
+  STORE_STMT_AUDIT_HEAD = STORE_STMT_ALERT_LIST + 64,
+  STORE_STMT_AUDIT_INSERT,
+  STORE_STMT_AUDIT_SEAL,
+  STORE_STMT_N
 } store_stmt_slot;
 
 struct argus_store {
@@ -152,6 +156,37 @@ argus_err store_audit(argus_store *s, const char *action,
                       const char *object_type, argus_store_id object_id,
                       const char *detail, argus_store_id *out_id,
                       argus_store_error *err);
+
+/* ---- the audit chain (audit_chain.c) ------------------------------------ */
+/* The first schema version whose audit rows carry prev_sha256/row_sha256. */
+#define STORE_AUDIT_CHAIN_VERSION 5
+
+/* The fields of a row that its row_sha256 covers (argus/store.h gives the
+ * canonical form). Strings borrowed; object_id used when has_object_id. */
+typedef struct store_audit_fields {
+  int64_t id;
+  const char *time, *actor, *action, *object_type;
+  int has_object_id;
+  int64_t object_id;
+  const char *detail;
+  const char *prev_sha256; /* 64 hex digits */
+} store_audit_fields;
+/* row_sha256 of f: 64 lower-case hex digits and a NUL. */
+void store_audit_row_hash(const store_audit_fields *f,
+                          char out[ARGUS_STORE_SHA256_HEX]);
+/* Inside the open write transaction: the prev_sha256 a new row gets (the
+ * newest row's row_sha256, or the genesis when the log is empty). */
+argus_err store_audit_prev(argus_store *s, char prev[ARGUS_STORE_SHA256_HEX],
+                           argus_store_error *err);
+/* Inside the open write transaction: replaces the detail of audit row id,
+ * which must be the newest row (it was written by this transaction), and
+ * seals it again (row_sha256). Errors: INTERNAL (not the newest row), the
+ * database's. */
+argus_err store_audit_set_detail(argus_store *s, argus_store_id id,
+                                 const char *detail, argus_store_error *err);
+/* Migration 5, inside its transaction: chains the rows written before it,
+ * in id order from the genesis. */
+argus_err store_audit_chain_backfill(argus_store *s, argus_store_error *err);
 
 /* ---- statements --------------------------------------------------------- */
 /* Prepares sql and binds the arguments described by `fmt`: one character per
