@@ -416,6 +416,28 @@ static void test_audit(const api_srv *s) {
   cJSON_Delete(
       call(s, "GET", "/api/v1/audit", ARGUS_ROLE_SUPERVISOR, NULL, 403));
   cJSON_Delete(call(s, "GET", "/api/v1/audit", -1, NULL, 401));
+
+  /* The hash chain (docs/lawful-use.md): intact, and its head anchors. */
+  cJSON *v = call(s, "GET", "/api/v1/audit/verify", AUDITOR, NULL, 200);
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "intact")));
+  CHECK(jstr(v, "fault") && !strcmp(jstr(v, "fault"), "intact"));
+  CHECK(jint(v, "rows") >= total);
+  char vq[200];
+  snprintf(vq, sizeof vq,
+           "/api/v1/audit/verify?anchor_id=%lld&anchor_sha256=%s",
+           (long long)jint(v, "head_id"),
+           jstr(v, "head_sha256") ? jstr(v, "head_sha256") : "");
+  cJSON_Delete(v);
+  v = call(s, "GET", vq, ADMIN, NULL, 200);
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "intact")));
+  cJSON_Delete(v);
+  cJSON_Delete(
+      call(s, "GET", "/api/v1/audit/verify?anchor_id=1", AUDITOR, NULL, 400));
+  cJSON_Delete(call(s, "GET", "/api/v1/audit/verify?anchor_id=1&"
+                              "anchor_sha256=zz",
+                    AUDITOR, NULL, 400));
+  cJSON_Delete(
+      call(s, "GET", "/api/v1/audit/verify", ARGUS_ROLE_OPERATOR, NULL, 403));
 }
 
 /* Without models (--no-pipeline) identify and enrolment answer 503

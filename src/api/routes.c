@@ -56,6 +56,7 @@ API_HANDLER(api_h_alert_thumb);
 API_HANDLER(api_h_alert_decision);
 /* h_admin.c */
 API_HANDLER(api_h_audit_list);
+API_HANDLER(api_h_audit_verify);
 API_HANDLER(api_h_users_list);
 API_HANDLER(api_h_users_create);
 API_HANDLER(api_h_user_get);
@@ -140,6 +141,8 @@ const api_route api_routes[] = {
      api_h_alert_decision},
     /* Audit, users, tokens. */
     {"GET", P "/audit", API_R_AUDITOR | API_R_ADMIN, 0, api_h_audit_list},
+    {"GET", P "/audit/verify", API_R_AUDITOR | API_R_ADMIN, 0,
+     api_h_audit_verify},
     {"GET", P "/users", API_R_ADMIN, 0, api_h_users_list},
     {"POST", P "/users", API_R_ADMIN, 0, api_h_users_create},
     {"GET", P "/users/{id}", API_R_ADMIN, 0, api_h_user_get},
