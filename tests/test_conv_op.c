@@ -14,6 +14,7 @@
 #include "nn/graph.h"
 
 extern const nn_op nn_op_conv;
+extern const nn_op nn_op_conv_pwdw;
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint32_t rnd(void) {
@@ -269,6 +270,161 @@ static void random_case(int kind) {
   run_case(&q);
 }
 
+/* The fused 1x1 -> depthwise 3x3 node (nn_op_conv_pwdw, made by
+ * optimize.c) against the two convolutions in double precision: random
+ * channels and sizes (bands, halo rows and chunk edges included), with and
+ * without biases, every epilogue and residual. */
+static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
+                      int res_first, int bias1, int bias2) {
+  size_t hw = (size_t)h * w, nx = (size_t)n * cin * hw, ny = (size_t)n * c * hw;
+  float *x = nn_alloc(nx * 4), *w1 = nn_alloc((size_t)c * cin * 4),
+        *b1 = nn_alloc((size_t)c * 4), *w2 = nn_alloc((size_t)c * 9 * 4),
+        *b2 = nn_alloc((size_t)c * 4), *y = nn_alloc(ny * 4),
+        *r = nn_alloc(ny * 4), *slope = nn_alloc((size_t)c * 4);
+  double *t = malloc(hw * sizeof *t);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = rf();
+  for (int i = 0; i < c * cin; i++)
+    w1[i] = rf();
+  for (int i = 0; i < c * 9; i++)
+    w2[i] = rf();
+  for (int i = 0; i < c; i++)
+    b1[i] = rf(), b2[i] = rf(), slope[i] = rf() * 0.3f;
+  for (size_t i = 0; i < ny; i++)
+    r[i] = rf();
+  nn_value vals[7];
+  memset(vals, 0, sizeof vals);
+  const char *names[7] = {"X", "W1", "B1", "W2", "B2", "Y", "R"};
+  for (int i = 0; i < 7; i++) {
+    vals[i].name = (char *)names[i];
+    vals[i].producer = -1;
+    vals[i].dtype = NN_FLOAT;
+  }
+  int64_t xd[4] = {n, cin, h, w}, w1d[4] = {c, cin, 1, 1}, w2d[4] = {c, 1, 3, 3};
+  vals[0].rank = 4, memcpy(vals[0].dims, xd, sizeof xd), vals[0].nelem = nx;
+  vals[0].data = x;
+  vals[1].rank = 4, memcpy(vals[1].dims, w1d, sizeof w1d);
+  vals[1].nelem = (size_t)c * cin, vals[1].data = w1, vals[1].is_const = 1;
+  vals[3].rank = 4, memcpy(vals[3].dims, w2d, sizeof w2d);
+  vals[3].nelem = (size_t)c * 9, vals[3].data = w2, vals[3].is_const = 1;
+  for (int i = 2; i <= 4; i += 2) {
+    vals[i].rank = 1, vals[i].dims[0] = c, vals[i].nelem = (size_t)c;
+    vals[i].data = i == 2 ? b1 : b2, vals[i].is_const = 1;
+  }
+  vals[5].rank = -1;
+  vals[6].data = r, vals[6].nelem = ny;
+  int64_t ks[2] = {3, 3}, one[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
+  nn_attr attrs[4];
+  memset(attrs, 0, sizeof attrs);
+  set_ints(&attrs[0], "kernel_shape", ks, 2);
+  set_ints(&attrs[1], "strides", one, 2);
+  set_ints(&attrs[2], "pads", pads, 4);
+  attrs[3].name = "group";
+  attrs[3].type = NN_ATTR_INT;
+  attrs[3].i = c;
+  int in[5] = {0, 1, bias1 ? 2 : -1, 3, bias2 ? 4 : -1}, outv[1] = {5};
+  nn_node node;
+  memset(&node, 0, sizeof node);
+  node.op = &nn_op_conv_pwdw;
+  node.name = "pwdw";
+  node.op_type = "Conv";
+  node.ninputs = 5, node.noutputs = 1, node.in = in, node.out = outv;
+  node.attrs = attrs, node.nattrs = 4;
+  node.epi.residual = res ? 6 : -1;
+  node.epi.add_before_act = res_first;
+  node.epi.act = act;
+  node.epi.slope = slope;
+  node.epi.nslope = c > 1 && (rnd() & 1) ? c : 1;
+  node.epi.clip_min = -0.2f, node.epi.clip_max = 0.5f;
+  nn_graph g;
+  memset(&g, 0, sizeof g);
+  g.values = vals, g.nvalues = 7, g.nodes = &node, g.nnodes = 1;
+  nn_err err = {{0}};
+  CHECK_OK(nn_op_conv_pwdw.prepare(&g, &node, &err));
+  argus_err e = nn_op_conv_pwdw.infer(&g, &node, &err);
+  CHECK_OK(e);
+  if (e) {
+    fprintf(stderr, "  infer: %s\n", err.msg);
+    goto done;
+  }
+  CHECK_INT_EQ(vals[5].nelem, ny);
+  vals[5].data = y;
+  vals[6].rank = 4;
+  memcpy(vals[6].dims, vals[5].dims, sizeof vals[5].dims);
+  int nthreads = pool ? argus_threadpool_size(pool) : 1;
+  size_t scr = nn_op_conv_pwdw.scratch(&g, &node);
+  scr = (scr + 63) & ~(size_t)63;
+  nn_exec ex = {&g, pool, nthreads, nn_alloc(scr * (size_t)nthreads + 64), scr};
+  CHECK_OK(nn_op_conv_pwdw.run(&ex, &node));
+  int bad = 0;
+  for (int img = 0; img < n && !bad; img++)
+    for (int co = 0; co < c && !bad; co++) {
+      for (size_t p = 0; p < hw; p++) {
+        double acc = bias1 ? b1[co] : 0;
+        for (int ci = 0; ci < cin; ci++)
+          acc += (double)w1[co * cin + ci] * x[((size_t)img * cin + ci) * hw + p];
+        t[p] = acc;
+      }
+      for (int oy = 0; oy < h && !bad; oy++)
+        for (int ox = 0; ox < w; ox++) {
+          double v = bias2 ? b2[co] : 0;
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+              int iy = oy + ky - 1, ix = ox + kx - 1;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                v += (double)w2[co * 9 + ky * 3 + kx] * t[(size_t)iy * w + ix];
+            }
+          size_t yi = ((size_t)img * c + co) * hw + (size_t)oy * w + ox;
+          if (res && res_first)
+            v += r[yi];
+          switch (act) {
+          case NN_ACT_RELU:
+            v = v > 0 ? v : 0;
+            break;
+          case NN_ACT_PRELU:
+            if (v < 0)
+              v *= slope[node.epi.nslope == 1 ? 0 : co];
+            break;
+          case NN_ACT_CLIP:
+            v = v < -0.2 ? -0.2 : v > 0.5 ? 0.5 : v;
+            break;
+          case NN_ACT_SIGMOID:
+            v = 1 / (1 + exp(-v));
+            break;
+          }
+          if (res && !res_first)
+            v += r[yi];
+          double tol = 1e-4 + 1e-4 * fabs(v) + 1e-5 * (double)cin;
+          if (!(fabs(y[yi] - v) <= tol)) {
+            CHECK_NEAR(y[yi], v, tol, 0);
+            bad = 1;
+            break;
+          }
+        }
+    }
+  check_count_++;
+  if (bad)
+    fprintf(stderr,
+            "  pwdw n=%d cin=%d c=%d %dx%d act=%d res=%d/%d bias=%d/%d "
+            "threads=%d\n",
+            n, cin, c, h, w, act, res, res_first, bias1, bias2, nthreads);
+  nn_free(ex.scratch);
+done:
+  if (node.shared)
+    nn_op_conv_pwdw.free_shared(node.shared);
+  if (node.plan)
+    nn_op_conv_pwdw.free_plan(node.plan);
+  free(t);
+  nn_free(x), nn_free(w1), nn_free(b1), nn_free(w2), nn_free(b2);
+  nn_free(y), nn_free(r), nn_free(slope);
+}
+
+static void random_pwdw_case(void) {
+  pwdw_case(ri(1, 2), ri(1, 20), ri(1, 20), ri(1, 30), ri(1, 40), ri(0, 4),
+            (int)(rnd() % 2), (int)(rnd() % 2), rnd() % 4 != 0,
+            rnd() % 4 != 0);
+}
+
 int main(void) {
   for (int pass = 0; pass < 2; pass++) {
     pool = NULL;
@@ -277,6 +433,12 @@ int main(void) {
     for (int it = 0; it < 150; it++)
       for (int kind = 0; kind <= 5; kind++)
         random_case(kind);
+    for (int it = 0; it < 60; it++)
+      random_pwdw_case();
+    /* several bands per chunk: 64 channels of 272 rows, 100 wide (bands of
+     * 38 rows), and a full-resolution 16-channel shape */
+    pwdw_case(1, 64, 64, 272, 100, NN_ACT_RELU, 0, 0, 1, 1);
+    pwdw_case(1, 16, 16, 97, 960, NN_ACT_RELU, 1, 0, 1, 1);
     /* model-like shapes */
     geo q = {.nsp = 2, .n = 1, .c = 3, .co = 16, .group = 1,
              .in = {61, 83, 1}, .k = {3, 3, 1}, .s = {2, 2, 1},

@@ -5,6 +5,7 @@
  * (src/index/kernels; its scoring tiles are tested in test_index.c, its
  * Hamming scans in test_index_sketch.c, the image kernels in
  * test_image.c). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +384,52 @@ static void test_deinterleave2(void) {
   }
 }
 
+/* maxpool2x2 of every table against the reference loop, entry by entry
+ * and bit for bit, over every row length up to 70 (all tails), with ties,
+ * NaNs in every window position and a guard after the output row. */
+static void test_maxpool2x2(void) {
+  for (size_t n = 0; n <= 70; n++) {
+    float *r0 = rvec(2 * n + 1), *r1 = rvec(2 * n + 1);
+    for (size_t i = 0; i < 2 * n; i++) {
+      uint32_t u = rnd() % 16;
+      if (u == 0)
+        r0[i] = NAN;
+      else if (u == 1)
+        r1[i] = NAN;
+      else if (u < 4)
+        r1[i] = r0[i]; /* a tie */
+    }
+    float *want = malloc((n + 1) * sizeof *want);
+    nn_f32_maxpool2x2_ref(r0, r1, want, n);
+    for (int t = 0; t < ntables; t++) {
+      float *y = malloc((n + 1) * sizeof *y);
+      y[n] = 777.0f;
+      tables[t]->maxpool2x2(r0, r1, y, n);
+      int bad = 0;
+      for (size_t j = 0; j < n; j++) {
+        float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j],
+              d = r1[2 * j + 1];
+        float m = a;
+        m = b > m ? b : m;
+        m = c > m ? c : m;
+        m = d > m ? d : m;
+        /* same value, or NaN in both */
+        if (memcmp(&y[j], &want[j], sizeof(float)) != 0 ||
+            (m == m ? y[j] != m : y[j] == y[j]))
+          bad = 1;
+      }
+      CHECK(!bad);
+      CHECK(y[n] == 777.0f);
+      if (bad)
+        fprintf(stderr, "  maxpool2x2 %s n=%zu\n", tables[t]->name, n);
+      free(y);
+    }
+    free(want);
+    free(r0);
+    free(r1);
+  }
+}
+
 /* The index's dot product (the sketch's re-rank): every table this CPU runs
  * against the double model, and each SIMD version within a few ulps of the
  * reference, over every length up to 300 (all tails) and 512 (the embedding
@@ -422,7 +469,7 @@ static void test_table(void) {
   const nn_kernels *k = nn_kernels_get();
   CHECK(k != NULL);
   CHECK(k->gemm && k->igemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot &&
-        k->deinterleave2);
+        k->deinterleave2 && k->maxpool2x2);
   CHECK(strcmp(k->name, argus_cpu_isa_name()) == 0);
 }
 
@@ -434,6 +481,7 @@ int main(void) {
   test_dwconv();
   test_dot();
   test_deinterleave2();
+  test_maxpool2x2();
   test_ix_dot();
   return check_report("test_kernels");
 }

@@ -246,6 +246,95 @@ static argus_err fuse_activations(nn_graph *g, nn_err *err) {
   return ARGUS_OK;
 }
 
+/* The fused 1x1 -> depthwise 3x3 Conv (ops/conv.c); not in the registry. */
+extern const nn_op nn_op_conv_pwdw;
+
+/* Whether ints attribute `name` of n is absent or has `count` values all
+ * equal to `want`. */
+static int ints_all(const nn_node *n, const char *name, size_t count,
+                    int64_t want) {
+  const int64_t *v = NULL;
+  size_t c = 0;
+  if (nn_attr_ints(n, name, &v, &c, NULL) != ARGUS_OK)
+    return 0;
+  if (!v)
+    return 1;
+  if (c != count)
+    return 0;
+  for (size_t i = 0; i < c; i++)
+    if (v[i] != want)
+      return 0;
+  return 1;
+}
+
+/* Whether n has no auto_pad other than NOTSET and `group` == want. */
+static int plain_pads_group(const nn_node *n, int64_t want) {
+  const char *ap = NULL;
+  int64_t group = 0;
+  if (nn_attr_string(n, "auto_pad", &ap, NULL) != ARGUS_OK ||
+      (ap && strcmp(ap, "NOTSET") != 0))
+    return 0;
+  return nn_attr_int(n, "group", 1, &group, NULL) == ARGUS_OK &&
+         group == want;
+}
+
+/* Conv 1x1 (stride 1, no pads, group 1, no activation, constant W) whose
+ * only reader is a depthwise Conv 3x3 (stride 1, dilation 1, pads 1 on
+ * every side) becomes one node of nn_op_conv_pwdw with inputs
+ * (X, W1, B1, W2, B2): the intermediate map never goes through memory
+ * (see ops/conv.c). */
+static argus_err fuse_pointwise_depthwise(nn_graph *g, nn_err *err) {
+  for (int i = 0; i < g->nnodes; i++) {
+    nn_node *a = &g->nodes[i];
+    if (!is_op(a, "Conv") || a->ninputs < 2 || a->ninputs > 3 ||
+        a->noutputs != 1 || a->epi.act != NN_ACT_NONE ||
+        a->epi.residual >= 0 || a->in[0] < 0 || a->in[1] < 0)
+      continue;
+    const nn_value *w1 = &g->values[a->in[1]];
+    if (!w1->is_const || !w1->data || w1->dtype != NN_FLOAT || w1->rank != 4 ||
+        w1->dims[2] != 1 || w1->dims[3] != 1 ||
+        !ints_all(a, "kernel_shape", 2, 1) || !ints_all(a, "strides", 2, 1) ||
+        !ints_all(a, "pads", 4, 0) || !plain_pads_group(a, 1))
+      continue;
+    int j = sole_consumer(g, a->out[0]);
+    if (j < 0)
+      continue;
+    nn_node *b = &g->nodes[j];
+    if (!is_op(b, "Conv") || b->ninputs < 2 || b->ninputs > 3 ||
+        b->noutputs != 1 || b->in[0] != a->out[0] || b->in[1] < 0 ||
+        b->epi.residual >= 0)
+      continue;
+    const nn_value *w2 = &g->values[b->in[1]];
+    int64_t c = w1->dims[0];
+    if (w2->dtype != NN_FLOAT || w2->rank != 4 || w2->dims[0] != c ||
+        w2->dims[1] != 1 || w2->dims[2] != 3 || w2->dims[3] != 3 ||
+        !ints_all(b, "kernel_shape", 2, 3) || !ints_all(b, "strides", 2, 1) ||
+        !ints_all(b, "dilations", 2, 1) || !plain_pads_group(b, c))
+      continue;
+    const int64_t *pads = NULL;
+    size_t np = 0;
+    if (nn_attr_ints(b, "pads", &pads, &np, NULL) != ARGUS_OK || !pads ||
+        !ints_all(b, "pads", 4, 1))
+      continue;
+    int *in = malloc(5 * sizeof *in);
+    if (!in)
+      return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+    in[0] = a->in[0];
+    in[1] = a->in[1];
+    in[2] = a->ninputs > 2 ? a->in[2] : -1;
+    in[3] = b->in[1];
+    in[4] = b->ninputs > 2 ? b->in[2] : -1;
+    drop_use(g, a->out[0]);
+    g->values[a->out[0]].producer = -1;
+    free(b->in);
+    b->in = in;
+    b->ninputs = 5;
+    b->op = &nn_op_conv_pwdw;
+    a->dead = 1;
+  }
+  return ARGUS_OK;
+}
+
 /* Constant nodes with a `value` tensor become constant values. */
 static argus_err inline_constants(nn_graph *g, nn_err *err) {
   for (int i = 0; i < g->nnodes; i++) {
@@ -289,7 +378,8 @@ static void flush_denormals(nn_graph *g) {
 argus_err nn_optimize_model(nn_graph *g, nn_err *err) {
   argus_err e;
   if ((e = inline_constants(g, err)) || (e = fold_batchnorm(g, err)) ||
-      (e = fuse_activations(g, err)))
+      (e = fuse_activations(g, err)) ||
+      (e = fuse_pointwise_depthwise(g, err)))
     return e;
   flush_denormals(g);
   for (int i = 0; i < g->nnodes; i++) {

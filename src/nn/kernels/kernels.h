@@ -78,6 +78,14 @@ typedef float (*nn_dot_fn)(const float *a, const float *b, size_t n);
 typedef void (*nn_deinterleave2_fn)(const float *src, size_t n, float *even,
                                     float *odd);
 
+/* 2x2 max pooling with stride 2 of one output row: y[j] is the largest of
+ * r0[2j], r0[2j+1], r1[2j], r1[2j+1], compared in that order with `>` (the
+ * first value wins ties; a NaN wins only in first place and is then kept
+ * by every comparison, as in MaxPool's generic loop). r0 and r1 hold 2n
+ * floats each. n >= 0. */
+typedef void (*nn_maxpool2x2_fn)(const float *r0, const float *r1, float *y,
+                                 size_t n);
+
 typedef struct nn_kernels {
   const char *name; /* "ref", "avx2", "avx512" */
   unsigned mr;      /* rows of a packed GEMM A panel */
@@ -88,6 +96,7 @@ typedef struct nn_kernels {
   nn_dwconv3x3_fn dwconv3x3s2;
   nn_dot_fn dot;
   nn_deinterleave2_fn deinterleave2;
+  nn_maxpool2x2_fn maxpool2x2;
 } nn_kernels;
 
 /* The tables. The AVX2/AVX-512 ones may only be called when
@@ -169,6 +178,7 @@ void nn_f32_dwconv3x3s2_ref(const float *, size_t, size_t, const float *,
                             float *, size_t, size_t, size_t, size_t,
                             const nn_post *);
 void nn_f32_deinterleave2_ref(const float *, size_t, float *, float *);
+void nn_f32_maxpool2x2_ref(const float *, const float *, float *, size_t);
 
 void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
                       size_t, float *, size_t, const nn_post *);
@@ -182,6 +192,7 @@ void nn_f32_dwconv3x3s2_avx2(const float *, size_t, size_t, const float *,
                              float *, size_t, size_t, size_t, size_t,
                              const nn_post *);
 void nn_f32_deinterleave2_avx2(const float *, size_t, float *, float *);
+void nn_f32_maxpool2x2_avx2(const float *, const float *, float *, size_t);
 
 void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
                         size_t, float *, size_t, const nn_post *);
@@ -195,6 +206,7 @@ void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
                                float *, size_t, size_t, size_t, size_t,
                                const nn_post *);
 void nn_f32_deinterleave2_avx512(const float *, size_t, float *, float *);
+void nn_f32_maxpool2x2_avx512(const float *, const float *, float *, size_t);
 
 #define NN_GEMM_MR_REF 8
 #define NN_GEMM_MR_AVX2 6

@@ -871,3 +871,256 @@ const nn_op nn_op_conv = {
     .free_shared = conv_free_shared,
     .free_plan = conv_free_plan,
 };
+
+/* ---- Conv 1x1 -> depthwise Conv 3x3, fused ------------------------------
+ *
+ * optimize.c turns a pointwise Conv (1x1, stride 1, no pads, group 1, no
+ * activation, constant W) whose only reader is a depthwise 3x3 Conv
+ * (stride 1, dilation 1, pads 1) into one node with this op: inputs
+ *   X, W1 [C, Cin, 1, 1], B1 (or -1), W2 [C, 1, 3, 3], B2 (or -1),
+ * the depthwise node's attributes and epilogue. YuNet is made of such
+ * pairs; on its large maps each conv alone streams its input and output
+ * through memory (33 MB each at 1920x1088), and the intermediate is never
+ * needed whole. Here each thread walks its output rows in bands: the
+ * pointwise GEMM writes the rows of the intermediate the band needs into
+ * scratch (the two rows the previous band already made are moved up, not
+ * recomputed), and the depthwise kernel reads them from L2. The arithmetic
+ * is that of the two convs run one after the other. */
+
+/* Floats of intermediate rows per band (all channels): 1 MiB. At 1920x1088
+ * YuNet ran in 63 ms with 512 KiB, 58-63 ms with 1 MiB and 4 MiB, 64-71 ms
+ * with 8 MiB (minimum of 30 runs on a shared machine; the unfused convs:
+ * 70 ms). Bands of 2 or 3 rows (64 channels at 480 wide in 512 KiB) pay
+ * for the two rows moved up per band and the depthwise kernel's start. */
+#define PWDW_BUF_FLOATS 262144
+
+typedef struct pwdw_shared {
+  const nn_kernels *kt;
+  size_t c, cin;
+  float *wpack; /* W1 packed for kt */
+} pwdw_shared;
+
+typedef struct pwdw_plan {
+  const nn_kernels *kt;
+  const float *wpack;
+  size_t n, c, cin, h, w;
+  size_t band; /* output rows per band; scratch holds band + 2 rows */
+  size_t nc;   /* GEMM column block */
+} pwdw_plan;
+
+static void pwdw_free_shared(void *p) {
+  pwdw_shared *s = p;
+  if (s) {
+    nn_free(s->wpack);
+    free(s);
+  }
+}
+
+static void pwdw_free_plan(void *p) { free(p); }
+
+static argus_err pwdw_prepare(nn_graph *g, nn_node *n, nn_err *err) {
+  const nn_value *w1 = n->ninputs == 5 ? nn_in(g, n, 1) : NULL;
+  if (!w1 || !w1->is_const || !w1->data || w1->dtype != NN_FLOAT ||
+      w1->rank != 4 || w1->dims[0] < 1 || w1->dims[1] < 1 ||
+      w1->dims[2] != 1 || w1->dims[3] != 1)
+    return nn_fail(err, ARGUS_E_INTERNAL,
+                   "Conv '%s': fused 1x1+depthwise node without a constant "
+                   "1x1 weight",
+                   nm(n));
+  const nn_kernels *kt = nn_kernels_get();
+  pwdw_shared *s = calloc(1, sizeof *s);
+  if (!s)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  s->kt = kt;
+  s->c = (size_t)w1->dims[0];
+  s->cin = (size_t)w1->dims[1];
+  s->wpack = nn_alloc(nn_pack_a_size(kt->mr, s->c, s->cin) * sizeof(float));
+  if (!s->wpack) {
+    free(s);
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  }
+  nn_pack_a(kt->mr, s->c, s->cin, w1->data, s->cin, 1, 1.0f, s->wpack);
+  n->shared = s;
+  return ARGUS_OK;
+}
+
+static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  const pwdw_shared *sh = n->shared;
+  if (!sh || n->ninputs != 5 || n->noutputs != 1)
+    return nn_fail(err, ARGUS_E_INTERNAL,
+                   "Conv '%s': fused 1x1+depthwise node is malformed", nm(n));
+  const nn_value *x = nn_in(g, n, 0), *b1 = nn_in(g, n, 2),
+                 *w2 = nn_in(g, n, 3), *b2 = nn_in(g, n, 4);
+  nn_value *y = nn_out(g, n, 0);
+  if (!x || !w2 || !y)
+    return nn_fail(err, ARGUS_E_CORRUPT,
+                   "Conv '%s': needs inputs X and W and output Y", nm(n));
+  if (x->dtype != NN_FLOAT || w2->dtype != NN_FLOAT ||
+      (b1 && b1->dtype != NN_FLOAT) || (b2 && b2->dtype != NN_FLOAT))
+    return nn_fail(err, ARGUS_E_UNSUPPORTED,
+                   "Conv '%s': only float inputs are supported", nm(n));
+  const int64_t c = (int64_t)sh->c;
+  if (x->rank != 4 || x->dims[1] != (int64_t)sh->cin || x->dims[2] < 1 ||
+      x->dims[3] < 1)
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': X must be [N, %zu, H, W] (rank %d, %lld "
+                   "channels)",
+                   nm(n), sh->cin, x->rank,
+                   x->rank > 1 ? (long long)x->dims[1] : -1LL);
+  if (w2->rank != 4 || w2->dims[0] != c || w2->dims[1] != 1 ||
+      w2->dims[2] != 3 || w2->dims[3] != 3 || (b1 && b1->nelem != sh->c) ||
+      (b2 && b2->nelem != sh->c))
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': depthwise weight or a bias does not match %lld "
+                   "channels",
+                   nm(n), (long long)c);
+  if (n->epi.act == NN_ACT_PRELU &&
+      (!n->epi.slope || (n->epi.nslope != 1 && n->epi.nslope != c)))
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "Conv '%s': fused PRelu has %d slopes for %lld channels",
+                   nm(n), n->epi.nslope, (long long)c);
+  int64_t ydims[4] = {x->dims[0], c, x->dims[2], x->dims[3]};
+  argus_err e = nn_set_shape(y, NN_FLOAT, 4, ydims, err);
+  if (e)
+    return e;
+  pwdw_plan *pl = calloc(1, sizeof *pl);
+  if (!pl)
+    return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+  pl->kt = sh->kt;
+  pl->wpack = sh->wpack;
+  pl->n = (size_t)x->dims[0];
+  pl->c = sh->c;
+  pl->cin = sh->cin;
+  pl->h = (size_t)x->dims[2];
+  pl->w = (size_t)x->dims[3];
+  size_t rows = PWDW_BUF_FLOATS / (pl->c * pl->w);
+  pl->band = rows > 3 ? rows - 2 : 1;
+  if (pl->band > pl->h)
+    pl->band = pl->h;
+  /* GEMM column blocks as GEMM1X1's tiles: the block of X stays in L2
+   * while every panel of W1 passes over it. */
+  size_t nr = pl->kt->nr;
+  pl->nc = GEMM_TILE_FLOATS / pl->cin / nr * nr;
+  if (pl->nc < nr)
+    pl->nc = nr;
+  n->plan = pl;
+  argus_log(ARGUS_LOG_DEBUG, "nn",
+            "Conv '%s': 1x1+dw3x3 fused, %zu->%zu channels, %zux%zu, band "
+            "%zu rows",
+            nm(n), pl->cin, pl->c, pl->h, pl->w, pl->band);
+  return ARGUS_OK;
+}
+
+static size_t pwdw_scratch(const nn_graph *g, const nn_node *n) {
+  const pwdw_plan *pl = n->plan;
+  (void)g;
+  return pl ? (pl->band + 2) * pl->c * pl->w * sizeof(float) : 0;
+}
+
+typedef struct pwdw_ctx {
+  const pwdw_plan *pl;
+  const float *x, *b1, *w2, *b2, *res;
+  float *y;
+  nn_post post; /* the depthwise epilogue; bias/res/slope set per channel */
+  const nn_exec *ex;
+  size_t nchunks, chunk; /* row chunks per image (threads), rows each */
+} pwdw_ctx;
+
+/* Task = (image, chunk of output rows). */
+static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
+  const pwdw_ctx *c = ctx;
+  const pwdw_plan *pl = c->pl;
+  const size_t h = pl->h, w = pl->w, hw = h * w, ch = pl->c;
+  const size_t ld = (pl->band + 2) * w; /* channel stride in scratch */
+  float *t = nn_scratch(c->ex, tid);
+  nn_post p1;
+  memset(&p1, 0, sizeof p1);
+  p1.bias = c->b1;
+  p1.act = NN_ACT_NONE;
+  for (size_t task = begin; task < end; task++) {
+    size_t img = task / c->nchunks, k = task % c->nchunks;
+    size_t y0 = k * c->chunk, y1 = y0 + c->chunk < h ? y0 + c->chunk : h;
+    const float *x = c->x + img * pl->cin * hw;
+    /* scratch holds intermediate rows [t0, t1) */
+    size_t t0 = 0, t1 = 0;
+    for (size_t oy0 = y0; oy0 < y1; oy0 += pl->band) {
+      size_t oy1 = oy0 + pl->band < y1 ? oy0 + pl->band : y1;
+      size_t lo = oy0 > 0 ? oy0 - 1 : 0, hi = oy1 + 1 < h ? oy1 + 1 : h;
+      size_t keep = t1 > lo && t0 <= lo ? t1 - lo : 0;
+      if (keep && lo != t0)
+        for (size_t q = 0; q < ch; q++)
+          memmove(t + q * ld, t + q * ld + (lo - t0) * w,
+                  keep * w * sizeof(float));
+      t0 = lo;
+      t1 = lo + keep;
+      if (hi > t1)
+        nn_gemm_run(pl->kt, ch, (hi - t1) * w, pl->cin, pl->wpack,
+                    x + t1 * w, hw, t + (t1 - t0) * w, ld, &p1, pl->nc);
+      t1 = hi;
+      for (size_t q = 0; q < ch; q++) {
+        nn_post p = c->post;
+        p.bias = c->b2 ? c->b2 + q : NULL;
+        if (p.slope)
+          p.slope += q * p.slope_stride;
+        p.res = c->res ? c->res + (img * ch + q) * hw + oy0 * w : NULL;
+        p.ldr = w;
+        pl->kt->dwconv3x3s1(t + q * ld, t1 - t0, w, c->w2 + q * 9,
+                            c->y + (img * ch + q) * hw + oy0 * w, oy1 - oy0,
+                            w, lo + 1 - oy0, 1, &p);
+      }
+    }
+  }
+}
+
+static argus_err pwdw_run(const nn_exec *ex, const nn_node *n) {
+  const nn_graph *g = ex->g;
+  const pwdw_plan *pl = n->plan;
+  if (!pl)
+    return ARGUS_E_INTERNAL;
+  const nn_value *x = nn_in(g, n, 0), *b1 = nn_in(g, n, 2),
+                 *w2 = nn_in(g, n, 3), *b2 = nn_in(g, n, 4);
+  const nn_value *y = nn_out(g, n, 0);
+  pwdw_ctx c;
+  memset(&c, 0, sizeof c);
+  c.pl = pl;
+  c.ex = ex;
+  c.x = x->data;
+  c.b1 = b1 ? b1->data : NULL;
+  c.w2 = w2->data;
+  c.b2 = b2 ? b2->data : NULL;
+  c.y = y->data;
+  if (n->epi.residual >= 0 && n->epi.residual < g->nvalues) {
+    const nn_value *r = &g->values[n->epi.residual];
+    if (r->nelem != y->nelem || !r->data)
+      return ARGUS_E_SHAPE;
+    c.res = r->data;
+  }
+  c.post.act = n->epi.act;
+  c.post.slope = n->epi.act == NN_ACT_PRELU ? n->epi.slope : NULL;
+  c.post.slope_stride = n->epi.nslope == 1 ? 0 : 1;
+  c.post.lo = n->epi.clip_min;
+  c.post.hi = n->epi.clip_max;
+  c.post.res_first = n->epi.add_before_act;
+  /* One chunk of rows per image and thread (each chunk recomputes two
+   * intermediate rows at its top edge). */
+  size_t want = 1;
+  if (ex->nthreads > 1 && pl->n < (size_t)ex->nthreads)
+    want = ((size_t)ex->nthreads + pl->n - 1) / pl->n;
+  if (want > pl->h)
+    want = pl->h;
+  c.chunk = (pl->h + want - 1) / want;
+  c.nchunks = (pl->h + c.chunk - 1) / c.chunk;
+  argus_threadpool_parallel_for(ex->pool, pl->n * c.nchunks, 1, task_pwdw, &c);
+  return ARGUS_OK;
+}
+
+/* Not in the registry: optimize.c sets it on the nodes it fuses. */
+const nn_op nn_op_conv_pwdw = {
+    .type = "Conv",
+    .prepare = pwdw_prepare,
+    .infer = pwdw_infer,
+    .scratch = pwdw_scratch,
+    .run = pwdw_run,
+    .free_shared = pwdw_free_shared,
+    .free_plan = pwdw_free_plan,
+};
