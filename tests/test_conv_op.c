@@ -15,6 +15,7 @@
 
 extern const nn_op nn_op_conv;
 extern const nn_op nn_op_conv_pwdw;
+extern const nn_op nn_op_conv_pwdw_pool;
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint32_t rnd(void) {
@@ -273,15 +274,23 @@ static void random_case(int kind) {
 /* The fused 1x1 -> depthwise 3x3 node (nn_op_conv_pwdw, made by
  * optimize.c) against the two convolutions in double precision: random
  * channels and sizes (bands, halo rows and chunk edges included), with and
- * without biases, every epilogue and residual. */
+ * without biases, every epilogue and residual; with `pooled`, the node that
+ * also does MaxPool 2x2 stride 2 (nn_op_conv_pwdw_pool, odd sizes drop the
+ * last row or column). */
 static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
-                      int res_first, int bias1, int bias2) {
+                      int res_first, int bias1, int bias2, int pooled) {
+  const nn_op *op = pooled ? &nn_op_conv_pwdw_pool : &nn_op_conv_pwdw;
+  if (pooled)
+    res = 0;
   size_t hw = (size_t)h * w, nx = (size_t)n * cin * hw, ny = (size_t)n * c * hw;
+  const int ph = pooled ? h / 2 : h, pw = pooled ? w / 2 : w;
+  size_t phw = (size_t)ph * pw, nyo = (size_t)n * c * phw;
   float *x = nn_alloc(nx * 4), *w1 = nn_alloc((size_t)c * cin * 4),
         *b1 = nn_alloc((size_t)c * 4), *w2 = nn_alloc((size_t)c * 9 * 4),
         *b2 = nn_alloc((size_t)c * 4), *y = nn_alloc(ny * 4),
         *r = nn_alloc(ny * 4), *slope = nn_alloc((size_t)c * 4);
-  double *t = malloc(hw * sizeof *t);
+  double *t = malloc(hw * sizeof *t), *full = malloc(hw * sizeof *full),
+         *tols = malloc(hw * sizeof *tols);
   for (size_t i = 0; i < nx; i++)
     x[i] = rf();
   for (int i = 0; i < c * cin; i++)
@@ -325,7 +334,7 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
   int in[5] = {0, 1, bias1 ? 2 : -1, 3, bias2 ? 4 : -1}, outv[1] = {5};
   nn_node node;
   memset(&node, 0, sizeof node);
-  node.op = &nn_op_conv_pwdw;
+  node.op = op;
   node.name = "pwdw";
   node.op_type = "Conv";
   node.ninputs = 5, node.noutputs = 1, node.in = in, node.out = outv;
@@ -340,22 +349,22 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
   memset(&g, 0, sizeof g);
   g.values = vals, g.nvalues = 7, g.nodes = &node, g.nnodes = 1;
   nn_err err = {{0}};
-  CHECK_OK(nn_op_conv_pwdw.prepare(&g, &node, &err));
-  argus_err e = nn_op_conv_pwdw.infer(&g, &node, &err);
+  CHECK_OK(op->prepare(&g, &node, &err));
+  argus_err e = op->infer(&g, &node, &err);
   CHECK_OK(e);
   if (e) {
     fprintf(stderr, "  infer: %s\n", err.msg);
     goto done;
   }
-  CHECK_INT_EQ(vals[5].nelem, ny);
+  CHECK_INT_EQ(vals[5].nelem, nyo);
   vals[5].data = y;
   vals[6].rank = 4;
   memcpy(vals[6].dims, vals[5].dims, sizeof vals[5].dims);
   int nthreads = pool ? argus_threadpool_size(pool) : 1;
-  size_t scr = nn_op_conv_pwdw.scratch(&g, &node);
+  size_t scr = op->scratch(&g, &node);
   scr = (scr + 63) & ~(size_t)63;
   nn_exec ex = {&g, pool, nthreads, nn_alloc(scr * (size_t)nthreads + 64), scr};
-  CHECK_OK(nn_op_conv_pwdw.run(&ex, &node));
+  CHECK_OK(op->run(&ex, &node));
   int bad = 0;
   for (int img = 0; img < n && !bad; img++)
     for (int co = 0; co < c && !bad; co++) {
@@ -365,7 +374,7 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
           acc += (double)w1[co * cin + ci] * x[((size_t)img * cin + ci) * hw + p];
         t[p] = acc;
       }
-      for (int oy = 0; oy < h && !bad; oy++)
+      for (int oy = 0; oy < h; oy++)
         for (int ox = 0; ox < w; ox++) {
           double v = bias2 ? b2[co] : 0;
           for (int ky = 0; ky < 3; ky++)
@@ -394,7 +403,23 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
           }
           if (res && !res_first)
             v += r[yi];
-          double tol = 1e-4 + 1e-4 * fabs(v) + 1e-5 * (double)cin;
+          full[(size_t)oy * w + ox] = v;
+          tols[(size_t)oy * w + ox] = 1e-4 + 1e-4 * fabs(v) + 1e-5 * (double)cin;
+        }
+      for (int oy = 0; oy < ph && !bad; oy++)
+        for (int ox = 0; ox < pw; ox++) {
+          size_t q = (size_t)oy * w + ox;
+          double v = full[q], tol = tols[q];
+          if (pooled) {
+            q = (size_t)(2 * oy) * w + 2 * ox;
+            size_t qs[4] = {q, q + 1, q + w, q + w + 1};
+            v = full[q], tol = tols[q];
+            for (int u = 1; u < 4; u++) {
+              v = full[qs[u]] > v ? full[qs[u]] : v;
+              tol = tols[qs[u]] > tol ? tols[qs[u]] : tol;
+            }
+          }
+          size_t yi = ((size_t)img * c + co) * phw + (size_t)oy * pw + ox;
           if (!(fabs(y[yi] - v) <= tol)) {
             CHECK_NEAR(y[yi], v, tol, 0);
             bad = 1;
@@ -406,23 +431,26 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
   if (bad)
     fprintf(stderr,
             "  pwdw n=%d cin=%d c=%d %dx%d act=%d res=%d/%d bias=%d/%d "
-            "threads=%d\n",
-            n, cin, c, h, w, act, res, res_first, bias1, bias2, nthreads);
+            "pool=%d threads=%d\n",
+            n, cin, c, h, w, act, res, res_first, bias1, bias2, pooled,
+            nthreads);
   nn_free(ex.scratch);
 done:
   if (node.shared)
-    nn_op_conv_pwdw.free_shared(node.shared);
+    op->free_shared(node.shared);
   if (node.plan)
-    nn_op_conv_pwdw.free_plan(node.plan);
+    op->free_plan(node.plan);
   free(t);
+  free(full);
+  free(tols);
   nn_free(x), nn_free(w1), nn_free(b1), nn_free(w2), nn_free(b2);
   nn_free(y), nn_free(r), nn_free(slope);
 }
 
-static void random_pwdw_case(void) {
-  pwdw_case(ri(1, 2), ri(1, 20), ri(1, 20), ri(1, 30), ri(1, 40), ri(0, 4),
-            (int)(rnd() % 2), (int)(rnd() % 2), rnd() % 4 != 0,
-            rnd() % 4 != 0);
+static void random_pwdw_case(int pooled) {
+  pwdw_case(ri(1, 2), ri(1, 20), ri(1, 20), ri(pooled ? 2 : 1, 30),
+            ri(pooled ? 2 : 1, 40), ri(0, 4), (int)(rnd() % 2),
+            (int)(rnd() % 2), rnd() % 4 != 0, rnd() % 4 != 0, pooled);
 }
 
 int main(void) {
@@ -434,11 +462,13 @@ int main(void) {
       for (int kind = 0; kind <= 5; kind++)
         random_case(kind);
     for (int it = 0; it < 60; it++)
-      random_pwdw_case();
+      random_pwdw_case(it % 2);
     /* several bands per chunk: 64 channels of 272 rows, 100 wide (bands of
      * 38 rows), and a full-resolution 16-channel shape */
-    pwdw_case(1, 64, 64, 272, 100, NN_ACT_RELU, 0, 0, 1, 1);
-    pwdw_case(1, 16, 16, 97, 960, NN_ACT_RELU, 1, 0, 1, 1);
+    pwdw_case(1, 64, 64, 272, 100, NN_ACT_RELU, 0, 0, 1, 1, 0);
+    pwdw_case(1, 16, 16, 97, 960, NN_ACT_RELU, 1, 0, 1, 1, 0);
+    pwdw_case(1, 64, 64, 272, 100, NN_ACT_RELU, 0, 0, 1, 1, 1);
+    pwdw_case(2, 16, 16, 97, 961, NN_ACT_NONE, 0, 0, 1, 0, 1);
     /* model-like shapes */
     geo q = {.nsp = 2, .n = 1, .c = 3, .co = 16, .group = 1,
              .in = {61, 83, 1}, .k = {3, 3, 1}, .s = {2, 2, 1},

@@ -246,8 +246,10 @@ static argus_err fuse_activations(nn_graph *g, nn_err *err) {
   return ARGUS_OK;
 }
 
-/* The fused 1x1 -> depthwise 3x3 Conv (ops/conv.c); not in the registry. */
+/* The fused 1x1 -> depthwise 3x3 Conv (ops/conv.c), and the same followed
+ * by MaxPool 2x2; not in the registry. */
 extern const nn_op nn_op_conv_pwdw;
+extern const nn_op nn_op_conv_pwdw_pool;
 
 /* Whether ints attribute `name` of n is absent or has `count` values all
  * equal to `want`. */
@@ -276,6 +278,43 @@ static int plain_pads_group(const nn_node *n, int64_t want) {
     return 0;
   return nn_attr_int(n, "group", 1, &group, NULL) == ARGUS_OK &&
          group == want;
+}
+
+/* A fused 1x1 -> depthwise node (index j) whose only reader is a MaxPool
+ * with a 2x2 kernel, stride 2, no pads, no dilation, floor mode and no
+ * Indices output takes the pooling in: its output becomes the MaxPool's
+ * and its op type "Conv+MaxPool" (which also keeps the session from adding
+ * a residual to it). Fails only when out of memory. */
+static argus_err fuse_maxpool(nn_graph *g, int j, nn_err *err) {
+  nn_node *b = &g->nodes[j];
+  int k = sole_consumer(g, b->out[0]);
+  if (k < 0)
+    return ARGUS_OK;
+  nn_node *m = &g->nodes[k];
+  const int64_t *ks = NULL, *st = NULL;
+  size_t nk = 0, ns = 0;
+  int64_t ceil_mode = 0;
+  if (!is_op(m, "MaxPool") || m->ninputs != 1 || m->in[0] != b->out[0] ||
+      m->noutputs != 1 ||
+      nn_attr_ints(m, "kernel_shape", &ks, &nk, NULL) != ARGUS_OK ||
+      nn_attr_ints(m, "strides", &st, &ns, NULL) != ARGUS_OK || !ks || !st ||
+      !ints_all(m, "kernel_shape", 2, 2) || !ints_all(m, "strides", 2, 2) ||
+      !ints_all(m, "pads", 4, 0) || !ints_all(m, "dilations", 2, 1) ||
+      nn_attr_int(m, "ceil_mode", 0, &ceil_mode, NULL) != ARGUS_OK ||
+      ceil_mode != 0 || !plain_pads_group(m, 1))
+    return ARGUS_OK;
+  char *type = strdup("Conv+MaxPool");
+  if (!type)
+    return nn_fail(err, ARGUS_E_NOMEM, "out of memory");
+  free(b->op_type);
+  b->op_type = type;
+  drop_use(g, b->out[0]);
+  g->values[b->out[0]].producer = -1;
+  b->out[0] = m->out[0];
+  g->values[m->out[0]].producer = j;
+  b->op = &nn_op_conv_pwdw_pool;
+  m->dead = 1;
+  return ARGUS_OK;
 }
 
 /* Conv 1x1 (stride 1, no pads, group 1, no activation, constant W) whose
@@ -331,6 +370,9 @@ static argus_err fuse_pointwise_depthwise(nn_graph *g, nn_err *err) {
     b->ninputs = 5;
     b->op = &nn_op_conv_pwdw;
     a->dead = 1;
+    argus_err e = fuse_maxpool(g, j, err);
+    if (e)
+      return e;
   }
   return ARGUS_OK;
 }

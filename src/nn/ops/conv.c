@@ -885,7 +885,13 @@ const nn_op nn_op_conv = {
  * pointwise GEMM writes the rows of the intermediate the band needs into
  * scratch (the two rows the previous band already made are moved up, not
  * recomputed), and the depthwise kernel reads them from L2. The arithmetic
- * is that of the two convs run one after the other. */
+ * is that of the two convs run one after the other.
+ *
+ * When the depthwise conv's only reader is a MaxPool 2x2 stride 2 without
+ * pads (YuNet's stage ends), optimize.c folds it in too
+ * (nn_op_conv_pwdw_pool, op type "Conv+MaxPool"): the depthwise rows of a
+ * band go to scratch and only the pooled rows are stored, so the full-size
+ * map is never written at all. */
 
 /* Floats of intermediate rows per band (all channels): 1 MiB. At 1920x1088
  * YuNet ran in 63 ms with 512 KiB, 58-63 ms with 1 MiB and 4 MiB, 64-71 ms
@@ -904,8 +910,10 @@ typedef struct pwdw_plan {
   const nn_kernels *kt;
   const float *wpack;
   size_t n, c, cin, h, w;
-  size_t band; /* output rows per band; scratch holds band + 2 rows */
+  size_t band; /* depthwise rows per band; scratch holds band + 2 rows */
   size_t nc;   /* GEMM column block */
+  int pool;    /* MaxPool 2x2 stride 2 after the depthwise conv */
+  size_t hd;   /* depthwise rows computed: h, or 2 * (h / 2) when pooled */
 } pwdw_plan;
 
 static void pwdw_free_shared(void *p) {
@@ -944,7 +952,8 @@ static argus_err pwdw_prepare(nn_graph *g, nn_node *n, nn_err *err) {
   return ARGUS_OK;
 }
 
-static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
+static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
+                                nn_err *err) {
   const pwdw_shared *sh = n->shared;
   if (!sh || n->ninputs != 5 || n->noutputs != 1)
     return nn_fail(err, ARGUS_E_INTERNAL,
@@ -979,7 +988,18 @@ static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
     return nn_fail(err, ARGUS_E_SHAPE,
                    "Conv '%s': fused PRelu has %d slopes for %lld channels",
                    nm(n), n->epi.nslope, (long long)c);
+  if (pool && (x->dims[2] < 2 || x->dims[3] < 2))
+    return nn_fail(err, ARGUS_E_SHAPE,
+                   "MaxPool after Conv '%s': input %lldx%lld is smaller than "
+                   "the 2x2 kernel",
+                   nm(n), (long long)x->dims[2], (long long)x->dims[3]);
+  if (pool && n->epi.residual >= 0)
+    return nn_fail(err, ARGUS_E_INTERNAL,
+                   "Conv '%s': a residual cannot follow a fused MaxPool",
+                   nm(n));
   int64_t ydims[4] = {x->dims[0], c, x->dims[2], x->dims[3]};
+  if (pool)
+    ydims[2] /= 2, ydims[3] /= 2;
   argus_err e = nn_set_shape(y, NN_FLOAT, 4, ydims, err);
   if (e)
     return e;
@@ -993,10 +1013,14 @@ static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
   pl->cin = sh->cin;
   pl->h = (size_t)x->dims[2];
   pl->w = (size_t)x->dims[3];
+  pl->pool = pool;
+  pl->hd = pool ? pl->h / 2 * 2 : pl->h;
   size_t rows = PWDW_BUF_FLOATS / (pl->c * pl->w);
   pl->band = rows > 3 ? rows - 2 : 1;
-  if (pl->band > pl->h)
-    pl->band = pl->h;
+  if (pool) /* whole row pairs */
+    pl->band = pl->band < 2 ? 2 : pl->band / 2 * 2;
+  if (pl->band > pl->hd)
+    pl->band = pl->hd;
   /* GEMM column blocks as GEMM1X1's tiles: the block of X stays in L2
    * while every panel of W1 passes over it. */
   size_t nr = pl->kt->nr;
@@ -1005,16 +1029,30 @@ static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
     pl->nc = nr;
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
-            "Conv '%s': 1x1+dw3x3 fused, %zu->%zu channels, %zux%zu, band "
-            "%zu rows",
-            nm(n), pl->cin, pl->c, pl->h, pl->w, pl->band);
+            "Conv '%s': 1x1+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
+            "band %zu rows",
+            nm(n), pool ? "+maxpool2x2" : "", pl->cin, pl->c, pl->h, pl->w,
+            pl->band);
   return ARGUS_OK;
+}
+
+static argus_err pwdw_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  return pwdw_infer_any(g, n, 0, err);
+}
+
+static argus_err pwdw_pool_infer(nn_graph *g, nn_node *n, nn_err *err) {
+  return pwdw_infer_any(g, n, 1, err);
 }
 
 static size_t pwdw_scratch(const nn_graph *g, const nn_node *n) {
   const pwdw_plan *pl = n->plan;
   (void)g;
-  return pl ? (pl->band + 2) * pl->c * pl->w * sizeof(float) : 0;
+  if (!pl)
+    return 0;
+  size_t fl = (pl->band + 2) * pl->c * pl->w;
+  if (pl->pool) /* one channel's depthwise rows of a band */
+    fl += pl->band * pl->w;
+  return fl * sizeof(float);
 }
 
 typedef struct pwdw_ctx {
@@ -1032,14 +1070,17 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
   const pwdw_plan *pl = c->pl;
   const size_t h = pl->h, w = pl->w, hw = h * w, ch = pl->c;
   const size_t ld = (pl->band + 2) * w; /* channel stride in scratch */
+  const size_t ow = pl->pool ? w / 2 : w, ohw = pl->pool ? (h / 2) * ow : hw;
   float *t = nn_scratch(c->ex, tid);
+  float *d = t + ch * ld; /* pooled: one channel's depthwise rows */
   nn_post p1;
   memset(&p1, 0, sizeof p1);
   p1.bias = c->b1;
   p1.act = NN_ACT_NONE;
   for (size_t task = begin; task < end; task++) {
     size_t img = task / c->nchunks, k = task % c->nchunks;
-    size_t y0 = k * c->chunk, y1 = y0 + c->chunk < h ? y0 + c->chunk : h;
+    size_t y0 = k * c->chunk;
+    size_t y1 = y0 + c->chunk < pl->hd ? y0 + c->chunk : pl->hd;
     const float *x = c->x + img * pl->cin * hw;
     /* scratch holds intermediate rows [t0, t1) */
     size_t t0 = 0, t1 = 0;
@@ -1064,9 +1105,14 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
           p.slope += q * p.slope_stride;
         p.res = c->res ? c->res + (img * ch + q) * hw + oy0 * w : NULL;
         p.ldr = w;
+        float *yq = c->y + (img * ch + q) * ohw;
         pl->kt->dwconv3x3s1(t + q * ld, t1 - t0, w, c->w2 + q * 9,
-                            c->y + (img * ch + q) * hw + oy0 * w, oy1 - oy0,
-                            w, lo + 1 - oy0, 1, &p);
+                            pl->pool ? d : yq + oy0 * w, oy1 - oy0, w,
+                            lo + 1 - oy0, 1, &p);
+        if (pl->pool) /* oy0 and oy1 are even */
+          for (size_t r = 0; r < oy1 - oy0; r += 2)
+            pl->kt->maxpool2x2(d + r * w, d + (r + 1) * w,
+                               yq + (oy0 + r) / 2 * ow, ow);
       }
     }
   }
@@ -1106,10 +1152,12 @@ static argus_err pwdw_run(const nn_exec *ex, const nn_node *n) {
   size_t want = 1;
   if (ex->nthreads > 1 && pl->n < (size_t)ex->nthreads)
     want = ((size_t)ex->nthreads + pl->n - 1) / pl->n;
-  if (want > pl->h)
-    want = pl->h;
-  c.chunk = (pl->h + want - 1) / want;
-  c.nchunks = (pl->h + c.chunk - 1) / c.chunk;
+  if (want > pl->hd)
+    want = pl->hd;
+  c.chunk = (pl->hd + want - 1) / want;
+  if (pl->pool) /* chunks of whole row pairs */
+    c.chunk = (c.chunk + 1) / 2 * 2;
+  c.nchunks = (pl->hd + c.chunk - 1) / c.chunk;
   argus_threadpool_parallel_for(ex->pool, pl->n * c.nchunks, 1, task_pwdw, &c);
   return ARGUS_OK;
 }
@@ -1119,6 +1167,17 @@ const nn_op nn_op_conv_pwdw = {
     .type = "Conv",
     .prepare = pwdw_prepare,
     .infer = pwdw_infer,
+    .scratch = pwdw_scratch,
+    .run = pwdw_run,
+    .free_shared = pwdw_free_shared,
+    .free_plan = pwdw_free_plan,
+};
+
+/* The same followed by MaxPool 2x2 stride 2 (optimize.c sets it). */
+const nn_op nn_op_conv_pwdw_pool = {
+    .type = "Conv+MaxPool",
+    .prepare = pwdw_prepare,
+    .infer = pwdw_pool_infer,
     .scratch = pwdw_scratch,
     .run = pwdw_run,
     .free_shared = pwdw_free_shared,
