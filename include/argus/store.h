@@ -824,7 +824,8 @@ typedef struct argus_store_audit_check {
  * meanwhile). Returns ARGUS_OK when the walk ran, whatever it found (see
  * out->fault); errors: INVALID_ARG (out NULL, a bad anchor), the
  * database's. Reads only: a read_only handle stays read-only. Cost: one
- * SHA-256 over each row, about a second per million rows. */
+ * SHA-256 and one row read per row: about 5 us a row (0.5 s for 100,000
+ * rows on a 2-core test machine). */
 argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
                                    const char *anchor_sha256,
                                    argus_store_audit_check *out,

@@ -158,6 +158,23 @@ static int audit_verify(int argc, char **argv) {
   return CLI_OK;
 }
 
+/* ---- anchoring ---------------------------------------------------------- */
+
+void cli_audit_anchor_log(const char *db_path) {
+  argus_store_options o = {.read_only = 1};
+  argus_store *s = NULL;
+  argus_store_error err = {{0}};
+  argus_err e = argus_store_open(db_path, &o, &s, &err);
+  /* WARN: shown at the default log level; a record for whoever keeps the
+   * log, not a problem. */
+  if (e == ARGUS_OK)
+    e = argus_store_audit_anchor_log(s, ARGUS_LOG_WARN, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    cli_errorf("audit", "cannot log the audit head: %s (%s)", err.msg,
+               argus_errname(e));
+}
+
 /* ---- export ------------------------------------------------------------- */
 
 typedef struct export_ctx {

@@ -108,21 +108,6 @@ static int parse_seconds(const char *cmd, const char *opt, const char *s,
   return 0;
 }
 
-/* Logs the audit log's head (argus_store_audit_anchor_log) from a handle of
- * its own: at the default log level, as a record for whoever keeps the
- * log, not as a problem. A failure is logged and the server goes on. */
-static void log_audit_head(const char *dbpath) {
-  argus_store_options o = {.read_only = 1};
-  argus_store *st = NULL;
-  argus_store_error err = {{0}};
-  argus_err e = argus_store_open(dbpath, &o, &st, &err);
-  if (e == ARGUS_OK)
-    e = argus_store_audit_anchor_log(st, ARGUS_LOG_WARN, &err);
-  argus_store_close(st);
-  if (e != ARGUS_OK)
-    fprintf(stderr, "argus serve: audit head: %s\n", err.msg);
-}
-
 /* The console's files: --web, else share/web of the source tree or of the
  * installation when one exists. */
 static const char *default_web_dir(void) {
@@ -375,7 +360,7 @@ int cli_serve_main(int argc, char **argv) {
           dbpath);
   fprintf(stderr, "argus serve: listening on %s://%s:%d\n",
           tls ? "https" : "http", host, argus_api_port(api));
-  log_audit_head(dbpath);
+  cli_audit_anchor_log(dbpath);
   fflush(stderr);
 
   struct timespec last_anchor;
@@ -389,7 +374,7 @@ int cli_serve_main(int argc, char **argv) {
         (double)(now.tv_sec - last_anchor.tv_sec) +
                 (now.tv_nsec - last_anchor.tv_nsec) * 1e-9 >=
             anchor_every) {
-      log_audit_head(dbpath);
+      cli_audit_anchor_log(dbpath);
       last_anchor = now;
     }
   }
