@@ -13,14 +13,16 @@
  * with write access to the file would. */
 #define _GNU_SOURCE /* nftw (cli_util.h), mkdtemp */
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "argus/core.h"
@@ -600,6 +602,46 @@ static void test_upgrade(void) {
   CHECK_INT_EQ(r.status, 0);
 }
 
+/* ---- argus serve logs the head ------------------------------------------ */
+
+static void test_serve_anchor(void) {
+  char err_path[400];
+  snprintf(err_path, sizeof err_path, "%s/serve.err", tmp);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int nul = open("/dev/null", O_WRONLY);
+    if (fd < 0 || nul < 0 || dup2(fd, 2) < 0 || dup2(nul, 1) < 0)
+      _exit(126);
+    execl(cli, cli, "serve", "--no-pipeline", "--db", g_db, "--listen",
+          "127.0.0.1:0", "--audit-anchor", "0.3", (char *)NULL);
+    _exit(127);
+  }
+  CHECK(pid > 0);
+  if (pid <= 0)
+    return;
+  /* at start, then every 0.3 s: at least two lines in 1.5 s */
+  struct timespec ts = {1, 500000000};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGTERM);
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  static char text[1 << 16];
+  cli_slurp(err_path, text, sizeof text);
+  argus_store_audit_check c = verify_path(g_db, 0, NULL);
+  char want[160];
+  snprintf(want, sizeof want, "audit head id=%lld sha256=%s",
+           (long long)c.head_id, c.head_sha256);
+  int lines = 0;
+  for (const char *p = text; (p = strstr(p, want)); p++)
+    lines++;
+  if (lines < 2)
+    fprintf(stderr, "serve's log lacks '%s' twice:\n%s\n", want, text);
+  CHECK(lines >= 2);
+}
+
 /* ---- the cost ----------------------------------------------------------- */
 
 /* Seconds to append n rows to a new database in folder `dir`: one
@@ -687,6 +729,7 @@ int main(void) {
   test_tampering();
   test_export();
   test_upgrade();
+  test_serve_anchor();
   test_cost();
   cli_rm_tree(tmp);
   return check_report("test_audit_chain");
