@@ -419,6 +419,128 @@ static void test_engine(void) {
   argus_image_free(&im);
 }
 
+/* Plug-in cards: {"name", "plugin": FILE.so, "sha256"} named as the
+ * detector or embedder load that plug-in's algorithm of that kind only; a
+ * relative FILE is found beside the card; the sha256 is checked. */
+static void write_card(const char *dir, const char *name, const char *so,
+                       const char *sha) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s.card.json", dir, name);
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (!f)
+    return;
+  fprintf(f, "{\"name\": \"%s\", \"plugin\": \"%s\"", name, so);
+  if (sha)
+    fprintf(f, ", \"sha256\": \"%s\"", sha);
+  fputs("}\n", f);
+  fclose(f);
+}
+
+static argus_err card_engine(const char *dir, const char *det,
+                             const char *emb, const char *plug, int unverified,
+                             argus_face_engine **e, argus_face_error *err) {
+  argus_face_engine_opts o;
+  memset(&o, 0, sizeof o);
+  o.models_dir = dir;
+  o.detector = det;
+  o.embedder = emb;
+  o.plugin = plug;
+  o.allow_unverified = unverified;
+  *e = NULL;
+  return argus_face_engine_create(&o, e, err);
+}
+
+static void test_plugin_cards(void) {
+  char dir[400], abs[600];
+  snprintf(dir, sizeof dir, "%s/cards", tmp);
+  CHECK(mkdir(dir, 0700) == 0);
+  if (!realpath(models, abs))
+    return;
+  /* The default cards (share/models) find their model files here. */
+  const char *files[] = {"yunet_n_640_640.onnx", "fr_detect.onnx",
+                         "fr_landmark.onnx", "fr_feature.onnx"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char src[800], dst[800];
+    snprintf(src, sizeof src, "%s/%s", abs, files[i]);
+    snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+    CHECK(symlink(src, dst) == 0);
+  }
+  char hex[65], rel[700];
+  CHECK_OK(argus_face_file_sha256(plugin("good"), hex));
+  snprintf(rel, sizeof rel, "%s/good.so", dir);
+  CHECK(symlink(plugin("good"), rel) == 0);
+  write_card(dir, "plug_emb", plugin("good"), hex);
+  write_card(dir, "plug_rel", "good.so", hex);
+  write_card(dir, "plug_bad", plugin("good"),
+             "00000000000000000000000000000000"
+             "00000000000000000000000000000000");
+  write_card(dir, "plug_pts", plugin("points"), NULL);
+  write_card(dir, "plug_gone", "missing.so", NULL);
+
+  argus_face_error err = {{0}};
+  argus_face_engine *e = NULL;
+  /* The embedder from the plug-in, the detector stays the default. */
+  CHECK_OK(card_engine(dir, NULL, "plug_emb", NULL, 0, &e, &err));
+  if (e) {
+    CHECK(strcmp(argus_face_engine_embedder(e)->model_id, "argus_test@1.0") ==
+          0);
+    CHECK_INT_EQ(argus_face_engine_dim(e), 16);
+    CHECK(strcmp(argus_face_engine_card(e, ARGUS_FACE_MODEL_DETECTOR)->name,
+                 ARGUS_FACE_DEFAULT_DETECTOR) == 0);
+    argus_face_engine_free(e);
+  }
+  /* The detector from the plug-in (found beside the card), the default
+   * embedder. */
+  CHECK_OK(card_engine(dir, "plug_rel", NULL, NULL, 0, &e, &err));
+  if (e) {
+    CHECK(strcmp(argus_face_engine_card(e, ARGUS_FACE_MODEL_DETECTOR)->name,
+                 "argus_test") == 0);
+    CHECK_INT_EQ(argus_face_engine_dim(e), 512);
+    argus_face_engine_free(e);
+  }
+  /* A plug-in whose sha256 is not the card's: refused unless allowed. */
+  CHECK_INT_EQ(card_engine(dir, NULL, "plug_bad", NULL, 0, &e, &err),
+               ARGUS_E_CHECKSUM);
+  CHECK_HAS(err.msg, "refusing");
+  CHECK_HAS(err.msg, hex);
+  CHECK(e == NULL);
+  CHECK_OK(card_engine(dir, NULL, "plug_bad", NULL, 1, &e, &err));
+  argus_face_engine_free(e);
+  /* Named for a kind the plug-in does not have. */
+  CHECK_INT_EQ(card_engine(dir, NULL, "plug_pts", NULL, 0, &e, &err),
+               ARGUS_E_UNSUPPORTED);
+  CHECK_HAS(err.msg, "has no embedder");
+  /* Two different plug-ins in one engine. */
+  CHECK_INT_EQ(
+      card_engine(dir, NULL, "plug_emb", plugin("points"), 0, &e, &err),
+      ARGUS_E_INVALID_ARG);
+  CHECK_HAS(err.msg, "one plug-in per engine");
+  /* The same plug-in by card and by --plugin is fine. */
+  CHECK_OK(card_engine(dir, "plug_pts", NULL, plugin("points"), 0, &e, &err));
+  argus_face_engine_free(e);
+  /* A card naming a file that is not there. */
+  CHECK_INT_EQ(card_engine(dir, "plug_gone", NULL, NULL, 0, &e, &err),
+               ARGUS_E_NOT_FOUND);
+  CHECK_HAS(err.msg, "missing.so");
+  /* Through the CLI: `argus detect` with the plug-in card as detector. */
+  if (cli) {
+    char img[700];
+    snprintf(img, sizeof img, "%s/square.jpg", tmp);
+    argus_image im;
+    square(&im, 640, 480, 200, 100, 300, 220);
+    CHECK_OK(argus_image_write_jpeg(&im, 90, img));
+    argus_image_free(&im);
+    setenv("ARGUS_DETECTOR", "plug_rel", 1);
+    static cli_result r;
+    CLI_RUN(cli, tmp, dir, 1, &r, "detect", "--json", "--models", dir, img);
+    unsetenv("ARGUS_DETECTOR");
+    CHECK_INT_EQ(r.status, 0);
+    CHECK_HAS(r.out, "\"box\":[");
+    CHECK_HAS(r.out, "\"score\":0.9");
+  }
+}
+
 static argus_store *open_store(const char *path) {
   argus_store_options so;
   memset(&so, 0, sizeof so);
@@ -604,6 +726,7 @@ int main(void) {
   struct stat st;
   if (models && stat(probe, &st) == 0) {
     test_engine();
+    test_plugin_cards();
     if (shared) {
       test_galleries();
       if (cli)

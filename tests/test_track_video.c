@@ -77,37 +77,27 @@ static uint64_t drain(const char *path) {
   return s.frames_dropped;
 }
 
-int main(void) {
-  const char *models = getenv("ARGUS_MODELS_DIR");
-  const char *shared = getenv("ARGUS_SHARED_DATA");
-  if (!shared || !*shared)
-    SKIP("ARGUS_SHARED_DATA is not set (../shared/data)");
-  char path[2048];
-  snprintf(path, sizeof path, "%s/video/office_one_by_one_139s.mp4", shared);
-  if (access(path, R_OK) != 0)
-    SKIP("no %s (test data absent)", path);
-
+/* One pass over the clip with the detector card `detector` (NULL: the
+ * default). The clip mostly shows people walking away from the camera: the
+ * RFB-320 also reports the backs of their heads (with scores up to 0.94) and
+ * tracks them for up to 19 s, YuNet reports the moments a face is turned
+ * towards the camera. `strict`: the expectations of the RFB-320's many
+ * detections (more faces, a track longer than 2 s). */
+static void run(const char *models, const char *detector, int strict) {
   argus_face_engine_opts eo;
   memset(&eo, 0, sizeof eo);
   eo.models_dir = models;
+  eo.detector = detector;
   argus_face_engine *eng = NULL;
   argus_face_error fe = {{0}};
+  printf("detector %s\n", detector ? detector : ARGUS_FACE_DEFAULT_DETECTOR);
   argus_err rc = argus_face_engine_create(&eo, &eng, &fe);
-  if (rc == ARGUS_E_NOT_FOUND)
-    SKIP("face models not found: %s", fe.msg);
   CHECK_OK(rc);
   if (rc) {
     fprintf(stderr, "%s\n", fe.msg);
-    return check_report("test_track_video");
+    return;
   }
   int dim = argus_face_engine_dim(eng);
-
-  uint64_t dropped = drain(path);
-  printf("%d frames at 5 fps (%llu dropped by the hub)\n", nframes,
-         (unsigned long long)dropped);
-  /* 139.4 s at 5 fps. */
-  CHECK(nframes + (int)dropped >= 680 && nframes + (int)dropped <= 710);
-
   argus_track_config cfg;
   argus_track_config_default(&cfg);
   cfg.embed_dim = dim;
@@ -207,13 +197,14 @@ int main(void) {
            total_faces ? 100.0 * requests / total_faces : 0.0, stored_requests,
            end_matches);
     /* Plausible for people coming in one by one. */
-    CHECK(total_faces > 50);
+    CHECK(total_faces > (strict ? 50 : 30));
     CHECK(max_at_once <= 6);
     CHECK(st.confirmed >= 2);
     CHECK_INT_EQ((int)st.confirmed, confirmed_ended);
     /* Tracks hold: far fewer tracks than faces. */
-    CHECK(st.confirmed * 8 <= (uint64_t)total_faces);
-    CHECK(long_tracks >= 1);
+    CHECK(st.confirmed * (strict ? 8 : 4) <= (uint64_t)total_faces);
+    if (strict)
+      CHECK(long_tracks >= 1);
     /* Only best shots are searched. */
     CHECK(requests * 4 <= total_faces);
     CHECK(requests <= (int)st.confirmed * cfg.policy.max_requests);
@@ -222,6 +213,39 @@ int main(void) {
   }
   argus_track_destroy(tr);
   argus_face_engine_free(eng);
+}
+
+int main(void) {
+  const char *models = getenv("ARGUS_MODELS_DIR");
+  const char *shared = getenv("ARGUS_SHARED_DATA");
+  if (!shared || !*shared)
+    SKIP("ARGUS_SHARED_DATA is not set (../shared/data)");
+  char path[2048];
+  snprintf(path, sizeof path, "%s/video/office_one_by_one_139s.mp4", shared);
+  if (access(path, R_OK) != 0)
+    SKIP("no %s (test data absent)", path);
+
+  /* The models are there (skip otherwise). */
+  {
+    argus_face_engine_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.models_dir = models;
+    argus_face_engine *eng = NULL;
+    argus_face_error fe = {{0}};
+    argus_err rc = argus_face_engine_create(&eo, &eng, &fe);
+    if (rc == ARGUS_E_NOT_FOUND)
+      SKIP("face models not found: %s", fe.msg);
+    argus_face_engine_free(eng);
+  }
+
+  uint64_t dropped = drain(path);
+  printf("%d frames at 5 fps (%llu dropped by the hub)\n", nframes,
+         (unsigned long long)dropped);
+  /* 139.4 s at 5 fps. */
+  CHECK(nframes + (int)dropped >= 680 && nframes + (int)dropped <= 710);
+
+  run(models, NULL, 0);
+  run(models, "fr_detect", 1);
   for (int i = 0; i < nframes; i++)
     free(frames[i].jpeg);
   return check_report("test_track_video");

@@ -555,7 +555,7 @@ typedef struct argus_face_engine_opts {
 } argus_face_engine_opts;
 
 /* The detector card the engine loads by default (docs/face.md). */
-#define ARGUS_FACE_DEFAULT_DETECTOR "fr_detect"
+#define ARGUS_FACE_DEFAULT_DETECTOR "yunet_n"
 
 /* Loads the cards and models, checks checksums and creates the default
  * algorithms. Errors: NOT_FOUND (card or model), CHECKSUM, CORRUPT,

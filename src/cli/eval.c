@@ -77,8 +77,9 @@ void cli_eval_usage(FILE *f) {
         "detect: DIR/gt.txt (WIDER format: image path, face count, then\n"
         "  'x y w h easy medium hard' per face; flag 0: not counted in that\n"
         "  setting) and DIR/images/. AP at IoU 0.5 per setting, the WIDER\n"
-        "  protocol (eval/widerface_ap.py). Cards: detectors (default A:\n"
-        "  fr_detect); run at --min-score 0.05, --max-faces 1000 unless given.\n"
+        "  protocol (eval/widerface_ap.py). Cards: detectors (default A: the\n"
+        "  default detector, " ARGUS_FACE_DEFAULT_DETECTOR "); run at --min-score\n"
+        "  0.05, --max-faces 1000 unless given.\n"
         "\n"
         "  --a CARD, --b CARD  the two algorithms' model cards (in --models)\n"
         "  --aligned           faces: the photos are aligned crops (LFW-112)\n"
@@ -1463,7 +1464,7 @@ int cli_eval_main(int argc, char **argv) {
     return cli_bad_value(cmd);
   }
   if (!x.card[0])
-    x.card[0] = faces ? "fr_feature" : "fr_detect";
+    x.card[0] = faces ? "fr_feature" : ARGUS_FACE_DEFAULT_DETECTOR;
   x.nalg = x.card[1] ? 2 : 1;
   argus_err e = argus_threadpool_create(x.c.threads, &x.c.pool);
   if (e) {

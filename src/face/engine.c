@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "argus/plugin.h"
 #include "face_internal.h"
 
@@ -597,6 +599,91 @@ static argus_err load_one(const char *dir, const char *name,
   return ARGUS_OK;
 }
 
+/* A plug-in card: {"name": N, "plugin": "FILE.so", "sha256": HEX} names a
+ * shared object (argus/plugin.h) instead of a model file; naming the card as
+ * the detector or embedder loads that plug-in's algorithm of that kind. A
+ * relative FILE is taken beside the card. The sha256 is checked as a model
+ * file's is (a mismatch is refused unless allow_unverified; a card without
+ * one loads the file unchecked, logged). Writes the plug-in's path into
+ * `so`, or "" when the card is an ordinary model card (or there is no card
+ * of that name: load_one reports that). */
+static argus_err card_plugin(const char *dir, const char *name,
+                             int allow_unverified, char *so, size_t cap,
+                             argus_face_error *err) {
+  so[0] = '\0';
+  char path[ARGUS_FACE_CARD_PATH + 64];
+  argus_face_error ignored;
+  if (argus_face_card_find(dir, name, path, sizeof path, &ignored))
+    return ARGUS_OK;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return ARGUS_OK;
+  char *buf = malloc(ARGUS_FACE_CARD_MAX_BYTES + 1);
+  size_t n = buf ? fread(buf, 1, ARGUS_FACE_CARD_MAX_BYTES, f) : 0;
+  fclose(f);
+  if (!buf)
+    return face_fail(err, ARGUS_E_NOMEM, "out of memory");
+  cJSON *root = cJSON_ParseWithLength(buf, n);
+  free(buf);
+  const cJSON *pl = cJSON_GetObjectItemCaseSensitive(root, "plugin");
+  const cJSON *sh = cJSON_GetObjectItemCaseSensitive(root, "sha256");
+  argus_err rc = ARGUS_OK;
+  if (!pl)
+    goto done; /* a model card (or not JSON: load_one says so) */
+  if (!cJSON_IsString(pl) || !pl->valuestring[0]) {
+    rc = face_fail(err, ARGUS_E_CORRUPT,
+                   "%s: field 'plugin' must be the shared object's file name",
+                   path);
+    goto done;
+  }
+  if (sh && (!cJSON_IsString(sh) || strlen(sh->valuestring) != 64)) {
+    rc = face_fail(err, ARGUS_E_CORRUPT,
+                   "%s: field 'sha256' must be 64 hex digits", path);
+    goto done;
+  }
+  const char *file = pl->valuestring;
+  int w;
+  if (file[0] == '/') {
+    w = snprintf(so, cap, "%s", file);
+  } else {
+    const char *slash = strrchr(path, '/');
+    int dlen = slash ? (int)(slash - path) : 1;
+    w = snprintf(so, cap, "%.*s/%s", dlen, slash ? path : ".", file);
+  }
+  if (w < 0 || (size_t)w >= cap) {
+    rc = face_fail(err, ARGUS_E_LIMIT, "%s: plug-in path too long", path);
+    goto done;
+  }
+  char hex[65];
+  if ((rc = argus_face_file_sha256(so, hex))) {
+    face_fail(err, rc, "plug-in %s of card %s: %s", so, path,
+              rc == ARGUS_E_NOT_FOUND ? "not found" : "cannot read it");
+    goto done;
+  }
+  if (!sh) {
+    argus_log(ARGUS_LOG_WARN, FACE_MOD,
+              "card %s pins no sha256 for plug-in %s (sha256 %s)", path, so,
+              hex);
+  } else if (strcmp(hex, sh->valuestring) != 0) {
+    if (!allow_unverified) {
+      rc = face_fail(err, ARGUS_E_CHECKSUM,
+                     "plug-in %s has sha256 %s, its card %s pins %s; refusing "
+                     "to load it",
+                     so, hex, path, sh->valuestring);
+      goto done;
+    }
+    argus_log(ARGUS_LOG_WARN, FACE_MOD,
+              "plug-in %s has sha256 %s, not the %s of its card; loaded as "
+              "asked",
+              so, hex, sh->valuestring);
+  }
+done:
+  cJSON_Delete(root);
+  if (rc)
+    so[0] = '\0';
+  return rc;
+}
+
 /* A card detector whose 5 points feed alignment: the 68-point landmarker
  * is then loaded only when asked for by name. */
 static int detector_has_points(const argus_face_card *c) {
@@ -641,24 +728,59 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
     return face_fail(err, ARGUS_E_NOMEM, "out of memory");
   argus_err rc;
   const char *plug = o.plugin ? o.plugin : getenv("ARGUS_PLUGIN");
-  if (plug && plug[0] && (rc = argus_plugin_open(plug, dir, &e->plugin, err)))
+  if (plug && !plug[0])
+    plug = NULL;
+  /* Which kinds come from the plug-in: all it provides for --plugin; only
+   * the named kinds for a plug-in card. */
+  int from_plugin[K_N] = {0};
+  char so[K_N][ARGUS_FACE_CARD_PATH * 2];
+  for (int k = 0; k < K_N; k++) {
+    if (k == K_LMK)
+      continue;
+    if ((rc = card_plugin(dir, names[k], o.allow_unverified, so[k],
+                          sizeof so[k], err)))
+      goto fail;
+    if (!so[k][0])
+      continue;
+    if (plug && strcmp(plug, so[k]) != 0) {
+      rc = face_fail(err, ARGUS_E_INVALID_ARG,
+                     "card %s names plug-in %s, but %s is loaded already "
+                     "(one plug-in per engine)",
+                     names[k], so[k], plug);
+      goto fail;
+    }
+    plug = so[k];
+    from_plugin[k] = 1;
+  }
+  if (plug && (rc = argus_plugin_open(plug, dir, &e->plugin, err)))
     goto fail;
+  const int by_card = from_plugin[K_DET] || from_plugin[K_EMB];
+  for (int k = 0; k < K_N; k++) {
+    if (from_plugin[k] && !argus_plugin_provides(e->plugin, kinds[k])) {
+      rc = face_fail(err, ARGUS_E_UNSUPPORTED,
+                     "card %s names plug-in %s, which has no %s", names[k],
+                     plug, k == K_DET ? "detector" : "embedder");
+      goto fail;
+    }
+    if (!by_card && k != K_LMK)
+      from_plugin[k] = argus_plugin_provides(e->plugin, kinds[k]);
+  }
   /* The plug-in's algorithms (made first: the defaults below skip a part
    * that is already made; a plug-in detector that gives points needs no
    * landmarker either). */
-  if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_DETECTOR) &&
+  if (from_plugin[K_DET] &&
       (rc = argus_plugin_detector_create(e->plugin, &e->det,
                                          &e->cards[K_DET], err)))
     goto fail;
   for (int k = 0; k < K_N; k++)
-    if (!argus_plugin_provides(e->plugin, kinds[k]) &&
+    if (!from_plugin[k] &&
         !(k == K_LMK && !o.landmarker &&
           (e->det.detect_pass_points ||
            (!e->det.ops && detector_has_points(&e->cards[K_DET])))) &&
         (rc = load_one(dir, names[k], kinds[k], o.allow_unverified,
                        &e->cards[k], &e->models[k], err)))
       goto fail;
-  if (argus_plugin_provides(e->plugin, ARGUS_FACE_MODEL_EMBEDDER) &&
+  if (from_plugin[K_EMB] &&
       (rc = argus_plugin_embedder_create(e->plugin, o.embed_batch, &e->emb,
                                          &e->cards[K_EMB], err)))
     goto fail;
