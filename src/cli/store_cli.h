@@ -21,10 +21,10 @@ int cli_audit_main(int argc, char **argv);
 void cli_audit_usage(FILE *f);
 /* Logs the audit log's head, "audit head id=N sha256=H", through argus's
  * logger at the default level (argus_store_audit_anchor_log) from a
- * read-only handle of its own on the database at db_path, for a copy of
- * the log kept outside (docs/lawful-use.md). For long-running commands
- * (serve, watch): at start and every so often. A failure is printed and
- * ignored. */
+ * read-only handle of its own on the database at db_path (NULL: the
+ * default path), for a copy of the log kept outside (docs/lawful-use.md).
+ * For long-running commands (serve, watch): at start and every so often.
+ * A failure is printed and ignored. */
 void cli_audit_anchor_log(const char *db_path);
 int cli_user_main(int argc, char **argv);
 void cli_user_usage(FILE *f);
