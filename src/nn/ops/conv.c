@@ -893,12 +893,15 @@ const nn_op nn_op_conv = {
  * band go to scratch and only the pooled rows are stored, so the full-size
  * map is never written at all. */
 
-/* Floats of intermediate rows per band (all channels): 1 MiB. At 1920x1088
- * YuNet ran in 63 ms with 512 KiB, 58-63 ms with 1 MiB and 4 MiB, 64-71 ms
- * with 8 MiB (minimum of 30 runs on a shared machine; the unfused convs:
- * 70 ms). Bands of 2 or 3 rows (64 channels at 480 wide in 512 KiB) pay
- * for the two rows moved up per band and the depthwise kernel's start. */
-#define PWDW_BUF_FLOATS 262144
+/* Floats of intermediate rows per band (all channels): 4 MiB, in L3. The
+ * fused 64->64 node of YuNet at 480x272 took 10.0 ms with 1 MiB (bands of
+ * 6 rows), 9.1 with 2 MiB and 8.8-9.3 with 4 MiB; 16->64 at 480x272 5.7,
+ * 5.7 and 4.4-4.7 ms (unfused: 6.9-7.7 ms); 16->16 at 960x544 6.1 ms with
+ * 4 MiB, 6.5-8.7 with 8 MiB (unfused 7.6-8.3). Minimum of 20-30 runs on a
+ * shared machine. Small bands pay for the two rows moved up per band, for
+ * the depthwise kernel's start on each strip, and for GEMM calls on few
+ * columns. */
+#define PWDW_BUF_FLOATS 1048576
 
 typedef struct pwdw_shared {
   const nn_kernels *kt;
