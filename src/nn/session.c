@@ -756,12 +756,20 @@ static uint64_t node_macs(const nn_graph *g, const nn_node *n) {
   const nn_value *y = n->noutputs ? &g->values[n->out[0]] : NULL;
   if (!y || y->rank < 0)
     return 0;
-  if (strcmp(n->op_type, "Conv") == 0 && n->ninputs >= 2) {
-    const nn_value *w = &g->values[n->in[1]];
-    uint64_t per = 1;
-    for (int d = 1; d < w->rank; d++)
-      per *= (uint64_t)w->dims[d];
-    return (uint64_t)y->nelem * per;
+  int pooled = strcmp(n->op_type, "Conv+MaxPool") == 0;
+  if ((strcmp(n->op_type, "Conv") == 0 || pooled) && n->ninputs >= 2) {
+    uint64_t per = 0;
+    /* a fused 1x1 -> depthwise node (optimize.c) has W1 at 1 and W2 at 3 */
+    for (int k = 1; k < n->ninputs && k <= 3; k += 2) {
+      if (n->in[k] < 0)
+        continue;
+      const nn_value *w = &g->values[n->in[k]];
+      uint64_t p = 1;
+      for (int d = 1; d < w->rank; d++)
+        p *= (uint64_t)w->dims[d];
+      per += p;
+    }
+    return (uint64_t)y->nelem * (pooled ? 4 : 1) * per;
   }
   if ((strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0) &&
       n->ninputs >= 2) {
