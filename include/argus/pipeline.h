@@ -86,6 +86,13 @@ typedef struct argus_pipeline_config {
                         matcher's default 30; 0: off) */
   float fusion_margin; /* score fusion over a track (argus/match.h;
                           0: off, the default; at most 0.5) */
+  /* How the searches score, as argus_matcher_config's (argus/match.h):
+   * score_norm an argus_gallery_norm, fuse an argus_gallery_fuse
+   * (argus/gallery.h). Defaults: the top-N shift and the mean template,
+   * as `argus identify` (docs/gallery.md); 0 and 0: cosine similarity of
+   * the best photo. */
+  int score_norm;
+  int fuse;
 
   int embed_batch;   /* shots embedded together at most (default 8) */
   double embed_wait; /* seconds a shot waits for its batch to fill (default

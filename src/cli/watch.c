@@ -60,6 +60,12 @@ void cli_watch_usage(FILE *f) {
         "                       track's searched shots is at least the threshold\n"
         "                       minus M (score fusion; 0..0.5, default 0: off;\n"
         "                       eval/fusion_eval.py measures M, docs/walkby.md)\n"
+        "  --score-norm M       topn (default): scores shifted against the next\n"
+        "                       persons of the search, as argus identify does;\n"
+        "                       none: plain cosine similarity (docs/gallery.md)\n"
+        "  --fuse F             mean (default): a person with several photos\n"
+        "                       scores with their mean template; max: the best\n"
+        "                       photo\n"
         "  --size N             detection size, longer side (default 480)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
@@ -73,6 +79,8 @@ void cli_watch_usage(FILE *f) {
 void watch_opts_init(watch_opts *o) {
   memset(o, 0, sizeof *o);
   o->cooldown = -1;
+  o->score_norm = ARGUS_GALLERY_NORM_TOPN;
+  o->fuse = ARGUS_GALLERY_FUSE_MEAN;
 }
 
 /* ---- alert output ------------------------------------------------------- */
@@ -487,6 +495,8 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   cfg.keep_unmatched = o->keep_unmatched;
   cfg.cooldown = o->cooldown;
   cfg.fusion_margin = (float)o->fusion;
+  cfg.score_norm = o->score_norm;
+  cfg.fuse = o->fuse;
   if (o->detect_size > 0)
     cfg.detect_size = o->detect_size;
   double interval = o->status_interval > 0 ? o->status_interval : 5;
@@ -620,6 +630,8 @@ enum {
   OPT_QUIET,
   OPT_COOLDOWN,
   OPT_FUSION,
+  OPT_NORM,
+  OPT_FUSE,
   OPT_SUPPRESSED,
   OPT_SIZE,
   OPT_UNVERIFIED,
@@ -659,6 +671,8 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"cooldown", 1, OPT_COOLDOWN},
                                  {"fusion", 1, OPT_FUSION},
                                  {"suppressed", 0, OPT_SUPPRESSED},
+                                 {"score-norm", 1, OPT_NORM},
+                                 {"fuse", 1, OPT_FUSE},
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"plugin", 1, OPT_PLUGIN},
@@ -728,6 +742,26 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
     case OPT_COOLDOWN:
       if (parse_seconds(cmd, "--cooldown", p.arg, 0, 86400, &o.cooldown))
         return cli_bad_value(cmd);
+      break;
+    case OPT_NORM:
+      if (strcmp(p.arg, "topn") == 0) {
+        o.score_norm = ARGUS_GALLERY_NORM_TOPN;
+      } else if (strcmp(p.arg, "none") == 0) {
+        o.score_norm = ARGUS_GALLERY_NORM_NONE;
+      } else {
+        cli_errorf(cmd, "--score-norm: '%s' is not topn or none", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
+    case OPT_FUSE:
+      if (strcmp(p.arg, "mean") == 0) {
+        o.fuse = ARGUS_GALLERY_FUSE_MEAN;
+      } else if (strcmp(p.arg, "max") == 0) {
+        o.fuse = ARGUS_GALLERY_FUSE_MAX;
+      } else {
+        cli_errorf(cmd, "--fuse: '%s' is not mean or max", p.arg);
+        return cli_bad_value(cmd);
+      }
       break;
     case OPT_SUPPRESSED:
       o.suppressed = 1;

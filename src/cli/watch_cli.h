@@ -41,6 +41,8 @@ typedef struct watch_opts {
   int quiet_status;
   double cooldown; /* < 0: default */
   double fusion;   /* score fusion margin; 0: off */
+  int score_norm;  /* argus_gallery_norm (default topn, as identify) */
+  int fuse;        /* argus_gallery_fuse (default mean, as identify) */
   int suppressed;  /* also print the matches not alerted, and why */
   int detect_size; /* 0: default */
   int allow_unverified;

@@ -42,6 +42,8 @@ void argus_pipeline_config_init(argus_pipeline_config *c) {
   c->jpeg_quality = e.jpeg_quality;
   c->status_interval = 1;
   c->publish_faces = 1;
+  c->score_norm = ARGUS_GALLERY_NORM_TOPN;
+  c->fuse = ARGUS_GALLERY_FUSE_MEAN;
 }
 
 /* ---- parts ---------------------------------------------------------------- */
@@ -234,6 +236,8 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   mc.nwatchlists = cfg->nwatchlists;
   mc.cooldown = cfg->cooldown;
   mc.fusion_margin = cfg->fusion_margin;
+  mc.score_norm = cfg->score_norm;
+  mc.fuse = cfg->fuse;
   mc.keep_unmatched = cfg->keep_unmatched;
   mc.observe = pl_observe;
   mc.observe_user = p;
