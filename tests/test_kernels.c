@@ -340,6 +340,10 @@ static void test_dwconv(void) {
   dw_case(56, 56, 1, 1, 1, 56, 56);
   dw_case(56, 56, 2, 1, 1, 28, 28);
   dw_case(120, 160, 1, 1, 1, 120, 160);
+  /* planes over 64K floats: the AVX-512 stride-1 kernel walks them in bands
+   * of 32 rows (tail band, bands ending inside the bottom padding) */
+  dw_case(300, 260, 1, 1, 1, 300, 260);
+  dw_case(270, 251, 1, 2, 0, 273, 250);
   dw_case(15, 20, 2, 1, 1, 8, 10);
   dw_case(7, 7, 1, 1, 1, 7, 7);
 }

@@ -18,6 +18,9 @@
  * 130 KiB. Smaller bands lose more to the two rows each strip loads before
  * its first output (8 rows: 30 % slower at 480 x 272). */
 #define DW_BAND 32
+/* Planes of at most this many floats (256 KiB, L2) are walked whole: a band
+ * there only adds the two rows each strip loads before its first output. */
+#define DW_BAND_MIN_PLANE 65536
 
 typedef struct row3 {
   __m512 a, b, c; /* x[s..], x[s+1..], x[s+2..] */
@@ -50,8 +53,9 @@ NN_INLINE void body(const float *x, size_t ih, size_t iw, const float *w,
   const ptrdiff_t W = (ptrdiff_t)iw, H = (ptrdiff_t)ih, pt = (ptrdiff_t)pad_t;
   const float *res = post->res;
   const size_t ldr = post->ldr;
-  for (size_t oy0 = 0; oy0 < oh; oy0 += DW_BAND) {
-    const size_t oy1 = oy0 + DW_BAND < oh ? oy0 + DW_BAND : oh;
+  const size_t band = ih * iw > DW_BAND_MIN_PLANE ? DW_BAND : oh;
+  for (size_t oy0 = 0; oy0 < oh; oy0 += band) {
+    const size_t oy1 = oy0 + band < oh ? oy0 + band : oh;
     for (size_t ox = 0; ox < ow; ox += 16) {
       const ptrdiff_t s = (ptrdiff_t)ox - (ptrdiff_t)pad_l;
       const __mmask16 m0 = range_mask16(s, W), m1 = range_mask16(s + 1, W),
