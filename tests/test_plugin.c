@@ -538,6 +538,16 @@ static void test_plugin_cards(void) {
     CHECK_INT_EQ(r.status, 0);
     CHECK_HAS(r.out, "\"box\":[");
     CHECK_HAS(r.out, "\"score\":0.9");
+    /* `argus watch --embedder CARD` loads that card (here: one that is not
+     * there, refused before any camera starts). */
+    char db[500];
+    snprintf(db, sizeof db, "%s/watch.db", dir);
+    CLI_RUN(cli, tmp, dir, 0, &r, "watchlist", "create", "w", "--db", db);
+    CHECK_INT_EQ(r.status, 0);
+    CLI_RUN(cli, tmp, dir, 0, &r, "watch", img, "--embedder", "no_such_card",
+            "--db", db, "--models", dir);
+    CHECK_INT_EQ(r.status, 1);
+    CHECK_HAS(r.err, "no_such_card.card.json");
   }
 }
 

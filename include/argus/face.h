@@ -546,7 +546,7 @@ typedef struct argus_face_engine_opts {
    * ARGUS_FACE_DEFAULT_DETECTOR. landmarker NULL: fr_landmark, loaded only
    * when the detector gives no alignment points (an "ssd_priors" card);
    * named, it is loaded and its points replace the detector's. embedder
-   * NULL: fr_feature. */
+   * NULL: $ARGUS_EMBEDDER, else fr_feature. */
   const char *detector, *landmarker, *embedder;
   /* A plug-in (argus/plugin.h): the shared object whose detector and/or
    * embedder replace the cards' (the plug-in's "name@version" is then the

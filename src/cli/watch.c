@@ -71,6 +71,10 @@ void cli_watch_usage(FILE *f) {
         "  --allow-unverified   load models whose checksum differs from the card\n"
         "  --plugin PATH        a plug-in whose detector and/or embedder replace the\n"
         "                       default ones (sets $ARGUS_PLUGIN; docs/models.md)\n"
+        "  --detector CARD      the detector card (default yunet_n; sets\n"
+        "                       $ARGUS_DETECTOR; fr_detect: the RFB-320)\n"
+        "  --embedder CARD      the embedder card, e.g. the one a watchlist was\n"
+        "                       moved to by 'argus reindex' (sets $ARGUS_EMBEDDER)\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -636,6 +640,8 @@ enum {
   OPT_SIZE,
   OPT_UNVERIFIED,
   OPT_PLUGIN,
+  OPT_DETECTOR,
+  OPT_EMBEDDER,
 };
 
 static int parse_seconds(const char *cmd, const char *what, const char *s,
@@ -676,6 +682,8 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"size", 1, OPT_SIZE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"plugin", 1, OPT_PLUGIN},
+                                 {"detector", 1, OPT_DETECTOR},
+                                 {"embedder", 1, OPT_EMBEDDER},
                                  {NULL, 0, 0}};
   watch_opts o = *out;
   o.cameras = cams;
@@ -786,6 +794,17 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
         return cli_bad_value(cmd);
       }
       break;
+    case OPT_DETECTOR:
+    case OPT_EMBEDDER: {
+      /* The pipeline's engine reads them (argus_face_engine_create). */
+      const char *var = id == OPT_DETECTOR ? "ARGUS_DETECTOR" : "ARGUS_EMBEDDER";
+      if (!p.arg[0] || setenv(var, p.arg, 1) != 0) {
+        cli_errorf(cmd, "--%s: cannot set %s to '%s'",
+                   id == OPT_DETECTOR ? "detector" : "embedder", var, p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
+    }
     case CLI_OPT_POSITIONAL:
       if (o.ncameras == WATCH_MAX_CAMERAS) {
         cli_errorf(cmd, "at most %d cameras", WATCH_MAX_CAMERAS);

@@ -717,9 +717,13 @@ argus_err argus_face_engine_create(const argus_face_engine_opts *opts,
   const char *det_name = o.detector ? o.detector : getenv("ARGUS_DETECTOR");
   if (!det_name || !det_name[0])
     det_name = ARGUS_FACE_DEFAULT_DETECTOR;
+  /* The embedder: opts, else $ARGUS_EMBEDDER, else fr_feature. */
+  const char *emb_name = o.embedder ? o.embedder : getenv("ARGUS_EMBEDDER");
+  if (!emb_name || !emb_name[0])
+    emb_name = "fr_feature";
   const char *names[K_N] = {det_name,
                             o.landmarker ? o.landmarker : "fr_landmark",
-                            o.embedder ? o.embedder : "fr_feature"};
+                            emb_name};
   const argus_face_model_kind kinds[K_N] = {ARGUS_FACE_MODEL_DETECTOR,
                                             ARGUS_FACE_MODEL_LANDMARKER,
                                             ARGUS_FACE_MODEL_EMBEDDER};
