@@ -75,7 +75,12 @@ static void test_watchlist(void) {
   argus_store_watchlist_json(&w, &j);
   cJSON *d = parse(argus_json_finish(&j));
   if (d) {
-    CHECK_INT_EQ(nmembers(d), 9);
+    /* 9 members, and the legal basis (migration 6): purpose, legal_ref,
+     * owner, expires, expired. */
+    CHECK_INT_EQ(nmembers(d), 9 + 5);
+    CHECK(str_is(d, "purpose", "") && str_is(d, "owner", ""));
+    CHECK(is_null(d, "expires"));
+    CHECK(cJSON_IsFalse(get(d, "expired")));
     CHECK(num_is(d, "id", 7));
     CHECK(cJSON_IsTrue(get(d, "ack_required")));
     /* The invalid byte became U+FFFD; the rest is kept. */
@@ -128,7 +133,10 @@ static void test_person(void) {
   if (d) {
     CHECK_INT_EQ(cJSON_GetArraySize(d), 2);
     const cJSON *a = cJSON_GetArrayItem(d, 0), *b = cJSON_GetArrayItem(d, 1);
-    CHECK_INT_EQ(nmembers(a), 9);
+    /* 9 members, and reason, review_by, review (migration 6). */
+    CHECK_INT_EQ(nmembers(a), 9 + 3);
+    CHECK(is_null(a, "review_by"));
+    CHECK(str_is(a, "review", "none"));
     CHECK(num_is(a, "id", 3));
     CHECK(str_is(a, "watchlist", "vip"));
     CHECK(str_is(a, "name", "Joe Biden"));

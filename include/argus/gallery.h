@@ -199,6 +199,10 @@ typedef struct argus_gallery_stats {
   /* fp32 copies of the templates kept for the exact re-ranking of a
    * compressed (fp16, int8) index; 0 for fp32 and approximate ones */
   size_t refine_bytes;
+  /* Candidates searches left out since open because the person's review-by
+   * date had passed (docs/lawful-use.md); expired watchlists are not
+   * searched at all. */
+  int64_t withheld;
 } argus_gallery_stats;
 
 /* Errors: INVALID_ARG. */

@@ -38,7 +38,7 @@
 ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 5
+#define ARGUS_STORE_SCHEMA_VERSION 6
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */
@@ -169,6 +169,13 @@ typedef struct argus_store_watchlist {
   int64_t persons; /* number of persons enrolled */
   char created[ARGUS_STORE_TIME_MAX];
   char updated[ARGUS_STORE_TIME_MAX];
+  /* Legal basis (docs/lawful-use.md): "" when not recorded. */
+  char purpose[ARGUS_STORE_TEXT_MAX];
+  char legal_ref[ARGUS_STORE_TEXT_MAX];
+  char owner[ARGUS_STORE_NAME_MAX];
+  char expires[ARGUS_STORE_TIME_MAX]; /* RFC 3339 UTC; "" : no expiry */
+  int expired; /* 1: expires <= argus_store_clock_ns() when read: the list
+                  does not match and is read-only */
 } argus_store_watchlist;
 
 /* Creates a watchlist. `name`: 1..127 printable bytes, no control
@@ -179,6 +186,14 @@ argus_err argus_store_watchlist_create(argus_store *s, const char *name,
                                        double threshold, const char *colour,
                                        argus_store_id *out_id,
                                        argus_store_error *err);
+/* As argus_store_watchlist_create, with the legal basis `legal` (NULL:
+ * none; its members NULL or "": not recorded; an expiry must lie in the
+ * future), in the same audited transaction. */
+struct argus_store_legal_in;
+argus_err argus_store_watchlist_create_legal(
+    argus_store *s, const char *name, double threshold, const char *colour,
+    const struct argus_store_legal_in *legal, argus_store_id *out_id,
+    argus_store_error *err);
 /* All watchlists ordered by name, with their person counts. */
 argus_err argus_store_watchlist_list(argus_store *s,
                                      argus_store_watchlist **out, size_t *n,
@@ -195,7 +210,9 @@ argus_err argus_store_watchlist_delete(argus_store *s, const char *name,
 argus_err argus_store_watchlist_set_threshold(argus_store *s, const char *name,
                                               double threshold,
                                               argus_store_error *err);
-/* An inactive watchlist stays stored but is not searched. */
+/* An inactive watchlist stays stored but is not searched. The setters of
+ * threshold, active flag, acknowledgement flag and colour refuse an expired
+ * watchlist (INVALID_ARG, "... is read-only ..."). */
 argus_err argus_store_watchlist_set_active(argus_store *s, const char *name,
                                            int active, argus_store_error *err);
 /* Sets the "acknowledgement required" flag (0 or 1). Audited. Errors:
@@ -208,7 +225,84 @@ argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
                                            const char *colour,
                                            argus_store_error *err);
 
+/* ---- legal basis ----------------------------------------------------------
+ * A watchlist records why it exists (purpose, legal reference, owner) and
+ * may expire: from its expiry on it matches nothing and is read-only (no
+ * enrolment, no change but a renewal of the expiry, or deletion). A person
+ * records the reason for the entry and may have a review-by date: from
+ * then on the entry matches nothing until someone renews it. Times are
+ * compared with argus_store_clock_ns(). */
+
+/* Persons whose review-by date lies within this many days are "due". */
+#define ARGUS_STORE_REVIEW_DUE_DAYS 30
+
+/* The wall clock of the legal-basis checks, in nanoseconds since the epoch:
+ * the real time, or, FOR TESTS ONLY, the time in the environment variable
+ * ARGUS_TEST_NOW (RFC 3339 or YYYY-MM-DD, as argus_store_date_parse) when it
+ * is set and valid. Thread-safe as long as nobody changes the environment
+ * meanwhile. */
+int64_t argus_store_clock_ns(void);
+
+/* Parses a date of the legal basis: RFC 3339 ("2027-01-31T18:00:00Z",
+ * "...+01:00") or an ISO 8601 date alone ("2027-01-31": its start, 00:00
+ * UTC). *wall_ns (may be NULL) receives the time, canon (may be NULL) the
+ * store's canonical UTC text. Errors: INVALID_ARG (anything else, a date
+ * that does not exist, a year outside 1970..2262). */
+argus_err argus_store_date_parse(const char *s, int64_t *wall_ns,
+                                 char canon[ARGUS_STORE_TIME_MAX]);
+
+/* The legal basis of a watchlist; each member NULL: unchanged (on create:
+ * ""). All borrowed. */
+typedef struct argus_store_legal_in {
+  const char *purpose;   /* up to 1023 bytes */
+  const char *legal_ref; /* up to 1023 bytes */
+  const char *owner;     /* up to 127 bytes */
+  const char *expires;   /* "" : no expiry; else as argus_store_date_parse,
+                            later than now */
+} argus_store_legal_in;
+
+/* Sets the legal basis of watchlist `name`, in one audited transaction
+ * ("watchlist.set_legal", with the old and new expiry). An expired
+ * watchlist only takes a call that renews it: `expires` "" or a later
+ * time than now (purpose, reference and owner may change with it).
+ * Errors: NOT_FOUND, INVALID_ARG (bad value, an expiry not in the future,
+ * "watchlist 'x' expired at T and is read-only"). */
+argus_err argus_store_watchlist_set_legal(argus_store *s, const char *name,
+                                          const argus_store_legal_in *in,
+                                          argus_store_error *err);
+/* Sets a person's reason (NULL: unchanged; up to 1023 bytes) and review-by
+ * date (NULL: unchanged; "": none; else as argus_store_date_parse, later
+ * than now): setting a new date renews an overdue entry. Audited
+ * ("person.set_review"). Errors: NOT_FOUND, INVALID_ARG (bad value, a date
+ * not in the future, the person's watchlist is expired). */
+argus_err argus_store_person_set_review(argus_store *s, argus_store_id id,
+                                        const char *reason,
+                                        const char *review_by,
+                                        argus_store_error *err);
+/* OK when watchlist `name` may be changed now; INVALID_ARG ("watchlist 'x'
+ * expired at T and is read-only: renew its expiry or delete it") when it
+ * has expired; NOT_FOUND. For callers that must refuse before doing work of
+ * their own (the API's 409). */
+argus_err argus_store_watchlist_check_writable(argus_store *s,
+                                               const char *name,
+                                               argus_store_error *err);
+
 /* ---- persons, photos, templates ----------------------------------------- */
+
+/* Where a person's review-by date stands. */
+typedef enum argus_store_review {
+  ARGUS_STORE_REVIEW_NONE = 0, /* no review-by date */
+  ARGUS_STORE_REVIEW_OK,       /* more than ARGUS_STORE_REVIEW_DUE_DAYS away */
+  ARGUS_STORE_REVIEW_DUE,      /* within ARGUS_STORE_REVIEW_DUE_DAYS */
+  ARGUS_STORE_REVIEW_OVERDUE   /* passed: the entry does not match */
+} argus_store_review;
+
+/* "none", "ok", "due", "overdue". */
+const char *argus_store_review_name(argus_store_review r);
+/* The state of review-by date `review_by` ("" : none; else RFC 3339) at
+ * time now_ns; an unreadable date counts as overdue (fails closed). */
+argus_store_review argus_store_review_at(const char *review_by,
+                                         int64_t now_ns);
 
 typedef struct argus_store_person {
   argus_store_id id;
@@ -220,6 +314,9 @@ typedef struct argus_store_person {
   int64_t photos, templates;
   char created[ARGUS_STORE_TIME_MAX];
   char updated[ARGUS_STORE_TIME_MAX];
+  char reason[ARGUS_STORE_TEXT_MAX];    /* "" when not recorded */
+  char review_by[ARGUS_STORE_TIME_MAX]; /* RFC 3339 UTC; "" : none */
+  argus_store_review review;            /* at argus_store_clock_ns() */
 } argus_store_person;
 
 typedef struct argus_store_person_in {
@@ -227,6 +324,9 @@ typedef struct argus_store_person_in {
   const char *external_id; /* NULL or unique within the watchlist */
   const char *notes;       /* NULL or up to 1023 bytes */
 } argus_store_person_in;
+/* (The reason and review-by date of a new person are set after the add,
+ * with argus_store_person_set_review: the struct above is initialised
+ * positionally by many callers.) */
 
 /* One enrolled photo: the aligned face crop as JPEG bytes (content is not
  * decoded, only hashed), its quality and where it came from, and optionally
@@ -1156,11 +1256,13 @@ argus_err argus_store_gc(argus_store *s, int64_t *removed,
  * as JSON when it is valid, else written as null. */
 
 /* {"id", "name", "threshold" (null: the model's default), "colour",
- * "active", "ack_required", "persons", "created", "updated"} */
+ * "active", "ack_required", "persons", "created", "updated", "purpose",
+ * "legal_ref", "owner", "expires" (null: none), "expired"} */
 void argus_store_watchlist_json(const argus_store_watchlist *w,
                                 argus_json *j);
 /* {"id", "watchlist", "name", "external_id" (null when none), "notes",
- * "photos", "templates", "created", "updated"} */
+ * "photos", "templates", "created", "updated", "reason", "review_by" (null:
+ * none), "review" ("none", "ok", "due", "overdue")} */
 void argus_store_person_json(const argus_store_person *p, argus_json *j);
 /* {"id", "name", "url" (through argus_store_url_redact: no password),
  * "settings" (the object), "enabled", "created"} */
@@ -1176,6 +1278,65 @@ void argus_store_audit_json(const argus_store_audit *a, argus_json *j);
 void argus_store_alert_json(const argus_store_alert *a, argus_json *j);
 /* {"id", "alert", "operator", "decision", "comment", "time"} */
 void argus_store_decision_json(const argus_store_decision *d, argus_json *j);
+
+/* ---- subject requests: access and erasure (docs/lawful-use.md) ---------- */
+
+/* A file an export names: an enrolled photo's crop ("photo", id = the
+ * photo's) or an alert's crop or thumbnail ("alert_crop", "alert_thumb",
+ * id = the alert's), by the hash it is stored under. */
+typedef struct argus_store_export_file {
+  char kind[16];
+  argus_store_id id;
+  char sha256[ARGUS_STORE_SHA256_HEX];
+} argus_store_export_file;
+
+/* Everything the store keeps about person `id`, read in one write
+ * transaction that also appends the audit row "subject.export" (object
+ * person id; detail: the counts, no name): *json (malloc'd, freed with
+ * argus_store_free; *len bytes without the NUL) is one JSON object
+ * {"format": "argus.subject.v1", "exported", "person" (as
+ * argus_store_person_json), "photos" (records), "templates" (metadata and
+ * the vector as an array of floats: the person's biometric data),
+ * "alerts" (as argus_store_alert_json, each with its "decisions"), "audit"
+ * (the rows about the person, its photos' and alerts' rows, and those
+ * whose detail names its id)}; *files (may be NULL; malloc'd, argus_store_
+ * free) lists the crop files to copy with it (read them with
+ * argus_store_crop_read or the path of argus_store_crop_path). Limits: the
+ * document is at most 256 MiB (LIMIT). Errors: NOT_FOUND ("no person with
+ * id 7"), INVALID_ARG, LIMIT, NOMEM, the database's. */
+argus_err argus_store_person_export(argus_store *s, argus_store_id id,
+                                    char **json, size_t *len,
+                                    argus_store_export_file **files,
+                                    size_t *n_files, argus_store_error *err);
+
+/* What argus_store_person_erase removed. */
+typedef struct argus_store_erase_counts {
+  int64_t templates, photos, alerts, decisions;
+  int64_t events;      /* live-event log rows that named the person */
+  int64_t deadletters; /* webhook dead letters that named the person */
+  int64_t files;       /* crop files no row refers to any more (removed
+                          after the commit) */
+  int64_t audit_redacted; /* audit rows whose detail had the name */
+  argus_store_id audit_id; /* the tombstone row ("person.erase") */
+} argus_store_erase_counts;
+
+/* Erases person `id` (a subject's erasure request) in ONE durable write
+ * transaction: its templates, photos and the person row; the alerts that
+ * named it with their decisions; the live-event log rows and webhook dead
+ * letters that named it; in the audit log, the person's name (every
+ * quoted occurrence of it, and the "name" member of the rows about the
+ * person) is replaced by "[erased]" and the hash chain is sealed again
+ * from the first changed row (the tombstone records the previous head, so
+ * that an anchor kept outside can be reconciled). Appends the tombstone
+ * audit row "person.erase" (object person id; detail: the counts, no name),
+ * which the enrolment change feed carries to running matchers as a person
+ * removal does. The crop files of the photos and alerts are queued in
+ * crop_purge and removed after the commit unless another row still refers
+ * to them. `out` may be NULL. Errors: NOT_FOUND ("no person with id 7";
+ * nothing is changed), INVALID_ARG, NOMEM, the database's. */
+argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
+                                   argus_store_erase_counts *out,
+                                   argus_store_error *err);
 
 ARGUS_END_DECLS
 #endif

@@ -51,6 +51,12 @@ void cli_model_usage(FILE *f);
 int cli_serve_main(int argc, char **argv);
 void cli_serve_usage(FILE *f);
 
+/* argus person export|erase (person_rights.c): subject requests. */
+int cli_person_export_main(int argc, char **argv);
+void cli_person_export_usage(FILE *f);
+int cli_person_erase_main(int argc, char **argv);
+void cli_person_erase_usage(FILE *f);
+
 /* Lookups used by `argus help CMD [SUB]`. */
 const cli_command *cli_find_command(const char *name);
 const cli_command *cli_nn_find_command(const char *name);

@@ -20,6 +20,10 @@ static const cli_command person_commands[] = {
      person_list_usage},
     {"remove", "purge a person: photos, templates and face crops",
      person_remove_main, person_remove_usage},
+    {"export", "write everything stored about a person to a folder",
+     cli_person_export_main, cli_person_export_usage},
+    {"erase", "erase a person's biometric data and alerts everywhere",
+     cli_person_erase_main, cli_person_erase_usage},
     {NULL, NULL, NULL, NULL},
 };
 

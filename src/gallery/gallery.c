@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ typedef struct gperson {
   /* Sum of the person's unit templates when it has two or more (the mean
    * template's direction, for ARGUS_GALLERY_FUSE_MEAN), else NULL. */
   float *sum;
+  /* Review-by date (argus_store_clock_ns() time; INT64_MAX: none): from
+   * then on the person is not a candidate (docs/lawful-use.md). */
+  int64_t review_ns;
 } gperson;
 
 typedef struct gwatchlist {
@@ -38,6 +42,10 @@ typedef struct gwatchlist {
   double own;      /* the stored threshold; NAN: the default */
   float threshold; /* in effect */
   int active;
+  /* Expiry (INT64_MAX: none): from then on the list is not searched, even
+   * when a search names it. Checked at each search, so a list that expires
+   * while the process runs stops matching without a reload. */
+  int64_t expires_ns;
 } gwatchlist;
 
 typedef struct gstate {
@@ -71,6 +79,8 @@ struct argus_gallery {
   /* Told of every enrolment change this gallery makes (under wmu). */
   argus_gallery_change_fn hook;
   void *hook_user;
+  /* Candidates left out because the person's review-by date passed. */
+  atomic_llong withheld;
 };
 
 /* Under wmu, after a change was stored. */
@@ -188,10 +198,23 @@ static argus_err gallery_fetch(void *user, int64_t id, float *vec) {
   return ARGUS_OK;
 }
 
+/* A legal-basis date of the store as argus_store_clock_ns() time:
+ * INT64_MAX for none, INT64_MIN for one that does not parse (the entry then
+ * counts as passed: fail closed). */
+static int64_t legal_ns(const char *t) {
+  int64_t ns = 0;
+  if (!t[0])
+    return INT64_MAX;
+  if (argus_store_date_parse(t, &ns, NULL) != ARGUS_OK)
+    return INT64_MIN;
+  return ns;
+}
+
 static gperson *person_new(const argus_store_person *sp) {
   gperson *p = calloc(1, sizeof *p);
   if (!p)
     return NULL;
+  p->review_ns = legal_ns(sp->review_by);
   p->id = sp->id;
   p->watchlist_id = sp->watchlist_id;
   p->name = strdup(sp->name);
@@ -261,6 +284,7 @@ static argus_err load_watchlists(argus_gallery *g, gwatchlist **out,
     w[i].threshold = isnan(list[i].threshold) ? g->cfg.default_threshold
                                               : (float)list[i].threshold;
     w[i].active = list[i].active;
+    w[i].expires_ns = legal_ns(list[i].expires);
   }
   argus_store_free(list);
   *out = w;
@@ -696,6 +720,7 @@ argus_err argus_gallery_get_stats(argus_gallery *g, argus_gallery_stats *out) {
   out->watchlists = g->st.nwls;
   out->persons = g->st.persons.count;
   out->other_models = g->st.other_models;
+  out->withheld = atomic_load(&g->withheld);
   if (g->st.index) {
     argus_index_stats is;
     if (argus_index_get_stats(g->st.index, &is) == ARGUS_OK) {
@@ -749,12 +774,18 @@ static void fill_candidate(const gstate *st, const gperson *p,
 /* Collapses template hits (best first) into one candidate per person.
  * Returns the number of candidates written (at most k). */
 static int collapse(const gstate *st, const argus_index_hit *hits, size_t nh,
-                    int k, argus_gallery_candidate *out) {
+                    int k, int64_t now, long long *withheld,
+                    argus_gallery_candidate *out) {
   int n = 0;
   for (size_t i = 0; i < nh && n < k; i++) {
     const gperson *p = gmap_get(&st->photos, hits[i].id);
     if (!p)
       continue; /* cannot happen: photos and index change together */
+    if (p->review_ns <= now) {
+      /* Past its review-by date: no candidate until renewed. */
+      (*withheld)++;
+      continue;
+    }
     int seen = 0;
     for (int j = 0; j < n && !seen; j++)
       seen = out[j].person_id == p->id;
@@ -850,6 +881,8 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
   argus_index_hit *hits = NULL, *more = NULL;
   size_t *nf = NULL;
 
+  const int64_t now = argus_store_clock_ns();
+  long long withheld = 0;
   pthread_rwlock_rdlock(&g->rw);
   const gstate *st = &g->st;
   ref->mu = st->norm_mu;
@@ -872,11 +905,14 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
                          opts->watchlists[i] ? opts->watchlists[i] : "(null)");
         goto out;
       }
-      wl[nwl++] = w->id;
+      /* An expired list is read-only and matches nothing, also when a
+       * search names it. */
+      if (w->expires_ns > now)
+        wl[nwl++] = w->id;
     }
   } else {
     for (size_t i = 0; i < st->nwls; i++)
-      if (st->wls[i].active)
+      if (st->wls[i].active && st->wls[i].expires_ns > now)
         wl[nwl++] = st->wls[i].id;
   }
   if (nwl == 0 || argus_index_count(st->index) == 0) {
@@ -892,7 +928,8 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
   }
   for (size_t q = 0; q < nq; q++) {
     argus_gallery_candidate *c = out + q * (size_t)k;
-    nfound[q] = collapse(st, hits + q * kt, nf[q], k, c);
+    /* Withheld candidates are counted once, in the first pass. */
+    nfound[q] = collapse(st, hits + q * kt, nf[q], k, now, &withheld, c);
     /* Fewer persons than asked although the index had more hits: the top
      * templates belong to few persons; search this query wider. */
     size_t kw = kt;
@@ -911,7 +948,8 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
         e = gallery_fail(err, e, "index search failed: %s", argus_strerror(e));
         goto out;
       }
-      nfound[q] = collapse(st, more, n1, k, c);
+      long long again = 0;
+      nfound[q] = collapse(st, more, n1, k, now, &again, c);
       if (n1 < kw)
         break;
     }
@@ -920,6 +958,8 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
   }
 out:
   pthread_rwlock_unlock(&g->rw);
+  if (withheld)
+    atomic_fetch_add(&g->withheld, withheld);
   free(wl);
   free(hits);
   free(more);

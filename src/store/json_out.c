@@ -44,6 +44,11 @@ void argus_store_watchlist_json(const argus_store_watchlist *w, argus_json *j) {
   argus_json_int(j, "persons", w->persons);
   argus_json_str(j, "created", w->created);
   argus_json_str(j, "updated", w->updated);
+  argus_json_str(j, "purpose", w->purpose);
+  argus_json_str(j, "legal_ref", w->legal_ref);
+  argus_json_str(j, "owner", w->owner);
+  str_or_null(j, "expires", w->expires);
+  argus_json_bool(j, "expired", w->expired);
   argus_json_obj_end(j);
 }
 
@@ -58,6 +63,9 @@ void argus_store_person_json(const argus_store_person *p, argus_json *j) {
   argus_json_int(j, "templates", p->templates);
   argus_json_str(j, "created", p->created);
   argus_json_str(j, "updated", p->updated);
+  argus_json_str(j, "reason", p->reason);
+  str_or_null(j, "review_by", p->review_by);
+  argus_json_str(j, "review", argus_store_review_name(p->review));
   argus_json_obj_end(j);
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "legal.h"
 
 /* ---- input checks ------------------------------------------------------- */
 
@@ -193,6 +193,8 @@ argus_err argus_store_person_add(argus_store *s, const char *watchlist,
     return e;
   argus_store_id wl = 0, id = 0;
   e = store_watchlist_id(s, watchlist, &wl, err);
+  if (e == ARGUS_OK)
+    e = store_legal_writable(s, wl, err);
   if (e == ARGUS_OK && person->external_id) {
     int found = 0;
     int64_t other = 0;
@@ -268,13 +270,15 @@ argus_err argus_store_person_add_photos(argus_store *s,
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
   int found = 0;
-  int64_t dummy = 0;
-  e = store_query_int(s, &found, &dummy, err,
-                      "SELECT id FROM persons WHERE id = ?", "i",
+  int64_t wl = 0;
+  e = store_query_int(s, &found, &wl, err,
+                      "SELECT watchlist_id FROM persons WHERE id = ?", "i",
                       (int64_t)person_id);
   if (e == ARGUS_OK && !found)
     e = store_fail(err, ARGUS_E_NOT_FOUND, "no person with id %lld",
                    (long long)person_id);
+  if (e == ARGUS_OK)
+    e = store_legal_writable(s, wl, err);
   if (e == ARGUS_OK)
     e = add_photos_tx(s, person_id, model, photos, n, out_photo_ids, err);
   if (e == ARGUS_OK) {
@@ -365,8 +369,14 @@ argus_err argus_store_person_update(argus_store *s, argus_store_id id,
   argus_store_now(t);
   int found = 0;
   int64_t wl = 0;
-  /* coalesce keeps a column the caller leaves NULL. */
   e = store_query_int(s, &found, &wl, err,
+                      "SELECT watchlist_id FROM persons WHERE id = ?", "i",
+                      (int64_t)id);
+  if (e == ARGUS_OK && found)
+    e = store_legal_writable(s, wl, err);
+  /* coalesce keeps a column the caller leaves NULL. */
+  if (e == ARGUS_OK)
+    e = store_query_int(s, &found, &wl, err,
                       "UPDATE persons SET name = coalesce(?, name), "
                       "notes = coalesce(?, notes), updated = ? WHERE id = ? "
                       "RETURNING watchlist_id",
@@ -456,7 +466,8 @@ argus_err argus_store_photo_remove(argus_store *s, argus_store_id photo_id,
   "SELECT p.id, p.watchlist_id, w.name, p.name, p.external_id, p.notes, "      \
   "p.created, p.updated, "                                                     \
   "(SELECT count(*) FROM photos f WHERE f.person_id = p.id), "                 \
-  "(SELECT count(*) FROM templates t WHERE t.person_id = p.id) "               \
+  "(SELECT count(*) FROM templates t WHERE t.person_id = p.id), "              \
+  "p.reason, p.review_by "                                                     \
   "FROM persons p JOIN watchlists w ON w.id = p.watchlist_id "
 
 static void read_person(argus_store *s, store_stmt *st, argus_store_person *p) {
@@ -471,6 +482,9 @@ static void read_person(argus_store *s, store_stmt *st, argus_store_person *p) {
   store_copy(p->updated, sizeof p->updated, o->col_text(st, 7));
   p->photos = o->col_int64(st, 8);
   p->templates = o->col_int64(st, 9);
+  store_copy(p->reason, sizeof p->reason, o->col_text(st, 10));
+  store_copy(p->review_by, sizeof p->review_by, o->col_text(st, 11));
+  p->review = argus_store_review_at(p->review_by, argus_store_clock_ns());
 }
 
 argus_err argus_store_person_get(argus_store *s, argus_store_id id,

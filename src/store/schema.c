@@ -245,6 +245,20 @@ static const char migration_5[] =
     "ALTER TABLE audit ADD COLUMN prev_sha256 TEXT;\n"
     "ALTER TABLE audit ADD COLUMN row_sha256 TEXT;\n";
 
+/* The legal basis of a watchlist (docs/lawful-use.md): its purpose, legal
+ * reference, owner and an optional expiry (RFC 3339 UTC; NULL: none), after
+ * which it stops matching and is read-only; and of a person, the reason for
+ * the entry and an optional review-by date (NULL: none), after which the
+ * entry stops matching until renewed. Existing rows get '' and NULL: no
+ * expiry, no review date, so they behave as before. */
+static const char migration_6[] =
+    "ALTER TABLE watchlists ADD COLUMN purpose TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE watchlists ADD COLUMN legal_ref TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE watchlists ADD COLUMN owner TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE watchlists ADD COLUMN expires TEXT;\n"
+    "ALTER TABLE persons ADD COLUMN reason TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE persons ADD COLUMN review_by TEXT;\n";
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
     {2, "unmatched faces kept with a retention", migration_2},
@@ -253,6 +267,9 @@ const store_migration store_migrations[] = {
         "details; acknowledgement flag",
      migration_4},
     {5, "tamper-evident audit log: rows chained by SHA-256", migration_5},
+    {6, "legal basis: watchlist purpose, legal reference, owner, expiry; "
+        "person reason and review-by date",
+     migration_6},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);

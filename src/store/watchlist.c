@@ -1,11 +1,12 @@
 /* Watchlists: create, list, get, delete (with everything enrolled in
- * them), threshold, active flag, acknowledgement flag and colour. */
+ * them), threshold, active flag, acknowledgement flag and colour. An
+ * expired watchlist (legal.c) refuses every change here but deletion. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "legal.h"
 
 #define DEFAULT_COLOUR "#e53935"
 
@@ -59,16 +60,57 @@ static argus_err check_name_arg(argus_store *s, const char *name,
   return e;
 }
 
+/* Inside a transaction: NOT_FOUND for an unknown watchlist, INVALID_ARG
+ * for an expired (read-only) one. */
+static argus_err writable_by_name(argus_store *s, const char *name,
+                                  argus_store_error *err) {
+  argus_store_id id = 0;
+  argus_err e = store_watchlist_id(s, name, &id, err);
+  if (e == ARGUS_OK)
+    e = store_legal_writable(s, id, err);
+  return e;
+}
+
 argus_err argus_store_watchlist_create(argus_store *s, const char *name,
                                        double threshold, const char *colour,
                                        argus_store_id *out_id,
                                        argus_store_error *err) {
+  return argus_store_watchlist_create_legal(s, name, threshold, colour, NULL,
+                                            out_id, err);
+}
+
+argus_err argus_store_watchlist_create_legal(
+    argus_store *s, const char *name, double threshold, const char *colour,
+    const struct argus_store_legal_in *legal, argus_store_id *out_id,
+    argus_store_error *err) {
   char col[ARGUS_STORE_COLOUR_MAX];
+  char exp[ARGUS_STORE_TIME_MAX] = "";
+  const argus_store_legal_in none = {NULL, NULL, NULL, NULL};
+  if (!legal)
+    legal = &none;
   argus_err e = check_name_arg(s, name, err);
   if (e == ARGUS_OK)
     e = check_threshold(threshold, err);
   if (e == ARGUS_OK)
     e = check_colour(colour, col, err);
+  if (e == ARGUS_OK)
+    e = store_check_text(legal->purpose, "purpose", ARGUS_STORE_TEXT_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_text(legal->legal_ref, "legal reference",
+                         ARGUS_STORE_TEXT_MAX, err);
+  if (e == ARGUS_OK)
+    e = store_check_text(legal->owner, "owner", ARGUS_STORE_NAME_MAX, err);
+  if (e == ARGUS_OK && legal->expires && legal->expires[0]) {
+    int64_t ns = 0;
+    if (argus_store_date_parse(legal->expires, &ns, exp) != ARGUS_OK)
+      e = store_fail(err, ARGUS_E_INVALID_ARG,
+                     "expiry '%.64s' is not a date (YYYY-MM-DD or RFC 3339 "
+                     "such as 2027-01-31T18:00:00Z)",
+                     legal->expires);
+    else if (ns <= argus_store_clock_ns())
+      e = store_fail(err, ARGUS_E_INVALID_ARG,
+                     "expiry %s is not in the future", exp);
+  }
   if (e != ARGUS_OK)
     return e;
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
@@ -86,10 +128,16 @@ argus_err argus_store_watchlist_create(argus_store *s, const char *name,
     store_stmt *st = NULL;
     e = store_prep(s, &st, err,
                    "INSERT INTO watchlists (name, threshold, colour, active, "
-                   "created, updated) VALUES (?, ?, ?, 1, ?, ?) RETURNING id",
-                   "sdsss", name, threshold, col, t, t);
+                   "created, updated, purpose, legal_ref, owner, expires) "
+                   "VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   "sdsssssss", name, threshold, col, t, t,
+                   legal->purpose ? legal->purpose : "",
+                   legal->legal_ref ? legal->legal_ref : "",
+                   legal->owner ? legal->owner : "", exp);
     if (e == ARGUS_OK && isnan(threshold))
       e = s->ops->bind_null(st, 2);
+    if (e == ARGUS_OK && !exp[0])
+      e = s->ops->bind_null(st, 9);
     int row = 0;
     if (e == ARGUS_OK)
       e = store_step(s, st, &row, err);
@@ -103,6 +151,14 @@ argus_err argus_store_watchlist_create(argus_store *s, const char *name,
     store_json_str(&j, "name", name);
     store_json_num(&j, "threshold", threshold);
     store_json_str(&j, "colour", col);
+    if (exp[0])
+      store_json_str(&j, "expires", exp);
+    if (legal->owner)
+      store_json_str(&j, "owner", legal->owner);
+    if (legal->legal_ref)
+      store_json_str(&j, "legal_ref", legal->legal_ref);
+    if (legal->purpose)
+      store_json_str(&j, "purpose", legal->purpose);
     e = store_audit(s, "watchlist.create", "watchlist", id, store_json_end(&j),
                     NULL, err);
   }
@@ -120,7 +176,8 @@ argus_err argus_store_watchlist_create(argus_store *s, const char *name,
 #define WL_COLUMNS                                                             \
   "SELECT w.id, w.name, w.threshold, w.colour, w.active, w.created, "          \
   "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), " \
-  "w.ack_required FROM watchlists w "
+  "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires "                \
+  "FROM watchlists w "
 
 static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   const store_backend_ops *o = s->ops;
@@ -133,6 +190,11 @@ static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   store_copy(w->updated, sizeof w->updated, o->col_text(st, 6));
   w->persons = o->col_int64(st, 7);
   w->ack_required = (int)o->col_int64(st, 8);
+  store_copy(w->purpose, sizeof w->purpose, o->col_text(st, 9));
+  store_copy(w->legal_ref, sizeof w->legal_ref, o->col_text(st, 10));
+  store_copy(w->owner, sizeof w->owner, o->col_text(st, 11));
+  store_copy(w->expires, sizeof w->expires, o->col_text(st, 12));
+  w->expired = store_legal_ns(w->expires) <= argus_store_clock_ns();
 }
 
 argus_err argus_store_watchlist_list(argus_store *s,
@@ -256,6 +318,10 @@ static argus_err update_wl(argus_store *s, const char *name, const char *action,
   argus_err e = store_begin(s, STORE_TX_WRITE, err);
   if (e != ARGUS_OK)
     return e;
+  if ((e = writable_by_name(s, name, err)) != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
   char t[ARGUS_STORE_TIME_MAX];
   argus_store_now(t);
   store_stmt *st = NULL;
@@ -331,7 +397,9 @@ argus_err argus_store_watchlist_set_ack(argus_store *s, const char *name,
   argus_store_now(t);
   int found = 0;
   int64_t id = 0;
-  e = store_query_int(s, &found, &id, err,
+  e = writable_by_name(s, name, err);
+  if (e == ARGUS_OK)
+    e = store_query_int(s, &found, &id, err,
                       "UPDATE watchlists SET ack_required = ?, updated = ? "
                       "WHERE name = ? RETURNING id",
                       "iss", (int64_t)ack_required, t, name);
@@ -369,7 +437,9 @@ argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
   argus_store_now(t);
   int found = 0;
   int64_t id = 0;
-  e = store_query_int(s, &found, &id, err,
+  e = writable_by_name(s, name, err);
+  if (e == ARGUS_OK)
+    e = store_query_int(s, &found, &id, err,
                       "UPDATE watchlists SET colour = ?, updated = ? "
                       "WHERE name = ? RETURNING id",
                       "sss", col, t, name);
