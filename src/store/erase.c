@@ -280,25 +280,32 @@ static argus_err export_decisions(export_ctx *x, argus_json *j,
   return e;
 }
 
-static argus_err export_alerts(export_ctx *x, argus_json *j, int collect,
-                               argus_store_error *err) {
-  argus_store *s = x->s;
+/* The ids of the alerts that named person `id`, appended to v. */
+static argus_err alerts_of(argus_store *s, argus_store_id id, store_vec *v,
+                           argus_store_error *err) {
   store_stmt *st = NULL;
-  x->alert_ids.n = 0;
   argus_err e = store_prep(s, &st, err,
                            "SELECT id FROM alerts WHERE person_id = ? ORDER "
                            "BY id",
-                           "i", (int64_t)x->id);
+                           "i", (int64_t)id);
   int row = 0;
   while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
          row == STORE_ROW) {
-    argus_store_id *p = store_vec_push(&x->alert_ids);
+    argus_store_id *p = store_vec_push(v);
     if (!p)
       e = store_fail(err, ARGUS_E_NOMEM, "out of memory listing alerts");
     else
       *p = s->ops->col_int64(st, 0);
   }
   s->ops->finalize(st);
+  return e;
+}
+
+static argus_err export_alerts(export_ctx *x, argus_json *j, int collect,
+                               argus_store_error *err) {
+  argus_store *s = x->s;
+  x->alert_ids.n = 0;
+  argus_err e = alerts_of(s, x->id, &x->alert_ids, err);
   if (e != ARGUS_OK)
     return e;
   argus_json_arr_begin(j, "alerts");
@@ -331,9 +338,10 @@ static argus_err export_alerts(export_ctx *x, argus_json *j, int collect,
   return e;
 }
 
-static int is_alert_of(const export_ctx *x, argus_store_id id) {
-  const argus_store_id *ids = x->alert_ids.data;
-  for (size_t i = 0; i < x->alert_ids.n; i++)
+/* Whether id is one of the ids in v (a vec of argus_store_id). */
+static int id_in(const store_vec *v, argus_store_id id) {
+  const argus_store_id *ids = v->data;
+  for (size_t i = 0; i < v->n; i++)
     if (ids[i] == id)
       return 1;
   return 0;
@@ -363,7 +371,7 @@ static argus_err export_audit(export_ctx *x, argus_json *j,
     const char *detail = o->col_text(st, 6);
     int about =
         (has_obj && strcmp(type, "person") == 0 && obj == x->id) ||
-        (has_obj && strcmp(type, "alert") == 0 && is_alert_of(x, obj)) ||
+        (has_obj && strcmp(type, "alert") == 0 && id_in(&x->alert_ids, obj)) ||
         names_person_id(detail, x->id);
     if (!about)
       continue;
@@ -514,11 +522,12 @@ argus_err argus_store_person_export(argus_store *s, argus_store_id id,
 
 /* ---- erase -------------------------------------------------------------- */
 
-/* Rows of a text table whose `col` names the person (its quoted name or
- * its id): their ids, to delete. */
+/* Rows of a text table whose `col` (an event document) names the person
+ * by its id ("person_id": id, as alert and change events do): their ids,
+ * to delete. By id, not by name: a namesake's events stay. */
 static argus_err rows_naming(argus_store *s, const char *table, const char *col,
-                             argus_store_id person, const char *quoted,
-                             store_vec *ids, argus_store_error *err) {
+                             argus_store_id person, store_vec *ids,
+                             argus_store_error *err) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT id, %s FROM %s ORDER BY id", col, table);
   store_stmt *st = NULL;
@@ -527,7 +536,7 @@ static argus_err rows_naming(argus_store *s, const char *table, const char *col,
   while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
          row == STORE_ROW) {
     const char *text = s->ops->col_text(st, 1);
-    if (!(quoted[0] && strstr(text, quoted)) && !names_person_id(text, person))
+    if (!names_person_id(text, person))
       continue;
     argus_store_id *p = store_vec_push(ids);
     if (!p)
@@ -555,11 +564,15 @@ typedef struct redaction {
   char *detail;
 } redaction;
 
-/* Replaces the name in the audit details (see the top of the file);
- * *first receives the lowest changed id (0: none). */
+/* Replaces the name in the details of the audit rows about the person (see
+ * the top of the file): its own rows (where the "name" member goes too,
+ * whatever it was then), its alerts' (ids in `alerts`), and those whose
+ * detail names its id. Rows about another person of the same name keep
+ * it. *first receives the lowest changed id (0: none). */
 static argus_err redact_audit(argus_store *s, argus_store_id person,
-                              const char *quoted, int64_t *count,
-                              argus_store_id *first, argus_store_error *err) {
+                              const store_vec *alerts, const char *quoted,
+                              int64_t *count, argus_store_id *first,
+                              argus_store_error *err) {
   *count = 0;
   *first = 0;
   store_vec v = {.item = sizeof(redaction)};
@@ -572,11 +585,16 @@ static argus_err redact_audit(argus_store *s, argus_store_id person,
   while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
          row == STORE_ROW) {
     const store_backend_ops *o = s->ops;
-    int own = !o->col_is_null(st, 2) &&
-              strcmp(o->col_text(st, 1), "person") == 0 &&
-              o->col_int64(st, 2) == person;
+    int has_obj = !o->col_is_null(st, 2);
+    const char *type = o->col_text(st, 1), *detail = o->col_text(st, 3);
+    int64_t obj = has_obj ? o->col_int64(st, 2) : 0;
+    int own = has_obj && strcmp(type, "person") == 0 && obj == person;
+    if (!own &&
+        !(has_obj && strcmp(type, "alert") == 0 && id_in(alerts, obj)) &&
+        !names_person_id(detail, person))
+      continue;
     char *out = NULL;
-    if (redact(o->col_text(st, 3), quoted, own, &out) != 0) {
+    if (redact(detail, quoted, own, &out) != 0) {
       e = store_fail(err, ARGUS_E_NOMEM, "out of memory redacting audit rows");
       break;
     }
@@ -743,6 +761,7 @@ argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
   store_vec hashes = {.item = ARGUS_STORE_SHA256_HEX};
   store_vec events = {.item = sizeof(argus_store_id)};
   store_vec dead = {.item = sizeof(argus_store_id)};
+  store_vec alerts = {.item = sizeof(argus_store_id)};
   char quoted[6 * ARGUS_STORE_NAME_MAX + 4];
   argus_store_id first = 0;
   /* Durable: the crop files go after this commit. */
@@ -767,7 +786,8 @@ argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
                     "(SELECT id FROM alerts WHERE person_id = ?)",
                     id, err)) != ARGUS_OK)
     goto fail;
-  if ((e = person_hashes(s, id, &hashes, err)) != ARGUS_OK)
+  if ((e = person_hashes(s, id, &hashes, err)) != ARGUS_OK ||
+      (e = alerts_of(s, id, &alerts, err)) != ARGUS_OK)
     goto fail;
   if ((e = store_purge_queue(
            s, err,
@@ -778,10 +798,9 @@ argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
     goto fail;
   /* The live-event log and dead letters hold alert documents: the
    * person's name and id in them. */
-  if ((e = rows_naming(s, "events", "data", id, quoted, &events, err)) !=
+  if ((e = rows_naming(s, "events", "data", id, &events, err)) != ARGUS_OK ||
+      (e = rows_naming(s, "webhook_deadletters", "payload", id, &dead, err)) !=
           ARGUS_OK ||
-      (e = rows_naming(s, "webhook_deadletters", "payload", id, quoted, &dead,
-                       err)) != ARGUS_OK ||
       (e = delete_ids(s, "events", &events, err)) != ARGUS_OK ||
       (e = delete_ids(s, "webhook_deadletters", &dead, err)) != ARGUS_OK)
     goto fail;
@@ -802,8 +821,8 @@ argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
       goto fail;
     c.files += !ref;
   }
-  if ((e = redact_audit(s, id, quoted, &c.audit_redacted, &first, err)) !=
-      ARGUS_OK)
+  if ((e = redact_audit(s, id, &alerts, quoted, &c.audit_redacted, &first,
+                        err)) != ARGUS_OK)
     goto fail;
   argus_store_id head_id = 0;
   char head[ARGUS_STORE_SHA256_HEX] = "";
@@ -855,5 +874,6 @@ done:
   free(hashes.data);
   free(events.data);
   free(dead.data);
+  free(alerts.data);
   return e;
 }
