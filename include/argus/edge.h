@@ -37,6 +37,7 @@
 #include "argus/export.h"
 #include "argus/face.h"
 #include "argus/image.h"
+#include "argus/policy.h"
 #include "argus/video.h"
 
 ARGUS_BEGIN_DECLS
@@ -106,17 +107,28 @@ typedef struct argus_edge_camera_opts {
   const char *url;  /* required */
   double fps;       /* 0: the edge's */
   int rtsp_udp;     /* RTSP transport: 1 UDP; 0 or -1 TCP (the default) */
+  /* The camera's settings (a JSON object; NULL: none): their "policy"
+   * member (argus/policy.h) is enforced on every frame and face. */
+  const char *settings;
 } argus_edge_camera_opts;
 
 /* argus_edge_add_camera with options (o borrowed for the call). Errors: as
- * argus_edge_add_camera; INVALID_ARG also for o NULL or rtsp_udp outside
- * -1..1. */
+ * argus_edge_add_camera; INVALID_ARG also for o NULL, rtsp_udp outside
+ * -1..1, or settings whose "policy" argus_policy_from_settings refuses. */
 argus_err argus_edge_add_camera_opts(argus_edge *e,
                                      const argus_edge_camera_opts *o,
                                      int *index, argus_error_detail *err);
 /* Stops a camera; its shots still queued are discarded. Errors:
  * INVALID_ARG, NOT_FOUND. */
 argus_err argus_edge_remove_camera(argus_edge *e, int index);
+
+/* Replaces the recognition policy of camera `index` (pol borrowed; NULL:
+ * the default, match): the next frame analysed follows it. Frames are
+ * judged by their capture time (UTC) against the windows, faces by their
+ * box centre against the masks. Errors: INVALID_ARG (e NULL, a mode
+ * outside the enum, a count over the limits), NOT_FOUND. */
+argus_err argus_edge_set_policy(argus_edge *e, int index,
+                                const argus_policy *pol);
 
 /* Housekeeping, called now and then (every 0.1 s) by the owner: ends the
  * tracks of cameras whose source stopped (end of file, lost stream) once
@@ -142,6 +154,11 @@ typedef struct argus_edge_camera_stats {
   int tracks_live;
   uint64_t shots;         /* best shots embedded and published */
   uint64_t shots_dropped; /* shot queue full */
+  /* Recognition policy (argus/policy.h): frames not analysed because the
+   * mode was off; faces dropped inside a mask; faces detected and tracked
+   * in detect mode (never embedded); the mode that applied last. */
+  uint64_t frames_policy_off, faces_masked, faces_detect_only;
+  argus_policy_mode policy_mode;
 } argus_edge_camera_stats;
 
 typedef struct argus_edge_stats {

@@ -195,6 +195,12 @@ argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
  * INVALID_ARG, NOT_FOUND. */
 argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index);
 
+/* Replaces the recognition policy of a running camera
+ * (argus_edge_set_policy): the next frame follows it. Errors: INVALID_ARG,
+ * NOT_FOUND. */
+argus_err argus_pipeline_set_policy(argus_pipeline *p, int index,
+                                    const argus_policy *pol);
+
 /* Reloads the watched watchlists from the store (names, thresholds,
  * persons, templates) and swaps the index; searches go on meanwhile. The
  * matcher applies "watchlist.change" events by itself (one person, or
@@ -242,6 +248,11 @@ typedef struct argus_pipeline_camera_stats {
   uint64_t alerts;        /* alerts raised (not suppressed) */
   uint64_t suppressed;    /* matches suppressed (same track, cooldown) */
   uint64_t shots_dropped; /* shot queue full */
+  /* Recognition policy (argus/policy.h, argus_edge_camera_stats): frames
+   * skipped in mode off, faces dropped inside masks, faces detected in
+   * detect mode (never embedded), the mode of the last frame. */
+  uint64_t frames_policy_off, faces_masked, faces_detect_only;
+  argus_policy_mode policy_mode;
 } argus_pipeline_camera_stats;
 
 typedef struct argus_pipeline_stats {

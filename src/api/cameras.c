@@ -71,6 +71,7 @@ void api_cameras_reconcile(api_server *s) {
     o.url = c->url;
     o.fps = set.fps;
     o.rtsp_udp = set.rtsp_udp;
+    o.settings = c->settings; /* its recognition policy */
     int index = -1;
     if (argus_pipeline_add_camera_opts(s->parts.pipeline, &o, &index, &err) !=
         ARGUS_OK) {

@@ -580,7 +580,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   }
   for (size_t i = 0; i < nsrc; i++) {
     argus_edge_camera_opts co = {srcs[i].name, srcs[i].url, srcs[i].fps,
-                                 srcs[i].rtsp_udp};
+                                 srcs[i].rtsp_udp, srcs[i].settings};
     e = argus_pipeline_add_camera_opts(p, &co, NULL, &perr);
     if (e) {
       cli_errorf(cmd, "camera '%s': %s", srcs[i].name, perr.msg);

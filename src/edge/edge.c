@@ -138,7 +138,7 @@ static edge_cam *cam_get(argus_edge *p, int index) {
 argus_err argus_edge_add_camera(argus_edge *p, const char *name,
                                 const char *url, double fps, int *index,
                                 argus_error_detail *err) {
-  argus_edge_camera_opts o = {name, url, fps, -1};
+  argus_edge_camera_opts o = {name, url, fps, -1, NULL};
   return argus_edge_add_camera_opts(p, &o, index, err);
 }
 
@@ -161,6 +161,11 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
                    "add camera: fps %g out of range (0..1000)", fps);
   if (!name || !*name)
     name = url;
+  argus_policy pol;
+  argus_error_detail pwhy = {{0}};
+  argus_err prc = argus_policy_from_settings(o->settings, &pol, NULL, &pwhy);
+  if (prc)
+    return edge_fail(err, prc, "camera '%s': settings: %s", name, pwhy.msg);
   argus_video_camera_config vc;
   argus_video_camera_config_init(&vc);
   vc.name = name;
@@ -209,6 +214,9 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
   c->any_update = 0;
   c->frames_analysed = c->frames_failed = c->faces = c->shots = 0;
   c->shots_dropped = 0;
+  c->policy = pol;
+  c->frames_policy_off = c->faces_masked = c->faces_detect_only = 0;
+  c->last_mode = argus_policy_mode_at(&pol, argus_wall_ns());
   c->frames_prev = 0;
   c->fps_analysed = 0;
   c->used = 1;
@@ -218,6 +226,44 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
     *index = idx;
   argus_log(ARGUS_LOG_INFO, EDGE_MOD, "camera %d '%s' added (%.1f fps analysed)",
             idx, c->name, vc.max_fps);
+  if (pol.mode != ARGUS_POLICY_MATCH || pol.nwindows || pol.nmasks)
+    argus_log(ARGUS_LOG_INFO, EDGE_MOD,
+              "camera '%s': recognition policy %s, %d window(s), %d mask(s)%s%s",
+              name, argus_policy_mode_name(pol.mode), pol.nwindows,
+              pol.nmasks, pol.legal_ref[0] ? ": " : "", pol.legal_ref);
+  return ARGUS_OK;
+}
+
+argus_err argus_edge_set_policy(argus_edge *p, int index,
+                                const argus_policy *pol) {
+  if (!p)
+    return ARGUS_E_INVALID_ARG;
+  if (pol) {
+    if ((unsigned)pol->mode > ARGUS_POLICY_OFF || pol->nwindows < 0 ||
+        pol->nwindows > ARGUS_POLICY_MAX_WINDOWS || pol->nmasks < 0 ||
+        pol->nmasks > ARGUS_POLICY_MAX_MASKS)
+      return ARGUS_E_INVALID_ARG;
+    for (int i = 0; i < pol->nwindows; i++)
+      if ((unsigned)pol->windows[i].mode > ARGUS_POLICY_OFF)
+        return ARGUS_E_INVALID_ARG;
+    for (int i = 0; i < pol->nmasks; i++)
+      if (pol->masks[i].npoints < 3 ||
+          pol->masks[i].npoints > ARGUS_POLICY_MAX_POINTS)
+        return ARGUS_E_INVALID_ARG;
+  }
+  pthread_mutex_lock(&p->cams_mu);
+  edge_cam *c = cam_get(p, index);
+  if (!c) {
+    pthread_mutex_unlock(&p->cams_mu);
+    return ARGUS_E_NOT_FOUND;
+  }
+  pthread_mutex_lock(&c->mu);
+  if (pol)
+    c->policy = *pol;
+  else
+    argus_policy_init(&c->policy);
+  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&p->cams_mu);
   return ARGUS_OK;
 }
 
@@ -325,11 +371,28 @@ static void fill_shot(argus_edge *p, edge_worker *w,
 /* The tracker stage of one analysed frame: under c->mu, in frame order. */
 static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
                         const argus_video_frame *f, const argus_image *rgb,
-                        int nfaces) {
+                        int nfaces, argus_policy_mode mode) {
   if (!(f->media_time > c->last_t) && c->any_update) {
     /* Media time is strictly increasing per camera; a frame that is not
      * newer (it cannot happen with the video hub) is skipped. */
     return;
+  }
+  /* Privacy masks: a face whose box centre lies in one is gone before the
+   * tracker sees it, so no shot of it can ever be asked for. */
+  if (c->policy.nmasks > 0) {
+    int kept = 0;
+    for (int i = 0; i < nfaces; i++) {
+      const float *b = w->faces[i].box;
+      float cx = 0.5f * (b[0] + b[2]), cy = 0.5f * (b[1] + b[3]);
+      if (argus_policy_masked(&c->policy, cx, cy)) {
+        c->faces_masked++;
+        continue;
+      }
+      if (kept != i)
+        w->faces[kept] = w->faces[i];
+      kept++;
+    }
+    nfaces = kept;
   }
   for (int i = 0; i < nfaces; i++)
     argus_track_det_from_face(&w->faces[i], NULL, &w->dets[i]);
@@ -345,6 +408,17 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
   c->last_t = f->media_time;
   c->any_update = 1;
   c->faces += (uint64_t)nfaces;
+  if (mode != ARGUS_POLICY_MATCH) {
+    /* Detect only: tracks and counts, but no crop is kept and no shot is
+     * asked for. A best shot the tracker would keep is marked empty, so
+     * that neither a later search of the track nor its end can embed a
+     * face seen now. */
+    c->faces_detect_only += (uint64_t)nfaces;
+    for (int i = 0; i < res.nassign; i++)
+      if ((res.assign[i].flags & ARGUS_TRACK_F_BEST) && res.assign[i].shot)
+        ((edge_shot_hdr *)res.assign[i].shot)->valid = 0;
+    return;
+  }
   int thumb_done = 0;
   /* New best shots: keep what a later search of them needs. */
   for (int i = 0; i < res.nassign; i++)
@@ -543,25 +617,40 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   argus_image rgb;
   int nfaces = 0, ok = 0, have_rgb = 0;
   argus_face_error ferr = {{0}};
-  argus_err rc = ensure_rgb(w, f->image.width, f->image.height);
-  if (rc == ARGUS_OK)
-    rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
-  if (rc == ARGUS_OK)
-    rc = argus_image_convert(&f->image, &rgb);
-  have_rgb = rc == ARGUS_OK;
-  if (rc == ARGUS_OK) {
+  edge_cam *c = &p->cams[f->camera];
+  /* The recognition policy at the frame's capture time: mode off skips
+   * the frame's analysis entirely (a snapshot is still served: a live view
+   * is not analysis). */
+  pthread_mutex_lock(&c->mu);
+  argus_policy_mode mode = argus_policy_mode_at(&c->policy, f->wall_ns);
+  pthread_mutex_unlock(&c->mu);
+  int want_snap =
+      atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0;
+  argus_err rc = ARGUS_OK;
+  if (mode != ARGUS_POLICY_OFF || want_snap) {
+    rc = ensure_rgb(w, f->image.width, f->image.height);
+    if (rc == ARGUS_OK)
+      rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
+    if (rc == ARGUS_OK)
+      rc = argus_image_convert(&f->image, &rgb);
+    have_rgb = rc == ARGUS_OK;
+  }
+  if (rc == ARGUS_OK && mode == ARGUS_POLICY_OFF) {
+    ok = 0;
+  } else if (rc == ARGUS_OK) {
     rc = argus_face_worker_analyze(
         w->fw, &rgb, &p->det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
         w->faces, p->cfg.max_faces, &nfaces, NULL, &ferr);
     ok = rc == ARGUS_OK;
   }
   uint64_t c1 = argus_thread_cpu_ns(), t1 = argus_time_ns();
-  atomic_fetch_add(&p->cpu_detect, c1 - c0);
-  atomic_fetch_add(&p->ns_detect, t1 - t0);
-  atomic_fetch_add(&p->n_detect, 1);
-  edge_hist_add(&p->hist_detect, t1 - t0, 1);
+  if (mode != ARGUS_POLICY_OFF) {
+    atomic_fetch_add(&p->cpu_detect, c1 - c0);
+    atomic_fetch_add(&p->ns_detect, t1 - t0);
+    atomic_fetch_add(&p->n_detect, 1);
+    edge_hist_add(&p->hist_detect, t1 - t0, 1);
+  }
 
-  edge_cam *c = &p->cams[f->camera];
   pthread_mutex_lock(&c->mu);
   while (c->done_ticket != ticket)
     pthread_cond_wait(&c->turn, &c->mu);
@@ -572,9 +661,12 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
     if (have_rgb &&
         atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0)
       snap_serve(c, &rgb);
-    if (ok) {
+    c->last_mode = mode;
+    if (mode == ARGUS_POLICY_OFF) {
+      c->frames_policy_off++;
+    } else if (ok) {
       c->frames_analysed++;
-      track_frame(p, w, c, f->camera, f, &rgb, nfaces);
+      track_frame(p, w, c, f->camera, f, &rgb, nfaces, mode);
     } else {
       c->frames_failed++;
       argus_log(ARGUS_LOG_WARN, EDGE_MOD, "camera '%s': frame at %.2f s: %s",
@@ -910,6 +1002,10 @@ static void cam_flush(argus_edge *p, edge_cam *c, int index) {
               c->name, argus_strerror(rc));
     return;
   }
+  /* Ended tracks are searched only while the policy lets the camera
+   * match. */
+  if (argus_policy_mode_at(&c->policy, argus_wall_ns()) != ARGUS_POLICY_MATCH)
+    return;
   for (int k = 0; k < res.nended; k++)
     if (res.ended[k].match_best)
       edge_queue_stored_shot(p, NULL, c, index, res.ended[k].track_id,
@@ -1038,6 +1134,10 @@ argus_err argus_edge_get_stats(argus_edge *p, argus_edge_stats *out,
     cs.faces = c->faces;
     cs.shots = c->shots;
     cs.shots_dropped = c->shots_dropped;
+    cs.frames_policy_off = c->frames_policy_off;
+    cs.faces_masked = c->faces_masked;
+    cs.faces_detect_only = c->faces_detect_only;
+    cs.policy_mode = c->last_mode;
     argus_track_stats ts;
     if (c->tr && argus_track_get_stats(c->tr, &ts) == ARGUS_OK) {
       cs.tracks = ts.created;

@@ -95,6 +95,12 @@ typedef struct edge_cam {
   int any_update; /* the tracker has had an update since the last flush */
   /* counters, under mu */
   uint64_t frames_analysed, frames_failed, faces, shots, shots_dropped;
+  /* The recognition policy, under mu (argus_edge_set_policy), and what it
+   * held back: frames in mode off, faces inside masks, faces in detect
+   * mode; the mode of the last frame. */
+  argus_policy policy;
+  uint64_t frames_policy_off, faces_masked, faces_detect_only;
+  argus_policy_mode last_mode;
   /* rate over the status interval */
   uint64_t frames_prev;
   double fps_analysed;

@@ -321,6 +321,11 @@ argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
   return argus_edge_add_camera_opts(p->edge, o, index, err);
 }
 
+argus_err argus_pipeline_set_policy(argus_pipeline *p, int index,
+                                    const argus_policy *pol) {
+  return p ? argus_edge_set_policy(p->edge, index, pol) : ARGUS_E_INVALID_ARG;
+}
+
 argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index) {
   return p ? argus_edge_remove_camera(p->edge, index) : ARGUS_E_INVALID_ARG;
 }
@@ -441,6 +446,10 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     c->tracks_live = e->tracks_live;
     c->shots = e->shots;
     c->shots_dropped = e->shots_dropped;
+    c->frames_policy_off = e->frames_policy_off;
+    c->faces_masked = e->faces_masked;
+    c->faces_detect_only = e->faces_detect_only;
+    c->policy_mode = e->policy_mode;
     for (int k = 0; k < p->ncamcounts; k++)
       if (strcmp(p->camcounts[k].name, e->name) == 0) {
         c->matches = p->camcounts[k].matches;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argus/policy.h"
 #include "store_internal.h"
 
 void argus_store_url_redact(const char *url, char *buf, size_t size) {
@@ -37,7 +38,33 @@ static argus_err check_settings(const char *settings, argus_store_error *err) {
                       ARGUS_STORE_JSON_MAX - 1);
   if (store_json_validate_object(settings, why, sizeof why) != 0)
     return store_fail(err, ARGUS_E_INVALID_ARG, "camera settings: %s", why);
+  /* The recognition policy is checked here too, whoever writes it: a
+   * policy the edge could not enforce must not be stored. */
+  argus_policy pol;
+  argus_error_detail pe = {{0}};
+  argus_err e = argus_policy_from_settings(settings, &pol, NULL, &pe);
+  if (e != ARGUS_OK)
+    return store_fail(err, e, "camera settings: %s", pe.msg);
   return ARGUS_OK;
+}
+
+/* Puts the recognition policy of `settings` into an audit detail: the
+ * policy (mode, windows with their own times, the number of masks, the
+ * legal reference), its legal reference again at the top level, and the
+ * time the change takes effect (`now`: at once). */
+static void audit_policy(store_json *j, const char *settings,
+                         const char *now) {
+  argus_policy pol;
+  if (argus_policy_from_settings(settings, &pol, NULL, NULL) != ARGUS_OK)
+    return;
+  char sum[3072];
+  size_t n = argus_policy_summary(&pol, sum, sizeof sum);
+  if (n)
+    argus_json_raw(&j->w, "policy", sum, n);
+  else
+    store_json_int(j, "policy_windows", pol.nwindows);
+  store_json_str(j, "legal_ref", pol.legal_ref);
+  store_json_str(j, "effective", now);
 }
 
 argus_err argus_store_camera_add(argus_store *s, const char *name,
@@ -86,6 +113,9 @@ argus_err argus_store_camera_add(argus_store *s, const char *name,
     store_json_str(&j, "name", name);
     store_json_str(&j, "url", red);
     store_json_int(&j, "enabled", enabled ? 1 : 0);
+    char now[ARGUS_STORE_TIME_MAX];
+    argus_store_now(now);
+    audit_policy(&j, settings, now);
     e = store_audit(s, "camera.add", "camera", id, store_json_end(&j), NULL,
                     err);
   }
@@ -223,8 +253,10 @@ argus_err argus_store_camera_update(argus_store *s, const char *name,
       argus_store_url_redact(url, red, sizeof red);
       store_json_str(&j, "url", red);
     }
-    if (settings)
+    if (settings) {
       store_json_int(&j, "settings", 1); /* changed */
+      audit_policy(&j, settings, now);
+    }
     if (enabled >= 0)
       store_json_int(&j, "enabled", enabled);
     e = store_audit(s, "camera.update", "camera", id, store_json_end(&j), NULL,

@@ -8,12 +8,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "argus/policy.h"
 #include "store_internal.h"
 
 /* Highest "fps" a camera's settings may ask for (as camera_resolve.c). */
 #define SETTINGS_FPS_MAX 1000.0
 
-typedef enum setting_kind { SETTING_NUMBER, SETTING_ENUM } setting_kind;
+/* SETTING_POLICY: a nested object, checked by argus_policy_parse (the same
+ * reader the edge enforces it with). */
+typedef enum setting_kind {
+  SETTING_NUMBER,
+  SETTING_ENUM,
+  SETTING_POLICY
+} setting_kind;
 
 typedef struct setting {
   const char *key;
@@ -27,6 +34,7 @@ static const char *const transports[] = {"tcp", "udp", NULL};
 static const setting schema[] = {
     {"fps", SETTING_NUMBER, 0.0, SETTINGS_FPS_MAX, NULL},
     {"rtsp_transport", SETTING_ENUM, 0, 0, transports},
+    {"policy", SETTING_POLICY, 0, 0, NULL},
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -43,6 +51,19 @@ static const char *type_name(const cJSON *v) {
 static argus_err apply(const char *name, const setting *def, const cJSON *v,
                        argus_store_camera_settings *out,
                        argus_store_error *err) {
+  if (def->kind == SETTING_POLICY) {
+    char *text = cJSON_PrintUnformatted(v);
+    if (!text)
+      return store_fail(err, ARGUS_E_NOMEM,
+                        "camera '%s': settings: out of memory", name);
+    argus_policy pol;
+    argus_error_detail why = {{0}};
+    argus_err rc = argus_policy_parse(text, &pol, &why);
+    cJSON_free(text);
+    if (rc)
+      return store_fail(err, rc, "camera '%s': settings: %s", name, why.msg);
+    return ARGUS_OK;
+  }
   if (def->kind == SETTING_NUMBER) {
     if (!cJSON_IsNumber(v))
       return store_fail(err, ARGUS_E_INVALID_ARG,
