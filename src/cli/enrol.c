@@ -4,17 +4,26 @@
 #include <string.h>
 
 #include "argus/import.h"
+#include "cli/legal_cli.h"
 #include "cli/cli_json.h"
 #include "cli/gallery_cli.h"
 
-enum { OPT_NAME = GALLERY_OPT_NEXT, OPT_EXTERNAL_ID, OPT_NOTES, OPT_FPIR };
+enum {
+  OPT_NAME = GALLERY_OPT_NEXT,
+  OPT_EXTERNAL_ID,
+  OPT_NOTES,
+  OPT_FPIR,
+  OPT_REASON,
+  OPT_REVIEW_BY
+};
 
 /* ---- person add ---------------------------------------------------------- */
 
 void cli_person_add_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus person add --watchlist W --name N [--external-id X]\n"
-        "                        [--notes T] [--pick largest] [--json] IMG...\n"
+        "                        [--notes T] [--reason T] [--review-by DATE]\n"
+        "                        [--pick largest] [--json] IMG...\n"
         "\n"
         "Enrols a person with one or more photos. Each photo passes a quality\n"
         "gate: no face, several faces (unless --pick largest), a face below the\n"
@@ -27,6 +36,10 @@ void cli_person_add_usage(FILE *f) {
         "  --name N          the person's name\n"
         "  --external-id X   an id of your own, unique within the watchlist\n"
         "  --notes T         free text\n"
+        "  --reason T        why the person is on the list (legal basis)\n"
+        "  --review-by DATE  from then on the entry matches nothing until\n"
+        "                    renewed ('argus person set'); YYYY-MM-DD or\n"
+        "                    RFC 3339, in the future\n"
         "  --db PATH         the database (default: $XDG_DATA_HOME/argus/argus.db\n"
         "                    or ~/.local/share/argus/argus.db)\n",
         f);
@@ -159,7 +172,8 @@ int cli_person_add_main(int argc, char **argv) {
       FACE_CLI_OPTS,           STORE_CLI_DB_OPT,
       GALLERY_CLI_ENROL_OPTS,  {"watchlist", 1, GALLERY_OPT_WATCHLIST},
       {"name", 1, OPT_NAME},   {"external-id", 1, OPT_EXTERNAL_ID},
-      {"notes", 1, OPT_NOTES}, {NULL, 0, 0}};
+      {"notes", 1, OPT_NOTES}, {"reason", 1, OPT_REASON},
+      {"review-by", 1, OPT_REVIEW_BY}, {NULL, 0, 0}};
   const char *cmd = "person add";
   gallery_cli g;
   memset(&g, 0, sizeof g);
@@ -168,6 +182,7 @@ int cli_person_add_main(int argc, char **argv) {
   argus_gallery_enrol_opts_default(&eo);
   const char *db = NULL, *watchlist = NULL;
   argus_store_person_in person = {NULL, NULL, NULL};
+  const char *reason = NULL, *review_by = NULL;
   int nfiles = 0;
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
@@ -184,6 +199,12 @@ int cli_person_add_main(int argc, char **argv) {
     case OPT_NAME: person.name = p.arg; continue;
     case OPT_EXTERNAL_ID: person.external_id = p.arg; continue;
     case OPT_NOTES: person.notes = p.arg; continue;
+    case OPT_REASON: reason = p.arg; continue;
+    case OPT_REVIEW_BY:
+      if (legal_cli_date(cmd, "--review-by", p.arg) != 0)
+        return cli_bad_value(cmd);
+      review_by = p.arg;
+      continue;
     }
     int r = gallery_cli_enrol_option(cmd, &eo, id, p.arg);
     if (r == 0)
@@ -203,7 +224,8 @@ int cli_person_add_main(int argc, char **argv) {
   if (!cli_json_utf8_arg(cmd, "--watchlist", watchlist) ||
       !cli_json_utf8_arg(cmd, "--name", person.name) ||
       !cli_json_utf8_arg(cmd, "--external-id", person.external_id) ||
-      !cli_json_utf8_arg(cmd, "--notes", person.notes))
+      !cli_json_utf8_arg(cmd, "--notes", person.notes) ||
+      !cli_json_utf8_arg(cmd, "--reason", reason))
     return cli_bad_value(cmd);
   for (int i = 0; i < nfiles; i++)
     if (!cli_json_utf8_arg(cmd, "the photo's path (stored as its source)",
@@ -231,6 +253,12 @@ int cli_person_add_main(int argc, char **argv) {
                watchlist, watchlist);
     goto out;
   }
+  /* An expired watchlist is read-only: say so before reading photos. */
+  argus_store_error se = {{0}};
+  if ((e = argus_store_watchlist_check_writable(g.store, watchlist, &se))) {
+    store_cli_error(cmd, e, &se);
+    goto out;
+  }
   for (int i = 0; i < nfiles; i++) {
     argus_face_error fe = {{0}};
     e = argus_gallery_photo_prepare_file(g.face.engine, NULL, files[i], &eo,
@@ -255,6 +283,19 @@ int cli_person_add_main(int argc, char **argv) {
                                  &gerr);
     if (e) {
       gallery_cli_error(cmd, e, &gerr);
+      goto out;
+    }
+    /* The legal basis of the entry, in a second audited write (the
+     * person struct is initialised positionally by many callers); the
+     * date was checked above, so this fails only on a store error. */
+    if ((reason || review_by) &&
+        (e = argus_store_person_set_review(g.store, pid, reason, review_by,
+                                           &se))) {
+      store_cli_error(cmd, e, &se);
+      cli_errorf(cmd,
+                 "'%s' (id %lld) was enrolled without its reason/review-by "
+                 "date: set them with 'argus person set --id %lld'",
+                 person.name, (long long)pid, (long long)pid);
       goto out;
     }
   }

@@ -1,10 +1,12 @@
-/* `argus watchlist create|list|remove|set`: the watchlists of the store. */
+/* `argus watchlist create|list|remove|set`: the watchlists of the store,
+ * with their legal basis (purpose, legal reference, owner, expiry). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "argus/gallery.h"
 #include "cli/cli_json.h"
+#include "cli/legal_cli.h"
 #include "cli/store_cli.h"
 
 CLI_JSON_FN(watchlist_json, argus_store_watchlist, argus_store_watchlist_json)
@@ -24,8 +26,8 @@ static const cli_command wl_commands[] = {
      wl_list_usage},
     {"remove", "delete a watchlist and everything enrolled in it",
      wl_remove_main, wl_remove_usage},
-    {"set", "change a watchlist's threshold or active flag", wl_set_main,
-     wl_set_usage},
+    {"set", "change a watchlist's threshold, active flag or legal basis",
+     wl_set_main, wl_set_usage},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -76,8 +78,53 @@ enum {
   OPT_ACTIVE,
   OPT_FPIR,
   OPT_SIZE,
-  OPT_MODELS
+  OPT_MODELS,
+  OPT_PURPOSE,
+  OPT_LEGAL_REF,
+  OPT_OWNER,
+  OPT_EXPIRES,
+  OPT_NO_EXPIRY
 };
+
+/* The legal-basis options (create and set share them). */
+#define LEGAL_OPTS                                                             \
+  {"purpose", 1, OPT_PURPOSE}, {"legal-ref", 1, OPT_LEGAL_REF},                \
+      {"owner", 1, OPT_OWNER}, {"expires", 1, OPT_EXPIRES }
+
+// clang-format off
+#define LEGAL_HELP                                                             \
+  "  --purpose TEXT    why the list exists (its lawful purpose)\n"             \
+  "  --legal-ref TEXT  the legal basis: statute, court order, case number\n"   \
+  "  --owner TEXT      who answers for the list\n"                            \
+  "  --expires DATE    from then on the list matches nothing and is\n"        \
+  "                    read-only (no enrolment, no change but a renewal of\n" \
+  "                    the expiry, or deletion)\n"                            \
+  LEGAL_CLI_DATE_HELP
+// clang-format on
+
+/* One legal-basis option into *in; 1 when `id` was one, 0 when not, -1 for
+ * a bad value (printed). Texts are checked as the JSON writer needs them. */
+static int legal_option(const char *cmd, int id, const char *arg,
+                        argus_store_legal_in *in) {
+  switch (id) {
+  case OPT_PURPOSE:
+    in->purpose = arg;
+    return cli_json_utf8_arg(cmd, "--purpose", arg) ? 1 : -1;
+  case OPT_LEGAL_REF:
+    in->legal_ref = arg;
+    return cli_json_utf8_arg(cmd, "--legal-ref", arg) ? 1 : -1;
+  case OPT_OWNER:
+    in->owner = arg;
+    return cli_json_utf8_arg(cmd, "--owner", arg) ? 1 : -1;
+  case OPT_EXPIRES:
+    in->expires = arg;
+    return legal_cli_date(cmd, "--expires", arg) == 0 ? 1 : -1;
+  case OPT_NO_EXPIRY:
+    in->expires = "";
+    return 1;
+  }
+  return 0;
+}
 
 /* --fpir: the target share of strangers that raise an alarm. */
 static int parse_fpir(const char *cmd, const char *s, double *out) {
@@ -144,13 +191,16 @@ static int fpir_threshold(const char *cmd, const char *models, double fpir,
 static void wl_create_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus watchlist create NAME [--threshold T] [--colour #RRGGBB]\n"
-        "                              [--fpir R --size N] [--db PATH]\n"
+        "                              [--fpir R --size N] [--purpose TEXT]\n"
+        "                              [--legal-ref TEXT] [--owner TEXT]\n"
+        "                              [--expires DATE] [--db PATH]\n"
         "\n"
         "Creates an empty watchlist.\n"
         "\n"
         "  --threshold T  similarity (-1..1) a match must reach; default: the\n"
         "                 embedder's calibrated threshold (see its model card)\n"
         "  --colour C     display colour of its alerts (default #e53935)\n"
+        LEGAL_HELP
         FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
@@ -162,17 +212,24 @@ static int wl_create_main(int argc, char **argv) {
       STORE_CLI_DB_OPT,          {"threshold", 1, OPT_THRESHOLD},
       {"colour", 1, OPT_COLOUR}, {"color", 1, OPT_COLOUR},
       {"fpir", 1, OPT_FPIR},     {"size", 1, OPT_SIZE},
-      {"models", 1, OPT_MODELS}, {NULL, 0, 0}};
+      {"models", 1, OPT_MODELS}, LEGAL_OPTS,
+      {NULL, 0, 0}};
   const char *cmd = "watchlist create";
   const char *db = NULL, *name = NULL, *colour = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;
   long size = 0;
+  argus_store_legal_in legal = {NULL, NULL, NULL, NULL};
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
   for (;;) {
     int id = cli_parse_next(&p);
     if (id == CLI_OPT_END)
       break;
+    int lr = legal_option(cmd, id, p.arg, &legal);
+    if (lr < 0)
+      return cli_bad_value(cmd);
+    if (lr > 0)
+      continue;
     switch (id) {
     case CLI_OPT_HELP:
       wl_create_usage(stdout);
@@ -227,14 +284,15 @@ static int wl_create_main(int argc, char **argv) {
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_store_id id = 0;
-  argus_err e =
-      argus_store_watchlist_create(s, name, threshold, colour, &id, &err);
+  argus_err e = argus_store_watchlist_create_legal(s, name, threshold, colour,
+                                                  &legal, &id, &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
   char t[32];
-  printf("created watchlist '%s' (id %lld, threshold %s)\n", name,
-         (long long)id, store_cli_threshold_text(threshold, t, sizeof t));
+  printf("created watchlist '%s' (id %lld, threshold %s%s%s)\n", name,
+         (long long)id, store_cli_threshold_text(threshold, t, sizeof t),
+         legal.expires ? ", expires " : "", legal.expires ? legal.expires : "");
   return CLI_OK;
 }
 
@@ -244,7 +302,9 @@ static void wl_list_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus watchlist list [--json] [--db PATH]\n"
         "\n"
-        "Lists the watchlists: name, persons, threshold, colour, active, created.\n"
+        "Lists the watchlists: name, persons, threshold, colour, active, created,\n"
+        "state (active, inactive, or expired: matches nothing and is read-only),\n"
+        "expiry, owner, legal reference and purpose.\n"
         "\n"
         "  --json        one JSON array of objects\n"
         STORE_CLI_DB_HELP,
@@ -302,14 +362,24 @@ static int wl_list_main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
       if ((int)strlen(w[i].name) > width)
         width = (int)strlen(w[i].name);
-    printf("%-*s  %8s  %9s  %-7s  %-6s  %s\n", width, "NAME", "PERSONS",
-           "THRESHOLD", "COLOUR", "ACTIVE", "CREATED");
+    printf("%-*s  %8s  %9s  %-7s  %-6s  %-19s  %-8s  %-24s  %-12s  %-12s  "
+           "%s\n",
+           width, "NAME", "PERSONS", "THRESHOLD", "COLOUR", "ACTIVE", "CREATED",
+           "STATE", "EXPIRES", "OWNER", "LEGAL REF", "PURPOSE");
     for (size_t i = 0; i < n; i++) {
       char t[32];
-      printf("%-*s  %8lld  %9s  %-7s  %-6s  %.19s\n", width, w[i].name,
-             (long long)w[i].persons,
+      const char *state = w[i].expired  ? "expired"
+                          : w[i].active ? "active"
+                                        : "inactive";
+      printf("%-*s  %8lld  %9s  %-7s  %-6s  %-19.19s  %-8s  %-24s  %-12s  "
+             "%-12s  %s\n",
+             width, w[i].name, (long long)w[i].persons,
              store_cli_threshold_text(w[i].threshold, t, sizeof t), w[i].colour,
-             w[i].active ? "yes" : "no", w[i].created);
+             w[i].active ? "yes" : "no", w[i].created, state,
+             w[i].expires[0] ? w[i].expires : "-",
+             w[i].owner[0] ? w[i].owner : "-",
+             w[i].legal_ref[0] ? w[i].legal_ref : "-",
+             w[i].purpose[0] ? w[i].purpose : "-");
     }
   }
   argus_store_free(w);
@@ -398,10 +468,16 @@ static void wl_set_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus watchlist set NAME [--threshold T|default]\n"
         "                           [--fpir R [--size N]]\n"
-        "                           [--active yes|no] [--db PATH]\n"
+        "                           [--active yes|no] [--purpose TEXT]\n"
+        "                           [--legal-ref TEXT] [--owner TEXT]\n"
+        "                           [--expires DATE | --no-expiry] [--db PATH]\n"
         "\n"
         "Changes a watchlist. An inactive watchlist stays stored but is not\n"
-        "searched.\n"
+        "searched. An expired watchlist takes no change but a renewal: a new\n"
+        "--expires DATE or --no-expiry (other options may come with it).\n"
+        "\n"
+        LEGAL_HELP
+        "  --no-expiry       the list no longer expires\n"
         FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
@@ -415,18 +491,27 @@ static int wl_set_main(int argc, char **argv) {
                                  {"fpir", 1, OPT_FPIR},
                                  {"size", 1, OPT_SIZE},
                                  {"models", 1, OPT_MODELS},
+                                 LEGAL_OPTS,
+                                 {"no-expiry", 0, OPT_NO_EXPIRY},
                                  {NULL, 0, 0}};
   const char *cmd = "watchlist set";
   const char *db = NULL, *name = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;
   long size = 0;
-  int set_threshold = 0, active = -1;
+  int set_threshold = 0, active = -1, expiry_opts = 0;
+  argus_store_legal_in legal = {NULL, NULL, NULL, NULL};
   cli_parser p;
   cli_parser_init(&p, argc, argv, cmd, opts);
   for (;;) {
     int id = cli_parse_next(&p);
     if (id == CLI_OPT_END)
       break;
+    int lr = legal_option(cmd, id, p.arg, &legal);
+    if (lr < 0)
+      return cli_bad_value(cmd);
+    expiry_opts += id == OPT_EXPIRES || id == OPT_NO_EXPIRY;
+    if (lr > 0)
+      continue;
     switch (id) {
     case CLI_OPT_HELP:
       wl_set_usage(stdout);
@@ -475,8 +560,16 @@ static int wl_set_main(int argc, char **argv) {
     cli_errorf(cmd, "missing NAME");
     return cli_bad_value(cmd);
   }
-  if (!set_threshold && active < 0 && fpir == 0) {
-    cli_errorf(cmd, "nothing to change: give --threshold, --fpir or --active");
+  int set_legal = legal.purpose || legal.legal_ref || legal.owner ||
+                  legal.expires;
+  if (!set_threshold && active < 0 && fpir == 0 && !set_legal) {
+    cli_errorf(cmd, "nothing to change: give --threshold, --fpir, --active, "
+                    "--purpose, --legal-ref, --owner, --expires or "
+                    "--no-expiry");
+    return cli_bad_value(cmd);
+  }
+  if (expiry_opts > 1) {
+    cli_errorf(cmd, "give one of --expires and --no-expiry, once");
     return cli_bad_value(cmd);
   }
   if (fpir > 0 && set_threshold) {
@@ -488,6 +581,14 @@ static int wl_set_main(int argc, char **argv) {
     return CLI_FAIL;
   argus_store_error err = {{0}};
   argus_err e = ARGUS_OK;
+  /* The legal basis first: a renewal is what lets an expired list take
+   * the other changes. */
+  if (set_legal)
+    e = argus_store_watchlist_set_legal(s, name, &legal, &err);
+  if (e != ARGUS_OK) {
+    argus_store_close(s);
+    return store_cli_error(cmd, e, &err);
+  }
   if (fpir > 0) {
     argus_store_watchlist w;
     e = argus_store_watchlist_get(s, name, &w, &err);
