@@ -5,7 +5,8 @@
  * person's alert shares stays), a tombstone audit row with the counts and
  * no name, an audit chain that verifies, and the other person of the
  * watchlist enrolled and found by `argus identify`. An unknown person is a
- * clear error that changes nothing.
+ * clear error that changes nothing. The API's GET /persons/{id}/export and
+ * POST /persons/{id}/erase: admin only, answers as documented.
  *
  * Needs the models ($ARGUS_MODELS_DIR) and the stills of ../shared/data
  * (knn_examples); skips (77) without them. */
@@ -20,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "api_shape.h"
 #include "argus/core.h"
 #include "argus/store.h"
 #include "check.h"
@@ -431,6 +433,69 @@ static void test_erase(argus_store_id erased, argus_store_id kept,
   CHECK(strstr(r.out, "Biden") == NULL);
 }
 
+/* An API call checked for its status and, when JSON, against the document;
+ * the body when wanted (malloc'd) or NULL. */
+static cJSON *g_doc;
+static char *api_expect(const api_srv *s, const char *method, const char *path,
+                        int role, long want) {
+  api_resp ar;
+  if (api_call(s, method, path, role, NULL, NULL, &ar) != 0) {
+    CHECK(!"no answer");
+    return NULL;
+  }
+  if (ar.status != want)
+    fprintf(stderr, "%s %s: %ld (want %ld) %.300s\n", method, path, ar.status,
+            want, ar.body);
+  CHECK_INT_EQ(ar.status, want);
+  char pat[256];
+  api_shape_pattern(path, pat, sizeof pat);
+  if (g_doc && ar.size && strstr(ar.ctype, "application/json"))
+    api_shape_of(g_doc, method, pat, ar.status, ar.body);
+  char *body = ar.body;
+  ar.body = NULL;
+  api_resp_free(&ar);
+  return body;
+}
+
+static void test_api(void) {
+  api_srv s;
+  const char *extra[] = {"--no-pipeline", NULL};
+  if (api_srv_start(&s, extra) != 0) {
+    CHECK(!"the server did not start");
+    return;
+  }
+  g_doc = api_shape_doc(&s);
+  CHECK(g_doc != NULL);
+  char b1[1300];
+  snprintf(b1, sizeof b1, "%s/biden/biden.jpg", train);
+  CLI_RUN(cli, tmp, models, 1, &r, "watchlist", "create", "api", "--db", s.db);
+  CHECK_INT_EQ(r.status, 0);
+  CLI_RUN(cli, tmp, models, 1, &r, "person", "add", "--watchlist", "api",
+          "--name", ERASED, b1, "--db", s.db);
+  CHECK_INT_EQ(r.status, 0);
+  char path[128];
+  snprintf(path, sizeof path, "/api/v1/persons/1/export");
+  free(api_expect(&s, "GET", path, ARGUS_ROLE_SUPERVISOR, 403));
+  char *doc = api_expect(&s, "GET", path, ARGUS_ROLE_ADMIN, 200);
+  CHECK(doc && strstr(doc, "\"name\":\"" ERASED "\"") != NULL);
+  CHECK(doc && strstr(doc, "\"vector\":[") != NULL);
+  free(doc);
+  free(api_expect(&s, "GET", "/api/v1/persons/99/export", ARGUS_ROLE_ADMIN,
+                  404));
+  snprintf(path, sizeof path, "/api/v1/persons/1/erase");
+  free(api_expect(&s, "POST", path, ARGUS_ROLE_OPERATOR, 403));
+  free(api_expect(&s, "POST", path, ARGUS_ROLE_SUPERVISOR, 403));
+  char *out = api_expect(&s, "POST", path, ARGUS_ROLE_ADMIN, 200);
+  CHECK(out && strstr(out, "\"templates\":1") != NULL);
+  CHECK(out && strstr(out, "\"photos\":1") != NULL);
+  free(out);
+  free(api_expect(&s, "GET", "/api/v1/persons/1", ARGUS_ROLE_SUPERVISOR, 404));
+  free(api_expect(&s, "POST", path, ARGUS_ROLE_ADMIN, 404));
+  cJSON_Delete(g_doc);
+  g_doc = NULL;
+  api_srv_stop(&s);
+}
+
 int main(void) {
   cli = getenv("ARGUS_CLI");
   if (!cli || access(cli, X_OK) != 0)
@@ -487,6 +552,7 @@ int main(void) {
     test_erase_unknown();
     test_erase(erased, kept, hashes, nh);
   }
+  test_api();
   cli_rm_tree(tmp);
   return check_report("test_subject_requests");
 }

@@ -48,6 +48,9 @@ API_HANDLER(api_h_person_photo_delete);
 API_HANDLER(api_h_photo_image);
 API_HANDLER(api_h_photos_check);
 API_HANDLER(api_h_identify);
+/* h_rights.c */
+API_HANDLER(api_h_person_export);
+API_HANDLER(api_h_person_erase);
 /* h_alerts.c */
 API_HANDLER(api_h_alerts_list);
 API_HANDLER(api_h_alert_get);
@@ -116,6 +119,8 @@ const api_route api_routes[] = {
     {"GET", P "/persons/{id}", API_R_SUPERVISOR, 0, api_h_person_get},
     {"PATCH", P "/persons/{id}", API_R_SUPERVISOR, 0, api_h_person_update},
     {"DELETE", P "/persons/{id}", API_R_SUPERVISOR, 0, api_h_person_delete},
+    {"GET", P "/persons/{id}/export", API_R_ADMIN, 0, api_h_person_export},
+    {"POST", P "/persons/{id}/erase", API_R_ADMIN, 0, api_h_person_erase},
     {"GET", P "/persons/{id}/photos", API_R_SUPERVISOR, 0,
      api_h_person_photos_list},
     {"POST", P "/persons/{id}/photos", API_R_SUPERVISOR, API_F_MULTIPART,
