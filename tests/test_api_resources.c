@@ -26,6 +26,7 @@
  * a camera added through the API: its live status, snapshots (JPEG,
  * scaled, audited), and disable taking it off the pipeline. */
 #include <math.h>
+#include <time.h>
 
 #include "api_util.h"
 
@@ -552,6 +553,100 @@ static void watchlists(const api_srv *s) {
   CHECK_INT_EQ(d.status, 204);
   api_resp_free(&d);
   argus_store_close(st);
+}
+
+/* ---- the legal basis of a watchlist and its persons ----------------------- */
+
+/* The server's clock is the real one: the watchlist expires a few seconds
+ * after it is created, and the test waits for that. */
+static void legal_basis(const api_srv *s) {
+  cJSON *j;
+  char exp[ARGUS_RFC3339_MAX], body[512], path[128], ppath[128];
+  const int64_t exp_ns = argus_wall_ns() + (int64_t)3 * 1000000000;
+  argus_rfc3339(exp_ns, exp);
+  snprintf(body, sizeof body,
+           "{\"name\":\"lawful\",\"purpose\":\"missing persons\","
+           "\"legal_ref\":\"Order 7/2026\",\"owner\":\"Insp. Doe\","
+           "\"expires\":\"%s\"}",
+           exp);
+  CHECK_INT_EQ(call_json(s, "POST", "/api/v1/watchlists", SUP, body, &j), 201);
+  int64_t id = jint(j, "id");
+  CHECK(jstr(j, "purpose") && strcmp(jstr(j, "purpose"), "missing persons") == 0);
+  CHECK(jstr(j, "legal_ref") && strcmp(jstr(j, "legal_ref"), "Order 7/2026") == 0);
+  CHECK(jstr(j, "owner") && strcmp(jstr(j, "owner"), "Insp. Doe") == 0);
+  CHECK(jstr(j, "expires") != NULL);
+  CHECK_INT_EQ(jbool(j, "expired"), 0);
+  cJSON_Delete(j);
+  check_error_naming(s, "POST", "/api/v1/watchlists", SUP,
+                     "{\"name\":\"w-date\",\"expires\":\"2030-02-30\"}", 400,
+                     "bad_request", "not a date");
+  check_error_naming(s, "POST", "/api/v1/watchlists", SUP,
+                     "{\"name\":\"w-past\",\"expires\":\"2020-01-01\"}", 400,
+                     "bad_request", "not in the future");
+  CHECK_MSG(watchlist_listed(s, "w-date") == 0, "w-date was stored");
+  /* A person with a reason and a review-by date, before the expiry. */
+  CHECK_INT_EQ(call_json(s, "POST", "/api/v1/persons", SUP,
+                         "{\"watchlist\":\"lawful\",\"name\":\"Ann\","
+                         "\"reason\":\"witness\",\"review_by\":\"2099-01-01\"}",
+                         &j),
+               201);
+  const cJSON *pj = cJSON_GetObjectItemCaseSensitive(j, "person");
+  int64_t ann = jint(pj, "id");
+  CHECK(jstr(pj, "reason") && strcmp(jstr(pj, "reason"), "witness") == 0);
+  CHECK(jstr(pj, "review_by") &&
+        strcmp(jstr(pj, "review_by"), "2099-01-01T00:00:00.000Z") == 0);
+  CHECK(jstr(pj, "review") && strcmp(jstr(pj, "review"), "ok") == 0);
+  cJSON_Delete(j);
+  check_error_naming(s, "POST", "/api/v1/persons", SUP,
+                     "{\"watchlist\":\"lawful\",\"name\":\"Old\","
+                     "\"review_by\":\"2001-01-01\"}",
+                     400, "bad_request", "review_by");
+  snprintf(ppath, sizeof ppath, "/api/v1/persons/%lld", (long long)ann);
+  CHECK_INT_EQ(call_json(s, "PATCH", ppath, SUP, "{\"review_by\":null}", &j),
+               200);
+  CHECK(jnull(j, "review_by"));
+  CHECK(jstr(j, "review") && strcmp(jstr(j, "review"), "none") == 0);
+  cJSON_Delete(j);
+
+  /* Expired: read-only (409), GET says so; renewal opens it again. */
+  while (argus_wall_ns() < exp_ns + 100000000) {
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+  }
+  snprintf(path, sizeof path, "/api/v1/watchlists/%lld", (long long)id);
+  CHECK_INT_EQ(call_json(s, "GET", path, OPER, NULL, &j), 200);
+  CHECK_INT_EQ(jbool(j, "expired"), 1);
+  cJSON_Delete(j);
+  check_error_naming(s, "PATCH", path, SUP, "{\"threshold\":0.3}", 409,
+                     "read_only", "read-only");
+  check_error_naming(s, "POST", "/api/v1/persons", SUP,
+                     "{\"watchlist\":\"lawful\",\"name\":\"Bob\"}", 409,
+                     "read_only", "read-only");
+  check_error_naming(s, "PATCH", ppath, SUP, "{\"notes\":\"x\"}", 409,
+                     "read_only", "read-only");
+  check_error_naming(s, "PATCH", path, OPER, "{\"expires\":null}", 403,
+                     "forbidden", NULL);
+  CHECK_INT_EQ(call_json(s, "PATCH", path, SUP,
+                         "{\"expires\":null,\"owner\":\"Insp. Roe\","
+                         "\"threshold\":0.3}",
+                         &j),
+               200);
+  CHECK(jnull(j, "expires"));
+  CHECK_INT_EQ(jbool(j, "expired"), 0);
+  CHECK(jstr(j, "owner") && strcmp(jstr(j, "owner"), "Insp. Roe") == 0);
+  CHECK_NEAR(jnum(j, "threshold"), 0.3, 1e-9, 0);
+  cJSON_Delete(j);
+  CHECK_INT_EQ(call_json(s, "PATCH", ppath, SUP,
+                         "{\"review_by\":\"2098-06-01T12:00:00Z\","
+                         "\"reason\":\"renewed\"}",
+                         &j),
+               200);
+  CHECK(jstr(j, "reason") && strcmp(jstr(j, "reason"), "renewed") == 0);
+  cJSON_Delete(j);
+  api_resp d;
+  CHECK_OK(api_call(s, "DELETE", path, SUP, NULL, NULL, &d));
+  CHECK_INT_EQ(d.status, 204);
+  api_resp_free(&d);
 }
 
 /* ---- alerts ----------------------------------------------------------------- */
@@ -1108,6 +1203,7 @@ int main(void) {
   CHECK(g_doc != NULL);
   cameras(&s);
   watchlists(&s);
+  legal_basis(&s);
   alerts(&s);
   cJSON_Delete(g_doc);
   g_doc = NULL;

@@ -17,7 +17,12 @@
  * at a time); without models (api_engine NULL) the routes that need them
  * answer 503 {"error":"no_models"}. Every request that reads or writes
  * biometric data is audited with the user and the address (api_audit); the
- * store adds its own rows for crops and templates. */
+ * store adds its own rows for crops and templates.
+ *
+ * The legal basis (docs/lawful-use.md): a person carries "reason" and
+ * "review_by" (with its state "review"); a person of an expired watchlist
+ * takes no enrolment and no change (409 "read_only"), and an expired
+ * watchlist takes no new person. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +164,41 @@ static int watchlist_of(api_req *r, argus_store *st, const char *what,
   return 1;
 }
 
+static void gallery_sync(api_req *r, argus_store_id pid);
+
+/* 1 when watchlist `name` may be changed; else 0 after answering (409
+ * "read_only" for an expired watchlist). */
+static int writable(api_req *r, argus_store *st, const char *name) {
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_watchlist_check_writable(st, name, &err);
+  if (e == ARGUS_OK)
+    return 1;
+  if (e == ARGUS_E_INVALID_ARG)
+    api_reply_error(r, 409, "read_only", "%s", err.msg);
+  else
+    api_reply_err(r, e, &err);
+  return 0;
+}
+
+/* A review-by date of a body: 1 when `s` is a date in the future; else 0
+ * after answering 400. */
+static int review_by_ok(api_req *r, const char *s) {
+  int64_t ns = 0;
+  if (argus_store_date_parse(s, &ns, NULL) != ARGUS_OK) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'review_by': '%.64s' is not a date (YYYY-MM-DD or "
+                    "RFC 3339 such as 2027-01-31T18:00:00Z)",
+                    s);
+    return 0;
+  }
+  if (ns <= argus_store_clock_ns()) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'review_by': %.64s is not in the future", s);
+    return 0;
+  }
+  return 1;
+}
+
 /* The person of path parameter 0: 1, or 0 after answering 404. */
 static int person_of_path(api_req *r, argus_store *st, argus_store_person *p) {
   argus_store_id id;
@@ -185,6 +225,12 @@ static void person_json(const argus_store_person *p, const char *key,
   argus_json_int(j, "templates", p->templates);
   argus_json_str(j, "created", p->created);
   argus_json_str(j, "updated", p->updated);
+  argus_json_str(j, "reason", p->reason);
+  if (p->review_by[0])
+    argus_json_str(j, "review_by", p->review_by);
+  else
+    argus_json_null(j, "review_by");
+  argus_json_str(j, "review", argus_store_review_name(p->review));
   argus_json_obj_end(j);
 }
 
@@ -512,6 +558,8 @@ static const api_field person_fields[] = {
     {"name", API_J_STRING, 1, ARGUS_STORE_NAME_MAX - 1},
     {"external_id", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_NAME_MAX - 1},
     {"notes", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"reason", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"review_by", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
 };
 
 typedef struct created_doc {
@@ -537,12 +585,14 @@ typedef struct person_args {
   char name[ARGUS_STORE_NAME_MAX + 1];
   char external_id[ARGUS_STORE_NAME_MAX + 1];
   char notes[ARGUS_STORE_TEXT_MAX + 1];
-  const char *wl, *nm, *ext, *nt;
+  char reason[ARGUS_STORE_TEXT_MAX + 1];
+  char review_by[ARGUS_STORE_TIME_MAX + 40];
+  const char *wl, *nm, *ext, *nt, *rs, *rb; /* NULL: not given */
 } person_args;
 
 static int person_args_json(api_req *r, const cJSON *body, person_args *a) {
   char msg[256];
-  if (api_fields_check(body, person_fields, 4, msg, sizeof msg) != 0) {
+  if (api_fields_check(body, person_fields, 6, msg, sizeof msg) != 0) {
     api_reply_error(r, 400, "bad_request", "%s", msg);
     return 0;
   }
@@ -565,12 +615,23 @@ static int person_args_json(api_req *r, const cJSON *body, person_args *a) {
     snprintf(a->notes, sizeof a->notes, "%s", v->valuestring);
     a->nt = a->notes;
   }
+  v = cJSON_GetObjectItemCaseSensitive(body, "reason");
+  if (cJSON_IsString(v)) {
+    snprintf(a->reason, sizeof a->reason, "%s", v->valuestring);
+    a->rs = a->reason;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(body, "review_by");
+  if (cJSON_IsString(v)) {
+    snprintf(a->review_by, sizeof a->review_by, "%s", v->valuestring);
+    a->rb = a->review_by;
+  }
   return 1;
 }
 
 static int person_args_form(api_req *r, const form *f, person_args *a) {
-  static const char *const fields[] = {"watchlist", "name", "external_id",
-                                       "notes", NULL};
+  static const char *const fields[] = {"watchlist", "name",   "external_id",
+                                       "notes",     "reason", "review_by",
+                                       NULL};
   if (!form_known(r, f, fields))
     return 0;
   if (form_text(r, f, "watchlist", a->watchlist, ARGUS_STORE_NAME_MAX, &a->wl) <
@@ -578,7 +639,10 @@ static int person_args_form(api_req *r, const form *f, person_args *a) {
       form_text(r, f, "name", a->name, ARGUS_STORE_NAME_MAX, &a->nm) < 0 ||
       form_text(r, f, "external_id", a->external_id, ARGUS_STORE_NAME_MAX,
                 &a->ext) < 0 ||
-      form_text(r, f, "notes", a->notes, ARGUS_STORE_TEXT_MAX, &a->nt) < 0)
+      form_text(r, f, "notes", a->notes, ARGUS_STORE_TEXT_MAX, &a->nt) < 0 ||
+      form_text(r, f, "reason", a->reason, ARGUS_STORE_TEXT_MAX, &a->rs) < 0 ||
+      form_text(r, f, "review_by", a->review_by, ARGUS_STORE_TIME_MAX + 32,
+                &a->rb) < 0)
     return 0;
   if (!a->wl || !a->nm) {
     api_reply_error(r, 400, "bad_request", "field '%s' is required",
@@ -642,7 +706,11 @@ API_HANDLER(api_h_persons_create) {
       goto out;
   }
   argus_store_watchlist w;
-  if (!watchlist_of(r, st, a->wl, &w))
+  if (!watchlist_of(r, st, a->wl, &w) || !writable(r, st, w.name))
+    goto out;
+  if (a->rb && !a->rb[0])
+    a->rb = NULL; /* "" as null: no review-by date */
+  if (a->rb && !review_by_ok(r, a->rb))
     goto out;
   argus_store_person_in in = {a->nm, a->ext, a->nt};
   argus_store_id pid = 0;
@@ -650,6 +718,10 @@ API_HANDLER(api_h_persons_create) {
   if (nphotos == 0) {
     argus_err e =
         argus_store_person_add(st, w.name, &in, NULL, NULL, 0, &pid, &err);
+    /* The legal basis of the entry in a second audited write (the date
+     * was checked above). */
+    if (!e && (a->rs || a->rb))
+      e = argus_store_person_set_review(st, pid, a->rs, a->rb, &err);
     if (e) {
       api_reply_err(r, e, &err);
       goto out;
@@ -678,6 +750,15 @@ API_HANDLER(api_h_persons_create) {
     api_reply_err(r, e, &gerr);
     goto out;
   }
+  if (a->rs || a->rb) {
+    argus_error_detail rerr = {{0}};
+    e = argus_store_person_set_review(st, pid, a->rs, a->rb, &rerr);
+    if (e) {
+      api_reply_err(r, e, &rerr);
+      goto out;
+    }
+    gallery_sync(r, pid);
+  }
   find_photo_ids(st, w.name, v, nv);
   audit_enrol(r, "person.enrol", pid, nv, nok);
   reply_person(r, st, 201, pid, v, nv);
@@ -702,6 +783,8 @@ API_HANDLER(api_h_person_get) {
 static const api_field person_patch_fields[] = {
     {"name", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
     {"notes", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"reason", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"review_by", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
 };
 
 /* The gallery re-reads a changed person (its name is in search results). */
@@ -723,24 +806,38 @@ API_HANDLER(api_h_person_update) {
   argus_store_person p;
   if (!person_of_path(r, st, &p))
     return;
-  cJSON *body = hu_body(r, person_patch_fields, 2);
+  cJSON *body = hu_body(r, person_patch_fields, 4);
   if (!body)
     return;
   const cJSON *nm = cJSON_GetObjectItemCaseSensitive(body, "name");
   const cJSON *nt = cJSON_GetObjectItemCaseSensitive(body, "notes");
-  if (!nm && !nt) {
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(body, "reason");
+  const cJSON *rb = cJSON_GetObjectItemCaseSensitive(body, "review_by");
+  /* null: no review-by date any more. */
+  const char *review_by = !rb ? NULL : cJSON_IsNull(rb) ? "" : rb->valuestring;
+  if (!nm && !nt && !rs && !rb) {
     api_reply_error(r, 400, "bad_request",
-                    "body: nothing to change (name, notes)");
+                    "body: nothing to change (name, notes, reason, "
+                    "review_by)");
     goto out;
   }
+  if (!writable(r, st, p.watchlist) ||
+      (review_by && review_by[0] && !review_by_ok(r, review_by)))
+    goto out;
   argus_error_detail err = {{0}};
-  argus_err e = argus_store_person_update(st, p.id, nm ? nm->valuestring : NULL,
-                                          nt ? nt->valuestring : NULL, &err);
+  argus_err e = ARGUS_OK;
+  if (nm || nt)
+    e = argus_store_person_update(st, p.id, nm ? nm->valuestring : NULL,
+                                  nt ? nt->valuestring : NULL, &err);
+  if (!e && (rs || rb))
+    e = argus_store_person_set_review(st, p.id, rs ? rs->valuestring : NULL,
+                                      review_by, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
   }
-  if (nm)
+  /* The gallery holds the name and the review-by date of a person. */
+  if (nm || rb)
     gallery_sync(r, p.id);
   e = argus_store_person_get(st, p.id, &p, &err);
   if (e) {
@@ -843,7 +940,7 @@ API_HANDLER(api_h_person_photos_add) {
   if (!st)
     return;
   argus_store_person p;
-  if (!person_of_path(r, st, &p))
+  if (!person_of_path(r, st, &p) || !writable(r, st, p.watchlist))
     return;
   f = malloc(sizeof *f);
   if (!f) {

@@ -15,7 +15,11 @@
  * "watchlist.update" | "watchlist.delete", "watchlist", "watchlist_id",
  * "user"}). Deleting a watchlist deletes its persons, photos, templates
  * and their unreferenced crops (argus_store_watchlist_delete; the gallery
- * has no watchlist delete of its own, so its index is reloaded after). */
+ * has no watchlist delete of its own, so its index is reloaded after).
+ *
+ * The legal basis (docs/lawful-use.md): "purpose", "legal_ref", "owner" and
+ * "expires" in the bodies and the JSON. An expired watchlist is read-only:
+ * a PATCH without "expires" (the renewal) answers 409 "read_only". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,19 +151,38 @@ API_HANDLER(api_h_watchlists_list) {
   argus_store_free(all);
 }
 
+/* The legal-basis members of a body into *in (borrowing the strings; "expires"
+ * null: "" = no expiry). */
+static void legal_of(const cJSON *body, argus_store_legal_in *in) {
+  const cJSON *v;
+  memset(in, 0, sizeof *in);
+  if ((v = hu_get(body, "purpose")))
+    in->purpose = v->valuestring;
+  if ((v = hu_get(body, "legal_ref")))
+    in->legal_ref = v->valuestring;
+  if ((v = hu_get(body, "owner")))
+    in->owner = v->valuestring;
+  if ((v = hu_get(body, "expires")))
+    in->expires = cJSON_IsNull(v) ? "" : v->valuestring;
+}
+
 static const api_field create_fields[] = {
     {"name", API_J_STRING, 1, ARGUS_STORE_NAME_MAX - 1},
     {"threshold", API_J_NUMBER | API_J_NULL, 0, 0},
     {"colour", API_J_STRING, 0, ARGUS_STORE_COLOUR_MAX - 1},
     {"ack_required", API_J_BOOL, 0, 0},
     {"active", API_J_BOOL, 0, 0},
+    {"purpose", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
+    {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
 };
 
 API_HANDLER(api_h_watchlists_create) {
   argus_store *st = api_store(r);
   if (!st)
     return;
-  cJSON *body = hu_body(r, create_fields, 5);
+  cJSON *body = hu_body(r, create_fields, 9);
   if (!body)
     return;
   const char *name = hu_get(body, "name")->valuestring;
@@ -176,8 +199,10 @@ API_HANDLER(api_h_watchlists_create) {
                     name);
     goto out;
   }
-  argus_err e = argus_store_watchlist_create(
-      st, name, threshold, co ? co->valuestring : NULL, NULL, &err);
+  argus_store_legal_in legal;
+  legal_of(body, &legal);
+  argus_err e = argus_store_watchlist_create_legal(
+      st, name, threshold, co ? co->valuestring : NULL, &legal, NULL, &err);
   if (e) {
     api_reply_err(r, e, &err); /* "already exists": 409 */
     goto out;
@@ -222,6 +247,10 @@ static const api_field patch_fields[] = {
     {"ack_required", API_J_BOOL, 0, 0},
     {"active", API_J_BOOL, 0, 0},
     {"fpir", API_J_NUMBER, 0, 0},
+    {"purpose", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
+    {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
+    {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
 };
 
 API_HANDLER(api_h_watchlist_update) {
@@ -231,17 +260,31 @@ API_HANDLER(api_h_watchlist_update) {
   argus_store_watchlist w;
   if (!watchlist_of_path(r, st, &w))
     return;
-  cJSON *body = hu_body(r, patch_fields, 6);
+  cJSON *body = hu_body(r, patch_fields, 10);
   if (!body)
     return;
   const cJSON *nm = hu_get(body, "name"), *th = hu_get(body, "threshold"),
               *co = hu_get(body, "colour"), *ack = hu_get(body, "ack_required"),
               *act = hu_get(body, "active"), *fp = hu_get(body, "fpir");
+  argus_store_legal_in legal;
+  legal_of(body, &legal);
+  int set_legal =
+      legal.purpose || legal.legal_ref || legal.owner || legal.expires;
   double threshold = NAN;
-  if (!nm && !th && !co && !ack && !act && !fp) {
+  if (!nm && !th && !co && !ack && !act && !fp && !set_legal) {
     api_reply_error(r, 400, "bad_request",
                     "body: nothing to change (threshold, fpir, colour, "
-                    "ack_required, active)");
+                    "ack_required, active, purpose, legal_ref, owner, "
+                    "expires)");
+    goto out;
+  }
+  /* An expired list is read-only: only a renewal ("expires") opens it. */
+  if (w.expired && !legal.expires) {
+    api_reply_error(r, 409, "read_only",
+                    "watchlist '%s' expired at %s and is read-only: renew "
+                    "it with \"expires\" (a future date, or null) or delete "
+                    "it",
+                    w.name, w.expires);
     goto out;
   }
   if (nm && strcmp(nm->valuestring, w.name) != 0) {
@@ -288,7 +331,10 @@ API_HANDLER(api_h_watchlist_update) {
   }
   argus_error_detail err = {{0}};
   argus_err e = ARGUS_OK;
-  if (th)
+  /* The legal basis first: the renewal is what lets the rest be written. */
+  if (set_legal)
+    e = argus_store_watchlist_set_legal(st, w.name, &legal, &err);
+  if (!e && th)
     e = argus_store_watchlist_set_threshold(st, w.name, threshold, &err);
   if (!e && co)
     e = argus_store_watchlist_set_colour(st, w.name, co->valuestring, &err);
@@ -300,9 +346,9 @@ API_HANDLER(api_h_watchlist_update) {
     api_reply_err(r, e, &err);
     goto out;
   }
-  if (th || act)
+  if (th || act || legal.expires)
     gallery_follow(r, w.name);
-  if (th || co || ack || act)
+  if (th || co || ack || act || set_legal)
     publish_change(r, "watchlist.update", w.name, w.id);
   e = argus_store_watchlist_get(st, w.name, &w, &err);
   if (e) {
