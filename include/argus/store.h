@@ -1323,9 +1323,10 @@ typedef struct argus_store_erase_counts {
 /* Erases person `id` (a subject's erasure request) in ONE durable write
  * transaction: its templates, photos and the person row; the alerts that
  * named it with their decisions; the live-event log rows and webhook dead
- * letters that named it; in the audit log, the person's name (every
- * quoted occurrence of it, and the "name" member of the rows about the
- * person) is replaced by "[erased]" and the hash chain is sealed again
+ * letters that name its id ("person_id": id); in the audit rows about the
+ * person (its own, its alerts', those whose detail names its id) the
+ * person's name (every string equal to it, and the "name" member of its
+ * own rows) is replaced by "[erased]" and the hash chain is sealed again
  * from the first changed row (the tombstone records the previous head, so
  * that an anchor kept outside can be reconciled). Appends the tombstone
  * audit row "person.erase" (object person id; detail: the counts, no name),

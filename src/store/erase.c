@@ -755,9 +755,7 @@ argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
     return e;
   if (id <= 0)
     return store_fail(err, ARGUS_E_INVALID_ARG,
-                      "person id %lld is not "
-                      "positive",
-                      (long long)id);
+                      "person id %lld is not positive", (long long)id);
   store_vec hashes = {.item = ARGUS_STORE_SHA256_HEX};
   store_vec events = {.item = sizeof(argus_store_id)};
   store_vec dead = {.item = sizeof(argus_store_id)};
