@@ -12,6 +12,7 @@
  * (knn_examples); skips (77) without them. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +434,62 @@ static void test_erase(argus_store_id erased, argus_store_id kept,
   CHECK(strstr(r.out, "Biden") == NULL);
 }
 
+/* Namesakes: NAME naming two persons is refused with their ids; erasing
+ * one by id leaves the other's rows, audit rows included, as they were. */
+static void test_namesakes(void) {
+  char db2[400];
+  snprintf(db2, sizeof db2, "%s/names", tmp);
+  CHECK(mkdir(db2, 0700) == 0);
+  snprintf(db2, sizeof db2, "%s/names/argus.db", tmp);
+  argus_store *s = NULL;
+  argus_store_error err = {{0}};
+  argus_store_options o = {.actor = "test"};
+  CHECK_OK(argus_store_open(db2, &o, &s, &err));
+  if (!s) {
+    fprintf(stderr, "open %s: %s\n", db2, err.msg);
+    return;
+  }
+  argus_store_id ids[2] = {0, 0};
+  const char *lists[2] = {"a", "b"};
+  for (int i = 0; i < 2; i++) {
+    argus_store_person_in in = {.name = "Same Name"};
+    CHECK_OK(argus_store_watchlist_create(s, lists[i], NAN, NULL, NULL, &err));
+    CHECK_OK(
+        argus_store_person_add(s, lists[i], &in, NULL, NULL, 0, &ids[i], &err));
+  }
+  argus_store_close(s);
+  CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", "Same Name", "--yes",
+          "--db", db2);
+  CHECK_INT_EQ(r.status, 1);
+  CHECK(strstr(r.err, "2 persons are named 'Same Name'") != NULL);
+  char num[32];
+  snprintf(num, sizeof num, "%lld", (long long)ids[0]);
+  CLI_RUN(cli, tmp, models, 1, &r, "person", "erase", num, "--yes", "--db",
+          db2);
+  CHECK_INT_EQ(r.status, 0);
+  CHECK_OK(argus_store_open(db2, &o, &s, &err));
+  if (!s)
+    return;
+  argus_store_person p;
+  CHECK_OK(argus_store_person_get(s, ids[1], &p, &err));
+  argus_store_audit_filter af = {.action = "person.add",
+                                 .object_type = "person"};
+  argus_store_audit *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(argus_store_audit_query(s, &af, &rows, &n, &err));
+  CHECK_INT_EQ(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    int kept = rows[i].object_id == ids[1];
+    CHECK_INT_EQ(strstr(rows[i].detail, "\"Same Name\"") != NULL, kept);
+    CHECK_INT_EQ(strstr(rows[i].detail, "[erased]") != NULL, !kept);
+  }
+  argus_store_free(rows);
+  argus_store_audit_check chk;
+  CHECK_OK(argus_store_audit_verify(s, 0, NULL, &chk, &err));
+  CHECK_INT_EQ(chk.fault, ARGUS_AUDIT_INTACT);
+  argus_store_close(s);
+}
+
 /* An API call checked for its status and, when JSON, against the document;
  * the body when wanted (malloc'd) or NULL. */
 static cJSON *g_doc;
@@ -552,6 +609,7 @@ int main(void) {
     test_erase_unknown();
     test_erase(erased, kept, hashes, nh);
   }
+  test_namesakes();
   test_api();
   cli_rm_tree(tmp);
   return check_report("test_subject_requests");
