@@ -15,6 +15,7 @@
  *     watch` resolves it).
  *
  * The live part skips (77) without the models or ../shared/data. */
+#define _GNU_SOURCE /* nftw (cli_util.h), mkdtemp */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@
 #include "argus/policy.h"
 #include "argus/store.h"
 #include "check.h"
+#include "cli_util.h"
 
 static const char *g_models;
 static char g_video[1024], g_stills[1024], g_tmp[256];
@@ -249,6 +251,70 @@ static void test_audit(void) {
   argus_store_close(s);
 }
 
+/* ---- the command ------------------------------------------------------- */
+
+static cli_result g_r;
+
+static void test_cli(void) {
+  const char *cli = getenv("ARGUS_CLI");
+  if (!cli || access(cli, X_OK) != 0) {
+    printf("cli part skipped: ARGUS_CLI not set\n");
+    return;
+  }
+  char dir[300], db[400];
+  snprintf(dir, sizeof dir, "%s/cli", g_tmp);
+  mkdir(dir, 0700);
+  snprintf(db, sizeof db, "%s/argus.db", dir);
+#define RUN(...) CLI_RUN(cli, dir, NULL, 0, &g_r, __VA_ARGS__)
+  RUN("camera", "add", "square", "rtsp://u:pw@cam/1", "--db", db, "--mode",
+      "detect", "--mask", "0,0 100,0 100,50", "--mask", "200,200 300,200 250,300",
+      "--window", "2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off",
+      "--legal-ref", "court order 123/26");
+  CHECK_INT_EQ(g_r.status, 0);
+  RUN("camera", "list", "--json", "--db", db);
+  CHECK_INT_EQ(g_r.status, 0);
+  CHECK(strstr(g_r.out, "\"mode\":\"detect\"") != NULL);
+  CHECK(strstr(g_r.out, "[[[0,0],[100,0],[100,50]],[[200,200]") != NULL);
+  CHECK(strstr(g_r.out, "\"legal_ref\":\"court order 123/26\"") != NULL);
+  /* refused, with the member named; exit 2 (bad usage) */
+  RUN("camera", "set", "square", "--db", db, "--mode", "spy");
+  CHECK_INT_EQ(g_r.status, 2);
+  CHECK(strstr(g_r.err, "unknown mode \"spy\"") != NULL);
+  RUN("camera", "set", "square", "--db", db, "--mask", "0,0 1,1");
+  CHECK_INT_EQ(g_r.status, 2);
+  CHECK(strstr(g_r.err, "at least 3 points, not 2") != NULL);
+  RUN("camera", "set", "square", "--db", db, "--mask", "0,0 1,x 2,2");
+  CHECK_INT_EQ(g_r.status, 2);
+  CHECK(strstr(g_r.err, "X,Y pairs") != NULL);
+  RUN("camera", "set", "square", "--db", db, "--window",
+      "2026-12-06T22:00:00Z/2026-12-06T10:00:00Z/off");
+  CHECK_INT_EQ(g_r.status, 2);
+  CHECK(strstr(g_r.err, "must be before \"to\"") != NULL);
+  RUN("camera", "set", "square", "--db", db, "--window", "2026-12-06/off");
+  CHECK_INT_EQ(g_r.status, 2);
+  CHECK(strstr(g_r.err, "FROM/TO/MODE") != NULL);
+  RUN("camera", "add", "gate", "/dev/video0", "--db", db, "--settings",
+      "{\"policy\":{\"masks\":[[[0,0],[1,0],[0,1e400]]]}}");
+  CHECK_INT_EQ(g_r.status, 2);
+  /* a change keeps what it does not name, and is audited */
+  RUN("camera", "set", "square", "--db", db, "--mode", "match", "--no-masks",
+      "--legal-ref", "order 2");
+  CHECK_INT_EQ(g_r.status, 0);
+  CHECK(strstr(g_r.out, "recognition match, 1 window(s), 0 mask(s)") != NULL);
+  RUN("audit", "--json", "--limit", "1", "--db", db);
+  CHECK_INT_EQ(g_r.status, 0);
+  CHECK(strstr(g_r.out, "camera.update") != NULL);
+  CHECK(strstr(g_r.out, "order 2") != NULL);
+  CHECK(strstr(g_r.out, "effective") != NULL);
+  CHECK(strstr(g_r.out, "2026-12-06T22:00:00.000Z") != NULL);
+  RUN("camera", "set", "square", "--db", db);
+  CHECK_INT_EQ(g_r.status, 2); /* nothing to change */
+  RUN("camera", "add", "--help");
+  CHECK(strstr(g_r.out, "--window FROM/TO/MODE") != NULL);
+  CHECK(strstr(g_r.out, "--legal-ref") != NULL);
+#undef RUN
+}
+
 /* ---- live -------------------------------------------------------------- */
 
 static int enrol(argus_face_engine *eng, const char *db, const char *wl,
@@ -336,8 +402,8 @@ static long dir_files(const char *dir) {
  * when `stored` is set, the stored camera of that name resolved as `argus
  * watch` does). Keeps unmatched shots, so that anything embedded would
  * leave rows and crop files. Returns 0 when it ran. */
-static int run(const char *db, const char *settings, const char *stored,
-               run_result *r) {
+static int run_set(const char *db, const char *settings, const char *stored,
+                   const argus_policy *set_after, run_result *r) {
   memset(r, 0, sizeof *r);
   char clip[1200];
   snprintf(clip, sizeof clip, "%s/hamilton_clip_10s.mp4", g_video);
@@ -400,6 +466,8 @@ static int run(const char *db, const char *settings, const char *stored,
   if (rc)
     fprintf(stderr, "add camera: %s\n", err.msg);
   argus_store_free(src);
+  if (rc == ARGUS_OK && set_after)
+    CHECK_OK(argus_pipeline_set_policy(p, cam, set_after));
   if (rc == ARGUS_OK) {
     CHECK_OK(argus_pipeline_drain(p, 300));
     int ncam = 0;
@@ -434,6 +502,11 @@ static int run(const char *db, const char *settings, const char *stored,
          (unsigned long long)r->cs.shots, (unsigned long long)r->embed.count,
          r->alerts, (long long)r->unmatched, r->crop_files);
   return rc == ARGUS_OK ? 0 : -1;
+}
+
+static int run(const char *db, const char *settings, const char *stored,
+               run_result *r) {
+  return run_set(db, settings, stored, NULL, r);
 }
 
 /* Nothing was embedded, searched or stored. */
@@ -574,6 +647,46 @@ static void test_live(argus_face_engine *eng) {
     CHECK_INT_EQ(r.unmatched, unmatched_before);
     CHECK_INT_EQ(r.crop_files, crops2);
   }
+  /* `argus watch stage`: the stored camera's policy reaches the command's
+   * pipeline too (off now, by a window), and its status line says so. */
+  const char *cli = getenv("ARGUS_CLI");
+  if (cli && access(cli, X_OK) == 0) {
+    window_json(set, sizeof set, -60, 3600, "off", "court order 125/26");
+    CHECK_OK(argus_store_open(db, NULL, &s, &se));
+    if (s) {
+      CHECK_OK(argus_store_camera_update(s, "stage", NULL, set, -1, &se));
+      argus_store_close(s);
+    }
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/watch", g_tmp);
+    mkdir(dir, 0700);
+    CLI_RUN(cli, dir, g_models, 1, &g_r, "watch", "stage", "--watchlist",
+            "hamilton", "--db", db);
+    CHECK_INT_EQ(g_r.status, 0);
+    CHECK(strstr(g_r.out, "Lin-Manuel") == NULL); /* no alert */
+    CHECK(strstr(g_r.err, "policy off (frames off ") != NULL);
+    CHECK(strstr(g_r.err, "detect-only faces 0, masked 0)") != NULL);
+    if (!strstr(g_r.err, "policy off"))
+      fprintf(stderr, "watch stderr:\n%.3000s\n", g_r.err);
+  }
+  /* A running camera's policy replaced (argus_pipeline_set_policy): the
+   * frames after it follow the new one (a few may be analysed before). */
+  printf("set to off while running:\n");
+  argus_policy off;
+  argus_policy_init(&off);
+  off.mode = ARGUS_POLICY_OFF;
+  if (run_set(db, NULL, NULL, &off, &r) == 0) {
+    CHECK(r.cs.frames_policy_off >= 30);
+    CHECK(r.cs.frames_analysed + r.cs.frames_policy_off >= 45);
+    CHECK_INT_EQ(r.cs.policy_mode, ARGUS_POLICY_OFF);
+  }
+  {
+    argus_policy bad;
+    argus_policy_init(&bad);
+    bad.nmasks = 1; /* a polygon of no points; and no pipeline */
+    CHECK_INT_EQ(argus_pipeline_set_policy(NULL, 0, &bad),
+                 ARGUS_E_INVALID_ARG);
+  }
 }
 
 int main(void) {
@@ -585,6 +698,7 @@ int main(void) {
   test_validation();
   test_mode_and_masks();
   test_audit();
+  test_cli();
   g_models = getenv("ARGUS_MODELS_DIR");
   const char *shared = getenv("ARGUS_SHARED_DATA");
   char probe[1200];
@@ -614,9 +728,6 @@ int main(void) {
     test_live(eng);
     argus_face_engine_free(eng);
   }
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", g_tmp);
+  cli_rm_tree(g_tmp);
   return check_report("test_camera_policy");
 }

@@ -274,15 +274,27 @@ static void print_status(const argus_pipeline_stats *st,
   for (int i = 0; i < n; i++) {
     const argus_pipeline_camera_stats *c = &cs[i];
     camera_detail(&c->video, detail, sizeof detail);
+    /* The recognition policy, when it held anything back. */
+    char pol[160] = "";
+    if (c->policy_mode != ARGUS_POLICY_MATCH || c->frames_policy_off ||
+        c->faces_masked || c->faces_detect_only)
+      snprintf(pol, sizeof pol,
+               ", policy %s (frames off %llu, detect-only faces %llu, masked "
+               "%llu)",
+               argus_policy_mode_name(c->policy_mode),
+               (unsigned long long)c->frames_policy_off,
+               (unsigned long long)c->faces_detect_only,
+               (unsigned long long)c->faces_masked);
     fprintf(stderr,
             "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
-            "faces %llu, tracks %llu (%d live), matches %llu, alerts %llu%s\n",
+            "faces %llu, tracks %llu (%d live), matches %llu, alerts "
+            "%llu%s%s\n",
             c->video.name, argus_video_state_name(c->video.state),
             c->video.fps_in, c->fps_analysed,
             (unsigned long long)c->video.frames_dropped,
             (unsigned long long)c->faces, (unsigned long long)c->tracks,
             c->tracks_live, (unsigned long long)c->matches,
-            (unsigned long long)c->alerts, detail);
+            (unsigned long long)c->alerts, pol, detail);
   }
 }
 
