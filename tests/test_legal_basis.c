@@ -600,6 +600,17 @@ static void test_cli(void) {
       models, "--db", db, biden);
   CHECK_INT_EQ(r.status, 1);
   CHECK_MSG(has(r.err, "read-only"), "%s", r.err);
+  /* argus import refuses it before reading a photo. */
+  char imp[800], dst[900];
+  snprintf(imp, sizeof imp, "%s/import", tmp);
+  mkdir(imp, 0700);
+  snprintf(dst, sizeof dst, "%s/Joe_Biden", imp);
+  mkdir(dst, 0700);
+  snprintf(dst, sizeof dst, "%s/Joe_Biden/biden.jpg", imp);
+  CHECK(symlink(biden, dst) == 0);
+  RUN("import", "--watchlist", "faces", "--models", models, "--db", db, imp);
+  CHECK(r.status != 0);
+  CHECK_MSG(has(r.err, "read-only"), "%s", r.err);
   RUN("watchlist", "set", "faces", "--expires", "2031-01-01", "--db", db);
   CHECK_INT_EQ(r.status, 0);
   RUN("identify", "--json", "--models", models, "--db", db, obama2);

@@ -524,6 +524,15 @@ argus_err argus_gallery_import(argus_gallery *g, argus_face_engine *e,
   argus_err rc = argus_gallery_threshold(g, watchlist, &thr, err);
   if (rc)
     return rc;
+  /* An expired watchlist is read-only (docs/lawful-use.md): refused before
+   * any photo is read, rather than person by person. */
+  argus_store_error we = {{0}};
+  gallery_lock(g);
+  rc = argus_store_watchlist_check_writable(gallery_store(g), watchlist, &we);
+  gallery_unlock(g);
+  if (rc)
+    return gallery_fail(err, rc, "import: %s",
+                        we.msg[0] ? we.msg : argus_strerror(rc));
 
   uint64_t t0 = argus_time_ns();
   int ndirs = 0, nworkers = 0;
