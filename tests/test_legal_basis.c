@@ -183,8 +183,7 @@ static void test_dates(void) {
   CHECK(argus_store_review_at("", t0) == ARGUS_STORE_REVIEW_NONE);
   CHECK(argus_store_review_at("2030-03-01", t0) == ARGUS_STORE_REVIEW_OK);
   CHECK(argus_store_review_at("2030-01-20", t0) == ARGUS_STORE_REVIEW_DUE);
-  CHECK(argus_store_review_at("2030-01-01", t0) ==
-        ARGUS_STORE_REVIEW_OVERDUE);
+  CHECK(argus_store_review_at("2030-01-01", t0) == ARGUS_STORE_REVIEW_OVERDUE);
   CHECK(argus_store_review_at("garbage", t0) == ARGUS_STORE_REVIEW_OVERDUE);
   CHECK(argus_store_review_at("2030-01-31", t0 + day) ==
         ARGUS_STORE_REVIEW_DUE);
@@ -473,8 +472,8 @@ static void test_cli(void) {
   }
   char ann_id[32];
   snprintf(ann_id, sizeof ann_id, "%lld", (long long)ann);
-  RUN("person", "set", "--watchlist", "vip", "Ann", "--review-by",
-      "2030-01-20", "--reason", "witness", "--db", db);
+  RUN("person", "set", "--watchlist", "vip", "Ann", "--review-by", "2030-01-20",
+      "--reason", "witness", "--db", db);
   CHECK_INT_EQ(r.status, 0);
   CHECK(has(r.out, "due"));
   RUN("person", "set", "--id", ann_id, "--review-by", "someday", "--db", db);
@@ -482,8 +481,8 @@ static void test_cli(void) {
   CHECK(has(r.err, "--review-by") && has(r.err, "is not a date"));
   RUN("person", "set", "--id", ann_id, "--db", db);
   CHECK_INT_EQ(r.status, 2);
-  RUN("person", "set", "--watchlist", "vip", "Bob", "--review-by",
-      "2030-05-01", "--db", db);
+  RUN("person", "set", "--watchlist", "vip", "Bob", "--review-by", "2030-05-01",
+      "--db", db);
   CHECK_INT_EQ(r.status, 0);
   RUN("person", "list", "--db", db);
   line_with(r.out, "Ann", line, sizeof line);
@@ -497,7 +496,8 @@ static void test_cli(void) {
   RUN("person", "list", "--due", "200", "--db", db);
   CHECK(has(r.out, "Ann") && has(r.out, "Bob"));
   RUN("person", "list", "--json", "--db", db);
-  CHECK(has(r.out, "\"review\":\"due\"") && has(r.out, "\"reason\":\"witness\""));
+  CHECK(has(r.out, "\"review\":\"due\"") &&
+        has(r.out, "\"reason\":\"witness\""));
 
   /* Time passes: Ann overdue, then the list expired. */
   set_now("2030-02-01T00:00:00Z");
@@ -514,8 +514,7 @@ static void test_cli(void) {
   RUN("watchlist", "set", "vip", "--threshold", "0.4", "--db", db);
   CHECK_INT_EQ(r.status, 1);
   CHECK(has(r.err, "read-only"));
-  RUN("person", "set", "--id", ann_id, "--review-by", "2031-01-01", "--db",
-      db);
+  RUN("person", "set", "--id", ann_id, "--review-by", "2031-01-01", "--db", db);
   CHECK_INT_EQ(r.status, 1);
   CHECK(has(r.err, "read-only"));
   RUN("watchlist", "set", "vip", "--expires", "2030-08-01", "--no-expiry",
@@ -531,8 +530,7 @@ static void test_cli(void) {
   CHECK_INT_EQ(r.status, 0);
   RUN("watchlist", "list", "--json", "--db", db);
   CHECK(has(r.out, "\"expires\":null"));
-  RUN("person", "set", "--id", ann_id, "--review-by", "2031-01-01", "--db",
-      db);
+  RUN("person", "set", "--id", ann_id, "--review-by", "2031-01-01", "--db", db);
   CHECK_INT_EQ(r.status, 0);
   RUN("audit", "--db", db);
   if (r.status == 0)
@@ -557,9 +555,8 @@ static void test_cli(void) {
   set_now("2030-01-01T00:00:00Z");
   RUN("watchlist", "create", "faces", "--expires", "2030-06-01", "--db", db);
   CHECK_INT_EQ(r.status, 0);
-  RUN("person", "add", "--watchlist", "faces", "--name", "Obama",
-      "--review-by", "2030-03-01", "--reason", "test", "--models", models,
-      "--db", db, obama);
+  RUN("person", "add", "--watchlist", "faces", "--name", "Obama", "--review-by",
+      "2030-03-01", "--reason", "test", "--models", models, "--db", db, obama);
   CHECK_INT_EQ(r.status, 0);
   RUN("person", "add", "--watchlist", "faces", "--name", "Biden", "--models",
       models, "--db", db, biden);
@@ -571,15 +568,15 @@ static void test_cli(void) {
   line_with(r.out, "Obama", line, sizeof line);
   CHECK_MSG(has(line, "2030-03-01T00:00:00.000Z") && has(line, "test"), "%s",
             line);
-  RUN("identify", "--watchlist", "faces", "--json", "--models", models,
-      "--db", db, obama2);
+  RUN("identify", "--watchlist", "faces", "--json", "--models", models, "--db",
+      db, obama2);
   CHECK_INT_EQ(r.status, 0);
   CHECK_MSG(has(r.out, "\"name\":\"Obama\"") && has(r.out, "\"match\":true"),
             "%.500s", r.out);
   /* Obama overdue: not a candidate; Biden still is. */
   set_now("2030-03-02T00:00:00Z");
-  RUN("identify", "--watchlist", "faces", "--json", "--models", models,
-      "--db", db, obama2);
+  RUN("identify", "--watchlist", "faces", "--json", "--models", models, "--db",
+      db, obama2);
   CHECK_INT_EQ(r.status, 0);
   CHECK_MSG(!has(r.out, "\"name\":\"Obama\"") && has(r.out, "Biden") &&
                 !has(r.out, "\"match\":true"),
@@ -594,8 +591,8 @@ static void test_cli(void) {
   set_now("2030-06-02T00:00:00Z");
   RUN("identify", "--json", "--models", models, "--db", db, obama2);
   CHECK_INT_EQ(r.status, 0);
-  CHECK_MSG(!has(r.out, "\"name\":\"Obama\"") && !has(r.out, "Biden"),
-            "%.500s", r.out);
+  CHECK_MSG(!has(r.out, "\"name\":\"Obama\"") && !has(r.out, "Biden"), "%.500s",
+            r.out);
   RUN("person", "add", "--watchlist", "faces", "--name", "Biden2", "--models",
       models, "--db", db, biden);
   CHECK_INT_EQ(r.status, 1);

@@ -86,12 +86,12 @@ enum {
   OPT_NO_EXPIRY
 };
 
+// clang-format off
 /* The legal-basis options (create and set share them). */
 #define LEGAL_OPTS                                                             \
   {"purpose", 1, OPT_PURPOSE}, {"legal-ref", 1, OPT_LEGAL_REF},                \
-      {"owner", 1, OPT_OWNER}, {"expires", 1, OPT_EXPIRES }
+  {"owner", 1, OPT_OWNER}, {"expires", 1, OPT_EXPIRES}
 
-// clang-format off
 #define LEGAL_HELP                                                             \
   "  --purpose TEXT    why the list exists (its lawful purpose)\n"             \
   "  --legal-ref TEXT  the legal basis: statute, court order, case number\n"   \
@@ -208,12 +208,15 @@ static void wl_create_usage(FILE *f) {
 }
 
 static int wl_create_main(int argc, char **argv) {
-  static const cli_opt opts[] = {
-      STORE_CLI_DB_OPT,          {"threshold", 1, OPT_THRESHOLD},
-      {"colour", 1, OPT_COLOUR}, {"color", 1, OPT_COLOUR},
-      {"fpir", 1, OPT_FPIR},     {"size", 1, OPT_SIZE},
-      {"models", 1, OPT_MODELS}, LEGAL_OPTS,
-      {NULL, 0, 0}};
+  static const cli_opt opts[] = {STORE_CLI_DB_OPT,
+                                 {"threshold", 1, OPT_THRESHOLD},
+                                 {"colour", 1, OPT_COLOUR},
+                                 {"color", 1, OPT_COLOUR},
+                                 {"fpir", 1, OPT_FPIR},
+                                 {"size", 1, OPT_SIZE},
+                                 {"models", 1, OPT_MODELS},
+                                 LEGAL_OPTS,
+                                 {NULL, 0, 0}};
   const char *cmd = "watchlist create";
   const char *db = NULL, *name = NULL, *colour = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;
@@ -285,7 +288,7 @@ static int wl_create_main(int argc, char **argv) {
   argus_store_error err = {{0}};
   argus_store_id id = 0;
   argus_err e = argus_store_watchlist_create_legal(s, name, threshold, colour,
-                                                  &legal, &id, &err);
+                                                   &legal, &id, &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
@@ -560,8 +563,8 @@ static int wl_set_main(int argc, char **argv) {
     cli_errorf(cmd, "missing NAME");
     return cli_bad_value(cmd);
   }
-  int set_legal = legal.purpose || legal.legal_ref || legal.owner ||
-                  legal.expires;
+  int set_legal =
+      legal.purpose || legal.legal_ref || legal.owner || legal.expires;
   if (!set_threshold && active < 0 && fpir == 0 && !set_legal) {
     cli_errorf(cmd, "nothing to change: give --threshold, --fpir, --active, "
                     "--purpose, --legal-ref, --owner, --expires or "

@@ -133,8 +133,7 @@ argus_err store_legal_writable(argus_store *s, argus_store_id wl_id,
   return e;
 }
 
-argus_err argus_store_watchlist_check_writable(argus_store *s,
-                                               const char *name,
+argus_err argus_store_watchlist_check_writable(argus_store *s, const char *name,
                                                argus_store_error *err) {
   argus_err e = store_check_handle(s, err);
   if (e == ARGUS_OK)
@@ -161,8 +160,8 @@ argus_err argus_store_watchlist_set_legal(argus_store *s, const char *name,
   if (e == ARGUS_OK)
     e = store_check_text(in->purpose, "purpose", ARGUS_STORE_TEXT_MAX, err);
   if (e == ARGUS_OK)
-    e = store_check_text(in->legal_ref, "legal reference",
-                         ARGUS_STORE_TEXT_MAX, err);
+    e = store_check_text(in->legal_ref, "legal reference", ARGUS_STORE_TEXT_MAX,
+                         err);
   if (e == ARGUS_OK)
     e = store_check_text(in->owner, "owner", ARGUS_STORE_NAME_MAX, err);
   if (e == ARGUS_OK && in->expires)

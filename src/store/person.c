@@ -377,10 +377,10 @@ argus_err argus_store_person_update(argus_store *s, argus_store_id id,
   /* coalesce keeps a column the caller leaves NULL. */
   if (e == ARGUS_OK)
     e = store_query_int(s, &found, &wl, err,
-                      "UPDATE persons SET name = coalesce(?, name), "
-                      "notes = coalesce(?, notes), updated = ? WHERE id = ? "
-                      "RETURNING watchlist_id",
-                      "sssi", name, notes, t, (int64_t)id);
+                        "UPDATE persons SET name = coalesce(?, name), "
+                        "notes = coalesce(?, notes), updated = ? WHERE id = ? "
+                        "RETURNING watchlist_id",
+                        "sssi", name, notes, t, (int64_t)id);
   if (e == ARGUS_OK && !found)
     e = store_fail(err, ARGUS_E_NOT_FOUND, "no person with id %lld",
                    (long long)id);
@@ -524,8 +524,7 @@ argus_err argus_store_person_find_external(argus_store *s,
     e = store_check_name(watchlist, "watchlist name", ARGUS_STORE_NAME_MAX,
                          err);
   if (e == ARGUS_OK)
-    e = store_check_name(external_id, "external id", ARGUS_STORE_NAME_MAX,
-                         err);
+    e = store_check_name(external_id, "external id", ARGUS_STORE_NAME_MAX, err);
   if (e != ARGUS_OK)
     return e;
   store_stmt *st = NULL;
@@ -823,8 +822,7 @@ argus_err argus_store_template_foreach(argus_store *s,
   store_json_int(&j, "templates", count);
   if (e != ARGUS_OK)
     store_json_str(&j, "error", argus_errname(e));
-  argus_err ue =
-      store_audit_set_detail(s, audit_id, store_json_end(&j), &uerr);
+  argus_err ue = store_audit_set_detail(s, audit_id, store_json_end(&j), &uerr);
   if (ue != ARGUS_OK) {
     store_rollback(s);
     if (e == ARGUS_OK && err)

@@ -108,8 +108,8 @@ argus_err argus_store_watchlist_create_legal(
                      "such as 2027-01-31T18:00:00Z)",
                      legal->expires);
     else if (ns <= argus_store_clock_ns())
-      e = store_fail(err, ARGUS_E_INVALID_ARG,
-                     "expiry %s is not in the future", exp);
+      e = store_fail(err, ARGUS_E_INVALID_ARG, "expiry %s is not in the future",
+                     exp);
   }
   if (e != ARGUS_OK)
     return e;
@@ -175,7 +175,7 @@ argus_err argus_store_watchlist_create_legal(
 
 #define WL_COLUMNS                                                             \
   "SELECT w.id, w.name, w.threshold, w.colour, w.active, w.created, "          \
-  "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), " \
+  "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), "  \
   "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires "                \
   "FROM watchlists w "
 
@@ -400,9 +400,9 @@ argus_err argus_store_watchlist_set_ack(argus_store *s, const char *name,
   e = writable_by_name(s, name, err);
   if (e == ARGUS_OK)
     e = store_query_int(s, &found, &id, err,
-                      "UPDATE watchlists SET ack_required = ?, updated = ? "
-                      "WHERE name = ? RETURNING id",
-                      "iss", (int64_t)ack_required, t, name);
+                        "UPDATE watchlists SET ack_required = ?, updated = ? "
+                        "WHERE name = ? RETURNING id",
+                        "iss", (int64_t)ack_required, t, name);
   if (e == ARGUS_OK && !found)
     e = store_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'", name);
   if (e == ARGUS_OK) {
@@ -410,8 +410,8 @@ argus_err argus_store_watchlist_set_ack(argus_store *s, const char *name,
     store_json_begin(&j);
     store_json_str(&j, "name", name);
     store_json_int(&j, "ack_required", ack_required);
-    e = store_audit(s, "watchlist.set_ack", "watchlist", id,
-                    store_json_end(&j), NULL, err);
+    e = store_audit(s, "watchlist.set_ack", "watchlist", id, store_json_end(&j),
+                    NULL, err);
   }
   if (e != ARGUS_OK) {
     store_rollback(s);
@@ -440,9 +440,9 @@ argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
   e = writable_by_name(s, name, err);
   if (e == ARGUS_OK)
     e = store_query_int(s, &found, &id, err,
-                      "UPDATE watchlists SET colour = ?, updated = ? "
-                      "WHERE name = ? RETURNING id",
-                      "sss", col, t, name);
+                        "UPDATE watchlists SET colour = ?, updated = ? "
+                        "WHERE name = ? RETURNING id",
+                        "sss", col, t, name);
   if (e == ARGUS_OK && !found)
     e = store_fail(err, ARGUS_E_NOT_FOUND, "no watchlist '%s'", name);
   if (e == ARGUS_OK) {
