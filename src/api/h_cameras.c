@@ -93,6 +93,12 @@ static void status_json(const argus_pipeline_camera_stats *c, argus_json *j) {
   argus_json_uint(j, "faces", c->faces);
   argus_json_uint(j, "tracks", c->tracks);
   argus_json_uint(j, "alerts", c->alerts);
+  /* The recognition policy (settings "policy"): the mode of the last frame
+   * and what it held back. */
+  argus_json_str(j, "policy_mode", argus_policy_mode_name(c->policy_mode));
+  argus_json_uint(j, "frames_policy_off", c->frames_policy_off);
+  argus_json_uint(j, "faces_masked", c->faces_masked);
+  argus_json_uint(j, "faces_detect_only", c->faces_detect_only);
   argus_json_obj_end(j);
 }
 
