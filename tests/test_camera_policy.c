@@ -101,6 +101,17 @@ static void test_validation(void) {
           "\"2026-12-06T22:00:00Z\",\"mode\":\"off\",\"why\":1}]}}",
           "unknown key \"why\"");
   refused("{\"policy\":{\"windows\":{}}}", "\"windows\" must be an array");
+  accepted("{\"policy\":{\"windows\":[{\"every\":\"day\",\"from\":\"22:00\","
+           "\"to\":\"06:00:30\",\"mode\":\"detect\"}]}}");
+  refused("{\"policy\":{\"windows\":[{\"every\":\"week\",\"from\":\"22:00\","
+          "\"to\":\"06:00\",\"mode\":\"detect\"}]}}",
+          "\"every\" must be \"day\"");
+  refused("{\"policy\":{\"windows\":[{\"every\":\"day\",\"from\":\"24:00\","
+          "\"to\":\"06:00\",\"mode\":\"detect\"}]}}",
+          "\"from\" of a daily window must be a UTC time of day");
+  refused("{\"policy\":{\"windows\":[{\"every\":\"day\",\"from\":\"10:00\","
+          "\"to\":\"10:00:00\",\"mode\":\"off\"}]}}",
+          "is empty");
   refused("{\"policy\":{\"masks\":[[[0,0],[10,0]]]}}",
           "\"masks\"[0]: a polygon needs at least 3 points, not 2");
   refused("{\"policy\":{\"masks\":[[[0,0],[10,0],[5]]]}}",
@@ -186,6 +197,29 @@ static void test_mode_and_masks(void) {
   CHECK(strstr(sum, "\"masks\":1") != NULL);
   CHECK(strstr(sum, "\"from\":\"2026-12-06T10:00:00.000Z\"") != NULL);
   CHECK_INT_EQ(argus_policy_mode_at(NULL, t), ARGUS_POLICY_MATCH);
+  /* every day from 22:00 to 06:00 UTC (over midnight), and 12:00-13:00 */
+  CHECK_OK(argus_policy_parse(
+      "{\"windows\":[{\"every\":\"day\",\"from\":\"22:00\",\"to\":\"06:00\","
+      "\"mode\":\"detect\"},{\"every\":\"day\",\"from\":\"12:00\",\"to\":"
+      "\"13:00\",\"mode\":\"off\"}]}",
+      &p, &err));
+  static const struct {
+    const char *at;
+    argus_policy_mode want;
+  } daily[] = {{"2026-12-06T21:59:59Z", ARGUS_POLICY_MATCH},
+               {"2026-12-06T22:00:00Z", ARGUS_POLICY_DETECT},
+               {"2026-12-07T03:00:00Z", ARGUS_POLICY_DETECT},
+               {"2026-12-07T06:00:00Z", ARGUS_POLICY_MATCH},
+               {"2026-12-07T12:30:00Z", ARGUS_POLICY_OFF},
+               {"1969-12-31T23:00:00Z", ARGUS_POLICY_DETECT}, /* < epoch */
+               {"2030-01-01T13:00:00Z", ARGUS_POLICY_MATCH}};
+  for (size_t i = 0; i < sizeof daily / sizeof daily[0]; i++) {
+    CHECK_OK(argus_rfc3339_parse(daily[i].at, &t));
+    CHECK_INT_EQ(argus_policy_mode_at(&p, t), daily[i].want);
+  }
+  CHECK(argus_policy_summary(&p, sum, sizeof sum) > 0);
+  CHECK(strstr(sum, "{\"every\":\"day\",\"from\":\"22:00:00\",\"to\":\"06:00:00\","
+                    "\"mode\":\"detect\"}") != NULL);
   int present = -1;
   CHECK_OK(argus_policy_from_settings("{\"fps\":2}", &p, &present, &err));
   CHECK_INT_EQ(present, 0);
@@ -307,6 +341,11 @@ static void test_cli(void) {
   CHECK(strstr(g_r.out, "order 2") != NULL);
   CHECK(strstr(g_r.out, "effective") != NULL);
   CHECK(strstr(g_r.out, "2026-12-06T22:00:00.000Z") != NULL);
+  RUN("camera", "set", "square", "--db", db, "--window", "22:00/06:00/detect");
+  CHECK_INT_EQ(g_r.status, 0);
+  RUN("camera", "list", "--json", "--db", db);
+  CHECK(strstr(g_r.out, "{\"every\":\"day\",\"from\":\"22:00\",\"to\":\"06:00\","
+                        "\"mode\":\"detect\"}") != NULL);
   RUN("camera", "set", "square", "--db", db);
   CHECK_INT_EQ(g_r.status, 2); /* nothing to change */
   RUN("camera", "add", "--help");

@@ -3,15 +3,19 @@
  * frames, as the "policy" member of the camera's settings says it.
  *
  *   {"mode": "match" | "detect" | "off",
- *    "windows": [{"from": RFC3339, "to": RFC3339, "mode": ...}, ...],
+ *    "windows": [{"from": RFC3339, "to": RFC3339, "mode": ...},
+ *                {"every": "day", "from": "HH:MM[:SS]", "to": "HH:MM[:SS]",
+ *                 "mode": ...}, ...],
  *    "masks": [[[x, y], [x, y], [x, y], ...], ...],
  *    "legal_ref": "court order 123/26"}
  *
  * Modes: "match" (the default) detects, tracks, embeds and searches;
  * "detect" detects, tracks and counts faces but never embeds one (nothing is
  * searched or stored); "off" does not even detect. A window overrides the
- * mode in [from, to) (UTC instants); where windows overlap, the most
- * restrictive of their modes applies (off, then detect, then match).
+ * mode in [from, to) (UTC instants), or every day from one UTC time of day
+ * to another ("every": "day"; from after to spans midnight); where windows
+ * overlap, the most restrictive of their modes applies (off, then detect,
+ * then match).
  * Masks are polygons in the pixel coordinates of the camera's decoded
  * frame: a face whose box centre falls inside one is dropped before
  * tracking and is never embedded.
@@ -44,8 +48,11 @@ typedef enum argus_policy_mode {
 } argus_policy_mode;
 
 typedef struct argus_policy_window {
-  int64_t from_ns, to_ns; /* UTC nanoseconds, from < to; [from, to) */
+  /* daily 0: UTC nanoseconds, from < to; [from, to). daily 1: seconds
+   * after UTC midnight (0..86399), from != to; from > to spans midnight. */
+  int64_t from_ns, to_ns;
   argus_policy_mode mode;
+  int daily;
 } argus_policy_window;
 
 typedef struct argus_policy_mask {
@@ -72,7 +79,9 @@ const char *argus_policy_mode_name(argus_policy_mode m);
 /* Reads a policy object (JSON text, strict; at most 64 KiB) into *out,
  * checking every member: only "mode", "windows", "masks" and "legal_ref" are
  * known; a mode is one of the three words; a window has exactly "from",
- * "to" (RFC 3339 instants, from < to) and "mode"; a mask has 3 to
+ * "to" (RFC 3339 instants, from < to) and "mode", or also "every": "day"
+ * with "from" and "to" UTC times of day "HH:MM" or "HH:MM:SS" (different);
+ * a mask has 3 to
  * ARGUS_POLICY_MAX_POINTS vertices [x, y] of finite numbers within
  * +-ARGUS_POLICY_COORD_MAX; at most ARGUS_POLICY_MAX_WINDOWS windows and
  * ARGUS_POLICY_MAX_MASKS masks; legal_ref a string shorter than

@@ -82,6 +82,8 @@ enum {
   "                   off (frames not analysed at all)\n"                      \
   "  --window FROM/TO/MODE  MODE applies from FROM to TO (RFC 3339 UTC\n"      \
   "                   instants), e.g. 2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off;\n" \
+  "                   or every day between UTC times of day, e.g.\n"           \
+  "                   22:00/06:00/detect;\n"                                  \
   "                   repeatable; overlapping windows: the most restrictive\n" \
   "  --mask \"X,Y X,Y X,Y ...\"  a polygon in the camera's frame pixels: faces\n" \
   "                   centred inside are never embedded; repeatable (3..32\n"  \
@@ -193,6 +195,12 @@ static cJSON *window_json(const char *cmd, const char *text) {
   snprintf(from, sizeof from, "%.*s", (int)(a - text), text);
   snprintf(to, sizeof to, "%.*s", (int)(b - a - 1), a + 1);
   cJSON *w = cJSON_CreateObject();
+  /* Times of day (no date): a window every day. */
+  if (w && !strchr(from, 'T') && !strchr(to, 'T') &&
+      !cJSON_AddStringToObject(w, "every", "day")) {
+    cJSON_Delete(w);
+    return NULL;
+  }
   if (w && (!cJSON_AddStringToObject(w, "from", from) ||
             !cJSON_AddStringToObject(w, "to", to) ||
             !cJSON_AddStringToObject(w, "mode", b + 1))) {

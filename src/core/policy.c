@@ -77,6 +77,40 @@ static argus_err read_instant(const cJSON *v, int i, const char *key,
   return ARGUS_OK;
 }
 
+/* "HH:MM" or "HH:MM:SS" (an optional trailing 'Z') into seconds after
+ * midnight; -1 when it is not one. */
+static int time_of_day(const char *s) {
+  int v[3] = {0, 0, 0}, n = 0;
+  const char *p = s;
+  while (n < 3) {
+    if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9'))
+      return -1;
+    v[n++] = (p[0] - '0') * 10 + (p[1] - '0');
+    p += 2;
+    if (*p != ':')
+      break;
+    p++;
+  }
+  if (*p == 'Z')
+    p++;
+  if (*p || n < 2 || v[0] > 23 || v[1] > 59 || v[2] > 59)
+    return -1;
+  return v[0] * 3600 + v[1] * 60 + v[2];
+}
+
+static argus_err read_daily(const cJSON *v, int i, const char *key,
+                            int64_t *sec, argus_error_detail *err) {
+  int t = cJSON_IsString(v) ? time_of_day(v->valuestring) : -1;
+  if (t < 0)
+    FAIL("\"policy\": \"windows\"[%d]: \"%s\" of a daily window must be a UTC "
+         "time of day \"HH:MM\" or \"HH:MM:SS\", not %s%.40s%s",
+         i, key, cJSON_IsString(v) ? "\"" : kind(v),
+         cJSON_IsString(v) ? v->valuestring : "",
+         cJSON_IsString(v) ? "\"" : "");
+  *sec = t;
+  return ARGUS_OK;
+}
+
 static argus_err read_windows(const cJSON *arr, argus_policy *p,
                               argus_error_detail *err) {
   if (!cJSON_IsArray(arr))
@@ -97,9 +131,11 @@ static argus_err read_windows(const cJSON *arr, argus_policy *p,
     argus_err rc = no_twice(w, where, err);
     if (rc)
       return rc;
-    const cJSON *from = NULL, *to = NULL, *mode = NULL;
+    const cJSON *from = NULL, *to = NULL, *mode = NULL, *every = NULL;
     for (const cJSON *m = w->child; m; m = m->next) {
-      if (strcmp(m->string, "from") == 0)
+      if (strcmp(m->string, "every") == 0)
+        every = m;
+      else if (strcmp(m->string, "from") == 0)
         from = m;
       else if (strcmp(m->string, "to") == 0)
         to = m;
@@ -107,20 +143,34 @@ static argus_err read_windows(const cJSON *arr, argus_policy *p,
         mode = m;
       else
         FAIL("\"policy\": \"windows\"[%d]: unknown key \"%.64s\" (known: "
-             "\"from\", \"to\", \"mode\")",
+             "\"from\", \"to\", \"mode\", \"every\")",
              i, m->string);
     }
     if (!from || !to || !mode)
       FAIL("\"policy\": \"windows\"[%d]: \"%s\" is missing", i,
            !from ? "from" : !to ? "to" : "mode");
     argus_policy_window *pw = &p->windows[i];
-    if ((rc = read_instant(from, i, "from", &pw->from_ns, err)) ||
-        (rc = read_instant(to, i, "to", &pw->to_ns, err)))
-      return rc;
-    if (!(pw->from_ns < pw->to_ns))
-      FAIL("\"policy\": \"windows\"[%d]: \"from\" (%.40s) must be before "
-           "\"to\" (%.40s)",
-           i, from->valuestring, to->valuestring);
+    if (every && !(cJSON_IsString(every) &&
+                   strcmp(every->valuestring, "day") == 0))
+      FAIL("\"policy\": \"windows\"[%d]: \"every\" must be \"day\"", i);
+    pw->daily = every != NULL;
+    if (pw->daily) {
+      if ((rc = read_daily(from, i, "from", &pw->from_ns, err)) ||
+          (rc = read_daily(to, i, "to", &pw->to_ns, err)))
+        return rc;
+      if (pw->from_ns == pw->to_ns)
+        FAIL("\"policy\": \"windows\"[%d]: a daily window from %.40s to "
+             "%.40s is empty",
+             i, from->valuestring, to->valuestring);
+    } else {
+      if ((rc = read_instant(from, i, "from", &pw->from_ns, err)) ||
+          (rc = read_instant(to, i, "to", &pw->to_ns, err)))
+        return rc;
+      if (!(pw->from_ns < pw->to_ns))
+        FAIL("\"policy\": \"windows\"[%d]: \"from\" (%.40s) must be before "
+             "\"to\" (%.40s)",
+             i, from->valuestring, to->valuestring);
+    }
     char mw[40];
     snprintf(mw, sizeof mw, "\"windows\"[%d].mode", i);
     if ((rc = read_mode(mode, mw, &pw->mode, err)))
@@ -285,9 +335,15 @@ argus_policy_mode argus_policy_mode_at(const argus_policy *p,
     return ARGUS_POLICY_MATCH;
   int any = 0;
   argus_policy_mode m = ARGUS_POLICY_MATCH;
+  int64_t day_ns = (int64_t)86400 * 1000000000;
+  int64_t sod = ((wall_ns % day_ns) + day_ns) % day_ns / 1000000000;
   for (int i = 0; i < p->nwindows; i++) {
     const argus_policy_window *w = &p->windows[i];
-    if (wall_ns >= w->from_ns && wall_ns < w->to_ns) {
+    int in = w->daily ? (w->from_ns < w->to_ns
+                             ? sod >= w->from_ns && sod < w->to_ns
+                             : sod >= w->from_ns || sod < w->to_ns)
+                      : wall_ns >= w->from_ns && wall_ns < w->to_ns;
+    if (in) {
       if (!any || w->mode > m)
         m = w->mode;
       any = 1;
@@ -330,11 +386,22 @@ size_t argus_policy_summary(const argus_policy *p, char *buf, size_t size) {
   argus_json_arr_begin(&j, "windows");
   for (int i = 0; i < p->nwindows; i++) {
     char t[ARGUS_RFC3339_MAX];
+    const argus_policy_window *w = &p->windows[i];
     argus_json_obj_begin(&j, NULL);
-    argus_rfc3339(p->windows[i].from_ns, t);
-    argus_json_str(&j, "from", t);
-    argus_rfc3339(p->windows[i].to_ns, t);
-    argus_json_str(&j, "to", t);
+    if (w->daily) {
+      argus_json_str(&j, "every", "day");
+      snprintf(t, sizeof t, "%02d:%02d:%02d", (int)(w->from_ns / 3600),
+               (int)(w->from_ns / 60 % 60), (int)(w->from_ns % 60));
+      argus_json_str(&j, "from", t);
+      snprintf(t, sizeof t, "%02d:%02d:%02d", (int)(w->to_ns / 3600),
+               (int)(w->to_ns / 60 % 60), (int)(w->to_ns % 60));
+      argus_json_str(&j, "to", t);
+    } else {
+      argus_rfc3339(w->from_ns, t);
+      argus_json_str(&j, "from", t);
+      argus_rfc3339(w->to_ns, t);
+      argus_json_str(&j, "to", t);
+    }
     argus_json_str(&j, "mode", argus_policy_mode_name(p->windows[i].mode));
     argus_json_obj_end(&j);
   }

@@ -243,9 +243,13 @@ argus_err argus_edge_set_policy(argus_edge *p, int index,
         pol->nwindows > ARGUS_POLICY_MAX_WINDOWS || pol->nmasks < 0 ||
         pol->nmasks > ARGUS_POLICY_MAX_MASKS)
       return ARGUS_E_INVALID_ARG;
-    for (int i = 0; i < pol->nwindows; i++)
-      if ((unsigned)pol->windows[i].mode > ARGUS_POLICY_OFF)
+    for (int i = 0; i < pol->nwindows; i++) {
+      const argus_policy_window *w = &pol->windows[i];
+      if ((unsigned)w->mode > ARGUS_POLICY_OFF ||
+          (w->daily && (w->from_ns < 0 || w->from_ns >= 86400 ||
+                        w->to_ns < 0 || w->to_ns >= 86400)))
         return ARGUS_E_INVALID_ARG;
+    }
     for (int i = 0; i < pol->nmasks; i++)
       if (pol->masks[i].npoints < 3 ||
           pol->masks[i].npoints > ARGUS_POLICY_MAX_POINTS)
