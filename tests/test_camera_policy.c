@@ -126,8 +126,8 @@ static void test_validation(void) {
   char buf[8192];
   size_t n = (size_t)snprintf(buf, sizeof buf, "{\"policy\":{\"masks\":[[");
   for (int i = 0; i < ARGUS_POLICY_MAX_POINTS + 1; i++)
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s[%d,%d]", i ? "," : "",
-                          i, i * i % 7);
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s[%d,%d]", i ? "," : "", i,
+                          i * i % 7);
   snprintf(buf + n, sizeof buf - n, "]]}}");
   refused(buf, "33 points, more than 32");
   n = (size_t)snprintf(buf, sizeof buf, "{\"policy\":{\"masks\":[");
@@ -186,7 +186,7 @@ static void test_mode_and_masks(void) {
   CHECK_INT_EQ(argus_policy_mode_at(&p, t), ARGUS_POLICY_MATCH);
   CHECK_OK(argus_rfc3339_parse("2026-12-06T12:30:00Z", &t));
   CHECK_INT_EQ(argus_policy_mode_at(&p, t), ARGUS_POLICY_OFF); /* overlap */
-  CHECK_OK(argus_rfc3339_parse("2026-12-06T22:00:00Z", &t)); /* [from, to) */
+  CHECK_OK(argus_rfc3339_parse("2026-12-06T22:00:00Z", &t));   /* [from, to) */
   CHECK_INT_EQ(argus_policy_mode_at(&p, t), ARGUS_POLICY_DETECT);
   CHECK_INT_EQ(argus_policy_masked(&p, 10, 10), 1);
   CHECK_INT_EQ(argus_policy_masked(&p, 60, 60), 0); /* beyond the diagonal */
@@ -218,8 +218,9 @@ static void test_mode_and_masks(void) {
     CHECK_INT_EQ(argus_policy_mode_at(&p, t), daily[i].want);
   }
   CHECK(argus_policy_summary(&p, sum, sizeof sum) > 0);
-  CHECK(strstr(sum, "{\"every\":\"day\",\"from\":\"22:00:00\",\"to\":\"06:00:00\","
-                    "\"mode\":\"detect\"}") != NULL);
+  CHECK(strstr(sum,
+               "{\"every\":\"day\",\"from\":\"22:00:00\",\"to\":\"06:00:00\","
+               "\"mode\":\"detect\"}") != NULL);
   int present = -1;
   CHECK_OK(argus_policy_from_settings("{\"fps\":2}", &p, &present, &err));
   CHECK_INT_EQ(present, 0);
@@ -301,9 +302,10 @@ static void test_cli(void) {
   snprintf(db, sizeof db, "%s/argus.db", dir);
 #define RUN(...) CLI_RUN(cli, dir, NULL, 0, &g_r, __VA_ARGS__)
   RUN("camera", "add", "square", "rtsp://u:pw@cam/1", "--db", db, "--mode",
-      "detect", "--mask", "0,0 100,0 100,50", "--mask", "200,200 300,200 250,300",
-      "--window", "2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off",
-      "--legal-ref", "court order 123/26");
+      "detect", "--mask", "0,0 100,0 100,50", "--mask",
+      "200,200 300,200 250,300", "--window",
+      "2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off", "--legal-ref",
+      "court order 123/26");
   CHECK_INT_EQ(g_r.status, 0);
   RUN("camera", "list", "--json", "--db", db);
   CHECK_INT_EQ(g_r.status, 0);
@@ -344,8 +346,9 @@ static void test_cli(void) {
   RUN("camera", "set", "square", "--db", db, "--window", "22:00/06:00/detect");
   CHECK_INT_EQ(g_r.status, 0);
   RUN("camera", "list", "--json", "--db", db);
-  CHECK(strstr(g_r.out, "{\"every\":\"day\",\"from\":\"22:00\",\"to\":\"06:00\","
-                        "\"mode\":\"detect\"}") != NULL);
+  CHECK(strstr(g_r.out,
+               "{\"every\":\"day\",\"from\":\"22:00\",\"to\":\"06:00\","
+               "\"mode\":\"detect\"}") != NULL);
   RUN("camera", "set", "square", "--db", db);
   CHECK_INT_EQ(g_r.status, 2); /* nothing to change */
   RUN("camera", "add", "--help");
@@ -456,8 +459,8 @@ static int run_set(const char *db, const char *settings, const char *stored,
   argus_pipeline_parts parts;
   argus_pipeline *p = NULL;
   argus_pipeline_error err = {{0}};
-  argus_err rc = argus_pipeline_parts_open(g_models, 0, db, "pipeline",
-                                           &parts, &err);
+  argus_err rc =
+      argus_pipeline_parts_open(g_models, 0, db, "pipeline", &parts, &err);
   if (rc == ARGUS_OK)
     rc = argus_pipeline_create(&c, &parts, &p, &err);
   CHECK_OK(rc);
@@ -723,8 +726,7 @@ static void test_live(argus_face_engine *eng) {
     argus_policy bad;
     argus_policy_init(&bad);
     bad.nmasks = 1; /* a polygon of no points; and no pipeline */
-    CHECK_INT_EQ(argus_pipeline_set_policy(NULL, 0, &bad),
-                 ARGUS_E_INVALID_ARG);
+    CHECK_INT_EQ(argus_pipeline_set_policy(NULL, 0, &bad), ARGUS_E_INVALID_ARG);
   }
 }
 

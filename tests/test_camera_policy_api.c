@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_shape.h"
 #include "api_util.h"
 #include "check.h"
-#include "api_shape.h"
 
 static cJSON *g_doc;
 
@@ -118,8 +118,7 @@ static void live(void) {
     api_sleep_(0.1);
   }
   analysed = status_num(&s, path, "frames_analysed", mode, sizeof mode);
-  printf("off: %.0f frames off, %.0f analysed, mode %s\n", off, analysed,
-         mode);
+  printf("off: %.0f frames off, %.0f analysed, mode %s\n", off, analysed, mode);
   CHECK(off >= 10);
   CHECK(analysed == 0);
   CHECK(strcmp(mode, "off") == 0);
@@ -143,8 +142,8 @@ static void live(void) {
   }
   double faces = status_num(&s, path, "faces", mode, sizeof mode);
   double alerts = status_num(&s, path, "alerts", mode, sizeof mode);
-  printf("detect: %.0f faces, %.0f detect-only, %.0f alerts, mode %s\n",
-         faces, det, alerts, mode);
+  printf("detect: %.0f faces, %.0f detect-only, %.0f alerts, mode %s\n", faces,
+         det, alerts, mode);
   CHECK(det >= 5);
   CHECK(strcmp(mode, "detect") == 0);
   CHECK(faces >= det);

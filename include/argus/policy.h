@@ -34,10 +34,10 @@
 
 ARGUS_BEGIN_DECLS
 
-#define ARGUS_POLICY_MAX_WINDOWS 32  /* windows per camera */
-#define ARGUS_POLICY_MAX_MASKS 16    /* polygons per camera */
-#define ARGUS_POLICY_MAX_POINTS 32   /* vertices per polygon (at least 3) */
-#define ARGUS_POLICY_COORD_MAX 65536 /* |x|, |y| of a vertex, pixels */
+#define ARGUS_POLICY_MAX_WINDOWS 32    /* windows per camera */
+#define ARGUS_POLICY_MAX_MASKS 16      /* polygons per camera */
+#define ARGUS_POLICY_MAX_POINTS 32     /* vertices per polygon (at least 3) */
+#define ARGUS_POLICY_COORD_MAX 65536   /* |x|, |y| of a vertex, pixels */
 #define ARGUS_POLICY_LEGAL_REF_MAX 256 /* bytes with the NUL */
 
 /* Ordered from the least to the most restrictive. */
@@ -56,9 +56,9 @@ typedef struct argus_policy_window {
 } argus_policy_window;
 
 typedef struct argus_policy_mask {
-  int npoints;                          /* 3..ARGUS_POLICY_MAX_POINTS */
+  int npoints;                           /* 3..ARGUS_POLICY_MAX_POINTS */
   float pts[ARGUS_POLICY_MAX_POINTS][2]; /* x, y in frame pixels */
-  float box[4];                         /* bounding box x0, y0, x1, y1 */
+  float box[4];                          /* bounding box x0, y0, x1, y1 */
 } argus_policy_mask;
 
 typedef struct argus_policy {

@@ -28,8 +28,8 @@ static void camera_set_usage(FILE *f);
 static const cli_command camera_commands[] = {
     {"add", "add a camera: a name for a video source URL", camera_add_main,
      camera_add_usage},
-    {"set", "change a camera's settings or recognition policy",
-     camera_set_main, camera_set_usage},
+    {"set", "change a camera's settings or recognition policy", camera_set_main,
+     camera_set_usage},
     {"list", "list the cameras", camera_list_main, camera_list_usage},
     {"remove", "remove a camera (its alerts stay)", camera_remove_main,
      camera_remove_usage},
@@ -152,8 +152,10 @@ static cJSON *mask_json(const char *cmd, const char *text) {
     errno = 0;
     double x = strtod(p, &end);
     if (end == p || *end != ',') {
-      cli_errorf(cmd, "--mask \"%s\": expected X,Y pairs separated by "
-                 "spaces", text);
+      cli_errorf(cmd,
+                 "--mask \"%s\": expected X,Y pairs separated by "
+                 "spaces",
+                 text);
       cJSON_Delete(poly);
       return NULL;
     }
@@ -161,8 +163,10 @@ static cJSON *mask_json(const char *cmd, const char *text) {
     double y = strtod(p, &end);
     if (end == p || (*end && *end != ' ' && *end != '\t') || !isfinite(x) ||
         !isfinite(y)) {
-      cli_errorf(cmd, "--mask \"%s\": expected X,Y pairs of finite numbers "
-                 "separated by spaces", text);
+      cli_errorf(cmd,
+                 "--mask \"%s\": expected X,Y pairs of finite numbers "
+                 "separated by spaces",
+                 text);
       cJSON_Delete(poly);
       return NULL;
     }
@@ -183,8 +187,10 @@ static cJSON *window_json(const char *cmd, const char *text) {
   const char *a = strchr(text, '/');
   const char *b = a ? strchr(a + 1, '/') : NULL;
   if (!a || !b || strchr(b + 1, '/')) {
-    cli_errorf(cmd, "--window \"%s\": expected FROM/TO/MODE, e.g. "
-               "2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off", text);
+    cli_errorf(cmd,
+               "--window \"%s\": expected FROM/TO/MODE, e.g. "
+               "2026-12-06T10:00:00Z/2026-12-06T22:00:00Z/off",
+               text);
     return NULL;
   }
   char from[64], to[64];
@@ -640,7 +646,7 @@ static int camera_set_main(int argc, char **argv) {
   }
   if (!settings && !policy_args_any(&pa) && enabled < 0) {
     cli_errorf(cmd, "nothing to change (--settings, a policy option, "
-               "--enabled or --disabled)");
+                    "--enabled or --disabled)");
     return cli_bad_value(cmd);
   }
   argus_store *s = NULL;
@@ -655,17 +661,16 @@ static int camera_set_main(int argc, char **argv) {
     return store_cli_error(cmd, e, &err);
   }
   if (policy_args_any(&pa)) {
-    if (apply_policy_args(cmd, settings ? settings : cur.settings, &pa,
-                          merged, sizeof merged) != 0) {
+    if (apply_policy_args(cmd, settings ? settings : cur.settings, &pa, merged,
+                          sizeof merged) != 0) {
       argus_store_close(s);
       return cli_bad_value(cmd);
     }
     settings = merged;
   }
-  if (settings &&
-      argus_store_camera_settings_parse(name, settings,
-                                        &(argus_store_camera_settings){0},
-                                        &err) != ARGUS_OK) {
+  if (settings && argus_store_camera_settings_parse(
+                      name, settings, &(argus_store_camera_settings){0},
+                      &err) != ARGUS_OK) {
     argus_store_close(s);
     cli_errorf(cmd, "%s", err.msg);
     return cli_bad_value(cmd);

@@ -148,10 +148,12 @@ static argus_err read_windows(const cJSON *arr, argus_policy *p,
     }
     if (!from || !to || !mode)
       FAIL("\"policy\": \"windows\"[%d]: \"%s\" is missing", i,
-           !from ? "from" : !to ? "to" : "mode");
+           !from ? "from"
+           : !to ? "to"
+                 : "mode");
     argus_policy_window *pw = &p->windows[i];
-    if (every && !(cJSON_IsString(every) &&
-                   strcmp(every->valuestring, "day") == 0))
+    if (every &&
+        !(cJSON_IsString(every) && strcmp(every->valuestring, "day") == 0))
       FAIL("\"policy\": \"windows\"[%d]: \"every\" must be \"day\"", i);
     pw->daily = every != NULL;
     if (pw->daily) {
@@ -329,8 +331,7 @@ argus_err argus_policy_from_settings(const char *settings, argus_policy *out,
   return rc;
 }
 
-argus_policy_mode argus_policy_mode_at(const argus_policy *p,
-                                       int64_t wall_ns) {
+argus_policy_mode argus_policy_mode_at(const argus_policy *p, int64_t wall_ns) {
   if (!p)
     return ARGUS_POLICY_MATCH;
   int any = 0;
@@ -339,10 +340,10 @@ argus_policy_mode argus_policy_mode_at(const argus_policy *p,
   int64_t sod = ((wall_ns % day_ns) + day_ns) % day_ns / 1000000000;
   for (int i = 0; i < p->nwindows; i++) {
     const argus_policy_window *w = &p->windows[i];
-    int in = w->daily ? (w->from_ns < w->to_ns
-                             ? sod >= w->from_ns && sod < w->to_ns
-                             : sod >= w->from_ns || sod < w->to_ns)
-                      : wall_ns >= w->from_ns && wall_ns < w->to_ns;
+    int in = w->daily
+                 ? (w->from_ns < w->to_ns ? sod >= w->from_ns && sod < w->to_ns
+                                          : sod >= w->from_ns || sod < w->to_ns)
+                 : wall_ns >= w->from_ns && wall_ns < w->to_ns;
     if (in) {
       if (!any || w->mode > m)
         m = w->mode;
@@ -363,8 +364,7 @@ int argus_policy_masked(const argus_policy *p, float x, float y) {
     for (int a = 0, b = m->npoints - 1; a < m->npoints; b = a++) {
       float xa = m->pts[a][0], ya = m->pts[a][1];
       float xb = m->pts[b][0], yb = m->pts[b][1];
-      if ((ya > y) != (yb > y) &&
-          x < (xb - xa) * (y - ya) / (yb - ya) + xa)
+      if ((ya > y) != (yb > y) && x < (xb - xa) * (y - ya) / (yb - ya) + xa)
         in = !in;
     }
     if (in)
