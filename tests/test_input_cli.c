@@ -345,7 +345,7 @@ static void test_settings_schema(void) {
       {"{\"rtsp_transport\": \"TCP\"}", "\"rtsp_transport\" must be"},
       {"{\"rtsp_transport\": 1}", "not a number"},
       {"{\"fpz\": 5}", "unknown key \"fpz\" (known: \"fps\", "
-                       "\"rtsp_transport\")"},
+                       "\"rtsp_transport\", \"policy\")"},
       {"{\"fps\": 5, \"tcp\": true}", "unknown key \"tcp\""},
       {"{\"fps\": 5, \"fps\": 6}", "\"fps\" is given twice"},
       {"[1]", "expected a JSON object"},
