@@ -78,12 +78,17 @@ static uint64_t drain(const char *path) {
 }
 
 /* One pass over the clip with the detector card `detector` (NULL: the
- * default). The clip mostly shows people walking away from the camera: the
- * RFB-320 also reports the backs of their heads (with scores up to 0.94) and
- * tracks them for up to 19 s, YuNet reports the moments a face is turned
- * towards the camera. `strict`: the expectations of the RFB-320's many
- * detections (more faces, a track longer than 2 s). */
-static void run(const char *models, const char *detector, int strict) {
+ * default), its full-frame pass at `size` network pixels and score floor
+ * `min_score` (0: the card's). The clip mostly shows people walking away
+ * from the camera, their faces small: the RFB-320 also reports the backs of
+ * their heads (with scores up to 0.94) and tracks them for up to 19 s; YuNet
+ * reports the moments a face is turned towards the camera — at the card's
+ * 0.7 and 640 px only 18 faces in 697 frames, at the clip's own 768 px and
+ * 0.6 74 faces, enough to hold the tracker to the same plausibility checks.
+ * `per_track`: at least this many faces per confirmed track (the RFB-320's
+ * long back-of-head tracks give 8, YuNet's shorter real ones 4). */
+static void run(const char *models, const char *detector, int size,
+                float min_score, int per_track) {
   argus_face_engine_opts eo;
   memset(&eo, 0, sizeof eo);
   eo.models_dir = models;
@@ -106,10 +111,11 @@ static void run(const char *models, const char *detector, int strict) {
   argus_tracker *tr = NULL;
   CHECK_OK(argus_track_create(&cfg, &tr, NULL));
 
-  /* The faces are small: a full-frame pass at 640 network pixels. */
+  /* The faces are small: one full-frame pass at `size` network pixels. */
   argus_face_detect_opts dopts;
   argus_face_detect_opts_default(&dopts);
-  dopts.size = 640;
+  dopts.size = size;
+  dopts.min_score = min_score;
   static argus_face faces[MAXF];
   static float emb[MAXF * 2048];
   argus_track_det dets[MAXF];
@@ -197,14 +203,13 @@ static void run(const char *models, const char *detector, int strict) {
            total_faces ? 100.0 * requests / total_faces : 0.0, stored_requests,
            end_matches);
     /* Plausible for people coming in one by one. */
-    CHECK(total_faces > (strict ? 50 : 30));
+    CHECK(total_faces > 50);
     CHECK(max_at_once <= 6);
     CHECK(st.confirmed >= 2);
     CHECK_INT_EQ((int)st.confirmed, confirmed_ended);
     /* Tracks hold: far fewer tracks than faces. */
-    CHECK(st.confirmed * (strict ? 8 : 4) <= (uint64_t)total_faces);
-    if (strict)
-      CHECK(long_tracks >= 1);
+    CHECK(st.confirmed * (uint64_t)per_track <= (uint64_t)total_faces);
+    CHECK(long_tracks >= 1);
     /* Only best shots are searched. */
     CHECK(requests * 4 <= total_faces);
     CHECK(requests <= (int)st.confirmed * cfg.policy.max_requests);
@@ -244,8 +249,8 @@ int main(void) {
   /* 139.4 s at 5 fps. */
   CHECK(nframes + (int)dropped >= 680 && nframes + (int)dropped <= 710);
 
-  run(models, NULL, 0);
-  run(models, "fr_detect", 1);
+  run(models, NULL, 768, 0.6f, 4);
+  run(models, "fr_detect", 640, 0, 8);
   for (int i = 0; i < nframes; i++)
     free(frames[i].jpeg);
   return check_report("test_track_video");
