@@ -251,6 +251,11 @@ int64_t argus_store_clock_ns(void);
 argus_err argus_store_date_parse(const char *s, int64_t *wall_ns,
                                  char canon[ARGUS_STORE_TIME_MAX]);
 
+/* A stored legal-basis date (a watchlist's expiry, a person's review-by) as
+ * argus_store_clock_ns() time: INT64_MAX for "" or NULL (none), INT64_MIN
+ * for text that does not parse (counts as passed: fails closed). */
+int64_t argus_store_legal_ns(const char *t);
+
 /* The legal basis of a watchlist; each member NULL: unchanged (on create:
  * ""). All borrowed. */
 typedef struct argus_store_legal_in {

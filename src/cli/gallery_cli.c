@@ -137,3 +137,27 @@ void cli_progress_end(cli_progress *p) {
   p->drawn = 0;
 }
 
+
+int gallery_cli_norm(const char *cmd, const char *arg, int *norm) {
+  if (strcmp(arg, "topn") == 0) {
+    *norm = ARGUS_GALLERY_NORM_TOPN;
+  } else if (strcmp(arg, "none") == 0) {
+    *norm = ARGUS_GALLERY_NORM_NONE;
+  } else {
+    cli_errorf(cmd, "--score-norm: '%s' is not topn or none", arg);
+    return -1;
+  }
+  return 0;
+}
+
+int gallery_cli_fuse(const char *cmd, const char *arg, int *fuse) {
+  if (strcmp(arg, "mean") == 0) {
+    *fuse = ARGUS_GALLERY_FUSE_MEAN;
+  } else if (strcmp(arg, "max") == 0) {
+    *fuse = ARGUS_GALLERY_FUSE_MAX;
+  } else {
+    cli_errorf(cmd, "--fuse: '%s' is not mean or max", arg);
+    return -1;
+  }
+  return 0;
+}

@@ -87,5 +87,11 @@ void cli_progress_clear(cli_progress *p);
 /* Ends the line with a newline when one was drawn. */
 void cli_progress_end(cli_progress *p);
 
+/* --score-norm topn|none into *norm (argus_gallery_norm) and --fuse
+ * mean|max into *fuse (argus_gallery_fuse), for identify and watch. On a
+ * bad value: prints why and returns non-zero. */
+int gallery_cli_norm(const char *cmd, const char *arg, int *norm);
+int gallery_cli_fuse(const char *cmd, const char *arg, int *fuse);
+
 
 #endif

@@ -377,24 +377,12 @@ int cli_identify_main(int argc, char **argv) {
     case GALLERY_OPT_WATCHLIST: d.watchlist = p.arg; continue;
     case GALLERY_OPT_ALIGNED: aligned = 1; continue;
     case OPT_NORM:
-      if (strcmp(p.arg, "topn") == 0) {
-        d.so.norm = ARGUS_GALLERY_NORM_TOPN;
-      } else if (strcmp(p.arg, "none") == 0) {
-        d.so.norm = ARGUS_GALLERY_NORM_NONE;
-      } else {
-        cli_errorf(cmd, "--score-norm: '%s' is not topn or none", p.arg);
+      if (gallery_cli_norm(cmd, p.arg, &d.so.norm))
         return cli_bad_value(cmd);
-      }
       continue;
     case OPT_FUSE:
-      if (strcmp(p.arg, "mean") == 0) {
-        d.so.fuse = ARGUS_GALLERY_FUSE_MEAN;
-      } else if (strcmp(p.arg, "max") == 0) {
-        d.so.fuse = ARGUS_GALLERY_FUSE_MAX;
-      } else {
-        cli_errorf(cmd, "--fuse: '%s' is not mean or max", p.arg);
+      if (gallery_cli_fuse(cmd, p.arg, &d.so.fuse))
         return cli_bad_value(cmd);
-      }
       continue;
     case OPT_TOP:
       if (cli_parse_int(p.arg, 1, ARGUS_GALLERY_MAX_K, "--top", &d.top))

@@ -197,6 +197,21 @@ static void person_remove_usage(FILE *f) {
   // clang-format on
 }
 
+/* NAME with --watchlist, or --id: CLI_OK, or non-zero after saying what is
+ * missing (the caller answers with cli_bad_value). */
+static int person_target_args(const char *cmd, const char *name,
+                              const char *watchlist, long id) {
+  if ((name != NULL) == (id != 0)) {
+    cli_errorf(cmd, "give either NAME (with --watchlist) or --id");
+    return CLI_FAIL;
+  }
+  if (name && !watchlist) {
+    cli_errorf(cmd, "NAME needs --watchlist");
+    return CLI_FAIL;
+  }
+  return CLI_OK;
+}
+
 /* The person of NAME in watchlist W, or of --id ID (in W when given), into
  * *out: CLI_OK; CLI_FAIL after printing why (none, several of that name,
  * another watchlist); a store error goes to *e and err. */
@@ -276,14 +291,8 @@ static int person_remove_main(int argc, char **argv) {
       break;
     }
   }
-  if ((name != NULL) == (id != 0)) {
-    cli_errorf(cmd, "give either NAME (with --watchlist) or --id");
+  if (person_target_args(cmd, name, watchlist, id) != CLI_OK)
     return cli_bad_value(cmd);
-  }
-  if (name && !watchlist) {
-    cli_errorf(cmd, "NAME needs --watchlist");
-    return cli_bad_value(cmd);
-  }
   argus_store *s = NULL;
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
@@ -386,14 +395,8 @@ static int person_set_main(int argc, char **argv) {
       break;
     }
   }
-  if ((name != NULL) == (id != 0)) {
-    cli_errorf(cmd, "give either NAME (with --watchlist) or --id");
+  if (person_target_args(cmd, name, watchlist, id) != CLI_OK)
     return cli_bad_value(cmd);
-  }
-  if (name && !watchlist) {
-    cli_errorf(cmd, "NAME needs --watchlist");
-    return cli_bad_value(cmd);
-  }
   if (!reason && !review_by) {
     cli_errorf(cmd, "nothing to change: give --review-by, --no-review or "
                     "--reason");

@@ -13,6 +13,7 @@
 #include "argus/bus.h"
 #include "argus/event.h"
 #include "argus/store.h"
+#include "cli/gallery_cli.h"
 #include "cli/store_cli.h"
 #include "cli/watch_cli.h"
 
@@ -764,24 +765,12 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
         return cli_bad_value(cmd);
       break;
     case OPT_NORM:
-      if (strcmp(p.arg, "topn") == 0) {
-        o.score_norm = ARGUS_GALLERY_NORM_TOPN;
-      } else if (strcmp(p.arg, "none") == 0) {
-        o.score_norm = ARGUS_GALLERY_NORM_NONE;
-      } else {
-        cli_errorf(cmd, "--score-norm: '%s' is not topn or none", p.arg);
+      if (gallery_cli_norm(cmd, p.arg, &o.score_norm))
         return cli_bad_value(cmd);
-      }
       break;
     case OPT_FUSE:
-      if (strcmp(p.arg, "mean") == 0) {
-        o.fuse = ARGUS_GALLERY_FUSE_MEAN;
-      } else if (strcmp(p.arg, "max") == 0) {
-        o.fuse = ARGUS_GALLERY_FUSE_MAX;
-      } else {
-        cli_errorf(cmd, "--fuse: '%s' is not mean or max", p.arg);
+      if (gallery_cli_fuse(cmd, p.arg, &o.fuse))
         return cli_bad_value(cmd);
-      }
       break;
     case OPT_SUPPRESSED:
       o.suppressed = 1;

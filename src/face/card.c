@@ -656,21 +656,21 @@ done:
   return rc;
 }
 
-argus_err argus_face_card_load(const char *path, argus_face_card *out,
-                               argus_face_error *err) {
-  if (!path || !out)
-    return face_fail(err, ARGUS_E_INVALID_ARG, "no card path");
+argus_err face_card_read(const char *path, char **buf, size_t *len,
+                         argus_face_error *err) {
+  *buf = NULL;
+  *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f)
     return face_fail(err, errno == ENOENT ? ARGUS_E_NOT_FOUND : ARGUS_E_IO,
                      "%s: %s", path, strerror(errno));
   argus_err rc = ARGUS_OK;
-  char *buf = malloc(ARGUS_FACE_CARD_MAX_BYTES + 1);
-  if (!buf) {
-    rc = ARGUS_E_NOMEM;
+  char *b = malloc(ARGUS_FACE_CARD_MAX_BYTES + 1);
+  if (!b) {
+    rc = face_fail(err, ARGUS_E_NOMEM, "%s: out of memory", path);
     goto done;
   }
-  size_t n = fread(buf, 1, ARGUS_FACE_CARD_MAX_BYTES + 1, f);
+  size_t n = fread(b, 1, ARGUS_FACE_CARD_MAX_BYTES + 1, f);
   if (ferror(f)) {
     rc = face_fail(err, ARGUS_E_IO, "%s: read error", path);
     goto done;
@@ -680,10 +680,26 @@ argus_err argus_face_card_load(const char *path, argus_face_card *out,
                    ARGUS_FACE_CARD_MAX_BYTES);
     goto done;
   }
-  rc = argus_face_card_parse(buf, n, path, out, err);
+  b[n] = '\0';
+  *buf = b;
+  *len = n;
+  b = NULL;
 done:
-  free(buf);
+  free(b);
   fclose(f);
+  return rc;
+}
+
+argus_err argus_face_card_load(const char *path, argus_face_card *out,
+                               argus_face_error *err) {
+  if (!path || !out)
+    return face_fail(err, ARGUS_E_INVALID_ARG, "no card path");
+  char *buf = NULL;
+  size_t n = 0;
+  argus_err rc = face_card_read(path, &buf, &n, err);
+  if (rc == ARGUS_OK)
+    rc = argus_face_card_parse(buf, n, path, out, err);
+  free(buf);
   return rc;
 }
 

@@ -615,14 +615,10 @@ static argus_err card_plugin(const char *dir, const char *name,
   argus_face_error ignored;
   if (argus_face_card_find(dir, name, path, sizeof path, &ignored))
     return ARGUS_OK;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return ARGUS_OK;
-  char *buf = malloc(ARGUS_FACE_CARD_MAX_BYTES + 1);
-  size_t n = buf ? fread(buf, 1, ARGUS_FACE_CARD_MAX_BYTES, f) : 0;
-  fclose(f);
-  if (!buf)
-    return face_fail(err, ARGUS_E_NOMEM, "out of memory");
+  char *buf = NULL;
+  size_t n = 0;
+  if (face_card_read(path, &buf, &n, &ignored))
+    return ARGUS_OK; /* load_one reads it again and says what is wrong */
   cJSON *root = cJSON_ParseWithLength(buf, n);
   free(buf);
   const cJSON *pl = cJSON_GetObjectItemCaseSensitive(root, "plugin");

@@ -55,6 +55,12 @@ void face_sess_cache_clear(face_sess_cache *c);
 /* Runs a session; fills the output pointers. */
 argus_err face_sess_run(face_sess *s, argus_face_error *err);
 
+/* Reads a card file whole into *buf (malloc'd, NUL-terminated; the caller
+ * frees it), its length into *len. Errors: NOT_FOUND, IO, LIMIT (larger
+ * than ARGUS_FACE_CARD_MAX_BYTES), NOMEM; err says which file. */
+argus_err face_card_read(const char *path, char **buf, size_t *len,
+                         argus_face_error *err);
+
 /* Checks that the model has an input named as the card says, with the
  * card's rank and channel count. */
 argus_err face_check_model_input(const argus_face_card *card,

@@ -198,23 +198,11 @@ static argus_err gallery_fetch(void *user, int64_t id, float *vec) {
   return ARGUS_OK;
 }
 
-/* A legal-basis date of the store as argus_store_clock_ns() time:
- * INT64_MAX for none, INT64_MIN for one that does not parse (the entry then
- * counts as passed: fail closed). */
-static int64_t legal_ns(const char *t) {
-  int64_t ns = 0;
-  if (!t[0])
-    return INT64_MAX;
-  if (argus_store_date_parse(t, &ns, NULL) != ARGUS_OK)
-    return INT64_MIN;
-  return ns;
-}
-
 static gperson *person_new(const argus_store_person *sp) {
   gperson *p = calloc(1, sizeof *p);
   if (!p)
     return NULL;
-  p->review_ns = legal_ns(sp->review_by);
+  p->review_ns = argus_store_legal_ns(sp->review_by);
   p->id = sp->id;
   p->watchlist_id = sp->watchlist_id;
   p->name = strdup(sp->name);
@@ -284,7 +272,7 @@ static argus_err load_watchlists(argus_gallery *g, gwatchlist **out,
     w[i].threshold = isnan(list[i].threshold) ? g->cfg.default_threshold
                                               : (float)list[i].threshold;
     w[i].active = list[i].active;
-    w[i].expires_ns = legal_ns(list[i].expires);
+    w[i].expires_ns = argus_store_legal_ns(list[i].expires);
   }
   argus_store_free(list);
   *out = w;

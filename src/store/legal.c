@@ -47,7 +47,7 @@ int64_t argus_store_clock_ns(void) {
   return argus_wall_ns();
 }
 
-int64_t store_legal_ns(const char *t) {
+int64_t argus_store_legal_ns(const char *t) {
   if (!t || !t[0])
     return INT64_MAX;
   int64_t ns = 0;
@@ -74,7 +74,7 @@ argus_store_review argus_store_review_at(const char *review_by,
                                          int64_t now_ns) {
   if (!review_by || !review_by[0])
     return ARGUS_STORE_REVIEW_NONE;
-  int64_t t = store_legal_ns(review_by);
+  int64_t t = argus_store_legal_ns(review_by);
   if (t <= now_ns)
     return ARGUS_STORE_REVIEW_OVERDUE;
   const int64_t due = (int64_t)ARGUS_STORE_REVIEW_DUE_DAYS * 86400 * 1000000000;
@@ -123,7 +123,7 @@ argus_err store_legal_writable(argus_store *s, argus_store_id wl_id,
     char name[ARGUS_STORE_NAME_MAX], exp[ARGUS_STORE_TIME_MAX];
     store_copy(name, sizeof name, s->ops->col_text(st, 0));
     store_copy(exp, sizeof exp, s->ops->col_text(st, 1));
-    if (store_legal_ns(exp) <= argus_store_clock_ns())
+    if (argus_store_legal_ns(exp) <= argus_store_clock_ns())
       e = store_fail(err, ARGUS_E_INVALID_ARG,
                      "watchlist '%s' expired at %s and is read-only: renew "
                      "its expiry or delete it",

@@ -4,10 +4,6 @@
 
 #include "store_internal.h"
 
-/* A stored legal-basis date as nanoseconds: INT64_MAX for "" or NULL (none),
- * INT64_MIN for text that does not parse (counts as passed). */
-int64_t store_legal_ns(const char *t);
-
 /* A date the caller gives: "" (none: canon ""), or a parseable date later
  * than now (canon: its canonical text). `what` names the argument in the
  * message. Errors: INVALID_ARG. */

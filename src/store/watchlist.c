@@ -194,7 +194,7 @@ static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   store_copy(w->legal_ref, sizeof w->legal_ref, o->col_text(st, 10));
   store_copy(w->owner, sizeof w->owner, o->col_text(st, 11));
   store_copy(w->expires, sizeof w->expires, o->col_text(st, 12));
-  w->expired = store_legal_ns(w->expires) <= argus_store_clock_ns();
+  w->expired = argus_store_legal_ns(w->expires) <= argus_store_clock_ns();
 }
 
 argus_err argus_store_watchlist_list(argus_store *s,
