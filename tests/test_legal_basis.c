@@ -195,7 +195,7 @@ static void test_store_gallery(void) {
   argus_store *s = open_store("lb");
   if (!s)
     return;
-  CHECK_INT_EQ(argus_store_schema_version(s), 6);
+  CHECK_INT_EQ(argus_store_schema_version(s), ARGUS_STORE_SCHEMA_VERSION);
   argus_store_error se = {{0}};
 
   /* Round trip. */

@@ -38,7 +38,7 @@
 ARGUS_BEGIN_DECLS
 
 /* Version of the schema this binary writes (the last migration's number). */
-#define ARGUS_STORE_SCHEMA_VERSION 6
+#define ARGUS_STORE_SCHEMA_VERSION 9
 
 /* Bounds on text fields (bytes, with the terminating NUL). Longer input is
  * rejected with INVALID_ARG, never cut. */

@@ -259,6 +259,38 @@ static const char migration_6[] =
     "ALTER TABLE persons ADD COLUMN reason TEXT NOT NULL DEFAULT '';\n"
     "ALTER TABLE persons ADD COLUMN review_by TEXT;\n";
 
+/* Retention (docs/lawful-use.md): the lifetime of each data class in
+ * seconds (a class without a row is kept until removed by hand), the files
+ * argus exported (removed when the exports' lifetime has passed), and the
+ * indexes the purge reads by age. Where the audit chain starts after its
+ * oldest rows were purged is kept in meta (audit_base_id,
+ * audit_base_sha256). */
+static const char migration_7[] =
+    "CREATE TABLE retention (\n"
+    "  class TEXT PRIMARY KEY CHECK (class IN ('alerts', 'decisions', "
+    "'unmatched', 'audit', 'exports', 'events')),\n"
+    "  seconds BIGINT NOT NULL CHECK (seconds > 0),\n"
+    "  updated TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE exports (\n"
+    "  id @ID@,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  path TEXT NOT NULL,\n"
+    "  time TEXT NOT NULL,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  files BIGINT NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX exports_by_time ON exports (time);\n"
+    "CREATE INDEX decisions_by_time ON decisions (time);\n"
+    "CREATE INDEX unmatched_by_time ON unmatched (time);\n";
+
+/* Operators' verdicts feed back (docs/lawful-use.md): see store_verdict_sql
+ * in verdict.c. */
+#define migration_8 store_migration_8_sql
+
+/* Encryption at rest (docs/lawful-use.md): see store_seal_sql in seal.c. */
+#define migration_9 store_migration_9_sql
+
 const store_migration store_migrations[] = {
     {1, "initial schema", migration_1},
     {2, "unmatched faces kept with a retention", migration_2},
@@ -270,6 +302,9 @@ const store_migration store_migrations[] = {
     {6, "legal basis: watchlist purpose, legal reference, owner, expiry; "
         "person reason and review-by date",
      migration_6},
+    {7, "retention: lifetimes per data class, exported files", migration_7},
+    {8, "verdict feedback: negative examples, four-eyes rule", migration_8},
+    {9, "encryption at rest: sealed templates", migration_9},
 };
 const int store_migration_count =
     (int)(sizeof store_migrations / sizeof store_migrations[0]);

@@ -233,6 +233,18 @@ argus_err store_time_canonical(const char *in, char out[ARGUS_STORE_TIME_MAX],
 argus_err store_watchlist_id(argus_store *s, const char *name,
                              argus_store_id *id, argus_store_error *err);
 
+/* ---- template vectors as stored (seal.c) ---------------------------------- */
+/* The bytes to store for a template vector (templates.vector and every other
+ * column that holds one): little-endian float32, sealed under the store's
+ * key when it has one. *blob is malloc'd (the caller frees it). Errors:
+ * INVALID_ARG, NOMEM. */
+argus_err store_vec_pack(argus_store *s, const float *v, int dim, void **blob,
+                         size_t *size, argus_store_error *err);
+/* Reads what store_vec_pack wrote into dst[dim]. Errors: CORRUPT (wrong
+ * size, or bytes the key does not open). */
+argus_err store_vec_unpack(argus_store *s, const void *blob, size_t size,
+                           int dim, float *dst, argus_store_error *err);
+
 /* ---- migrations --------------------------------------------------------- */
 typedef struct store_migration {
   int version;
@@ -241,6 +253,9 @@ typedef struct store_migration {
 } store_migration;
 extern const store_migration store_migrations[];
 extern const int store_migration_count;
+/* Migrations 8 and 9, kept beside the code that uses their tables. */
+extern const char store_migration_8_sql[];
+extern const char store_migration_9_sql[];
 argus_err store_migrate(argus_store *s, argus_store_error *err);
 /* Reads the schema version without writing anything. Errors: CORRUPT (no
  * tables at all: "an empty file, not an argus database yet"; tables but no
