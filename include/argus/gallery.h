@@ -223,7 +223,27 @@ typedef struct argus_gallery_candidate {
   char person[ARGUS_STORE_NAME_MAX];
   char external_id[ARGUS_STORE_NAME_MAX]; /* "" when none */
   char watchlist[ARGUS_STORE_NAME_MAX];
+  /* ---- verdict feedback (docs/alerts.md) ---- */
+  /* The person's negative example (a rejected alert's probe, same model)
+   * nearest to the query: its id (0: the person has none) and cosine. */
+  argus_store_id negative_id;
+  float negative_score;
+  /* The watchlist's setting: ARGUS_GALLERY_NEGATIVES_*. */
+  int negatives;
+  /* ---- end verdict feedback ---- */
 } argus_gallery_candidate;
+
+/* ---- verdict feedback: what a watchlist does with negative examples ---- */
+#define ARGUS_GALLERY_NEGATIVES_OFF 0      /* ignored */
+#define ARGUS_GALLERY_NEGATIVES_SUPPRESS 1 /* no alert (audited) */
+#define ARGUS_GALLERY_NEGATIVES_MARK 2     /* alert, marked */
+/* 1 when the candidate's query is closer to one of the person's negative
+ * examples than to the person (raw cosines) and its watchlist does not
+ * ignore negatives. */
+#define ARGUS_GALLERY_CANDIDATE_NEGATIVE(c)                                    \
+  ((c)->negatives != ARGUS_GALLERY_NEGATIVES_OFF && (c)->negative_id > 0 &&   \
+   (c)->negative_score > (c)->raw_score)
+/* ---- end verdict feedback ---- */
 
 /* Score normalisation of a search (argus_gallery_search_opts.norm).
  *

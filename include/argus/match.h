@@ -124,9 +124,15 @@ typedef enum argus_match_decision {
   ARGUS_MATCH_SUPPRESS_TRACK = 2,     /* already alerted on this track */
   ARGUS_MATCH_SUPPRESS_COOLDOWN = 3,  /* alerted on another track of the same
                                          camera within the cooldown */
+  /* ---- verdict feedback ---- */
+  ARGUS_MATCH_SUPPRESS_NEGATIVE = 4,  /* closer to a negative example of the
+                                         person (a rejected alert's probe)
+                                         than to the person; watchlist
+                                         setting "suppress" */
+  /* ---- end verdict feedback ---- */
 } argus_match_decision;
 
-/* "alert", "track", "cooldown". */
+/* "alert", "track", "cooldown", "negative". */
 const char *argus_match_decision_name(argus_match_decision d);
 
 typedef struct argus_match_hit {
@@ -134,6 +140,10 @@ typedef struct argus_match_hit {
   argus_match_decision decision;
   int fused_shots; /* 0: this shot alone cleared the threshold; n >= 2: the
                       mean over the track's n shots did (fusion_margin) */
+  /* ---- verdict feedback ---- */
+  int negative; /* 1: alerted but marked: closer to a negative example of
+                   the person (cand.negative_*; watchlist setting "mark") */
+  /* ---- end verdict feedback ---- */
 } argus_match_hit;
 
 typedef struct argus_match_result {
@@ -173,6 +183,10 @@ typedef struct argus_matcher_stats {
   uint64_t forgotten; /* decisions evicted from memory within a cooldown */
   uint64_t dropped;   /* face events dropped by its full queue (started) */
   double cpu_s;       /* thread CPU time spent matching and publishing */
+  /* ---- verdict feedback ---- */
+  uint64_t suppressed_negative; /* not alerted: nearer a negative example */
+  uint64_t marked_negative;     /* alerted, marked by a negative example */
+  /* ---- end verdict feedback ---- */
 } argus_matcher_stats;
 
 /* Counters since creation. Errors: INVALID_ARG. */

@@ -87,6 +87,16 @@ typedef struct argus_store_options {
                            a template or crop read, or any change) reopens
                            the handle read-write and waits for the write
                            lock like a writer's. */
+  /* ---- encryption at rest (docs/lawful-use.md) ---- */
+  const char *key_file;     /* a file (mode 0600) with the 32-byte key, raw
+                               or as 64 hex digits; NULL: $ARGUS_KEY_FILE,
+                               else $ARGUS_KEY (64 hex digits), else none
+                               (plaintext, unless the database says it is
+                               encrypted: then the open fails) */
+  const char *old_key_file; /* a second key to read with (NULL:
+                               $ARGUS_OLD_KEY_FILE, else $ARGUS_OLD_KEY):
+                               the old key while a rotation is unfinished */
+  /* ---- end encryption at rest ---- */
 } argus_store_options;
 
 /* Writes the default database path into buf: $XDG_DATA_HOME/argus/argus.db
@@ -176,6 +186,12 @@ typedef struct argus_store_watchlist {
   char expires[ARGUS_STORE_TIME_MAX]; /* RFC 3339 UTC; "" : no expiry */
   int expired; /* 1: expires <= argus_store_clock_ns() when read: the list
                   does not match and is read-only */
+  /* ---- verdict feedback (migration 8, src/store/verdict.c) ---- */
+  int four_eyes;    /* 1: an alert is confirmed by two different operators */
+  char negatives[16]; /* "off", "suppress" (default), "mark": what a probe
+                         closer to a rejected alert's probe than to the
+                         person does (docs/alerts.md) */
+  /* ---- end verdict feedback ---- */
 } argus_store_watchlist;
 
 /* Creates a watchlist. `name`: 1..127 printable bytes, no control
@@ -676,6 +692,19 @@ typedef struct argus_store_alert_in {
                            the alert (a name, as ARGUS_STORE_NAME_MAX):
                            an alert is stored once per event id, so a
                            retried insert cannot store it twice */
+  /* ---- verdict feedback (migration 8) ---- */
+  const float *probe;      /* NULL: none; else the face's template (probe_dim
+                              floats), stored with the alert (through the
+                              store's vector sealing) and copied into the
+                              person's negative examples when the alert is
+                              rejected */
+  int probe_dim;
+  const char *probe_model; /* the probe's model id "name@version" */
+  int negative;            /* 1: the matcher found the probe closer to one of
+                              the person's negative examples (watchlist
+                              setting "mark"): the alert is stored marked,
+                              with the nearest negative and its score */
+  /* ---- end verdict feedback ---- */
 } argus_store_alert_in;
 
 typedef struct argus_store_alert {
@@ -696,6 +725,13 @@ typedef struct argus_store_alert {
   double threshold;         /* NAN when not recorded */
   argus_store_id photo_id;  /* 0 when unknown or removed since */
   double track_start;       /* NAN when not recorded */
+  /* ---- verdict feedback (migration 8) ---- */
+  argus_store_id negative_id; /* > 0: marked, nearest negative example */
+  double negative_score;      /* its cosine with the probe (NAN: unmarked) */
+  int has_probe;              /* the probe template is stored with it */
+  int confirmations;          /* "confirmed" decisions recorded so far */
+  int four_eyes;              /* its watchlist needs two confirmations */
+  /* ---- end verdict feedback ---- */
 } argus_store_alert;
 
 /* Stores an alert with its crop and thumbnail files, in one transaction.
@@ -775,6 +811,107 @@ argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
 argus_err argus_store_alert_counts(argus_store *s, int64_t alerts[3],
                                    int64_t decisions[3],
                                    argus_store_error *err);
+
+/* ---- verdict feedback (migration 8, src/store/verdict.c) -----------------
+ * Operators' verdicts feed back into matching (docs/alerts.md): a rejected
+ * alert's probe template becomes a negative example of its person; a
+ * watchlist may require two different operators' confirmations
+ * ("four-eyes"). */
+
+/* Sets a watchlist's verdict settings: four_eyes (-1: unchanged, 0, 1),
+ * negatives (NULL: unchanged; "off", "suppress", "mark"). One audited
+ * transaction ("watchlist.set_verdicts"; a running matcher follows it
+ * through the change feed). Errors: NOT_FOUND, INVALID_ARG (a bad value,
+ * an expired watchlist). */
+argus_err argus_store_watchlist_set_verdicts(argus_store *s, const char *name,
+                                             int four_eyes,
+                                             const char *negatives,
+                                             argus_store_error *err);
+
+/* What argus_store_decision_add_ex did. */
+typedef struct argus_store_verdict {
+  argus_store_id decision_id;
+  argus_alert_status status; /* the alert's status afterwards: PENDING when
+                                a four-eyes alert has one confirmation */
+  int confirmations;         /* distinct operators' confirmations so far */
+  int needed;                /* confirmations needed (1, or 2: four-eyes) */
+  argus_store_id negative_id; /* > 0: the negative example a rejection
+                                 stored */
+} argus_store_verdict;
+
+/* As argus_store_decision_add, with the four-eyes rule of the alert's
+ * watchlist: there a first confirmation is stored and the alert stays
+ * pending ("1 of 2"); a confirmation by a second, different operator
+ * confirms it; the same operator confirming again is refused (INVALID_ARG,
+ * saying so); a rejection closes it. A rejection of an alert that carries
+ * its probe template also stores that template as a negative example of
+ * the person (audited "person.negative_add", which the change feed
+ * carries). All in the one write transaction. out may be NULL. */
+argus_err argus_store_decision_add_ex(argus_store *s, argus_store_id alert_id,
+                                      const char *operator_name,
+                                      argus_alert_status decision,
+                                      const char *comment,
+                                      argus_store_verdict *out,
+                                      argus_store_error *err);
+
+/* A negative example: the probe of a rejected alert of a person. */
+typedef struct argus_store_negative {
+  argus_store_id id, person_id, alert_id; /* alert_id 0 when purged since */
+  argus_store_id watchlist_id;
+  int dim;
+  const float *vector; /* dim floats, valid during the callback */
+  const char *created;
+} argus_store_negative;
+/* Return non-zero to stop. */
+typedef int (*argus_store_negative_fn)(void *user,
+                                       const argus_store_negative *n);
+/* Calls fn for each negative example of `model` (name and version; never
+ * those of another model), of person_id only when > 0. Audited
+ * ("negative.read", with the count) in the same transaction. Errors:
+ * INVALID_ARG, CORRUPT, the database's. */
+argus_err argus_store_negative_foreach(argus_store *s,
+                                       const argus_store_model *model,
+                                       argus_store_id person_id,
+                                       argus_store_negative_fn fn, void *user,
+                                       argus_store_error *err);
+
+/* Records that a match was not alerted because its probe was closer to a
+ * negative example of the person (watchlist setting "suppress"): an audit
+ * row "alert.suppressed" on the watchlist with the person, camera, score,
+ * the nearest negative and its score (computed here from the stored
+ * negatives of a->probe_model). No alert is stored. a as for
+ * argus_store_alert_insert (crop and thumbnail ignored; probe required).
+ * Errors: INVALID_ARG, NOT_FOUND (person), the database's. */
+argus_err argus_store_alert_suppressed(argus_store *s,
+                                       const argus_store_alert_in *a,
+                                       argus_store_error *err);
+
+typedef struct argus_store_verdict_stats {
+  int64_t alerts, pending, confirmed, rejected;
+  int64_t awaiting_second; /* pending with one confirmation (four-eyes) */
+  double threshold;        /* the threshold the rates below are at (NAN:
+                              every alert counted) */
+  int64_t confirmed_at, rejected_at; /* decided alerts scoring >= it */
+  double far; /* rejected_at / (confirmed_at + rejected_at); NAN: none */
+  int64_t negatives;    /* negative examples of its persons */
+  int64_t suppressions; /* matches not alerted because of one */
+  int64_t marked;       /* alerts stored marked by one */
+  /* From the verdicts: the lowest score t of a decided alert such that the
+   * rejected share among decided alerts scoring >= t is <= target_far
+   * (NAN: none qualifies, or no decided alerts); `decided` alerts were
+   * considered. */
+  double target_far, suggested;
+  int64_t decided;
+} argus_store_verdict_stats;
+
+/* Verdict statistics of watchlist `name` at `threshold` (NAN: every
+ * alert), with a suggestion for `target_far` (0 < target_far < 1; NAN:
+ * none). One read snapshot, not audited. Errors: NOT_FOUND, INVALID_ARG. */
+argus_err argus_store_verdict_stats_get(argus_store *s, const char *name,
+                                        double threshold, double target_far,
+                                        argus_store_verdict_stats *out,
+                                        argus_store_error *err);
+/* ---- end verdict feedback ------------------------------------------------ */
 
 /* ---- enrolment change feed ------------------------------------------------ */
 
@@ -974,6 +1111,109 @@ argus_err argus_store_audit_chain_foreach(argus_store *s,
                                           argus_store_id after_id,
                                           argus_store_audit_link_fn fn,
                                           void *user, argus_store_error *err);
+
+/* ---- retention -------------------------------------------------------------
+ * Each class of stored data may have a lifetime; a purge (periodic inside
+ * `argus serve` and `argus watch`, or `argus purge`) deletes what is older
+ * than it at argus_store_clock_ns(). A class without a lifetime is kept
+ * until removed by hand. The purge leaves an audit tombstone
+ * ("retention.purge": the class counts and cut-off times, nothing about
+ * faces or persons). docs/lawful-use.md, "Retention". */
+typedef enum argus_retention_class {
+  ARGUS_RETAIN_ALERTS = 0,    /* alerts with their crops (and decisions) */
+  ARGUS_RETAIN_DECISIONS = 1, /* operators' decisions (the alert stays) */
+  ARGUS_RETAIN_UNMATCHED = 2, /* kept unmatched faces with their crops */
+  ARGUS_RETAIN_AUDIT = 3,     /* audit rows (the newest always stays) */
+  ARGUS_RETAIN_EXPORTS = 4,   /* files argus exported (subject, audit) */
+  ARGUS_RETAIN_EVENTS = 5,    /* the live-event replay log */
+  ARGUS_RETAIN_N
+} argus_retention_class;
+/* "alerts", "decisions", "unmatched", "audit", "exports", "events";
+ * "unknown" otherwise. */
+const char *argus_retention_class_name(argus_retention_class c);
+/* Errors: INVALID_ARG ("unknown data class 'x' (alerts, ...)"). */
+argus_err argus_retention_class_parse(const char *name,
+                                      argus_retention_class *out);
+
+/* Shortest and longest lifetime a class accepts, in seconds (1 minute,
+ * 100 years). */
+#define ARGUS_RETENTION_MIN_S 60
+#define ARGUS_RETENTION_MAX_S ((int64_t)100 * 366 * 86400)
+
+typedef struct argus_store_retention {
+  int64_t seconds[ARGUS_RETAIN_N]; /* 0: kept until removed by hand */
+  char updated[ARGUS_RETAIN_N][ARGUS_STORE_TIME_MAX]; /* "" when unset */
+} argus_store_retention;
+
+/* The lifetimes as configured. Errors: the database's. */
+argus_err argus_store_retention_get(argus_store *s, argus_store_retention *out,
+                                    argus_store_error *err);
+/* Sets the lifetime of class `c`: seconds in [ARGUS_RETENTION_MIN_S,
+ * ARGUS_RETENTION_MAX_S], or 0 to keep the class until removed by hand.
+ * Audited ("retention.set": class, old and new seconds). Errors:
+ * INVALID_ARG, the database's. */
+argus_err argus_store_retention_set(argus_store *s, argus_retention_class c,
+                                    int64_t seconds, argus_store_error *err);
+
+/* One thing a purge removes (or, in a dry run, would remove). Borrowed,
+ * valid during the callback. */
+typedef struct argus_store_purge_item {
+  argus_retention_class cls;
+  argus_store_id id;   /* the row's id (audit: the last row of the range) */
+  const char *time;    /* when it was written */
+  const char *what;    /* a short description: "camera=gate person=..." for
+                          alerts, the path for exports, "rows 1..40" for the
+                          audit log */
+} argus_store_purge_item;
+/* Return non-zero to stop listing (the purge itself goes on). */
+typedef int (*argus_store_purge_fn)(void *user,
+                                    const argus_store_purge_item *item);
+
+typedef struct argus_store_purge_report {
+  char now[ARGUS_STORE_TIME_MAX]; /* the clock the purge judged by */
+  char before[ARGUS_RETAIN_N][ARGUS_STORE_TIME_MAX]; /* cut-off per class
+                                                       ("" : no lifetime) */
+  int64_t count[ARGUS_RETAIN_N]; /* rows (exports: exports) removed */
+  int64_t expired_unmatched; /* of count[UNMATCHED]: past their own expiry */
+  int64_t files;             /* exported files removed (crop files go after
+                                the commit, as with every deletion) */
+  argus_store_id audit_base_id; /* the audit log now starts after this row
+                                   (0: at the genesis) */
+  argus_store_id tombstone_id;  /* the "retention.purge" row (0: none) */
+} argus_store_purge_report;
+
+/* Deletes everything older than its class's lifetime, in one durable write
+ * transaction: alerts (their decisions go with them) and kept unmatched
+ * faces (also those past their own expiry) with their crop files (removed
+ * after the commit unless another row still refers to them: no file
+ * stays behind), decisions, live-event log rows, exported files (removed
+ * in the transaction; a file already gone counts as removed) and audit
+ * rows, always keeping the newest audit row; the chain then starts after
+ * the last purged row (its hash is kept as the base: argus_store_audit_verify
+ * checks the first remaining row against it). Appends the tombstone
+ * "retention.purge" when anything went. dry_run: changes nothing and
+ * reports what would go. fn (may be NULL) is called for each item, in a
+ * dry run and a real one. `out` may be NULL. Errors: INVALID_ARG, NOMEM,
+ * the database's (nothing is deleted then). */
+argus_err argus_store_purge(argus_store *s, int dry_run,
+                            argus_store_purge_fn fn, void *user,
+                            argus_store_purge_report *out,
+                            argus_store_error *err);
+
+/* Records a file or folder argus wrote outside the store (kind "subject":
+ * a folder from argus_store_person_export's caller; "audit": an audit
+ * export), so that the exports' lifetime can remove it. `path` is made
+ * absolute. files: the number of files written. Audited ("export.record":
+ * kind, path, files). Errors: INVALID_ARG, the database's. */
+argus_err argus_store_export_record(argus_store *s, const char *kind,
+                                    const char *path, int64_t files,
+                                    argus_store_error *err);
+
+/* Where the audit chain starts: the last purged row's id and hash (0 and
+ * the genesis when nothing was purged). Errors: the database's. */
+argus_err argus_store_audit_base(argus_store *s, argus_store_id *id,
+                                 char sha256[ARGUS_STORE_SHA256_HEX],
+                                 argus_store_error *err);
 
 /* ---- accounts: users, sessions, API tokens ------------------------------
  * Passwords are kept only as argon2id hashes (libsodium crypto_pwhash_str,
@@ -1343,6 +1583,65 @@ typedef struct argus_store_erase_counts {
 argus_err argus_store_person_erase(argus_store *s, argus_store_id id,
                                    argus_store_erase_counts *out,
                                    argus_store_error *err);
+
+/* ---- encryption at rest (src/store/seal.c; docs/lawful-use.md) ---- */
+/* Template vectors (every vector column) and crop files are sealed with
+ * XChaCha20-Poly1305 under the key given at open (argus_store_options
+ * key_file, ARGUS_KEY_FILE, ARGUS_KEY). A database written by a handle
+ * with a key records the key's id in meta and opens only with that key
+ * from then on (INVALID_ARG naming the id, before anything is read or
+ * written). Data written before (plaintext) stays readable until
+ * argus_store_key_rotate seals it. The in-memory gallery stays plaintext. */
+
+/* A key id: 16 hex digits and a NUL (a keyed BLAKE2b of a fixed label,
+ * which names the key without revealing it). */
+#define ARGUS_STORE_KEY_ID_HEX 17
+
+/* Writes 32 random bytes as 64 hex digits to a new file `path` (mode 0600;
+ * an existing file is refused). key_id (may be NULL) gets the new key's
+ * id. Errors: INVALID_ARG (exists), IO. */
+argus_err argus_store_key_generate(const char *path,
+                                   char key_id[ARGUS_STORE_KEY_ID_HEX],
+                                   argus_store_error *err);
+/* The id of the key in file `path`. Errors: as the open's key checks. */
+argus_err argus_store_key_file_id(const char *path,
+                                  char key_id[ARGUS_STORE_KEY_ID_HEX],
+                                  argus_store_error *err);
+
+typedef struct argus_store_key_info {
+  char key_id[ARGUS_STORE_KEY_ID_HEX];        /* meta: "" plaintext */
+  char rotating_from[ARGUS_STORE_KEY_ID_HEX]; /* "" unless a rotation is
+                                                 unfinished */
+  char handle_key_id[ARGUS_STORE_KEY_ID_HEX]; /* this handle seals with */
+  /* vector blobs (templates and the other vector columns) and crop files:
+   * sealed with key_id, plaintext, sealed with another key */
+  int64_t blobs_sealed, blobs_plain, blobs_other;
+  int64_t crops_sealed, crops_plain, crops_other;
+} argus_store_key_info;
+/* Counts what is sealed with which key (reads every vector blob's header
+ * and every crop file's first bytes; decrypts nothing). */
+argus_err argus_store_key_status(argus_store *s, argus_store_key_info *info,
+                                 argus_store_error *err);
+
+typedef struct argus_store_key_rotate_report {
+  char from[ARGUS_STORE_KEY_ID_HEX]; /* "" : the database was plaintext */
+  char to[ARGUS_STORE_KEY_ID_HEX];
+  int resumed;         /* 1: an interrupted rotation was finished */
+  int64_t blobs, crops; /* resealed by this call */
+} argus_store_key_rotate_report;
+/* Re-seals every vector blob and crop file under the handle's key_file key
+ * (the new key; the old one given as old_key_file), in batches of 256, each
+ * its own transaction (crop files rewritten atomically), so that it can be
+ * interrupted and run again: meta records the new key and the old one
+ * until the end, and every blob names the key that sealed it. A database
+ * in plaintext is sealed whole. Audited: "key.rotate" at the start and the
+ * end (key ids and counts). `rep` may be NULL. Errors: INVALID_ARG (no new
+ * key; another rotation unfinished), CORRUPT (a blob no key opens), IO, the
+ * database's. */
+argus_err argus_store_key_rotate(argus_store *s,
+                                 argus_store_key_rotate_report *rep,
+                                 argus_store_error *err);
+/* ---- end encryption at rest ---- */
 
 ARGUS_END_DECLS
 #endif

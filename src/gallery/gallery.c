@@ -34,6 +34,11 @@ typedef struct gperson {
   /* Review-by date (argus_store_clock_ns() time; INT64_MAX: none): from
    * then on the person is not a candidate (docs/lawful-use.md). */
   int64_t review_ns;
+  /* Negative examples of the person (rejected alerts' probes of the
+   * gallery's model): nneg vectors of dim floats, and their ids. */
+  float *negs;
+  int64_t *neg_ids;
+  int nneg;
 } gperson;
 
 typedef struct gwatchlist {
@@ -46,6 +51,7 @@ typedef struct gwatchlist {
    * when a search names it. Checked at each search, so a list that expires
    * while the process runs stops matching without a reload. */
   int64_t expires_ns;
+  int negatives; /* ARGUS_GALLERY_NEGATIVES_* */
 } gwatchlist;
 
 typedef struct gstate {
@@ -118,6 +124,8 @@ static void person_free(gperson *p) {
   free(p->external_id);
   free(p->photos);
   free(p->sum);
+  free(p->negs);
+  free(p->neg_ids);
   free(p);
 }
 
@@ -273,6 +281,11 @@ static argus_err load_watchlists(argus_gallery *g, gwatchlist **out,
                                               : (float)list[i].threshold;
     w[i].active = list[i].active;
     w[i].expires_ns = argus_store_legal_ns(list[i].expires);
+    w[i].negatives = strcmp(list[i].negatives, "off") == 0
+                         ? ARGUS_GALLERY_NEGATIVES_OFF
+                     : strcmp(list[i].negatives, "mark") == 0
+                         ? ARGUS_GALLERY_NEGATIVES_MARK
+                         : ARGUS_GALLERY_NEGATIVES_SUPPRESS;
   }
   argus_store_free(list);
   *out = w;
@@ -463,6 +476,86 @@ out:
   free(nf);
 }
 
+/* ---- negative examples ------------------------------------------------------
+ * Kept with the person they belong to, of the gallery's model only (the
+ * store selects by model: templates of different models are never
+ * compared). */
+
+static argus_err person_add_negative(gperson *p, int dim, int64_t id,
+                                     const float *v) {
+  float *nv = realloc(p->negs, (size_t)(p->nneg + 1) * (size_t)dim * sizeof *nv);
+  if (!nv)
+    return ARGUS_E_NOMEM;
+  p->negs = nv;
+  int64_t *ni = realloc(p->neg_ids, (size_t)(p->nneg + 1) * sizeof *ni);
+  if (!ni)
+    return ARGUS_E_NOMEM;
+  p->neg_ids = ni;
+  memcpy(p->negs + (size_t)p->nneg * (size_t)dim, v, (size_t)dim * sizeof *v);
+  p->neg_ids[p->nneg++] = id;
+  return ARGUS_OK;
+}
+
+typedef struct neg_ctx {
+  const gmap *persons; /* person id -> gperson* */
+  gperson *only;       /* or the one person */
+  int dim;
+  argus_err e;
+} neg_ctx;
+
+static int neg_cb(void *user, const argus_store_negative *n) {
+  neg_ctx *c = user;
+  if (n->dim != c->dim)
+    return 0;
+  gperson *p = c->only ? (c->only->id == n->person_id ? c->only : NULL)
+                       : gmap_get(c->persons, n->person_id);
+  if (!p)
+    return 0; /* a person without templates of this model */
+  if ((c->e = person_add_negative(p, c->dim, n->id, n->vector)))
+    return 1;
+  return 0;
+}
+
+/* Reads the negatives of every person in `persons` (or of `only`). Caller
+ * holds wmu. */
+static argus_err load_negatives(argus_gallery *g, const gmap *persons,
+                                gperson *only, argus_gallery_error *err) {
+  neg_ctx c = {persons, only, g->cfg.dim, ARGUS_OK};
+  argus_store_error se = {{0}};
+  argus_err e = argus_store_negative_foreach(
+      g->store, &g->model, only ? only->id : 0, neg_cb, &c, &se);
+  if (e)
+    return store_fail(err, e, &se, "reading negative examples");
+  if (c.e)
+    return gallery_fail(err, c.e, "out of memory");
+  return ARGUS_OK;
+}
+
+/* The nearest negative example of p to q (cosine); *id 0: none. */
+static void nearest_negative(const gperson *p, const float *q, size_t dim,
+                             int64_t *id, float *score) {
+  *id = 0;
+  *score = -2;
+  double qq = 0;
+  for (size_t k = 0; k < dim; k++)
+    qq += (double)q[k] * q[k];
+  for (int i = 0; i < p->nneg; i++) {
+    const float *v = p->negs + (size_t)i * dim;
+    double d = 0, vv = 0;
+    for (size_t k = 0; k < dim; k++) {
+      d += (double)q[k] * v[k];
+      vv += (double)v[k] * v[k];
+    }
+    if (!(vv > 0) || !(qq > 0))
+      continue;
+    float c = (float)(d / sqrt(qq * vv));
+    if (*id == 0 || c > *score) {
+      *id = p->neg_ids[i];
+      *score = c;
+    }
+  }
+}
+
 /* Loads the watchlists and, unless write-only, the persons and templates of
  * the gallery's model into a new state. Caller holds wmu. */
 static argus_err load_state(argus_gallery *g, gstate *st,
@@ -546,6 +639,8 @@ static argus_err load_state(argus_gallery *g, gstate *st,
     e = gallery_fail(err, e, "out of memory");
     goto done;
   }
+  if ((e = load_negatives(g, &st->persons, NULL, err)))
+    goto done;
   norm_reference(g, st, c.samp, c.samp_person, c.nsamp);
   int64_t all = 0, mine = 0;
   if (argus_store_template_count(g->store, NULL, &all, &se) == ARGUS_OK &&
@@ -753,6 +848,7 @@ static void fill_candidate(const gstate *st, const gperson *p,
   c->raw_score = h->score;
   c->threshold = w ? w->threshold : INFINITY;
   c->match = w && h->score >= w->threshold;
+  c->negatives = w ? w->negatives : ARGUS_GALLERY_NEGATIVES_OFF;
   snprintf(c->person, sizeof c->person, "%s", p->name);
   snprintf(c->external_id, sizeof c->external_id, "%s", p->external_id);
   if (w)
@@ -943,6 +1039,15 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
     }
     if (opts && opts->fuse == ARGUS_GALLERY_FUSE_MEAN)
       fuse_mean(st, queries + q * dim, dim, c, nfound[q]);
+    for (int i = 0; i < nfound[q]; i++) {
+      const gperson *p = gmap_get(&st->persons, c[i].person_id);
+      if (p && p->nneg > 0) {
+        int64_t nid = 0;
+        nearest_negative(p, queries + q * dim, dim, &nid,
+                         &c[i].negative_score);
+        c[i].negative_id = nid;
+      }
+    }
   }
 out:
   pthread_rwlock_unlock(&g->rw);
@@ -1475,6 +1580,8 @@ argus_err argus_gallery_sync_person(argus_gallery *g, argus_store_id person_id,
     e = gallery_fail(err, ARGUS_E_NOMEM, "out of memory");
     goto out;
   }
+  if (p && (e = load_negatives(g, NULL, p, err)))
+    goto out;
   pthread_rwlock_wrlock(&g->rw);
   detach_person(&g->st, person_id);
   if (p)

@@ -66,7 +66,8 @@ struct argus_matcher {
   argus_bus_sub *face_sub, *change_sub;
 
   _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown,
-      unmatched, rejected, errors, changes, reloads, forgotten, cpu_ns;
+      unmatched, rejected, errors, changes, reloads, forgotten, cpu_ns,
+      sup_negative, marked_negative;
 };
 
 static uint64_t name_hash(const char *s) {
@@ -84,6 +85,8 @@ const char *argus_match_decision_name(argus_match_decision d) {
     return "track";
   case ARGUS_MATCH_SUPPRESS_COOLDOWN:
     return "cooldown";
+  case ARGUS_MATCH_SUPPRESS_NEGATIVE:
+    return "negative";
   }
   return "?";
 }
@@ -259,6 +262,11 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
   if (d != ARGUS_MATCH_ALERT)
     snprintf(a->suppressed, sizeof a->suppressed, "%s",
              argus_match_decision_name(d));
+  /* A marked alert: "marked" on alert.raised (the store sink stores the
+   * alert with its mark and clears the member again before it publishes
+   * the stored alert). */
+  if (d == ARGUS_MATCH_ALERT && h->negative)
+    snprintf(a->suppressed, sizeof a->suppressed, "marked");
   if (argus_bus_make_id(m->bus, "alert", ev->id) == ARGUS_OK)
     argus_bus_publish_event(m->bus,
                             d == ARGUS_MATCH_ALERT
@@ -399,9 +407,20 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
   if (r->nhits) {
     atomic_fetch_add(&m->matches, 1);
     pthread_mutex_lock(&m->mu);
-    for (int i = 0; i < r->nhits; i++)
-      r->hits[i].decision =
-          decide(m, cam, f->track, r->hits[i].cand.person_id, f->media_time);
+    for (int i = 0; i < r->nhits; i++) {
+      argus_match_hit *h = &r->hits[i];
+      /* Verdict feedback: a probe nearer one of the person's negative
+       * examples than to the person is not alerted (it does not count
+       * for the track or the cooldown either), or alerted marked. */
+      if (ARGUS_GALLERY_CANDIDATE_NEGATIVE(&h->cand)) {
+        if (h->cand.negatives == ARGUS_GALLERY_NEGATIVES_SUPPRESS) {
+          h->decision = ARGUS_MATCH_SUPPRESS_NEGATIVE;
+          continue;
+        }
+        h->negative = 1;
+      }
+      h->decision = decide(m, cam, f->track, h->cand.person_id, f->media_time);
+    }
     pthread_mutex_unlock(&m->mu);
   }
   for (int i = 0; i < r->nhits; i++) {
@@ -409,9 +428,18 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
     case ARGUS_MATCH_ALERT:
       r->nalerts++;
       atomic_fetch_add(&m->alerts, 1);
+      if (r->hits[i].negative)
+        atomic_fetch_add(&m->marked_negative, 1);
       if (m->bus)
         publish_alert(m, face, &r->hits[i]);
       break;
+    case ARGUS_MATCH_SUPPRESS_NEGATIVE:
+      /* Published whatever publish_suppressed says: the store sink
+       * audits it. */
+      atomic_fetch_add(&m->sup_negative, 1);
+      if (m->bus)
+        publish_alert(m, face, &r->hits[i]);
+      continue;
     case ARGUS_MATCH_SUPPRESS_TRACK:
       atomic_fetch_add(&m->sup_track, 1);
       break;
@@ -566,6 +594,8 @@ argus_err argus_matcher_get_stats(argus_matcher *m, argus_matcher_stats *out) {
   out->reloads = atomic_load(&m->reloads);
   out->forgotten = atomic_load(&m->forgotten);
   out->cpu_s = (double)atomic_load(&m->cpu_ns) * 1e-9;
+  out->suppressed_negative = atomic_load(&m->sup_negative);
+  out->marked_negative = atomic_load(&m->marked_negative);
   argus_bus_sub_stats ss;
   if (m->face_sub && argus_bus_sub_get_stats(m->face_sub, &ss) == ARGUS_OK)
     out->dropped = ss.dropped;

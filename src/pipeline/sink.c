@@ -7,6 +7,13 @@
  * spool and its writer" below. An alert the database refuses, or one that
  * is lost, is still published (id null): an operator must see it.
  *
+ * Verdict feedback (docs/alerts.md): a match the matcher did not alert
+ * because the probe was nearer a negative example of the person comes on
+ * "alert.suppressed" with suppressed "negative"; it goes through the same
+ * spool and is recorded as an "alert.suppressed" audit row (no alert). An
+ * alert.raised event with suppressed "marked" is stored marked. Both carry
+ * the probe template (the face event's embedding) into the store.
+ *
  * Also here: the change feed, which turns enrolment changes of any process
  * (as audited in the store) into watchlist.change events for the
  * matcher. */
@@ -84,6 +91,7 @@ static void publish_alert(argus_pipeline *p, const argus_event *ev,
   }
   argus_event_alert *o = &out->u.alert;
   o->alert_id = id;
+  o->suppressed[0] = '\0'; /* "marked": stored with the alert */
   memcpy(o->thumb_sha256, thumb_sha, sizeof o->thumb_sha256);
   double latency =
       a->mono_ns ? (double)(argus_time_ns() - a->mono_ns) * 1e-9 : 0;
@@ -105,6 +113,40 @@ static void publish_alert(argus_pipeline *p, const argus_event *ev,
             "after capture",
             (long long)id, a->person, a->watchlist, a->camera,
             (unsigned long long)a->track, a->score, latency * 1e3);
+}
+
+/* One attempt to record a match suppressed by a negative example (an
+ * audit row, no alert). Not published. */
+static store_outcome store_suppressed(argus_pipeline *p, const argus_event *ev,
+                                      const argus_store_alert_in *in,
+                                      int attempt) {
+  const argus_event_alert *a = &ev->u.alert;
+  if (!in->probe) {
+    count_store_error(p, "negative suppression", a->camera,
+                      "the event carries no probe");
+    return REFUSED;
+  }
+  argus_store_error se = {{0}};
+  pthread_mutex_lock(&p->store_mu);
+  argus_err rc = argus_store_alert_suppressed(p->parts.store, in, &se);
+  pthread_mutex_unlock(&p->store_mu);
+  const char *why = se.msg[0] ? se.msg : argus_strerror(rc);
+  if (rc != ARGUS_OK && retryable(rc)) {
+    if (attempt == 0)
+      argus_log(ARGUS_LOG_WARN, PL_MOD,
+                "camera '%s': suppression of %s kept in the spool: %s",
+                a->camera, ev->id, why);
+    return RETRY;
+  }
+  if (rc != ARGUS_OK)
+    count_store_error(p, "negative suppression", a->camera, why);
+  else
+    argus_log(ARGUS_LOG_INFO, PL_MOD,
+              "camera '%s': '%s' (%s) track %llu not alerted: nearer a "
+              "negative example (score %.3f)",
+              a->camera, a->person, a->watchlist,
+              (unsigned long long)a->track, a->score);
+  return rc == ARGUS_OK ? STORED : REFUSED;
 }
 
 /* One attempt: the alert with its crop and thumbnail in one audited
@@ -135,6 +177,19 @@ static store_outcome store_alert(argus_pipeline *p, const argus_event *ev,
   in.photo_id = a->photo_id;
   in.track_start = a->track_start;
   in.event_id = ev->id[0] ? ev->id : NULL;
+  /* Verdict feedback: the probe travels with the alert. */
+  char probe_model[ARGUS_EVENT_MODEL_MAX + 1] = "";
+  if (f && f->embedding && f->dim > 0) {
+    snprintf(probe_model, sizeof probe_model, "%s", f->model);
+    in.probe = f->embedding;
+    in.probe_dim = f->dim;
+    in.probe_model = probe_model;
+  }
+  in.negative = strcmp(a->suppressed, "marked") == 0;
+  if (strcmp(a->suppressed, "negative") == 0) {
+    free(thumb);
+    return store_suppressed(p, ev, &in, attempt);
+  }
   if (f) {
     in.crop = f->crop.data;
     in.crop_size = f->crop.size;
@@ -400,7 +455,13 @@ static void store_unmatched(argus_pipeline *p, const argus_event *ev) {
 static void on_event(void *user, const argus_bus_msg *m) {
   argus_pipeline *p = user;
   uint64_t c0 = argus_thread_cpu_ns();
-  if (m->event && m->event->type == ARGUS_EVENT_ALERT)
+  if (m->event && m->event->type == ARGUS_EVENT_ALERT &&
+      strcmp(m->topic, ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED) == 0) {
+    /* Of the suppressed matches only those of a negative example are
+     * recorded (the others are the track's and the cooldown's). */
+    if (strcmp(m->event->u.alert.suppressed, "negative") == 0)
+      spool_alert(p, m->event);
+  } else if (m->event && m->event->type == ARGUS_EVENT_ALERT)
     spool_alert(p, m->event);
   else if (m->event && m->event->type == ARGUS_EVENT_UNMATCHED)
     store_unmatched(p, m->event);
@@ -429,7 +490,8 @@ argus_err pl_sink_start(argus_pipeline *p) {
   p->spool.started = 1;
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
-  o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
+  /* alert.raised and alert.suppressed (verdict feedback) */
+  o.pattern = "alert.*";
   o.queue_msgs = p->cfg.alert_queue;
   o.handler = on_event;
   o.user = p;

@@ -186,10 +186,20 @@ argus_err argus_store_alert_insert(argus_store *s,
       id = s->ops->col_int64(st, 0);
     s->ops->finalize(st);
   }
+  /* Verdict feedback: the probe template (sealed like every template) and,
+   * for a marked alert, the nearest negative example. */
+  argus_store_id neg_id = 0;
+  double neg_score = NAN;
+  if (e == ARGUS_OK && (a->probe || a->negative))
+    e = store_alert_probe_put(s, id, a, &neg_id, &neg_score, err);
   if (e == ARGUS_OK) {
     store_json j;
     store_json_begin(&j);
     store_json_str(&j, "camera", a->camera);
+    if (neg_id > 0) {
+      store_json_int(&j, "negative", neg_id);
+      store_json_num(&j, "negative_score", neg_score);
+    }
     store_json_str(&j, "watchlist", wl);
     store_json_int(&j, "person", a->person_id);
     store_json_num(&j, "score", a->score);
@@ -218,7 +228,11 @@ argus_err argus_store_alert_insert(argus_store *s,
 #define ALERT_COLUMNS                                                          \
   "SELECT id, camera_id, camera, time, media_time, track_id, watchlist_id, "   \
   "watchlist, person_id, person, score, crop_sha256, thumb_sha256, status, "   \
-  "threshold, photo_id, track_start FROM alerts "
+  "threshold, photo_id, track_start, negative_id, negative_score, "           \
+  "probe IS NOT NULL, (SELECT count(*) FROM decisions d WHERE "               \
+  "d.alert_id = alerts.id AND d.decision = 'confirmed'), "                     \
+  "(SELECT w.four_eyes FROM watchlists w WHERE w.id = alerts.watchlist_id) "   \
+  "FROM alerts "
 
 static void read_alert(argus_store *s, store_stmt *st, argus_store_alert *a) {
   const store_backend_ops *o = s->ops;
@@ -241,6 +255,11 @@ static void read_alert(argus_store *s, store_stmt *st, argus_store_alert *a) {
   a->threshold = o->col_is_null(st, 14) ? NAN : o->col_double(st, 14);
   a->photo_id = o->col_is_null(st, 15) ? 0 : o->col_int64(st, 15);
   a->track_start = o->col_is_null(st, 16) ? NAN : o->col_double(st, 16);
+  a->negative_id = o->col_is_null(st, 17) ? 0 : o->col_int64(st, 17);
+  a->negative_score = o->col_is_null(st, 18) ? NAN : o->col_double(st, 18);
+  a->has_probe = (int)o->col_int64(st, 19);
+  a->confirmations = (int)o->col_int64(st, 20);
+  a->four_eyes = o->col_is_null(st, 21) ? 0 : (int)o->col_int64(st, 21);
 }
 
 argus_err argus_store_alert_list(argus_store *s,
@@ -465,6 +484,68 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
                                    argus_alert_status decision,
                                    const char *comment, argus_store_id *out_id,
                                    argus_store_error *err) {
+  argus_store_verdict v;
+  argus_err e = argus_store_decision_add_ex(s, alert_id, operator_name,
+                                            decision, comment, &v, err);
+  if (e == ARGUS_OK && out_id)
+    *out_id = v.decision_id;
+  return e;
+}
+
+/* Inside the open write transaction: the four-eyes rule. Sets *final to
+ * the status the alert takes (PENDING: a first confirmation that waits for
+ * a second operator) and *confirms to the confirmations counted with this
+ * one. Refuses the same operator's second confirmation. */
+static argus_err four_eyes_tx(argus_store *s, argus_store_id id,
+                              const char *op, argus_alert_status decision,
+                              argus_alert_status *final, int *confirms,
+                              int *needed, argus_store_error *err) {
+  int found = 0;
+  int64_t fe = 0, mine = 0, others = 0;
+  *final = decision;
+  *confirms = decision == ARGUS_ALERT_CONFIRMED ? 1 : 0;
+  *needed = 1;
+  argus_err e = store_query_int(
+      s, &found, &fe, err,
+      "SELECT coalesce((SELECT w.four_eyes FROM watchlists w WHERE w.id = "
+      "a.watchlist_id), 0) FROM alerts a WHERE a.id = ? AND a.status = "
+      "'pending'",
+      "i", (int64_t)id);
+  if (e != ARGUS_OK || !found || !fe)
+    return e; /* not pending: decide_tx says why */
+  *needed = 2;
+  if (decision != ARGUS_ALERT_CONFIRMED)
+    return ARGUS_OK; /* one rejection closes it */
+  e = store_query_int(s, &found, &mine, err,
+                      "SELECT count(*) FROM decisions WHERE alert_id = ? AND "
+                      "decision = 'confirmed' AND operator = ?",
+                      "is", (int64_t)id, op);
+  if (e == ARGUS_OK && mine > 0)
+    return store_fail(err, ARGUS_E_INVALID_ARG,
+                      "alert %lld: %s confirmed it already; the four-eyes "
+                      "rule needs a second, different operator",
+                      (long long)id, op);
+  if (e == ARGUS_OK)
+    e = store_query_int(s, &found, &others, err,
+                        "SELECT count(DISTINCT operator) FROM decisions WHERE "
+                        "alert_id = ? AND decision = 'confirmed'",
+                        "i", (int64_t)id);
+  if (e != ARGUS_OK)
+    return e;
+  *confirms = (int)others + 1;
+  if (*confirms < 2)
+    *final = ARGUS_ALERT_PENDING;
+  return ARGUS_OK;
+}
+
+argus_err argus_store_decision_add_ex(argus_store *s, argus_store_id alert_id,
+                                      const char *operator_name,
+                                      argus_alert_status decision,
+                                      const char *comment,
+                                      argus_store_verdict *out,
+                                      argus_store_error *err) {
+  argus_store_verdict v;
+  memset(&v, 0, sizeof v);
   argus_err e = store_check_handle(s, err);
   if (e == ARGUS_OK)
     e = store_check_name(operator_name, "operator", ARGUS_STORE_NAME_MAX, err);
@@ -478,7 +559,17 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
     return e;
   if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
-  e = decide_tx(s, alert_id, decision, err);
+  argus_alert_status final = decision;
+  e = four_eyes_tx(s, alert_id, operator_name, decision, &final,
+                   &v.confirmations, &v.needed, err);
+  if (e == ARGUS_OK) {
+    /* A first confirmation of a four-eyes alert leaves it pending; the
+     * check that it is still pending stays (decide_tx with the same
+     * status is a no-op update that says who decided when it is not). */
+    e = decide_tx(s, alert_id,
+                  final == ARGUS_ALERT_PENDING ? ARGUS_ALERT_PENDING : decision,
+                  err);
+  }
   argus_store_id id = 0;
   if (e == ARGUS_OK) {
     char now[ARGUS_STORE_TIME_MAX];
@@ -497,11 +588,20 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
       id = s->ops->col_int64(st, 0);
     s->ops->finalize(st);
   }
+  if (e == ARGUS_OK && decision == ARGUS_ALERT_REJECTED)
+    e = store_negative_from_alert(s, alert_id, &v.negative_id, err);
   if (e == ARGUS_OK) {
     store_json j;
     store_json_begin(&j);
     store_json_str(&j, "operator", operator_name);
     store_json_str(&j, "decision", argus_alert_status_name(decision));
+    if (v.needed > 1) {
+      store_json_int(&j, "four_eyes", 1);
+      store_json_int(&j, "confirmations", v.confirmations);
+      store_json_str(&j, "status", argus_alert_status_name(final));
+    }
+    if (v.negative_id > 0)
+      store_json_int(&j, "negative", v.negative_id);
     e = store_audit(s, "alert.decision", "alert", alert_id, store_json_end(&j),
                     NULL, err);
   }
@@ -511,8 +611,10 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
   }
   if ((e = store_commit(s, err)) != ARGUS_OK)
     return e;
-  if (out_id)
-    *out_id = id;
+  v.decision_id = id;
+  v.status = final;
+  if (out)
+    *out = v;
   return ARGUS_OK;
 }
 

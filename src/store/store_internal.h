@@ -121,6 +121,10 @@ struct argus_store {
   char pending_path[STORE_PATH_MAX + 64];
   /* Prepared on first use, finalized when the connection goes. */
   store_stmt *cached[STORE_STMT_N];
+  /* ---- encryption at rest (seal.c) ---- */
+  struct store_keyring *keys; /* the keys this handle holds; NULL: none */
+  int keys_ready; /* the open is done: write transactions check meta */
+  /* ---- end encryption at rest ---- */
 };
 
 /* Formats a message into err (when not NULL), logs it at debug level and
@@ -184,6 +188,12 @@ argus_err store_audit_prev(argus_store *s, char prev[ARGUS_STORE_SHA256_HEX],
  * database's. */
 argus_err store_audit_set_detail(argus_store *s, argus_store_id id,
                                  const char *detail, argus_store_error *err);
+/* Where the chain starts: the last row a retention purge removed (meta
+ * audit_base_id / audit_base_sha256), or 0 and the genesis. CORRUPT when
+ * meta holds an id without a valid hash. */
+argus_err store_audit_base_read(argus_store *s, argus_store_id *id,
+                                char sha[ARGUS_STORE_SHA256_HEX],
+                                argus_store_error *err);
 /* Migration 5, inside its transaction: chains the rows written before it,
  * in id order from the genesis. */
 argus_err store_audit_chain_backfill(argus_store *s, argus_store_error *err);
@@ -244,6 +254,61 @@ argus_err store_vec_pack(argus_store *s, const float *v, int dim, void **blob,
  * size, or bytes the key does not open). */
 argus_err store_vec_unpack(argus_store *s, const void *blob, size_t size,
                            int dim, float *dst, argus_store_error *err);
+
+/* ---- verdict feedback (verdict.c) ----------------------------------------- */
+/* Inside the open write transaction, after alert `id` was inserted: stores
+ * a->probe with it (store_vec_pack) and, when a->negative, the nearest
+ * negative example of its person (*neg_id, *neg_score; 0/NAN: none). */
+argus_err store_alert_probe_put(argus_store *s, argus_store_id id,
+                                const argus_store_alert_in *a,
+                                argus_store_id *neg_id, double *neg_score,
+                                argus_store_error *err);
+/* Inside the open write transaction of a rejection: copies the alert's
+ * probe (if it has one and its person still exists) into the person's
+ * negative examples, audited "person.negative_add". *neg_id 0: none. */
+argus_err store_negative_from_alert(argus_store *s, argus_store_id alert_id,
+                                    argus_store_id *neg_id,
+                                    argus_store_error *err);
+/* ---- end verdict feedback ---------------------------------------------- */
+
+/* ---- encryption at rest (seal.c) ------------------------------------------ */
+/* A sealed blob or crop file is this many bytes longer than its plaintext. */
+#define STORE_SEAL_OVERHEAD 53
+/* At open, before anything is read or written: loads the keys
+ * (opts->key_file / old_key_file, else ARGUS_KEY_FILE / ARGUS_KEY and
+ * ARGUS_OLD_KEY_FILE / ARGUS_OLD_KEY) and refuses a database encrypted with
+ * a key not given (INVALID_ARG, naming the key id). */
+argus_err store_keys_open(argus_store *s, const argus_store_options *o,
+                          argus_store_error *err);
+/* At the start of every write transaction after the open: follows a key
+ * change made by another process (a rotation), refuses to write when the
+ * database's key is not held, and records the handle's key in meta on the
+ * first write (the database is encrypted from then on). */
+argus_err store_keys_begin(argus_store *s, argus_store_error *err);
+void store_keys_free(argus_store *s); /* wipes and frees; accepts none */
+/* The id of the key this handle seals with ("" for none). */
+const char *store_seal_key_id(const argus_store *s);
+/* The bytes to write for crop `hash`: *out (malloc'd) is data sealed under
+ * the handle's key, or NULL when it has none (write data as it is). */
+argus_err store_crop_seal(const argus_store *s, const char *hash,
+                          const void *data, size_t n, void **out,
+                          size_t *outn, argus_store_error *err);
+/* *buf (malloc'd, *n bytes, read from path) becomes the plaintext crop,
+ * checked against its hash. CHECKSUM (damaged), CORRUPT (key not held). */
+argus_err store_crop_unseal(const argus_store *s, const char *hash,
+                            const char *path, void **buf, size_t *n,
+                            argus_store_error *err);
+/* crops.c: the hashes of every crop file (malloc'd array). */
+argus_err store_crop_list(argus_store *s,
+                          char (**hashes)[ARGUS_STORE_SHA256_HEX], size_t *n,
+                          argus_store_error *err);
+/* crops.c, inside a write transaction: rewrites crop `hash` from its
+ * plaintext, sealed under the handle's current key (temp file, fsync,
+ * rename, fsync folder). */
+argus_err store_crop_rewrite(argus_store *s, const char *hash,
+                             const void *data, size_t n,
+                             argus_store_error *err);
+/* ---- end encryption at rest ------------------------------------------- */
 
 /* ---- migrations --------------------------------------------------------- */
 typedef struct store_migration {

@@ -176,7 +176,8 @@ argus_err argus_store_watchlist_create_legal(
 #define WL_COLUMNS                                                             \
   "SELECT w.id, w.name, w.threshold, w.colour, w.active, w.created, "          \
   "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), "  \
-  "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires "                \
+  "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires, "              \
+  "w.four_eyes, w.negatives "                                                  \
   "FROM watchlists w "
 
 static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
@@ -195,6 +196,8 @@ static void read_wl(argus_store *s, store_stmt *st, argus_store_watchlist *w) {
   store_copy(w->owner, sizeof w->owner, o->col_text(st, 11));
   store_copy(w->expires, sizeof w->expires, o->col_text(st, 12));
   w->expired = argus_store_legal_ns(w->expires) <= argus_store_clock_ns();
+  w->four_eyes = (int)o->col_int64(st, 13);
+  store_copy(w->negatives, sizeof w->negatives, o->col_text(st, 14));
 }
 
 argus_err argus_store_watchlist_list(argus_store *s,
@@ -451,6 +454,57 @@ argus_err argus_store_watchlist_set_colour(argus_store *s, const char *name,
     store_json_str(&j, "name", name);
     store_json_str(&j, "colour", col);
     e = store_audit(s, "watchlist.set_colour", "watchlist", id,
+                    store_json_end(&j), NULL, err);
+  }
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  return store_commit(s, err);
+}
+
+argus_err argus_store_watchlist_set_verdicts(argus_store *s, const char *name,
+                                             int four_eyes,
+                                             const char *negatives,
+                                             argus_store_error *err) {
+  argus_err e = check_name_arg(s, name, err);
+  if (e == ARGUS_OK && four_eyes != -1 && four_eyes != 0 && four_eyes != 1)
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "four-eyes flag %d is not 0 or 1", four_eyes);
+  if (e == ARGUS_OK && negatives && strcmp(negatives, "off") != 0 &&
+      strcmp(negatives, "suppress") != 0 && strcmp(negatives, "mark") != 0)
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "negatives '%.32s' is not off, suppress or mark", negatives);
+  if (e != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+    return e;
+  char t[ARGUS_STORE_TIME_MAX];
+  argus_store_now(t);
+  int found = 0;
+  int64_t id = 0;
+  e = writable_by_name(s, name, err);
+  if (e == ARGUS_OK && four_eyes >= 0)
+    e = store_query_int(s, &found, &id, err,
+                        "UPDATE watchlists SET four_eyes = ?, updated = ? "
+                        "WHERE name = ? RETURNING id",
+                        "iss", (int64_t)four_eyes, t, name);
+  if (e == ARGUS_OK && negatives)
+    e = store_query_int(s, &found, &id, err,
+                        "UPDATE watchlists SET negatives = ?, updated = ? "
+                        "WHERE name = ? RETURNING id",
+                        "sss", negatives, t, name);
+  if (e == ARGUS_OK && !found)
+    e = store_watchlist_id(s, name, &id, err);
+  if (e == ARGUS_OK) {
+    store_json j;
+    store_json_begin(&j);
+    store_json_str(&j, "name", name);
+    if (four_eyes >= 0)
+      store_json_int(&j, "four_eyes", four_eyes);
+    if (negatives)
+      store_json_str(&j, "negatives", negatives);
+    e = store_audit(s, "watchlist.set_verdicts", "watchlist", id,
                     store_json_end(&j), NULL, err);
   }
   if (e != ARGUS_OK) {
