@@ -270,7 +270,6 @@ static int audit_export(int argc, char **argv) {
   argus_store_error err = {{0}};
   argus_err e = argus_store_audit_chain_foreach(s, (argus_store_id)after,
                                                 export_row, &x, &err);
-  argus_store_close(s);
   int rc = CLI_OK;
   if (e != ARGUS_OK)
     rc = store_cli_error(cmd, e, &err);
@@ -283,6 +282,17 @@ static int audit_export(int argc, char **argv) {
                strerror(errno));
     rc = CLI_FAIL;
   }
+  if (rc == CLI_OK && to_file) {
+    /* So that the exports' retention can remove it (argus retention). */
+    e = argus_store_export_record(s, "audit", out, 1, &err);
+    if (e != ARGUS_OK) {
+      cli_errorf(cmd, "%s is complete but could not be recorded for "
+                      "retention: remove it by hand when done",
+                 out);
+      rc = store_cli_error(cmd, e, &err);
+    }
+  }
+  argus_store_close(s);
   if (rc == CLI_OK && to_file)
     fprintf(stderr, "argus audit export: %lld rows to %s\n",
             (long long)x.rows, out);

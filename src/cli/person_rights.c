@@ -212,6 +212,17 @@ static int write_export(const char *cmd, argus_store *s, const char *out,
     cli_errorf(cmd, "cannot write '%s': %s", mpath, strerror(errno));
     rc = CLI_FAIL;
   }
+  if (rc == CLI_OK) {
+    /* So that the exports' retention can remove it (argus retention). */
+    argus_store_error err = {{0}};
+    argus_err e = argus_store_export_record(s, "subject", out, m.n, &err);
+    if (e != ARGUS_OK) {
+      cli_errorf(cmd, "the export in %s is complete but could not be "
+                      "recorded for retention: remove it by hand when done",
+                 out);
+      rc = store_cli_error(cmd, e, &err);
+    }
+  }
   if (rc == CLI_OK)
     printf("exported person %lld to %s: %d files (manifest.json lists them "
            "with their SHA-256)\n",

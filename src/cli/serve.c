@@ -66,6 +66,7 @@ void cli_serve_usage(FILE *f) {
         "                         sha256=H\") at start and every S seconds,\n"
         "                         for a copy kept outside (default 3600; 0:\n"
         "                         only at start; docs/lawful-use.md)\n"
+        CLI_PURGE_EVERY_HELP
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -92,6 +93,7 @@ enum {
   OPT_MODELS,
   OPT_UNVERIFIED,
   OPT_AUDIT_ANCHOR,
+  OPT_PURGE_EVERY,
 };
 
 static int parse_seconds(const char *cmd, const char *opt, const char *s,
@@ -175,6 +177,7 @@ int cli_serve_main(int argc, char **argv) {
                                  {"models", 1, OPT_MODELS},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"audit-anchor", 1, OPT_AUDIT_ANCHOR},
+                                 {"purge-every", 1, OPT_PURGE_EVERY},
                                  {NULL, 0, 0}};
   argus_api_config ac;
   argus_api_config_init(&ac);
@@ -183,7 +186,7 @@ int cli_serve_main(int argc, char **argv) {
   pc.realtime = 1; /* a file camera plays like a live one */
   const char *db = NULL, *models = NULL;
   int no_pipeline = 0, unverified = 0;
-  double anchor_every = 3600;
+  double anchor_every = 3600, purge_every = 3600;
   long lv = 0;
   double dv = 0;
   cli_parser p;
@@ -282,6 +285,11 @@ int cli_serve_main(int argc, char **argv) {
                         &anchor_every))
         return cli_bad_value(cmd);
       break;
+    case OPT_PURGE_EVERY:
+      if (parse_seconds(cmd, "--purge-every", p.arg, 0, 366 * 86400.0,
+                        &purge_every))
+        return cli_bad_value(cmd);
+      break;
     }
   }
   if (!ac.web_dir)
@@ -363,9 +371,12 @@ int cli_serve_main(int argc, char **argv) {
   cli_audit_anchor_log(dbpath);
   fflush(stderr);
 
+  cli_purge_timer purge;
+  cli_purge_timer_init(&purge, dbpath, purge_every);
   struct timespec last_anchor;
   clock_gettime(CLOCK_MONOTONIC, &last_anchor);
   while (!argus_interrupted()) {
+    cli_purge_timer_tick(&purge);
     struct timespec ts = {0, 100000000};
     nanosleep(&ts, NULL);
     struct timespec now;

@@ -26,6 +26,31 @@ void cli_audit_usage(FILE *f);
  * For long-running commands (serve, watch): at start and every so often.
  * A failure is printed and ignored. */
 void cli_audit_anchor_log(const char *db_path);
+int cli_retention_main(int argc, char **argv);
+void cli_retention_usage(FILE *f);
+int cli_purge_main(int argc, char **argv);
+void cli_purge_usage(FILE *f);
+/* One retention purge (argus_store_purge) on its own handle of the
+ * database at db_path (NULL: the default), as actor "system:retention",
+ * for the periodic purge of serve and watch. Logs what went; returns the
+ * number of items purged, -1 on failure (printed). */
+int cli_retention_purge_log(const char *db_path);
+/* The periodic purge of a long-running command: the first call purges,
+ * later calls purge again once `every` seconds (0: never again) have
+ * passed on the monotonic clock. */
+typedef struct cli_purge_timer {
+  const char *db_path; /* borrowed */
+  double every;        /* seconds */
+  double last;         /* monotonic seconds of the last purge; < 0: none */
+} cli_purge_timer;
+void cli_purge_timer_init(cli_purge_timer *t, const char *db_path,
+                          double every);
+void cli_purge_timer_tick(cli_purge_timer *t);
+/* Help lines for --purge-every, shared by serve and watch. */
+#define CLI_PURGE_EVERY_HELP                                                   \
+  "  --purge-every S        delete what has outlived its retention (argus\n"  \
+  "                         retention) at start and every S seconds\n"        \
+  "                         (default 3600; 0: only at start)\n"
 int cli_user_main(int argc, char **argv);
 void cli_user_usage(FILE *f);
 

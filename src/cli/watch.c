@@ -46,6 +46,9 @@ void cli_watch_usage(FILE *f) {
         "  --loop               start files again at their end\n"
         "  --keep-unmatched S   also store the searched faces that match nobody,\n"
         "                       for S seconds (default: counts only)\n"
+        "  --purge-every S      delete what has outlived its retention (argus\n"
+        "                       retention) at start and every S seconds\n"
+        "                       (default 3600; 0: only at start)\n"
         "  --duration S         stop after S seconds (default: when every\n"
         "                       camera has ended -- files finished, sources\n"
         "                       failed for good -- or Ctrl-C)\n"
@@ -403,7 +406,13 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
   argus_interrupt_install();
   double t0 = now_s(), next_status = t0 + interval, next_look = t0;
   int ended = 0;
+  cli_purge_timer purge;
+  cli_purge_timer_init(&purge, o->db,
+                       o->purge_every == 0  ? 3600
+                       : o->purge_every < 0 ? 0
+                                            : o->purge_every);
   while (!argus_interrupted()) {
+    cli_purge_timer_tick(&purge);
     struct timespec ts = {0, 50000000};
     nanosleep(&ts, NULL);
     double t = now_s();
@@ -642,6 +651,7 @@ enum {
   OPT_REALTIME,
   OPT_LOOP,
   OPT_KEEP,
+  OPT_PURGE_EVERY,
   OPT_DURATION,
   OPT_STATUS,
   OPT_QUIET,
@@ -684,6 +694,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"realtime", 0, OPT_REALTIME},
                                  {"loop", 0, OPT_LOOP},
                                  {"keep-unmatched", 1, OPT_KEEP},
+                                 {"purge-every", 1, OPT_PURGE_EVERY},
                                  {"duration", 1, OPT_DURATION},
                                  {"status-interval", 1, OPT_STATUS},
                                  {"quiet-status", 0, OPT_QUIET},
@@ -747,6 +758,13 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
       if (parse_seconds(cmd, "--keep-unmatched", p.arg, 1, 3.15e8,
                         &o.keep_unmatched))
         return cli_bad_value(cmd);
+      break;
+    case OPT_PURGE_EVERY:
+      if (parse_seconds(cmd, "--purge-every", p.arg, 0, 366 * 86400.0,
+                        &o.purge_every))
+        return cli_bad_value(cmd);
+      if (o.purge_every == 0)
+        o.purge_every = -1;
       break;
     case OPT_DURATION:
       if (parse_seconds(cmd, "--duration", p.arg, 0.1, 1e9, &o.duration))

@@ -206,12 +206,18 @@ out:
 
 const char *argus_store_audit_fault_name(argus_store_audit_fault f) {
   switch (f) {
-  case ARGUS_AUDIT_INTACT: return "intact";
-  case ARGUS_AUDIT_ALTERED: return "altered";
-  case ARGUS_AUDIT_DELETED: return "deleted";
-  case ARGUS_AUDIT_INSERTED: return "inserted";
-  case ARGUS_AUDIT_BROKEN: return "broken";
-  case ARGUS_AUDIT_ANCHOR: return "anchor";
+  case ARGUS_AUDIT_INTACT:
+    return "intact";
+  case ARGUS_AUDIT_ALTERED:
+    return "altered";
+  case ARGUS_AUDIT_DELETED:
+    return "deleted";
+  case ARGUS_AUDIT_INSERTED:
+    return "inserted";
+  case ARGUS_AUDIT_BROKEN:
+    return "broken";
+  case ARGUS_AUDIT_ANCHOR:
+    return "anchor";
   }
   return "unknown";
 }
@@ -229,6 +235,17 @@ static void fault(argus_store_audit_check *c, argus_store_audit_fault f,
   va_start(ap, fmt);
   vsnprintf(c->msg, sizeof c->msg, fmt, ap);
   va_end(ap);
+}
+
+/* Whether a retention tombstone's detail records the cut at base_id with
+ * hash sha ("audit_base_id":N and "audit_base_sha256":"H", as
+ * argus_store_purge writes them). */
+static int records_base(const char *detail, int64_t base_id, const char *sha) {
+  const char *p = strstr(detail, "\"audit_base_id\":");
+  if (!p || strtoll(p + 16, NULL, 10) != base_id)
+    return 0;
+  const char *q = strstr(detail, "\"audit_base_sha256\":\"");
+  return q && strncmp(q + 21, sha, 64) == 0;
 }
 
 /* "row 5 was deleted" or "rows 5..9 were deleted". */
@@ -254,16 +271,46 @@ argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
     return store_fail(err, ARGUS_E_INVALID_ARG,
                       "anchor: expected a row id > 0 and 64 lower-case hex "
                       "digits");
-  store_stmt *st = NULL;
-  e = store_prep(s, &st, err, "SELECT " COLS " FROM audit ORDER BY id", "");
-  if (e != ARGUS_OK)
+  /* One read transaction: the base (meta) and the rows from one snapshot,
+   * so that a purge running meanwhile is seen whole or not at all. */
+  if ((e = store_begin(s, STORE_TX_READ, err)) != ARGUS_OK)
     return e;
-  /* expected: the stored row_sha256 of the last good row (the genesis
-   * before the first); last: its id. */
+  /* expected: the stored row_sha256 of the last good row (before the
+   * first: the base a retention purge left, else the genesis); last: its
+   * id. */
   char expected[ARGUS_STORE_SHA256_HEX] = ARGUS_STORE_AUDIT_GENESIS;
   int64_t last = 0;
+  if ((e = store_audit_base_read(s, &last, expected, err)) != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
+  const int64_t base_id = last;
+  char base_sha[ARGUS_STORE_SHA256_HEX];
+  memcpy(base_sha, expected, sizeof base_sha);
+  int base_recorded = base_id == 0;
+  store_stmt *st = NULL;
+  e = store_prep(s, &st, err, "SELECT " COLS " FROM audit ORDER BY id", "");
+  if (e != ARGUS_OK) {
+    store_rollback(s);
+    return e;
+  }
   int anchor_seen = 0, row = 0;
-  while ((e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+  if (anchor_id > 0 && anchor_id <= base_id) {
+    if (anchor_id == base_id && strcmp(anchor_sha256, base_sha) == 0)
+      anchor_seen = 1;
+    else if (anchor_id == base_id)
+      fault(out, ARGUS_AUDIT_ANCHOR, anchor_id,
+            "row %lld, the anchor, does not match the hash a retention "
+            "purge kept for it: the log up to it was rewritten",
+            (long long)anchor_id);
+    else
+      fault(out, ARGUS_AUDIT_ANCHOR, anchor_id,
+            "row %lld, the anchor, was removed by a retention purge (the "
+            "log now starts after row %lld): anchor a newer row",
+            (long long)anchor_id, (long long)base_id);
+  }
+  while (out->fault == ARGUS_AUDIT_INTACT &&
+         (e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
     chain_row r;
     read_row(s, st, &r);
     int64_t id = r.f.id;
@@ -280,8 +327,8 @@ argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
         char gone[64];
         deleted_range(gone, sizeof gone, last + 1, id - 1);
         fault(out, ARGUS_AUDIT_DELETED, id,
-              "%s: row %lld does not follow from row %lld", gone,
-              (long long)id, (long long)last);
+              "%s: row %lld does not follow from row %lld", gone, (long long)id,
+              (long long)last);
         break;
       }
       /* Does the chain go on as if this row were absent? */
@@ -335,13 +382,21 @@ argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
         break;
       }
     }
+    if (!base_recorded && strcmp(r.f.action, "retention.purge") == 0)
+      base_recorded = records_base(r.f.detail, base_id, base_sha);
     memcpy(expected, r.row, sizeof expected);
     last = id;
     out->good_id = id;
   }
   s->ops->finalize(st);
+  store_rollback(s);
   if (e != ARGUS_OK)
     return store_wrap(err, e, "verifying the audit log");
+  if (out->fault == ARGUS_AUDIT_INTACT && !base_recorded)
+    fault(out, ARGUS_AUDIT_DELETED, base_id + 1,
+          "rows up to %lld were deleted: the log starts after row %lld but "
+          "no retention purge in it recorded that cut",
+          (long long)base_id, (long long)base_id);
   if (out->fault == ARGUS_AUDIT_INTACT && anchor_id > 0 && !anchor_seen) {
     fault(out, ARGUS_AUDIT_ANCHOR, anchor_id,
           "row %lld, the anchor, is gone: the log ends at row %lld (rows "
@@ -350,8 +405,7 @@ argus_err argus_store_audit_verify(argus_store *s, argus_store_id anchor_id,
   }
   if (out->fault == ARGUS_AUDIT_INTACT) {
     out->head_id = last;
-    store_copy(out->head_sha256, sizeof out->head_sha256,
-               last ? expected : "");
+    store_copy(out->head_sha256, sizeof out->head_sha256, last ? expected : "");
     snprintf(out->msg, sizeof out->msg,
              "intact: %lld rows, head id=%lld sha256=%s", (long long)out->rows,
              (long long)last, last ? expected : "-");

@@ -639,10 +639,13 @@ static argus_err reseal_from(argus_store *s, argus_store_id first,
   enum { PAGE = 256 };
   char prev[ARGUS_STORE_SHA256_HEX] = ARGUS_STORE_AUDIT_GENESIS;
   store_stmt *st = NULL;
-  argus_err e = store_prep(s, &st, err,
-                           "SELECT row_sha256 FROM audit WHERE id < ? ORDER "
-                           "BY id DESC LIMIT 1",
-                           "i", (int64_t)first);
+  argus_store_id base_id = 0; /* the chain's start after a retention purge */
+  argus_err e = store_audit_base_read(s, &base_id, prev, err);
+  if (e == ARGUS_OK)
+    e = store_prep(s, &st, err,
+                   "SELECT row_sha256 FROM audit WHERE id < ? ORDER "
+                   "BY id DESC LIMIT 1",
+                   "i", (int64_t)first);
   int row = 0;
   if (e == ARGUS_OK)
     e = store_step(s, st, &row, err);
