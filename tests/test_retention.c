@@ -7,7 +7,8 @@
  * files, exported files, audit log byte for byte the same); the purge
  * removes old alerts with their crop files and decisions, old decisions of
  * young alerts, kept unmatched faces (past their lifetime or their own
- * expiry) with their crops, old live events, the files of old exports (and
+ * expiry) with their crops, old live events, old negative examples (the
+ * probes of rejected alerts), the files of old exports (and
  * nothing else in their folders), and cuts the audit log while keeping its
  * newest row; its tombstone holds counts and cut-offs but no name; the
  * chain verifies from the new base; an anchor at a purged row is reported
@@ -199,6 +200,7 @@ static void test_store(void) {
   CHECK_OK(argus_store_retention_set(s, ARGUS_RETAIN_EVENTS, 2 * d, &err));
   CHECK_OK(argus_store_retention_set(s, ARGUS_RETAIN_EVENTS, 0, &err));
   CHECK_OK(argus_store_retention_set(s, ARGUS_RETAIN_EVENTS, 2 * d, &err));
+  CHECK_OK(argus_store_retention_set(s, ARGUS_RETAIN_NEGATIVES, 5 * d, &err));
   CHECK_OK(argus_store_retention_get(s, &r, &err));
   CHECK_INT_EQ(r.seconds[ARGUS_RETAIN_ALERTS], 30 * d);
   CHECK_INT_EQ(r.seconds[ARGUS_RETAIN_EXPORTS], 7 * d);
@@ -206,7 +208,7 @@ static void test_store(void) {
   CHECK(r.updated[ARGUS_RETAIN_AUDIT][0] != '\0');
   CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM audit WHERE action = "
                            "'retention.set'"),
-               8);
+               9);
   argus_retention_class cls;
   CHECK_OK(argus_retention_class_parse("unmatched", &cls));
   CHECK_INT_EQ(cls, ARGUS_RETAIN_UNMATCHED);
@@ -248,8 +250,16 @@ static void test_store(void) {
                                .crop_size = make_crop(100 + i, c1, sizeof c1),
                                .thumb = c2,
                                .thumb_size = make_crop(200 + i, c2, sizeof c2)};
+    if (i == 1) { /* its probe becomes a negative example when rejected */
+      ai.probe = v;
+      ai.probe_dim = DIM;
+      ai.probe_model = "synth@1";
+    }
     CHECK_OK(argus_store_alert_insert(s, &ai, &alert[i], &err));
   }
+  CHECK_OK(argus_store_decision_add(s, alert[1], "op2", ARGUS_ALERT_REJECTED,
+                                    "look-alike", NULL, &err));
+  CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM negatives"), 1);
   CHECK_OK(argus_store_decision_add(s, alert[0], "op1", ARGUS_ALERT_REJECTED,
                                     NULL, NULL, &err));
   CHECK_OK(argus_store_decision_add(s, alert[4], "op1", ARGUS_ALERT_CONFIRMED,
@@ -307,6 +317,7 @@ static void test_store(void) {
   CHECK_INT_EQ(rep.count[ARGUS_RETAIN_EXPORTS], 0);
   CHECK_INT_EQ(count_files(crops), photo_files + 4 + 2);
   CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM decisions"), 1);
+  CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM negatives"), 1);
 
   /* Eleven days later: a dry run changes nothing. */
   clock_plus(11);
@@ -330,6 +341,8 @@ static void test_store(void) {
   CHECK_INT_EQ(rep.count[ARGUS_RETAIN_EVENTS], 1);
   CHECK_INT_EQ(rep.count[ARGUS_RETAIN_EXPORTS], 2);
   CHECK_INT_EQ(rep.count[ARGUS_RETAIN_AUDIT], 0);
+  CHECK_INT_EQ(rep.count[ARGUS_RETAIN_NEGATIVES], 1); /* outlived its alert */
+  CHECK_INT_EQ(x.n[ARGUS_RETAIN_NEGATIVES], 1);
   CHECK_INT_EQ(x.n[ARGUS_RETAIN_DECISIONS], 1);
   CHECK_INT_EQ(x.n[ARGUS_RETAIN_UNMATCHED], 2);
   CHECK_INT_EQ(x.n[ARGUS_RETAIN_EXPORTS], 2);
@@ -350,6 +363,7 @@ static void test_store(void) {
   CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM unmatched"), 0);
   CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM events"), 0);
   CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM exports"), 0);
+  CHECK_INT_EQ(sql_int(db, "SELECT count(*) FROM negatives"), 0);
   CHECK_INT_EQ(count_files(crops), photo_files + 4); /* no file stays */
   CHECK(exists(subj));                                /* case-notes.txt */
   snprintf(p, sizeof p, "%s/case-notes.txt", subj);

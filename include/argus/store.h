@@ -1126,10 +1126,13 @@ typedef enum argus_retention_class {
   ARGUS_RETAIN_AUDIT = 3,     /* audit rows (the newest always stays) */
   ARGUS_RETAIN_EXPORTS = 4,   /* files argus exported (subject, audit) */
   ARGUS_RETAIN_EVENTS = 5,    /* the live-event replay log */
+  ARGUS_RETAIN_NEGATIVES = 6, /* negative examples: the templates of
+                                 rejected alerts (look-alikes, not the
+                                 wanted person) */
   ARGUS_RETAIN_N
 } argus_retention_class;
-/* "alerts", "decisions", "unmatched", "audit", "exports", "events";
- * "unknown" otherwise. */
+/* "alerts", "decisions", "unmatched", "audit", "exports", "events",
+ * "negatives"; "unknown" otherwise. */
 const char *argus_retention_class_name(argus_retention_class c);
 /* Errors: INVALID_ARG ("unknown data class 'x' (alerts, ...)"). */
 argus_err argus_retention_class_parse(const char *name,

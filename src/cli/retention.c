@@ -16,7 +16,8 @@ void cli_retention_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus retention [--json] [--db PATH]\n"
         "       argus retention set [--alerts D] [--decisions D] [--unmatched D]\n"
-        "                           [--audit D] [--exports D] [--events D] [--db PATH]\n"
+        "                           [--audit D] [--exports D] [--events D]\n"
+        "                           [--negatives D] [--db PATH]\n"
         "\n"
         "Shows or sets how long each class of stored data is kept. D is a\n"
         "duration: a number and a unit, s, m, h, d (days), w (weeks) or y (365\n"
@@ -32,6 +33,8 @@ void cli_retention_usage(FILE *f) {
         "  --exports D    files written by 'argus person export' and\n"
         "                 'argus audit export --out'\n"
         "  --events D     the live-event log that reconnecting clients replay\n"
+        "  --negatives D  negative examples: templates of rejected alerts,\n"
+        "                 which keep look-alikes from alarming again\n"
         "  --json         print the lifetimes as one JSON object (seconds; 0:\n"
         "                 kept)\n"
         STORE_CLI_DB_HELP,
@@ -45,7 +48,8 @@ void cli_purge_usage(FILE *f) {
         "\n"
         "Deletes every stored item older than its class's lifetime (argus\n"
         "retention): alerts with their crops, decisions, kept unmatched faces,\n"
-        "audit rows, exported files and live events, in one transaction, and\n"
+        "negative examples, audit rows, exported files and live events, in one\n"
+        "transaction, and\n"
         "leaves an audit tombstone with the counts. Crop files of what went are\n"
         "removed. 'argus serve' and 'argus watch' run it periodically\n"
         "(--purge-every).\n"
@@ -140,6 +144,7 @@ static int retention_set(int argc, char **argv) {
                                  {"audit", 1, OPT_CLASS0 + 3},
                                  {"exports", 1, OPT_CLASS0 + 4},
                                  {"events", 1, OPT_CLASS0 + 5},
+                                 {"negatives", 1, OPT_CLASS0 + 6},
                                  {NULL, 0, 0}};
   const char *cmd = "retention set", *db = NULL;
   int64_t want[ARGUS_RETAIN_N];
@@ -185,7 +190,8 @@ static int retention_set(int argc, char **argv) {
   }
   if (!any) {
     cli_errorf(cmd, "nothing to set: give at least one of --alerts, "
-                    "--decisions, --unmatched, --audit, --exports, --events");
+                    "--decisions, --unmatched, --audit, --exports, --events, "
+                    "--negatives");
     return cli_bad_value(cmd);
   }
   argus_store *s = NULL;
@@ -459,9 +465,10 @@ int cli_retention_purge_log(const char *db_path) {
     argus_log(ARGUS_LOG_INFO, "retention",
               "purged alerts=%" PRId64 " decisions=%" PRId64
               " unmatched=%" PRId64 " audit=%" PRId64 " exports=%" PRId64
-              " events=%" PRId64 " (audit row %" PRId64 ")",
+              " events=%" PRId64 " negatives=%" PRId64 " (audit row %" PRId64
+              ")",
               r.count[0], r.count[1], r.count[2], r.count[3], r.count[4],
-              r.count[5], (int64_t)r.tombstone_id);
+              r.count[5], r.count[6], (int64_t)r.tombstone_id);
   return (int)(total > INT_MAX ? INT_MAX : total);
 }
 

@@ -22,7 +22,8 @@
 #include "store_internal.h"
 
 static const char *const class_names[ARGUS_RETAIN_N] = {
-    "alerts", "decisions", "unmatched", "audit", "exports", "events"};
+    "alerts",  "decisions", "unmatched", "audit",
+    "exports", "events",    "negatives"};
 
 const char *argus_retention_class_name(argus_retention_class c) {
   return (unsigned)c < ARGUS_RETAIN_N ? class_names[c] : "unknown";
@@ -405,6 +406,27 @@ static argus_err purge_events(purge_run *p, const char *t,
   return e;
 }
 
+static argus_err purge_negatives(purge_run *p, const char *t,
+                                 argus_store_error *err) {
+  static const char *const labels[3] = {"person", "alert", NULL};
+  argus_store *s = p->s;
+  int found = 0;
+  int64_t n = 0;
+  argus_err e = store_query_int(
+      s, &found, &n, err, "SELECT count(*) FROM negatives WHERE created < ?",
+      "s", t);
+  if (e == ARGUS_OK)
+    e = list_rows(p, ARGUS_RETAIN_NEGATIVES,
+                  "SELECT id, created, CAST(person_id AS TEXT), "
+                  "coalesce(CAST(alert_id AS TEXT), '') FROM negatives "
+                  "WHERE created < ? ORDER BY id",
+                  labels, "s", t, NULL, err);
+  if (e == ARGUS_OK && n > 0 && !p->dry_run)
+    e = store_run(s, err, "DELETE FROM negatives WHERE created < ?", "s", t);
+  p->r->count[ARGUS_RETAIN_NEGATIVES] = n;
+  return e;
+}
+
 static argus_err purge_exports(purge_run *p, const char *t,
                                argus_store_error *err) {
   argus_store *s = p->s;
@@ -530,6 +552,8 @@ argus_err argus_store_purge(argus_store *s, int dry_run,
     e = purge_alerts(&p, rep.before[ARGUS_RETAIN_ALERTS], err);
   if (e == ARGUS_OK)
     e = purge_unmatched(&p, rep.before[ARGUS_RETAIN_UNMATCHED], rep.now, err);
+  if (e == ARGUS_OK && rep.before[ARGUS_RETAIN_NEGATIVES][0])
+    e = purge_negatives(&p, rep.before[ARGUS_RETAIN_NEGATIVES], err);
   if (e == ARGUS_OK && rep.before[ARGUS_RETAIN_EVENTS][0])
     e = purge_events(&p, rep.before[ARGUS_RETAIN_EVENTS], err);
   if (e == ARGUS_OK && rep.before[ARGUS_RETAIN_EXPORTS][0])

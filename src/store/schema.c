@@ -268,7 +268,7 @@ static const char migration_6[] =
 static const char migration_7[] =
     "CREATE TABLE retention (\n"
     "  class TEXT PRIMARY KEY CHECK (class IN ('alerts', 'decisions', "
-    "'unmatched', 'audit', 'exports', 'events')),\n"
+    "'unmatched', 'audit', 'exports', 'events', 'negatives')),\n"
     "  seconds BIGINT NOT NULL CHECK (seconds > 0),\n"
     "  updated TEXT NOT NULL\n"
     ");\n"
