@@ -19,10 +19,13 @@ void cli_help_usage(FILE *f) {
         "  -q, --quiet    only errors\n"
         "  -h, --help     this help\n"
         "      --version  same as 'argus version'\n"
+        "      --key-file FILE  the key that encrypts templates and crops at\n"
+        "                 rest (as ARGUS_KEY_FILE; argus help key)\n"
         "\n"
         "Environment:\n"
         "  ARGUS_ISA=ref|avx2|avx512  limit the CPU kernels used\n"
         "  ARGUS_NN_PROFILE=1         per-node timings (argus nn bench --profile)\n"
+        "  ARGUS_KEY_FILE=FILE        the encryption key at rest (or ARGUS_KEY=HEX)\n"
         "\n"
         "Run 'argus help COMMAND [SUBCOMMAND]' or 'argus COMMAND --help' for the options\n"
         "of a command.\n",
@@ -34,7 +37,9 @@ void cli_help_usage(FILE *f) {
  * its own usage (store_cli_dispatch and video's dispatcher). `nn` has an
  * exported table and is looked up directly. */
 static const char *const with_subcommands[] = {
-    "watchlist", "person", "camera", "video", "alert", "user", NULL,
+    "watchlist", "person", "camera", "video", "alert", "user",
+    "key", /* encryption at rest */
+    NULL,
 };
 
 /* `argus help CMD SUB`: SUB's usage on stdout and CLI_OK, or a usage error

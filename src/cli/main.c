@@ -1,5 +1,6 @@
 /* The `argus` command: dispatches to one subcommand per file. */
 #include <stdio.h>
+#include <stdlib.h> /* setenv: --key-file */
 #include <string.h>
 
 #include "cli/cli.h"
@@ -8,6 +9,11 @@
 #include "cli/store_cli.h"
 #include "cli/gallery_cli.h"
 #include "cli/watch_cli.h"
+
+/* ---- encryption at rest (key.c) ---- */
+int cli_key_main(int argc, char **argv);
+void cli_key_usage(FILE *f);
+/* ---- end encryption at rest ---- */
 
 const cli_command cli_commands[] = {
     {"help", "show help for argus or for a command", cli_help_main,
@@ -41,6 +47,8 @@ const cli_command cli_commands[] = {
     {"alert", "review alerts: list, show, confirm, reject", cli_alert_main,
      cli_alert_usage},
     {"audit", "show the audit log", cli_audit_main, cli_audit_usage},
+    {"key", "the key that encrypts templates and crops at rest",
+     cli_key_main, cli_key_usage}, /* encryption at rest */
     {"retention", "how long each class of stored data is kept",
      cli_retention_main, cli_retention_usage},
     {"purge", "delete what has outlived its retention (--dry-run: list)",
@@ -87,6 +95,16 @@ int main(int argc, char **argv) {
                               : ARGUS_LOG_DEBUG);
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       argus_log_set_level(ARGUS_LOG_ERROR);
+    } else if (strcmp(a, "--key-file") == 0 ||
+               strncmp(a, "--key-file=", 11) == 0) {
+      /* ---- encryption at rest: every store this process opens reads
+       * its key from here (as ARGUS_KEY_FILE) */
+      const char *f = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!f || !f[0] || setenv("ARGUS_KEY_FILE", f, 1) != 0) {
+        cli_errorf(NULL, "--key-file needs a FILE");
+        return CLI_USAGE;
+      }
+      /* ---- end encryption at rest */
     } else {
       cli_errorf(NULL, "unknown option '%s'", a);
       cli_help_usage(stderr);

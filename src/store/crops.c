@@ -190,43 +190,15 @@ argus_err store_pending_recover(argus_store *s, int64_t *removed,
   return e;
 }
 
-argus_err store_crop_put(argus_store *s, const void *data, size_t n,
-                         char hash[ARGUS_STORE_SHA256_HEX],
-                         argus_store_error *err) {
-  if (!data || n == 0)
-    return store_fail(err, ARGUS_E_INVALID_ARG, "crop is empty");
-  if (n > ARGUS_STORE_CROP_MAX)
-    return store_fail(err, ARGUS_E_LIMIT, "crop of %zu bytes is above %zu", n,
-                      ARGUS_STORE_CROP_MAX);
-  argus_sha256_hex(data, n, hash);
-  char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32];
-  argus_err e = store_crop_path(s, hash, path, sizeof path, err);
-  if (e != ARGUS_OK)
-    return e;
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == n)
-    return ARGUS_OK; /* same content already stored */
-  int existed = errno != ENOENT;
-  if (store_debug_fault())
-    return store_fail(err, ARGUS_E_IO, "injected fault writing crop %.12s",
-                      hash);
-  snprintf(dir, sizeof dir, "%s/%.2s", s->crops_dir, hash);
-  if (mkdir(dir, 0700) == 0) {
-    if ((e = fsync_dir(s->crops_dir, err)) != ARGUS_OK)
-      return e;
-  } else if (errno != EEXIST) {
-    return store_fail(err, ARGUS_E_IO, "cannot create folder '%s': %s", dir,
-                      strerror(errno));
-  }
-  if ((e = pending_note(s, hash, err)) != ARGUS_OK)
-    return e;
-  /* Temp names start with ".tmp-" so gc can recognise them. */
-  snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", dir, hash, (long)getpid());
+/* tmp, fsync, rename to path, fsync dir. */
+static argus_err write_file(const char *tmp, const char *path, const char *dir,
+                            const void *data, size_t n,
+                            argus_store_error *err) {
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return store_fail(err, ARGUS_E_IO, "cannot create '%s': %s", tmp,
                       strerror(errno));
-  e = write_all(fd, data, n);
+  argus_err e = write_all(fd, data, n);
   if (e == ARGUS_OK && fsync(fd) != 0)
     e = ARGUS_E_IO;
   int saved = errno;
@@ -245,7 +217,73 @@ argus_err store_crop_put(argus_store *s, const void *data, size_t n,
     return store_fail(err, ARGUS_E_IO, "cannot rename '%s' to '%s': %s", tmp,
                       path, strerror(saved));
   }
-  if ((e = fsync_dir(dir, err)) != ARGUS_OK)
+  return fsync_dir(dir, err);
+}
+
+argus_err store_crop_rewrite(argus_store *s, const char *hash,
+                             const void *data, size_t n,
+                             argus_store_error *err) {
+  char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32];
+  argus_err e = store_crop_path(s, hash, path, sizeof path, err);
+  if (e != ARGUS_OK)
+    return e;
+  void *sealed = NULL;
+  size_t sn = 0;
+  if ((e = store_crop_seal(s, hash, data, n, &sealed, &sn, err)) != ARGUS_OK)
+    return e;
+  snprintf(dir, sizeof dir, "%s/%.2s", s->crops_dir, hash);
+  snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", dir, hash, (long)getpid());
+  e = write_file(tmp, path, dir, sealed ? sealed : data, sealed ? sn : n, err);
+  free(sealed);
+  return e;
+}
+
+argus_err store_crop_put(argus_store *s, const void *data, size_t n,
+                         char hash[ARGUS_STORE_SHA256_HEX],
+                         argus_store_error *err) {
+  if (!data || n == 0)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "crop is empty");
+  if (n > ARGUS_STORE_CROP_MAX)
+    return store_fail(err, ARGUS_E_LIMIT, "crop of %zu bytes is above %zu", n,
+                      ARGUS_STORE_CROP_MAX);
+  argus_sha256_hex(data, n, hash);
+  char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32];
+  argus_err e = store_crop_path(s, hash, path, sizeof path, err);
+  if (e != ARGUS_OK)
+    return e;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+      ((size_t)st.st_size == n ||
+       (size_t)st.st_size == n + STORE_SEAL_OVERHEAD))
+    return ARGUS_OK; /* same content already stored (plaintext or sealed) */
+  int existed = errno != ENOENT;
+  if (store_debug_fault())
+    return store_fail(err, ARGUS_E_IO, "injected fault writing crop %.12s",
+                      hash);
+  snprintf(dir, sizeof dir, "%s/%.2s", s->crops_dir, hash);
+  if (mkdir(dir, 0700) == 0) {
+    if ((e = fsync_dir(s->crops_dir, err)) != ARGUS_OK)
+      return e;
+  } else if (errno != EEXIST) {
+    return store_fail(err, ARGUS_E_IO, "cannot create folder '%s': %s", dir,
+                      strerror(errno));
+  }
+  if ((e = pending_note(s, hash, err)) != ARGUS_OK)
+    return e;
+  /* With a key, the file holds the sealed crop (seal.c). */
+  void *sealed = NULL;
+  size_t sn = 0;
+  if ((e = store_crop_seal(s, hash, data, n, &sealed, &sn, err)) != ARGUS_OK)
+    return e;
+  if (sealed) {
+    data = sealed;
+    n = sn;
+  }
+  /* Temp names start with ".tmp-" so gc can recognise them. */
+  snprintf(tmp, sizeof tmp, "%s/.tmp-%s-%ld", dir, hash, (long)getpid());
+  e = write_file(tmp, path, dir, data, n, err);
+  free(sealed);
+  if (e != ARGUS_OK)
     return e;
   /* A damaged file that was replaced is not new: rows may refer to it. */
   if (!existed)
@@ -270,7 +308,8 @@ argus_err store_crop_load(const argus_store *s, const char *hash, void **data,
     close(fd);
     return store_fail(err, ARGUS_E_IO, "crop file '%s' is not a file", path);
   }
-  if ((size_t)st.st_size > ARGUS_STORE_CROP_MAX || st.st_size == 0) {
+  if ((size_t)st.st_size > ARGUS_STORE_CROP_MAX + STORE_SEAL_OVERHEAD ||
+      st.st_size == 0) {
     close(fd);
     return store_fail(err, ARGUS_E_CHECKSUM, "crop file '%s' has %lld bytes",
                       path, (long long)st.st_size);
@@ -295,15 +334,13 @@ argus_err store_crop_load(const argus_store *s, const char *hash, void **data,
     free(buf);
     return store_fail(err, ARGUS_E_IO, "cannot read crop file '%s'", path);
   }
-  char have[ARGUS_STORE_SHA256_HEX];
-  argus_sha256_hex(buf, n, have);
-  if (strcmp(have, hash) != 0) {
-    free(buf);
-    return store_fail(err, ARGUS_E_CHECKSUM,
-                      "crop file '%s' is damaged (its SHA-256 is %s)", path,
-                      have);
+  /* Opens a sealed file and checks the hash either way (seal.c). */
+  void *p = buf;
+  if ((e = store_crop_unseal(s, hash, path, &p, &n, err)) != ARGUS_OK) {
+    free(p);
+    return e;
   }
-  *data = buf;
+  *data = p;
   *size = n;
   return ARGUS_OK;
 }
@@ -539,6 +576,51 @@ static argus_err walk_crops(argus_store *s, crop_file_fn fn, void *user,
   return e;
 }
 
+typedef struct crop_list {
+  char (*h)[ARGUS_STORE_SHA256_HEX];
+  size_t n, cap;
+} crop_list;
+
+static argus_err list_file(argus_store *s, void *user, const char *dir,
+                           const char *name, int is_tmp, const char *hash,
+                           argus_store_error *err) {
+  (void)s;
+  (void)dir;
+  (void)name;
+  crop_list *l = user;
+  if (is_tmp)
+    return ARGUS_OK;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    void *p = realloc(l->h, cap * sizeof *l->h);
+    if (!p)
+      return store_fail(err, ARGUS_E_NOMEM, "out of memory listing crops");
+    l->h = p;
+    l->cap = cap;
+  }
+  memcpy(l->h[l->n++], hash, ARGUS_STORE_SHA256_HEX);
+  return ARGUS_OK;
+}
+
+argus_err store_crop_list(argus_store *s,
+                          char (**hashes)[ARGUS_STORE_SHA256_HEX], size_t *n,
+                          argus_store_error *err) {
+  crop_list l = {NULL, 0, 0};
+  *hashes = NULL;
+  *n = 0;
+  struct stat st;
+  if (stat(s->crops_dir, &st) != 0 && errno == ENOENT)
+    return ARGUS_OK; /* a reader's store that never wrote a crop */
+  argus_err e = walk_crops(s, list_file, &l, err);
+  if (e != ARGUS_OK) {
+    free(l.h);
+    return e;
+  }
+  *hashes = l.h;
+  *n = l.n;
+  return ARGUS_OK;
+}
+
 static argus_err gc_file(argus_store *s, void *user, const char *dir,
                          const char *name, int is_tmp, const char *hash,
                          argus_store_error *err) {
@@ -665,7 +747,8 @@ argus_err argus_store_check(argus_store *s, int hash_files,
                    "SELECT count(*) FROM templates t LEFT JOIN photos p "
                    "ON p.id = t.photo_id WHERE p.id IS NULL OR "
                    "p.person_id <> t.person_id OR "
-                   "length(t.vector) <> 4 * t.dim",
+                   "(length(t.vector) <> 4 * t.dim AND "
+                   "length(t.vector) <> 4 * t.dim + 53)",
                    &r->bad_templates, err);
   if (e == ARGUS_OK && r->bad_templates)
     note_problem(r, "%lld templates disagree with their photo or dim",
@@ -702,7 +785,8 @@ argus_err argus_store_check(argus_store *s, int hash_files,
       note_problem(r, "crop file %s is missing", path);
       continue;
     }
-    if (want > 0 && sb.st_size != want) {
+    if (want > 0 && sb.st_size != want &&
+        sb.st_size != want + STORE_SEAL_OVERHEAD) {
       r->bad_crops++;
       note_problem(r, "crop file %s has %lld bytes, the database says %lld",
                    path, (long long)sb.st_size, (long long)want);

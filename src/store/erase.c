@@ -233,13 +233,23 @@ static argus_err export_templates(export_ctx *x, argus_json *j,
     argus_json_int(j, "dim", dim);
     argus_json_str(j, "created", o->col_text(st, 6));
     argus_json_arr_begin(j, "vector");
-    for (size_t k = 0; blob && k + 4 <= nb; k += 4) {
-      float f;
-      memcpy(&f, (const char *)blob + k, sizeof f);
-      argus_json_num(j, NULL, f, -9);
-    }
+    /* ---- encryption at rest: store_vec_unpack opens a sealed vector */
+    float *vec = dim > 0 && dim <= ARGUS_STORE_DIM_MAX
+                     ? malloc((size_t)dim * sizeof *vec)
+                     : NULL;
+    if (!vec)
+      e = store_fail(err, dim > 0 ? ARGUS_E_NOMEM : ARGUS_E_CORRUPT,
+                     "template vector of dim %lld", (long long)dim);
+    else
+      e = store_vec_unpack(s, blob, nb, (int)dim, vec, err);
+    for (int64_t k = 0; e == ARGUS_OK && k < dim; k++)
+      argus_json_num(j, NULL, vec[k], -9);
+    free(vec);
+    /* ---- end encryption at rest */
     argus_json_arr_end(j);
     argus_json_obj_end(j);
+    if (e != ARGUS_OK) /* encryption at rest: a vector did not open */
+      break;
     x->templates++;
   }
   argus_json_arr_end(j);

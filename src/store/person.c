@@ -56,54 +56,25 @@ static argus_err check_photos(const argus_store_model *model,
   return ARGUS_OK;
 }
 
-/* ---- little-endian float32 blobs ---------------------------------------- */
-
-static int host_is_le(void) {
-  const uint16_t one = 1;
-  return *(const uint8_t *)&one == 1;
-}
-
-/* The blob bytes of a vector: the vector itself on little-endian hosts, else
- * a byte-swapped copy in `tmp` (dim floats). */
-static const void *vector_le(const float *v, int dim, float *tmp) {
-  if (host_is_le())
-    return v;
-  for (int i = 0; i < dim; i++) {
-    uint32_t x;
-    memcpy(&x, &v[i], 4);
-    x = (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
-    memcpy(&tmp[i], &x, 4);
-  }
-  return tmp;
-}
-
-/* Copies a blob into dst (host order). */
-static void vector_from_le(const void *blob, int dim, float *dst) {
-  memcpy(dst, blob, (size_t)dim * 4);
-  if (host_is_le())
-    return;
-  for (int i = 0; i < dim; i++) {
-    uint32_t x;
-    memcpy(&x, &dst[i], 4);
-    x = (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
-    memcpy(&dst[i], &x, 4);
-  }
-}
-
 static argus_err insert_template(argus_store *s, argus_store_id person_id,
                                  argus_store_id photo_id,
                                  const argus_store_model *m, const float *v,
-                                 float *tmp, const char *now,
-                                 argus_store_error *err) {
+                                 const char *now, argus_store_error *err) {
   if (store_debug_fault())
     return store_fail(err, ARGUS_E_IO, "injected fault inserting a template");
-  return store_run(s, err,
-                   "INSERT INTO templates (person_id, photo_id, model_name, "
-                   "model_version, dim, vector, created) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   "iissibs", (int64_t)person_id, (int64_t)photo_id, m->name,
-                   m->version, (int64_t)m->dim, vector_le(v, m->dim, tmp),
-                   (size_t)m->dim * 4, now);
+  /* Little-endian float32, sealed when the store has a key (seal.c). */
+  void *blob = NULL;
+  size_t size = 0;
+  argus_err e = store_vec_pack(s, v, m->dim, &blob, &size, err);
+  if (e == ARGUS_OK)
+    e = store_run(s, err,
+                  "INSERT INTO templates (person_id, photo_id, model_name, "
+                  "model_version, dim, vector, created) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  "iissibs", (int64_t)person_id, (int64_t)photo_id, m->name,
+                  m->version, (int64_t)m->dim, (const void *)blob, size, now);
+  free(blob);
+  return e;
 }
 
 /* Inside a write transaction: stores the crops, photo rows and templates. */
@@ -113,12 +84,6 @@ static argus_err add_photos_tx(argus_store *s, argus_store_id person_id,
                                argus_store_id *ids, argus_store_error *err) {
   char now[ARGUS_STORE_TIME_MAX];
   argus_store_now(now);
-  float *tmp = NULL;
-  if (model && !host_is_le() && model->dim > 0) {
-    tmp = malloc((size_t)model->dim * sizeof *tmp);
-    if (!tmp)
-      return store_fail(err, ARGUS_E_NOMEM, "out of memory");
-  }
   argus_err e = ARGUS_OK;
   for (int i = 0; i < n && e == ARGUS_OK; i++) {
     const argus_store_photo_in *p = &photos[i];
@@ -149,10 +114,8 @@ static argus_err add_photos_tx(argus_store *s, argus_store_id person_id,
     if (e == ARGUS_OK && ids)
       ids[i] = photo_id;
     if (e == ARGUS_OK && p->vector)
-      e = insert_template(s, person_id, photo_id, model, p->vector, tmp, now,
-                          err);
+      e = insert_template(s, person_id, photo_id, model, p->vector, now, err);
   }
-  free(tmp);
   return e;
 }
 
@@ -784,8 +747,7 @@ argus_err argus_store_template_foreach(argus_store *s,
     int64_t dim = o->col_int64(st, 4);
     size_t bytes = 0;
     const void *blob = o->col_blob(st, 5, &bytes);
-    if (dim < 1 || dim > ARGUS_STORE_DIM_MAX || bytes != (size_t)dim * 4 ||
-        !blob) {
+    if (dim < 1 || dim > ARGUS_STORE_DIM_MAX || !blob) {
       e = store_fail(err, ARGUS_E_CORRUPT,
                      "template %lld: %zu bytes for dim %lld", (long long)t.id,
                      bytes, (long long)dim);
@@ -802,7 +764,11 @@ argus_err argus_store_template_foreach(argus_store *s,
         break;
       }
     }
-    vector_from_le(blob, (int)dim, vec);
+    if ((e = store_vec_unpack(s, blob, bytes, (int)dim, vec, err)) !=
+        ARGUS_OK) {
+      store_wrap(err, e, "template %lld", (long long)t.id);
+      break;
+    }
     t.model_name = model->name;
     t.model_version = model->version;
     t.dim = (int)dim;
@@ -1019,13 +985,8 @@ argus_err argus_store_template_replace(argus_store *s,
   }
   if (e != ARGUS_OK)
     return e;
-  float *tmp = NULL;
-  if (!host_is_le() && !(tmp = malloc((size_t)model->dim * sizeof *tmp)))
-    return store_fail(err, ARGUS_E_NOMEM, "out of memory");
-  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK) {
-    free(tmp);
+  if ((e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
     return e;
-  }
   char now[ARGUS_STORE_TIME_MAX];
   argus_store_now(now);
   for (int i = 0; e == ARGUS_OK && i < n; i++) {
@@ -1045,9 +1006,8 @@ argus_err argus_store_template_replace(argus_store *s,
                     model->version);
     if (e == ARGUS_OK)
       e = insert_template(s, person, items[i].photo_id, model, items[i].vector,
-                          tmp, now, err);
+                          now, err);
   }
-  free(tmp);
   if (e == ARGUS_OK) {
     char mid[2 * ARGUS_STORE_NAME_MAX];
     model_id(model, mid, sizeof mid);

@@ -208,6 +208,11 @@ argus_err store_begin(argus_store *s, store_tx_mode mode,
   e = s->ops->begin(s->db, mode, err);
   if (e != ARGUS_OK)
     store_wrap(err, e, "%s", s->path);
+  /* ---- encryption at rest: the database's key, checked under the lock */
+  if (e == ARGUS_OK && mode != STORE_TX_READ && s->keys_ready &&
+      (e = store_keys_begin(s, err)) != ARGUS_OK)
+    s->ops->rollback(s->db);
+  /* ---- end encryption at rest */
   return e;
 }
 
@@ -797,6 +802,11 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
     goto fail;
   if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
+  /* ---- encryption at rest: refuse a key that does not fit before
+   * anything is read or written */
+  if ((e = store_keys_open(s, &o, err)) != ARGUS_OK)
+    goto fail;
+  /* ---- end encryption at rest */
   if (o.read_only) {
     int version = 0;
     if ((e = store_schema_peek(s, &version, err)) != ARGUS_OK)
@@ -820,11 +830,13 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
     if ((e = read_store_id(s, id, &found, err)) != ARGUS_OK ||
         (found && (e = claim_crops_dir(s, id, 1, err)) != ARGUS_OK))
       goto fail;
+    s->keys_ready = 1; /* encryption at rest */
     *out = s;
     return ARGUS_OK;
   }
   if ((e = store_migrate(s, err)) != ARGUS_OK)
     goto fail;
+  s->keys_ready = 1; /* encryption at rest: write transactions check meta */
   char id[33];
   if ((e = ensure_store_id(s, id, err)) != ARGUS_OK)
     goto fail;
@@ -862,6 +874,7 @@ void argus_store_close(argus_store *s) {
   }
   store_pending_end(s);
   free(s->new_crops);
+  store_keys_free(s); /* encryption at rest */
   free(s);
 }
 
