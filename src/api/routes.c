@@ -60,6 +60,10 @@ API_HANDLER(api_h_alert_decision);
 /* h_admin.c */
 API_HANDLER(api_h_audit_list);
 API_HANDLER(api_h_audit_verify);
+/* h_retention.c */
+API_HANDLER(api_h_retention_get);
+API_HANDLER(api_h_retention_update);
+API_HANDLER(api_h_retention_purge);
 API_HANDLER(api_h_users_list);
 API_HANDLER(api_h_users_create);
 API_HANDLER(api_h_user_get);
@@ -148,6 +152,11 @@ const api_route api_routes[] = {
     {"GET", P "/audit", API_R_AUDITOR | API_R_ADMIN, 0, api_h_audit_list},
     {"GET", P "/audit/verify", API_R_AUDITOR | API_R_ADMIN, 0,
      api_h_audit_verify},
+    /* Retention. */
+    {"GET", P "/retention", API_R_ADMIN | API_R_AUDITOR, 0,
+     api_h_retention_get},
+    {"PATCH", P "/retention", API_R_ADMIN, 0, api_h_retention_update},
+    {"POST", P "/retention/purge", API_R_ADMIN, 0, api_h_retention_purge},
     {"GET", P "/users", API_R_ADMIN, 0, api_h_users_list},
     {"POST", P "/users", API_R_ADMIN, 0, api_h_users_create},
     {"GET", P "/users/{id}", API_R_ADMIN, 0, api_h_user_get},

@@ -462,7 +462,9 @@ int cli_retention_purge_log(const char *db_path) {
   for (int c = 0; c < ARGUS_RETAIN_N; c++)
     total += r.count[c];
   if (total > 0)
-    argus_log(ARGUS_LOG_INFO, "retention",
+    /* WARN: shown at the default log level; a record of what went, as the
+     * audit head is, not a problem. */
+    argus_log(ARGUS_LOG_WARN, "retention",
               "purged alerts=%" PRId64 " decisions=%" PRId64
               " unmatched=%" PRId64 " audit=%" PRId64 " exports=%" PRId64
               " events=%" PRId64 " negatives=%" PRId64 " (audit row %" PRId64
