@@ -302,6 +302,17 @@ static void alert_view_json(const void *rec, argus_json *j) {
   for (size_t i = 0; i < v->nd; i++)
     argus_store_decision_json(&v->d[i], j);
   argus_json_arr_end(j);
+  /* Verdict feedback: the four-eyes state and the negative-example mark. */
+  argus_json_int(j, "confirmations", v->a.confirmations);
+  argus_json_int(j, "confirmations_needed", v->a.four_eyes ? 2 : 1);
+  if (v->a.negative_id > 0) {
+    argus_json_obj_begin(j, "negative");
+    argus_json_int(j, "id", v->a.negative_id);
+    argus_json_num(j, "score", v->a.negative_score, 4);
+    argus_json_obj_end(j);
+  } else {
+    argus_json_null(j, "negative");
+  }
   argus_json_obj_end(j);
 }
 
@@ -345,6 +356,14 @@ static void alert_view_text(const alert_view *v) {
   printf("  %-10s %lld\n", "track", (long long)a->track_id);
   print_file("crop", a->crop_sha256, v->crop_path);
   print_file("thumbnail", a->thumb_sha256, v->thumb_path);
+  if (a->negative_id > 0)
+    printf("  %-10s marked: the face is nearer negative example %lld "
+           "(%.4f, a rejected alert's face) than to the person (%.4f)\n",
+           "negative", (long long)a->negative_id, a->negative_score,
+           a->score);
+  if (a->four_eyes)
+    printf("  %-10s four-eyes: %d of 2 confirmations\n", "review",
+           a->confirmations);
   if (v->nd == 0) {
     printf("decisions: none\n");
     return;
@@ -455,6 +474,10 @@ static void decide_usage(FILE *f, const char *verb, const char *what) {
           "Records that alert ID is %s, as operator cli:<login name>.\n"
           "The first decision on an alert wins: deciding an alert that is no\n"
           "longer pending fails (exit status 1) and says who decided it.\n"
+          "On a four-eyes watchlist an alert is confirmed by two different\n"
+          "operators (the first confirmation leaves it pending, \"1 of 2\");\n"
+          "one rejection closes it. A rejection stores the alert's face as a\n"
+          "negative example of the person (docs/alerts.md).\n"
           "\n"
           "  --comment TEXT  why (kept with the decision, at most %d bytes)\n",
           verb, what, ARGUS_STORE_TEXT_MAX - 1);
@@ -520,9 +543,10 @@ static int decide_main(int argc, char **argv, argus_alert_status decision,
   if (store_cli_open(cmd, db, &s) != CLI_OK)
     return CLI_FAIL;
   argus_store_error err = {{0}};
-  argus_store_id did = 0;
+  argus_store_verdict vd;
+  memset(&vd, 0, sizeof vd);
   argus_err e =
-      argus_store_decision_add(s, id, op, decision, comment, &did, &err);
+      argus_store_decision_add_ex(s, id, op, decision, comment, &vd, &err);
   argus_store_alert a;
   memset(&a, 0, sizeof a);
   if (e == ARGUS_OK && argus_store_alert_get(s, id, &a, NULL) != ARGUS_OK)
@@ -537,6 +561,12 @@ static int decide_main(int argc, char **argv, argus_alert_status decision,
   else
     printf("alert %lld %s by %s\n", (long long)id,
            argus_alert_status_name(decision), op);
+  if (vd.needed > 1 && decision == ARGUS_ALERT_CONFIRMED)
+    printf("four-eyes: %d of %d confirmations; the alert is %s\n",
+           vd.confirmations, vd.needed, argus_alert_status_name(vd.status));
+  if (vd.negative_id > 0)
+    printf("its face is stored as negative example %lld of the person\n",
+           (long long)vd.negative_id);
   return CLI_OK;
 }
 

@@ -19,6 +19,8 @@ static int wl_remove_main(int argc, char **argv);
 static void wl_remove_usage(FILE *f);
 static int wl_set_main(int argc, char **argv);
 static void wl_set_usage(FILE *f);
+static int wl_stats_main(int argc, char **argv);
+static void wl_stats_usage(FILE *f);
 
 static const cli_command wl_commands[] = {
     {"create", "create a watchlist", wl_create_main, wl_create_usage},
@@ -28,6 +30,8 @@ static const cli_command wl_commands[] = {
      wl_remove_main, wl_remove_usage},
     {"set", "change a watchlist's threshold, active flag or legal basis",
      wl_set_main, wl_set_usage},
+    {"stats", "operators' verdicts: false-alarm rate, suggested threshold",
+     wl_stats_main, wl_stats_usage},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -83,8 +87,50 @@ enum {
   OPT_LEGAL_REF,
   OPT_OWNER,
   OPT_EXPIRES,
-  OPT_NO_EXPIRY
+  OPT_NO_EXPIRY,
+  OPT_FOUR_EYES,
+  OPT_NO_FOUR_EYES,
+  OPT_NEGATIVES,
+  OPT_TARGET_FAR
 };
+
+/* ---- verdict feedback options (create and set share them) ---- */
+// clang-format off
+#define VERDICT_OPTS                                                           \
+  {"four-eyes", 0, OPT_FOUR_EYES}, {"no-four-eyes", 0, OPT_NO_FOUR_EYES},      \
+  {"negatives", 1, OPT_NEGATIVES}
+
+#define VERDICT_HELP                                                           \
+  "  --four-eyes       an alert is confirmed only when two different\n"        \
+  "                    operators confirm it; one rejection closes it\n"       \
+  "  --no-four-eyes    one confirmation confirms (the default)\n"             \
+  "  --negatives off|suppress|mark\n"                                          \
+  "                    what a face nearer a rejected alert's face (a\n"       \
+  "                    negative example of the person) than to the person\n"  \
+  "                    does: no alert, audited (suppress, the default), an\n" \
+  "                    alert marked as such (mark), or nothing (off)\n"
+// clang-format on
+
+/* One verdict option; 1 when `id` was one, 0 when not, -1: a bad value. */
+static int verdict_option(const char *cmd, int id, const char *arg,
+                          int *four_eyes, const char **negatives) {
+  switch (id) {
+  case OPT_FOUR_EYES:
+  case OPT_NO_FOUR_EYES:
+    *four_eyes = id == OPT_FOUR_EYES;
+    return 1;
+  case OPT_NEGATIVES:
+    if (strcmp(arg, "off") != 0 && strcmp(arg, "suppress") != 0 &&
+        strcmp(arg, "mark") != 0) {
+      cli_errorf(cmd, "--negatives: '%s' is not off, suppress or mark", arg);
+      return -1;
+    }
+    *negatives = arg;
+    return 1;
+  }
+  return 0;
+}
+/* ---- end verdict feedback options ---- */
 
 // clang-format off
 /* The legal-basis options (create and set share them). */
@@ -193,7 +239,9 @@ static void wl_create_usage(FILE *f) {
   fputs("Usage: argus watchlist create NAME [--threshold T] [--colour #RRGGBB]\n"
         "                              [--fpir R --size N] [--purpose TEXT]\n"
         "                              [--legal-ref TEXT] [--owner TEXT]\n"
-        "                              [--expires DATE] [--db PATH]\n"
+        "                              [--expires DATE] [--four-eyes]\n"
+        "                              [--negatives off|suppress|mark]\n"
+        "                              [--db PATH]\n"
         "\n"
         "Creates an empty watchlist.\n"
         "\n"
@@ -201,6 +249,7 @@ static void wl_create_usage(FILE *f) {
         "                 embedder's calibrated threshold (see its model card)\n"
         "  --colour C     display colour of its alerts (default #e53935)\n"
         LEGAL_HELP
+        VERDICT_HELP
         FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
@@ -216,8 +265,11 @@ static int wl_create_main(int argc, char **argv) {
                                  {"size", 1, OPT_SIZE},
                                  {"models", 1, OPT_MODELS},
                                  LEGAL_OPTS,
+                                 VERDICT_OPTS,
                                  {NULL, 0, 0}};
   const char *cmd = "watchlist create";
+  int four_eyes = -1;
+  const char *negatives = NULL;
   const char *db = NULL, *name = NULL, *colour = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;
   long size = 0;
@@ -229,6 +281,8 @@ static int wl_create_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     int lr = legal_option(cmd, id, p.arg, &legal);
+    if (lr == 0)
+      lr = verdict_option(cmd, id, p.arg, &four_eyes, &negatives);
     if (lr < 0)
       return cli_bad_value(cmd);
     if (lr > 0)
@@ -289,6 +343,9 @@ static int wl_create_main(int argc, char **argv) {
   argus_store_id id = 0;
   argus_err e = argus_store_watchlist_create_legal(s, name, threshold, colour,
                                                    &legal, &id, &err);
+  if (e == ARGUS_OK && (four_eyes >= 0 || negatives))
+    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives,
+                                           &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
@@ -473,7 +530,9 @@ static void wl_set_usage(FILE *f) {
         "                           [--fpir R [--size N]]\n"
         "                           [--active yes|no] [--purpose TEXT]\n"
         "                           [--legal-ref TEXT] [--owner TEXT]\n"
-        "                           [--expires DATE | --no-expiry] [--db PATH]\n"
+        "                           [--expires DATE | --no-expiry]\n"
+        "                           [--four-eyes | --no-four-eyes]\n"
+        "                           [--negatives off|suppress|mark] [--db PATH]\n"
         "\n"
         "Changes a watchlist. An inactive watchlist stays stored but is not\n"
         "searched. An expired watchlist takes no change but a renewal: a new\n"
@@ -481,6 +540,7 @@ static void wl_set_usage(FILE *f) {
         "\n"
         LEGAL_HELP
         "  --no-expiry       the list no longer expires\n"
+        VERDICT_HELP
         FPIR_HELP
         STORE_CLI_DB_HELP,
         f);
@@ -496,8 +556,11 @@ static int wl_set_main(int argc, char **argv) {
                                  {"models", 1, OPT_MODELS},
                                  LEGAL_OPTS,
                                  {"no-expiry", 0, OPT_NO_EXPIRY},
+                                 VERDICT_OPTS,
                                  {NULL, 0, 0}};
   const char *cmd = "watchlist set";
+  int four_eyes = -1;
+  const char *negatives = NULL;
   const char *db = NULL, *name = NULL, *models = NULL;
   double threshold = NAN, fpir = 0;
   long size = 0;
@@ -510,6 +573,8 @@ static int wl_set_main(int argc, char **argv) {
     if (id == CLI_OPT_END)
       break;
     int lr = legal_option(cmd, id, p.arg, &legal);
+    if (lr == 0)
+      lr = verdict_option(cmd, id, p.arg, &four_eyes, &negatives);
     if (lr < 0)
       return cli_bad_value(cmd);
     expiry_opts += id == OPT_EXPIRES || id == OPT_NO_EXPIRY;
@@ -565,10 +630,12 @@ static int wl_set_main(int argc, char **argv) {
   }
   int set_legal =
       legal.purpose || legal.legal_ref || legal.owner || legal.expires;
-  if (!set_threshold && active < 0 && fpir == 0 && !set_legal) {
+  if (!set_threshold && active < 0 && fpir == 0 && !set_legal &&
+      four_eyes < 0 && !negatives) {
     cli_errorf(cmd, "nothing to change: give --threshold, --fpir, --active, "
-                    "--purpose, --legal-ref, --owner, --expires or "
-                    "--no-expiry");
+                    "--purpose, --legal-ref, --owner, --expires, "
+                    "--no-expiry, --four-eyes, --no-four-eyes or "
+                    "--negatives");
     return cli_bad_value(cmd);
   }
   if (expiry_opts > 1) {
@@ -617,9 +684,225 @@ static int wl_set_main(int argc, char **argv) {
     e = argus_store_watchlist_set_threshold(s, name, threshold, &err);
   if (e == ARGUS_OK && active >= 0)
     e = argus_store_watchlist_set_active(s, name, active, &err);
+  if (e == ARGUS_OK && (four_eyes >= 0 || negatives))
+    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives,
+                                           &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
   printf("updated watchlist '%s'\n", name);
+  return CLI_OK;
+}
+
+/* ---- stats (verdict feedback) --------------------------------------------- */
+
+static void wl_stats_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus watchlist stats NAME [--target-far X] [--models DIR]\n"
+        "                             [--json] [--db PATH]\n"
+        "\n"
+        "What the operators' verdicts say about a watchlist: its alerts\n"
+        "(pending, confirmed, rejected), the false-alarm rate at its current\n"
+        "threshold (rejected / decided among the alerts scoring at or above\n"
+        "it), its negative examples, the matches they suppressed or marked,\n"
+        "and two suggested thresholds for a target false-alarm rate: one from\n"
+        "the verdicts (the lowest threshold at which the rejected share of the\n"
+        "decided alerts at or above it is at most the target), one from the\n"
+        "embedder card's calibration (FPIR = target over the watchlist's\n"
+        "persons, as --fpir of 'argus watchlist set').\n"
+        "\n"
+        "  --target-far X  the false-alarm rate aimed at (default 0.05)\n"
+        "  --models DIR    where the embedder card is (default $ARGUS_MODELS\n"
+        "                  or ./models)\n"
+        "  --json          one JSON object\n"
+        STORE_CLI_DB_HELP,
+        f);
+  // clang-format on
+}
+
+/* The card's suggestion (NAN when no card): threshold for FPIR `far` over
+ * n persons, and the card's id and default threshold into the buffers. */
+static double card_threshold(const char *models, double far, int64_t n,
+                             char *card_id, size_t size, double *deflt) {
+  card_id[0] = '\0';
+  *deflt = NAN;
+  if (!models)
+    models = getenv("ARGUS_MODELS");
+  if (!models)
+    models = "models";
+  char path[ARGUS_FACE_CARD_PATH];
+  argus_face_error fe = {{0}};
+  argus_face_card card;
+  if (argus_face_card_find(models, "fr_feature", path, sizeof path, &fe) !=
+          ARGUS_OK ||
+      argus_face_card_load(path, &card, &fe) != ARGUS_OK)
+    return NAN;
+  snprintf(card_id, size, "%s@%s", card.name, card.version);
+  argus_gallery_config gc;
+  if (argus_gallery_config_from_card(&card, &gc, NULL) == ARGUS_OK)
+    *deflt = gc.default_threshold;
+  float t = 0;
+  if (n < 1 ||
+      argus_gallery_threshold_for_fpir(&card, far, n, &t, NULL, NULL) !=
+          ARGUS_OK)
+    return NAN;
+  return t;
+}
+
+static void json_num_or_null(argus_json *j, const char *k, double v) {
+  argus_json_num(j, k, v, -6); /* NAN: null */
+}
+
+static int wl_stats_main(int argc, char **argv) {
+  static const cli_opt opts[] = {STORE_CLI_DB_OPT,
+                                 {"json", 0, STORE_OPT_JSON},
+                                 {"target-far", 1, OPT_TARGET_FAR},
+                                 {"models", 1, OPT_MODELS},
+                                 {NULL, 0, 0}};
+  const char *cmd = "watchlist stats";
+  const char *db = NULL, *name = NULL, *models = NULL;
+  double target = 0.05;
+  int json = 0;
+  cli_parser p;
+  cli_parser_init(&p, argc, argv, cmd, opts);
+  for (;;) {
+    int id = cli_parse_next(&p);
+    if (id == CLI_OPT_END)
+      break;
+    switch (id) {
+    case CLI_OPT_HELP:
+      wl_stats_usage(stdout);
+      return CLI_OK;
+    case CLI_OPT_ERROR:
+      return cli_bad_value(cmd);
+    case STORE_OPT_DB:
+      db = p.arg;
+      break;
+    case STORE_OPT_JSON:
+      json = 1;
+      break;
+    case OPT_MODELS:
+      models = p.arg;
+      break;
+    case OPT_TARGET_FAR: {
+      char *end = NULL;
+      target = strtod(p.arg, &end);
+      if (end == p.arg || *end != '\0' || !(target > 0 && target < 1)) {
+        cli_errorf(cmd, "--target-far: '%s' is not a rate in (0, 1)", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
+    }
+    case CLI_OPT_POSITIONAL:
+      if (name) {
+        cli_errorf(cmd, "unexpected argument '%s'", p.arg);
+        return cli_bad_value(cmd);
+      }
+      name = p.arg;
+      break;
+    }
+  }
+  if (!name) {
+    cli_errorf(cmd, "missing NAME");
+    return cli_bad_value(cmd);
+  }
+  argus_store *s = NULL;
+  if (store_cli_open_existing(cmd, db, &s) != CLI_OK)
+    return CLI_FAIL;
+  argus_store_error err = {{0}};
+  argus_store_watchlist w;
+  memset(&w, 0, sizeof w);
+  w.threshold = NAN;
+  argus_err e = argus_store_watchlist_get(s, name, &w, &err);
+  char card_id[2 * ARGUS_STORE_NAME_MAX + 2];
+  double deflt = NAN, card_t = NAN;
+  if (e == ARGUS_OK)
+    card_t = card_threshold(models, target, w.persons, card_id, sizeof card_id,
+                            &deflt);
+  /* The threshold in effect: the list's own, else the card's default. */
+  double thr = isnan(w.threshold) ? deflt : w.threshold;
+  argus_store_verdict_stats st;
+  if (e == ARGUS_OK)
+    e = argus_store_verdict_stats_get(s, name, thr, target, &st, &err);
+  argus_store_close(s);
+  if (e != ARGUS_OK)
+    return store_cli_error(cmd, e, &err);
+  if (json) {
+    char buf[4096];
+    argus_json j;
+    argus_json_init(&j, buf, sizeof buf);
+    argus_json_obj_begin(&j, NULL);
+    argus_json_str(&j, "watchlist", w.name);
+    argus_json_int(&j, "four_eyes", w.four_eyes);
+    argus_json_str(&j, "negatives_setting", w.negatives);
+    argus_json_int(&j, "alerts", st.alerts);
+    argus_json_int(&j, "pending", st.pending);
+    argus_json_int(&j, "awaiting_second", st.awaiting_second);
+    argus_json_int(&j, "confirmed", st.confirmed);
+    argus_json_int(&j, "rejected", st.rejected);
+    json_num_or_null(&j, "threshold", thr);
+    argus_json_int(&j, "confirmed_at_threshold", st.confirmed_at);
+    argus_json_int(&j, "rejected_at_threshold", st.rejected_at);
+    json_num_or_null(&j, "false_alarm_rate", st.far);
+    argus_json_int(&j, "negatives", st.negatives);
+    argus_json_int(&j, "suppressions", st.suppressions);
+    argus_json_int(&j, "marked", st.marked);
+    argus_json_num(&j, "target_far", target, -6);
+    json_num_or_null(&j, "suggested_from_verdicts", st.suggested);
+    argus_json_int(&j, "decided", st.decided);
+    json_num_or_null(&j, "suggested_from_card", card_t);
+    if (card_id[0])
+      argus_json_str(&j, "card", card_id);
+    else
+      argus_json_null(&j, "card");
+    argus_json_obj_end(&j);
+    if (argus_json_finish(&j) == 0) {
+      cli_errorf(cmd, "the JSON output does not fit");
+      return CLI_FAIL;
+    }
+    printf("%s\n", buf);
+    return CLI_OK;
+  }
+  printf("watchlist '%s' (four-eyes %s, negatives %s)\n", w.name,
+         w.four_eyes ? "on" : "off", w.negatives);
+  printf("alerts: %lld (pending %lld", (long long)st.alerts,
+         (long long)st.pending);
+  if (st.awaiting_second)
+    printf(", of which %lld await a second confirmation",
+           (long long)st.awaiting_second);
+  printf(", confirmed %lld, rejected %lld)\n", (long long)st.confirmed,
+         (long long)st.rejected);
+  if (isnan(thr))
+    printf("threshold: unknown (no own threshold and no card)\n");
+  else
+    printf("threshold: %.4f%s\n", thr,
+           isnan(w.threshold) ? " (the card's default)" : "");
+  if (isnan(st.far))
+    printf("false-alarm rate at it: none decided at or above it\n");
+  else
+    printf("false-alarm rate at it: %.4f (%lld rejected of %lld decided)\n",
+           st.far, (long long)st.rejected_at,
+           (long long)(st.rejected_at + st.confirmed_at));
+  printf("negative examples: %lld; matches suppressed by them: %lld; "
+         "alerts marked by them: %lld\n",
+         (long long)st.negatives, (long long)st.suppressions,
+         (long long)st.marked);
+  printf("suggested threshold for a false-alarm rate of %g:\n", target);
+  if (isnan(st.suggested))
+    printf("  from the verdicts: none (%lld decided alerts; no threshold "
+           "keeps the rejected share at or below the target)\n",
+           (long long)st.decided);
+  else
+    printf("  from the verdicts: %.4f (%lld decided alerts of this "
+           "watchlist)\n",
+           st.suggested, (long long)st.decided);
+  if (isnan(card_t))
+    printf("  from the model card: none (%s)\n",
+           card_id[0] ? "the watchlist has no persons"
+                      : "no embedder card found");
+  else
+    printf("  from the model card: %.4f (%s calibration, FPIR %g over %lld "
+           "persons)\n",
+           card_t, card_id, target, (long long)w.persons);
   return CLI_OK;
 }
