@@ -12,13 +12,13 @@
 //   an officer's phone. The live event stream is not touched either.
 // - Notifications: clicking an alert's notification focuses the console's
 //   tab (or opens one) and shows that alert (/alerts/ID).
-const VERSION = 'argus-shell-v1';
+const VERSION = 'argus-shell-v2';
 const SHELL = [
   '/index.html', '/app.css', '/css/pages.css', '/manifest.webmanifest',
   '/js/app.js', '/js/api.js', '/js/events.js', '/js/ui.js',
   '/js/pages/login.js', '/js/pages/setup.js', '/js/pages/live.js',
   '/js/pages/_shared.js', '/js/pages/history.js', '/js/pages/alert.js', '/js/pages/cameras.js',
-  '/js/pages/watchlists.js', '/js/pages/search.js', '/js/pages/audit.js', '/js/pages/users.js',
+  '/js/pages/watchlists.js', '/js/pages/search.js', '/js/pages/audit.js', '/js/pages/retention.js', '/js/pages/users.js',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/sounds/alert.wav',
 ];
 const NETWORK_WAIT_MS = 4000;

@@ -4,7 +4,8 @@
 // password shown in words; a supervisor creates a watchlist and enrols a
 // person by uploading two photos, one refused with its reason shown before
 // saving; search by photo finds that person; an operator cannot open Users
-// (role=alert says so) and has no link to it; the PWA manifest is served and
+// (role=alert says so) and has no link to it; an admin sets a retention
+// lifetime and previews a purge, an auditor reads it without buttons; the PWA manifest is served and
 // the service worker registers, and the shell opens offline showing that
 // the connection is not live; every form control (input, select, textarea)
 // on every page, for every role, has an accessible label. Screenshots go to
@@ -121,6 +122,26 @@ await checks.step('admin pages: cameras, users, audit', async () => {
   await shot(p, 'users');
   await open(p, '/audit', 'audit');
   await checkLabels(checks, p, '/audit');
+  // Retention: alerts kept 30 days, saved, then a purge preview.
+  await open(p, '/retention', 'retention');
+  await checkLabels(checks, p, '/retention');
+  const alerts = p.locator('table[data-list=retention] tr[data-class=alerts]');
+  await alerts.locator('input[type=checkbox]').uncheck();
+  await alerts.locator('input[type=number]').fill('30');
+  await alerts.locator('select').selectOption('86400');
+  await p.locator('button[data-action=save]').click();
+  const now = p.locator('[data-current=alerts]', { hasText: '30 days' });
+  await now.waitFor({ timeout: 10000 }).then(() => checks.ok(true, 'the alerts\' lifetime is saved and shown (30 days)'),
+    () => checks.ok(false, 'the alerts\' lifetime is saved and shown (30 days)'));
+  const r = await p.request.get(`${srv.base}/api/v1/retention`);
+  checks.ok(r.status() === 200 && (await r.json()).alerts === 2592000, 'GET /api/v1/retention says 2592000 s for alerts');
+  await p.locator('button[data-action=preview]').click();
+  const rows = p.locator('table[data-list=purge] tr[data-class]');
+  await rows.first().waitFor({ timeout: 10000 }).catch(() => {});
+  checks.ok(await rows.count() === 7, `the purge preview lists the 7 data classes (${await rows.count()})`);
+  checks.ok(/Would go now/.test(await p.locator('table[data-list=purge] caption').innerText().catch(() => '')),
+    'the preview says it is one (nothing deleted)');
+  await shot(p, 'retention');
   await ctx.close();
 });
 
@@ -191,6 +212,13 @@ await checks.step('an operator cannot open Users', async () => {
 await checks.step('the auditor\'s pages', async () => {
   const { ctx, p } = await session('aud', 'audit');
   await checkLabels(checks, p, '/audit (auditor)');
+  await open(p, '/retention', 'retention');
+  await p.locator('[data-current=alerts]').waitFor({ timeout: 10000 }).catch(() => {});
+  checks.ok(/30 days/.test(await p.locator('[data-current=alerts]').innerText().catch(() => '')),
+    'an auditor reads the lifetimes (alerts: 30 days)');
+  checks.ok(await p.locator('button[data-action=save]').count() === 0 && await p.locator('button[data-action=purge]').count() === 0,
+    'an auditor has no save or purge button');
+  await shot(p, 'retention-auditor');
   await p.goto(`${srv.base}/live`);
   const denial = p.locator('[role=alert]', { hasText: /cannot open/ });
   await denial.first().waitFor({ timeout: 10000 }).then(() => checks.ok(true, 'an auditor is refused the live page in words'),

@@ -22,6 +22,7 @@ const ROUTES = [
   ['/watchlists/:id', 'watchlists'],
   ['/search', 'search'],
   ['/audit', 'audit'],
+  ['/retention', 'retention'],
   ['/users', 'users'],
 ].map(([path, page]) => ({
   path,
@@ -40,6 +41,7 @@ const NAV = [
   { href: '/watchlists', label: 'Watchlists', icon: '☷', roles: ['supervisor'] },
   { href: '/search', label: 'Search', icon: '⌕', roles: ['supervisor', 'operator'] },
   { href: '/audit', label: 'Audit log', icon: '✎', roles: ['auditor', 'admin'] },
+  { href: '/retention', label: 'Retention', icon: '◷', roles: ['auditor', 'admin'] },
   { href: '/users', label: 'Users', icon: '☺', roles: ['admin'] },
 ];
 
