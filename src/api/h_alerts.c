@@ -161,6 +161,18 @@ static void extra_json(void *user, argus_json *j) {
   for (size_t i = 0; i < x->nd; i++)
     decision_json(&x->d[i], NULL, j);
   argus_json_arr_end(j);
+  /* Verdict feedback: the four-eyes state ("1 of 2") and the mark of a
+   * negative example. */
+  argus_json_int(j, "confirmations", a->confirmations);
+  argus_json_int(j, "confirmations_needed", a->four_eyes ? 2 : 1);
+  if (a->negative_id > 0) {
+    argus_json_obj_begin(j, "negative");
+    argus_json_int(j, "id", a->negative_id);
+    argus_json_num(j, "score", a->negative_score, -6);
+    argus_json_obj_end(j);
+  } else {
+    argus_json_null(j, "negative");
+  }
   argus_json_obj_end(j);
 }
 
@@ -368,10 +380,14 @@ API_HANDLER(api_h_alert_decision) {
   argus_store *st = api_store(r);
   if (!st)
     goto out;
-  argus_store_id did = 0;
+  argus_store_verdict vd;
+  memset(&vd, 0, sizeof vd);
   argus_error_detail err = {{0}};
-  argus_err e =
-      argus_store_decision_add(st, id, r->user.name, s, comment, &did, &err);
+  /* The four-eyes rule of the alert's watchlist applies (a first
+   * confirmation leaves it pending; GET /alerts/{id} says "confirmations"). */
+  argus_err e = argus_store_decision_add_ex(st, id, r->user.name, s, comment,
+                                            &vd, &err);
+  argus_store_id did = vd.decision_id;
   if (e == ARGUS_E_NOT_FOUND) {
     api_reply_error(r, 404, "not_found", "no alert with id %lld",
                     (long long)id);

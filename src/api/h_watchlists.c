@@ -30,11 +30,76 @@
 
 /* ---- JSON, lookups ---------------------------------------------------------- */
 
-static void one_json(void *user, argus_json *j) {
-  argus_store_watchlist_json(user, j);
+/* ---- verdict feedback ---- */
+/* The store's watchlist JSON with the verdict settings added ("four_eyes",
+ * "negatives"), and with `stats` (may be NULL) a "verdicts" object. */
+static void wl_json_ext(const argus_store_watchlist *w,
+                        const argus_store_verdict_stats *stats, argus_json *j) {
+  char buf[16384];
+  argus_json b;
+  argus_json_init(&b, buf, sizeof buf);
+  argus_store_watchlist_json(w, &b);
+  size_t n = argus_json_finish(&b);
+  if (n < 2) {
+    argus_store_watchlist_json(w, j); /* cannot happen: fields are bounded */
+    return;
+  }
+  char more[1024];
+  argus_json m;
+  argus_json_init(&m, more, sizeof more);
+  argus_json_obj_begin(&m, NULL);
+  argus_json_bool(&m, "four_eyes", w->four_eyes);
+  argus_json_str(&m, "negatives", w->negatives);
+  if (stats) {
+    argus_json_obj_begin(&m, "verdicts");
+    argus_json_int(&m, "alerts", stats->alerts);
+    argus_json_int(&m, "pending", stats->pending);
+    argus_json_int(&m, "awaiting_second", stats->awaiting_second);
+    argus_json_int(&m, "confirmed", stats->confirmed);
+    argus_json_int(&m, "rejected", stats->rejected);
+    argus_json_num(&m, "threshold", stats->threshold, -6);
+    argus_json_num(&m, "false_alarm_rate", stats->far, -6);
+    argus_json_int(&m, "negatives", stats->negatives);
+    argus_json_int(&m, "suppressions", stats->suppressions);
+    argus_json_int(&m, "marked", stats->marked);
+    argus_json_num(&m, "target_far", stats->target_far, -6);
+    argus_json_num(&m, "suggested_threshold", stats->suggested, -6);
+    argus_json_int(&m, "decided", stats->decided);
+    argus_json_obj_end(&m);
+  }
+  argus_json_obj_end(&m);
+  size_t nm = argus_json_finish(&m);
+  /* "{...}" + "," + "...}" */
+  char *doc = nm ? malloc(n + nm + 1) : NULL;
+  if (!doc) {
+    argus_json_raw(j, NULL, buf, n);
+    return;
+  }
+  memcpy(doc, buf, n - 1);
+  doc[n - 1] = ',';
+  memcpy(doc + n, more + 1, nm - 1);
+  argus_json_raw(j, NULL, doc, n + nm - 1);
+  free(doc);
 }
 
-API_PAGE_ITEM(watchlist_item, argus_store_watchlist, argus_store_watchlist_json)
+static void wl_json_plain(const argus_store_watchlist *w, argus_json *j) {
+  wl_json_ext(w, NULL, j);
+}
+
+typedef struct wl_doc {
+  const argus_store_watchlist *w;
+  const argus_store_verdict_stats *stats;
+} wl_doc;
+
+static void wl_doc_json(void *user, argus_json *j) {
+  const wl_doc *d = user;
+  wl_json_ext(d->w, d->stats, j);
+}
+/* ---- end verdict feedback ---- */
+
+static void one_json(void *user, argus_json *j) { wl_json_plain(user, j); }
+
+API_PAGE_ITEM(watchlist_item, argus_store_watchlist, wl_json_plain)
 
 /* The watchlist of path parameter 0 into *out: 1, or 0 after answering
  * (404 for a malformed or unknown id). */
@@ -176,6 +241,8 @@ static const api_field create_fields[] = {
     {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
     {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
     {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
+    {"four_eyes", API_J_BOOL, 0, 0},  /* verdict feedback */
+    {"negatives", API_J_STRING, 0, 16}, /* verdict feedback */
 };
 
 API_HANDLER(api_h_watchlists_create) {
@@ -237,7 +304,22 @@ API_HANDLER(api_h_watchlist_get) {
   argus_store_watchlist w;
   if (!watchlist_of_path(r, st, &w))
     return;
-  api_reply_json(r, 200, one_json, &w);
+  /* Verdict statistics at the threshold in effect (its own, else the
+   * running gallery's default), for a target false-alarm rate of 5 %. */
+  double thr = w.threshold;
+  argus_gallery *g = api_gallery(r->srv);
+  float gt = 0;
+  if (isnan(thr) && g && argus_gallery_threshold(g, w.name, &gt, NULL) == 0)
+    thr = gt;
+  argus_store_verdict_stats vs;
+  argus_error_detail err = {{0}};
+  argus_err e = argus_store_verdict_stats_get(st, w.name, thr, 0.05, &vs, &err);
+  if (e) {
+    api_reply_err(r, e, &err);
+    return;
+  }
+  wl_doc d = {&w, &vs};
+  api_reply_json(r, 200, wl_doc_json, &d);
 }
 
 static const api_field patch_fields[] = {
@@ -251,6 +333,8 @@ static const api_field patch_fields[] = {
     {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
     {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
     {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
+    {"four_eyes", API_J_BOOL, 0, 0},  /* verdict feedback */
+    {"negatives", API_J_STRING, 0, 16}, /* verdict feedback */
 };
 
 API_HANDLER(api_h_watchlist_update) {
@@ -260,22 +344,33 @@ API_HANDLER(api_h_watchlist_update) {
   argus_store_watchlist w;
   if (!watchlist_of_path(r, st, &w))
     return;
-  cJSON *body = hu_body(r, patch_fields, 10);
+  cJSON *body = hu_body(r, patch_fields, 12);
   if (!body)
     return;
   const cJSON *nm = hu_get(body, "name"), *th = hu_get(body, "threshold"),
               *co = hu_get(body, "colour"), *ack = hu_get(body, "ack_required"),
               *act = hu_get(body, "active"), *fp = hu_get(body, "fpir");
+  const cJSON *fe4 = hu_get(body, "four_eyes"), *neg = hu_get(body, "negatives");
   argus_store_legal_in legal;
   legal_of(body, &legal);
   int set_legal =
       legal.purpose || legal.legal_ref || legal.owner || legal.expires;
   double threshold = NAN;
-  if (!nm && !th && !co && !ack && !act && !fp && !set_legal) {
+  if (!nm && !th && !co && !ack && !act && !fp && !set_legal && !fe4 &&
+      !neg) {
     api_reply_error(r, 400, "bad_request",
                     "body: nothing to change (threshold, fpir, colour, "
                     "ack_required, active, purpose, legal_ref, owner, "
-                    "expires)");
+                    "expires, four_eyes, negatives)");
+    goto out;
+  }
+  if (neg && strcmp(neg->valuestring, "off") != 0 &&
+      strcmp(neg->valuestring, "suppress") != 0 &&
+      strcmp(neg->valuestring, "mark") != 0) {
+    api_reply_error(r, 400, "bad_request",
+                    "field 'negatives' must be 'off', 'suppress' or 'mark', "
+                    "not '%.32s'",
+                    neg->valuestring);
     goto out;
   }
   /* An expired list is read-only: only a renewal ("expires") opens it. */
@@ -342,13 +437,17 @@ API_HANDLER(api_h_watchlist_update) {
     e = argus_store_watchlist_set_ack(st, w.name, cJSON_IsTrue(ack), &err);
   if (!e && act)
     e = argus_store_watchlist_set_active(st, w.name, cJSON_IsTrue(act), &err);
+  if (!e && (fe4 || neg))
+    e = argus_store_watchlist_set_verdicts(
+        st, w.name, fe4 ? cJSON_IsTrue(fe4) : -1,
+        neg ? neg->valuestring : NULL, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
   }
-  if (th || act || legal.expires)
+  if (th || act || legal.expires || neg)
     gallery_follow(r, w.name);
-  if (th || co || ack || act || set_legal)
+  if (th || co || ack || act || set_legal || fe4 || neg)
     publish_change(r, "watchlist.update", w.name, w.id);
   e = argus_store_watchlist_get(st, w.name, &w, &err);
   if (e) {
