@@ -257,6 +257,43 @@ static argus_err export_templates(export_ctx *x, argus_json *j,
   return e;
 }
 
+/* ---- verdict feedback: the person's negative examples (verdict.c) ----
+ * Listed without their vectors: a negative is the template of a stranger's
+ * face (a rejected alert's), which the person has no right to receive. */
+static argus_err export_negatives(export_ctx *x, argus_json *j,
+                                  argus_store_error *err) {
+  argus_store *s = x->s;
+  store_stmt *st = NULL;
+  argus_err e = store_prep(s, &st, err,
+                           "SELECT id, alert_id, model_name, model_version, "
+                           "dim, created FROM negatives WHERE person_id = ? "
+                           "ORDER BY id",
+                           "i", (int64_t)x->id);
+  if (e != ARGUS_OK)
+    return e;
+  argus_json_arr_begin(j, "negatives");
+  int row = 0;
+  while ((e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+    const store_backend_ops *o = s->ops;
+    char mid[2 * ARGUS_STORE_NAME_MAX + 2];
+    snprintf(mid, sizeof mid, "%s@%s", o->col_text(st, 2), o->col_text(st, 3));
+    argus_json_obj_begin(j, NULL);
+    argus_json_int(j, "id", o->col_int64(st, 0));
+    if (o->col_is_null(st, 1))
+      argus_json_null(j, "alert_id");
+    else
+      argus_json_int(j, "alert_id", o->col_int64(st, 1));
+    argus_json_str(j, "model", mid);
+    argus_json_int(j, "dim", o->col_int64(st, 4));
+    argus_json_str(j, "created", o->col_text(st, 5));
+    argus_json_obj_end(j);
+  }
+  argus_json_arr_end(j);
+  s->ops->finalize(st);
+  return e;
+}
+/* ---- end verdict feedback ---- */
+
 static argus_err export_decisions(export_ctx *x, argus_json *j,
                                   argus_store_id alert_id,
                                   argus_store_error *err) {
@@ -427,6 +464,8 @@ static argus_err export_doc(export_ctx *x, const argus_store_person *p,
   argus_err e = export_photos(x, &j, collect, err);
   if (e == ARGUS_OK)
     e = export_templates(x, &j, err);
+  if (e == ARGUS_OK) /* verdict feedback */
+    e = export_negatives(x, &j, err);
   if (e == ARGUS_OK)
     e = export_alerts(x, &j, collect, err);
   if (e == ARGUS_OK)

@@ -106,6 +106,18 @@ export async function render(main, ctx) {
       typeof a.track_start === 'number' ? `track ${a.track} from ${a.track_start.toFixed(1)} s to ${a.media_time.toFixed(1)} s (${trackLen})`
         : `track ${a.track} at ${typeof a.media_time === 'number' ? a.media_time.toFixed(1) : '?'} s`),
     h('dt', {}, 'Status'), h('dd', {}, statusEl));
+  // Verdict feedback: the four-eyes state and the negative-example mark.
+  const needed = a.confirmations_needed || 1;
+  const confirmsEl = h('span', { 'data-four-eyes': '' }, `${a.confirmations || 0} of ${needed} confirmations`);
+  if (needed > 1) facts.append(h('dt', {}, 'Four-eyes'), h('dd', {}, confirmsEl));
+  if (a.negative) {
+    facts.append(h('dt', {}, 'Negative example'), h('dd', { 'data-negative': a.negative.id },
+      `Marked: the face is nearer negative example ${a.negative.id} (a rejected alert's face; similarity ${Number(a.negative.score).toFixed(3)}) than to ${a.person} (${Number(a.score).toFixed(3)}).`));
+  }
+  function showConfirms(n) {
+    a.confirmations = n;
+    confirmsEl.textContent = `${n} of ${needed} confirmations`;
+  }
 
   const images = h('div', { class: 'faces' },
     h('figure', {}, apiImg(a.crop_url, `Face seen by camera ${a.camera}`, 'No probe crop'), h('figcaption', {}, 'Seen')),
@@ -153,9 +165,22 @@ export async function render(main, ctx) {
       err.hidden = true;
       try {
         const d = await ctx.api.post(`/alerts/${a.id}/decision`, { decision, comment: comment.value.trim() || null });
-        showDecided(d);
         a.decisions = [d, ...(a.decisions || [])];
         showDecisions(a.decisions);
+        if (needed > 1 && decision === 'confirmed') {
+          // Four-eyes: the alert stays pending until a second operator confirms.
+          const again = await ctx.api.get(`/alerts/${a.id}`);
+          showConfirms(again.confirmations || 0);
+          if (again.status === 'pending') {
+            decisionBox.append(h('p', { role: 'status', class: 'notice', 'data-four-eyes-note': '' },
+              `${again.confirmations} of ${needed} confirmations: a second, different operator must confirm it.`));
+            form.querySelector('[data-action=confirm]').remove();
+            form.querySelector('[data-action=reject]').disabled = false;
+            if (ctx.toast) ctx.toast(`Alert ${a.id}: ${again.confirmations} of ${needed} confirmations.`, 'ok');
+            return;
+          }
+        }
+        showDecided(d);
         if (ctx.toast) ctx.toast(`Alert ${a.id} ${decision}.`, 'ok');
       } catch (ex) {
         if (ex.status === 409) {
@@ -219,7 +244,16 @@ export async function render(main, ctx) {
       a.decisions = [d, ...(a.decisions || [])];
       showDecisions(a.decisions);
     }
-    if (article.dataset.status === 'pending') showDecided(d, `Decided by ${d.operator}.`);
+    if (article.dataset.status !== 'pending') return;
+    if (needed > 1 && d.decision === 'confirmed') {
+      // Four-eyes: a confirmation decides only when it is the second.
+      ctx.api.get(`/alerts/${a.id}`).then((again) => {
+        showConfirms(again.confirmations || 0);
+        if (again.status !== 'pending') showDecided(d, `Decided by ${d.operator}.`);
+      }).catch(() => {});
+      return;
+    }
+    showDecided(d, `Decided by ${d.operator}.`);
   }) : null;
   return () => {
     if (typeof off === 'function') off();

@@ -37,6 +37,14 @@ function watchlistForm(ctx, w, onSaved, onCancel) {
     h('div', { class: 'field check' },
       h('input', { type: 'checkbox', name: 'active', id: 'wl-active', checked: w ? !!w.active : true }),
       h('label', { for: 'wl-active' }, 'Active (cameras search it)')),
+    // Verdict feedback (docs/alerts.md): the four-eyes rule and negative examples.
+    h('div', { class: 'field check' },
+      h('input', { type: 'checkbox', name: 'four_eyes', id: 'wl-four-eyes', checked: !!(w && w.four_eyes) }),
+      h('label', { for: 'wl-four-eyes' }, 'Four-eyes rule (an alert is confirmed only when two different operators confirm it; one rejection closes it)')),
+    field('Negative examples', h('select', { name: 'negatives', id: 'wl-negatives' },
+      ...['suppress', 'mark', 'off'].map((v) => h('option', { value: v, selected: (w ? w.negatives : 'suppress') === v },
+        { suppress: 'Suppress: no alert (audited)', mark: 'Mark: alert with a note', off: 'Off: ignore them' }[v]))),
+      'A rejected alert\'s face becomes a negative example of the person: what a later face nearer it than to the person does.'),
     err,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, w ? 'Save' : 'Create watchlist'),
@@ -53,10 +61,14 @@ function watchlistForm(ctx, w, onSaved, onCancel) {
       active: fd.get('active') === 'on',
     };
     if (!w) body.name = String(fd.get('name') || '').trim();
+    const verdicts = { four_eyes: fd.get('four_eyes') === 'on', negatives: String(fd.get('negatives') || 'suppress') };
+    if (w) Object.assign(body, verdicts);
     const submit = form.querySelector('button[type=submit]');
     submit.disabled = true;
     try {
-      const saved = w ? await ctx.api.patch(`/watchlists/${w.id}`, body) : await ctx.api.post('/watchlists', body);
+      let saved = w ? await ctx.api.patch(`/watchlists/${w.id}`, body) : await ctx.api.post('/watchlists', body);
+      // A new list takes its verdict settings in a second step (create knows none).
+      if (!w && (verdicts.four_eyes || verdicts.negatives !== 'suppress')) saved = await ctx.api.patch(`/watchlists/${saved.id}`, verdicts);
       onSaved(saved);
     } catch (ex) {
       errorBox(ex, err);
@@ -364,11 +376,29 @@ async function renderOne(main, ctx, id) {
       h('div', { class: 'page-head' },
         h('h1', {}, `Watchlist ${w.name}`),
         button('Edit', { 'data-action': 'edit', onclick: () => {
-          formSlot.replaceChildren(watchlistForm(ctx, w, (saved) => { w = saved; formSlot.replaceChildren(); showHead(); }, () => formSlot.replaceChildren()));
+          formSlot.replaceChildren(watchlistForm(ctx, w, (saved) => { w = saved; formSlot.replaceChildren(); showHead(); reloadWatchlist(); }, () => formSlot.replaceChildren()));
         } }, '✎'),
         button('Add person', { class: 'primary', 'data-action': 'add-person', onclick: openEnrol }, '+')),
       h('p', { class: 'muted' },
-        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`));
+        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`),
+      h('p', { class: 'muted', 'data-verdict-settings': '' },
+        `${w.four_eyes ? '👥 four-eyes rule (two confirmations)' : 'one confirmation confirms'} · negative examples: ${w.negatives || 'suppress'}`),
+      verdictStats(w.verdicts));
+  }
+
+  // Verdict feedback: what the operators' decisions say (GET /watchlists/{id}).
+  function verdictStats(v) {
+    if (!v) return '';
+    const num = (x, d) => (typeof x === 'number' ? x.toFixed(d) : '—');
+    return h('section', { class: 'card', 'aria-labelledby': 'vs-h', 'data-verdict-stats': '' },
+      h('h2', { id: 'vs-h' }, 'Verdicts'),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Alerts'), h('dd', {}, `${v.alerts}: ${v.confirmed} confirmed, ${v.rejected} rejected, ${v.pending} pending` + (v.awaiting_second ? ` (${v.awaiting_second} await a second confirmation)` : '')),
+        h('dt', {}, 'False-alarm rate'), h('dd', { 'data-far': '' }, `${num(v.false_alarm_rate, 3)} at threshold ${num(v.threshold, 3)} (rejected share of the decided alerts at or above it)`),
+        h('dt', {}, 'Negative examples'), h('dd', {}, `${v.negatives}; ${v.suppressions} match(es) suppressed, ${v.marked} alert(s) marked`),
+        h('dt', {}, 'Suggested threshold'), h('dd', {}, typeof v.suggested_threshold === 'number'
+          ? `${num(v.suggested_threshold, 3)} for a false-alarm rate of ${v.target_far} (from ${v.decided} decided alerts; \`argus watchlist stats\` adds the model card's)`
+          : `none yet (${v.decided} decided alerts)`)));
   }
 
   function openEnrol() {
