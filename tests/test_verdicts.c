@@ -577,8 +577,7 @@ static void test_four_eyes(void) {
   out[n] = '\0';
   if (p)
     pclose(p);
-  CHECK(strstr(out, "\"confirmations\":1,\"confirmations_needed\":2") !=
-        NULL);
+  CHECK(strstr(out, "\"confirmations\":1,\"confirmations_needed\":2") != NULL);
 }
 
 /* ---- statistics ----------------------------------------------------------- */
@@ -720,8 +719,9 @@ static void test_watch_e2e(void) {
   snprintf(video, sizeof video, "%s/video/hamilton_clip_10s.mp4", shared);
   if (!g_cli || access(probe, R_OK) != 0 || access(photo, R_OK) != 0 ||
       access(video, R_OK) != 0) {
-    fprintf(stderr, "note: the argus watch checks are skipped: no argus "
-                    "binary, models in %s, or %s / %s\n",
+    fprintf(stderr,
+            "note: the argus watch checks are skipped: no argus "
+            "binary, models in %s, or %s / %s\n",
             models, photo, video);
     return;
   }

@@ -113,7 +113,8 @@ static int alert_of_path(api_req *r, argus_store *st, argus_store_alert *a) {
   if (!api_param_id(r, 0, "alert", &id))
     return 0;
   argus_error_detail err = {{0}};
-  return api_found(r, argus_store_alert_get(st, id, a, &err), &err, "alert", id);
+  return api_found(r, argus_store_alert_get(st, id, a, &err), &err, "alert",
+                   id);
 }
 
 typedef struct extra_doc {
@@ -147,8 +148,8 @@ static void extra_json(void *user, argus_json *j) {
   /* The names the live stream's alert events use. */
   url_or_null(j, "crop", crop, "alerts", id, "crop");
   url_or_null(j, "thumb", thumb, "alerts", id, "thumb");
-  url_or_null(j, "photo_url", a->photo_id > 0, "photos",
-              (long long)a->photo_id, "image");
+  url_or_null(j, "photo_url", a->photo_id > 0, "photos", (long long)a->photo_id,
+              "image");
   if (x->ack < 0)
     argus_json_null(j, "ack_required");
   else
@@ -385,8 +386,8 @@ API_HANDLER(api_h_alert_decision) {
   argus_error_detail err = {{0}};
   /* The four-eyes rule of the alert's watchlist applies (a first
    * confirmation leaves it pending; GET /alerts/{id} says "confirmations"). */
-  argus_err e = argus_store_decision_add_ex(st, id, r->user.name, s, comment,
-                                            &vd, &err);
+  argus_err e =
+      argus_store_decision_add_ex(st, id, r->user.name, s, comment, &vd, &err);
   argus_store_id did = vd.decision_id;
   if (e == ARGUS_E_NOT_FOUND) {
     api_reply_error(r, 404, "not_found", "no alert with id %lld",

@@ -116,12 +116,13 @@ static int watchlist_of_path(api_req *r, argus_store *st,
     api_reply_err(r, e, &err);
     return 0;
   }
-  const argus_store_watchlist *row =
-      api_row_find(all, n, sizeof *all, offsetof(argus_store_watchlist, id), id);
+  const argus_store_watchlist *row = api_row_find(
+      all, n, sizeof *all, offsetof(argus_store_watchlist, id), id);
   if (row)
     *out = *row;
   argus_store_free(all);
-  return api_found(r, row ? ARGUS_OK : ARGUS_E_NOT_FOUND, NULL, "watchlist", id);
+  return api_found(r, row ? ARGUS_OK : ARGUS_E_NOT_FOUND, NULL, "watchlist",
+                   id);
 }
 
 /* ---- following the change ---------------------------------------------------- */
@@ -141,8 +142,8 @@ static void gallery_follow(api_req *r, const char *name) {
               gerr.msg[0] ? gerr.msg : argus_strerror(e));
 }
 
-static void publish_change(api_req *r, const char *action,
-                           const char *name, argus_store_id id) {
+static void publish_change(api_req *r, const char *action, const char *name,
+                           argus_store_id id) {
   char buf[512];
   argus_json j;
   argus_json_init(&j, buf, sizeof buf);
@@ -241,7 +242,7 @@ static const api_field create_fields[] = {
     {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
     {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
     {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
-    {"four_eyes", API_J_BOOL, 0, 0},  /* verdict feedback */
+    {"four_eyes", API_J_BOOL, 0, 0},    /* verdict feedback */
     {"negatives", API_J_STRING, 0, 16}, /* verdict feedback */
 };
 
@@ -254,16 +255,17 @@ API_HANDLER(api_h_watchlists_create) {
     return;
   const char *name = hu_get(body, "name")->valuestring;
   const cJSON *th = hu_get(body, "threshold"), *co = hu_get(body, "colour"),
-              *ack = hu_get(body, "ack_required"), *act = hu_get(body, "active");
+              *ack = hu_get(body, "ack_required"),
+              *act = hu_get(body, "active");
   double threshold = NAN;
-  if (!hu_name_ok(r, "name", name) || (th && !threshold_of(r, th, &threshold)) ||
+  if (!hu_name_ok(r, "name", name) ||
+      (th && !threshold_of(r, th, &threshold)) ||
       (co && !colour_ok(r, co->valuestring)))
     goto out;
   argus_store_watchlist w;
   argus_error_detail err = {{0}};
   if (argus_store_watchlist_get(st, name, &w, NULL) == ARGUS_OK) {
-    api_reply_error(r, 409, "conflict", "watchlist '%s' already exists",
-                    name);
+    api_reply_error(r, 409, "conflict", "watchlist '%s' already exists", name);
     goto out;
   }
   argus_store_legal_in legal;
@@ -333,7 +335,7 @@ static const api_field patch_fields[] = {
     {"legal_ref", API_J_STRING, 0, ARGUS_STORE_TEXT_MAX - 1},
     {"owner", API_J_STRING, 0, ARGUS_STORE_NAME_MAX - 1},
     {"expires", API_J_STRING | API_J_NULL, 0, ARGUS_STORE_TIME_MAX + 32},
-    {"four_eyes", API_J_BOOL, 0, 0},  /* verdict feedback */
+    {"four_eyes", API_J_BOOL, 0, 0},    /* verdict feedback */
     {"negatives", API_J_STRING, 0, 16}, /* verdict feedback */
 };
 
@@ -350,14 +352,14 @@ API_HANDLER(api_h_watchlist_update) {
   const cJSON *nm = hu_get(body, "name"), *th = hu_get(body, "threshold"),
               *co = hu_get(body, "colour"), *ack = hu_get(body, "ack_required"),
               *act = hu_get(body, "active"), *fp = hu_get(body, "fpir");
-  const cJSON *fe4 = hu_get(body, "four_eyes"), *neg = hu_get(body, "negatives");
+  const cJSON *fe4 = hu_get(body, "four_eyes"),
+              *neg = hu_get(body, "negatives");
   argus_store_legal_in legal;
   legal_of(body, &legal);
   int set_legal =
       legal.purpose || legal.legal_ref || legal.owner || legal.expires;
   double threshold = NAN;
-  if (!nm && !th && !co && !ack && !act && !fp && !set_legal && !fe4 &&
-      !neg) {
+  if (!nm && !th && !co && !ack && !act && !fp && !set_legal && !fe4 && !neg) {
     api_reply_error(r, 400, "bad_request",
                     "body: nothing to change (threshold, fpir, colour, "
                     "ack_required, active, purpose, legal_ref, owner, "
@@ -438,9 +440,9 @@ API_HANDLER(api_h_watchlist_update) {
   if (!e && act)
     e = argus_store_watchlist_set_active(st, w.name, cJSON_IsTrue(act), &err);
   if (!e && (fe4 || neg))
-    e = argus_store_watchlist_set_verdicts(
-        st, w.name, fe4 ? cJSON_IsTrue(fe4) : -1,
-        neg ? neg->valuestring : NULL, &err);
+    e = argus_store_watchlist_set_verdicts(st, w.name,
+                                           fe4 ? cJSON_IsTrue(fe4) : -1,
+                                           neg ? neg->valuestring : NULL, &err);
   if (e) {
     api_reply_err(r, e, &err);
     goto out;

@@ -359,8 +359,7 @@ static void alert_view_text(const alert_view *v) {
   if (a->negative_id > 0)
     printf("  %-10s marked: the face is nearer negative example %lld "
            "(%.4f, a rejected alert's face) than to the person (%.4f)\n",
-           "negative", (long long)a->negative_id, a->negative_score,
-           a->score);
+           "negative", (long long)a->negative_id, a->negative_score, a->score);
   if (a->four_eyes)
     printf("  %-10s four-eyes: %d of 2 confirmations\n", "review",
            a->confirmations);

@@ -344,8 +344,7 @@ static int wl_create_main(int argc, char **argv) {
   argus_err e = argus_store_watchlist_create_legal(s, name, threshold, colour,
                                                    &legal, &id, &err);
   if (e == ARGUS_OK && (four_eyes >= 0 || negatives))
-    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives,
-                                           &err);
+    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives, &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
@@ -685,8 +684,7 @@ static int wl_set_main(int argc, char **argv) {
   if (e == ARGUS_OK && active >= 0)
     e = argus_store_watchlist_set_active(s, name, active, &err);
   if (e == ARGUS_OK && (four_eyes >= 0 || negatives))
-    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives,
-                                           &err);
+    e = argus_store_watchlist_set_verdicts(s, name, four_eyes, negatives, &err);
   argus_store_close(s);
   if (e != ARGUS_OK)
     return store_cli_error(cmd, e, &err);
@@ -742,9 +740,8 @@ static double card_threshold(const char *models, double far, int64_t n,
   if (argus_gallery_config_from_card(&card, &gc, NULL) == ARGUS_OK)
     *deflt = gc.default_threshold;
   float t = 0;
-  if (n < 1 ||
-      argus_gallery_threshold_for_fpir(&card, far, n, &t, NULL, NULL) !=
-          ARGUS_OK)
+  if (n < 1 || argus_gallery_threshold_for_fpir(&card, far, n, &t, NULL,
+                                                NULL) != ARGUS_OK)
     return NAN;
   return t;
 }

@@ -483,7 +483,8 @@ out:
 
 static argus_err person_add_negative(gperson *p, int dim, int64_t id,
                                      const float *v) {
-  float *nv = realloc(p->negs, (size_t)(p->nneg + 1) * (size_t)dim * sizeof *nv);
+  float *nv =
+      realloc(p->negs, (size_t)(p->nneg + 1) * (size_t)dim * sizeof *nv);
   if (!nv)
     return ARGUS_E_NOMEM;
   p->negs = nv;
@@ -748,8 +749,8 @@ argus_err argus_gallery_open(argus_store *store,
    * templates, kept in memory (the store is no option while searching: its
    * handle is the writers', and every template read writes an audit row).
    * Exact scores, because hits are compared with thresholds. */
-  g->keep_vecs = g->icfg.kind == ARGUS_INDEX_F16 ||
-                 g->icfg.kind == ARGUS_INDEX_I8;
+  g->keep_vecs =
+      g->icfg.kind == ARGUS_INDEX_F16 || g->icfg.kind == ARGUS_INDEX_I8;
   if (g->keep_vecs) {
     g->icfg.refine.fetch = gallery_fetch;
     g->icfg.refine.user = g;
@@ -1043,8 +1044,7 @@ static argus_err search_persons(argus_gallery *g, const float *queries,
       const gperson *p = gmap_get(&st->persons, c[i].person_id);
       if (p && p->nneg > 0) {
         int64_t nid = 0;
-        nearest_negative(p, queries + q * dim, dim, &nid,
-                         &c[i].negative_score);
+        nearest_negative(p, queries + q * dim, dim, &nid, &c[i].negative_score);
         c[i].negative_id = nid;
       }
     }

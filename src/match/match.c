@@ -65,9 +65,9 @@ struct argus_matcher {
 
   argus_bus_sub *face_sub, *change_sub;
 
-  _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown,
-      unmatched, rejected, errors, changes, reloads, forgotten, cpu_ns,
-      sup_negative, marked_negative;
+  _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown, unmatched,
+      rejected, errors, changes, reloads, forgotten, cpu_ns, sup_negative,
+      marked_negative;
 };
 
 static uint64_t name_hash(const char *s) {
@@ -161,8 +161,9 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
     float th = 0;
     argus_gallery_error ge = {{0}};
     if (!n || !*n || strlen(n) >= ARGUS_STORE_NAME_MAX) {
-      argus_error_detail_set(err, "matcher: watchlist name %d is empty or "
-                                  "too long",
+      argus_error_detail_set(err,
+                             "matcher: watchlist name %d is empty or "
+                             "too long",
                              i + 1);
       rc = ARGUS_E_INVALID_ARG;
       goto fail;
@@ -222,8 +223,8 @@ static argus_match_decision decide(argus_matcher *m, uint64_t cam,
       newest = d;
   }
   /* fabs: a shot may be older than the last alert (end-of-track shots). */
-  int cool = newest && m->cfg.cooldown > 0 &&
-             fabs(t - newest->t) < m->cfg.cooldown;
+  int cool =
+      newest && m->cfg.cooldown > 0 && fabs(t - newest->t) < m->cfg.cooldown;
   decision *slot = &m->ring[m->ring_next];
   if (slot->cam && slot->alerted && m->cfg.cooldown > 0 &&
       fabs(t - slot->t) < m->cfg.cooldown)

@@ -144,8 +144,8 @@ static store_outcome store_suppressed(argus_pipeline *p, const argus_event *ev,
     argus_log(ARGUS_LOG_INFO, PL_MOD,
               "camera '%s': '%s' (%s) track %llu not alerted: nearer a "
               "negative example (score %.3f)",
-              a->camera, a->person, a->watchlist,
-              (unsigned long long)a->track, a->score);
+              a->camera, a->person, a->watchlist, (unsigned long long)a->track,
+              a->score);
   return rc == ARGUS_OK ? STORED : REFUSED;
 }
 

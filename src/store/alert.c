@@ -228,8 +228,8 @@ argus_err argus_store_alert_insert(argus_store *s,
 #define ALERT_COLUMNS                                                          \
   "SELECT id, camera_id, camera, time, media_time, track_id, watchlist_id, "   \
   "watchlist, person_id, person, score, crop_sha256, thumb_sha256, status, "   \
-  "threshold, photo_id, track_start, negative_id, negative_score, "           \
-  "probe IS NOT NULL, (SELECT count(*) FROM decisions d WHERE "               \
+  "threshold, photo_id, track_start, negative_id, negative_score, "            \
+  "probe IS NOT NULL, (SELECT count(*) FROM decisions d WHERE "                \
   "d.alert_id = alerts.id AND d.decision = 'confirmed'), "                     \
   "(SELECT w.four_eyes FROM watchlists w WHERE w.id = alerts.watchlist_id) "   \
   "FROM alerts "
@@ -496,8 +496,8 @@ argus_err argus_store_decision_add(argus_store *s, argus_store_id alert_id,
  * the status the alert takes (PENDING: a first confirmation that waits for
  * a second operator) and *confirms to the confirmations counted with this
  * one. Refuses the same operator's second confirmation. */
-static argus_err four_eyes_tx(argus_store *s, argus_store_id id,
-                              const char *op, argus_alert_status decision,
+static argus_err four_eyes_tx(argus_store *s, argus_store_id id, const char *op,
+                              argus_alert_status decision,
                               argus_alert_status *final, int *confirms,
                               int *needed, argus_store_error *err) {
   int found = 0;

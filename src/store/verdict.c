@@ -67,12 +67,12 @@ static argus_err negative_best(argus_store *s, argus_store_id person,
   if (!v)
     return store_fail(err, ARGUS_E_NOMEM, "out of memory");
   store_stmt *st = NULL;
-  argus_err e = store_prep(s, &st, err,
-                           "SELECT id, vector FROM negatives WHERE person_id "
-                           "= ? AND model_name = ? AND model_version = ? AND "
-                           "dim = ? ORDER BY id",
-                           "issi", (int64_t)person, name, version,
-                           (int64_t)dim);
+  argus_err e =
+      store_prep(s, &st, err,
+                 "SELECT id, vector FROM negatives WHERE person_id "
+                 "= ? AND model_name = ? AND model_version = ? AND "
+                 "dim = ? ORDER BY id",
+                 "issi", (int64_t)person, name, version, (int64_t)dim);
   int row = 0;
   while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
          row == STORE_ROW) {
@@ -128,8 +128,8 @@ argus_err store_alert_probe_put(argus_store *s, argus_store_id id,
   if (e != ARGUS_OK)
     return e;
   if (a->negative &&
-      (e = negative_best(s, a->person_id, name, version, a->probe,
-                         a->probe_dim, neg_id, neg_score, err)) != ARGUS_OK)
+      (e = negative_best(s, a->person_id, name, version, a->probe, a->probe_dim,
+                         neg_id, neg_score, err)) != ARGUS_OK)
     return e;
   void *blob = NULL;
   size_t n = 0;
@@ -308,9 +308,9 @@ argus_err argus_store_negative_foreach(argus_store *s,
   snprintf(mid, sizeof mid, "%s@%s", model->name, model->version);
   store_json_str(&j, "model", mid);
   store_json_int(&j, "count", count);
-  argus_err ea = store_audit(s, "negative.read",
-                             person_id > 0 ? "person" : "negative", person_id,
-                             store_json_end(&j), NULL, err);
+  argus_err ea =
+      store_audit(s, "negative.read", person_id > 0 ? "person" : "negative",
+                  person_id, store_json_end(&j), NULL, err);
   if (e == ARGUS_OK)
     e = ea;
   if (ea != ARGUS_OK) {

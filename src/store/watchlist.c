@@ -176,7 +176,7 @@ argus_err argus_store_watchlist_create_legal(
 #define WL_COLUMNS                                                             \
   "SELECT w.id, w.name, w.threshold, w.colour, w.active, w.created, "          \
   "w.updated, (SELECT count(*) FROM persons p WHERE p.watchlist_id = w.id), "  \
-  "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires, "              \
+  "w.ack_required, w.purpose, w.legal_ref, w.owner, w.expires, "               \
   "w.four_eyes, w.negatives "                                                  \
   "FROM watchlists w "
 
@@ -469,8 +469,8 @@ argus_err argus_store_watchlist_set_verdicts(argus_store *s, const char *name,
                                              argus_store_error *err) {
   argus_err e = check_name_arg(s, name, err);
   if (e == ARGUS_OK && four_eyes != -1 && four_eyes != 0 && four_eyes != 1)
-    e = store_fail(err, ARGUS_E_INVALID_ARG,
-                   "four-eyes flag %d is not 0 or 1", four_eyes);
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "four-eyes flag %d is not 0 or 1",
+                   four_eyes);
   if (e == ARGUS_OK && negatives && strcmp(negatives, "off") != 0 &&
       strcmp(negatives, "suppress") != 0 && strcmp(negatives, "mark") != 0)
     e = store_fail(err, ARGUS_E_INVALID_ARG,
