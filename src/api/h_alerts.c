@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argus/gallery.h"
 #include "h_util.h"
 
 /* Bytes of JSON per listed alert, for the answer's buffer (an alert with
@@ -401,6 +402,21 @@ API_HANDLER(api_h_alert_decision) {
   if (e) {
     api_reply_err(r, e, &err);
     goto out;
+  }
+  /* Verdict feedback: the running gallery learns of the person's new
+   * negative example at once (the pipeline's change feed would also bring
+   * it, at its next poll). */
+  if (vd.negative_id > 0) {
+    argus_store_alert al;
+    argus_gallery *g = api_gallery(r->srv);
+    argus_gallery_error gerr = {{0}};
+    if (g && argus_store_alert_get(st, id, &al, NULL) == ARGUS_OK &&
+        al.person_id > 0 &&
+        argus_gallery_sync_person(g, al.person_id, &gerr) != ARGUS_OK)
+      argus_log(ARGUS_LOG_WARN, API_MOD,
+                "alert %lld: the gallery did not take the new negative "
+                "example yet: %s",
+                (long long)id, gerr.msg);
   }
   char detail[64];
   snprintf(detail, sizeof detail, "\"decision\":\"%s\"",
