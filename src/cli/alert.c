@@ -27,7 +27,9 @@ static const cli_command alert_commands[] = {
      alert_list_usage},
     {"show", "one alert: person, score, camera, crops and decisions",
      alert_show_main, alert_show_usage},
-    {"confirm", "decide that an alert is right (first decision wins)",
+    {"confirm",
+     "decide that an alert is right (first decision wins; four-eyes: two "
+     "operators)",
      alert_confirm_main, alert_confirm_usage},
     {"reject", "decide that an alert is wrong (first decision wins)",
      alert_reject_main, alert_reject_usage},

@@ -28,7 +28,7 @@ static const cli_command wl_commands[] = {
      wl_list_usage},
     {"remove", "delete a watchlist and everything enrolled in it",
      wl_remove_main, wl_remove_usage},
-    {"set", "change a watchlist's threshold, active flag or legal basis",
+    {"set", "change a watchlist's threshold, flags, legal basis, four-eyes",
      wl_set_main, wl_set_usage},
     {"stats", "operators' verdicts: false-alarm rate, suggested threshold",
      wl_stats_main, wl_stats_usage},
