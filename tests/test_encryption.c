@@ -92,8 +92,8 @@ static void enrol(argus_store *s, int first, int n) {
     snprintf(name, sizeof name, "person %d", p);
     argus_store_person_in pin = {name, NULL, NULL};
     argus_store_error err = {{0}};
-    argus_err e = argus_store_person_add(s, "w", &pin, &model, ph, NPHOTO,
-                                         NULL, &err);
+    argus_err e =
+        argus_store_person_add(s, "w", &pin, &model, ph, NPHOTO, NULL, &err);
     if (e != ARGUS_OK)
       fprintf(stderr, "enrol %d: %s\n", p, err.msg);
     CHECK_OK(e);
@@ -252,8 +252,8 @@ static int on_template(void *user, const argus_store_template *t) {
 static void check_readback(argus_store *s, int persons) {
   seen sn = {0, 0};
   argus_store_error err = {{0}};
-  argus_err e = argus_store_template_foreach(s, &model, 0, on_template, &sn,
-                                             &err);
+  argus_err e =
+      argus_store_template_foreach(s, &model, 0, on_template, &sn, &err);
   if (e != ARGUS_OK)
     fprintf(stderr, "foreach: %s\n", err.msg);
   CHECK_OK(e);
@@ -410,8 +410,8 @@ static void test_sealed(void) {
   CHECK(after.digest == before.digest);
   /* the CLI's global --key-file opens it */
   use_keys(NULL, NULL);
-  CLI_RUN(cli, tmp, NULL, 1, &r, "--key-file", key_a, "person", "list",
-          "--db", db);
+  CLI_RUN(cli, tmp, NULL, 1, &r, "--key-file", key_a, "person", "list", "--db",
+          db);
   CHECK_INT_EQ(r.status, 0);
   CHECK(strstr(r.out, "person 3") != NULL);
   free(v);
@@ -501,8 +501,8 @@ static int audit_count(const char *db, const char *action) {
   int n = -1;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM audit WHERE action = ?",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM audit WHERE action = ?", -1,
+                           &st, NULL) == SQLITE_OK) {
       sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
       if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int(st, 0);
@@ -584,8 +584,8 @@ static void test_rotate(void) {
   argus_store_close(s);
   CHECK_INT_EQ(audit_count(db, "key.rotate"), 4); /* 3 starts, 1 finish */
   use_keys(NULL, NULL);
-  CLI_RUN(cli, tmp, NULL, 1, &r, "--key-file", key_b, "audit", "verify",
-          "--db", db);
+  CLI_RUN(cli, tmp, NULL, 1, &r, "--key-file", key_b, "audit", "verify", "--db",
+          db);
   CHECK_INT_EQ(r.status, 0);
   CLI_RUN(cli, tmp, NULL, 1, &r, "--key-file", key_b, "key", "status", "--db",
           db);

@@ -203,8 +203,8 @@ static int key_rotate(int argc, char **argv) {
     return CLI_FAIL;
   }
   argus_store *s = NULL;
-  if (open_keyed(cmd, db, new_key, old_file && old_file[0] ? old_file : NULL,
-                 0, &s) != CLI_OK)
+  if (open_keyed(cmd, db, new_key, old_file && old_file[0] ? old_file : NULL, 0,
+                 &s) != CLI_OK)
     return CLI_FAIL;
   argus_store_key_rotate_report r;
   argus_store_error err = {{0}};

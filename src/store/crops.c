@@ -220,9 +220,8 @@ static argus_err write_file(const char *tmp, const char *path, const char *dir,
   return fsync_dir(dir, err);
 }
 
-argus_err store_crop_rewrite(argus_store *s, const char *hash,
-                             const void *data, size_t n,
-                             argus_store_error *err) {
+argus_err store_crop_rewrite(argus_store *s, const char *hash, const void *data,
+                             size_t n, argus_store_error *err) {
   char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32];
   argus_err e = store_crop_path(s, hash, path, sizeof path, err);
   if (e != ARGUS_OK)

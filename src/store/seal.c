@@ -104,8 +104,8 @@ static void key_id(const uint8_t key[32], uint8_t id[8],
                    char hex[ARGUS_STORE_KEY_ID_HEX]) {
   static const char label[] = "argus.key.id.v1";
   uint8_t h[16];
-  crypto_generichash(h, sizeof h, (const uint8_t *)label, sizeof label - 1,
-                     key, 32);
+  crypto_generichash(h, sizeof h, (const uint8_t *)label, sizeof label - 1, key,
+                     32);
   memcpy(id, h, 8);
   argus_hex(id, 8, hex);
 }
@@ -183,8 +183,8 @@ static argus_err open_fail(argus_err e, const char *what, const char *kid,
                       "not hold (ARGUS_KEY_FILE, ARGUS_OLD_KEY_FILE)",
                       what, kid);
   return store_fail(err, ARGUS_E_CORRUPT,
-                    "%s does not open with key id %s: damaged or altered",
-                    what, kid);
+                    "%s does not open with key id %s: damaged or altered", what,
+                    kid);
 }
 
 /* ---- keys --------------------------------------------------------------- */
@@ -250,7 +250,8 @@ static argus_err read_key_file(const char *path, uint8_t key[32],
   uint8_t buf[160];
   ssize_t got = read(fd, buf, sizeof buf);
   close(fd);
-  int bad = got <= 0 || (size_t)got >= sizeof buf || parse_key(buf, (size_t)got, key) != 0;
+  int bad = got <= 0 || (size_t)got >= sizeof buf ||
+            parse_key(buf, (size_t)got, key) != 0;
   sodium_memzero(buf, sizeof buf);
   if (bad)
     return store_fail(err, ARGUS_E_INVALID_ARG,
@@ -276,8 +277,8 @@ static argus_err load_key(const char *file, const char *env_file,
   const char *h = getenv(env_hex);
   if (h && h[0]) {
     if (parse_key((const uint8_t *)h, strlen(h), key) != 0 || strlen(h) < 64)
-      return store_fail(err, ARGUS_E_INVALID_ARG,
-                        "%s is not 64 hex digits", env_hex);
+      return store_fail(err, ARGUS_E_INVALID_ARG, "%s is not 64 hex digits",
+                        env_hex);
     *have = 1;
   }
   return ARGUS_OK;
@@ -288,8 +289,8 @@ static argus_err meta_get(argus_store *s, const char *key, char *out,
   store_stmt *st = NULL;
   *found = 0;
   out[0] = '\0';
-  argus_err e = store_prep(s, &st, err, "SELECT value FROM meta WHERE key = ?",
-                           "s", key);
+  argus_err e =
+      store_prep(s, &st, err, "SELECT value FROM meta WHERE key = ?", "s", key);
   int row = 0;
   if (e == ARGUS_OK)
     e = store_step(s, st, &row, err);
@@ -502,8 +503,8 @@ static void crop_context(const char *hash, char *ctx, size_t size) {
 }
 
 argus_err store_crop_seal(const argus_store *s, const char *hash,
-                          const void *data, size_t n, void **out,
-                          size_t *outn, argus_store_error *err) {
+                          const void *data, size_t n, void **out, size_t *outn,
+                          argus_store_error *err) {
   *out = NULL;
   *outn = 0;
   if (!s->keys || s->keys->seal < 0)
@@ -586,8 +587,7 @@ argus_err argus_store_key_generate(const char *path,
     sodium_memzero(key, sizeof key);
     sodium_memzero(text, sizeof text);
     return store_fail(err, errno == EEXIST ? ARGUS_E_INVALID_ARG : ARGUS_E_IO,
-                      "cannot create key file '%s': %s", path,
-                      strerror(errno));
+                      "cannot create key file '%s': %s", path, strerror(errno));
   }
   int ok = fchmod(fd, 0600) == 0 && write(fd, text, 65) == 65 && fsync(fd) == 0;
   int saved = errno;
@@ -679,14 +679,13 @@ argus_err argus_store_key_status(argus_store *s, argus_store_key_info *info,
   if ((e = store_begin(s, STORE_TX_READ, err)) != ARGUS_OK)
     return e;
   int found = 0;
-  e = meta_get(s, "encryption", info->key_id, sizeof info->key_id, &found,
-               err);
+  e = meta_get(s, "encryption", info->key_id, sizeof info->key_id, &found, err);
   if (e == ARGUS_OK)
     e = meta_get(s, "encryption_old", info->rotating_from,
                  sizeof info->rotating_from, &found, err);
   const char *want = info->key_id[0] ? info->key_id : NULL;
-  for (size_t i = 0; e == ARGUS_OK && i < sizeof vec_columns / sizeof *vec_columns;
-       i++) {
+  for (size_t i = 0;
+       e == ARGUS_OK && i < sizeof vec_columns / sizeof *vec_columns; i++) {
     store_stmt *st = NULL;
     int missing = 0;
     e = column_select(s, &vec_columns[i], &st, 0, INT64_MAX, &missing, err);
@@ -754,9 +753,11 @@ static argus_err reseal_vec(argus_store *s, const void *b, size_t n,
                             argus_store_error *err) {
   const store_key *k = &s->keys->k[s->keys->seal];
   size_t pn = is_sealed(b, n) ? n - STORE_SEAL_OVERHEAD : n;
-  uint8_t *plain = malloc(pn ? pn : 1), *sealed = malloc(pn + STORE_SEAL_OVERHEAD);
-  argus_err e = plain && sealed ? ARGUS_OK
-                                : store_fail(err, ARGUS_E_NOMEM, "out of memory");
+  uint8_t *plain = malloc(pn ? pn : 1),
+          *sealed = malloc(pn + STORE_SEAL_OVERHEAD);
+  argus_err e = plain && sealed
+                    ? ARGUS_OK
+                    : store_fail(err, ARGUS_E_NOMEM, "out of memory");
   if (e == ARGUS_OK && is_sealed(b, n)) {
     char kid[ARGUS_STORE_KEY_ID_HEX];
     argus_err oe = open_into(s, VEC_CONTEXT, b, n, plain, kid);
@@ -941,8 +942,8 @@ argus_err argus_store_key_rotate(argus_store *s,
       e = store_run(s, err, "INSERT INTO meta (key, value) VALUES (?, ?)", "ss",
                     "encryption", to);
     if (e == ARGUS_OK && fc)
-      e = store_run(s, err, "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    "ss", "encryption_old", cur);
+      e = store_run(s, err, "INSERT INTO meta (key, value) VALUES (?, ?)", "ss",
+                    "encryption_old", cur);
   }
   if (e == ARGUS_OK) {
     store_json j;
@@ -964,8 +965,8 @@ argus_err argus_store_key_rotate(argus_store *s,
   sodium_mprotect_readonly(kr);
   int64_t batch = rotate_batch_size();
   int batches = 0;
-  for (size_t i = 0; e == ARGUS_OK && i < sizeof vec_columns / sizeof *vec_columns;
-       i++)
+  for (size_t i = 0;
+       e == ARGUS_OK && i < sizeof vec_columns / sizeof *vec_columns; i++)
     e = rotate_column(s, &vec_columns[i], batch, &r.blobs, &batches, err);
   if (e == ARGUS_OK)
     e = rotate_crops(s, batch, &r.crops, &batches, err);
