@@ -49,6 +49,10 @@ void cli_watch_usage(FILE *f) {
         "  --purge-every S      delete what has outlived its retention (argus\n"
         "                       retention) at start and every S seconds\n"
         "                       (default 3600; 0: only at start)\n"
+        "  --audit-anchor S     log the audit log's head (\"audit head id=N\n"
+        "                       sha256=H\") at start and every S seconds, for a\n"
+        "                       copy kept outside (default 3600; 0: only at\n"
+        "                       start; docs/lawful-use.md)\n"
         "  --duration S         stop after S seconds (default: when every\n"
         "                       camera has ended -- files finished, sources\n"
         "                       failed for good -- or Ctrl-C)\n"
@@ -411,8 +415,17 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
                        o->purge_every == 0  ? 3600
                        : o->purge_every < 0 ? 0
                                             : o->purge_every);
+  const double anchor_every = o->anchor_every == 0  ? 3600
+                              : o->anchor_every < 0 ? 0
+                                                    : o->anchor_every;
+  cli_audit_anchor_log(o->db);
+  double next_anchor = anchor_every > 0 ? t0 + anchor_every : INFINITY;
   while (!argus_interrupted()) {
     cli_purge_timer_tick(&purge);
+    if (now_s() >= next_anchor) {
+      cli_audit_anchor_log(o->db);
+      next_anchor = now_s() + anchor_every;
+    }
     struct timespec ts = {0, 50000000};
     nanosleep(&ts, NULL);
     double t = now_s();
@@ -652,6 +665,7 @@ enum {
   OPT_LOOP,
   OPT_KEEP,
   OPT_PURGE_EVERY,
+  OPT_AUDIT_ANCHOR,
   OPT_DURATION,
   OPT_STATUS,
   OPT_QUIET,
@@ -695,6 +709,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"loop", 0, OPT_LOOP},
                                  {"keep-unmatched", 1, OPT_KEEP},
                                  {"purge-every", 1, OPT_PURGE_EVERY},
+                                 {"audit-anchor", 1, OPT_AUDIT_ANCHOR},
                                  {"duration", 1, OPT_DURATION},
                                  {"status-interval", 1, OPT_STATUS},
                                  {"quiet-status", 0, OPT_QUIET},
@@ -765,6 +780,13 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
         return cli_bad_value(cmd);
       if (o.purge_every == 0)
         o.purge_every = -1;
+      break;
+    case OPT_AUDIT_ANCHOR:
+      if (parse_seconds(cmd, "--audit-anchor", p.arg, 0, 366 * 86400.0,
+                        &o.anchor_every))
+        return cli_bad_value(cmd);
+      if (o.anchor_every == 0)
+        o.anchor_every = -1;
       break;
     case OPT_DURATION:
       if (parse_seconds(cmd, "--duration", p.arg, 0.1, 1e9, &o.duration))

@@ -38,6 +38,9 @@ typedef struct watch_opts {
   double keep_unmatched;
   double purge_every; /* retention purge period, seconds; 0: 3600; < 0:
                          only at start */
+  double anchor_every; /* audit head logged at start and every so many
+                          seconds (docs/lawful-use.md); 0: 3600; < 0: only
+                          at start */
   double duration;        /* seconds; 0: until the files end or Ctrl-C */
   double status_interval; /* seconds; 0: 5 (2 for the demo) */
   int quiet_status;
