@@ -684,6 +684,10 @@ static int handle_frame(cam_ctx *x, AVFrame *f) {
       x->have_due = 1;
     }
   }
+  /* A decoder can hand out an empty picture (seen once at a loop's seek):
+   * nothing to analyse, counted as skipped. */
+  if (f->width <= 0 || f->height <= 0)
+    want = 0;
   video_count_frame(cam, media, !want);
   if (!want)
     return 0;
