@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,6 +580,62 @@ static void window_json(char *out, size_t n, double from_s, double to_s,
            a, b, mode, legal);
 }
 
+/* ---- a command left running --------------------------------------------- */
+
+/* Starts `cli args...` (NULL-terminated) with its output in dir/stdout and
+ * dir/stderr; the pid (or -1). */
+static pid_t cli_spawn(const char *cli, const char *dir, const char *models,
+                       const char *const *args) {
+  char out[300], err[300];
+  snprintf(out, sizeof out, "%s/stdout", dir);
+  snprintf(err, sizeof err, "%s/stderr", dir);
+  const char *argv[64];
+  int n = 0;
+  argv[n++] = cli;
+  for (; args[n - 1] && n < 63; n++)
+    argv[n] = args[n - 1];
+  argv[n] = NULL;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+      _exit(126);
+    setenv("ARGUS_MODELS", models, 1);
+    unsetenv("ARGUS_PLUGIN");
+    execv(cli, (char *const *)argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Waits at most timeout_s for dir/stderr to contain want (re-read into
+ * buf); 1 when it did. */
+static int wait_stderr(const char *dir, const char *want, double timeout_s,
+                       char *buf, size_t cap) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/stderr", dir);
+  for (double t = 0; t < timeout_s; t += 0.1) {
+    cli_slurp(path, buf, cap);
+    if (strstr(buf, want))
+      return 1;
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+  }
+  cli_slurp(path, buf, cap);
+  return strstr(buf, want) != NULL;
+}
+
+/* The number after the last `key` in text; -1 when there is none. */
+static long long last_count(const char *text, const char *key) {
+  const char *p = NULL;
+  for (const char *q = strstr(text, key); q; q = strstr(q + 1, key))
+    p = q;
+  return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
 static void test_live(argus_face_engine *eng) {
   char db[512], photo[1200];
   snprintf(db, sizeof db, "%s/live", g_tmp);
@@ -710,6 +767,60 @@ static void test_live(argus_face_engine *eng) {
     CHECK(strstr(g_r.err, "detect-only faces 0, masked 0)") != NULL);
     if (!strstr(g_r.err, "policy off"))
       fprintf(stderr, "watch stderr:\n%.3000s\n", g_r.err);
+
+    /* A running `argus watch` follows a policy changed by another process
+     * (`argus camera set`): back to match, watch the looping clip, switch
+     * the camera off; within a few seconds the change is told and the
+     * frames are no longer analysed. */
+    printf("argus watch, policy set to off by another process:\n");
+    CHECK_OK(argus_store_open(db, NULL, &s, &se));
+    if (s) {
+      CHECK_OK(argus_store_camera_update(
+          s, "stage", NULL, "{\"policy\":{\"mode\":\"match\"}}", -1, &se));
+      argus_store_close(s);
+    }
+    char wdir[300];
+    snprintf(wdir, sizeof wdir, "%s/watch-follow", g_tmp);
+    mkdir(wdir, 0700);
+    const char *wargs[] = {"watch", "stage", "--watchlist", "hamilton",
+                           "--db",  db,      "--loop",      "--status-interval",
+                           "1",     NULL};
+    pid_t pid = cli_spawn(cli, wdir, g_models, wargs);
+    CHECK(pid > 0);
+    static char werr[1 << 16];
+    /* Analysing in match mode first. */
+    int started = pid > 0 && wait_stderr(wdir, "alerts", 60, werr, sizeof werr);
+    CHECK(started);
+    if (started) {
+      struct timespec ts = {1, 0};
+      nanosleep(&ts, NULL);
+      CLI_RUN(cli, dir, g_models, 1, &g_r, "camera", "set", "stage", "--mode",
+              "off", "--legal-ref", "court order 126/26", "--db", db);
+      CHECK_INT_EQ(g_r.status, 0);
+      int told = wait_stderr(
+          wdir,
+          "recognition policy changed: off, 0 window(s), 0 mask(s): "
+          "court order 126/26",
+          10, werr, sizeof werr);
+      CHECK(told);
+      /* Two status lines later: frames are being held back. */
+      ts.tv_sec = 3;
+      nanosleep(&ts, NULL);
+    }
+    if (pid > 0) {
+      kill(pid, SIGINT);
+      int st = 0;
+      waitpid(pid, &st, 0);
+      CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/stderr", wdir);
+    cli_slurp(path, werr, sizeof werr);
+    long long off_frames = last_count(werr, "policy off (frames off ");
+    printf("  frames off by policy at the end: %lld\n", off_frames);
+    CHECK(off_frames > 0);
+    if (off_frames <= 0)
+      fprintf(stderr, "watch stderr:\n%.4000s\n", werr);
   }
   /* A running camera's policy replaced (argus_pipeline_set_policy): the
    * frames after it follow the new one (a few may be analysed before). */

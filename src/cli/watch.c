@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "argus/bus.h"
+#include "argus/core.h"
 #include "argus/event.h"
+#include "argus/policy.h"
 #include "argus/store.h"
 #include "cli/gallery_cli.h"
 #include "cli/store_cli.h"
@@ -370,8 +372,8 @@ static int resolve_cameras(const char *cmd, const watch_opts *o,
   if (store_cli_open(cmd, o->db, &s) != CLI_OK)
     return CLI_FAIL;
   argus_store_error err = {{0}};
-  argus_err e = argus_store_camera_resolve(
-      s, o->cameras, o->labels, (size_t)o->ncameras, out, n, &err);
+  argus_err e = argus_store_camera_resolve(s, o->cameras, o->labels,
+                                           (size_t)o->ncameras, out, n, &err);
   argus_store_close(s);
   if (e == ARGUS_E_NOT_FOUND || e == ARGUS_E_INVALID_ARG ||
       e == ARGUS_E_LIMIT) {
@@ -392,6 +394,87 @@ static int resolve_cameras(const char *cmd, const watch_opts *o,
   return CLI_OK;
 }
 
+/* ---- the policy of stored cameras, followed -------------------------------- */
+
+/* A stored camera's recognition policy changed in the database by another
+ * process (argus camera set, the API of an argus serve on the same
+ * database) reaches the running camera within POLICY_POLL_S seconds, as
+ * argus serve's cameras follow the store: the new policy is handed to the
+ * edge (argus_pipeline_set_policy; the next frames follow it, the file
+ * or stream is not reopened) and the change is told on stderr. */
+#define POLICY_POLL_S 2.0
+
+typedef struct policy_cam {
+  argus_store_id id; /* 0: a direct source (not followed) */
+  int index;         /* the pipeline's camera */
+  char name[ARGUS_STORE_NAME_MAX];
+  char settings[ARGUS_STORE_JSON_MAX]; /* as last applied */
+} policy_cam;
+
+typedef struct policy_follow {
+  policy_cam *cams;
+  int n;
+  argus_store *store; /* a read-only handle of its own; NULL: not followed */
+  double next;
+} policy_follow;
+
+static void policy_follow_tick(policy_follow *f, argus_pipeline *p, double now,
+                               int force) {
+  if (!f->store || f->n == 0 || (!force && now < f->next))
+    return;
+  f->next = now + POLICY_POLL_S;
+  argus_store_camera *cams = NULL;
+  size_t n = 0;
+  argus_store_error err = {{0}};
+  if (argus_store_camera_list(f->store, &cams, &n, &err) != ARGUS_OK) {
+    argus_log(ARGUS_LOG_WARN, "watch", "cameras: %s", err.msg);
+    return;
+  }
+  for (int i = 0; i < f->n; i++) {
+    policy_cam *pc = &f->cams[i];
+    if (pc->id == 0)
+      continue;
+    const argus_store_camera *c = NULL;
+    for (size_t k = 0; k < n; k++)
+      if (cams[k].id == pc->id)
+        c = &cams[k];
+    if (!c || strcmp(c->settings, pc->settings) == 0)
+      continue; /* removed: it keeps its last policy */
+    /* Only the policy matters here; other settings (fps, transport) take
+     * effect at the next start. */
+    argus_policy old, pol;
+    argus_error_detail why = {{0}};
+    argus_policy_from_settings(pc->settings, &old, NULL, NULL);
+    snprintf(pc->settings, sizeof pc->settings, "%s", c->settings);
+    if (argus_policy_from_settings(c->settings, &pol, NULL, &why) != ARGUS_OK) {
+      fprintf(stderr,
+              "argus: camera '%s': the stored policy is not valid (%s); "
+              "keeping the one in force\n",
+              pc->name, why.msg);
+      continue;
+    }
+    if (memcmp(&old, &pol, sizeof pol) == 0)
+      continue;
+    argus_err e = argus_pipeline_set_policy(p, pc->index, &pol);
+    char t[16];
+    clock_text(0, t);
+    if (e != ARGUS_OK) {
+      fprintf(stderr, "[%s] camera '%s': policy change not applied (%s)\n", t,
+              pc->name, argus_errname(e));
+      continue;
+    }
+    fprintf(stderr,
+            "[%s] camera '%s': recognition policy changed: %s, %d window(s), "
+            "%d mask(s)%s%s\n",
+            t, pc->name, argus_policy_mode_name(pol.mode), pol.nwindows,
+            pol.nmasks, pol.legal_ref[0] ? ": " : "", pol.legal_ref);
+    argus_log(ARGUS_LOG_INFO, "watch",
+              "camera '%s': recognition policy changed to %s", pc->name,
+              argus_policy_mode_name(pol.mode));
+  }
+  argus_store_free(cams);
+}
+
 /* ---- the loop -------------------------------------------------------------
  */
 
@@ -404,7 +487,7 @@ static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
  * ncams cameras. */
 static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
                       double interval, int rc, argus_pipeline_camera_stats *cs,
-                      cam_seen *seen, int ncams) {
+                      cam_seen *seen, int ncams, policy_follow *pf) {
   argus_pipeline_stats st;
   int ncs = 0;
   argus_interrupt_install();
@@ -431,6 +514,7 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     double t = now_s();
     if (o->duration > 0 && t - t0 >= o->duration)
       break;
+    policy_follow_tick(pf, p, t, 0);
     /* Files that finished, sources that failed for good: with --loop too
      * (files do not end then, but a source that cannot be opened does). */
     int all_ended = argus_pipeline_all_ended(p);
@@ -613,16 +697,35 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     free(seen);
     return CLI_FAIL;
   }
+  policy_follow pf;
+  memset(&pf, 0, sizeof pf);
+  pf.cams = calloc(nsrc, sizeof *pf.cams);
+  int f_stored = 0;
   for (size_t i = 0; i < nsrc; i++) {
     argus_edge_camera_opts co = {srcs[i].name, srcs[i].url, srcs[i].fps,
                                  srcs[i].rtsp_udp, srcs[i].settings};
-    e = argus_pipeline_add_camera_opts(p, &co, NULL, &perr);
+    int index = -1;
+    e = argus_pipeline_add_camera_opts(p, &co, &index, &perr);
     if (e) {
       cli_errorf(cmd, "camera '%s': %s", srcs[i].name, perr.msg);
       rc = CLI_FAIL;
       goto done;
     }
+    if (pf.cams) {
+      policy_cam *pc = &pf.cams[pf.n++];
+      pc->id = srcs[i].camera_id;
+      pc->index = index;
+      snprintf(pc->name, sizeof pc->name, "%s", srcs[i].name);
+      snprintf(pc->settings, sizeof pc->settings, "%s", srcs[i].settings);
+      if (pc->id)
+        f_stored = 1;
+    }
   }
+  /* Stored cameras: their policy is followed, on a read-only handle of
+   * the database (the pipeline's own stays with its stages). */
+  if (f_stored && store_cli_open_existing(cmd, o->db, &pf.store) != CLI_OK)
+    pf.store = NULL; /* said why; the policies stay as they started */
+  pf.next = now_s() + POLICY_POLL_S;
   argus_pipeline_stats st;
   argus_pipeline_get_stats(p, &st, NULL, 0, NULL);
   if (!o->quiet_status)
@@ -630,14 +733,16 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
             "argus: watching %d camera%s with %d analysis threads; %d "
             "persons (%d templates) in %d watchlist%s%s\n",
             (int)nsrc, nsrc == 1 ? "" : "s", st.workers, st.persons,
-            st.templates,
-            st.watchlists, st.watchlists == 1 ? "" : "s",
+            st.templates, st.watchlists, st.watchlists == 1 ? "" : "s",
             st.templates == 0 ? " -- nothing to match: enrol persons with "
                                 "'argus person add'"
                               : "");
 
-  rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc);
+  rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc, &pf);
 done:
+  if (pf.store)
+    argus_store_close(pf.store);
+  free(pf.cams);
   /* The stages first (the last alerts reach the printer), then it. */
   argus_pipeline_destroy(p);
   argus_bus_flush(parts.bus, 10);
@@ -838,7 +943,8 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
     case OPT_DETECTOR:
     case OPT_EMBEDDER: {
       /* The pipeline's engine reads them (argus_face_engine_create). */
-      const char *var = id == OPT_DETECTOR ? "ARGUS_DETECTOR" : "ARGUS_EMBEDDER";
+      const char *var =
+          id == OPT_DETECTOR ? "ARGUS_DETECTOR" : "ARGUS_EMBEDDER";
       if (!p.arg[0] || setenv(var, p.arg, 1) != 0) {
         cli_errorf(cmd, "--%s: cannot set %s to '%s'",
                    id == OPT_DETECTOR ? "detector" : "embedder", var, p.arg);
