@@ -12,7 +12,7 @@
 //   an officer's phone. The live event stream is not touched either.
 // - Notifications: clicking an alert's notification focuses the console's
 //   tab (or opens one) and shows that alert (/alerts/ID).
-const VERSION = 'argus-shell-v2';
+const VERSION = 'argus-shell-v3';
 const SHELL = [
   '/index.html', '/app.css', '/css/pages.css', '/manifest.webmanifest',
   '/js/app.js', '/js/api.js', '/js/events.js', '/js/ui.js',

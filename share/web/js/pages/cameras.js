@@ -3,11 +3,73 @@
 // second in and analysed, drops), from 'camera.status' events and a
 // periodic GET /cameras; add, edit (URL, settings), enable/disable, remove.
 // The server validates URLs and settings; its message is shown as it is.
+// Each camera's recognition policy (docs/lawful-use.md, the "policy" member
+// of its settings: mode, time windows, privacy masks, legal reference) is
+// shown on its card with the mode of the last frame and what the policy
+// held back; an admin edits it (PATCH /cameras/{id} with the settings),
+// drawing masks on the camera's picture or typing their points. Supervisors
+// and operators see cameras and policies read-only.
 import {
   h, errorBox, emptyState, field, select, fmtTime, confirmDialog, button, errText,
+  isoToLocalInput, localInputToIso,
 } from './_shared.js';
 
-export const meta = { title: 'Cameras', roles: ['admin'], nav: true };
+export const meta = { title: 'Cameras', roles: ['admin', 'supervisor', 'operator'], nav: true };
+
+const MODES = {
+  match: 'Match: detect, track and search the watchlists',
+  detect: 'Detect only: count faces, never compute a template or search',
+  off: 'Off: do not analyse the frames at all',
+};
+const MODE_ICON = { match: '◉', detect: '◌', off: '⊘' };
+const SVG = 'http://www.w3.org/2000/svg';
+
+// The "policy" member of a camera's settings, or the default (match).
+function policyOf(cam) {
+  const p = cam && cam.settings && cam.settings.policy;
+  return p && typeof p === 'object' ? p : { mode: 'match' };
+}
+
+function modeBadge(mode, prefix = '') {
+  const m = mode || 'match';
+  return h('span', { class: `badge policy-mode mode-${m}`, 'data-mode': m },
+    h('span', { class: 'icon', 'aria-hidden': 'true' }, `${MODE_ICON[m] || '?'} `), `${prefix}${m}`);
+}
+
+// A mask's points as the text form "x,y x,y x,y".
+const maskText = (pts) => (Array.isArray(pts) ? pts.map((pt) => `${pt[0]},${pt[1]}`).join(' ') : '');
+
+// "x,y x,y ..." into [[x, y], ...]; throws with the words when a pair is not
+// two numbers (the count of points is the server's to judge).
+function parseMask(text, n) {
+  const pairs = text.trim().split(/\s+/).filter(Boolean);
+  return pairs.map((pair) => {
+    const m = /^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/.exec(pair);
+    if (!m) throw new Error(`Mask ${n}: "${pair}" is not a point x,y (two numbers, e.g. 120,40).`);
+    return [Number(m[1]), Number(m[2])];
+  });
+}
+
+function windowText(w) {
+  const when = w.every === 'day' ? `every day ${w.from}–${w.to} UTC`
+    : `${new Date(w.from).toLocaleString()} – ${new Date(w.to).toLocaleString()}`;
+  return `${when}: ${w.mode}`;
+}
+
+// The read-only facts of a policy.
+function policyFacts(p) {
+  const windows = Array.isArray(p.windows) ? p.windows : [];
+  const masks = Array.isArray(p.masks) ? p.masks : [];
+  return h('dl', { class: 'facts', 'data-policy-facts': '' },
+    h('dt', {}, 'Mode'), h('dd', {}, modeBadge(p.mode), ' ', h('span', { class: 'muted' }, MODES[p.mode || 'match'] || '')),
+    h('dt', {}, 'Time windows'), h('dd', {}, windows.length
+      ? h('ul', { class: 'plain' }, windows.map((w) => h('li', { 'data-window': '' }, windowText(w))))
+      : 'none'),
+    h('dt', {}, 'Privacy masks'), h('dd', {}, masks.length
+      ? h('ul', { class: 'plain' }, masks.map((m, i) => h('li', { 'data-mask': '' }, `Mask ${i + 1}: `, h('code', {}, maskText(m)))))
+      : 'none'),
+    h('dt', {}, 'Legal reference'), h('dd', { 'data-legal-ref': '' }, p.legal_ref || '—'));
+}
 
 const POLL_MS = 5000; // status
 // Snapshots: each one is audited by the server (it shows faces), so they
@@ -54,10 +116,11 @@ export async function render(main, ctx) {
   const err = h('div', { role: 'alert', class: 'error-box', hidden: true });
   const grid = h('ul', { class: 'camera-grid', 'data-list': 'cameras' });
   const empty = h('div', { hidden: true });
+  const isAdmin = !!(ctx.user && ctx.user.role === 'admin');
   const addBtn = button('Add camera', { class: 'primary', 'data-action': 'add' }, '+');
   const formSlot = h('div');
 
-  main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Cameras'), addBtn), err, formSlot, grid, empty);
+  main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Cameras'), isAdmin ? addBtn : null), err, formSlot, grid, empty);
 
   // ---- the add / edit form ------------------------------------------------
   function openForm(cam) {
@@ -130,24 +193,235 @@ export async function render(main, ctx) {
   }
   addBtn.addEventListener('click', () => openForm(null));
 
+  // ---- the recognition policy: read-only facts, or the admin's editor --------
+  function openPolicy(cam) {
+    const cur = policyOf(cam);
+    if (!isAdmin) {
+      const panel = h('section', { class: 'card policy-view', 'aria-labelledby': 'polview-h', 'data-policy-view': cam.id },
+        h('h2', { id: 'polview-h' }, `Recognition policy of ${cam.name}`),
+        policyFacts(cur),
+        h('p', { class: 'muted' }, 'Only an administrator can change a camera\'s policy.'),
+        h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => formSlot.replaceChildren() }, 'Close')));
+      formSlot.replaceChildren(panel);
+      panel.querySelector('button').focus();
+      return;
+    }
+    const ferr = h('div', { role: 'alert', class: 'error-box', hidden: true, 'data-policy-error': '' });
+    const winList = h('ol', { class: 'policy-rows', 'data-list': 'windows' });
+    const maskList = h('ol', { class: 'policy-rows', 'data-list': 'masks' });
+    let nWin = 0;
+    let nMask = 0;
+    let active = null; // the mask row that clicks on the picture add points to
+
+    function addWindow(w) {
+      const k = ++nWin;
+      const daily = !!(w && w.every === 'day');
+      const kind = h('select', { name: 'window-kind' },
+        h('option', { value: 'once', selected: !daily }, 'Once (local date and time)'),
+        h('option', { value: 'day', selected: daily }, 'Every day (UTC time of day)'));
+      const from = h('input', { name: 'window-from', required: true });
+      const to = h('input', { name: 'window-to', required: true });
+      const setKind = (d, keep) => {
+        from.type = d ? 'time' : 'datetime-local';
+        to.type = from.type;
+        from.step = to.step = d ? 60 : 60;
+        if (!keep) { from.value = ''; to.value = ''; }
+      };
+      setKind(daily, true);
+      if (w) {
+        from.value = daily ? w.from.slice(0, 5) : isoToLocalInput(w.from);
+        to.value = daily ? w.to.slice(0, 5) : isoToLocalInput(w.to);
+      }
+      kind.addEventListener('change', () => setKind(kind.value === 'day', false));
+      const mode = select('window-mode', Object.keys(MODES).map((m) => ({ value: m, label: m })), w ? w.mode : 'off');
+      const li = h('li', { class: 'policy-row', 'data-window': '' },
+        field(`Window ${k}: repeats`, kind),
+        field(`Window ${k}: from`, from),
+        field(`Window ${k}: to`, to),
+        field(`Window ${k}: mode`, mode),
+        button('Remove', { class: 'danger', 'aria-label': `Remove window ${k}`, onclick: () => li.remove() }, '✖'));
+      winList.append(li);
+      return li;
+    }
+
+    function addMask(pts) {
+      const k = ++nMask;
+      const input = h('input', { name: 'mask', value: maskText(pts), autocomplete: 'off', spellcheck: 'false', placeholder: '0,0 320,0 320,120 0,120', class: 'mono' });
+      const draw = button('Draw', { 'aria-label': `Draw mask ${k} on the picture`, 'aria-pressed': 'false', 'data-action': 'draw' }, '✎');
+      const li = h('li', { class: 'policy-row mask-row', 'data-mask': '' },
+        field(`Mask ${k}: points (x,y in frame pixels)`, input),
+        draw,
+        button('Remove', { class: 'danger', 'aria-label': `Remove mask ${k}`, onclick: () => { if (active === li) setActive(null); li.remove(); paintMasks(); } }, '✖'));
+      li.input = input;
+      li.draw = draw;
+      draw.addEventListener('click', () => setActive(active === li ? null : li));
+      input.addEventListener('input', paintMasks);
+      maskList.append(li);
+      paintMasks();
+      return li;
+    }
+
+    function setActive(li) {
+      active = li;
+      for (const row of maskList.children) {
+        row.draw.setAttribute('aria-pressed', row === li ? 'true' : 'false');
+        row.classList.toggle('drawing', row === li);
+      }
+      pic.classList.toggle('drawing', !!li);
+      drawHint.textContent = li ? 'Click on the picture to add the points of the mask (in order round it); click Draw again to finish.'
+        : 'Press Draw on a mask, then click its corners on the picture; or type the points.';
+    }
+
+    // The camera's picture at its full size (the masks are in its pixels),
+    // with the masks drawn over it.
+    const pic = h('div', { class: 'policy-picture' }, h('div', { class: 'img-missing' }, 'Loading the camera\'s picture…'));
+    const drawHint = h('p', { class: 'hint' });
+    let svg = null;
+    let natural = null; // {w, h}
+    function paintMasks() {
+      if (!svg) return;
+      svg.replaceChildren();
+      [...maskList.children].forEach((row, i) => {
+        let pts = [];
+        try { pts = parseMask(row.input.value, i + 1); } catch { return; }
+        if (!pts.length) return;
+        const attrs = { points: pts.map((pt) => pt.join(',')).join(' '), class: row === active ? 'active' : '' };
+        const el = document.createElementNS(SVG, pts.length >= 3 ? 'polygon' : 'polyline');
+        for (const [a, v] of Object.entries(attrs)) el.setAttribute(a, v);
+        svg.append(el);
+        for (const pt of pts) {
+          const c = document.createElementNS(SVG, 'circle');
+          c.setAttribute('cx', pt[0]); c.setAttribute('cy', pt[1]); c.setAttribute('r', Math.max(3, natural.w / 200));
+          svg.append(c);
+        }
+      });
+    }
+    (async () => {
+      try {
+        const res = await fetch(`/api/v1/cameras/${cam.id}/snapshot`, { credentials: 'same-origin', cache: 'no-store' });
+        if (!res.ok) {
+          let msg = `HTTP ${res.status}`;
+          try { msg = (await res.json()).message || msg; } catch { /* not JSON */ }
+          throw new Error(msg);
+        }
+        const url = URL.createObjectURL(await res.blob());
+        const img = h('img', { src: url, alt: `Current picture of camera ${cam.name}; click to add mask points` });
+        await img.decode();
+        natural = { w: img.naturalWidth, h: img.naturalHeight };
+        svg = document.createElementNS(SVG, 'svg');
+        svg.setAttribute('viewBox', `0 0 ${natural.w} ${natural.h}`);
+        svg.setAttribute('aria-hidden', 'true');
+        const wrap = h('div', { class: 'policy-canvas' }, img);
+        wrap.append(svg);
+        wrap.addEventListener('click', (e) => {
+          if (!active) return;
+          const r = img.getBoundingClientRect();
+          const x = Math.round(((e.clientX - r.left) / r.width) * natural.w);
+          const y = Math.round(((e.clientY - r.top) / r.height) * natural.h);
+          active.input.value = `${active.input.value.trim()} ${x},${y}`.trim();
+          paintMasks();
+        });
+        pic.replaceChildren(wrap, h('p', { class: 'small muted' }, `Frame ${natural.w} × ${natural.h} px`));
+        form.cleanup = () => URL.revokeObjectURL(url);
+        paintMasks();
+      } catch (ex) {
+        pic.replaceChildren(h('div', { class: 'img-missing', role: 'img', 'aria-label': 'No picture' },
+          `No picture to draw on (${errText(ex)}): type the points of each mask.`));
+      }
+    })();
+
+    const modeSel = select('mode', Object.entries(MODES).map(([value, label]) => ({ value, label })), cur.mode || 'match');
+    const legal = h('input', { name: 'legal_ref', maxlength: 255, value: cur.legal_ref || '', autocomplete: 'off' });
+    const form = h('form', { class: 'card policy-form', 'aria-labelledby': 'polform-h', 'data-camera-id': cam.id, novalidate: true },
+      h('h2', { id: 'polform-h' }, `Recognition policy of ${cam.name}`),
+      field('Mode outside the windows', modeSel),
+      h('fieldset', { class: 'settings' },
+        h('legend', {}, 'Time windows'),
+        h('p', { class: 'hint' }, 'A window overrides the mode from its start up to its end. Where windows overlap, the most restrictive mode applies (off, then detect, then match).'),
+        winList,
+        button('Add window', { 'data-action': 'add-window', onclick: () => addWindow(null).querySelector('input[name=window-from]').focus() }, '+')),
+      h('fieldset', { class: 'settings' },
+        h('legend', {}, 'Privacy masks'),
+        h('p', { class: 'hint' }, 'Polygons of 3 to 32 points in the pixels of the camera\'s frame. A face whose centre lies inside one is dropped before anything else: never tracked, embedded or stored.'),
+        pic, drawHint, maskList,
+        button('Add mask', { 'data-action': 'add-mask', onclick: () => { const li = addMask(null); setActive(li); li.input.focus(); } }, '+')),
+      field('Legal reference', legal, 'The basis of this policy (court order, DPIA, statute); it is written to the audit log with the change.'),
+      h('p', { class: 'effective', 'data-effective': '' }, h('strong', {}, 'Takes effect: '),
+        'at once when saved — the running camera restarts with it and the next frame follows it; windows take effect at their own times. The audit log records the change with this time.'),
+      ferr,
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Save policy'),
+        h('button', { type: 'button', onclick: () => { if (form.cleanup) form.cleanup(); formSlot.replaceChildren(); } }, 'Cancel')));
+    for (const w of Array.isArray(cur.windows) ? cur.windows : []) addWindow(w);
+    for (const m of Array.isArray(cur.masks) ? cur.masks : []) addMask(m);
+    setActive(null);
+
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      ferr.hidden = true;
+      const policy = { mode: modeSel.value };
+      try {
+        const windows = [...winList.children].map((li, i) => {
+          const kind = li.querySelector('select[name=window-kind]').value;
+          const f = li.querySelector('input[name=window-from]').value;
+          const t = li.querySelector('input[name=window-to]').value;
+          const m = li.querySelector('select[name=window-mode]').value;
+          if (!f || !t) throw new Error(`Window ${i + 1}: give its start and its end.`);
+          return kind === 'day' ? { every: 'day', from: f, to: t, mode: m }
+            : { from: localInputToIso(f), to: localInputToIso(t), mode: m };
+        });
+        const masks = [...maskList.children].map((li, i) => parseMask(li.input.value, i + 1)).filter((m) => m.length);
+        if (windows.length) policy.windows = windows;
+        if (masks.length) policy.masks = masks;
+      } catch (ex) {
+        errorBox(ex, ferr);
+        return;
+      }
+      const ref = legal.value.trim();
+      if (ref) policy.legal_ref = ref;
+      const settings = { ...(cam.settings || {}), policy };
+      const submit = form.querySelector('button[type=submit]');
+      submit.disabled = true;
+      try {
+        const saved = await ctx.api.patch(`/cameras/${cam.id}`, { settings });
+        if (form.cleanup) form.cleanup();
+        formSlot.replaceChildren();
+        upsert(saved);
+        if (ctx.toast) ctx.toast(`Policy of ${saved.name} saved: ${policy.mode}.`, 'ok');
+      } catch (ex) {
+        errorBox(ex, ferr);
+        ferr.scrollIntoView({ block: 'nearest' });
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    formSlot.replaceChildren(form);
+    modeSel.focus();
+  }
+
   // ---- one camera's card ----------------------------------------------------
   function card(cam) {
     const pic = h('div', { class: 'snapshot' }, h('div', { class: 'img-missing' }, 'Loading picture…'));
     const status = h('p', { class: 'cam-status', 'aria-live': 'polite' });
     const stats = h('p', { class: 'cam-stats' });
+    const policy = h('div', { class: 'cam-policy', 'data-policy': '' });
     const toggle = button('', { 'data-action': 'toggle' });
     const el = h('li', { class: 'camera-card card', 'data-id': cam.id },
       pic,
       h('div', { class: 'cam-body' },
         h('h2', {}, cam.name),
         h('p', { class: 'cam-url muted', title: cam.url }, cam.url),
-        status, stats,
+        status, stats, policy,
         h('div', { class: 'actions' },
-          toggle,
-          button('Edit', { 'data-action': 'edit', onclick: () => openForm(cams.get(cam.id).cam) }, '✎'),
-          button('Remove', { 'data-action': 'remove', class: 'danger', onclick: () => remove(cams.get(cam.id).cam) }, '✖'))));
+          isAdmin ? toggle : null,
+          isAdmin ? button('Edit', { 'data-action': 'edit', onclick: () => openForm(cams.get(cam.id).cam) }, '✎') : null,
+          button(isAdmin ? 'Policy' : 'View policy', {
+            'data-action': 'policy', 'aria-label': `${isAdmin ? 'Edit' : 'View'} the recognition policy of ${cam.name}`,
+            onclick: () => openPolicy(cams.get(cam.id).cam),
+          }, '⚖'),
+          isAdmin ? button('Remove', { 'data-action': 'remove', class: 'danger', onclick: () => remove(cams.get(cam.id).cam) }, '✖') : null)));
     toggle.addEventListener('click', () => setEnabled(cams.get(cam.id).cam));
-    return { cam, el, pic, status, stats, toggle, live: cam.status, objUrl: null, loading: false, note: '' };
+    return { cam, el, pic, status, stats, policy, toggle, live: cam.status, objUrl: null, loading: false, note: '' };
   }
 
   function paint(entry) {
@@ -163,6 +437,19 @@ export async function render(main, ctx) {
       ? `${num(st.fps_in)} fps in · ${num(st.fps_analysed)} analysed · ${st.frames_dropped ?? 0} dropped`
         + (typeof st.faces === 'number' ? ` · ${st.faces} faces` : '') + (typeof st.alerts === 'number' ? ` · ${st.alerts} alerts` : '')
       : '');
+    // The policy: its mode and contents, and (running) the last frame's mode
+    // with what the policy held back.
+    const p = policyOf(cam);
+    const nw = Array.isArray(p.windows) ? p.windows.length : 0;
+    const nm = Array.isArray(p.masks) ? p.masks.length : 0;
+    entry.el.dataset.policyMode = p.mode || 'match';
+    entry.policy.replaceChildren(
+      h('p', { class: 'cam-policy-line' }, 'Policy ', modeBadge(p.mode),
+        ` · ${nw} window${nw === 1 ? '' : 's'} · ${nm} mask${nm === 1 ? '' : 's'}`,
+        p.legal_ref ? h('span', { class: 'legal', title: p.legal_ref }, ' · ', p.legal_ref) : h('span', { class: 'muted' }, ' · no legal reference')),
+      st && st.policy_mode ? h('p', { class: 'cam-policy-live', 'data-policy-live': st.policy_mode },
+        'Last frame ', modeBadge(st.policy_mode),
+        ` · ${st.frames_policy_off ?? 0} frames not analysed · ${st.faces_masked ?? 0} faces masked · ${st.faces_detect_only ?? 0} detect-only faces`) : '');
     entry.toggle.replaceChildren(h('span', { class: 'icon', 'aria-hidden': 'true' }, cam.enabled ? '■ ' : '▶ '), cam.enabled ? 'Disable' : 'Enable');
     entry.toggle.setAttribute('aria-label', `${cam.enabled ? 'Disable' : 'Enable'} camera ${cam.name}`);
   }
@@ -197,8 +484,10 @@ export async function render(main, ctx) {
     empty.hidden = cams.size > 0;
     grid.hidden = cams.size === 0;
     if (!cams.size) {
-      empty.replaceChildren(emptyState('No camera yet. Add one with its video URL (RTSP, HTTP, a V4L2 device or a video file) and the pipeline starts analysing it at once.',
-        button('Add camera', { class: 'primary', onclick: () => openForm(null) }, '+')));
+      empty.replaceChildren(isAdmin
+        ? emptyState('No camera yet. Add one with its video URL (RTSP, HTTP, a V4L2 device or a video file) and the pipeline starts analysing it at once.',
+          button('Add camera', { class: 'primary', onclick: () => openForm(null) }, '+'))
+        : emptyState('No camera yet. An administrator adds the cameras.'));
     }
   }
 
@@ -226,6 +515,10 @@ export async function render(main, ctx) {
   async function snapshot(entry) {
     if (!alive || entry.loading || document.hidden) return;
     const { cam } = entry;
+    if (ctx.user && ctx.user.role === 'supervisor') {
+      setPlaceholder(entry, 'Pictures are shown to administrators and operators.');
+      return;
+    }
     const running = entry.live && entry.live.state === 'streaming';
     if (!running) {
       const d = describe(cam, entry.live);

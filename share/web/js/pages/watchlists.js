@@ -6,6 +6,10 @@
 //                    POST /photos/check and its verdict shown before anything
 //                    is saved; then POST /persons, multipart), a person's
 //                    photos (list, add, delete), delete a person.
+// The legal basis (docs/lawful-use.md): a watchlist's purpose, legal
+// reference, owner and expiry (an expired list is read-only and matches
+// nothing until renewed with a new expiry); each person's reason and
+// review-by date (due within 30 days, overdue: not matched until renewed).
 import {
   h, fmtTime, errorBox, emptyState, field, confirmDialog, button, reasonWords, errText, apiImg,
   stackOnPhone,
@@ -16,6 +20,32 @@ export const meta = { title: 'Watchlists', roles: ['supervisor'], nav: true };
 const link = (ctx, href, ...children) => h('a', {
   href, onclick: (e) => { e.preventDefault(); ctx.navigate(href); },
 }, ...children);
+
+// A date (RFC 3339) as the value of an <input type=date> (its UTC day).
+const dateValue = (iso) => (iso ? String(iso).slice(0, 10) : '');
+// Tomorrow's date (UTC): the earliest a new expiry or review-by date may be.
+function tomorrow() {
+  return new Date(Date.now() + 86400e3).toISOString().slice(0, 10);
+}
+
+// A watchlist's state in words (never colour only): expired, active, inactive.
+function legalState(w) {
+  if (w.expired) return h('span', { class: 'legal-state expired', 'data-state': 'expired' }, h('span', { 'aria-hidden': 'true' }, '⌛ '), 'expired: read-only, matches nothing');
+  return h('span', { class: `legal-state ${w.active ? 'ok' : ''}`, 'data-state': w.active ? 'active' : 'inactive' }, w.active ? '● active' : '○ inactive');
+}
+
+// A person's review state (GET /persons "review": none | ok | due | overdue).
+const REVIEW = {
+  none: ['', 'no review date'],
+  ok: ['✔ ', 'in date'],
+  due: ['⚠ ', 'review due'],
+  overdue: ['✖ ', 'overdue: not matched'],
+};
+function reviewState(p) {
+  const [icon, word] = REVIEW[p.review] || ['? ', p.review || 'unknown'];
+  return h('span', { class: `review-state ${p.review || ''}`, 'data-review': p.review || '' },
+    p.review_by ? fmtTime(p.review_by) : '—', ' ', h('span', { 'aria-hidden': 'true' }, icon), h('span', {}, `(${word})`));
+}
 
 function thresholdText(t) {
   return typeof t === 'number' ? t.toFixed(3) : 'model default';
@@ -45,6 +75,13 @@ function watchlistForm(ctx, w, onSaved, onCancel) {
       ...['suppress', 'mark', 'off'].map((v) => h('option', { value: v, selected: (w ? w.negatives : 'suppress') === v },
         { suppress: 'Suppress: no alert (audited)', mark: 'Mark: alert with a note', off: 'Off: ignore them' }[v]))),
       'A rejected alert\'s face becomes a negative example of the person: what a later face nearer it than to the person does.'),
+    h('fieldset', { class: 'settings legal-basis' },
+      h('legend', {}, 'Legal basis'),
+      field('Purpose', h('input', { name: 'purpose', maxlength: 1000, value: w ? w.purpose || '' : '', autocomplete: 'off' }), 'The lawful purpose, e.g. "find missing persons".'),
+      field('Legal reference', h('input', { name: 'legal_ref', maxlength: 1000, value: w ? w.legal_ref || '' : '', autocomplete: 'off' }), 'Statute, court order or case number.'),
+      field('Owner', h('input', { name: 'owner', maxlength: 127, value: w ? w.owner || '' : '', autocomplete: 'off' }), 'Who answers for the list.'),
+      field('Expires on', h('input', { name: 'expires', type: 'date', value: w ? dateValue(w.expires) : '' }),
+        w && w.expired ? 'This list has expired: give a new date (or clear it for no expiry) to renew it.' : 'Optional: from this day (00:00 UTC) the list matches nothing and is read-only.')),
     err,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, w ? 'Save' : 'Create watchlist'),
@@ -61,6 +98,13 @@ function watchlistForm(ctx, w, onSaved, onCancel) {
       active: fd.get('active') === 'on',
     };
     if (!w) body.name = String(fd.get('name') || '').trim();
+    // The legal basis: what changed (a new list: what is given).
+    for (const k of ['purpose', 'legal_ref', 'owner']) {
+      const v = String(fd.get(k) || '').trim();
+      if (w ? v !== (w[k] || '') : v) body[k] = v;
+    }
+    const exp = String(fd.get('expires') || '');
+    if (w ? exp !== dateValue(w.expires) : exp) body.expires = exp || null;
     const verdicts = { four_eyes: fd.get('four_eyes') === 'on', negatives: String(fd.get('negatives') || 'suppress') };
     if (w) Object.assign(body, verdicts);
     const submit = form.querySelector('button[type=submit]');
@@ -89,6 +133,7 @@ async function renderList(main, ctx) {
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Threshold'),
       h('th', { scope: 'col' }, 'Acknowledgement'), h('th', { scope: 'col' }, 'State'),
+      h('th', { scope: 'col' }, 'Legal basis'), h('th', { scope: 'col' }, 'Expires'),
       h('th', { scope: 'col' }, 'Persons'), h('th', { scope: 'col' }, 'Changed'),
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     tbody);
@@ -109,12 +154,16 @@ async function renderList(main, ctx) {
   newBtn.addEventListener('click', openNew);
 
   function row(w) {
-    return h('tr', { 'data-id': w.id },
+    return h('tr', { 'data-id': w.id, 'data-expired': w.expired ? 'true' : 'false', class: w.expired ? 'overdue' : '' },
       h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${/^#[0-9a-fA-F]{6}$/.test(w.colour) ? w.colour : 'transparent'}`, 'aria-hidden': 'true' }),
         link(ctx, `/watchlists/${w.id}`, w.name)),
       h('td', { class: 'num' }, thresholdText(w.threshold)),
       h('td', {}, w.ack_required ? '⚑ required' : 'not required'),
-      h('td', {}, w.active ? '● active' : '○ inactive'),
+      h('td', {}, legalState(w)),
+      h('td', { class: 'legal-cell' }, w.legal_ref || w.purpose
+        ? [w.legal_ref || '', w.purpose ? h('small', { class: 'muted', style: 'display:block' }, w.purpose) : null]
+        : h('span', { class: 'muted' }, 'none recorded')),
+      h('td', {}, w.expires ? fmtTime(w.expires) : h('span', { class: 'muted' }, 'no expiry')),
       h('td', { class: 'num' }, String(w.persons)),
       h('td', {}, fmtTime(w.updated || w.created)),
       h('td', { class: 'row-actions' },
@@ -378,12 +427,43 @@ async function renderOne(main, ctx, id) {
         button('Edit', { 'data-action': 'edit', onclick: () => {
           formSlot.replaceChildren(watchlistForm(ctx, w, (saved) => { w = saved; formSlot.replaceChildren(); showHead(); reloadWatchlist(); }, () => formSlot.replaceChildren()));
         } }, '✎'),
-        button('Add person', { class: 'primary', 'data-action': 'add-person', onclick: openEnrol }, '+')),
+        w.expired ? null : button('Add person', { class: 'primary', 'data-action': 'add-person', onclick: openEnrol }, '+')),
+      w.expired ? expiredBanner() : null,
       h('p', { class: 'muted' },
-        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`),
+        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.expired ? '⌛ expired' : w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`),
+      h('section', { class: 'card', 'aria-labelledby': 'lb-h', 'data-legal-basis': '' },
+        h('h2', { id: 'lb-h' }, 'Legal basis'),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Purpose'), h('dd', { 'data-purpose': '' }, w.purpose || '—'),
+          h('dt', {}, 'Legal reference'), h('dd', { 'data-legal-ref': '' }, w.legal_ref || '—'),
+          h('dt', {}, 'Owner'), h('dd', { 'data-owner': '' }, w.owner || '—'),
+          h('dt', {}, 'Expires'), h('dd', { 'data-expires': w.expires || '' }, w.expires ? fmtTime(w.expires) : 'no expiry', ' ', legalState(w)))),
       h('p', { class: 'muted', 'data-verdict-settings': '' },
         `${w.four_eyes ? '👥 four-eyes rule (two confirmations)' : 'one confirmation confirms'} · negative examples: ${w.negatives || 'suppress'}`),
       verdictStats(w.verdicts));
+  }
+
+  // An expired list: what it means, and its renewal (PATCH "expires").
+  function expiredBanner() {
+    const berr = h('div', { role: 'alert', class: 'error-box', hidden: true });
+    const input = h('input', { name: 'renew_expires', type: 'date', min: tomorrow(), required: true });
+    const form = h('form', { class: 'renew-form', 'data-renew': 'watchlist' },
+      field('New expiry date', input), h('button', { type: 'submit', class: 'primary' }, 'Renew'),
+      button('Remove the expiry', { 'data-action': 'no-expiry', onclick: () => renew(null) }));
+    async function renew(value) {
+      berr.hidden = true;
+      try {
+        w = await ctx.api.patch(`/watchlists/${w.id}`, { expires: value });
+        if (ctx.toast) ctx.toast(`Watchlist ${w.name} renewed.`, 'ok');
+        showHead();
+        load(true);
+      } catch (ex) { errorBox(ex, berr); }
+    }
+    form.addEventListener('submit', (e) => { e.preventDefault(); renew(input.value); });
+    return h('div', { class: 'expired-banner', role: 'status', 'data-expired-banner': '' },
+      h('p', {}, h('strong', {}, h('span', { 'aria-hidden': 'true' }, '⌛ '), `This watchlist expired on `, fmtTime(w.expires), '.'),
+        ' It matches nothing and is read-only: no enrolment and no change until it is renewed. Its persons can still be deleted.'),
+      form, berr);
   }
 
   // Verdict feedback: what the operators' decisions say (GET /watchlists/{id}).
@@ -423,21 +503,65 @@ async function renderOne(main, ctx, id) {
   const table = h('table', { class: 'list', 'data-list': 'persons' },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'External id'),
-      h('th', { scope: 'col' }, 'Photos'), h('th', { scope: 'col' }, 'Added'),
+      h('th', { scope: 'col' }, 'Photos'), h('th', { scope: 'col' }, 'Reason'),
+      h('th', { scope: 'col' }, 'Review by'), h('th', { scope: 'col' }, 'Added'),
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
     tbody);
   stackOnPhone(table);
   const more = h('button', { type: 'button', hidden: true }, 'More persons');
+  const dueNote = h('p', { class: 'muted', 'data-review-summary': '', 'aria-live': 'polite' });
   const empty = h('div', { hidden: true });
 
   showHead();
-  main.append(head, err, formSlot, h('h2', {}, 'Persons'), searchForm, h('div', { class: 'table-wrap' }, table), empty, h('div', { class: 'pager' }, more));
+  main.append(head, err, formSlot, h('h2', {}, 'Persons'), searchForm, dueNote, h('div', { class: 'table-wrap' }, table), empty, h('div', { class: 'pager' }, more));
 
   let cursor = null;
   let shown = 0;
 
+  // The review panel of a person (a row under theirs): reason and a new
+  // review-by date (PATCH /persons/{id}).
+  function reviewPanel(p, tr, onSaved) {
+    const perr = h('div', { role: 'alert', class: 'error-box', hidden: true });
+    const date = h('input', { name: 'review_by', type: 'date', min: tomorrow(), value: p.review === 'overdue' ? '' : dateValue(p.review_by) });
+    const reason = h('input', { name: 'reason', maxlength: 1000, value: p.reason || '', autocomplete: 'off' });
+    const form = h('form', { class: 'renew-form', 'data-renew': 'person', 'aria-label': `Review of ${p.name}` },
+      field(`Reason ${p.name} is on the list`, reason),
+      field(`Review ${p.name} by`, date),
+      h('button', { type: 'submit', class: 'primary' }, 'Save review'),
+      button('No review date', { 'data-action': 'no-review', onclick: () => save(null) }),
+      button('Cancel', { onclick: () => close() }));
+    const row = h('tr', { class: 'person-row review-row' }, h('td', { colspan: 7 },
+      h('p', { class: 'small muted' }, p.review === 'overdue'
+        ? `${p.name}'s review date has passed: they are left out of every search until a new date is set.`
+        : 'Set the date by which someone must look at this entry again.'),
+      form, perr));
+    function close() { row.remove(); }
+    async function save(value) {
+      perr.hidden = true;
+      const body = { review_by: value };
+      const rs = reason.value.trim();
+      if (rs !== (p.reason || '')) body.reason = rs;
+      try {
+        const fresh = await ctx.api.patch(`/persons/${p.id}`, body);
+        close();
+        onSaved(fresh);
+        if (ctx.toast) ctx.toast(`${fresh.name}: review by ${fresh.review_by ? dateValue(fresh.review_by) : 'no date'}.`, 'ok');
+      } catch (ex) { errorBox(ex, perr); }
+    }
+    form.addEventListener('submit', (e) => { e.preventDefault(); save(date.value || null); });
+    return row;
+  }
+
+  function summarise() {
+    const rows = [...tbody.querySelectorAll('tr[data-review]')];
+    const due = rows.filter((r) => r.dataset.review === 'due').length;
+    const over = rows.filter((r) => r.dataset.review === 'overdue').length;
+    dueNote.replaceChildren(!due && !over ? '' : h('span', { class: over ? 'review-state overdue' : 'review-state due' },
+      [over ? `${over} overdue (not matched until renewed)` : '', due ? `${due} due for review within 30 days` : ''].filter(Boolean).join(' · ')));
+  }
+
   function row(p) {
-    const tr = h('tr', { 'data-id': p.id });
+    const tr = h('tr', { 'data-id': p.id, 'data-review': p.review || 'none', class: p.review === 'overdue' || p.review === 'due' ? p.review : '' });
     const toggle = button('Photos', { 'aria-expanded': 'false', 'aria-label': `Photos of ${p.name}` });
     toggle.addEventListener('click', async () => {
       const next = tr.nextElementSibling;
@@ -446,7 +570,7 @@ async function renderOne(main, ctx, id) {
         toggle.setAttribute('aria-expanded', 'false');
         return;
       }
-      const td = h('td', { colspan: 5 });
+      const td = h('td', { colspan: 7 });
       tr.after(h('tr', { class: 'person-row' }, td));
       toggle.setAttribute('aria-expanded', 'true');
       td.append(await personPanel(ctx, p, async () => {
@@ -460,8 +584,24 @@ async function renderOne(main, ctx, id) {
       h('th', { scope: 'row' }, p.name),
       h('td', {}, p.external_id || '—'),
       h('td', { class: 'num' }, String(p.photos)),
+      h('td', { class: 'reason' }, p.reason || h('span', { class: 'muted' }, '—')),
+      h('td', {}, reviewState(p)),
       h('td', {}, fmtTime(p.created)),
       h('td', { class: 'row-actions' }, toggle,
+        w.expired ? null : button(p.review === 'overdue' || p.review === 'due' ? 'Renew' : 'Review', {
+          'data-action': 'review', 'aria-label': `Review date of ${p.name}`, onclick: () => {
+            const next = tr.nextElementSibling;
+            if (next && next.classList.contains('review-row')) { next.remove(); return; }
+            const panel = reviewPanel(p, tr, (fresh) => {
+              const nt = tr.nextElementSibling;
+              if (nt && nt.classList.contains('person-row')) nt.remove();
+              tr.replaceWith(row(fresh));
+              summarise();
+            });
+            tr.after(panel);
+            panel.querySelector('input[name=review_by]').focus();
+          },
+        }, '⟳'),
         button('Delete', { class: 'danger', 'data-action': 'delete', 'aria-label': `Delete ${p.name}`, onclick: async () => {
           if (!(await confirmDialog(`Delete ${p.name} from ${w.name} with all their photos? Cameras stop matching them at once.`))) return;
           try {
@@ -485,6 +625,7 @@ async function renderOne(main, ctx, id) {
       if (!alive) return;
       err.hidden = true;
       for (const p of page.items) tbody.append(row(p));
+      summarise();
       shown += page.items.length;
       cursor = page.next_cursor;
       more.hidden = !cursor;
