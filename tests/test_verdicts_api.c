@@ -5,7 +5,8 @@
  *   value is 400); the watchlist JSON carries them;
  * - four-eyes: an operator's confirmation leaves the alert pending with
  *   "confirmations": 1 of "confirmations_needed": 2; the same operator
- *   again is refused (400, naming the rule); a second operator confirms;
+ *   again is refused (409 conflict, naming the rule, with their
+ *   confirmation); a second operator confirms;
  * - a rejection of an alert with its probe stores a negative example, and
  *   GET /api/v1/watchlists/{id} reports it in "verdicts" with the counts
  *   and the false-alarm rate; a marked alert's detail names its negative;
@@ -123,6 +124,9 @@ int main(void) {
   snprintf(dpath, sizeof dpath, "%s/decision", apath);
   j = call(&s, "POST", dpath, "/api/v1/alerts/{id}/decision", OPER,
            "{\"decision\": \"confirmed\"}", 201);
+  double first_id = j ? num(j, "id") : NAN;
+  char first_op[64];
+  snprintf(first_op, sizeof first_op, "%s", j ? str(j, "operator") : "");
   cJSON_Delete(j);
   j = call(&s, "GET", apath, "/api/v1/alerts/{id}", OPER, NULL, 200);
   CHECK(j && strcmp(str(j, "status"), "pending") == 0);
@@ -133,9 +137,28 @@ int main(void) {
   memset(&r, 0, sizeof r);
   CHECK_OK(api_call(&s, "POST", dpath, OPER, "{\"decision\": \"confirmed\"}",
                     "application/json", &r));
-  CHECK_INT_EQ(r.status, 400);
+  /* A conflict with the state (their confirmation stands), not a bad
+   * request: 409 with the message and that confirmation. */
+  CHECK_INT_EQ(r.status, 409);
   CHECK(r.body && strstr(r.body, "second, different operator") != NULL);
+  if (g_doc && r.status == 409)
+    api_shape_of(g_doc, "POST", "/api/v1/alerts/{id}/decision", 409, r.body);
+  {
+    cJSON *c = api_json(&r);
+    const cJSON *d = c ? cJSON_GetObjectItemCaseSensitive(c, "decision") : NULL;
+    CHECK(c && strcmp(str(c, "error"), "conflict") == 0);
+    CHECK(cJSON_IsObject(d));
+    CHECK(d && num(d, "id") == first_id);
+    CHECK(d && first_op[0] && strcmp(str(d, "operator"), first_op) == 0);
+    CHECK(d && strcmp(str(d, "decision"), "confirmed") == 0);
+    cJSON_Delete(c);
+  }
   api_resp_free(&r);
+  /* Still pending, still one confirmation. */
+  j = call(&s, "GET", apath, "/api/v1/alerts/{id}", OPER, NULL, 200);
+  CHECK(j && strcmp(str(j, "status"), "pending") == 0);
+  CHECK_INT_EQ(j ? num(j, "confirmations") : -1, 1);
+  cJSON_Delete(j);
   /* A second operator. */
   CHECK_INT_EQ(
       api_user_add(&s, "t-operator2", "operator", "pw-t-operator2-12345"), 0);

@@ -20,6 +20,8 @@
  * that is no longer pending inside the write transaction that would record
  * it, so of two racing operators exactly one gets 201; the other gets 409
  * {"error":"conflict", "message", "decision": the decision that stands}.
+ * Under the four-eyes rule the same operator's second confirmation is 409
+ * too, with the store's message and their confirmation (still pending).
  * A decision is published on the live stream ("decision"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,9 +311,12 @@ static void conflict_json(void *user, argus_json *j) {
 }
 
 /* After the store refused a decision with INVALID_ARG: 409 with the
- * decision that stands when the alert is no longer pending, else 400 with
- * the store's message. */
+ * decision that stands when the alert is no longer pending; 409 with the
+ * operator's own confirmation when the four-eyes rule refused their second
+ * one (the state conflicts, the request is well formed); else 400 with the
+ * store's message. */
 static void refused(api_req *r, argus_store *st, argus_store_id id,
+                    const char *op, argus_alert_status s,
                     const argus_error_detail *why) {
   argus_store_alert a;
   argus_error_detail err = {{0}};
@@ -320,17 +325,27 @@ static void refused(api_req *r, argus_store *st, argus_store_id id,
     api_reply_err(r, e, &err);
     return;
   }
-  if (a.status == ARGUS_ALERT_PENDING) {
-    api_reply_err(r, ARGUS_E_INVALID_ARG, why);
-    return;
-  }
   argus_store_decision *d = NULL;
   size_t nd = 0;
   argus_store_decision_list(st, id, &d, &nd, NULL);
+  const argus_store_decision *stands = nd ? &d[0] : NULL;
+  if (a.status == ARGUS_ALERT_PENDING) {
+    stands = NULL;
+    if (a.four_eyes && s == ARGUS_ALERT_CONFIRMED)
+      for (size_t i = 0; i < nd && !stands; i++)
+        if (d[i].decision == ARGUS_ALERT_CONFIRMED &&
+            strcmp(d[i].operator_name, op) == 0)
+          stands = &d[i];
+    if (!stands) {
+      argus_store_free(d);
+      api_reply_err(r, ARGUS_E_INVALID_ARG, why);
+      return;
+    }
+  }
   char msg[512];
   argus_utf8_sanitize(why->msg[0] ? why->msg : "the alert is already decided",
                       msg, sizeof msg);
-  conflict_doc c = {msg, nd ? &d[0] : NULL};
+  conflict_doc c = {msg, stands};
   api_reply_json(r, 409, conflict_json, &c);
   argus_store_free(d);
 }
@@ -396,7 +411,7 @@ API_HANDLER(api_h_alert_decision) {
     goto out;
   }
   if (e == ARGUS_E_INVALID_ARG) {
-    refused(r, st, id, &err);
+    refused(r, st, id, r->user.name, s, &err);
     goto out;
   }
   if (e) {
