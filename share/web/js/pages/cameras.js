@@ -52,7 +52,7 @@ function parseMask(text, n) {
 
 function windowText(w) {
   const when = w.every === 'day' ? `every day ${w.from}–${w.to} UTC`
-    : `${new Date(w.from).toLocaleString()} – ${new Date(w.to).toLocaleString()}`;
+    : `${new Date(w.from).toLocaleString()} – ${new Date(w.to).toLocaleString()} (local time)`;
   return `${when}: ${w.mode}`;
 }
 
@@ -217,14 +217,13 @@ export async function render(main, ctx) {
       const k = ++nWin;
       const daily = !!(w && w.every === 'day');
       const kind = h('select', { name: 'window-kind' },
-        h('option', { value: 'once', selected: !daily }, 'Once (local date and time)'),
-        h('option', { value: 'day', selected: daily }, 'Every day (UTC time of day)'));
+        h('option', { value: 'once', selected: !daily }, 'Once (local time)'),
+        h('option', { value: 'day', selected: daily }, 'Every day (UTC)'));
       const from = h('input', { name: 'window-from', required: true });
       const to = h('input', { name: 'window-to', required: true });
       const setKind = (d, keep) => {
         from.type = d ? 'time' : 'datetime-local';
         to.type = from.type;
-        from.step = to.step = d ? 60 : 60;
         if (!keep) { from.value = ''; to.value = ''; }
       };
       setKind(daily, true);
@@ -234,7 +233,7 @@ export async function render(main, ctx) {
       }
       kind.addEventListener('change', () => setKind(kind.value === 'day', false));
       const mode = select('window-mode', Object.keys(MODES).map((m) => ({ value: m, label: m })), w ? w.mode : 'off');
-      const li = h('li', { class: 'policy-row', 'data-window': '' },
+      const li = h('li', { class: 'policy-row window-row', 'data-window': '' },
         field(`Window ${k}: repeats`, kind),
         field(`Window ${k}: from`, from),
         field(`Window ${k}: to`, to),

@@ -28,9 +28,20 @@ function tomorrow() {
   return new Date(Date.now() + 86400e3).toISOString().slice(0, 10);
 }
 
+// A day (RFC 3339, 00:00 UTC for the dates of the legal basis) as a
+// <time> with the UTC day in words.
+function fmtDay(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return '—';
+  return h('time', { datetime: iso, title: iso }, d.toLocaleDateString(undefined, { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' }));
+}
+
 // A watchlist's state in words (never colour only): expired, active, inactive.
-function legalState(w) {
-  if (w.expired) return h('span', { class: 'legal-state expired', 'data-state': 'expired' }, h('span', { 'aria-hidden': 'true' }, '⌛ '), 'expired: read-only, matches nothing');
+function legalState(w, long) {
+  if (w.expired) {
+    return h('span', { class: 'legal-state expired', 'data-state': 'expired' }, h('span', { 'aria-hidden': 'true' }, '◷ '), 'expired',
+      h('small', { class: 'state-detail', style: 'display:block;font-weight:normal' }, long ? 'read-only; matches nothing until renewed' : 'read-only, matches nothing'));
+  }
   return h('span', { class: `legal-state ${w.active ? 'ok' : ''}`, 'data-state': w.active ? 'active' : 'inactive' }, w.active ? '● active' : '○ inactive');
 }
 
@@ -44,7 +55,7 @@ const REVIEW = {
 function reviewState(p) {
   const [icon, word] = REVIEW[p.review] || ['? ', p.review || 'unknown'];
   return h('span', { class: `review-state ${p.review || ''}`, 'data-review': p.review || '' },
-    p.review_by ? fmtTime(p.review_by) : '—', ' ', h('span', { 'aria-hidden': 'true' }, icon), h('span', {}, `(${word})`));
+    p.review_by ? fmtDay(p.review_by) : '—', ' ', h('span', { 'aria-hidden': 'true' }, icon), h('span', {}, `(${word})`));
 }
 
 function thresholdText(t) {
@@ -155,7 +166,7 @@ async function renderList(main, ctx) {
 
   function row(w) {
     return h('tr', { 'data-id': w.id, 'data-expired': w.expired ? 'true' : 'false', class: w.expired ? 'overdue' : '' },
-      h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${/^#[0-9a-fA-F]{6}$/.test(w.colour) ? w.colour : 'transparent'}`, 'aria-hidden': 'true' }),
+      h('th', { scope: 'row', class: 'nowrap' }, h('span', { class: 'swatch', style: `background:${/^#[0-9a-fA-F]{6}$/.test(w.colour) ? w.colour : 'transparent'}`, 'aria-hidden': 'true' }),
         link(ctx, `/watchlists/${w.id}`, w.name)),
       h('td', { class: 'num' }, thresholdText(w.threshold)),
       h('td', {}, w.ack_required ? '⚑ required' : 'not required'),
@@ -163,7 +174,7 @@ async function renderList(main, ctx) {
       h('td', { class: 'legal-cell' }, w.legal_ref || w.purpose
         ? [w.legal_ref || '', w.purpose ? h('small', { class: 'muted', style: 'display:block' }, w.purpose) : null]
         : h('span', { class: 'muted' }, 'none recorded')),
-      h('td', {}, w.expires ? fmtTime(w.expires) : h('span', { class: 'muted' }, 'no expiry')),
+      h('td', {}, w.expires ? fmtDay(w.expires) : h('span', { class: 'muted' }, 'no expiry')),
       h('td', { class: 'num' }, String(w.persons)),
       h('td', {}, fmtTime(w.updated || w.created)),
       h('td', { class: 'row-actions' },
@@ -428,16 +439,16 @@ async function renderOne(main, ctx, id) {
           formSlot.replaceChildren(watchlistForm(ctx, w, (saved) => { w = saved; formSlot.replaceChildren(); showHead(); reloadWatchlist(); }, () => formSlot.replaceChildren()));
         } }, '✎'),
         w.expired ? null : button('Add person', { class: 'primary', 'data-action': 'add-person', onclick: openEnrol }, '+')),
-      w.expired ? expiredBanner() : null,
+      w.expired ? expiredBanner() : '',
       h('p', { class: 'muted' },
-        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.expired ? '⌛ expired' : w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`),
+        `Threshold ${thresholdText(w.threshold)} · ${w.ack_required ? '⚑ acknowledgement required' : 'no acknowledgement required'} · ${w.expired ? '◷ expired' : w.active ? '● active' : '○ inactive'} · ${w.persons} person(s)`),
       h('section', { class: 'card', 'aria-labelledby': 'lb-h', 'data-legal-basis': '' },
         h('h2', { id: 'lb-h' }, 'Legal basis'),
         h('dl', { class: 'facts' },
           h('dt', {}, 'Purpose'), h('dd', { 'data-purpose': '' }, w.purpose || '—'),
           h('dt', {}, 'Legal reference'), h('dd', { 'data-legal-ref': '' }, w.legal_ref || '—'),
           h('dt', {}, 'Owner'), h('dd', { 'data-owner': '' }, w.owner || '—'),
-          h('dt', {}, 'Expires'), h('dd', { 'data-expires': w.expires || '' }, w.expires ? fmtTime(w.expires) : 'no expiry', ' ', legalState(w)))),
+          h('dt', {}, 'Expires'), h('dd', { 'data-expires': w.expires || '' }, w.expires ? fmtDay(w.expires) : 'no expiry', ' ', legalState(w, true)))),
       h('p', { class: 'muted', 'data-verdict-settings': '' },
         `${w.four_eyes ? '👥 four-eyes rule (two confirmations)' : 'one confirmation confirms'} · negative examples: ${w.negatives || 'suppress'}`),
       verdictStats(w.verdicts));
@@ -461,7 +472,7 @@ async function renderOne(main, ctx, id) {
     }
     form.addEventListener('submit', (e) => { e.preventDefault(); renew(input.value); });
     return h('div', { class: 'expired-banner', role: 'status', 'data-expired-banner': '' },
-      h('p', {}, h('strong', {}, h('span', { 'aria-hidden': 'true' }, '⌛ '), `This watchlist expired on `, fmtTime(w.expires), '.'),
+      h('p', {}, h('strong', {}, h('span', { 'aria-hidden': 'true' }, '◷ '), 'This watchlist expired on ', fmtDay(w.expires), '.'),
         ' It matches nothing and is read-only: no enrolment and no change until it is renewed. Its persons can still be deleted.'),
       form, berr);
   }
