@@ -357,7 +357,7 @@ function enrolForm(ctx, w, onSaved) {
 }
 
 // ---- one person's photos ------------------------------------------------------------
-async function personPanel(ctx, person, onChange) {
+async function personPanel(ctx, person, onChange, readOnly) {
   const err = h('div', { role: 'alert', class: 'error-box', hidden: true });
   const grid = h('ul', { class: 'photo-grid', 'data-list': 'photos' });
   const results = h('ul', { class: 'photo-checks', 'aria-live': 'polite' });
@@ -366,7 +366,8 @@ async function personPanel(ctx, person, onChange) {
     person.external_id ? h('p', { class: 'muted' }, `External id: ${person.external_id}`) : null,
     person.notes ? h('p', {}, person.notes) : null,
     err, grid,
-    dropZone('add photos', addPhotos, `add-photos-${person.id}`),
+    readOnly ? h('p', { class: 'muted' }, 'The watchlist has expired: no photo can be added until it is renewed.')
+      : dropZone('add photos', addPhotos, `add-photos-${person.id}`),
     results);
 
   async function load() {
@@ -589,7 +590,7 @@ async function renderOne(main, ctx, id) {
           const fresh = await ctx.api.get(`/persons/${p.id}`);
           tr.children[2].textContent = String(fresh.photos);
         } catch { /* the list stays */ }
-      }));
+      }, !!w.expired));
     });
     tr.append(
       h('th', { scope: 'row' }, p.name),
@@ -644,8 +645,9 @@ async function renderOne(main, ctx, id) {
       empty.hidden = !!shown;
       empty.replaceChildren(shown ? '' : q
         ? emptyState(`Nobody in ${w.name} has "${q}" in their name. Check the spelling or clear the search.`)
-        : emptyState(`${w.name} has no person yet. Add one by dropping their photos; each photo is checked before it is saved.`,
-          button('Add person', { class: 'primary', onclick: openEnrol }, '+')));
+        : w.expired ? emptyState(`${w.name} has no person. It has expired: renew its expiry above to enrol anyone.`)
+          : emptyState(`${w.name} has no person yet. Add one by dropping their photos; each photo is checked before it is saved.`,
+            button('Add person', { class: 'primary', onclick: openEnrol }, '+')));
     } catch (ex) {
       if (alive) errorBox(ex, err);
     } finally {
