@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   prerequisites, launch, tempDir, addUser, serve, Checks, watchdog, shot, watchConsole, login,
-  checkLabels, data, sleep, argus, cli, models,
+  checkLabels, checkNoOverflow, data, sleep, argus, cli, models,
 } from './harness.mjs';
 
 const NAME = 'web_lawful';
@@ -77,7 +77,8 @@ const api = (p, route) => p.evaluate(async (u) => {
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const POLICY = {
   mode: 'detect',
-  windows: [{ from: '2027-01-01T10:00:00Z', to: '2027-01-01T22:00:00Z', mode: 'off' }],
+  windows: [{ from: '2027-01-01T10:00:00Z', to: '2027-01-01T22:00:00Z', mode: 'off' },
+    { every: 'day', from: '22:00', to: '06:00', mode: 'detect' }],
   masks: [[[0, 0], [320, 0], [320, 120], [0, 120]]],
   legal_ref: 'court order 123/26',
 };
@@ -113,6 +114,12 @@ await checks.step('admin: a camera\'s recognition policy is set on the cameras p
   await win.locator('input[name=window-from]').fill('2027-01-01T10:00');
   await win.locator('input[name=window-to]').fill('2027-01-01T22:00');
   await win.locator('select[name=window-mode]').selectOption('off');
+  await form.locator('button[data-action=add-window]').click();
+  const night = form.locator('li[data-window]').nth(1);
+  await night.locator('select[name=window-kind]').selectOption('day');
+  await night.locator('input[name=window-from]').fill('22:00');
+  await night.locator('input[name=window-to]').fill('06:00');
+  await night.locator('select[name=window-mode]').selectOption('detect');
   await form.locator('button[data-action=add-mask]').click();
   await form.locator('input[name=mask]').first().fill('0,0 320,0 320,120 0,120');
   // A second mask drawn on the picture, when the camera streams.
@@ -137,7 +144,7 @@ await checks.step('admin: a camera\'s recognition policy is set on the cameras p
   await form.waitFor({ state: 'detached', timeout: 10000 });
   await p.waitForFunction((id) => document.querySelector(`li.camera-card[data-id="${id}"]`)?.dataset.policyMode === 'detect', camId, { timeout: 5000 });
   const text = (await line.innerText()).replace(/\s+/g, ' ');
-  checks.ok(/detect/.test(text) && /1 window/.test(text) && new RegExp(`${drawn ? 2 : 1} mask`).test(text) && /court order 123\/26/.test(text), `the card shows the new policy (${text})`);
+  checks.ok(/detect/.test(text) && /2 windows/.test(text) && new RegExp(`${drawn ? 2 : 1} mask`).test(text) && /court order 123\/26/.test(text), `the card shows the new policy (${text})`);
   const got = await api(p, `/cameras/${camId}`);
   saved = got.body && got.body.settings ? got.body.settings.policy : null;
   const want = drawn ? { ...POLICY, masks: [...POLICY.masks, drawn.split(/\s+/).map((s) => s.split(',').map(Number))] } : POLICY;
@@ -168,6 +175,21 @@ await checks.step('admin: a camera\'s recognition policy is set on the cameras p
   await shot(p, 'lawful-policy-refused');
   const after = await api(p, `/cameras/${camId}`);
   checks.ok(same(after.body.settings.policy, saved), 'the refused change left the policy as it was');
+  await ctx.close();
+});
+
+await checks.step('admin on a phone: the policy form fits', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'UTC', isMobile: true, hasTouch: true });
+  const p = await ctx.newPage();
+  watchConsole(p, 'adm-phone');
+  await login(p, srv.base, 'adm', pw('adm'), { expectPage: 'cameras' });
+  const card = p.locator(`li.camera-card[data-id="${camId}"]`);
+  await card.waitFor({ timeout: 10000 });
+  await card.locator('button[data-action=policy]').click();
+  await p.locator('form.policy-form').waitFor({ timeout: 5000 });
+  await sleep(1500);
+  await checkNoOverflow(checks, p, '/cameras (policy form)', 390);
+  await shot(p, 'lawful-policy-phone');
   await ctx.close();
 });
 

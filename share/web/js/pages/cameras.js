@@ -217,8 +217,8 @@ export async function render(main, ctx) {
       const k = ++nWin;
       const daily = !!(w && w.every === 'day');
       const kind = h('select', { name: 'window-kind' },
-        h('option', { value: 'once', selected: !daily }, 'Once (local time)'),
-        h('option', { value: 'day', selected: daily }, 'Every day (UTC)'));
+        h('option', { value: 'once', selected: !daily }, 'Once (local)'),
+        h('option', { value: 'day', selected: daily }, 'Daily (UTC)'));
       const from = h('input', { name: 'window-from', required: true });
       const to = h('input', { name: 'window-to', required: true });
       const setKind = (d, keep) => {
