@@ -3,7 +3,9 @@
  * that may read it, per-camera counters of a sample video camera added by
  * another process, the three histograms with counts that grow, alerts by
  * status and decisions by outcome from the store, HTTP requests by route
- * and status, queue depths.
+ * and status, queue depths; the verdict-feedback counters (0, then a
+ * rejected alert's negative example suppressing the clip's matches on a
+ * second camera).
  *
  * Skips (77) without the models or ../shared/data, or outside CTest. */
 #define _GNU_SOURCE /* memrchr */
@@ -68,10 +70,10 @@ static int check_format(const char *body) {
       }
     } else {
       size_t k = 0;
-      while (k < len && (l[k] == '_' || l[k] == ':' ||
-                         (l[k] >= 'a' && l[k] <= 'z') ||
-                         (l[k] >= 'A' && l[k] <= 'Z') ||
-                         (k > 0 && l[k] >= '0' && l[k] <= '9')))
+      while (k < len &&
+             (l[k] == '_' || l[k] == ':' || (l[k] >= 'a' && l[k] <= 'z') ||
+              (l[k] >= 'A' && l[k] <= 'Z') ||
+              (k > 0 && l[k] >= '0' && l[k] <= '9')))
         k++;
       char name[96];
       if (k == 0 || k >= sizeof name) {
@@ -163,13 +165,16 @@ int main(void) {
     CHECK(sample(body, "argus_pipeline_cameras") == 0);
     CHECK(sample(body, "argus_detect_seconds_count") == 0);
     CHECK(sample(body, "argus_queue_depth{queue=\"spool\"}") == 0);
+    CHECK(sample(body, "argus_pipeline_alerts_suppressed_negative_total") == 0);
+    CHECK(sample(body, "argus_pipeline_alerts_marked_total") == 0);
+    CHECK(sample(body, "argus_pipeline_candidates_withheld_review_total") == 0);
   }
   free(body);
 
   /* A camera added by another process, with a person to alert on. */
   const char *wl[] = {"watchlist", "create", "vip", NULL};
-  const char *pa[] = {"person", "add", "--watchlist", "vip", "--name",
-                      "Lin",    "--models", models,      photo,  NULL};
+  const char *pa[] = {"person", "add",      "--watchlist", "vip", "--name",
+                      "Lin",    "--models", models,        photo, NULL};
   const char *ca[] = {"camera", "add", "stage \"one\"", video, NULL};
   CHECK_INT_EQ(cli(&s, wl), 0);
   CHECK_INT_EQ(cli(&s, pa), 0);
@@ -187,8 +192,9 @@ int main(void) {
     snprintf(key, sizeof key, "argus_camera_frames_analysed_total%s", cam);
     analysed = sample(body, key);
     alerts = sample(body, "argus_pipeline_alerts_stored_total");
-    snprintf(key, sizeof key, "argus_camera_state{camera=\"stage \\\"one\\\"\","
-                              "state=\"finished\"}");
+    snprintf(key, sizeof key,
+             "argus_camera_state{camera=\"stage \\\"one\\\"\","
+             "state=\"finished\"}");
     if (sample(body, key) == 1 && alerts >= 1)
       break;
     api_sleep_(0.5);
@@ -222,8 +228,65 @@ int main(void) {
                        "/metrics\",status=\"200\"}") >= 1);
     if (!(analysed >= 40))
       fprintf(stderr, "%s\n", body);
+    CHECK(sample(body, "argus_pipeline_alerts_suppressed_negative_total") == 0);
+    CHECK(sample(body, "argus_pipeline_alerts_marked_total") == 0);
   }
   free(body);
+
+  /* Verdict feedback: the alert rejected (its probe becomes a negative
+   * example of the person; the watchlist suppresses by default), the clip
+   * again on a second camera: its matches are suppressed, and counted. */
+  double neg = NAN;
+  if (alerts >= 1) {
+    api_resp r;
+    memset(&r, 0, sizeof r);
+    long long aid = 0;
+    if (api_call(&s, "GET", "/api/v1/alerts?limit=1", ARGUS_ROLE_OPERATOR, NULL,
+                 NULL, &r) == 0) {
+      cJSON *j = api_json(&r);
+      const cJSON *it =
+          j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 0) : NULL;
+      const cJSON *id = it ? cJSON_GetObjectItem(it, "id") : NULL;
+      aid = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0;
+      cJSON_Delete(j);
+    }
+    api_resp_free(&r);
+    CHECK(aid > 0);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/alerts/%lld/decision", aid);
+    memset(&r, 0, sizeof r);
+    CHECK_INT_EQ(api_call(&s, "POST", path, ARGUS_ROLE_OPERATOR,
+                          "{\"decision\": \"rejected\"}", "application/json",
+                          &r),
+                 0);
+    CHECK_INT_EQ(r.status, 201);
+    api_resp_free(&r);
+    const char *cb[] = {"camera", "add", "stage two", video, NULL};
+    CHECK_INT_EQ(cli(&s, cb), 0);
+    const char *cam2 = "argus_camera_state{camera=\"stage two\","
+                       "state=\"finished\"}";
+    body = NULL;
+    t0 = api_now_();
+    while (api_now_() - t0 < 90) {
+      free(body);
+      body = get_metrics(&s, ARGUS_ROLE_ADMIN, &status);
+      if (!body)
+        break;
+      neg = sample(body, "argus_pipeline_alerts_suppressed_negative_total");
+      if (sample(body, cam2) == 1)
+        break;
+      api_sleep_(0.5);
+    }
+    printf("suppressed by the negative example: %.0f\n", neg);
+    CHECK(neg >= 1);
+    if (body) {
+      check_format(body);
+      CHECK(sample(body, "argus_pipeline_alerts_marked_total") == 0);
+      CHECK(sample(body, "argus_pipeline_candidates_withheld_review_total") ==
+            0);
+    }
+    free(body);
+  }
   api_srv_stop(&s);
   return check_report("test_api_metrics");
 }

@@ -293,6 +293,12 @@ typedef struct argus_pipeline_stats {
   double uptime; /* seconds since create */
   /* Capture (frame read) -> alert published; capture -> search done. */
   argus_pipeline_latency alert_latency, search_latency;
+  /* Verdict feedback and the legal basis (docs/lawful-use.md): matches not
+   * alerted because the probe was nearer a negative example of the person
+   * (not in `suppressed`); alerts raised marked by a negative example (in
+   * `alerts`); search candidates left out because the person's review-by
+   * date had passed (the gallery's count since it opened). */
+  uint64_t suppressed_negative, marked_negative, withheld_review;
 } argus_pipeline_stats;
 
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL

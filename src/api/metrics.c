@@ -204,8 +204,7 @@ static void write_cameras(api_prom *p, const argus_pipeline_camera_stats *cams,
       CAM_U64);
   CAM("argus_camera_frames_failed_total", "counter",
       "Frames whose analysis failed.", frames_failed, CAM_U64);
-  CAM("argus_camera_faces_total", "counter", "Faces detected.", faces,
-      CAM_U64);
+  CAM("argus_camera_faces_total", "counter", "Faces detected.", faces, CAM_U64);
   CAM("argus_camera_tracks_total", "counter", "Face tracks started.", tracks,
       CAM_U64);
   CAM("argus_camera_shots_total", "counter",
@@ -284,15 +283,24 @@ static void write_pipeline(api_prom *p, const argus_pipeline_stats *s,
   C("argus_pipeline_alerts_stored_total", "Alerts stored.", s->alerts_stored);
   C("argus_pipeline_alerts_delayed_total",
     "Alerts stored late (waited in the spool).", s->alerts_delayed);
-  C("argus_pipeline_alerts_lost_total", "Alerts never stored.",
-    s->alerts_lost);
+  C("argus_pipeline_alerts_lost_total", "Alerts never stored.", s->alerts_lost);
   C("argus_pipeline_alerts_dropped_total", "Alerts dropped (queue full).",
     s->alerts_dropped);
-  C("argus_pipeline_store_errors_total", "Store sink errors.",
-    s->store_errors);
+  C("argus_pipeline_store_errors_total", "Store sink errors.", s->store_errors);
   C("argus_pipeline_events_dropped_total",
     "Events dropped by full queues between the stages.", s->events_dropped);
   C("argus_pipeline_reloads_total", "Watchlist reloads.", s->reloads);
+  C("argus_pipeline_alerts_suppressed_negative_total",
+    "Matches not alerted: the probe was nearer a negative example of the "
+    "person (verdict feedback).",
+    s->suppressed_negative);
+  C("argus_pipeline_alerts_marked_total",
+    "Alerts raised marked: the probe was nearer a negative example of the "
+    "person.",
+    s->marked_negative);
+  C("argus_pipeline_candidates_withheld_review_total",
+    "Search candidates left out: the person's review-by date had passed.",
+    s->withheld_review);
 #undef C
 #undef G
   api_prom_family(p, "argus_queue_depth", "gauge",
@@ -314,8 +322,7 @@ static void write_pipeline(api_prom *p, const argus_pipeline_stats *s,
                        "landmarks, quality.",
                        &hd);
     api_prom_histogram(p, "argus_embed_seconds",
-                       "Embedding of one shot (batch time / batch size).",
-                       &he);
+                       "Embedding of one shot (batch time / batch size).", &he);
     api_prom_histogram(p, "argus_alert_latency_seconds",
                        "Capture of the frame to the stored alert's "
                        "publication.",
@@ -388,8 +395,8 @@ static void write_http(api_prom *p, api_server *srv) {
   http_rows rows = {0};
   api_http_counters(srv, http_collect, &rows);
   for (int pass = 0; pass < 2; pass++) {
-    const char *name = pass ? "argus_http_request_seconds_total"
-                            : "argus_http_requests_total";
+    const char *name =
+        pass ? "argus_http_request_seconds_total" : "argus_http_requests_total";
     api_prom_family(p, name, "counter",
                     pass ? "Seconds spent handling requests, by method, route "
                            "and status."
@@ -437,8 +444,7 @@ static void write_outbound(api_prom *p, api_server *srv) {
   G("argus_webhooks", "Enabled webhooks.", os.webhooks);
   C("argus_mqtt_published_total", "MQTT messages the broker acknowledged.",
     os.mqtt_published);
-  C("argus_mqtt_errors_total", "Alerts not published to MQTT.",
-    os.mqtt_errors);
+  C("argus_mqtt_errors_total", "Alerts not published to MQTT.", os.mqtt_errors);
   G("argus_mqtt_connected", "1 while connected to the MQTT broker.",
     os.mqtt_connected);
 #undef C
@@ -463,8 +469,7 @@ API_HANDLER(api_h_metrics) {
       /* Room for a few cameras added meanwhile. */
       int cap = n + 8;
       cams = calloc((size_t)cap, sizeof *cams);
-      if (cams &&
-          argus_pipeline_get_stats(pl, &s, cams, cap, &n) == ARGUS_OK) {
+      if (cams && argus_pipeline_get_stats(pl, &s, cams, cap, &n) == ARGUS_OK) {
         if (n > cap)
           n = cap;
       } else {

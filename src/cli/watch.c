@@ -266,12 +266,21 @@ static void print_status(const argus_pipeline_stats *st,
   if (n > cap)
     n = cap;
   state_counts(cs, n, states, sizeof states);
+  /* Verdict feedback and the legal basis, when they held anything back. */
+  char held[200] = "";
+  if (st->suppressed_negative || st->marked_negative || st->withheld_review)
+    snprintf(held, sizeof held,
+             "; negatives: %llu suppressed, %llu marked; review due: %llu "
+             "withheld",
+             (unsigned long long)st->suppressed_negative,
+             (unsigned long long)st->marked_negative,
+             (unsigned long long)st->withheld_review);
   fprintf(stderr,
           "[%s] %d camera%s %s: %llu frames analysed, %llu dropped; "
           "queues: %d frames, %d shots, %d alerts, %d spooled; detect %.1f "
           "ms/frame, embed "
           "%.1f ms/face (batch %.1f); %llu alerts; latency p50 %.0f ms p99 "
-          "%.0f ms\n",
+          "%.0f ms%s\n",
           t, st->cameras, st->cameras == 1 ? "" : "s", states,
           (unsigned long long)st->frames_analysed,
           (unsigned long long)st->frames_dropped, st->frames_queued,
@@ -280,7 +289,7 @@ static void print_status(const argus_pipeline_stats *st,
           final ? st->embed_ms_avg : st->embed_ms,
           final ? st->batch_mean_avg : st->batch_mean,
           (unsigned long long)st->alerts, st->alert_latency.p50 * 1e3,
-          st->alert_latency.p99 * 1e3);
+          st->alert_latency.p99 * 1e3, held);
   for (int i = 0; i < n; i++) {
     const argus_pipeline_camera_stats *c = &cs[i];
     camera_detail(&c->video, detail, sizeof detail);

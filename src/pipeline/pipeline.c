@@ -180,8 +180,8 @@ static void on_gallery_change(void *user, const argus_gallery_change *c) {
   if (argus_event_new(ARGUS_EVENT_WATCHLIST, NULL, &ev) != ARGUS_OK)
     return;
   argus_event_watchlist *w = &ev->u.watchlist;
-  w->what = c->person_id > 0 ? ARGUS_EVENT_CHANGE_PERSON
-                             : ARGUS_EVENT_CHANGE_ALL;
+  w->what =
+      c->person_id > 0 ? ARGUS_EVENT_CHANGE_PERSON : ARGUS_EVENT_CHANGE_ALL;
   w->person_id = c->person_id;
   w->watchlist_id = c->watchlist_id;
   snprintf(w->action, sizeof w->action, "%s", c->action);
@@ -362,8 +362,7 @@ argus_err argus_pipeline_drain(argus_pipeline *p, double timeout_s) {
   /* Then each stage downstream: the matcher has the last face events, the
    * sink the alerts they raised, the other sinks the stored alerts. */
   for (int hop = 0; hop < 3; hop++) {
-    double left =
-        timeout_s < 0 ? -1 : (double)(t_end - argus_time_ns()) * 1e-9;
+    double left = timeout_s < 0 ? -1 : (double)(t_end - argus_time_ns()) * 1e-9;
     if (left >= 0 && left < 0.1)
       left = 0.1;
     argus_err rc = argus_bus_flush(p->parts.bus, left);
@@ -401,8 +400,8 @@ argus_err argus_pipeline_camera_snapshot(argus_pipeline *p, int index,
   if (!p || !jpeg || !size)
     return pl_fail(err, ARGUS_E_INVALID_ARG, "snapshot: no pipeline or output");
   argus_image img;
-  argus_err rc =
-      argus_edge_camera_snapshot(p->edge, index, max_width, timeout_s, &img, err);
+  argus_err rc = argus_edge_camera_snapshot(p->edge, index, max_width,
+                                            timeout_s, &img, err);
   if (rc)
     return rc;
   rc = argus_image_encode_jpeg(&img, p->cfg.jpeg_quality, jpeg, size);
@@ -485,6 +484,8 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;
   out->reloads = ms.reloads;
   out->changes = ms.changes;
+  out->suppressed_negative = ms.suppressed_negative;
+  out->marked_negative = ms.marked_negative;
 
   argus_bus_sub_stats ss;
   memset(&ss, 0, sizeof ss);
@@ -504,12 +505,13 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     out->templates = (int)gs.templates;
     out->persons = (int)gs.persons;
     out->watchlists = (int)gs.watchlists;
+    out->withheld_review = gs.withheld > 0 ? (uint64_t)gs.withheld : 0;
   }
-  out->detect_ms_avg = es.n_detect ? es.ns_detect * 1e-6 / (double)es.n_detect
-                                   : 0;
+  out->detect_ms_avg =
+      es.n_detect ? es.ns_detect * 1e-6 / (double)es.n_detect : 0;
   out->track_ms_avg = es.n_track ? es.ns_track * 1e-6 / (double)es.n_track : 0;
-  out->embed_ms_avg = es.embedded ? es.ns_embed * 1e-6 / (double)es.embedded
-                                  : 0;
+  out->embed_ms_avg =
+      es.embedded ? es.ns_embed * 1e-6 / (double)es.embedded : 0;
   out->batch_mean_avg =
       es.embed_batches ? (double)es.embedded / (double)es.embed_batches : 0;
   out->cpu_detect = es.cpu_detect;
