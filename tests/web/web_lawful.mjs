@@ -244,6 +244,20 @@ await checks.step('supervisor: legal basis, expiry and renewal of watchlists and
     () => checks.ok(true, 'the list shows the new legal reference'), () => checks.ok(false, 'the list shows the new legal reference'));
   await shot(p, 'lawful-watchlists');
 
+  // A new list with its legal basis from the start.
+  await p.locator('button[data-action=add]').click();
+  const nform = p.locator('form.watchlist-form');
+  await nform.locator('input[name=name]').fill('missing');
+  await nform.locator('input[name=purpose]').fill('find missing persons');
+  await nform.locator('input[name=legal_ref]').fill('case 99/26');
+  await nform.locator('input[name=owner]').fill('Desk 4');
+  await nform.locator('input[name=expires]').fill('2027-01-31');
+  await nform.locator('button[type=submit]').click();
+  await nform.waitFor({ state: 'detached', timeout: 10000 });
+  const m = (await api(p, '/watchlists')).body.items.find((w) => w.name === 'missing');
+  checks.ok(m && m.purpose === 'find missing persons' && m.legal_ref === 'case 99/26' && m.owner === 'Desk 4' && /^2027-01-31/.test(m.expires || ''),
+    `a new list is created with its legal basis (${m ? JSON.stringify({ purpose: m.purpose, legal_ref: m.legal_ref, owner: m.owner, expires: m.expires }) : 'missing'})`);
+
   // The expired list: read-only, renewed with a new expiry.
   await open(p, `/watchlists/${old.id}`, 'watchlists');
   const banner = p.locator('[data-expired-banner]');
