@@ -475,6 +475,61 @@ static void test_negatives(void) {
   CHECK_OK(argus_store_verdict_stats_get(s, "a", NAN, NAN, &st, &se));
   CHECK_INT_EQ(st.negatives, 1);
 
+  /* Retention: the negatives' lifetime passes. The purge tells the change
+   * feed ("person.negative_purge", one row per person), and a matcher
+   * that follows the feed drops them: Bob's stranger, suppressed before,
+   * is alerted after. */
+  {
+    float z[DIM], near_z[DIM];
+    at_cosine(vb, 0.75, z);
+    argus_store_id zal = add_alert(s, wl, bob, cosv(z, vb), z, MODEL, 0);
+    CHECK_OK(decide(s, zal, "op:ann", ARGUS_ALERT_REJECTED, &v, &se));
+    CHECK(v.negative_id > 0);
+    chg.person_id = bob;
+    CHECK_OK(argus_matcher_apply_change(m, &chg, &me));
+    at_cosine(z, 0.97, near_z);
+    CHECK(cosv(near_z, vb) > THRESHOLD);
+    CHECK(cosv(near_z, z) > cosv(near_z, vb));
+    h = match_one(m, near_z, bob);
+    CHECK_INT_EQ(h.decision, ARGUS_MATCH_SUPPRESS_NEGATIVE);
+
+    argus_store_id feed1 = 0;
+    argus_store_change *ch = NULL;
+    size_t n = 0;
+    CHECK_OK(argus_store_changes_since(s, 0, 0, &ch, &n, &feed1, &se));
+    argus_store_free(ch);
+    CHECK_OK(argus_store_retention_set(s, ARGUS_RETAIN_NEGATIVES,
+                                       ARGUS_RETENTION_MIN_S, &se));
+    char later[ARGUS_RFC3339_MAX];
+    argus_rfc3339(argus_wall_ns() + 2 * ARGUS_RETENTION_MIN_S * 1000000000LL,
+                  later);
+    setenv("ARGUS_TEST_NOW", later, 1);
+    argus_store_purge_report rep;
+    CHECK_OK(argus_store_purge(s, 0, NULL, NULL, &rep, &se));
+    unsetenv("ARGUS_TEST_NOW");
+    CHECK_INT_EQ(rep.count[ARGUS_RETAIN_NEGATIVES], 2); /* Bob's two */
+    CHECK_OK(argus_store_verdict_stats_get(s, "a", NAN, NAN, &st, &se));
+    CHECK_INT_EQ(st.negatives, 0);
+    /* The feed's changes after the purge, applied as the pipeline's feed
+     * poll publishes them (person.* -> the person re-read). */
+    CHECK_OK(argus_store_changes_since(s, feed1, 0, &ch, &n, NULL, &se));
+    int told = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(ch[i].object_type, "person") != 0 || ch[i].object_id <= 0)
+        continue;
+      told += strcmp(ch[i].action, "person.negative_purge") == 0 &&
+              ch[i].object_id == bob;
+      chg.person_id = ch[i].object_id;
+      CHECK_OK(argus_matcher_apply_change(m, &chg, &me));
+    }
+    argus_store_free(ch);
+    CHECK_INT_EQ(told, 1);
+    CHECK_INT_EQ(count_audit(s, "person.negative_purge"), 1);
+    h = match_one(m, near_z, bob);
+    CHECK_INT_EQ(h.decision, ARGUS_MATCH_ALERT);
+    CHECK_INT_EQ(h.cand.negative_id, 0);
+  }
+
   argus_matcher_destroy(m);
   argus_gallery_close(g);
   argus_store_close(s);

@@ -421,8 +421,48 @@ static argus_err purge_negatives(purge_run *p, const char *t,
                   "coalesce(CAST(alert_id AS TEXT), '') FROM negatives "
                   "WHERE created < ? ORDER BY id",
                   labels, "s", t, NULL, err);
+  /* The persons whose negatives go, with how many each: read before the
+   * delete, told after it (one "person.negative_purge" audit row each, in
+   * this transaction). person.* is on the enrolment change feed, so a
+   * running matcher re-reads the person and stops comparing probes with
+   * the purged negatives, as it learnt of them (person.negative_add). */
+  typedef struct {
+    int64_t person, count;
+  } per_person;
+  store_vec who = {.item = sizeof(per_person)};
+  if (e == ARGUS_OK && n > 0 && !p->dry_run) {
+    store_stmt *st = NULL;
+    e = store_prep(s, &st, err,
+                   "SELECT person_id, count(*) FROM negatives WHERE created < "
+                   "? GROUP BY person_id ORDER BY person_id",
+                   "s", t);
+    int row = 0;
+    while (e == ARGUS_OK && (e = store_step(s, st, &row, err)) == ARGUS_OK &&
+           row == STORE_ROW) {
+      per_person *pp = store_vec_push(&who);
+      if (!pp) {
+        e = store_fail(err, ARGUS_E_NOMEM, "out of memory purging negatives");
+        break;
+      }
+      pp->person = s->ops->col_int64(st, 0);
+      pp->count = s->ops->col_int64(st, 1);
+    }
+    if (st)
+      s->ops->finalize(st);
+  }
   if (e == ARGUS_OK && n > 0 && !p->dry_run)
     e = store_run(s, err, "DELETE FROM negatives WHERE created < ?", "s", t);
+  for (size_t i = 0; e == ARGUS_OK && i < who.n; i++) {
+    const per_person *pp = (const per_person *)who.data + i;
+    store_json j;
+    store_json_begin(&j);
+    store_json_int(&j, "person_id", pp->person);
+    store_json_int(&j, "negatives", pp->count);
+    store_json_str(&j, "before", t);
+    e = store_audit(s, "person.negative_purge", "person", pp->person,
+                    store_json_end(&j), NULL, err);
+  }
+  free(who.data);
   p->r->count[ARGUS_RETAIN_NEGATIVES] = n;
   return e;
 }
