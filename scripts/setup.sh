@@ -45,6 +45,9 @@ pkgs+=(libopencv-dnn-dev)
 # Debian's Chromium, driven headless by playwright-core (scripts/web-tools.sh
 # installs it from npm; it downloads no browser).
 pkgs+=(chromium)
+# Split roles (docs/scale.md): the NATS JetStream bus backend (libnats, the
+# NATS C client) and the NATS server its tests start on loopback.
+pkgs+=(libnats-dev nats-server)
 if [[ "${ARGUS_SETUP_PERF:-0}" == 1 ]]; then
   pkgs+=(linux-perf)
 fi

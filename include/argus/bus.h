@@ -67,7 +67,9 @@ typedef struct argus_bus_msg {
   const char *id;
   const char *data; /* the JSON document */
   size_t size;      /* strlen(data) */
-  uint64_t seq;     /* publish order on this bus, from 1 */
+  uint64_t seq;     /* publish order on this bus, from 1 (NATS: the
+                       stream sequence of a stored topic's message, or the
+                       subscription's own count for the others) */
   int64_t wall_ns;  /* when it was published, UTC nanoseconds */
   uint64_t mono_ns; /* the same on the argus_time_ns() clock */
   /* A typed event (argus_bus_publish_event) delivered to a subscription
@@ -85,17 +87,24 @@ typedef struct argus_bus_options {
   int dedupe_window;
 } argus_bus_options;
 
-/* Opens a bus. url: NULL or "inproc" (in-process); "nats://..." is refused
- * with UNSUPPORTED until the NATS backend exists. opts may be NULL; err
- * (may be NULL) says what failed. Errors: INVALID_ARG, UNSUPPORTED (unknown
- * scheme; err names the URL), NOMEM. */
+/* Opens a bus. url: NULL or "inproc" (in-process), or
+ * "nats://host:port[,nats://host2:port2...][?options]" (NATS JetStream;
+ * options, '&'-separated: replicas=N (stream replicas, default 1),
+ * ack_wait=S (seconds before an unacknowledged group message is delivered
+ * again, default 30), max_age=S (how long stored topics keep a message,
+ * default 86400), name=TEXT (the connection's name on the server)).
+ * Opening a NATS bus connects (refused with a clear error when no server
+ * answers within 5 s) and creates the streams that are missing. opts may be
+ * NULL; err (may be NULL) says what failed. Errors: INVALID_ARG,
+ * UNSUPPORTED (unknown scheme; err names the URL), IO (no server, or the
+ * server refused the streams), NOMEM. */
 argus_err argus_bus_open(const char *url, const argus_bus_options *opts,
                          argus_bus **out, argus_error_detail *err);
 /* Unsubscribes every remaining subscription (joining their dispatchers) and
  * frees the bus. Must not be called from a handler, nor while another thread
  * publishes, polls or unsubscribes. Accepts NULL. */
 void argus_bus_close(argus_bus *bus);
-/* Name of the backend ("inproc"). */
+/* Name of the backend ("inproc", "nats"). */
 const char *argus_bus_backend(const argus_bus *bus);
 
 /* Publishes a document. topic: 1..ARGUS_BUS_TOPIC_MAX bytes of [a-z0-9._-];
@@ -141,6 +150,24 @@ typedef struct argus_bus_sub_options {
    * argus_bus_msg.event, without serialisation; documents published with
    * argus_bus_publish still arrive as text. Zero: everything as text. */
   int events;
+  /* Shared, acknowledged consumption (the NATS backend, split roles):
+   * subscriptions with the same group name, in any process, share the
+   * messages of a stored topic (face, alert, watchlist.change): each
+   * message goes to one of them, and it is acknowledged only after its
+   * handler returned (polled: at the next argus_bus_next or the
+   * unsubscription), so a message whose process died before that is
+   * delivered again to another member (at-least-once; effects must be
+   * idempotent by message id). A group keeps its position while no member
+   * runs: a member that starts later gets what was published meanwhile.
+   * 1..32 bytes of [a-z0-9_-]; NULL: every subscription gets every
+   * message. The in-process bus has one process: the group is checked and
+   * otherwise ignored. */
+  const char *group;
+  /* Stored topics without a group: start with the message of this stream
+   * sequence (argus_bus_msg.seq of an earlier delivery + 1), to catch up
+   * after a restart. 0: messages published from now on. In-process:
+   * ignored. */
+  uint64_t start_seq;
 } argus_bus_sub_options;
 
 /* Subscribes. Messages published after the call are queued. err (may be

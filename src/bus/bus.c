@@ -1,7 +1,7 @@
 /* The public bus functions: argument checks, the one place that picks a
  * backend by URL, message ids. The work is done by the backend's table. */
-#include <stdarg.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,8 @@ static const bus_backend_ops *backend_for(const char *url) {
   if (!url || !*url || strcmp(url, "inproc") == 0 ||
       strncmp(url, "inproc:", 7) == 0)
     return &bus_inproc_ops;
+  if (strncmp(url, "nats://", 7) == 0 || strncmp(url, "tls://", 6) == 0)
+    return &bus_nats_ops;
   return NULL;
 }
 
@@ -79,15 +81,15 @@ static argus_err bus_open(const char *url, const argus_bus_options *opts,
   if (o.dedupe_window == 0)
     o.dedupe_window = 4096;
   if (o.dedupe_window < 1 || o.dedupe_window > (1 << 20)) {
-    bus_note(
-              "dedupe_window %d is out of range (1..%d)", o.dedupe_window,
-              1 << 20);
+    bus_note("dedupe_window %d is out of range (1..%d)", o.dedupe_window,
+             1 << 20);
     return ARGUS_E_INVALID_ARG;
   }
   const bus_backend_ops *ops = backend_for(url);
   if (!ops) {
     bus_note(
-              "no bus backend for '%s' (this build has: inproc)", url);
+        "no bus backend for '%s' (this build has: inproc, nats://HOST:PORT)",
+        url);
     return ARGUS_E_UNSUPPORTED;
   }
   argus_bus *b = calloc(1, sizeof *b);
@@ -161,22 +163,19 @@ argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_topic(topic)) {
-    bus_note(
-              "publish: bad topic '%.80s' (1..%d bytes of a-z 0-9 . _ -)",
-              topic, ARGUS_BUS_TOPIC_MAX);
+    bus_note("publish: bad topic '%.80s' (1..%d bytes of a-z 0-9 . _ -)", topic,
+             ARGUS_BUS_TOPIC_MAX);
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_id(id)) {
-    bus_note(
-              "publish %s: bad id '%.80s' (1..%d printable bytes, no spaces "
-              "or quotes)",
-              topic, id, ARGUS_BUS_ID_MAX);
+    bus_note("publish %s: bad id '%.80s' (1..%d printable bytes, no spaces "
+             "or quotes)",
+             topic, id, ARGUS_BUS_ID_MAX);
     return ARGUS_E_INVALID_ARG;
   }
   if (size > ARGUS_BUS_MSG_MAX) {
-    bus_note(
-              "publish %s %s: document of %zu bytes (at most %zu)", topic, id,
-              size, ARGUS_BUS_MSG_MAX);
+    bus_note("publish %s %s: document of %zu bytes (at most %zu)", topic, id,
+             size, ARGUS_BUS_MSG_MAX);
     return ARGUS_E_LIMIT;
   }
   size_t a = 0, z = size;
@@ -186,8 +185,7 @@ argus_err argus_bus_publish(argus_bus *bus, const char *topic, const char *id,
     z--;
   if (z - a < 2 || json[a] != '{' || json[z - 1] != '}' ||
       memchr(json, '\0', size)) {
-    bus_note(
-              "publish %s %s: the document is not a JSON object", topic, id);
+    bus_note("publish %s %s: the document is not a JSON object", topic, id);
     return ARGUS_E_INVALID_ARG;
   }
   return bus->ops->publish(bus->ctx, topic, id, json, size);
@@ -200,13 +198,12 @@ argus_err argus_bus_publish_event(argus_bus *bus, const char *topic,
     return ARGUS_E_INVALID_ARG;
   }
   if (!valid_topic(topic) || !valid_id(ev->id)) {
-    bus_note(
-              "publish event: bad topic '%.80s' or id '%.80s'", topic, ev->id);
+    bus_note("publish event: bad topic '%.80s' or id '%.80s'", topic, ev->id);
     return ARGUS_E_INVALID_ARG;
   }
   if (ev->type < ARGUS_EVENT_FACE || ev->type > ARGUS_EVENT_WATCHLIST) {
-    bus_note("publish %s %s: unknown event type %d",
-              topic, ev->id, (int)ev->type);
+    bus_note("publish %s %s: unknown event type %d", topic, ev->id,
+             (int)ev->type);
     return ARGUS_E_INVALID_ARG;
   }
   return bus->ops->publish_event(bus->ctx, topic, ev);
@@ -255,6 +252,19 @@ static int valid_pattern(const char *p) {
 static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
                                argus_bus_sub **out);
 
+static int valid_group(const char *g) {
+  size_t n = strlen(g);
+  if (n < 1 || n > 32)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = g[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
 argus_err argus_bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
                               argus_bus_sub **out, argus_error_detail *err) {
   t_last.msg[0] = '\0';
@@ -269,18 +279,21 @@ static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
   }
   *out = NULL;
   if (!valid_pattern(o->pattern)) {
-    bus_note(
-              "subscribe: bad pattern '%.80s' (a topic, 'prefix.*' or '*')",
-              o->pattern);
+    bus_note("subscribe: bad pattern '%.80s' (a topic, 'prefix.*' or '*')",
+             o->pattern);
     return ARGUS_E_INVALID_ARG;
   }
   if (o->queue_msgs < 0 || o->queue_msgs > (1 << 20) ||
       (o->queue_bytes && o->queue_bytes < 4096) ||
       o->queue_bytes > ((size_t)1 << 30)) {
-    bus_note(
-              "subscribe %s: queue bounds out of range (messages 0..%d, bytes "
-              "0 or 4 KiB..1 GiB)",
-              o->pattern, 1 << 20);
+    bus_note("subscribe %s: queue bounds out of range (messages 0..%d, bytes "
+             "0 or 4 KiB..1 GiB)",
+             o->pattern, 1 << 20);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (o->group && !valid_group(o->group)) {
+    bus_note("subscribe %s: bad group '%.40s' (1..32 bytes of a-z 0-9 _ -)",
+             o->pattern, o->group);
     return ARGUS_E_INVALID_ARG;
   }
   argus_bus_sub *s = calloc(1, sizeof *s);

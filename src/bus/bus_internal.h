@@ -35,12 +35,31 @@ typedef struct bus_backend_ops {
 } bus_backend_ops;
 
 extern const bus_backend_ops bus_inproc_ops;
+extern const bus_backend_ops bus_nats_ops;
 
 /* Logs why a bus call failed and keeps it as the calling thread's last
  * error (argus_bus_last_error); the caller returns the code. */
 void bus_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #include <pthread.h>
+
+/* Duplicate suppression: a 64-bit hash of (topic, id) for each of the last
+ * `window` messages, in a ring (for expiry) and core's int64 map (for
+ * lookup, reserved at init: checking never allocates). Two different ids
+ * colliding in 64 bits within the window is the only way a message could be
+ * wrongly dropped (probability about window^2 / 2^65). Not thread-safe. */
+typedef struct bus_dedupe {
+  int window;
+  uint64_t *recent; /* ring of window hashes */
+  int nrecent, head;
+  argus_i64map set; /* the hashes of the ring */
+} bus_dedupe;
+
+argus_err bus_dedupe_init(bus_dedupe *d, int window);
+void bus_dedupe_free(bus_dedupe *d);
+uint64_t bus_dedupe_hash(const char *topic, const char *id);
+/* Records h; returns 1 when it was already among the recent ones. */
+int bus_dedupe_seen(bus_dedupe *d, uint64_t h);
 
 struct argus_bus_sub {
   argus_bus *bus;

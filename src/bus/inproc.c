@@ -16,11 +16,9 @@
  * others get the event's JSON document, written once per publication into
  * a per-thread buffer, and only when one of them matches.
  *
- * Duplicate suppression: a 64-bit hash of (topic, id) for each of the last
- * `window` messages, in a ring (for expiry) and core's int64 map (for
- * lookup, reserved at open: publishing never allocates). Two different ids
- * colliding in 64 bits within the window is the only way a message could be
- * wrongly dropped (probability about window^2 / 2^65).
+ * Duplicate suppression: bus_dedupe (bus_internal.h) over the last
+ * `window` messages published, reserved at open: publishing never
+ * allocates.
  *
  * Locks: `mu` of the bus guards the subscription list, the dedupe set and the
  * counters; each subscription's `mu` guards its ring. Order: bus, then
@@ -82,42 +80,8 @@ struct ip_bus {
   uint64_t seq;
   uint64_t published, duplicates;
   uint64_t delivered_gone, dropped_gone; /* of ended subscriptions */
-  /* dedupe */
-  int window;
-  uint64_t *recent; /* ring of window hashes */
-  int nrecent, recent_head;
-  argus_i64map set; /* the hashes of the ring, for lookup */
+  bus_dedupe seen; /* recent (topic, id) */
 };
-
-/* ---- dedupe set -----------------------------------------------------------
- */
-
-static uint64_t hash_msg(const char *topic, const char *id) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
-  for (const char *p = topic; *p; p++)
-    h = (h ^ (unsigned char)*p) * 1099511628211ull;
-  h = (h ^ 0xffu) * 1099511628211ull;
-  for (const char *p = id; *p; p++)
-    h = (h ^ (unsigned char)*p) * 1099511628211ull;
-  /* INT64_MIN is the map's empty-slot marker. */
-  return h == 0x8000000000000000ull ? 1 : h;
-}
-
-/* Records h; returns 1 when it was already among the recent ones. */
-static int seen_before(ip_bus *b, uint64_t h) {
-  if (argus_i64map_get(&b->set, (int64_t)h, NULL))
-    return 1;
-  if (b->nrecent == b->window) {
-    argus_i64map_remove(&b->set, (int64_t)b->recent[b->recent_head], NULL);
-    b->recent_head = (b->recent_head + 1) % b->window;
-    b->nrecent--;
-  }
-  /* Room for `window` keys was reserved: this never allocates nor fails. */
-  argus_i64map_put(&b->set, (int64_t)h, 0);
-  b->recent[(b->recent_head + b->nrecent) % b->window] = h;
-  b->nrecent++;
-  return 0;
-}
 
 /* ---- rings ----------------------------------------------------------------
  */
@@ -280,13 +244,7 @@ static argus_err ip_open(const char *url, const argus_bus_options *o,
   ip_bus *b = calloc(1, sizeof *b);
   if (!b)
     return ARGUS_E_NOMEM;
-  b->window = o->dedupe_window;
-  argus_i64map_init(&b->set, 0);
-  b->recent = calloc((size_t)b->window, sizeof *b->recent);
-  if (!b->recent ||
-      argus_i64map_reserve(&b->set, (size_t)b->window + 1) != ARGUS_OK) {
-    free(b->recent);
-    argus_i64map_free(&b->set);
+  if (bus_dedupe_init(&b->seen, o->dedupe_window) != ARGUS_OK) {
     free(b);
     return ARGUS_E_NOMEM;
   }
@@ -304,8 +262,7 @@ static void ip_close(void *ctx) {
   while (b->subs)
     ip_unsubscribe(b, b->subs);
   pthread_mutex_destroy(&b->mu);
-  free(b->recent);
-  argus_i64map_free(&b->set);
+  bus_dedupe_free(&b->seen);
   free(b);
 }
 
@@ -321,9 +278,9 @@ static argus_err ip_publish(void *ctx, const char *topic, const char *id,
   h.total = (uint32_t)rec_size(h.topic_len, h.id_len, size);
   h.wall_ns = argus_wall_ns();
   h.mono_ns = argus_time_ns();
-  uint64_t hash = hash_msg(topic, id);
+  uint64_t hash = bus_dedupe_hash(topic, id);
   pthread_mutex_lock(&b->mu);
-  if (seen_before(b, hash)) {
+  if (bus_dedupe_seen(&b->seen, hash)) {
     b->duplicates++;
     pthread_mutex_unlock(&b->mu);
     argus_log(ARGUS_LOG_DEBUG, BUS_MOD, "duplicate %s %s dropped", topic, id);
@@ -361,10 +318,10 @@ static argus_err ip_publish_event(void *ctx, const char *topic,
   he.is_event = 1;
   he.data_len = (uint32_t)sizeof ev;
   he.total = (uint32_t)rec_size(he.topic_len, he.id_len, sizeof ev);
-  uint64_t hash = hash_msg(topic, id);
+  uint64_t hash = bus_dedupe_hash(topic, id);
   argus_err rc = ARGUS_OK;
   pthread_mutex_lock(&b->mu);
-  if (seen_before(b, hash)) {
+  if (bus_dedupe_seen(&b->seen, hash)) {
     b->duplicates++;
     pthread_mutex_unlock(&b->mu);
     argus_log(ARGUS_LOG_DEBUG, BUS_MOD, "duplicate %s %s dropped", topic, id);

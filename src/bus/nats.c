@@ -1,0 +1,879 @@
+/* The NATS JetStream bus backend (libnats, the NATS C client), for split
+ * roles: edges, matchers and the server in different processes or machines
+ * (docs/scale.md).
+ *
+ * Subjects: topic T is subject "argus.T". Three topics are stored in
+ * JetStream streams, created at open when missing:
+ *   face             -> ARGUS_FACES    work queue (a message is removed once
+ *                                      a matcher acknowledged it)
+ *   alert            -> ARGUS_ALERTS   limits (kept max_age)
+ *   watchlist.change -> ARGUS_CHANGES  limits (kept max_age; a matcher that
+ *                                      starts late catches up from a
+ *                                      sequence)
+ * The others (camera.status, pipeline.status) are plain NATS messages:
+ * heartbeats that nobody needs after the next one.
+ *
+ * Publishing a stored topic is an asynchronous JetStream publish with the
+ * message id as Nats-Msg-Id, so the server drops a repeated id within its
+ * duplicate window (2 minutes): a publisher that retries produces one
+ * stored message. A publish the server did not acknowledge (timeout, a
+ * restarting server) is sent again from the acknowledgement handler, up to
+ * PUB_TRIES times, under the same id. Every message carries its id
+ * (Argus-Id) and publication time (Argus-Wall, UTC ns) as headers; the body
+ * is the JSON document.
+ *
+ * Subscriptions:
+ *   - without group/start_seq: a plain NATS subscription on the subject
+ *     (pattern "x.*" is "argus.x.>", "*" is "argus.>"): every subscriber
+ *     gets every message published while it runs; libnats delivers on the
+ *     subscription's own thread, in order, with pending limits from the
+ *     queue bounds (beyond them messages are dropped and counted).
+ *   - with a group (stored topic only): a durable JetStream pull consumer
+ *     named after the group, shared by every member in every process; a
+ *     dispatcher thread fetches batches, runs the handler and acknowledges
+ *     each message after its handler returned. A member that stops with
+ *     messages fetched but not handled gives them back (NAK) at once; one
+ *     that dies leaves them to be delivered again after ack_wait.
+ *   - with start_seq (stored topic, no group): an ephemeral pull consumer
+ *     from that stream sequence (catching up), then live.
+ * Subscriptions with `events` get the parsed event (argus_event_from_json)
+ * in argus_bus_msg.event and the document in data.
+ *
+ * At-least-once transport, deduplicated on both ends: the server drops a
+ * repeated publication of an id, and each subscription drops an id it
+ * delivered among its last dedupe_window messages (a message delivered
+ * again after a server crash lost its acknowledgement), acknowledging it.
+ * A redelivery to another process (this one died) is the subscriber's to
+ * make idempotent: the store keys what it writes by the event id.
+ *
+ * Locks: the bus `mu` guards the subscription list and the counters; a
+ * subscription's `mu` guards its state for polls and unsubscription. */
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/bus_internal.h"
+
+#define SUBJ_PREFIX "argus."
+#define PUB_TRIES 8
+#define FETCH_WAIT_MS 250
+
+typedef struct stored_topic {
+  const char *topic, *stream;
+  jsRetentionPolicy retention;
+} stored_topic;
+
+static const stored_topic k_stored[] = {
+    {ARGUS_BUS_TOPIC_FACE, "ARGUS_FACES", js_WorkQueuePolicy},
+    {ARGUS_BUS_TOPIC_ALERT, "ARGUS_ALERTS", js_LimitsPolicy},
+    {ARGUS_BUS_TOPIC_WATCHLIST, "ARGUS_CHANGES", js_LimitsPolicy},
+};
+#define N_STORED (sizeof k_stored / sizeof k_stored[0])
+
+static const stored_topic *stored_of(const char *topic) {
+  for (size_t i = 0; i < N_STORED; i++)
+    if (strcmp(k_stored[i].topic, topic) == 0)
+      return &k_stored[i];
+  return NULL;
+}
+
+typedef struct nb_bus nb_bus;
+
+typedef struct nb_sub {
+  nb_bus *bus;
+  struct nb_sub *next; /* the bus's list */
+  char pattern[ARGUS_BUS_TOPIC_MAX + 3];
+  char subject[ARGUS_BUS_TOPIC_MAX + 16];
+  argus_bus_handler handler;
+  void *user;
+  int events;
+  int pull; /* a JetStream pull consumer (group or start_seq) */
+  int batch;
+  natsSubscription *sub;
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int complete;     /* core async: the delivery thread has ended */
+  int busy;         /* a handler runs */
+  pthread_t cb_th;  /* the thread running the handler (when busy) */
+  int detach;       /* unsubscribed from its own handler */
+  _Atomic int stop; /* pull: the dispatcher must end */
+  pthread_t th;     /* pull + handler: the dispatcher */
+  int has_thread;
+
+  /* delivery */
+  char *buf; /* the document, NUL-terminated (ARGUS_BUS_MSG_MAX + 1) */
+  char topic[ARGUS_BUS_TOPIC_MAX + 1], id[ARGUS_BUS_ID_MAX + 1];
+  natsMsg *held; /* polled pull: delivered, acknowledged at the next */
+  argus_event *held_ev;
+  uint64_t own_seq;
+  bus_dedupe seen; /* ids delivered lately */
+  _Atomic uint64_t received, delivered, dropped;
+} nb_sub;
+
+struct nb_bus {
+  natsConnection *nc;
+  jsCtx *js;
+  int64_t ack_wait_ns, max_age_ns;
+  int replicas, window;
+  _Atomic int closing;
+  pthread_mutex_t mu;
+  nb_sub *subs;
+  int nsubs;
+  _Atomic uint64_t published, delivered, dropped, pub_errors, duplicates;
+  uint64_t delivered_gone, dropped_gone;
+};
+
+static const char *status_text(natsStatus s) {
+  const char *t = nats_GetLastError(NULL);
+  /* The client's thread-local text, else the status's. */
+  return t && *t ? t : natsStatus_GetText(s);
+}
+
+/* ---- open / close --------------------------------------------------------
+ */
+
+/* Publishes that the server did not acknowledge are sent again. */
+static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
+  nb_bus *b = closure;
+  const char *tries = NULL;
+  int n = 0;
+  if (natsMsgHeader_Get(pae->Msg, "Argus-Try", &tries) == NATS_OK && tries)
+    n = atoi(tries);
+  const char *id = NULL;
+  natsMsgHeader_Get(pae->Msg, "Argus-Id", &id);
+  if (!atomic_load(&b->closing) && n + 1 < PUB_TRIES) {
+    char t[16];
+    snprintf(t, sizeof t, "%d", n + 1);
+    natsMsgHeader_Set(pae->Msg, "Argus-Try", t);
+    /* On success the library owns the message again (pae->Msg is NULL). */
+    if (js_PublishMsgAsync(js, &pae->Msg, NULL) == NATS_OK)
+      return;
+  }
+  atomic_fetch_add(&b->pub_errors, 1);
+  argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+            "nats: %s %s was not stored after %d tries: %s",
+            natsMsg_GetSubject(pae->Msg), id ? id : "?", n + 1,
+            pae->ErrText && *pae->ErrText ? pae->ErrText
+                                          : natsStatus_GetText(pae->Err));
+}
+
+static void on_disconnected(natsConnection *nc, void *closure) {
+  (void)nc;
+  nb_bus *b = closure;
+  if (!atomic_load(&b->closing))
+    argus_log(ARGUS_LOG_WARN, BUS_MOD,
+              "nats: connection lost; reconnecting (publications are "
+              "buffered meanwhile)");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure) {
+  (void)closure;
+  char url[256] = "";
+  natsConnection_GetConnectedUrl(nc, url, sizeof url);
+  argus_log(ARGUS_LOG_WARN, BUS_MOD, "nats: reconnected to %s", url);
+}
+
+/* Splits "nats://a:1,nats://b:2?replicas=3&ack_wait=5" into the server list
+ * (in `servers`, modified) and the options. */
+static argus_err parse_url(char *servers, nb_bus *b, char *name, size_t cap) {
+  char *q = strchr(servers, '?');
+  if (!q)
+    return ARGUS_OK;
+  *q++ = '\0';
+  for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv;
+       kv = strtok_r(NULL, "&", &save)) {
+    char *eq = strchr(kv, '=');
+    if (!eq) {
+      bus_note("nats: option '%.60s' has no value (name=value)", kv);
+      return ARGUS_E_INVALID_ARG;
+    }
+    *eq++ = '\0';
+    char *end = NULL;
+    double v = strtod(eq, &end);
+    int numeric = end && end != eq && *end == '\0';
+    if (strcmp(kv, "replicas") == 0 && numeric && v >= 1 && v <= 5 &&
+        v == (int)v) {
+      b->replicas = (int)v;
+    } else if (strcmp(kv, "ack_wait") == 0 && numeric && v >= 0.1 &&
+               v <= 86400) {
+      b->ack_wait_ns = (int64_t)(v * 1e9);
+    } else if (strcmp(kv, "max_age") == 0 && numeric && v >= 1 && v <= 3.2e7) {
+      b->max_age_ns = (int64_t)(v * 1e9);
+    } else if (strcmp(kv, "name") == 0 && *eq) {
+      snprintf(name, cap, "%s", eq);
+    } else {
+      bus_note("nats: bad option %s=%.60s (replicas=1..5, ack_wait=0.1..86400 "
+               "s, max_age=1..3.2e7 s, name=TEXT)",
+               kv, eq);
+      return ARGUS_E_INVALID_ARG;
+    }
+  }
+  return ARGUS_OK;
+}
+
+static argus_err ensure_streams(nb_bus *b) {
+  for (size_t i = 0; i < N_STORED; i++) {
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s =
+        js_GetStreamInfo(&si, b->js, k_stored[i].stream, NULL, &jerr);
+    if (s == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+      continue;
+    }
+    if (s != NATS_NOT_FOUND) {
+      bus_note("nats: stream %s: %s", k_stored[i].stream, status_text(s));
+      return ARGUS_E_IO;
+    }
+    char subj[ARGUS_BUS_TOPIC_MAX + 16];
+    snprintf(subj, sizeof subj, SUBJ_PREFIX "%s", k_stored[i].topic);
+    const char *subjects[1] = {subj};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = k_stored[i].stream;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Retention = k_stored[i].retention;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = b->replicas;
+    cfg.MaxAge = b->max_age_ns;
+    cfg.MaxMsgSize = (int32_t)ARGUS_BUS_MSG_MAX + 1024;
+    cfg.Duplicates = (int64_t)120 * 1000000000;
+    cfg.Discard = js_DiscardOld;
+    s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
+    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
+      bus_note("nats: cannot create stream %s (%d replicas): %s",
+               k_stored[i].stream, b->replicas, status_text(s));
+      return ARGUS_E_IO;
+    }
+    jsStreamInfo_Destroy(si);
+  }
+  return ARGUS_OK;
+}
+
+static void nb_close(void *ctx);
+
+static argus_err nb_open(const char *url, const argus_bus_options *o,
+                         void **ctx) {
+  nb_bus *b = calloc(1, sizeof *b);
+  if (!b)
+    return ARGUS_E_NOMEM;
+  b->window = o->dedupe_window;
+  pthread_mutex_init(&b->mu, NULL);
+  b->ack_wait_ns = (int64_t)30 * 1000000000;
+  b->max_age_ns = (int64_t)86400 * 1000000000;
+  b->replicas = 1;
+  char servers[1024], name[128] = "argus";
+  if (strlen(url) >= sizeof servers) {
+    bus_note("nats: URL of %zu bytes (at most %zu)", strlen(url),
+             sizeof servers - 1);
+    nb_close(b);
+    return ARGUS_E_INVALID_ARG;
+  }
+  snprintf(servers, sizeof servers, "%s", url);
+  argus_err rc = parse_url(servers, b, name, sizeof name);
+  if (rc) {
+    nb_close(b);
+    return rc;
+  }
+  natsOptions *no = NULL;
+  natsStatus s = natsOptions_Create(&no);
+  if (s == NATS_OK)
+    s = natsOptions_SetURL(no, servers);
+  if (s == NATS_OK)
+    s = natsOptions_SetName(no, name);
+  if (s == NATS_OK)
+    s = natsOptions_SetTimeout(no, 5000);
+  if (s == NATS_OK)
+    s = natsOptions_SetMaxReconnect(no, -1); /* forever */
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectWait(no, 250);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectBufSize(no, 8 << 20);
+  if (s == NATS_OK)
+    s = natsOptions_SetDisconnectedCB(no, on_disconnected, b);
+  if (s == NATS_OK)
+    s = natsOptions_SetReconnectedCB(no, on_reconnected, b);
+  if (s != NATS_OK) {
+    bus_note("nats: options for %s: %s", servers, status_text(s));
+    natsOptions_Destroy(no);
+    nb_close(b);
+    return ARGUS_E_INVALID_ARG;
+  }
+  s = natsConnection_Connect(&b->nc, no);
+  natsOptions_Destroy(no);
+  if (s != NATS_OK) {
+    bus_note("nats: cannot connect to %s: %s", servers, status_text(s));
+    nb_close(b);
+    return ARGUS_E_IO;
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 5000;
+  jo.PublishAsync.MaxPending = 4096;
+  jo.PublishAsync.ErrHandler = on_pub_error;
+  jo.PublishAsync.ErrHandlerClosure = b;
+  jo.PublishAsync.StallWait = 5000;
+  s = natsConnection_JetStream(&b->js, b->nc, &jo);
+  if (s != NATS_OK) {
+    bus_note("nats: JetStream context: %s", status_text(s));
+    nb_close(b);
+    return ARGUS_E_IO;
+  }
+  rc = ensure_streams(b);
+  if (rc) {
+    nb_close(b);
+    return rc;
+  }
+  *ctx = b;
+  return ARGUS_OK;
+}
+
+static void nb_close(void *ctx) {
+  nb_bus *b = ctx;
+  if (!b)
+    return;
+  atomic_store(&b->closing, 1);
+  if (b->js) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 5000;
+    js_PublishAsyncComplete(b->js, &po);
+    jsCtx_Destroy(b->js);
+  }
+  if (b->nc) {
+    natsConnection_FlushTimeout(b->nc, 2000);
+    natsConnection_Close(b->nc);
+    natsConnection_Destroy(b->nc);
+  }
+  pthread_mutex_destroy(&b->mu);
+  free(b);
+}
+
+/* ---- publish -------------------------------------------------------------
+ */
+
+static argus_err nb_publish(void *ctx, const char *topic, const char *id,
+                            const char *json, size_t size) {
+  nb_bus *b = ctx;
+  char subj[ARGUS_BUS_TOPIC_MAX + 16], wall[24];
+  snprintf(subj, sizeof subj, SUBJ_PREFIX "%s", topic);
+  snprintf(wall, sizeof wall, "%lld", (long long)argus_wall_ns());
+  natsMsg *m = NULL;
+  natsStatus s = natsMsg_Create(&m, subj, NULL, json, (int)size);
+  if (s == NATS_OK)
+    s = natsMsgHeader_Set(m, "Argus-Id", id);
+  if (s == NATS_OK)
+    s = natsMsgHeader_Set(m, "Argus-Wall", wall);
+  if (s == NATS_OK) {
+    if (stored_of(topic)) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = id;
+      s = js_PublishMsgAsync(b->js, &m, &po);
+    } else {
+      s = natsConnection_PublishMsg(b->nc, m);
+    }
+  }
+  natsMsg_Destroy(m); /* NULL once JetStream took it */
+  if (s != NATS_OK) {
+    atomic_fetch_add(&b->pub_errors, 1);
+    bus_note("publish %s %s over nats: %s", topic, id, status_text(s));
+    return ARGUS_E_IO;
+  }
+  atomic_fetch_add(&b->published, 1);
+  return ARGUS_OK;
+}
+
+static argus_err nb_publish_event(void *ctx, const char *topic,
+                                  const argus_event *ev) {
+  /* One document per publishing thread: no allocation per message. */
+  static _Thread_local char *doc;
+  if (!doc && !(doc = malloc(ARGUS_BUS_MSG_MAX + 1)))
+    return ARGUS_E_NOMEM;
+  size_t len = 0;
+  argus_err rc = argus_event_to_json(ev, doc, ARGUS_BUS_MSG_MAX + 1, &len);
+  if (rc) {
+    bus_note("publish %s %s: the event does not fit a document (%s)", topic,
+             ev->id, argus_strerror(rc));
+    return rc == ARGUS_E_LIMIT ? ARGUS_E_LIMIT : ARGUS_E_INVALID_ARG;
+  }
+  return nb_publish(ctx, topic, ev->id, doc, len);
+}
+
+/* ---- delivery ------------------------------------------------------------
+ */
+
+/* Fills *out from a NATS message (into the subscription's buffers). The
+ * event, when the subscription wants events, is returned in *ev (one
+ * reference, the caller drops it). Returns 1, 0 for a message that is not
+ * an argus message (no id, too large: counted as dropped), 2 for an id this
+ * subscription delivered lately (counted as a duplicate). */
+static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out,
+                   argus_event **ev) {
+  *ev = NULL;
+  const char *subj = natsMsg_GetSubject(m);
+  const char *id = NULL, *wall = NULL;
+  int len = natsMsg_GetDataLength(m);
+  if (!subj || strncmp(subj, SUBJ_PREFIX, strlen(SUBJ_PREFIX)) != 0 ||
+      natsMsgHeader_Get(m, "Argus-Id", &id) != NATS_OK || !id || len < 0 ||
+      (size_t)len > ARGUS_BUS_MSG_MAX)
+    return 0;
+  snprintf(s->topic, sizeof s->topic, "%s", subj + strlen(SUBJ_PREFIX));
+  snprintf(s->id, sizeof s->id, "%s", id);
+  if (bus_dedupe_seen(&s->seen, bus_dedupe_hash(s->topic, s->id)))
+    return 2;
+  if (len)
+    memcpy(s->buf, natsMsg_GetData(m), (size_t)len);
+  s->buf[len] = '\0';
+  memset(out, 0, sizeof *out);
+  out->topic = s->topic;
+  out->id = s->id;
+  out->data = s->buf;
+  out->size = (size_t)len;
+  out->mono_ns = argus_time_ns();
+  out->wall_ns = argus_wall_ns();
+  if (natsMsgHeader_Get(m, "Argus-Wall", &wall) == NATS_OK && wall) {
+    /* Publication time on the publisher's clock; mono_ns is shifted by the
+     * same age so that latencies measured here stay meaningful. */
+    int64_t w = strtoll(wall, NULL, 10);
+    if (w > 0 && w <= out->wall_ns) {
+      out->mono_ns -= (uint64_t)(out->wall_ns - w);
+      out->wall_ns = w;
+    }
+  }
+  jsMsgMetaData *meta = NULL;
+  if (s->pull && natsMsg_GetMetaData(&meta, m) == NATS_OK && meta) {
+    out->seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+  } else {
+    out->seq = ++s->own_seq;
+  }
+  if (s->events) {
+    argus_error_detail e = {{0}};
+    if (argus_event_from_json(s->buf, (size_t)len, ev, &e) == ARGUS_OK)
+      out->event = *ev;
+    else
+      *ev = NULL; /* the subscriber gets the text and says what is wrong */
+  }
+  return 1;
+}
+
+/* Runs the handler on one message (any dispatcher). */
+static void deliver(nb_sub *s, natsMsg *m) {
+  argus_bus_msg msg;
+  argus_event *ev = NULL;
+  atomic_fetch_add(&s->received, 1);
+  int c = convert(s, m, &msg, &ev);
+  if (c != 1) {
+    atomic_fetch_add(c == 2 ? &s->bus->duplicates : &s->dropped, 1);
+    return;
+  }
+  pthread_mutex_lock(&s->mu);
+  s->busy = 1;
+  s->cb_th = pthread_self();
+  pthread_mutex_unlock(&s->mu);
+  s->handler(s->user, &msg);
+  argus_event_unref(ev);
+  atomic_fetch_add(&s->delivered, 1);
+  atomic_fetch_add(&s->bus->delivered, 1);
+  pthread_mutex_lock(&s->mu);
+  s->busy = 0;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void free_sub(nb_sub *s) {
+  bus_dedupe_free(&s->seen);
+  if (s->held)
+    natsMsg_Destroy(s->held);
+  argus_event_unref(s->held_ev);
+  natsSubscription_Destroy(s->sub);
+  pthread_cond_destroy(&s->cv);
+  pthread_mutex_destroy(&s->mu);
+  free(s->buf);
+  free(s);
+}
+
+/* Core NATS subscription: libnats' delivery thread. */
+static void on_core_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
+                        void *closure) {
+  (void)nc;
+  (void)sub;
+  nb_sub *s = closure;
+  if (!s->detach)
+    deliver(s, m);
+  natsMsg_Destroy(m);
+}
+
+static void on_core_complete(void *closure) {
+  nb_sub *s = closure;
+  pthread_mutex_lock(&s->mu);
+  int detach = s->detach;
+  s->complete = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  if (detach)
+    free_sub(s);
+}
+
+/* JetStream pull consumer: the dispatcher thread. */
+static void *pull_main(void *arg) {
+  nb_sub *s = arg;
+  while (!atomic_load(&s->stop)) {
+    natsMsgList list = {0};
+    jsErrCode jerr = 0;
+    natsStatus st =
+        natsSubscription_Fetch(&list, s->sub, s->batch, FETCH_WAIT_MS, &jerr);
+    if (st == NATS_TIMEOUT)
+      continue;
+    if (st != NATS_OK) {
+      if (atomic_load(&s->stop) || atomic_load(&s->bus->closing))
+        break;
+      /* A server restarting, a lost connection: try again shortly. */
+      struct timespec ts = {0, 200 * 1000000};
+      nanosleep(&ts, NULL);
+      continue;
+    }
+    for (int i = 0; i < list.Count; i++) {
+      natsMsg *m = list.Msgs[i];
+      if (atomic_load(&s->stop)) {
+        natsMsg_Nak(m, NULL); /* another member takes it at once */
+        continue;
+      }
+      deliver(s, m);
+      /* Acknowledged after the handler returned: its effect is done. */
+      natsMsg_Ack(m, NULL);
+    }
+    natsMsgList_Destroy(&list);
+  }
+  if (s->detach)
+    free_sub(s);
+  return NULL;
+}
+
+static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
+                              void **impl) {
+  nb_bus *b = ctx;
+  const stored_topic *st = stored_of(o->pattern);
+  int pull = o->group || o->start_seq;
+  if (pull && !st) {
+    bus_note("subscribe %s: a group or start sequence needs a stored topic "
+             "(face, alert, watchlist.change)",
+             o->pattern);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (o->start_seq && o->group) {
+    bus_note("subscribe %s: a group keeps its own position (no start "
+             "sequence)",
+             o->pattern);
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (o->start_seq && st->retention == js_WorkQueuePolicy) {
+    bus_note("subscribe %s: a work-queue topic is read by a group only",
+             o->pattern);
+    return ARGUS_E_INVALID_ARG;
+  }
+  nb_sub *s = calloc(1, sizeof *s);
+  if (!s || !(s->buf = malloc(ARGUS_BUS_MSG_MAX + 1))) {
+    if (s)
+      free(s);
+    return ARGUS_E_NOMEM;
+  }
+  s->bus = b;
+  if (bus_dedupe_init(&s->seen, b->window) != ARGUS_OK) {
+    free(s->buf);
+    free(s);
+    return ARGUS_E_NOMEM;
+  }
+  snprintf(s->pattern, sizeof s->pattern, "%s", o->pattern);
+  size_t n = strlen(o->pattern);
+  if (strcmp(o->pattern, "*") == 0)
+    snprintf(s->subject, sizeof s->subject, "argus.>");
+  else if (n >= 2 && o->pattern[n - 1] == '*')
+    snprintf(s->subject, sizeof s->subject, SUBJ_PREFIX "%.*s>", (int)n - 1,
+             o->pattern);
+  else
+    snprintf(s->subject, sizeof s->subject, SUBJ_PREFIX "%s", o->pattern);
+  s->handler = o->handler;
+  s->user = o->user;
+  s->events = o->events;
+  s->pull = pull;
+  int qmsgs = o->queue_msgs ? o->queue_msgs : 256;
+  size_t qbytes = o->queue_bytes ? o->queue_bytes : (size_t)1 << 20;
+  s->batch = qmsgs < 64 ? qmsgs : 64;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  natsStatus ns;
+  if (pull) {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = st->stream;
+    so.ManualAck = true;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = b->ack_wait_ns;
+    so.Config.MaxAckPending = qmsgs * 4;
+    if (o->group) {
+      so.Config.DeliverPolicy = js_DeliverAll; /* the group's own position */
+    } else {
+      so.Config.DeliverPolicy = js_DeliverByStartSequence;
+      so.Config.OptStartSeq = o->start_seq;
+    }
+    jsErrCode jerr = 0;
+    ns = NATS_OK;
+    if (o->group) {
+      /* The group's durable consumer is made by its first member (an
+       * existing one is kept as it is, with its position and settings: a
+       * create with other settings would change them) and every member
+       * binds to it, so that a member leaving never deletes it. */
+      jsConsumerInfo *ci = NULL;
+      if (js_GetConsumerInfo(&ci, b->js, st->stream, o->group, NULL, &jerr) ==
+          NATS_NOT_FOUND) {
+        jsConsumerConfig cc = so.Config;
+        cc.Durable = o->group;
+        cc.FilterSubject = s->subject;
+        js_AddConsumer(&ci, b->js, st->stream, &cc, NULL, &jerr);
+      }
+      jsConsumerInfo_Destroy(ci);
+      jsSubOptions_Init(&so);
+      so.Stream = st->stream;
+      so.Consumer = o->group;
+      so.ManualAck = true;
+    }
+    ns = js_PullSubscribe(&s->sub, b->js, s->subject, o->group, NULL, &so,
+                          &jerr);
+  } else if (o->handler) {
+    ns = natsConnection_Subscribe(&s->sub, b->nc, s->subject, on_core_msg, s);
+    if (ns == NATS_OK)
+      ns = natsSubscription_SetOnCompleteCB(s->sub, on_core_complete, s);
+  } else {
+    ns = natsConnection_SubscribeSync(&s->sub, b->nc, s->subject);
+  }
+  if (ns == NATS_OK && !pull)
+    ns = natsSubscription_SetPendingLimits(
+        s->sub, qmsgs, qbytes > (size_t)1 << 30 ? 1 << 30 : (int)qbytes);
+  if (ns == NATS_OK && !pull)
+    ns = natsConnection_Flush(b->nc); /* the server knows it: none missed */
+  if (ns != NATS_OK) {
+    bus_note("subscribe %s over nats%s%s: %s", o->pattern,
+             o->group ? " as group " : "", o->group ? o->group : "",
+             status_text(ns));
+    free_sub(s);
+    return ARGUS_E_IO;
+  }
+  if (pull && o->handler) {
+    if (pthread_create(&s->th, NULL, pull_main, s) != 0) {
+      bus_note("subscribe %s: cannot start its thread", o->pattern);
+      natsSubscription_Unsubscribe(s->sub);
+      free_sub(s);
+      return ARGUS_E_INTERNAL;
+    }
+    s->has_thread = 1;
+  }
+  pthread_mutex_lock(&b->mu);
+  s->next = b->subs;
+  b->subs = s;
+  b->nsubs++;
+  pthread_mutex_unlock(&b->mu);
+  *impl = s;
+  return ARGUS_OK;
+}
+
+static void nb_unsubscribe(void *ctx, void *impl) {
+  nb_bus *b = ctx;
+  nb_sub *s = impl;
+  pthread_mutex_lock(&b->mu);
+  for (nb_sub **pp = &b->subs; *pp; pp = &(*pp)->next)
+    if (*pp == s) {
+      *pp = s->next;
+      break;
+    }
+  b->nsubs--;
+  b->delivered_gone += atomic_load(&s->delivered);
+  b->dropped_gone += atomic_load(&s->dropped);
+  pthread_mutex_unlock(&b->mu);
+
+  pthread_mutex_lock(&s->mu);
+  int own = s->busy && pthread_equal(s->cb_th, pthread_self());
+  if (own)
+    s->detach = 1; /* the dispatcher frees it after this handler */
+  pthread_mutex_unlock(&s->mu);
+
+  if (s->pull) {
+    atomic_store(&s->stop, 1);
+    if (own)
+      return;
+    if (s->has_thread)
+      pthread_join(s->th, NULL);
+    if (s->held) { /* polled: the last message was handled */
+      natsMsg_Ack(s->held, NULL);
+      natsMsg_Destroy(s->held);
+      s->held = NULL;
+    }
+    /* A group's durable consumer stays on the server (the group's
+     * position); the ephemeral one of a start sequence goes. */
+    natsSubscription_Unsubscribe(s->sub);
+    free_sub(s);
+    return;
+  }
+  natsSubscription_Unsubscribe(s->sub);
+  if (own)
+    return; /* freed by on_core_complete */
+  if (s->handler) {
+    pthread_mutex_lock(&s->mu);
+    while (!s->complete)
+      pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+  }
+  free_sub(s);
+}
+
+static argus_err nb_next(void *ctx, void *impl, double timeout_s,
+                         argus_bus_msg *msg, int *got) {
+  nb_bus *b = ctx;
+  nb_sub *s = impl;
+  if (s->handler)
+    return ARGUS_E_INVALID_ARG;
+  if (s->held) {
+    if (s->pull)
+      natsMsg_Ack(s->held, NULL);
+    natsMsg_Destroy(s->held);
+    s->held = NULL;
+  }
+  argus_event_unref(s->held_ev);
+  s->held_ev = NULL;
+  int64_t ms = timeout_s < 0 ? INT32_MAX : (int64_t)(timeout_s * 1000 + 0.5);
+  uint64_t deadline = argus_time_ns() + (uint64_t)ms * 1000000;
+  for (;;) {
+    natsMsg *m = NULL;
+    natsStatus st;
+    if (s->pull) {
+      natsMsgList list = {0};
+      jsErrCode jerr = 0;
+      int64_t left = (int64_t)((deadline - argus_time_ns()) / 1000000);
+      st = natsSubscription_Fetch(&list, s->sub, 1, left > 0 ? left : 1, &jerr);
+      if (st == NATS_OK && list.Count > 0) {
+        m = list.Msgs[0];
+        list.Msgs[0] = NULL;
+      }
+      natsMsgList_Destroy(&list);
+    } else {
+      st = natsSubscription_NextMsg(&m, s->sub, ms > 0 ? ms : 1);
+    }
+    if (st == NATS_TIMEOUT || (st == NATS_OK && !m))
+      return ARGUS_OK;
+    if (st != NATS_OK) {
+      if (argus_time_ns() >= deadline)
+        return ARGUS_OK;
+      bus_note("nats: polling %s: %s", s->pattern, status_text(st));
+      return ARGUS_E_IO;
+    }
+    atomic_fetch_add(&s->received, 1);
+    int c = convert(s, m, msg, &s->held_ev);
+    if (c != 1) {
+      atomic_fetch_add(c == 2 ? &b->duplicates : &s->dropped, 1);
+      if (s->pull) /* not an argus message, or one handled already */
+        natsMsg_Ack(m, NULL);
+      natsMsg_Destroy(m);
+      if (argus_time_ns() >= deadline)
+        return ARGUS_OK;
+      continue;
+    }
+    s->held = m;
+    atomic_fetch_add(&s->delivered, 1);
+    atomic_fetch_add(&b->delivered, 1);
+    *got = 1;
+    return ARGUS_OK;
+  }
+}
+
+static argus_err nb_flush(void *ctx, double timeout_s) {
+  nb_bus *b = ctx;
+  int64_t ms =
+      timeout_s < 0 ? (int64_t)3600 * 1000 : (int64_t)(timeout_s * 1e3);
+  uint64_t deadline = argus_time_ns() + (uint64_t)ms * 1000000;
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = ms > 0 ? ms : 1;
+  if (js_PublishAsyncComplete(b->js, &po) != NATS_OK)
+    return ARGUS_E_LIMIT;
+  if (natsConnection_FlushTimeout(b->nc, ms > 0 ? ms : 1) != NATS_OK)
+    return ARGUS_E_LIMIT;
+  /* Then this process's callback subscriptions: nothing pending, no
+   * handler running (messages in flight from the server to a pull
+   * consumer are not counted: they belong to the group, not to us). */
+  for (;;) {
+    int idle = 1;
+    pthread_mutex_lock(&b->mu);
+    for (nb_sub *s = b->subs; s && idle; s = s->next) {
+      if (!s->handler)
+        continue;
+      int pending = 0;
+      if (!s->pull)
+        natsSubscription_GetPending(s->sub, &pending, NULL);
+      pthread_mutex_lock(&s->mu);
+      idle = pending == 0 && !s->busy;
+      pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (idle)
+      return ARGUS_OK;
+    if (argus_time_ns() >= deadline)
+      return ARGUS_E_LIMIT;
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void nb_stats(void *ctx, argus_bus_stats *out) {
+  nb_bus *b = ctx;
+  out->published = atomic_load(&b->published);
+  out->duplicates = atomic_load(&b->duplicates);
+  pthread_mutex_lock(&b->mu);
+  out->delivered = b->delivered_gone;
+  out->dropped = b->dropped_gone;
+  for (nb_sub *s = b->subs; s; s = s->next) {
+    out->delivered += atomic_load(&s->delivered);
+    int64_t d = 0;
+    if (!s->pull && natsSubscription_GetDropped(s->sub, &d) == NATS_OK)
+      out->dropped += (uint64_t)d;
+    out->dropped += atomic_load(&s->dropped);
+  }
+  out->subscriptions = b->nsubs;
+  pthread_mutex_unlock(&b->mu);
+}
+
+static void nb_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
+  (void)ctx;
+  nb_sub *s = impl;
+  int pending = 0, bytes = 0;
+  int64_t d = 0;
+  if (!s->pull) {
+    natsSubscription_GetPending(s->sub, &pending, &bytes);
+    natsSubscription_GetDropped(s->sub, &d);
+  }
+  out->received = atomic_load(&s->received) + (uint64_t)d;
+  out->delivered = atomic_load(&s->delivered);
+  out->dropped = atomic_load(&s->dropped) + (uint64_t)d;
+  out->queued = pending;
+  out->queued_bytes = (size_t)bytes;
+}
+
+const bus_backend_ops bus_nats_ops = {
+    .name = "nats",
+    .open = nb_open,
+    .close = nb_close,
+    .publish = nb_publish,
+    .publish_event = nb_publish_event,
+    .subscribe = nb_subscribe,
+    .unsubscribe = nb_unsubscribe,
+    .next = nb_next,
+    .flush = nb_flush,
+    .stats = nb_stats,
+    .sub_stats = nb_sub_stats,
+};
