@@ -37,7 +37,7 @@ const PUBLIC = new Set(['login', 'setup']);
 const NAV = [
   { href: '/live', label: 'Live', icon: '◉', roles: ['operator', 'supervisor'] },
   { href: '/alerts', label: 'History', icon: '☰', roles: ['operator', 'supervisor'] },
-  { href: '/cameras', label: 'Cameras', icon: '▣', roles: ['admin'] },
+  { href: '/cameras', label: 'Cameras', icon: '▣', roles: ['admin', 'supervisor', 'operator'] },
   { href: '/watchlists', label: 'Watchlists', icon: '☷', roles: ['supervisor'] },
   { href: '/search', label: 'Search', icon: '⌕', roles: ['supervisor', 'operator'] },
   { href: '/audit', label: 'Audit log', icon: '✎', roles: ['auditor', 'admin'] },
