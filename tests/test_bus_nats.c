@@ -150,14 +150,14 @@ static void test_dedupe(void) {
     return;
   char d[128];
   doc(d, sizeof d, "alert", 1);
-  CHECK_OK(argus_bus_publish(b, "alert", "alert-a", d, strlen(d)));
-  CHECK_OK(argus_bus_publish(b, "alert", "alert-a", d, strlen(d)));
+  CHECK_OK(argus_bus_publish(b, "alert.raised", "alert-a", d, strlen(d)));
+  CHECK_OK(argus_bus_publish(b, "alert.raised", "alert-a", d, strlen(d)));
   doc(d, sizeof d, "alert", 2);
-  CHECK_OK(argus_bus_publish(b, "alert", "alert-b", d, strlen(d)));
+  CHECK_OK(argus_bus_publish(b, "alert.raised", "alert-b", d, strlen(d)));
   CHECK_OK(argus_bus_flush(b, 5));
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
-  o.pattern = "alert";
+  o.pattern = "alert.raised";
   o.group = "dedupe";
   CHECK_OK(argus_bus_subscribe(b, &o, &s, NULL));
   argus_bus_msg m;
@@ -239,7 +239,7 @@ static void test_redelivery(void) {
     return;
   char d[128];
   doc(d, sizeof d, "alert", 7);
-  CHECK_OK(argus_bus_publish(pub, "alert", "alert-crash", d, strlen(d)));
+  CHECK_OK(argus_bus_publish(pub, "alert.raised", "alert-crash", d, strlen(d)));
   CHECK_OK(argus_bus_flush(pub, 5));
   int pipefd[2];
   CHECK(pipe(pipefd) == 0);
@@ -254,7 +254,7 @@ static void test_redelivery(void) {
     if (argus_bus_open(url, NULL, &b, NULL) == ARGUS_OK) {
       argus_bus_sub *s = NULL;
       argus_bus_sub_options o = {0};
-      o.pattern = "alert";
+      o.pattern = "alert.raised";
       o.group = "crash";
       argus_bus_msg m;
       int got = 0;
@@ -278,7 +278,7 @@ static void test_redelivery(void) {
   double t0 = nu_now();
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
-  o.pattern = "alert";
+  o.pattern = "alert.raised";
   o.group = "crash";
   CHECK_OK(argus_bus_subscribe(pub, &o, &s, NULL));
   argus_bus_msg m;
@@ -347,7 +347,7 @@ static void test_restart(void) {
   pthread_mutex_init(&c.mu, NULL);
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
-  o.pattern = "alert";
+  o.pattern = "alert.raised";
   o.group = "serve";
   o.handler = on_msg;
   o.user = &c;
@@ -366,7 +366,7 @@ static void test_restart(void) {
     }
     doc(d, sizeof d, "alert", i);
     snprintf(id, sizeof id, "restart-%d", i);
-    argus_err rc = argus_bus_publish(b, "alert", id, d, strlen(d));
+    argus_err rc = argus_bus_publish(b, "alert.raised", id, d, strlen(d));
     CHECK_OK(rc);
     nu_sleep(0.002);
   }

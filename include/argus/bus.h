@@ -152,7 +152,8 @@ typedef struct argus_bus_sub_options {
   int events;
   /* Shared, acknowledged consumption (the NATS backend, split roles):
    * subscriptions with the same group name, in any process, share the
-   * messages of a stored topic (face, alert, watchlist.change): each
+   * messages of a stored topic (face, alert.raised, alert.suppressed,
+   * face.unmatched, watchlist.change): each
    * message goes to one of them, and it is acknowledged only after its
    * handler returned (polled: at the next argus_bus_next or the
    * unsubscription), so a message whose process died before that is

@@ -2,16 +2,20 @@
  * roles: edges, matchers and the server in different processes or machines
  * (docs/scale.md).
  *
- * Subjects: topic T is subject "argus.T". Three topics are stored in
- * JetStream streams, created at open when missing:
- *   face             -> ARGUS_FACES    work queue (a message is removed once
- *                                      a matcher acknowledged it)
- *   alert            -> ARGUS_ALERTS   limits (kept max_age)
- *   watchlist.change -> ARGUS_CHANGES  limits (kept max_age; a matcher that
- *                                      starts late catches up from a
- *                                      sequence)
- * The others (camera.status, pipeline.status) are plain NATS messages:
- * heartbeats that nobody needs after the next one.
+ * Subjects: topic T is subject "argus.T". The topics between the roles are
+ * stored in JetStream streams, created at open when missing:
+ *   face              -> ARGUS_FACES    work queue: edges' face events, each
+ *                                       removed once a matcher acknowledged
+ *                                       it
+ *   alert.raised,     -> ARGUS_RESULTS  limits (kept max_age): what the
+ *   alert.suppressed,                   matchers found, for the server's
+ *   face.unmatched                      store sink
+ *   watchlist.change  -> ARGUS_CHANGES  limits (kept max_age): enrolment
+ *                                       changes; a matcher that starts late
+ *                                       catches up from a sequence
+ * The others (alert: an alert once stored, for live views in the server's
+ * process; camera.status, pipeline.status: heartbeats that nobody needs
+ * after the next one) are plain NATS messages.
  *
  * Publishing a stored topic is an asynchronous JetStream publish with the
  * message id as Nats-Msg-Id, so the server drops a repeated id within its
@@ -56,28 +60,35 @@
 #include <string.h>
 #include <time.h>
 
+#include "argus/event.h"
 #include "bus/bus_internal.h"
 
 #define SUBJ_PREFIX "argus."
 #define PUB_TRIES 8
 #define FETCH_WAIT_MS 250
 
-typedef struct stored_topic {
-  const char *topic, *stream;
+typedef struct stored_stream {
+  const char *name;
+  const char *topics[3];
   jsRetentionPolicy retention;
-} stored_topic;
+} stored_stream;
 
-static const stored_topic k_stored[] = {
-    {ARGUS_BUS_TOPIC_FACE, "ARGUS_FACES", js_WorkQueuePolicy},
-    {ARGUS_BUS_TOPIC_ALERT, "ARGUS_ALERTS", js_LimitsPolicy},
-    {ARGUS_BUS_TOPIC_WATCHLIST, "ARGUS_CHANGES", js_LimitsPolicy},
+static const stored_stream k_streams[] = {
+    {"ARGUS_FACES", {ARGUS_EVENT_TOPIC_FACE}, js_WorkQueuePolicy},
+    {"ARGUS_RESULTS",
+     {ARGUS_EVENT_TOPIC_ALERT_RAISED, ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED,
+      ARGUS_EVENT_TOPIC_UNMATCHED},
+     js_LimitsPolicy},
+    {"ARGUS_CHANGES", {ARGUS_EVENT_TOPIC_WATCHLIST}, js_LimitsPolicy},
 };
-#define N_STORED (sizeof k_stored / sizeof k_stored[0])
+#define N_STREAMS (sizeof k_streams / sizeof k_streams[0])
 
-static const stored_topic *stored_of(const char *topic) {
-  for (size_t i = 0; i < N_STORED; i++)
-    if (strcmp(k_stored[i].topic, topic) == 0)
-      return &k_stored[i];
+/* The stream that stores `topic` (NULL: a plain topic). */
+static const stored_stream *stored_of(const char *topic) {
+  for (size_t i = 0; i < N_STREAMS; i++)
+    for (int j = 0; j < 3 && k_streams[i].topics[j]; j++)
+      if (strcmp(k_streams[i].topics[j], topic) == 0)
+        return &k_streams[i];
   return NULL;
 }
 
@@ -88,6 +99,9 @@ typedef struct nb_sub {
   struct nb_sub *next; /* the bus's list */
   char pattern[ARGUS_BUS_TOPIC_MAX + 3];
   char subject[ARGUS_BUS_TOPIC_MAX + 16];
+  /* A group's durable consumer: "<group>_<topic>" (a stream may store
+   * several topics; one consumer per group and topic). */
+  char durable[32 + ARGUS_BUS_TOPIC_MAX + 2];
   argus_bus_handler handler;
   void *user;
   int events;
@@ -217,28 +231,32 @@ static argus_err parse_url(char *servers, nb_bus *b, char *name, size_t cap) {
 }
 
 static argus_err ensure_streams(nb_bus *b) {
-  for (size_t i = 0; i < N_STORED; i++) {
+  for (size_t i = 0; i < N_STREAMS; i++) {
+    const stored_stream *ss = &k_streams[i];
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s =
-        js_GetStreamInfo(&si, b->js, k_stored[i].stream, NULL, &jerr);
+    natsStatus s = js_GetStreamInfo(&si, b->js, ss->name, NULL, &jerr);
     if (s == NATS_OK) {
       jsStreamInfo_Destroy(si);
       continue;
     }
     if (s != NATS_NOT_FOUND) {
-      bus_note("nats: stream %s: %s", k_stored[i].stream, status_text(s));
+      bus_note("nats: stream %s: %s", ss->name, status_text(s));
       return ARGUS_E_IO;
     }
-    char subj[ARGUS_BUS_TOPIC_MAX + 16];
-    snprintf(subj, sizeof subj, SUBJ_PREFIX "%s", k_stored[i].topic);
-    const char *subjects[1] = {subj};
+    char subj[3][ARGUS_BUS_TOPIC_MAX + 16];
+    const char *subjects[3];
+    int n = 0;
+    for (; n < 3 && ss->topics[n]; n++) {
+      snprintf(subj[n], sizeof subj[n], SUBJ_PREFIX "%s", ss->topics[n]);
+      subjects[n] = subj[n];
+    }
     jsStreamConfig cfg;
     jsStreamConfig_Init(&cfg);
-    cfg.Name = k_stored[i].stream;
+    cfg.Name = ss->name;
     cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Retention = k_stored[i].retention;
+    cfg.SubjectsLen = n;
+    cfg.Retention = ss->retention;
     cfg.Storage = js_FileStorage;
     cfg.Replicas = b->replicas;
     cfg.MaxAge = b->max_age_ns;
@@ -247,8 +265,8 @@ static argus_err ensure_streams(nb_bus *b) {
     cfg.Discard = js_DiscardOld;
     s = js_AddStream(&si, b->js, &cfg, NULL, &jerr);
     if (s != NATS_OK && jerr != JSStreamNameExistErr) {
-      bus_note("nats: cannot create stream %s (%d replicas): %s",
-               k_stored[i].stream, b->replicas, status_text(s));
+      bus_note("nats: cannot create stream %s (%d replicas): %s", ss->name,
+               b->replicas, status_text(s));
       return ARGUS_E_IO;
     }
     jsStreamInfo_Destroy(si);
@@ -560,11 +578,12 @@ static void *pull_main(void *arg) {
 static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
                               void **impl) {
   nb_bus *b = ctx;
-  const stored_topic *st = stored_of(o->pattern);
+  const stored_stream *st = stored_of(o->pattern);
   int pull = o->group || o->start_seq;
   if (pull && !st) {
     bus_note("subscribe %s: a group or start sequence needs a stored topic "
-             "(face, alert, watchlist.change)",
+             "(face, alert.raised, alert.suppressed, face.unmatched, "
+             "watchlist.change)",
              o->pattern);
     return ARGUS_E_INVALID_ARG;
   }
@@ -600,6 +619,12 @@ static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
              o->pattern);
   else
     snprintf(s->subject, sizeof s->subject, SUBJ_PREFIX "%s", o->pattern);
+  if (o->group) {
+    snprintf(s->durable, sizeof s->durable, "%s_%s", o->group, o->pattern);
+    for (char *c = s->durable; *c; c++)
+      if (*c == '.')
+        *c = '_';
+  }
   s->handler = o->handler;
   s->user = o->user;
   s->events = o->events;
@@ -613,7 +638,7 @@ static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
   if (pull) {
     jsSubOptions so;
     jsSubOptions_Init(&so);
-    so.Stream = st->stream;
+    so.Stream = st->name;
     so.ManualAck = true;
     so.Config.AckPolicy = js_AckExplicit;
     so.Config.AckWait = b->ack_wait_ns;
@@ -632,21 +657,21 @@ static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
        * create with other settings would change them) and every member
        * binds to it, so that a member leaving never deletes it. */
       jsConsumerInfo *ci = NULL;
-      if (js_GetConsumerInfo(&ci, b->js, st->stream, o->group, NULL, &jerr) ==
+      if (js_GetConsumerInfo(&ci, b->js, st->name, s->durable, NULL, &jerr) ==
           NATS_NOT_FOUND) {
         jsConsumerConfig cc = so.Config;
-        cc.Durable = o->group;
+        cc.Durable = s->durable;
         cc.FilterSubject = s->subject;
-        js_AddConsumer(&ci, b->js, st->stream, &cc, NULL, &jerr);
+        js_AddConsumer(&ci, b->js, st->name, &cc, NULL, &jerr);
       }
       jsConsumerInfo_Destroy(ci);
       jsSubOptions_Init(&so);
-      so.Stream = st->stream;
-      so.Consumer = o->group;
+      so.Stream = st->name;
+      so.Consumer = s->durable;
       so.ManualAck = true;
     }
-    ns = js_PullSubscribe(&s->sub, b->js, s->subject, o->group, NULL, &so,
-                          &jerr);
+    ns = js_PullSubscribe(&s->sub, b->js, s->subject,
+                          o->group ? s->durable : NULL, NULL, &so, &jerr);
   } else if (o->handler) {
     ns = natsConnection_Subscribe(&s->sub, b->nc, s->subject, on_core_msg, s);
     if (ns == NATS_OK)
