@@ -30,6 +30,7 @@
 #include "argus/bus.h"
 #include "argus/face.h"
 #include "argus/gallery.h"
+#include "argus/image.h"
 #include "argus/pipeline.h"
 #include "argus/policy.h"
 #include "argus/store.h"
@@ -636,6 +637,177 @@ static long long last_count(const char *text, const char *key) {
   return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
+/* ---- privacy masks on live-view snapshots -------------------------------- */
+
+typedef struct region_stats {
+  double mean;
+  int max;
+} region_stats;
+
+/* The mean and the largest of the R, G, B values of img (RGB8) in
+ * [x0, x1) x [y0, y1). */
+static region_stats region(const argus_image *img, int x0, int y0, int x1,
+                           int y1) {
+  region_stats r = {0, 0};
+  double sum = 0;
+  long n = 0;
+  for (int y = y0; y < y1 && y < img->height; y++)
+    for (int x = x0; x < x1 && x < img->width; x++)
+      for (int k = 0; k < 3; k++) {
+        int v = img->data[0][(size_t)y * (size_t)img->stride[0] + x * 3 + k];
+        sum += v;
+        n++;
+        if (v > r.max)
+          r.max = v;
+      }
+  r.mean = n ? sum / (double)n : 0;
+  return r;
+}
+
+/* A snapshot of camera cam (max_width), decoded; 0 when it worked. */
+static int snap(argus_pipeline *p, int cam, int max_width, argus_image *img) {
+  uint8_t *jpeg = NULL;
+  size_t size = 0;
+  argus_pipeline_error err = {{0}};
+  argus_err rc =
+      argus_pipeline_camera_snapshot(p, cam, max_width, &jpeg, &size, 10, &err);
+  CHECK_OK(rc);
+  if (rc) {
+    fprintf(stderr, "snapshot: %s\n", err.msg);
+    return -1;
+  }
+  rc = argus_image_decode(jpeg, size, ARGUS_PIX_RGB8, img, NULL);
+  free(jpeg);
+  CHECK_OK(rc);
+  return rc ? -1 : 0;
+}
+
+/* GET /cameras/{id}/snapshot's frame (argus_pipeline_camera_snapshot) of
+ * a camera with masks: inside them black, also in a scaled snapshot;
+ * outside them the picture. The same regions without masks (the premise:
+ * there is something to hide). The clip loops in real time (policy off:
+ * a live view is served without analysis). */
+static void test_snapshot_masks(void) {
+  char clip[1200], db[512];
+  snprintf(clip, sizeof clip, "%s/hamilton_clip_10s.mp4", g_video);
+  snprintf(db, sizeof db, "%s/snap", g_tmp);
+  mkdir(db, 0700);
+  snprintf(db, sizeof db, "%s/snap/argus.db", g_tmp);
+  argus_pipeline_config c;
+  argus_pipeline_config_init(&c);
+  c.realtime = 1;
+  c.loop = 1;
+  argus_pipeline_parts parts;
+  argus_pipeline *p = NULL;
+  argus_pipeline_error err = {{0}};
+  argus_err rc =
+      argus_pipeline_parts_open(g_models, 0, db, "pipeline", &parts, &err);
+  if (rc == ARGUS_OK)
+    rc = argus_pipeline_create(&c, &parts, &p, &err);
+  CHECK_OK(rc);
+  if (rc) {
+    fprintf(stderr, "pipeline: %s\n", err.msg);
+    argus_pipeline_parts_close(&parts);
+    return;
+  }
+  argus_edge_camera_opts co;
+  memset(&co, 0, sizeof co);
+  co.name = "stage";
+  co.url = clip;
+  co.rtsp_udp = -1;
+  co.settings = "{\"policy\":{\"mode\":\"off\"}}";
+  int cam = -1;
+  rc = argus_pipeline_add_camera_opts(p, &co, &cam, &err);
+  CHECK_OK(rc);
+  /* Until it streams. */
+  for (int i = 0; rc == ARGUS_OK && i < 100; i++) {
+    argus_pipeline_camera_stats cs;
+    argus_pipeline_stats st;
+    int n = 0;
+    argus_pipeline_get_stats(p, &st, &cs, 1, &n);
+    if (n == 1 && cs.video.state == ARGUS_VIDEO_STREAMING)
+      break;
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+  }
+  argus_image plain, full, half;
+  memset(&plain, 0, sizeof plain);
+  memset(&full, 0, sizeof full);
+  memset(&half, 0, sizeof half);
+  /* The left half (a rectangle) and a triangle on the right. */
+  argus_policy pol;
+  argus_error_detail why = {{0}};
+  CHECK_OK(argus_policy_parse(
+      "{\"mode\":\"off\",\"masks\":[[[0,0],[320,0],[320,360],[0,360]],"
+      "[[400,20],[620,20],[510,200]]]}",
+      &pol, &why));
+  int got = rc == ARGUS_OK && snap(p, cam, 0, &plain) == 0;
+  if (got) {
+    rc = argus_pipeline_set_policy(p, cam, &pol);
+    CHECK_OK(rc);
+    got = rc == ARGUS_OK && snap(p, cam, 0, &full) == 0 &&
+          snap(p, cam, 320, &half) == 0;
+  }
+  if (got) {
+    CHECK_INT_EQ(plain.width, 640);
+    CHECK_INT_EQ(full.width, 640);
+    CHECK_INT_EQ(half.width, 320);
+    /* Inside the rectangle (8 px off its edges: JPEG rings there). */
+    region_stats p_in = region(&plain, 8, 8, 312, 352);
+    region_stats f_in = region(&full, 8, 8, 312, 352);
+    region_stats h_in = region(&half, 4, 4, 156, 176);
+    /* Inside the triangle, about its centroid. */
+    region_stats p_tri = region(&plain, 490, 50, 530, 90);
+    region_stats f_tri = region(&full, 490, 50, 530, 90);
+    region_stats h_tri = region(&half, 245, 25, 265, 45);
+    /* Outside every mask: the lower right. */
+    region_stats p_out = region(&plain, 336, 216, 632, 352);
+    region_stats f_out = region(&full, 336, 216, 632, 352);
+    region_stats h_out = region(&half, 168, 108, 316, 176);
+    printf(
+        "snapshot means: rectangle %.1f (max %d) -> %.1f (max %d), scaled %.1f "
+        "(max %d); triangle %.1f (max %d) -> %.1f (max %d), scaled max %d; "
+        "outside %.1f (max %d) -> %.1f, scaled %.1f\n",
+        p_in.mean, p_in.max, f_in.mean, f_in.max, h_in.mean, h_in.max,
+        p_tri.mean, p_tri.max, f_tri.mean, f_tri.max, h_tri.max, p_out.mean,
+        p_out.max, f_out.mean, h_out.mean);
+    /* The premise: the masked regions show something without masks. */
+    CHECK(p_in.max > 64 && p_in.mean > 4);
+    CHECK(p_tri.max > 64 && p_tri.mean > 4);
+    /* Masked: black (JPEG leaves a few levels). */
+    CHECK(f_in.max <= 16);
+    CHECK(h_in.max <= 16);
+    CHECK(f_tri.max <= 16);
+    CHECK(h_tri.max <= 16);
+    /* Outside: the picture, as without masks. */
+    CHECK(f_out.max > 64 && f_out.mean > 4);
+    CHECK(h_out.max > 64 && h_out.mean > 4);
+    CHECK(fabs(f_out.mean - p_out.mean) < 15);
+    /* Every pixel the policy calls masked, with a margin for the codec,
+     * is black in the full-size snapshot. */
+    int bad = 0;
+    for (int y = 0; y < full.height; y++)
+      for (int x = 0; x < full.width; x++) {
+        int deep = 1;
+        for (int dy = -6; dy <= 6 && deep; dy += 3)
+          for (int dx = -6; dx <= 6 && deep; dx += 3)
+            deep = argus_policy_masked(&pol, (float)(x + dx) + 0.5f,
+                                       (float)(y + dy) + 0.5f);
+        if (deep) {
+          const uint8_t *px =
+              full.data[0] + (size_t)y * (size_t)full.stride[0] + x * 3;
+          bad += px[0] > 16 || px[1] > 16 || px[2] > 16;
+        }
+      }
+    CHECK_INT_EQ(bad, 0);
+  }
+  argus_image_free(&plain);
+  argus_image_free(&full);
+  argus_image_free(&half);
+  argus_pipeline_destroy(p);
+  argus_pipeline_parts_close(&parts);
+}
+
 static void test_live(argus_face_engine *eng) {
   char db[512], photo[1200];
   snprintf(db, sizeof db, "%s/live", g_tmp);
@@ -877,6 +1049,7 @@ int main(void) {
     printf("live part skipped: ARGUS_SHARED_DATA is not set\n");
   }
   if (eng) {
+    test_snapshot_masks();
     test_live(eng);
     argus_face_engine_free(eng);
   }

@@ -102,9 +102,9 @@ void edge_slot_enqueue(argus_edge *p, edge_slot *s) {
   pthread_mutex_unlock(&p->shot_mu);
 }
 
-int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c,
-                           int cam, uint64_t track, double track_start,
-                           const void *shot, uint64_t trigger_mono) {
+int edge_queue_stored_shot(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
+                           uint64_t track, double track_start, const void *shot,
+                           uint64_t trigger_mono) {
   const edge_shot_hdr *h = shot;
   if (!shot || !h->valid)
     return 0; /* nothing kept to search */
@@ -158,7 +158,7 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
     return edge_fail(err, ARGUS_E_INVALID_ARG, "add camera: no URL");
   if (!(fps >= 0) || fps > 1000)
     return edge_fail(err, ARGUS_E_INVALID_ARG,
-                   "add camera: fps %g out of range (0..1000)", fps);
+                     "add camera: fps %g out of range (0..1000)", fps);
   if (!name || !*name)
     name = url;
   argus_policy pol;
@@ -224,13 +224,15 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
   pthread_mutex_unlock(&p->cams_mu);
   if (index)
     *index = idx;
-  argus_log(ARGUS_LOG_INFO, EDGE_MOD, "camera %d '%s' added (%.1f fps analysed)",
-            idx, c->name, vc.max_fps);
+  argus_log(ARGUS_LOG_INFO, EDGE_MOD,
+            "camera %d '%s' added (%.1f fps analysed)", idx, c->name,
+            vc.max_fps);
   if (pol.mode != ARGUS_POLICY_MATCH || pol.nwindows || pol.nmasks)
-    argus_log(ARGUS_LOG_INFO, EDGE_MOD,
-              "camera '%s': recognition policy %s, %d window(s), %d mask(s)%s%s",
-              name, argus_policy_mode_name(pol.mode), pol.nwindows,
-              pol.nmasks, pol.legal_ref[0] ? ": " : "", pol.legal_ref);
+    argus_log(
+        ARGUS_LOG_INFO, EDGE_MOD,
+        "camera '%s': recognition policy %s, %d window(s), %d mask(s)%s%s",
+        name, argus_policy_mode_name(pol.mode), pol.nwindows, pol.nmasks,
+        pol.legal_ref[0] ? ": " : "", pol.legal_ref);
   return ARGUS_OK;
 }
 
@@ -246,8 +248,8 @@ argus_err argus_edge_set_policy(argus_edge *p, int index,
     for (int i = 0; i < pol->nwindows; i++) {
       const argus_policy_window *w = &pol->windows[i];
       if ((unsigned)w->mode > ARGUS_POLICY_OFF ||
-          (w->daily && (w->from_ns < 0 || w->from_ns >= 86400 ||
-                        w->to_ns < 0 || w->to_ns >= 86400)))
+          (w->daily && (w->from_ns < 0 || w->from_ns >= 86400 || w->to_ns < 0 ||
+                        w->to_ns >= 86400)))
         return ARGUS_E_INVALID_ARG;
     }
     for (int i = 0; i < pol->nmasks; i++)
@@ -311,8 +313,7 @@ static argus_err ensure_rgb(edge_worker *w, int width, int height) {
   return argus_image_alloc(&w->rgb, nw, nh, ARGUS_PIX_RGB8);
 }
 
-static void thumb_size(const argus_edge *p, int fw, int fh, int *tw,
-                       int *th) {
+static void thumb_size(const argus_edge *p, int fw, int fh, int *tw, int *th) {
   int w = p->thumb_w, h = (int)lround((double)p->thumb_w * fh / fw);
   if (h > p->thumb_h) {
     h = p->thumb_h;
@@ -340,10 +341,9 @@ static int make_thumb(argus_edge *p, edge_worker *w, const argus_image *rgb,
 
 /* Fills a shot buffer (header, aligned crop, thumbnail) from a face of the
  * current frame. */
-static void fill_shot(argus_edge *p, edge_worker *w,
-                      const argus_video_frame *f, const argus_image *rgb,
-                      const argus_face *face, unsigned char *buf,
-                      int *thumb_done) {
+static void fill_shot(argus_edge *p, edge_worker *w, const argus_video_frame *f,
+                      const argus_image *rgb, const argus_face *face,
+                      unsigned char *buf, int *thumb_done) {
   edge_shot_hdr *h = (edge_shot_hdr *)buf;
   memset(h, 0, sizeof *h);
   h->time = f->media_time;
@@ -405,8 +405,9 @@ static void track_frame(argus_edge *p, edge_worker *w, edge_cam *c, int cam,
       argus_track_update(c->tr, f->media_time, w->dets, nfaces, &res);
   if (rc) {
     c->frames_failed++;
-    argus_log(ARGUS_LOG_WARN, EDGE_MOD, "camera '%s': tracker update failed: %s",
-              c->name, argus_strerror(rc));
+    argus_log(ARGUS_LOG_WARN, EDGE_MOD,
+              "camera '%s': tracker update failed: %s", c->name,
+              argus_strerror(rc));
     return;
   }
   c->last_t = f->media_time;
@@ -481,8 +482,60 @@ static void snap_size(int w, int h, int max_width, int *ow, int *oh) {
   *oh = nh < 1 ? 1 : (int)nh;
 }
 
-/* Answers every snapshot request of camera c with the frame rgb. Under
- * c->mu (the worker's turn). */
+/* Fills the pixels of one row of img (RGB8) that polygon m covers at
+ * height y (frame pixels): the spans between its edges' crossings (even-odd
+ * rule, as argus_policy_masked), widened to every pixel a span touches. */
+static void mask_row(argus_image *img, const argus_policy_mask *m, int row,
+                     float y) {
+  float xs[ARGUS_POLICY_MAX_POINTS];
+  int n = 0;
+  for (int a = 0, b = m->npoints - 1; a < m->npoints; b = a++) {
+    float xa = m->pts[a][0], ya = m->pts[a][1];
+    float xb = m->pts[b][0], yb = m->pts[b][1];
+    if ((ya > y) != (yb > y))
+      xs[n++] = (xb - xa) * (y - ya) / (yb - ya) + xa;
+  }
+  for (int i = 1; i < n; i++) /* insertion sort: n <= 32 */
+    for (int k = i; k > 0 && xs[k - 1] > xs[k]; k--) {
+      float t = xs[k];
+      xs[k] = xs[k - 1];
+      xs[k - 1] = t;
+    }
+  uint8_t *line = img->data[0] + (size_t)row * (size_t)img->stride[0];
+  for (int i = 0; i + 1 < n; i += 2) {
+    double x0 = floor(xs[i]), x1 = ceil(xs[i + 1]);
+    if (x0 < 0)
+      x0 = 0;
+    if (x1 > img->width)
+      x1 = img->width;
+    if (x1 > x0)
+      memset(line + (size_t)x0 * 3, 0, (size_t)(x1 - x0) * 3);
+  }
+}
+
+/* The privacy masks of pol over img (RGB8, frame pixels), filled black: a
+ * masked region is never shown by a live view. A pixel row is filled where
+ * a mask covers it at its top, middle or bottom, so a pixel partly inside
+ * is filled too. */
+static void snap_mask(const argus_policy *pol, argus_image *img) {
+  for (int i = 0; i < pol->nmasks; i++) {
+    const argus_policy_mask *m = &pol->masks[i];
+    int r0 = (int)floor(m->box[1]), r1 = (int)ceil(m->box[3]);
+    if (r0 < 0)
+      r0 = 0;
+    if (r1 > img->height)
+      r1 = img->height;
+    for (int row = r0; row < r1; row++) {
+      mask_row(img, m, row, (float)row + 0.001f);
+      mask_row(img, m, row, (float)row + 0.5f);
+      mask_row(img, m, row, (float)row + 0.999f);
+    }
+  }
+}
+
+/* Answers every snapshot request of camera c with the frame rgb, its
+ * privacy masks filled (a scaled snapshot is scaled from the filled frame,
+ * so no masked pixel blends into it). Under c->mu (the worker's turn). */
 static void snap_serve(edge_cam *c, const argus_image *rgb) {
   uint32_t gen = atomic_load(&c->gen);
   edge_snap **pp = &c->snaps;
@@ -495,11 +548,28 @@ static void snap_serve(edge_cam *c, const argus_image *rgb) {
     }
     int w = 0, h = 0;
     snap_size(rgb->width, rgb->height, q->max_width, &w, &h);
-    argus_err rc = argus_image_alloc(&q->img, w, h, ARGUS_PIX_RGB8);
+    int full = w == rgb->width && h == rgb->height;
+    argus_image masked;
+    memset(&masked, 0, sizeof masked);
+    const argus_image *src = rgb;
+    argus_err rc = ARGUS_OK;
+    if (c->policy.nmasks > 0 && !full) {
+      /* Masked at the frame's size first, then scaled. */
+      rc = argus_image_alloc(&masked, rgb->width, rgb->height, ARGUS_PIX_RGB8);
+      if (rc == ARGUS_OK)
+        rc = argus_image_convert(rgb, &masked);
+      if (rc == ARGUS_OK)
+        snap_mask(&c->policy, &masked);
+      src = &masked;
+    }
     if (rc == ARGUS_OK)
-      rc = w == rgb->width && h == rgb->height
-               ? argus_image_convert(rgb, &q->img)
-               : argus_image_resize(rgb, &q->img);
+      rc = argus_image_alloc(&q->img, w, h, ARGUS_PIX_RGB8);
+    if (rc == ARGUS_OK)
+      rc = full ? argus_image_convert(src, &q->img)
+                : argus_image_resize(src, &q->img);
+    if (rc == ARGUS_OK && full && c->policy.nmasks > 0)
+      snap_mask(&c->policy, &q->img);
+    argus_image_free(&masked);
     if (rc != ARGUS_OK)
       argus_image_free(&q->img);
     q->rc = rc;
@@ -628,8 +698,7 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   pthread_mutex_lock(&c->mu);
   argus_policy_mode mode = argus_policy_mode_at(&c->policy, f->wall_ns);
   pthread_mutex_unlock(&c->mu);
-  int want_snap =
-      atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0;
+  int want_snap = atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0;
   argus_err rc = ARGUS_OK;
   if (mode != ARGUS_POLICY_OFF || want_snap) {
     rc = ensure_rgb(w, f->image.width, f->image.height);
@@ -801,14 +870,16 @@ static argus_err workers_create(argus_edge *p, argus_error_detail *err) {
         (!w->faces || !w->dets || !w->emb || !w->crops || !w->batch))
       rc = ARGUS_E_NOMEM;
     if (rc)
-      return edge_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+      return edge_fail(err, rc, "analysis worker %d: %s", i,
+                       argus_strerror(rc));
     /* Plan the embedder's sessions for every batch size now (1, 2, 4, ...
      * up to embed_batch), so that the first large batch while running does
      * not allocate an arena. */
     argus_image grey;
     rc = argus_image_alloc(&grey, p->align_w, p->align_h, ARGUS_PIX_RGB8);
     if (rc)
-      return edge_fail(err, rc, "analysis worker %d: %s", i, argus_strerror(rc));
+      return edge_fail(err, rc, "analysis worker %d: %s", i,
+                       argus_strerror(rc));
     for (int y = 0; y < grey.height; y++)
       memset(grey.data[0] + (size_t)y * grey.stride[0], 128,
              (size_t)grey.width * 3);
@@ -821,7 +892,7 @@ static argus_err workers_create(argus_edge *p, argus_error_detail *err) {
     memset(w->crops, 0, (size_t)B * sizeof *w->crops);
     if (rc)
       return edge_fail(err, rc, "analysis worker %d: embedder: %s", i,
-                     fe.msg[0] ? fe.msg : argus_strerror(rc));
+                       fe.msg[0] ? fe.msg : argus_strerror(rc));
   }
   return ARGUS_OK;
 }
@@ -881,7 +952,8 @@ argus_err argus_edge_create(const argus_edge_config *cfg,
   const argus_face_card *card =
       argus_face_engine_card(engine, ARGUS_FACE_MODEL_EMBEDDER);
   if (!emb || !card) {
-    rc = edge_fail(err, ARGUS_E_INVALID_ARG, "edge: the engine has no embedder");
+    rc =
+        edge_fail(err, ARGUS_E_INVALID_ARG, "edge: the engine has no embedder");
     goto fail;
   }
   p->dim = emb->dim;
@@ -914,8 +986,8 @@ argus_err argus_edge_create(const argus_edge_config *cfg,
   /* Pools, sized once. */
   p->slots = calloc((size_t)cfg->shot_slots, sizeof *p->slots);
   p->slot_mem = malloc((size_t)cfg->shot_slots * p->shot_bytes);
-  p->max_cams = cfg->max_cameras > 0 ? cfg->max_cameras
-                                     : ARGUS_VIDEO_DEFAULT_CAMERAS;
+  p->max_cams =
+      cfg->max_cameras > 0 ? cfg->max_cameras : ARGUS_VIDEO_DEFAULT_CAMERAS;
   p->cams = calloc((size_t)p->max_cams, sizeof *p->cams);
   if (!p->slots || !p->slot_mem || !p->cams) {
     rc = edge_fail(err, ARGUS_E_NOMEM,
