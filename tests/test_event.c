@@ -955,7 +955,8 @@ static void test_match_details(void) {
    * members: unknown. */
   argus_event *bare = NULL;
   CHECK_OK(argus_event_new(ARGUS_EVENT_ALERT, NULL, &bare));
-  CHECK(bare && isnan(bare->u.alert.track_start) && bare->u.alert.photo_id == 0);
+  CHECK(bare && isnan(bare->u.alert.track_start) &&
+        bare->u.alert.photo_id == 0);
   argus_event_unref(bare);
   static const char old_doc[] =
       "{\"v\":2,\"type\":\"alert\",\"id\":3,\"camera\":\"c\","
@@ -967,6 +968,74 @@ static void test_match_details(void) {
   CHECK(back && isnan(back->u.alert.track_start) &&
         back->u.alert.photo_id == 0);
   argus_event_unref(back);
+  argus_event_unref(face);
+}
+
+/* The wire form (split roles): a face's crop travels, and an alert brings
+ * its face (probe and crop) to a store sink in another process. */
+static void test_wire(void) {
+  argus_event *face = make_face("gate", 5000, 300, 77);
+  if (!face)
+    return;
+  size_t n = 0;
+  CHECK_OK(argus_event_to_wire(face, g_doc, sizeof g_doc, &n));
+  CHECK(strstr(g_doc, "\"crop_jpeg\"") != NULL);
+  size_t plain = 0;
+  CHECK_OK(argus_event_to_json(face, g_doc2, sizeof g_doc2, &plain));
+  CHECK(strstr(g_doc2, "crop_jpeg") == NULL);
+  CHECK(n > plain + 5000 * 4 / 3);
+  argus_event *back = NULL;
+  argus_error_detail e = {{0}};
+  CHECK_OK(argus_event_from_json(g_doc, n, &back, &e));
+  if (back) {
+    const argus_event_face *a = &face->u.face, *b = &back->u.face;
+    CHECK_INT_EQ(b->crop.size, 5000);
+    CHECK(b->crop.data && memcmp(a->crop.data, b->crop.data, 5000) == 0);
+    CHECK(memcmp(a->embedding, b->embedding, DIM * sizeof(float)) == 0);
+    CHECK(b->thumb_rgb == NULL); /* never carried */
+    argus_event_unref(back);
+  }
+  /* An alert with its face. */
+  argus_event *al = NULL;
+  CHECK_OK(argus_event_new(ARGUS_EVENT_ALERT, face, &al));
+  if (al) {
+    snprintf(al->id, sizeof al->id, "alert-1");
+    argus_event_alert *a = &al->u.alert;
+    a->person_id = 3;
+    a->watchlist_id = 2;
+    snprintf(a->person, sizeof a->person, "Lin");
+    snprintf(a->watchlist, sizeof a->watchlist, "wanted");
+    a->score = 0.5f;
+    CHECK_OK(argus_event_to_wire(al, g_doc, sizeof g_doc, &n));
+    CHECK_OK(argus_event_from_json(g_doc, n, &back, &e));
+    if (back) {
+      const argus_event_alert *b = &back->u.alert;
+      CHECK(b->face != NULL);
+      if (b->face) {
+        CHECK(strcmp(b->face->id, face->id) == 0);
+        CHECK_INT_EQ(b->face->u.face.crop.size, 5000);
+        CHECK(memcmp(b->face->u.face.embedding, face->u.face.embedding,
+                     DIM * sizeof(float)) == 0);
+      }
+      CHECK(strcmp(b->person, "Lin") == 0 && b->person_id == 3);
+      argus_event_unref(back);
+    }
+    /* The plain form has no face. */
+    CHECK_OK(argus_event_to_json(al, g_doc, sizeof g_doc, &n));
+    CHECK_OK(argus_event_from_json(g_doc, n, &back, &e));
+    if (back) {
+      CHECK(back->u.alert.face == NULL);
+      argus_event_unref(back);
+    }
+    argus_event_unref(al);
+  }
+  /* A crop that is not base64 is refused with a reason. */
+  CHECK_OK(argus_event_to_wire(face, g_doc, sizeof g_doc, &n));
+  char *c = strstr(g_doc, "\"crop_jpeg\":\"");
+  if (c)
+    c[13] = '!';
+  CHECK_INT_EQ(argus_event_from_json(g_doc, n, &back, &e), ARGUS_E_CORRUPT);
+  CHECK(strstr(e.msg, "crop_jpeg") != NULL);
   argus_event_unref(face);
 }
 
@@ -982,5 +1051,6 @@ int main(void) {
   test_bus();
   test_unmatched_json();
   test_out_of_range();
+  test_wire();
   return check_report("test_event");
 }

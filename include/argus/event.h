@@ -201,6 +201,13 @@ void argus_event_unref(const argus_event *ev);
  * fit). */
 argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
                               size_t *len);
+/* argus_event_to_json, plus what a process elsewhere needs (the wire form
+ * of split roles, docs/scale.md): a face's crop JPEG ("crop_jpeg", base64,
+ * when at most 24 KiB) and an alert's face event ("face": its members,
+ * with the embedding as the probe, and the crop; "face_event": its id).
+ * argus_event_from_json reads both forms. Errors as argus_event_to_json. */
+argus_err argus_event_to_wire(const argus_event *ev, char *buf, size_t cap,
+                              size_t *len);
 /* Writes an alert's members (not the braces, "v" or "type") into j, with
  * `crop` and `thumb` as the values of "crop" and "thumb" (NULL: null): the
  * hashes in the event document, the store's file paths in `argus watch
@@ -210,7 +217,8 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
 
 /* Parses a document written by argus_event_to_json (of this or an earlier
  * version where the fields exist) into a new event (one reference; the
- * embedding is owned by the event; image bytes are not carried). Errors:
+ * embedding, and the crop of a wire document, are owned by the event; a
+ * thumbnail is never carried). Errors:
  * CORRUPT (not such a document; err says what), UNSUPPORTED (a newer
  * version), NOMEM. */
 argus_err argus_event_from_json(const char *json, size_t len,

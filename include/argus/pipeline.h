@@ -122,7 +122,26 @@ typedef struct argus_pipeline_config {
   int max_cameras; /* cameras at once: sizes the video hub and the edge's
                       tables (0: ARGUS_PIPELINE_MAX_CAMERAS; at most
                       ARGUS_VIDEO_MAX_CAMERAS) */
+  /* Which stages run here (argus_pipeline_role; default ALL). Split roles
+   * talk over a shared bus (NATS, docs/scale.md): EDGE runs the cameras and
+   * publishes face events (parts: engine, bus); MATCH searches them and
+   * publishes what it raises (parts: gallery, store for the change feed,
+   * bus); SINK stores the raised alerts and publishes them as "alert"
+   * (parts: store, bus). A part a role does not use may be NULL. */
+  int role;
 } argus_pipeline_config;
+
+typedef enum argus_pipeline_role {
+  ARGUS_PIPELINE_ALL = 0,
+  ARGUS_PIPELINE_EDGE = 1,
+  ARGUS_PIPELINE_MATCH = 2,
+  ARGUS_PIPELINE_SINK = 4,
+} argus_pipeline_role;
+
+/* "all", "edge", "match", "sink" (NULL for another value). */
+const char *argus_pipeline_role_name(int role);
+/* The role of a name (-1: none). */
+int argus_pipeline_role_parse(const char *name);
 
 /* Fills *c with the defaults above. */
 void argus_pipeline_config_init(argus_pipeline_config *c);

@@ -239,7 +239,10 @@ static void json_time_or_null(argus_json *j, const char *key, double t) {
     argus_json_null(j, key);
 }
 
-static void json_face(argus_json *j, const argus_event_face *f) {
+/* Largest crop JPEG a wire document carries (argus_event_to_wire). */
+#define WIRE_CROP_MAX ((size_t)24 << 10)
+
+static void json_face(argus_json *j, const argus_event_face *f, int wire) {
   char t[ARGUS_RFC3339_MAX];
   argus_rfc3339(f->wall_ns, t);
   argus_json_str(j, "camera", f->camera);
@@ -262,11 +265,23 @@ static void json_face(argus_json *j, const argus_event_face *f) {
                               (size_t)f->dim * sizeof(float), enc)
                  : 0;
   argus_json_strn(j, "embedding", enc, n);
+  if (wire && f->crop.data && f->crop.size > 0 &&
+      f->crop.size <= WIRE_CROP_MAX) {
+    static _Thread_local char cenc[(WIRE_CROP_MAX + 2) / 3 * 4 + 1];
+    size_t cn = b64_encode(f->crop.data, f->crop.size, cenc);
+    argus_json_strn(j, "crop_jpeg", cenc, cn);
+  }
 }
 
-static void json_alert(argus_json *j, const argus_event_alert *a) {
+static void json_alert(argus_json *j, const argus_event_alert *a, int wire) {
   argus_event_alert_json(a, a->crop_sha256[0] ? a->crop_sha256 : NULL,
                          a->thumb_sha256[0] ? a->thumb_sha256 : NULL, j);
+  if (wire && a->face) {
+    argus_json_str(j, "face_event", a->face->id);
+    argus_json_obj_begin(j, "face");
+    json_face(j, &a->face->u.face, 1);
+    argus_json_obj_end(j);
+  }
 }
 
 void argus_event_alert_json(const argus_event_alert *a, const char *crop,
@@ -331,8 +346,21 @@ static const char *change_name(argus_event_change c) {
   return "all";
 }
 
+static argus_err event_json(const argus_event *ev, char *buf, size_t cap,
+                            size_t *len, int wire);
+
 argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
                               size_t *len) {
+  return event_json(ev, buf, cap, len, 0);
+}
+
+argus_err argus_event_to_wire(const argus_event *ev, char *buf, size_t cap,
+                              size_t *len) {
+  return event_json(ev, buf, cap, len, 1);
+}
+
+static argus_err event_json(const argus_event *ev, char *buf, size_t cap,
+                            size_t *len, int wire) {
   if (len)
     *len = 0;
   if (!ev || !buf || cap < 2 || !type_name(ev->type))
@@ -344,17 +372,17 @@ argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
   argus_json_str(&j, "type", type_name(ev->type));
   switch (ev->type) {
   case ARGUS_EVENT_FACE:
-    json_face(&j, &ev->u.face);
+    json_face(&j, &ev->u.face, wire);
     break;
   case ARGUS_EVENT_ALERT:
-    json_alert(&j, &ev->u.alert);
+    json_alert(&j, &ev->u.alert, wire);
     break;
   case ARGUS_EVENT_UNMATCHED:
     argus_json_str(&j, "face_id", ev->u.unmatched.face_id);
     argus_json_num(&j, "best_score", ev->u.unmatched.best_score, 4);
     argus_json_num(&j, "retention", ev->u.unmatched.retention, 1);
     if (ev->u.unmatched.face)
-      json_face(&j, &ev->u.unmatched.face->u.face);
+      json_face(&j, &ev->u.unmatched.face->u.face, wire);
     break;
   case ARGUS_EVENT_WATCHLIST: {
     const argus_event_watchlist *w = &ev->u.watchlist;
@@ -440,8 +468,7 @@ static int get_int(const cJSON *o, const char *k, int required, double lo,
     return required ? -1 : 0;
   }
   double d = v->valuedouble;
-  if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d) || d < lo ||
-      d > hi)
+  if (!cJSON_IsNumber(v) || !isfinite(d) || d != floor(d) || d < lo || d > hi)
     return -1;
   *out = (int64_t)d;
   return 0;
@@ -471,12 +498,31 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "embedding");
   if (!cJSON_IsString(e))
     return bad(err, "face: \"embedding\" missing");
+  /* The crop JPEG of a wire document (argus_event_to_wire). */
+  const cJSON *cj = cJSON_GetObjectItemCaseSensitive(o, "crop_jpeg");
+  size_t crop_n = 0;
+  if (cj) {
+    size_t sl = cJSON_IsString(cj) ? strlen(cj->valuestring) : 1;
+    if (sl % 4 != 0 || sl / 4 * 3 > WIRE_CROP_MAX + 2)
+      return bad(err, "face: \"crop_jpeg\" is not base64 of at most 24 KiB");
+    crop_n = sl / 4 * 3;
+    if (sl >= 1 && cj->valuestring[sl - 1] == '=')
+      crop_n--;
+    if (sl >= 2 && cj->valuestring[sl - 2] == '=')
+      crop_n--;
+  }
   argus_event *ev = NULL;
   float *emb = NULL;
-  argus_err rc = argus_event_face_new((int)dim, 0, 0, &ev, &emb, NULL, NULL);
+  uint8_t *crop = NULL;
+  argus_err rc =
+      argus_event_face_new((int)dim, crop_n, 0, &ev, &emb, &crop, NULL);
   if (rc)
     return rc;
   argus_event_face *f = &ev->u.face;
+  if (crop_n && b64_decode(cj->valuestring, crop, crop_n)) {
+    argus_event_unref(ev);
+    return bad(err, "face: \"crop_jpeg\" is not base64");
+  }
   double mt = 0, q = 0;
   int64_t tr = 0, fw = 0, fh = 0;
   char reason[16] = "";
@@ -526,8 +572,21 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
 
 static argus_err parse_alert(const cJSON *o, argus_event **out,
                              argus_error_detail *err) {
+  /* A wire document carries the face it came from: its embedding (the
+   * probe) and crop, for a store sink in another process. */
+  argus_event *face = NULL;
+  const cJSON *fo = cJSON_GetObjectItemCaseSensitive(o, "face");
+  if (fo && cJSON_IsObject(fo)) {
+    argus_err frc = parse_face(fo, &face, err);
+    if (frc)
+      return frc;
+    const cJSON *fid = cJSON_GetObjectItemCaseSensitive(o, "face_event");
+    if (cJSON_IsString(fid))
+      snprintf(face->id, sizeof face->id, "%s", fid->valuestring);
+  }
   argus_event *ev = NULL;
-  argus_err rc = argus_event_new(ARGUS_EVENT_ALERT, NULL, &ev);
+  argus_err rc = argus_event_new(ARGUS_EVENT_ALERT, face, &ev);
+  argus_event_unref(face); /* ev holds it */
   if (rc)
     return rc;
   argus_event_alert *a = &ev->u.alert;
@@ -644,8 +703,8 @@ static argus_err parse_watchlist(const cJSON *o, argus_event **out,
   return ARGUS_OK;
 }
 
-argus_err argus_event_from_json(const char *json, size_t len,
-                                argus_event **out, argus_error_detail *err) {
+argus_err argus_event_from_json(const char *json, size_t len, argus_event **out,
+                                argus_error_detail *err) {
   if (!json || !out)
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
@@ -661,8 +720,7 @@ argus_err argus_event_from_json(const char *json, size_t len,
       get_str(o, "type", type, sizeof type)) {
     rc = bad(err, "no \"v\" (a version from 1) or \"type\"");
   } else if (v > ARGUS_EVENT_VERSION) {
-    argus_error_detail_set(err,
-                           "event document: version %lld is newer than %d",
+    argus_error_detail_set(err, "event document: version %lld is newer than %d",
                            (long long)v, ARGUS_EVENT_VERSION);
     rc = ARGUS_E_UNSUPPORTED;
   } else if (strcmp(type, "face") == 0) {

@@ -415,7 +415,8 @@ static argus_err nb_publish_event(void *ctx, const char *topic,
   if (!doc && !(doc = malloc(ARGUS_BUS_MSG_MAX + 1)))
     return ARGUS_E_NOMEM;
   size_t len = 0;
-  argus_err rc = argus_event_to_json(ev, doc, ARGUS_BUS_MSG_MAX + 1, &len);
+  /* The wire form: crops and an alert's face travel to the other roles. */
+  argus_err rc = argus_event_to_wire(ev, doc, ARGUS_BUS_MSG_MAX + 1, &len);
   if (rc) {
     bus_note("publish %s %s: the event does not fit a document (%s)", topic,
              ev->id, argus_strerror(rc));
@@ -474,9 +475,11 @@ static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out,
   }
   if (s->events) {
     argus_error_detail e = {{0}};
-    if (argus_event_from_json(s->buf, (size_t)len, ev, &e) == ARGUS_OK)
+    if (argus_event_from_json(s->buf, (size_t)len, ev, &e) == ARGUS_OK) {
+      /* The event's id is the message's (what keys its effects). */
+      snprintf((*ev)->id, sizeof(*ev)->id, "%s", s->id);
       out->event = *ev;
-    else
+    } else
       *ev = NULL; /* the subscriber gets the text and says what is wrong */
   }
   return 1;

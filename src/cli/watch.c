@@ -85,6 +85,13 @@ void cli_watch_usage(FILE *f) {
         "                       $ARGUS_DETECTOR; fr_detect: the RFB-320)\n"
         "  --embedder CARD      the embedder card, e.g. the one a watchlist was\n"
         "                       moved to by 'argus reindex' (sets $ARGUS_EMBEDDER)\n"
+        "  --bus URL            the bus between split roles: nats://HOST:PORT\n"
+        "                       (NATS JetStream; docs/scale.md; default: in\n"
+        "                       process)\n"
+        "  --role R             the stages run here: all (default), edge\n"
+        "                       (cameras -> face events), match (face events ->\n"
+        "                       alerts raised), sink (alerts raised -> stored);\n"
+        "                       edge, match and sink need --bus\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -526,7 +533,9 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     policy_follow_tick(pf, p, t, 0);
     /* Files that finished, sources that failed for good: with --loop too
      * (files do not end then, but a source that cannot be opened does). */
-    int all_ended = argus_pipeline_all_ended(p);
+    int all_ended =
+        (o->role == ARGUS_PIPELINE_ALL || o->role == ARGUS_PIPELINE_EDGE) &&
+        argus_pipeline_all_ended(p);
     int status_due = !o->quiet_status && t >= next_status;
     if (t >= next_look || status_due || all_ended) {
       argus_pipeline_get_stats(p, &st, cs, ncams, &ncs);
@@ -611,7 +620,21 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     *nalerts = 0;
   argus_store_camera_source *srcs = NULL;
   size_t nsrc = 0;
-  int rc = resolve_cameras(cmd, o, &srcs, &nsrc);
+  int has_edge =
+      o->role == ARGUS_PIPELINE_ALL || o->role == ARGUS_PIPELINE_EDGE;
+  if (o->role != ARGUS_PIPELINE_ALL && !o->bus) {
+    cli_errorf(cmd,
+               "--role %s needs --bus nats://HOST:PORT (the other roles "
+               "run in other processes)",
+               argus_pipeline_role_name(o->role));
+    return CLI_USAGE;
+  }
+  if (!has_edge && o->ncameras > 0) {
+    cli_errorf(cmd, "the %s role runs no cameras (give them to 'argus edge')",
+               argus_pipeline_role_name(o->role));
+    return CLI_USAGE;
+  }
+  int rc = has_edge ? resolve_cameras(cmd, o, &srcs, &nsrc) : CLI_OK;
   if (rc != CLI_OK)
     return rc;
 
@@ -663,8 +686,23 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   argus_pipeline_error perr = {{0}};
   char actor[STORE_CLI_ACTOR_MAX];
   store_cli_actor(actor, sizeof actor);
+  cfg.role = o->role;
   argus_err e = argus_pipeline_parts_open(o->models, o->allow_unverified, o->db,
                                           actor, &parts, &perr);
+  if (e == ARGUS_OK && o->bus) {
+    /* The stages talk over the shared bus instead of the in-process one. */
+    argus_bus *shared = NULL;
+    argus_error_detail be = {{0}};
+    e = argus_bus_open(o->bus, NULL, &shared, &be);
+    if (e == ARGUS_OK) {
+      argus_bus_close(parts.bus);
+      parts.bus = shared;
+      argus_log(ARGUS_LOG_INFO, "watch", "role %s on the bus %s",
+                argus_pipeline_role_name(o->role), o->bus);
+    } else {
+      snprintf(perr.msg, sizeof perr.msg, "--bus %s: %s", o->bus, be.msg);
+    }
+  }
   if (e == ARGUS_OK)
     e = argus_pipeline_create(&cfg, &parts, &p, &perr);
   if (e) {
@@ -737,7 +775,15 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   pf.next = now_s() + POLICY_POLL_S;
   argus_pipeline_stats st;
   argus_pipeline_get_stats(p, &st, NULL, 0, NULL);
-  if (!o->quiet_status)
+  if (!o->quiet_status && o->role == ARGUS_PIPELINE_MATCH)
+    fprintf(stderr,
+            "argus: matching the face events of %s against %d persons (%d "
+            "templates) in %d watchlist%s\n",
+            o->bus, st.persons, st.templates, st.watchlists,
+            st.watchlists == 1 ? "" : "s");
+  else if (!o->quiet_status && o->role == ARGUS_PIPELINE_SINK)
+    fprintf(stderr, "argus: storing the alerts raised on %s\n", o->bus);
+  else if (!o->quiet_status)
     fprintf(stderr,
             "argus: watching %d camera%s with %d analysis threads; %d "
             "persons (%d templates) in %d watchlist%s%s\n",
@@ -793,6 +839,8 @@ enum {
   OPT_PLUGIN,
   OPT_DETECTOR,
   OPT_EMBEDDER,
+  OPT_BUS,
+  OPT_ROLE,
 };
 
 static int parse_seconds(const char *cmd, const char *what, const char *s,
@@ -837,6 +885,8 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"plugin", 1, OPT_PLUGIN},
                                  {"detector", 1, OPT_DETECTOR},
                                  {"embedder", 1, OPT_EMBEDDER},
+                                 {"bus", 1, OPT_BUS},
+                                 {"role", 1, OPT_ROLE},
                                  {NULL, 0, 0}};
   watch_opts o = *out;
   o.cameras = cams;
@@ -961,6 +1011,16 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
       }
       break;
     }
+    case OPT_BUS:
+      o.bus = p.arg;
+      break;
+    case OPT_ROLE:
+      o.role = argus_pipeline_role_parse(p.arg);
+      if (o.role < 0) {
+        cli_errorf(cmd, "--role: '%s' is not all, edge, match or sink", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
     case CLI_OPT_POSITIONAL:
       if (o.ncameras == WATCH_MAX_CAMERAS) {
         cli_errorf(cmd, "at most %d cameras", WATCH_MAX_CAMERAS);
@@ -974,10 +1034,10 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
   return CLI_OPT_END;
 }
 
-int cli_watch_main(int argc, char **argv) {
-  const char *cmd = "watch";
+static int watch_main_as(int argc, char **argv, const char *cmd, int role) {
   watch_opts o;
   watch_opts_init(&o);
+  o.role = role;
   /* Cameras named on the command line: at most one per argument. */
   const char **cams = calloc((size_t)(argc > 0 ? argc : 1), sizeof *cams);
   if (!cams) {
@@ -989,4 +1049,45 @@ int cli_watch_main(int argc, char **argv) {
     rc = watch_run(cmd, &o, NULL);
   free(cams);
   return rc;
+}
+
+int cli_watch_main(int argc, char **argv) {
+  return watch_main_as(argc, argv, "watch", ARGUS_PIPELINE_ALL);
+}
+
+/* The split roles (docs/scale.md): argus watch with its --role set. */
+int cli_edge_main(int argc, char **argv) {
+  return watch_main_as(argc, argv, "edge", ARGUS_PIPELINE_EDGE);
+}
+
+int cli_match_main(int argc, char **argv) {
+  return watch_main_as(argc, argv, "match", ARGUS_PIPELINE_MATCH);
+}
+
+int cli_sink_main(int argc, char **argv) {
+  return watch_main_as(argc, argv, "sink", ARGUS_PIPELINE_SINK);
+}
+
+void cli_role_usage(FILE *f) {
+  // clang-format off
+  fputs("Usage: argus edge  --bus nats://HOST:PORT [CAMERA|URL]... [watch options]\n"
+        "       argus match --bus nats://HOST:PORT [--watchlist W]... [watch options]\n"
+        "       argus sink  --bus nats://HOST:PORT [watch options]\n"
+        "\n"
+        "The live pipeline split into roles that run in separate processes or\n"
+        "machines and talk over NATS JetStream (docs/scale.md); each is\n"
+        "'argus watch --role R --bus URL':\n"
+        "  edge   cameras -> decode -> detect -> track -> best shot -> embed;\n"
+        "         publishes face events (stream ARGUS_FACES)\n"
+        "  match  takes its share of the face events (every matcher of a\n"
+        "         deployment shares one work queue), searches the watchlists of\n"
+        "         its database and publishes the alerts raised (ARGUS_RESULTS);\n"
+        "         follows enrolment changes (ARGUS_CHANGES)\n"
+        "  sink   stores the raised alerts in its database, each once (keyed by\n"
+        "         the event id), and publishes them as stored alerts\n"
+        "A message is acknowledged only once its effect is done: a matcher or\n"
+        "sink killed meanwhile leaves it to another (or to itself, restarted).\n"
+        "See 'argus watch --help' for the other options.\n",
+        f);
+  // clang-format on
 }

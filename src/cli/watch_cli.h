@@ -52,9 +52,18 @@ typedef struct watch_opts {
   int detect_size; /* 0: default */
   int allow_unverified;
   int banner; /* print a line per alert in colour-free text framing */
+  /* Split roles (docs/scale.md): the bus between the processes (NULL: in
+   * process) and the stages run here (argus_pipeline_role). */
+  const char *bus;
+  int role;
 } watch_opts;
 
 void watch_opts_init(watch_opts *o);
+/* argus edge / argus match / argus sink: argus watch with --role. */
+int cli_edge_main(int argc, char **argv);
+int cli_match_main(int argc, char **argv);
+int cli_sink_main(int argc, char **argv);
+void cli_role_usage(FILE *f);
 /* Runs the pipeline until the duration ends, every camera has ended (files
  * finished without --loop, sources failed on a permanent error) or
  * SIGINT/SIGTERM. Alerts go to stdout (JSON lines with o->json), status

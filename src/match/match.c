@@ -238,6 +238,23 @@ static argus_match_decision decide(argus_matcher *m, uint64_t cam,
   return cool ? ARGUS_MATCH_SUPPRESS_COOLDOWN : ARGUS_MATCH_ALERT;
 }
 
+/* The id of what a face event raised: derived from the face's id (and the
+ * person's), so that a face event handled twice -- redelivered to another
+ * matcher after one died before acknowledging it -- raises the same id,
+ * which the bus and the store sink (keyed by it) keep once. A face without
+ * an id, or one too long to derive from, gets a fresh id. */
+static argus_err derived_id(argus_matcher *m, const char *prefix,
+                            const argus_event *face, int64_t person,
+                            char out[ARGUS_BUS_ID_MAX + 1]) {
+  int n = person > 0
+              ? snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s-%lld", prefix,
+                         face->id, (long long)person)
+              : snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s", prefix, face->id);
+  if (face->id[0] && n > 0 && n <= ARGUS_BUS_ID_MAX)
+    return ARGUS_OK;
+  return argus_bus_make_id(m->bus, prefix, out);
+}
+
 /* An alert.raised event, or with a suppression reason an alert.suppressed
  * one (the same members plus "suppressed"). */
 static void publish_alert(argus_matcher *m, const argus_event *face,
@@ -268,7 +285,7 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
    * the stored alert). */
   if (d == ARGUS_MATCH_ALERT && h->negative)
     snprintf(a->suppressed, sizeof a->suppressed, "marked");
-  if (argus_bus_make_id(m->bus, "alert", ev->id) == ARGUS_OK)
+  if (derived_id(m, "alert", face, c->person_id, ev->id) == ARGUS_OK)
     argus_bus_publish_event(m->bus,
                             d == ARGUS_MATCH_ALERT
                                 ? ARGUS_EVENT_TOPIC_ALERT_RAISED
@@ -284,7 +301,7 @@ static void publish_unmatched(argus_matcher *m, const argus_event *face,
     return;
   ev->u.unmatched.best_score = best;
   ev->u.unmatched.retention = m->cfg.keep_unmatched;
-  if (argus_bus_make_id(m->bus, "unmatched", ev->id) == ARGUS_OK &&
+  if (derived_id(m, "unmatched", face, 0, ev->id) == ARGUS_OK &&
       argus_bus_publish_event(m->bus, ARGUS_EVENT_TOPIC_UNMATCHED, ev) ==
           ARGUS_OK)
     atomic_fetch_add(&m->unmatched, 1);
@@ -550,6 +567,9 @@ argus_err argus_matcher_start(argus_matcher *m, int queue) {
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
   o.pattern = ARGUS_EVENT_TOPIC_FACE;
+  /* Over a shared bus, the matchers of a deployment share the face events
+   * (each handled by one of them, acknowledged once handled). */
+  o.group = "match";
   o.queue_msgs = queue ? queue : 256;
   o.handler = on_face;
   o.user = m;

@@ -191,23 +191,39 @@ static void on_gallery_change(void *user, const argus_gallery_change *c) {
   argus_event_unref(ev);
 }
 
+static argus_err start_matcher(argus_pipeline *p,
+                               const argus_pipeline_config *cfg,
+                               const argus_pipeline_parts *parts,
+                               argus_pipeline_error *err);
+
 argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
                                 const argus_pipeline_parts *parts,
                                 argus_pipeline **out,
                                 argus_pipeline_error *err) {
   if (err)
     err->msg[0] = '\0';
-  if (!out || !parts || !parts->engine || !parts->gallery || !parts->store ||
-      !parts->bus)
-    return pl_fail(err, ARGUS_E_INVALID_ARG,
-                   "pipeline: a part (engine, gallery, store, bus) or the "
-                   "output pointer is missing");
-  *out = NULL;
   argus_pipeline_config def;
   if (!cfg) {
     argus_pipeline_config_init(&def);
     cfg = &def;
   }
+  if (cfg->role != ARGUS_PIPELINE_ALL && cfg->role != ARGUS_PIPELINE_EDGE &&
+      cfg->role != ARGUS_PIPELINE_MATCH && cfg->role != ARGUS_PIPELINE_SINK)
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "pipeline: role %d is not all, edge, match or sink",
+                   cfg->role);
+  int all = cfg->role == ARGUS_PIPELINE_ALL;
+  int want_edge = all || cfg->role == ARGUS_PIPELINE_EDGE;
+  int want_match = all || cfg->role == ARGUS_PIPELINE_MATCH;
+  int want_sink = all || cfg->role == ARGUS_PIPELINE_SINK;
+  if (!out || !parts || !parts->bus || (want_edge && !parts->engine) ||
+      (want_match && (!parts->gallery || !parts->store)) ||
+      (want_sink && !parts->store))
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "pipeline: a part the %s role needs (engine, gallery, "
+                   "store, bus) or the output pointer is missing",
+                   argus_pipeline_role_name(cfg->role));
+  *out = NULL;
   argus_err rc = check_config(cfg, err);
   if (rc)
     return rc;
@@ -226,10 +242,46 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
 
   /* Downstream first, so that nothing the edge publishes is missed: the
    * sink, then the matcher, then the edge. */
-  if ((rc = pl_sink_start(p)) != ARGUS_OK) {
-    rc = pl_fail(err, rc, "store sink: cannot subscribe");
+  if (want_sink && (rc = pl_sink_start(p)) != ARGUS_OK) {
+    rc = pl_fail(err, rc, "store sink: cannot subscribe: %s",
+                 argus_bus_last_error());
     goto fail;
   }
+  if (want_match && (rc = start_matcher(p, cfg, parts, err)) != ARGUS_OK)
+    goto fail;
+  if (want_edge) {
+    argus_edge_config ec;
+    edge_config_of(cfg, &ec);
+    if ((rc = argus_edge_create(&ec, parts->engine, parts->bus, &p->edge,
+                                err)) != ARGUS_OK)
+      goto fail;
+  }
+  if (pthread_create(&p->house, NULL, pl_house_main, p) != 0) {
+    rc = pl_fail(err, ARGUS_E_INTERNAL, "cannot start the housekeeping thread");
+    goto fail;
+  }
+  p->house_started = 1;
+  argus_gallery_stats gs;
+  if (parts->gallery &&
+      argus_gallery_get_stats(parts->gallery, &gs) == ARGUS_OK)
+    argus_log(ARGUS_LOG_INFO, PL_MOD,
+              "%zu templates of %zu persons in %zu watchlists", gs.templates,
+              gs.persons, gs.watchlists);
+  *out = p;
+  return ARGUS_OK;
+fail:
+  argus_pipeline_destroy(p);
+  return rc;
+}
+
+/* The matcher stage: subscribed to the face events (as the group "match":
+ * over a shared bus every matcher takes its share), following the gallery's
+ * changes and the store's change feed. */
+static argus_err start_matcher(argus_pipeline *p,
+                               const argus_pipeline_config *cfg,
+                               const argus_pipeline_parts *parts,
+                               argus_pipeline_error *err) {
+  argus_err rc;
   argus_matcher_config mc;
   argus_matcher_config_init(&mc);
   mc.watchlists = cfg->watchlists;
@@ -243,33 +295,38 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   mc.observe_user = p;
   if ((rc = argus_matcher_create(&mc, parts->gallery, parts->bus, &p->matcher,
                                  err)) != ARGUS_OK)
-    goto fail;
-  if ((rc = argus_matcher_start(p->matcher, 0)) != ARGUS_OK) {
-    rc = pl_fail(err, rc, "matcher: cannot subscribe");
-    goto fail;
-  }
+    return rc;
+  if ((rc = argus_matcher_start(p->matcher, 0)) != ARGUS_OK)
+    return pl_fail(err, rc, "matcher: cannot subscribe: %s",
+                   argus_bus_last_error());
   argus_gallery_set_change_hook(parts->gallery, on_gallery_change, p);
+  p->follow_feed = 1;
   pl_feed_poll(p);
-  argus_edge_config ec;
-  edge_config_of(cfg, &ec);
-  if ((rc = argus_edge_create(&ec, parts->engine, parts->bus, &p->edge, err)) !=
-      ARGUS_OK)
-    goto fail;
-  if (pthread_create(&p->house, NULL, pl_house_main, p) != 0) {
-    rc = pl_fail(err, ARGUS_E_INTERNAL, "cannot start the housekeeping thread");
-    goto fail;
-  }
-  p->house_started = 1;
-  argus_gallery_stats gs;
-  if (argus_gallery_get_stats(parts->gallery, &gs) == ARGUS_OK)
-    argus_log(ARGUS_LOG_INFO, PL_MOD,
-              "%zu templates of %zu persons in %zu watchlists", gs.templates,
-              gs.persons, gs.watchlists);
-  *out = p;
   return ARGUS_OK;
-fail:
-  argus_pipeline_destroy(p);
-  return rc;
+}
+
+const char *argus_pipeline_role_name(int role) {
+  switch (role) {
+  case ARGUS_PIPELINE_ALL:
+    return "all";
+  case ARGUS_PIPELINE_EDGE:
+    return "edge";
+  case ARGUS_PIPELINE_MATCH:
+    return "match";
+  case ARGUS_PIPELINE_SINK:
+    return "sink";
+  default:
+    return NULL;
+  }
+}
+
+int argus_pipeline_role_parse(const char *name) {
+  for (int r = 0; r <= ARGUS_PIPELINE_SINK; r++) {
+    const char *n = argus_pipeline_role_name(r);
+    if (n && name && strcmp(n, name) == 0)
+      return r;
+  }
+  return -1;
 }
 
 void argus_pipeline_destroy(argus_pipeline *p) {
@@ -286,7 +343,8 @@ void argus_pipeline_destroy(argus_pipeline *p) {
     pthread_join(p->house, NULL);
   }
   argus_edge_destroy(p->edge);
-  argus_gallery_set_change_hook(p->parts.gallery, NULL, NULL);
+  if (p->matcher)
+    argus_gallery_set_change_hook(p->parts.gallery, NULL, NULL);
   /* Alerts already raised are stored before the sink goes. */
   argus_bus_flush(p->parts.bus, 10);
   argus_matcher_destroy(p->matcher);
@@ -309,6 +367,10 @@ argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
                                     argus_pipeline_error *err) {
   if (!p)
     return pl_fail(err, ARGUS_E_INVALID_ARG, "add camera: no pipeline");
+  if (!p->edge)
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "add camera: the %s role runs no cameras",
+                   argus_pipeline_role_name(p->cfg.role));
   return argus_edge_add_camera(p->edge, name, url, fps, index, err);
 }
 
@@ -318,6 +380,10 @@ argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
                                          argus_pipeline_error *err) {
   if (!p)
     return pl_fail(err, ARGUS_E_INVALID_ARG, "add camera: no pipeline");
+  if (!p->edge)
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "add camera: the %s role runs no cameras",
+                   argus_pipeline_role_name(p->cfg.role));
   return argus_edge_add_camera_opts(p->edge, o, index, err);
 }
 
@@ -336,6 +402,8 @@ argus_err argus_pipeline_reload(argus_pipeline *p, argus_pipeline_error *err) {
   argus_event_watchlist all;
   memset(&all, 0, sizeof all);
   all.what = ARGUS_EVENT_CHANGE_ALL;
+  if (!p->matcher)
+    return ARGUS_OK; /* no index here */
   return argus_matcher_apply_change(p->matcher, &all, err);
 }
 
@@ -384,7 +452,17 @@ argus_err argus_pipeline_histograms(argus_pipeline *p,
                                     argus_pipeline_histogram *alert_latency) {
   if (!p)
     return ARGUS_E_INVALID_ARG;
-  argus_err rc = argus_edge_histograms(p->edge, detect, embed);
+  argus_err rc = ARGUS_OK;
+  if (p->edge) {
+    rc = argus_edge_histograms(p->edge, detect, embed);
+  } else {
+    argus_edge_histogram none;
+    memset(&none, 0, sizeof none);
+    if (detect)
+      *detect = none;
+    if (embed)
+      *embed = none;
+  }
   edge_hist_read(&p->hist_alert, alert_latency);
   return rc;
 }
@@ -424,7 +502,9 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
       cap > 0 ? calloc((size_t)cap, sizeof *ecs) : NULL;
   if (cap > 0 && !ecs)
     return ARGUS_E_NOMEM;
-  argus_err rc = argus_edge_get_stats(p->edge, &es, ecs, cap, &n);
+  memset(&es, 0, sizeof es);
+  argus_err rc =
+      p->edge ? argus_edge_get_stats(p->edge, &es, ecs, cap, &n) : ARGUS_OK;
   if (rc) {
     free(ecs);
     return rc;
@@ -478,7 +558,9 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   out->embed_batches = es.embed_batches;
 
   argus_matcher_stats ms;
-  argus_matcher_get_stats(p->matcher, &ms);
+  memset(&ms, 0, sizeof ms);
+  if (p->matcher)
+    argus_matcher_get_stats(p->matcher, &ms);
   out->matches = ms.matches;
   out->alerts = ms.alerts;
   out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;

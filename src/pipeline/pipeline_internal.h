@@ -47,6 +47,8 @@ struct argus_pipeline {
   argus_edge *edge;
   argus_matcher *matcher;
   argus_bus_sub *sink_sub, *unmatched_sub;
+  argus_bus_sub *sink_sub2; /* shared bus: alert.suppressed (sink_sub:
+                               alert.raised) */
 
   /* counters of the matcher's decisions per camera, and latency */
   pthread_mutex_t mu;
@@ -80,6 +82,7 @@ struct argus_pipeline {
       unmatched_purged, cpu_sink, cpu_house;
   argus_store_id feed_seq; /* change feed position (housekeeping) */
   int feed_ready;
+  int follow_feed; /* a matcher runs here: the change feed is followed */
 
   /* housekeeping */
   pthread_t house;

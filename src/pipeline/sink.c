@@ -490,13 +490,28 @@ argus_err pl_sink_start(argus_pipeline *p) {
   p->spool.started = 1;
   argus_bus_sub_options o;
   memset(&o, 0, sizeof o);
-  /* alert.raised and alert.suppressed (verdict feedback) */
-  o.pattern = "alert.*";
   o.queue_msgs = p->cfg.alert_queue;
   o.handler = on_event;
   o.user = p;
   o.events = 1;
-  argus_err rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub, NULL);
+  argus_err rc;
+  /* Over a shared bus (NATS) each stored topic is read as the group "sink"
+   * (the sinks of a deployment share them; a message is acknowledged once
+   * stored). In process, one subscription keeps raised and suppressed in
+   * their order. */
+  int shared = strcmp(argus_bus_backend(p->parts.bus), "inproc") != 0;
+  if (shared) {
+    o.group = "sink";
+    o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
+    rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub, NULL);
+    o.pattern = ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED;
+    if (rc == ARGUS_OK)
+      rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub2, NULL);
+  } else {
+    /* alert.raised and alert.suppressed (verdict feedback) */
+    o.pattern = "alert.*";
+    rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub, NULL);
+  }
   if (rc != ARGUS_OK || p->cfg.keep_unmatched <= 0)
     return rc;
   o.pattern = ARGUS_EVENT_TOPIC_UNMATCHED;
@@ -505,8 +520,9 @@ argus_err pl_sink_start(argus_pipeline *p) {
 
 void pl_sink_stop(argus_pipeline *p) {
   argus_bus_unsubscribe(p->sink_sub);
+  argus_bus_unsubscribe(p->sink_sub2);
   argus_bus_unsubscribe(p->unmatched_sub);
-  p->sink_sub = p->unmatched_sub = NULL;
+  p->sink_sub = p->sink_sub2 = p->unmatched_sub = NULL;
   if (!p->spool.started)
     return;
   argus_pipeline_flush_alerts(p, NULL);
@@ -524,6 +540,8 @@ void pl_sink_stop(argus_pipeline *p) {
 }
 
 void pl_sink_purge(argus_pipeline *p) {
+  if (!p->spool.started)
+    return; /* no sink here: nothing of ours to purge */
   int64_t n = 0;
   argus_store_error se = {{0}};
   /* The writer may be waiting for a locked database: the next round. */
@@ -556,12 +574,20 @@ static void publish_change(argus_pipeline *p, const argus_store_change *c) {
   } else {
     w->what = ARGUS_EVENT_CHANGE_ALL;
   }
-  if (argus_bus_make_id(p->parts.bus, "change", ev->id) == ARGUS_OK)
+  /* A change of the feed has one id everywhere ("change-<seq>"): the
+   * matchers of a deployment each follow the feed and publish it, and a
+   * shared bus keeps the first (it drops a repeated id). */
+  if (c->seq > 0 && snprintf(ev->id, sizeof ev->id, "change-%lld",
+                             (long long)c->seq) < (int)sizeof ev->id)
+    argus_bus_publish_event(p->parts.bus, ARGUS_EVENT_TOPIC_WATCHLIST, ev);
+  else if (argus_bus_make_id(p->parts.bus, "change", ev->id) == ARGUS_OK)
     argus_bus_publish_event(p->parts.bus, ARGUS_EVENT_TOPIC_WATCHLIST, ev);
   argus_event_unref(ev);
 }
 
 void pl_feed_poll(argus_pipeline *p) {
+  if (!p->follow_feed)
+    return;
   argus_store_change *ch = NULL;
   size_t n = 0;
   argus_store_id last = 0;
