@@ -238,19 +238,37 @@ static argus_match_decision decide(argus_matcher *m, uint64_t cam,
   return cool ? ARGUS_MATCH_SUPPRESS_COOLDOWN : ARGUS_MATCH_ALERT;
 }
 
-/* The id of what a face event raised: derived from the face's id (and the
- * person's), so that a face event handled twice -- redelivered to another
- * matcher after one died before acknowledging it -- raises the same id,
- * which the bus and the store sink (keyed by it) keep once. A face without
- * an id, or one too long to derive from, gets a fresh id. */
+/* The id of what a face event raised, derived so that the same outcome
+ * has the same id wherever it is computed: an alert is "one per person per
+ * track", so its id is the edge run's (the salt of the face's id,
+ * "face-<salt>-<n>"), the camera's, the track's and the person's. A face
+ * event redelivered to another matcher (one died before acknowledging it),
+ * or the shots of one track handled by different matchers of a shared
+ * queue, raise the same id, which the bus and the store sink (keyed by it)
+ * keep once. A suppressed match's id is its face's and person's, an
+ * unmatched face's its face's. A face id of another shape gets a fresh
+ * id. */
 static argus_err derived_id(argus_matcher *m, const char *prefix,
                             const argus_event *face, int64_t person,
-                            char out[ARGUS_BUS_ID_MAX + 1]) {
-  int n = person > 0
-              ? snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s-%lld", prefix,
-                         face->id, (long long)person)
-              : snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s", prefix, face->id);
-  if (face->id[0] && n > 0 && n <= ARGUS_BUS_ID_MAX)
+                            int per_track, char out[ARGUS_BUS_ID_MAX + 1]) {
+  const argus_event_face *f = &face->u.face;
+  const char *salt = strncmp(face->id, "face-", 5) == 0 ? face->id + 5 : NULL;
+  const char *dash = salt ? strchr(salt, '-') : NULL;
+  int n = -1;
+  if (per_track && dash && dash - salt <= 16 && person > 0) {
+    uint32_t h = 2166136261u; /* FNV-1a of the camera's name */
+    for (const char *c = f->camera; *c; c++)
+      h = (h ^ (unsigned char)*c) * 16777619u;
+    n = snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%.*s-%08x-%llu-%lld", prefix,
+                 (int)(dash - salt), salt, h, (unsigned long long)f->track,
+                 (long long)person);
+  } else if (face->id[0] && person > 0) {
+    n = snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s-%lld", prefix, face->id,
+                 (long long)person);
+  } else if (face->id[0]) {
+    n = snprintf(out, ARGUS_BUS_ID_MAX + 1, "%s-%s", prefix, face->id);
+  }
+  if (n > 0 && n <= ARGUS_BUS_ID_MAX)
     return ARGUS_OK;
   return argus_bus_make_id(m->bus, prefix, out);
 }
@@ -285,7 +303,8 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
    * the stored alert). */
   if (d == ARGUS_MATCH_ALERT && h->negative)
     snprintf(a->suppressed, sizeof a->suppressed, "marked");
-  if (derived_id(m, "alert", face, c->person_id, ev->id) == ARGUS_OK)
+  if (derived_id(m, d == ARGUS_MATCH_ALERT ? "alert" : "suppressed", face,
+                 c->person_id, d == ARGUS_MATCH_ALERT, ev->id) == ARGUS_OK)
     argus_bus_publish_event(m->bus,
                             d == ARGUS_MATCH_ALERT
                                 ? ARGUS_EVENT_TOPIC_ALERT_RAISED
@@ -301,7 +320,7 @@ static void publish_unmatched(argus_matcher *m, const argus_event *face,
     return;
   ev->u.unmatched.best_score = best;
   ev->u.unmatched.retention = m->cfg.keep_unmatched;
-  if (derived_id(m, "unmatched", face, 0, ev->id) == ARGUS_OK &&
+  if (derived_id(m, "unmatched", face, 0, 0, ev->id) == ARGUS_OK &&
       argus_bus_publish_event(m->bus, ARGUS_EVENT_TOPIC_UNMATCHED, ev) ==
           ARGUS_OK)
     atomic_fetch_add(&m->unmatched, 1);
