@@ -186,7 +186,15 @@ export async function render(main, ctx) {
         if (ex.status === 409) {
           const body = ex.body || ex.data || {};
           const d = body.decision;
-          if (d) {
+          // Four-eyes: the same operator confirming again gets 409 with their
+          // own confirmation, and the alert stays pending.
+          let pending = false;
+          if (d && d.decision === 'confirmed' && needed > 1) {
+            try { pending = (await ctx.api.get(`/alerts/${a.id}`)).status === 'pending'; } catch { /* as decided */ }
+          }
+          if (pending) {
+            errorBox(ex, err);
+          } else if (d) {
             showDecided(d, `Already decided by ${d.operator}: your decision was not recorded.`);
             if (!(a.decisions || []).some((x) => x.id === d.id)) a.decisions = [d, ...(a.decisions || [])];
             showDecisions(a.decisions);

@@ -295,6 +295,18 @@ export async function render(main, ctx) {
       return true;
     } catch (e) {
       if (e.status === 409 && e.body && e.body.decision) {
+        // Four-eyes: the same operator confirming again gets 409 with their
+        // own confirmation while the alert stays pending.
+        let pending = false;
+        if (e.body.decision.decision === 'confirmed') {
+          try { pending = (await ctx.api.get(`/alerts/${id}`)).status === 'pending'; } catch { /* as decided */ }
+        }
+        if (pending) {
+          if (box) errorBox(e, box);
+          else ctx.toast(e.body.message || 'A second, different operator must confirm it.', 'error');
+          for (const b of rec.el.querySelectorAll('button[data-action]')) b.disabled = false;
+          return false;
+        }
         applyDecision(e.body.decision);
         ctx.toast(`Alert ${id} was already ${e.body.decision.decision} by ${e.body.decision.operator}.`, 'info');
         refreshCounts();
