@@ -411,9 +411,7 @@ static argus_err nb_publish(void *ctx, const char *topic, const char *id,
 static argus_err nb_publish_event(void *ctx, const char *topic,
                                   const argus_event *ev) {
   /* One document per publishing thread: no allocation per message. */
-  static _Thread_local char *doc;
-  if (!doc && !(doc = malloc(ARGUS_BUS_MSG_MAX + 1)))
-    return ARGUS_E_NOMEM;
+  static _Thread_local char doc[ARGUS_BUS_MSG_MAX + 1];
   size_t len = 0;
   /* The wire form: crops and an alert's face travel to the other roles. */
   argus_err rc = argus_event_to_wire(ev, doc, ARGUS_BUS_MSG_MAX + 1, &len);
