@@ -87,9 +87,12 @@ static inline int nu_start(nu_server *s) {
   }
   char port[16];
   snprintf(port, sizeof port, "%d", s->port);
+  char log[600];
+  snprintf(log, sizeof log, "%s.log", s->dir);
   pid_t pid = fork();
   if (pid == 0) {
-    int fd = open("/dev/null", O_WRONLY);
+    /* Its log beside its store (nu_print_log shows it on a failure). */
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
@@ -103,6 +106,23 @@ static inline int nu_start(nu_server *s) {
   while (pid > 0 && nu_now() < end && !nu_port_open(s->port))
     nu_sleep(0.02);
   return pid > 0 && nu_port_open(s->port) ? 0 : -1;
+}
+
+/* The last lines of the server's log, on stderr (after a failure). */
+static inline void nu_print_log(const nu_server *s) {
+  char log[600];
+  snprintf(log, sizeof log, "%s.log", s->dir);
+  FILE *f = fopen(log, "r");
+  if (!f)
+    return;
+  static char buf[8192];
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, n > (long)sizeof buf - 1 ? n - (long)sizeof buf + 1 : 0, SEEK_SET);
+  size_t got = fread(buf, 1, sizeof buf - 1, f);
+  buf[got] = '\0';
+  fclose(f);
+  fprintf(stderr, "--- nats-server log (%s), last part:\n%s---\n", log, buf);
 }
 
 /* sig: SIGTERM (a clean stop) or SIGKILL (a crash). */

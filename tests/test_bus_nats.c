@@ -473,16 +473,24 @@ int main(void) {
     fprintf(stderr, "nats-server did not start on port %d\n", g_srv.port);
     return 1;
   }
-  test_plain_topics();
-  test_dedupe();
-  test_work_queue();
-  test_redelivery();
-  test_catch_up();
-  test_restart();
-  test_refusals();
+  void (*parts[])(void) = {test_plain_topics, test_dedupe,   test_work_queue,
+                           test_redelivery,   test_catch_up, test_restart,
+                           test_refusals};
+  const char *names[] = {"plain topics", "dedupe",  "work queue", "redelivery",
+                         "catch-up",     "restart", "refusals"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    int before = check_failures_;
+    double t0 = nu_now();
+    parts[i]();
+    if (check_failures_ != before || nu_now() - t0 > 20)
+      fprintf(stderr, "part '%s': %d failed checks, %.1f s\n", names[i],
+              check_failures_ - before, nu_now() - t0);
+  }
   nu_stop(&g_srv, SIGTERM);
+  if (check_failures_)
+    nu_print_log(&g_srv);
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_srv.dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s.log'", g_srv.dir, g_srv.dir);
   if (system(cmd) != 0)
     fprintf(stderr, "could not remove %s\n", g_srv.dir);
   return check_report("test_bus_nats");

@@ -309,6 +309,8 @@ int main(void) {
   CHECK_INT_EQ(got.with_crop, got.n);
 
   nu_stop(&g_srv, SIGTERM);
+  if (check_failures_)
+    nu_print_log(&g_srv);
   if (check_failures_ == 0)
     cli_rm_tree(g_tmp);
   else
