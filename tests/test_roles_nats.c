@@ -146,12 +146,14 @@ static void on_face(void *user, const argus_bus_msg *m) {
  * started. Returns the wall time from the edge's start until the database
  * held `want` alerts (or the timeout). */
 static double split_run(const char *db, int realtime, double kill_at, int want,
-                        alerts *got, face_meter *fm) {
+                        alerts *got, face_meter *fm, int serve) {
   char url[160];
   /* A short ack wait: a dead matcher's face events go to the other soon. */
   snprintf(url, sizeof url, "%s?ack_wait=2", g_srv.url);
-  pid_t sink =
-      SPAWN("sink", "sink", "--bus", url, "--db", db, "--status-interval", "2");
+  pid_t sink = serve ? SPAWN("serve", "serve", "--role", "sink", "--bus", url,
+                             "--db", db, "--listen", "127.0.0.1:0")
+                     : SPAWN("sink", "sink", "--bus", url, "--db", db,
+                             "--status-interval", "2");
   pid_t ma = SPAWN("match-a", "match", "--bus", url, "--db", db, "--cooldown",
                    "0", "--status-interval", "2");
   pid_t mb = SPAWN("match-b", "match", "--bus", url, "--db", db, "--cooldown",
@@ -255,14 +257,14 @@ int main(void) {
     fprintf(stderr, "nats-server did not start\n");
     return 1;
   }
-  char base[400], db[4][400], dirs[4][300];
+  char base[400], db[5][400], dirs[5][300];
   snprintf(base, sizeof base, "%s/base.db", g_tmp);
   if (make_db(base) != 0) {
     fprintf(stderr, "enrolment failed\n");
     return 1;
   }
   /* Each run in its own folder (its crops beside its database). */
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
     snprintf(dirs[i], sizeof dirs[i], "%s/run%d", g_tmp, i);
     mkdir(dirs[i], 0700);
     snprintf(db[i], sizeof db[i], "%s/argus.db", dirs[i]);
@@ -288,7 +290,7 @@ int main(void) {
   pthread_mutex_init(&fm.mu, NULL);
   alerts got;
   printf("split roles (sink + 2 matchers + edge):\n");
-  split_run(db[1], 0, 0, want, &got, &fm);
+  split_run(db[1], 0, 0, want, &got, &fm, 0);
   CHECK_INT_EQ(got.n, want);
   CHECK_INT_EQ(got.dup, 0);
   CHECK_INT_EQ(got.with_crop, got.n);
@@ -303,8 +305,15 @@ int main(void) {
   printf("in one process, real time: %d alert(s)\n", want_rt);
   printf("split roles, real time, matcher A frozen then killed "
          "mid-stream:\n");
-  split_run(db[3], 1, 1.0, want_rt, &got, NULL);
+  split_run(db[3], 1, 1.0, want_rt, &got, NULL, 0);
   CHECK_INT_EQ(got.n, want_rt);
+  CHECK_INT_EQ(got.dup, 0);
+  CHECK_INT_EQ(got.with_crop, got.n);
+
+  /* 3. argus serve as the sink of the split deployment. */
+  printf("split roles with argus serve --role sink:\n");
+  split_run(db[4], 0, 0, want, &got, NULL, 1);
+  CHECK_INT_EQ(got.n, want);
   CHECK_INT_EQ(got.dup, 0);
   CHECK_INT_EQ(got.with_crop, got.n);
 

@@ -138,6 +138,8 @@ typedef enum argus_pipeline_role {
   ARGUS_PIPELINE_SINK = 4,
 } argus_pipeline_role;
 
+/* The role a pipeline was made with (ARGUS_PIPELINE_ALL for NULL). */
+int argus_pipeline_get_role(const argus_pipeline *p);
 /* "all", "edge", "match", "sink" (NULL for another value). */
 const char *argus_pipeline_role_name(int role);
 /* The role of a name (-1: none). */

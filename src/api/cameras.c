@@ -21,7 +21,11 @@ static void drop_cam(api_server *s, int i) {
 }
 
 void api_cameras_reconcile(api_server *s) {
-  if (!s->parts.pipeline)
+  /* No pipeline, or one whose role runs no cameras (a sink of split roles:
+   * the cameras are the edges'). */
+  if (!s->parts.pipeline ||
+      (argus_pipeline_get_role(s->parts.pipeline) != ARGUS_PIPELINE_ALL &&
+       argus_pipeline_get_role(s->parts.pipeline) != ARGUS_PIPELINE_EDGE))
     return;
   argus_store *st = api_server_store_get(s);
   if (!st)

@@ -66,6 +66,13 @@ void cli_serve_usage(FILE *f) {
         "                         sha256=H\") at start and every S seconds,\n"
         "                         for a copy kept outside (default 3600; 0:\n"
         "                         only at start; docs/lawful-use.md)\n"
+        "  --bus URL              the pipeline's stages talk over this bus:\n"
+        "                         nats://HOST:PORT (NATS JetStream, split roles,\n"
+        "                         docs/scale.md; default: in process)\n"
+        "  --role R               all (default: cameras, matching and storing\n"
+        "                         here) or sink (no cameras or matching here:\n"
+        "                         store the alerts that 'argus match' processes\n"
+        "                         raise on --bus, and serve them live)\n"
         CLI_PURGE_EVERY_HELP
         STORE_CLI_DB_HELP,
         f);
@@ -94,6 +101,8 @@ enum {
   OPT_UNVERIFIED,
   OPT_AUDIT_ANCHOR,
   OPT_PURGE_EVERY,
+  OPT_BUS,
+  OPT_ROLE,
 };
 
 static int parse_seconds(const char *cmd, const char *opt, const char *s,
@@ -133,7 +142,6 @@ static const char *default_web_dir(void) {
   return NULL;
 }
 
-
 /* Each HTTP connection (an event-stream client among them) holds a file
  * descriptor: raise the soft limit towards the hard one so that
  * max_connections plus the process's own files fit (the usual soft limit
@@ -148,8 +156,9 @@ static void raise_open_files(int max_connections) {
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
     rl.rlim_cur = want;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-      fprintf(stderr, "argus serve: cannot raise the open-files limit to "
-                      "%llu: %s\n",
+      fprintf(stderr,
+              "argus serve: cannot raise the open-files limit to "
+              "%llu: %s\n",
               (unsigned long long)want, strerror(errno));
   }
 }
@@ -178,13 +187,15 @@ int cli_serve_main(int argc, char **argv) {
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"audit-anchor", 1, OPT_AUDIT_ANCHOR},
                                  {"purge-every", 1, OPT_PURGE_EVERY},
+                                 {"bus", 1, OPT_BUS},
+                                 {"role", 1, OPT_ROLE},
                                  {NULL, 0, 0}};
   argus_api_config ac;
   argus_api_config_init(&ac);
   argus_pipeline_config pc;
   argus_pipeline_config_init(&pc);
   pc.realtime = 1; /* a file camera plays like a live one */
-  const char *db = NULL, *models = NULL;
+  const char *db = NULL, *models = NULL, *bus_url = NULL;
   int no_pipeline = 0, unverified = 0;
   double anchor_every = 3600, purge_every = 3600;
   long lv = 0;
@@ -290,7 +301,29 @@ int cli_serve_main(int argc, char **argv) {
                         &purge_every))
         return cli_bad_value(cmd);
       break;
+    case OPT_BUS:
+      bus_url = p.arg;
+      break;
+    case OPT_ROLE:
+      pc.role = argus_pipeline_role_parse(p.arg);
+      if (pc.role != ARGUS_PIPELINE_ALL && pc.role != ARGUS_PIPELINE_SINK) {
+        cli_errorf(cmd,
+                   "--role: '%s' is not all or sink (the edge and match "
+                   "roles are 'argus edge' and 'argus match')",
+                   p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
     }
+  }
+  if (pc.role == ARGUS_PIPELINE_SINK && !bus_url) {
+    cli_errorf(cmd, "--role sink needs --bus nats://HOST:PORT");
+    return CLI_USAGE;
+  }
+  if (bus_url && no_pipeline) {
+    cli_errorf(cmd, "--bus and --no-pipeline: the bus joins the pipeline's "
+                    "stages; without a pipeline there is nothing on it");
+    return CLI_USAGE;
   }
   if (!ac.web_dir)
     ac.web_dir = default_web_dir();
@@ -316,6 +349,17 @@ int cli_serve_main(int argc, char **argv) {
     argus_pipeline_error perr = {{0}};
     e = argus_pipeline_parts_open(models, unverified, dbpath, "pipeline",
                                   &parts, &perr);
+    if (e == ARGUS_OK && bus_url) {
+      argus_bus *shared = NULL;
+      argus_error_detail be = {{0}};
+      e = argus_bus_open(bus_url, NULL, &shared, &be);
+      if (e == ARGUS_OK) {
+        argus_bus_close(parts.bus);
+        parts.bus = shared;
+      } else {
+        snprintf(perr.msg, sizeof perr.msg, "--bus %s: %s", bus_url, be.msg);
+      }
+    }
     if (e == ARGUS_OK)
       e = argus_pipeline_create(&pc, &parts, &pl, &perr);
     if (e) {
@@ -364,7 +408,10 @@ int cli_serve_main(int argc, char **argv) {
   if (ac.web_dir)
     fprintf(stderr, "argus serve: console files from %s\n", ac.web_dir);
   fprintf(stderr, "argus serve: %s; database %s\n",
-          pl ? "live pipeline on the enabled cameras" : "no pipeline (API only)",
+          !pl ? "no pipeline (API only)"
+          : pc.role == ARGUS_PIPELINE_SINK
+              ? "sink role: storing the alerts raised on the bus"
+              : "live pipeline on the enabled cameras",
           dbpath);
   fprintf(stderr, "argus serve: listening on %s://%s:%d\n",
           tls ? "https" : "http", host, argus_api_port(api));
@@ -405,11 +452,10 @@ int cli_serve_main(int argc, char **argv) {
     nanosleep(&ts, NULL);
     argus_pipeline_stats ps;
     if (argus_pipeline_get_stats(pl, &ps, NULL, 0, NULL) == ARGUS_OK)
-      fprintf(stderr,
-              "argus serve: %llu alerts raised, %llu stored, %llu lost\n",
-              (unsigned long long)ps.alerts,
-              (unsigned long long)ps.alerts_stored,
-              (unsigned long long)ps.alerts_lost);
+      fprintf(
+          stderr, "argus serve: %llu alerts raised, %llu stored, %llu lost\n",
+          (unsigned long long)ps.alerts, (unsigned long long)ps.alerts_stored,
+          (unsigned long long)ps.alerts_lost);
   }
   /* The server stops before the pipeline it refers to. */
   argus_api_stop(api);

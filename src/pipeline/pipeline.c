@@ -305,6 +305,10 @@ static argus_err start_matcher(argus_pipeline *p,
   return ARGUS_OK;
 }
 
+int argus_pipeline_get_role(const argus_pipeline *p) {
+  return p ? p->cfg.role : ARGUS_PIPELINE_ALL;
+}
+
 const char *argus_pipeline_role_name(int role) {
   switch (role) {
   case ARGUS_PIPELINE_ALL:
