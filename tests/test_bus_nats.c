@@ -427,6 +427,73 @@ static void test_restart(void) {
   argus_bus_close(b);
 }
 
+/* Leases: one holder at a time; a lease not renewed is taken over after
+ * its time to live, and not before. */
+static void test_leases(void) {
+  argus_bus *a = open_bus(NULL), *b = open_bus(NULL);
+  if (!a || !b)
+    return;
+  argus_bus_leases *la = NULL, *lb = NULL;
+  argus_error_detail e = {{0}};
+  CHECK_OK(argus_bus_leases_open(a, "test", 2.0, "edge-a", &la, &e));
+  CHECK_OK(argus_bus_leases_open(b, "test", 2.0, "edge-b", &lb, &e));
+  if (!la || !lb)
+    return;
+  int held = -1;
+  char other[64];
+  CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, NULL, 0));
+  CHECK_INT_EQ(held, 1);
+  CHECK_OK(argus_bus_lease_take(lb, "cam.1", &held, other, sizeof other));
+  CHECK_INT_EQ(held, 0);
+  CHECK(strcmp(other, "edge-a") == 0);
+  /* Renewed for 3 s (longer than the time to live): still A's. */
+  double end = nu_now() + 3;
+  while (nu_now() < end) {
+    CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, NULL, 0));
+    CHECK_INT_EQ(held, 1);
+    nu_sleep(0.5);
+  }
+  CHECK_OK(argus_bus_lease_take(lb, "cam.1", &held, NULL, 0));
+  CHECK_INT_EQ(held, 0);
+  /* A stops renewing (as if it died): B takes it once the lease ran out. */
+  double t_last = nu_now();
+  CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, NULL, 0));
+  int got = 0;
+  double t_got = 0;
+  while (nu_now() < t_last + 10) {
+    CHECK_OK(argus_bus_lease_take(lb, "cam.1", &held, NULL, 0));
+    if (held) {
+      got = 1;
+      t_got = nu_now();
+      break;
+    }
+    nu_sleep(0.1);
+  }
+  CHECK(got);
+  CHECK(t_got - t_last >= 1.9);
+  CHECK(t_got - t_last <= 5.0);
+  /* A comes back: it must not get it (B holds it). */
+  CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, other, sizeof other));
+  CHECK_INT_EQ(held, 0);
+  CHECK(strcmp(other, "edge-b") == 0);
+  /* B gives it back: A takes it at once. */
+  CHECK_OK(argus_bus_lease_release(lb, "cam.1"));
+  CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, NULL, 0));
+  CHECK_INT_EQ(held, 1);
+  CHECK_INT_EQ(argus_bus_lease_take(la, "bad key!", &held, NULL, 0),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_bus_leases_open(a, "bad table", 2, "x", &lb, &e),
+               ARGUS_E_INVALID_ARG);
+  printf("leases: held by one holder at a time; a lease not renewed was "
+         "taken over %.2f s after its last renewal (time to live 2 s); "
+         "given back, taken at once\n",
+         t_got - t_last);
+  argus_bus_leases_close(la);
+  argus_bus_leases_close(lb);
+  argus_bus_close(a);
+  argus_bus_close(b);
+}
+
 static void test_refusals(void) {
   argus_bus *b = NULL;
   argus_error_detail e = {{0}};
@@ -475,9 +542,9 @@ int main(void) {
   }
   void (*parts[])(void) = {test_plain_topics, test_dedupe,   test_work_queue,
                            test_redelivery,   test_catch_up, test_restart,
-                           test_refusals};
+                           test_leases,       test_refusals};
   const char *names[] = {"plain topics", "dedupe",  "work queue", "redelivery",
-                         "catch-up",     "restart", "refusals"};
+                         "catch-up",     "restart", "leases",     "refusals"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     int before = check_failures_;
     double t0 = nu_now();

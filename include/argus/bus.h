@@ -222,6 +222,42 @@ typedef struct argus_bus_sub_stats {
 argus_err argus_bus_get_stats(argus_bus *bus, argus_bus_stats *out);
 argus_err argus_bus_sub_get_stats(argus_bus_sub *sub, argus_bus_sub_stats *out);
 
+/* ---- leases --------------------------------------------------------------
+ * Exclusive claims on named things (a camera analysed by one edge), with a
+ * time to live: a holder renews its lease by taking it again before the
+ * time runs out; a lease not renewed expires and another holder may take
+ * it. NATS: a key-value bucket "ARGUS_<table>" (JetStream), the bucket's
+ * time to live, compare-and-set writes (two holders never both succeed).
+ * In process there is one holder: every take succeeds.
+ *
+ * Fencing is the holder's: one that could not renew for a whole ttl_s must
+ * assume the lease is gone (stop using the thing) before another can have
+ * taken it -- so a thing is never used by two holders for longer than the
+ * time between two renewals. */
+typedef struct argus_bus_leases argus_bus_leases;
+
+/* Opens (creating when missing) the lease table `table` (1..32 bytes of
+ * [A-Za-z0-9_-]) with leases of ttl_s seconds (1..3600; the first opener's
+ * value stays the table's) for `holder` (1..63 printable bytes, unique per
+ * process: the value written under each key). Errors: INVALID_ARG, IO,
+ * NOMEM; err says what. */
+argus_err argus_bus_leases_open(argus_bus *bus, const char *table,
+                                double ttl_s, const char *holder,
+                                argus_bus_leases **out,
+                                argus_error_detail *err);
+/* Takes or renews the lease on `key` (1..64 bytes of [A-Za-z0-9_-.]):
+ * *held = 1 when this holder has it now, 0 when another does (its name in
+ * other, when not NULL, cap bytes). Errors: INVALID_ARG, IO (the table
+ * could not be reached: the caller fences as above). */
+argus_err argus_bus_lease_take(argus_bus_leases *l, const char *key, int *held,
+                               char *other, size_t cap);
+/* Gives the lease on `key` back when this holder has it, so that another
+ * may take it at once. Errors: INVALID_ARG, IO. */
+argus_err argus_bus_lease_release(argus_bus_leases *l, const char *key);
+/* Frees the table handle (leases still held expire by themselves).
+ * Accepts NULL. */
+void argus_bus_leases_close(argus_bus_leases *l);
+
 /* Whether `topic` matches a subscription pattern (see above). */
 int argus_bus_topic_match(const char *pattern, const char *topic);
 

@@ -362,3 +362,91 @@ argus_err argus_bus_sub_get_stats(argus_bus_sub *sub,
   sub->bus->ops->sub_stats(sub->bus->ctx, sub->impl, out);
   return ARGUS_OK;
 }
+
+/* ---- leases --------------------------------------------------------------
+ */
+
+struct argus_bus_leases {
+  argus_bus *bus;
+  void *impl; /* the backend's; NULL: one process, every take succeeds */
+  char holder[ARGUS_BUS_ID_MAX + 1];
+};
+
+static int lease_name_ok(const char *s, size_t max, int dots) {
+  size_t n = strlen(s);
+  if (n < 1 || n > max)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '-' || (dots && c == '.')))
+      return 0;
+  }
+  return 1;
+}
+
+argus_err argus_bus_leases_open(argus_bus *bus, const char *table, double ttl_s,
+                                const char *holder, argus_bus_leases **out,
+                                argus_error_detail *err) {
+  t_last.msg[0] = '\0';
+  if (!bus || !table || !holder || !out) {
+    bus_note("leases: NULL argument");
+    return with_detail(ARGUS_E_INVALID_ARG, err);
+  }
+  *out = NULL;
+  if (!lease_name_ok(table, 32, 0) || !valid_id(holder) ||
+      !(ttl_s >= 1 && ttl_s <= 3600)) {
+    bus_note("leases: bad table '%.40s' (1..32 of A-Z a-z 0-9 _ -), holder "
+             "'%.40s' or ttl %g s (1..3600)",
+             table, holder, ttl_s);
+    return with_detail(ARGUS_E_INVALID_ARG, err);
+  }
+  argus_bus_leases *l = calloc(1, sizeof *l);
+  if (!l)
+    return with_detail(ARGUS_E_NOMEM, err);
+  l->bus = bus;
+  snprintf(l->holder, sizeof l->holder, "%s", holder);
+  if (bus->ops->lease_open) {
+    argus_err rc = bus->ops->lease_open(bus->ctx, table, ttl_s, &l->impl);
+    if (rc) {
+      free(l);
+      return with_detail(rc, err);
+    }
+  }
+  *out = l;
+  return ARGUS_OK;
+}
+
+argus_err argus_bus_lease_take(argus_bus_leases *l, const char *key, int *held,
+                               char *other, size_t cap) {
+  if (held)
+    *held = 0;
+  if (other && cap)
+    other[0] = '\0';
+  if (!l || !key || !held || !lease_name_ok(key, 64, 1)) {
+    bus_note("lease take: bad key '%.70s' (1..64 of A-Z a-z 0-9 _ - .)",
+             key ? key : "(null)");
+    return ARGUS_E_INVALID_ARG;
+  }
+  if (!l->impl) {
+    *held = 1;
+    return ARGUS_OK;
+  }
+  return l->bus->ops->lease_take(l->impl, l->holder, key, held, other, cap);
+}
+
+argus_err argus_bus_lease_release(argus_bus_leases *l, const char *key) {
+  if (!l || !key || !lease_name_ok(key, 64, 1))
+    return ARGUS_E_INVALID_ARG;
+  if (!l->impl)
+    return ARGUS_OK;
+  return l->bus->ops->lease_release(l->impl, l->holder, key);
+}
+
+void argus_bus_leases_close(argus_bus_leases *l) {
+  if (!l)
+    return;
+  if (l->impl)
+    l->bus->ops->lease_close(l->impl);
+  free(l);
+}

@@ -32,6 +32,14 @@ typedef struct bus_backend_ops {
   argus_err (*flush)(void *ctx, double timeout_s);
   void (*stats)(void *ctx, argus_bus_stats *out);
   void (*sub_stats)(void *ctx, void *impl, argus_bus_sub_stats *out);
+  /* Leases (argus_bus_leases_*); NULL: every take succeeds (one process).
+   * Arguments are checked by bus.c. */
+  argus_err (*lease_open)(void *ctx, const char *table, double ttl_s,
+                          void **impl);
+  argus_err (*lease_take)(void *impl, const char *holder, const char *key,
+                          int *held, char *other, size_t cap);
+  argus_err (*lease_release)(void *impl, const char *holder, const char *key);
+  void (*lease_close)(void *impl);
 } bus_backend_ops;
 
 extern const bus_backend_ops bus_inproc_ops;

@@ -64,7 +64,7 @@ typedef struct ip_sub {
   uint64_t busy_seq; /* seq being handled (0: none) */
   char *out;         /* delivery buffer */
   size_t out_cap;
-  argus_bus_msg msg; /* last delivered (polls) */
+  argus_bus_msg msg;       /* last delivered (polls) */
   const argus_event *held; /* the event of the last delivered record */
   uint64_t received, delivered, dropped;
 
@@ -80,7 +80,7 @@ struct ip_bus {
   uint64_t seq;
   uint64_t published, duplicates;
   uint64_t delivered_gone, dropped_gone; /* of ended subscriptions */
-  bus_dedupe seen; /* recent (topic, id) */
+  bus_dedupe seen;                       /* recent (topic, id) */
 };
 
 /* ---- rings ----------------------------------------------------------------
@@ -266,7 +266,6 @@ static void ip_close(void *ctx) {
   free(b);
 }
 
-
 static argus_err ip_publish(void *ctx, const char *topic, const char *id,
                             const char *json, size_t size) {
   ip_bus *b = ctx;
@@ -336,10 +335,9 @@ static argus_err ip_publish_event(void *ctx, const char *topic,
       have_doc = 1;
       rc = argus_event_to_json(ev, doc, sizeof doc, &doc_len);
       if (rc != ARGUS_OK || doc_len > ARGUS_BUS_MSG_MAX) {
-        bus_note(
-                  "publish %s %s: the event's document does not fit in %zu "
-                  "bytes; text subscribers miss it",
-                  topic, id, ARGUS_BUS_MSG_MAX);
+        bus_note("publish %s %s: the event's document does not fit in %zu "
+                 "bytes; text subscribers miss it",
+                 topic, id, ARGUS_BUS_MSG_MAX);
         rc = ARGUS_E_LIMIT;
         doc_len = 0;
       }
@@ -399,8 +397,7 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
         }
       pthread_mutex_unlock(&b->mu);
       sub_free(s);
-      bus_note(
-                "subscribe %s: cannot start the dispatcher thread", o->pattern);
+      bus_note("subscribe %s: cannot start the dispatcher thread", o->pattern);
       return ARGUS_E_INTERNAL;
     }
     s->has_thread = 1;
@@ -446,9 +443,8 @@ static argus_err ip_next(void *ctx, void *impl, double timeout_s,
   (void)ctx;
   ip_sub *s = impl;
   if (s->handler) {
-    bus_note(
-              "next: subscription '%s' has a handler (it is not polled)",
-              s->pattern);
+    bus_note("next: subscription '%s' has a handler (it is not polled)",
+             s->pattern);
     return ARGUS_E_INVALID_ARG;
   }
   pthread_mutex_lock(&s->mu);
@@ -554,8 +550,17 @@ static void ip_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
   pthread_mutex_unlock(&s->mu);
 }
 
+/* No lease operations: one process, every take succeeds. */
 const bus_backend_ops bus_inproc_ops = {
-    "inproc",         ip_open, ip_close, ip_publish,
-    ip_publish_event, ip_subscribe, ip_unsubscribe, ip_next,
-    ip_flush,         ip_stats, ip_sub_stats,
+    .name = "inproc",
+    .open = ip_open,
+    .close = ip_close,
+    .publish = ip_publish,
+    .publish_event = ip_publish_event,
+    .subscribe = ip_subscribe,
+    .unsubscribe = ip_unsubscribe,
+    .next = ip_next,
+    .flush = ip_flush,
+    .stats = ip_stats,
+    .sub_stats = ip_sub_stats,
 };

@@ -890,6 +890,162 @@ static void nb_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
   out->queued_bytes = (size_t)bytes;
 }
 
+/* ---- leases: a key-value bucket with a time to live ----------------------
+ */
+
+#define LEASE_KEYS 1024
+
+typedef struct nb_leases {
+  kvStore *kv;
+  pthread_mutex_t mu;
+  int n;
+  struct {
+    char key[65];
+    uint64_t rev; /* our last write */
+  } mine[LEASE_KEYS];
+} nb_leases;
+
+static argus_err nb_lease_open(void *ctx, const char *table, double ttl_s,
+                               void **impl) {
+  nb_bus *b = ctx;
+  nb_leases *l = calloc(1, sizeof *l);
+  if (!l)
+    return ARGUS_E_NOMEM;
+  pthread_mutex_init(&l->mu, NULL);
+  char bucket[48];
+  snprintf(bucket, sizeof bucket, "ARGUS_%s", table);
+  natsStatus s = js_KeyValue(&l->kv, b->js, bucket);
+  if (s == NATS_NOT_FOUND) {
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = bucket;
+    kc.History = 1;
+    kc.TTL = (int64_t)(ttl_s * 1e9); /* nanoseconds */
+    kc.Replicas = b->replicas;
+    kc.StorageType = js_FileStorage;
+    s = js_CreateKeyValue(&l->kv, b->js, &kc);
+  }
+  if (s != NATS_OK) {
+    bus_note("nats: lease table %s: %s", bucket, status_text(s));
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+    return ARGUS_E_IO;
+  }
+  *impl = l;
+  return ARGUS_OK;
+}
+
+/* Our last revision of key (0: none); slot index in *slot (-1: none). */
+static uint64_t lease_rev(nb_leases *l, const char *key, int *slot) {
+  for (int i = 0; i < l->n; i++)
+    if (strcmp(l->mine[i].key, key) == 0) {
+      *slot = i;
+      return l->mine[i].rev;
+    }
+  *slot = -1;
+  return 0;
+}
+
+static void lease_set(nb_leases *l, int slot, const char *key, uint64_t rev) {
+  if (slot < 0) {
+    if (rev == 0)
+      return;
+    if (l->n == LEASE_KEYS)
+      return; /* renewals then go through a read: slower, still right */
+    slot = l->n++;
+    snprintf(l->mine[slot].key, sizeof l->mine[slot].key, "%s", key);
+  }
+  if (rev == 0) { /* forget it */
+    l->mine[slot] = l->mine[--l->n];
+    return;
+  }
+  l->mine[slot].rev = rev;
+}
+
+static argus_err nb_lease_take(void *impl, const char *holder, const char *key,
+                               int *held, char *other, size_t cap) {
+  nb_leases *l = impl;
+  int hl = (int)strlen(holder);
+  pthread_mutex_lock(&l->mu);
+  int slot = -1;
+  uint64_t last = lease_rev(l, key, &slot), rev = 0;
+  natsStatus s = NATS_ERR;
+  /* Ours at our last write: renew with compare-and-set. */
+  if (last && kvStore_Update(&rev, l->kv, key, holder, hl, last) == NATS_OK) {
+    lease_set(l, slot, key, rev);
+    *held = 1;
+    pthread_mutex_unlock(&l->mu);
+    return ARGUS_OK;
+  }
+  kvEntry *e = NULL;
+  s = kvStore_Get(&e, l->kv, key);
+  if (s == NATS_NOT_FOUND) {
+    /* Free (never taken, given back, or expired): create, which fails when
+     * another holder was faster. */
+    s = kvStore_Create(&rev, l->kv, key, holder, hl);
+    if (s == NATS_OK) {
+      lease_set(l, slot, key, rev);
+      *held = 1;
+    } else {
+      lease_set(l, slot, key, 0);
+      *held = 0;
+      s = NATS_OK; /* taken meanwhile */
+    }
+  } else if (s == NATS_OK) {
+    const char *v = kvEntry_ValueString(e);
+    if (v && strcmp(v, holder) == 0 &&
+        kvStore_Update(&rev, l->kv, key, holder, hl, kvEntry_Revision(e)) ==
+            NATS_OK) {
+      lease_set(l, slot, key, rev); /* ours (a restart with the same name) */
+      *held = 1;
+    } else {
+      lease_set(l, slot, key, 0);
+      *held = 0;
+      if (other && cap)
+        snprintf(other, cap, "%s", v ? v : "?");
+    }
+  }
+  kvEntry_Destroy(e);
+  pthread_mutex_unlock(&l->mu);
+  if (s != NATS_OK) {
+    bus_note("nats: lease %s: %s", key, status_text(s));
+    return ARGUS_E_IO;
+  }
+  return ARGUS_OK;
+}
+
+static argus_err nb_lease_release(void *impl, const char *holder,
+                                  const char *key) {
+  nb_leases *l = impl;
+  pthread_mutex_lock(&l->mu);
+  int slot = -1;
+  uint64_t last = lease_rev(l, key, &slot);
+  natsStatus s = NATS_OK;
+  if (last) {
+    /* Only when it is still ours: a compare-and-set of an empty value
+     * (then the delete) would race; the revision check is enough here. */
+    kvEntry *e = NULL;
+    if (kvStore_Get(&e, l->kv, key) == NATS_OK && kvEntry_Revision(e) == last &&
+        kvEntry_ValueString(e) && strcmp(kvEntry_ValueString(e), holder) == 0)
+      s = kvStore_Delete(l->kv, key);
+    kvEntry_Destroy(e);
+    lease_set(l, slot, key, 0);
+  }
+  pthread_mutex_unlock(&l->mu);
+  if (s != NATS_OK) {
+    bus_note("nats: giving lease %s back: %s", key, status_text(s));
+    return ARGUS_E_IO;
+  }
+  return ARGUS_OK;
+}
+
+static void nb_lease_close(void *impl) {
+  nb_leases *l = impl;
+  kvStore_Destroy(l->kv);
+  pthread_mutex_destroy(&l->mu);
+  free(l);
+}
+
 const bus_backend_ops bus_nats_ops = {
     .name = "nats",
     .open = nb_open,
@@ -902,4 +1058,8 @@ const bus_backend_ops bus_nats_ops = {
     .flush = nb_flush,
     .stats = nb_stats,
     .sub_stats = nb_sub_stats,
+    .lease_open = nb_lease_open,
+    .lease_take = nb_lease_take,
+    .lease_release = nb_lease_release,
+    .lease_close = nb_lease_close,
 };
