@@ -57,6 +57,10 @@ void cli_person_export_usage(FILE *f);
 int cli_person_erase_main(int argc, char **argv);
 void cli_person_erase_usage(FILE *f);
 
+/* `argus loadgen` (loadgen.c): synthetic face events on a NATS bus. */
+int cli_loadgen_main(int argc, char **argv);
+void cli_loadgen_usage(FILE *f);
+
 /* Lookups used by `argus help CMD [SUB]`. */
 const cli_command *cli_find_command(const char *name);
 const cli_command *cli_nn_find_command(const char *name);

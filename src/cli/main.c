@@ -65,6 +65,8 @@ const cli_command cli_commands[] = {
      cli_match_main, cli_role_usage},
     {"sink", "split role: alerts raised on NATS -> stored", cli_sink_main,
      cli_role_usage},
+    {"loadgen", "synthetic face events on NATS, for load tests of match/sink",
+     cli_loadgen_main, cli_loadgen_usage},
     {"demo", "set up a demo watchlist and camera and watch it live",
      cli_demo_main, cli_demo_usage},
     {"serve", "the operator service: REST API, live events, console",
