@@ -10,7 +10,9 @@
  * matcher frozen (SIGSTOP) then killed (SIGKILL) in the middle of the
  * stream: nothing lost,
  * nothing doubled, the recovery time printed. The face events seen on the
- * bus are measured (bytes per event). Skipped without nats-server, the
+ * bus are measured (bytes per event). `argus serve --role sink` as the sink.
+ * Two `argus edge --leases` share the stored cameras; one killed, the
+ * other takes its cameras over within a lease. Skipped without nats-server, the
  * models or ../shared/data. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -225,6 +227,57 @@ static int reference(const char *db, int realtime) {
   return a.n;
 }
 
+/* How many "lease ... taken" lines the log holds. */
+static int leases_taken(const char *name) {
+  char log[400];
+  snprintf(log, sizeof log, "%s/%s.log", g_tmp, name);
+  static char buf[1 << 16];
+  cli_slurp(log, buf, sizeof buf);
+  int n = 0;
+  for (const char *q = buf; (q = strstr(q, "taken; analysed here")); q++)
+    n++;
+  return n;
+}
+
+/* Two edges share two stored cameras through leases (time to live 3 s):
+ * the first takes both, the second none while the first lives; the first
+ * killed, the second takes both within a lease and a renewal period. */
+static void lease_run(const char *db) {
+  CLI_RUN(g_cli, g_tmp, g_models, 1, &g_r, "camera", "add", "gate-1", g_clip,
+          "--db", db);
+  CHECK_INT_EQ(g_r.status, 0);
+  CLI_RUN(g_cli, g_tmp, g_models, 1, &g_r, "camera", "add", "gate-2", g_clip,
+          "--db", db);
+  CHECK_INT_EQ(g_r.status, 0);
+  pid_t ea =
+      SPAWN("edge-a", "edge", "--bus", g_srv.url, "--db", db, "--leases",
+            "--lease-ttl", "3", "--loop", "--realtime", "--quiet-status");
+  double end = nu_now() + 30;
+  while (leases_taken("edge-a") < 2 && nu_now() < end)
+    nu_sleep(0.1);
+  CHECK_INT_EQ(leases_taken("edge-a"), 2);
+  pid_t eb =
+      SPAWN("edge-b", "edge", "--bus", g_srv.url, "--db", db, "--leases",
+            "--lease-ttl", "3", "--loop", "--realtime", "--quiet-status");
+  nu_sleep(6.0); /* two lease periods: B must not take what A renews */
+  CHECK_INT_EQ(leases_taken("edge-b"), 0);
+  CHECK_INT_EQ(stop(ea, SIGKILL), 128 + SIGKILL);
+  double t_kill = nu_now();
+  end = t_kill + 20;
+  while (leases_taken("edge-b") < 2 && nu_now() < end)
+    nu_sleep(0.05);
+  double took = nu_now() - t_kill;
+  CHECK_INT_EQ(leases_taken("edge-b"), 2);
+  /* At most a lease (3 s) after A's last renewal, plus B's renewal period
+   * (1 s) and scheduling. */
+  CHECK(took <= 3 + 1 + 1.5);
+  printf("leases: edge B took over both cameras of the killed edge A %.1f s "
+         "after the kill (lease 3 s, renewed every 1 s); while A lived, B "
+         "took none\n",
+         took);
+  CHECK_INT_EQ(stop(eb, SIGTERM), 0);
+}
+
 static void copy_file(const char *from, const char *to) {
   char cmd[1400];
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
@@ -257,14 +310,14 @@ int main(void) {
     fprintf(stderr, "nats-server did not start\n");
     return 1;
   }
-  char base[400], db[5][400], dirs[5][300];
+  char base[400], db[6][400], dirs[6][300];
   snprintf(base, sizeof base, "%s/base.db", g_tmp);
   if (make_db(base) != 0) {
     fprintf(stderr, "enrolment failed\n");
     return 1;
   }
   /* Each run in its own folder (its crops beside its database). */
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     snprintf(dirs[i], sizeof dirs[i], "%s/run%d", g_tmp, i);
     mkdir(dirs[i], 0700);
     snprintf(db[i], sizeof db[i], "%s/argus.db", dirs[i]);
@@ -316,6 +369,10 @@ int main(void) {
   CHECK_INT_EQ(got.n, want);
   CHECK_INT_EQ(got.dup, 0);
   CHECK_INT_EQ(got.with_crop, got.n);
+
+  /* 4. Cameras spread over edges by leases (last: its face events stay in
+   * the work queue, no matcher runs). */
+  lease_run(db[5]);
 
   nu_stop(&g_srv, SIGTERM);
   if (check_failures_)

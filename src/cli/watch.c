@@ -92,6 +92,13 @@ void cli_watch_usage(FILE *f) {
         "                       (cameras -> face events), match (face events ->\n"
         "                       alerts raised), sink (alerts raised -> stored);\n"
         "                       edge, match and sink need --bus\n"
+        "  --leases             (edge) claim the enabled stored cameras through\n"
+        "                       leases on --bus, so that the edges of a\n"
+        "                       deployment share them and take over those of an\n"
+        "                       edge that died (docs/scale.md)\n"
+        "  --capacity N         (edge, --leases) cameras at most (default: all)\n"
+        "  --lease-ttl S        (edge, --leases) a lease's time to live, seconds\n"
+        "                       (default 10); renewed every S/3\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -448,7 +455,7 @@ static void policy_follow_tick(policy_follow *f, argus_pipeline *p, double now,
   }
   for (int i = 0; i < f->n; i++) {
     policy_cam *pc = &f->cams[i];
-    if (pc->id == 0)
+    if (pc->id == 0 || pc->index < 0) /* a URL, or a camera not run here */
       continue;
     const argus_store_camera *c = NULL;
     for (size_t k = 0; k < n; k++)
@@ -501,9 +508,111 @@ static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
  * told as they come, also with --quiet-status. Returns rc, or CLI_FAIL when
  * no camera worked (each one's reason printed). cs and seen have room for
  * ncams cameras. */
+/* ---- cameras claimed through leases (argus edge --leases) ---------------- */
+
+typedef struct lease_follow {
+  argus_bus_leases *l; /* NULL: no leases, every camera runs here */
+  const argus_store_camera_source *srcs;
+  int n, running, capacity;
+  double ttl, next;
+  double *last_ok; /* per camera: when its lease was last taken or renewed;
+                      < 0: not run here */
+} lease_follow;
+
+static void lease_key(const argus_store_camera_source *c, char *key,
+                      size_t cap) {
+  if (c->camera_id > 0) {
+    snprintf(key, cap, "cam.%lld", (long long)c->camera_id);
+    return;
+  }
+  uint32_t h = 2166136261u; /* FNV-1a of the name */
+  for (const char *q = c->name; *q; q++)
+    h = (h ^ (unsigned char)*q) * 16777619u;
+  snprintf(key, cap, "url.%08x", h);
+}
+
+/* Renews the leases of the cameras run here (a camera whose lease is lost,
+ * or could not be renewed for a whole time to live, stops at once), then
+ * claims free cameras up to the capacity. release_all: gives back every
+ * lease held (at the end). */
+static void lease_tick(lease_follow *lf, policy_follow *pf, argus_pipeline *p,
+                       double now, int release_all) {
+  if (!lf->l || (!release_all && now < lf->next))
+    return;
+  lf->next = now + lf->ttl / 3;
+  for (int i = 0; i < lf->n; i++) {
+    const argus_store_camera_source *c = &lf->srcs[i];
+    policy_cam *pc = pf->cams ? &pf->cams[i] : NULL;
+    char key[80];
+    lease_key(c, key, sizeof key);
+    int running = lf->last_ok[i] >= 0;
+    if (release_all) {
+      if (running)
+        argus_bus_lease_release(lf->l, key);
+      continue;
+    }
+    int held = 0;
+    char other[ARGUS_BUS_ID_MAX + 1] = "";
+    argus_err e = argus_bus_lease_take(lf->l, key, &held, other, sizeof other);
+    if (running) {
+      if (e == ARGUS_OK && held) {
+        lf->last_ok[i] = now;
+        continue;
+      }
+      /* Lost to another edge, or not renewable for a whole lease: another
+       * edge may take it now, so it stops here first. */
+      if (e == ARGUS_OK || now - lf->last_ok[i] >= lf->ttl) {
+        if (pc && pc->index >= 0)
+          argus_pipeline_remove_camera(p, pc->index);
+        if (pc)
+          pc->index = -1;
+        lf->last_ok[i] = -1;
+        lf->running--;
+        char t[16];
+        clock_text(0, t);
+        fprintf(stderr, "[%s] camera '%s': lease %s%s; stopped here\n", t,
+                c->name,
+                e == ARGUS_OK ? "taken by "
+                              : "not renewed for a "
+                                "whole lease (bus "
+                                "unreachable)",
+                e == ARGUS_OK ? other : "");
+      }
+      continue;
+    }
+    if (e != ARGUS_OK || !held)
+      continue;
+    if (lf->running >= lf->capacity) { /* over capacity: give it back */
+      argus_bus_lease_release(lf->l, key);
+      continue;
+    }
+    /* Claimed: run it with its latest stored settings (its policy). */
+    argus_edge_camera_opts co = {c->name, c->url, c->fps, c->rtsp_udp,
+                                 pc ? pc->settings : c->settings};
+    int index = -1;
+    argus_pipeline_error perr = {{0}};
+    if (argus_pipeline_add_camera_opts(p, &co, &index, &perr) != ARGUS_OK) {
+      fprintf(stderr, "argus: camera '%s': %s; lease given back\n", c->name,
+              perr.msg);
+      argus_bus_lease_release(lf->l, key);
+      continue;
+    }
+    if (pc)
+      pc->index = index;
+    lf->last_ok[i] = now;
+    lf->running++;
+    char t[16];
+    clock_text(0, t);
+    fprintf(stderr, "[%s] camera '%s': lease %s taken; analysed here\n", t,
+            c->name, key);
+  }
+}
+
 static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
                       double interval, int rc, argus_pipeline_camera_stats *cs,
-                      cam_seen *seen, int ncams, policy_follow *pf) {
+                      cam_seen *seen, int ncams, policy_follow *pf,
+                      lease_follow *lf) {
+
   argus_pipeline_stats st;
   int ncs = 0;
   argus_interrupt_install();
@@ -531,9 +640,11 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     if (o->duration > 0 && t - t0 >= o->duration)
       break;
     policy_follow_tick(pf, p, t, 0);
+    lease_tick(lf, pf, p, t, 0);
     /* Files that finished, sources that failed for good: with --loop too
      * (files do not end then, but a source that cannot be opened does). */
     int all_ended =
+        !lf->l &&
         (o->role == ARGUS_PIPELINE_ALL || o->role == ARGUS_PIPELINE_EDGE) &&
         argus_pipeline_all_ended(p);
     int status_due = !o->quiet_status && t >= next_status;
@@ -627,6 +738,11 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
                "--role %s needs --bus nats://HOST:PORT (the other roles "
                "run in other processes)",
                argus_pipeline_role_name(o->role));
+    return CLI_USAGE;
+  }
+  if (o->leases && (o->role != ARGUS_PIPELINE_EDGE || o->ncameras > 0)) {
+    cli_errorf(cmd, "--leases is for 'argus edge' on the stored cameras (no "
+                    "camera named)");
     return CLI_USAGE;
   }
   if (!has_edge && o->ncameras > 0) {
@@ -747,12 +863,43 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   policy_follow pf;
   memset(&pf, 0, sizeof pf);
   pf.cams = calloc(nsrc, sizeof *pf.cams);
+  lease_follow lf;
+  memset(&lf, 0, sizeof lf);
+  if (o->leases) {
+    lf.srcs = srcs;
+    lf.n = (int)nsrc;
+    lf.capacity = o->capacity > 0 ? o->capacity : (int)nsrc;
+    lf.ttl = o->lease_ttl > 0 ? o->lease_ttl : 10;
+    lf.last_ok = malloc((nsrc ? nsrc : 1) * sizeof *lf.last_ok);
+    char host[64] = "edge", holder[ARGUS_BUS_ID_MAX + 1];
+    gethostname(host, sizeof host - 1);
+    for (char *q = host; *q; q++)
+      if (*q <= ' ' || *q == '"' || *q == '\\')
+        *q = '_';
+    snprintf(holder, sizeof holder, "%.40s-%ld", host, (long)getpid());
+    argus_error_detail le = {{0}};
+    if (!lf.last_ok || !pf.cams ||
+        argus_bus_leases_open(parts.bus, "cameras", lf.ttl, holder, &lf.l,
+                              &le) != ARGUS_OK) {
+      cli_errorf(cmd, "--leases: %s", le.msg[0] ? le.msg : "out of memory");
+      rc = CLI_FAIL;
+      goto done;
+    }
+    for (size_t i = 0; i < nsrc; i++)
+      lf.last_ok[i] = -1;
+    fprintf(stderr,
+            "argus: edge %s: claiming up to %d of %zu stored cameras "
+            "through leases of %.0f s\n",
+            holder, lf.capacity, nsrc, lf.ttl);
+  }
   int f_stored = 0;
   for (size_t i = 0; i < nsrc; i++) {
     argus_edge_camera_opts co = {srcs[i].name, srcs[i].url, srcs[i].fps,
                                  srcs[i].rtsp_udp, srcs[i].settings};
     int index = -1;
-    e = argus_pipeline_add_camera_opts(p, &co, &index, &perr);
+    e = o->leases ? ARGUS_OK
+                  : argus_pipeline_add_camera_opts(p, &co, &index, &perr);
+
     if (e) {
       cli_errorf(cmd, "camera '%s': %s", srcs[i].name, perr.msg);
       rc = CLI_FAIL;
@@ -793,8 +940,11 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
                                 "'argus person add'"
                               : "");
 
-  rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc, &pf);
+  rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc, &pf, &lf);
+  lease_tick(&lf, &pf, p, now_s(), 1); /* given back: others take over now */
 done:
+  argus_bus_leases_close(lf.l);
+  free(lf.last_ok);
   if (pf.store)
     argus_store_close(pf.store);
   free(pf.cams);
@@ -841,6 +991,9 @@ enum {
   OPT_EMBEDDER,
   OPT_BUS,
   OPT_ROLE,
+  OPT_LEASES,
+  OPT_CAPACITY,
+  OPT_LEASE_TTL,
 };
 
 static int parse_seconds(const char *cmd, const char *what, const char *s,
@@ -887,6 +1040,9 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"embedder", 1, OPT_EMBEDDER},
                                  {"bus", 1, OPT_BUS},
                                  {"role", 1, OPT_ROLE},
+                                 {"leases", 0, OPT_LEASES},
+                                 {"capacity", 1, OPT_CAPACITY},
+                                 {"lease-ttl", 1, OPT_LEASE_TTL},
                                  {NULL, 0, 0}};
   watch_opts o = *out;
   o.cameras = cams;
@@ -1013,6 +1169,17 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
     }
     case OPT_BUS:
       o.bus = p.arg;
+      break;
+    case OPT_LEASES:
+      o.leases = 1;
+      break;
+    case OPT_CAPACITY:
+      if (cli_parse_int(p.arg, 1, WATCH_MAX_CAMERAS, "--capacity", &o.capacity))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_LEASE_TTL:
+      if (parse_seconds(cmd, "--lease-ttl", p.arg, 1, 3600, &o.lease_ttl))
+        return cli_bad_value(cmd);
       break;
     case OPT_ROLE:
       o.role = argus_pipeline_role_parse(p.arg);

@@ -56,6 +56,12 @@ typedef struct watch_opts {
    * process) and the stages run here (argus_pipeline_role). */
   const char *bus;
   int role;
+  /* Edge role: the stored cameras are claimed through leases on the bus
+   * (docs/scale.md), at most `capacity` at once (0: all), leases of
+   * lease_ttl seconds (0: 10). */
+  int leases;
+  int capacity;
+  double lease_ttl;
 } watch_opts;
 
 void watch_opts_init(watch_opts *o);
