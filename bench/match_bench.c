@@ -450,7 +450,10 @@ int main(int argc, char **argv) {
   for (int ti = 0; ti < nt; ti++) {
     int64_t n = (int64_t)tl[ti];
     char db[700];
-    snprintf(db, sizeof db, "%s/t%" PRId64 ".db", g_dir, n);
+    /* Each database in its own folder (its crops beside it). */
+    snprintf(db, sizeof db, "%s/t%" PRId64, g_dir, n);
+    mkdir(db, 0755);
+    snprintf(db, sizeof db, "%s/t%" PRId64 "/argus.db", g_dir, n);
     char done[760];
     snprintf(done, sizeof done, "%s.filled", db);
     if (access(done, F_OK) != 0) {
