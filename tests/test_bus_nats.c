@@ -482,8 +482,10 @@ static void test_leases(void) {
   CHECK_INT_EQ(held, 1);
   CHECK_INT_EQ(argus_bus_lease_take(la, "bad key!", &held, NULL, 0),
                ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_bus_leases_open(a, "bad table", 2, "x", &lb, &e),
+  argus_bus_leases *bad = NULL;
+  CHECK_INT_EQ(argus_bus_leases_open(a, "bad table", 2, "x", &bad, &e),
                ARGUS_E_INVALID_ARG);
+  CHECK(bad == NULL);
   printf("leases: held by one holder at a time; a lease not renewed was "
          "taken over %.2f s after its last renewal (time to live 2 s); "
          "given back, taken at once\n",

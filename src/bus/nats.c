@@ -136,6 +136,8 @@ struct nb_bus {
   int replicas, window;
   _Atomic int closing;
   pthread_mutex_t mu;
+  pthread_cond_t closed_cv; /* on_closed ran (closed) */
+  int closed;
   nb_sub *subs;
   int nsubs;
   _Atomic uint64_t published, delivered, dropped, pub_errors, duplicates;
@@ -183,6 +185,17 @@ static void on_disconnected(natsConnection *nc, void *closure) {
     argus_log(ARGUS_LOG_WARN, BUS_MOD,
               "nats: connection lost; reconnecting (publications are "
               "buffered meanwhile)");
+}
+
+/* The connection's last callback: after it none comes (nb_close waits for
+ * it before freeing what the callbacks use). */
+static void on_closed(natsConnection *nc, void *closure) {
+  (void)nc;
+  nb_bus *b = closure;
+  pthread_mutex_lock(&b->mu);
+  b->closed = 1;
+  pthread_cond_broadcast(&b->closed_cv);
+  pthread_mutex_unlock(&b->mu);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure) {
@@ -283,6 +296,7 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
     return ARGUS_E_NOMEM;
   b->window = o->dedupe_window;
   pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->closed_cv, NULL);
   b->ack_wait_ns = (int64_t)30 * 1000000000;
   b->max_age_ns = (int64_t)86400 * 1000000000;
   b->replicas = 1;
@@ -317,6 +331,8 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
     s = natsOptions_SetDisconnectedCB(no, on_disconnected, b);
   if (s == NATS_OK)
     s = natsOptions_SetReconnectedCB(no, on_reconnected, b);
+  if (s == NATS_OK)
+    s = natsOptions_SetClosedCB(no, on_closed, b);
   if (s != NATS_OK) {
     bus_note("nats: options for %s: %s", servers, status_text(s));
     natsOptions_Destroy(no);
@@ -367,8 +383,26 @@ static void nb_close(void *ctx) {
   if (b->nc) {
     natsConnection_FlushTimeout(b->nc, 2000);
     natsConnection_Close(b->nc);
+    /* The connection's callbacks run on the library's thread and use b:
+     * wait for the last one (closed) before freeing it. */
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    pthread_mutex_lock(&b->mu);
+    while (!b->closed &&
+           pthread_cond_timedwait(&b->closed_cv, &b->mu, &dl) == 0)
+      ;
+    int closed = b->closed;
+    pthread_mutex_unlock(&b->mu);
     natsConnection_Destroy(b->nc);
+    if (!closed) {
+      /* Never seen in practice; leaking beats a use after free. */
+      argus_log(ARGUS_LOG_WARN, BUS_MOD,
+                "nats: the connection did not report its close in 5 s");
+      return;
+    }
   }
+  pthread_cond_destroy(&b->closed_cv);
   pthread_mutex_destroy(&b->mu);
   free(b);
 }
