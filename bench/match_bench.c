@@ -60,6 +60,7 @@
 static char g_cli[1024], g_models[1024], g_dir[512];
 static int g_cameras = 10;
 static double g_hit = 0.1;
+static int g_photos = 1; /* templates per person (--photos) */
 
 /* ---- filling a database ---------------------------------------------------- */
 
@@ -95,6 +96,7 @@ static int card_model(char *id, size_t cap, int *dim) {
   return 0;
 }
 
+/* n templates: n / g_photos persons of g_photos photos each. */
 static int fill_db(const char *path, int64_t n) {
   char id[128], name[ARGUS_STORE_NAME_MAX], version[ARGUS_STORE_NAME_MAX];
   int dim = 0;
@@ -113,34 +115,47 @@ static int fill_db(const char *path, int64_t n) {
     argus_store_close(s);
     return -1;
   }
-  float *v = malloc((size_t)dim * sizeof *v);
-  static const unsigned char crop[] = {0xff, 0xd8, 0xff, 0xe0, 'b', 'e',
-                                       'n',  'c',  'h',  0xff, 0xd9};
+  int k_ph = g_photos;
+  float *v = malloc((size_t)dim * (size_t)k_ph * sizeof *v);
+  /* Small fake crops, one per photo index (shared by every person). */
+  unsigned char crops[64][12];
+  argus_store_photo_in ph[64];
+  for (int j = 0; j < k_ph; j++) {
+    static const unsigned char crop[] = {0xff, 0xd8, 0xff, 0xe0, 'b',  'e',
+                                         'n',  'c',  'h',  0,    0xff, 0xd9};
+    memcpy(crops[j], crop, sizeof crop);
+    crops[j][9] = (unsigned char)j;
+    ph[j] = (argus_store_photo_in){crops[j], sizeof crop, 0.9f, "synthetic",
+                                   v + (size_t)j * (size_t)dim};
+  }
   double t0 = nu_now();
-  for (int64_t i = 0; i < n; i++) {
-    double ss = 0;
-    for (int k = 0; k < dim; k++) {
-      v[k] = (float)gauss();
-      ss += (double)v[k] * v[k];
+  for (int64_t i = 0; i < n / k_ph; i++) {
+    for (int j = 0; j < k_ph; j++) {
+      float *w = v + (size_t)j * (size_t)dim;
+      double ss = 0;
+      for (int k = 0; k < dim; k++) {
+        w[k] = (float)gauss();
+        ss += (double)w[k] * w[k];
+      }
+      for (int k = 0; k < dim; k++)
+        w[k] = (float)(w[k] / sqrt(ss));
     }
-    for (int k = 0; k < dim; k++)
-      v[k] = (float)(v[k] / sqrt(ss));
     char pname[64];
     snprintf(pname, sizeof pname, "person-%" PRId64, i);
     argus_store_person_in pi = {pname, NULL, NULL};
-    argus_store_photo_in ph = {crop, sizeof crop, 0.9f, "synthetic", v};
-    if (argus_store_person_add(s, "load", &pi, &model, &ph, 1, NULL, &se)) {
+    if (argus_store_person_add(s, "load", &pi, &model, ph, k_ph, NULL, &se)) {
       fprintf(stderr, "match_bench: person %" PRId64 ": %s\n", i, se.msg);
       free(v);
       argus_store_close(s);
       return -1;
     }
-    if ((i + 1) % 20000 == 0)
+    if ((i + 1) % (20000 / k_ph) == 0)
       fprintf(stderr, "  filled %" PRId64 " persons (%.0f /s)\n", i + 1,
               (double)(i + 1) / (nu_now() - t0));
   }
-  fprintf(stderr, "match_bench: %s: %" PRId64 " persons in %.1f s\n", path, n,
-          nu_now() - t0);
+  fprintf(stderr,
+          "match_bench: %s: %" PRId64 " persons of %d templates in %.1f s\n",
+          path, n / k_ph, k_ph, nu_now() - t0);
   free(v);
   argus_store_close(s);
   return 0;
@@ -409,13 +424,17 @@ int main(int argc, char **argv) {
       snprintf(g_dir, sizeof g_dir, "%s", argv[++i]);
     else if (!strcmp(argv[i], "--cameras") && v)
       g_cameras = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--hit-ratio") && v)
+    else if (!strcmp(argv[i], "--photos") && v) {
+      g_photos = atoi(argv[++i]);
+      if (g_photos < 1 || g_photos > 64)
+        g_photos = 1;
+    } else if (!strcmp(argv[i], "--hit-ratio") && v)
       g_hit = atof(argv[++i]);
     else {
       fprintf(stderr,
               "usage: match_bench [--templates 10000,100000] [--rates "
               "R1,R2,...] [--matchers 1,2] [--seconds S] [--dir DIR] "
-              "[--cameras N] [--hit-ratio R]\n"
+              "[--cameras N] [--hit-ratio R] [--photos K]\n"
               "(without --rates: doubling from 100 events/s until a rate is "
               "not sustained)\n");
       return 2;
@@ -451,9 +470,12 @@ int main(int argc, char **argv) {
     int64_t n = (int64_t)tl[ti];
     char db[700];
     /* Each database in its own folder (its crops beside it). */
-    snprintf(db, sizeof db, "%s/t%" PRId64, g_dir, n);
+    char dsub[40] = "";
+    if (g_photos > 1)
+      snprintf(dsub, sizeof dsub, "x%d", g_photos);
+    snprintf(db, sizeof db, "%s/t%" PRId64 "%s", g_dir, n, dsub);
     mkdir(db, 0755);
-    snprintf(db, sizeof db, "%s/t%" PRId64 "/argus.db", g_dir, n);
+    snprintf(db, sizeof db, "%s/t%" PRId64 "%s/argus.db", g_dir, n, dsub);
     char done[760];
     snprintf(done, sizeof done, "%s.filled", db);
     if (access(done, F_OK) != 0) {
@@ -497,27 +519,29 @@ int main(int argc, char **argv) {
       while (nu_now() < w && !nu_port_open(srv.port))
         nu_sleep(0.02);
       char log[700];
-      snprintf(log, sizeof log, "%s/sink.log", g_dir);
-      const char *sa[] = {
-          "sink", "--bus", srv.url, "--db", db, "--status-interval", "5", NULL};
-      pid_t sink = spawn(log, sa);
+      /* One at a time, the sink last: loading a gallery holds the
+       * database's write lock while it reads the templates, and a process
+       * that waits for it longer than the busy timeout (5 s; 1M templates)
+       * fails with "database is locked". */
       pid_t match[4] = {0};
+      double r0 = nu_now();
       for (int k = 0; k < nm; k++) {
         snprintf(log, sizeof log, "%s/match%d.log", g_dir, k);
         const char *ma[] = {"match", "--bus",      srv.url, "--db",
                             db,      "--cooldown", "0",     "--status-interval",
                             "5",     NULL};
         match[k] = spawn(log, ma);
-      }
-      /* Ready: each matcher has loaded its index. */
-      double r0 = nu_now();
-      for (int k = 0; k < nm; k++) {
-        snprintf(log, sizeof log, "%s/match%d.log", g_dir, k);
-        while (nu_now() - r0 < 300 && !file_has(log, "argus: matching"))
+        while (nu_now() - r0 < 600 && !file_has(log, "argus: matching"))
           nu_sleep(0.1);
       }
+      snprintf(log, sizeof log, "%s/sink.log", g_dir);
+      const char *sa[] = {
+          "sink", "--bus", srv.url, "--db", db, "--status-interval", "5", NULL};
+      pid_t sink = spawn(log, sa);
+      while (nu_now() - r0 < 600 && !file_has(log, "argus: storing"))
+        nu_sleep(0.1);
       fprintf(stderr,
-              "match_bench: %" PRId64 " templates, %d matcher%s "
+              "match_bench: %" PRId64 " templates, %d matcher%s and the sink "
               "ready after %.1f s\n",
               n, nm, nm == 1 ? "" : "s", nu_now() - r0);
       argus_bus *bus = NULL;
