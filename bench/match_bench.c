@@ -129,12 +129,18 @@ static int fill_db(const char *path, int64_t n) {
                                    v + (size_t)j * (size_t)dim};
   }
   double t0 = nu_now();
+  /* A person's photos are alike: its templates are one random unit
+   * vector plus noise of norm ~0.5 each (cosine ~0.8 between them), as
+   * photos of one face are; the gallery scores a person by all of them. */
+  float *base = malloc((size_t)dim * sizeof *base);
   for (int64_t i = 0; i < n / k_ph; i++) {
+    for (int k = 0; k < dim; k++)
+      base[k] = (float)(gauss() / sqrt((double)dim));
     for (int j = 0; j < k_ph; j++) {
       float *w = v + (size_t)j * (size_t)dim;
-      double ss = 0;
+      double ss = 0, sd = k_ph > 1 ? 0.5 / sqrt((double)dim) : 0;
       for (int k = 0; k < dim; k++) {
-        w[k] = (float)gauss();
+        w[k] = base[k] + (float)(sd * gauss());
         ss += (double)w[k] * w[k];
       }
       for (int k = 0; k < dim; k++)
@@ -146,6 +152,7 @@ static int fill_db(const char *path, int64_t n) {
     if (argus_store_person_add(s, "load", &pi, &model, ph, k_ph, NULL, &se)) {
       fprintf(stderr, "match_bench: person %" PRId64 ": %s\n", i, se.msg);
       free(v);
+      free(base);
       argus_store_close(s);
       return -1;
     }
@@ -157,6 +164,7 @@ static int fill_db(const char *path, int64_t n) {
           "match_bench: %s: %" PRId64 " persons of %d templates in %.1f s\n",
           path, n / k_ph, k_ph, nu_now() - t0);
   free(v);
+  free(base);
   argus_store_close(s);
   return 0;
 }
