@@ -178,6 +178,7 @@ static pid_t spawn(const char *log, const char *const *args) {
   for (; args[n - 1] && n < 31; n++)
     argv[n] = args[n - 1];
   argv[n] = NULL;
+  unlink(log); /* a previous run's log must not read as this one's */
   fflush(stdout);
   fflush(stderr);
   pid_t pid = fork();
