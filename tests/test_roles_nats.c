@@ -227,6 +227,15 @@ static int reference(const char *db, int realtime) {
   return a.n;
 }
 
+/* Whether the role's log holds `what`. */
+static int log_has(const char *name, const char *what) {
+  char log[400];
+  snprintf(log, sizeof log, "%s/%s.log", g_tmp, name);
+  static char buf[1 << 16];
+  cli_slurp(log, buf, sizeof buf);
+  return strstr(buf, what) != NULL;
+}
+
 /* How many "lease ... taken" lines the log holds. */
 static int leases_taken(const char *name) {
   char log[400];
@@ -259,7 +268,13 @@ static void lease_run(const char *db) {
   pid_t eb =
       SPAWN("edge-b", "edge", "--bus", g_srv.url, "--db", db, "--leases",
             "--lease-ttl", "3", "--loop", "--realtime", "--quiet-status");
-  nu_sleep(6.0); /* two lease periods: B must not take what A renews */
+  /* B ready (its models loaded, its lease loop running), then more than a
+   * lease: B must not take what A renews. */
+  end = nu_now() + 60;
+  while (!log_has("edge-b", "claiming up to") && nu_now() < end)
+    nu_sleep(0.1);
+  CHECK(log_has("edge-b", "claiming up to"));
+  nu_sleep(4.0);
   CHECK_INT_EQ(leases_taken("edge-b"), 0);
   CHECK_INT_EQ(stop(ea, SIGKILL), 128 + SIGKILL);
   double t_kill = nu_now();
