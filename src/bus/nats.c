@@ -65,6 +65,7 @@
 
 #define SUBJ_PREFIX "argus."
 #define PUB_TRIES 8
+#define PUB_WAIT_MS 4000 /* an unacknowledged publication is sent again */
 #define FETCH_WAIT_MS 250
 
 typedef struct stored_stream {
@@ -166,8 +167,12 @@ static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
     char t[16];
     snprintf(t, sizeof t, "%d", n + 1);
     natsMsgHeader_Set(pae->Msg, "Argus-Try", t);
-    /* On success the library owns the message again (pae->Msg is NULL). */
-    if (js_PublishMsgAsync(js, &pae->Msg, NULL) == NATS_OK)
+    /* On success the library owns the message again (pae->Msg is NULL);
+     * its Nats-Msg-Id header is kept, so the server keeps one copy. */
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = PUB_WAIT_MS;
+    if (js_PublishMsgAsync(js, &pae->Msg, &po) == NATS_OK)
       return;
   }
   atomic_fetch_add(&b->pub_errors, 1);
@@ -427,6 +432,10 @@ static argus_err nb_publish(void *ctx, const char *topic, const char *id,
       jsPubOptions po;
       jsPubOptions_Init(&po);
       po.MsgId = id;
+      /* Without a wait, a publication lost with a dying server would never
+       * be acknowledged nor reported: after PUB_WAIT_MS it is reported to
+       * on_pub_error, which sends it again under the same id. */
+      po.MaxWait = PUB_WAIT_MS;
       s = js_PublishMsgAsync(b->js, &m, &po);
     } else {
       s = natsConnection_PublishMsg(b->nc, m);
