@@ -16,6 +16,9 @@ pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev libonnx-testdata
       python3-opencv python3-numpy ca-certificates tar coreutils)
 # The store's default database backend (src/store).
 pkgs+=(libsqlite3-dev)
+# Its PostgreSQL backend: libpq, and the server whose throwaway clusters the
+# store's tests (tests/pg_util.h) start.
+pkgs+=(libpq-dev postgresql)
 # Camera sources (src/video): FFmpeg's libraries (libavdevice for V4L2
 # webcams); the RTSP test server (tests/tools/rtsp_server.c) on GStreamer's
 # RTSP server, with rtph264pay and the RTP/UDP elements from plugins-good.

@@ -20,7 +20,24 @@
 
 #include "argus/store.h"
 #include "check.h"
+#include "pg_util.h"
 #include "store/store_internal.h"
+
+/* ARGUS_TEST_STORE=postgres (test_store_pg): every database of the test is
+ * a database of a throwaway PostgreSQL cluster (tests/pg_util.h); the
+ * parts about SQLite files are skipped with a reason. */
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
+
+static argus_err store_open_(const char *path, const argus_store_options *o,
+                             argus_store **s, argus_store_error *err) {
+  return pg_test_store_open(g_pg, path, o, s, err);
+}
+
+static void skip_pg(const char *what) {
+  if (g_pg)
+    printf("skipped under PostgreSQL: %s\n", what);
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -118,6 +135,12 @@ static int count_crop_files(argus_store *s) {
 }
 
 static int64_t sql_int(const char *db, const char *sql) {
+  if (g_pg) {
+    char url[160];
+    return pg_db_for_path(g_pg, db, 1, url, sizeof url) == 0
+               ? pg_int_url(url, sql)
+               : -1;
+  }
   sqlite3 *h = NULL;
   int64_t v = -1;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
@@ -132,6 +155,12 @@ static int64_t sql_int(const char *db, const char *sql) {
 }
 
 static int sql_exec(const char *db, const char *sql) {
+  if (g_pg) {
+    char url[160];
+    return pg_db_for_path(g_pg, db, 1, url, sizeof url) == 0
+               ? pg_exec_url(url, sql)
+               : -1;
+  }
   sqlite3 *h = NULL;
   int rc =
       sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -160,7 +189,7 @@ static argus_store *open_at(const char *dir, const char *file) {
   argus_store *s = NULL;
   argus_store_error err;
   argus_store_options o = {.actor = "test"};
-  argus_err e = argus_store_open(path, &o, &s, &err);
+  argus_err e = store_open_(path, &o, &s, &err);
   if (e != ARGUS_OK)
     fprintf(stderr, "open %s: %s\n", path, err.msg);
   return s;
@@ -205,7 +234,10 @@ static void test_open(void) {
   argus_store_close(s);
   snprintf(path, sizeof path, "%s/a.db", dir);
   struct stat st;
-  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+  if (!g_pg)
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+  else
+    skip_pg("the database file's mode 0600 (a server's database)");
   /* Reopen: nothing re-applied. */
   s = open_at(dir, "a.db");
   CHECK(s != NULL);
@@ -213,7 +245,8 @@ static void test_open(void) {
   argus_store_close(s);
   CHECK_INT_EQ(sql_int(path, "SELECT count(*) FROM schema_version"),
                ARGUS_STORE_SCHEMA_VERSION);
-  CHECK_INT_EQ(sql_int(path, "PRAGMA journal_mode='wal'") >= 0, 1);
+  if (!g_pg)
+    CHECK_INT_EQ(sql_int(path, "PRAGMA journal_mode='wal'") >= 0, 1);
 
   argus_store_error err;
   argus_store *bad = NULL;
@@ -221,45 +254,81 @@ static void test_open(void) {
   CHECK_INT_EQ(sql_exec(path, "INSERT INTO schema_version VALUES (999, 'x', "
                               "'2030-01-01T00:00:00.000Z')"),
                SQLITE_OK);
-  CHECK_INT_EQ(argus_store_open(path, NULL, &bad, &err), ARGUS_E_UNSUPPORTED);
+  CHECK_INT_EQ(store_open_(path, NULL, &bad, &err), ARGUS_E_UNSUPPORTED);
   CHECK(strstr(err.msg, "newer") != NULL);
   CHECK(bad == NULL);
 
   /* Not a database. */
-  snprintf(path, sizeof path, "%s/junk.db", dir);
-  FILE *f = fopen(path, "wb");
-  for (int i = 0; i < 4096; i++)
-    fputc(i * 7, f);
-  fclose(f);
-  CHECK_INT_EQ(argus_store_open(path, NULL, &bad, &err), ARGUS_E_CORRUPT);
+  if (!g_pg) {
+    snprintf(path, sizeof path, "%s/junk.db", dir);
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < 4096; i++)
+      fputc(i * 7, f);
+    fclose(f);
+    CHECK_INT_EQ(store_open_(path, NULL, &bad, &err), ARGUS_E_CORRUPT);
+  } else {
+    skip_pg("a file that is not a database; the WAL journal mode");
+    /* A server's database needs a data folder for the crops. */
+    char url[160];
+    snprintf(path, sizeof path, "%s/nodata.db", dir);
+    CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, url, sizeof url), 0);
+    CHECK_INT_EQ(argus_store_open(url, NULL, &bad, &err), ARGUS_E_INVALID_ARG);
+    CHECK(strstr(err.msg, "data folder") != NULL);
+    CHECK(bad == NULL);
+    /* Connection errors name the server, never the password. */
+    char secret[200];
+    snprintf(secret, sizeof secret,
+             "postgresql://postgres:s3cr3t-pw@127.0.0.1:%d/nosuchdb",
+             g_pg->port);
+    argus_store_options od = {.data_dir = dir};
+    CHECK_INT_EQ(argus_store_open(secret, &od, &bad, &err), ARGUS_E_IO);
+    CHECK(strstr(err.msg, "nosuchdb") != NULL);
+    CHECK(strstr(err.msg, "s3cr3t") == NULL);
+    CHECK(bad == NULL);
+    /* The store's path hides the password too. */
+    snprintf(secret, sizeof secret,
+             "postgresql://postgres:s3cr3t-pw@127.0.0.1:%d/%s", g_pg->port,
+             strrchr(url, '/') + 1);
+    char own[700];
+    snprintf(own, sizeof own, "%s/nodata", dir); /* its own crop folder */
+    argus_store_options oa = {.data_dir = own, .backend = "postgres"};
+    CHECK_OK(argus_store_open(secret, &oa, &bad, &err));
+    CHECK(strstr(argus_store_path(bad), "s3cr3t") == NULL);
+    CHECK(strstr(argus_store_path(bad), ":***@") != NULL);
+    argus_store_close(bad);
+    bad = NULL;
+  }
 
   /* Someone else's SQLite database. */
   char other[600];
   make_dir(other, sizeof other, "open-other");
   snprintf(path, sizeof path, "%s/other.db", other);
   CHECK_INT_EQ(sql_exec(path, "CREATE TABLE t (x INTEGER)"), SQLITE_OK);
-  CHECK_INT_EQ(argus_store_open(path, NULL, &bad, &err), ARGUS_E_CORRUPT);
+  CHECK_INT_EQ(store_open_(path, NULL, &bad, &err), ARGUS_E_CORRUPT);
   CHECK(strstr(err.msg, "not an argus database") != NULL);
 
   /* Two databases must not share a crop folder. */
   snprintf(path, sizeof path, "%s/b.db", dir);
-  CHECK_INT_EQ(argus_store_open(path, NULL, &bad, &err), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(store_open_(path, NULL, &bad, &err), ARGUS_E_INVALID_ARG);
   CHECK(strstr(err.msg, "belongs to another database") != NULL);
   /* ... but one with its own data folder is fine. */
   char data[700];
   snprintf(data, sizeof data, "%s/b-data", dir);
   argus_store_options o = {.data_dir = data};
-  CHECK_OK(argus_store_open(path, &o, &bad, &err));
+  CHECK_OK(store_open_(path, &o, &bad, &err));
   argus_store_close(bad);
 
   /* The default path follows XDG_DATA_HOME and creates the folders. */
   char xdg[600], def[4096];
+  if (g_pg)
+    skip_pg("the default database path (a file)");
+  else {
   make_dir(xdg, sizeof xdg, "xdg");
   char *old = getenv("XDG_DATA_HOME") ? strdup(getenv("XDG_DATA_HOME")) : NULL;
   setenv("XDG_DATA_HOME", xdg, 1);
   CHECK_OK(argus_store_default_path(def, sizeof def, NULL));
   CHECK(strstr(def, "/xdg/argus/argus.db") != NULL);
-  CHECK_OK(argus_store_open(NULL, NULL, &bad, &err));
+  CHECK_OK(store_open_(NULL, NULL, &bad, &err));
   CHECK(file_exists(def));
   CHECK(strstr(argus_store_crops_dir(bad), "/xdg/argus/crops") != NULL);
   argus_store_close(bad);
@@ -269,12 +338,13 @@ static void test_open(void) {
   } else {
     unsetenv("XDG_DATA_HOME");
   }
+  }
 
   /* Bad arguments never crash. */
-  CHECK_INT_EQ(argus_store_open("", NULL, &bad, &err), ARGUS_E_INVALID_ARG);
-  CHECK_INT_EQ(argus_store_open(path, NULL, NULL, &err), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(store_open_("", NULL, &bad, &err), ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(store_open_(path, NULL, NULL, &err), ARGUS_E_INVALID_ARG);
   argus_store_options ob = {.backend = "oracle"};
-  CHECK_INT_EQ(argus_store_open(path, &ob, &bad, &err), ARGUS_E_UNSUPPORTED);
+  CHECK_INT_EQ(store_open_(path, &ob, &bad, &err), ARGUS_E_UNSUPPORTED);
   argus_store_close(NULL);
   argus_store_free(NULL);
   argus_store_watchlist *wl = NULL;
@@ -305,6 +375,10 @@ static void test_open(void) {
  * its folder is created; an existing one opens (issue 10). */
 static void test_open_must_exist(void) {
   char dir[600], sub[700], path[800];
+  if (g_pg) {
+    skip_pg("must_exist (whether a database file exists)");
+    return;
+  }
   make_dir(dir, sizeof dir, "must-exist");
   snprintf(sub, sizeof sub, "%s/typo", dir);
   snprintf(path, sizeof path, "%s/argus.db", sub);
@@ -312,7 +386,7 @@ static void test_open_must_exist(void) {
   argus_store_error err;
   memset(&err, 0, sizeof err);
   argus_store *s = NULL;
-  CHECK_INT_EQ(argus_store_open(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
+  CHECK_INT_EQ(store_open_(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
   CHECK(s == NULL);
   CHECK(strstr(err.msg, "no database at") != NULL);
   CHECK(strstr(err.msg, path) != NULL);
@@ -320,14 +394,14 @@ static void test_open_must_exist(void) {
   CHECK(!file_exists(sub));
   /* in an existing folder: still no file made */
   snprintf(path, sizeof path, "%s/argus.db", dir);
-  CHECK_INT_EQ(argus_store_open(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
+  CHECK_INT_EQ(store_open_(path, &o, &s, &err), ARGUS_E_NOT_FOUND);
   CHECK(!file_exists(path));
   /* created by a writer, then opened by a reader */
   s = open_at(dir, "argus.db");
   CHECK(s != NULL);
   argus_store_close(s);
   s = NULL;
-  CHECK_OK(argus_store_open(path, &o, &s, &err));
+  CHECK_OK(store_open_(path, &o, &s, &err));
   CHECK(s != NULL);
   if (s)
     CHECK_INT_EQ(argus_store_schema_version(s), ARGUS_STORE_SCHEMA_VERSION);
@@ -1134,7 +1208,7 @@ static void crash_child(const char *path, int fd, uint32_t seed) {
   argus_store *s = NULL;
   argus_store_error err;
   argus_store_options o = {.actor = "crash-child"};
-  if (argus_store_open(path, &o, &s, &err) != ARGUS_OK) {
+  if (store_open_(path, &o, &s, &err) != ARGUS_OK) {
     fprintf(stderr, "child: open: %s\n", err.msg);
     _exit(3);
   }
@@ -1271,24 +1345,28 @@ static int crash_verify(const char *path, id_set *alive, int round,
   argus_store *s = NULL;
   argus_store_error err;
   argus_store_options o = {.actor = "crash-parent"};
-  argus_err e = argus_store_open(path, &o, &s, &err);
+  argus_err e = store_open_(path, &o, &s, &err);
   CHECK_OK(e);
   if (e != ARGUS_OK) {
     fprintf(stderr, "round %d: reopen: %s\n", round, err.msg);
     return -1;
   }
-  /* Independent look at the file: SQLite's own checks. */
+  /* Independent look at the database: SQLite's own checks (PostgreSQL
+   * enforces foreign keys at all times and has no such check), then the
+   * store's invariants. */
   sqlite3 *h = NULL;
-  CHECK_INT_EQ(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
-               SQLITE_OK);
   sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL);
-  CHECK_INT_EQ(sqlite3_step(st), SQLITE_ROW);
-  CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
-  sqlite3_finalize(st);
-  sqlite3_prepare_v2(h, "PRAGMA foreign_key_check", -1, &st, NULL);
-  CHECK_INT_EQ(sqlite3_step(st), SQLITE_DONE);
-  sqlite3_finalize(st);
+  if (!g_pg) {
+    CHECK_INT_EQ(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL);
+    CHECK_INT_EQ(sqlite3_step(st), SQLITE_ROW);
+    CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0);
+    sqlite3_finalize(st);
+    sqlite3_prepare_v2(h, "PRAGMA foreign_key_check", -1, &st, NULL);
+    CHECK_INT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+  }
   static const char *const zero[] = {
       /* templates whose person or photo is gone, or disagree */
       "SELECT count(*) FROM templates t LEFT JOIN photos p ON p.id = "
@@ -1308,14 +1386,19 @@ static int crash_verify(const char *path, id_set *alive, int round,
       "SELECT count(*) FROM crop_purge",
   };
   for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
-    sqlite3_prepare_v2(h, zero[i], -1, &st, NULL);
-    int rc = sqlite3_step(st);
-    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    int64_t v = -1;
+    if (g_pg) {
+      v = sql_int(path, zero[i]);
+    } else {
+      sqlite3_prepare_v2(h, zero[i], -1, &st, NULL);
+      int rc = sqlite3_step(st);
+      v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+      sqlite3_finalize(st);
+    }
     if (v != 0)
       fprintf(stderr, "round %d: invariant %zu: %lld rows\n", round, i,
               (long long)v);
     CHECK_INT_EQ(v, 0);
-    sqlite3_finalize(st);
   }
   sqlite3_close(h);
 
@@ -1436,7 +1519,7 @@ static void test_crash(void) {
   /* gc removes what the kills left between file write and commit. */
   argus_store *s = NULL;
   argus_store_error err;
-  CHECK_OK(argus_store_open(path, NULL, &s, &err));
+  CHECK_OK(store_open_(path, NULL, &s, &err));
   if (s) {
     int64_t removed = 0;
     CHECK_OK(argus_store_gc(s, &removed, &err));
@@ -1477,7 +1560,7 @@ static void test_concurrent(void) {
         argus_store *c = NULL;
         argus_store_error err;
         argus_store_options o = {.actor = "worker", .busy_timeout_ms = 30000};
-        if (argus_store_open(path, &o, &c, &err) != ARGUS_OK) {
+        if (store_open_(path, &o, &c, &err) != ARGUS_OK) {
           fprintf(stderr, "worker %d: open: %s\n", w, err.msg);
           _exit(1);
         }
@@ -1625,7 +1708,7 @@ static void test_alert_review(void) {
       argus_store *c = NULL;
       argus_store_error cerr;
       argus_store_options o = {.actor = "racer", .busy_timeout_ms = 30000};
-      if (argus_store_open(path, &o, &c, &cerr) != ARGUS_OK)
+      if (store_open_(path, &o, &c, &cerr) != ARGUS_OK)
         _exit(3);
       char op[32];
       snprintf(op, sizeof op, "cli:racer%d", w);
@@ -1663,6 +1746,15 @@ int main(void) {
     return 1;
   }
   argus_log_set_level(ARGUS_LOG_ERROR);
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_store: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_store: on PostgreSQL (port %d)\n", g_pgc.port);
+  }
   test_json();
   test_open();
   test_open_must_exist();
@@ -1675,7 +1767,9 @@ int main(void) {
   test_alert_review();
   test_concurrent();
   test_crash();
-  int rc = check_report("test_store");
+  int rc = check_report(g_pg ? "test_store (PostgreSQL)" : "test_store");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   if (rc == 0)
     rm_rf(g_root);
   else

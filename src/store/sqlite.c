@@ -440,6 +440,7 @@ const store_backend_ops store_sqlite_ops = {
     .name = "sqlite",
     .sql_id_pk = "INTEGER PRIMARY KEY AUTOINCREMENT",
     .sql_blob = "BLOB",
+    .files = 1,
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,

@@ -14,7 +14,52 @@
 #include "store_internal.h"
 
 /* The one place where backends are chosen. */
-static const store_backend_ops *const backends[] = {&store_sqlite_ops};
+static const store_backend_ops *const backends[] = {&store_sqlite_ops,
+                                                     &store_postgres_ops};
+
+/* A path that is a PostgreSQL connection URI selects that backend. */
+static int is_postgres_uri(const char *path) {
+  return path && (strncmp(path, "postgres://", 11) == 0 ||
+                  strncmp(path, "postgresql://", 13) == 0);
+}
+
+/* The connection string as messages may show it: the password of
+ * "scheme://user:PASSWORD@host" and of "password=..." parameters replaced
+ * by "***". */
+static void redact_conninfo(const char *in, char *out, size_t size) {
+  size_t k = 0;
+  const char *scheme = strstr(in, "://");
+  const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+  const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+  if (at && slash && slash < at)
+    at = NULL; /* an '@' in the path or the parameters */
+  const char *colon = NULL;
+  if (at)
+    for (const char *p = scheme + 3; p < at; p++)
+      if (*p == ':') {
+        colon = p;
+        break;
+      }
+  for (const char *p = in; *p && k + 4 < size;) {
+    if (colon && p == colon + 1) {
+      memcpy(out + k, "***", 3);
+      k += 3;
+      p = at;
+      continue;
+    }
+    if ((p == in || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ') &&
+        strncmp(p, "password=", 9) == 0 && k + 12 < size) {
+      memcpy(out + k, "password=***", 12);
+      k += 12;
+      p += 9;
+      while (*p && *p != '&' && *p != ' ')
+        p++;
+      continue;
+    }
+    out[k++] = *p++;
+  }
+  out[k] = '\0';
+}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -179,7 +224,7 @@ static argus_err upgrade_to_writer(argus_store *s, argus_store_error *err) {
   w.sync_full = s->sync_full;
   w.must_exist = 1;
   void *db = NULL;
-  argus_err e = s->ops->open(s->path, &w, &db, err);
+  argus_err e = s->ops->open(s->conninfo, &w, &db, err);
   if (e != ARGUS_OK)
     return e;
   store_cached_drop(s); /* they belong to the old connection */
@@ -731,13 +776,15 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
     return store_fail(err, ARGUS_E_INVALID_ARG, "busy_timeout_ms %d < 0",
                       o.busy_timeout_ms);
   const store_backend_ops *ops = NULL;
-  const char *want = o.backend ? o.backend : "sqlite";
+  const char *want =
+      o.backend ? o.backend : is_postgres_uri(path) ? "postgres" : "sqlite";
   for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
     if (strcmp(backends[i]->name, want) == 0)
       ops = backends[i];
   if (!ops)
     return store_fail(err, ARGUS_E_UNSUPPORTED,
-                      "unknown store backend '%s' (this argus has: sqlite)",
+                      "unknown store backend '%s' (this argus has: sqlite, "
+                      "postgres)",
                       want);
 
   argus_store *s = calloc(1, sizeof *s);
@@ -758,13 +805,25 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
       e = store_fail(err, ARGUS_E_LIMIT, "database path too long");
       goto fail;
     }
-    store_copy(s->path, sizeof s->path, path);
+    store_copy(s->conninfo, sizeof s->conninfo, path);
+    if (ops->files)
+      store_copy(s->path, sizeof s->path, path);
+    else
+      redact_conninfo(path, s->path, sizeof s->path);
+  } else if (!ops->files) {
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "the %s backend needs a connection string "
+                   "(postgresql://user@host/database)",
+                   ops->name);
+    goto fail;
   } else if ((e = argus_store_default_path(s->path, sizeof s->path, err)) !=
              ARGUS_OK) {
     goto fail;
+  } else {
+    store_copy(s->conninfo, sizeof s->conninfo, s->path);
   }
   size_t plen = strlen(s->path);
-  if (s->path[plen - 1] == '/') {
+  if (ops->files && s->path[plen - 1] == '/') {
     e = store_fail(err, ARGUS_E_INVALID_ARG,
                    "database path '%s' names a folder", s->path);
     goto fail;
@@ -775,6 +834,13 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
       goto fail;
     }
     snprintf(s->crops_dir, sizeof s->crops_dir, "%s/crops", o.data_dir);
+  } else if (!ops->files) {
+    /* A server has no folder beside the database for the crop files. */
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "a %s store needs a data folder for its crop files "
+                   "(data_dir; argus --data-dir DIR)",
+                   ops->name);
+    goto fail;
   } else {
     const char *slash = strrchr(s->path, '/');
     if (!slash)
@@ -788,7 +854,7 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
   if (o.read_only)
     o.must_exist = 1;
   struct stat dbst;
-  if (o.must_exist && stat(s->path, &dbst) != 0) {
+  if (ops->files && o.must_exist && stat(s->path, &dbst) != 0) {
     e = errno == ENOENT || errno == ENOTDIR
             ? store_fail(err, ARGUS_E_NOT_FOUND, "no database at %s", s->path)
             : store_fail(err, ARGUS_E_IO, "cannot read %s: %s", s->path,
@@ -797,10 +863,11 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
   }
   /* The default path's folder is made (documented); a folder named on
    * purpose that is missing is far more often a typo than a wish. */
-  if (!o.must_exist && (e = path ? check_parent(s->path, err)
+  if (ops->files && !o.must_exist &&
+      (e = path ? check_parent(s->path, err)
                                  : make_dirs(s->path, 1, err)) != ARGUS_OK)
     goto fail;
-  if ((e = ops->open(s->path, &o, &s->db, err)) != ARGUS_OK)
+  if ((e = ops->open(s->conninfo, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
   /* ---- encryption at rest: refuse a key that does not fit before
    * anything is read or written */
@@ -817,7 +884,7 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
       s->db = NULL;
       argus_store_options w = o;
       w.read_only = 0;
-      if ((e = ops->open(s->path, &w, &s->db, err)) != ARGUS_OK ||
+      if ((e = ops->open(s->conninfo, &w, &s->db, err)) != ARGUS_OK ||
           (e = store_migrate(s, err)) != ARGUS_OK)
         goto fail;
     }

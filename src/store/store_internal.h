@@ -36,6 +36,10 @@ typedef struct store_backend_ops {
   /* Dialect words substituted into the migrations: @ID@ and @BLOB@. */
   const char *sql_id_pk; /* an auto-increment primary key never reusing ids */
   const char *sql_blob;
+  /* 1: the path names a database file (checked, created, its folder made;
+   * crops beside it by default). 0: a server's connection string (crops in
+   * the options' data_dir, which is then required). */
+  int files;
 
   argus_err (*open)(const char *path, const argus_store_options *opts,
                     void **ctx, argus_store_error *err);
@@ -78,6 +82,7 @@ typedef struct store_backend_ops {
 } store_backend_ops;
 
 extern const store_backend_ops store_sqlite_ops;
+extern const store_backend_ops store_postgres_ops; /* postgres.c */
 
 /* ---- the store ---------------------------------------------------------- */
 
@@ -107,7 +112,11 @@ struct argus_store {
   int read_only;
   int busy_timeout_ms, sync_full; /* the open's options, for that reopen */
   char actor[ARGUS_STORE_NAME_MAX];
+  /* What messages and argus_store_path show: for a server, the connection
+   * string with any password replaced by "***". */
   char path[STORE_PATH_MAX];
+  /* What the backend opens: the path as given. */
+  char conninfo[STORE_PATH_MAX];
   char crops_dir[STORE_PATH_MAX];
   /* Crop files created by the current write transaction: removed again when
    * it rolls back. */
