@@ -551,6 +551,91 @@ static void test_other_model(world *w) {
   argus_matcher_destroy(m);
 }
 
+/* argus_matcher_handle_faces: 150 faces (hits of each person on several
+ * cameras and tracks, misses, one of another model) in batches of 1..64
+ * decide exactly what the same faces decide one by one on a second
+ * matcher: same hits, scores, decisions. */
+static void test_batches(world *w) {
+  enum { N = 150 };
+  argus_matcher *a = make_matcher(w, 5, 0, NULL);
+  argus_matcher *b = make_matcher(w, 5, 0, NULL);
+  argus_event **ev = calloc(N, sizeof *ev);
+  argus_match_result *ra = calloc(N, sizeof *ra), *rb = calloc(N, sizeof *rb);
+  if (!a || !b || !ev || !ra || !rb)
+    goto out;
+  int other = 77;
+  for (int i = 0; i < N; i++) {
+    char cam[16];
+    snprintf(cam, sizeof cam, "bcam%d", i % 3);
+    if (i == other)
+      ev[i] = face_ev(cam, 1, 0, w->v[P_A], "other@2", DIM);
+    else
+      ev[i] = face_of(w, i % 5 == 4 ? -1 : i % NP, cam, (uint64_t)(i / 20),
+                      0.1 * i);
+  }
+  int sizes[] = {1, 7, 64, 13, 65};
+  argus_error_detail err = {{0}};
+  int failed_total = 0;
+  for (int i = 0, k = 0; i < N; k++) {
+    int n = sizes[k % 5];
+    if (n > N - i)
+      n = N - i;
+    int failed = -1;
+    argus_err e = argus_matcher_handle_faces(
+        a, (const argus_event *const *)ev + i, n, ra + i, &failed, &err);
+    int has_other = i <= other && other < i + n;
+    CHECK_INT_EQ(e, has_other ? ARGUS_E_INVALID_ARG : ARGUS_OK);
+    CHECK_INT_EQ(failed, has_other);
+    if (has_other)
+      CHECK(strstr(err.msg, "other@2") != NULL);
+    failed_total += failed;
+    i += n;
+  }
+  CHECK_INT_EQ(failed_total, 1);
+  int hits = 0, alerts = 0, same = 0;
+  for (int i = 0; i < N; i++) {
+    argus_error_detail e1 = {{0}};
+    argus_err e = argus_matcher_handle_face(b, ev[i], &rb[i], &e1);
+    CHECK_INT_EQ(e, i == other ? ARGUS_E_INVALID_ARG : ARGUS_OK);
+    int ok = ra[i].nhits == rb[i].nhits && ra[i].nalerts == rb[i].nalerts &&
+             ra[i].nfound == rb[i].nfound &&
+             fabsf(ra[i].best_score - rb[i].best_score) < 1e-5f;
+    for (int h = 0; ok && h < ra[i].nhits; h++)
+      ok = ra[i].hits[h].cand.person_id == rb[i].hits[h].cand.person_id &&
+           ra[i].hits[h].decision == rb[i].hits[h].decision;
+    same += ok;
+    hits += ra[i].nhits;
+    alerts += ra[i].nalerts;
+  }
+  printf("batches: %d faces, %d hits, %d alerts; %d of %d alike one by one\n",
+         N, hits, alerts, same, N);
+  CHECK_INT_EQ(same, N);
+  CHECK(hits >= 100);
+  CHECK(alerts >= 8 && alerts < hits);
+  argus_matcher_stats sa, sb;
+  CHECK_OK(argus_matcher_get_stats(a, &sa));
+  CHECK_OK(argus_matcher_get_stats(b, &sb));
+  CHECK_INT_EQ(sa.faces, N - 1);
+  CHECK_INT_EQ(sa.faces, sb.faces);
+  CHECK_INT_EQ(sa.rejected, 1);
+  CHECK_INT_EQ(sa.alerts, sb.alerts);
+  CHECK_INT_EQ(sa.suppressed_track, sb.suppressed_track);
+  CHECK_INT_EQ(sa.suppressed_cooldown, sb.suppressed_cooldown);
+  /* Bad arguments; an empty batch is nothing to do. */
+  CHECK_INT_EQ(argus_matcher_handle_faces(a, NULL, 3, NULL, NULL, &err),
+               ARGUS_E_INVALID_ARG);
+  CHECK_INT_EQ(argus_matcher_handle_faces(a, NULL, 0, NULL, NULL, &err),
+               ARGUS_OK);
+out:
+  for (int i = 0; ev && i < N; i++)
+    argus_event_unref(ev[i]);
+  free(ev);
+  free(ra);
+  free(rb);
+  argus_matcher_destroy(a);
+  argus_matcher_destroy(b);
+}
+
 static void test_watchlists(world *w) {
   argus_matcher_config c;
   argus_matcher_config_init(&c);
@@ -1069,6 +1154,7 @@ int main(void) {
     test_memory(&w);
     test_unmatched(&w);
     test_other_model(&w);
+    test_batches(&w);
     test_watchlists(&w);
     test_concurrent(&w);
     test_on_bus(&w);

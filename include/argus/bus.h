@@ -81,6 +81,10 @@ typedef struct argus_bus_msg {
 
 /* A callback. `user` is the subscription's; msg is borrowed. */
 typedef void (*argus_bus_handler)(void *user, const argus_bus_msg *msg);
+/* A callback for n >= 1 messages that arrived together, in publish order;
+ * msgs[] is borrowed for the call. */
+typedef void (*argus_bus_batch_handler)(void *user, const argus_bus_msg *msgs,
+                                        int n);
 
 typedef struct argus_bus_options {
   /* Ids remembered for duplicate suppression (0: 4096; at most 1 << 20). */
@@ -169,6 +173,14 @@ typedef struct argus_bus_sub_options {
    * after a restart. 0: messages published from now on. In-process:
    * ignored. */
   uint64_t start_seq;
+  /* Optional, with `handler`: the messages of one delivery round (NATS
+   * pull consumers: one fetch, at most batch_max, 1..64; 0: 64) go to this
+   * callback at once, so that a subscriber can handle them together (a
+   * matcher searches a batch of faces in one pass over its templates); a
+   * group acknowledges them after it returns. Backends that deliver one
+   * message at a time (in-process) call it with n = 1. */
+  argus_bus_batch_handler batch_handler;
+  int batch_max;
 } argus_bus_sub_options;
 
 /* Subscribes. Messages published after the call are queued. err (may be

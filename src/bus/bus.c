@@ -291,6 +291,12 @@ static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
              o->pattern, 1 << 20);
     return ARGUS_E_INVALID_ARG;
   }
+  if (o->batch_handler && (!o->handler || o->batch_max < 0 || o->batch_max > 64)) {
+    bus_note("subscribe %s: a batch handler needs a handler too and "
+             "batch_max 0..64 (got %d)",
+             o->pattern, o->batch_max);
+    return ARGUS_E_INVALID_ARG;
+  }
   if (o->group && !valid_group(o->group)) {
     bus_note("subscribe %s: bad group '%.40s' (1..32 bytes of a-z 0-9 _ -)",
              o->pattern, o->group);

@@ -52,6 +52,7 @@ typedef struct ip_sub {
   struct ip_sub *next; /* the bus's list */
   char pattern[ARGUS_BUS_TOPIC_MAX + 3];
   argus_bus_handler handler;
+  argus_bus_batch_handler batch_handler; /* with handler: called with 1 */
   void *user;
   int events; /* wants typed events */
 
@@ -221,7 +222,10 @@ static void *dispatch_main(void *arg) {
     dequeue(s);
     s->busy_seq = s->msg.seq;
     pthread_mutex_unlock(&s->mu);
-    s->handler(s->user, &s->msg);
+    if (s->batch_handler)
+      s->batch_handler(s->user, &s->msg, 1);
+    else
+      s->handler(s->user, &s->msg);
     argus_event_unref(s->held);
     pthread_mutex_lock(&s->mu);
     s->held = NULL;
@@ -364,6 +368,7 @@ static argus_err ip_subscribe(void *ctx, const argus_bus_sub_options *o,
   s->bus = b;
   snprintf(s->pattern, sizeof s->pattern, "%s", o->pattern);
   s->handler = o->handler;
+  s->batch_handler = o->batch_handler;
   s->user = o->user;
   s->events = o->events != 0;
   s->max_msgs = o->queue_msgs > 0 ? o->queue_msgs : DEFAULT_QUEUE_MSGS;

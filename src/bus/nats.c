@@ -104,6 +104,7 @@ typedef struct nb_sub {
    * several topics; one consumer per group and topic). */
   char durable[32 + ARGUS_BUS_TOPIC_MAX + 2];
   argus_bus_handler handler;
+  argus_bus_batch_handler batch_handler; /* pull: one call per fetch */
   void *user;
   int events;
   int pull; /* a JetStream pull consumer (group or start_seq) */
@@ -469,13 +470,15 @@ static argus_err nb_publish_event(void *ctx, const char *topic,
 /* ---- delivery ------------------------------------------------------------
  */
 
-/* Fills *out from a NATS message (into the subscription's buffers). The
- * event, when the subscription wants events, is returned in *ev (one
- * reference, the caller drops it). Returns 1, 0 for a message that is not
- * an argus message (no id, too large: counted as dropped), 2 for an id this
- * subscription delivered lately (counted as a duplicate). */
-static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out,
-                   argus_event **ev) {
+/* Fills *out from a NATS message: into the subscription's buffers, or
+ * (in_place) pointing into the message itself (libnats NUL-terminates the
+ * payload), valid while it lives. The event, when the subscription wants
+ * events, is returned in *ev (one reference, the caller drops it). Returns
+ * 1, 0 for a message that is not an argus message (no id, too large:
+ * counted as dropped), 2 for an id this subscription delivered lately
+ * (counted as a duplicate). */
+static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out, argus_event **ev,
+                   int in_place) {
   *ev = NULL;
   const char *subj = natsMsg_GetSubject(m);
   const char *id = NULL, *wall = NULL;
@@ -484,17 +487,28 @@ static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out,
       natsMsgHeader_Get(m, "Argus-Id", &id) != NATS_OK || !id || len < 0 ||
       (size_t)len > ARGUS_BUS_MSG_MAX)
     return 0;
-  snprintf(s->topic, sizeof s->topic, "%s", subj + strlen(SUBJ_PREFIX));
-  snprintf(s->id, sizeof s->id, "%s", id);
-  if (bus_dedupe_seen(&s->seen, bus_dedupe_hash(s->topic, s->id)))
+  const char *topic = subj + strlen(SUBJ_PREFIX);
+  if (strlen(topic) > ARGUS_BUS_TOPIC_MAX || strlen(id) > ARGUS_BUS_ID_MAX)
+    return 0;
+  if (bus_dedupe_seen(&s->seen, bus_dedupe_hash(topic, id)))
     return 2;
-  if (len)
-    memcpy(s->buf, natsMsg_GetData(m), (size_t)len);
-  s->buf[len] = '\0';
+  const char *data = natsMsg_GetData(m);
+  if (!in_place) {
+    snprintf(s->topic, sizeof s->topic, "%s", topic);
+    snprintf(s->id, sizeof s->id, "%s", id);
+    if (len)
+      memcpy(s->buf, data, (size_t)len);
+    s->buf[len] = '\0';
+    topic = s->topic;
+    id = s->id;
+    data = s->buf;
+  } else if (!data) {
+    data = "";
+  }
   memset(out, 0, sizeof *out);
-  out->topic = s->topic;
-  out->id = s->id;
-  out->data = s->buf;
+  out->topic = topic;
+  out->id = id;
+  out->data = data;
   out->size = (size_t)len;
   out->mono_ns = argus_time_ns();
   out->wall_ns = argus_wall_ns();
@@ -516,9 +530,9 @@ static int convert(nb_sub *s, natsMsg *m, argus_bus_msg *out,
   }
   if (s->events) {
     argus_error_detail e = {{0}};
-    if (argus_event_from_json(s->buf, (size_t)len, ev, &e) == ARGUS_OK) {
+    if (argus_event_from_json(data, (size_t)len, ev, &e) == ARGUS_OK) {
       /* The event's id is the message's (what keys its effects). */
-      snprintf((*ev)->id, sizeof(*ev)->id, "%s", s->id);
+      snprintf((*ev)->id, sizeof(*ev)->id, "%s", id);
       out->event = *ev;
     } else
       *ev = NULL; /* the subscriber gets the text and says what is wrong */
@@ -531,7 +545,7 @@ static void deliver(nb_sub *s, natsMsg *m) {
   argus_bus_msg msg;
   argus_event *ev = NULL;
   atomic_fetch_add(&s->received, 1);
-  int c = convert(s, m, &msg, &ev);
+  int c = convert(s, m, &msg, &ev, 0);
   if (c != 1) {
     atomic_fetch_add(c == 2 ? &s->bus->duplicates : &s->dropped, 1);
     return;
@@ -548,6 +562,47 @@ static void deliver(nb_sub *s, natsMsg *m) {
   s->busy = 0;
   pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
+}
+
+/* Pull consumers with a batch handler: the messages of one fetch go to one
+ * call, then are acknowledged (or, when the subscription is stopping
+ * first, handed back at once). Those that are not delivered (duplicates,
+ * not argus's) are acknowledged and counted. */
+static void deliver_batch(nb_sub *s, natsMsg **ms, int n) {
+  argus_bus_msg msgs[64];
+  argus_event *evs[64];
+  natsMsg *took[64];
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    atomic_fetch_add(&s->received, 1);
+    int c = k < 64 ? convert(s, ms[i], &msgs[k], &evs[k], 1) : 0;
+    if (c != 1) {
+      atomic_fetch_add(c == 2 ? &s->bus->duplicates : &s->dropped, 1);
+      natsMsg_Ack(ms[i], NULL);
+      continue;
+    }
+    took[k++] = ms[i];
+  }
+  if (k && !atomic_load(&s->stop)) {
+    pthread_mutex_lock(&s->mu);
+    s->busy = 1;
+    s->cb_th = pthread_self();
+    pthread_mutex_unlock(&s->mu);
+    s->batch_handler(s->user, msgs, k);
+    atomic_fetch_add(&s->delivered, (uint64_t)k);
+    atomic_fetch_add(&s->bus->delivered, (uint64_t)k);
+    pthread_mutex_lock(&s->mu);
+    s->busy = 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < k; i++)
+      natsMsg_Ack(took[i], NULL); /* their effects are done */
+  } else {
+    for (int i = 0; i < k; i++)
+      natsMsg_Nak(took[i], NULL); /* another member takes them at once */
+  }
+  for (int i = 0; i < k; i++)
+    argus_event_unref(evs[i]);
 }
 
 static void free_sub(nb_sub *s) {
@@ -600,6 +655,11 @@ static void *pull_main(void *arg) {
       /* A server restarting, a lost connection: try again shortly. */
       struct timespec ts = {0, 200 * 1000000};
       nanosleep(&ts, NULL);
+      continue;
+    }
+    if (s->batch_handler) {
+      deliver_batch(s, list.Msgs, list.Count);
+      natsMsgList_Destroy(&list);
       continue;
     }
     for (int i = 0; i < list.Count; i++) {
@@ -676,6 +736,11 @@ static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
   int qmsgs = o->queue_msgs ? o->queue_msgs : 256;
   size_t qbytes = o->queue_bytes ? o->queue_bytes : (size_t)1 << 20;
   s->batch = qmsgs < 64 ? qmsgs : 64;
+  if (pull && o->handler && o->batch_handler) {
+    s->batch_handler = o->batch_handler;
+    if (o->batch_max > 0 && o->batch_max < s->batch)
+      s->batch = o->batch_max;
+  }
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   natsStatus ns;
@@ -843,7 +908,7 @@ static argus_err nb_next(void *ctx, void *impl, double timeout_s,
       return ARGUS_E_IO;
     }
     atomic_fetch_add(&s->received, 1);
-    int c = convert(s, m, msg, &s->held_ev);
+    int c = convert(s, m, msg, &s->held_ev, 0);
     if (c != 1) {
       atomic_fetch_add(c == 2 ? &b->duplicates : &s->dropped, 1);
       if (s->pull) /* not an argus message, or one handled already */

@@ -65,6 +65,12 @@ struct argus_matcher {
 
   argus_bus_sub *face_sub, *change_sub;
 
+  /* argus_matcher_handle_faces: the batch's queries and candidates. */
+  pthread_mutex_t batch_mu;
+  float *bq;                    /* ARGUS_MATCH_BATCH_MAX * dim */
+  argus_gallery_candidate *bc;  /* ARGUS_MATCH_BATCH_MAX * ARGUS_MATCH_K */
+  int bn[ARGUS_MATCH_BATCH_MAX];
+
   _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown, unmatched,
       rejected, errors, changes, reloads, forgotten, cpu_ns, sup_negative,
       marked_negative;
@@ -155,6 +161,7 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   snprintf(m->model, sizeof m->model, "%s", gc->model_id);
   m->dim = gc->dim;
   pthread_mutex_init(&m->mu, NULL);
+  pthread_mutex_init(&m->batch_mu, NULL);
   argus_err rc = ARGUS_OK;
   for (int i = 0; i < c->nwatchlists; i++) {
     const char *n = c->watchlists[i];
@@ -185,7 +192,10 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   m->ring = calloc((size_t)m->ring_cap, sizeof *m->ring);
   if (m->cfg.fusion_margin > 0)
     m->fuse = calloc((size_t)m->cfg.fusion_tracks, sizeof *m->fuse);
-  if (!m->ring || (m->cfg.fusion_margin > 0 && !m->fuse)) {
+  m->bq = malloc((size_t)ARGUS_MATCH_BATCH_MAX * (size_t)m->dim * sizeof *m->bq);
+  m->bc = malloc((size_t)ARGUS_MATCH_BATCH_MAX * ARGUS_MATCH_K * sizeof *m->bc);
+  if (!m->ring || (m->cfg.fusion_margin > 0 && !m->fuse) || !m->bq ||
+      !m->bc) {
     argus_error_detail_set(err, "matcher: out of memory");
     rc = ARGUS_E_NOMEM;
     goto fail;
@@ -202,8 +212,11 @@ void argus_matcher_destroy(argus_matcher *m) {
     return;
   argus_matcher_stop(m);
   pthread_mutex_destroy(&m->mu);
+  pthread_mutex_destroy(&m->batch_mu);
   free(m->ring);
   free(m->fuse);
+  free(m->bq);
+  free(m->bc);
   free(m);
 }
 
@@ -398,18 +411,14 @@ static void fuse_shot(argus_matcher *m, uint64_t cam, uint64_t track,
   }
 }
 
-argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
-                                    argus_match_result *out,
-                                    argus_error_detail *err) {
-  argus_match_result local;
-  argus_match_result *r = out ? out : &local;
-  memset(r, 0, sizeof *r);
-  r->best_score = -1;
-  if (!m || !face || face->type != ARGUS_EVENT_FACE) {
+/* Whether a face event can be searched in this gallery; counts and says
+ * why not. */
+static argus_err face_check(argus_matcher *m, const argus_event *face,
+                            argus_error_detail *err) {
+  if (!face || face->type != ARGUS_EVENT_FACE) {
     argus_error_detail_set(err, "match: not a face event");
     return ARGUS_E_INVALID_ARG;
   }
-  uint64_t c0 = argus_thread_cpu_ns();
   const argus_event_face *f = &face->u.face;
   if (f->dim != m->dim || strcmp(f->model, m->model) != 0 || !f->embedding) {
     atomic_fetch_add(&m->rejected, 1);
@@ -419,17 +428,16 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
                            f->camera, f->model, f->dim, m->model, m->dim);
     return ARGUS_E_INVALID_ARG;
   }
-  atomic_fetch_add(&m->faces, 1);
-  argus_gallery_candidate cands[ARGUS_MATCH_K];
-  argus_gallery_error ge = {{0}};
-  argus_err rc = argus_gallery_search(m->g, f->embedding, 1, ARGUS_MATCH_K,
-                                      &m->search, cands, &r->nfound, &ge);
-  if (rc) {
-    atomic_fetch_add(&m->errors, 1);
-    argus_error_detail_set(err, "match: search failed: %s",
-                           ge.msg[0] ? ge.msg : argus_strerror(rc));
-    return rc;
-  }
+  return ARGUS_OK;
+}
+
+/* Everything after the search of one face: fusion over its track, the
+ * decisions, the publications. r holds the search's candidates count and
+ * best score; cands its candidates. */
+static void after_search(argus_matcher *m, const argus_event *face,
+                         const argus_gallery_candidate *cands,
+                         argus_match_result *r) {
+  const argus_event_face *f = &face->u.face;
   if (r->nfound > 0)
     r->best_score = cands[0].score;
   for (int i = 0; i < r->nfound; i++)
@@ -490,10 +498,111 @@ argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
   }
   if (r->nhits == 0 && m->cfg.keep_unmatched > 0 && m->bus)
     publish_unmatched(m, face, r->best_score);
-  atomic_fetch_add(&m->cpu_ns, argus_thread_cpu_ns() - c0);
   if (m->cfg.observe)
     m->cfg.observe(m->cfg.observe_user, face, r);
+}
+
+argus_err argus_matcher_handle_face(argus_matcher *m, const argus_event *face,
+                                    argus_match_result *out,
+                                    argus_error_detail *err) {
+  argus_match_result local;
+  argus_match_result *r = out ? out : &local;
+  memset(r, 0, sizeof *r);
+  r->best_score = -1;
+  if (!m) {
+    argus_error_detail_set(err, "match: no matcher");
+    return ARGUS_E_INVALID_ARG;
+  }
+  uint64_t c0 = argus_thread_cpu_ns();
+  argus_err rc = face_check(m, face, err);
+  if (rc)
+    return rc;
+  atomic_fetch_add(&m->faces, 1);
+  argus_gallery_candidate cands[ARGUS_MATCH_K];
+  argus_gallery_error ge = {{0}};
+  rc = argus_gallery_search(m->g, face->u.face.embedding, 1, ARGUS_MATCH_K,
+                            &m->search, cands, &r->nfound, &ge);
+  if (rc) {
+    atomic_fetch_add(&m->errors, 1);
+    argus_error_detail_set(err, "match: search failed: %s",
+                           ge.msg[0] ? ge.msg : argus_strerror(rc));
+    return rc;
+  }
+  after_search(m, face, cands, r);
+  atomic_fetch_add(&m->cpu_ns, argus_thread_cpu_ns() - c0);
   return ARGUS_OK;
+}
+
+argus_err argus_matcher_handle_faces(argus_matcher *m,
+                                     const argus_event *const *faces, int n,
+                                     argus_match_result *out, int *nfailed,
+                                     argus_error_detail *err) {
+  if (nfailed)
+    *nfailed = 0;
+  if (!m || n < 0 || (n && !faces)) {
+    argus_error_detail_set(err, "match: bad batch");
+    return ARGUS_E_INVALID_ARG;
+  }
+  uint64_t c0 = argus_thread_cpu_ns();
+  argus_err first = ARGUS_OK;
+  int bad = 0;
+  pthread_mutex_lock(&m->batch_mu);
+  for (int i0 = 0; i0 < n; i0 += ARGUS_MATCH_BATCH_MAX) {
+    int nb = n - i0 < ARGUS_MATCH_BATCH_MAX ? n - i0 : ARGUS_MATCH_BATCH_MAX;
+    /* The faces that can be searched, packed: slot[k] is the batch index
+     * of query k. */
+    int slot[ARGUS_MATCH_BATCH_MAX], nq = 0;
+    for (int i = 0; i < nb; i++) {
+      if (out) {
+        memset(&out[i0 + i], 0, sizeof out[i0 + i]);
+        out[i0 + i].best_score = -1;
+      }
+      argus_error_detail e1 = {{0}};
+      argus_err rc = face_check(m, faces[i0 + i], &e1);
+      if (rc) {
+        bad++;
+        if (first == ARGUS_OK) {
+          first = rc;
+          if (err)
+            *err = e1;
+        }
+        continue;
+      }
+      memcpy(m->bq + (size_t)nq * (size_t)m->dim,
+             faces[i0 + i]->u.face.embedding, (size_t)m->dim * sizeof *m->bq);
+      slot[nq++] = i;
+    }
+    if (nq == 0)
+      continue;
+    atomic_fetch_add(&m->faces, (uint64_t)nq);
+    argus_gallery_error ge = {{0}};
+    argus_err rc = argus_gallery_search(m->g, m->bq, (size_t)nq, ARGUS_MATCH_K,
+                                        &m->search, m->bc, m->bn, &ge);
+    if (rc) {
+      atomic_fetch_add(&m->errors, (uint64_t)nq);
+      bad += nq;
+      if (first == ARGUS_OK) {
+        first = rc;
+        argus_error_detail_set(err, "match: search failed: %s",
+                               ge.msg[0] ? ge.msg : argus_strerror(rc));
+      }
+      continue;
+    }
+    for (int k = 0; k < nq; k++) {
+      argus_match_result local;
+      argus_match_result *r = out ? &out[i0 + slot[k]] : &local;
+      memset(r, 0, sizeof *r);
+      r->best_score = -1;
+      r->nfound = m->bn[k];
+      after_search(m, faces[i0 + slot[k]], m->bc + (size_t)k * ARGUS_MATCH_K,
+                   r);
+    }
+  }
+  pthread_mutex_unlock(&m->batch_mu);
+  atomic_fetch_add(&m->cpu_ns, argus_thread_cpu_ns() - c0);
+  if (nfailed)
+    *nfailed = bad;
+  return first;
 }
 
 /* ---- enrolment changes ----------------------------------------------------- */
@@ -562,6 +671,33 @@ static void on_face(void *user, const argus_bus_msg *msg) {
   argus_event_unref(parsed);
 }
 
+/* The face events of one delivery round (NATS: one fetch), searched
+ * together. */
+static void on_faces(void *user, const argus_bus_msg *msgs, int n) {
+  argus_matcher *m = user;
+  const argus_event *evs[ARGUS_MATCH_BATCH_MAX];
+  argus_event *parsed[ARGUS_MATCH_BATCH_MAX];
+  for (int i0 = 0; i0 < n; i0 += ARGUS_MATCH_BATCH_MAX) {
+    int nb = n - i0 < ARGUS_MATCH_BATCH_MAX ? n - i0 : ARGUS_MATCH_BATCH_MAX,
+        k = 0;
+    for (int i = 0; i < nb; i++) {
+      parsed[i] = NULL;
+      const argus_event *ev = event_of(&msgs[i0 + i], &parsed[i]);
+      if (ev)
+        evs[k++] = ev;
+      else
+        atomic_fetch_add(&m->rejected, 1);
+    }
+    argus_error_detail e = {{0}};
+    int failed = 0;
+    if (argus_matcher_handle_faces(m, evs, k, NULL, &failed, &e) != ARGUS_OK)
+      argus_log(ARGUS_LOG_WARN, MATCH_MOD, "%s%s", e.msg,
+                failed > 1 ? " (and others of the batch)" : "");
+    for (int i = 0; i < nb; i++)
+      argus_event_unref(parsed[i]);
+  }
+}
+
 static void on_change(void *user, const argus_bus_msg *msg) {
   argus_matcher *m = user;
   argus_event *parsed = NULL;
@@ -591,6 +727,8 @@ argus_err argus_matcher_start(argus_matcher *m, int queue) {
   o.group = "match";
   o.queue_msgs = queue ? queue : 256;
   o.handler = on_face;
+  o.batch_handler = on_faces;
+  o.batch_max = ARGUS_MATCH_BATCH_MAX;
   o.user = m;
   o.events = 1;
   argus_err rc = argus_bus_subscribe(m->bus, &o, &m->face_sub, NULL);
