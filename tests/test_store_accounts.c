@@ -15,9 +15,15 @@
 
 #include "argus/store.h"
 #include "check.h"
+#include "pg_util.h"
 #include "store/store_internal.h"
 
 static char g_root[512];
+
+/* ARGUS_TEST_STORE=postgres (test_store_accounts_pg): the databases are
+ * databases of a throwaway PostgreSQL cluster (tests/pg_util.h). */
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 
 static int rm_cb(const char *path, const struct stat *sb, int flag,
                  struct FTW *ftw) {
@@ -40,12 +46,14 @@ static argus_store *open_db(const char *name) {
   argus_store *s = NULL;
   argus_store_error err = {{0}};
   argus_store_options o = {.actor = "test"};
-  if (argus_store_open(path, &o, &s, &err) != ARGUS_OK)
+  if (pg_test_store_open(g_pg, path, &o, &s, &err) != ARGUS_OK)
     fprintf(stderr, "open %s: %s\n", path, err.msg);
   return s;
 }
 
 static int64_t sql_int(argus_store *s, const char *sql) {
+  if (g_pg)
+    return pg_int_url(argus_store_path(s), sql);
   sqlite3 *h = NULL;
   int64_t v = -1;
   if (sqlite3_open_v2(argus_store_path(s), &h, SQLITE_OPEN_READWRITE, NULL) ==
@@ -579,10 +587,16 @@ static void test_events(void) {
   /* the cached statement survives many appends and a reader's upgrade */
   for (int i = 0; i < 200; i++)
     CHECK_OK(argus_store_event_append(s, "bulk", "{\"k\":1}", 7, NULL, &err));
-  char path[700];
+  char path[700], data[700];
   snprintf(path, sizeof path, "%s", argus_store_path(s));
+  /* a server's store: the same data folder (crops_dir is <data>/crops) */
+  snprintf(data, sizeof data, "%s", argus_store_crops_dir(s));
+  char *slash = strrchr(data, '/');
+  if (slash)
+    *slash = '\0';
   argus_store_close(s);
-  argus_store_options ro = {.read_only = 1, .actor = "test"};
+  argus_store_options ro = {
+      .read_only = 1, .actor = "test", .data_dir = g_pg ? data : NULL};
   s = NULL;
   CHECK_OK(argus_store_open(path, &ro, &s, &err));
   if (s) {
@@ -961,28 +975,39 @@ static void test_upgrade_from_3(void) {
   rm_rf(dir);
   mkdir(dir, 0700);
   snprintf(path, sizeof path, "%s/old.db", dir);
-  /* Migrations 1-3 exactly as a version-3 argus applied them. */
+  /* Migrations 1-3 exactly as a version-3 argus applied them, in the
+   * backend's dialect. */
+  const char *id_pk = g_pg ? store_postgres_ops.sql_id_pk
+                           : store_sqlite_ops.sql_id_pk;
+  const char *blob = g_pg ? store_postgres_ops.sql_blob
+                          : store_sqlite_ops.sql_blob;
+  char url[160] = "";
   sqlite3 *h = NULL;
-  CHECK(sqlite3_open(path, &h) == SQLITE_OK);
-  int rc = sqlite3_exec(h,
-                        "PRAGMA foreign_keys=ON; CREATE TABLE schema_version "
-                        "(version INTEGER PRIMARY KEY, description TEXT NOT "
-                        "NULL, applied TEXT NOT NULL)",
-                        NULL, NULL, NULL);
-  CHECK_INT_EQ(rc, SQLITE_OK);
+  if (g_pg)
+    CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, url, sizeof url), 0);
+  else
+    CHECK(sqlite3_open(path, &h) == SQLITE_OK);
+#define OLD_EXEC(sql)                                                          \
+  (g_pg ? pg_exec_url(url, (sql)) : sqlite3_exec(h, (sql), NULL, NULL, NULL))
+  int rc = OLD_EXEC(g_pg ? "CREATE TABLE schema_version "
+                           "(version INTEGER PRIMARY KEY, description TEXT NOT "
+                           "NULL, applied TEXT NOT NULL)"
+                         : "PRAGMA foreign_keys=ON; CREATE TABLE schema_version "
+                           "(version INTEGER PRIMARY KEY, description TEXT NOT "
+                           "NULL, applied TEXT NOT NULL)");
+  CHECK_INT_EQ(rc, 0);
   for (int i = 0; i < 3 && i < store_migration_count; i++) {
     const char *src = store_migrations[i].sql;
     size_t len = strlen(src);
-    char *sql = malloc(len * 4 + 64), *o = sql;
+    char *sql = malloc(len * 16 + 64), *o = sql;
     for (const char *p = src; sql && *p;) {
       if (strncmp(p, "@ID@", 4) == 0) {
-        static const char id[] = "INTEGER PRIMARY KEY AUTOINCREMENT";
-        memcpy(o, id, sizeof id - 1);
-        o += sizeof id - 1;
+        memcpy(o, id_pk, strlen(id_pk));
+        o += strlen(id_pk);
         p += 4;
       } else if (strncmp(p, "@BLOB@", 6) == 0) {
-        memcpy(o, "BLOB", 4);
-        o += 4;
+        memcpy(o, blob, strlen(blob));
+        o += strlen(blob);
         p += 6;
       } else {
         *o++ = *p++;
@@ -990,17 +1015,16 @@ static void test_upgrade_from_3(void) {
     }
     if (sql)
       *o = '\0';
-    CHECK_INT_EQ(sql ? sqlite3_exec(h, sql, NULL, NULL, NULL) : -1, SQLITE_OK);
+    CHECK_INT_EQ(sql ? OLD_EXEC(sql) : -1, 0);
     free(sql);
     char ins[200];
     snprintf(ins, sizeof ins,
              "INSERT INTO schema_version VALUES (%d, 'v', "
              "'2026-01-01T00:00:00.000Z')",
              store_migrations[i].version);
-    CHECK_INT_EQ(sqlite3_exec(h, ins, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT_EQ(OLD_EXEC(ins), 0);
   }
-  rc = sqlite3_exec(
-      h,
+  rc = OLD_EXEC(
       "INSERT INTO watchlists (name, threshold, colour, active, created, "
       "updated) VALUES ('old', 0.4, '#123456', 1, '2026-01-01T00:00:00.000Z', "
       "'2026-01-01T00:00:00.000Z');"
@@ -1010,16 +1034,17 @@ static void test_upgrade_from_3(void) {
       "INSERT INTO alerts (camera, time, media_time, track_id, "
       "watchlist_id, watchlist, person_id, person, score, status) VALUES "
       "('cam', '2026-01-01T00:00:01.000Z', 1.5, 1, 1, 'old', 1, "
-      "'Old Person', 0.8, 'pending')",
-      NULL, NULL, NULL);
-  if (rc != SQLITE_OK)
+      "'Old Person', 0.8, 'pending')");
+#undef OLD_EXEC
+  if (rc != 0 && h)
     fprintf(stderr, "v3 rows: %s\n", sqlite3_errmsg(h));
-  CHECK_INT_EQ(rc, SQLITE_OK);
-  sqlite3_close(h);
+  CHECK_INT_EQ(rc, 0);
+  if (h)
+    sqlite3_close(h);
 
   argus_store *s = NULL;
   argus_store_error err = {{0}};
-  CHECK_OK(argus_store_open(path, NULL, &s, &err));
+  CHECK_OK(pg_test_store_open(g_pg, path, NULL, &s, &err));
   if (!s) {
     fprintf(stderr, "open v3: %s\n", err.msg);
     return;
@@ -1064,6 +1089,15 @@ int main(void) {
     return 1;
   }
   argus_log_set_level(ARGUS_LOG_ERROR);
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_store_accounts: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_store_accounts: on PostgreSQL (port %d)\n", g_pgc.port);
+  }
   test_roles();
   test_users();
   test_sessions_tokens();
@@ -1071,7 +1105,10 @@ int main(void) {
   test_webhooks();
   test_updates_alerts_audit();
   test_upgrade_from_3();
-  int rc = check_report("test_store_accounts");
+  int rc = check_report(g_pg ? "test_store_accounts (PostgreSQL)"
+                             : "test_store_accounts");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   if (rc == 0)
     rm_rf(g_root);
   else
