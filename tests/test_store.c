@@ -297,6 +297,13 @@ static void test_open(void) {
     CHECK(strstr(argus_store_path(bad), ":***@") != NULL);
     argus_store_close(bad);
     bad = NULL;
+    /* Without data_dir: the environment's ARGUS_DATA_DIR (the CLI). */
+    setenv("ARGUS_DATA_DIR", own, 1);
+    CHECK_OK(argus_store_open(url, NULL, &bad, &err));
+    CHECK(bad && strncmp(argus_store_crops_dir(bad), own, strlen(own)) == 0);
+    argus_store_close(bad);
+    bad = NULL;
+    unsetenv("ARGUS_DATA_DIR");
   }
 
   /* Someone else's SQLite database. */

@@ -4,7 +4,7 @@
  * interface.
  *
  * Backends are a const table of operations chosen in one place by name
- * ("sqlite" now; a PostgreSQL backend implements the same table later). The
+ * ("sqlite", "postgres": docs/store.md). The
  * schema is a list of numbered SQL migrations compiled into the binary and
  * applied at open, each in its own transaction; a database written by a newer
  * argus is refused. Face crops (JPEG) are files addressed by their SHA-256
@@ -62,9 +62,13 @@ typedef argus_error_detail argus_store_error; /* see argus/core.h */
 /* ---- open / close ------------------------------------------------------- */
 
 typedef struct argus_store_options {
-  const char *backend;  /* NULL or "sqlite" */
+  const char *backend;  /* NULL: "postgres" when the path starts with
+                           postgres:// or postgresql:// (a libpq
+                           connection URI), else "sqlite"; or either name */
   const char *data_dir; /* crops live in <data_dir>/crops; NULL: the folder
-                           of the database file */
+                           of the database file (SQLite); for PostgreSQL
+                           $ARGUS_DATA_DIR, and without it the open fails
+                           (INVALID_ARG) */
   int busy_timeout_ms;  /* wait for another writer this long (0: 5000) */
   int sync_full;        /* 1: every commit is durable against power loss
                            (SQLite synchronous=FULL); 0: only commits that
@@ -106,7 +110,9 @@ typedef struct argus_store_options {
 argus_err argus_store_default_path(char *buf, size_t size,
                                    argus_store_error *err);
 
-/* Opens the database at `path` (NULL: argus_store_default_path) and brings
+/* Opens the database at `path` (NULL: argus_store_default_path; for
+ * PostgreSQL a connection URI, whose password never appears in messages or
+ * argus_store_path, and what follows about files does not apply) and brings
  * its schema up to date; finishes any crop purge a crashed process left
  * behind. A missing file is created (mode 0600) unless opts->must_exist;
  * an empty (0-byte) file is a new database for a writer (it gets the

@@ -828,6 +828,14 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
                    "database path '%s' names a folder", s->path);
     goto fail;
   }
+  /* A server's store takes its crop folder from the environment when the
+   * caller names none, so that every command (argus watch, serve, the
+   * database subcommands) works with --db postgresql://... unchanged. */
+  if (!o.data_dir && !ops->files) {
+    const char *env = getenv("ARGUS_DATA_DIR");
+    if (env && env[0])
+      o.data_dir = env;
+  }
   if (o.data_dir) {
     if (!o.data_dir[0] || strlen(o.data_dir) + 8 >= sizeof s->crops_dir) {
       e = store_fail(err, ARGUS_E_INVALID_ARG, "bad data_dir");
@@ -838,7 +846,7 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
     /* A server has no folder beside the database for the crop files. */
     e = store_fail(err, ARGUS_E_INVALID_ARG,
                    "a %s store needs a data folder for its crop files "
-                   "(data_dir; argus --data-dir DIR)",
+                   "(data_dir, or the environment's ARGUS_DATA_DIR)",
                    ops->name);
     goto fail;
   } else {
