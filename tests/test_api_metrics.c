@@ -205,7 +205,10 @@ int main(void) {
     printf("metrics: %d samples, %zu bytes; frames analysed %.0f, alerts "
            "stored %.0f\n",
            n, strlen(body), analysed, alerts);
-    CHECK(analysed >= 40);
+    /* The 10 s clip offers 50 frames at 5 fps; it plays in real time, so a
+     * slow build (sanitizers, a loaded machine) analyses fewer and counts
+     * the others as dropped. */
+    CHECK(analysed >= 15);
     CHECK(alerts >= 1);
     snprintf(key, sizeof key, "argus_camera_up%s", cam);
     CHECK(sample(body, key) == 0); /* finished */
@@ -226,41 +229,50 @@ int main(void) {
                        "/metrics\",status=\"403\"}") == 1);
     CHECK(sample(body, "argus_http_requests_total{method=\"GET\",route=\""
                        "/metrics\",status=\"200\"}") >= 1);
-    if (!(analysed >= 40))
+    if (!(analysed >= 15))
       fprintf(stderr, "%s\n", body);
     CHECK(sample(body, "argus_pipeline_alerts_suppressed_negative_total") == 0);
     CHECK(sample(body, "argus_pipeline_alerts_marked_total") == 0);
   }
   free(body);
 
-  /* Verdict feedback: the alert rejected (its probe becomes a negative
-   * example of the person; the watchlist suppresses by default), the clip
-   * again on a second camera: its matches are suppressed, and counted. */
+  /* Verdict feedback: the alerts rejected (their probes become negative
+   * examples of the person; the watchlist suppresses by default), the clip
+   * again on a second camera: its matches are suppressed, and counted.
+   * Every alert of the first pass is rejected: a slow build may split the
+   * person's passage into several tracks, each with its own alert. */
   double neg = NAN;
   if (alerts >= 1) {
     api_resp r;
     memset(&r, 0, sizeof r);
-    long long aid = 0;
-    if (api_call(&s, "GET", "/api/v1/alerts?limit=1", ARGUS_ROLE_OPERATOR, NULL,
-                 NULL, &r) == 0) {
+    long long aids[32];
+    int naids = 0;
+    if (api_call(&s, "GET", "/api/v1/alerts?limit=32", ARGUS_ROLE_OPERATOR,
+                 NULL, NULL, &r) == 0) {
       cJSON *j = api_json(&r);
-      const cJSON *it =
-          j ? cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 0) : NULL;
-      const cJSON *id = it ? cJSON_GetObjectItem(it, "id") : NULL;
-      aid = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0;
+      const cJSON *it = NULL;
+      const cJSON *items = j ? cJSON_GetObjectItem(j, "items") : NULL;
+      cJSON_ArrayForEach(it, items) {
+        const cJSON *id = cJSON_GetObjectItem(it, "id");
+        if (cJSON_IsNumber(id) && naids < 32)
+          aids[naids++] = (long long)id->valuedouble;
+      }
       cJSON_Delete(j);
     }
     api_resp_free(&r);
-    CHECK(aid > 0);
-    char path[96];
-    snprintf(path, sizeof path, "/api/v1/alerts/%lld/decision", aid);
-    memset(&r, 0, sizeof r);
-    CHECK_INT_EQ(api_call(&s, "POST", path, ARGUS_ROLE_OPERATOR,
-                          "{\"decision\": \"rejected\"}", "application/json",
-                          &r),
-                 0);
-    CHECK_INT_EQ(r.status, 201);
-    api_resp_free(&r);
+    CHECK(naids >= 1);
+    printf("rejecting %d alert(s)\n", naids);
+    for (int i = 0; i < naids; i++) {
+      char path[96];
+      snprintf(path, sizeof path, "/api/v1/alerts/%lld/decision", aids[i]);
+      memset(&r, 0, sizeof r);
+      CHECK_INT_EQ(api_call(&s, "POST", path, ARGUS_ROLE_OPERATOR,
+                            "{\"decision\": \"rejected\"}",
+                            "application/json", &r),
+                   0);
+      CHECK_INT_EQ(r.status, 201);
+      api_resp_free(&r);
+    }
     const char *cb[] = {"camera", "add", "stage two", video, NULL};
     CHECK_INT_EQ(cli(&s, cb), 0);
     const char *cam2 = "argus_camera_state{camera=\"stage two\","
