@@ -19,7 +19,13 @@
  *   - an alert's event id: a second insert with the same event id stores
  *     nothing and returns the stored alert's id; a reader's open of a
  *     database of schema version 2 upgrades it once.
- * Runs the binary CTest names in ARGUS_CLI. */
+ * Runs the binary CTest names in ARGUS_CLI.
+ *
+ * With ARGUS_TEST_STORE=postgres (test_store_open_pg) the parts that are
+ * not about files run on a throwaway PostgreSQL cluster (tests/pg_util.h),
+ * the data folder given by ARGUS_DATA_DIR: an empty database, the reader's
+ * upgrade, the event id, and readers beside a writer that holds the
+ * writers' advisory lock. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +44,10 @@
 #include "argus/core.h"
 #include "argus/store.h"
 #include "check.h"
+#include "pg_util.h"
+
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 
 static const char *cli;
 static char tmp[256];
@@ -187,6 +197,44 @@ static void test_empty_file(void) {
   ARGUS(&r, "watchlist", "list", "--db", path);
   CHECK_INT_EQ(r.status, 0);
   CHECK_HAS(r.out, "vip");
+}
+
+/* PostgreSQL: an empty database is what an empty file is to SQLite. */
+static void test_empty_database(void) {
+  char dir[300], path[400], crops[400], url[160];
+  fresh_dir(dir, sizeof dir, "empty-pg");
+  snprintf(path, sizeof path, "%s/e.db", dir);
+  snprintf(crops, sizeof crops, "%s/crops", dir);
+  CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, url, sizeof url), 0);
+  setenv("ARGUS_DATA_DIR", dir, 1);
+  static const char tables[] =
+      "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+  static result r;
+  ARGUS(&r, "watchlist", "list", "--db", url);
+  CHECK_INT_EQ(r.status, 1);
+  CHECK_HAS(r.err, "is empty: not an argus database yet");
+  CHECK_LACKS(r.err, "crop folder");
+  CHECK_INT_EQ(pg_int_url(url, tables), 0);
+  CHECK(!exists(crops));
+  argus_store *s = NULL;
+  argus_store_error err = {{0}};
+  argus_store_options ro = {.read_only = 1};
+  CHECK_INT_EQ(argus_store_open(url, &ro, &s, &err), ARGUS_E_CORRUPT);
+  CHECK(s == NULL);
+  CHECK_INT_EQ(pg_int_url(url, tables), 0);
+  ARGUS(&r, "watchlist", "create", "vip", "--db", url);
+  CHECK_INT_EQ(r.status, 0);
+  CHECK_HAS(r.out, "created watchlist 'vip'");
+  CHECK_INT_EQ(strlen(r.err), 0);
+  CHECK(pg_int_url(url, tables) > 5);
+  ARGUS(&r, "watchlist", "list", "--db", url);
+  CHECK_INT_EQ(r.status, 0);
+  CHECK_HAS(r.out, "vip");
+  /* Without a data folder: a clear error. */
+  unsetenv("ARGUS_DATA_DIR");
+  ARGUS(&r, "watchlist", "list", "--db", url);
+  CHECK_INT_EQ(r.status, 1);
+  CHECK_HAS(r.err, "ARGUS_DATA_DIR");
 }
 
 /* ---- a missing folder ----------------------------------------------------
@@ -343,18 +391,25 @@ static void test_reader_upgrades(void) {
   char dir[300], path[400];
   fresh_dir(dir, sizeof dir, "v2");
   snprintf(path, sizeof path, "%s/old.db", dir);
+  static const char downgrade[] = "DELETE FROM schema_version WHERE version "
+                                  "= 3; DROP INDEX alerts_by_event; "
+                                  "ALTER TABLE alerts DROP COLUMN event_id";
+  if (g_pg) {
+    CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, path, sizeof path), 0);
+    setenv("ARGUS_DATA_DIR", dir, 1);
+  }
   argus_store *s = NULL;
   argus_store_error err = {{0}};
   CHECK_OK(argus_store_open(path, NULL, &s, &err));
   argus_store_close(s);
-  sqlite3 *db = NULL;
-  CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-  CHECK(sqlite3_exec(db,
-                     "DELETE FROM schema_version WHERE version = 3; "
-                     "DROP INDEX alerts_by_event; "
-                     "ALTER TABLE alerts DROP COLUMN event_id",
-                     NULL, NULL, NULL) == SQLITE_OK);
-  sqlite3_close(db);
+  if (g_pg) {
+    CHECK_INT_EQ(pg_exec_url(path, downgrade), 0);
+  } else {
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, downgrade, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+  }
   argus_store_options ro = {.read_only = 1};
   s = NULL;
   CHECK_OK(argus_store_open(path, &ro, &s, &err));
@@ -378,9 +433,32 @@ typedef struct locker {
   int release;
 } locker;
 
-/* Holds a write transaction on its own connection until released. */
+/* Holds a write transaction on its own connection until released: on
+ * PostgreSQL, one holding the writers' advisory lock (the key of
+ * src/store/postgres.c, 0x6172677573: "argus" in ASCII). */
+static void *lock_main_pg(void *arg) {
+  locker *l = arg;
+  PGconn *c = PQconnectdb(l->path);
+  PGresult *r = PQexec(c, "BEGIN; SELECT pg_advisory_xact_lock(418531210611); "
+                          "INSERT INTO meta (key, value) VALUES "
+                          "('lock-test', 'x')");
+  int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  pthread_mutex_lock(&l->mu);
+  l->state = ok ? 1 : 2;
+  pthread_cond_broadcast(&l->cv);
+  while (ok && !l->release)
+    pthread_cond_wait(&l->cv, &l->mu);
+  pthread_mutex_unlock(&l->mu);
+  PQclear(PQexec(c, "ROLLBACK"));
+  PQfinish(c);
+  return NULL;
+}
+
 static void *lock_main(void *arg) {
   locker *l = arg;
+  if (g_pg)
+    return lock_main_pg(arg);
   sqlite3 *db = NULL;
   int ok =
       sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
@@ -483,14 +561,37 @@ int main(void) {
   /* the unprivileged user of test_stale_shm must reach its folder */
   if (chmod(tmp, 0711) != 0)
     perror(tmp);
-  test_empty_file();
-  test_missing_folder();
-  test_stale_shm();
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_store_open: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_store_open: on PostgreSQL (port %d); skipped: an empty "
+           "file, a missing folder, a stale -shm (SQLite files)\n",
+           g_pgc.port);
+    test_empty_database();
+  } else {
+    test_empty_file();
+    test_missing_folder();
+    test_stale_shm();
+  }
   test_reader_upgrades();
   char path[400];
   snprintf(path, sizeof path, "%s/events.db", tmp);
+  if (g_pg) {
+    char data[400];
+    snprintf(data, sizeof data, "%s/events-data", tmp);
+    setenv("ARGUS_DATA_DIR", data, 1);
+    CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, path, sizeof path), 0);
+  }
   test_event_id(path);
   test_readers_beside_writer(path);
+  int rc = check_report(g_pg ? "test_store_open (PostgreSQL)"
+                             : "test_store_open");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-  return check_report("test_store_open");
+  return rc;
 }
