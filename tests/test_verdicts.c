@@ -16,7 +16,10 @@
  *   - watchlist statistics on a constructed set of alerts and verdicts
  *     (exact counts, the false-alarm rate, the suggested threshold), also
  *     through `argus watchlist stats --json`, and the CLI's four-eyes
- *     messages. */
+ *     messages.
+ * With ARGUS_TEST_STORE=postgres (test_verdicts_pg) the stores are
+ * databases of a throwaway PostgreSQL cluster (tests/pg_util.h), their
+ * data folders given by ARGUS_DATA_DIR (to the CLI as well). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <ftw.h>
@@ -28,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pg_util.h"
 #include "argus/event.h"
 #include "argus/gallery.h"
 #include "argus/match.h"
@@ -40,6 +44,8 @@
 
 static char g_root[512];
 static char g_db[700];
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 static const char *g_cli;
 
 static int rm_cb(const char *path, const struct stat *sb, int flag,
@@ -785,6 +791,10 @@ static void test_watch_e2e(void) {
   snprintf(dir, sizeof dir, "%s/e2e", g_root);
   mkdir(dir, 0700);
   snprintf(db, sizeof db, "%s/argus.db", dir);
+  if (g_pg) { /* a database of its own, with its own data folder */
+    CHECK_INT_EQ(pg_db_for_path(g_pg, db, 1, db, sizeof db), 0);
+    setenv("ARGUS_DATA_DIR", dir, 1);
+  }
   snprintf(cmd, sizeof cmd,
            "'%s' watchlist create vip --db '%s' >/dev/null 2>&1 && '%s' "
            "person add --watchlist vip --name Lin '%s' --db '%s' >/dev/null "
@@ -849,6 +859,18 @@ int main(void) {
     return 1;
   }
   snprintf(g_db, sizeof g_db, "%s/argus.db", g_root);
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_verdicts: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_verdicts: on PostgreSQL (port %d)\n", g_pgc.port);
+    if (pg_db_for_path(g_pg, g_db, 1, g_db, sizeof g_db) != 0)
+      return 1;
+    setenv("ARGUS_DATA_DIR", g_root, 1);
+  }
   g_cli = getenv("ARGUS_CLI");
   if (g_cli && access(g_cli, X_OK) != 0)
     g_cli = NULL;
@@ -858,6 +880,8 @@ int main(void) {
   test_four_eyes();
   test_stats();
   test_watch_e2e();
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   nftw(g_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
   printf("%d checks, %d failures\n", check_count_, check_failures_);
   return check_failures_ ? 1 : 0;
