@@ -17,7 +17,9 @@
  * and person list with --due. With the models and ../shared/data (else
  * skipped with a message): argus identify does not match an expired list or
  * an overdue person, argus person add refuses an expired list, and renewal
- * makes the match come back. */
+ * makes the match come back.
+ * With ARGUS_TEST_STORE=postgres (test_legal_basis_pg) the stores are
+ * databases of a throwaway PostgreSQL cluster (tests/pg_util.h). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +31,10 @@
 #include "argus/gallery.h"
 #include "check.h"
 #include "cli_util.h"
+#include "pg_util.h"
+
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 
 #define DIM 32
 #define MODEL "synth@1"
@@ -105,7 +111,7 @@ static argus_store *open_store(const char *name) {
   o.actor = "test:legal";
   argus_store *s = NULL;
   argus_store_error se = {{0}};
-  argus_err e = argus_store_open(path, &o, &s, &se);
+  argus_err e = pg_test_store_open(g_pg, path, &o, &s, &se);
   CHECK_OK(e);
   if (e)
     fprintf(stderr, "%s\n", se.msg);
@@ -432,6 +438,10 @@ static void test_cli(void) {
   snprintf(tmp, sizeof tmp, "%s/cli", g_root);
   mkdir(tmp, 0700);
   snprintf(db, sizeof db, "%s/argus.db", tmp);
+  if (g_pg) { /* the CLI: a URL, the data folder from the environment */
+    CHECK_INT_EQ(pg_db_for_path(g_pg, db, 1, db, sizeof db), 0);
+    setenv("ARGUS_DATA_DIR", tmp, 1);
+  }
   set_now("2030-01-01T00:00:00Z");
 
   RUN("watchlist", "create", "vip", "--purpose", "missing persons",
@@ -624,6 +634,15 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_legal_basis: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_legal_basis: on PostgreSQL (port %d)\n", g_pgc.port);
+  }
   test_dates();
   test_store_gallery();
   cli = getenv("ARGUS_CLI");
@@ -632,6 +651,10 @@ int main(void) {
     test_cli();
   else
     fprintf(stderr, "CLI checks skipped: ARGUS_CLI not set\n");
+  int rc = check_report(g_pg ? "test_legal_basis (PostgreSQL)"
+                             : "test_legal_basis");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   cli_rm_tree(g_root);
-  return check_report("test_legal_basis");
+  return rc;
 }
