@@ -96,9 +96,19 @@ typedef struct argus_bus_options {
  * options, '&'-separated: replicas=N (stream replicas, default 1),
  * ack_wait=S (seconds before an unacknowledged group message is delivered
  * again, default 30), max_age=S (how long stored topics keep a message,
- * default 86400), name=TEXT (the connection's name on the server)).
+ * default 86400), name=TEXT (the connection's name on the server),
+ * spool=FOLDER (publications of stored topics that cannot be handed to the
+ * server -- no connection, or not acknowledged -- are written there and
+ * sent, in order and under their ids, when it answers again: publishing
+ * never waits for the network; they survive a restart of the process),
+ * spool_max=BYTES (the spool's bound, default 1 GiB, at least 16 KiB: when
+ * full, the oldest are dropped and counted in argus_bus_stats.lost)).
+ * Several servers (a cluster) are tried in turn, and the connection moves
+ * to another when its server goes.
  * Opening a NATS bus connects (refused with a clear error when no server
- * answers within 5 s) and creates the streams that are missing. opts may be
+ * answers within 5 s, except with a spool: then it connects later and
+ * publications wait in the spool) and creates the streams that are
+ * missing. opts may be
  * NULL; err (may be NULL) says what failed. Errors: INVALID_ARG,
  * UNSUPPORTED (unknown scheme; err names the URL), IO (no server, or the
  * server refused the streams), NOMEM. */
@@ -220,6 +230,17 @@ typedef struct argus_bus_stats {
   uint64_t delivered;  /* handed to subscribers (callbacks run, polls) */
   uint64_t dropped;    /* dropped by full subscriber queues */
   int subscriptions;
+  /* NATS: publications of stored topics the server did not take at once
+   * (refused, unacknowledged, no stream leader; with a spool also those
+   * made without a connection), sent again in order by the resend thread;
+   * waiting for that now (in memory, or in the spool: including what a
+   * previous run left there); written to the spool since open; lost (a
+   * full spool dropped its oldest, a full memory queue refused new ones,
+   * or the bus closed without a spool while they waited). 0 in process. */
+  uint64_t resent;
+  uint64_t waiting;
+  uint64_t spooled;
+  uint64_t lost;
 } argus_bus_stats;
 
 typedef struct argus_bus_sub_stats {

@@ -20,9 +20,14 @@
  * Publishing a stored topic is an asynchronous JetStream publish with the
  * message id as Nats-Msg-Id, so the server drops a repeated id within its
  * duplicate window (2 minutes): a publisher that retries produces one
- * stored message. A publish the server did not acknowledge (timeout, a
- * restarting server) is sent again from the acknowledgement handler, up to
- * PUB_TRIES times, under the same id. Every message carries its id
+ * stored message. A publish the server did not take (no acknowledgement
+ * within PUB_WAIT_MS, a restarting server, a cluster electing a new stream
+ * leader: "no responders") goes to the resend queue, which a thread sends
+ * again in order, under the same id, until the server takes it (in memory,
+ * or on disk with spool=DIR: see spool.h; with a spool, publications made
+ * while the connection is down go there too and the publisher never
+ * waits). While the queue is not empty, new publications join it behind
+ * the older ones. Every message carries its id
  * (Argus-Id) and publication time (Argus-Wall, UTC ns) as headers; the body
  * is the JSON document.
  *
@@ -62,11 +67,15 @@
 
 #include "argus/event.h"
 #include "bus/bus_internal.h"
+#include "bus/spool.h"
 
 #define SUBJ_PREFIX "argus."
-#define PUB_TRIES 8
 #define PUB_WAIT_MS 4000 /* an unacknowledged publication is sent again */
 #define FETCH_WAIT_MS 250
+#define RESEND_WAIT_MS 5000  /* a resend's wait for its acknowledgement */
+#define RESEND_PAUSE_MS 250  /* between failed resends */
+#define MEMQ_MAX_BYTES ((size_t)64 << 20) /* the resend queue without spool */
+#define CLOSE_DRAIN_S 30     /* close waits this long for the resend queue */
 
 typedef struct stored_stream {
   const char *name;
@@ -131,11 +140,37 @@ typedef struct nb_sub {
   _Atomic uint64_t received, delivered, dropped;
 } nb_sub;
 
+/* A publication waiting in memory to be sent again (no spool). */
+typedef struct mem_rec {
+  struct mem_rec *next;
+  int64_t wall_ns;
+  size_t size;
+  char *subject, *id, *data; /* in the same allocation */
+} mem_rec;
+
 struct nb_bus {
   natsConnection *nc;
   jsCtx *js;
   int64_t ack_wait_ns, max_age_ns;
   int replicas, window;
+  /* The resend queue: stored-topic publications the server did not take
+   * (refused, no stream leader, unacknowledged), and with a spool those
+   * made while disconnected, sent again in order under their ids by the
+   * resend thread. While it is not empty new publications join it, so a
+   * subject's order is kept. In the spool (on disk) when spool= is given,
+   * else in memory (MEMQ_MAX_BYTES; beyond, new ones are lost, counted). */
+  pthread_mutex_t rq_mu;
+  pthread_cond_t rq_cv;
+  bus_spool *spool;
+  char spool_dir[480];
+  uint64_t spool_max;
+  mem_rec *mq_head, *mq_tail;
+  size_t mq_bytes;
+  uint64_t mq_n;
+  pthread_t rq_th;
+  int has_rq;
+  _Atomic int streams_ready; /* ensure_streams succeeded */
+  _Atomic uint64_t resent, lost, spooled;
   _Atomic int closing;
   pthread_mutex_t mu;
   pthread_cond_t closed_cv; /* on_closed ran (closed) */
@@ -155,33 +190,194 @@ static const char *status_text(natsStatus s) {
 /* ---- open / close --------------------------------------------------------
  */
 
-/* Publishes that the server did not acknowledge are sent again. */
-static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
-  nb_bus *b = closure;
-  const char *tries = NULL;
-  int n = 0;
-  if (natsMsgHeader_Get(pae->Msg, "Argus-Try", &tries) == NATS_OK && tries)
-    n = atoi(tries);
-  const char *id = NULL;
-  natsMsgHeader_Get(pae->Msg, "Argus-Id", &id);
-  if (!atomic_load(&b->closing) && n + 1 < PUB_TRIES) {
-    char t[16];
-    snprintf(t, sizeof t, "%d", n + 1);
-    natsMsgHeader_Set(pae->Msg, "Argus-Try", t);
-    /* On success the library owns the message again (pae->Msg is NULL);
-     * its Nats-Msg-Id header is kept, so the server keeps one copy. */
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = PUB_WAIT_MS;
-    if (js_PublishMsgAsync(js, &pae->Msg, &po) == NATS_OK)
-      return;
+static int rq_empty(nb_bus *b) {
+  if (b->spool) {
+    bus_spool_stats st;
+    bus_spool_get_stats(b->spool, &st);
+    return st.pending == 0;
   }
+  return b->mq_head == NULL;
+}
+
+/* Queues a publication to be sent again (rq_mu held). */
+static argus_err rq_put(nb_bus *b, const char *subject, const char *id,
+                        int64_t wall_ns, const char *data, size_t size) {
+  argus_err rc = ARGUS_OK;
+  if (b->spool) {
+    bus_spool_stats before, after;
+    bus_spool_get_stats(b->spool, &before);
+    rc = bus_spool_append(b->spool, subject, id, wall_ns, data, size);
+    bus_spool_get_stats(b->spool, &after);
+    if (after.dropped > before.dropped)
+      argus_log(ARGUS_LOG_WARN, BUS_MOD,
+                "nats: spool %s full (%llu bytes): %llu oldest publications "
+                "dropped",
+                b->spool_dir, (unsigned long long)b->spool_max,
+                (unsigned long long)(after.dropped - before.dropped));
+    if (rc == ARGUS_OK)
+      atomic_fetch_add(&b->spooled, 1);
+  } else {
+    size_t sl = strlen(subject) + 1, il = strlen(id) + 1;
+    mem_rec *r = NULL;
+    if (b->mq_bytes + size + sl + il > MEMQ_MAX_BYTES ||
+        !(r = malloc(sizeof *r + sl + il + size + 1))) {
+      atomic_fetch_add(&b->lost, 1);
+      argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+                "nats: %s %s lost: the resend queue is full (%zu bytes; a "
+                "spool= folder keeps more)",
+                subject, id, b->mq_bytes);
+      return ARGUS_E_LIMIT;
+    }
+    r->next = NULL;
+    r->wall_ns = wall_ns;
+    r->size = size;
+    r->subject = (char *)(r + 1);
+    r->id = r->subject + sl;
+    r->data = r->id + il;
+    memcpy(r->subject, subject, sl);
+    memcpy(r->id, id, il);
+    if (size)
+      memcpy(r->data, data, size);
+    r->data[size] = '\0';
+    if (b->mq_tail)
+      b->mq_tail->next = r;
+    else
+      b->mq_head = r;
+    b->mq_tail = r;
+    b->mq_bytes += size + sl + il;
+    b->mq_n++;
+  }
+  pthread_cond_broadcast(&b->rq_cv);
+  return rc;
+}
+
+/* Publishes that the server did not take go to the resend queue. */
+static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure) {
+  (void)js;
+  nb_bus *b = closure;
+  const char *id = NULL, *wall = NULL;
+  natsMsgHeader_Get(pae->Msg, "Argus-Id", &id);
+  natsMsgHeader_Get(pae->Msg, "Argus-Wall", &wall);
+  const char *subj = natsMsg_GetSubject(pae->Msg);
+  int len = natsMsg_GetDataLength(pae->Msg);
+  argus_err rc = ARGUS_E_IO;
+  if (id && subj && len >= 0) {
+    pthread_mutex_lock(&b->rq_mu);
+    if (b->spool || !b->has_rq || !atomic_load(&b->closing))
+      rc = rq_put(b, subj, id, wall ? strtoll(wall, NULL, 10) : 0,
+                  natsMsg_GetData(pae->Msg), (size_t)len);
+    pthread_mutex_unlock(&b->rq_mu);
+  }
+  if (rc == ARGUS_OK)
+    return;
   atomic_fetch_add(&b->pub_errors, 1);
-  argus_log(ARGUS_LOG_ERROR, BUS_MOD,
-            "nats: %s %s was not stored after %d tries: %s",
-            natsMsg_GetSubject(pae->Msg), id ? id : "?", n + 1,
+  atomic_fetch_add(&b->lost, 1);
+  argus_log(ARGUS_LOG_ERROR, BUS_MOD, "nats: %s %s was not stored: %s",
+            subj ? subj : "?", id ? id : "?",
             pae->ErrText && *pae->ErrText ? pae->ErrText
                                           : natsStatus_GetText(pae->Err));
+}
+
+static argus_err ensure_streams(nb_bus *b);
+
+static int connected(nb_bus *b) {
+  return natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+/* The resend thread: sends the queue's oldest publication, synchronously
+ * (one at a time: the order is kept), pausing after a failure. */
+static void *rq_main(void *arg) {
+  nb_bus *b = arg;
+  int pause_ms = 0, failures = 0;
+  pthread_mutex_lock(&b->rq_mu);
+  while (!atomic_load(&b->closing)) {
+    int ready = atomic_load(&b->streams_ready);
+    if (pause_ms || (ready && rq_empty(b)) || !connected(b)) {
+      struct timespec dl;
+      clock_gettime(CLOCK_REALTIME, &dl);
+      int64_t ns = (int64_t)(pause_ms ? pause_ms : 100) * 1000000 + dl.tv_nsec;
+      dl.tv_sec += (time_t)(ns / 1000000000);
+      dl.tv_nsec = (long)(ns % 1000000000);
+      pthread_cond_timedwait(&b->rq_cv, &b->rq_mu, &dl);
+      pause_ms = 0;
+      continue;
+    }
+    if (!ready) {
+      pthread_mutex_unlock(&b->rq_mu);
+      argus_err rc = ensure_streams(b);
+      pthread_mutex_lock(&b->rq_mu);
+      if (rc == ARGUS_OK)
+        atomic_store(&b->streams_ready, 1);
+      else
+        pause_ms = RESEND_PAUSE_MS * 2;
+      continue;
+    }
+    bus_spool_rec rec;
+    int got = 0;
+    if (b->spool) {
+      if (bus_spool_peek(b->spool, &rec, &got) != ARGUS_OK || !got) {
+        pause_ms = RESEND_PAUSE_MS;
+        continue;
+      }
+    } else {
+      /* Only this thread takes from the queue: the head stays. */
+      mem_rec *r = b->mq_head;
+      rec = (bus_spool_rec){r->subject, r->id, r->data, r->size, r->wall_ns};
+    }
+    pthread_mutex_unlock(&b->rq_mu);
+    char wall[24];
+    snprintf(wall, sizeof wall, "%lld", (long long)rec.wall_ns);
+    natsMsg *m = NULL;
+    natsStatus st = natsMsg_Create(&m, rec.subject, NULL, rec.data,
+                                   (int)rec.size);
+    if (st == NATS_OK)
+      st = natsMsgHeader_Set(m, "Argus-Id", rec.id);
+    if (st == NATS_OK && rec.wall_ns)
+      st = natsMsgHeader_Set(m, "Argus-Wall", wall);
+    jsPubAck *ack = NULL;
+    if (st == NATS_OK) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = rec.id; /* a resend of a stored one is dropped */
+      po.MaxWait = RESEND_WAIT_MS;
+      jsErrCode jerr = 0;
+      st = js_PublishMsg(&ack, b->js, m, &po, &jerr);
+    }
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+    pthread_mutex_lock(&b->rq_mu);
+    if (st == NATS_OK) {
+      if (b->spool) {
+        bus_spool_pop(b->spool);
+      } else {
+        mem_rec *r = b->mq_head;
+        b->mq_head = r->next;
+        if (!b->mq_head)
+          b->mq_tail = NULL;
+        b->mq_bytes -= r->size + strlen(r->subject) + strlen(r->id) + 2;
+        b->mq_n--;
+        free(r);
+      }
+      atomic_fetch_add(&b->resent, 1);
+      if (failures)
+        argus_log(ARGUS_LOG_INFO, BUS_MOD,
+                  "nats: publishing again after %d failed tries", failures);
+      failures = 0;
+      pthread_cond_broadcast(&b->rq_cv);
+    } else {
+      if (failures++ == 0)
+        argus_log(ARGUS_LOG_WARN, BUS_MOD,
+                  "nats: %s %s not taken (%s); trying again every %d ms",
+                  rec.subject, rec.id, natsStatus_GetText(st),
+                  RESEND_PAUSE_MS);
+      /* The streams may be gone with a server that lost its store. */
+      if (st == NATS_NO_RESPONDERS)
+        atomic_store(&b->streams_ready, 0);
+      pause_ms = RESEND_PAUSE_MS;
+    }
+  }
+  pthread_mutex_unlock(&b->rq_mu);
+  return NULL;
 }
 
 static void on_disconnected(natsConnection *nc, void *closure) {
@@ -239,10 +435,17 @@ static argus_err parse_url(char *servers, nb_bus *b, char *name, size_t cap) {
       b->max_age_ns = (int64_t)(v * 1e9);
     } else if (strcmp(kv, "name") == 0 && *eq) {
       snprintf(name, cap, "%s", eq);
+    } else if (strcmp(kv, "spool") == 0 && *eq &&
+               strlen(eq) < sizeof b->spool_dir) {
+      snprintf(b->spool_dir, sizeof b->spool_dir, "%s", eq);
+    } else if (strcmp(kv, "spool_max") == 0 && numeric &&
+               v >= (double)BUS_SPOOL_MIN_BYTES && v <= 1e15) {
+      b->spool_max = (uint64_t)v;
     } else {
       bus_note("nats: bad option %s=%.60s (replicas=1..5, ack_wait=0.1..86400 "
-               "s, max_age=1..3.2e7 s, name=TEXT)",
-               kv, eq);
+               "s, max_age=1..3.2e7 s, name=TEXT, spool=FOLDER, "
+               "spool_max=%llu..1e15 bytes)",
+               kv, eq, (unsigned long long)BUS_SPOOL_MIN_BYTES);
       return ARGUS_E_INVALID_ARG;
     }
   }
@@ -303,6 +506,9 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
   b->window = o->dedupe_window;
   pthread_mutex_init(&b->mu, NULL);
   pthread_cond_init(&b->closed_cv, NULL);
+  pthread_mutex_init(&b->rq_mu, NULL);
+  pthread_cond_init(&b->rq_cv, NULL);
+  b->spool_max = BUS_SPOOL_DEFAULT_BYTES;
   b->ack_wait_ns = (int64_t)30 * 1000000000;
   b->max_age_ns = (int64_t)86400 * 1000000000;
   b->replicas = 1;
@@ -315,14 +521,39 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
   }
   snprintf(servers, sizeof servers, "%s", url);
   argus_err rc = parse_url(servers, b, name, sizeof name);
+  if (!rc && b->spool_dir[0])
+    rc = bus_spool_open(b->spool_dir, b->spool_max, &b->spool);
   if (rc) {
     nb_close(b);
     return rc;
   }
+  /* A cluster: every listed server is tried (in random order, as the
+   * client does), and the connection moves to another when its server
+   * goes; the servers a cluster gossips are added to the list. */
+  char list[sizeof servers];
+  const char *urls[16];
+  int nurls = 0;
+  snprintf(list, sizeof list, "%s", servers);
+  for (char *save = NULL, *u = strtok_r(list, ",", &save); u;
+       u = strtok_r(NULL, ",", &save)) {
+    while (*u == ' ')
+      u++;
+    size_t sl = strncmp(u, "nats://", 7) == 0  ? 7
+                : strncmp(u, "tls://", 6) == 0 ? 6
+                                               : 0;
+    if (nurls == 16 || !sl || !u[sl]) {
+      bus_note("nats: bad server list '%.200s' (up to 16 nats://HOST:PORT or "
+               "tls://HOST:PORT, comma-separated)",
+               servers);
+      nb_close(b);
+      return ARGUS_E_INVALID_ARG;
+    }
+    urls[nurls++] = u;
+  }
   natsOptions *no = NULL;
   natsStatus s = natsOptions_Create(&no);
   if (s == NATS_OK)
-    s = natsOptions_SetURL(no, servers);
+    s = natsOptions_SetServers(no, urls, nurls);
   if (s == NATS_OK)
     s = natsOptions_SetName(no, name);
   if (s == NATS_OK)
@@ -339,6 +570,10 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
     s = natsOptions_SetReconnectedCB(no, on_reconnected, b);
   if (s == NATS_OK)
     s = natsOptions_SetClosedCB(no, on_closed, b);
+  /* With a spool an edge starts without NATS: it connects later, and what
+   * it publishes meanwhile waits in the spool. */
+  if (s == NATS_OK && b->spool)
+    s = natsOptions_SetRetryOnFailedConnect(no, true, on_reconnected, b);
   if (s != NATS_OK) {
     bus_note("nats: options for %s: %s", servers, status_text(s));
     natsOptions_Destroy(no);
@@ -347,6 +582,14 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
   }
   s = natsConnection_Connect(&b->nc, no);
   natsOptions_Destroy(no);
+  int later = s == NATS_NOT_YET_CONNECTED;
+  if (later) {
+    argus_log(ARGUS_LOG_WARN, BUS_MOD,
+              "nats: no server at %s yet; publications go to the spool %s "
+              "until one answers",
+              servers, b->spool_dir);
+    s = NATS_OK;
+  }
   if (s != NATS_OK) {
     bus_note("nats: cannot connect to %s: %s", servers, status_text(s));
     nb_close(b);
@@ -365,11 +608,20 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
     nb_close(b);
     return ARGUS_E_IO;
   }
-  rc = ensure_streams(b);
-  if (rc) {
-    nb_close(b);
-    return rc;
+  if (!later) {
+    rc = ensure_streams(b);
+    if (rc && !b->spool) {
+      nb_close(b);
+      return rc;
+    }
+    atomic_store(&b->streams_ready, rc == ARGUS_OK);
   }
+  if (pthread_create(&b->rq_th, NULL, rq_main, b) != 0) {
+    bus_note("nats: cannot start the resend thread");
+    nb_close(b);
+    return ARGUS_E_INTERNAL;
+  }
+  b->has_rq = 1;
   *ctx = b;
   return ARGUS_OK;
 }
@@ -378,14 +630,33 @@ static void nb_close(void *ctx) {
   nb_bus *b = ctx;
   if (!b)
     return;
-  atomic_store(&b->closing, 1);
   if (b->js) {
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = 5000;
     js_PublishAsyncComplete(b->js, &po);
-    jsCtx_Destroy(b->js);
   }
+  if (b->has_rq) {
+    /* What waits for a resend: in memory it would be lost, so wait for it
+     * (while a server is there); a spool keeps it for the next run. */
+    double limit = b->spool ? 2 : CLOSE_DRAIN_S;
+    uint64_t end = argus_time_ns() + (uint64_t)(limit * 1e9);
+    pthread_mutex_lock(&b->rq_mu);
+    while (!rq_empty(b) && argus_time_ns() < end &&
+           (connected(b) || !b->spool)) {
+      struct timespec dl;
+      clock_gettime(CLOCK_REALTIME, &dl);
+      dl.tv_sec += 1;
+      pthread_cond_timedwait(&b->rq_cv, &b->rq_mu, &dl);
+    }
+    atomic_store(&b->closing, 1);
+    pthread_cond_broadcast(&b->rq_cv);
+    pthread_mutex_unlock(&b->rq_mu);
+    pthread_join(b->rq_th, NULL);
+  }
+  atomic_store(&b->closing, 1);
+  if (b->js)
+    jsCtx_Destroy(b->js);
   if (b->nc) {
     natsConnection_FlushTimeout(b->nc, 2000);
     natsConnection_Close(b->nc);
@@ -408,6 +679,28 @@ static void nb_close(void *ctx) {
       return;
     }
   }
+  if (b->mq_n)
+    argus_log(ARGUS_LOG_ERROR, BUS_MOD,
+              "nats: %llu publications lost: never taken by the server "
+              "before the bus closed (a spool= folder keeps them)",
+              (unsigned long long)b->mq_n);
+  while (b->mq_head) {
+    mem_rec *r = b->mq_head;
+    b->mq_head = r->next;
+    free(r);
+  }
+  if (b->spool) {
+    bus_spool_stats st;
+    bus_spool_get_stats(b->spool, &st);
+    if (st.pending)
+      argus_log(ARGUS_LOG_WARN, BUS_MOD,
+                "nats: %llu publications stay in the spool %s for the next "
+                "run",
+                (unsigned long long)st.pending, b->spool_dir);
+    bus_spool_close(b->spool);
+  }
+  pthread_cond_destroy(&b->rq_cv);
+  pthread_mutex_destroy(&b->rq_mu);
   pthread_cond_destroy(&b->closed_cv);
   pthread_mutex_destroy(&b->mu);
   free(b);
@@ -428,6 +721,26 @@ static argus_err nb_publish(void *ctx, const char *topic, const char *id,
     s = natsMsgHeader_Set(m, "Argus-Id", id);
   if (s == NATS_OK)
     s = natsMsgHeader_Set(m, "Argus-Wall", wall);
+  if (s == NATS_OK && stored_of(topic)) {
+    /* Behind publications waiting for a resend (their order), or without
+     * a connection when there is a spool: to the resend queue. */
+    pthread_mutex_lock(&b->rq_mu);
+    int queue = !rq_empty(b) || !atomic_load(&b->streams_ready) ||
+                (b->spool && !connected(b));
+    argus_err rc = ARGUS_OK;
+    if (queue)
+      rc = rq_put(b, subj, id, strtoll(wall, NULL, 10), json, size);
+    pthread_mutex_unlock(&b->rq_mu);
+    if (queue) {
+      natsMsg_Destroy(m);
+      if (rc != ARGUS_OK && rc != ARGUS_E_LIMIT) {
+        atomic_fetch_add(&b->pub_errors, 1);
+        return rc;
+      }
+      atomic_fetch_add(&b->published, 1);
+      return ARGUS_OK; /* a full memory queue: counted lost, logged */
+    }
+  }
   if (s == NATS_OK) {
     if (stored_of(topic)) {
       jsPubOptions po;
@@ -643,6 +956,14 @@ static void on_core_complete(void *closure) {
 static void *pull_main(void *arg) {
   nb_sub *s = arg;
   while (!atomic_load(&s->stop)) {
+    if (!connected(s->bus)) {
+      /* No fetch while disconnected: its pull request would wait in the
+       * client's reconnect buffer and be answered after the reconnection
+       * beside the next fetch's. */
+      struct timespec ts = {0, 100 * 1000000};
+      nanosleep(&ts, NULL);
+      continue;
+    }
     natsMsgList list = {0};
     jsErrCode jerr = 0;
     natsStatus st =
@@ -968,6 +1289,19 @@ static void nb_stats(void *ctx, argus_bus_stats *out) {
   nb_bus *b = ctx;
   out->published = atomic_load(&b->published);
   out->duplicates = atomic_load(&b->duplicates);
+  out->resent = atomic_load(&b->resent);
+  out->spooled = atomic_load(&b->spooled);
+  pthread_mutex_lock(&b->rq_mu);
+  out->lost = atomic_load(&b->lost);
+  if (b->spool) {
+    bus_spool_stats ss;
+    bus_spool_get_stats(b->spool, &ss);
+    out->lost += ss.dropped;
+    out->waiting = ss.pending;
+  } else {
+    out->waiting = b->mq_n;
+  }
+  pthread_mutex_unlock(&b->rq_mu);
   pthread_mutex_lock(&b->mu);
   out->delivered = b->delivered_gone;
   out->dropped = b->dropped_gone;
