@@ -1604,6 +1604,14 @@ static void test_concurrent(void) {
   CHECK_INT_EQ(r.problems, 0);
   CHECK_INT_EQ(r.orphan_files, 0);
   CHECK_INT_EQ(r.photos, 3 * (int64_t)n);
+  /* The writers ran one at a time: the audit chain (each row hashes its
+   * predecessor, read in the writer's transaction) holds. */
+  argus_store_audit_check ac;
+  CHECK_OK(argus_store_audit_verify(s, 0, NULL, &ac, NULL));
+  if (ac.fault != ARGUS_AUDIT_INTACT)
+    fprintf(stderr, "audit chain after concurrent writers: %s\n", ac.msg);
+  CHECK_INT_EQ(ac.fault, ARGUS_AUDIT_INTACT);
+  CHECK(ac.rows >= WORKERS * EACH);
   argus_store_close(s);
 }
 
