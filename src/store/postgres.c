@@ -410,8 +410,12 @@ static int64_t pg_col_int64(store_stmt *s, int c) {
     return t[0] == 't';
   char *end = NULL;
   long long v = strtoll(t, &end, 10);
-  if (end && *end == '.') /* a numeric or double read as an integer */
-    return (int64_t)strtod(t, NULL);
+  if (end && *end) { /* a numeric or double read as an integer */
+    double d = strtod(t, NULL);
+    if (!isfinite(d) || fabs(d) >= 9.2e18)
+      return 0;
+    return (int64_t)d;
+  }
   return (int64_t)v;
 }
 static double pg_col_double(store_stmt *s, int c) {

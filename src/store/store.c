@@ -1031,7 +1031,9 @@ static argus_err audit_select(argus_store *s, const argus_store_audit_filter *f,
       (e = store_time_canonical(f->until, until, err)) != ARGUS_OK)
     return store_wrap(err, e, "until");
   /* An action ending in '.' is a prefix: LIKE with its own wildcards
-   * escaped (names may hold '%' and '_'). */
+   * escaped (names may hold '%' and '_'). SQLite's LIKE ignores the case
+   * of ASCII letters and PostgreSQL's does not: both sides in lower case
+   * make the backends agree. */
   char pattern[2 * ARGUS_STORE_NAME_MAX + 2];
   size_t alen = f->action ? strlen(f->action) : 0;
   int prefix = alen && f->action[alen - 1] == '.';
@@ -1053,7 +1055,7 @@ static argus_err audit_select(argus_store *s, const argus_store_audit_filter *f,
            "FROM audit WHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
            f->actor ? " AND actor = ?" : "",
            !f->action   ? ""
-           : prefix     ? " AND action LIKE ? ESCAPE '\\'"
+           : prefix     ? " AND lower(action) LIKE lower(?) ESCAPE '\\'"
                         : " AND action = ?",
            f->object_type ? " AND object_type = ?" : "",
            f->object_id > 0 ? " AND object_id = ?" : "",
