@@ -17,7 +17,9 @@
  *
  * Part 2 (ARGUS_CLI): `argus retention set|--json`, bad durations refused
  * with the option named, `argus purge --dry-run` listing and `argus purge
- * --json` counts, through the real binary. */
+ * --json` counts, through the real binary.
+ * With ARGUS_TEST_STORE=postgres (test_retention_pg) the stores are
+ * databases of a throwaway PostgreSQL cluster (tests/pg_util.h). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <math.h>
@@ -32,6 +34,10 @@
 #include "argus/store.h"
 #include "check.h"
 #include "cli_util.h"
+#include "pg_util.h"
+
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 
 #define DIM 16
 static const argus_store_model MODEL = {"synth", "1", DIM};
@@ -93,6 +99,11 @@ static int count_files(const char *dir) {
 }
 
 static int64_t sql_int(const char *db, const char *sql) {
+  char url[160];
+  if (g_pg)
+    return pg_db_for_path(g_pg, db, 1, url, sizeof url) == 0
+               ? pg_int_url(url, sql)
+               : -1;
   sqlite3 *h = NULL;
   int64_t v = -1;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
@@ -107,6 +118,11 @@ static int64_t sql_int(const char *db, const char *sql) {
 }
 
 static int sql_exec(const char *db, const char *sql) {
+  char url[160];
+  if (g_pg) /* 0 (SQLITE_OK) on success */
+    return pg_db_for_path(g_pg, db, 1, url, sizeof url) == 0
+               ? pg_exec_url(url, sql)
+               : -1;
   sqlite3 *h = NULL;
   int rc = sqlite3_open(db, &h);
   if (rc == SQLITE_OK)
@@ -132,7 +148,7 @@ static argus_store *open_db(const char *path) {
   argus_store_options o = {.actor = "test:retention"};
   argus_store *s = NULL;
   argus_store_error err = {{0}};
-  if (argus_store_open(path, &o, &s, &err) != ARGUS_OK)
+  if (pg_test_store_open(g_pg, path, &o, &s, &err) != ARGUS_OK)
     fprintf(stderr, "open %s: %s\n", path, err.msg);
   return s;
 }
@@ -488,6 +504,10 @@ static void test_cli(void) {
   snprintf(tmp, sizeof tmp, "%s/cli", g_root);
   mkdir(tmp, 0700);
   snprintf(db, sizeof db, "%s/c.db", tmp);
+  if (g_pg) { /* the CLI: a URL, the data folder from the environment */
+    CHECK_INT_EQ(pg_db_for_path(g_pg, db, 1, db, sizeof db), 0);
+    setenv("ARGUS_DATA_DIR", tmp, 1);
+  }
   unsetenv("ARGUS_TEST_NOW");
   RUN("watchlist", "create", "w", "--db", db);
   CHECK_INT_EQ(res.status, 0);
@@ -544,9 +564,22 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_retention: no PostgreSQL cluster\n");
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_retention: on PostgreSQL (port %d)\n", g_pgc.port);
+  }
   test_store();
   test_forged_base();
   test_cli();
+  int rc = check_report(g_pg ? "test_retention (PostgreSQL)"
+                             : "test_retention");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   cli_rm_tree(g_root);
-  return check_report("test_retention");
+  return rc;
 }
