@@ -5,7 +5,7 @@
  *
  *   match_bench [--templates 10000,100000] [--rates 200,400,...]
  *               [--seconds S] [--matchers 1,2] [--dir DIR] [--cameras N]
- *               [--hit-ratio R]
+ *               [--hit-ratio R] [--photos K] [--index KIND] [--search-threads N]
  *
  * For each template count: a database is filled (once; kept in DIR, default
  * /tmp/argus-match-bench) with one watchlist and that many persons of one
@@ -61,6 +61,8 @@ static char g_cli[1024], g_models[1024], g_dir[512];
 static int g_cameras = 10;
 static double g_hit = 0.1;
 static int g_photos = 1; /* templates per person (--photos) */
+/* The matchers' --index and --search-threads (NULL: their defaults). */
+static const char *g_index, *g_search_threads;
 
 /* ---- filling a database ---------------------------------------------------- */
 
@@ -431,6 +433,10 @@ int main(int argc, char **argv) {
       seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--dir") && v)
       snprintf(g_dir, sizeof g_dir, "%s", argv[++i]);
+    else if (!strcmp(argv[i], "--index") && v)
+      g_index = argv[++i];
+    else if (!strcmp(argv[i], "--search-threads") && v)
+      g_search_threads = argv[++i];
     else if (!strcmp(argv[i], "--cameras") && v)
       g_cameras = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--photos") && v) {
@@ -443,7 +449,8 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "usage: match_bench [--templates 10000,100000] [--rates "
               "R1,R2,...] [--matchers 1,2] [--seconds S] [--dir DIR] "
-              "[--cameras N] [--hit-ratio R] [--photos K]\n"
+              "[--cameras N] [--hit-ratio R] [--photos K] [--index KIND] "
+              "[--search-threads N]\n"
               "(without --rates: doubling from 100 events/s until a rate is "
               "not sustained)\n");
       return 2;
@@ -536,9 +543,19 @@ int main(int argc, char **argv) {
       double r0 = nu_now();
       for (int k = 0; k < nm; k++) {
         snprintf(log, sizeof log, "%s/match%d.log", g_dir, k);
-        const char *ma[] = {"match", "--bus",      srv.url, "--db",
-                            db,      "--cooldown", "0",     "--status-interval",
-                            "5",     NULL};
+        const char *ma[16] = {"match", "--bus",      srv.url, "--db",
+                              db,      "--cooldown", "0",     "--status-interval",
+                              "5",     NULL};
+        int na = 9;
+        if (g_index) {
+          ma[na++] = "--index";
+          ma[na++] = g_index;
+        }
+        if (g_search_threads) {
+          ma[na++] = "--search-threads";
+          ma[na++] = g_search_threads;
+        }
+        ma[na] = NULL;
         match[k] = spawn(log, ma);
         while (nu_now() - r0 < 600 && !file_has(log, "argus: matching"))
           nu_sleep(0.1);

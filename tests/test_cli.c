@@ -251,6 +251,14 @@ static void test_refused_options(void) {
   CHECK_INT_EQ(r.status, 2);
   CHECK_HAS(r.err, "--size");
   CHECK_HAS(r.err, "[32, 4096]");
+  /* the matcher's index kind and search threads */
+  RUN(&r, "match", "--index", "int4");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "--index");
+  CHECK_HAS(r.err, "f32, f16, i8 or approx");
+  RUN(&r, "match", "--search-threads", "65");
+  CHECK_INT_EQ(r.status, 2);
+  CHECK_HAS(r.err, "--search-threads");
 
   /* --draw writes JPEG only: a .png (or no extension) is refused before
    * any image is read or model opened, and nothing is written */

@@ -158,8 +158,11 @@ static double split_run(const char *db, int realtime, double kill_at, int want,
                              "--status-interval", "2");
   pid_t ma = SPAWN("match-a", "match", "--bus", url, "--db", db, "--cooldown",
                    "0", "--status-interval", "2");
+  /* The second matcher scans an fp16 index re-ranked exactly, split over
+   * two threads: the same alerts. */
   pid_t mb = SPAWN("match-b", "match", "--bus", url, "--db", db, "--cooldown",
-                   "0", "--status-interval", "2");
+                   "0", "--status-interval", "2", "--index", "f16",
+                   "--search-threads", "2");
   nu_sleep(2.0); /* subscribed, galleries loaded */
   argus_bus *b = NULL;
   argus_bus_sub *sub = NULL;

@@ -161,6 +161,8 @@ typedef struct argus_pipeline_parts {
   /* The gallery's own store handle, when argus_pipeline_parts_open made it
    * (closed by argus_pipeline_parts_close); the pipeline does not use it. */
   argus_store *gallery_store;
+  /* The search threads, when argus_pipeline_parts_open_with made them. */
+  argus_threadpool *search_pool;
 } argus_pipeline_parts;
 
 /* The usual parts: the models of models_dir (NULL: $ARGUS_MODELS, else
@@ -174,6 +176,25 @@ argus_err argus_pipeline_parts_open(const char *models_dir,
                                     const char *actor,
                                     argus_pipeline_parts *out,
                                     argus_pipeline_error *err);
+/* As argus_pipeline_parts_open, with the matcher's search tuned (the
+ * `argus match` options --index and --search-threads). */
+typedef struct argus_pipeline_parts_options {
+  const char *models_dir; /* as argus_pipeline_parts_open */
+  int allow_unverified;
+  const char *db_path;
+  const char *actor;
+  /* The gallery's index kind (ARGUS_INDEX_AUTO: the default: exact fp32,
+   * approximate from 1M templates; I8/F16: int8/fp16 scans re-ranked
+   * exactly, same results, 2-4x fewer bytes per scan). */
+  argus_index_kind index_kind;
+  /* Threads that split each search (0 or 1: the subscriber's own thread;
+   * at most 64). */
+  int search_threads;
+} argus_pipeline_parts_options;
+
+argus_err argus_pipeline_parts_open_with(const argus_pipeline_parts_options *o,
+                                         argus_pipeline_parts *out,
+                                         argus_pipeline_error *err);
 /* Frees what argus_pipeline_parts_open made (NULL members are skipped) and
  * zeroes *parts. Accepts NULL. */
 void argus_pipeline_parts_close(argus_pipeline_parts *parts);

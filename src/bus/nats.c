@@ -966,8 +966,26 @@ static void *pull_main(void *arg) {
     }
     natsMsgList list = {0};
     jsErrCode jerr = 0;
-    natsStatus st =
-        natsSubscription_Fetch(&list, s->sub, s->batch, FETCH_WAIT_MS, &jerr);
+    natsStatus st;
+    if (s->batch_handler) {
+      /* A batch is what has queued up meanwhile (no waiting for it to
+       * fill: that would add up to a batch's worth of latency); when
+       * nothing has, wait for the next message. */
+      jsFetchRequest fr;
+      jsFetchRequest_Init(&fr);
+      fr.Batch = s->batch;
+      fr.NoWait = true;
+      fr.Expires = (int64_t)FETCH_WAIT_MS * 1000000;
+      st = natsSubscription_FetchRequest(&list, s->sub, &fr);
+      if (st != NATS_OK || list.Count == 0) {
+        natsMsgList_Destroy(&list);
+        memset(&list, 0, sizeof list);
+        st = natsSubscription_Fetch(&list, s->sub, 1, FETCH_WAIT_MS, &jerr);
+      }
+    } else {
+      st = natsSubscription_Fetch(&list, s->sub, s->batch, FETCH_WAIT_MS,
+                                  &jerr);
+    }
     if (st == NATS_TIMEOUT)
       continue;
     if (st != NATS_OK) {

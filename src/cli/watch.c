@@ -99,6 +99,13 @@ void cli_watch_usage(FILE *f) {
         "  --capacity N         (edge, --leases) cameras at most (default: all)\n"
         "  --lease-ttl S        (edge, --leases) a lease's time to live, seconds\n"
         "                       (default 10); renewed every S/3\n"
+        "  --index KIND         (match) the watchlists' in-memory index: auto\n"
+        "                       (default: exact fp32, approximate from 1M\n"
+        "                       templates), f32, f16 or i8 (compressed scans\n"
+        "                       re-ranked exactly: same results; faster when\n"
+        "                       the best scores stand apart), approx\n"
+        "  --search-threads N   (match) threads that split each search\n"
+        "                       (default 1: the subscriber's own)\n"
         STORE_CLI_DB_HELP,
         f);
   // clang-format on
@@ -803,8 +810,15 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   char actor[STORE_CLI_ACTOR_MAX];
   store_cli_actor(actor, sizeof actor);
   cfg.role = o->role;
-  argus_err e = argus_pipeline_parts_open(o->models, o->allow_unverified, o->db,
-                                          actor, &parts, &perr);
+  argus_pipeline_parts_options po;
+  memset(&po, 0, sizeof po);
+  po.models_dir = o->models;
+  po.allow_unverified = o->allow_unverified;
+  po.db_path = o->db;
+  po.actor = actor;
+  po.index_kind = (argus_index_kind)o->index_kind;
+  po.search_threads = o->search_threads;
+  argus_err e = argus_pipeline_parts_open_with(&po, &parts, &perr);
   if (e == ARGUS_OK && o->bus) {
     /* The stages talk over the shared bus instead of the in-process one. */
     argus_bus *shared = NULL;
@@ -994,6 +1008,8 @@ enum {
   OPT_LEASES,
   OPT_CAPACITY,
   OPT_LEASE_TTL,
+  OPT_INDEX,
+  OPT_SEARCH_THREADS,
 };
 
 static int parse_seconds(const char *cmd, const char *what, const char *s,
@@ -1043,6 +1059,8 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"leases", 0, OPT_LEASES},
                                  {"capacity", 1, OPT_CAPACITY},
                                  {"lease-ttl", 1, OPT_LEASE_TTL},
+                                 {"index", 1, OPT_INDEX},
+                                 {"search-threads", 1, OPT_SEARCH_THREADS},
                                  {NULL, 0, 0}};
   watch_opts o = *out;
   o.cameras = cams;
@@ -1187,6 +1205,23 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
         cli_errorf(cmd, "--role: '%s' is not all, edge, match or sink", p.arg);
         return cli_bad_value(cmd);
       }
+      break;
+    case OPT_INDEX: {
+      int k = -1;
+      for (int i = ARGUS_INDEX_AUTO; i <= ARGUS_INDEX_APPROX; i++)
+        if (strcmp(p.arg, argus_index_kind_name((argus_index_kind)i)) == 0)
+          k = i;
+      if (k < 0) {
+        cli_errorf(cmd, "--index: '%s' is not auto, f32, f16, i8 or approx",
+                   p.arg);
+        return cli_bad_value(cmd);
+      }
+      o.index_kind = k;
+      break;
+    }
+    case OPT_SEARCH_THREADS:
+      if (cli_parse_int(p.arg, 1, 64, "--search-threads", &o.search_threads))
+        return cli_bad_value(cmd);
       break;
     case CLI_OPT_POSITIONAL:
       if (o.ncameras == WATCH_MAX_CAMERAS) {

@@ -62,6 +62,8 @@ typedef struct watch_opts {
   int leases;
   int capacity;
   double lease_ttl;
+  /* Matcher search (match, all): the index kind (0: auto) and threads. */
+  int index_kind, search_threads;
 } watch_opts;
 
 void watch_opts_init(watch_opts *o);

@@ -66,13 +66,32 @@ argus_err argus_pipeline_parts_open(const char *models_dir,
                                     const char *actor,
                                     argus_pipeline_parts *out,
                                     argus_pipeline_error *err) {
-  if (!out)
-    return pl_fail(err, ARGUS_E_INVALID_ARG, "parts: no output pointer");
+  argus_pipeline_parts_options o;
+  memset(&o, 0, sizeof o);
+  o.models_dir = models_dir;
+  o.allow_unverified = allow_unverified;
+  o.db_path = db_path;
+  o.actor = actor;
+  return argus_pipeline_parts_open_with(&o, out, err);
+}
+
+argus_err argus_pipeline_parts_open_with(const argus_pipeline_parts_options *o,
+                                         argus_pipeline_parts *out,
+                                         argus_pipeline_error *err) {
+  if (!out || !o)
+    return pl_fail(err, ARGUS_E_INVALID_ARG, "parts: NULL argument");
   memset(out, 0, sizeof *out);
+  if (o->search_threads < 0 || o->search_threads > 64 ||
+      o->index_kind < ARGUS_INDEX_AUTO || o->index_kind > ARGUS_INDEX_APPROX)
+    return pl_fail(err, ARGUS_E_INVALID_ARG,
+                   "parts: search threads %d (0..64) or index kind %d out of "
+                   "range",
+                   o->search_threads, (int)o->index_kind);
+  const char *db_path = o->db_path, *actor = o->actor;
   argus_face_engine_opts eo;
   memset(&eo, 0, sizeof eo);
-  eo.models_dir = models_dir;
-  eo.allow_unverified = allow_unverified;
+  eo.models_dir = o->models_dir;
+  eo.allow_unverified = o->allow_unverified;
   eo.embed_batch = 16;
   argus_face_error fe = {{0}};
   argus_err rc = argus_face_engine_create(&eo, &out->engine, &fe);
@@ -88,6 +107,19 @@ argus_err argus_pipeline_parts_open(const char *models_dir,
   argus_gallery_error ge = {{0}};
   rc = argus_gallery_config_from_card(
       argus_face_engine_card(out->engine, ARGUS_FACE_MODEL_EMBEDDER), &gc, &ge);
+  argus_index_config ic;
+  argus_index_config_init(&ic);
+  ic.kind = o->index_kind;
+  if (rc == ARGUS_OK && o->search_threads > 1 &&
+      argus_threadpool_create(o->search_threads, &out->search_pool) !=
+          ARGUS_OK) {
+    rc = pl_fail(err, ARGUS_E_NOMEM, "gallery: cannot start %d search threads",
+                 o->search_threads);
+    goto fail;
+  }
+  ic.pool = out->search_pool;
+  if (o->index_kind != ARGUS_INDEX_AUTO || out->search_pool)
+    gc.index = &ic;
   if (rc == ARGUS_OK)
     rc = argus_gallery_open(out->gallery_store, &gc, &out->gallery, &ge);
   if (rc) {
@@ -111,6 +143,7 @@ void argus_pipeline_parts_close(argus_pipeline_parts *parts) {
     return;
   argus_bus_close(parts->bus);
   argus_gallery_close(parts->gallery);
+  argus_threadpool_destroy(parts->search_pool);
   argus_store_close(parts->gallery_store);
   argus_store_close(parts->store);
   argus_face_engine_free(parts->engine);
