@@ -1615,6 +1615,56 @@ static void test_concurrent(void) {
   argus_store_close(s);
 }
 
+/* Processes opening a new database at the same moment: each open succeeds
+ * and the migrations run once. */
+static void test_first_opens(void) {
+  char dir[600], path[700];
+  make_dir(dir, sizeof dir, "first-opens");
+  snprintf(path, sizeof path, "%s/argus.db", dir);
+  if (g_pg) { /* the (empty) database exists: a server does not make one */
+    char url[160];
+    CHECK_INT_EQ(pg_db_for_path(g_pg, path, 1, url, sizeof url), 0);
+  }
+  enum { OPENERS = 4 };
+  int go[2];
+  if (pipe(go) != 0) {
+    CHECK(0);
+    return;
+  }
+  pid_t pids[OPENERS];
+  for (int w = 0; w < OPENERS; w++) {
+    pids[w] = fork();
+    if (pids[w] == 0) {
+      close(go[1]);
+      char c;
+      if (read(go[0], &c, 1) < 0) /* returns when the parent closes it */
+        _exit(4);
+      argus_store *c2 = NULL;
+      argus_store_error err;
+      argus_store_options o = {.actor = "opener", .busy_timeout_ms = 30000};
+      if (store_open_(path, &o, &c2, &err) != ARGUS_OK) {
+        fprintf(stderr, "opener %d: %s\n", w, err.msg);
+        _exit(1);
+      }
+      argus_store_close(c2);
+      _exit(0);
+    }
+  }
+  close(go[0]);
+  close(go[1]);
+  for (int w = 0; w < OPENERS; w++) {
+    int status = 0;
+    waitpid(pids[w], &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  CHECK_INT_EQ(sql_int(path, "SELECT count(*) FROM schema_version"),
+               ARGUS_STORE_SCHEMA_VERSION);
+  argus_store *s = open_at(dir, "argus.db");
+  CHECK(s != NULL);
+  CHECK_INT_EQ(audit_count(s, "schema.migrate"), ARGUS_STORE_SCHEMA_VERSION);
+  argus_store_close(s);
+}
+
 /* ---- alert review --------------------------------------------------------
  * Filters by person and time, the decisions of an alert, and the first
  * decision winning: sequentially and between processes racing to decide. */
@@ -1781,6 +1831,7 @@ int main(void) {
   test_cameras_alerts();
   test_alert_review();
   test_concurrent();
+  test_first_opens();
   test_crash();
   int rc = check_report(g_pg ? "test_store (PostgreSQL)" : "test_store");
   if (g_pg)

@@ -393,6 +393,14 @@ argus_err store_migrate(argus_store *s, argus_store_error *err) {
                       "tables and no schema_version)",
                       s->path);
   if (!has_table) {
+    /* A server's database: under the write lock, since two first opens
+     * at once can both fail a bare CREATE TABLE IF NOT EXISTS in
+     * PostgreSQL (a duplicate key in its catalog). SQLite serialises them
+     * itself, and there a BEGIN IMMEDIATE racing the creation of a new
+     * WAL file can fail at once as "locked" (no busy wait). */
+    int tx = !s->ops->files;
+    if (tx && (e = store_begin(s, STORE_TX_WRITE, err)) != ARGUS_OK)
+      return e;
     e = s->ops->exec(s->db,
                      "CREATE TABLE IF NOT EXISTS schema_version (\n"
                      "  version INTEGER PRIMARY KEY,\n"
@@ -400,7 +408,12 @@ argus_err store_migrate(argus_store *s, argus_store_error *err) {
                      "  applied TEXT NOT NULL\n"
                      ")",
                      err);
-    if (e != ARGUS_OK)
+    if (e != ARGUS_OK) {
+      if (tx)
+        store_rollback(s);
+      return e;
+    }
+    if (tx && (e = store_commit(s, err)) != ARGUS_OK)
       return e;
   }
   int version = 0;
