@@ -147,6 +147,26 @@ static void on_face(void *user, const argus_bus_msg *m) {
  * clip. kill_at > 0: matcher A is killed that many seconds after the edge
  * started. Returns the wall time from the edge's start until the database
  * held `want` alerts (or the timeout). */
+/* The number before `what` in the last line of the role's log that starts
+ * with "argus: " (its final summary); -1 when there is none. */
+static long long final_count(const char *name, const char *what) {
+  char log[400];
+  snprintf(log, sizeof log, "%s/%s.log", g_tmp, name);
+  static char buf[1 << 16];
+  cli_slurp(log, buf, sizeof buf);
+  const char *line = NULL;
+  for (const char *p = strstr(buf, "argus: "); p; p = strstr(p + 1, "argus: "))
+    line = p;
+  const char *w = line ? strstr(line, what) : NULL;
+  if (!w)
+    return -1;
+  while (w > line && w[-1] == ' ')
+    w--;
+  while (w > line && w[-1] >= '0' && w[-1] <= '9')
+    w--;
+  return strtoll(w, NULL, 10);
+}
+
 static double split_run(const char *db, int realtime, double kill_at, int want,
                         alerts *got, face_meter *fm, int serve) {
   char url[160];
@@ -212,6 +232,19 @@ static double split_run(const char *db, int realtime, double kill_at, int want,
     CHECK_INT_EQ(stop(ma, SIGTERM), 0);
   CHECK_INT_EQ(stop(mb, SIGTERM), 0);
   CHECK_INT_EQ(stop(sink, SIGTERM), 0);
+  /* The roles' summaries say what each did: the matchers searched faces
+   * (every face event once between them; the frozen one's count is lost
+   * with it), the sink stored the alerts. */
+  long long fa = ma || kill_at <= 0 ? final_count("match-a", "faces searched")
+                                    : 0,
+            fb = final_count("match-b", "faces searched");
+  printf("  faces searched by matcher A %lld, B %lld; face events %ld\n", fa,
+         fb, fm ? fm->n : -1L);
+  CHECK(fb >= 0 && fa >= 0 && fa + fb >= 1);
+  if (fm && kill_at <= 0)
+    CHECK_INT_EQ(fa + fb, fm->n);
+  if (!serve)
+    CHECK(final_count("sink", "alerts stored") >= got->n);
   argus_bus_close(b);
   return t_all;
 }

@@ -190,6 +190,11 @@ typedef struct argus_pipeline_parts_options {
   /* Threads that split each search (0 or 1: the subscriber's own thread;
    * at most 64). */
   int search_threads;
+  /* Parts a role does not need, left out (NULL): the models (a sink's;
+   * the gallery needs them, so skip_engine implies skip_gallery) and the
+   * gallery with its store handle (an edge's and a sink's: loading a large
+   * gallery takes seconds and memory). */
+  int skip_engine, skip_gallery;
 } argus_pipeline_parts_options;
 
 argus_err argus_pipeline_parts_open_with(const argus_pipeline_parts_options *o,
@@ -341,6 +346,8 @@ typedef struct argus_pipeline_stats {
    * `alerts`); search candidates left out because the person's review-by
    * date had passed (the gallery's count since it opened). */
   uint64_t suppressed_negative, marked_negative, withheld_review;
+  /* Face events the matcher searched (shots counts the edge's). */
+  uint64_t faces_searched;
 } argus_pipeline_stats;
 
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL

@@ -279,11 +279,37 @@ static void camera_detail(const argus_video_stats *v, char *out, size_t cap) {
 /* Periodic lines show the last interval's means; the final one (final != 0)
  * the means of the whole run. Every camera's line has its state and, when
  * it has one, its last error. */
-static void print_status(const argus_pipeline_stats *st,
+static void print_status(int role, const argus_pipeline_stats *st,
                          const argus_pipeline_camera_stats *cs, int n, int cap,
                          int final) {
   char t[16], states[160], detail[512];
   clock_text(0, t);
+  /* The split roles that run no cameras say what they do. */
+  if (role == ARGUS_PIPELINE_MATCH) {
+    fprintf(stderr,
+            "[%s] match: %llu faces searched (%.2f CPU s), %llu matched, %llu "
+            "alerts raised, %llu suppressed (track, cooldown), %llu "
+            "suppressed by negatives; %d templates of %d persons; %llu "
+            "enrolment changes applied\n",
+            t, (unsigned long long)st->faces_searched, st->cpu_match,
+            (unsigned long long)st->matches, (unsigned long long)st->alerts,
+            (unsigned long long)st->suppressed,
+            (unsigned long long)st->suppressed_negative, st->templates,
+            st->persons, (unsigned long long)st->changes);
+    return;
+  }
+  if (role == ARGUS_PIPELINE_SINK) {
+    fprintf(stderr,
+            "[%s] sink: %llu alerts stored (%llu late, %llu lost), %d "
+            "waiting for the database, %llu store errors; %llu unmatched "
+            "faces stored\n",
+            t, (unsigned long long)st->alerts_stored,
+            (unsigned long long)st->alerts_delayed,
+            (unsigned long long)st->alerts_lost, st->alerts_spooled,
+            (unsigned long long)st->store_errors,
+            (unsigned long long)st->unmatched_stored);
+    return;
+  }
   if (n > cap)
     n = cap;
   state_counts(cs, n, states, sizeof states);
@@ -661,7 +687,7 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
       next_look = t + 0.2;
     }
     if (status_due) {
-      print_status(&st, cs, ncs, ncams, 0);
+      print_status(o->role, &st, cs, ncs, ncams, 0);
       next_status = t + interval;
     }
     if (all_ended) {
@@ -683,14 +709,26 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
     ncs = ncams;
   print_state_changes(cs, ncs, seen);
   if (!o->quiet_status) {
-    print_status(&st, cs, ncs, ncams, 1);
-    fprintf(stderr,
-            "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
-            "searched, %llu frames analysed\n",
-            interrupted ? "interrupted" : "done", now_s() - t0,
-            (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
-            (unsigned long long)st.shots,
-            (unsigned long long)st.frames_analysed);
+    print_status(o->role, &st, cs, ncs, ncams, 1);
+    if (o->role == ARGUS_PIPELINE_MATCH)
+      fprintf(stderr,
+              "argus: %s after %.1f s: %llu faces searched, %llu alerts "
+              "raised\n",
+              interrupted ? "interrupted" : "done", now_s() - t0,
+              (unsigned long long)st.faces_searched,
+              (unsigned long long)st.alerts);
+    else if (o->role == ARGUS_PIPELINE_SINK)
+      fprintf(stderr, "argus: %s after %.1f s: %llu alerts stored\n",
+              interrupted ? "interrupted" : "done", now_s() - t0,
+              (unsigned long long)st.alerts_stored);
+    else
+      fprintf(stderr,
+              "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
+              "searched, %llu frames analysed\n",
+              interrupted ? "interrupted" : "done", now_s() - t0,
+              (unsigned long long)st.alerts,
+              (unsigned long long)st.alerts_stored, (unsigned long long)st.shots,
+              (unsigned long long)st.frames_analysed);
   }
   /* Errors of cameras: reported; the exit status fails only when no camera
    * worked at all (each failed for good, or never connected). */
@@ -818,6 +856,10 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   po.actor = actor;
   po.index_kind = (argus_index_kind)o->index_kind;
   po.search_threads = o->search_threads;
+  /* A sink needs neither models nor the gallery; an edge no gallery. */
+  po.skip_engine = o->role == ARGUS_PIPELINE_SINK;
+  po.skip_gallery = o->role == ARGUS_PIPELINE_SINK ||
+                    o->role == ARGUS_PIPELINE_EDGE;
   argus_err e = argus_pipeline_parts_open_with(&po, &parts, &perr);
   if (e == ARGUS_OK && o->bus) {
     /* The stages talk over the shared bus instead of the in-process one. */

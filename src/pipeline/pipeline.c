@@ -88,20 +88,28 @@ argus_err argus_pipeline_parts_open_with(const argus_pipeline_parts_options *o,
                    "range",
                    o->search_threads, (int)o->index_kind);
   const char *db_path = o->db_path, *actor = o->actor;
+  const int skip_gallery = o->skip_gallery || o->skip_engine;
+  argus_err rc = ARGUS_OK;
+  if (o->skip_engine)
+    goto store;
   argus_face_engine_opts eo;
   memset(&eo, 0, sizeof eo);
   eo.models_dir = o->models_dir;
   eo.allow_unverified = o->allow_unverified;
   eo.embed_batch = 16;
   argus_face_error fe = {{0}};
-  argus_err rc = argus_face_engine_create(&eo, &out->engine, &fe);
+  rc = argus_face_engine_create(&eo, &out->engine, &fe);
   if (rc) {
     rc =
         pl_fail(err, rc, "models: %s", fe.msg[0] ? fe.msg : argus_strerror(rc));
     goto fail;
   }
-  if ((rc = open_store(db_path, actor, &out->store, err)) != ARGUS_OK ||
-      (rc = open_store(db_path, actor, &out->gallery_store, err)) != ARGUS_OK)
+store:
+  if ((rc = open_store(db_path, actor, &out->store, err)) != ARGUS_OK)
+    goto fail;
+  if (skip_gallery)
+    goto bus;
+  if ((rc = open_store(db_path, actor, &out->gallery_store, err)) != ARGUS_OK)
     goto fail;
   argus_gallery_config gc;
   argus_gallery_error ge = {{0}};
@@ -127,6 +135,7 @@ argus_err argus_pipeline_parts_open_with(const argus_pipeline_parts_options *o,
                  ge.msg[0] ? ge.msg : argus_strerror(rc));
     goto fail;
   }
+bus:
   rc = argus_bus_open(NULL, NULL, &out->bus, NULL);
   if (rc) {
     rc = pl_fail(err, rc, "bus: %s", argus_strerror(rc));
@@ -599,6 +608,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   if (p->matcher)
     argus_matcher_get_stats(p->matcher, &ms);
   out->matches = ms.matches;
+  out->faces_searched = ms.faces;
   out->alerts = ms.alerts;
   out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;
   out->reloads = ms.reloads;
