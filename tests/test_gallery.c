@@ -218,6 +218,26 @@ static void test_map(void) {
 
 /* ---- synthetic gallery --------------------------------------------------- */
 
+typedef struct pf_seen {
+  argus_store *s;
+  int n, bad, stop_at;
+  int reentry; /* what a store call inside the callback returned */
+  argus_store_id last;
+} pf_seen;
+
+static int pf_cb(void *user, const argus_store_person *p) {
+  pf_seen *pf = user;
+  if (p->id <= pf->last || !p->watchlist[0] || !p->name[0])
+    pf->bad++;
+  pf->last = p->id;
+  if (pf->n == 0) {
+    int64_t n = 0;
+    pf->reentry = (int)argus_store_template_count(pf->s, NULL, &n, NULL);
+  }
+  pf->n++;
+  return pf->stop_at && pf->n >= pf->stop_at;
+}
+
 static void test_synthetic(void) {
   argus_store *s = open_store("synth.db");
   if (!s)
@@ -259,6 +279,20 @@ static void test_synthetic(void) {
   CHECK_OK(argus_gallery_get_stats(g, &gs));
   CHECK_INT_EQ(gs.persons, NP);
   CHECK_INT_EQ(gs.templates, 4 * 2 + 4 * 3 + 4 * 1); /* 1,2,3 photos */
+  /* The store's person iteration (what loading uses): every person once,
+   * in id order, with its watchlist; a callback can stop it; no re-entry. */
+  {
+    pf_seen pf = {s, 0, 0, 0, -1, 0};
+    CHECK_OK(argus_store_person_foreach(s, pf_cb, &pf, &se));
+    CHECK_INT_EQ(pf.n, NP);
+    CHECK_INT_EQ(pf.bad, 0);
+    CHECK_INT_EQ(pf.reentry, ARGUS_E_INVALID_ARG);
+    pf_seen stop = {s, 0, 0, 5, -1, 0};
+    CHECK_OK(argus_store_person_foreach(s, pf_cb, &stop, &se));
+    CHECK_INT_EQ(stop.n, 5);
+    CHECK_INT_EQ(argus_store_person_foreach(s, NULL, NULL, &se),
+                 ARGUS_E_INVALID_ARG);
+  }
   CHECK_INT_EQ(gs.watchlists, 3);
   CHECK_INT_EQ(count_templates(s, "synth", "1"), gs.templates);
 

@@ -398,6 +398,14 @@ argus_err argus_store_person_remove(argus_store *s, argus_store_id person_id,
 argus_err argus_store_person_list(argus_store *s, const char *watchlist,
                                   const char *name, argus_store_person **out,
                                   size_t *n, argus_store_error *err);
+/* Calls fn for every person (all watchlists), ordered by id, from one
+ * snapshot, one at a time: for loading galleries of millions without a list
+ * of them all in memory (argus_store_person_list allocates ~2.5 KB per
+ * person and stops at 1 GiB). fn returns nonzero to stop early; it must not
+ * call the store (re-entry is refused). */
+typedef int (*argus_store_person_fn)(void *user, const argus_store_person *p);
+argus_err argus_store_person_foreach(argus_store *s, argus_store_person_fn fn,
+                                     void *user, argus_store_error *err);
 /* The person of `watchlist` whose external id is `external_id`: *found
  * (required) is 1 and *out (may be NULL) the person, or *found is 0 (also
  * when there is no such watchlist). Errors: INVALID_ARG (a bad name or id,

@@ -559,6 +559,27 @@ static void nearest_negative(const gperson *p, const float *q, size_t dim,
 
 /* Loads the watchlists and, unless write-only, the persons and templates of
  * the gallery's model into a new state. Caller holds wmu. */
+
+/* Loading: persons with a template of the gallery's model join the map. */
+typedef struct person_load {
+  gmap *has; /* person ids with a template */
+  gmap *persons;
+  argus_err e;
+} person_load;
+
+static int person_load_cb(void *user, const argus_store_person *sp) {
+  person_load *pl = user;
+  if (!gmap_get(pl->has, sp->id))
+    return 0;
+  gperson *p = person_new(sp);
+  if (!p || gmap_put(pl->persons, p->id, p)) {
+    person_free(p);
+    pl->e = ARGUS_E_NOMEM;
+    return 1;
+  }
+  return 0;
+}
+
 static argus_err load_state(argus_gallery *g, gstate *st,
                             argus_gallery_error *err) {
   memset(st, 0, sizeof *st);
@@ -568,8 +589,6 @@ static argus_err load_state(argus_gallery *g, gstate *st,
   load_ctx c;
   memset(&c, 0, sizeof c);
   c.g = g;
-  argus_store_person *plist = NULL;
-  size_t np = 0;
   argus_store_error se = {{0}};
   if ((e = new_index(g, &st->index, err)))
     goto done;
@@ -604,22 +623,21 @@ static argus_err load_state(argus_gallery *g, gstate *st,
               (long long)c.wrong_dim, g->cfg.model_id, g->cfg.dim);
   /* Persons are listed after the templates were read: a person removed in
    * between has templates but no entry, and those are dropped again. */
-  e = argus_store_person_list(g->store, NULL, NULL, &plist, &np, &se);
-  if (e) {
-    e = store_fail(err, e, &se, "reading persons");
-    goto done;
-  }
   gmap byid = {0};
   for (size_t i = 0; i < c.npairs && !e; i++)
     e = gmap_put(&byid, c.pairs[2 * i + 1], &byid); /* marks "has one" */
-  for (size_t i = 0; i < np && !e; i++) {
-    if (!gmap_get(&byid, plist[i].id))
-      continue;
-    gperson *p = person_new(&plist[i]);
-    if (!p || gmap_put(&st->persons, p->id, p)) {
-      person_free(p);
-      e = ARGUS_E_NOMEM;
+  /* One at a time (millions of persons are not listed in memory); only
+   * those with a template of this model are kept. */
+  person_load pl = {&byid, &st->persons, ARGUS_OK};
+  if (!e) {
+    argus_err le =
+        argus_store_person_foreach(g->store, person_load_cb, &pl, &se);
+    if (le) {
+      gmap_free(&byid);
+      e = store_fail(err, le, &se, "reading persons");
+      goto done;
     }
+    e = pl.e;
   }
   gmap_free(&byid);
   for (size_t i = 0; i < c.npairs && !e; i++) {
@@ -657,7 +675,6 @@ static argus_err load_state(argus_gallery *g, gstate *st,
             argus_index_count(st->index), st->persons.count, st->nwls,
             g->cfg.model_id);
 done:
-  argus_store_free(plist);
   free(c.ids);
   free(c.wls);
   free(c.vecs);

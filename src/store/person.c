@@ -574,6 +574,35 @@ argus_err argus_store_person_list(argus_store *s, const char *watchlist,
   return ARGUS_OK;
 }
 
+argus_err argus_store_person_foreach(argus_store *s, argus_store_person_fn fn,
+                                     void *user, argus_store_error *err) {
+  argus_err e = store_check_handle(s, err);
+  if (e != ARGUS_OK)
+    return e;
+  if (!fn)
+    return store_fail(err, ARGUS_E_INVALID_ARG, "callback is NULL");
+  if ((e = store_begin(s, STORE_TX_READ, err)) != ARGUS_OK)
+    return e;
+  store_stmt *st = NULL;
+  e = store_prep(s, &st, err, PERSON_COLUMNS "ORDER BY p.id", "");
+  argus_store_person *p = malloc(sizeof *p);
+  if (e == ARGUS_OK && !p)
+    e = store_fail(err, ARGUS_E_NOMEM, "out of memory");
+  int row = 0, stop = 0;
+  while (e == ARGUS_OK && !stop &&
+         (e = store_step(s, st, &row, err)) == ARGUS_OK && row == STORE_ROW) {
+    memset(p, 0, sizeof *p);
+    read_person(s, st, p);
+    s->in_callback = 1;
+    stop = fn(user, p);
+    s->in_callback = 0;
+  }
+  free(p);
+  s->ops->finalize(st);
+  store_rollback(s); /* read-only */
+  return e;
+}
+
 /* ---- photos ------------------------------------------------------------- */
 
 /* A photo row of the columns id, person_id, crop_sha256, crop_size,
