@@ -287,8 +287,8 @@ static inline int nu_cluster_wait_leader(nu_cluster *c, double secs) {
   double end = nu_now() + secs;
   do {
     for (int i = 0; i < NU_NODES; i++) {
-      if (c->node[i].pid <= 0 || nu_http_get(c->mport[i], "/jsz", buf,
-                                             sizeof buf) != 0)
+      if (c->node[i].pid <= 0 ||
+          nu_http_get(c->mport[i], "/jsz", buf, sizeof buf) != 0)
         continue;
       int l = nu_json_node(buf, "\"meta_cluster\"", "leader");
       if (l >= 0)

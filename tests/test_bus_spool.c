@@ -105,8 +105,8 @@ static int publish(argus_bus *b, const char *topic, const char *prefix, int i,
                    int pad) {
   char id[64], doc[1200];
   snprintf(id, sizeof id, "%s%d", prefix, i);
-  int n = snprintf(doc, sizeof doc, "{\"v\":1,\"type\":\"test\",\"i\":%d,\"pad\":\"",
-                   i);
+  int n = snprintf(doc, sizeof doc,
+                   "{\"v\":1,\"type\":\"test\",\"i\":%d,\"pad\":\"", i);
   for (int k = 0; k < pad && n < (int)sizeof doc - 3; k++)
     doc[n++] = 'x';
   doc[n++] = '"';
@@ -368,7 +368,7 @@ static void test_restart(argus_bus *cons) {
 
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "--child") == 0)
-    return child_main(argv[2], atoi(argv[3]));
+    return child_main(argv[2], (int)strtol(argv[3], NULL, 10));
   if (!nu_server_bin())
     SKIP("nats-server is not installed (apt-get install nats-server; "
          "scripts/setup.sh installs it)");

@@ -187,7 +187,7 @@ static long alerts(const char *db, argus_store_alert **out) {
 #define MAX_SEEN 1024
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_nseen;
-static double g_seen_at[MAX_SEEN]; /* nu_now() of receipt */
+static double g_seen_at[MAX_SEEN];         /* nu_now() of receipt */
 static int64_t g_seen_face_wall[MAX_SEEN]; /* its face event's publication */
 
 static void on_alert(void *user, const argus_bus_msg *m) {
@@ -257,8 +257,7 @@ int main(void) {
            cl.urls);
   argus_error_detail e = {{0}};
   t0 = nu_now();
-  while (argus_bus_open(url, NULL, &bus, &e) != ARGUS_OK &&
-         nu_now() - t0 < 60)
+  while (argus_bus_open(url, NULL, &bus, &e) != ARGUS_OK && nu_now() - t0 < 60)
     nu_sleep(0.5);
   if (!bus)
     fprintf(stderr, "open %s: %s\n", url, e.msg);
@@ -325,7 +324,8 @@ int main(void) {
   if (f)
     fclose(f);
   long events = -1, hits = -1, misses = -1, errors = -1;
-  CHECK_INT_EQ(sscanf(line, "loadgen: events %ld hits %ld misses %ld errors %ld",
+  CHECK_INT_EQ(sscanf(line,
+                      "loadgen: events %ld hits %ld misses %ld errors %ld",
                       &events, &hits, &misses, &errors),
                4);
   printf("%s", line);

@@ -72,10 +72,10 @@
 #define SUBJ_PREFIX "argus."
 #define PUB_WAIT_MS 4000 /* an unacknowledged publication is sent again */
 #define FETCH_WAIT_MS 250
-#define RESEND_WAIT_MS 5000  /* a resend's wait for its acknowledgement */
-#define RESEND_PAUSE_MS 250  /* between failed resends */
+#define RESEND_WAIT_MS 5000 /* a resend's wait for its acknowledgement */
+#define RESEND_PAUSE_MS 250 /* between failed resends */
 #define MEMQ_MAX_BYTES ((size_t)64 << 20) /* the resend queue without spool */
-#define CLOSE_DRAIN_S 30     /* close waits this long for the resend queue */
+#define CLOSE_DRAIN_S 30 /* close waits this long for the resend queue */
 
 typedef struct stored_stream {
   const char *name;
@@ -328,8 +328,8 @@ static void *rq_main(void *arg) {
     char wall[24];
     snprintf(wall, sizeof wall, "%lld", (long long)rec.wall_ns);
     natsMsg *m = NULL;
-    natsStatus st = natsMsg_Create(&m, rec.subject, NULL, rec.data,
-                                   (int)rec.size);
+    natsStatus st =
+        natsMsg_Create(&m, rec.subject, NULL, rec.data, (int)rec.size);
     if (st == NATS_OK)
       st = natsMsgHeader_Set(m, "Argus-Id", rec.id);
     if (st == NATS_OK && rec.wall_ns)
@@ -368,8 +368,7 @@ static void *rq_main(void *arg) {
       if (failures++ == 0)
         argus_log(ARGUS_LOG_WARN, BUS_MOD,
                   "nats: %s %s not taken (%s); trying again every %d ms",
-                  rec.subject, rec.id, natsStatus_GetText(st),
-                  RESEND_PAUSE_MS);
+                  rec.subject, rec.id, natsStatus_GetText(st), RESEND_PAUSE_MS);
       /* The streams may be gone with a server that lost its store. */
       if (st == NATS_NO_RESPONDERS)
         atomic_store(&b->streams_ready, 0);

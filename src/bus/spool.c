@@ -34,17 +34,17 @@ struct bus_spool {
   uint64_t max, seg_max;
   seg segs[SEGS_MAX]; /* oldest first; the last one is written */
   int nseg;
-  int wfd;              /* the last segment, for appending (-1: none) */
-  int rfd;              /* segs[0], for reading (-1: none) */
-  uint64_t rseq;        /* rfd's segment */
-  uint64_t head_off;    /* next record to send in segs[0] */
-  uint64_t head_rec;    /* records of segs[0] sent */
-  int head_fd;          /* "head" */
-  int pops;             /* since the head was last written */
-  uint64_t next_seq;    /* the next segment's number */
+  int wfd;           /* the last segment, for appending (-1: none) */
+  int rfd;           /* segs[0], for reading (-1: none) */
+  uint64_t rseq;     /* rfd's segment */
+  uint64_t head_off; /* next record to send in segs[0] */
+  uint64_t head_rec; /* records of segs[0] sent */
+  int head_fd;       /* "head" */
+  int pops;          /* since the head was last written */
+  uint64_t next_seq; /* the next segment's number */
   uint64_t peek_seq, peek_off, peek_len; /* the last peek (len 0: none) */
   uint64_t last_sync_ns;
-  int dirty;            /* written since the last fdatasync */
+  int dirty; /* written since the last fdatasync */
   bus_spool_stats st;
   unsigned char *wbuf, *rbuf; /* HDR + BODY_MAX (+ 4) */
 };
@@ -110,9 +110,10 @@ static void head_write(bus_spool *s) {
   put64(h + 8, s->nseg ? s->head_off : 0);
   put32(h + 16, crc32_of(h, 16));
   put32(h + 20, MAGIC);
-  if (s->head_fd >= 0 && pwrite(s->head_fd, h, sizeof h, 0) != (ssize_t)sizeof h)
-    argus_log(ARGUS_LOG_WARN, BUS_MOD, "spool %s: writing its head: %s",
-              s->dir, strerror(errno));
+  if (s->head_fd >= 0 &&
+      pwrite(s->head_fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+    argus_log(ARGUS_LOG_WARN, BUS_MOD, "spool %s: writing its head: %s", s->dir,
+              strerror(errno));
   s->pops = 0;
 }
 
@@ -299,7 +300,8 @@ static argus_err new_segment(bus_spool *s) {
   char path[600];
   uint64_t seq = s->next_seq++;
   seg_path(s, seq, path, sizeof path);
-  s->wfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  s->wfd =
+      open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (s->wfd < 0) {
     bus_note("spool: cannot create %s: %s", path, strerror(errno));
     return ARGUS_E_IO;
