@@ -32,8 +32,8 @@
 #include "argus/store.h"
 
 typedef struct pg_cluster {
-  char dir[256];  /* the temporary folder: data/, the socket, logs */
-  char bin[256];  /* /usr/lib/postgresql/<version>/bin */
+  char dir[256]; /* the temporary folder: data/, the socket, logs */
+  char bin[256]; /* /usr/lib/postgresql/<version>/bin */
   int port;
   int started;
   char admin[128]; /* URL of the maintenance database "postgres" */
@@ -182,9 +182,8 @@ static inline int pg_cluster_start(pg_cluster *c) {
   snprintf(log, sizeof log, "%s/initdb.log", c->dir);
   snprintf(initdb, sizeof initdb, "%s/initdb", c->bin);
   snprintf(ctl, sizeof ctl, "%s/pg_ctl", c->bin);
-  char *iargv[] = {initdb,     "-D",        data,      "-A",
-                   "trust",    "-U",        "postgres", "-E",
-                   "UTF8",     "--locale=C", "--no-sync", NULL};
+  char *iargv[] = {initdb,     "-D", data,   "-A",         "trust",     "-U",
+                   "postgres", "-E", "UTF8", "--locale=C", "--no-sync", NULL};
   if (pg_run(iargv, log) != 0) {
     fprintf(stderr, "pg_util: initdb failed\n");
     pg_print_log(c);
@@ -204,8 +203,8 @@ static inline int pg_cluster_start(pg_cluster *c) {
              c->dir, c->port);
     snprintf(slog, sizeof slog, "%s/server.log", c->dir);
     snprintf(log, sizeof log, "%s/ctl.log", c->dir);
-    char *sargv[] = {ctl,  "-D", data, "-l",  slog, "-w", "-t",
-                     "60", "-o", opts, "start", NULL};
+    char *sargv[] = {ctl,  "-D", data, "-l", slog,    "-w",
+                     "-t", "60", "-o", opts, "start", NULL};
     if (pg_run(sargv, log) == 0)
       c->started = 1;
   }
@@ -269,8 +268,9 @@ static inline int pg_db_for_path(const pg_cluster *c, const char *path,
   if (!create)
     return 0;
   char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_database WHERE datname "
-                            "= '%s'",
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM pg_database WHERE datname "
+           "= '%s'",
            name);
   int64_t have = pg_int_url(c->admin, sql);
   if (have < 0)
@@ -298,8 +298,7 @@ static inline argus_err pg_test_store_open(const pg_cluster *c,
   char url[160], dir[1024];
   if (pg_db_for_path(c, path, 1, url, sizeof url) != 0) {
     if (err)
-      snprintf(err->msg, sizeof err->msg, "pg_util: no database for %s",
-               path);
+      snprintf(err->msg, sizeof err->msg, "pg_util: no database for %s", path);
     return ARGUS_E_IO;
   }
   if (!o.data_dir) {

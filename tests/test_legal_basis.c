@@ -651,8 +651,8 @@ int main(void) {
     test_cli();
   else
     fprintf(stderr, "CLI checks skipped: ARGUS_CLI not set\n");
-  int rc = check_report(g_pg ? "test_legal_basis (PostgreSQL)"
-                             : "test_legal_basis");
+  int rc =
+      check_report(g_pg ? "test_legal_basis (PostgreSQL)" : "test_legal_basis");
   if (g_pg)
     pg_cluster_stop(&g_pgc);
   cli_rm_tree(g_root);

@@ -576,8 +576,8 @@ int main(void) {
   test_store();
   test_forged_base();
   test_cli();
-  int rc = check_report(g_pg ? "test_retention (PostgreSQL)"
-                             : "test_retention");
+  int rc =
+      check_report(g_pg ? "test_retention (PostgreSQL)" : "test_retention");
   if (g_pg)
     pg_cluster_stop(&g_pgc);
   cli_rm_tree(g_root);

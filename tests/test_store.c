@@ -330,21 +330,22 @@ static void test_open(void) {
   if (g_pg)
     skip_pg("the default database path (a file)");
   else {
-  make_dir(xdg, sizeof xdg, "xdg");
-  char *old = getenv("XDG_DATA_HOME") ? strdup(getenv("XDG_DATA_HOME")) : NULL;
-  setenv("XDG_DATA_HOME", xdg, 1);
-  CHECK_OK(argus_store_default_path(def, sizeof def, NULL));
-  CHECK(strstr(def, "/xdg/argus/argus.db") != NULL);
-  CHECK_OK(store_open_(NULL, NULL, &bad, &err));
-  CHECK(file_exists(def));
-  CHECK(strstr(argus_store_crops_dir(bad), "/xdg/argus/crops") != NULL);
-  argus_store_close(bad);
-  if (old) {
-    setenv("XDG_DATA_HOME", old, 1);
-    free(old);
-  } else {
-    unsetenv("XDG_DATA_HOME");
-  }
+    make_dir(xdg, sizeof xdg, "xdg");
+    char *old =
+        getenv("XDG_DATA_HOME") ? strdup(getenv("XDG_DATA_HOME")) : NULL;
+    setenv("XDG_DATA_HOME", xdg, 1);
+    CHECK_OK(argus_store_default_path(def, sizeof def, NULL));
+    CHECK(strstr(def, "/xdg/argus/argus.db") != NULL);
+    CHECK_OK(store_open_(NULL, NULL, &bad, &err));
+    CHECK(file_exists(def));
+    CHECK(strstr(argus_store_crops_dir(bad), "/xdg/argus/crops") != NULL);
+    argus_store_close(bad);
+    if (old) {
+      setenv("XDG_DATA_HOME", old, 1);
+      free(old);
+    } else {
+      unsetenv("XDG_DATA_HOME");
+    }
   }
 
   /* Bad arguments never crash. */

@@ -982,10 +982,10 @@ static void test_upgrade_from_3(void) {
   snprintf(path, sizeof path, "%s/old.db", dir);
   /* Migrations 1-3 exactly as a version-3 argus applied them, in the
    * backend's dialect. */
-  const char *id_pk = g_pg ? store_postgres_ops.sql_id_pk
-                           : store_sqlite_ops.sql_id_pk;
-  const char *blob = g_pg ? store_postgres_ops.sql_blob
-                          : store_sqlite_ops.sql_blob;
+  const char *id_pk =
+      g_pg ? store_postgres_ops.sql_id_pk : store_sqlite_ops.sql_id_pk;
+  const char *blob =
+      g_pg ? store_postgres_ops.sql_blob : store_sqlite_ops.sql_blob;
   char url[160] = "";
   sqlite3 *h = NULL;
   if (g_pg)
@@ -994,12 +994,13 @@ static void test_upgrade_from_3(void) {
     CHECK(sqlite3_open(path, &h) == SQLITE_OK);
 #define OLD_EXEC(sql)                                                          \
   (g_pg ? pg_exec_url(url, (sql)) : sqlite3_exec(h, (sql), NULL, NULL, NULL))
-  int rc = OLD_EXEC(g_pg ? "CREATE TABLE schema_version "
-                           "(version INTEGER PRIMARY KEY, description TEXT NOT "
-                           "NULL, applied TEXT NOT NULL)"
-                         : "PRAGMA foreign_keys=ON; CREATE TABLE schema_version "
-                           "(version INTEGER PRIMARY KEY, description TEXT NOT "
-                           "NULL, applied TEXT NOT NULL)");
+  int rc =
+      OLD_EXEC(g_pg ? "CREATE TABLE schema_version "
+                      "(version INTEGER PRIMARY KEY, description TEXT NOT "
+                      "NULL, applied TEXT NOT NULL)"
+                    : "PRAGMA foreign_keys=ON; CREATE TABLE schema_version "
+                      "(version INTEGER PRIMARY KEY, description TEXT NOT "
+                      "NULL, applied TEXT NOT NULL)");
   CHECK_INT_EQ(rc, 0);
   for (int i = 0; i < 3 && i < store_migration_count; i++) {
     const char *src = store_migrations[i].sql;

@@ -588,8 +588,8 @@ int main(void) {
   }
   test_event_id(path);
   test_readers_beside_writer(path);
-  int rc = check_report(g_pg ? "test_store_open (PostgreSQL)"
-                             : "test_store_open");
+  int rc =
+      check_report(g_pg ? "test_store_open (PostgreSQL)" : "test_store_open");
   if (g_pg)
     pg_cluster_stop(&g_pgc);
   nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);

@@ -31,12 +31,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pg_util.h"
 #include "argus/event.h"
 #include "argus/gallery.h"
 #include "argus/match.h"
 #include "argus/store.h"
 #include "check.h"
+#include "pg_util.h"
 
 #define DIM 64
 #define MODEL "synth@1"

@@ -74,8 +74,8 @@ struct store_stmt {
 static argus_err pg_fail(pg_ctx *c, const PGresult *res, argus_store_error *err,
                          const char *what) {
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-  const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                        : NULL;
+  const char *msg =
+      res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   if (!msg || !msg[0])
     msg = c && c->conn ? PQerrorMessage(c->conn) : "no connection";
   /* libpq's messages end with a newline */
@@ -299,8 +299,7 @@ static argus_err pg_prepare(void *ctx, const char *sql, store_stmt **out,
     free(s->sql);
     free(s);
     return store_fail(err, ARGUS_E_INTERNAL,
-                      "prepare: %d parameters, more than %d", n,
-                      PG_PARAMS_MAX);
+                      "prepare: %d parameters, more than %d", n, PG_PARAMS_MAX);
   }
   *out = s;
   return ARGUS_OK;
@@ -373,9 +372,8 @@ static argus_err pg_step(store_stmt *s, int *row, argus_store_error *err) {
     const char *vals[PG_PARAMS_MAX];
     for (int i = 0; i < s->nparams; i++)
       vals[i] = s->vals[i];
-    PGresult *r =
-        PQexecParams(s->c->conn, s->sql, s->nparams, s->types, vals, s->lens,
-                     s->fmts, 0);
+    PGresult *r = PQexecParams(s->c->conn, s->sql, s->nparams, s->types, vals,
+                               s->lens, s->fmts, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
       argus_err e = pg_fail(s->c, r, err, "postgres");

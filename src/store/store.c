@@ -15,7 +15,7 @@
 
 /* The one place where backends are chosen. */
 static const store_backend_ops *const backends[] = {&store_sqlite_ops,
-                                                     &store_postgres_ops};
+                                                    &store_postgres_ops};
 
 /* A path that is a PostgreSQL connection URI selects that backend. */
 static int is_postgres_uri(const char *path) {
@@ -776,8 +776,9 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
     return store_fail(err, ARGUS_E_INVALID_ARG, "busy_timeout_ms %d < 0",
                       o.busy_timeout_ms);
   const store_backend_ops *ops = NULL;
-  const char *want =
-      o.backend ? o.backend : is_postgres_uri(path) ? "postgres" : "sqlite";
+  const char *want = o.backend               ? o.backend
+                     : is_postgres_uri(path) ? "postgres"
+                                             : "sqlite";
   for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
     if (strcmp(backends[i]->name, want) == 0)
       ops = backends[i];
@@ -872,8 +873,8 @@ argus_err argus_store_open(const char *path, const argus_store_options *opts,
   /* The default path's folder is made (documented); a folder named on
    * purpose that is missing is far more often a typo than a wish. */
   if (ops->files && !o.must_exist &&
-      (e = path ? check_parent(s->path, err)
-                                 : make_dirs(s->path, 1, err)) != ARGUS_OK)
+      (e = path ? check_parent(s->path, err) : make_dirs(s->path, 1, err)) !=
+          ARGUS_OK)
     goto fail;
   if ((e = ops->open(s->conninfo, &o, &s->db, err)) != ARGUS_OK)
     goto fail;
@@ -1054,9 +1055,9 @@ static argus_err audit_select(argus_store *s, const argus_store_audit_filter *f,
            "SELECT id, time, actor, action, object_type, object_id, detail "
            "FROM audit WHERE id < ?%s%s%s%s%s%s ORDER BY id DESC LIMIT ?",
            f->actor ? " AND actor = ?" : "",
-           !f->action   ? ""
-           : prefix     ? " AND lower(action) LIKE lower(?) ESCAPE '\\'"
-                        : " AND action = ?",
+           !f->action ? ""
+           : prefix   ? " AND lower(action) LIKE lower(?) ESCAPE '\\'"
+                      : " AND action = ?",
            f->object_type ? " AND object_type = ?" : "",
            f->object_id > 0 ? " AND object_id = ?" : "",
            f->since ? " AND time >= ?" : "", f->until ? " AND time < ?" : "");
