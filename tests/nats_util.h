@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -92,6 +93,9 @@ static inline int nu_start(nu_server *s) {
   snprintf(log, sizeof log, "%s.log", s->dir);
   pid_t pid = fork();
   if (pid == 0) {
+    /* Ends with the test, even one that crashed (no server left behind
+     * holding the port and the store). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* Its log beside its store (nu_print_log shows it on a failure). */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -174,6 +178,7 @@ static inline int nu_cluster_start_node(nu_cluster *c, int i) {
   fflush(stderr);
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test */
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
