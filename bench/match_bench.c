@@ -31,6 +31,8 @@
  *
  * The argus binary: $ARGUS_CLI, else ../argus next to this program. Models:
  * $ARGUS_MODELS_DIR, else the source tree's models/. */
+#define _GNU_SOURCE /* nftw (tests/pg_util.h) */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,6 +48,7 @@
 #include <unistd.h>
 
 #include "../tests/nats_util.h"
+#include "../tests/pg_util.h"
 #include "argus/bus.h"
 #include "argus/core.h"
 #include "argus/event.h"
@@ -63,6 +66,11 @@ static double g_hit = 0.1;
 static int g_photos = 1; /* templates per person (--photos) */
 /* The matchers' --index and --search-threads (NULL: their defaults). */
 static const char *g_index, *g_search_threads;
+/* --pg: the database is a throwaway PostgreSQL cluster's (crops in
+ * g_data_dir, ARGUS_DATA_DIR of the processes). */
+static int g_pg;
+static pg_cluster g_pgc;
+static char g_data_dir[700];
 
 /* ---- filling a database ---------------------------------------------------- */
 
@@ -109,6 +117,8 @@ static int fill_db(const char *path, int64_t n) {
   argus_store_options so;
   memset(&so, 0, sizeof so);
   so.actor = "match_bench";
+  if (g_pg)
+    so.data_dir = g_data_dir;
   argus_store *s = NULL;
   argus_store_error se = {{0}};
   if (argus_store_open(path, &so, &s, &se) ||
@@ -189,6 +199,8 @@ static pid_t spawn(const char *log, const char *const *args) {
     if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
       _exit(126);
     setenv("ARGUS_MODELS", g_models, 1);
+    if (g_pg)
+      setenv("ARGUS_DATA_DIR", g_data_dir, 1);
     execv(g_cli, (char *const *)argv);
     _exit(127);
   }
@@ -221,6 +233,46 @@ static double cpu_s(pid_t pid) {
              &st) != 2)
     return 0;
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of the PostgreSQL server: the postmaster (first line of
+ * data/postmaster.pid) and every process it started (its backends). */
+static double pg_cpu_s(void) {
+  if (!g_pg)
+    return 0;
+  char path[400];
+  snprintf(path, sizeof path, "%s/data/postmaster.pid", g_pgc.dir);
+  FILE *f = fopen(path, "r");
+  int pm = 0;
+  if (!f || fscanf(f, "%d", &pm) != 1) {
+    if (f)
+      fclose(f);
+    return 0;
+  }
+  fclose(f);
+  double sum = cpu_s(pm);
+  DIR *d = opendir("/proc");
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    int pid = atoi(de->d_name);
+    if (pid <= 0 || pid == pm)
+      continue;
+    char sp[64], buf[512];
+    snprintf(sp, sizeof sp, "/proc/%d/stat", pid);
+    FILE *g = fopen(sp, "r");
+    if (!g)
+      continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, g);
+    fclose(g);
+    buf[n] = '\0';
+    char *q = strrchr(buf, ')');
+    int ppid = 0;
+    if (q && sscanf(q + 2, "%*c %d", &ppid) == 1 && ppid == pm)
+      sum += cpu_s(pid);
+  }
+  if (d)
+    closedir(d);
+  return sum;
 }
 
 static int file_has(const char *path, const char *text) {
@@ -308,7 +360,7 @@ static double pct(double *v, size_t n, double q) {
 typedef struct step {
   double asked, achieved;
   long hits, events, alerts, backlog_end;
-  double drain_s, p50, p99, nats_cores, match_cores;
+  double drain_s, p50, p99, nats_cores, match_cores, pg_cores;
   int sustained;
 } step;
 
@@ -327,7 +379,7 @@ static int run_step(const char *url, const char *db, int mport, pid_t nats,
   snprintf(hit, sizeof hit, "%g", g_hit);
   snprintf(seed, sizeof seed, "%ld", (long)(rate * 7 + 1));
   snprintf(log, sizeof log, "%s/loadgen.log", g_dir);
-  double n0 = cpu_s(nats), m0 = 0;
+  double n0 = cpu_s(nats), m0 = 0, g0 = pg_cpu_s();
   for (int i = 0; i < nm; i++)
     m0 += cpu_s(match[i]);
   double t0 = nu_now();
@@ -343,9 +395,10 @@ static int run_step(const char *url, const char *db, int mport, pid_t nats,
   if (out->backlog_end < 0)
     fprintf(stderr, "match_bench: no consumer match_face in /jsz of :%d\n",
             mport);
-  double n1 = cpu_s(nats), m1 = 0;
+  double n1 = cpu_s(nats), m1 = 0, g1 = pg_cpu_s();
   for (int i = 0; i < nm; i++)
     m1 += cpu_s(match[i]);
+  out->pg_cores = (g1 - g0) / (t1 - t0);
   out->nats_cores = (n1 - n0) / (t1 - t0);
   out->match_cores = (m1 - m0) / (t1 - t0);
   /* Drain: until the group's backlog is 0 (at most 120 s). */
@@ -396,15 +449,21 @@ static int run_step(const char *url, const char *db, int mport, pid_t nats,
 
 static void print_step(int64_t templates, int nm, const step *s) {
   printf("| %7" PRId64 " | %d | %6.0f | %6.0f | %6ld | %6ld/%-6ld | %6.1f | "
-         "%7.0f | %7.0f | %5.2f | %5.3f | %4.2f | %s |\n",
+         "%7.0f | %7.0f | %5.2f | %5.3f | %4.2f | ",
          templates, nm, s->asked, s->achieved, s->backlog_end, s->alerts,
          s->hits, s->drain_s, s->p50, s->p99, s->match_cores, s->nats_cores,
-         s->achieved > 0 ? s->nats_cores / (s->achieved / 1000) : 0,
-         s->sustained ? "yes" : "no");
+         s->achieved > 0 ? s->nats_cores / (s->achieved / 1000) : 0);
+  if (g_pg)
+    printf("%5.3f | %5.3f | ", s->pg_cores,
+           s->achieved > 0 ? s->pg_cores / (s->achieved / 1000) : 0);
+  printf("%s |\n", s->sustained ? "yes" : "no");
   fflush(stdout);
 }
 
 /* ---- main ---------------------------------------------------------------- */
+
+static void pg_stop_cb(void) { pg_cluster_stop(&g_pgc); }
+static void atexit_pg_stop(void) { atexit(pg_stop_cb); }
 
 static int parse_list(const char *s, double *out, int cap) {
   int n = 0;
@@ -433,6 +492,8 @@ int main(int argc, char **argv) {
       seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--dir") && v)
       snprintf(g_dir, sizeof g_dir, "%s", argv[++i]);
+    else if (!strcmp(argv[i], "--pg"))
+      g_pg = 1;
     else if (!strcmp(argv[i], "--index") && v)
       g_index = argv[++i];
     else if (!strcmp(argv[i], "--search-threads") && v)
@@ -450,7 +511,7 @@ int main(int argc, char **argv) {
               "usage: match_bench [--templates 10000,100000] [--rates "
               "R1,R2,...] [--matchers 1,2] [--seconds S] [--dir DIR] "
               "[--cameras N] [--hit-ratio R] [--photos K] [--index KIND] "
-              "[--search-threads N]\n"
+              "[--search-threads N] [--pg]\n"
               "(without --rates: doubling from 100 events/s until a rate is "
               "not sustained)\n");
       return 2;
@@ -477,10 +538,20 @@ int main(int argc, char **argv) {
   }
   mkdir(g_dir, 0755);
   signal(SIGPIPE, SIG_IGN);
+  if (g_pg) {
+    int rc = pg_cluster_start(&g_pgc);
+    if (rc) {
+      fprintf(stderr, "match_bench: --pg: no PostgreSQL cluster\n");
+      return 1;
+    }
+    atexit_pg_stop();
+  }
   printf("| templates | matchers | asked ev/s | achieved ev/s | backlog at end "
          "| alerts/hits | drain s | p50 ms | p99 ms | matcher cores | nats "
-         "cores | nats cores per 1k ev/s | sustained |\n"
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+         "cores | nats cores per 1k ev/s | %ssustained |\n"
+         "|---|---|---|---|---|---|---|---|---|---|---|---|%s---|\n",
+         g_pg ? "postgres cores | postgres cores per 1k ev/s | " : "",
+         g_pg ? "---|---|" : "");
   fflush(stdout);
   for (int ti = 0; ti < nt; ti++) {
     int64_t n = (int64_t)tl[ti];
@@ -494,8 +565,23 @@ int main(int argc, char **argv) {
     snprintf(db, sizeof db, "%s/t%" PRId64 "%s/argus.db", g_dir, n, dsub);
     char done[760];
     snprintf(done, sizeof done, "%s.filled", db);
+    if (g_pg) {
+      /* A fresh database of the throwaway cluster, crops in the folder. */
+      snprintf(g_data_dir, sizeof g_data_dir, "%s/t%" PRId64 "%s-pg", g_dir,
+               n, dsub);
+      mkdir(g_data_dir, 0755);
+      char url[200];
+      if (pg_db_for_path(&g_pgc, g_data_dir, 1, url, sizeof url) != 0) {
+        fprintf(stderr, "match_bench: --pg: cannot make a database\n");
+        return 1;
+      }
+      snprintf(db, sizeof db, "%s", url);
+      unlink(done);
+      snprintf(done, sizeof done, "%s/none", g_data_dir);
+    }
     if (access(done, F_OK) != 0) {
-      unlink(db);
+      if (!g_pg)
+        unlink(db);
       if (fill_db(db, n))
         return 1;
       FILE *f = fopen(done, "w");
