@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,70 @@ static inline argus_err pg_test_store_open(const pg_cluster *c,
     o.data_dir = dir;
   }
   return argus_store_open(url, &o, s, err);
+}
+
+/* ---- a server stopped and started again (tests/test_pg_restart.c) ---- */
+
+/* The postmaster's process id (the first line of data/postmaster.pid), or
+ * -1. */
+static inline pid_t pg_cluster_pid(const pg_cluster *c) {
+  char path[300], line[32] = "";
+  snprintf(path, sizeof path, "%s/data/postmaster.pid", c->dir);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  if (!fgets(line, sizeof line, f))
+    line[0] = '\0';
+  fclose(f);
+  long v = strtol(line, NULL, 10);
+  return v > 0 ? (pid_t)v : -1;
+}
+
+/* Stops the server and keeps its data: `pg_ctl stop -m fast` (clients
+ * disconnected, a clean shutdown) or, with kill9, SIGKILL to the postmaster
+ * (its backends notice and exit by themselves; the next start recovers
+ * from the WAL). 0 on success. */
+static inline int pg_cluster_halt(pg_cluster *c, int kill9) {
+  if (kill9) {
+    pid_t pid = pg_cluster_pid(c);
+    return pid > 0 ? kill(pid, SIGKILL) : -1;
+  }
+  char data[300], log[300], ctl[300];
+  snprintf(data, sizeof data, "%s/data", c->dir);
+  snprintf(log, sizeof log, "%s/ctl.log", c->dir);
+  snprintf(ctl, sizeof ctl, "%s/pg_ctl", c->bin);
+  char *argv[] = {ctl, "-D", data, "-m", "fast", "-w", "stop", NULL};
+  return pg_run(argv, log) == 0 ? 0 : -1;
+}
+
+/* Starts a halted server again on the same data folder and port, trying
+ * for up to timeout_s seconds: after a SIGKILL the start is refused while a
+ * backend of the dead postmaster still holds its shared memory. 0 once it
+ * accepts connections. The options are pg_cluster_start's but for
+ * synchronous_commit, left on (the default): with it off a commit is
+ * acknowledged before its WAL is written, and a SIGKILL of the server loses
+ * the last acknowledged commits (seen: one alert the sink had stored). A
+ * test that kills the server restarts it once before its load. */
+static inline int pg_cluster_restart(pg_cluster *c, double timeout_s) {
+  char data[300], log[300], ctl[300], slog[300], opts[512];
+  snprintf(data, sizeof data, "%s/data", c->dir);
+  snprintf(log, sizeof log, "%s/ctl.log", c->dir);
+  snprintf(ctl, sizeof ctl, "%s/pg_ctl", c->bin);
+  snprintf(slog, sizeof slog, "%s/server.log", c->dir);
+  snprintf(opts, sizeof opts,
+           "-k %s -h 127.0.0.1 -p %d -c fsync=off "
+           "-c full_page_writes=off -c max_connections=40 "
+           "-c shared_buffers=16MB",
+           c->dir, c->port);
+  char *argv[] = {ctl,  "-D", data, "-l", slog,    "-w",
+                  "-t", "60", "-o", opts, "start", NULL};
+  for (int waited_ms = 0;; waited_ms += 200) {
+    if (pg_run(argv, log) == 0)
+      return 0;
+    if (waited_ms >= timeout_s * 1000)
+      return -1;
+    usleep(200 * 1000);
+  }
 }
 
 #endif

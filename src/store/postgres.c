@@ -25,6 +25,16 @@
  * are durable (synchronous_commit is the server's business), so a durable
  * write is a plain write here.
  *
+ * A lost connection (the server restarted, a network cut) is re-made at
+ * the next transaction's begin, never inside a transaction: a transaction
+ * cut mid-way fails (IO) and the server rolls it back, so nothing is half
+ * applied; the caller tries again later. A begin that finds the server
+ * still away fails with IO at once (libpq's connection attempt), so that
+ * the caller's retry paces the reconnections. The session settings made at
+ * the open are made again on the new connection; statements hold only
+ * their text and parameters (no server-side prepared statement), so a
+ * cached statement works on it unchanged.
+ *
  * Messages name the server and database, never the password. */
 #include <libpq-fe.h>
 #include <math.h>
@@ -49,7 +59,12 @@
 
 typedef struct pg_ctx {
   PGconn *conn;
-  char where[320]; /* "database D on H:P" for messages */
+  char where[320];      /* "database D on H:P" for messages */
+  int busy_ms;          /* lock_timeout, set again after a reconnection */
+  int read_only;        /* default_transaction_read_only, likewise */
+  int in_tx;            /* between begin and commit or rollback */
+  int setup_due;        /* reconnected, the session settings not made yet */
+  unsigned long resets; /* reconnections made (for the log) */
 } pg_ctx;
 
 struct store_stmt {
@@ -150,6 +165,60 @@ static void pg_notice(void *arg, const char *msg) {
   argus_log(ARGUS_LOG_DEBUG, STORE_MOD, "postgres: %s", msg);
 }
 
+/* The session's settings, on a new connection (the open, a reconnection). */
+static argus_err session_setup(pg_ctx *c, argus_store_error *err) {
+  char set[256];
+  /* UTC and ISO dates for any time the server formats; warnings of the
+   * migrations' IF NOT EXISTS quiet; a reader cannot write by mistake. */
+  snprintf(set, sizeof set,
+           "SET lock_timeout = %d; SET client_min_messages = warning; "
+           "SET TimeZone = 'UTC'; SET default_transaction_read_only = %s",
+           c->busy_ms, c->read_only ? "on" : "off");
+  argus_err e = pg_simple(c, set, err, "postgres");
+  if (e != ARGUS_OK)
+    return e;
+  if (PQsetClientEncoding(c->conn, "UTF8") != 0)
+    return store_fail(err, ARGUS_E_IO, "%s: cannot use UTF-8", c->where);
+  return ARGUS_OK;
+}
+
+/* Between transactions: a connection found broken is made again (same
+ * parameters, same session settings). IO when the server cannot be
+ * reached now: the caller retries later. */
+static argus_err revive(pg_ctx *c, argus_store_error *err) {
+  if (PQstatus(c->conn) == CONNECTION_OK && !c->setup_due)
+    return ARGUS_OK;
+  if (PQstatus(c->conn) != CONNECTION_OK) {
+    PQreset(c->conn); /* the notice processor is kept */
+    c->setup_due = 1;
+  }
+  if (PQstatus(c->conn) != CONNECTION_OK) {
+    /* libpq's message names host and port, never the password */
+    char m[400];
+    snprintf(m, sizeof m, "%s", PQerrorMessage(c->conn));
+    size_t len = strlen(m);
+    while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+      m[--len] = '\0';
+    for (char *q = m; *q; q++)
+      if (*q == '\n')
+        *q = ' ';
+    return store_fail(err, ARGUS_E_IO,
+                      "%s: connection lost and not re-established (to be "
+                      "tried again at the next transaction): %s",
+                      c->where, m);
+  }
+  argus_err e = session_setup(c, err);
+  if (e != ARGUS_OK)
+    return e; /* setup_due stays: made again, whole, next time */
+  c->setup_due = 0;
+  c->resets++;
+  argus_log(ARGUS_LOG_WARN, STORE_MOD,
+            "postgres: %s: connection re-established "
+            "(%lu since the open)",
+            c->where, c->resets);
+  return ARGUS_OK;
+}
+
 static argus_err pg_open(const char *path, const argus_store_options *opts,
                          void **out, argus_store_error *err) {
   *out = NULL;
@@ -176,20 +245,10 @@ static argus_err pg_open(const char *path, const argus_store_options *opts,
     goto fail;
   }
   PQsetNoticeProcessor(c->conn, pg_notice, NULL);
-  int busy = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
-  char set[256];
-  /* UTC and ISO dates for any time the server formats; warnings of the
-   * migrations' IF NOT EXISTS quiet; a reader cannot write by mistake. */
-  snprintf(set, sizeof set,
-           "SET lock_timeout = %d; SET client_min_messages = warning; "
-           "SET TimeZone = 'UTC'; SET default_transaction_read_only = %s",
-           busy, opts && opts->read_only ? "on" : "off");
-  if ((e = pg_simple(c, set, err, "postgres")) != ARGUS_OK)
+  c->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+  c->read_only = opts && opts->read_only;
+  if ((e = session_setup(c, err)) != ARGUS_OK)
     goto fail;
-  if (PQsetClientEncoding(c->conn, "UTF8") != 0) {
-    e = store_fail(err, ARGUS_E_IO, "%s: cannot use UTF-8", c->where);
-    goto fail;
-  }
   *out = c;
   return ARGUS_OK;
 fail:
@@ -200,12 +259,15 @@ fail:
 /* ---- transactions ------------------------------------------------------- */
 
 static argus_err pg_exec(void *ctx, const char *sql, argus_store_error *err) {
-  return pg_simple(ctx, sql, err, "postgres");
+  pg_ctx *c = ctx;
+  /* outside a transaction (the migrations' own BEGIN ... COMMIT is one
+   * statement list): a broken connection may be made again first */
+  argus_err e = c->in_tx ? ARGUS_OK : revive(c, err);
+  return e != ARGUS_OK ? e : pg_simple(c, sql, err, "postgres");
 }
 
-static argus_err pg_begin(void *ctx, store_tx_mode mode,
-                          argus_store_error *err) {
-  pg_ctx *c = ctx;
+static argus_err begin_once(pg_ctx *c, store_tx_mode mode,
+                            argus_store_error *err) {
   if (mode == STORE_TX_READ)
     return pg_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err,
                      "begin");
@@ -215,13 +277,35 @@ static argus_err pg_begin(void *ctx, store_tx_mode mode,
            "SELECT pg_advisory_xact_lock(%lld)",
            (long long)PG_WRITE_LOCK_KEY);
   argus_err e = pg_simple(c, sql, err, "begin");
-  if (e != ARGUS_OK && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+  PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+  if (e != ARGUS_OK && (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR))
     pg_simple(c, "ROLLBACK", NULL, "rollback");
+  return e;
+}
+
+static argus_err pg_begin(void *ctx, store_tx_mode mode,
+                          argus_store_error *err) {
+  pg_ctx *c = ctx;
+  argus_err e = revive(c, err);
+  if (e != ARGUS_OK)
+    return e;
+  e = begin_once(c, mode, err);
+  /* A connection that looked good may have lost its server since the last
+   * transaction (a restart): libpq finds out at the first statement. The
+   * begin did nothing then, so it is tried once more on a new one. */
+  if (e != ARGUS_OK && PQstatus(c->conn) == CONNECTION_BAD &&
+      (e = revive(c, err)) == ARGUS_OK)
+    e = begin_once(c, mode, err);
+  c->in_tx = e == ARGUS_OK;
   return e;
 }
 
 static argus_err pg_commit(void *ctx, argus_store_error *err) {
   pg_ctx *c = ctx;
+  c->in_tx = 0;
+  /* A commit whose answer is lost with the connection has an unknown
+   * outcome (IO): the store's writes are keyed so that doing one again
+   * after an unknown outcome writes it once. */
   PGresult *r = PQexec(c->conn, "COMMIT");
   argus_err e = ARGUS_OK;
   if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -238,7 +322,10 @@ static argus_err pg_commit(void *ctx, argus_store_error *err) {
 
 static void pg_rollback(void *ctx) {
   pg_ctx *c = ctx;
-  if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+  c->in_tx = 0;
+  /* on a broken connection (PQTRANS_UNKNOWN) the server rolled it back */
+  PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+  if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
     pg_simple(c, "ROLLBACK", NULL, "rollback");
 }
 
@@ -369,6 +456,11 @@ static argus_err pg_bind_null(store_stmt *s, int i) {
 static argus_err pg_step(store_stmt *s, int *row, argus_store_error *err) {
   *row = STORE_DONE;
   if (!s->res) {
+    /* a statement outside a transaction (autocommit): a broken connection
+     * may be made again first */
+    argus_err re = s->c->in_tx ? ARGUS_OK : revive(s->c, err);
+    if (re != ARGUS_OK)
+      return re;
     const char *vals[PG_PARAMS_MAX];
     for (int i = 0; i < s->nparams; i++)
       vals[i] = s->vals[i];
@@ -470,6 +562,9 @@ static void pg_finalize(store_stmt *s) {
 static argus_err pg_probe(void *ctx, const char *name, int *has_table,
                           int *empty, argus_store_error *err) {
   pg_ctx *c = ctx;
+  argus_err e0 = c->in_tx ? ARGUS_OK : revive(c, err);
+  if (e0 != ARGUS_OK)
+    return e0;
   const char *vals[1] = {name};
   PGresult *r = PQexecParams(
       c->conn,
