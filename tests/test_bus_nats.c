@@ -230,6 +230,131 @@ static void test_work_queue(void) {
   argus_bus_close(pub);
 }
 
+/* Batch handlers and the group's backlog: while the first call is held,
+ * the server counts every message of the group as not yet handled; the
+ * messages that queued up meanwhile come in one call (not one by one),
+ * each once; then the backlog is 0. The in-process bus calls a batch
+ * handler with one message and knows no backlog. */
+typedef struct batcher {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int held, entered, calls, total, max_n;
+  coll *c;
+} batcher;
+
+static void on_batch(void *user, const argus_bus_msg *msgs, int n) {
+  batcher *b = user;
+  pthread_mutex_lock(&b->mu);
+  b->entered = 1;
+  pthread_cond_broadcast(&b->cv);
+  while (b->held)
+    pthread_cond_wait(&b->cv, &b->mu);
+  b->calls++;
+  b->total += n;
+  if (n > b->max_n)
+    b->max_n = n;
+  pthread_mutex_unlock(&b->mu);
+  for (int i = 0; i < n; i++)
+    on_msg(b->c, &msgs[i]);
+}
+
+static void on_single(void *user, const argus_bus_msg *m) {
+  (void)user;
+  (void)m;
+  CHECK(0); /* a batch subscription never calls its one-message handler */
+}
+
+static void test_batches(void) {
+  argus_bus *pub = open_bus(NULL), *m = open_bus(NULL);
+  if (!pub || !m)
+    return;
+  static coll c;
+  memset(&c, 0, sizeof c);
+  pthread_mutex_init(&c.mu, NULL);
+  batcher b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1, 0, 0,
+               0, 0, &c};
+  argus_bus_sub *s = NULL;
+  argus_bus_sub_options o = {0};
+  o.pattern = "face";
+  o.group = "match"; /* a work queue takes one group per subject */
+  o.handler = on_single;
+  o.batch_handler = on_batch;
+  o.batch_max = 64;
+  o.user = &b;
+  CHECK_OK(argus_bus_subscribe(m, &o, &s, NULL));
+  enum { N = 30 };
+  char d[128], id[32];
+  for (int i = 0; i < N; i++) {
+    doc(d, sizeof d, "face", i);
+    snprintf(id, sizeof id, "batch-%d", i);
+    CHECK_OK(argus_bus_publish(pub, "face", id, d, strlen(d)));
+  }
+  CHECK_OK(argus_bus_flush(pub, 10));
+  double end = nu_now() + 10;
+  pthread_mutex_lock(&b.mu);
+  while (!b.entered && nu_now() < end) {
+    pthread_mutex_unlock(&b.mu);
+    nu_sleep(0.01);
+    pthread_mutex_lock(&b.mu);
+  }
+  pthread_mutex_unlock(&b.mu);
+  nu_sleep(1.2); /* the backlog is asked at most once a second */
+  argus_bus_sub_stats ss;
+  CHECK_OK(argus_bus_sub_get_stats(s, &ss));
+  long long held_backlog = (long long)ss.backlog;
+  pthread_mutex_lock(&b.mu);
+  b.held = 0;
+  pthread_cond_broadcast(&b.cv);
+  pthread_mutex_unlock(&b.mu);
+  CHECK_INT_EQ(wait_n(&c, N, 10), N);
+  int once = 1;
+  for (int i = 0; i < N; i++) {
+    snprintf(id, sizeof id, "batch-%d", i);
+    once &= count_id(&c, NULL, id) == 1;
+  }
+  CHECK(once);
+  nu_sleep(1.2);
+  CHECK_OK(argus_bus_sub_get_stats(s, &ss));
+  printf("batches: %d messages in %d calls (largest %d); backlog %lld while "
+         "held, %lld after\n",
+         b.total, b.calls, b.max_n, held_backlog, (long long)ss.backlog);
+  CHECK_INT_EQ(held_backlog, N);
+  CHECK_INT_EQ(ss.backlog, 0);
+  CHECK_INT_EQ(b.total, N);
+  CHECK(b.max_n >= 2 && b.calls < N);
+  argus_bus_close(m);
+  argus_bus_close(pub);
+  /* In process: one message per call, no backlog known. */
+  argus_bus *ip = NULL;
+  CHECK_OK(argus_bus_open(NULL, NULL, &ip, NULL));
+  static coll ci;
+  memset(&ci, 0, sizeof ci);
+  pthread_mutex_init(&ci.mu, NULL);
+  batcher bi = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0,
+                0, 0, &ci};
+  o.user = &bi;
+  argus_bus_sub *si = NULL;
+  CHECK_OK(argus_bus_subscribe(ip, &o, &si, NULL));
+  for (int i = 0; i < 5; i++) {
+    doc(d, sizeof d, "face", i);
+    snprintf(id, sizeof id, "ip-%d", i);
+    CHECK_OK(argus_bus_publish(ip, "face", id, d, strlen(d)));
+  }
+  CHECK_OK(argus_bus_flush(ip, 5));
+  CHECK_INT_EQ(wait_n(&ci, 5, 5), 5);
+  CHECK_INT_EQ(bi.max_n, 1);
+  CHECK_OK(argus_bus_sub_get_stats(si, &ss));
+  CHECK_INT_EQ(ss.backlog, -1);
+  /* A batch handler needs a handler and batch_max 0..64. */
+  o.handler = NULL;
+  argus_bus_sub *bad = NULL;
+  CHECK_INT_EQ(argus_bus_subscribe(ip, &o, &bad, NULL), ARGUS_E_INVALID_ARG);
+  o.handler = on_single;
+  o.batch_max = 65;
+  CHECK_INT_EQ(argus_bus_subscribe(ip, &o, &bad, NULL), ARGUS_E_INVALID_ARG);
+  argus_bus_close(ip);
+}
+
 /* A member process that dies holding a message unacknowledged: after
  * ack_wait (1 s, set by the member that makes the group) the message goes
  * to another member. */
@@ -543,10 +668,11 @@ int main(void) {
     return 1;
   }
   void (*parts[])(void) = {test_plain_topics, test_dedupe,   test_work_queue,
-                           test_redelivery,   test_catch_up, test_restart,
-                           test_leases,       test_refusals};
-  const char *names[] = {"plain topics", "dedupe",  "work queue", "redelivery",
-                         "catch-up",     "restart", "leases",     "refusals"};
+                           test_batches,      test_redelivery, test_catch_up,
+                           test_restart,      test_leases,   test_refusals};
+  const char *names[] = {"plain topics", "dedupe",   "work queue",
+                         "batches",      "redelivery", "catch-up",
+                         "restart",      "leases",   "refusals"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     int before = check_failures_;
     double t0 = nu_now();

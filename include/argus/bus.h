@@ -249,6 +249,11 @@ typedef struct argus_bus_sub_stats {
   uint64_t dropped;   /* oldest dropped for room, or too large */
   int queued;         /* messages waiting */
   size_t queued_bytes;
+  /* A group on a stored topic (NATS): how far behind the group is — the
+   * stream's messages it has not acknowledged yet (not delivered, or
+   * delivered and not acknowledged), as the server counts them, asked at
+   * most once a second. -1: not known (no group, in-process, no answer). */
+  int64_t backlog;
 } argus_bus_sub_stats;
 
 /* Counters. Errors: INVALID_ARG. */

@@ -197,6 +197,9 @@ typedef struct argus_matcher_stats {
   uint64_t reloads;   /* of which full reloads */
   uint64_t forgotten; /* decisions evicted from memory within a cooldown */
   uint64_t dropped;   /* face events dropped by its full queue (started) */
+  /* Face events published and not yet handled by the matchers' group (a
+   * shared bus: how far behind they are); -1: not known (in-process). */
+  int64_t backlog;
   double cpu_s;       /* thread CPU time spent matching and publishing */
   /* ---- verdict feedback ---- */
   uint64_t suppressed_negative; /* not alerted: nearer a negative example */

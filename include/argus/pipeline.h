@@ -346,8 +346,10 @@ typedef struct argus_pipeline_stats {
    * `alerts`); search candidates left out because the person's review-by
    * date had passed (the gallery's count since it opened). */
   uint64_t suppressed_negative, marked_negative, withheld_review;
-  /* Face events the matcher searched (shots counts the edge's). */
+  /* Face events the matcher searched (shots counts the edge's), and those
+   * its group has not handled yet (a shared bus; -1: not known). */
   uint64_t faces_searched;
+  int64_t faces_backlog;
 } argus_pipeline_stats;
 
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL

@@ -365,6 +365,7 @@ argus_err argus_bus_sub_get_stats(argus_bus_sub *sub,
   if (!sub || !out)
     return ARGUS_E_INVALID_ARG;
   memset(out, 0, sizeof *out);
+  out->backlog = -1;
   sub->bus->ops->sub_stats(sub->bus->ctx, sub->impl, out);
   return ARGUS_OK;
 }

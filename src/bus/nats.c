@@ -137,6 +137,9 @@ typedef struct nb_sub {
   argus_event *held_ev;
   uint64_t own_seq;
   bus_dedupe seen; /* ids delivered lately */
+  const char *stream;  /* pull: the stream's name (static) */
+  int64_t backlog;     /* the group's, last asked (nb_sub_stats) */
+  uint64_t backlog_at; /* when (argus_time_ns), 0: never */
   _Atomic uint64_t received, delivered, dropped;
 } nb_sub;
 
@@ -1083,6 +1086,7 @@ static argus_err nb_subscribe(void *ctx, const argus_bus_sub_options *o,
   pthread_cond_init(&s->cv, NULL);
   natsStatus ns;
   if (pull) {
+    s->stream = st->name;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = st->name;
@@ -1347,6 +1351,33 @@ static void nb_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
   out->dropped = atomic_load(&s->dropped) + (uint64_t)d;
   out->queued = pending;
   out->queued_bytes = (size_t)bytes;
+  out->backlog = -1;
+  if (s->pull && s->durable[0]) {
+    /* The server's count for the group, asked at most once a second (the
+     * status paths call this often). */
+    uint64_t now = argus_time_ns();
+    pthread_mutex_lock(&s->mu);
+    int ask = now - s->backlog_at >= 1000000000ull || !s->backlog_at;
+    if (ask)
+      s->backlog_at = now;
+    int64_t have = s->backlog;
+    pthread_mutex_unlock(&s->mu);
+    if (ask) {
+      jsConsumerInfo *ci = NULL;
+      jsErrCode jerr = 0;
+      have = -1;
+      if (js_GetConsumerInfo(&ci, s->bus->js, s->stream, s->durable, NULL,
+                             &jerr) == NATS_OK &&
+          ci) {
+        have = (int64_t)ci->NumPending + ci->NumAckPending;
+        jsConsumerInfo_Destroy(ci);
+      }
+      pthread_mutex_lock(&s->mu);
+      s->backlog = have;
+      pthread_mutex_unlock(&s->mu);
+    }
+    out->backlog = have;
+  }
 }
 
 /* ---- leases: a key-value bucket with a time to live ----------------------

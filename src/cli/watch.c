@@ -287,11 +287,13 @@ static void print_status(int role, const argus_pipeline_stats *st,
   /* The split roles that run no cameras say what they do. */
   if (role == ARGUS_PIPELINE_MATCH) {
     fprintf(stderr,
-            "[%s] match: %llu faces searched (%.2f CPU s), %llu matched, %llu "
+            "[%s] match: %llu faces searched (%.2f CPU s), %lld waiting, "
+            "%llu matched, %llu "
             "alerts raised, %llu suppressed (track, cooldown), %llu "
             "suppressed by negatives; %d templates of %d persons; %llu "
             "enrolment changes applied\n",
             t, (unsigned long long)st->faces_searched, st->cpu_match,
+            (long long)st->faces_backlog,
             (unsigned long long)st->matches, (unsigned long long)st->alerts,
             (unsigned long long)st->suppressed,
             (unsigned long long)st->suppressed_negative, st->templates,

@@ -775,7 +775,10 @@ argus_err argus_matcher_get_stats(argus_matcher *m, argus_matcher_stats *out) {
   out->suppressed_negative = atomic_load(&m->sup_negative);
   out->marked_negative = atomic_load(&m->marked_negative);
   argus_bus_sub_stats ss;
-  if (m->face_sub && argus_bus_sub_get_stats(m->face_sub, &ss) == ARGUS_OK)
+  out->backlog = -1;
+  if (m->face_sub && argus_bus_sub_get_stats(m->face_sub, &ss) == ARGUS_OK) {
     out->dropped = ss.dropped;
+    out->backlog = ss.backlog;
+  }
   return ARGUS_OK;
 }

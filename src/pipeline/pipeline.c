@@ -609,6 +609,7 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     argus_matcher_get_stats(p->matcher, &ms);
   out->matches = ms.matches;
   out->faces_searched = ms.faces;
+  out->faces_backlog = p->matcher ? ms.backlog : -1;
   out->alerts = ms.alerts;
   out->suppressed = ms.suppressed_track + ms.suppressed_cooldown;
   out->reloads = ms.reloads;
