@@ -910,8 +910,17 @@ static void deliver_batch(nb_sub *s, natsMsg **ms, int n) {
     s->busy = 0;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < k; i++)
-      natsMsg_Ack(took[i], NULL); /* their effects are done */
+    /* Their effects are done — unless the subscription was being stopped
+     * meanwhile: a handler may then have returned early, so they go back
+     * (effects are keyed by message id: a second delivery changes
+     * nothing). */
+    int back = atomic_load(&s->stop);
+    for (int i = 0; i < k; i++) {
+      if (back)
+        natsMsg_Nak(took[i], NULL);
+      else
+        natsMsg_Ack(took[i], NULL);
+    }
   } else {
     for (int i = 0; i < k; i++)
       natsMsg_Nak(took[i], NULL); /* another member takes them at once */
@@ -1010,8 +1019,12 @@ static void *pull_main(void *arg) {
         continue;
       }
       deliver(s, m);
-      /* Acknowledged after the handler returned: its effect is done. */
-      natsMsg_Ack(m, NULL);
+      /* Acknowledged after the handler returned: its effect is done (handed
+       * back when a stop came meanwhile, as in deliver_batch). */
+      if (atomic_load(&s->stop))
+        natsMsg_Nak(m, NULL);
+      else
+        natsMsg_Ack(m, NULL);
     }
     natsMsgList_Destroy(&list);
   }

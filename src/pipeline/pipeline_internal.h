@@ -63,7 +63,8 @@ struct argus_pipeline {
   struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* to the writer: an alert, a stop, a flush */
-    pthread_cond_t idle;   /* from the writer: the spool is empty */
+    pthread_cond_t idle;   /* from the writer: an alert left the spool
+                              (stored, refused for good or lost) */
     const argus_event **q; /* ring of cap, referenced events */
     int cap, head, n;
     int busy;                /* the writer is storing the head */
@@ -71,6 +72,7 @@ struct argus_pipeline {
     uint64_t delayed_mark;   /* alerts numbered below it (in push order)
                               waited behind a try the database refused */
     int stop;                /* the writer ends when the spool is empty */
+    int detaching; /* the sink is stopping: handlers stop waiting */
     uint64_t give_up_ns;     /* 0: retry while running; else a failure at or
                              after it makes the spooled alerts lost */
     pthread_t th;

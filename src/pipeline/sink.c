@@ -329,6 +329,7 @@ static void *writer_main(void *arg) {
       if (r == STORED && p->spool.popped < p->spool.delayed_mark)
         atomic_fetch_add(&p->alerts_delayed, 1);
       spool_pop(p);
+      pthread_cond_broadcast(&p->spool.idle); /* handlers wait for it */
       argus_event_unref(ev);
       attempt = 0;
       backoff = BACKOFF_MIN_NS;
@@ -341,8 +342,9 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-/* The bus handler's part: into the spool, or lost when it is full. */
-static void spool_alert(argus_pipeline *p, const argus_event *ev) {
+/* The bus handler's part: into the spool, or lost when it is full.
+ * Returns the alert's number in push order (0: lost). */
+static uint64_t spool_alert(argus_pipeline *p, const argus_event *ev) {
   pthread_mutex_lock(&p->spool.mu);
   if (p->spool.n == p->spool.cap) {
     int cap = p->spool.cap;
@@ -351,13 +353,28 @@ static void spool_alert(argus_pipeline *p, const argus_event *ev) {
     snprintf(why, sizeof why,
              "the spool is full (%d alerts wait for the database)", cap);
     lose_alert(p, ev, why);
-    return;
+    return 0;
   }
   argus_event_ref(ev);
   p->spool.q[(p->spool.head + p->spool.n) % p->spool.cap] = ev;
   p->spool.n++;
-  p->spool.pushed++;
+  uint64_t seq = ++p->spool.pushed;
   pthread_cond_signal(&p->spool.cv);
+  pthread_mutex_unlock(&p->spool.mu);
+  return seq;
+}
+
+/* Over a shared bus: waits until the writer has taken every alert up to
+ * number `seq` out of the spool (stored, refused for good), so that the
+ * bus acknowledges them only then — a sink that dies while the database is
+ * away leaves its alerts unacknowledged, for another sink or its own next
+ * run. Ends early when the sink stops (the bus then hands the messages
+ * back; what the spool stores meanwhile is not stored twice: alerts are
+ * keyed by their id). */
+static void wait_taken(argus_pipeline *p, uint64_t seq) {
+  pthread_mutex_lock(&p->spool.mu);
+  while (p->spool.popped < seq && !p->spool.detaching)
+    timed_wait(&p->spool.idle, &p->spool.mu, 200000000ull);
   pthread_mutex_unlock(&p->spool.mu);
 }
 
@@ -452,23 +469,44 @@ static void store_unmatched(argus_pipeline *p, const argus_event *ev) {
                       se.msg[0] ? se.msg : argus_strerror(rc));
 }
 
-static void on_event(void *user, const argus_bus_msg *m) {
-  argus_pipeline *p = user;
+/* One message; returns the number of the alert it spooled (0: none). */
+static uint64_t handle_event(argus_pipeline *p, const argus_bus_msg *m) {
+  uint64_t seq = 0;
   uint64_t c0 = argus_thread_cpu_ns();
   if (m->event && m->event->type == ARGUS_EVENT_ALERT &&
       strcmp(m->topic, ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED) == 0) {
     /* Of the suppressed matches only those of a negative example are
      * recorded (the others are the track's and the cooldown's). */
     if (strcmp(m->event->u.alert.suppressed, "negative") == 0)
-      spool_alert(p, m->event);
+      seq = spool_alert(p, m->event);
   } else if (m->event && m->event->type == ARGUS_EVENT_ALERT)
-    spool_alert(p, m->event);
+    seq = spool_alert(p, m->event);
   else if (m->event && m->event->type == ARGUS_EVENT_UNMATCHED)
     store_unmatched(p, m->event);
   else
     argus_log(ARGUS_LOG_WARN, PL_MOD, "store sink: %s %s is not an event",
               m->topic, m->id);
   atomic_fetch_add(&p->cpu_sink, argus_thread_cpu_ns() - c0);
+  return seq;
+}
+
+/* In process: into the spool; the handler never waits for the database. */
+static void on_event(void *user, const argus_bus_msg *m) {
+  handle_event(user, m);
+}
+
+/* A shared bus's group: the fetched alerts go into the spool together, and
+ * the call returns (the bus acknowledges them) once they are stored. */
+static void on_events(void *user, const argus_bus_msg *msgs, int n) {
+  argus_pipeline *p = user;
+  uint64_t last = 0;
+  for (int i = 0; i < n; i++) {
+    uint64_t seq = handle_event(p, &msgs[i]);
+    if (seq > last)
+      last = seq;
+  }
+  if (last)
+    wait_taken(p, last);
 }
 
 argus_err pl_sink_start(argus_pipeline *p) {
@@ -502,6 +540,7 @@ argus_err pl_sink_start(argus_pipeline *p) {
   int shared = strcmp(argus_bus_backend(p->parts.bus), "inproc") != 0;
   if (shared) {
     o.group = "sink";
+    o.batch_handler = on_events;
     o.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
     rc = argus_bus_subscribe(p->parts.bus, &o, &p->sink_sub, NULL);
     o.pattern = ARGUS_EVENT_TOPIC_ALERT_SUPPRESSED;
@@ -519,6 +558,14 @@ argus_err pl_sink_start(argus_pipeline *p) {
 }
 
 void pl_sink_stop(argus_pipeline *p) {
+  if (p->spool.started) {
+    /* Handlers waiting for the database return (their messages are handed
+     * back by the bus: see wait_taken). */
+    pthread_mutex_lock(&p->spool.mu);
+    p->spool.detaching = 1;
+    pthread_cond_broadcast(&p->spool.idle);
+    pthread_mutex_unlock(&p->spool.mu);
+  }
   argus_bus_unsubscribe(p->sink_sub);
   argus_bus_unsubscribe(p->sink_sub2);
   argus_bus_unsubscribe(p->unmatched_sub);
