@@ -1379,7 +1379,11 @@ static void nb_sub_stats(void *ctx, void *impl, argus_bus_sub_stats *out) {
       jsConsumerInfo *ci = NULL;
       jsErrCode jerr = 0;
       have = -1;
-      if (js_GetConsumerInfo(&ci, s->bus->js, s->stream, s->durable, NULL,
+      /* Briefly: a status line must not stall while the server is away. */
+      jsOptions jo;
+      jsOptions_Init(&jo);
+      jo.Wait = 500;
+      if (js_GetConsumerInfo(&ci, s->bus->js, s->stream, s->durable, &jo,
                              &jerr) == NATS_OK &&
           ci) {
         have = (int64_t)ci->NumPending + ci->NumAckPending;
