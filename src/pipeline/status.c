@@ -106,7 +106,12 @@ static void publish_status(argus_pipeline *p, char *doc, size_t cap,
       ncams ? calloc((size_t)ncams, sizeof *cams) : NULL;
   if (ncams && !cams)
     return;
-  argus_pipeline_get_stats(p, &st, cams, ncams, &ncams);
+  /* A camera added since the first look is left for the next status: the
+   * array holds the first look's count. */
+  int now_cams = 0;
+  argus_pipeline_get_stats(p, &st, cams, ncams, &now_cams);
+  if (now_cams < ncams)
+    ncams = now_cams;
   for (int i = 0; i < ncams; i++) {
     const argus_pipeline_camera_stats *c = &cams[i];
     argus_json j;
