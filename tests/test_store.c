@@ -1226,6 +1226,11 @@ static void crash_child(const char *path, int fd, uint32_t seed) {
   argus_store_watchlist w;
   if (argus_store_watchlist_get(s, "crash", &w, &err) != ARGUS_OK)
     _exit(5);
+  /* Tell the parent the store is open: later rounds time their kill from
+     here, so a slow open (a PostgreSQL connection on a loaded machine) does
+     not leave them killing the child before its first step. */
+  if (write(fd, "O 0\n", 4) != 4)
+    _exit(6);
   uint32_t rng = seed;
   unsigned char crops[3][4096], common[4096];
   size_t common_n = make_crop(424242, common, sizeof common);
@@ -1487,6 +1492,13 @@ static void test_crash(void) {
       _exit(0);
     }
     close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[64];
+    /* Rounds with a delay under 10 ms kill during open and migration; the
+       others count their delay from the child's "open" line. */
+    if (f && delays_us[round] >= 10000)
+      while (fgets(line, sizeof line, f) && line[0] != 'O')
+        ;
     /* Jitter the delay so kills fall at different points each run. */
     int d = delays_us[round] + (int)(rng_next(&rng) % 3000);
     usleep((useconds_t)d);
@@ -1498,13 +1510,13 @@ static void test_crash(void) {
       fprintf(stderr, "round %d: child exited with %d\n", round,
               WEXITSTATUS(status));
     /* Apply the child's reports. */
-    FILE *f = fdopen(fds[0], "r");
-    char line[64];
     int reports = 0;
     while (f && fgets(line, sizeof line, f)) {
       long long id = 0;
       char op = 0;
       if (sscanf(line, "%c %lld", &op, &id) == 2) {
+        if (op == 'O')
+          continue;
         if (op == 'A')
           set_add(&alive, id);
         else
