@@ -5,6 +5,7 @@
  * process died unacknowledged, catch-up from a stream sequence with typed
  * events, publishing through a server restart with nothing lost or
  * doubled, and the refusals. Skipped when nats-server is not installed. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,8 +272,8 @@ static void test_batches(void) {
   static coll c;
   memset(&c, 0, sizeof c);
   pthread_mutex_init(&c.mu, NULL);
-  batcher b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1, 0, 0,
-               0, 0, &c};
+  batcher b = {
+      PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1, 0, 0, 0, 0, &c};
   argus_bus_sub *s = NULL;
   argus_bus_sub_options o = {0};
   o.pattern = "face";
@@ -330,8 +331,8 @@ static void test_batches(void) {
   static coll ci;
   memset(&ci, 0, sizeof ci);
   pthread_mutex_init(&ci.mu, NULL);
-  batcher bi = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0,
-                0, 0, &ci};
+  batcher bi = {
+      PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, &ci};
   o.user = &bi;
   argus_bus_sub *si = NULL;
   CHECK_OK(argus_bus_subscribe(ip, &o, &si, NULL));
@@ -460,6 +461,179 @@ static void test_catch_up(void) {
   CHECK_INT_EQ(n, 2);
   argus_bus_close(b);
   printf("catch-up: from stream sequence 2, 2 typed change events\n");
+}
+
+/* ---- crops travel only with alerts ----------------------------------------
+ * crops=request (the default): an edge's face events name where their crop
+ * can be asked for instead of carrying it; a matcher publishing an alert for
+ * such a face asks the edge and the alert carries the crop (checked against
+ * its SHA-256). Once the edge is gone the alert still goes, without a crop,
+ * counted. crops=inline: every face event carries its crop. */
+
+static argus_event *crop_face(argus_bus *b, int i, const char *id_prefix) {
+  enum { CROP_N = 2500 };
+  argus_event *ev = NULL;
+  float *emb = NULL;
+  uint8_t *crop = NULL;
+  CHECK_OK(argus_event_face_new(8, CROP_N, 0, &ev, &emb, &crop, NULL));
+  if (!ev)
+    return NULL;
+  for (int k = 0; k < 8; k++)
+    emb[k] = k == i % 8 ? 1.0f : 0.0f;
+  for (int k = 0; k < CROP_N; k++)
+    crop[k] = (uint8_t)(k * 31 + i * 7);
+  uint8_t h[32];
+  argus_sha256 sh;
+  argus_sha256_init(&sh);
+  argus_sha256_update(&sh, crop, CROP_N);
+  argus_sha256_final(&sh, h);
+  for (int k = 0; k < 32; k++)
+    snprintf(ev->u.face.crop.sha256 + 2 * k, 3, "%02x", h[k]);
+  argus_event_face *f = &ev->u.face;
+  snprintf(f->camera, sizeof f->camera, "gate-%d", i);
+  snprintf(f->model, sizeof f->model, "test@1");
+  f->wall_ns = (int64_t)1700000000 * 1000000000 + i;
+  f->track = (uint64_t)i;
+  f->reason = ARGUS_EVENT_REASON_EARLY;
+  f->quality = 0.9f;
+  f->box[2] = f->box[3] = 50;
+  CHECK_OK(argus_bus_make_id(b, id_prefix, ev->id));
+  return ev;
+}
+
+static void crop_alert(argus_bus *m, const argus_event *face) {
+  argus_event *a = NULL;
+  CHECK_OK(argus_event_new(ARGUS_EVENT_ALERT, face, &a));
+  if (!a)
+    return;
+  argus_event_alert *al = &a->u.alert;
+  snprintf(al->face_id, sizeof al->face_id, "%s", face->id);
+  snprintf(al->camera, sizeof al->camera, "%s", face->u.face.camera);
+  snprintf(al->person, sizeof al->person, "Lin");
+  snprintf(al->watchlist, sizeof al->watchlist, "vip");
+  al->wall_ns = face->u.face.wall_ns;
+  al->person_id = al->watchlist_id = 1;
+  al->score = 0.8f;
+  al->threshold = 0.5f;
+  al->track_start = NAN;
+  CHECK_OK(argus_bus_make_id(m, "alert", a->id));
+  CHECK_OK(argus_bus_publish_event(m, ARGUS_EVENT_TOPIC_ALERT_RAISED, a));
+  argus_event_unref(a);
+}
+
+static void test_crops(void) {
+  argus_bus *edge = open_bus(NULL), *inl = open_bus("?crops=inline"),
+            *m = open_bus(NULL), *sink = open_bus(NULL);
+  if (!edge || !inl || !m || !sink)
+    return;
+  argus_bus_sub *faces = NULL, *meter = NULL, *alerts = NULL;
+  argus_bus_sub_options o = {0};
+  o.pattern = "face";
+  o.group = "match"; /* a work queue takes one group per subject */
+  o.events = 1;
+  CHECK_OK(argus_bus_subscribe(m, &o, &faces, NULL));
+  argus_bus_sub_options om = {0};
+  om.pattern = "face";
+  CHECK_OK(argus_bus_subscribe(sink, &om, &meter, NULL));
+  argus_bus_sub_options oa = {0};
+  oa.pattern = ARGUS_EVENT_TOPIC_ALERT_RAISED;
+  oa.events = 1;
+  CHECK_OK(argus_bus_subscribe(sink, &oa, &alerts, NULL));
+  /* Two faces from an edge that keeps crops, one from an inline edge. */
+  argus_event *sent[3] = {crop_face(edge, 1, "face"),
+                          crop_face(edge, 2, "face"),
+                          crop_face(inl, 3, "face")};
+  if (!sent[0] || !sent[1] || !sent[2])
+    return;
+  CHECK_OK(argus_bus_publish_event(edge, "face", sent[0]));
+  CHECK_OK(argus_bus_publish_event(edge, "face", sent[1]));
+  CHECK_OK(argus_bus_publish_event(inl, "face", sent[2]));
+  CHECK_OK(argus_bus_flush(edge, 5));
+  CHECK_OK(argus_bus_flush(inl, 5));
+  /* What travelled: the edge's documents name it, the inline one carries
+   * the crop. */
+  size_t bytes[3] = {0};
+  argus_bus_msg msg;
+  int got = 0;
+  for (int i = 0; i < 3; i++) {
+    CHECK_OK(argus_bus_next(meter, 5, &msg, &got));
+    if (!got)
+      break;
+    int k = strcmp(msg.id, sent[0]->id) == 0   ? 0
+            : strcmp(msg.id, sent[1]->id) == 0 ? 1
+                                               : 2;
+    bytes[k] = msg.size;
+    CHECK_INT_EQ(strstr(msg.data, "\"crop_jpeg\"") != NULL, k == 2);
+    CHECK_INT_EQ(strstr(msg.data, "\"crop_at\":\"argus.crop.") != NULL, k < 2);
+  }
+  CHECK(bytes[2] > bytes[0] + 3000); /* 2,500 bytes of JPEG in base64 */
+  printf("crops: face event %zu bytes with its crop kept at the edge, %zu "
+         "carrying it\n",
+         bytes[0], bytes[2]);
+  /* The matcher's copies. */
+  argus_event *recv[3] = {NULL, NULL, NULL};
+  for (int i = 0; i < 3; i++) {
+    CHECK_OK(argus_bus_next(faces, 5, &msg, &got));
+    if (!got || !msg.event)
+      break;
+    for (int k = 0; k < 3; k++)
+      if (strcmp(msg.id, sent[k]->id) == 0) {
+        argus_event_ref(msg.event);
+        recv[k] = (argus_event *)msg.event;
+      }
+  }
+  if (!recv[0] || !recv[1] || !recv[2]) {
+    CHECK(0);
+    return;
+  }
+  CHECK(recv[0]->u.face.crop.data == NULL);
+  CHECK(strncmp(recv[0]->u.face.crop_source, "argus.crop.", 11) == 0);
+  CHECK(recv[2]->u.face.crop.data != NULL &&
+        recv[2]->u.face.crop_source[0] == '\0');
+  /* An alert for face 1 carries the crop the matcher asked the edge for;
+   * the inline face's alert carries its own. */
+  crop_alert(m, recv[0]);
+  crop_alert(m, recv[2]);
+  for (int i = 0; i < 2; i++) {
+    CHECK_OK(argus_bus_next(alerts, 5, &msg, &got));
+    CHECK(got && msg.event && msg.event->u.alert.face);
+    if (!got || !msg.event || !msg.event->u.alert.face)
+      break;
+    const argus_event *f = msg.event->u.alert.face;
+    int k = strcmp(f->id, sent[0]->id) == 0 ? 0 : 2;
+    CHECK(f->u.face.crop.data != NULL);
+    CHECK_INT_EQ(f->u.face.crop.size, sent[k]->u.face.crop.size);
+    if (f->u.face.crop.data && f->u.face.crop.size == sent[k]->u.face.crop.size)
+      CHECK(memcmp(f->u.face.crop.data, sent[k]->u.face.crop.data,
+                   f->u.face.crop.size) == 0);
+  }
+  argus_bus_stats st;
+  CHECK_OK(argus_bus_get_stats(m, &st));
+  CHECK_INT_EQ(st.crops_fetched, 1);
+  CHECK_INT_EQ(st.crops_missing, 0);
+  CHECK_OK(argus_bus_get_stats(edge, &st));
+  CHECK_INT_EQ(st.crops_served, 1);
+  /* The edge ends: face 2's alert still goes, without its crop. */
+  argus_bus_close(edge);
+  double t0 = nu_now();
+  crop_alert(m, recv[1]);
+  double waited = nu_now() - t0;
+  CHECK_OK(argus_bus_next(alerts, 5, &msg, &got));
+  CHECK(got && msg.event && msg.event->u.alert.face &&
+        msg.event->u.alert.face->u.face.crop.data == NULL);
+  CHECK_OK(argus_bus_get_stats(m, &st));
+  CHECK_INT_EQ(st.crops_missing, 1);
+  CHECK(waited < 3);
+  printf("crops: an alert's crop fetched from its edge; with the edge gone "
+         "the alert went without it after %.2f s\n",
+         waited);
+  for (int k = 0; k < 3; k++) {
+    argus_event_unref(recv[k]);
+    argus_event_unref(sent[k]);
+  }
+  argus_bus_close(m);
+  argus_bus_close(sink);
+  argus_bus_close(inl);
 }
 
 /* Alerts published while the server restarts: none lost, none doubled. */
@@ -667,12 +841,13 @@ int main(void) {
     fprintf(stderr, "nats-server did not start on port %d\n", g_srv.port);
     return 1;
   }
-  void (*parts[])(void) = {test_plain_topics, test_dedupe,   test_work_queue,
+  void (*parts[])(void) = {test_plain_topics, test_dedupe,     test_work_queue,
                            test_batches,      test_redelivery, test_catch_up,
-                           test_restart,      test_leases,   test_refusals};
-  const char *names[] = {"plain topics", "dedupe",   "work queue",
-                         "batches",      "redelivery", "catch-up",
-                         "restart",      "leases",   "refusals"};
+                           test_crops,        test_restart,    test_leases,
+                           test_refusals};
+  const char *names[] = {"plain topics", "dedupe",   "work queue", "batches",
+                         "redelivery",   "catch-up", "crops",      "restart",
+                         "leases",       "refusals"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     int before = check_failures_;
     double t0 = nu_now();

@@ -288,6 +288,41 @@ static void test_face_json_errors(void) {
     CHECK(replace(g_doc2, sizeof g_doc2, "\"dim\":512", num) == 0);
     expect_refused(g_doc2, ARGUS_E_CORRUPT, dims[i], NULL);
   }
+  /* crop_at (split roles: where the crop can be asked for): a crop request
+   * subject of a face with a crop_sha256 is read back; anything else is
+   * refused (a document from another process must not make the bus send a
+   * request to an arbitrary subject). */
+  {
+    static const char sha[] = "\"crop_sha256\":\"0123456789abcdef0123456789"
+                              "abcdef0123456789abcdef0123456789abcdef\",";
+    char field[256];
+    snprintf(field, sizeof field, "%s\"crop_at\":\"argus.crop.00ff1e\",\"dim\"",
+             sha);
+    memcpy(g_doc2, g_doc, strlen(g_doc) + 1);
+    CHECK(replace(g_doc2, sizeof g_doc2, "\"dim\"", field) == 0);
+    argus_event *back = NULL;
+    argus_error_detail err = {{0}};
+    CHECK_OK(argus_event_from_json(g_doc2, strlen(g_doc2), &back, &err));
+    if (back) {
+      CHECK(strcmp(back->u.face.crop_source, "argus.crop.00ff1e") == 0);
+      CHECK(back->u.face.crop.data == NULL);
+      argus_event_unref(back);
+    }
+    const char *bad[] = {"\"argus.crop.a b\"", "\"nats.js.api\"",
+                         "\"argus.crop.\"", "\"argus.crop.a.b\"", "7"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      snprintf(field, sizeof field, "%s\"crop_at\":%s,\"dim\"", sha, bad[i]);
+      memcpy(g_doc2, g_doc, strlen(g_doc) + 1);
+      CHECK(replace(g_doc2, sizeof g_doc2, "\"dim\"", field) == 0);
+      expect_refused(g_doc2, ARGUS_E_CORRUPT, bad[i], "crop_at");
+    }
+    /* Without the crop's hash there is nothing to check an answer against. */
+    memcpy(g_doc2, g_doc, strlen(g_doc) + 1);
+    CHECK(replace(g_doc2, sizeof g_doc2, "\"dim\"",
+                  "\"crop_at\":\"argus.crop.00ff1e\",\"dim\"") == 0);
+    if (!strstr(g_doc, "\"crop_sha256\":\""))
+      expect_refused(g_doc2, ARGUS_E_CORRUPT, "no sha", "crop_at");
+  }
   /* base64: a character outside the alphabet; a missing quartet; padding
    * in the middle. */
   {

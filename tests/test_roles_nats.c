@@ -6,7 +6,8 @@
  *
  * must store the same alerts as `argus watch` in one process (cooldown off:
  * one alert per person per track, a deterministic set), each once, with
- * its crop. Then the same with the clip played in real time and one
+ * its crop (asked by the matchers from the edge: face events carry none).
+ * Then the same with the clip played in real time and one
  * matcher frozen (SIGSTOP) then killed (SIGKILL) in the middle of the
  * stream: nothing lost,
  * nothing doubled, the recovery time printed. The face events seen on the
@@ -133,6 +134,7 @@ typedef struct face_meter {
   pthread_mutex_t mu;
   long n;
   double bytes;
+  long with_jpeg, with_crop_at; /* carrying the crop; naming the edge */
 } face_meter;
 
 static void on_face(void *user, const argus_bus_msg *m) {
@@ -140,6 +142,8 @@ static void on_face(void *user, const argus_bus_msg *m) {
   pthread_mutex_lock(&fm->mu);
   fm->n++;
   fm->bytes += (double)m->size;
+  fm->with_jpeg += strstr(m->data, "\"crop_jpeg\"") != NULL;
+  fm->with_crop_at += strstr(m->data, "\"crop_at\":\"argus.crop.") != NULL;
   pthread_mutex_unlock(&fm->mu);
 }
 
@@ -397,12 +401,17 @@ int main(void) {
   split_run(db[1], 0, 0, want, &got, &fm, 0);
   CHECK_INT_EQ(got.n, want);
   CHECK_INT_EQ(got.dup, 0);
+  /* Every alert has its crop, yet no face event carried one: the
+   * matchers asked the edge for the crops of the faces that alerted. */
   CHECK_INT_EQ(got.with_crop, got.n);
   if (fm.n > 0)
     printf("face events on the bus: %ld, %.0f bytes each on average "
-           "(embedding + aligned crop JPEG, base64)\n",
+           "(embedding, base64; the crop stays with the edge until an "
+           "alert asks for it)\n",
            fm.n, fm.bytes / (double)fm.n);
   CHECK(fm.n >= 1);
+  CHECK_INT_EQ(fm.with_jpeg, 0);
+  CHECK_INT_EQ(fm.with_crop_at, fm.n);
 
   /* 2. Real time, one matcher killed in the middle of the stream. */
   int want_rt = reference(db[2], 1);

@@ -102,7 +102,12 @@ typedef struct argus_bus_options {
  * sent, in order and under their ids, when it answers again: publishing
  * never waits for the network; they survive a restart of the process),
  * spool_max=BYTES (the spool's bound, default 1 GiB, at least 16 KiB: when
- * full, the oldest are dropped and counted in argus_bus_stats.lost)).
+ * full, the oldest are dropped and counted in argus_bus_stats.lost),
+ * crops=request|inline (request, the default: a face event's crop stays
+ * with its publisher and travels only with an alert or a kept unmatched
+ * face, asked for by the publisher of that; inline: every face event
+ * carries its crop), crop_keep=N (how many recent faces' crops a publisher
+ * keeps for those requests, default 16384)).
  * Several servers (a cluster) are tried in turn, and the connection moves
  * to another when its server goes.
  * Opening a NATS bus connects (refused with a clear error when no server
@@ -241,6 +246,10 @@ typedef struct argus_bus_stats {
   uint64_t waiting;
   uint64_t spooled;
   uint64_t lost;
+  /* NATS, crops=request: crops this process sent to a requester (an edge),
+   * fetched for an alert it published (a matcher), and could not fetch
+   * (the alert went without its crop). 0 in process. */
+  uint64_t crops_served, crops_fetched, crops_missing;
 } argus_bus_stats;
 
 typedef struct argus_bus_sub_stats {
@@ -279,9 +288,8 @@ typedef struct argus_bus_leases argus_bus_leases;
  * value stays the table's) for `holder` (1..63 printable bytes, unique per
  * process: the value written under each key). Errors: INVALID_ARG, IO,
  * NOMEM; err says what. */
-argus_err argus_bus_leases_open(argus_bus *bus, const char *table,
-                                double ttl_s, const char *holder,
-                                argus_bus_leases **out,
+argus_err argus_bus_leases_open(argus_bus *bus, const char *table, double ttl_s,
+                                const char *holder, argus_bus_leases **out,
                                 argus_error_detail *err);
 /* Takes or renews the lease on `key` (1..64 bytes of [A-Za-z0-9_-.]):
  * *held = 1 when this holder has it now, 0 when another does (its name in

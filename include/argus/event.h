@@ -84,22 +84,29 @@ typedef struct argus_event_image {
 
 typedef struct argus_event_face {
   char camera[ARGUS_EVENT_NAME_MAX];
-  int64_t wall_ns;   /* capture, UTC */
-  uint64_t mono_ns;  /* capture of the frame that triggered the search,
+  int64_t wall_ns;    /* capture, UTC */
+  uint64_t mono_ns;   /* capture of the frame that triggered the search,
                         on argus_time_ns() (the latency clock; this process
                         only, 0 when decoded from JSON) */
-  double media_time; /* the camera's time line, seconds */
-  uint64_t track;    /* the edge tracker's id (per camera) */
+  double media_time;  /* the camera's time line, seconds */
+  uint64_t track;     /* the edge tracker's id (per camera) */
   double track_start; /* media time the track was first seen (NAN: unknown;
                          JSON "track_start", null when unknown) */
   argus_event_reason reason;
   float quality;
-  float box[4];        /* x1, y1, x2, y2 in frame pixels */
+  float box[4]; /* x1, y1, x2, y2 in frame pixels */
   int frame_w, frame_h;
   char model[ARGUS_EVENT_MODEL_MAX]; /* the embedder's model id */
   int dim;
   const float *embedding; /* dim floats, L2-normalised */
-  argus_event_image crop;  /* the aligned face (JPEG) */
+  argus_event_image crop; /* the aligned face (JPEG) */
+  /* Split roles (NATS): where the crop's bytes can be asked for when the
+   * face event did not carry them -- the publishing edge's request subject
+   * ("argus.crop.<edge>", JSON "crop_at"); "" otherwise. The bus asks for
+   * the crop only when an alert (or a kept unmatched face) is published for
+   * the face, so that non-matching faces never send their image
+   * (docs/scale.md, "What travels"). */
+  char crop_source[ARGUS_EVENT_ID_MAX];
   /* The frame thumbnail with the face's box drawn, as packed RGB8 pixels
    * (this process only; NULL when none or decoded). It is encoded to JPEG
    * only by a sink that stores the face (an alert), so a face that matches
@@ -165,7 +172,7 @@ typedef struct argus_event_watchlist {
 
 typedef struct argus_event {
   argus_event_type type;
-  int version;                /* ARGUS_EVENT_VERSION, or what was decoded */
+  int version;                 /* ARGUS_EVENT_VERSION, or what was decoded */
   char id[ARGUS_EVENT_ID_MAX]; /* the bus id it was published with */
   union {
     argus_event_face face;
@@ -221,8 +228,8 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
  * thumbnail is never carried). Errors:
  * CORRUPT (not such a document; err says what), UNSUPPORTED (a newer
  * version), NOMEM. */
-argus_err argus_event_from_json(const char *json, size_t len,
-                                argus_event **out, argus_error_detail *err);
+argus_err argus_event_from_json(const char *json, size_t len, argus_event **out,
+                                argus_error_detail *err);
 
 ARGUS_END_DECLS
 #endif

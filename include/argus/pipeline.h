@@ -94,12 +94,12 @@ typedef struct argus_pipeline_config {
   int score_norm;
   int fuse;
 
-  int embed_batch;   /* shots embedded together at most (default 8) */
-  double embed_wait; /* seconds a shot waits for its batch to fill (default
+  int embed_batch;    /* shots embedded together at most (default 8) */
+  double embed_wait;  /* seconds a shot waits for its batch to fill (default
                         0.03); an idle worker embeds at once */
-  int shot_slots;    /* shots waiting for the embedder (default 64) */
-  int alert_queue;   /* alerts waiting for the store sink (default 64) */
-  int alert_spool;   /* alerts the store sink holds while the database is
+  int shot_slots;     /* shots waiting for the embedder (default 64) */
+  int alert_queue;    /* alerts waiting for the store sink (default 64) */
+  int alert_spool;    /* alerts the store sink holds while the database is
                         busy or unavailable (another process holds the
                         write lock beyond the busy timeout, a full disk),
                         stored later in order, each once (default 1024,
@@ -110,16 +110,16 @@ typedef struct argus_pipeline_config {
                          destroy) before those left count as lost (default
                          30, 0..86400); while it runs, a spooled alert is
                          retried until it is stored */
-  int thumb_width;   /* frame thumbnail fits in thumb_width x
+  int thumb_width;    /* frame thumbnail fits in thumb_width x
                         thumb_width * 9 / 16 (default 320) */
-  int jpeg_quality;  /* crops and thumbnails (default 90) */
+  int jpeg_quality;   /* crops and thumbnails (default 90) */
 
   double keep_unmatched;  /* seconds; > 0 stores unmatched searched shots
                              with that retention (default 0: counts only) */
   double status_interval; /* seconds between status documents (default 1) */
   int publish_faces;      /* ignored: face events join edge and match, so
                              every searched shot is one (kept for callers) */
-  int max_cameras; /* cameras at once: sizes the video hub and the edge's
+  int max_cameras;        /* cameras at once: sizes the video hub and the edge's
                       tables (0: ARGUS_PIPELINE_MAX_CAMERAS; at most
                       ARGUS_VIDEO_MAX_CAMERAS) */
   /* Which stages run here (argus_pipeline_role; default ALL). Split roles
@@ -236,8 +236,7 @@ argus_err argus_pipeline_add_camera(argus_pipeline *p, const char *name,
  * (argus_edge_add_camera_opts). */
 argus_err argus_pipeline_add_camera_opts(argus_pipeline *p,
                                          const argus_edge_camera_opts *o,
-                                         int *index,
-                                         argus_pipeline_error *err);
+                                         int *index, argus_pipeline_error *err);
 /* Stops a camera; its shots still queued are discarded. Errors:
  * INVALID_ARG, NOT_FOUND. */
 argus_err argus_pipeline_remove_camera(argus_pipeline *p, int index);
@@ -350,6 +349,10 @@ typedef struct argus_pipeline_stats {
    * its group has not handled yet (a shared bus; -1: not known). */
   uint64_t faces_searched;
   int64_t faces_backlog;
+  /* A shared bus with crops kept at the edges (NATS, crops=request): the
+   * crops of alerted faces this process fetched from their edges, and
+   * those it could not (the alert went without a crop). */
+  uint64_t crops_fetched, crops_missing;
 } argus_pipeline_stats;
 
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL

@@ -42,6 +42,26 @@ typedef struct bus_backend_ops {
   void (*lease_close)(void *impl);
 } bus_backend_ops;
 
+/* What a wire document (argus_event_to_wire) says of crops, for a backend
+ * that keeps them with their publisher (NATS, crops=request). */
+typedef struct bus_wire_crop {
+  /* A face event: its crop stays here; the document names this request
+   * subject ("crop_at") instead of carrying the bytes. NULL: carried. */
+  const char *crop_at;
+  /* An alert or unmatched event whose face came without its crop: the
+   * crop's bytes, fetched from crop_source, to carry instead (NULL: none). */
+  const uint8_t *face_crop;
+  size_t face_crop_size;
+} bus_wire_crop;
+
+/* argus_event_to_wire with those choices (w may be NULL: the plain wire
+ * form). Errors as argus_event_to_wire. */
+argus_err bus_event_wire(const argus_event *ev, const bus_wire_crop *w,
+                         char *buf, size_t cap, size_t *len);
+/* Whether s is a crop request subject ("argus.crop." and 1..40 bytes of
+ * [A-Za-z0-9_-]). */
+int bus_crop_subject_ok(const char *s);
+
 extern const bus_backend_ops bus_inproc_ops;
 extern const bus_backend_ops bus_nats_ops;
 

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "argus/event.h"
+#include "bus/bus_internal.h"
 
 /* The allocation behind an event: the count, then the event, then its
  * trailing data (a face event's embedding and JPEGs). */
@@ -242,7 +243,24 @@ static void json_time_or_null(argus_json *j, const char *key, double t) {
 /* Largest crop JPEG a wire document carries (argus_event_to_wire). */
 #define WIRE_CROP_MAX ((size_t)24 << 10)
 
-static void json_face(argus_json *j, const argus_event_face *f, int wire) {
+int bus_crop_subject_ok(const char *s) {
+  static const char pre[] = "argus.crop.";
+  if (!s || strncmp(s, pre, sizeof pre - 1) != 0)
+    return 0;
+  size_t n = 0;
+  for (const char *p = s + sizeof pre - 1; *p; p++, n++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+      return 0;
+  return n >= 1 && n <= 40;
+}
+
+/* wire: 0 the plain document, 1 the wire form; w: its crop choices (NULL:
+ * carry what the event has). extra_crop: bytes of a crop the event lacks
+ * (an alert's face fetched from its edge). */
+static void json_face(argus_json *j, const argus_event_face *f, int wire,
+                      const char *crop_at, const uint8_t *extra_crop,
+                      size_t extra_size) {
   char t[ARGUS_RFC3339_MAX];
   argus_rfc3339(f->wall_ns, t);
   argus_json_str(j, "camera", f->camera);
@@ -265,21 +283,30 @@ static void json_face(argus_json *j, const argus_event_face *f, int wire) {
                               (size_t)f->dim * sizeof(float), enc)
                  : 0;
   argus_json_strn(j, "embedding", enc, n);
-  if (wire && f->crop.data && f->crop.size > 0 &&
-      f->crop.size <= WIRE_CROP_MAX) {
+  if (!wire)
+    return;
+  const uint8_t *crop = f->crop.data ? f->crop.data : extra_crop;
+  size_t crop_size = f->crop.data ? f->crop.size : extra_size;
+  if (crop && crop_size > 0 && crop_size <= WIRE_CROP_MAX && !crop_at) {
     static _Thread_local char cenc[(WIRE_CROP_MAX + 2) / 3 * 4 + 1];
-    size_t cn = b64_encode(f->crop.data, f->crop.size, cenc);
+    size_t cn = b64_encode(crop, crop_size, cenc);
     argus_json_strn(j, "crop_jpeg", cenc, cn);
+  } else if (crop_at) {
+    argus_json_str(j, "crop_at", crop_at);
+  } else if (f->crop_source[0]) {
+    argus_json_str(j, "crop_at", f->crop_source);
   }
 }
 
-static void json_alert(argus_json *j, const argus_event_alert *a, int wire) {
+static void json_alert(argus_json *j, const argus_event_alert *a, int wire,
+                       const bus_wire_crop *w) {
   argus_event_alert_json(a, a->crop_sha256[0] ? a->crop_sha256 : NULL,
                          a->thumb_sha256[0] ? a->thumb_sha256 : NULL, j);
   if (wire && a->face) {
     argus_json_str(j, "face_event", a->face->id);
     argus_json_obj_begin(j, "face");
-    json_face(j, &a->face->u.face, 1);
+    json_face(j, &a->face->u.face, 1, NULL, w ? w->face_crop : NULL,
+              w ? w->face_crop_size : 0);
     argus_json_obj_end(j);
   }
 }
@@ -347,20 +374,25 @@ static const char *change_name(argus_event_change c) {
 }
 
 static argus_err event_json(const argus_event *ev, char *buf, size_t cap,
-                            size_t *len, int wire);
+                            size_t *len, int wire, const bus_wire_crop *w);
 
 argus_err argus_event_to_json(const argus_event *ev, char *buf, size_t cap,
                               size_t *len) {
-  return event_json(ev, buf, cap, len, 0);
+  return event_json(ev, buf, cap, len, 0, NULL);
 }
 
 argus_err argus_event_to_wire(const argus_event *ev, char *buf, size_t cap,
                               size_t *len) {
-  return event_json(ev, buf, cap, len, 1);
+  return event_json(ev, buf, cap, len, 1, NULL);
+}
+
+argus_err bus_event_wire(const argus_event *ev, const bus_wire_crop *w,
+                         char *buf, size_t cap, size_t *len) {
+  return event_json(ev, buf, cap, len, 1, w);
 }
 
 static argus_err event_json(const argus_event *ev, char *buf, size_t cap,
-                            size_t *len, int wire) {
+                            size_t *len, int wire, const bus_wire_crop *w) {
   if (len)
     *len = 0;
   if (!ev || !buf || cap < 2 || !type_name(ev->type))
@@ -372,26 +404,27 @@ static argus_err event_json(const argus_event *ev, char *buf, size_t cap,
   argus_json_str(&j, "type", type_name(ev->type));
   switch (ev->type) {
   case ARGUS_EVENT_FACE:
-    json_face(&j, &ev->u.face, wire);
+    json_face(&j, &ev->u.face, wire, w ? w->crop_at : NULL, NULL, 0);
     break;
   case ARGUS_EVENT_ALERT:
-    json_alert(&j, &ev->u.alert, wire);
+    json_alert(&j, &ev->u.alert, wire, w);
     break;
   case ARGUS_EVENT_UNMATCHED:
     argus_json_str(&j, "face_id", ev->u.unmatched.face_id);
     argus_json_num(&j, "best_score", ev->u.unmatched.best_score, 4);
     argus_json_num(&j, "retention", ev->u.unmatched.retention, 1);
     if (ev->u.unmatched.face)
-      json_face(&j, &ev->u.unmatched.face->u.face, wire);
+      json_face(&j, &ev->u.unmatched.face->u.face, wire, NULL,
+                w ? w->face_crop : NULL, w ? w->face_crop_size : 0);
     break;
   case ARGUS_EVENT_WATCHLIST: {
-    const argus_event_watchlist *w = &ev->u.watchlist;
-    argus_json_str(&j, "what", change_name(w->what));
-    argus_json_str(&j, "action", w->action[0] ? w->action : NULL);
-    argus_json_str(&j, "watchlist", w->watchlist[0] ? w->watchlist : NULL);
-    argus_json_int(&j, "watchlist_id", w->watchlist_id);
-    argus_json_int(&j, "person_id", w->person_id);
-    argus_json_int(&j, "seq", w->seq);
+    const argus_event_watchlist *wl = &ev->u.watchlist;
+    argus_json_str(&j, "what", change_name(wl->what));
+    argus_json_str(&j, "action", wl->action[0] ? wl->action : NULL);
+    argus_json_str(&j, "watchlist", wl->watchlist[0] ? wl->watchlist : NULL);
+    argus_json_int(&j, "watchlist_id", wl->watchlist_id);
+    argus_json_int(&j, "person_id", wl->person_id);
+    argus_json_int(&j, "seq", wl->seq);
     break;
   }
   }
@@ -547,6 +580,11 @@ static argus_err parse_face(const cJSON *o, argus_event **out,
     why = "face: \"model\" missing or too long";
   else if (opt_str(o, "crop_sha256", f->crop.sha256, sizeof f->crop.sha256))
     why = "face: \"crop_sha256\" is not a string";
+  else if (opt_str(o, "crop_at", f->crop_source, sizeof f->crop_source) ||
+           (f->crop_source[0] && (!bus_crop_subject_ok(f->crop_source) ||
+                                  crop_n > 0 || !f->crop.sha256[0])))
+    why = "face: \"crop_at\" is not a crop request subject "
+          "(argus.crop.NAME) of a face with a crop_sha256 and no crop_jpeg";
   else if (get_str(o, "reason", reason, sizeof reason) ||
            reason_of(reason, &f->reason))
     why = "face: \"reason\" is not early, better or end";

@@ -48,6 +48,21 @@
  * Subscriptions with `events` get the parsed event (argus_event_from_json)
  * in argus_bus_msg.event and the document in data.
  *
+ * Crops (crops=request, the default): a face event's crop JPEG stays with
+ * the process that published it, in a ring of its last crop_keep crops,
+ * and the document names the subject to ask for it ("crop_at":
+ * "argus.crop.<random>", a plain NATS request/reply subscription of this
+ * bus). Publishing an alert (alert.raised), or a kept unmatched face
+ * (face.unmatched: retention on), whose face came
+ * without its crop asks that subject for it (CROP_WAIT_MS), checks it
+ * against the face's crop_sha256 and carries it in the document: only the
+ * faces that alert send their image, once. A crop that is no longer there
+ * (its edge ended or its ring moved on) leaves the alert without a crop,
+ * counted in argus_bus_stats.crops_missing and logged; the alert itself is
+ * never held back. Publications that go to the spool carry their crop (the
+ * ring does not survive the process). crops=inline: every face event
+ * carries its crop.
+ *
  * At-least-once transport, deduplicated on both ends: the server drops a
  * repeated publication of an id, and each subscription drops an id it
  * delivered among its last dedupe_window messages (a message delivered
@@ -64,6 +79,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "argus/event.h"
 #include "bus/bus_internal.h"
@@ -75,7 +91,17 @@
 #define RESEND_WAIT_MS 5000 /* a resend's wait for its acknowledgement */
 #define RESEND_PAUSE_MS 250 /* between failed resends */
 #define MEMQ_MAX_BYTES ((size_t)64 << 20) /* the resend queue without spool */
-#define CLOSE_DRAIN_S 30 /* close waits this long for the resend queue */
+#define CLOSE_DRAIN_S 30  /* close waits this long for the resend queue */
+#define CROP_WAIT_MS 1000 /* a crop request's wait for its edge */
+#define CROP_KEEP_DEFAULT 16384
+#define CROP_MAX ((size_t)24 << 10) /* the wire form's largest crop */
+
+/* A crop kept for requests (crops=request): the ring's slot. */
+typedef struct crop_slot {
+  char id[ARGUS_BUS_ID_MAX + 1]; /* the face event's id; "" when empty */
+  uint8_t *data;                 /* grown to the largest crop it held */
+  size_t size, cap;
+} crop_slot;
 
 typedef struct stored_stream {
   const char *name;
@@ -136,7 +162,7 @@ typedef struct nb_sub {
   natsMsg *held; /* polled pull: delivered, acknowledged at the next */
   argus_event *held_ev;
   uint64_t own_seq;
-  bus_dedupe seen; /* ids delivered lately */
+  bus_dedupe seen;     /* ids delivered lately */
   const char *stream;  /* pull: the stream's name (static) */
   int64_t backlog;     /* the group's, last asked (nb_sub_stats) */
   uint64_t backlog_at; /* when (argus_time_ns), 0: never */
@@ -182,6 +208,16 @@ struct nb_bus {
   int nsubs;
   _Atomic uint64_t published, delivered, dropped, pub_errors, duplicates;
   uint64_t delivered_gone, dropped_gone;
+  /* Crops kept for requests (crops=request): a ring of crop_keep slots
+   * under cc_mu, served on crop_subject. */
+  int crops_inline;
+  int crop_keep;
+  char crop_subject[48];
+  natsSubscription *crop_sub;
+  pthread_mutex_t cc_mu;
+  crop_slot *cc;
+  int cc_next;
+  _Atomic uint64_t crops_served, crops_fetched, crops_missing;
 };
 
 static const char *status_text(natsStatus s) {
@@ -443,10 +479,17 @@ static argus_err parse_url(char *servers, nb_bus *b, char *name, size_t cap) {
     } else if (strcmp(kv, "spool_max") == 0 && numeric &&
                v >= (double)BUS_SPOOL_MIN_BYTES && v <= 1e15) {
       b->spool_max = (uint64_t)v;
+    } else if (strcmp(kv, "crops") == 0 &&
+               (strcmp(eq, "inline") == 0 || strcmp(eq, "request") == 0)) {
+      b->crops_inline = strcmp(eq, "inline") == 0;
+    } else if (strcmp(kv, "crop_keep") == 0 && numeric && v >= 16 &&
+               v <= 1048576 && v == (int)v) {
+      b->crop_keep = (int)v;
     } else {
       bus_note("nats: bad option %s=%.60s (replicas=1..5, ack_wait=0.1..86400 "
                "s, max_age=1..3.2e7 s, name=TEXT, spool=FOLDER, "
-               "spool_max=%llu..1e15 bytes)",
+               "spool_max=%llu..1e15 bytes, crops=request|inline, "
+               "crop_keep=16..1048576 faces)",
                kv, eq, (unsigned long long)BUS_SPOOL_MIN_BYTES);
       return ARGUS_E_INVALID_ARG;
     }
@@ -500,6 +543,121 @@ static argus_err ensure_streams(nb_bus *b) {
 
 static void nb_close(void *ctx);
 
+/* ---- crops kept for requests ---------------------------------------------
+ */
+
+/* Keeps the crop of face event `id` in the ring (its oldest goes). The
+ * slot's buffer grows to the largest crop it held: no allocation once the
+ * ring has gone round. Returns 0, or -1 (no memory: the caller carries the
+ * crop instead). */
+static int crop_keep(nb_bus *b, const char *id, const uint8_t *data,
+                     size_t size) {
+  pthread_mutex_lock(&b->cc_mu);
+  crop_slot *c = &b->cc[b->cc_next];
+  if (c->cap < size) {
+    uint8_t *nd = realloc(c->data, size);
+    if (!nd) {
+      pthread_mutex_unlock(&b->cc_mu);
+      return -1;
+    }
+    c->data = nd;
+    c->cap = size;
+  }
+  memcpy(c->data, data, size);
+  c->size = size;
+  snprintf(c->id, sizeof c->id, "%s", id);
+  b->cc_next = (b->cc_next + 1) % b->crop_keep;
+  pthread_mutex_unlock(&b->cc_mu);
+  return 0;
+}
+
+/* A crop request: the body is a face event's id; the answer is its crop
+ * JPEG, or an empty body when it is no longer kept. On the connection's
+ * delivery thread. */
+static void on_crop_request(natsConnection *nc, natsSubscription *sub,
+                            natsMsg *m, void *closure) {
+  (void)sub;
+  nb_bus *b = closure;
+  static _Thread_local uint8_t out[CROP_MAX];
+  char id[ARGUS_BUS_ID_MAX + 1];
+  const char *reply = natsMsg_GetReply(m);
+  int len = natsMsg_GetDataLength(m);
+  size_t n = 0;
+  if (reply && len > 0 && len <= ARGUS_BUS_ID_MAX) {
+    memcpy(id, natsMsg_GetData(m), (size_t)len);
+    id[len] = '\0';
+    pthread_mutex_lock(&b->cc_mu);
+    /* Newest first: a request comes soon after its face event. */
+    for (int k = 0; k < b->crop_keep; k++) {
+      int i = (b->cc_next - 1 - k + b->crop_keep) % b->crop_keep;
+      if (!b->cc[i].id[0])
+        break;
+      if (strcmp(b->cc[i].id, id) == 0) {
+        n = b->cc[i].size <= sizeof out ? b->cc[i].size : 0;
+        memcpy(out, b->cc[i].data, n);
+        break;
+      }
+    }
+    pthread_mutex_unlock(&b->cc_mu);
+  }
+  if (reply) {
+    natsConnection_Publish(nc, reply, out, (int)n);
+    if (n)
+      atomic_fetch_add(&b->crops_served, 1);
+  }
+  natsMsg_Destroy(m);
+}
+
+/* Asks the edge that published `face` (it came without its crop) for the
+ * crop: into out (CROP_MAX bytes), checked against its crop_sha256.
+ * Returns the size, or 0 (logged and counted: the alert goes without). */
+static size_t crop_fetch(nb_bus *b, const argus_event *face, uint8_t *out) {
+  const argus_event_face *f = &face->u.face;
+  natsMsg *r = NULL;
+  natsStatus s = natsConnection_Request(&r, b->nc, f->crop_source, face->id,
+                                        (int)strlen(face->id), CROP_WAIT_MS);
+  const char *why = NULL;
+  size_t n = 0;
+  if (s != NATS_OK) {
+    why = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS
+              ? "its edge did not answer (ended?)"
+              : status_text(s);
+  } else {
+    int len = natsMsg_GetDataLength(r);
+    if (len <= 0) {
+      why = "its edge no longer keeps it (crop_keep)";
+    } else if ((size_t)len > CROP_MAX) {
+      why = "the answer is too large";
+    } else {
+      uint8_t h[32];
+      char hex[65];
+      argus_sha256 sh;
+      argus_sha256_init(&sh);
+      argus_sha256_update(&sh, natsMsg_GetData(r), (size_t)len);
+      argus_sha256_final(&sh, h);
+      for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+      if (strcmp(hex, f->crop.sha256) != 0) {
+        why = "the answer is not the crop of that face (SHA-256 differs)";
+      } else {
+        n = (size_t)len;
+        memcpy(out, natsMsg_GetData(r), n);
+      }
+    }
+  }
+  natsMsg_Destroy(r);
+  if (n) {
+    atomic_fetch_add(&b->crops_fetched, 1);
+  } else {
+    atomic_fetch_add(&b->crops_missing, 1);
+    argus_log(ARGUS_LOG_WARN, BUS_MOD,
+              "nats: the crop of face %s (camera '%s') from %s: %s; its alert "
+              "goes without a crop",
+              face->id, f->camera, f->crop_source, why);
+  }
+  return n;
+}
+
 static argus_err nb_open(const char *url, const argus_bus_options *o,
                          void **ctx) {
   nb_bus *b = calloc(1, sizeof *b);
@@ -514,6 +672,8 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
   b->ack_wait_ns = (int64_t)30 * 1000000000;
   b->max_age_ns = (int64_t)86400 * 1000000000;
   b->replicas = 1;
+  b->crop_keep = CROP_KEEP_DEFAULT;
+  pthread_mutex_init(&b->cc_mu, NULL);
   char servers[1024], name[128] = "argus";
   if (strlen(url) >= sizeof servers) {
     bus_note("nats: URL of %zu bytes (at most %zu)", strlen(url),
@@ -525,6 +685,11 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
   argus_err rc = parse_url(servers, b, name, sizeof name);
   if (!rc && b->spool_dir[0])
     rc = bus_spool_open(b->spool_dir, b->spool_max, &b->spool);
+  if (!rc && !b->crops_inline) {
+    b->cc = calloc((size_t)b->crop_keep, sizeof *b->cc);
+    if (!b->cc)
+      rc = ARGUS_E_NOMEM;
+  }
   if (rc) {
     nb_close(b);
     return rc;
@@ -610,6 +775,25 @@ static argus_err nb_open(const char *url, const argus_bus_options *o,
     nb_close(b);
     return ARGUS_E_IO;
   }
+  if (b->cc) {
+    /* The subject this process answers crop requests on. */
+    uint64_t r = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&r, sizeof r, 1, f) != 1)
+      r = (uint64_t)argus_wall_ns() ^ ((uint64_t)getpid() << 32);
+    if (f)
+      fclose(f);
+    snprintf(b->crop_subject, sizeof b->crop_subject, "argus.crop.%016llx",
+             (unsigned long long)r);
+    s = natsConnection_Subscribe(&b->crop_sub, b->nc, b->crop_subject,
+                                 on_crop_request, b);
+    if (s != NATS_OK) {
+      bus_note("nats: cannot answer crop requests on %s: %s", b->crop_subject,
+               status_text(s));
+      nb_close(b);
+      return ARGUS_E_IO;
+    }
+  }
   if (!later) {
     rc = ensure_streams(b);
     if (rc && !b->spool) {
@@ -657,6 +841,11 @@ static void nb_close(void *ctx) {
     pthread_join(b->rq_th, NULL);
   }
   atomic_store(&b->closing, 1);
+  if (b->crop_sub) {
+    natsSubscription_Unsubscribe(b->crop_sub);
+    natsSubscription_Destroy(b->crop_sub);
+    b->crop_sub = NULL;
+  }
   if (b->js)
     jsCtx_Destroy(b->js);
   if (b->nc) {
@@ -701,6 +890,12 @@ static void nb_close(void *ctx) {
                 (unsigned long long)st.pending, b->spool_dir);
     bus_spool_close(b->spool);
   }
+  if (b->cc) {
+    for (int i = 0; i < b->crop_keep; i++)
+      free(b->cc[i].data);
+    free(b->cc);
+  }
+  pthread_mutex_destroy(&b->cc_mu);
   pthread_cond_destroy(&b->rq_cv);
   pthread_mutex_destroy(&b->rq_mu);
   pthread_cond_destroy(&b->closed_cv);
@@ -769,11 +964,39 @@ static argus_err nb_publish(void *ctx, const char *topic, const char *id,
 
 static argus_err nb_publish_event(void *ctx, const char *topic,
                                   const argus_event *ev) {
+  nb_bus *b = ctx;
   /* One document per publishing thread: no allocation per message. */
   static _Thread_local char doc[ARGUS_BUS_MSG_MAX + 1];
+  static _Thread_local uint8_t crop[CROP_MAX];
   size_t len = 0;
-  /* The wire form: crops and an alert's face travel to the other roles. */
-  argus_err rc = argus_event_to_wire(ev, doc, ARGUS_BUS_MSG_MAX + 1, &len);
+  /* The wire form: an alert's face travels to the other roles; a face's
+   * crop stays here until an alert asks for it (crops=request). */
+  bus_wire_crop w = {0};
+  const argus_event *face = ev->type == ARGUS_EVENT_ALERT ? ev->u.alert.face
+                            : ev->type == ARGUS_EVENT_UNMATCHED
+                                ? ev->u.unmatched.face
+                                : NULL;
+  if (ev->type == ARGUS_EVENT_FACE && b->cc && ev->u.face.crop.data &&
+      ev->u.face.crop.size > 0 && ev->u.face.crop.size <= CROP_MAX &&
+      ev->u.face.crop.sha256[0]) {
+    /* What goes to the spool carries its crop: the ring does not outlive
+     * the process. */
+    pthread_mutex_lock(&b->rq_mu);
+    int direct = rq_empty(b) && atomic_load(&b->streams_ready) &&
+                 (!b->spool || connected(b));
+    pthread_mutex_unlock(&b->rq_mu);
+    if (direct &&
+        crop_keep(b, ev->id, ev->u.face.crop.data, ev->u.face.crop.size) == 0)
+      w.crop_at = b->crop_subject;
+  } else if (face && face->type == ARGUS_EVENT_FACE &&
+             (strcmp(topic, ARGUS_EVENT_TOPIC_ALERT_RAISED) == 0 ||
+              strcmp(topic, ARGUS_EVENT_TOPIC_UNMATCHED) == 0) &&
+             !face->u.face.crop.data && face->u.face.crop_source[0] &&
+             face->u.face.crop.sha256[0]) {
+    w.face_crop_size = crop_fetch(b, face, crop);
+    w.face_crop = w.face_crop_size ? crop : NULL;
+  }
+  argus_err rc = bus_event_wire(ev, &w, doc, ARGUS_BUS_MSG_MAX + 1, &len);
   if (rc) {
     bus_note("publish %s %s: the event does not fit a document (%s)", topic,
              ev->id, argus_strerror(rc));
@@ -994,8 +1217,8 @@ static void *pull_main(void *arg) {
         st = natsSubscription_Fetch(&list, s->sub, 1, FETCH_WAIT_MS, &jerr);
       }
     } else {
-      st = natsSubscription_Fetch(&list, s->sub, s->batch, FETCH_WAIT_MS,
-                                  &jerr);
+      st =
+          natsSubscription_Fetch(&list, s->sub, s->batch, FETCH_WAIT_MS, &jerr);
     }
     if (st == NATS_TIMEOUT)
       continue;
@@ -1323,6 +1546,9 @@ static void nb_stats(void *ctx, argus_bus_stats *out) {
   nb_bus *b = ctx;
   out->published = atomic_load(&b->published);
   out->duplicates = atomic_load(&b->duplicates);
+  out->crops_served = atomic_load(&b->crops_served);
+  out->crops_fetched = atomic_load(&b->crops_fetched);
+  out->crops_missing = atomic_load(&b->crops_missing);
   out->resent = atomic_load(&b->resent);
   out->spooled = atomic_load(&b->spooled);
   pthread_mutex_lock(&b->rq_mu);

@@ -291,13 +291,16 @@ static void print_status(int role, const argus_pipeline_stats *st,
             "%llu matched, %llu "
             "alerts raised, %llu suppressed (track, cooldown), %llu "
             "suppressed by negatives; %d templates of %d persons; %llu "
-            "enrolment changes applied\n",
+            "enrolment changes applied; %llu alert crops fetched from "
+            "edges, %llu missing\n",
             t, (unsigned long long)st->faces_searched, st->cpu_match,
             (long long)st->faces_backlog,
             (unsigned long long)st->matches, (unsigned long long)st->alerts,
             (unsigned long long)st->suppressed,
             (unsigned long long)st->suppressed_negative, st->templates,
-            st->persons, (unsigned long long)st->changes);
+            st->persons, (unsigned long long)st->changes,
+            (unsigned long long)st->crops_fetched,
+            (unsigned long long)st->crops_missing);
     return;
   }
   if (role == ARGUS_PIPELINE_SINK) {

@@ -617,6 +617,12 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   out->suppressed_negative = ms.suppressed_negative;
   out->marked_negative = ms.marked_negative;
 
+  argus_bus_stats bs;
+  if (argus_bus_get_stats(p->parts.bus, &bs) == ARGUS_OK) {
+    out->crops_fetched = bs.crops_fetched;
+    out->crops_missing = bs.crops_missing;
+  }
+
   argus_bus_sub_stats ss;
   memset(&ss, 0, sizeof ss);
   if (p->sink_sub && argus_bus_sub_get_stats(p->sink_sub, &ss) == ARGUS_OK) {
