@@ -258,12 +258,36 @@ fail:
 
 /* ---- transactions ------------------------------------------------------- */
 
+/* Moves every identity column's sequence past the column's largest value
+ * where it lags behind. A migration that rebuilds a table copies its ids
+ * (migration 9: templates), which SQLite's AUTOINCREMENT follows and an
+ * identity column's sequence does not: the next insert would take id 1
+ * and collide with a copied row ("duplicate key ... templates_sealed_pkey",
+ * seen with tests/test_encryption.c on a version-8 database with
+ * templates). */
+static const char pg_identity_sync_sql[] =
+    "DO $$ DECLARE r record; m bigint; q text; BEGIN "
+    "FOR r IN SELECT table_name AS t, column_name AS c "
+    "FROM information_schema.columns WHERE table_schema = current_schema() "
+    "AND is_identity = 'YES' LOOP "
+    "EXECUTE format('SELECT max(%I) FROM %I', r.c, r.t) INTO m; "
+    "q := pg_get_serial_sequence(quote_ident(r.t), r.c); "
+    "IF m IS NOT NULL AND q IS NOT NULL AND "
+    "m > coalesce(pg_sequence_last_value(q::regclass), 0) THEN "
+    "PERFORM setval(q::regclass, m); END IF; END LOOP; END $$";
+
+/* The migrations' scripts (store_migrate: each in its write transaction),
+ * then the identity sequences put right. */
 static argus_err pg_exec(void *ctx, const char *sql, argus_store_error *err) {
   pg_ctx *c = ctx;
   /* outside a transaction (the migrations' own BEGIN ... COMMIT is one
    * statement list): a broken connection may be made again first */
   argus_err e = c->in_tx ? ARGUS_OK : revive(c, err);
-  return e != ARGUS_OK ? e : pg_simple(c, sql, err, "postgres");
+  if (e == ARGUS_OK)
+    e = pg_simple(c, sql, err, "postgres");
+  if (e == ARGUS_OK)
+    e = pg_simple(c, pg_identity_sync_sql, err, "postgres: identity sequences");
+  return e;
 }
 
 static argus_err begin_once(pg_ctx *c, store_tx_mode mode,
