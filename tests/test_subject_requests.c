@@ -9,7 +9,15 @@
  * POST /persons/{id}/erase: admin only, answers as documented.
  *
  * Needs the models ($ARGUS_MODELS_DIR) and the stills of ../shared/data
- * (knn_examples); skips (77) without them. */
+ * (knn_examples); skips (77) without them.
+ *
+ * With ARGUS_TEST_STORE=postgres (test_subject_requests_pg) every database
+ * is a database of a throwaway PostgreSQL cluster (tests/pg_util.h), its
+ * file's folder the data folder (ARGUS_DATA_DIR for the CLI and the
+ * server): "no trace in any column of any table" is then looked for in
+ * every column of every table of the database's schema, and "an unknown
+ * person changes nothing" compares a digest of every table's rows where
+ * SQLite compares the file's bytes. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <math.h>
@@ -27,6 +35,10 @@
 #include "argus/store.h"
 #include "check.h"
 #include "cli_util.h"
+#include "pg_util.h"
+
+static pg_cluster g_pgc;
+static const pg_cluster *g_pg;
 
 #define ERASED "Joe Biden"
 #define KEPT "Kit Harington"
@@ -36,6 +48,28 @@ static char tmp[256], db[400], train[1200];
 static cli_result r;
 
 #define RUN(...) CLI_RUN(cli, tmp, models, 1, &r, __VA_ARGS__)
+
+/* The --db argument for the database file `path`: the path itself, or
+ * under PostgreSQL the URL of its database, with ARGUS_DATA_DIR set to the
+ * path's folder for the commands that follow. */
+static const char *db_arg(const char *path) {
+  static char urls[4][160];
+  static int next;
+  if (!g_pg)
+    return path;
+  char *url = urls[next++ % 4];
+  if (pg_db_for_path(g_pg, path, 1, url, sizeof urls[0]) != 0) {
+    CHECK(!"no database for the path");
+    return path;
+  }
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  setenv("ARGUS_DATA_DIR", slash ? dir : ".", 1);
+  return url;
+}
 
 /* The whole file in a malloc'd buffer (NUL-terminated), *n its size. */
 static char *slurp(const char *path, size_t *n) {
@@ -69,7 +103,7 @@ static argus_store *open_store(void) {
   argus_store *s = NULL;
   argus_store_error err = {{0}};
   argus_store_options o = {.must_exist = 1, .actor = "test"};
-  if (argus_store_open(db, &o, &s, &err) != ARGUS_OK) {
+  if (pg_test_store_open(g_pg, db, &o, &s, &err) != ARGUS_OK) {
     fprintf(stderr, "open %s: %s\n", db, err.msg);
     return NULL;
   }
@@ -149,7 +183,7 @@ static void make_alerts(argus_store_id erased, argus_store_id kept) {
 static void test_export(argus_store_id erased, char hashes[][65], int *nh) {
   char out[600];
   snprintf(out, sizeof out, "%s/export", tmp);
-  RUN("person", "export", ERASED, "--out", out, "--db", db);
+  RUN("person", "export", ERASED, "--out", out, "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 0);
   char path[1200];
   snprintf(path, sizeof path, "%s/manifest.json", out);
@@ -220,7 +254,7 @@ static void test_export(argus_store_id erased, char hashes[][65], int *nh) {
 
   /* A folder that is not empty is refused. */
   CLI_RUN(cli, tmp, models, 0, &r, "person", "export", ERASED, "--out", out,
-          "--db", db);
+          "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 1);
   CHECK(strstr(r.err, "not an empty folder") != NULL);
 
@@ -244,9 +278,79 @@ static void test_export(argus_store_id erased, char hashes[][65], int *nh) {
   }
 }
 
+/* The columns of the PostgreSQL database's own tables (its schema) with
+ * their types: a result to free with PQclear, or NULL. */
+static PGresult *pg_columns(PGconn *conn) {
+  PGresult *cols =
+      PQexec(conn, "SELECT c.table_name, c.column_name, c.data_type "
+                   "FROM information_schema.columns c JOIN "
+                   "information_schema.tables t USING (table_schema, "
+                   "table_name) WHERE c.table_schema = "
+                   "current_schema() AND t.table_type = 'BASE TABLE' "
+                   "ORDER BY c.table_name, c.ordinal_position");
+  if (PQresultStatus(cols) != PGRES_TUPLES_OK || PQntuples(cols) == 0) {
+    fprintf(stderr, "the columns of %s: %s", db, PQerrorMessage(conn));
+    PQclear(cols);
+    return NULL;
+  }
+  return cols;
+}
+
+/* db_mentions on PostgreSQL: every value of every column but the numeric
+ * ones, bytea compared as bytes, anything else as its text. */
+static int pg_mentions(const char *needle, int verbose) {
+  char url[160];
+  if (pg_db_for_path(g_pg, db, 0, url, sizeof url) != 0)
+    return -1;
+  PGconn *conn = PQconnectdb(url);
+  PGresult *cols = PQstatus(conn) == CONNECTION_OK ? pg_columns(conn) : NULL;
+  int hits = cols ? 0 : -1;
+  for (int i = 0; cols && i < PQntuples(cols); i++) {
+    const char *t = PQgetvalue(cols, i, 0), *c = PQgetvalue(cols, i, 1),
+               *ty = PQgetvalue(cols, i, 2);
+    static const char *const numeric[] = {
+        "bigint", "integer", "smallint",        "numeric",
+        "real",   "boolean", "double precision"};
+    int skip = 0;
+    for (size_t k = 0; k < sizeof numeric / sizeof *numeric; k++)
+      skip |= strcmp(ty, numeric[k]) == 0;
+    if (skip)
+      continue;
+    char sql[400];
+    if (strcmp(ty, "bytea") == 0)
+      snprintf(sql, sizeof sql,
+               "SELECT count(*) FROM \"%s\" WHERE position(convert_to($1, "
+               "'UTF8') IN \"%s\") > 0",
+               t, c);
+    else
+      snprintf(sql, sizeof sql,
+               "SELECT count(*) FROM \"%s\" WHERE strpos(\"%s\"::text, $1) "
+               "> 0",
+               t, c);
+    const char *param[1] = {needle};
+    PGresult *q = PQexecParams(conn, sql, 1, NULL, param, NULL, NULL, 0);
+    if (PQresultStatus(q) != PGRES_TUPLES_OK) {
+      fprintf(stderr, "%s: %s", sql, PQerrorMessage(conn));
+      hits = -1;
+      PQclear(q);
+      break;
+    }
+    int n = atoi(PQgetvalue(q, 0, 0));
+    if (n && verbose)
+      fprintf(stderr, "'%s' still in %s.%s (%d rows)\n", needle, t, c, n);
+    hits += n;
+    PQclear(q);
+  }
+  PQclear(cols);
+  PQfinish(conn);
+  return hits;
+}
+
 /* Every TEXT or BLOB value of every table that contains `needle`:
  * printed, and counted. */
 static int db_mentions(const char *needle, int verbose) {
+  if (g_pg)
+    return pg_mentions(needle, verbose);
   sqlite3 *h = NULL;
   int hits = 0;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -287,6 +391,12 @@ static int db_mentions(const char *needle, int verbose) {
 }
 
 static int64_t db_count(const char *sql) {
+  if (g_pg) {
+    char url[160];
+    return pg_db_for_path(g_pg, db, 0, url, sizeof url) == 0
+               ? pg_int_url(url, sql)
+               : -1;
+  }
   sqlite3 *h = NULL;
   int64_t v = -1;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
@@ -300,19 +410,62 @@ static int64_t db_count(const char *sql) {
   return v;
 }
 
+/* What the database holds, as a SHA-256 (hex): the file's bytes, or under
+ * PostgreSQL every table's name and rows (as text, sorted). */
+static void db_hash(char hex[65]) {
+  if (!g_pg) {
+    file_hash(db, hex);
+    return;
+  }
+  hex[0] = '\0';
+  char url[160];
+  if (pg_db_for_path(g_pg, db, 0, url, sizeof url) != 0)
+    return;
+  PGconn *conn = PQconnectdb(url);
+  PGresult *cols = PQstatus(conn) == CONNECTION_OK ? pg_columns(conn) : NULL;
+  argus_sha256 h;
+  argus_sha256_init(&h);
+  int ok = cols != NULL;
+  for (int i = 0; ok && i < PQntuples(cols); i++) {
+    const char *t = PQgetvalue(cols, i, 0);
+    if (i > 0 && strcmp(t, PQgetvalue(cols, i - 1, 0)) == 0)
+      continue; /* one query a table */
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT x::text FROM \"%s\" x ORDER BY x::text COLLATE \"C\"", t);
+    PGresult *q = PQexec(conn, sql);
+    ok = PQresultStatus(q) == PGRES_TUPLES_OK;
+    if (!ok)
+      fprintf(stderr, "%s: %s", sql, PQerrorMessage(conn));
+    argus_sha256_update(&h, t, strlen(t) + 1);
+    for (int k = 0; ok && k < PQntuples(q); k++)
+      argus_sha256_update(&h, PQgetvalue(q, k, 0),
+                          (size_t)PQgetlength(q, k, 0) + 1);
+    PQclear(q);
+  }
+  PQclear(cols);
+  PQfinish(conn);
+  if (ok) {
+    uint8_t d[32];
+    argus_sha256_final(&h, d);
+    argus_sha256_digest_hex(d, hex);
+  }
+}
+
 static void test_erase_unknown(void) {
   char before[65], after[65];
-  file_hash(db, before);
+  db_hash(before);
+  CHECK(strlen(before) == 64);
   int64_t audit = db_count("SELECT count(*) FROM audit");
   CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", "Nobody Known", "--yes",
-          "--db", db);
+          "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 1);
   CHECK(strstr(r.err, "no person named 'Nobody Known'") != NULL);
   CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", "99999", "--yes", "--db",
-          db);
+          db_arg(db));
   CHECK_INT_EQ(r.status, 1);
   CHECK(strstr(r.err, "no person with id 99999") != NULL);
-  file_hash(db, after);
+  db_hash(after);
   CHECK(strcmp(before, after) == 0);
   CHECK_INT_EQ(db_count("SELECT count(*) FROM audit"), audit);
 }
@@ -322,7 +475,7 @@ static void test_erase(argus_store_id erased, argus_store_id kept,
   char num[32];
   snprintf(num, sizeof num, "%lld", (long long)erased);
   /* stdin is not a terminal here: without --yes it refuses. */
-  CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", num, "--db", db);
+  CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", num, "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 1);
   CHECK(strstr(r.err, "--yes") != NULL);
   CHECK_INT_EQ(db_count("SELECT count(*) FROM persons"), 2);
@@ -343,7 +496,7 @@ static void test_erase(argus_store_id erased, argus_store_id kept,
     argus_store_close(s);
   }
 
-  RUN("person", "erase", ERASED, "--yes", "--db", db);
+  RUN("person", "erase", ERASED, "--yes", "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 0);
   CHECK(strstr(r.out, "2 templates, 2 photos, 1 alerts, 1 decisions") != NULL);
   printf("%s", r.out);
@@ -419,18 +572,18 @@ static void test_erase(argus_store_id erased, argus_store_id kept,
   CHECK_INT_EQ(chk.fault, ARGUS_AUDIT_INTACT);
   argus_store_close(s);
 
-  RUN("audit", "verify", "--db", db);
+  RUN("audit", "verify", "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 0);
 
   /* The other person still matches; the erased one is not found. */
   char img[1300];
   snprintf(img, sizeof img, "%s/kit_harington/john2.jpeg", train);
-  RUN("identify", "--watchlist", "vip", "--json", "--db", db, img);
+  RUN("identify", "--watchlist", "vip", "--json", "--db", db_arg(db), img);
   CHECK_INT_EQ(r.status, 0);
   CHECK(strstr(r.out, KEPT) != NULL);
   snprintf(img, sizeof img, "%s/biden/biden2.jpg", train);
   CLI_RUN(cli, tmp, models, 0, &r, "identify", "--watchlist", "vip", "--json",
-          "--db", db, img);
+          "--db", db_arg(db), img);
   CHECK(strstr(r.out, "Biden") == NULL);
 }
 
@@ -444,7 +597,7 @@ static void test_namesakes(void) {
   argus_store *s = NULL;
   argus_store_error err = {{0}};
   argus_store_options o = {.actor = "test"};
-  CHECK_OK(argus_store_open(db2, &o, &s, &err));
+  CHECK_OK(pg_test_store_open(g_pg, db2, &o, &s, &err));
   if (!s) {
     fprintf(stderr, "open %s: %s\n", db2, err.msg);
     return;
@@ -459,15 +612,15 @@ static void test_namesakes(void) {
   }
   argus_store_close(s);
   CLI_RUN(cli, tmp, models, 0, &r, "person", "erase", "Same Name", "--yes",
-          "--db", db2);
+          "--db", db_arg(db2));
   CHECK_INT_EQ(r.status, 1);
   CHECK(strstr(r.err, "2 persons are named 'Same Name'") != NULL);
   char num[32];
   snprintf(num, sizeof num, "%lld", (long long)ids[0]);
   CLI_RUN(cli, tmp, models, 1, &r, "person", "erase", num, "--yes", "--db",
-          db2);
+          db_arg(db2));
   CHECK_INT_EQ(r.status, 0);
-  CHECK_OK(argus_store_open(db2, &o, &s, &err));
+  CHECK_OK(pg_test_store_open(g_pg, db2, &o, &s, &err));
   if (!s)
     return;
   argus_store_person p;
@@ -514,10 +667,81 @@ static char *api_expect(const api_srv *s, const char *method, const char *path,
   return body;
 }
 
+/* api_srv_start on PostgreSQL: the same folder, users, tokens and
+ * `argus serve --db URL --listen 127.0.0.1:0 --models M --no-pipeline`,
+ * with the folder as ARGUS_DATA_DIR (api_util.h's server always opens a
+ * file). Its stderr goes to serve.err in the folder. api_srv_stop stops it
+ * and removes the folder. 0 once it listens. */
+static int pg_api_start(api_srv *s) {
+  memset(s, 0, sizeof *s);
+  snprintf(s->dir, sizeof s->dir, "/tmp/argus-api-XXXXXX");
+  if (!mkdtemp(s->dir)) {
+    s->dir[0] = '\0';
+    return -1;
+  }
+  char path[700], errf[700];
+  snprintf(path, sizeof path, "%s/argus.db", s->dir);
+  snprintf(s->db, sizeof s->db, "%s", db_arg(path));
+  for (int role = 0; role < 4; role++)
+    if (api_user_add(s, api_user_name(role), api_role_name(role),
+                     api_user_password(role)) != 0 ||
+        api_user_token(s, api_user_name(role), s->token[role],
+                       sizeof s->token[role]) != 0)
+      goto fail;
+  snprintf(errf, sizeof errf, "%s/serve.err", s->dir);
+  const char *m = getenv("ARGUS_MODELS_DIR");
+  const char *argv[] = {cli,        "serve",       "--db",          s->db,
+                        "--listen", "127.0.0.1:0", "--no-pipeline", "--models",
+                        m,          NULL};
+  if (!m || !m[0])
+    argv[7] = NULL;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0)
+    goto fail;
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int in = open("/dev/null", O_RDONLY);
+    int fe = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || fe < 0 || dup2(in, 0) < 0 || dup2(fe, 2) < 0)
+      _exit(126);
+    execv(cli, (char *const *)argv);
+    _exit(127);
+  }
+  s->pid = pid;
+  static const char key[] = "argus serve: listening on ";
+  static char text[1 << 16];
+  for (int waited = 0; waited < 600; waited++) { /* 60 s */
+    cli_slurp(errf, text, sizeof text);
+    const char *k = strstr(text, key);
+    if (k) {
+      const char *url = k + strlen(key);
+      size_t n = strcspn(url, " \t\n");
+      const char *colon = memrchr(url, ':', n);
+      if (n < sizeof s->base && colon) {
+        memcpy(s->base, url, n);
+        s->base[n] = '\0';
+        s->port = atoi(colon + 1);
+        return 0;
+      }
+    }
+    if (waitpid(pid, NULL, WNOHANG) == pid) {
+      s->pid = 0;
+      break;
+    }
+    usleep(100 * 1000);
+  }
+  fprintf(stderr, "argus serve on %s did not listen:\n%s\n", s->db, text);
+fail:
+  api_srv_stop(s);
+  return -1;
+}
+
 static void test_api(void) {
   api_srv s;
   const char *extra[] = {"--no-pipeline", NULL};
-  if (api_srv_start(&s, extra) != 0) {
+  if ((g_pg ? pg_api_start(&s) : api_srv_start(&s, extra)) != 0) {
     CHECK(!"the server did not start");
     return;
   }
@@ -525,6 +749,8 @@ static void test_api(void) {
   CHECK(g_doc != NULL);
   char b1[1300];
   snprintf(b1, sizeof b1, "%s/biden/biden.jpg", train);
+  if (g_pg)
+    setenv("ARGUS_DATA_DIR", s.dir, 1);
   CLI_RUN(cli, tmp, models, 1, &r, "watchlist", "create", "api", "--db", s.db);
   CHECK_INT_EQ(r.status, 0);
   CLI_RUN(cli, tmp, models, 1, &r, "person", "add", "--watchlist", "api",
@@ -582,17 +808,28 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
+  if (pg_test_wanted()) {
+    int pr = pg_cluster_start(&g_pgc);
+    if (pr != 0) {
+      fprintf(stderr, "test_subject_requests: no PostgreSQL cluster\n");
+      cli_rm_tree(tmp);
+      return pr == 77 ? 77 : 1;
+    }
+    g_pg = &g_pgc;
+    printf("test_subject_requests: on PostgreSQL (port %d)\n", g_pgc.port);
+  }
   snprintf(db, sizeof db, "%s/argus.db", tmp);
   char b1[1300], b2[1300], k1[1300];
   snprintf(b1, sizeof b1, "%s/biden/biden.jpg", train);
   snprintf(b2, sizeof b2, "%s/biden/biden2.jpg", train);
   snprintf(k1, sizeof k1, "%s/kit_harington/john1.jpeg", train);
-  RUN("watchlist", "create", "vip", "--db", db);
+  RUN("watchlist", "create", "vip", "--db", db_arg(db));
   CHECK_INT_EQ(r.status, 0);
   RUN("person", "add", "--watchlist", "vip", "--name", ERASED, b1, b2, "--db",
-      db);
+      db_arg(db));
   CHECK_INT_EQ(r.status, 0);
-  RUN("person", "add", "--watchlist", "vip", "--name", KEPT, k1, "--db", db);
+  RUN("person", "add", "--watchlist", "vip", "--name", KEPT, k1, "--db",
+      db_arg(db));
   CHECK_INT_EQ(r.status, 0);
   argus_store *s = open_store();
   CHECK(s != NULL);
@@ -611,6 +848,10 @@ int main(void) {
   }
   test_namesakes();
   test_api();
+  int rc = check_report(g_pg ? "test_subject_requests (PostgreSQL)"
+                             : "test_subject_requests");
+  if (g_pg)
+    pg_cluster_stop(&g_pgc);
   cli_rm_tree(tmp);
-  return check_report("test_subject_requests");
+  return rc;
 }
