@@ -728,6 +728,18 @@ static void test_restart(void) {
 
 /* Leases: one holder at a time; a lease not renewed is taken over after
  * its time to live, and not before. */
+typedef struct lease_seen {
+  int n;
+  char text[512];
+} lease_seen;
+
+static void on_lease_seen(void *user, const char *key, const char *holder) {
+  lease_seen *ls = user;
+  ls->n++;
+  size_t at = strlen(ls->text);
+  snprintf(ls->text + at, sizeof ls->text - at, "%s=%s;", key, holder);
+}
+
 static void test_leases(void) {
   argus_bus *a = open_bus(NULL), *b = open_bus(NULL);
   if (!a || !b)
@@ -775,6 +787,16 @@ static void test_leases(void) {
   CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, other, sizeof other));
   CHECK_INT_EQ(held, 0);
   CHECK(strcmp(other, "edge-b") == 0);
+  /* The table as a list: B's cam.1 and A's cam.2, nothing given back. */
+  CHECK_OK(argus_bus_lease_take(la, "cam.2", &held, NULL, 0));
+  CHECK_OK(argus_bus_lease_take(la, "cam.3", &held, NULL, 0));
+  CHECK_OK(argus_bus_lease_release(la, "cam.3"));
+  lease_seen seen = {0};
+  CHECK_OK(argus_bus_leases_list(lb, on_lease_seen, &seen));
+  CHECK_INT_EQ(seen.n, 2);
+  CHECK(strstr(seen.text, "cam.1=edge-b;") != NULL);
+  CHECK(strstr(seen.text, "cam.2=edge-a;") != NULL);
+  CHECK_OK(argus_bus_lease_release(la, "cam.2"));
   /* B gives it back: A takes it at once. */
   CHECK_OK(argus_bus_lease_release(lb, "cam.1"));
   CHECK_OK(argus_bus_lease_take(la, "cam.1", &held, NULL, 0));

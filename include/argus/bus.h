@@ -300,6 +300,15 @@ argus_err argus_bus_lease_take(argus_bus_leases *l, const char *key, int *held,
 /* Gives the lease on `key` back when this holder has it, so that another
  * may take it at once. Errors: INVALID_ARG, IO. */
 argus_err argus_bus_lease_release(argus_bus_leases *l, const char *key);
+/* The leases of the table that are live now (taken and neither expired nor
+ * given back), by any holder: fn(user, key, holder) for each, in no
+ * particular order (an edge sees how many cameras each edge runs). In
+ * process: none (one holder, which knows its own). Errors: INVALID_ARG, IO
+ * (the table could not be read). */
+typedef void (*argus_bus_lease_fn)(void *user, const char *key,
+                                   const char *holder);
+argus_err argus_bus_leases_list(argus_bus_leases *l, argus_bus_lease_fn fn,
+                                void *user);
 /* Frees the table handle (leases still held expire by themselves).
  * Accepts NULL. */
 void argus_bus_leases_close(argus_bus_leases *l);

@@ -291,7 +291,8 @@ static argus_err bus_subscribe(argus_bus *bus, const argus_bus_sub_options *o,
              o->pattern, 1 << 20);
     return ARGUS_E_INVALID_ARG;
   }
-  if (o->batch_handler && (!o->handler || o->batch_max < 0 || o->batch_max > 64)) {
+  if (o->batch_handler &&
+      (!o->handler || o->batch_max < 0 || o->batch_max > 64)) {
     bus_note("subscribe %s: a batch handler needs a handler too and "
              "batch_max 0..64 (got %d)",
              o->pattern, o->batch_max);
@@ -448,6 +449,15 @@ argus_err argus_bus_lease_release(argus_bus_leases *l, const char *key) {
   if (!l->impl)
     return ARGUS_OK;
   return l->bus->ops->lease_release(l->impl, l->holder, key);
+}
+
+argus_err argus_bus_leases_list(argus_bus_leases *l, argus_bus_lease_fn fn,
+                                void *user) {
+  if (!l || !fn)
+    return ARGUS_E_INVALID_ARG;
+  if (!l->impl)
+    return ARGUS_OK;
+  return l->bus->ops->lease_list(l->impl, fn, user);
 }
 
 void argus_bus_leases_close(argus_bus_leases *l) {

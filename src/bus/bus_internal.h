@@ -39,6 +39,7 @@ typedef struct bus_backend_ops {
   argus_err (*lease_take)(void *impl, const char *holder, const char *key,
                           int *held, char *other, size_t cap);
   argus_err (*lease_release)(void *impl, const char *holder, const char *key);
+  argus_err (*lease_list)(void *impl, argus_bus_lease_fn fn, void *user);
   void (*lease_close)(void *impl);
 } bus_backend_ops;
 

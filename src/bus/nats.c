@@ -1772,6 +1772,34 @@ static argus_err nb_lease_release(void *impl, const char *holder,
   return ARGUS_OK;
 }
 
+/* Every live key with its value: a watcher's initial values (deletions
+ * left out), which end with a NULL entry. */
+static argus_err nb_lease_list(void *impl, argus_bus_lease_fn fn,
+                               void *user) {
+  nb_leases *l = impl;
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.IgnoreDeletes = true;
+  kvWatcher *w = NULL;
+  natsStatus s = kvStore_WatchAll(&w, l->kv, &wo);
+  while (s == NATS_OK) {
+    kvEntry *e = NULL;
+    s = kvWatcher_Next(&e, w, 5000);
+    if (s != NATS_OK || !e)
+      break;
+    if (kvEntry_Operation(e) == kvOp_Put && kvEntry_Key(e) &&
+        kvEntry_ValueString(e))
+      fn(user, kvEntry_Key(e), kvEntry_ValueString(e));
+    kvEntry_Destroy(e);
+  }
+  kvWatcher_Destroy(w);
+  if (s != NATS_OK) {
+    bus_note("nats: listing leases: %s", status_text(s));
+    return ARGUS_E_IO;
+  }
+  return ARGUS_OK;
+}
+
 static void nb_lease_close(void *impl) {
   nb_leases *l = impl;
   kvStore_Destroy(l->kv);
@@ -1794,5 +1822,6 @@ const bus_backend_ops bus_nats_ops = {
     .lease_open = nb_lease_open,
     .lease_take = nb_lease_take,
     .lease_release = nb_lease_release,
+    .lease_list = nb_lease_list,
     .lease_close = nb_lease_close,
 };

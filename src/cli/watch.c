@@ -1,5 +1,6 @@
 /* `argus watch`: the live pipeline on cameras (stored names or URLs), one
  * line per alert on stdout, status lines on stderr. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -96,7 +97,9 @@ void cli_watch_usage(FILE *f) {
         "                       leases on --bus, so that the edges of a\n"
         "                       deployment share them and take over those of an\n"
         "                       edge that died (docs/scale.md)\n"
-        "  --capacity N         (edge, --leases) cameras at most (default: all)\n"
+        "  --capacity N         (edge, --leases) cameras at most (default: all);\n"
+        "                       the edges share the cameras in proportion to\n"
+        "                       their capacities\n"
         "  --lease-ttl S        (edge, --leases) a lease's time to live, seconds\n"
         "                       (default 10); renewed every S/3\n"
         "  --index KIND         (match) the watchlists' in-memory index: auto\n"
@@ -294,9 +297,8 @@ static void print_status(int role, const argus_pipeline_stats *st,
             "enrolment changes applied; %llu alert crops fetched from "
             "edges, %llu missing\n",
             t, (unsigned long long)st->faces_searched, st->cpu_match,
-            (long long)st->faces_backlog,
-            (unsigned long long)st->matches, (unsigned long long)st->alerts,
-            (unsigned long long)st->suppressed,
+            (long long)st->faces_backlog, (unsigned long long)st->matches,
+            (unsigned long long)st->alerts, (unsigned long long)st->suppressed,
             (unsigned long long)st->suppressed_negative, st->templates,
             st->persons, (unsigned long long)st->changes,
             (unsigned long long)st->crops_fetched,
@@ -548,14 +550,117 @@ static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
  * ncams cameras. */
 /* ---- cameras claimed through leases (argus edge --leases) ---------------- */
 
+#define LEASE_VIEW_EDGES 256
+
+/* An edge as the lease tables show it: its holder name, its capacity (its
+ * registration; 0: not registered) and how many cameras it holds. */
+typedef struct lease_edge {
+  char name[ARGUS_BUS_ID_MAX + 1];
+  int capacity, cameras;
+} lease_edge;
+
 typedef struct lease_follow {
   argus_bus_leases *l; /* NULL: no leases, every camera runs here */
+  /* This edge's registration (table "edges": key reg_key, value
+   * "<holder>#<capacity>"), renewed with the camera leases, so that every
+   * edge knows the others' capacities and spreads the cameras by them. */
+  argus_bus_leases *reg;
+  char holder[ARGUS_BUS_ID_MAX + 1], reg_key[ARGUS_BUS_ID_MAX + 1];
   const argus_store_camera_source *srcs;
   int n, running, capacity;
   double ttl, next;
   double *last_ok; /* per camera: when its lease was last taken or renewed;
                       < 0: not run here */
+  lease_edge view[LEASE_VIEW_EDGES];
+  int nview;
+  char *held_by; /* per camera: 1 when another edge holds it now */
 } lease_follow;
+
+static lease_edge *view_edge(lease_follow *lf, const char *name) {
+  for (int i = 0; i < lf->nview; i++)
+    if (strcmp(lf->view[i].name, name) == 0)
+      return &lf->view[i];
+  if (lf->nview == LEASE_VIEW_EDGES)
+    return NULL;
+  lease_edge *e = &lf->view[lf->nview++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  return e;
+}
+
+static void on_edge_lease(void *user, const char *key, const char *value) {
+  (void)key;
+  lease_follow *lf = user;
+  char name[ARGUS_BUS_ID_MAX + 1];
+  snprintf(name, sizeof name, "%s", value);
+  char *hash = strrchr(name, '#');
+  if (!hash)
+    return;
+  *hash = '\0';
+  lease_edge *e = view_edge(lf, name);
+  if (e)
+    e->capacity = atoi(hash + 1);
+}
+
+static void lease_key(const argus_store_camera_source *c, char *key,
+                      size_t cap);
+
+static void on_camera_lease(void *user, const char *key, const char *holder) {
+  lease_follow *lf = user;
+  lease_edge *e = view_edge(lf, holder);
+  if (e)
+    e->cameras++;
+  if (strcmp(holder, lf->holder) == 0)
+    return;
+  for (int i = 0; i < lf->n; i++) {
+    char k[80];
+    lease_key(&lf->srcs[i], k, sizeof k);
+    if (strcmp(k, key) == 0)
+      lf->held_by[i] = 1;
+  }
+}
+
+/* Whether this edge should take one more camera: it has room, and after
+ * taking it its load (cameras / capacity) would be no higher than any
+ * other registered edge's after taking one (ties: the smaller name), so
+ * that free cameras go to the least loaded edge by capacity. */
+static int lease_least_loaded(const lease_follow *lf) {
+  if (lf->running >= lf->capacity)
+    return 0;
+  double mine = (double)(lf->running + 1) / lf->capacity;
+  for (int i = 0; i < lf->nview; i++) {
+    const lease_edge *e = &lf->view[i];
+    if (e->capacity <= 0 || e->cameras >= e->capacity ||
+        strcmp(e->name, lf->holder) == 0)
+      continue;
+    double theirs = (double)(e->cameras + 1) / e->capacity;
+    if (theirs < mine || (theirs == mine && strcmp(e->name, lf->holder) < 0))
+      return 0;
+  }
+  return 1;
+}
+
+/* Another registered edge that one of this edge's cameras should move to:
+ * with it there, that edge's load would still be below this one's now. */
+static const lease_edge *lease_unload_to(const lease_follow *lf) {
+  if (lf->running < 1)
+    return NULL;
+  double mine = (double)lf->running / lf->capacity;
+  const lease_edge *best = NULL;
+  double best_load = 0;
+  for (int i = 0; i < lf->nview; i++) {
+    const lease_edge *e = &lf->view[i];
+    if (e->capacity <= 0 || e->cameras >= e->capacity ||
+        strcmp(e->name, lf->holder) == 0)
+      continue;
+    double after = (double)(e->cameras + 1) / e->capacity;
+    if (after < mine && (!best || after < best_load)) {
+      best = e;
+      best_load = after;
+    }
+  }
+  return best;
+}
 
 static void lease_key(const argus_store_camera_source *c, char *key,
                       size_t cap) {
@@ -569,61 +674,94 @@ static void lease_key(const argus_store_camera_source *c, char *key,
   snprintf(key, cap, "url.%08x", h);
 }
 
-/* Renews the leases of the cameras run here (a camera whose lease is lost,
- * or could not be renewed for a whole time to live, stops at once), then
- * claims free cameras up to the capacity. release_all: gives back every
+/* Stops camera i here (its lease is given back or lost). */
+static void lease_stop(lease_follow *lf, policy_follow *pf, argus_pipeline *p,
+                       int i) {
+  policy_cam *pc = pf->cams ? &pf->cams[i] : NULL;
+  if (pc && pc->index >= 0)
+    argus_pipeline_remove_camera(p, pc->index);
+  if (pc)
+    pc->index = -1;
+  lf->last_ok[i] = -1;
+  lf->running--;
+}
+
+/* Renews this edge's registration and the leases of the cameras run here
+ * (a camera whose lease is lost, or could not be renewed for a whole time
+ * to live, stops at once), then claims free cameras while this edge is the
+ * least loaded by capacity, or gives one camera back when another edge has
+ * clearly more room (it then takes it). release_all: gives back every
  * lease held (at the end). */
 static void lease_tick(lease_follow *lf, policy_follow *pf, argus_pipeline *p,
                        double now, int release_all) {
   if (!lf->l || (!release_all && now < lf->next))
     return;
   lf->next = now + lf->ttl / 3;
+  if (release_all && lf->reg)
+    argus_bus_lease_release(lf->reg, lf->reg_key);
+  /* What the tables show: the registered edges and who runs what. A table
+   * that cannot be read leaves the view empty: cameras are then claimed
+   * first come, first served, up to the capacity. */
+  lf->nview = 0;
+  memset(lf->held_by, 0, (size_t)lf->n);
+  if (!release_all && lf->reg) {
+    int held = 0;
+    argus_bus_lease_take(lf->reg, lf->reg_key, &held, NULL, 0);
+    if (argus_bus_leases_list(lf->reg, on_edge_lease, lf) != ARGUS_OK ||
+        argus_bus_leases_list(lf->l, on_camera_lease, lf) != ARGUS_OK) {
+      lf->nview = 0;
+      memset(lf->held_by, 0, (size_t)lf->n);
+    }
+  }
   for (int i = 0; i < lf->n; i++) {
     const argus_store_camera_source *c = &lf->srcs[i];
-    policy_cam *pc = pf->cams ? &pf->cams[i] : NULL;
     char key[80];
     lease_key(c, key, sizeof key);
     int running = lf->last_ok[i] >= 0;
+    if (!running)
+      continue;
     if (release_all) {
-      if (running)
-        argus_bus_lease_release(lf->l, key);
+      argus_bus_lease_release(lf->l, key);
       continue;
     }
     int held = 0;
     char other[ARGUS_BUS_ID_MAX + 1] = "";
     argus_err e = argus_bus_lease_take(lf->l, key, &held, other, sizeof other);
-    if (running) {
-      if (e == ARGUS_OK && held) {
-        lf->last_ok[i] = now;
-        continue;
-      }
-      /* Lost to another edge, or not renewable for a whole lease: another
-       * edge may take it now, so it stops here first. */
-      if (e == ARGUS_OK || now - lf->last_ok[i] >= lf->ttl) {
-        if (pc && pc->index >= 0)
-          argus_pipeline_remove_camera(p, pc->index);
-        if (pc)
-          pc->index = -1;
-        lf->last_ok[i] = -1;
-        lf->running--;
-        char t[16];
-        clock_text(0, t);
-        fprintf(stderr, "[%s] camera '%s': lease %s%s; stopped here\n", t,
-                c->name,
-                e == ARGUS_OK ? "taken by "
-                              : "not renewed for a "
-                                "whole lease (bus "
-                                "unreachable)",
-                e == ARGUS_OK ? other : "");
-      }
+    if (e == ARGUS_OK && held) {
+      lf->last_ok[i] = now;
       continue;
     }
-    if (e != ARGUS_OK || !held)
-      continue;
-    if (lf->running >= lf->capacity) { /* over capacity: give it back */
-      argus_bus_lease_release(lf->l, key);
-      continue;
+    /* Lost to another edge, or not renewable for a whole lease: another
+     * edge may take it now, so it stops here first. */
+    if (e == ARGUS_OK || now - lf->last_ok[i] >= lf->ttl) {
+      lease_stop(lf, pf, p, i);
+      char t[16];
+      clock_text(0, t);
+      fprintf(stderr, "[%s] camera '%s': lease %s%s; stopped here\n", t,
+              c->name,
+              e == ARGUS_OK ? "taken by "
+                            : "not renewed for a "
+                              "whole lease (bus "
+                              "unreachable)",
+              e == ARGUS_OK ? other : "");
     }
+  }
+  if (release_all)
+    return;
+  /* Free cameras, while this edge is the least loaded one. */
+  lease_edge *me = view_edge(lf, lf->holder);
+  if (me)
+    me->cameras = lf->running;
+  for (int i = 0; i < lf->n; i++) {
+    const argus_store_camera_source *c = &lf->srcs[i];
+    policy_cam *pc = pf->cams ? &pf->cams[i] : NULL;
+    if (lf->last_ok[i] >= 0 || lf->held_by[i] || !lease_least_loaded(lf))
+      continue;
+    char key[80];
+    lease_key(c, key, sizeof key);
+    int held = 0;
+    if (argus_bus_lease_take(lf->l, key, &held, NULL, 0) != ARGUS_OK || !held)
+      continue;
     /* Claimed: run it with its latest stored settings (its policy). */
     argus_edge_camera_opts co = {c->name, c->url, c->fps, c->rtsp_udp,
                                  pc ? pc->settings : c->settings};
@@ -639,10 +777,39 @@ static void lease_tick(lease_follow *lf, policy_follow *pf, argus_pipeline *p,
       pc->index = index;
     lf->last_ok[i] = now;
     lf->running++;
+    if (me)
+      me->cameras = lf->running;
     char t[16];
     clock_text(0, t);
     fprintf(stderr, "[%s] camera '%s': lease %s taken; analysed here\n", t,
             c->name, key);
+  }
+  /* One camera at a time to an edge with clearly more room (a new edge, or
+   * one with a larger capacity): given back here, it takes it at its next
+   * look, as the least loaded edge. */
+  /* Not while a camera is free: the edge it went to has not taken it yet,
+   * and this edge's view of the loads is behind. */
+  for (int i = 0; i < lf->n; i++)
+    if (lf->last_ok[i] < 0 && !lf->held_by[i])
+      return;
+  const lease_edge *to = lease_unload_to(lf);
+  if (!to)
+    return;
+  for (int i = lf->n - 1; i >= 0; i--) {
+    if (lf->last_ok[i] < 0)
+      continue;
+    char key[80];
+    lease_key(&lf->srcs[i], key, sizeof key);
+    lease_stop(lf, pf, p, i);
+    argus_bus_lease_release(lf->l, key);
+    char t[16];
+    clock_text(0, t);
+    fprintf(stderr,
+            "[%s] camera '%s': lease given back for edge %s (%d of %d "
+            "cameras there; %d of %d here now)\n",
+            t, lf->srcs[i].name, to->name, to->cameras, to->capacity,
+            lf->running, lf->capacity);
+    break;
   }
 }
 
@@ -727,13 +894,13 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
               interrupted ? "interrupted" : "done", now_s() - t0,
               (unsigned long long)st.alerts_stored);
     else
-      fprintf(stderr,
-              "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
-              "searched, %llu frames analysed\n",
-              interrupted ? "interrupted" : "done", now_s() - t0,
-              (unsigned long long)st.alerts,
-              (unsigned long long)st.alerts_stored, (unsigned long long)st.shots,
-              (unsigned long long)st.frames_analysed);
+      fprintf(
+          stderr,
+          "argus: %s after %.1f s: %llu alerts (%llu stored), %llu faces "
+          "searched, %llu frames analysed\n",
+          interrupted ? "interrupted" : "done", now_s() - t0,
+          (unsigned long long)st.alerts, (unsigned long long)st.alerts_stored,
+          (unsigned long long)st.shots, (unsigned long long)st.frames_analysed);
   }
   /* Errors of cameras: reported; the exit status fails only when no camera
    * worked at all (each failed for good, or never connected). */
@@ -863,8 +1030,8 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   po.search_threads = o->search_threads;
   /* A sink needs neither models nor the gallery; an edge no gallery. */
   po.skip_engine = o->role == ARGUS_PIPELINE_SINK;
-  po.skip_gallery = o->role == ARGUS_PIPELINE_SINK ||
-                    o->role == ARGUS_PIPELINE_EDGE;
+  po.skip_gallery =
+      o->role == ARGUS_PIPELINE_SINK || o->role == ARGUS_PIPELINE_EDGE;
   argus_err e = argus_pipeline_parts_open_with(&po, &parts, &perr);
   if (e == ARGUS_OK && o->bus) {
     /* The stages talk over the shared bus instead of the in-process one. */
@@ -932,6 +1099,7 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     lf.capacity = o->capacity > 0 ? o->capacity : (int)nsrc;
     lf.ttl = o->lease_ttl > 0 ? o->lease_ttl : 10;
     lf.last_ok = malloc((nsrc ? nsrc : 1) * sizeof *lf.last_ok);
+    lf.held_by = calloc(nsrc ? nsrc : 1, 1);
     char host[64] = "edge", holder[ARGUS_BUS_ID_MAX + 1];
     gethostname(host, sizeof host - 1);
     for (char *q = host; *q; q++)
@@ -939,8 +1107,19 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
         *q = '_';
     snprintf(holder, sizeof holder, "%.40s-%ld", host, (long)getpid());
     argus_error_detail le = {{0}};
-    if (!lf.last_ok || !pf.cams ||
+    char reg_value[ARGUS_BUS_ID_MAX + 1];
+    snprintf(lf.holder, sizeof lf.holder, "%s", holder);
+    snprintf(reg_value, sizeof reg_value, "%s#%d", holder, lf.capacity);
+    /* The registration's key: the holder with what a key cannot hold
+     * replaced. */
+    snprintf(lf.reg_key, sizeof lf.reg_key, "%s", holder);
+    for (char *q = lf.reg_key; *q; q++)
+      if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+        *q = '_';
+    if (!lf.last_ok || !lf.held_by || !pf.cams ||
         argus_bus_leases_open(parts.bus, "cameras", lf.ttl, holder, &lf.l,
+                              &le) != ARGUS_OK ||
+        argus_bus_leases_open(parts.bus, "edges", lf.ttl, reg_value, &lf.reg,
                               &le) != ARGUS_OK) {
       cli_errorf(cmd, "--leases: %s", le.msg[0] ? le.msg : "out of memory");
       rc = CLI_FAIL;
@@ -1004,8 +1183,10 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   rc = watch_loop(cmd, o, p, interval, rc, cs, seen, (int)nsrc, &pf, &lf);
   lease_tick(&lf, &pf, p, now_s(), 1); /* given back: others take over now */
 done:
+  argus_bus_leases_close(lf.reg);
   argus_bus_leases_close(lf.l);
   free(lf.last_ok);
+  free(lf.held_by);
   if (pf.store)
     argus_store_close(pf.store);
   free(pf.cams);
