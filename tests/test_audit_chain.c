@@ -533,20 +533,9 @@ static void test_tampering(void) {
  * (docs/store.md, version 5: a backend must give committed audit rows
  * consecutive ids).
  *
- * Not yet on PostgreSQL: there the id comes from the identity column's
- * sequence, which a rollback does not give back, so the next committed row
- * follows a gap and verify reports "rows N..M were deleted" (seen: "rows
- * 13..14 were deleted (row 15 was chained after the deletion)"). Skipped
- * there, with that reason printed, until src/store/postgres.c restores the
- * sequence on a rollback (ARGUS_AUDIT_ROLLBACK_PG=1 runs it anyway); remove
- * the skip then. */
+ * On PostgreSQL the id is chosen under the write lock (a sequence would
+ * not give a rolled-back id back). */
 static void test_rollback(void) {
-  if (g_pg && !getenv("ARGUS_AUDIT_ROLLBACK_PG")) {
-    printf("skipped under PostgreSQL: a write transaction rolled back after "
-           "its audit insert leaves a gap in the audit ids (the identity "
-           "sequence is not given back), reported as deleted rows\n");
-    return;
-  }
   char path[400];
   snprintf(path, sizeof path, "%s/rollback", tmp);
   mkdir(path, 0700);

@@ -993,6 +993,25 @@ argus_err argus_store_key_rotate(argus_store *s,
   }
   if ((e = store_commit(s, err)) != ARGUS_OK)
     return e;
+  /* The rewritten values' old versions (plaintext, or sealed with the old
+   * key) stay in the database's free pages (SQLite) or dead row versions
+   * (PostgreSQL) until they are reused: rewrite the tables so that nothing
+   * of them is left at rest. A failure here leaves a finished rotation. */
+  argus_store_error ve = {0};
+  argus_err vr =
+      s->ops->files
+          ? s->ops->exec(s->db,
+                         "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; "
+                         "PRAGMA wal_checkpoint(TRUNCATE)",
+                         &ve)
+          : s->ops->exec(s->db, "VACUUM FULL templates, alerts, negatives",
+                         &ve);
+  if (vr != ARGUS_OK)
+    argus_log(ARGUS_LOG_WARN, STORE_MOD,
+              "key rotation: compacting the database failed (old versions of "
+              "the rewritten values may stay in its free space until reused): "
+              "%s",
+              ve.msg);
   if (rep)
     *rep = r;
   return ARGUS_OK;

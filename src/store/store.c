@@ -339,13 +339,68 @@ argus_err store_audit(argus_store *s, const char *action,
   char prev[ARGUS_STORE_SHA256_HEX], hash[ARGUS_STORE_SHA256_HEX];
   if ((e = store_audit_prev(s, prev, err)) != ARGUS_OK)
     goto out;
+  /* Audit ids run without gaps (verify reads a gap as deleted rows).
+   * SQLite's AUTOINCREMENT gives that: a rolled-back insert gives its id
+   * back. A PostgreSQL sequence does not, so there the id is chosen here,
+   * under the write lock: one past the larger of the head and the highest
+   * id ever committed (meta audit_high, written in the same transaction, so
+   * a rollback undoes it too, and a deleted last row still leaves its gap
+   * for verify to see). */
+  int64_t want_id = 0;
+  if (!o->files) {
+    store_stmt *hs = NULL;
+    e = store_prep(s, &hs, err,
+                   "SELECT COALESCE((SELECT max(id) FROM audit), 0), "
+                   "COALESCE((SELECT CAST(value AS BIGINT) FROM meta WHERE "
+                   "key = 'audit_high'), 0)",
+                   "");
+    int hrow = 0;
+    if (e == ARGUS_OK)
+      e = store_step(s, hs, &hrow, err);
+    if (e == ARGUS_OK && hrow == STORE_ROW) {
+      int64_t a = o->col_int64(hs, 0), b = o->col_int64(hs, 1);
+      want_id = (a > b ? a : b) + 1;
+    }
+    o->finalize(hs);
+    if (e == ARGUS_OK && want_id <= 0)
+      e = store_fail(err, ARGUS_E_INTERNAL, "reading the audit head id");
+    char hw[24];
+    snprintf(hw, sizeof hw, "%lld", (long long)want_id);
+    if (e == ARGUS_OK)
+      e = store_run(s, err,
+                    "INSERT INTO meta (key, value) VALUES ('audit_high', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    "s", hw);
+    /* The column's own sequence follows, so that an insert without an id
+     * (an older argus) does not collide. */
+    if (e == ARGUS_OK) {
+      store_stmt *ss = NULL;
+      e = store_prep(s, &ss, err,
+                     "SELECT setval(pg_get_serial_sequence('audit', 'id'), ?)",
+                     "i", want_id);
+      int srow = 0;
+      if (e == ARGUS_OK)
+        e = store_step(s, ss, &srow, err);
+      o->finalize(ss);
+    }
+    if (e != ARGUS_OK)
+      goto out;
+  }
   store_stmt *st = NULL;
-  e = store_cached(s, STORE_STMT_AUDIT_INSERT,
-                   "INSERT INTO audit (time, actor, action, object_type, "
-                   "object_id, detail, prev_sha256) VALUES (?, ?, ?, ?, ?, ?, "
-                   "?) RETURNING id",
-                   &st, err);
+  e = want_id > 0
+          ? store_cached(s, STORE_STMT_AUDIT_INSERT,
+                         "INSERT INTO audit (time, actor, action, "
+                         "object_type, object_id, detail, prev_sha256, id) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         &st, err)
+          : store_cached(s, STORE_STMT_AUDIT_INSERT,
+                         "INSERT INTO audit (time, actor, action, "
+                         "object_type, object_id, detail, prev_sha256) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         &st, err);
   if (e != ARGUS_OK)
+    goto out;
+  if (want_id > 0 && (e = o->bind_int64(st, 8, want_id)) != ARGUS_OK)
     goto out;
   int row = 0;
   if ((e = o->bind_text(st, 1, t)) == ARGUS_OK &&
