@@ -454,7 +454,10 @@ static int run_set(const char *db, const char *settings, const char *stored,
   argus_pipeline_config c;
   argus_pipeline_config_init(&c);
   c.queue_frames = 64;
-  c.keep_unmatched = 60;
+  /* Kept for an hour: the runs compare the unmatched rows and crop files
+   * before and after, and a shorter life would let the purge remove some
+   * of them during a slow (sanitizer) run (seen with 60 s). */
+  c.keep_unmatched = 3600;
   const char *wls[1] = {"hamilton"};
   c.watchlists = wls;
   c.nwatchlists = 1;
