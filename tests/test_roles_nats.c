@@ -338,6 +338,9 @@ static void lease_run(const char *db) {
       fprintf(stderr, "(no stack)\n");
     CHECK(0);
   }
+  /* Each edge has a spool by default: B the next free folder. */
+  CHECK(log_has("edge-a", "edge-spool-1"));
+  CHECK(log_has("edge-b", "edge-spool-2"));
   double t_b = nu_now();
   end = t_b + 30;
   while (leases_taken("edge-b") < 2 && nu_now() < end)

@@ -88,7 +88,10 @@ void cli_watch_usage(FILE *f) {
         "                       moved to by 'argus reindex' (sets $ARGUS_EMBEDDER)\n"
         "  --bus URL            the bus between split roles: nats://HOST:PORT\n"
         "                       (NATS JetStream; docs/scale.md; default: in\n"
-        "                       process)\n"
+        "                       process). An edge spools what it publishes\n"
+        "                       while NATS is away in $ARGUS_DATA_DIR (or the\n"
+        "                       database's folder)/edge-spool-N, unless the\n"
+        "                       URL names a spool=DIR\n"
         "  --role R             the stages run here: all (default), edge\n"
         "                       (cameras -> face events), match (face events ->\n"
         "                       alerts raised), sink (alerts raised -> stored);\n"
@@ -542,6 +545,74 @@ static void policy_follow_tick(policy_follow *f, argus_pipeline *p, double now,
  */
 
 static double now_s(void) { return (double)argus_time_ns() * 1e-9; }
+
+/* An edge on NATS without spool= in its URL gets a spool by default, so
+ * that what it analyses while NATS is away is kept on disk (bounded) and
+ * sent when NATS is back: the first of <data>/edge-spool-1..8 that no
+ * other process holds, where <data> is $ARGUS_DATA_DIR or the database's
+ * folder (whatever a folder holds from an earlier run is sent too; any
+ * edge may send it). Returns 1 with the bus open on it, 0 to open the URL
+ * as given (not an edge on NATS, a spool named, no folder to use, or none
+ * free: said why). */
+static int edge_default_spool(const watch_opts *o, argus_bus **out,
+                              argus_error_detail *be) {
+  if (o->role != ARGUS_PIPELINE_EDGE || strncmp(o->bus, "nats://", 7) != 0 ||
+      strstr(o->bus, "spool="))
+    return 0;
+  char data[600] = "";
+  const char *env = getenv("ARGUS_DATA_DIR");
+  if (env && *env) {
+    snprintf(data, sizeof data, "%s", env);
+  } else {
+    char dbp[600] = "";
+    if (o->db)
+      snprintf(dbp, sizeof dbp, "%s", o->db);
+    else if (argus_store_default_path(dbp, sizeof dbp, NULL) != ARGUS_OK)
+      dbp[0] = '\0';
+    char *slash = strrchr(dbp, '/');
+    if (strstr(dbp, "://") || !dbp[0])
+      data[0] = '\0';
+    else if (!slash)
+      snprintf(data, sizeof data, ".");
+    else if (slash == dbp)
+      snprintf(data, sizeof data, "/");
+    else
+      snprintf(data, sizeof data, "%.*s", (int)(slash - dbp), dbp);
+  }
+  if (!data[0]) {
+    fprintf(stderr,
+            "argus: edge: no folder for a spool (set ARGUS_DATA_DIR or "
+            "add spool=DIR to --bus); face events made while NATS is away "
+            "wait in memory only\n");
+    return 0;
+  }
+  for (int n = 1; n <= 8; n++) {
+    char dir[700], url[1800];
+    snprintf(dir, sizeof dir, "%s/edge-spool-%d", data, n);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+      break;
+    snprintf(url, sizeof url, "%s%sspool=%s", o->bus,
+             strchr(o->bus, '?') ? "&" : "?", dir);
+    argus_error_detail e1 = {{0}};
+    if (argus_bus_open(url, NULL, out, &e1) == ARGUS_OK) {
+      fprintf(stderr,
+              "argus: edge: spool %s (face events made while NATS "
+              "is away wait there)\n",
+              dir);
+      return 1;
+    }
+    if (!strstr(e1.msg, "used by another process")) {
+      *be = e1;
+      fprintf(stderr, "argus: edge: spool %s: %s\n", dir, e1.msg);
+      return 0;
+    }
+  }
+  fprintf(stderr,
+          "argus: edge: no free spool folder under %s; face events "
+          "made while NATS is away wait in memory only\n",
+          data);
+  return 0;
+}
 
 /* Runs until the files end (or every camera has ended otherwise), the
  * duration passes or a signal comes; drains and reports. State changes are
@@ -1037,7 +1108,9 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     /* The stages talk over the shared bus instead of the in-process one. */
     argus_bus *shared = NULL;
     argus_error_detail be = {{0}};
-    e = argus_bus_open(o->bus, NULL, &shared, &be);
+    e = edge_default_spool(o, &shared, &be)
+            ? ARGUS_OK
+            : argus_bus_open(o->bus, NULL, &shared, &be);
     if (e == ARGUS_OK) {
       argus_bus_close(parts.bus);
       parts.bus = shared;
