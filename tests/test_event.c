@@ -533,13 +533,18 @@ static void test_alert(void) {
       argus_event_unref(c2);
     }
     argus_event_unref(back);
-    /* Not yet stored: "id" is null and reads back as 0. */
+    /* Not yet stored: "id" is null and reads back as 0; the cooldown is
+     * written only when set, and read back. */
+    CHECK(strstr(g_doc, "\"cooldown\"") == NULL);
     c->u.alert.alert_id = 0;
+    c->u.alert.cooldown = 30;
     n = to_json(c, g_doc, sizeof g_doc);
     CHECK(strstr(g_doc, "\"id\":null") != NULL);
+    CHECK(strstr(g_doc, "\"cooldown\":30") != NULL);
     back = NULL;
     CHECK_OK(argus_event_from_json(g_doc, n, &back, &err));
     CHECK(back && back->u.alert.alert_id == 0);
+    CHECK(back && back->u.alert.cooldown == 30);
     argus_event_unref(back);
     /* An alert without a person is refused. */
     CHECK(replace(g_doc, sizeof g_doc, "\"person\":", "\"persona\":") == 0);

@@ -146,6 +146,11 @@ typedef struct argus_event_alert {
   /* 0: one shot cleared the threshold; n >= 2: the score is the mean over
    * the track's n searched shots (score fusion; JSON "fused_shots"). */
   int fused_shots;
+  /* The raising matcher's cooldown, seconds (0: none; JSON "cooldown",
+   * absent when 0): a store sink fed by several matchers (split roles)
+   * does not store an alert of a person on a camera where another matcher
+   * alerted that person within it. */
+  double cooldown;
 } argus_event_alert;
 
 typedef struct argus_event_unmatched {

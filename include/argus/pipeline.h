@@ -315,6 +315,10 @@ typedef struct argus_pipeline_stats {
    * dropped by a full alert_queue). */
   int alerts_spooled;
   uint64_t alerts_delayed, alerts_lost;
+  /* A store sink on a shared bus: alerts raised by a matcher and not
+   * stored because another matcher had alerted the person on the camera
+   * within the cooldown (argus_event_alert.cooldown). */
+  uint64_t alerts_cooled;
   uint64_t embed_batches;
   uint64_t reloads; /* watchlists reloaded (changes seen while running) */
   uint64_t changes; /* enrolment changes applied by the matcher */

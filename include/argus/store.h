@@ -721,6 +721,17 @@ typedef struct argus_store_alert_in {
   /* ---- end verdict feedback ---- */
 } argus_store_alert_in;
 
+/* The newest stored alert of person_id on `camera` whose capture time
+ * (RFC 3339, as argus_store_alert_in.time) and media time are both within
+ * `window` seconds of the given ones, other than the alert of event id
+ * `except_event` (NULL: none): its id in *id, 0 when there is none (a
+ * store sink's cooldown across matchers). Errors: INVALID_ARG, IO. */
+argus_err argus_store_alert_near(argus_store *s, const char *camera,
+                                 argus_store_id person_id, const char *time,
+                                 double media_time, double window,
+                                 const char *except_event, argus_store_id *id,
+                                 argus_store_error *err);
+
 typedef struct argus_store_alert {
   argus_store_id id;
   argus_store_id camera_id; /* 0 when the camera was removed / none */

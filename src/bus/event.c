@@ -345,6 +345,8 @@ void argus_event_alert_json(const argus_event_alert *a, const char *crop,
     argus_json_str(j, "suppressed", a->suppressed);
   if (a->fused_shots > 0)
     argus_json_int(j, "fused_shots", a->fused_shots);
+  if (a->cooldown > 0)
+    argus_json_num(j, "cooldown", a->cooldown, 3);
 }
 
 static const char *type_name(argus_event_type t) {
@@ -661,6 +663,10 @@ static argus_err parse_alert(const cJSON *o, argus_event **out,
   int64_t fused = 0;
   if (get_int(o, "fused_shots", 0, 0, 1000000, 0, &fused) == 0)
     a->fused_shots = (int)fused;
+  double cd = 0;
+  if (get_num(o, "cooldown", &cd) == 0 && isfinite(cd) && cd > 0 &&
+      cd <= 86400 * 366.0)
+    a->cooldown = cd;
   get_box(o, a->box);
   int64_t photo = 0;
   if (get_int(o, "photo_id", 0, 1, EV_ID_MAX, 0, &photo) == 0)

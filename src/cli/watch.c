@@ -311,12 +311,14 @@ static void print_status(int role, const argus_pipeline_stats *st,
   if (role == ARGUS_PIPELINE_SINK) {
     fprintf(stderr,
             "[%s] sink: %llu alerts stored (%llu late, %llu lost), %d "
-            "waiting for the database, %llu store errors; %llu unmatched "
+            "waiting for the database, %llu store errors; %llu not stored "
+            "(another matcher's alert within the cooldown); %llu unmatched "
             "faces stored\n",
             t, (unsigned long long)st->alerts_stored,
             (unsigned long long)st->alerts_delayed,
             (unsigned long long)st->alerts_lost, st->alerts_spooled,
             (unsigned long long)st->store_errors,
+            (unsigned long long)st->alerts_cooled,
             (unsigned long long)st->unmatched_stored);
     return;
   }
@@ -961,9 +963,13 @@ static int watch_loop(const char *cmd, const watch_opts *o, argus_pipeline *p,
               (unsigned long long)st.faces_searched,
               (unsigned long long)st.alerts);
     else if (o->role == ARGUS_PIPELINE_SINK)
-      fprintf(stderr, "argus: %s after %.1f s: %llu alerts stored\n",
+      fprintf(stderr,
+              "argus: %s after %.1f s: %llu alerts stored, %llu not stored "
+              "(another matcher's alert of the person on the camera within "
+              "the cooldown)\n",
               interrupted ? "interrupted" : "done", now_s() - t0,
-              (unsigned long long)st.alerts_stored);
+              (unsigned long long)st.alerts_stored,
+              (unsigned long long)st.alerts_cooled);
     else
       fprintf(
           stderr,

@@ -67,8 +67,8 @@ struct argus_matcher {
 
   /* argus_matcher_handle_faces: the batch's queries and candidates. */
   pthread_mutex_t batch_mu;
-  float *bq;                    /* ARGUS_MATCH_BATCH_MAX * dim */
-  argus_gallery_candidate *bc;  /* ARGUS_MATCH_BATCH_MAX * ARGUS_MATCH_K */
+  float *bq;                   /* ARGUS_MATCH_BATCH_MAX * dim */
+  argus_gallery_candidate *bc; /* ARGUS_MATCH_BATCH_MAX * ARGUS_MATCH_K */
   int bn[ARGUS_MATCH_BATCH_MAX];
 
   _Atomic uint64_t faces, matches, alerts, sup_track, sup_cooldown, unmatched,
@@ -192,10 +192,10 @@ argus_err argus_matcher_create(const argus_matcher_config *c, argus_gallery *g,
   m->ring = calloc((size_t)m->ring_cap, sizeof *m->ring);
   if (m->cfg.fusion_margin > 0)
     m->fuse = calloc((size_t)m->cfg.fusion_tracks, sizeof *m->fuse);
-  m->bq = malloc((size_t)ARGUS_MATCH_BATCH_MAX * (size_t)m->dim * sizeof *m->bq);
+  m->bq =
+      malloc((size_t)ARGUS_MATCH_BATCH_MAX * (size_t)m->dim * sizeof *m->bq);
   m->bc = malloc((size_t)ARGUS_MATCH_BATCH_MAX * ARGUS_MATCH_K * sizeof *m->bc);
-  if (!m->ring || (m->cfg.fusion_margin > 0 && !m->fuse) || !m->bq ||
-      !m->bc) {
+  if (!m->ring || (m->cfg.fusion_margin > 0 && !m->fuse) || !m->bq || !m->bc) {
     argus_error_detail_set(err, "matcher: out of memory");
     rc = ARGUS_E_NOMEM;
     goto fail;
@@ -308,6 +308,7 @@ static void publish_alert(argus_matcher *m, const argus_event *face,
   a->threshold = c->threshold;
   a->photo_id = c->photo_id;
   a->fused_shots = h->fused_shots;
+  a->cooldown = m->cfg.cooldown > 0 ? m->cfg.cooldown : 0;
   if (d != ARGUS_MATCH_ALERT)
     snprintf(a->suppressed, sizeof a->suppressed, "%s",
              argus_match_decision_name(d));

@@ -275,6 +275,7 @@ argus_err argus_pipeline_create(const argus_pipeline_config *cfg,
   p->cfg = *cfg;
   p->cfg.watchlists = NULL; /* the matcher copies the names */
   p->parts = *parts;
+  p->shared_bus = strcmp(argus_bus_backend(parts->bus), "inproc") != 0;
   p->t_start = argus_time_ns();
   pthread_mutex_init(&p->mu, NULL);
   pthread_mutex_init(&p->store_mu, NULL);

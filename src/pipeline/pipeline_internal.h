@@ -72,13 +72,15 @@ struct argus_pipeline {
     uint64_t delayed_mark;   /* alerts numbered below it (in push order)
                               waited behind a try the database refused */
     int stop;                /* the writer ends when the spool is empty */
-    int detaching; /* the sink is stopping: handlers stop waiting */
+    int detaching;           /* the sink is stopping: handlers stop waiting */
     uint64_t give_up_ns;     /* 0: retry while running; else a failure at or
                              after it makes the spooled alerts lost */
     pthread_t th;
     int started;
   } spool;
   _Atomic uint64_t alerts_delayed, alerts_lost;
+  _Atomic uint64_t alerts_cooled; /* not stored: another matcher's cooldown */
+  int shared_bus;                 /* parts.bus is not the in-process one */
   pthread_mutex_t store_mu;
   _Atomic uint64_t alerts_stored, store_errors, unmatched_stored,
       unmatched_purged, cpu_sink, cpu_house;

@@ -199,8 +199,30 @@ static store_outcome store_alert(argus_pipeline *p, const argus_event *ev,
   argus_store_id id = 0;
   argus_store_error se = {{0}};
   pthread_mutex_lock(&p->store_mu);
+  /* Several matchers on a shared bus each keep the cooldown for the faces
+   * they handle: the sink, which sees every alert, makes it exact. The
+   * same alert stored before (a retry, a redelivery: the same event id)
+   * is not "another" one and goes through the insert, which finds it. */
+  argus_err rc = ARGUS_OK;
+  argus_store_id near = 0;
+  if (a->cooldown > 0 && p->shared_bus &&
+      argus_store_alert_near(p->parts.store, a->camera, a->person_id, t,
+                             a->media_time, a->cooldown, in.event_id, &near,
+                             &se) != ARGUS_OK)
+    near = 0; /* the insert meets the same trouble and says it */
+  if (near > 0) {
+    pthread_mutex_unlock(&p->store_mu);
+    free(thumb);
+    atomic_fetch_add(&p->alerts_cooled, 1);
+    argus_log(ARGUS_LOG_INFO, PL_MOD,
+              "camera '%s': alert of %s for '%s' not stored: alert %lld of "
+              "that person on that camera is within the cooldown (%.0f s; "
+              "raised by another matcher)",
+              a->camera, ev->id, a->person, (long long)near, a->cooldown);
+    return STORED;
+  }
   in.camera_id = camera_id_of(p, a->camera);
-  argus_err rc = argus_store_alert_insert(p->parts.store, &in, &id, &se);
+  rc = argus_store_alert_insert(p->parts.store, &in, &id, &se);
   pthread_mutex_unlock(&p->store_mu);
   free(thumb);
   const char *why = se.msg[0] ? se.msg : argus_strerror(rc);
@@ -427,6 +449,7 @@ void pl_sink_stats(argus_pipeline *p, argus_pipeline_stats *out) {
     pthread_mutex_unlock(&p->spool.mu);
   }
   out->alerts_delayed = atomic_load(&p->alerts_delayed);
+  out->alerts_cooled = atomic_load(&p->alerts_cooled);
   /* Alerts dropped by a full bus queue in front of the sink never reach
    * the database either. */
   out->alerts_lost = atomic_load(&p->alerts_lost) + out->alerts_dropped;

@@ -737,3 +737,60 @@ argus_err argus_store_alert_purge_before(argus_store *s, const char *time,
     *deleted = n;
   return ARGUS_OK;
 }
+
+argus_err argus_store_alert_near(argus_store *s, const char *camera,
+                                 argus_store_id person_id, const char *time,
+                                 double media_time, double window,
+                                 const char *except_event, argus_store_id *id,
+                                 argus_store_error *err) {
+  if (id)
+    *id = 0;
+  argus_err e = store_check_handle(s, err);
+  if (e == ARGUS_OK && (!camera || !time || !id))
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "camera, time or id is NULL");
+  if (e == ARGUS_OK &&
+      (!isfinite(media_time) || !isfinite(window) || window <= 0))
+    e = store_fail(err, ARGUS_E_INVALID_ARG,
+                   "media time or window is not a finite number (window > 0)");
+  int64_t sec = 0;
+  int32_t ns = 0;
+  if (e == ARGUS_OK && argus_rfc3339_parse_ts(time, &sec, &ns) != ARGUS_OK)
+    e = store_fail(err, ARGUS_E_INVALID_ARG, "time '%.40s' is not RFC 3339",
+                   time);
+  if (e != ARGUS_OK)
+    return e;
+  /* The window as canonical times (they sort as text). */
+  char from[ARGUS_STORE_TIME_MAX], to[ARGUS_STORE_TIME_MAX];
+  char a[ARGUS_RFC3339_MAX], b[ARGUS_RFC3339_MAX];
+  int64_t w_ns = (int64_t)(window * 1e9);
+  int64_t at = sec * 1000000000 + ns;
+  argus_rfc3339(at - w_ns, a);
+  argus_rfc3339(at + w_ns, b);
+  if ((e = store_time_canonical(a, from, err)) != ARGUS_OK ||
+      (e = store_time_canonical(b, to, err)) != ARGUS_OK)
+    return e;
+  if ((e = store_begin(s, STORE_TX_READ, err)) != ARGUS_OK)
+    return e;
+  int found = 0;
+  int64_t have = 0;
+  if (except_event)
+    e = store_query_int(
+        s, &found, &have, err,
+        "SELECT id FROM alerts WHERE person_id = ? AND camera = ? AND time "
+        ">= ? AND time <= ? AND media_time > ? AND media_time < ? AND "
+        "(event_id IS NULL OR event_id <> ?) ORDER BY id DESC LIMIT 1",
+        "isssdds", (int64_t)person_id, camera, from, to, media_time - window,
+        media_time + window, except_event);
+  else
+    e = store_query_int(
+        s, &found, &have, err,
+        "SELECT id FROM alerts WHERE person_id = ? AND camera = ? AND time "
+        ">= ? AND time <= ? AND media_time > ? AND media_time < ? ORDER BY "
+        "id DESC LIMIT 1",
+        "isssdd", (int64_t)person_id, camera, from, to, media_time - window,
+        media_time + window);
+  store_rollback(s);
+  if (e == ARGUS_OK && found)
+    *id = have;
+  return e;
+}
