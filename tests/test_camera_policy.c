@@ -782,10 +782,12 @@ static void test_snapshot_masks(void) {
     CHECK(h_in.max <= 16);
     CHECK(f_tri.max <= 16);
     CHECK(h_tri.max <= 16);
-    /* Outside: the picture, as without masks. */
+    /* Outside: the picture, as without masks. (Not compared with the plain
+     * snapshot's values: the clip plays on between the snapshots, and on a
+     * slow machine someone walks into that corner meanwhile.) */
     CHECK(f_out.max > 64 && f_out.mean > 4);
     CHECK(h_out.max > 64 && h_out.mean > 4);
-    CHECK(fabs(f_out.mean - p_out.mean) < 15);
+    CHECK(p_out.max > 64 && p_out.mean > 4);
     /* Every pixel the policy calls masked, with a margin for the codec,
      * is black in the full-size snapshot. */
     int bad = 0;
