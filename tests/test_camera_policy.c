@@ -775,8 +775,10 @@ static void test_snapshot_masks(void) {
         p_tri.mean, p_tri.max, f_tri.mean, f_tri.max, h_tri.max, p_out.mean,
         p_out.max, f_out.mean, h_out.mean);
     /* The premise: the masked regions show something without masks. */
-    CHECK(p_in.max > 64 && p_in.mean > 4);
-    CHECK(p_tri.max > 64 && p_tri.mean > 4);
+    /* (Above 32: clearly not the masks' black, at most 16; what the clip
+     * shows there at that moment varies with the machine's speed.) */
+    CHECK(p_in.max > 32 && p_in.mean > 4);
+    CHECK(p_tri.max > 32 && p_tri.mean > 4);
     /* Masked: black (JPEG leaves a few levels). */
     CHECK(f_in.max <= 16);
     CHECK(h_in.max <= 16);
@@ -785,9 +787,9 @@ static void test_snapshot_masks(void) {
     /* Outside: the picture, as without masks. (Not compared with the plain
      * snapshot's values: the clip plays on between the snapshots, and on a
      * slow machine someone walks into that corner meanwhile.) */
-    CHECK(f_out.max > 64 && f_out.mean > 4);
-    CHECK(h_out.max > 64 && h_out.mean > 4);
-    CHECK(p_out.max > 64 && p_out.mean > 4);
+    CHECK(f_out.max > 32 && f_out.mean > 4);
+    CHECK(h_out.max > 32 && h_out.mean > 4);
+    CHECK(p_out.max > 32 && p_out.mean > 4);
     /* Every pixel the policy calls masked, with a margin for the codec,
      * is black in the full-size snapshot. */
     int bad = 0;
