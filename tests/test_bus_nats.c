@@ -521,6 +521,29 @@ static void crop_alert(argus_bus *m, const argus_event *face) {
   argus_event_unref(a);
 }
 
+/* A matcher that takes its next face event a second late and raises an
+ * alert for it (on its own thread, while the edge is closing). */
+typedef struct late_matcher {
+  argus_bus *m;
+  argus_bus_sub *faces;
+  char got_id[ARGUS_BUS_ID_MAX + 1];
+} late_matcher;
+
+static void *late_main(void *arg) {
+  late_matcher *lm = arg;
+  nu_sleep(1.0);
+  argus_bus_msg msg;
+  int got = 0;
+  if (argus_bus_next(lm->faces, 5, &msg, &got) == ARGUS_OK && got &&
+      msg.event) {
+    snprintf(lm->got_id, sizeof lm->got_id, "%s", msg.id);
+    crop_alert(lm->m, msg.event);
+  }
+  /* The next poll acknowledges it: the work queue is then empty. */
+  argus_bus_next(lm->faces, 0.2, &msg, &got);
+  return NULL;
+}
+
 static void test_crops(void) {
   argus_bus *edge = open_bus(NULL), *inl = open_bus("?crops=inline"),
             *m = open_bus(NULL), *sink = open_bus(NULL);
@@ -613,8 +636,37 @@ static void test_crops(void) {
   CHECK_INT_EQ(st.crops_missing, 0);
   CHECK_OK(argus_bus_get_stats(edge, &st));
   CHECK_INT_EQ(st.crops_served, 1);
-  /* The edge ends: face 2's alert still goes, without its crop. */
+  /* An edge that ends right after its last face event keeps answering crop
+   * requests until the matchers have handled it: the alert raised a second
+   * after the close began still gets the crop. */
+  argus_event *late = crop_face(edge, 4, "face");
+  if (late) {
+    CHECK_OK(argus_bus_publish_event(edge, "face", late));
+    CHECK_OK(argus_bus_flush(edge, 5));
+  }
+  late_matcher lm = {m, faces, ""};
+  pthread_t th;
+  CHECK_INT_EQ(pthread_create(&th, NULL, late_main, &lm), 0);
+  double tc = nu_now();
   argus_bus_close(edge);
+  double closing = nu_now() - tc;
+  pthread_join(th, NULL);
+  CHECK(late && strcmp(lm.got_id, late->id) == 0);
+  CHECK_OK(argus_bus_next(alerts, 5, &msg, &got));
+  CHECK(got && msg.event && msg.event->u.alert.face &&
+        msg.event->u.alert.face->u.face.crop.data);
+  if (late && got && msg.event && msg.event->u.alert.face &&
+      msg.event->u.alert.face->u.face.crop.size == late->u.face.crop.size)
+    CHECK(memcmp(msg.event->u.alert.face->u.face.crop.data,
+                 late->u.face.crop.data, late->u.face.crop.size) == 0);
+  CHECK_OK(argus_bus_get_stats(m, &st));
+  CHECK_INT_EQ(st.crops_fetched, 2);
+  CHECK(closing >= 0.9 && closing < 10);
+  printf("crops: a closing edge answered for its last face until the matcher "
+         "had handled it (close took %.2f s)\n",
+         closing);
+  argus_event_unref(late);
+  /* The edge is gone: face 2's alert still goes, without its crop. */
   double t0 = nu_now();
   crop_alert(m, recv[1]);
   double waited = nu_now() - t0;

@@ -95,6 +95,9 @@
 #define CROP_WAIT_MS 1000 /* a crop request's wait for its edge */
 #define CROP_KEEP_DEFAULT 16384
 #define CROP_MAX ((size_t)24 << 10) /* the wire form's largest crop */
+#define CROP_LINGER_S                                                          \
+  30                   /* close: crop requests are answered this long at most */
+#define CROP_QUIET_S 3 /* ... or until nothing was published or asked */
 
 /* A crop kept for requests (crops=request): the ring's slot. */
 typedef struct crop_slot {
@@ -218,6 +221,9 @@ struct nb_bus {
   crop_slot *cc;
   int cc_next;
   _Atomic uint64_t crops_served, crops_fetched, crops_missing;
+  /* When a face event naming crop_subject was last published, and a crop
+   * last served (argus_time_ns; 0: never). */
+  _Atomic uint64_t last_crop_face_ns, last_crop_served_ns;
 };
 
 static const char *status_text(natsStatus s) {
@@ -602,10 +608,57 @@ static void on_crop_request(natsConnection *nc, natsSubscription *sub,
   }
   if (reply) {
     natsConnection_Publish(nc, reply, out, (int)n);
-    if (n)
+    if (n) {
       atomic_fetch_add(&b->crops_served, 1);
+      atomic_store(&b->last_crop_served_ns, argus_time_ns());
+    }
   }
   natsMsg_Destroy(m);
+}
+
+/* A closing edge whose face events named its crops keeps answering crop
+ * requests while matchers may still raise alerts for them: until the faces
+ * work queue is empty (every face event handled, its alert's crop fetched),
+ * or nothing was published or asked for CROP_QUIET_S (other edges keep the
+ * queue busy), CROP_LINGER_S at most. An edge that analysed a file and
+ * ends would otherwise leave the alerts of its last faces without crops. */
+static void crop_linger(nb_bus *b) {
+  uint64_t t0 = argus_time_ns(), next_look = 0;
+  int said = 0;
+  for (;;) {
+    uint64_t now = argus_time_ns();
+    if (now - t0 >= (uint64_t)CROP_LINGER_S * 1000000000ull)
+      break;
+    uint64_t last = atomic_load(&b->last_crop_face_ns);
+    uint64_t served = atomic_load(&b->last_crop_served_ns);
+    if (served > last)
+      last = served;
+    if (now - last >= (uint64_t)CROP_QUIET_S * 1000000000ull)
+      break;
+    if (now >= next_look) {
+      next_look = now + 500000000ull;
+      jsStreamInfo *si = NULL;
+      jsErrCode jerr = 0;
+      jsOptions jo;
+      jsOptions_Init(&jo);
+      jo.Wait = 1000;
+      int empty =
+          js_GetStreamInfo(&si, b->js, "ARGUS_FACES", &jo, &jerr) == NATS_OK &&
+          si && si->State.Msgs == 0;
+      jsStreamInfo_Destroy(si);
+      if (empty)
+        break;
+      if (!said) {
+        said = 1;
+        argus_log(ARGUS_LOG_INFO, BUS_MOD,
+                  "nats: answering crop requests until the matchers have "
+                  "handled this edge's last face events (%d s at most)",
+                  CROP_LINGER_S);
+      }
+    }
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+  }
 }
 
 /* Asks the edge that published `face` (it came without its crop) for the
@@ -841,6 +894,8 @@ static void nb_close(void *ctx) {
     pthread_join(b->rq_th, NULL);
   }
   atomic_store(&b->closing, 1);
+  if (b->crop_sub && atomic_load(&b->last_crop_face_ns) && connected(b))
+    crop_linger(b);
   if (b->crop_sub) {
     natsSubscription_Unsubscribe(b->crop_sub);
     natsSubscription_Destroy(b->crop_sub);
@@ -986,8 +1041,10 @@ static argus_err nb_publish_event(void *ctx, const char *topic,
                  (!b->spool || connected(b));
     pthread_mutex_unlock(&b->rq_mu);
     if (direct &&
-        crop_keep(b, ev->id, ev->u.face.crop.data, ev->u.face.crop.size) == 0)
+        crop_keep(b, ev->id, ev->u.face.crop.data, ev->u.face.crop.size) == 0) {
       w.crop_at = b->crop_subject;
+      atomic_store(&b->last_crop_face_ns, argus_time_ns());
+    }
   } else if (face && face->type == ARGUS_EVENT_FACE &&
              (strcmp(topic, ARGUS_EVENT_TOPIC_ALERT_RAISED) == 0 ||
               strcmp(topic, ARGUS_EVENT_TOPIC_UNMATCHED) == 0) &&
@@ -1774,8 +1831,7 @@ static argus_err nb_lease_release(void *impl, const char *holder,
 
 /* Every live key with its value: a watcher's initial values (deletions
  * left out), which end with a NULL entry. */
-static argus_err nb_lease_list(void *impl, argus_bus_lease_fn fn,
-                               void *user) {
+static argus_err nb_lease_list(void *impl, argus_bus_lease_fn fn, void *user) {
   nb_leases *l = impl;
   kvWatchOptions wo;
   kvWatchOptions_Init(&wo);
