@@ -282,6 +282,29 @@ static inline int pg_db_for_path(const pg_cluster *c, const char *path,
   return pg_exec_url(c->admin, sql);
 }
 
+/* The CLI's --db for a test's database file `path`: the path itself when c
+ * is NULL; else the URL of the cluster's database for it (made when
+ * missing), with ARGUS_DATA_DIR set to the path's folder for the commands
+ * that follow. The URL is in one of four rotating static buffers, so a few
+ * may be used at once. NULL when the database could not be had. */
+static inline const char *pg_test_db_arg(const pg_cluster *c,
+                                         const char *path) {
+  static char urls[4][160];
+  static int next;
+  if (!c)
+    return path;
+  char *url = urls[next++ % 4];
+  if (pg_db_for_path(c, path, 1, url, sizeof urls[0]) != 0)
+    return NULL;
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  setenv("ARGUS_DATA_DIR", slash ? dir : ".", 1);
+  return url;
+}
+
 /* argus_store_open on the cluster in place of the file `path`: its
  * database, and the file's folder as data_dir (unless the options name
  * one). A NULL or empty path, or c NULL, opens as given. */

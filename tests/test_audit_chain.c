@@ -153,22 +153,12 @@ static int copy_file(const char *from, const char *to) {
  * under PostgreSQL the URL of its database, with ARGUS_DATA_DIR set to the
  * path's folder for the commands that follow. */
 static const char *db_arg(const char *path) {
-  static char urls[4][160];
-  static int next;
-  if (!g_pg)
-    return path;
-  char *url = urls[next++ % 4];
-  if (pg_db_for_path(g_pg, path, 1, url, sizeof urls[0]) != 0) {
+  const char *a = pg_test_db_arg(g_pg, path);
+  if (!a) {
     CHECK(!"no database for the path");
     return path;
   }
-  char dir[400];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
-  setenv("ARGUS_DATA_DIR", slash ? dir : ".", 1);
-  return url;
+  return a;
 }
 
 /* Runs sql (one or more statements) on the database of `path`: 0 when it

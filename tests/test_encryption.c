@@ -53,17 +53,9 @@ static const pg_cluster *g_pg; /* NULL: SQLite files */
  * with ARGUS_DATA_DIR set to the file's folder. Valid until the next
  * call. */
 static const char *cli_db(const char *db) {
-  static char url[160];
-  if (!g_pg)
-    return db;
-  CHECK_INT_EQ(pg_db_for_path(g_pg, db, 1, url, sizeof url), 0);
-  char dir[400];
-  snprintf(dir, sizeof dir, "%s", db);
-  char *slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
-  setenv("ARGUS_DATA_DIR", dir, 1);
-  return url;
+  const char *a = pg_test_db_arg(g_pg, db);
+  CHECK(a != NULL);
+  return a ? a : db;
 }
 
 /* Photo i's JPEG (a gradient that differs per i) and template. */
