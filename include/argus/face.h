@@ -174,6 +174,9 @@ typedef struct argus_face_card {
   argus_channel_order channels;
   float mean, scale; /* tensor value = (p - mean) * scale */
   char output_name[ARGUS_FACE_CARD_NAME]; /* landmarker/embedder output */
+  /* "precision": argus_nn_precision (F32 unless the card says "bf16"); the
+   * engine sets it on the model it loads for the card. */
+  int precision;
 
   /* detector */
   argus_face_decoder decoder;

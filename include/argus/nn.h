@@ -81,6 +81,28 @@ argus_err argus_nn_model_get_info(const argus_nn_model *model,
 argus_err argus_nn_model_op(const argus_nn_model *model, int i,
                             const char **type, int *count);
 
+/* Arithmetic of the convolutions' matrix products (docs/engine.md,
+ * "Precision"). BF16 rounds weights and activations to bfloat16 and
+ * accumulates in float32 (AVX512_BF16); a CPU without it runs float32. */
+typedef enum argus_nn_precision {
+  ARGUS_NN_PRECISION_DEFAULT = 0, /* the model's, else F32 */
+  ARGUS_NN_PRECISION_F32 = 1,
+  ARGUS_NN_PRECISION_BF16 = 2,
+} argus_nn_precision;
+
+/* "f32" or "bf16" to ARGUS_NN_PRECISION_*. Errors: INVALID_ARG (other
+ * text, or NULL). */
+argus_err argus_nn_precision_parse(const char *text, int *out);
+/* "f32" or "bf16" (DEFAULT reads "f32"). */
+const char *argus_nn_precision_name(int precision);
+
+/* The precision of sessions whose options leave it at DEFAULT (a model card's
+ * "precision"). Call before creating sessions, not while another thread
+ * creates one. The environment variable ARGUS_PRECISION ("f32"/"bf16"), when
+ * set, overrides both this and the session options (for experiments).
+ * Errors: INVALID_ARG. */
+argus_err argus_nn_model_set_precision(argus_nn_model *model, int precision);
+
 typedef struct argus_nn_input_shape {
   const char *name; /* input name */
   int rank;
@@ -108,6 +130,7 @@ typedef struct argus_nn_session_opts {
   const char *const *outputs;
   int noutputs;
   argus_threadpool *pool; /* borrowed; NULL: run on the calling thread */
+  int precision; /* argus_nn_precision; 0: the model's */
 } argus_nn_session_opts;
 
 /* Plans a session for the given shapes. `model` is kept (must outlive the

@@ -15,7 +15,8 @@ enum {
   OPT_WARMUP,
   OPT_INPUT_SHAPE,
   OPT_SEED,
-  OPT_PROFILE
+  OPT_PROFILE,
+  OPT_PRECISION
 };
 
 static const cli_opt bench_opts[] = {
@@ -26,6 +27,7 @@ static const cli_opt bench_opts[] = {
     {"input-shape", 1, OPT_INPUT_SHAPE},
     {"seed", 1, OPT_SEED},
     {"profile", 0, OPT_PROFILE},
+    {"precision", 1, OPT_PRECISION},
     {NULL, 0, 0},
 };
 
@@ -33,6 +35,7 @@ void cli_nn_bench_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus nn bench MODEL [--threads N] [--batch N] [--iters N] [--warmup N]\n"
         "                        [--input-shape [NAME=]DIMS] [--seed N] [--profile]\n"
+        "                        [--precision f32|bf16]\n"
         "\n"
         "Fills the inputs with seeded uniform random values in [-1, 1), runs the model\n"
         "--warmup times untimed and --iters times timed, and prints one JSON line:\n"
@@ -47,6 +50,9 @@ void cli_nn_bench_usage(FILE *f) {
         "  --seed N                   seed of the input values (default 1)\n"
         "  --profile                  per-op and per-node times of the last run on stderr\n"
         "                             (timing each node slows the run a little)\n"
+        "  --precision f32|bf16       arithmetic of the convolutions' matrix products\n"
+        "                             (default: f32; bf16 needs AVX512_BF16, else f32;\n"
+        "                             docs/engine.md, \"Precision\")\n"
         "  -h, --help                 this help\n",
         f);
   // clang-format on
@@ -137,6 +143,7 @@ typedef struct bench_rec {
   argus_nn_session *session;
   int nin;
   uint64_t macs;
+  const char *precision;
 } bench_rec;
 
 static void bench_json(const void *rec, argus_json *j) {
@@ -151,6 +158,7 @@ static void bench_json(const void *rec, argus_json *j) {
   argus_json_num(j, "ms_mean", r->mean, 4);
   argus_json_int(j, "iters", r->iters);
   argus_json_str(j, "isa", argus_cpu_isa_name());
+  argus_json_str(j, "precision", r->precision);
   argus_json_obj_begin(j, "inputs");
   for (int i = 0; i < r->nin; i++) {
     argus_nn_tensor_desc d;
@@ -174,7 +182,7 @@ int cli_nn_bench_main(int argc, char **argv) {
   cli_session_args sa;
   memset(&sa, 0, sizeof sa);
   const char *path = NULL;
-  int iters = 50, warmup = 5, profile = 0;
+  int iters = 50, warmup = 5, profile = 0, precision = 0;
   long seed = 1;
 
   cli_parser p;
@@ -215,6 +223,12 @@ int cli_nn_bench_main(int argc, char **argv) {
         return cli_bad_value(cmd);
       break;
     case OPT_PROFILE: profile = 1; break;
+    case OPT_PRECISION:
+      if (argus_nn_precision_parse(p.arg, &precision) != ARGUS_OK) {
+        cli_errorf(cmd, "--precision must be f32 or bf16, not '%s'", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
     default: cli_nn_bench_usage(stderr); return CLI_USAGE;
     }
   }
@@ -227,6 +241,24 @@ int cli_nn_bench_main(int argc, char **argv) {
   if (profile && setenv("ARGUS_NN_PROFILE", "1", 1) != 0) {
     cli_errorf(cmd, "cannot set ARGUS_NN_PROFILE");
     return CLI_FAIL;
+  }
+
+  /* The engine reads ARGUS_PRECISION when the session is planned (it
+   * overrides the model's precision, which is f32 for a bare model). */
+  if (precision &&
+      setenv("ARGUS_PRECISION", argus_nn_precision_name(precision), 1) != 0) {
+    cli_errorf(cmd, "cannot set ARGUS_PRECISION");
+    return CLI_FAIL;
+  }
+  const char *pe = getenv("ARGUS_PRECISION");
+  int eff = ARGUS_NN_PRECISION_F32;
+  if (pe && argus_nn_precision_parse(pe, &eff) != ARGUS_OK)
+    eff = ARGUS_NN_PRECISION_F32;
+  if (eff == ARGUS_NN_PRECISION_BF16 &&
+      !(argus_cpu_features() & ARGUS_CPU_AVX512_BF16)) {
+    fprintf(stderr, "argus: %s: this CPU has no AVX512_BF16 (or ARGUS_ISA "
+                    "hides it): running in f32\n", cmd);
+    eff = ARGUS_NN_PRECISION_F32;
   }
 
   argus_nn_model *m = NULL;
@@ -307,7 +339,8 @@ int cli_nn_bench_main(int argc, char **argv) {
                   iters,
                   s,
                   nin,
-                  macs};
+                  macs,
+                  argus_nn_precision_name(eff)};
   if (cli_json_print(stdout, cmd, bench_json, &br) != 0)
     goto out;
   putchar('\n');

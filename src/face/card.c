@@ -634,6 +634,17 @@ argus_err argus_face_card_parse(const char *json, size_t len,
       goto done;
     }
   }
+  /* "precision": "f32" (default) or "bf16": the engine's arithmetic for
+   * the model's convolutions (docs/engine.md, "Precision"). */
+  char prec[16];
+  if ((rc = get_string(&c, root, "", "precision", prec, sizeof prec, 0)))
+    goto done;
+  out->precision = ARGUS_NN_PRECISION_F32;
+  if (prec[0] && argus_nn_precision_parse(prec, &out->precision) != ARGUS_OK) {
+    rc = bad(&c, ARGUS_E_CORRUPT,
+             "field 'precision' is '%s'; it must be \"f32\" or \"bf16\"", prec);
+    goto done;
+  }
   if ((rc = parse_input(&c, root, out)))
     goto done;
   if (strcmp(kind, "detector") == 0) {

@@ -594,6 +594,7 @@ static argus_err load_one(const char *dir, const char *name,
   rc = argus_nn_model_load_file(mpath, model, &nerr);
   if (rc)
     return face_fail_nn(err, rc, mpath, &nerr);
+  argus_nn_model_set_precision(*model, card->precision);
   argus_log(ARGUS_LOG_INFO, FACE_MOD, "%s %s from %s (card %s)", card->name,
             card->version, mpath, path);
   return ARGUS_OK;

@@ -190,6 +190,9 @@ typedef struct nn_graph {
   int opset; /* default-domain opset */
   char *producer;
   int64_t ir_version;
+  /* A session's: ARGUS_NN_PRECISION_BF16 lets the Conv GEMM paths run in
+   * bf16 (when the CPU can); anything else is float32. */
+  int precision;
 } nn_graph;
 
 /* Execution context handed to run hooks. */

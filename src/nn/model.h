@@ -15,6 +15,7 @@ struct argus_nn_model {
   nn_op_count ops[64];
   int nops;
   size_t nparams;
+  int precision; /* argus_nn_precision for sessions that leave it at 0 */
 };
 
 /* Model-level rewrites, in place: Constant nodes to values, BatchNorm folded

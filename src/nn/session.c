@@ -786,6 +786,50 @@ static uint64_t node_macs(const nn_graph *g, const nn_node *n) {
   return 0;
 }
 
+argus_err argus_nn_precision_parse(const char *text, int *out) {
+  if (!text || !out)
+    return ARGUS_E_INVALID_ARG;
+  if (strcmp(text, "f32") == 0)
+    *out = ARGUS_NN_PRECISION_F32;
+  else if (strcmp(text, "bf16") == 0)
+    *out = ARGUS_NN_PRECISION_BF16;
+  else
+    return ARGUS_E_INVALID_ARG;
+  return ARGUS_OK;
+}
+
+const char *argus_nn_precision_name(int precision) {
+  return precision == ARGUS_NN_PRECISION_BF16 ? "bf16" : "f32";
+}
+
+argus_err argus_nn_model_set_precision(argus_nn_model *model, int precision) {
+  if (!model || precision < ARGUS_NN_PRECISION_DEFAULT ||
+      precision > ARGUS_NN_PRECISION_BF16)
+    return ARGUS_E_INVALID_ARG;
+  model->precision = precision;
+  return ARGUS_OK;
+}
+
+/* ARGUS_PRECISION, then the options, then the model's; f32 by default. */
+static int session_precision(const argus_nn_model *model,
+                             const argus_nn_session_opts *opts) {
+  int p = opts && opts->precision ? opts->precision : model->precision;
+  const char *env = getenv("ARGUS_PRECISION");
+  int ep;
+  if (env && *env) {
+    if (argus_nn_precision_parse(env, &ep) == ARGUS_OK)
+      p = ep;
+    else
+      argus_log(ARGUS_LOG_WARN, MOD,
+                "ARGUS_PRECISION='%s' is neither f32 nor bf16; ignored", env);
+  }
+  if (p != ARGUS_NN_PRECISION_BF16)
+    p = ARGUS_NN_PRECISION_F32;
+  argus_log(ARGUS_LOG_DEBUG, MOD, "session precision: %s",
+            argus_nn_precision_name(p));
+  return p;
+}
+
 argus_err argus_nn_session_create(argus_nn_model *model,
                                   const argus_nn_session_opts *opts,
                                   argus_nn_session **out,
@@ -796,6 +840,7 @@ argus_err argus_nn_session_create(argus_nn_model *model,
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
   if (opts && (opts->batch < 0 || opts->nshapes < 0 || opts->nvalues < 0 ||
+               opts->precision < 0 || opts->precision > ARGUS_NN_PRECISION_BF16 ||
                opts->noutputs < 0 || (opts->noutputs > 0 && !opts->outputs) ||
                (opts->nshapes > 0 && !opts->shapes) ||
                (opts->nvalues > 0 && !opts->values)))
@@ -811,6 +856,7 @@ argus_err argus_nn_session_create(argus_nn_model *model,
     nn_fail(&e, rc, "out of memory");
     goto fail;
   }
+  s->g.precision = session_precision(model, opts);
   if ((rc = select_outputs(&s->g, opts, &e)))
     goto fail;
   if ((rc = set_input_shapes(&s->g, opts, &e)))

@@ -121,4 +121,46 @@ void nn_gemm_run(const nn_kernels *kt, size_t m, size_t n, size_t k,
   }
 }
 
+void nn_bf16_pack_a(size_t m, size_t k, const float *src, size_t rs,
+                    size_t cs, uint32_t *dst) {
+  const size_t kp = (k + 1) / 2;
+  for (size_t p0 = 0; p0 < m; p0 += NN_BF16_MR) {
+    size_t rows = m - p0 < NN_BF16_MR ? m - p0 : NN_BF16_MR;
+    for (size_t q = 0; q < kp; q++) {
+      uint32_t *d = dst + q * NN_BF16_MR;
+      size_t i = 0;
+      for (; i < rows; i++) {
+        const float *r = src + (p0 + i) * rs;
+        uint32_t lo = nn_bf16_from_f32(r[2 * q * cs]);
+        uint32_t hi = 2 * q + 1 < k ? nn_bf16_from_f32(r[(2 * q + 1) * cs]) : 0;
+        d[i] = lo | hi << 16;
+      }
+      for (; i < NN_BF16_MR; i++)
+        d[i] = 0;
+    }
+    dst += nn_bf16_panel_size(k);
+  }
+}
+
+static nn_bf16_gemm_fn g_bf16;
+static pthread_once_t g_bf16_once = PTHREAD_ONCE_INIT;
+
+static void choose_bf16(void) {
+  unsigned f = argus_cpu_features();
+  g_bf16 = NULL;
+#if defined(__x86_64__) || defined(__i386__)
+  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_BF16))
+    g_bf16 = nn_bf16_gemm_avx512;
+#endif
+  argus_log(ARGUS_LOG_DEBUG, "nn", "bf16 gemm: %s",
+            g_bf16 ? "avx512_bf16"
+                   : "none (no AVX512_BF16): bf16 models run in float32");
+  (void)f;
+}
+
+nn_bf16_gemm_fn nn_bf16_gemm_get(void) {
+  pthread_once(&g_bf16_once, choose_bf16);
+  return g_bf16;
+}
+
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

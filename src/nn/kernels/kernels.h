@@ -208,6 +208,79 @@ void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
 void nn_f32_deinterleave2_avx512(const float *, size_t, float *, float *);
 void nn_f32_maxpool2x2_avx512(const float *, const float *, float *, size_t);
 
+/* ---- BF16 GEMM ----------------------------------------------------------
+ *
+ * C[m x n] = A[m x k] * B[k x n], then post, with both operands rounded to
+ * bfloat16 (round to nearest even; a denormal reads as a signed zero, as
+ * VCVTNE2PS2BF16 does) and every product accumulated in float32, pairs of k
+ * at a time in the order of VDPBF16PS: acc += a[kk+1]*b[kk+1], then
+ * acc += a[kk]*b[kk] (each product of two bf16 is exact in float32; each sum
+ * is rounded to float32, a denormal sum flushed to zero).
+ *
+ * a: every panel of A packed by nn_bf16_pack_a (NN_BF16_MR rows each).
+ * B: row kk at b + kk*ldb, or at bp[kk] + boff when bp is not NULL (the
+ *    indirection buffer of nn_igemm_fn); float32, converted per block of
+ *    NN_BF16_NB columns into bbuf, which then serves every panel of A.
+ * bbuf: scratch of nn_bf16_bbuf_size(k) uint32 (64-byte aligned is best).
+ * post: as for nn_gemm_fn, for row 0; advanced per panel inside.
+ * All pointers borrowed; m, n, k >= 1. */
+typedef void (*nn_bf16_gemm_fn)(size_t m, size_t n, size_t k,
+                                const uint32_t *a, const float *b, size_t ldb,
+                                const float *const *bp, size_t boff, float *c,
+                                size_t ldc, const nn_post *post,
+                                uint32_t *bbuf);
+
+#define NN_BF16_MR 8  /* rows of a packed bf16 A panel */
+#define NN_BF16_NB 48 /* columns of a converted B block */
+
+/* uint32 of one packed panel row-pair block: ceil(k/2) pairs x MR rows. */
+static inline size_t nn_bf16_panel_size(size_t k) {
+  return (k + 1) / 2 * NN_BF16_MR;
+}
+/* uint32 needed by nn_bf16_pack_a for m rows. */
+static inline size_t nn_bf16_pack_a_size(size_t m, size_t k) {
+  return (m + NN_BF16_MR - 1) / NN_BF16_MR * nn_bf16_panel_size(k);
+}
+/* uint32 of the B block scratch. */
+static inline size_t nn_bf16_bbuf_size(size_t k) {
+  return (k + 1) / 2 * NN_BF16_NB;
+}
+
+/* float32 -> bfloat16 bits, as VCVTNE2PS2BF16: round to nearest even,
+ * denormals to signed zero, NaN kept quiet. */
+static inline uint16_t nn_bf16_from_f32(float f) {
+  union {
+    float f;
+    uint32_t u;
+  } v = {f};
+  uint32_t u = v.u;
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return (uint16_t)((u >> 16) | 0x40u);
+  if ((u & 0x7f800000u) == 0)
+    return (uint16_t)((u >> 16) & 0x8000u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+/* Packs rows [0, m) x columns [0, k) of A (element (i, kk) at
+ * src[i*rs + kk*cs]) into bf16 panels: pair q of row i of panel p at
+ * dst[p*nn_bf16_panel_size(k) + q*NN_BF16_MR + i], A[i][2q] in the low
+ * half, A[i][2q+1] (0 past k) in the high half; rows past m are zero. */
+void nn_bf16_pack_a(size_t m, size_t k, const float *src, size_t rs,
+                    size_t cs, uint32_t *dst);
+
+/* The bf16 GEMM this CPU runs (honouring ARGUS_ISA), chosen once and logged
+ * at debug level, or NULL when the CPU has no AVX512_BF16: callers then run
+ * in float32. */
+nn_bf16_gemm_fn nn_bf16_gemm_get(void);
+
+void nn_bf16_gemm_ref(size_t, size_t, size_t, const uint32_t *,
+                      const float *, size_t, const float *const *, size_t,
+                      float *, size_t, const nn_post *, uint32_t *);
+void nn_bf16_gemm_avx512(size_t, size_t, size_t, const uint32_t *,
+                         const float *, size_t, const float *const *, size_t,
+                         float *, size_t, const nn_post *, uint32_t *);
+
 #define NN_GEMM_MR_REF 8
 #define NN_GEMM_MR_AVX2 6
 #define NN_GEMM_MR_AVX512 8

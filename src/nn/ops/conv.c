@@ -25,7 +25,15 @@
  * runtime input), in the layout of the selected kernel table. The epilogue
  * (bias, residual, activation: node->epi) is applied inside the kernels'
  * store loops.
+ *
+ * In a session of precision bf16 (graph.h, docs/engine.md "Precision") the
+ * GEMM paths (and the pointwise half of the fused node below) run the bf16
+ * kernel instead, when the CPU has one: W is packed to bf16 pairs once per
+ * session from the constant W, each block of B is converted as the kernel
+ * goes (scratch), and the epilogue is the same. Depthwise convs stay in
+ * float32: they are memory-bound, and rounding their inputs gains nothing.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +86,9 @@ typedef struct conv_plan {
   const float *wpack; /* shared->wpack or wbuf */
   float *wbuf;        /* owned by the plan */
   int pack_at_run;    /* W is a runtime input: pack into wbuf in run */
+  nn_bf16_gemm_fn bf16; /* non-NULL: the GEMM paths run in bf16 */
+  uint32_t *wb16;       /* W packed for bf16 (owned), per group gpack16 */
+  size_t gpack16;
 } conv_plan;
 
 static const char *nm(const nn_node *n) { return n->name ? n->name : ""; }
@@ -102,8 +113,32 @@ static void conv_free_plan(void *p) {
   conv_plan *pl = p;
   if (pl) {
     nn_free(pl->wbuf);
+    nn_free(pl->wb16);
     free(pl);
   }
+}
+
+/* Bytes of scratch for the bf16 kernel's B block, with room to align it. */
+static size_t bf16_scratch(size_t k) {
+  return nn_bf16_bbuf_size(k) * sizeof(uint32_t) + 64;
+}
+
+/* The bf16 B block in a thread's scratch at byte offset `off`. */
+static uint32_t *bf16_bbuf(void *scratch, size_t off) {
+  uintptr_t p = (uintptr_t)scratch + off;
+  return (uint32_t *)(void *)((p + 63) & ~(uintptr_t)63);
+}
+
+/* Packs `group` groups of `cog` rows x K of W for the bf16 kernel into a new
+ * buffer (NULL: out of memory). */
+static uint32_t *pack_bf16(const float *w, size_t group, size_t cog, size_t K,
+                           size_t *gpack) {
+  *gpack = nn_bf16_pack_a_size(cog, K);
+  uint32_t *d = nn_alloc(*gpack * group * sizeof(uint32_t));
+  if (d)
+    for (size_t g = 0; g < group; g++)
+      nn_bf16_pack_a(cog, K, w + g * cog * K, K, 1, d + g * *gpack);
+  return d;
 }
 
 /* Packs constant weights for the GEMM paths once per model. Depthwise
@@ -444,7 +479,8 @@ static void plan_bands(conv_plan *pl) {
  * *out is untouched and nothing is kept. */
 static argus_err plan_new(const nn_node *n, const nn_value *x,
                           const nn_value *w, const conv_attrs *a,
-                          const conv_geom *gm, conv_plan **out, nn_err *err) {
+                          const conv_geom *gm, int precision, conv_plan **out,
+                          nn_err *err) {
   conv_plan *pl = calloc(1, sizeof *pl);
   if (!pl)
     return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
@@ -462,6 +498,16 @@ static argus_err plan_new(const nn_node *n, const nn_value *x,
     size_t per_row = pl->cig * pl->s[0] * pl->k[1] * pl->out[1];
     if (per_row * (ext + 1) * sizeof(float) > IGEMM_MAX_BYTES)
       pl->path = PATH_IM2COL;
+  }
+  if (precision == ARGUS_NN_PRECISION_BF16 && !pl->pack_at_run &&
+      (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
+       pl->path == PATH_IM2COL) &&
+      (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
+    pl->wb16 = pack_bf16(w->data, pl->group, pl->cog, pl->K, &pl->gpack16);
+    if (!pl->wb16) {
+      conv_free_plan(pl);
+      return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+    }
   }
   plan_tiles(pl);
   if (pl->path == PATH_IGEMM)
@@ -488,14 +534,14 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
     if ((e = axis_geometry(n, x, w, &a, i, ydims, &gm, err)))
       return e;
   if ((e = nn_set_shape(y, NN_FLOAT, x->rank, ydims, err)) ||
-      (e = plan_new(n, x, w, &a, &gm, &pl, err)))
+      (e = plan_new(n, x, w, &a, &gm, g->precision, &pl, err)))
     return e;
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
-            "Conv '%s': %s, %zu->%zu channels, group %zu, %zu pixels, "
+            "Conv '%s': %s%s, %zu->%zu channels, group %zu, %zu pixels, "
             "tile %zu",
-            nm(n), path_names[pl->path], pl->ci, pl->co, pl->group, pl->osz,
-            pl->ptile);
+            nm(n), path_names[pl->path], pl->bf16 ? " bf16" : "", pl->ci,
+            pl->co, pl->group, pl->osz, pl->ptile);
   return ARGUS_OK;
 }
 
@@ -503,14 +549,18 @@ static size_t conv_scratch(const nn_graph *g, const nn_node *n) {
   const conv_plan *pl = n->plan;
   if (!pl)
     return 0;
+  size_t b16 = pl->bf16 ? bf16_scratch(pl->K) : 0;
+  if (pl->path == PATH_GEMM1X1)
+    return b16;
   if (pl->path == PATH_IM2COL)
-    return pl->K * pl->ptile * sizeof(float);
+    return pl->K * pl->ptile * sizeof(float) + b16;
   if (pl->path == PATH_IGEMM) {
-    /* buffer, pointer array (aligned), then the deinterleaved row */
+    /* buffer, pointer array (aligned), the deinterleaved row, then the
+     * bf16 B block */
     size_t fl = pl->cig * pl->s[0] * pl->k[1] * pl->bandph * pl->out[1];
     fl = (fl + 15) & ~(size_t)15;
     return fl * sizeof(float) + pl->K * sizeof(float *) +
-           (pl->in[1] + 2) * sizeof(float);
+           (pl->in[1] + 2) * sizeof(float) + b16;
   }
   if (pl->path == PATH_DWDIRECT)
     return pl->out[1] * sizeof(float);
@@ -655,10 +705,15 @@ static nn_post post_at(const conv_ctx *c, size_t img, size_t c0, size_t p0) {
 }
 
 /* Task = (image, pixel tile, co chunk). */
+/* Rows of a packed weight panel: the bf16 kernel's or the table's. */
+static size_t plan_mr(const conv_plan *pl) {
+  return pl->bf16 ? NN_BF16_MR : pl->kt->mr;
+}
+
 static void task_gemm1x1(void *ctx, size_t begin, size_t end, int tid) {
   const conv_ctx *c = ctx;
   const conv_plan *pl = c->pl;
-  const size_t mr = pl->kt->mr;
+  const size_t mr = plan_mr(pl);
   for (size_t t = begin; t < end; t++) {
     size_t mc = t % c->nmchunk, rest = t / c->nmchunk;
     size_t tile = rest % pl->nptiles, img = rest / pl->nptiles;
@@ -670,11 +725,17 @@ static void task_gemm1x1(void *ctx, size_t begin, size_t end, int tid) {
     size_t p0 = tile * pl->ptile;
     size_t p1 = p0 + pl->ptile < pl->osz ? p0 + pl->ptile : pl->osz;
     nn_post p = post_at(c, img, m0, p0);
-    nn_gemm_run(pl->kt, m1 - m0, p1 - p0, pl->K, c->w + m0 * pl->K,
-                c->x + img * pl->ci * pl->isz + p0, pl->isz,
-                c->y + (img * pl->co + m0) * pl->osz + p0, pl->osz, &p, 0);
+    if (pl->bf16)
+      pl->bf16(m1 - m0, p1 - p0, pl->K,
+               pl->wb16 + m0 / mr * nn_bf16_panel_size(pl->K),
+               c->x + img * pl->ci * pl->isz + p0, pl->isz, NULL, 0,
+               c->y + (img * pl->co + m0) * pl->osz + p0, pl->osz, &p,
+               bf16_bbuf(nn_scratch(c->ex, tid), 0));
+    else
+      nn_gemm_run(pl->kt, m1 - m0, p1 - p0, pl->K, c->w + m0 * pl->K,
+                  c->x + img * pl->ci * pl->isz + p0, pl->isz,
+                  c->y + (img * pl->co + m0) * pl->osz + p0, pl->osz, &p, 0);
   }
-  (void)tid;
 }
 
 /* Task = (image, group, band of output rows). */
@@ -689,6 +750,7 @@ static void task_igemm(void *ctx, size_t begin, size_t end, int tid) {
   fl = (fl + 15) & ~(size_t)15;
   const float **rows = (const float **)(void *)(buf + fl);
   float *tmp = (float *)(void *)(rows + pl->K);
+  uint32_t *bbuf = pl->bf16 ? bf16_bbuf(tmp + pl->in[1] + 2, 0) : NULL;
   /* Row (ci, ky, kx) of the virtual im2col matrix for the band's first
    * output row; the same for every band. */
   for (size_t ci = 0, kk = 0; ci < pl->cig; ci++)
@@ -704,6 +766,16 @@ static void task_igemm(void *ctx, size_t begin, size_t end, int tid) {
     size_t oy1 = oy0 + pl->band < oh ? oy0 + pl->band : oh;
     igemm_fill(pl, c->x + (img * pl->ci + grp * pl->cig) * pl->isz, oy0, buf,
                tmp);
+    if (pl->bf16) {
+      /* all panels at once: each block of B is converted once */
+      size_t c0 = grp * pl->cog;
+      nn_post p = post_at(c, img, c0, oy0 * ow);
+      pl->bf16(pl->cog, (oy1 - oy0) * ow, pl->K, pl->wb16 + grp * pl->gpack16,
+               NULL, 0, rows, 0,
+               c->y + (img * pl->co + c0) * pl->osz + oy0 * ow, pl->osz, &p,
+               bbuf);
+      continue;
+    }
     const float *w = c->w + grp * pl->gpack;
     for (size_t i0 = 0; i0 < pl->cog; i0 += mr) {
       size_t c0 = grp * pl->cog + i0;
@@ -730,9 +802,15 @@ static void task_im2col(void *ctx, size_t begin, size_t end, int tid) {
     im2col_nd(pl, xg, p0, p1, col);
     size_t c0 = grp * pl->cog;
     nn_post p = post_at(c, img, c0, p0);
-    nn_gemm_run(pl->kt, pl->cog, p1 - p0, pl->K, c->w + grp * pl->gpack, col,
-                p1 - p0, c->y + (img * pl->co + c0) * pl->osz + p0, pl->osz,
-                &p, 0);
+    if (pl->bf16)
+      pl->bf16(pl->cog, p1 - p0, pl->K, pl->wb16 + grp * pl->gpack16, col,
+               p1 - p0, NULL, 0, c->y + (img * pl->co + c0) * pl->osz + p0,
+               pl->osz, &p,
+               bf16_bbuf(col, pl->K * pl->ptile * sizeof(float)));
+    else
+      nn_gemm_run(pl->kt, pl->cog, p1 - p0, pl->K, c->w + grp * pl->gpack,
+                  col, p1 - p0, c->y + (img * pl->co + c0) * pl->osz + p0,
+                  pl->osz, &p, 0);
   }
 }
 
@@ -834,7 +912,7 @@ static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
                    pl->wbuf);
     c.w = pl->wpack;
     if (pl->path == PATH_GEMM1X1) {
-      size_t panels = (pl->co + pl->kt->mr - 1) / pl->kt->mr;
+      size_t panels = (pl->co + plan_mr(pl) - 1) / plan_mr(pl);
       size_t base = pl->n * pl->nptiles, want = 1;
       if (ex->nthreads > 1 && base < 4 * (size_t)ex->nthreads)
         want = (4 * (size_t)ex->nthreads + base - 1) / base;
@@ -912,6 +990,8 @@ typedef struct pwdw_shared {
 typedef struct pwdw_plan {
   const nn_kernels *kt;
   const float *wpack;
+  nn_bf16_gemm_fn bf16; /* non-NULL: the pointwise GEMM runs in bf16 */
+  uint32_t *wb16;       /* W1 packed for it (owned) */
   size_t n, c, cin, h, w;
   size_t band; /* depthwise rows per band; scratch holds band + 2 rows */
   size_t nc;   /* GEMM column block */
@@ -927,7 +1007,13 @@ static void pwdw_free_shared(void *p) {
   }
 }
 
-static void pwdw_free_plan(void *p) { free(p); }
+static void pwdw_free_plan(void *p) {
+  pwdw_plan *pl = p;
+  if (pl) {
+    nn_free(pl->wb16);
+    free(pl);
+  }
+}
 
 static argus_err pwdw_prepare(nn_graph *g, nn_node *n, nn_err *err) {
   const nn_value *w1 = n->ninputs == 5 ? nn_in(g, n, 1) : NULL;
@@ -1030,12 +1116,22 @@ static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
   pl->nc = GEMM_TILE_FLOATS / pl->cin / nr * nr;
   if (pl->nc < nr)
     pl->nc = nr;
+  const nn_value *w1 = nn_in(g, n, 1);
+  if (g->precision == ARGUS_NN_PRECISION_BF16 && w1 && w1->data &&
+      (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
+    size_t gp;
+    pl->wb16 = pack_bf16(w1->data, 1, pl->c, pl->cin, &gp);
+    if (!pl->wb16) {
+      free(pl);
+      return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+    }
+  }
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
-            "Conv '%s': 1x1+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
+            "Conv '%s': 1x1%s+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
             "band %zu rows",
-            nm(n), pool ? "+maxpool2x2" : "", pl->cin, pl->c, pl->h, pl->w,
-            pl->band);
+            nm(n), pl->bf16 ? " bf16" : "", pool ? "+maxpool2x2" : "",
+            pl->cin, pl->c, pl->h, pl->w, pl->band);
   return ARGUS_OK;
 }
 
@@ -1055,7 +1151,7 @@ static size_t pwdw_scratch(const nn_graph *g, const nn_node *n) {
   size_t fl = (pl->band + 2) * pl->c * pl->w;
   if (pl->pool) /* one channel's depthwise rows of a band */
     fl += pl->band * pl->w;
-  return fl * sizeof(float);
+  return fl * sizeof(float) + (pl->bf16 ? bf16_scratch(pl->cin) : 0);
 }
 
 typedef struct pwdw_ctx {
@@ -1076,6 +1172,9 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
   const size_t ow = pl->pool ? w / 2 : w, ohw = pl->pool ? (h / 2) * ow : hw;
   float *t = nn_scratch(c->ex, tid);
   float *d = t + ch * ld; /* pooled: one channel's depthwise rows */
+  uint32_t *bbuf =
+      pl->bf16 ? bf16_bbuf(d, (pl->pool ? pl->band * w : 0) * sizeof(float))
+               : NULL;
   nn_post p1;
   memset(&p1, 0, sizeof p1);
   p1.bias = c->b1;
@@ -1097,7 +1196,10 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
                   keep * w * sizeof(float));
       t0 = lo;
       t1 = lo + keep;
-      if (hi > t1)
+      if (hi > t1 && pl->bf16)
+        pl->bf16(ch, (hi - t1) * w, pl->cin, pl->wb16, x + t1 * w, hw, NULL,
+                 0, t + (t1 - t0) * w, ld, &p1, bbuf);
+      else if (hi > t1)
         nn_gemm_run(pl->kt, ch, (hi - t1) * w, pl->cin, pl->wpack,
                     x + t1 * w, hw, t + (t1 - t0) * w, ld, &p1, pl->nc);
       t1 = hi;

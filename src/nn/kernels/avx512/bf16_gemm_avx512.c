@@ -1,0 +1,273 @@
+/* AVX-512 BF16 GEMM (kernels.h, nn_bf16_gemm_fn): B is converted to bf16
+ * pairs one block of 48 columns at a time (rows kk and kk+1 interleaved, so
+ * that one 32-bit lane holds the pair VDPBF16PS multiplies with a pair of
+ * A), and every 8-row panel of A then runs over that block from L1: 8 rows
+ * x 3 zmm of float32 accumulators, one broadcast of an A pair per row and
+ * k pair. Compiled with -mavx512bf16 (CMakeLists.txt). */
+#if defined(__AVX512BF16__)
+#include "post_avx512.h"
+
+#define MR NN_BF16_MR
+#define NB NN_BF16_NB
+
+typedef struct brows {
+  const float *b;
+  size_t ldb;
+  const float *const *bp;
+  size_t off;
+} brows;
+
+NN_INLINE const float *brow(const brows *s, size_t kk) {
+  return s->bp ? s->bp[kk] + s->off : s->b + kk * s->ldb;
+}
+
+NN_INLINE __m512bh as_bh(__m512i v) { return (__m512bh)v; }
+
+/* Converts columns [j, j + cols) (cols <= 48) of B into dst: pair q,
+ * vector v at dst + q*48 + 16*v, lanes past cols zero. */
+static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
+                   uint32_t *dst) {
+  /* 16-bit element 2i <- i (row kk), 2i+1 <- 16 + i (row kk+1) */
+  const __m512i idx = _mm512_set_epi16(
+      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const size_t nv = (cols + 15) / 16, kp = k / 2;
+  __mmask16 mk[3];
+  for (size_t v = 0; v < 3; v++)
+    mk[v] = cols > 16 * v ? tail_mask16(cols - 16 * v) : 0;
+  for (size_t q = 0; q < kp; q++) {
+    const float *r0 = brow(s, 2 * q) + j, *r1 = brow(s, 2 * q + 1) + j;
+    uint32_t *d = dst + q * NB;
+    for (size_t v = 0; v < nv; v++) {
+      __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
+      __m512 hi = _mm512_maskz_loadu_ps(mk[v], r1 + 16 * v);
+      __m512i t = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+      _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+    }
+  }
+  if (k & 1) {
+    const float *r0 = brow(s, k - 1) + j;
+    uint32_t *d = dst + kp * NB;
+    for (size_t v = 0; v < nv; v++) {
+      __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
+      __m512i t = (__m512i)_mm512_cvtne2ps_pbh(_mm512_setzero_ps(), lo);
+      _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+    }
+  }
+}
+
+/* Stores rows [0, m) of a block's accumulators with the epilogue, masked
+ * (m0..m2) over nv vectors. Out of line so that the loop keeps its
+ * accumulators in registers (as in f32_gemm_avx512.c). */
+static __attribute__((noinline)) void epilogue(size_t m, __m512 t[8][3],
+                                               float *c, size_t ldc,
+                                               const nn_post *p,
+                                               const __mmask16 *mk, int nv) {
+  for (size_t r = 0; r < m; r++) {
+    post512 pr = post512_row(p, r);
+    float *cr = c + r * ldc;
+    const float *rr = p->res ? p->res + r * p->ldr : NULL;
+    for (int v = 0; v < nv; v++)
+      post512_store(&pr, t[r][v], cr + 16 * v, rr ? rr + 16 * v : NULL, mk[v],
+                    1);
+  }
+}
+
+#define ACC_DECL                                                               \
+  __m512 c00 = Z, c01 = Z, c02 = Z, c10 = Z, c11 = Z, c12 = Z;                 \
+  __m512 c20 = Z, c21 = Z, c22 = Z, c30 = Z, c31 = Z, c32 = Z;                 \
+  __m512 c40 = Z, c41 = Z, c42 = Z, c50 = Z, c51 = Z, c52 = Z;                 \
+  __m512 c60 = Z, c61 = Z, c62 = Z, c70 = Z, c71 = Z, c72 = Z
+
+/* A tail block: `m` (1..8) rows x `nv` (1..3) vectors, compile-time
+ * constants after inlining. */
+NN_INLINE void block(size_t m, size_t kp, const uint32_t *a,
+                     const uint32_t *b, float *c, size_t ldc,
+                     const nn_post *p, const __mmask16 *mk, int nv) {
+#define Z _mm512_setzero_ps()
+  ACC_DECL;
+#undef Z
+  for (size_t q = 0; q < kp; q++) {
+    __m512bh b0 = as_bh(_mm512_loadu_si512(b)), b1 = b0, b2 = b0;
+    if (nv > 1)
+      b1 = as_bh(_mm512_loadu_si512(b + 16));
+    if (nv > 2)
+      b2 = as_bh(_mm512_loadu_si512(b + 32));
+#define ROW(r)                                                                 \
+  do {                                                                         \
+    if (r >= m)                                                                \
+      break;                                                                   \
+    __m512bh av = as_bh(_mm512_set1_epi32((int)a[r]));                         \
+    c##r##0 = _mm512_dpbf16_ps(c##r##0, av, b0);                               \
+    if (nv > 1)                                                                \
+      c##r##1 = _mm512_dpbf16_ps(c##r##1, av, b1);                             \
+    if (nv > 2)                                                                \
+      c##r##2 = _mm512_dpbf16_ps(c##r##2, av, b2);                             \
+  } while (0)
+    ROW(0);
+    ROW(1);
+    ROW(2);
+    ROW(3);
+    ROW(4);
+    ROW(5);
+    ROW(6);
+    ROW(7);
+#undef ROW
+    a += MR;
+    b += NB;
+  }
+  __m512 t[8][3];
+#define SAVE(r)                                                                \
+  do {                                                                         \
+    t[r][0] = c##r##0;                                                         \
+    t[r][1] = c##r##1;                                                         \
+    t[r][2] = c##r##2;                                                         \
+  } while (0)
+  SAVE(0);
+  SAVE(1);
+  SAVE(2);
+  SAVE(3);
+  SAVE(4);
+  SAVE(5);
+  SAVE(6);
+  SAVE(7);
+#undef SAVE
+  epilogue(m, t, c, ldc, p, mk, nv);
+}
+
+/* The hot block: 8 rows x 48 columns, epilogue from the registers with
+ * `act` a compile-time constant. */
+NN_INLINE void block8x48(size_t kp, const uint32_t *a, const uint32_t *b,
+                         float *c, size_t ldc, const nn_post *p,
+                         const int act) {
+#define Z _mm512_setzero_ps()
+  ACC_DECL;
+#undef Z
+  for (size_t q = 0; q < kp; q++) {
+    __m512bh b0 = as_bh(_mm512_loadu_si512(b)),
+             b1 = as_bh(_mm512_loadu_si512(b + 16)),
+             b2 = as_bh(_mm512_loadu_si512(b + 32));
+#define ROW(r)                                                                 \
+  do {                                                                         \
+    __m512bh av = as_bh(_mm512_set1_epi32((int)a[r]));                         \
+    c##r##0 = _mm512_dpbf16_ps(c##r##0, av, b0);                               \
+    c##r##1 = _mm512_dpbf16_ps(c##r##1, av, b1);                               \
+    c##r##2 = _mm512_dpbf16_ps(c##r##2, av, b2);                               \
+  } while (0)
+    ROW(0);
+    ROW(1);
+    ROW(2);
+    ROW(3);
+    ROW(4);
+    ROW(5);
+    ROW(6);
+    ROW(7);
+#undef ROW
+    a += MR;
+    b += NB;
+  }
+  const float *res = p->res;
+#define STORE(r)                                                               \
+  do {                                                                         \
+    post512 pr = post512_row(p, r);                                            \
+    float *cr = c + r * ldc;                                                   \
+    const float *rr = res ? res + r * p->ldr : NULL;                           \
+    post512_store_act(&pr, act, c##r##0, cr, rr, 0xffff, 0);                   \
+    post512_store_act(&pr, act, c##r##1, cr + 16, rr ? rr + 16 : NULL, 0xffff, \
+                      0);                                                      \
+    post512_store_act(&pr, act, c##r##2, cr + 32, rr ? rr + 32 : NULL, 0xffff, \
+                      0);                                                      \
+  } while (0)
+  STORE(0);
+  STORE(1);
+  STORE(2);
+  STORE(3);
+  STORE(4);
+  STORE(5);
+  STORE(6);
+  STORE(7);
+#undef STORE
+}
+
+static void full8x48(size_t kp, const uint32_t *a, const uint32_t *b,
+                     float *c, size_t ldc, const nn_post *p) {
+  switch (p->act) {
+  case NN_ACT_NONE:
+    block8x48(kp, a, b, c, ldc, p, NN_ACT_NONE);
+    break;
+  case NN_ACT_RELU:
+    block8x48(kp, a, b, c, ldc, p, NN_ACT_RELU);
+    break;
+  case NN_ACT_PRELU:
+    block8x48(kp, a, b, c, ldc, p, NN_ACT_PRELU);
+    break;
+  default:
+    block8x48(kp, a, b, c, ldc, p, p->act);
+    break;
+  }
+}
+
+/* Any other block: dispatch on rows and vectors so each is specialised. */
+NN_INLINE void tail_rows(size_t m, size_t kp, const uint32_t *a,
+                         const uint32_t *b, float *c, size_t ldc,
+                         const nn_post *p, const __mmask16 *mk, int nv) {
+  if (nv == 3)
+    block(m, kp, a, b, c, ldc, p, mk, 3);
+  else if (nv == 2)
+    block(m, kp, a, b, c, ldc, p, mk, 2);
+  else
+    block(m, kp, a, b, c, ldc, p, mk, 1);
+}
+
+static void tail(size_t m, size_t kp, const uint32_t *a, const uint32_t *b,
+                 float *c, size_t ldc, const nn_post *p, size_t cols) {
+  const int nv = (int)((cols + 15) / 16);
+  __mmask16 mk[3];
+  for (size_t v = 0; v < 3; v++)
+    mk[v] = cols > 16 * v ? tail_mask16(cols - 16 * v) : 0;
+  switch (m) {
+#define CASE(r)                                                                \
+  case r:                                                                      \
+    tail_rows(r, kp, a, b, c, ldc, p, mk, nv);                                 \
+    break;
+    CASE(1)
+    CASE(2)
+    CASE(3)
+    CASE(4)
+    CASE(5)
+    CASE(6)
+    CASE(7)
+#undef CASE
+  default:
+    tail_rows(MR, kp, a, b, c, ldc, p, mk, nv);
+    break;
+  }
+}
+
+void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
+                         const float *b, size_t ldb, const float *const *bp,
+                         size_t boff, float *c, size_t ldc,
+                         const nn_post *post, uint32_t *bbuf) {
+  const brows s = {b, ldb, bp, boff};
+  const size_t kp = (k + 1) / 2, panel = nn_bf16_panel_size(k);
+  for (size_t j = 0; j < n; j += NB) {
+    size_t cols = n - j < NB ? n - j : NB;
+    pack_b(k, &s, j, cols, bbuf);
+    for (size_t i = 0; i < m; i += MR) {
+      size_t rows = m - i < MR ? m - i : MR;
+      nn_post p = *post;
+      if (p.bias)
+        p.bias += i;
+      if (p.slope)
+        p.slope += i * p.slope_stride;
+      if (p.res)
+        p.res += i * p.ldr + j;
+      const uint32_t *ap = a + i / MR * panel;
+      if (rows == MR && cols == NB)
+        full8x48(kp, ap, bbuf, c + i * ldc + j, ldc, &p);
+      else
+        tail(rows, kp, ap, bbuf, c + i * ldc + j, ldc, &p, cols);
+    }
+  }
+}
+#endif

@@ -1,0 +1,55 @@
+/* Reference BF16 GEMM (kernels.h, nn_bf16_gemm_fn): plain C with the
+ * rounding of VCVTNE2PS2BF16 and VDPBF16PS, so that the AVX-512 kernel can
+ * be compared with it bit for bit. */
+#include <float.h>
+#include <math.h>
+
+#include "nn/kernels/kernels.h"
+
+/* bf16 bits -> float, a denormal read as signed zero (VDPBF16PS's DAZ). */
+static float bf16_to_f32(uint32_t h) {
+  if ((h & 0x7f80u) == 0)
+    h &= 0x8000u;
+  union {
+    uint32_t u;
+    float f;
+  } v = {h << 16};
+  return v.f;
+}
+
+/* A float32 sum as VDPBF16PS leaves it: denormals flushed to zero. */
+static float ftz(float x) { return fabsf(x) < FLT_MIN ? x * 0.0f : x; }
+
+/* One VDPBF16PS lane: the odd (high) product first, then the even one. */
+static float dp_pair(float acc, uint32_t a, uint32_t b) {
+  float hi = bf16_to_f32(a >> 16) * bf16_to_f32(b >> 16);
+  acc = ftz(acc + hi);
+  float lo = bf16_to_f32(a & 0xffffu) * bf16_to_f32(b & 0xffffu);
+  return ftz(acc + lo);
+}
+
+void nn_bf16_gemm_ref(size_t m, size_t n, size_t k, const uint32_t *a,
+                      const float *b, size_t ldb, const float *const *bp,
+                      size_t boff, float *c, size_t ldc, const nn_post *post,
+                      uint32_t *bbuf) {
+  const size_t kp = (k + 1) / 2, panel = nn_bf16_panel_size(k);
+  (void)bbuf;
+  for (size_t i = 0; i < m; i++) {
+    const uint32_t *ai = a + i / NN_BF16_MR * panel + i % NN_BF16_MR;
+    for (size_t j = 0; j < n; j++) {
+      float acc = 0.0f;
+      for (size_t q = 0; q < kp; q++) {
+        size_t k0 = 2 * q, k1 = 2 * q + 1;
+        const float *r0 = bp ? bp[k0] + boff : b + k0 * ldb;
+        uint32_t b0 = nn_bf16_from_f32(r0[j]), b1 = 0;
+        if (k1 < k) {
+          const float *r1 = bp ? bp[k1] + boff : b + k1 * ldb;
+          b1 = nn_bf16_from_f32(r1[j]);
+        }
+        acc = dp_pair(acc, ai[q * NN_BF16_MR], b0 | b1 << 16);
+      }
+      const float *rr = post->res ? post->res + i * post->ldr + j : NULL;
+      c[i * ldc + j] = nn_post_apply(post, i, acc, rr);
+    }
+  }
+}

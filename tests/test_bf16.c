@@ -1,0 +1,452 @@
+/* The BF16 precision path (kernels.h nn_bf16_gemm_fn, Conv with
+ * "precision": "bf16").
+ *
+ * 1. The reference kernel against a double-precision model of the same
+ *    bf16-rounded operands (|diff| <= k * 2^-24 * sum|a*b|, the float32
+ *    accumulation bound),
+ *    and the AVX-512 BF16 kernel against the reference bit for bit, on odd
+ *    m/n/k, direct and indirect B, every epilogue, residual aliasing C.
+ * 2. nn_bf16_from_f32 on special values (ties, denormals, NaN, Inf).
+ * 3. yunet_n on a real photo from ../shared/data/stills at 640x480, bf16 vs
+ *    f32: scores within 0.03, boxes and points (in grid cells) within
+ *    0.06 + 2 %, and the same faces found (each face of score >= 0.6 in one
+ *    matched in the other with IoU >= 0.9 and a score within 0.05). That
+ *    part skips, saying so, without the model or the photo. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argus/core.h"
+#include "argus/image.h"
+#include "argus/nn.h"
+#include "check.h"
+#include "nn/kernels/kernels.h"
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+
+static uint32_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 11);
+}
+
+static size_t rint_(size_t lo, size_t hi) { return lo + rnd() % (hi - lo + 1); }
+
+/* Values with full float32 mantissas, so that rounding to bf16 matters. */
+static float rf(void) {
+  return ((float)(rnd() & 0xffffff) / 8388608.0f - 1.0f) *
+         (rnd() % 8 ? 1.0f : 16.0f);
+}
+
+static float *rvec(size_t n) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = rf();
+  return p;
+}
+
+static double bf(float x) {
+  uint32_t u = (uint32_t)nn_bf16_from_f32(x) << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+static uint32_t bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+/* One GEMM case: ref vs a double model (on outputs before the epilogue,
+ * post = none) and the AVX-512 kernel vs ref (with a random epilogue). */
+static void gemm_case(nn_bf16_gemm_fn fast, size_t m, size_t n, size_t k,
+                      int indirect, int alias_res) {
+  size_t ldb = n + rint_(0, 5), ldc = n + rint_(0, 3);
+  float *a = rvec(m * k), *b = rvec(k * ldb);
+  float *bias = rvec(m), *slope = rvec(m);
+  uint32_t *ap = malloc(nn_bf16_pack_a_size(m, k) * sizeof *ap);
+  uint32_t *bbuf = malloc(nn_bf16_bbuf_size(k) * sizeof *bbuf);
+  const float **bp = malloc(k * sizeof *bp);
+  /* indirect: rows of B in reverse order through the pointer array */
+  float *bi = rvec(k * ldb);
+  for (size_t kk = 0; kk < k; kk++) {
+    memcpy(bi + (k - 1 - kk) * ldb, b + kk * ldb, ldb * sizeof(float));
+    bp[kk] = bi + (k - 1 - kk) * ldb;
+  }
+  nn_bf16_pack_a(m, k, a, k, 1, ap);
+  float *c0 = calloc(m * ldc, sizeof *c0), *c1 = calloc(m * ldc, sizeof *c1);
+  float *res = rvec(m * ldc);
+  /* 1. ref, no epilogue, against doubles */
+  nn_post none;
+  memset(&none, 0, sizeof none);
+  nn_bf16_gemm_ref(m, n, k, ap, indirect ? NULL : b, ldb,
+                   indirect ? bp : NULL, 0, c0, ldc, &none, bbuf);
+  int bad = 0;
+  for (size_t i = 0; i < m && !bad; i++)
+    for (size_t j = 0; j < n && !bad; j++) {
+      double s = 0, sa = 0;
+      for (size_t kk = 0; kk < k; kk++) {
+        double t = bf(a[i * k + kk]) * bf(b[kk * ldb + j]);
+        s += t;
+        sa += fabs(t);
+      }
+      double d = fabs(c0[i * ldc + j] - s);
+      if (d > sa * (double)k * 0x1p-24 + 1e-30) {
+        fprintf(stderr, "ref m=%zu n=%zu k=%zu (%zu,%zu): %.9g vs %.9g\n", m,
+                n, k, i, j, c0[i * ldc + j], s);
+        bad = 1;
+      }
+    }
+  CHECK(!bad);
+  /* 2. fast vs ref with an epilogue */
+  if (fast) {
+    nn_post p;
+    memset(&p, 0, sizeof p);
+    p.bias = rnd() % 4 ? bias : NULL;
+    p.act = (int)(rnd() % 5);
+    p.slope = slope;
+    p.slope_stride = rnd() % 2;
+    p.lo = -0.3f;
+    p.hi = 0.4f;
+    p.res_first = (int)(rnd() % 2);
+    p.ldr = ldc;
+    if (alias_res) {
+      memcpy(c0, res, m * ldc * sizeof(float));
+      memcpy(c1, res, m * ldc * sizeof(float));
+    }
+    p.res = alias_res ? c0 : (rnd() % 2 ? res : NULL);
+    nn_bf16_gemm_ref(m, n, k, ap, indirect ? NULL : b, ldb,
+                     indirect ? bp : NULL, 0, c0, ldc, &p, bbuf);
+    if (alias_res)
+      p.res = c1;
+    fast(m, n, k, ap, indirect ? NULL : b, ldb, indirect ? bp : NULL, 0, c1,
+         ldc, &p, bbuf);
+    size_t diff = 0;
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++)
+        if (bits(c0[i * ldc + j]) != bits(c1[i * ldc + j])) {
+          if (!diff)
+            fprintf(stderr,
+                    "avx512 bf16 m=%zu n=%zu k=%zu ind=%d act=%d (%zu,%zu): "
+                    "%.9g (%08x) vs ref %.9g (%08x)\n",
+                    m, n, k, indirect, p.act, i, j, c1[i * ldc + j],
+                    bits(c1[i * ldc + j]), c0[i * ldc + j],
+                    bits(c0[i * ldc + j]));
+          diff++;
+        }
+    CHECK_INT_EQ(diff, 0);
+  }
+  free(a), free(b), free(bi), free(bias), free(slope), free(ap), free(bbuf);
+  free(bp), free(c0), free(c1), free(res);
+}
+
+static void test_gemm(void) {
+  nn_bf16_gemm_fn fast = nn_bf16_gemm_get();
+  if (!fast)
+    fprintf(stderr, "note: no AVX512_BF16 on this CPU (or ARGUS_ISA): only "
+                    "the reference kernel is checked\n");
+  static const size_t ms[] = {1, 3, 7, 8, 9, 16, 21};
+  static const size_t ns[] = {1, 5, 15, 16, 17, 33, 47, 48, 49, 97, 150};
+  static const size_t ks[] = {1, 2, 3, 16, 17, 63, 144, 301};
+  for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+    for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+      size_t k = ks[(a * 3 + b) % (sizeof ks / sizeof *ks)];
+      gemm_case(fast, ms[a], ns[b], k, (int)((a + b) % 2), 0);
+    }
+  for (int t = 0; t < 60; t++)
+    gemm_case(fast, rint_(1, 40), rint_(1, 200), rint_(1, 200),
+              (int)(rnd() % 2), t % 5 == 0);
+}
+
+static void test_convert(void) {
+  struct {
+    uint32_t in;
+    uint16_t out;
+  } cs[] = {
+      {0x3f800000u, 0x3f80}, /* 1 */
+      {0x3f808000u, 0x3f80}, /* tie, even stays */
+      {0x3f818000u, 0x3f82}, /* tie, odd rounds up */
+      {0x3f808001u, 0x3f81}, /* above the tie */
+      {0x3f80ffffu, 0x3f81},
+      {0xbf80ffffu, 0xbf81},
+      {0x00000001u, 0x0000}, /* denormal -> 0 */
+      {0x807fffffu, 0x8000}, /* negative denormal -> -0 */
+      {0x00800000u, 0x0080}, /* smallest normal */
+      {0x7f800000u, 0x7f80}, /* inf */
+      {0x7f7fffffu, 0x7f80}, /* max float rounds to inf */
+      {0x7fc00000u, 0x7fc0}, /* qNaN */
+      {0x7f800001u, 0x7fc0}, /* sNaN made quiet */
+  };
+  for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+    float f;
+    memcpy(&f, &cs[i].in, 4);
+    CHECK_INT_EQ(nn_bf16_from_f32(f), cs[i].out);
+  }
+}
+
+/* ---- 3. yunet_n on a photo, bf16 vs f32 --------------------------------- */
+
+#define YW 640
+#define YH 480
+/* Output bounds, |bf16 - f32| <= atol + rtol * |f32|: scores (cls, obj:
+ * probabilities) within 0.03; boxes and points (offsets and log sizes in
+ * grid cells) within 0.06 + 2 %. Measured on this photo: 0.020 and 0.045
+ * (docs/engine.md, "Precision"). */
+#define SCORE_ATOL 0.03
+#define GEOM_ATOL 0.06
+#define GEOM_RTOL 0.02
+/* Faces kept by the decoder, and those that must be found by both. */
+#define DECODE_MIN 0.5f
+#define MATCH_MIN 0.6f
+
+typedef struct face {
+  float x0, y0, x1, y1, score;
+} face;
+
+static float iou(const face *a, const face *b) {
+  float ix = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);
+  float iy = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
+  if (ix <= 0 || iy <= 0)
+    return 0;
+  float in = ix * iy;
+  return in / ((a->x1 - a->x0) * (a->y1 - a->y0) +
+               (b->x1 - b->x0) * (b->y1 - b->y0) - in);
+}
+
+/* The card's decoder (sqrt(cls*obj), centre offset and log size in cells),
+ * score >= 0.5, greedy NMS at 0.45; returns the face count (<= cap). */
+static int decode(argus_nn_session *s, face *out, int cap) {
+  static const int strides[3] = {8, 16, 32};
+  face cand[4096];
+  int nc = 0;
+  for (int si = 0; si < 3; si++) {
+    char nm[4][16];
+    const float *h[4];
+    const char *heads[4] = {"cls", "obj", "bbox", "kps"};
+    for (int k = 0; k < 4; k++) {
+      snprintf(nm[k], sizeof nm[k], "%s_%d", heads[k], strides[si]);
+      int oi = argus_nn_session_find_output(s, nm[k]);
+      argus_nn_tensor_desc d;
+      const void *p = NULL;
+      if (oi < 0 || argus_nn_session_output(s, oi, &d, &p) != ARGUS_OK)
+        return -1;
+      h[k] = p;
+    }
+    int st = strides[si], gw = YW / st, gh = YH / st;
+    for (int r = 0; r < gh; r++)
+      for (int c = 0; c < gw; c++) {
+        int i = r * gw + c;
+        float cl = h[0][i] < 0 ? 0 : h[0][i], ob = h[1][i] < 0 ? 0 : h[1][i];
+        float sc = sqrtf(cl * ob);
+        if (sc < DECODE_MIN || nc >= 4096)
+          continue;
+        const float *b = h[2] + 4 * i;
+        float cx = (c + b[0]) * st, cy = (r + b[1]) * st;
+        float w = expf(b[2]) * st, hh = expf(b[3]) * st;
+        cand[nc++] = (face){cx - w / 2, cy - hh / 2, cx + w / 2, cy + hh / 2,
+                            sc};
+      }
+  }
+  /* sort by score, then NMS */
+  for (int i = 1; i < nc; i++)
+    for (int j = i; j > 0 && cand[j].score > cand[j - 1].score; j--) {
+      face t = cand[j];
+      cand[j] = cand[j - 1];
+      cand[j - 1] = t;
+    }
+  int n = 0;
+  for (int i = 0; i < nc && n < cap; i++) {
+    int keep = 1;
+    for (int j = 0; j < n && keep; j++)
+      keep = iou(&cand[i], &out[j]) <= 0.45f;
+    if (keep)
+      out[n++] = cand[i];
+  }
+  return n;
+}
+
+/* The photo resized to 640x480 as the BGR planes YuNet takes (0..255). */
+static int load_photo(const char *path, float *dst) {
+  argus_image img, small;
+  argus_image_error ie;
+  memset(&ie, 0, sizeof ie);
+  if (argus_image_read_file(path, ARGUS_PIX_BGR8, &img, &ie) != ARGUS_OK)
+    return -1;
+  if (argus_image_alloc(&small, YW, YH, ARGUS_PIX_BGR8) != ARGUS_OK) {
+    argus_image_free(&img);
+    return -1;
+  }
+  int rc = argus_image_resize(&img, &small) == ARGUS_OK ? 0 : -1;
+  for (int y = 0; y < YH && !rc; y++) {
+    const uint8_t *row = small.data[0] + (size_t)y * small.stride[0];
+    for (int x = 0; x < YW; x++)
+      for (int ch = 0; ch < 3; ch++)
+        dst[(size_t)ch * YW * YH + (size_t)y * YW + x] = row[3 * x + ch];
+  }
+  argus_image_free(&small);
+  argus_image_free(&img);
+  return rc;
+}
+
+static argus_nn_session *yunet_session(argus_nn_model *m, int precision) {
+  argus_nn_input_shape shape;
+  memset(&shape, 0, sizeof shape);
+  shape.name = "input";
+  shape.rank = 4;
+  shape.dims[0] = 1;
+  shape.dims[1] = 3;
+  shape.dims[2] = YH;
+  shape.dims[3] = YW;
+  argus_nn_session_opts so;
+  memset(&so, 0, sizeof so);
+  so.shapes = &shape;
+  so.nshapes = 1;
+  so.precision = precision;
+  argus_nn_session *s = NULL;
+  argus_nn_error ne;
+  memset(&ne, 0, sizeof ne);
+  CHECK_OK(argus_nn_session_create(m, &so, &s, &ne));
+  if (!s)
+    fprintf(stderr, "session (%s): %s\n", argus_nn_precision_name(precision),
+            ne.msg);
+  return s;
+}
+
+static void test_yunet(void) {
+  const char *models = getenv("ARGUS_MODELS_DIR");
+  const char *shared = getenv("ARGUS_SHARED_DATA");
+  char mpath[4096], ppath[4096];
+  snprintf(mpath, sizeof mpath, "%s/yunet_n_640_640.onnx",
+           models ? models : "models");
+  snprintf(ppath, sizeof ppath,
+           "%s/stills/face_recognition_examples/examples/two_people.jpg",
+           shared ? shared : "../shared/data");
+  FILE *fp = fopen(mpath, "rb");
+  if (!fp) {
+    fprintf(stderr, "SKIP part 3: no model %s\n", mpath);
+    return;
+  }
+  fclose(fp);
+  if (!(fp = fopen(ppath, "rb"))) {
+    fprintf(stderr, "SKIP part 3: no photo %s (../shared/data missing)\n",
+            ppath);
+    return;
+  }
+  fclose(fp);
+  if (!(argus_cpu_features() & ARGUS_CPU_AVX512_BF16))
+    fprintf(stderr, "note: no AVX512_BF16: the bf16 session runs in f32, "
+                    "part 3 compares f32 with itself\n");
+  argus_nn_model *m = NULL;
+  argus_nn_error ne;
+  memset(&ne, 0, sizeof ne);
+  CHECK_OK(argus_nn_model_load_file(mpath, &m, &ne));
+  if (!m)
+    return;
+  argus_nn_session *s[2] = {yunet_session(m, ARGUS_NN_PRECISION_F32),
+                            yunet_session(m, ARGUS_NN_PRECISION_BF16)};
+  float *in = malloc((size_t)3 * YW * YH * sizeof *in);
+  CHECK(in && load_photo(ppath, in) == 0);
+  if (!s[0] || !s[1] || !in)
+    goto out;
+  for (int k = 0; k < 2; k++) {
+    argus_nn_tensor_desc d;
+    void *p;
+    CHECK_OK(argus_nn_session_input(s[k], 0, &d, &p));
+    memcpy(p, in, (size_t)3 * YW * YH * sizeof *in);
+    CHECK_OK(argus_nn_session_run(s[k], &ne));
+  }
+  int nout = argus_nn_session_output_count(s[0]);
+  CHECK_INT_EQ(nout, 12);
+  int differ = 0;
+  for (int o = 0; o < nout; o++) {
+    argus_nn_tensor_desc d0, d1;
+    const void *p0, *p1;
+    CHECK_OK(argus_nn_session_output(s[0], o, &d0, &p0));
+    CHECK_OK(argus_nn_session_output(s[1], o, &d1, &p1));
+    size_t n = 1;
+    for (int r = 0; r < d0.rank; r++)
+      n *= (size_t)d0.dims[r];
+    const float *a = p0, *b = p1;
+    double maxd = 0, maxrel = 0;
+    size_t over = 0;
+    int geom = strncmp(d0.name, "bbox", 4) == 0 || strncmp(d0.name, "kps", 3) == 0;
+    double atol = geom ? GEOM_ATOL : SCORE_ATOL, rtol = geom ? GEOM_RTOL : 0;
+    for (size_t i = 0; i < n; i++) {
+      double dd = fabs((double)b[i] - a[i]);
+      if (dd > maxd)
+        maxd = dd;
+      if (dd / (fabs(a[i]) + 1e-3) > maxrel)
+        maxrel = dd / (fabs(a[i]) + 1e-3);
+      if (!(dd <= atol + rtol * fabs(a[i])))
+        over++;
+      differ |= dd != 0;
+    }
+    printf("  %-8s %6zu values: max |bf16-f32| %.5f, max rel %.4f, %zu over "
+           "the bound\n",
+           d0.name, n, maxd, maxrel, over);
+    CHECK_INT_EQ(over, 0);
+  }
+  /* the bf16 session really rounds (else the comparison proves nothing) */
+  if (argus_cpu_features() & ARGUS_CPU_AVX512_BF16)
+    CHECK(differ);
+  /* Every face of score >= MATCH_MIN in one is in the other (decoded down
+   * to DECODE_MIN, so that a score near the line cannot flip the test). */
+  face f[2][64];
+  int nf[2] = {decode(s[0], f[0], 64), decode(s[1], f[1], 64)};
+  printf("  faces >= %.1f: f32 %d, bf16 %d\n", DECODE_MIN, nf[0], nf[1]);
+  int strong = 0;
+  for (int i = 0; i < nf[0]; i++)
+    strong += f[0][i].score >= MATCH_MIN;
+  CHECK(strong >= 2); /* two people in the photo */
+  for (int a = 0; a < 2; a++)
+    for (int i = 0; i < nf[a]; i++) {
+      if (f[a][i].score < MATCH_MIN)
+        continue;
+      float best = 0, ds = 1;
+      for (int j = 0; j < nf[!a]; j++)
+        if (iou(&f[a][i], &f[!a][j]) > best) {
+          best = iou(&f[a][i], &f[!a][j]);
+          ds = fabsf(f[a][i].score - f[!a][j].score);
+        }
+      printf("  %s face %d: score %.4f, best IoU %.4f, score diff %.4f\n",
+             a ? "bf16" : "f32", i, f[a][i].score, best, ds);
+      CHECK(best >= 0.9f);
+      CHECK(ds <= 0.05f);
+    }
+out:
+  free(in);
+  argus_nn_session_free(s[0]);
+  argus_nn_session_free(s[1]);
+  argus_nn_model_free(m);
+}
+
+/* ---- 4. the precision's names and the session option ------------------- */
+
+static void test_names(void) {
+  int p = -1;
+  CHECK_OK(argus_nn_precision_parse("bf16", &p));
+  CHECK_INT_EQ(p, ARGUS_NN_PRECISION_BF16);
+  CHECK_OK(argus_nn_precision_parse("f32", &p));
+  CHECK_INT_EQ(p, ARGUS_NN_PRECISION_F32);
+  CHECK(argus_nn_precision_parse("fp16", &p) == ARGUS_E_INVALID_ARG);
+  CHECK(strcmp(argus_nn_precision_name(ARGUS_NN_PRECISION_BF16), "bf16") == 0);
+  CHECK(argus_nn_model_set_precision(NULL, ARGUS_NN_PRECISION_BF16) ==
+        ARGUS_E_INVALID_ARG);
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  if (getenv("ARGUS_PRECISION"))
+    SKIP("ARGUS_PRECISION is set: it overrides the sessions' precision");
+  argus_cpu_set_ftz();
+  test_convert();
+  test_names();
+  test_gemm();
+  test_yunet();
+  return check_report("test_bf16");
+}
