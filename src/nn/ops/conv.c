@@ -51,6 +51,13 @@
 /* Floats of input a GEMM1X1 column tile aims for (256 KiB: L2). */
 #define GEMM_TILE_FLOATS 65536
 
+/* Output channels (per group) below which bf16 sessions keep a conv in
+ * float32: the bf16 kernel converts each block of B once for all panels of
+ * W, which pays off from two panels on. YuNet's heads (1, 4, 10 channels)
+ * at 1920x1088 were slower in bf16 (64->1 at 68x120: 0.4-0.9 ms vs
+ * under 0.3). */
+#define BF16_MIN_ROWS 16
+
 enum {
   PATH_GEMM1X1,
   PATH_IGEMM,
@@ -500,6 +507,7 @@ static argus_err plan_new(const nn_node *n, const nn_value *x,
       pl->path = PATH_IM2COL;
   }
   if (precision == ARGUS_NN_PRECISION_BF16 && !pl->pack_at_run &&
+      pl->cog >= BF16_MIN_ROWS &&
       (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
        pl->path == PATH_IM2COL) &&
       (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
@@ -1118,6 +1126,7 @@ static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
     pl->nc = nr;
   const nn_value *w1 = nn_in(g, n, 1);
   if (g->precision == ARGUS_NN_PRECISION_BF16 && w1 && w1->data &&
+      pl->c >= BF16_MIN_ROWS &&
       (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
     size_t gp;
     pl->wb16 = pack_bf16(w1->data, 1, pl->c, pl->cin, &gp);

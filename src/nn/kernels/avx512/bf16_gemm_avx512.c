@@ -9,6 +9,10 @@
 
 #define MR NN_BF16_MR
 #define NB NN_BF16_NB
+/* Prefetch distance in columns (see pack_b). */
+#ifndef PF
+#define PF (2 * NB)
+#endif
 
 typedef struct brows {
   const float *b;
@@ -38,6 +42,23 @@ static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
   for (size_t q = 0; q < kp; q++) {
     const float *r0 = brow(s, 2 * q) + j, *r1 = brow(s, 2 * q + 1) + j;
     uint32_t *d = dst + q * NB;
+    /* The next block's columns: B comes straight from large planes (one
+     * row per input channel), too many streams for the hardware
+     * prefetcher; the panels' work on this block hides the fetch. */
+    for (size_t l = 0; l < NB; l += 16) {
+      _mm_prefetch((const char *)(r0 + PF + l), _MM_HINT_T0);
+      _mm_prefetch((const char *)(r1 + PF + l), _MM_HINT_T0);
+    }
+    if (cols == NB) {
+#pragma GCC unroll 3
+      for (size_t v = 0; v < 3; v++) {
+        __m512 lo = _mm512_loadu_ps(r0 + 16 * v);
+        __m512 hi = _mm512_loadu_ps(r1 + 16 * v);
+        __m512i t = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+        _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+      }
+      continue;
+    }
     for (size_t v = 0; v < nv; v++) {
       __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
       __m512 hi = _mm512_maskz_loadu_ps(mk[v], r1 + 16 * v);
@@ -48,6 +69,8 @@ static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
   if (k & 1) {
     const float *r0 = brow(s, k - 1) + j;
     uint32_t *d = dst + kp * NB;
+    for (size_t l = 0; l < NB; l += 16)
+      _mm_prefetch((const char *)(r0 + PF + l), _MM_HINT_T0);
     for (size_t v = 0; v < nv; v++) {
       __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
       __m512i t = (__m512i)_mm512_cvtne2ps_pbh(_mm512_setzero_ps(), lo);
