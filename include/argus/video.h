@@ -112,6 +112,40 @@ typedef struct argus_video_state_change {
 /* Tri-state settings. */
 enum { ARGUS_VIDEO_AUTO = -1, ARGUS_VIDEO_OFF = 0, ARGUS_VIDEO_ON = 1 };
 
+/* How much work the decoder may leave out (argus_video_camera_config.decode).
+ * H.264's loop (deblocking) filter is the part that can be skipped without
+ * losing a frame: about a fifth of the decoding time. Skipping it on a
+ * frame that others reference changes the pixels of every frame predicted
+ * from it until the next keyframe (drift); docs/video.md has the measured
+ * drift and its effect on detections. */
+typedef enum argus_video_decode {
+  /* Every frame decoded as the standard says. */
+  ARGUS_VIDEO_DECODE_FULL = 0,
+  /* Frames the rate cap will not deliver (decoded only because others
+   * reference them) are decoded without the loop filter; the frames that
+   * will be delivered are decoded with it. Their pixels still drift
+   * slightly through their references. Same frames delivered as FULL. */
+  ARGUS_VIDEO_DECODE_FAST = 1,
+  /* No loop filter on any frame, delivered ones included: the cheapest and
+   * the largest drift. */
+  ARGUS_VIDEO_DECODE_NOFILTER = 2
+} argus_video_decode;
+
+/* "full", "fast", "nofilter"; NULL for other values. */
+const char *argus_video_decode_name(int decode);
+
+/* How a decoder with several threads (decoder_threads > 1) shares a frame
+ * out (argus_video_camera_config.threading). */
+typedef enum argus_video_threading {
+  ARGUS_VIDEO_THREADS_AUTO = 0,  /* frame threads where the codec has them,
+                                    else slice threads (FFmpeg's choice) */
+  ARGUS_VIDEO_THREADS_FRAME = 1, /* one frame per thread: more throughput,
+                                    one frame more delay per thread */
+  ARGUS_VIDEO_THREADS_SLICE = 2  /* the slices of one frame in parallel:
+                                    no delay; only for streams with several
+                                    slices per frame */
+} argus_video_threading;
+
 /* Settings of one camera. Fill with argus_video_camera_config_init, then
  * change what differs. Strings are borrowed for the call and copied. */
 typedef struct argus_video_camera_config {
@@ -145,6 +179,13 @@ typedef struct argus_video_camera_config {
    * frames). AUTO (default): ON for files not played in real time, OFF
    * otherwise. */
   int backpressure;
+  /* argus_video_decode: work the decoder may leave out (default
+   * ARGUS_VIDEO_DECODE_FULL; see docs/video.md for the measurements behind
+   * the default). Only used with a rate cap (max_fps > 0): without one
+   * every frame is delivered and decoded in full (NOFILTER excepted). */
+  int decode;
+  /* argus_video_threading, used when decoder_threads > 1 (default AUTO). */
+  int threading;
 } argus_video_camera_config;
 
 /* Writes the defaults above (url and name NULL). */
@@ -196,6 +237,10 @@ typedef struct argus_video_stats {
    * counted). */
   uint64_t state_changes;
   argus_video_state_change states[ARGUS_VIDEO_STATE_HISTORY];
+  /* The decode setting in use (argus_video_decode), and the frames decoded
+   * with less work (without the loop filter). */
+  int decode;
+  uint64_t frames_reduced;
 } argus_video_stats;
 
 /* A decoded frame. Owned by the hub: valid from argus_video_hub_pop until

@@ -205,6 +205,9 @@ static void describe_averror(int ret, char *buf, size_t size) {
 /* ---- per-thread decoding state -------------------------------------------- */
 
 enum { CAPTURE_RING = 64 };
+/* Decode FAST: packets read ahead of the decoder, frames tracked inside it,
+ * and the last frames decoded with less work. */
+enum { LOOKAHEAD_MAX = 8, INFLIGHT_MAX = 64, REDUCED_RING = 16 };
 
 typedef struct capture_mark {
   int64_t pts;
@@ -254,6 +257,26 @@ typedef struct cam_ctx {
   unsigned nmarks;
   uint64_t seq;
   int conv_error_logged;
+  /* Decode FAST (plan_reduce): packets read but not yet decoded, oldest
+   * first, with whether each gives a frame (1, 0: a non-reference frame the
+   * decoder skips, -1: cannot tell); the pts of frames given to the decoder
+   * that have not come out (maybe: may not come out); the newest dts read. */
+  int fast;          /* decode FAST with a rate cap: packets are planned */
+  int nal_len;       /* H.264: 1..4 (avcC) or 0 (Annex B); -1 other codecs */
+  int skipping;      /* the decoder skips non-reference frames */
+  AVPacket *ahead[LOOKAHEAD_MAX];
+  signed char ahead_out[LOOKAHEAD_MAX];
+  int nahead;
+  int ahead_eof;     /* the end was read: nothing more comes */
+  int64_t dts_newest;
+  int64_t inflight[INFLIGHT_MAX];
+  signed char inflight_maybe[INFLIGHT_MAX];
+  int ninflight;
+  int untracked;     /* a frame went in that cannot be tracked: no plans
+                        until the decoder is flushed */
+  int64_t reduced_pts[REDUCED_RING];
+  unsigned nreduced;
+  int mispredict_logged;
 } cam_ctx;
 
 enum { END_STOP, END_EOS, END_ERROR };
@@ -289,7 +312,21 @@ static double q2d_or0(AVRational r) {
   return r.num > 0 && r.den > 0 ? av_q2d(r) : 0.0;
 }
 
+/* Forgets what the planner knew of the decoder (it was flushed or closed)
+ * and drops the packets read ahead. */
+static void plan_reset(cam_ctx *x) {
+  for (int i = 0; i < x->nahead; i++)
+    av_packet_unref(x->ahead[i]);
+  x->nahead = 0;
+  x->ahead_eof = 0;
+  x->dts_newest = AV_NOPTS_VALUE;
+  x->ninflight = 0;
+  x->untracked = 0;
+  x->nreduced = 0;
+}
+
 static void close_source(cam_ctx *x) {
+  plan_reset(x);
   avcodec_free_context(&x->dec);
   if (x->fmt) {
     /* Closing may talk to the server (RTSP TEARDOWN): bounded too. */
@@ -408,7 +445,15 @@ static argus_err open_source(cam_ctx *x, int *permanent) {
     goto fail_ret;
   x->dec->pkt_timebase = st->time_base;
   x->dec->thread_count = cfg->decoder_threads;
-  x->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  x->dec->thread_type =
+      cfg->threading == ARGUS_VIDEO_THREADS_FRAME   ? FF_THREAD_FRAME
+      : cfg->threading == ARGUS_VIDEO_THREADS_SLICE ? FF_THREAD_SLICE
+                                                    : FF_THREAD_FRAME | FF_THREAD_SLICE;
+  /* Decode FAST switches the loop filter per packet (decode_packet);
+   * NOFILTER never runs it. */
+  x->dec->skip_loop_filter = cfg->decode == ARGUS_VIDEO_DECODE_NOFILTER
+                                 ? AVDISCARD_ALL
+                                 : AVDISCARD_DEFAULT;
 
   double fps = q2d_or0(st->avg_frame_rate);
   if (fps <= 0 || fps > 1000)
@@ -423,6 +468,16 @@ static argus_err open_source(cam_ctx *x, int *permanent) {
               fps > 0 && fps / cfg->max_fps >= 3.0);
   if (skip)
     x->dec->skip_frame = AVDISCARD_NONREF;
+  x->skipping = skip;
+  x->fast = cfg->decode == ARGUS_VIDEO_DECODE_FAST && cfg->max_fps > 0;
+  x->nal_len = -1;
+  if (codec->id == AV_CODEC_ID_H264) {
+    const uint8_t *ex = st->codecpar->extradata;
+    x->nal_len = ex && st->codecpar->extradata_size >= 7 && ex[0] == 1
+                     ? (ex[4] & 3) + 1
+                     : 0;
+  }
+  plan_reset(x);
 
   ret = avcodec_open2(x->dec, codec, NULL);
   if (ret < 0)
@@ -440,10 +495,11 @@ static argus_err open_source(cam_ctx *x, int *permanent) {
   video_set_stream_info(cam, codec->name, x->dec->width, x->dec->height, fps,
                         x->duration, skip);
   argus_log(ARGUS_LOG_INFO, MOD,
-            "camera %d '%s': %s %dx%d %.3g fps%s, %d decoder thread(s)",
+            "camera %d '%s': %s %dx%d %.3g fps%s, %d decoder thread(s), "
+            "decode %s",
             cam->index, cam->name, codec->name, x->dec->width, x->dec->height,
             fps, skip ? ", skipping non-reference frames" : "",
-            cfg->decoder_threads);
+            cfg->decoder_threads, argus_video_decode_name(cfg->decode));
   return ARGUS_OK;
 
 fail_ret:
@@ -628,6 +684,21 @@ static argus_err fill_slot(cam_ctx *x, video_slot *s, AVFrame *f) {
   return e;
 }
 
+/* The rate cap: keeps a frame whose media time reaches the next due time
+ * (steps of `interval`; 1 ms of slack absorbs rounding of timestamps, 0.2
+ * vs 0.19999; after a gap it starts again at the frame). The planner of
+ * decode FAST runs the same steps on predicted times. */
+static int cap_step(double interval, int *have_due, double *next_due,
+                    double media) {
+  if (*have_due && media < *next_due - 1e-3)
+    return 0;
+  *next_due = *have_due ? *next_due + interval : media + interval;
+  if (*next_due <= media) /* far behind (a gap): start again here */
+    *next_due = media + interval;
+  *have_due = 1;
+  return 1;
+}
+
 /* One decoded frame: time it, pace it, keep it or skip it. Returns 1 when
  * the camera must stop. */
 static int handle_frame(cam_ctx *x, AVFrame *f) {
@@ -672,23 +743,36 @@ static int handle_frame(cam_ctx *x, AVFrame *f) {
   }
 
   int want = 1;
-  if (cfg->max_fps > 0) {
-    double interval = 1.0 / cfg->max_fps;
-    /* 1 ms of slack absorbs rounding of timestamps (0.2 vs 0.19999). */
-    if (x->have_due && media < x->next_due - 1e-3) {
-      want = 0;
-    } else {
-      x->next_due = x->have_due ? x->next_due + interval : media + interval;
-      if (x->next_due <= media) /* far behind (a gap): start again here */
-        x->next_due = media + interval;
-      x->have_due = 1;
-    }
+  if (cfg->max_fps > 0)
+    want = cap_step(1.0 / cfg->max_fps, &x->have_due, &x->next_due, media);
+  if (x->fast && pts != AV_NOPTS_VALUE) {
+    /* Out of the decoder: no longer in flight (nor any frame before it,
+     * which would have come out first). */
+    int k = 0;
+    for (int i = 0; i < x->ninflight; i++)
+      if (x->inflight[i] > pts) {
+        x->inflight[k] = x->inflight[i];
+        x->inflight_maybe[k++] = x->inflight_maybe[i];
+      }
+    x->ninflight = k;
+    if (want && !x->mispredict_logged)
+      for (unsigned i = 0; i < REDUCED_RING && i < x->nreduced; i++)
+        if (x->reduced_pts[i] == pts) {
+          x->mispredict_logged = 1;
+          argus_log(ARGUS_LOG_WARN, MOD,
+                    "camera %d '%s': a frame decoded without the loop filter "
+                    "is delivered (media time %.3f s): unexpected frame order",
+                    cam->index, cam->name, media);
+          break;
+        }
   }
   /* A decoder can hand out an empty picture (seen once at a loop's seek):
    * nothing to analyse, counted as skipped. */
   if (f->width <= 0 || f->height <= 0)
     want = 0;
   video_count_frame(cam, media, !want);
+  if (cfg->decode == ARGUS_VIDEO_DECODE_NOFILTER)
+    video_count_reduced(cam);
   if (!want)
     return 0;
 
@@ -718,9 +802,103 @@ static int handle_frame(cam_ctx *x, AVFrame *f) {
   return 0;
 }
 
+/* ---- decode FAST: which frames need the loop filter -------------------------
+ *
+ * A frame that the rate cap will not deliver is decoded only because later
+ * frames reference it; it is decoded without the loop filter. Whether the
+ * cap delivers a frame depends on the frames that come out of the decoder
+ * before it (in pts order), so the packet is held back (at most
+ * LOOKAHEAD_MAX packets) until every frame that can come out before it is
+ * known: frames already inside the decoder (tracked by pts) and packets read
+ * ahead. A packet read later has a dts, hence a pts, at least the newest dts
+ * read, so once that reaches the packet's pts nothing can come before it.
+ * Streams without reordering (pts == dts: most cameras) are planned without
+ * holding anything back; with B-frames the hold is the reorder depth (5
+ * packets, 200 ms, for x264's defaults at 25 fps). When skipping non-
+ * reference frames, H.264 NAL headers tell which packets give a frame.
+ * Anything that cannot be told (no time mapping yet, a timestamp that goes
+ * back, another codec while skipping, a full look-ahead) is decoded in
+ * full; so are keyframes, so that the frames after one drift from a clean
+ * picture. */
+
+static int packet_gives_frame(const cam_ctx *x, const AVPacket *p) {
+  if (!x->skipping)
+    return 1;
+  if (x->nal_len < 0)
+    return -1;
+  return video_h264_packet_ref(p->data, (size_t)p->size, x->nal_len);
+}
+
+/* The media time a frame of this pts will get, when it can be told now. */
+static int predict_media(const cam_ctx *x, int64_t pts, double *t) {
+  if (pts == AV_NOPTS_VALUE || !x->have_map)
+    return 0;
+  *t = x->map_base + (double)(pts - x->map_pts) * av_q2d(x->tb);
+  return !(x->have_last && *t <= x->last_media);
+}
+
+/* 1: the oldest packet read ahead can be decoded now (its plan is known or
+ * will never be). */
+static int front_ready(const cam_ctx *x) {
+  const AVPacket *p = x->ahead[0];
+  return x->nahead == LOOKAHEAD_MAX || x->ahead_eof ||
+         x->ahead_out[0] != 1 || (p->flags & AV_PKT_FLAG_KEY) ||
+         p->pts == AV_NOPTS_VALUE || x->dts_newest == AV_NOPTS_VALUE ||
+         p->pts <= x->dts_newest;
+}
+
+/* 1: decode the oldest packet read ahead without the loop filter (the cap
+ * will not deliver its frame). */
+static int plan_reduce(const cam_ctx *x) {
+  const AVPacket *p = x->ahead[0];
+  double m;
+  if (x->ahead_out[0] != 1 || (p->flags & AV_PKT_FLAG_KEY) || x->untracked ||
+      !predict_media(x, p->pts, &m))
+    return 0;
+  if (!x->ahead_eof &&
+      (x->dts_newest == AV_NOPTS_VALUE || p->pts > x->dts_newest))
+    return 0; /* a frame before it may still come */
+  double ts[INFLIGHT_MAX + LOOKAHEAD_MAX];
+  int n = 0;
+  for (int i = 0; i < x->ninflight; i++) {
+    if (x->inflight[i] >= p->pts)
+      continue;
+    if (x->inflight_maybe[i] || !predict_media(x, x->inflight[i], &ts[n]))
+      return 0;
+    n++;
+  }
+  for (int k = 1; k < x->nahead; k++) {
+    const AVPacket *q = x->ahead[k];
+    if (q->pts == AV_NOPTS_VALUE || x->ahead_out[k] < 0)
+      return 0;
+    if (q->pts >= p->pts || x->ahead_out[k] == 0)
+      continue;
+    if (!predict_media(x, q->pts, &ts[n]))
+      return 0;
+    n++;
+  }
+  for (int i = 1; i < n; i++) /* a handful: insertion sort */
+    for (int j = i; j > 0 && ts[j - 1] > ts[j]; j--) {
+      double t = ts[j];
+      ts[j] = ts[j - 1];
+      ts[j - 1] = t;
+    }
+  int have = x->have_due;
+  double due = x->next_due, interval = 1.0 / x->cam->cfg.max_fps;
+  for (int i = 0; i < n; i++)
+    cap_step(interval, &have, &due, ts[i]);
+  return !cap_step(interval, &have, &due, m);
+}
+
 /* Sends one packet (NULL: drain) and handles every frame that comes out.
  * Returns 1 when the camera must stop. */
-static int decode_packet(cam_ctx *x, const AVPacket *pkt) {
+static int decode_packet(cam_ctx *x, const AVPacket *pkt, int reduce) {
+  /* Read by the decoder while it decodes this packet: inside
+   * avcodec_send_packet (the frames of the previous packets were all
+   * received, so nothing is left to decode later) or, with frame threads,
+   * copied into the thread's context when the packet is handed to it. */
+  if (x->fast)
+    x->dec->skip_loop_filter = reduce ? AVDISCARD_ALL : AVDISCARD_DEFAULT;
   int ret = avcodec_send_packet(x->dec, pkt);
   int resend = ret == AVERROR(EAGAIN);
   if (ret < 0 && !resend && ret != AVERROR_EOF)
@@ -743,6 +921,60 @@ static int decode_packet(cam_ctx *x, const AVPacket *pkt) {
       video_count_decode_error(x->cam);
   }
   return 0;
+}
+
+/* Decodes the oldest packet read ahead, planned. Returns 1 when the camera
+ * must stop. */
+static int decode_front(cam_ctx *x) {
+  AVPacket *p = x->ahead[0];
+  int out = x->ahead_out[0];
+  int reduce = plan_reduce(x);
+  for (int k = 1; k < x->nahead; k++) {
+    x->ahead[k - 1] = x->ahead[k];
+    x->ahead_out[k - 1] = x->ahead_out[k];
+  }
+  x->nahead--;
+  x->ahead[x->nahead] = p; /* the empty packet goes to the back */
+  if (out != 0) {
+    if (p->pts == AV_NOPTS_VALUE || x->ninflight == INFLIGHT_MAX) {
+      x->untracked = 1;
+    } else {
+      x->inflight[x->ninflight] = p->pts;
+      x->inflight_maybe[x->ninflight++] = out < 0;
+    }
+  }
+  if (reduce) {
+    video_count_reduced(x->cam);
+    x->reduced_pts[x->nreduced++ % REDUCED_RING] = p->pts;
+  }
+  int stop = decode_packet(x, p, reduce);
+  av_packet_unref(p);
+  return stop;
+}
+
+/* Reads a packet ahead (decode FAST) and decodes the packets whose plan is
+ * known. Takes x->pkt's reference. Returns 1 when the camera must stop. */
+static int plan_packet(cam_ctx *x) {
+  AVPacket *slot = x->ahead[x->nahead];
+  av_packet_move_ref(slot, x->pkt);
+  x->ahead_out[x->nahead++] = (signed char)packet_gives_frame(x, slot);
+  if (slot->dts != AV_NOPTS_VALUE &&
+      (x->dts_newest == AV_NOPTS_VALUE || slot->dts > x->dts_newest))
+    x->dts_newest = slot->dts;
+  while (x->nahead > 0 && front_ready(x))
+    if (decode_front(x))
+      return 1;
+  return 0;
+}
+
+/* The end of the input: decodes what was read ahead, then drains the
+ * decoder. Returns 1 when the camera must stop. */
+static int drain_all(cam_ctx *x) {
+  x->ahead_eof = 1;
+  while (x->nahead > 0)
+    if (decode_front(x))
+      return 1;
+  return decode_packet(x, NULL, 0);
 }
 
 /* Called at the end of one pass of a file: was all of it there? */
@@ -782,6 +1014,7 @@ static int rewind_file(cam_ctx *x) {
     return -1;
   }
   avcodec_flush_buffers(x->dec);
+  plan_reset(x);
   x->have_map = 0;
   x->pending_base = x->last_media + x->frame_dur;
   x->pass_max_rel = 0;
@@ -823,7 +1056,7 @@ static int run_session(cam_ctx *x) {
     }
     if (ret == AVERROR_EOF || (ret < 0 && x->fmt->pb && avio_feof(x->fmt->pb) &&
                                x->fmt->pb->error >= 0)) {
-      if (decode_packet(x, NULL))
+      if (drain_all(x))
         return END_STOP;
       if (x->live) {
         video_set_error(cam, ARGUS_LOG_WARN, ARGUS_E_IO,
@@ -853,8 +1086,13 @@ static int run_session(cam_ctx *x) {
     }
     video_count_packet(cam);
     mark_capture(x, x->pkt);
-    int stop = decode_packet(x, x->pkt);
-    av_packet_unref(x->pkt);
+    int stop;
+    if (x->fast) {
+      stop = plan_packet(x);
+    } else {
+      stop = decode_packet(x, x->pkt, 0);
+      av_packet_unref(x->pkt);
+    }
     if (stop)
       return END_STOP;
     /* Packets that never yield a frame (a broken stream) are a stall too. */
@@ -883,7 +1121,10 @@ void *video_camera_main(void *arg) {
   x->vs = -1;
   x->pkt = av_packet_alloc();
   x->frame = av_frame_alloc();
-  if (!x->pkt || !x->frame) {
+  int ahead_ok = 1;
+  for (int i = 0; i < LOOKAHEAD_MAX; i++)
+    ahead_ok &= (x->ahead[i] = av_packet_alloc()) != NULL;
+  if (!x->pkt || !x->frame || !ahead_ok) {
     video_set_error(cam, ARGUS_LOG_ERROR, ARGUS_E_NOMEM, "out of memory");
     video_set_state(cam, ARGUS_VIDEO_FAILED, 0);
     goto out;
@@ -962,6 +1203,8 @@ void *video_camera_main(void *arg) {
               cam->index, cam->name, x->last_media);
 
 out:
+  for (int i = 0; i < LOOKAHEAD_MAX; i++)
+    av_packet_free(&x->ahead[i]);
   av_packet_free(&x->pkt);
   av_frame_free(&x->frame);
   sws_freeContext(x->sws);

@@ -93,6 +93,17 @@ void argus_video_camera_config_init(argus_video_camera_config *cfg) {
   cfg->backoff_max = 30.0;
   cfg->reconnect = ARGUS_VIDEO_AUTO;
   cfg->backpressure = ARGUS_VIDEO_AUTO;
+  cfg->decode = ARGUS_VIDEO_DECODE_FULL;
+  cfg->threading = ARGUS_VIDEO_THREADS_AUTO;
+}
+
+const char *argus_video_decode_name(int decode) {
+  switch (decode) {
+  case ARGUS_VIDEO_DECODE_FULL: return "full";
+  case ARGUS_VIDEO_DECODE_FAST: return "fast";
+  case ARGUS_VIDEO_DECODE_NOFILTER: return "nofilter";
+  default: return NULL;
+  }
 }
 
 static int in_range(double v, double lo, double hi) {
@@ -156,6 +167,13 @@ static argus_err validate_config(const argus_video_camera_config *c,
   } else if (c->backpressure < -1 || c->backpressure > 1) {
     what = "backpressure (-1, 0 or 1)";
     snprintf(val, sizeof val, "%d", c->backpressure);
+  } else if (!argus_video_decode_name(c->decode)) {
+    what = "decode (0 full, 1 fast, 2 nofilter)";
+    snprintf(val, sizeof val, "%d", c->decode);
+  } else if (c->threading < ARGUS_VIDEO_THREADS_AUTO ||
+             c->threading > ARGUS_VIDEO_THREADS_SLICE) {
+    what = "threading (0 auto, 1 frame, 2 slice)";
+    snprintf(val, sizeof val, "%d", c->threading);
   }
   if (what)
     return fail(err, ARGUS_E_INVALID_ARG,
@@ -535,6 +553,8 @@ argus_err argus_video_hub_stats(argus_video_hub *hub, int index,
   out->stream_fps = st->stream_fps;
   out->duration = st->duration;
   out->skipping_nonref = st->skipping_nonref;
+  out->decode = cam->cfg.decode;
+  out->frames_reduced = st->frames_reduced;
   out->packets = st->packets;
   out->frames_decoded = st->frames_decoded;
   out->frames_skipped = st->frames_skipped;
@@ -803,6 +823,12 @@ void video_set_error(video_camera *cam, argus_log_level level, argus_err code,
   if (repeat && level < ARGUS_LOG_INFO)
     level = ARGUS_LOG_INFO;
   argus_log(level, MOD, "camera %d '%s': %s", cam->index, cam->name, msg);
+}
+
+void video_count_reduced(video_camera *cam) {
+  pthread_mutex_lock(&cam->hub->lock);
+  cam->st.frames_reduced++;
+  pthread_mutex_unlock(&cam->hub->lock);
 }
 
 void video_count_packet(video_camera *cam) {

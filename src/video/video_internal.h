@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "argus/video.h"
@@ -38,6 +39,7 @@ typedef struct video_counters {
   int width, height;
   double stream_fps, duration;
   int skipping_nonref;
+  uint64_t frames_reduced; /* frames decoded without the loop filter */
   uint64_t packets, frames_decoded, frames_skipped, frames_dropped,
       frames_delivered, decode_errors, connects, reconnects, errors;
   int frames_queued, frames_held;
@@ -132,12 +134,21 @@ void video_set_error(video_camera *cam, argus_log_level level, argus_err code,
 
 /* Counters kept by the camera thread. */
 void video_count_packet(video_camera *cam);
+/* A packet was given to the decoder with less work (decode FAST). */
+void video_count_reduced(video_camera *cam);
 void video_count_frame(video_camera *cam, double media_time, int skipped);
 void video_count_decode_error(video_camera *cam);
 void video_count_connect(video_camera *cam, int is_reconnect);
 void video_set_stream_info(video_camera *cam, const char *codec, int width,
                            int height, double fps, double duration,
                            int skipping_nonref);
+
+/* H.264 (h264_refs.c): 1 when the access unit's slices are all reference
+ * slices (nal_ref_idc > 0), 0 when none is (a decoder skipping
+ * non-reference frames gives no frame for it), -1 when that cannot be told
+ * (no slice, mixed, malformed). nal_len: 1..4 for length-prefixed NAL units
+ * (avcC extradata), 0 for Annex B start codes. data: borrowed. */
+int video_h264_packet_ref(const uint8_t *data, size_t size, int nal_len);
 
 /* ---- camera thread (camera.c) ---------------------------------------- */
 void *video_camera_main(void *arg);
