@@ -229,6 +229,8 @@ def watch(args, truth, db, realtime, work):
         cmd.append("--realtime")
     if args.fusion > 0:
         cmd += ["--fusion", "%g" % args.fusion]
+    if args.motion:
+        cmd += ["--motion", args.motion]
     log("running " + shown(cmd, work))
     res, took = run(cmd, "argus watch", env=args.env)
     events, alerts = [], []
@@ -344,6 +346,8 @@ def main():
                          "baseline's sampling; default 5, watch's default)")
     ap.add_argument("--fusion", type=float, default=0,
                     help="watch --fusion M: score fusion over a track (default 0: off)")
+    ap.add_argument("--motion", choices=["on", "off"],
+                    help="argus watch --motion (default: argus' own default, on)")
     ap.add_argument("--mode", choices=["fast", "realtime", "both"], default="both")
     ap.add_argument("--realtime", action="store_true", help="= --mode realtime")
     ap.add_argument("--no-baseline", action="store_true")

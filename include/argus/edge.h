@@ -73,7 +73,18 @@ typedef struct argus_edge_config {
   int thumb_width;   /* frame thumbnail fits in thumb_width x
                         thumb_width * 9 / 16 (default 320) */
   int jpeg_quality;  /* crops and thumbnails (default 90) */
+
+  /* Motion-gated detection (docs/pipeline.md): the detector searches only
+   * around what moved since the previous analysed frame and around the
+   * live tracks, and skips a frame where neither is; the whole frame at
+   * least every motion_refresh seconds. */
+  int motion;             /* ARGUS_EDGE_MOTION_* (default ON) */
+  int motion_threshold;   /* 8x8 block mean change, luma levels (default 8) */
+  double motion_refresh;  /* whole-frame search interval, media s (default 2) */
 } argus_edge_config;
+
+#define ARGUS_EDGE_MOTION_OFF 0 /* every analysed frame searched whole */
+#define ARGUS_EDGE_MOTION_ON 1
 
 /* Fills *c with the defaults above. */
 void argus_edge_config_init(argus_edge_config *c);
@@ -159,6 +170,11 @@ typedef struct argus_edge_camera_stats {
    * in detect mode (never embedded); the mode that applied last. */
   uint64_t frames_policy_off, faces_masked, faces_detect_only;
   argus_policy_mode policy_mode;
+  /* Motion gating: analysed frames searched whole, in a window around
+   * motion and tracks, or not at all; the frame area searched, summed
+   * (frames searched whole count 1). */
+  uint64_t det_full, det_window, det_skipped;
+  double det_area;
 } argus_edge_camera_stats;
 
 typedef struct argus_edge_stats {
@@ -174,6 +190,9 @@ typedef struct argus_edge_stats {
    * quality), track (tracker, best-shot crops), embed (embedder), publish
    * (JPEG encoding, hashing, publishing). */
   double cpu_detect, cpu_track, cpu_embed, cpu_publish;
+  /* Motion gating totals (argus_edge_camera_stats). */
+  uint64_t det_full, det_window, det_skipped;
+  double det_area;
 } argus_edge_stats;
 
 /* A snapshot: totals in *out, per camera into cams[0..cap) (may be NULL

@@ -507,6 +507,15 @@ typedef struct argus_face_detect_opts {
   /* > 0: the passes' boxes are merged by box voting at this IoU
    * (argus_face_box_vote) instead of plain NMS; 0: NMS. */
   float vote_iou;
+  /* A window of the whole-frame pass (which must then be the only pass:
+   * no scales, tiles, flip): x, y, width, height in that pass's network
+   * pixels, all multiples of 32 (x + width and y + height within the
+   * pass's input, padding included). With width > 0 only the window is
+   * searched, on the whole pass's own sampling grid, so a face inside it
+   * gets the network input and the box it gets from the whole frame; faces
+   * touching an edge of the window inside the frame are left out (cut).
+   * Motion-gated detection uses it (docs/pipeline.md). 0: whole frame. */
+  int window[4];
 } argus_face_detect_opts;
 
 enum {

@@ -113,6 +113,11 @@ typedef struct argus_pipeline_config {
   int thumb_width;    /* frame thumbnail fits in thumb_width x
                         thumb_width * 9 / 16 (default 320) */
   int jpeg_quality;   /* crops and thumbnails (default 90) */
+  /* Motion-gated detection (argus_edge_config: ARGUS_EDGE_MOTION_ON by
+   * default, threshold 8, refresh 2 s). */
+  int motion;
+  int motion_threshold;
+  double motion_refresh;
 
   double keep_unmatched;  /* seconds; > 0 stores unmatched searched shots
                              with that retention (default 0: counts only) */
@@ -299,6 +304,10 @@ typedef struct argus_pipeline_camera_stats {
    * detect mode (never embedded), the mode of the last frame. */
   uint64_t frames_policy_off, faces_masked, faces_detect_only;
   argus_policy_mode policy_mode;
+  /* Motion gating (argus_edge_camera_stats): analysed frames searched
+   * whole, in a window, not at all; the frame area searched, summed. */
+  uint64_t det_full, det_window, det_skipped;
+  double det_area;
 } argus_pipeline_camera_stats;
 
 typedef struct argus_pipeline_stats {
@@ -357,6 +366,9 @@ typedef struct argus_pipeline_stats {
    * crops of alerted faces this process fetched from their edges, and
    * those it could not (the alert went without a crop). */
   uint64_t crops_fetched, crops_missing;
+  /* Motion gating totals (argus_pipeline_camera_stats). */
+  uint64_t det_full, det_window, det_skipped;
+  double det_area;
 } argus_pipeline_stats;
 
 /* A snapshot: totals in *out, and per camera into cams[0..cap) (may be NULL

@@ -99,6 +99,14 @@ static void status_json(const argus_pipeline_camera_stats *c, argus_json *j) {
   argus_json_uint(j, "frames_policy_off", c->frames_policy_off);
   argus_json_uint(j, "faces_masked", c->faces_masked);
   argus_json_uint(j, "faces_detect_only", c->faces_detect_only);
+  /* Motion gating: analysed frames the detector searched whole, in a
+   * window, or not at all, and the share of their area it searched. */
+  argus_json_uint(j, "detect_whole", c->det_full);
+  argus_json_uint(j, "detect_windows", c->det_window);
+  argus_json_uint(j, "detect_skipped", c->det_skipped);
+  uint64_t searched = c->det_full + c->det_window + c->det_skipped;
+  argus_json_num(j, "detect_area",
+                 searched ? c->det_area / (double)searched : 0.0, 3);
   argus_json_obj_end(j);
 }
 

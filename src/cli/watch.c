@@ -78,6 +78,12 @@ void cli_watch_usage(FILE *f) {
         "                       scores with their mean template; max: the best\n"
         "                       photo\n"
         "  --size N             detection size, longer side (default 480)\n"
+        "  --motion on|off      motion-gated detection (default on): search only\n"
+        "                       around what moved and around tracked faces, the\n"
+        "                       whole frame at least every --motion-refresh S\n"
+        "                       (default 2 s of video); --motion-threshold N: an\n"
+        "                       8x8 block's mean luma change that is motion\n"
+        "                       (1..255, default 8)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
         "  --plugin PATH        a plug-in whose detector and/or embedder replace the\n"
@@ -120,6 +126,7 @@ void cli_watch_usage(FILE *f) {
 void watch_opts_init(watch_opts *o) {
   memset(o, 0, sizeof *o);
   o->cooldown = -1;
+  o->motion = -1;
   o->score_norm = ARGUS_GALLERY_NORM_TOPN;
   o->fuse = ARGUS_GALLERY_FUSE_MEAN;
 }
@@ -363,16 +370,28 @@ static void print_status(int role, const argus_pipeline_stats *st,
                (unsigned long long)c->frames_policy_off,
                (unsigned long long)c->faces_detect_only,
                (unsigned long long)c->faces_masked);
+    /* Motion gating, once it saved anything: frames searched whole, in a
+     * window, not at all, and the share of the frames' area searched. */
+    char gate[160] = "";
+    uint64_t searched = c->det_full + c->det_window + c->det_skipped;
+    if (c->det_window || c->det_skipped)
+      snprintf(gate, sizeof gate,
+               ", detector: %llu whole, %llu windows, %llu skipped (%.0f %% of "
+               "the area)",
+               (unsigned long long)c->det_full,
+               (unsigned long long)c->det_window,
+               (unsigned long long)c->det_skipped,
+               searched ? 100.0 * c->det_area / (double)searched : 0.0);
     fprintf(stderr,
             "  %-20s %-10s in %5.1f fps, analysed %4.1f fps, dropped %llu, "
             "faces %llu, tracks %llu (%d live), matches %llu, alerts "
-            "%llu%s%s\n",
+            "%llu%s%s%s\n",
             c->video.name, argus_video_state_name(c->video.state),
             c->video.fps_in, c->fps_analysed,
             (unsigned long long)c->video.frames_dropped,
             (unsigned long long)c->faces, (unsigned long long)c->tracks,
             c->tracks_live, (unsigned long long)c->matches,
-            (unsigned long long)c->alerts, pol, detail);
+            (unsigned long long)c->alerts, gate, pol, detail);
   }
 }
 
@@ -1064,6 +1083,12 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
   cfg.fuse = o->fuse;
   if (o->detect_size > 0)
     cfg.detect_size = o->detect_size;
+  if (o->motion >= 0)
+    cfg.motion = o->motion;
+  if (o->motion_threshold > 0)
+    cfg.motion_threshold = o->motion_threshold;
+  if (o->motion_refresh > 0)
+    cfg.motion_refresh = o->motion_refresh;
   double interval = o->status_interval > 0 ? o->status_interval : 5;
   cfg.status_interval = interval < 1 ? interval : 1;
   /* A file played as fast as it decodes must not lose frames to the
@@ -1306,6 +1331,9 @@ enum {
   OPT_FUSE,
   OPT_SUPPRESSED,
   OPT_SIZE,
+  OPT_MOTION,
+  OPT_MOTION_THRESHOLD,
+  OPT_MOTION_REFRESH,
   OPT_UNVERIFIED,
   OPT_PLUGIN,
   OPT_DETECTOR,
@@ -1357,6 +1385,9 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"score-norm", 1, OPT_NORM},
                                  {"fuse", 1, OPT_FUSE},
                                  {"size", 1, OPT_SIZE},
+                                 {"motion", 1, OPT_MOTION},
+                                 {"motion-threshold", 1, OPT_MOTION_THRESHOLD},
+                                 {"motion-refresh", 1, OPT_MOTION_REFRESH},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"plugin", 1, OPT_PLUGIN},
                                  {"detector", 1, OPT_DETECTOR},
@@ -1468,6 +1499,26 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
       /* the detector's network side is at most 4096 (as `argus detect
        * --size`): refuse more here rather than on every frame */
       if (cli_parse_int(p.arg, 32, 4096, "--size", &o.detect_size))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_MOTION:
+      if (strcmp(p.arg, "on") == 0) {
+        o.motion = 1;
+      } else if (strcmp(p.arg, "off") == 0) {
+        o.motion = 0;
+      } else {
+        cli_errorf(cmd, "--motion: '%s' is neither on nor off", p.arg);
+        return cli_bad_value(cmd);
+      }
+      break;
+    case OPT_MOTION_THRESHOLD:
+      if (cli_parse_int(p.arg, 1, 255, "--motion-threshold",
+                        &o.motion_threshold))
+        return cli_bad_value(cmd);
+      break;
+    case OPT_MOTION_REFRESH:
+      if (parse_seconds(cmd, "--motion-refresh", p.arg, 0.01, 3600,
+                        &o.motion_refresh))
         return cli_bad_value(cmd);
       break;
     case OPT_UNVERIFIED:

@@ -50,6 +50,9 @@ typedef struct watch_opts {
   int fuse;        /* argus_gallery_fuse (default mean, as identify) */
   int suppressed;  /* also print the matches not alerted, and why */
   int detect_size; /* 0: default */
+  int motion;      /* -1: default (on); 0 off; 1 on */
+  int motion_threshold; /* 0: default */
+  double motion_refresh; /* 0: default */
   int allow_unverified;
   int banner; /* print a line per alert in colour-free text framing */
   /* Split roles (docs/scale.md): the bus between the processes (NULL: in

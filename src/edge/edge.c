@@ -30,6 +30,9 @@ void argus_edge_config_init(argus_edge_config *c) {
   c->shot_slots = 64;
   c->thumb_width = 320;
   c->jpeg_quality = 90;
+  c->motion = ARGUS_EDGE_MOTION_ON;
+  c->motion_threshold = 8;
+  c->motion_refresh = 2.0;
 }
 
 /* ---- shot slots ---------------------------------------------------------- */
@@ -216,6 +219,10 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
   c->shots_dropped = 0;
   c->policy = pol;
   c->frames_policy_off = c->faces_masked = c->faces_detect_only = 0;
+  c->motion.fw = c->motion.fh = 0; /* sized by the first frame */
+  memset(&c->motion_pass, 0, sizeof c->motion_pass);
+  c->det_full = c->det_window = c->det_skipped = 0;
+  c->det_area = 0;
   c->last_mode = argus_policy_mode_at(&pol, argus_wall_ns());
   c->frames_prev = 0;
   c->fps_analysed = 0;
@@ -684,11 +691,95 @@ argus_err argus_edge_histograms(argus_edge *p, argus_edge_histogram *detect,
   return ARGUS_OK;
 }
 
+/* The detector's whole-frame pass over w x h frames into mp (input and
+ * content size), when that is one untiled, unmirrored pass; zeros when it
+ * is not, and motion gating then only skips frames, never searches a
+ * window. */
+static void whole_pass(const argus_edge *p, int w, int h,
+                       edge_motion_params *mp) {
+  const argus_face_detector *d = argus_face_engine_detector(p->engine);
+  argus_face_pass passes[2];
+  int n = 0;
+  mp->net_w = mp->net_h = mp->content_w = mp->content_h = 0;
+  if (!d || argus_face_plan_passes(d, w, h, &p->det, passes, 2, &n) || n != 1 ||
+      passes[0].flip || passes[0].net_w % 32 || passes[0].net_h % 32)
+    return;
+  mp->net_w = passes[0].net_w;
+  mp->net_h = passes[0].net_h;
+  mp->content_w = passes[0].content_w > 0 ? passes[0].content_w : mp->net_w;
+  mp->content_h = passes[0].content_h > 0 ? passes[0].content_h : mp->net_h;
+}
+
+/* Motion gating (motion.h): what the detector searches in frame f of camera
+ * c. The block means are computed without the lock; the comparison with the
+ * previous frame and the tracks' boxes are read under c->mu. */
+static void motion_plan(argus_edge *p, edge_worker *w, edge_cam *c,
+                        const argus_video_frame *f, uint32_t gen,
+                        edge_motion_decision *d) {
+  memset(d, 0, sizeof *d);
+  d->plan = EDGE_MOTION_FULL;
+  d->area = 1.0f;
+  const argus_image *im = &f->image;
+  if (!p->cfg.motion ||
+      (im->format != ARGUS_PIX_YUV420P && im->format != ARGUS_PIX_NV12 &&
+       im->format != ARGUS_PIX_GRAY8))
+    return;
+  const int fw = im->width, fh = im->height;
+  size_t need =
+      (size_t)(fw / EDGE_MOTION_BLOCK) * (size_t)(fh / EDGE_MOTION_BLOCK);
+  if (need == 0)
+    return;
+  if (need > w->mblocks_cap) {
+    /* Once per larger frame size seen by this worker. */
+    uint8_t *nb = realloc(w->mblocks, need);
+    if (!nb)
+      return;
+    w->mblocks = nb;
+    w->mblocks_cap = need;
+  }
+  edge_motion_blocks(im->data[0], (size_t)im->stride[0], fw, fh, w->mblocks);
+  pthread_mutex_lock(&c->mu);
+  if (!c->used || !c->tr || atomic_load(&c->gen) != gen) {
+    pthread_mutex_unlock(&c->mu);
+    return;
+  }
+  if (c->motion.fw != fw || c->motion.fh != fh) {
+    if (edge_motion_reset(&c->motion, fw, fh) != 0) {
+      pthread_mutex_unlock(&c->mu);
+      return;
+    }
+    whole_pass(p, fw, fh, &c->motion_pass);
+  }
+  int nt = 0, n = 0;
+  if (argus_track_list(c->tr, w->mtrack_ids, p->cfg.max_tracks, &n) ==
+      ARGUS_OK) {
+    if (n > p->cfg.max_tracks)
+      n = p->cfg.max_tracks;
+    for (int i = 0; i < n; i++) {
+      argus_track_info ti;
+      if (argus_track_get(c->tr, w->mtrack_ids[i], &ti) != ARGUS_OK)
+        continue;
+      memcpy(w->mtracks[nt].box, ti.predicted, sizeof ti.predicted);
+      memcpy(w->mtracks[nt].vel, ti.velocity, sizeof ti.velocity);
+      nt++;
+    }
+  }
+  edge_motion_params mp = c->motion_pass;
+  mp.threshold = p->cfg.motion_threshold;
+  mp.min_blocks = 2;
+  mp.refresh = p->cfg.motion_refresh;
+  mp.dt = 1.0 / p->cfg.fps;
+  edge_motion_decide(&c->motion, w->mblocks, f->media_time, w->mtracks, nt, &mp,
+                     d);
+  pthread_mutex_unlock(&c->mu);
+}
+
 /* Detection, landmarks and quality of one frame, then the tracker. */
 static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
                     uint64_t ticket, uint32_t gen) {
   uint64_t c0 = argus_thread_cpu_ns(), t0 = argus_time_ns();
   argus_image rgb;
+  memset(&rgb, 0, sizeof rgb);
   int nfaces = 0, ok = 0, have_rgb = 0;
   argus_face_error ferr = {{0}};
   edge_cam *c = &p->cams[f->camera];
@@ -700,7 +791,10 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   pthread_mutex_unlock(&c->mu);
   int want_snap = atomic_load_explicit(&c->snap_want, memory_order_relaxed) > 0;
   argus_err rc = ARGUS_OK;
-  if (mode != ARGUS_POLICY_OFF || want_snap) {
+  edge_motion_decision md = {.plan = EDGE_MOTION_FULL, .area = 1.0f};
+  if (mode != ARGUS_POLICY_OFF)
+    motion_plan(p, w, c, f, gen, &md);
+  if ((mode != ARGUS_POLICY_OFF && md.plan != EDGE_MOTION_SKIP) || want_snap) {
     rc = ensure_rgb(w, f->image.width, f->image.height);
     if (rc == ARGUS_OK)
       rc = view_of(&w->rgb, f->image.width, f->image.height, &rgb);
@@ -710,6 +804,15 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
   }
   if (rc == ARGUS_OK && mode == ARGUS_POLICY_OFF) {
     ok = 0;
+  } else if (rc == ARGUS_OK && md.plan == EDGE_MOTION_SKIP) {
+    ok = 1; /* nothing moved and nothing is tracked: no face to find */
+  } else if (rc == ARGUS_OK && md.plan == EDGE_MOTION_REGION) {
+    argus_face_detect_opts o = p->det;
+    memcpy(o.window, md.win, sizeof o.window);
+    rc = argus_face_worker_analyze(
+        w->fw, &rgb, &o, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
+        w->faces, p->cfg.max_faces, &nfaces, NULL, &ferr);
+    ok = rc == ARGUS_OK;
   } else if (rc == ARGUS_OK) {
     rc = argus_face_worker_analyze(
         w->fw, &rgb, &p->det, ARGUS_FACE_DO_LANDMARKS | ARGUS_FACE_DO_QUALITY,
@@ -739,6 +842,10 @@ static void analyse(argus_edge *p, edge_worker *w, argus_video_frame *f,
       c->frames_policy_off++;
     } else if (ok) {
       c->frames_analysed++;
+      c->det_full += md.plan == EDGE_MOTION_FULL;
+      c->det_window += md.plan == EDGE_MOTION_REGION;
+      c->det_skipped += md.plan == EDGE_MOTION_SKIP;
+      c->det_area += md.area;
       track_frame(p, w, c, f->camera, f, &rgb, nfaces, mode);
     } else {
       c->frames_failed++;
@@ -845,6 +952,12 @@ static argus_err check_config(const argus_edge_config *c,
     BAD("min_quality %g out of range [0, 1]", c->min_quality);
   if (!(c->open_timeout >= 0 && c->read_timeout >= 0))
     BAD("open/read timeouts must be >= 0");
+  if (c->motion != ARGUS_EDGE_MOTION_OFF && c->motion != ARGUS_EDGE_MOTION_ON)
+    BAD("motion %d is neither off (0) nor on (1)", c->motion);
+  if (c->motion && (c->motion_threshold < 1 || c->motion_threshold > 255))
+    BAD("motion_threshold %d out of range (1..255)", c->motion_threshold);
+  if (c->motion && !(c->motion_refresh > 0 && c->motion_refresh <= 3600))
+    BAD("motion_refresh %g out of range (0..3600 s]", c->motion_refresh);
 #undef BAD
   return ARGUS_OK;
 }
@@ -866,8 +979,10 @@ static argus_err workers_create(argus_edge *p, argus_error_detail *err) {
     w->emb = calloc((size_t)B * (size_t)p->dim, sizeof *w->emb);
     w->crops = calloc((size_t)B, sizeof *w->crops);
     w->batch = calloc((size_t)B, sizeof *w->batch);
-    if (rc == ARGUS_OK &&
-        (!w->faces || !w->dets || !w->emb || !w->crops || !w->batch))
+    w->mtracks = calloc((size_t)p->cfg.max_tracks, sizeof *w->mtracks);
+    w->mtrack_ids = calloc((size_t)p->cfg.max_tracks, sizeof *w->mtrack_ids);
+    if (rc == ARGUS_OK && (!w->faces || !w->dets || !w->emb || !w->crops ||
+                           !w->batch || !w->mtracks || !w->mtrack_ids))
       rc = ARGUS_E_NOMEM;
     if (rc)
       return edge_fail(err, rc, "analysis worker %d: %s", i,
@@ -910,6 +1025,9 @@ static void workers_free(argus_edge *p) {
     free(w->emb);
     free(w->crops);
     free(w->batch);
+    free(w->mblocks);
+    free(w->mtracks);
+    free(w->mtrack_ids);
   }
   free(p->workers);
   p->workers = NULL;
@@ -1048,6 +1166,7 @@ void argus_edge_destroy(argus_edge *p) {
   if (p->cams) {
     for (int i = 0; i < p->max_cams; i++) {
       argus_track_destroy(p->cams[i].tr);
+      edge_motion_free(&p->cams[i].motion);
       pthread_mutex_destroy(&p->cams[i].mu);
       pthread_cond_destroy(&p->cams[i].turn);
       pthread_cond_destroy(&p->cams[i].snap_cv);
@@ -1214,6 +1333,10 @@ argus_err argus_edge_get_stats(argus_edge *p, argus_edge_stats *out,
     cs.faces_masked = c->faces_masked;
     cs.faces_detect_only = c->faces_detect_only;
     cs.policy_mode = c->last_mode;
+    cs.det_full = c->det_full;
+    cs.det_window = c->det_window;
+    cs.det_skipped = c->det_skipped;
+    cs.det_area = c->det_area;
     argus_track_stats ts;
     if (c->tr && argus_track_get_stats(c->tr, &ts) == ARGUS_OK) {
       cs.tracks = ts.created;
@@ -1226,6 +1349,10 @@ argus_err argus_edge_get_stats(argus_edge *p, argus_edge_stats *out,
     out->frames_queued += cs.video.frames_queued;
     out->faces += cs.faces;
     out->shots += cs.shots;
+    out->det_full += cs.det_full;
+    out->det_window += cs.det_window;
+    out->det_skipped += cs.det_skipped;
+    out->det_area += cs.det_area;
     if (n < cap)
       cams[n] = cs;
     n++;

@@ -25,6 +25,7 @@
 #include "argus/track.h"
 #include "argus/video.h"
 #include "edge/histogram.h"
+#include "edge/motion.h"
 
 #define EDGE_MOD "edge"
 
@@ -101,6 +102,13 @@ typedef struct edge_cam {
   argus_policy policy;
   uint64_t frames_policy_off, faces_masked, faces_detect_only;
   argus_policy_mode last_mode;
+  /* Motion gating (motion.h): the previous analysed frame, under mu. */
+  edge_motion motion;
+  edge_motion_params motion_pass; /* the whole-frame pass for motion.fw x
+                                     motion.fh (its net_w, net_h, content_w,
+                                     content_h; zeros: windows not used) */
+  uint64_t det_full, det_window, det_skipped;
+  double det_area;
   /* rate over the status interval */
   uint64_t frames_prev;
   double fps_analysed;
@@ -121,6 +129,10 @@ typedef struct edge_worker {
   int started;
   argus_face_worker *fw;
   argus_image rgb;       /* the frame in RGB8, grown to the largest size */
+  uint8_t *mblocks;      /* the frame's 8x8 luma block means (motion.h) */
+  size_t mblocks_cap;
+  edge_motion_track *mtracks; /* max_tracks */
+  uint64_t *mtrack_ids;       /* max_tracks */
   argus_image thumb;     /* a frame thumbnail (this frame's, when made) */
   argus_face *faces;     /* max_faces */
   argus_track_det *dets; /* max_faces */

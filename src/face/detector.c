@@ -959,6 +959,35 @@ argus_err argus_face_plan_passes(const argus_face_detector *d, int w, int h,
     k = scale_passes(w, h, scales[i], t, d->pad_align, lo, hi, passes, cap,
                      k);
   }
+  if (o->window[2] > 0 || o->window[3] > 0) {
+    /* One window of the single whole-frame pass, on that pass's grid. */
+    const int *wn = o->window;
+    if (k != 1 || o->flip != ARGUS_FACE_FLIP_NONE || cap < 1)
+      return ARGUS_E_INVALID_ARG;
+    argus_face_pass *p = &passes[0];
+    int cw = p->content_w > 0 ? p->content_w : p->net_w;
+    int ch = p->content_h > 0 ? p->content_h : p->net_h;
+    if (wn[0] < 0 || wn[1] < 0 || wn[2] <= 0 || wn[3] <= 0 ||
+        wn[0] % 32 || wn[1] % 32 || wn[2] % 32 || wn[3] % 32 ||
+        wn[0] + wn[2] > p->net_w || wn[1] + wn[3] > p->net_h)
+      return ARGUS_E_INVALID_ARG;
+    /* Image px per network px of the whole pass (content: the frame). */
+    float ex = (float)w / (float)cw, ey = (float)h / (float)ch;
+    p->roi[0] = (float)wn[0] * ex;
+    p->roi[1] = (float)wn[1] * ey;
+    p->roi[2] = (float)(wn[0] + wn[2]) * ex;
+    p->roi[3] = (float)(wn[1] + wn[3]) * ey;
+    p->net_w = wn[2];
+    p->net_h = wn[3];
+    if (p->content_w > 0) {
+      p->content_w = wn[2];
+      p->content_h = wn[3];
+    }
+    p->drop_edge[0] = wn[0] > 0;
+    p->drop_edge[1] = wn[1] > 0;
+    p->drop_edge[2] = wn[0] + wn[2] < cw;
+    p->drop_edge[3] = wn[1] + wn[3] < ch;
+  }
   if (o->flip != ARGUS_FACE_FLIP_NONE) {
     /* Mirrored copies of the passes after them (of the whole-frame ones
      * only: full tiles cost much more and measured no better). */

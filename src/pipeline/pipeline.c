@@ -40,6 +40,9 @@ void argus_pipeline_config_init(argus_pipeline_config *c) {
   c->alert_retry = 30;
   c->thumb_width = e.thumb_width;
   c->jpeg_quality = e.jpeg_quality;
+  c->motion = e.motion;
+  c->motion_threshold = e.motion_threshold;
+  c->motion_refresh = e.motion_refresh;
   c->status_interval = 1;
   c->publish_faces = 1;
   c->score_norm = ARGUS_GALLERY_NORM_TOPN;
@@ -212,6 +215,9 @@ static void edge_config_of(const argus_pipeline_config *c,
   e->shot_slots = c->shot_slots;
   e->thumb_width = c->thumb_width;
   e->jpeg_quality = c->jpeg_quality;
+  e->motion = c->motion;
+  e->motion_threshold = c->motion_threshold;
+  e->motion_refresh = c->motion_refresh;
 }
 
 /* The gallery's own changes (enrolment through this process) go straight
@@ -576,6 +582,10 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
     c->faces_masked = e->faces_masked;
     c->faces_detect_only = e->faces_detect_only;
     c->policy_mode = e->policy_mode;
+    c->det_full = e->det_full;
+    c->det_window = e->det_window;
+    c->det_skipped = e->det_skipped;
+    c->det_area = e->det_area;
     for (int k = 0; k < p->ncamcounts; k++)
       if (strcmp(p->camcounts[k].name, e->name) == 0) {
         c->matches = p->camcounts[k].matches;
@@ -603,6 +613,10 @@ argus_err argus_pipeline_get_stats(argus_pipeline *p, argus_pipeline_stats *out,
   out->shots_dropped = es.shots_dropped;
   out->shots_queued = es.shots_queued;
   out->embed_batches = es.embed_batches;
+  out->det_full = es.det_full;
+  out->det_window = es.det_window;
+  out->det_skipped = es.det_skipped;
+  out->det_area = es.det_area;
 
   argus_matcher_stats ms;
   memset(&ms, 0, sizeof ms);
