@@ -5,7 +5,12 @@
  *
  *   watch_bench [--video FILE] [--streams 1,2,4,6,8] [--seconds S]
  *               [--warmup S] [--threads N] [--fps N] [--size N] [--all]
- *               [--models DIR] [--json] [--api-load CMD]
+ *               [--motion on|off] [--models DIR] [--json] [--api-load CMD]
+ *
+ * --motion: motion-gated detection (default: the pipeline's, on). The
+ * model cards' precision and the video decode setting come from the
+ * environment (ARGUS_PRECISION, docs/engine.md; ARGUS_DECODE,
+ * docs/video.md) so that one binary measures before and after.
  *
  * Each stream is crowd_walk_1080p_4s.mp4 (H.264 1920x1080, 25 fps) looped
  * and paced in real time, like a live camera. A few people of the clip are
@@ -258,6 +263,9 @@ fail:
   return -1;
 }
 
+/* --motion: -1 the pipeline's default, 0 off, 1 on. */
+static int g_motion = -1;
+
 static int run_count(const char *models, const char *db, const char *video,
                      int n, int threads, double fps, int size, double warmup,
                      double seconds, const char *api_load, result *r) {
@@ -274,6 +282,8 @@ static int run_count(const char *models, const char *db, const char *video,
   cfg.cooldown = 0;
   cfg.min_quality = 0.1f;
   cfg.publish_faces = 1;
+  if (g_motion >= 0)
+    cfg.motion = g_motion;
   argus_pipeline *p = NULL;
   argus_pipeline_error err = {{0}};
   static argus_pipeline_parts parts;
@@ -450,6 +460,13 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "--size") && v) {
       size = (int)strtol(v, NULL, 10);
       i++;
+    } else if (!strcmp(a, "--motion") && v) {
+      if (strcmp(v, "on") && strcmp(v, "off")) {
+        fprintf(stderr, "watch_bench: --motion on|off\n");
+        return 2;
+      }
+      g_motion = !strcmp(v, "on");
+      i++;
     } else if (!strcmp(a, "--all")) {
       all = 1;
     } else if (!strcmp(a, "--json")) {
@@ -460,8 +477,8 @@ int main(int argc, char **argv) {
     } else {
       fprintf(stderr,
               "usage: watch_bench [--video FILE] [--streams 1,2,4] [--seconds "
-              "S] [--warmup S] [--threads N] [--fps N] [--size N] [--all] "
-              "[--models DIR] [--json] [--api-load CMD]\n");
+              "S] [--warmup S] [--threads N] [--fps N] [--size N] [--motion "
+              "on|off] [--all] [--models DIR] [--json] [--api-load CMD]\n");
       return 2;
     }
   }

@@ -200,7 +200,7 @@ COUNTERS = {
     "faces": r"\bfaces " + NUM,
     "tracks": r"\btracks " + NUM,
     "matches": r"\bmatches " + NUM,
-    "alerts": r"\balerts " + NUM + r"\s*(?:;|$)",
+    "alerts": r"\balerts " + NUM + r"\s*(?:[;,]|$)",
     "faces_searched": NUM + r" faces searched",
     "alerts_stored": r"\((\d+) stored\)",
 }
