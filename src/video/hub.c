@@ -93,7 +93,7 @@ void argus_video_camera_config_init(argus_video_camera_config *cfg) {
   cfg->backoff_max = 30.0;
   cfg->reconnect = ARGUS_VIDEO_AUTO;
   cfg->backpressure = ARGUS_VIDEO_AUTO;
-  cfg->decode = ARGUS_VIDEO_DECODE_FULL;
+  cfg->decode = ARGUS_VIDEO_DECODE_FAST;
   cfg->threading = ARGUS_VIDEO_THREADS_AUTO;
 }
 
