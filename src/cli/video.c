@@ -74,6 +74,9 @@ static void probe_usage(FILE *f) {
         "  --threads N         decoder threads (default 1)\n"
         "  --skip-nonref MODE  auto|on|off: skip non-reference frames\n"
         "                      (default auto: when the rate is >= 3x the cap)\n"
+        "  --decode MODE       full|fast|nofilter: fast (default) decodes the\n"
+        "                      frames the cap will not deliver without the loop\n"
+        "                      filter (docs/video.md, Cheaper decoding)\n"
         "  --format F          yuv420p|nv12|rgb|bgr|gray (default yuv420p)\n"
         "  --open-timeout S    seconds to open the source (default 10)\n"
         "  --read-timeout S    seconds without data = stalled (default 5)\n"
@@ -91,6 +94,7 @@ enum {
   OPT_UDP,
   OPT_THREADS,
   OPT_SKIP,
+  OPT_DECODE,
   OPT_FORMAT,
   OPT_OPEN_TIMEOUT,
   OPT_READ_TIMEOUT,
@@ -106,6 +110,7 @@ static const cli_opt probe_opts[] = {
     {"udp", 0, OPT_UDP},
     {"threads", 1, OPT_THREADS},
     {"skip-nonref", 1, OPT_SKIP},
+    {"decode", 1, OPT_DECODE},
     {"format", 1, OPT_FORMAT},
     {"open-timeout", 1, OPT_OPEN_TIMEOUT},
     {"read-timeout", 1, OPT_READ_TIMEOUT},
@@ -154,6 +159,7 @@ static void print_info(FILE *f, const argus_video_stats *s, int json) {
     argus_json_num(&j, "fps", s->stream_fps, 3);
     argus_json_num(&j, "duration", s->duration, 3);
     argus_json_bool(&j, "skip_nonref", s->skipping_nonref);
+    argus_json_str(&j, "decode", argus_video_decode_name(s->decode));
     argus_json_obj_end(&j);
     print_json_line(f, &j);
   } else {
@@ -185,6 +191,7 @@ static void print_counters(FILE *f, double t, const argus_video_stats *s,
     argus_json_uint(&j, "packets", s->packets);
     argus_json_uint(&j, "decoded", s->frames_decoded);
     argus_json_uint(&j, "skipped", s->frames_skipped);
+    argus_json_uint(&j, "reduced", s->frames_reduced);
     argus_json_uint(&j, "delivered", s->frames_delivered);
     argus_json_uint(&j, "dropped", s->frames_dropped);
     argus_json_uint(&j, "decode_errors", s->decode_errors);
@@ -260,6 +267,18 @@ static int probe_main(int argc, char **argv) {
         return cli_bad_value(cmd);
       }
       break;
+    case OPT_DECODE: {
+      int d = ARGUS_VIDEO_DECODE_FULL;
+      while (argus_video_decode_name(d) &&
+             strcmp(argus_video_decode_name(d), p.arg) != 0)
+        d++;
+      if (!argus_video_decode_name(d)) {
+        cli_errorf(cmd, "--decode: '%s' is not full, fast or nofilter", p.arg);
+        return cli_bad_value(cmd);
+      }
+      cfg.decode = d;
+      break;
+    }
     case OPT_FORMAT:
       if (strcmp(p.arg, "yuv420p") == 0)
         cfg.format = ARGUS_PIX_YUV420P;
