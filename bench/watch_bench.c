@@ -5,12 +5,13 @@
  *
  *   watch_bench [--video FILE] [--streams 1,2,4,6,8] [--seconds S]
  *               [--warmup S] [--threads N] [--fps N] [--size N] [--all]
- *               [--motion on|off] [--models DIR] [--json] [--api-load CMD]
+ *               [--motion on|off] [--decode full|fast|nofilter]
+ *               [--models DIR] [--json] [--api-load CMD]
  *
  * --motion: motion-gated detection (default: the pipeline's, on). The
- * model cards' precision and the video decode setting come from the
- * environment (ARGUS_PRECISION, docs/engine.md; ARGUS_DECODE,
- * docs/video.md) so that one binary measures before and after.
+ * models' precision comes from their cards, or ARGUS_PRECISION
+ * (docs/engine.md), so that one binary measures before and after; --decode:
+ * the video decode setting (default: the video module's, docs/video.md).
  *
  * Each stream is crowd_walk_1080p_4s.mp4 (H.264 1920x1080, 25 fps) looped
  * and paced in real time, like a live camera. A few people of the clip are
@@ -263,8 +264,9 @@ fail:
   return -1;
 }
 
-/* --motion: -1 the pipeline's default, 0 off, 1 on. */
-static int g_motion = -1;
+/* --motion: -1 the pipeline's default, 0 off, 1 on. --decode: -1 the
+ * video module's default, else argus_video_decode. */
+static int g_motion = -1, g_decode = -1;
 
 static int run_count(const char *models, const char *db, const char *video,
                      int n, int threads, double fps, int size, double warmup,
@@ -284,6 +286,8 @@ static int run_count(const char *models, const char *db, const char *video,
   cfg.publish_faces = 1;
   if (g_motion >= 0)
     cfg.motion = g_motion;
+  if (g_decode >= 0)
+    cfg.decode = g_decode;
   argus_pipeline *p = NULL;
   argus_pipeline_error err = {{0}};
   static argus_pipeline_parts parts;
@@ -467,6 +471,16 @@ int main(int argc, char **argv) {
       }
       g_motion = !strcmp(v, "on");
       i++;
+    } else if (!strcmp(a, "--decode") && v) {
+      for (int k = 0; k < 8 && g_decode < 0; k++)
+        if (argus_video_decode_name(k) &&
+            !strcmp(argus_video_decode_name(k), v))
+          g_decode = k;
+      if (g_decode < 0) {
+        fprintf(stderr, "watch_bench: --decode full|fast|nofilter\n");
+        return 2;
+      }
+      i++;
     } else if (!strcmp(a, "--all")) {
       all = 1;
     } else if (!strcmp(a, "--json")) {
@@ -478,7 +492,8 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "usage: watch_bench [--video FILE] [--streams 1,2,4] [--seconds "
               "S] [--warmup S] [--threads N] [--fps N] [--size N] [--motion "
-              "on|off] [--all] [--models DIR] [--json] [--api-load CMD]\n");
+              "on|off] [--decode MODE] [--all] [--models DIR] [--json] "
+              "[--api-load CMD]\n");
       return 2;
     }
   }

@@ -81,6 +81,9 @@ typedef struct argus_edge_config {
   int motion;             /* ARGUS_EDGE_MOTION_* (default ON) */
   int motion_threshold;   /* 8x8 block mean change, luma levels (default 8) */
   double motion_refresh;  /* whole-frame search interval, media s (default 2) */
+  /* Decoding of every camera (argus_video_decode: full, fast, nofilter;
+   * docs/video.md); -1 (default): the video module's default. */
+  int decode;
 } argus_edge_config;
 
 #define ARGUS_EDGE_MOTION_OFF 0 /* every analysed frame searched whole */

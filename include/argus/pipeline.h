@@ -118,6 +118,8 @@ typedef struct argus_pipeline_config {
   int motion;
   int motion_threshold;
   double motion_refresh;
+  /* argus_edge_config.decode: -1 (default) the video module's default. */
+  int decode;
 
   double keep_unmatched;  /* seconds; > 0 stores unmatched searched shots
                              with that retention (default 0: counts only) */

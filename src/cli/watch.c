@@ -84,6 +84,9 @@ void cli_watch_usage(FILE *f) {
         "                       (default 2 s of video); --motion-threshold N: an\n"
         "                       8x8 block's mean luma change that is motion\n"
         "                       (1..255, default 8)\n"
+        "  --decode MODE        full: every decoded frame deblocked; fast: frames\n"
+        "                       that are not analysed decoded without H.264's\n"
+        "                       loop filter; nofilter: none (docs/video.md)\n"
         "  --models DIR         models folder (default $ARGUS_MODELS or ./models)\n"
         "  --allow-unverified   load models whose checksum differs from the card\n"
         "  --plugin PATH        a plug-in whose detector and/or embedder replace the\n"
@@ -127,6 +130,7 @@ void watch_opts_init(watch_opts *o) {
   memset(o, 0, sizeof *o);
   o->cooldown = -1;
   o->motion = -1;
+  o->decode = -1;
   o->score_norm = ARGUS_GALLERY_NORM_TOPN;
   o->fuse = ARGUS_GALLERY_FUSE_MEAN;
 }
@@ -1089,6 +1093,8 @@ int watch_run(const char *cmd, const watch_opts *o, unsigned long *nalerts) {
     cfg.motion_threshold = o->motion_threshold;
   if (o->motion_refresh > 0)
     cfg.motion_refresh = o->motion_refresh;
+  if (o->decode >= 0)
+    cfg.decode = o->decode;
   double interval = o->status_interval > 0 ? o->status_interval : 5;
   cfg.status_interval = interval < 1 ? interval : 1;
   /* A file played as fast as it decodes must not lose frames to the
@@ -1334,6 +1340,7 @@ enum {
   OPT_MOTION,
   OPT_MOTION_THRESHOLD,
   OPT_MOTION_REFRESH,
+  OPT_DECODE,
   OPT_UNVERIFIED,
   OPT_PLUGIN,
   OPT_DETECTOR,
@@ -1388,6 +1395,7 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                                  {"motion", 1, OPT_MOTION},
                                  {"motion-threshold", 1, OPT_MOTION_THRESHOLD},
                                  {"motion-refresh", 1, OPT_MOTION_REFRESH},
+                                 {"decode", 1, OPT_DECODE},
                                  {"allow-unverified", 0, OPT_UNVERIFIED},
                                  {"plugin", 1, OPT_PLUGIN},
                                  {"detector", 1, OPT_DETECTOR},
@@ -1521,6 +1529,19 @@ static int cli_watch_parse(int argc, char **argv, const char *cmd,
                         &o.motion_refresh))
         return cli_bad_value(cmd);
       break;
+    case OPT_DECODE: {
+      int d = -1;
+      for (int k = 0; k < 8 && d < 0; k++)
+        if (argus_video_decode_name(k) &&
+            !strcmp(argus_video_decode_name(k), p.arg))
+          d = k;
+      if (d < 0) {
+        cli_errorf(cmd, "--decode: '%s' is not full, fast or nofilter", p.arg);
+        return cli_bad_value(cmd);
+      }
+      o.decode = d;
+      break;
+    }
     case OPT_UNVERIFIED:
       o.allow_unverified = 1;
       break;

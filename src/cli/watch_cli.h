@@ -53,6 +53,7 @@ typedef struct watch_opts {
   int motion;      /* -1: default (on); 0 off; 1 on */
   int motion_threshold; /* 0: default */
   double motion_refresh; /* 0: default */
+  int decode;            /* argus_video_decode; -1: default */
   int allow_unverified;
   int banner; /* print a line per alert in colour-free text framing */
   /* Split roles (docs/scale.md): the bus between the processes (NULL: in

@@ -33,6 +33,7 @@ void argus_edge_config_init(argus_edge_config *c) {
   c->motion = ARGUS_EDGE_MOTION_ON;
   c->motion_threshold = 8;
   c->motion_refresh = 2.0;
+  c->decode = -1;
 }
 
 /* ---- shot slots ---------------------------------------------------------- */
@@ -178,6 +179,8 @@ argus_err argus_edge_add_camera_opts(argus_edge *p,
   vc.realtime = p->cfg.realtime;
   vc.loop = p->cfg.loop;
   vc.format = ARGUS_PIX_YUV420P; /* zero copy; workers convert */
+  if (p->cfg.decode >= 0)
+    vc.decode = p->cfg.decode;
   vc.queue_frames = p->cfg.queue_frames;
   vc.held_frames = p->nworkers + 1 < ARGUS_VIDEO_MAX_QUEUE
                        ? p->nworkers + 1
@@ -956,6 +959,9 @@ static argus_err check_config(const argus_edge_config *c,
     BAD("motion %d is neither off (0) nor on (1)", c->motion);
   if (c->motion && (c->motion_threshold < 1 || c->motion_threshold > 255))
     BAD("motion_threshold %d out of range (1..255)", c->motion_threshold);
+  if (c->decode < -1 || (c->decode >= 0 && !argus_video_decode_name(c->decode)))
+    BAD("decode %d is not a decode setting (-1, or full, fast, nofilter)",
+        c->decode);
   if (c->motion && !(c->motion_refresh > 0 && c->motion_refresh <= 3600))
     BAD("motion_refresh %g out of range (0..3600 s]", c->motion_refresh);
 #undef BAD

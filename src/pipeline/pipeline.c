@@ -43,6 +43,7 @@ void argus_pipeline_config_init(argus_pipeline_config *c) {
   c->motion = e.motion;
   c->motion_threshold = e.motion_threshold;
   c->motion_refresh = e.motion_refresh;
+  c->decode = e.decode;
   c->status_interval = 1;
   c->publish_faces = 1;
   c->score_norm = ARGUS_GALLERY_NORM_TOPN;
@@ -218,6 +219,7 @@ static void edge_config_of(const argus_pipeline_config *c,
   e->motion = c->motion;
   e->motion_threshold = c->motion_threshold;
   e->motion_refresh = c->motion_refresh;
+  e->decode = c->decode;
 }
 
 /* The gallery's own changes (enrolment through this process) go straight
