@@ -3,7 +3,11 @@
  * with groups, strides, dilations, pads, 1-D/2-D/3-D, batches, fused
  * epilogues and residuals, with constant (prepared) and runtime weights,
  * on one thread and on a pool, for every kernel table this CPU supports
- * (ARGUS_ISA is set by re-running the binary). */
+ * (ARGUS_ISA is set by re-running the binary); then the same in a graph of
+ * precision bf16, where the GEMM paths round W and X to bf16: there the
+ * bound adds 2^-7 * sum |w*x| per output (each product is off by at most
+ * about 2^-8 of its size, twice that as margin), and some output must be off
+ * by more than the float32 bound (else bf16 was not used). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,10 @@ static void set_ints(nn_attr *a, const char *name, const int64_t *v, int n) {
 }
 
 static argus_threadpool *pool;
+/* The graphs' precision, and outputs beyond the float32 bound in bf16. */
+static int precision = ARGUS_NN_PRECISION_F32;
+static size_t bf16_beyond_f32;
+#define BF16_TOL 0x1p-7
 
 static void run_case(const geo *q) {
   int nsp = q->nsp, rank = nsp + 2;
@@ -117,6 +125,7 @@ static void run_case(const geo *q) {
   nn_graph g;
   memset(&g, 0, sizeof g);
   g.values = vals, g.nvalues = 5, g.nodes = &node, g.nnodes = 1;
+  g.precision = precision;
 
   nn_err err = {{0}};
   CHECK_OK(nn_op_conv.prepare(&g, &node, &err));
@@ -145,7 +154,7 @@ static void run_case(const geo *q) {
         size_t t = p;
         for (int i = nsp - 1; i >= 0; i--)
           o[i] = (int)(t % (size_t)out[i]), t /= (size_t)out[i];
-        double acc = 0;
+        double acc = 0, aabs = 0;
         for (size_t ci = 0; ci < cig; ci++)
           for (size_t kk = 0; kk < kel; kk++) {
             int kidx[3] = {0, 0, 0};
@@ -163,8 +172,10 @@ static void run_case(const geo *q) {
             if (!ok)
               continue;
             size_t xc = (size_t)img * q->c + (size_t)grp * cig + ci;
-            acc += (double)w[((size_t)co * cig + ci) * kel + kk] *
-                   x[xc * isz + off];
+            double pr = (double)w[((size_t)co * cig + ci) * kel + kk] *
+                        x[xc * isz + off];
+            acc += pr;
+            aabs += fabs(pr);
           }
         size_t yi = ((size_t)img * q->co + co) * osz + p;
         double v = acc + (q->bias ? b[co] : 0);
@@ -188,6 +199,10 @@ static void run_case(const geo *q) {
         if (q->res && !q->res_first)
           v += r[yi];
         double tol = 1e-4 + 1e-4 * fabs(v) + 1e-6 * (double)(cig * kel);
+        if (precision == ARGUS_NN_PRECISION_BF16) {
+          bf16_beyond_f32 += !(fabs(y[yi] - v) <= tol);
+          tol += BF16_TOL * aabs;
+        }
         if (!(fabs(y[yi] - v) <= tol)) {
           CHECK_NEAR(y[yi], v, tol, 0);
           bad = 1;
@@ -290,7 +305,7 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
         *b2 = nn_alloc((size_t)c * 4), *y = nn_alloc(ny * 4),
         *r = nn_alloc(ny * 4), *slope = nn_alloc((size_t)c * 4);
   double *t = malloc(hw * sizeof *t), *full = malloc(hw * sizeof *full),
-         *tols = malloc(hw * sizeof *tols);
+         *tols = malloc(hw * sizeof *tols), *ta = malloc(hw * sizeof *ta);
   for (size_t i = 0; i < nx; i++)
     x[i] = rf();
   for (int i = 0; i < c * cin; i++)
@@ -348,6 +363,7 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
   nn_graph g;
   memset(&g, 0, sizeof g);
   g.values = vals, g.nvalues = 7, g.nodes = &node, g.nnodes = 1;
+  g.precision = precision;
   nn_err err = {{0}};
   CHECK_OK(op->prepare(&g, &node, &err));
   argus_err e = op->infer(&g, &node, &err);
@@ -369,19 +385,27 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
   for (int img = 0; img < n && !bad; img++)
     for (int co = 0; co < c && !bad; co++) {
       for (size_t p = 0; p < hw; p++) {
-        double acc = bias1 ? b1[co] : 0;
-        for (int ci = 0; ci < cin; ci++)
-          acc += (double)w1[co * cin + ci] * x[((size_t)img * cin + ci) * hw + p];
+        double acc = bias1 ? b1[co] : 0, aabs = 0;
+        for (int ci = 0; ci < cin; ci++) {
+          double pr =
+              (double)w1[co * cin + ci] * x[((size_t)img * cin + ci) * hw + p];
+          acc += pr;
+          aabs += fabs(pr);
+        }
         t[p] = acc;
+        ta[p] = aabs;
       }
       for (int oy = 0; oy < h; oy++)
         for (int ox = 0; ox < w; ox++) {
-          double v = bias2 ? b2[co] : 0;
+          double v = bias2 ? b2[co] : 0, va = 0;
           for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++) {
               int iy = oy + ky - 1, ix = ox + kx - 1;
-              if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
                 v += (double)w2[co * 9 + ky * 3 + kx] * t[(size_t)iy * w + ix];
+                va += fabs((double)w2[co * 9 + ky * 3 + kx]) *
+                      ta[(size_t)iy * w + ix];
+              }
             }
           size_t yi = ((size_t)img * c + co) * hw + (size_t)oy * w + ox;
           if (res && res_first)
@@ -404,7 +428,10 @@ static void pwdw_case(int n, int cin, int c, int h, int w, int act, int res,
           if (res && !res_first)
             v += r[yi];
           full[(size_t)oy * w + ox] = v;
-          tols[(size_t)oy * w + ox] = 1e-4 + 1e-4 * fabs(v) + 1e-5 * (double)cin;
+          tols[(size_t)oy * w + ox] = 1e-4 + 1e-4 * fabs(v) + 1e-5 * (double)cin +
+                                      (precision == ARGUS_NN_PRECISION_BF16
+                                           ? BF16_TOL * va
+                                           : 0);
         }
       for (int oy = 0; oy < ph && !bad; oy++)
         for (int ox = 0; ox < pw; ox++) {
@@ -443,6 +470,7 @@ done:
   free(t);
   free(full);
   free(tols);
+  free(ta);
   nn_free(x), nn_free(w1), nn_free(b1), nn_free(w2), nn_free(b2);
   nn_free(y), nn_free(r), nn_free(slope);
 }
@@ -454,9 +482,14 @@ static void random_pwdw_case(int pooled) {
 }
 
 int main(void) {
-  for (int pass = 0; pass < 2; pass++) {
+  if (getenv("ARGUS_PRECISION"))
+    SKIP("ARGUS_PRECISION is set: it would override the test's precision");
+  /* passes: f32 on one thread, f32 on a pool, bf16 on one thread, bf16 on
+   * a pool */
+  for (int pass = 0; pass < 4; pass++) {
     pool = NULL;
-    if (pass == 1 && argus_threadpool_create(3, &pool) != ARGUS_OK)
+    precision = pass < 2 ? ARGUS_NN_PRECISION_F32 : ARGUS_NN_PRECISION_BF16;
+    if (pass % 2 == 1 && argus_threadpool_create(3, &pool) != ARGUS_OK)
       break;
     for (int it = 0; it < 150; it++)
       for (int kind = 0; kind <= 5; kind++)
@@ -484,7 +517,31 @@ int main(void) {
               .in = {7, 7, 1}, .k = {7, 7, 1}, .s = {1, 1, 1},
               .d = {1, 1, 1}, .act = NN_ACT_NONE, .bias = 1, .const_w = 1};
     run_case(&q3);
+    if (precision == ARGUS_NN_PRECISION_BF16) {
+      /* each GEMM path with 16 or more output channels per group, where
+       * bf16 applies: 1x1, grouped strided dilated igemm, 3-D im2col */
+      geo b1 = {.nsp = 2, .n = 2, .c = 37, .co = 24, .group = 1,
+                .in = {13, 17, 1}, .k = {1, 1, 1}, .s = {1, 1, 1},
+                .d = {1, 1, 1}, .act = NN_ACT_PRELU, .res = 1, .bias = 1,
+                .const_w = 1};
+      run_case(&b1);
+      geo b2 = {.nsp = 2, .n = 1, .c = 10, .co = 34, .group = 2,
+                .in = {19, 23, 1}, .k = {3, 3, 1}, .s = {2, 2, 1},
+                .d = {2, 1, 1}, .pb = {2, 1, 0}, .pe = {1, 1, 0},
+                .act = NN_ACT_CLIP, .bias = 1, .const_w = 1};
+      run_case(&b2);
+      geo b3 = {.nsp = 3, .n = 1, .c = 5, .co = 17, .group = 1,
+                .in = {6, 7, 9}, .k = {3, 3, 3}, .s = {1, 2, 1},
+                .d = {1, 1, 1}, .pb = {1, 1, 1}, .pe = {1, 0, 1},
+                .act = NN_ACT_RELU, .res = 1, .res_first = 1, .bias = 1,
+                .const_w = 1};
+      run_case(&b3);
+    }
     argus_threadpool_destroy(pool);
   }
+  if (argus_cpu_features() & ARGUS_CPU_AVX512_BF16)
+    CHECK(bf16_beyond_f32 > 0);
+  printf("bf16: %zu outputs beyond the float32 bound (within the bf16 one)\n",
+         bf16_beyond_f32);
   return check_report("test_conv_op");
 }
