@@ -3,7 +3,8 @@
  * figure of the live-video issue.
  *
  *   video_bench [--file PATH] [--seconds N] [--streams 1,4,8] [--quick]
- *   video_bench --decode [--file PATH] [--seconds N] [--rounds R]
+ *   video_bench --decode [--realtime] [--no-threads] [--file PATH]
+ *               [--seconds N] [--rounds R]
  *   video_bench --drift [--no-detect] [FILE...]
  *
  * 1. Throughput: one camera decoding the file in a loop as fast as it can,
@@ -18,8 +19,8 @@
  *
  * 3. --decode: the decode settings side by side (argus_video_camera_config
  *    decode and threading), one camera decoding the file as fast as it can
- *    with a 5 fps cap: process CPU time per source frame, and what that
- *    makes per 25 fps stream. The settings run in turn, `rounds` times,
+ *    (--realtime: 4 cameras at the file's rate) with a 5 fps cap: process
+ *    CPU time per source frame, and what that makes per 25 fps stream. The settings run in turn, `rounds` times,
  *    interleaved, and each keeps its minimum: other work on the machine
  *    only ever adds CPU time.
  * 4. --drift: what the cheaper decode settings change in the frames the
@@ -154,7 +155,8 @@ typedef struct decode_setting {
   int decode, threads, threading;
 } decode_setting;
 
-static int bench_decode(const char *file, double secs, int rounds) {
+static int bench_decode(const char *file, double secs, int rounds,
+                        int realtime, int with_threads) {
   static const decode_setting set[] = {
       {"full, 1 thread", ARGUS_VIDEO_DECODE_FULL, 1, ARGUS_VIDEO_THREADS_AUTO},
       {"fast, 1 thread", ARGUS_VIDEO_DECODE_FAST, 1, ARGUS_VIDEO_THREADS_AUTO},
@@ -168,18 +170,22 @@ static int bench_decode(const char *file, double secs, int rounds) {
        ARGUS_VIDEO_THREADS_FRAME},
   };
   enum { NSET = sizeof set / sizeof set[0] };
+  int nset = with_threads ? NSET : 3; /* the first three: one thread */
   double best[NSET], wall_fps[NSET], reduced[NSET], kept[NSET];
   double stream_fps = 25;
   for (int k = 0; k < NSET; k++)
     best[k] = INFINITY;
-  printf("3. Decode settings, one camera as fast as it can, cap 5 fps, "
-         "skip non-ref auto;\n   %d interleaved rounds of %.0f s, minimum "
-         "process CPU per source frame\n",
+  int ncam = realtime ? 4 : 1;
+  printf("3. Decode settings, %s, cap 5 fps, skip non-ref auto;\n   %d "
+         "interleaved rounds of %.0f s, minimum process CPU per source frame\n",
+         realtime ? "4 cameras at the native rate"
+                  : "one camera as fast as it can",
          rounds, secs);
   for (int r = 0; r < rounds; r++) {
-    for (int k = 0; k < NSET; k++) {
+    for (int k = 0; k < nset; k++) {
       run_result rr;
-      if (run_cfg(file, 1, secs, 1.0, 0, 5, ARGUS_VIDEO_AUTO, set[k].decode,
+      if (run_cfg(file, ncam, secs, 1.0, realtime, 5, ARGUS_VIDEO_AUTO,
+                  set[k].decode,
                   set[k].threads, set[k].threading, &rr) != 0 ||
           rr.packets == 0) {
         fprintf(stderr, "video_bench: run failed\n");
@@ -201,7 +207,7 @@ static int bench_decode(const char *file, double secs, int rounds) {
   }
   printf("\n%-24s %14s %12s %12s %10s %10s\n", "setting", "CPU ms/frame",
          "CPU/stream", "vs full", "reduced", "kept");
-  for (int k = 0; k < NSET; k++)
+  for (int k = 0; k < nset; k++)
     printf("%-24s %14.3f %11.1f%% %11.0f%% %9.0f%% %9.0f%%\n", set[k].name,
            best[k] * 1e3, 100.0 * best[k] * stream_fps,
            100.0 * (best[k] / best[0] - 1.0), 100.0 * reduced[k],
@@ -533,6 +539,7 @@ int main(int argc, char **argv) {
   double secs = 10;
   char streams_arg[256] = "1,2,4,8";
   int mode_decode = 0, mode_drift = 0, with_faces = 1, rounds = 3;
+  int realtime_decode = 0, with_threads = 1;
   char *drift_files[16];
   int ndrift = 0;
   for (int i = 1; i < argc; i++) {
@@ -540,6 +547,10 @@ int main(int argc, char **argv) {
       mode_decode = 1;
     else if (strcmp(argv[i], "--drift") == 0)
       mode_drift = 1;
+    else if (strcmp(argv[i], "--no-threads") == 0)
+      with_threads = 0;
+    else if (strcmp(argv[i], "--realtime") == 0)
+      realtime_decode = 1;
     else if (strcmp(argv[i], "--verbose") == 0)
       verbose = 1;
     else if (strcmp(argv[i], "--no-detect") == 0)
@@ -561,8 +572,8 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "usage: video_bench [--file PATH] [--seconds N] "
               "[--streams 1,4,8] [--quick]\n"
-              "       video_bench --decode [--file PATH] [--seconds N] "
-              "[--rounds R]\n"
+              "       video_bench --decode [--realtime] [--no-threads] "
+              "[--file PATH] [--seconds N] [--rounds R]\n"
               "       video_bench --drift [--no-detect] [FILE...]\n");
       return 2;
     }
@@ -587,7 +598,8 @@ int main(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   printf("video_bench: %s, %.0f s per run, %ld CPUs\n\n", file, secs, ncpu);
   if (mode_decode)
-    return bench_decode(file, secs, rounds < 1 ? 1 : rounds);
+    return bench_decode(file, secs, rounds < 1 ? 1 : rounds, realtime_decode,
+                        with_threads);
 
   printf("1. Throughput, one camera decoding as fast as it can (1 decoder "
          "thread)\n");

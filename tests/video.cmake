@@ -12,7 +12,7 @@ if(ARGUS_GST_RTSP_FOUND)
   # GLib's headers trip -Wshadow and friends; they are not ours.
   target_compile_options(rtsp_server PRIVATE -Wno-error)
   target_link_libraries(rtsp_server PRIVATE PkgConfig::ARGUS_GST_RTSP PkgConfig::ARGUS_FFMPEG)
-  foreach(t test_video test_watch_e2e)
+  foreach(t test_video test_video_decode test_watch_e2e)
     if(TARGET ${t})
       add_dependencies(${t} rtsp_server)
       set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT

@@ -272,8 +272,8 @@ typedef struct cam_ctx {
   int64_t inflight[INFLIGHT_MAX];
   signed char inflight_maybe[INFLIGHT_MAX];
   int ninflight;
-  int untracked;     /* a frame went in that cannot be tracked: no plans
-                        until the decoder is flushed */
+  int untracked;     /* a frame went in that cannot be tracked (no pts):
+                        no plans until this many frames came out */
   int64_t reduced_pts[REDUCED_RING];
   unsigned nreduced;
   int mispredict_logged;
@@ -745,6 +745,8 @@ static int handle_frame(cam_ctx *x, AVFrame *f) {
   int want = 1;
   if (cfg->max_fps > 0)
     want = cap_step(1.0 / cfg->max_fps, &x->have_due, &x->next_due, media);
+  if (x->fast && x->untracked > 0)
+    x->untracked--;
   if (x->fast && pts != AV_NOPTS_VALUE) {
     /* Out of the decoder: no longer in flight (nor any frame before it,
      * which would have come out first). */
@@ -937,7 +939,9 @@ static int decode_front(cam_ctx *x) {
   x->ahead[x->nahead] = p; /* the empty packet goes to the back */
   if (out != 0) {
     if (p->pts == AV_NOPTS_VALUE || x->ninflight == INFLIGHT_MAX) {
-      x->untracked = 1;
+      /* It is out (or lost) once as many frames came out as the decoder
+       * can hold: H.264's 16 reference frames, one more per thread. */
+      x->untracked = 16 + x->cam->cfg.decoder_threads;
     } else {
       x->inflight[x->ninflight] = p->pts;
       x->inflight_maybe[x->ninflight++] = out < 0;
