@@ -181,7 +181,7 @@ typedef struct argus_video_camera_config {
    * otherwise. */
   int backpressure;
   /* argus_video_decode: work the decoder may leave out (default
-   * ARGUS_VIDEO_DECODE_FAST: the same frames delivered, 11-26 % less
+   * ARGUS_VIDEO_DECODE_FAST: the same frames delivered, 10-29 % less
    * decoding CPU at a 5 fps cap, detections unchanged within the tolerance
    * of docs/video.md, "Cheaper decoding"). FAST works with a rate cap
    * (max_fps > 0); without one every frame is delivered and decoded in
