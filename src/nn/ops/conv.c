@@ -57,6 +57,12 @@
  * at 1920x1088 were slower in bf16 (64->1 at 68x120: 0.4-0.9 ms vs
  * under 0.3). */
 #define BF16_MIN_ROWS 16
+/* The same for the depth of a conv's product (input channels x kernel
+ * elements): YuNet's first conv (3->16, 3x3 stride 2, K = 27) at 1920x1088
+ * took 6.25-6.65 ms in bf16 and 5.67-6.14 in f32 (5 interleaved runs each):
+ * with 14 k-pairs per converted block the conversion is too large a part. The
+ * fused 1x1 node converts straight from its input and gains from K = 16. */
+#define BF16_MIN_K 32
 
 enum {
   PATH_GEMM1X1,
@@ -507,7 +513,7 @@ static argus_err plan_new(const nn_node *n, const nn_value *x,
       pl->path = PATH_IM2COL;
   }
   if (precision == ARGUS_NN_PRECISION_BF16 && !pl->pack_at_run &&
-      pl->cog >= BF16_MIN_ROWS &&
+      pl->cog >= BF16_MIN_ROWS && pl->K >= BF16_MIN_K &&
       (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
        pl->path == PATH_IM2COL) &&
       (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
