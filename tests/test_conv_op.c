@@ -1,4 +1,5 @@
-/* The Conv op (every path: gemm1x1, igemm, im2col, dw3x3, dwdot, dwdirect)
+/* The Conv op (every path: gemm1x1, igemm, im2col, dw3x3, dwdot, dwdirect,
+ * direct3x3s2)
  * against a naive convolution in double precision, on random geometries
  * with groups, strides, dilations, pads, 1-D/2-D/3-D, batches, fused
  * epilogues and residuals, with constant (prepared) and runtime weights,
@@ -267,6 +268,12 @@ static void random_case(int kind) {
     for (int i = 0; i < q.nsp; i++)
       q.k[i] = q.in[i], q.pb[i] = q.pe[i] = 0, q.d[i] = 1;
     break;
+  case 6: /* direct 3x3 stride 2 of 1 to 4 input channels */
+    q.nsp = 2;
+    for (int i = 0; i < 2; i++)
+      q.k[i] = 3, q.s[i] = 2, q.d[i] = 1, q.in[i] = ri(1, i ? 70 : 30);
+    q.group = 1, q.c = ri(1, 4), q.co = ri(1, 40);
+    break;
   default: /* grouped or plain */
     q.group = ri(1, 3);
     q.c = q.group * ri(1, 6);
@@ -492,7 +499,7 @@ int main(void) {
     if (pass % 2 == 1 && argus_threadpool_create(3, &pool) != ARGUS_OK)
       break;
     for (int it = 0; it < 150; it++)
-      for (int kind = 0; kind <= 5; kind++)
+      for (int kind = 0; kind <= 6; kind++)
         random_case(kind);
     for (int it = 0; it < 60; it++)
       random_pwdw_case(it % 2);
@@ -508,6 +515,19 @@ int main(void) {
              .d = {1, 1, 1}, .pb = {1, 1, 0}, .pe = {1, 1, 0},
              .act = NN_ACT_RELU, .bias = 1, .const_w = 1};
     run_case(&q);
+    /* the direct 3x3 stride-2 path: whole channel blocks and a tail,
+     * batches (a pool splits each image's rows into bands), odd sizes,
+     * asymmetric pads */
+    geo d1 = {.nsp = 2, .n = 2, .c = 3, .co = 35, .group = 1,
+              .in = {67, 101, 1}, .k = {3, 3, 1}, .s = {2, 2, 1},
+              .d = {1, 1, 1}, .pb = {1, 0, 0}, .pe = {0, 2, 0},
+              .act = NN_ACT_PRELU, .res = 1, .bias = 1, .const_w = 1};
+    run_case(&d1);
+    geo d2 = {.nsp = 2, .n = 1, .c = 4, .co = 32, .group = 1,
+              .in = {40, 64, 1}, .k = {3, 3, 1}, .s = {2, 2, 1},
+              .d = {1, 1, 1}, .pb = {1, 1, 0}, .pe = {1, 1, 0},
+              .act = NN_ACT_CLIP, .res = 1, .res_first = 1, .const_w = 0};
+    run_case(&d2);
     geo q2 = {.nsp = 2, .n = 2, .c = 16, .co = 16, .group = 1,
               .in = {15, 20, 1}, .k = {3, 3, 1}, .s = {1, 1, 1},
               .d = {3, 3, 1}, .pb = {3, 3, 0}, .pe = {3, 3, 0},

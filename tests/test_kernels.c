@@ -348,6 +348,123 @@ static void test_dwconv(void) {
   dw_case(7, 7, 1, 1, 1, 7, 7);
 }
 
+/* The direct 3x3 stride-2 conv of few input channels: rows [oy0, oy1) of
+ * every channel, against a double-precision sum (reference table) and the
+ * reference (others); y has a channel stride ldy > oh*ow and guard floats
+ * around the rows written catch stores outside them. */
+static void c3s2_case(size_t cin, size_t co, size_t ih, size_t iw, size_t pt,
+                      size_t pl, size_t pb, size_t pr, size_t oy0,
+                      size_t oy1) {
+  size_t oh = (ih + pt + pb - 3) / 2 + 1, ow = (iw + pl + pr - 3) / 2 + 1;
+  if (oy1 > oh)
+    oy1 = oh;
+  if (oy0 > oy1)
+    oy0 = oy1;
+  size_t osz = oh * ow, ldy = osz + rint_(0, 5);
+  float *x = rvec(cin * ih * iw), *w = rvec(co * cin * 9);
+  float *res = rvec(co * ldy);
+  post_case pc;
+  random_post(&pc, 1);
+  int use_res = (int)(rnd() % 2);
+  pc.p.res = use_res ? res : NULL;
+  pc.p.ldr = ldy;
+  float *want = malloc(co * ldy * sizeof *want);
+  double *wabs = malloc(co * ldy * sizeof *wabs);
+  for (size_t o = 0; o < co; o++)
+    for (size_t oy = oy0; oy < oy1; oy++)
+      for (size_t ox = 0; ox < ow; ox++) {
+        double acc = 0;
+        double aabs = 0;
+        for (size_t c = 0; c < cin; c++)
+          for (size_t ky = 0; ky < 3; ky++)
+            for (size_t kx = 0; kx < 3; kx++) {
+              long iy = (long)(2 * oy + ky) - (long)pt;
+              long ix = (long)(2 * ox + kx) - (long)pl;
+              if (iy >= 0 && iy < (long)ih && ix >= 0 && ix < (long)iw) {
+                double t = (double)w[((o * cin + c) * 3 + ky) * 3 + kx] *
+                           x[(c * ih + (size_t)iy) * iw + (size_t)ix];
+                acc += t;
+                aabs += fabs(t);
+              }
+            }
+        size_t p = oy * ow + ox;
+        wabs[o * ldy + p] = aabs;
+        want[o * ldy + p] = (float)naive_post(
+            &pc.p, o, acc, use_res ? res + o * ldy + p : NULL);
+      }
+  float *ref = NULL;
+  for (int t = 0; t < ntables; t++) {
+    const nn_kernels *kt = tables[t];
+    float *y = malloc(co * ldy * sizeof *y);
+    for (size_t i = 0; i < co * ldy; i++)
+      y[i] = 12345.0f;
+    kt->conv3x3s2c(x, cin, ih, iw, w, co, y, ldy, ow, oy0, oy1, pt, pl,
+                   &pc.p);
+    const float *cmp = t == 0 ? want : ref;
+    int bad = 0;
+    for (size_t o = 0; o < co && !bad; o++)
+      for (size_t i = 0; i < ldy; i++) {
+        float g = y[o * ldy + i];
+        if (i < oy0 * ow || i >= oy1 * ow) {
+          if (g != 12345.0f) { /* written outside its rows */
+            CHECK(g == 12345.0f);
+            bad = 1;
+            break;
+          }
+          continue;
+        }
+        float e = cmp[o * ldy + i];
+        /* the kernels' bound (as the GEMM's): 1e-5 + 1e-4 relative, plus
+         * the float32 rounding of a sum of up to 36 terms, k * 2^-24 *
+         * sum |w*x| (the epilogues do not widen it) */
+        double tol = 1e-5 + 36 * 0x1p-24 * wabs[o * ldy + i];
+        if (!(fabs(g - e) <= tol + 1e-4 * fabs(e))) {
+          CHECK_NEAR(g, e, tol, 1e-4);
+          bad = 1;
+          break;
+        }
+      }
+    check_count_++;
+    if (bad)
+      fprintf(stderr,
+              "  conv3x3s2c %s cin=%zu co=%zu in=%zux%zu pad=%zu,%zu,%zu,%zu "
+              "rows=%zu..%zu act=%d res=%d\n",
+              kt->name, cin, co, ih, iw, pt, pl, pb, pr, oy0, oy1, pc.p.act,
+              use_res);
+    if (t == 0)
+      ref = y;
+    else
+      free(y);
+  }
+  free(ref);
+  free(want);
+  free(wabs);
+  free(x);
+  free(w);
+  free(res);
+}
+
+static void test_conv3x3s2c(void) {
+  for (int it = 0; it < 600; it++) {
+    size_t ih = rint_(1, 30), iw = rint_(1, 80);
+    size_t pt = rint_(0, 2), pl = rint_(0, 2), pb = rint_(0, 2),
+           pr = rint_(0, 2);
+    if (ih + pt + pb < 3 || iw + pl + pr < 3)
+      continue;
+    size_t oh = (ih + pt + pb - 3) / 2 + 1;
+    size_t oy0 = rint_(0, oh), oy1 = rnd() % 2 ? oh : rint_(oy0, oh);
+    c3s2_case(rint_(1, NN_CONV3X3S2C_MAX_CIN), rint_(1, 40), ih, iw, pt, pl,
+              pb, pr, oy0, oy1);
+  }
+  /* every epilogue on YuNet's first conv's geometry (odd sizes), and
+   * whole channel blocks with a tail */
+  for (int it = 0; it < 10; it++)
+    c3s2_case(3, 16, 61, 83, 1, 1, 1, 1, 0, 100);
+  c3s2_case(3, 32, 48, 64, 1, 1, 1, 1, 0, 100);
+  c3s2_case(4, 35, 33, 97, 1, 1, 0, 0, 3, 9);
+  c3s2_case(1, 16, 2, 2, 1, 1, 1, 1, 0, 100);
+}
+
 static void test_dot(void) {
   for (size_t n = 0; n <= 300; n++) {
     float *a = rvec(n), *b = rvec(n);
@@ -473,7 +590,7 @@ static void test_table(void) {
   const nn_kernels *k = nn_kernels_get();
   CHECK(k != NULL);
   CHECK(k->gemm && k->igemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot &&
-        k->deinterleave2 && k->maxpool2x2);
+        k->deinterleave2 && k->maxpool2x2 && k->conv3x3s2c);
   CHECK(strcmp(k->name, argus_cpu_isa_name()) == 0);
 }
 
@@ -483,6 +600,7 @@ int main(void) {
   test_gemm();
   test_igemm();
   test_dwconv();
+  test_conv3x3s2c();
   test_dot();
   test_deinterleave2();
   test_maxpool2x2();

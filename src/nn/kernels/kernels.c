@@ -17,6 +17,7 @@ const nn_kernels nn_kernels_ref = {
     .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref,
     .maxpool2x2 = nn_f32_maxpool2x2_ref,
+    .conv3x3s2c = nn_f32_conv3x3s2c_ref,
 };
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,6 +32,7 @@ const nn_kernels nn_kernels_avx2 = {
     .dot = core_f32_dot_avx2,
     .deinterleave2 = nn_f32_deinterleave2_avx2,
     .maxpool2x2 = nn_f32_maxpool2x2_avx2,
+    .conv3x3s2c = nn_f32_conv3x3s2c_ref, /* no AVX2 version */
 };
 
 const nn_kernels nn_kernels_avx512 = {
@@ -44,6 +46,7 @@ const nn_kernels nn_kernels_avx512 = {
     .dot = core_f32_dot_avx512,
     .deinterleave2 = nn_f32_deinterleave2_avx512,
     .maxpool2x2 = nn_f32_maxpool2x2_avx512,
+    .conv3x3s2c = nn_f32_conv3x3s2c_avx512,
 };
 #else
 /* No x86 kernels on this architecture: the tables alias the reference. */
@@ -53,14 +56,16 @@ const nn_kernels nn_kernels_avx2 = {
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref,
-    .maxpool2x2 = nn_f32_maxpool2x2_ref};
+    .maxpool2x2 = nn_f32_maxpool2x2_ref,
+    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
 const nn_kernels nn_kernels_avx512 = {
     .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
     .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref,
-    .maxpool2x2 = nn_f32_maxpool2x2_ref};
+    .maxpool2x2 = nn_f32_maxpool2x2_ref,
+    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
 #endif
 
 static const nn_kernels *g_table;

@@ -86,6 +86,24 @@ typedef void (*nn_deinterleave2_fn)(const float *src, size_t n, float *even,
 typedef void (*nn_maxpool2x2_fn)(const float *r0, const float *r1, float *y,
                                  size_t n);
 
+/* Direct 3x3 convolution, stride 2, dilation 1, group 1, of few input
+ * channels (1 <= cin <= NN_CONV3X3S2C_MAX_CIN) into co >= 1 output channels,
+ * output rows [oy0, oy1) of every channel, zero padding:
+ *   y[o*ldy + oy*ow + ox] = post_o(sum_{c, ky, kx} w[((o*cin + c)*3 + ky)*3 + kx]
+ *                          * x[c][2*oy - pad_t + ky][2*ox - pad_l + kx])
+ * summed in that order (c, then ky, then kx) in float32; positions outside
+ * x add nothing. x: cin contiguous ih x iw planes; w: ONNX layout
+ * [co][cin][3][3]; y: channel o's plane at y + o*ldy, rows of ow floats;
+ * post: per output channel o (bias[o], slope of row o), residual of channel
+ * o pixel p at post->res[o*post->ldr + p]. All pointers borrowed. */
+typedef void (*nn_conv3x3s2c_fn)(const float *x, size_t cin, size_t ih,
+                                 size_t iw, const float *w, size_t co,
+                                 float *y, size_t ldy, size_t ow, size_t oy0,
+                                 size_t oy1, size_t pad_t, size_t pad_l,
+                                 const nn_post *post);
+
+#define NN_CONV3X3S2C_MAX_CIN 4
+
 typedef struct nn_kernels {
   const char *name; /* "ref", "avx2", "avx512" */
   unsigned mr;      /* rows of a packed GEMM A panel */
@@ -97,6 +115,9 @@ typedef struct nn_kernels {
   nn_dot_fn dot;
   nn_deinterleave2_fn deinterleave2;
   nn_maxpool2x2_fn maxpool2x2;
+  /* the reference in tables without an optimised version (avx2): Conv
+   * then keeps its GEMM path */
+  nn_conv3x3s2c_fn conv3x3s2c;
 } nn_kernels;
 
 /* The tables. The AVX2/AVX-512 ones may only be called when
@@ -179,6 +200,9 @@ void nn_f32_dwconv3x3s2_ref(const float *, size_t, size_t, const float *,
                             const nn_post *);
 void nn_f32_deinterleave2_ref(const float *, size_t, float *, float *);
 void nn_f32_maxpool2x2_ref(const float *, const float *, float *, size_t);
+void nn_f32_conv3x3s2c_ref(const float *, size_t, size_t, size_t,
+                           const float *, size_t, float *, size_t, size_t,
+                           size_t, size_t, size_t, size_t, const nn_post *);
 
 void nn_f32_gemm_avx2(size_t, size_t, size_t, const float *, const float *,
                       size_t, float *, size_t, const nn_post *);
@@ -207,6 +231,10 @@ void nn_f32_dwconv3x3s2_avx512(const float *, size_t, size_t, const float *,
                                const nn_post *);
 void nn_f32_deinterleave2_avx512(const float *, size_t, float *, float *);
 void nn_f32_maxpool2x2_avx512(const float *, const float *, float *, size_t);
+void nn_f32_conv3x3s2c_avx512(const float *, size_t, size_t, size_t,
+                              const float *, size_t, float *, size_t, size_t,
+                              size_t, size_t, size_t, size_t,
+                              const nn_post *);
 
 /* ---- BF16 GEMM ----------------------------------------------------------
  *

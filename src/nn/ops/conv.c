@@ -20,6 +20,13 @@
  *   DWDOT    depthwise whose kernel covers the whole input ("global
  *            depthwise", 7x7 in MobileFaceNet): one dot product per channel.
  *   DWDIRECT other 1-D/2-D depthwise geometries: direct loops.
+ *   DIRECT3X3S2 group 1, 1 to 4 input channels, 3x3, stride 2, dilation 1
+ *            (a detector's first conv on an RGB image), when the table has
+ *            an optimised conv3x3s2c: one direct kernel over bands of
+ *            output rows. Its product (K = 27 for RGB) is too shallow for
+ *            the GEMM paths, which spent as long gathering the strided
+ *            input as multiplying: YuNet n's Conv_0 (3->16 at 640x480) took
+ *            0.78 ms there, at about 42 GMAC/s.
  * Weights for the GEMM paths are packed once per model in `prepare` when W
  * is a constant (else once per session in `infer`, or per run when W is a
  * runtime input), in the layout of the selected kernel table. The epilogue
@@ -70,10 +77,11 @@ enum {
   PATH_IM2COL,
   PATH_DW3X3,
   PATH_DWDOT,
-  PATH_DWDIRECT
+  PATH_DWDIRECT,
+  PATH_DIRECT3X3S2
 };
-static const char *const path_names[] = {"gemm1x1", "igemm", "im2col",
-                                         "dw3x3",   "dwdot", "dwdirect"};
+static const char *const path_names[] = {
+    "gemm1x1", "igemm", "im2col", "dw3x3", "dwdot", "dwdirect", "direct3x3s2"};
 
 /* Model-level state: packed weights (NULL for depthwise convs, which read W
  * directly). */
@@ -417,6 +425,10 @@ static int choose_path(const conv_plan *pl) {
     return PATH_DWDOT;
   if (pl->group == 1 && one)
     return PATH_GEMM1X1;
+  if (pl->group == 1 && pl->nsp == 2 && pl->cig <= NN_CONV3X3S2C_MAX_CIN &&
+      k[0] == 3 && k[1] == 3 && s[0] == 2 && s[1] == 2 && d[0] == 1 &&
+      d[1] == 1 && pl->kt->conv3x3s2c != nn_f32_conv3x3s2c_ref)
+    return PATH_DIRECT3X3S2;
   return pl->nsp == 2 ? PATH_IGEMM : PATH_IM2COL;
 }
 
@@ -702,7 +714,8 @@ typedef struct conv_ctx {
   float *y;
   nn_post post; /* act, slope, clip; bias/res set per task */
   const nn_exec *ex;
-  size_t nmchunk, mchunk; /* GEMM1X1: panels per task along co */
+  size_t nmchunk, mchunk; /* GEMM1X1: panels per task along co;
+                           DIRECT3X3S2: bands per image, rows each */
 } conv_ctx;
 
 /* The post-ops of channels [c0, ...) of image `img`, for output pixels from
@@ -887,6 +900,24 @@ static void task_dw(void *ctx, size_t begin, size_t end, int tid) {
   }
 }
 
+/* Task = (image, band of output rows): c->mchunk rows each, c->nmchunk
+ * bands per image. */
+static void task_direct(void *ctx, size_t begin, size_t end, int tid) {
+  const conv_ctx *c = ctx;
+  const conv_plan *pl = c->pl;
+  (void)tid;
+  for (size_t t = begin; t < end; t++) {
+    size_t band = t % c->nmchunk, img = t / c->nmchunk;
+    size_t oy0 = band * c->mchunk;
+    size_t oy1 = oy0 + c->mchunk < pl->out[0] ? oy0 + c->mchunk : pl->out[0];
+    nn_post p = post_at(c, img, 0, 0);
+    pl->kt->conv3x3s2c(c->x + img * pl->ci * pl->isz, pl->ci, pl->in[0],
+                       pl->in[1], c->w, pl->co, c->y + img * pl->co * pl->osz,
+                       pl->osz, pl->out[1], oy0, oy1, pl->pb[0], pl->pb[1],
+                       &p);
+  }
+}
+
 static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
   const nn_graph *g = ex->g;
   conv_plan *pl = n->plan;
@@ -944,6 +975,20 @@ static argus_err conv_run(const nn_exec *ex, const nn_node *n) {
       fn = task_im2col;
     }
     break;
+  case PATH_DIRECT3X3S2: {
+    /* one band per image on one thread, else about four per thread */
+    size_t want = 1, oh = pl->out[0];
+    if (ex->nthreads > 1)
+      want = (4 * (size_t)ex->nthreads + pl->n - 1) / pl->n;
+    if (want > oh)
+      want = oh;
+    c.w = w->data;
+    c.mchunk = (oh + want - 1) / want;
+    c.nmchunk = (oh + c.mchunk - 1) / c.mchunk;
+    ntasks = pl->n * c.nmchunk;
+    fn = task_direct;
+    break;
+  }
   default:
     c.w = w->data;
     ntasks = pl->n * pl->co;
