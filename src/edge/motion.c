@@ -9,9 +9,12 @@
 #include <emmintrin.h>
 #endif
 
-/* Network sizes a window may take, per side: with the whole frame's
- * session, 3 x 3 shapes stay within the detector's session cache. */
-static const int k_buckets[] = {128, 224, 320};
+/* Network sizes a window may take, per side. Two sizes give at most four
+ * window shapes whatever the frame size (a side that needs more than the
+ * larger searches the whole frame), so that they and the whole frames of
+ * a few camera sizes stay within the detector's session cache (8 shapes
+ * per worker): a new shape plans a session (an arena) the first time. */
+static const int k_buckets[] = {160, 256};
 #define NBUCKETS ((int)(sizeof k_buckets / sizeof k_buckets[0]))
 
 /* A window larger than this share of the whole frame's network input is
@@ -102,8 +105,9 @@ static void box_union(float *r, int *have, float x1, float y1, float x2,
 
 /* One side of a window over [lo, hi) network px of a pass input of `full`
  * px: whole 32 px cells, widened to the smallest bucket, kept inside the
- * input; the whole side when no bucket smaller than it holds them. */
-static void window_side(float lo, float hi, int full, int *start, int *len) {
+ * input. Returns 0 when no bucket smaller than the input holds them (the
+ * whole frame is searched then). */
+static int window_side(float lo, float hi, int full, int *start, int *len) {
   int a = (int)floorf(lo / 32.0f) * 32;
   int b = (int)ceilf(hi / 32.0f) * 32;
   if (a < 0)
@@ -114,11 +118,8 @@ static void window_side(float lo, float hi, int full, int *start, int *len) {
   for (int i = 0; i < NBUCKETS && !n; i++)
     if (b - a <= k_buckets[i])
       n = k_buckets[i];
-  if (!n || n >= full) {
-    *start = 0;
-    *len = full;
-    return;
-  }
+  if (!n || n >= full)
+    return 0;
   /* Widen around the centre, then back inside the input. */
   int s = (a + b) / 2 - n / 2;
   s = s / 32 * 32;
@@ -132,6 +133,7 @@ static void window_side(float lo, float hi, int full, int *start, int *len) {
     s = 0;
   *start = s;
   *len = n;
+  return 1;
 }
 
 void edge_motion_decide(edge_motion *m, const uint8_t *blocks,
@@ -215,9 +217,9 @@ void edge_motion_decide(edge_motion *m, const uint8_t *blocks,
   const float sx = (float)p->content_w / (float)m->fw;
   const float sy = (float)p->content_h / (float)m->fh;
   int x0, w, y0, h;
-  window_side(r[0] * sx, r[2] * sx, p->net_w, &x0, &w);
-  window_side(r[1] * sy, r[3] * sy, p->net_h, &y0, &h);
-  if ((float)w * (float)h >= FULL_SHARE * (float)p->net_w * (float)p->net_h) {
+  if (!window_side(r[0] * sx, r[2] * sx, p->net_w, &x0, &w) ||
+      !window_side(r[1] * sy, r[3] * sy, p->net_h, &y0, &h) ||
+      (float)w * (float)h >= FULL_SHARE * (float)p->net_w * (float)p->net_h) {
     out->plan = EDGE_MOTION_FULL;
     out->area = 1.0f;
     m->last_full = media_time;
