@@ -166,6 +166,19 @@ static void test_decide(void) {
   CHECK_INT_EQ(d.plan, EDGE_MOTION_FULL);
   edge_motion_decide(&m, blocks, 3.2, NULL, 0, &p, &d);
   CHECK_INT_EQ(d.plan, EDGE_MOTION_SKIP);
+  /* Two workers may decide a camera's frames out of order: a frame a
+   * little older than the last whole search is not a refresh... */
+  edge_motion_decide(&m, blocks, 2.9, NULL, 0, &p, &d);
+  CHECK_INT_EQ(d.plan, EDGE_MOTION_SKIP);
+  edge_motion_decide(&m, blocks, 4.9, NULL, 0, &p, &d);
+  CHECK_INT_EQ(d.plan, EDGE_MOTION_SKIP);
+  /* ...but a jump back by the refresh or more (a looped file) is. */
+  edge_motion_decide(&m, blocks, 0.5, NULL, 0, &p, &d);
+  CHECK_INT_EQ(d.plan, EDGE_MOTION_FULL);
+  edge_motion_decide(&m, blocks, 0.7, NULL, 0, &p, &d);
+  CHECK_INT_EQ(d.plan, EDGE_MOTION_SKIP);
+  edge_motion_decide(&m, blocks, 3.2, NULL, 0, &p, &d);
+  CHECK_INT_EQ(d.plan, EDGE_MOTION_FULL);
 
   /* Without a whole pass to window (tiles, mirrored passes): motion or a
    * track searches the whole frame, stillness is still skipped. */

@@ -191,8 +191,11 @@ void edge_motion_decide(edge_motion *m, const uint8_t *blocks,
               b[3] + dy + gy);
   }
 
-  int due = !m->have_full || media_time < m->last_full ||
-            media_time - m->last_full >= p->refresh;
+  /* Two workers may decide a camera's frames a frame or two out of order,
+   * so a frame slightly older than the last whole search is not due; a
+   * jump back by the refresh or more (a looped or restarted file) is. */
+  int back = m->have_full && media_time + p->refresh <= m->last_full;
+  int due = !m->have_full || back || media_time - m->last_full >= p->refresh;
   if (due || p->net_w <= 0 || p->net_h <= 0 || p->content_w <= 0 ||
       p->content_h <= 0) {
     out->plan = EDGE_MOTION_FULL;
@@ -222,7 +225,8 @@ void edge_motion_decide(edge_motion *m, const uint8_t *blocks,
       (float)w * (float)h >= FULL_SHARE * (float)p->net_w * (float)p->net_h) {
     out->plan = EDGE_MOTION_FULL;
     out->area = 1.0f;
-    m->last_full = media_time;
+    if (media_time > m->last_full)
+      m->last_full = media_time;
     return;
   }
   out->plan = EDGE_MOTION_REGION;
