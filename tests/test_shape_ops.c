@@ -3,6 +3,9 @@
  * Slice clamping, Unsqueeze/Squeeze axes) and the ops' infer+run on small
  * hand-built graphs, compared with naive index arithmetic for random shapes
  * and permutations, on one thread and on a pool (so the split paths run).
+ * Resize (nearest) is compared with its index formula for the 2x
+ * upsampling of feature pyramids (the doubled-row and doubled-column fast
+ * paths, odd widths) and for other factors (the table path).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +18,7 @@
 
 extern const nn_op nn_op_concat, nn_op_transpose, nn_op_reshape, nn_op_flatten,
     nn_op_shape, nn_op_gather, nn_op_unsqueeze, nn_op_squeeze, nn_op_slice,
-    nn_op_constant;
+    nn_op_constant, nn_op_resize;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -268,6 +271,14 @@ static void tg_attr_ints(test_graph *t, const char *name, int count,
   a->ints = t->ints[t->n.nattrs];
   a->count = (size_t)count;
   t->n.nattrs++;
+}
+
+static void tg_attr_str(test_graph *t, const char *name, const char *val) {
+  nn_attr *a = &t->attrs[t->n.nattrs++];
+  a->name = (char *)name;
+  a->type = NN_ATTR_STRING;
+  a->s = (char *)val;
+  a->s_len = strlen(val);
 }
 
 static void tg_attr_int(test_graph *t, const char *name, int64_t val) {
@@ -736,6 +747,81 @@ static void test_constant_op(void) {
   tg_free(&tg);
 }
 
+
+/* Resize nearest, asymmetric + floor (YuNet's): y[.., i, j] = x[.., i*ih/oh,
+ * j*iw/ow] with the exact rational index, which for the sizes here equals
+ * ONNX's float formula. */
+static void resize_case(argus_threadpool *pool, const int64_t *xd,
+                        const int64_t *od, int by_scales) {
+  size_t nx = (size_t)nn_shape_count(4, xd);
+  float *x = malloc(nx * sizeof *x);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = (float)i;
+  float sc[4];
+  int64_t sz[4];
+  for (int k = 0; k < 4; k++) {
+    sc[k] = (float)od[k] / (float)xd[k];
+    sz[k] = od[k];
+  }
+  const int64_t one[1] = {4}, none[1] = {0};
+  test_graph tg;
+  tg_init(&tg, &nn_op_resize, 13, by_scales ? 3 : 4);
+  tg_input(&tg, 0, NN_FLOAT, 4, xd, x, 0);
+  tg_input(&tg, 1, NN_FLOAT, 1, none, NULL, 1);
+  if (by_scales) {
+    tg_input(&tg, 2, NN_FLOAT, 1, one, sc, 1);
+  } else {
+    tg_input(&tg, 2, NN_FLOAT, 1, none, NULL, 1);
+    tg_input(&tg, 3, NN_INT64, 1, one, sz, 1);
+  }
+  tg_attr_str(&tg, "mode", "nearest");
+  tg_attr_str(&tg, "coordinate_transformation_mode", "asymmetric");
+  tg_attr_str(&tg, "nearest_mode", "floor");
+  nn_err err = {{0}};
+  CHECK_OK(tg_run(&tg, pool, &err));
+  const nn_value *y = &tg.v[0];
+  for (int k = 0; k < 4; k++)
+    CHECK_INT_EQ(y->dims[k], od[k]);
+  int bad = 0;
+  const float *yd = y->data;
+  for (int64_t a = 0; a < od[0] && yd; a++)
+    for (int64_t b = 0; b < od[1]; b++)
+      for (int64_t i = 0; i < od[2]; i++)
+        for (int64_t j = 0; j < od[3]; j++) {
+          int64_t sa = a * xd[0] / od[0], sb = b * xd[1] / od[1],
+                  si = i * xd[2] / od[2], sj = j * xd[3] / od[3];
+          float want = x[((sa * xd[1] + sb) * xd[2] + si) * xd[3] + sj];
+          float got = yd[((a * od[1] + b) * od[2] + i) * od[3] + j];
+          if (got != want && bad++ < 3)
+            fprintf(stderr,
+                    "Resize %lldx%lld -> %lldx%lld at (%lld,%lld,%lld,%lld): "
+                    "%g, want %g\n",
+                    (long long)xd[2], (long long)xd[3], (long long)od[2],
+                    (long long)od[3], (long long)a, (long long)b, (long long)i,
+                    (long long)j, (double)got, (double)want);
+        }
+  CHECK(bad == 0);
+  tg_free(&tg);
+  free(x);
+}
+
+static void test_resize_op(argus_threadpool *pool) {
+  /* 2x in both axes (the fast paths), by scales and by sizes */
+  const int64_t x1[4] = {2, 3, 5, 7}, o1[4] = {2, 3, 10, 14};
+  resize_case(pool, x1, o1, 1);
+  resize_case(NULL, x1, o1, 0);
+  /* odd output width 2w-1 (the doubled column's tail) and height 2h-1 */
+  const int64_t o2[4] = {2, 3, 9, 13};
+  resize_case(pool, x1, o2, 0);
+  resize_case(NULL, x1, o2, 0);
+  /* 3x columns, 2x rows and channels: the table path, repeated rows */
+  const int64_t o3[4] = {2, 6, 10, 21};
+  resize_case(pool, x1, o3, 1);
+  /* one column */
+  const int64_t x4[4] = {1, 2, 3, 1}, o4[4] = {1, 2, 6, 2};
+  resize_case(pool, x4, o4, 1);
+}
+
 int main(void) {
   argus_threadpool *pool = NULL;
   CHECK_OK(argus_threadpool_create(3, &pool));
@@ -749,6 +835,8 @@ int main(void) {
   test_alias_ops_copy();
   test_shape_op();
   test_constant_op();
+  test_resize_op(pool);
+  test_resize_op(NULL);
   argus_threadpool_destroy(pool);
   return check_report("test_shape_ops");
 }

@@ -46,11 +46,12 @@ NN_INLINE __mmask16 tail_mask16(size_t n) {
  * `masked`); res is the residual at the same position or NULL. `act` is
  * r->act, passed separately so that callers which dispatch on it once can
  * make it a compile-time constant. */
-NN_INLINE void post512_store_act(const post512 *r, int act, __m512 y,
-                                 float *c, const float *res, __mmask16 m,
-                                 int masked) {
+NN_INLINE void post512_apply(const post512 *r, int act, __m512 y, float *c,
+                             const float *res, __mmask16 m, int masked,
+                             const int add_bias) {
   __m512 rv = _mm512_setzero_ps();
-  y = _mm512_add_ps(y, r->bias);
+  if (add_bias)
+    y = _mm512_add_ps(y, r->bias);
   if (res)
     rv = masked ? _mm512_maskz_loadu_ps(m, res) : _mm512_loadu_ps(res);
   if (res && r->res_first)
@@ -90,6 +91,19 @@ NN_INLINE void post512_store_act(const post512 *r, int act, __m512 y,
     _mm512_mask_storeu_ps(c, m, y);
   else
     _mm512_storeu_ps(c, y);
+}
+
+NN_INLINE void post512_store_act(const post512 *r, int act, __m512 y,
+                                 float *c, const float *res, __mmask16 m,
+                                 int masked) {
+  post512_apply(r, act, y, c, res, m, masked, 1);
+}
+
+/* The same for a y that already holds the bias (a kernel that started its
+ * sum from it). */
+NN_INLINE void post512_finish(const post512 *r, int act, __m512 y, float *c,
+                              const float *res, __mmask16 m, int masked) {
+  post512_apply(r, act, y, c, res, m, masked, 0);
 }
 
 NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
