@@ -5,7 +5,9 @@
  *    bf16-rounded operands (|diff| <= k * 2^-24 * sum|a*b|, the float32
  *    accumulation bound),
  *    and the AVX-512 BF16 kernel against the reference bit for bit, on odd
- *    m/n/k, direct and indirect B, every epilogue, residual aliasing C.
+ *    m/n/k, direct and indirect B, every epilogue, residual aliasing C;
+ *    the same two checks for the direct 3x3 stride-2 conv
+ *    (nn_bf16_conv3x3s2c_fn) on random geometries, channel tails and rows.
  * 2. nn_bf16_from_f32 on special values (ties, denormals, NaN, Inf).
  * 3. yunet_n on a real photo from ../shared/data/stills at 640x480, bf16 vs
  *    f32: scores within 0.03, boxes and points (in grid cells) within
@@ -160,6 +162,108 @@ static void test_gemm(void) {
   for (int t = 0; t < 60; t++)
     gemm_case(fast, rint_(1, 40), rint_(1, 200), rint_(1, 200),
               (int)(rnd() % 2), t % 5 == 0);
+}
+
+/* One direct 3x3 stride-2 case: the reference against a double model of
+ * the same rounded operands (k = 9 * cin terms; the zero-weight product of
+ * the fourth column adds nothing), and the AVX-512 kernel against the
+ * reference bit for bit with a random epilogue, rows [oy0, oy1) only. */
+static void c3_case(nn_bf16_conv3x3s2c_fn fast, size_t cin, size_t co,
+                    size_t ih, size_t iw, size_t pt, size_t pl, size_t oy0,
+                    size_t oy1) {
+  size_t oh = (ih + 2 * pt - 3) / 2 + 1, ow = (iw + 2 * pl - 3) / 2 + 1;
+  if (oy1 > oh)
+    oy1 = oh;
+  if (oy0 > oy1)
+    oy0 = oy1;
+  size_t osz = oh * ow, ldy = osz + rint_(0, 5);
+  float *x = rvec(cin * ih * iw), *w = rvec(co * cin * 9);
+  float *bias = rvec(co), *slope = rvec(co), *res = rvec(co * ldy);
+  uint32_t *wp = malloc(nn_bf16_conv3x3s2c_pack_size(co, cin) * sizeof *wp);
+  nn_bf16_conv3x3s2c_pack(w, co, cin, wp);
+  float *c0 = malloc(co * ldy * sizeof *c0), *c1 = malloc(co * ldy * sizeof *c1);
+  for (size_t i = 0; i < co * ldy; i++)
+    c0[i] = c1[i] = 12345.0f;
+  nn_post none;
+  memset(&none, 0, sizeof none);
+  nn_bf16_conv3x3s2c_ref(x, cin, ih, iw, wp, co, c0, ldy, ow, oy0, oy1, pt, pl,
+                         &none);
+  int bad = 0;
+  for (size_t o = 0; o < co && !bad; o++)
+    for (size_t oy = oy0; oy < oy1 && !bad; oy++)
+      for (size_t ox = 0; ox < ow && !bad; ox++) {
+        double sum = 0, sa = 0;
+        for (size_t c = 0; c < cin; c++)
+          for (size_t ky = 0; ky < 3; ky++)
+            for (size_t kx = 0; kx < 3; kx++) {
+              long iy = (long)(2 * oy + ky) - (long)pt;
+              long ix = (long)(2 * ox + kx) - (long)pl;
+              if (iy < 0 || iy >= (long)ih || ix < 0 || ix >= (long)iw)
+                continue;
+              double t = bf(w[((o * cin + c) * 3 + ky) * 3 + kx]) *
+                         bf(x[(c * ih + (size_t)iy) * iw + (size_t)ix]);
+              sum += t;
+              sa += fabs(t);
+            }
+        double got = c0[o * ldy + oy * ow + ox];
+        if (fabs(got - sum) > sa * (double)(9 * cin) * 0x1p-24 + 1e-30) {
+          fprintf(stderr, "c3 ref cin=%zu co=%zu (%zu,%zu,%zu): %.9g vs %.9g\n",
+                  cin, co, o, oy, ox, got, sum);
+          bad = 1;
+        }
+      }
+  CHECK(!bad);
+  if (fast) {
+    nn_post p;
+    memset(&p, 0, sizeof p);
+    p.bias = rnd() % 4 ? bias : NULL;
+    p.act = (int)(rnd() % 5);
+    p.slope = slope;
+    p.slope_stride = rnd() % 2;
+    p.lo = -0.3f;
+    p.hi = 0.4f;
+    p.res_first = (int)(rnd() % 2);
+    p.ldr = ldy;
+    p.res = rnd() % 2 ? res : NULL;
+    for (size_t i = 0; i < co * ldy; i++)
+      c0[i] = c1[i] = 12345.0f;
+    nn_bf16_conv3x3s2c_ref(x, cin, ih, iw, wp, co, c0, ldy, ow, oy0, oy1, pt,
+                           pl, &p);
+    fast(x, cin, ih, iw, wp, co, c1, ldy, ow, oy0, oy1, pt, pl, &p);
+    size_t diff = 0;
+    for (size_t i = 0; i < co * ldy; i++)
+      if (bits(c0[i]) != bits(c1[i])) {
+        if (!diff)
+          fprintf(stderr,
+                  "avx512 bf16 conv3x3s2c cin=%zu co=%zu in=%zux%zu pad=%zu,%zu "
+                  "rows %zu..%zu act=%d at %zu: %.9g (%08x) vs ref %.9g "
+                  "(%08x)\n",
+                  cin, co, ih, iw, pt, pl, oy0, oy1, p.act, i, c1[i],
+                  bits(c1[i]), c0[i], bits(c0[i]));
+        diff++;
+      }
+    CHECK_INT_EQ(diff, 0);
+  }
+  free(x), free(w), free(bias), free(slope), free(res), free(wp), free(c0);
+  free(c1);
+}
+
+static void test_conv3x3s2c(void) {
+  nn_bf16_conv3x3s2c_fn fast = nn_bf16_conv3x3s2c_get();
+  for (int it = 0; it < 300; it++) {
+    size_t ih = rint_(1, 30), iw = rint_(1, 80), pt = rint_(0, 1),
+           pl = rint_(0, 1);
+    if (ih + 2 * pt < 3 || iw + 2 * pl < 3)
+      continue;
+    size_t oh = (ih + 2 * pt - 3) / 2 + 1;
+    size_t oy0 = rint_(0, oh), oy1 = rnd() % 2 ? oh : rint_(oy0, oh);
+    c3_case(fast, rint_(1, NN_CONV3X3S2C_MAX_CIN), rint_(1, 40), ih, iw, pt,
+            pl, oy0, oy1);
+  }
+  /* YuNet's first conv's geometry (odd sizes), a channel tail */
+  for (int it = 0; it < 5; it++)
+    c3_case(fast, 3, 16, 61, 83, 1, 1, 0, 100);
+  c3_case(fast, 4, 35, 33, 97, 1, 1, 3, 9);
 }
 
 static void test_convert(void) {
@@ -447,6 +551,7 @@ int main(int argc, char **argv) {
   test_convert();
   test_names();
   test_gemm();
+  test_conv3x3s2c();
   test_yunet();
   return check_report("test_bf16");
 }

@@ -147,15 +147,28 @@ void nn_bf16_pack_a(size_t m, size_t k, const float *src, size_t rs,
   }
 }
 
+void nn_bf16_conv3x3s2c_pack(const float *w, size_t co, size_t cin,
+                             uint32_t *wp) {
+  for (size_t i = 0; i < co * cin * 3; i++) {
+    const float *r = w + i * 3;
+    wp[2 * i] = nn_bf16_from_f32(r[0]) | (uint32_t)nn_bf16_from_f32(r[1]) << 16;
+    wp[2 * i + 1] = nn_bf16_from_f32(r[2]);
+  }
+}
+
 static nn_bf16_gemm_fn g_bf16;
+static nn_bf16_conv3x3s2c_fn g_bf16_c3;
 static pthread_once_t g_bf16_once = PTHREAD_ONCE_INIT;
 
 static void choose_bf16(void) {
   unsigned f = argus_cpu_features();
   g_bf16 = NULL;
+  g_bf16_c3 = NULL;
 #if defined(__x86_64__) || defined(__i386__)
-  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_BF16))
+  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_BF16)) {
     g_bf16 = nn_bf16_gemm_avx512;
+    g_bf16_c3 = nn_bf16_conv3x3s2c_avx512;
+  }
 #endif
   argus_log(ARGUS_LOG_DEBUG, "nn", "bf16 gemm: %s",
             g_bf16 ? "avx512_bf16"
@@ -166,6 +179,11 @@ static void choose_bf16(void) {
 nn_bf16_gemm_fn nn_bf16_gemm_get(void) {
   pthread_once(&g_bf16_once, choose_bf16);
   return g_bf16;
+}
+
+nn_bf16_conv3x3s2c_fn nn_bf16_conv3x3s2c_get(void) {
+  pthread_once(&g_bf16_once, choose_bf16);
+  return g_bf16_c3;
 }
 
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

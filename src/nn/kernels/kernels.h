@@ -309,6 +309,46 @@ void nn_bf16_gemm_avx512(size_t, size_t, size_t, const uint32_t *,
                          const float *, size_t, const float *const *, size_t,
                          float *, size_t, const nn_post *, uint32_t *);
 
+/* ---- BF16 direct 3x3 stride-2 conv of a few input channels -------------
+ *
+ * nn_conv3x3s2c_fn in bf16: x and w rounded as for the GEMM, each (c, ky)
+ * summed in two VDPBF16PS steps in this order:
+ *   acc = dp(acc, (x0, x1), (w0, w1));  acc = dp(acc, (x2, x3), (w2, 0))
+ * where xk = x[c][2*oy - pad_t + ky][2*ox - pad_l + kx] (0 outside x), and
+ * dp adds the high product, then the low one, as VDPBF16PS does (so the
+ * fourth column, read for the pair, adds a product with a zero weight).
+ * The point: a stride-2 row holds pixel ox's pair of columns 2ox, 2ox+1
+ * side by side, so converting the row to bf16 lays the pairs out for
+ * VDPBF16PS with no shuffle; 6 dot products per (o, c) where float32 needs
+ * 9 FMAs and three permutes per row.
+ * wp: nn_bf16_conv3x3s2c_pack's layout: pair j (0: w0|w1<<16, 1: w2) of
+ * (o, c, ky) at wp[((o*cin + c)*3 + ky)*2 + j]. */
+typedef void (*nn_bf16_conv3x3s2c_fn)(const float *x, size_t cin, size_t ih,
+                                      size_t iw, const uint32_t *wp,
+                                      size_t co, float *y, size_t ldy,
+                                      size_t ow, size_t oy0, size_t oy1,
+                                      size_t pad_t, size_t pad_l,
+                                      const nn_post *post);
+
+static inline size_t nn_bf16_conv3x3s2c_pack_size(size_t co, size_t cin) {
+  return co * cin * 6;
+}
+/* w in ONNX layout [co][cin][3][3] -> wp (pack_size uint32). */
+void nn_bf16_conv3x3s2c_pack(const float *w, size_t co, size_t cin,
+                             uint32_t *wp);
+
+/* The kernel this CPU runs, or NULL without AVX512_BF16 (as
+ * nn_bf16_gemm_get). */
+nn_bf16_conv3x3s2c_fn nn_bf16_conv3x3s2c_get(void);
+
+void nn_bf16_conv3x3s2c_ref(const float *, size_t, size_t, size_t,
+                            const uint32_t *, size_t, float *, size_t, size_t,
+                            size_t, size_t, size_t, size_t, const nn_post *);
+void nn_bf16_conv3x3s2c_avx512(const float *, size_t, size_t, size_t,
+                               const uint32_t *, size_t, float *, size_t,
+                               size_t, size_t, size_t, size_t, size_t,
+                               const nn_post *);
+
 #define NN_GEMM_MR_REF 8
 #define NN_GEMM_MR_AVX2 6
 #define NN_GEMM_MR_AVX512 8

@@ -37,8 +37,10 @@
  * GEMM paths (and the pointwise half of the fused node below) run the bf16
  * kernel instead, when the CPU has one: W is packed to bf16 pairs once per
  * session from the constant W, each block of B is converted as the kernel
- * goes (scratch), and the epilogue is the same. Depthwise convs stay in
- * float32: they are memory-bound, and rounding their inputs gains nothing.
+ * goes (scratch), and the epilogue is the same. DIRECT3X3S2 runs its bf16
+ * kernel (kernels.h nn_bf16_conv3x3s2c_fn; W packed once per session), which
+ * needs no conversion block: a stride-2 row converted to bf16 is already in
+ * VDPBF16PS's pairs. Depthwise convs stay in float32.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -108,7 +110,9 @@ typedef struct conv_plan {
   float *wbuf;        /* owned by the plan */
   int pack_at_run;    /* W is a runtime input: pack into wbuf in run */
   nn_bf16_gemm_fn bf16; /* non-NULL: the GEMM paths run in bf16 */
-  uint32_t *wb16;       /* W packed for bf16 (owned), per group gpack16 */
+  nn_bf16_conv3x3s2c_fn c3bf16; /* non-NULL: DIRECT3X3S2 runs in bf16 */
+  uint32_t *wb16; /* W packed for bf16 (owned), per group gpack16; for
+                     c3bf16 in nn_bf16_conv3x3s2c_pack's layout */
   size_t gpack16;
 } conv_plan;
 
@@ -535,6 +539,17 @@ static argus_err plan_new(const nn_node *n, const nn_value *x,
       return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
     }
   }
+  if (precision == ARGUS_NN_PRECISION_BF16 && pl->path == PATH_DIRECT3X3S2 &&
+      w->is_const && w->data &&
+      (pl->c3bf16 = nn_bf16_conv3x3s2c_get()) != NULL) {
+    pl->wb16 =
+        nn_alloc(nn_bf16_conv3x3s2c_pack_size(pl->co, pl->cig) * sizeof(uint32_t));
+    if (!pl->wb16) {
+      conv_free_plan(pl);
+      return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
+    }
+    nn_bf16_conv3x3s2c_pack(w->data, pl->co, pl->cig, pl->wb16);
+  }
   plan_tiles(pl);
   if (pl->path == PATH_IGEMM)
     plan_bands(pl);
@@ -566,7 +581,8 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
   argus_log(ARGUS_LOG_DEBUG, "nn",
             "Conv '%s': %s%s, %zu->%zu channels, group %zu, %zu pixels, "
             "tile %zu",
-            nm(n), path_names[pl->path], pl->bf16 ? " bf16" : "", pl->ci,
+            nm(n), path_names[pl->path],
+            pl->bf16 || pl->c3bf16 ? " bf16" : "", pl->ci,
             pl->co, pl->group, pl->osz, pl->ptile);
   return ARGUS_OK;
 }
@@ -911,6 +927,12 @@ static void task_direct(void *ctx, size_t begin, size_t end, int tid) {
     size_t oy0 = band * c->mchunk;
     size_t oy1 = oy0 + c->mchunk < pl->out[0] ? oy0 + c->mchunk : pl->out[0];
     nn_post p = post_at(c, img, 0, 0);
+    if (pl->c3bf16) {
+      pl->c3bf16(c->x + img * pl->ci * pl->isz, pl->ci, pl->in[0], pl->in[1],
+                 pl->wb16, pl->co, c->y + img * pl->co * pl->osz, pl->osz,
+                 pl->out[1], oy0, oy1, pl->pb[0], pl->pb[1], &p);
+      continue;
+    }
     pl->kt->conv3x3s2c(c->x + img * pl->ci * pl->isz, pl->ci, pl->in[0],
                        pl->in[1], c->w, pl->co, c->y + img * pl->co * pl->osz,
                        pl->osz, pl->out[1], oy0, oy1, pl->pb[0], pl->pb[1],

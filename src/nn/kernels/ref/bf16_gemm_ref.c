@@ -1,6 +1,7 @@
 /* Reference BF16 GEMM (kernels.h, nn_bf16_gemm_fn): plain C with the
  * rounding of VCVTNE2PS2BF16 and VDPBF16PS, so that the AVX-512 kernel can
- * be compared with it bit for bit. */
+ * be compared with it bit for bit; the same for the direct 3x3 stride-2
+ * conv. */
 #include <float.h>
 #include <math.h>
 
@@ -52,4 +53,34 @@ void nn_bf16_gemm_ref(size_t m, size_t n, size_t k, const uint32_t *a,
       c[i * ldc + j] = nn_post_apply(post, i, acc, rr);
     }
   }
+}
+
+void nn_bf16_conv3x3s2c_ref(const float *x, size_t cin, size_t ih, size_t iw,
+                            const uint32_t *wp, size_t co, float *y,
+                            size_t ldy, size_t ow, size_t oy0, size_t oy1,
+                            size_t pad_t, size_t pad_l, const nn_post *post) {
+  for (size_t o = 0; o < co; o++)
+    for (size_t oy = oy0; oy < oy1; oy++)
+      for (size_t ox = 0; ox < ow; ox++) {
+        float acc = 0.0f;
+        for (size_t c = 0; c < cin; c++)
+          for (size_t ky = 0; ky < 3; ky++) {
+            ptrdiff_t iy = (ptrdiff_t)(2 * oy + ky) - (ptrdiff_t)pad_t;
+            if (iy < 0 || iy >= (ptrdiff_t)ih)
+              continue;
+            const float *row = x + (c * ih + (size_t)iy) * iw;
+            uint32_t xb[4];
+            for (size_t kx = 0; kx < 4; kx++) {
+              ptrdiff_t ix = (ptrdiff_t)(2 * ox + kx) - (ptrdiff_t)pad_l;
+              xb[kx] = ix >= 0 && ix < (ptrdiff_t)iw ? nn_bf16_from_f32(row[ix])
+                                                     : 0;
+            }
+            const uint32_t *w = wp + ((o * cin + c) * 3 + ky) * 2;
+            acc = dp_pair(acc, xb[0] | xb[1] << 16, w[0]);
+            acc = dp_pair(acc, xb[2] | xb[3] << 16, w[1]);
+          }
+        size_t p = oy * ow + ox;
+        y[o * ldy + p] = nn_post_apply(
+            post, o, acc, post->res ? post->res + o * post->ldr + p : NULL);
+      }
 }
