@@ -7,12 +7,16 @@
  *    and the AVX-512 BF16 kernel against the reference bit for bit, on odd
  *    m/n/k, direct and indirect B, every epilogue, residual aliasing C;
  *    the same two checks for the direct 3x3 stride-2 conv
- *    (nn_bf16_conv3x3s2c_fn) on random geometries, channel tails and rows.
+ *    (nn_bf16_conv3x3s2c_fn) on random geometries, channel tails and rows;
+ *    bf16 pairs (nn_bf16_pairs_fn, nn_bf16_gemm_pairs_fn) bit for bit
+ *    against the GEMM on the float32 B they came from.
  * 2. nn_bf16_from_f32 on special values (ties, denormals, NaN, Inf).
  * 3. yunet_n on a real photo from ../shared/data/stills at 640x480, bf16 vs
  *    f32: scores within 0.03, boxes and points (in grid cells) within
  *    0.06 + 2 %, and the same faces found (each face of score >= 0.6 in one
- *    matched in the other with IoU >= 0.9 and a score within 0.05). That
+ *    matched in the other with IoU >= 0.9 and a score within 0.05); and the
+ *    bf16 session with maps kept as pairs between fused nodes bit for bit
+ *    the same as without them (ARGUS_NN_NO_PAIRS). That
  *    part skips, saying so, without the model or the photo. */
 #include <math.h>
 #include <stdint.h>
@@ -248,6 +252,84 @@ static void c3_case(nn_bf16_conv3x3s2c_fn fast, size_t cin, size_t co,
   free(c1);
 }
 
+/* nn_bf16_pairs_fn against its reference, and nn_bf16_gemm_pairs_fn (ref
+ * and AVX-512) against nn_bf16_gemm_ref on the float32 B the pairs came
+ * from: bit for bit. B's pair rows are exactly n wide at the end of their
+ * allocation, so a read past column n would leave it. */
+static void pairs_case(size_t m, size_t n, size_t k, int alias_res) {
+  nn_bf16_pairs_fn cvt = nn_bf16_pairs_get();
+  nn_bf16_gemm_pairs_fn gp = nn_bf16_gemm_pairs_get();
+  size_t kp = (k + 1) / 2, ldb = n + (k % 3 ? rint_(0, 4) : 0);
+  size_t ldc = n + rint_(0, 3);
+  float *a = rvec(m * k), *b = rvec(k * ldb), *bias = rvec(m),
+        *slope = rvec(m), *res = rvec(m * ldc);
+  uint32_t *ap = malloc(nn_bf16_pack_a_size(m, k) * sizeof *ap);
+  uint32_t *bbuf = malloc(nn_bf16_bbuf_size(k) * sizeof *bbuf);
+  /* pair rows: the last one exactly n long */
+  uint32_t *bq = malloc(((kp - 1) * ldb + n) * sizeof *bq);
+  uint32_t *bq2 = malloc(((kp - 1) * ldb + n) * sizeof *bq2);
+  nn_bf16_pack_a(m, k, a, k, 1, ap);
+  for (size_t q = 0; q < kp; q++) {
+    const float *hi = 2 * q + 1 < k ? b + (2 * q + 1) * ldb : NULL;
+    nn_bf16_pairs_ref(b + 2 * q * ldb, hi, bq + q * ldb, n);
+    if (cvt) {
+      cvt(b + 2 * q * ldb, hi, bq2 + q * ldb, n);
+      CHECK(memcmp(bq + q * ldb, bq2 + q * ldb, n * sizeof *bq) == 0);
+    }
+  }
+  float *c0 = calloc(m * ldc, sizeof *c0), *c1 = calloc(m * ldc, sizeof *c1),
+        *c2 = calloc(m * ldc, sizeof *c2);
+  nn_post p;
+  memset(&p, 0, sizeof p);
+  p.bias = rnd() % 4 ? bias : NULL;
+  p.act = (int)(rnd() % 5);
+  p.slope = slope;
+  p.slope_stride = rnd() % 2;
+  p.lo = -0.3f;
+  p.hi = 0.4f;
+  p.res_first = (int)(rnd() % 2);
+  p.ldr = ldc;
+  if (alias_res) {
+    memcpy(c0, res, m * ldc * sizeof(float));
+    memcpy(c1, res, m * ldc * sizeof(float));
+    memcpy(c2, res, m * ldc * sizeof(float));
+  }
+  nn_post p0 = p, p1 = p, p2 = p;
+  p0.res = alias_res ? c0 : (rnd() % 2 ? res : NULL);
+  p1.res = alias_res ? c1 : p0.res;
+  p2.res = alias_res ? c2 : p0.res;
+  nn_bf16_gemm_ref(m, n, k, ap, b, ldb, NULL, 0, c0, ldc, &p0, bbuf);
+  nn_bf16_gemm_pairs_ref(m, n, k, ap, bq, ldb, c1, ldc, &p1);
+  if (gp)
+    gp(m, n, k, ap, bq, ldb, c2, ldc, &p2);
+  size_t d1 = 0, d2 = 0;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      d1 += bits(c0[i * ldc + j]) != bits(c1[i * ldc + j]);
+      d2 += gp && bits(c0[i * ldc + j]) != bits(c2[i * ldc + j]);
+    }
+  if (d1 || d2)
+    fprintf(stderr, "bf16 pairs m=%zu n=%zu k=%zu act=%d: ref %zu, avx512 %zu "
+                    "values differ from the float32-B GEMM\n",
+            m, n, k, p.act, d1, d2);
+  CHECK_INT_EQ(d1, 0);
+  CHECK_INT_EQ(d2, 0);
+  free(a), free(b), free(bias), free(slope), free(res), free(ap), free(bbuf);
+  free(bq), free(bq2), free(c0), free(c1), free(c2);
+}
+
+static void test_pairs(void) {
+  static const size_t ms[] = {1, 7, 8, 16, 21, 64};
+  static const size_t ns[] = {1, 15, 16, 17, 47, 48, 49, 100, 160};
+  static const size_t ks[] = {1, 2, 3, 16, 17, 64};
+  for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+    for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+      pairs_case(ms[a], ns[b], ks[(a + 2 * b) % (sizeof ks / sizeof *ks)],
+                 (int)((a + b) % 5 == 0));
+  for (int t = 0; t < 40; t++)
+    pairs_case(rint_(1, 70), rint_(1, 200), rint_(1, 130), t % 6 == 0);
+}
+
 static void test_conv3x3s2c(void) {
   nn_bf16_conv3x3s2c_fn fast = nn_bf16_conv3x3s2c_get();
   for (int it = 0; it < 300; it++) {
@@ -420,6 +502,26 @@ static argus_nn_session *yunet_session(argus_nn_model *m, int precision) {
   return s;
 }
 
+/* Debug lines of the session planner that report a map kept in pairs. */
+static int pair_lines;
+static void count_pairs(void *user, argus_log_level level, const char *module,
+                        const char *line) {
+  (void)user, (void)level, (void)module;
+  if (strstr(line, "kept as bf16 pairs"))
+    pair_lines++;
+}
+
+/* Runs s on `in` (3 x YH x YW floats). */
+static void run_on(argus_nn_session *s, const float *in) {
+  argus_nn_tensor_desc d;
+  void *p;
+  argus_nn_error ne;
+  memset(&ne, 0, sizeof ne);
+  CHECK_OK(argus_nn_session_input(s, 0, &d, &p));
+  memcpy(p, in, (size_t)3 * YW * YH * sizeof *in);
+  CHECK_OK(argus_nn_session_run(s, &ne));
+}
+
 static void test_yunet(void) {
   const char *models = getenv("ARGUS_MODELS_DIR");
   const char *shared = getenv("ARGUS_SHARED_DATA");
@@ -450,19 +552,23 @@ static void test_yunet(void) {
   CHECK_OK(argus_nn_model_load_file(mpath, &m, &ne));
   if (!m)
     return;
+  argus_log_level lvl = argus_log_get_level();
+  argus_log_set_level(ARGUS_LOG_DEBUG);
+  argus_log_set_sink(count_pairs, NULL);
   argus_nn_session *s[2] = {yunet_session(m, ARGUS_NN_PRECISION_F32),
                             yunet_session(m, ARGUS_NN_PRECISION_BF16)};
+  argus_log_set_sink(NULL, NULL);
+  argus_log_set_level(lvl);
+  /* the same bf16 session with every map in float32 */
+  setenv("ARGUS_NN_NO_PAIRS", "1", 1);
+  argus_nn_session *sp = yunet_session(m, ARGUS_NN_PRECISION_BF16);
+  unsetenv("ARGUS_NN_NO_PAIRS");
   float *in = malloc((size_t)3 * YW * YH * sizeof *in);
   CHECK(in && load_photo(ppath, in) == 0);
   if (!s[0] || !s[1] || !in)
     goto out;
-  for (int k = 0; k < 2; k++) {
-    argus_nn_tensor_desc d;
-    void *p;
-    CHECK_OK(argus_nn_session_input(s[k], 0, &d, &p));
-    memcpy(p, in, (size_t)3 * YW * YH * sizeof *in);
-    CHECK_OK(argus_nn_session_run(s[k], &ne));
-  }
+  for (int k = 0; k < 2; k++)
+    run_on(s[k], in);
   int nout = argus_nn_session_output_count(s[0]);
   CHECK_INT_EQ(nout, 12);
   int differ = 0;
@@ -521,8 +627,35 @@ static void test_yunet(void) {
       CHECK(best >= 0.9f);
       CHECK(ds <= 0.05f);
     }
+  /* Maps kept as bf16 pairs between fused nodes change nothing: the
+   * outputs are bit for bit those of the same session without them. */
+  if (argus_cpu_features() & ARGUS_CPU_AVX512_BF16) {
+    printf("  maps kept as bf16 pairs: %d\n", pair_lines);
+    CHECK(pair_lines >= 4);
+  }
+  CHECK(sp != NULL);
+  if (sp) {
+    run_on(sp, in);
+    size_t ndiff = 0, total = 0;
+    for (int o = 0; o < nout; o++) {
+      argus_nn_tensor_desc d0, d1;
+      const void *p0, *p1;
+      CHECK_OK(argus_nn_session_output(s[1], o, &d0, &p0));
+      CHECK_OK(argus_nn_session_output(sp, o, &d1, &p1));
+      size_t n = 1;
+      for (int r = 0; r < d0.rank; r++)
+        n *= (size_t)d0.dims[r];
+      for (size_t i = 0; i < n; i++)
+        ndiff += bits(((const float *)p0)[i]) != bits(((const float *)p1)[i]);
+      total += n;
+    }
+    printf("  pairs vs float32 maps: %zu of %zu outputs differ\n", ndiff,
+           total);
+    CHECK_INT_EQ(ndiff, 0);
+  }
 out:
   free(in);
+  argus_nn_session_free(sp);
   argus_nn_session_free(s[0]);
   argus_nn_session_free(s[1]);
   argus_nn_model_free(m);
@@ -552,6 +685,7 @@ int main(int argc, char **argv) {
   test_names();
   test_gemm();
   test_conv3x3s2c();
+  test_pairs();
   test_yunet();
   return check_report("test_bf16");
 }

@@ -258,6 +258,16 @@ int nn_graph_add_value(nn_graph *g, const char *name); /* -1 on OOM */
 int nn_graph_find_value(const nn_graph *g, const char *name);
 void nn_graph_free(nn_graph *g);
 
+/* In a bf16 session, after shapes and fusions are final: each float32 map
+ * written by a fused 1x1+depthwise Conv and read only as X by other such
+ * nodes (all running their GEMM in bf16) is kept as bf16 pairs (kernels.h
+ * "BF16 activations in pairs"): the writer converts its output rows as
+ * they are made, the readers' GEMM reads them in place. Its arena slot
+ * keeps the float32 size; no other code reads it. Returns the number of
+ * such maps; ARGUS_NN_NO_PAIRS in the environment turns it off (for
+ * comparisons). Implemented in ops/conv.c. */
+int nn_conv_pair_edges(nn_graph *g);
+
 /* Upper bound on the elements of any one tensor (1 Gi elements). */
 #define NN_MAX_ELEMS ((size_t)1 << 30)
 

@@ -309,6 +309,40 @@ void nn_bf16_gemm_avx512(size_t, size_t, size_t, const uint32_t *,
                          const float *, size_t, const float *const *, size_t,
                          float *, size_t, const nn_post *, uint32_t *);
 
+/* ---- BF16 activations in pairs ----------------------------------------
+ *
+ * A float32 map of C channels can be kept as ceil(C/2) planes of uint32:
+ * channel 2q's value (bf16, rounded as above) in the low half and channel
+ * 2q+1's (0 past C) in the high half, which is the layout VDPBF16PS
+ * multiplies and nn_bf16_gemm_fn builds per block of B. A conv that writes
+ * its output so and a GEMM that reads B so (nn_bf16_gemm_pairs_fn) skip
+ * that conversion and move half the bytes; the products are bit for bit
+ * those of nn_bf16_gemm_fn on the float32 map. */
+
+/* dst[i] = bf16(lo[i]) | bf16(hi[i]) << 16 for i < n (hi NULL: zeros). */
+typedef void (*nn_bf16_pairs_fn)(const float *lo, const float *hi,
+                                 uint32_t *dst, size_t n);
+
+/* nn_bf16_gemm_fn with B already in pairs: pair row q (rows 2q, 2q+1) of
+ * B at b + q*ldb, n columns each. Reads only columns [0, n) of each. */
+typedef void (*nn_bf16_gemm_pairs_fn)(size_t m, size_t n, size_t k,
+                                      const uint32_t *a, const uint32_t *b,
+                                      size_t ldb, float *c, size_t ldc,
+                                      const nn_post *post);
+
+/* The kernels this CPU runs, or NULL without AVX512_BF16. */
+nn_bf16_pairs_fn nn_bf16_pairs_get(void);
+nn_bf16_gemm_pairs_fn nn_bf16_gemm_pairs_get(void);
+
+void nn_bf16_pairs_ref(const float *, const float *, uint32_t *, size_t);
+void nn_bf16_pairs_avx512(const float *, const float *, uint32_t *, size_t);
+void nn_bf16_gemm_pairs_ref(size_t, size_t, size_t, const uint32_t *,
+                            const uint32_t *, size_t, float *, size_t,
+                            const nn_post *);
+void nn_bf16_gemm_pairs_avx512(size_t, size_t, size_t, const uint32_t *,
+                               const uint32_t *, size_t, float *, size_t,
+                               const nn_post *);
+
 /* ---- BF16 direct 3x3 stride-2 conv of a few input channels -------------
  *
  * nn_conv3x3s2c_fn in bf16: x and w rounded as for the GEMM, each (c, ky)

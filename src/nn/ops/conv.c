@@ -1078,6 +1078,10 @@ typedef struct pwdw_plan {
   size_t nc;   /* GEMM column block */
   int pool;    /* MaxPool 2x2 stride 2 after the depthwise conv */
   size_t hd;   /* depthwise rows computed: h, or 2 * (h / 2) when pooled */
+  /* Set by nn_conv_pair_edges: X arrives as bf16 pairs (read by gp), Y
+   * leaves as bf16 pairs (converted by cvt). */
+  nn_bf16_gemm_pairs_fn gp;
+  nn_bf16_pairs_fn cvt;
 } pwdw_plan;
 
 static void pwdw_free_shared(void *p) {
@@ -1233,6 +1237,10 @@ static size_t pwdw_scratch(const nn_graph *g, const nn_node *n) {
   size_t fl = (pl->band + 2) * pl->c * pl->w;
   if (pl->pool) /* one channel's depthwise rows of a band */
     fl += pl->band * pl->w;
+  /* two channels' output rows of a band before their conversion; sized
+   * whether or not nn_conv_pair_edges, which runs after this, sets cvt */
+  if (pl->bf16)
+    fl += 2 * pl->band * pl->w;
   return fl * sizeof(float) + (pl->bf16 ? bf16_scratch(pl->cin) : 0);
 }
 
@@ -1254,9 +1262,11 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
   const size_t ow = pl->pool ? w / 2 : w, ohw = pl->pool ? (h / 2) * ow : hw;
   float *t = nn_scratch(c->ex, tid);
   float *d = t + ch * ld; /* pooled: one channel's depthwise rows */
+  /* bf16 pairs out: channels 2q and 2q+1's output rows of a band */
+  float *e0 = d + (pl->pool ? pl->band * w : 0), *e1 = e0 + pl->band * w;
   uint32_t *bbuf =
-      pl->bf16 ? bf16_bbuf(d, (pl->pool ? pl->band * w : 0) * sizeof(float))
-               : NULL;
+      pl->bf16 ? bf16_bbuf(e1 + pl->band * w, 0) : NULL;
+  const size_t chp = (ch + 1) / 2, cinp = (pl->cin + 1) / 2;
   nn_post p1;
   memset(&p1, 0, sizeof p1);
   p1.bias = c->b1;
@@ -1266,6 +1276,7 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
     size_t y0 = k * c->chunk;
     size_t y1 = y0 + c->chunk < pl->hd ? y0 + c->chunk : pl->hd;
     const float *x = c->x + img * pl->cin * hw;
+    const uint32_t *xp = (const uint32_t *)(const void *)c->x + img * cinp * hw;
     /* scratch holds intermediate rows [t0, t1) */
     size_t t0 = 0, t1 = 0;
     for (size_t oy0 = y0; oy0 < y1; oy0 += pl->band) {
@@ -1278,7 +1289,10 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
                   keep * w * sizeof(float));
       t0 = lo;
       t1 = lo + keep;
-      if (hi > t1 && pl->bf16)
+      if (hi > t1 && pl->gp)
+        pl->gp(ch, (hi - t1) * w, pl->cin, pl->wb16, xp + t1 * w, hw,
+               t + (t1 - t0) * w, ld, &p1);
+      else if (hi > t1 && pl->bf16)
         pl->bf16(ch, (hi - t1) * w, pl->cin, pl->wb16, x + t1 * w, hw, NULL,
                  0, t + (t1 - t0) * w, ld, &p1, bbuf);
       else if (hi > t1)
@@ -1292,14 +1306,21 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
           p.slope += q * p.slope_stride;
         p.res = c->res ? c->res + (img * ch + q) * hw + oy0 * w : NULL;
         p.ldr = w;
-        float *yq = c->y + (img * ch + q) * ohw;
+        /* this band's output rows: in Y, or in e0/e1 before conversion */
+        const size_t at = pl->pool ? oy0 / 2 * ow : oy0 * w;
+        float *yo = pl->cvt ? (q & 1 ? e1 : e0) : c->y + (img * ch + q) * ohw + at;
         pl->kt->dwconv3x3s1(t + q * ld, t1 - t0, w, c->w2 + q * 9,
-                            pl->pool ? d : yq + oy0 * w, oy1 - oy0, w,
-                            lo + 1 - oy0, 1, &p);
+                            pl->pool ? d : yo, oy1 - oy0, w, lo + 1 - oy0, 1,
+                            &p);
         if (pl->pool) /* oy0 and oy1 are even */
           for (size_t r = 0; r < oy1 - oy0; r += 2)
-            pl->kt->maxpool2x2(d + r * w, d + (r + 1) * w,
-                               yq + (oy0 + r) / 2 * ow, ow);
+            pl->kt->maxpool2x2(d + r * w, d + (r + 1) * w, yo + r / 2 * ow,
+                               ow);
+        if (pl->cvt && ((q & 1) || q + 1 == ch)) {
+          size_t nout = pl->pool ? (oy1 - oy0) / 2 * ow : (oy1 - oy0) * w;
+          uint32_t *yp = (uint32_t *)(void *)c->y + (img * chp + q / 2) * ohw + at;
+          pl->cvt(e0, q & 1 ? e1 : NULL, yp, nout);
+        }
       }
     }
   }
@@ -1370,3 +1391,53 @@ const nn_op nn_op_conv_pwdw_pool = {
     .free_shared = pwdw_free_shared,
     .free_plan = pwdw_free_plan,
 };
+
+static int is_pwdw(const nn_node *n) {
+  return !n->dead && n->plan &&
+         (n->op == &nn_op_conv_pwdw || n->op == &nn_op_conv_pwdw_pool);
+}
+
+/* See graph.h. A value qualifies when its producer is a fused node whose
+ * pointwise GEMM runs in bf16 and every reader is such a node reading it
+ * as X only (not as another input, not as a residual), and it is not a
+ * graph output: nothing else ever sees its bytes. */
+int nn_conv_pair_edges(nn_graph *g) {
+  nn_bf16_pairs_fn cvt = nn_bf16_pairs_get();
+  nn_bf16_gemm_pairs_fn gp = nn_bf16_gemm_pairs_get();
+  int count = 0;
+  if (g->precision != ARGUS_NN_PRECISION_BF16 || !cvt || !gp ||
+      getenv("ARGUS_NN_NO_PAIRS"))
+    return 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    nn_node *a = &g->nodes[i];
+    if (!is_pwdw(a) || !((pwdw_plan *)a->plan)->bf16 || a->noutputs != 1)
+      continue;
+    int v = a->out[0], readers = 0, ok = v >= 0 && !g->values[v].is_output;
+    for (int j = 0; j < g->nnodes && ok; j++) {
+      const nn_node *b = &g->nodes[j];
+      if (b->dead)
+        continue;
+      int uses = b->epi.residual == v;
+      for (int k = 0; k < b->ninputs; k++)
+        uses += b->in[k] == v;
+      if (!uses)
+        continue;
+      readers++;
+      ok = is_pwdw(b) && uses == 1 && b->in[0] == v &&
+           b->epi.residual != v && ((pwdw_plan *)b->plan)->bf16;
+    }
+    if (!ok || readers == 0)
+      continue;
+    ((pwdw_plan *)a->plan)->cvt = cvt;
+    for (int j = 0; j < g->nnodes; j++)
+      if (!g->nodes[j].dead && g->nodes[j].ninputs > 0 &&
+          g->nodes[j].in[0] == v)
+        ((pwdw_plan *)g->nodes[j].plan)->gp = gp;
+    argus_log(ARGUS_LOG_DEBUG, "nn",
+              "Conv '%s': output '%s' kept as bf16 pairs (%d reader%s)",
+              nm(a), g->values[v].name ? g->values[v].name : "", readers,
+              readers == 1 ? "" : "s");
+    count++;
+  }
+  return count;
+}

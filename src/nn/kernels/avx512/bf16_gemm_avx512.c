@@ -104,18 +104,26 @@ static __attribute__((noinline)) void epilogue(size_t m, __m512 t[8][3],
 
 /* A tail block: `m` (1..8) rows x `nv` (1..3) vectors, compile-time
  * constants after inlining. */
+NN_INLINE __m512bh load_b(const uint32_t *b, __mmask16 m, const int masked) {
+  return as_bh(masked ? _mm512_maskz_loadu_epi32(m, b) : _mm512_loadu_si512(b));
+}
+
+/* `bs`: uint32 from one pair row of B to the next (NB in a converted
+ * block); `masked`: load only the block's columns (B read in place, where
+ * the lanes past them may lie past the tensor). */
 NN_INLINE void block(size_t m, size_t kp, const uint32_t *a,
-                     const uint32_t *b, float *c, size_t ldc,
-                     const nn_post *p, const __mmask16 *mk, int nv) {
+                     const uint32_t *b, size_t bs, float *c, size_t ldc,
+                     const nn_post *p, const __mmask16 *mk, int nv,
+                     const int masked) {
 #define Z _mm512_setzero_ps()
   ACC_DECL;
 #undef Z
   for (size_t q = 0; q < kp; q++) {
-    __m512bh b0 = as_bh(_mm512_loadu_si512(b)), b1 = b0, b2 = b0;
+    __m512bh b0 = load_b(b, mk[0], masked), b1 = b0, b2 = b0;
     if (nv > 1)
-      b1 = as_bh(_mm512_loadu_si512(b + 16));
+      b1 = load_b(b + 16, mk[1], masked);
     if (nv > 2)
-      b2 = as_bh(_mm512_loadu_si512(b + 32));
+      b2 = load_b(b + 32, mk[2], masked);
 #define ROW(r)                                                                 \
   do {                                                                         \
     if (r >= m)                                                                \
@@ -137,7 +145,7 @@ NN_INLINE void block(size_t m, size_t kp, const uint32_t *a,
     ROW(7);
 #undef ROW
     a += MR;
-    b += NB;
+    b += bs;
   }
   __m512 t[8][3];
 #define SAVE(r)                                                                \
@@ -161,7 +169,7 @@ NN_INLINE void block(size_t m, size_t kp, const uint32_t *a,
 /* The hot block: 8 rows x 48 columns, epilogue from the registers with
  * `act` a compile-time constant. */
 NN_INLINE void block8x48(size_t kp, const uint32_t *a, const uint32_t *b,
-                         float *c, size_t ldc, const nn_post *p,
+                         size_t bs, float *c, size_t ldc, const nn_post *p,
                          const int act) {
 #define Z _mm512_setzero_ps()
   ACC_DECL;
@@ -187,7 +195,7 @@ NN_INLINE void block8x48(size_t kp, const uint32_t *a, const uint32_t *b,
     ROW(7);
 #undef ROW
     a += MR;
-    b += NB;
+    b += bs;
   }
   const float *res = p->res;
 #define STORE(r)                                                               \
@@ -213,37 +221,39 @@ NN_INLINE void block8x48(size_t kp, const uint32_t *a, const uint32_t *b,
 }
 
 static void full8x48(size_t kp, const uint32_t *a, const uint32_t *b,
-                     float *c, size_t ldc, const nn_post *p) {
+                     size_t bs, float *c, size_t ldc, const nn_post *p) {
   switch (p->act) {
   case NN_ACT_NONE:
-    block8x48(kp, a, b, c, ldc, p, NN_ACT_NONE);
+    block8x48(kp, a, b, bs, c, ldc, p, NN_ACT_NONE);
     break;
   case NN_ACT_RELU:
-    block8x48(kp, a, b, c, ldc, p, NN_ACT_RELU);
+    block8x48(kp, a, b, bs, c, ldc, p, NN_ACT_RELU);
     break;
   case NN_ACT_PRELU:
-    block8x48(kp, a, b, c, ldc, p, NN_ACT_PRELU);
+    block8x48(kp, a, b, bs, c, ldc, p, NN_ACT_PRELU);
     break;
   default:
-    block8x48(kp, a, b, c, ldc, p, p->act);
+    block8x48(kp, a, b, bs, c, ldc, p, p->act);
     break;
   }
 }
 
 /* Any other block: dispatch on rows and vectors so each is specialised. */
 NN_INLINE void tail_rows(size_t m, size_t kp, const uint32_t *a,
-                         const uint32_t *b, float *c, size_t ldc,
-                         const nn_post *p, const __mmask16 *mk, int nv) {
+                         const uint32_t *b, size_t bs, float *c, size_t ldc,
+                         const nn_post *p, const __mmask16 *mk, int nv,
+                         const int masked) {
   if (nv == 3)
-    block(m, kp, a, b, c, ldc, p, mk, 3);
+    block(m, kp, a, b, bs, c, ldc, p, mk, 3, masked);
   else if (nv == 2)
-    block(m, kp, a, b, c, ldc, p, mk, 2);
+    block(m, kp, a, b, bs, c, ldc, p, mk, 2, masked);
   else
-    block(m, kp, a, b, c, ldc, p, mk, 1);
+    block(m, kp, a, b, bs, c, ldc, p, mk, 1, masked);
 }
 
-static void tail(size_t m, size_t kp, const uint32_t *a, const uint32_t *b,
-                 float *c, size_t ldc, const nn_post *p, size_t cols) {
+NN_INLINE void tail_any(size_t m, size_t kp, const uint32_t *a,
+                        const uint32_t *b, size_t bs, float *c, size_t ldc,
+                        const nn_post *p, size_t cols, const int masked) {
   const int nv = (int)((cols + 15) / 16);
   __mmask16 mk[3];
   for (size_t v = 0; v < 3; v++)
@@ -251,7 +261,7 @@ static void tail(size_t m, size_t kp, const uint32_t *a, const uint32_t *b,
   switch (m) {
 #define CASE(r)                                                                \
   case r:                                                                      \
-    tail_rows(r, kp, a, b, c, ldc, p, mk, nv);                                 \
+    tail_rows(r, kp, a, b, bs, c, ldc, p, mk, nv, masked);                     \
     break;
     CASE(1)
     CASE(2)
@@ -262,9 +272,20 @@ static void tail(size_t m, size_t kp, const uint32_t *a, const uint32_t *b,
     CASE(7)
 #undef CASE
   default:
-    tail_rows(MR, kp, a, b, c, ldc, p, mk, nv);
+    tail_rows(MR, kp, a, b, bs, c, ldc, p, mk, nv, masked);
     break;
   }
+}
+
+static void tail(size_t m, size_t kp, const uint32_t *a, const uint32_t *b,
+                 float *c, size_t ldc, const nn_post *p, size_t cols) {
+  tail_any(m, kp, a, b, NB, c, ldc, p, cols, 0);
+}
+
+static void tail_direct(size_t m, size_t kp, const uint32_t *a,
+                        const uint32_t *b, size_t bs, float *c, size_t ldc,
+                        const nn_post *p, size_t cols) {
+  tail_any(m, kp, a, b, bs, c, ldc, p, cols, 1);
 }
 
 void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
@@ -287,10 +308,61 @@ void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
         p.res += i * p.ldr + j;
       const uint32_t *ap = a + i / MR * panel;
       if (rows == MR && cols == NB)
-        full8x48(kp, ap, bbuf, c + i * ldc + j, ldc, &p);
+        full8x48(kp, ap, bbuf, NB, c + i * ldc + j, ldc, &p);
       else
         tail(rows, kp, ap, bbuf, c + i * ldc + j, ldc, &p, cols);
     }
+  }
+}
+
+void nn_bf16_gemm_pairs_avx512(size_t m, size_t n, size_t k,
+                               const uint32_t *a, const uint32_t *b,
+                               size_t ldb, float *c, size_t ldc,
+                               const nn_post *post) {
+  const size_t kp = (k + 1) / 2, panel = nn_bf16_panel_size(k);
+  for (size_t j = 0; j < n; j += NB) {
+    size_t cols = n - j < NB ? n - j : NB;
+    /* the next block's pair rows, as pack_b does for float32 B */
+    if (j + NB < n)
+      for (size_t q = 0; q < kp; q++)
+        for (size_t l = 0; l < NB; l += 16)
+          _mm_prefetch((const char *)(b + q * ldb + j + NB + l), _MM_HINT_T0);
+    for (size_t i = 0; i < m; i += MR) {
+      size_t rows = m - i < MR ? m - i : MR;
+      nn_post p = *post;
+      if (p.bias)
+        p.bias += i;
+      if (p.slope)
+        p.slope += i * p.slope_stride;
+      if (p.res)
+        p.res += i * p.ldr + j;
+      const uint32_t *ap = a + i / MR * panel;
+      if (rows == MR && cols == NB)
+        full8x48(kp, ap, b + j, ldb, c + i * ldc + j, ldc, &p);
+      else
+        tail_direct(rows, kp, ap, b + j, ldb, c + i * ldc + j, ldc, &p, cols);
+    }
+  }
+}
+
+void nn_bf16_pairs_avx512(const float *lo, const float *hi, uint32_t *dst,
+                          size_t n) {
+  const __m512i idx = _mm512_set_epi16(
+      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 l = _mm512_loadu_ps(lo + i);
+    __m512 h = hi ? _mm512_loadu_ps(hi + i) : _mm512_setzero_ps();
+    __m512i t = (__m512i)_mm512_cvtne2ps_pbh(h, l);
+    _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi16(idx, t));
+  }
+  if (i < n) {
+    __mmask16 m = tail_mask16(n - i);
+    __m512 l = _mm512_maskz_loadu_ps(m, lo + i);
+    __m512 h = hi ? _mm512_maskz_loadu_ps(m, hi + i) : _mm512_setzero_ps();
+    __m512i t = (__m512i)_mm512_cvtne2ps_pbh(h, l);
+    _mm512_mask_storeu_epi32(dst + i, m, _mm512_permutexvar_epi16(idx, t));
   }
 }
 #endif

@@ -84,3 +84,26 @@ void nn_bf16_conv3x3s2c_ref(const float *x, size_t cin, size_t ih, size_t iw,
             post, o, acc, post->res ? post->res + o * post->ldr + p : NULL);
       }
 }
+
+void nn_bf16_pairs_ref(const float *lo, const float *hi, uint32_t *dst,
+                       size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dst[i] = nn_bf16_from_f32(lo[i]) |
+             (uint32_t)(hi ? nn_bf16_from_f32(hi[i]) : 0) << 16;
+}
+
+void nn_bf16_gemm_pairs_ref(size_t m, size_t n, size_t k, const uint32_t *a,
+                            const uint32_t *b, size_t ldb, float *c,
+                            size_t ldc, const nn_post *post) {
+  const size_t kp = (k + 1) / 2, panel = nn_bf16_panel_size(k);
+  for (size_t i = 0; i < m; i++) {
+    const uint32_t *ai = a + i / NN_BF16_MR * panel + i % NN_BF16_MR;
+    for (size_t j = 0; j < n; j++) {
+      float acc = 0.0f;
+      for (size_t q = 0; q < kp; q++)
+        acc = dp_pair(acc, ai[q * NN_BF16_MR], b[q * ldb + j]);
+      const float *rr = post->res ? post->res + i * post->ldr + j : NULL;
+      c[i * ldc + j] = nn_post_apply(post, i, acc, rr);
+    }
+  }
+}
