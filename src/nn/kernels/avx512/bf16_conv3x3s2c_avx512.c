@@ -105,30 +105,30 @@ NN_INLINE void all_blocks(const float *x, size_t ih, size_t iw,
   }
 }
 
-NN_INLINE void by_act(const float *x, size_t ih, size_t iw,
-                      const uint32_t *wp, size_t co, float *y, size_t ldy,
-                      size_t ow, size_t oy0, size_t oy1, size_t pad_t,
-                      size_t pad_l, const nn_post *post, const int cin) {
+NN_INLINE void by_act(const float *x, size_t ih, size_t iw, const uint32_t *wp,
+                      size_t co, float *y, size_t ldy, size_t ow, size_t oy0,
+                      size_t oy1, size_t pad_t, size_t pad_l,
+                      const nn_post *post, const int cin) {
   switch (post->act) {
   case NN_ACT_NONE:
-    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post,
-               cin, NN_ACT_NONE);
+    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
+               NN_ACT_NONE);
     break;
   case NN_ACT_RELU:
-    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post,
-               cin, NN_ACT_RELU);
+    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
+               NN_ACT_RELU);
     break;
   default:
-    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post,
-               cin, post->act);
+    all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
+               post->act);
     break;
   }
 }
 
-void nn_bf16_conv3x3s2c_avx512(const float *x, size_t cin, size_t ih,
-                               size_t iw, const uint32_t *wp, size_t co,
-                               float *y, size_t ldy, size_t ow, size_t oy0,
-                               size_t oy1, size_t pad_t, size_t pad_l,
+void nn_bf16_conv3x3s2c_avx512(const float *x, size_t cin, size_t ih, size_t iw,
+                               const uint32_t *wp, size_t co, float *y,
+                               size_t ldy, size_t ow, size_t oy0, size_t oy1,
+                               size_t pad_t, size_t pad_l,
                                const nn_post *post) {
   switch (cin) {
   case 1:
