@@ -6,6 +6,8 @@
  * Resize (nearest) is compared with its index formula for the 2x
  * upsampling of feature pyramids (the doubled-row and doubled-column fast
  * paths, odd widths) and for other factors (the table path).
+ * QuantizeLinear / DequantizeLinear: rounding, saturation, refusals (the
+ * ONNX node tests in test_conformance cover the rest of the quantised ops).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +20,8 @@
 
 extern const nn_op nn_op_concat, nn_op_transpose, nn_op_reshape, nn_op_flatten,
     nn_op_shape, nn_op_gather, nn_op_unsqueeze, nn_op_squeeze, nn_op_slice,
-    nn_op_constant, nn_op_resize;
+    nn_op_constant, nn_op_resize, nn_op_quantizelinear,
+    nn_op_dequantizelinear;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -822,6 +825,59 @@ static void test_resize_op(argus_threadpool *pool) {
   resize_case(pool, x4, o4, 1);
 }
 
+/* QuantizeLinear rounds half to even before adding the zero point (an odd
+ * zero point must not move a tie), saturates to int8, refuses a zero scale
+ * at run time without writing; DequantizeLinear undoes it. */
+static void test_quantize_ops(void) {
+  float x[6] = {0.5f, 1.5f, 2.5f, -0.5f, 300.0f, -300.0f}, scale = 1.0f;
+  int8_t zp = 1;
+  const int64_t d6[1] = {6}, d1[1] = {1};
+  test_graph tg;
+  tg_init(&tg, &nn_op_quantizelinear, 13, 3);
+  tg_input(&tg, 0, NN_FLOAT, 1, d6, x, 0);
+  tg_input(&tg, 1, NN_FLOAT, 1, d1, &scale, 0);
+  tg_input(&tg, 2, NN_INT8, 1, d1, &zp, 0);
+  nn_err err = {{0}};
+  CHECK_OK(tg_run(&tg, NULL, &err));
+  CHECK_INT_EQ(tg.v[0].dtype, NN_INT8);
+  static const int8_t want[6] = {1, 3, 3, 1, 127, -128};
+  for (int i = 0; i < 6 && tg.v[0].data; i++)
+    CHECK_INT_EQ(((int8_t *)tg.v[0].data)[i], want[i]);
+  /* a zero scale: refused, output untouched */
+  memset(tg.v[0].data, 0x55, 6);
+  scale = 0.0f;
+  argus_log_set_sink(keep_log, NULL);
+  nn_exec ex = {&tg.g, NULL, 1, NULL, 0};
+  CHECK_INT_EQ(nn_op_quantizelinear.run(&ex, &tg.n), ARGUS_E_INVALID_ARG);
+  CHECK(strstr(last_log, "not a positive number") != NULL);
+  argus_log_set_sink(NULL, NULL);
+  for (int i = 0; i < 6; i++)
+    CHECK_INT_EQ(((uint8_t *)tg.v[0].data)[i], 0x55);
+  /* DequantizeLinear of the quantised values */
+  int8_t q[6];
+  memcpy(q, want, sizeof q);
+  scale = 0.25f;
+  test_graph td;
+  tg_init(&td, &nn_op_dequantizelinear, 13, 3);
+  tg_input(&td, 0, NN_INT8, 1, d6, q, 0);
+  tg_input(&td, 1, NN_FLOAT, 1, d1, &scale, 0);
+  tg_input(&td, 2, NN_INT8, 1, d1, &zp, 0);
+  CHECK_OK(tg_run(&td, NULL, &err));
+  for (int i = 0; i < 6 && td.v[0].data; i++)
+    CHECK(((float *)td.v[0].data)[i] == (float)(want[i] - 1) * 0.25f);
+  tg_free(&td);
+  tg_free(&tg);
+  /* a float zero point is refused at plan time */
+  float fz = 0;
+  tg_init(&tg, &nn_op_quantizelinear, 13, 3);
+  tg_input(&tg, 0, NN_FLOAT, 1, d6, x, 0);
+  tg_input(&tg, 1, NN_FLOAT, 1, d1, &scale, 0);
+  tg_input(&tg, 2, NN_FLOAT, 1, d1, &fz, 0);
+  CHECK_INT_EQ(tg_run(&tg, NULL, &err), ARGUS_E_UNSUPPORTED);
+  CHECK(strstr(err.msg, "zero point of type") != NULL);
+  tg_free(&tg);
+}
+
 int main(void) {
   argus_threadpool *pool = NULL;
   CHECK_OK(argus_threadpool_create(3, &pool));
@@ -837,6 +893,7 @@ int main(void) {
   test_constant_op();
   test_resize_op(pool);
   test_resize_op(NULL);
+  test_quantize_ops();
   argus_threadpool_destroy(pool);
   return check_report("test_shape_ops");
 }

@@ -5,10 +5,11 @@
 
 #define NN_OPS(X)                                                              \
   X(add) X(batchnormalization) X(clip) X(concat) X(constant) X(conv) X(div)   \
-  X(exp) X(flatten) X(gather) X(gemm) X(globalaveragepool) X(identity)         \
-  X(matmul) X(maxpool) X(mul) X(prelu) X(relu) X(reshape) X(resize)          \
-  X(shape) X(sigmoid) X(slice) X(softmax) X(squeeze) X(sub) X(transpose)      \
-  X(unsqueeze)
+  X(dequantizelinear) X(exp) X(flatten) X(gather) X(gemm)                      \
+  X(globalaveragepool) X(identity) X(matmul) X(maxpool) X(mul) X(prelu)        \
+  X(qlinearconv) X(qlinearmatmul) X(quantizelinear) X(relu) X(reshape)         \
+  X(resize) X(shape) X(sigmoid) X(slice) X(softmax) X(squeeze) X(sub)          \
+  X(transpose) X(unsqueeze)
 
 #define NN_DECLARE_OP_(name) extern const nn_op nn_op_##name;
 NN_OPS(NN_DECLARE_OP_)
