@@ -316,11 +316,16 @@ static argus_err qconv_infer(nn_graph *g, nn_node *n, nn_err *err) {
   if ((ks[0] && (size_t)ks[0] != pl.kh) || (ks[1] && (size_t)ks[1] != pl.kw))
     return nn_fail(err, ARGUS_E_SHAPE,
                    "QLinearConv '%s': kernel_shape differs from w's", qname(n));
-  if (st[0] < 1 || st[1] < 1 || dl[0] < 1 || dl[1] < 1 ||
-      (pads && npads != 4))
+  const int64_t lim = (int64_t)1 << 24;
+  int pads_ok = !pads || npads == 4;
+  for (size_t i = 0; pads && i < npads && pads_ok; i++)
+    pads_ok = pads[i] >= 0 && pads[i] <= lim;
+  if (st[0] < 1 || st[1] < 1 || dl[0] < 1 || dl[1] < 1 || st[0] > lim ||
+      st[1] > lim || dl[0] > lim || dl[1] > lim || !pads_ok ||
+      pl.kh < 1 || pl.kw < 1)
     return nn_fail(err, ARGUS_E_CORRUPT,
-                   "QLinearConv '%s': strides and dilations must be >= 1 and "
-                   "pads hold 4 values",
+                   "QLinearConv '%s': strides and dilations must be 1 to "
+                   "2^24, pads 4 values of 0 to 2^24, the kernel at least 1x1",
                    qname(n));
   pl.group = (size_t)group;
   pl.sh = (size_t)st[0], pl.sw = (size_t)st[1];
@@ -423,6 +428,8 @@ static argus_err qconv_run(const nn_exec *ex, const nn_node *n) {
   if (!scales_ok(n, "x", xs) || !scales_ok(n, "w", ws) ||
       !scales_ok(n, "y", ys))
     return ARGUS_E_INVALID_ARG;
+  if (p->co == 0 || p->n == 0)
+    return ARGUS_OK;
   double *mult = malloc(p->co * sizeof *mult);
   if (!mult)
     return ARGUS_E_NOMEM;
@@ -512,7 +519,9 @@ static argus_err qmm_run(const nn_exec *ex, const nn_node *n) {
             *(const float *)ys->data;
   const size_t M = (size_t)a->dims[a->rank - 2], K = (size_t)a->dims[a->rank - 1],
                N = (size_t)b->dims[b->rank - 1];
-  size_t batch = a->nelem / (M * K);
+  if (M == 0 || N == 0)
+    return ARGUS_OK;
+  size_t batch = y->nelem / (M * N);
   for (size_t t = 0; t < batch; t++) {
     size_t ab = t * M * K, bb = b->rank > 2 ? t * K * N : 0, yb = t * M * N;
     for (size_t i = 0; i < M; i++)
