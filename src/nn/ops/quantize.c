@@ -10,7 +10,8 @@
  *   QLinearMatMul     the same for a matrix product (no B)
  *
  * round is to nearest even; saturate clips to the output type (uint8 or
- * int8, the zero point's type; uint8 when QuantizeLinear has none).
+ * int8, the zero point's type; uint8 when QuantizeLinear has none); a NaN
+ * quantises to the zero point.
  * Scales and zero points are per tensor, or per channel along `axis`
  * (QuantizeLinear / DequantizeLinear, opset 13) or per output channel
  * (QLinearConv's w_scale / w_zero_point). They may be runtime inputs: they
@@ -56,6 +57,8 @@ static int32_t q_at(const nn_value *v, size_t i) {
  * (an odd zero point would otherwise move a tie to the other side). */
 static void q_store(void *y, int dt, size_t i, double r, int32_t zp) {
   double lo = dt == NN_UINT8 ? 0 : -128, hi = dt == NN_UINT8 ? 255 : 127;
+  if (r != r) /* NaN (a NaN input): the zero point */
+    r = 0;
   r = nearbyint(r) + zp; /* the default rounding mode: to nearest even */
   if (r < lo)
     r = lo;
