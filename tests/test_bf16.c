@@ -247,6 +247,32 @@ static void c3_case(nn_bf16_conv3x3s2c_fn fast, size_t cin, size_t co,
         diff++;
       }
     CHECK_INT_EQ(diff, 0);
+    /* the pairs form: the float32 form's values rounded into channel pairs
+     * (no residual there) */
+    nn_bf16_conv3x3s2c_pairs_fn fp = nn_bf16_conv3x3s2c_pairs_get();
+    if (fp) {
+      p.res = NULL;
+      size_t cp = (co + 1) / 2, pd = 0;
+      uint32_t *y2 = malloc(cp * ldy * sizeof *y2),
+               *want = malloc(cp * ldy * sizeof *want);
+      for (size_t i = 0; i < cp * ldy; i++)
+        y2[i] = want[i] = 0xdeadbeefu;
+      fast(x, cin, ih, iw, wp, co, c1, ldy, ow, oy0, oy1, pt, pl, &p);
+      for (size_t q = 0; q < cp; q++)
+        nn_bf16_pairs_ref(c1 + 2 * q * ldy + oy0 * ow,
+                          2 * q + 1 < co ? c1 + (2 * q + 1) * ldy + oy0 * ow
+                                         : NULL,
+                          want + q * ldy + oy0 * ow, (oy1 - oy0) * ow);
+      fp(x, cin, ih, iw, wp, co, y2, ldy, ow, oy0, oy1, pt, pl, &p);
+      for (size_t i = 0; i < cp * ldy; i++)
+        pd += y2[i] != want[i];
+      if (pd)
+        fprintf(stderr, "bf16 conv3x3s2c pairs cin=%zu co=%zu act=%d: %zu "
+                        "values differ\n",
+                cin, co, p.act, pd);
+      CHECK_INT_EQ(pd, 0);
+      free(y2), free(want);
+    }
   }
   free(x), free(w), free(bias), free(slope), free(res), free(wp), free(c0);
   free(c1);

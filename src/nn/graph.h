@@ -259,7 +259,8 @@ int nn_graph_find_value(const nn_graph *g, const char *name);
 void nn_graph_free(nn_graph *g);
 
 /* In a bf16 session, after shapes and fusions are final: each float32 map
- * written by a fused 1x1+depthwise Conv and read only as X by other such
+ * written by a fused 1x1+depthwise Conv (or by a first conv on the bf16
+ * direct 3x3 stride-2 path) and read only as X by fused 1x1+depthwise
  * nodes (all running their GEMM in bf16) is kept as bf16 pairs (kernels.h
  * "BF16 activations in pairs"): the writer converts its output rows as
  * they are made, the readers' GEMM reads them in place. Its arena slot

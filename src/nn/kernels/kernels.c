@@ -160,6 +160,7 @@ static nn_bf16_gemm_fn g_bf16;
 static nn_bf16_conv3x3s2c_fn g_bf16_c3;
 static nn_bf16_pairs_fn g_bf16_pairs;
 static nn_bf16_gemm_pairs_fn g_bf16_gemm_pairs;
+static nn_bf16_conv3x3s2c_pairs_fn g_bf16_c3_pairs;
 static pthread_once_t g_bf16_once = PTHREAD_ONCE_INIT;
 
 static void choose_bf16(void) {
@@ -168,12 +169,14 @@ static void choose_bf16(void) {
   g_bf16_c3 = NULL;
   g_bf16_pairs = NULL;
   g_bf16_gemm_pairs = NULL;
+  g_bf16_c3_pairs = NULL;
 #if defined(__x86_64__) || defined(__i386__)
   if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_BF16)) {
     g_bf16 = nn_bf16_gemm_avx512;
     g_bf16_c3 = nn_bf16_conv3x3s2c_avx512;
     g_bf16_pairs = nn_bf16_pairs_avx512;
     g_bf16_gemm_pairs = nn_bf16_gemm_pairs_avx512;
+    g_bf16_c3_pairs = nn_bf16_conv3x3s2c_pairs_avx512;
   }
 #endif
   argus_log(ARGUS_LOG_DEBUG, "nn", "bf16 gemm: %s",
@@ -200,6 +203,11 @@ nn_bf16_pairs_fn nn_bf16_pairs_get(void) {
 nn_bf16_gemm_pairs_fn nn_bf16_gemm_pairs_get(void) {
   pthread_once(&g_bf16_once, choose_bf16);
   return g_bf16_gemm_pairs;
+}
+
+nn_bf16_conv3x3s2c_pairs_fn nn_bf16_conv3x3s2c_pairs_get(void) {
+  pthread_once(&g_bf16_once, choose_bf16);
+  return g_bf16_c3_pairs;
 }
 
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

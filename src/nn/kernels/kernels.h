@@ -364,6 +364,20 @@ typedef void (*nn_bf16_conv3x3s2c_fn)(const float *x, size_t cin, size_t ih,
                                       size_t pad_t, size_t pad_l,
                                       const nn_post *post);
 
+/* The same writing its output as bf16 pairs ("BF16 activations in pairs"):
+ * channels 2q, 2q+1 of pixel p at y[q*ldy + p] (ldy in uint32), the second
+ * 0 past co; the values are those the float32 form stores, rounded to
+ * bf16. post->res must be NULL. */
+typedef void (*nn_bf16_conv3x3s2c_pairs_fn)(
+    const float *x, size_t cin, size_t ih, size_t iw, const uint32_t *wp,
+    size_t co, uint32_t *y, size_t ldy, size_t ow, size_t oy0, size_t oy1,
+    size_t pad_t, size_t pad_l, const nn_post *post);
+nn_bf16_conv3x3s2c_pairs_fn nn_bf16_conv3x3s2c_pairs_get(void);
+void nn_bf16_conv3x3s2c_pairs_avx512(const float *, size_t, size_t, size_t,
+                                     const uint32_t *, size_t, uint32_t *,
+                                     size_t, size_t, size_t, size_t, size_t,
+                                     size_t, const nn_post *);
+
 static inline size_t nn_bf16_conv3x3s2c_pack_size(size_t co, size_t cin) {
   return co * cin * 6;
 }

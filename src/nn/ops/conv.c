@@ -111,6 +111,8 @@ typedef struct conv_plan {
   int pack_at_run;    /* W is a runtime input: pack into wbuf in run */
   nn_bf16_gemm_fn bf16; /* non-NULL: the GEMM paths run in bf16 */
   nn_bf16_conv3x3s2c_fn c3bf16; /* non-NULL: DIRECT3X3S2 runs in bf16 */
+  /* set by nn_conv_pair_edges: Y leaves as bf16 pairs */
+  nn_bf16_conv3x3s2c_pairs_fn c3pairs;
   uint32_t *wb16; /* W packed for bf16 (owned), per group gpack16; for
                      c3bf16 in nn_bf16_conv3x3s2c_pack's layout */
   size_t gpack16;
@@ -927,6 +929,13 @@ static void task_direct(void *ctx, size_t begin, size_t end, int tid) {
     size_t oy0 = band * c->mchunk;
     size_t oy1 = oy0 + c->mchunk < pl->out[0] ? oy0 + c->mchunk : pl->out[0];
     nn_post p = post_at(c, img, 0, 0);
+    if (pl->c3pairs) {
+      pl->c3pairs(c->x + img * pl->ci * pl->isz, pl->ci, pl->in[0], pl->in[1],
+                  pl->wb16, pl->co,
+                  (uint32_t *)(void *)c->y + img * ((pl->co + 1) / 2) * pl->osz,
+                  pl->osz, pl->out[1], oy0, oy1, pl->pb[0], pl->pb[1], &p);
+      continue;
+    }
     if (pl->c3bf16) {
       pl->c3bf16(c->x + img * pl->ci * pl->isz, pl->ci, pl->in[0], pl->in[1],
                  pl->wb16, pl->co, c->y + img * pl->co * pl->osz, pl->osz,
@@ -1397,20 +1406,34 @@ static int is_pwdw(const nn_node *n) {
          (n->op == &nn_op_conv_pwdw || n->op == &nn_op_conv_pwdw_pool);
 }
 
+/* A node that can write its output as bf16 pairs: a fused node whose GEMM
+ * runs in bf16, or a Conv on the bf16 direct 3x3 stride-2 path without a
+ * residual. */
+static int pairs_writer(const nn_node *n) {
+  if (n->dead || !n->plan || n->noutputs != 1)
+    return 0;
+  if (is_pwdw(n))
+    return ((const pwdw_plan *)n->plan)->bf16 != NULL;
+  return n->op == &nn_op_conv && n->epi.residual < 0 &&
+         ((const conv_plan *)n->plan)->c3bf16 != NULL;
+}
+
 /* See graph.h. A value qualifies when its producer is a fused node whose
- * pointwise GEMM runs in bf16 and every reader is such a node reading it
+ * pointwise GEMM runs in bf16 (or a Conv on the bf16 direct stride-2 path,
+ * without a residual) and every reader is such a fused node reading it
  * as X only (not as another input, not as a residual), and it is not a
  * graph output: nothing else ever sees its bytes. */
 int nn_conv_pair_edges(nn_graph *g) {
   nn_bf16_pairs_fn cvt = nn_bf16_pairs_get();
   nn_bf16_gemm_pairs_fn gp = nn_bf16_gemm_pairs_get();
+  nn_bf16_conv3x3s2c_pairs_fn c3p = nn_bf16_conv3x3s2c_pairs_get();
   int count = 0;
-  if (g->precision != ARGUS_NN_PRECISION_BF16 || !cvt || !gp ||
+  if (g->precision != ARGUS_NN_PRECISION_BF16 || !cvt || !gp || !c3p ||
       getenv("ARGUS_NN_NO_PAIRS"))
     return 0;
   for (int i = 0; i < g->nnodes; i++) {
     nn_node *a = &g->nodes[i];
-    if (!is_pwdw(a) || !((pwdw_plan *)a->plan)->bf16 || a->noutputs != 1)
+    if (!pairs_writer(a))
       continue;
     int v = a->out[0], readers = 0, ok = v >= 0 && !g->values[v].is_output;
     for (int j = 0; j < g->nnodes && ok; j++) {
@@ -1428,7 +1451,10 @@ int nn_conv_pair_edges(nn_graph *g) {
     }
     if (!ok || readers == 0)
       continue;
-    ((pwdw_plan *)a->plan)->cvt = cvt;
+    if (is_pwdw(a))
+      ((pwdw_plan *)a->plan)->cvt = cvt;
+    else
+      ((conv_plan *)a->plan)->c3pairs = c3p;
     for (int j = 0; j < g->nnodes; j++)
       if (!g->nodes[j].dead && g->nodes[j].ninputs > 0 &&
           g->nodes[j].in[0] == v)

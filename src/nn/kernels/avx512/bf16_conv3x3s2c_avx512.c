@@ -23,7 +23,8 @@ NN_INLINE void block_rows(const float *x, size_t ih, size_t iw,
                           const uint32_t *wp, float *y, size_t ldy, size_t ow,
                           size_t oy0, size_t oy1, size_t pad_t, size_t pad_l,
                           const float *res, size_t ldr, const post512 *pr,
-                          const int cin, const int nc, const int act) {
+                          const int cin, const int nc, const int act,
+                          const int pairs) {
   const ptrdiff_t W = (ptrdiff_t)iw, H = (ptrdiff_t)ih;
   const size_t plane = ih * iw, wo = (size_t)cin * 6; /* wp's channel stride */
   for (size_t oy = oy0; oy < oy1; oy++) {
@@ -67,6 +68,23 @@ NN_INLINE void block_rows(const float *x, size_t ih, size_t iw,
         }
       }
       const size_t px = (size_t)oy * ow + ox;
+      if (pairs) { /* channels o, o+1 -> one uint32 plane (o even) */
+        const __m512i idx = _mm512_set_epi16(
+            31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
+            7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        uint32_t *yq = (uint32_t *)(void *)y;
+#pragma GCC unroll 8
+        for (int o = 0; o < 16; o += 2)
+          if (o < nc) {
+            __m512 lo = post512_value(&pr[o], act, acc[o]);
+            __m512 hi = o + 1 < nc ? post512_value(&pr[o + 1], act, acc[o + 1])
+                                   : _mm512_setzero_ps();
+            __m512i t = _mm512_permutexvar_epi16(
+                idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+            _mm512_mask_storeu_epi32(yq + (size_t)(o / 2) * ldy + px, mo, t);
+          }
+        continue;
+      }
 #pragma GCC unroll 16
       for (int o = 0; o < 16; o++)
         if (o < nc) {
@@ -82,12 +100,13 @@ NN_INLINE void block_rows(const float *x, size_t ih, size_t iw,
   }
 }
 
-/* Every channel block for one input channel count and activation. */
+/* Every channel block for one input channel count and activation;
+ * pairs: y holds uint32 planes of channel pairs. */
 NN_INLINE void all_blocks(const float *x, size_t ih, size_t iw,
                           const uint32_t *wp, size_t co, float *y, size_t ldy,
                           size_t ow, size_t oy0, size_t oy1, size_t pad_t,
                           size_t pad_l, const nn_post *post, const int cin,
-                          const int act) {
+                          const int act, const int pairs) {
   post512 pr[16];
   for (size_t o0 = 0; o0 < co; o0 += 16) {
     const size_t nc = co - o0 < 16 ? co - o0 : 16;
@@ -95,32 +114,57 @@ NN_INLINE void all_blocks(const float *x, size_t ih, size_t iw,
       pr[o] = post512_row(post, o0 + o);
     const float *res = post->res ? post->res + o0 * post->ldr : NULL;
     const uint32_t *wb = wp + o0 * (size_t)cin * 6;
-    float *yb = y + o0 * ldy;
+    float *yb = pairs ? (float *)(void *)((uint32_t *)(void *)y + o0 / 2 * ldy)
+                      : y + o0 * ldy;
     if (nc == 16)
       block_rows(x, ih, iw, wb, yb, ldy, ow, oy0, oy1, pad_t, pad_l, res,
-                 post->ldr, pr, cin, 16, act);
+                 post->ldr, pr, cin, 16, act, pairs);
     else
       block_rows(x, ih, iw, wb, yb, ldy, ow, oy0, oy1, pad_t, pad_l, res,
-                 post->ldr, pr, cin, (int)nc, act);
+                 post->ldr, pr, cin, (int)nc, act, pairs);
   }
 }
 
 NN_INLINE void by_act(const float *x, size_t ih, size_t iw, const uint32_t *wp,
                       size_t co, float *y, size_t ldy, size_t ow, size_t oy0,
                       size_t oy1, size_t pad_t, size_t pad_l,
-                      const nn_post *post, const int cin) {
+                      const nn_post *post, const int cin, const int pairs) {
   switch (post->act) {
   case NN_ACT_NONE:
     all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
-               NN_ACT_NONE);
+               NN_ACT_NONE, pairs);
     break;
   case NN_ACT_RELU:
     all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
-               NN_ACT_RELU);
+               NN_ACT_RELU, pairs);
     break;
   default:
     all_blocks(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, cin,
-               post->act);
+               post->act, pairs);
+    break;
+  }
+}
+
+NN_INLINE void by_cin(const float *x, size_t cin, size_t ih, size_t iw,
+                      const uint32_t *wp, size_t co, float *y, size_t ldy,
+                      size_t ow, size_t oy0, size_t oy1, size_t pad_t,
+                      size_t pad_l, const nn_post *post, const int pairs) {
+  switch (cin) {
+  case 1:
+    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 1,
+           pairs);
+    break;
+  case 2:
+    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 2,
+           pairs);
+    break;
+  case 3:
+    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 3,
+           pairs);
+    break;
+  default:
+    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 4,
+           pairs);
     break;
   }
 }
@@ -130,19 +174,15 @@ void nn_bf16_conv3x3s2c_avx512(const float *x, size_t cin, size_t ih, size_t iw,
                                size_t ldy, size_t ow, size_t oy0, size_t oy1,
                                size_t pad_t, size_t pad_l,
                                const nn_post *post) {
-  switch (cin) {
-  case 1:
-    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 1);
-    break;
-  case 2:
-    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 2);
-    break;
-  case 3:
-    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 3);
-    break;
-  default:
-    by_act(x, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 4);
-    break;
-  }
+  by_cin(x, cin, ih, iw, wp, co, y, ldy, ow, oy0, oy1, pad_t, pad_l, post, 0);
+}
+
+void nn_bf16_conv3x3s2c_pairs_avx512(const float *x, size_t cin, size_t ih,
+                                     size_t iw, const uint32_t *wp, size_t co,
+                                     uint32_t *y, size_t ldy, size_t ow,
+                                     size_t oy0, size_t oy1, size_t pad_t,
+                                     size_t pad_l, const nn_post *post) {
+  by_cin(x, cin, ih, iw, wp, co, (float *)(void *)y, ldy, ow, oy0, oy1, pad_t,
+         pad_l, post, 1);
 }
 #endif

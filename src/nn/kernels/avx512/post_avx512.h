@@ -99,6 +99,31 @@ NN_INLINE void post512_store_act(const post512 *r, int act, __m512 y,
   post512_apply(r, act, y, c, res, m, masked, 1);
 }
 
+/* The epilogue's value without storing it (no residual; the bias added):
+ * for kernels that convert their output before the store. */
+NN_INLINE __m512 post512_value(const post512 *r, int act, __m512 y) {
+  y = _mm512_add_ps(y, r->bias);
+  switch (act) {
+  case NN_ACT_RELU:
+    return _mm512_max_ps(y, _mm512_setzero_ps());
+  case NN_ACT_PRELU: {
+    __mmask16 neg = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(y, neg, y, r->slope);
+  }
+  case NN_ACT_CLIP:
+    return _mm512_min_ps(_mm512_max_ps(y, r->lo), r->hi);
+  case NN_ACT_SIGMOID: {
+    float t[16];
+    _mm512_storeu_ps(t, y);
+    for (int i = 0; i < 16; i++)
+      t[i] = nn_sigmoidf_(t[i]);
+    return _mm512_loadu_ps(t);
+  }
+  default:
+    return y;
+  }
+}
+
 /* The same for a y that already holds the bias (a kernel that started its
  * sum from it). */
 NN_INLINE void post512_finish(const post512 *r, int act, __m512 y, float *c,
