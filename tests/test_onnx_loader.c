@@ -1068,10 +1068,51 @@ static void test_parse_tensor(void) {
   }
 }
 
+
+/* The session's multiply-accumulate count (which bounds the fuzzer's work)
+ * includes the quantised convolution and matrix product: ONNX's node tests
+ * QLinearConv (7x7 output, 1x1x1x1 weights: 49) and QLinearMatMul 2-D
+ * ([2,4] x [4,3]: 24). Skipped without the ONNX test data. */
+static void test_quantised_macs(void) {
+  const char *data = getenv("ARGUS_ONNX_TESTDATA");
+  if (!data || !*data)
+    data = "/usr/share/libonnx-testdata/data";
+  static const struct {
+    const char *name;
+    uint64_t macs;
+  } cases[] = {{"test_qlinearconv", 49}, {"test_qlinearmatmul_2D", 24}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/node/%s/model.onnx", data, cases[i].name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      printf("  SKIP %s: %s not found (set ARGUS_ONNX_TESTDATA)\n",
+             cases[i].name, path);
+      continue;
+    }
+    fclose(f);
+    argus_nn_model *m = NULL;
+    argus_nn_session *s = NULL;
+    argus_nn_error err = {{0}};
+    CHECK_OK(argus_nn_model_load_file(path, &m, &err));
+    if (m)
+      CHECK_OK(argus_nn_session_create(m, NULL, &s, &err));
+    if (s) {
+      uint64_t got = argus_nn_session_macs(s);
+      if (got != cases[i].macs)
+        fprintf(stderr, "%s: %llu MACs, want %llu\n", cases[i].name,
+                (unsigned long long)got, (unsigned long long)cases[i].macs);
+      CHECK(got == cases[i].macs);
+    }
+    argus_nn_session_free(s);
+    argus_nn_model_free(m);
+  }
+}
 int main(void) {
   printf("valid model:\n");
   test_valid_model();
   test_dynamic_batch();
+  test_quantised_macs();
   printf("refusals:\n");
   test_no_alloc_before_size_check();
   test_api_edges();

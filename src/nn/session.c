@@ -771,9 +771,22 @@ static uint64_t node_macs(const nn_graph *g, const nn_node *n) {
     }
     return (uint64_t)y->nelem * (pooled ? 4 : 1) * per;
   }
-  if ((strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0) &&
-      n->ninputs >= 2) {
-    const nn_value *b = &g->values[n->in[1]];
+  /* QLinearConv and QLinearMatMul carry their weights at input 3 */
+  if (strcmp(n->op_type, "QLinearConv") == 0 && n->ninputs >= 4 &&
+      n->in[3] >= 0) {
+    const nn_value *w = &g->values[n->in[3]];
+    uint64_t p = 1;
+    for (int d = 1; d < w->rank; d++)
+      p *= (uint64_t)w->dims[d];
+    return (uint64_t)y->nelem * p;
+  }
+  int qmm = strcmp(n->op_type, "QLinearMatMul") == 0;
+  if ((strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0 ||
+       qmm) &&
+      n->ninputs >= (qmm ? 4 : 2) && n->in[qmm ? 3 : 1] >= 0) {
+    const nn_value *b = &g->values[n->in[qmm ? 3 : 1]];
+    if (b->rank < 1)
+      return 0;
     int64_t k = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
     if (strcmp(n->op_type, "Gemm") == 0) {
       int64_t tb = 0;
