@@ -386,6 +386,26 @@ static void test_kernels(void) {
     }
     CHECK_INT_EQ(bad, 0);
 
+    /* 4x4 box of RGB rows: any width (tails of the 4-pixel groups), rows
+     * at odd offsets; no write past 3*npx floats. */
+    static uint8_t brow[4][12 * W + 16];
+    static float bo1[3 * W + 1], bo2[3 * W + 1];
+    bad = 0;
+    for (int iter = 0; iter < 300; iter++) {
+      int npx = iter < 40 ? iter + 1 : rnd_in(1, W);
+      const uint8_t *r4[4];
+      for (int r = 0; r < 4; r++) {
+        for (int i = 0; i < 12 * W + 16; i++)
+          brow[r][i] = (uint8_t)rnd();
+        r4[r] = brow[r] + rnd_in(0, 15);
+      }
+      bo1[3 * npx] = bo2[3 * npx] = -1.0f;
+      ref->box4_rgb(r4, npx, bo1);
+      k->box4_rgb(r4, npx, bo2);
+      bad += memcmp(bo1, bo2, sizeof(float) * (size_t)(3 * npx + 1)) != 0;
+    }
+    CHECK_INT_EQ(bad, 0);
+
     /* warp rows: random similarity maps, including ones that leave the
      * image, both channel counts. */
     argus_image src;
@@ -663,6 +683,45 @@ static void test_warp(void) {
 
 /* ---- to_tensor ------------------------------------------------------------
  */
+
+/* A shrink by exactly 4 (the live detector's 1080p -> 480 input) takes the
+ * integer box kernel: every value is the exact mean of its 4x4 cell, for
+ * rows inside the image, beside padding rows (box taller than the image)
+ * and through the general passes (box wider than the image). */
+static void test_box4_shrink(void) {
+  argus_image s;
+  CHECK_OK(argus_image_alloc(&s, 4 * 37, 4 * 9, ARGUS_PIX_RGB8));
+  fill_random(&s);
+  const float boxes[3][4] = {{0, 0, 4 * 37, 4 * 9},
+                             {0, 0, 4 * 37, 4 * 12},
+                             {0, 0, 4 * 40, 4 * 9}};
+  const int ow[3] = {37, 37, 40}, oh[3] = {9, 12, 9};
+  for (int t = 0; t < 3; t++) {
+    float *out = malloc(sizeof(float) * 3 * (size_t)(ow[t] * oh[t]));
+    CHECK_OK(argus_image_to_tensor(&s, boxes[t], ow[t], oh[t], ARGUS_CH_RGB,
+                                   0.0f, 1.0f, out));
+    int bad = 0;
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < oh[t]; y++)
+        for (int x = 0; x < ow[t]; x++) {
+          float want = 0.0f;
+          if (4 * y < s.height && 4 * x < s.width) {
+            int sum = 0;
+            for (int j = 0; j < 4; j++)
+              for (int i = 0; i < 4; i++)
+                sum += px(&s, 4 * x + i, 4 * y + j)[c];
+            want = (float)sum / 16.0f;
+          }
+          float got = out[((size_t)c * oh[t] + y) * ow[t] + x];
+          if (got != want && bad++ < 3)
+            fprintf(stderr, "box4 case %d (%d,%d,%d): %g, want %g\n", t, x, y,
+                    c, (double)got, (double)want);
+        }
+    CHECK_INT_EQ(bad, 0);
+    free(out);
+  }
+  argus_image_free(&s);
+}
 
 static void test_to_tensor(void) {
   const float mean = 127.0f, scale = 1.0f / 128.0f;
@@ -1420,6 +1479,13 @@ static void run_tensor(void *c) {
   argus_image_to_tensor(b->a, box, 320, 240, ARGUS_CH_RGB, 127.0f, 1.0f / 128,
                         b->t);
 }
+/* the live detector's input: 1080p shrunk by 4 (the box kernel) */
+static void run_tensor4(void *c) {
+  bench *b = c;
+  const float box[4] = {0, 0, (float)b->a->width, (float)b->a->height};
+  argus_image_to_tensor(b->a, box, b->a->width / 4, b->a->height / 4,
+                        ARGUS_CH_RGB, 127.0f, 1.0f / 128, b->t);
+}
 static void run_warp(void *c) {
   bench *b = c;
   argus_image *s = b->a, *d = b->b;
@@ -1460,10 +1526,12 @@ static void test_timing(void) {
   bench b = {.a = &rgb, .b = &small};
   printf("timing %-6s: resize rgb 1920x1080 -> 320x240 %.2f ms\n",
          img_kernels_get()->name, time_it(run_resize, &b, 5));
-  float *tensor = malloc(sizeof(float) * 3 * 320 * 240);
+  float *tensor = malloc(sizeof(float) * 3 * 480 * 270);
   b.t = tensor;
   printf("timing %-6s: to_tensor rgb 1920x1080 -> 3x240x320 %.2f ms\n",
          img_kernels_get()->name, time_it(run_tensor, &b, 5));
+  printf("timing %-6s: to_tensor rgb 1920x1080 -> 3x270x480 %.2f ms\n",
+         img_kernels_get()->name, time_it(run_tensor4, &b, 5));
   free(tensor);
   argus_image mid;
   CHECK_OK(argus_image_alloc(&mid, 1280, 720, ARGUS_PIX_RGB8));
@@ -1557,6 +1625,7 @@ int main(void) {
   test_resize();
   test_warp();
   test_to_tensor();
+  test_box4_shrink();
   test_jpeg();
   test_exif();
   test_png();

@@ -142,6 +142,18 @@ static void expand_taps(const img_axis *ax, int cn, int k, int32_t *idx,
   }
 }
 
+/* 1 when every output of the axis averages exactly 4 consecutive source
+ * samples (a shrink by 4 with aligned cells): the 4x4 box kernel's case. */
+static int axis_box4(const img_axis *ax) {
+  for (int i = 0; i < ax->count; i++) {
+    const float *w = ax->w + ax->off[i];
+    if (ax->n[i] != 4 || ax->s[i] != ax->s[0] + 4 * i || w[0] != 0.25f ||
+        w[1] != 0.25f || w[2] != 0.25f || w[3] != 0.25f)
+      return 0;
+  }
+  return 1;
+}
+
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 /* Carves the next 64-byte aligned piece out of the scratch area. */
@@ -208,6 +220,9 @@ argus_err img_resample(const argus_image *src, const double box[4], int out_w,
   const img_kernels *k = img_kernels_get();
   size_t stride = (size_t)src->stride[0];
   const uint8_t *base = src->data[0] + (size_t)ax.lo * (size_t)cn;
+  /* A shrink by exactly 4 of RGB: rows of four 0.25 taps take the integer
+   * box kernel (the same values, without the float passes). */
+  int box4 = cn == 3 && axis_box4(&ax);
   for (int y = 0; y < out_h; y++) {
     int n = ay.n[y];
     if (n == 0 || vlen == 0) {
@@ -216,6 +231,13 @@ argus_err img_resample(const argus_image *src, const double box[4], int out_w,
     }
     for (int j = 0; j < n; j++)
       rows[j] = base + (size_t)(ay.s[y] + j) * stride;
+    const float *wy = ay.w + ay.off[y];
+    if (box4 && n == 4 && wy[0] == 0.25f && wy[1] == 0.25f &&
+        wy[2] == 0.25f && wy[3] == 0.25f) {
+      k->box4_rgb(rows, out_w, hrow);
+      emit(ctx, y, hrow, 0, xpad);
+      continue;
+    }
     k->vsum(rows, ay.w + ay.off[y], n, vbuf, vlen);
     if (expanded)
       k->hsum(vbuf, eidx, ew, (int)kx, cn, elems, hrow);

@@ -15,6 +15,7 @@ const img_kernels img_kernels_ref = {
     .hsum = img_hsum_ref,
     .pack_u8 = img_pack_u8_ref,
     .warp_row = img_warp_row_ref,
+    .box4_rgb = img_box4_rgb_ref,
 };
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -26,6 +27,7 @@ const img_kernels img_kernels_avx2 = {
     .hsum = img_hsum_avx2,
     .pack_u8 = img_pack_u8_avx2,
     .warp_row = img_warp_row_avx2,
+    .box4_rgb = img_box4_rgb_avx2,
 };
 
 /* The warp gathers gain nothing from 512-bit vectors on current cores. */
@@ -37,6 +39,7 @@ const img_kernels img_kernels_avx512 = {
     .hsum = img_hsum_avx512,
     .pack_u8 = img_pack_u8_avx512,
     .warp_row = img_warp_row_avx2,
+    .box4_rgb = img_box4_rgb_avx512,
 };
 #else
 const img_kernels img_kernels_avx2 = {.name = "ref",
@@ -45,14 +48,16 @@ const img_kernels img_kernels_avx2 = {.name = "ref",
                                       .vsum = img_vsum_ref,
                                       .hsum = img_hsum_ref,
                                       .pack_u8 = img_pack_u8_ref,
-                                      .warp_row = img_warp_row_ref};
+                                      .warp_row = img_warp_row_ref,
+                                      .box4_rgb = img_box4_rgb_ref};
 const img_kernels img_kernels_avx512 = {.name = "ref",
                                         .yuv420_row = img_yuv420_row_ref,
                                         .nv12_row = img_nv12_row_ref,
                                         .vsum = img_vsum_ref,
                                         .hsum = img_hsum_ref,
                                         .pack_u8 = img_pack_u8_ref,
-                                        .warp_row = img_warp_row_ref};
+                                        .warp_row = img_warp_row_ref,
+                                      .box4_rgb = img_box4_rgb_ref};
 #endif
 
 static const img_kernels *g_table;

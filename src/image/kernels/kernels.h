@@ -57,6 +57,13 @@ typedef void (*img_hsum_fn)(const float *v, const int32_t *idx, const float *w,
  * (NaN and out-of-range values give 0 or 255 as cvtps2dq + packing do). */
 typedef void (*img_pack_u8_fn)(const float *in, uint8_t *out, size_t n);
 
+/* The 4x4 box mean of packed RGB8 (a shrink by exactly 4 on both axes):
+ * out[3x+c] = (sum over r < 4, j < 4 of rows[r][12x + 3j + c]) / 16 for
+ * x < npx; reads 12*npx bytes of each row. The sums are integers, so the
+ * value is the resampler's vsum + hsum with weights 1/4, bit for bit. */
+typedef void (*img_box4_rgb_fn)(const uint8_t *const *rows, int npx,
+                                float *out);
+
 /* One output row of a bilinear affine warp of a packed image with `cn`
  * channels (1 or 3): pixel x samples the source at
  *   sx = bx + m0 * (float)x,  sy = by + m3 * (float)x
@@ -73,6 +80,7 @@ typedef struct img_kernels {
   img_hsum_fn hsum;
   img_pack_u8_fn pack_u8;
   img_warp_row_fn warp_row;
+  img_box4_rgb_fn box4_rgb;
 } img_kernels;
 
 extern const img_kernels img_kernels_ref;
@@ -167,6 +175,7 @@ void img_warp_row_ref(const uint8_t *src, int sw, int sh, int sstride, int cn,
 void img_hsum_ref(const float *v, const int32_t *idx, const float *w, int k,
                   int step, size_t n, float *out);
 void img_pack_u8_ref(const float *in, uint8_t *out, size_t n);
+void img_box4_rgb_ref(const uint8_t *const *rows, int npx, float *out);
 
 #if defined(__x86_64__) || defined(__i386__)
 void img_yuv420_row_avx2(const uint8_t *y, const uint8_t *u, const uint8_t *v,
@@ -181,6 +190,7 @@ void img_warp_row_avx2(const uint8_t *src, int sw, int sh, int sstride, int cn,
 void img_hsum_avx2(const float *v, const int32_t *idx, const float *w, int k,
                    int step, size_t n, float *out);
 void img_pack_u8_avx2(const float *in, uint8_t *out, size_t n);
+void img_box4_rgb_avx2(const uint8_t *const *rows, int npx, float *out);
 void img_hsum_avx512(const float *v, const int32_t *idx, const float *w, int k,
                      int step, size_t n, float *out);
 void img_pack_u8_avx512(const float *in, uint8_t *out, size_t n);
@@ -188,6 +198,7 @@ void img_yuv420_row_avx512(const uint8_t *y, const uint8_t *u, const uint8_t *v,
                            uint8_t *dst, int width, int bgr);
 void img_nv12_row_avx512(const uint8_t *y, const uint8_t *uv, uint8_t *dst,
                          int width, int bgr);
+void img_box4_rgb_avx512(const uint8_t *const *rows, int npx, float *out);
 void img_vsum_avx512(const uint8_t *const *rows, const float *w, int k,
                      float *out, size_t n);
 #endif
