@@ -288,6 +288,76 @@ static void tail_direct(size_t m, size_t kp, const uint32_t *a,
   tail_any(m, kp, a, b, bs, c, ldc, p, cols, 1);
 }
 
+/* A block one vector wide (the last <= 16 columns) over two row panels:
+ * 16 accumulator chains instead of 8, so the dot products' latency is
+ * hidden; each output sums its pairs in the same order as `block`. */
+NN_INLINE void block16x16(size_t kp, const uint32_t *a0, const uint32_t *a1,
+                          const uint32_t *b, size_t bs, float *c, size_t ldc,
+                          const nn_post *p0, const nn_post *p1, __mmask16 mk,
+                          const int masked) {
+#define Z _mm512_setzero_ps()
+  __m512 c00 = Z, c10 = Z, c20 = Z, c30 = Z, c40 = Z, c50 = Z, c60 = Z,
+         c70 = Z;
+  __m512 d00 = Z, d10 = Z, d20 = Z, d30 = Z, d40 = Z, d50 = Z, d60 = Z,
+         d70 = Z;
+#undef Z
+  for (size_t q = 0; q < kp; q++) {
+    __m512bh b0 = load_b(b, mk, masked);
+#define ROW(r)                                                                 \
+  do {                                                                         \
+    c##r##0 =                                                                  \
+        _mm512_dpbf16_ps(c##r##0, as_bh(_mm512_set1_epi32((int)a0[r])), b0);   \
+    d##r##0 =                                                                  \
+        _mm512_dpbf16_ps(d##r##0, as_bh(_mm512_set1_epi32((int)a1[r])), b0);   \
+  } while (0)
+    ROW(0);
+    ROW(1);
+    ROW(2);
+    ROW(3);
+    ROW(4);
+    ROW(5);
+    ROW(6);
+    ROW(7);
+#undef ROW
+    a0 += MR;
+    a1 += MR;
+    b += bs;
+  }
+  const __mmask16 mks[3] = {mk, 0, 0};
+  __m512 t[8][3];
+#define SAVE(x, r) t[r][0] = x##r##0
+  SAVE(c, 0), SAVE(c, 1), SAVE(c, 2), SAVE(c, 3);
+  SAVE(c, 4), SAVE(c, 5), SAVE(c, 6), SAVE(c, 7);
+  epilogue(MR, t, c, ldc, p0, mks, 1);
+  SAVE(d, 0), SAVE(d, 1), SAVE(d, 2), SAVE(d, 3);
+  SAVE(d, 4), SAVE(d, 5), SAVE(d, 6), SAVE(d, 7);
+#undef SAVE
+  epilogue(MR, t, c + MR * ldc, ldc, p1, mks, 1);
+}
+
+/* The post-ops of the rows from i and the columns from j. */
+NN_INLINE nn_post post_at_block(const nn_post *post, size_t i, size_t j) {
+  nn_post p = *post;
+  if (p.bias)
+    p.bias += i;
+  if (p.slope)
+    p.slope += i * p.slope_stride;
+  if (p.res)
+    p.res += i * p.ldr + j;
+  return p;
+}
+
+static void tail16x16(size_t kp, const uint32_t *a0, const uint32_t *a1,
+                      const uint32_t *b, size_t bs, float *c, size_t ldc,
+                      const nn_post *p0, const nn_post *p1, size_t cols,
+                      int masked) {
+  __mmask16 mk = tail_mask16(cols);
+  if (masked)
+    block16x16(kp, a0, a1, b, bs, c, ldc, p0, p1, mk, 1);
+  else
+    block16x16(kp, a0, a1, b, bs, c, ldc, p0, p1, mk, 0);
+}
+
 void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
                          const float *b, size_t ldb, const float *const *bp,
                          size_t boff, float *c, size_t ldc,
@@ -299,18 +369,18 @@ void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
     pack_b(k, &s, j, cols, bbuf);
     for (size_t i = 0; i < m; i += MR) {
       size_t rows = m - i < MR ? m - i : MR;
-      nn_post p = *post;
-      if (p.bias)
-        p.bias += i;
-      if (p.slope)
-        p.slope += i * p.slope_stride;
-      if (p.res)
-        p.res += i * p.ldr + j;
+      nn_post p = post_at_block(post, i, j);
       const uint32_t *ap = a + i / MR * panel;
-      if (rows == MR && cols == NB)
+      if (rows == MR && cols == NB) {
         full8x48(kp, ap, bbuf, NB, c + i * ldc + j, ldc, &p);
-      else
+      } else if (cols <= 16 && i + 2 * MR <= m) {
+        nn_post p1 = post_at_block(post, i + MR, j);
+        tail16x16(kp, ap, ap + panel, bbuf, NB, c + i * ldc + j, ldc, &p, &p1,
+                  cols, 0);
+        i += MR;
+      } else {
         tail(rows, kp, ap, bbuf, c + i * ldc + j, ldc, &p, cols);
+      }
     }
   }
 }
@@ -329,18 +399,18 @@ void nn_bf16_gemm_pairs_avx512(size_t m, size_t n, size_t k,
           _mm_prefetch((const char *)(b + q * ldb + j + NB + l), _MM_HINT_T0);
     for (size_t i = 0; i < m; i += MR) {
       size_t rows = m - i < MR ? m - i : MR;
-      nn_post p = *post;
-      if (p.bias)
-        p.bias += i;
-      if (p.slope)
-        p.slope += i * p.slope_stride;
-      if (p.res)
-        p.res += i * p.ldr + j;
+      nn_post p = post_at_block(post, i, j);
       const uint32_t *ap = a + i / MR * panel;
-      if (rows == MR && cols == NB)
+      if (rows == MR && cols == NB) {
         full8x48(kp, ap, b + j, ldb, c + i * ldc + j, ldc, &p);
-      else
+      } else if (cols <= 16 && i + 2 * MR <= m) {
+        nn_post p1 = post_at_block(post, i + MR, j);
+        tail16x16(kp, ap, ap + panel, b + j, ldb, c + i * ldc + j, ldc, &p,
+                  &p1, cols, 1);
+        i += MR;
+      } else {
         tail_direct(rows, kp, ap, b + j, ldb, c + i * ldc + j, ldc, &p, cols);
+      }
     }
   }
 }
