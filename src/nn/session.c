@@ -22,10 +22,19 @@ struct argus_nn_session {
   uint8_t *arena;
   size_t arena_bytes, act_bytes;
   nn_exec exec;
+  uint8_t *alone; /* per run-order node: 1 = run on the calling thread */
   uint64_t macs;
   int profile;
   double *prof_ms;
 };
+
+/* Nodes under this much work run on the calling thread even in a session
+ * with a pool: waking the pool and waiting for it costs more than a second
+ * thread saves (about 20 us per node on a virtual machine, against a
+ * 4-Mi-MAC convolution's 60 us; the 68-point landmarker's 43 small nodes
+ * ran 5x slower on two threads than on one). */
+#define NN_ALONE_MACS ((uint64_t)1 << 20)
+#define NN_ALONE_ELEMS ((size_t)1 << 14)
 
 static void set_err(argus_nn_error *out, const nn_err *e) {
   if (out)
@@ -880,14 +889,21 @@ argus_err argus_nn_session_create(argus_nn_model *model,
   nn_conv_pair_edges(&s->g);
   s->order = malloc((size_t)(s->g.nnodes ? s->g.nnodes : 1) * sizeof(int));
   s->prof_ms = calloc((size_t)(s->g.nnodes ? s->g.nnodes : 1), sizeof(double));
-  if (!s->order || !s->prof_ms) {
+  s->alone = calloc((size_t)(s->g.nnodes ? s->g.nnodes : 1), 1);
+  if (!s->order || !s->prof_ms || !s->alone) {
     rc = nn_fail(&e, ARGUS_E_NOMEM, "out of memory");
     goto fail;
   }
   for (int i = 0; i < s->g.nnodes; i++)
     if (!s->g.nodes[i].dead) {
+      const nn_node *n = &s->g.nodes[i];
+      uint64_t macs = node_macs(&s->g, n);
+      const nn_value *y = n->noutputs ? &s->g.values[n->out[0]] : NULL;
+      s->alone[s->norder] =
+          macs ? macs < NN_ALONE_MACS
+               : !y || y->rank < 0 || (size_t)y->nelem < NN_ALONE_ELEMS;
       s->order[s->norder++] = i;
-      s->macs += node_macs(&s->g, &s->g.nodes[i]);
+      s->macs += macs;
     }
   /* Graph outputs that folded to constants get their own arena slot, filled
    * once here: runs never write them. */
@@ -939,6 +955,7 @@ void argus_nn_session_free(argus_nn_session *s) {
   nn_free(s->arena);
   free(s->order);
   free(s->prof_ms);
+  free(s->alone);
   free(s);
 }
 
@@ -992,10 +1009,14 @@ argus_err argus_nn_session_run(argus_nn_session *s, argus_nn_error *err) {
   if (!s)
     return ARGUS_E_INVALID_ARG;
   argus_cpu_set_ftz();
+  nn_exec alone = s->exec;
+  alone.pool = NULL;
+  alone.nthreads = 1;
   for (int t = 0; t < s->norder; t++) {
     nn_node *n = &s->g.nodes[s->order[t]];
     uint64_t t0 = s->profile ? argus_time_ns() : 0;
-    argus_err rc = n->op->run(&s->exec, n);
+    const nn_exec *ex = s->alone[t] && s->exec.pool ? &alone : &s->exec;
+    argus_err rc = n->op->run(ex, n);
     if (s->profile)
       s->prof_ms[t] = (double)(argus_time_ns() - t0) / 1e6;
     if (rc) {
