@@ -71,6 +71,21 @@ static uint32_t bits(float f) {
   return u;
 }
 
+/* A random epilogue (bias or none, any activation, per-row or shared
+ * slope, residual before or after it); res and ldr are the caller's. */
+static nn_post random_post(const float *bias, const float *slope) {
+  nn_post p;
+  memset(&p, 0, sizeof p);
+  p.bias = rnd() % 4 ? bias : NULL;
+  p.act = (int)(rnd() % 5);
+  p.slope = slope;
+  p.slope_stride = rnd() % 2;
+  p.lo = -0.3f;
+  p.hi = 0.4f;
+  p.res_first = (int)(rnd() % 2);
+  return p;
+}
+
 /* One GEMM case: ref vs a double model (on outputs before the epilogue,
  * post = none) and the AVX-512 kernel vs ref (with a random epilogue). */
 static void gemm_case(nn_bf16_gemm_fn fast, size_t m, size_t n, size_t k,
@@ -114,15 +129,7 @@ static void gemm_case(nn_bf16_gemm_fn fast, size_t m, size_t n, size_t k,
   CHECK(!bad);
   /* 2. fast vs ref with an epilogue */
   if (fast) {
-    nn_post p;
-    memset(&p, 0, sizeof p);
-    p.bias = rnd() % 4 ? bias : NULL;
-    p.act = (int)(rnd() % 5);
-    p.slope = slope;
-    p.slope_stride = rnd() % 2;
-    p.lo = -0.3f;
-    p.hi = 0.4f;
-    p.res_first = (int)(rnd() % 2);
+    nn_post p = random_post(bias, slope);
     p.ldr = ldc;
     if (alias_res) {
       memcpy(c0, res, m * ldc * sizeof(float));
@@ -222,15 +229,7 @@ static void c3_case(nn_bf16_conv3x3s2c_fn fast, size_t cin, size_t co,
       }
   CHECK(!bad);
   if (fast) {
-    nn_post p;
-    memset(&p, 0, sizeof p);
-    p.bias = rnd() % 4 ? bias : NULL;
-    p.act = (int)(rnd() % 5);
-    p.slope = slope;
-    p.slope_stride = rnd() % 2;
-    p.lo = -0.3f;
-    p.hi = 0.4f;
-    p.res_first = (int)(rnd() % 2);
+    nn_post p = random_post(bias, slope);
     p.ldr = ldy;
     p.res = rnd() % 2 ? res : NULL;
     for (size_t i = 0; i < co * ldy; i++)
@@ -309,15 +308,7 @@ static void pairs_case(size_t m, size_t n, size_t k, int alias_res) {
   }
   float *c0 = calloc(m * ldc, sizeof *c0), *c1 = calloc(m * ldc, sizeof *c1),
         *c2 = calloc(m * ldc, sizeof *c2);
-  nn_post p;
-  memset(&p, 0, sizeof p);
-  p.bias = rnd() % 4 ? bias : NULL;
-  p.act = (int)(rnd() % 5);
-  p.slope = slope;
-  p.slope_stride = rnd() % 2;
-  p.lo = -0.3f;
-  p.hi = 0.4f;
-  p.res_first = (int)(rnd() % 2);
+  nn_post p = random_post(bias, slope);
   p.ldr = ldc;
   if (alias_res) {
     memcpy(c0, res, m * ldc * sizeof(float));

@@ -185,29 +185,18 @@ static void choose_bf16(void) {
   (void)f;
 }
 
-nn_bf16_gemm_fn nn_bf16_gemm_get(void) {
-  pthread_once(&g_bf16_once, choose_bf16);
-  return g_bf16;
-}
-
-nn_bf16_conv3x3s2c_fn nn_bf16_conv3x3s2c_get(void) {
-  pthread_once(&g_bf16_once, choose_bf16);
-  return g_bf16_c3;
-}
-
-nn_bf16_pairs_fn nn_bf16_pairs_get(void) {
-  pthread_once(&g_bf16_once, choose_bf16);
-  return g_bf16_pairs;
-}
-
-nn_bf16_gemm_pairs_fn nn_bf16_gemm_pairs_get(void) {
-  pthread_once(&g_bf16_once, choose_bf16);
-  return g_bf16_gemm_pairs;
-}
-
-nn_bf16_conv3x3s2c_pairs_fn nn_bf16_conv3x3s2c_pairs_get(void) {
-  pthread_once(&g_bf16_once, choose_bf16);
-  return g_bf16_c3_pairs;
-}
+/* The bf16 kernels' getters: the choice is made once, for all of them. */
+#define BF16_GET(type, name, chosen)                                           \
+  type name(void) {                                                            \
+    pthread_once(&g_bf16_once, choose_bf16);                                   \
+    return chosen;                                                             \
+  }
+BF16_GET(nn_bf16_gemm_fn, nn_bf16_gemm_get, g_bf16)
+BF16_GET(nn_bf16_conv3x3s2c_fn, nn_bf16_conv3x3s2c_get, g_bf16_c3)
+BF16_GET(nn_bf16_pairs_fn, nn_bf16_pairs_get, g_bf16_pairs)
+BF16_GET(nn_bf16_gemm_pairs_fn, nn_bf16_gemm_pairs_get, g_bf16_gemm_pairs)
+BF16_GET(nn_bf16_conv3x3s2c_pairs_fn, nn_bf16_conv3x3s2c_pairs_get,
+         g_bf16_c3_pairs)
+#undef BF16_GET
 
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

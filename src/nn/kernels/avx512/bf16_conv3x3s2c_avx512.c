@@ -13,7 +13,7 @@
  * segment in place of three permutes. Compiled with -mavx512bf16
  * (CMakeLists.txt). */
 #if defined(__AVX512BF16__)
-#include "post_avx512.h"
+#include "bf16_avx512.h"
 
 NN_INLINE __m512bh as_bh(__m512i v) { return (__m512bh)v; }
 
@@ -69,9 +69,6 @@ NN_INLINE void block_rows(const float *x, size_t ih, size_t iw,
       }
       const size_t px = (size_t)oy * ow + ox;
       if (pairs) { /* channels o, o+1 -> one uint32 plane (o even) */
-        const __m512i idx = _mm512_set_epi16(
-            31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23,
-            7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         uint32_t *yq = (uint32_t *)(void *)y;
 #pragma GCC unroll 8
         for (int o = 0; o < 16; o += 2)
@@ -79,9 +76,8 @@ NN_INLINE void block_rows(const float *x, size_t ih, size_t iw,
             __m512 lo = post512_value(&pr[o], act, acc[o]);
             __m512 hi = o + 1 < nc ? post512_value(&pr[o + 1], act, acc[o + 1])
                                    : _mm512_setzero_ps();
-            __m512i t = _mm512_permutexvar_epi16(
-                idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-            _mm512_mask_storeu_epi32(yq + (size_t)(o / 2) * ldy + px, mo, t);
+            _mm512_mask_storeu_epi32(yq + (size_t)(o / 2) * ldy + px, mo,
+                                     bf16_pairs16(lo, hi));
           }
         continue;
       }

@@ -5,7 +5,7 @@
  * x 3 zmm of float32 accumulators, one broadcast of an A pair per row and
  * k pair. Compiled with -mavx512bf16 (CMakeLists.txt). */
 #if defined(__AVX512BF16__)
-#include "post_avx512.h"
+#include "bf16_avx512.h"
 
 #define MR NN_BF16_MR
 #define NB NN_BF16_NB
@@ -31,10 +31,6 @@ NN_INLINE __m512bh as_bh(__m512i v) { return (__m512bh)v; }
  * vector v at dst + q*48 + 16*v, lanes past cols zero. */
 static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
                    uint32_t *dst) {
-  /* 16-bit element 2i <- i (row kk), 2i+1 <- 16 + i (row kk+1) */
-  const __m512i idx = _mm512_set_epi16(
-      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
-      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const size_t nv = (cols + 15) / 16, kp = k / 2;
   __mmask16 mk[3];
   for (size_t v = 0; v < 3; v++)
@@ -54,16 +50,14 @@ static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
       for (size_t v = 0; v < 3; v++) {
         __m512 lo = _mm512_loadu_ps(r0 + 16 * v);
         __m512 hi = _mm512_loadu_ps(r1 + 16 * v);
-        __m512i t = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-        _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+        _mm512_storeu_si512(d + 16 * v, bf16_pairs16(lo, hi));
       }
       continue;
     }
     for (size_t v = 0; v < nv; v++) {
       __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
       __m512 hi = _mm512_maskz_loadu_ps(mk[v], r1 + 16 * v);
-      __m512i t = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-      _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+      _mm512_storeu_si512(d + 16 * v, bf16_pairs16(lo, hi));
     }
   }
   if (k & 1) {
@@ -73,8 +67,7 @@ static void pack_b(size_t k, const brows *s, size_t j, size_t cols,
       _mm_prefetch((const char *)(r0 + PF + l), _MM_HINT_T0);
     for (size_t v = 0; v < nv; v++) {
       __m512 lo = _mm512_maskz_loadu_ps(mk[v], r0 + 16 * v);
-      __m512i t = (__m512i)_mm512_cvtne2ps_pbh(_mm512_setzero_ps(), lo);
-      _mm512_storeu_si512(d + 16 * v, _mm512_permutexvar_epi16(idx, t));
+      _mm512_storeu_si512(d + 16 * v, bf16_pairs16(lo, _mm512_setzero_ps()));
     }
   }
 }
@@ -417,22 +410,17 @@ void nn_bf16_gemm_pairs_avx512(size_t m, size_t n, size_t k,
 
 void nn_bf16_pairs_avx512(const float *lo, const float *hi, uint32_t *dst,
                           size_t n) {
-  const __m512i idx = _mm512_set_epi16(
-      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
-      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m512 l = _mm512_loadu_ps(lo + i);
     __m512 h = hi ? _mm512_loadu_ps(hi + i) : _mm512_setzero_ps();
-    __m512i t = (__m512i)_mm512_cvtne2ps_pbh(h, l);
-    _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi16(idx, t));
+    _mm512_storeu_si512(dst + i, bf16_pairs16(l, h));
   }
   if (i < n) {
     __mmask16 m = tail_mask16(n - i);
     __m512 l = _mm512_maskz_loadu_ps(m, lo + i);
     __m512 h = hi ? _mm512_maskz_loadu_ps(m, hi + i) : _mm512_setzero_ps();
-    __m512i t = (__m512i)_mm512_cvtne2ps_pbh(h, l);
-    _mm512_mask_storeu_epi32(dst + i, m, _mm512_permutexvar_epi16(idx, t));
+    _mm512_mask_storeu_epi32(dst + i, m, bf16_pairs16(l, h));
   }
 }
 #endif
