@@ -16,7 +16,9 @@
  *    0.06 + 2 %, and the same faces found (each face of score >= 0.6 in one
  *    matched in the other with IoU >= 0.9 and a score within 0.05); and the
  *    bf16 session with maps kept as pairs between fused nodes bit for bit
- *    the same as without them (ARGUS_NN_NO_PAIRS).
+ *    the same as without them (ARGUS_NN_NO_PAIRS), and the f32 session
+ *    with its two Resizes folded into their Adds bit for bit the same as
+ *    with them run on their own (ARGUS_NN_NO_UP2).
  * 4. fr_landmark on 100 real faces (LFW-112), bf16 vs f32: each face's 68
  *    points within 0.005 of the inter-ocular distance on average and 0.02
  *    at most (measured: 0.0013 and 0.0032). Parts 3 and 4 skip, saying
@@ -523,13 +525,36 @@ static argus_nn_session *yunet_session(argus_nn_model *m, int precision) {
   return s;
 }
 
-/* Debug lines of the session planner that report a map kept in pairs. */
-static int pair_lines;
+/* Debug lines of the session planner that report a map kept in pairs, and
+ * a Resize folded into an Add. */
+static int pair_lines, up2_lines;
 static void count_pairs(void *user, argus_log_level level, const char *module,
                         const char *line) {
   (void)user, (void)level, (void)module;
   if (strstr(line, "kept as bf16 pairs"))
     pair_lines++;
+  if (strstr(line, "(2x nearest) folded in"))
+    up2_lines++;
+}
+
+/* Outputs of two sessions run on the same input whose bits differ. */
+static size_t outputs_differ(argus_nn_session *a, argus_nn_session *b,
+                             size_t *total) {
+  size_t ndiff = 0;
+  *total = 0;
+  for (int o = 0; o < argus_nn_session_output_count(a); o++) {
+    argus_nn_tensor_desc d0, d1;
+    const void *p0, *p1;
+    CHECK_OK(argus_nn_session_output(a, o, &d0, &p0));
+    CHECK_OK(argus_nn_session_output(b, o, &d1, &p1));
+    size_t n = 1;
+    for (int r = 0; r < d0.rank; r++)
+      n *= (size_t)d0.dims[r];
+    for (size_t i = 0; i < n; i++)
+      ndiff += bits(((const float *)p0)[i]) != bits(((const float *)p1)[i]);
+    *total += n;
+  }
+  return ndiff;
 }
 
 /* Runs s on `in` (3 x YH x YW floats). */
@@ -580,10 +605,14 @@ static void test_yunet(void) {
                             yunet_session(m, ARGUS_NN_PRECISION_BF16)};
   argus_log_set_sink(NULL, NULL);
   argus_log_set_level(lvl);
-  /* the same bf16 session with every map in float32 */
+  /* the same bf16 session with every map in float32; the f32 session with
+   * the Resizes run on their own */
   setenv("ARGUS_NN_NO_PAIRS", "1", 1);
   argus_nn_session *sp = yunet_session(m, ARGUS_NN_PRECISION_BF16);
   unsetenv("ARGUS_NN_NO_PAIRS");
+  setenv("ARGUS_NN_NO_UP2", "1", 1);
+  argus_nn_session *su = yunet_session(m, ARGUS_NN_PRECISION_F32);
+  unsetenv("ARGUS_NN_NO_UP2");
   float *in = malloc((size_t)3 * YW * YH * sizeof *in);
   CHECK(in && load_photo(ppath, in) == 0);
   if (!s[0] || !s[1] || !in)
@@ -657,26 +686,28 @@ static void test_yunet(void) {
   CHECK(sp != NULL);
   if (sp) {
     run_on(sp, in);
-    size_t ndiff = 0, total = 0;
-    for (int o = 0; o < nout; o++) {
-      argus_nn_tensor_desc d0, d1;
-      const void *p0, *p1;
-      CHECK_OK(argus_nn_session_output(s[1], o, &d0, &p0));
-      CHECK_OK(argus_nn_session_output(sp, o, &d1, &p1));
-      size_t n = 1;
-      for (int r = 0; r < d0.rank; r++)
-        n *= (size_t)d0.dims[r];
-      for (size_t i = 0; i < n; i++)
-        ndiff += bits(((const float *)p0)[i]) != bits(((const float *)p1)[i]);
-      total += n;
-    }
+    size_t total, ndiff = outputs_differ(s[1], sp, &total);
     printf("  pairs vs float32 maps: %zu of %zu outputs differ\n", ndiff,
+           total);
+    CHECK_INT_EQ(ndiff, 0);
+  }
+  /* The Resizes folded into their Adds (two in YuNet's feature pyramid)
+   * change nothing either. */
+  printf("  Resizes folded into Adds: %d (each of two sessions)\n",
+         up2_lines / 2);
+  CHECK_INT_EQ(up2_lines, 4);
+  CHECK(su != NULL);
+  if (su) {
+    run_on(su, in);
+    size_t total, ndiff = outputs_differ(s[0], su, &total);
+    printf("  Resize + Add vs folded: %zu of %zu outputs differ\n", ndiff,
            total);
     CHECK_INT_EQ(ndiff, 0);
   }
 out:
   free(in);
   argus_nn_session_free(sp);
+  argus_nn_session_free(su);
   argus_nn_session_free(s[0]);
   argus_nn_session_free(s[1]);
   argus_nn_model_free(m);

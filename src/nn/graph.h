@@ -128,6 +128,10 @@ typedef struct nn_epilogue {
   float clip_min, clip_max;
   int residual;
   int add_before_act;
+  /* Add only: 1 + the index of the input read upsampled 2x (nearest,
+   * rows and columns doubled) from a map of half the output's height and
+   * width, a Resize folded in (nn_fuse_upsample_add); 0: none. */
+  int up2;
 } nn_epilogue;
 
 struct nn_graph;
@@ -268,6 +272,15 @@ void nn_graph_free(nn_graph *g);
  * such maps; ARGUS_NN_NO_PAIRS in the environment turns it off (for
  * comparisons). Implemented in ops/conv.c. */
 int nn_conv_pair_edges(nn_graph *g);
+
+/* After shapes are planned: an Add whose other operand comes from a 2x
+ * nearest Resize of a 4-D float map (rows and columns doubled, each read
+ * only by this Add) reads that map directly (epi.up2); the Resize is
+ * dropped, and with it a map of the Add's size written and read once.
+ * Returns the number of such Adds. Implemented in ops/resize.c. */
+int nn_fuse_upsample_add(nn_graph *g);
+/* The run of such an Add (called by the Add op). */
+argus_err nn_add_up2_run(const struct nn_exec *x, const nn_node *n);
 
 /* Upper bound on the elements of any one tensor (1 Gi elements). */
 #define NN_MAX_ELEMS ((size_t)1 << 30)

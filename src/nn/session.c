@@ -886,6 +886,8 @@ argus_err argus_nn_session_create(argus_nn_model *model,
   if ((rc = infer_and_fold(&s->g, opts ? opts->batch : 0, &e)))
     goto fail;
   fuse_residuals(&s->g);
+  if (!getenv("ARGUS_NN_NO_UP2"))
+    nn_fuse_upsample_add(&s->g);
   nn_conv_pair_edges(&s->g);
   s->order = malloc((size_t)(s->g.nnodes ? s->g.nnodes : 1) * sizeof(int));
   s->prof_ms = calloc((size_t)(s->g.nnodes ? s->g.nnodes : 1), sizeof(double));

@@ -24,6 +24,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "movement.h"
 
@@ -327,3 +330,123 @@ const nn_op nn_op_resize = {
     .run = rs_run,
     .free_plan = rs_free_plan,
 };
+
+/* ---- Resize (2x nearest) folded into the Add that reads it --------------- */
+
+/* 1 when the planned Resize n doubles the last two axes of a 4-D float map
+ * by repetition (y[.., i, j] = x[.., i / 2, j / 2]) and keeps the others. */
+static int rs_is_up2(const nn_graph *g, const nn_node *n) {
+  const rs_plan *p = n->plan;
+  const nn_value *x = nn_in(g, n, 0);
+  if (!p || !x || p->rank != 4 || x->rank != 4 || x->dtype != NN_FLOAT ||
+      p->esize != 4)
+    return 0;
+  for (int k = 0; k < 4; k++) {
+    int64_t f = k < 2 ? 1 : 2;
+    if (p->out[k] != f * x->dims[k])
+      return 0;
+    for (int64_t i = 0; i < p->out[k]; i++)
+      if (p->map[k][i] != i / f)
+        return 0;
+  }
+  return 1;
+}
+
+static int rs_readers(const nn_graph *g, int v, int *first) {
+  int count = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const nn_node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int k = 0; k < n->ninputs; k++)
+      if (n->in[k] == v && count++ == 0)
+        *first = i;
+    if (n->epi.residual == v && count++ == 0)
+      *first = i;
+  }
+  return count;
+}
+
+int nn_fuse_upsample_add(nn_graph *g) {
+  int fused = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    nn_node *z = &g->nodes[i];
+    if (z->dead || strcmp(z->op_type, "Resize") != 0 || z->noutputs != 1 ||
+        !rs_is_up2(g, z))
+      continue;
+    int r = z->out[0], j = -1;
+    if (g->values[r].is_output || rs_readers(g, r, &j) != 1)
+      continue;
+    nn_node *a = &g->nodes[j];
+    if (strcmp(a->op_type, "Add") != 0 || a->ninputs != 2 ||
+        a->noutputs != 1 || a->epi.up2 || a->in[0] == a->in[1])
+      continue;
+    int k = a->in[0] == r ? 0 : 1;
+    const nn_value *o = nn_in(g, a, 1 - k), *y = nn_out(g, a, 0);
+    const nn_value *rv = &g->values[r];
+    if (!o || !y || o->dtype != NN_FLOAT || y->dtype != NN_FLOAT ||
+        o->rank != 4 || y->rank != 4)
+      continue;
+    int same = 1;
+    for (int d = 0; d < 4; d++)
+      same &= o->dims[d] == rv->dims[d] && y->dims[d] == rv->dims[d];
+    if (!same)
+      continue;
+    a->in[k] = z->in[0];
+    a->epi.up2 = 1 + k;
+    g->values[r].producer = -1;
+    z->dead = 1;
+    argus_log(ARGUS_LOG_DEBUG, "nn", "Add '%s': Resize '%s' (2x nearest) folded in",
+              a->name ? a->name : "", z->name ? z->name : "");
+    fused++;
+  }
+  return fused;
+}
+
+typedef struct up2_ctx {
+  const float *a, *b; /* a: full size, b: half height and width */
+  float *y;
+  size_t h, w; /* the output's */
+} up2_ctx;
+
+static void up2_task(void *ctx, size_t begin, size_t end, int tid) {
+  const up2_ctx *c = ctx;
+  const size_t hw = c->w / 2;
+  (void)tid;
+  for (size_t row = begin; row < end; row++) { /* row: plane * h + y */
+    size_t plane = row / c->h, yy = row % c->h;
+    const float *a = c->a + row * c->w;
+    const float *b = c->b + (plane * (c->h / 2) + yy / 2) * hw;
+    float *y = c->y + row * c->w;
+    size_t x = 0;
+#if defined(__SSE2__)
+    for (; x + 4 <= hw; x += 4) { /* b0 b0 b1 b1 | b2 b2 b3 b3 */
+      __m128 v = _mm_loadu_ps(b + x);
+      _mm_storeu_ps(y + 2 * x,
+                    _mm_add_ps(_mm_loadu_ps(a + 2 * x), _mm_unpacklo_ps(v, v)));
+      _mm_storeu_ps(y + 2 * x + 4, _mm_add_ps(_mm_loadu_ps(a + 2 * x + 4),
+                                              _mm_unpackhi_ps(v, v)));
+    }
+#endif
+    for (; x < hw; x++) {
+      const float v = b[x];
+      y[2 * x] = a[2 * x] + v;
+      y[2 * x + 1] = a[2 * x + 1] + v;
+    }
+  }
+}
+
+argus_err nn_add_up2_run(const nn_exec *ex, const nn_node *n) {
+  const nn_graph *g = ex->g;
+  int k = n->epi.up2 - 1;
+  const nn_value *b = nn_in(g, n, k), *a = nn_in(g, n, 1 - k);
+  const nn_value *y = nn_out(g, n, 0);
+  if (!a || !b || !y || !a->data || !b->data || !y->data || y->rank != 4 ||
+      y->dims[2] != 2 * b->dims[2] || y->dims[3] != 2 * b->dims[3])
+    return ARGUS_E_INTERNAL;
+  up2_ctx c = {a->data, b->data, y->data, (size_t)y->dims[2],
+               (size_t)y->dims[3]};
+  size_t rows = (size_t)(y->dims[0] * y->dims[1] * y->dims[2]);
+  argus_threadpool_parallel_for(ex->pool, rows, 4096 / c.w + 1, up2_task, &c);
+  return ARGUS_OK;
+}
