@@ -19,13 +19,13 @@ void img_box4_rgb_avx2(const uint8_t *const *rows, int npx, float *out) {
     __m256i acc = _mm256_setzero_si256();
     for (int r = 0; r < 4; r++) {
       const uint8_t *p = rows[r] + o;
-      __m256i v = _mm256_loadu2_m128i((const __m128i *)(p + 12),
-                                      (const __m128i *)p);
+      __m256i v =
+          _mm256_loadu2_m128i((const __m128i *)(p + 12), (const __m128i *)p);
       acc = _mm256_add_epi16(
           acc, _mm256_maddubs_epi16(_mm256_shuffle_epi8(v, shuf), ones8));
     }
-    __m256 f = _mm256_mul_ps(
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(acc, ones16)), sixteenth);
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(acc, ones16)),
+                             sixteenth);
     f = _mm256_permutevar8x32_ps(f, pack);
     _mm_storeu_ps(out + 3 * (size_t)x, _mm256_castps256_ps128(f));
     _mm_storel_pi((__m64 *)(out + 3 * (size_t)x + 4),

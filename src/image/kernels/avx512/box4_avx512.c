@@ -29,8 +29,8 @@ void img_box4_rgb_avx512(const uint8_t *const *rows, int npx, float *out) {
       acc = _mm512_add_epi16(
           acc, _mm512_maddubs_epi16(
                    _mm512_shuffle_epi8(lanes4(rows[r] + o), shuf), ones8));
-    __m512 v = _mm512_mul_ps(
-        _mm512_cvtepi32_ps(_mm512_madd_epi16(acc, ones16)), sixteenth);
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(acc, ones16)),
+                             sixteenth);
     _mm512_mask_storeu_ps(out + 3 * (size_t)x, 0x0fff,
                           _mm512_maskz_compress_ps(0x7777, v));
   }
