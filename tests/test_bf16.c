@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argus/core.h"
 #include "argus/image.h"
@@ -568,27 +569,39 @@ static void run_on(argus_nn_session *s, const float *in) {
   CHECK_OK(argus_nn_session_run(s, &ne));
 }
 
+/* Runs b on `in` (ref has run on it) and requires every output bit for bit
+ * the same as ref's. */
+static void check_same_outputs(argus_nn_session *ref, argus_nn_session *b,
+                               const float *in, const char *what) {
+  CHECK(b != NULL);
+  if (!b)
+    return;
+  run_on(b, in);
+  size_t total, ndiff = outputs_differ(ref, b, &total);
+  printf("  %s: %zu of %zu outputs differ\n", what, ndiff, total);
+  CHECK_INT_EQ(ndiff, 0);
+}
+
+/* rel under $env (or dflt) into buf; 0, after saying that `part` skips,
+ * when it cannot be read. */
+static int data_path(char *buf, size_t n, const char *env, const char *dflt,
+                     const char *rel, const char *part) {
+  const char *root = getenv(env);
+  snprintf(buf, n, "%s/%s", root ? root : dflt, rel);
+  if (access(buf, R_OK) == 0)
+    return 1;
+  fprintf(stderr, "SKIP %s: no %s (%s)\n", part, buf, env);
+  return 0;
+}
+
 static void test_yunet(void) {
-  const char *models = getenv("ARGUS_MODELS_DIR");
-  const char *shared = getenv("ARGUS_SHARED_DATA");
   char mpath[4096], ppath[4096];
-  snprintf(mpath, sizeof mpath, "%s/yunet_n_640_640.onnx",
-           models ? models : "models");
-  snprintf(ppath, sizeof ppath,
-           "%s/stills/face_recognition_examples/examples/two_people.jpg",
-           shared ? shared : "../shared/data");
-  FILE *fp = fopen(mpath, "rb");
-  if (!fp) {
-    fprintf(stderr, "SKIP part 3: no model %s\n", mpath);
+  if (!data_path(mpath, sizeof mpath, "ARGUS_MODELS_DIR", "models",
+                 "yunet_n_640_640.onnx", "part 3") ||
+      !data_path(ppath, sizeof ppath, "ARGUS_SHARED_DATA", "../shared/data",
+                 "stills/face_recognition_examples/examples/two_people.jpg",
+                 "part 3"))
     return;
-  }
-  fclose(fp);
-  if (!(fp = fopen(ppath, "rb"))) {
-    fprintf(stderr, "SKIP part 3: no photo %s (../shared/data missing)\n",
-            ppath);
-    return;
-  }
-  fclose(fp);
   if (!(argus_cpu_features() & ARGUS_CPU_AVX512_BF16))
     fprintf(stderr, "note: no AVX512_BF16: the bf16 session runs in f32, "
                     "part 3 compares f32 with itself\n");
@@ -683,27 +696,13 @@ static void test_yunet(void) {
     printf("  maps kept as bf16 pairs: %d\n", pair_lines);
     CHECK(pair_lines >= 4);
   }
-  CHECK(sp != NULL);
-  if (sp) {
-    run_on(sp, in);
-    size_t total, ndiff = outputs_differ(s[1], sp, &total);
-    printf("  pairs vs float32 maps: %zu of %zu outputs differ\n", ndiff,
-           total);
-    CHECK_INT_EQ(ndiff, 0);
-  }
+  check_same_outputs(s[1], sp, in, "pairs vs float32 maps");
   /* The Resizes folded into their Adds (two in YuNet's feature pyramid)
    * change nothing either. */
   printf("  Resizes folded into Adds: %d (each of two sessions)\n",
          up2_lines / 2);
   CHECK_INT_EQ(up2_lines, 4);
-  CHECK(su != NULL);
-  if (su) {
-    run_on(su, in);
-    size_t total, ndiff = outputs_differ(s[0], su, &total);
-    printf("  Resize + Add vs folded: %zu of %zu outputs differ\n", ndiff,
-           total);
-    CHECK_INT_EQ(ndiff, 0);
-  }
+  check_same_outputs(s[0], su, in, "Resize + Add vs folded");
 out:
   free(in);
   argus_nn_session_free(sp);
@@ -741,22 +740,15 @@ static int lm_cmp_name(const void *a, const void *b) {
  * of each: a grey 64x64 crop of the whole 112x112 aligned face, as the
  * landmarker's card feeds it (scale 1/256). */
 static void test_landmarker(void) {
-  const char *models = getenv("ARGUS_MODELS_DIR");
-  const char *shared = getenv("ARGUS_SHARED_DATA");
   char mpath[4096], dir[4096];
-  snprintf(mpath, sizeof mpath, "%s/fr_landmark.onnx",
-           models ? models : "models");
-  snprintf(dir, sizeof dir, "%s/lfw-112/images",
-           shared ? shared : "../shared/data");
-  FILE *fp = fopen(mpath, "rb");
-  if (!fp) {
-    fprintf(stderr, "SKIP part 4: no model %s\n", mpath);
+  if (!data_path(mpath, sizeof mpath, "ARGUS_MODELS_DIR", "models",
+                 "fr_landmark.onnx", "part 4") ||
+      !data_path(dir, sizeof dir, "ARGUS_SHARED_DATA", "../shared/data",
+                 "lfw-112/images", "part 4"))
     return;
-  }
-  fclose(fp);
   DIR *d = opendir(dir);
   if (!d) {
-    fprintf(stderr, "SKIP part 4: no %s (../shared/data missing)\n", dir);
+    fprintf(stderr, "SKIP part 4: cannot list %s\n", dir);
     return;
   }
   char *names[6000];

@@ -264,3 +264,18 @@ void nn_graph_free(nn_graph *g) {
   free(g->producer);
   memset(g, 0, sizeof *g);
 }
+
+int nn_graph_readers(const nn_graph *g, int v, int *first) {
+  int count = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const nn_node *n = &g->nodes[i];
+    if (n->dead)
+      continue;
+    for (int k = 0; k < n->ninputs; k++)
+      if (n->in[k] == v && count++ == 0)
+        *first = i;
+    if (n->epi.residual == v && count++ == 0)
+      *first = i;
+  }
+  return count;
+}

@@ -260,6 +260,9 @@ const nn_op *const *nn_op_all(void);
 /* Graph construction helpers (used by the loader and rewrites). */
 int nn_graph_add_value(nn_graph *g, const char *name); /* -1 on OOM */
 int nn_graph_find_value(const nn_graph *g, const char *name);
+/* Reads of value v by live nodes (inputs and fused residuals, a node
+ * counted once per read); *first: the first such node, when any. */
+int nn_graph_readers(const nn_graph *g, int v, int *first);
 void nn_graph_free(nn_graph *g);
 
 /* In a bf16 session, after shapes and fusions are final: each float32 map

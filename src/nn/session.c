@@ -535,28 +535,6 @@ static argus_err infer_and_fold(nn_graph *g, int batch, nn_err *err) {
   return ARGUS_OK;
 }
 
-/* Live nodes reading value v (excluding fused epilogue reads). */
-static int consumers(const nn_graph *g, int v, int *first) {
-  int count = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    const nn_node *n = &g->nodes[i];
-    if (n->dead)
-      continue;
-    for (int k = 0; k < n->ninputs; k++)
-      if (n->in[k] == v) {
-        if (count == 0)
-          *first = i;
-        count++;
-      }
-    if (n->epi.residual == v) {
-      if (count == 0)
-        *first = i;
-      count++;
-    }
-  }
-  return count;
-}
-
 static int same_shape(const nn_value *a, const nn_value *b) {
   if (a->rank != b->rank || a->dtype != b->dtype)
     return 0;
@@ -575,7 +553,7 @@ static void fuse_residuals(nn_graph *g) {
         c->noutputs != 1)
       continue;
     int y = c->out[0], j = -1;
-    if (g->values[y].is_output || consumers(g, y, &j) != 1)
+    if (g->values[y].is_output || nn_graph_readers(g, y, &j) != 1)
       continue;
     nn_node *a = &g->nodes[j];
     if (strcmp(a->op_type, "Add") != 0 || a->ninputs != 2 || a->noutputs != 1)
@@ -600,7 +578,7 @@ static void fuse_residuals(nn_graph *g) {
     /* Add -> Relu */
     if (c->epi.act == NN_ACT_NONE) {
       int r = -1, y2 = c->out[0];
-      if (!g->values[y2].is_output && consumers(g, y2, &r) == 1 &&
+      if (!g->values[y2].is_output && nn_graph_readers(g, y2, &r) == 1 &&
           strcmp(g->nodes[r].op_type, "Relu") == 0 &&
           g->nodes[r].noutputs == 1 && g->nodes[r].in[0] == y2) {
         c->epi.act = NN_ACT_RELU;

@@ -113,13 +113,7 @@ void nn_gemm_run(const nn_kernels *kt, size_t m, size_t n, size_t k,
   for (size_t j = 0; j < n; j += nc) {
     size_t cols = n - j < nc ? n - j : nc;
     for (size_t i = 0; i < m; i += mr) {
-      nn_post p = *post;
-      if (p.bias)
-        p.bias += i;
-      if (p.slope)
-        p.slope += i * p.slope_stride;
-      if (p.res)
-        p.res += i * p.ldr + j;
+      nn_post p = nn_post_at(post, i, j);
       kt->gemm(m - i < mr ? m - i : mr, cols, k, apack + i * k, b + j, ldb,
                c + i * ldc + j, ldc, &p);
     }

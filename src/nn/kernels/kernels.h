@@ -154,6 +154,18 @@ void nn_gemm_run(const nn_kernels *kt, size_t m, size_t n, size_t k,
 /* 1 / (1 + exp(-x)), the sigmoid every kernel uses. */
 float nn_sigmoidf_(float x);
 
+/* The post-ops of a block whose rows start at i and columns at j of C. */
+static inline nn_post nn_post_at(const nn_post *post, size_t i, size_t j) {
+  nn_post p = *post;
+  if (p.bias)
+    p.bias += i;
+  if (p.slope)
+    p.slope += i * p.slope_stride;
+  if (p.res)
+    p.res += i * p.ldr + j;
+  return p;
+}
+
 /* Reference epilogue for one value y of row i; res points at the residual
  * element or is NULL. Used by the reference kernels and by scalar tails. */
 static inline float nn_post_apply(const nn_post *p, size_t i, float y,

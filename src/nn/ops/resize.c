@@ -352,21 +352,6 @@ static int rs_is_up2(const nn_graph *g, const nn_node *n) {
   return 1;
 }
 
-static int rs_readers(const nn_graph *g, int v, int *first) {
-  int count = 0;
-  for (int i = 0; i < g->nnodes; i++) {
-    const nn_node *n = &g->nodes[i];
-    if (n->dead)
-      continue;
-    for (int k = 0; k < n->ninputs; k++)
-      if (n->in[k] == v && count++ == 0)
-        *first = i;
-    if (n->epi.residual == v && count++ == 0)
-      *first = i;
-  }
-  return count;
-}
-
 int nn_fuse_upsample_add(nn_graph *g) {
   int fused = 0;
   for (int i = 0; i < g->nnodes; i++) {
@@ -375,7 +360,7 @@ int nn_fuse_upsample_add(nn_graph *g) {
         !rs_is_up2(g, z))
       continue;
     int r = z->out[0], j = -1;
-    if (g->values[r].is_output || rs_readers(g, r, &j) != 1)
+    if (g->values[r].is_output || nn_graph_readers(g, r, &j) != 1)
       continue;
     nn_node *a = &g->nodes[j];
     if (strcmp(a->op_type, "Add") != 0 || a->ninputs != 2 ||

@@ -328,18 +328,6 @@ NN_INLINE void block16x16(size_t kp, const uint32_t *a0, const uint32_t *a1,
   epilogue(MR, t, c + MR * ldc, ldc, p1, mks, 1);
 }
 
-/* The post-ops of the rows from i and the columns from j. */
-NN_INLINE nn_post post_at_block(const nn_post *post, size_t i, size_t j) {
-  nn_post p = *post;
-  if (p.bias)
-    p.bias += i;
-  if (p.slope)
-    p.slope += i * p.slope_stride;
-  if (p.res)
-    p.res += i * p.ldr + j;
-  return p;
-}
-
 static void tail16x16(size_t kp, const uint32_t *a0, const uint32_t *a1,
                       const uint32_t *b, size_t bs, float *c, size_t ldc,
                       const nn_post *p0, const nn_post *p1, size_t cols,
@@ -362,12 +350,12 @@ void nn_bf16_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
     pack_b(k, &s, j, cols, bbuf);
     for (size_t i = 0; i < m; i += MR) {
       size_t rows = m - i < MR ? m - i : MR;
-      nn_post p = post_at_block(post, i, j);
+      nn_post p = nn_post_at(post, i, j);
       const uint32_t *ap = a + i / MR * panel;
       if (rows == MR && cols == NB) {
         full8x48(kp, ap, bbuf, NB, c + i * ldc + j, ldc, &p);
       } else if (cols <= 16 && i + 2 * MR <= m) {
-        nn_post p1 = post_at_block(post, i + MR, j);
+        nn_post p1 = nn_post_at(post, i + MR, j);
         tail16x16(kp, ap, ap + panel, bbuf, NB, c + i * ldc + j, ldc, &p, &p1,
                   cols, 0);
         i += MR;
@@ -392,12 +380,12 @@ void nn_bf16_gemm_pairs_avx512(size_t m, size_t n, size_t k,
           _mm_prefetch((const char *)(b + q * ldb + j + NB + l), _MM_HINT_T0);
     for (size_t i = 0; i < m; i += MR) {
       size_t rows = m - i < MR ? m - i : MR;
-      nn_post p = post_at_block(post, i, j);
+      nn_post p = nn_post_at(post, i, j);
       const uint32_t *ap = a + i / MR * panel;
       if (rows == MR && cols == NB) {
         full8x48(kp, ap, b + j, ldb, c + i * ldc + j, ldc, &p);
       } else if (cols <= 16 && i + 2 * MR <= m) {
-        nn_post p1 = post_at_block(post, i + MR, j);
+        nn_post p1 = nn_post_at(post, i + MR, j);
         tail16x16(kp, ap, ap + panel, b + j, ldb, c + i * ldc + j, ldc, &p,
                   &p1, cols, 1);
         i += MR;
