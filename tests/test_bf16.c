@@ -1,5 +1,6 @@
 /* The BF16 precision path (kernels.h nn_bf16_gemm_fn, Conv with
- * "precision": "bf16").
+ * "precision": "bf16"), and the INT8 one on whole models (its kernel:
+ * test_int8.c).
  *
  * 1. The reference kernel against a double-precision model of the same
  *    bf16-rounded operands (|diff| <= k * 2^-24 * sum|a*b|, the float32
@@ -18,10 +19,13 @@
  *    bf16 session with maps kept as pairs between fused nodes bit for bit
  *    the same as without them (ARGUS_NN_NO_PAIRS), and the f32 session
  *    with its two Resizes folded into their Adds bit for bit the same as
- *    with them run on their own (ARGUS_NN_NO_UP2).
+ *    with them run on their own (ARGUS_NN_NO_UP2). int8 vs f32 on the same
+ *    photo: scores within 0.12, boxes and points within 0.25 + 2 %
+ *    (measured 0.081 and 0.173), the same faces.
  * 4. fr_landmark on 100 real faces (LFW-112), bf16 vs f32: each face's 68
  *    points within 0.005 of the inter-ocular distance on average and 0.02
- *    at most (measured: 0.0013 and 0.0032). Parts 3 and 4 skip, saying
+ *    at most (measured: 0.0013 and 0.0032); int8 vs f32 within the same
+ *    bounds (measured: 0.0025 and 0.0062). Parts 3 and 4 skip, saying
  *    so, without the model or the photos. */
 #include <dirent.h>
 #include <math.h>
@@ -409,6 +413,9 @@ static void test_convert(void) {
 #define SCORE_ATOL 0.03
 #define GEOM_ATOL 0.06
 #define GEOM_RTOL 0.02
+/* int8 (measured: 0.081 and 0.173) */
+#define SCORE_ATOL_I8 0.12
+#define GEOM_ATOL_I8 0.25
 /* Faces kept by the decoder, and those that must be found by both. */
 #define DECODE_MIN 0.5f
 #define MATCH_MIN 0.6f
@@ -594,6 +601,73 @@ static int data_path(char *buf, size_t n, const char *env, const char *dflt,
   return 0;
 }
 
+/* YuNet's outputs of a lower-precision session `lo` against the f32 session
+ * `hi` on the same input: every value within the bounds, some value
+ * different when the CPU runs that precision (`runs`), and the same faces. */
+static void compare_yunet(argus_nn_session *hi, argus_nn_session *lo,
+                          const char *name, int runs, double score_atol,
+                          double geom_atol) {
+  argus_nn_session *s[2] = {hi, lo};
+  int nout = argus_nn_session_output_count(s[0]);
+  CHECK_INT_EQ(nout, 12);
+  int differ = 0;
+  for (int o = 0; o < nout; o++) {
+    argus_nn_tensor_desc d0, d1;
+    const void *p0, *p1;
+    CHECK_OK(argus_nn_session_output(s[0], o, &d0, &p0));
+    CHECK_OK(argus_nn_session_output(s[1], o, &d1, &p1));
+    size_t n = 1;
+    for (int r = 0; r < d0.rank; r++)
+      n *= (size_t)d0.dims[r];
+    const float *a = p0, *b = p1;
+    double maxd = 0, maxrel = 0;
+    size_t over = 0;
+    int geom = strncmp(d0.name, "bbox", 4) == 0 || strncmp(d0.name, "kps", 3) == 0;
+    double atol = geom ? geom_atol : score_atol, rtol = geom ? GEOM_RTOL : 0;
+    for (size_t i = 0; i < n; i++) {
+      double dd = fabs((double)b[i] - a[i]);
+      if (dd > maxd)
+        maxd = dd;
+      if (dd / (fabs(a[i]) + 1e-3) > maxrel)
+        maxrel = dd / (fabs(a[i]) + 1e-3);
+      if (!(dd <= atol + rtol * fabs(a[i])))
+        over++;
+      differ |= dd != 0;
+    }
+    printf("  %-8s %6zu values: max |%s-f32| %.5f, max rel %.4f, %zu over "
+           "the bound\n",
+           d0.name, n, name, maxd, maxrel, over);
+    CHECK_INT_EQ(over, 0);
+  }
+  /* the session really rounds (else the comparison proves nothing) */
+  if (runs)
+    CHECK(differ);
+  /* Every face of score >= MATCH_MIN in one is in the other (decoded down
+   * to DECODE_MIN, so that a score near the line cannot flip the test). */
+  face f[2][64];
+  int nf[2] = {decode(s[0], f[0], 64), decode(s[1], f[1], 64)};
+  printf("  faces >= %.1f: f32 %d, %s %d\n", DECODE_MIN, nf[0], name, nf[1]);
+  int strong = 0;
+  for (int i = 0; i < nf[0]; i++)
+    strong += f[0][i].score >= MATCH_MIN;
+  CHECK(strong >= 2); /* two people in the photo */
+  for (int a = 0; a < 2; a++)
+    for (int i = 0; i < nf[a]; i++) {
+      if (f[a][i].score < MATCH_MIN)
+        continue;
+      float best = 0, ds = 1;
+      for (int j = 0; j < nf[!a]; j++)
+        if (iou(&f[a][i], &f[!a][j]) > best) {
+          best = iou(&f[a][i], &f[!a][j]);
+          ds = fabsf(f[a][i].score - f[!a][j].score);
+        }
+      printf("  %s face %d: score %.4f, best IoU %.4f, score diff %.4f\n",
+             a ? name : "f32", i, f[a][i].score, best, ds);
+      CHECK(best >= 0.9f);
+      CHECK(ds <= 0.05f);
+    }
+}
+
 static void test_yunet(void) {
   char mpath[4096], ppath[4096];
   if (!data_path(mpath, sizeof mpath, "ARGUS_MODELS_DIR", "models",
@@ -626,70 +700,23 @@ static void test_yunet(void) {
   setenv("ARGUS_NN_NO_UP2", "1", 1);
   argus_nn_session *su = yunet_session(m, ARGUS_NN_PRECISION_F32);
   unsetenv("ARGUS_NN_NO_UP2");
+  argus_nn_session *s8 = yunet_session(m, ARGUS_NN_PRECISION_INT8);
   float *in = malloc((size_t)3 * YW * YH * sizeof *in);
   CHECK(in && load_photo(ppath, in) == 0);
   if (!s[0] || !s[1] || !in)
     goto out;
   for (int k = 0; k < 2; k++)
     run_on(s[k], in);
-  int nout = argus_nn_session_output_count(s[0]);
-  CHECK_INT_EQ(nout, 12);
-  int differ = 0;
-  for (int o = 0; o < nout; o++) {
-    argus_nn_tensor_desc d0, d1;
-    const void *p0, *p1;
-    CHECK_OK(argus_nn_session_output(s[0], o, &d0, &p0));
-    CHECK_OK(argus_nn_session_output(s[1], o, &d1, &p1));
-    size_t n = 1;
-    for (int r = 0; r < d0.rank; r++)
-      n *= (size_t)d0.dims[r];
-    const float *a = p0, *b = p1;
-    double maxd = 0, maxrel = 0;
-    size_t over = 0;
-    int geom = strncmp(d0.name, "bbox", 4) == 0 || strncmp(d0.name, "kps", 3) == 0;
-    double atol = geom ? GEOM_ATOL : SCORE_ATOL, rtol = geom ? GEOM_RTOL : 0;
-    for (size_t i = 0; i < n; i++) {
-      double dd = fabs((double)b[i] - a[i]);
-      if (dd > maxd)
-        maxd = dd;
-      if (dd / (fabs(a[i]) + 1e-3) > maxrel)
-        maxrel = dd / (fabs(a[i]) + 1e-3);
-      if (!(dd <= atol + rtol * fabs(a[i])))
-        over++;
-      differ |= dd != 0;
-    }
-    printf("  %-8s %6zu values: max |bf16-f32| %.5f, max rel %.4f, %zu over "
-           "the bound\n",
-           d0.name, n, maxd, maxrel, over);
-    CHECK_INT_EQ(over, 0);
+  compare_yunet(s[0], s[1], "bf16",
+                !!(argus_cpu_features() & ARGUS_CPU_AVX512_BF16), SCORE_ATOL,
+                GEOM_ATOL);
+  /* int8: wider bounds, the same faces */
+  if (s8) {
+    run_on(s8, in);
+    compare_yunet(s[0], s8, "int8",
+                  !!(argus_cpu_features() & ARGUS_CPU_AVX512_VNNI),
+                  SCORE_ATOL_I8, GEOM_ATOL_I8);
   }
-  /* the bf16 session really rounds (else the comparison proves nothing) */
-  if (argus_cpu_features() & ARGUS_CPU_AVX512_BF16)
-    CHECK(differ);
-  /* Every face of score >= MATCH_MIN in one is in the other (decoded down
-   * to DECODE_MIN, so that a score near the line cannot flip the test). */
-  face f[2][64];
-  int nf[2] = {decode(s[0], f[0], 64), decode(s[1], f[1], 64)};
-  printf("  faces >= %.1f: f32 %d, bf16 %d\n", DECODE_MIN, nf[0], nf[1]);
-  int strong = 0;
-  for (int i = 0; i < nf[0]; i++)
-    strong += f[0][i].score >= MATCH_MIN;
-  CHECK(strong >= 2); /* two people in the photo */
-  for (int a = 0; a < 2; a++)
-    for (int i = 0; i < nf[a]; i++) {
-      if (f[a][i].score < MATCH_MIN)
-        continue;
-      float best = 0, ds = 1;
-      for (int j = 0; j < nf[!a]; j++)
-        if (iou(&f[a][i], &f[!a][j]) > best) {
-          best = iou(&f[a][i], &f[!a][j]);
-          ds = fabsf(f[a][i].score - f[!a][j].score);
-        }
-      printf("  %s face %d: score %.4f, best IoU %.4f, score diff %.4f\n",
-             a ? "bf16" : "f32", i, f[a][i].score, best, ds);
-      CHECK(best >= 0.9f);
-      CHECK(ds <= 0.05f);
-    }
   /* Maps kept as bf16 pairs between fused nodes change nothing: the
    * outputs are bit for bit those of the same session without them. */
   if (argus_cpu_features() & ARGUS_CPU_AVX512_BF16) {
@@ -707,6 +734,7 @@ out:
   free(in);
   argus_nn_session_free(sp);
   argus_nn_session_free(su);
+  argus_nn_session_free(s8);
   argus_nn_session_free(s[0]);
   argus_nn_session_free(s[1]);
   argus_nn_model_free(m);
@@ -739,7 +767,7 @@ static int lm_cmp_name(const void *a, const void *b) {
 /* The first LM_FACES person folders of LFW-112 (sorted), the first photo
  * of each: a grey 64x64 crop of the whole 112x112 aligned face, as the
  * landmarker's card feeds it (scale 1/256). */
-static void test_landmarker(void) {
+static void test_landmarker(int precision) {
   char mpath[4096], dir[4096];
   if (!data_path(mpath, sizeof mpath, "ARGUS_MODELS_DIR", "models",
                  "fr_landmark.onnx", "part 4") ||
@@ -766,7 +794,7 @@ static void test_landmarker(void) {
   argus_nn_session *s[2] = {NULL, NULL};
   if (m) {
     s[0] = lm_session(m, ARGUS_NN_PRECISION_F32);
-    s[1] = lm_session(m, ARGUS_NN_PRECISION_BF16);
+    s[1] = lm_session(m, precision);
   }
   int faces = 0, bad = 0;
   double worst_mean = 0, worst_pt = 0, sum_mean = 0;
@@ -819,9 +847,10 @@ static void test_landmarker(void) {
     sum_mean += mean;
     faces++;
   }
-  printf("fr_landmark bf16 vs f32 on %d LFW faces: mean point error %.5f of "
+  printf("fr_landmark %s vs f32 on %d LFW faces: mean point error %.5f of "
          "the inter-ocular distance (worst face %.5f, worst point %.5f)\n",
-         faces, faces ? sum_mean / faces : 0.0, worst_mean, worst_pt);
+         argus_nn_precision_name(precision), faces,
+         faces ? sum_mean / faces : 0.0, worst_mean, worst_pt);
   CHECK_INT_EQ(faces, LM_FACES);
   CHECK_INT_EQ(bad, 0);
   argus_nn_session_free(s[0]);
@@ -839,7 +868,11 @@ static void test_names(void) {
   CHECK_INT_EQ(p, ARGUS_NN_PRECISION_BF16);
   CHECK_OK(argus_nn_precision_parse("f32", &p));
   CHECK_INT_EQ(p, ARGUS_NN_PRECISION_F32);
+  CHECK_OK(argus_nn_precision_parse("int8", &p));
+  CHECK_INT_EQ(p, ARGUS_NN_PRECISION_INT8);
+  CHECK(strcmp(argus_nn_precision_name(ARGUS_NN_PRECISION_INT8), "int8") == 0);
   CHECK(argus_nn_precision_parse("fp16", &p) == ARGUS_E_INVALID_ARG);
+  CHECK(argus_nn_precision_parse("int4", &p) == ARGUS_E_INVALID_ARG);
   CHECK(strcmp(argus_nn_precision_name(ARGUS_NN_PRECISION_BF16), "bf16") == 0);
   CHECK(argus_nn_model_set_precision(NULL, ARGUS_NN_PRECISION_BF16) ==
         ARGUS_E_INVALID_ARG);
@@ -857,6 +890,7 @@ int main(int argc, char **argv) {
   test_conv3x3s2c();
   test_pairs();
   test_yunet();
-  test_landmarker();
+  test_landmarker(ARGUS_NN_PRECISION_BF16);
+  test_landmarker(ARGUS_NN_PRECISION_INT8);
   return check_report("test_bf16");
 }

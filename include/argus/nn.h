@@ -83,22 +83,26 @@ argus_err argus_nn_model_op(const argus_nn_model *model, int i,
 
 /* Arithmetic of the convolutions' matrix products (docs/engine.md,
  * "Precision"). BF16 rounds weights and activations to bfloat16 and
- * accumulates in float32 (AVX512_BF16); a CPU without it runs float32. */
+ * accumulates in float32 (AVX512_BF16). INT8 quantises weights per output
+ * channel and activations per block of 48 positions (range measured as the
+ * block is read) and sums in int32 (AVX512_VNNI). A CPU without the
+ * instructions runs float32. */
 typedef enum argus_nn_precision {
   ARGUS_NN_PRECISION_DEFAULT = 0, /* the model's, else F32 */
   ARGUS_NN_PRECISION_F32 = 1,
   ARGUS_NN_PRECISION_BF16 = 2,
+  ARGUS_NN_PRECISION_INT8 = 3,
 } argus_nn_precision;
 
-/* "f32" or "bf16" to ARGUS_NN_PRECISION_*. Errors: INVALID_ARG (other
- * text, or NULL). */
+/* "f32", "bf16" or "int8" to ARGUS_NN_PRECISION_*. Errors: INVALID_ARG
+ * (other text, or NULL). */
 argus_err argus_nn_precision_parse(const char *text, int *out);
-/* "f32" or "bf16" (DEFAULT reads "f32"). */
+/* "f32", "bf16" or "int8" (DEFAULT reads "f32"). */
 const char *argus_nn_precision_name(int precision);
 
 /* The precision of sessions whose options leave it at DEFAULT (a model card's
  * "precision"). Call before creating sessions, not while another thread
- * creates one. The environment variable ARGUS_PRECISION ("f32"/"bf16"), when
+ * creates one. The environment variable ARGUS_PRECISION (f32/bf16/int8), when
  * set, overrides both this and the session options (for experiments).
  * Errors: INVALID_ARG. */
 argus_err argus_nn_model_set_precision(argus_nn_model *model, int precision);

@@ -25,7 +25,7 @@ void cli_help_usage(FILE *f) {
         "Environment:\n"
         "  ARGUS_ISA=ref|avx2|avx512  limit the CPU kernels used\n"
         "  ARGUS_NN_PROFILE=1         per-node timings (argus nn bench --profile)\n"
-        "  ARGUS_PRECISION=f32|bf16   override the model cards' precision\n"
+        "  ARGUS_PRECISION=f32|bf16|int8  override the model cards' precision\n"
         "  ARGUS_NN_NO_PAIRS=1        keep bf16 sessions' maps in float32\n"
         "  ARGUS_NN_NO_UP2=1          run 2x Resizes on their own, not in their Add\n"
         "  ARGUS_KEY_FILE=FILE        the encryption key at rest (or ARGUS_KEY=HEX)\n"

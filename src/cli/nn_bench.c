@@ -35,7 +35,7 @@ void cli_nn_bench_usage(FILE *f) {
   // clang-format off
   fputs("Usage: argus nn bench MODEL [--threads N] [--batch N] [--iters N] [--warmup N]\n"
         "                        [--input-shape [NAME=]DIMS] [--seed N] [--profile]\n"
-        "                        [--precision f32|bf16]\n"
+        "                        [--precision f32|bf16|int8]\n"
         "\n"
         "Fills the inputs with seeded uniform random values in [-1, 1), runs the model\n"
         "--warmup times untimed and --iters times timed, and prints one JSON line:\n"
@@ -50,9 +50,9 @@ void cli_nn_bench_usage(FILE *f) {
         "  --seed N                   seed of the input values (default 1)\n"
         "  --profile                  per-op and per-node times of the last run on stderr\n"
         "                             (timing each node slows the run a little)\n"
-        "  --precision f32|bf16       arithmetic of the convolutions' matrix products\n"
-        "                             (default: f32; bf16 needs AVX512_BF16, else f32;\n"
-        "                             docs/engine.md, \"Precision\")\n"
+        "  --precision f32|bf16|int8  arithmetic of the convolutions' matrix products\n"
+        "                             (default: f32; bf16 needs AVX512_BF16, int8\n"
+        "                             AVX512_VNNI, else f32; docs/engine.md, \"Precision\")\n"
         "  -h, --help                 this help\n",
         f);
   // clang-format on
@@ -225,7 +225,7 @@ int cli_nn_bench_main(int argc, char **argv) {
     case OPT_PROFILE: profile = 1; break;
     case OPT_PRECISION:
       if (argus_nn_precision_parse(p.arg, &precision) != ARGUS_OK) {
-        cli_errorf(cmd, "--precision must be f32 or bf16, not '%s'", p.arg);
+        cli_errorf(cmd, "--precision must be f32, bf16 or int8, not '%s'", p.arg);
         return cli_bad_value(cmd);
       }
       break;
@@ -257,6 +257,12 @@ int cli_nn_bench_main(int argc, char **argv) {
   if (eff == ARGUS_NN_PRECISION_BF16 &&
       !(argus_cpu_features() & ARGUS_CPU_AVX512_BF16)) {
     fprintf(stderr, "argus: %s: this CPU has no AVX512_BF16 (or ARGUS_ISA "
+                    "hides it): running in f32\n", cmd);
+    eff = ARGUS_NN_PRECISION_F32;
+  }
+  if (eff == ARGUS_NN_PRECISION_INT8 &&
+      !(argus_cpu_features() & ARGUS_CPU_AVX512_VNNI)) {
+    fprintf(stderr, "argus: %s: this CPU has no AVX512_VNNI (or ARGUS_ISA "
                     "hides it): running in f32\n", cmd);
     eff = ARGUS_NN_PRECISION_F32;
   }

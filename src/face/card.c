@@ -634,7 +634,7 @@ argus_err argus_face_card_parse(const char *json, size_t len,
       goto done;
     }
   }
-  /* "precision": "f32" (default) or "bf16": the engine's arithmetic for
+  /* "precision": "f32" (default), "bf16" or "int8": the engine's arithmetic for
    * the model's convolutions (docs/engine.md, "Precision"). */
   char prec[16];
   if ((rc = get_string(&c, root, "", "precision", prec, sizeof prec, 0)))
@@ -642,7 +642,9 @@ argus_err argus_face_card_parse(const char *json, size_t len,
   out->precision = ARGUS_NN_PRECISION_F32;
   if (prec[0] && argus_nn_precision_parse(prec, &out->precision) != ARGUS_OK) {
     rc = bad(&c, ARGUS_E_CORRUPT,
-             "field 'precision' is '%s'; it must be \"f32\" or \"bf16\"", prec);
+             "field 'precision' is '%s'; it must be \"f32\", \"bf16\" or "
+             "\"int8\"",
+             prec);
     goto done;
   }
   if ((rc = parse_input(&c, root, out)))

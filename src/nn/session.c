@@ -793,18 +793,22 @@ argus_err argus_nn_precision_parse(const char *text, int *out) {
     *out = ARGUS_NN_PRECISION_F32;
   else if (strcmp(text, "bf16") == 0)
     *out = ARGUS_NN_PRECISION_BF16;
+  else if (strcmp(text, "int8") == 0)
+    *out = ARGUS_NN_PRECISION_INT8;
   else
     return ARGUS_E_INVALID_ARG;
   return ARGUS_OK;
 }
 
 const char *argus_nn_precision_name(int precision) {
-  return precision == ARGUS_NN_PRECISION_BF16 ? "bf16" : "f32";
+  return precision == ARGUS_NN_PRECISION_BF16   ? "bf16"
+         : precision == ARGUS_NN_PRECISION_INT8 ? "int8"
+                                                : "f32";
 }
 
 argus_err argus_nn_model_set_precision(argus_nn_model *model, int precision) {
   if (!model || precision < ARGUS_NN_PRECISION_DEFAULT ||
-      precision > ARGUS_NN_PRECISION_BF16)
+      precision > ARGUS_NN_PRECISION_INT8)
     return ARGUS_E_INVALID_ARG;
   model->precision = precision;
   return ARGUS_OK;
@@ -821,9 +825,9 @@ static int session_precision(const argus_nn_model *model,
       p = ep;
     else
       argus_log(ARGUS_LOG_WARN, MOD,
-                "ARGUS_PRECISION='%s' is neither f32 nor bf16; ignored", env);
+                "ARGUS_PRECISION='%s' is not f32, bf16 or int8; ignored", env);
   }
-  if (p != ARGUS_NN_PRECISION_BF16)
+  if (p != ARGUS_NN_PRECISION_BF16 && p != ARGUS_NN_PRECISION_INT8)
     p = ARGUS_NN_PRECISION_F32;
   argus_log(ARGUS_LOG_DEBUG, MOD, "session precision: %s",
             argus_nn_precision_name(p));
@@ -840,7 +844,7 @@ argus_err argus_nn_session_create(argus_nn_model *model,
     return ARGUS_E_INVALID_ARG;
   *out = NULL;
   if (opts && (opts->batch < 0 || opts->nshapes < 0 || opts->nvalues < 0 ||
-               opts->precision < 0 || opts->precision > ARGUS_NN_PRECISION_BF16 ||
+               opts->precision < 0 || opts->precision > ARGUS_NN_PRECISION_INT8 ||
                opts->noutputs < 0 || (opts->noutputs > 0 && !opts->outputs) ||
                (opts->nshapes > 0 && !opts->shapes) ||
                (opts->nvalues > 0 && !opts->values)))

@@ -193,4 +193,25 @@ BF16_GET(nn_bf16_conv3x3s2c_pairs_fn, nn_bf16_conv3x3s2c_pairs_get,
          g_bf16_c3_pairs)
 #undef BF16_GET
 
+static nn_i8_gemm_fn g_i8;
+static pthread_once_t g_i8_once = PTHREAD_ONCE_INIT;
+
+static void choose_i8(void) {
+  unsigned f = argus_cpu_features();
+  g_i8 = NULL;
+#if defined(__x86_64__) || defined(__i386__)
+  if ((f & ARGUS_CPU_AVX512) && (f & ARGUS_CPU_AVX512_VNNI))
+    g_i8 = nn_i8_gemm_avx512;
+#endif
+  argus_log(ARGUS_LOG_DEBUG, "nn", "int8 gemm: %s",
+            g_i8 ? "avx512_vnni"
+                 : "none (no AVX512_VNNI): int8 models run in float32");
+  (void)f;
+}
+
+nn_i8_gemm_fn nn_i8_gemm_get(void) {
+  pthread_once(&g_i8_once, choose_i8);
+  return g_i8;
+}
+
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

@@ -13,6 +13,7 @@
 #ifndef ARGUS_NN_KERNELS_H
 #define ARGUS_NN_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -408,6 +409,81 @@ void nn_bf16_conv3x3s2c_avx512(const float *, size_t, size_t, size_t,
                                const uint32_t *, size_t, float *, size_t,
                                size_t, size_t, size_t, size_t, size_t,
                                const nn_post *);
+
+/* ---- INT8 GEMM ----------------------------------------------------------
+ *
+ * C[m x n] = A[m x k] * B[k x n], then post, in 8-bit integers:
+ * - A (the weights) is quantised once, per row i: scale sa[i] =
+ *   max|A[i][.]| / 127, q = round(A / sa) in [-127, 127] (nn_i8_pack_a);
+ * - B (the activations) is quantised as the kernel reaches it, per block of
+ *   NN_I8_NB columns (all k rows): over the block's range [lo, hi] widened
+ *   to hold 0, scale sb = (hi - lo) / 255, zero point zp = round(-lo / sb),
+ *   u = clamp(round(x / sb) + zp, 0, 255) (nn_i8_block_q; "round" is to
+ *   nearest even, as CVTPS2DQ);
+ * - every product is summed exactly in int32 (VPDPBUSD: u8 x s8, four k at
+ *   a time), and c = (float)(acc - zp * sum_k q[i][k]) * (sa[i] * sb), then
+ *   post, for row i.
+ * Same signature and B access as nn_bf16_gemm_fn; a: panels of
+ * nn_i8_pack_a; bbuf: nn_i8_bbuf_size(k) uint32 of scratch. The AVX-512
+ * kernel gives the C reference's values bit for bit. */
+typedef nn_bf16_gemm_fn nn_i8_gemm_fn;
+
+#define NN_I8_MR 8  /* rows of a packed int8 A panel */
+#define NN_I8_NB 48 /* columns of a quantised B block */
+
+/* uint32 of one packed panel: MR float scales, MR int32 row sums, then
+ * ceil(k/4) quads x MR rows (4 int8 of row i, k = 4q..4q+3, low byte
+ * first). */
+static inline size_t nn_i8_panel_size(size_t k) {
+  return 2 * NN_I8_MR + (k + 3) / 4 * NN_I8_MR;
+}
+static inline size_t nn_i8_pack_a_size(size_t m, size_t k) {
+  return (m + NN_I8_MR - 1) / NN_I8_MR * nn_i8_panel_size(k);
+}
+static inline size_t nn_i8_bbuf_size(size_t k) {
+  return (k + 3) / 4 * NN_I8_NB;
+}
+
+/* The quantisation of a B block whose values lie in [lo, hi]. */
+typedef struct nn_i8_q {
+  float inv;   /* 255 / (hi - lo), or 0 when the block is all zero */
+  float scale; /* (hi - lo) / 255 */
+  int32_t zp;  /* round(-lo * inv), 0..255 */
+} nn_i8_q;
+
+static inline nn_i8_q nn_i8_block_q(float lo, float hi) {
+  nn_i8_q q = {0.0f, 0.0f, 0};
+  if (lo > 0.0f)
+    lo = 0.0f;
+  if (hi < 0.0f)
+    hi = 0.0f;
+  float span = hi - lo;
+  if (!(span > 0.0f) || !(span < 3.0e38f))
+    return q; /* all zero, or not finite: every value quantises to 0 */
+  q.inv = 255.0f / span;
+  q.scale = span / 255.0f;
+  q.zp = (int32_t)nearbyintf(-lo * q.inv);
+  if (q.zp > 255)
+    q.zp = 255;
+  return q;
+}
+
+/* Packs rows [0, m) x columns [0, k) of A (element (i, kk) at
+ * src[i*rs + kk*cs]) into int8 panels (layout above); rows past m and k
+ * past the end are zero. */
+void nn_i8_pack_a(size_t m, size_t k, const float *src, size_t rs, size_t cs,
+                  uint32_t *dst);
+
+/* The int8 GEMM this CPU runs (honouring ARGUS_ISA), chosen once, or NULL
+ * when the CPU has no AVX512_VNNI: callers then run in float32. */
+nn_i8_gemm_fn nn_i8_gemm_get(void);
+
+void nn_i8_gemm_ref(size_t, size_t, size_t, const uint32_t *, const float *,
+                    size_t, const float *const *, size_t, float *, size_t,
+                    const nn_post *, uint32_t *);
+void nn_i8_gemm_avx512(size_t, size_t, size_t, const uint32_t *,
+                       const float *, size_t, const float *const *, size_t,
+                       float *, size_t, const nn_post *, uint32_t *);
 
 #define NN_GEMM_MR_REF 8
 #define NN_GEMM_MR_AVX2 6

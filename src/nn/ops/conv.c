@@ -41,6 +41,12 @@
  * kernel (kernels.h nn_bf16_conv3x3s2c_fn; W packed once per session), which
  * needs no conversion block: a stride-2 row converted to bf16 is already in
  * VDPBF16PS's pairs. Depthwise convs stay in float32.
+ *
+ * A session of precision int8 runs the same GEMM paths on the int8 kernel
+ * (kernels.h nn_i8_gemm_fn: W quantised per output channel once per session,
+ * each block of B quantised over its own range as the kernel goes), which
+ * takes the bf16 kernel's place in the plans below (same signature, same
+ * panel height, a smaller B block); the rest stays in float32.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -109,13 +115,16 @@ typedef struct conv_plan {
   const float *wpack; /* shared->wpack or wbuf */
   float *wbuf;        /* owned by the plan */
   int pack_at_run;    /* W is a runtime input: pack into wbuf in run */
-  nn_bf16_gemm_fn bf16; /* non-NULL: the GEMM paths run in bf16 */
+  /* non-NULL: the GEMM paths run in bf16, or int8 (nn_i8_gemm_fn) */
+  nn_bf16_gemm_fn bf16;
   nn_bf16_conv3x3s2c_fn c3bf16; /* non-NULL: DIRECT3X3S2 runs in bf16 */
   /* set by nn_conv_pair_edges: Y leaves as bf16 pairs */
   nn_bf16_conv3x3s2c_pairs_fn c3pairs;
   uint32_t *wb16; /* W packed for bf16 (owned), per group gpack16; for
-                     c3bf16 in nn_bf16_conv3x3s2c_pack's layout */
+                     c3bf16 in nn_bf16_conv3x3s2c_pack's layout; for int8 in
+                     nn_i8_pack_a's */
   size_t gpack16;
+  size_t panel16; /* uint32 per packed panel of 8 rows of wb16 */
 } conv_plan;
 
 static const char *nm(const nn_node *n) { return n->name ? n->name : ""; }
@@ -156,15 +165,30 @@ static uint32_t *bf16_bbuf(void *scratch, size_t off) {
   return (uint32_t *)(void *)((p + 63) & ~(uintptr_t)63);
 }
 
-/* Packs `group` groups of `cog` rows x K of W for the bf16 kernel into a new
- * buffer (NULL: out of memory). */
-static uint32_t *pack_bf16(const float *w, size_t group, size_t cog, size_t K,
-                           size_t *gpack) {
-  *gpack = nn_bf16_pack_a_size(cog, K);
+/* The GEMM kernel of a session's precision: bf16 or int8, NULL for
+ * float32 (or a CPU without the instructions). */
+static nn_bf16_gemm_fn lowp_gemm(int precision) {
+  return precision == ARGUS_NN_PRECISION_BF16   ? nn_bf16_gemm_get()
+         : precision == ARGUS_NN_PRECISION_INT8 ? nn_i8_gemm_get()
+                                                : NULL;
+}
+
+/* Packs `group` groups of `cog` rows x K of W for the bf16 or int8 kernel
+ * into a new buffer (NULL: out of memory); *panel: uint32 per panel. */
+static uint32_t *pack_lowp(int precision, const float *w, size_t group,
+                           size_t cog, size_t K, size_t *gpack,
+                           size_t *panel) {
+  int i8 = precision == ARGUS_NN_PRECISION_INT8;
+  *gpack = i8 ? nn_i8_pack_a_size(cog, K) : nn_bf16_pack_a_size(cog, K);
+  *panel = i8 ? nn_i8_panel_size(K) : nn_bf16_panel_size(K);
   uint32_t *d = nn_alloc(*gpack * group * sizeof(uint32_t));
   if (d)
-    for (size_t g = 0; g < group; g++)
-      nn_bf16_pack_a(cog, K, w + g * cog * K, K, 1, d + g * *gpack);
+    for (size_t g = 0; g < group; g++) {
+      if (i8)
+        nn_i8_pack_a(cog, K, w + g * cog * K, K, 1, d + g * *gpack);
+      else
+        nn_bf16_pack_a(cog, K, w + g * cog * K, K, 1, d + g * *gpack);
+    }
   return d;
 }
 
@@ -530,12 +554,12 @@ static argus_err plan_new(const nn_node *n, const nn_value *x,
     if (per_row * (ext + 1) * sizeof(float) > IGEMM_MAX_BYTES)
       pl->path = PATH_IM2COL;
   }
-  if (precision == ARGUS_NN_PRECISION_BF16 && !pl->pack_at_run &&
-      pl->cog >= BF16_MIN_ROWS && pl->K >= BF16_MIN_K &&
+  if (!pl->pack_at_run && pl->cog >= BF16_MIN_ROWS && pl->K >= BF16_MIN_K &&
       (pl->path == PATH_GEMM1X1 || pl->path == PATH_IGEMM ||
        pl->path == PATH_IM2COL) &&
-      (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
-    pl->wb16 = pack_bf16(w->data, pl->group, pl->cog, pl->K, &pl->gpack16);
+      (pl->bf16 = lowp_gemm(precision)) != NULL) {
+    pl->wb16 = pack_lowp(precision, w->data, pl->group, pl->cog, pl->K,
+                         &pl->gpack16, &pl->panel16);
     if (!pl->wb16) {
       conv_free_plan(pl);
       return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
@@ -584,7 +608,10 @@ static argus_err conv_infer(nn_graph *g, nn_node *n, nn_err *err) {
             "Conv '%s': %s%s, %zu->%zu channels, group %zu, %zu pixels, "
             "tile %zu",
             nm(n), path_names[pl->path],
-            pl->bf16 || pl->c3bf16 ? " bf16" : "", pl->ci,
+            pl->bf16 || pl->c3bf16
+                ? (g->precision == ARGUS_NN_PRECISION_INT8 ? " int8" : " bf16")
+                : "",
+            pl->ci,
             pl->co, pl->group, pl->osz, pl->ptile);
   return ARGUS_OK;
 }
@@ -772,7 +799,7 @@ static void task_gemm1x1(void *ctx, size_t begin, size_t end, int tid) {
     nn_post p = post_at(c, img, m0, p0);
     if (pl->bf16)
       pl->bf16(m1 - m0, p1 - p0, pl->K,
-               pl->wb16 + m0 / mr * nn_bf16_panel_size(pl->K),
+               pl->wb16 + m0 / mr * pl->panel16,
                c->x + img * pl->ci * pl->isz + p0, pl->isz, NULL, 0,
                c->y + (img * pl->co + m0) * pl->osz + p0, pl->osz, &p,
                bf16_bbuf(nn_scratch(c->ex, tid), 0));
@@ -1080,7 +1107,8 @@ typedef struct pwdw_shared {
 typedef struct pwdw_plan {
   const nn_kernels *kt;
   const float *wpack;
-  nn_bf16_gemm_fn bf16; /* non-NULL: the pointwise GEMM runs in bf16 */
+  nn_bf16_gemm_fn bf16; /* non-NULL: the pointwise GEMM runs in bf16 or
+                           int8 (nn_i8_gemm_fn) */
   uint32_t *wb16;       /* W1 packed for it (owned) */
   size_t n, c, cin, h, w;
   size_t band; /* depthwise rows per band; scratch holds band + 2 rows */
@@ -1211,11 +1239,10 @@ static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
   if (pl->nc < nr)
     pl->nc = nr;
   const nn_value *w1 = nn_in(g, n, 1);
-  if (g->precision == ARGUS_NN_PRECISION_BF16 && w1 && w1->data &&
-      pl->c >= BF16_MIN_ROWS &&
-      (pl->bf16 = nn_bf16_gemm_get()) != NULL) {
-    size_t gp;
-    pl->wb16 = pack_bf16(w1->data, 1, pl->c, pl->cin, &gp);
+  if (w1 && w1->data && pl->c >= BF16_MIN_ROWS &&
+      (pl->bf16 = lowp_gemm(g->precision)) != NULL) {
+    size_t gp, panel;
+    pl->wb16 = pack_lowp(g->precision, w1->data, 1, pl->c, pl->cin, &gp, &panel);
     if (!pl->wb16) {
       free(pl);
       return nn_fail(err, ARGUS_E_NOMEM, "Conv '%s': out of memory", nm(n));
@@ -1225,7 +1252,11 @@ static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
   argus_log(ARGUS_LOG_DEBUG, "nn",
             "Conv '%s': 1x1%s+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
             "band %zu rows",
-            nm(n), pl->bf16 ? " bf16" : "", pool ? "+maxpool2x2" : "",
+            nm(n),
+            pl->bf16 ? (g->precision == ARGUS_NN_PRECISION_INT8 ? " int8"
+                                                                 : " bf16")
+                     : "",
+            pool ? "+maxpool2x2" : "",
             pl->cin, pl->c, pl->h, pl->w, pl->band);
   return ARGUS_OK;
 }
