@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The default detector's speed on one thread: argus (the card's bf16 and
-# f32) against ONNX Runtime 1.30 on the dynamic export of the same weights,
+# The default detector's speed on one thread: argus (the card's bf16, f32,
+# and int8 with --int8) against ONNX Runtime 1.30 on the dynamic export of
+# the same weights,
 # at 640x480 and 1920x1088, rounds interleaved; prints each round and the
 # median of the rounds' medians and the minimum of their minimums (ms), and
 # the ratios to ONNX Runtime.
 #
-#   bench/yunet_bench.sh [--rounds N] [--iters N]
+#   bench/yunet_bench.sh [--rounds N] [--iters N] [--int8]
 #
 # Needs ONNX Runtime for Node (scripts/install-peers.sh) and
 # ../shared/models/yunet_n_dynamic.onnx.
@@ -13,11 +14,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=5
 iters=50
+precisions="bf16 f32"
 while [ $# -gt 0 ]; do
   case "$1" in
   --rounds) rounds=$2; shift 2 ;;
   --iters) iters=$2; shift 2 ;;
-  *) echo "usage: $0 [--rounds N] [--iters N]" >&2; exit 2 ;;
+  --int8) precisions="bf16 f32 int8"; shift ;;
+  *) echo "usage: $0 [--rounds N] [--iters N] [--int8]" >&2; exit 2 ;;
   esac
 done
 bin="${ARGUS_BIN:-$root/build/argus}"
@@ -29,7 +32,7 @@ for size in 480x640 1088x1920; do
   h=${size%x*}
   w=${size#*x}
   for ((r = 1; r <= rounds; r++)); do
-    for p in bf16 f32; do
+    for p in $precisions; do
       "$bin" nn bench "$model" --threads 1 --input-shape "input=1,3,$h,$w" \
         --precision $p --iters "$iters" |
         sed "s/^/argus-$p $w""x$h /" >> "$out"
@@ -51,7 +54,7 @@ for size in ("640x480", "1920x1088"):
     ort = runs.get((size, "ort"), [])
     om = statistics.median(m for m, _ in ort) if ort else float("nan")
     on = min(n for _, n in ort) if ort else float("nan")
-    for who in ("argus-bf16", "argus-f32", "ort"):
+    for who in ("argus-bf16", "argus-f32", "argus-int8", "ort"):
         rs = runs.get((size, who), [])
         if not rs:
             continue

@@ -421,8 +421,9 @@ void nn_bf16_conv3x3s2c_avx512(const float *, size_t, size_t, size_t,
  *   u = clamp(round(x / sb) + zp, 0, 255) (nn_i8_block_q; "round" is to
  *   nearest even, as CVTPS2DQ);
  * - every product is summed exactly in int32 (VPDPBUSD: u8 x s8, four k at
- *   a time), and c = (float)(acc - zp * sum_k q[i][k]) * (sa[i] * sb), then
- *   post, for row i.
+ *   a time), and c = fma((float)acc, sc, bias[i] - (float)(zp * sum_k
+ *   q[i][k]) * sc) with sc = sa[i] * sb (= sc * (acc - zp * sum) + bias),
+ *   then the rest of post (residual, activation), for row i.
  * Same signature and B access as nn_bf16_gemm_fn; a: panels of
  * nn_i8_pack_a; bbuf: nn_i8_bbuf_size(k) uint32 of scratch. The AVX-512
  * kernel gives the C reference's values bit for bit. */
@@ -466,6 +467,14 @@ static inline nn_i8_q nn_i8_block_q(float lo, float hi) {
   if (q.zp > 255)
     q.zp = 255;
   return q;
+}
+
+/* The additive term of row i's epilogue (above): the bias minus the zero
+ * point's share, zpsum = zp * (sum of the row's int8 weights). */
+static inline float nn_i8_offset(const nn_post *p, size_t i, int32_t zpsum,
+                                 float sc) {
+  float corr = (float)zpsum * sc;
+  return (p->bias ? p->bias[i] : 0.0f) - corr;
 }
 
 /* Packs rows [0, m) x columns [0, k) of A (element (i, kk) at

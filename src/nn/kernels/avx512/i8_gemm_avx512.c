@@ -129,15 +129,15 @@ NN_INLINE void epilogue_act(size_t m, __m512i t[8][3], const uint32_t *pa,
   const int32_t *rs = (const int32_t *)(const void *)(pa + MR);
   for (size_t r = 0; r < m; r++) {
     post512 pr = post512_row(p, r);
-    const __m512i corr = _mm512_set1_epi32(q->zp * rs[r]);
-    const __m512 sc = _mm512_set1_ps(sa[r] * q->scale);
+    float scr = sa[r] * q->scale;
+    const __m512 sc = _mm512_set1_ps(scr);
+    const __m512 off = _mm512_set1_ps(nn_i8_offset(p, r, q->zp * rs[r], scr));
     float *cr = c + r * ldc;
     const float *rr = p->res ? p->res + r * p->ldr : NULL;
     for (int v = 0; v < nv; v++) {
-      __m512 y =
-          _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(t[r][v], corr)), sc);
-      post512_store_act(&pr, act, y, cr + 16 * v, rr ? rr + 16 * v : NULL,
-                        mk[v], nv < 3 || mk[v] != 0xffff);
+      __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t[r][v]), sc, off);
+      post512_apply(&pr, act, y, cr + 16 * v, rr ? rr + 16 * v : NULL, mk[v],
+                    nv < 3 || mk[v] != 0xffff, 0);
     }
   }
 }

@@ -57,6 +57,8 @@ void nn_i8_gemm_ref(size_t m, size_t n, size_t k, const uint32_t *a,
                     size_t boff, float *c, size_t ldc, const nn_post *post,
                     uint32_t *bbuf) {
   const size_t panel = nn_i8_panel_size(k);
+  nn_post nobias = *post; /* the bias is in the fma's additive term */
+  nobias.bias = NULL;
   (void)bbuf;
   for (size_t j0 = 0; j0 < n; j0 += NN_I8_NB) {
     size_t cols = n - j0 < NN_I8_NB ? n - j0 : NN_I8_NB;
@@ -83,9 +85,10 @@ void nn_i8_gemm_ref(size_t m, size_t n, size_t k, const uint32_t *a,
                                         (8 * (kk % 4)));
           acc += w * (int32_t)quant_u8(r[j], &q);
         }
-        float y = (float)(acc - q.zp * rsum) * (sa * q.scale);
+        float sc = sa * q.scale;
+        float y = fmaf((float)acc, sc, nn_i8_offset(post, i, q.zp * rsum, sc));
         const float *rr = post->res ? post->res + i * post->ldr + j : NULL;
-        c[i * ldc + j] = nn_post_apply(post, i, y, rr);
+        c[i * ldc + j] = nn_post_apply(&nobias, i, y, rr);
       }
     }
   }
