@@ -25,7 +25,9 @@
  * 4. fr_landmark on 100 real faces (LFW-112), bf16 vs f32: each face's 68
  *    points within 0.005 of the inter-ocular distance on average and 0.02
  *    at most (measured: 0.0013 and 0.0032); int8 vs f32 within the same
- *    bounds (measured: 0.0025 and 0.0062). Parts 3 and 4 skip, saying
+ *    bounds (measured: 0.0025 and 0.0062). Its 1x1 -> ReLU -> depthwise
+ *    pairs fused change no output in f32 and bf16 (ARGUS_NN_NO_PW_RELU).
+ *    Parts 3 and 4 skip, saying
  *    so, without the model or the photos. */
 #include <dirent.h>
 #include <math.h>
@@ -535,7 +537,7 @@ static argus_nn_session *yunet_session(argus_nn_model *m, int precision) {
 
 /* Debug lines of the session planner that report a map kept in pairs, and
  * a Resize folded into an Add. */
-static int pair_lines, up2_lines;
+static int pair_lines, up2_lines, relu_lines;
 static void count_pairs(void *user, argus_log_level level, const char *module,
                         const char *line) {
   (void)user, (void)level, (void)module;
@@ -543,6 +545,8 @@ static void count_pairs(void *user, argus_log_level level, const char *module,
     pair_lines++;
   if (strstr(line, "(2x nearest) folded in"))
     up2_lines++;
+  if (strstr(line, "+relu+dw3x3"))
+    relu_lines++;
 }
 
 /* Outputs of two sessions run on the same input whose bits differ. */
@@ -764,6 +768,52 @@ static int lm_cmp_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The landmarker's 1x1 convs followed by a ReLU and a depthwise 3x3 run
+ * fused (epi.pw_relu, nine in fr_landmark): in f32 and in bf16 every output
+ * is bit for bit that of the same model with the pairs left unfused
+ * (ARGUS_NN_NO_PW_RELU=1), on a smooth synthetic input. */
+static void check_pw_relu_fusion(const char *mpath) {
+  argus_nn_model *m[2] = {NULL, NULL};
+  argus_nn_error ne;
+  memset(&ne, 0, sizeof ne);
+  CHECK_OK(argus_nn_model_load_file(mpath, &m[0], &ne));
+  setenv("ARGUS_NN_NO_PW_RELU", "1", 1);
+  CHECK_OK(argus_nn_model_load_file(mpath, &m[1], &ne));
+  unsetenv("ARGUS_NN_NO_PW_RELU");
+  static const int prec[2] = {ARGUS_NN_PRECISION_F32, ARGUS_NN_PRECISION_BF16};
+  for (int k = 0; k < 2 && m[0] && m[1]; k++) {
+    argus_log_level lvl = argus_log_get_level();
+    argus_log_set_level(ARGUS_LOG_DEBUG);
+    argus_log_set_sink(count_pairs, NULL);
+    relu_lines = 0;
+    argus_nn_session *s[2] = {lm_session(m[0], prec[k]),
+                              lm_session(m[1], prec[k])};
+    argus_log_set_sink(NULL, NULL);
+    argus_log_set_level(lvl);
+    CHECK_INT_EQ(relu_lines, 9); /* in the first session only */
+    for (int i = 0; i < 2 && s[i]; i++) {
+      argus_nn_tensor_desc td;
+      void *in = NULL;
+      CHECK_OK(argus_nn_session_input(s[i], 0, &td, &in));
+      for (int j = 0; j < 64 * 64; j++)
+        ((float *)in)[j] = 0.5f + 0.4f * sinf(0.11f * (float)j) *
+                                      cosf(0.07f * (float)(j / 64));
+      CHECK_OK(argus_nn_session_run(s[i], &ne));
+    }
+    if (s[0] && s[1]) {
+      size_t total, nd = outputs_differ(s[0], s[1], &total);
+      printf("  fr_landmark %s, 1x1+ReLU+dw3x3 fused vs not: %zu of %zu "
+             "outputs differ\n",
+             argus_nn_precision_name(prec[k]), nd, total);
+      CHECK_INT_EQ(nd, 0);
+    }
+    argus_nn_session_free(s[0]);
+    argus_nn_session_free(s[1]);
+  }
+  argus_nn_model_free(m[0]);
+  argus_nn_model_free(m[1]);
+}
+
 /* The first LM_FACES person folders of LFW-112 (sorted), the first photo
  * of each: a grey 64x64 crop of the whole 112x112 aligned face, as the
  * landmarker's card feeds it (scale 1/256). */
@@ -787,6 +837,8 @@ static void test_landmarker(int precision) {
       names[nn++] = strdup(de->d_name);
   closedir(d);
   qsort(names, (size_t)nn, sizeof names[0], lm_cmp_name);
+  if (precision == ARGUS_NN_PRECISION_BF16)
+    check_pw_relu_fusion(mpath);
   argus_nn_model *m = NULL;
   argus_nn_error ne;
   memset(&ne, 0, sizeof ne);

@@ -132,6 +132,10 @@ typedef struct nn_epilogue {
    * rows and columns doubled) from a map of half the output's height and
    * width, a Resize folded in (nn_fuse_upsample_add); 0: none. */
   int up2;
+  /* Fused 1x1 -> depthwise node (nn_op_conv_pwdw): 1 when a ReLU follows
+   * the 1x1 half (fuse_pointwise_depthwise), applied to the intermediate
+   * map; the fields above are the depthwise half's. */
+  int pw_relu;
 } nn_epilogue;
 
 struct nn_graph;

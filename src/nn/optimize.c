@@ -317,16 +317,21 @@ static argus_err fuse_maxpool(nn_graph *g, int j, nn_err *err) {
   return ARGUS_OK;
 }
 
-/* Conv 1x1 (stride 1, no pads, group 1, no activation, constant W) whose
- * only reader is a depthwise Conv 3x3 (stride 1, dilation 1, pads 1 on
- * every side) becomes one node of nn_op_conv_pwdw with inputs
- * (X, W1, B1, W2, B2): the intermediate map never goes through memory
- * (see ops/conv.c). */
+/* Conv 1x1 (stride 1, no pads, group 1, no activation or a ReLU, constant
+ * W) whose only reader is a depthwise Conv 3x3 (stride 1, dilation 1, pads
+ * 1 on every side) becomes one node of nn_op_conv_pwdw with inputs
+ * (X, W1, B1, W2, B2) and the ReLU in epi.pw_relu: the intermediate map
+ * never goes through memory (see ops/conv.c). ARGUS_NN_NO_PW_RELU=1 leaves
+ * the pairs with a ReLU unfused (to compare). */
 static argus_err fuse_pointwise_depthwise(nn_graph *g, nn_err *err) {
+  const char *nr = getenv("ARGUS_NN_NO_PW_RELU");
+  int relu_ok = !(nr && *nr && strcmp(nr, "0") != 0);
   for (int i = 0; i < g->nnodes; i++) {
     nn_node *a = &g->nodes[i];
     if (!is_op(a, "Conv") || a->ninputs < 2 || a->ninputs > 3 ||
-        a->noutputs != 1 || a->epi.act != NN_ACT_NONE ||
+        a->noutputs != 1 ||
+        !(a->epi.act == NN_ACT_NONE ||
+          (relu_ok && a->epi.act == NN_ACT_RELU)) ||
         a->epi.residual >= 0 || a->in[0] < 0 || a->in[1] < 0)
       continue;
     const nn_value *w1 = &g->values[a->in[1]];
@@ -369,6 +374,7 @@ static argus_err fuse_pointwise_depthwise(nn_graph *g, nn_err *err) {
     b->in = in;
     b->ninputs = 5;
     b->op = &nn_op_conv_pwdw;
+    b->epi.pw_relu = a->epi.act == NN_ACT_RELU;
     a->dead = 1;
     argus_err e = fuse_maxpool(g, j, err);
     if (e)

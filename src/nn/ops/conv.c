@@ -1250,13 +1250,13 @@ static argus_err pwdw_infer_any(nn_graph *g, nn_node *n, int pool,
   }
   n->plan = pl;
   argus_log(ARGUS_LOG_DEBUG, "nn",
-            "Conv '%s': 1x1%s+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
+            "Conv '%s': 1x1%s%s+dw3x3%s fused, %zu->%zu channels, %zux%zu, "
             "band %zu rows",
             nm(n),
             pl->bf16 ? (g->precision == ARGUS_NN_PRECISION_INT8 ? " int8"
                                                                  : " bf16")
                      : "",
-            pool ? "+maxpool2x2" : "",
+            n->epi.pw_relu ? "+relu" : "", pool ? "+maxpool2x2" : "",
             pl->cin, pl->c, pl->h, pl->w, pl->band);
   return ARGUS_OK;
 }
@@ -1289,6 +1289,7 @@ typedef struct pwdw_ctx {
   const float *x, *b1, *w2, *b2, *res;
   float *y;
   nn_post post; /* the depthwise epilogue; bias/res/slope set per channel */
+  int pw_act;   /* the 1x1 half's: NN_ACT_NONE or NN_ACT_RELU */
   const nn_exec *ex;
   size_t nchunks, chunk; /* row chunks per image (threads), rows each */
 } pwdw_ctx;
@@ -1310,7 +1311,7 @@ static void task_pwdw(void *ctx, size_t begin, size_t end, int tid) {
   nn_post p1;
   memset(&p1, 0, sizeof p1);
   p1.bias = c->b1;
-  p1.act = NN_ACT_NONE;
+  p1.act = c->pw_act;
   for (size_t task = begin; task < end; task++) {
     size_t img = task / c->nchunks, k = task % c->nchunks;
     size_t y0 = k * c->chunk;
@@ -1395,6 +1396,7 @@ static argus_err pwdw_run(const nn_exec *ex, const nn_node *n) {
   c.post.lo = n->epi.clip_min;
   c.post.hi = n->epi.clip_max;
   c.post.res_first = n->epi.add_before_act;
+  c.pw_act = n->epi.pw_relu ? NN_ACT_RELU : NN_ACT_NONE;
   /* One chunk of rows per image and thread (each chunk recomputes two
    * intermediate rows at its top edge). */
   size_t want = 1;
