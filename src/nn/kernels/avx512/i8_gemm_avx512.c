@@ -123,8 +123,8 @@ static nn_i8_q pack_b(size_t k, const brows *s, size_t j, size_t cols,
  * (mk) over nv vectors. */
 NN_INLINE void epilogue_act(size_t m, __m512i t[8][3], const uint32_t *pa,
                             const nn_i8_q *q, float *c, size_t ldc,
-                            const nn_post *p, const __mmask16 *mk, int nv,
-                            const int act) {
+                            const nn_post *p, const __mmask16 *mk,
+                            const int nv, const int masked, const int act) {
   const float *sa = (const float *)(const void *)pa;
   const int32_t *rs = (const int32_t *)(const void *)(pa + MR);
   for (size_t r = 0; r < m; r++) {
@@ -137,7 +137,7 @@ NN_INLINE void epilogue_act(size_t m, __m512i t[8][3], const uint32_t *pa,
     for (int v = 0; v < nv; v++) {
       __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t[r][v]), sc, off);
       post512_apply(&pr, act, y, cr + 16 * v, rr ? rr + 16 * v : NULL, mk[v],
-                    nv < 3 || mk[v] != 0xffff, 0);
+                    masked, 0);
     }
   }
 }
@@ -149,20 +149,21 @@ static __attribute__((noinline)) void epilogue(size_t m, __m512i t[8][3],
                                                const nn_i8_q *q, float *c,
                                                size_t ldc, const nn_post *p,
                                                const __mmask16 *mk, int nv) {
-  switch (p->act) {
-  case NN_ACT_NONE:
-    epilogue_act(m, t, pa, q, c, ldc, p, mk, nv, NN_ACT_NONE);
-    break;
-  case NN_ACT_RELU:
-    epilogue_act(m, t, pa, q, c, ldc, p, mk, nv, NN_ACT_RELU);
-    break;
-  case NN_ACT_PRELU:
-    epilogue_act(m, t, pa, q, c, ldc, p, mk, nv, NN_ACT_PRELU);
-    break;
-  default:
-    epilogue_act(m, t, pa, q, c, ldc, p, mk, nv, p->act);
-    break;
+  /* a whole block (8 rows, 48 columns) unmasked, with the models' usual
+   * activations as constants; anything else through the general loop */
+  if (m == MR && nv == 3 && mk[0] == 0xffff && mk[1] == 0xffff &&
+      mk[2] == 0xffff) {
+    if (p->act == NN_ACT_RELU)
+      epilogue_act(MR, t, pa, q, c, ldc, p, mk, 3, 0, NN_ACT_RELU);
+    else if (p->act == NN_ACT_NONE)
+      epilogue_act(MR, t, pa, q, c, ldc, p, mk, 3, 0, NN_ACT_NONE);
+    else if (p->act == NN_ACT_PRELU)
+      epilogue_act(MR, t, pa, q, c, ldc, p, mk, 3, 0, NN_ACT_PRELU);
+    else
+      epilogue_act(MR, t, pa, q, c, ldc, p, mk, 3, 0, p->act);
+    return;
   }
+  epilogue_act(m, t, pa, q, c, ldc, p, mk, nv, 1, p->act);
 }
 
 /* One block: `m` (1..8) rows x `nv` (1..3) vectors of 16 columns,
