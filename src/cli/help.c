@@ -28,6 +28,7 @@ void cli_help_usage(FILE *f) {
         "  ARGUS_PRECISION=f32|bf16|int8  override the model cards' precision\n"
         "  ARGUS_NN_NO_PAIRS=1        keep bf16 sessions' maps in float32\n"
         "  ARGUS_NN_NO_UP2=1          run 2x Resizes on their own, not in their Add\n"
+        "  ARGUS_NN_NO_PW_RELU=1      keep a 1x1 conv with a ReLU apart from its depthwise conv\n"
         "  ARGUS_KEY_FILE=FILE        the encryption key at rest (or ARGUS_KEY=HEX)\n"
         "\n"
         "Run 'argus help COMMAND [SUBCOMMAND]' or 'argus COMMAND --help' for the options\n"
