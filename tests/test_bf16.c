@@ -40,6 +40,7 @@
 #include "argus/core.h"
 #include "argus/image.h"
 #include "argus/nn.h"
+#include "bits_check.h"
 #include "check.h"
 #include "nn/kernels/kernels.h"
 
@@ -72,12 +73,6 @@ static double bf(float x) {
   float f;
   memcpy(&f, &u, 4);
   return f;
-}
-
-static uint32_t bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
 }
 
 /* A random epilogue (bias or none, any activation, per-row or shared
@@ -151,20 +146,10 @@ static void gemm_case(nn_bf16_gemm_fn fast, size_t m, size_t n, size_t k,
       p.res = c1;
     fast(m, n, k, ap, indirect ? NULL : b, ldb, indirect ? bp : NULL, 0, c1,
          ldc, &p, bbuf);
-    size_t diff = 0;
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++)
-        if (bits(c0[i * ldc + j]) != bits(c1[i * ldc + j])) {
-          if (!diff)
-            fprintf(stderr,
-                    "avx512 bf16 m=%zu n=%zu k=%zu ind=%d act=%d (%zu,%zu): "
-                    "%.9g (%08x) vs ref %.9g (%08x)\n",
-                    m, n, k, indirect, p.act, i, j, c1[i * ldc + j],
-                    bits(c1[i * ldc + j]), c0[i * ldc + j],
-                    bits(c0[i * ldc + j]));
-          diff++;
-        }
-    CHECK_INT_EQ(diff, 0);
+    char what[128];
+    snprintf(what, sizeof what, "avx512 bf16 m=%zu n=%zu k=%zu ind=%d act=%d",
+             m, n, k, indirect, p.act);
+    CHECK_INT_EQ(bits_differ(what, c1, c0, m, n, ldc), 0);
   }
   free(a), free(b), free(bi), free(bias), free(slope), free(ap), free(bbuf);
   free(bp), free(c0), free(c1), free(res);
@@ -246,19 +231,12 @@ static void c3_case(nn_bf16_conv3x3s2c_fn fast, size_t cin, size_t co,
     nn_bf16_conv3x3s2c_ref(x, cin, ih, iw, wp, co, c0, ldy, ow, oy0, oy1, pt,
                            pl, &p);
     fast(x, cin, ih, iw, wp, co, c1, ldy, ow, oy0, oy1, pt, pl, &p);
-    size_t diff = 0;
-    for (size_t i = 0; i < co * ldy; i++)
-      if (bits(c0[i]) != bits(c1[i])) {
-        if (!diff)
-          fprintf(stderr,
-                  "avx512 bf16 conv3x3s2c cin=%zu co=%zu in=%zux%zu pad=%zu,%zu "
-                  "rows %zu..%zu act=%d at %zu: %.9g (%08x) vs ref %.9g "
-                  "(%08x)\n",
-                  cin, co, ih, iw, pt, pl, oy0, oy1, p.act, i, c1[i],
-                  bits(c1[i]), c0[i], bits(c0[i]));
-        diff++;
-      }
-    CHECK_INT_EQ(diff, 0);
+    char what[160];
+    snprintf(what, sizeof what,
+             "avx512 bf16 conv3x3s2c cin=%zu co=%zu in=%zux%zu pad=%zu,%zu "
+             "rows %zu..%zu act=%d",
+             cin, co, ih, iw, pt, pl, oy0, oy1, p.act);
+    CHECK_INT_EQ(bits_differ(what, c1, c0, co, ldy, ldy), 0);
     /* the pairs form: the float32 form's values rounded into channel pairs
      * (no residual there) */
     nn_bf16_conv3x3s2c_pairs_fn fp = nn_bf16_conv3x3s2c_pairs_get();
@@ -335,8 +313,8 @@ static void pairs_case(size_t m, size_t n, size_t k, int alias_res) {
   size_t d1 = 0, d2 = 0;
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < n; j++) {
-      d1 += bits(c0[i * ldc + j]) != bits(c1[i * ldc + j]);
-      d2 += gp && bits(c0[i * ldc + j]) != bits(c2[i * ldc + j]);
+      d1 += float_bits(c0[i * ldc + j]) != float_bits(c1[i * ldc + j]);
+      d2 += gp && float_bits(c0[i * ldc + j]) != float_bits(c2[i * ldc + j]);
     }
   if (d1 || d2)
     fprintf(stderr, "bf16 pairs m=%zu n=%zu k=%zu act=%d: ref %zu, avx512 %zu "
@@ -563,7 +541,7 @@ static size_t outputs_differ(argus_nn_session *a, argus_nn_session *b,
     for (int r = 0; r < d0.rank; r++)
       n *= (size_t)d0.dims[r];
     for (size_t i = 0; i < n; i++)
-      ndiff += bits(((const float *)p0)[i]) != bits(((const float *)p1)[i]);
+      ndiff += float_bits(((const float *)p0)[i]) != float_bits(((const float *)p1)[i]);
     *total += n;
   }
   return ndiff;

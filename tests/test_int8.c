@@ -17,6 +17,7 @@
 
 #include "argus/core.h"
 #include "argus/nn.h"
+#include "bits_check.h"
 #include "check.h"
 #include "nn/kernels/kernels.h"
 
@@ -42,12 +43,6 @@ static float *rvec(size_t n, int kind) {
   for (size_t i = 0; i < n; i++)
     p[i] = kind == 2 ? 0.0f : kind == 1 ? fabsf(rf()) : rf();
   return p;
-}
-
-static uint32_t bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
 }
 
 static nn_post random_post(const float *bias, const float *slope) {
@@ -170,20 +165,11 @@ static void gemm_case(nn_i8_gemm_fn fast, size_t m, size_t n, size_t k,
       p.res = c1;
     fast(m, n, k, ap, indirect ? NULL : b, ldb, indirect ? bp : NULL, 0, c1,
          ldc, &p, bbuf);
-    size_t diff = 0;
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++)
-        if (bits(c0[i * ldc + j]) != bits(c1[i * ldc + j])) {
-          if (!diff)
-            fprintf(stderr,
-                    "avx512 int8 m=%zu n=%zu k=%zu ind=%d act=%d kind=%d "
-                    "(%zu,%zu): %.9g (%08x) vs ref %.9g (%08x)\n",
-                    m, n, k, indirect, p.act, kind, i, j, c1[i * ldc + j],
-                    bits(c1[i * ldc + j]), c0[i * ldc + j],
-                    bits(c0[i * ldc + j]));
-          diff++;
-        }
-    CHECK_INT_EQ(diff, 0);
+    char what[128];
+    snprintf(what, sizeof what,
+             "avx512 int8 m=%zu n=%zu k=%zu ind=%d act=%d kind=%d", m, n, k,
+             indirect, p.act, kind);
+    CHECK_INT_EQ(bits_differ(what, c1, c0, m, n, ldc), 0);
   }
   free(a), free(b), free(bi), free(bias), free(slope), free(ap), free(bbuf);
   free(bp), free(c0), free(c1), free(res);

@@ -179,12 +179,15 @@ static void choose_bf16(void) {
   (void)f;
 }
 
-/* The bf16 kernels' getters: the choice is made once, for all of them. */
-#define BF16_GET(type, name, chosen)                                           \
+/* A kernel getter: `choose` runs once (under `once`) and sets `chosen`. */
+#define ONCE_GET(type, name, chosen, once, choose)                             \
   type name(void) {                                                            \
-    pthread_once(&g_bf16_once, choose_bf16);                                   \
+    pthread_once(&once, choose);                                               \
     return chosen;                                                             \
   }
+/* The bf16 kernels' getters: the choice is made once, for all of them. */
+#define BF16_GET(type, name, chosen)                                           \
+  ONCE_GET(type, name, chosen, g_bf16_once, choose_bf16)
 BF16_GET(nn_bf16_gemm_fn, nn_bf16_gemm_get, g_bf16)
 BF16_GET(nn_bf16_conv3x3s2c_fn, nn_bf16_conv3x3s2c_get, g_bf16_c3)
 BF16_GET(nn_bf16_pairs_fn, nn_bf16_pairs_get, g_bf16_pairs)
@@ -209,9 +212,7 @@ static void choose_i8(void) {
   (void)f;
 }
 
-nn_i8_gemm_fn nn_i8_gemm_get(void) {
-  pthread_once(&g_i8_once, choose_i8);
-  return g_i8;
-}
+ONCE_GET(nn_i8_gemm_fn, nn_i8_gemm_get, g_i8, g_i8_once, choose_i8)
+#undef ONCE_GET
 
 float nn_sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }

@@ -89,11 +89,7 @@ static __attribute__((noinline)) void epilogue(size_t m, __m512 t[8][3],
   }
 }
 
-#define ACC_DECL                                                               \
-  __m512 c00 = Z, c01 = Z, c02 = Z, c10 = Z, c11 = Z, c12 = Z;                 \
-  __m512 c20 = Z, c21 = Z, c22 = Z, c30 = Z, c31 = Z, c32 = Z;                 \
-  __m512 c40 = Z, c41 = Z, c42 = Z, c50 = Z, c51 = Z, c52 = Z;                 \
-  __m512 c60 = Z, c61 = Z, c62 = Z, c70 = Z, c71 = Z, c72 = Z
+#define ACC_DECL NN_ACC8X3_DECL(__m512, Z)
 
 /* A tail block: `m` (1..8) rows x `nv` (1..3) vectors, compile-time
  * constants after inlining. */
@@ -141,21 +137,7 @@ NN_INLINE void block(size_t m, size_t kp, const uint32_t *a,
     b += bs;
   }
   __m512 t[8][3];
-#define SAVE(r)                                                                \
-  do {                                                                         \
-    t[r][0] = c##r##0;                                                         \
-    t[r][1] = c##r##1;                                                         \
-    t[r][2] = c##r##2;                                                         \
-  } while (0)
-  SAVE(0);
-  SAVE(1);
-  SAVE(2);
-  SAVE(3);
-  SAVE(4);
-  SAVE(5);
-  SAVE(6);
-  SAVE(7);
-#undef SAVE
+  NN_ACC8X3_SAVE(t);
   epilogue(m, t, c, ldc, p, mk, nv);
 }
 

@@ -173,10 +173,7 @@ NN_INLINE void block(size_t m, size_t kq, const uint32_t *pa,
                      size_t ldc, const nn_post *p, const __mmask16 *mk,
                      const int nv) {
   const __m512i z = _mm512_setzero_si512();
-  __m512i c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z;
-  __m512i c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
-  __m512i c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z;
-  __m512i c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z;
+  NN_ACC8X3_DECL(__m512i, z);
   const uint32_t *a = pa + 2 * MR;
   for (size_t qq = 0; qq < kq; qq++) {
     __m512i b0 = _mm512_loadu_si512(b), b1 = b0, b2 = b0;
@@ -208,21 +205,7 @@ NN_INLINE void block(size_t m, size_t kq, const uint32_t *pa,
     b += NB;
   }
   __m512i t[8][3];
-#define SAVE(r)                                                                \
-  do {                                                                         \
-    t[r][0] = c##r##0;                                                         \
-    t[r][1] = c##r##1;                                                         \
-    t[r][2] = c##r##2;                                                         \
-  } while (0)
-  SAVE(0);
-  SAVE(1);
-  SAVE(2);
-  SAVE(3);
-  SAVE(4);
-  SAVE(5);
-  SAVE(6);
-  SAVE(7);
-#undef SAVE
+  NN_ACC8X3_SAVE(t);
   epilogue(m, t, pa, q, c, ldc, p, mk, nv);
 }
 

@@ -136,4 +136,22 @@ NN_INLINE void post512_store(const post512 *r, __m512 y, float *c,
   post512_store_act(r, r->act, y, c, res, m, masked);
 }
 
+/* The 8 x 3 accumulators of the GEMMs' 8-row x 48-column blocks (bf16,
+ * int8): c<row><vector>, declared with initial value z, and copied into
+ * t[8][3] for an out-of-line epilogue. */
+#define NN_ACC8X3_DECL(type, z)                                                \
+  type c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z;                   \
+  type c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;                   \
+  type c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z;                   \
+  type c60 = z, c61 = z, c62 = z, c70 = z, c71 = z, c72 = z
+#define NN_ACC8X3_SAVE_ROW(t, r)                                               \
+  (t[r][0] = c##r##0, t[r][1] = c##r##1, t[r][2] = c##r##2)
+#define NN_ACC8X3_SAVE(t)                                                      \
+  do {                                                                         \
+    NN_ACC8X3_SAVE_ROW(t, 0), NN_ACC8X3_SAVE_ROW(t, 1);                        \
+    NN_ACC8X3_SAVE_ROW(t, 2), NN_ACC8X3_SAVE_ROW(t, 3);                        \
+    NN_ACC8X3_SAVE_ROW(t, 4), NN_ACC8X3_SAVE_ROW(t, 5);                        \
+    NN_ACC8X3_SAVE_ROW(t, 6), NN_ACC8X3_SAVE_ROW(t, 7);                        \
+  } while (0)
+
 #endif
