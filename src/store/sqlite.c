@@ -190,6 +190,15 @@ static argus_err sq_open(const char *path, const argus_store_options *opts,
                           -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st);
+  /* Switching a new file to WAL while other processes open it at the same
+   * moment can return SQLITE_BUSY at once, without the busy handler: retry
+   * for as long as the busy timeout allows (1 ms steps). */
+  for (int waited = 0; st && (rc & 0xff) == SQLITE_BUSY && waited < busy;
+       waited++) {
+    sqlite3_reset(st);
+    sqlite3_sleep(1);
+    rc = sqlite3_step(st);
+  }
   if (rc != SQLITE_ROW) {
     sqlite3_finalize(st);
     if ((rc & 0xff) == SQLITE_NOTADB)
