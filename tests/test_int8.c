@@ -191,6 +191,12 @@ static void test_gemm(void) {
   for (int t = 0; t < 80; t++)
     gemm_case(fast, rint_(1, 40), rint_(1, 200), rint_(1, 200),
               (int)(rnd() % 2), t % 5 == 0, (int)(rnd() % 4));
+  /* n = 1: the matrix-vector path (a fully connected layer on one row,
+   * run as W x): odd and even quad counts, a landmarker's 512 -> 136 */
+  static const size_t gk[] = {1, 3, 4, 7, 8, 9, 12, 32, 130, 511, 512};
+  for (size_t i = 0; i < sizeof gk / sizeof *gk; i++)
+    gemm_case(fast, i % 2 ? 136 : rint_(1, 40), 1, gk[i], (int)(i % 2),
+              i % 3 == 0, (int)(i % 4));
 }
 
 int main(int argc, char **argv) {

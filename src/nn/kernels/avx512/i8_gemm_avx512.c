@@ -125,13 +125,27 @@ NN_INLINE void epilogue_act(size_t m, __m512i t[8][3], const uint32_t *pa,
                             const nn_i8_q *q, float *c, size_t ldc,
                             const nn_post *p, const __mmask16 *mk,
                             const int nv, const int masked, const int act) {
-  const float *sa = (const float *)(const void *)pa;
-  const int32_t *rs = (const int32_t *)(const void *)(pa + MR);
+  /* the eight rows' scales sa * sb and additive terms (nn_i8_offset's
+   * bias - (float)(zp * sum) * sc, the same operations in the same order),
+   * computed together; each row then broadcasts its own */
+  const __m256 sc8 =
+      _mm256_mul_ps(_mm256_loadu_ps((const float *)(const void *)pa),
+                    _mm256_set1_ps(q->scale));
+  const __m256 corr = _mm256_mul_ps(
+      _mm256_cvtepi32_ps(_mm256_mullo_epi32(
+          _mm256_loadu_si256((const __m256i *)(const void *)(pa + MR)),
+          _mm256_set1_epi32(q->zp))),
+      sc8);
+  const __m256 bias8 =
+      p->bias ? _mm256_maskz_loadu_ps((__mmask8)((1u << m) - 1u), p->bias)
+              : _mm256_setzero_ps();
+  float scv[8], offv[8];
+  _mm256_storeu_ps(scv, sc8);
+  _mm256_storeu_ps(offv, _mm256_sub_ps(bias8, corr));
   for (size_t r = 0; r < m; r++) {
     post512 pr = post512_row(p, r);
-    float scr = sa[r] * q->scale;
-    const __m512 sc = _mm512_set1_ps(scr);
-    const __m512 off = _mm512_set1_ps(nn_i8_offset(p, r, q->zp * rs[r], scr));
+    const __m512 sc = _mm512_set1_ps(scv[r]);
+    const __m512 off = _mm512_set1_ps(offv[r]);
     float *cr = c + r * ldc;
     const float *rr = p->res ? p->res + r * p->ldr : NULL;
     for (int v = 0; v < nv; v++) {
@@ -257,12 +271,116 @@ static void tail(size_t m, size_t kq, const uint32_t *pa, const uint32_t *b,
   }
 }
 
+/* n = 1, a matrix-vector product (a fully connected layer on one row,
+ * run as W x): the 48-column block would leave 15 of 16 lanes idle.
+ * The column is quantised as one block (its floats gathered into bbuf
+ * first when they are not contiguous), its quads are laid out two per
+ * vector (xd[h] = quad 2h in lanes 0-7, quad 2h+1 in lanes 8-15), so that
+ * one VPDPBUSD takes two quads of a whole 8-row panel (16 uint32 in a
+ * row: the panel's layout). Lanes 0-7 and 8-15 are added at the end; the
+ * epilogue is the reference's, row by row, which gives its values bit for
+ * bit (int32 sums are exact in any order).
+ * bbuf (nn_i8_bbuf_size(k) >= 12k uint32 for k >= 4, 48 for k < 4) holds
+ * xd ((kq + 1) / 2 * 16 uint32), the bytes (k rounded up to 16) and, when
+ * gathered, the k floats. */
+static void gemv(size_t m, size_t k, const uint32_t *a, const brows *s,
+                 float *c, size_t ldc, const nn_post *post, uint32_t *bbuf) {
+  const size_t kq = (k + 3) / 4, nh = (kq + 1) / 2, panel = nn_i8_panel_size(k);
+  uint32_t *xd = bbuf;
+  uint8_t *ub = (uint8_t *)(void *)(xd + nh * 16);
+  const float *x = brow(s, 0);
+  if (s->bp || (k > 1 && s->ldb != 1)) {
+    float *xf = (float *)(void *)(ub + (k + 15) / 16 * 16);
+    for (size_t kk = 0; kk < k; kk++)
+      xf[kk] = brow(s, kk)[0];
+    x = xf;
+  }
+  /* the range (a NaN keeps the old bound, the second operand) */
+  __m512 lo = _mm512_setzero_ps(), hi = lo;
+  for (size_t kk = 0; kk < k; kk += 16) {
+    __m512 v = _mm512_maskz_loadu_ps(tail_mask16(k - kk), x + kk);
+    lo = _mm512_min_ps(v, lo);
+    hi = _mm512_max_ps(v, hi);
+  }
+  const nn_i8_q q =
+      nn_i8_block_q(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+  const __m512 inv = _mm512_set1_ps(q.inv);
+  const __m512i zp = _mm512_set1_epi32(q.zp), z = _mm512_setzero_si512(),
+                u8max = _mm512_set1_epi32(255);
+  /* u = clamp(round(x * inv) + zp, 0, 255); the pad past k reads as 0 (its
+   * weights are 0) */
+  for (size_t kk = 0; kk < k; kk += 16) {
+    __m512 v = _mm512_maskz_loadu_ps(tail_mask16(k - kk), x + kk);
+    __m512i u = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, inv)), zp);
+    u = _mm512_min_epi32(_mm512_max_epi32(u, z), u8max);
+    _mm_storeu_si128((__m128i *)(void *)(ub + kk), _mm512_cvtepi32_epi8(u));
+  }
+  for (size_t t = k; t < 4 * kq; t++)
+    ub[t] = 0;
+  const uint32_t *xq = (const uint32_t *)(const void *)ub;
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+                                        1, 1, 1);
+  for (size_t h = 0; h < nh; h++) {
+    uint64_t pair = xq[2 * h];
+    if (2 * h + 1 < kq)
+      pair |= (uint64_t)xq[2 * h + 1] << 32;
+    _mm512_storeu_si512(xd + 16 * h,
+                        _mm512_permutexvar_epi32(
+                            idx, _mm512_castsi128_si512(
+                                     _mm_cvtsi64_si128((long long)pair))));
+  }
+  nn_post nobias = *post; /* the bias is in the fma's additive term */
+  nobias.bias = NULL;
+  /* the last pair of an odd kq has one quad: mask the next panel's head */
+  const __mmask16 last = (kq % 2) ? (__mmask16)0x00ff : (__mmask16)0xffff;
+  for (size_t i0 = 0; i0 < m; i0 += MR) {
+    const uint32_t *pa = a + i0 / MR * panel, *w = pa + 2 * MR;
+    __m512i s0 = z, s1 = z, s2 = z, s3 = z;
+    size_t h = 0;
+    for (; h + 4 <= nh - 1; h += 4) {
+      s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(xd + 16 * h),
+                               _mm512_loadu_si512(w + 16 * h));
+      s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(xd + 16 * h + 16),
+                               _mm512_loadu_si512(w + 16 * h + 16));
+      s2 = _mm512_dpbusd_epi32(s2, _mm512_loadu_si512(xd + 16 * h + 32),
+                               _mm512_loadu_si512(w + 16 * h + 32));
+      s3 = _mm512_dpbusd_epi32(s3, _mm512_loadu_si512(xd + 16 * h + 48),
+                               _mm512_loadu_si512(w + 16 * h + 48));
+    }
+    for (; h + 1 < nh; h++)
+      s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(xd + 16 * h),
+                               _mm512_loadu_si512(w + 16 * h));
+    s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(xd + 16 * h),
+                             _mm512_maskz_loadu_epi32(last, w + 16 * h));
+    __m512i t = _mm512_add_epi32(_mm512_add_epi32(s0, s1),
+                                 _mm512_add_epi32(s2, s3));
+    int32_t acc[8];
+    _mm256_storeu_si256((__m256i *)(void *)acc,
+                        _mm256_add_epi32(_mm512_castsi512_si256(t),
+                                         _mm512_extracti64x4_epi64(t, 1)));
+    const float *sa = (const float *)(const void *)pa;
+    const int32_t *rs = (const int32_t *)(const void *)(pa + MR);
+    for (size_t r = 0; r < MR && i0 + r < m; r++) {
+      const size_t i = i0 + r;
+      const float sc = sa[r] * q.scale;
+      const float y =
+          fmaf((float)acc[r], sc, nn_i8_offset(post, i, q.zp * rs[r], sc));
+      const float *rr = post->res ? post->res + i * post->ldr : NULL;
+      c[i * ldc] = nn_post_apply(&nobias, i, y, rr);
+    }
+  }
+}
+
 void nn_i8_gemm_avx512(size_t m, size_t n, size_t k, const uint32_t *a,
                        const float *b, size_t ldb, const float *const *bp,
                        size_t boff, float *c, size_t ldc, const nn_post *post,
                        uint32_t *bbuf) {
   const brows s = {b, ldb, bp, boff};
   const size_t kq = (k + 3) / 4, panel = nn_i8_panel_size(k);
+  if (n == 1) {
+    gemv(m, k, a, &s, c, ldc, post, bbuf);
+    return;
+  }
   for (size_t j = 0; j < n; j += NB) {
     size_t cols = n - j < NB ? n - j : NB;
     nn_i8_q q = pack_b(k, &s, j, cols, bbuf);
