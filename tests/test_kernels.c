@@ -346,6 +346,16 @@ static void test_dwconv(void) {
   dw_case(270, 251, 1, 2, 0, 273, 250);
   dw_case(15, 20, 2, 1, 1, 8, 10);
   dw_case(7, 7, 1, 1, 1, 7, 7);
+  /* 4- and 8-wide planes padded by one (the AVX-512 stride-1 kernel walks
+   * them flat), and the same widths padded otherwise */
+  for (size_t h = 1; h <= 9; h++) {
+    dw_case(h, 4, 1, 1, 1, h, 4);
+    dw_case(h, 8, 1, 1, 1, h, 8);
+    dw_case(h, 8, 1, 0, 1, h - (h > 1), 8);
+    dw_case(h + 2, 4, 1, 1, 0, h + 2, 3);
+  }
+  dw_case(8, 8, 2, 1, 1, 4, 4);
+  dw_case(8, 8, 2, 0, 0, 4, 4);
 }
 
 /* The direct 3x3 stride-2 conv of few input channels: rows [oy0, oy1) of
