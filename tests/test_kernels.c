@@ -490,6 +490,41 @@ static void test_dot(void) {
   }
 }
 
+/* nc dot products of consecutive planes (the global depthwise conv): every
+ * table against a double sum, with a guard float after the outputs. */
+static void test_dots(void) {
+  static const size_t ns[] = {1, 2, 7, 15, 16, 17, 31, 32, 49, 64, 100};
+  static const size_t ncs[] = {1, 5, 15, 16, 17, 31, 32, 33, 48, 130};
+  for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+    for (size_t b = 0; b < sizeof ncs / sizeof *ncs; b++) {
+      size_t n = ns[a], nc = ncs[b];
+      float *x = rvec(n * nc), *w = rvec(n * nc);
+      float *y = malloc((nc + 1) * sizeof *y);
+      for (int t = 0; t < ntables; t++) {
+        y[nc] = 12345.0f;
+        tables[t]->dots(x, w, n, nc, y);
+        int bad = 0;
+        for (size_t c = 0; c < nc && !bad; c++) {
+          double want = 0, mag = 0;
+          for (size_t i = 0; i < n; i++) {
+            want += (double)x[c * n + i] * w[c * n + i];
+            mag += fabs((double)x[c * n + i] * w[c * n + i]);
+          }
+          if (!(fabs(y[c] - want) <= 1e-6 * mag + 1e-7)) {
+            fprintf(stderr, "  dots %s n=%zu nc=%zu c=%zu: %.9g vs %.9g\n",
+                    tables[t]->name, n, nc, c, y[c], want);
+            bad = 1;
+          }
+        }
+        CHECK(!bad);
+        CHECK(y[nc] == 12345.0f);
+      }
+      free(x);
+      free(w);
+      free(y);
+    }
+}
+
 static void test_deinterleave2(void) {
   for (size_t n = 0; n <= 100; n++) {
     float *src = rvec(n);
@@ -600,7 +635,7 @@ static void test_table(void) {
   const nn_kernels *k = nn_kernels_get();
   CHECK(k != NULL);
   CHECK(k->gemm && k->igemm && k->dwconv3x3s1 && k->dwconv3x3s2 && k->dot &&
-        k->deinterleave2 && k->maxpool2x2 && k->conv3x3s2c);
+        k->dots && k->deinterleave2 && k->maxpool2x2 && k->conv3x3s2c);
   CHECK(strcmp(k->name, argus_cpu_isa_name()) == 0);
 }
 
@@ -612,6 +647,7 @@ int main(void) {
   test_dwconv();
   test_conv3x3s2c();
   test_dot();
+  test_dots();
   test_deinterleave2();
   test_maxpool2x2();
   test_ix_dot();

@@ -6,6 +6,20 @@
 
 #include "argus/core.h"
 
+void nn_f32_dots_ref(const float *x, const float *w, size_t n, size_t nc,
+                     float *y) {
+  for (size_t c = 0; c < nc; c++)
+    y[c] = core_f32_dot_ref(x + c * n, w + c * n, n);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+void nn_f32_dots_avx2(const float *x, const float *w, size_t n, size_t nc,
+                      float *y) {
+  for (size_t c = 0; c < nc; c++)
+    y[c] = core_f32_dot_avx2(x + c * n, w + c * n, n);
+}
+#endif
+
 const nn_kernels nn_kernels_ref = {
     .name = "ref",
     .mr = NN_GEMM_MR_REF,
@@ -15,6 +29,7 @@ const nn_kernels nn_kernels_ref = {
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
     .dot = core_f32_dot_ref,
+    .dots = nn_f32_dots_ref,
     .deinterleave2 = nn_f32_deinterleave2_ref,
     .maxpool2x2 = nn_f32_maxpool2x2_ref,
     .conv3x3s2c = nn_f32_conv3x3s2c_ref,
@@ -30,6 +45,7 @@ const nn_kernels nn_kernels_avx2 = {
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx2,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx2,
     .dot = core_f32_dot_avx2,
+    .dots = nn_f32_dots_avx2,
     .deinterleave2 = nn_f32_deinterleave2_avx2,
     .maxpool2x2 = nn_f32_maxpool2x2_avx2,
     .conv3x3s2c = nn_f32_conv3x3s2c_ref, /* no AVX2 version */
@@ -44,28 +60,37 @@ const nn_kernels nn_kernels_avx512 = {
     .dwconv3x3s1 = nn_f32_dwconv3x3s1_avx512,
     .dwconv3x3s2 = nn_f32_dwconv3x3s2_avx512,
     .dot = core_f32_dot_avx512,
+    .dots = nn_f32_dots_avx512,
     .deinterleave2 = nn_f32_deinterleave2_avx512,
     .maxpool2x2 = nn_f32_maxpool2x2_avx512,
     .conv3x3s2c = nn_f32_conv3x3s2c_avx512,
 };
 #else
 /* No x86 kernels on this architecture: the tables alias the reference. */
-const nn_kernels nn_kernels_avx2 = {
-    .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
-    .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
-    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
-    .deinterleave2 = nn_f32_deinterleave2_ref,
-    .maxpool2x2 = nn_f32_maxpool2x2_ref,
-    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
-const nn_kernels nn_kernels_avx512 = {
-    .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16,
-    .gemm = nn_f32_gemm_ref, .igemm = nn_f32_igemm_ref,
-    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,
-    .deinterleave2 = nn_f32_deinterleave2_ref,
-    .maxpool2x2 = nn_f32_maxpool2x2_ref,
-    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
+const nn_kernels nn_kernels_avx2 = {.name = "ref",
+                                    .mr = NN_GEMM_MR_REF,
+                                    .nr = 16,
+                                    .gemm = nn_f32_gemm_ref,
+                                    .igemm = nn_f32_igemm_ref,
+                                    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+                                    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
+                                    .dot = core_f32_dot_ref,
+                                    .dots = nn_f32_dots_ref,
+                                    .deinterleave2 = nn_f32_deinterleave2_ref,
+                                    .maxpool2x2 = nn_f32_maxpool2x2_ref,
+                                    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
+const nn_kernels nn_kernels_avx512 = {.name = "ref",
+                                      .mr = NN_GEMM_MR_REF,
+                                      .nr = 16,
+                                      .gemm = nn_f32_gemm_ref,
+                                      .igemm = nn_f32_igemm_ref,
+                                      .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
+                                      .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
+                                      .dot = core_f32_dot_ref,
+                                      .dots = nn_f32_dots_ref,
+                                      .deinterleave2 = nn_f32_deinterleave2_ref,
+                                      .maxpool2x2 = nn_f32_maxpool2x2_ref,
+                                      .conv3x3s2c = nn_f32_conv3x3s2c_ref};
 #endif
 
 static const nn_kernels *g_table;

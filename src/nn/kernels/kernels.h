@@ -73,6 +73,14 @@ typedef void (*nn_dwconv3x3_fn)(const float *x, size_t ih, size_t iw,
  * kernel covers the whole input plane). */
 typedef float (*nn_dot_fn)(const float *a, const float *b, size_t n);
 
+/* nc such dot products of consecutive planes of n floats (a global
+ * depthwise convolution's channels): y[c] = sum_i x[c*n + i] * w[c*n + i].
+ * The AVX-512 version sums 16 channels at once and reduces their 16
+ * vectors in one transposing tree (45 shuffles and adds where one
+ * reduction per channel took 8 dependent steps each). */
+typedef void (*nn_dots_fn)(const float *x, const float *w, size_t n, size_t nc,
+                           float *y);
+
 /* Splits src[0, n) into its even and odd elements: even[j] = src[2j]
  * (ceil(n/2) values), odd[j] = src[2j+1] (floor(n/2) values). Used to turn
  * a stride-2 convolution's column gathers into contiguous runs. */
@@ -114,6 +122,7 @@ typedef struct nn_kernels {
   nn_dwconv3x3_fn dwconv3x3s1;
   nn_dwconv3x3_fn dwconv3x3s2;
   nn_dot_fn dot;
+  nn_dots_fn dots;
   nn_deinterleave2_fn deinterleave2;
   nn_maxpool2x2_fn maxpool2x2;
   /* the reference in tables without an optimised version (avx2): Conv
@@ -236,6 +245,9 @@ void nn_f32_gemm_avx512(size_t, size_t, size_t, const float *, const float *,
 void nn_f32_igemm_avx512(size_t, size_t, size_t, const float *,
                       const float *const *, size_t, float *, size_t,
                       const nn_post *);
+void nn_f32_dots_ref(const float *, const float *, size_t, size_t, float *);
+void nn_f32_dots_avx2(const float *, const float *, size_t, size_t, float *);
+void nn_f32_dots_avx512(const float *, const float *, size_t, size_t, float *);
 void nn_f32_dwconv3x3s1_avx512(const float *, size_t, size_t, const float *,
                                float *, size_t, size_t, size_t, size_t,
                                const nn_post *);

@@ -886,10 +886,31 @@ static void task_im2col(void *ctx, size_t begin, size_t end, int tid) {
   }
 }
 
+/* DWDOT's tasks [begin, end): the channels of each image in one run of
+ * the kernel's dot products (one output each: Y is contiguous), then the
+ * epilogue. */
+static void dwdot_run(const conv_ctx *c, size_t begin, size_t end) {
+  const conv_plan *pl = c->pl;
+  for (size_t t = begin; t < end;) {
+    size_t ch = t % pl->co, img = t / pl->co;
+    size_t run = pl->co - ch < end - t ? pl->co - ch : end - t;
+    float *yp = c->y + t;
+    pl->kt->dots(c->x + t * pl->isz, c->w + ch * pl->kel, pl->isz, run, yp);
+    nn_post p = post_at(c, img, ch, 0);
+    for (size_t i = 0; i < run; i++)
+      yp[i] = nn_post_apply(&p, i, yp[i], p.res ? p.res + i : NULL);
+    t += run;
+  }
+}
+
 /* Task = one (image, channel) plane of a depthwise conv. */
 static void task_dw(void *ctx, size_t begin, size_t end, int tid) {
   const conv_ctx *c = ctx;
   const conv_plan *pl = c->pl;
+  if (pl->path == PATH_DWDOT) {
+    dwdot_run(c, begin, end);
+    return;
+  }
   for (size_t t = begin; t < end; t++) {
     size_t ch = t % pl->co, img = t / pl->co;
     const float *xp = c->x + t * pl->isz, *wc = c->w + ch * pl->kel;
@@ -901,9 +922,6 @@ static void task_dw(void *ctx, size_t begin, size_t end, int tid) {
       (pl->s[0] == 1 ? pl->kt->dwconv3x3s1 : pl->kt->dwconv3x3s2)(
           xp, pl->in[0], pl->in[1], wc, yp, pl->out[0], pl->out[1], pl->pb[0],
           pl->pb[1], &p);
-      break;
-    case PATH_DWDOT:
-      yp[0] = nn_post_apply(&p, 0, pl->kt->dot(xp, wc, pl->isz), p.res);
       break;
     default: {
       /* DWDIRECT: accumulate one output row at a time in scratch. */

@@ -318,16 +318,16 @@ static void gemv(size_t m, size_t k, const uint32_t *a, const brows *s,
   for (size_t t = k; t < 4 * kq; t++)
     ub[t] = 0;
   const uint32_t *xq = (const uint32_t *)(const void *)ub;
-  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
-                                        1, 1, 1);
+  const __m512i idx =
+      _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   for (size_t h = 0; h < nh; h++) {
     uint64_t pair = xq[2 * h];
     if (2 * h + 1 < kq)
       pair |= (uint64_t)xq[2 * h + 1] << 32;
-    _mm512_storeu_si512(xd + 16 * h,
-                        _mm512_permutexvar_epi32(
-                            idx, _mm512_castsi128_si512(
-                                     _mm_cvtsi64_si128((long long)pair))));
+    _mm512_storeu_si512(
+        xd + 16 * h,
+        _mm512_permutexvar_epi32(
+            idx, _mm512_castsi128_si512(_mm_cvtsi64_si128((long long)pair))));
   }
   nn_post nobias = *post; /* the bias is in the fma's additive term */
   nobias.bias = NULL;
@@ -352,8 +352,8 @@ static void gemv(size_t m, size_t k, const uint32_t *a, const brows *s,
                                _mm512_loadu_si512(w + 16 * h));
     s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(xd + 16 * h),
                              _mm512_maskz_loadu_epi32(last, w + 16 * h));
-    __m512i t = _mm512_add_epi32(_mm512_add_epi32(s0, s1),
-                                 _mm512_add_epi32(s2, s3));
+    __m512i t =
+        _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
     int32_t acc[8];
     _mm256_storeu_si256((__m256i *)(void *)acc,
                         _mm256_add_epi32(_mm512_castsi512_si256(t),
