@@ -354,8 +354,14 @@ static void test_dwconv(void) {
     dw_case(h, 8, 1, 0, 1, h - (h > 1), 8);
     dw_case(h + 2, 4, 1, 1, 0, h + 2, 3);
   }
-  dw_case(8, 8, 2, 1, 1, 4, 4);
+  /* the AVX-512 stride-2 kernel's whole-plane case (each with a random
+   * activation and residual), and its neighbours */
+  for (int i = 0; i < 8; i++)
+    dw_case(8, 8, 2, 1, 1, 4, 4);
   dw_case(8, 8, 2, 0, 0, 4, 4);
+  dw_case(8, 8, 2, 1, 0, 4, 4);
+  dw_case(7, 8, 2, 1, 1, 4, 4);
+  dw_case(8, 9, 2, 1, 1, 4, 4);
 }
 
 /* The direct 3x3 stride-2 conv of few input channels: rows [oy0, oy1) of

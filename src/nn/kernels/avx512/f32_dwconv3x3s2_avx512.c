@@ -143,10 +143,67 @@ NN_INLINE void body8(const float *x, size_t ih, size_t iw, const float *w,
   }
 }
 
+/* An 8x8 plane padded by one to a 4x4 output (a landmarker's last
+ * stride-2 depthwise conv, 256 channels): the whole plane in four
+ * registers, split once into its even and odd columns (four permutes:
+ * rows 0-3 and 4-7 of each, 4 columns a row). Every tap of the 16 outputs
+ * is then one two-table permute of the even or odd half, zeroing the lanes
+ * that fall in the padding, and one FMA: 9 permutes and 9 FMAs for the
+ * plane, where the row walk spent a ymm chain with 14 loads and permutes
+ * per output row. Output pixel (oy, ox) reads row 2oy + ky - 1 and column
+ * 2ox + kx - 1: even column ox for kx = 1, odd column ox (kx = 2) or ox - 1
+ * (kx = 0), at index row * 4 + column of the half. */
+NN_INLINE void plane8(const float *x, const float *w, float *y,
+                      const nn_post *post, const int act) {
+  const post512 pr = post512_row(post, 0);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                         22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 z0 = _mm512_loadu_ps(x), z1 = _mm512_loadu_ps(x + 16),
+               z2 = _mm512_loadu_ps(x + 32), z3 = _mm512_loadu_ps(x + 48);
+  const __m512 e0 = _mm512_permutex2var_ps(z0, even, z1),
+               e1 = _mm512_permutex2var_ps(z2, even, z3),
+               o0 = _mm512_permutex2var_ps(z0, odd, z1),
+               o1 = _mm512_permutex2var_ps(z2, odd, z3);
+  /* 8 oy + ox: row 2oy (ky = 1), column ox */
+  const __m512i base = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18,
+                                         19, 24, 25, 26, 27);
+  __m512 acc = pr.bias;
+  for (int ky = 0; ky < 3; ky++) {
+    /* row 2oy - 1 (ky = 0) is padding for oy = 0 */
+    const __mmask16 mr = ky == 0 ? (__mmask16)0xfff0 : (__mmask16)0xffff;
+    const __m512i ia = _mm512_add_epi32(base, _mm512_set1_epi32(4 * (ky - 1)));
+    const __m512i ib = _mm512_sub_epi32(ia, _mm512_set1_epi32(1));
+    /* kx = 0: odd column ox - 1, padding for ox = 0 */
+    acc = _mm512_fmadd_ps(_mm512_maskz_permutex2var_ps(mr & 0xeeee, o0, ib, o1),
+                          _mm512_set1_ps(w[3 * ky]), acc);
+    acc = _mm512_fmadd_ps(_mm512_maskz_permutex2var_ps(mr, e0, ia, e1),
+                          _mm512_set1_ps(w[3 * ky + 1]), acc);
+    acc = _mm512_fmadd_ps(_mm512_maskz_permutex2var_ps(mr, o0, ia, o1),
+                          _mm512_set1_ps(w[3 * ky + 2]), acc);
+  }
+  post512_finish(&pr, act, acc, y, post->res, 0xffff, 0);
+}
+
 void nn_f32_dwconv3x3s2_avx512(const float *x, size_t ih, size_t iw,
                                const float *w, float *y, size_t oh,
                                size_t ow, size_t pad_t, size_t pad_l,
                                const nn_post *post) {
+  if (ih == 8 && iw == 8 && oh == 4 && ow == 4 && pad_t == 1 && pad_l == 1 &&
+      (!post->res || post->ldr == 4)) {
+    switch (post->act) {
+    case NN_ACT_NONE:
+      plane8(x, w, y, post, NN_ACT_NONE);
+      break;
+    case NN_ACT_RELU:
+      plane8(x, w, y, post, NN_ACT_RELU);
+      break;
+    default:
+      plane8(x, w, y, post, post->act);
+      break;
+    }
+    return;
+  }
   if (ow <= 8) {
     switch (post->act) {
     case NN_ACT_NONE:
