@@ -1,7 +1,9 @@
 /* Gemm and MatMul ops against naive products on random shapes: Gemm with
  * every transA/transB, alpha, beta and C broadcast, constant (prepared) or
  * runtime B; MatMul with 1-D operands and broadcast batch dimensions. One
- * thread and a pool. */
+ * thread and a pool. In an int8 session, Gemm of one row with a constant B
+ * (the int8 kernel's matrix-vector path) against the quantisation's error
+ * bound. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "argus/core.h"
 #include "check.h"
 #include "nn/graph.h"
+#include "nn/kernels/kernels.h"
 
 extern const nn_op nn_op_gemm, nn_op_matmul;
 
@@ -63,14 +66,19 @@ static int exec_node(const nn_op *op, nn_graph *g, nn_node *n) {
   return e != ARGUS_OK;
 }
 
-static void gemm_case(void) {
-  int m = ri(1, 40), nn = ri(1, 70), k = ri(1, 90);
+/* i8: an int8 session's one-row product with a constant B (m = 1, k >= 32,
+ * n >= 8), checked against the quantisation's bound and, where the CPU has
+ * the int8 kernel, required to differ from float32 somewhere (the path was
+ * taken). */
+static void gemm_case(int i8) {
+  int m = i8 ? 1 : ri(1, 40), nn = i8 ? ri(8, 150) : ri(1, 70),
+      k = i8 ? ri(32, 300) : ri(1, 90);
   int ta = (int)(rnd() % 2), tb = (int)(rnd() % 2), cmode = ri(0, 4);
   float alpha = rnd() % 2 ? 1.0f : rf(), beta = rnd() % 2 ? 1.0f : rf();
   nn_value v[4];
   int64_t ad[2] = {ta ? k : m, ta ? m : k}, bd[2] = {tb ? nn : k, tb ? k : nn};
   set_val(&v[0], "A", 2, ad, 0);
-  set_val(&v[1], "B", 2, bd, (int)(rnd() % 2));
+  set_val(&v[1], "B", 2, bd, i8 ? 1 : (int)(rnd() % 2));
   int64_t cd[2];
   int crank = 2;
   switch (cmode) {
@@ -99,15 +107,31 @@ static void gemm_case(void) {
   nn_graph g;
   memset(&g, 0, sizeof g);
   g.values = v, g.nvalues = 4, g.nodes = &n, g.nnodes = 1;
+  g.precision = i8 ? ARGUS_NN_PRECISION_INT8 : 0;
   CHECK(exec_node(&nn_op_gemm, &g, &n) == 0);
   const float *A = v[0].data, *B = v[1].data, *C = v[2].data, *Y = v[3].data;
-  int bad = 0;
+  /* int8: the row's step (its range over 255) and each column's (max |w|
+   * over 127, w = alpha * B') */
+  double sx = 0;
+  if (i8) {
+    double lo = 0, hi = 0;
+    for (int kk = 0; kk < k; kk++)
+      lo = fmin(lo, A[kk]), hi = fmax(hi, A[kk]);
+    sx = (hi - lo) / 255.0;
+  }
+  int bad = 0, differs = 0;
   for (int i = 0; i < m && !bad && Y; i++)
     for (int j = 0; j < nn; j++) {
-      double s = 0;
+      double s = 0, e = 0, sw = 0;
       for (int kk = 0; kk < k; kk++)
-        s += (double)(ta ? A[kk * m + i] : A[i * k + kk]) *
-             (tb ? B[j * k + kk] : B[kk * nn + j]);
+        sw = fmax(sw, fabs(alpha * (tb ? B[j * k + kk] : B[kk * nn + j])));
+      sw /= 127.0;
+      for (int kk = 0; kk < k; kk++) {
+        double a = ta ? A[kk * m + i] : A[i * k + kk],
+               b = tb ? B[j * k + kk] : B[kk * nn + j];
+        s += a * b;
+        e += fabs(alpha * b) * sx + (fabs(a) + sx) * sw * 0.5;
+      }
       s *= alpha;
       if (has_c) {
         float cv = cmode == 0 ? C[i * nn + j]
@@ -116,14 +140,18 @@ static void gemm_case(void) {
                                              : C[0];
         s += (double)beta * cv;
       }
-      if (!(fabs(Y[i * nn + j] - s) <= 1e-4 + 1e-4 * fabs(s))) {
-        CHECK_NEAR(Y[i * nn + j], s, 1e-4, 1e-4);
-        fprintf(stderr, "  gemm m=%d n=%d k=%d ta=%d tb=%d c=%d\n", m, nn, k,
-                ta, tb, cmode);
+      double tol = i8 ? e * 1.001 + 1e-4 : 1e-4 + 1e-4 * fabs(s);
+      differs += fabs(Y[i * nn + j] - s) > 1e-4 + 1e-4 * fabs(s);
+      if (!(fabs(Y[i * nn + j] - s) <= tol)) {
+        CHECK_NEAR(Y[i * nn + j], s, tol, 0);
+        fprintf(stderr, "  gemm%s m=%d n=%d k=%d ta=%d tb=%d c=%d\n",
+                i8 ? " int8" : "", m, nn, k, ta, tb, cmode);
         bad = 1;
         break;
       }
     }
+  if (i8 && nn_i8_gemm_get() && alpha != 0.0f) /* (alpha 0: exact) */
+    CHECK(differs > 0);
   for (int i = 0; i < 4; i++)
     nn_free(v[i].data);
 }
@@ -217,9 +245,12 @@ int main(void) {
     if (pass == 1 && argus_threadpool_create(3, &pool) != ARGUS_OK)
       break;
     for (int it = 0; it < 300; it++) {
-      gemm_case();
+      gemm_case(0);
       matmul_case();
     }
+    if (!getenv("ARGUS_PRECISION"))
+      for (int it = 0; it < 60; it++)
+        gemm_case(1);
     argus_threadpool_destroy(pool);
   }
   return check_report("test_gemm_ops");
