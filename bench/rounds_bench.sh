@@ -10,7 +10,8 @@
 #   bench/rounds_bench.sh MODEL [--rounds N] [--iters N] [--precision P]...
 #                               [--bin NAME=PATH]...
 #
-# --precision: f32, bf16 or int8 (repeatable; default: the model card's).
+# --precision: f32, bf16 or int8 (repeatable; default f32, as `argus nn
+# bench`, which does not read model cards).
 # --bin: an argus binary to time besides build/argus (another build, to
 # compare two versions side by side; repeatable).
 # Needs ONNX Runtime for Node (scripts/install-peers.sh).
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
   *) echo "$0: unknown option $1" >&2; exit 2 ;;
   esac
 done
-[ ${#precisions[@]} -gt 0 ] || precisions=(card)
+[ ${#precisions[@]} -gt 0 ] || precisions=(f32)
 [ -f "$model" ] || { echo "$0: no model at $model" >&2; exit 1; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -44,9 +45,7 @@ for ((r = 1; r <= rounds; r++)); do
     name=${b%%=*}
     path=${b#*=}
     for p in "${precisions[@]}"; do
-      args=()
-      [ "$p" = card ] || args=(--precision "$p")
-      "$path" nn bench "$model" --threads 1 --iters "$iters" "${args[@]}" |
+      "$path" nn bench "$model" --threads 1 --iters "$iters" --precision "$p" |
         tail -1 | sed "s/^/$name-$p /" >> "$out"
     done
   done
