@@ -199,7 +199,8 @@ typedef struct nn_graph {
   char *producer;
   int64_t ir_version;
   /* A session's: ARGUS_NN_PRECISION_BF16 lets the Conv GEMM paths run in
-   * bf16 (when the CPU can); anything else is float32. */
+   * bf16, ARGUS_NN_PRECISION_INT8 those and a one-row Gemm with constant
+   * weights in int8 (when the CPU can); anything else is float32. */
   int precision;
 } nn_graph;
 
