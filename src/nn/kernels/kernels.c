@@ -66,31 +66,18 @@ const nn_kernels nn_kernels_avx512 = {
     .conv3x3s2c = nn_f32_conv3x3s2c_avx512,
 };
 #else
-/* No x86 kernels on this architecture: the tables alias the reference. */
-const nn_kernels nn_kernels_avx2 = {.name = "ref",
-                                    .mr = NN_GEMM_MR_REF,
-                                    .nr = 16,
-                                    .gemm = nn_f32_gemm_ref,
-                                    .igemm = nn_f32_igemm_ref,
-                                    .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-                                    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
-                                    .dot = core_f32_dot_ref,
-                                    .dots = nn_f32_dots_ref,
-                                    .deinterleave2 = nn_f32_deinterleave2_ref,
-                                    .maxpool2x2 = nn_f32_maxpool2x2_ref,
-                                    .conv3x3s2c = nn_f32_conv3x3s2c_ref};
-const nn_kernels nn_kernels_avx512 = {.name = "ref",
-                                      .mr = NN_GEMM_MR_REF,
-                                      .nr = 16,
-                                      .gemm = nn_f32_gemm_ref,
-                                      .igemm = nn_f32_igemm_ref,
-                                      .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,
-                                      .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref,
-                                      .dot = core_f32_dot_ref,
-                                      .dots = nn_f32_dots_ref,
-                                      .deinterleave2 = nn_f32_deinterleave2_ref,
-                                      .maxpool2x2 = nn_f32_maxpool2x2_ref,
-                                      .conv3x3s2c = nn_f32_conv3x3s2c_ref};
+/* No x86 kernels on this architecture: the tables are the reference's. */
+#define NN_KERNELS_REF_ALIAS                                                   \
+  {                                                                            \
+    .name = "ref", .mr = NN_GEMM_MR_REF, .nr = 16, .gemm = nn_f32_gemm_ref,    \
+    .igemm = nn_f32_igemm_ref, .dwconv3x3s1 = nn_f32_dwconv3x3s1_ref,          \
+    .dwconv3x3s2 = nn_f32_dwconv3x3s2_ref, .dot = core_f32_dot_ref,            \
+    .dots = nn_f32_dots_ref, .deinterleave2 = nn_f32_deinterleave2_ref,        \
+    .maxpool2x2 = nn_f32_maxpool2x2_ref, .conv3x3s2c = nn_f32_conv3x3s2c_ref   \
+  }
+const nn_kernels nn_kernels_avx2 = NN_KERNELS_REF_ALIAS;
+const nn_kernels nn_kernels_avx512 = NN_KERNELS_REF_ALIAS;
+#undef NN_KERNELS_REF_ALIAS
 #endif
 
 static const nn_kernels *g_table;

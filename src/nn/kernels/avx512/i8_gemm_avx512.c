@@ -331,7 +331,8 @@ static void gemv(size_t m, size_t k, const uint32_t *a, const brows *s,
   }
   nn_post nobias = *post; /* the bias is in the fma's additive term */
   nobias.bias = NULL;
-  /* the last pair of an odd kq has one quad: mask the next panel's head */
+  /* the last pair of an odd kq has one quad: its other 8 lanes would read
+   * past the panel (the next panel's head, or past the last panel) */
   const __mmask16 last = (kq % 2) ? (__mmask16)0x00ff : (__mmask16)0xffff;
   for (size_t i0 = 0; i0 < m; i0 += MR) {
     const uint32_t *pa = a + i0 / MR * panel, *w = pa + 2 * MR;
